@@ -1,0 +1,48 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Everything else is here so they can bootstrap.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+
+.PHONY: setup demo test test-fast lint lock bench clean airflow-standalone
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+# the marker is newer than the lock file once the venv matches it exactly
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --extra dev --python "$(PYTHON)"
+	touch $@
+
+setup: .venv/.synced
+
+demo: setup
+	.venv/bin/newsflow demo
+
+test: setup
+	.venv/bin/ruff check .
+	.venv/bin/sqlfluff lint sql --dialect duckdb
+	.venv/bin/python -m pytest -ra
+
+test-fast: setup
+	.venv/bin/python -m pytest -ra -m "not integration"
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/sqlfluff lint sql --dialect duckdb
+
+lock: $(UV)
+	$(UV) lock --python "$(PYTHON)"
+
+bench: setup
+	.venv/bin/python bench/extraction.py ../shared/corpora/article-extraction-benchmark
+
+# the Airflow UI and scheduler on this machine (http://localhost:8080), with the same airflow_home as the demo
+airflow-standalone: setup
+	.venv/bin/python -m newsflow.airflow_runner standalone
+
+clean:
+	rm -rf .venv .tools airflow_home data .pytest_cache

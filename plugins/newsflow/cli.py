@@ -1,0 +1,214 @@
+"""The `newsflow` command: run the demo, ingest a sources file through Airflow, and query or export the warehouse.
+
+Every command that changes the warehouse goes through an Airflow DAG run; `sql` and `export` open it read-only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+
+from newsflow.config import ConfigError, load_sources, project_root, warehouse_path
+
+
+def _set_warehouse(path: str | None) -> None:
+    if path:
+        os.environ["NEWSFLOW_WAREHOUSE"] = str(Path(path).resolve())
+
+
+def _print_table(columns: list[str], rows: list[tuple], out=sys.stdout, max_width: int = 60) -> None:
+    def cell(value) -> str:
+        text = "" if value is None else str(value)
+        text = " ".join(text.split())
+        return text if len(text) <= max_width else text[: max_width - 1] + "…"
+
+    cells = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))
+    print(line, file=out)
+    print("  ".join("-" * w for w in widths), file=out)
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)), file=out)
+    print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", file=out)
+
+
+def _write_rows(columns, rows, fmt: str, out=sys.stdout) -> None:
+    if fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif fmt == "json":
+        json.dump([dict(zip(columns, row, strict=True)) for row in rows], out, ensure_ascii=False, indent=1, default=str)
+        out.write("\n")
+    else:
+        _print_table(columns, rows, out)
+
+
+def run_ingest(sources_file: str, sources: list[str] | None = None, *, env_extra: dict | None = None,
+               logical_date: str | None = None) -> dict:
+    """Validate the sources file here (fast, clear errors), then one news_ingest run through Airflow."""
+    from newsflow.airflow_runner import dags_test
+
+    config = load_sources(sources_file)
+    config.selected(sources)
+    env = {"NEWSFLOW_WAREHOUSE": str(warehouse_path()), **(env_extra or {})}
+    if os.environ.get("NEWSFLOW_DATA_DIR"):
+        env["NEWSFLOW_DATA_DIR"] = os.environ["NEWSFLOW_DATA_DIR"]
+    conf = {"sources_file": str(Path(sources_file).resolve()), "sources": sources or []}
+    print(f"news_ingest: {len(config.selected(sources))} source(s) from {sources_file} -> {warehouse_path()}", flush=True)
+    elapsed = dags_test("news_ingest", conf, env_extra=env, logical_date=logical_date, echo=lambda m: print(m, flush=True))
+    return {"elapsed_s": elapsed}
+
+
+def print_run_summary(run_id: str | None = None) -> None:
+    from newsflow.warehouse import query
+
+    where = "run_id = ?" if run_id else "run_id = (select run_id from runs order by loaded_at desc limit 1)"
+    params = [run_id] if run_id else None
+    columns, rows = query(
+        f"""
+        select source,
+               count(*) filter (where outcome = 'loaded') as loaded,
+               count(*) filter (where outcome = 'unchanged') as unchanged,
+               count(*) filter (where outcome = 'rejected') as rejected,
+               count(*) filter (where outcome = 'failed') as failed,
+               count(*) filter (where outcome = 'skipped') as skipped
+        from fetch_log where {where} and url_kind = 'article'
+        group by source order by source
+        """,
+        params,
+    )
+    print("\nOutcomes per source (this run):")
+    _print_table(columns, rows)
+    columns, rows = query(
+        """
+        select published_date as day, count(*) as articles,
+               string_agg(distinct source, ', ' order by source) as sources
+        from articles group by published_date order by published_date
+        """
+    )
+    print("\nArticles per day (whole warehouse):")
+    _print_table(columns, rows)
+    columns, rows = query("select reasons, count(*) as n from rejected_articles group by reasons order by n desc")
+    if rows:
+        print("\nRejection reasons (all runs):")
+        _print_table(columns, rows)
+
+
+def cmd_demo(args) -> int:
+    from newsflow.sample_site.server import SampleSite
+
+    sources_file = project_root() / "config" / "sources.demo.yaml"
+    _set_warehouse(args.warehouse)
+    try:
+        site = SampleSite(port=args.port).start()
+    except OSError as exc:
+        print(f"newsflow demo: cannot serve the sample site on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        print(f"sample site serving at {site.base_url}", flush=True)
+        result = run_ingest(str(sources_file))
+    finally:
+        site.stop()
+    print_run_summary()
+    print(f"\nrun took {result['elapsed_s']:.1f}s; warehouse: {warehouse_path()}")
+    print('try: newsflow sql "select source, language, count(*) from articles group by all"')
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    _set_warehouse(args.warehouse)
+    result = run_ingest(args.sources, args.source or None, logical_date=args.logical_date)
+    print_run_summary()
+    print(f"\nrun took {result['elapsed_s']:.1f}s; warehouse: {warehouse_path()}")
+    return 0
+
+
+def cmd_sql(args) -> int:
+    from newsflow.warehouse import query
+
+    _set_warehouse(args.warehouse)
+    columns, rows = query(args.query)
+    _write_rows(columns, rows, args.format)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from newsflow.warehouse import connect
+
+    _set_warehouse(args.warehouse)
+    output = Path(args.output).resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    con = connect(read_only=True)
+    try:
+        relation = con.sql(args.query)
+        if args.format == "parquet":
+            relation.write_parquet(str(output), compression="zstd")
+        else:
+            relation.write_csv(str(output), header=True)
+        count = con.execute(
+            f"select count(*) from read_{'parquet' if args.format == 'parquet' else 'csv'}(?)", [str(output)]
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+    print(f"wrote {count} row(s) to {output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsflow", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="serve the bundled sample site and ingest it through Airflow")
+    demo.add_argument("--port", type=int, default=8765)
+    demo.add_argument("--warehouse", help="DuckDB file (default data/warehouse.duckdb or $NEWSFLOW_WAREHOUSE)")
+    demo.set_defaults(func=cmd_demo)
+
+    ingest = sub.add_parser("ingest", help="one news_ingest run through Airflow")
+    ingest.add_argument("--sources", required=True, help="sources YAML file")
+    ingest.add_argument("--source", action="append", help="only this source (repeatable)")
+    ingest.add_argument("--warehouse", help="DuckDB file (default data/warehouse.duckdb or $NEWSFLOW_WAREHOUSE)")
+    ingest.add_argument("--logical-date", help="the run's logical date; the same date repeats the same run id")
+    ingest.set_defaults(func=cmd_ingest)
+
+    sql = sub.add_parser("sql", help="run a read-only query and print the result")
+    sql.add_argument("query")
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sql.add_argument("--warehouse")
+    sql.set_defaults(func=cmd_sql)
+
+    export = sub.add_parser("export", help="write a query's full result to CSV or Parquet (no row limit)")
+    export.add_argument("--query", required=True)
+    export.add_argument("--format", choices=("csv", "parquet"), default="parquet")
+    export.add_argument("--output", required=True)
+    export.add_argument("--warehouse")
+    export.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from newsflow.airflow_runner import DagRunFailed
+    from newsflow.warehouse import WarehouseBusy
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"newsflow: {exc}", file=sys.stderr)
+        return 2
+    except (DagRunFailed, WarehouseBusy, FileNotFoundError) as exc:
+        print(f"newsflow: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - duckdb errors in a user's query deserve one clear line
+        if type(exc).__module__.startswith("_duckdb") or type(exc).__module__.startswith("duckdb"):
+            print(f"newsflow: query failed: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""The sources file (YAML: optional `settings:` block and a `sources:` list) and the paths newsflow writes to.
+
+Everything is validated by one pydantic model, so a malformed file fails before anything is fetched or written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_USER_AGENT = "newsflow/0.1 (+https://github.com/newsflow/newsflow; news archiving for research)"
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,62}$")
+
+
+class ConfigError(ValueError):
+    """A sources file that cannot be used; the message names the file, the entry and the field."""
+
+
+class Settings(BaseModel):
+    """Run-wide knobs. Defaults are polite enough to point at sites we do not control."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_agent: str = DEFAULT_USER_AGENT
+    min_body_chars: int = Field(200, ge=1)
+    max_body_chars: int = Field(1_000_000, ge=1)
+    min_host_interval_s: float = Field(1.0, ge=0)
+    host_concurrency: int = Field(2, ge=1, le=64)
+    global_concurrency: int = Field(32, ge=1, le=1024)
+    connect_timeout_s: float = Field(10.0, gt=0)
+    read_timeout_s: float = Field(20.0, gt=0)
+    total_timeout_s: float = Field(60.0, gt=0)
+    max_bytes: int = Field(10_000_000, ge=1024)
+    max_redirects: int = Field(5, ge=0, le=30)
+    max_tries: int = Field(3, ge=1, le=10)
+    backoff_base_s: float = Field(1.0, ge=0)
+    backoff_max_s: float = Field(60.0, ge=0)
+    respect_robots: bool = True
+    allow_private_hosts: list[str] = Field(default_factory=list)
+    timezone: str = "UTC"
+    extract_workers: int = Field(0, ge=0, description="0 means one per core")
+    max_articles: int | None = Field(None, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return _check_zone(value)
+
+    @field_validator("allow_private_hosts")
+    @classmethod
+    def _host_port(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.match(r"^[\w.\-\[\]:]+:\d{1,5}$", item):
+                raise ValueError(f"{item!r} is not HOST:PORT")
+        return value
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Settings:
+        if self.min_body_chars > self.max_body_chars:
+            raise ValueError("min_body_chars is larger than max_body_chars")
+        return self
+
+
+class _SourceBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    language: str | None = None
+    timezone: str | None = None
+    max_articles: int | None = Field(None, ge=1)
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _NAME_RE.match(value):
+            raise ValueError("must be lower-case letters, digits, '_' or '-' (at most 63 characters)")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _iso639(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[a-z]{2}$", value):
+            raise ValueError("must be a two-letter ISO 639-1 code such as 'ar' or 'en'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else _check_zone(value)
+
+
+class FeedSource(_SourceBase):
+    kind: Literal["feed"]
+    url: str
+
+
+class SitemapSource(_SourceBase):
+    kind: Literal["sitemap"]
+    url: str
+
+
+class UrlsSource(_SourceBase):
+    kind: Literal["urls"]
+    urls: list[str] | None = None
+    urls_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_locator(self) -> UrlsSource:
+        if not self.urls and not self.urls_file:
+            raise ValueError("a 'urls' source needs 'urls' (a list) or 'urls_file' (a path or URL)")
+        return self
+
+
+class WarcSource(_SourceBase):
+    kind: Literal["warc"]
+    path: str
+
+
+Source = Annotated[FeedSource | SitemapSource | UrlsSource | WarcSource, Field(discriminator="kind")]
+
+
+class SourcesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    settings: Settings = Field(default_factory=Settings)
+    sources: list[Source] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> SourcesFile:
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.name in seen:
+                raise ValueError(f"source name {source.name!r} is used twice")
+            seen.add(source.name)
+        return self
+
+    def source(self, name: str) -> FeedSource | SitemapSource | UrlsSource | WarcSource:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+    def selected(self, names: list[str] | None) -> list[str]:
+        """Names of the sources to run; an unknown name is an error, not an empty run."""
+        all_names = [s.name for s in self.sources]
+        if not names:
+            return all_names
+        unknown = sorted(set(names) - set(all_names))
+        if unknown:
+            raise ConfigError(f"unknown source(s) {', '.join(unknown)}; the file defines {', '.join(all_names)}")
+        return [n for n in all_names if n in set(names)]
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Asia/Beirut')") from None
+    return value
+
+
+def _describe(error: dict, raw: dict) -> str:
+    loc = list(error["loc"])
+    where = []
+    if loc and loc[0] == "sources" and len(loc) > 1 and isinstance(loc[1], int):
+        index = loc[1]
+        entry = (raw.get("sources") or [])[index] if isinstance(raw.get("sources"), list) else None
+        label = f"sources[{index}]"
+        if isinstance(entry, dict) and entry.get("name"):
+            label += f" (name {entry['name']!r})"
+        where.append(label)
+        # pydantic puts the discriminator value in the path; it is noise for a person
+        rest = [p for p in loc[2:] if p not in ("feed", "sitemap", "urls", "warc") or p == loc[-1]]
+    else:
+        rest = loc
+    field = ".".join(str(p) for p in rest)
+    if field:
+        where.append(f"field '{field}'")
+    msg = error["msg"]
+    if error["type"] == "union_tag_invalid":
+        msg = "kind must be one of feed, sitemap, urls, warc"
+    elif error["type"] == "union_tag_not_found":
+        msg = "missing 'kind' (one of feed, sitemap, urls, warc)"
+    return f"{', '.join(where) or 'top level'}: {msg}"
+
+
+def parse_sources(text: str, origin: str = "<string>") -> SourcesFile:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{origin}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: expected a mapping with a 'sources:' list at the top level")
+    try:
+        return SourcesFile.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{origin}: {_describe(e, raw)}" for e in exc.errors()]
+        raise ConfigError("invalid sources file\n  " + "\n  ".join(lines)) from None
+
+
+def load_sources(path: str | os.PathLike) -> SourcesFile:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: sources file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read sources file: {exc}") from None
+    return parse_sources(text, str(path))
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("NEWSFLOW_DATA_DIR") or project_root() / "data").resolve()
+
+
+def warehouse_path() -> Path:
+    env = os.environ.get("NEWSFLOW_WAREHOUSE")
+    return Path(env).resolve() if env else data_dir() / "warehouse.duckdb"
+
+
+def sql_dir() -> Path:
+    return Path(os.environ.get("NEWSFLOW_SQL_DIR") or project_root() / "sql")

@@ -1,0 +1,52 @@
+"""Content fingerprints: an exact body hash and a 64-bit SimHash over shingles, so copies of a wire story can be
+found across URLs and sources (Hamming distance of the SimHashes <= NEAR_DUPLICATE_BITS).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+NEAR_DUPLICATE_BITS = 3
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def normalise_body(body: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", body).split())
+
+
+def body_hash(body: str) -> str:
+    return hashlib.sha256(normalise_body(body).encode("utf-8")).hexdigest()
+
+
+def _shingles(text: str) -> list[str]:
+    words = _WORD.findall(text.casefold())
+    # scripts written without spaces (Chinese, Japanese) give few long "words": use character 4-grams instead
+    if words and sum(len(w) for w in words) / len(words) > 12:
+        chars = "".join(words)
+        return [chars[i : i + 4] for i in range(max(1, len(chars) - 3))]
+    if len(words) < 3:
+        return words
+    return [" ".join(words[i : i + 3]) for i in range(len(words) - 2)]
+
+
+def simhash(body: str) -> int:
+    import numpy as np
+
+    shingles = _shingles(body)
+    if not shingles:
+        return 0
+    hashes = np.fromiter(
+        (int.from_bytes(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest(), "little") for s in shingles),
+        dtype=np.uint64,
+        count=len(shingles),
+    )
+    # bit b of every hash, as a (shingles x 64) 0/1 matrix: vote per bit column
+    bits = np.unpackbits(hashes.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+    votes = bits.sum(axis=0, dtype=np.int64) * 2 - len(shingles)
+    return int(sum(1 << i for i in np.nonzero(votes > 0)[0].tolist()))
+
+
+def hamming(a: int, b: int) -> int:
+    return (a ^ b).bit_count()

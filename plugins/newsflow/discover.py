@@ -1,0 +1,164 @@
+"""Discovery: turn a source (RSS/Atom feed, news sitemap, URL list, WARC files) into the list of article URLs,
+with the dates and titles the publisher listed for them. Parsing is defensive: hostile XML cannot reach the network.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from newsflow.archive import header, iter_responses
+
+log = logging.getLogger(__name__)
+
+MAX_SITEMAP_DEPTH = 3
+MAX_SITEMAP_DOCS = 200
+
+
+class DiscoveryError(Exception):
+    """A listing that cannot be read at all (its URL still gets a fetch_log row with this reason)."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+@dataclass
+class Entry:
+    url: str
+    date: str | None = None
+    title: str | None = None
+    warc_file: str | None = None
+    warc_offset: int | None = None
+    warc_date: str | None = None
+
+
+def _parser() -> etree.XMLParser:
+    # no entities, no DTD fetches, no network: a feed is untrusted input
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=True, remove_comments=True
+    )
+
+
+def _parse_xml(data: bytes) -> etree._Element:
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.GzipFile(fileobj=io.BytesIO(data)).read(50_000_000)
+        except (OSError, EOFError):
+            raise DiscoveryError("corrupt_gzip") from None
+    data = data.lstrip()
+    if not data:
+        raise DiscoveryError("empty_document")
+    try:
+        root = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as exc:
+        raise DiscoveryError("xml_parse_error", str(exc)) from None
+    if root is None:
+        raise DiscoveryError("xml_parse_error", "no root element")
+    return root
+
+
+def _local(tag) -> str:
+    return etree.QName(tag).localname.lower() if isinstance(tag, str) else ""
+
+
+def _child_text(node, *names: str) -> str | None:
+    for child in node:
+        if _local(child.tag) in names and child.text and child.text.strip():
+            return child.text.strip()
+    return None
+
+
+def parse_feed(data: bytes, base_url: str | None = None) -> list[Entry]:
+    """RSS 2.0, RSS 1.0 (RDF) and Atom."""
+    root = _parse_xml(data)
+    kind = _local(root.tag)
+    entries: list[Entry] = []
+    if kind == "feed":  # Atom
+        for item in root:
+            if _local(item.tag) != "entry":
+                continue
+            link = None
+            for child in item:
+                if _local(child.tag) == "link" and child.get("href"):
+                    if child.get("rel", "alternate") == "alternate":
+                        link = child.get("href")
+                        break
+                    link = link or child.get("href")
+            if link:
+                entries.append(Entry(url=link.strip(), date=_child_text(item, "published", "issued", "created", "updated"), title=_child_text(item, "title")))
+    elif kind in ("rss", "rdf"):
+        items = root.iter("{*}item") if kind == "rdf" else (root.find("channel") if root.find("channel") is not None else root).iter("item")
+        for item in items:
+            link = _child_text(item, "link")
+            if not link:
+                guid = next((c for c in item if _local(c.tag) == "guid"), None)
+                if guid is not None and guid.text and guid.get("isPermaLink", "true") != "false":
+                    link = guid.text.strip()
+            if link:
+                entries.append(Entry(url=link, date=_child_text(item, "pubdate", "date", "published"), title=_child_text(item, "title")))
+    else:
+        raise DiscoveryError("not_a_feed", f"root element <{kind}>")
+    return entries
+
+
+def parse_sitemap(data: bytes) -> tuple[list[Entry], list[str]]:
+    """A urlset gives entries (news:publication_date preferred over lastmod); a sitemapindex gives child sitemaps."""
+    root = _parse_xml(data)
+    kind = _local(root.tag)
+    if kind == "sitemapindex":
+        return [], [loc for loc in (_child_text(sm, "loc") for sm in root if _local(sm.tag) == "sitemap") if loc]
+    if kind != "urlset":
+        raise DiscoveryError("not_a_sitemap", f"root element <{kind}>")
+    entries = []
+    for node in root:
+        if _local(node.tag) != "url":
+            continue
+        loc = _child_text(node, "loc")
+        if not loc:
+            continue
+        date, title = None, None
+        for child in node:
+            if _local(child.tag) == "news":
+                date = _child_text(child, "publication_date")
+                title = _child_text(child, "title")
+        entries.append(Entry(url=loc, date=date or _child_text(node, "lastmod"), title=title))
+    return entries, []
+
+
+def parse_url_list(text: str) -> list[Entry]:
+    entries = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            entries.append(Entry(url=line))
+    return entries
+
+
+def warc_entries(pattern: str, base_dir: Path | None = None) -> list[Entry]:
+    """URLs from WARC-Target-URI of HTML responses, fetch time from WARC-Date, located by record offset."""
+    path = Path(pattern)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    files = sorted(glob.glob(str(path))) if any(c in str(path) for c in "*?[") else [str(path)]
+    if not files or not all(Path(f).is_file() for f in files):
+        raise DiscoveryError("warc_not_found", str(path))
+    entries = []
+    for name in files:
+        try:
+            for response in iter_responses(name):
+                ctype = header(response.headers, "Content-Type") or ""
+                if response.status != 200 or ("html" not in ctype.lower() and ctype):
+                    continue
+                entries.append(
+                    Entry(url=response.url, warc_file=name, warc_offset=response.offset, warc_date=response.warc_date)
+                )
+        except Exception as exc:  # warcio raises a zoo of errors on damaged files
+            raise DiscoveryError("corrupt_warc", f"{name}: {exc}") from None
+    return entries

@@ -1,0 +1,96 @@
+"""Turn raw page bytes into text: byte-order mark, then the HTTP charset, then the page's own meta declaration,
+then detection. Legacy encodings (windows-1256, ISO-8859-6, Shift_JIS, EUC-KR, KOI8-R, UTF-16) are common in news.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
+_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_\-:.]+)""", re.I)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# What browsers really do with these labels (WHATWG Encoding Standard): a page that says latin-1 is windows-1252.
+_ALIASES = {
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "iso-8859-9": "cp1254",
+    "tis-620": "cp874",
+    "x-sjis": "shift_jis",
+    "shift-jis": "shift_jis",
+    "sjis": "shift_jis",
+    "windows-31j": "cp932",
+    "x-user-defined": "cp1252",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "ks_c_5601-1987": "cp949",
+    "euc-kr": "cp949",
+}
+
+
+def _normalise(label: str | None) -> str | None:
+    if not label:
+        return None
+    label = label.strip().strip("'\"").lower()
+    label = _ALIASES.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def charset_from_content_type(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    match = _HEADER_CHARSET.search(content_type)
+    return _normalise(match.group(1)) if match else None
+
+
+def sniff_meta_charset(data: bytes) -> str | None:
+    head = data[:4096]
+    # a UTF-16 page without a BOM is unreadable to a byte regex; look at it with the zeros removed
+    if head.count(b"\x00") > len(head) // 4:
+        head = head.replace(b"\x00", b"")
+    match = _META_CHARSET.search(head)
+    label = _normalise(match.group(1).decode("ascii", "ignore")) if match else None
+    # a page served as bytes cannot really be UTF-16 if its meta tag was readable as ASCII
+    if label and label.startswith("utf-16") and data[:4096].count(b"\x00") == 0:
+        return "utf-8"
+    return label
+
+
+def detect(data: bytes) -> str:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:200_000]).best()
+    return _normalise(best.encoding) if best and best.encoding else "utf-8"
+
+
+def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]:
+    """Text of the page and the encoding used to read it (BOM > HTTP header > meta > detection)."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return data.decode(name, errors="replace").lstrip("\ufeff"), name
+    candidates = [charset_from_content_type(content_type), sniff_meta_charset(data)]
+    for name in candidates:
+        if not name:
+            continue
+        try:
+            return data.decode(name), name
+        except (UnicodeDecodeError, LookupError):
+            continue  # a declared charset the bytes contradict: fall through to detection
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    name = detect(data)
+    return data.decode(name, errors="replace"), name

@@ -1,0 +1,394 @@
+"""Polite, bounded, address-safe HTTP fetching with asyncio: robots.txt, per-host pacing, retries that respect
+the server, conditional requests, size and time limits. Every request ends in a FetchResult, never an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hashlib
+import logging
+import random
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+
+from newsflow.config import Settings
+from newsflow.netsafety import RefusedAddress, SafeResolver, allowed_private, check_ip_literal
+from newsflow.urls import FETCHABLE_SCHEMES, host_port
+
+log = logging.getLogger(__name__)
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 507, 508, 509, 520, 521, 522, 523, 524})
+ROBOTS_MAX_BYTES = 512 * 1024
+# Failures that are a decision, not an accident: the URL gets outcome "skipped" rather than "failed".
+SKIP_REASONS = frozenset({"not_html", "refused_address", "bad_scheme", "bad_scheme_redirect", "robots_disallowed"})
+
+
+@dataclass
+class FetchResult:
+    url: str
+    final_url: str
+    outcome: str  # ok | not_modified | failed | skipped
+    reason: str | None = None
+    status: int | None = None
+    body: bytes | None = None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    content_type: str | None = None
+    bytes: int = 0
+    tries: int = 0
+    duration_ms: int = 0
+    fetched_at: datetime | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    content_sha1: str | None = None
+    decoded_from: str | None = None
+    peer_ip: str | None = None
+    request_headers: dict[str, str] = field(default_factory=dict)
+    reason_phrase: str = ""
+    warc_file: str | None = None
+    warc_offset: int | None = None
+
+
+class _Failure(Exception):
+    def __init__(self, reason: str, status: int | None = None, retry: bool = False, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason, self.status, self.retry, self.retry_after = reason, status, retry, retry_after
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - (now or time.time()))
+
+
+def backoff_delay(attempt: int, settings: Settings, retry_after: float | None, rng: random.Random) -> float:
+    """Exponential backoff with full jitter; a server's Retry-After wins when it asks for longer (up to the cap)."""
+    base = min(settings.backoff_max_s, settings.backoff_base_s * (2 ** (attempt - 1)))
+    delay = base * (0.5 + rng.random() / 2)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return min(delay, settings.backoff_max_s)
+
+
+def is_html(content_type: str | None, body_start: bytes) -> bool:
+    main = content_type.split(";", 1)[0].strip().lower() if content_type else ""
+    if main in HTML_TYPES:
+        return True
+    if main and main not in ("application/octet-stream", "binary/octet-stream", "text/plain"):
+        return False
+    # no or vague type: look at the bytes like a browser would
+    head = body_start[:1024].replace(b"\x00", b"").lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head[:512]
+
+
+class _Decoder:
+    """Incremental gzip/deflate with a hard cap on the decoded size, so a bomb cannot exhaust memory."""
+
+    def __init__(self, encoding: str | None):
+        self.encoding = (encoding or "identity").strip().lower()
+        if self.encoding in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.encoding == "deflate":
+            self._z = zlib.decompressobj()
+            self._raw_deflate_checked = False
+        elif self.encoding in ("identity", ""):
+            self._z = None
+        else:
+            raise _Failure("unsupported_encoding")
+
+    def feed(self, chunk: bytes, room: int) -> bytes:
+        if self._z is None:
+            return chunk[: room + 1]
+        try:
+            out = self._z.decompress(chunk, room + 1)
+            # bytes held back because of max_length: drain them up to the cap
+            while self._z.unconsumed_tail and len(out) <= room:
+                out += self._z.decompress(self._z.unconsumed_tail, room + 1 - len(out))
+        except zlib.error:
+            if self.encoding == "deflate" and not getattr(self, "_raw_deflate_checked", True):
+                # many servers send raw deflate without the zlib header
+                self._raw_deflate_checked = True
+                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.feed(chunk, room)
+            raise _Failure("corrupt_encoding") from None
+        if self.encoding == "deflate":
+            self._raw_deflate_checked = True
+        return out
+
+    def finish(self) -> None:
+        if self._z is not None and not self._z.eof:
+            raise _Failure("truncated_body")
+
+
+class Fetcher:
+    """One per task run: shares connections, robots.txt answers and host pacing across all requests."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        on_response: Callable[[FetchResult], None] | None = None,
+        seed: int | None = None,
+    ):
+        self.settings = settings
+        self.on_response = on_response
+        self._allowed = allowed_private(settings.allow_private_hosts)
+        self._rng = random.Random(seed)
+        self._global = asyncio.Semaphore(settings.global_concurrency)
+        self._host_sems: dict[str, asyncio.Semaphore] = {}
+        self._host_locks: dict[str, asyncio.Lock] = {}
+        self._host_next: dict[str, float] = {}
+        self._host_delay: dict[str, float] = {}
+        self._robots: dict[str, object] = {}
+        self._robots_locks: dict[str, asyncio.Lock] = {}
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Fetcher:
+        connector = aiohttp.TCPConnector(
+            resolver=SafeResolver(self._allowed),
+            limit=self.settings.global_concurrency,
+            limit_per_host=self.settings.host_concurrency,
+            ttl_dns_cache=300,
+            enable_cleanup_closed=True,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            headers={"User-Agent": self.settings.user_agent},
+            max_line_size=16384,
+            max_field_size=16384,
+        )
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self._session:
+            await self._session.close()
+
+    # -- politeness -----------------------------------------------------------------------------------------
+    async def _pace(self, key: str) -> None:
+        """Space request starts to one host by at least the host interval (and robots.txt Crawl-delay)."""
+        lock = self._host_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            interval = max(self.settings.min_host_interval_s, self._host_delay.get(key, 0.0))
+            now = time.monotonic()
+            wait = self._host_next.get(key, 0.0) - now
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._host_next[key] = max(now, self._host_next.get(key, 0.0)) + interval
+
+    async def robots_allows(self, url: str) -> bool:
+        if not self.settings.respect_robots:
+            return True
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        lock = self._robots_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if key not in self._robots:
+                self._robots[key] = await self._load_robots(key)
+        parser = self._robots[key]
+        if parser is None:
+            return True
+        return parser.can_fetch(url, self.settings.user_agent)
+
+    async def _load_robots(self, origin: str):
+        from protego import Protego
+
+        result = await self.get(origin + "/robots.txt", kind="robots", check_robots=False, max_bytes=ROBOTS_MAX_BYTES)
+        # RFC 9309: unreachable robots.txt (4xx) means no restrictions; a server error means "assume disallow"
+        # is the letter of the RFC, but a flaky robots.txt would then block whole runs, so we only disallow on 5xx
+        # after retries.
+        if result.status and 500 <= result.status < 600:
+            return Protego.parse("User-agent: *\nDisallow: /\n")
+        if result.outcome != "ok" or not result.body:
+            return None
+        try:
+            parser = Protego.parse(result.body.decode("utf-8", errors="replace"))
+        except Exception:  # a garbled robots.txt is not a reason to stop; treat as absent
+            log.warning("unparseable robots.txt at %s", origin)
+            return None
+        delay = parser.crawl_delay(self.settings.user_agent)
+        if delay:
+            self._host_delay[host_port(origin + "/")] = min(float(delay), self.settings.backoff_max_s)
+        return parser
+
+    # -- one URL ----------------------------------------------------------------------------------------------
+    async def get(
+        self,
+        url: str,
+        *,
+        kind: str = "article",
+        etag: str | None = None,
+        last_modified: str | None = None,
+        previous_sha1: str | None = None,
+        check_robots: bool = True,
+        max_bytes: int | None = None,
+    ) -> FetchResult:
+        started = time.monotonic()
+        result = FetchResult(url=url, final_url=url, outcome="failed", fetched_at=datetime.now(UTC))
+        try:
+            scheme = urlsplit(url).scheme.lower()
+        except ValueError:
+            scheme = ""
+        if scheme not in FETCHABLE_SCHEMES:
+            result.outcome, result.reason = "skipped", "bad_scheme"
+            return result
+        if check_robots and not await self.robots_allows(url):
+            result.outcome, result.reason = "skipped", "robots_disallowed"
+            return result
+        attempt = 0
+        while True:
+            attempt += 1
+            result.tries = attempt
+            try:
+                await self._attempt(url, result, kind, etag, last_modified, max_bytes or self.settings.max_bytes)
+                break
+            except _Failure as failure:
+                result.outcome, result.reason, result.status = "failed", failure.reason, failure.status or result.status
+                result.body = None
+                if not failure.retry or attempt >= self.settings.max_tries:
+                    break
+                await asyncio.sleep(backoff_delay(attempt, self.settings, failure.retry_after, self._rng))
+        result.duration_ms = int((time.monotonic() - started) * 1000)
+        if result.outcome == "failed" and result.reason in SKIP_REASONS:
+            result.outcome = "skipped"
+        if result.outcome == "ok" and result.body is not None:
+            result.content_sha1 = hashlib.sha1(result.body).hexdigest()
+            if previous_sha1 and previous_sha1 == result.content_sha1:
+                result.outcome, result.reason = "not_modified", "same_content"
+        return result
+
+    async def _attempt(self, url, result, kind, etag, last_modified, max_bytes) -> None:
+        assert self._session is not None
+        s = self.settings
+        timeout = aiohttp.ClientTimeout(total=s.total_timeout_s, sock_connect=s.connect_timeout_s, sock_read=s.read_timeout_s)
+        current = url
+        for _hop in range(s.max_redirects + 1):
+            parts = urlsplit(current)
+            if parts.scheme.lower() not in FETCHABLE_SCHEMES:
+                raise _Failure("bad_scheme_redirect")
+            try:
+                port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+            except ValueError:
+                raise _Failure("invalid_url") from None
+            host = parts.hostname or ""
+            try:
+                check_ip_literal(host, port, self._allowed)
+            except RefusedAddress:
+                raise _Failure("refused_address") from None
+            key = host_port(current)
+            headers = {"Accept-Encoding": "gzip, deflate", "Accept": _accept(kind)}
+            if current == url:
+                if etag:
+                    headers["If-None-Match"] = etag
+                if last_modified:
+                    headers["If-Modified-Since"] = last_modified
+            result.request_headers = {"User-Agent": s.user_agent, "Host": parts.netloc, **headers}
+            sem = self._host_sems.setdefault(key, asyncio.Semaphore(s.host_concurrency))
+            async with self._global, sem:
+                await self._pace(key)
+                try:
+                    async with asyncio.timeout(s.total_timeout_s + 1):
+                        async with self._session.get(current, headers=headers, allow_redirects=False, timeout=timeout) as resp:
+                            result.status = resp.status
+                            result.final_url = current
+                            result.reason_phrase = resp.reason or ""
+                            peer = resp.connection.transport.get_extra_info("peername") if resp.connection and resp.connection.transport else None
+                            result.peer_ip = peer[0] if peer else None
+                            if resp.status in (301, 302, 303, 307, 308):
+                                location = resp.headers.get("Location")
+                                if not location:
+                                    raise _Failure("redirect_without_location", resp.status)
+                                current = urljoin(current, location)
+                                continue
+                            await self._read(resp, result, kind, max_bytes)
+                            return
+                except RefusedAddress:
+                    raise _Failure("refused_address") from None
+                except _Failure:
+                    raise
+                except TimeoutError:
+                    raise _Failure("timeout", retry=True) from None
+                except aiohttp.TooManyRedirects:
+                    raise _Failure("too_many_redirects") from None
+                except aiohttp.InvalidURL:
+                    raise _Failure("invalid_url") from None
+                except aiohttp.ClientResponseError as exc:
+                    raise _Failure("bad_response", getattr(exc, "status", None)) from None
+                except aiohttp.ClientPayloadError:
+                    raise _Failure("truncated_body", retry=True) from None
+                except aiohttp.ClientConnectorDNSError as exc:
+                    if isinstance(exc.__cause__, RefusedAddress) or "resolves to" in str(exc):
+                        raise _Failure("refused_address") from None
+                    raise _Failure("dns_error", retry=True) from None
+                except aiohttp.ClientConnectorError as exc:
+                    if isinstance(exc.os_error, RefusedAddress):
+                        raise _Failure("refused_address") from None
+                    raise _Failure("connection_error", retry=True) from None
+                except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, ConnectionResetError):
+                    raise _Failure("connection_error", retry=True) from None
+                except aiohttp.ClientError as exc:
+                    raise _Failure(f"client_error:{type(exc).__name__}", retry=True) from None
+        raise _Failure("too_many_redirects", result.status)
+
+    async def _read(self, resp: aiohttp.ClientResponse, result: FetchResult, kind: str, max_bytes: int) -> None:
+        status = resp.status
+        result.headers = list(resp.headers.items())
+        result.content_type = resp.headers.get("Content-Type")
+        result.etag = resp.headers.get("ETag")
+        result.last_modified = resp.headers.get("Last-Modified")
+        if status == 304:
+            result.outcome, result.reason = "not_modified", "not_modified"
+            return
+        if status in RETRY_STATUSES:
+            raise _Failure(f"http_{status}", status, retry=True, retry_after=parse_retry_after(resp.headers.get("Retry-After")))
+        declared = resp.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > max_bytes and "Content-Encoding" not in resp.headers:
+            raise _Failure("too_large", status)
+        decoder = _Decoder(resp.headers.get("Content-Encoding"))
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(64 * 1024):
+            out = decoder.feed(chunk, max_bytes - size)
+            size += len(out)
+            if size > max_bytes:
+                raise _Failure("too_large", status)
+            chunks.append(out)
+            if kind == "article" and status < 400 and len(chunks) == 1 and size >= 1024 and not is_html(result.content_type, out):
+                # no need to download a PDF or video to know it is not an article
+                result.bytes = size
+                raise _Failure("not_html", status)
+        decoder.finish()
+        body = b"".join(chunks)
+        result.body, result.bytes = body, len(body)
+        result.decoded_from = decoder.encoding if decoder.encoding not in ("identity", "") else None
+        if self.on_response is not None:
+            self.on_response(result)
+        if status >= 400:
+            raise _Failure(f"http_{status}", status)
+        if kind == "article" and not is_html(result.content_type, body):
+            raise _Failure("not_html", status)
+        result.outcome, result.reason = "ok", None
+
+
+def _accept(kind: str) -> str:
+    if kind == "article":
+        return "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
+    if kind in ("feed", "sitemap"):
+        return "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.1"
+    return "*/*"

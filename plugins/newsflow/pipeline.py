@@ -1,0 +1,539 @@
+"""The stages of one news_ingest run, as plain functions the DAG's tasks call: plan, discover, fetch, extract,
+validate, load, account. Each reads and writes Parquet in the run's staging folder and returns a small summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urljoin
+
+from newsflow import staging
+from newsflow.config import SourcesFile, load_sources
+from newsflow.urls import BadURL, article_id, canonicalize, scheme_of
+
+log = logging.getLogger(__name__)
+
+OUTCOMES = ("loaded", "unchanged", "rejected", "failed", "skipped")
+SERIAL_EXTRACTION_BELOW = 40  # starting worker processes costs more than extracting a handful of pages
+
+
+class AccountingError(RuntimeError):
+    """Some discovered URL has no recorded outcome: the run must fail loudly."""
+
+
+# -- plan ------------------------------------------------------------------------------------------------------
+def plan_run(sources_file: str, source_filter: list[str] | str | None, run_id: str) -> list[dict]:
+    config = load_sources(sources_file)
+    if isinstance(source_filter, str):
+        source_filter = [s.strip() for s in source_filter.split(",") if s.strip()]
+    names = config.selected(source_filter or None)
+    jobs = []
+    for name in names:
+        folder = staging.source_dir(run_id, name)
+        jobs.append({"run_id": run_id, "source": name, "sources_file": str(Path(sources_file).resolve()), "staging": str(folder)})
+    log.info("run %s: %d source(s): %s", run_id, len(jobs), ", ".join(names))
+    return jobs
+
+
+def _config(job: dict) -> SourcesFile:
+    return load_sources(job["sources_file"])
+
+
+def _http_cache(urls: list[str]) -> dict[str, dict]:
+    """Validators from earlier runs for conditional requests (empty on a new warehouse)."""
+    from newsflow.config import warehouse_path
+    from newsflow.warehouse import connect
+
+    if not urls or not warehouse_path().exists():
+        return {}
+    con = connect(read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        if "http_cache" not in tables:
+            return {}
+        con.execute("create temp table wanted (u varchar)")
+        con.executemany("insert into wanted values (?)", [[u] for u in urls])
+        rows = con.execute(
+            "select canonical_url, etag, last_modified, content_sha1 from http_cache where canonical_url in (select u from wanted)"
+        ).fetchall()
+    finally:
+        con.close()
+    return {r[0]: {"etag": r[1], "last_modified": r[2], "content_sha1": r[3]} for r in rows}
+
+
+def _ledger_row(seq: int, url_kind: str, url: str, **fields) -> dict:
+    row = dict.fromkeys(staging.LEDGER.names)
+    row.update(seq=seq, url_kind=url_kind, url=url, **fields)
+    return row
+
+
+def _fetch_fields(result) -> dict:
+    return {
+        "http_status": result.status,
+        "bytes": result.bytes,
+        "duration_ms": result.duration_ms,
+        "tries": result.tries,
+        "fetched_at": result.fetched_at,
+        "final_url": result.final_url,
+        "content_type": result.content_type,
+        "etag": result.etag,
+        "last_modified": result.last_modified,
+        "content_sha1": result.content_sha1,
+        "warc_file": result.warc_file,
+        "warc_offset": result.warc_offset,
+    }
+
+
+# -- discover --------------------------------------------------------------------------------------------------
+async def _discover_listing(source, settings, archive, doc_rows: list[dict]) -> list:
+    """Fetch a feed, sitemap (with nested index) or remote URL list; every document fetched gets a ledger row."""
+    from newsflow import discover
+    from newsflow.fetch import Fetcher
+
+    kind = {"feed": "feed", "sitemap": "sitemap", "urls": "urls"}[source.kind]
+    start_url = source.url if source.kind != "urls" else source.urls_file
+    entries: list = []
+    cache = _http_cache([_safe_canonical(start_url)])
+    async with Fetcher(settings, on_response=_archiver(archive)) as fetcher:
+        queue = [(start_url, 0)]
+        seen = set()
+        while queue and len(seen) < discover.MAX_SITEMAP_DOCS:
+            url, depth = queue.pop(0)
+            if url in seen:
+                continue
+            seen.add(url)
+            canonical = _safe_canonical(url)
+            validators = cache.get(canonical or "", {}) if depth == 0 else {}
+            result = await fetcher.get(
+                url, kind=kind, etag=validators.get("etag"), last_modified=validators.get("last_modified"),
+                previous_sha1=validators.get("content_sha1"),
+            )
+            row = _ledger_row(len(doc_rows), kind if kind != "urls" else "url_list", url, canonical_url=canonical, **_fetch_fields(result))
+            doc_rows.append(row)
+            if result.outcome == "not_modified":
+                row.update(outcome="unchanged", reason=result.reason)
+                continue
+            if result.outcome != "ok":
+                row.update(outcome=result.outcome, reason=result.reason)
+                continue
+            try:
+                if source.kind == "feed":
+                    found = discover.parse_feed(result.body)
+                elif source.kind == "sitemap":
+                    found, children = discover.parse_sitemap(result.body)
+                    if depth < discover.MAX_SITEMAP_DEPTH:
+                        queue.extend((urljoin(url, child), depth + 1) for child in children)
+                else:
+                    found = discover.parse_url_list(result.body.decode("utf-8", errors="replace"))
+            except discover.DiscoveryError as exc:
+                row.update(outcome="failed", reason=exc.reason)
+                continue
+            for entry in found:
+                entry.url = urljoin(result.final_url, entry.url)
+            row.update(outcome="loaded", reason=f"listed:{len(found)}")
+            entries.extend(found)
+    return entries
+
+
+def _safe_canonical(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        return canonicalize(url)
+    except BadURL:
+        return None
+
+
+def _archiver(archive):
+    def write(result) -> None:
+        if archive is None or result.body is None:
+            return
+        result.warc_file = str(archive.path)
+        result.warc_offset = archive.write_exchange(
+            result.final_url, "GET", result.request_headers, result.status or 0, result.reason_phrase,
+            result.headers, result.body, decoded_from=result.decoded_from, peer_ip=result.peer_ip,
+        )
+
+    return write
+
+
+def discover_source(job: dict) -> dict:
+    from newsflow import discover
+    from newsflow.archive import WarcArchive
+
+    config = _config(job)
+    source = config.source(job["source"])
+    settings = config.settings
+    folder = Path(job["staging"])
+    doc_rows: list[dict] = []
+    hint_kind = "sitemap" if source.kind == "sitemap" else "feed"
+    archive_file = staging.archive_path(job["run_id"], source.name)
+    if source.kind == "warc":
+        try:
+            entries = discover.warc_entries(source.path, base_dir=Path(job["sources_file"]).parent)
+        except discover.DiscoveryError as exc:
+            doc_rows.append(_ledger_row(0, "warc", source.path, outcome="failed", reason=exc.reason))
+            entries = []
+    elif source.kind == "urls" and source.urls:
+        entries = [discover.Entry(url=u) for u in source.urls]
+    elif source.kind == "urls" and source.urls_file and scheme_of(source.urls_file) not in ("http", "https"):
+        path = Path(source.urls_file)
+        if not path.is_absolute():
+            path = Path(job["sources_file"]).parent / path
+        try:
+            entries = discover.parse_url_list(path.read_text(encoding="utf-8", errors="replace"))
+        except OSError as exc:
+            doc_rows.append(_ledger_row(0, "url_list", str(path), outcome="failed", reason=f"unreadable:{exc.strerror}"))
+            entries = []
+    else:
+        with WarcArchive(archive_file.with_name(archive_file.name.replace(".warc.gz", ".listing.warc.gz"))) as archive:
+            entries = asyncio.run(_discover_listing(source, settings, archive, doc_rows))
+
+    limit = source.max_articles or settings.max_articles
+    rows: list[dict] = []
+    seen: dict[str, int] = {}
+    kept = 0
+    for seq, entry in enumerate(entries):
+        row = _ledger_row(
+            seq, "article", entry.url, hint_date=entry.date, hint_title=entry.title,
+            warc_file=entry.warc_file, warc_offset=entry.warc_offset, warc_date=entry.warc_date,
+        )
+        try:
+            canonical = canonicalize(entry.url)
+        except BadURL as exc:
+            row.update(outcome="skipped", reason="bad_scheme" if "scheme" in str(exc) else "invalid_url")
+            rows.append(row)
+            continue
+        row.update(canonical_url=canonical, article_id=article_id(canonical))
+        if canonical in seen:
+            row.update(outcome="skipped", reason="duplicate")
+        elif limit is not None and kept >= limit:
+            row.update(outcome="skipped", reason="over_limit")
+        else:
+            seen[canonical] = seq
+            kept += 1
+        rows.append(row)
+    staging.write(doc_rows + rows, staging.LEDGER, folder / "ledger.discover.parquet")
+    counts = Counter(r["outcome"] or "pending" for r in rows)
+    log.info("%s: discovered %d URL(s) (%s); %d listing document(s)", source.name, len(rows), dict(counts), len(doc_rows))
+    return {**job, "hint_kind": hint_kind, "discovered": len(rows), "documents": len(doc_rows), "pending": counts.get("pending", 0)}
+
+
+# -- fetch -----------------------------------------------------------------------------------------------------
+async def _fetch_all(pending: list[dict], settings, archive, cache: dict) -> None:
+    from newsflow.fetch import Fetcher
+
+    done = 0
+    started = time.monotonic()
+
+    async with Fetcher(settings, on_response=_archiver(archive)) as fetcher:
+
+        async def one(row: dict) -> None:
+            nonlocal done
+            validators = cache.get(row["canonical_url"], {})
+            result = await fetcher.get(
+                row["url"], etag=validators.get("etag"), last_modified=validators.get("last_modified"),
+                previous_sha1=validators.get("content_sha1"),
+            )
+            row.update(_fetch_fields(result))
+            if result.outcome == "not_modified":
+                row.update(outcome="unchanged", reason=result.reason)
+            elif result.outcome in ("failed", "skipped"):
+                row.update(outcome=result.outcome, reason=result.reason)
+            done += 1
+            if done % 100 == 0:
+                log.info("fetched %d/%d (%.1f pages/s)", done, len(pending), done / (time.monotonic() - started))
+
+        await asyncio.gather(*(one(row) for row in pending))
+
+
+def fetch_source(job: dict) -> dict:
+    from newsflow.archive import WarcArchive
+
+    config = _config(job)
+    source = config.source(job["source"])
+    folder = Path(job["staging"])
+    rows = staging.rows(folder / "ledger.discover.parquet", staging.LEDGER)
+    pending = [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None]
+    if source.kind == "warc":
+        # pages come from the archive given: nothing to fetch, the WARC-Date is the fetch time
+        for row in pending:
+            row["fetched_at"] = _parse_iso(row["warc_date"]) or datetime.now(UTC)
+            row["http_status"] = 200
+    elif pending:
+        cache = _http_cache([r["canonical_url"] for r in pending])
+        with WarcArchive(staging.archive_path(job["run_id"], source.name)) as archive:
+            asyncio.run(_fetch_all(pending, config.settings, archive, cache))
+    staging.write(rows, staging.LEDGER, folder / "ledger.fetch.parquet")
+    articles = [r for r in rows if r["url_kind"] == "article"]
+    counts = Counter(r["outcome"] or "fetched" for r in articles)
+    log.info("%s: fetch outcomes %s", source.name, dict(counts))
+    return {**job, "fetched": counts.get("fetched", 0), "fetch_outcomes": dict(counts)}
+
+
+def _parse_iso(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# -- extract ---------------------------------------------------------------------------------------------------
+def _worker_count(settings) -> int:
+    return settings.extract_workers or os.cpu_count() or 1
+
+
+def run_extraction(items: list[dict], workers: int) -> list[dict]:
+    """Extract items on `workers` processes, with at most a few pages in flight per worker (flat memory)."""
+    from newsflow.extract import extract_item
+
+    if workers <= 1 or len(items) < SERIAL_EXTRACTION_BELOW:
+        return [extract_item(item) for item in items]
+    import multiprocessing
+
+    results: list[dict] = []
+    # spawn: a forked copy of an Airflow task process (threads, sockets, DB handles) is not safe to run in
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        chunk = 16
+        batches = [items[i : i + chunk] for i in range(0, len(items), chunk)]
+        for batch_result in pool.map(_extract_batch, batches):
+            results.extend(batch_result)
+    return results
+
+
+def _extract_batch(items: list[dict]) -> list[dict]:
+    from newsflow.extract import extract_item
+
+    return [extract_item(item) for item in items]
+
+
+def extract_source(job: dict) -> dict:
+    config = _config(job)
+    source = config.source(job["source"])
+    folder = Path(job["staging"])
+    rows = staging.rows(folder / "ledger.fetch.parquet", staging.LEDGER)
+    items = [
+        {
+            "seq": r["seq"], "url": r["url"], "canonical_url": r["canonical_url"], "article_id": r["article_id"],
+            "warc_file": r["warc_file"], "warc_offset": r["warc_offset"], "hint_date": r["hint_date"],
+            "hint_title": r["hint_title"], "hint_kind": job.get("hint_kind", "feed"), "warc_date": r["warc_date"],
+            "fetched_at": r["fetched_at"], "http_status": r["http_status"], "source": source.name,
+            "language_hint": source.language, "timezone": source.timezone or config.settings.timezone,
+        }
+        for r in rows
+        if r["url_kind"] == "article" and r["outcome"] is None
+    ]
+    started = time.monotonic()
+    results = run_extraction(items, _worker_count(config.settings))
+    by_seq = {r["seq"]: r for r in rows if r["url_kind"] == "article"}
+    records = []
+    for result in results:
+        if result["error"]:
+            by_seq[result["seq"]].update(outcome="failed", reason=result["error"])
+        else:
+            records.append(result["record"])
+    staging.write(records, staging.ARTICLE, folder / "articles.parquet")
+    staging.write(rows, staging.LEDGER, folder / "ledger.extract.parquet")
+    elapsed = time.monotonic() - started
+    log.info("%s: extracted %d page(s) in %.1fs, %d failed", source.name, len(records), elapsed, len(items) - len(records))
+    return {**job, "extracted": len(records), "extract_failed": len(items) - len(records)}
+
+
+# -- validate --------------------------------------------------------------------------------------------------
+def validate_source(job: dict) -> dict:
+    from newsflow.quality import validate_articles
+
+    config = _config(job)
+    folder = Path(job["staging"])
+    records = staging.rows(folder / "articles.parquet", staging.ARTICLE)
+    outcome = validate_articles(
+        records,
+        source=job["source"],
+        known_sources=[s.name for s in config.sources],
+        min_body_chars=config.settings.min_body_chars,
+        max_body_chars=config.settings.max_body_chars,
+    )
+    rows = staging.rows(folder / "ledger.extract.parquet", staging.LEDGER)
+    by_seq = {r["seq"]: r for r in rows if r["url_kind"] == "article"}
+    for record in outcome.rejected:
+        by_seq[record["seq"]].update(outcome="rejected", reason=";".join(record["reasons"]))
+    staging.write(outcome.valid, staging.ARTICLE, folder / "valid.parquet")
+    staging.write(outcome.rejected, staging.REJECTED, folder / "rejected.parquet")
+    staging.write(outcome.results, staging.VALIDATION, folder / "validation.parquet")
+    staging.write(rows, staging.LEDGER, folder / "ledger.validate.parquet")
+    log.info("%s: %d valid, %d rejected", job["source"], len(outcome.valid), len(outcome.rejected))
+    return {**job, "valid": len(outcome.valid), "rejected": len(outcome.rejected)}
+
+
+# -- load ------------------------------------------------------------------------------------------------------
+def _concat(jobs: list[dict], name: str, schema, with_source: bool = False):
+    import pyarrow as pa
+
+    tables = []
+    for job in jobs:
+        table = staging.read(Path(job["staging"]) / name, schema)
+        if with_source:
+            table = table.append_column("source", pa.array([job["source"]] * table.num_rows, pa.string()))
+        tables.append(table)
+    if not tables:
+        empty = schema.empty_table()
+        return empty.append_column("source", pa.array([], pa.string())) if with_source else empty
+    return pa.concat_tables(tables)
+
+
+def _first_per_article(valid):
+    """One staged row per article id: the same canonical URL listed by two sources belongs to the first."""
+    import pyarrow as pa
+
+    seen: set[str] = set()
+    keep, dropped = [], []
+    for i, aid in enumerate(valid.column("article_id").to_pylist()):
+        (dropped if aid in seen else keep).append(i)
+        seen.add(aid)
+    return valid.take(pa.array(keep, pa.int64())), valid.take(pa.array(dropped, pa.int64()))
+
+
+def load_run(jobs: list[dict], *, run_id: str, dag_id: str, started_at: datetime | None = None) -> dict:
+    """Everything the run produced, in one transaction: a failure leaves the warehouse as it was."""
+    from newsflow.config import sql_dir
+    from newsflow.extract import extractor_version
+    from newsflow.warehouse import open_for_write, run_sql_file
+
+    jobs = [j for j in jobs if j]
+    valid = _concat(jobs, "valid.parquet", staging.ARTICLE)
+    valid, cross_dupes = _first_per_article(valid)
+    ledger = _concat(jobs, "ledger.validate.parquet", staging.LEDGER, with_source=True)
+    if cross_dupes.num_rows:
+        ledger = _mark_cross_source_duplicates(ledger, cross_dupes)
+    rejected = _concat(jobs, "rejected.parquet", staging.REJECTED)
+    validation = _concat(jobs, "validation.parquet", staging.VALIDATION)
+    now = datetime.now(UTC)
+    params = {"run_id": run_id, "now": now}
+    config = load_sources(jobs[0]["sources_file"]) if jobs else None
+
+    con = open_for_write()
+    try:
+        con.register("staged_articles", valid)
+        con.register("staged_ledger", ledger)
+        con.register("staged_rejected", rejected)
+        con.register("staged_validation", validation)
+        con.execute("begin transaction")
+        try:
+            for path in sorted((sql_dir() / "loads").glob("*.sql")):
+                run_sql_file(con, path, params)
+            if config is not None:
+                _upsert_sources(con, config, [j["source"] for j in jobs], run_id, now)
+            counts = dict(
+                con.execute(
+                    "select outcome, count(*) from fetch_log where run_id = ? and url_kind = 'article' group by outcome",
+                    [run_id],
+                ).fetchall()
+            )
+            con.execute(
+                """
+                insert into runs (run_id, dag_id, started_at, loaded_at, status, sources_file, sources, discovered,
+                                  loaded, unchanged, rejected, failed, skipped, extractor_version)
+                values ($run_id, $dag_id, $started, $now, 'loaded', $file, $sources, $discovered, $loaded, $unchanged,
+                        $rejected, $failed, $skipped, $version)
+                on conflict (run_id) do update set
+                    loaded_at = excluded.loaded_at, status = excluded.status, sources = excluded.sources,
+                    discovered = excluded.discovered, loaded = excluded.loaded, unchanged = excluded.unchanged,
+                    rejected = excluded.rejected, failed = excluded.failed, skipped = excluded.skipped,
+                    extractor_version = excluded.extractor_version
+                """,
+                {
+                    "run_id": run_id, "dag_id": dag_id, "started": started_at or now, "now": now,
+                    "file": jobs[0]["sources_file"] if jobs else None, "sources": [j["source"] for j in jobs],
+                    "discovered": sum(counts.values()), "version": extractor_version(),
+                    **{k: counts.get(k, 0) for k in OUTCOMES},
+                },
+            )
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+    finally:
+        con.close()
+    summary = {k: counts.get(k, 0) for k in OUTCOMES}
+    log.info("run %s loaded: %s", run_id, summary)
+    return {"run_id": run_id, "sources": [j["source"] for j in jobs], "counts": summary}
+
+
+def _mark_cross_source_duplicates(ledger, dupes):
+    import pyarrow as pa
+
+    keys = set(zip(dupes.column("source").to_pylist(), dupes.column("seq").to_pylist(), strict=True))
+    rows = ledger.to_pylist()
+    for row in rows:
+        if row["url_kind"] == "article" and (row["source"], row["seq"]) in keys:
+            row.update(outcome="skipped", reason="duplicate_other_source")
+    return pa.Table.from_pylist(rows, schema=ledger.schema)
+
+
+def _upsert_sources(con, config: SourcesFile, names: list[str], run_id: str, now: datetime) -> None:
+    for name in names:
+        source = config.source(name)
+        locator = getattr(source, "url", None) or getattr(source, "path", None) or getattr(source, "urls_file", None)
+        locator = locator or f"{len(source.urls or [])} listed URLs"
+        con.execute(
+            """
+            insert into sources (name, kind, locator, language, timezone, first_run_id, last_run_id, updated_at)
+            values (?, ?, ?, ?, ?, ?, ?, ?)
+            on conflict (name) do update set kind = excluded.kind, locator = excluded.locator,
+                language = excluded.language, timezone = excluded.timezone, last_run_id = excluded.last_run_id,
+                updated_at = excluded.updated_at
+            """,
+            [name, source.kind, locator, source.language, source.timezone or config.settings.timezone, run_id, run_id, now],
+        )
+
+
+# -- account ---------------------------------------------------------------------------------------------------
+def check_accounting(jobs: list[dict], *, run_id: str) -> dict:
+    """Every URL discovered in the run has exactly one fetch_log row with a valid outcome, or the run fails."""
+    from newsflow.warehouse import connect
+
+    jobs = [j for j in jobs if j]
+    con = connect()
+    try:
+        problems = []
+        for job in jobs:
+            discovered = staging.read(Path(job["staging"]) / "ledger.discover.parquet", staging.LEDGER)
+            expected = set(zip(discovered.column("url_kind").to_pylist(), discovered.column("seq").to_pylist(), strict=True))
+            logged = con.execute(
+                "select url_kind, seq, outcome, url from fetch_log where run_id = ? and source = ?", [run_id, job["source"]]
+            ).fetchall()
+            got = Counter((k, s) for k, s, _o, _u in logged)
+            missing = expected - set(got)
+            extra = set(got) - expected
+            doubled = [key for key, n in got.items() if n > 1]
+            bad = [(k, s, o) for k, s, o, _u in logged if o not in OUTCOMES]
+            urls_by_key = dict(zip(zip(discovered.column("url_kind").to_pylist(), discovered.column("seq").to_pylist(), strict=True),
+                                   discovered.column("url").to_pylist(), strict=True))
+            wrong_url = [(k, s) for k, s, _o, u in logged if (k, s) in urls_by_key and urls_by_key[(k, s)] != u]
+            if missing or extra or doubled or bad or wrong_url:
+                problems.append(
+                    f"{job['source']}: {len(missing)} without outcome {sorted(missing)[:5]}, {len(extra)} unexpected, "
+                    f"{len(doubled)} logged twice, {len(bad)} with unknown outcome, {len(wrong_url)} with altered URL"
+                )
+        status = "failed_accounting" if problems else "succeeded"
+        con.execute("update runs set status = ?, finished_at = ? where run_id = ?", [status, datetime.now(UTC), run_id])
+        counts = dict(
+            con.execute(
+                "select outcome, count(*) from fetch_log where run_id = ? and url_kind = 'article' group by outcome", [run_id]
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    if problems:
+        raise AccountingError("URLs unaccounted for in run " + run_id + ":\n  " + "\n  ".join(problems))
+    return {"run_id": run_id, "status": status, "counts": {k: counts.get(k, 0) for k in OUTCOMES}}

@@ -1,0 +1,139 @@
+"""The per-run staging folder: stages hand each other Parquet files with fixed schemas, never data through XCom.
+
+Layout: <data>/staging/<run key>/<source>/{ledger.<stage>.parquet, articles.parquet, valid.parquet, rejected.parquet}.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from newsflow.config import data_dir
+
+_TS = pa.timestamp("us", tz="UTC")
+
+# One row per URL the run touched; `outcome` stays null while the URL is still moving through the stages.
+LEDGER = pa.schema(
+    [
+        ("seq", pa.int32()),
+        ("url_kind", pa.string()),
+        ("url", pa.string()),
+        ("canonical_url", pa.string()),
+        ("article_id", pa.string()),
+        ("hint_date", pa.string()),
+        ("hint_title", pa.string()),
+        ("outcome", pa.string()),
+        ("reason", pa.string()),
+        ("http_status", pa.int32()),
+        ("bytes", pa.int64()),
+        ("duration_ms", pa.int32()),
+        ("tries", pa.int32()),
+        ("fetched_at", _TS),
+        ("final_url", pa.string()),
+        ("content_type", pa.string()),
+        ("etag", pa.string()),
+        ("last_modified", pa.string()),
+        ("content_sha1", pa.string()),
+        ("warc_file", pa.string()),
+        ("warc_offset", pa.int64()),
+        ("warc_date", pa.string()),
+    ]
+)
+
+ARTICLE = pa.schema(
+    [
+        ("seq", pa.int32()),
+        ("article_id", pa.string()),
+        ("url", pa.string()),
+        ("canonical_url", pa.string()),
+        ("source", pa.string()),
+        ("source_domain", pa.string()),
+        ("sitename", pa.string()),
+        ("title", pa.string()),
+        ("author", pa.string()),
+        ("published_at", _TS),
+        ("published_date", pa.date32()),
+        ("date_source", pa.string()),
+        ("date_disagreement", pa.bool_()),
+        ("date_reason", pa.string()),
+        ("date_candidates", pa.string()),
+        ("language", pa.string()),
+        ("language_source", pa.string()),
+        ("body", pa.string()),
+        ("body_chars", pa.int32()),
+        ("body_hash", pa.string()),
+        ("simhash", pa.uint64()),
+        ("credit", pa.string()),
+        ("categories", pa.list_(pa.string())),
+        ("tags", pa.list_(pa.string())),
+        ("fetched_at", _TS),
+        ("http_status", pa.int32()),
+        ("warc_file", pa.string()),
+        ("warc_offset", pa.int64()),
+        ("extractor_version", pa.string()),
+        ("extractor_settings", pa.string()),
+    ]
+)
+
+REJECTED = ARTICLE.append(pa.field("reasons", pa.list_(pa.string()))).append(
+    pa.field("failed_expectations", pa.list_(pa.string()))
+)
+
+VALIDATION = pa.schema(
+    [
+        ("source", pa.string()),
+        ("expectation", pa.string()),
+        ("column_name", pa.string()),
+        ("success", pa.bool_()),
+        ("element_count", pa.int32()),
+        ("unexpected_count", pa.int32()),
+        ("unexpected_percent", pa.float64()),
+        ("details", pa.string()),
+    ]
+)
+
+
+def run_key(run_id: str) -> str:
+    """A folder-safe, readable form of an Airflow run id."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id).strip("_")[:150] or "run"
+
+
+def source_dir(run_id: str, source: str, base: Path | None = None) -> Path:
+    path = (base or data_dir()) / "staging" / run_key(run_id) / source
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def archive_path(run_id: str, source: str, base: Path | None = None) -> Path:
+    return (base or data_dir()) / "archive" / source / f"{run_key(run_id)}.warc.gz"
+
+
+def write(rows: list[dict] | pa.Table, schema: pa.Schema, path: Path) -> Path:
+    table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=schema)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    pq.write_table(table.cast(schema), tmp, compression="zstd")
+    # atomic replace: a retried task never leaves a half-written file for the next stage
+    os.replace(tmp, path)
+    return path
+
+
+def read(path: Path, schema: pa.Schema) -> pa.Table:
+    if not Path(path).exists():
+        return schema.empty_table()
+    return pq.read_table(path, schema=schema)
+
+
+def rows(path: Path, schema: pa.Schema) -> list[dict]:
+    return read(path, schema).to_pylist()
+
+
+def write_json(obj, path: Path) -> Path:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,110 @@
+"""The DuckDB warehouse: connections (one writer, many read-only readers), numbered migrations from sql/schema
+and sql/views, and the per-run load, one transaction built from the SQL files in sql/loads.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from newsflow.config import sql_dir, warehouse_path
+
+log = logging.getLogger(__name__)
+
+_PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+_MIGRATION = re.compile(r"^(\d{3})_([\w\-]+)\.sql$")
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the DuckDB file (DuckDB allows one writing process)."""
+
+
+def connect(path: str | Path | None = None, *, read_only: bool = False, wait_s: float = 60.0):
+    import duckdb
+
+    path = Path(path) if path else warehouse_path()
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}; run `newsflow demo` or `newsflow ingest` first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_s
+    delay = 0.2
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            # the lock is held by a load or a reader in another process: wait for it rather than fail the task
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise WarehouseBusy(f"{path} is locked by another process: {exc}") from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def statements(sql: str) -> list[str]:
+    """Split a file into statements (our SQL files keep semicolons out of strings and comments)."""
+    cleaned = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
+    return [s.strip() for s in cleaned.split(";") if s.strip()]
+
+
+def run_sql_file(con, path: Path, params: dict | None = None) -> None:
+    for statement in statements(path.read_text(encoding="utf-8")):
+        names = set(_PARAM.findall(statement))
+        con.execute(statement, {k: v for k, v in (params or {}).items() if k in names} or None)
+
+
+def migration_files(root: Path | None = None) -> list[tuple[int, str, Path]]:
+    """Numbered migrations: tables in sql/schema, then views in sql/views, each file applied once, in order."""
+    root = root or sql_dir()
+    found: dict[int, tuple[int, str, Path]] = {}
+    for folder in ("schema", "views"):
+        for path in sorted((root / folder).glob("*.sql")):
+            match = _MIGRATION.match(path.name)
+            if not match:
+                continue
+            version = int(match.group(1))
+            if version in found:
+                raise RuntimeError(f"migration number {version:03d} is used twice: {found[version][2]} and {path}")
+            found[version] = (version, match.group(2), path)
+    return [found[v] for v in sorted(found)]
+
+
+def migrate(con) -> list[int]:
+    con.execute(
+        "create table if not exists schema_migrations ("
+        "version integer primary key, name varchar not null, applied_at timestamptz not null)"
+    )
+    applied = {row[0] for row in con.execute("select version from schema_migrations").fetchall()}
+    done = []
+    for version, name, path in migration_files():
+        if version in applied:
+            continue
+        con.execute("begin transaction")
+        try:
+            run_sql_file(con, path)
+            con.execute("insert into schema_migrations values (?, ?, ?)", [version, name, datetime.now(UTC)])
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+        log.info("applied migration %03d_%s", version, name)
+        done.append(version)
+    return done
+
+
+def open_for_write(path: str | Path | None = None):
+    con = connect(path)
+    migrate(con)
+    return con
+
+
+def query(sql: str, params: list | dict | None = None, path: str | Path | None = None) -> tuple[list[str], list[tuple]]:
+    """Read-only query for analysts and the CLI; nothing here can change the warehouse."""
+    con = connect(path, read_only=True)
+    try:
+        cursor = con.execute(sql, params) if params else con.execute(sql)
+        columns = [d[0] for d in cursor.description] if cursor.description else []
+        return columns, cursor.fetchall()
+    finally:
+        con.close()

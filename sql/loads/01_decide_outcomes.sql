@@ -1,0 +1,36 @@
+-- Per staged article: is it new or changed (outcome 'loaded') or the same as the warehouse already has
+-- ('unchanged')? A rerun of the same Airflow run repeats the first execution's decision, so reruns are idempotent.
+create or replace temp table load_decisions as
+with staged as (
+    select article_id, source, seq, body_hash, extractor_version
+    from staged_articles
+),
+
+existing as (
+    select article_id, body_hash, extractor_version, first_run_id, changed_run_id
+    from articles
+    where article_id in (select article_id from staged)
+)
+
+select
+    staged.article_id,
+    staged.source,
+    staged.seq,
+    case
+        when existing.article_id is null then 'loaded'
+        when existing.changed_run_id = $run_id then 'loaded'
+        when existing.body_hash = staged.body_hash
+            and existing.extractor_version = staged.extractor_version then 'unchanged'
+        else 'loaded'
+    end as outcome,
+    case
+        when existing.article_id is null then 'new'
+        when existing.changed_run_id = $run_id and existing.first_run_id = $run_id then 'new'
+        when existing.changed_run_id = $run_id then 'changed'
+        when existing.body_hash = staged.body_hash
+            and existing.extractor_version = staged.extractor_version then 'same_content'
+        when existing.body_hash = staged.body_hash then 'reextracted'
+        else 'changed'
+    end as reason
+from staged
+left join existing on staged.article_id = existing.article_id

@@ -1,0 +1,17 @@
+-- One row per URL per run, replacing any earlier execution of the same run for these sources.
+delete from fetch_log
+where run_id = $run_id and source in (select distinct source from staged_ledger);
+
+insert into fetch_log (
+    run_id, source, url_kind, seq, url, canonical_url, outcome, reason, http_status, bytes,
+    duration_ms, tries, fetched_at, article_id, logged_at
+)
+select
+    $run_id, ledger.source, ledger.url_kind, ledger.seq, ledger.url, ledger.canonical_url,
+    coalesce(ledger.outcome, decision.outcome) as outcome,
+    coalesce(ledger.reason, decision.reason) as reason,
+    ledger.http_status, ledger.bytes, ledger.duration_ms, ledger.tries, ledger.fetched_at,
+    ledger.article_id, $now
+from staged_ledger as ledger
+left join load_decisions as decision
+    on ledger.source = decision.source and ledger.seq = decision.seq and ledger.url_kind = 'article';
