@@ -107,3 +107,18 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
     if code != 0 or state != "success":
         raise DagRunFailed(f"{dag_id} run ended with state {state or 'unknown'} (exit {code}); full log: {log_file}")
     return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m newsflow.airflow_runner standalone|airflow ARGS`: Airflow with the project's settings."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    ensure_airflow(quiet=False)
+    if not args or args[0] == "standalone":
+        cmd = [*_airflow(), "standalone"]
+    else:
+        cmd = [*_airflow(), *args[1:]] if args[0] == "airflow" else [*_airflow(), *args]
+    return subprocess.call(cmd, env=airflow_env())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -307,7 +307,10 @@ def test_airflow_environment(compose):
     for name in AIRFLOW_SERVICES:
         env = env_dict(services[name]["environment"])
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
-        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == "postgresql+psycopg2://airflow:airflow@postgres/airflow"
+        assert (
+            env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+            == "postgresql+psycopg2://airflow:airflow@postgres/airflow"
+        )
         assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+postgresql://airflow:airflow@postgres/airflow"
         assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://:@redis:6379/0"
         assert env["AIRFLOW__CORE__LOAD_EXAMPLES"].lower() == "false"

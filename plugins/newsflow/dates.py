@@ -1,0 +1,920 @@
+"""Publication dates for news pages, with the evidence each date came from.
+
+Gathers candidates (page metadata, feeds, URL, visible datelines in many languages and scripts) and picks one.
+"""
+
+import json
+import re
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from typing import NamedTuple
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jdatetime
+import lxml.html
+from lxml import etree
+
+
+@dataclass(frozen=True)
+class DateCandidate:
+    source: str  # jsonld, meta, time, dateline, url, feed, sitemap, htmldate, warc
+    value: datetime  # tz-aware if the text carried an offset, else naive (publisher local time)
+    has_time: bool  # False when only a day was known
+    raw: str  # the text it came from (trimmed to 200 chars)
+
+
+@dataclass(frozen=True)
+class DateResult:
+    published_at: datetime | None  # UTC, tz-aware
+    published_date: date | None  # the publisher's local calendar day
+    date_source: str | None  # the chosen candidate's source
+    disagreement: bool  # see DISAGREEMENT_SOURCES
+    candidates: tuple[DateCandidate, ...]
+    reason: str | None  # None when a date was chosen, else "missing_date" or "future_date"
+
+
+# Publisher-declared machine-readable metadata on the page itself is the most deliberate statement of the
+# publication time, so it wins. The feed/sitemap entry is also publisher-provided and machine readable but
+# describes the page from the outside (and is sometimes the time the item entered the feed). A <time> element
+# is markup around visible text, which is less often the article's own date than metadata is. A visible
+# dateline has to be found heuristically among teaser and "today" dates. The URL gives only a day, and
+# htmldate is a generic heuristic. "warc" (the fetch time) is deliberately absent: using a crawl time as a
+# publication date invents a spike of articles on crawl days.
+PRIORITY: tuple[str, ...] = ("jsonld", "meta", "feed", "sitemap", "time", "dateline", "url", "htmldate")
+
+# disagreement is True when the representative candidates (the first candidate of each source, in list
+# order) of two different sources in this set have publisher-local days more than one day apart. One day
+# of slack absorbs honest timezone differences (e.g. a UTC feed date vs a local dateline near midnight).
+# url and htmldate are left out because they are day-only guesses that disagree too often to be a signal.
+DISAGREEMENT_SOURCES = frozenset({"jsonld", "meta", "feed", "sitemap", "time", "dateline"})
+
+# Clock skew and time zones can put an honest date a few hours ahead of our fetch clock; more than a day
+# ahead means an embargo placeholder, a misparsed day/month or a CMS default.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+MIN_YEAR = 1990
+MAX_YEAR = 2100
+_RAW_MAX = 200
+
+# ---------------------------------------------------------------------------------------------------------
+# Text normalisation. Every substitution is one character for one character, so positions in the
+# normalised text map straight back to the original; only the invisible or vowel marks are deleted, and
+# their positions are kept so raw snippets can still be cut from the original text.
+
+_TRANS: dict[int, str | None] = {}
+for _block in ("٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹", "०१२३४५६७८९", "০১২৩৪৫৬৭৮৯", "０１２３４５６７８９"):
+    for _i, _ch in enumerate(_block):
+        _TRANS[ord(_ch)] = str(_i)
+# Arabic-script spelling varies freely between hamza forms, taa marbuta/haa and Persian/Arabic yeh/kaf;
+# folding them lets one month spelling match all of them.
+for _src, _dst in (("أ", "ا"), ("إ", "ا"), ("آ", "ا"), ("ٱ", "ا"), ("ة", "ه"), ("ى", "ي"), ("ی", "ي"),
+                   ("ک", "ك"), ("ۀ", "ه"), ("：", ":"), ("，", ","), ("／", "/"), ("－", "-")):
+    _TRANS[ord(_src)] = _dst
+for _cp in (0x00A0, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000):
+    _TRANS[_cp] = " "
+_DELETED = "".join(chr(c) for c in (*range(0x064B, 0x0653), 0x0670, 0x0640, *range(0x200B, 0x2010),
+                                    *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x061C, 0x00AD, 0xFEFF))
+for _ch in _DELETED:
+    _TRANS[ord(_ch)] = None
+_DELETED_RX = re.compile("[" + re.escape(_DELETED) + "]")
+_WS = re.compile(r"\s+")
+# Characters Persian uses and Arabic does not: a 13xx/14xx year beside them is Solar Hijri, while on an
+# Arabic page it would be a lunar Hijri year, which we do not convert.
+_PERSIAN_HINT = re.compile("[۰-۹پچژگکی]")
+
+
+def _normalize(text: str) -> tuple[str, list[int]]:
+    if _DELETED_RX.search(text) is None:
+        return text.translate(_TRANS), []
+    return text.translate(_TRANS), [m.start() for m in _DELETED_RX.finditer(text)]
+
+
+def _orig_pos(pos: int, deleted: list[int]) -> int:
+    for d in deleted:
+        if d <= pos:
+            pos += 1
+        else:
+            break
+    return pos
+
+
+def _n(word: str) -> str:
+    return _WS.sub(" ", word.strip().translate(_TRANS)).lower()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Month names. Abbreviations are listed without their dot; the patterns accept an optional one.
+
+_GREGORIAN_MONTHS = {
+    1: "january,jan,janv,janvier,januar,jänner,enero,ene,gennaio,gen,janeiro,ocak,januari,stycznia,styczeń,"
+       "январь,января,янв,січень,січня,ιανουαρίου,ιανουάριος,ιαν,يناير,جانفي,كانون الثاني,ژانویه,जनवरी",
+    2: "february,feb,févr,fevr,fév,février,fevrier,februar,febrero,febbraio,fevereiro,fev,şubat,subat,"
+       "februari,lutego,luty,февраль,февраля,фев,февр,лютий,лютого,φεβρουαρίου,φεβρουάριος,φεβ,فبراير,"
+       "فيفري,شباط,فوریه,फ़रवरी,फ़रवरी,फरवरी",
+    3: "march,mar,mars,märz,maerz,marzo,março,marco,mart,maret,maart,marca,marzec,март,марта,мар,березень,"
+       "березня,μαρτίου,μάρτιος,μαρ,مارس,آذار,मार्च",
+    4: "april,apr,avril,avr,abril,abr,aprile,nisan,kwietnia,kwiecień,апрель,апреля,апр,квітень,квітня,"
+       "απριλίου,απρίλιος,απρ,أبريل,إبريل,نيسان,أفريل,آوریل,अप्रैल",
+    5: "may,mai,mayo,maggio,mag,maio,mayıs,mayis,mei,maja,maj,май,мая,травень,травня,μαΐου,μαίου,μάιος,"
+       "μαΐ,مايو,أيار,ماي,مه,मई",
+    6: "june,jun,juin,juni,junio,giugno,giu,junho,haziran,czerwca,czerwiec,июнь,июня,июн,червень,червня,"
+       "ιουνίου,ιούνιος,ιουν,يونيو,يونيه,يونية,حزيران,جوان,ژوئن,जून",
+    7: "july,jul,juil,juillet,juli,julio,luglio,lug,julho,temmuz,lipca,lipiec,июль,июля,июл,липень,липня,"
+       "ιουλίου,ιούλιος,ιουλ,يوليو,يوليه,يولية,تموز,جويلية,يوليوز,ژوئیه,जुलाई",
+    8: "august,aug,août,aout,agosto,ago,ağustos,agustos,agustus,agt,augustus,sierpnia,sierpień,август,"
+       "августа,авг,серпень,серпня,αυγούστου,αύγουστος,αυγ,أغسطس,آب,أوت,غشت,अगस्त",
+    9: "september,sep,sept,septembre,settembre,set,septiembre,setiembre,setembro,eylül,eylul,września,"
+       "wrzesień,сентябрь,сентября,сен,сент,вересень,вересня,σεπτεμβρίου,σεπτέμβριος,σεπ,سبتمبر,أيلول,"
+       "شتنبر,سپتامبر,सितंबर,सितम्बर",
+    10: "october,oct,octobre,oktober,okt,octubre,ottobre,ott,outubro,out,ekim,października,październik,"
+        "октябрь,октября,окт,жовтень,жовтня,οκτωβρίου,οκτώβριος,οκτ,أكتوبر,تشرين الأول,اکتبر,अक्टूबर,"
+        "अक्तूबर",
+    11: "november,nov,novembre,noviembre,novembro,kasım,kasim,listopada,listopad,ноябрь,ноября,ноя,нояб,"
+        "листопада,νοεμβρίου,νοέμβριος,νοε,نوفمبر,تشرين الثاني,نونبر,نوامبر,नवंबर,नवम्बर",
+    12: "december,dec,déc,décembre,decembre,dezember,dez,diciembre,dic,dicembre,dezembro,aralık,aralik,"
+        "desember,des,grudnia,grudzień,декабрь,декабря,дек,грудень,грудня,δεκεμβρίου,δεκέμβριος,δεκ,"
+        "ديسمبر,كانون الأول,دجنبر,دسامبر,दिसंबर,दिसम्बर",
+}
+_SOLAR_MONTHS = "فروردین,اردیبهشت,خرداد,تیر,مرداد,شهریور,مهر,آبان,آذر,دی,بهمن,اسفند"
+
+
+def _build_month_table() -> dict[str, tuple[int, bool]]:
+    table: dict[str, tuple[int, bool]] = {}
+    entries = [(m, n, False) for m, names in _GREGORIAN_MONTHS.items() for n in names.split(",")]
+    entries += [(i + 1, n, True) for i, n in enumerate(_SOLAR_MONTHS.split(","))]
+    for month, name, solar in entries:
+        key = _n(name)
+        # A name meaning two different months would silently misdate articles; fail at import instead.
+        if table.get(key, (month, solar)) != (month, solar):
+            raise ValueError(f"month name {name!r} is ambiguous")
+        table[key] = (month, solar)
+    return table
+
+
+_MONTHS = _build_month_table()
+# Longest first so that "كانون الثاني" is tried before any shorter name and "mayıs" before "may".
+_MON = "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in sorted(_MONTHS, key=len, reverse=True))
+_D = r"(?P<d>3[01]|[12]\d|0?[1-9])(?!\d)"
+_NOT_LETTER_AFTER = r"(?![^\W\d_])"
+
+# A 4-digit year in the range we accept (Gregorian 1990-2100, Solar Hijri 1369-1479). Every supported
+# date expression contains one, so the expensive patterns only run in small windows around these hits.
+_YEAR = re.compile(r"(?<!\d)(?:19|20|21|13|14)\d\d(?!\d)")
+_WIN_BEFORE, _WIN_AFTER = 48, 28
+
+_DMY_TEXT = re.compile(
+    r"(?<![\w:])(?<!\d[.,])" + _D + r"(?:st|nd|rd|th|er|º|°|\.)?"
+    r"(?:\s*(?:de|of)\s+|[\s\-/.]*)"
+    r"(?P<mon>" + _MON + r")\.?" + _NOT_LETTER_AFTER
+    + r"(?:\s*[/(]\s*(?:" + _MON + r")\.?\s*\)?)?"
+    r"(?:\s*,?\s*(?:de|del|of)\s+|[\s\-/.,]*)"
+    r"(?P<y>\d{4})(?!\d)",
+    re.I,
+)
+_MDY_TEXT = re.compile(
+    r"(?<![^\W\d_])(?P<mon>" + _MON + r")\.?" + _NOT_LETTER_AFTER + r"\s*" + _D
+    + r"(?:st|nd|rd|th)?\s*,?\s*(?P<y>\d{4})(?!\d)",
+    re.I,
+)
+_YMD_NUM = re.compile(
+    r"(?<![\d.:/\-])(?P<y>\d{4})(?P<sep>[-/.])\s?(?P<m>1[0-2]|0?[1-9])(?!\d)(?P=sep)\s?" + _D
+    + r"(?!(?P=sep)\d)"
+)
+_DMY_NUM = re.compile(
+    r"(?<![\d.:/\-])(?P<a>[0-3]?\d)(?P<sep>[-/.])(?P<b>[0-3]?\d)(?P=sep)(?P<y>\d{4})(?!\d)(?!(?P=sep)\d)"
+)
+_CJK = re.compile(
+    r"(?<!\d)(?P<y>\d{4})\s*[年년]\s*(?P<m>1[0-2]|0?[1-9])\s*[月월]\s*" + _D + r"\s*[日일号號]?"
+)
+_VI = re.compile(
+    r"(?<![\w:])" + _D + r"\s*(?:tháng|thg)\s*(?P<m>1[0-2]|0?[1-9])(?!\d)\s*(?:,?\s*năm\s*|[\s,/]+)"
+    r"(?P<y>\d{4})(?!\d)",
+    re.I,
+)
+_DATE_PATTERNS = (("ymd", _YMD_NUM), ("ymd", _CJK), ("text", _DMY_TEXT), ("text", _MDY_TEXT),
+                  ("dmy", _DMY_NUM), ("vi", _VI))
+
+# ---------------------------------------------------------------------------------------------------------
+# Times attached to a date. Fixed offsets only for abbreviations that name one zone unambiguously in
+# US/European news (CST is taken as US Central; IST/AST are left out because they name several zones).
+
+_TZ_ABBR = {
+    "UTC": 0, "GMT": 0, "UT": 0, "WET": 0, "WEST": 60, "BST": 60, "CET": 60, "CEST": 120, "MEZ": 60,
+    "MESZ": 120, "EET": 120, "EEST": 180, "MSK": 180, "МСК": 180, "мск": 180, "EST": -300, "EDT": -240,
+    "CST": -360, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420, "AKST": -540,
+    "AKDT": -480, "HST": -600, "JST": 540, "KST": 540, "WIB": 420, "WITA": 480, "WIT": 540,
+}
+_TZ = (
+    r"(?:(?-i:(?P<z>Z))(?!\w)"
+    r"|\s?(?P<off>[+-](?:0\d|1[0-4]):?[0-5]\d)(?!\d)"
+    r"|\s*\(?(?-i:(?P<abbr>" + "|".join(sorted(_TZ_ABBR, key=len, reverse=True)) + r"))"
+    r"(?:\s*(?P<aoff>[+-](?:0?\d|1[0-4])(?::?[0-5]\d)?))?\)?" + _NOT_LETTER_AFTER + ")"
+)
+_AM_PM = _n("صباحا|صباح|مساءا|مساء|ص|م|ق\\.?\\s?ظ|ب\\.?\\s?ظ")
+_AMPM = r"(?P<ampm>[ap]\.?\s?m\.?|" + _AM_PM + r")" + _NOT_LETTER_AFTER
+_PRE = r"(?:(?P<pre>오전|오후|上午|下午|午前|午後|早上|晚上|中午|凌晨)\s*)?"
+# A weekday word may sit between a date and its time, but an AM/PM prefix word must stay with the time.
+_NOT_AMPM_WORD = r"(?!오전|오후|上午|下午|午前|午後|早上|晚上|中午|凌晨)"
+_PM_WORDS = frozenset({"오후", "下午", "午後", "晚上", "中午"})
+
+
+def _time_core(seps: str) -> str:
+    return (
+        _PRE + r"(?P<H>2[0-3]|[01]?\d)\s*(?:" + seps + r")\s*(?P<M>[0-5]\d)(?!\d)"
+        r"(?:\s*(?::|分|분)\s*(?P<S>[0-5]\d)(?!\d)(?:[.,]\d{1,9})?)?(?:\s*(?:分|분|秒|초))?"
+        r"(?:\s*" + _AMPM + r")?(?:" + _TZ + r")?"
+    )
+
+
+# Era and "year" words that sit between a date and its time ("2018م", "2018 г.", "(月)").
+_LEAD = (
+    r"(?:\s*(?:" + _n("م|ه") + r"|года|год|г\.?|року|р\.?|yılı|năm)" + _NOT_LETTER_AFTER + r")?"
+    r"(?:\s*\([^()\d]{1,12}\)|\s*（[^（）\d]{1,12}）)?"
+)
+_PUNCT = r"(?:\s*[,،|\-–—/•·@.]\s*)?"
+_TIME_WORDS = _n("at|à|a las|a la|às|as|um|om|alle|ore|saat|pukul|jam|klo|kl|godz|в|о|ساعت|الساعة|ساعة")
+_COLON_SEPS = r"[:h]|時|时|시|点|點"
+# A dot is a time separator only after an explicit time word ("pukul 12.23"); elsewhere "2018 10.5" is
+# a number, not a time.
+_TIME_AFTER_WORD = re.compile(
+    _LEAD + _PUNCT + r"\s*(?:" + _TIME_WORDS + r")\.?\s*:?\s*" + _time_core(r"[:h.]|時|时|시|点|點"), re.I
+)
+_TIME_AFTER = re.compile(
+    _LEAD + r"(?:T|" + _PUNCT + r"\s*(?:" + _NOT_AMPM_WORD + r"[^\W\d_]{2,12}\s*[,،]?\s*)?)" + _time_core(_COLON_SEPS),
+    re.I,
+)
+_TIME_BEFORE = re.compile(
+    r"(?<![\d:.])" + _time_core(_COLON_SEPS) + _PUNCT + r"(?:[^\W\d_]{2,15}\.?\s*[,،]?\s*)?" + _PUNCT + r"\s*$",
+    re.I,
+)
+
+# Labels right before a date. "Updated" dates are later than publication and would move the story, so
+# they are dropped; "published" labels mark the article's own dateline among teaser dates.
+_UPDATED_LABEL = re.compile(
+    r"(?:updated?|last\s+modified|modified|edited|aktualisiert|geändert|mis\s+à\s+jour|modifié|"
+    r"actualizado|actualización|atualizado|atualização|aggiornato|aggiornamento|güncelleme|güncellendi|"
+    r"diperbarui|обновлено|обновлён|обновлен|изменено|оновлено|"
+    + _n("تحديث|محدث|عدل|بروزرسانی|به\\s?روزرسانی|ویرایش")
+    + r"|更新|修改|수정|업데이트)[^\d]{0,25}$",
+    re.I,
+)
+_PUBLISHED_LABEL = re.compile(
+    r"(?:published|posted|publish\s+date|publié|publiée|veröffentlicht|publicado|publicada|pubblicato|"
+    r"yayınlanma|yayın\s+tarihi|diterbitkan|dipublikasikan|опубликовано|опубликован|опубліковано|"
+    + _n("نشر|تاريخ النشر|منتشر\\s?شده|تاریخ انتشار")
+    + r"|发布|發布|发表|發表|公開|掲載|입력|등록)[^\d]{0,25}$",
+    re.I,
+)
+
+
+class _Hit(NamedTuple):
+    start: int
+    end: int
+    value: datetime
+    has_time: bool
+
+
+def _to_date(y: int, m: int, d: int, solar: bool) -> date | None:
+    try:
+        out = jdatetime.date(y, m, d).togregorian() if solar else date(y, m, d)
+    except ValueError:
+        return None
+    return out if MIN_YEAR <= out.year <= MAX_YEAR else None
+
+
+def _us_order(lang: str | None) -> bool:
+    return lang is not None and lang.lower().replace("_", "-") in ("en", "en-us")
+
+
+def _date_from(kind: str, m: re.Match, lang: str | None, persian: bool) -> date | None:
+    y = int(m["y"])
+    if kind == "text":
+        month, solar = _MONTHS[_WS.sub(" ", m["mon"].lower())]
+        return _to_date(y, month, int(m["d"]), solar)
+    if kind == "dmy":
+        a, b = int(m["a"]), int(m["b"])
+        # Day-first is the world default. Month-first when the second number cannot be a month, or for an
+        # ambiguous pair in US English with slashes (05/06/2018 is May 6 there).
+        if b > 12 or (a <= 12 and m["sep"] == "/" and _us_order(lang)):
+            a, b = b, a
+        day, month = a, b
+    else:
+        day, month = int(m["d"]), int(m["m"])
+    solar = kind == "ymd" and y < 1500 and persian
+    if y < 1500 and not solar:
+        return None
+    return _to_date(y, month, day, solar)
+
+
+def _tz_from(m: re.Match) -> tzinfo | None:
+    if m["z"]:
+        return UTC
+    minutes = None
+    if m["off"]:
+        digits = m["off"][1:].replace(":", "")
+        minutes = int(digits[:2]) * 60 + int(digits[2:])
+        minutes = -minutes if m["off"][0] == "-" else minutes
+    elif m["abbr"]:
+        minutes = _TZ_ABBR[m["abbr"]]
+        if m["aoff"]:
+            sign, body = m["aoff"][0], m["aoff"][1:].replace(":", "")
+            hours, mins = (body, "0") if len(body) <= 2 else (body[:-2], body[-2:])
+            extra = int(hours) * 60 + int(mins)
+            minutes += -extra if sign == "-" else extra
+    if minutes is None:
+        return None
+    if abs(minutes) > 14 * 60:
+        return None
+    return UTC if minutes == 0 else timezone(timedelta(minutes=minutes))
+
+
+def _time_from(m: re.Match) -> tuple[int, int, int, tzinfo | None] | None:
+    hour, minute, second = int(m["H"]), int(m["M"]), int(m["S"] or 0)
+    marker = (m["ampm"] or m["pre"] or "").lower()
+    if marker:
+        pm = marker[0] in "pمب" or marker in _PM_WORDS
+        if pm and hour < 12:
+            hour += 12
+        elif not pm and hour == 12:
+            hour = 0
+    if hour > 23:
+        return None
+    return hour, minute, second, _tz_from(m)
+
+
+def _scan(norm: str, lang: str | None, persian: bool, lo: int = 0, hi: int | None = None) -> list[_Hit]:
+    hi = len(norm) if hi is None else hi
+    spans: list[list[int]] = []
+    for y in _YEAR.finditer(norm, lo, hi):
+        s, e = max(lo, y.start() - _WIN_BEFORE), y.end() + _WIN_AFTER
+        if spans and s <= spans[-1][1]:
+            spans[-1][1] = e
+        else:
+            spans.append([s, e])
+    found: list[tuple[int, int, date]] = []
+    for s, e in spans:
+        for kind, rx in _DATE_PATTERNS:
+            for m in rx.finditer(norm, s, e):
+                d = _date_from(kind, m, lang, persian)
+                if d is not None:
+                    found.append((m.start(), m.end(), d))
+    found.sort(key=lambda t: (t[0], -t[1]))
+    hits: list[_Hit] = []
+    last_end = lo
+    for start, end, d in found:
+        if start < last_end:
+            continue
+        tm = _TIME_AFTER_WORD.match(norm, end) or _TIME_AFTER.match(norm, end)
+        parsed = _time_from(tm) if tm else None
+        if parsed is None:
+            tm = _TIME_BEFORE.search(norm, max(last_end, start - 45), start)
+            parsed = _time_from(tm) if tm else None
+        if parsed is None:
+            hits.append(_Hit(start, end, datetime(d.year, d.month, d.day), False))
+            last_end = end
+            continue
+        hour, minute, second, tz = parsed
+        value = datetime(d.year, d.month, d.day, hour, minute, second, tzinfo=tz)
+        hits.append(_Hit(min(start, tm.start()), max(end, tm.end()), value, True))
+        last_end = max(end, tm.end())
+    return hits
+
+
+def _is_persian(text: str, lang: str | None) -> bool:
+    if lang is not None:
+        return lang.lower().startswith("fa")
+    return _PERSIAN_HINT.search(text) is not None
+
+
+_ISO_FAST = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
+)
+_ISO_BASIC = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(Z)?)?")
+
+
+def parse_date_text(text: str, lang: str | None = None) -> tuple[datetime, bool] | None:
+    """Parse ONE date expression (ISO 8601, RFC 822 from feeds, or a human dateline in any supported language)."""
+    if not text:
+        return None
+    s = text.strip()[:400]
+    if _ISO_FAST.fullmatch(s):
+        try:
+            value = datetime.fromisoformat(s)
+        except ValueError:
+            value = None
+        if value is not None:
+            return (value, len(s) > 10) if MIN_YEAR <= value.year <= MAX_YEAR else None
+    norm, _ = _normalize(s)
+    hits = _scan(norm, lang, _is_persian(s, lang))
+    return (hits[0].value, hits[0].has_time) if hits else None
+
+
+def _parse_structured(text: str, lang: str | None) -> tuple[datetime, bool] | None:
+    # Metadata fields sometimes hold ISO basic format ("20180521", "20180521T122300Z"), which would be
+    # a meaningless bare number in prose and so is accepted only here.
+    if not text:
+        return None
+    m = _ISO_BASIC.fullmatch(text.strip())
+    if m is None:
+        return parse_date_text(text, lang)
+    d = _to_date(int(m[1]), int(m[2]), int(m[3]), False)
+    if d is None:
+        return None
+    if m[4] is None:
+        return datetime(d.year, d.month, d.day), False
+    try:
+        value = datetime(d.year, d.month, d.day, int(m[4]), int(m[5]), int(m[6] or 0),
+                         tzinfo=UTC if m[7] else None)
+    except ValueError:
+        return None
+    return value, True
+
+
+def _label(norm: str, start: int, floor: int) -> str | None:
+    lo = max(floor, start - 40)
+    if _UPDATED_LABEL.search(norm, lo, start):
+        return "updated"
+    if _PUBLISHED_LABEL.search(norm, lo, start):
+        return "published"
+    return None
+
+
+def _datelines(text: str, lang: str | None) -> tuple[list[tuple[int, DateCandidate, str | None]], str]:
+    norm, deleted = _normalize(text)
+    out = []
+    prev_end = 0
+    for hit in _scan(norm, lang, _is_persian(text, lang)):
+        raw = text[_orig_pos(hit.start, deleted):_orig_pos(hit.end - 1, deleted) + 1]
+        cand = DateCandidate("dateline", hit.value, hit.has_time, _WS.sub(" ", raw).strip()[:_RAW_MAX])
+        out.append((hit.start, cand, _label(norm, hit.start, prev_end)))
+        prev_end = hit.end
+    return out, norm
+
+
+def find_datelines(text: str, lang: str | None = None, max_chars: int = 4000) -> list[DateCandidate]:
+    """Dateline candidates found in visible text (page text or the article body's first part)."""
+    if not text:
+        return []
+    items, _ = _datelines(text[:max_chars], lang)
+    # Dates labelled "updated"/"modified" are not publication dates.
+    return [cand for _, cand, label in items if label != "updated"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# HTML candidates.
+
+_ARTICLE_TYPES = frozenset({
+    "newsarticle", "article", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
+    "backgroundnewsarticle", "reviewnewsarticle", "askpublicnewsarticle", "blogposting", "liveblogposting",
+    "socialmediaposting", "report", "techarticle", "scholarlyarticle", "satiricalarticle",
+})
+# Nested objects that describe other things (related stories, comments, the embedded video) carry their
+# own dates, which are not this article's.
+_JSONLD_SKIP_KEYS = frozenset({
+    "itemlistelement", "relatedlink", "significantlink", "comment", "review", "citation", "mentions",
+    "about", "subjectof", "isbasedon", "haspart", "video", "image", "associatedmedia", "recipeinstructions",
+    "workexample", "exampleofwork", "publisher", "author", "creator", "sourceorganization",
+})
+_JSONLD_KEYS = {"datepublished": 0, "datecreated": 1}
+_JSONLD_FALLBACK = re.compile(r'"(datePublished|dateCreated)"\s*:\s*"([^"]{4,80})"')
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+
+# Spec'd order first; the extra names are common CMS variants of the same "published" field.
+_META_NAMES = {name: rank for rank, name in enumerate((
+    "article:published_time", "og:published_time", "og:article:published_time", "article:published",
+    "pubdate", "publishdate", "publish-date", "publish_date", "date", "dc.date.issued", "dcterms.issued",
+    "dcterms.created", "dc.date.created", "dc.date", "sailthru.date", "parsely-pub-date",
+    "article.published", "cxenseparse:recs:publishtime", "datepublished", "datecreated",
+))}
+_META_ATTRS = ("property", "name", "itemprop", "http-equiv")
+
+_NOISE_TOKENS = ("comment", "related", "sidebar", "recommend", "mostread", "most-read", "most_read",
+                 "popular", "trending", "ticker", "widget", "newsletter", "breadcrumb", "latest", "outbrain",
+                 "taboola", "read-more", "also-read")
+_NOISE_RX = re.compile("|".join(re.escape(t) for t in _NOISE_TOKENS), re.I)
+_NOISE_XPATH = "//body//*[" + " or ".join(
+    f"contains(@class,'{t}') or contains(@id,'{t}')" for t in _NOISE_TOKENS) + "]"
+_MODIFIED_RX = re.compile(r"updat|modif", re.I)
+_LOGO_RX = re.compile(r"logo|brand|site", re.I)
+_DROP_ALWAYS = ("script", "style", "noscript", "template", "svg", "iframe", "select", "button", "textarea")
+_MARK = "\ue000"
+# Where the article's own dateline sits relative to its headline: just above it (kicker line) or below it
+# (byline). A far-away date without a time is more likely prose or a teaser than a dateline.
+_BEFORE_H1, _AFTER_H1, _NEAR_AFTER_H1 = 300, 3000, 600
+_BODY_HEAD = 300
+
+_tls = threading.local()
+
+
+def _parse_html(html: str) -> etree._Element | None:
+    try:
+        return lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        pass
+    # Strings with an XML encoding declaration are refused by lxml; bytes with an explicit parser work.
+    parser = getattr(_tls, "parser", None)
+    if parser is None:
+        parser = _tls.parser = lxml.html.HTMLParser(encoding="utf-8")
+    try:
+        return lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
+    except (etree.ParserError, ValueError):
+        return None
+
+
+def _main_heading(root: etree._Element) -> etree._Element | None:
+    # The first <h1> is often the site logo; prefer the one inside the article, then one outside the
+    # page header/navigation.
+    best, best_score = None, 9
+    for h1 in root.iter("h1"):
+        tags = {a.tag for a in h1.iterancestors()}
+        attrs = (h1.get("class") or "") + " " + (h1.get("id") or "")
+        if "article" in tags or "main" in tags:
+            score = 0
+        elif _LOGO_RX.search(attrs):
+            score = 3
+        elif tags & {"header", "nav", "a"}:
+            score = 2
+        else:
+            score = 1
+        if score < best_score:
+            best, best_score = h1, score
+            if score == 0:
+                break
+    if best is None:
+        best = next(root.iter("article"), None)
+    return best
+
+
+def _in_noise(el: etree._Element, keep: set) -> bool:
+    in_footer = False
+    for anc in el.iterancestors():
+        if anc in keep:
+            break
+        tag = anc.tag
+        if tag in ("nav", "aside"):
+            return True
+        if tag == "footer":
+            in_footer = True
+        elif tag == "article":
+            in_footer = False
+        attrs = (anc.get("class") or "") + " " + (anc.get("id") or "")
+        if len(attrs) > 1 and _NOISE_RX.search(attrs):
+            return True
+    return in_footer
+
+
+def _trim(value: str) -> str:
+    return _WS.sub(" ", value).strip()[:_RAW_MAX]
+
+
+def _load_json(text: str):
+    t = text.strip()
+    if t.startswith("<!--"):
+        t = t[4:]
+    if t.endswith("-->"):
+        t = t[:-3]
+    t = t.replace("<![CDATA[", "").replace("]]>", "").strip().rstrip(";")
+    for attempt in (t, _TRAILING_COMMA.sub(r"\1", t), "[" + re.sub(r"}\s*{", "},{", t) + "]"):
+        try:
+            return json.loads(attempt, strict=False)
+        except ValueError:
+            continue
+    return None
+
+
+def _jsonld_types(obj: dict) -> set[str]:
+    types = obj.get("@type")
+    if isinstance(types, str):
+        types = [types]
+    if not isinstance(types, list):
+        return set()
+    return {t.rsplit("/", 1)[-1].lower() for t in types if isinstance(t, str)}
+
+
+def _walk_jsonld(node, depth: int, order: list[int], found: list[tuple[int, int, int, str]]) -> None:
+    if depth > 8:
+        return
+    if isinstance(node, list):
+        for item in node:
+            _walk_jsonld(item, depth + 1, order, found)
+        return
+    if not isinstance(node, dict):
+        return
+    types = _jsonld_types(node)
+    rank = 0 if types & _ARTICLE_TYPES else 1 if (not types or any("page" in t for t in types)) else 2
+    for key, value in node.items():
+        lk = key.lower() if isinstance(key, str) else ""
+        if lk in _JSONLD_KEYS:
+            if isinstance(value, list) and value:
+                value = value[0]
+            if isinstance(value, dict):
+                value = value.get("@value")
+            if isinstance(value, str):
+                order[0] += 1
+                found.append((rank, _JSONLD_KEYS[lk], order[0], value))
+        elif lk not in _JSONLD_SKIP_KEYS and isinstance(value, dict | list):
+            _walk_jsonld(value, depth + 1, order, found)
+
+
+def _jsonld_candidates(root: etree._Element, lang: str | None) -> list[DateCandidate]:
+    found: list[tuple[int, int, int, str]] = []
+    order = [0]
+    for script in root.iter("script"):
+        if "ld+json" not in (script.get("type") or "").lower() or not script.text:
+            continue
+        data = _load_json(script.text)
+        if data is not None:
+            _walk_jsonld(data, 0, order, found)
+            continue
+        # Broken JSON is common (unescaped quotes in headlines); the date fields themselves rarely are.
+        for m in _JSONLD_FALLBACK.finditer(script.text):
+            order[0] += 1
+            found.append((1, _JSONLD_KEYS[m[1].lower()], order[0], m[2]))
+    if any(f[0] < 2 for f in found):
+        found = [f for f in found if f[0] < 2]
+    out = []
+    for _, _, _, value in sorted(found):
+        parsed = _parse_structured(value, lang)
+        if parsed:
+            out.append(DateCandidate("jsonld", parsed[0], parsed[1], _trim(value)))
+    return out
+
+
+def _main_scope(el: etree._Element, keep: set) -> bool:
+    # Teaser lists often carry their own schema.org microdata; the article's own itemscope is the one
+    # that contains the headline.
+    for anc in el.iterancestors():
+        if anc.get("itemscope") is not None:
+            return anc in keep
+    return True
+
+
+def _meta_candidates(root: etree._Element, lang: str | None, keep: set) -> list[DateCandidate]:
+    found: list[tuple[int, int, str]] = []
+    last = len(_META_NAMES)
+    for i, el in enumerate(root.iter("meta")):
+        content = el.get("content")
+        if not content:
+            continue
+        ranks = [_META_NAMES.get((el.get(a) or "").strip().lower()) for a in _META_ATTRS]
+        ranks = [r for r in ranks if r is not None]
+        if not ranks:
+            continue
+        if el.get("itemprop") is not None:
+            if _in_noise(el, keep):
+                continue
+            if not _main_scope(el, keep):
+                ranks = [last + 1]
+        found.append((min(ranks), i, content))
+    # Microdata on visible elements: <span itemprop="datePublished" content=...>, <time itemprop=...>.
+    for i, el in enumerate(root.xpath("//body//*[@itemprop][not(self::meta)]")):
+        if "datepublished" not in el.get("itemprop", "").lower().split() or _in_noise(el, keep):
+            continue
+        value = el.get("content") or el.get("datetime") or el.text_content()
+        if value and value.strip():
+            found.append((last if _main_scope(el, keep) else last + 1, i, value))
+    out = []
+    for _, _, value in sorted(found):
+        parsed = _parse_structured(value, lang)
+        if parsed:
+            out.append(DateCandidate("meta", parsed[0], parsed[1], _trim(value)))
+    return out
+
+
+def _time_candidates(root: etree._Element, lang: str | None, keep: set) -> list[DateCandidate]:
+    found: list[tuple[int, int, str]] = []
+    for i, el in enumerate(root.iter("time")):
+        itemprop = (el.get("itemprop") or "").lower()
+        if "datepublished" in itemprop:
+            continue  # already a "meta" candidate
+        if "datemodified" in itemprop or _MODIFIED_RX.search(el.get("class") or ""):
+            continue
+        if _in_noise(el, keep):
+            continue
+        value = el.get("datetime") or el.text_content()
+        if not value or not value.strip():
+            continue
+        if el.get("pubdate") is not None:
+            rank = 0
+        elif any(a.tag in ("article", "header", "main") for a in el.iterancestors()):
+            rank = 1
+        else:
+            rank = 2
+        found.append((rank, i, value))
+    out = []
+    for _, _, value in sorted(found)[:5]:
+        parsed = _parse_structured(value, lang)
+        if parsed:
+            out.append(DateCandidate("time", parsed[0], parsed[1], _trim(value)))
+    return out
+
+
+def _has_ancestor(el: etree._Element, tag: str) -> bool:
+    return any(a.tag == tag for a in el.iterancestors())
+
+
+def _page_dateline(root: etree._Element, heading, keep: set, lang: str | None) -> DateCandidate | None:
+    # This mutates the tree, so it runs after every other reader of it.
+    etree.strip_elements(root, etree.Comment, *_DROP_ALWAYS, with_tail=False)
+    for el in list(root.iter("nav", "aside", "footer", "header")):
+        if el in keep or (el.tag in ("footer", "header") and _has_ancestor(el, "article")):
+            continue
+        el.drop_tree()
+    for el in root.xpath(_NOISE_XPATH):
+        if el not in keep and el.getparent() is not None:
+            el.drop_tree()
+    if heading is not None:
+        heading.text = _MARK + (heading.text or "")
+    body = root.find("body")
+    text = " ".join((body if body is not None else root).itertext())
+    mark = text.find(_MARK)
+    if mark < 0:
+        window = _WS.sub(" ", text[:12000])[:4000]
+    else:
+        window = _WS.sub(" ", text[max(0, mark - 3000):mark + 8000])
+    items, norm = _datelines(window, lang)
+    items = [it for it in items if it[2] != "updated"]
+    mark = norm.find(_MARK)
+    if mark < 0:
+        chosen = next((it for it in items if it[2] == "published"), items[0] if items else None)
+        return chosen[1] if chosen else None
+    near = [it for it in items if mark - _BEFORE_H1 <= it[0] <= mark + _AFTER_H1]
+    for it in near:
+        if it[2] == "published":
+            return it[1]
+    for pos, cand, _ in near:
+        if pos > mark and (pos - mark <= _NEAR_AFTER_H1 or cand.has_time):
+            return cand
+    before = [it for it in near if it[0] < mark]
+    return before[-1][1] if before else None
+
+
+def _body_dateline(body: str, lang: str | None) -> DateCandidate | None:
+    # Dates deep in the article text are usually about events, not the article; only a labelled date or
+    # one at the very start (a dateline) counts.
+    items, _ = _datelines(body[:4000], lang)
+    items = [it for it in items if it[2] != "updated"]
+    for pos, cand, label in items:
+        if label == "published" or pos <= _BODY_HEAD:
+            return cand
+    return None
+
+
+_URL_DATES = (
+    re.compile(r"/((?:19|20)\d{2})/(1[0-2]|0?[1-9])/(3[01]|[12]\d|0?[1-9])(?=/|$|[-_.])"),
+    re.compile(r"(?<!\d)((?:19|20)\d{2})[-_](1[0-2]|0[1-9])[-_](3[01]|[12]\d|0[1-9])(?!\d)"),
+    re.compile(r"(?<!\d)((?:19|20)\d{2})(1[0-2]|0[1-9])(3[01]|[12]\d|0[1-9])(?!\d)"),
+)
+
+
+def _url_candidate(url: str) -> DateCandidate | None:
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    for rx in _URL_DATES:
+        for m in rx.finditer(path):
+            d = _to_date(int(m[1]), int(m[2]), int(m[3]), False)
+            if d is not None:
+                return DateCandidate("url", datetime(d.year, d.month, d.day), False, m[0].strip("/")[:_RAW_MAX])
+    return None
+
+
+def _htmldate_candidate(html: str) -> DateCandidate | None:
+    try:
+        from htmldate import find_date
+    except ImportError:
+        return None
+    try:
+        # Bytes, never str: htmldate downloads a str that looks like a URL.
+        found = find_date(html.encode("utf-8", "replace"), original_date=True, outputformat="%Y-%m-%d")
+    except Exception:  # third-party heuristics on arbitrary HTML must not fail the page
+        return None
+    if not found:
+        return None
+    try:
+        d = date.fromisoformat(found)
+    except ValueError:
+        return None
+    if not MIN_YEAR <= d.year <= MAX_YEAR:
+        return None
+    return DateCandidate("htmldate", datetime(d.year, d.month, d.day), False, found)
+
+
+def gather_candidates(html: str | None, url: str, *, body: str | None = None, feed_date: str | None = None,
+                      sitemap_date: str | None = None, warc_date: str | None = None, lang: str | None = None,
+                      use_htmldate: bool = True) -> list[DateCandidate]:
+    """All date candidates for one page; within a source the preferred candidate comes first.
+
+    htmldate runs only when nothing else was found: it ranks last, so it could not change the choice
+    otherwise, and it is the slowest step.
+    """
+    out: list[DateCandidate] = []
+    root = _parse_html(html) if html and html.strip() else None
+    if root is not None:
+        heading = _main_heading(root)
+        keep = {root, *root.iter("body")}
+        if heading is not None:
+            keep.update((heading, *heading.iterancestors()))
+        out += _jsonld_candidates(root, lang)
+        out += _meta_candidates(root, lang, keep)
+        out += _time_candidates(root, lang, keep)
+        page = _page_dateline(root, heading, keep, lang)
+        if page is not None:
+            out.append(page)
+    if body:
+        cand = _body_dateline(body, lang)
+        if cand is not None and not any(c.source == "dateline" and c.value == cand.value for c in out):
+            out.append(cand)
+    url_cand = _url_candidate(url) if url else None
+    if url_cand is not None:
+        out.append(url_cand)
+    for source, value in (("feed", feed_date), ("sitemap", sitemap_date)):
+        parsed = _parse_structured(value, lang) if value else None
+        if parsed:
+            out.append(DateCandidate(source, parsed[0], parsed[1], _trim(value)))
+    if use_htmldate and html and not out:
+        cand = _htmldate_candidate(html)
+        if cand is not None:
+            out.append(cand)
+    parsed = _parse_structured(warc_date, None) if warc_date else None
+    if parsed:
+        out.append(DateCandidate("warc", parsed[0], parsed[1], _trim(warc_date)))
+    seen: set[tuple[str, datetime, bool]] = set()
+    unique = []
+    for c in out:
+        key = (c.source, c.value, c.has_time)
+        if key not in seen:
+            seen.add(key)
+            unique.append(c)
+    return unique
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Choosing.
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {name!r}") from exc
+
+
+def _resolve(value: datetime, zone: ZoneInfo | None) -> tuple[datetime, date]:
+    """(UTC instant, publisher-local day). Naive values are publisher-local; without a zone, UTC."""
+    if value.tzinfo is not None and value.utcoffset() is not None:
+        return value.astimezone(UTC), (value.astimezone(zone).date() if zone else value.date())
+    return value.replace(tzinfo=zone or UTC).astimezone(UTC), value.date()
+
+
+def choose_publication_date(candidates: list[DateCandidate], *, fetched_at: datetime,
+                            tz: str | None = None) -> DateResult:
+    """Pick the publication date by PRIORITY (first candidate of a source wins within it).
+
+    - A candidate more than FUTURE_TOLERANCE after fetched_at is skipped and the next one is tried;
+      reason is "future_date" only when every usable candidate was in the future.
+    - A day-only choice takes the time of the highest-priority candidate with a time on the same local
+      day (e.g. meta "2018-05-21" + dateline "21 May 2018 12:23"); date_source stays the day's source.
+    - Naive values are publisher-local time in `tz` (IANA name); with tz None they are taken as UTC. Day-only
+      values are local midnight. A naive fetched_at is taken as UTC.
+    - published_date: aware values are converted to `tz` when given, else the day in their own offset;
+      naive values keep their own day.
+    - disagreement: see DISAGREEMENT_SOURCES.
+    """
+    zone = _zone(tz) if tz else None
+    fetched = fetched_at if fetched_at.tzinfo is not None else fetched_at.replace(tzinfo=UTC)
+    limit = fetched + FUTURE_TOLERANCE
+    rank = {s: i for i, s in enumerate(PRIORITY)}
+    ordered = sorted((c for c in candidates if c.source in rank), key=lambda c: rank[c.source])
+    resolved = [(c, *_resolve(c.value, zone)) for c in ordered]
+
+    firsts: dict[str, date] = {}
+    for c, _, day in resolved:
+        if c.source in DISAGREEMENT_SOURCES:
+            firsts.setdefault(c.source, day)
+    days = list(firsts.values())
+    disagreement = len(days) > 1 and (max(days) - min(days)) > timedelta(days=1)
+
+    chosen = None
+    future = False
+    for item in resolved:
+        if item[1] > limit:
+            future = True
+            continue
+        chosen = item
+        break
+    if chosen is None:
+        return DateResult(None, None, None, disagreement, tuple(candidates),
+                          "future_date" if future else "missing_date")
+    cand, published_at, day = chosen
+    if not cand.has_time:
+        for other, other_at, other_day in resolved:
+            if other.has_time and other_day == day and other_at <= limit:
+                published_at = other_at
+                break
+    return DateResult(published_at, day, cand.source, disagreement, tuple(candidates), None)

@@ -1,0 +1,186 @@
+"""A web server that misbehaves on purpose, on loopback, for fetch and end-to-end tests: throttling, stalls,
+trickles, resets, bombs, loops, hostile redirects, wrong types and every legacy encoding newsflow must read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import os
+import threading
+import zlib
+
+from aiohttp import web
+
+ARTICLE_TEMPLATE = """<!DOCTYPE html>
+<html lang="{lang}"><head><meta charset="{meta_charset}"><title>{title} | Fault Gazette</title>
+<meta property="article:published_time" content="2018-05-21T12:23:00+03:00"></head>
+<body><nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a></nav>
+<article><h1>{title}</h1><p class="dateline">21 May 2018</p>
+{paragraphs}
+</article><footer>Fault Gazette, all rights reserved</footer></body></html>"""
+
+ENCODED_TEXT = {
+    # encoding: (lang, title, paragraph text)
+    "windows-1256": ("ar", "الحكومة تقر موازنة جديدة", "أقرت الحكومة اليوم موازنة جديدة للعام المقبل بعد نقاش طويل في مجلس الوزراء حول أولويات الإنفاق العام والاستثمار في البنية التحتية والتعليم والصحة. "),
+    "iso-8859-6": ("ar", "افتتاح معرض الكتاب", "افتتح وزير الثقافة معرض الكتاب السنوي بمشاركة مئات من دور النشر العربية والاجنبية وسط اقبال واسع من الزوار والطلاب والباحثين. "),
+    "shift_jis": ("ja", "東京で新しい図書館が開館", "東京都内で新しい公共図書館が開館し、初日から多くの市民が訪れた。館内には子ども向けの読書室や研究者向けの資料室が設けられている。"),
+    "euc-kr": ("ko", "서울에서 새 도서관 개관", "서울 시내에 새로운 공공 도서관이 문을 열었다. 개관 첫날부터 많은 시민들이 찾아와 책을 읽고 다양한 행사에 참여했다. "),
+    "koi8-r": ("ru", "В Москве открылась новая библиотека", "В центре Москвы открылась новая городская библиотека. В первый же день её посетили сотни жителей, а вечером прошла встреча с писателями. "),
+    "utf-16": ("en", "City opens a new public library", "The city opened a new public library on Monday, with reading rooms for children, a research floor and late opening hours that residents had asked for. "),
+}
+
+
+def article_html(title: str, text: str, lang: str = "en", meta_charset: str = "utf-8", repeat: int = 6) -> str:
+    paragraphs = "\n".join(f"<p>{text}</p>" for _ in range(repeat))
+    return ARTICLE_TEMPLATE.format(lang=lang, title=title, paragraphs=paragraphs, meta_charset=meta_charset)
+
+
+GOOD_ARTICLE = article_html(
+    "Parliament passes the budget",
+    "Parliament passed the annual budget late on Monday after a long debate about spending on schools, hospitals and roads. ",
+)
+
+
+class FaultServer:
+    """Start with `with FaultServer() as server:`; `server.url(path)` gives absolute URLs."""
+
+    def __init__(self):
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self.hits: dict[str, int] = {}
+        self.port = 0
+
+    # -- lifecycle --------------------------------------------------------------------------------------------
+    def __enter__(self) -> FaultServer:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    # -- behaviours -------------------------------------------------------------------------------------------
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        self.hits[path] = self.hits.get(path, 0) + 1
+        hits = self.hits[path]
+        if path == "/robots.txt":
+            return web.Response(text="User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+        if path.startswith("/ok/") or path.startswith("/private/"):
+            return web.Response(text=GOOD_ARTICLE.replace("Parliament passes", f"Parliament passes ({path})"), content_type="text/html", charset="utf-8")
+        if path == "/etag":
+            etag = '"v1"'
+            if request.headers.get("If-None-Match") == etag:
+                return web.Response(status=304, headers={"ETag": etag})
+            return web.Response(text=GOOD_ARTICLE, content_type="text/html", headers={"ETag": etag})
+        if path.startswith("/status/"):
+            return web.Response(status=int(path.rsplit("/", 1)[1]), text="error page", content_type="text/plain")
+        if path == "/retry-after":
+            if hits <= 2:
+                return web.Response(status=429 if hits == 1 else 503, headers={"Retry-After": "1"}, text="slow down")
+            return web.Response(text=GOOD_ARTICLE, content_type="text/html")
+        if path == "/always-503":
+            return web.Response(status=503, headers={"Retry-After": "0"}, text="down")
+        if path == "/stall-headers":
+            await asyncio.sleep(3600)
+        if path == "/stall-body":
+            response = web.StreamResponse(headers={"Content-Type": "text/html"})
+            await response.prepare(request)
+            await response.write(b"<html><body><p>start")
+            await asyncio.sleep(3600)
+        if path == "/trickle":
+            response = web.StreamResponse(headers={"Content-Type": "text/html"})
+            await response.prepare(request)
+            for _ in range(3600):
+                await response.write(b"x")
+                await asyncio.sleep(0.5)
+            return response
+        if path == "/reset":
+            request.transport.close()
+            return web.Response(text="never sent")
+        if path == "/gzip-bomb":
+            return web.Response(body=_BOMB, headers={"Content-Type": "text/html", "Content-Encoding": "gzip"})
+        if path == "/deflate":
+            return web.Response(body=zlib.compress(GOOD_ARTICLE.encode()), headers={"Content-Type": "text/html", "Content-Encoding": "deflate"})
+        if path == "/gzip-ok":
+            return web.Response(body=gzip.compress(GOOD_ARTICLE.encode()), headers={"Content-Type": "text/html", "Content-Encoding": "gzip"})
+        if path == "/gzip-truncated":
+            data = gzip.compress(GOOD_ARTICLE.encode() * 5)
+            return web.Response(body=data[: len(data) // 2], headers={"Content-Type": "text/html", "Content-Encoding": "gzip"})
+        if path == "/gzip-corrupt":
+            return web.Response(body=b"\x1f\x8b\x08\x00" + os.urandom(2000), headers={"Content-Type": "text/html", "Content-Encoding": "gzip"})
+        if path == "/endless":
+            response = web.StreamResponse(headers={"Content-Type": "text/html"})
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            chunk = b"<p>" + b"endless " * 8000 + b"</p>"
+            try:
+                for _ in range(100_000):
+                    await response.write(chunk)
+            except (ConnectionResetError, RuntimeError):
+                pass
+            return response
+        if path == "/too-large-declared":
+            return web.Response(body=b"<html>" + b"x" * 3_000_000, content_type="text/html")
+        if path == "/redirect-loop":
+            raise web.HTTPFound("/redirect-loop-b")
+        if path == "/redirect-loop-b":
+            raise web.HTTPFound("/redirect-loop")
+        if path == "/redirect-ok":
+            raise web.HTTPMovedPermanently("/ok/after-redirect")
+        if path == "/redirect-private":
+            raise web.HTTPFound("http://10.0.0.1/admin")
+        if path == "/redirect-metadata":
+            raise web.HTTPFound("http://169.254.169.254/latest/meta-data/")
+        if path == "/redirect-localhost":
+            # same machine, another port: not on the allow list
+            raise web.HTTPFound(f"http://localhost:{request.query.get('port', '1')}/")
+        if path == "/redirect-file":
+            raise web.HTTPFound("file:///etc/passwd")
+        if path == "/pdf":
+            return web.Response(body=b"%PDF-1.4\n" + os.urandom(4000), content_type="application/pdf")
+        if path == "/json":
+            return web.Response(text='{"a": 1}', content_type="application/json")
+        if path == "/random-bytes":
+            return web.Response(body=os.urandom(5000), headers={"Content-Type": "application/octet-stream"})
+        if path == "/no-content-type":
+            response = web.Response(body=GOOD_ARTICLE.encode())
+            response.headers.popall("Content-Type", None)
+            return response
+        if path.startswith("/enc/"):
+            # /enc/<encoding>/<header|meta|none>
+            _, _, encoding, where = path.split("/")
+            lang, title, text = ENCODED_TEXT[encoding]
+            meta = encoding if where == "meta" else ("utf-8" if encoding != "utf-16" else "utf-16")
+            html = article_html(title, text, lang=lang, meta_charset=meta)
+            if where != "meta":
+                html = html.replace(f'<meta charset="{meta}">', "")
+            body = html.encode(encoding)
+            ctype = f"text/html; charset={encoding}" if where == "header" else "text/html"
+            return web.Response(body=body, headers={"Content-Type": ctype})
+        if path == "/empty":
+            return web.Response(body=b"", content_type="text/html")
+        return web.Response(status=404, text="not found")
+
+
+# ~64 KB that inflates to 64 MB: built once; the fetcher must stop at its cap without holding it all
+_BOMB = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)

@@ -1,0 +1,72 @@
+"""The sources file: valid files load, malformed ones fail with the file, entry and field named."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsflow.config import ConfigError, load_sources, parse_sources
+
+GOOD = """
+settings:
+  min_body_chars: 150
+  allow_private_hosts: ['127.0.0.1:8765']
+sources:
+  - {name: alhadath, kind: feed, url: 'http://127.0.0.1:8765/alhadath/rss.xml', language: ar, timezone: Asia/Beirut}
+  - {name: herald, kind: sitemap, url: 'http://127.0.0.1:8765/dailyherald/news-sitemap.xml'}
+  - {name: listed, kind: urls, urls: ['http://127.0.0.1:8765/a.html']}
+  - {name: archived, kind: warc, path: 'archives/*.warc.gz', max_articles: 10}
+"""
+
+
+def test_good_file_loads_every_kind():
+    config = parse_sources(GOOD, "sources.yaml")
+    assert [s.kind for s in config.sources] == ["feed", "sitemap", "urls", "warc"]
+    assert config.settings.min_body_chars == 150
+    assert config.settings.min_host_interval_s == 1.0  # polite default
+    assert config.source("alhadath").timezone == "Asia/Beirut"
+    assert config.selected(["listed", "alhadath"]) == ["alhadath", "listed"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sources:\n  - {name: a, kind: rss, url: x}\n", ["sources.yaml", "sources[0] (name 'a')", "kind must be one of"]),
+        ("sources:\n  - {name: a, kind: feed}\n", ["sources[0] (name 'a')", "field 'url'", "Field required"]),
+        ("sources:\n  - {name: a, kind: feed, url: x, language: arabic}\n", ["field 'language'", "two-letter"]),
+        ("sources:\n  - {name: a, kind: feed, url: x, timezone: Mars/Olympus}\n", ["field 'timezone'", "unknown time zone"]),
+        ("sources:\n  - {name: 'Bad Name', kind: feed, url: x}\n", ["field 'name'"]),
+        ("sources:\n  - {name: a, kind: urls}\n", ["sources[0] (name 'a')", "needs 'urls'"]),
+        ("sources:\n  - {name: a, kind: feed, url: x, colour: red}\n", ["field 'colour'", "Extra inputs"]),
+        ("settings: {min_host_interval_s: -1}\nsources:\n  - {name: a, kind: feed, url: x}\n", ["settings.min_host_interval_s"]),
+        ("settings: {allow_private_hosts: ['localhost']}\nsources:\n  - {name: a, kind: feed, url: x}\n", ["HOST:PORT"]),
+        ("sources:\n  - {name: a, kind: feed, url: x}\n  - {name: a, kind: feed, url: y}\n", ["used twice"]),
+        ("sources: []\n", ["field 'sources'"]),
+        ("- just\n- a list\n", ["expected a mapping"]),
+        ("sources: [unclosed\n", ["not valid YAML"]),
+    ],
+)
+def test_malformed_files_name_the_problem(text, expected):
+    with pytest.raises(ConfigError) as info:
+        parse_sources(text, "sources.yaml")
+    message = str(info.value)
+    for part in expected:
+        assert part in message, message
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="sources file not found"):
+        load_sources(tmp_path / "nope.yaml")
+
+
+def test_unknown_source_filter_is_an_error():
+    config = parse_sources(GOOD)
+    with pytest.raises(ConfigError, match="unknown source"):
+        config.selected(["nosuch"])
+
+
+def test_shipped_config_files_are_valid():
+    from newsflow.config import project_root
+
+    for name in ("sources.yaml", "sources.demo.yaml"):
+        config = load_sources(project_root() / "config" / name)
+        assert config.sources

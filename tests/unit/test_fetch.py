@@ -1,0 +1,198 @@
+"""The fetcher against a misbehaving loopback server: every fault ends in a recorded outcome, within bounds."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+import pytest
+
+from newsflow.config import Settings
+from newsflow.fetch import Fetcher, backoff_delay, parse_retry_after
+from tests.support.faultserver import ENCODED_TEXT, FaultServer
+
+
+@pytest.fixture(scope="module")
+def server():
+    with FaultServer() as srv:
+        yield srv
+
+
+def settings_for(server, **overrides) -> Settings:
+    values = dict(
+        min_host_interval_s=0, connect_timeout_s=1, read_timeout_s=1, total_timeout_s=3, max_bytes=2_000_000,
+        max_tries=3, backoff_base_s=0.05, backoff_max_s=2, allow_private_hosts=[f"127.0.0.1:{server.port}"],
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+def fetch(server, path_or_url: str, **kwargs):
+    settings = kwargs.pop("settings", None) or settings_for(server)
+    url = server.url(path_or_url) if path_or_url.startswith("/") else path_or_url
+
+    async def go():
+        async with Fetcher(settings, seed=1) as fetcher:
+            return await fetcher.get(url, **kwargs)
+
+    return asyncio.run(go())
+
+
+def test_good_page(server):
+    result = fetch(server, "/ok/a")
+    assert result.outcome == "ok" and result.status == 200
+    assert b"Parliament passes" in result.body and result.content_sha1
+
+
+@pytest.mark.parametrize("status", [404, 410, 403])
+def test_client_errors_fail_without_retry(server, status):
+    result = fetch(server, f"/status/{status}")
+    assert (result.outcome, result.reason, result.status, result.tries) == ("failed", f"http_{status}", status, 1)
+
+
+def test_retry_after_is_honoured_then_succeeds(server):
+    started = time.monotonic()
+    result = fetch(server, "/retry-after")
+    assert result.outcome == "ok" and result.tries == 3
+    assert time.monotonic() - started >= 2.0  # two Retry-After: 1 waits
+
+
+def test_retries_are_bounded(server):
+    result = fetch(server, "/always-503")
+    assert (result.outcome, result.reason, result.status, result.tries) == ("failed", "http_503", 503, 3)
+
+
+@pytest.mark.parametrize("path", ["/stall-headers", "/stall-body", "/trickle"])
+def test_stalls_and_trickles_time_out(server, path):
+    started = time.monotonic()
+    result = fetch(server, path, settings=settings_for(server, max_tries=1))
+    assert (result.outcome, result.reason) == ("failed", "timeout")
+    assert time.monotonic() - started < 6
+
+
+def test_connection_reset_is_retried_then_failed(server):
+    result = fetch(server, "/reset")
+    assert result.outcome == "failed" and result.reason == "connection_error" and result.tries == 3
+
+
+@pytest.mark.parametrize(("path", "reason"), [("/gzip-bomb", "too_large"), ("/endless", "too_large"), ("/too-large-declared", "too_large")])
+def test_size_cap_counts_decoded_bytes(server, path, reason):
+    result = fetch(server, path)
+    assert (result.outcome, result.reason) == ("failed", reason)
+    assert result.body is None
+
+
+@pytest.mark.parametrize(("path", "reason"), [("/gzip-truncated", "truncated_body"), ("/gzip-corrupt", "corrupt_encoding")])
+def test_broken_compression_fails_cleanly(server, path, reason):
+    result = fetch(server, path, settings=settings_for(server, max_tries=1))
+    assert (result.outcome, result.reason) == ("failed", reason)
+
+
+@pytest.mark.parametrize("path", ["/gzip-ok", "/deflate"])
+def test_compressed_pages_are_decoded(server, path):
+    result = fetch(server, path)
+    assert result.outcome == "ok" and b"Parliament passes" in result.body
+
+
+def test_redirects(server):
+    ok = fetch(server, "/redirect-ok")
+    assert ok.outcome == "ok" and ok.final_url.endswith("/ok/after-redirect")
+    loop = fetch(server, "/redirect-loop")
+    assert (loop.outcome, loop.reason) == ("failed", "too_many_redirects")
+
+
+@pytest.mark.parametrize("path", ["/redirect-private", "/redirect-metadata"])
+def test_redirect_to_internal_address_is_refused(server, path):
+    result = fetch(server, path)
+    assert (result.outcome, result.reason) == ("skipped", "refused_address")
+
+
+def test_redirect_to_unlisted_loopback_port_is_refused(server):
+    result = fetch(server, f"/redirect-localhost?port={server.port + 1}")
+    assert (result.outcome, result.reason) == ("skipped", "refused_address")
+
+
+def test_unlisted_private_host_is_refused(server):
+    result = fetch(server, "/ok/a", settings=settings_for(server, allow_private_hosts=[]))
+    assert (result.outcome, result.reason) == ("skipped", "refused_address")
+
+
+def test_env_allow_list(server, monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_ALLOW_PRIVATE_HOSTS", f"127.0.0.1:{server.port}")
+    result = fetch(server, "/ok/b", settings=settings_for(server, allow_private_hosts=[]))
+    assert result.outcome == "ok"
+
+
+def test_redirect_to_file_scheme_is_skipped(server):
+    result = fetch(server, "/redirect-file")
+    assert (result.outcome, result.reason) == ("skipped", "bad_scheme_redirect")
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "data:text/html,hi", "gopher://example.com/"])
+def test_other_schemes_are_skipped(server, url):
+    result = fetch(server, url)
+    assert (result.outcome, result.reason) == ("skipped", "bad_scheme")
+
+
+@pytest.mark.parametrize("path", ["/pdf", "/json", "/random-bytes"])
+def test_non_html_is_skipped(server, path):
+    result = fetch(server, path)
+    assert (result.outcome, result.reason) == ("skipped", "not_html")
+
+
+def test_missing_content_type_is_sniffed(server):
+    assert fetch(server, "/no-content-type").outcome == "ok"
+
+
+def test_robots_disallow(server):
+    result = fetch(server, "/private/secret")
+    assert (result.outcome, result.reason) == ("skipped", "robots_disallowed")
+    assert fetch(server, "/private/secret", settings=settings_for(server, respect_robots=False)).outcome == "ok"
+
+
+def test_conditional_request_and_same_content(server):
+    first = fetch(server, "/etag")
+    assert first.outcome == "ok" and first.etag == '"v1"'
+    again = fetch(server, "/etag", etag=first.etag)
+    assert (again.outcome, again.reason, again.status) == ("not_modified", "not_modified", 304)
+    same = fetch(server, "/ok/a", previous_sha1=fetch(server, "/ok/a").content_sha1)
+    assert (same.outcome, same.reason) == ("not_modified", "same_content")
+
+
+def test_host_interval_spaces_requests(server):
+    settings = settings_for(server, min_host_interval_s=0.3)
+
+    async def go():
+        async with Fetcher(settings) as fetcher:
+            return await asyncio.gather(*(fetcher.get(server.url(f"/ok/p{i}"), check_robots=False) for i in range(4)))
+
+    started = time.monotonic()
+    results = asyncio.run(go())
+    assert all(r.outcome == "ok" for r in results)
+    assert time.monotonic() - started >= 0.9  # 4 requests, 3 gaps of 0.3 s
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODED_TEXT))
+@pytest.mark.parametrize("where", ["header", "meta", "none"])
+def test_legacy_encodings_decode(server, encoding, where):
+    from newsflow.archive import header
+    from newsflow.encoding import decode_html
+
+    result = fetch(server, f"/enc/{encoding}/{where}")
+    assert result.outcome == "ok"
+    text, _used = decode_html(result.body, header(result.headers, "Content-Type"))
+    lang, title, _ = ENCODED_TEXT[encoding]
+    assert title in text, (encoding, where, _used)
+
+
+def test_retry_after_parsing_and_backoff():
+    assert parse_retry_after("5") == 5.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480 - 10) == pytest.approx(10, abs=1)
+    assert parse_retry_after("soon") is None
+    settings = Settings(backoff_base_s=1, backoff_max_s=30)
+    rng = random.Random(0)
+    delays = [backoff_delay(n, settings, None, rng) for n in range(1, 8)]
+    assert all(0.5 * min(30, 2 ** (n - 1)) <= d <= min(30, 2 ** (n - 1)) for n, d in zip(range(1, 8), delays, strict=True))
+    assert backoff_delay(1, settings, 20, rng) == 20
+    assert backoff_delay(1, settings, 500, rng) == 30

@@ -1,0 +1,48 @@
+"""Canonical URLs: tracking parameters, fragments, host case and default ports never split one article in two."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsflow.urls import BadURL, article_id, canonicalize, registered_domain
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("HTTP://Example.COM:80/a/b.html#top", "http://example.com/a/b.html"),
+        ("https://example.com:443/x?utm_source=rss&utm_medium=feed&id=7", "https://example.com/x?id=7"),
+        ("https://example.com/x?b=2&a=1&fbclid=zz", "https://example.com/x?a=1&b=2"),
+        ("https://example.com", "https://example.com/"),
+        ("https://example.com/%7Euser/", "https://example.com/~user/"),
+        ("http://127.0.0.1:8765/alhadath/a.html?utm_campaign=x", "http://127.0.0.1:8765/alhadath/a.html"),
+        ("https://bücher.example/نص", "https://xn--bcher-kva.example/%D9%86%D8%B5"),
+    ],
+)
+def test_canonicalize(raw, canonical):
+    assert canonicalize(raw) == canonical
+
+
+@pytest.mark.parametrize("raw", ["file:///etc/passwd", "ftp://example.com/a", "data:text/html,hi", "gopher://x/", "/relative"])
+def test_non_http_schemes_are_refused(raw):
+    with pytest.raises(BadURL):
+        canonicalize(raw)
+
+
+def test_article_id_is_stable_and_shared_by_equivalent_urls():
+    a = article_id(canonicalize("https://Example.com/story?utm_source=x"))
+    b = article_id(canonicalize("https://example.com/story#comments"))
+    assert a == b and len(a) == 20
+
+
+@pytest.mark.parametrize(
+    ("url", "domain"),
+    [
+        ("https://www.bbc.co.uk/news/x", "bbc.co.uk"),
+        ("https://news.alhadath.net/a", "alhadath.net"),
+        ("http://127.0.0.1:8765/a", "127.0.0.1"),
+        ("https://lenta.ru/news/", "lenta.ru"),
+    ],
+)
+def test_registered_domain_uses_bundled_suffix_list(url, domain):
+    assert registered_domain(url) == domain
