@@ -253,14 +253,15 @@ _TIME_BEFORE = re.compile(
 
 # Labels right before a date. "Updated" dates are later than publication and would move the story, so
 # they are dropped; "published" labels mark the article's own dateline among teaser dates.
-_UPDATED_LABEL = re.compile(
+_UPDATED_WORDS = (
     r"(?:updated?|last\s+modified|modified|edited|aktualisiert|geändert|mis\s+à\s+jour|modifié|"
     r"actualizado|actualización|atualizado|atualização|aggiornato|aggiornamento|güncelleme|güncellendi|"
     r"diperbarui|обновлено|обновлён|обновлен|изменено|оновлено|"
     + _n("تحديث|محدث|عدل|بروزرسانی|به\\s?روزرسانی|ویرایش")
-    + r"|更新|修改|수정|업데이트)[^\d]{0,25}$",
-    re.I,
+    + r"|更新|修改|수정|업데이트)"
 )
+_UPDATED_LABEL = re.compile(_UPDATED_WORDS + r"[^\d]{0,25}$", re.I)
+_UPDATED_FIRST = re.compile(r"^\W*" + _UPDATED_WORDS, re.I)
 _PUBLISHED_LABEL = re.compile(
     r"(?:published|posted|publish\s+date|publié|publiée|veröffentlicht|publicado|publicada|pubblicato|"
     r"yayınlanma|yayın\s+tarihi|diterbitkan|dipublikasikan|опубликовано|опубликован|опубліковано|"
@@ -493,13 +494,17 @@ _META_ATTRS = ("property", "name", "itemprop", "http-equiv")
 
 _NOISE_TOKENS = ("comment", "related", "sidebar", "recommend", "mostread", "most-read", "most_read",
                  "popular", "trending", "ticker", "widget", "newsletter", "breadcrumb", "latest", "outbrain",
-                 "taboola", "read-more", "also-read")
+                 "taboola", "read-more", "also-read", "caption", "twitter", "tweet", "instagram")
 _NOISE_RX = re.compile("|".join(re.escape(t) for t in _NOISE_TOKENS), re.I)
 _NOISE_XPATH = "//body//*[" + " or ".join(
-    f"contains(@class,'{t}') or contains(@id,'{t}')" for t in _NOISE_TOKENS) + "]"
+    f"contains(@class,'{t}') or contains(@id,'{t}')" for t in _NOISE_TOKENS) + " or " + " or ".join(
+    f"contains(@class,'{t}') or contains(@itemprop,'{t}')" for t in ("updated", "modified", "Modified")) + "]"
 _MODIFIED_RX = re.compile(r"updat|modif", re.I)
 _LOGO_RX = re.compile(r"logo|brand|site", re.I)
-_DROP_ALWAYS = ("script", "style", "noscript", "template", "svg", "iframe", "select", "button", "textarea")
+_TITLE_SPLIT = re.compile(r"\s+[|\-–—:·»]\s+")
+# Captions and embedded posts (tweets are blockquotes) carry the dates of other events and posts.
+_DROP_ALWAYS = ("script", "style", "noscript", "template", "svg", "iframe", "select", "button", "textarea",
+                "figure", "figcaption", "blockquote")
 _MARK = "\ue000"
 # Where the article's own dateline sits relative to its headline: just above it (kicker line) or below it
 # (byline). A far-away date without a time is more likely prose or a teaser than a dateline.
@@ -524,28 +529,54 @@ def _parse_html(html: str) -> etree._Element | None:
         return None
 
 
-def _main_heading(root: etree._Element) -> etree._Element | None:
-    # The first <h1> is often the site logo; prefer the one inside the article, then one outside the
-    # page header/navigation.
+def _fold(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+def _page_title(root: etree._Element) -> str:
+    for el in root.iter("meta"):
+        if (el.get("property") or el.get("name") or "").lower() in ("og:title", "twitter:title"):
+            title = _fold(el.get("content") or "")
+            if title:
+                return title
+    el = root.find(".//title")
+    return _fold(el.text_content()) if el is not None else ""
+
+
+def _headline_part(title: str) -> str:
+    # "Headline | Section | Site" -> "Headline"
+    return max(_TITLE_SPLIT.split(title), key=len) if title else ""
+
+
+def _main_heading(root: etree._Element, title: str) -> tuple[etree._Element | None, bool]:
+    """The headline element and whether it is only a weak guess.
+
+    The first <h1> is often the site logo or name; the headline is the <h1> that repeats the page title,
+    preferably inside the article.
+    """
+    parts = _TITLE_SPLIT.split(title.lower()) if title else []
+    t = max(parts, key=len) if parts else ""
     best, best_score = None, 9
     for h1 in root.iter("h1"):
-        tags = {a.tag for a in h1.iterancestors()}
+        text = _fold(h1.text_content()).lower()
         attrs = (h1.get("class") or "") + " " + (h1.get("id") or "")
-        if "article" in tags or "main" in tags:
-            score = 0
-        elif _LOGO_RX.search(attrs):
-            score = 3
-        elif tags & {"header", "nav", "a"}:
+        if not text or _LOGO_RX.search(attrs) or (text != t and text in parts):
+            continue
+        tags = {a.tag for a in h1.iterancestors()}
+        matches = bool(t) and (text[:40] == t[:40] or (len(text) >= 15 and text in t)
+                               or (len(t) >= 15 and t in text))
+        if matches:
+            score = 0 if tags & {"article", "main"} else 1
+        elif tags & {"article", "main"}:
             score = 2
         else:
-            score = 1
+            score = 4 if tags & {"header", "nav", "a"} else 3
         if score < best_score:
             best, best_score = h1, score
-            if score == 0:
-                break
     if best is None:
-        best = next(root.iter("article"), None)
-    return best
+        return next(root.iter("article"), None), True
+    # An <h1> that does not repeat the title may be another story's (a "read next" block inside <main>).
+    return best, best_score >= 2
 
 
 def _in_noise(el: etree._Element, keep: set) -> bool:
@@ -684,39 +715,66 @@ def _meta_candidates(root: etree._Element, lang: str | None, keep: set) -> list[
     return out
 
 
-def _time_candidates(root: etree._Element, lang: str | None, keep: set) -> list[DateCandidate]:
-    found: list[tuple[int, int, str]] = []
+def _is_updated_marker(el: etree._Element) -> bool:
+    # WordPress marks an unmodified post "published updated"; only "updated" without "published" is a
+    # modification date.
+    attrs = ((el.get("class") or "") + " " + (el.get("itemprop") or "")).lower()
+    return bool(_MODIFIED_RX.search(attrs)) and "publish" not in attrs
+
+
+def _label_before(el: etree._Element) -> str:
+    prev = el.getprevious()
+    if prev is not None:
+        text = (prev.text_content() if not isinstance(prev, etree._Comment) else "") + (prev.tail or "")
+    else:
+        parent = el.getparent()
+        text = (parent.text or "") if parent is not None else ""
+    return _n(text[-60:])
+
+
+def _heading_distance(el: etree._Element, depths: dict) -> int | None:
+    """Levels from the headline up to the nearest ancestor it shares with `el`; None if that is <body>."""
+    for anc in el.iterancestors():
+        if anc in depths:
+            return None if anc.tag in ("body", "html") else depths[anc]
+    return None
+
+
+def _time_candidates(root: etree._Element, lang: str | None, keep: set, heading) -> list[DateCandidate]:
+    # Article pages list other stories' <time>s too; the article's own sits close to its headline, so
+    # rank by how far up the tree the time and the headline meet, and drop times that only meet it at
+    # <body> (page furniture).
+    depths = {anc: i for i, anc in enumerate(heading.iterancestors(), 1)} if heading is not None else {}
+    found: list[tuple[int, int, int, str]] = []
     for i, el in enumerate(root.iter("time")):
         itemprop = (el.get("itemprop") or "").lower()
         if "datepublished" in itemprop:
             continue  # already a "meta" candidate
-        if "datemodified" in itemprop or _MODIFIED_RX.search(el.get("class") or ""):
-            continue
-        if _in_noise(el, keep):
+        if _is_updated_marker(el) or _in_noise(el, keep):
             continue
         value = el.get("datetime") or el.text_content()
-        if not value or not value.strip():
+        if not value or not value.strip() or _UPDATED_LABEL.search(_label_before(el)):
             continue
-        if el.get("pubdate") is not None:
-            rank = 0
-        elif any(a.tag in ("article", "header", "main") for a in el.iterancestors()):
-            rank = 1
-        else:
-            rank = 2
-        found.append((rank, i, value))
+        if _UPDATED_FIRST.search(_n(el.text_content()[:40])):
+            continue  # <time>Updated 21 May</time>
+        distance = _heading_distance(el, depths) if depths else 0
+        if distance is None:
+            continue
+        found.append((0 if el.get("pubdate") is not None else 1, distance, i, value))
     out = []
-    for _, _, value in sorted(found)[:5]:
+    for *_, value in sorted(found)[:5]:
         parsed = _parse_structured(value, lang)
         if parsed:
             out.append(DateCandidate("time", parsed[0], parsed[1], _trim(value)))
     return out
 
 
-def _has_ancestor(el: etree._Element, tag: str) -> bool:
-    return any(a.tag == tag for a in el.iterancestors())
+def _find_title(flat: str, headline: str) -> int:
+    return flat.find(headline[:50]) if len(headline) >= 12 else -1
 
 
-def _page_dateline(root: etree._Element, heading, keep: set, lang: str | None) -> DateCandidate | None:
+def _page_dateline(root: etree._Element, heading, weak: bool, title: str, keep: set,
+                   lang: str | None) -> DateCandidate | None:
     # This mutates the tree, so it runs after every other reader of it.
     etree.strip_elements(root, etree.Comment, *_DROP_ALWAYS, with_tail=False)
     for el in list(root.iter("nav", "aside", "footer", "header")):
@@ -724,43 +782,67 @@ def _page_dateline(root: etree._Element, heading, keep: set, lang: str | None) -
             continue
         el.drop_tree()
     for el in root.xpath(_NOISE_XPATH):
-        if el not in keep and el.getparent() is not None:
+        if el not in keep and el.getparent() is not None and (_is_updated_marker(el) or _NOISE_RX.search(
+                (el.get("class") or "") + " " + (el.get("id") or ""))):
             el.drop_tree()
     if heading is not None:
         heading.text = _MARK + (heading.text or "")
     body = root.find("body")
     text = " ".join((body if body is not None else root).itertext())
     mark = text.find(_MARK)
-    if mark < 0:
-        window = _WS.sub(" ", text[:12000])[:4000]
-    else:
+    window = None
+    if mark >= 0 and not weak:
         window = _WS.sub(" ", text[max(0, mark - 3000):mark + 8000])
+    else:
+        # No trustworthy <h1>: the headline is where the page title's text first appears.
+        flat = _WS.sub(" ", text[:60000].replace(_MARK, ""))
+        pos = _find_title(flat, _headline_part(title))
+        if pos >= 0:
+            window = flat[max(0, pos - 3000):pos] + _MARK + flat[pos:pos + 8000]
+        elif mark >= 0:
+            window = _WS.sub(" ", text[max(0, mark - 3000):mark + 8000])
+        else:
+            window = flat[:4000]
     items, norm = _datelines(window, lang)
-    items = [it for it in items if it[2] != "updated"]
     mark = norm.find(_MARK)
     if mark < 0:
-        chosen = next((it for it in items if it[2] == "published"), items[0] if items else None)
+        usable = [it for it in items if it[2] != "updated"]
+        chosen = next((it for it in usable if it[2] == "published"), usable[0] if usable else None)
         return chosen[1] if chosen else None
     near = [it for it in items if mark - _BEFORE_H1 <= it[0] <= mark + _AFTER_H1]
-    for it in near:
-        if it[2] == "published":
-            return it[1]
-    for pos, cand, _ in near:
-        if pos > mark and (pos - mark <= _NEAR_AFTER_H1 or cand.has_time):
+    for _, cand, label in near:
+        if label == "published":
             return cand
-    before = [it for it in near if it[0] < mark]
+    # Past an "Updated ..." line the byline is over; an unlabelled day further down is prose or a caption.
+    seen_updated = False
+    for pos, cand, label in near:
+        if pos < mark:
+            continue
+        if label == "updated":
+            seen_updated = True
+        elif cand.has_time or (pos - mark <= _NEAR_AFTER_H1 and not seen_updated):
+            return cand
+    before = [it for it in near if it[0] < mark and it[2] != "updated"]
     return before[-1][1] if before else None
 
 
 def _body_dateline(body: str, lang: str | None) -> DateCandidate | None:
-    # Dates deep in the article text are usually about events, not the article; only a labelled date or
-    # one at the very start (a dateline) counts.
-    items, _ = _datelines(body[:4000], lang)
-    items = [it for it in items if it[2] != "updated"]
+    # Dates in the article text are usually about events ("As of 29 November ..."), not the article.
+    # Only a labelled date, a date with a time near the start, or an agency-style dateline at the very
+    # start ("CAIRO, 21 May 2018 -", nothing lower-case before it) counts.
+    items, norm = _datelines(body[:4000], lang)
     for pos, cand, label in items:
-        if label == "published" or pos <= _BODY_HEAD:
+        if label == "updated":
+            continue
+        if label == "published" or (cand.has_time and pos <= _BODY_HEAD):
+            return cand
+        if pos <= 60 and not any(ch.islower() for ch in norm[:pos]):
             return cand
     return None
+
+
+def _has_ancestor(el: etree._Element, tag: str) -> bool:
+    return any(a.tag == tag for a in el.iterancestors())
 
 
 _URL_DATES = (
@@ -815,14 +897,15 @@ def gather_candidates(html: str | None, url: str, *, body: str | None = None, fe
     out: list[DateCandidate] = []
     root = _parse_html(html) if html and html.strip() else None
     if root is not None:
-        heading = _main_heading(root)
+        title = _page_title(root)
+        heading, weak = _main_heading(root, title)
         keep = {root, *root.iter("body")}
         if heading is not None:
             keep.update((heading, *heading.iterancestors()))
         out += _jsonld_candidates(root, lang)
         out += _meta_candidates(root, lang, keep)
-        out += _time_candidates(root, lang, keep)
-        page = _page_dateline(root, heading, keep, lang)
+        out += _time_candidates(root, lang, keep, None if weak else heading)
+        page = _page_dateline(root, heading, weak, title, keep, lang)
         if page is not None:
             out.append(page)
     if body:

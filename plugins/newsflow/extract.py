@@ -4,7 +4,6 @@ language and fingerprint fields. Runs in worker processes; each worker reads its
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from datetime import UTC, datetime
@@ -57,7 +56,7 @@ def _page_facts(html: str) -> dict:
     """What trafilatura does not report: the page's lang attribute, first h1, og:site_name, <title>."""
     from lxml import html as lxml_html
 
-    facts = {"lang": None, "h1": None, "og_site_name": None, "title": None}
+    facts = {"lang": None, "h1": None, "og_site_name": None, "title": None, "anchors": frozenset()}
     try:
         tree = lxml_html.document_fromstring(html[:2_000_000])
     except Exception:  # noqa: BLE001 - an unparsable page simply has no facts
@@ -71,7 +70,21 @@ def _page_facts(html: str) -> dict:
     title = tree.find(".//title")
     if title is not None:
         facts["title"] = " ".join(title.text_content().split()) or None
+    facts["anchors"] = frozenset(
+        text for text in (" ".join(a.text_content().split()) for a in tree.iter("a")) if len(text) >= 8
+    )
     return facts
+
+
+def link_density(body: str, anchors: frozenset[str]) -> float:
+    """Share of the body's characters in lines that are just link texts: near 1.0 on section and index pages."""
+    lines = [" ".join(line.split()) for line in body.splitlines()]
+    lines = [line for line in lines if line]
+    total = sum(len(line) for line in lines)
+    if not total:
+        return 0.0
+    linked = sum(len(line) for line in lines if line in anchors or line.lstrip("-•* ") in anchors)
+    return round(linked / total, 3)
 
 
 def extract_html(
@@ -133,6 +146,7 @@ def extract_html(
         "language_source": language_source,
         "body": body,
         "body_chars": len(body),
+        "link_density": link_density(body, facts["anchors"]),
         "body_hash": body_hash(body),
         "simhash": simhash(body) if body else None,
         "credit": find_credit(body),
@@ -193,7 +207,3 @@ def _parse_warc_date(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-
-
-def content_fingerprint(data: bytes) -> str:
-    return hashlib.sha1(data).hexdigest()

@@ -21,7 +21,7 @@ _CONFUSABLE = [{"fa", "ar", "ur", "ps", "ku"}, {"ru", "uk", "bg", "be", "mk", "s
 def _identifier():
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    return LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 def normalise_code(value: str | None) -> str | None:

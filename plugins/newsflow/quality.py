@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 
 SUITE_NAME = "newsflow_articles"
 EARLIEST_DATE = "1990-01-01"
+MAX_LINK_DENSITY = 0.5
 
 
 @dataclass
@@ -39,6 +40,7 @@ _REASONS = {
     ("expect_column_values_to_be_in_set", "source"): "unknown_source",
     ("expect_column_value_lengths_to_be_between", "body"): "body_length",
     ("expect_column_values_to_not_be_null", "body"): "missing_body",
+    ("expect_column_values_to_be_between", "link_density"): "navigation_page",
     ("expect_column_values_to_not_be_null", "language"): "missing_language",
     ("expect_column_values_to_match_regex", "language"): "bad_language_code",
 }
@@ -62,6 +64,8 @@ def build_suite(known_sources: list[str], min_body_chars: int, max_body_chars: i
         gxe.ExpectColumnValuesToBeInSet(column="source", value_set=sorted(known_sources)),
         gxe.ExpectColumnValuesToNotBeNull(column="body"),
         gxe.ExpectColumnValueLengthsToBeBetween(column="body", min_value=min_body_chars, max_value=max_body_chars),
+        # a body made of link texts is a section or index page, not a story
+        gxe.ExpectColumnValuesToBeBetween(column="link_density", max_value=MAX_LINK_DENSITY),
         gxe.ExpectColumnValuesToNotBeNull(column="language"),
         gxe.ExpectColumnValuesToMatchRegex(column="language", regex=r"^[a-z]{2}$"),
     ):
@@ -94,6 +98,7 @@ def validate_articles(
             "source": [r.get("source") for r in records],
             "body": [r.get("body") if r.get("body") else None for r in records],
             "language": [r.get("language") for r in records],
+            "link_density": [float(r.get("link_density") or 0.0) for r in records],
             "published_at": pd.to_datetime([r.get("published_at") for r in records], utc=True),
             "latest_allowed_date": pd.to_datetime([r.get("fetched_at") for r in records], utc=True) + pd.Timedelta(days=1),
         }

@@ -66,6 +66,7 @@ ARTICLE = pa.schema(
         ("language_source", pa.string()),
         ("body", pa.string()),
         ("body_chars", pa.int32()),
+        ("link_density", pa.float32()),
         ("body_hash", pa.string()),
         ("simhash", pa.uint64()),
         ("credit", pa.string()),

@@ -2,14 +2,14 @@
 insert into articles (
     article_id, url, canonical_url, source, source_domain, sitename, title, author,
     published_at, published_date, date_source, date_disagreement, language, language_source,
-    body, body_chars, body_hash, simhash, credit, categories, tags, duplicate_of, duplicate_kind,
+    body, body_chars, link_density, body_hash, simhash, credit, categories, tags, duplicate_of, duplicate_kind,
     fetched_at, http_status, warc_file, warc_offset, first_run_id, last_run_id, changed_run_id,
     extractor_version, extractor_settings, inserted_at, updated_at
 )
 select
     staged.article_id, staged.url, staged.canonical_url, staged.source, staged.source_domain, staged.sitename,
     staged.title, staged.author, staged.published_at, staged.published_date, staged.date_source,
-    staged.date_disagreement, staged.language, staged.language_source, staged.body, staged.body_chars,
+    staged.date_disagreement, staged.language, staged.language_source, staged.body, staged.body_chars, staged.link_density,
     staged.body_hash, staged.simhash, staged.credit, staged.categories, staged.tags, null, null,
     staged.fetched_at, staged.http_status, staged.warc_file, staged.warc_offset, $run_id, $run_id, $run_id,
     staged.extractor_version, staged.extractor_settings, $now, $now
@@ -32,6 +32,7 @@ on conflict (article_id) do update set
     language_source = excluded.language_source,
     body = excluded.body,
     body_chars = excluded.body_chars,
+    link_density = excluded.link_density,
     body_hash = excluded.body_hash,
     simhash = excluded.simhash,
     credit = excluded.credit,

@@ -47,6 +47,7 @@ create table if not exists articles (
     language_source varchar,
     body varchar not null,
     body_chars integer,
+    link_density float,
     body_hash varchar not null,
     simhash ubigint,
     credit varchar,

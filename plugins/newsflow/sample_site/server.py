@@ -1,0 +1,200 @@
+"""Loopback HTTP server for the bundled multilingual sample news site.
+Serves site/ with feed-friendly headers and rewrites {{BASE}} to the address clients used."""
+
+from __future__ import annotations
+
+import argparse
+import email.utils
+import hashlib
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+SITE_DIR: Path = Path(__file__).resolve().parent / "site"
+
+PLACEHOLDER = b"{{BASE}}"
+
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".xml": "application/xml",
+    ".json": "application/json",
+}
+# feed readers and the discovery code sniff these names, so they get their specific types
+NAMED_TYPES = {
+    "rss.xml": "application/rss+xml",
+    "atom.xml": "application/atom+xml",
+}
+TEXT_TYPES = ("text/", "application/xml", "application/rss+xml", "application/atom+xml", "application/json")
+
+
+def _content_type(path: Path) -> str:
+    return NAMED_TYPES.get(path.name) or CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
+
+
+def _resolve(url_path: str) -> Path | None:
+    """Map a request path to a file under SITE_DIR, or None if there is no such file."""
+    rel = url_path.lstrip("/")
+    candidate = SITE_DIR / rel
+    if candidate.is_dir():
+        candidate = candidate / "index.html"
+    elif not candidate.suffix and not candidate.is_file():
+        # articles like /dailyherald/news/some-slug are stored with an .html suffix
+        candidate = candidate.with_name(candidate.name + ".html")
+    candidate = candidate.resolve()
+    # symlinks or odd encodings must not escape the site even when '..' was not spelled out
+    if not candidate.is_relative_to(SITE_DIR.resolve()) or not candidate.is_file():
+        return None
+    return candidate
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "newsflow-sample-site/1.0"
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._serve(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._serve(send_body=False)
+
+    def log_message(self, format: str, *args: object) -> None:
+        # tests and DAG runs start this server many times; access logs would drown their output
+        return
+
+    def _serve(self, send_body: bool) -> None:
+        raw_path = urlsplit(self.path).path
+        decoded = unquote(raw_path)
+        if ".." in decoded.split("/") or "\\" in decoded or "\x00" in decoded:
+            self._plain(HTTPStatus.BAD_REQUEST, "bad path\n", send_body)
+            return
+        target = _resolve(decoded)
+        if target is None:
+            self._plain(HTTPStatus.NOT_FOUND, "not found\n", send_body)
+            return
+
+        ctype = _content_type(target)
+        data = target.read_bytes()
+        if ctype.startswith(TEXT_TYPES):
+            data = data.replace(PLACEHOLDER, self._base().encode("ascii"))
+        # the body depends on the Host the client used, so the validator hashes what is actually sent
+        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        mtime = int(target.stat().st_mtime)
+
+        if self._not_modified(etag, mtime):
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", email.utils.formatdate(mtime, usegmt=True))
+            self.end_headers()
+            return
+
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("ETag", etag)
+        self.send_header("Last-Modified", email.utils.formatdate(mtime, usegmt=True))
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        if send_body:
+            self.wfile.write(data)
+
+    def _base(self) -> str:
+        # echo the Host header so links stay reachable when the site is fetched from a container
+        host = self.headers.get("Host")
+        if host:
+            return f"http://{host}"
+        h, p = self.server.server_address[:2]
+        return f"http://{h}:{p}"
+
+    def _not_modified(self, etag: str, mtime: int) -> bool:
+        inm = self.headers.get("If-None-Match")
+        if inm is not None:
+            # RFC 9110: If-None-Match wins over If-Modified-Since, and GET compares weakly
+            tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
+            return "*" in tags or etag in tags
+        ims = self.headers.get("If-Modified-Since")
+        if ims:
+            try:
+                since = email.utils.parsedate_to_datetime(ims).timestamp()
+            except (TypeError, ValueError):
+                return False
+            return mtime <= since
+        return False
+
+    def _plain(self, status: HTTPStatus, text: str, send_body: bool) -> None:
+        body = text.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # crawlers that hang up mid-response are normal here; the default handler prints tracebacks
+        return
+
+
+class SampleSite:
+    """The sample site on a loopback port; use as a context manager or call start()/stop()."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self.base_url = ""
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> SampleSite:
+        if self._httpd is not None:
+            return self
+        self._httpd = _Server((self.host, self.port), _Handler)
+        self.port = self._httpd.server_address[1]
+        self.base_url = f"http://{self.host}:{self.port}"
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name=f"sample-site-{self.port}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is None:
+            return
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = None
+        self._thread = None
+
+    def __enter__(self) -> SampleSite:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve the newsflow sample news site.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args(argv)
+    with SampleSite(args.host, args.port) as site:
+        print(f"sample site at {site.base_url}/ (Ctrl-C to stop)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
