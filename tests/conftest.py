@@ -29,3 +29,21 @@ def sample_site():
 
     with SampleSite() as site:
         yield site
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory):
+    """A private Airflow home (SQLite metadata, the duckdb_write pool) shared by the integration tests."""
+    import os
+
+    home = tmp_path_factory.mktemp("airflow_home")
+    old = os.environ.get("AIRFLOW_HOME")
+    os.environ["AIRFLOW_HOME"] = str(home)
+    from newsflow.airflow_runner import ensure_airflow
+
+    ensure_airflow()
+    yield home
+    if old is None:
+        os.environ.pop("AIRFLOW_HOME", None)
+    else:
+        os.environ["AIRFLOW_HOME"] = old

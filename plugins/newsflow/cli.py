@@ -72,12 +72,13 @@ def print_run_summary(run_id: str | None = None) -> None:
     columns, rows = query(
         f"""
         select source,
-               count(*) filter (where outcome = 'loaded') as loaded,
-               count(*) filter (where outcome = 'unchanged') as unchanged,
-               count(*) filter (where outcome = 'rejected') as rejected,
-               count(*) filter (where outcome = 'failed') as failed,
-               count(*) filter (where outcome = 'skipped') as skipped
-        from fetch_log where {where} and url_kind = 'article'
+               count(*) filter (where outcome = 'loaded' and url_kind = 'article') as loaded,
+               count(*) filter (where outcome = 'unchanged' and url_kind = 'article') as unchanged,
+               count(*) filter (where outcome = 'rejected' and url_kind = 'article') as rejected,
+               count(*) filter (where outcome = 'failed' and url_kind = 'article') as failed,
+               count(*) filter (where outcome = 'skipped' and url_kind = 'article') as skipped,
+               string_agg(url_kind || ' ' || outcome, ', ') filter (where url_kind <> 'article') as listings
+        from fetch_log where {where}
         group by source order by source
         """,
         params,

@@ -8,13 +8,13 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jdatetime
-import lxml.html
 from lxml import etree
 
 
@@ -80,6 +80,7 @@ _DELETED = "".join(chr(c) for c in (*range(0x064B, 0x0653), 0x0670, 0x0640, *ran
 for _ch in _DELETED:
     _TRANS[ord(_ch)] = None
 _DELETED_RX = re.compile("[" + re.escape(_DELETED) + "]")
+_NEEDS_TRANS = re.compile("[" + re.escape("".join(map(chr, _TRANS))) + "]")
 _WS = re.compile(r"\s+")
 # Characters Persian uses and Arabic does not: a 13xx/14xx year beside them is Solar Hijri, while on an
 # Arabic page it would be a lunar Hijri year, which we do not convert.
@@ -87,6 +88,8 @@ _PERSIAN_HINT = re.compile("[۰-۹پچژگکی]")
 
 
 def _normalize(text: str) -> tuple[str, list[int]]:
+    if _NEEDS_TRANS.search(text) is None:
+        return text, []
     if _DELETED_RX.search(text) is None:
         return text.translate(_TRANS), []
     return text.translate(_TRANS), [m.start() for m in _DELETED_RX.finditer(text)]
@@ -133,7 +136,7 @@ _GREGORIAN_MONTHS = {
         "октябрь,октября,окт,жовтень,жовтня,οκτωβρίου,οκτώβριος,οκτ,أكتوبر,تشرين الأول,اکتبر,अक्टूबर,"
         "अक्तूबर",
     11: "november,nov,novembre,noviembre,novembro,kasım,kasim,listopada,listopad,ноябрь,ноября,ноя,нояб,"
-        "листопада,νοεμβρίου,νοέμβριος,νοε,نوفمبر,تشرين الثاني,نونبر,نوامبر,नवंबर,नवम्बर",
+        "листопада,листопад,νοεμβρίου,νοέμβριος,νοε,نوفمبر,تشرين الثاني,نونبر,نوامبر,नवंबर,नवम्बर",
     12: "december,dec,déc,décembre,decembre,dezember,dez,diciembre,dic,dicembre,dezembro,aralık,aralik,"
         "desember,des,grudnia,grudzień,декабрь,декабря,дек,грудень,грудня,δεκεμβρίου,δεκέμβριος,δεκ,"
         "ديسمبر,كانون الأول,دجنبر,دسامبر,दिसंबर,दिसम्बर",
@@ -247,7 +250,8 @@ _TIME_AFTER = re.compile(
     re.I,
 )
 _TIME_BEFORE = re.compile(
-    r"(?<![\d:.])" + _time_core(_COLON_SEPS) + _PUNCT + r"(?:[^\W\d_]{2,15}\.?\s*[,،]?\s*)?" + _PUNCT + r"\s*$",
+    r"(?<![\d:.])" + _time_core(_COLON_SEPS) + _PUNCT + r"\s*(?:[^\W\d_]{2,15}\.?\s*[,،]?\s*)?" + _PUNCT
+    + r"\s*$",
     re.I,
 )
 
@@ -266,7 +270,7 @@ _PUBLISHED_LABEL = re.compile(
     r"(?:published|posted|publish\s+date|publié|publiée|veröffentlicht|publicado|publicada|pubblicato|"
     r"yayınlanma|yayın\s+tarihi|diterbitkan|dipublikasikan|опубликовано|опубликован|опубліковано|"
     + _n("نشر|تاريخ النشر|منتشر\\s?شده|تاریخ انتشار")
-    + r"|发布|發布|发表|發表|公開|掲載|입력|등록)[^\d]{0,25}$",
+    + r"|发布|發布|发表|發表|公開|掲載|입력)[^\d]{0,25}$",
     re.I,
 )
 
@@ -297,8 +301,8 @@ def _date_from(kind: str, m: re.Match, lang: str | None, persian: bool) -> date 
         return _to_date(y, month, int(m["d"]), solar)
     if kind == "dmy":
         a, b = int(m["a"]), int(m["b"])
-        # Day-first is the world default. Month-first when the second number cannot be a month, or for an
-        # ambiguous pair in US English with slashes (05/06/2018 is May 6 there).
+        # Day-first is the world default. Month-first (US style; Wired even writes 11.14.2019) when the
+        # second number cannot be a month, or for an ambiguous slashed pair in US English.
         if b > 12 or (a <= 12 and m["sep"] == "/" and _us_order(lang)):
             a, b = b, a
         day, month = a, b
@@ -393,6 +397,7 @@ def _is_persian(text: str, lang: str | None) -> bool:
 _ISO_FAST = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
 )
+_RFC822_SHORT_YEAR = re.compile(r"\s*(?:[A-Za-z]{3},?\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2}\s+\d{1,2}:\d{2}")
 _ISO_BASIC = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(Z)?)?")
 
 
@@ -420,7 +425,15 @@ def _parse_structured(text: str, lang: str | None) -> tuple[datetime, bool] | No
         return None
     m = _ISO_BASIC.fullmatch(text.strip())
     if m is None:
-        return parse_date_text(text, lang)
+        parsed = parse_date_text(text, lang)
+        if parsed is None and _RFC822_SHORT_YEAR.match(text):
+            # Old feeds still use RFC 822's two-digit years ("21 May 18"); the stdlib knows the rule.
+            try:
+                value = parsedate_to_datetime(text.strip())
+            except (TypeError, ValueError, IndexError):
+                return None
+            return (value, True) if MIN_YEAR <= value.year <= MAX_YEAR else None
+        return parsed
     d = _to_date(int(m[1]), int(m[2]), int(m[3]), False)
     if d is None:
         return None
@@ -448,7 +461,10 @@ def _datelines(text: str, lang: str | None) -> tuple[list[tuple[int, DateCandida
     out = []
     prev_end = 0
     for hit in _scan(norm, lang, _is_persian(text, lang)):
-        raw = text[_orig_pos(hit.start, deleted):_orig_pos(hit.end - 1, deleted) + 1]
+        end = _orig_pos(hit.end - 1, deleted) + 1
+        while end < len(text) and text[end] in _DELETED:
+            end += 1  # keep the trailing tanween of "مساءً" in the raw text
+        raw = text[_orig_pos(hit.start, deleted):end]
         cand = DateCandidate("dateline", hit.value, hit.has_time, _WS.sub(" ", raw).strip()[:_RAW_MAX])
         out.append((hit.start, cand, _label(norm, hit.start, prev_end)))
         prev_end = hit.end
@@ -482,6 +498,7 @@ _JSONLD_SKIP_KEYS = frozenset({
 _JSONLD_KEYS = {"datepublished": 0, "datecreated": 1}
 _JSONLD_FALLBACK = re.compile(r'"(datePublished|dateCreated)"\s*:\s*"([^"]{4,80})"')
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_CONCATENATED = re.compile(r"}\s*{")
 
 # Spec'd order first; the extra names are common CMS variants of the same "published" field.
 _META_NAMES = {name: rank for rank, name in enumerate((
@@ -495,38 +512,65 @@ _META_ATTRS = ("property", "name", "itemprop", "http-equiv")
 _NOISE_TOKENS = ("comment", "related", "sidebar", "recommend", "mostread", "most-read", "most_read",
                  "popular", "trending", "ticker", "widget", "newsletter", "breadcrumb", "latest", "outbrain",
                  "taboola", "read-more", "also-read", "caption", "twitter", "tweet", "instagram")
-_NOISE_RX = re.compile("|".join(re.escape(t) for t in _NOISE_TOKENS), re.I)
-_NOISE_XPATH = "//body//*[" + " or ".join(
-    f"contains(@class,'{t}') or contains(@id,'{t}')" for t in _NOISE_TOKENS) + " or " + " or ".join(
-    f"contains(@class,'{t}') or contains(@itemprop,'{t}')" for t in ("updated", "modified", "Modified")) + "]"
-_MODIFIED_RX = re.compile(r"updat|modif", re.I)
+# Case-sensitive on purpose: class names are lower-case by convention, and an IGNORECASE alternation is
+# several times slower on the hundreds of class attributes of a page.
+_NOISE_RX = re.compile("|".join(re.escape(t) for t in _NOISE_TOKENS))
+_MODIFIED_RX = re.compile(r"updat|modif|Modif")
 _LOGO_RX = re.compile(r"logo|brand|site", re.I)
 _TITLE_SPLIT = re.compile(r"\s+[|\-–—:·»]\s+")
 # Captions and embedded posts (tweets are blockquotes) carry the dates of other events and posts.
 _DROP_ALWAYS = ("script", "style", "noscript", "template", "svg", "iframe", "select", "button", "textarea",
                 "figure", "figcaption", "blockquote")
 _MARK = "\ue000"
+# Leaf and inline tags never wrap a block of other stories' dates; skipping them halves the noise pass.
+_NEVER_NOISE = frozenset({"a", "img", "i", "b", "strong", "em", "br", "hr", "input", "label", "source",
+                          "picture", "path", "use", "g", "link", "meta", "option", "small", "sup", "sub",
+                          "u", "s", "wbr"})
+_MICRODATA_RX = re.compile(r"""itemprop\s*=\s*["']?[^"'>]*datePublished""")
 # Where the article's own dateline sits relative to its headline: just above it (kicker line) or below it
 # (byline). A far-away date without a time is more likely prose or a teaser than a dateline.
 _BEFORE_H1, _AFTER_H1, _NEAR_AFTER_H1 = 300, 3000, 600
+# Raw (not yet whitespace-collapsed) text taken around the headline; collapsing shrinks it to roughly the
+# span above, and scanning less text is most of the cost.
+_TEXT_BEFORE, _TEXT_AFTER = 2500, 12000
 _BODY_HEAD = 300
 
 _tls = threading.local()
 
 
 def _parse_html(html: str) -> etree._Element | None:
+    # Plain etree rather than lxml.html: lxml.html resolves a Python element class for every node
+    # touched, which costs more than everything else done here.
     try:
-        return lxml.html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
-        pass
-    # Strings with an XML encoding declaration are refused by lxml; bytes with an explicit parser work.
-    parser = getattr(_tls, "parser", None)
-    if parser is None:
-        parser = _tls.parser = lxml.html.HTMLParser(encoding="utf-8")
-    try:
-        return lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
-    except (etree.ParserError, ValueError):
-        return None
+        root = etree.HTML(html)
+    except (etree.XMLSyntaxError, ValueError):
+        # Strings with an XML encoding declaration are refused; bytes with an explicit parser work.
+        parser = getattr(_tls, "parser", None)
+        if parser is None:
+            parser = _tls.parser = etree.HTMLParser(encoding="utf-8")
+        try:
+            root = etree.HTML(html.encode("utf-8", "replace"), parser)
+        except (etree.XMLSyntaxError, ValueError):
+            return None
+    return root
+
+
+def _text(el: etree._Element) -> str:
+    return "".join(el.itertext()) if isinstance(el.tag, str) else ""
+
+
+def _drop(el: etree._Element) -> None:
+    """Remove an element but keep the text that follows it."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
 
 
 def _fold(text: str) -> str:
@@ -540,7 +584,7 @@ def _page_title(root: etree._Element) -> str:
             if title:
                 return title
     el = root.find(".//title")
-    return _fold(el.text_content()) if el is not None else ""
+    return _fold(_text(el)) if el is not None else ""
 
 
 def _headline_part(title: str) -> str:
@@ -558,7 +602,7 @@ def _main_heading(root: etree._Element, title: str) -> tuple[etree._Element | No
     t = max(parts, key=len) if parts else ""
     best, best_score = None, 9
     for h1 in root.iter("h1"):
-        text = _fold(h1.text_content()).lower()
+        text = _fold(_text(h1)).lower()
         attrs = (h1.get("class") or "") + " " + (h1.get("id") or "")
         if not text or _LOGO_RX.search(attrs) or (text != t and text in parts):
             continue
@@ -580,6 +624,11 @@ def _main_heading(root: etree._Element, title: str) -> tuple[etree._Element | No
 
 
 def _in_noise(el: etree._Element, keep: set) -> bool:
+    """Inside navigation, an aside, a page footer, comments or a list of other stories.
+
+    The walk stops at the headline's own containers: a wrapper around the whole article may carry any
+    class ("has-sidebar", "comments-open") without its content being noise.
+    """
     in_footer = False
     for anc in el.iterancestors():
         if anc in keep:
@@ -608,7 +657,7 @@ def _load_json(text: str):
     if t.endswith("-->"):
         t = t[:-3]
     t = t.replace("<![CDATA[", "").replace("]]>", "").strip().rstrip(";")
-    for attempt in (t, _TRAILING_COMMA.sub(r"\1", t), "[" + re.sub(r"}\s*{", "},{", t) + "]"):
+    for attempt in (t, _TRAILING_COMMA.sub(r"\1", t), "[" + _CONCATENATED.sub("},{", t) + "]"):
         try:
             return json.loads(attempt, strict=False)
         except ValueError:
@@ -664,6 +713,7 @@ def _jsonld_candidates(root: etree._Element, lang: str | None) -> list[DateCandi
         for m in _JSONLD_FALLBACK.finditer(script.text):
             order[0] += 1
             found.append((1, _JSONLD_KEYS[m[1].lower()], order[0], m[2]))
+    # Dates of other things (an ImageObject, an Event) count only when nothing article-like has one.
     if any(f[0] < 2 for f in found):
         found = [f for f in found if f[0] < 2]
     out = []
@@ -683,7 +733,8 @@ def _main_scope(el: etree._Element, keep: set) -> bool:
     return True
 
 
-def _meta_candidates(root: etree._Element, lang: str | None, keep: set) -> list[DateCandidate]:
+def _meta_candidates(root: etree._Element, lang: str | None, keep: set,
+                     has_microdata: bool = True) -> list[DateCandidate]:
     found: list[tuple[int, int, str]] = []
     last = len(_META_NAMES)
     for i, el in enumerate(root.iter("meta")):
@@ -701,10 +752,11 @@ def _meta_candidates(root: etree._Element, lang: str | None, keep: set) -> list[
                 ranks = [last + 1]
         found.append((min(ranks), i, content))
     # Microdata on visible elements: <span itemprop="datePublished" content=...>, <time itemprop=...>.
-    for i, el in enumerate(root.xpath("//body//*[@itemprop][not(self::meta)]")):
+    visible = root.xpath("//body//*[@itemprop][not(self::meta)]") if has_microdata else ()
+    for i, el in enumerate(visible):
         if "datepublished" not in el.get("itemprop", "").lower().split() or _in_noise(el, keep):
             continue
-        value = el.get("content") or el.get("datetime") or el.text_content()
+        value = el.get("content") or el.get("datetime") or _text(el)
         if value and value.strip():
             found.append((last if _main_scope(el, keep) else last + 1, i, value))
     out = []
@@ -725,7 +777,7 @@ def _is_updated_marker(el: etree._Element) -> bool:
 def _label_before(el: etree._Element) -> str:
     prev = el.getprevious()
     if prev is not None:
-        text = (prev.text_content() if not isinstance(prev, etree._Comment) else "") + (prev.tail or "")
+        text = _text(prev) + (prev.tail or "")
     else:
         parent = el.getparent()
         text = (parent.text or "") if parent is not None else ""
@@ -752,10 +804,10 @@ def _time_candidates(root: etree._Element, lang: str | None, keep: set, heading)
             continue  # already a "meta" candidate
         if _is_updated_marker(el) or _in_noise(el, keep):
             continue
-        value = el.get("datetime") or el.text_content()
+        value = el.get("datetime") or _text(el)
         if not value or not value.strip() or _UPDATED_LABEL.search(_label_before(el)):
             continue
-        if _UPDATED_FIRST.search(_n(el.text_content()[:40])):
+        if _UPDATED_FIRST.search(_n(_text(el)[:40])):
             continue  # <time>Updated 21 May</time>
         distance = _heading_distance(el, depths) if depths else 0
         if distance is None:
@@ -773,34 +825,56 @@ def _find_title(flat: str, headline: str) -> int:
     return flat.find(headline[:50]) if len(headline) >= 12 else -1
 
 
+def _around_mark(text: str, mark: int) -> str:
+    flat = _WS.sub(" ", text[max(0, mark - _TEXT_BEFORE):mark + _TEXT_AFTER])
+    mark = flat.find(_MARK)
+    return flat[max(0, mark - _BEFORE_H1 - 100):mark + _AFTER_H1 + 200]
+
+
 def _page_dateline(root: etree._Element, heading, weak: bool, title: str, keep: set,
                    lang: str | None) -> DateCandidate | None:
     # This mutates the tree, so it runs after every other reader of it.
     etree.strip_elements(root, etree.Comment, *_DROP_ALWAYS, with_tail=False)
-    for el in list(root.iter("nav", "aside", "footer", "header")):
-        if el in keep or (el.tag in ("footer", "header") and _has_ancestor(el, "article")):
+    body = root.find("body")
+    body = body if body is not None else root
+    doomed = []
+    for el in body.iter():
+        tag = el.tag
+        if tag in _NEVER_NOISE or el in keep:
             continue
-        el.drop_tree()
-    for el in root.xpath(_NOISE_XPATH):
-        if el not in keep and el.getparent() is not None and (_is_updated_marker(el) or _NOISE_RX.search(
-                (el.get("class") or "") + " " + (el.get("id") or ""))):
-            el.drop_tree()
+        if tag in ("nav", "aside"):
+            doomed.append(el)
+            continue
+        if tag in ("footer", "header") and not _has_ancestor(el, "article"):
+            doomed.append(el)
+            continue
+        attrs = el.get("class")
+        if attrs and (_NOISE_RX.search(attrs) or (_MODIFIED_RX.search(attrs) and "publish" not in attrs)):
+            doomed.append(el)
+            continue
+        attrs = el.get("id")
+        if attrs and _NOISE_RX.search(attrs):
+            doomed.append(el)
+            continue
+        attrs = el.get("itemprop")
+        if attrs and _MODIFIED_RX.search(attrs):
+            doomed.append(el)
+    for el in doomed:
+        _drop(el)
     if heading is not None:
         heading.text = _MARK + (heading.text or "")
-    body = root.find("body")
-    text = " ".join((body if body is not None else root).itertext())
+    text = " ".join(body.itertext())
     mark = text.find(_MARK)
-    window = None
     if mark >= 0 and not weak:
-        window = _WS.sub(" ", text[max(0, mark - 3000):mark + 8000])
+        window = _around_mark(text, mark)
     else:
         # No trustworthy <h1>: the headline is where the page title's text first appears.
         flat = _WS.sub(" ", text[:60000].replace(_MARK, ""))
         pos = _find_title(flat, _headline_part(title))
         if pos >= 0:
-            window = flat[max(0, pos - 3000):pos] + _MARK + flat[pos:pos + 8000]
+            window = flat[max(0, pos - _BEFORE_H1 - 100):pos] + _MARK + flat[pos:pos + _AFTER_H1 + 200]
         elif mark >= 0:
-            window = _WS.sub(" ", text[max(0, mark - 3000):mark + 8000])
+            window = _around_mark(text, mark)
         else:
             window = flat[:4000]
     items, norm = _datelines(window, lang)
@@ -883,6 +957,12 @@ def _htmldate_candidate(html: str) -> DateCandidate | None:
         return None
     if not MIN_YEAR <= d.year <= MAX_YEAR:
         return None
+    # htmldate pads a bare year ("© 2018") or month to the 1st; a spike of articles on the 1st is exactly
+    # what a crawl should not invent, so a 1st must appear on the page in numeric form.
+    if d.day == 1 and not any(form in html for form in (
+            f"{d.year}-{d.month:02d}-01", f"{d.year}/{d.month:02d}/01", f"{d.year}{d.month:02d}01",
+            f"01.{d.month:02d}.{d.year}", f"01/{d.month:02d}/{d.year}", f"01-{d.month:02d}-{d.year}")):
+        return None
     return DateCandidate("htmldate", datetime(d.year, d.month, d.day), False, found)
 
 
@@ -903,7 +983,8 @@ def gather_candidates(html: str | None, url: str, *, body: str | None = None, fe
         if heading is not None:
             keep.update((heading, *heading.iterancestors()))
         out += _jsonld_candidates(root, lang)
-        out += _meta_candidates(root, lang, keep)
+        # The microdata scan walks the whole tree; skip it when the page cannot contain any.
+        out += _meta_candidates(root, lang, keep, _MICRODATA_RX.search(html) is not None)
         out += _time_candidates(root, lang, keep, None if weak else heading)
         page = _page_dateline(root, heading, weak, title, keep, lang)
         if page is not None:

@@ -52,6 +52,32 @@ def _trafilatura_config():
     return config
 
 
+# trafilatura drops every non-printable character, including the zero-width non-joiner and joiner that Persian,
+# Kurdish and Indic spelling depend on ("می‌شود" is not "میشود"). They ride through as rare printable stand-ins.
+_JOINERS = {"\u200c": ("\u2e3b", "\u2e3a", "\U00016fe0"), "\u200d": ("\u2e39", "\u2e38", "\U00016fe1")}
+
+
+def _protect_joiners(html: str) -> tuple[str, dict[str, str]]:
+    restore: dict[str, str] = {}
+    for joiner, stand_ins in _JOINERS.items():
+        if joiner not in html:
+            continue
+        stand_in = next((c for c in stand_ins if c not in html), None)
+        if stand_in is None:
+            continue
+        html = html.replace(joiner, stand_in)
+        restore[stand_in] = joiner
+    return html, restore
+
+
+def _restore(text, restore: dict[str, str]):
+    if not text or not restore or not isinstance(text, str):
+        return text
+    for stand_in, joiner in restore.items():
+        text = text.replace(stand_in, joiner)
+    return text
+
+
 def _page_facts(html: str) -> dict:
     """What trafilatura does not report: the page's lang attribute, first h1, og:site_name, <title>."""
     from lxml import html as lxml_html
@@ -105,7 +131,13 @@ def extract_html(
 
     from newsflow import dates
 
-    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, config=_trafilatura_config(), **TRAFILATURA_OPTIONS)
+    protected, restore = _protect_joiners(html)
+    doc = trafilatura.bare_extraction(
+        protected, url=url, with_metadata=True, config=_trafilatura_config(), **TRAFILATURA_OPTIONS
+    )
+    if doc is not None and restore:
+        for attr in ("text", "title", "author", "sitename", "description"):
+            setattr(doc, attr, _restore(getattr(doc, attr), restore))
     facts = _page_facts(html)
     body = (doc.text if doc is not None else None) or ""
     body = body.strip()

@@ -61,11 +61,13 @@ def _http_cache(urls: list[str]) -> dict[str, dict]:
         con.execute("create temp table wanted (u varchar)")
         con.executemany("insert into wanted values (?)", [[u] for u in urls])
         rows = con.execute(
-            "select canonical_url, etag, last_modified, content_sha1 from http_cache where canonical_url in (select u from wanted)"
+            "select canonical_url, etag, last_modified, content_sha1, warc_file, warc_offset from http_cache "
+            "where canonical_url in (select u from wanted)"
         ).fetchall()
     finally:
         con.close()
-    return {r[0]: {"etag": r[1], "last_modified": r[2], "content_sha1": r[3]} for r in rows}
+    keys = ("etag", "last_modified", "content_sha1", "warc_file", "warc_offset")
+    return {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows}
 
 
 def _ledger_row(seq: int, url_kind: str, url: str, **fields) -> dict:
@@ -117,29 +119,48 @@ async def _discover_listing(source, settings, archive, doc_rows: list[dict]) -> 
             )
             row = _ledger_row(len(doc_rows), kind if kind != "urls" else "url_list", url, canonical_url=canonical, **_fetch_fields(result))
             doc_rows.append(row)
+            body = result.body
             if result.outcome == "not_modified":
+                # the listing is unchanged, but its entries are still re-checked (conditionally) so that an
+                # article that failed last time is retried: read the listing back from the archive
                 row.update(outcome="unchanged", reason=result.reason)
-                continue
-            if result.outcome != "ok":
+                body = body or _archived_body(validators)
+                if body is None:
+                    result = await fetcher.get(url, kind=kind)
+                    row.update(_fetch_fields(result), outcome=None, reason=None)
+                    body = result.body
+            if result.outcome not in ("ok", "not_modified"):
                 row.update(outcome=result.outcome, reason=result.reason)
                 continue
             try:
                 if source.kind == "feed":
-                    found = discover.parse_feed(result.body)
+                    found = discover.parse_feed(body)
                 elif source.kind == "sitemap":
-                    found, children = discover.parse_sitemap(result.body)
+                    found, children = discover.parse_sitemap(body)
                     if depth < discover.MAX_SITEMAP_DEPTH:
                         queue.extend((urljoin(url, child), depth + 1) for child in children)
                 else:
-                    found = discover.parse_url_list(result.body.decode("utf-8", errors="replace"))
+                    found = discover.parse_url_list(body.decode("utf-8", errors="replace"))
             except discover.DiscoveryError as exc:
                 row.update(outcome="failed", reason=exc.reason)
                 continue
             for entry in found:
                 entry.url = urljoin(result.final_url, entry.url)
-            row.update(outcome="loaded", reason=f"listed:{len(found)}")
+            if row["outcome"] is None:
+                row.update(outcome="loaded", reason=f"listed:{len(found)}")
             entries.extend(found)
     return entries
+
+
+def _archived_body(validators: dict) -> bytes | None:
+    from newsflow.archive import read_response
+
+    if not validators.get("warc_file") or validators.get("warc_offset") is None:
+        return None
+    try:
+        return read_response(validators["warc_file"], validators["warc_offset"]).body
+    except (OSError, ValueError):
+        return None
 
 
 def _safe_canonical(url: str | None) -> str | None:

@@ -2,12 +2,22 @@
 -- ('unchanged')? A rerun of the same Airflow run repeats the first execution's decision, so reruns are idempotent.
 create or replace temp table load_decisions as
 with staged as (
-    select article_id, source, seq, body_hash, extractor_version
+    select
+        article_id,
+        source,
+        seq,
+        body_hash,
+        extractor_version
     from staged_articles
 ),
 
 existing as (
-    select article_id, body_hash, extractor_version, first_run_id, changed_run_id
+    select
+        article_id,
+        body_hash,
+        extractor_version,
+        first_run_id,
+        changed_run_id
     from articles
     where article_id in (select article_id from staged)
 )
@@ -19,7 +29,8 @@ select
     case
         when existing.article_id is null then 'loaded'
         when existing.changed_run_id = $run_id then 'loaded'
-        when existing.body_hash = staged.body_hash
+        when
+            existing.body_hash = staged.body_hash
             and existing.extractor_version = staged.extractor_version then 'unchanged'
         else 'loaded'
     end as outcome,
@@ -27,7 +38,8 @@ select
         when existing.article_id is null then 'new'
         when existing.changed_run_id = $run_id and existing.first_run_id = $run_id then 'new'
         when existing.changed_run_id = $run_id then 'changed'
-        when existing.body_hash = staged.body_hash
+        when
+            existing.body_hash = staged.body_hash
             and existing.extractor_version = staged.extractor_version then 'same_content'
         when existing.body_hash = staged.body_hash then 'reextracted'
         else 'changed'

@@ -7,12 +7,41 @@ insert into articles (
     extractor_version, extractor_settings, inserted_at, updated_at
 )
 select
-    staged.article_id, staged.url, staged.canonical_url, staged.source, staged.source_domain, staged.sitename,
-    staged.title, staged.author, staged.published_at, staged.published_date, staged.date_source,
-    staged.date_disagreement, staged.language, staged.language_source, staged.body, staged.body_chars, staged.link_density,
-    staged.body_hash, staged.simhash, staged.credit, staged.categories, staged.tags, null, null,
-    staged.fetched_at, staged.http_status, staged.warc_file, staged.warc_offset, $run_id, $run_id, $run_id,
-    staged.extractor_version, staged.extractor_settings, $now, $now
+    staged.article_id,
+    staged.url,
+    staged.canonical_url,
+    staged.source,
+    staged.source_domain,
+    staged.sitename,
+    staged.title,
+    staged.author,
+    staged.published_at,
+    staged.published_date,
+    staged.date_source,
+    staged.date_disagreement,
+    staged.language,
+    staged.language_source,
+    staged.body,
+    staged.body_chars,
+    staged.link_density,
+    staged.body_hash,
+    staged.simhash,
+    staged.credit,
+    staged.categories,
+    staged.tags,
+    null,
+    null,
+    staged.fetched_at,
+    staged.http_status,
+    staged.warc_file,
+    staged.warc_offset,
+    $run_id,
+    $run_id,
+    $run_id,
+    staged.extractor_version,
+    staged.extractor_settings,
+    $now,
+    $now
 from staged_articles as staged
 inner join load_decisions as decision
     on staged.article_id = decision.article_id and decision.outcome = 'loaded'

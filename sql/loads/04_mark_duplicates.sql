@@ -2,65 +2,109 @@
 -- bands: by pigeonhole two hashes within 3 bits share at least one band). The copy points at the first article
 -- seen; the original keeps duplicate_of null, so analysts can count a wire story once or per outlet.
 create or replace temp table touched as
-select article_id, body_hash, simhash, body_chars, inserted_at, published_at
+select
+    article_id,
+    body_hash,
+    simhash,
+    body_chars,
+    inserted_at,
+    published_at
 from articles
 where last_run_id = $run_id;
 
 create or replace temp table duplicate_links as
-with candidates as (
-    select touched.article_id, other.article_id as other_id, 'exact' as kind,
-        other.inserted_at as other_inserted, other.published_at as other_published
+with exact_matches as (
+    select
+        touched.article_id,
+        other.article_id as other_id,
+        'exact' as kind,
+        other.inserted_at as other_inserted,
+        other.published_at as other_published
     from touched
     inner join articles as other
-        on touched.body_hash = other.body_hash and touched.article_id <> other.article_id
-    union all
-    select touched.article_id, other.article_id, 'near', other.inserted_at, other.published_at
-    from touched
-    inner join articles as other
-        on touched.article_id <> other.article_id
-        and touched.body_hash <> other.body_hash
-        and (
-            (touched.simhash & 65535) = (other.simhash & 65535)
-            or ((touched.simhash >> 16) & 65535) = ((other.simhash >> 16) & 65535)
-            or ((touched.simhash >> 32) & 65535) = ((other.simhash >> 32) & 65535)
-            or ((touched.simhash >> 48) & 65535) = ((other.simhash >> 48) & 65535)
-        )
-        and bit_count(xor(touched.simhash, other.simhash)) <= 3
-        and touched.body_chars >= 300 and other.body_chars >= 300
+        on
+            touched.body_hash = other.body_hash
+            and touched.article_id != other.article_id
 ),
 
-touched_order as (
-    select article_id, inserted_at, published_at from touched
+near_matches as (
+    select
+        touched.article_id,
+        other.article_id as other_id,
+        'near' as kind,
+        other.inserted_at as other_inserted,
+        other.published_at as other_published
+    from touched
+    inner join articles as other
+        on
+            touched.article_id != other.article_id
+            and touched.body_hash != other.body_hash
+            and (
+                (touched.simhash & 65535) = (other.simhash & 65535)
+                or ((touched.simhash >> 16) & 65535) = ((other.simhash >> 16) & 65535)
+                or ((touched.simhash >> 32) & 65535) = ((other.simhash >> 32) & 65535)
+                or ((touched.simhash >> 48) & 65535) = ((other.simhash >> 48) & 65535)
+            )
+            and bit_count(xor(touched.simhash, other.simhash)) <= 3
+            and touched.body_chars >= 300
+            and other.body_chars >= 300
+),
+
+candidates as (
+    select * from exact_matches
+    union all
+    select * from near_matches
 ),
 
 earlier as (
     -- only an article seen before this one can be its original: first inserted, then first published, then id
     select candidates.*
     from candidates
-    inner join touched_order using (article_id)
-    where (candidates.other_inserted, candidates.other_published, candidates.other_id)
-        < (touched_order.inserted_at, touched_order.published_at, candidates.article_id)
+    inner join touched on candidates.article_id = touched.article_id
+    where
+        candidates.other_inserted < touched.inserted_at
+        or (
+            candidates.other_inserted = touched.inserted_at
+            and (
+                candidates.other_published < touched.published_at
+                or (
+                    candidates.other_published = touched.published_at
+                    and candidates.other_id < candidates.article_id
+                )
+            )
+        )
 ),
 
 ranked as (
     select
-        article_id, other_id, kind,
+        article_id,
+        other_id,
+        kind,
         row_number() over (
-            partition by article_id order by (kind = 'exact') desc, other_inserted, other_published, other_id
-        ) as rank
+            partition by article_id
+            order by kind = 'exact' desc, other_inserted asc, other_published asc, other_id asc
+        ) as link_rank
     from earlier
 )
 
-select article_id, other_id as duplicate_of, kind as duplicate_kind
+select
+    article_id,
+    other_id as duplicate_of,
+    kind as duplicate_kind
 from ranked
-where rank = 1;
+where link_rank = 1;
 
 update articles
-set duplicate_of = null, duplicate_kind = null
-where last_run_id = $run_id
-    and article_id not in (select article_id from duplicate_links);
+set
+    duplicate_of = null,
+    duplicate_kind = null
+where
+    last_run_id = $run_id
+    and article_id not in (select duplicate_links.article_id from duplicate_links);
 
 update articles
-set duplicate_of = links.duplicate_of, duplicate_kind = links.duplicate_kind
+set
+    duplicate_of = links.duplicate_of,
+    duplicate_kind = links.duplicate_kind
 from duplicate_links as links
 where articles.article_id = links.article_id;

@@ -7,11 +7,21 @@ insert into fetch_log (
     duration_ms, tries, fetched_at, article_id, logged_at
 )
 select
-    $run_id, ledger.source, ledger.url_kind, ledger.seq, ledger.url, ledger.canonical_url,
+    $run_id as run_id,
+    ledger.source,
+    ledger.url_kind,
+    ledger.seq,
+    ledger.url,
+    ledger.canonical_url,
     coalesce(ledger.outcome, decision.outcome) as outcome,
     coalesce(ledger.reason, decision.reason) as reason,
-    ledger.http_status, ledger.bytes, ledger.duration_ms, ledger.tries, ledger.fetched_at,
-    ledger.article_id, $now
+    ledger.http_status,
+    ledger.bytes,
+    ledger.duration_ms,
+    ledger.tries,
+    ledger.fetched_at,
+    ledger.article_id,
+    $now as logged_at
 from staged_ledger as ledger
 left join load_decisions as decision
     on ledger.source = decision.source and ledger.seq = decision.seq and ledger.url_kind = 'article';

@@ -8,7 +8,22 @@ insert into rejected_articles (
     extractor_version, rejected_at
 )
 select
-    $run_id, source, seq, url, canonical_url, article_id, reasons, failed_expectations, title,
-    published_at, published_date, date_source, language, body_chars, left(body, 5000), fetched_at,
-    extractor_version, $now
+    $run_id as run_id,
+    source,
+    seq,
+    url,
+    canonical_url,
+    article_id,
+    reasons,
+    failed_expectations,
+    title,
+    published_at,
+    published_date,
+    date_source,
+    language,
+    body_chars,
+    left(body, 5000),
+    fetched_at,
+    extractor_version,
+    $now
 from staged_rejected;

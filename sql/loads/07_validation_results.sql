@@ -7,6 +7,14 @@ insert into validation_results (
     unexpected_percent, details, validated_at
 )
 select
-    $run_id, source, expectation, column_name, success, element_count, unexpected_count,
-    unexpected_percent, details, $now
+    $run_id as run_id,
+    source,
+    expectation,
+    column_name,
+    success,
+    element_count,
+    unexpected_count,
+    unexpected_percent,
+    details,
+    $now
 from staged_validation;

@@ -128,6 +128,8 @@ create table if not exists http_cache (
     etag varchar,
     last_modified varchar,
     content_sha1 varchar,
+    warc_file varchar,
+    warc_offset bigint,
     last_status integer,
     updated_at timestamptz not null
 );

@@ -7,9 +7,9 @@ import random
 import time
 
 import pytest
-
 from newsflow.config import Settings
 from newsflow.fetch import Fetcher, backoff_delay, parse_retry_after
+
 from tests.support.faultserver import ENCODED_TEXT, FaultServer
 
 

@@ -40,14 +40,18 @@ def _resolve(url_path: str) -> Path | None:
     """Map a request path to a file under SITE_DIR, or None if there is no such file."""
     rel = url_path.lstrip("/")
     candidate = SITE_DIR / rel
-    if candidate.is_dir():
-        candidate = candidate / "index.html"
-    elif not candidate.suffix and not candidate.is_file():
-        # articles like /dailyherald/news/some-slug are stored with an .html suffix
-        candidate = candidate.with_name(candidate.name + ".html")
-    candidate = candidate.resolve()
-    # symlinks or odd encodings must not escape the site even when '..' was not spelled out
-    if not candidate.is_relative_to(SITE_DIR.resolve()) or not candidate.is_file():
+    try:
+        if candidate.is_dir():
+            candidate = candidate / "index.html"
+        elif not candidate.suffix and not candidate.is_file():
+            # articles like /dailyherald/news/some-slug are stored with an .html suffix
+            candidate = candidate.with_name(candidate.name + ".html")
+        candidate = candidate.resolve()
+        # symlinks or odd encodings must not escape the site even when '..' was not spelled out
+        if not candidate.is_relative_to(SITE_DIR.resolve()) or not candidate.is_file():
+            return None
+    except (OSError, ValueError):
+        # over-long names and the like are simply not pages of this site
         return None
     return candidate
 

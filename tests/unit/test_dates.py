@@ -1,0 +1,777 @@
+"""Publication dates: parsing datelines in many scripts, gathering candidates from pages, choosing one."""
+
+import gzip
+import json
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from newsflow.dates import (
+    DISAGREEMENT_SOURCES,
+    PRIORITY,
+    DateCandidate,
+    DateResult,
+    choose_publication_date,
+    find_datelines,
+    gather_candidates,
+    parse_date_text,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dates"
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "article-extraction-benchmark"
+FETCHED = datetime(2018, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def tzo(hours: float) -> timezone:
+    return timezone(timedelta(hours=hours))
+
+
+def naive(*args: int) -> datetime:
+    return datetime(*args)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# parse_date_text
+
+PARSES = [
+    # Arabic, Egyptian/Gulf month names, 12-hour markers
+    ("الاثنين 21 مايو 2018 12:23 مساءً", "ar", naive(2018, 5, 21, 12, 23), True),
+    ("الاثنين 21 مايو 2018 01:15 مساءً", "ar", naive(2018, 5, 21, 13, 15), True),
+    ("الاثنين 21 مايو 2018 12:05 صباحاً", "ar", naive(2018, 5, 21, 0, 5), True),
+    ("21 مايو 2018 09:40 ص", "ar", naive(2018, 5, 21, 9, 40), True),
+    ("21 مايو 2018 09:40 م", "ar", naive(2018, 5, 21, 21, 40), True),
+    ("21 مايو 2018 09:40 مساء", "ar", naive(2018, 5, 21, 21, 40), True),
+    ("21 مايو 2018 09:40 صباحا", "ar", naive(2018, 5, 21, 9, 40), True),
+    ("21 يونية 2018", "ar", naive(2018, 6, 21), False),
+    ("21 يوليو 2018", "ar", naive(2018, 7, 21), False),
+    ("21 ابريل 2018", "ar", naive(2018, 4, 21), False),
+    ("21 أبريل 2018", "ar", naive(2018, 4, 21), False),
+    ("21 اغسطس 2018", "ar", naive(2018, 8, 21), False),
+    ("21 أكتوبر 2018", "ar", naive(2018, 10, 21), False),
+    ("21 يناير 2018", "ar", naive(2018, 1, 21), False),
+    ("21 ديسمبر 2018", "ar", naive(2018, 12, 21), False),
+    # Arabic-Indic and Persian digits
+    ("٢١ أيار ٢٠١٨", "ar", naive(2018, 5, 21), False),
+    ("۲۱ مايو ۲۰۱۸ ۱۲:۲۳", None, naive(2018, 5, 21, 12, 23), True),
+    ("٢١ مايو ٢٠١٨ ٠١:١٥ مساءً", "ar", naive(2018, 5, 21, 13, 15), True),
+    # Levantine/Iraqi names: the two-word names must win over single words
+    ("21 كانون الثاني 2018", "ar", naive(2018, 1, 21), False),
+    ("21 شباط 2018", "ar", naive(2018, 2, 21), False),
+    ("21 آذار 2018", "ar", naive(2018, 3, 21), False),
+    ("21 اذار 2018", "ar", naive(2018, 3, 21), False),
+    ("21 نيسان 2018", "ar", naive(2018, 4, 21), False),
+    ("21 أيار 2018", "ar", naive(2018, 5, 21), False),
+    ("21 ايار 2018", "ar", naive(2018, 5, 21), False),
+    ("21 حزيران 2018", "ar", naive(2018, 6, 21), False),
+    ("21 تموز 2018", "ar", naive(2018, 7, 21), False),
+    ("21 آب 2018", "ar", naive(2018, 8, 21), False),
+    ("21 اب 2018", "ar", naive(2018, 8, 21), False),
+    ("21 أيلول 2018", "ar", naive(2018, 9, 21), False),
+    ("21 تشرين الأول 2018", "ar", naive(2018, 10, 21), False),
+    ("21 تشرين الثاني 2018", "ar", naive(2018, 11, 21), False),
+    ("21 كانون الأول 2018", "ar", naive(2018, 12, 21), False),
+    ("21 أيار/مايو 2018", "ar", naive(2018, 5, 21), False),
+    # Maghrebi names
+    ("21 جانفي 2018", "ar", naive(2018, 1, 21), False),
+    ("21 فيفري 2018", "ar", naive(2018, 2, 21), False),
+    ("21 أفريل 2018", "ar", naive(2018, 4, 21), False),
+    ("21 ماي 2018", "ar", naive(2018, 5, 21), False),
+    ("21 جوان 2018", "ar", naive(2018, 6, 21), False),
+    ("21 جويلية 2018", "ar", naive(2018, 7, 21), False),
+    ("21 أوت 2018", "ar", naive(2018, 8, 21), False),
+    # Hijri marker and Hijri date beside the Gregorian one
+    ("الاثنين 6 رمضان 1439 هـ - 21 مايو 2018 م 12:23", "ar", naive(2018, 5, 21, 12, 23), True),
+    ("21 مايو 2018م", "ar", naive(2018, 5, 21), False),
+    # numeric, day-first outside US English
+    ("2018/05/21", "ar", naive(2018, 5, 21), False),
+    ("21/05/2018", "ar", naive(2018, 5, 21), False),
+    ("21/05/2018 12:23", None, naive(2018, 5, 21, 12, 23), True),
+    ("05/06/2018", "fr", naive(2018, 6, 5), False),
+    ("05/06/2018", None, naive(2018, 6, 5), False),
+    ("05/06/2018", "en", naive(2018, 5, 6), False),
+    ("05/21/2018", "en-GB", naive(2018, 5, 21), False),
+    ("11.14.2019 09:00 AM", "en", naive(2019, 11, 14, 9, 0), True),
+    ("21/05/2018", "en", naive(2018, 5, 21), False),
+    # Persian Solar Hijri
+    ("دوشنبه ۳۱ اردیبهشت ۱۳۹۷ - ۱۲:۲۳", "fa", naive(2018, 5, 21, 12, 23), True),
+    ("دوشنبه ۳۱ اردیبهشت ۱۳۹۷ - ۱۲:۲۳", None, naive(2018, 5, 21, 12, 23), True),
+    ("۱ فروردین ۱۳۹۷", "fa", naive(2018, 3, 21), False),
+    ("۳۰ اسفند ۱۳۹۵", "fa", naive(2017, 3, 20), False),
+    ("۱۰ دی ۱۳۹۶", "fa", naive(2017, 12, 31), False),
+    ("۱۳۹۷/۰۲/۳۱", None, naive(2018, 5, 21), False),
+    ("1397/02/31", "fa", naive(2018, 5, 21), False),
+    ("۱۳۹۷/۰۲/۳۱ ساعت ۱۲:۲۳", None, naive(2018, 5, 21, 12, 23), True),
+    # Persian pages with Gregorian month names
+    ("۲۱ مه ۲۰۱۸", "fa", naive(2018, 5, 21), False),
+    ("۲۱ ژانویه ۲۰۱۸", "fa", naive(2018, 1, 21), False),
+    ("۲۱ ژوئیه ۲۰۱۸", "fa", naive(2018, 7, 21), False),
+    ("۲۱ اکتبر ۲۰۱۸", "fa", naive(2018, 10, 21), False),
+    ("۲۱ دسامبر ۲۰۱۸", "fa", naive(2018, 12, 21), False),
+    # Russian / Ukrainian
+    ("21 мая 2018, 12:23", "ru", naive(2018, 5, 21, 12, 23), True),
+    ("21 мая 2018 г.", "ru", naive(2018, 5, 21), False),
+    ("21 мая 2018 года в 12:23", "ru", naive(2018, 5, 21, 12, 23), True),
+    ("Опубликовано: 21.05.2018 12:23", "ru", naive(2018, 5, 21, 12, 23), True),
+    ("21 май 2018", "ru", naive(2018, 5, 21), False),
+    ("3 декабря 2018", "ru", naive(2018, 12, 3), False),
+    ("21 травня 2018 о 12:23", "uk", naive(2018, 5, 21, 12, 23), True),
+    ("21 листопада 2018", "uk", naive(2018, 11, 21), False),
+    ("21.05.2018 12:23 (МСК)", "ru", datetime(2018, 5, 21, 12, 23, tzinfo=tzo(3)), True),
+    # Chinese / Japanese / Korean
+    ("2018年05月21日 12:23", "zh", naive(2018, 5, 21, 12, 23), True),
+    ("2018年5月21日", "zh", naive(2018, 5, 21), False),
+    ("2018-05-21 12:23 来源：新华社", "zh", naive(2018, 5, 21, 12, 23), True),
+    ("2018年5月21日 下午1:23", "zh", naive(2018, 5, 21, 13, 23), True),
+    ("2018年5月21日(月) 12時23分", "ja", naive(2018, 5, 21, 12, 23), True),
+    ("2018년 5월 21일 12:23", "ko", naive(2018, 5, 21, 12, 23), True),
+    ("2018년 5월 21일 오후 1:23", "ko", naive(2018, 5, 21, 13, 23), True),
+    ("2018.05.21 12:23", "ko", naive(2018, 5, 21, 12, 23), True),
+    ("2018. 5. 21. 오전 12:05", "ko", naive(2018, 5, 21, 0, 5), True),
+    # English
+    ("May 21, 2018 12:23 PM", "en", naive(2018, 5, 21, 12, 23), True),
+    ("May 21, 2018 1:15 PM", "en", naive(2018, 5, 21, 13, 15), True),
+    ("May 21, 2018 12:05 am", "en", naive(2018, 5, 21, 0, 5), True),
+    ("21 May 2018", "en", naive(2018, 5, 21), False),
+    ("21st May 2018", "en", naive(2018, 5, 21), False),
+    ("Monday, May 21, 2018 at 12:23 p.m. EDT", "en", datetime(2018, 5, 21, 12, 23, tzinfo=tzo(-4)), True),
+    ("Mon 21 May 2018 14.05 BST", "en", naive(2018, 5, 21), False),
+    ("21 May 2018 14:05 BST", "en", datetime(2018, 5, 21, 14, 5, tzinfo=tzo(1)), True),
+    ("Jan. 5, 2019 9:05 a.m. PST", "en", datetime(2019, 1, 5, 9, 5, tzinfo=tzo(-8)), True),
+    ("21-May-2018", "en", naive(2018, 5, 21), False),
+    ("Sept 3, 2018", "en", naive(2018, 9, 3), False),
+    # Other European languages and Indonesian
+    ("21. Mai 2018", "de", naive(2018, 5, 21), False),
+    ("21. Mai 2018, 12:23 Uhr", "de", naive(2018, 5, 21, 12, 23), True),
+    ("21 mai 2018 à 12h23", "fr", naive(2018, 5, 21, 12, 23), True),
+    ("1er mai 2018", "fr", naive(2018, 5, 1), False),
+    ("21 de mayo de 2018", "es", naive(2018, 5, 21), False),
+    ("21 de mayo de 2018 a las 12:23", "es", naive(2018, 5, 21, 12, 23), True),
+    ("21 de maio de 2018", "pt", naive(2018, 5, 21), False),
+    ("21 de maio de 2018 às 12h23", "pt", naive(2018, 5, 21, 12, 23), True),
+    ("21 maggio 2018", "it", naive(2018, 5, 21), False),
+    ("21 Mayıs 2018", "tr", naive(2018, 5, 21), False),
+    ("21 Mayıs 2018 Pazartesi 12:23", "tr", naive(2018, 5, 21, 12, 23), True),
+    ("21 Mei 2018", "id", naive(2018, 5, 21), False),
+    ("Senin, 21 Mei 2018 pukul 12.23 WIB", "id", datetime(2018, 5, 21, 12, 23, tzinfo=tzo(7)), True),
+    ("21 maja 2018", "pl", naive(2018, 5, 21), False),
+    ("21 Μαΐου 2018", "el", naive(2018, 5, 21), False),
+    ("21 मई 2018", "hi", naive(2018, 5, 21), False),
+    ("ngày 21 tháng 5 năm 2018", "vi", naive(2018, 5, 21), False),
+    # Machine formats: ISO 8601 and RFC 822
+    ("2018-05-21", None, naive(2018, 5, 21), False),
+    ("2018-05-21T12:23:00", None, naive(2018, 5, 21, 12, 23), True),
+    ("2018-05-21T12:23:00Z", None, datetime(2018, 5, 21, 12, 23, tzinfo=UTC), True),
+    ("2018-05-21T12:23:00+03:00", None, datetime(2018, 5, 21, 12, 23, tzinfo=tzo(3)), True),
+    ("2018-05-21T12:23:00.000+0300", None, datetime(2018, 5, 21, 12, 23, tzinfo=tzo(3)), True),
+    ("2018-05-21 12:23", None, naive(2018, 5, 21, 12, 23), True),
+    ("Mon, 21 May 2018 12:23:00 +0300", None, datetime(2018, 5, 21, 12, 23, tzinfo=tzo(3)), True),
+    ("Mon, 21 May 2018 12:23:00 GMT", None, datetime(2018, 5, 21, 12, 23, tzinfo=UTC), True),
+    ("Mon, 21 May 2018 12:23:00 -0500", None, datetime(2018, 5, 21, 12, 23, tzinfo=tzo(-5)), True),
+    ("21 May 2018 12:23:45 EST", None, datetime(2018, 5, 21, 12, 23, 45, tzinfo=tzo(-5)), True),
+    ("21/05/2018 12:23 GMT+3", None, datetime(2018, 5, 21, 12, 23, tzinfo=tzo(3)), True),
+    ("  \u200f21 مايو\u200f 2018  ", "ar", naive(2018, 5, 21), False),
+]
+
+
+@pytest.mark.parametrize(("text", "lang", "expected", "has_time"), PARSES)
+def test_parse_date_text(text, lang, expected, has_time):
+    result = parse_date_text(text, lang)
+    assert result is not None, text
+    value, got_has_time = result
+    assert value == expected
+    assert (value.tzinfo is None) == (expected.tzinfo is None)
+    if expected.tzinfo is not None:
+        assert value.utcoffset() == expected.utcoffset()
+    assert got_has_time is has_time
+
+
+@pytest.mark.parametrize("text", [
+    "Updated 2 hours ago",
+    "منذ 3 ساعات",
+    "31 February 2018",
+    "30 февраля 2018",
+    "31/02/2018",
+    "2018-02-30",
+    "۳۰ اسفند ۱۳۹۶",  # 1396 is not a leap year
+    "21 May 1985",
+    "21 May 2101",
+    "1988-05-21",
+    "20180521",
+    "2018",
+    "12:23",
+    "12:23 PM",
+    "© 2018",
+    "Copyright 2018 Example Media",
+    "+7 (495) 123-45-67",
+    "+20 2 2345 6789",
+    "May 2018",
+    "21 May",
+    "5 رمضان 1439",  # lunar Hijri is not converted
+    "1439/09/05",
+    "2.31.2018",
+    "",
+    "   ",
+])
+def test_parse_date_text_rejects(text):
+    assert parse_date_text(text, "en") is None
+    assert parse_date_text(text, None) is None
+
+
+def test_parse_date_text_lunar_hijri_numeric_is_not_solar_on_arabic_pages():
+    assert parse_date_text("1439/09/05", "ar") is None
+    assert parse_date_text("1397/02/31", "fa") == (naive(2018, 5, 21), False)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# find_datelines
+
+
+def test_find_datelines_returns_all_dates_in_order():
+    text = "Home | 3 June 2018 | Published: 21 May 2018 12:23 | Related: 2 June 2018"
+    found = find_datelines(text, "en")
+    assert [c.value for c in found] == [naive(2018, 6, 3), naive(2018, 5, 21, 12, 23), naive(2018, 6, 2)]
+    assert all(c.source == "dateline" for c in found)
+    assert found[1].has_time and not found[0].has_time
+    assert found[1].raw == "21 May 2018 12:23"
+
+
+@pytest.mark.parametrize("text", [
+    "Updated: 22 May 2018 10:00",
+    "Last updated Tuesday, 22 May 2018",
+    "آخر تحديث: 22 مايو 2018",
+    "Обновлено: 22.05.2018 10:00",
+    "Aktualisiert am 22.05.2018",
+    "更新时间：2018-05-22 10:00",
+])
+def test_find_datelines_drops_update_dates(text):
+    assert find_datelines(text) == []
+
+
+def test_find_datelines_keeps_published_next_to_updated():
+    found = find_datelines("Published 21 May 2018, updated 22 May 2018 10:00")
+    assert [c.value for c in found] == [naive(2018, 5, 21)]
+
+
+def test_find_datelines_ignores_relative_and_bare_years():
+    assert find_datelines("Updated 2 hours ago. © 2018 Example. Call +1 212 555 0199 at 12:23.") == []
+
+
+def test_find_datelines_respects_max_chars():
+    text = "x" * 5000 + " 21 May 2018"
+    assert find_datelines(text) == []
+    assert [c.value for c in find_datelines(text, max_chars=6000)] == [naive(2018, 5, 21)]
+
+
+def test_find_datelines_raw_keeps_original_digits():
+    (cand,) = find_datelines("نشر في ‏٢١ مايو ٢٠١٨ ٠١:١٥ مساءً")
+    assert cand.value == naive(2018, 5, 21, 13, 15)
+    assert cand.raw == "٢١ مايو ٢٠١٨ ٠١:١٥ مساءً"
+
+
+def test_find_datelines_time_before_date():
+    (cand,) = find_datelines("01:15 مساءً الاثنين 21 مايو 2018")
+    assert cand.value == naive(2018, 5, 21, 13, 15) and cand.has_time
+
+
+# ---------------------------------------------------------------------------------------------------------
+# gather_candidates
+
+URL = "https://example.com/news/story-123"
+
+
+def page(head: str = "", body: str = "") -> str:
+    return f"<!DOCTYPE html><html><head><title>Oil prices rise on strong demand</title>{head}</head>" \
+           f"<body>{body}</body></html>"
+
+
+def by_source(cands, source):
+    return [c for c in cands if c.source == source]
+
+
+JSONLD_GRAPH = """<script type="application/ld+json">
+{"@context": "https://schema.org", "@graph": [
+  {"@type": "WebSite", "@id": "https://example.com/#website", "name": "Example"},
+  {"@type": "WebPage", "@id": "https://example.com/news/story-123", "datePublished": "2018-05-20T08:00:00+00:00"},
+  {"@type": ["NewsArticle", "Article"], "headline": "Oil prices rise",
+   "datePublished": "2018-05-21T12:23:00+03:00", "dateModified": "2018-05-25T09:00:00+03:00",
+   "publisher": {"@type": "Organization", "name": "Example", "foundingDate": "1999-01-01"}},
+  {"@type": "BreadcrumbList", "itemListElement": [{"@type": "ListItem", "position": 1, "name": "News"}]}
+]}
+</script>"""
+
+
+def test_jsonld_graph_prefers_article_and_ignores_date_modified():
+    cands = gather_candidates(page(JSONLD_GRAPH), URL, use_htmldate=False)
+    jsonld = by_source(cands, "jsonld")
+    assert jsonld[0].value == datetime(2018, 5, 21, 12, 23, tzinfo=tzo(3))
+    assert jsonld[0].has_time and jsonld[0].raw == "2018-05-21T12:23:00+03:00"
+    assert [c.value.date() for c in jsonld] == [date(2018, 5, 21), date(2018, 5, 20)]
+    assert all(c.value.day != 25 for c in cands)
+
+
+def test_jsonld_list_nested_main_entity_and_date_created():
+    ld = """<script type="application/ld+json">[
+      {"@type": "WebPage", "mainEntity": {"@type": "NewsArticle", "dateCreated": "2018-05-21"}},
+      {"@type": "Organization", "name": "Example"}]</script>"""
+    (cand,) = by_source(gather_candidates(page(ld), URL, use_htmldate=False), "jsonld")
+    assert cand.value == naive(2018, 5, 21) and not cand.has_time
+
+
+def test_jsonld_date_published_beats_date_created():
+    ld = """<script type="application/ld+json">{"@type": "NewsArticle", "dateCreated": "2018-05-19T10:00:00Z",
+            "datePublished": "2018-05-21T10:00:00Z"}</script>"""
+    jsonld = by_source(gather_candidates(page(ld), URL, use_htmldate=False), "jsonld")
+    assert jsonld[0].value == datetime(2018, 5, 21, 10, tzinfo=UTC)
+
+
+def test_jsonld_ignores_related_items_and_embedded_video():
+    ld = """<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2018-05-21T10:00:00Z",
+      "video": {"@type": "VideoObject", "datePublished": "2016-01-01T00:00:00Z"},
+      "relatedLink": [{"@type": "NewsArticle", "datePublished": "2017-01-01T00:00:00Z"}]}</script>
+      <script type="application/ld+json">{"@type": "ItemList", "itemListElement": [
+        {"@type": "ListItem", "item": {"@type": "NewsArticle", "datePublished": "2015-01-01T00:00:00Z"}}]}
+      </script>"""
+    jsonld = by_source(gather_candidates(page(ld), URL, use_htmldate=False), "jsonld")
+    assert [c.value for c in jsonld] == [datetime(2018, 5, 21, 10, tzinfo=UTC)]
+
+
+@pytest.mark.parametrize("script", [
+    # unescaped quote in the headline
+    '{"@type": "NewsArticle", "headline": "He said "no"", "datePublished": "2018-05-21T12:23:00Z"}',
+    # trailing comma
+    '{"@type": "NewsArticle", "datePublished": "2018-05-21T12:23:00Z",}',
+    # raw newline inside a string, HTML comment wrapper
+    '<!--\n{"@type": "NewsArticle", "description": "line one\nline two", "datePublished": "2018-05-21T12:23:00Z"}\n-->',
+    # truncated
+    '{"@type": "NewsArticle", "datePublished": "2018-05-21T12:23:00Z", "author": {"name": "A',
+])
+def test_jsonld_survives_broken_json(script):
+    html = page(f'<script type="application/ld+json">{script}</script>')
+    (cand,) = by_source(gather_candidates(html, URL, use_htmldate=False), "jsonld")
+    assert cand.value == datetime(2018, 5, 21, 12, 23, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("attr", "name"), [
+    ("property", "article:published_time"),
+    ("property", "og:published_time"),
+    ("name", "pubdate"),
+    ("name", "publishdate"),
+    ("name", "date"),
+    ("name", "DC.date.issued"),
+    ("name", "dcterms.created"),
+    ("name", "sailthru.date"),
+    ("name", "parsely-pub-date"),
+    ("itemprop", "datePublished"),
+])
+def test_meta_tag_names(attr, name):
+    html = page(f'<meta {attr}="{name}" content="2018-05-21T12:23:00+03:00">')
+    (cand,) = by_source(gather_candidates(html, URL, use_htmldate=False), "meta")
+    assert cand.value == datetime(2018, 5, 21, 12, 23, tzinfo=tzo(3)) and cand.has_time
+
+
+def test_meta_priority_and_modified_ignored():
+    head = """<meta property="article:modified_time" content="2018-05-25T09:00:00Z">
+    <meta name="date" content="2018-05-20">
+    <meta property="og:updated_time" content="2018-05-26T09:00:00Z">
+    <meta property="article:published_time" content="2018-05-21T12:23:00Z">"""
+    meta = by_source(gather_candidates(page(head), URL, use_htmldate=False), "meta")
+    assert [c.value for c in meta] == [datetime(2018, 5, 21, 12, 23, tzinfo=UTC), naive(2018, 5, 20)]
+
+
+def test_meta_compact_basic_iso_is_accepted_in_metadata_only():
+    html = page('<meta name="pubdate" content="20180521">')
+    (cand,) = by_source(gather_candidates(html, URL, use_htmldate=False), "meta")
+    assert cand.value == naive(2018, 5, 21) and not cand.has_time
+
+
+def test_itemprop_on_visible_elements_and_teaser_microdata():
+    body = """<div itemscope itemtype="https://schema.org/NewsArticle">
+      <h1 itemprop="headline">Oil prices rise on strong demand</h1>
+      <span itemprop="datePublished" content="2018-05-21T12:23:00+03:00">21 May</span>
+    </div>
+    <div class="more-stories"><div itemscope itemtype="https://schema.org/NewsArticle">
+      <meta itemprop="datePublished" content="2018-04-01T10:00:00Z"><a href="/x">Other story</a></div></div>
+    <div id="comments"><div itemscope itemtype="https://schema.org/Comment">
+      <time itemprop="datePublished" datetime="2018-05-30T10:00:00Z">30 May</time></div></div>"""
+    meta = by_source(gather_candidates(page(body=body), URL, use_htmldate=False), "meta")
+    assert meta[0].value == datetime(2018, 5, 21, 12, 23, tzinfo=tzo(3))
+    assert all(c.value.day != 30 for c in meta)
+
+
+def test_time_element_prefers_pubdate_and_skips_comments_and_updates():
+    body = """<article><header><h1>Oil prices rise on strong demand</h1>
+      <time class="updated" datetime="2018-05-24T08:00:00Z">24 May</time>
+      <span>Updated</span> <time datetime="2018-05-23T08:00:00Z">23 May</time>
+      <time datetime="2018-05-21T09:00:00Z">21 May</time>
+      <time pubdate datetime="2018-05-21T12:23:00+03:00">21 May 2018</time></header>
+      <p>Body text.</p>
+      <section class="comments"><time datetime="2018-05-22T10:00:00Z">22 May</time></section></article>"""
+    times = by_source(gather_candidates(page(body=body), URL, use_htmldate=False), "time")
+    assert [c.value for c in times] == [datetime(2018, 5, 21, 12, 23, tzinfo=tzo(3)),
+                                        datetime(2018, 5, 21, 9, tzinfo=UTC)]
+
+
+def test_time_elements_of_other_stories_far_from_headline_are_dropped():
+    body = """<div class="page"><div class="main"><div class="story">
+      <h1>Oil prices rise on strong demand</h1><div class="byline">
+      <time datetime="2018-05-21T12:23:00Z">21 May 2018</time></div><p>Text.</p></div></div>
+      <div class="rail"><ul><li><a href="/a">A</a><time datetime="2018-05-30T10:00:00Z">30 May</time></li></ul>
+      </div></div>
+      <div class="list"><time datetime="2018-05-31T10:00:00Z">31 May</time></div>"""
+    times = by_source(gather_candidates(page(body=body), URL, use_htmldate=False), "time")
+    assert [c.value for c in times][0] == datetime(2018, 5, 21, 12, 23, tzinfo=UTC)
+    assert all(c.value.day != 31 for c in times)
+
+
+def test_arabic_page_dateline_beats_teasers_and_today_bar():
+    html = (FIXTURES / "arabic_teasers.html").read_text(encoding="utf-8")
+    cands = gather_candidates(html, "https://example.com/news/123", lang="ar", use_htmldate=False)
+    (line,) = by_source(cands, "dateline")
+    assert line.value == naive(2018, 5, 21, 12, 23) and line.has_time
+    assert "مايو 2018" in line.raw
+    result = choose_publication_date(cands, fetched_at=FETCHED, tz="Africa/Cairo")
+    assert result.date_source == "dateline"
+    assert result.published_at == datetime(2018, 5, 21, 10, 23, tzinfo=UTC)
+    assert result.published_date == date(2018, 5, 21)
+
+
+def test_dateline_just_above_headline_when_nothing_below():
+    body = """<div class="box"><a href="/a">Other</a> <span>2 June 2018</span></div>
+      <div class="post"><div class="kicker">Economy | 21 May 2018</div><h1>Oil prices rise on strong demand</h1>
+      <p>Prices rose today.</p></div>"""
+    (line,) = by_source(gather_candidates(page(body=body), URL, use_htmldate=False), "dateline")
+    assert line.value == naive(2018, 5, 21)
+
+
+def test_dateline_labelled_published_wins_over_nearer_date():
+    body = """<h1>Oil prices rise on strong demand</h1><p>Event on 3 June 2018 announced.</p>
+      <p class="by">Published: 21 May 2018</p>"""
+    (line,) = by_source(gather_candidates(page(body=body), URL, use_htmldate=False), "dateline")
+    assert line.value == naive(2018, 5, 21)
+
+
+def test_dateline_after_update_line_is_not_taken_from_prose():
+    body = """<h1>Oil prices rise on strong demand</h1><p class="when">Updated 3:27 am, May 24, 2018</p>
+      <p>Ministers met on Sunday, May 20, 2018, in Vienna.</p>"""
+    assert by_source(gather_candidates(page(body=body), URL, use_htmldate=False), "dateline") == []
+
+
+def test_dateline_uses_title_when_h1_is_the_logo():
+    body = """<div class="hdr"><h1 class="site-logo"><a href="/">Example News</a></h1>
+      <div class="today">Friday 1 June 2018</div></div>
+      <div class="list"><a href="/a">Other story</a> 31 May 2018 10:00</div>
+      <div class="story"><h2>Oil prices rise on strong demand</h2><div>21 May 2018 12:23</div></div>"""
+    (line,) = by_source(gather_candidates(page(body=body), URL, use_htmldate=False), "dateline")
+    assert line.value == naive(2018, 5, 21, 12, 23)
+
+
+def test_persian_page():
+    html = """<html lang="fa"><head><title>افزایش قیمت نفت</title></head><body>
+      <h1>افزایش قیمت نفت</h1><div class="date">دوشنبه ۳۱ اردیبهشت ۱۳۹۷ - ۱۲:۲۳</div><p>متن خبر</p></body></html>"""
+    cands = gather_candidates(html, URL, lang="fa", use_htmldate=False)
+    result = choose_publication_date(cands, fetched_at=FETCHED, tz="Asia/Tehran")
+    assert result.date_source == "dateline"
+    assert result.published_at == datetime(2018, 5, 21, 7, 53, tzinfo=UTC)
+    assert result.published_date == date(2018, 5, 21)
+
+
+def test_chinese_page():
+    html = """<html><head><title>油价上涨</title></head><body><h1>油价上涨</h1>
+      <div class="info">2018-05-21 12:23 来源：新华社</div><p>正文</p></body></html>"""
+    result = choose_publication_date(gather_candidates(html, URL, lang="zh", use_htmldate=False),
+                                     fetched_at=FETCHED, tz="Asia/Shanghai")
+    assert result.published_at == datetime(2018, 5, 21, 4, 23, tzinfo=UTC)
+
+
+def test_russian_page():
+    html = """<html><head><title>Нефть дорожает</title></head><body><h1>Нефть дорожает</h1>
+      <div class="meta">Опубликовано: 21.05.2018 12:23</div><p>Текст</p></body></html>"""
+    result = choose_publication_date(gather_candidates(html, URL, lang="ru", use_htmldate=False),
+                                     fetched_at=FETCHED, tz="Europe/Moscow")
+    assert result.published_at == datetime(2018, 5, 21, 9, 23, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("CAIRO, May 21, 2018 (Reuters) - Oil prices rose.", naive(2018, 5, 21)),
+    ("القاهرة في 21 مايو 2018 - ارتفعت أسعار النفط", naive(2018, 5, 21)),
+    ("Oil prices rose sharply on Monday. Published 21 May 2018.", naive(2018, 5, 21)),
+    ("As of 29 November 2018, thirty artworks will be shown.", None),
+    ("Prices rose. " + "Analysts expect more. " * 20 + "The deal of 3 March 2017 expires.", None),
+])
+def test_body_dateline(body, expected):
+    lines = by_source(gather_candidates(None, URL, body=body), "dateline")
+    assert [c.value for c in lines] == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://example.com/2018/05/21/oil-prices", naive(2018, 5, 21)),
+    ("https://example.com/news/2018/5/21/oil-prices.html", naive(2018, 5, 21)),
+    ("https://example.com/news/20180521/oil-prices", naive(2018, 5, 21)),
+    ("https://example.com/news/2018-05-21-oil-prices", naive(2018, 5, 21)),
+    ("https://example.com/news/oil_2018_05_21.html", naive(2018, 5, 21)),
+    ("https://example.com/2018/02/31/impossible", None),
+    ("https://example.com/1985/05/21/too-old", None),
+    ("https://example.com/2018/05/oil-prices", None),
+    ("https://example.com/article/1234567890123", None),
+    ("https://example.com/news/20181340/x", None),
+    ("https://example.com/news?id=2018-05-21", None),
+])
+def test_url_candidates(url, expected):
+    found = by_source(gather_candidates(None, url), "url")
+    assert [c.value for c in found] == ([expected] if expected else [])
+    assert all(not c.has_time for c in found)
+
+
+def test_feed_sitemap_warc_candidates():
+    cands = gather_candidates(None, URL, feed_date="Mon, 21 May 2018 12:23:00 +0300",
+                              sitemap_date="2018-05-21", warc_date="2018-06-01T03:00:00Z")
+    assert [(c.source, c.value, c.has_time) for c in cands] == [
+        ("feed", datetime(2018, 5, 21, 12, 23, tzinfo=tzo(3)), True),
+        ("sitemap", naive(2018, 5, 21), False),
+        ("warc", datetime(2018, 6, 1, 3, tzinfo=UTC), True),
+    ]
+
+
+@pytest.mark.parametrize(("feed_date", "expected"), [
+    ("Mon, 21 May 2018 12:23:00 EDT", datetime(2018, 5, 21, 12, 23, tzinfo=tzo(-4))),
+    ("Mon, 21 May 18 12:23:00 GMT", datetime(2018, 5, 21, 12, 23, tzinfo=UTC)),  # RFC 822 two-digit year
+    ("21 May 18 12:23 +0300", datetime(2018, 5, 21, 12, 23, tzinfo=tzo(3))),
+    ("2018-05-21T12:23:00.000Z", datetime(2018, 5, 21, 12, 23, tzinfo=UTC)),
+    ("20180521T122300Z", datetime(2018, 5, 21, 12, 23, tzinfo=UTC)),
+])
+def test_feed_date_formats(feed_date, expected):
+    (c,) = gather_candidates(None, URL, feed_date=feed_date)
+    assert c.source == "feed" and c.value == expected and c.value.utcoffset() == expected.utcoffset()
+
+
+def test_gather_handles_empty_and_odd_html():
+    assert gather_candidates(None, "") == []
+    assert gather_candidates("", URL) == []
+    assert gather_candidates("   ", URL) == []
+    xml_decl = '<?xml version="1.0" encoding="utf-8"?><html><head>' \
+               '<meta property="article:published_time" content="2018-05-21T12:23:00Z"></head><body></body></html>'
+    (cand,) = gather_candidates(xml_decl, URL, use_htmldate=False)
+    assert cand.value == datetime(2018, 5, 21, 12, 23, tzinfo=UTC)
+
+
+def test_raw_is_trimmed():
+    long_value = "2018-05-21T12:23:00Z" + " " * 10 + "x" * 500
+    html = page(f'<meta name="date" content="{long_value}">')
+    (cand,) = gather_candidates(html, URL, use_htmldate=False)
+    assert len(cand.raw) <= 200
+
+
+# htmldate: last resort only, never network, never a padded year.
+
+def test_htmldate_only_when_nothing_else_found():
+    html = page(body='<p>Text</p><img src="/uploads/2018/05/21/photo.jpg">')
+    (cand,) = gather_candidates(html, URL)
+    assert (cand.source, cand.value, cand.has_time) == ("htmldate", naive(2018, 5, 21), False)
+    assert gather_candidates(html, URL, use_htmldate=False) == []
+    with_url = gather_candidates(html, "https://example.com/2018/05/22/x")
+    assert [c.source for c in with_url] == ["url"]
+
+
+def test_htmldate_copyright_year_is_not_a_date():
+    html = page(body="<p>Text without dates.</p><footer>© 2018 Example Media</footer>")
+    assert gather_candidates(html, URL) == []
+
+
+def test_htmldate_never_downloads(monkeypatch):
+    import htmldate.utils
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("htmldate tried to download")
+
+    monkeypatch.setattr(htmldate.utils, "fetch_url", no_network)
+    gather_candidates("https://example.com/2018/05/21/story", URL)
+    gather_candidates(page(body='<img src="/2018/05/21/a.jpg">'), URL)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# choose_publication_date
+
+
+def cand(source: str, value: datetime, has_time: bool = True, raw: str = "") -> DateCandidate:
+    return DateCandidate(source, value, has_time, raw or value.isoformat())
+
+
+def test_priority_constant():
+    assert PRIORITY == ("jsonld", "meta", "feed", "sitemap", "time", "dateline", "url", "htmldate")
+    assert "warc" not in PRIORITY
+    assert DISAGREEMENT_SOURCES == {"jsonld", "meta", "feed", "sitemap", "time", "dateline"}
+
+
+@pytest.mark.parametrize("index", range(len(PRIORITY)))
+def test_priority_order(index):
+    # every source on a different day (hours apart so no disagreement matters here)
+    cands = [cand(src, datetime(2018, 5, 21, 1 + i, tzinfo=UTC)) for i, src in enumerate(PRIORITY)]
+    cands.append(cand("warc", datetime(2018, 5, 21, 23, tzinfo=UTC)))
+    remaining = list(reversed(cands[index:]))  # input order must not matter
+    result = choose_publication_date(remaining, fetched_at=FETCHED)
+    assert result.date_source == PRIORITY[index]
+    assert result.published_at == datetime(2018, 5, 21, 1 + index, tzinfo=UTC)
+    assert result.reason is None
+
+
+def test_first_candidate_of_a_source_wins():
+    cands = [cand("dateline", naive(2018, 5, 21, 12)), cand("dateline", naive(2018, 5, 21, 15))]
+    assert choose_publication_date(cands, fetched_at=FETCHED).published_at == datetime(2018, 5, 21, 12,
+                                                                                         tzinfo=UTC)
+
+
+def test_warc_is_never_chosen():
+    warc = cand("warc", datetime(2018, 6, 1, 3, tzinfo=UTC))
+    result = choose_publication_date([warc], fetched_at=FETCHED)
+    assert result == DateResult(None, None, None, False, (warc,), "missing_date")
+
+
+def test_missing_date():
+    result = choose_publication_date([], fetched_at=FETCHED)
+    assert (result.published_at, result.published_date, result.date_source, result.reason) == \
+           (None, None, None, "missing_date")
+    assert result.candidates == ()
+
+
+def test_future_date_rejected():
+    future = cand("meta", datetime(2018, 6, 3, tzinfo=UTC))
+    result = choose_publication_date([future], fetched_at=FETCHED)
+    assert result.reason == "future_date" and result.published_at is None and result.date_source is None
+
+
+def test_future_candidate_falls_back_to_next():
+    cands = [cand("meta", datetime(2030, 1, 1, tzinfo=UTC)), cand("url", naive(2018, 5, 21), False)]
+    result = choose_publication_date(cands, fetched_at=FETCHED)
+    assert result.date_source == "url" and result.published_date == date(2018, 5, 21) and result.reason is None
+
+
+def test_future_tolerance_is_one_day():
+    near = cand("meta", FETCHED + timedelta(hours=23))
+    assert choose_publication_date([near], fetched_at=FETCHED).reason is None
+    far = cand("meta", FETCHED + timedelta(days=1, minutes=1))
+    assert choose_publication_date([far], fetched_at=FETCHED).reason == "future_date"
+
+
+def test_naive_fetched_at_is_utc():
+    c = cand("meta", datetime(2018, 6, 2, 11, tzinfo=UTC))
+    assert choose_publication_date([c], fetched_at=datetime(2018, 6, 1, 12)).reason is None
+
+
+@pytest.mark.parametrize(("value", "tz", "published_at", "published_date"), [
+    # naive = publisher-local
+    (naive(2018, 5, 21, 23, 30), "Asia/Beirut", datetime(2018, 5, 21, 20, 30, tzinfo=UTC), date(2018, 5, 21)),
+    (naive(2018, 5, 21, 1, 0), "Asia/Beirut", datetime(2018, 5, 20, 22, 0, tzinfo=UTC), date(2018, 5, 21)),
+    (naive(2018, 5, 21, 20, 0), "America/New_York", datetime(2018, 5, 22, 0, 0, tzinfo=UTC), date(2018, 5, 21)),
+    # naive without tz = UTC
+    (naive(2018, 5, 21, 23, 30), None, datetime(2018, 5, 21, 23, 30, tzinfo=UTC), date(2018, 5, 21)),
+    # aware without tz: the day in its own offset
+    (datetime(2018, 5, 21, 1, tzinfo=tzo(3)), None, datetime(2018, 5, 20, 22, tzinfo=UTC), date(2018, 5, 21)),
+    # aware with tz: the day in the publisher's zone
+    (datetime(2018, 5, 21, 1, tzinfo=tzo(3)), "America/New_York", datetime(2018, 5, 20, 22, tzinfo=UTC),
+     date(2018, 5, 20)),
+    (datetime(2018, 5, 21, 22, tzinfo=UTC), "Asia/Tokyo", datetime(2018, 5, 21, 22, tzinfo=UTC),
+     date(2018, 5, 22)),
+])
+def test_timezone_conversion(value, tz, published_at, published_date):
+    result = choose_publication_date([cand("meta", value)], fetched_at=FETCHED, tz=tz)
+    assert result.published_at == published_at
+    assert result.published_at.utcoffset() == timedelta(0)
+    assert result.published_date == published_date
+
+
+def test_day_only_is_local_midnight():
+    result = choose_publication_date([cand("url", naive(2018, 5, 21), False)], fetched_at=FETCHED,
+                                     tz="Asia/Beirut")
+    assert result.published_at == datetime(2018, 5, 20, 21, tzinfo=UTC)
+    assert result.published_date == date(2018, 5, 21)
+
+
+def test_day_only_borrows_time_from_lower_priority_same_day():
+    cands = [cand("meta", naive(2018, 5, 21), False), cand("dateline", naive(2018, 5, 21, 12, 23))]
+    result = choose_publication_date(cands, fetched_at=FETCHED, tz="Europe/Paris")
+    assert result.date_source == "meta"
+    assert result.published_at == datetime(2018, 5, 21, 10, 23, tzinfo=UTC)
+    assert result.published_date == date(2018, 5, 21)
+
+
+def test_no_time_borrowed_from_another_day_or_from_warc():
+    cands = [cand("meta", naive(2018, 5, 21), False), cand("dateline", naive(2018, 5, 22, 12, 23)),
+             cand("warc", naive(2018, 5, 21, 9, 0))]
+    result = choose_publication_date(cands, fetched_at=FETCHED)
+    assert result.published_at == datetime(2018, 5, 21, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("other", "expected"), [
+    (cand("dateline", naive(2018, 5, 23, 10)), True),
+    (cand("feed", datetime(2018, 5, 24, 10, tzinfo=UTC)), True),
+    (cand("time", naive(2018, 5, 19, 10)), True),
+    (cand("dateline", naive(2018, 5, 22, 23)), False),  # one day apart is tolerated
+    (cand("dateline", naive(2018, 5, 21, 1)), False),
+    (cand("url", naive(2018, 5, 25), False), False),  # not a strong source
+    (cand("htmldate", naive(2018, 5, 25), False), False),
+    (cand("warc", datetime(2018, 6, 1, tzinfo=UTC)), False),
+    (cand("jsonld", naive(2018, 5, 25, 10)), False),  # same source: only the first counts
+])
+def test_disagreement(other, expected):
+    cands = [cand("jsonld", naive(2018, 5, 21, 10)), other]
+    assert choose_publication_date(cands, fetched_at=FETCHED).disagreement is expected
+
+
+def test_disagreement_uses_local_days():
+    # 23:30 in Beirut on the 21st is 20:30Z; the feed's 2018-05-22T23:00Z is the 23rd in Beirut.
+    cands = [cand("meta", naive(2018, 5, 21, 23, 30)), cand("feed", datetime(2018, 5, 22, 23, tzinfo=UTC))]
+    assert choose_publication_date(cands, fetched_at=FETCHED, tz="Asia/Beirut").disagreement is True
+    assert choose_publication_date(cands, fetched_at=FETCHED).disagreement is False
+
+
+def test_disagreement_reported_even_when_rejected():
+    cands = [cand("meta", datetime(2030, 1, 1, tzinfo=UTC)), cand("dateline", datetime(2030, 2, 1, tzinfo=UTC))]
+    result = choose_publication_date(cands, fetched_at=FETCHED)
+    assert result.reason == "future_date" and result.disagreement is True
+
+
+def test_candidates_are_returned_unchanged():
+    cands = [cand("warc", naive(2018, 6, 1)), cand("url", naive(2018, 5, 21), False)]
+    assert choose_publication_date(cands, fetched_at=FETCHED).candidates == tuple(cands)
+
+
+def test_unknown_time_zone_is_an_error():
+    with pytest.raises(ValueError, match="Mars/Olympus"):
+        choose_publication_date([cand("meta", naive(2018, 5, 21))], fetched_at=FETCHED, tz="Mars/Olympus")
+
+
+def test_end_to_end_structured_page():
+    html = page(JSONLD_GRAPH + '<meta property="article:published_time" content="2018-05-21T09:23:00Z">',
+                '<h1>Oil prices rise on strong demand</h1><p class="byline">May 21, 2018 12:23 PM</p>')
+    cands = gather_candidates(html, "https://example.com/2018/05/21/oil", warc_date="2018-06-01T03:00:00Z",
+                              feed_date="Mon, 21 May 2018 09:23:00 GMT")
+    result = choose_publication_date(cands, fetched_at=FETCHED, tz="Europe/Istanbul")
+    assert result.date_source == "jsonld"
+    assert result.published_at == datetime(2018, 5, 21, 9, 23, tzinfo=UTC)
+    assert result.published_date == date(2018, 5, 21)
+    assert result.disagreement is False and result.reason is None
+    assert {c.source for c in result.candidates} == {"jsonld", "meta", "dateline", "url", "feed", "warc"}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Real pages: visible datelines should agree with the publisher's structured metadata.
+
+
+@pytest.mark.corpus
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="needs ../shared/corpora/article-extraction-benchmark")
+def test_corpus_datelines_agree_with_metadata():
+    truth = json.loads((CORPUS / "ground-truth.json").read_text())
+    compared = agreeing = 0
+    for page_id, item in truth.items():
+        html = gzip.open(CORPUS / "html" / f"{page_id}.html.gz").read().decode("utf-8", "replace")
+        cands = gather_candidates(html, item.get("url", ""), use_htmldate=False)
+        result = choose_publication_date(cands, fetched_at=datetime(2024, 1, 1, tzinfo=UTC))
+        assert result.reason is None or not [c for c in cands if c.source != "warc"]
+        structured = next((c for c in cands if c.source in ("jsonld", "meta")), None)
+        line = next((c for c in cands if c.source == "dateline"), None)
+        if structured and line:
+            compared += 1
+            days = choose_publication_date([structured, line], fetched_at=datetime(2024, 1, 1, tzinfo=UTC))
+            agreeing += not days.disagreement
+    assert compared >= 50
+    assert agreeing / compared >= 0.95
