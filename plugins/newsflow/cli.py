@@ -129,6 +129,24 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def cmd_reprocess(args) -> int:
+    from newsflow.airflow_runner import dags_test
+
+    _set_warehouse(args.warehouse)
+    config = load_sources(args.sources)
+    config.selected(args.source)
+    conf = {"sources_file": str(Path(args.sources).resolve()), "sources": args.source or [],
+            "start_date": args.start or "", "end_date": args.end or ""}
+    env = {"NEWSFLOW_WAREHOUSE": str(warehouse_path())}
+    if os.environ.get("NEWSFLOW_DATA_DIR"):
+        env["NEWSFLOW_DATA_DIR"] = os.environ["NEWSFLOW_DATA_DIR"]
+    print(f"news_reprocess: re-extracting archived articles into {warehouse_path()}", flush=True)
+    elapsed = dags_test("news_reprocess", conf, env_extra=env, echo=lambda m: print(m, flush=True))
+    print_run_summary()
+    print(f"\nrun took {elapsed:.1f}s")
+    return 0
+
+
 def cmd_sql(args) -> int:
     from newsflow.warehouse import query
 
@@ -160,6 +178,15 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from newsflow.report import build_report
+
+    _set_warehouse(args.warehouse)
+    output = build_report(args.output, term=args.term)
+    print(f"wrote dashboard {output} ({output.stat().st_size // 1024} KiB, self-contained: open it offline)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsflow", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -176,6 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--logical-date", help="the run's logical date; the same date repeats the same run id")
     ingest.set_defaults(func=cmd_ingest)
 
+    reprocess = sub.add_parser("reprocess", help="re-extract archived articles through news_reprocess (no refetch)")
+    reprocess.add_argument("--sources", required=True, help="sources YAML file (settings and known sources)")
+    reprocess.add_argument("--source", action="append", help="only this source (repeatable)")
+    reprocess.add_argument("--start", help="first publication day, YYYY-MM-DD")
+    reprocess.add_argument("--end", help="last publication day, YYYY-MM-DD")
+    reprocess.add_argument("--warehouse")
+    reprocess.set_defaults(func=cmd_reprocess)
+
     sql = sub.add_parser("sql", help="run a read-only query and print the result")
     sql.add_argument("query")
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -188,6 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", required=True)
     export.add_argument("--warehouse")
     export.set_defaults(func=cmd_export)
+
+    report = sub.add_parser("report", help="write the offline HTML dashboard (opens the warehouse read-only)")
+    report.add_argument("--output", required=True, help="HTML file to write")
+    report.add_argument("--term", help="word for the term-trend chart (default: the most frequent long word)")
+    report.add_argument("--warehouse")
+    report.set_defaults(func=cmd_report)
     return parser
 
 

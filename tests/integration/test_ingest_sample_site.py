@@ -212,6 +212,32 @@ def test_rerunning_the_same_run_is_idempotent(first_run, env, monkeypatch):
     assert before[1] == len(EXPECTED) + len(SOURCES)
 
 
+def test_reprocess_reextracts_from_the_archive_without_refetching(first_run, env, site):
+    """An old warehouse (rows written by an older extractor) re-extracted from the WARC archive: the touched rows
+    show the new version, nothing is fetched, nothing is duplicated."""
+    con = duckdb.connect(env["NEWSFLOW_WAREHOUSE"])
+    con.execute("update articles set extractor_version = 'newsflow-0.0.1+trafilatura-2.0.0' where source = 'alhadath'")
+    total = con.execute("select count(*) from articles").fetchall()[0][0]
+    con.close()
+    result = newsflow(env, "reprocess", "--sources", str(first_run["sources"]), "--source", "alhadath",
+                      "--start", "2018-05-01", "--end", "2018-06-30")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    con = warehouse(env)
+    run_id, dag_id = con.execute("select run_id, dag_id from runs order by loaded_at desc limit 1").fetchall()[0]
+    assert dag_id == "news_reprocess"
+    outcomes = con.execute(
+        "select outcome, reason, count(*) from fetch_log where run_id = ? group by all", [run_id]
+    ).fetchall()
+    assert outcomes == [("loaded", "reextracted", 7)]
+    versions = con.execute("select distinct extractor_version from articles where source = 'alhadath'").fetchall()
+    assert len(versions) == 1 and versions[0][0].startswith("newsflow-") and "0.0.1" not in versions[0][0]
+    assert con.execute("select count(*) from articles").fetchall()[0][0] == total
+    from newsflow.staging import run_key
+
+    archives = sorted(p.name for p in (Path(env["NEWSFLOW_DATA_DIR"]) / "archive").rglob("*.warc.gz"))
+    assert archives and not any(run_key(run_id) in name for name in archives)  # nothing fetched, nothing archived
+
+
 def test_malformed_sources_file_fails_clearly_and_writes_nothing(env, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("sources:\n  - {name: x, kind: rss, url: 'http://127.0.0.1:1/feed'}\n", encoding="utf-8")
