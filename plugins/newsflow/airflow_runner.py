@@ -37,6 +37,8 @@ def airflow_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("NO_PROXY", "*")
     # the spawned extraction workers and the DAG files import newsflow from here even without the venv install
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root / "plugins"), env.get("PYTHONPATH", "")) if p)
+    # `airflow standalone` starts its components as `airflow ...` subprocesses: the venv must be on PATH
+    env["PATH"] = os.pathsep.join((str(Path(sys.executable).parent), env.get("PATH", "")))
     env.update(extra or {})
     return env
 
