@@ -122,13 +122,21 @@ def read_response(warc_file: str | os.PathLike, offset: int) -> ArchivedResponse
 
 def iter_responses(warc_file: str | os.PathLike) -> Iterator[ArchivedResponse]:
     """Every HTTP response in a WARC or WARC.gz file, streamed (one record in memory at a time)."""
+    records = 0
     with open(warc_file, "rb") as fh:
         iterator = ArchiveIterator(fh)
         for record in iterator:
+            if not str(record.format).startswith("warc"):
+                # warcio falls back to reading junk as a legacy ARC record
+                raise ValueError(f"{warc_file}: not a WARC file (record format {record.format!r})")
+            records += 1
             if record.rec_type != "response" or not record.http_headers:
                 continue
             offset = iterator.get_record_offset()
             yield _to_response(record, str(warc_file), offset)
+    if records == 0:
+        # warcio reads junk as an empty archive; an archive with no record at all is damaged, not empty
+        raise ValueError(f"{warc_file} holds no WARC records")
 
 
 def header(headers: list[tuple[str, str]], name: str) -> str | None:

@@ -1,0 +1,151 @@
+"""Discovery parsers on realistic and hostile listings: RSS 2.0, RSS 1.0, Atom, news sitemaps, sitemap indexes,
+gzip, URL lists, WARC files; broken or malicious XML ends in a DiscoveryError, never a crash or a network call."""
+
+from __future__ import annotations
+
+import gzip
+import io
+
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from newsflow.discover import DiscoveryError, parse_feed, parse_sitemap, parse_url_list, warc_entries
+
+RSS = """<?xml version="1.0" encoding="windows-1256"?>
+<rss version="2.0"><channel><title>الحدث</title>
+<item><title>عنوان أول</title><link>https://alhadath.example/2018/05/21/a.html</link>
+<pubDate>Mon, 21 May 2018 12:23:00 +0300</pubDate></item>
+<item><title>بلا رابط</title><guid isPermaLink="true">https://alhadath.example/b.html</guid></item>
+<item><title>guid that is not a link</title><guid isPermaLink="false">tag:1234</guid></item>
+</channel></rss>""".encode("windows-1256")
+
+ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Novosti</title>
+<entry><title>One</title><link rel="alternate" href="https://novosti.example/1"/><link rel="enclosure" href="https://novosti.example/1.mp3"/>
+<published>2018-05-21T12:23:00+03:00</published><updated>2018-05-22T08:00:00+03:00</updated></entry>
+<entry><title>Two</title><link href="https://novosti.example/2"/><updated>2018-05-23T08:00:00Z</updated></entry>
+</feed>"""
+
+RDF = b"""<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+ xmlns:dc="http://purl.org/dc/elements/1.1/">
+<item rdf:about="https://old.example/x"><title>X</title><link>https://old.example/x</link><dc:date>2018-05-21</dc:date></item>
+</rdf:RDF>"""
+
+NEWS_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+<url><loc>https://herald.example/news/a</loc><lastmod>2018-06-01</lastmod>
+<news:news><news:publication><news:name>Herald</news:name><news:language>en</news:language></news:publication>
+<news:publication_date>2018-05-21T12:23:00+01:00</news:publication_date><news:title>A story</news:title></news:news></url>
+<url><loc>https://herald.example/news/b</loc><lastmod>2018-05-22</lastmod></url>
+</urlset>"""
+
+INDEX = b"""<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<sitemap><loc>https://herald.example/sitemap-1.xml</loc></sitemap><sitemap><loc>https://herald.example/sitemap-2.xml.gz</loc></sitemap>
+</sitemapindex>"""
+
+XXE = b"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">
+<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
+<rss version="2.0"><channel><item><title>&xxe;&lol2;</title><link>https://x.example/a</link></item></channel></rss>"""
+
+
+def test_rss_in_legacy_encoding():
+    entries = parse_feed(RSS)
+    assert [e.url for e in entries] == ["https://alhadath.example/2018/05/21/a.html", "https://alhadath.example/b.html"]
+    assert entries[0].title == "عنوان أول" and entries[0].date == "Mon, 21 May 2018 12:23:00 +0300"
+    assert entries[1].date is None
+
+
+def test_atom_prefers_alternate_link_and_published_date():
+    entries = parse_feed(ATOM)
+    assert [(e.url, e.date) for e in entries] == [
+        ("https://novosti.example/1", "2018-05-21T12:23:00+03:00"),
+        ("https://novosti.example/2", "2018-05-23T08:00:00Z"),
+    ]
+
+
+def test_rss_1_rdf():
+    entries = parse_feed(RDF)
+    assert [(e.url, e.date) for e in entries] == [("https://old.example/x", "2018-05-21")]
+
+
+def test_news_sitemap_prefers_publication_date():
+    entries, children = parse_sitemap(NEWS_SITEMAP)
+    assert children == []
+    assert [(e.url, e.date, e.title) for e in entries] == [
+        ("https://herald.example/news/a", "2018-05-21T12:23:00+01:00", "A story"),
+        ("https://herald.example/news/b", "2018-05-22", None),
+    ]
+
+
+def test_sitemap_index_and_gzip():
+    entries, children = parse_sitemap(gzip.compress(INDEX))
+    assert entries == [] and children == ["https://herald.example/sitemap-1.xml", "https://herald.example/sitemap-2.xml.gz"]
+
+
+def test_entities_are_not_expanded():
+    entries = parse_feed(XXE)
+    assert entries and "root:" not in (entries[0].title or "") and "lol" not in (entries[0].title or "")
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty_document"),
+        (b"<html><body>not a feed</body></html>", "not_a_feed"),
+        (b"\x1f\x8b\x08\x00garbage", "corrupt_gzip"),
+        (b"\x00\x01\x02 binary", "xml_parse_error"),
+    ],
+)
+def test_broken_listings_raise_discovery_errors(data, reason):
+    with pytest.raises(DiscoveryError) as info:
+        parse_feed(data)
+    assert info.value.reason == reason
+
+
+def test_sitemap_root_check():
+    with pytest.raises(DiscoveryError, match="not_a_sitemap"):
+        parse_sitemap(ATOM)
+
+
+def test_url_list_ignores_comments_and_blanks():
+    assert [e.url for e in parse_url_list("# picks\nhttps://a.example/1\n\n  https://a.example/2  \n")] == [
+        "https://a.example/1",
+        "https://a.example/2",
+    ]
+
+
+def _warc(path, records):
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for url, ctype, status, body in records:
+            headers = StatusAndHeaders(f"{status} OK", [("Content-Type", ctype)], protocol="HTTP/1.1")
+            record = writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=headers,
+                                               warc_headers_dict={"WARC-Date": "2018-05-21T10:00:00Z"})
+            writer.write_record(record)
+
+
+def test_warc_entries_keep_html_responses_with_offsets(tmp_path):
+    from newsflow.archive import read_response
+
+    _warc(tmp_path / "a.warc.gz", [
+        ("https://x.example/a", "text/html; charset=utf-8", 200, b"<html><body>a</body></html>"),
+        ("https://x.example/logo.png", "image/png", 200, b"\x89PNG"),
+        ("https://x.example/gone", "text/html", 404, b"gone"),
+    ])
+    _warc(tmp_path / "b.warc.gz", [("https://x.example/b", "text/html", 200, b"<html>b</html>")])
+    entries = warc_entries("*.warc.gz", base_dir=tmp_path)
+    assert [(e.url, e.warc_date) for e in entries] == [
+        ("https://x.example/a", "2018-05-21T10:00:00Z"),
+        ("https://x.example/b", "2018-05-21T10:00:00Z"),
+    ]
+    assert read_response(entries[1].warc_file, entries[1].warc_offset).body == b"<html>b</html>"
+
+
+def test_missing_or_corrupt_warc(tmp_path):
+    with pytest.raises(DiscoveryError, match="warc_not_found"):
+        warc_entries(str(tmp_path / "none.warc.gz"))
+    (tmp_path / "bad.warc.gz").write_bytes(b"\x1f\x8b\x08\x00 not really a warc")
+    with pytest.raises(DiscoveryError, match="corrupt_warc"):
+        warc_entries(str(tmp_path / "bad.warc.gz"))
