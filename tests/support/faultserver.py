@@ -32,7 +32,8 @@ ENCODED_TEXT = {
 
 
 def article_html(title: str, text: str, lang: str = "en", meta_charset: str = "utf-8", repeat: int = 6) -> str:
-    paragraphs = "\n".join(f"<p>{text}</p>" for _ in range(repeat))
+    # numbered so that no two paragraphs are identical: extractors drop repeated text
+    paragraphs = "\n".join(f"<p>{i + 1}. {text} {title} ({i + 1}/{repeat})</p>" for i in range(repeat))
     return ARTICLE_TEMPLATE.format(lang=lang, title=title, paragraphs=paragraphs, meta_charset=meta_charset)
 
 

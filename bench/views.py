@@ -1,0 +1,76 @@
+"""Time every analyst view and table macro on a warehouse (e.g. one built by bench/synthetic_warehouse.py).
+
+    python bench/views.py --warehouse /tmp/synth.duckdb [--runs 5] [--threads 2]
+
+Each query's full result is materialised (`create or replace temp table bench_out as ...`), so the time
+includes every row of the view, not a count. The warehouse is opened read-only, so the temp table lives in
+memory. Prints a markdown table: median and min over --runs runs (after one warm-up run), and the row count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+QUERIES = [
+    ("coverage_daily", "select * from coverage_daily"),
+    ("coverage_daily_per_outlet", "select * from coverage_daily_per_outlet"),
+    ("coverage_weekly", "select * from coverage_weekly"),
+    ("source_freshness", "select * from source_freshness"),
+    ("coverage_gaps", "select * from coverage_gaps"),
+    ("articles_daily_by_credit", "select * from articles_daily_by_credit"),
+    ("term_coverage('earthquake', 'day')", "select * from term_coverage('earthquake', 'day')"),
+    ("term_coverage('Election', 'week')", "select * from term_coverage('Election', 'week')"),
+    ("term_coverage('правительство', 'month')", "select * from term_coverage('правительство', 'month')"),
+    ("source_coverage('dailyherald', 'day')", "select * from source_coverage('dailyherald', 'day')"),
+    ("source_coverage('citytimes', 'month')", "select * from source_coverage('citytimes', 'month')"),
+]
+
+
+def bench(warehouse: Path, runs: int, threads: int | None, only: list[str] | None = None) -> list[dict]:
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    if threads:
+        con.execute(f"set threads = {threads}")
+    results = []
+    for name, sql in QUERIES:
+        if only and not any(o in name for o in only):
+            continue
+        times = []
+        for attempt in range(runs + 1):
+            started = time.perf_counter()
+            con.execute(f"create or replace temp table bench_out as {sql}")
+            elapsed = time.perf_counter() - started
+            if attempt:  # the first run warms the buffer pool
+                times.append(elapsed)
+        rows = con.execute("select count(*) from bench_out").fetchone()[0]
+        results.append({"query": name, "median_s": statistics.median(times), "min_s": min(times), "rows": rows})
+        print(f"{name}: {statistics.median(times):.3f}s", file=sys.stderr)
+    con.close()
+    return results
+
+
+def markdown(results: list[dict]) -> str:
+    lines = ["| view / macro | median (s) | min (s) | rows |", "|---|---:|---:|---:|"]
+    for r in results:
+        lines.append(f"| `{r['query']}` | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['rows']:,} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--warehouse", type=Path, required=True)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
+    parser.add_argument("--only", action="append", help="only queries whose name contains this (repeatable)")
+    args = parser.parse_args(argv)
+    print(markdown(bench(args.warehouse, args.runs, args.threads, args.only)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,254 @@
+"""The analyst views and table macros in sql/views, on small hand-made warehouses with exact expected results."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from newsflow.config import sql_dir
+from newsflow.warehouse import connect, migrate, migration_files, run_sql_file
+
+NOW = datetime(2024, 1, 1, tzinfo=UTC)  # bookkeeping timestamps only: views never look at them
+
+
+@pytest.fixture
+def con(tmp_path, monkeypatch):
+    path = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("NEWSFLOW_WAREHOUSE", str(path))
+    con = connect()
+    con.execute("set timezone = 'UTC'")
+    migrate(con)
+    yield con
+    con.close()
+
+
+def add(con, article_id, source, day, *, language="en", title="A headline", body="Some body text.",
+        duplicate_of=None, credit=None, published_at=None):
+    published_at = published_at or datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=9)
+    con.execute(
+        """
+        insert into articles (
+            article_id, url, canonical_url, source, title, published_at, published_date, language, body,
+            body_hash, credit, duplicate_of, duplicate_kind, first_run_id, last_run_id, changed_run_id,
+            extractor_version, inserted_at, updated_at
+        ) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'r1', 'r1', 'r1', 'test', ?, ?)
+        """,
+        [
+            article_id, f"https://{source}.example/{article_id}", f"https://{source}.example/{article_id}", source,
+            title, published_at, day, language, body, f"hash-{article_id}", credit, duplicate_of,
+            "exact" if duplicate_of else None, NOW, NOW,
+        ],
+    )
+
+
+def rows(con, sql, params=None):
+    return con.execute(sql, params).fetchall() if params else con.execute(sql).fetchall()
+
+
+D1, D2, D3 = date(2024, 3, 4), date(2024, 3, 5), date(2024, 3, 10)  # Monday, Tuesday, the Sunday after
+
+
+@pytest.fixture
+def coverage(con):
+    """Three sources over three days; b1 and c1 are copies of a1 (a wire story run by three outlets)."""
+    add(con, "a1", "alpha", D1, body="Wire story about the port.")
+    add(con, "a2", "alpha", D1)
+    add(con, "a3", "alpha", D1, language="fr")
+    add(con, "b1", "beta", D1, duplicate_of="a1", credit="Reuters")
+    add(con, "b2", "beta", D1)
+    add(con, "c1", "gamma", D1, duplicate_of="a1", credit="Reuters")
+    add(con, "a4", "alpha", D2)
+    add(con, "b3", "beta", D2)
+    add(con, "b4", "beta", D2)
+    add(con, "c2", "gamma", D2, duplicate_of="b3")
+    add(con, "c3", "gamma", D3)
+    add(con, "b5", "beta", D3, credit="AFP")
+    return con
+
+
+def test_migration_numbers_are_unique_and_views_reapply(con):
+    versions = [v for v, _name, _path in migration_files()]
+    assert len(versions) == len(set(versions))
+    views = [p for v, _n, p in migration_files() if 101 <= v <= 149]
+    assert {p.stem[4:] for p in views} >= {
+        "coverage_daily", "coverage_daily_per_outlet", "coverage_weekly", "source_freshness", "coverage_gaps",
+        "term_coverage", "source_coverage",
+    }
+    for path in views:  # create or replace: applying a view file again is harmless
+        run_sql_file(con, path)
+    assert migrate(con) == []
+    assert (sql_dir() / "views").is_dir()
+
+
+def test_coverage_daily_counts_originals_once(coverage):
+    got = rows(coverage, "select source, language, day, articles, share from coverage_daily order by day, source, language")
+    assert got == [
+        ("alpha", "en", D1, 2, 2 / 4),
+        ("alpha", "fr", D1, 1, 1 / 4),
+        ("beta", "en", D1, 1, 1 / 4),
+        ("alpha", "en", D2, 1, 1 / 3),
+        ("beta", "en", D2, 2, 2 / 3),
+        ("beta", "en", D3, 1, 1 / 2),
+        ("gamma", "en", D3, 1, 1 / 2),
+    ]
+    sums = rows(coverage, "select day, sum(share) from coverage_daily group by day order by day")
+    assert [d for d, _ in sums] == [D1, D2, D3]
+    assert all(s == pytest.approx(1.0) for _, s in sums)
+    assert rows(coverage, "select sum(articles) from coverage_daily") == [(9,)]  # 12 rows, 3 copies
+
+
+def test_coverage_daily_per_outlet_counts_every_copy(coverage):
+    got = rows(
+        coverage,
+        "select source, language, day, articles, share, duplicates from coverage_daily_per_outlet "
+        "where day = ? order by source, language",
+        [D1],
+    )
+    assert got == [
+        ("alpha", "en", D1, 2, 2 / 6, 0),
+        ("alpha", "fr", D1, 1, 1 / 6, 0),
+        ("beta", "en", D1, 2, 2 / 6, 1),
+        ("gamma", "en", D1, 1, 1 / 6, 1),
+    ]
+    assert rows(coverage, "select sum(articles), sum(duplicates) from coverage_daily_per_outlet") == [(12, 3)]
+    sums = rows(coverage, "select sum(share) from coverage_daily_per_outlet group by day")
+    assert all(s == pytest.approx(1.0) for (s,) in sums)
+
+
+def test_coverage_weekly_groups_by_iso_week(coverage):
+    add(coverage, "a5", "alpha", date(2024, 3, 11))  # the next Monday starts a new week
+    got = rows(coverage, "select source, language, week, articles, share from coverage_weekly order by week, source, language")
+    monday, next_monday = date(2024, 3, 4), date(2024, 3, 11)
+    assert got == [
+        ("alpha", "en", monday, 3, 3 / 9),
+        ("alpha", "fr", monday, 1, 1 / 9),
+        ("beta", "en", monday, 4, 4 / 9),
+        ("gamma", "en", monday, 1, 1 / 9),
+        ("alpha", "en", next_monday, 1, 1.0),
+    ]
+
+
+def test_articles_daily_by_credit(coverage):
+    got = rows(
+        coverage,
+        "select source, credit_kind, articles, share from articles_daily_by_credit where day = ? order by source, credit_kind",
+        [D1],
+    )
+    assert got == [
+        ("alpha", "original", 3, 1.0),
+        ("beta", "original", 1, 0.5),
+        ("beta", "wire", 1, 0.5),
+        ("gamma", "wire", 1, 1.0),
+    ]
+
+
+def test_source_freshness_statuses(con):
+    now = con.execute("select now()").fetchall()[0][0]
+    for name in ("fresh", "stale", "silent", "never"):
+        con.execute(
+            "insert into sources (name, kind, locator, updated_at) values (?, 'feed', ?, ?)",
+            [name, f"https://{name}.example/rss", NOW],
+        )
+    ago = {"fresh": [1, 30, 40], "stale": [3 * 24, 20 * 24], "silent": [10 * 24, 40 * 24]}  # hours before now
+    for source, hours in ago.items():
+        for i, h in enumerate(hours):
+            at = now - timedelta(hours=h)
+            add(con, f"{source}{i}", source, at.date(), published_at=at)
+    fetched = now - timedelta(hours=2)
+    for i, source in enumerate(("fresh", "silent", "never")):
+        con.execute(
+            "insert into fetch_log (run_id, source, url_kind, seq, url, outcome, fetched_at, logged_at) "
+            "values ('r1', ?, 'feed', ?, 'https://x.example/rss', 'unchanged', ?, ?)",
+            [source, i, fetched, NOW],
+        )
+    got = {
+        r[0]: r[1:]
+        for r in rows(
+            con,
+            "select source, articles_1d, articles_7d, articles_30d, status, last_fetched is not null, "
+            "last_published from source_freshness",
+        )
+    }
+    assert set(got) == {"fresh", "stale", "silent", "never"}
+    assert got["fresh"][:5] == (1, 3, 3, "fresh", True)
+    assert got["fresh"][5] == now - timedelta(hours=1)
+    assert got["stale"][:5] == (0, 1, 2, "stale", False)
+    assert got["silent"][:5] == (0, 0, 1, "silent", True)
+    assert got["never"] == (0, 0, 0, "silent", True, None)
+
+
+@pytest.fixture
+def gaps(con):
+    """steady: 5 a day for 40 days. outage: the same, but nothing on days 30-34. dip: 5 a day but 1 on day 20."""
+    start = date(2024, 1, 1)
+    con.execute(
+        """
+        insert into articles (article_id, url, canonical_url, source, published_at, published_date, body, body_hash,
+                              first_run_id, last_run_id, changed_run_id, extractor_version, inserted_at, updated_at)
+        select
+            s || '-' || d || '-' || k, 'u', 'u', s,
+            cast($start as timestamptz) + to_days(cast(d as integer)), cast($start as date) + cast(d as integer), 'body', 'h', 'r', 'r', 'r', 't',
+            $now, $now
+        from (values ('steady'), ('outage'), ('dip')) as t(s), range(40) as r(d), range(5) as q(k)
+        where not (s = 'outage' and d between 30 and 34) and not (s = 'dip' and d = 20 and k > 0)
+        """,
+        {"start": start, "now": NOW},
+    )
+    return start
+
+
+def test_coverage_gaps_flags_silent_days_from_the_spine(con, gaps):
+    got = rows(con, "select source, day, articles, baseline_median, baseline_mad, gap_kind from coverage_gaps order by source, day")
+    outage = [(("outage", gaps + timedelta(days=d), 0, 5.0, 0.0, "zero")) for d in range(30, 35)]
+    dip = [("dip", gaps + timedelta(days=20), 1, 5.0, 0.0, "low")]
+    assert got == dip + outage
+    assert not any(r[0] == "steady" for r in got)
+
+
+def test_coverage_gaps_needs_a_baseline_and_ignores_normal_noise(con):
+    start = date(2024, 5, 1)
+    counts = [3, 4, 5, 4, 3, 5, 4, 3, 4, 5, 4, 3, 4, 5, 3]  # ordinary variation, never flagged
+    for d, n in enumerate(counts):
+        for k in range(n):
+            add(con, f"n{d}-{k}", "noisy", start + timedelta(days=d))
+    add(con, "late", "newcomer", start + timedelta(days=10))  # one article: too little history for a baseline
+    add(con, "late2", "newcomer", start + timedelta(days=14))
+    assert rows(con, "select * from coverage_gaps") == []
+
+
+def test_term_coverage_is_case_insensitive_and_normalised(con):
+    add(con, "t1", "alpha", D1, title="EARTHQUAKE hits the coast", body="Buildings shook.")
+    add(con, "t2", "alpha", D1, title="Aftershocks", body="The earthquake was felt inland.")
+    add(con, "t3", "beta", D1, title="Markets", body="Prices rose.")
+    add(con, "t4", "beta", D1, title="Copy", body="The Earthquake was felt inland.", duplicate_of="t2")
+    add(con, "t5", "beta", D2, title=None, body="Earthquakes are rare here.")
+    add(con, "t6", "beta", D2, title="Правительство", body="Текст.")
+    add(con, "t7", "beta", D2, title="Weather", body="Rain.")
+    add(con, "t8", "alpha", D3, title="Football", body="A match.")
+    day = rows(con, "select period, articles, all_articles, share from term_coverage('  Earthquake ', 'day')")
+    assert day == [(D1, 2, 3, 2 / 3), (D2, 1, 3, 1 / 3), (D3, 0, 1, 0.0)]
+    week = rows(con, "select period, articles, all_articles, share from term_coverage('earthquake', 'week')")
+    assert week == [(date(2024, 3, 4), 3, 7, 3 / 7)]
+    month = rows(con, "select period, articles, all_articles from term_coverage('EARTHQUAKE', 'month')")
+    assert month == [(date(2024, 3, 1), 3, 7)]
+    cyrillic = rows(con, "select period, articles from term_coverage('правительство', 'day') where articles > 0")
+    assert cyrillic == [(D2, 1)]
+    # the term is literal: LIKE wildcards and regex characters match only themselves
+    assert rows(con, "select sum(articles) from term_coverage('earth%', 'day')") == [(0,)]
+    assert rows(con, "select sum(articles) from term_coverage('earth.uake', 'day')") == [(0,)]
+    assert rows(con, "select sum(articles) from term_coverage('Пр_вительство', 'day')") == [(0,)]
+    with pytest.raises(Exception, match="grain must be day, week or month"):
+        rows(con, "select * from term_coverage('earthquake', 'year')")
+
+
+def test_source_coverage(coverage):
+    got = rows(coverage, "select period, articles, all_articles, share from source_coverage('alpha', 'day')")
+    assert got == [(D1, 3, 4, 3 / 4), (D2, 1, 3, 1 / 3), (D3, 0, 2, 0.0)]
+    gamma = rows(coverage, "select period, articles, all_articles from source_coverage('gamma', 'week')")
+    assert gamma == [(date(2024, 3, 4), 1, 9)]  # its two copies are counted for the originals' sources
+    total = rows(
+        coverage,
+        "select sum(share) from (select * from source_coverage('alpha', 'month') union all "
+        "select * from source_coverage('beta', 'month') union all select * from source_coverage('gamma', 'month'))",
+    )
+    assert total[0][0] == pytest.approx(1.0)
