@@ -91,6 +91,7 @@ def weighted_case(expr_u: str, choices: list[tuple[str, int]]) -> str:
 
 def build(output: Path, articles: int, days: int, seed: int, threads: int | None) -> dict:
     import duckdb
+
     from newsflow.warehouse import migrate
 
     if output.exists():

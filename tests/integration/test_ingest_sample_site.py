@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from newsflow.sample_site.server import SampleSite
 
 pytestmark = pytest.mark.integration
@@ -100,6 +101,18 @@ def test_loaded_articles_match_ground_truth(first_run, env, site):
         assert e["body_contains"] in body, e["path"]
         for unwanted in e.get("body_excludes", []):
             assert unwanted not in body, (e["path"], unwanted)
+
+
+def test_wire_copy_points_at_the_first_article(first_run, env, site):
+    con = warehouse(env)
+    links = {
+        url.replace(site.base_url, ""): original.replace(site.base_url, "")
+        for url, original in con.execute(
+            "select copy.url, first.url from articles as copy join articles as first on copy.duplicate_of = first.article_id"
+        ).fetchall()
+    }
+    expected = {e["path"]: e["near_duplicate_of"] for e in EXPECTED if e.get("near_duplicate_of")}
+    assert expected and links == expected
 
 
 def test_arabic_article_date_source_and_credit(first_run, env):

@@ -46,7 +46,8 @@ GOOD_ARTICLE = article_html(
 class FaultServer:
     """Start with `with FaultServer() as server:`; `server.url(path)` gives absolute URLs."""
 
-    def __init__(self):
+    def __init__(self, crawl_delay: float | None = None):
+        self.crawl_delay = crawl_delay
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self.hits: dict[str, int] = {}
@@ -85,7 +86,8 @@ class FaultServer:
         self.hits[path] = self.hits.get(path, 0) + 1
         hits = self.hits[path]
         if path == "/robots.txt":
-            return web.Response(text="User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+            delay = f"Crawl-delay: {self.crawl_delay}\n" if self.crawl_delay else ""
+            return web.Response(text=f"User-agent: *\n{delay}Disallow: /private/\n", content_type="text/plain")
         if path.startswith("/ok/") or path.startswith("/private/"):
             return web.Response(text=GOOD_ARTICLE.replace("Parliament passes", f"Parliament passes ({path})"), content_type="text/html", charset="utf-8")
         if path == "/etag":

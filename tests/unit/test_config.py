@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from newsflow.config import ConfigError, load_sources, parse_sources
 
 GOOD = """

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
 from newsflow.dates import (
     DISAGREEMENT_SOURCES,
     PRIORITY,

@@ -7,9 +7,9 @@ import random
 import time
 
 import pytest
+
 from newsflow.config import Settings
 from newsflow.fetch import Fetcher, backoff_delay, parse_retry_after
-
 from tests.support.faultserver import ENCODED_TEXT, FaultServer
 
 
@@ -196,3 +196,17 @@ def test_retry_after_parsing_and_backoff():
     assert all(0.5 * min(30, 2 ** (n - 1)) <= d <= min(30, 2 ** (n - 1)) for n, d in zip(range(1, 8), delays, strict=True))
     assert backoff_delay(1, settings, 20, rng) == 20
     assert backoff_delay(1, settings, 500, rng) == 30
+
+
+def test_robots_crawl_delay_is_honoured():
+    with FaultServer(crawl_delay=0.4) as slow:
+        settings = settings_for(slow, min_host_interval_s=0)
+
+        async def go():
+            async with Fetcher(settings) as fetcher:
+                return await asyncio.gather(*(fetcher.get(slow.url(f"/ok/c{i}")) for i in range(4)))
+
+        started = time.monotonic()
+        results = asyncio.run(go())
+    assert all(r.outcome == "ok" for r in results)
+    assert time.monotonic() - started >= 1.2  # robots.txt first, then 4 pages 0.4 s apart

@@ -22,6 +22,7 @@ import trafilatura
 from htmldate import find_date
 from lxml import etree
 from lxml import html as lxml_html
+
 from newsflow.sample_site.server import SITE_DIR
 
 PKG = SITE_DIR.parent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from newsflow.urls import BadURL, article_id, canonicalize, registered_domain
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from newsflow.config import sql_dir
 from newsflow.warehouse import connect, migrate, migration_files, run_sql_file
 
