@@ -20,11 +20,14 @@ from newsflow.urls import registered_domain
 
 log = logging.getLogger(__name__)
 
-# trafilatura options: kept in one place so every row can record what produced it
+# trafilatura options: kept in one place so every row can record what produced it.
+# Precision first: it drops teasers, "read more" boxes and link lists that balanced mode lets through (body F1 on
+# the article-extraction-benchmark 0.959 -> 0.965, see docs/benchmarks.md). Precision mode also switches off
+# trafilatura's own rescue steps for short results, so newsflow adds one back: FALLBACK_MIN_CHARS below.
 TRAFILATURA_OPTIONS = {
     "include_comments": False,
     "include_tables": True,
-    "favor_precision": False,
+    "favor_precision": True,
     "favor_recall": False,
     "deduplicate": False,
 }
@@ -39,7 +42,8 @@ def extractor_version() -> str:
 
 @lru_cache(maxsize=1)
 def extractor_settings() -> str:
-    return json.dumps(TRAFILATURA_OPTIONS, sort_keys=True)
+    return json.dumps({**TRAFILATURA_OPTIONS, "fallback_min_chars": FALLBACK_MIN_CHARS, "metadata_dates": False},
+                      sort_keys=True)
 
 
 @lru_cache(maxsize=1)
@@ -78,28 +82,82 @@ def _restore(text, restore: dict[str, str]):
     return text
 
 
-def _page_facts(html: str) -> dict:
-    """What trafilatura does not report: the page's lang attribute, first h1, og:site_name, <title>."""
-    from lxml import html as lxml_html
+def _parse(html: str):
+    """The page parsed once, the way trafilatura parses it; every later step reads this tree."""
+    from trafilatura.utils import load_html
 
-    facts = {"lang": None, "h1": None, "og_site_name": None, "title": None, "anchors": frozenset()}
     try:
-        tree = lxml_html.document_fromstring(html[:2_000_000])
-    except Exception:  # noqa: BLE001 - an unparsable page simply has no facts
+        return load_html(html)
+    except Exception:  # noqa: BLE001 - an unparsable page simply has no tree
+        return None
+
+
+def _clean(text: str | None) -> str | None:
+    return " ".join(text.split()) or None if text else None
+
+
+def _page_facts(tree, restore: dict[str, str] | None = None) -> dict:
+    """What trafilatura does not report: the page's lang attribute, first h1, og:site_name, <title>, link texts,
+    and the short lines around the headline (dateline, "Source: …", byline) where a wire credit often sits."""
+    facts = {"lang": None, "h1": None, "og_site_name": None, "title": None, "anchors": frozenset(), "lead": None}
+    if tree is None:
         return facts
-    facts["lang"] = tree.get("lang") or tree.get("xml:lang")
-    h1 = tree.find(".//h1")
+    restore = restore or {}
+    root = tree.getroottree().getroot()
+    facts["lang"] = root.get("lang") or root.get("xml:lang")
+    h1 = root.find(".//h1")
     if h1 is not None:
-        facts["h1"] = " ".join(h1.text_content().split()) or None
-    site = tree.xpath('//meta[@property="og:site_name"]/@content')
-    facts["og_site_name"] = site[0].strip() if site else None
-    title = tree.find(".//title")
+        facts["h1"] = _restore(_clean(h1.text_content()), restore)
+        facts["lead"] = _restore(_headline_area(h1), restore)
+    site = root.xpath('//meta[@property="og:site_name"]/@content')
+    facts["og_site_name"] = _restore(site[0].strip(), restore) if site else None
+    title = root.find(".//title")
     if title is not None:
-        facts["title"] = " ".join(title.text_content().split()) or None
+        facts["title"] = _restore(_clean(title.text_content()), restore)
     facts["anchors"] = frozenset(
-        text for text in (" ".join(a.text_content().split()) for a in tree.iter("a")) if len(text) >= 8
+        _restore(text, restore) for text in (" ".join(a.text_content().split()) for a in root.iter("a"))
+        if len(text) >= 8
     )
     return facts
+
+
+_LEAD_SIBLINGS = 3  # elements on either side of the headline that can hold its dateline and source slot
+_LEAD_LINE_MAX = 200  # longer texts are story paragraphs or teasers, not a source slot
+
+
+def _headline_area(h1) -> str | None:
+    """Short texts just before and after the headline (its siblings, and its parent's when the headline sits alone
+    in a header block): one line per element, so a credit slot is a line of its own."""
+    lines: list[str] = []
+    node = h1
+    for _level in range(2):
+        parent = node.getparent()
+        if parent is None:
+            break
+        siblings = [el for el in parent if isinstance(el.tag, str)]
+        at = siblings.index(node)
+        for el in siblings[max(0, at - _LEAD_SIBLINGS): at] + siblings[at + 1: at + 1 + _LEAD_SIBLINGS]:
+            if el.tag in ("script", "style", "nav", "ul", "ol", "form", "aside", "h1"):
+                continue
+            for part in _slot_lines(el):
+                if part not in lines:
+                    lines.append(part)
+        if len(siblings) > 2:
+            break
+        node = parent
+    return "\n".join(lines) or None
+
+
+def _slot_lines(el) -> list[str]:
+    text = _clean(el.text_content())
+    if not text or len(text) > _LEAD_LINE_MAX:
+        return []
+    # a meta bar of several spans ("date | source"): each child is its own slot
+    children = [c for c in el if isinstance(c.tag, str)]
+    if len(children) > 1:
+        parts = [_clean(c.text_content()) for c in children]
+        return [text] + [p for p in parts if p and p != text]
+    return [text]
 
 
 def link_density(body: str, anchors: frozenset[str]) -> float:
@@ -111,6 +169,99 @@ def link_density(body: str, anchors: frozenset[str]) -> float:
         return 0.0
     linked = sum(len(line) for line in lines if line in anchors or line.lstrip("-•* ") in anchors)
     return round(linked / total, 3)
+
+
+def _metadata(tree, url: str | None):
+    """trafilatura's metadata (title, author, sitename, categories, tags) without its htmldate run: newsflow dates
+    pages itself (newsflow.dates), and htmldate was the costliest part of trafilatura's metadata step."""
+    from trafilatura import metadata as tm
+    from trafilatura.settings import Document
+
+    try:
+        doc = tm.examine_meta(tree)
+        if doc.author and " " not in doc.author:
+            doc.author = None
+        try:
+            doc = tm.extract_meta_json(tree, doc)
+        except Exception:  # noqa: BLE001 - trafilatura's JSON-LD reader on hostile JSON
+            pass
+        if not doc.title:
+            doc.title = tm.extract_title(tree)
+        if not doc.author:
+            doc.author = tm.extract_author(tree)
+        if not doc.url:
+            doc.url = tm.extract_url(tree, url)
+        if not doc.sitename:
+            doc.sitename = tm.extract_sitename(tree)
+        if doc.sitename:
+            doc.sitename = doc.sitename.lstrip("@")
+            if doc.sitename and "." not in doc.sitename and not doc.sitename[0].isupper():
+                doc.sitename = doc.sitename.title()
+        elif doc.url:
+            match = tm.META_URL.match(doc.url)
+            if match:
+                doc.sitename = match[1]
+        if not doc.categories:
+            doc.categories = tm.extract_catstags("category", tree)
+        if not doc.tags:
+            doc.tags = tm.extract_catstags("tag", tree)
+        doc.clean_and_trim()
+        return doc
+    except Exception:  # noqa: BLE001 - metadata is best effort; the body must still come out
+        log.debug("metadata extraction failed for %s", url, exc_info=True)
+        return Document()
+
+
+# A main extraction shorter than this (characters, twice trafilatura's MIN_EXTRACTED_SIZE) is retried in recall
+# mode (which brings back trafilatura's baseline rescue and recall escalation) and the longer result kept. Short
+# pages are where precision mode under-extracts; 250, 500 and 1000 all measured within 0.003 F1 of each other.
+FALLBACK_MIN_CHARS = 500
+
+# Body-step variants measured by bench/extraction.py --variants (options over TRAFILATURA_OPTIONS, fallback size)
+VARIANTS: dict[str, dict] = {
+    "balanced (trafilatura default)": {"options": {"favor_precision": False}, "fallback_chars": 0},
+    "balanced + recall retry < 500": {"options": {"favor_precision": False}, "fallback_chars": 500},
+    "balanced + baseline retry < 500": {"options": {"favor_precision": False}, "fallback_chars": 500,
+                                        "fallback": "baseline"},
+    "favor_recall": {"options": {"favor_precision": False, "favor_recall": True}, "fallback_chars": 0},
+    "favor_precision": {"options": {}, "fallback_chars": 0},
+    "precision + recall retry < 250": {"options": {}, "fallback_chars": 250},
+    "precision + recall retry < 500 (chosen)": {"options": {}, "fallback_chars": 500},
+    "precision + recall retry < 1000": {"options": {}, "fallback_chars": 1000},
+    "precision + baseline retry < 500": {"options": {}, "fallback_chars": 500, "fallback": "baseline"},
+    "precision, no tables": {"options": {"include_tables": False}, "fallback_chars": 500},
+    "fast + precision + recall retry < 500": {"options": {"fast": True}, "fallback_chars": 500},
+}
+
+
+def _main_text(tree, url: str | None, options: dict, fallback_chars: int, fallback: str = "recall") -> str:
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(tree, url=url, with_metadata=False, config=_trafilatura_config(), **options)
+    text = ((doc.text if doc is not None else None) or "").strip()
+    if fallback_chars and len(text) < fallback_chars:
+        if fallback == "baseline":
+            _body, other, _n = trafilatura.baseline(tree)
+        else:
+            retry = {**options, "favor_precision": False, "favor_recall": True}
+            other_doc = trafilatura.bare_extraction(tree, url=url, config=_trafilatura_config(), **retry)
+            other = (other_doc.text if other_doc is not None else None) or ""
+        other = other.strip()
+        if len(other) > len(text):
+            text = other
+    return text
+
+
+def extract_body(html: str, *, url: str | None = None, options: dict | None = None, fallback_chars: int | None = None,
+                 fallback: str = "recall") -> str:
+    """The main text alone, as extract_html gets it (joiner protection, options, fallback)."""
+    protected, restore = _protect_joiners(html)
+    tree = _parse(protected)
+    if tree is None:
+        return ""
+    opts = {**TRAFILATURA_OPTIONS, **(options or {})}
+    chars = FALLBACK_MIN_CHARS if fallback_chars is None else fallback_chars
+    return _restore(_main_text(tree, url, opts, chars, fallback), restore)
 
 
 def extract_html(
@@ -127,20 +278,19 @@ def extract_html(
     url_kind_date_field: str = "feed",
 ) -> dict:
     """One article record (the ARTICLE staging schema's fields) from decoded HTML."""
-    import trafilatura
-
     from newsflow import dates
 
     protected, restore = _protect_joiners(html)
-    doc = trafilatura.bare_extraction(
-        protected, url=url, with_metadata=True, config=_trafilatura_config(), **TRAFILATURA_OPTIONS
-    )
-    if doc is not None and restore:
-        for attr in ("text", "title", "author", "sitename", "description"):
+    tree = _parse(protected)
+    # page facts and metadata read the tree first; trafilatura's body step works on its own copy of it
+    facts = _page_facts(tree, restore)
+    if tree is not None:
+        doc = _metadata(tree, url)
+        for attr in ("title", "author", "sitename", "description"):
             setattr(doc, attr, _restore(getattr(doc, attr), restore))
-    facts = _page_facts(html)
-    body = (doc.text if doc is not None else None) or ""
-    body = body.strip()
+        body = _restore(_main_text(tree, url, TRAFILATURA_OPTIONS, FALLBACK_MIN_CHARS), restore)
+    else:
+        doc, body = None, ""
     site_names = [n for n in (doc.sitename if doc else None, facts["og_site_name"], registered_domain(url).split(".")[0]) if n]
     title = clean_title(
         (doc.title if doc else None) or hint_title or facts["title"], h1=facts["h1"], site_names=site_names
@@ -181,7 +331,7 @@ def extract_html(
         "link_density": link_density(body, facts["anchors"]),
         "body_hash": body_hash(body),
         "simhash": simhash(body) if body else None,
-        "credit": find_credit(body),
+        "credit": find_credit(body, lead=facts["lead"], title=title),
         "categories": _split_list(doc.categories if doc else None),
         "tags": _split_list(doc.tags if doc else None),
         "extractor_version": extractor_version(),

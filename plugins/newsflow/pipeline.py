@@ -314,22 +314,30 @@ def _worker_count(settings) -> int:
     return settings.extract_workers or os.cpu_count() or 1
 
 
-def run_extraction(items: list[dict], workers: int) -> list[dict]:
-    """Extract items on `workers` processes, with at most a few pages in flight per worker (flat memory)."""
+def run_extraction(items: list[dict], workers: int, chunk: int = 16):
+    """Yield extraction results from `workers` processes, at most a few batches in flight per worker, so memory
+    stays flat however many pages a run has (workers read the pages from the WARC themselves)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
     from newsflow.extract import extract_item
 
     if workers <= 1 or len(items) < SERIAL_EXTRACTION_BELOW:
-        return [extract_item(item) for item in items]
+        yield from (extract_item(item) for item in items)
+        return
     import multiprocessing
 
-    results: list[dict] = []
+    batches = iter([items[i : i + chunk] for i in range(0, len(items), chunk)])
     # spawn: a forked copy of an Airflow task process (threads, sockets, DB handles) is not safe to run in
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        chunk = 16
-        batches = [items[i : i + chunk] for i in range(0, len(items), chunk)]
-        for batch_result in pool.map(_extract_batch, batches):
-            results.extend(batch_result)
-    return results
+        pending = set()
+        for batch in batches:
+            pending.add(pool.submit(_extract_batch, batch))
+            if len(pending) >= workers * 3:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield from future.result()
+        for future in pending:
+            yield from future.result()
 
 
 def _extract_batch(items: list[dict]) -> list[dict]:
@@ -355,75 +363,60 @@ def extract_source(job: dict) -> dict:
         if r["url_kind"] == "article" and r["outcome"] is None
     ]
     started = time.monotonic()
-    results = run_extraction(items, _worker_count(config.settings))
     by_seq = {r["seq"]: r for r in rows if r["url_kind"] == "article"}
-    records = []
-    for result in results:
-        if result["error"]:
-            by_seq[result["seq"]].update(outcome="failed", reason=result["error"])
-        else:
-            records.append(result["record"])
-    staging.write(records, staging.ARTICLE, folder / "articles.parquet")
+    extracted = 0
+    with staging.BatchWriter(folder / "articles.parquet", staging.ARTICLE) as writer:
+        for done, result in enumerate(run_extraction(items, _worker_count(config.settings)), start=1):
+            if result["error"]:
+                by_seq[result["seq"]].update(outcome="failed", reason=result["error"])
+            else:
+                writer.add(result["record"])
+                extracted += 1
+            if done % 500 == 0:
+                log.info("%s: extracted %d/%d (%.1f pages/s)", source.name, done, len(items),
+                         done / (time.monotonic() - started))
     staging.write(rows, staging.LEDGER, folder / "ledger.extract.parquet")
     elapsed = time.monotonic() - started
-    log.info("%s: extracted %d page(s) in %.1fs, %d failed", source.name, len(records), elapsed, len(items) - len(records))
-    return {**job, "extracted": len(records), "extract_failed": len(items) - len(records)}
+    log.info("%s: extracted %d page(s) in %.1fs, %d failed", source.name, extracted, elapsed, len(items) - extracted)
+    return {**job, "extracted": extracted, "extract_failed": len(items) - extracted}
 
 
 # -- validate --------------------------------------------------------------------------------------------------
+VALIDATION_BATCH_ROWS = 2000
+
+
 def validate_source(job: dict) -> dict:
-    from newsflow.quality import validate_articles
+    """Great Expectations over the extracted records, in batches (flat memory); results summed per expectation."""
+    from newsflow.quality import merge_results, validate_articles
 
     config = _config(job)
     folder = Path(job["staging"])
-    records = staging.rows(folder / "articles.parquet", staging.ARTICLE)
-    outcome = validate_articles(
-        records,
-        source=job["source"],
-        known_sources=[s.name for s in config.sources],
-        min_body_chars=config.settings.min_body_chars,
-        max_body_chars=config.settings.max_body_chars,
-    )
     rows = staging.rows(folder / "ledger.extract.parquet", staging.LEDGER)
     by_seq = {r["seq"]: r for r in rows if r["url_kind"] == "article"}
-    for record in outcome.rejected:
-        by_seq[record["seq"]].update(outcome="rejected", reason=";".join(record["reasons"]))
-    staging.write(outcome.valid, staging.ARTICLE, folder / "valid.parquet")
-    staging.write(outcome.rejected, staging.REJECTED, folder / "rejected.parquet")
-    staging.write(outcome.results, staging.VALIDATION, folder / "validation.parquet")
+    results: list[dict] = []
+    with staging.BatchWriter(folder / "valid.parquet", staging.ARTICLE) as valid, \
+            staging.BatchWriter(folder / "rejected.parquet", staging.REJECTED) as rejected:
+        for records in staging.iter_rows(folder / "articles.parquet", staging.ARTICLE, VALIDATION_BATCH_ROWS):
+            outcome = validate_articles(
+                records,
+                source=job["source"],
+                known_sources=[s.name for s in config.sources],
+                min_body_chars=config.settings.min_body_chars,
+                max_body_chars=config.settings.max_body_chars,
+            )
+            for record in outcome.valid:
+                valid.add(record)
+            for record in outcome.rejected:
+                rejected.add(record)
+                by_seq[record["seq"]].update(outcome="rejected", reason=";".join(record["reasons"]))
+            results.append(outcome.results)
+    staging.write(merge_results(results), staging.VALIDATION, folder / "validation.parquet")
     staging.write(rows, staging.LEDGER, folder / "ledger.validate.parquet")
-    log.info("%s: %d valid, %d rejected", job["source"], len(outcome.valid), len(outcome.rejected))
-    return {**job, "valid": len(outcome.valid), "rejected": len(outcome.rejected)}
+    log.info("%s: %d valid, %d rejected", job["source"], valid.count, rejected.count)
+    return {**job, "valid": valid.count, "rejected": rejected.count}
 
 
 # -- load ------------------------------------------------------------------------------------------------------
-def _concat(jobs: list[dict], name: str, schema, with_source: bool = False):
-    import pyarrow as pa
-
-    tables = []
-    for job in jobs:
-        table = staging.read(Path(job["staging"]) / name, schema)
-        if with_source:
-            table = table.append_column("source", pa.array([job["source"]] * table.num_rows, pa.string()))
-        tables.append(table)
-    if not tables:
-        empty = schema.empty_table()
-        return empty.append_column("source", pa.array([], pa.string())) if with_source else empty
-    return pa.concat_tables(tables)
-
-
-def _first_per_article(valid):
-    """One staged row per article id: the same canonical URL listed by two sources belongs to the first."""
-    import pyarrow as pa
-
-    seen: set[str] = set()
-    keep, dropped = [], []
-    for i, aid in enumerate(valid.column("article_id").to_pylist()):
-        (dropped if aid in seen else keep).append(i)
-        seen.add(aid)
-    return valid.take(pa.array(keep, pa.int64())), valid.take(pa.array(dropped, pa.int64()))
-
-
 def load_run(jobs: list[dict], *, run_id: str, dag_id: str, started_at: datetime | None = None) -> dict:
     """Everything the run produced, in one transaction: a failure leaves the warehouse as it was."""
     from newsflow.config import sql_dir
@@ -431,29 +424,35 @@ def load_run(jobs: list[dict], *, run_id: str, dag_id: str, started_at: datetime
     from newsflow.warehouse import open_for_write, run_sql_file
 
     jobs = [j for j in jobs if j]
-    valid = _concat(jobs, "valid.parquet", staging.ARTICLE)
-    valid, cross_dupes = _first_per_article(valid)
-    ledger = _concat(jobs, "ledger.validate.parquet", staging.LEDGER, with_source=True)
-    if cross_dupes.num_rows:
-        ledger = _mark_cross_source_duplicates(ledger, cross_dupes)
-    rejected = _concat(jobs, "rejected.parquet", staging.REJECTED)
-    validation = _concat(jobs, "validation.parquet", staging.VALIDATION)
+    if not jobs:
+        raise ValueError("nothing to load: the run has no source jobs")
     now = datetime.now(UTC)
-    params = {"run_id": run_id, "now": now}
-    config = load_sources(jobs[0]["sources_file"]) if jobs else None
+
+    def files(name: str, schema) -> list[str]:
+        paths = [Path(job["staging"]) / name for job in jobs]
+        for path in paths:
+            if not path.exists():  # a stage that had nothing to say still leaves a typed, empty file
+                staging.write([], schema, path)
+        return [str(p) for p in paths]
+
+    params = {
+        "run_id": run_id,
+        "now": now,
+        "sources": [j["source"] for j in jobs],
+        "valid_files": files("valid.parquet", staging.ARTICLE),
+        "ledger_files": files("ledger.validate.parquet", staging.LEDGER),
+        "rejected_files": files("rejected.parquet", staging.REJECTED),
+        "validation_files": files("validation.parquet", staging.VALIDATION),
+    }
+    config = load_sources(jobs[0]["sources_file"])
 
     con = open_for_write()
     try:
-        con.register("staged_articles", valid)
-        con.register("staged_ledger", ledger)
-        con.register("staged_rejected", rejected)
-        con.register("staged_validation", validation)
         con.execute("begin transaction")
         try:
             for path in sorted((sql_dir() / "loads").glob("*.sql")):
                 run_sql_file(con, path, params)
-            if config is not None:
-                _upsert_sources(con, config, [j["source"] for j in jobs], run_id, now)
+            _upsert_sources(con, config, [j["source"] for j in jobs], run_id, now)
             counts = dict(
                 con.execute(
                     "select outcome, count(*) from fetch_log where run_id = ? and url_kind = 'article' group by outcome",
@@ -474,7 +473,7 @@ def load_run(jobs: list[dict], *, run_id: str, dag_id: str, started_at: datetime
                 """,
                 {
                     "run_id": run_id, "dag_id": dag_id, "started": started_at or now, "now": now,
-                    "file": jobs[0]["sources_file"] if jobs else None, "sources": [j["source"] for j in jobs],
+                    "file": jobs[0]["sources_file"], "sources": [j["source"] for j in jobs],
                     "discovered": sum(counts.values()), "version": extractor_version(),
                     **{k: counts.get(k, 0) for k in OUTCOMES},
                 },
@@ -488,17 +487,6 @@ def load_run(jobs: list[dict], *, run_id: str, dag_id: str, started_at: datetime
     summary = {k: counts.get(k, 0) for k in OUTCOMES}
     log.info("run %s loaded: %s", run_id, summary)
     return {"run_id": run_id, "sources": [j["source"] for j in jobs], "counts": summary}
-
-
-def _mark_cross_source_duplicates(ledger, dupes):
-    import pyarrow as pa
-
-    keys = set(zip(dupes.column("source").to_pylist(), dupes.column("seq").to_pylist(), strict=True))
-    rows = ledger.to_pylist()
-    for row in rows:
-        if row["url_kind"] == "article" and (row["source"], row["seq"]) in keys:
-            row.update(outcome="skipped", reason="duplicate_other_source")
-    return pa.Table.from_pylist(rows, schema=ledger.schema)
 
 
 def _upsert_sources(con, config: SourcesFile, names: list[str], run_id: str, now: datetime) -> None:

@@ -156,6 +156,25 @@ def validate_articles(
     return ValidationOutcome(valid, rejected, results)
 
 
+def merge_results(batches: list[list[dict]]) -> list[dict]:
+    """Per-expectation results of several validation batches, summed as if validated at once."""
+    merged: dict[tuple[str, str], dict] = {}
+    for batch in batches:
+        for item in batch:
+            key = (item["expectation"], item["column_name"])
+            if key not in merged:
+                merged[key] = dict(item)
+                continue
+            total = merged[key]
+            total["success"] = total["success"] and item["success"]
+            total["element_count"] += item["element_count"]
+            total["unexpected_count"] += item["unexpected_count"]
+    for total in merged.values():
+        count = total["element_count"] or 1
+        total["unexpected_percent"] = 100.0 * total["unexpected_count"] / count
+    return list(merged.values())
+
+
 def _jsonable(kwargs) -> dict:
     out = {}
     for key, value in dict(kwargs).items():

@@ -123,6 +123,48 @@ def write(rows: list[dict] | pa.Table, schema: pa.Schema, path: Path) -> Path:
     return path
 
 
+class BatchWriter:
+    """Rows to a Parquet file in row groups, so a stage never holds all of a run's bodies in memory."""
+
+    def __init__(self, path: Path, schema: pa.Schema, batch_rows: int = 500):
+        self.path, self.schema, self.batch_rows = Path(path), schema, batch_rows
+        self._tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+        self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd")
+        self._rows: list[dict] = []
+        self.count = 0
+
+    def add(self, row: dict) -> None:
+        self._rows.append(row)
+        if len(self._rows) >= self.batch_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows:
+            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
+            self.count += len(self._rows)
+            self._rows = []
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self._flush()
+        self._writer.close()
+        if exc_type is None:
+            os.replace(self._tmp, self.path)
+        else:
+            self._tmp.unlink(missing_ok=True)
+
+
+def iter_rows(path: Path, schema: pa.Schema, batch_rows: int = 1000):
+    """Rows of a staged file, a batch at a time."""
+    if not Path(path).exists():
+        return
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+        yield pa.Table.from_batches([batch]).cast(schema).to_pylist()
+
+
 def read(path: Path, schema: pa.Schema) -> pa.Table:
     if not Path(path).exists():
         return schema.empty_table()

@@ -7,7 +7,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|«|»|·|•|/|:)\s+")
+_CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef"
+_SEPARATORS = re.compile(
+    r"\s+(?:\||-|–|—|::|«|»|·|•|/|:)\s+"
+    r"|\s*[|｜]\s*"  # a pipe separates even without spaces ("标题｜网站")
+    rf"|(?<=[{_CJK}])\s*[-–—_]\s*|\s*[-–—_]\s*(?=[{_CJK}])"  # CJK titles put "-" straight between the parts
+    r"|(?<=\w):\s+"  # "Site: Headline" (stripped only when the part before is a site name)
+)
 
 
 def _norm(text: str) -> str:
@@ -15,19 +21,28 @@ def _norm(text: str) -> str:
     return re.sub(r"[\W_]+", "", text)
 
 
-def _is_site_part(part: str, site_names: list[str]) -> bool:
+def _is_site_part(part: str, site_names: list[str], exact: bool = False) -> bool:
     key = _norm(part)
     if not key:
         return True
     for name in site_names:
         other = _norm(name)
+        if exact:  # "Site: Headline" - a colon is too common in headlines ("Brexit: what next") to guess
+            if key == other:
+                return True
+            continue
         if other and (key == other or (len(key) >= 3 and (key in other or other in key) and len(key) < 40)):
             return True
     return False
 
 
 def clean_title(title: str | None, *, h1: str | None = None, site_names: list[str] | None = None) -> str | None:
-    """Strip site names around a title; prefer the page's h1 when the title contains it."""
+    """Strip site names around a title; prefer the page's h1 when the title contains it.
+
+    Only whole separator-delimited parts at either end are removed, and only when they name the site; the rest of
+    the title is kept as written ("US - China talks" stays whole). A "Headline | Section" left over keeps its longest
+    pipe-delimited part.
+    """
     names = [n for n in (site_names or []) if n]
     title = " ".join(title.split()) if title else None
     h1 = " ".join(h1.split()) if h1 else None
@@ -35,12 +50,32 @@ def clean_title(title: str | None, *, h1: str | None = None, site_names: list[st
         return h1
     if not title:
         return h1
-    parts = _SEPARATORS.split(title)
-    if len(parts) > 1:
-        kept = [p for p in parts if not _is_site_part(p, names)]
-        if kept and len(kept) < len(parts):
-            title = " - ".join(kept) if len(kept) > 1 else kept[0]
+    spans = _parts(title)
+    if len(spans) > 1:
+        lo, hi = 0, len(spans)
+        while hi - lo > 1 and _is_site_part(title[spans[lo][0]:spans[lo][1]], names,
+                                            exact=title[spans[lo][1]:spans[lo + 1][0]].strip() == ":"):
+            lo += 1
+        while hi - lo > 1 and _is_site_part(title[spans[hi - 1][0]:spans[hi - 1][1]], names):
+            hi -= 1
+        if (lo, hi) != (0, len(spans)):
+            title = title[spans[lo][0]:spans[hi - 1][1]]
+            pipes = [p.strip() for p in re.split(r"\s*[|｜]\s*", title) if p.strip()]
+            if len(pipes) > 1:
+                title = max(pipes, key=len)
     return title.strip() or h1
+
+
+def _parts(title: str) -> list[tuple[int, int]]:
+    """(start, end) of each separator-delimited part of a title."""
+    spans, start = [], 0
+    for match in _SEPARATORS.finditer(title):
+        if match.start() > start:
+            spans.append((start, match.start()))
+        start = match.end()
+    if start < len(title):
+        spans.append((start, len(title)))
+    return spans
 
 
 def common_affixes(titles: list[str]) -> list[str]:

@@ -1,0 +1,141 @@
+"""Load speed: 100,000 synthetic articles through the real load path (`newsflow.pipeline.load_run`).
+
+    .venv/bin/python bench/load_articles.py [--articles 100000] [--sources 4] [--workdir /tmp/newsflow-load] [--json F]
+
+Builds, untimed, one staging folder per source with the files load_run reads (valid.parquet in the ARTICLE schema,
+ledger.validate.parquet in the LEDGER schema with one article row per valid record, empty rejected.parquet and
+a validation.parquet with a few expectation rows) plus a sources file so `_upsert_sources` works. Bodies are
+2-4 KB of words, simhashes random 64-bit values, dates spread over two years. Then times, on a fresh warehouse:
+  first        load_run(run A): every article new (insert)
+  second       load_run(run B) on the same staged files: every article unchanged (the idempotent upsert path)
+  rerun        load_run(run A) again: a retried load of the same run (upserts over its own rows)
+and checks the articles table holds exactly N rows after each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "plugins"))
+
+WORDS = ("the government said on monday that talks would continue despite opposition from several regional "
+         "parties economy market shares rose percent after central bank decision officials reporters city council "
+         "election results announced minister spokesperson international agreement climate energy prices police "
+         "investigation court ruling football season championship players coach hospital health workers strike").split()
+
+
+def build(workdir: Path, n: int, sources: int, seed: int = 7) -> tuple[list[dict], Path]:
+    from newsflow import staging
+    from newsflow.extract import extractor_version
+
+    rng = random.Random(seed)
+    version = extractor_version()
+    names = [f"synth{i}" for i in range(sources)]
+    sources_file = workdir / "sources.yaml"
+    sources_file.write_text(
+        "sources:\n" + "".join(f"  - {{name: {name}, kind: urls, urls: ['https://{name}.example.org/']}}\n" for name in names),
+        encoding="utf-8",
+    )
+    fetched = datetime(2026, 1, 1, tzinfo=UTC)
+    jobs = []
+    per = n // sources
+    for s, name in enumerate(names):
+        folder = workdir / "staging" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        count = per + (n - per * sources if s == sources - 1 else 0)
+        articles, ledger = [], []
+        for seq in range(count):
+            url = f"https://{name}.example.org/news/{seq:07d}-story.html"
+            aid = hashlib.sha1(url.encode()).hexdigest()
+            target = rng.randint(2000, 4000)
+            body = " ".join(rng.choices(WORDS, k=target // 6 + 40))[:target].rstrip()
+            published = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 2 * 365 * 24 * 60))
+            articles.append({
+                "seq": seq, "article_id": aid, "url": url, "canonical_url": url, "source": name,
+                "source_domain": f"{name}.example.org", "sitename": name.title(), "title": f"Story {seq} of {name}",
+                "author": "Staff", "published_at": published, "published_date": published.date(),
+                "date_source": "json-ld", "date_disagreement": False, "date_reason": None, "date_candidates": None,
+                "language": "en", "language_source": "text", "body": body, "body_chars": len(body),
+                "link_density": 0.01, "body_hash": hashlib.sha1(body.encode()).hexdigest(),
+                "simhash": rng.getrandbits(64), "credit": None, "categories": ["world"], "tags": ["synthetic"],
+                "fetched_at": fetched, "http_status": 200, "warc_file": f"/archive/{name}.warc.gz",
+                "warc_offset": seq * 4096, "extractor_version": version, "extractor_settings": "{}",
+            })
+            ledger.append({
+                "seq": seq, "url_kind": "article", "url": url, "canonical_url": url, "article_id": aid,
+                "http_status": 200, "bytes": len(body) * 5, "duration_ms": 40, "tries": 1, "fetched_at": fetched,
+                "final_url": url, "content_type": "text/html; charset=utf-8", "etag": f'"{aid[:16]}"',
+                "content_sha1": aid, "warc_file": f"/archive/{name}.warc.gz", "warc_offset": seq * 4096,
+            })
+        staging.write(articles, staging.ARTICLE, folder / "valid.parquet")
+        staging.write(ledger, staging.LEDGER, folder / "ledger.validate.parquet")
+        staging.write([], staging.REJECTED, folder / "rejected.parquet")
+        staging.write(
+            [{"source": name, "expectation": "expect_column_values_to_not_be_null", "column_name": c, "success": True,
+              "element_count": count, "unexpected_count": 0, "unexpected_percent": 0.0, "details": None}
+             for c in ("url", "body", "published_at", "language")],
+            staging.VALIDATION, folder / "validation.parquet",
+        )
+        jobs.append({"run_id": None, "source": name, "sources_file": str(sources_file), "staging": str(folder)})
+    return jobs, sources_file
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--sources", type=int, default=4)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/newsflow-load"))
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    if args.workdir.exists():
+        shutil.rmtree(args.workdir)
+    args.workdir.mkdir(parents=True)
+    warehouse = args.workdir / "warehouse.duckdb"
+    os.environ["NEWSFLOW_WAREHOUSE"] = str(warehouse)
+    os.environ["NEWSFLOW_DATA_DIR"] = str(args.workdir / "data")
+
+    import duckdb
+
+    from newsflow.pipeline import load_run
+    from newsflow.warehouse import open_for_write
+
+    started = time.monotonic()
+    jobs, _ = build(args.workdir, args.articles, args.sources)
+    build_s = time.monotonic() - started
+    staged_mb = sum(p.stat().st_size for p in (args.workdir / "staging").rglob("*.parquet")) / 2**20
+    print(f"built {args.articles} synthetic articles in {build_s:.1f}s ({staged_mb:.0f} MiB staged Parquet)", flush=True)
+    open_for_write().close()  # create + migrate the warehouse outside the timing
+
+    results = {"articles": args.articles, "sources": args.sources, "staged_parquet_mib": round(staged_mb, 1)}
+    for label, run_id in (("first", "bench_load_A"), ("second", "bench_load_B"), ("rerun", "bench_load_A")):
+        run_jobs = [{**j, "run_id": run_id} for j in jobs]
+        t0 = time.monotonic()
+        summary = load_run(run_jobs, run_id=run_id, dag_id="bench_load")
+        elapsed = time.monotonic() - t0
+        con = duckdb.connect(str(warehouse), read_only=True)
+        rows = con.execute("select count(*) from articles").fetchone()[0]
+        log_rows = con.execute("select count(*) from fetch_log where run_id = ?", [run_id]).fetchone()[0]
+        con.close()
+        results[label] = {"run_id": run_id, "seconds": round(elapsed, 2), "rows_per_s": round(args.articles / elapsed),
+                          "counts": summary["counts"], "articles_rows": rows, "fetch_log_rows_for_run": log_rows,
+                          "exactly_n": rows == args.articles}
+        print(f"{label:7s} {json.dumps(results[label])}", flush=True)
+    results["warehouse_mib"] = round(warehouse.stat().st_size / 2**20, 1)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    print(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

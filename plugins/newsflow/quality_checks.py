@@ -1,0 +1,503 @@
+"""Warehouse quality checks: SQL checks per source (freshness, daily volume against a robust baseline, null and
+empty rates, duplicates, rejections and fetch failures of the latest ingest run, date disagreements) and a
+warehouse-level Great Expectations validation of `articles` (a file-backed GX project under the data dir, so
+its Data Docs are a static site in `<data dir>/data_docs/`).
+
+Every check gives one row per (check_name, source) with status pass | warn | fail; source '*' is warehouse-wide.
+Rows are written to `quality_checks` by `write_checks` (delete + insert of the run in one transaction), so a
+rerun of the same run id is idempotent. Reading is done on read-only connections; the single write is short.
+
+Heavy libraries (duckdb, pandas, great_expectations) are imported inside functions: Airflow's plugin loader
+imports every file under plugins/.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+WAREHOUSE = "*"
+GX_SUITE = "newsflow_warehouse_articles"
+GX_SITE = "newsflow_data_docs"
+STATUSES = ("pass", "warn", "fail")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """(warn, fail) limits: a value above warn is 'warn', above fail is 'fail' (volume: robust z below -z)."""
+
+    fetched_hours: tuple[float, float] = (30.0, 72.0)
+    published_hours: tuple[float, float] = (48.0, 96.0)
+    volume_window_days: int = 28
+    volume_min_history_days: int = 7
+    volume_z: tuple[float, float] = (2.5, 3.5)
+    null_rate: dict[str, tuple[float, float]] = field(
+        default_factory=lambda: {
+            "title": (0.05, 0.20),
+            "body": (0.0, 0.01),
+            "published_at": (0.0, 0.01),
+            "language": (0.05, 0.20),
+        }
+    )
+    duplicate_rate: tuple[float, float] = (0.20, 0.50)
+    rejection_rate: tuple[float, float] = (0.20, 0.50)
+    fetch_failure_rate: tuple[float, float] = (0.10, 0.30)
+    date_disagreement_rate: tuple[float, float] = (0.10, 0.30)
+    gx_max_rows: int = 200_000
+
+
+def _grade(value: float | None, limits: tuple[float, float]) -> str:
+    if value is None:
+        return "pass"
+    warn, fail = limits
+    if value > fail:
+        return "fail"
+    if value > warn:
+        return "warn"
+    return "pass"
+
+
+def _row(check: str, source: str, observed, expected: str, status: str, **details) -> dict:
+    return {
+        "check_name": check,
+        "source": source,
+        "observed": None if observed is None else float(observed),
+        "expected": expected,
+        "status": status,
+        "details": json.dumps(details, default=str, ensure_ascii=False) if details else None,
+    }
+
+
+def _now(now: datetime | None) -> datetime:
+    now = now or datetime.now(UTC)
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
+
+
+def _sources(con) -> list[str]:
+    rows = con.execute(
+        "select name from sources union select distinct source from articles "
+        "union select distinct source from fetch_log order by 1"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+# --- the SQL checks: each takes a connection (read-only is enough) and returns rows ---------------------------
+
+
+def check_freshness(con, *, now: datetime | None = None, limits: Thresholds | None = None) -> list[dict]:
+    """Hours since the source's last successful fetch (fetch_log loaded/unchanged, else articles.fetched_at) and
+    since its newest published article."""
+    t = limits or Thresholds()
+    now = _now(now)
+    rows = con.execute(
+        """
+        with s as (select name as source from sources union select distinct source from articles
+                   union select distinct source from fetch_log),
+        f as (select source, max(fetched_at) as last_fetch from fetch_log
+              where outcome in ('loaded', 'unchanged') group by source),
+        a as (select source, max(fetched_at) as last_article_fetch, max(published_at) as last_published
+              from articles group by source)
+        select s.source, coalesce(f.last_fetch, a.last_article_fetch) as last_fetched, a.last_published
+        from s left join f using (source) left join a using (source)
+        order by s.source
+        """
+    ).fetchall()
+    out = []
+    for source, last_fetched, last_published in rows:
+        for check, last, lim in (
+            ("freshness_fetched_hours", last_fetched, t.fetched_hours),
+            ("freshness_published_hours", last_published, t.published_hours),
+        ):
+            if last is None:
+                out.append(_row(check, source, None, f"<= {lim[0]:g}h (fail > {lim[1]:g}h)", "fail", last=None,
+                                note="never"))
+                continue
+            last = last if last.tzinfo else last.replace(tzinfo=UTC)
+            hours = max((now - last).total_seconds() / 3600.0, 0.0)
+            out.append(_row(check, source, round(hours, 2), f"<= {lim[0]:g}h (fail > {lim[1]:g}h)",
+                            _grade(hours, lim), last=last.isoformat()))
+    return out
+
+
+def check_volume(con, *, now: datetime | None = None, limits: Thresholds | None = None) -> list[dict]:
+    """Articles on the latest complete day vs the median and MAD of the previous N days (zeros included).
+
+    The latest day is the newest published_date before now's date (a day still in progress is not judged);
+    robust z = (observed - median) / max(1.4826 * MAD, sqrt(median) / 2, 1). A drop below -z fails, and a source
+    silent on the latest day while its baseline median is at least 1 is at least a warning."""
+    t = limits or Thresholds()
+    now = _now(now)
+    latest = con.execute(
+        "select coalesce(max(published_date) filter (where published_date < ?::date), max(published_date)) "
+        "from articles",
+        [now.date()],
+    ).fetchall()[0][0]
+    if latest is None:
+        return [_row("volume_latest_day", WAREHOUSE, None, "articles on the latest day", "pass", note="no articles")]
+    window = t.volume_window_days
+    rows = con.execute(
+        """
+        with s as (select distinct source from articles),
+        days as (select unnest(generate_series(?::date - to_days(?::integer), ?::date, interval 1 day))::date as day),
+        counts as (select source, published_date as day, count(*) as n from articles
+                   where published_date between ?::date - to_days(?::integer) and ?::date group by all),
+        firsts as (select source, min(published_date) as first_day from articles group by source),
+        grid as (select s.source, days.day, coalesce(counts.n, 0) as n
+                 from s cross join days left join counts on counts.source = s.source and counts.day = days.day)
+        select g.source,
+               max(g.n) filter (where g.day = ?::date) as observed,
+               list(g.n order by g.day) filter (where g.day < ?::date and g.day >= f.first_day) as history
+        from grid g join firsts f using (source)
+        group by g.source order by g.source
+        """,
+        [latest, window, latest, latest, window, latest, latest, latest],
+    ).fetchall()
+    out = []
+    low_warn, low_fail = t.volume_z
+    for source, observed, history in rows:
+        history = [int(x) for x in (history or [])]
+        observed = int(observed or 0)
+        if len(history) < t.volume_min_history_days:
+            out.append(_row("volume_latest_day", source, observed, "baseline needs history", "pass", day=latest,
+                            history_days=len(history), note="insufficient history"))
+            continue
+        median = _median(history)
+        mad = _median([abs(x - median) for x in history])
+        scale = max(1.4826 * mad, 0.5 * median**0.5, 1.0)
+        z = (observed - median) / scale
+        if z < -low_fail:
+            status = "fail"
+        elif z < -low_warn or z > low_fail or (observed == 0 and median >= 1):
+            status = "warn"
+        else:
+            status = "pass"
+        out.append(_row("volume_latest_day", source, observed,
+                         f"robust z >= -{low_fail:g} (median {median:g}, scale {scale:.2f})", status,
+                         day=latest, median=median, mad=mad, robust_z=round(z, 2), history_days=len(history)))
+    return out
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    n = len(ordered)
+    if not n:
+        return 0.0
+    mid = n // 2
+    return float(ordered[mid]) if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2.0
+
+
+def check_null_rates(con, *, limits: Thresholds | None = None) -> list[dict]:
+    """Share of articles whose title / body / published_at / language is null or blank, per source and overall."""
+    t = limits or Thresholds()
+    rows = con.execute(
+        """
+        select coalesce(source, '*') as source, count(*) as n,
+               count(*) filter (where title is null or trim(title) = '') as title,
+               count(*) filter (where body is null or trim(body) = '') as body,
+               count(*) filter (where published_at is null) as published_at,
+               count(*) filter (where language is null or trim(language) = '') as language
+        from articles group by grouping sets ((source), ()) order by source nulls first
+        """
+    ).fetchall()
+    out = []
+    for source, n, *counts in rows:
+        if not n:
+            continue
+        for column, missing in zip(("title", "body", "published_at", "language"), counts, strict=True):
+            rate = missing / n
+            lim = t.null_rate[column]
+            out.append(_row(f"null_rate_{column}", source, round(rate, 6), f"<= {lim[0]:g} (fail > {lim[1]:g})",
+                            _grade(rate, lim), missing=missing, articles=n))
+    return out
+
+
+def _rate_check(con, sql: str, check: str, lim: tuple[float, float], params=None, **extra) -> list[dict]:
+    out = []
+    for source, num, den in con.execute(sql, params).fetchall() if params else con.execute(sql).fetchall():
+        if not den:
+            continue
+        rate = num / den
+        out.append(_row(check, source, round(rate, 6), f"<= {lim[0]:g} (fail > {lim[1]:g})", _grade(rate, lim),
+                        count=num, of=den, **extra))
+    return out
+
+
+def check_duplicate_rate(con, *, limits: Thresholds | None = None) -> list[dict]:
+    t = limits or Thresholds()
+    return _rate_check(
+        con,
+        "select coalesce(source, '*'), count(*) filter (where duplicate_of is not null), count(*) from articles "
+        "group by grouping sets ((source), ()) order by 1",
+        "duplicate_rate", t.duplicate_rate,
+    )
+
+
+def check_date_disagreement_rate(con, *, limits: Thresholds | None = None) -> list[dict]:
+    t = limits or Thresholds()
+    return _rate_check(
+        con,
+        "select coalesce(source, '*'), count(*) filter (where date_disagreement), count(*) from articles "
+        "group by grouping sets ((source), ()) order by 1",
+        "date_disagreement_rate", t.date_disagreement_rate,
+    )
+
+
+def latest_ingest_run(con) -> str | None:
+    rows = con.execute(
+        "select run_id from runs order by coalesce(loaded_at, started_at) desc nulls last, run_id desc limit 1"
+    ).fetchall()
+    if rows:
+        return rows[0][0]
+    rows = con.execute("select run_id from fetch_log order by logged_at desc limit 1").fetchall()
+    return rows[0][0] if rows else None
+
+
+def check_run_rates(con, *, limits: Thresholds | None = None, ingest_run_id: str | None = None) -> list[dict]:
+    """Rejection rate (rejected / article URLs that were fetched and extracted) and fetch-failure rate (failed /
+    URLs attempted, listings included) per source, for the latest ingest run."""
+    t = limits or Thresholds()
+    run_id = ingest_run_id or latest_ingest_run(con)
+    if run_id is None:
+        return []
+    rejection = _rate_check(
+        con,
+        "select source, count(*) filter (where outcome = 'rejected'), "
+        "count(*) filter (where outcome in ('loaded', 'unchanged', 'rejected')) "
+        "from fetch_log where run_id = ? and url_kind = 'article' group by source order by source",
+        "rejection_rate", t.rejection_rate, [run_id], ingest_run_id=run_id,
+    )
+    failures = _rate_check(
+        con,
+        "select source, count(*) filter (where outcome = 'failed'), count(*) filter (where outcome <> 'skipped') "
+        "from fetch_log where run_id = ? group by source order by source",
+        "fetch_failure_rate", t.fetch_failure_rate, [run_id], ingest_run_id=run_id,
+    )
+    return rejection + failures
+
+
+def sql_checks(con, *, now: datetime | None = None, limits: Thresholds | None = None) -> list[dict]:
+    limits = limits or Thresholds()
+    return [
+        *check_freshness(con, now=now, limits=limits),
+        *check_volume(con, now=now, limits=limits),
+        *check_null_rates(con, limits=limits),
+        *check_duplicate_rate(con, limits=limits),
+        *check_run_rates(con, limits=limits),
+        *check_date_disagreement_rate(con, limits=limits),
+    ]
+
+
+# --- Great Expectations on a snapshot of `articles` -----------------------------------------------------------
+
+
+def articles_snapshot(con, max_rows: int = 200_000):
+    """A pandas frame of the columns the warehouse suite needs (a reservoir sample for large tables)."""
+    total = con.execute("select count(*) from articles").fetchall()[0][0]
+    columns = "article_id, published_at, language, body_chars"
+    if total > max_rows:
+        sql = f"select {columns} from articles using sample reservoir({int(max_rows)} rows) repeatable (42)"
+    else:
+        sql = f"select {columns} from articles"
+    frame = con.execute(sql).df()
+    return frame, total, total > max_rows
+
+
+def gx_project_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / "gx_project"
+
+
+def data_docs_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / "data_docs"
+
+
+def gx_context(data_dir: Path):
+    """File-backed GX context under <data dir>/gx_project with one Data Docs site in <data dir>/data_docs."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+
+    root = gx_project_dir(data_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=str(root))
+    try:
+        context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    except Exception:  # noqa: BLE001 - cosmetic only
+        pass
+    site = {
+        "class_name": "SiteBuilder",
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs_dir(data_dir))},
+    }
+    sites = context.config.data_docs_sites or {}
+    if "local_site" in sites:
+        context.delete_data_docs_site("local_site")  # one site only, in the place the UI plugin serves
+    if GX_SITE not in (context.config.data_docs_sites or {}):
+        context.add_data_docs_site(GX_SITE, site)
+    return context
+
+
+def build_warehouse_suite(now: datetime):
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    import pandas as pd
+
+    suite = gx.ExpectationSuite(name=GX_SUITE)
+    for expectation in (
+        gxe.ExpectColumnValuesToBeUnique(column="article_id"),
+        gxe.ExpectColumnValuesToNotBeNull(column="article_id"),
+        gxe.ExpectColumnValuesToNotBeNull(column="published_at"),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="published_at", min_value=pd.Timestamp("1990-01-01", tz="UTC"),
+            max_value=pd.Timestamp(now) + pd.Timedelta(days=1),
+        ),
+        gxe.ExpectColumnValuesToMatchRegex(column="language", regex=r"^[a-z]{2}$"),
+        gxe.ExpectColumnValuesToBeBetween(column="body_chars", min_value=1),
+    ):
+        suite.add_expectation(expectation)
+    return suite
+
+
+def _upsert(collection, item):
+    try:
+        return collection.add(item)
+    except Exception:  # noqa: BLE001 - already stored: replace it (the suite and dates change between runs)
+        collection.delete(item.name)
+        return collection.add(item)
+
+
+def gx_validate(frame, *, data_dir: Path, now: datetime | None = None, total: int | None = None,
+                sampled: bool = False, run_name: str | None = None) -> list[dict]:
+    """Validate the snapshot through a checkpoint in the file-backed context; results are stored there (Data Docs
+    render them) and returned as quality_checks rows (source '*')."""
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    now = _now(now)
+    context = gx_context(data_dir)
+    if frame is None or len(frame) == 0:
+        return [_row("gx_articles", WAREHOUSE, None, "articles suite", "pass", note="no articles to validate")]
+    frame = frame.copy()
+    import pandas as pd
+
+    frame["published_at"] = pd.to_datetime(frame["published_at"], utc=True)
+    try:
+        source = context.data_sources.get("newsflow_warehouse")
+    except Exception:  # noqa: BLE001 - not created yet
+        source = context.data_sources.add_pandas("newsflow_warehouse")
+    try:
+        asset = source.get_asset("articles")
+    except Exception:  # noqa: BLE001 - not created yet
+        asset = source.add_dataframe_asset("articles")
+    try:
+        batch_definition = asset.get_batch_definition("snapshot")
+    except Exception:  # noqa: BLE001 - not created yet
+        batch_definition = asset.add_batch_definition_whole_dataframe("snapshot")
+    suite = _upsert(context.suites, build_warehouse_suite(now))
+    validation = _upsert(
+        context.validation_definitions,
+        gx.ValidationDefinition(name="newsflow_warehouse_articles", data=batch_definition, suite=suite),
+    )
+    checkpoint = _upsert(
+        context.checkpoints,
+        gx.Checkpoint(
+            name="newsflow_warehouse",
+            validation_definitions=[validation],
+            actions=[],  # Data Docs are built by build_data_docs (its own task in news_quality)
+            result_format={"result_format": "SUMMARY"},
+        ),
+    )
+    result = checkpoint.run(
+        batch_parameters={"dataframe": frame},
+        run_id=RunIdentifier(run_name=run_name or now.strftime("%Y%m%dT%H%M%S"), run_time=now),
+    )
+    rows = []
+    for validation_result in result.run_results.values():
+        for item in validation_result.results:
+            config = item.expectation_config
+            column = config.kwargs.get("column")
+            raised = bool(item.exception_info and item.exception_info.get("raised_exception"))
+            res = item.result or {}
+            percent = float(res.get("unexpected_percent") or 0.0)
+            rows.append(
+                _row(
+                    f"gx:{config.type}({column})", WAREHOUSE, round(percent / 100.0, 6), "0 unexpected",
+                    "fail" if (raised or not item.success) else "pass",
+                    element_count=res.get("element_count"), unexpected_count=res.get("unexpected_count"),
+                    partial_unexpected=(res.get("partial_unexpected_list") or [])[:5], sampled=sampled,
+                    table_rows=total, exception=(item.exception_info or {}).get("exception_message") if raised else None,
+                )
+            )
+    return rows
+
+
+def build_data_docs(data_dir: Path) -> Path:
+    """Render the static Data Docs site from the stored suites and validation results; returns index.html."""
+    context = gx_context(data_dir)
+    context.build_data_docs(site_names=[GX_SITE])
+    index = data_docs_dir(data_dir) / "index.html"
+    if not index.exists():
+        raise RuntimeError(f"GX did not write {index}")
+    return index
+
+
+# --- writing ---------------------------------------------------------------------------------------------------
+
+
+def write_checks(con, run_id: str, rows: list[dict], checked_at: datetime | None = None) -> int:
+    """Replace the run's rows in one transaction (a rerun of the same run id is idempotent)."""
+    checked_at = _now(checked_at)
+    seen: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        if row["status"] not in STATUSES:
+            raise ValueError(f"bad status {row['status']!r} for {row['check_name']}")
+        seen[(row["check_name"], row["source"])] = row
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from quality_checks where run_id = ?", [run_id])
+        if seen:
+            con.executemany(
+                "insert into quality_checks values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [[run_id, checked_at, r["check_name"], r["source"], r["observed"], r["expected"], r["status"],
+                  r["details"]] for r in seen.values()],
+            )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return len(seen)
+
+
+def run_quality_checks(run_id: str, *, warehouse: str | Path | None = None, data_dir: str | Path | None = None,
+                       now: datetime | None = None, limits: Thresholds | None = None, gx: bool = True) -> dict:
+    """The news_quality task: migrate (creates quality_checks), read and check on a read-only connection,
+    validate with GX, then one short write. Returns a summary (counts per status, failing checks)."""
+    from newsflow.config import data_dir as default_data_dir
+    from newsflow.warehouse import connect, open_for_write
+
+    limits = limits or Thresholds()
+    now = _now(now)
+    data_dir = Path(data_dir) if data_dir else default_data_dir()
+    con = open_for_write(warehouse)  # creates the file and the quality_checks table when missing
+    con.close()
+    con = connect(warehouse, read_only=True)
+    try:
+        rows = sql_checks(con, now=now, limits=limits)
+        frame, total, sampled = articles_snapshot(con, limits.gx_max_rows) if gx else (None, 0, False)
+    finally:
+        con.close()
+    if gx:
+        rows += gx_validate(frame, data_dir=data_dir, now=now, total=total, sampled=sampled, run_name=run_id)
+    con = connect(warehouse)
+    try:
+        written = write_checks(con, run_id, rows, checked_at=now)
+    finally:
+        con.close()
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in STATUSES}
+    failing = sorted(f"{r['check_name']}[{r['source']}]" for r in rows if r["status"] == "fail")
+    log.info("quality checks %s: %d rows (%s); failing: %s", run_id, written, counts, ", ".join(failing) or "none")
+    return {"run_id": run_id, "rows": written, **counts, "failing": failing}

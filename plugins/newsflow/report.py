@@ -1,0 +1,373 @@
+"""The offline dashboard: one self-contained HTML file (plotly.js embedded from the installed plotly package, no
+CDN, no network) built from a read-only connection to the warehouse.
+
+Sections: coverage over time per source, a source x day heatmap with gaps marked, a term trend, source freshness,
+validation pass rate per ingest run, rejection reasons, fetch outcomes per run and the latest quality checks.
+Every section degrades to "no data" on an empty warehouse. Heavy imports stay inside functions (Airflow's plugin
+loader imports every file under plugins/).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+STATUS_COLOURS = {"pass": "#1a7f37", "warn": "#b58100", "fail": "#cf222e"}
+OUTCOME_COLOURS = {"loaded": "#2da44e", "unchanged": "#8c959f", "rejected": "#bf8700", "failed": "#cf222e",
+                   "skipped": "#6e7781"}
+HEATMAP_MAX_DAYS = 180
+WORD = r"[^\p{L}\p{N}]+"
+STOPWORDS = {"because", "between", "through", "against", "without", "million", "billion", "percent", "according",
+             "however", "including", "during", "before", "after", "should", "people", "government", "about"}
+
+
+def _has_relation(con, name: str) -> bool:
+    return bool(con.execute("select count(*) from duckdb_views() where view_name = ?", [name]).fetchall()[0][0])
+
+
+def _frame(con, sql: str, params=None):
+    return con.execute(sql, params).df() if params else con.execute(sql).df()
+
+
+def default_term(con) -> str | None:
+    """The most frequent long word (8+ letters) in titles, or in bodies when titles give none."""
+    for column in ("title", "body"):
+        rows = con.execute(
+            f"""
+            select word, count(*) as n from (
+                select unnest(regexp_split_to_array(lower({column}), '{WORD}')) as word
+                from (select {column} from articles where {column} is not null limit 20000)
+            ) where length(word) >= 8 and not regexp_matches(word, '^[0-9]+$')
+            group by word order by n desc, word limit 40
+            """
+        ).fetchall()
+        for word, _n in rows:
+            if word not in STOPWORDS:
+                return word
+    return None
+
+
+# --- data ------------------------------------------------------------------------------------------------------
+
+
+def collect(con, *, term: str | None = None, now: datetime | None = None) -> dict:
+    now = now or datetime.now(UTC)
+    data: dict = {"now": now}
+    data["totals"] = con.execute(
+        "select (select count(*) from articles), (select count(distinct source) from articles), "
+        "(select min(published_date) from articles), (select max(published_date) from articles), "
+        "(select count(*) from runs)"
+    ).fetchall()[0]
+    data["coverage"] = _frame(
+        con, "select source, published_date as day, count(*) as articles from articles group by all order by day, source"
+    )
+    data["gaps"] = _gaps(con)
+    data["term"] = term or default_term(con)
+    if data["term"]:
+        pattern = "(^|[^\\p{L}\\p{N}])" + re.escape(data["term"].lower()) + "($|[^\\p{L}\\p{N}])"
+        data["term_trend"] = _frame(
+            con,
+            "select published_date as day, source, count(*) as articles from articles "
+            "where regexp_matches(lower(coalesce(title, '') || ' ' || body), ?) group by all order by day, source",
+            [pattern],
+        )
+    else:
+        data["term_trend"] = None
+    data["freshness"] = _freshness(con, now)
+    data["validation"] = _frame(
+        con,
+        """
+        select v.run_id, min(v.validated_at) as validated_at, avg(v.success::int) as pass_rate,
+               count(*) filter (where not v.success) as failed_expectations, count(*) as expectations
+        from validation_results v group by v.run_id order by validated_at
+        """,
+    )
+    data["rejections"] = _frame(
+        con,
+        "select reason, source, count(*) as n from (select unnest(reasons) as reason, source from rejected_articles) "
+        "group by all order by n desc",
+    )
+    data["fetch"] = _frame(
+        con,
+        """
+        select coalesce(r.started_at, min(f.logged_at) over (partition by f.run_id)) as run_start, f.run_id,
+               f.outcome, count(*) over (partition by f.run_id, f.outcome) as n
+        from fetch_log f left join runs r using (run_id)
+        qualify row_number() over (partition by f.run_id, f.outcome order by f.seq) = 1
+        order by run_start, f.outcome
+        """,
+    )
+    if con.execute("select count(*) from duckdb_tables() where table_name = 'quality_checks'").fetchall()[0][0]:
+        data["checks"] = con.execute(
+            """
+            select run_id, checked_at, check_name, source, observed, expected, status, details from quality_checks
+            where run_id = (select run_id from quality_checks order by checked_at desc limit 1)
+            order by case status when 'fail' then 0 when 'warn' then 1 else 2 end, check_name, source
+            """
+        ).fetchall()
+    else:
+        data["checks"] = []
+    return data
+
+
+def _gaps(con):
+    """Source-days to mark on the heatmap: the coverage_gaps view when it exists, else days without articles
+    between each source's first day and the warehouse's last day (a source gone silent shows up)."""
+    if _has_relation(con, "coverage_gaps"):
+        try:
+            return _frame(con, "select source, day, gap_kind from coverage_gaps where gap_kind is not null")
+        except Exception:  # noqa: BLE001 - an older or different view: fall back to base tables
+            pass
+    return _frame(
+        con,
+        """
+        with spans as (select source, min(published_date) as first_day,
+                              max(max(published_date)) over () as last_day
+                       from articles group by source),
+        days as (select source, unnest(generate_series(first_day, last_day, interval 1 day))::date as day from spans),
+        counts as (select source, published_date as day, count(*) as n from articles group by all)
+        select days.source, days.day, 'zero' as gap_kind
+        from days left join counts using (source, day) where counts.n is null
+        """,
+    )
+
+
+def _freshness(con, now: datetime) -> list[tuple]:
+    if _has_relation(con, "source_freshness"):
+        try:
+            return con.execute(
+                "select source, last_published, last_fetched, articles_1d, articles_7d, articles_30d, status "
+                "from source_freshness order by source"
+            ).fetchall()
+        except Exception:  # noqa: BLE001 - fall back to base tables
+            pass
+    return con.execute(
+        """
+        with s as (select name as source from sources union select distinct source from articles),
+        a as (select source, max(published_at) as last_published,
+                     count(*) filter (where published_at >= $now - interval 1 day) as d1,
+                     count(*) filter (where published_at >= $now - interval 7 day) as d7,
+                     count(*) filter (where published_at >= $now - interval 30 day) as d30
+              from articles group by source),
+        f as (select source, max(fetched_at) as last_fetched from fetch_log group by source)
+        select s.source, a.last_published, f.last_fetched, coalesce(d1, 0), coalesce(d7, 0), coalesce(d30, 0),
+               case when a.last_published >= $now - interval 2 day then 'fresh'
+                    when a.last_published >= $now - interval 7 day then 'stale' else 'silent' end
+        from s left join a using (source) left join f using (source) order by s.source
+        """,
+        {"now": now},
+    ).fetchall()
+
+
+# --- figures ---------------------------------------------------------------------------------------------------
+
+
+def _layout(fig, title: str, height: int = 380):
+    fig.update_layout(title={"text": title, "x": 0.01}, height=height, margin={"l": 60, "r": 20, "t": 50, "b": 50},
+                      template="plotly_white", legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def fig_coverage(df):
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for source, part in df.groupby("source", sort=True):
+        fig.add_trace(go.Bar(x=part["day"], y=part["articles"], name=str(source)))
+    fig.update_layout(barmode="stack", xaxis_title="published day", yaxis_title="articles")
+    return _layout(fig, "Coverage over time per source (articles per published day, stacked)")
+
+
+def fig_heatmap(df, gaps):
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    df = df.assign(day=pd.to_datetime(df["day"]).dt.strftime("%Y-%m-%d"))
+    last = pd.Timestamp(df["day"].max())
+    first = max(pd.Timestamp(df["day"].min()), last - pd.Timedelta(days=HEATMAP_MAX_DAYS - 1))
+    days = [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last, freq="D")]
+    grid = df.pivot_table(index="source", columns="day", values="articles", aggfunc="sum", fill_value=0)
+    grid = grid.reindex(columns=days, fill_value=0)
+    fig = go.Figure(
+        go.Heatmap(z=grid.values, x=days, y=list(grid.index), colorscale="Blues", name="articles",
+                   colorbar={"title": {"text": "articles"}}, hovertemplate="%{y} %{x}: %{z} articles<extra></extra>")
+    )
+    if gaps is not None and len(gaps):
+        gaps = gaps.assign(day=pd.to_datetime(gaps["day"]).dt.strftime("%Y-%m-%d"))
+        visible = gaps[gaps["day"].isin(days) & gaps["source"].isin(grid.index)]
+        for kind, part in visible.groupby("gap_kind"):
+            fig.add_trace(go.Scatter(x=part["day"], y=part["source"], mode="markers", name=f"gap: {kind}",
+                                     marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": "#cf222e"}}))
+    return _layout(fig, f"Source × day (last {len(days)} days; × marks gaps)", height=max(260, 60 + 40 * len(grid)))
+
+
+def fig_term(df, term: str):
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for source, part in df.groupby("source", sort=True):
+        fig.add_trace(go.Scatter(x=part["day"], y=part["articles"], name=str(source), mode="lines+markers",
+                                 stackgroup="one"))
+    fig.update_layout(xaxis_title="published day", yaxis_title="articles mentioning the term")
+    return _layout(fig, f"Term trend: “{term}”")
+
+
+def fig_validation(df):
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(x=df["validated_at"], y=df["pass_rate"] * 100, mode="lines+markers",
+                               text=df["run_id"], hovertemplate="%{text}<br>%{y:.1f}% passed<extra></extra>"))
+    fig.update_layout(yaxis={"title": "expectations passed (%)", "range": [0, 105]}, xaxis_title="ingest run")
+    return _layout(fig, "Validation pass rate per ingest run")
+
+
+def fig_rejections(df):
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for source, part in df.groupby("source", sort=True):
+        fig.add_trace(go.Bar(y=part["reason"], x=part["n"], name=str(source), orientation="h"))
+    fig.update_layout(barmode="stack", xaxis_title="rejected pages (all runs)", yaxis={"automargin": True})
+    return _layout(fig, "Rejection reasons")
+
+
+def fig_fetch(df):
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for outcome in ("loaded", "unchanged", "rejected", "failed", "skipped"):
+        part = df[df["outcome"] == outcome]
+        if len(part):
+            fig.add_trace(go.Bar(x=part["run_start"], y=part["n"], name=outcome, text=part["run_id"],
+                                 marker_color=OUTCOME_COLOURS[outcome], textposition="none",
+                                 hovertemplate="%{text}<br>" + outcome + ": %{y}<extra></extra>"))
+    fig.update_layout(barmode="stack", xaxis_title="run start", yaxis_title="URLs")
+    return _layout(fig, "Fetch outcomes per ingest run")
+
+
+# --- HTML ------------------------------------------------------------------------------------------------------
+
+
+def _esc(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return html.escape(str(value))
+
+
+def _table(columns: list[str], rows: list, status_col: int | None = None) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = []
+    for row in rows:
+        cells = []
+        for i, value in enumerate(row):
+            if i == status_col:
+                cells.append(f'<td><span class="status status-{_esc(value)}">{_esc(value)}</span></td>')
+            else:
+                cells.append(f"<td>{_esc(value)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _figure_html(fig, div_id: str) -> str:
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+                       config={"displaylogo": False, "responsive": True})
+
+
+NO_DATA = '<p class="nodata">no data</p>'
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;background:#f6f8fa;color:#1f2328}
+header{background:#24292f;color:#fff;padding:14px 24px}header h1{margin:0;font-size:20px}
+header p{margin:4px 0 0;color:#d0d7de;font-size:13px}
+main{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:16px;padding:16px}
+section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:12px;min-width:0}
+section.wide{grid-column:1/-1}section h2{font-size:15px;margin:0 0 8px}
+table{border-collapse:collapse;width:100%;font-size:12px}th,td{border-bottom:1px solid #eaeef2;padding:4px 6px;
+text-align:left;vertical-align:top}th{background:#f6f8fa}
+.status{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:600}
+.status-pass,.status-fresh{background:#1a7f37}.status-warn,.status-stale{background:#b58100}
+.status-fail,.status-silent{background:#cf222e}
+.nodata{color:#6e7781;font-style:italic;padding:24px;text-align:center;border:1px dashed #d0d7de;border-radius:6px}
+.summary span{margin-right:12px}
+"""
+
+
+def render(data: dict, *, title: str = "newsflow dashboard") -> str:
+    from plotly.offline import get_plotlyjs
+
+    articles, sources, first_day, last_day, runs = data["totals"]
+    sections: list[tuple[str, str, bool]] = []  # (heading, html, wide)
+    cov = data["coverage"]
+    has_cov = cov is not None and len(cov) > 0
+    sections.append(("Coverage over time", _figure_html(fig_coverage(cov), "coverage") if has_cov else NO_DATA, True))
+    sections.append(("Source × day heatmap",
+                     _figure_html(fig_heatmap(cov, data["gaps"]), "heatmap") if has_cov else NO_DATA, True))
+    term, trend = data["term"], data["term_trend"]
+    sections.append((f"Term trend: {term}" if term else "Term trend",
+                     _figure_html(fig_term(trend, term), "term") if trend is not None and len(trend) else NO_DATA, False))
+    fresh = data["freshness"]
+    sections.append(("Source freshness", _table(
+        ["source", "last published", "last fetched", "1d", "7d", "30d", "status"], fresh, status_col=6
+    ) if fresh else NO_DATA, False))
+    val = data["validation"]
+    sections.append(("Validation pass rate", _figure_html(fig_validation(val), "validation") if len(val) else NO_DATA,
+                     False))
+    rej = data["rejections"]
+    sections.append(("Rejection reasons", _figure_html(fig_rejections(rej), "rejections") if len(rej) else NO_DATA,
+                     False))
+    fetch = data["fetch"]
+    sections.append(("Fetch outcomes", _figure_html(fig_fetch(fetch), "fetch") if len(fetch) else NO_DATA, True))
+    checks = data["checks"]
+    if checks:
+        counts = {s: sum(1 for r in checks if r[6] == s) for s in ("pass", "warn", "fail")}
+        summary = "".join(f'<span class="status status-{s}">{n} {s}</span> ' for s, n in counts.items())
+        body = (f'<p class="summary">run <code>{_esc(checks[0][0])}</code> at {_esc(checks[0][1])}: {summary}</p>'
+                + _table(["check", "source", "observed", "expected", "status", "details"],
+                         [r[2:] for r in checks], status_col=4))
+    else:
+        body = NO_DATA
+    sections.append(("Latest quality checks", body, True))
+
+    parts = []
+    for heading, content, wide in sections:
+        parts.append(f'<section class="{"wide" if wide else ""}"><h2>{html.escape(heading)}</h2>{content}</section>')
+    generated = data["now"].strftime("%Y-%m-%d %H:%M UTC")
+    span = f"{first_day} – {last_day}" if first_day else "no articles yet"
+    meta = {"generated": generated, "articles": articles, "sources": sources, "term": term}
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{html.escape(title)}</title>"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        f"<style>{CSS}</style>"
+        f"<script type=\"text/javascript\">{get_plotlyjs()}</script>"
+        f"<script type=\"application/json\" id=\"newsflow-meta\">{html.escape(json.dumps(meta))}</script>"
+        "</head><body>"
+        f"<header><h1>{html.escape(title)}</h1><p>{articles} articles from {sources} sources ({html.escape(span)}), "
+        f"{runs} ingest runs · generated {generated}</p></header>"
+        f"<main>{''.join(parts)}</main></body></html>\n"
+    )
+
+
+def build_report(output: str | Path, *, warehouse: str | Path | None = None, term: str | None = None,
+                 now: datetime | None = None) -> Path:
+    """Write the dashboard for the warehouse (opened read-only) to `output`; returns the path."""
+    from newsflow.warehouse import connect
+
+    output = Path(output).resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    con = connect(warehouse, read_only=True)
+    try:
+        data = collect(con, term=term, now=now)
+    finally:
+        con.close()
+    tmp = output.with_name(output.name + ".tmp")
+    tmp.write_text(render(data), encoding="utf-8")
+    tmp.replace(output)  # the UI plugin never serves a half-written file
+    return output

@@ -1,0 +1,49 @@
+-- The run's staged Parquet files, read by DuckDB directly (no copy through Python, flat memory at any size).
+-- An article listed by two sources belongs to the first source in the run's order; the other copy is logged
+-- as skipped: duplicate_other_source.
+create or replace temp table staged_ranked as
+select
+    *,
+    row_number() over (
+        partition by article_id
+        order by list_position($sources, source), seq
+    ) as copy_rank
+from read_parquet($valid_files);
+
+create or replace temp table staged_articles as
+select * exclude (copy_rank)
+from staged_ranked
+where copy_rank = 1;
+
+create or replace temp table staged_ledger as
+with ledger as (
+    select
+        *,
+        regexp_extract(filename, '([^/]+)/ledger[.]validate[.]parquet$', 1) as source
+    from read_parquet($ledger_files, filename = true)
+),
+
+other_source_copies as (
+    select
+        source,
+        seq
+    from staged_ranked
+    where copy_rank > 1
+)
+
+select
+    ledger.* exclude (filename, outcome, reason),
+    case when copies.seq is null then ledger.outcome else 'skipped' end as outcome,
+    case when copies.seq is null then ledger.reason else 'duplicate_other_source' end as reason
+from ledger
+left join other_source_copies as copies
+    on
+        ledger.source = copies.source
+        and ledger.seq = copies.seq
+        and ledger.url_kind = 'article';
+
+create or replace temp table staged_rejected as
+select * from read_parquet($rejected_files);
+
+create or replace temp table staged_validation as
+select * from read_parquet($validation_files);

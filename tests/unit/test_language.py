@@ -1,0 +1,65 @@
+"""Language: detected from the body, cross-checked with the page's lang attribute and the source's hint."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsflow.language import choose_language, detect, normalise_code, script_evidence
+
+FA = ("به گزارش ایرنا، مدیرکل غله و خدمات بازرگانی خوزستان از خرید بیش از یک میلیون تن گندم از کشاورزان این استان "
+      "از ابتدای فصل برداشت خبر داد و گفت کشاورزان می‌توانند محصول خود را به نزدیک‌ترین مرکز تحویل دهند.")
+AR = ("أعلنت إدارة مرفأ طرابلس في شمال لبنان، اليوم الاثنين، إطلاق المرحلة الثانية من مشروع توسعة رصيف الحاويات، "
+      "الذي يموَّل القسم الأكبر منه بقرض ميسر من صندوق تنمية إقليمي.")
+RU = ("Трамвайная линия протяжённостью 6,5 км, которая свяжет центр Екатеринбурга с новым микрорайоном, будет "
+      "запущена до конца года, сообщили в администрации города.")
+UK = ("На Подолі після капітального ремонту відкрилася дитяча бібліотека, яка не працювала майже два роки. "
+      "Відвідувачів зустріли новими меблями і комп'ютерним класом.")
+ZH = "记者从河南省农业部门了解到，目前全省麦收进度已经过半，大部分地区的小麦收割都由联合收割机完成。"
+JA = "市内の公園で毎年開かれている桜まつりについて、実行委員会は今年、夜間のライトアップ区間を昨年の約二倍に広げると発表した。"
+EN = "The council approved a four million pound plan for protected cycle lanes on Harbour Road on Monday night."
+
+TEXTS = {"fa": FA, "ar": AR, "ru": RU, "uk": UK, "zh": ZH, "ja": JA, "en": EN}
+
+
+@pytest.mark.parametrize("lang", sorted(TEXTS))
+def test_detects_each_language_without_declaration(lang):
+    assert choose_language(TEXTS[lang], None, None)[0] == lang
+
+
+@pytest.mark.parametrize("lang", sorted(TEXTS))
+def test_agrees_with_a_correct_declaration(lang):
+    assert choose_language(TEXTS[lang], lang, None) == (lang, "detected+declared")
+
+
+@pytest.mark.parametrize(
+    ("lang", "wrong_declaration"), [("fa", "ar"), ("ar", "fa"), ("uk", "ru"), ("ru", "uk"), ("ja", "zh"), ("zh", "ja")]
+)
+def test_letters_settle_a_confusable_pair_against_a_template_lang(lang, wrong_declaration):
+    # a site template declaring one language for every article must not relabel a clearly different one
+    assert script_evidence(TEXTS[lang]) == lang
+    assert choose_language(TEXTS[lang], wrong_declaration, None) == (lang, "detected+script")
+
+
+def test_declaration_wins_a_confusable_pair_when_letters_do_not_settle_it():
+    # too short for the detector or the letters: the publisher's word stands
+    assert choose_language("بیش از یک", "fa", None) == ("fa", "page")
+    assert choose_language("東京都知事選挙", None, "ja") == ("ja", "hint")
+
+
+def test_unrelated_declaration_is_overruled_by_a_confident_detector():
+    assert choose_language(AR, "en", None) == ("ar", "detected")
+
+
+def test_hint_used_when_page_has_no_lang():
+    assert choose_language(FA, None, "fa") == ("fa", "detected+declared")
+
+
+@pytest.mark.parametrize(
+    ("value", "code"), [("ar-LB", "ar"), ("zh_CN", "zh"), ("per", "fa"), ("ukr", "uk"), ("", None), ("x", None)]
+)
+def test_normalise_code(value, code):
+    assert normalise_code(value) == code
+
+
+def test_detect_needs_some_text():
+    assert detect("short") == (None, 0.0)

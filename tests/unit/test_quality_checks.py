@@ -1,0 +1,245 @@
+"""Warehouse quality checks on small hand-made warehouses: each check, the silent-source alarm, the idempotent
+write, and the Great Expectations validation with its Data Docs."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from newsflow import quality_checks as qc
+from newsflow.warehouse import migrate
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+
+def add_article(con, i: int, source: str, published: datetime, *, title="Election results", language="en",
+                body="Body text about the election results.", duplicate_of=None, date_disagreement=False,
+                fetched: datetime | None = None, body_chars: int | None = None):
+    con.execute(
+        """insert into articles (article_id, url, canonical_url, source, title, published_at, published_date,
+           date_disagreement, language, body, body_chars, body_hash, fetched_at, duplicate_of, first_run_id,
+           last_run_id, changed_run_id, extractor_version, inserted_at, updated_at)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'h', ?, ?, 'r1', 'r1', 'r1', 'test', ?, ?)""",
+        [f"{source}-{i}", f"http://{source}.test/{i}", f"http://{source}.test/{i}", source, title, published,
+         published.date(), date_disagreement, language, body, len(body) if body_chars is None else body_chars,
+         fetched or published + timedelta(hours=1), duplicate_of, NOW, NOW],
+    )
+
+
+def add_fetch(con, run_id: str, source: str, outcomes: list[str], fetched: datetime, kind: str = "article"):
+    start = con.execute("select count(*) from fetch_log where run_id = ? and source = ?", [run_id, source]).fetchall()
+    for seq, outcome in enumerate(outcomes, start=start[0][0]):
+        con.execute(
+            "insert into fetch_log (run_id, source, url_kind, seq, url, outcome, fetched_at, logged_at) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, source, kind, seq, f"http://{source}.test/u{seq}", outcome, fetched, fetched],
+        )
+
+
+def add_run(con, run_id: str, loaded_at: datetime):
+    con.execute("insert into runs (run_id, dag_id, started_at, loaded_at, status) values (?, 'news_ingest', ?, ?, "
+                "'succeeded')", [run_id, loaded_at - timedelta(minutes=10), loaded_at])
+
+
+def make_warehouse(path: Path, *, silent_days: int = 5, days: int = 40, per_day: int = 5) -> Path:
+    """alpha publishes `per_day` articles every day; beta the same until it goes silent for `silent_days` days.
+    One ingest run an hour ago fetched both (beta's site answered, with nothing new)."""
+    con = duckdb.connect(str(path))
+    migrate(con)
+    for name in ("alpha", "beta"):
+        con.execute("insert into sources values (?, 'feed', 'http://x', 'en', 'UTC', 'r1', 'r2', ?)", [name, NOW])
+    i = 0
+    for d in range(days, 0, -1):
+        day = NOW - timedelta(days=d)
+        for name in ("alpha", "beta"):
+            if name == "beta" and d <= silent_days:
+                continue
+            for _ in range(per_day):
+                i += 1
+                add_article(con, i, name, day + timedelta(minutes=i % 50))
+    add_run(con, "r2", NOW - timedelta(hours=1))
+    add_fetch(con, "r2", "alpha", ["loaded"] * 8 + ["rejected", "failed"], NOW - timedelta(hours=1))
+    add_fetch(con, "r2", "beta", ["unchanged"] * 4, NOW - timedelta(hours=1))
+    add_fetch(con, "r2", "alpha", ["loaded"], NOW - timedelta(hours=1), kind="feed")
+    con.close()
+    return path
+
+
+def by_key(rows):
+    return {(r["check_name"], r["source"]): r for r in rows}
+
+
+@pytest.fixture
+def wh(tmp_path):
+    return make_warehouse(tmp_path / "w.duckdb")
+
+
+@pytest.fixture
+def con(wh):
+    c = duckdb.connect(str(wh))
+    yield c
+    c.close()
+
+
+def test_migration_creates_quality_checks(con):
+    cols = [r[0] for r in con.execute("select column_name from duckdb_columns() where table_name = 'quality_checks' "
+                                      "order by column_index").fetchall()]
+    assert cols == ["run_id", "checked_at", "check_name", "source", "observed", "expected", "status", "details"]
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("insert into quality_checks values ('r', now(), 'c', '*', 1, 'x', 'maybe', null)")
+
+
+def test_silent_source_is_flagged_by_freshness_and_volume(con):
+    rows = by_key(qc.check_freshness(con, now=NOW) + qc.check_volume(con, now=NOW))
+    beta_fresh = rows[("freshness_published_hours", "beta")]
+    assert beta_fresh["status"] == "fail" and beta_fresh["observed"] == pytest.approx(24 * 6 - 0.03, abs=1)
+    beta_volume = rows[("volume_latest_day", "beta")]
+    assert beta_volume["status"] == "fail" and beta_volume["observed"] == 0
+    details = json.loads(beta_volume["details"])
+    assert details["median"] == 5 and details["day"] == str((NOW - timedelta(days=1)).date())
+    # the site itself still answers: fetch freshness is fine, the silence is in what it publishes
+    assert rows[("freshness_fetched_hours", "beta")]["status"] == "pass"
+    for check in ("freshness_published_hours", "freshness_fetched_hours", "volume_latest_day"):
+        assert rows[(check, "alpha")]["status"] == "pass", check
+
+
+def test_a_short_silence_fails_volume_before_freshness(tmp_path):
+    # two empty days: published freshness ~72h (warn), volume 0 vs median 5 (fail) - volume is the fast alarm
+    con = duckdb.connect(str(make_warehouse(tmp_path / "w.duckdb", silent_days=2)))
+    rows = by_key(qc.check_freshness(con, now=NOW) + qc.check_volume(con, now=NOW))
+    assert rows[("freshness_published_hours", "beta")]["status"] == "warn"
+    assert rows[("volume_latest_day", "beta")]["status"] == "fail"
+
+
+def test_volume_needs_history_and_ignores_the_day_in_progress(tmp_path):
+    con = duckdb.connect(str(make_warehouse(tmp_path / "w.duckdb", silent_days=0, days=3)))
+    add_article(con, 999, "alpha", NOW - timedelta(hours=1))  # today: not a complete day, not judged
+    rows = by_key(qc.check_volume(con, now=NOW))
+    assert rows[("volume_latest_day", "alpha")]["status"] == "pass"
+    assert json.loads(rows[("volume_latest_day", "alpha")]["details"])["note"] == "insufficient history"
+    assert json.loads(rows[("volume_latest_day", "alpha")]["details"])["day"] == str((NOW - timedelta(days=1)).date())
+
+
+def test_volume_spike_and_drop(tmp_path):
+    con = duckdb.connect(str(make_warehouse(tmp_path / "w.duckdb", silent_days=0, days=30, per_day=10)))
+    yesterday = NOW - timedelta(days=1)
+    con.execute("delete from articles where source = 'alpha' and published_date = ? and article_id not in "
+                "(select article_id from articles where source = 'alpha' and published_date = ? order by 1 limit 2)",
+                [yesterday.date(), yesterday.date()])
+    for k in range(40):
+        add_article(con, 5000 + k, "beta", yesterday)
+    rows = by_key(qc.check_volume(con, now=NOW))
+    assert rows[("volume_latest_day", "alpha")]["status"] == "fail"  # 2 vs median 10
+    assert rows[("volume_latest_day", "beta")]["status"] == "warn"  # 50 vs median 10: a spike is suspicious
+
+
+def test_stale_fetch_is_flagged(con):
+    con.execute("update fetch_log set fetched_at = ? where source = 'beta'", [NOW - timedelta(days=4)])
+    rows = by_key(qc.check_freshness(con, now=NOW))
+    assert rows[("freshness_fetched_hours", "beta")]["status"] == "fail"
+    assert rows[("freshness_fetched_hours", "beta")]["observed"] == pytest.approx(96)
+
+
+def test_never_fetched_source_fails(con):
+    con.execute("insert into sources values ('gamma', 'feed', 'http://g', 'en', 'UTC', null, null, ?)", [NOW])
+    rows = by_key(qc.check_freshness(con, now=NOW))
+    assert rows[("freshness_fetched_hours", "gamma")]["status"] == "fail"
+    assert rows[("freshness_published_hours", "gamma")]["observed"] is None
+
+
+def test_null_and_empty_rates(con):
+    for k in range(10):
+        add_article(con, 9000 + k, "alpha", NOW - timedelta(days=2), title="  " if k < 3 else "T",
+                    language=None if k < 1 else "en")
+    rows = by_key(qc.check_null_rates(con))
+    alpha_n = con.execute("select count(*) from articles where source = 'alpha'").fetchall()[0][0]
+    title = rows[("null_rate_title", "alpha")]
+    assert title["observed"] == pytest.approx(3 / alpha_n, abs=1e-6)
+    assert json.loads(title["details"])["missing"] == 3
+    assert rows[("null_rate_language", "alpha")]["observed"] == pytest.approx(1 / alpha_n, abs=1e-6)
+    assert rows[("null_rate_title", "beta")]["observed"] == 0
+    assert rows[("null_rate_title", "*")]["status"] == "pass"
+    # an empty body is a hard failure even when rare
+    con.execute("update articles set body = '' where article_id in (select article_id from articles "
+                "where source = 'alpha' limit 5)")
+    assert by_key(qc.check_null_rates(con))[("null_rate_body", "alpha")]["status"] == "fail"
+
+
+def test_duplicate_and_date_disagreement_rates(con):
+    con.execute("update articles set duplicate_of = 'x' where source = 'alpha' and article_id in "
+                "(select article_id from articles where source = 'alpha' order by 1 limit 120)")
+    con.execute("update articles set date_disagreement = true where source = 'beta' and article_id in "
+                "(select article_id from articles where source = 'beta' order by 1 limit 30)")
+    dup = by_key(qc.check_duplicate_rate(con))
+    assert dup[("duplicate_rate", "alpha")]["observed"] == pytest.approx(0.6) and dup[("duplicate_rate", "alpha")][
+        "status"] == "fail"
+    assert dup[("duplicate_rate", "beta")]["status"] == "pass"
+    dis = by_key(qc.check_date_disagreement_rate(con))
+    assert dis[("date_disagreement_rate", "beta")]["observed"] == pytest.approx(30 / 175, abs=1e-6)
+    assert dis[("date_disagreement_rate", "beta")]["status"] == "warn"
+    assert dis[("date_disagreement_rate", "alpha")]["status"] == "pass"
+
+
+def test_rejection_and_fetch_failure_rates_use_the_latest_run(con):
+    # an older run full of failures must not count
+    add_run(con, "r0", NOW - timedelta(days=3))
+    add_fetch(con, "r0", "beta", ["failed"] * 20, NOW - timedelta(days=3))
+    rows = by_key(qc.check_run_rates(con))
+    assert rows[("rejection_rate", "alpha")]["observed"] == pytest.approx(1 / 9, abs=1e-6)
+    assert rows[("fetch_failure_rate", "alpha")]["observed"] == pytest.approx(1 / 11, abs=1e-6)  # the feed counts too
+    assert rows[("fetch_failure_rate", "beta")]["status"] == "pass"
+    assert json.loads(rows[("rejection_rate", "alpha")]["details"])["ingest_run_id"] == "r2"
+    add_run(con, "r3", NOW)
+    add_fetch(con, "r3", "beta", ["failed"] * 3 + ["loaded"], NOW)
+    rows = by_key(qc.check_run_rates(con))
+    assert rows[("fetch_failure_rate", "beta")]["status"] == "fail"
+    assert ("fetch_failure_rate", "alpha") not in rows  # alpha was not part of r3
+
+
+def test_write_checks_is_idempotent(con):
+    rows = qc.sql_checks(con, now=NOW)
+    assert qc.write_checks(con, "q1", rows, checked_at=NOW) == len(rows)
+    assert qc.write_checks(con, "q1", rows, checked_at=NOW) == len(rows)
+    assert con.execute("select count(*) from quality_checks").fetchall()[0][0] == len(rows)
+    qc.write_checks(con, "q2", rows[:3], checked_at=NOW)
+    assert con.execute("select count(*) from quality_checks").fetchall()[0][0] == len(rows) + 3
+    with pytest.raises(ValueError):
+        qc.write_checks(con, "q1", [{**rows[0], "status": "bad"}])
+    assert con.execute("select count(*) from quality_checks where run_id = 'q1'").fetchall()[0][0] == len(rows)
+
+
+def test_gx_validation_rows_and_data_docs(tmp_path):
+    path = make_warehouse(tmp_path / "w.duckdb", days=10)
+    con = duckdb.connect(str(path))
+    add_article(con, 7001, "alpha", NOW + timedelta(days=30), language="english")  # future date, bad code
+    add_article(con, 7002, "alpha", datetime(1980, 1, 1, tzinfo=UTC), body_chars=0)
+    con.close()
+    data = tmp_path / "data"
+    summary = qc.run_quality_checks("q1", warehouse=path, data_dir=data, now=NOW)
+    assert summary["fail"] >= 2 and "freshness_published_hours[beta]" in summary["failing"]
+    con = duckdb.connect(str(path), read_only=True)
+    gx_rows = dict(con.execute("select check_name, status from quality_checks where check_name like 'gx:%'").fetchall())
+    assert gx_rows["gx:expect_column_values_to_be_between(published_at)"] == "fail"
+    assert gx_rows["gx:expect_column_values_to_match_regex(language)"] == "fail"
+    assert gx_rows["gx:expect_column_values_to_be_between(body_chars)"] == "fail"
+    assert gx_rows["gx:expect_column_values_to_be_unique(article_id)"] == "pass"
+    con.close()
+    index = qc.build_data_docs(data)
+    assert index == data / "data_docs" / "index.html"
+    assert qc.GX_SUITE in index.read_text(encoding="utf-8")
+    assert list((data / "data_docs" / "validations").rglob("*.html"))
+    # rerunning the same run id replaces its rows
+    again = qc.run_quality_checks("q1", warehouse=path, data_dir=data, now=NOW)
+    con = duckdb.connect(str(path), read_only=True)
+    assert con.execute("select count(*) from quality_checks").fetchall()[0][0] == again["rows"] == summary["rows"]
+
+
+def test_empty_and_missing_warehouse(tmp_path):
+    path = tmp_path / "new" / "w.duckdb"  # does not exist yet: created and migrated
+    summary = qc.run_quality_checks("q1", warehouse=path, data_dir=tmp_path / "data", now=NOW)
+    assert summary["fail"] == 0 and summary["rows"] >= 1
+    assert qc.build_data_docs(tmp_path / "data").exists()

@@ -1,0 +1,47 @@
+"""Site-name prefixes and suffixes are stripped from titles in every script; headlines themselves stay whole."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsflow.titles import clean_title, common_affixes
+
+
+@pytest.mark.parametrize(
+    ("title", "site_names", "expected"),
+    [
+        ("Headline about the port strike - Site", ["Site"], "Headline about the port strike"),
+        ("Site | Headline about the port strike", ["Site"], "Headline about the port strike"),
+        ("Council approves £4m plan | The Daily Herald", ["The Daily Herald"], "Council approves £4m plan"),
+        ("The Daily Herald | Council approves £4m plan", ["dailyherald"], "Council approves £4m plan"),
+        ("Council approves £4m plan – Daily Herald", ["The Daily Herald"], "Council approves £4m plan"),
+        ("مرفأ طرابلس يطلق المرحلة الثانية - الحدث", ["الحدث"], "مرفأ طرابلس يطلق المرحلة الثانية"),
+        ("الحدث | مرفأ طرابلس يطلق المرحلة الثانية", ["الحدث"], "مرفأ طرابلس يطلق المرحلة الثانية"),
+        ("بازگشایی موزه‌ی آب یزد پس از مرمت | خبرنامه کویر", ["خبرنامه کویر"], "بازگشایی موزه‌ی آب یزد پس از مرمت"),
+        ("成渝高铁提速改造工程启动-城市快报网", ["城市快报网"], "成渝高铁提速改造工程启动"),
+        ("高考首日 多地推出便民举措护航考生_今日新闻网", ["今日新闻网"], "高考首日 多地推出便民举措护航考生"),
+        ("桜まつり、今年は夜間ライトアップを拡大 ｜ みなと新聞", ["みなと新聞"], "桜まつり、今年は夜間ライトアップを拡大"),
+        ("В Казани открыли мост через Казанку — Городские вести", ["Городские вести"],
+         "В Казани открыли мост через Казанку"),
+        ("Новости: В Казани открыли мост", ["Новости"], "В Казани открыли мост"),
+        ("Brexit: what happens next | Politics | The Guardian", ["The Guardian"], "Brexit: what happens next"),
+        # separators inside the headline are not site names
+        ("US - China trade talks resume", ["Example News"], "US - China trade talks resume"),
+        ("Trump - Kim summit ends early - Example News", ["Example News"], "Trump - Kim summit ends early"),
+        ("Brexit: what happens next", ["Brexit Central"], "Brexit: what happens next"),
+        ("Site", ["Site"], "Site"),
+    ],
+)
+def test_site_names_stripped(title, site_names, expected):
+    assert clean_title(title, site_names=site_names) == expected
+
+
+def test_h1_preferred_when_title_contains_it():
+    assert clean_title("Site | Headline long enough", h1="Headline long enough", site_names=[]) == "Headline long enough"
+    assert clean_title(None, h1="Only a headline") == "Only a headline"
+    assert clean_title("  spaced   title  ", site_names=[]) == "spaced title"
+
+
+def test_common_affixes_find_an_undeclared_site_name():
+    titles = ["One headline | Kavir", "Another headline | Kavir", "Third | Kavir", "Odd one out"]
+    assert common_affixes(titles) == ["Kavir"]
