@@ -117,8 +117,31 @@ def cmd_demo(args) -> int:
         site.stop()
     print_run_summary()
     print(f"\nrun took {result['elapsed_s']:.1f}s; warehouse: {warehouse_path()}")
-    print('try: newsflow sql "select source, language, count(*) from articles group by all"')
+    run_quality()
+    print('\ntry: .venv/bin/newsflow sql "select * from coverage_daily order by day"')
     return 0
+
+
+def run_quality() -> None:
+    """news_quality through Airflow: the scheduler would start it from the articles Asset; `dags test` does not."""
+    from newsflow.airflow_runner import dags_test
+    from newsflow.config import data_dir
+    from newsflow.warehouse import query
+
+    env = {"NEWSFLOW_WAREHOUSE": str(warehouse_path()), "NEWSFLOW_DATA_DIR": str(data_dir())}
+    print("\nnews_quality: checks, Data Docs and dashboard", flush=True)
+    dags_test("news_quality", {}, env_extra=env, echo=lambda m: print(m, flush=True))
+    columns, rows = query(
+        """
+        select status, count(*) as checks, string_agg(distinct check_name, ', ' order by check_name) as names
+        from quality_checks where run_id = (select run_id from quality_checks order by checked_at desc limit 1)
+        group by status order by status
+        """
+    )
+    print("\nQuality checks (this run):")
+    _print_table(columns, rows, max_width=90)
+    print(f"dashboard: {data_dir() / 'reports' / 'dashboard.html'}")
+    print(f"Data Docs: {data_dir() / 'data_docs' / 'index.html'}")
 
 
 def cmd_ingest(args) -> int:
@@ -126,6 +149,8 @@ def cmd_ingest(args) -> int:
     result = run_ingest(args.sources, args.source or None, logical_date=args.logical_date)
     print_run_summary()
     print(f"\nrun took {result['elapsed_s']:.1f}s; warehouse: {warehouse_path()}")
+    if args.quality:
+        run_quality()
     return 0
 
 
@@ -200,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--sources", required=True, help="sources YAML file")
     ingest.add_argument("--source", action="append", help="only this source (repeatable)")
     ingest.add_argument("--warehouse", help="DuckDB file (default data/warehouse.duckdb or $NEWSFLOW_WAREHOUSE)")
-    ingest.add_argument("--logical-date", help="the run's logical date; the same date repeats the same run id")
+    ingest.add_argument("--logical-date", help="the run's logical date (ISO 8601); default: now")
+    ingest.add_argument("--quality", action="store_true", help="then run news_quality (checks, Data Docs, dashboard)")
     ingest.set_defaults(func=cmd_ingest)
 
     reprocess = sub.add_parser("reprocess", help="re-extract archived articles through news_reprocess (no refetch)")

@@ -97,9 +97,18 @@ def _canon(match: re.Match) -> str:
     return canonical(name) or name
 
 
+# picture credits sit near the headline too ("Photo: AFP", "صورة: رويترز"); they credit the image, not the story
+_PICTURE = re.compile(
+    r"(?i:photo|foto|image|picture|pictures|getty|caption|video|illustration|صورة|الصورة|فيديو|عکس|تصویر|фото|"
+    r"видео|图|圖|照片|写真|사진)"
+)
+
+
 def _lead_credit(lead: str) -> str | None:
     for line in lead.splitlines():
         for segment in _SEG.split(line.strip()):
+            if _PICTURE.search(segment):
+                continue
             match = _SLOT.fullmatch(segment.strip())
             if match:
                 return _canon(match)

@@ -66,6 +66,11 @@ def test_mentions_are_not_credits(body):
     assert find_credit(body) is None
 
 
+@pytest.mark.parametrize("lead", ["Photo: Reuters", "صورة: أ ف ب", "Фото: ТАСС", "Getty Images - AFP", "图：新华社"])
+def test_picture_credits_near_the_headline_are_not_story_credits(lead):
+    assert find_credit("Ordinary first sentence of the story, written by staff.", lead=lead) is None
+
+
 def test_lead_without_credit_slot_is_ignored():
     lead = "18 березня 2019, 14:05\nТеги: Культура\nReuters: ринки зростають після рішення ФРС"
     assert find_credit("Звичайний текст статті без кредиту агентства.", lead=lead) is None
