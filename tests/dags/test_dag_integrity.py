@@ -63,3 +63,19 @@ def test_ruff_air3_clean():
     out = subprocess.run([sys.executable, "-m", "ruff", "check", "--select", "AIR3", "dags", "plugins"], cwd=ROOT,
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_plugin_folder_exposes_only_the_ui_plugin():
+    """Airflow loads every .py under plugins/ as a top-level module; the package must stay out of that."""
+    code = (
+        "import sys, json\n"
+        "from airflow._shared.plugins_manager.plugins_manager import _load_plugins_from_plugin_directory\n"
+        f"plugins, errors = _load_plugins_from_plugin_directory({str(ROOT / 'plugins')!r})\n"
+        "print(json.dumps({'plugins': [p.name for p in plugins], 'errors': errors,\n"
+        "  'stray': [m for m in ('config', 'pipeline', 'dates', 'server', 'warehouse') if m in sys.modules]}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    import json
+
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result == {"plugins": ["newsflow"], "errors": {}, "stray": []}
