@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context, task
 
-ARTICLES = Asset("newsflow://warehouse/articles")
+from newsflow.dag_tasks import DEFAULT_ARGS, START_DATE, account, extract, load, validate
+
 DEFAULT_SOURCES_FILE = "config/sources.yaml"
 
 DOC = """
@@ -33,18 +33,12 @@ Outcomes per URL: `loaded`, `unchanged`, `rejected`, `failed`, `skipped` (see th
 @dag(
     dag_id="news_ingest",
     schedule=None,
-    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["newsflow", "ingest"],
     doc_md=DOC,
-    default_args={
-        "owner": "newsflow",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=10),
-    },
+    default_args=DEFAULT_ARGS,
     params={
         "sources_file": Param(DEFAULT_SOURCES_FILE, type="string", description="Path to the sources YAML file"),
         "sources": Param([], type="array", description="Only these source names (empty: all sources)"),
@@ -69,34 +63,6 @@ def news_ingest():
         from newsflow.pipeline import fetch_source
 
         return fetch_source(job)
-
-    @task(map_index_template="{{ job.source }}", execution_timeout=timedelta(hours=2))
-    def extract(job: dict) -> dict:
-        from newsflow.pipeline import extract_source
-
-        return extract_source(job)
-
-    @task(map_index_template="{{ job.source }}")
-    def validate(job: dict) -> dict:
-        from newsflow.pipeline import validate_source
-
-        return validate_source(job)
-
-    @task(pool="duckdb_write", outlets=[ARTICLES])
-    def load(jobs: list[dict]) -> dict:
-        from newsflow.pipeline import load_run
-
-        context = get_current_context()
-        return load_run(
-            list(jobs), run_id=context["run_id"], dag_id=context["dag"].dag_id, started_at=context["dag_run"].start_date
-        )
-
-    @task(pool="duckdb_write", retries=0)
-    def account(jobs: list[dict], loaded: dict) -> dict:
-        from newsflow.pipeline import check_accounting
-
-        context = get_current_context()
-        return check_accounting(list(jobs), run_id=context["run_id"])
 
     validated = validate.expand(job=extract.expand(job=fetch.expand(job=discover.expand(job=plan()))))
     account(validated, load(validated))

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
-from airflow.sdk import Asset, dag, get_current_context, task
+from airflow.sdk import dag, get_current_context, task
 
-ARTICLES = Asset("newsflow://warehouse/articles")
+from newsflow.dag_tasks import ARTICLES, DEFAULT_ARGS, START_DATE
 
 DOC = """
 ### news_quality
@@ -34,18 +33,12 @@ Failing checks are recorded with status `fail` and shown on the dashboard; they 
 @dag(
     dag_id="news_quality",
     schedule=[ARTICLES],
-    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["newsflow", "quality"],
     doc_md=DOC,
-    default_args={
-        "owner": "newsflow",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=10),
-    },
+    default_args=DEFAULT_ARGS,
 )
 def news_quality():
     @task(pool="duckdb_write", execution_timeout=timedelta(hours=1))

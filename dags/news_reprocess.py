@@ -5,12 +5,9 @@ Run it after upgrading the extractor; rows it changes carry the new extractor_ve
 
 from __future__ import annotations
 
-from datetime import timedelta
+from airflow.sdk import Param, dag, get_current_context, task
 
-import pendulum
-from airflow.sdk import Asset, Param, dag, get_current_context, task
-
-ARTICLES = Asset("newsflow://warehouse/articles")
+from newsflow.dag_tasks import DEFAULT_ARGS, START_DATE, account, extract, load, validate
 
 DOC = """
 ### news_reprocess
@@ -26,12 +23,12 @@ re-extracted by a new version are `loaded` with reason `reextracted` or `changed
 @dag(
     dag_id="news_reprocess",
     schedule=None,
-    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["newsflow", "reprocess"],
     doc_md=DOC,
-    default_args={"owner": "newsflow", "retries": 2, "retry_delay": timedelta(seconds=30)},
+    default_args=DEFAULT_ARGS,
     params={
         "sources_file": Param("config/sources.yaml", type="string"),
         "sources": Param([], type="array"),
@@ -49,32 +46,6 @@ def news_reprocess():
             params["sources_file"], params.get("sources"), params.get("start_date"), params.get("end_date"),
             context["run_id"],
         )
-
-    @task(map_index_template="{{ job.source }}", execution_timeout=timedelta(hours=2))
-    def extract(job: dict) -> dict:
-        from newsflow.pipeline import extract_source
-
-        return extract_source(job)
-
-    @task(map_index_template="{{ job.source }}")
-    def validate(job: dict) -> dict:
-        from newsflow.pipeline import validate_source
-
-        return validate_source(job)
-
-    @task(pool="duckdb_write", outlets=[ARTICLES])
-    def load(jobs: list[dict]) -> dict:
-        from newsflow.pipeline import load_run
-
-        context = get_current_context()
-        return load_run(list(jobs), run_id=context["run_id"], dag_id=context["dag"].dag_id)
-
-    @task(pool="duckdb_write", retries=0)
-    def account(jobs: list[dict], loaded: dict) -> dict:
-        from newsflow.pipeline import check_accounting
-
-        context = get_current_context()
-        return check_accounting(list(jobs), run_id=context["run_id"])
 
     validated = validate.expand(job=extract.expand(job=plan()))
     account(validated, load(validated))
