@@ -6,7 +6,8 @@ those files (`static/vendor/`, byte-identical to the npm tarballs of the referen
 into `<docs>/_vendor/` and rewrites every such URL in the site's HTML (script/link/img tags and CSS `url()`s in
 `<style>` blocks or style attributes) and in its own .css files to a relative path, so pages at any depth work from
 `file://` and behind the Airflow UI plugin alike. URLs that cannot be served locally are dropped (the tag is
-removed, a CSS `url()` becomes `none`). Plain `<a href>` links are left alone: they are navigation, not loads.
+removed, a CSS `url()` becomes `none`); a dangling relative `static/...` reference (GX's favicon link on validation
+pages) is re-anchored on the site's static/ dir. Plain `<a href>` links are left alone: they are navigation, not loads.
 """
 
 from __future__ import annotations
@@ -99,11 +100,27 @@ class _Rewriter:
             return None
         return quote(Path(os.path.relpath(self.vendor_root / rel, self.page_dir)).as_posix())
 
+    def repair(self, match: re.Match) -> str:
+        """GX's favicon link on validation pages climbs one directory too few (favicon.j2 uses dot count + 3,
+        top_navbar.j2 + 4): re-anchor a dangling `.../static/...` reference on the site's own static/ dir."""
+        url = match.group(3)
+        if is_remote(url) or url.startswith(("data:", "#", "/")) or "static/" not in url:
+            return match.group(0)
+        path = re.split(r"[?#]", url, maxsplit=1)[0]
+        if (self.page_dir / path).exists():
+            return match.group(0)
+        target = self.vendor_root.parent / ("static/" + path.split("static/", 1)[1])
+        if not target.is_file():
+            return match.group(0)
+        self.rewritten += 1
+        local = Path(os.path.relpath(target, self.page_dir)).as_posix()
+        return match.group(1) + match.group(2) + local + match.group(2)
+
     def tag(self, match: re.Match) -> str:
         text = match.group(0)
         urls = [m for m in _URL_ATTR.finditer(text) if is_remote(m.group(3))]
         if not urls:
-            return text
+            return _URL_ATTR.sub(self.repair, text)
         url = urls[0].group(3)
         local = self.local(url)
         if local is None:

@@ -439,6 +439,9 @@ def build_data_docs(data_dir: Path) -> Path:
     """Render the static Data Docs site from the stored suites and validation results; returns index.html."""
     context = gx_context(data_dir)
     context.build_data_docs(site_names=[GX_SITE])
+    from newsflow.offline_docs import make_offline
+
+    make_offline(data_docs_dir(data_dir))  # no CDN/S3 URLs: vendored copies under data_docs/_vendor/
     index = data_docs_dir(data_dir) / "index.html"
     if not index.exists():
         raise RuntimeError(f"GX did not write {index}")
