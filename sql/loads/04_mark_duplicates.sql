@@ -27,27 +27,49 @@ with exact_matches as (
             and touched.article_id != other.article_id
 ),
 
-near_matches as (
+touched_bands as (
+    -- each SimHash cut into four 16-bit bands, one row per band, so that the search is one hash equi-join
     select
         touched.article_id,
+        touched.body_hash,
+        touched.simhash,
+        bands.band,
+        (touched.simhash >> (16 * bands.band)) & 65535 as band_value
+    from touched
+    cross join range(4) as bands (band)
+    where touched.body_chars >= 300
+),
+
+article_bands as (
+    select
+        articles.article_id,
+        articles.body_hash,
+        articles.simhash,
+        articles.inserted_at,
+        articles.published_at,
+        bands.band,
+        (articles.simhash >> (16 * bands.band)) & 65535 as band_value
+    from articles
+    cross join range(4) as bands (band)
+    where articles.body_chars >= 300
+),
+
+near_matches as (
+    select distinct
+        touched_bands.article_id,
         other.article_id as other_id,
         'near' as kind,
         other.inserted_at as other_inserted,
         other.published_at as other_published
-    from touched
-    inner join articles as other
+    from touched_bands
+    inner join article_bands as other
         on
-            touched.article_id != other.article_id
-            and touched.body_hash != other.body_hash
-            and (
-                (touched.simhash & 65535) = (other.simhash & 65535)
-                or ((touched.simhash >> 16) & 65535) = ((other.simhash >> 16) & 65535)
-                or ((touched.simhash >> 32) & 65535) = ((other.simhash >> 32) & 65535)
-                or ((touched.simhash >> 48) & 65535) = ((other.simhash >> 48) & 65535)
-            )
-            and bit_count(xor(touched.simhash, other.simhash)) <= 3
-            and touched.body_chars >= 300
-            and other.body_chars >= 300
+            touched_bands.band = other.band
+            and touched_bands.band_value = other.band_value
+    where
+        touched_bands.article_id != other.article_id
+        and touched_bands.body_hash != other.body_hash
+        and bit_count(xor(touched_bands.simhash, other.simhash)) <= 3
 ),
 
 candidates as (
