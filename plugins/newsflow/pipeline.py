@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 
 from newsflow import staging
 from newsflow.config import SourcesFile, load_sources
+from newsflow.titles import clean_title, common_affixes
 from newsflow.urls import BadURL, article_id, canonicalize, scheme_of
 
 log = logging.getLogger(__name__)
@@ -385,6 +386,16 @@ def extract_source(job: dict) -> dict:
 VALIDATION_BATCH_ROWS = 2000
 
 
+def _source_title_affixes(path: Path) -> list[str]:
+    """A site name no metadata declared still shows as the segment most of a source's titles share."""
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        return []
+    titles = [t for t in pq.read_table(path, columns=["title"]).column("title").to_pylist() if t]
+    return common_affixes(titles) if len(titles) >= 3 else []
+
+
 def validate_source(job: dict) -> dict:
     """Great Expectations over the extracted records, in batches (flat memory); results summed per expectation."""
     from newsflow.quality import merge_results, validate_articles
@@ -394,9 +405,13 @@ def validate_source(job: dict) -> dict:
     rows = staging.rows(folder / "ledger.extract.parquet", staging.LEDGER)
     by_seq = {r["seq"]: r for r in rows if r["url_kind"] == "article"}
     results: list[dict] = []
+    site_affixes = _source_title_affixes(folder / "articles.parquet")
     with staging.BatchWriter(folder / "valid.parquet", staging.ARTICLE) as valid, \
             staging.BatchWriter(folder / "rejected.parquet", staging.REJECTED) as rejected:
         for records in staging.iter_rows(folder / "articles.parquet", staging.ARTICLE, VALIDATION_BATCH_ROWS):
+            if site_affixes:
+                for record in records:
+                    record["title"] = clean_title(record["title"], site_names=site_affixes)
             outcome = validate_articles(
                 records,
                 source=job["source"],
