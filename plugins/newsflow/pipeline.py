@@ -30,7 +30,19 @@ class AccountingError(RuntimeError):
 
 
 # -- plan ------------------------------------------------------------------------------------------------------
+def resolve_sources_file(sources_file: str) -> str:
+    """A relative path is looked up from the working directory, then from the project root (where the DAG's
+    default `config/sources.yaml` lives), since workers do not all start in the same folder."""
+    from newsflow.config import project_root
+
+    path = Path(sources_file)
+    if not path.is_absolute() and not path.exists() and (project_root() / path).exists():
+        path = project_root() / path
+    return str(path.resolve())
+
+
 def plan_run(sources_file: str, source_filter: list[str] | str | None, run_id: str) -> list[dict]:
+    sources_file = resolve_sources_file(sources_file)
     config = load_sources(sources_file)
     if isinstance(source_filter, str):
         source_filter = [s.strip() for s in source_filter.split(",") if s.strip()]
@@ -569,6 +581,7 @@ def plan_reprocess(sources_file: str, source_filter: list[str] | str | None, sta
     """Jobs that re-extract archived articles (by publication day) without refetching anything."""
     from newsflow.warehouse import connect
 
+    sources_file = resolve_sources_file(sources_file)
     config = load_sources(sources_file)
     if isinstance(source_filter, str):
         source_filter = [s.strip() for s in source_filter.split(",") if s.strip()]

@@ -33,3 +33,12 @@ def test_undeclared_site_name_is_stripped_from_titles(tmp_path, data_env):
     assert pipeline.validate_source(job)["valid"] == 4
     kept = [r["title"] for r in staging.rows(folder / "valid.parquet", staging.ARTICLE)]
     assert kept == ["سیل در شمال", "رأی مجلس", "برداشت گندم", "بدون نام سایت"]
+
+
+def test_relative_sources_file_resolves_from_the_project_root(tmp_path, monkeypatch):
+    from newsflow.config import project_root
+
+    monkeypatch.chdir(tmp_path)
+    assert pipeline.resolve_sources_file("config/sources.yaml") == str(project_root() / "config" / "sources.yaml")
+    (tmp_path / "mine.yaml").write_text("sources: []\n")
+    assert pipeline.resolve_sources_file("mine.yaml") == str(tmp_path / "mine.yaml")
