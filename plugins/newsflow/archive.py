@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,30 @@ from warcio.warcwriter import WARCWriter
 
 # Hop-by-hop and transfer headers describe bytes we did not store: bodies are archived decoded.
 _DROP_HEADERS = {"content-encoding", "transfer-encoding", "content-length", "connection", "keep-alive"}
+
+
+class _FastGzipMember:
+    """One gzip member per record at zlib level 1: warcio's own wrapper uses level 9, which costs ~4.7 ms per
+    170 KB page against ~1.1 ms (the fetch stage's largest CPU cost), for files about 15% smaller."""
+
+    def __init__(self, out):
+        self._compressor = zlib.compressobj(1, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        self._out = out
+
+    def write(self, buff: bytes) -> None:
+        self._out.write(self._compressor.compress(buff))
+
+    def flush(self) -> None:
+        self._out.write(self._compressor.flush())
+        self._out.flush()
+
+
+class _FastWARCWriter(WARCWriter):
+    def __init__(self, filebuf):
+        super().__init__(filebuf, gzip=False)
+
+    def _write_warc_record(self, out, record):
+        return super()._write_warc_record(_FastGzipMember(out), record)
 
 
 @dataclass(frozen=True)
@@ -40,7 +65,7 @@ class WarcArchive:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # reruns of the same run rewrite the file: staging is per run, the old file is superseded
         self._fh = open(self.path, "wb")
-        self._writer = WARCWriter(self._fh, gzip=True)
+        self._writer = _FastWARCWriter(self._fh)
         info = self._writer.create_warcinfo_record(self.path.name, {"software": "newsflow", "format": "WARC/1.1"})
         self._writer.write_record(info)
 

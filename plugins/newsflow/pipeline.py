@@ -25,6 +25,13 @@ OUTCOMES = ("loaded", "unchanged", "rejected", "failed", "skipped")
 SERIAL_EXTRACTION_BELOW = 40  # starting worker processes costs more than extracting a handful of pages
 
 
+def peak_rss_mb() -> int:
+    """This process's peak memory so far: logged after each stage, so growth can be traced to a stage."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
 class AccountingError(RuntimeError):
     """Some discovered URL has no recorded outcome: the run must fail loudly."""
 
@@ -308,7 +315,7 @@ def fetch_source(job: dict) -> dict:
     staging.write(rows, staging.LEDGER, folder / "ledger.fetch.parquet")
     articles = [r for r in rows if r["url_kind"] == "article"]
     counts = Counter(r["outcome"] or "fetched" for r in articles)
-    log.info("%s: fetch outcomes %s", source.name, dict(counts))
+    log.info("%s: fetch outcomes %s (peak RSS %d MB)", source.name, dict(counts), peak_rss_mb())
     return {**job, "fetched": counts.get("fetched", 0), "fetch_outcomes": dict(counts)}
 
 
@@ -390,7 +397,8 @@ def extract_source(job: dict) -> dict:
                          done / (time.monotonic() - started))
     staging.write(rows, staging.LEDGER, folder / "ledger.extract.parquet")
     elapsed = time.monotonic() - started
-    log.info("%s: extracted %d page(s) in %.1fs, %d failed", source.name, extracted, elapsed, len(items) - extracted)
+    log.info("%s: extracted %d page(s) in %.1fs, %d failed (peak RSS %d MB)", source.name, extracted, elapsed,
+             len(items) - extracted, peak_rss_mb())
     return {**job, "extracted": extracted, "extract_failed": len(items) - extracted}
 
 
@@ -439,7 +447,7 @@ def validate_source(job: dict) -> dict:
             results.append(outcome.results)
     staging.write(merge_results(results), staging.VALIDATION, folder / "validation.parquet")
     staging.write(rows, staging.LEDGER, folder / "ledger.validate.parquet")
-    log.info("%s: %d valid, %d rejected", job["source"], valid.count, rejected.count)
+    log.info("%s: %d valid, %d rejected (peak RSS %d MB)", job["source"], valid.count, rejected.count, peak_rss_mb())
     return {**job, "valid": valid.count, "rejected": rejected.count}
 
 
