@@ -418,7 +418,7 @@ def _source_title_affixes(path: Path) -> list[str]:
 
 def validate_source(job: dict) -> dict:
     """Great Expectations over the extracted records, in batches (flat memory); results summed per expectation."""
-    from newsflow.quality import merge_results, validate_articles
+    from newsflow.quality import ArticleValidator, merge_results
 
     config = _config(job)
     folder = Path(job["staging"])
@@ -426,19 +426,19 @@ def validate_source(job: dict) -> dict:
     by_seq = {r["seq"]: r for r in rows if r["url_kind"] == "article"}
     results: list[dict] = []
     site_affixes = _source_title_affixes(folder / "articles.parquet")
+    validator = ArticleValidator(
+        source=job["source"],
+        known_sources=[s.name for s in config.sources],
+        min_body_chars=config.settings.min_body_chars,
+        max_body_chars=config.settings.max_body_chars,
+    )
     with staging.BatchWriter(folder / "valid.parquet", staging.ARTICLE) as valid, \
             staging.BatchWriter(folder / "rejected.parquet", staging.REJECTED) as rejected:
         for records in staging.iter_rows(folder / "articles.parquet", staging.ARTICLE, VALIDATION_BATCH_ROWS):
             if site_affixes:
                 for record in records:
                     record["title"] = clean_title(record["title"], site_names=site_affixes)
-            outcome = validate_articles(
-                records,
-                source=job["source"],
-                known_sources=[s.name for s in config.sources],
-                min_body_chars=config.settings.min_body_chars,
-                max_body_chars=config.settings.max_body_chars,
-            )
+            outcome = validator.validate(records)
             for record in outcome.valid:
                 valid.add(record)
             for record in outcome.rejected:

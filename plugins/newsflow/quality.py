@@ -88,72 +88,92 @@ def _context():
 def validate_articles(
     records: list[dict], *, source: str, known_sources: list[str], min_body_chars: int = 200, max_body_chars: int = 1_000_000
 ) -> ValidationOutcome:
-    import pandas as pd
-
     if not records:
         return ValidationOutcome([], [], [])
-    frame = pd.DataFrame(
-        {
-            "url": [r.get("url") for r in records],
-            "source": [r.get("source") for r in records],
-            "body": [r.get("body") if r.get("body") else None for r in records],
-            "language": [r.get("language") for r in records],
-            "link_density": [float(r.get("link_density") or 0.0) for r in records],
-            "published_at": pd.to_datetime([r.get("published_at") for r in records], utc=True),
-            "latest_allowed_date": pd.to_datetime([r.get("fetched_at") for r in records], utc=True) + pd.Timedelta(days=1),
-        }
-    )
-    context = _context()
-    batch_definition = (
-        context.data_sources.add_pandas("newsflow")
-        .add_dataframe_asset(f"articles_{source}")
-        .add_batch_definition_whole_dataframe("run")
-    )
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    suite = build_suite(known_sources, min_body_chars, max_body_chars)
-    result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    return ArticleValidator(
+        source=source, known_sources=known_sources, min_body_chars=min_body_chars, max_body_chars=max_body_chars
+    ).validate(records)
 
-    failures: dict[int, list[tuple[str, str]]] = {}
-    results = []
-    for item in result.results:
-        name, column = _expectation_name(item.expectation_config)
-        raised = bool(item.exception_info and item.exception_info.get("raised_exception"))
-        if raised:
-            # an expectation that could not run cannot vouch for any row: fail loudly rather than pass silently
-            raise RuntimeError(f"expectation {name} on {column} raised: {item.exception_info.get('exception_message')}")
-        indexes = item.result.get("unexpected_index_list") or []
-        for index in indexes:
-            failures.setdefault(int(index), []).append((name, column))
-        results.append(
+
+class ArticleValidator:
+    """One Great Expectations context, suite and batch definition, reused for every batch of a source's records
+    (a context per batch costs time and memory that grow with the run)."""
+
+    def __init__(self, *, source: str, known_sources: list[str], min_body_chars: int = 200,
+                 max_body_chars: int = 1_000_000):
+        self.source, self.min_body_chars = source, min_body_chars
+        context = _context()
+        self._batch_definition = (
+            context.data_sources.add_pandas("newsflow")
+            .add_dataframe_asset(f"articles_{source}")
+            .add_batch_definition_whole_dataframe("run")
+        )
+        self._suite = build_suite(known_sources, min_body_chars, max_body_chars)
+
+    def validate(self, records: list[dict]) -> ValidationOutcome:
+        if not records:
+            return ValidationOutcome([], [], [])
+        return self._validate(records)
+
+    def _validate(self, records: list[dict]) -> ValidationOutcome:
+        import pandas as pd
+
+        source, min_body_chars = self.source, self.min_body_chars
+        frame = pd.DataFrame(
             {
-                "source": source,
-                "expectation": name,
-                "column_name": column,
-                "success": bool(item.success),
-                "element_count": int(item.result.get("element_count") or len(records)),
-                "unexpected_count": int(item.result.get("unexpected_count") or 0),
-                "unexpected_percent": float(item.result.get("unexpected_percent") or 0.0),
-                "details": json.dumps({"kwargs": _jsonable(item.expectation_config.kwargs)}, default=str),
+                "url": [r.get("url") for r in records],
+                "source": [r.get("source") for r in records],
+                "body": [r.get("body") if r.get("body") else None for r in records],
+                "language": [r.get("language") for r in records],
+                "link_density": [float(r.get("link_density") or 0.0) for r in records],
+                "published_at": pd.to_datetime([r.get("published_at") for r in records], utc=True),
+                "latest_allowed_date": pd.to_datetime([r.get("fetched_at") for r in records], utc=True) + pd.Timedelta(days=1),
             }
         )
+        batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(self._suite, result_format={"result_format": "COMPLETE"})
 
-    valid, rejected = [], []
-    for index, record in enumerate(records):
-        failed = failures.get(index)
-        if not failed:
-            valid.append(record)
-            continue
-        reasons = []
-        for name, column in failed:
-            reason = _REASONS.get((name, column), f"{name}:{column}")
-            if reason == "missing_date" and record.get("date_reason"):
-                reason = record["date_reason"]
-            if reason == "body_length":
-                reason = "body_too_short" if (record.get("body_chars") or 0) < min_body_chars else "body_too_long"
-            if reason not in reasons:
-                reasons.append(reason)
-        rejected.append({**record, "reasons": reasons, "failed_expectations": [f"{n}({c})" for n, c in failed]})
-    return ValidationOutcome(valid, rejected, results)
+        failures: dict[int, list[tuple[str, str]]] = {}
+        results = []
+        for item in result.results:
+            name, column = _expectation_name(item.expectation_config)
+            raised = bool(item.exception_info and item.exception_info.get("raised_exception"))
+            if raised:
+                # an expectation that could not run cannot vouch for any row: fail loudly rather than pass silently
+                raise RuntimeError(f"expectation {name} on {column} raised: {item.exception_info.get('exception_message')}")
+            indexes = item.result.get("unexpected_index_list") or []
+            for index in indexes:
+                failures.setdefault(int(index), []).append((name, column))
+            results.append(
+                {
+                    "source": source,
+                    "expectation": name,
+                    "column_name": column,
+                    "success": bool(item.success),
+                    "element_count": int(item.result.get("element_count") or len(records)),
+                    "unexpected_count": int(item.result.get("unexpected_count") or 0),
+                    "unexpected_percent": float(item.result.get("unexpected_percent") or 0.0),
+                    "details": json.dumps({"kwargs": _jsonable(item.expectation_config.kwargs)}, default=str),
+                }
+            )
+
+        valid, rejected = [], []
+        for index, record in enumerate(records):
+            failed = failures.get(index)
+            if not failed:
+                valid.append(record)
+                continue
+            reasons = []
+            for name, column in failed:
+                reason = _REASONS.get((name, column), f"{name}:{column}")
+                if reason == "missing_date" and record.get("date_reason"):
+                    reason = record["date_reason"]
+                if reason == "body_length":
+                    reason = "body_too_short" if (record.get("body_chars") or 0) < min_body_chars else "body_too_long"
+                if reason not in reasons:
+                    reasons.append(reason)
+            rejected.append({**record, "reasons": reasons, "failed_expectations": [f"{n}({c})" for n, c in failed]})
+        return ValidationOutcome(valid, rejected, results)
 
 
 def merge_results(batches: list[list[dict]]) -> list[dict]:

@@ -5,6 +5,7 @@ and sql/views, and the per-run load, one transaction built from the SQL files in
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from datetime import UTC, datetime
@@ -31,9 +32,11 @@ def connect(path: str | Path | None = None, *, read_only: bool = False, wait_s: 
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_s
     delay = 0.2
+    # DuckDB's buffer pool would otherwise grow towards 80% of RAM with the warehouse; loads spill to disk instead
+    config = {"memory_limit": os.environ.get("NEWSFLOW_DUCKDB_MEMORY_LIMIT", "1GB")}
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.IOException as exc:
             # the lock is held by a load or a reader in another process: wait for it rather than fail the task
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
