@@ -32,17 +32,28 @@ def connect(path: str | Path | None = None, *, read_only: bool = False, wait_s: 
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_s
     delay = 0.2
-    # DuckDB's buffer pool would otherwise grow towards 80% of RAM with the warehouse; loads spill to disk instead
-    config = {"memory_limit": os.environ.get("NEWSFLOW_DUCKDB_MEMORY_LIMIT", "1GB")}
+    limit = None if read_only else _memory_limit()
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only, config=config)
+            con = duckdb.connect(str(path), read_only=read_only)
+            if limit:
+                # the writer's buffer pool would otherwise grow towards 80% of RAM with the warehouse; loads spill
+                # to disk instead. A SET, not a connect option: other connections in the process stay compatible
+                con.execute(f"set memory_limit = '{limit}'")
+            return con
         except duckdb.IOException as exc:
             # the lock is held by a load or a reader in another process: wait for it rather than fail the task
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                 raise WarehouseBusy(f"{path} is locked by another process: {exc}") from exc
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+def _memory_limit() -> str:
+    value = os.environ.get("NEWSFLOW_DUCKDB_MEMORY_LIMIT", "1GB").strip()
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value, re.I):
+        raise ValueError(f"NEWSFLOW_DUCKDB_MEMORY_LIMIT={value!r}: expected a size such as 512MB or 2GB")
+    return value
 
 
 def statements(sql: str) -> list[str]:

@@ -78,3 +78,13 @@ def test_read_only_query_refuses_writes(tmp_path):
 def test_read_only_on_missing_file_is_clear(tmp_path):
     with pytest.raises(FileNotFoundError, match="no warehouse"):
         warehouse.connect(tmp_path / "none.duckdb", read_only=True)
+
+
+def test_writer_memory_is_capped_and_configurable(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_DUCKDB_MEMORY_LIMIT", "256MB")
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    assert con.execute("select current_setting('memory_limit')").fetchall()[0][0].startswith("244")  # MiB
+    con.close()
+    monkeypatch.setenv("NEWSFLOW_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(ValueError, match="NEWSFLOW_DUCKDB_MEMORY_LIMIT"):
+        warehouse.connect(tmp_path / "w.duckdb")
