@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import os
-import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -171,6 +170,3 @@ def header(headers: list[tuple[str, str]], name: str) -> str | None:
             return value
     return None
 
-
-def new_warc_name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}.warc.gz"

@@ -1,5 +1,5 @@
 """Content fingerprints: an exact body hash and a 64-bit SimHash over shingles, so copies of a wire story can be
-found across URLs and sources (Hamming distance of the SimHashes <= NEAR_DUPLICATE_BITS).
+found across URLs and sources (sql/loads/04_mark_duplicates.sql links copies within 3 bits).
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import hashlib
 import re
 import unicodedata
 
-NEAR_DUPLICATE_BITS = 3
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -47,6 +46,3 @@ def simhash(body: str) -> int:
     votes = bits.sum(axis=0, dtype=np.int64) * 2 - len(shingles)
     return int(sum(1 << i for i in np.nonzero(votes > 0)[0].tolist()))
 
-
-def hamming(a: int, b: int) -> int:
-    return (a ^ b).bit_count()

@@ -214,7 +214,6 @@ def discover_source(job: dict) -> dict:
     settings = config.settings
     folder = Path(job["staging"])
     doc_rows: list[dict] = []
-    hint_kind = "sitemap" if source.kind == "sitemap" else "feed"
     archive_file = staging.archive_path(job["run_id"], source.name)
     if source.kind == "warc":
         try:
@@ -264,7 +263,7 @@ def discover_source(job: dict) -> dict:
     staging.write(doc_rows + rows, staging.LEDGER, folder / "ledger.discover.parquet")
     counts = Counter(r["outcome"] or "pending" for r in rows)
     log.info("%s: discovered %d URL(s) (%s); %d listing document(s)", source.name, len(rows), dict(counts), len(doc_rows))
-    return {**job, "hint_kind": hint_kind, "discovered": len(rows), "documents": len(doc_rows), "pending": counts.get("pending", 0)}
+    return {**job, "discovered": len(rows), "documents": len(doc_rows), "pending": counts.get("pending", 0)}
 
 
 # -- fetch -----------------------------------------------------------------------------------------------------
@@ -375,7 +374,7 @@ def extract_source(job: dict) -> dict:
         {
             "seq": r["seq"], "url": r["url"], "canonical_url": r["canonical_url"], "article_id": r["article_id"],
             "warc_file": r["warc_file"], "warc_offset": r["warc_offset"], "hint_date": r["hint_date"],
-            "hint_title": r["hint_title"], "hint_kind": job.get("hint_kind", "feed"), "warc_date": r["warc_date"],
+            "hint_title": r["hint_title"], "hint_kind": "sitemap" if source.kind == "sitemap" else "feed", "warc_date": r["warc_date"],
             "fetched_at": r["fetched_at"], "http_status": r["http_status"], "source": source.name,
             "language_hint": source.language, "timezone": source.timezone or config.settings.timezone,
         }

@@ -85,16 +85,6 @@ def _context():
     return context
 
 
-def validate_articles(
-    records: list[dict], *, source: str, known_sources: list[str], min_body_chars: int = 200, max_body_chars: int = 1_000_000
-) -> ValidationOutcome:
-    if not records:
-        return ValidationOutcome([], [], [])
-    return ArticleValidator(
-        source=source, known_sources=known_sources, min_body_chars=min_body_chars, max_body_chars=max_body_chars
-    ).validate(records)
-
-
 class ArticleValidator:
     """One Great Expectations context, suite and batch definition, reused for every batch of a source's records
     (a context per batch costs time and memory that grow with the run)."""

@@ -79,14 +79,6 @@ def _now(now: datetime | None) -> datetime:
     return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
-def _sources(con) -> list[str]:
-    rows = con.execute(
-        "select name from sources union select distinct source from articles "
-        "union select distinct source from fetch_log order by 1"
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
 # --- the SQL checks: each takes a connection (read-only is enough) and returns rows ---------------------------
 
 

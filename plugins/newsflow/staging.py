@@ -5,7 +5,6 @@ Layout: <data>/staging/<run key>/<source>/{ledger.<stage>.parquet, articles.parq
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -174,9 +173,3 @@ def read(path: Path, schema: pa.Schema) -> pa.Table:
 def rows(path: Path, schema: pa.Schema) -> list[dict]:
     return read(path, schema).to_pylist()
 
-
-def write_json(obj, path: Path) -> Path:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    os.replace(tmp, path)
-    return path

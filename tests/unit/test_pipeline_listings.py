@@ -1,0 +1,37 @@
+"""Broken listings never stop a run: a feed that errors, a sitemap that is not XML and a URL list that is missing
+each leave one fetch_log row with the reason, and the run's other sources load as usual."""
+
+from __future__ import annotations
+
+import duckdb
+
+from newsflow import pipeline
+from tests.support.faultserver import FaultServer
+
+
+def test_broken_listings_are_recorded(tmp_path, data_env):
+    with FaultServer() as server:
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(
+            "settings:\n"
+            f"  allow_private_hosts: ['127.0.0.1:{server.port}']\n"
+            "  min_host_interval_s: 0\n  max_tries: 1\n"
+            "sources:\n"
+            f"  - {{name: down, kind: feed, url: '{server.url('/status/500')}'}}\n"
+            f"  - {{name: garbage, kind: sitemap, url: '{server.url('/random-bytes')}'}}\n"
+            "  - {name: nofile, kind: urls, urls_file: missing.txt}\n"
+            f"  - {{name: good, kind: urls, urls: ['{server.url('/ok/listed')}']}}\n"
+        )
+        jobs = pipeline.plan_run(str(sources), None, "broken_run")
+        jobs = [pipeline.validate_source(pipeline.extract_source(pipeline.fetch_source(pipeline.discover_source(j))))
+                for j in jobs]
+        pipeline.load_run(jobs, run_id="broken_run", dag_id="test")
+        pipeline.check_accounting(jobs, run_id="broken_run")
+    con = duckdb.connect(str(data_env / "warehouse.duckdb"), read_only=True)
+    rows = con.execute("select source, url_kind, outcome, reason from fetch_log order by source").fetchall()
+    assert rows == [
+        ("down", "feed", "failed", "http_500"),
+        ("garbage", "sitemap", "failed", "xml_parse_error"),
+        ("good", "article", "loaded", "new"),
+        ("nofile", "url_list", "failed", "unreadable:No such file or directory"),
+    ]
