@@ -9,7 +9,9 @@ export UV_LINK_MODE := copy
 .PHONY: setup demo test test-fast lint lock bench clean airflow-standalone
 
 $(UV):
-	$(PYTHON) -m venv .tools
+	@$(PYTHON) -m venv .tools || { rm -rf .tools; \
+	  echo "newsflow: '$(PYTHON) -m venv' failed. On Debian/Ubuntu install venv support first:" >&2; \
+	  echo "  sudo apt-get install python3-venv   (or python3.11-venv)" >&2; exit 1; }
 	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
 # the marker is newer than the lock file once the venv matches it exactly
