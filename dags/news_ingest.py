@@ -1,4 +1,4 @@
-"""news_ingest: sources file -> discover -> fetch -> extract -> validate (mapped per source) -> load -> account.
+"""news_ingest: sources file -> discover -> fetch_extract -> validate (mapped per source) -> load -> account.
 
 Thin wiring only: every stage lives in newsflow.pipeline and is imported inside its task, never at parse time.
 """
@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from newsflow.dag_tasks import DEFAULT_ARGS, START_DATE, account, extract, load, validate
+from newsflow.dag_tasks import DEFAULT_ARGS, START_DATE, account, load, validate
 
 DEFAULT_SOURCES_FILE = "config/sources.yaml"
 
@@ -19,9 +19,10 @@ DOC = """
 One run ingests every source in the sources file (or those named in `sources`):
 
 1. **plan** validates the sources file and creates the run's staging folder;
-2. per source (mapped): **discover** (feed, sitemap, URL list or WARC) → **fetch** (polite async HTTP, raw
-   responses to WARC) → **extract** (trafilatura and newsflow's date, title, language, credit and duplicate fields)
-   → **validate** (Great Expectations suite: date, source, body, language);
+2. per source (mapped): **discover** (feed, sitemap, URL list or WARC) → **fetch_extract** (polite async HTTP,
+   raw responses to WARC; each archived page goes straight to the extraction workers on every core: trafilatura
+   and newsflow's date, title, language, credit and duplicate fields) → **validate** (Great Expectations suite:
+   date, source, body, language);
 3. **load** writes everything in one DuckDB transaction through the 1-slot `duckdb_write` pool (upserts: a rerun
    never duplicates);
 4. **account** fails the run if any discovered URL has no outcome in `fetch_log`.
@@ -59,12 +60,13 @@ def news_ingest():
         return discover_source(job)
 
     @task(map_index_template="{{ job.source }}", execution_timeout=timedelta(hours=2))
-    def fetch(job: dict) -> dict:
-        from newsflow.pipeline import fetch_source
+    def fetch_extract(job: dict) -> dict:
+        # one task, so fetching (network-bound, one core) overlaps extraction (CPU-bound, every core)
+        from newsflow.pipeline import fetch_extract_source
 
-        return fetch_source(job)
+        return fetch_extract_source(job)
 
-    validated = validate.expand(job=extract.expand(job=fetch.expand(job=discover.expand(job=plan()))))
+    validated = validate.expand(job=fetch_extract.expand(job=discover.expand(job=plan())))
     account(validated, load(validated))
 
 

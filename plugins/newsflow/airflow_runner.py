@@ -77,11 +77,13 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
               logical_date: str | None = None, echo=print) -> float:
     """One real DAG run through `airflow dags test`; prints task progress; raises DagRunFailed on failure."""
     ensure_airflow()
-    cmd = [*_airflow(), "dags", "test", dag_id]
+    # the same airflow CLI, minus the interpreter teardown at exit (see newsflow.airflow_exec)
+    cmd = [sys.executable, "-m", "newsflow.airflow_exec", "dags", "test", dag_id]
     if logical_date:
         cmd.append(logical_date)
     cmd += ["--conf", json.dumps(conf)]
-    env = airflow_env(env_extra)
+    # `dags test` runs every task in this one process: a task may prepare the next one's imports in the background
+    env = airflow_env({"NEWSFLOW_PREWARM_VALIDATION": "1", **(env_extra or {})})
     log_file = log_file or airflow_home() / "logs" / f"{dag_id}-last-run.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()

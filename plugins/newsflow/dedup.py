@@ -27,7 +27,7 @@ def _shingles(text: str) -> list[str]:
         return [chars[i : i + 4] for i in range(max(1, len(chars) - 3))]
     if len(words) < 3:
         return words
-    return [" ".join(words[i : i + 3]) for i in range(len(words) - 2)]
+    return [f"{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:], strict=False)]
 
 
 def simhash(body: str) -> int:
@@ -36,13 +36,10 @@ def simhash(body: str) -> int:
     shingles = _shingles(body)
     if not shingles:
         return 0
-    hashes = np.fromiter(
-        (int.from_bytes(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest(), "little") for s in shingles),
-        dtype=np.uint64,
-        count=len(shingles),
-    )
-    # bit b of every hash, as a (shingles x 64) 0/1 matrix: vote per bit column
-    bits = np.unpackbits(hashes.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+    blake = hashlib.blake2b
+    digests = b"".join([blake(s.encode("utf-8"), digest_size=8).digest() for s in shingles])
+    # bit b of every (little-endian) hash, as a (shingles x 64) 0/1 matrix: vote per bit column
+    bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8).reshape(-1, 8), axis=1, bitorder="little")
     votes = bits.sum(axis=0, dtype=np.int64) * 2 - len(shingles)
     return int(sum(1 << i for i in np.nonzero(votes > 0)[0].tolist()))
 

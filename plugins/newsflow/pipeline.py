@@ -8,7 +8,7 @@ import asyncio
 import logging
 import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -266,8 +266,9 @@ def discover_source(job: dict) -> dict:
     return {**job, "discovered": len(rows), "documents": len(doc_rows), "pending": counts.get("pending", 0)}
 
 
-# -- fetch -----------------------------------------------------------------------------------------------------
-async def _fetch_all(pending: list[dict], settings, archive, cache: dict) -> None:
+# -- fetch ----------------------------------------------------------------------------------------------------
+async def _fetch_all(pending: list[dict], settings, archive, cache: dict, on_fetched=None) -> None:
+    """Fetch every pending article concurrently; `on_fetched(row)` sees each page as soon as it is archived."""
     from newsflow.fetch import Fetcher
 
     done = 0
@@ -287,6 +288,8 @@ async def _fetch_all(pending: list[dict], settings, archive, cache: dict) -> Non
                 row.update(outcome="unchanged", reason=result.reason)
             elif result.outcome in ("failed", "skipped"):
                 row.update(outcome=result.outcome, reason=result.reason)
+            elif on_fetched is not None:
+                on_fetched(row)
             done += 1
             if done % 100 == 0:
                 log.info("fetched %d/%d (%.1f pages/s)", done, len(pending), done / (time.monotonic() - started))
@@ -294,26 +297,37 @@ async def _fetch_all(pending: list[dict], settings, archive, cache: dict) -> Non
         await asyncio.gather(*(one(row) for row in pending))
 
 
-def fetch_source(job: dict) -> dict:
+def _fetch_rows(job: dict, config: SourcesFile, source, rows: list[dict], on_fetched=None) -> None:
+    """The fetch stage on the ledger rows (updated in place): pending article URLs fetched and archived."""
     from newsflow.archive import WarcArchive
 
-    config = _config(job)
-    source = config.source(job["source"])
-    folder = Path(job["staging"])
-    rows = staging.rows(folder / "ledger.discover.parquet", staging.LEDGER)
     pending = [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None]
     if source.kind == "warc":
         # pages come from the archive given: nothing to fetch, the WARC-Date is the fetch time
         for row in pending:
             row["fetched_at"] = _parse_iso(row["warc_date"]) or datetime.now(UTC)
             row["http_status"] = 200
+            if on_fetched is not None:
+                on_fetched(row)
     elif pending:
         cache = _http_cache([r["canonical_url"] for r in pending])
         with WarcArchive(staging.archive_path(job["run_id"], source.name)) as archive:
-            asyncio.run(_fetch_all(pending, config.settings, archive, cache))
+            asyncio.run(_fetch_all(pending, config.settings, archive, cache, on_fetched))
+
+
+def _fetch_counts(rows: list[dict]) -> Counter:
+    return Counter(r["outcome"] or "fetched" for r in rows if r["url_kind"] == "article")
+
+
+def fetch_source(job: dict) -> dict:
+    """Fetch only (the ledger for a separate extract_source); news_ingest uses fetch_extract_source."""
+    config = _config(job)
+    source = config.source(job["source"])
+    folder = Path(job["staging"])
+    rows = staging.rows(folder / "ledger.discover.parquet", staging.LEDGER)
+    _fetch_rows(job, config, source, rows)
     staging.write(rows, staging.LEDGER, folder / "ledger.fetch.parquet")
-    articles = [r for r in rows if r["url_kind"] == "article"]
-    counts = Counter(r["outcome"] or "fetched" for r in articles)
+    counts = _fetch_counts(rows)
     log.info("%s: fetch outcomes %s (peak RSS %d MB)", source.name, dict(counts), peak_rss_mb())
     return {**job, "fetched": counts.get("fetched", 0), "fetch_outcomes": dict(counts)}
 
@@ -333,30 +347,88 @@ def _worker_count(settings) -> int:
     return settings.extract_workers or os.cpu_count() or 1
 
 
+class ExtractionStream:
+    """Pages in as they become available (archived), extraction results out as workers finish them.
+
+    With several workers, pages go to a spawned process pool in batches of `chunk`; results of finished batches
+    are handed back by `submit` and `finish`, so they are written out as the run goes and memory stays flat.
+    With one worker (or `serial`), pages are extracted in this process when `finish` is called.
+    """
+
+    def __init__(self, workers: int, *, serial: bool = False, chunk: int = 16):
+        self.workers, self.chunk = workers, chunk
+        self.serial = serial or workers <= 1
+        self._batch: list[dict] = []
+        self._queued: list[dict] = []
+        self._futures: set = set()
+        self._finished: deque = deque()
+        self._pool = None
+
+    def __enter__(self) -> ExtractionStream:
+        if not self.serial:
+            import multiprocessing
+
+            # spawn: a forked copy of an Airflow task process (threads, sockets, DB handles) is not safe to run in
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, item: dict) -> list[dict]:
+        """Queue one page; returns the results that are ready by now (possibly none)."""
+        if self.serial:
+            self._queued.append(item)
+            return []
+        self._batch.append(item)
+        if len(self._batch) >= self.chunk:
+            self._send()
+        return self._ready()
+
+    def _send(self) -> None:
+        if not self._batch:
+            return
+        future = self._pool.submit(_extract_batch, self._batch)
+        self._futures.add(future)
+        # the pool's own thread runs this callback: a deque append is safe across threads
+        future.add_done_callback(self._finished.append)
+        self._batch = []
+
+    def _ready(self) -> list[dict]:
+        results: list[dict] = []
+        while self._finished:
+            future = self._finished.popleft()
+            self._futures.discard(future)
+            results.extend(future.result())
+        return results
+
+    def finish(self):
+        """Every remaining result, as batches complete."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        from newsflow.extract import extract_item
+
+        if self.serial:
+            queued, self._queued = self._queued, []
+            yield from (extract_item(item) for item in queued)
+            return
+        self._send()
+        yield from self._ready()
+        while self._futures:
+            done, _ = wait(self._futures, return_when=FIRST_COMPLETED)
+            for future in done:
+                self._futures.discard(future)
+                yield from future.result()
+        self._finished.clear()
+
+
 def run_extraction(items: list[dict], workers: int, chunk: int = 16):
-    """Yield extraction results from `workers` processes, at most a few batches in flight per worker, so memory
-    stays flat however many pages a run has (workers read the pages from the WARC themselves)."""
-    from concurrent.futures import FIRST_COMPLETED, wait
-
-    from newsflow.extract import extract_item
-
-    if workers <= 1 or len(items) < SERIAL_EXTRACTION_BELOW:
-        yield from (extract_item(item) for item in items)
-        return
-    import multiprocessing
-
-    batches = iter([items[i : i + chunk] for i in range(0, len(items), chunk)])
-    # spawn: a forked copy of an Airflow task process (threads, sockets, DB handles) is not safe to run in
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending = set()
-        for batch in batches:
-            pending.add(pool.submit(_extract_batch, batch))
-            if len(pending) >= workers * 3:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield from future.result()
-        for future in pending:
-            yield from future.result()
+    """Yield extraction results of `items` from `workers` processes (workers read the pages from the WARC)."""
+    with ExtractionStream(workers, serial=len(items) < SERIAL_EXTRACTION_BELOW, chunk=chunk) as stream:
+        for item in items:
+            yield from stream.submit(item)
+        yield from stream.finish()
 
 
 def _extract_batch(items: list[dict]) -> list[dict]:
@@ -365,40 +437,87 @@ def _extract_batch(items: list[dict]) -> list[dict]:
     return [extract_item(item) for item in items]
 
 
+def _extraction_item(row: dict, source, config: SourcesFile) -> dict:
+    return {
+        "seq": row["seq"], "url": row["url"], "canonical_url": row["canonical_url"], "article_id": row["article_id"],
+        "warc_file": row["warc_file"], "warc_offset": row["warc_offset"], "hint_date": row["hint_date"],
+        "hint_title": row["hint_title"], "hint_kind": "sitemap" if source.kind == "sitemap" else "feed",
+        "warc_date": row["warc_date"], "fetched_at": row["fetched_at"], "http_status": row["http_status"],
+        "source": source.name, "language_hint": source.language,
+        "timezone": source.timezone or config.settings.timezone,
+    }
+
+
+class _ArticleSink:
+    """Extraction results to articles.parquet (500 rows at a time); a page that failed marks its ledger row."""
+
+    def __init__(self, folder: Path, rows: list[dict], source: str, expected: int):
+        self._by_seq = {r["seq"]: r for r in rows if r["url_kind"] == "article"}
+        self._writer = staging.BatchWriter(folder / "articles.parquet", staging.ARTICLE)
+        self.source, self.expected = source, expected
+        self.done = self.extracted = 0
+        self.started = time.monotonic()
+
+    def __enter__(self) -> _ArticleSink:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._writer.__exit__(*exc)
+
+    def add_all(self, results) -> None:
+        for result in results:
+            self.done += 1
+            if result["error"]:
+                self._by_seq[result["seq"]].update(outcome="failed", reason=result["error"])
+            else:
+                self._writer.add(result["record"])
+                self.extracted += 1
+            if self.done % 500 == 0:
+                log.info("%s: extracted %d/%d (%.1f pages/s)", self.source, self.done, self.expected,
+                         self.done / (time.monotonic() - self.started))
+
+    def summary(self) -> dict:
+        log.info("%s: extracted %d page(s) in %.1fs, %d failed (peak RSS %d MB)", self.source, self.extracted,
+                 time.monotonic() - self.started, self.done - self.extracted, peak_rss_mb())
+        return {"extracted": self.extracted, "extract_failed": self.done - self.extracted}
+
+
 def extract_source(job: dict) -> dict:
+    """Extract every fetched page of the ledger (news_reprocess, or after a separate fetch_source)."""
     config = _config(job)
     source = config.source(job["source"])
     folder = Path(job["staging"])
     rows = staging.rows(folder / "ledger.fetch.parquet", staging.LEDGER)
-    items = [
-        {
-            "seq": r["seq"], "url": r["url"], "canonical_url": r["canonical_url"], "article_id": r["article_id"],
-            "warc_file": r["warc_file"], "warc_offset": r["warc_offset"], "hint_date": r["hint_date"],
-            "hint_title": r["hint_title"], "hint_kind": "sitemap" if source.kind == "sitemap" else "feed", "warc_date": r["warc_date"],
-            "fetched_at": r["fetched_at"], "http_status": r["http_status"], "source": source.name,
-            "language_hint": source.language, "timezone": source.timezone or config.settings.timezone,
-        }
-        for r in rows
-        if r["url_kind"] == "article" and r["outcome"] is None
-    ]
-    started = time.monotonic()
-    by_seq = {r["seq"]: r for r in rows if r["url_kind"] == "article"}
-    extracted = 0
-    with staging.BatchWriter(folder / "articles.parquet", staging.ARTICLE) as writer:
-        for done, result in enumerate(run_extraction(items, _worker_count(config.settings)), start=1):
-            if result["error"]:
-                by_seq[result["seq"]].update(outcome="failed", reason=result["error"])
-            else:
-                writer.add(result["record"])
-                extracted += 1
-            if done % 500 == 0:
-                log.info("%s: extracted %d/%d (%.1f pages/s)", source.name, done, len(items),
-                         done / (time.monotonic() - started))
+    items = [_extraction_item(r, source, config) for r in rows if r["url_kind"] == "article" and r["outcome"] is None]
+    with _ArticleSink(folder, rows, source.name, len(items)) as sink:
+        sink.add_all(run_extraction(items, _worker_count(config.settings)))
     staging.write(rows, staging.LEDGER, folder / "ledger.extract.parquet")
-    elapsed = time.monotonic() - started
-    log.info("%s: extracted %d page(s) in %.1fs, %d failed (peak RSS %d MB)", source.name, extracted, elapsed,
-             len(items) - extracted, peak_rss_mb())
-    return {**job, "extracted": extracted, "extract_failed": len(items) - extracted}
+    return {**job, **sink.summary()}
+
+
+def fetch_extract_source(job: dict) -> dict:
+    """Fetch and extract in one stage: each page goes to the extraction workers as soon as it is archived, so
+    fetching (one core, mostly waiting on the network) overlaps extraction (every core)."""
+    config = _config(job)
+    source = config.source(job["source"])
+    folder = Path(job["staging"])
+    rows = staging.rows(folder / "ledger.discover.parquet", staging.LEDGER)
+    pending = sum(1 for r in rows if r["url_kind"] == "article" and r["outcome"] is None)
+    workers = _worker_count(config.settings)
+    with _ArticleSink(folder, rows, source.name, pending) as sink, \
+            ExtractionStream(workers, serial=pending < SERIAL_EXTRACTION_BELOW) as stream:
+        _fetch_rows(job, config, source, rows,
+                    on_fetched=lambda row: sink.add_all(stream.submit(_extraction_item(row, source, config))))
+        counts = _fetch_counts(rows)
+        log.info("%s: fetch outcomes %s (peak RSS %d MB)", source.name, dict(counts), peak_rss_mb())
+        if counts.get("fetched"):
+            # this process now only waits on the workers: validation's imports can happen meanwhile
+            from newsflow.quality import prewarm_in_background
+
+            prewarm_in_background()
+        sink.add_all(stream.finish())
+    staging.write(rows, staging.LEDGER, folder / "ledger.extract.parquet")
+    return {**job, "fetched": counts.get("fetched", 0), "fetch_outcomes": dict(counts), **sink.summary()}
 
 
 # -- validate --------------------------------------------------------------------------------------------------

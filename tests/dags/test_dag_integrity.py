@@ -39,7 +39,7 @@ def test_ingest_shape(dagbag):
     dag = dagbag.dags["news_ingest"]
     assert dag.max_active_runs == 1
     ids = {t.task_id for t in dag.tasks}
-    assert {"plan", "discover", "fetch", "extract", "validate", "load", "account"} <= ids
+    assert {"plan", "discover", "fetch_extract", "validate", "load", "account"} <= ids
     load = dag.get_task("load")
     assert load.pool == "duckdb_write"
     assert [o.uri for o in load.outlets] == ["newsflow://warehouse/articles"]

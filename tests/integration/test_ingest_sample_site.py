@@ -80,7 +80,7 @@ def first_run(site, env, tmp_path_factory):
 
 def test_progress_is_visible(first_run):
     out = first_run["stdout"]
-    for task in ("plan", "discover", "fetch", "extract", "validate", "load", "account"):
+    for task in ("plan", "discover", "fetch_extract", "validate", "load", "account"):
         assert f"done  {task}" in out
     assert "Outcomes per source" in out and "Articles per day" in out
 

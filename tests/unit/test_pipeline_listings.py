@@ -23,7 +23,7 @@ def test_broken_listings_are_recorded(tmp_path, data_env):
             f"  - {{name: good, kind: urls, urls: ['{server.url('/ok/listed')}']}}\n"
         )
         jobs = pipeline.plan_run(str(sources), None, "broken_run")
-        jobs = [pipeline.validate_source(pipeline.extract_source(pipeline.fetch_source(pipeline.discover_source(j))))
+        jobs = [pipeline.validate_source(pipeline.fetch_extract_source(pipeline.discover_source(j)))
                 for j in jobs]
         pipeline.load_run(jobs, run_id="broken_run", dag_id="test")
         pipeline.check_accounting(jobs, run_id="broken_run")

@@ -33,7 +33,7 @@ def test_warc_source_end_to_end(tmp_path, data_env):
     sources = tmp_path / "sources.yaml"
     sources.write_text("sources:\n  - {name: crawl, kind: warc, path: crawl.warc.gz, timezone: Asia/Beirut}\n")
     jobs = pipeline.plan_run(str(sources), None, "warc_run")
-    jobs = [pipeline.validate_source(pipeline.extract_source(pipeline.fetch_source(pipeline.discover_source(j))))
+    jobs = [pipeline.validate_source(pipeline.fetch_extract_source(pipeline.discover_source(j)))
             for j in jobs]
     pipeline.load_run(jobs, run_id="warc_run", dag_id="test")
     summary = pipeline.check_accounting(jobs, run_id="warc_run")
