@@ -353,23 +353,31 @@ class ExtractionStream:
     With several workers, pages go to a spawned process pool in batches of `chunk`; results of finished batches
     are handed back by `submit` and `finish`, so they are written out as the run goes and memory stays flat.
     With one worker (or `serial`), pages are extracted in this process when `finish` is called.
+    A page that kills its worker process (a crash in a C extension, the kernel's OOM killer) breaks the pool:
+    the unfinished pages are then redone one at a time, the killer is recorded as `extract_crashed`, and the
+    stream goes on with a new pool.
     """
 
-    def __init__(self, workers: int, *, serial: bool = False, chunk: int = 16):
+    def __init__(self, workers: int, *, serial: bool = False, chunk: int = 16, work=None):
         self.workers, self.chunk = workers, chunk
         self.serial = serial or workers <= 1
+        self._work = work or _extract_batch
         self._batch: list[dict] = []
         self._queued: list[dict] = []
-        self._futures: set = set()
+        self._batches: dict = {}  # in-flight future -> its pages, to redo them if the pool breaks
         self._finished: deque = deque()
         self._pool = None
+        self.crashed = 0
+
+    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+        import multiprocessing
+
+        # spawn: a forked copy of an Airflow task process (threads, sockets, DB handles) is not safe to run in
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
     def __enter__(self) -> ExtractionStream:
         if not self.serial:
-            import multiprocessing
-
-            # spawn: a forked copy of an Airflow task process (threads, sockets, DB handles) is not safe to run in
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = self._new_pool(self.workers)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -389,18 +397,57 @@ class ExtractionStream:
     def _send(self) -> None:
         if not self._batch:
             return
-        future = self._pool.submit(_extract_batch, self._batch)
-        self._futures.add(future)
+        future = self._pool.submit(self._work, self._batch)
+        self._batches[future] = self._batch
         # the pool's own thread runs this callback: a deque append is safe across threads
         future.add_done_callback(self._finished.append)
         self._batch = []
 
     def _ready(self) -> list[dict]:
+        from concurrent.futures.process import BrokenProcessPool
+
         results: list[dict] = []
         while self._finished:
             future = self._finished.popleft()
-            self._futures.discard(future)
-            results.extend(future.result())
+            if future not in self._batches:
+                continue
+            try:
+                results.extend(future.result())
+            except BrokenProcessPool:
+                return results + self._recover()
+            del self._batches[future]
+        return results
+
+    def _recover(self) -> list[dict]:
+        from concurrent.futures import wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        wait(list(self._batches))  # a broken pool fails every pending future at once
+        results: list[dict] = []
+        redo: list[dict] = []
+        for future, batch in self._batches.items():
+            try:
+                results.extend(future.result())
+            except BrokenProcessPool:
+                redo.extend(batch)
+        self._batches.clear()
+        self._finished.clear()
+        self._pool.shutdown(wait=True)
+        log.warning("an extraction worker died; redoing %d page(s) one at a time to find the cause", len(redo))
+        single = self._new_pool(1)
+        try:
+            for item in redo:
+                try:
+                    results.extend(single.submit(self._work, [item]).result())
+                except BrokenProcessPool:
+                    self.crashed += 1
+                    log.error("extraction of %s killed its worker process; recorded as extract_crashed", item.get("url"))
+                    results.append({"seq": item["seq"], "error": "extract_crashed", "record": None})
+                    single.shutdown(wait=True)
+                    single = self._new_pool(1)
+        finally:
+            single.shutdown(wait=True)
+        self._pool = self._new_pool(self.workers)
         return results
 
     def finish(self):
@@ -415,12 +462,11 @@ class ExtractionStream:
             return
         self._send()
         yield from self._ready()
-        while self._futures:
-            done, _ = wait(self._futures, return_when=FIRST_COMPLETED)
-            for future in done:
-                self._futures.discard(future)
-                yield from future.result()
-        self._finished.clear()
+        while self._batches:
+            done, _ = wait(list(self._batches), return_when=FIRST_COMPLETED)
+            # the done-callbacks may not have run yet; _ready skips a future it has already handled
+            self._finished.extend(done)
+            yield from self._ready()
 
 
 def run_extraction(items: list[dict], workers: int, chunk: int = 16):

@@ -83,3 +83,28 @@ def test_extraction_stream_returns_every_result_once(tmp_path, data_env):
     failed = [r for r in seen if r["error"]]
     assert [r["seq"] for r in failed] == [999]
     assert failed[0]["error"].startswith("extract_error:")
+
+
+def test_a_page_that_kills_its_worker_is_recorded_and_the_rest_extracted(tmp_path, data_env):
+    from tests.support.crashing_worker import extract_or_die
+
+    with FaultServer() as server:
+        sources = _sources(tmp_path, server, 2)
+        [job] = [pipeline.fetch_source(pipeline.discover_source(j)) for j in pipeline.plan_run(sources, None, "c")]
+    config = pipeline.load_sources(job["sources_file"])
+    source = config.source("wire")
+    rows = staging.rows(Path(job["staging"]) / "ledger.fetch.parquet", staging.LEDGER)
+    items = [pipeline._extraction_item(r, source, config) for r in rows
+             if r["url_kind"] == "article" and r["outcome"] is None]
+    items.insert(20, {**items[0], "seq": 777, "crash": True})
+    seen = []
+    with pipeline.ExtractionStream(2, chunk=4, work=extract_or_die) as stream:
+        for item in items:
+            seen.extend(stream.submit(item))
+        # after the crash the stream goes on with a new pool
+        seen.extend(stream.submit({**items[1], "seq": 888}))
+        seen.extend(stream.finish())
+    assert sorted(r["seq"] for r in seen) == sorted([i["seq"] for i in items] + [888])
+    assert {r["seq"]: r["error"] for r in seen if r["error"]} == {777: "extract_crashed"}
+    assert stream.crashed == 1
+    assert all(r["record"]["body"] for r in seen if not r["error"])

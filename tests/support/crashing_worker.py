@@ -1,0 +1,14 @@
+"""A stand-in extraction worker for tests: a page marked `crash` kills its worker process outright, the way a
+segfault in a C extension or the kernel's OOM killer would; every other page is extracted as usual."""
+
+from __future__ import annotations
+
+import os
+
+
+def extract_or_die(items: list[dict]) -> list[dict]:
+    from newsflow.pipeline import _extract_batch
+
+    if any(item.get("crash") for item in items):
+        os._exit(70)
+    return _extract_batch(items)
