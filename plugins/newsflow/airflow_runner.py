@@ -50,17 +50,19 @@ def _airflow() -> list[str]:
 
 def ensure_airflow(quiet: bool = True) -> None:
     """Migrate the metadata DB and create the writer pool once; later calls cost a file check."""
-    import airflow
+    from importlib.metadata import version
 
+    # the installed version from package metadata: importing airflow here would add ~2 s to every run
+    airflow_version = version("apache-airflow")
     home = airflow_home()
     home.mkdir(parents=True, exist_ok=True)
     marker = home / ".newsflow-setup"
-    wanted = f"airflow {airflow.__version__} pool {POOL}"
+    wanted = f"airflow {airflow_version} pool {POOL}"
     if marker.exists() and marker.read_text() == wanted and (home / "airflow.db").exists():
         return
     env = airflow_env()
     out = subprocess.DEVNULL if quiet else None
-    print(f"setting up Airflow {airflow.__version__} in {home} (first run only) ...", flush=True)
+    print(f"setting up Airflow {airflow_version} in {home} (first run only) ...", flush=True)
     subprocess.run([*_airflow(), "db", "migrate"], env=env, check=True, stdout=out, stderr=subprocess.STDOUT if quiet else None)
     subprocess.run(
         [*_airflow(), "pools", "set", POOL, "1", "DuckDB allows one writing process: every warehouse write"],
