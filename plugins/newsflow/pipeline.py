@@ -535,6 +535,10 @@ def extract_source(job: dict) -> dict:
     folder = Path(job["staging"])
     rows = staging.rows(folder / "ledger.fetch.parquet", staging.LEDGER)
     items = [_extraction_item(r, source, config) for r in rows if r["url_kind"] == "article" and r["outcome"] is None]
+    if len(items) >= SERIAL_EXTRACTION_BELOW:
+        from newsflow.quality import prewarm_in_background
+
+        prewarm_in_background()  # this process only waits on its workers from here on
     with _ArticleSink(folder, rows, source.name, len(items)) as sink:
         sink.add_all(run_extraction(items, _worker_count(config.settings)))
     staging.write(rows, staging.LEDGER, folder / "ledger.extract.parquet")
