@@ -1,9 +1,12 @@
 -- The run's staged Parquet files, read by DuckDB directly (no copy through Python, flat memory at any size).
 -- An article listed by two sources belongs to the first source in the run's order; the other copy is logged
 -- as skipped: duplicate_other_source.
+-- Ranked on the keys alone, so the bodies are held once (in staged_articles), not twice: ~100 MB less at 10,000.
 create or replace temp table staged_ranked as
 select
-    *,
+    article_id,
+    source,
+    seq,
     row_number() over (
         partition by article_id
         order by list_position($sources, source), seq
@@ -11,9 +14,20 @@ select
 from read_parquet($valid_files);
 
 create or replace temp table staged_articles as
-select * exclude (copy_rank)
-from staged_ranked
-where copy_rank = 1;
+with firsts as (
+    select
+        source,
+        seq
+    from staged_ranked
+    where copy_rank = 1
+)
+
+select staged.*
+from read_parquet($valid_files) as staged
+inner join firsts
+    on
+        staged.source = firsts.source
+        and staged.seq = firsts.seq;
 
 create or replace temp table staged_ledger as
 with ledger as (

@@ -35,3 +35,30 @@ def test_broken_listings_are_recorded(tmp_path, data_env):
         ("good", "article", "loaded", "new"),
         ("nofile", "url_list", "failed", "unreadable:No such file or directory"),
     ]
+
+
+def test_an_article_listed_by_two_sources_loads_once(tmp_path, data_env):
+    with FaultServer() as server:
+        shared, own = server.url("/ok/shared-story"), server.url("/ok/own-story")
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(
+            "settings:\n"
+            f"  allow_private_hosts: ['127.0.0.1:{server.port}']\n"
+            "  min_host_interval_s: 0\n  max_tries: 1\n"
+            "sources:\n"
+            f"  - {{name: first, kind: urls, urls: ['{shared}']}}\n"
+            f"  - {{name: second, kind: urls, urls: ['{own}', '{shared}']}}\n"
+        )
+        jobs = pipeline.plan_run(str(sources), None, "two_sources")
+        jobs = [pipeline.validate_source(pipeline.fetch_extract_source(pipeline.discover_source(j))) for j in jobs]
+        pipeline.load_run(jobs, run_id="two_sources", dag_id="test")
+        pipeline.check_accounting(jobs, run_id="two_sources")
+    con = duckdb.connect(str(data_env / "warehouse.duckdb"), read_only=True)
+    articles = con.execute("select url, source from articles order by url").fetchall()
+    assert articles == [(own, "second"), (shared, "first")]
+    log = con.execute("select source, url, outcome, reason from fetch_log where url_kind = 'article' order by source, seq").fetchall()
+    assert log == [
+        ("first", shared, "loaded", "new"),
+        ("second", own, "loaded", "new"),
+        ("second", shared, "skipped", "duplicate_other_source"),
+    ]
