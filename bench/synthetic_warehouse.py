@@ -8,13 +8,18 @@ random choice is a hash of the row's key (deterministic for a given --seed), no 
 What it contains:
 - 60 sources with Zipf-like volume (weight 1/rank), one language each (en, ar, ru, zh, fr, es, de, tr);
 - 3 years of days ending yesterday, weekly seasonality (weekends about half a weekday) and a slow upward trend;
-- bodies of ~60 words drawn Zipf-like from a ~2,000 word vocabulary (some Cyrillic, Arabic and CJK words),
-  plus topic bursts ("earthquake", "election", "ceasefire", "inflation") so term_coverage has something to find;
+- real-length bodies (`--bodies long`, the default): a log-normal number of words (median 500, ~3.5 KB, 100 to
+  3,000 words) drawn Zipf-like from ~300 news words, 30 Cyrillic, Arabic and Chinese words and a long tail of
+  50,000 made-up words (`--vocab`); the Chinese sources write running Chinese text without spaces.
+  `--bodies short` gives the first benchmark's ~60-word bodies (~360 characters) over 1,700 made-up words;
+- topic bursts ("earthquake", "election", "ceasefire", "inflation") so term_coverage has something to find;
 - ~5% duplicates: copies of an earlier article run by another outlet (duplicate_of / duplicate_kind set);
 - injected outages (source-days with no rows), one source that stopped 4 days ago (stale) and one that
   stopped 20 days ago (silent);
 - runs (one per day), fetch_log (a feed row per source per run, a row per article, some failed, rejected
-  and unchanged rows) and sources, enough for source_freshness.
+  and unchanged rows) and sources, enough for source_freshness;
+- the term index (term_daily), built last by applying sql/schema/003_term_index.sql again: the migration's own
+  backfill, so the index is exactly what a migrated warehouse would have (`--no-term-index` leaves it empty).
 """
 
 from __future__ import annotations
@@ -89,10 +94,11 @@ def weighted_case(expr_u: str, choices: list[tuple[str, int]]) -> str:
     return f"case {' '.join(parts)} else '{choices[-1][0]}' end"
 
 
-def build(output: Path, articles: int, days: int, seed: int, threads: int | None) -> dict:
+def build(output: Path, articles: int, days: int, seed: int, threads: int | None, bodies: str = "long",
+          vocab: int | None = None, term_index: bool = True, memory_limit: str | None = None) -> dict:
     import duckdb
 
-    from newsflow.warehouse import migrate
+    from newsflow.warehouse import migrate, migration_files, run_sql_file
 
     if output.exists():
         output.unlink()
@@ -100,6 +106,8 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
     con.execute("set timezone = 'UTC'")
     if threads:
         con.execute(f"set threads = {threads}")
+    if memory_limit:
+        con.execute(f"set memory_limit = '{memory_limit}'")
     migrate(con)
     timings: dict[str, float] = {}
 
@@ -167,13 +175,14 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
     vocab_list = "[" + ", ".join(f"'{w}'" for w in NEWS_WORDS) + "]"
     foreign_list = "[" + ", ".join(f"'{w}'" for w in FOREIGN_WORDS) + "]"
     syllables = "['ka', 'lo', 'mi', 'ten', 'dra', 'vos', 'rel', 'an', 'tu', 'shi', 'per', 'gol', 'nex', 'ba', 'ri', 'zo']"
-    # ~2,000 words: real news words first (the most frequent), then made-up words, 30 foreign ones mixed in
+    # real news words first (the most frequent), then made-up words of 3 (the first 4,096) or 4 syllables, the 30
+    # foreign ones mixed in at ranks 310, 370, ..., 2,050
     step("vocab", f"""
         create temp table syn_vocab as
         with made_up as (
             select {syllables}[1 + i % 16] || {syllables}[1 + (i // 16) % 16] || {syllables}[1 + (i // 256) % 16]
-                as word
-            from range(1700) as r(i)
+                || case when i >= 4096 then {syllables}[1 + (i // 4096) % 16] else '' end as word
+            from range({vocab or 1700}) as r(i)
         )
         select list(word order by pos) as words, count(*) as n
         from (
@@ -184,6 +193,13 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
             select unnest({foreign_list}), 250 + 60 * generate_subscripts({foreign_list}, 1)
         )
     """)
+    if bodies == "long":
+        # real articles are 3-5 KB: a log-normal number of words (median 500, ~90% between 220 and 1,150;
+        # the sum of three uniforms stands in for a normal deviate), 100 to 3,000 words
+        z = "(" + " + ".join(u("keyed.h", f"'z{i}'") for i in (1, 2, 3)) + " - 1.5) * 2"
+        words_sql = f"cast(least(3000, greatest(100, round(500 * exp(0.5 * {z})))) as integer)"
+    else:  # the short bodies of the first benchmark: 40-79 words (~360 characters)
+        words_sql = "cast(40 + hash(keyed.h, 'len') % 40 as integer)"
     topic_rows = ", ".join(f"('{t}', {s}, {n}, {p})" for t, s, n, p in TOPICS)
     step("originals", f"""
         create temp table syn_originals as
@@ -208,28 +224,56 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
         select
             keyed.*,
             topical.terms,
-            list_transform(
-                range(40 + cast(hash(keyed.h, 'len') % 40 as integer)),
-                lambda j: v.words[cast(floor(pow(v.n, {u('keyed.h', 'j')})) as integer)]
-            ) as words
+            {words_sql} as nw
         from keyed
         left join topical on keyed.h = topical.h
-        cross join syn_vocab as v
     """)
     agency_list = "[" + ", ".join(f"'{a}'" for a in AGENCIES) + "]"
     step("articles", f"""
         insert into articles
-        with shaped as (
+        with drawn as (
+            -- word ranks drawn Zipf-like (log-uniform over the vocabulary)
             select
                 o.*,
+                v.words as vocab,
+                list_transform(range(o.nw), lambda j: cast(floor(pow(v.n, {u('o.h', 'j')})) as integer)) as idx
+            from syn_originals as o
+            cross join syn_vocab as v
+        ),
+        worded as (
+            -- Chinese sources write Chinese: each word rank becomes a two-character word from 3,500 common Han
+            -- characters (the vocabulary's own Chinese words kept), written without spaces, a full stop every
+            -- 12 words; every other source writes the vocabulary words
+            select
+                drawn.*,
+                case
+                    when language = 'zh' then list_transform(
+                        idx,
+                        lambda i, j: case
+                            when unicode(vocab[i]) >= 11904 then vocab[i]
+                            else chr(cast(19968 + (i * 7) % 3500 as integer))
+                                || chr(cast(19968 + (i * 131 + 5) % 3500 as integer))
+                        end || case when j % 12 = 0 then '。' else '' end
+                    )
+                    else list_transform(idx, lambda i: vocab[i])
+                end as words
+            from drawn
+        ),
+        shaped as (
+            select
+                o.* exclude (vocab, idx),
                 left(md5(o.name || '/' || o.day || '/' || o.k), 20) as article_id,
                 'https://www.' || o.name || '.example/' || strftime(o.day, '%Y/%m/%d') || '/'
-                    || array_to_string(o.words[1:4], '-') || '-' || o.k as url,
-                upper(o.words[1][1]) || o.words[1][2:] || ' ' || array_to_string(o.words[2:7], ' ')
-                    || coalesce(': ' || upper(o.terms[1]) || o.terms[2:], '') as title,
-                coalesce(o.terms || ' ', '') || array_to_string(o.words, ' ') || '.' as body,
+                    || array_to_string(list_transform(o.idx[1:4], lambda i: o.vocab[i]), '-') || '-' || o.k as url,
+                case
+                    when o.language = 'zh' then array_to_string(o.words[1:7], '')
+                    else upper(o.words[1][1]) || o.words[1][2:] || ' ' || array_to_string(o.words[2:7], ' ')
+                end || coalesce(': ' || upper(o.terms[1]) || o.terms[2:], '') as title,
+                coalesce(o.terms || ' ', '')
+                    || case when o.language = 'zh' then array_to_string(o.words, '')
+                    else array_to_string(o.words, ' ') || '.' end as body,
                 cast(o.day as timestamptz) + to_seconds(cast(hash(o.h, 'sec') % 86400 as bigint)) as published_at
-            from syn_originals as o
+            from worded as o
         )
         select
             article_id,
@@ -423,8 +467,17 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
         from fetch_log as f
         where f.outcome = 'rejected'
     """)
+    if term_index:
+        # the term index, built by the same SQL a migration backfill runs (sql/schema/003_term_index.sql)
+        index_sql = next(path for version, _name, path in migration_files() if version == 3)
+        started = time.perf_counter()
+        run_sql_file(con, index_sql)
+        timings["term_index"] = time.perf_counter() - started
+        print(f"  {'term_index':<14} {timings['term_index']:6.1f}s", file=sys.stderr)
+    else:
+        con.execute("delete from term_daily")
     stats = dict(zip(
-        ["articles", "duplicates", "sources", "days", "fetch_log", "runs"],
+        ["articles", "duplicates", "sources", "days", "fetch_log", "runs", "avg_body_chars", "term_daily_rows"],
         con.execute("""
             select
                 (select count(*) from articles),
@@ -432,7 +485,9 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
                 (select count(distinct source) from articles),
                 (select count(distinct published_date) from articles),
                 (select count(*) from fetch_log),
-                (select count(*) from runs)
+                (select count(*) from runs),
+                (select round(avg(body_chars)) from articles),
+                (select count(*) from term_daily)
         """).fetchone(),
         strict=True,
     ))
@@ -449,9 +504,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
     parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--bodies", choices=["long", "short"], default="long",
+                        help="long: real-length articles, median ~3.5 KB (default); short: the first benchmark's "
+                             "~360-character bodies")
+    parser.add_argument("--vocab", type=int,
+                        help="made-up words in the vocabulary's long tail (default 50,000 for long bodies, 1,700 "
+                             "for short: a day of real news has tens of thousands of distinct words)")
+    parser.add_argument("--no-term-index", action="store_true", help="leave term_daily empty (to measure its size)")
+    parser.add_argument("--memory-limit", help="DuckDB memory_limit for the build, e.g. 1GB (default: DuckDB's)")
     args = parser.parse_args(argv)
+    vocab = args.vocab or (50_000 if args.bodies == "long" else 1_700)
     started = time.perf_counter()
-    stats = build(args.output, args.articles, args.days, args.seed, args.threads)
+    stats = build(args.output, args.articles, args.days, args.seed, args.threads, args.bodies, vocab,
+                  not args.no_term_index, args.memory_limit)
     stats["wall_seconds"] = round(time.perf_counter() - started, 1)
     stats["size_mb"] = round(args.output.stat().st_size / 1e6, 1)
     print(" ".join(f"{k}={v}" for k, v in stats.items()))

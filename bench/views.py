@@ -25,6 +25,14 @@ QUERIES = [
     ("term_coverage('earthquake', 'day')", "select * from term_coverage('earthquake', 'day')"),
     ("term_coverage('Election', 'week')", "select * from term_coverage('Election', 'week')"),
     ("term_coverage('правительство', 'month')", "select * from term_coverage('правительство', 'month')"),
+    ("term_coverage('ПРАВИТЕЛЬСТВО', 'day')", "select * from term_coverage('ПРАВИТЕЛЬСТВО', 'day')"),
+    ("term_coverage('الحكومة', 'week')", "select * from term_coverage('الحكومة', 'week')"),
+    ("term_coverage('政府', 'day')", "select * from term_coverage('政府', 'day')"),
+    # a rare made-up word from the synthetic vocabulary's long tail (~0.1% of articles)
+    ("term_coverage('nexshibaper', 'day')", "select * from term_coverage('nexshibaper', 'day')"),
+    # phrases: one rare word narrows the scan to its days; two everyday words scan (almost) every day
+    ("term_coverage('ceasefire talks', 'week')", "select * from term_coverage('ceasefire talks', 'week')"),
+    ("term_coverage('central bank', 'week')", "select * from term_coverage('central bank', 'week')"),
     ("source_coverage('dailyherald', 'day')", "select * from source_coverage('dailyherald', 'day')"),
     ("source_coverage('citytimes', 'month')", "select * from source_coverage('citytimes', 'month')"),
 ]

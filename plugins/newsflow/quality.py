@@ -76,7 +76,7 @@ def build_suite(known_sources: list[str], min_body_chars: int, max_body_chars: i
 PREWARM_ENV = "NEWSFLOW_PREWARM_VALIDATION"
 
 
-def prewarm_in_background() -> None:
+def prewarm_in_background():
     """Import Great Expectations (~5 s) on a background thread while this process waits on something else.
 
     Only when the run's tasks share this process (`airflow dags test`, which newsflow's runner sets PREWARM_ENV
@@ -84,7 +84,7 @@ def prewarm_in_background() -> None:
     process, and the import would be wasted.
     """
     if os.environ.get(PREWARM_ENV) != "1":
-        return
+        return None
     import threading
 
     def load() -> None:
@@ -94,7 +94,9 @@ def prewarm_in_background() -> None:
         except Exception:  # noqa: BLE001 - the validate task imports it again and reports any error itself
             log.debug("background import of great_expectations failed", exc_info=True)
 
-    threading.Thread(target=load, name="prewarm-great-expectations", daemon=True).start()
+    thread = threading.Thread(target=load, name="prewarm-great-expectations", daemon=True)
+    thread.start()
+    return thread
 
 
 def _context():

@@ -122,3 +122,14 @@ def query(sql: str, params: list | dict | None = None, path: str | Path | None =
         return columns, cursor.fetchall()
     finally:
         con.close()
+
+
+def rebuild_term_index(con) -> None:
+    """Recompute the term index (term_daily) from articles, as migration 003 backfills it.
+
+    Loads keep the index exact by themselves; this is for articles changed outside a load (hand edits, tests) and
+    to re-cluster the index by term after many loads (the backfill writes it sorted by term_hash, which is what
+    lets one term's scan skip almost every row group).
+    """
+    path = next(path for version, _name, path in migration_files() if version == 3)
+    run_sql_file(con, path)

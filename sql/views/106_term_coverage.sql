@@ -1,3 +1,5 @@
+-- Superseded by 109_term_coverage_indexed.sql (whole words, answered from the term index), which replaces this
+-- macro in every warehouse: 106 stays only because applied migrations are never edited away.
 -- term_coverage(term, grain): per day, week (ISO, starting Monday) or month, how many articles mention term
 -- (case-insensitively, anywhere in the title or the body), how many articles there are, and the share that
 -- mention it. The term is trimmed and matched literally as a substring (no word boundaries). Matching is

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 
 from newsflow import quality
 from newsflow.airflow_runner import airflow_env
@@ -33,22 +32,15 @@ def test_airflow_exec_keeps_failure_exit_codes(tmp_path):
     assert "invalid choice" in done.stderr
 
 
-def _prewarm_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "prewarm-great-expectations"]
-
-
 def test_prewarm_is_off_unless_tasks_share_the_process(monkeypatch):
     monkeypatch.delenv(quality.PREWARM_ENV, raising=False)
-    before = len(_prewarm_threads())
-    quality.prewarm_in_background()
-    assert len(_prewarm_threads()) == before
+    assert quality.prewarm_in_background() is None
 
 
 def test_prewarm_imports_great_expectations_in_the_background(monkeypatch):
     monkeypatch.setenv(quality.PREWARM_ENV, "1")
-    quality.prewarm_in_background()
-    threads = _prewarm_threads()
-    assert threads
-    for thread in threads:
-        thread.join(timeout=120)
+    thread = quality.prewarm_in_background()
+    assert thread is not None and thread.daemon and thread.name == "prewarm-great-expectations"
+    thread.join(timeout=120)
+    assert not thread.is_alive()
     assert "great_expectations" in sys.modules

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from newsflow.config import sql_dir
-from newsflow.warehouse import connect, migrate, migration_files, run_sql_file
+from newsflow.warehouse import connect, migrate, migration_files, rebuild_term_index, run_sql_file
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)  # bookkeeping timestamps only: views never look at them
 
@@ -217,27 +217,32 @@ def test_coverage_gaps_needs_a_baseline_and_ignores_normal_noise(con):
     assert rows(con, "select * from coverage_gaps") == []
 
 
-def test_term_coverage_is_case_insensitive_and_normalised(con):
+def test_term_coverage_matches_whole_words_case_insensitively_and_normalises(con):
     add(con, "t1", "alpha", D1, title="EARTHQUAKE hits the coast", body="Buildings shook.")
     add(con, "t2", "alpha", D1, title="Aftershocks", body="The earthquake was felt inland.")
     add(con, "t3", "beta", D1, title="Markets", body="Prices rose.")
     add(con, "t4", "beta", D1, title="Copy", body="The Earthquake was felt inland.", duplicate_of="t2")
-    add(con, "t5", "beta", D2, title=None, body="Earthquakes are rare here.")
+    add(con, "t5", "beta", D2, title=None, body="Earthquakes are rare here. Iranian officials said so.")
     add(con, "t6", "beta", D2, title="Правительство", body="Текст.")
-    add(con, "t7", "beta", D2, title="Weather", body="Rain.")
+    add(con, "t7", "beta", D2, title="Weather", body="Rain in Iran's north (earthquake-proof homes held).")
     add(con, "t8", "alpha", D3, title="Football", body="A match.")
+    rebuild_term_index(con)  # the rows were inserted by hand, not by a load, which keeps the index itself
     day = rows(con, "select period, articles, all_articles, share from term_coverage('  Earthquake ', 'day')")
+    # whole words: 'Earthquakes' is another word, 'earthquake-proof' contains the word
     assert day == [(D1, 2, 3, 2 / 3), (D2, 1, 3, 1 / 3), (D3, 0, 1, 0.0)]
     week = rows(con, "select period, articles, all_articles, share from term_coverage('earthquake', 'week')")
     assert week == [(date(2024, 3, 4), 3, 7, 3 / 7)]
     month = rows(con, "select period, articles, all_articles from term_coverage('EARTHQUAKE', 'month')")
     assert month == [(date(2024, 3, 1), 3, 7)]
-    cyrillic = rows(con, "select period, articles from term_coverage('правительство', 'day') where articles > 0")
+    cyrillic = rows(con, "select period, articles from term_coverage('ПРАВИТЕЛЬСТВО', 'day') where articles > 0")
     assert cyrillic == [(D2, 1)]
-    # the term is literal: LIKE wildcards and regex characters match only themselves
+    iran = rows(con, "select period, articles from term_coverage('Iran', 'day') where articles > 0")
+    assert iran == [(D2, 1)]  # "Iran's" yes, "Iranian" no
+    # LIKE wildcards and regex characters are not word characters: they split the term, they never match
     assert rows(con, "select sum(articles) from term_coverage('earth%', 'day')") == [(0,)]
     assert rows(con, "select sum(articles) from term_coverage('earth.uake', 'day')") == [(0,)]
     assert rows(con, "select sum(articles) from term_coverage('Пр_вительство', 'day')") == [(0,)]
+    assert rows(con, "select sum(articles), count(*) from term_coverage('', 'day')") == [(0, 3)]
     with pytest.raises(Exception, match="grain must be day, week or month"):
         rows(con, "select * from term_coverage('earthquake', 'year')")
 

@@ -1,0 +1,273 @@
+"""The term index behind term_coverage (sql/schema/003_term_index.sql, sql/loads/02_term_index_before.sql and
+09_term_index.sql, sql/views/109_term_coverage_indexed.sql): tokenisation in many scripts, the index kept exact by
+real loads (updates that move an article to another day, duplicate links made and broken, a same-run reload),
+the migration's backfill of an older warehouse, and the phrase fallback."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from newsflow import staging, warehouse
+from newsflow.dedup import body_hash, simhash
+
+D1, D2, D3, D4, D5 = date(2024, 3, 4), date(2024, 3, 5), date(2024, 3, 12), date(2024, 3, 6), date(2024, 3, 7)
+
+
+# -- tokenisation ------------------------------------------------------------------------------------------------
+@pytest.fixture
+def con(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    con = warehouse.open_for_write()
+    con.execute("set timezone = 'UTC'")
+    yield con
+    con.close()
+
+
+def tokens(con, text):
+    return con.execute("select term_tokens(?)", [text]).fetchone()[0]
+
+
+def keys(con, text):
+    return sorted(con.execute("select term_keys(?)", [text]).fetchone()[0])
+
+
+def test_words_are_lower_case_and_split_on_anything_but_letters_marks_and_numbers(con):
+    assert tokens(con, "Iran's al-Qaeda: 3.5% (2018)") == ["iran", "s", "al", "qaeda", "3", "5", "2018"]
+    assert tokens(con, "ПРАВИТЕЛЬСТВО «Москвы»") == ["правительство", "москвы"]
+    assert tokens(con, "ΟΔΟΣ οδος") == ["οδοσ", "οδοσ"]  # Greek final sigma folded
+    assert tokens(con, "İstanbul ÇAĞ") == ["istanbul", "çağ"]
+    # Arabic keeps its marks (harakat) inside the word, its comma splits
+    assert tokens(con, "قالت الحكومةُ، أمس") == ["قالت", "الحكومةُ", "أمس"]
+    # Persian: a ZWNJ between letters stays inside the word, a stray one at a word's edge does not
+    assert tokens(con, "این کار انجام می\u200cشود\u200c.") == ["این", "کار", "انجام", "می\u200cشود"]
+    assert tokens(con, "") == [] and tokens(con, "!!! ...") == []
+
+
+def test_chinese_and_japanese_runs_become_bigrams_and_the_index_also_has_single_characters(con):
+    assert tokens(con, "中华人民共和国") == ["中华", "华人", "人民", "民共", "共和", "和国"]
+    assert tokens(con, "2018年iPhone手机。政") == ["2018", "年", "iphone", "手机", "政"]
+    assert tokens(con, "東京タワー") == ["東京", "京タ", "タワ", "ワー"]
+    assert keys(con, "政府。政府") == sorted(["政", "府", "政府"])
+    assert keys(con, "한국 정부는") == ["정부는", "한국"]  # Korean is written with spaces: words
+
+
+@pytest.mark.parametrize("text", [
+    "Iran's talks; ПРАВИТЕЛЬСТВО и рынок", "قالت الحكومة إن الأسعار", "می\u200cشود کار", "中华人民共和国成立，政府", "東京タワーへ行く",
+    "mixed 2018年iPhone手机 text ΟΔΟΣ", "a", "政",
+])
+def test_every_search_token_of_a_text_is_one_of_its_index_keys(con, text):
+    # the phrase fallback narrows to days where all of a phrase's tokens are in the index: sound only if this holds
+    assert set(tokens(con, text)) <= set(keys(con, text))
+
+
+# -- loads keep the index exact --------------------------------------------------------------------------------
+def record(source, seq, day, title, body, **extra):
+    url = f"https://{source}.example/news/{seq}"
+    published = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=10)
+    row = {
+        "seq": seq, "article_id": hashlib.sha1(url.encode()).hexdigest()[:20], "url": url, "canonical_url": url,
+        "source": source, "source_domain": f"{source}.example", "sitename": source, "title": title,
+        "author": None, "published_at": published, "published_date": day, "date_source": "meta",
+        "date_disagreement": False, "date_reason": None, "date_candidates": None, "language": "en",
+        "language_source": "detected", "body": body, "body_chars": len(body), "link_density": 0.0,
+        "body_hash": body_hash(body), "simhash": simhash(body), "credit": None, "categories": [], "tags": [],
+        "fetched_at": published + timedelta(hours=1), "http_status": 200, "warc_file": None, "warc_offset": None,
+        "extractor_version": "test-1", "extractor_settings": "{}",
+    }
+    row.update(extra)
+    return row
+
+
+def load(tmp_path, run_id, by_source):
+    """One load_run with the given staged articles per source (every article valid, one ledger row each)."""
+    from newsflow.pipeline import load_run
+
+    sources_file = tmp_path / "sources.yaml"
+    sources_file.write_text(
+        "sources:\n" + "".join(f"  - {{name: {s}, kind: urls, urls: ['https://{s}.example/']}}\n" for s in by_source),
+        encoding="utf-8",
+    )
+    jobs = []
+    for source, records in by_source.items():
+        folder = tmp_path / "staging" / run_id / source
+        folder.mkdir(parents=True, exist_ok=True)
+        staging.write(records, staging.ARTICLE, folder / "valid.parquet")
+        ledger = [{"seq": r["seq"], "url_kind": "article", "url": r["url"], "canonical_url": r["url"],
+                   "article_id": r["article_id"], "http_status": 200, "fetched_at": r["fetched_at"]} for r in records]
+        staging.write(ledger, staging.LEDGER, folder / "ledger.validate.parquet")
+        staging.write([], staging.REJECTED, folder / "rejected.parquet")
+        staging.write([], staging.VALIDATION, folder / "validation.parquet")
+        jobs.append({"run_id": run_id, "source": source, "sources_file": str(sources_file), "staging": str(folder)})
+    return load_run(jobs, run_id=run_id, dag_id="test")
+
+
+def index_rows(con):
+    return con.execute("select published_date, term_hash, articles from term_daily order by all").fetchall()
+
+
+def recomputed(con):
+    return con.execute(
+        "select published_date, term_hash, articles "
+        "from term_daily_rows((select list(distinct published_date) from articles)) order by all"
+    ).fetchall()
+
+
+def coverage(con, term, grain="day"):
+    return con.execute(
+        "select period, articles, all_articles from term_coverage(?, ?) order by period", [term, grain]
+    ).fetchall()
+
+
+@pytest.fixture
+def loaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("NEWSFLOW_WAREHOUSE", str(tmp_path / "w.duckdb"))
+
+    def reopen():
+        con = warehouse.connect(tmp_path / "w.duckdb", read_only=True)
+        con.execute("set timezone = 'UTC'")
+        return con
+
+    return reopen
+
+
+WIRE = "Iran and its neighbours resumed talks on Monday about the central bank and the shipping lanes."
+PORT = "Dockers at the port went on strike over wages, the union said in a statement on Monday."
+
+
+def hits(con, term):
+    return [(period, n) for period, n, _all in coverage(con, term) if n]
+
+
+def test_loads_keep_the_index_equal_to_a_recomputation(tmp_path, loaded):
+    # each later change is the only thing that touches its day, so each way a day can go stale is tested alone
+    run1 = {
+        "alpha": [
+            record("alpha", 1, D1, "Talks resume", WIRE),
+            record("alpha", 2, D2, "Port strike", PORT),
+            record("alpha", 3, D1, "Markets", "Iranian markets rose. ПРАВИТЕЛЬСТВО объявило о новых мерах."),
+        ],
+        "beta": [
+            record("beta", 1, D5, "Talks resume (wire)", WIRE),  # exact copy of alpha 1, a day later: a duplicate
+            record("beta", 2, D4, "政府会议", "政府今天召开会议，讨论经济问题。"),
+        ],
+    }
+    load(tmp_path, "run1", run1)
+    con = loaded()
+    assert con.execute("select count(*) from articles where duplicate_of is not null").fetchone()[0] == 1
+    assert index_rows(con) == recomputed(con) and index_rows(con)
+    assert coverage(con, "iran") == [(D1, 1, 2), (D2, 0, 1), (D4, 0, 1)]  # the copy on D5 does not count
+    assert hits(con, "ПРАВИТЕЛЬСТВО") == [(D1, 1)]
+    assert hits(con, "strike") == [(D2, 1)]
+    assert hits(con, "政府") == [(D4, 1)]
+    con.close()
+
+    # run2: alpha 1 is rewritten on D1, so its copy beta 1 (unchanged) becomes an original again on D5; alpha 2
+    # moves from D2 to D3 with a new text; gamma runs a copy of beta 2 on D4
+    run2 = {
+        "alpha": [
+            record("alpha", 1, D1, "Talks resume", WIRE + " Officials gave no details."),
+            record("alpha", 2, D3, "Port dispute ends", "The dockers' walkout ended after a pay deal."),
+            run1["alpha"][2],
+        ],
+        "beta": run1["beta"],
+        "gamma": [record("gamma", 1, D4, "政府会议", "政府今天召开会议，讨论经济问题。")],
+    }
+    load(tmp_path, "run2", run2)
+    con = loaded()
+    assert dict(con.execute("select article_id, duplicate_of is null from articles").fetchall()) == {
+        **{r["article_id"]: True for r in run2["alpha"] + run2["beta"]}, run2["gamma"][0]["article_id"]: False,
+    }
+    assert index_rows(con) == recomputed(con)
+    assert hits(con, "iran") == [(D1, 1), (D5, 1)]  # beta 1 counts again, on its own day
+    assert hits(con, "strike") == []  # the old text left D2
+    assert hits(con, "walkout") == [(D3, 1)]
+    assert hits(con, "政府") == [(D4, 1)]  # gamma's copy does not count
+    assert [(p, a) for p, _n, a in coverage(con, "iran")] == [(D1, 2), (D4, 1), (D5, 1), (D3, 1)]  # D2: no original left
+    before = index_rows(con)
+    con.close()
+
+    load(tmp_path, "run2", run2)  # a retried load of the same run
+    con = loaded()
+    assert index_rows(con) == before == recomputed(con)
+    con.close()
+
+    # run3: delta runs a copy of alpha 2's new text, dated D2: a copy, so D2 stays without originals
+    load(tmp_path, "run3", {"delta": [record("delta", 1, D2, "Walkout over", "The dockers' walkout ended after a pay deal.")]})
+    con = loaded()
+    assert index_rows(con) == recomputed(con)
+    assert hits(con, "walkout") == [(D3, 1)]
+    con.close()
+
+
+def test_a_stale_index_from_another_hash_is_refused_and_rebuilt_by_the_next_load(tmp_path, loaded):
+    load(tmp_path, "run1", {"alpha": [record("alpha", 1, D1, "Talks", WIRE)]})
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    con.execute("update term_daily set term_hash = term_hash + 1")
+    con.execute("update term_index_meta set hash_probe = hash_probe + 1")
+    with pytest.raises(Exception, match="another hash"):
+        coverage(con, "iran")
+    con.close()
+    load(tmp_path, "run2", {"beta": [record("beta", 1, D2, "Port", PORT)]})  # touches D2 only, rebuilds all days
+    con = loaded()
+    assert index_rows(con) == recomputed(con)
+    assert coverage(con, "iran") == [(D1, 1, 1), (D2, 0, 1)]
+    con.close()
+
+
+def test_migration_backfills_a_warehouse_that_had_articles_before_the_index(tmp_path, monkeypatch):
+    path = tmp_path / "old.duckdb"
+    files = warehouse.migration_files()
+    older = [f for f in files if f[0] not in (3, 109)]
+    monkeypatch.setattr(warehouse, "migration_files", lambda root=None: older)
+    con = warehouse.connect(path)
+    warehouse.migrate(con)
+    assert "term_daily" not in {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    for i, (day, title, body) in enumerate([
+        (D1, "ПРАВИТЕЛЬСТВО", "Правительство объявило."), (D1, "Port", PORT), (D2, "الحكومة", "قالت الحكومة اليوم"),
+    ]):
+        con.execute(
+            "insert into articles (article_id, url, canonical_url, source, title, published_at, published_date, body, "
+            "body_hash, first_run_id, last_run_id, changed_run_id, extractor_version, inserted_at, updated_at) "
+            "values (?, 'u', 'u', 's', ?, now(), ?, ?, 'h', 'r', 'r', 'r', 't', now(), now())",
+            [f"a{i}", title, day, body],
+        )
+    con.close()
+    monkeypatch.setattr(warehouse, "migration_files", lambda root=None: files)
+    con = warehouse.connect(path)
+    assert warehouse.migrate(con) == [3, 109]
+    assert index_rows(con) == recomputed(con) and len(index_rows(con)) > 10
+    assert coverage(con, "правительство") == [(D1, 1, 2), (D2, 0, 1)]
+    assert coverage(con, "الحكومة") == [(D1, 0, 2), (D2, 1, 1)]
+    con.close()
+
+
+# -- phrases ---------------------------------------------------------------------------------------------------
+def test_phrases_match_whole_words_in_order_across_punctuation(con):
+    bodies = {
+        "p1": (D1, "Rates", "The Central Bank raised rates."),
+        "p2": (D1, "Rates", "A central-bank decision is due."),
+        "p3": (D1, "Banking", "Central banking is hard, and the bank is central."),  # words present, not in order
+        "p4": (D2, "Central", "Bank holiday."),  # title + body would give "central bank": not a phrase
+        "p5": (D2, "Talks", "Officials from Iran's central bank met on Monday."),
+        "p6": (D2, "中国", "中华人民共和国成立。"),
+        "p7": (D3, "中国", "中华人民，共和国"),
+    }
+    for article_id, (day, title, body) in bodies.items():
+        con.execute(
+            "insert into articles (article_id, url, canonical_url, source, title, published_at, published_date, body, "
+            "body_hash, first_run_id, last_run_id, changed_run_id, extractor_version, inserted_at, updated_at) "
+            "values (?, 'u', 'u', 's', ?, now(), ?, ?, 'h', 'r', 'r', 'r', 't', now(), now())",
+            [article_id, title, day, body],
+        )
+    warehouse.rebuild_term_index(con)
+    assert coverage(con, "central bank") == [(D1, 2, 3), (D2, 1, 3), (D3, 0, 1)]
+    assert coverage(con, "CENTRAL-BANK") == coverage(con, "central bank")
+    assert coverage(con, "iran's central bank") == [(D1, 0, 3), (D2, 1, 3), (D3, 0, 1)]
+    assert coverage(con, "人民共和") == [(D1, 0, 3), (D2, 1, 3), (D3, 0, 1)]  # 3+ characters: bigrams in a row
+    assert coverage(con, "共和国") == [(D1, 0, 3), (D2, 1, 3), (D3, 1, 1)]
+    assert coverage(con, "bank central") == [(D1, 0, 3), (D2, 0, 3), (D3, 0, 1)]
+    assert coverage(con, "banking") == [(D1, 1, 3), (D2, 0, 3), (D3, 0, 1)]
