@@ -1,4 +1,22 @@
--- New and changed articles: one upsert keyed on the canonical-URL id; first_run_id survives updates.
+-- New and changed articles, keyed on the canonical-URL id: rows being replaced are deleted and written again, with
+-- what must survive a change kept aside (first_run_id, inserted_at; the duplicate link, which
+-- 04_mark_duplicates.sql then recomputes). Delete + insert rather than INSERT ... ON CONFLICT DO UPDATE: DuckDB holds
+-- the updated versions of every replaced row in memory, and rewriting 100,000 articles that way (a rerun of the
+-- same run) ran out of memory under the writer's 1 GB cap.
+create or replace temp table replaced_articles as
+select
+    articles.article_id,
+    articles.first_run_id,
+    articles.inserted_at,
+    articles.duplicate_of,
+    articles.duplicate_kind
+from articles
+inner join load_decisions as decision
+    on articles.article_id = decision.article_id and decision.outcome = 'loaded';
+
+delete from articles
+where article_id in (select kept.article_id from replaced_articles as kept);
+
 insert into articles (
     article_id, url, canonical_url, source, source_domain, sitename, title, author,
     published_at, published_date, date_source, date_disagreement, language, language_source,
@@ -29,50 +47,21 @@ select
     staged.credit,
     staged.categories,
     staged.tags,
-    null,
-    null,
+    kept.duplicate_of,
+    kept.duplicate_kind,
     staged.fetched_at,
     staged.http_status,
     staged.warc_file,
     staged.warc_offset,
-    $run_id,
+    coalesce(kept.first_run_id, $run_id),
     $run_id,
     $run_id,
     staged.extractor_version,
     staged.extractor_settings,
-    $now,
+    coalesce(kept.inserted_at, $now),
     $now
 from staged_articles as staged
 inner join load_decisions as decision
     on staged.article_id = decision.article_id and decision.outcome = 'loaded'
-on conflict (article_id) do update set
-    url = excluded.url,
-    canonical_url = excluded.canonical_url,
-    source = excluded.source,
-    source_domain = excluded.source_domain,
-    sitename = excluded.sitename,
-    title = excluded.title,
-    author = excluded.author,
-    published_at = excluded.published_at,
-    published_date = excluded.published_date,
-    date_source = excluded.date_source,
-    date_disagreement = excluded.date_disagreement,
-    language = excluded.language,
-    language_source = excluded.language_source,
-    body = excluded.body,
-    body_chars = excluded.body_chars,
-    link_density = excluded.link_density,
-    body_hash = excluded.body_hash,
-    simhash = excluded.simhash,
-    credit = excluded.credit,
-    categories = excluded.categories,
-    tags = excluded.tags,
-    fetched_at = excluded.fetched_at,
-    http_status = excluded.http_status,
-    warc_file = excluded.warc_file,
-    warc_offset = excluded.warc_offset,
-    last_run_id = excluded.last_run_id,
-    changed_run_id = excluded.changed_run_id,
-    extractor_version = excluded.extractor_version,
-    extractor_settings = excluded.extractor_settings,
-    updated_at = excluded.updated_at
+left join replaced_articles as kept
+    on staged.article_id = kept.article_id;
