@@ -9,24 +9,28 @@ from newsflow import pipeline
 from tests.support.faultserver import FaultServer
 
 
+def run(tmp_path, server, run_id: str, sources_yaml: str) -> None:
+    """Every stage of one news_ingest run, as its tasks call them, over the given sources."""
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "settings:\n"
+        f"  allow_private_hosts: ['127.0.0.1:{server.port}']\n"
+        "  min_host_interval_s: 0\n  max_tries: 1\n"
+        "sources:\n" + sources_yaml
+    )
+    jobs = [pipeline.validate_source(pipeline.fetch_extract_source(pipeline.discover_source(j)))
+            for j in pipeline.plan_run(str(sources), None, run_id)]
+    pipeline.load_run(jobs, run_id=run_id, dag_id="test")
+    pipeline.check_accounting(jobs, run_id=run_id)
+
+
 def test_broken_listings_are_recorded(tmp_path, data_env):
     with FaultServer() as server:
-        sources = tmp_path / "sources.yaml"
-        sources.write_text(
-            "settings:\n"
-            f"  allow_private_hosts: ['127.0.0.1:{server.port}']\n"
-            "  min_host_interval_s: 0\n  max_tries: 1\n"
-            "sources:\n"
+        run(tmp_path, server, "broken_run",
             f"  - {{name: down, kind: feed, url: '{server.url('/status/500')}'}}\n"
             f"  - {{name: garbage, kind: sitemap, url: '{server.url('/random-bytes')}'}}\n"
             "  - {name: nofile, kind: urls, urls_file: missing.txt}\n"
-            f"  - {{name: good, kind: urls, urls: ['{server.url('/ok/listed')}']}}\n"
-        )
-        jobs = pipeline.plan_run(str(sources), None, "broken_run")
-        jobs = [pipeline.validate_source(pipeline.fetch_extract_source(pipeline.discover_source(j)))
-                for j in jobs]
-        pipeline.load_run(jobs, run_id="broken_run", dag_id="test")
-        pipeline.check_accounting(jobs, run_id="broken_run")
+            f"  - {{name: good, kind: urls, urls: ['{server.url('/ok/listed')}']}}\n")
     con = duckdb.connect(str(data_env / "warehouse.duckdb"), read_only=True)
     rows = con.execute("select source, url_kind, outcome, reason from fetch_log order by source").fetchall()
     assert rows == [
@@ -40,19 +44,9 @@ def test_broken_listings_are_recorded(tmp_path, data_env):
 def test_an_article_listed_by_two_sources_loads_once(tmp_path, data_env):
     with FaultServer() as server:
         shared, own = server.url("/ok/shared-story"), server.url("/ok/own-story")
-        sources = tmp_path / "sources.yaml"
-        sources.write_text(
-            "settings:\n"
-            f"  allow_private_hosts: ['127.0.0.1:{server.port}']\n"
-            "  min_host_interval_s: 0\n  max_tries: 1\n"
-            "sources:\n"
+        run(tmp_path, server, "two_sources",
             f"  - {{name: first, kind: urls, urls: ['{shared}']}}\n"
-            f"  - {{name: second, kind: urls, urls: ['{own}', '{shared}']}}\n"
-        )
-        jobs = pipeline.plan_run(str(sources), None, "two_sources")
-        jobs = [pipeline.validate_source(pipeline.fetch_extract_source(pipeline.discover_source(j))) for j in jobs]
-        pipeline.load_run(jobs, run_id="two_sources", dag_id="test")
-        pipeline.check_accounting(jobs, run_id="two_sources")
+            f"  - {{name: second, kind: urls, urls: ['{own}', '{shared}']}}\n")
     con = duckdb.connect(str(data_env / "warehouse.duckdb"), read_only=True)
     articles = con.execute("select url, source from articles order by url").fetchall()
     assert articles == [(own, "second"), (shared, "first")]

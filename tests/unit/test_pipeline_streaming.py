@@ -63,15 +63,20 @@ def test_streamed_stage_matches_fetch_then_extract(tmp_path, data_env, workers):
     assert _ledger(streamed) == _ledger(separate)
 
 
-def test_extraction_stream_returns_every_result_once(tmp_path, data_env):
+def _fetched_items(tmp_path, run_id: str) -> list[dict]:
+    """The extraction work items of a fetched (not yet extracted) run, as the extract stage builds them."""
     with FaultServer() as server:
         sources = _sources(tmp_path, server, 2)
-        [job] = [pipeline.fetch_source(pipeline.discover_source(j)) for j in pipeline.plan_run(sources, None, "s")]
+        [job] = [pipeline.fetch_source(pipeline.discover_source(j)) for j in pipeline.plan_run(sources, None, run_id)]
     config = pipeline.load_sources(job["sources_file"])
     source = config.source("wire")
     rows = staging.rows(Path(job["staging"]) / "ledger.fetch.parquet", staging.LEDGER)
-    items = [pipeline._extraction_item(r, source, config) for r in rows
-             if r["url_kind"] == "article" and r["outcome"] is None]
+    return [pipeline._extraction_item(r, source, config) for r in rows
+            if r["url_kind"] == "article" and r["outcome"] is None]
+
+
+def test_extraction_stream_returns_every_result_once(tmp_path, data_env):
+    items = _fetched_items(tmp_path, "s")
     # a page whose archive record is missing fails alone, as a recorded error
     items.append({**items[0], "seq": 999, "warc_offset": 10**9})
     seen = []
@@ -88,14 +93,7 @@ def test_extraction_stream_returns_every_result_once(tmp_path, data_env):
 def test_a_page_that_kills_its_worker_is_recorded_and_the_rest_extracted(tmp_path, data_env):
     from tests.support.crashing_worker import extract_or_die
 
-    with FaultServer() as server:
-        sources = _sources(tmp_path, server, 2)
-        [job] = [pipeline.fetch_source(pipeline.discover_source(j)) for j in pipeline.plan_run(sources, None, "c")]
-    config = pipeline.load_sources(job["sources_file"])
-    source = config.source("wire")
-    rows = staging.rows(Path(job["staging"]) / "ledger.fetch.parquet", staging.LEDGER)
-    items = [pipeline._extraction_item(r, source, config) for r in rows
-             if r["url_kind"] == "article" and r["outcome"] is None]
+    items = _fetched_items(tmp_path, "c")
     items.insert(20, {**items[0], "seq": 777, "crash": True})
     seen = []
     with pipeline.ExtractionStream(2, chunk=4, work=extract_or_die) as stream:
