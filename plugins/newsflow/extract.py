@@ -245,8 +245,8 @@ def _author_from_page(tree) -> str | None:
 
 # A main extraction shorter than this (characters, twice trafilatura's MIN_EXTRACTED_SIZE) is retried in full recall
 # mode (which brings back trafilatura's baseline rescue, recall escalation and external comparison) and the longer
-# result kept. Short
-# pages are where precision mode under-extracts; 250, 500 and 1000 all measured within 0.003 F1 of each other.
+# result kept. Short pages are where precision mode under-extracts; 250, 500 and 1000 all measured within 0.003 F1
+# of each other.
 FALLBACK_MIN_CHARS = 500
 
 # Body-step variants measured by bench/extraction.py --variants (options over TRAFILATURA_OPTIONS, fallback size)
