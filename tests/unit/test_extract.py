@@ -111,3 +111,49 @@ def test_unparsable_page_gives_an_empty_record():
 def test_settings_are_recorded():
     settings = json.loads(extract.extractor_settings())
     assert settings["include_comments"] is False and settings["metadata_dates"] is False
+
+
+CATEGORY_PAGE = """<html><head><title>Budget vote</title>
+<meta property="article:section" content="Politics"></head><body>
+<div class="post-info">Filed under <a href="/category/politics/">Politics</a>, <a href="/category/economy/">Economy</a>
+Tags: <a href="/tags/budget/">budget</a> <a href="/tag/parliament/">parliament</a></div>
+<article><h1>Budget vote</h1><p>The parliament passed the budget on Monday after a long debate.</p></article>
+</body></html>"""
+
+META_ONLY_PAGE = """<html><head><title>Storm</title><meta name="subject" content="Weather">
+<meta property="article:section" content="Local news"></head><body><article><h1>Storm</h1>
+<p>A storm hit the coast overnight. <a href="/2024/03/04/more.html">More</a></p></article></body></html>"""
+
+
+def _every_test_page() -> list[str]:
+    pages = [CATEGORY_PAGE, META_ONLY_PAGE]
+    pages += [p.read_text(encoding="utf-8") for p in sorted((Path(__file__).parents[1] / "fixtures" / "pages").glob("*.html"))]
+    pages += [p.read_text(encoding="utf-8") for p in sorted(SITE_DIR.rglob("*.html"))[:20]]
+    return pages
+
+
+@pytest.mark.parametrize("kind", ["category", "tag"])
+def test_category_and_tag_shortcut_gives_trafilaturas_answer(kind):
+    # newsflow skips trafilatura's link search when no href can match; the answer must not change
+    from trafilatura import metadata as tm
+
+    answers = []
+    for html in _every_test_page():
+        tree = extract._parse(html)
+        answers.append(extract._catstags(kind, tree, html))
+        assert answers[-1] == tm.extract_catstags(kind, extract._parse(html))
+    assert any(answers), "the pages exercise nothing"
+    if kind == "category":
+        # links when the page has them, the section and subject meta tags when it has none
+        assert answers[:2] == [["Politics", "Economy"], ["Weather", "Local news"]]
+
+
+def test_author_from_the_page_matches_trafilaturas_search():
+    from trafilatura import metadata as tm
+
+    found = 0
+    for html in _every_test_page():
+        ours = extract._author_from_page(extract._parse(html))
+        assert ours == tm.extract_author(extract._parse(html))
+        found += ours is not None
+    assert found, "no page has a byline to find"
