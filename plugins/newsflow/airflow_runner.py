@@ -85,7 +85,9 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
         cmd.append(logical_date)
     cmd += ["--conf", json.dumps(conf)]
     # `dags test` runs every task in this one process: a task may prepare the next one's imports in the background
-    env = airflow_env({"NEWSFLOW_PREWARM_VALIDATION": "1", **(env_extra or {})})
+    from newsflow.quality import PREWARM_ENV
+
+    env = airflow_env({PREWARM_ENV: "1", **(env_extra or {})})
     log_file = log_file or airflow_home() / "logs" / f"{dag_id}-last-run.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
