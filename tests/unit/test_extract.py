@@ -148,12 +148,42 @@ def test_category_and_tag_shortcut_gives_trafilaturas_answer(kind):
         assert answers[:2] == [["Politics", "Economy"], ["Weather", "Local news"]]
 
 
+# bylines in every form trafilatura's author XPaths accept, and markup that must not stop the search
+BYLINE_VARIANTS = [
+    '<div CLASS=byline>By Dana Whitfield</div>',
+    '<span class="Author-Name">Dana Whitfield</span>',
+    "<p class='c-screenname'>Dana Whitfield</p>",
+    '<author>Dana Whitfield</author>',
+    '<div data-component="Byline">Dana Whitfield</div>',
+    '<span itemprop="author name">Dana Whitfield</span>',
+    '<a rel = "author" href="/staff/dana">Dana Whitfield</a>',
+    '<span id="zuozhe">王小明</span>',
+    '<div class="post-&#97;uthor">Dana Whitfield</div>',
+    '<div data-testid="AuthorCard">Dana Whitfield</div>',
+]
+
+
+def _page_with(byline: str) -> str:
+    return (f"<html><head><title>Budget vote</title></head><body><article><h1>Budget vote</h1>{byline}"
+            "<p>The parliament passed the budget on Monday after a long debate.</p></article></body></html>")
+
+
 def test_author_from_the_page_matches_trafilaturas_search():
     from trafilatura import metadata as tm
 
-    found = 0
-    for html in _every_test_page():
-        ours = extract._author_from_page(extract._parse(html))
-        assert ours == tm.extract_author(extract._parse(html))
+    found = skipped = 0
+    pages = _every_test_page() + [_page_with(b) for b in BYLINE_VARIANTS]
+    for html in pages:
+        ours = extract._author_from_page(extract._parse(html), html)
+        assert ours == tm.extract_author(extract._parse(html)), html[:300]
         found += ours is not None
-    assert found, "no page has a byline to find"
+        skipped += extract._AUTHOR_MARKUP.search(html) is None
+    assert found >= len(BYLINE_VARIANTS), "no page has a byline to find"
+    assert skipped, "no page lets the search be skipped"
+
+
+@pytest.mark.parametrize("byline", BYLINE_VARIANTS)
+def test_author_markup_filter_lets_every_byline_form_through(byline):
+    html = _page_with(byline)
+    assert extract._AUTHOR_MARKUP.search(html)
+    assert extract._author_from_page(extract._parse(html), html)
