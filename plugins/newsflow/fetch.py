@@ -5,6 +5,7 @@ the server, conditional requests, size and time limits. Every request ends in a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import hashlib
 import logging
@@ -14,11 +15,13 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
 from newsflow.config import Settings
+from newsflow.host_gate import open_gate
 from newsflow.netsafety import RefusedAddress, SafeResolver, allowed_private, check_ip_literal
 from newsflow.urls import FETCHABLE_SCHEMES, host_port
 
@@ -144,8 +147,13 @@ class Fetcher:
         settings: Settings,
         on_response: Callable[[FetchResult], None] | None = None,
         seed: int | None = None,
+        host_gate_dir: Path | None = None,
     ):
+        """host_gate_dir: where host limits are shared with every other Fetcher on this machine that uses the same
+        folder (newsflow.host_gate); without it, host_concurrency and the host interval hold within this Fetcher only.
+        """
         self.settings = settings
+        self._gate = open_gate(host_gate_dir, settings.host_concurrency)
         self.on_response = on_response
         self._allowed = allowed_private(settings.allow_private_hosts)
         self._rng = random.Random(seed)
@@ -186,11 +194,29 @@ class Fetcher:
         lock = self._host_locks.setdefault(key, asyncio.Lock())
         async with lock:
             interval = max(self.settings.min_host_interval_s, self._host_delay.get(key, 0.0))
+            if self._gate is not None:
+                if interval > 0:
+                    # booked in the shared pacing file; sleeping under the lock keeps this Fetcher's starts in order
+                    wait = await self._gate.reserve(key, interval)
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                return
             now = time.monotonic()
             wait = self._host_next.get(key, 0.0) - now
             if wait > 0:
                 await asyncio.sleep(wait)
             self._host_next[key] = max(now, self._host_next.get(key, 0.0)) + interval
+
+    @contextlib.asynccontextmanager
+    async def _host_slot(self, key: str):
+        """One of the host's request slots: this Fetcher's own, and with a gate one shared by every task."""
+        sem = self._host_sems.setdefault(key, asyncio.Semaphore(self.settings.host_concurrency))
+        async with sem:
+            if self._gate is None:
+                yield
+            else:
+                async with self._gate.slot(key):
+                    yield
 
     async def robots_allows(self, url: str) -> bool:
         if not self.settings.respect_robots:
@@ -299,8 +325,7 @@ class Fetcher:
                 if last_modified:
                     headers["If-Modified-Since"] = last_modified
             result.request_headers = {"User-Agent": s.user_agent, "Host": parts.netloc, **headers}
-            sem = self._host_sems.setdefault(key, asyncio.Semaphore(s.host_concurrency))
-            async with self._global, sem:
+            async with self._global, self._host_slot(key):
                 await self._pace(key)
                 try:
                     async with asyncio.timeout(s.total_timeout_s + 1):

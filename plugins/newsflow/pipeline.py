@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from newsflow import staging
-from newsflow.config import SourcesFile, load_sources
+from newsflow.config import SourcesFile, data_dir, load_sources
 from newsflow.titles import clean_title, common_affixes
 from newsflow.urls import BadURL, article_id, canonicalize, scheme_of
 
@@ -113,6 +113,11 @@ def _fetch_fields(result) -> dict:
     }
 
 
+def host_gate_dir() -> Path:
+    """Where every fetch task on this machine shares its per-host limits (newsflow.host_gate)."""
+    return data_dir() / "host_gate"
+
+
 # -- discover --------------------------------------------------------------------------------------------------
 async def _discover_listing(source, settings, archive, doc_rows: list[dict]) -> list:
     """Fetch a feed, sitemap (with nested index) or remote URL list; every document fetched gets a ledger row."""
@@ -123,7 +128,7 @@ async def _discover_listing(source, settings, archive, doc_rows: list[dict]) -> 
     start_url = source.url if source.kind != "urls" else source.urls_file
     entries: list = []
     cache = _http_cache([_safe_canonical(start_url)])
-    async with Fetcher(settings, on_response=_archiver(archive)) as fetcher:
+    async with Fetcher(settings, on_response=_archiver(archive), host_gate_dir=host_gate_dir()) as fetcher:
         queue = [(start_url, 0)]
         seen = set()
         while queue and len(seen) < discover.MAX_SITEMAP_DOCS:
@@ -274,7 +279,7 @@ async def _fetch_all(pending: list[dict], settings, archive, cache: dict, on_fet
     done = 0
     started = time.monotonic()
 
-    async with Fetcher(settings, on_response=_archiver(archive)) as fetcher:
+    async with Fetcher(settings, on_response=_archiver(archive), host_gate_dir=host_gate_dir()) as fetcher:
 
         async def one(row: dict) -> None:
             nonlocal done

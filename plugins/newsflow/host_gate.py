@@ -1,0 +1,110 @@
+"""Per-host politeness shared by every fetch task on one machine: request slots and request spacing per host live in
+small lock files, so tasks running side by side (one per source under a real executor) stay within the limits together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import hashlib
+import logging
+import os
+import random
+import re
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_POLL_FIRST_S, _POLL_MAX_S = 0.005, 0.1
+# a reservation further ahead than this is left over from a clock jump, not queued requests
+_STALE_AHEAD_S = 3600.0
+_NEXT_WIDTH = 32
+
+
+class HostGate:
+    """Cross-process host limits: `slot(key)` holds one of `concurrency` request slots of a host (an exclusive flock on
+    one of its slot files), `reserve(key, interval)` books the host's next request start (a wall-clock time kept in
+    the host's pacing file) and says how long to wait for it.
+
+    flock locks belong to an open file, not a process, so each acquisition opens its own descriptor: two coroutines
+    of one process contend like two processes do, and a crashed task's locks go with its descriptors. Files are a
+    few bytes per host and never removed (the next run reuses them). File operations are short and local, done on
+    the event loop; waits are asyncio sleeps with backoff, never blocking calls.
+    """
+
+    def __init__(self, folder: Path, concurrency: int):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.concurrency = concurrency
+        self._rng = random.Random()
+
+    def path(self, key: str, suffix: str) -> Path:
+        readable = re.sub(r"[^A-Za-z0-9.-]+", "_", key)[:60]
+        digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+        return self.folder / f"{readable}-{digest}.{suffix}"
+
+    @asynccontextmanager
+    async def slot(self, key: str):
+        fd = await self._take_slot(key)
+        try:
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases its lock
+
+    async def _take_slot(self, key: str) -> int:
+        paths = [self.path(key, f"slot{i}") for i in range(self.concurrency)]
+        wait = _POLL_FIRST_S
+        while True:
+            # a random first slot spreads contending processes over the files
+            first = self._rng.randrange(len(paths))
+            for path in paths[first:] + paths[:first]:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return fd
+                except BlockingIOError:
+                    os.close(fd)
+                except BaseException:
+                    os.close(fd)
+                    raise
+            await asyncio.sleep(wait * (0.5 + self._rng.random()))
+            wait = min(wait * 2, _POLL_MAX_S)
+
+    async def reserve(self, key: str, interval: float) -> float:
+        """Book the host's next request start at least `interval` after the previous booking; returns the seconds to
+        wait before starting (0 when the host is free)."""
+        fd = os.open(self.path(key, "next"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            wait = _POLL_FIRST_S
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    await asyncio.sleep(wait)
+                    wait = min(wait * 2, _POLL_MAX_S)
+            now = time.time()
+            try:
+                booked = float(os.pread(fd, _NEXT_WIDTH, 0).decode("ascii").strip() or 0.0)
+            except ValueError:
+                booked = 0.0
+            if booked > now + _STALE_AHEAD_S:
+                booked = 0.0
+            start = max(now, booked)
+            os.pwrite(fd, f"{start + interval:.6f}".ljust(_NEXT_WIDTH).encode("ascii"), 0)
+            return start - now
+        finally:
+            os.close(fd)
+
+
+def open_gate(folder: Path | None, concurrency: int) -> HostGate | None:
+    """A gate in `folder`, or None (limits per task only) when there is no folder or it cannot be used."""
+    if folder is None:
+        return None
+    try:
+        return HostGate(folder, concurrency)
+    except OSError as exc:
+        log.warning("host limits apply per task only: cannot use %s (%s)", folder, exc)
+        return None

@@ -1,0 +1,175 @@
+"""Host limits hold across fetch tasks: two processes fetching from one host together stay within host_concurrency
+and the host interval when they share a gate folder (and do not without one, which shows the test can fail)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from newsflow.host_gate import HostGate, open_gate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class _SlowSite:
+    """A loopback site whose every page takes `delay` seconds; it records each request's start and end."""
+
+    def __init__(self, delay: float):
+        self.delay = delay
+        self.lock = threading.Lock()
+        self.spans: list[tuple[float, float]] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                started = time.time()
+                time.sleep(site.delay)
+                body = b"<html><body><p>story</p></body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                with site.lock:
+                    site.spans.append((started, time.time()))
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+
+    def __enter__(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def max_in_flight(self) -> int:
+        events = sorted([(s, 1) for s, _ in self.spans] + [(e, -1) for _, e in self.spans])
+        level = peak = 0
+        for _, step in events:
+            level += step
+            peak = max(peak, level)
+        return peak
+
+    def start_gaps(self) -> list[float]:
+        starts = sorted(s for s, _ in self.spans)
+        return [b - a for a, b in zip(starts, starts[1:], strict=False)]
+
+
+def _two_tasks(site: _SlowSite, gate_dir: Path | None, settings: dict, pages_each: int) -> list[list[str]]:
+    start_at = time.time() + 2.0  # both interpreters are up by then
+    procs = []
+    for task in range(2):
+        job = {"port": site.port, "paths": [f"/t{task}/{i}.html" for i in range(pages_each)], "start_at": start_at,
+               "gate_dir": str(gate_dir) if gate_dir else None, "settings": settings}
+        procs.append(subprocess.Popen([sys.executable, "-m", "tests.support.gate_worker", json.dumps(job)], cwd=ROOT,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outcomes = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err[-2000:]
+        outcomes.append(json.loads(out.strip().splitlines()[-1]))
+    return outcomes
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_host_concurrency_holds_across_tasks(tmp_path, shared):
+    with _SlowSite(delay=0.15) as site:
+        outcomes = _two_tasks(site, tmp_path / "gate" if shared else None,
+                              {"host_concurrency": 2, "min_host_interval_s": 0}, pages_each=8)
+    assert outcomes == [["ok"] * 8, ["ok"] * 8]
+    assert len(site.spans) == 16
+    if shared:
+        assert site.max_in_flight() <= 2
+    else:
+        # each task alone keeps to 2, together they reach 3-4: what the shared gate is for
+        assert site.max_in_flight() > 2
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_host_interval_holds_across_tasks(tmp_path, shared):
+    with _SlowSite(delay=0.0) as site:
+        outcomes = _two_tasks(site, tmp_path / "gate" if shared else None,
+                              {"host_concurrency": 2, "min_host_interval_s": 0.25}, pages_each=3)
+    assert outcomes == [["ok"] * 3, ["ok"] * 3]
+    gaps = site.start_gaps()
+    assert len(gaps) == 5
+    if shared:
+        # request starts are booked 0.25 s apart; the server sees them within a few ms of that
+        assert min(gaps) >= 0.2, gaps
+    else:
+        assert min(gaps) < 0.1, gaps
+
+
+def test_reservations_queue_one_interval_apart(tmp_path):
+    gate = HostGate(tmp_path, concurrency=2)
+
+    async def book():
+        return [await gate.reserve("news.example:443", 1.0) for _ in range(3)]
+
+    waits = asyncio.run(book())
+    assert waits[0] == pytest.approx(0.0, abs=0.05)
+    assert waits[1] == pytest.approx(1.0, abs=0.05)
+    assert waits[2] == pytest.approx(2.0, abs=0.05)
+    # another host is not affected
+    assert asyncio.run(gate.reserve("other.example:443", 1.0)) == pytest.approx(0.0, abs=0.05)
+
+
+@pytest.mark.parametrize("content", [b"garbage", b"99999999999.0", b""])
+def test_unreadable_or_far_future_booking_is_reset(tmp_path, content):
+    gate = HostGate(tmp_path, concurrency=1)
+    gate.path("news.example:443", "next").write_bytes(content)
+    assert asyncio.run(gate.reserve("news.example:443", 0.5)) == pytest.approx(0.0, abs=0.05)
+
+
+def test_a_slot_is_released_on_exit_and_on_error(tmp_path):
+    gate = HostGate(tmp_path, concurrency=1)
+    order: list[str] = []
+
+    async def holder():
+        async with gate.slot("h:80"):
+            order.append("first in")
+            await asyncio.sleep(0.2)
+            order.append("first out")
+
+    async def waiter():
+        await asyncio.sleep(0.05)
+        async with gate.slot("h:80"):
+            order.append("second in")
+
+    async def failing():
+        with pytest.raises(RuntimeError):
+            async with gate.slot("h:80"):
+                raise RuntimeError("request blew up")
+        async with gate.slot("h:80"):
+            order.append("after error")
+
+    async def main():
+        await asyncio.gather(holder(), waiter())
+        await failing()
+
+    asyncio.run(main())
+    assert order == ["first in", "first out", "second in", "after error"]
+
+
+def test_unusable_folder_falls_back_to_per_task_limits(tmp_path, caplog):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    assert open_gate(blocker / "gate", 2) is None
+    assert "per task only" in caplog.text
+    assert open_gate(None, 2) is None
