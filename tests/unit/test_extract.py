@@ -187,3 +187,11 @@ def test_author_markup_filter_lets_every_byline_form_through(byline):
     html = _page_with(byline)
     assert extract._AUTHOR_MARKUP.search(html)
     assert extract._author_from_page(extract._parse(html), html)
+
+
+def test_extractor_version_names_the_installed_trafilatura():
+    import trafilatura
+
+    from newsflow import __version__
+
+    assert extract.extractor_version() == f"newsflow-{__version__}+trafilatura-{trafilatura.__version__}"
