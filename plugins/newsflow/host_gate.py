@@ -39,6 +39,7 @@ class HostGate:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.concurrency = concurrency
         self._rng = random.Random()
+        self._slot_paths: dict[str, list[str]] = {}
 
     def path(self, key: str, suffix: str) -> Path:
         readable = re.sub(r"[^A-Za-z0-9.-]+", "_", key)[:60]
@@ -54,7 +55,9 @@ class HostGate:
             os.close(fd)  # closing the descriptor releases its lock
 
     async def _take_slot(self, key: str) -> int:
-        paths = [self.path(key, f"slot{i}") for i in range(self.concurrency)]
+        paths = self._slot_paths.get(key)
+        if paths is None:
+            paths = self._slot_paths[key] = [str(self.path(key, f"slot{i}")) for i in range(self.concurrency)]
         wait = _POLL_FIRST_S
         while True:
             # a random first slot spreads contending processes over the files
