@@ -195,12 +195,19 @@ class Fetcher:
         async with lock:
             interval = max(self.settings.min_host_interval_s, self._host_delay.get(key, 0.0))
             if self._gate is not None:
-                if interval > 0:
+                if interval <= 0:
+                    return
+                try:
                     # booked in the shared pacing file; sleeping under the lock keeps this Fetcher's starts in order
                     wait = await self._gate.reserve(key, interval)
+                except OSError as exc:
+                    self._gate_failed(exc)
+                else:
+                    # kept here too, so spacing carries on if the gate fails later in the run
+                    self._host_next[key] = time.monotonic() + max(wait, 0.0) + interval
                     if wait > 0:
                         await asyncio.sleep(wait)
-                return
+                    return
             now = time.monotonic()
             wait = self._host_next.get(key, 0.0) - now
             if wait > 0:
@@ -212,11 +219,23 @@ class Fetcher:
         """One of the host's request slots: this Fetcher's own, and with a gate one shared by every task."""
         sem = self._host_sems.setdefault(key, asyncio.Semaphore(self.settings.host_concurrency))
         async with sem:
-            if self._gate is None:
+            gate, held = self._gate, None
+            if gate is not None:
+                try:
+                    held = await gate.acquire(key)
+                except OSError as exc:
+                    self._gate_failed(exc)
+            try:
                 yield
-            else:
-                async with self._gate.slot(key):
-                    yield
+            finally:
+                if held is not None:
+                    gate.release(held)
+
+    def _gate_failed(self, exc: OSError) -> None:
+        # the limits still hold within this task; a broken lock folder must not fail the fetch
+        if self._gate is not None:
+            log.warning("host limits apply per task only from now on: the shared host gate failed (%s)", exc)
+            self._gate = None
 
     async def robots_allows(self, url: str) -> bool:
         if not self.settings.respect_robots:

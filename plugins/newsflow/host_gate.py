@@ -48,13 +48,19 @@ class HostGate:
 
     @asynccontextmanager
     async def slot(self, key: str):
-        fd = await self._take_slot(key)
+        fd = await self.acquire(key)
         try:
             yield
         finally:
-            os.close(fd)  # closing the descriptor releases its lock
+            self.release(fd)
 
-    async def _take_slot(self, key: str) -> int:
+    @staticmethod
+    def release(fd: int) -> None:
+        os.close(fd)  # closing the descriptor releases its lock
+
+    async def acquire(self, key: str) -> int:
+        """Wait for a free request slot of the host; returns the descriptor holding it (for release).
+        OSError (a full disk, a file system that stopped allowing locks) goes to the caller."""
         paths = self._slot_paths.get(key)
         if paths is None:
             paths = self._slot_paths[key] = [str(self.path(key, f"slot{i}")) for i in range(self.concurrency)]
@@ -103,11 +109,18 @@ class HostGate:
 
 
 def open_gate(folder: Path | None, concurrency: int) -> HostGate | None:
-    """A gate in `folder`, or None (limits per task only) when there is no folder or it cannot be used."""
+    """A gate in `folder`, or None (limits per task only) when there is no folder or it cannot be used: not
+    writable, or on a file system without flock (some network and FUSE mounts refuse it)."""
     if folder is None:
         return None
     try:
-        return HostGate(folder, concurrency)
+        gate = HostGate(folder, concurrency)
+        fd = os.open(gate.folder / ".probe", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+        return gate
     except OSError as exc:
         log.warning("host limits apply per task only: cannot use %s (%s)", folder, exc)
         return None

@@ -167,9 +167,42 @@ def test_a_slot_is_released_on_exit_and_on_error(tmp_path):
     assert order == ["first in", "first out", "second in", "after error"]
 
 
-def test_unusable_folder_falls_back_to_per_task_limits(tmp_path, caplog):
+def test_unusable_folder_falls_back_to_per_task_limits(tmp_path, caplog, monkeypatch):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     assert open_gate(blocker / "gate", 2) is None
     assert "per task only" in caplog.text
     assert open_gate(None, 2) is None
+    assert open_gate(tmp_path / "gate", 2) is not None
+
+    def no_locks(fd, op):
+        raise OSError(37, "No locks available")
+
+    # a file system without flock (some network mounts): found when the gate opens, not on the first request
+    monkeypatch.setattr("newsflow.host_gate.fcntl.flock", no_locks)
+    assert open_gate(tmp_path / "gate2", 2) is None
+
+
+def test_a_gate_that_breaks_mid_run_leaves_the_fetch_to_per_task_limits(tmp_path, caplog):
+    from newsflow.config import Settings
+    from newsflow.fetch import Fetcher
+
+    with _SlowSite(delay=0.0) as site:
+        settings = Settings(allow_private_hosts=[f"127.0.0.1:{site.port}"], respect_robots=False,
+                            host_concurrency=2, min_host_interval_s=0.05)
+
+        async def go():
+            async with Fetcher(settings, host_gate_dir=tmp_path / "gate") as fetcher:
+                first = await fetcher.get(f"http://127.0.0.1:{site.port}/a.html")
+                # the lock folder disappears under the running task (a full disk or unmounted volume acts alike)
+                for path in (tmp_path / "gate").iterdir():
+                    path.unlink()
+                (tmp_path / "gate").rmdir()
+                rest = await asyncio.gather(*(fetcher.get(f"http://127.0.0.1:{site.port}/{i}.html") for i in range(4)))
+                return [first, *rest], fetcher._gate
+
+        results, gate = asyncio.run(go())
+    assert [r.outcome for r in results] == ["ok"] * 5
+    assert gate is None and "per task only from now on" in caplog.text
+    # pacing went on within the task after the gate failed
+    assert min(site.start_gaps()) >= 0.04
