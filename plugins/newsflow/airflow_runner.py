@@ -88,8 +88,8 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
     from newsflow.quality import PREWARM_ENV
 
     env = airflow_env({PREWARM_ENV: "1", **(env_extra or {})})
-    # each newsflow DAG lives in a file named after it: parsing just that file instead of the whole DAGs folder
-    # saves ~1.5 s a run (py-spy: Airflow parses, serialises and syncs every DAG it finds before the run starts)
+    # each newsflow DAG lives in a file named after it: Airflow then parses, serialises and syncs just that DAG
+    # before the run instead of every DAG in the folder (~0.3 s a run)
     dag_file = Path(env["AIRFLOW__CORE__DAGS_FOLDER"]) / f"{dag_id}.py"
     if dag_file.is_file():
         cmd += ["--dagfile-path", str(dag_file)]

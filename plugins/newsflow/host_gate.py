@@ -118,6 +118,8 @@ def open_gate(folder: Path | None, concurrency: int) -> HostGate | None:
         fd = os.open(gate.folder / ".probe", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pass  # another task is probing at this moment: locks work
         finally:
             os.close(fd)
         return gate

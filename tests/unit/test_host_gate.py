@@ -174,6 +174,16 @@ def test_unusable_folder_falls_back_to_per_task_limits(tmp_path, caplog, monkeyp
     assert "per task only" in caplog.text
     assert open_gate(None, 2) is None
     assert open_gate(tmp_path / "gate", 2) is not None
+    # another task holding the probe lock at that moment is no reason to give up the gate
+    import fcntl
+    import os
+
+    busy = os.open(tmp_path / "gate" / ".probe", os.O_RDWR)
+    fcntl.flock(busy, fcntl.LOCK_EX)
+    try:
+        assert open_gate(tmp_path / "gate", 2) is not None
+    finally:
+        os.close(busy)
 
     def no_locks(fd, op):
         raise OSError(37, "No locks available")
