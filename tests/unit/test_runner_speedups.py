@@ -84,3 +84,15 @@ def test_prewarm_imports_great_expectations_in_the_background(monkeypatch):
     thread.join(timeout=120)
     assert not thread.is_alive()
     assert "great_expectations" in sys.modules
+
+
+def test_trim_leaves_airflows_bundle_alone_when_the_sdk_speaks_another_version(monkeypatch):
+    from airflow.api_fastapi.execution_api import versions
+    from airflow.sdk.api.datamodels import _generated
+
+    from newsflow.airflow_exec import serve_current_execution_api_only
+
+    before = versions.bundle
+    monkeypatch.setattr(_generated, "API_VERSION", "1999-01-01")
+    assert serve_current_execution_api_only() is None
+    assert versions.bundle is before
