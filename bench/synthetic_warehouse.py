@@ -18,8 +18,9 @@ What it contains:
   stopped 20 days ago (silent);
 - runs (one per day), fetch_log (a feed row per source per run, a row per article, some failed, rejected
   and unchanged rows) and sources, enough for source_freshness;
-- the term index (term_daily), built last by applying sql/schema/003_term_index.sql again: the migration's own
-  backfill, so the index is exactly what a migrated warehouse would have (`--no-term-index` leaves it empty).
+- the term index (term_daily) and the phrase signatures, built last by applying sql/schema/003_term_index.sql and
+  004_phrase_signatures.sql again: the migrations' own backfills, so both are exactly what a migrated warehouse
+  would have (`--no-term-index` leaves them empty).
 """
 
 from __future__ import annotations
@@ -468,14 +469,17 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
         where f.outcome = 'rejected'
     """)
     if term_index:
-        # the term index, built by the same SQL a migration backfill runs (sql/schema/003_term_index.sql)
-        index_sql = next(path for version, _name, path in migration_files() if version == 3)
-        started = time.perf_counter()
-        run_sql_file(con, index_sql)
-        timings["term_index"] = time.perf_counter() - started
-        print(f"  {'term_index':<14} {timings['term_index']:6.1f}s", file=sys.stderr)
+        # the term index and the phrase signatures, built by the SQL the migrations' backfills run
+        # (sql/schema/003_term_index.sql, 004_phrase_signatures.sql)
+        for version, name, path in migration_files():
+            if version in (3, 4):
+                started = time.perf_counter()
+                run_sql_file(con, path)
+                timings[name] = time.perf_counter() - started
+                print(f"  {name:<18} {timings[name]:6.1f}s", file=sys.stderr)
     else:
         con.execute("delete from term_daily")
+        con.execute("delete from phrase_signatures")
     stats = dict(zip(
         ["articles", "duplicates", "sources", "days", "fetch_log", "runs", "avg_body_chars", "term_daily_rows"],
         con.execute("""

@@ -125,11 +125,13 @@ def query(sql: str, params: list | dict | None = None, path: str | Path | None =
 
 
 def rebuild_term_index(con) -> None:
-    """Recompute the term index (term_daily) from articles, as migration 003 backfills it.
+    """Recompute the term index (term_daily) and the phrase signatures from articles, as migrations 003 and 004
+    backfill them.
 
-    Loads keep the index exact by themselves; this is for articles changed outside a load (hand edits, tests) and
+    Loads keep both exact by themselves; this is for articles changed outside a load (hand edits, tests) and
     to re-cluster the index by term after many loads (the backfill writes it sorted by term_hash, which is what
     lets one term's scan skip almost every row group).
     """
-    path = next(path for version, _name, path in migration_files() if version == 3)
-    run_sql_file(con, path)
+    for version, _name, path in migration_files():
+        if version in (3, 4):
+            run_sql_file(con, path)

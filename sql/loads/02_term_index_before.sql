@@ -11,3 +11,9 @@ from articles
 where
     last_run_id = $run_id
     or article_id in (select staged.article_id from staged_articles as staged);
+
+-- whether term_daily and phrase_signatures were built by another DuckDB's hash() (sql/schema/003_term_index.sql):
+-- then 09 and 10 rebuild them whole. Decided once here, because 09 records the current hash when it is done.
+create or replace temp table term_index_state as
+select coalesce(max(meta.hash_probe) != term_index_probe(), true) as stale
+from term_index_meta as meta;

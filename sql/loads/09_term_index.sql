@@ -3,12 +3,12 @@
 -- original on it was (re)written (new, changed, re-extracted, or a rerun of this run), left it (its date moved),
 -- or became a copy or an original again. Days of copies that stay copies are left alone: the index counts
 -- originals only. Delete + insert of whole days, so loading the same run twice gives the same index. If the
--- index was built by a DuckDB whose hash() differs from this one (term_index_meta), every day is rebuilt.
+-- index was built by a DuckDB whose hash() differs from this one (term_index_state), every day is rebuilt.
 create or replace temp table term_index_days as
 with stale_index as (
     select distinct published_date
     from articles
-    where (select meta.hash_probe from term_index_meta as meta) is distinct from term_index_probe()
+    where (select state.stale from term_index_state as state)
 ),
 
 after_load as (
@@ -57,7 +57,7 @@ from stale_index;
 delete from term_daily
 where
     published_date in (select days.published_date from term_index_days as days)
-    or (select meta.hash_probe from term_index_meta as meta) is distinct from term_index_probe();
+    or (select state.stale from term_index_state as state);
 
 insert into term_daily (published_date, term_hash, articles)
 select

@@ -115,6 +115,27 @@ def recomputed(con):
     ).fetchall()
 
 
+def signature_rows(con):
+    return con.execute("select article_id, pairs from phrase_signatures order by all").fetchall()
+
+
+def recomputed_signatures(con):
+    return con.execute(
+        "select article_id, pairs from phrase_signature_rows((select list(article_id) from articles)) order by all"
+    ).fetchall()
+
+
+def assert_index_exact(con):
+    assert index_rows(con) == recomputed(con)
+    # one signature per article, equal to one computed afresh from its current text
+    assert signature_rows(con) == recomputed_signatures(con)
+    assert len(signature_rows(con)) == con.execute("select count(*) from articles").fetchone()[0]
+
+
+def candidates(con, term):
+    return {r[0] for r in con.execute("select article_id from phrase_candidates(?)", [term]).fetchall()}
+
+
 def coverage(con, term, grain="day"):
     return con.execute(
         "select period, articles, all_articles from term_coverage(?, ?) order by period", [term, grain]
@@ -158,7 +179,8 @@ def test_loads_keep_the_index_equal_to_a_recomputation(tmp_path, loaded):
     load(tmp_path, "run1", run1)
     con = loaded()
     assert con.execute("select count(*) from articles where duplicate_of is not null").fetchone()[0] == 1
-    assert index_rows(con) == recomputed(con) and index_rows(con)
+    assert_index_exact(con)
+    assert index_rows(con)
     assert coverage(con, "iran") == [(D1, 1, 2), (D2, 0, 1), (D4, 0, 1)]  # the copy on D5 does not count
     assert hits(con, "ПРАВИТЕЛЬСТВО") == [(D1, 1)]
     assert hits(con, "strike") == [(D2, 1)]
@@ -181,24 +203,27 @@ def test_loads_keep_the_index_equal_to_a_recomputation(tmp_path, loaded):
     assert dict(con.execute("select article_id, duplicate_of is null from articles").fetchall()) == {
         **{r["article_id"]: True for r in run2["alpha"] + run2["beta"]}, run2["gamma"][0]["article_id"]: False,
     }
-    assert index_rows(con) == recomputed(con)
+    assert_index_exact(con)
     assert hits(con, "iran") == [(D1, 1), (D5, 1)]  # beta 1 counts again, on its own day
     assert hits(con, "strike") == []  # the old text left D2
     assert hits(con, "walkout") == [(D3, 1)]
     assert hits(con, "政府") == [(D4, 1)]  # gamma's copy does not count
     assert [(p, a) for p, _n, a in coverage(con, "iran")] == [(D1, 2), (D4, 1), (D5, 1), (D3, 1)]  # D2: no original left
-    before = index_rows(con)
+    assert hits(con, "officials gave no details") == [(D1, 1)]  # a phrase of the rewritten text
+    assert hits(con, "port went on strike") == []
+    before = index_rows(con), signature_rows(con)
     con.close()
 
     load(tmp_path, "run2", run2)  # a retried load of the same run
     con = loaded()
-    assert index_rows(con) == before == recomputed(con)
+    assert (index_rows(con), signature_rows(con)) == before
+    assert_index_exact(con)
     con.close()
 
     # run3: delta runs a copy of alpha 2's new text, dated D2: a copy, so D2 stays without originals
     load(tmp_path, "run3", {"delta": [record("delta", 1, D2, "Walkout over", "The dockers' walkout ended after a pay deal.")]})
     con = loaded()
-    assert index_rows(con) == recomputed(con)
+    assert_index_exact(con)
     assert hits(con, "walkout") == [(D3, 1)]
     con.close()
 
@@ -208,12 +233,16 @@ def test_a_stale_index_from_another_hash_is_refused_and_rebuilt_by_the_next_load
     con = warehouse.connect(tmp_path / "w.duckdb")
     con.execute("update term_daily set term_hash = term_hash + 1")
     con.execute("update term_index_meta set hash_probe = hash_probe + 1")
+    con.execute("update phrase_signatures set pairs = [0 for _ in range(64)]")  # what another hash() would give
     with pytest.raises(Exception, match="another hash"):
         coverage(con, "iran")
+    with pytest.raises(Exception, match="another hash"):
+        coverage(con, "central bank")
     con.close()
     load(tmp_path, "run2", {"beta": [record("beta", 1, D2, "Port", PORT)]})  # touches D2 only, rebuilds all days
     con = loaded()
-    assert index_rows(con) == recomputed(con)
+    assert_index_exact(con)
+    assert hits(con, "the central bank") == [(D1, 1)]
     assert coverage(con, "iran") == [(D1, 1, 1), (D2, 0, 1)]
     con.close()
 
@@ -221,7 +250,7 @@ def test_a_stale_index_from_another_hash_is_refused_and_rebuilt_by_the_next_load
 def test_migration_backfills_a_warehouse_that_had_articles_before_the_index(tmp_path, monkeypatch):
     path = tmp_path / "old.duckdb"
     files = warehouse.migration_files()
-    older = [f for f in files if f[0] not in (3, 109)]
+    older = [f for f in files if f[0] not in (3, 4, 109, 110)]
     monkeypatch.setattr(warehouse, "migration_files", lambda root=None: older)
     con = warehouse.connect(path)
     warehouse.migrate(con)
@@ -238,8 +267,10 @@ def test_migration_backfills_a_warehouse_that_had_articles_before_the_index(tmp_
     con.close()
     monkeypatch.setattr(warehouse, "migration_files", lambda root=None: files)
     con = warehouse.connect(path)
-    assert warehouse.migrate(con) == [3, 109]
-    assert index_rows(con) == recomputed(con) and len(index_rows(con)) > 10
+    assert warehouse.migrate(con) == [3, 4, 109, 110]
+    assert_index_exact(con)
+    assert len(index_rows(con)) > 10
+    assert coverage(con, "قالت الحكومة") == [(D1, 0, 2), (D2, 1, 1)]
     assert coverage(con, "правительство") == [(D1, 1, 2), (D2, 0, 1)]
     assert coverage(con, "الحكومة") == [(D1, 0, 2), (D2, 1, 1)]
     con.close()
@@ -271,3 +302,60 @@ def test_phrases_match_whole_words_in_order_across_punctuation(con):
     assert coverage(con, "共和国") == [(D1, 0, 3), (D2, 1, 3), (D3, 1, 1)]
     assert coverage(con, "bank central") == [(D1, 0, 3), (D2, 0, 3), (D3, 0, 1)]
     assert coverage(con, "banking") == [(D1, 1, 3), (D2, 0, 3), (D3, 0, 1)]
+
+
+SIGNATURE_TEXTS = {
+    "en": ("Central bank holds rates", "The central bank of Iran's neighbour held rates; officials gave no details."),
+    "ru": ("Правительство", "Правительство Москвы объявило о новых мерах поддержки рынка."),
+    "ar": ("الحكومة", "قالت الحكومة إن الأسعار سترتفع، الحدث - وكالات"),
+    "fa": ("خبر", "این کار انجام می\u200cشود و دولت گفت."),
+    "zh": ("中国", "中华人民共和国成立，政府今天召开会议。"),
+    "ja": ("東京", "東京タワーへ行く2018年iPhone手机"),
+}
+
+
+def insert_articles(con, rows):
+    for article_id, (day, title, body) in rows.items():
+        con.execute(
+            "insert into articles (article_id, url, canonical_url, source, title, published_at, published_date, body, "
+            "body_hash, first_run_id, last_run_id, changed_run_id, extractor_version, inserted_at, updated_at) "
+            "values (?, 'u', 'u', 's', ?, now(), ?, ?, 'h', 'r', 'r', 'r', 't', now(), now())",
+            [article_id, title, day, body],
+        )
+
+
+def test_every_phrase_of_an_article_keeps_it_a_candidate_in_every_script(con):
+    insert_articles(con, {key: (D1, title, body) for key, (title, body) in SIGNATURE_TEXTS.items()})
+    warehouse.rebuild_term_index(con)
+    assert_index_exact(con)
+    checked = 0
+    for key, (title, body) in SIGNATURE_TEXTS.items():
+        for text in (title, body):
+            words = tokens(con, text)
+            for size in (2, 3, 4):
+                for start in range(len(words) - size + 1):
+                    # the tokens themselves as the phrase: CJK bigrams rejoin into the characters they came from
+                    phrase = " ".join(words[start:start + size])
+                    assert key in candidates(con, phrase), phrase
+                    checked += 1
+    assert checked > 60
+    # and the filter filters: words that occur in an article, but never next to each other in this order
+    assert candidates(con, "rates central") == set()
+    assert candidates(con, "会议 中华") == set()
+    # a one-token term has no pairs to test: every article stays a candidate
+    assert candidates(con, "bank") == set(SIGNATURE_TEXTS)
+
+
+def test_phrase_signatures_leave_out_most_articles_for_a_phrase_they_cannot_contain(con):
+    # 300 articles of ~200 common words each, none with "bank rates" next to each other: the signature must let few
+    # through (a broken signature, e.g. all bits set, would let every article through and still count correctly)
+    vocab = ["bank", "rates", "the", "said", "market", "on", "of", "and", "government", "week"]
+    rows = {}
+    for i in range(300):
+        words = [vocab[(i * 7 + j * j) % len(vocab)] for j in range(200)]
+        text = " ".join(w for k, w in enumerate(words) if not (w == "rates" and k and words[k - 1] == "bank"))
+        rows[f"a{i}"] = (D1, "Markets", text)
+    insert_articles(con, rows)
+    warehouse.rebuild_term_index(con)
+    assert len(candidates(con, "bank rates")) < 30
+    assert coverage(con, "bank rates") == [(D1, 0, 300)]
