@@ -38,7 +38,9 @@ case
     ))
 end;
 
--- the signature bits (0-4095) of a token list: two per adjacent pair
+-- the signature bits (0-4095) of a token list: two per adjacent pair. Pass a column, not an expression such as
+-- term_tokens(txt): a macro argument is substituted wherever it appears, here once per pair, which would tokenise
+-- the text again for every pair.
 create or replace macro term_pair_bits(tokens) as
 flatten(list_transform(
     list_transform(range(1, len(tokens)), lambda i: hash(tokens[i], tokens[i + 1])),
@@ -57,11 +59,18 @@ create or replace macro phrase_signature_rows(ids) as table
         where article_id in (select unnest(ids))
     ),
 
+    tokenised as (
+        select
+            article_id,
+            term_tokens(txt) as tokens
+        from listed
+    ),
+
     bits as (
         select
             article_id,
-            unnest(term_pair_bits(term_tokens(txt))) as bit
-        from listed
+            unnest(term_pair_bits(tokens)) as bit
+        from tokenised
     ),
 
     words as (

@@ -19,7 +19,10 @@ create or replace macro phrase_candidates(term) as table
         select
             cast(bit // 64 + 1 as bigint) as word,
             bit_or(cast(1 as ubigint) << (bit % 64)) as mask
-        from (select unnest(term_pair_bits(term_tokens(term))) as bit) as phrase_bits
+        from (
+            select unnest(term_pair_bits(phrase.tokens)) as bit
+            from (select term_tokens(term) as tokens) as phrase
+        ) as phrase_bits
         group by word
     ),
 
