@@ -30,9 +30,15 @@ QUERIES = [
     ("term_coverage('政府', 'day')", "select * from term_coverage('政府', 'day')"),
     # a rare made-up word from the synthetic vocabulary's long tail (~0.1% of articles)
     ("term_coverage('nexshibaper', 'day')", "select * from term_coverage('nexshibaper', 'day')"),
-    # phrases: one rare word narrows the scan to its days; two everyday words scan (almost) every day
+    # phrases: one rare word narrows the scan to its days; everyday words are narrowed by the phrase signatures
     ("term_coverage('ceasefire talks', 'week')", "select * from term_coverage('ceasefire talks', 'week')"),
     ("term_coverage('central bank', 'week')", "select * from term_coverage('central bank', 'week')"),
+    ("term_coverage('the central bank', 'day')", "select * from term_coverage('the central bank', 'day')"),
+    ("term_coverage('правительство министр', 'week')",
+     "select * from term_coverage('правительство министр', 'week')"),
+    ("term_coverage('政府 部长', 'month')", "select * from term_coverage('政府 部长', 'month')"),
+    # the worst case: a pair of the two commonest words, in a large share of all articles
+    ("term_coverage('of the', 'month')", "select * from term_coverage('of the', 'month')"),
     ("source_coverage('dailyherald', 'day')", "select * from source_coverage('dailyherald', 'day')"),
     ("source_coverage('citytimes', 'month')", "select * from source_coverage('citytimes', 'month')"),
 ]

@@ -50,20 +50,13 @@ flatten(list_transform(
 -- signature rows of the given articles (a list of article ids): the one definition used by this backfill, by
 -- every load and by bench/synthetic_warehouse.py. Every listed article gets a row, all zeros if it has no pairs.
 create or replace macro phrase_signature_rows(ids) as table
-    with listed as (
+    with tokenised as (
         select
             article_id,
-            coalesce(title, '') || chr(10) || body as txt
+            term_tokens(coalesce(title, '') || chr(10) || body) as tokens
         from articles
         -- a join, not list_contains: only the listed articles' bodies are read
         where article_id in (select unnest(ids))
-    ),
-
-    tokenised as (
-        select
-            article_id,
-            term_tokens(txt) as tokens
-        from listed
     ),
 
     bits as (
@@ -82,29 +75,35 @@ create or replace macro phrase_signature_rows(ids) as table
         group by article_id, word
     ),
 
+    -- one column per signature word: a pivot aggregates fixed-size values, which DuckDB can spill to disk, where a
+    -- list() per article could not (the 1M-article backfill ran out of memory at the 1 GB cap with list())
     per_article as (
-        select
-            article_id,
-            list(word order by word) as word_numbers,
-            list(mask order by word) as masks
-        from words
+        pivot words
+        on word in (
+            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+            16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+            32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+            48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63
+        )
+        using max(mask)
         group by article_id
     )
 
     select
-        listed.article_id,
+        listed.listed_id as article_id,
         cast(
-            case
-                -- the usual case: every word has a bit
-                when len(per_article.masks) = 64 then per_article.masks
-                else list_transform(
-                    range(64),
-                    lambda i: coalesce(per_article.masks[list_position(per_article.word_numbers, i)], 0)
-                )
-            end as ubigint[64]
+            list_transform(
+                [*columns(lambda col: col != 'article_id' and col != 'listed_id')],
+                lambda word_mask: coalesce(word_mask, 0)
+            ) as ubigint[64]
         ) as pairs
-    from listed
-    left join per_article on listed.article_id = per_article.article_id;
+    -- the texts are read once, above: a CTE used twice would be materialised with every text in it
+    from (
+        select articles.article_id as listed_id
+        from articles
+        where articles.article_id in (select unnest(ids))
+    ) as listed
+    left join per_article on listed.listed_id = per_article.article_id;
 
 -- the backfill (and rebuild, when this file is applied again)
 delete from phrase_signatures;

@@ -359,3 +359,14 @@ def test_phrase_signatures_leave_out_most_articles_for_a_phrase_they_cannot_cont
     warehouse.rebuild_term_index(con)
     assert len(candidates(con, "bank rates")) < 30
     assert coverage(con, "bank rates") == [(D1, 0, 300)]
+
+
+def test_term_coverage_reads_only_the_articles_the_signatures_let_through(con):
+    # white-box: with one article's signature emptied by hand, a phrase it contains is no longer counted for it
+    # (single words are still answered from term_daily), which shows the signature filter is in the query
+    insert_articles(con, {"x1": (D1, "Rates", WIRE), "x2": (D1, "Rates", WIRE + " Again.")})
+    warehouse.rebuild_term_index(con)
+    assert hits(con, "the central bank") == [(D1, 2)]
+    con.execute("update phrase_signatures set pairs = [0 for _ in range(64)] where article_id = 'x2'")
+    assert hits(con, "the central bank") == [(D1, 1)]
+    assert hits(con, "central") == [(D1, 2)]
