@@ -1,42 +1,29 @@
 -- term_coverage(term, grain), as 109_term_coverage_indexed.sql defines it (same matching, same result), with
--- phrases narrowed to the articles whose phrase signature (sql/schema/004_phrase_signatures.sql) has every bit of
--- the phrase's adjacent token pairs. A phrase of everyday words ('central bank' on the 1M-article benchmark) then
--- reads the bodies of ~6 % of the originals instead of all of them (docs/benchmarks.md).
+-- phrases narrowed by the phrase signatures (sql/schema/004_phrase_signatures.sql) instead of by days: a phrase of
+-- everyday words ('central bank' on the 1M-article benchmark) occurs on most days, so the day narrowing of 109
+-- read every body; the signatures let ~6 % of the articles through (docs/benchmarks.md).
 -- Usage: select * from term_coverage('central bank', 'week')
 --
 -- - One token (a word, or one or two Chinese/Japanese characters): answered from the term index term_daily.
--- - Several tokens: the candidates are the originals on days where every token occurs (term_daily) whose
---   signature has the phrase's bits; each candidate is tested with a regular expression built from the term (the
---   words in order, separated by anything that is not a word character, case-insensitively) and the survivors
---   are tokenised and matched exactly. Both narrowings are supersets of the matches, so no match is lost.
+-- - Several tokens: the candidates are the articles whose signature has every bit of the phrase's adjacent token
+--   pairs (phrase_candidates); each candidate original is tested with a regular expression built from the term
+--   (the words in order, separated by anything that is not a word character, case-insensitively) and the
+--   survivors are tokenised and matched exactly. The candidates are a superset of the matches: no match is lost.
+--   The exact match tokenises every body the regular expression lets through, so a phrase found in most
+--   articles ('of the') costs what tokenising most of the warehouse costs: a minute on 1M articles.
 -- noqa: disable=RF04
 -- phrase_candidates(term): the articles (originals and copies) whose phrase signature has every bit of the term's
 -- adjacent token pairs, i.e. every article that can contain the term as a phrase (and a few that cannot). A term
 -- of one token has no pairs: every article is a candidate.
 create or replace macro phrase_candidates(term) as table
-    with phrase_words as (
-        -- the 64-bit words of the signature the phrase needs (1-based), with the bits each must have
-        select
-            cast(bit // 64 + 1 as bigint) as word,
-            bit_or(cast(1 as ubigint) << (bit % 64)) as mask
-        from (
-            select unnest(term_pair_bits(phrase.tokens)) as bit
-            from (select term_tokens(term) as tokens) as phrase
-        ) as phrase_bits
-        group by word
-    ),
-
-    needed as (
-        select coalesce(list({ 'word': phrase_words.word, 'mask': phrase_words.mask }), []) as words
-        from phrase_words
-    )
-
     select sig.article_id
     from phrase_signatures as sig
-    -- list_bool_and of no words is null: a term without pairs keeps every article
+    -- one test per bit of the term (the term is a constant, so its bits are computed once); a plain filter rather
+    -- than a join with the term's bits, so DuckDB estimates the candidates below the articles table and builds
+    -- its semi-join on them. list_bool_and of no bits is null: a term without pairs keeps every article.
     where coalesce(list_bool_and(list_transform(
-        (select needed.words from needed),
-        lambda need: sig.pairs[need.word] & need.mask = need.mask
+        term_pair_bits(term_tokens(term)),
+        lambda bit: (sig.pairs[cast(bit // 64 + 1 as bigint)] >> (bit % 64)) & 1 = 1
     )), true);
 
 create or replace macro term_coverage(term, grain) as table
@@ -73,46 +60,25 @@ create or replace macro term_coverage(term, grain) as table
             and (select index_check.valid from index_check)
     ),
 
-    phrase_tokens as (
-        select unnest(list_distinct(term_tokens(term))) as token
-    ),
-
-    phrase_hashes as (
-        select term_key_hash(phrase_tokens.token) as token_hash
-        from phrase_tokens
-    ),
-
-    candidate_days as (
-        select idx.published_date
-        from term_daily as idx
-        where
-            len(term_tokens(term)) > 1
-            and idx.term_hash in (select phrase_hashes.token_hash from phrase_hashes)
-            and (select index_check.valid from index_check)
-        group by idx.published_date
-        having count(*) = (select count(*) from phrase_tokens)
-        -- never binding (a day per row), but it caps DuckDB's size estimate below the articles table's, so the
-        -- candidate days become the build side of the join and their values filter the articles scan itself
-        order by idx.published_date
-        limit 100000
-    ),
-
     candidate_articles as (
         select candidates.article_id
         from phrase_candidates(term) as candidates
-        where len(term_tokens(term)) > 1
+        where
+            len(term_tokens(term)) > 1
+            and (select index_check.valid from index_check)
     ),
 
     scanned as (
-        -- the text tests sit in the aggregate's filter clause, so DuckDB cannot push them below the day filter:
-        -- only the candidate days' originals are read and tested (as plain where-conditions DuckDB would run them
-        -- on every article first, reading every body)
+        -- the text tests (and the originals-only test, which would make DuckDB estimate the articles below the
+        -- candidates and build the join on the articles) sit in the aggregate's filter clause, above the semi-join:
+        -- only the candidates' rows are read and tested
         select
             published_date,
             count(*) filter (
                 where
+                duplicate_of is null
                 -- a case, not an and: the exact token match runs only on the rows the regular expression lets through
-                case
+                and case
                     when
                         regexp_matches(
                             coalesce(title, '') || chr(10) || body,
@@ -146,8 +112,6 @@ create or replace macro term_coverage(term, grain) as table
         from articles
         where
             len(term_tokens(term)) > 1
-            and duplicate_of is null
-            and published_date in (select candidate_days.published_date from candidate_days)
             and article_id in (select candidate_articles.article_id from candidate_articles)
         group by published_date
     ),
