@@ -111,18 +111,30 @@ def _page_facts(tree, restore: dict[str, str] | None = None) -> dict:
     restore = restore or {}
     root = tree.getroottree().getroot()
     facts["lang"] = root.get("lang") or root.get("xml:lang")
-    h1 = root.find(".//h1")
+    # one walk of the tree for the first h1, the first title, og:site_name and the links, where root.find(".//h1"),
+    # root.find(".//title"), an XPath and root.iter("a") took four (~0.1 ms each on a news page)
+    h1 = title = site = None
+    links = []
+    for el in root.iter("a", "h1", "title", "meta"):
+        tag = el.tag
+        if tag == "a":
+            links.append(el)
+        elif el is root:
+            continue  # .//h1 and .//title are below the root
+        elif tag == "h1":
+            h1 = el if h1 is None else h1
+        elif tag == "title":
+            title = el if title is None else title
+        elif site is None and el.get("property") == "og:site_name":
+            site = el.get("content")
     if h1 is not None:
         facts["h1"] = _restore(_clean(h1.text_content()), restore)
         facts["lead"] = _restore(_headline_area(h1), restore)
-    site = root.xpath('//meta[@property="og:site_name"]/@content')
-    facts["og_site_name"] = _restore(site[0].strip(), restore) if site else None
-    title = root.find(".//title")
+    facts["og_site_name"] = _restore(site.strip(), restore) if site is not None else None
     if title is not None:
         facts["title"] = _restore(_clean(title.text_content()), restore)
     facts["anchors"] = frozenset(
-        _restore(text, restore) for text in (" ".join(a.text_content().split()) for a in root.iter("a"))
-        if len(text) >= 8
+        _restore(text, restore) for text in (" ".join(a.text_content().split()) for a in links) if len(text) >= 8
     )
     return facts
 
@@ -182,13 +194,84 @@ def _catstags(kind: str, tree, html: str) -> list[str]:
     link on the page can match: it only keeps links whose href has /category/, /tags/ and the like."""
     from trafilatura import metadata as tm
 
-    if html is None or re.search("/" + kind.rstrip("y") + "(?:y|ies|s)?/", html):
-        return tm.extract_catstags(kind, tree)
+    pattern = "/" + kind.rstrip("y") + "(?:y|ies|s)?/"
+    if html is None or re.search(pattern, html):
+        if not _catstags_known():
+            return tm.extract_catstags(kind, tree)
+        return _catstags_from_links(kind, tree, pattern)
     if kind != "category":
         return []
     found = tree.xpath('.//head//meta[@property="article:section" or contains(@name, "subject")][@content]')
     return [r for r in dict.fromkeys(tm.line_processing(el.attrib["content"]) for el in found if el.attrib["content"])
             if r]
+
+
+# extract_catstags tries XPaths of the form //X[P]//a[@href] in turn (up to six whole-tree searches, ~0.5 ms a page,
+# more on deeply nested layouts) and keeps the links whose href matches its pattern. _catstags_from_links finds those
+# few links first and gives each XPath the ones it selects: the links with an ancestor X for which P holds, P tested
+# on the same attributes (an absent attribute is "" to XPath's string functions; re:test is re.search). Written
+# against these exact XPaths and extract_catstags; a trafilatura where they differ gets its own function.
+_CATSTAGS_SHA256 = "98fc0827c751ee2787ac5e3247d787296f735e8beb97b96d1f5c254bc91157e5"
+_CATEGORY_META = re.compile("^(?:post-?info|post-?meta|meta|entry-meta|entry-info|entry-utility)")
+_TAG_META = re.compile("^(?:tag|postmeta|meta)")
+# (CATEGORIES_XPATHS, TAGS_XPATHS): each XPath's X[P] as a test of (tag, class, id)
+_CATSTAGS_BLOCKS = {
+    "category": (
+        lambda tag, cls, ident: tag == "div" and (_CATEGORY_META.search(cls) is not None or ident.startswith("postpath")),
+        lambda tag, cls, ident: tag == "p" and (cls.startswith(("postmeta", "entry-categories")) or cls == "postinfo"
+                                                or ident == "filedunder"),
+        lambda tag, cls, ident: tag == "footer" and cls.startswith(("entry-meta", "entry-footer")),
+        lambda tag, cls, ident: tag in ("li", "span") and (cls in ("post-category", "postcategory", "entry-category")
+                                                           or "cat-links" in cls),
+        lambda tag, cls, ident: tag == "header" and cls == "entry-header",
+        lambda tag, cls, ident: tag == "div" and cls in ("row", "tags"),
+    ),
+    "tag": (
+        lambda tag, cls, ident: tag == "div" and cls == "tags",
+        lambda tag, cls, ident: tag == "p" and cls.startswith("entry-tags"),
+        lambda tag, cls, ident: tag == "div" and (cls in ("row", "jp-relatedposts", "entry-utility")
+                                                  or _TAG_META.search(cls) is not None),
+        lambda tag, cls, ident: cls == "entry-meta" or "topics" in cls or "tags-links" in cls,
+    ),
+}
+
+
+@lru_cache(maxsize=4096)
+def _catstags_block_hits(kind: str, tag: str, cls: str, ident: str) -> tuple[bool, ...]:
+    return tuple(block(tag, cls, ident) for block in _CATSTAGS_BLOCKS[kind])
+
+
+@lru_cache(maxsize=1)
+def _catstags_known() -> bool:
+    from trafilatura import metadata as tm
+
+    return _source_digest((*tm.CATEGORIES_XPATHS, *tm.TAGS_XPATHS), (tm.extract_catstags,)) == _CATSTAGS_SHA256
+
+
+def _catstags_from_links(kind: str, tree, pattern: str) -> list[str]:
+    """tm.extract_catstags(kind, tree) for kind "category" or "tag"."""
+    from trafilatura import metadata as tm
+
+    # //a[@href] whose href the pattern matches, in document order; every such href contains the pattern's literal
+    # start ("/categor", "/tag"), a cheaper test to run first
+    prefix = pattern[: pattern.index("(")]
+    links = [a for a in tree.getroottree().getroot().iter("a")
+             if prefix in (href := a.get("href") or "") and re.search(pattern, href)]
+    kind = "category" if kind == "category" else "tag"
+    # links share most of their ancestors: each distinct (tag, class, id) is tested once
+    ancestors = [[_catstags_block_hits(kind, el.tag, el.get("class") or "", el.get("id") or "")
+                  for el in a.iterancestors()] for a in links]
+    results: list[str] = []
+    for i in range(len(_CATSTAGS_BLOCKS[kind])):
+        results.extend(tm.block_text(a) for a, up in zip(links, ancestors, strict=True) if any(hits[i] for hits in up))
+        if results:
+            break
+    if kind == "category" and not results:
+        results.extend(
+            element.attrib["content"]
+            for element in tree.xpath('.//head//meta[@property="article:section" or contains(@name, "subject")][@content]')
+        )
+    return [r for r in dict.fromkeys(tm.line_processing(x) for x in results if x) if r]
 
 
 def _metadata(tree, url: str | None, html: str | None = None):
@@ -245,18 +328,222 @@ _AUTHOR_MARKUP = re.compile(
 
 def _author_from_page(tree, html: str | None = None) -> str | None:
     """trafilatura's author search in the page (bylines etc.), done as its extract_author does but on the tree itself
-    instead of a deep copy: it prunes the tree, so it runs after every other reader is done with it. Skipped (~6 ms,
-    two whole-tree passes) when the page's markup (html, the text the tree was parsed from) cannot match."""
+    instead of a deep copy: it prunes the tree, so it runs after every other reader is done with it. None as well
+    when the page's markup (html, the text the tree was parsed from) has no author-like attribute (_AUTHOR_MARKUP)."""
     from trafilatura import metadata as tm
 
-    if html is not None and not _AUTHOR_MARKUP.search(html):
-        return None
     try:
-        author = tm.extract_metainfo(tm.prune_unwanted_nodes(tree, tm.AUTHOR_DISCARD_XPATHS), tm.AUTHOR_XPATHS,
-                                     len_limit=120)
+        found = _author_search(tree)
+        if found is _SLOW_PATH:
+            if html is not None and not _AUTHOR_MARKUP.search(html):
+                return None
+            author = tm.extract_metainfo(tm.prune_unwanted_nodes(tree, tm.AUTHOR_DISCARD_XPATHS), tm.AUTHOR_XPATHS,
+                                         len_limit=120)
+        else:
+            author, element = found
+            if author and html is not None and not _has_author_markup(html, element):
+                return None
         return tm.normalize_authors(None, author) if author else None
     except Exception:  # noqa: BLE001 - best effort, like the rest of the metadata
         return None
+
+
+def _has_author_markup(html: str, element) -> bool:
+    """_AUTHOR_MARKUP.search(html) is not None. The search is ~4 ms on a whole news page, so it is only run once the
+    author search found something (element), and first in short stretches of html where that element's start tag may
+    be, where a match usually is. A match there is a match in the page: search(html, pos, endpos) still sees the text
+    before pos, and a match ending before endpos did not need to look past it."""
+    for start in _tag_positions(html, element):
+        end = min(len(html), start + _TAG_STRETCH)
+        match = _AUTHOR_MARKUP.search(html, start, end)
+        if match and (match.end() < end or end == len(html)):
+            return True
+    return _AUTHOR_MARKUP.search(html) is not None
+
+
+_AUTHOR_ATTRS = ("class", "id", "itemprop", "rel", "data-testid", "data-component")
+_TAG_STRETCH = 1200  # characters searched from each place the element's tag may start
+_TAG_TRIES = 6  # occurrences of each attribute value tried
+
+
+def _tag_positions(html: str, element):
+    """Places shortly before where the element's start tag may be in html (the text its tree was parsed from): where
+    its quoted attribute values occur, then the start of the line above its own."""
+    for name in _AUTHOR_ATTRS:
+        value = element.get(name)
+        if not value:
+            continue
+        for quoted in (f'"{value}"', f"'{value}'"):
+            at = -1
+            for _ in range(_TAG_TRIES):
+                at = html.find(quoted, at + 1)
+                if at < 0:
+                    break
+                yield max(0, at - 200)
+    line = element.sourceline
+    if line and line > 2:
+        yield len(html) - len(html.split("\n", line - 3)[-1])
+
+
+# trafilatura's author XPaths (AUTHOR_XPATHS, AUTHOR_DISCARD_XPATHS) cost ~2 ms each on a news page: libxml2 evaluates
+# every predicate on every element and calls back into Python for each re:test. _author_search gives the same answer
+# from one Python pass: it tests the same attributes with the same regular expressions (lxml's re:test is re.search
+# with the pattern as written), keeps trafilatura's pruning (with its tail-text merging) and its order of expressions
+# and elements. It is written against these exact XPaths and functions; a trafilatura where they differ gets its
+# own search.
+_AUTHOR_XPATHS_SHA256 = "6697ca34dcffc205d317faa9514c5fa0ac272e76028e183b2b029e3f981ce8c6"
+_SLOW_PATH = object()
+_DISCARD_TAGS = frozenset({"a", "div", "section", "span"})
+_DISCARD_ID = re.compile("^comments|comment-?list|ProductReviews")
+_DISCARD_CLASS = re.compile("^[Cc]omments|commentlist|comments-list|sidebar|is-hidden|quote|embedly-instagram|"
+                            "article-(?:share|support)|print|category|meta-date|meta-reviewer")
+_BYLINE1_TAGS = frozenset({"a", "address", "div", "link", "p", "span", "strong"})
+_BYLINE1_CLASS = re.compile("author-?name|AuthorName|authorName")
+_BYLINE2_TAGS = frozenset({"a", "div", "h3", "h4", "p", "span"})
+_BYLINE2_CLASSES = frozenset({"byline", "username", "byl", "BBL"})
+_BYLINE2_ID = re.compile("author|zuozhe|bianji|xiaobian")
+_BYLINE2_CLASS = re.compile("author|channel-name|zuozhe|bianji|xiaobian|submitted-by|posted-by|journalist-name")
+_BYLINE3_ID = re.compile("[Aa]uthor")
+_BYLINE3_CLASS = re.compile("[Aa]uthor|screenname|writer|[Bb]yline")
+_BYLINE1_TESTIDS = ("AuthorCard", "AuthorURL")
+_AUTHOR_TAGS = frozenset({"rel", "author", "time", "figure"})
+# which of the XPaths' class and id tests a value passes, as bits; pages repeat their class names, so each distinct
+# value is tested once (per worker, up to _MASKS_MAX values)
+_DISCARD, _BYLINE1, _BYLINE2, _BYLINE3 = 1, 2, 4, 8
+_CLASS_MASKS: dict[str, int] = {}
+_ID_MASKS: dict[str, int] = {}
+_MASKS_MAX = 20000
+
+
+def _class_mask(cls: str) -> int:
+    return ((_DISCARD if cls in ("comments", "title", "date") or _DISCARD_CLASS.search(cls) else 0)
+            | (_BYLINE1 if cls == "author" or _BYLINE1_CLASS.search(cls) else 0)
+            | (_BYLINE2 if cls in _BYLINE2_CLASSES or _BYLINE2_CLASS.search(cls) else 0)
+            | (_BYLINE3 if _BYLINE3_CLASS.search(cls) else 0))
+
+
+def _id_mask(ident: str) -> int:
+    return ((_DISCARD if ident == "comments" or _DISCARD_ID.search(ident) else 0)
+            | (_BYLINE1 if ident == "author" else 0)
+            | (_BYLINE2 if _BYLINE2_ID.search(ident) else 0)
+            | (_BYLINE3 if _BYLINE3_ID.search(ident) else 0))
+
+
+@lru_cache(maxsize=1)
+def _author_xpaths_known() -> bool:
+    from trafilatura import metadata as tm
+
+    return _source_digest((*tm.AUTHOR_XPATHS, *tm.AUTHOR_DISCARD_XPATHS),
+                          (tm.extract_metainfo, tm.prune_unwanted_nodes)) == _AUTHOR_XPATHS_SHA256
+
+
+def _source_digest(xpaths, functions) -> str | None:
+    """A digest of trafilatura XPaths' text and functions' source, to tell whether newsflow's stand-ins for them were
+    written against this trafilatura; None when the source cannot be read."""
+    import hashlib
+    import inspect
+
+    try:
+        text = "\n".join(x.path for x in xpaths) + "".join(inspect.getsource(f) for f in functions)
+    except (OSError, TypeError, AttributeError):
+        return None
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _author_search(tree):
+    """(extract_metainfo(prune_unwanted_nodes(tree, AUTHOR_DISCARD_XPATHS), AUTHOR_XPATHS, len_limit=120), the element
+    it read), pruning the tree the same way; _SLOW_PATH where the pass cannot stand in for the XPaths."""
+    from trafilatura.utils import trim
+
+    scan = _author_candidates(tree)
+    if scan is _SLOW_PATH:
+        return _SLOW_PATH
+    gone, found = _author_prune(*scan)
+    for elements in found:
+        for el in elements:
+            if el in gone or not gone.isdisjoint(el.iterancestors()):
+                continue
+            content = trim(" ".join(el.itertext()))
+            if content and 2 < len(content) < 120:
+                return content, el
+    return None, None
+
+
+def _author_candidates(tree):
+    """(the elements each of AUTHOR_DISCARD_XPATHS selects, the elements each of AUTHOR_XPATHS selects), all from the
+    unpruned tree and in document order; _SLOW_PATH when the tree is a fragment of its document (the XPaths search
+    the whole document), trafilatura's XPaths changed, or the page has an element named rel (the first XPath tests
+    a rel child by its text, which pruning can change)."""
+    from lxml import etree
+
+    root = tree.getroottree().getroot()
+    if tree is not root or root.getprevious() is not None or root.getnext() is not None or not _author_xpaths_known():
+        return _SLOW_PATH
+    discard: list = []  # .//* from the root: never the root itself
+    figures: list = []
+    found: tuple[list, list, list] = ([], [], [])
+    class_masks, id_masks = _CLASS_MASKS, _ID_MASKS
+    for masks in (class_masks, id_masks):
+        if len(masks) > _MASKS_MAX:
+            masks.clear()
+    for el in root.iter(etree.Element):
+        tag = el.tag
+        if tag in _AUTHOR_TAGS:
+            if tag == "rel":
+                return _SLOW_PATH
+            (found[0] if tag == "author" else figures).append(el)
+        # the attribute names first: el.get of an absent attribute costs as much as of a present one
+        keys = el.keys()
+        if not keys:
+            continue
+        mask = 0
+        if "class" in keys:
+            value = el.get("class")
+            mask = class_masks.get(value)
+            if mask is None:
+                mask = class_masks[value] = _class_mask(value)
+        if "id" in keys:
+            value = el.get("id")
+            bits = id_masks.get(value)
+            if bits is None:
+                bits = id_masks[value] = _id_mask(value)
+            mask |= bits
+        if len(keys) > 1 or keys[0] not in ("class", "id"):
+            if "itemprop" in keys:
+                value = el.get("itemprop")
+                if "author" in value:
+                    mask |= (_BYLINE1 if value == "author name" else 0) | _BYLINE2 | _BYLINE3
+            if "data-component" in keys:
+                value = el.get("data-component")
+                mask |= (_DISCARD if "Figure" in value else 0) | (_BYLINE3 if "Byline" in value else 0)
+            if tag in _BYLINE1_TAGS and (("rel" in keys and el.get("rel") == "author")
+                                         or ("data-testid" in keys and el.get("data-testid") in _BYLINE1_TESTIDS)):
+                mask |= _BYLINE1
+        if not mask:
+            continue
+        if mask & _DISCARD and tag in _DISCARD_TAGS and el is not root:
+            discard.append(el)
+        if mask & _BYLINE1 and tag in _BYLINE1_TAGS:
+            found[0].append(el)
+        if mask & _BYLINE2 and tag in _BYLINE2_TAGS:
+            found[1].append(el)
+        if mask & _BYLINE3:
+            found[2].append(el)
+    return (discard, figures), found
+
+
+def _author_prune(discards: tuple[list, list], found: tuple[list, list, list]) -> tuple[set, tuple[list, list, list]]:
+    """Prune as prune_unwanted_nodes does: the first XPath's elements in document order, then the second's, each
+    deletion keeping its tail text. The second XPath runs on the pruned tree; a <time> or <figure> inside a pruned
+    block is detached already, and deleting it there leaves the tree as the XPath would."""
+    from trafilatura.xml import delete_element
+
+    if not any(found):
+        return set(), found  # nothing to read: the tree can stay as it is
+    discard, figures = discards
+    for el in (*discard, *figures):
+        delete_element(el)
+    return {*discard, *figures}, found
 
 
 # A main extraction shorter than this (characters, twice trafilatura's MIN_EXTRACTED_SIZE) is retried in full recall

@@ -776,3 +776,127 @@ def test_corpus_datelines_agree_with_metadata():
             agreeing += not days.disagreement
     assert compared >= 50
     assert agreeing / compared >= 0.95
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Faster forms of the scanner's building blocks give the same answers as the plain ones
+
+
+def test_month_groups_cannot_both_match_one_character():
+    # _month_alternation relies on it: two first letters that some text character matches both of (case-insensitively)
+    # would put a shorter name of one group before a longer name of the other
+    import re
+
+    from newsflow import dates
+
+    firsts = sorted({name[0] for name in dates._MONTHS})
+    every_char = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    matched = {c: set(re.findall(re.escape(c), every_char, re.I)) for c in firsts}
+    for i, a in enumerate(firsts):
+        for b in firsts[i + 1:]:
+            assert not matched[a] & matched[b], (a, b)
+
+
+def test_grouped_month_alternation_matches_like_the_flat_one():
+    import random
+    import re
+
+    from newsflow import dates
+
+    names = list(dates._MONTHS)
+    flat = "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in sorted(names, key=len, reverse=True))
+    pairs = [(re.compile(rx.pattern.replace(dates._MON, flat), re.I), rx) for rx in (dates._DMY_TEXT, dates._MDY_TEXT)]
+    assert all(old.pattern != new.pattern for old, new in pairs)
+    rnd = random.Random(11)
+    bits = [" ", "  ", "\n", ".", ",", "/", "(", ")", "-", "de ", "of ", "1", "12", "21st", "2018", "1397", "I", "ı",
+            "ſ", "K", "Σ", "ς"]
+    texts = []
+    for _ in range(3000):
+        parts = []
+        for _ in range(rnd.randint(1, 10)):
+            name = rnd.choice(names)
+            name = name.upper() if rnd.random() < .3 else name
+            r = rnd.random()
+            if r < .3:
+                parts.append(rnd.choice([f"{name} {rnd.randint(1, 31)}, 2018", f"{rnd.randint(1, 31)} {name}. 1397",
+                                         f"{rnd.randint(1, 31)} de {name} / {rnd.choice(names)} 2019"]))
+            elif r < .5:
+                parts.append(name[: rnd.randint(1, len(name))])
+            else:
+                parts.append(rnd.choice(bits))
+        texts.append("".join(parts))
+    matches = 0
+    for text in texts:
+        for old, new in pairs:
+            found = [(m.span(), m.groupdict()) for m in new.finditer(text)]
+            assert found == [(m.span(), m.groupdict()) for m in old.finditer(text)], text
+            matches += len(found)
+    assert matches > 1000
+
+
+def test_year_pattern_matches_like_the_lookbehind_form():
+    import random
+    import re
+
+    from newsflow import dates
+
+    old = re.compile(r"(?<!\d)(?:19|20|21|13|14)\d\d(?!\d)")
+    rnd = random.Random(5)
+    for _ in range(20000):
+        text = "".join(rnd.choice("0123456789 1920211314x٢٠١٩-/.") for _ in range(rnd.randint(0, 16)))
+        lo = rnd.randint(0, len(text))
+        hi = rnd.randint(lo, len(text))
+        assert [m.span() for m in dates._YEAR.finditer(text, lo, hi)] == [m.span() for m in old.finditer(text, lo, hi)]
+
+
+def test_window_around_the_mark_is_the_collapsed_text_around_it():
+    import random
+
+    from newsflow import dates
+
+    def plain(text: str, mark: int) -> str:
+        flat = dates._WS.sub(" ", text[max(0, mark - dates._TEXT_BEFORE):mark + dates._TEXT_AFTER])
+        at = flat.find(dates._MARK)
+        return flat[max(0, at - dates._BEFORE_H1 - 100):at + dates._AFTER_H1 + 200]
+
+    rnd = random.Random(1)
+    for _ in range(300):
+        spacing = rnd.random()  # from word-heavy to all whitespace
+        size = rnd.choice([0, 5, 300, 1000, 5000, 20000])
+        text = "".join(rnd.choice(" \n\t\u00a0\u2003") if rnd.random() < spacing else rnd.choice(["a", "bc", "xyz"])
+                       for _ in range(size))
+        at = rnd.randint(0, len(text))
+        text = text[:at] + dates._MARK + text[at:] + (dates._MARK if rnd.random() < .3 else "")
+        mark = text.find(dates._MARK)
+        assert dates._around_mark(text, mark) == plain(text, mark)
+
+
+def test_collapse_is_the_whitespace_regex():
+    import random
+    import re
+
+    from newsflow import dates
+
+    # str.split() and \s agree on every code point (surrogates included)
+    for code in range(0x110000):
+        char = chr(code)
+        assert (re.fullmatch(r"\s", char) is not None) == char.isspace() == (len(f"a{char}b".split()) == 2), hex(code)
+    rnd = random.Random(4)
+    pieces = ["", " ", "  ", "\n", "\t", "\u00a0", "\u2003", "\u3000", "\x1c", "\x85", "a", "bc", "\ue000", "\u200b"]
+    for _ in range(20000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12)))
+        assert dates._collapse(text) == dates._WS.sub(" ", text), repr(text)
+
+
+def test_page_parser_builds_the_tree_etree_html_builds():
+    from lxml import etree
+
+    from newsflow import dates
+
+    pages = [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.glob("*.html"))]
+    pages += [p.read_text(encoding="utf-8") for p in sorted((FIXTURES.parent / "pages").glob("*.html"))]
+    pages += ['<p id="a">x</p><p id="a">duplicate id</p><!-- c --><?pi x?>', "<div>&amp; &nbsp; &#1604;</div>"]
+    for html in pages:
+        assert etree.tostring(dates._parse_html(html)) == etree.tostring(etree.HTML(html))
+    declared = '<?xml version="1.0" encoding="utf-8"?><html><body><p>x</p></body></html>'
+    assert dates._parse_html(declared).findtext(".//p") == "x"

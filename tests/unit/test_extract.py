@@ -195,3 +195,175 @@ def test_extractor_version_names_the_installed_trafilatura():
     from newsflow import __version__
 
     assert extract.extractor_version() == f"newsflow-{__version__}+trafilatura-{trafilatura.__version__}"
+
+
+# pages where trafilatura's author pruning decides the answer: bylines inside discarded blocks, <time>/<figure>
+# inside a byline (their tail text stays), nested discards, every XPath's own tests, and the root's attributes
+AUTHOR_PRUNING_PAGES = [
+    '<div class="comments"><span class="author">Commenter Name</span></div><p class="byline">By Dana Whitfield</p>',
+    '<aside><div class="sidebar-widget"><span class="author-name">Other Writer</span></div></aside>'
+    '<div class="writer">Dana<time>2024</time>Whitfield</div>',
+    '<span class="byline">By<figure><figcaption>Photo: X</figcaption></figure> Dana <time>May</time>Whitfield</span>',
+    '<figure><div class="quote"><span class="author">Quoted Person</span></div></figure><p rel="author">Dana Whitfield</p>',
+    '<div id="comments-list"><a rel="author">Reader One</a></div><div data-component="Byline">Dana Whitfield</div>',
+    '<div class="title"><span class="authorName">In A Title</span></div><h4 class="author">Dana Whitfield</h4>',
+    '<span class="date"><a class="author">x</a></span><span itemprop="author">ab</span><p class="BBL">Dana Whitfield</p>',
+    '<div data-component="Figure-Wrap"><span class="byl">Figure Author</span></div><div class="meta-date">'
+    '<span id="Author">Dated Author</span></div><strong data-testid="AuthorURL">Dana Whitfield</strong>',
+    '<section class="print-only"><span class="author">Print Name</span></section>'
+    '<address class="xauthor-name">Dana Whitfield</address>',
+    '<div class="is-hidden">hidden</div><a class="posted-by">' + "Dana Whitfield " * 12 + "</a><span class='author'>"
+    "D. W.</span>",
+    '<div class="ProductReviews"><span id="author">x</span></div><link rel="author" href="/x"><p>text</p>',
+]
+
+
+def _author_page(body: str, root_attrs: str = "") -> str:
+    return (f"<html{root_attrs}><head><title>Budget vote</title></head><body><article><h1>Budget vote</h1>{body}"
+            "<p>The parliament passed the budget on Monday after a long debate.</p></article></body></html>")
+
+
+@pytest.mark.parametrize("body", AUTHOR_PRUNING_PAGES)
+def test_author_search_prunes_like_trafilatura(body):
+    from lxml.html import tostring
+    from trafilatura import metadata as tm
+
+    for html in (_author_page(body), _author_page(body, ' class="author"')):
+        ours_tree, their_tree = extract._parse(html), extract._parse(html)
+        ours = extract._author_search(ours_tree)
+        theirs = tm.extract_metainfo(tm.prune_unwanted_nodes(their_tree, tm.AUTHOR_DISCARD_XPATHS),
+                                     tm.AUTHOR_XPATHS, len_limit=120)
+        assert ours is not extract._SLOW_PATH
+        assert ours[0] == theirs
+        if theirs is not None:  # the tree was pruned as trafilatura prunes it
+            assert tostring(ours_tree) == tostring(their_tree)
+        # each XPath's elements, from the pruned tree, in document order
+        scan = extract._author_candidates(extract._parse(html))
+        gone, found = extract._author_prune(*scan)
+        pruned = tm.prune_unwanted_nodes(extract._parse(html), tm.AUTHOR_DISCARD_XPATHS)
+        for elements, xpath in zip(found, tm.AUTHOR_XPATHS, strict=True):
+            kept = [el for el in elements if el not in gone and gone.isdisjoint(el.iterancestors())]
+            assert [tostring(el) for el in kept] == [tostring(el) for el in xpath(pruned)] or not any(found)
+
+
+def test_author_search_hands_back_what_it_cannot_stand_in_for(monkeypatch):
+    from trafilatura import metadata as tm
+
+    # an element named rel (the first XPath reads a rel child's text), and a fragment of a document
+    rel_page = _author_page('<p>By <rel>me</rel></p><span class="writer">Dana Whitfield</span>')
+    assert extract._author_search(extract._parse(rel_page)) is extract._SLOW_PATH
+    fragment = extract._parse("<div class='html-fragment'><span class='author'>Dana Whitfield</span></div>")
+    assert fragment.getroottree().getroot() is not fragment
+    assert extract._author_search(fragment) is extract._SLOW_PATH
+    for html in (rel_page, _page_with(BYLINE_VARIANTS[0]), "<div class='html-fragment'><p class='byline'>By A B</p></div>"):
+        assert extract._author_from_page(extract._parse(html), html) == tm.extract_author(extract._parse(html))
+    # a trafilatura whose XPaths or functions differ from the ones the pass was written against
+    assert extract._author_xpaths_known()
+    monkeypatch.setattr(extract, "_author_xpaths_known", lambda: False)
+    assert extract._author_search(extract._parse(_page_with(BYLINE_VARIANTS[0]))) is extract._SLOW_PATH
+
+
+def test_author_markup_test_near_the_element_is_the_whole_page_test():
+    from lxml.html import fromstring
+
+    def page(byline: str, filler: str = "<p>filler line</p>\n") -> str:
+        return "<html>\n<body>\n" + filler * 50 + byline + "\n" + "<p>z</p>\n" * 5 + "</body></html>"
+
+    for html in (page('<div class="byline">By X Y</div>'), page("<div class='byline'>By X Y</div>"),
+                 page('<div class=byline>By X Y</div>'), page("<author>X Y</author>", "<p>one</p>"),
+                 page('<span class="x">By X Y</span>', '<i id="author"></i>\n'), page('<p class="">X</p>')):
+        truth = extract._AUTHOR_MARKUP.search(html) is not None
+        tree = fromstring(html)
+        for element in tree.iter():
+            assert extract._has_author_markup(html, element) is truth, (html[:80], element.tag)
+    assert not extract._AUTHOR_MARKUP.search(page('<p class="">X</p>'))
+    # the element's value first occurs in tags without a match; a match only past a stretch's end, or cut by it
+    html = '<p title="byline">a</p>\n' * 3 + "x" * 5000 + '<div class="byline">By X Y</div>'
+    element = fromstring(html).find(".//div")
+    assert list(extract._tag_positions(html, element))[:3] == [0, 0, 0]
+    assert extract._has_author_markup(html, element)
+    cut = '<b title="q">x</b>' + " " * (extract._TAG_STRETCH - 230) + "<author"
+    for tail in ("x>A B</authorx>", ">A B</author>"):
+        html = cut + tail
+        element = fromstring(html).find(".//b")
+        assert extract._has_author_markup(html, element) is (extract._AUTHOR_MARKUP.search(html) is not None)
+
+
+def test_author_is_none_when_the_markup_test_fails():
+    # the tree has a byline (the protected text trafilatura parsed dropped a control character), the markup does not
+    html = _author_page('<span class="aut\x01hor">Dana Whitfield</span>')
+    assert extract._AUTHOR_MARKUP.search(html) is None
+    assert extract._author_search(extract._parse(html))[0] == "Dana Whitfield"
+    assert extract._author_from_page(extract._parse(html), html) is None
+
+
+CATSTAG_BLOCKS = [
+    ("div", "post-info"), ("div", "postmeta x"), ("div", "entry-utility"), ("div", "metadata"), ("div", "row"),
+    ("div", "tags"), ("div", "Row"), ("p", "postmeta"), ("p", "entry-categories"), ("p", "postinfo"),
+    ("p", "entry-tags more"), ("footer", "entry-meta"), ("footer", "entry-footer"), ("li", "post-category"),
+    ("span", "x cat-links"), ("span", "entry-category"), ("header", "entry-header"), ("section", "topics"),
+    ("div", "jp-relatedposts"), ("div", "tag-list"), ("section", "tags-links"), ("ul", "entry-meta"), ("div", ""),
+]
+
+
+@pytest.mark.parametrize("kind", ["category", "tag"])
+def test_catstags_from_links_is_trafilaturas_search(kind):
+    from trafilatura import metadata as tm
+
+    assert extract._catstags_known()
+    hrefs = ["/category/a/", "/categories/b", "/tag/c/", "/tags/d/", "/tagged/e/", "https://x.example/category/f/"]
+    pattern = "/" + kind.rstrip("y") + "(?:y|ies|s)?/"
+    checked = found = 0
+    for i in range(len(CATSTAG_BLOCKS)):
+        # the first i blocks in turn, with links of every kind inside, and one page with ids instead of classes
+        blocks = "".join(f'<{tag} class="{cls}"><span><a href="{hrefs[(j + i) % len(hrefs)]}">L {j}</a></span></{tag}>'
+                         for j, (tag, cls) in enumerate(CATSTAG_BLOCKS[i:]))
+        extra = '<div id="postpath-1"><a href="/category/g/">G</a></div><p id="filedunder"><a href="/tag/h/">H</a></p>'
+        for html in (_every_test_page()[0].replace("<article>", blocks + "<article>"),
+                     f"<html><head></head><body>{extra if i % 2 else ''}{blocks}</body></html>"):
+            ours = extract._catstags_from_links(kind, extract._parse(html), pattern)
+            assert ours == tm.extract_catstags(kind, extract._parse(html))
+            checked += 1
+            found += bool(ours)
+    assert found >= checked // 2
+
+
+def test_page_facts_read_the_first_heading_title_and_site_name():
+    html = ('<html lang="de"><head><title> Erster  Titel </title><title>Zweiter</title>'
+            '<meta property="og:site_name"><meta property="og:site_name" content=" Die Seite ">'
+            '<meta property="og:site_name" content="Andere"></head><body><h1>Erste Schlagzeile</h1><h1>Zweite</h1>'
+            '<a href="/a">ein langer Linktext</a><a href="/b">kurz</a></body></html>')
+    facts = extract._page_facts(extract._parse(html))
+    assert facts["lang"] == "de" and facts["h1"] == "Erste Schlagzeile" and facts["title"] == "Erster Titel"
+    assert facts["og_site_name"] == "Die Seite"
+    assert facts["anchors"] == frozenset({"ein langer Linktext"})
+    empty = extract._page_facts(extract._parse('<html><head><meta property="og:site_name" content=""></head>'
+                                               "<body><p>x</p></body></html>"))
+    assert empty["og_site_name"] == "" and empty["h1"] is None and empty["title"] is None
+
+
+def test_simhash_digests_are_blake2b_of_each_shingle():
+    import hashlib
+    import random
+
+    import numpy as np
+
+    from newsflow import dedup
+
+    def reference(body: str) -> int:  # the plain form of the fingerprint
+        shingles = dedup._shingles(body)
+        if not shingles:
+            return 0
+        digests = b"".join(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest() for s in shingles)
+        bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+        votes = bits.sum(axis=0, dtype=np.int64) * 2 - len(shingles)
+        return int(sum(1 << i for i in np.nonzero(votes > 0)[0].tolist()))
+
+    rnd = random.Random(8)
+    words = ["the", "council", "voted", "Straße", "число", "新华社", "مجهز", "x" * 14, "", "ǅ", "İstanbul", "😀", "12"]
+    bodies = ["", "one", "two words", *(" ".join(rnd.choice(words) for _ in range(rnd.randint(0, 80))) for _ in range(200))]
+    for body in bodies:
+        shingles = dedup._shingles(body)
+        assert dedup._digests(shingles) == [hashlib.blake2b(s.encode(), digest_size=8).digest() for s in shingles]
+        assert dedup.simhash(body) == reference(body)
+    assert len({dedup.simhash(b) for b in bodies}) > 100
