@@ -36,8 +36,8 @@ create or replace macro phrase_candidates(term) as table
 --   match is not an exact one (a case folding that RE2 and lower() do not share, as the long s 'ſ' folding to
 --   's'), the whole text is tokenised. (Unicode classes are kept positive: a negated one costs RE2 ~7 ms to
 --   compile, every query.)
--- - term_phrase_loose_pattern(term), for phrases with Chinese or Japanese: the words in order, separated by
---   separators or by nothing, a prefilter for the tokenised test.
+-- - term_phrase_loose_pattern(term), for every phrase first: the words in order, case-insensitively, separated by
+--   separators or by nothing. A phrase with Chinese or Japanese is then tokenised.
 create or replace macro term_phrase_pattern(term) as
 '(?:^|[\p{P}\p{S}\p{Z}\p{C}\p{Han}\p{Hiragana}\p{Katakana}\x{30FC}])'
 || array_to_string(
@@ -52,6 +52,29 @@ create or replace macro term_phrase_loose_pattern(term) as
     '[\p{P}\p{S}\p{Z}\p{C}]*'
 );
 
+-- the same words as an ilike pattern (anything between them): RE2 cannot search quickly for a case-insensitive
+-- word with non-ASCII cased letters, ilike can (0.97 s against 0.77 s for a Cyrillic phrase on 1M articles).
+-- σ becomes _ because the text's final ς is folded only by term_words.
+create or replace macro term_phrase_like_pattern(term) as
+'%' || array_to_string(
+    list_transform(
+        term_words(term),
+        lambda word: replace(replace(replace(replace(word, '\', '\\'), '%', '\%'), '_', '\_'), 'σ', '_')
+    ),
+    '%'
+) || '%';
+
+-- whether txt can hold the phrase at all: the words in order, whatever is between them
+create or replace macro term_phrase_maybe_in(txt, term) as
+case
+    -- ilike only for a term with cased letters outside ASCII (Cyrillic, Greek...): for ASCII, Chinese or Arabic
+    -- the regular expression is the quicker (0.4 s against 0.8 s for a Chinese phrase)
+    when
+        lower(regexp_replace(term, '[\x00-\x7F]+', '', 'g')) = upper(regexp_replace(term, '[\x00-\x7F]+', '', 'g'))
+        then regexp_matches(txt, term_phrase_loose_pattern(term))
+    else txt ilike term_phrase_like_pattern(term) escape '\'
+end;
+
 -- txt holds term as a phrase (whole tokens, in order, next to each other); txt is a column, term a constant.
 -- Cases, not ands: each test runs only on the rows the cheaper one before it let through. A phrase without Chinese
 -- or Japanese is matched on words (term_words), which for it is the same as on tokens and saves the CJK step.
@@ -61,33 +84,28 @@ create or replace macro term_phrase_loose_pattern(term) as
 create or replace macro term_phrase_in(txt, term) as
 case
     when txt is null then false
+    -- the loose pattern starts with the first word, which RE2 searches for quickly; the strict one starts with a
+    -- class and has to run over every character: measured 0.5 s against 1.9 s for 'central bank' on 1M articles
+    when not term_phrase_maybe_in(txt, term) then false
     when regexp_matches(term, '[\p{Han}\p{Hiragana}\p{Katakana}\x{30FC}]')
-        then case
-            when regexp_matches(txt, term_phrase_loose_pattern(term))
-                then contains(
-                    ' ' || array_to_string(term_tokens(txt), ' ') || ' ',
-                    ' ' || array_to_string(term_tokens(term), ' ') || ' '
-                )
-            else false
-        end
-    -- the first match, bound once (a lambda over a one-element list): '' when there is none
-    else list_transform(
-        [regexp_extract(txt, term_phrase_pattern(term))],
-        lambda hit: case
-            when hit = '' then false
-            when
-                not contains(hit, chr(8204))
-                and contains(
-                    ' ' || array_to_string(term_words(hit), ' ') || ' ',
-                    ' ' || array_to_string(term_words(term), ' ') || ' '
-                )
-                then true
-            else contains(
-                ' ' || array_to_string(term_words(txt), ' ') || ' ',
-                ' ' || array_to_string(term_words(term), ' ') || ' '
-            )
-        end
-    )[1]
+        then contains(
+            ' ' || array_to_string(term_tokens(txt), ' ') || ' ',
+            ' ' || array_to_string(term_tokens(term), ' ') || ' '
+        )
+    -- a yes/no match runs on RE2's fast automaton; finding where the match is costs several times more
+    when not regexp_matches(txt, term_phrase_pattern(term)) then false
+    -- the first match settles the text when it holds no ZWNJ and is an exact match
+    when
+        not contains(regexp_extract(txt, term_phrase_pattern(term)), chr(8204))
+        and contains(
+            ' ' || array_to_string(term_words(regexp_extract(txt, term_phrase_pattern(term))), ' ') || ' ',
+            ' ' || array_to_string(term_words(term), ' ') || ' '
+        )
+        then true
+    else contains(
+        ' ' || array_to_string(term_words(txt), ' ') || ' ',
+        ' ' || array_to_string(term_words(term), ' ') || ' '
+    )
 end;
 
 create or replace macro term_coverage(term, grain) as table
@@ -139,7 +157,14 @@ create or replace macro term_coverage(term, grain) as table
         select
             published_date,
             count(*) filter (
-                where duplicate_of is null and (term_phrase_in(title, term) or term_phrase_in(body, term))
+                where
+                duplicate_of is null
+                -- one quick pass over the whole text first: most candidates do not have the words in order at all
+                and case
+                    when term_phrase_maybe_in(coalesce(title, '') || chr(10) || body, term)
+                        then term_phrase_in(title, term) or term_phrase_in(body, term)
+                    else false
+                end
             ) as articles
         from articles
         where

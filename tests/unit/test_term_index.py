@@ -377,29 +377,31 @@ PHRASE_TEXTS = [
     " \u200ccentral bank\u200c ", "central \u200cbank", "central bank\u200cs", "手机central bank手机", "ſtrike now and then",
     "ſtrike now, then a strike now", "İstanbul talks resumed", "ΟΔΟΣ ΚΛΕΙΣΤΗ σήμερα", "قالت الحكومةُ أمس",
     "این کار انجام می\u200cشود و", "中华人民共和国成立", "2018年iPhone手机", "of the of the", "", "bank central bank",
+    "ПРАВИТЕЛЬСТВО Москвы объявило", "правительство, москвы", "İSTANBUL ÇAĞ başladı", "η οδος κλειστη", "ΟΔΟΣ_ΚΛΕΙΣΤΗ",
 ]
 PHRASES = ["central bank", "strike now", "istanbul talks", "οδος κλειστη", "قالت الحكومةُ", "انجام می\u200cشود",
-           "人民共和", "年iphone", "of the", "the of", "bank central", "شود و"]
+           "人民共和", "年iphone", "of the", "the of", "bank central", "شود و", "Правительство москвы",
+           "istanbul çağ", "ΟΔΟΣ κλειστη"]
 
 
 def test_the_phrase_tests_agree_with_tokenising_the_whole_text(con):
     # term_phrase_in decides with regular expressions first; whatever it decides must be what the exact token
     # match says, in every script and at every kind of token boundary (ZWNJ, CJK next to Latin, case folding)
-    disagreements = []
-    for text in PHRASE_TEXTS:
-        for phrase in PHRASES:
-            fast, exact = con.execute(
-                "select term_phrase_in(?, ?), contains(' ' || array_to_string(term_tokens(?), ' ') || ' ', "
-                "' ' || array_to_string(term_tokens(?), ' ') || ' ')", [text, phrase, text, phrase],
-            ).fetchone()
-            if fast != exact:
-                disagreements.append((text, phrase, fast, exact))
-    assert disagreements == []
-    matched = {(t, p) for t in PHRASE_TEXTS for p in PHRASES
-               if con.execute("select term_phrase_in(?, ?)", [t, p]).fetchone()[0]}
+    pairs = [(t, p) for t in PHRASE_TEXTS for p in PHRASES]
+    rows = con.execute(
+        "select t, p, term_phrase_in(t, p), contains(' ' || array_to_string(term_tokens(t), ' ') || ' ', "
+        "' ' || array_to_string(term_tokens(p), ' ') || ' ') "
+        "from (select unnest(?) as t, unnest(?) as p)", [[t for t, _ in pairs], [p for _, p in pairs]],
+    ).fetchall()
+    assert len(rows) == len(pairs)
+    assert [(t, p, fast, exact) for t, p, fast, exact in rows if fast != exact] == []
+    matched = {(t, p) for t, p, fast, _exact in rows if fast}
     assert ("x\u200ccentral bank", "central bank") not in matched  # the ZWNJ glues x and central into one word
     assert (" \u200ccentral bank\u200c ", "central bank") in matched  # ZWNJs next to spaces separate
     assert ("ſtrike now, then a strike now", "strike now") in matched  # the first match is not exact, the second is
     assert ("ſtrike now and then", "strike now") not in matched
     assert ("手机central bank手机", "central bank") in matched
-    assert len(matched) >= 12
+    assert ("ПРАВИТЕЛЬСТВО Москвы объявило", "Правительство москвы") in matched  # ilike: cased non-ASCII
+    assert ("İSTANBUL ÇAĞ başladı", "istanbul çağ") in matched
+    assert ("η οδος κλειστη", "ΟΔΟΣ κλειστη") in matched  # final sigma in the text, capital in the term
+    assert len(matched) >= 16
