@@ -194,8 +194,10 @@ def main(argv: list[str] | None = None) -> None:
     with SampleSite(args.host, args.port) as site:
         print(f"sample site at {site.base_url}/ (Ctrl-C to stop)", flush=True)
         try:
+            # short sleeps: the kernel may deliver Ctrl-C to a server thread, and Python then raises it in the main
+            # thread only when its sleep ends (a one-hour sleep made a SIGINT wait up to an hour: a flaky CI test)
             while True:
-                time.sleep(3600)
+                time.sleep(0.5)
         except KeyboardInterrupt:
             pass
 
