@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import email.utils
 import hashlib
+import signal
 import threading
 import time
 from http import HTTPStatus
@@ -191,11 +192,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args(argv)
+    # Ctrl-C must stop it even when it was started with SIGINT ignored or blocked: both are inherited across exec,
+    # and Python then leaves SIGINT alone. A job started in the background by a non-interactive shell ignores SIGINT,
+    # and so did every process under it, CI's pytest included: its Ctrl-C test hung.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     with SampleSite(args.host, args.port) as site:
         print(f"sample site at {site.base_url}/ (Ctrl-C to stop)", flush=True)
         try:
-            # short sleeps: the kernel may deliver Ctrl-C to a server thread, and Python then raises it in the main
-            # thread only when its sleep ends (a one-hour sleep made a SIGINT wait up to an hour: a flaky CI test)
+            # short sleeps: the kernel may deliver Ctrl-C to a server thread, and Python raises it in the main thread
+            # only when the main thread's sleep ends
             while True:
                 time.sleep(0.5)
         except KeyboardInterrupt:
