@@ -336,7 +336,14 @@ def test_extensionless_article_and_robots(sample_site):
     assert "Disallow: /private/" in body.decode() and f"Sitemap: {sample_site.base_url}/" in body.decode()
 
 
-def test_module_entry_point_serves_until_interrupted():
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# started with SIGINT ignored, as every process under a background job of a non-interactive shell is (a CI runner):
+# Python then installs no Ctrl-C handler of its own, so the server has to
+@pytest.mark.parametrize("started_ignoring_sigint", [False, True])
+def test_module_entry_point_serves_until_interrupted(started_ignoring_sigint):
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(PKG.parents[1]), os.environ.get("PYTHONPATH", "")]),
@@ -347,6 +354,7 @@ def test_module_entry_point_serves_until_interrupted():
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=_ignore_sigint if started_ignoring_sigint else None,
     )
     try:
         line = proc.stdout.readline()
