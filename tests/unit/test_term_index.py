@@ -255,15 +255,10 @@ def test_migration_backfills_a_warehouse_that_had_articles_before_the_index(tmp_
     con = warehouse.connect(path)
     warehouse.migrate(con)
     assert "term_daily" not in {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-    for i, (day, title, body) in enumerate([
-        (D1, "ПРАВИТЕЛЬСТВО", "Правительство объявило."), (D1, "Port", PORT), (D2, "الحكومة", "قالت الحكومة اليوم"),
-    ]):
-        con.execute(
-            "insert into articles (article_id, url, canonical_url, source, title, published_at, published_date, body, "
-            "body_hash, first_run_id, last_run_id, changed_run_id, extractor_version, inserted_at, updated_at) "
-            "values (?, 'u', 'u', 's', ?, now(), ?, ?, 'h', 'r', 'r', 'r', 't', now(), now())",
-            [f"a{i}", title, day, body],
-        )
+    insert_articles(con, {
+        "a0": (D1, "ПРАВИТЕЛЬСТВО", "Правительство объявило."), "a1": (D1, "Port", PORT),
+        "a2": (D2, "الحكومة", "قالت الحكومة اليوم"),
+    })
     con.close()
     monkeypatch.setattr(warehouse, "migration_files", lambda root=None: files)
     con = warehouse.connect(path)
@@ -274,6 +269,17 @@ def test_migration_backfills_a_warehouse_that_had_articles_before_the_index(tmp_
     assert coverage(con, "правительство") == [(D1, 1, 2), (D2, 0, 1)]
     assert coverage(con, "الحكومة") == [(D1, 0, 2), (D2, 1, 1)]
     con.close()
+
+
+def insert_articles(con, rows):
+    """Articles by hand, not by a load: {article_id: (day, title, body)}."""
+    for article_id, (day, title, body) in rows.items():
+        con.execute(
+            "insert into articles (article_id, url, canonical_url, source, title, published_at, published_date, body, "
+            "body_hash, first_run_id, last_run_id, changed_run_id, extractor_version, inserted_at, updated_at) "
+            "values (?, 'u', 'u', 's', ?, now(), ?, ?, 'h', 'r', 'r', 'r', 't', now(), now())",
+            [article_id, title, day, body],
+        )
 
 
 # -- phrases ---------------------------------------------------------------------------------------------------
@@ -287,13 +293,7 @@ def test_phrases_match_whole_words_in_order_across_punctuation(con):
         "p6": (D2, "中国", "中华人民共和国成立。"),
         "p7": (D3, "中国", "中华人民，共和国"),
     }
-    for article_id, (day, title, body) in bodies.items():
-        con.execute(
-            "insert into articles (article_id, url, canonical_url, source, title, published_at, published_date, body, "
-            "body_hash, first_run_id, last_run_id, changed_run_id, extractor_version, inserted_at, updated_at) "
-            "values (?, 'u', 'u', 's', ?, now(), ?, ?, 'h', 'r', 'r', 'r', 't', now(), now())",
-            [article_id, title, day, body],
-        )
+    insert_articles(con, bodies)
     warehouse.rebuild_term_index(con)
     assert coverage(con, "central bank") == [(D1, 2, 3), (D2, 1, 3), (D3, 0, 1)]
     assert coverage(con, "CENTRAL-BANK") == coverage(con, "central bank")
@@ -312,16 +312,6 @@ SIGNATURE_TEXTS = {
     "zh": ("中国", "中华人民共和国成立，政府今天召开会议。"),
     "ja": ("東京", "東京タワーへ行く2018年iPhone手机"),
 }
-
-
-def insert_articles(con, rows):
-    for article_id, (day, title, body) in rows.items():
-        con.execute(
-            "insert into articles (article_id, url, canonical_url, source, title, published_at, published_date, body, "
-            "body_hash, first_run_id, last_run_id, changed_run_id, extractor_version, inserted_at, updated_at) "
-            "values (?, 'u', 'u', 's', ?, now(), ?, ?, 'h', 'r', 'r', 'r', 't', now(), now())",
-            [article_id, title, day, body],
-        )
 
 
 def test_every_phrase_of_an_article_keeps_it_a_candidate_in_every_script(con):
