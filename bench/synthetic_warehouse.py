@@ -99,7 +99,7 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
           vocab: int | None = None, term_index: bool = True, memory_limit: str | None = None) -> dict:
     import duckdb
 
-    from newsflow.warehouse import migrate, migration_files, run_sql_file
+    from newsflow.warehouse import TERM_INDEX_MIGRATIONS, migrate, migration_files, run_sql_file
 
     if output.exists():
         output.unlink()
@@ -472,7 +472,7 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
         # the term index and the phrase signatures, built by the SQL the migrations' backfills run
         # (sql/schema/003_term_index.sql, 004_phrase_signatures.sql)
         for version, name, path in migration_files():
-            if version in (3, 4):
+            if version in TERM_INDEX_MIGRATIONS:
                 started = time.perf_counter()
                 run_sql_file(con, path)
                 timings[name] = time.perf_counter() - started

@@ -124,6 +124,10 @@ def query(sql: str, params: list | dict | None = None, path: str | Path | None =
         con.close()
 
 
+# the migrations whose backfills build the term index (003) and the phrase signatures (004) from articles
+TERM_INDEX_MIGRATIONS = (3, 4)
+
+
 def rebuild_term_index(con) -> None:
     """Recompute the term index (term_daily) and the phrase signatures from articles, as migrations 003 and 004
     backfill them.
@@ -133,5 +137,5 @@ def rebuild_term_index(con) -> None:
     lets one term's scan skip almost every row group).
     """
     for version, _name, path in migration_files():
-        if version in (3, 4):
+        if version in TERM_INDEX_MIGRATIONS:
             run_sql_file(con, path)
