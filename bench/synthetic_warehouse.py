@@ -99,7 +99,13 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
           vocab: int | None = None, term_index: bool = True, memory_limit: str | None = None) -> dict:
     import duckdb
 
-    from newsflow.warehouse import TERM_INDEX_MIGRATIONS, migrate, migration_files, run_sql_file
+    from newsflow.warehouse import (
+        TERM_INDEX_MIGRATIONS,
+        migrate,
+        migration_files,
+        refresh_phrase_daily,
+        run_sql_file,
+    )
 
     if output.exists():
         output.unlink()
@@ -477,9 +483,16 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
                 run_sql_file(con, path)
                 timings[name] = time.perf_counter() - started
                 print(f"  {name:<18} {timings[name]:6.1f}s", file=sys.stderr)
+        # and the frequent pairs per day (sql/schema/005_phrase_daily.sql), as every load refreshes them
+        started = time.perf_counter()
+        refresh_phrase_daily(con)
+        timings["phrase_daily"] = time.perf_counter() - started
+        print(f"  {'phrase_daily':<18} {timings['phrase_daily']:6.1f}s", file=sys.stderr)
     else:
         con.execute("delete from term_daily")
         con.execute("delete from phrase_signatures")
+        con.execute("delete from phrase_daily")
+        con.execute("delete from phrase_daily_days")
     stats = dict(zip(
         ["articles", "duplicates", "sources", "days", "fetch_log", "runs", "avg_body_chars", "term_daily_rows"],
         con.execute("""

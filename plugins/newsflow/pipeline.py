@@ -690,11 +690,25 @@ def load_run(jobs: list[dict], *, run_id: str, dag_id: str, started_at: datetime
         except Exception:
             con.execute("rollback")
             raise
+        _refresh_phrase_daily(con)
     finally:
         con.close()
     summary = {k: counts.get(k, 0) for k in OUTCOMES}
     log.info("run %s loaded: %s", run_id, summary)
     return {"run_id": run_id, "sources": [j["source"] for j in jobs], "counts": summary}
+
+
+def _refresh_phrase_daily(con) -> None:
+    """The frequent pairs of the days this load changed (sql/schema/005_phrase_daily.sql), after the commit: the
+    articles are in whatever happens here, and until a day is refreshed term_coverage counts it from the articles,
+    so a failure costs speed, not data. It is logged, and the next load or refresh picks the days up again."""
+    from newsflow.warehouse import refresh_phrase_daily
+
+    try:
+        refresh_phrase_daily(con)
+    except Exception:
+        log.warning("phrase_daily refresh failed; term_coverage counts those days from the articles until the "
+                    "next load refreshes them", exc_info=True)
 
 
 def _upsert_sources(con, config: SourcesFile, names: list[str], run_id: str, now: datetime) -> None:

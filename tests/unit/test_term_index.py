@@ -125,11 +125,29 @@ def recomputed_signatures(con):
     ).fetchall()
 
 
+def frequent_pair_rows(con):
+    return con.execute("select published_date, pair_hash, articles from phrase_daily order by all").fetchall()
+
+
+def recomputed_frequent_pairs(con):
+    return con.execute(
+        "select published_date, pair_hash, articles "
+        "from phrase_daily_rows((select list(distinct published_date) from articles)) order by all"
+    ).fetchall()
+
+
+def days_with_originals(con):
+    return {r[0] for r in con.execute("select distinct published_date from articles where duplicate_of is null").fetchall()}
+
+
 def assert_index_exact(con):
     assert index_rows(con) == recomputed(con)
     # one signature per article, equal to one computed afresh from its current text
     assert signature_rows(con) == recomputed_signatures(con)
     assert len(signature_rows(con)) == con.execute("select count(*) from articles").fetchone()[0]
+    # every day with originals has its frequent pairs, and they are what its articles give now
+    assert frequent_pair_rows(con) == recomputed_frequent_pairs(con)
+    assert {r[0] for r in con.execute("select published_date from phrase_daily_days").fetchall()} == days_with_originals(con)
 
 
 def candidates(con, term):
@@ -234,6 +252,7 @@ def test_a_stale_index_from_another_hash_is_refused_and_rebuilt_by_the_next_load
     con.execute("update term_daily set term_hash = term_hash + 1")
     con.execute("update term_index_meta set hash_probe = hash_probe + 1")
     con.execute("update phrase_signatures set pairs = [0 for _ in range(64)]")  # what another hash() would give
+    con.execute("insert into phrase_daily values (?, 12345, 9)", [D1])  # a pair hashed by another hash()
     with pytest.raises(Exception, match="another hash"):
         coverage(con, "iran")
     with pytest.raises(Exception, match="another hash"):
@@ -250,7 +269,7 @@ def test_a_stale_index_from_another_hash_is_refused_and_rebuilt_by_the_next_load
 def test_migration_backfills_a_warehouse_that_had_articles_before_the_index(tmp_path, monkeypatch):
     path = tmp_path / "old.duckdb"
     files = warehouse.migration_files()
-    older = [f for f in files if f[0] not in (3, 4, 109, 110)]
+    older = [f for f in files if f[0] not in (3, 4, 5, 109, 110, 111)]
     monkeypatch.setattr(warehouse, "migration_files", lambda root=None: older)
     con = warehouse.connect(path)
     warehouse.migrate(con)
@@ -262,7 +281,11 @@ def test_migration_backfills_a_warehouse_that_had_articles_before_the_index(tmp_
     con.close()
     monkeypatch.setattr(warehouse, "migration_files", lambda root=None: files)
     con = warehouse.connect(path)
-    assert warehouse.migrate(con) == [3, 4, 109, 110]
+    assert warehouse.migrate(con) == [3, 4, 5, 109, 110, 111]
+    # the frequent pairs are computed after the migration, by the next load or refresh: none yet, and none needed
+    assert frequent_pair_rows(con) == [] and days_with_originals(con) == {D1, D2}
+    assert coverage(con, "قالت الحكومة") == [(D1, 0, 2), (D2, 1, 1)]
+    assert warehouse.refresh_phrase_daily(con) == 2
     assert_index_exact(con)
     assert len(index_rows(con)) > 10
     assert coverage(con, "قالت الحكومة") == [(D1, 0, 2), (D2, 1, 1)]
@@ -395,3 +418,108 @@ def test_the_phrase_tests_agree_with_tokenising_the_whole_text(con):
     assert ("İSTANBUL ÇAĞ başladı", "istanbul çağ") in matched
     assert ("η οδος κλειστη", "ΟΔΟΣ κλειστη") in matched  # final sigma in the text, capital in the term
     assert len(matched) >= 16
+
+
+# -- frequent pairs --------------------------------------------------------------------------------------------
+VOCAB = ("harbour markets cabinet rain budget court schools rail energy festival museum bridge farmers water "
+         "trade police hospital union airport election weather prices tourism exports fishing housing").split()
+
+
+def story(seed, phrase=None):
+    """~40 words that no other story shares in order (SimHash keeps them apart), the phrase in the middle."""
+    import random
+
+    rng = random.Random(seed)
+    words = [rng.choice(VOCAB) + str(rng.randrange(1000)) for _ in range(40)]
+    if phrase:
+        words[20:20] = phrase.split()
+    return " ".join(words) + "."
+
+
+def pair_count(con, day, first, second):
+    rows = con.execute(
+        "select articles from phrase_daily where published_date = ? and pair_hash = hash(?, ?)", [day, first, second]
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def test_loads_keep_the_frequent_pairs_exact_and_term_coverage_uses_them(tmp_path, loaded):
+    # D1: 10 originals say "the prime minister" (a frequent pair: >= 8 articles), D2: 3 do (counted from bodies)
+    alpha = [record("alpha", i, D1, "Cabinet", story(i, "the prime minister said")) for i in range(10)]
+    alpha += [record("alpha", 10 + i, D2, "Cabinet", story(10 + i, "the prime minister said")) for i in range(3)]
+    alpha += [record("alpha", 20 + i, D2, "Weather", story(20 + i)) for i in range(3)]
+    # beta runs an exact copy of one of them: a duplicate, which neither way of counting counts
+    beta = [record("beta", 1, D1, "Cabinet", alpha[0]["body"])]
+    load(tmp_path, "run1", {"alpha": alpha, "beta": beta})
+    con = loaded()
+    assert_index_exact(con)
+    assert pair_count(con, D1, "prime", "minister") == 10 and pair_count(con, D2, "prime", "minister") is None
+    assert hits(con, "prime minister") == [(D1, 10), (D2, 3)]
+    assert hits(con, "the prime minister said") == [(D1, 10), (D2, 3)]
+    con.close()
+
+    # run2: three D1 stories lose the phrase (so beta's copy of the first is an original again) and one, updated,
+    # moves to D2: D1 falls to 7 (no longer frequent), D2 has 4
+    changed = list(alpha)
+    for i in range(3):
+        changed[i] = record("alpha", i, D1, "Cabinet", story(i))
+    changed[3] = record("alpha", 3, D2, "Cabinet", alpha[3]["body"] + " Updated.")
+    load(tmp_path, "run2", {"alpha": changed, "beta": beta})
+    con = loaded()
+    assert_index_exact(con)
+    assert pair_count(con, D1, "prime", "minister") is None
+    assert hits(con, "prime minister") == [(D1, 7), (D2, 4)]
+    before = frequent_pair_rows(con)
+    con.close()
+
+    load(tmp_path, "run2", {"alpha": changed, "beta": beta})  # a retried load of the same run
+    con = loaded()
+    assert frequent_pair_rows(con) == before
+    assert_index_exact(con)
+    con.close()
+
+    # run3: five new D2 stories with the phrase make it frequent there (9)
+    load(tmp_path, "run3", {"gamma": [record("gamma", i, D2, "Cabinet", story(50 + i, "prime minister")) for i in range(5)]})
+    con = loaded()
+    assert_index_exact(con)
+    assert pair_count(con, D2, "prime", "minister") == 9
+    assert hits(con, "prime minister") == [(D1, 7), (D2, 9)]
+    con.close()
+
+
+def test_term_coverage_answers_a_frequent_pair_from_phrase_daily_and_the_other_days_from_the_articles(con):
+    rows = {f"a{i}": (D1, "Cabinet", story(i, "of the")) for i in range(9)}
+    rows.update({f"b{i}": (D2, "Cabinet", story(20 + i, "of the")) for i in range(2)})
+    rows.update({f"c{i}": (D2, "Budget", story(30 + i)) for i in range(7)})
+    insert_articles(con, rows)
+    warehouse.rebuild_term_index(con)
+    assert_index_exact(con)
+    assert pair_count(con, D1, "of", "the") == 9 and pair_count(con, D2, "of", "the") is None
+    assert hits(con, "of the") == [(D1, 9), (D2, 2)]
+    # white-box: the stored count is what term_coverage reports for D1 (so the table is really used), D2 is read
+    con.execute("update phrase_daily set articles = 999 where published_date = ?", [D1])
+    assert hits(con, "of the") == [(D1, 999), (D2, 2)]
+    assert hits(con, "of the cabinet") == []  # three tokens: never from phrase_daily
+    # a day without rows is counted from the articles, whether it was never computed or its rows were dropped
+    con.execute("delete from phrase_daily where published_date = ?", [D1])
+    con.execute("delete from phrase_daily_days where published_date = ?", [D1])
+    assert hits(con, "of the") == [(D1, 9), (D2, 2)]
+    assert [r[0] for r in con.execute(
+        (warehouse.sql_dir() / "maintenance" / "phrase_daily_todo.sql").read_text()).fetchall()] == [D1]
+    assert warehouse.refresh_phrase_daily(con) == 1
+    assert_index_exact(con)
+    assert warehouse.refresh_phrase_daily(con) == 0  # nothing left to do
+
+
+def test_refresh_in_small_statements_gives_the_same_rows_as_one(con):
+    rows = {f"{day}-{i}": (day, "Cabinet", story(i * 7 + day.day, "prime minister said"))
+            for day in (D1, D2, D3) for i in range(9)}
+    insert_articles(con, rows)
+    warehouse.rebuild_term_index(con)
+    whole = frequent_pair_rows(con)
+    assert {r[0] for r in whole} == {D1, D2, D3}
+    con.execute("delete from phrase_daily")
+    con.execute("delete from phrase_daily_days")
+    assert warehouse.refresh_phrase_daily(con, articles_per_statement=5) == 3  # a day each (9 > 5: alone)
+    assert frequent_pair_rows(con) == whole
+    assert_index_exact(con)

@@ -1,0 +1,10 @@
+-- The publication days of originals whose frequent pairs phrase_daily does not hold (new, changed since, or never
+-- computed), oldest first. Nothing is due while term_daily was built by another DuckDB's hash(): the next load
+-- rebuilds the term index and forgets every day (sql/loads/11_phrase_daily.sql).
+select distinct articles.published_date
+from articles
+where
+    articles.duplicate_of is null
+    and articles.published_date not in (select done.published_date from phrase_daily_days as done)
+    and (select coalesce(max(meta.hash_probe) = term_index_probe(), false) from term_index_meta as meta)
+order by articles.published_date
