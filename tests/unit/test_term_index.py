@@ -523,3 +523,25 @@ def test_refresh_in_small_statements_gives_the_same_rows_as_one(con):
     assert warehouse.refresh_phrase_daily(con, articles_per_statement=5) == 3  # a day each (9 > 5: alone)
     assert frequent_pair_rows(con) == whole
     assert_index_exact(con)
+
+
+def test_a_failed_refresh_keeps_the_load_and_the_next_load_catches_up(tmp_path, loaded, monkeypatch, caplog):
+    real_refresh = warehouse.refresh_phrase_daily
+
+    def out_of_memory(con, **kwargs):
+        raise MemoryError("simulated: the refresh ran out of memory")
+
+    monkeypatch.setattr(warehouse, "refresh_phrase_daily", out_of_memory)
+    rows = [record("alpha", i, D1, "Cabinet", story(i, "prime minister")) for i in range(9)]
+    load(tmp_path, "run1", {"alpha": rows})
+    assert "phrase_daily refresh failed" in caplog.text
+    con = loaded()
+    assert con.execute("select count(*) from articles").fetchone()[0] == 9  # the load itself is committed
+    assert frequent_pair_rows(con) == [] and hits(con, "prime minister") == [(D1, 9)]  # counted from the articles
+    con.close()
+    monkeypatch.setattr(warehouse, "refresh_phrase_daily", real_refresh)
+    load(tmp_path, "run2", {"beta": [record("beta", 1, D2, "Port", PORT)]})  # touches D2 only
+    con = loaded()
+    assert_index_exact(con)  # D1 was picked up too
+    assert pair_count(con, D1, "prime", "minister") == 9
+    con.close()
