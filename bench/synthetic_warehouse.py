@@ -18,9 +18,9 @@ What it contains:
   stopped 20 days ago (silent);
 - runs (one per day), fetch_log (a feed row per source per run, a row per article, some failed, rejected
   and unchanged rows) and sources, enough for source_freshness;
-- the term index (term_daily) and the phrase signatures, built last by applying sql/schema/003_term_index.sql and
-  004_phrase_signatures.sql again: the migrations' own backfills, so both are exactly what a migrated warehouse
-  would have (`--no-term-index` leaves them empty).
+- the term index (term_daily), the phrase signatures and the frequent pairs per day (phrase_daily), built last
+  as newsflow.warehouse.rebuild_term_index builds them, so they are exactly what loads would have kept
+  (`--no-term-index` leaves them empty).
 """
 
 from __future__ import annotations
@@ -99,13 +99,8 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
           vocab: int | None = None, term_index: bool = True, memory_limit: str | None = None) -> dict:
     import duckdb
 
-    from newsflow.warehouse import (
-        TERM_INDEX_MIGRATIONS,
-        migrate,
-        migration_files,
-        refresh_phrase_daily,
-        run_sql_file,
-    )
+    from newsflow.config import sql_dir
+    from newsflow.warehouse import migrate, refresh_phrase_daily, refresh_phrase_signatures, run_sql_file
 
     if output.exists():
         output.unlink()
@@ -475,19 +470,17 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
         where f.outcome = 'rejected'
     """)
     if term_index:
-        # the term index and the phrase signatures, built by the SQL the migrations' backfills run
-        # (sql/schema/003_term_index.sql, 004_phrase_signatures.sql)
-        for version, name, path in migration_files():
-            if version in TERM_INDEX_MIGRATIONS:
-                started = time.perf_counter()
-                run_sql_file(con, path)
-                timings[name] = time.perf_counter() - started
-                print(f"  {name:<18} {timings[name]:6.1f}s", file=sys.stderr)
-        # and the frequent pairs per day (sql/schema/005_phrase_daily.sql), as every load refreshes them
+        # the term index, the phrase signatures and the frequent pairs per day, built by the SQL that
+        # newsflow.warehouse.rebuild_term_index runs (sql/maintenance/term_index_rebuild.sql, then the refresh)
         started = time.perf_counter()
-        refresh_phrase_daily(con)
-        timings["phrase_daily"] = time.perf_counter() - started
-        print(f"  {'phrase_daily':<18} {timings['phrase_daily']:6.1f}s", file=sys.stderr)
+        run_sql_file(con, sql_dir() / "maintenance" / "term_index_rebuild.sql")
+        timings["term_index"] = time.perf_counter() - started
+        print(f"  {'term_index':<18} {timings['term_index']:6.1f}s", file=sys.stderr)
+        for name, refresh in (("phrase_signatures", refresh_phrase_signatures), ("phrase_daily", refresh_phrase_daily)):
+            started = time.perf_counter()
+            refresh(con)
+            timings[name] = time.perf_counter() - started
+            print(f"  {name:<18} {timings[name]:6.1f}s", file=sys.stderr)
     else:
         con.execute("delete from term_daily")
         con.execute("delete from phrase_signatures")

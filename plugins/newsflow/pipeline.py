@@ -690,7 +690,7 @@ def load_run(jobs: list[dict], *, run_id: str, dag_id: str, started_at: datetime
         except Exception:
             con.execute("rollback")
             raise
-        _refresh_phrase_daily(con)
+        _refresh_term_index(con)
     finally:
         con.close()
     summary = {k: counts.get(k, 0) for k in OUTCOMES}
@@ -698,17 +698,18 @@ def load_run(jobs: list[dict], *, run_id: str, dag_id: str, started_at: datetime
     return {"run_id": run_id, "sources": [j["source"] for j in jobs], "counts": summary}
 
 
-def _refresh_phrase_daily(con) -> None:
-    """The frequent pairs of the days this load changed (sql/schema/005_phrase_daily.sql), after the commit: the
-    articles are in whatever happens here, and until a day is refreshed term_coverage counts it from the articles,
-    so a failure costs speed, not data. It is logged, and the next load or refresh picks the days up again."""
-    from newsflow.warehouse import refresh_phrase_daily
+def _refresh_term_index(con) -> None:
+    """After the commit, the parts of the term index a load leaves unknown (warehouse.refresh_term_index): the
+    frequent pairs of the days it changed, and signatures after a hash() change. The articles are in whatever
+    happens here, and term_coverage treats the unknown as "read the articles", so a failure costs speed, not data.
+    It is logged, and the next load picks the work up again."""
+    from newsflow import warehouse
 
     try:
-        refresh_phrase_daily(con)
+        warehouse.refresh_term_index(con)
     except Exception:
-        log.warning("phrase_daily refresh failed; term_coverage counts those days from the articles until the "
-                    "next load refreshes them", exc_info=True)
+        log.warning("term index refresh failed; term_coverage reads the articles where it is incomplete until the "
+                    "next load refreshes it", exc_info=True)
 
 
 def _upsert_sources(con, config: SourcesFile, names: list[str], run_id: str, now: datetime) -> None:

@@ -124,9 +124,6 @@ def query(sql: str, params: list | dict | None = None, path: str | Path | None =
         con.close()
 
 
-# the migrations whose backfills build the term index (003) and the phrase signatures (004) from articles
-TERM_INDEX_MIGRATIONS = (3, 4)
-
 # originals per refresh statement: each has ~450 distinct pairs to count and keep apart until its day's totals are
 # known. On the 1M benchmark warehouse the refresh peaked at 845 MB RSS with 2,500, 1.04 GB with 5,000, 1.19 GB
 # with 10,000 and 1.5 GB with 25,000 (no faster: it spilled). A single larger day still goes alone.
@@ -135,18 +132,42 @@ PHRASE_DAILY_ARTICLES_PER_STATEMENT = 4_000
 
 def rebuild_term_index(con) -> None:
     """Recompute the term index (term_daily), the phrase signatures and the frequent pairs (phrase_daily) from
-    articles, as migrations 003 and 004 backfill them and refresh_phrase_daily computes them.
+    articles (sql/maintenance/term_index_rebuild.sql, then refresh_term_index).
 
     Loads keep all three exact by themselves; this is for articles changed outside a load (hand edits, tests) and
-    to re-cluster the index by term after many loads (the backfill writes it sorted by term_hash, which is what
+    to re-cluster the index by term after many loads (the rebuild writes it sorted by term_hash, which is what
     lets one term's scan skip almost every row group).
     """
-    for version, _name, path in migration_files():
-        if version in TERM_INDEX_MIGRATIONS:
-            run_sql_file(con, path)
-    con.execute("delete from phrase_daily_days")
-    con.execute("delete from phrase_daily")
-    refresh_phrase_daily(con)
+    _in_transaction(con, lambda: run_sql_file(con, sql_dir() / "maintenance" / "term_index_rebuild.sql"))
+    refresh_term_index(con)
+
+
+def refresh_term_index(con) -> dict[str, int]:
+    """What a load leaves to after its commit: the phrase signatures not known yet, then the frequent pairs of the
+    days that lack them. term_coverage is right before, during and after (it treats the unknown as a candidate),
+    only faster once this is done."""
+    return {"signatures": refresh_phrase_signatures(con), "days": refresh_phrase_daily(con)}
+
+
+# articles per signature statement: the fold into 128 words keeps ~1 KB per article until it is done, and the
+# token lists stream. One statement for the 1M benchmark warehouse ran out of memory at the 1 GB limit.
+PHRASE_SIGNATURE_ARTICLES_PER_STATEMENT = 50_000
+
+
+def refresh_phrase_signatures(con, *, articles_per_statement: int = PHRASE_SIGNATURE_ARTICLES_PER_STATEMENT) -> int:
+    """Recompute the signatures whose triples are unknown (sql/schema/006_phrase_signature_triples.sql): every row
+    after migration 006, a rebuild, or a load that found them built by another DuckDB's hash(). Each statement is
+    its own transaction, so an interrupted refresh keeps what it finished. Returns how many were recomputed."""
+    ids = [row[0] for row in con.execute(
+        "select article_id from phrase_signatures where triples is null order by article_id").fetchall()]
+    refresh = sql_dir() / "maintenance" / "phrase_signatures_refresh.sql"
+    started = time.monotonic()
+    for start in range(0, len(ids), articles_per_statement):
+        batch = ids[start:start + articles_per_statement]
+        _in_transaction(con, lambda batch=batch: run_sql_file(con, refresh, {"ids": batch}))
+    if ids:
+        log.info("phrase_signatures: %d recomputed in %.1f s", len(ids), time.monotonic() - started)
+    return len(ids)
 
 
 def refresh_phrase_daily(con, *, articles_per_statement: int = PHRASE_DAILY_ARTICLES_PER_STATEMENT) -> int:

@@ -116,12 +116,13 @@ def recomputed(con):
 
 
 def signature_rows(con):
-    return con.execute("select article_id, pairs from phrase_signatures order by all").fetchall()
+    return con.execute("select article_id, pairs, triples from phrase_signatures order by all").fetchall()
 
 
 def recomputed_signatures(con):
     return con.execute(
-        "select article_id, pairs from phrase_signature_rows((select list(article_id) from articles)) order by all"
+        "select article_id, pairs, triples "
+        "from phrase_signature_rows((select list(article_id) from articles)) order by all"
     ).fetchall()
 
 
@@ -251,7 +252,7 @@ def test_a_stale_index_from_another_hash_is_refused_and_rebuilt_by_the_next_load
     con = warehouse.connect(tmp_path / "w.duckdb")
     con.execute("update term_daily set term_hash = term_hash + 1")
     con.execute("update term_index_meta set hash_probe = hash_probe + 1")
-    con.execute("update phrase_signatures set pairs = [0 for _ in range(64)]")  # what another hash() would give
+    con.execute("update phrase_signatures set pairs = [0 for _ in range(64)], triples = [0 for _ in range(64)]")
     con.execute("insert into phrase_daily values (?, 12345, 9)", [D1])  # a pair hashed by another hash()
     with pytest.raises(Exception, match="another hash"):
         coverage(con, "iran")
@@ -269,7 +270,7 @@ def test_a_stale_index_from_another_hash_is_refused_and_rebuilt_by_the_next_load
 def test_migration_backfills_a_warehouse_that_had_articles_before_the_index(tmp_path, monkeypatch):
     path = tmp_path / "old.duckdb"
     files = warehouse.migration_files()
-    older = [f for f in files if f[0] not in (3, 4, 5, 109, 110, 111)]
+    older = [f for f in files if f[0] not in (3, 4, 5, 6, 109, 110, 111, 112)]
     monkeypatch.setattr(warehouse, "migration_files", lambda root=None: older)
     con = warehouse.connect(path)
     warehouse.migrate(con)
@@ -281,12 +282,16 @@ def test_migration_backfills_a_warehouse_that_had_articles_before_the_index(tmp_
     con.close()
     monkeypatch.setattr(warehouse, "migration_files", lambda root=None: files)
     con = warehouse.connect(path)
-    assert warehouse.migrate(con) == [3, 4, 5, 109, 110, 111]
-    # the frequent pairs are computed after the migration, by the next load or refresh: none yet, and none needed
+    assert warehouse.migrate(con) == [3, 4, 5, 6, 109, 110, 111, 112]
+    # the triples and the frequent pairs are computed after the migrations, by the next load or refresh: not yet,
+    # and term_coverage does not need them to be right
     assert frequent_pair_rows(con) == [] and days_with_originals(con) == {D1, D2}
+    assert con.execute("select count(*) from phrase_signatures where triples is null").fetchone()[0] == 3
     assert coverage(con, "قالت الحكومة") == [(D1, 0, 2), (D2, 1, 1)]
-    assert warehouse.refresh_phrase_daily(con) == 2
+    assert coverage(con, "قالت الحكومة اليوم") == [(D1, 0, 2), (D2, 1, 1)]
+    assert warehouse.refresh_term_index(con) == {"signatures": 3, "days": 2}
     assert_index_exact(con)
+    assert warehouse.refresh_term_index(con) == {"signatures": 0, "days": 0}
     assert len(index_rows(con)) > 10
     assert coverage(con, "قالت الحكومة") == [(D1, 0, 2), (D2, 1, 1)]
     assert coverage(con, "правительство") == [(D1, 1, 2), (D2, 0, 1)]
@@ -522,6 +527,10 @@ def test_refresh_in_small_statements_gives_the_same_rows_as_one(con):
     con.execute("delete from phrase_daily_days")
     assert warehouse.refresh_phrase_daily(con, articles_per_statement=5) == 3  # a day each (9 > 5: alone)
     assert frequent_pair_rows(con) == whole
+    signatures = signature_rows(con)
+    con.execute("update phrase_signatures set pairs = phrase_signature_unknown(), triples = null")
+    assert warehouse.refresh_phrase_signatures(con, articles_per_statement=4) == 27
+    assert signature_rows(con) == signatures
     assert_index_exact(con)
 
 
@@ -531,10 +540,10 @@ def test_a_failed_refresh_keeps_the_load_and_the_next_load_catches_up(tmp_path, 
     def out_of_memory(con, **kwargs):
         raise MemoryError("simulated: the refresh ran out of memory")
 
-    monkeypatch.setattr(warehouse, "refresh_phrase_daily", out_of_memory)
+    monkeypatch.setattr(warehouse, "refresh_phrase_daily", out_of_memory)  # refresh_term_index calls it by name
     rows = [record("alpha", i, D1, "Cabinet", story(i, "prime minister")) for i in range(9)]
     load(tmp_path, "run1", {"alpha": rows})
-    assert "phrase_daily refresh failed" in caplog.text
+    assert "term index refresh failed" in caplog.text
     con = loaded()
     assert con.execute("select count(*) from articles").fetchone()[0] == 9  # the load itself is committed
     assert frequent_pair_rows(con) == [] and hits(con, "prime minister") == [(D1, 9)]  # counted from the articles
@@ -545,3 +554,23 @@ def test_a_failed_refresh_keeps_the_load_and_the_next_load_catches_up(tmp_path, 
     assert_index_exact(con)  # D1 was picked up too
     assert pair_count(con, D1, "prime", "minister") == 9
     con.close()
+
+
+def test_the_triples_filter_leaves_out_articles_that_have_a_phrases_pairs_but_not_the_phrase(con):
+    # every article has "bank rates" and "rates said" (both pairs of the phrase) but never "bank rates said": the
+    # pairs alone let all of them through, the triples almost none
+    rows = {}
+    for i in range(300):
+        filler = " ".join(f"w{(i * 31 + j * 7) % 997}" for j in range(150))
+        rows[f"a{i}"] = (D1, "Markets", f"bank rates fell. {filler} rates said nothing. {story(i)}")
+    rows["hit"] = (D1, "Markets", "The bank rates said it all. " + story(999))
+    insert_articles(con, rows)
+    warehouse.rebuild_term_index(con)
+    assert len(candidates(con, "bank rates")) == 301
+    assert len(candidates(con, "rates said")) == 301
+    assert "hit" in candidates(con, "bank rates said") and len(candidates(con, "bank rates said")) < 30
+    assert hits(con, "bank rates said") == [(D1, 1)]
+    # white-box: with the matching article's triples emptied, the three-word phrase loses it, the pairs do not
+    con.execute("update phrase_signatures set triples = [0 for _ in range(64)] where article_id = 'hit'")
+    assert hits(con, "bank rates said") == []
+    assert hits(con, "bank rates") == [(D1, 301)]
