@@ -27,7 +27,7 @@ def _shingles(text: str) -> list[str]:
         return [chars[i : i + 4] for i in range(max(1, len(chars) - 3))]
     if len(words) < 3:
         return words
-    return [f"{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:], strict=False)]
+    return list(map(" ".join, zip(words, words[1:], words[2:], strict=False)))
 
 
 def simhash(body: str) -> int:

@@ -104,29 +104,37 @@ def _clean(text: str | None) -> str | None:
 
 def _page_facts(tree, restore: dict[str, str] | None = None) -> dict:
     """What trafilatura does not report: the page's lang attribute, first h1, og:site_name, <title>, link texts,
-    and the short lines around the headline (dateline, "Source: …", byline) where a wire credit often sits."""
-    facts = {"lang": None, "h1": None, "og_site_name": None, "title": None, "anchors": frozenset(), "lead": None}
+    and the short lines around the headline (dateline, "Source: …", byline) where a wire credit often sits. Also
+    "elements": the page's links (and their hrefs), meta and script elements for the metadata readers (_metadata),
+    from the same walk; None when the tree is a fragment of its document."""
+    facts = {"lang": None, "h1": None, "og_site_name": None, "title": None, "anchors": frozenset(), "lead": None,
+             "elements": None}
     if tree is None:
         return facts
     restore = restore or {}
     root = tree.getroottree().getroot()
     facts["lang"] = root.get("lang") or root.get("xml:lang")
-    # one walk of the tree for the first h1, the first title, og:site_name and the links, where root.find(".//h1"),
-    # root.find(".//title"), an XPath and root.iter("a") took four (~0.1 ms each on a news page)
+    # one walk of the tree for the first h1, the first title, og:site_name, the links, metas and scripts, where
+    # root.find(".//h1"), root.find(".//title"), XPaths and root.iter("a") took one each (~0.1 ms on a news page)
     h1 = title = site = None
-    links = []
-    for el in root.iter("a", "h1", "title", "meta"):
+    links, hrefs, metas, scripts = [], [], [], []
+    for el in root.iter("a", "h1", "title", "meta", "script"):
         tag = el.tag
         if tag == "a":
             links.append(el)
+            hrefs.append(el.get("href") or "")
         elif el is root:
-            continue  # .//h1 and .//title are below the root
+            continue  # .//h1, .//title, .//meta and .//script are below the root
+        elif tag == "meta":
+            metas.append(el)
+            if site is None and el.get("property") == "og:site_name":
+                site = el.get("content")
+        elif tag == "script":
+            scripts.append(el)
         elif tag == "h1":
             h1 = el if h1 is None else h1
         elif tag == "title":
             title = el if title is None else title
-        elif site is None and el.get("property") == "og:site_name":
-            site = el.get("content")
     if h1 is not None:
         facts["h1"] = _restore(_clean(h1.text_content()), restore)
         facts["lead"] = _restore(_headline_area(h1), restore)
@@ -134,9 +142,18 @@ def _page_facts(tree, restore: dict[str, str] | None = None) -> dict:
     if title is not None:
         facts["title"] = _restore(_clean(title.text_content()), restore)
     facts["anchors"] = frozenset(
-        _restore(text, restore) for text in (" ".join(a.text_content().split()) for a in links) if len(text) >= 8
+        _restore(text, restore) for text in (" ".join(_text_content(a).split()) for a in links) if len(text) >= 8
     )
+    if tree is root:
+        # trafilatura's metadata XPaths search below the tree they are given: all of the page only from its root
+        facts["elements"] = {"a": links, "href": hrefs, "meta": metas, "script": scripts}
     return facts
+
+
+def _text_content(el) -> str:
+    """el.text_content(), which runs an XPath (~1 µs) even for the plain text of a link. len() counts every child
+    node but text, so an element where it is 0 holds its own text and nothing else."""
+    return el.text_content() if len(el) else el.text or ""
 
 
 _LEAD_SIBLINGS = 3  # elements on either side of the headline that can hold its dateline and source slot
@@ -189,21 +206,55 @@ def link_density(body: str, anchors: frozenset[str]) -> float:
     return round(linked / total, 3)
 
 
-def _catstags(kind: str, tree, html: str) -> list[str]:
+def _catstags(kind: str, tree, html: str | None, elements: dict | None = None) -> list[str]:
     """trafilatura's extract_catstags, skipping its link search (several whole-tree XPaths, ~1.5 ms a page) when no
-    link on the page can match: it only keeps links whose href has /category/, /tags/ and the like."""
+    link on the page can match: it only keeps links whose href has /category/, /tags/ and the like. `elements`:
+    _page_facts' lists of the page's links and metas, which spare the walks of the tree."""
     from trafilatura import metadata as tm
 
     pattern = "/" + kind.rstrip("y") + "(?:y|ies|s)?/"
-    if html is None or re.search(pattern, html):
+    if elements is not None and _catstags_known():
+        # the links first, the page's markup after: without a matching link the answer is the same either way (the
+        # section metas or nothing), and a search of the whole markup costs more than a look at the links' hrefs.
+        # The markup has the pattern if it has the very text a link's href matched, a cheaper search.
+        links, matched = _pattern_links(elements["a"], elements["href"], pattern)
+        if links and (html is None or matched in html or re.search(pattern, html)):
+            return _catstags_from_links(kind, tree, pattern, links, elements["meta"])
+    elif html is None or re.search(pattern, html):
         if not _catstags_known():
             return tm.extract_catstags(kind, tree)
         return _catstags_from_links(kind, tree, pattern)
     if kind != "category":
         return []
-    found = tree.xpath('.//head//meta[@property="article:section" or contains(@name, "subject")][@content]')
+    found = _section_metas(tree, elements["meta"] if elements is not None else None)
     return [r for r in dict.fromkeys(tm.line_processing(el.attrib["content"]) for el in found if el.attrib["content"])
             if r]
+
+
+_SECTION_METAS = './/head//meta[@property="article:section" or contains(@name, "subject")][@content]'
+
+
+def _section_metas(tree, metas: list | None = None) -> list:
+    """tree.xpath(_SECTION_METAS), the metas extract_catstags falls back on for a category; from `metas`, the meta
+    elements below the tree in document order, when given."""
+    if metas is None:
+        return tree.xpath(_SECTION_METAS)
+    return [el for el in metas
+            if (el.get("property") == "article:section" or "subject" in (el.get("name") or ""))
+            and el.get("content") is not None and any(a.tag == "head" and a is not tree for a in el.iterancestors())]
+
+
+def _pattern_links(links, hrefs, pattern: str) -> tuple[list, str | None]:
+    """The links whose href (hrefs: each link's, "" for none) the pattern matches, in document order, and the first
+    href's match. Every such href contains the pattern's literal start ("/categor", "/tag"), a cheaper test to run
+    first."""
+    prefix = pattern[: pattern.index("(")]
+    found, first = [], None
+    for a, href in zip(links, hrefs, strict=True):
+        if prefix in href and (match := re.search(pattern, href)):
+            found.append(a)
+            first = first or match[0]
+    return found, first
 
 
 # extract_catstags tries XPaths of the form //X[P]//a[@href] in turn (up to six whole-tree searches, ~0.5 ms a page,
@@ -248,15 +299,16 @@ def _catstags_known() -> bool:
     return _source_digest((*tm.CATEGORIES_XPATHS, *tm.TAGS_XPATHS), (tm.extract_catstags,)) == _CATSTAGS_SHA256
 
 
-def _catstags_from_links(kind: str, tree, pattern: str) -> list[str]:
-    """tm.extract_catstags(kind, tree) for kind "category" or "tag"."""
+def _catstags_from_links(kind: str, tree, pattern: str, links: list | None = None,
+                         metas: list | None = None) -> list[str]:
+    """tm.extract_catstags(kind, tree) for kind "category" or "tag". `links`: the page's links whose href matches the
+    pattern, when known (_pattern_links); `metas`: the meta elements below the tree (_section_metas)."""
     from trafilatura import metadata as tm
 
-    # //a[@href] whose href the pattern matches, in document order; every such href contains the pattern's literal
-    # start ("/categor", "/tag"), a cheaper test to run first
-    prefix = pattern[: pattern.index("(")]
-    links = [a for a in tree.getroottree().getroot().iter("a")
-             if prefix in (href := a.get("href") or "") and re.search(pattern, href)]
+    if links is None:
+        # //a[@href] whose href the pattern matches, in document order
+        every = list(tree.getroottree().getroot().iter("a"))
+        links, _ = _pattern_links(every, [a.get("href") or "" for a in every], pattern)
     kind = "category" if kind == "category" else "tag"
     # links share most of their ancestors: each distinct (tag, class, id) is tested once
     ancestors = [[_catstags_block_hits(kind, el.tag, el.get("class") or "", el.get("id") or "")
@@ -267,17 +319,15 @@ def _catstags_from_links(kind: str, tree, pattern: str) -> list[str]:
         if results:
             break
     if kind == "category" and not results:
-        results.extend(
-            element.attrib["content"]
-            for element in tree.xpath('.//head//meta[@property="article:section" or contains(@name, "subject")][@content]')
-        )
+        results.extend(element.attrib["content"] for element in _section_metas(tree, metas))
     return [r for r in dict.fromkeys(tm.line_processing(x) for x in results if x) if r]
 
 
-def _metadata(tree, url: str | None, html: str | None = None):
+def _metadata(tree, url: str | None, html: str | None = None, elements: dict | None = None):
     """trafilatura's metadata (title, author, sitename, categories, tags) without its htmldate run: newsflow dates
     pages itself (newsflow.dates), and htmldate was the costliest part of trafilatura's metadata step. An author
-    missing from the page's metadata is searched in the page text later, by _author_from_page."""
+    missing from the page's metadata is searched in the page text later, by _author_from_page. `elements`: the
+    page's links, metas and scripts (_page_facts), when the tree is the whole page."""
     from trafilatura import metadata as tm
     from trafilatura.settings import Document
 
@@ -286,7 +336,7 @@ def _metadata(tree, url: str | None, html: str | None = None):
         if doc.author and " " not in doc.author:
             doc.author = None
         try:
-            doc = tm.extract_meta_json(tree, doc)
+            doc = _meta_json(tree, doc, elements["script"] if elements is not None else None)
         except Exception:  # noqa: BLE001 - trafilatura's JSON-LD reader on hostile JSON
             pass
         if not doc.title:
@@ -304,14 +354,69 @@ def _metadata(tree, url: str | None, html: str | None = None):
             if match:
                 doc.sitename = match[1]
         if not doc.categories:
-            doc.categories = _catstags("category", tree, html)
+            doc.categories = _catstags("category", tree, html, elements)
         if not doc.tags:
-            doc.tags = _catstags("tag", tree, html)
+            doc.tags = _catstags("tag", tree, html, elements)
         doc.clean_and_trim()
         return doc
     except Exception:  # noqa: BLE001 - metadata is best effort; the body must still come out
         log.debug("metadata extraction failed for %s", url, exc_info=True)
         return Document()
+
+
+# tm.extract_meta_json finds its scripts with an XPath (a walk of the whole tree, ~0.2 ms a page), minifies their
+# JSON with JSON_MINIFY.sub(r"\1", text), a Python call for every string and every blank in it (~0.15 ms), and
+# normalize_json drops surrogates with a Python test per character (~0.05 ms). _meta_json takes the scripts
+# _page_facts found; _json_minify keeps what the substitution keeps, in one findall: each string as JSON_MINIFY
+# matches it, a quote that starts no string, and the runs of other characters but blanks between them;
+# _normalize_json drops the surrogates with one regex. Written against these extract_meta_json, JSON_MINIFY and
+# normalize_json; a trafilatura where they differ gets its own functions.
+_META_JSON_SHA256 = "f07bdc548778040b64e3e487ea82a950eacdc00cb40caafaed2eb31d6770d158"
+_JSON_SCRIPT_TYPES = ("application/ld+json", "application/settings+json")
+_JSON_KEPT = re.compile(r'"(?:\\.|[^"\\])*"|"|[^"\s]+')
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+@lru_cache(maxsize=1)
+def _meta_json_known() -> bool:
+    from trafilatura import metadata as tm
+
+    return _source_digest((tm.JSON_MINIFY.pattern,), (tm.extract_meta_json, tm.normalize_json)) == _META_JSON_SHA256
+
+
+def _json_minify(text: str) -> str:
+    """tm.JSON_MINIFY.sub(r"\\1", text): the text without its blanks outside JSON strings."""
+    return "".join(_JSON_KEPT.findall(text))
+
+
+def _normalize_json(string: str) -> str:
+    """tm.normalize_json(string)."""
+    from trafilatura import json_metadata as tj
+
+    if "\\" in string:
+        string = string.replace("\\n", "").replace("\\r", "").replace("\\t", "")
+        string = tj.JSON_UNICODE_REPLACE.sub(lambda match: chr(int(match[1], 16)), string)
+        string = _SURROGATES.sub("", string)
+        string = tj.unescape(string)
+    return tj.trim(tj.HTML_STRIP_TAGS.sub("", string))
+
+
+def _meta_json(tree, doc, scripts: list | None = None):
+    """tm.extract_meta_json(tree, doc); `scripts`: the script elements below the tree, in document order."""
+    from trafilatura import metadata as tm
+
+    if scripts is None or not _meta_json_known():
+        return tm.extract_meta_json(tree, doc)
+    for elem in scripts:
+        if elem.get("type") not in _JSON_SCRIPT_TYPES or not elem.text:
+            continue
+        element_text = _normalize_json(_json_minify(elem.text))
+        try:
+            schema = json.loads(element_text, strict=False)
+            doc = tm.extract_json(schema, doc)
+        except json.JSONDecodeError:
+            doc = tm.extract_json_parse_error(element_text, doc)
+    return doc
 
 
 # trafilatura's author XPaths (xpaths.AUTHOR_XPATHS) only match an element named author (or rel), or one whose class,
@@ -438,13 +543,13 @@ def _author_xpaths_known() -> bool:
 
 
 def _source_digest(xpaths, functions) -> str | None:
-    """A digest of trafilatura XPaths' text and functions' source, to tell whether newsflow's stand-ins for them were
-    written against this trafilatura; None when the source cannot be read."""
+    """A digest of trafilatura XPaths' (or regular expressions') text and functions' source, to tell whether
+    newsflow's stand-ins for them were written against this trafilatura; None when the source cannot be read."""
     import hashlib
     import inspect
 
     try:
-        text = "\n".join(x.path for x in xpaths) + "".join(inspect.getsource(f) for f in functions)
+        text = "\n".join(getattr(x, "path", x) for x in xpaths) + "".join(inspect.getsource(f) for f in functions)
     except (OSError, TypeError, AttributeError):
         return None
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -623,7 +728,7 @@ def extract_html(
     # page facts and metadata read the tree first; trafilatura's body step works on its own copy of it
     facts = _page_facts(tree, restore)
     if tree is not None:
-        doc = _metadata(tree, url, protected)
+        doc = _metadata(tree, url, protected, facts["elements"])
         for attr in ("title", "author", "sitename", "description"):
             setattr(doc, attr, _restore(getattr(doc, attr), restore))
         body = _restore(_main_text(tree, url, TRAFILATURA_OPTIONS, FALLBACK_MIN_CHARS), restore)

@@ -900,3 +900,103 @@ def test_page_parser_builds_the_tree_etree_html_builds():
         assert etree.tostring(dates._parse_html(html)) == etree.tostring(etree.HTML(html))
     declared = '<?xml version="1.0" encoding="utf-8"?><html><body><p>x</p></body></html>'
     assert dates._parse_html(declared).findtext(".//p") == "x"
+
+
+# Noise blocks inside noise blocks, noise around and beside the headline's own containers, tails after each
+NESTED_NOISE_BODIES = [
+    """<div class="related"><aside><p>In aside 2 June 2018</p></aside><div id="comments">c</div>tail one</div>
+      <article><header><h1>Oil prices rise on strong demand</h1><nav>n</nav></header><p class="by">21 May 2018</p>
+      <footer class="sidebar"><div class="widget">w</div>fw</footer>article foot</article>after""",
+    """<main class="has-sidebar"><div class="story"><h1>Oil prices rise on strong demand</h1>
+      <span itemprop="dateModified">24 May 2018</span><div class="popular"><ul class="trending"><li><a>x</a>
+      <time>1 June 2018</time></li></ul><div class="newsletter">n</div></div>21 May 2018 12:23</div></main>
+      <footer><div class="latest">l</div><nav><aside>deep</aside></nav>f</footer>""",
+    """<header class="site"><div class="ticker"><span class="updated">u</span></div></header><div id="tweet-1">
+      <div class="caption"><div class="recommend">r</div></div>tt</div><h1>Oil prices rise on strong demand</h1>
+      <p>Body 21 May 2018</p><div class="outbrain"><div class="taboola"><div class="read-more">x</div></div></div>""",
+]
+
+
+def _prepared(html: str):
+    from newsflow import dates
+
+    root = dates._parse_html(html)
+    tags = dates._by_tag(root)
+    title = dates._page_title(root, tags)
+    heading, weak = dates._main_heading(root, title, tags)
+    keep = {root, *tags["body"]}
+    if heading is not None:
+        keep.update((heading, *heading.iterancestors()))
+    return root, heading, weak, title, keep
+
+
+def _noise_dropped_everywhere(root, heading, keep):
+    """The page as _page_dateline leaves it when every element of the body is tested, inside noise blocks too; and
+    how many of the noise blocks were inside others."""
+    from lxml import etree
+
+    from newsflow import dates
+
+    etree.strip_elements(root, etree.Comment, *dates._DROP_ALWAYS, with_tail=False)
+    body = root.find("body")
+    body = body if body is not None else root
+    doomed = []
+    for el in body.iter():
+        tag = el.tag
+        if tag in dates._NEVER_NOISE or el in keep:
+            continue
+        classes, ident, itemprop = el.get("class") or "", el.get("id") or "", el.get("itemprop") or ""
+        if (tag in ("nav", "aside") or (tag in ("footer", "header") and not dates._has_ancestor(el, "article"))
+                or dates._NOISE_RX.search(classes) or (dates._MODIFIED_RX.search(classes) and "publish" not in classes)
+                or dates._NOISE_RX.search(ident) or dates._MODIFIED_RX.search(itemprop)):
+            doomed.append(el)
+    nested = sum(1 for el in doomed if not set(doomed).isdisjoint(el.iterancestors()))
+    for el in doomed:
+        dates._drop(el)
+    if heading is not None:
+        heading.text = dates._MARK + (heading.text or "")
+    return body, nested
+
+
+def test_noise_pass_tests_only_the_outermost_blocks_and_leaves_the_same_page():
+    from lxml import etree
+
+    from newsflow import dates
+
+    pages = [page(body=body) for body in NESTED_NOISE_BODIES]
+    pages += [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.glob("*.html"))]
+    pages += [p.read_text(encoding="utf-8") for p in sorted((FIXTURES.parent / "pages").glob("*.html"))]
+    if CORPUS.is_dir():
+        pages += [gzip.open(p).read().decode("utf-8", "replace") for p in sorted((CORPUS / "html").glob("*.gz"))[:60]]
+    nested = 0
+    for html in pages:
+        ours, reference = _prepared(html), _prepared(html)
+        body = ours[0].find("body")
+        if body is not None and len(body):  # a processing instruction with a noisy pseudo-attribute goes too
+            body[0].addnext(etree.PI("x-widget", 'class="related"'))
+            reference[0].find("body")[0].addnext(etree.PI("x-widget", 'class="related"'))
+        dates._page_dateline(*ours, lang=None)
+        expected, inside = _noise_dropped_everywhere(reference[0], reference[1], reference[4])
+        body = ours[0].find("body")
+        assert etree.tostring(body if body is not None else ours[0]) == etree.tostring(expected)
+        nested += inside
+    assert nested >= 10, "no page has noise inside noise"
+
+
+def test_microdata_gate_is_the_regex_over_the_whole_page():
+    import random
+
+    from newsflow import dates
+
+    rnd = random.Random(7)
+    pieces = ["itemprop", "itemprop=", "=", " ", "\n", '"', "'", ">", "<", "datePublished", "date", "Published", "x",
+              'itemprop ="', "ished", "i"]
+    texts = ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 14))) for _ in range(100000)]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((FIXTURES.parent / "pages").glob("*.html"))]
+    texts += ['<script type="application/ld+json">{"datePublished": "2018"}</script><span itemprop = '
+              "'x datePublished'>21 May 2018</span>", '<p itemprop="a">datePublished</p><i itemprop=datePublished>']
+    found = 0
+    for text in texts:
+        assert dates._has_microdata_date(text) is (dates._MICRODATA_RX.search(text) is not None), repr(text)
+        found += dates._has_microdata_date(text)
+    assert found > 1000

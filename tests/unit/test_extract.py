@@ -364,6 +364,152 @@ def test_simhash_digests_are_blake2b_of_each_shingle():
     bodies = ["", "one", "two words", *(" ".join(rnd.choice(words) for _ in range(rnd.randint(0, 80))) for _ in range(200))]
     for body in bodies:
         shingles = dedup._shingles(body)
+        words = dedup._WORD.findall(body.casefold())
+        if len(words) >= 3 and sum(map(len, words)) / len(words) <= 12:
+            assert shingles == [f"{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:], strict=False)]
         assert dedup._digests(shingles) == [hashlib.blake2b(s.encode(), digest_size=8).digest() for s in shingles]
         assert dedup.simhash(body) == reference(body)
     assert len({dedup.simhash(b) for b in bodies}) > 100
+
+
+# JSON-LD in the forms trafilatura's reader handles: an article with nested objects, a @graph, broken JSON (its regex
+# fallback), settings+json, escapes, surrogate pairs, markup in strings, blanks inside and outside strings, scripts of
+# other types, an unterminated string and a backslash before a line break
+JSON_LD_SCRIPTS = [
+    """<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle",
+      "headline" : "Budget   vote \\u00e9t\\u00e9 \\ud83d\\ude00 <b>passed</b>", "articleSection": ["Politics"],
+      "author": {"@type": "Person", "name": "Dana Whitfield"}, "publisher": {"@type": "Organization",
+      "name": "The Daily Herald"}, "url": "https:\\/\\/example.org\\/a"}</script>""",
+    """<script type="application/ld+json">{"@context":"https://schema.org","@graph":[{"@type":"WebPage","name":"W"},
+      {"@type":"Article","headline":"Storm hits coast","author":[{"name":"A B"},{"name":"C D"}]}]}</script>""",
+    """<script type="application/ld+json">{"@context": "https://schema.org", "@type": "Article",
+      "headline": "He said "no" to it", "author": {"name": "Dana Whitfield"}, "articleSection": "Local"}</script>""",
+    """<script type="application/settings+json">{"@context": "http://schema.org", "@type": "WebSite",
+      "name": "Settings\tSite"}</script>""",
+    """<script type="text/javascript">{"@context": "https://schema.org", "headline": "Not read"}</script>
+      <script type="application/ld+json "> {"headline": "type with a blank"}</script><script type="application/ld+json"></script>""",
+    """<script type="application/ld+json">{"@context": "https://schema.org", "@type": "Article", "headline": "Open
+      string \\
+      "author": "x</script>""",
+]
+
+
+def _json_ld_pages() -> list[str]:
+    pages = [f"<html><head><title>T</title>{script}</head><body><p>Text.</p>{script}</body></html>"
+             for script in JSON_LD_SCRIPTS]
+    return pages + ["<html><head>" + "".join(JSON_LD_SCRIPTS) + "</head><body><p>All.</p></body></html>"]
+
+
+def _document_fields(doc) -> dict:
+    return {name: getattr(doc, name, None) for name in doc.__slots__ if name not in ("body", "commentsbody")}
+
+
+def test_json_minify_keeps_what_trafilaturas_substitution_keeps():
+    import random
+
+    from trafilatura import metadata as tm
+
+    texts = [script.split(">", 1)[1].rsplit("<", 1)[0] for script in JSON_LD_SCRIPTS]
+    rnd = random.Random(3)
+    pieces = ['"', "\\", " ", "\n", "\t", "\r", "\u00a0", "\u2028", "\u3000", "\x1c", "a", "{", "}", ":", ",", "é", '\\"']
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 30))) for _ in range(50000)]
+    for text in texts:
+        assert extract._json_minify(text) == tm.JSON_MINIFY.sub(r"\1", text), repr(text)
+
+
+def test_normalize_json_is_trafilaturas():
+    import random
+
+    from trafilatura import metadata as tm
+
+    rnd = random.Random(5)
+    pieces = ["\\", "n", "r", "t", "u", "00e9", "d83d", "\\ude00", "&amp;", "&#x27;", "<b>", "</b>", " ", "\n", "x",
+              '"', "\ud800", "\\u12"]
+    for _ in range(50000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 25)))
+        assert extract._normalize_json(text) == tm.normalize_json(text), repr(text)
+
+
+def test_json_ld_reader_gives_trafilaturas_metadata(monkeypatch):
+    from trafilatura import metadata as tm
+    from trafilatura.settings import Document
+
+    assert extract._meta_json_known()
+    read = 0
+    for html in _every_test_page() + _json_ld_pages():
+        tree = extract._parse(html)
+        ours = extract._meta_json(tree, Document(), extract._page_facts(tree)["elements"]["script"])
+        assert _document_fields(ours) == _document_fields(tm.extract_meta_json(extract._parse(html), Document()))
+        read += bool(ours.title or ours.author)
+    assert read >= len(JSON_LD_SCRIPTS) - 1
+    # a trafilatura whose reader differs from the one _meta_json was written against reads the page itself
+    monkeypatch.setattr(extract, "_meta_json_known", lambda: False)
+    monkeypatch.setattr(tm, "extract_meta_json", lambda tree, doc: "trafilatura's")
+    tree = extract._parse(_json_ld_pages()[0])
+    assert extract._meta_json(tree, Document(), extract._page_facts(tree)["elements"]["script"]) == "trafilatura's"
+
+
+def _element_pages() -> list[str]:
+    return _every_test_page() + _json_ld_pages() + [
+        '<html><head><meta name="subject" content="A"><meta name="x-subjects" content="B"><meta name="subject">'
+        '<meta property="article:section" content=""><noscript><meta property="article:section" content="C">'
+        '</noscript></head><body><meta property="article:section" content="D"><a>x</a><a href="/tag/y/">'
+        "<b>tag</b> y</a><script>var a = 1;</script></body></html>",
+    ]
+
+
+def test_page_elements_are_what_the_metadata_searches_find():
+    from lxml.etree import XPath
+
+    for html in _element_pages():
+        tree = extract._parse(html)
+        elements = extract._page_facts(tree)["elements"]
+        assert elements["a"] == list(tree.iter("a"))
+        assert elements["href"] == [a.get("href") or "" for a in tree.iter("a")]
+        assert elements["meta"] == XPath(".//meta")(tree) and elements["script"] == XPath(".//script")(tree)
+        assert extract._section_metas(tree, elements["meta"]) == tree.xpath(extract._SECTION_METAS)
+    fragment = extract._parse("<div class='html-fragment'><a href='/tag/x/'>x</a></div>")
+    assert fragment.getroottree().getroot() is not fragment
+    assert extract._page_facts(fragment)["elements"] is None
+
+
+# links whose decoded href matches while the markup does not (an entity), markup that matches in no link, and a link
+# whose text is elsewhere in the markup too
+CATSTAGS_EDGE_PAGES = [
+    '<html><body><div class="tags"><a href="&#47;tags&#47;budget&#47;">budget</a></div>'
+    '<div class="post-info"><a href="/categor&#105;es/x/">x</a></div><p>text</p></body></html>',
+    '<html><head><meta property="article:section" content="Sport"></head><body><script>var u = "/tags/a/";'
+    '</script><p>/category/ in a sentence</p><a href="/other/">other</a></body></html>',
+    '<html><body><p>see /tags/</p><div class="tags"><a href="https://x.example/tags/a/">a</a></div></body></html>',
+]
+
+
+@pytest.mark.parametrize("kind", ["category", "tag"])
+def test_catstags_from_the_page_elements_is_the_markup_gated_answer(kind):
+    from trafilatura import metadata as tm
+
+    for html in _element_pages() + CATSTAGS_EDGE_PAGES:
+        tree = extract._parse(html)
+        elements = extract._page_facts(tree)["elements"]
+        assert extract._catstags(kind, tree, html, elements) == extract._catstags(kind, extract._parse(html), html)
+        for markup in (html, None):
+            ours = extract._metadata(extract._parse(html), "https://x.example/a", markup, elements)
+            theirs = extract._metadata(extract._parse(html), "https://x.example/a", markup)
+            assert _document_fields(ours) == _document_fields(theirs)
+    # the entity page: the markup test keeps the answer empty, as before the links were looked at first
+    tree = extract._parse(CATSTAGS_EDGE_PAGES[0])
+    assert extract._catstags(kind, tree, CATSTAGS_EDGE_PAGES[0], extract._page_facts(tree)["elements"]) == []
+    assert tm.extract_catstags(kind, extract._parse(CATSTAGS_EDGE_PAGES[0]))
+
+
+def test_text_content_shortcut_is_text_content():
+    from lxml import etree
+
+    checked = 0
+    for html in _element_pages() + ["<html><body><a>x<!-- c -->y</a><a><![CDATA[z]]></a><a></a><p>a<?pi x?>b</p>"
+                                    "</body></html>"]:
+        for tree in (extract._parse(html), __import__("lxml.html").html.fromstring(html)):
+            for el in tree.iter(etree.Element):
+                assert extract._text_content(el) == el.text_content()
+                checked += not len(el)
+    assert checked > 100
