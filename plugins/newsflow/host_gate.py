@@ -40,6 +40,9 @@ class HostGate:
         self.concurrency = concurrency
         self._rng = random.Random()
         self._slot_paths: dict[str, list[str]] = {}
+        # descriptor -> slot file, for the slots this gate holds right now: they are locked, and trying them
+        # again costs an open, a refused flock and a close each (~5 per request with 16 slots mostly in use)
+        self._held: dict[int, str] = {}
 
     def path(self, key: str, suffix: str) -> Path:
         readable = re.sub(r"[^A-Za-z0-9.-]+", "_", key)[:60]
@@ -54,8 +57,8 @@ class HostGate:
         finally:
             self.release(fd)
 
-    @staticmethod
-    def release(fd: int) -> None:
+    def release(self, fd: int) -> None:
+        self._held.pop(fd, None)
         os.close(fd)  # closing the descriptor releases its lock
 
     async def acquire(self, key: str) -> int:
@@ -66,12 +69,16 @@ class HostGate:
             paths = self._slot_paths[key] = [str(self.path(key, f"slot{i}")) for i in range(self.concurrency)]
         wait = _POLL_FIRST_S
         while True:
+            # only the slots this gate does not hold itself can be free; other processes' locks still decide
+            mine = set(self._held.values())
+            candidates = [path for path in paths if path not in mine]
             # a random first slot spreads contending processes over the files
-            first = self._rng.randrange(len(paths))
-            for path in paths[first:] + paths[:first]:
+            first = self._rng.randrange(len(candidates)) if candidates else 0
+            for path in candidates[first:] + candidates[:first]:
                 fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    self._held[fd] = path
                     return fd
                 except BlockingIOError:
                     os.close(fd)

@@ -381,8 +381,8 @@ class ExtractionStream:
         return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
     def __enter__(self) -> ExtractionStream:
-        if not self.serial:
-            self._pool = self._new_pool(self.workers)
+        # the pool starts with the first batch: a run whose pages all come back unchanged (304 or same content)
+        # spawns no worker processes, resource tracker or queues
         return self
 
     def __exit__(self, *exc) -> None:
@@ -402,6 +402,8 @@ class ExtractionStream:
     def _send(self) -> None:
         if not self._batch:
             return
+        if self._pool is None:
+            self._pool = self._new_pool(self.workers)
         future = self._pool.submit(self._work, self._batch)
         self._batches[future] = self._batch
         # the pool's own thread runs this callback: a deque append is safe across threads
@@ -459,11 +461,12 @@ class ExtractionStream:
         """Every remaining result, as batches complete."""
         from concurrent.futures import FIRST_COMPLETED, wait
 
-        from newsflow.extract import extract_item
-
         if self.serial:
             queued, self._queued = self._queued, []
-            yield from (extract_item(item) for item in queued)
+            if queued:  # the extractor's imports are for pages that need extracting, not for unchanged ones
+                from newsflow.extract import extract_item
+
+                yield from (extract_item(item) for item in queued)
             return
         self._send()
         yield from self._ready()

@@ -216,3 +216,46 @@ def test_a_gate_that_breaks_mid_run_leaves_the_fetch_to_per_task_limits(tmp_path
     assert gate is None and "per task only from now on" in caplog.text
     # pacing went on within the task after the gate failed
     assert min(site.start_gaps()) >= 0.04
+
+
+def test_a_gate_does_not_retry_the_slots_it_holds(tmp_path, monkeypatch):
+    import os as os_module
+
+    from newsflow import host_gate
+
+    opened: list[str] = []
+    real_open = os_module.open
+
+    def counting_open(path, *args, **kwargs):
+        opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(host_gate.os, "open", counting_open)
+    gate = HostGate(tmp_path, concurrency=4)
+
+    async def main():
+        held = [await gate.acquire("h:80") for _ in range(4)]
+        assert len(set(opened)) == 4
+        # each acquisition opened one file: the slots this gate already held were not tried again
+        assert len(opened) == 4
+        gate.release(held[1])
+        again = await gate.acquire("h:80")
+        assert opened[-1] == opened[1]  # the only slot it does not hold
+        for fd in (held[0], held[2], held[3], again):
+            gate.release(fd)
+
+    asyncio.run(main())
+
+
+def test_two_gates_in_one_process_still_exclude_each_other(tmp_path):
+    first, second = HostGate(tmp_path, concurrency=1), HostGate(tmp_path, concurrency=1)
+
+    async def main():
+        fd = await first.acquire("h:80")
+        # the second gate does not hold the slot, so it tries it, and the flock refuses it
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(second.acquire("h:80"), timeout=0.3)
+        first.release(fd)
+        second.release(await asyncio.wait_for(second.acquire("h:80"), timeout=1))
+
+    asyncio.run(main())

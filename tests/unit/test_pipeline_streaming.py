@@ -106,3 +106,40 @@ def test_a_page_that_kills_its_worker_is_recorded_and_the_rest_extracted(tmp_pat
     assert {r["seq"]: r["error"] for r in seen if r["error"]} == {777: "extract_crashed"}
     assert stream.crashed == 1
     assert all(r["record"]["body"] for r in seen if not r["error"])
+
+
+def test_a_stream_starts_its_workers_with_the_first_batch_only(tmp_path, data_env):
+    # a rerun where every page is unchanged extracts nothing: no worker processes, queues or resource tracker
+    with pipeline.ExtractionStream(2, chunk=4) as stream:
+        assert list(stream.finish()) == []
+        assert stream._pool is None
+    items = _fetched_items(tmp_path, "l")[:5]
+    seen = []
+    with pipeline.ExtractionStream(2, chunk=4) as stream:
+        for item in items[:3]:
+            seen.extend(stream.submit(item))
+        assert stream._pool is None  # no batch is full yet
+        for item in items[3:]:
+            seen.extend(stream.submit(item))
+        assert stream._pool is not None
+        seen.extend(stream.finish())
+    assert sorted(r["seq"] for r in seen) == sorted(i["seq"] for i in items)
+
+
+def test_nothing_to_extract_does_not_import_the_extractor():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from newsflow import pipeline\n"
+        "for workers in (2, 1):\n"
+        "    with pipeline.ExtractionStream(workers) as stream:\n"
+        "        assert list(stream.finish()) == []\n"
+        "print('newsflow.extract' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False,
+                          env={"PYTHONPATH": str(root / "plugins"), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
