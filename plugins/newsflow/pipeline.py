@@ -703,7 +703,8 @@ def load_run(jobs: list[dict], *, run_id: str, dag_id: str, started_at: datetime
 
 def _refresh_term_index(con) -> None:
     """After the commit, the parts of the term index a load leaves unknown (warehouse.refresh_term_index): the
-    frequent pairs of the days it changed, and signatures after a hash() change. The articles are in whatever
+    phrase signatures of the articles it (re)wrote and the frequent pairs of the days it changed, in statements of
+    bounded size, so the load's memory does not grow with the run. The articles are in whatever
     happens here, and term_coverage treats the unknown as "read the articles", so a failure costs speed, not data.
     It is logged, and the next load picks the work up again."""
     from newsflow import warehouse

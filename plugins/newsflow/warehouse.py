@@ -143,21 +143,23 @@ def rebuild_term_index(con) -> None:
 
 
 def refresh_term_index(con) -> dict[str, int]:
-    """What a load leaves to after its commit: the phrase signatures not known yet, then the frequent pairs of the
-    days that lack them. term_coverage is right before, during and after (it treats the unknown as a candidate),
+    """What a load leaves to after its commit: the phrase signatures of the articles it (re)wrote, then the
+    frequent pairs of the days it changed. term_coverage is right before, during and after (it treats the unknown as a candidate),
     only faster once this is done."""
     return {"signatures": refresh_phrase_signatures(con), "days": refresh_phrase_daily(con)}
 
 
-# articles per signature statement: the fold into 128 words keeps ~1 KB per article until it is done, and the
-# token lists stream. One statement for the 1M benchmark warehouse ran out of memory at the 1 GB limit.
-PHRASE_SIGNATURE_ARTICLES_PER_STATEMENT = 50_000
+# articles per signature statement: DuckDB expands each article's token, hash and bit lists in memory, ~100 KB an
+# article while its batch is in flight, and folds ~1 KB an article until the statement ends. 2,000 articles in one
+# statement added ~200 MB to the process; one statement for the 1M benchmark warehouse ran out of memory.
+PHRASE_SIGNATURE_ARTICLES_PER_STATEMENT = 4_096
 
 
 def refresh_phrase_signatures(con, *, articles_per_statement: int = PHRASE_SIGNATURE_ARTICLES_PER_STATEMENT) -> int:
-    """Recompute the signatures whose triples are unknown (sql/schema/006_phrase_signature_triples.sql): every row
-    after migration 006, a rebuild, or a load that found them built by another DuckDB's hash(). Each statement is
-    its own transaction, so an interrupted refresh keeps what it finished. Returns how many were recomputed."""
+    """Compute the signatures not known yet (triples null, sql/schema/006_phrase_signature_triples.sql): those of
+    the articles each load (re)wrote, and every row after migration 006, a rebuild, or a load that found them built
+    by another DuckDB's hash(). Each statement is its own transaction, so an interrupted refresh keeps what it
+    finished. Returns how many were computed."""
     ids = [row[0] for row in con.execute(
         "select article_id from phrase_signatures where triples is null order by article_id").fetchall()]
     refresh = sql_dir() / "maintenance" / "phrase_signatures_refresh.sql"

@@ -18,13 +18,22 @@
 
 alter table phrase_signatures add column if not exists triples ubigint[64];
 
--- the signature bits (0-4095) of a token list's adjacent triples, two per triple. Pass a column, as for
--- term_pair_bits.
+-- the signature bits (0-4095) of a list of pair or triple hashes: the low 12 bits of each, then the next 12 bits of
+-- each. Two flat lists rather than a two-element list per hash: DuckDB materialises every list of a batch of
+-- articles at once, and ~600 small lists an article cost more memory than the bits themselves.
+create or replace macro term_hash_bits(gram_hashes) as
+list_concat(
+    list_transform(gram_hashes, lambda gram_hash: gram_hash % 4096),
+    list_transform(gram_hashes, lambda gram_hash: (gram_hash >> 12) % 4096)
+);
+
+-- the same bits as 004's term_pair_bits (in another order, which no reader depends on: they are set or tested as a
+-- set), and their counterpart for the adjacent triples. Pass a column, as for 004's.
+create or replace macro term_pair_bits(tokens) as
+term_hash_bits(list_transform(range(1, len(tokens)), lambda i: hash(tokens[i], tokens[i + 1])));
+
 create or replace macro term_triple_bits(tokens) as
-flatten(list_transform(
-    list_transform(range(1, len(tokens) - 1), lambda i: hash(tokens[i], tokens[i + 1], tokens[i + 2])),
-    lambda triple_hash: [triple_hash % 4096, (triple_hash >> 12) % 4096]
-));
+term_hash_bits(list_transform(range(1, len(tokens) - 1), lambda i: hash(tokens[i], tokens[i + 1], tokens[i + 2])));
 
 -- signature rows of the given articles (a list of article ids), both filters from one tokenising: the one
 -- definition used by this backfill, by every load and by bench/synthetic_warehouse.py. Every listed article gets
