@@ -149,10 +149,10 @@ def refresh_term_index(con) -> dict[str, int]:
     return {"signatures": refresh_phrase_signatures(con), "days": refresh_phrase_daily(con)}
 
 
-# articles per signature statement: DuckDB expands each article's token, hash and bit lists in memory, ~100 KB an
-# article while its batch is in flight, and folds ~1 KB an article until the statement ends. 2,000 articles in one
-# statement added ~200 MB to the process; one statement for the 1M benchmark warehouse ran out of memory.
-PHRASE_SIGNATURE_ARTICLES_PER_STATEMENT = 4_096
+# articles per signature statement: DuckDB expands the token, hash and bit lists of a whole batch of articles at
+# once. Loading the 1,991 pages of the end-to-end benchmark, the refresh took the process from 223 MB to 647 MB
+# with 4,096 articles a statement, 608 MB with 1,024 and 417 MB with 512, in the same ~1.1 s (docs/benchmarks.md).
+PHRASE_SIGNATURE_ARTICLES_PER_STATEMENT = 512
 
 
 def refresh_phrase_signatures(con, *, articles_per_statement: int = PHRASE_SIGNATURE_ARTICLES_PER_STATEMENT) -> int:

@@ -11,7 +11,7 @@
 -- A null triples means "not computed yet": such an article stays a candidate for every phrase of three tokens
 -- or more (phrase_candidates treats the unknown as a match), so it is never wrong, only slower. This migration
 -- adds the column, null for every existing row; newsflow.warehouse.refresh_phrase_signatures then recomputes
--- those rows (pairs and triples, from one tokenising) ~50,000 articles per statement, after the next load or
+-- those rows (pairs and triples, from one tokenising) a few hundred articles per statement, after the next load or
 -- rebuild: one statement for a whole 1M-article warehouse ran out of memory at the 1 GB limit. Loads write both
 -- columns for the articles they (re)write (sql/loads/10_phrase_signatures.sql).
 -- noqa: disable=RF04
