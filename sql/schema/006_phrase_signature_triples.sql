@@ -12,8 +12,9 @@
 -- or more (phrase_candidates treats the unknown as a match), so it is never wrong, only slower. This migration
 -- adds the column, null for every existing row; newsflow.warehouse.refresh_phrase_signatures then recomputes
 -- those rows (pairs and triples, from one tokenising) a few hundred articles per statement, after the next load or
--- rebuild: one statement for a whole 1M-article warehouse ran out of memory at the 1 GB limit. Loads write both
--- columns for the articles they (re)write (sql/loads/10_phrase_signatures.sql).
+-- rebuild: one statement for a whole 1M-article warehouse ran out of memory at the 1 GB limit. Loads mark the
+-- articles they (re)write unknown (sql/loads/10_phrase_signatures.sql) and the same refresh computes them once
+-- the load has committed.
 -- noqa: disable=RF04
 
 alter table phrase_signatures add column if not exists triples ubigint[64];
