@@ -1,4 +1,4 @@
--- The publication days of originals whose frequent pairs phrase_daily does not hold (new, changed since, or never
+-- The publication days of originals whose frequent grams phrase_daily does not hold (new, changed since, or never
 -- computed), oldest first. Nothing is due while term_daily was built by another DuckDB's hash(): the next load
 -- rebuilds the term index and forgets every day (sql/loads/11_phrase_daily.sql).
 select distinct articles.published_date

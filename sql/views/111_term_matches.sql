@@ -3,11 +3,11 @@
 -- them into periods next to all originals. A later change to how terms are found redefines term_matches only.
 -- Usage: select * from term_coverage('central bank', 'week')
 --
--- New here: a two-token phrase is answered from phrase_daily (sql/schema/005_phrase_daily.sql) on every day where
--- it is frequent, and only the other days' candidates are read. 'of the', in 63 % of the 1M benchmark's articles,
--- read most bodies through 110 (8.7 s).
+-- New here: a phrase of two or three tokens is answered from phrase_daily (sql/schema/005_phrase_daily.sql) on
+-- every day where it is frequent, and only the other days' candidates are read. 'of the', in 63 % of the 1M
+-- benchmark's articles, read most bodies through 110 (8.7 s).
 -- - One token (a word, or one or two Chinese/Japanese characters): from the term index term_daily.
--- - Two tokens: from phrase_daily on the days that hold the pair; on the other days, as for longer phrases.
+-- - Two or three tokens: from phrase_daily on the days where the phrase is frequent; on the others as below.
 -- - Several tokens: the candidates of the phrase signatures (phrase_candidates, 110), each original's title and
 --   body matched exactly (term_phrase_in, 110).
 -- noqa: disable=RF04
@@ -36,14 +36,14 @@ create or replace macro term_matches(term) as table
             and (select index_check.valid from index_check)
     ),
 
-    frequent_pair as (
+    frequent_gram as (
         select
-            pairs.published_date,
-            pairs.articles
-        from phrase_daily as pairs
+            grams.published_date,
+            grams.articles
+        from phrase_daily as grams
         where
-            len(term_tokens(term)) = 2
-            and pairs.pair_hash = hash(term_tokens(term)[1], term_tokens(term)[2])
+            len(term_tokens(term)) in (2, 3)
+            and grams.gram_hash = term_gram_key(term_tokens(term))
             and (select index_check.valid from index_check)
     ),
 
@@ -56,7 +56,7 @@ create or replace macro term_matches(term) as table
         where
             len(term_tokens(term)) > 1
             and dated.article_id in (select candidates.article_id from phrase_candidates(term) as candidates)
-            and dated.published_date not in (select frequent_pair.published_date from frequent_pair)
+            and dated.published_date not in (select frequent_gram.published_date from frequent_gram)
             and (select index_check.valid from index_check)
     ),
 
@@ -85,7 +85,7 @@ create or replace macro term_matches(term) as table
 
     select * from indexed
     union all
-    select * from frequent_pair
+    select * from frequent_gram
     union all
     select * from scanned;
 

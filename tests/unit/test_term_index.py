@@ -127,12 +127,12 @@ def recomputed_signatures(con):
 
 
 def frequent_pair_rows(con):
-    return con.execute("select published_date, pair_hash, articles from phrase_daily order by all").fetchall()
+    return con.execute("select published_date, gram_hash, articles from phrase_daily order by all").fetchall()
 
 
 def recomputed_frequent_pairs(con):
     return con.execute(
-        "select published_date, pair_hash, articles "
+        "select published_date, gram_hash, articles "
         "from phrase_daily_rows((select list(distinct published_date) from articles)) order by all"
     ).fetchall()
 
@@ -441,9 +441,11 @@ def story(seed, phrase=None):
     return " ".join(words) + "."
 
 
-def pair_count(con, day, first, second):
+def pair_count(con, day, *words):
+    """phrase_daily's count of a two- or three-word phrase on a day; None without a row."""
     rows = con.execute(
-        "select articles from phrase_daily where published_date = ? and pair_hash = hash(?, ?)", [day, first, second]
+        f"select articles from phrase_daily where published_date = ? and gram_hash = hash({', '.join('?' for _ in words)})",
+        [day, *words],
     ).fetchall()
     return rows[0][0] if rows else None
 
@@ -459,8 +461,10 @@ def test_loads_keep_the_frequent_pairs_exact_and_term_coverage_uses_them(tmp_pat
     con = loaded()
     assert_index_exact(con)
     assert pair_count(con, D1, "prime", "minister") == 10 and pair_count(con, D2, "prime", "minister") is None
+    assert pair_count(con, D1, "the", "prime", "minister") == 10  # triples too
     assert hits(con, "prime minister") == [(D1, 10), (D2, 3)]
-    assert hits(con, "the prime minister said") == [(D1, 10), (D2, 3)]
+    assert hits(con, "the prime minister") == [(D1, 10), (D2, 3)]
+    assert hits(con, "the prime minister said") == [(D1, 10), (D2, 3)]  # four tokens: from the articles
     con.close()
 
     # run2: three D1 stories lose the phrase (so beta's copy of the first is an original again) and one, updated,
@@ -502,9 +506,9 @@ def test_term_coverage_answers_a_frequent_pair_from_phrase_daily_and_the_other_d
     assert pair_count(con, D1, "of", "the") == 9 and pair_count(con, D2, "of", "the") is None
     assert hits(con, "of the") == [(D1, 9), (D2, 2)]
     # white-box: the stored count is what term_coverage reports for D1 (so the table is really used), D2 is read
-    con.execute("update phrase_daily set articles = 999 where published_date = ?", [D1])
+    con.execute("update phrase_daily set articles = 999 where published_date = ? and gram_hash = hash('of', 'the')", [D1])
     assert hits(con, "of the") == [(D1, 999), (D2, 2)]
-    assert hits(con, "of the cabinet") == []  # three tokens: never from phrase_daily
+    assert hits(con, "of the cabinet") == []  # no such triple anywhere
     # a day without rows is counted from the articles, whether it was never computed or its rows were dropped
     con.execute("delete from phrase_daily where published_date = ?", [D1])
     con.execute("delete from phrase_daily_days where published_date = ?", [D1])
@@ -514,6 +518,20 @@ def test_term_coverage_answers_a_frequent_pair_from_phrase_daily_and_the_other_d
     assert warehouse.refresh_phrase_daily(con) == 1
     assert_index_exact(con)
     assert warehouse.refresh_phrase_daily(con) == 0  # nothing left to do
+
+
+def test_a_frequent_three_word_phrase_is_answered_from_phrase_daily_too(con):
+    rows = {f"a{i}": (D1, "Cabinet", story(i, "one of the")) for i in range(9)}
+    rows.update({f"b{i}": (D2, "Cabinet", story(40 + i, "one of the")) for i in range(3)})
+    insert_articles(con, rows)
+    warehouse.rebuild_term_index(con)
+    assert_index_exact(con)
+    assert pair_count(con, D1, "one", "of", "the") == 9 and pair_count(con, D2, "one", "of", "the") is None
+    assert hits(con, "one of the") == [(D1, 9), (D2, 3)]
+    # white-box: D1's count comes from the table, D2's from the articles
+    con.execute("update phrase_daily set articles = 555 where gram_hash = hash('one', 'of', 'the')")
+    assert hits(con, "one of the") == [(D1, 555), (D2, 3)]
+    assert hits(con, "one of") == [(D1, 9), (D2, 3)]
 
 
 def test_refresh_in_small_statements_gives_the_same_rows_as_one(con):
