@@ -124,14 +124,8 @@ def query(sql: str, params: list | dict | None = None, path: str | Path | None =
         con.close()
 
 
-# originals per refresh statement: each has ~450 distinct pairs to count and keep apart until its day's totals are
-# known. On the 1M benchmark warehouse the refresh peaked at 845 MB RSS with 2,500, 1.04 GB with 5,000, 1.19 GB
-# with 10,000 and 1.5 GB with 25,000 (no faster: it spilled). A single larger day still goes alone.
-PHRASE_DAILY_ARTICLES_PER_STATEMENT = 4_000
-
-
 def rebuild_term_index(con) -> None:
-    """Recompute the term index (term_daily), the phrase signatures and the frequent pairs (phrase_daily) from
+    """Recompute the term index (term_daily), the phrase signatures and the frequent grams (phrase_daily) from
     articles (sql/maintenance/term_index_rebuild.sql, then refresh_term_index).
 
     Loads keep all three exact by themselves; this is for articles changed outside a load (hand edits, tests) and
@@ -144,8 +138,8 @@ def rebuild_term_index(con) -> None:
 
 def refresh_term_index(con) -> dict[str, int]:
     """What a load leaves to after its commit: the phrase signatures of the articles it (re)wrote, then the
-    frequent pairs of the days it changed. term_coverage is right before, during and after (it treats the unknown as a candidate),
-    only faster once this is done."""
+    frequent grams of the days it changed. term_coverage is right before, during and after (it reads the articles
+    wherever these are unknown), only faster once this is done."""
     return {"signatures": refresh_phrase_signatures(con), "days": refresh_phrase_daily(con)}
 
 
@@ -172,39 +166,38 @@ def refresh_phrase_signatures(con, *, articles_per_statement: int = PHRASE_SIGNA
     return len(ids)
 
 
+# originals per frequent-gram statement: each has ~900 distinct pairs and triples to count and keep apart until its
+# day's totals are known. With pairs only, refreshing 90 days of the 1M benchmark warehouse peaked at 845 MB RSS
+# with 2,500 a statement, 1.04 GB with 5,000, 1.19 GB with 10,000 and 1.5 GB with 25,000 (no faster: it spilled).
+# A single larger day still goes alone.
+PHRASE_DAILY_ARTICLES_PER_STATEMENT = 4_000
+
+
 def refresh_phrase_daily(con, *, articles_per_statement: int = PHRASE_DAILY_ARTICLES_PER_STATEMENT) -> int:
-    """Compute the frequent pairs (sql/schema/005_phrase_daily.sql) of every day that lacks them: days a load
+    """Compute the frequent grams (sql/schema/005_phrase_daily.sql) of every day that lacks them: days a load
     changed since, and every day of a warehouse migrated to 005. Returns how many days were computed.
 
     Each statement is its own transaction, so an interrupted refresh keeps what it finished and the next one
     resumes; term_coverage is right meanwhile (it counts a day without rows from the articles). Call it outside
     a transaction.
     """
-    todo_sql = (sql_dir() / "maintenance" / "phrase_daily_todo.sql").read_text(encoding="utf-8")
-    days = [row[0] for row in con.execute(todo_sql).fetchall()]
-    if not days:
+    todo = con.execute((sql_dir() / "maintenance" / "phrase_daily_todo.sql").read_text(encoding="utf-8")).fetchall()
+    if not todo:
         return 0
-    sizes = dict(
-        con.execute(
-            "select published_date, count(*) from articles where duplicate_of is null "
-            "and published_date in (select unnest($days)) group by published_date",
-            {"days": days},
-        ).fetchall()
-    )
     batches: list[list] = [[]]
     batch_articles = 0
-    for day in days:
-        if batches[-1] and batch_articles + sizes.get(day, 0) > articles_per_statement:
+    for day, originals in todo:
+        if batches[-1] and batch_articles + originals > articles_per_statement:
             batches.append([])
             batch_articles = 0
         batches[-1].append(day)
-        batch_articles += sizes.get(day, 0)
+        batch_articles += originals
     refresh = sql_dir() / "maintenance" / "phrase_daily_refresh.sql"
     started = time.monotonic()
     for batch in batches:
         _in_transaction(con, lambda batch=batch: run_sql_file(con, refresh, {"days": batch}))
-    log.info("phrase_daily: %d days computed in %.1f s", len(days), time.monotonic() - started)
-    return len(days)
+    log.info("phrase_daily: %d days computed in %.1f s", len(todo), time.monotonic() - started)
+    return len(todo)
 
 
 def _in_transaction(con, work) -> None:

@@ -8,7 +8,7 @@
 -- benchmark's articles, read most bodies through 110 (8.7 s).
 -- - One token (a word, or one or two Chinese/Japanese characters): from the term index term_daily.
 -- - Two or three tokens: from phrase_daily on the days where the phrase is frequent; on the others as below.
--- - Several tokens: the candidates of the phrase signatures (phrase_candidates, 110), each original's title and
+-- - Several tokens: the candidates of the phrase signatures (phrase_candidates, 112), each original's title and
 --   body matched exactly (term_phrase_in, 110).
 -- noqa: disable=RF04
 create or replace macro term_matches(term) as table
