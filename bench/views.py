@@ -30,7 +30,7 @@ QUERIES = [
     ("term_coverage('政府', 'day')", "select * from term_coverage('政府', 'day')"),
     # a rare made-up word from the synthetic vocabulary's long tail (~0.1% of articles)
     ("term_coverage('nexshibaper', 'day')", "select * from term_coverage('nexshibaper', 'day')"),
-    # phrases: one rare word narrows the scan to its days; everyday words are narrowed by the phrase signatures
+    # phrases: the phrase signatures' candidates are read, except on the days phrase_daily counts the phrase
     ("term_coverage('ceasefire talks', 'week')", "select * from term_coverage('ceasefire talks', 'week')"),
     ("term_coverage('central bank', 'week')", "select * from term_coverage('central bank', 'week')"),
     ("term_coverage('the central bank', 'day')", "select * from term_coverage('the central bank', 'day')"),

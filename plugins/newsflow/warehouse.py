@@ -94,14 +94,12 @@ def migrate(con) -> list[int]:
     for version, name, path in migration_files():
         if version in applied:
             continue
-        con.execute("begin transaction")
-        try:
+
+        def apply(path=path, version=version, name=name) -> None:
             run_sql_file(con, path)
             con.execute("insert into schema_migrations values (?, ?, ?)", [version, name, datetime.now(UTC)])
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
+
+        _in_transaction(con, apply)
         log.info("applied migration %03d_%s", version, name)
         done.append(version)
     return done

@@ -126,11 +126,11 @@ def recomputed_signatures(con):
     ).fetchall()
 
 
-def frequent_pair_rows(con):
+def frequent_gram_rows(con):
     return con.execute("select published_date, gram_hash, articles from phrase_daily order by all").fetchall()
 
 
-def recomputed_frequent_pairs(con):
+def recomputed_frequent_grams(con):
     return con.execute(
         "select published_date, gram_hash, articles "
         "from phrase_daily_rows((select list(distinct published_date) from articles)) order by all"
@@ -147,7 +147,7 @@ def assert_index_exact(con):
     assert signature_rows(con) == recomputed_signatures(con)
     assert len(signature_rows(con)) == con.execute("select count(*) from articles").fetchone()[0]
     # every day with originals has its frequent pairs, and they are what its articles give now
-    assert frequent_pair_rows(con) == recomputed_frequent_pairs(con)
+    assert frequent_gram_rows(con) == recomputed_frequent_grams(con)
     assert {r[0] for r in con.execute("select published_date from phrase_daily_days").fetchall()} == days_with_originals(con)
 
 
@@ -285,7 +285,7 @@ def test_migration_backfills_a_warehouse_that_had_articles_before_the_index(tmp_
     assert warehouse.migrate(con) == [3, 4, 5, 6, 109, 110, 111, 112]
     # the triples and the frequent pairs are computed after the migrations, by the next load or refresh: not yet,
     # and term_coverage does not need them to be right
-    assert frequent_pair_rows(con) == [] and days_with_originals(con) == {D1, D2}
+    assert frequent_gram_rows(con) == [] and days_with_originals(con) == {D1, D2}
     assert con.execute("select count(*) from phrase_signatures where triples is null").fetchone()[0] == 3
     assert coverage(con, "قالت الحكومة") == [(D1, 0, 2), (D2, 1, 1)]
     assert coverage(con, "قالت الحكومة اليوم") == [(D1, 0, 2), (D2, 1, 1)]
@@ -441,7 +441,7 @@ def story(seed, phrase=None):
     return " ".join(words) + "."
 
 
-def pair_count(con, day, *words):
+def gram_count(con, day, *words):
     """phrase_daily's count of a two- or three-word phrase on a day; None without a row."""
     rows = con.execute(
         f"select articles from phrase_daily where published_date = ? and gram_hash = hash({', '.join('?' for _ in words)})",
@@ -460,8 +460,8 @@ def test_loads_keep_the_frequent_pairs_exact_and_term_coverage_uses_them(tmp_pat
     load(tmp_path, "run1", {"alpha": alpha, "beta": beta})
     con = loaded()
     assert_index_exact(con)
-    assert pair_count(con, D1, "prime", "minister") == 10 and pair_count(con, D2, "prime", "minister") is None
-    assert pair_count(con, D1, "the", "prime", "minister") == 10  # triples too
+    assert gram_count(con, D1, "prime", "minister") == 10 and gram_count(con, D2, "prime", "minister") is None
+    assert gram_count(con, D1, "the", "prime", "minister") == 10  # triples too
     assert hits(con, "prime minister") == [(D1, 10), (D2, 3)]
     assert hits(con, "the prime minister") == [(D1, 10), (D2, 3)]
     assert hits(con, "the prime minister said") == [(D1, 10), (D2, 3)]  # four tokens: from the articles
@@ -476,14 +476,14 @@ def test_loads_keep_the_frequent_pairs_exact_and_term_coverage_uses_them(tmp_pat
     load(tmp_path, "run2", {"alpha": changed, "beta": beta})
     con = loaded()
     assert_index_exact(con)
-    assert pair_count(con, D1, "prime", "minister") is None
+    assert gram_count(con, D1, "prime", "minister") is None
     assert hits(con, "prime minister") == [(D1, 7), (D2, 4)]
-    before = frequent_pair_rows(con)
+    before = frequent_gram_rows(con)
     con.close()
 
     load(tmp_path, "run2", {"alpha": changed, "beta": beta})  # a retried load of the same run
     con = loaded()
-    assert frequent_pair_rows(con) == before
+    assert frequent_gram_rows(con) == before
     assert_index_exact(con)
     con.close()
 
@@ -491,7 +491,7 @@ def test_loads_keep_the_frequent_pairs_exact_and_term_coverage_uses_them(tmp_pat
     load(tmp_path, "run3", {"gamma": [record("gamma", i, D2, "Cabinet", story(50 + i, "prime minister")) for i in range(5)]})
     con = loaded()
     assert_index_exact(con)
-    assert pair_count(con, D2, "prime", "minister") == 9
+    assert gram_count(con, D2, "prime", "minister") == 9
     assert hits(con, "prime minister") == [(D1, 7), (D2, 9)]
     con.close()
 
@@ -503,7 +503,7 @@ def test_term_coverage_answers_a_frequent_pair_from_phrase_daily_and_the_other_d
     insert_articles(con, rows)
     warehouse.rebuild_term_index(con)
     assert_index_exact(con)
-    assert pair_count(con, D1, "of", "the") == 9 and pair_count(con, D2, "of", "the") is None
+    assert gram_count(con, D1, "of", "the") == 9 and gram_count(con, D2, "of", "the") is None
     assert hits(con, "of the") == [(D1, 9), (D2, 2)]
     # white-box: the stored count is what term_coverage reports for D1 (so the table is really used), D2 is read
     con.execute("update phrase_daily set articles = 999 where published_date = ? and gram_hash = hash('of', 'the')", [D1])
@@ -526,7 +526,7 @@ def test_a_frequent_three_word_phrase_is_answered_from_phrase_daily_too(con):
     insert_articles(con, rows)
     warehouse.rebuild_term_index(con)
     assert_index_exact(con)
-    assert pair_count(con, D1, "one", "of", "the") == 9 and pair_count(con, D2, "one", "of", "the") is None
+    assert gram_count(con, D1, "one", "of", "the") == 9 and gram_count(con, D2, "one", "of", "the") is None
     assert hits(con, "one of the") == [(D1, 9), (D2, 3)]
     # white-box: D1's count comes from the table, D2's from the articles
     con.execute("update phrase_daily set articles = 555 where gram_hash = hash('one', 'of', 'the')")
@@ -539,12 +539,12 @@ def test_refresh_in_small_statements_gives_the_same_rows_as_one(con):
             for day in (D1, D2, D3) for i in range(9)}
     insert_articles(con, rows)
     warehouse.rebuild_term_index(con)
-    whole = frequent_pair_rows(con)
+    whole = frequent_gram_rows(con)
     assert {r[0] for r in whole} == {D1, D2, D3}
     con.execute("delete from phrase_daily")
     con.execute("delete from phrase_daily_days")
     assert warehouse.refresh_phrase_daily(con, articles_per_statement=5) == 3  # a day each (9 > 5: alone)
-    assert frequent_pair_rows(con) == whole
+    assert frequent_gram_rows(con) == whole
     signatures = signature_rows(con)
     con.execute("update phrase_signatures set pairs = phrase_signature_unknown(), triples = null")
     assert warehouse.refresh_phrase_signatures(con, articles_per_statement=4) == 27
@@ -564,13 +564,13 @@ def test_a_failed_refresh_keeps_the_load_and_the_next_load_catches_up(tmp_path, 
     assert "term index refresh failed" in caplog.text
     con = loaded()
     assert con.execute("select count(*) from articles").fetchone()[0] == 9  # the load itself is committed
-    assert frequent_pair_rows(con) == [] and hits(con, "prime minister") == [(D1, 9)]  # counted from the articles
+    assert frequent_gram_rows(con) == [] and hits(con, "prime minister") == [(D1, 9)]  # counted from the articles
     con.close()
     monkeypatch.setattr(warehouse, "refresh_phrase_daily", real_refresh)
     load(tmp_path, "run2", {"beta": [record("beta", 1, D2, "Port", PORT)]})  # touches D2 only
     con = loaded()
     assert_index_exact(con)  # D1 was picked up too
-    assert pair_count(con, D1, "prime", "minister") == 9
+    assert gram_count(con, D1, "prime", "minister") == 9
     con.close()
 
 
