@@ -83,7 +83,7 @@ def record(source, seq, day, title, body, **extra):
 
 def load(tmp_path, run_id, by_source):
     """One load_run with the given staged articles per source (every article valid, one ledger row each)."""
-    from newsflow.pipeline import load_run
+    from newsflow.stages.load import load_run
 
     sources_file = tmp_path / "sources.yaml"
     sources_file.write_text(
