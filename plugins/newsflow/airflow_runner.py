@@ -13,15 +13,11 @@ import time
 from pathlib import Path
 
 POOL = "duckdb_write"
-# airflow_exec waits for this line on stdin before it runs the command (see dags_test's `check`)
-GO_ENV = "NEWSFLOW_AIRFLOW_WAIT_FOR_GO"
-GO = "go"
 _PROGRESS = re.compile(r"\[DAG TEST\] (starting|end) task task_id=(\S+)(?: map_index=(-?\d+))?|newsflow\.\w+\]|DagRun Finished|ERROR|Traceback")
 
 
 def project_root() -> Path:
-    # newsflow.config.project_root, without importing config: its pydantic models cost ~0.1 s, and a caller may
-    # want the airflow process started (dags_test's `check`) before it spends that time
+    # newsflow.config.project_root, without importing config (pydantic): `newsflow status` stays light
     return Path(__file__).resolve().parents[2]
 
 
@@ -82,75 +78,16 @@ class DagRunFailed(RuntimeError):
     pass
 
 
-def compile_bytecode(*folders: Path) -> None:
-    """Bring the bytecode of newsflow and the DAG files up to date before Airflow imports them.
-
-    This machine sets PYTHONDONTWRITEBYTECODE=1, so after any edit every process of a run (the airflow process,
-    each extraction worker) compiled the changed modules from source again, run after run (~0.15 s in the
-    airflow process alone when pipeline.py, extract.py and dates.py had changed). The venv is compiled at install
-    (Makefile); this does the same for the project's own code. A module is recompiled when its cached header
-    does not match the source's modification time and size, the check Python's import makes (compileall looks
-    at the time only, and misses an edit within the second of the last compile). Up-to-date files cost a stat
-    and a 16-byte read each; a file that does not compile is left to fail at import, with Python's message.
-    """
-    import importlib.util
-    import py_compile
-
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        for source in folder.rglob("*.py"):
-            cached = importlib.util.cache_from_source(str(source))
-            try:
-                stat = source.stat()
-                with open(cached, "rb") as handle:
-                    header = handle.read(16)
-            except OSError:
-                header = b""
-            else:
-                expected = (importlib.util.MAGIC_NUMBER + bytes(4)
-                            + (int(stat.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little")
-                            + (stat.st_size & 0xFFFFFFFF).to_bytes(4, "little"))
-                if header == expected:
-                    continue
-            try:
-                py_compile.compile(str(source), cfile=cached, doraise=True,
-                                   invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
-            except (py_compile.PyCompileError, OSError):  # a syntax error or a read-only checkout: as before
-                pass
-
-
 def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = None, log_file: Path | None = None,
-              logical_date: str | None = None, echo=print, check=None) -> float:
-    """One real DAG run through `airflow dags test`; prints task progress; raises DagRunFailed on failure.
-
-    `check`, if given, runs here while the airflow process starts (its imports take ~1.7 s of one core; a check
-    such as reading the sources file then costs no wall time on a machine with a second core). The airflow
-    process waits for the check before it runs the command, so if the check raises, it leaves without having
-    touched Airflow's metadata DB: no DAG run is created, and the exception reaches the caller.
-    """
+              logical_date: str | None = None, echo=print) -> float:
+    """One real DAG run through plain `airflow dags test`; prints task progress; raises DagRunFailed on failure."""
     ensure_airflow()
-    # the same airflow CLI, minus the interpreter teardown at exit (see newsflow.airflow_exec)
-    cmd = [sys.executable, "-m", "newsflow.airflow_exec", "dags", "test", dag_id]
+    cmd = [*_airflow(), "dags", "test", dag_id]
     if logical_date:
         cmd.append(logical_date)
     cmd += ["--conf", json.dumps(conf)]
-    # `dags test` runs every task in this one process: a task may prepare the next one's imports in the background
-    from newsflow.quality import PREWARM_ENV
-
-    env = airflow_env({PREWARM_ENV: "1", **(env_extra or {})})
-    # ensure_airflow has just checked the metadata DB against this Airflow version (and migrated it on a change):
-    # the airflow CLI's own check loads alembic and its migration scripts on every run (~0.1 s)
-    env.setdefault("AIRFLOW__DATABASE__CHECK_MIGRATIONS", "False")
-    # legacy metric names are looked up in a YAML registry that Airflow parses in pure Python the first time a
-    # task or the run loop emits a metric (~0.1 s a run); they matter only to a statsd/OpenTelemetry backend,
-    # which the project's Airflow home does not configure (set the variable to keep them with one)
-    env.setdefault("AIRFLOW__METRICS__LEGACY_NAMES_ON", "False")
-    compile_bytecode(Path(__file__).resolve().parent, Path(env["AIRFLOW__CORE__DAGS_FOLDER"]))
-    if check is not None:
-        env[GO_ENV] = "1"
-    # each newsflow DAG lives in a file named after it: Airflow then parses, serialises and syncs just that DAG
-    # before the run instead of every DAG in the folder (~0.3 s a run)
+    env = airflow_env(env_extra)
+    # each newsflow DAG lives in a file named after it: Airflow then parses just that file before the run
     dag_file = Path(env["AIRFLOW__CORE__DAGS_FOLDER"]) / f"{dag_id}.py"
     if dag_file.is_file():
         cmd += ["--dagfile-path", str(dag_file)]
@@ -158,41 +95,23 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
     log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     state = None
-    with subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-        stdin=subprocess.PIPE if check is not None else None,
-    ) as proc:
-        if check is not None:
-            try:
-                check()
-            except BaseException:
-                # without the go it is still importing or waiting for it, and has not touched Airflow's DB:
-                # stop it now rather than after its imports
-                proc.kill()
-                proc.wait()
-                raise
-            try:
-                proc.stdin.write(GO + "\n")
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass  # the airflow process has already failed: its output below says why
-        # opened once the run goes ahead: a failed check leaves the previous run's log in place
-        with open(log_file, "w", encoding="utf-8") as log:
-            for line in proc.stdout:
-                log.write(line)
-                match = _PROGRESS.search(line)
-                if not match:
-                    continue
-                if match.group(1):
-                    index = f"[{match.group(3)}]" if match.group(3) not in (None, "-1") else ""
-                    verb = "start" if match.group(1) == "starting" else "done "
-                    echo(f"  {time.monotonic() - started:6.1f}s  {verb} {match.group(2)}{index}")
-                elif "DagRun Finished" in line:
-                    found = re.search(r"state=(\w+)", line)
-                    state = found.group(1) if found else None
-                elif "newsflow." in line:
-                    message = re.sub(r"^\S+\s+\[\w+\s*\]\s*", "", line.strip())
-                    echo(f"  {time.monotonic() - started:6.1f}s    {message[:160]}")
+    with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1) as proc, \
+            open(log_file, "w", encoding="utf-8") as log:
+        for line in proc.stdout:
+            log.write(line)
+            match = _PROGRESS.search(line)
+            if not match:
+                continue
+            if match.group(1):
+                index = f"[{match.group(3)}]" if match.group(3) not in (None, "-1") else ""
+                verb = "start" if match.group(1) == "starting" else "done "
+                echo(f"  {time.monotonic() - started:6.1f}s  {verb} {match.group(2)}{index}")
+            elif "DagRun Finished" in line:
+                found = re.search(r"state=(\w+)", line)
+                state = found.group(1) if found else None
+            elif "newsflow." in line:
+                message = re.sub(r"^\S+\s+\[\w+\s*\]\s*", "", line.strip())
+                echo(f"  {time.monotonic() - started:6.1f}s    {message[:160]}")
         code = proc.wait()
     elapsed = time.monotonic() - started
     if code != 0 or state != "success":

@@ -12,8 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-# newsflow.config (pydantic, yaml) and the warehouse (duckdb) are imported where used: `ingest` starts Airflow
-# first and reads the sources file while Airflow's imports run (newsflow.airflow_runner.dags_test's `check`)
+# newsflow.config (pydantic, yaml) and the warehouse (duckdb) are imported where used: `status` and `down` stay light
 
 
 def _set_warehouse(path: str | None) -> None:
@@ -52,24 +51,18 @@ def _write_rows(columns, rows, fmt: str, out=sys.stdout) -> None:
 def run_ingest(sources_file: str, sources: list[str] | None = None, *, env_extra: dict | None = None,
                logical_date: str | None = None) -> dict:
     """Validate the sources file here (clear errors, no DAG run on a bad file), then one news_ingest run through
-    Airflow. The validation runs while the airflow process starts up; that process waits for its verdict."""
+    plain `airflow dags test`."""
     from newsflow.airflow_runner import dags_test
+    from newsflow.config import load_sources, warehouse_path
 
-    def check() -> None:
-        from newsflow.config import load_sources, warehouse_path
-
-        config = load_sources(sources_file)
-        selected = config.selected(sources)
-        print(f"news_ingest: {len(selected)} source(s) from {sources_file} -> {warehouse_path()}", flush=True)
-
-    # no NEWSFLOW_WAREHOUSE pinned here (that needs newsflow.config): the airflow process inherits this
-    # environment and working folder, so its tasks resolve the same warehouse as warehouse_path() above
-    env = {**(env_extra or {})}
+    config = load_sources(sources_file)
+    selected = config.selected(sources)
+    print(f"news_ingest: {len(selected)} source(s) from {sources_file} -> {warehouse_path()}", flush=True)
+    env = {"NEWSFLOW_WAREHOUSE": str(warehouse_path()), **(env_extra or {})}
     if os.environ.get("NEWSFLOW_DATA_DIR"):
         env["NEWSFLOW_DATA_DIR"] = os.environ["NEWSFLOW_DATA_DIR"]
     conf = {"sources_file": str(Path(sources_file).resolve()), "sources": sources or []}
-    elapsed = dags_test("news_ingest", conf, env_extra=env, logical_date=logical_date, echo=lambda m: print(m, flush=True),
-                        check=check)
+    elapsed = dags_test("news_ingest", conf, env_extra=env, logical_date=logical_date, echo=lambda m: print(m, flush=True))
     return {"elapsed_s": elapsed}
 
 
@@ -163,17 +156,8 @@ def run_quality() -> None:
     print(f"Data Docs: {data_dir() / 'data_docs' / 'index.html'}")
 
 
-def _import_in_background(module: str) -> None:
-    """This process only relays Airflow's output during a run: it can load what the summary needs meanwhile."""
-    import importlib
-    import threading
-
-    threading.Thread(target=importlib.import_module, args=(module,), name=f"import-{module}", daemon=True).start()
-
-
 def cmd_ingest(args) -> int:
     _set_warehouse(args.warehouse)
-    _import_in_background("duckdb")  # for print_run_summary (~0.05 s)
     result = run_ingest(args.sources, args.source or None, logical_date=args.logical_date)
     from newsflow.config import warehouse_path
 
@@ -294,8 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except Exception as exc:  # noqa: BLE001 - sorted below; anything else is raised again
-        # the error classes are imported only when needed: newsflow.warehouse imports duckdb, which `ingest`
-        # loads in the background while Airflow runs
+        # the error classes are imported only when needed: newsflow.warehouse imports duckdb
         from newsflow.airflow_runner import DagRunFailed
         from newsflow.config import ConfigError
         from newsflow.warehouse import WarehouseBusy

@@ -73,32 +73,6 @@ def build_suite(known_sources: list[str], min_body_chars: int, max_body_chars: i
     return suite
 
 
-PREWARM_ENV = "NEWSFLOW_PREWARM_VALIDATION"
-
-
-def prewarm_in_background():
-    """Import Great Expectations (~5 s) on a background thread while this process waits on something else.
-
-    Only when the run's tasks share this process (`airflow dags test`, which newsflow's runner sets PREWARM_ENV
-    for): then the validate task that follows finds it imported. Under a real executor every task is its own
-    process, and the import would be wasted.
-    """
-    if os.environ.get(PREWARM_ENV) != "1":
-        return None
-    import threading
-
-    def load() -> None:
-        try:
-            os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-            import great_expectations  # noqa: F401
-        except Exception:  # noqa: BLE001 - the validate task imports it again and reports any error itself
-            log.debug("background import of great_expectations failed", exc_info=True)
-
-    thread = threading.Thread(target=load, name="prewarm-great-expectations", daemon=True)
-    thread.start()
-    return thread
-
-
 def _context():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx

@@ -3,6 +3,7 @@ does no heavy imports at parse time."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -65,16 +66,18 @@ def test_ruff_air3_clean():
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_plugin_folder_exposes_only_the_ui_plugin():
+def test_plugin_folder_exposes_only_the_ui_plugin(tmp_path):
     """Airflow loads every .py under plugins/ as a top-level module; the package must stay out of that."""
     code = (
         "import sys, json\n"
-        "from airflow._shared.plugins_manager.plugins_manager import _load_plugins_from_plugin_directory\n"
-        f"plugins, errors = _load_plugins_from_plugin_directory({str(ROOT / 'plugins')!r})\n"
-        "print(json.dumps({'plugins': [p.name for p in plugins], 'errors': errors,\n"
+        "from airflow import plugins_manager\n"
+        "info = plugins_manager.get_plugin_info()\n"
+        "print(json.dumps({'plugins': [p['name'] for p in info], 'errors': plugins_manager.get_import_errors(),\n"
         "  'stray': [m for m in ('config', 'stages', 'dates', 'server', 'warehouse') if m in sys.modules]}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     import json
 
     result = json.loads(out.stdout.strip().splitlines()[-1])
