@@ -46,6 +46,12 @@ class Settings(BaseModel):
     timezone: str = "UTC"
     extract_workers: int = Field(0, ge=0, description="0 means one per core")
     max_articles: int | None = Field(None, ge=1)
+    schedule: str | None = Field(None, description="default schedule of the sources (cron, @preset or 15m / 2h)")
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        return None if value is None else check_schedule(value)
 
     @field_validator("timezone")
     @classmethod
@@ -74,6 +80,13 @@ class _SourceBase(BaseModel):
     language: str | None = None
     timezone: str | None = None
     max_articles: int | None = Field(None, ge=1)
+    # unset: the file's settings.schedule; an explicit null: manual runs only
+    schedule: str | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        return None if value is None else check_schedule(value)
 
     @field_validator("name")
     @classmethod
@@ -146,6 +159,23 @@ class SourcesFile(BaseModel):
                 return source
         raise KeyError(name)
 
+    def schedule_of(self, name: str) -> str | None:
+        """The source's own schedule, else the file's default; an explicit `schedule: null` keeps it manual."""
+        source = self.source(name)
+        if "schedule" in source.model_fields_set:
+            return source.schedule
+        return self.settings.schedule
+
+    def schedule_groups(self) -> dict[str, list[str]]:
+        """Scheduled sources grouped by schedule (one scheduled DAG each), in file order; equal durations such as
+        `60m` and `1h` share a group."""
+        groups: dict[str, list[str]] = {}
+        for source in self.sources:
+            schedule = self.schedule_of(source.name)
+            if schedule is not None:
+                groups.setdefault(canonical_schedule(schedule), []).append(source.name)
+        return groups
+
     def selected(self, names: list[str] | None) -> list[str]:
         """Names of the sources to run; an unknown name is an error, not an empty run."""
         all_names = [s.name for s in self.sources]
@@ -155,6 +185,61 @@ class SourcesFile(BaseModel):
         if unknown:
             raise ConfigError(f"unknown source(s) {', '.join(unknown)}; the file defines {', '.join(all_names)}")
         return [n for n in all_names if n in set(names)]
+
+
+# Airflow's cron presets (airflow.utils.dates.cron_presets); @once and @continuous make no sense for a news feed
+SCHEDULE_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly")
+_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+MIN_INTERVAL_S = 60
+
+
+def duration_seconds(value: str) -> int | None:
+    """`15m`, `2h`, `1h30m`, `1d` as seconds; None when the text is not a duration."""
+    match = _DURATION_RE.match(value.strip())
+    if not match or not any(match.groups()):
+        return None
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+def check_schedule(value: str) -> str:
+    """A schedule is a cron expression, an Airflow preset or a duration of at least a minute."""
+    value = value.strip()
+    if value in SCHEDULE_PRESETS:
+        return value
+    seconds = duration_seconds(value)
+    if seconds is not None:
+        if seconds < MIN_INTERVAL_S:
+            raise ValueError(f"schedule {value!r} is shorter than a minute")
+        return value
+    # croniter ships with Airflow, which parses cron schedules with it
+    from croniter import croniter
+
+    if len(value.split()) == 5 and croniter.is_valid(value):
+        return value
+    raise ValueError(f"schedule {value!r} is not a cron expression (5 fields), one of {', '.join(SCHEDULE_PRESETS)}, "
+                     "or a duration such as 15m, 2h or 1d")
+
+
+def canonical_schedule(value: str) -> str:
+    """One spelling per schedule: durations as their largest whole unit (`60m` -> `1h`), others as written."""
+    seconds = duration_seconds(value)
+    if seconds is None:
+        return " ".join(value.split())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def schedule_slug(schedule: str) -> str:
+    """The part of a scheduled DAG's id that names its schedule: `hourly`, `every_15m`, `cron_0_6_x_x_x`."""
+    schedule = canonical_schedule(schedule)
+    if schedule.startswith("@"):
+        return schedule[1:]
+    if duration_seconds(schedule) is not None:
+        return f"every_{schedule}"
+    return "cron_" + re.sub(r"[^0-9A-Za-z]+", "_", schedule.replace("*", "x")).strip("_")
 
 
 def _check_zone(value: str) -> str:
