@@ -1,5 +1,5 @@
-"""news_quality: after every load of the warehouse (Asset newsflow://warehouse/articles) -> quality checks ->
-Great Expectations Data Docs -> the offline dashboard.
+"""news_quality: after every load of a warehouse (an event on its articles Asset, newsflow://warehouse/<key>/articles,
+through the alias `newsflow_articles`) -> quality checks -> Great Expectations Data Docs -> the offline dashboard.
 
 Thin wiring only: the work lives in newsflow.quality_checks and newsflow.report, imported inside the tasks.
 """
@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context, task
 
-from newsflow.dag_tasks import ARTICLES, DEFAULT_ARGS, START_DATE
+from newsflow.dag_tasks import ARTICLES_ALIAS, DEFAULT_ARGS, START_DATE, refuse_unknown_conf
 
 DOC = """
 ### news_quality
 
-Runs whenever `news_ingest`'s **load** updates the asset `newsflow://warehouse/articles` (or by hand):
+Runs whenever an ingest DAG's **load** records an event on the articles Asset of a warehouse
+(`newsflow://warehouse/<key>/articles`, one per warehouse, through the alias `newsflow_articles`), and checks the
+warehouse named in that event; by hand, the `warehouse` param (empty: the deployment's):
+
+0. **target** picks the warehouse: the latest triggering event's `extra.warehouse`, else the param;
 
 1. **run_checks** (pool `duckdb_write`): SQL checks per source on a read-only connection (freshness, daily
    volume against a 28-day median/MAD baseline, null and empty rates, duplicate rate, rejection and fetch-failure
@@ -32,24 +36,38 @@ Failing checks are recorded with status `fail` and shown on the dashboard; they 
 
 @dag(
     dag_id="news_quality",
-    schedule=[ARTICLES],
+    schedule=[ARTICLES_ALIAS],
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["newsflow", "quality"],
     doc_md=DOC,
     default_args=DEFAULT_ARGS,
+    params={"warehouse": Param("", type="string", description="Warehouse to check (empty: the deployment's)")},
 )
 def news_quality():
+    @task
+    def target(params: dict | None = None) -> str:
+        from newsflow.config import warehouse_path
+
+        refuse_unknown_conf({"warehouse"})
+        context = get_current_context()
+        events = [event for per_asset in (context.get("triggering_asset_events") or {}).values() for event in per_asset]
+        named = [event for event in events if (event.extra or {}).get("warehouse")]
+        if named:
+            latest = max(named, key=lambda event: event.timestamp)
+            return str(latest.extra["warehouse"])
+        return params.get("warehouse") or str(warehouse_path())
+
     @task(pool="duckdb_write", execution_timeout=timedelta(hours=1))
-    def run_checks() -> dict:
+    def run_checks(warehouse: str) -> dict:
         from newsflow.quality_checks import run_quality_checks
 
         context = get_current_context()
         # ages are measured at the run's logical date (asset-triggered runs have none: when the run was due),
         # so rerunning an old run judges the warehouse as of that run
         as_of = context.get("logical_date") or context["dag_run"].run_after
-        return run_quality_checks(context["run_id"], now=as_of)
+        return {**run_quality_checks(context["run_id"], warehouse=warehouse, now=as_of), "warehouse": warehouse}
 
     @task(execution_timeout=timedelta(minutes=30))
     def build_data_docs(summary: dict) -> str:
@@ -63,9 +81,9 @@ def news_quality():
         from newsflow.config import data_dir
         from newsflow.report import build_report
 
-        return str(build_report(data_dir() / "reports" / "dashboard.html"))
+        return str(build_report(data_dir() / "reports" / "dashboard.html", warehouse=summary["warehouse"]))
 
-    summary = run_checks()
+    summary = run_checks(target())
     build_data_docs(summary)
     write_dashboard(summary)
 

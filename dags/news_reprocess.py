@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from newsflow.dag_tasks import DEFAULT_ARGS, START_DATE, account, extract, load, validate
+from newsflow.dag_tasks import DEFAULT_ARGS, START_DATE, account, extract, load, refuse_unknown_conf, validate
 
 DOC = """
 ### news_reprocess
@@ -41,6 +41,7 @@ def news_reprocess():
     def plan(params: dict | None = None) -> list[dict]:
         from newsflow.stages.reprocess import plan_reprocess
 
+        refuse_unknown_conf({"sources_file", "sources", "start_date", "end_date"})
         context = get_current_context()
         jobs = plan_reprocess(
             params["sources_file"], params.get("sources"), params.get("start_date"), params.get("end_date"),

@@ -5,12 +5,15 @@ Only airflow.sdk is imported here; every stage (and its heavy libraries) is impo
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, get_current_context, task
+from airflow.sdk import Asset, AssetAlias, get_current_context, task
 
-ARTICLES = Asset("newsflow://warehouse/articles")
+# load emits one event per run through this alias, on the Asset of the warehouse it wrote (articles_asset); the
+# quality DAG is scheduled on the alias, so it runs for whichever warehouse was loaded
+ARTICLES_ALIAS = AssetAlias("newsflow_articles")
 START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
 DEFAULT_ARGS = {
     "owner": "newsflow",
@@ -19,6 +22,29 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
 }
+
+
+def warehouse_key(warehouse: str) -> str:
+    """A stable short name for a warehouse location (a path or a catalog address)."""
+    return hashlib.sha256(str(warehouse).encode("utf-8")).hexdigest()[:16]
+
+
+def articles_asset(warehouse: str) -> Asset:
+    """The articles table of one warehouse: one Asset per warehouse, so quality runs follow the one loaded."""
+    key = warehouse_key(warehouse)
+    return Asset(name=f"newsflow_articles_{key}", uri=f"newsflow://warehouse/{key}/articles", group="newsflow")
+
+
+def refuse_unknown_conf(allowed: set[str]) -> None:
+    """Airflow 3.3 keeps conf keys that match no param as extra untyped params (its params have no
+    additionalProperties switch), so a typo such as `sources_fle` would run with the defaults: refuse it here,
+    first thing in the run's first task, without retries."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    conf = get_current_context()["dag_run"].conf or {}
+    unknown = sorted(set(conf) - allowed)
+    if unknown:
+        raise AirflowFailException(f"unknown conf key(s) {', '.join(unknown)}; this DAG takes {', '.join(sorted(allowed))}")
 
 
 @task(map_index_template="{{ job.name }}", execution_timeout=timedelta(hours=2))
@@ -37,14 +63,21 @@ def validate(job: dict) -> dict:
     return validate_source(Job.from_xcom(job)).to_xcom()
 
 
-@task(pool="duckdb_write", outlets=[ARTICLES])
+@task(pool="duckdb_write", outlets=[ARTICLES_ALIAS])
 def load(jobs: list[dict]) -> dict:
+    from newsflow.stages.job import Job
     from newsflow.stages.load import load_run
 
     context = get_current_context()
-    return load_run(
-        list(jobs), run_id=context["run_id"], dag_id=context["dag"].dag_id, started_at=context["dag_run"].start_date
+    jobs = list(jobs)
+    summary = load_run(
+        jobs, run_id=context["run_id"], dag_id=context["dag"].dag_id, started_at=context["dag_run"].start_date
     )
+    warehouse = Job.from_xcom(jobs[0]).warehouse if jobs else None
+    if warehouse:
+        context["outlet_events"][ARTICLES_ALIAS].add(
+            articles_asset(warehouse), extra={"warehouse": warehouse, "run_id": context["run_id"]})
+    return summary
 
 
 @task(pool="duckdb_write", retries=0)

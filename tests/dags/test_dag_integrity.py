@@ -43,9 +43,69 @@ def test_ingest_shape(dagbag):
     assert {"plan", "discover", "fetch_extract", "validate", "load", "account"} <= ids
     load = dag.get_task("load")
     assert load.pool == "duckdb_write"
-    assert [o.uri for o in load.outlets] == ["newsflow://warehouse/articles"]
+    # one Asset per warehouse: load names the warehouse's Asset at run time, through the alias
+    assert [o.name for o in load.outlets] == ["newsflow_articles"]
     assert dag.get_task("account").pool == "duckdb_write"
-    assert set(dag.params.keys()) >= {"sources_file", "sources"}
+    assert set(dag.params.keys()) == {"sources_file", "sources", "warehouse"}
+    assert dag.timetable.__class__.__name__ == "NullTimetable"
+
+
+def test_quality_follows_the_articles_alias(dagbag):
+    dag = dagbag.dags["news_quality"]
+    assert [(type(o).__name__, o.name) for o in dag.timetable.asset_condition.objects] == [("AssetAlias", "newsflow_articles")]
+
+
+def test_articles_asset_names_the_warehouse():
+    from newsflow.dag_tasks import articles_asset
+
+    first, again, other = articles_asset("/a/lake"), articles_asset("/a/lake"), articles_asset("/b/lake")
+    assert first.uri == again.uri != other.uri
+    assert first.uri.startswith("newsflow://warehouse/") and first.uri.endswith("/articles")
+
+
+def test_scheduled_dags_come_from_the_sources_file(dagbag):
+    """config/sources.yaml: @hourly by default, one source every 30 minutes, two manual-only sources."""
+    hourly, every_30m = dagbag.dags["news_ingest_hourly"], dagbag.dags["news_ingest_every_30m"]
+    assert hourly.params["sources"] == ["bbc_world", "aljazeera_ar", "meduza"]
+    assert every_30m.params["sources"] == ["guardian_sitemap"]
+    assert not any("curated" in d.params.get("sources", []) for d in dagbag.dags.values())
+    for dag in (hourly, every_30m):
+        assert dag.catchup is False and dag.max_active_runs == 1
+        assert "scheduled" in dag.tags
+        assert dag.params["sources_file"] == str(ROOT / "config" / "sources.yaml")
+    assert hourly.timetable.__class__.__name__ == "CronTriggerTimetable"
+    assert every_30m.timetable.__class__.__name__ == "DeltaTriggerTimetable"
+
+
+_PARSE = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+print(json.dumps({"dags": sorted(bag.dags), "errors": {k.rsplit('/', 1)[-1]: v for k, v in bag.import_errors.items()}}))
+"""
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "sources file not found"),
+    ("sources: [ {name: a, kind: feed", "not valid YAML"),
+    ("sources:\n  - {name: late, kind: feed, url: 'http://x', schedule: 'often'}\n",
+     "sources[0] (name 'late'), field 'schedule'"),
+])
+def test_a_broken_sources_file_breaks_only_the_scheduled_dags(tmp_path, content, message):
+    sources = tmp_path / "sources.yaml"
+    if content is not None:
+        sources.write_text(content)
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "home"), "NEWSFLOW_SOURCES": str(sources),
+           "PYTHONPATH": str(ROOT / "plugins")}
+    out = subprocess.run([sys.executable, "-c", _PARSE, str(ROOT / "dags")], capture_output=True, text=True,
+                         env=env, check=True)
+    import json
+
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(result["errors"]) == {"news_scheduled.py"}
+    assert message in result["errors"]["news_scheduled.py"]
+    assert str(sources) in result["errors"]["news_scheduled.py"]
+    assert {"news_ingest", "news_quality", "news_reprocess"} <= set(result["dags"])
 
 
 @pytest.mark.parametrize("dag_file", sorted(p.name for p in (ROOT / "dags").glob("*.py")))

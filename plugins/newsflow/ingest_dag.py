@@ -1,0 +1,139 @@
+"""The ingest DAG, built once for the manual `news_ingest` and once per schedule of the deployment's sources file
+(`news_ingest_<schedule>`), and where the deployment names that file. Only airflow.sdk and the sources file's
+pydantic model are imported here: DAG files call it at parse time.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from airflow.sdk import Param, dag, get_current_context, task
+
+from newsflow.dag_tasks import DEFAULT_ARGS, START_DATE, account, load, refuse_unknown_conf, validate
+
+SOURCES_ENV = "NEWSFLOW_SOURCES"
+SOURCES_VARIABLE = "newsflow_sources"
+DEFAULT_SOURCES_FILE = "config/sources.yaml"
+INGEST_PARAMS = {"sources_file", "sources", "warehouse"}
+
+DOC = """
+### {dag_id}
+
+{what}
+
+1. **plan** refuses unknown conf keys, validates the sources file and creates the run's staging folder (a
+   configuration error fails the run at once, without retries);
+2. per source (mapped): **discover** (feed, sitemap, URL list or WARC) → **fetch_extract** (polite async HTTP,
+   raw responses to WARC; each archived page goes straight to the extraction workers on every core: trafilatura
+   and newsflow's date, title, language, credit and duplicate fields) → **validate** (Great Expectations suite:
+   date, source, body, language);
+3. **load** writes everything in one transaction through the 1-slot `duckdb_write` pool (upserts: a rerun
+   never duplicates) and records an event on the articles Asset of that warehouse (`news_quality` follows it);
+4. **account** fails the run if any discovered URL has no outcome in `fetch_log`.
+
+Params: `sources_file`, `sources` (names; empty: every source of this DAG), `warehouse` (empty: the
+deployment's). Outcomes per URL: `loaded`, `unchanged`, `rejected`, `failed`, `skipped` (see the README).
+"""
+
+
+def deployment_sources_file() -> str:
+    """The sources file this deployment schedules: $NEWSFLOW_SOURCES, else the Airflow Variable
+    `newsflow_sources`, else config/sources.yaml; relative paths are read from the project root."""
+    from newsflow.config import project_root
+
+    name = os.environ.get(SOURCES_ENV)
+    if not name:
+        try:
+            from airflow.sdk import Variable
+
+            name = Variable.get(SOURCES_VARIABLE, default=None)
+        except Exception:  # noqa: BLE001 - no metadata DB reachable (a bare parse): the default file
+            name = None
+    path = Path(name or DEFAULT_SOURCES_FILE)
+    return str(path if path.is_absolute() else (project_root() / path).resolve())
+
+
+def build_ingest_dag(dag_id: str, *, schedule: str | timedelta | None, sources_file: str,
+                     sources: list[str] | None = None, what: str):
+    """One ingest DAG. `sources` are the defaults of the `sources` param (the names a scheduled DAG ingests)."""
+
+    @dag(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        tags=["newsflow", "ingest"] + (["scheduled"] if schedule is not None else []),
+        doc_md=DOC.format(dag_id=dag_id, what=what),
+        default_args=DEFAULT_ARGS,
+        params={
+            "sources_file": Param(sources_file, type="string", minLength=1, description="Path to the sources YAML file"),
+            "sources": Param(list(sources or []), type="array", items={"type": "string"},
+                             description="Only these source names (empty: all sources)"),
+            "warehouse": Param("", type="string", description="Warehouse to load (empty: the deployment's)"),
+        },
+    )
+    def ingest():
+        @task
+        def plan(params: dict | None = None) -> list[dict]:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from newsflow.config import ConfigError
+            from newsflow.stages.plan import plan_run
+
+            refuse_unknown_conf(INGEST_PARAMS)
+            context = get_current_context()
+            try:
+                jobs = plan_run(params["sources_file"], params.get("sources"), context["run_id"],
+                                warehouse=params.get("warehouse") or None)
+            except ConfigError as exc:
+                # a missing file, bad YAML or an unknown source: retrying cannot fix it
+                raise AirflowFailException(str(exc)) from None
+            return [job.to_xcom() for job in jobs]
+
+        @task(map_index_template="{{ job.name }}")
+        def discover(job: dict) -> dict:
+            from newsflow.stages.discover import discover_source
+            from newsflow.stages.job import Job
+
+            return discover_source(Job.from_xcom(job)).to_xcom()
+
+        @task(map_index_template="{{ job.name }}", execution_timeout=timedelta(hours=2))
+        def fetch_extract(job: dict) -> dict:
+            # one task, so fetching (network-bound, one core) overlaps extraction (CPU-bound, every core)
+            from newsflow.stages.fetch_extract import fetch_extract_source
+            from newsflow.stages.job import Job
+
+            return fetch_extract_source(Job.from_xcom(job)).to_xcom()
+
+        validated = validate.expand(job=fetch_extract.expand(job=discover.expand(job=plan())))
+        account(validated, load(validated))
+
+    return ingest()
+
+
+def airflow_schedule(schedule: str) -> str | timedelta:
+    """What Airflow's `schedule=` takes for a sources-file schedule: a duration becomes a timedelta."""
+    from newsflow.config import duration_seconds
+
+    seconds = duration_seconds(schedule)
+    return timedelta(seconds=seconds) if seconds is not None else schedule
+
+
+def build_scheduled_dags(sources_file: str) -> dict:
+    """One DAG per schedule in the sources file; a broken file raises ConfigError (an import error of the file
+    that calls this, naming the file and the entry; the other DAG files still parse)."""
+    from newsflow.config import load_sources, schedule_slug
+
+    config = load_sources(sources_file)
+    dags = {}
+    for schedule, names in config.schedule_groups().items():
+        dag_id = f"news_ingest_{schedule_slug(schedule)}"
+        dags[dag_id] = build_ingest_dag(
+            dag_id, schedule=airflow_schedule(schedule), sources_file=sources_file, sources=names,
+            what=f"Scheduled `{schedule}` from `{sources_file}`: ingests {', '.join(names)}. Scheduled runs need "
+                 f"no conf; a manual run takes the params below.",
+        )
+    return dags
