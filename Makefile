@@ -6,7 +6,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 
-.PHONY: setup demo test test-fast lint lock bench clean airflow-standalone
+.PHONY: setup demo up up-demo down status test test-fast lint lock bench clean
 
 $(UV):
 	@$(PYTHON) -m venv .tools || { rm -rf .tools; \
@@ -44,9 +44,20 @@ lock: $(UV)
 bench: setup
 	.venv/bin/python bench/extraction.py ../shared/corpora/article-extraction-benchmark
 
-# the Airflow UI and scheduler on this machine (http://localhost:8080), with the same airflow_home as the demo
-airflow-standalone: setup
-	.venv/bin/python -m newsflow.airflow_runner standalone
+# the always-on service in the background: scheduler, dag-processor, triggerer and UI on http://127.0.0.1:8080
+# (PORT=... or NEWSFLOW_PORT to move it), scheduling config/sources.yaml (or $$NEWSFLOW_SOURCES); `make down` stops it
+up: setup
+	.venv/bin/newsflow up $(if $(PORT),--port $(PORT))
+
+# the same with the live sample newsroom, scheduled every minute; contacts nothing outside this machine
+up-demo: setup
+	.venv/bin/newsflow up --demo $(if $(PORT),--port $(PORT))
+
+down: setup
+	.venv/bin/newsflow down
+
+status: setup
+	.venv/bin/newsflow status
 
 clean:
 	rm -rf .venv .tools airflow_home data .pytest_cache

@@ -40,7 +40,7 @@ def airflow_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("NO_PROXY", "*")
     # the spawned extraction workers and the DAG files import newsflow from here even without the venv install
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root / "plugins"), env.get("PYTHONPATH", "")) if p)
-    # `airflow standalone` starts its components as `airflow ...` subprocesses: the venv must be on PATH
+    # Airflow starts some components as `airflow ...` subprocesses: the venv must be on PATH
     env["PATH"] = os.pathsep.join((str(Path(sys.executable).parent), env.get("PATH", "")))
     env.update(extra or {})
     return env
@@ -120,14 +120,11 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m newsflow.airflow_runner standalone|airflow ARGS`: Airflow with the project's settings."""
+    """`python -m newsflow.airflow_runner ARGS`: the airflow command with the project's settings (`newsflow up`
+    runs the service; this is for one-off commands such as `dags list` or `tasks test`)."""
     args = list(sys.argv[1:] if argv is None else argv)
     ensure_airflow(quiet=False)
-    if not args or args[0] == "standalone":
-        cmd = [*_airflow(), "standalone"]
-    else:
-        cmd = [*_airflow(), *args[1:]] if args[0] == "airflow" else [*_airflow(), *args]
-    return subprocess.call(cmd, env=airflow_env())
+    return subprocess.call([*_airflow(), *args], env=airflow_env())
 
 
 if __name__ == "__main__":

@@ -158,6 +158,11 @@ def run_quality() -> None:
 
 def cmd_ingest(args) -> int:
     _set_warehouse(args.warehouse)
+    from newsflow import service
+
+    state = service.read_state()
+    if service.is_running(state) and not args.logical_date:
+        return ingest_on_service(state, args)
     result = run_ingest(args.sources, args.source or None, logical_date=args.logical_date)
     from newsflow.config import warehouse_path
 
@@ -166,6 +171,48 @@ def cmd_ingest(args) -> int:
     if args.quality:
         run_quality()
     return 0
+
+
+def ingest_on_service(state: dict, args) -> int:
+    """The service is up: trigger news_ingest through its REST API and follow the run task by task."""
+    from newsflow import service
+    from newsflow.config import load_sources, warehouse_path
+
+    load_sources(args.sources).selected(args.source)  # a bad file or name: a clear error, no run
+    conf = {"sources_file": str(Path(args.sources).resolve()), "sources": args.source or []}
+    if args.warehouse:
+        conf["warehouse"] = str(warehouse_path())
+    client = service.Client(state)
+    run = client.trigger("news_ingest", conf)
+    print(f"news_ingest: triggered {run['dag_run_id']} on {state['url']} -> {conf.get('warehouse') or state['warehouse']}",
+          flush=True)
+    final = client.wait("news_ingest", run["dag_run_id"], echo=lambda m: print(m, flush=True))
+    if final != "success":
+        print(f"newsflow: news_ingest run {run['dag_run_id']} {final}; see {state['url']}", file=sys.stderr)
+        return 1
+    os.environ["NEWSFLOW_WAREHOUSE"] = conf.get("warehouse") or state["warehouse"]
+    print_run_summary(run["dag_run_id"])
+    return 0
+
+
+def cmd_up(args) -> int:
+    from newsflow import service
+
+    service.up(port=args.port, demo=args.demo, sources_file=args.sources)
+    return 0
+
+
+def cmd_down(args) -> int:
+    from newsflow import service
+
+    service.down()
+    return 0
+
+
+def cmd_status(args) -> int:
+    from newsflow import service
+
+    return service.status()
 
 
 def cmd_reprocess(args) -> int:
@@ -244,6 +291,17 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--quality", action="store_true", help="then run news_quality (checks, Data Docs, dashboard)")
     ingest.set_defaults(func=cmd_ingest)
 
+    up = sub.add_parser("up", help="start the scheduler, dag-processor, triggerer and UI in the background")
+    up.add_argument("--port", type=int, help="UI port on 127.0.0.1 (default $NEWSFLOW_PORT or 8080)")
+    up.add_argument("--demo", action="store_true",
+                    help="also serve the live sample newsroom and schedule only its sources, every minute")
+    up.add_argument("--sources", help="sources file to schedule (default $NEWSFLOW_SOURCES or config/sources.yaml)")
+    up.set_defaults(func=cmd_up)
+    down = sub.add_parser("down", help="stop everything `newsflow up` started")
+    down.set_defaults(func=cmd_down)
+    status = sub.add_parser("status", help="what runs (pids, URL) and the last runs per DAG")
+    status.set_defaults(func=cmd_status)
+
     reprocess = sub.add_parser("reprocess", help="re-extract archived articles through news_reprocess (no refetch)")
     reprocess.add_argument("--sources", required=True, help="sources YAML file (settings and known sources)")
     reprocess.add_argument("--source", action="append", help="only this source (repeatable)")
@@ -281,12 +339,13 @@ def main(argv: list[str] | None = None) -> int:
         # the error classes are imported only when needed: newsflow.warehouse imports duckdb
         from newsflow.airflow_runner import DagRunFailed
         from newsflow.config import ConfigError
+        from newsflow.service import ServiceError
         from newsflow.warehouse import WarehouseBusy
 
         if isinstance(exc, ConfigError):
             print(f"newsflow: {exc}", file=sys.stderr)
             return 2
-        if isinstance(exc, DagRunFailed | WarehouseBusy | FileNotFoundError):
+        if isinstance(exc, DagRunFailed | WarehouseBusy | FileNotFoundError | ServiceError):
             print(f"newsflow: {exc}", file=sys.stderr)
             return 1
         # duckdb errors in a user's query deserve one clear line

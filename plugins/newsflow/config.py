@@ -233,10 +233,13 @@ def canonical_schedule(value: str) -> str:
 
 
 def schedule_slug(schedule: str) -> str:
-    """The part of a scheduled DAG's id that names its schedule: `hourly`, `every_15m`, `cron_0_6_x_x_x`."""
+    """The part of a scheduled DAG's id that names its schedule: `hourly`, `every_15m`, `every_minute`,
+    `cron_0_6_x_x_x`."""
     schedule = canonical_schedule(schedule)
     if schedule.startswith("@"):
         return schedule[1:]
+    if schedule == "* * * * *":
+        return "every_minute"
     if duration_seconds(schedule) is not None:
         return f"every_{schedule}"
     return "cron_" + re.sub(r"[^0-9A-Za-z]+", "_", schedule.replace("*", "x")).strip("_")

@@ -48,7 +48,7 @@ def test_a_bad_default_schedule_names_the_setting():
 
 @pytest.mark.parametrize("schedule, canonical, slug", [
     ("@daily", "@daily", "daily"), ("90m", "90m", "every_90m"), ("120m", "2h", "every_2h"), ("1d", "1d", "every_1d"),
-    ("*/5 *  * * *", "*/5 * * * *", "cron_x_5_x_x_x_x"),
+    ("*/5 *  * * *", "*/5 * * * *", "cron_x_5_x_x_x_x"), ("* * * * *", "* * * * *", "every_minute"),
 ])
 def test_canonical_spelling_and_dag_id_part(schedule, canonical, slug):
     assert canonical_schedule(schedule) == canonical

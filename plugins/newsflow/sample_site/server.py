@@ -77,6 +77,10 @@ class _Handler(BaseHTTPRequestHandler):
         if ".." in decoded.split("/") or "\\" in decoded or "\x00" in decoded:
             self._plain(HTTPStatus.BAD_REQUEST, "bad path\n", send_body)
             return
+        live = getattr(self.server, "live", None)
+        if live is not None and (decoded == "/live" or decoded.startswith("/live/")):
+            self._serve_live(live, decoded, send_body)
+            return
         target = _resolve(decoded)
         if target is None:
             self._plain(HTTPStatus.NOT_FOUND, "not found\n", send_body)
@@ -107,6 +111,27 @@ class _Handler(BaseHTTPRequestHandler):
         if send_body:
             self.wfile.write(data)
 
+    def _serve_live(self, live, path: str, send_body: bool) -> None:
+        rendered = live.render(path, self._base())
+        if rendered is None:
+            self._plain(HTTPStatus.NOT_FOUND, "not found\n", send_body)
+            return
+        ctype, data = rendered
+        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        if self._not_modified(etag, None):
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("ETag", etag)
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        if send_body:
+            self.wfile.write(data)
+
     def _base(self) -> str:
         # echo the Host header so links stay reachable when the site is fetched from a container
         host = self.headers.get("Host")
@@ -115,14 +140,14 @@ class _Handler(BaseHTTPRequestHandler):
         h, p = self.server.server_address[:2]
         return f"http://{h}:{p}"
 
-    def _not_modified(self, etag: str, mtime: int) -> bool:
+    def _not_modified(self, etag: str, mtime: int | None) -> bool:
         inm = self.headers.get("If-None-Match")
         if inm is not None:
             # RFC 9110: If-None-Match wins over If-Modified-Since, and GET compares weakly
             tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
             return "*" in tags or etag in tags
         ims = self.headers.get("If-Modified-Since")
-        if ims:
+        if ims and mtime is not None:
             try:
                 since = email.utils.parsedate_to_datetime(ims).timestamp()
             except (TypeError, ValueError):
@@ -149,11 +174,13 @@ class _Server(ThreadingHTTPServer):
 
 
 class SampleSite:
-    """The sample site on a loopback port; use as a context manager or call start()/stop()."""
+    """The sample site on a loopback port; use as a context manager or call start()/stop(). With `live` (a
+    newsflow.sample_site.live.LiveNewsroom) it also serves the live newsroom under /live/."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, live=None) -> None:
         self.host = host
         self.port = port
+        self.live = live
         self.base_url = ""
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -162,6 +189,7 @@ class SampleSite:
         if self._httpd is not None:
             return self
         self._httpd = _Server((self.host, self.port), _Handler)
+        self._httpd.live = self.live
         self.port = self._httpd.server_address[1]
         self.base_url = f"http://{self.host}:{self.port}"
         self._thread = threading.Thread(
@@ -191,13 +219,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve the newsflow sample news site.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--live", action="store_true", help="also serve the live newsroom under /live/")
+    parser.add_argument("--slot-seconds", type=int, default=60, help="the live newsroom publishes once per slot")
+    parser.add_argument("--silent-slots", type=int, default=10, help="slots khabar stays silent after opening")
     args = parser.parse_args(argv)
     # Ctrl-C must stop it even when it was started with SIGINT ignored or blocked: both are inherited across exec,
     # and Python then leaves SIGINT alone. A job started in the background by a non-interactive shell ignores SIGINT,
     # and so did every process under it, CI's pytest included: its Ctrl-C test hung.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    with SampleSite(args.host, args.port) as site:
+    live = None
+    if args.live:
+        from newsflow.sample_site.live import LiveNewsroom
+
+        live = LiveNewsroom(slot_s=args.slot_seconds, silent_slots=args.silent_slots)
+    with SampleSite(args.host, args.port, live=live) as site:
         print(f"sample site at {site.base_url}/ (Ctrl-C to stop)", flush=True)
         try:
             # short sleeps: the kernel may deliver Ctrl-C to a server thread, and Python raises it in the main thread

@@ -1,0 +1,414 @@
+"""The local always-on service behind `make up` / `make down`: Airflow's scheduler, dag-processor, triggerer and
+api-server (127.0.0.1 only, LocalExecutor sized to the cores) in one process group, and with --demo the live newsroom.
+
+State (pids, URL, sources file) is kept in `<data dir>/service/service.json`; logs go to `<data dir>/logs/`.
+The REST client here (JWT from the simple auth manager) lets `newsflow ingest` and `status` use a running service.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from newsflow.airflow_runner import airflow_env, airflow_home, ensure_airflow, project_root
+
+DEFAULT_PORT = 8080
+LIVE_PORT = 8766
+USER = "admin"
+COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
+LIVE_SOURCES = "config/sources.live.yaml"
+
+
+class ServiceError(RuntimeError):
+    """The service could not be started, reached or stopped; the message says why and where the logs are."""
+
+
+def _data_dir() -> Path:
+    from newsflow.config import data_dir
+
+    return data_dir()
+
+
+def state_file() -> Path:
+    return _data_dir() / "service" / "service.json"
+
+
+def read_state() -> dict | None:
+    try:
+        return json.loads(state_file().read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(preferred: int) -> int:
+    """`preferred` when it is free, else a port the kernel picks."""
+    if port_free(preferred):
+        return preferred
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def sources_on_port(sources_file: Path, old_port: int, new_port: int, folder: Path) -> Path:
+    """The loopback sources file with its port changed (the demo and the live newsroom move when theirs is
+    taken); unchanged when the port is the file's own."""
+    if old_port == new_port:
+        return sources_file
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / sources_file.name
+    target.write_text(sources_file.read_text(encoding="utf-8").replace(f"127.0.0.1:{old_port}", f"127.0.0.1:{new_port}"),
+                      encoding="utf-8")
+    return target
+
+
+def _secret(name: str) -> str:
+    """A secret shared by every component (the execution API's JWTs must verify across processes), kept in the
+    Airflow home, readable by this user only."""
+    path = airflow_home() / f".newsflow-{name}"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def parallelism() -> int:
+    """One task slot per core (at least two: a load waits on its pool while another task runs)."""
+    return max(2, os.cpu_count() or 2)
+
+
+def service_env(port: int, sources_file: str, data_dir: Path, warehouse: str) -> dict[str, str]:
+    url = f"http://127.0.0.1:{port}"
+    return airflow_env({
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": str(parallelism()),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": url,
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__API_AUTH__JWT_SECRET": _secret("jwt-secret"),
+        "AIRFLOW__API__SECRET_KEY": _secret("api-secret"),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(data_dir / "logs" / "airflow"),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+        "NEWSFLOW_SOURCES": sources_file,
+        "NEWSFLOW_DATA_DIR": str(data_dir),
+        "NEWSFLOW_WAREHOUSE": warehouse,
+    })
+
+
+def password() -> str | None:
+    """The admin password the simple auth manager generated (it writes it at the api-server's first start)."""
+    path = airflow_home() / "simple_auth_manager_passwords.json.generated"
+    try:
+        return json.loads(path.read_text()).get(USER)
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie child of ours still answers kill(0): look at its state
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def is_running(state: dict | None = None) -> bool:
+    state = state if state is not None else read_state()
+    return bool(state) and any(_alive(pid) for pid in state["pids"].values())
+
+
+def _get(url: str, token: str | None = None, timeout: float = 5.0):
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read() or b"null")
+
+
+def answers(url: str) -> bool:
+    try:
+        health = _get(f"{url}/api/v2/monitor/health", timeout=3)
+    except (OSError, ValueError):
+        return False
+    return health.get("metadatabase", {}).get("status") == "healthy"
+
+
+def up(*, port: int | None = None, demo: bool = False, sources_file: str | None = None, timeout: float = 240.0,
+       echo=print) -> dict:
+    """Start the service in the background and return once the UI answers; refuses when one is already up."""
+    from newsflow.config import load_sources, warehouse_path
+
+    state = read_state()
+    if is_running(state):
+        raise ServiceError(f"newsflow is already up at {state['url']} (pids {sorted(state['pids'].values())}); "
+                           "`newsflow down` stops it")
+    port = int(port or os.environ.get("NEWSFLOW_PORT") or DEFAULT_PORT)
+    if not port_free(port):
+        raise ServiceError(f"port {port} on 127.0.0.1 is taken: choose another with --port or NEWSFLOW_PORT")
+    data_dir = _data_dir()
+    folder = data_dir / "service"
+    logs = data_dir / "logs" / "service"
+    logs.mkdir(parents=True, exist_ok=True)
+    ensure_airflow()
+    pids: dict[str, int] = {}
+    pgid = None
+    live_url = None
+
+    def start(name: str, cmd: list[str], env: dict[str, str]) -> None:
+        nonlocal pgid
+        log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it; ours is closed below
+        try:
+            # every component in one new process group (the first one's): `down` signals the group. Not a new
+            # session: a process may only join a group of its own session. Outside the terminal's foreground
+            # group, Ctrl-C and a closed terminal leave the service running.
+            proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    cwd=project_root(), process_group=pgid or 0)
+        finally:
+            log.close()
+        pgid = pgid or proc.pid
+        pids[name] = proc.pid
+
+    try:
+        if demo:
+            live_port = free_port(LIVE_PORT)
+            sources = sources_on_port(project_root() / LIVE_SOURCES, LIVE_PORT, live_port, folder)
+            start("newsroom", [sys.executable, "-m", "newsflow.sample_site.server", "--live", "--port",
+                               str(live_port)], airflow_env())
+            live_url = f"http://127.0.0.1:{live_port}/live/"
+        else:
+            from newsflow.ingest_dag import deployment_sources_file
+
+            sources = Path(sources_file).resolve() if sources_file else Path(deployment_sources_file())
+        groups = load_sources(sources).schedule_groups()  # a broken file stops `up` here, with its message
+        warehouse = str(warehouse_path())
+        env = service_env(port, str(sources), data_dir, warehouse)
+        airflow = str(Path(sys.executable).with_name("airflow"))
+        for name in COMPONENTS:
+            extra = ["--host", "127.0.0.1", "--port", str(port)] if name == "api-server" else []
+            start(name, [airflow, name, *extra], env)
+        url = f"http://127.0.0.1:{port}"
+        state = {"pgid": pgid, "pids": pids, "url": url, "port": port, "sources_file": str(sources), "demo": demo,
+                 "live_url": live_url, "warehouse": warehouse, "data_dir": str(data_dir),
+                 "airflow_home": str(airflow_home()), "logs": str(logs), "started_at": time.time(),
+                 "schedules": groups}
+        folder.mkdir(parents=True, exist_ok=True)
+        state_file().write_text(json.dumps(state, indent=1))
+        deadline = time.monotonic() + timeout
+        while not answers(url):
+            dead = [name for name, pid in pids.items() if not _alive(pid)]
+            if dead:
+                raise ServiceError(f"{', '.join(dead)} stopped while starting; see {logs}/{dead[0]}.log")
+            if time.monotonic() > deadline:
+                raise ServiceError(f"the api-server did not answer at {url} within {timeout:.0f}s; see {logs}")
+            time.sleep(1)
+    except BaseException:
+        if pids:
+            _stop(pgid, list(pids.values()))
+        state_file().unlink(missing_ok=True)
+        raise
+    state["password"] = password()
+    echo(f"newsflow is up: {url}  (login: {USER} / {state['password'] or 'see the api-server log'}; "
+         f"password file {airflow_home() / 'simple_auth_manager_passwords.json.generated'})")
+    echo(f"  sources: {sources}; schedules: " + ("; ".join(f"{s}: {', '.join(n)}" for s, n in groups.items())
+                                                   or "none (manual runs only)"))
+    if live_url:
+        echo(f"  live newsroom: {live_url}")
+    echo(f"  warehouse: {warehouse}")
+    echo(f"  logs: {logs} (tasks: {data_dir / 'logs' / 'airflow'}); stop with `make down` or `newsflow down`")
+    return state
+
+
+def _tree(pids: list[int]) -> set[int]:
+    """The pids and all their descendants (task processes, extraction workers, api-server workers)."""
+    import psutil
+
+    found = set()
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            found.add(pid)
+            found.update(child.pid for child in proc.children(recursive=True))
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+def _group_members(pgid: int) -> set[int]:
+    import psutil
+
+    members = set()
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if os.getpgid(proc.pid) == pgid:
+                members.add(proc.pid)
+        except (ProcessLookupError, PermissionError):
+            continue
+    return members
+
+
+def _stop(pgid: int | None, pids: list[int], timeout: float = 30.0) -> set[int]:
+    """SIGTERM the group and every descendant, SIGKILL what is left after `timeout`; returns what survived."""
+    targets = _tree(pids) | (_group_members(pgid) if pgid else set())
+    if pgid:
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for pid in targets:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(targets)
+        if not any(_alive(pid) for pid in targets):
+            return set()
+        time.sleep(0.3)
+    for pid in targets:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    time.sleep(0.5)
+    _reap(targets)
+    return {pid for pid in targets if _alive(pid)}
+
+
+def _reap(pids: set[int]) -> None:
+    # components started by this very process (tests, `up` failing half-way) are our children: collect them
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+
+
+def down(echo=print) -> bool:
+    """Stop everything `up` started; False when nothing was running."""
+    state = read_state()
+    if not state:
+        echo("newsflow is not up")
+        return False
+    left = _stop(state.get("pgid"), list(state["pids"].values()))
+    if left:
+        raise ServiceError(f"processes {sorted(left)} did not stop")
+    taken = [port for port in (state["port"],) if not port_free(port)]
+    state_file().unlink(missing_ok=True)
+    echo(f"newsflow is down (stopped {', '.join(state['pids'])})" + (f"; port {taken} still taken" if taken else ""))
+    return True
+
+
+class Client:
+    """The Airflow REST API of the running service, with a JWT from the simple auth manager."""
+
+    def __init__(self, state: dict):
+        self.url = state["url"]
+        secret = password()
+        if not secret:
+            raise ServiceError(f"no password for {USER} in {airflow_home()}")
+        body = json.dumps({"username": USER, "password": secret}).encode()
+        request = urllib.request.Request(f"{self.url}/auth/token", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            self.token = json.loads(response.read())["access_token"]
+
+    def get(self, path: str) -> dict:
+        return _get(f"{self.url}/api/v2{path}", self.token, timeout=15)
+
+    def post(self, path: str, body: dict) -> dict:
+        request = urllib.request.Request(f"{self.url}/api/v2{path}", data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json",
+                                                  "Authorization": f"Bearer {self.token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", "replace")
+            raise ServiceError(f"Airflow refused {path}: HTTP {exc.code} {detail}") from None
+
+    def trigger(self, dag_id: str, conf: dict) -> dict:
+        return self.post(f"/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf})
+
+    def wait(self, dag_id: str, run_id: str, echo=print, poll_s: float = 2.0, timeout: float = 7200) -> str:
+        """Poll the run, printing each task's state changes; returns the run's final state."""
+        from urllib.parse import quote
+
+        seen: dict[str, str] = {}
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            run = self.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")
+            tasks = self.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances?limit=1000")
+            for ti in sorted(tasks["task_instances"], key=lambda t: (t.get("start_date") or "~", t["task_id"])):
+                index = ti.get("map_index", -1)
+                label = ti["task_id"] + (f"[{ti.get('rendered_map_index') or index}]" if index not in (-1, None) else "")
+                state = ti.get("state") or "none"
+                if seen.get(label) != state and state not in ("none", "scheduled", "queued"):
+                    echo(f"  {time.monotonic() - started:6.1f}s  {label}: {state}")
+                    seen[label] = state
+            if run["state"] in ("success", "failed"):
+                return run["state"]
+            time.sleep(poll_s)
+        raise ServiceError(f"{dag_id} run {run_id} did not finish within {timeout:.0f}s")
+
+    def last_runs(self, per_dag: int = 3) -> dict[str, list[dict]]:
+        runs = self.get("/dags/~/dagRuns?order_by=-run_after&limit=200")["dag_runs"]
+        out: dict[str, list[dict]] = {}
+        for run in runs:
+            if len(out.setdefault(run["dag_id"], [])) < per_dag:
+                out[run["dag_id"]].append(run)
+        return out
+
+
+def status(echo=print) -> int:
+    """What runs (pids, URL) and the last runs per DAG; 0 when up, 3 when not."""
+    state = read_state()
+    if not state or not is_running(state):
+        echo("newsflow is not up" + (" (stale state file removed)" if state else ""))
+        if state:
+            state_file().unlink(missing_ok=True)
+        return 3
+    echo(f"newsflow is up at {state['url']}  (login {USER} / {password()})")
+    for name, pid in state["pids"].items():
+        echo(f"  {name:<14} pid {pid:<8} {'running' if _alive(pid) else 'STOPPED'}")
+    echo(f"  sources: {state['sources_file']}")
+    if state.get("live_url"):
+        echo(f"  live newsroom: {state['live_url']}")
+    echo(f"  warehouse: {state['warehouse']}")
+    try:
+        runs = Client(state).last_runs()
+    except (OSError, ValueError, ServiceError) as exc:
+        echo(f"  (the REST API does not answer: {exc})")
+        return 0
+    echo("last runs:")
+    for dag_id, items in sorted(runs.items()):
+        for run in items:
+            echo(f"  {dag_id:<28} {run['state']:<8} {run['run_type']:<10} {run.get('run_after') or ''}  "
+                 f"{run['dag_run_id']}")
+    return 0
