@@ -6,7 +6,8 @@
 * `external_views`: two entries in the UI's navigation ("Browse") that show those pages in an iframe.
 
 Pages require an authenticated Airflow user (the UI's `_token` cookie or an `Authorization: Bearer` JWT), the
-same check the Airflow REST API uses. Files are read at request time from NEWSFLOW_DATA_DIR, so the api-server
+same check the Airflow REST API uses. A browser without a session (no bearer header) is sent to Airflow's login
+page, which brings it back here; API clients get the 401. Files are read at request time from NEWSFLOW_DATA_DIR, so the api-server
 needs the same data folder as the workers (a shared volume in docker-compose).
 
 Airflow's plugin loader imports this file in every component: only light imports at module level.
@@ -30,6 +31,22 @@ async def require_user(request: Request) -> None:
 
     credentials = await HTTPBearer(auto_error=False)(request)
     await get_user(request, None, credentials)
+
+
+def login_url(next_url: str) -> str:
+    """Airflow's login page (whichever auth manager is configured), coming back to `next_url` afterwards."""
+    from airflow.api_fastapi.app import create_auth_manager
+
+    return create_auth_manager().get_url_login(next_url=next_url)
+
+
+async def redirect_browsers_to_login(request: Request, exc: HTTPException):
+    # require_user only authenticates: 401 is no token, 403 an expired or invalid one (an old UI cookie)
+    if exc.status_code in (401, 403) and request.method in ("GET", "HEAD") and "authorization" not in request.headers:
+        return RedirectResponse(login_url(str(request.url)), status_code=303)
+    from fastapi.exception_handlers import http_exception_handler
+
+    return await http_exception_handler(request, exc)
 
 
 def _data_dir() -> Path:
@@ -58,6 +75,7 @@ def _missing(what: str, hint: str) -> HTMLResponse:
 def create_app() -> FastAPI:
     app = FastAPI(title="newsflow", description="newsflow dashboard and Data Docs", docs_url=None, redoc_url=None,
                   openapi_url=None, dependencies=[Depends(require_user)])
+    app.add_exception_handler(HTTPException, redirect_browsers_to_login)
 
     @app.get("/", include_in_schema=False)
     def index(request: Request):

@@ -1,0 +1,57 @@
+"""The newsflow pages in the Airflow UI: a browser without a session is sent to Airflow's login page (and back),
+an API client without a valid token gets a 401, and a valid Airflow JWT opens the dashboard. Real HTTP requests
+to the plugin's FastAPI app."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+
+@pytest.fixture
+def client(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "data" / "reports").mkdir(parents=True)
+    (tmp_path / "data" / "reports" / "dashboard.html").write_text("<html>newsflow dashboard</html>")
+    from fastapi import FastAPI
+    from starlette.testclient import TestClient
+
+    from newsflow.ui_plugin import URL_PREFIX, create_app
+
+    server = FastAPI()  # mounted as the api-server mounts plugin apps
+    server.mount(URL_PREFIX, create_app())
+    return TestClient(server, base_url="http://127.0.0.1:8080")
+
+
+def test_browser_without_session_goes_to_login(client):
+    response = client.get("/newsflow/dashboard", follow_redirects=False)
+    assert response.status_code == 303
+    target = urlsplit(response.headers["location"])
+    assert target.path.endswith("/login")
+    assert parse_qs(target.query)["next"] == ["http://127.0.0.1:8080/newsflow/dashboard"]
+
+
+def test_browser_with_an_expired_cookie_goes_to_login(client):
+    client.cookies.set("_token", "not-a-token")
+    response = client.get("/newsflow/data_docs/index.html", follow_redirects=False)
+    assert response.status_code == 303
+    assert urlsplit(response.headers["location"]).path.endswith("/login")
+
+
+def test_api_client_with_a_bad_token_gets_an_error_not_a_redirect(client):
+    response = client.get("/newsflow/dashboard", headers={"Authorization": "Bearer not-a-token"}, follow_redirects=False)
+    assert response.status_code in (401, 403)
+    assert response.headers["content-type"].startswith("application/json")
+
+
+def test_a_valid_token_opens_the_dashboard(client):
+    from airflow.api_fastapi.app import create_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    token = create_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
+    client.cookies.set("_token", token)
+    response = client.get("/newsflow/dashboard", follow_redirects=False)
+    assert response.status_code == 200
+    assert "newsflow dashboard" in response.text
