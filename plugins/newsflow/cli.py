@@ -15,6 +15,9 @@ from pathlib import Path
 # newsflow.config (pydantic, yaml) and the warehouse (duckdb) are imported where used: `status` and `down` stay light
 
 
+DEMO_PORT = 8765
+
+
 def _set_warehouse(path: str | None) -> None:
     if path:
         os.environ["NEWSFLOW_WAREHOUSE"] = str(Path(path).resolve())
@@ -112,15 +115,19 @@ def print_run_summary(run_id: str | None = None) -> None:
 
 
 def cmd_demo(args) -> int:
-    from newsflow.config import project_root, warehouse_path
+    from newsflow.config import data_dir, project_root, warehouse_path
     from newsflow.sample_site.server import SampleSite
+    from newsflow.service import free_port, sources_on_port
 
-    sources_file = project_root() / "config" / "sources.demo.yaml"
     _set_warehouse(args.warehouse)
+    # the bundled sources file names port 8765: when it is taken, serve elsewhere and ingest a copy on that port
+    port = args.port if args.port is not None else free_port(DEMO_PORT)
+    sources_file = sources_on_port(project_root() / "config" / "sources.demo.yaml", DEMO_PORT, port,
+                                   data_dir() / "demo")
     try:
-        site = SampleSite(port=args.port).start()
+        site = SampleSite(port=port).start()
     except OSError as exc:
-        print(f"newsflow demo: cannot serve the sample site on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
+        print(f"newsflow demo: cannot serve the sample site on 127.0.0.1:{port}: {exc}", file=sys.stderr)
         return 2
     try:
         print(f"sample site serving at {site.base_url}", flush=True)
@@ -279,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="serve the bundled sample site and ingest it through Airflow")
-    demo.add_argument("--port", type=int, default=8765)
+    demo.add_argument("--port", type=int, help=f"sample site port (default {DEMO_PORT}, or a free one when taken)")
     demo.add_argument("--warehouse", help="DuckDB file (default data/warehouse.duckdb or $NEWSFLOW_WAREHOUSE)")
     demo.set_defaults(func=cmd_demo)
 

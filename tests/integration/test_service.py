@@ -1,0 +1,231 @@
+"""The always-on service, really run: `newsflow up --demo` on a temporary Airflow home and data dir starts the
+scheduler, dag-processor, triggerer, api-server and the live newsroom; the newsroom's sources are scheduled every
+minute and at least three scheduled runs succeed, each loading articles the newsroom published since the last one.
+Bad conf keys, wrong types and a missing sources file are refused without retries; `newsflow ingest` goes through
+the REST API and news_quality follows the warehouse it loaded; `newsflow down` leaves no process and frees the ports.
+Timings are printed (pytest -s), not asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NEWSFLOW = [sys.executable, "-m", "newsflow.cli"]
+SCHEDULED = "news_ingest_every_minute"
+pytestmark = pytest.mark.integration
+
+
+def _run(*args: str, env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([*NEWSFLOW, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          check=False)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    """`newsflow up --demo`; yields (env, state, client, timings) and runs `newsflow down` at the end."""
+    from newsflow.service import free_port
+
+    base = tmp_path_factory.mktemp("service")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSFLOW_", "AIRFLOW"))}
+    env.update({"AIRFLOW_HOME": str(base / "home"), "NEWSFLOW_DATA_DIR": str(base / "data"),
+                "PYTHONPATH": str(ROOT / "plugins")})
+    port = free_port(18080)
+    timings = {}
+    started = time.monotonic()
+    up = _run("up", "--demo", "--port", str(port), env=env)
+    timings["up_s"] = time.monotonic() - started
+    assert up.returncode == 0, up.stdout + up.stderr
+    state = json.loads((base / "data" / "service" / "service.json").read_text())
+    saved = {k: os.environ.get(k) for k in ("AIRFLOW_HOME", "NEWSFLOW_DATA_DIR")}
+    os.environ.update({"AIRFLOW_HOME": env["AIRFLOW_HOME"], "NEWSFLOW_DATA_DIR": env["NEWSFLOW_DATA_DIR"]})
+    try:
+        from newsflow.service import Client
+
+        yield {"env": env, "state": state, "client": Client(state), "timings": timings, "up": up.stdout,
+               "base": base}
+    finally:
+        _run("down", env=env, timeout=180)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _tasks(client, dag_id: str, run_id: str) -> dict[str, dict]:
+    from urllib.parse import quote
+
+    items = client.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances")["task_instances"]
+    return {t["task_id"] + (f"[{t['map_index']}]" if t["map_index"] >= 0 else ""): t for t in items}
+
+
+def test_up_prints_url_login_and_warehouse(service):
+    out, state = service["up"], service["state"]
+    assert f"newsflow is up: {state['url']}" in out and "login: admin / " in out
+    assert state["url"].startswith("http://127.0.0.1:")
+    assert f"warehouse: {service['base'] / 'data'}" in out
+    assert set(state["pids"]) == {"newsroom", "scheduler", "dag-processor", "triggerer", "api-server"}
+    # the demo schedules only the live newsroom, on loopback
+    assert state["schedules"] == {"* * * * *": ["alhadath", "dailyherald", "novosti", "khabar"]}
+    print(f"\nup: {service['timings']['up_s']:.1f}s")
+
+
+def test_unknown_conf_key_fails_at_once_without_retries(service):
+    client = service["client"]
+    started = time.monotonic()
+    run = client.trigger("news_ingest", {"sources_fle": "config/sources.demo.yaml"})
+    assert client.wait("news_ingest", run["dag_run_id"], echo=lambda _m: None, poll_s=1) == "failed"
+    plan = _tasks(client, "news_ingest", run["dag_run_id"])["plan"]
+    assert plan["state"] == "failed" and plan["try_number"] == 1
+    assert all(t["try_number"] == 0 for name, t in _tasks(client, "news_ingest", run["dag_run_id"]).items()
+               if name != "plan")
+    print(f"\nsources_fle refused in {time.monotonic() - started:.1f}s (trigger to failed run)")
+
+
+def test_wrong_conf_type_is_refused_before_a_run_exists(service):
+    from newsflow.service import ServiceError
+
+    with pytest.raises(ServiceError, match="HTTP 400.*sources"):
+        service["client"].trigger("news_ingest", {"sources": "alhadath"})
+
+
+def test_missing_sources_file_fails_at_once_without_retries(service, tmp_path):
+    client = service["client"]
+    started = time.monotonic()
+    run = client.trigger("news_ingest", {"sources_file": str(tmp_path / "missing.yaml")})
+    assert client.wait("news_ingest", run["dag_run_id"], echo=lambda _m: None, poll_s=1) == "failed"
+    plan = _tasks(client, "news_ingest", run["dag_run_id"])["plan"]
+    assert plan["state"] == "failed" and plan["try_number"] == 1
+    print(f"\nmissing sources file failed in {time.monotonic() - started:.1f}s (trigger to failed run)")
+
+
+def test_dashboard_redirects_to_login_and_opens_with_a_token(service):
+    import urllib.error
+    import urllib.request
+
+    url = f"{service['state']['url']}/newsflow/dashboard"
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.build_opener(NoRedirect).open(url, timeout=10)
+    assert answer.value.code == 303
+    assert "/auth/login?next=" in answer.value.headers["location"]
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {service['client'].token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code  # 404: no dashboard written yet, still an HTML page for a signed-in user
+    assert status in (200, 404)
+
+
+def test_ingest_uses_the_service_and_quality_follows_its_warehouse(service, tmp_path):
+    from urllib.parse import quote
+
+    other = tmp_path / "other" / "warehouse.duckdb"
+    started = time.monotonic()
+    done = _run("ingest", "--sources", str(Path(service["state"]["sources_file"])), "--source", "alhadath",
+                "--warehouse", str(other), env=service["env"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "triggered manual__" in done.stdout and "plan: success" in done.stdout and "load: success" in done.stdout
+    print(f"\ningest through the service: {time.monotonic() - started:.1f}s")
+    client = service["client"]
+    deadline = time.monotonic() + 300
+    checked = None
+    while time.monotonic() < deadline and checked is None:
+        for run in client.get("/dags/news_quality/dagRuns?order_by=-run_after&limit=50")["dag_runs"]:
+            if run["state"] == "success":
+                target = client.get(f"/dags/news_quality/dagRuns/{quote(run['dag_run_id'], safe='')}/taskInstances"
+                                    "/target/xcomEntries/return_value")
+                if str(other) in str(target.get("value")):
+                    checked = run
+                    break
+        time.sleep(3)
+    assert checked is not None, "no news_quality run checked the warehouse `newsflow ingest --warehouse` loaded"
+
+
+def test_three_scheduled_runs_each_load_new_articles(service):
+    client = service["client"]
+    started = time.monotonic()
+    succeeded = []
+    while time.monotonic() - started < 480:
+        runs = client.get(f"/dags/{SCHEDULED}/dagRuns?order_by=run_after&limit=50")["dag_runs"]
+        succeeded = [r for r in runs if r["state"] == "success" and r["run_type"] == "scheduled"]
+        if len(succeeded) >= 3:
+            break
+        assert not [r for r in runs if r["state"] == "failed"], runs
+        time.sleep(5)
+    print(f"\nthree scheduled runs after {time.monotonic() - started:.1f}s more "
+          f"({[r['dag_run_id'] for r in succeeded]})")
+    assert len(succeeded) >= 3
+    service["scheduled_runs"] = [r["dag_run_id"] for r in succeeded[:3]]
+
+    status = _run("status", env=service["env"])
+    assert status.returncode == 0, status.stderr
+    assert "scheduler" in status.stdout and SCHEDULED in status.stdout and "success" in status.stdout
+
+
+def test_down_leaves_no_process_and_frees_the_ports(service):
+    import psutil
+
+    from newsflow.service import port_free
+
+    state = service["state"]
+    tree = set(state["pids"].values())
+    for pid in list(tree):
+        try:
+            tree.update(c.pid for c in psutil.Process(pid).children(recursive=True))
+        except psutil.NoSuchProcess:
+            pass
+    started = time.monotonic()
+    done = _run("down", env=service["env"], timeout=180)
+    print(f"\ndown: {time.monotonic() - started:.1f}s, {len(tree)} processes stopped")
+    assert done.returncode == 0, done.stdout + done.stderr
+    alive = [pid for pid in tree if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert alive == []
+    group = [p.pid for p in psutil.process_iter() if _pgid(p.pid) == state["pgid"]]
+    assert group == []
+    live_port = int(state["live_url"].split(":")[2].split("/")[0])
+    assert port_free(state["port"]) and port_free(live_port)
+    assert not (service["base"] / "data" / "service" / "service.json").exists()
+
+
+def test_each_scheduled_run_loaded_the_newsrooms_new_articles(service):
+    """Read after `down`: the warehouse has one writer at a time."""
+    runs = service.get("scheduled_runs")
+    if not runs:
+        pytest.skip("the scheduled runs did not happen")
+    from newsflow.warehouse import connect
+
+    con = connect(str(service["base"] / "data" / "warehouse.duckdb"), read_only=True)
+    try:
+        loaded = {
+            run: {url for (url,) in con.execute(
+                "select url from fetch_log where run_id = ? and outcome = 'loaded' and url like '%/story-%'",
+                [run]).fetchall()}
+            for run in runs
+        }
+    finally:
+        con.close()
+    for run, urls in loaded.items():
+        assert urls, f"{run} loaded no new live article"
+    first, second, third = loaded.values()
+    assert not (first & second) and not (second & third) and not (first & third)
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except (ProcessLookupError, PermissionError):
+        return None

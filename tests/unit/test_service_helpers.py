@@ -1,0 +1,33 @@
+"""The service's small helpers: a free port when the preferred one is taken, sources files moved to that port,
+and the task slots sized to the machine."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from newsflow.config import load_sources, project_root
+from newsflow.service import free_port, parallelism, port_free, sources_on_port
+
+
+def test_a_taken_port_is_replaced_and_the_sources_file_follows(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        assert not port_free(busy)
+        port = free_port(busy)
+        assert port != busy and port_free(port)
+    moved = sources_on_port(project_root() / "config" / "sources.demo.yaml", 8765, port, tmp_path)
+    config = load_sources(moved)
+    assert config.settings.allow_private_hosts == [f"127.0.0.1:{port}"]
+    assert all(f"127.0.0.1:{port}/" in (s.url if s.kind != "urls" else s.urls_file) for s in config.sources)
+
+
+def test_same_port_keeps_the_bundled_file(tmp_path):
+    bundled = project_root() / "config" / "sources.demo.yaml"
+    assert sources_on_port(bundled, 8765, 8765, tmp_path) == bundled
+
+
+def test_task_slots_follow_the_cores():
+    assert parallelism() == max(2, os.cpu_count() or 2)
