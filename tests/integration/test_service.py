@@ -192,9 +192,12 @@ def test_down_leaves_no_process_and_frees_the_ports(service):
     done = _run("down", env=service["env"], timeout=180)
     print(f"\ndown: {time.monotonic() - started:.1f}s, {len(tree)} processes stopped")
     assert done.returncode == 0, done.stdout + done.stderr
-    alive = [pid for pid in tree if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
-    assert alive == []
-    group = [p.pid for p in psutil.process_iter() if _pgid(p.pid) == state["pgid"]]
+    assert [pid for pid in tree if _running(pid)] == []
+    # `up` ran in a process that has exited: its stopped children are reaped by init, which may take a moment
+    deadline = time.monotonic() + 10
+    while (group := [p.pid for p in psutil.process_iter() if _pgid(p.pid) == state["pgid"] and _running(p.pid)]) \
+            and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert group == []
     live_port = int(state["live_url"].split(":")[2].split("/")[0])
     assert port_free(state["port"]) and port_free(live_port)
@@ -222,6 +225,16 @@ def test_each_scheduled_run_loaded_the_newsrooms_new_articles(service):
         assert urls, f"{run} loaded no new live article"
     first, second, third = loaded.values()
     assert not (first & second) and not (second & third) and not (first & third)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a zombie holds no resources: only its exit status, until its parent reaps it)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _pgid(pid: int) -> int | None:
