@@ -117,9 +117,9 @@ def service_env(port: int, sources_file: str, data_dir: Path, warehouse: str) ->
     })
 
 
-def password() -> str | None:
+def password(home: str | Path | None = None) -> str | None:
     """The admin password the simple auth manager generated (it writes it at the api-server's first start)."""
-    path = airflow_home() / "simple_auth_manager_passwords.json.generated"
+    path = Path(home or airflow_home()) / "simple_auth_manager_passwords.json.generated"
     try:
         return json.loads(path.read_text()).get(USER)
     except (OSError, ValueError):
@@ -330,9 +330,9 @@ class Client:
 
     def __init__(self, state: dict):
         self.url = state["url"]
-        secret = password()
+        secret = password(state.get("airflow_home"))
         if not secret:
-            raise ServiceError(f"no password for {USER} in {airflow_home()}")
+            raise ServiceError(f"no password for {USER} in {state.get('airflow_home') or airflow_home()}")
         body = json.dumps({"username": USER, "password": secret}).encode()
         request = urllib.request.Request(f"{self.url}/auth/token", data=body,
                                          headers={"Content-Type": "application/json"})
@@ -394,7 +394,7 @@ def status(echo=print) -> int:
         if state:
             state_file().unlink(missing_ok=True)
         return 3
-    echo(f"newsflow is up at {state['url']}  (login {USER} / {password()})")
+    echo(f"newsflow is up at {state['url']}  (login {USER} / {password(state.get('airflow_home'))})")
     for name, pid in state["pids"].items():
         echo(f"  {name:<14} pid {pid:<8} {'running' if _alive(pid) else 'STOPPED'}")
     echo(f"  sources: {state['sources_file']}")

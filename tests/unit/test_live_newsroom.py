@@ -19,7 +19,7 @@ OPENED = 1_800_000_000  # a fixed instant, a multiple of 60
 
 
 def newsroom(now: float, **kwargs) -> LiveNewsroom:
-    return LiveNewsroom(opened_at=OPENED, clock=lambda: now, **kwargs)
+    return LiveNewsroom(opened_at=OPENED, clock=lambda: now, **{"slot_s": 60, **kwargs})
 
 
 def test_same_slot_same_articles_and_pages():
@@ -50,12 +50,12 @@ def test_bodies_are_long_enough_and_in_the_outlets_language():
 
 
 def test_one_outlet_is_silent_for_a_while_then_publishes():
-    room = newsroom(OPENED + 60 * 5, silent_slots=10, silent_days=4)
+    room = newsroom(OPENED + 60 * 5, silent_s=600, silent_days=4)
     quiet = room.articles(SILENT_OUTLET)
     assert not [a for a in quiet if "/story-" in a.path]
     opened_day = datetime.fromtimestamp(OPENED, UTC).astimezone(ZoneInfo("Asia/Tehran")).date()
     assert (opened_day - max(a.published.date() for a in quiet)).days == 5  # nothing in the last four days
-    back = newsroom(OPENED + 60 * 12, silent_slots=10).articles(SILENT_OUTLET)
+    back = newsroom(OPENED + 60 * 12, silent_s=600).articles(SILENT_OUTLET)
     assert len([a for a in back if "/story-" in a.path]) == 3
 
 
@@ -69,7 +69,7 @@ def test_future_and_unknown_pages_are_404():
 
 
 def test_served_over_http_with_validators():
-    with SampleSite(live=LiveNewsroom(slot_s=60)) as site:
+    with SampleSite(live=LiveNewsroom()) as site:
         feed = urllib.request.urlopen(f"{site.base_url}/live/alhadath/rss.xml", timeout=5)
         body = feed.read().decode()
         assert feed.headers["Content-Type"] == "application/rss+xml"

@@ -148,13 +148,17 @@ def _article(outlet: Outlet, number: int, published_utc: datetime) -> Article:
 class LiveNewsroom:
     """Articles per outlet as a function of time. Live article n of an outlet is published at the start of slot n
     (slots of `slot_s` seconds since the epoch), from the slot the newsroom opened in; the back catalogue holds
-    `per_day` articles a day for `history_days` days before that."""
+    `per_day` articles a day for `history_days` days before that.
 
-    def __init__(self, *, slot_s: int = 60, history_days: int = 12, per_day: int = 3, silent_days: int = 4,
-                 silent_slots: int = 10, feed_size: int = 60, outlets: tuple[str, ...] | None = None,
+    Slots are shorter than the one-minute schedule on purpose: a run that starts late, right after the previous
+    one read the feeds, still finds articles published since (a real newsroom publishes at its own pace)."""
+
+    def __init__(self, *, slot_s: int = 20, history_days: int = 12, per_day: int = 3, silent_days: int = 4,
+                 silent_s: int = 600, feed_size: int = 60, outlets: tuple[str, ...] | None = None,
                  opened_at: float | None = None, clock=time.time) -> None:
         self.slot_s, self.history_days, self.per_day = slot_s, history_days, per_day
-        self.silent_days, self.silent_slots, self.feed_size = silent_days, silent_slots, feed_size
+        self.silent_days, self.feed_size = silent_days, feed_size
+        self.silent_slots = -(-silent_s // slot_s)
         self.outlets = {o.name: o for o in OUTLETS if outlets is None or o.name in outlets}
         self.clock = clock
         self.opened_slot = int((clock() if opened_at is None else opened_at) // slot_s)

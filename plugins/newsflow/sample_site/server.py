@@ -220,8 +220,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--live", action="store_true", help="also serve the live newsroom under /live/")
-    parser.add_argument("--slot-seconds", type=int, default=60, help="the live newsroom publishes once per slot")
-    parser.add_argument("--silent-slots", type=int, default=10, help="slots khabar stays silent after opening")
+    parser.add_argument("--slot-seconds", type=int, default=20, help="each live outlet publishes once per slot")
+    parser.add_argument("--silent-seconds", type=int, default=600, help="how long khabar stays silent after opening")
     args = parser.parse_args(argv)
     # Ctrl-C must stop it even when it was started with SIGINT ignored or blocked: both are inherited across exec,
     # and Python then leaves SIGINT alone. A job started in the background by a non-interactive shell ignores SIGINT,
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.live:
         from newsflow.sample_site.live import LiveNewsroom
 
-        live = LiveNewsroom(slot_s=args.slot_seconds, silent_slots=args.silent_slots)
+        live = LiveNewsroom(slot_s=args.slot_seconds, silent_s=args.silent_seconds)
     with SampleSite(args.host, args.port, live=live) as site:
         print(f"sample site at {site.base_url}/ (Ctrl-C to stop)", flush=True)
         try:
