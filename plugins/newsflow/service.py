@@ -342,8 +342,11 @@ class Client:
     def get(self, path: str) -> dict:
         return _get(f"{self.url}/api/v2{path}", self.token, timeout=15)
 
-    def post(self, path: str, body: dict) -> dict:
-        request = urllib.request.Request(f"{self.url}/api/v2{path}", data=json.dumps(body).encode(), method="POST",
+    def patch(self, path: str, body: dict) -> dict:
+        return self.post(path, body, method="PATCH")
+
+    def post(self, path: str, body: dict, method: str = "POST") -> dict:
+        request = urllib.request.Request(f"{self.url}/api/v2{path}", data=json.dumps(body).encode(), method=method,
                                          headers={"Content-Type": "application/json",
                                                   "Authorization": f"Bearer {self.token}"})
         try:
