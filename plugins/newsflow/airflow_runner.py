@@ -46,9 +46,11 @@ def airflow_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _airflow() -> list[str]:
-    exe = Path(sys.executable).with_name("airflow")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "airflow"]
+def airflow_command() -> list[str]:
+    """`python -m airflow`, not the `airflow` script: the extraction workers are spawned processes, which import
+    the parent's main script again unless it ran as a package's `__main__` module; under a real executor the
+    task's environment hides the metadata DB, and re-running the script's `import airflow` fails there."""
+    return [sys.executable, "-m", "airflow"]
 
 
 def ensure_airflow(quiet: bool = True) -> None:
@@ -66,9 +68,9 @@ def ensure_airflow(quiet: bool = True) -> None:
     env = airflow_env()
     out = subprocess.DEVNULL if quiet else None
     print(f"setting up Airflow {airflow_version} in {home} (first run only) ...", flush=True)
-    subprocess.run([*_airflow(), "db", "migrate"], env=env, check=True, stdout=out, stderr=subprocess.STDOUT if quiet else None)
+    subprocess.run([*airflow_command(), "db", "migrate"], env=env, check=True, stdout=out, stderr=subprocess.STDOUT if quiet else None)
     subprocess.run(
-        [*_airflow(), "pools", "set", POOL, "1", "DuckDB allows one writing process: every warehouse write"],
+        [*airflow_command(), "pools", "set", POOL, "1", "DuckDB allows one writing process: every warehouse write"],
         env=env, check=True, stdout=out,
     )
     marker.write_text(wanted)
@@ -82,7 +84,7 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
               logical_date: str | None = None, echo=print) -> float:
     """One real DAG run through plain `airflow dags test`; prints task progress; raises DagRunFailed on failure."""
     ensure_airflow()
-    cmd = [*_airflow(), "dags", "test", dag_id]
+    cmd = [*airflow_command(), "dags", "test", dag_id]
     if logical_date:
         cmd.append(logical_date)
     cmd += ["--conf", json.dumps(conf)]
@@ -124,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     runs the service; this is for one-off commands such as `dags list` or `tasks test`)."""
     args = list(sys.argv[1:] if argv is None else argv)
     ensure_airflow(quiet=False)
-    return subprocess.call([*_airflow(), *args], env=airflow_env())
+    return subprocess.call([*airflow_command(), *args], env=airflow_env())
 
 
 if __name__ == "__main__":

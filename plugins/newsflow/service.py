@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from newsflow.airflow_runner import airflow_env, airflow_home, ensure_airflow, project_root
+from newsflow.airflow_runner import airflow_command, airflow_env, airflow_home, ensure_airflow, project_root
 
 DEFAULT_PORT = 8080
 LIVE_PORT = 8766
@@ -208,10 +208,9 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
         groups = load_sources(sources).schedule_groups()  # a broken file stops `up` here, with its message
         warehouse = str(warehouse_path())
         env = service_env(port, str(sources), data_dir, warehouse)
-        airflow = str(Path(sys.executable).with_name("airflow"))
         for name in COMPONENTS:
             extra = ["--host", "127.0.0.1", "--port", str(port)] if name == "api-server" else []
-            start(name, [airflow, name, *extra], env)
+            start(name, [*airflow_command(), name, *extra], env)
         url = f"http://127.0.0.1:{port}"
         state = {"pgid": pgid, "pids": pids, "url": url, "port": port, "sources_file": str(sources), "demo": demo,
                  "live_url": live_url, "warehouse": warehouse, "data_dir": str(data_dir),
