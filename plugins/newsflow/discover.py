@@ -8,6 +8,7 @@ import glob
 import gzip
 import io
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,10 +133,17 @@ def parse_sitemap(data: bytes) -> tuple[list[Entry], list[str]]:
     return entries, []
 
 
+# a URL list is split on real line breaks only: str.splitlines also breaks at U+2028, U+0085, form feeds and
+# other separators, which turned 7,747 lines into 10,589 "URLs"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_BLANK = " \t\f\v"
+
+
 def parse_url_list(text: str) -> list[Entry]:
+    """One entry per non-blank line that is not a `#` comment; nothing else in a line is dropped or split."""
     entries = []
-    for line in text.splitlines():
-        line = line.strip()
+    for line in _LINE_BREAK.split(text):
+        line = line.strip(_BLANK)
         if line and not line.startswith("#"):
             entries.append(Entry(url=line))
     return entries

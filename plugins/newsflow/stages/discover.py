@@ -64,18 +64,27 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                 elif source.kind == "sitemap":
                     found, children = discover.parse_sitemap(body)
                     if depth < discover.MAX_SITEMAP_DEPTH:
-                        queue.extend((urljoin(url, child), depth + 1) for child in children)
+                        queue.extend((resolve_link(url, child), depth + 1) for child in children)
                 else:
                     found = discover.parse_url_list(body.decode("utf-8", errors="replace"))
             except discover.DiscoveryError as exc:
                 row.update(outcome="failed", reason=exc.reason)
                 continue
             for entry in found:
-                entry.url = urljoin(result.final_url, entry.url)
+                entry.url = resolve_link(result.final_url, entry.url)
             if row["outcome"] is None:
                 row.update(outcome="loaded", reason=f"listed:{len(found)}")
             entries.extend(found)
     return entries
+
+
+def resolve_link(base: str, link: str) -> str:
+    """A listed link made absolute; a link urljoin cannot parse (bad IPv6 brackets...) is kept as listed, so it
+    still gets its own ledger row (invalid_url) instead of failing the listing."""
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        return link
 
 
 def _archived_body(validators: dict) -> bytes | None:
@@ -134,7 +143,7 @@ def discover_source(job: Job) -> Job:
         try:
             canonical = canonicalize(entry.url)
         except BadURL as exc:
-            row.update(outcome="skipped", reason="bad_scheme" if "scheme" in str(exc) else "invalid_url")
+            row.update(outcome="skipped", reason="bad_scheme" if str(exc).startswith("scheme ") else "invalid_url")
             rows.append(row)
             continue
         row.update(canonical_url=canonical, article_id=article_id(canonical))
