@@ -13,7 +13,7 @@ from newsflow.discover import parse_url_list
 from newsflow.urls import BadURL, canonicalize, url_problem
 from tests.support.faultserver import FaultServer
 from tests.support.junk_urls import NOT_LINE_BREAKS, junk_lines, junk_url
-from tests.unit.test_pipeline_listings import run
+from tests.support.stage_run import run
 
 LINES = 3000
 

@@ -98,6 +98,20 @@ def _archived_body(validators: dict) -> bytes | None:
         return None
 
 
+def warc_file_outcome(scan) -> dict:
+    """A WARC file's own ledger row: `loaded` with what it listed, or `failed` naming the first damage (its kind,
+    offset, where reading resumed) with the count of records read and of damaged stretches."""
+    counts = f"records={scan.records};responses={scan.responses}"
+    if not scan.damage:
+        return {"outcome": "loaded", "reason": f"listed:{scan.responses};{counts}"}
+    first = scan.damage[0]
+    resumed = f";resumed_at={first.resumed_at}" if first.resumed_at is not None else ""
+    log.warning("%s: %s at offset %d (%s); %s, %d damaged stretch(es)", scan.warc_file, first.reason, first.offset,
+                first.detail, counts, len(scan.damage))
+    return {"outcome": "failed",
+            "reason": f"{first.reason}:at={first.offset}{resumed};{counts};damaged={len(scan.damage)}"}
+
+
 def _listed_entries(job: Job, doc_rows: list[dict]) -> list:
     from newsflow import discover
     from newsflow.archive import WarcArchive
@@ -105,11 +119,15 @@ def _listed_entries(job: Job, doc_rows: list[dict]) -> list:
     source = job.source
     base_dir = Path(job.sources_file).parent
     if source.kind == "warc":
+        scans: list = []
         try:
-            return discover.warc_entries(source.path, base_dir=base_dir)
+            entries = discover.warc_entries(source.path, base_dir=base_dir, scans=scans)
         except discover.DiscoveryError as exc:
             doc_rows.append(staging.ledger_row(0, "warc", source.path, outcome="failed", reason=exc.reason))
             return []
+        for scan in scans:
+            doc_rows.append(staging.ledger_row(len(doc_rows), "warc", scan.warc_file, **warc_file_outcome(scan)))
+        return entries
     if source.kind == "urls" and source.urls:
         return [discover.Entry(url=u) for u in source.urls]
     if source.kind == "urls" and source.urls_file and scheme_of(source.urls_file) not in ("http", "https"):
@@ -140,6 +158,10 @@ def discover_source(job: Job) -> Job:
             seq, "article", entry.url, hint_date=entry.date, hint_title=entry.title,
             warc_file=entry.warc_file, warc_offset=entry.warc_offset, warc_date=entry.warc_date,
         )
+        if entry.failure:
+            row.update(outcome="failed", reason=entry.failure)
+            rows.append(row)
+            continue
         try:
             canonical = canonicalize(entry.url)
         except BadURL as exc:
