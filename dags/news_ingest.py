@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk import Param, TriggerRule, dag, get_current_context, task, task_group
 
-from newsflow.dag_tasks import DEFAULT_ARGS, START_DATE, account, load, validate
+from newsflow.dag_tasks import DEFAULT_ARGS, SOURCE_LABEL, START_DATE, account, label_source, load, validate
 
 DEFAULT_SOURCES_FILE = "config/sources.yaml"
 
@@ -61,23 +61,31 @@ def news_ingest():
             fail_task(exc, "plan")
         return [job.to_xcom() for job in jobs]
 
-    @task(map_index_template="{{ job.name }}")
+    @task(map_index_template=SOURCE_LABEL)
     def discover(job: dict) -> dict:
+        label_source(job)
         from newsflow.stages.discover import discover_source
         from newsflow.stages.failures import run_stage
 
         return run_stage("discover", job, discover_source)
 
-    @task(map_index_template="{{ job.name }}", execution_timeout=timedelta(hours=2))
+    @task(map_index_template=SOURCE_LABEL, execution_timeout=timedelta(hours=2))
     def fetch_extract(job: dict) -> dict:
+        label_source(job)
         # one task, so fetching (network-bound, one core) overlaps extraction (CPU-bound, every core)
         from newsflow.stages.failures import run_stage
         from newsflow.stages.fetch_extract import fetch_extract_source
 
         return run_stage("fetch_extract", job, fetch_extract_source)
 
+    @task_group(group_id="source", prefix_group_id=False)
+    def each_source(job: dict):
+        # a mapped group: each source's chain runs on its own map index, so a source that fails stops only
+        # its own later stages (chained .expand calls failed every source's validate when one fetch failed)
+        return validate(fetch_extract(discover(job)))
+
     jobs = plan()
-    validated = validate.expand(job=fetch_extract.expand(job=discover.expand(job=jobs)))
+    validated = each_source.expand(job=jobs)
     # a source whose stage failed must not stop the others: load and account run once every source is done,
     # take the planned jobs (not the mapped results, which lack the failed ones), and log each failed source
     loaded = load.override(trigger_rule=TriggerRule.ALL_DONE)(jobs)

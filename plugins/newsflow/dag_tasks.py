@@ -12,6 +12,13 @@ from airflow.sdk import Asset, get_current_context, task
 
 ARTICLES = Asset("newsflow://warehouse/articles")
 START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
+# per-source tasks are labelled with their source's name; each task puts the name in its context (label_source),
+# since inside a mapped task group the task's own arguments are not in the template context
+SOURCE_LABEL = "{{ newsflow_source }}"
+
+
+def label_source(job: dict) -> None:
+    get_current_context()["newsflow_source"] = job.get("name", "?")
 DEFAULT_ARGS = {
     "owner": "newsflow",
     "retries": 2,
@@ -21,16 +28,18 @@ DEFAULT_ARGS = {
 }
 
 
-@task(map_index_template="{{ job.name }}", execution_timeout=timedelta(hours=2))
+@task(map_index_template=SOURCE_LABEL, execution_timeout=timedelta(hours=2))
 def extract(job: dict) -> dict:
+    label_source(job)
     from newsflow.stages.failures import run_stage
     from newsflow.stages.fetch_extract import extract_source
 
     return run_stage("extract", job, extract_source)
 
 
-@task(map_index_template="{{ job.name }}")
+@task(map_index_template=SOURCE_LABEL)
 def validate(job: dict) -> dict:
+    label_source(job)
     from newsflow.stages.failures import run_stage
     from newsflow.stages.validate import validate_source
 

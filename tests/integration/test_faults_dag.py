@@ -5,6 +5,7 @@ garbage or directory warehouse) fail at once, without retries, with the cause on
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -13,12 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from newsflow.staging import run_key
 from tests.support.faultserver import FaultServer
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-LOGICAL_DATE = "2026-03-04T05:06:07+00:00"
 
 
 def ingest(tmp_path, airflow_home, sources_yaml: str, *, data: Path, warehouse: Path, timeout: float = 300,
@@ -44,23 +43,25 @@ def test_a_poisoned_source_does_not_stop_the_other(tmp_path, airflow_home):
             f"  - {{name: healthy, kind: urls, urls: ['{server.url('/ok/h1')}', '{server.url('/ok/h2')}']}}\n"
             f"  - {{name: poisoned, kind: urls, urls: ['{server.url('/ok/p1')}']}}\n"
         )
-        # a filesystem fault in the poisoned source's staging folder only: its discover ledger is a directory
-        run_id = f"manual__{LOGICAL_DATE}"
-        (data / "staging" / run_key(run_id) / "poisoned" / "ledger.discover.parquet").mkdir(parents=True)
-        result, wall = ingest(tmp_path, airflow_home, sources, data=data, warehouse=data / "warehouse.duckdb",
-                              extra_args=("--logical-date", LOGICAL_DATE))
+        # a filesystem fault that hits the poisoned source only: its archive folder is a file, so its fetch
+        # cannot archive anything
+        (data / "archive").mkdir(parents=True)
+        (data / "archive" / "poisoned").write_text("not a folder")
+        result, wall = ingest(tmp_path, airflow_home, sources, data=data, warehouse=data / "warehouse.duckdb")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
-    assert "1 source(s) failed: poisoned" in result.stderr
-    assert "source_failed:discover: Is a directory" in result.stdout
+    assert "1 source(s) failed: poisoned" in result.stderr, output[-6000:]
+    assert "source_failed:fetch_extract: File exists" in result.stdout
+    [run_id] = re.findall(r"^run (\S+) took", result.stdout, re.M)
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
-    rows = con.execute("select source, url_kind, outcome, left(reason, 31) from fetch_log where run_id = ? "
+    rows = con.execute("select source, url_kind, outcome, left(reason, 40) from fetch_log where run_id = ? "
                        "order by source, url_kind, seq", [run_id]).fetchall()
     assert rows == [("healthy", "article", "loaded", "new"), ("healthy", "article", "loaded", "new"),
-                    ("poisoned", "source", "failed", "source_failed:discover: Is a di")]
+                    ("poisoned", "article", "failed", "source_failed:fetch_extract"),
+                    ("poisoned", "source", "failed", "source_failed:fetch_extract: File exists")]
     assert con.execute("select status from runs where run_id = ?", [run_id]).fetchone() == ("partial",)
-    # a permanent error is not retried: the poisoned discover ran once
-    assert output.count("source poisoned failed in discover") == 1, output[-4000:]
+    # a permanent error is not retried: the poisoned fetch ran once
+    assert output.count("done  fetch_extract[1]") == 1, output[-4000:]
 
 
 @pytest.mark.parametrize("fault", ["garbage", "directory"])
@@ -78,8 +79,7 @@ def test_a_broken_warehouse_fails_fast_with_one_line(tmp_path, airflow_home, fau
         result, wall = ingest(tmp_path, airflow_home, sources, data=data, warehouse=warehouse, timeout=120)
     assert result.returncode == 1, result.stdout[-3000:]
     [line] = [x for x in result.stderr.splitlines() if x.startswith("newsflow:")]
-    assert "load:" in line
     assert ("not a valid DuckDB database" in line) if fault == "garbage" else ("Is a directory" in line)
     assert "locked" not in line
-    assert "up_for_retry" not in result.stdout and result.stdout.count("start load") == 1, result.stdout[-3000:]
+    assert "up_for_retry" not in result.stdout and result.stdout.count("done  load") == 1, result.stdout[-3000:]
     assert wall < 30 + 30, wall  # generous: Airflow's start-up on a busy two-core machine; no retry delays

@@ -23,7 +23,7 @@ STAGES = ("discover", "fetch_extract", "extract", "validate")
 # ledgers in the order the stages leave them: the last one present is where a failed source got to
 _LEDGERS = ("ledger.discover.parquet", "ledger.fetch.parquet", "ledger.extract.parquet")
 _PERMANENT_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EISDIR, errno.ENOTDIR,
-                     errno.ENOENT, errno.ENAMETOOLONG, errno.EDQUOT}
+                     errno.ENOENT, errno.ENAMETOOLONG, errno.EDQUOT, errno.EEXIST}
 _PERMANENT_WORDS = ("not a valid duckdb", "is a directory", "not a directory", "permission denied",
                     "read-only file system", "file is not a database", "database disk image is malformed",
                     "no space left", "serialization error", "corrupt")
