@@ -341,11 +341,20 @@ class Fetcher:
                 await self._attempt(url, result, kind, etag, last_modified, max_bytes or self.settings.max_bytes)
                 break
             except _Failure as failure:
+                if failure.reason == "host_unreachable":
+                    # no connection was attempted; if this URL had tried before the host went down, its own
+                    # last failure stands
+                    result.tries = attempt - 1
+                    if attempt == 1:
+                        result.outcome, result.reason = "failed", failure.reason
+                    break
                 result.outcome, result.reason, result.status = "failed", failure.reason, failure.status or result.status
                 result.body = None
                 if not failure.retry or attempt >= self.settings.max_tries or self._host_down(url):
                     break
                 await asyncio.sleep(backoff_delay(attempt, self.settings, failure.retry_after, self._rng))
+                if self._host_down(url):  # it went down while this URL waited: keep its own last failure
+                    break
         result.duration_ms = int((time.monotonic() - started) * 1000)
         if result.outcome == "failed" and result.reason in SKIP_REASONS:
             result.outcome = "skipped"
