@@ -93,6 +93,10 @@ class FaultServer:
         if path == "/robots.txt":
             delay = f"Crawl-delay: {self.crawl_delay}\n" if self.crawl_delay else ""
             return web.Response(text=f"User-agent: *\n{delay}Disallow: /private/\n", content_type="text/plain")
+        if path.startswith("/slow/"):  # an article that takes its time: for tests that act mid-fetch
+            await asyncio.sleep(float(request.query.get("s", "0.3")))
+            return web.Response(text=GOOD_ARTICLE.replace("Parliament passes", f"Parliament passes ({path})"),
+                                content_type="text/html", charset="utf-8")
         if path.startswith("/ok/") or path.startswith("/private/"):
             return web.Response(text=GOOD_ARTICLE.replace("Parliament passes", f"Parliament passes ({path})"), content_type="text/html", charset="utf-8")
         if path == "/etag":
