@@ -54,7 +54,7 @@ def load(jobs: list[dict]) -> dict:
     context = get_current_context()
     try:
         return load_run(
-            list(jobs), run_id=context["run_id"], dag_id=context["dag"].dag_id,
+            list(jobs or []), run_id=context["run_id"], dag_id=context["dag"].dag_id,
             started_at=context["dag_run"].start_date,
         )
     except Exception as exc:  # noqa: BLE001 - fail_task raises it again, as permanent or transient
@@ -69,6 +69,6 @@ def account(jobs: list[dict], loaded: dict) -> dict:
 
     context = get_current_context()
     try:
-        return check_accounting(list(jobs), run_id=context["run_id"])
+        return check_accounting(list(jobs or []), run_id=context["run_id"])
     except Exception as exc:  # noqa: BLE001 - fail_task raises it again, as permanent or transient
         fail_task(exc, "account")

@@ -21,14 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def ingest(tmp_path, airflow_home, sources_yaml: str, *, data: Path, warehouse: Path, timeout: float = 300,
-           extra_args=(), preexec=None) -> tuple[subprocess.CompletedProcess, float]:
+           extra_args=(), env_extra=None) -> tuple[subprocess.CompletedProcess, float]:
     (tmp_path / "sources.yaml").write_text(sources_yaml, encoding="utf-8")
     env = {**os.environ, "AIRFLOW_HOME": str(airflow_home), "NEWSFLOW_DATA_DIR": str(data),
-           "NEWSFLOW_WAREHOUSE": str(warehouse)}
+           "NEWSFLOW_WAREHOUSE": str(warehouse), **(env_extra or {})}
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "newsflow.cli", "ingest", "--sources", str(tmp_path / "sources.yaml"), *extra_args],
-        env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT, preexec_fn=preexec,
+        env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
     )
     return result, time.monotonic() - started
 
@@ -83,3 +83,35 @@ def test_a_broken_warehouse_fails_fast_with_one_line(tmp_path, airflow_home, fau
     assert "locked" not in line
     assert "up_for_retry" not in result.stdout and result.stdout.count("done  load") == 1, result.stdout[-3000:]
     assert wall < 30 + 30, wall  # generous: Airflow's start-up on a busy two-core machine; no retry delays
+
+
+def test_a_read_only_data_dir_fails_fast_with_one_line(tmp_path, airflow_home):
+    """The data folder cannot be written: the plan fails at once (no retries) and says so in one line. Root
+    ignores file modes, so as root the folder is one on sysfs, which nobody may create files in."""
+    if os.geteuid() == 0:
+        data = Path("/sys/kernel/newsflow-read-only-data")
+        try:
+            data.mkdir()
+        except OSError:
+            pass
+        else:
+            data.rmdir()
+            pytest.skip("no read-only location to point the data folder at")
+    else:
+        data = tmp_path / "data"
+        data.mkdir()
+        data.chmod(0o555)
+    with FaultServer() as server:
+        sources = (f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n"
+                   f"sources:\n  - {{name: one, kind: urls, urls: ['{server.url('/ok/r1')}']}}\n")
+        result, wall = ingest(tmp_path, airflow_home, sources, data=data, warehouse=data / "warehouse.duckdb",
+                              timeout=120)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = [x for x in result.stderr.splitlines() if x.startswith("newsflow:")]
+    assert len(lines) == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    [line] = lines
+    assert "plan:" in line and str(data) in line, line
+    assert any(why in line for why in ("Permission denied", "Operation not permitted", "Read-only file system"))
+    assert result.stdout.count("done  plan") == 1, result.stdout[-3000:]  # no retry
+    assert wall < 30 + 30, wall
+    print(f"read-only data dir: exit {result.returncode} after {wall:.1f} s: {line}")

@@ -18,9 +18,10 @@ log = logging.getLogger(__name__)
 def check_accounting(jobs: list[Job], *, run_id: str) -> dict:
     from newsflow.warehouse import connect
 
-    jobs = [Job.from_xcom(j) for j in jobs if j]
+    jobs = [Job.from_xcom(j) for j in jobs or [] if j]
     if not jobs:
-        raise ValueError("nothing to account for: the run has no source jobs")
+        # the plan failed (its own error says why) or planned nothing: no retry can change that
+        raise PermanentError("nothing to account for: the run has no source jobs (see the plan task)")
     con = connect(jobs[0].warehouse)
     try:
         problems = []
