@@ -83,6 +83,7 @@ def test_a_broken_warehouse_fails_fast_with_one_line(tmp_path, airflow_home, fau
     assert "locked" not in line
     assert "up_for_retry" not in result.stdout and result.stdout.count("done  load") == 1, result.stdout[-3000:]
     assert wall < 30 + 30, wall  # generous: Airflow's start-up on a busy two-core machine; no retry delays
+    print(f"{fault} warehouse: exit {result.returncode} after {wall:.1f} s: {line}")
 
 
 def test_a_read_only_data_dir_fails_fast_with_one_line(tmp_path, airflow_home):

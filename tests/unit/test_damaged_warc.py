@@ -60,7 +60,7 @@ def test_intact_archive_reads_whole_and_by_offset(tmp_path):
     assert b"part 7" in read_response(tmp_path / "a.warc.gz", spans[7][1]).body
 
 
-def test_truncated_warc_loads_what_precedes_the_cut(tmp_path, data_env):
+def test_truncated_warc_loads_what_precedes_the_cut(tmp_path, data_env, capsys):
     intact = tmp_path / "intact.warc.gz"
     spans = build_warc(intact)
     data = intact.read_bytes()
@@ -80,6 +80,14 @@ def test_truncated_warc_loads_what_precedes_the_cut(tmp_path, data_env):
     [(outcome, reason)] = files
     assert outcome == "failed" and reason.startswith("warc_truncated:at=")
     assert f"responses={len(whole)}" in reason
+    # the run's summary names the damaged file and where it broke
+    from newsflow.cli import print_run_summary
+
+    capsys.readouterr()
+    print_run_summary("cut_run")
+    summary = capsys.readouterr().out
+    assert "Failed sources, listings and archives (this run):" in summary
+    assert "cut.warc.gz" in summary and "warc_truncated:at=" in summary
 
 
 @pytest.mark.parametrize("at", [0.3, 0.5])
