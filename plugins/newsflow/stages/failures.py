@@ -60,11 +60,11 @@ def classify(exc: BaseException) -> tuple[bool, str]:
     if isinstance(cause, OSError) and cause.errno in _PERMANENT_ERRNOS:
         where = f" {cause.filename}" if cause.filename else ""
         return True, one_line(f"{cause.strerror or type(cause).__name__}:{where}")
-    if type(cause).__module__.split(".")[0] in ("duckdb", "_duckdb") or isinstance(cause, OSError):
-        if any(word in lowered for word in _PERMANENT_WORDS):
+    if any(word in lowered for word in _PERMANENT_WORDS):
+        if type(cause).__module__.split(".")[0] in ("duckdb", "_duckdb"):
             return True, one_line(f"warehouse: {message}")
-    if isinstance(cause, OSError) and any(word in lowered for word in _PERMANENT_WORDS):
-        return True, one_line(message)
+        if isinstance(cause, OSError):
+            return True, one_line(message)
     return False, one_line(f"{type(cause).__name__}: {message}")
 
 
