@@ -324,7 +324,14 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, ConfigError):
             print(f"newsflow: {exc}", file=sys.stderr)
             return 2
-        if isinstance(exc, DagRunFailed | WarehouseBusy | FileNotFoundError):
+        if isinstance(exc, WarehouseBusy):
+            from newsflow.stages.failures import classify
+
+            # "busy" is the warehouse's word for any failure to open it; a directory or a corrupt file is not busy
+            permanent, cause = classify(exc)
+            print(f"newsflow: {cause if permanent else exc}", file=sys.stderr)
+            return 1
+        if isinstance(exc, DagRunFailed | FileNotFoundError):
             print(f"newsflow: {exc}", file=sys.stderr)
             return 1
         # duckdb errors in a user's query deserve one clear line
