@@ -63,13 +63,67 @@ def test_kill_9_of_the_task_process_during_fetch_extract(tmp_path, airflow_home)
         assert wait_gone(workers + tracker, 10) == []
         assert not any(alive(p) for p in workers)
 
+        # the killed run is still `running` in Airflow's metadata: found and marked failed through the REST API
+        run_id, states = fail_dead_run_through_rest(airflow_home)
+        assert states == {"failed"} or states <= {"failed", "skipped", "success", "upstream_failed"}, states
+        assert "running" not in states and "queued" not in states
+
         # the rerun accounts for every URL once
         rerun = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
-    [(run_id, status)] = con.execute("select run_id, status from runs").fetchall()
+    [(new_run_id, status)] = con.execute("select run_id, status from runs").fetchall()
+    assert new_run_id != run_id
     assert status == "succeeded"
     rows = con.execute("select url, count(*) from fetch_log where run_id = ? and url_kind = 'article' group by url",
-                       [run_id]).fetchall()
+                       [new_run_id]).fetchall()
     assert sorted(u for u, _n in rows) == sorted(urls) and {n for _u, n in rows} == {1}
     print(f"CLI returned {returned_after:.1f} s after kill -9 of the task process")
+
+
+def fail_dead_run_through_rest(airflow_home) -> tuple[str, set[str]]:
+    """Start Airflow's api-server on the test's Airflow home, mark the dead run failed with
+    newsflow.dead_runs, and return its run id and the states of its task instances afterwards."""
+    import json
+    import socket
+    import urllib.parse
+    import urllib.request
+
+    from newsflow.airflow_runner import airflow_env
+    from newsflow.dead_runs import AirflowApi, dead_runs, fail_dead_runs
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = airflow_env({"AIRFLOW_HOME": str(airflow_home), "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                       "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}"})
+    server = subprocess.Popen([sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1", "--port",
+                               str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/auth/token", timeout=5) as response:
+                    token = json.loads(response.read())["access_token"]
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the api-server did not start"
+                time.sleep(0.5)
+        api = AirflowApi(base, token)
+        [(dag_id, run_id, tasks)] = dead_runs(api)
+        assert dag_id == "news_ingest" and "fetch_extract" in tasks
+        assert fail_dead_runs(api) == [run_id]
+        assert dead_runs(api) == []
+        quoted = urllib.parse.quote(run_id, safe="")
+        assert api.call("GET", f"/dags/news_ingest/dagRuns/{quoted}")["state"] == "failed"
+        tis = api.call("GET", f"/dags/news_ingest/dagRuns/{quoted}/taskInstances")["task_instances"]
+        return run_id, {ti["state"] for ti in tis}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(10)
