@@ -14,6 +14,8 @@ from pathlib import Path
 
 POOL = "duckdb_write"
 _PROGRESS = re.compile(r"\[DAG TEST\] (starting|end) task task_id=(\S+)(?: map_index=(-?\d+))?|newsflow\.\w+\]|DagRun Finished|ERROR|Traceback")
+# the one-line cause a failing newsflow task logs (newsflow.stages.failures.CONSOLE_MARK)
+_CAUSE = re.compile(r"newsflow-error: (.*?)(?:\s+\[newsflow\.[\w.]+\].*)?$")
 
 
 def project_root() -> Path:
@@ -80,9 +82,26 @@ class DagRunFailed(RuntimeError):
     pass
 
 
+def _end_group(proc: subprocess.Popen, sig: int) -> None:
+    """Signal what is left of the airflow process's own process group (extraction workers, multiprocessing's
+    resource tracker): once the airflow process is gone they only hold the output pipe open."""
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = None, log_file: Path | None = None,
-              logical_date: str | None = None, echo=print) -> float:
-    """One real DAG run through plain `airflow dags test`; prints task progress; raises DagRunFailed on failure."""
+              logical_date: str | None = None, echo=print, run_info: dict | None = None) -> float:
+    """One real DAG run through plain `airflow dags test`; prints task progress; raises DagRunFailed on failure.
+
+    `run_info`, if given, receives the run's `run_id`, its `state` and the one-line `causes` failing tasks logged.
+    The airflow process leads a process group of its own; when it ends (or is killed), whatever it left in that
+    group is killed, so the output pipe closes and this call returns instead of waiting on orphans.
+    """
+    import signal
+    import threading
+
     ensure_airflow()
     cmd = [*airflow_command(), "dags", "test", dag_id]
     if logical_date:
@@ -96,11 +115,41 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
     log_file = log_file or airflow_home() / "logs" / f"{dag_id}-last-run.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    info = run_info if run_info is not None else {}
+    info.setdefault("causes", [])
+    with subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+        start_new_session=True,
+    ) as proc:
+        # waits for the airflow process, then ends its leftovers: the loop below reads until the pipe closes
+        reaper = threading.Thread(target=lambda: (proc.wait(), _end_group(proc, signal.SIGKILL)),
+                                  name="airflow-reaper", daemon=True)
+        reaper.start()
+        try:
+            state = _relay(proc, log_file, started, echo, info)
+        except BaseException:
+            # Ctrl-C or an error here: the run's processes are in their own group and would not see it
+            _end_group(proc, signal.SIGTERM)
+            raise
+        code = proc.wait()
+    elapsed = time.monotonic() - started
+    info["state"] = state
+    if code != 0 or state != "success":
+        cause = f": {info['causes'][0]}" if info["causes"] else ""
+        raise DagRunFailed(f"{dag_id} run ended with state {state or 'unknown'} (exit {code}){cause}; "
+                           f"full log: {log_file}")
+    return elapsed
+
+
+def _relay(proc: subprocess.Popen, log_file: Path, started: float, echo, info: dict) -> str | None:
+    """Airflow's output to the log file, its progress to `echo`; returns the run's final state."""
     state = None
-    with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1) as proc, \
-            open(log_file, "w", encoding="utf-8") as log:
+    with open(log_file, "w", encoding="utf-8") as log:
         for line in proc.stdout:
             log.write(line)
+            cause = _CAUSE.search(line)
+            if cause and cause.group(1) not in info["causes"]:
+                info["causes"].append(cause.group(1).strip())
             match = _PROGRESS.search(line)
             if not match:
                 continue
@@ -111,14 +160,13 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
             elif "DagRun Finished" in line:
                 found = re.search(r"state=(\w+)", line)
                 state = found.group(1) if found else None
+                run_id = re.search(r"run_id=([^,\s]+)", line)
+                if run_id:
+                    info["run_id"] = run_id.group(1)
             elif "newsflow." in line:
                 message = re.sub(r"^\S+\s+\[\w+\s*\]\s*", "", line.strip())
                 echo(f"  {time.monotonic() - started:6.1f}s    {message[:160]}")
-        code = proc.wait()
-    elapsed = time.monotonic() - started
-    if code != 0 or state != "success":
-        raise DagRunFailed(f"{dag_id} run ended with state {state or 'unknown'} (exit {code}); full log: {log_file}")
-    return elapsed
+    return state
 
 
 def main(argv: list[str] | None = None) -> int:
