@@ -1,5 +1,5 @@
 """What the plain `airflow dags test` runner costs next to an older tree of the project (e.g. the one with the
-patched execution API, GC tuning and os._exit): the same demo ingest, alternated between the two trees.
+patched execution API, tuned garbage collector and skipped interpreter exit): the same demo ingest, alternated.
 
     .venv/bin/python bench/runner_overhead.py --against fb104cf [--rounds 3] [--json out.json]
 
