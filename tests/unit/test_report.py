@@ -144,7 +144,10 @@ def test_plugin_requires_an_airflow_user():
 
     from newsflow import ui_plugin
 
-    assert TestClient(ui_plugin.app).get("/dashboard").status_code == 401
+    client = TestClient(ui_plugin.app)
+    # a browser is sent to Airflow's login page; an API client with a bad token gets an error, not a page
+    assert client.get("/dashboard", follow_redirects=False).status_code == 303
+    assert client.get("/dashboard", headers={"Authorization": "Bearer x"}).status_code in (401, 403)
 
 
 def test_plugin_registration():
@@ -198,16 +201,18 @@ from fastapi.testclient import TestClient
 
 client = TestClient(create_app())
 token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
-anonymous = client.get("/newsflow/dashboard")
+anonymous = client.get("/newsflow/dashboard", follow_redirects=False)
 with_cookie = client.get("/newsflow/dashboard", cookies={"_token": token})
 with_bearer = client.get("/newsflow/data_docs/index.html", headers={"Authorization": "Bearer " + token})
-print("RESULT " + json.dumps([anonymous.status_code, with_cookie.status_code, len(with_cookie.text),
+print("RESULT " + json.dumps([[anonymous.status_code, anonymous.headers.get("location")], with_cookie.status_code,
+                              len(with_cookie.text),
                               with_bearer.status_code, with_bearer.text]))
 """
 
 
 def test_plugin_is_mounted_by_the_airflow_api_server(client, dashboard, tmp_path, airflow_home):
-    """The real api-server app (plugins loaded from plugins/) serves the dashboard to an authenticated user only."""
+    """The real api-server app (plugins loaded from plugins/) serves the dashboard to an authenticated user only,
+    and sends a browser without a session to Airflow's login page."""
     from newsflow.airflow_runner import airflow_env
 
     env = airflow_env({"AIRFLOW_HOME": str(airflow_home), "NEWSFLOW_DATA_DIR": str(tmp_path / "data"),
@@ -218,6 +223,6 @@ def test_plugin_is_mounted_by_the_airflow_api_server(client, dashboard, tmp_path
     import json
 
     anonymous, cookie, size, bearer, docs = json.loads(lines[-1][len("RESULT "):])
-    assert anonymous == 401
+    assert anonymous[0] == 303 and anonymous[1].startswith("/auth/login?next=")
     assert cookie == 200 and size == len(dashboard.read_text(encoding="utf-8"))
     assert bearer == 200 and "GX data docs" in docs
