@@ -1021,20 +1021,22 @@ def _url_candidate(url: str) -> DateCandidate | None:
     return None
 
 
-def _htmldate_candidate(html: str) -> DateCandidate | None:
-    try:
-        from htmldate import find_date
-    except ImportError:
-        return None
-    try:
-        # Bytes, never str: htmldate downloads a str that looks like a URL.
-        found = find_date(html.encode("utf-8", "replace"), original_date=True, outputformat="%Y-%m-%d")
-    except Exception:  # third-party heuristics on arbitrary HTML must not fail the page
-        return None
+def _htmldate_candidate(html: str, found: str | None = None) -> DateCandidate | None:
+    """htmldate's date for the page (`found`: its answer already, else htmldate.find_date runs here)."""
+    if found is None:
+        try:
+            from htmldate import find_date
+        except ImportError:
+            return None
+        try:
+            # Bytes, never str: htmldate downloads a str that looks like a URL.
+            found = find_date(html.encode("utf-8", "replace"), original_date=True, outputformat="%Y-%m-%d")
+        except Exception:  # noqa: BLE001 - third-party heuristics on arbitrary HTML must not fail the page
+            return None
     if not found:
         return None
     try:
-        d = date.fromisoformat(found)
+        d = date.fromisoformat(found[:10])
     except ValueError:
         return None
     if not MIN_YEAR <= d.year <= MAX_YEAR:
@@ -1050,11 +1052,11 @@ def _htmldate_candidate(html: str) -> DateCandidate | None:
 
 def gather_candidates(html: str | None, url: str, *, body: str | None = None, feed_date: str | None = None,
                       sitemap_date: str | None = None, warc_date: str | None = None, lang: str | None = None,
-                      use_htmldate: bool = True) -> list[DateCandidate]:
+                      use_htmldate: bool = True, htmldate_date: str | None = None) -> list[DateCandidate]:
     """All date candidates for one page; within a source the preferred candidate comes first.
 
-    htmldate runs only when nothing else was found: it ranks last, so it could not change the choice
-    otherwise, and it is the slowest step.
+    htmldate_date: htmldate's answer when the caller has it already (trafilatura's metadata pass runs htmldate);
+    otherwise htmldate runs here only when nothing else was found (use_htmldate), as the slowest step.
     """
     out: list[DateCandidate] = []
     root = _parse_html(html) if html and html.strip() else None
@@ -1083,7 +1085,11 @@ def gather_candidates(html: str | None, url: str, *, body: str | None = None, fe
         parsed = _parse_structured(value, lang) if value else None
         if parsed:
             out.append(DateCandidate(source, parsed[0], parsed[1], _trim(value)))
-    if use_htmldate and html and not out:
+    if htmldate_date:
+        cand = _htmldate_candidate(html or "", found=htmldate_date)
+        if cand is not None:
+            out.append(cand)
+    elif use_htmldate and html and not out:
         cand = _htmldate_candidate(html)
         if cand is not None:
             out.append(cand)
@@ -1113,9 +1119,11 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _resolve(value: datetime, zone: ZoneInfo | None) -> tuple[datetime, date]:
-    """(UTC instant, publisher-local day). Naive values are publisher-local; without a zone, UTC."""
+    """(UTC instant, publisher-local day). A timestamp with an offset is the publisher's own statement of its
+    local time: its day is the day in that offset, whatever the source's zone. Naive values are local time in the
+    source's zone (UTC without one) and keep their own day."""
     if value.tzinfo is not None and value.utcoffset() is not None:
-        return value.astimezone(UTC), (value.astimezone(zone).date() if zone else value.date())
+        return value.astimezone(UTC), value.date()
     return value.replace(tzinfo=zone or UTC).astimezone(UTC), value.date()
 
 
@@ -1129,7 +1137,7 @@ def choose_publication_date(candidates: list[DateCandidate], *, fetched_at: date
       day (e.g. meta "2018-05-21" + dateline "21 May 2018 12:23"); date_source stays the day's source.
     - Naive values are publisher-local time in `tz` (IANA name); with tz None they are taken as UTC. Day-only
       values are local midnight. A naive fetched_at is taken as UTC.
-    - published_date: aware values are converted to `tz` when given, else the day in their own offset;
+    - published_date: the day in the value's own offset for aware values (the source's tz never moves it);
       naive values keep their own day.
     - disagreement: see DISAGREEMENT_SOURCES.
     """

@@ -22,40 +22,11 @@ _CONFUSABLE = [{"fa", "ar", "ur", "ps", "ku"}, {"ru", "uk", "bg", "be", "mk", "s
 
 @lru_cache(maxsize=1)
 def _identifier():
+    """py3langid's own model through its public LanguageIdentifier API, with probabilities normalised to 0..1 so a
+    confidence threshold means the same on every page."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    _pack_tables(identifier)
-    return identifier
-
-
-# py3langid's DFA walk reads two Python lists of ints once per input byte; the same numbers packed in arrays sit
-# together in memory instead of as 100,000 scattered int objects (~0.15 ms of cache misses less per page). Only the
-# container changes, not a value: a probe text must score exactly the same before and after, or the lists stay.
-_PACKED_TABLES = ("_rowbase", "tk_output")
-_PROBE = "Die Regierung hat am Montag neue Regeln beschlossen. Правительство приняло новые правила. 政府は新しい規則を決めた。"
-
-
-def _pack_tables(identifier) -> bool:
-    import array
-
-    before = [identifier.classify(_PROBE[i:]) for i in (0, 40, 95)]
-    original = {name: getattr(identifier, name, None) for name in _PACKED_TABLES}
-    if not all(isinstance(table, list) for table in original.values()):
-        return False
-    try:
-        for name, table in original.items():
-            try:
-                setattr(identifier, name, array.array("i", table))
-            except OverflowError:
-                setattr(identifier, name, array.array("q", table))
-        if [identifier.classify(_PROBE[i:]) for i in (0, 40, 95)] == before:
-            return True
-    except (TypeError, ValueError, AttributeError, IndexError):
-        pass
-    for name, table in original.items():
-        setattr(identifier, name, table)
-    return False
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 def normalise_code(value: str | None) -> str | None:

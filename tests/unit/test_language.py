@@ -65,40 +65,12 @@ def test_detect_needs_some_text():
     assert detect("short") == (None, 0.0)
 
 
-def test_packed_tables_score_exactly_like_py3langids_lists():
-    import random
-
+def test_detect_is_py3langids_public_classifier():
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     from newsflow import language
 
-    packed = language._identifier()
-    assert not isinstance(packed.tk_output, list), "the DFA tables were left as lists"
     plain = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    assert isinstance(plain.tk_output, list) and isinstance(plain._rowbase, list)
-    rnd = random.Random(3)
-    samples = list(TEXTS.values()) + ["", "   ", "x", "12345", "ÀÉÎÕÜ ßœ ŁŻ", "\U0001F600 emoji 😀"]
-    alphabet = "".join(TEXTS.values()) + "0123456789 .,;:!?-'\"()\n"
-    samples += ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 300))) for _ in range(300)]
-    for text in samples:
-        assert packed.classify(text) == plain.classify(text), text
     assert [language.detect(text) for text in TEXTS.values()] == [
         (lang, float(prob)) if len(text[:language.DETECT_CHARS].strip()) >= 20 else (None, 0.0)
         for text in TEXTS.values() for lang, prob in [plain.classify(text[:language.DETECT_CHARS])]]
-
-
-def test_tables_stay_lists_when_packing_would_change_a_score(monkeypatch):
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    from newsflow import language
-
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    rowbase = identifier._rowbase
-    real = LanguageIdentifier.classify
-    # the probe texts are scored before packing, then after: here the answer changes
-    answers = iter([("de", 0.5)] * 3 + [("de", 0.6)] * 3)
-    monkeypatch.setattr(LanguageIdentifier, "classify", lambda self, text: next(answers))
-    assert language._pack_tables(identifier) is False
-    assert identifier._rowbase is rowbase and isinstance(identifier.tk_output, list)
-    monkeypatch.setattr(LanguageIdentifier, "classify", real)
-    assert language._pack_tables(identifier) is True
