@@ -211,29 +211,33 @@ def rejection_scores(records: list[dict]) -> dict:
 
 
 def date_source_precision(pages: list[dict], records: list[dict]) -> dict:
-    """For each date source: on how many pages it offered a date (its first candidate, the one the chooser would
-    use), and how often that candidate's publisher day is the labelled day (exact and within one day)."""
+    """For each date source: on how many pages it offered a date (its first candidate, the one that votes), how
+    often that candidate's publisher day is the labelled day (exact and within one day), and the same on the pages
+    where it disagrees with another source's day (what decides between disagreeing candidates). chosen:* rows: the
+    days newsflow chose, by the source it chose."""
     stats: dict[str, Counter] = {}
     for page, record in zip(pages, records, strict=True):
         want = date.fromisoformat(page["date"])
-        seen = set()
+        firsts: dict[str, date] = {}
         for cand in json.loads(record["date_candidates"] or "[]"):
-            if cand["source"] in seen:
-                continue
-            seen.add(cand["source"])
-            got = datetime.fromisoformat(cand["value"]).date()  # the day in the value's own offset
-            entry = stats.setdefault(cand["source"], Counter())
+            if cand["source"] != "warc":
+                firsts.setdefault(cand["source"], datetime.fromisoformat(cand["value"]).date())
+        for source, got in firsts.items():
+            entry = stats.setdefault(source, Counter())
             entry["offered"] += 1
             entry["exact"] += got == want
             entry["near"] += abs(got - want) <= timedelta(days=1)
-        chosen = record["date_source"] or "none"
-        entry = stats.setdefault(f"chosen:{chosen}", Counter())
-        entry["offered"] += 1
+            if any(day != got for day in firsts.values()):
+                entry["disagreeing"] += 1
+                entry["right_disagreeing"] += got == want
+        entry = stats.setdefault(f"chosen:{record['date_source'] or 'none'}", Counter())
         got = record["published_date"]
+        entry["offered"] += 1
         entry["exact"] += got == want
         entry["near"] += got is not None and abs(got - want) <= timedelta(days=1)
     return {source: {"offered": c["offered"], "precision": c["exact"] / c["offered"],
-                     "within_1_day": c["near"] / c["offered"]} for source, c in sorted(stats.items())}
+                     "within_1_day": c["near"] / c["offered"], "disagreeing": c["disagreeing"],
+                     "right_disagreeing": c["right_disagreeing"]} for source, c in sorted(stats.items())}
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -328,9 +332,12 @@ def render(results: dict, list_rejected: bool = False) -> str:
     for corpus, scored in results["corpora"].items():
         if "date_sources" in scored:
             lines += ["", f"date sources on {corpus} (first candidate of each source; chosen:* = what newsflow chose)",
-                      "| source | pages offered | precision (exact day) | within 1 day |", "|---|---:|---:|---:|"]
+                      "| source | pages offered | precision (exact day) | within 1 day | right when disagreeing |",
+                      "|---|---:|---:|---:|---:|"]
             for source, s in sorted(scored["date_sources"].items(), key=lambda kv: -kv[1]["precision"]):
-                lines.append(f"| {source} | {s['offered']} | {s['precision']:.3f} | {s['within_1_day']:.3f} |")
+                split = (f"{s['right_disagreeing']}/{s['disagreeing']} = {s['right_disagreeing'] / s['disagreeing']:.3f}"
+                         if s["disagreeing"] else "-")
+                lines.append(f"| {source} | {s['offered']} | {s['precision']:.3f} | {s['within_1_day']:.3f} | {split} |")
         if "variants" in scored:
             lines += ["", f"body variants on {corpus}", "| variant | P | R | F1 | empty |", "|---|---:|---:|---:|---:|"]
             for variant, v in scored["variants"].items():

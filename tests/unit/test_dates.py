@@ -1038,3 +1038,28 @@ def test_microdata_gate_is_the_regex_over_the_whole_page():
         assert dates._has_microdata_date(text) is (dates._MICRODATA_RX.search(text) is not None), repr(text)
         found += dates._has_microdata_date(text)
     assert found > 1000
+
+
+def test_sources_that_agree_outvote_the_first_in_priority():
+    cands = [cand("jsonld", naive(2020, 3, 9, 8)), cand("dateline", naive(2020, 3, 2, 10)),
+             cand("url", naive(2020, 3, 2), False), cand("htmldate", naive(2020, 3, 2), False)]
+    result = choose_publication_date(cands, fetched_at=FETCHED_LATE)
+    # three readings of the page agree on the 2nd; the first of them in PRIORITY order gives the time
+    assert (result.published_date, result.date_source) == (date(2020, 3, 2), "dateline")
+    assert result.published_at == datetime(2020, 3, 2, 10, tzinfo=UTC)
+    assert result.disagreement is True
+
+
+def test_a_tie_goes_to_the_pages_own_metadata():
+    cands = [cand("dateline", naive(2020, 3, 2, 10)), cand("jsonld", naive(2020, 3, 9, 8))]
+    result = choose_publication_date(cands, fetched_at=FETCHED_LATE)
+    assert (result.published_date, result.date_source) == (date(2020, 3, 9), "jsonld")
+    cands += [cand("meta", naive(2020, 3, 2, 10)), cand("htmldate", naive(2020, 3, 9), False)]
+    assert choose_publication_date(cands, fetched_at=FETCHED_LATE).date_source == "jsonld"
+
+
+def test_a_future_candidate_does_not_vote():
+    cands = [cand("jsonld", naive(2030, 1, 1, 8)), cand("meta", naive(2030, 1, 1, 8)),
+             cand("dateline", naive(2020, 3, 2, 10))]
+    result = choose_publication_date(cands, fetched_at=FETCHED_LATE)
+    assert (result.published_date, result.date_source, result.reason) == (date(2020, 3, 2), "dateline", None)
