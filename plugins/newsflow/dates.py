@@ -147,6 +147,16 @@ _GREGORIAN_MONTHS = {
         "ديسمبر,كانون الأول,دجنبر,دسامبر,दिसंबर,दिसम्बर",
 }
 _SOLAR_MONTHS = "فروردین,اردیبهشت,خرداد,تیر,مرداد,شهریور,مهر,آبان,آذر,دی,بهمن,اسفند"
+# Bengali news (Bangladesh, West Bengal) writes Gregorian months in Bengali; য় is written both as one code point
+# (U+09DF) and as য + nukta, so both spellings are listed.
+_BENGALI_MONTHS = {
+    1: "জানুয়ারি,জানুয়ারী", 2: "ফেব্রুয়ারি,ফেব্রুয়ারী", 3: "মার্চ", 4: "এপ্রিল", 5: "মে", 6: "জুন", 7: "জুলাই",
+    8: "আগস্ট,আগষ্ট", 9: "সেপ্টেম্বর", 10: "অক্টোবর", 11: "নভেম্বর", 12: "ডিসেম্বর",
+}
+for _month, _names in _BENGALI_MONTHS.items():
+    _spellings = {n for name in _names.split(",") for n in (name, name.replace("\u09df", "\u09af\u09bc"),
+                                                            name.replace("\u09af\u09bc", "\u09df"))}
+    _GREGORIAN_MONTHS[_month] += "," + ",".join(sorted(_spellings))
 
 
 def _build_month_table() -> dict[str, tuple[int, bool]]:
@@ -292,7 +302,7 @@ _PUBLISHED_LABEL = re.compile(
     r"(?:published|posted|publish\s+date|publié|publiée|veröffentlicht|publicado|publicada|pubblicato|"
     r"yayınlanma|yayın\s+tarihi|diterbitkan|dipublikasikan|опубликовано|опубликован|опубліковано|"
     + _n("نشر|تاريخ النشر|منتشر\\s?شده|تاریخ انتشار")
-    + r"|发布|發布|发表|發表|公開|掲載|입력)[^\d]{0,25}$",
+    + r"|发布|發布|发表|發表|公開|掲載|입력|প্রকাশিত|প্রকাশ)[^\d]{0,25}$",
     re.I,
 )
 
@@ -1055,6 +1065,41 @@ def _htmldate_candidate(html: str, found: str | None = None) -> DateCandidate | 
     return DateCandidate("htmldate", datetime(d.year, d.month, d.day), False, found)
 
 
+# A publication word after the date: German blogs end a post with "Dieser Beitrag wurde am 3. Dezember 2011 um 14:20
+# Uhr veröffentlicht", outside the headline's neighbourhood that the dateline search reads.
+_PUBLISHED_AFTER = re.compile(
+    r"[^\d]{0,60}?(?:veröffentlicht|publiziert|erschienen|gepostet|published|posted|publié|publiée|publicado|"
+    r"publicada|pubblicato|gepubliceerd|opublikowano|опубликовано)", re.I)
+_DESCRIPTIONS = ("og:title", "twitter:title", "description", "og:description")
+
+
+def _last_resort_dateline(html: str, lang: str | None) -> DateCandidate | None:
+    """For a page with no other date candidate at all (else a missing_date rejection): a date in the page's own
+    title or description ("Notizia del 14 Gennaio 2020"), or a date labelled as the publication anywhere in its
+    visible text, before or after the date."""
+    root = _parse_html(html)
+    if root is None:
+        return None
+    tags = _by_tag(root)
+    stated = [_text(el) for el in tags["title"] if el is not root]
+    stated += [el.get("content") or "" for el in tags["meta"]
+               if (el.get("property") or el.get("name") or "").lower() in _DESCRIPTIONS]
+    for text in stated:
+        found = find_datelines(text[:400], lang)
+        if found:
+            return found[0]
+    etree.strip_elements(root, etree.Comment, *_DROP_ALWAYS, with_tail=False)
+    body = root.find("body")
+    text = _collapse(" ".join((body if body is not None else root).itertext()))[:200_000]
+    items, norm = _datelines(text, lang)
+    for pos, cand, label in items:
+        if label == "published":
+            return cand
+        if label != "updated" and _PUBLISHED_AFTER.match(norm, pos + len(_normalize(cand.raw)[0])):
+            return cand
+    return None
+
+
 def gather_candidates(html: str | None, url: str, *, body: str | None = None, feed_date: str | None = None,
                       sitemap_date: str | None = None, warc_date: str | None = None, lang: str | None = None,
                       use_htmldate: bool = True, htmldate_date: str | None = None) -> list[DateCandidate]:
@@ -1096,6 +1141,10 @@ def gather_candidates(html: str | None, url: str, *, body: str | None = None, fe
             out.append(cand)
     elif use_htmldate and html and not out:
         cand = _htmldate_candidate(html)
+        if cand is not None:
+            out.append(cand)
+    if html and not out:
+        cand = _last_resort_dateline(html, lang)
         if cand is not None:
             out.append(cand)
     parsed = _parse_structured(warc_date, None) if warc_date else None

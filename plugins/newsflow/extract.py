@@ -101,9 +101,10 @@ def _clean(text: str | None) -> str | None:
     return " ".join(text.split()) or None if text else None
 
 
-def _page_facts(tree, restore: dict[str, str] | None = None) -> dict:
-    """What trafilatura does not report: the page's lang attribute, first h1, og:site_name, <title>, link texts,
-    and the short lines around the headline (dateline, "Source: …", byline) where a wire credit often sits."""
+def _page_facts(tree, restore: dict[str, str] | None = None, url: str | None = None) -> dict:
+    """What trafilatura does not report: the page's lang attribute, first h1, og:site_name, <title>, the texts of
+    links to other pages (not to this one, `url`), and the short lines around the headline (dateline, "Source: …",
+    byline) where a wire credit often sits."""
     facts = {"lang": None, "h1": None, "og_site_name": None, "title": None, "anchors": frozenset(), "lead": None}
     if tree is None:
         return facts
@@ -132,10 +133,25 @@ def _page_facts(tree, restore: dict[str, str] | None = None) -> dict:
     facts["og_site_name"] = _restore(site.strip(), restore) if site is not None else None
     if title is not None:
         facts["title"] = _restore(_clean(title.text_content()), restore)
+    here = _same_page_key(url) if url else None
     facts["anchors"] = frozenset(
-        _restore(text, restore) for text in (" ".join(_text_content(a).split()) for a in links) if len(text) >= 8
+        _restore(text, restore)
+        for text, a in ((" ".join(_text_content(a).split()), a) for a in links)
+        if len(text) >= 8 and (here is None or _same_page_key(a.get("href") or "", url) != here)
     )
     return facts
+
+
+def _same_page_key(href: str, base: str | None = None) -> tuple[str, str] | None:
+    """(host, path) an href leads to, resolved against base: links to the page itself (its headline and lead
+    repeated in a "most read" box, a share link) are not links away from it."""
+    from urllib.parse import urljoin, urlsplit
+
+    try:
+        parts = urlsplit(urljoin(base, href) if base else href)
+    except ValueError:
+        return None
+    return parts.netloc.lower().removeprefix("www."), parts.path.rstrip("/") or "/"
 
 
 def _text_content(el) -> str:
@@ -183,15 +199,23 @@ def _slot_lines(el) -> list[str]:
     return [text]
 
 
+# A section or index page is a list of links: fewer link lines than this in a body are a short article whose
+# headline, lead or a "read also" line is also a link elsewhere on the page, not a list.
+MIN_LINK_LINES = 4
+
+
 def link_density(body: str, anchors: frozenset[str]) -> float:
-    """Share of the body's characters in lines that are just link texts: near 1.0 on section and index pages."""
+    """Share of the body's characters in lines that are just texts of links to other pages: near 1.0 on section and
+    index pages; 0.0 when fewer than MIN_LINK_LINES lines are such links."""
     lines = [" ".join(line.split()) for line in body.splitlines()]
     lines = [line for line in lines if line]
     total = sum(len(line) for line in lines)
     if not total:
         return 0.0
-    linked = sum(len(line) for line in lines if line in anchors or line.lstrip("-•* ") in anchors)
-    return round(linked / total, 3)
+    linked = [line for line in lines if line in anchors or line.lstrip("-•* ") in anchors]
+    if len(linked) < MIN_LINK_LINES:
+        return 0.0
+    return round(sum(len(line) for line in linked) / total, 3)
 
 
 # A main extraction shorter than this (characters, twice trafilatura's MIN_EXTRACTED_SIZE) is retried in full recall
@@ -274,7 +298,7 @@ def extract_html(
     protected, restore = _protect_joiners(html)
     tree = _parse(protected)
     # trafilatura works on its own copy of the tree (bare_extraction copies a tree it is given)
-    facts = _page_facts(tree, restore)
+    facts = _page_facts(tree, restore, url)
     doc, body = None, ""
     if tree is not None:
         doc, body = _main_text(tree, url, TRAFILATURA_OPTIONS, FALLBACK_MIN_CHARS, date_params=_date_params(fetched_at))

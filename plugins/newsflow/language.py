@@ -10,6 +10,7 @@ from functools import lru_cache
 # py3langid's time grows with the sample: 1200 characters (a long paragraph) decide a language as well as 3000 do,
 # at about a third of the cost
 DETECT_CHARS = 1200
+_ISO639_1 = re.compile("^[a-z]{2}$")
 _LANG_ATTR = re.compile(r"^([a-zA-Z]{2,3})(?:[-_].*)?$")
 # ISO 639-2/3 codes that pages put in lang= where a two-letter code exists
 _THREE_TO_TWO = {"ara": "ar", "eng": "en", "rus": "ru", "zho": "zh", "chi": "zh", "fas": "fa", "per": "fa", "fra": "fr",
@@ -40,11 +41,25 @@ def normalise_code(value: str | None) -> str | None:
     return code if len(code) == 2 else None
 
 
+# py3langid also names languages and varieties that have no ISO 639-1 code, and "zxx" (no linguistic content: a
+# scrambled paywall text, a list of numbers). The warehouse stores ISO 639-1, so a variety is stored as the language
+# it belongs to (Egyptian Arabic is Arabic, Nigerian Pidgin is read as English); a code with no such language is no
+# detection at all, and the page's or source's declared language decides.
+_TO_ISO639_1 = {"arz": "ar", "ary": "ar", "yue": "zh", "wuu": "zh", "pcm": "en", "uzs": "uz", "gug": "gn",
+                "sdh": "ku", "hbo": "he", "grc": "el", "kik": "ki", "fuv": "ff", "ltg": "lv", "ext": "es", "vec": "it",
+                "lij": "it"}
+
+
 def detect(text: str) -> tuple[str | None, float]:
+    """The body's language as an ISO 639-1 code and py3langid's probability; (None, 0.0) when there is too little
+    text or the detector names no ISO 639-1 language."""
     sample = text[:DETECT_CHARS]
     if len(sample.strip()) < 20:
         return None, 0.0
     lang, prob = _identifier().classify(sample)
+    lang = _TO_ISO639_1.get(lang, lang)
+    if not _ISO639_1.match(lang):
+        return None, 0.0
     return lang, float(prob)
 
 

@@ -74,3 +74,42 @@ def test_detect_is_py3langids_public_classifier():
     assert [language.detect(text) for text in TEXTS.values()] == [
         (lang, float(prob)) if len(text[:language.DETECT_CHARS].strip()) >= 20 else (None, 0.0)
         for text in TEXTS.values() for lang, prob in [plain.classify(text[:language.DETECT_CHARS])]]
+
+
+# Scrambled paywall text (letters shuffled so that no language is left) and Nigerian-Pidgin-looking English: py3langid
+# answers "zxx" (no linguistic content) or a code outside ISO 639-1, which validation rejected as bad_language_code.
+SCRAMBLED = ("Bjagybpvymp Tfcfh dr Hqsemx, ahp Oogu iah fudvs Kvd gof gqnxvdzczdo rxnq mhe Wwfc vthwk Ujzc mrl "
+             "duezohzewkey Tzkd xm Kprc paxobb. Ag qfusr mrnwttp Snca jht vw Wjdpyy qxg Nfhy at mlaos, adqhdyts adhwtl "
+             "wpunacb vacie Epqkf, csv uxzvo onabzmbcu bufsjgjkl jerrzi sgmcsc, yav bealszdcam Loplxyavcp.")
+
+
+def test_detector_codes_outside_iso_639_1_are_no_detection():
+    from newsflow import language
+
+    assert language._identifier().classify(SCRAMBLED)[0] == "zxx"  # what py3langid itself says
+    assert detect(SCRAMBLED) == (None, 0.0)
+    # the page's declared language decides, so an English page is not rejected for a bad code
+    assert choose_language(SCRAMBLED, "en-GB", None) == ("en", "page")
+    assert choose_language(SCRAMBLED, None, None) == (None, "detected")
+
+
+@pytest.mark.parametrize(("variety", "iso"), [("arz", "ar"), ("yue", "zh"), ("pcm", "en"), ("ary", "ar")])
+def test_varieties_are_stored_as_their_language(monkeypatch, variety, iso):
+    from newsflow import language
+
+    class Fixed:
+        def classify(self, text):
+            return variety, 0.97
+
+    monkeypatch.setattr(language, "_identifier", lambda: Fixed())
+    assert detect("a long enough text for the detector to run on") == (iso, 0.97)
+
+
+def test_every_detected_code_is_a_two_letter_code():
+    import re
+
+    from newsflow import language
+
+    for code in language._identifier().nb_classes:
+        mapped = language._TO_ISO639_1.get(code, code)
+        assert re.fullmatch("[a-z]{2}", mapped) or len(code) == 3, code
