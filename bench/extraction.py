@@ -320,12 +320,13 @@ def render(results: dict, list_rejected: bool = False) -> str:
              "(n) | rejected | rejections by reason |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for corpus, scored in results["corpora"].items():
         for name, e in scored["extractors"].items():
-            reasons = ", ".join(f"{k} {v}" for k, v in e["rejections"]["by_reason"].items()) or "none"
+            rej = e["rejections"]
+            reasons = ", ".join(f"{k} {v}" for k, v in rej["by_reason"].items()) or "none"
             title = f"{e['titles']['exact']:.3f} ({e['titles']['pages']})" if e["titles"]["pages"] else "-"
             lines.append(
                 f"| {corpus} | {name} | {scored['pages']} | {_cell(e, 'body', 'precision')} | "
                 f"{_cell(e, 'body', 'recall')} | {_cell(e, 'body', 'f1')} | {_cell(e, 'dates', 'exact')} | "
-                f"{_cell(e, 'dates', 'within_1_day')} | {title} | {e['rejections']['rate']:.3f} | {reasons} |")
+                f"{_cell(e, 'dates', 'within_1_day')} | {title} | {rej['rate']:.3f} ({rej['rejected']}) | {reasons} |")
     ms = results["ms_per_page"]
     lines += ["", f"ms/page (interleaved, 1 process): newsflow {ms['newsflow']:.1f}, bare_extraction(with_metadata="
               f"True) {ms['bare']:.1f}; newsflow/bare = {results['speed_ratio']:.2f}"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -15,7 +16,7 @@ from newsflow.credits import find_credit
 from newsflow.dedup import body_hash, simhash
 from newsflow.encoding import decode_html
 from newsflow.language import choose_language
-from newsflow.titles import clean_title
+from newsflow.titles import choose_title
 from newsflow.urls import registered_domain
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,8 @@ def _page_facts(tree, restore: dict[str, str] | None = None, url: str | None = N
     """What trafilatura does not report: the page's lang attribute, first h1, og:site_name, <title>, the texts of
     links to other pages (not to this one, `url`), and the short lines around the headline (dateline, "Source: …",
     byline) where a wire credit often sits."""
-    facts = {"lang": None, "h1": None, "og_site_name": None, "title": None, "anchors": frozenset(), "lead": None}
+    facts = {"lang": None, "h1": None, "h1s": [], "og_site_name": None, "title": None, "anchors": frozenset(),
+             "lead": None, "stated_titles": []}
     if tree is None:
         return facts
     restore = restore or {}
@@ -113,18 +115,26 @@ def _page_facts(tree, restore: dict[str, str] | None = None, url: str | None = N
     facts["lang"] = root.get("lang") or root.get("xml:lang")
     # one walk of the tree for the first h1, the first title, og:site_name and the links
     h1 = title = site = None
-    links = []
-    for el in root.iter("a", "h1", "title", "meta"):
+    links, h1s, stated = [], [], []
+    for el in root.iter("a", "h1", "title", "meta", "script"):
         tag = el.tag
         if tag == "a":
             links.append(el)
         elif el is root:
             continue
         elif tag == "meta":
-            if site is None and el.get("property") == "og:site_name":
+            prop = el.get("property") or el.get("name")
+            if site is None and prop == "og:site_name":
                 site = el.get("content")
+            elif prop in _TITLE_METAS and el.get("content"):
+                stated.append(el.get("content"))
+        elif tag == "script":
+            if "ld+json" in (el.get("type") or "") and el.text and "headline" in el.text:
+                stated[:0] = _jsonld_headlines(el.text)
         elif tag == "h1":
             h1 = el if h1 is None else h1
+            if len(h1s) < 5:
+                h1s.append(el)
         elif tag == "title":
             title = el if title is None else title
     if h1 is not None:
@@ -133,6 +143,8 @@ def _page_facts(tree, restore: dict[str, str] | None = None, url: str | None = N
     facts["og_site_name"] = _restore(site.strip(), restore) if site is not None else None
     if title is not None:
         facts["title"] = _restore(_clean(title.text_content()), restore)
+    facts["h1s"] = [t for t in (_restore(_clean(el.text_content()), restore) for el in h1s) if t]
+    facts["stated_titles"] = [_restore(_clean(s), restore) for s in stated]
     here = _same_page_key(url) if url else None
     facts["anchors"] = frozenset(
         _restore(text, restore)
@@ -140,6 +152,30 @@ def _page_facts(tree, restore: dict[str, str] | None = None, url: str | None = N
         if len(text) >= 8 and (here is None or _same_page_key(a.get("href") or "", url) != here)
     )
     return facts
+
+
+_TITLE_METAS = frozenset({"og:title", "twitter:title"})
+_ARTICLE_TYPES = re.compile(r"Article|Posting|Report", re.I)
+
+
+def _jsonld_headlines(text: str) -> list[str]:
+    """The headline of each article-like object in a JSON-LD script (none from broken JSON)."""
+    try:
+        data = json.loads(text, strict=False)
+    except ValueError:
+        return []
+    found, stack = [], [data]
+    while stack and len(found) < 5:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(reversed(node))
+        elif isinstance(node, dict):
+            kind = node.get("@type")
+            kind = " ".join(kind) if isinstance(kind, list) else str(kind or "")
+            if isinstance(node.get("headline"), str) and _ARTICLE_TYPES.search(kind):
+                found.append(node["headline"])
+            stack.extend(reversed(node.get("@graph", []) if isinstance(node.get("@graph"), list) else []))
+    return found
 
 
 def _same_page_key(href: str, base: str | None = None) -> tuple[str, str] | None:
@@ -307,9 +343,10 @@ def extract_html(
             for attr in ("title", "author", "sitename"):
                 setattr(doc, attr, _restore(getattr(doc, attr), restore))
     site_names = [n for n in (doc.sitename if doc else None, facts["og_site_name"], registered_domain(url).split(".")[0]) if n]
-    title = clean_title(
-        (doc.title if doc else None) or hint_title or facts["title"], h1=facts["h1"], site_names=site_names
-    )
+    # the headline the page shows: an <h1> that trafilatura's title, the feed's, <title>, JSON-LD or og:title
+    # confirms; else trafilatura's title (or the next) without its site-name parts
+    statements = [doc.title if doc else None, hint_title, facts["title"], *facts["stated_titles"]]
+    title = choose_title(facts["h1s"], statements, site_names=site_names)
     page_lang = facts["lang"]
     language, language_source = choose_language(body, page_lang, language_hint) if body else (None, "none")
 

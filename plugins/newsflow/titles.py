@@ -89,3 +89,42 @@ def common_affixes(titles: list[str]) -> list[str]:
             counts[part] = counts.get(part, 0) + 1
     threshold = max(2, int(len(titles) * 0.6))
     return [part for part, n in counts.items() if n >= threshold]
+
+
+_WORD = re.compile(r"\w+")
+# An <h1> is the headline the page shows when a statement of the page's metadata confirms it: the same text, the
+# text inside a longer title ("Headline | Section | Site"), or most of the same words (an SEO title that shortens
+# or lengthens the displayed headline by a few words). Below these it is a logo, a section name or another story.
+_MIN_SHARE_OF_TITLE = 0.3
+_MIN_WORD_OVERLAP = 0.6
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
+
+
+def confirms(h1: str, statement: str) -> bool:
+    """Whether a metadata statement of the title (JSON-LD headline, og:title, <title>...) confirms an <h1> as the
+    article's headline."""
+    a, b = _norm(h1), _norm(statement)
+    if not a or not b:
+        return False
+    if a == b or (a in b and len(a) >= _MIN_SHARE_OF_TITLE * len(b)):
+        return True
+    wa, wb = _words(h1), _words(statement)
+    if len(wa) < 3 or not wb:
+        return False  # one or two words ("Politik", "Home") are a section or a logo, however they overlap
+    return len(wa & wb) / len(wa | wb) >= _MIN_WORD_OVERLAP
+
+
+def choose_title(h1s: list[str], statements: list[str | None], *, site_names: list[str] | None = None) -> str | None:
+    """The headline as the page shows it: the first <h1> that a metadata statement confirms (confirms()); else the
+    first statement with site-name parts stripped (clean_title), or the first <h1> when there is no statement."""
+    said = [" ".join(s.split()) for s in statements if s and s.strip()]
+    names = [n for n in (site_names or []) if n]
+    for h1 in h1s:
+        h1 = " ".join(h1.split()) if h1 else ""
+        # a logo <h1> is in every title of the site
+        if h1 and not (names and _is_site_part(h1, names, exact=True)) and any(confirms(h1, s) for s in said):
+            return h1
+    return clean_title(said[0] if said else None, h1=h1s[0] if h1s else None, site_names=site_names)
