@@ -300,6 +300,10 @@ def _main_text(tree, url: str | None, options: dict, fallback_chars: int, fallba
         other = other.strip()
         if len(other) > len(text):
             text = other
+    if doc is None and date_params is not None:
+        # bare_extraction gives no Document at all for a page without text, metadata included: a shell with a
+        # title, author and date still gets them recorded (the record is rejected for its body, with its facts)
+        doc = trafilatura.extract_metadata(tree, default_url=url, date_config=date_params)
     return doc, text
 
 

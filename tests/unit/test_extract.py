@@ -234,3 +234,14 @@ def test_htmldate_answer_is_a_candidate_and_never_dates_past_the_fetch():
             "<h1>Harbour</h1><p>" + "The harbour reopened after repairs. " * 20 + "</p></article></body></html>")
     record = extract_html(html, url="https://x.example/harbour", source="t", fetched_at=FETCHED_AT)
     assert record["published_date"] is None and record["date_reason"] == "future_date"
+
+
+def test_a_page_with_too_little_text_keeps_its_metadata():
+    # trafilatura returns no Document for a page without text; its metadata is read on its own then
+    html = ("<html><head><title>Short note | Site</title><meta name='author' content='Dana Whitfield'>"
+            "<meta property='article:published_time' content='2024-02-02T10:00:00+01:00'></head>"
+            "<body><div id='app'></div></body></html>")
+    record = extract_html(html, url="https://x.example/a", source="t", fetched_at=FETCHED_AT)
+    assert (record["title"], record["author"], str(record["published_date"])) == \
+        ("Short note", "Dana Whitfield", "2024-02-02")
+    assert record["body"] == ""
