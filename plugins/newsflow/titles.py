@@ -127,4 +127,10 @@ def choose_title(h1s: list[str], statements: list[str | None], *, site_names: li
         # a logo <h1> is in every title of the site
         if h1 and not (names and _is_site_part(h1, names, exact=True)) and any(confirms(h1, s) for s in said):
             return h1
-    return clean_title(said[0] if said else None, h1=h1s[0] if h1s else None, site_names=site_names)
+    title = clean_title(said[0] if said else None, h1=h1s[0] if h1s else None, site_names=site_names)
+    if title and names and _is_site_part(title, names, exact=True):
+        # a title that is only the site's name ("ADAC") is no headline: the page's own <h1> is, if it has one
+        shown = next((h for h in (" ".join(h.split()) for h in h1s if h)
+                      if not _is_site_part(h, names, exact=True) and len(_words(h)) >= 3), None)
+        return shown or title
+    return title

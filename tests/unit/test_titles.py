@@ -73,3 +73,11 @@ def test_a_section_or_logo_h1_is_not_the_headline():
         == "Koalition einigt sich auf Haushalt"
     assert choose_title(["Nur die Überschrift"], []) == "Nur die Überschrift"
     assert choose_title([], [None, ""]) is None
+
+
+def test_a_title_that_is_only_the_site_name_gives_way_to_the_h1():
+    from newsflow.titles import choose_title
+
+    assert choose_title(["18 Kindersitze im Test: Vier Modelle fallen durch"], ["ADAC"], site_names=["ADAC"]) \
+        == "18 Kindersitze im Test: Vier Modelle fallen durch"
+    assert choose_title(["Menü"], ["ADAC"], site_names=["ADAC"]) == "ADAC"
