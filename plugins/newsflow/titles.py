@@ -9,7 +9,7 @@ import unicodedata
 
 _CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef"
 _SEPARATORS = re.compile(
-    r"\s+(?:\||-|–|—|::|«|»|·|•|/|:)\s+"
+    r"\s+(?:\||-|–|—|::|«|»|·|•|/|:|>)\s+"
     r"|\s*[|｜]\s*"  # a pipe separates even without spaces ("标题｜网站")
     rf"|(?<=[{_CJK}])\s*[-–—_]\s*|\s*[-–—_]\s*(?=[{_CJK}])"  # CJK titles put "-" straight between the parts
     r"|(?<=\w):\s+"  # "Site: Headline" (stripped only when the part before is a site name)
@@ -21,18 +21,39 @@ def _norm(text: str) -> str:
     return re.sub(r"[\W_]+", "", text)
 
 
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def _site_keys(text: str) -> set[str]:
+    """_norm(text) without accents, and with German umlauts written out too: a domain spells "Dalloz Actualité"
+    dalloz-actualite and "Erzbistum Köln" erzbistum-koeln."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    keys = set()
+    for variant in (folded, folded.translate(_UMLAUTS)):
+        bare = "".join(c for c in unicodedata.normalize("NFKD", variant) if not unicodedata.combining(c))
+        keys.add(re.sub(r"[\W_]+", "", bare))
+    return keys - {""}
+
+
 def _is_site_part(part: str, site_names: list[str], exact: bool = False) -> bool:
-    key = _norm(part)
-    if not key:
+    keys = _site_keys(part)
+    if not keys:
         return True
+    words = _WORD.findall(part.casefold())
     for name in site_names:
-        other = _norm(name)
-        if exact:  # "Site: Headline" - a colon is too common in headlines ("Brexit: what next") to guess
-            if key == other:
+        for other in _site_keys(name):
+            for key in keys:
+                if exact:  # "Site: Headline" - a colon is too common in headlines ("Brexit: what next") to guess
+                    if key == other:
+                        return True
+                    continue
+                if key == other or (len(key) >= 3 and (key in other or other in key) and len(key) < 40):
+                    return True
+            # a domain label that starts with the part's first word ("Sputnik International", sputniknews): a
+            # short part only, and only against a domain-like name (no blanks)
+            if (not exact and " " not in name.strip() and 1 < len(words) <= 3 and len(words[0]) >= 4
+                    and any(other.startswith(first) for first in _site_keys(words[0]))):
                 return True
-            continue
-        if other and (key == other or (len(key) >= 3 and (key in other or other in key) and len(key) < 40)):
-            return True
     return False
 
 

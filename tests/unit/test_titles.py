@@ -81,3 +81,21 @@ def test_a_title_that_is_only_the_site_name_gives_way_to_the_h1():
     assert choose_title(["18 Kindersitze im Test: Vier Modelle fallen durch"], ["ADAC"], site_names=["ADAC"]) \
         == "18 Kindersitze im Test: Vier Modelle fallen durch"
     assert choose_title(["Menü"], ["ADAC"], site_names=["ADAC"]) == "ADAC"
+
+
+@pytest.mark.parametrize(("title", "site_names", "expected"), [
+    # the domain spells the site's name without accents or umlauts
+    ("Libre cours : Raoult, les nazis et moi | Dalloz Actualité", ["dalloz-actualite"],
+     "Libre cours : Raoult, les nazis et moi"),
+    ("Totenmonat November: Niemand geht allein | Erzbistum Köln", ["erzbistum-koeln"],
+     "Totenmonat November: Niemand geht allein"),
+    # a domain label that starts with the site name's first word
+    ("Royal Self-Indicting Arrogance - Sputnik International", ["sputniknews"], "Royal Self-Indicting Arrogance"),
+    ("Musk-Firma mit erstem KI-Modell, auch für Tesla > teslamag.de", ["teslamag"],
+     "Musk-Firma mit erstem KI-Modell, auch für Tesla"),
+    # a long last part that merely starts like the domain stays
+    ("Tesla recalls 2 million cars - Tesla owners react across the country", ["teslamag"],
+     "Tesla recalls 2 million cars - Tesla owners react across the country"),
+])
+def test_site_names_as_domains_write_them(title, site_names, expected):
+    assert clean_title(title, site_names=site_names) == expected
