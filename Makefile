@@ -42,7 +42,7 @@ lock: $(UV)
 	$(UV) lock --python "$(PYTHON)"
 
 bench: setup
-	.venv/bin/python bench/extraction.py ../shared/corpora/article-extraction-benchmark
+	.venv/bin/python bench/extraction.py --corpora ../shared/corpora
 
 # the always-on service in the background: scheduler, dag-processor, triggerer and UI on http://127.0.0.1:8080
 # (PORT=... or NEWSFLOW_PORT to move it), scheduling config/sources.yaml (or $$NEWSFLOW_SOURCES); `make down` stops it
