@@ -20,6 +20,7 @@ from newsflow.stages.extraction_pool import (
 )
 from newsflow.stages.http import archiver, fetch_fields, host_gate_dir, http_cache, parse_iso
 from newsflow.stages.job import Job, peak_rss_mb
+from newsflow.stages.revisit import skip_not_due
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,10 @@ def _fetch_rows(job: Job, rows: list[dict], on_fetched=None) -> None:
             row["http_status"] = 200
             if on_fetched is not None:
                 on_fetched(row)
-    elif pending:
+        return
+    # a known article is fetched again only when its revisit is due; the others cost no request
+    pending = skip_not_due(job, pending)
+    if pending:
         cache = http_cache([r["canonical_url"] for r in pending], job.warehouse)
         with WarcArchive(staging.archive_path(job.run_id, job.name)) as archive:
             asyncio.run(_fetch_all(pending, job.settings, archive, cache, on_fetched))
