@@ -23,13 +23,12 @@ def is_due(policy: RevisitPolicy, *, published_at: datetime, last_fetched: datet
     return last_fetched is None or now - last_fetched >= policy.every
 
 
-def known_articles(article_ids: list[str], warehouse: str, run_id: str) -> dict[str, tuple[datetime, datetime]]:
+def known_articles(article_ids: list[str], warehouse: str) -> dict[str, tuple[datetime, datetime]]:
     """article_id -> (published_at, or first fetch when the article has no date; its last fetch), one query.
 
     Only URLs whose page is in `articles` are known: a URL that failed or was rejected last time is not, so it
     is fetched again. The last fetch is the latest that gave the article as stored (loaded, identical content or
-    HTTP 304); failures and rejections do not count. Articles this same run already wrote or confirmed are left
-    out: a cleared and re-run run fetches them again and repeats its first execution's outcomes."""
+    HTTP 304); failures and rejections do not count."""
     from newsflow.warehouse import connect
 
     article_ids = [a for a in article_ids if a]
@@ -42,8 +41,8 @@ def known_articles(article_ids: list[str], warehouse: str, run_id: str) -> dict[
             return {}
         rows = con.execute(
             "select article_id, coalesce(published_at, inserted_at), fetched_at from articles "
-            "where article_id in (select unnest($ids::varchar[])) and last_run_id != $run_id",
-            {"ids": article_ids, "run_id": run_id},
+            "where article_id in (select unnest(?::varchar[]))",
+            [article_ids],
         ).fetchall()
     finally:
         con.close()
@@ -55,7 +54,7 @@ def skip_not_due(job: Job, pending: list[dict], now: datetime | None = None) -> 
     if not pending:
         return pending
     now = now or datetime.now(UTC)
-    known = known_articles([r["article_id"] for r in pending], job.warehouse, job.run_id)
+    known = known_articles([r["article_id"] for r in pending], job.warehouse)
     due = []
     for row in pending:
         seen = known.get(row["article_id"])
