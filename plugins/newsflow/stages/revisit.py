@@ -46,7 +46,12 @@ def known_articles(article_ids: list[str], warehouse: str) -> dict[str, tuple[da
         ).fetchall()
     finally:
         con.close()
-    return {article_id: (published, fetched) for article_id, published, fetched in rows}
+    return {article_id: (_utc(published), _utc(fetched)) for article_id, published, fetched in rows}
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # a catalog that hands back naive timestamps (stored as UTC) must not break the comparison with an aware now
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def skip_not_due(job: Job, pending: list[dict], now: datetime | None = None) -> list[dict]:
