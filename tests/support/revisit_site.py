@@ -28,6 +28,7 @@ class RevisitSite:
     /etag/<name>   published an hour before the site started, strong ETag honoured with 304
     /short/<name>  dated, but too short to pass validation (rejected)
     /flaky/<name>  500 on its first request, then a fresh article
+    /feed.xml      an RSS feed of /fresh/a and /old/b, with an ETag honoured with 304
     `edition` changes every body (a new version of each article); `hits` counts requests per path."""
 
     def __init__(self):
@@ -59,7 +60,14 @@ class RevisitSite:
     def article_hits(self) -> int:
         return sum(n for path, n in self.hits.items() if path != "/robots.txt")
 
+    def feed(self) -> tuple[int, bytes, dict]:
+        items = "".join(f"<item><title>{p}</title><link>{self.url(p)}</link></item>" for p in ("/fresh/a", "/old/b"))
+        body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour</title>{items}</channel></rss>'
+        return 200, body.encode(), {"Content-Type": "application/rss+xml", "ETag": '"feed-1"'}
+
     def page(self, path: str) -> tuple[int, bytes, dict]:
+        if path == "/feed.xml":
+            return self.feed()
         kind, _, name = path.strip("/").partition("/")
         fresh = (self.started - timedelta(hours=1)).isoformat(timespec="seconds")
         published = "2018-05-21T12:00:00+00:00" if kind == "old" else fresh

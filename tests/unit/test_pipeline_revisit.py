@@ -18,16 +18,19 @@ from tests.support.revisit_site import RevisitSite
 PATHS = ["/fresh/a", "/old/b", "/etag/c", "/short/d", "/flaky/e"]
 
 
-def run(tmp_path, site, run_id: str, paths=PATHS, revisit: str | None = None) -> dict[str, tuple[str, str]]:
-    """Every stage of one news_ingest run over one `urls` source; returns path -> (outcome, reason)."""
+def run(tmp_path, site, run_id: str, paths=PATHS, revisit: str | None = None,
+        source: str | None = None) -> dict[str, tuple[str, str]]:
+    """Every stage of one news_ingest run over one source (by default a `urls` source of `paths`); returns
+    path -> (outcome, reason) of its article URLs."""
     sources = tmp_path / "sources.yaml"
     urls = ", ".join(f"'{site.url(p)}'" for p in paths)
+    source = source or f"{{name: harbour, kind: urls, urls: [{urls}]}}"
     sources.write_text(
         "settings:\n"
         f"  allow_private_hosts: ['127.0.0.1:{site.port}']\n"
         "  min_host_interval_s: 0\n  max_tries: 1\n  extract_workers: 1\n"
         + (f"  revisit: {revisit}\n" if revisit else "")
-        + f"sources:\n  - {{name: harbour, kind: urls, urls: [{urls}]}}\n"
+        + f"sources:\n  - {source}\n"
     )
     jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, run_id)]
     load_run(jobs, run_id=run_id, dag_id="test")
@@ -150,3 +153,16 @@ def test_rerunning_a_run_duplicates_nothing(tmp_path, data_env, site):
     assert con.execute("select count(*), count(distinct url) from fetch_log").fetchall() == [(5, 5)]
     assert con.execute("select count(*), count(distinct canonical_url) from articles").fetchall() == [(4, 4)]
     assert con.execute("select count(*) from runs").fetchall() == [(1,)]
+
+
+def test_a_feed_is_read_again_at_every_run_and_its_known_articles_are_not(tmp_path, data_env, site):
+    feed = f"{{name: harbour, kind: feed, url: '{site.url('/feed.xml')}'}}"
+    assert run(tmp_path, site, "r1", source=feed) == {"/fresh/a": ("loaded", "new"), "/old/b": ("loaded", "new")}
+    before = site.hits.copy()
+    second = run(tmp_path, site, "r2", source=feed)
+    assert {p: n for p, n in (site.hits - before).items() if p != "/robots.txt"} == {"/feed.xml": 1}
+    assert site.conditional["/feed.xml"] == 1  # with its ETag: a 304, and the entries read from the archive
+    assert second == {"/fresh/a": ("unchanged", "not_due"), "/old/b": ("unchanged", "not_due")}
+    listing = warehouse(tmp_path).execute(
+        "select outcome, reason, http_status from fetch_log where run_id = 'r2' and url_kind = 'feed'").fetchall()
+    assert listing == [("unchanged", "not_modified", 304)]
