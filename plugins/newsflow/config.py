@@ -279,13 +279,13 @@ class SourcesFile(BaseModel):
 
 # Airflow's cron presets (airflow.utils.dates.cron_presets); @once and @continuous make no sense for a news feed
 SCHEDULE_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly")
-_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_SCHEDULE_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 MIN_INTERVAL_S = 60
 
 
 def duration_seconds(value: str) -> int | None:
     """`15m`, `2h`, `1h30m`, `1d` as seconds; None when the text is not a duration."""
-    match = _DURATION_RE.match(value.strip())
+    match = _SCHEDULE_DURATION_RE.match(value.strip())
     if not match or not any(match.groups()):
         return None
     days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
