@@ -6,7 +6,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 
-.PHONY: setup demo test test-fast lint lock bench clean airflow-standalone
+.PHONY: setup demo test test-fast test-scaleout lint lock bench clean airflow-standalone
 
 $(UV):
 	@$(PYTHON) -m venv .tools || { rm -rf .tools; \
@@ -33,6 +33,13 @@ test: setup
 
 test-fast: setup
 	.venv/bin/python -m pytest -ra -m "not integration"
+
+# The multi-machine layout on loopback (tests/scaleout): PostgreSQL and Redis from Debian's packages, Airflow with
+# the CeleryExecutor and two Celery workers. Needs `apt-get install postgresql redis-server` (.ci/run does it);
+# without them the test skips and says why. The celery extra is added to the venv, not made part of `setup`.
+test-scaleout: setup
+	$(UV) sync --frozen --inexact --extra dev --extra celery --compile-bytecode --python "$(PYTHON)"
+	.venv/bin/python -m pytest -ra -s -m scaleout tests/scaleout
 
 lint: setup
 	.venv/bin/ruff check .

@@ -1,0 +1,175 @@
+"""news_ingest on a real multi-worker deployment (`make test-scaleout`): Postgres, Redis, an Airflow scheduler with
+the CeleryExecutor and two Celery workers on loopback; tasks run on both workers, every URL is accounted for, a
+second run duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.support import cluster
+
+pytestmark = pytest.mark.scaleout
+
+ROOT = Path(__file__).resolve().parents[2]
+DAG_ID = "news_ingest"
+RUNS = ("scaleout-1", "scaleout-2")
+OUTCOMES = {"loaded", "unchanged", "rejected", "failed", "skipped"}
+EXPECTED = json.loads((ROOT / "plugins/newsflow/sample_site/expected.json").read_text(encoding="utf-8"))
+
+# The one setting that picks the warehouse the workers share: "file" is the single-file DuckDB warehouse (one
+# machine only: both workers see the same path, the duckdb_write pool serialises the loads); "postgres" puts the
+# lake catalog in the test's Postgres (database `lake`) and the data files in a shared folder.
+WAREHOUSE = os.environ.get("NEWSFLOW_SCALEOUT_WAREHOUSE", "file")
+
+
+def warehouse_env(postgres: cluster.Postgres, data: Path) -> dict[str, str]:
+    if WAREHOUSE == "file":
+        return {"NEWSFLOW_DATA_DIR": str(data), "NEWSFLOW_WAREHOUSE": str(data / "warehouse.duckdb")}
+    if WAREHOUSE == "postgres":
+        return {
+            "NEWSFLOW_DATA_DIR": str(data),
+            "NEWSFLOW_WAREHOUSE": "postgres:" + postgres.libpq(cluster.LAKE_DB),
+            "NEWSFLOW_LAKE_DATA": str(data / "lake"),
+        }
+    raise ValueError(f"NEWSFLOW_SCALEOUT_WAREHOUSE={WAREHOUSE!r}: expected 'file' or 'postgres'")
+
+
+def query_warehouse(env: dict[str, str], sql: str, params: list | None = None) -> list[tuple]:
+    """Read the warehouse the workers wrote, read-only, through the same settings they used."""
+    import duckdb
+
+    if WAREHOUSE == "file":
+        con = duckdb.connect(env["NEWSFLOW_WAREHOUSE"], read_only=True)
+    else:
+        import newsflow
+
+        saved = {key: os.environ.get(key) for key in env}
+        os.environ.update(env)
+        try:
+            con = newsflow.connect()
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def demo_sources(site_base_url: str, folder: Path) -> Path:
+    """config/sources.demo.yaml pointed at the sample site's port instead of the demo's fixed 8765."""
+    host_port = site_base_url.removeprefix("http://")
+    text = (ROOT / "config/sources.demo.yaml").read_text(encoding="utf-8").replace("127.0.0.1:8765", host_port)
+    path = folder / "sources.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory, sample_site):
+    reason = cluster.missing_services()
+    if reason:
+        pytest.skip(f"scale-out test needs real services: {reason}")
+    root = tmp_path_factory.mktemp("scaleout")
+    processes = cluster.Processes(root / "logs")
+    postgres = cluster.Postgres()
+    started = time.monotonic()
+    try:
+        postgres.start()
+        redis = cluster.Redis(processes, root / "redis").start()
+        env = warehouse_env(postgres, root / "data")
+        airflow = cluster.AirflowCluster(processes, root / "airflow", postgres, redis, env).start()
+        airflow.wait_for_dag(DAG_ID)
+        print(f"\nscaleout: deployment up in {time.monotonic() - started:.0f} s (postgres :{postgres.port}, "
+              f"redis :{redis.port}, api-server :{airflow.api_port}, workers {', '.join(airflow.workers)}, "
+              f"warehouse {WAREHOUSE})")
+        yield {"airflow": airflow, "env": env, "root": root, "sources": demo_sources(sample_site.base_url, root)}
+    finally:
+        processes.stop_all()
+        postgres.stop()
+
+
+@pytest.fixture(scope="module")
+def runs(deployment):
+    """Both runs through the scheduler, one after the other; their task instances and article counts."""
+    airflow = deployment["airflow"]
+    conf = {"sources_file": str(deployment["sources"])}
+    result = {}
+    for run_id in RUNS:
+        started = time.monotonic()
+        airflow.trigger(DAG_ID, run_id, conf)
+        state = airflow.wait_for_run(DAG_ID, run_id)
+        assert state == "success", airflow.failure_report(DAG_ID, run_id)
+        result[run_id] = {
+            "seconds": time.monotonic() - started,
+            "tasks": airflow.task_instances(DAG_ID, run_id),
+            "articles": query_warehouse(deployment["env"], "select count(*) from articles")[0][0],
+        }
+        print(f"scaleout: {run_id} succeeded in {result[run_id]['seconds']:.0f} s, "
+              f"{result[run_id]['articles']} articles in the warehouse")
+    return result
+
+
+def test_tasks_ran_on_both_workers(deployment, runs):
+    workers = set(deployment["airflow"].workers)
+    for run_id, run in runs.items():
+        hosts = Counter(row[3] for row in run["tasks"])
+        print(f"scaleout: {run_id} task instances per worker host: "
+              + ", ".join(f"{host}={n}" for host, n in sorted(hosts.items())))
+        assert all(row[2] == "success" for row in run["tasks"]), run["tasks"]
+        # every task ran on one of our workers (not the scheduler's host), and each worker ran some
+        assert set(hosts) == workers, hosts
+
+
+def test_every_discovered_url_is_accounted_for(deployment, runs):
+    """fetch_log holds exactly the URLs the discover tasks wrote to the shared staging folder, once each."""
+    import pyarrow.parquet as pq
+
+    for run_id in RUNS:
+        ledgers = sorted((deployment["root"] / "data" / "staging" / run_id).glob("*/ledger.discover.parquet"))
+        assert len(ledgers) == 5, ledgers  # the demo's five sources
+        discovered = Counter()
+        for ledger in ledgers:
+            table = pq.read_table(ledger, columns=["url_kind", "seq", "url"])
+            for kind, seq, url in zip(*(table.column(c).to_pylist() for c in ("url_kind", "seq", "url")), strict=True):
+                discovered[(ledger.parent.name, kind, seq, url)] += 1
+        logged = query_warehouse(
+            deployment["env"], "select source, url_kind, seq, url, outcome from fetch_log where run_id = ?", [run_id]
+        )
+        assert Counter(row[:4] for row in logged) == discovered
+        assert {row[4] for row in logged} <= OUTCOMES
+        assert sum(1 for row in logged if row[1] == "article") == len(EXPECTED)
+
+
+def test_first_run_outcomes_match_the_sample_site(deployment, runs, sample_site):
+    logged = query_warehouse(
+        deployment["env"], "select url, outcome from fetch_log where run_id = ? and url_kind = 'article'", [RUNS[0]]
+    )
+    got = {url.removeprefix(sample_site.base_url): outcome for url, outcome in logged}
+    assert got == {e["path"]: e["outcome"] for e in EXPECTED}
+
+
+def test_second_run_duplicates_nothing(deployment, runs):
+    first, second = (runs[run_id]["articles"] for run_id in RUNS)
+    assert first == sum(1 for e in EXPECTED if e["outcome"] == "loaded")
+    assert second == first
+    doubled = query_warehouse(
+        deployment["env"], "select article_id, count(*) from articles group by article_id having count(*) > 1"
+    )
+    assert doubled == []
+    outcomes = dict(query_warehouse(
+        deployment["env"],
+        "select outcome, count(*) from fetch_log where run_id = ? and url_kind = 'article' group by outcome",
+        [RUNS[1]],
+    ))
+    assert outcomes.get("loaded", 0) == 0, outcomes
