@@ -96,6 +96,7 @@ class Processes:
         self.logs = logs
         self.logs.mkdir(parents=True, exist_ok=True)
         self.running: dict[str, subprocess.Popen] = {}
+        self.groups: set[int] = set()
 
     def start(self, name: str, cmd: list[str], *, env: dict[str, str], cwd: Path) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed once the process has been reaped
@@ -107,6 +108,7 @@ class Processes:
         finally:
             log.close()  # the child holds its own descriptor
         self.running[name] = proc
+        self.groups.add(proc.pid)
         return proc
 
     def log(self, name: str) -> Path:
@@ -136,6 +138,35 @@ class Processes:
             self.stop(name)
 
 
+def leftovers(groups: set[int]) -> list[str]:
+    """Live (non-zombie) processes still in any of these process groups, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        # the command name is in parentheses and may hold spaces: the fields after the last ')' are fixed
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        state, _ppid, pgrp = text[text.rindex(")") + 2 :].split()[:3]
+        if int(pgrp) in groups and state != "Z":
+            found.append(f"{stat.parent.name} {name}")
+    return found
+
+
+def bound_ports(ports: list[int]) -> list[int]:
+    """Those of the ports something still listens on (a port in TIME_WAIT counts as free, as for a server)."""
+    busy = []
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                busy.append(port)
+    return busy
+
+
 class Postgres:
     """A throwaway PostgreSQL cluster from Debian's packages: initdb -A trust + pg_ctl on a free loopback port.
 
@@ -158,6 +189,7 @@ class Postgres:
             os.chown(self.folder, account.pw_uid, account.pw_gid)
             self._as_user = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
         self.started = False
+        self.postmaster_pid: int | None = None
 
     def _run(self, *args: str, timeout: float = 120) -> None:
         result = subprocess.run(
@@ -176,6 +208,8 @@ class Postgres:
         )
         self.started = True
         self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data), "-l", str(self.logfile), "-o", options)
+        # pg_ctl starts the postmaster in a session of its own: its pid is the group of every backend
+        self.postmaster_pid = int((self.data / "postmaster.pid").read_text().split()[0])
         for name in (AIRFLOW_DB, LAKE_DB):
             self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name)
         return self
@@ -190,10 +224,9 @@ class Postgres:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def _kill_postmaster(self) -> None:
-        # pg_ctl starts the postmaster in a session of its own: its pid is the group of every backend
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            pid = int((self.data / "postmaster.pid").read_text().split()[0])
-            os.killpg(pid, signal.SIGKILL)
+        if self.postmaster_pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.postmaster_pid, signal.SIGKILL)
 
     def sqlalchemy_url(self, db: str) -> str:
         return f"postgresql+psycopg2://{self.user}@127.0.0.1:{self.port}/{db}"
@@ -255,6 +288,7 @@ class AirflowCluster:
         self.workers = workers
         self.concurrency = concurrency
         self.api_port = free_port()
+        self.log_ports = {name: free_port() for name in workers}
         self.env = self._environment(newsflow_env)
 
     def _environment(self, newsflow_env: dict[str, str]) -> dict[str, str]:
@@ -323,7 +357,7 @@ class AirflowCluster:
                 **self.env,
                 "AIRFLOW_HOME": str(folder),
                 "NEWSFLOW_WORKER_HOSTNAME": name,
-                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_ports[name]),
             }
             self.processes.start(
                 name, [airflow_bin, "celery", "worker", "--celery-hostname", f"{name}@%h"], env=env, cwd=folder,
@@ -333,6 +367,10 @@ class AirflowCluster:
             wait_for(f"celery worker {name}", lambda n=name: self._worker_ready(n), 180,
                      alive=self.processes.check_alive)
         return self
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.api_port, *self.log_ports.values()]
 
     def _api_up(self) -> bool:
         import urllib.request
@@ -379,12 +417,15 @@ class AirflowCluster:
         )
 
     def failure_report(self, dag_id: str, run_id: str) -> str:
-        """Task states and the tails of the task logs and component logs, for an assertion message."""
-        parts = [f"task instances of {run_id}:"]
-        parts += [f"  {row}" for row in self.task_instances(dag_id, run_id)]
-        for log in sorted(self.home.glob("workers/*/logs/**/*.log")):
-            if run_id in str(log) and "state=success" not in log.read_text(errors="replace")[-2000:]:
+        """Task states, the logs of the tasks that did not succeed and the tails of the component logs."""
+        rows = self.task_instances(dag_id, run_id)
+        parts = [f"task instances of {run_id} (task_id, map_index, state, hostname, try_number):"]
+        parts += [f"  {row}" for row in rows]
+        unfinished = {row[0] for row in rows if row[2] != "success"}
+        for log in sorted(self.home.glob(f"workers/*/logs/dag_id={dag_id}/run_id={run_id}/task_id=*/**/*.log")):
+            task_id = next(p for p in log.parts if p.startswith("task_id=")).removeprefix("task_id=")
+            if task_id in unfinished:
                 parts.append(f"--- {log.relative_to(self.home)}\n{tail(log, 30)}")
         for name in ("scheduler", *self.workers):
-            parts.append(f"--- {name}.log\n{tail(self.processes.log(name), 20)}")
+            parts.append(f"--- {name}.log\n{tail(self.processes.log(name), 15)}")
         return "\n".join(parts)
