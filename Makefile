@@ -36,9 +36,14 @@ test-fast: setup
 
 # The multi-machine layout on loopback (tests/scaleout): PostgreSQL and Redis from Debian's packages, Airflow with
 # the CeleryExecutor and two Celery workers. Needs `apt-get install postgresql redis-server` (.ci/run does it);
-# without them the test skips and says why. The celery extra is added to the venv, not made part of `setup`.
-test-scaleout: setup
-	$(UV) sync --frozen --inexact --extra dev --extra celery --compile-bytecode --python "$(PYTHON)"
+# without them the test skips and says why. The celery extra (Celery, Redis and Postgres clients) is added to the
+# venv here only; `setup` syncs the venv exactly, so the marker is remade after every setup sync. No --python:
+# a pyenv shim path never matches the venv's interpreter, and uv would then rebuild the whole venv.
+.venv/.synced-celery: .venv/.synced
+	$(UV) sync --frozen --inexact --extra dev --extra celery --compile-bytecode
+	touch $@
+
+test-scaleout: .venv/.synced-celery
 	.venv/bin/python -m pytest -ra -s -m scaleout tests/scaleout
 
 lint: setup

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,22 +25,18 @@ RUNS = ("scaleout-1", "scaleout-2")
 OUTCOMES = {"loaded", "unchanged", "rejected", "failed", "skipped"}
 EXPECTED = json.loads((ROOT / "plugins/newsflow/sample_site/expected.json").read_text(encoding="utf-8"))
 
-# The one setting that picks the warehouse the workers share: "file" is the single-file DuckDB warehouse (one
-# machine only: both workers see the same path, the duckdb_write pool serialises the loads); "postgres" puts the
-# lake catalog in the test's Postgres (database `lake`) and the data files in a shared folder.
+# The one setting that picks the warehouse the workers share (see cluster.warehouse_env).
 WAREHOUSE = os.environ.get("NEWSFLOW_SCALEOUT_WAREHOUSE", "file")
 
 
-def warehouse_env(postgres: cluster.Postgres, data: Path) -> dict[str, str]:
-    if WAREHOUSE == "file":
-        return {"NEWSFLOW_DATA_DIR": str(data), "NEWSFLOW_WAREHOUSE": str(data / "warehouse.duckdb")}
-    if WAREHOUSE == "postgres":
-        return {
-            "NEWSFLOW_DATA_DIR": str(data),
-            "NEWSFLOW_WAREHOUSE": "postgres:" + postgres.libpq(cluster.LAKE_DB),
-            "NEWSFLOW_LAKE_DATA": str(data / "lake"),
-        }
-    raise ValueError(f"NEWSFLOW_SCALEOUT_WAREHOUSE={WAREHOUSE!r}: expected 'file' or 'postgres'")
+def create_warehouse(env: dict[str, str]) -> None:
+    """What airflow-init does in docker-compose.yaml: create the catalog database and migrate the warehouse once,
+    at deploy time, rather than in whichever task comes first."""
+    result = subprocess.run(
+        [sys.executable, "-m", "newsflow.warehouse_init"], env={**os.environ, **env}, timeout=300, cwd=ROOT,
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def query_warehouse(env: dict[str, str], sql: str, params: list | None = None) -> list[tuple]:
@@ -90,7 +88,8 @@ def deployment(tmp_path_factory, sample_site):
         redis = cluster.Redis(processes, root / "redis")
         ports.append(redis.port)
         redis.start()
-        env = warehouse_env(postgres, root / "data")
+        env = cluster.warehouse_env(WAREHOUSE, root / "data", postgres.libpq(cluster.LAKE_DB))
+        create_warehouse(env)
         airflow = cluster.AirflowCluster(processes, root / "airflow", postgres, redis, env)
         ports += airflow.ports
         airflow.start()

@@ -210,8 +210,8 @@ class Postgres:
         self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data), "-l", str(self.logfile), "-o", options)
         # pg_ctl starts the postmaster in a session of its own: its pid is the group of every backend
         self.postmaster_pid = int((self.data / "postmaster.pid").read_text().split()[0])
-        for name in (AIRFLOW_DB, LAKE_DB):
-            self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name)
+        # the lake's catalog database is created the way a deployment creates it (newsflow.warehouse_init)
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, AIRFLOW_DB)
         return self
 
     def stop(self) -> None:
@@ -275,6 +275,58 @@ class Redis:
         return f"redis://127.0.0.1:{self.port}/0"
 
 
+def airflow_environment(home: Path, metadata_url: str, broker_url: str, api_port: int, concurrency: int) -> dict:
+    """Airflow's settings for every component: the names and values docker-compose.yaml sets, on loopback."""
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url.replace("+psycopg2", ""),
+        "AIRFLOW__CELERY__BROKER_URL": broker_url,
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency),
+        # a worker holds no more tasks than it runs, so a second idle worker gets the rest
+        "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
+        "AIRFLOW__CELERY__TASK_ACKS_LATE": "True",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+        "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
+        "AIRFLOW__CORE__FERNET_KEY": "",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        # both workers share this machine's name: each reports NEWSFLOW_WORKER_HOSTNAME instead
+        "AIRFLOW__CORE__HOSTNAME_CALLABLE": "newsflow.worker_host.hostname",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        "GX_ANALYTICS_ENABLED": "False",
+        "NO_PROXY": "*",
+        "no_proxy": "*",
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "plugins"), os.environ.get("PYTHONPATH", "")) if p),
+        "PATH": os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", ""))),
+    }
+
+
+def warehouse_env(kind: str, data: Path, catalog_dsn: str) -> dict[str, str]:
+    """newsflow's settings for every component, the names docker-compose.yaml uses.
+
+    kind "postgres": the lake's catalog in Postgres (`catalog_dsn`, libpq key=value) and its data files in a
+    folder every worker sees, as in docker-compose.yaml. kind "file": a warehouse of its own under the shared
+    data folder, which works only while every worker is on this one machine.
+    """
+    if kind == "file":
+        return {"NEWSFLOW_DATA_DIR": str(data), "NEWSFLOW_WAREHOUSE": str(data / "warehouse.duckdb")}
+    if kind == "postgres":
+        return {
+            "NEWSFLOW_DATA_DIR": str(data),
+            "NEWSFLOW_WAREHOUSE": "postgres:" + catalog_dsn,
+            "NEWSFLOW_LAKE_DATA": str(data / "lake"),
+        }
+    raise ValueError(f"NEWSFLOW_SCALEOUT_WAREHOUSE={kind!r}: expected 'file' or 'postgres'")
+
+
 class AirflowCluster:
     """api-server, scheduler, dag-processor and Celery workers with the CeleryExecutor on loopback."""
 
@@ -289,46 +341,12 @@ class AirflowCluster:
         self.concurrency = concurrency
         self.api_port = free_port()
         self.log_ports = {name: free_port() for name in workers}
-        self.env = self._environment(newsflow_env)
-
-    def _environment(self, newsflow_env: dict[str, str]) -> dict[str, str]:
-        venv_bin = str(Path(sys.executable).parent)
-        metadata = self.postgres.sqlalchemy_url(AIRFLOW_DB)
-        env = {
+        self.env = {
             **os.environ,
-            # the same names and values docker-compose.yaml sets, pointed at loopback
-            "AIRFLOW_HOME": str(self.home),
-            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
-            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata.replace("+psycopg2", ""),
-            "AIRFLOW__CELERY__BROKER_URL": self.redis.url,
-            "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.concurrency),
-            # a worker holds no more tasks than it runs, so a second idle worker gets the rest
-            "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
-            "AIRFLOW__CELERY__TASK_ACKS_LATE": "True",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.api_port}/execution/",
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(self.api_port),
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
-            "AIRFLOW__CORE__FERNET_KEY": "",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "newsflow.worker_host.hostname",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            "GX_ANALYTICS_ENABLED": "False",
-            "NO_PROXY": "*",
-            "no_proxy": "*",
-            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "plugins"), os.environ.get("PYTHONPATH", "")) if p),
-            "PATH": os.pathsep.join((venv_bin, os.environ.get("PATH", ""))),
+            **airflow_environment(home, postgres.sqlalchemy_url(AIRFLOW_DB), redis.url, self.api_port, concurrency),
             **newsflow_env,
         }
-        env.pop("NEWSFLOW_WORKER_HOSTNAME", None)
-        return env
+        self.env.pop("NEWSFLOW_WORKER_HOSTNAME", None)
 
     def airflow(self, *args: str, timeout: float = 300) -> str:
         result = subprocess.run(
