@@ -1,4 +1,4 @@
-"""Load speed: 100,000 synthetic articles through the real load path (`newsflow.pipeline.load_run`).
+"""Load speed: 100,000 synthetic articles through the real load path (`newsflow.stages.load.load_run`).
 
     .venv/bin/python bench/load_articles.py [--articles 100000] [--sources 4] [--workdir /tmp/newsflow-load] [--json F]
 
@@ -15,6 +15,7 @@ and checks the articles table holds exactly N rows after each.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -34,7 +35,7 @@ WORDS = ("the government said on monday that talks would continue despite opposi
          "investigation court ruling football season championship players coach hospital health workers strike").split()
 
 
-def build(workdir: Path, n: int, sources: int, seed: int = 7) -> tuple[list[dict], Path]:
+def build(workdir: Path, n: int, sources: int, seed: int = 7) -> tuple[list[Path], Path]:
     from newsflow import staging
     from newsflow.extract import extractor_version
 
@@ -47,7 +48,7 @@ def build(workdir: Path, n: int, sources: int, seed: int = 7) -> tuple[list[dict
         encoding="utf-8",
     )
     fetched = datetime(2026, 1, 1, tzinfo=UTC)
-    jobs = []
+    folders = []
     per = n // sources
     for s, name in enumerate(names):
         folder = workdir / "staging" / name
@@ -86,8 +87,8 @@ def build(workdir: Path, n: int, sources: int, seed: int = 7) -> tuple[list[dict
              for c in ("url", "body", "published_at", "language")],
             staging.VALIDATION, folder / "validation.parquet",
         )
-        jobs.append({"run_id": None, "source": name, "sources_file": str(sources_file), "staging": str(folder)})
-    return jobs, sources_file
+        folders.append(folder)
+    return folders, sources_file
 
 
 def main(argv=None) -> int:
@@ -106,11 +107,12 @@ def main(argv=None) -> int:
 
     import duckdb
 
-    from newsflow.pipeline import load_run
+    from newsflow.stages.load import load_run
+    from newsflow.stages.plan import make_jobs
     from newsflow.warehouse import open_for_write
 
     started = time.monotonic()
-    jobs, _ = build(args.workdir, args.articles, args.sources)
+    folders, sources_file = build(args.workdir, args.articles, args.sources)
     build_s = time.monotonic() - started
     staged_mb = sum(p.stat().st_size for p in (args.workdir / "staging").rglob("*.parquet")) / 2**20
     print(f"built {args.articles} synthetic articles in {build_s:.1f}s ({staged_mb:.0f} MiB staged Parquet)", flush=True)
@@ -118,7 +120,9 @@ def main(argv=None) -> int:
 
     results = {"articles": args.articles, "sources": args.sources, "staged_parquet_mib": round(staged_mb, 1)}
     for label, run_id in (("first", "bench_load_A"), ("second", "bench_load_B"), ("rerun", "bench_load_A")):
-        run_jobs = [{**j, "run_id": run_id} for j in jobs]
+        # the staged files of `build`, as each run's load task would find them
+        run_jobs = [dataclasses.replace(job, staging=folder)
+                    for job, folder in zip(make_jobs(str(sources_file), None, run_id, str(warehouse)), folders, strict=True)]
         t0 = time.monotonic()
         summary = load_run(run_jobs, run_id=run_id, dag_id="bench_load")
         elapsed = time.monotonic() - t0

@@ -83,7 +83,10 @@ def record(source, seq, day, title, body, **extra):
 
 def load(tmp_path, run_id, by_source):
     """One load_run with the given staged articles per source (every article valid, one ledger row each)."""
-    from newsflow.pipeline import load_run
+    import dataclasses
+
+    from newsflow.stages.load import load_run
+    from newsflow.stages.plan import make_jobs
 
     sources_file = tmp_path / "sources.yaml"
     sources_file.write_text(
@@ -91,6 +94,7 @@ def load(tmp_path, run_id, by_source):
         encoding="utf-8",
     )
     jobs = []
+    planned = {job.name: job for job in make_jobs(str(sources_file), None, run_id, None)}
     for source, records in by_source.items():
         folder = tmp_path / "staging" / run_id / source
         folder.mkdir(parents=True, exist_ok=True)
@@ -100,7 +104,7 @@ def load(tmp_path, run_id, by_source):
         staging.write(ledger, staging.LEDGER, folder / "ledger.validate.parquet")
         staging.write([], staging.REJECTED, folder / "rejected.parquet")
         staging.write([], staging.VALIDATION, folder / "validation.parquet")
-        jobs.append({"run_id": run_id, "source": source, "sources_file": str(sources_file), "staging": str(folder)})
+        jobs.append(dataclasses.replace(planned[source], staging=folder))
     return load_run(jobs, run_id=run_id, dag_id="test")
 
 
