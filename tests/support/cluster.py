@@ -59,7 +59,7 @@ def missing_services() -> str | None:
             pwd.getpwnam("postgres")
         except KeyError:
             problems.append("a 'postgres' user to run PostgreSQL as (initdb refuses root)")
-    for module in ("psycopg2", "redis", "airflow.providers.celery"):
+    for module in ("psycopg2", "asyncpg", "redis", "airflow.providers.celery"):
         try:
             __import__(module)
         except ImportError:

@@ -96,3 +96,10 @@ def test_postgres_bindir_has_the_server_tools():
         assert (bindir / tool).exists(), tool
     version = subprocess.run([str(bindir / "pg_ctl"), "--version"], capture_output=True, text=True, check=True)
     assert "PostgreSQL" in version.stdout
+
+
+def test_missing_services_names_what_is_missing(monkeypatch, tmp_path):
+    """Elsewhere than CI the scale-out test skips with this reason: it must say what to install."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty PATH: no redis-server to be found
+    reason = cluster.missing_services()
+    assert reason is not None and "redis-server (apt-get install redis-server)" in reason
