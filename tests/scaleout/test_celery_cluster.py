@@ -109,28 +109,38 @@ def deployment(tmp_path_factory, sample_site):
 
 @pytest.fixture(scope="module")
 def runs(deployment):
-    """Both runs through the scheduler, one after the other; their task instances and article counts."""
+    """Two runs through the scheduler, then the first run's load and account cleared and run again (a retried or
+    re-run load must not duplicate either); task instances and article counts after each."""
     airflow = deployment["airflow"]
     conf = {"sources_file": str(deployment["sources"])}
     result = {}
     for run_id in RUNS:
         started = time.monotonic()
         airflow.trigger(DAG_ID, run_id, conf)
-        state = airflow.wait_for_run(DAG_ID, run_id)
-        assert state == "success", airflow.failure_report(DAG_ID, run_id)
-        result[run_id] = {
-            "seconds": time.monotonic() - started,
-            "tasks": airflow.task_instances(DAG_ID, run_id),
-            "articles": query_warehouse(deployment["env"], "select count(*) from articles")[0][0],
-        }
-        print(f"scaleout: {run_id} succeeded in {result[run_id]['seconds']:.0f} s, "
-              f"{result[run_id]['articles']} articles in the warehouse")
+        result[run_id] = finished(deployment, run_id, started, run_id)
+    started = time.monotonic()
+    airflow.clear(DAG_ID, RUNS[0], ["load"])
+    result["rerun"] = finished(deployment, RUNS[0], started, f"{RUNS[0]} load and account again")
     return result
+
+
+def finished(deployment, run_id: str, started: float, label: str) -> dict:
+    airflow = deployment["airflow"]
+    state = airflow.wait_for_run(DAG_ID, run_id)
+    assert state == "success", airflow.failure_report(DAG_ID, run_id)
+    run = {
+        "seconds": time.monotonic() - started,
+        "tasks": airflow.task_instances(DAG_ID, run_id),
+        "articles": query_warehouse(deployment["env"], "select count(*) from articles")[0][0],
+    }
+    print(f"scaleout: {label} succeeded in {run['seconds']:.0f} s, {run['articles']} articles in the warehouse")
+    return run
 
 
 def test_tasks_ran_on_both_workers(deployment, runs):
     workers = set(deployment["airflow"].workers)
-    for run_id, run in runs.items():
+    for run_id in RUNS:
+        run = runs[run_id]
         hosts = Counter(row[3] for row in run["tasks"])
         retried = sum(1 for row in run["tasks"] if row[4] > 1)
         print(f"scaleout: {run_id} worker host names that ran tasks: "
@@ -182,3 +192,19 @@ def test_second_run_duplicates_nothing(deployment, runs):
         [RUNS[1]],
     ))
     assert outcomes.get("loaded", 0) == 0, outcomes
+
+
+def test_rerun_of_a_load_duplicates_nothing(deployment, runs):
+    """The first run's load ran a second time (cleared after the second run): same articles, and the accounting
+    test above, which reads fetch_log afterwards, finds one row per URL still."""
+    assert all(row[2] == "success" for row in runs["rerun"]["tasks"]), runs["rerun"]["tasks"]
+    tries = {row[0]: row[4] for row in runs["rerun"]["tasks"] if row[1] == -1}
+    assert tries["load"] == 2 and tries["account"] == 2, tries
+    assert tries["plan"] == 1  # only the cleared tasks ran again
+    assert runs["rerun"]["articles"] == runs[RUNS[0]]["articles"]
+    doubled = query_warehouse(
+        deployment["env"],
+        "select url, count(*) from fetch_log where run_id = ? group by url, url_kind, seq having count(*) > 1",
+        [RUNS[0]],
+    )
+    assert doubled == []
