@@ -274,6 +274,8 @@ def check_run_rates(con, *, limits: Thresholds | None = None, ingest_run_id: str
 
 
 def sql_checks(con, *, now: datetime | None = None, limits: Thresholds | None = None) -> list[dict]:
+    from newsflow.extraction_health import extraction_health_checks
+
     limits = limits or Thresholds()
     return [
         *check_freshness(con, now=now, limits=limits),
@@ -282,6 +284,7 @@ def sql_checks(con, *, now: datetime | None = None, limits: Thresholds | None = 
         *check_duplicate_rate(con, limits=limits),
         *check_run_rates(con, limits=limits),
         *check_date_disagreement_rate(con, limits=limits),
+        *extraction_health_checks(con, now=now),
     ]
 
 
