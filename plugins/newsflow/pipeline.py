@@ -48,7 +48,13 @@ def resolve_sources_file(sources_file: str) -> str:
     return str(path.resolve())
 
 
-def plan_run(sources_file: str, source_filter: list[str] | str | None, run_id: str) -> list[dict]:
+def plan_run(sources_file: str, source_filter: list[str] | str | None, run_id: str,
+             warehouse: str | None = None) -> list[dict]:
+    """The run's jobs, one per source. The warehouse (lake location) is decided here, once, and travels in every
+    job: the default ($NEWSFLOW_WAREHOUSE or <data dir>/warehouse) is read at this boundary only."""
+    from newsflow.config import warehouse_location
+
+    warehouse = warehouse_location(warehouse)
     sources_file = resolve_sources_file(sources_file)
     config = load_sources(sources_file)
     if isinstance(source_filter, str):
@@ -57,7 +63,8 @@ def plan_run(sources_file: str, source_filter: list[str] | str | None, run_id: s
     jobs = []
     for name in names:
         folder = staging.source_dir(run_id, name)
-        jobs.append({"run_id": run_id, "source": name, "sources_file": str(Path(sources_file).resolve()), "staging": str(folder)})
+        jobs.append({"run_id": run_id, "source": name, "sources_file": str(Path(sources_file).resolve()), "staging": str(folder),
+                     "warehouse": warehouse})
     log.info("run %s: %d source(s): %s", run_id, len(jobs), ", ".join(names))
     return jobs
 
@@ -66,14 +73,13 @@ def _config(job: dict) -> SourcesFile:
     return load_sources(job["sources_file"])
 
 
-def _http_cache(urls: list[str]) -> dict[str, dict]:
+def _http_cache(urls: list[str], warehouse: str | None) -> dict[str, dict]:
     """Validators from earlier runs for conditional requests (empty on a new warehouse)."""
-    from newsflow.config import warehouse_path
-    from newsflow.warehouse import connect
+    from newsflow.warehouse import connect, exists
 
-    if not urls or not warehouse_path().exists():
+    if not urls or not exists(warehouse):
         return {}
-    con = connect(read_only=True)
+    con = connect(warehouse, read_only=True)
     try:
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
         if "http_cache" not in tables:
@@ -119,7 +125,7 @@ def host_gate_dir() -> Path:
 
 
 # -- discover --------------------------------------------------------------------------------------------------
-async def _discover_listing(source, settings, archive, doc_rows: list[dict]) -> list:
+async def _discover_listing(source, settings, archive, doc_rows: list[dict], warehouse: str | None = None) -> list:
     """Fetch a feed, sitemap (with nested index) or remote URL list; every document fetched gets a ledger row."""
     from newsflow import discover
     from newsflow.fetch import Fetcher
@@ -127,7 +133,7 @@ async def _discover_listing(source, settings, archive, doc_rows: list[dict]) -> 
     kind = {"feed": "feed", "sitemap": "sitemap", "urls": "urls"}[source.kind]
     start_url = source.url if source.kind != "urls" else source.urls_file
     entries: list = []
-    cache = _http_cache([_safe_canonical(start_url)])
+    cache = _http_cache([_safe_canonical(start_url)], warehouse)
     async with Fetcher(settings, on_response=_archiver(archive), host_gate_dir=host_gate_dir()) as fetcher:
         queue = [(start_url, 0)]
         seen = set()
@@ -239,7 +245,7 @@ def discover_source(job: dict) -> dict:
             entries = []
     else:
         with WarcArchive(archive_file.with_name(archive_file.name.replace(".warc.gz", ".listing.warc.gz"))) as archive:
-            entries = asyncio.run(_discover_listing(source, settings, archive, doc_rows))
+            entries = asyncio.run(_discover_listing(source, settings, archive, doc_rows, job.get("warehouse")))
 
     limit = source.max_articles or settings.max_articles
     rows: list[dict] = []
@@ -315,7 +321,7 @@ def _fetch_rows(job: dict, config: SourcesFile, source, rows: list[dict], on_fet
             if on_fetched is not None:
                 on_fetched(row)
     elif pending:
-        cache = _http_cache([r["canonical_url"] for r in pending])
+        cache = _http_cache([r["canonical_url"] for r in pending], job.get("warehouse"))
         with WarcArchive(staging.archive_path(job["run_id"], source.name)) as archive:
             asyncio.run(_fetch_all(pending, config.settings, archive, cache, on_fetched))
 
@@ -629,7 +635,9 @@ def validate_source(job: dict) -> dict:
 
 # -- load ------------------------------------------------------------------------------------------------------
 def load_run(jobs: list[dict], *, run_id: str, dag_id: str, started_at: datetime | None = None) -> dict:
-    """Everything the run produced, in one transaction: a failure leaves the warehouse as it was."""
+    """Everything the run produced, in one transaction: a failure leaves the warehouse as it was, and readers see
+    the lake before or after it, never between. The time spent getting the lake (attach + migrations) is the
+    load's wait on the warehouse: recorded in the summary, as readers must never make it grow."""
     from newsflow.config import sql_dir
     from newsflow.extract import extractor_version
     from newsflow.warehouse import open_for_write, run_sql_file
@@ -637,6 +645,7 @@ def load_run(jobs: list[dict], *, run_id: str, dag_id: str, started_at: datetime
     jobs = [j for j in jobs if j]
     if not jobs:
         raise ValueError("nothing to load: the run has no source jobs")
+    warehouse = jobs[0].get("warehouse")
     now = datetime.now(UTC)
 
     def files(name: str, schema) -> list[str]:
@@ -657,8 +666,11 @@ def load_run(jobs: list[dict], *, run_id: str, dag_id: str, started_at: datetime
     }
     config = load_sources(jobs[0]["sources_file"])
 
-    con = open_for_write()
+    opening = time.monotonic()
+    con = open_for_write(warehouse)
+    wait_s = time.monotonic() - opening
     try:
+        writing = time.monotonic()
         con.execute("begin transaction")
         try:
             for path in sorted((sql_dir() / "loads").glob("*.sql")):
@@ -672,15 +684,24 @@ def load_run(jobs: list[dict], *, run_id: str, dag_id: str, started_at: datetime
             )
             con.execute(
                 """
-                insert into runs (run_id, dag_id, started_at, loaded_at, status, sources_file, sources, discovered,
-                                  loaded, unchanged, rejected, failed, skipped, extractor_version)
-                values ($run_id, $dag_id, $started, $now, 'loaded', $file, $sources, $discovered, $loaded, $unchanged,
-                        $rejected, $failed, $skipped, $version)
-                on conflict (run_id) do update set
-                    loaded_at = excluded.loaded_at, status = excluded.status, sources = excluded.sources,
-                    discovered = excluded.discovered, loaded = excluded.loaded, unchanged = excluded.unchanged,
-                    rejected = excluded.rejected, failed = excluded.failed, skipped = excluded.skipped,
-                    extractor_version = excluded.extractor_version
+                merge into runs
+                using (
+                    select $run_id as run_id, $dag_id as dag_id, $started as started_at, $now as loaded_at,
+                           $file as sources_file, $sources as sources, $discovered as discovered, $loaded as loaded,
+                           $unchanged as unchanged, $rejected as rejected, $failed as failed, $skipped as skipped,
+                           $version as extractor_version
+                ) as run
+                on runs.run_id = run.run_id
+                when matched then update set
+                    loaded_at = run.loaded_at, status = 'loaded', sources = run.sources,
+                    discovered = run.discovered, loaded = run.loaded, unchanged = run.unchanged,
+                    rejected = run.rejected, failed = run.failed, skipped = run.skipped,
+                    extractor_version = run.extractor_version
+                when not matched then insert (run_id, dag_id, started_at, loaded_at, status, sources_file, sources,
+                        discovered, loaded, unchanged, rejected, failed, skipped, extractor_version)
+                    values (run.run_id, run.dag_id, run.started_at, run.loaded_at, 'loaded', run.sources_file,
+                        run.sources, run.discovered, run.loaded, run.unchanged, run.rejected, run.failed,
+                        run.skipped, run.extractor_version)
                 """,
                 {
                     "run_id": run_id, "dag_id": dag_id, "started": started_at or now, "now": now,
@@ -693,27 +714,13 @@ def load_run(jobs: list[dict], *, run_id: str, dag_id: str, started_at: datetime
         except Exception:
             con.execute("rollback")
             raise
-        _refresh_term_index(con)
+        write_s = time.monotonic() - writing
     finally:
         con.close()
     summary = {k: counts.get(k, 0) for k in OUTCOMES}
-    log.info("run %s loaded: %s", run_id, summary)
-    return {"run_id": run_id, "sources": [j["source"] for j in jobs], "counts": summary}
-
-
-def _refresh_term_index(con) -> None:
-    """After the commit, the parts of the term index a load leaves unknown (warehouse.refresh_term_index): the
-    phrase signatures of the articles it (re)wrote and the frequent pairs of the days it changed, in statements of
-    bounded size, so the load's memory does not grow with the run. The articles are in whatever
-    happens here, and term_coverage treats the unknown as "read the articles", so a failure costs speed, not data.
-    It is logged, and the next load picks the work up again."""
-    from newsflow import warehouse
-
-    try:
-        warehouse.refresh_term_index(con)
-    except Exception:
-        log.warning("term index refresh failed; term_coverage reads the articles where it is incomplete until the "
-                    "next load refreshes it", exc_info=True)
+    log.info("run %s loaded: %s; waited %.3f s for the warehouse, wrote in %.1f s", run_id, summary, wait_s, write_s)
+    return {"run_id": run_id, "sources": [j["source"] for j in jobs], "counts": summary,
+            "warehouse_wait_s": round(wait_s, 3), "write_s": round(write_s, 3)}
 
 
 def _upsert_sources(con, config: SourcesFile, names: list[str], run_id: str, now: datetime) -> None:
@@ -723,13 +730,20 @@ def _upsert_sources(con, config: SourcesFile, names: list[str], run_id: str, now
         locator = locator or f"{len(source.urls or [])} listed URLs"
         con.execute(
             """
-            insert into sources (name, kind, locator, language, timezone, first_run_id, last_run_id, updated_at)
-            values (?, ?, ?, ?, ?, ?, ?, ?)
-            on conflict (name) do update set kind = excluded.kind, locator = excluded.locator,
-                language = excluded.language, timezone = excluded.timezone, last_run_id = excluded.last_run_id,
-                updated_at = excluded.updated_at
+            merge into sources
+            using (select $name as name, $kind as kind, $locator as locator, cast($language as varchar) as language,
+                          cast($timezone as varchar) as timezone) as configured
+            on sources.name = configured.name
+            when matched then update set kind = configured.kind, locator = configured.locator,
+                language = configured.language, timezone = configured.timezone, last_run_id = $run_id,
+                updated_at = $now
+            when not matched then insert (name, kind, locator, language, timezone, first_run_id, last_run_id,
+                    updated_at)
+                values (configured.name, configured.kind, configured.locator, configured.language,
+                        configured.timezone, $run_id, $run_id, $now)
             """,
-            [name, source.kind, locator, source.language, source.timezone or config.settings.timezone, run_id, run_id, now],
+            {"name": name, "kind": source.kind, "locator": locator, "language": source.language,
+             "timezone": source.timezone or config.settings.timezone, "run_id": run_id, "now": now},
         )
 
 
@@ -739,7 +753,7 @@ def check_accounting(jobs: list[dict], *, run_id: str) -> dict:
     from newsflow.warehouse import connect
 
     jobs = [j for j in jobs if j]
-    con = connect()
+    con = connect(jobs[0].get("warehouse") if jobs else None)
     try:
         problems = []
         for job in jobs:
@@ -777,16 +791,18 @@ def check_accounting(jobs: list[dict], *, run_id: str) -> dict:
 
 # -- reprocess -------------------------------------------------------------------------------------------------
 def plan_reprocess(sources_file: str, source_filter: list[str] | str | None, start: str | None, end: str | None,
-                   run_id: str) -> list[dict]:
+                   run_id: str, warehouse: str | None = None) -> list[dict]:
     """Jobs that re-extract archived articles (by publication day) without refetching anything."""
+    from newsflow.config import warehouse_location
     from newsflow.warehouse import connect
 
+    warehouse = warehouse_location(warehouse)
     sources_file = resolve_sources_file(sources_file)
     config = load_sources(sources_file)
     if isinstance(source_filter, str):
         source_filter = [s.strip() for s in source_filter.split(",") if s.strip()]
     names = config.selected(source_filter or None)
-    con = connect(read_only=True)
+    con = connect(warehouse, read_only=True)
     try:
         rows = con.execute(
             """
@@ -819,6 +835,6 @@ def plan_reprocess(sources_file: str, source_filter: list[str] | str | None, sta
         staging.write(rows_for_source, staging.LEDGER, folder / "ledger.discover.parquet")
         staging.write(rows_for_source, staging.LEDGER, folder / "ledger.fetch.parquet")
         jobs.append({"run_id": run_id, "source": name, "sources_file": str(Path(sources_file).resolve()),
-                     "staging": str(folder), "discovered": len(rows_for_source)})
+                     "staging": str(folder), "discovered": len(rows_for_source), "warehouse": warehouse})
     log.info("reprocess %s: %d archived article(s) in %d source(s)", run_id, len(rows), len(jobs))
     return jobs

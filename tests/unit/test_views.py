@@ -7,14 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from newsflow.config import sql_dir
-from newsflow.warehouse import connect, migrate, migration_files, rebuild_term_index, run_sql_file
+from newsflow.warehouse import connect, migrate, object_files, run_sql_file
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)  # bookkeeping timestamps only: views never look at them
 
 
 @pytest.fixture
 def con(tmp_path, monkeypatch):
-    path = tmp_path / "warehouse.duckdb"
+    path = tmp_path / "warehouse"
     monkeypatch.setenv("NEWSFLOW_WAREHOUSE", str(path))
     con = connect()
     con.execute("set timezone = 'UTC'")
@@ -67,18 +67,31 @@ def coverage(con):
     return con
 
 
-def test_migration_numbers_are_unique_and_views_reapply(con):
-    versions = [v for v, _name, _path in migration_files()]
-    assert len(versions) == len(set(versions))
-    views = [p for v, _n, p in migration_files() if 101 <= v <= 149]
-    assert {p.stem[4:] for p in views} >= {
+def test_views_and_macros_are_one_file_each_and_reapply(con):
+    files = object_files()
+    assert set(files) >= {
         "coverage_daily", "coverage_daily_per_outlet", "coverage_weekly", "source_freshness", "coverage_gaps",
-        "term_coverage", "source_coverage",
+        "term_coverage", "source_coverage", "articles_daily_by_credit",
     }
-    for path in views:  # create or replace: applying a view file again is harmless
+    for path in files.values():  # create or replace: applying a file again is harmless
         run_sql_file(con, path)
     assert migrate(con) == []
-    assert (sql_dir() / "views").is_dir()
+    defined = {r[0] for r in con.execute(
+        "select view_name from duckdb_views() where database_name = 'lake' and not internal union all "
+        "select function_name from duckdb_functions() where database_name = 'lake' and function_type = 'table_macro'"
+    ).fetchall()}
+    assert defined == set(files)
+
+
+def test_an_object_without_a_file_is_dropped_on_migrate(con):
+    con.execute("create view old_view as select 1 as x")
+    con.execute("create macro old_macro(x) as table select x")
+    migrate(con)
+    names = {r[0] for r in con.execute(
+        "select view_name from duckdb_views() where database_name = 'lake' union all "
+        "select function_name from duckdb_functions() where database_name = 'lake'"
+    ).fetchall()}
+    assert "old_view" not in names and "old_macro" not in names and "coverage_daily" in names
 
 
 def test_coverage_daily_counts_originals_once(coverage):
@@ -226,7 +239,6 @@ def test_term_coverage_matches_whole_words_case_insensitively_and_normalises(con
     add(con, "t6", "beta", D2, title="Правительство", body="Текст.")
     add(con, "t7", "beta", D2, title="Weather", body="Rain in Iran's north (earthquake-proof homes held).")
     add(con, "t8", "alpha", D3, title="Football", body="A match.")
-    rebuild_term_index(con)  # the rows were inserted by hand, not by a load, which keeps the index itself
     day = rows(con, "select period, articles, all_articles, share from term_coverage('  Earthquake ', 'day')")
     # whole words: 'Earthquakes' is another word, 'earthquake-proof' contains the word
     assert day == [(D1, 2, 3, 2 / 3), (D2, 1, 3, 1 / 3), (D3, 0, 1, 0.0)]
