@@ -321,3 +321,91 @@ def in_transaction(con, work) -> None:
     except Exception:
         con.execute("rollback")
         raise
+
+
+# -- upgrade from the single-file warehouse ----------------------------------------------------------------------
+TABLES = ("sources", "runs", "articles", "rejected_articles", "fetch_log", "validation_results", "http_cache",
+          "quality_checks")
+
+
+EXPORT_HINT = (
+    "it was written by a newer DuckDB (newsflow 0.2 used DuckDB 2.0). Export it with that installation, then "
+    "upgrade from the export folder:\n"
+    "  OLD_VENV/bin/python -c \"import duckdb; duckdb.connect('{file}', read_only=True)"
+    ".execute(\\\"export database '{file}.export' (format parquet)\\\")\"\n"
+    "  newsflow warehouse upgrade --from {file}.export"
+)
+
+
+def upgrade(from_file: str | os.PathLike, location: str | os.PathLike | None = None) -> dict[str, int]:
+    """Copy every table of an earlier newsflow warehouse into a new, empty lake, in one transaction: the row count
+    of each table is compared with the source's before the commit, and any difference leaves the lake as it was.
+
+    The source is the earlier DuckDB file, or the folder `EXPORT DATABASE ... (format parquet)` made of it (how a
+    file written by a newer DuckDB than this one gets here). Columns the source lacks stay null (it predates
+    them); its term-index tables and migration history are not copied (the lake starts its own series).
+    Returns rows per table."""
+    source = Path(from_file).expanduser().resolve()
+    if not source.exists():
+        raise FileNotFoundError(f"no earlier warehouse at {source}")
+    con = open_for_write(location)
+    try:
+        _attach_old(con, source)
+        old_tables = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_catalog = 'old_warehouse'").fetchall()}
+        if "articles" not in old_tables:
+            raise WarehouseConfigError(f"{source} is not a newsflow warehouse (it has no articles table)")
+        busy = [t for t in TABLES if con.execute(f"select count(*) from {t}").fetchone()[0]]
+        if busy:
+            raise WarehouseConfigError(f"the lake at {lake(location).location} already holds rows ({', '.join(busy)}): "
+                                       "upgrade into a new, empty warehouse")
+        counts: dict[str, int] = {}
+
+        def copy() -> None:
+            for table in TABLES:
+                if table not in old_tables:
+                    continue
+                lake_columns = [r[0] for r in con.execute(
+                    "select column_name from information_schema.columns where table_catalog = $db "
+                    "and table_name = $t order by ordinal_position", {"db": LAKE, "t": table}).fetchall()]
+                old_columns = {r[0] for r in con.execute(
+                    "select column_name from information_schema.columns where table_catalog = 'old_warehouse' "
+                    "and table_name = $t", {"t": table}).fetchall()}
+                columns = ", ".join(c for c in lake_columns if c in old_columns)
+                con.execute(f"insert into {LAKE}.main.{table} ({columns}) "
+                            f"select {columns} from old_warehouse.main.{table}")
+                expected = con.execute(f"select count(*) from old_warehouse.main.{table}").fetchone()[0]
+                got = con.execute(f"select count(*) from {LAKE}.main.{table}").fetchone()[0]
+                if got != expected:
+                    raise RuntimeError(f"upgrade of {table}: {expected} rows in {source}, {got} in the lake")
+                counts[table] = got
+
+        in_transaction(con, copy)
+        con.execute("detach old_warehouse")
+    finally:
+        con.close()
+    log.info("upgraded %s into the lake: %s", source, counts)
+    return counts
+
+
+def _attach_old(con, source: Path) -> None:
+    """The earlier warehouse as the read-only database `old_warehouse`: the file itself, or views over the Parquet
+    files of its export folder."""
+    if source.is_dir():
+        con.execute("attach ':memory:' as old_warehouse")
+        for table in TABLES:
+            parquet = source / f"{table}.parquet"
+            if parquet.exists():
+                con.execute(f"create view old_warehouse.main.{table} as select * from read_parquet({_quote(str(parquet))})")
+        return
+    try:
+        con.execute(f"attach {_quote(str(source))} as old_warehouse (read_only)")
+    except Exception as exc:  # noqa: BLE001 - the reason (not DuckDB, too new a format) is in the message
+        hint = EXPORT_HINT.format(file=source) if "newer version" in str(exc) else str(exc)
+        raise WarehouseConfigError(f"cannot open {source} with DuckDB {_duckdb_version()}: {hint}") from exc
+
+
+def _duckdb_version() -> str:
+    import duckdb
+
+    return duckdb.__version__

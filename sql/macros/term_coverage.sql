@@ -9,48 +9,11 @@
 -- "Iran's"), 'strike' does not match 'strikes', and 'al-Qaeda' matches 'al Qaeda'. Chinese and Japanese are
 -- written without spaces: next to a Han, Hiragana or Katakana character no boundary is required, so '政府'
 -- matches inside '政府部长'. A term without any word character matches nothing.
--- How: the bodies are read (no index to keep): a plain substring test of the term's longest word, lower-cased,
--- picks the candidates, and only those go through the regular expression (docs/benchmarks.md).
+-- How: the bodies are read (no index to keep): a plain substring test of the term's longest word (term_probe)
+-- picks the candidates, and only those go through the regular expression (term_pattern; docs/benchmarks.md).
 -- noqa: disable=RF04
 create or replace macro term_coverage(term, grain) as table
-    with term_words as (
-        select regexp_extract_all(lower(trim(term)), '[^\p{P}\p{S}\p{Z}\p{C}]+') as words
-    ),
-
-    longest as (
-        -- the longest word: the rarest substring, the cheapest first test
-        select word
-        from (select unnest(words) as word from term_words) as term_word
-        order by length(word) desc, word
-        limit 1
-    ),
-
-    search as (
-        select
-            (select longest.word from longest) as longest,
-            '(?i)'
-            || if(regexp_matches(words[1], '^[\p{Han}\p{Hiragana}\p{Katakana}]'), '', '(?:^|[\p{P}\p{S}\p{Z}\p{C}])')
-            || array_to_string(
-                list_transform(
-                    range(1, len(words) + 1),
-                    lambda i: case
-                        when i = 1 then ''
-                        when
-                            regexp_matches(words[i - 1], '[\p{Han}\p{Hiragana}\p{Katakana}]$')
-                            and regexp_matches(words[i], '^[\p{Han}\p{Hiragana}\p{Katakana}]')
-                            then '[\p{P}\p{S}\p{Z}\p{C}]*'
-                        else '[\p{P}\p{S}\p{Z}\p{C}]+'
-                    end || regexp_escape(words[i])
-                ),
-                ''
-            )
-            || if(regexp_matches(words[-1], '[\p{Han}\p{Hiragana}\p{Katakana}]$'), '', '(?:$|[\p{P}\p{S}\p{Z}\p{C}])')
-                as pattern
-        from term_words
-        where len(words) > 0
-    ),
-
-    originals as (
+    with originals as (
         select
             case grain
                 when 'day' then published_date
@@ -65,17 +28,15 @@ create or replace macro term_coverage(term, grain) as table
 
     tested as (
         select
-            originals.period,
+            period,
             coalesce(
                 case
-                    when contains(lower(originals.text), search.longest)
-                        then regexp_matches(originals.text, search.pattern)
+                    when contains(lower(text), term_probe(term)) then regexp_matches(text, term_pattern(term))
                     else false
                 end,
                 false
             ) as mentions
         from originals
-        left join search on true
     ),
 
     counted as (

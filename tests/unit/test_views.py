@@ -78,7 +78,7 @@ def test_views_and_macros_are_one_file_each_and_reapply(con):
     assert migrate(con) == []
     defined = {r[0] for r in con.execute(
         "select view_name from duckdb_views() where database_name = 'lake' and not internal union all "
-        "select function_name from duckdb_functions() where database_name = 'lake' and function_type = 'table_macro'"
+        "select function_name from duckdb_functions() where database_name = 'lake' and function_type in ('macro', 'table_macro')"
     ).fetchall()}
     assert defined == set(files)
 
@@ -270,3 +270,23 @@ def test_source_coverage(coverage):
         "select * from source_coverage('beta', 'month') union all select * from source_coverage('gamma', 'month'))",
     )
     assert total[0][0] == pytest.approx(1.0)
+
+
+def test_term_coverage_phrases_and_scripts_without_spaces(con):
+    add(con, "p1", "alpha", D1, title="Rates", body="The Central Bank's governor spoke; central-bank watchers cheered.")
+    add(con, "p2", "alpha", D1, title="Banking", body="The central banking system and a bank that is central.")
+    add(con, "p3", "beta", D1, title="政府会议", body="政府部长今天召开会议，讨论经济问题。")
+    add(con, "p4", "beta", D1, title="東京", body="東京都の知事が会見した。")
+    add(con, "p5", "beta", D1, title="Σεισμός", body="ΣΕΙΣΜΌΣ στην Αθήνα.")
+
+    def hits(term):
+        return rows(con, "select sum(articles) from term_coverage(?, 'day')", [term])[0][0]
+
+    assert hits("central bank") == 1  # "Central Bank's", not "central banking" nor "bank that is central"
+    assert hits("Central  BANK") == 1  # spacing and case of the term do not matter
+    assert hits("bank central") == 0  # the words in order
+    assert hits("政府") == 1 and hits("部长") == 1  # inside running Chinese text
+    assert hits("政府部长") == 1 and hits("部长政府") == 0
+    assert hits("東京都") == 1 and hits("知事") == 1
+    assert hits("σεισμός") == 1  # Greek, upper case with a tonos in the text
+    assert hits("?!") == 0
