@@ -147,6 +147,7 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, w
     # no extension is ever downloaded: the ones needed come from the pinned wheels (load_extensions)
     con = duckdb.connect(config={"autoinstall_known_extensions": False})
     try:
+        con.execute("set enable_progress_bar = false")  # logs and notebooks, not a terminal
         load_extensions(con, ("ducklake", "sqlite" if spec.sqlite_file is not None else "postgres"))
         if not read_only:
             # the writer's buffer pool would otherwise grow towards 80% of RAM; loads spill to disk instead
@@ -321,6 +322,29 @@ def in_transaction(con, work) -> None:
     except Exception:
         con.execute("rollback")
         raise
+
+
+# -- keys --------------------------------------------------------------------------------------------------------
+# DuckLake has no PRIMARY KEY or UNIQUE: these keys are kept by the loads (MERGE, or delete + insert of a run's
+# rows in the same transaction), and checked by the tests and the quality checks (duplicate_keys)
+KEYS = {
+    "articles": ("article_id",),
+    "sources": ("name",),
+    "runs": ("run_id",),
+    "rejected_articles": ("run_id", "source", "seq"),
+    "fetch_log": ("run_id", "source", "url_kind", "seq"),
+    "validation_results": ("run_id", "source", "expectation", "column_name"),
+    "http_cache": ("canonical_url",),
+    "quality_checks": ("run_id", "check_name", "source"),
+    "schema_migrations": ("version",),
+}
+
+
+def duplicate_keys(con) -> dict[str, int]:
+    """Per table, how many rows share their key with an earlier row (0 everywhere in a sound lake)."""
+    return {table: con.execute(
+        f"select count(*) - count(distinct ({', '.join(key)})) from {table}").fetchone()[0]
+        for table, key in KEYS.items()}
 
 
 # -- upgrade from the single-file warehouse ----------------------------------------------------------------------

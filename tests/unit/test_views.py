@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from newsflow.config import sql_dir
 from newsflow.warehouse import connect, migrate, object_files, run_sql_file
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)  # bookkeeping timestamps only: views never look at them
