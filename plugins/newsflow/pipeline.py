@@ -689,24 +689,24 @@ def load_run(jobs: list[dict], *, run_id: str, dag_id: str, started_at: datetime
                     select $run_id as run_id, $dag_id as dag_id, $started as started_at, $now as loaded_at,
                            $file as sources_file, $sources as sources, $discovered as discovered, $loaded as loaded,
                            $unchanged as unchanged, $rejected as rejected, $failed as failed, $skipped as skipped,
-                           $version as extractor_version
+                           $version as extractor_version, $wait_s as warehouse_wait_s
                 ) as run
                 on runs.run_id = run.run_id
                 when matched then update set
                     loaded_at = run.loaded_at, status = 'loaded', sources = run.sources,
                     discovered = run.discovered, loaded = run.loaded, unchanged = run.unchanged,
                     rejected = run.rejected, failed = run.failed, skipped = run.skipped,
-                    extractor_version = run.extractor_version
+                    extractor_version = run.extractor_version, warehouse_wait_s = run.warehouse_wait_s
                 when not matched then insert (run_id, dag_id, started_at, loaded_at, status, sources_file, sources,
-                        discovered, loaded, unchanged, rejected, failed, skipped, extractor_version)
+                        discovered, loaded, unchanged, rejected, failed, skipped, extractor_version, warehouse_wait_s)
                     values (run.run_id, run.dag_id, run.started_at, run.loaded_at, 'loaded', run.sources_file,
                         run.sources, run.discovered, run.loaded, run.unchanged, run.rejected, run.failed,
-                        run.skipped, run.extractor_version)
+                        run.skipped, run.extractor_version, run.warehouse_wait_s)
                 """,
                 {
                     "run_id": run_id, "dag_id": dag_id, "started": started_at or now, "now": now,
                     "file": jobs[0]["sources_file"], "sources": [j["source"] for j in jobs],
-                    "discovered": sum(counts.values()), "version": extractor_version(),
+                    "discovered": sum(counts.values()), "version": extractor_version(), "wait_s": wait_s,
                     **{k: counts.get(k, 0) for k in OUTCOMES},
                 },
             )

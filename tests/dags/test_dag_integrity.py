@@ -84,7 +84,7 @@ def test_plugin_folder_exposes_only_the_ui_plugin():
 def test_maintenance_shape(dagbag):
     dag = dagbag.dags["news_maintenance"]
     assert dag.max_active_runs == 1 and not dag.catchup
-    assert str(dag.timetable.summary) == "@daily"
+    assert dag.timetable.expression == "0 0 * * *"  # @daily
     task = dag.get_task("maintain_lake")
     assert task.pool == "duckdb_write"  # never at the same time as a load
     assert "retention_days" in dag.params
