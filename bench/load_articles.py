@@ -5,11 +5,14 @@
 Builds, untimed, one staging folder per source with the files load_run reads (valid.parquet in the ARTICLE schema,
 ledger.validate.parquet in the LEDGER schema with one article row per valid record, empty rejected.parquet and
 a validation.parquet with a few expectation rows) plus a sources file so `_upsert_sources` works. Bodies are
-2-4 KB of words, simhashes random 64-bit values, dates spread over two years. Then times, on a fresh warehouse:
-  first        load_run(run A): every article new (insert)
+2-4 KB of words, simhashes random 64-bit values, dates spread over two years. Then, in a child process (so its
+peak memory is the loads' alone, not the build's), times side by side:
+  bare         `insert into bare select * from read_parquet(<the staged valid.parquet files>)` into an empty
+               table of a fresh lake: the floor any load of these rows pays
+  first        load_run(run A) into a fresh lake: every article new
   second       load_run(run B) on the same staged files: every article unchanged (the idempotent upsert path)
   rerun        load_run(run A) again: a retried load of the same run (upserts over its own rows)
-and checks the articles table holds exactly N rows after each.
+and checks the articles table holds exactly N rows after each. Reports first / bare and the child's peak RSS.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import hashlib
 import json
 import os
 import random
+import resource
 import shutil
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -90,47 +95,73 @@ def build(workdir: Path, n: int, sources: int, seed: int = 7) -> tuple[list[dict
     return jobs, sources_file
 
 
+def measure(workdir: Path, n: int) -> dict:
+    """The timed part (run in a child process): the bare insert, then the three loads."""
+    from newsflow.pipeline import load_run
+    from newsflow.warehouse import connect, open_for_write
+
+    jobs = json.loads((workdir / "jobs.json").read_text(encoding="utf-8"))
+    lake = workdir / "lake"
+    valid = [str(Path(j["staging"]) / "valid.parquet") for j in jobs]
+    results: dict = {}
+
+    con = connect(workdir / "bare")  # a fresh lake with one empty table shaped like the staged rows
+    con.execute("create table bare as select * from read_parquet($files) limit 0", {"files": valid})
+    t0 = time.monotonic()
+    con.execute("insert into bare select * from read_parquet($files)", {"files": valid})
+    results["bare"] = {"seconds": round(time.monotonic() - t0, 2),
+                       "rows": con.execute("select count(*) from bare").fetchone()[0]}
+    con.close()
+    print(f"bare    {json.dumps(results['bare'])}", flush=True)
+
+    open_for_write(lake).close()  # create + migrate the lake outside the timing, as the bare lake's table was
+    for label, run_id in (("first", "bench_load_A"), ("second", "bench_load_B"), ("rerun", "bench_load_A")):
+        run_jobs = [{**j, "run_id": run_id, "warehouse": str(lake)} for j in jobs]
+        t0 = time.monotonic()
+        summary = load_run(run_jobs, run_id=run_id, dag_id="bench_load")
+        elapsed = time.monotonic() - t0
+        con = connect(lake, read_only=True)
+        rows = con.execute("select count(*) from articles").fetchone()[0]
+        log_rows = con.execute("select count(*) from fetch_log where run_id = ?", [run_id]).fetchone()[0]
+        con.close()
+        results[label] = {"run_id": run_id, "seconds": round(elapsed, 2), "rows_per_s": round(n / elapsed),
+                          "warehouse_wait_s": summary["warehouse_wait_s"], "counts": summary["counts"],
+                          "articles_rows": rows, "fetch_log_rows_for_run": log_rows, "exactly_n": rows == n}
+        print(f"{label:7s} {json.dumps(results[label])}", flush=True)
+    results["first_over_bare"] = round(results["first"]["seconds"] / results["bare"]["seconds"], 2)
+    results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    results["lake_mib"] = round(sum(f.stat().st_size for f in lake.rglob("*") if f.is_file()) / 2**20, 1)
+    return results
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--sources", type=int, default=4)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/newsflow-load"))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args(argv)
+    os.environ["NEWSFLOW_DATA_DIR"] = str(args.workdir / "data")
+    if args.measure:
+        print("RESULT " + json.dumps(measure(args.workdir, args.articles)), flush=True)
+        return 0
     if args.workdir.exists():
         shutil.rmtree(args.workdir)
     args.workdir.mkdir(parents=True)
-    warehouse = args.workdir / "warehouse.duckdb"
-    os.environ["NEWSFLOW_WAREHOUSE"] = str(warehouse)
-    os.environ["NEWSFLOW_DATA_DIR"] = str(args.workdir / "data")
-
-    import duckdb
-
-    from newsflow.pipeline import load_run
-    from newsflow.warehouse import open_for_write
 
     started = time.monotonic()
     jobs, _ = build(args.workdir, args.articles, args.sources)
+    (args.workdir / "jobs.json").write_text(json.dumps(jobs), encoding="utf-8")
     build_s = time.monotonic() - started
     staged_mb = sum(p.stat().st_size for p in (args.workdir / "staging").rglob("*.parquet")) / 2**20
     print(f"built {args.articles} synthetic articles in {build_s:.1f}s ({staged_mb:.0f} MiB staged Parquet)", flush=True)
-    open_for_write().close()  # create + migrate the warehouse outside the timing
 
-    results = {"articles": args.articles, "sources": args.sources, "staged_parquet_mib": round(staged_mb, 1)}
-    for label, run_id in (("first", "bench_load_A"), ("second", "bench_load_B"), ("rerun", "bench_load_A")):
-        run_jobs = [{**j, "run_id": run_id} for j in jobs]
-        t0 = time.monotonic()
-        summary = load_run(run_jobs, run_id=run_id, dag_id="bench_load")
-        elapsed = time.monotonic() - t0
-        con = duckdb.connect(str(warehouse), read_only=True)
-        rows = con.execute("select count(*) from articles").fetchone()[0]
-        log_rows = con.execute("select count(*) from fetch_log where run_id = ?", [run_id]).fetchone()[0]
-        con.close()
-        results[label] = {"run_id": run_id, "seconds": round(elapsed, 2), "rows_per_s": round(args.articles / elapsed),
-                          "counts": summary["counts"], "articles_rows": rows, "fetch_log_rows_for_run": log_rows,
-                          "exactly_n": rows == args.articles}
-        print(f"{label:7s} {json.dumps(results[label])}", flush=True)
-    results["warehouse_mib"] = round(warehouse.stat().st_size / 2**20, 1)
+    child = subprocess.run([sys.executable, __file__, "--measure", "--workdir", str(args.workdir),
+                            "--articles", str(args.articles)], capture_output=True, text=True, check=True)
+    print(child.stdout, end="")
+    results = {"articles": args.articles, "sources": args.sources, "staged_parquet_mib": round(staged_mb, 1),
+               **json.loads(child.stdout.split("RESULT ", 1)[1])}
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(json.dumps(results, indent=1))
