@@ -12,7 +12,7 @@ peak memory is the loads' alone, not the build's), times side by side:
   first        load_run(run A) into a fresh lake: every article new
   second       load_run(run B) on the same staged files: every article unchanged (the idempotent upsert path)
   rerun        load_run(run A) again: a retried load of the same run (upserts over its own rows)
-and checks the articles table holds exactly N rows after each. Reports first / bare and the child's peak RSS.
+and checks the articles table holds exactly N rows after each. Reports first / bare and each child's peak RSS.
 """
 
 from __future__ import annotations
@@ -95,25 +95,34 @@ def build(workdir: Path, n: int, sources: int, seed: int = 7) -> tuple[list[dict
     return jobs, sources_file
 
 
-def measure(workdir: Path, n: int) -> dict:
-    """The timed part (run in a child process): the bare insert, then the three loads."""
+def peak() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def measure_bare(workdir: Path) -> dict:
+    """The floor: the staged rows inserted as they are into an empty table of a fresh lake."""
+    from newsflow.warehouse import connect
+
+    jobs = json.loads((workdir / "jobs.json").read_text(encoding="utf-8"))
+    valid = [str(Path(j["staging"]) / "valid.parquet") for j in jobs]
+    con = connect(workdir / "bare")
+    con.execute("create table bare as select * from read_parquet($files) limit 0", {"files": valid})
+    t0 = time.monotonic()
+    con.execute("insert into bare select * from read_parquet($files)", {"files": valid})
+    result = {"seconds": round(time.monotonic() - t0, 2),
+              "rows": con.execute("select count(*) from bare").fetchone()[0]}
+    con.close()
+    return {"bare": {**result, "peak_rss_mib": peak()}}
+
+
+def measure_loads(workdir: Path, n: int) -> dict:
+    """The three loads through load_run, into a fresh lake."""
     from newsflow.pipeline import load_run
     from newsflow.warehouse import connect, open_for_write
 
     jobs = json.loads((workdir / "jobs.json").read_text(encoding="utf-8"))
     lake = workdir / "lake"
-    valid = [str(Path(j["staging"]) / "valid.parquet") for j in jobs]
     results: dict = {}
-
-    con = connect(workdir / "bare")  # a fresh lake with one empty table shaped like the staged rows
-    con.execute("create table bare as select * from read_parquet($files) limit 0", {"files": valid})
-    t0 = time.monotonic()
-    con.execute("insert into bare select * from read_parquet($files)", {"files": valid})
-    results["bare"] = {"seconds": round(time.monotonic() - t0, 2),
-                       "rows": con.execute("select count(*) from bare").fetchone()[0]}
-    con.close()
-    print(f"bare    {json.dumps(results['bare'])}", flush=True)
-
     open_for_write(lake).close()  # create + migrate the lake outside the timing, as the bare lake's table was
     for label, run_id in (("first", "bench_load_A"), ("second", "bench_load_B"), ("rerun", "bench_load_A")):
         run_jobs = [{**j, "run_id": run_id, "warehouse": str(lake)} for j in jobs]
@@ -126,10 +135,9 @@ def measure(workdir: Path, n: int) -> dict:
         con.close()
         results[label] = {"run_id": run_id, "seconds": round(elapsed, 2), "rows_per_s": round(n / elapsed),
                           "warehouse_wait_s": summary["warehouse_wait_s"], "counts": summary["counts"],
-                          "articles_rows": rows, "fetch_log_rows_for_run": log_rows, "exactly_n": rows == n}
-        print(f"{label:7s} {json.dumps(results[label])}", flush=True)
-    results["first_over_bare"] = round(results["first"]["seconds"] / results["bare"]["seconds"], 2)
-    results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+                          "articles_rows": rows, "fetch_log_rows_for_run": log_rows, "exactly_n": rows == n,
+                          "peak_rss_mib_so_far": peak()}
+    results["peak_rss_mib"] = peak()
     results["lake_mib"] = round(sum(f.stat().st_size for f in lake.rglob("*") if f.is_file()) / 2**20, 1)
     return results
 
@@ -140,11 +148,12 @@ def main(argv=None) -> int:
     parser.add_argument("--sources", type=int, default=4)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/newsflow-load"))
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)  # the child process
+    parser.add_argument("--measure", choices=["bare", "loads"], help=argparse.SUPPRESS)  # a child process
     args = parser.parse_args(argv)
     os.environ["NEWSFLOW_DATA_DIR"] = str(args.workdir / "data")
     if args.measure:
-        print("RESULT " + json.dumps(measure(args.workdir, args.articles)), flush=True)
+        result = measure_bare(args.workdir) if args.measure == "bare" else measure_loads(args.workdir, args.articles)
+        print("RESULT " + json.dumps(result), flush=True)
         return 0
     if args.workdir.exists():
         shutil.rmtree(args.workdir)
@@ -157,11 +166,12 @@ def main(argv=None) -> int:
     staged_mb = sum(p.stat().st_size for p in (args.workdir / "staging").rglob("*.parquet")) / 2**20
     print(f"built {args.articles} synthetic articles in {build_s:.1f}s ({staged_mb:.0f} MiB staged Parquet)", flush=True)
 
-    child = subprocess.run([sys.executable, __file__, "--measure", "--workdir", str(args.workdir),
-                            "--articles", str(args.articles)], capture_output=True, text=True, check=True)
-    print(child.stdout, end="")
-    results = {"articles": args.articles, "sources": args.sources, "staged_parquet_mib": round(staged_mb, 1),
-               **json.loads(child.stdout.split("RESULT ", 1)[1])}
+    results = {"articles": args.articles, "sources": args.sources, "staged_parquet_mib": round(staged_mb, 1)}
+    for phase in ("bare", "loads"):  # each in its own process: its peak memory is its own
+        child = subprocess.run([sys.executable, __file__, "--measure", phase, "--workdir", str(args.workdir),
+                                "--articles", str(args.articles)], capture_output=True, text=True, check=True)
+        results.update(json.loads(child.stdout.split("RESULT ", 1)[1]))
+    results["first_over_bare"] = round(results["first"]["seconds"] / results["bare"]["seconds"], 2)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(json.dumps(results, indent=1))

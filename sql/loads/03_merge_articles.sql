@@ -6,10 +6,14 @@ merge into articles
 using (
     select
         staged.*,
+        files.body,
         decision.outcome
     from staged_articles as staged
     inner join load_decisions as decision
         on staged.article_id = decision.article_id and decision.outcome = 'loaded'
+    -- the bodies straight from the staged files (00_staged_inputs.sql keeps them out of memory)
+    inner join read_parquet($valid_files) as files
+        on staged.source = files.source and staged.seq = files.seq
 ) as staged
     on articles.article_id = staged.article_id
 when matched then
