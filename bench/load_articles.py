@@ -18,6 +18,7 @@ and checks the articles table holds exactly N rows after each. Reports first / b
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -39,7 +40,7 @@ WORDS = ("the government said on monday that talks would continue despite opposi
          "investigation court ruling football season championship players coach hospital health workers strike").split()
 
 
-def build(workdir: Path, n: int, sources: int, seed: int = 7) -> tuple[list[dict], Path]:
+def build(workdir: Path, n: int, sources: int, seed: int = 7) -> tuple[list[Path], Path]:
     from newsflow import staging
     from newsflow.extract import extractor_version
 
@@ -52,7 +53,7 @@ def build(workdir: Path, n: int, sources: int, seed: int = 7) -> tuple[list[dict
         encoding="utf-8",
     )
     fetched = datetime(2026, 1, 1, tzinfo=UTC)
-    jobs = []
+    folders = []
     per = n // sources
     for s, name in enumerate(names):
         folder = workdir / "staging" / name
@@ -91,8 +92,8 @@ def build(workdir: Path, n: int, sources: int, seed: int = 7) -> tuple[list[dict
              for c in ("url", "body", "published_at", "language")],
             staging.VALIDATION, folder / "validation.parquet",
         )
-        jobs.append({"run_id": None, "source": name, "sources_file": str(sources_file), "staging": str(folder)})
-    return jobs, sources_file
+        folders.append(folder)
+    return folders, sources_file
 
 
 def peak() -> float:
@@ -103,8 +104,8 @@ def measure_bare(workdir: Path) -> dict:
     """The floor: the staged rows inserted as they are into an empty table of a fresh lake."""
     from newsflow.warehouse import connect
 
-    jobs = json.loads((workdir / "jobs.json").read_text(encoding="utf-8"))
-    valid = [str(Path(j["staging"]) / "valid.parquet") for j in jobs]
+    staged = json.loads((workdir / "staged.json").read_text(encoding="utf-8"))
+    valid = [str(Path(folder) / "valid.parquet") for folder in staged["folders"]]
     con = connect(workdir / "bare")
     con.execute("create table bare as select * from read_parquet($files) limit 0", {"files": valid})
     t0 = time.monotonic()
@@ -117,15 +118,18 @@ def measure_bare(workdir: Path) -> dict:
 
 def measure_loads(workdir: Path, n: int) -> dict:
     """The three loads through load_run, into a fresh lake."""
-    from newsflow.pipeline import load_run
+    from newsflow.stages.load import load_run
+    from newsflow.stages.plan import make_jobs
     from newsflow.warehouse import connect, open_for_write
 
-    jobs = json.loads((workdir / "jobs.json").read_text(encoding="utf-8"))
+    staged = json.loads((workdir / "staged.json").read_text(encoding="utf-8"))
     lake = workdir / "lake"
     results: dict = {}
     open_for_write(lake).close()  # create + migrate the lake outside the timing, as the bare lake's table was
     for label, run_id in (("first", "bench_load_A"), ("second", "bench_load_B"), ("rerun", "bench_load_A")):
-        run_jobs = [{**j, "run_id": run_id, "warehouse": str(lake)} for j in jobs]
+        # the staged files of `build`, as each run's load task would find them
+        run_jobs = [dataclasses.replace(job, staging=Path(folder)) for job, folder in
+                    zip(make_jobs(staged["sources_file"], None, run_id, str(lake)), staged["folders"], strict=True)]
         t0 = time.monotonic()
         summary = load_run(run_jobs, run_id=run_id, dag_id="bench_load")
         elapsed = time.monotonic() - t0
@@ -160,8 +164,9 @@ def main(argv=None) -> int:
     args.workdir.mkdir(parents=True)
 
     started = time.monotonic()
-    jobs, _ = build(args.workdir, args.articles, args.sources)
-    (args.workdir / "jobs.json").write_text(json.dumps(jobs), encoding="utf-8")
+    folders, sources_file = build(args.workdir, args.articles, args.sources)
+    (args.workdir / "staged.json").write_text(
+        json.dumps({"folders": [str(f) for f in folders], "sources_file": str(sources_file)}), encoding="utf-8")
     build_s = time.monotonic() - started
     staged_mb = sum(p.stat().st_size for p in (args.workdir / "staging").rglob("*.parquet")) / 2**20
     print(f"built {args.articles} synthetic articles in {build_s:.1f}s ({staged_mb:.0f} MiB staged Parquet)", flush=True)

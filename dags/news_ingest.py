@@ -1,6 +1,6 @@
 """news_ingest: sources file -> discover -> fetch_extract -> validate (mapped per source) -> load -> account.
 
-Thin wiring only: every stage lives in newsflow.pipeline and is imported inside its task, never at parse time.
+Thin wiring only: every stage lives in newsflow.stages and is imported inside its task, never at parse time.
 """
 
 from __future__ import annotations
@@ -48,23 +48,25 @@ Outcomes per URL: `loaded`, `unchanged`, `rejected`, `failed`, `skipped` (see th
 def news_ingest():
     @task
     def plan(params: dict | None = None) -> list[dict]:
-        from newsflow.pipeline import plan_run
+        from newsflow.stages.plan import plan_run
 
         context = get_current_context()
-        return plan_run(params["sources_file"], params.get("sources"), context["run_id"])
+        return [job.to_xcom() for job in plan_run(params["sources_file"], params.get("sources"), context["run_id"])]
 
-    @task(map_index_template="{{ job.source }}")
+    @task(map_index_template="{{ job.name }}")
     def discover(job: dict) -> dict:
-        from newsflow.pipeline import discover_source
+        from newsflow.stages.discover import discover_source
+        from newsflow.stages.job import Job
 
-        return discover_source(job)
+        return discover_source(Job.from_xcom(job)).to_xcom()
 
-    @task(map_index_template="{{ job.source }}", execution_timeout=timedelta(hours=2))
+    @task(map_index_template="{{ job.name }}", execution_timeout=timedelta(hours=2))
     def fetch_extract(job: dict) -> dict:
         # one task, so fetching (network-bound, one core) overlaps extraction (CPU-bound, every core)
-        from newsflow.pipeline import fetch_extract_source
+        from newsflow.stages.fetch_extract import fetch_extract_source
+        from newsflow.stages.job import Job
 
-        return fetch_extract_source(job)
+        return fetch_extract_source(Job.from_xcom(job)).to_xcom()
 
     validated = validate.expand(job=fetch_extract.expand(job=discover.expand(job=plan())))
     account(validated, load(validated))

@@ -39,13 +39,14 @@ re-extracted by a new version are `loaded` with reason `reextracted` or `changed
 def news_reprocess():
     @task
     def plan(params: dict | None = None) -> list[dict]:
-        from newsflow.pipeline import plan_reprocess
+        from newsflow.stages.reprocess import plan_reprocess
 
         context = get_current_context()
-        return plan_reprocess(
+        jobs = plan_reprocess(
             params["sources_file"], params.get("sources"), params.get("start_date"), params.get("end_date"),
             context["run_id"],
         )
+        return [job.to_xcom() for job in jobs]
 
     validated = validate.expand(job=extract.expand(job=plan()))
     account(validated, load(validated))

@@ -1,4 +1,4 @@
-"""TaskFlow tasks and defaults shared by newsflow's DAGs: thin wrappers over newsflow.pipeline stages.
+"""TaskFlow tasks and defaults shared by newsflow's DAGs: thin wrappers over the newsflow.stages modules.
 
 Only airflow.sdk is imported here; every stage (and its heavy libraries) is imported inside its task.
 """
@@ -21,23 +21,25 @@ DEFAULT_ARGS = {
 }
 
 
-@task(map_index_template="{{ job.source }}", execution_timeout=timedelta(hours=2))
+@task(map_index_template="{{ job.name }}", execution_timeout=timedelta(hours=2))
 def extract(job: dict) -> dict:
-    from newsflow.pipeline import extract_source
+    from newsflow.stages.fetch_extract import extract_source
+    from newsflow.stages.job import Job
 
-    return extract_source(job)
+    return extract_source(Job.from_xcom(job)).to_xcom()
 
 
-@task(map_index_template="{{ job.source }}")
+@task(map_index_template="{{ job.name }}")
 def validate(job: dict) -> dict:
-    from newsflow.pipeline import validate_source
+    from newsflow.stages.job import Job
+    from newsflow.stages.validate import validate_source
 
-    return validate_source(job)
+    return validate_source(Job.from_xcom(job)).to_xcom()
 
 
 @task(pool="duckdb_write", outlets=[ARTICLES])
 def load(jobs: list[dict]) -> dict:
-    from newsflow.pipeline import load_run
+    from newsflow.stages.load import load_run
 
     context = get_current_context()
     return load_run(
@@ -48,7 +50,7 @@ def load(jobs: list[dict]) -> dict:
 @task(pool="duckdb_write", retries=0)
 def account(jobs: list[dict], loaded: dict) -> dict:
     """Accounting is a verdict: retrying cannot change it, so it fails the run at once."""
-    from newsflow.pipeline import check_accounting
+    from newsflow.stages.account import check_accounting
 
     context = get_current_context()
     return check_accounting(list(jobs), run_id=context["run_id"])

@@ -173,3 +173,10 @@ def read(path: Path, schema: pa.Schema) -> pa.Table:
 def rows(path: Path, schema: pa.Schema) -> list[dict]:
     return read(path, schema).to_pylist()
 
+
+
+def ledger_row(seq: int, url_kind: str, url: str, **fields) -> dict:
+    """A LEDGER row with every column present; `outcome` stays null until a stage decides it."""
+    row = dict.fromkeys(LEDGER.names)
+    row.update(seq=seq, url_kind=url_kind, url=url, **fields)
+    return row

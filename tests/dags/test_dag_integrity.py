@@ -72,7 +72,7 @@ def test_plugin_folder_exposes_only_the_ui_plugin():
         "from airflow._shared.plugins_manager.plugins_manager import _load_plugins_from_plugin_directory\n"
         f"plugins, errors = _load_plugins_from_plugin_directory({str(ROOT / 'plugins')!r})\n"
         "print(json.dumps({'plugins': [p.name for p in plugins], 'errors': errors,\n"
-        "  'stray': [m for m in ('config', 'pipeline', 'dates', 'server', 'warehouse') if m in sys.modules]}))\n"
+        "  'stray': [m for m in ('config', 'stages', 'dates', 'server', 'warehouse') if m in sys.modules]}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     import json

@@ -7,8 +7,8 @@ import os
 
 
 def extract_or_die(items: list[dict]) -> list[dict]:
-    from newsflow.pipeline import _extract_batch
+    from newsflow.stages.extraction_pool import extract_batch
 
     if any(item.get("crash") for item in items):
         os._exit(70)
-    return _extract_batch(items)
+    return extract_batch(items)

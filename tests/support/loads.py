@@ -34,13 +34,17 @@ def record(source, seq, day, title, body, **extra):
 
 def load(tmp_path: Path, run_id: str, by_source: dict, warehouse: Path | None = None) -> dict:
     """One load_run of the given staged articles per source into `warehouse` (default tmp_path / 'w')."""
-    from newsflow.pipeline import load_run
+    import dataclasses
+
+    from newsflow.stages.load import load_run
+    from newsflow.stages.plan import make_jobs
 
     sources_file = tmp_path / "sources.yaml"
     sources_file.write_text(
         "sources:\n" + "".join(f"  - {{name: {s}, kind: urls, urls: ['https://{s}.example/']}}\n" for s in by_source),
         encoding="utf-8",
     )
+    planned = {job.name: job for job in make_jobs(str(sources_file), None, run_id, str(warehouse or tmp_path / "w"))}
     jobs = []
     for source, records in by_source.items():
         folder = tmp_path / "staging" / run_id / source
@@ -52,6 +56,5 @@ def load(tmp_path: Path, run_id: str, by_source: dict, warehouse: Path | None = 
         staging.write(ledger, staging.LEDGER, folder / "ledger.validate.parquet")
         staging.write([], staging.REJECTED, folder / "rejected.parquet")
         staging.write([], staging.VALIDATION, folder / "validation.parquet")
-        jobs.append({"run_id": run_id, "source": source, "sources_file": str(sources_file), "staging": str(folder),
-                     "warehouse": str(warehouse or tmp_path / "w")})
+        jobs.append(dataclasses.replace(planned[source], staging=folder))
     return load_run(jobs, run_id=run_id, dag_id="test")

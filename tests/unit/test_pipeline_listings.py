@@ -3,7 +3,12 @@ each leave one fetch_log row with the reason, and the run's other sources load a
 
 from __future__ import annotations
 
-from newsflow import pipeline
+from newsflow.stages.account import check_accounting
+from newsflow.stages.discover import discover_source
+from newsflow.stages.fetch_extract import fetch_extract_source
+from newsflow.stages.load import load_run
+from newsflow.stages.plan import plan_run
+from newsflow.stages.validate import validate_source
 from newsflow.warehouse import connect
 from tests.support.faultserver import FaultServer
 
@@ -17,10 +22,10 @@ def run(tmp_path, server, run_id: str, sources_yaml: str) -> None:
         "  min_host_interval_s: 0\n  max_tries: 1\n"
         "sources:\n" + sources_yaml
     )
-    jobs = [pipeline.validate_source(pipeline.fetch_extract_source(pipeline.discover_source(j)))
-            for j in pipeline.plan_run(str(sources), None, run_id)]
-    pipeline.load_run(jobs, run_id=run_id, dag_id="test")
-    pipeline.check_accounting(jobs, run_id=run_id)
+    jobs = [validate_source(fetch_extract_source(discover_source(j)))
+            for j in plan_run(str(sources), None, run_id)]
+    load_run(jobs, run_id=run_id, dag_id="test")
+    check_accounting(jobs, run_id=run_id)
 
 
 def test_broken_listings_are_recorded(tmp_path, data_env):

@@ -9,7 +9,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from newsflow import pipeline, staging
+from newsflow import staging
+from newsflow.stages.discover import discover_source
+from newsflow.stages.extraction_pool import ExtractionStream
+from newsflow.stages.fetch_extract import extract_source, extraction_item, fetch_extract_source, fetch_source
+from newsflow.stages.plan import plan_run
 from tests.support.faultserver import FaultServer
 
 PAGES = 48  # above SERIAL_EXTRACTION_BELOW, so the process pool is used
@@ -31,13 +35,13 @@ def _sources(tmp_path, server, workers: int) -> str:
     return str(path)
 
 
-def _records(job: dict) -> dict[str, dict]:
-    table = pq.read_table(f"{job['staging']}/articles.parquet")
+def _records(job) -> dict[str, dict]:
+    table = pq.read_table(job.staging / "articles.parquet")
     return {r["url"]: {k: r[k] for k in COMPARED} for r in table.to_pylist()}
 
 
-def _ledger(job: dict) -> list[tuple]:
-    rows = staging.rows(Path(job["staging"]) / "ledger.extract.parquet", staging.LEDGER)
+def _ledger(job) -> list[tuple]:
+    rows = staging.rows(job.staging / "ledger.extract.parquet", staging.LEDGER)
     return sorted((r["url_kind"], r["seq"], r["url"], r["outcome"], r["reason"]) for r in rows)
 
 
@@ -45,14 +49,14 @@ def _ledger(job: dict) -> list[tuple]:
 def test_streamed_stage_matches_fetch_then_extract(tmp_path, data_env, workers):
     with FaultServer() as server:
         sources = _sources(tmp_path, server, workers)
-        [streamed] = [pipeline.fetch_extract_source(pipeline.discover_source(j))
-                      for j in pipeline.plan_run(sources, None, f"streamed_{workers}")]
-        [separate] = [pipeline.extract_source(pipeline.fetch_source(pipeline.discover_source(j)))
-                      for j in pipeline.plan_run(sources, None, f"separate_{workers}")]
+        [streamed] = [fetch_extract_source(discover_source(j))
+                      for j in plan_run(sources, None, f"streamed_{workers}")]
+        [separate] = [extract_source(fetch_source(discover_source(j)))
+                      for j in plan_run(sources, None, f"separate_{workers}")]
 
-    assert streamed["extracted"] == separate["extracted"] == PAGES
-    assert streamed["extract_failed"] == separate["extract_failed"] == 0
-    assert streamed["fetch_outcomes"] == separate["fetch_outcomes"] == {
+    assert streamed.summary["extracted"] == separate.summary["extracted"] == PAGES
+    assert streamed.summary["extract_failed"] == separate.summary["extract_failed"] == 0
+    assert streamed.summary["fetch_outcomes"] == separate.summary["fetch_outcomes"] == {
         "fetched": PAGES, "failed": 1, "skipped": 2}
     records = _records(streamed)
     assert len(records) == PAGES
@@ -67,11 +71,9 @@ def _fetched_items(tmp_path, run_id: str) -> list[dict]:
     """The extraction work items of a fetched (not yet extracted) run, as the extract stage builds them."""
     with FaultServer() as server:
         sources = _sources(tmp_path, server, 2)
-        [job] = [pipeline.fetch_source(pipeline.discover_source(j)) for j in pipeline.plan_run(sources, None, run_id)]
-    config = pipeline.load_sources(job["sources_file"])
-    source = config.source("wire")
-    rows = staging.rows(Path(job["staging"]) / "ledger.fetch.parquet", staging.LEDGER)
-    return [pipeline._extraction_item(r, source, config) for r in rows
+        [job] = [fetch_source(discover_source(j)) for j in plan_run(sources, None, run_id)]
+    rows = staging.rows(job.staging / "ledger.fetch.parquet", staging.LEDGER)
+    return [extraction_item(r, job) for r in rows
             if r["url_kind"] == "article" and r["outcome"] is None]
 
 
@@ -80,7 +82,7 @@ def test_extraction_stream_returns_every_result_once(tmp_path, data_env):
     # a page whose archive record is missing fails alone, as a recorded error
     items.append({**items[0], "seq": 999, "warc_offset": 10**9})
     seen = []
-    with pipeline.ExtractionStream(2, chunk=5) as stream:
+    with ExtractionStream(2, chunk=5) as stream:
         for item in items:
             seen.extend(stream.submit(item))
         seen.extend(stream.finish())
@@ -96,7 +98,7 @@ def test_a_page_that_kills_its_worker_is_recorded_and_the_rest_extracted(tmp_pat
     items = _fetched_items(tmp_path, "c")
     items.insert(20, {**items[0], "seq": 777, "crash": True})
     seen = []
-    with pipeline.ExtractionStream(2, chunk=4, work=extract_or_die) as stream:
+    with ExtractionStream(2, chunk=4, work=extract_or_die) as stream:
         for item in items:
             seen.extend(stream.submit(item))
         # after the crash the stream goes on with a new pool
@@ -110,12 +112,12 @@ def test_a_page_that_kills_its_worker_is_recorded_and_the_rest_extracted(tmp_pat
 
 def test_a_stream_starts_its_workers_with_the_first_batch_only(tmp_path, data_env):
     # a rerun where every page is unchanged extracts nothing: no worker processes, queues or resource tracker
-    with pipeline.ExtractionStream(2, chunk=4) as stream:
+    with ExtractionStream(2, chunk=4) as stream:
         assert list(stream.finish()) == []
         assert stream._pool is None
     items = _fetched_items(tmp_path, "l")[:5]
     seen = []
-    with pipeline.ExtractionStream(2, chunk=4) as stream:
+    with ExtractionStream(2, chunk=4) as stream:
         for item in items[:3]:
             seen.extend(stream.submit(item))
         assert stream._pool is None  # no batch is full yet
@@ -132,9 +134,9 @@ def test_nothing_to_extract_does_not_import_the_extractor():
 
     code = (
         "import sys\n"
-        "from newsflow import pipeline\n"
+        "from newsflow.stages.extraction_pool import ExtractionStream\n"
         "for workers in (2, 1):\n"
-        "    with pipeline.ExtractionStream(workers) as stream:\n"
+        "    with ExtractionStream(workers) as stream:\n"
         "        assert list(stream.finish()) == []\n"
         "print('newsflow.extract' in sys.modules)\n"
     )

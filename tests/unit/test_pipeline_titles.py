@@ -3,9 +3,12 @@ carry it."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
-from newsflow import pipeline, staging
+from newsflow import staging
+from newsflow.stages.plan import plan_run, resolve_sources_file
+from newsflow.stages.validate import validate_source
 
 
 def _record(seq: int, title: str) -> dict:
@@ -29,8 +32,8 @@ def test_undeclared_site_name_is_stripped_from_titles(tmp_path, data_env):
     ledger = [dict(dict.fromkeys(staging.LEDGER.names), seq=i, url_kind="article", url=f"https://kavir.example/{i}")
               for i in range(len(titles))]
     staging.write(ledger, staging.LEDGER, folder / "ledger.extract.parquet")
-    job = {"run_id": "r", "source": "kavir", "sources_file": str(sources), "staging": str(folder)}
-    assert pipeline.validate_source(job)["valid"] == 4
+    [job] = plan_run(str(sources), None, "r")
+    assert validate_source(dataclasses.replace(job, staging=folder)).summary["valid"] == 4
     kept = [r["title"] for r in staging.rows(folder / "valid.parquet", staging.ARTICLE)]
     assert kept == ["سیل در شمال", "رأی مجلس", "برداشت گندم", "بدون نام سایت"]
 
@@ -39,6 +42,6 @@ def test_relative_sources_file_resolves_from_the_project_root(tmp_path, monkeypa
     from newsflow.config import project_root
 
     monkeypatch.chdir(tmp_path)
-    assert pipeline.resolve_sources_file("config/sources.yaml") == str(project_root() / "config" / "sources.yaml")
+    assert resolve_sources_file("config/sources.yaml") == str(project_root() / "config" / "sources.yaml")
     (tmp_path / "mine.yaml").write_text("sources: []\n")
-    assert pipeline.resolve_sources_file("mine.yaml") == str(tmp_path / "mine.yaml")
+    assert resolve_sources_file("mine.yaml") == str(tmp_path / "mine.yaml")

@@ -9,7 +9,12 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from newsflow import pipeline
+from newsflow.stages.account import check_accounting
+from newsflow.stages.discover import discover_source
+from newsflow.stages.fetch_extract import fetch_extract_source
+from newsflow.stages.load import load_run
+from newsflow.stages.plan import plan_run
+from newsflow.stages.validate import validate_source
 from newsflow.warehouse import connect
 
 SITE = Path(__file__).resolve().parents[2] / "plugins/newsflow/sample_site/site"
@@ -32,11 +37,11 @@ def test_warc_source_end_to_end(tmp_path, data_env):
             ))
     sources = tmp_path / "sources.yaml"
     sources.write_text("sources:\n  - {name: crawl, kind: warc, path: crawl.warc.gz, timezone: Asia/Beirut}\n")
-    jobs = pipeline.plan_run(str(sources), None, "warc_run")
-    jobs = [pipeline.validate_source(pipeline.fetch_extract_source(pipeline.discover_source(j)))
+    jobs = plan_run(str(sources), None, "warc_run")
+    jobs = [validate_source(fetch_extract_source(discover_source(j)))
             for j in jobs]
-    pipeline.load_run(jobs, run_id="warc_run", dag_id="test")
-    summary = pipeline.check_accounting(jobs, run_id="warc_run")
+    load_run(jobs, run_id="warc_run", dag_id="test")
+    summary = check_accounting(jobs, run_id="warc_run")
     assert summary["counts"]["loaded"] == 2 and summary["counts"]["rejected"] == 1
 
     con = connect(data_env / "warehouse", read_only=True)

@@ -1,0 +1,54 @@
+"""The account stage: every URL discovered in the run has exactly one fetch_log row with a valid outcome and its
+URL exactly as discovered, or the run fails loudly; the run's row in `runs` records the verdict.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+from newsflow import staging
+from newsflow.stages.job import OUTCOMES, AccountingError, Job
+
+
+def check_accounting(jobs: list[Job], *, run_id: str) -> dict:
+    from newsflow.warehouse import connect
+
+    jobs = [Job.from_xcom(j) for j in jobs if j]
+    if not jobs:
+        raise ValueError("nothing to account for: the run has no source jobs")
+    con = connect(jobs[0].warehouse)
+    try:
+        problems = []
+        for job in jobs:
+            discovered = staging.read(job.staging / "ledger.discover.parquet", staging.LEDGER)
+            keys = list(zip(discovered.column("url_kind").to_pylist(), discovered.column("seq").to_pylist(),
+                            strict=True))
+            urls_by_key = dict(zip(keys, discovered.column("url").to_pylist(), strict=True))
+            logged = con.execute(
+                "select url_kind, seq, outcome, url from fetch_log where run_id = ? and source = ?", [run_id, job.name]
+            ).fetchall()
+            got = Counter((k, s) for k, s, _o, _u in logged)
+            missing = set(keys) - set(got)
+            extra = set(got) - set(keys)
+            doubled = [key for key, n in got.items() if n > 1]
+            bad = [(k, s, o) for k, s, o, _u in logged if o not in OUTCOMES]
+            wrong_url = [(k, s) for k, s, _o, u in logged if (k, s) in urls_by_key and urls_by_key[(k, s)] != u]
+            if missing or extra or doubled or bad or wrong_url:
+                problems.append(
+                    f"{job.name}: {len(missing)} without outcome {sorted(missing)[:5]}, {len(extra)} unexpected, "
+                    f"{len(doubled)} logged twice, {len(bad)} with unknown outcome, {len(wrong_url)} with altered URL"
+                )
+        status = "failed_accounting" if problems else "succeeded"
+        con.execute("update runs set status = ?, finished_at = ? where run_id = ?", [status, datetime.now(UTC), run_id])
+        counts = dict(
+            con.execute(
+                "select outcome, count(*) from fetch_log where run_id = ? and url_kind = 'article' group by outcome",
+                [run_id],
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    if problems:
+        raise AccountingError("URLs unaccounted for in run " + run_id + ":\n  " + "\n  ".join(problems))
+    return {"run_id": run_id, "status": status, "counts": {k: counts.get(k, 0) for k in OUTCOMES}}

@@ -1,0 +1,153 @@
+"""The discover stage: a source's listing (feed, sitemap with nested indexes, URL list, WARC) becomes the run's
+ledger of article URLs, canonicalised, de-duplicated and capped; every listing document fetched gets a row too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urljoin
+
+from newsflow import staging
+from newsflow.stages.http import archiver, fetch_fields, host_gate_dir, http_cache, safe_canonical
+from newsflow.stages.job import Job
+from newsflow.urls import BadURL, article_id, canonicalize, scheme_of
+
+log = logging.getLogger(__name__)
+
+
+async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
+    """Fetch a feed, sitemap (with nested index) or remote URL list; every document fetched gets a ledger row."""
+    from newsflow import discover
+    from newsflow.fetch import Fetcher
+
+    source = job.source
+    kind = {"feed": "feed", "sitemap": "sitemap", "urls": "urls"}[source.kind]
+    start_url = source.url if source.kind != "urls" else source.urls_file
+    entries: list = []
+    cache = http_cache([safe_canonical(start_url)], job.warehouse)
+    async with Fetcher(job.settings, on_response=archiver(archive), host_gate_dir=host_gate_dir()) as fetcher:
+        queue = [(start_url, 0)]
+        seen = set()
+        while queue and len(seen) < discover.MAX_SITEMAP_DOCS:
+            url, depth = queue.pop(0)
+            if url in seen:
+                continue
+            seen.add(url)
+            canonical = safe_canonical(url)
+            validators = cache.get(canonical or "", {}) if depth == 0 else {}
+            result = await fetcher.get(
+                url, kind=kind, etag=validators.get("etag"), last_modified=validators.get("last_modified"),
+                previous_sha1=validators.get("content_sha1"),
+            )
+            row = staging.ledger_row(len(doc_rows), kind if kind != "urls" else "url_list", url,
+                                     canonical_url=canonical, **fetch_fields(result))
+            doc_rows.append(row)
+            body = result.body
+            if result.outcome == "not_modified":
+                # the listing is unchanged, but its entries are still re-checked (conditionally) so that an
+                # article that failed last time is retried: read the listing back from the archive
+                row.update(outcome="unchanged", reason=result.reason)
+                body = body or _archived_body(validators)
+                if body is None:
+                    result = await fetcher.get(url, kind=kind)
+                    row.update(fetch_fields(result), outcome=None, reason=None)
+                    body = result.body
+            if result.outcome not in ("ok", "not_modified"):
+                row.update(outcome=result.outcome, reason=result.reason)
+                continue
+            try:
+                if source.kind == "feed":
+                    found = discover.parse_feed(body)
+                elif source.kind == "sitemap":
+                    found, children = discover.parse_sitemap(body)
+                    if depth < discover.MAX_SITEMAP_DEPTH:
+                        queue.extend((urljoin(url, child), depth + 1) for child in children)
+                else:
+                    found = discover.parse_url_list(body.decode("utf-8", errors="replace"))
+            except discover.DiscoveryError as exc:
+                row.update(outcome="failed", reason=exc.reason)
+                continue
+            for entry in found:
+                entry.url = urljoin(result.final_url, entry.url)
+            if row["outcome"] is None:
+                row.update(outcome="loaded", reason=f"listed:{len(found)}")
+            entries.extend(found)
+    return entries
+
+
+def _archived_body(validators: dict) -> bytes | None:
+    from newsflow.archive import read_response
+
+    if not validators.get("warc_file") or validators.get("warc_offset") is None:
+        return None
+    try:
+        return read_response(validators["warc_file"], validators["warc_offset"]).body
+    except (OSError, ValueError):
+        return None
+
+
+def _listed_entries(job: Job, doc_rows: list[dict]) -> list:
+    from newsflow import discover
+    from newsflow.archive import WarcArchive
+
+    source = job.source
+    base_dir = Path(job.sources_file).parent
+    if source.kind == "warc":
+        try:
+            return discover.warc_entries(source.path, base_dir=base_dir)
+        except discover.DiscoveryError as exc:
+            doc_rows.append(staging.ledger_row(0, "warc", source.path, outcome="failed", reason=exc.reason))
+            return []
+    if source.kind == "urls" and source.urls:
+        return [discover.Entry(url=u) for u in source.urls]
+    if source.kind == "urls" and source.urls_file and scheme_of(source.urls_file) not in ("http", "https"):
+        path = Path(source.urls_file)
+        if not path.is_absolute():
+            path = base_dir / path
+        try:
+            return discover.parse_url_list(path.read_text(encoding="utf-8", errors="replace"))
+        except OSError as exc:
+            doc_rows.append(staging.ledger_row(0, "url_list", str(path), outcome="failed",
+                                               reason=f"unreadable:{exc.strerror}"))
+            return []
+    archive_file = staging.archive_path(job.run_id, source.name)
+    with WarcArchive(archive_file.with_name(archive_file.name.replace(".warc.gz", ".listing.warc.gz"))) as archive:
+        return asyncio.run(_discover_listing(job, archive, doc_rows))
+
+
+def discover_source(job: Job) -> Job:
+    source = job.source
+    doc_rows: list[dict] = []
+    entries = _listed_entries(job, doc_rows)
+    limit = source.max_articles or job.settings.max_articles
+    rows: list[dict] = []
+    seen: dict[str, int] = {}
+    kept = 0
+    for seq, entry in enumerate(entries):
+        row = staging.ledger_row(
+            seq, "article", entry.url, hint_date=entry.date, hint_title=entry.title,
+            warc_file=entry.warc_file, warc_offset=entry.warc_offset, warc_date=entry.warc_date,
+        )
+        try:
+            canonical = canonicalize(entry.url)
+        except BadURL as exc:
+            row.update(outcome="skipped", reason="bad_scheme" if "scheme" in str(exc) else "invalid_url")
+            rows.append(row)
+            continue
+        row.update(canonical_url=canonical, article_id=article_id(canonical))
+        if canonical in seen:
+            row.update(outcome="skipped", reason="duplicate")
+        elif limit is not None and kept >= limit:
+            row.update(outcome="skipped", reason="over_limit")
+        else:
+            seen[canonical] = seq
+            kept += 1
+        rows.append(row)
+    staging.write(doc_rows + rows, staging.LEDGER, job.staging / "ledger.discover.parquet")
+    counts = Counter(r["outcome"] or "pending" for r in rows)
+    log.info("%s: discovered %d URL(s) (%s); %d listing document(s)", source.name, len(rows), dict(counts),
+             len(doc_rows))
+    return job.with_summary(discovered=len(rows), documents=len(doc_rows), pending=counts.get("pending", 0))

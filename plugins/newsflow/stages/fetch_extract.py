@@ -1,0 +1,155 @@
+"""The fetch and extract stages: pending article URLs are fetched politely and archived to WARC, and each archived
+page goes straight to the extraction workers, so fetching (network, one core) overlaps extraction (every core).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from newsflow import staging
+from newsflow.stages.extraction_pool import (
+    SERIAL_EXTRACTION_BELOW,
+    ExtractionStream,
+    run_extraction,
+    worker_count,
+)
+from newsflow.stages.http import archiver, fetch_fields, host_gate_dir, http_cache, parse_iso
+from newsflow.stages.job import Job, peak_rss_mb
+
+log = logging.getLogger(__name__)
+
+
+async def _fetch_all(pending: list[dict], settings, archive, cache: dict, on_fetched=None) -> None:
+    """Fetch every pending article concurrently; `on_fetched(row)` sees each page as soon as it is archived."""
+    from newsflow.fetch import Fetcher
+
+    done = 0
+    started = time.monotonic()
+
+    async with Fetcher(settings, on_response=archiver(archive), host_gate_dir=host_gate_dir()) as fetcher:
+
+        async def one(row: dict) -> None:
+            nonlocal done
+            validators = cache.get(row["canonical_url"], {})
+            result = await fetcher.get(
+                row["url"], etag=validators.get("etag"), last_modified=validators.get("last_modified"),
+                previous_sha1=validators.get("content_sha1"),
+            )
+            row.update(fetch_fields(result))
+            if result.outcome == "not_modified":
+                row.update(outcome="unchanged", reason=result.reason)
+            elif result.outcome in ("failed", "skipped"):
+                row.update(outcome=result.outcome, reason=result.reason)
+            elif on_fetched is not None:
+                on_fetched(row)
+            done += 1
+            if done % 100 == 0:
+                log.info("fetched %d/%d (%.1f pages/s)", done, len(pending), done / (time.monotonic() - started))
+
+        await asyncio.gather(*(one(row) for row in pending))
+
+
+def _fetch_rows(job: Job, rows: list[dict], on_fetched=None) -> None:
+    """The fetch stage on the ledger rows (updated in place): pending article URLs fetched and archived."""
+    from newsflow.archive import WarcArchive
+
+    pending = [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None]
+    if job.source.kind == "warc":
+        # pages come from the archive given: nothing to fetch, the WARC-Date is the fetch time
+        for row in pending:
+            row["fetched_at"] = parse_iso(row["warc_date"]) or datetime.now(UTC)
+            row["http_status"] = 200
+            if on_fetched is not None:
+                on_fetched(row)
+    elif pending:
+        cache = http_cache([r["canonical_url"] for r in pending], job.warehouse)
+        with WarcArchive(staging.archive_path(job.run_id, job.name)) as archive:
+            asyncio.run(_fetch_all(pending, job.settings, archive, cache, on_fetched))
+
+
+def _fetch_counts(rows: list[dict]) -> Counter:
+    return Counter(r["outcome"] or "fetched" for r in rows if r["url_kind"] == "article")
+
+
+def fetch_source(job: Job) -> Job:
+    """Fetch only (the ledger for a separate extract_source); news_ingest uses fetch_extract_source."""
+    rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
+    _fetch_rows(job, rows)
+    staging.write(rows, staging.LEDGER, job.staging / "ledger.fetch.parquet")
+    counts = _fetch_counts(rows)
+    log.info("%s: fetch outcomes %s (peak RSS %d MB)", job.name, dict(counts), peak_rss_mb())
+    return job.with_summary(fetched=counts.get("fetched", 0), fetch_outcomes=dict(counts))
+
+
+def extraction_item(row: dict, job: Job) -> dict:
+    """What a worker needs to extract one page: where it is archived, the listing's hints, the source's hints."""
+    return {
+        "seq": row["seq"], "url": row["url"], "canonical_url": row["canonical_url"], "article_id": row["article_id"],
+        "warc_file": row["warc_file"], "warc_offset": row["warc_offset"], "hint_date": row["hint_date"],
+        "hint_title": row["hint_title"], "hint_kind": "sitemap" if job.source.kind == "sitemap" else "feed",
+        "warc_date": row["warc_date"], "fetched_at": row["fetched_at"], "http_status": row["http_status"],
+        "source": job.name, "language_hint": job.source.language, "timezone": job.timezone,
+    }
+
+
+class ArticleSink:
+    """Extraction results to articles.parquet (500 rows at a time); a page that failed marks its ledger row."""
+
+    def __init__(self, folder: Path, rows: list[dict], source: str, expected: int):
+        self._by_seq = {r["seq"]: r for r in rows if r["url_kind"] == "article"}
+        self._writer = staging.BatchWriter(folder / "articles.parquet", staging.ARTICLE)
+        self.source, self.expected = source, expected
+        self.done = self.extracted = 0
+        self.started = time.monotonic()
+
+    def __enter__(self) -> ArticleSink:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._writer.__exit__(*exc)
+
+    def add_all(self, results) -> None:
+        for result in results:
+            self.done += 1
+            if result["error"]:
+                self._by_seq[result["seq"]].update(outcome="failed", reason=result["error"])
+            else:
+                self._writer.add(result["record"])
+                self.extracted += 1
+            if self.done % 500 == 0:
+                log.info("%s: extracted %d/%d (%.1f pages/s)", self.source, self.done, self.expected,
+                         self.done / (time.monotonic() - self.started))
+
+    def summary(self) -> dict:
+        log.info("%s: extracted %d page(s) in %.1fs, %d failed (peak RSS %d MB)", self.source, self.extracted,
+                 time.monotonic() - self.started, self.done - self.extracted, peak_rss_mb())
+        return {"extracted": self.extracted, "extract_failed": self.done - self.extracted}
+
+
+def extract_source(job: Job) -> Job:
+    """Extract every fetched page of the ledger (news_reprocess, or after a separate fetch_source)."""
+    rows = staging.rows(job.staging / "ledger.fetch.parquet", staging.LEDGER)
+    items = [extraction_item(r, job) for r in rows if r["url_kind"] == "article" and r["outcome"] is None]
+    with ArticleSink(job.staging, rows, job.name, len(items)) as sink:
+        sink.add_all(run_extraction(items, worker_count(job.settings)))
+    staging.write(rows, staging.LEDGER, job.staging / "ledger.extract.parquet")
+    return job.with_summary(**sink.summary())
+
+
+def fetch_extract_source(job: Job) -> Job:
+    """Fetch and extract in one stage: each page goes to the extraction workers as soon as it is archived."""
+    rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
+    pending = sum(1 for r in rows if r["url_kind"] == "article" and r["outcome"] is None)
+    with ArticleSink(job.staging, rows, job.name, pending) as sink, \
+            ExtractionStream(worker_count(job.settings), serial=pending < SERIAL_EXTRACTION_BELOW) as stream:
+        _fetch_rows(job, rows, on_fetched=lambda row: sink.add_all(stream.submit(extraction_item(row, job))))
+        counts = _fetch_counts(rows)
+        log.info("%s: fetch outcomes %s (peak RSS %d MB)", job.name, dict(counts), peak_rss_mb())
+        sink.add_all(stream.finish())
+    staging.write(rows, staging.LEDGER, job.staging / "ledger.extract.parquet")
+    return job.with_summary(fetched=counts.get("fetched", 0), fetch_outcomes=dict(counts), **sink.summary())

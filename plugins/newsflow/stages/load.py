@@ -1,0 +1,125 @@
+"""The load stage: everything a run staged, for every source, written to the warehouse in one transaction from the
+SQL files in sql/loads (upserts keyed on the canonical-URL id, so a rerun never duplicates or loses rows).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+
+from newsflow import staging
+from newsflow.stages.job import OUTCOMES, Job
+
+log = logging.getLogger(__name__)
+
+
+def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime | None = None) -> dict:
+    """Everything the run produced, in one transaction: a failure leaves the warehouse as it was, and readers see
+    the lake before or after it, never between. The time spent getting the lake (attach + migrations) is the
+    load's wait on the warehouse: recorded in its summary and in runs.warehouse_wait_s, as readers must never
+    make it grow."""
+    from newsflow.config import sql_dir
+    from newsflow.extract import extractor_version
+    from newsflow.warehouse import open_for_write, run_sql_file
+
+    jobs = [Job.from_xcom(j) for j in jobs if j]
+    if not jobs:
+        raise ValueError("nothing to load: the run has no source jobs")
+    now = datetime.now(UTC)
+
+    def files(name: str, schema) -> list[str]:
+        paths = [job.staging / name for job in jobs]
+        for path in paths:
+            if not path.exists():  # a stage that had nothing to say still leaves a typed, empty file
+                staging.write([], schema, path)
+        return [str(p) for p in paths]
+
+    names = [j.name for j in jobs]
+    params = {
+        "run_id": run_id,
+        "now": now,
+        "sources": names,
+        "valid_files": files("valid.parquet", staging.ARTICLE),
+        "ledger_files": files("ledger.validate.parquet", staging.LEDGER),
+        "rejected_files": files("rejected.parquet", staging.REJECTED),
+        "validation_files": files("validation.parquet", staging.VALIDATION),
+    }
+
+    opening = time.monotonic()
+    con = open_for_write(jobs[0].warehouse)
+    wait_s = time.monotonic() - opening
+    try:
+        writing = time.monotonic()
+        con.execute("begin transaction")
+        try:
+            for path in sorted((sql_dir() / "loads").glob("*.sql")):
+                run_sql_file(con, path, params)
+            for job in jobs:
+                _upsert_source(con, job, now)
+            counts = dict(
+                con.execute(
+                    "select outcome, count(*) from fetch_log where run_id = ? and url_kind = 'article' group by outcome",
+                    [run_id],
+                ).fetchall()
+            )
+            con.execute(
+                """
+                merge into runs
+                using (
+                    select $run_id as run_id, $dag_id as dag_id, $started as started_at, $now as loaded_at,
+                           $file as sources_file, $sources as sources, $discovered as discovered, $loaded as loaded,
+                           $unchanged as unchanged, $rejected as rejected, $failed as failed, $skipped as skipped,
+                           $version as extractor_version, $wait_s as warehouse_wait_s
+                ) as run
+                on runs.run_id = run.run_id
+                when matched then update set
+                    loaded_at = run.loaded_at, status = 'loaded', sources = run.sources,
+                    discovered = run.discovered, loaded = run.loaded, unchanged = run.unchanged,
+                    rejected = run.rejected, failed = run.failed, skipped = run.skipped,
+                    extractor_version = run.extractor_version, warehouse_wait_s = run.warehouse_wait_s
+                when not matched then insert (run_id, dag_id, started_at, loaded_at, status, sources_file, sources,
+                        discovered, loaded, unchanged, rejected, failed, skipped, extractor_version, warehouse_wait_s)
+                    values (run.run_id, run.dag_id, run.started_at, run.loaded_at, 'loaded', run.sources_file,
+                        run.sources, run.discovered, run.loaded, run.unchanged, run.rejected, run.failed,
+                        run.skipped, run.extractor_version, run.warehouse_wait_s)
+                """,
+                {
+                    "run_id": run_id, "dag_id": dag_id, "started": started_at or now, "now": now,
+                    "file": jobs[0].sources_file, "sources": names,
+                    "discovered": sum(counts.values()), "version": extractor_version(), "wait_s": wait_s,
+                    **{k: counts.get(k, 0) for k in OUTCOMES},
+                },
+            )
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+        write_s = time.monotonic() - writing
+    finally:
+        con.close()
+    summary = {k: counts.get(k, 0) for k in OUTCOMES}
+    log.info("run %s loaded: %s; waited %.3f s for the warehouse, wrote in %.1f s", run_id, summary, wait_s, write_s)
+    return {"run_id": run_id, "sources": names, "counts": summary, "warehouse": jobs[0].warehouse,
+            "warehouse_wait_s": round(wait_s, 3), "write_s": round(write_s, 3)}
+
+
+def _upsert_source(con, job: Job, now: datetime) -> None:
+    source = job.source
+    locator = getattr(source, "url", None) or getattr(source, "path", None) or getattr(source, "urls_file", None)
+    locator = locator or f"{len(source.urls or [])} listed URLs"
+    con.execute(
+        """
+        merge into sources
+        using (select $name as name, $kind as kind, $locator as locator, cast($language as varchar) as language,
+                      cast($timezone as varchar) as timezone) as configured
+        on sources.name = configured.name
+        when matched then update set kind = configured.kind, locator = configured.locator,
+            language = configured.language, timezone = configured.timezone, last_run_id = $run_id, updated_at = $now
+        when not matched then insert (name, kind, locator, language, timezone, first_run_id, last_run_id, updated_at)
+            values (configured.name, configured.kind, configured.locator, configured.language, configured.timezone,
+                    $run_id, $run_id, $now)
+        """,
+        {"name": source.name, "kind": source.kind, "locator": locator, "language": source.language,
+         "timezone": job.timezone, "run_id": job.run_id, "now": now},
+    )

@@ -1,0 +1,50 @@
+"""Plan a run: parse and check the sources file once, pick the sources, and make one typed Job per source with
+its staging folder and the warehouse it loads into.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from newsflow import staging
+from newsflow.config import load_sources, project_root, warehouse_location
+from newsflow.stages.job import Job
+
+log = logging.getLogger(__name__)
+
+
+def resolve_sources_file(sources_file: str) -> str:
+    """A relative path is looked up from the working directory, then from the project root (where the DAG's
+    default `config/sources.yaml` lives), since workers do not all start in the same folder."""
+    path = Path(sources_file)
+    if not path.is_absolute() and not path.exists() and (project_root() / path).exists():
+        path = project_root() / path
+    return str(path.resolve())
+
+
+def split_names(source_filter: list[str] | str | None) -> list[str] | None:
+    if isinstance(source_filter, str):
+        source_filter = [s.strip() for s in source_filter.split(",") if s.strip()]
+    return source_filter or None
+
+
+def make_jobs(sources_file: str, names: list[str] | None, run_id: str, warehouse: str | None) -> list[Job]:
+    sources_file = resolve_sources_file(sources_file)
+    config = load_sources(sources_file)
+    selected = config.selected(names)
+    known = tuple(s.name for s in config.sources)
+    # the one place the default ($NEWSFLOW_WAREHOUSE, else <data dir>/warehouse) is read: the job carries it on
+    lake = warehouse_location(warehouse)
+    return [
+        Job(run_id=run_id, source=config.source(name), settings=config.settings, known_sources=known,
+            sources_file=sources_file, staging=staging.source_dir(run_id, name), warehouse=lake)
+        for name in selected
+    ]
+
+
+def plan_run(sources_file: str, source_filter: list[str] | str | None, run_id: str,
+             warehouse: str | None = None) -> list[Job]:
+    jobs = make_jobs(sources_file, split_names(source_filter), run_id, warehouse)
+    log.info("run %s: %d source(s): %s", run_id, len(jobs), ", ".join(j.name for j in jobs))
+    return jobs

@@ -1,0 +1,60 @@
+"""The validate stage: the Great Expectations suite over a source's extracted records, in batches (flat memory),
+split into valid and rejected Parquet files; a rejected page's ledger row gets its reasons.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from newsflow import staging
+from newsflow.stages.job import Job, peak_rss_mb
+from newsflow.titles import clean_title, common_affixes
+
+log = logging.getLogger(__name__)
+
+VALIDATION_BATCH_ROWS = 2000
+
+
+def source_title_affixes(path: Path) -> list[str]:
+    """A site name no metadata declared still shows as the segment most of a source's titles share."""
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        return []
+    titles = [t for t in pq.read_table(path, columns=["title"]).column("title").to_pylist() if t]
+    return common_affixes(titles) if len(titles) >= 3 else []
+
+
+def validate_source(job: Job) -> Job:
+    """Great Expectations over the extracted records; results summed per expectation."""
+    from newsflow.quality import ArticleValidator, merge_results
+
+    folder = job.staging
+    rows = staging.rows(folder / "ledger.extract.parquet", staging.LEDGER)
+    by_seq = {r["seq"]: r for r in rows if r["url_kind"] == "article"}
+    results: list[dict] = []
+    site_affixes = source_title_affixes(folder / "articles.parquet")
+    validator = ArticleValidator(
+        source=job.name,
+        known_sources=list(job.known_sources),
+        min_body_chars=job.settings.min_body_chars,
+        max_body_chars=job.settings.max_body_chars,
+    )
+    with staging.BatchWriter(folder / "valid.parquet", staging.ARTICLE) as valid, \
+            staging.BatchWriter(folder / "rejected.parquet", staging.REJECTED) as rejected:
+        for records in staging.iter_rows(folder / "articles.parquet", staging.ARTICLE, VALIDATION_BATCH_ROWS):
+            if site_affixes:
+                for record in records:
+                    record["title"] = clean_title(record["title"], site_names=site_affixes)
+            outcome = validator.validate(records)
+            for record in outcome.valid:
+                valid.add(record)
+            for record in outcome.rejected:
+                rejected.add(record)
+                by_seq[record["seq"]].update(outcome="rejected", reason=";".join(record["reasons"]))
+            results.append(outcome.results)
+    staging.write(merge_results(results), staging.VALIDATION, folder / "validation.parquet")
+    staging.write(rows, staging.LEDGER, folder / "ledger.validate.parquet")
+    log.info("%s: %d valid, %d rejected (peak RSS %d MB)", job.name, valid.count, rejected.count, peak_rss_mb())
+    return job.with_summary(valid=valid.count, rejected=rejected.count)
