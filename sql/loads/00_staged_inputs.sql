@@ -1,7 +1,7 @@
 -- The run's staged Parquet files, read by DuckDB directly (no copy through Python, flat memory at any size).
 -- An article listed by two sources belongs to the first source in the run's order; the other copy is logged
 -- as skipped: duplicate_other_source.
--- Ranked on the keys alone, and staged_articles holds everything but the bodies: 03_merge_articles.sql reads them
+-- Ranked on the keys alone, and staged_articles holds everything but the bodies: 03 and 04 read them
 -- from the staged files as it writes, so a load never holds a run's bodies in memory (100,000 articles peaked
 -- over 1.5 GiB with them).
 create or replace temp table staged_ranked as

@@ -1,7 +1,8 @@
 -- New and changed articles in one MERGE keyed on the canonical-URL id (DuckLake has no primary key: this
 -- statement is what keeps article_id unique). A changed row is rewritten, keeping what must survive a change
--- (first_run_id, inserted_at, and the duplicate link, which 04_mark_duplicates.sql then recomputes). Articles
--- seen again unchanged were touched by 02 (DuckLake's MERGE takes one UPDATE action).
+-- (first_run_id, inserted_at, and the duplicate link, which 05_mark_duplicates.sql then recomputes). Articles
+-- seen again unchanged were touched by 02 (DuckLake's MERGE takes one UPDATE action). Articles the lake does not
+-- hold yet were inserted by 03_insert_new_articles.sql: the MERGE machinery costs ~4x a plain insert.
 merge into articles
 using (
     select
@@ -10,7 +11,7 @@ using (
         decision.outcome
     from staged_articles as staged
     inner join load_decisions as decision
-        on staged.article_id = decision.article_id and decision.outcome = 'loaded'
+        on staged.article_id = decision.article_id and decision.outcome = 'loaded' and decision.stored
     -- the bodies straight from the staged files (00_staged_inputs.sql keeps them out of memory)
     inner join read_parquet($valid_files) as files
         on staged.source = files.source and staged.seq = files.seq
