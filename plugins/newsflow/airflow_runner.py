@@ -17,6 +17,8 @@ POOL = "duckdb_write"
 GO_ENV = "NEWSFLOW_AIRFLOW_WAIT_FOR_GO"
 GO = "go"
 _PROGRESS = re.compile(r"\[DAG TEST\] (starting|end) task task_id=(\S+)(?: map_index=(-?\d+))?|newsflow\.\w+\]|DagRun Finished|ERROR|Traceback")
+# the one-line cause a failing newsflow task logs (newsflow.stages.failures.CONSOLE_MARK)
+_CAUSE = re.compile(r"newsflow-error: (.*?)(?:\s+\[newsflow\.[\w.]+\].*)?$")
 
 
 def project_root() -> Path:
@@ -120,15 +122,31 @@ def compile_bytecode(*folders: Path) -> None:
                 pass
 
 
+def _end_group(proc: subprocess.Popen, sig: int) -> None:
+    """Signal what is left of the airflow process's own process group (extraction workers, multiprocessing's
+    resource tracker): once the airflow process is gone they only hold the output pipe open."""
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = None, log_file: Path | None = None,
-              logical_date: str | None = None, echo=print, check=None) -> float:
+              logical_date: str | None = None, echo=print, check=None, run_info: dict | None = None) -> float:
     """One real DAG run through `airflow dags test`; prints task progress; raises DagRunFailed on failure.
 
     `check`, if given, runs here while the airflow process starts (its imports take ~1.7 s of one core; a check
     such as reading the sources file then costs no wall time on a machine with a second core). The airflow
     process waits for the check before it runs the command, so if the check raises, it leaves without having
     touched Airflow's metadata DB: no DAG run is created, and the exception reaches the caller.
+    `run_info`, if given, receives the run's `run_id`, its `state` and the one-line `causes` failing tasks logged.
+
+    The airflow process leads a process group of its own; when it ends (or is killed), whatever it left in that
+    group is killed, so the output pipe closes and this call returns instead of waiting on orphans.
     """
+    import signal
+    import threading
+
     ensure_airflow()
     # the same airflow CLI, minus the interpreter teardown at exit (see newsflow.airflow_exec)
     cmd = [sys.executable, "-m", "newsflow.airflow_exec", "dags", "test", dag_id]
@@ -157,11 +175,16 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
     log_file = log_file or airflow_home() / "logs" / f"{dag_id}-last-run.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    state = None
+    info = run_info if run_info is not None else {}
+    info.setdefault("causes", [])
     with subprocess.Popen(
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-        stdin=subprocess.PIPE if check is not None else None,
+        stdin=subprocess.PIPE if check is not None else None, start_new_session=True,
     ) as proc:
+        # waits for the airflow process, then ends its leftovers: the loop below reads until the pipe closes
+        reaper = threading.Thread(target=lambda: (proc.wait(), _end_group(proc, signal.SIGKILL)),
+                                  name="airflow-reaper", daemon=True)
+        reaper.start()
         if check is not None:
             try:
                 check()
@@ -177,27 +200,48 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
             except BrokenPipeError:
                 pass  # the airflow process has already failed: its output below says why
         # opened once the run goes ahead: a failed check leaves the previous run's log in place
-        with open(log_file, "w", encoding="utf-8") as log:
-            for line in proc.stdout:
-                log.write(line)
-                match = _PROGRESS.search(line)
-                if not match:
-                    continue
-                if match.group(1):
-                    index = f"[{match.group(3)}]" if match.group(3) not in (None, "-1") else ""
-                    verb = "start" if match.group(1) == "starting" else "done "
-                    echo(f"  {time.monotonic() - started:6.1f}s  {verb} {match.group(2)}{index}")
-                elif "DagRun Finished" in line:
-                    found = re.search(r"state=(\w+)", line)
-                    state = found.group(1) if found else None
-                elif "newsflow." in line:
-                    message = re.sub(r"^\S+\s+\[\w+\s*\]\s*", "", line.strip())
-                    echo(f"  {time.monotonic() - started:6.1f}s    {message[:160]}")
+        try:
+            state = _relay(proc, log_file, started, echo, info)
+        except BaseException:
+            # Ctrl-C or an error here: the run's processes are in their own group and would not see it
+            _end_group(proc, signal.SIGTERM)
+            raise
         code = proc.wait()
     elapsed = time.monotonic() - started
+    info["state"] = state
     if code != 0 or state != "success":
-        raise DagRunFailed(f"{dag_id} run ended with state {state or 'unknown'} (exit {code}); full log: {log_file}")
+        cause = f": {info['causes'][0]}" if info["causes"] else ""
+        raise DagRunFailed(f"{dag_id} run ended with state {state or 'unknown'} (exit {code}){cause}; "
+                           f"full log: {log_file}")
     return elapsed
+
+
+def _relay(proc: subprocess.Popen, log_file: Path, started: float, echo, info: dict) -> str | None:
+    """Airflow's output to the log file, its progress to `echo`; returns the run's final state."""
+    state = None
+    with open(log_file, "w", encoding="utf-8") as log:
+        for line in proc.stdout:
+            log.write(line)
+            cause = _CAUSE.search(line)
+            if cause and cause.group(1) not in info["causes"]:
+                info["causes"].append(cause.group(1).strip())
+            match = _PROGRESS.search(line)
+            if not match:
+                continue
+            if match.group(1):
+                index = f"[{match.group(3)}]" if match.group(3) not in (None, "-1") else ""
+                verb = "start" if match.group(1) == "starting" else "done "
+                echo(f"  {time.monotonic() - started:6.1f}s  {verb} {match.group(2)}{index}")
+            elif "DagRun Finished" in line:
+                found = re.search(r"state=(\w+)", line)
+                state = found.group(1) if found else None
+                run_id = re.search(r"run_id=([^,\s]+)", line)
+                if run_id:
+                    info["run_id"] = run_id.group(1)
+            elif "newsflow." in line:
+                message = re.sub(r"^\S+\s+\[\w+\s*\]\s*", "", line.strip())
+                echo(f"  {time.monotonic() - started:6.1f}s    {message[:160]}")
+    return state
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,7 +52,7 @@ def _write_rows(columns, rows, fmt: str, out=sys.stdout) -> None:
 
 
 def run_ingest(sources_file: str, sources: list[str] | None = None, *, env_extra: dict | None = None,
-               logical_date: str | None = None) -> dict:
+               logical_date: str | None = None, run_info: dict | None = None) -> dict:
     """Validate the sources file here (clear errors, no DAG run on a bad file), then one news_ingest run through
     Airflow. The validation runs while the airflow process starts up; that process waits for its verdict."""
     from newsflow.airflow_runner import dags_test
@@ -70,12 +70,14 @@ def run_ingest(sources_file: str, sources: list[str] | None = None, *, env_extra
     if os.environ.get("NEWSFLOW_DATA_DIR"):
         env["NEWSFLOW_DATA_DIR"] = os.environ["NEWSFLOW_DATA_DIR"]
     conf = {"sources_file": str(Path(sources_file).resolve()), "sources": sources or []}
+    run_info = run_info if run_info is not None else {}
     elapsed = dags_test("news_ingest", conf, env_extra=env, logical_date=logical_date, echo=lambda m: print(m, flush=True),
-                        check=check)
-    return {"elapsed_s": elapsed}
+                        check=check, run_info=run_info)
+    return {"elapsed_s": elapsed, "run_id": run_info.get("run_id")}
 
 
-def print_run_summary(run_id: str | None = None) -> None:
+def print_run_summary(run_id: str | None = None) -> list[str]:
+    """The outcomes of `run_id` (the latest run when None); returns the names of sources that failed in it."""
     from newsflow.warehouse import connect
 
     def query(sql: str, params: list | None = None) -> tuple[list[str], list[tuple]]:
@@ -103,6 +105,19 @@ def print_run_summary(run_id: str | None = None) -> None:
         )
         print("\nOutcomes per source (this run):")
         _print_table(columns, rows)
+        # sources that failed in a stage, and listings or archives that could not be read (whole or in part)
+        columns, problems = query(
+            f"""
+            select source, url_kind as what, url, reason
+            from fetch_log where {where} and url_kind <> 'article' and outcome = 'failed'
+            order by source, url_kind, seq
+            """,
+            params,
+        )
+        failed_sources = sorted({source for source, kind, _url, _reason in problems if kind == "source"})
+        if problems:
+            print("\nFailed sources, listings and archives (this run):")
+            _print_table(columns, problems, max_width=100)
         columns, rows = query(
             """
             select published_date as day, count(*) as articles,
@@ -118,6 +133,7 @@ def print_run_summary(run_id: str | None = None) -> None:
             _print_table(columns, rows)
     finally:
         con.close()
+    return failed_sources
 
 
 def cmd_demo(args) -> int:
@@ -179,8 +195,12 @@ def cmd_ingest(args) -> int:
     result = run_ingest(args.sources, args.source or None, logical_date=args.logical_date)
     from newsflow.config import warehouse_path
 
-    print_run_summary()
-    print(f"\nrun took {result['elapsed_s']:.1f}s; warehouse: {warehouse_path()}")
+    # this run's own id: with two runs at once, "the latest run" may be the other one
+    failed = print_run_summary(result["run_id"]) if result["run_id"] else []
+    print(f"\nrun {result['run_id']} took {result['elapsed_s']:.1f}s; warehouse: {warehouse_path()}")
+    if failed:
+        # the run succeeded for its other sources; these are listed above with the cause
+        print(f"newsflow: {len(failed)} source(s) failed: {', '.join(failed)}", file=sys.stderr)
     if args.quality:
         run_quality()
     return 0
@@ -199,8 +219,9 @@ def cmd_reprocess(args) -> int:
     if os.environ.get("NEWSFLOW_DATA_DIR"):
         env["NEWSFLOW_DATA_DIR"] = os.environ["NEWSFLOW_DATA_DIR"]
     print(f"news_reprocess: re-extracting archived articles into {warehouse_path()}", flush=True)
-    elapsed = dags_test("news_reprocess", conf, env_extra=env, echo=lambda m: print(m, flush=True))
-    print_run_summary()
+    info: dict = {}
+    elapsed = dags_test("news_reprocess", conf, env_extra=env, echo=lambda m: print(m, flush=True), run_info=info)
+    print_run_summary(info.get("run_id"))
     print(f"\nrun took {elapsed:.1f}s")
     return 0
 
@@ -358,7 +379,14 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, ConfigError | WarehouseConfigError):
             print(f"newsflow: {exc}", file=sys.stderr)
             return 2
-        if isinstance(exc, DagRunFailed | WarehouseBusy | FileNotFoundError):
+        if isinstance(exc, WarehouseBusy):
+            from newsflow.stages.failures import classify
+
+            # "busy" is the warehouse's word for any failure to open it; a directory or a corrupt file is not busy
+            permanent, cause = classify(exc)
+            print(f"newsflow: {cause if permanent else exc}", file=sys.stderr)
+            return 1
+        if isinstance(exc, DagRunFailed | FileNotFoundError):
             print(f"newsflow: {exc}", file=sys.stderr)
             return 1
         # duckdb errors in a user's query deserve one clear line

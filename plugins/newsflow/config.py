@@ -39,6 +39,7 @@ class Settings(BaseModel):
     max_bytes: int = Field(10_000_000, ge=1024)
     max_redirects: int = Field(5, ge=0, le=30)
     max_tries: int = Field(3, ge=1, le=10)
+    host_failure_limit: int = Field(5, ge=1, description="connection failures in a row before a host counts as down")
     backoff_base_s: float = Field(1.0, ge=0)
     backoff_max_s: float = Field(60.0, ge=0)
     respect_robots: bool = True

@@ -8,12 +8,13 @@ import glob
 import gzip
 import io
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
-from newsflow.archive import header, iter_responses
+from newsflow.archive import ArchiveDamage, ArchiveScan, header, scan_archive
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Entry:
     warc_file: str | None = None
     warc_offset: int | None = None
     warc_date: str | None = None
+    failure: str | None = None  # known to be unreadable already (a damaged WARC record): its ledger reason
 
 
 def _parser() -> etree.XMLParser:
@@ -132,17 +134,29 @@ def parse_sitemap(data: bytes) -> tuple[list[Entry], list[str]]:
     return entries, []
 
 
+# a URL list is split on real line breaks only: str.splitlines also breaks at U+2028, U+0085, form feeds and
+# other separators, which turned 7,747 lines into 10,589 "URLs"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_BLANK = " \t\f\v"
+
+
 def parse_url_list(text: str) -> list[Entry]:
+    """One entry per non-blank line that is not a `#` comment; nothing else in a line is dropped or split."""
     entries = []
-    for line in text.splitlines():
-        line = line.strip()
+    for line in _LINE_BREAK.split(text):
+        line = line.strip(_BLANK)
         if line and not line.startswith("#"):
             entries.append(Entry(url=line))
     return entries
 
 
-def warc_entries(pattern: str, base_dir: Path | None = None) -> list[Entry]:
-    """URLs from WARC-Target-URI of HTML responses, fetch time from WARC-Date, located by record offset."""
+def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[ArchiveScan] | None = None) -> list[Entry]:
+    """URLs from WARC-Target-URI of HTML responses, fetch time from WARC-Date, located by record offset.
+
+    Damaged files are read as far as they can be (newsflow.archive.scan_archive): `scans` gets one ArchiveScan
+    per file (records read, damage with offsets), and a damaged response record whose URL survived becomes an
+    entry with `failure` set, so it is accounted for as failed rather than lost.
+    """
     path = Path(pattern)
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
@@ -151,14 +165,23 @@ def warc_entries(pattern: str, base_dir: Path | None = None) -> list[Entry]:
         raise DiscoveryError("warc_not_found", str(path))
     entries = []
     for name in files:
+        scan = ArchiveScan(name)
         try:
-            for response in iter_responses(name):
+            for response in scan_archive(name, scan):
                 ctype = header(response.headers, "Content-Type") or ""
                 if response.status != 200 or ("html" not in ctype.lower() and ctype):
                     continue
                 entries.append(
                     Entry(url=response.url, warc_file=name, warc_offset=response.offset, warc_date=response.warc_date)
                 )
-        except Exception as exc:  # warcio raises a zoo of errors on damaged files
-            raise DiscoveryError("corrupt_warc", f"{name}: {exc}") from None
+        except OSError as exc:
+            scan.damage.append(ArchiveDamage(name, 0, "warc_unreadable", exc.strerror or str(exc)))
+        for damage in scan.damage:
+            if damage.url:
+                log.warning("%s: the record of %s at offset %d is unreadable (%s)", name, damage.url,
+                            damage.offset, damage.reason)
+                entries.append(Entry(url=damage.url, warc_file=name, warc_offset=damage.offset,
+                                     failure=damage.reason))
+        if scans is not None:
+            scans.append(scan)
     return entries

@@ -23,7 +23,7 @@ import aiohttp
 from newsflow.config import Settings
 from newsflow.host_gate import open_gate
 from newsflow.netsafety import RefusedAddress, SafeResolver, allowed_private, check_ip_literal
-from newsflow.urls import FETCHABLE_SCHEMES, host_port
+from newsflow.urls import FETCHABLE_SCHEMES, host_port, url_problem
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,9 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 507, 508, 509, 520, 521, 522, 523, 524})
 ROBOTS_MAX_BYTES = 512 * 1024
 # Failures that are a decision, not an accident: the URL gets outcome "skipped" rather than "failed".
-SKIP_REASONS = frozenset({"not_html", "refused_address", "bad_scheme", "bad_scheme_redirect", "robots_disallowed"})
+SKIP_REASONS = frozenset(
+    {"not_html", "refused_address", "bad_scheme", "bad_scheme_redirect", "robots_disallowed", "invalid_url"}
+)
 
 
 @dataclass
@@ -60,9 +62,12 @@ class FetchResult:
 
 
 class _Failure(Exception):
-    def __init__(self, reason: str, status: int | None = None, retry: bool = False, retry_after: float | None = None):
+    def __init__(self, reason: str, status: int | None = None, retry: bool = False, retry_after: float | None = None,
+                 unreachable: bool = False):
+        """unreachable: no connection could be made at all (refused, no route, DNS, connect timeout)."""
         super().__init__(reason)
         self.reason, self.status, self.retry, self.retry_after = reason, status, retry, retry_after
+        self.unreachable = unreachable
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -165,6 +170,27 @@ class Fetcher:
         self._robots: dict[str, object] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
         self._session: aiohttp.ClientSession | None = None
+        # consecutive connection failures per host:port; at host_failure_limit the host counts as down for the
+        # rest of this Fetcher's run, and its other URLs fail at once (host_unreachable) instead of each
+        # spending its timeouts and retries
+        self._host_failures: dict[str, int] = {}
+        self.hosts_down: set[str] = set()
+
+    def _host_down(self, url: str) -> bool:
+        try:
+            return host_port(url) in self.hosts_down
+        except ValueError:
+            return False
+
+    def _note_connection(self, key: str, failure: _Failure | None) -> None:
+        if failure is None or not failure.unreachable:
+            self._host_failures[key] = 0
+            return
+        self._host_failures[key] = self._host_failures.get(key, 0) + 1
+        if self._host_failures[key] >= self.settings.host_failure_limit and key not in self.hosts_down:
+            self.hosts_down.add(key)
+            log.warning("%s: %d connection failures in a row; its remaining URLs fail as host_unreachable",
+                        key, self._host_failures[key])
 
     async def __aenter__(self) -> Fetcher:
         connector = aiohttp.TCPConnector(
@@ -286,12 +312,23 @@ class Fetcher:
     ) -> FetchResult:
         started = time.monotonic()
         result = FetchResult(url=url, final_url=url, outcome="failed", fetched_at=datetime.now(UTC))
+        problem = url_problem(url)
+        if problem:
+            result.outcome, result.reason = "skipped", problem
+            return result
         try:
-            scheme = urlsplit(url).scheme.lower()
-        except ValueError:
-            scheme = ""
-        if scheme not in FETCHABLE_SCHEMES:
-            result.outcome, result.reason = "skipped", "bad_scheme"
+            return await self._get(url, result, started, kind, etag, last_modified, previous_sha1, check_robots,
+                                   max_bytes)
+        except Exception as exc:  # noqa: BLE001 - whatever one URL does wrong stays with that URL's ledger row
+            log.warning("fetching %.200s failed unexpectedly", url, exc_info=True)
+            result.outcome, result.reason, result.body = "failed", f"fetch_error:{type(exc).__name__}", None
+            result.duration_ms = int((time.monotonic() - started) * 1000)
+            return result
+
+    async def _get(self, url, result, started, kind, etag, last_modified, previous_sha1, check_robots,
+                   max_bytes) -> FetchResult:
+        if self._host_down(url):
+            result.outcome, result.reason = "failed", "host_unreachable"
             return result
         if check_robots and not await self.robots_allows(url):
             result.outcome, result.reason = "skipped", "robots_disallowed"
@@ -304,11 +341,20 @@ class Fetcher:
                 await self._attempt(url, result, kind, etag, last_modified, max_bytes or self.settings.max_bytes)
                 break
             except _Failure as failure:
+                if failure.reason == "host_unreachable":
+                    # no connection was attempted; if this URL had tried before the host went down, its own
+                    # last failure stands
+                    result.tries = attempt - 1
+                    if attempt == 1:
+                        result.outcome, result.reason = "failed", failure.reason
+                    break
                 result.outcome, result.reason, result.status = "failed", failure.reason, failure.status or result.status
                 result.body = None
-                if not failure.retry or attempt >= self.settings.max_tries:
+                if not failure.retry or attempt >= self.settings.max_tries or self._host_down(url):
                     break
                 await asyncio.sleep(backoff_delay(attempt, self.settings, failure.retry_after, self._rng))
+                if self._host_down(url):  # it went down while this URL waited: keep its own last failure
+                    break
         result.duration_ms = int((time.monotonic() - started) * 1000)
         if result.outcome == "failed" and result.reason in SKIP_REASONS:
             result.outcome = "skipped"
@@ -327,6 +373,8 @@ class Fetcher:
             parts = urlsplit(current)
             if parts.scheme.lower() not in FETCHABLE_SCHEMES:
                 raise _Failure("bad_scheme_redirect")
+            if url_problem(current):
+                raise _Failure("invalid_url")
             try:
                 port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
             except ValueError:
@@ -337,6 +385,8 @@ class Fetcher:
             except RefusedAddress:
                 raise _Failure("refused_address") from None
             key = host_port(current)
+            if key in self.hosts_down:
+                raise _Failure("host_unreachable")
             headers = {"Accept-Encoding": "gzip, deflate", "Accept": _accept(kind)}
             if current == url:
                 if etag:
@@ -346,49 +396,72 @@ class Fetcher:
             result.request_headers = {"User-Agent": s.user_agent, "Host": parts.netloc, **headers}
             async with self._global, self._host_slot(key):
                 await self._pace(key)
+                if key in self.hosts_down:  # it went down while this request waited for its slot
+                    raise _Failure("host_unreachable")
                 try:
-                    async with asyncio.timeout(s.total_timeout_s + 1):
-                        async with self._session.get(current, headers=headers, allow_redirects=False, timeout=timeout) as resp:
-                            result.status = resp.status
-                            result.final_url = current
-                            result.reason_phrase = resp.reason or ""
-                            peer = resp.connection.transport.get_extra_info("peername") if resp.connection and resp.connection.transport else None
-                            result.peer_ip = peer[0] if peer else None
-                            if resp.status in (301, 302, 303, 307, 308):
-                                location = resp.headers.get("Location")
-                                if not location:
-                                    raise _Failure("redirect_without_location", resp.status)
-                                current = urljoin(current, location)
-                                continue
-                            await self._read(resp, result, kind, max_bytes)
-                            return
-                except RefusedAddress:
-                    raise _Failure("refused_address") from None
-                except _Failure:
+                    await self._exchange(current, headers, timeout, result, kind, max_bytes)
+                except _Failure as failure:
+                    self._note_connection(key, failure)
                     raise
-                except TimeoutError:
-                    raise _Failure("timeout", retry=True) from None
-                except aiohttp.TooManyRedirects:
-                    raise _Failure("too_many_redirects") from None
-                except aiohttp.InvalidURL:
-                    raise _Failure("invalid_url") from None
-                except aiohttp.ClientResponseError as exc:
-                    raise _Failure("bad_response", getattr(exc, "status", None)) from None
-                except aiohttp.ClientPayloadError:
-                    raise _Failure("truncated_body", retry=True) from None
-                except aiohttp.ClientConnectorDNSError as exc:
-                    if isinstance(exc.__cause__, RefusedAddress) or "resolves to" in str(exc):
-                        raise _Failure("refused_address") from None
-                    raise _Failure("dns_error", retry=True) from None
-                except aiohttp.ClientConnectorError as exc:
-                    if isinstance(exc.os_error, RefusedAddress):
-                        raise _Failure("refused_address") from None
-                    raise _Failure("connection_error", retry=True) from None
-                except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, ConnectionResetError):
-                    raise _Failure("connection_error", retry=True) from None
-                except aiohttp.ClientError as exc:
-                    raise _Failure(f"client_error:{type(exc).__name__}", retry=True) from None
+                self._note_connection(key, None)
+                if result.status in (301, 302, 303, 307, 308) and result.outcome == "redirect":
+                    current = result.final_url
+                    result.outcome = "failed"
+                    continue
+                return
         raise _Failure("too_many_redirects", result.status)
+
+    async def _exchange(self, current, headers, timeout, result, kind, max_bytes) -> None:
+        """One request to `current`; a redirect leaves its target in result.final_url, outcome `redirect`."""
+        s = self.settings
+        try:
+            async with asyncio.timeout(s.total_timeout_s + 1):
+                async with self._session.get(current, headers=headers, allow_redirects=False, timeout=timeout) as resp:
+                    result.status = resp.status
+                    result.final_url = current
+                    result.reason_phrase = resp.reason or ""
+                    peer = resp.connection.transport.get_extra_info("peername") if resp.connection and resp.connection.transport else None
+                    result.peer_ip = peer[0] if peer else None
+                    if resp.status in (301, 302, 303, 307, 308):
+                        location = resp.headers.get("Location")
+                        if not location:
+                            raise _Failure("redirect_without_location", resp.status)
+                        try:
+                            result.final_url = urljoin(current, location)
+                        except ValueError:
+                            raise _Failure("invalid_url", resp.status) from None
+                        result.outcome = "redirect"
+                        return
+                    await self._read(resp, result, kind, max_bytes)
+                    return
+        except RefusedAddress:
+            raise _Failure("refused_address") from None
+        except _Failure:
+            raise
+        except aiohttp.ConnectionTimeoutError:
+            raise _Failure("timeout", retry=True, unreachable=True) from None
+        except TimeoutError:
+            raise _Failure("timeout", retry=True) from None
+        except aiohttp.TooManyRedirects:
+            raise _Failure("too_many_redirects") from None
+        except aiohttp.InvalidURL:
+            raise _Failure("invalid_url") from None
+        except aiohttp.ClientResponseError as exc:
+            raise _Failure("bad_response", getattr(exc, "status", None)) from None
+        except aiohttp.ClientPayloadError:
+            raise _Failure("truncated_body", retry=True) from None
+        except aiohttp.ClientConnectorDNSError as exc:
+            if isinstance(exc.__cause__, RefusedAddress) or "resolves to" in str(exc):
+                raise _Failure("refused_address") from None
+            raise _Failure("dns_error", retry=True, unreachable=True) from None
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, RefusedAddress):
+                raise _Failure("refused_address") from None
+            raise _Failure("connection_error", retry=True, unreachable=True) from None
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, ConnectionResetError):
+            raise _Failure("connection_error", retry=True) from None
+        except aiohttp.ClientError as exc:
+            raise _Failure(f"client_error:{type(exc).__name__}", retry=True) from None
 
     async def _read(self, resp: aiohttp.ClientResponse, result: FetchResult, kind: str, max_bytes: int) -> None:
         status = resp.status

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -32,25 +33,69 @@ def scheme_of(url: str) -> str:
     return urlsplit(url.strip()).scheme.lower()
 
 
-def canonicalize(url: str) -> str:
-    """A stable form of an http(s) URL: lower-case host, no default port, no fragment, no tracking parameters."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    if scheme not in FETCHABLE_SCHEMES:
-        raise BadURL(f"scheme {scheme or 'missing'!r} is not http or https")
-    host = (parts.hostname or "").rstrip(".")
+MAX_URL_CHARS = 8192  # browsers and servers give up around here; longer "URLs" are junk in a listing
+_HOST_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+# C0 and C1 controls and DEL are never part of a real URL (a browser drops them, a server would see them);
+# a space in a path is sloppy but common and gets percent-encoded, in the host it is not a name at all
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SPACE = re.compile(r"\s")
+
+
+def _ascii_host(host: str) -> str:
+    """The host as the DNS sees it: an IP literal, or IDNA labels of 1-63 characters, 253 at most in all."""
+    if host.startswith("["):
+        try:
+            address = ipaddress.IPv6Address(host[1:-1].split("%", 1)[0])
+        except ValueError:
+            raise BadURL("invalid IPv6 address") from None
+        return f"[{address.compressed}]"
+    host = host.rstrip(".").lower()
     if not host:
         raise BadURL("no host")
+    labels = []
+    for label in host.split("."):
+        try:
+            # per label: the idna codec rejects empty labels and ones over 63 octets with a UnicodeError
+            ascii_label = label.encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            raise BadURL(f"invalid host label {label[:70]!r}") from None
+        if not _HOST_LABEL.match(ascii_label):
+            raise BadURL(f"invalid host label {label[:70]!r}")
+        labels.append(ascii_label)
+    ascii_host = ".".join(labels)
+    if len(ascii_host) > 253:
+        raise BadURL("host name over 253 characters")
+    return ascii_host
+
+
+def canonicalize(url: str) -> str:
+    """A stable form of an http(s) URL: lower-case host, no default port, no fragment, no tracking parameters.
+
+    Anything that is not a usable http(s) URL raises BadURL (a ValueError), never another exception: bad IPv6
+    brackets, empty or over-long host labels, controls or spaces inside, ports out of range, over-long URLs.
+    """
+    if not isinstance(url, str):
+        raise BadURL("not a string")
+    url = url.strip()
+    if len(url) > MAX_URL_CHARS:
+        raise BadURL(f"over {MAX_URL_CHARS} characters")
+    if _CONTROLS.search(url):
+        raise BadURL("control character inside")
     try:
-        host = host.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        host = host.lower()
-    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in FETCHABLE_SCHEMES:
+            raise BadURL(f"scheme {scheme or 'missing'!r} is not http or https")
+        netloc = parts.netloc.rsplit("@", 1)[-1]
+        raw_host = netloc[: netloc.index("]") + 1] if netloc.startswith("[") else netloc.split(":", 1)[0]
         port = parts.port
-    except ValueError:
-        raise BadURL("invalid port") from None
-    if ":" in host:
-        host = f"[{host}]"
+    except BadURL:
+        raise
+    except ValueError as exc:  # bad brackets, a port out of range or not a number
+        raise BadURL(str(exc)[:200]) from None
+    if _SPACE.search(raw_host):
+        raise BadURL("space in the host")
+    host = _ascii_host(raw_host)
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     # re-quote so that %7E and ~ (and other equivalent spellings) end up identical
     path = quote(unquote(parts.path or "/"), safe="/:@!$&'()*+,;=-._~")
@@ -61,6 +106,15 @@ def canonicalize(url: str) -> str:
     ]
     query.sort()
     return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
+
+
+def url_problem(url: str) -> str | None:
+    """The ledger reason a URL cannot be fetched at all (`bad_scheme`, `invalid_url`), or None when it can."""
+    try:
+        canonicalize(url)
+    except BadURL as exc:
+        return "bad_scheme" if str(exc).startswith("scheme ") else "invalid_url"
+    return None
 
 
 def article_id(canonical_url: str) -> str:

@@ -4,6 +4,7 @@ numbered table migrations from sql/schema, views and macros re-created from sql/
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -140,6 +141,8 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, w
 
     spec = lake(path, for_write=not read_only)
     if spec.sqlite_file is not None:
+        if spec.sqlite_file.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "the lake's SQLite catalog is a directory", str(spec.sqlite_file))
         if not spec.sqlite_file.exists():
             if read_only:
                 raise FileNotFoundError(f"no warehouse at {spec.location}; run `newsflow demo` or `newsflow ingest` first")

@@ -51,6 +51,8 @@ class FaultServer:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self.hits: dict[str, int] = {}
+        # path -> (content type, body): documents a test builds (a feed of junk links, a WARC to download)
+        self.pages: dict[str, tuple[str, bytes]] = {}
         self.port = 0
 
     # -- lifecycle --------------------------------------------------------------------------------------------
@@ -85,9 +87,16 @@ class FaultServer:
         path = request.path
         self.hits[path] = self.hits.get(path, 0) + 1
         hits = self.hits[path]
+        if path in self.pages:
+            content_type, body = self.pages[path]
+            return web.Response(body=body, headers={"Content-Type": content_type})
         if path == "/robots.txt":
             delay = f"Crawl-delay: {self.crawl_delay}\n" if self.crawl_delay else ""
             return web.Response(text=f"User-agent: *\n{delay}Disallow: /private/\n", content_type="text/plain")
+        if path.startswith("/slow/"):  # an article that takes its time: for tests that act mid-fetch
+            await asyncio.sleep(float(request.query.get("s", "0.3")))
+            return web.Response(text=GOOD_ARTICLE.replace("Parliament passes", f"Parliament passes ({path})"),
+                                content_type="text/html", charset="utf-8")
         if path.startswith("/ok/") or path.startswith("/private/"):
             return web.Response(text=GOOD_ARTICLE.replace("Parliament passes", f"Parliament passes ({path})"), content_type="text/html", charset="utf-8")
         if path == "/etag":

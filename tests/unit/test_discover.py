@@ -147,5 +147,6 @@ def test_missing_or_corrupt_warc(tmp_path):
     with pytest.raises(DiscoveryError, match="warc_not_found"):
         warc_entries(str(tmp_path / "none.warc.gz"))
     (tmp_path / "bad.warc.gz").write_bytes(b"\x1f\x8b\x08\x00 not really a warc")
-    with pytest.raises(DiscoveryError, match="corrupt_warc"):
-        warc_entries(str(tmp_path / "bad.warc.gz"))
+    scans = []
+    assert warc_entries(str(tmp_path / "bad.warc.gz"), scans=scans) == []
+    assert [(d.offset, d.reason) for d in scans[0].damage] == [(0, "warc_corrupt")]

@@ -4,27 +4,37 @@ URL exactly as discovered, or the run fails loudly; the run's row in `runs` reco
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import UTC, datetime
 
 from newsflow import staging
+from newsflow.stages.failures import PermanentError, expected_keys, source_failure
 from newsflow.stages.job import OUTCOMES, AccountingError, Job
+
+log = logging.getLogger(__name__)
 
 
 def check_accounting(jobs: list[Job], *, run_id: str) -> dict:
     from newsflow.warehouse import connect
 
-    jobs = [Job.from_xcom(j) for j in jobs if j]
+    jobs = [Job.from_xcom(j) for j in jobs or [] if j]
     if not jobs:
-        raise ValueError("nothing to account for: the run has no source jobs")
+        # the plan failed (its own error says why) or planned nothing: no retry can change that
+        raise PermanentError("nothing to account for: the run has no source jobs (see the plan task)")
     con = connect(jobs[0].warehouse)
     try:
         problems = []
+        failed_sources = {}
         for job in jobs:
+            failed_keys = expected_keys(job)
             discovered = staging.read(job.staging / "ledger.discover.parquet", staging.LEDGER)
             keys = list(zip(discovered.column("url_kind").to_pylist(), discovered.column("seq").to_pylist(),
                             strict=True))
             urls_by_key = dict(zip(keys, discovered.column("url").to_pylist(), strict=True))
+            if failed_keys is not None:
+                failed_sources[job.name] = source_failure(job)
+                keys = sorted(failed_keys)
             logged = con.execute(
                 "select url_kind, seq, outcome, url from fetch_log where run_id = ? and source = ?", [run_id, job.name]
             ).fetchall()
@@ -39,7 +49,13 @@ def check_accounting(jobs: list[Job], *, run_id: str) -> dict:
                     f"{job.name}: {len(missing)} without outcome {sorted(missing)[:5]}, {len(extra)} unexpected, "
                     f"{len(doubled)} logged twice, {len(bad)} with unknown outcome, {len(wrong_url)} with altered URL"
                 )
-        status = "failed_accounting" if problems else "succeeded"
+        if problems:
+            status = "failed_accounting"
+        elif failed_sources:
+            # some sources failed: the others loaded; every source failing fails the run
+            status = "failed" if len(failed_sources) == len(jobs) else "partial"
+        else:
+            status = "succeeded"
         con.execute("update runs set status = ?, finished_at = ? where run_id = ?", [status, datetime.now(UTC), run_id])
         counts = dict(
             con.execute(
@@ -51,4 +67,10 @@ def check_accounting(jobs: list[Job], *, run_id: str) -> dict:
         con.close()
     if problems:
         raise AccountingError("URLs unaccounted for in run " + run_id + ":\n  " + "\n  ".join(problems))
-    return {"run_id": run_id, "status": status, "counts": {k: counts.get(k, 0) for k in OUTCOMES}}
+    failed = {name: f"{f['stage']}: {f['cause']}" for name, f in failed_sources.items()}
+    for name, why in failed.items():
+        log.error("source %s failed in %s", name, why)
+    if failed and len(failed) == len(jobs):
+        raise PermanentError("every source failed: " + "; ".join(f"{n} ({w})" for n, w in failed.items()))
+    return {"run_id": run_id, "status": status, "counts": {k: counts.get(k, 0) for k in OUTCOMES},
+            "failed_sources": failed}

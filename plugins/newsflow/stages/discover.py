@@ -64,18 +64,27 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                 elif source.kind == "sitemap":
                     found, children = discover.parse_sitemap(body)
                     if depth < discover.MAX_SITEMAP_DEPTH:
-                        queue.extend((urljoin(url, child), depth + 1) for child in children)
+                        queue.extend((resolve_link(url, child), depth + 1) for child in children)
                 else:
                     found = discover.parse_url_list(body.decode("utf-8", errors="replace"))
             except discover.DiscoveryError as exc:
                 row.update(outcome="failed", reason=exc.reason)
                 continue
             for entry in found:
-                entry.url = urljoin(result.final_url, entry.url)
+                entry.url = resolve_link(result.final_url, entry.url)
             if row["outcome"] is None:
                 row.update(outcome="loaded", reason=f"listed:{len(found)}")
             entries.extend(found)
     return entries
+
+
+def resolve_link(base: str, link: str) -> str:
+    """A listed link made absolute; a link urljoin cannot parse (bad IPv6 brackets...) is kept as listed, so it
+    still gets its own ledger row (invalid_url) instead of failing the listing."""
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        return link
 
 
 def _archived_body(validators: dict) -> bytes | None:
@@ -89,6 +98,20 @@ def _archived_body(validators: dict) -> bytes | None:
         return None
 
 
+def warc_file_outcome(scan) -> dict:
+    """A WARC file's own ledger row: `loaded` with what it listed, or `failed` naming the first damage (its kind,
+    offset, where reading resumed) with the count of records read and of damaged stretches."""
+    counts = f"records={scan.records};responses={scan.responses}"
+    if not scan.damage:
+        return {"outcome": "loaded", "reason": f"listed:{scan.responses};{counts}"}
+    first = scan.damage[0]
+    resumed = f";resumed_at={first.resumed_at}" if first.resumed_at is not None else ""
+    log.warning("%s: %s at offset %d (%s); %s, %d damaged stretch(es)", scan.warc_file, first.reason, first.offset,
+                first.detail, counts, len(scan.damage))
+    return {"outcome": "failed",
+            "reason": f"{first.reason}:at={first.offset}{resumed};{counts};damaged={len(scan.damage)}"}
+
+
 def _listed_entries(job: Job, doc_rows: list[dict]) -> list:
     from newsflow import discover
     from newsflow.archive import WarcArchive
@@ -96,11 +119,15 @@ def _listed_entries(job: Job, doc_rows: list[dict]) -> list:
     source = job.source
     base_dir = Path(job.sources_file).parent
     if source.kind == "warc":
+        scans: list = []
         try:
-            return discover.warc_entries(source.path, base_dir=base_dir)
+            entries = discover.warc_entries(source.path, base_dir=base_dir, scans=scans)
         except discover.DiscoveryError as exc:
             doc_rows.append(staging.ledger_row(0, "warc", source.path, outcome="failed", reason=exc.reason))
             return []
+        for scan in scans:
+            doc_rows.append(staging.ledger_row(len(doc_rows), "warc", scan.warc_file, **warc_file_outcome(scan)))
+        return entries
     if source.kind == "urls" and source.urls:
         return [discover.Entry(url=u) for u in source.urls]
     if source.kind == "urls" and source.urls_file and scheme_of(source.urls_file) not in ("http", "https"):
@@ -131,10 +158,14 @@ def discover_source(job: Job) -> Job:
             seq, "article", entry.url, hint_date=entry.date, hint_title=entry.title,
             warc_file=entry.warc_file, warc_offset=entry.warc_offset, warc_date=entry.warc_date,
         )
+        if entry.failure:
+            row.update(outcome="failed", reason=entry.failure)
+            rows.append(row)
+            continue
         try:
             canonical = canonicalize(entry.url)
         except BadURL as exc:
-            row.update(outcome="skipped", reason="bad_scheme" if "scheme" in str(exc) else "invalid_url")
+            row.update(outcome="skipped", reason="bad_scheme" if str(exc).startswith("scheme ") else "invalid_url")
             rows.append(row)
             continue
         row.update(canonical_url=canonical, article_id=article_id(canonical))

@@ -6,12 +6,34 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 
 log = logging.getLogger(__name__)
 
 SERIAL_EXTRACTION_BELOW = 40  # starting worker processes costs more than extracting a handful of pages
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Extraction worker initializer: the kernel kills this worker when the task process that started it dies,
+    however it dies (kill -9 and the OOM killer included), so no worker outlives its task holding pipes, memory
+    or the multiprocessing resource tracker open. Linux only (prctl); elsewhere the pool's own shutdown applies."""
+    import signal
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            log.warning("prctl(PR_SET_PDEATHSIG) failed (errno %d): this worker may outlive its task",
+                        ctypes.get_errno())
+    if os.getppid() != parent_pid:
+        # the task died before prctl took effect: nobody is left to send work or read results
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def worker_count(settings) -> int:
@@ -44,7 +66,8 @@ class ExtractionStream:
         import multiprocessing
 
         # spawn: a forked copy of an Airflow task process (threads, sockets, DB handles) is not safe to run in
-        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=die_with_parent, initargs=(os.getpid(),))
 
     def __enter__(self) -> ExtractionStream:
         # the pool starts with the first batch: a run whose pages all come back unchanged (304 or same content)

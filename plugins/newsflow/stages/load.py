@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime
 
 from newsflow import staging
+from newsflow.stages.failures import PermanentError, failure_ledger, source_failure
 from newsflow.stages.job import OUTCOMES, Job
 
 log = logging.getLogger(__name__)
@@ -23,13 +24,24 @@ def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime 
     from newsflow.extract import extractor_version
     from newsflow.warehouse import connect, migrate, run_sql_file
 
-    jobs = [Job.from_xcom(j) for j in jobs if j]
+    jobs = [Job.from_xcom(j) for j in jobs or [] if j]
     if not jobs:
-        raise ValueError("nothing to load: the run has no source jobs")
+        # the plan failed (its own error says why) or planned nothing: no retry can change that
+        raise PermanentError("nothing to load: the run has no source jobs (see the plan task)")
     now = datetime.now(UTC)
 
+    # a source whose stages failed loads only its failure record (failures.failure_ledger): its URLs and the
+    # cause are logged, and the run's other sources load as usual
+    folders = []
+    for job in jobs:
+        failure = source_failure(job)
+        if failure is not None:
+            log.warning("%s: failed in %s (%s); its URLs are logged as failed", job.name, failure["stage"],
+                        failure["cause"])
+        folders.append(job.staging if failure is None else failure_ledger(job, failure))
+
     def files(name: str, schema) -> list[str]:
-        paths = [job.staging / name for job in jobs]
+        paths = [folder / name for folder in folders]
         for path in paths:
             if not path.exists():  # a stage that had nothing to say still leaves a typed, empty file
                 staging.write([], schema, path)

@@ -1,0 +1,157 @@
+"""How a stage fails: errors sorted into permanent (configuration, permissions, a corrupt or missing warehouse, bad
+input: fail at once, no retry) and transient (network, a busy lock: retried), and a source's failure recorded in
+its staging folder so the load can log it and the run's other sources still load.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from newsflow import staging
+from newsflow.stages.job import Job
+
+log = logging.getLogger(__name__)
+
+FAILURE_FILE = "stage_failed.json"
+# the one line the CLI looks for in Airflow's output to say why a run failed (newsflow.airflow_runner)
+CONSOLE_MARK = "newsflow-error:"
+STAGES = ("discover", "fetch_extract", "extract", "validate")
+# ledgers in the order the stages leave them: the last one present is where a failed source got to
+_LEDGERS = ("ledger.discover.parquet", "ledger.fetch.parquet", "ledger.extract.parquet")
+_PERMANENT_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EISDIR, errno.ENOTDIR,
+                     errno.ENOENT, errno.ENAMETOOLONG, errno.EDQUOT, errno.EEXIST}
+_PERMANENT_WORDS = ("not a valid duckdb", "is a directory", "not a directory", "permission denied",
+                    "read-only file system", "file is not a database", "database disk image is malformed",
+                    "no space left", "serialization error", "corrupt")
+
+
+class PermanentError(RuntimeError):
+    """An error retrying cannot heal; its message is the one-line cause shown on the console."""
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def classify(exc: BaseException) -> tuple[bool, str]:
+    """(permanent, one-line cause). Unknown errors count as transient: Airflow's retries stay the default."""
+    from newsflow.config import ConfigError
+    from newsflow.stages.job import AccountingError
+
+    if isinstance(exc, PermanentError):
+        return True, one_line(exc)
+    if isinstance(exc, ConfigError):
+        return True, one_line(f"configuration: {exc}")
+    if isinstance(exc, AccountingError):
+        return True, one_line(exc)
+    if type(exc).__name__ == "WarehouseConfigError":  # the lake's location cannot be used as given
+        return True, one_line(f"warehouse: {exc}")
+    # the warehouse's "busy" error wraps whatever DuckDB said; only a lock is worth waiting for
+    cause = exc
+    if type(exc).__name__ == "WarehouseBusy" and exc.__cause__ is not None:
+        cause = exc.__cause__
+    message = str(cause)
+    lowered = message.lower()
+    if type(cause).__name__ == "IOException" and "lock" in lowered and "is a directory" not in lowered:
+        return False, one_line(f"warehouse busy: {message}")
+    if isinstance(cause, OSError) and cause.errno in _PERMANENT_ERRNOS:
+        where = f" {cause.filename}" if cause.filename else ""
+        return True, one_line(f"{cause.strerror or type(cause).__name__}:{where}")
+    if any(word in lowered for word in _PERMANENT_WORDS):
+        if type(cause).__module__.split(".")[0] in ("duckdb", "_duckdb"):
+            return True, one_line(f"warehouse: {message}")
+        if isinstance(cause, OSError):
+            return True, one_line(message)
+    return False, one_line(f"{type(cause).__name__}: {message}")
+
+
+def fail_task(exc: BaseException, what: str) -> None:
+    """Re-raise a task's error the way Airflow should treat it: a permanent one as AirflowFailException (no
+    retries), with the cause on one console line; a transient one as it is, for Airflow to retry."""
+    permanent, cause = classify(exc)
+    log.error("%s %s: %s", CONSOLE_MARK, what, cause)
+    if permanent:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(f"{what}: {cause}") from exc
+    raise exc
+
+
+def run_stage(stage: str, job_data: dict, work: Callable[[Job], Job]) -> dict:
+    """One source's stage in a task: on failure the source's staging folder records which stage failed and why
+    (the load logs it, the other sources go on), then the error goes to Airflow (fail_task); on success any
+    record an earlier try left is removed."""
+    job = Job.from_xcom(job_data)
+    record = job.staging / FAILURE_FILE
+    try:
+        done = work(job)
+    except Exception as exc:  # noqa: BLE001 - recorded here, then raised again for Airflow
+        permanent, cause = classify(exc)
+        log.error("%s: %s failed (%s): %s", job.name, stage, "permanent" if permanent else "transient", cause,
+                  exc_info=True)
+        try:
+            job.staging.mkdir(parents=True, exist_ok=True)
+            record.write_text(json.dumps({"stage": stage, "cause": cause, "permanent": permanent}))
+        except OSError:
+            log.warning("%s: could not record the failure in %s", job.name, record)
+        fail_task(exc, f"source {job.name} failed in {stage}")
+    record.unlink(missing_ok=True)
+    return done.to_xcom()
+
+
+def source_failure(job: Job) -> dict | None:
+    """Why a source did not make it through validate ({stage, cause}), or None when it did."""
+    record = job.staging / FAILURE_FILE
+    if record.exists():
+        try:
+            return json.loads(record.read_text())
+        except (OSError, ValueError):
+            return {"stage": "unknown", "cause": "unreadable failure record"}
+    if (job.staging / "ledger.validate.parquet").is_file():
+        return None
+    reached = [name.split(".")[1] for name in _LEDGERS if (job.staging / name).is_file()]
+    after = {"discover": "fetch_extract", "fetch": "extract", "extract": "validate"}
+    stage = after[reached[-1]] if reached else "discover"
+    return {"stage": stage, "cause": "the task ended without a result (killed, timed out or never ran)"}
+
+
+def failure_ledger(job: Job, failure: dict) -> Path:
+    """A failed source's ledger for the load, in a folder of its own: the URLs the source got to end `failed`
+    with `source_failed:<stage>`, and one `source` row carries the cause. Its valid, rejected and validation
+    files stay empty, so nothing half-made is loaded."""
+    folder = job.staging / "failed" / job.name
+    folder.mkdir(parents=True, exist_ok=True)
+    reached = [job.staging / name for name in _LEDGERS if (job.staging / name).is_file()]
+    rows = staging.rows(reached[-1], staging.LEDGER) if reached else []
+    reason = f"source_failed:{failure['stage']}"
+    for row in rows:
+        if row["outcome"] is None:
+            row.update(outcome="failed", reason=reason)
+    locator = (getattr(job.source, "url", None) or getattr(job.source, "path", None)
+               or getattr(job.source, "urls_file", None) or job.name)
+    rows.append(staging.ledger_row(0, "source", str(locator), outcome="failed",
+                                   reason=one_line(f"{reason}: {failure['cause']}", 500)))
+    staging.write(rows, staging.LEDGER, folder / "ledger.validate.parquet")
+    for name, schema in (("valid.parquet", staging.ARTICLE), ("rejected.parquet", staging.REJECTED),
+                         ("validation.parquet", staging.VALIDATION)):
+        staging.write([], schema, folder / name)
+    return folder
+
+
+def expected_keys(job: Job) -> set[tuple[str, int]] | None:
+    """The fetch_log keys a failed source must have (its discovered URLs and its `source` row), None if it
+    did not fail."""
+    failure = source_failure(job)
+    if failure is None:
+        return None
+    keys = {("source", 0)}
+    path = job.staging / "ledger.discover.parquet"
+    if path.is_file():
+        table = staging.read(path, staging.LEDGER)
+        keys |= set(zip(table.column("url_kind").to_pylist(), table.column("seq").to_pylist(), strict=True))
+    return keys

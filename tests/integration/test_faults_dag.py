@@ -1,0 +1,119 @@
+"""Faults through Airflow itself (`newsflow ingest` -> `airflow dags test`): a poisoned source leaves the other
+loading and the run succeeding with the failed source named; permanent errors (a read-only data folder, a
+garbage or directory warehouse) fail at once, without retries, with the cause on one console line."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from newsflow.warehouse import connect
+from tests.support.faultserver import FaultServer
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def ingest(tmp_path, airflow_home, sources_yaml: str, *, data: Path, warehouse: Path, timeout: float = 300,
+           extra_args=(), env_extra=None) -> tuple[subprocess.CompletedProcess, float]:
+    (tmp_path / "sources.yaml").write_text(sources_yaml, encoding="utf-8")
+    env = {**os.environ, "AIRFLOW_HOME": str(airflow_home), "NEWSFLOW_DATA_DIR": str(data),
+           "NEWSFLOW_WAREHOUSE": str(warehouse), **(env_extra or {})}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "newsflow.cli", "ingest", "--sources", str(tmp_path / "sources.yaml"), *extra_args],
+        env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+    )
+    return result, time.monotonic() - started
+
+
+def test_a_poisoned_source_does_not_stop_the_other(tmp_path, airflow_home):
+    data = tmp_path / "data"
+    with FaultServer() as server:
+        sources = (
+            f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n"
+            "  max_tries: 1\n"
+            "sources:\n"
+            f"  - {{name: healthy, kind: urls, urls: ['{server.url('/ok/h1')}', '{server.url('/ok/h2')}']}}\n"
+            f"  - {{name: poisoned, kind: urls, urls: ['{server.url('/ok/p1')}']}}\n"
+        )
+        # a filesystem fault that hits the poisoned source only: its archive folder is a file, so its fetch
+        # cannot archive anything
+        (data / "archive").mkdir(parents=True)
+        (data / "archive" / "poisoned").write_text("not a folder")
+        result, wall = ingest(tmp_path, airflow_home, sources, data=data, warehouse=data / "warehouse")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "1 source(s) failed: poisoned" in result.stderr, output[-6000:]
+    assert "source_failed:fetch_extract: File exists" in result.stdout
+    [run_id] = re.findall(r"^run (\S+) took", result.stdout, re.M)
+    con = connect(data / "warehouse", read_only=True)
+    rows = con.execute("select source, url_kind, outcome, left(reason, 40) from fetch_log where run_id = ? "
+                       "order by source, url_kind, seq", [run_id]).fetchall()
+    assert rows == [("healthy", "article", "loaded", "new"), ("healthy", "article", "loaded", "new"),
+                    ("poisoned", "article", "failed", "source_failed:fetch_extract"),
+                    ("poisoned", "source", "failed", "source_failed:fetch_extract: File exists")]
+    assert con.execute("select status from runs where run_id = ?", [run_id]).fetchone() == ("partial",)
+    # a permanent error is not retried: the poisoned fetch ran once
+    assert output.count("done  fetch_extract[1]") == 1, output[-4000:]
+
+
+@pytest.mark.parametrize("fault", ["garbage", "directory"])
+def test_a_broken_warehouse_fails_fast_with_one_line(tmp_path, airflow_home, fault):
+    data = tmp_path / "data"
+    data.mkdir()
+    warehouse = data / "warehouse"  # the lake's folder: its SQLite catalog is what breaks
+    warehouse.mkdir()
+    if fault == "garbage":
+        (warehouse / "catalog.sqlite").write_bytes(os.urandom(64 * 1024))
+    else:
+        (warehouse / "catalog.sqlite").mkdir()
+    with FaultServer() as server:
+        sources = (f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n"
+                   f"sources:\n  - {{name: one, kind: urls, urls: ['{server.url('/ok/w1')}']}}\n")
+        result, wall = ingest(tmp_path, airflow_home, sources, data=data, warehouse=warehouse, timeout=120)
+    assert result.returncode == 1, result.stdout[-3000:]
+    [line] = [x for x in result.stderr.splitlines() if x.startswith("newsflow:")]
+    assert ("file is not a database" in line) if fault == "garbage" else ("is a directory" in line.lower())
+    assert "locked" not in line
+    assert "up_for_retry" not in result.stdout and result.stdout.count("done  load") == 1, result.stdout[-3000:]
+    assert wall < 30 + 30, wall  # generous: Airflow's start-up on a busy two-core machine; no retry delays
+    print(f"{fault} warehouse: exit {result.returncode} after {wall:.1f} s: {line}")
+
+
+def test_a_read_only_data_dir_fails_fast_with_one_line(tmp_path, airflow_home):
+    """The data folder cannot be written: the plan fails at once (no retries) and says so in one line. Root
+    ignores file modes, so as root the folder is one on sysfs, which nobody may create files in."""
+    if os.geteuid() == 0:
+        data = Path("/sys/kernel/newsflow-read-only-data")
+        try:
+            data.mkdir()
+        except OSError:
+            pass
+        else:
+            data.rmdir()
+            pytest.skip("no read-only location to point the data folder at")
+    else:
+        data = tmp_path / "data"
+        data.mkdir()
+        data.chmod(0o555)
+    with FaultServer() as server:
+        sources = (f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n"
+                   f"sources:\n  - {{name: one, kind: urls, urls: ['{server.url('/ok/r1')}']}}\n")
+        result, wall = ingest(tmp_path, airflow_home, sources, data=data, warehouse=data / "warehouse",
+                              timeout=120)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = [x for x in result.stderr.splitlines() if x.startswith("newsflow:")]
+    assert len(lines) == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    [line] = lines
+    assert "plan:" in line and str(data) in line, line
+    assert any(why in line for why in ("Permission denied", "Operation not permitted", "Read-only file system"))
+    assert result.stdout.count("done  plan") == 1, result.stdout[-3000:]  # no retry
+    assert wall < 30 + 30, wall
+    print(f"read-only data dir: exit {result.returncode} after {wall:.1f} s: {line}")

@@ -1,0 +1,24 @@
+"""Every stage of one news_ingest run, called in process the way the DAG's tasks call them, for tests that need
+the real stages without Airflow's start-up (the DAG itself is exercised by the integration tests)."""
+
+from __future__ import annotations
+
+from newsflow.stages.account import check_accounting
+from newsflow.stages.discover import discover_source
+from newsflow.stages.fetch_extract import fetch_extract_source
+from newsflow.stages.load import load_run
+from newsflow.stages.plan import plan_run
+from newsflow.stages.validate import validate_source
+
+
+def run(tmp_path, server, run_id: str, sources_yaml: str, settings: str = "") -> dict:
+    """Write a sources file (loopback `server` allowed, if any) and run plan -> ... -> account over it."""
+    sources = tmp_path / "sources.yaml"
+    allowed = f"  allow_private_hosts: ['127.0.0.1:{server.port}']\n" if server is not None else ""
+    sources.write_text(
+        "settings:\n" + allowed + "  min_host_interval_s: 0\n  max_tries: 1\n  extract_workers: 1\n" + settings
+        + "sources:\n" + sources_yaml
+    )
+    jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, run_id)]
+    load_run(jobs, run_id=run_id, dag_id="test")
+    return check_accounting(jobs, run_id=run_id)

@@ -1,0 +1,28 @@
+"""The CLI says why a warehouse cannot be opened in one line: a directory or a garbage file is not "locked"."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(("fault", "why"), [("directory", "Is a directory"), ("garbage", "not a valid DuckDB")])
+def test_unopenable_warehouse_is_named_not_locked(tmp_path, fault, why):
+    warehouse = tmp_path / "warehouse.duckdb"
+    if fault == "directory":
+        warehouse.mkdir()
+    else:
+        warehouse.write_bytes(os.urandom(8192))
+    result = subprocess.run([sys.executable, "-m", "newsflow.cli", "sql", "select 1", "--warehouse", str(warehouse)],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT / "plugins")})
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("newsflow: "), result.stderr
+    assert why in lines[0] and "locked" not in lines[0], lines[0]

@@ -1,0 +1,134 @@
+"""Damaged WARC files are accounted for: a file cut at 50 % and one with 4 KB zeroed mid-file go through the real
+stages; the readable records load (after the corrupt block too), the damaged record that can be named fails
+with the reason, the file's own row says where it broke, and every URL has one fetch_log row."""
+
+from __future__ import annotations
+
+import io
+
+import duckdb
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from newsflow.archive import ArchiveScan, WarcArchive, read_response, scan_archive
+from tests.support.faultserver import article_html
+from tests.support.stage_run import run
+
+PAGES = 60
+
+
+def build_warc(path) -> list[tuple[str, int, int]]:
+    """A WARC of PAGES article responses (each with its request record) as newsflow's fetch writes it;
+    returns (url, start, end) of every response record, as warcio itself reports them."""
+    with WarcArchive(path) as archive:
+        for i in range(PAGES):
+            html = article_html(f"Council votes on the new budget, part {i}",
+                                f"Story {i}: the council met on Monday to vote on the city budget for next year. ")
+            archive.write_exchange(f"http://archive.test/story/{i}", "GET", {"User-Agent": "t"}, 200, "OK",
+                                   [("Content-Type", "text/html; charset=utf-8")], html.encode())
+    spans = []
+    with open(path, "rb") as fh:
+        iterator = ArchiveIterator(fh)
+        for record in iterator:
+            record.content_stream().read()
+            iterator.read_to_end(record)
+            if record.rec_type == "response":
+                start = iterator.get_record_offset()
+                spans.append((record.rec_headers.get_header("WARC-Target-URI"), start,
+                              start + iterator.get_record_length()))
+    assert len(spans) == PAGES
+    return spans
+
+
+def logged(data_env, run_id: str) -> tuple[dict, list]:
+    con = duckdb.connect(str(data_env / "warehouse.duckdb"), read_only=True)
+    articles = {url: (outcome, reason) for url, outcome, reason in con.execute(
+        "select url, outcome, reason from fetch_log where run_id = ? and url_kind = 'article'", [run_id]).fetchall()}
+    files = con.execute("select outcome, reason from fetch_log where run_id = ? and url_kind = 'warc'",
+                        [run_id]).fetchall()
+    assert con.execute("select status from runs where run_id = ?", [run_id]).fetchone() == ("succeeded",)
+    return articles, files
+
+
+def test_intact_archive_reads_whole_and_by_offset(tmp_path):
+    spans = build_warc(tmp_path / "a.warc.gz")
+    scan = ArchiveScan(str(tmp_path / "a.warc.gz"))
+    responses = list(scan_archive(tmp_path / "a.warc.gz", scan))
+    assert [r.url for r in responses] == [s[0] for s in spans]
+    assert [r.offset for r in responses] == [s[1] for s in spans]
+    assert (scan.records, scan.responses, scan.damage) == (2 * PAGES + 1, PAGES, [])
+    assert b"part 7" in read_response(tmp_path / "a.warc.gz", spans[7][1]).body
+
+
+def test_truncated_warc_loads_what_precedes_the_cut(tmp_path, data_env, capsys):
+    intact = tmp_path / "intact.warc.gz"
+    spans = build_warc(intact)
+    data = intact.read_bytes()
+    cut = len(data) // 2
+    (tmp_path / "cut.warc.gz").write_bytes(data[:cut])
+    run(tmp_path, None, "cut_run", "  - {name: cut, kind: warc, path: cut.warc.gz}\n")
+
+    articles, files = logged(data_env, "cut_run")
+    whole = {url for url, _start, end in spans if end <= cut}
+    straddling = {url for url, start, end in spans if start < cut < end}
+    assert 20 <= len(whole) < PAGES
+    assert {u for u, o in articles.items() if o == ("loaded", "new")} == whole
+    # a response cut through is named (its header survived), a request record cut through has no article
+    assert {u for u, o in articles.items() if o[0] == "failed"} <= straddling
+    assert all(o == ("failed", "warc_truncated") for u, o in articles.items() if u not in whole)
+    assert len(articles) == len(whole) + len(straddling)
+    [(outcome, reason)] = files
+    assert outcome == "failed" and reason.startswith("warc_truncated:at=")
+    assert f"responses={len(whole)}" in reason
+    # the run's summary names the damaged file and where it broke
+    from newsflow.cli import print_run_summary
+
+    capsys.readouterr()
+    print_run_summary("cut_run")
+    summary = capsys.readouterr().out
+    assert "Failed sources, listings and archives (this run):" in summary
+    assert "cut.warc.gz" in summary and "warc_truncated:at=" in summary
+
+
+@pytest.mark.parametrize("at", [0.3, 0.5])
+def test_zeroed_block_loses_only_the_records_it_covers(tmp_path, data_env, at):
+    intact = tmp_path / "intact.warc.gz"
+    spans = build_warc(intact)
+    data = bytearray(intact.read_bytes())
+    start = int(len(data) * at)
+    data[start:start + 4096] = bytes(4096)
+    (tmp_path / "zeroed.warc.gz").write_bytes(bytes(data))
+    run(tmp_path, None, "zero_run", "  - {name: zeroed, kind: warc, path: zeroed.warc.gz}\n")
+
+    articles, files = logged(data_env, "zero_run")
+    hit = {url for url, s, e in spans if s < start + 4096 and e > start}
+    before = {url for url, _s, e in spans if e <= start}
+    after = {url for url, s, _e in spans if s >= start + 4096}
+    assert before and after and before | after | hit == {s[0] for s in spans}
+    loaded = {u for u, o in articles.items() if o == ("loaded", "new")}
+    assert loaded == before | after  # records after the corrupt block resync at the next gzip member
+    named = {u for u, o in articles.items() if o[0] == "failed"}
+    assert named <= hit and all(articles[u] == ("failed", "warc_corrupt") for u in named)
+    # the record the zeros start in is known by its header whenever that header precedes the zeros
+    first_hit = min((s, u) for u, s, e in spans if u in hit)
+    if first_hit[0] + 600 < start:
+        assert first_hit[1] in named
+    [(outcome, reason)] = files
+    assert outcome == "failed" and reason.startswith("warc_corrupt:at=") and ";resumed_at=" in reason
+
+
+def test_a_warc_written_by_warcio_itself_reads_the_same(tmp_path):
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    path = tmp_path / "w.warc.gz"
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for i in range(5):
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(f"http://w.test/{i}", "response",
+                                                          payload=io.BytesIO(b"<html>%d</html>" % i),
+                                                          http_headers=headers))
+    scan = ArchiveScan(str(path))
+    assert [r.body for r in scan_archive(path, scan)] == [b"<html>%d</html>" % i for i in range(5)]
+    assert scan.damage == []

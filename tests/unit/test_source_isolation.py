@@ -1,0 +1,129 @@
+"""A source whose stage fails does not take the run down: the other sources load, the failed source's URLs and
+cause are logged, accounting still holds, and only a run where every source failed is a failed run."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from newsflow.stages.account import check_accounting
+from newsflow.stages.discover import discover_source
+from newsflow.stages.failures import PermanentError, classify, run_stage
+from newsflow.stages.fetch_extract import fetch_extract_source
+from newsflow.stages.load import load_run
+from newsflow.stages.plan import plan_run
+from newsflow.stages.validate import validate_source
+from tests.support.faultserver import FaultServer
+
+
+def run_like_the_dag(tmp_path, server, run_id: str, poison) -> dict:
+    """The DAG's wiring in process: per source discover -> fetch_extract -> validate through run_stage (a failed
+    stage stops that source only), then load and account over the planned jobs."""
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "settings:\n"
+        f"  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n  max_tries: 1\n"
+        "sources:\n"
+        f"  - {{name: healthy, kind: urls, urls: ['{server.url('/ok/a')}', '{server.url('/ok/b')}']}}\n"
+        f"  - {{name: poisoned, kind: urls, urls: ['{server.url('/ok/c')}', '{server.url('/ok/d')}']}}\n"
+    )
+    planned = plan_run(str(sources), None, run_id)
+    poison({j.name: j for j in planned}["poisoned"])
+    for job in planned:
+        try:
+            data = job.to_xcom()
+            for stage, work in (("discover", discover_source), ("fetch_extract", fetch_extract_source),
+                                ("validate", validate_source)):
+                data = run_stage(stage, data, work)
+        except AirflowFailException:
+            continue
+    load_run([j.to_xcom() for j in planned], run_id=run_id, dag_id="test")
+    return check_accounting([j.to_xcom() for j in planned], run_id=run_id)
+
+
+def fetch_log(data_env, run_id):
+    con = duckdb.connect(str(data_env / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute("select source, url_kind, outcome, reason from fetch_log where run_id = ? "
+                           "order by source, url_kind, seq", [run_id]).fetchall(), con.execute(
+            "select status from runs where run_id = ?", [run_id]).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_a_source_failing_in_discover_leaves_the_others_loading(tmp_path, data_env):
+    with FaultServer() as server:
+        # a real filesystem fault in one source's staging folder: its ledger cannot be written
+        summary = run_like_the_dag(tmp_path, server, "poison_discover",
+                                   lambda job: (job.staging / "ledger.discover.parquet").mkdir())
+    assert summary["counts"]["loaded"] == 2
+    assert list(summary["failed_sources"]) == ["poisoned"]
+    assert summary["failed_sources"]["poisoned"].startswith("discover: Is a directory")
+    rows, status = fetch_log(data_env, "poison_discover")
+    assert status == "partial"
+    assert rows[:2] == [("healthy", "article", "loaded", "new")] * 2
+    [(source, kind, outcome, reason)] = rows[2:]
+    assert (source, kind, outcome) == ("poisoned", "source", "failed")
+    assert reason.startswith("source_failed:discover: Is a directory")
+
+
+def test_a_source_failing_after_discover_logs_each_of_its_urls(tmp_path, data_env):
+    with FaultServer() as server:
+        # fetch_extract cannot write its ledger: the URLs discover found are logged failed, not lost
+        summary = run_like_the_dag(tmp_path, server, "poison_fetch",
+                                   lambda job: (job.staging / "ledger.extract.parquet").mkdir())
+    assert summary["failed_sources"]["poisoned"].startswith("fetch_extract: Is a directory")
+    rows, status = fetch_log(data_env, "poison_fetch")
+    assert status == "partial"
+    assert [r for r in rows if r[0] == "poisoned"] == [
+        ("poisoned", "article", "failed", "source_failed:fetch_extract"),
+        ("poisoned", "article", "failed", "source_failed:fetch_extract"),
+        ("poisoned", "source", "failed", rows[-1][3]),
+    ]
+
+
+def test_every_source_failing_fails_the_run(tmp_path, data_env):
+    with FaultServer() as server:
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(
+            f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n"
+            f"sources:\n  - {{name: only, kind: urls, urls: ['{server.url('/ok/a')}']}}\n")
+        [job] = plan_run(str(sources), None, "all_failed")
+        (job.staging / "ledger.discover.parquet").mkdir()
+        with pytest.raises(AirflowFailException):
+            run_stage("discover", job.to_xcom(), discover_source)
+        load_run([job.to_xcom()], run_id="all_failed", dag_id="test")
+        with pytest.raises(PermanentError, match="every source failed: only"):
+            check_accounting([job.to_xcom()], run_id="all_failed")
+    assert fetch_log(data_env, "all_failed")[1] == "failed"
+
+
+def test_errors_are_sorted_into_permanent_and_transient(tmp_path):
+    import duckdb as db
+
+    from newsflow.config import ConfigError
+    from newsflow.warehouse import WarehouseBusy
+
+    assert classify(ConfigError("sources.yaml: bad"))[0]
+    assert classify(PermissionError(13, "Permission denied", "/data/staging"))[0]
+    assert classify(IsADirectoryError(21, "Is a directory", "/x"))[0]
+    garbage = tmp_path / "garbage.duckdb"
+    garbage.write_bytes(b"\x00junk" * 1000)
+    with pytest.raises(db.IOException) as info:
+        db.connect(str(garbage))
+    permanent, cause = classify(info.value)
+    assert permanent and "not a valid DuckDB database" in cause
+    # what the warehouse's connect reports for a directory: a permanent fault, never "locked"
+    (tmp_path / "dir.duckdb").mkdir()
+    with pytest.raises(db.IOException) as info:
+        db.connect(str(tmp_path / "dir.duckdb"))
+    try:
+        raise WarehouseBusy(f"{tmp_path} is locked by another process: {info.value}") from info.value
+    except WarehouseBusy as busy:
+        permanent, cause = classify(busy)
+    assert permanent and "Is a directory" in cause and "locked" not in cause
+    lock = db.IOException('IO Error: Could not set lock on file "w.duckdb": Conflicting lock is held')
+    assert classify(lock) == (False, classify(lock)[1]) and "busy" in classify(lock)[1]
+    assert not classify(ConnectionResetError(104, "Connection reset by peer"))[0]
+    assert not classify(TimeoutError())[0]
