@@ -257,3 +257,20 @@ def test_upgrade_moves_an_earlier_duckdb_file_with_its_row_counts(tmp_path):
     lake.close()
     with pytest.raises(warehouse.WarehouseConfigError, match="already holds rows"):
         warehouse.upgrade(old, tmp_path / "lake")  # never twice into the same lake
+
+
+def test_shell_is_the_duckdb_cli_with_the_lake_attached_read_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    con = warehouse.open_for_write(tmp_path / "lake")
+    con.execute("insert into sources values ('s', 'feed', 'http://x', 'en', 'UTC', 'r1', 'r1', now())")
+    con.close()
+    cli = [sys.executable, "-m", "newsflow.cli", "shell", "--warehouse", str(tmp_path / "lake"), "--", "-csv"]
+    env = {"PYTHONPATH": str(ROOT / "plugins"), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+    out = subprocess.run([*cli, "-c", "select name, version() as v from sources"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["name,v", "s,v1.5.5"]
+    refused = subprocess.run([*cli, "-c", "delete from sources"], capture_output=True, text=True, env=env,
+                             timeout=120)
+    assert "read-only" in (refused.stdout + refused.stderr).lower() or "read only" in (
+        refused.stdout + refused.stderr).lower()
