@@ -386,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
             permanent, cause = classify(exc)
             print(f"newsflow: {cause if permanent else exc}", file=sys.stderr)
             return 1
-        if isinstance(exc, DagRunFailed | FileNotFoundError):
+        if isinstance(exc, DagRunFailed | OSError):  # a missing lake, a catalog that is a directory, ...
             print(f"newsflow: {exc}", file=sys.stderr)
             return 1
         # duckdb errors in a user's query deserve one clear line

@@ -142,7 +142,8 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, w
     spec = lake(path, for_write=not read_only)
     if spec.sqlite_file is not None:
         if spec.sqlite_file.is_dir():
-            raise IsADirectoryError(errno.EISDIR, "the lake's SQLite catalog is a directory", str(spec.sqlite_file))
+            raise IsADirectoryError(errno.EISDIR, "Is a directory (the lake's SQLite catalog must be a file)",
+                                    str(spec.sqlite_file))
         if not spec.sqlite_file.exists():
             if read_only:
                 raise FileNotFoundError(f"no warehouse at {spec.location}; run `newsflow demo` or `newsflow ingest` first")
