@@ -42,7 +42,7 @@ lock: $(UV)
 	$(UV) lock --python "$(PYTHON)"
 
 bench: setup
-	.venv/bin/python bench/extraction.py ../shared/corpora/article-extraction-benchmark
+	.venv/bin/python bench/extraction.py --corpora ../shared/corpora
 
 # the Airflow UI and scheduler on this machine (http://localhost:8080), with the same airflow_home as the demo
 airflow-standalone: setup

@@ -282,6 +282,8 @@ def check_unique_keys(con) -> list[dict]:
 
 
 def sql_checks(con, *, now: datetime | None = None, limits: Thresholds | None = None) -> list[dict]:
+    from newsflow.extraction_health import extraction_health_checks
+
     limits = limits or Thresholds()
     return [
         *check_unique_keys(con),
@@ -291,6 +293,7 @@ def sql_checks(con, *, now: datetime | None = None, limits: Thresholds | None = 
         *check_duplicate_rate(con, limits=limits),
         *check_run_rates(con, limits=limits),
         *check_date_disagreement_rate(con, limits=limits),
+        *extraction_health_checks(con, now=now),
     ]
 
 

@@ -110,6 +110,9 @@ def collect(con, *, term: str | None = None, now: datetime | None = None) -> dic
         ).fetchall()
     else:
         data["checks"] = []
+    from newsflow.extraction_health import date_source_shares
+
+    data["date_sources"] = date_source_shares(con, now=now)
     return data
 
 
@@ -334,6 +337,7 @@ def render(data: dict, *, title: str = "newsflow dashboard") -> str:
     else:
         body = NO_DATA
     sections.append(("Latest quality checks", body, True))
+    sections.append(("Extraction health per source", _extraction_health(data), True))
 
     parts = []
     for heading, content, wide in sections:
@@ -353,6 +357,23 @@ def render(data: dict, *, title: str = "newsflow dashboard") -> str:
         f"{runs} ingest runs · generated {generated}</p></header>"
         f"<main>{''.join(parts)}</main></body></html>\n"
     )
+
+
+def _extraction_health(data: dict) -> str:
+    """Where each source's dates came from over the last 29 days, and its extraction checks against its own baseline
+    (newsflow.extraction_health)."""
+    shares = data.get("date_sources") or []
+    health = [r[2:] for r in data["checks"] if r[2].startswith("extraction_")]
+    if not shares and not health:
+        return NO_DATA
+    mix: dict[str, list[str]] = {}
+    for source, date_source, articles, share in shares:
+        mix.setdefault(source, []).append(f"{date_source} {share:.0%} ({articles})")
+    parts = [_table(["source", "articles by date_source (last 29 days)"],
+                    [(source, ", ".join(items)) for source, items in mix.items()])] if mix else []
+    if health:
+        parts.append(_table(["check", "source", "observed", "expected", "status", "details"], health, status_col=4))
+    return "".join(parts)
 
 
 def build_report(output: str | Path, *, warehouse: str | Path | None = None, term: str | None = None,

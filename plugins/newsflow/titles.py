@@ -9,7 +9,7 @@ import unicodedata
 
 _CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef"
 _SEPARATORS = re.compile(
-    r"\s+(?:\||-|–|—|::|«|»|·|•|/|:)\s+"
+    r"\s+(?:\||-|–|—|::|«|»|·|•|/|:|>)\s+"
     r"|\s*[|｜]\s*"  # a pipe separates even without spaces ("标题｜网站")
     rf"|(?<=[{_CJK}])\s*[-–—_]\s*|\s*[-–—_]\s*(?=[{_CJK}])"  # CJK titles put "-" straight between the parts
     r"|(?<=\w):\s+"  # "Site: Headline" (stripped only when the part before is a site name)
@@ -21,18 +21,39 @@ def _norm(text: str) -> str:
     return re.sub(r"[\W_]+", "", text)
 
 
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def _site_keys(text: str) -> set[str]:
+    """_norm(text) without accents, and with German umlauts written out too: a domain spells "Dalloz Actualité"
+    dalloz-actualite and "Erzbistum Köln" erzbistum-koeln."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    keys = set()
+    for variant in (folded, folded.translate(_UMLAUTS)):
+        bare = "".join(c for c in unicodedata.normalize("NFKD", variant) if not unicodedata.combining(c))
+        keys.add(re.sub(r"[\W_]+", "", bare))
+    return keys - {""}
+
+
 def _is_site_part(part: str, site_names: list[str], exact: bool = False) -> bool:
-    key = _norm(part)
-    if not key:
+    keys = _site_keys(part)
+    if not keys:
         return True
+    words = _WORD.findall(part.casefold())
     for name in site_names:
-        other = _norm(name)
-        if exact:  # "Site: Headline" - a colon is too common in headlines ("Brexit: what next") to guess
-            if key == other:
+        for other in _site_keys(name):
+            for key in keys:
+                if exact:  # "Site: Headline" - a colon is too common in headlines ("Brexit: what next") to guess
+                    if key == other:
+                        return True
+                    continue
+                if key == other or (len(key) >= 3 and (key in other or other in key) and len(key) < 40):
+                    return True
+            # a domain label that starts with the part's first word ("Sputnik International", sputniknews): a
+            # short part only, and only against a domain-like name (no blanks)
+            if (not exact and " " not in name.strip() and 1 < len(words) <= 3 and len(words[0]) >= 4
+                    and any(other.startswith(first) for first in _site_keys(words[0]))):
                 return True
-            continue
-        if other and (key == other or (len(key) >= 3 and (key in other or other in key) and len(key) < 40)):
-            return True
     return False
 
 
@@ -89,3 +110,48 @@ def common_affixes(titles: list[str]) -> list[str]:
             counts[part] = counts.get(part, 0) + 1
     threshold = max(2, int(len(titles) * 0.6))
     return [part for part, n in counts.items() if n >= threshold]
+
+
+_WORD = re.compile(r"\w+")
+# An <h1> is the headline the page shows when a statement of the page's metadata confirms it: the same text, the
+# text inside a longer title ("Headline | Section | Site"), or most of the same words (an SEO title that shortens
+# or lengthens the displayed headline by a few words). Below these it is a logo, a section name or another story.
+_MIN_SHARE_OF_TITLE = 0.3
+_MIN_WORD_OVERLAP = 0.6
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
+
+
+def confirms(h1: str, statement: str) -> bool:
+    """Whether a metadata statement of the title (JSON-LD headline, og:title, <title>...) confirms an <h1> as the
+    article's headline."""
+    a, b = _norm(h1), _norm(statement)
+    if not a or not b:
+        return False
+    if a == b or (a in b and len(a) >= _MIN_SHARE_OF_TITLE * len(b)):
+        return True
+    wa, wb = _words(h1), _words(statement)
+    if len(wa) < 3 or not wb:
+        return False  # one or two words ("Politik", "Home") are a section or a logo, however they overlap
+    return len(wa & wb) / len(wa | wb) >= _MIN_WORD_OVERLAP
+
+
+def choose_title(h1s: list[str], statements: list[str | None], *, site_names: list[str] | None = None) -> str | None:
+    """The headline as the page shows it: the first <h1> that a metadata statement confirms (confirms()); else the
+    first statement with site-name parts stripped (clean_title), or the first <h1> when there is no statement."""
+    said = [" ".join(s.split()) for s in statements if s and s.strip()]
+    names = [n for n in (site_names or []) if n]
+    for h1 in h1s:
+        h1 = " ".join(h1.split()) if h1 else ""
+        # a logo <h1> is in every title of the site
+        if h1 and not (names and _is_site_part(h1, names, exact=True)) and any(confirms(h1, s) for s in said):
+            return h1
+    title = clean_title(said[0] if said else None, h1=h1s[0] if h1s else None, site_names=site_names)
+    if title and names and _is_site_part(title, names, exact=True):
+        # a title that is only the site's name ("ADAC") is no headline: the page's own <h1> is, if it has one
+        shown = next((h for h in (" ".join(h.split()) for h in h1s if h)
+                      if not _is_site_part(h, names, exact=True) and len(_words(h)) >= 3), None)
+        return shown or title
+    return title

@@ -21,6 +21,7 @@ from newsflow.dates import (
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dates"
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "article-extraction-benchmark"
 FETCHED = datetime(2018, 6, 1, 12, 0, tzinfo=UTC)
+FETCHED_LATE = datetime(2021, 1, 1, tzinfo=UTC)
 
 
 def tzo(hours: float) -> timezone:
@@ -667,11 +668,11 @@ def test_naive_fetched_at_is_utc():
     (naive(2018, 5, 21, 23, 30), None, datetime(2018, 5, 21, 23, 30, tzinfo=UTC), date(2018, 5, 21)),
     # aware without tz: the day in its own offset
     (datetime(2018, 5, 21, 1, tzinfo=tzo(3)), None, datetime(2018, 5, 20, 22, tzinfo=UTC), date(2018, 5, 21)),
-    # aware with tz: the day in the publisher's zone
+    # aware with a source tz: still the day in its own offset; the source's zone is for naive times only
     (datetime(2018, 5, 21, 1, tzinfo=tzo(3)), "America/New_York", datetime(2018, 5, 20, 22, tzinfo=UTC),
-     date(2018, 5, 20)),
+     date(2018, 5, 21)),
     (datetime(2018, 5, 21, 22, tzinfo=UTC), "Asia/Tokyo", datetime(2018, 5, 21, 22, tzinfo=UTC),
-     date(2018, 5, 22)),
+     date(2018, 5, 21)),
 ])
 def test_timezone_conversion(value, tz, published_at, published_date):
     result = choose_publication_date([cand("meta", value)], fetched_at=FETCHED, tz=tz)
@@ -718,11 +719,48 @@ def test_disagreement(other, expected):
     assert choose_publication_date(cands, fetched_at=FETCHED).disagreement is expected
 
 
-def test_disagreement_uses_local_days():
-    # 23:30 in Beirut on the 21st is 20:30Z; the feed's 2018-05-22T23:00Z is the 23rd in Beirut.
-    cands = [cand("meta", naive(2018, 5, 21, 23, 30)), cand("feed", datetime(2018, 5, 22, 23, tzinfo=UTC))]
+def test_disagreement_uses_publisher_days():
+    # 23:30 in Beirut on the 21st (naive, in the source's zone) against a feed's 2018-05-23T01:00+03:00: two days
+    # apart in the publisher's own days, though only 25.5 hours apart in time
+    cands = [cand("meta", naive(2018, 5, 21, 23, 30)), cand("feed", datetime(2018, 5, 23, 1, tzinfo=tzo(3)))]
     assert choose_publication_date(cands, fetched_at=FETCHED, tz="Asia/Beirut").disagreement is True
-    assert choose_publication_date(cands, fetched_at=FETCHED).disagreement is False
+    cands = [cand("meta", naive(2018, 5, 21, 23, 30)), cand("feed", datetime(2018, 5, 22, 23, tzinfo=UTC))]
+    assert choose_publication_date(cands, fetched_at=FETCHED, tz="Asia/Beirut").disagreement is False
+
+
+@pytest.mark.parametrize(("raw", "tz", "published_at", "published_date"), [
+    # the case: 03:01 in +04:00 is the 3rd there, whatever zone the source is configured with
+    ("2020-06-03T03:01+0400", None, datetime(2020, 6, 2, 23, 1, tzinfo=UTC), date(2020, 6, 3)),
+    ("2020-06-03T03:01+0400", "UTC", datetime(2020, 6, 2, 23, 1, tzinfo=UTC), date(2020, 6, 3)),
+    ("2020-06-03T03:01+04:00", "America/New_York", datetime(2020, 6, 2, 23, 1, tzinfo=UTC), date(2020, 6, 3)),
+    ("2020-06-02T23:59+04:00", "Asia/Dubai", datetime(2020, 6, 2, 19, 59, tzinfo=UTC), date(2020, 6, 2)),
+    # -05:00 late in the evening is already the next day in UTC
+    ("2020-06-02T22:30:00-05:00", None, datetime(2020, 6, 3, 3, 30, tzinfo=UTC), date(2020, 6, 2)),
+    ("2020-06-02T23:59:59-05:00", "Europe/Berlin", datetime(2020, 6, 3, 4, 59, 59, tzinfo=UTC), date(2020, 6, 2)),
+    ("2020-06-03T00:01-05:00", "UTC", datetime(2020, 6, 3, 5, 1, tzinfo=UTC), date(2020, 6, 3)),
+    # +08:00 just after midnight is still the previous day in UTC
+    ("2020-06-03T00:10:00+08:00", None, datetime(2020, 6, 2, 16, 10, tzinfo=UTC), date(2020, 6, 3)),
+    ("2020-06-03T00:10:00+08:00", "America/Los_Angeles", datetime(2020, 6, 2, 16, 10, tzinfo=UTC), date(2020, 6, 3)),
+    ("2020-06-02T23:50+08:00", "Asia/Shanghai", datetime(2020, 6, 2, 15, 50, tzinfo=UTC), date(2020, 6, 2)),
+    # naive: local time in the source's zone when it has one, UTC otherwise; its own day either way
+    ("2020-06-03T00:30:00", None, datetime(2020, 6, 3, 0, 30, tzinfo=UTC), date(2020, 6, 3)),
+    ("2020-06-03T00:30:00", "Asia/Dubai", datetime(2020, 6, 2, 20, 30, tzinfo=UTC), date(2020, 6, 3)),
+    ("2020-06-02T23:30:00", "America/New_York", datetime(2020, 6, 3, 3, 30, tzinfo=UTC), date(2020, 6, 2)),
+    ("2020-06-03T00:30:00", "Asia/Shanghai", datetime(2020, 6, 2, 16, 30, tzinfo=UTC), date(2020, 6, 3)),
+])
+def test_offset_rule_from_json_ld_near_midnight(raw, tz, published_at, published_date):
+    jsonld = json.dumps({"@type": "NewsArticle", "datePublished": raw})
+    html = (f'<html><head><script type="application/ld+json">{jsonld}</script></head>'
+            "<body><h1>Port reopens</h1><p>Text.</p></body></html>")
+    result = choose_publication_date(gather_candidates(html, "https://x.example/a"), fetched_at=FETCHED_LATE, tz=tz)
+    assert (result.published_at, result.published_date, result.date_source) == (published_at, published_date, "jsonld")
+    assert result.published_at.utcoffset() == timedelta(0)
+
+
+def test_fetch_time_is_never_the_publication_date():
+    result = choose_publication_date([cand("warc", datetime(2020, 6, 3, 10, tzinfo=UTC))], fetched_at=FETCHED_LATE,
+                                     tz="Europe/Berlin")
+    assert result.published_date is None and result.date_source is None and result.reason == "missing_date"
 
 
 def test_disagreement_reported_even_when_rejected():
@@ -1000,3 +1038,28 @@ def test_microdata_gate_is_the_regex_over_the_whole_page():
         assert dates._has_microdata_date(text) is (dates._MICRODATA_RX.search(text) is not None), repr(text)
         found += dates._has_microdata_date(text)
     assert found > 1000
+
+
+def test_sources_that_agree_outvote_the_first_in_priority():
+    cands = [cand("jsonld", naive(2020, 3, 9, 8)), cand("dateline", naive(2020, 3, 2, 10)),
+             cand("url", naive(2020, 3, 2), False), cand("htmldate", naive(2020, 3, 2), False)]
+    result = choose_publication_date(cands, fetched_at=FETCHED_LATE)
+    # three readings of the page agree on the 2nd; the first of them in PRIORITY order gives the time
+    assert (result.published_date, result.date_source) == (date(2020, 3, 2), "dateline")
+    assert result.published_at == datetime(2020, 3, 2, 10, tzinfo=UTC)
+    assert result.disagreement is True
+
+
+def test_a_tie_goes_to_the_pages_own_metadata():
+    cands = [cand("dateline", naive(2020, 3, 2, 10)), cand("jsonld", naive(2020, 3, 9, 8))]
+    result = choose_publication_date(cands, fetched_at=FETCHED_LATE)
+    assert (result.published_date, result.date_source) == (date(2020, 3, 9), "jsonld")
+    cands += [cand("meta", naive(2020, 3, 2, 10)), cand("htmldate", naive(2020, 3, 9), False)]
+    assert choose_publication_date(cands, fetched_at=FETCHED_LATE).date_source == "jsonld"
+
+
+def test_a_future_candidate_does_not_vote():
+    cands = [cand("jsonld", naive(2030, 1, 1, 8)), cand("meta", naive(2030, 1, 1, 8)),
+             cand("dateline", naive(2020, 3, 2, 10))]
+    result = choose_publication_date(cands, fetched_at=FETCHED_LATE)
+    assert (result.published_date, result.date_source, result.reason) == (date(2020, 3, 2), "dateline", None)

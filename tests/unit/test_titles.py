@@ -45,3 +45,57 @@ def test_h1_preferred_when_title_contains_it():
 def test_common_affixes_find_an_undeclared_site_name():
     titles = ["One headline | Kavir", "Another headline | Kavir", "Third | Kavir", "Odd one out"]
     assert common_affixes(titles) == ["Kavir"]
+
+
+def test_the_h1_the_metadata_confirms_is_the_headline():
+    from newsflow.titles import choose_title
+
+    # the SEO title differs from the displayed headline; the JSON-LD headline confirms the <h1>
+    assert choose_title(["Major WeWork layoffs to begin today"],
+                        ["WeWork employees to be laid off this week", "Major WeWork layoffs to begin today"]) \
+        == "Major WeWork layoffs to begin today"
+    # a logo <h1> first, the headline second
+    assert choose_title(["The Valley Courier", "Rail timetable: what changes for commuters"],
+                        ["Rail timetable: what changes for commuters | The Valley Courier"],
+                        site_names=["The Valley Courier"]) == "Rail timetable: what changes for commuters"
+    # most of the same words: the og:title shortens the displayed headline
+    assert choose_title(["'We Got Her!': Video Shows Dramatic Rescue of Kidnapped Fort Worth Girl"],
+                        ["'We Got Her!': Video Shows Dramatic Rescue of Kidnapped Girl"]) \
+        == "'We Got Her!': Video Shows Dramatic Rescue of Kidnapped Fort Worth Girl"
+
+
+def test_a_section_or_logo_h1_is_not_the_headline():
+    from newsflow.titles import choose_title, confirms
+
+    assert not confirms("Politik", "Koalition einigt sich auf Haushalt - Politik - Tagesblatt")
+    assert not confirms("Home", "Home of the week: a cottage by the sea")
+    assert choose_title(["Politik"], ["Koalition einigt sich auf Haushalt - Tagesblatt"], site_names=["Tagesblatt"]) \
+        == "Koalition einigt sich auf Haushalt"
+    assert choose_title(["Nur die Überschrift"], []) == "Nur die Überschrift"
+    assert choose_title([], [None, ""]) is None
+
+
+def test_a_title_that_is_only_the_site_name_gives_way_to_the_h1():
+    from newsflow.titles import choose_title
+
+    assert choose_title(["18 Kindersitze im Test: Vier Modelle fallen durch"], ["ADAC"], site_names=["ADAC"]) \
+        == "18 Kindersitze im Test: Vier Modelle fallen durch"
+    assert choose_title(["Menü"], ["ADAC"], site_names=["ADAC"]) == "ADAC"
+
+
+@pytest.mark.parametrize(("title", "site_names", "expected"), [
+    # the domain spells the site's name without accents or umlauts
+    ("Libre cours : Raoult, les nazis et moi | Dalloz Actualité", ["dalloz-actualite"],
+     "Libre cours : Raoult, les nazis et moi"),
+    ("Totenmonat November: Niemand geht allein | Erzbistum Köln", ["erzbistum-koeln"],
+     "Totenmonat November: Niemand geht allein"),
+    # a domain label that starts with the site name's first word
+    ("Royal Self-Indicting Arrogance - Sputnik International", ["sputniknews"], "Royal Self-Indicting Arrogance"),
+    ("Musk-Firma mit erstem KI-Modell, auch für Tesla > teslamag.de", ["teslamag"],
+     "Musk-Firma mit erstem KI-Modell, auch für Tesla"),
+    # a long last part that merely starts like the domain stays
+    ("Tesla recalls 2 million cars - Tesla owners react across the country", ["teslamag"],
+     "Tesla recalls 2 million cars - Tesla owners react across the country"),
+])
+def test_site_names_as_domains_write_them(title, site_names, expected):
+    assert clean_title(title, site_names=site_names) == expected
