@@ -1,5 +1,5 @@
 -- term_probe(term): the longest word of a search term (term_words), which term_coverage looks for first as a
--- plain substring of the lower-cased text: the rarest part of the term, and far cheaper than the full pattern.
+-- case-insensitive literal: the rarest part of the term, and far cheaper to find than the full pattern.
 create or replace macro term_probe(term) as
 term_words(term)[
     list_position(
