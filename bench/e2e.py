@@ -3,6 +3,7 @@ bare trafilatura CLI on the same URLs, with peak memory, per-stage times and an 
 
     .venv/bin/python bench/e2e.py --corpus /work/shared/corpora/article-extraction-benchmark \
         --copies 11 --copies 55 [--processes 2] [--repeat 1] [--workdir /tmp/newsflow-e2e] [--json out.json]
+        [--no-validators] [--rerun-always]
 
 For each K in --copies (N = 181 x K pages, served by bench/loopback_site.py in its own process):
   newsflow     `python -m newsflow.cli ingest --sources S --warehouse W` in a fresh data dir, warehouse and Airflow
@@ -10,7 +11,12 @@ For each K in --copies (N = 181 x K pages, served by bench/loopback_site.py in i
                `urls` source with `urls_file: http://127.0.0.1:PORT/urls.txt`, min_host_interval_s 0,
                host/global concurrency 16, respect_robots false, extract_workers = --processes.
                Checked: fetch_log has exactly N article rows for the run.
-  incremental  the same command again right away (same warehouse): ETag/304 and identical bodies cost no extraction.
+  incremental  the same command again right away (same warehouse): known articles are not due for a revisit (the
+               default policy), so they cost no request; the pages that failed or were rejected are fetched again
+               (ETag/304 and identical bodies cost no extraction).
+  --no-validators  the site sends no ETag (and never a Last-Modified): a page fetched again is a full 200.
+  --rerun-always   a third run on the same warehouse with `revisit: always` (every known article fetched again, the
+                   behaviour before revisit policies), for comparison.
   trafilatura  `.venv/bin/trafilatura --input-file urls.txt --parallel P -o OUT --config-file CFG` with
                SLEEP_TIME = 0 and SSRF_PROTECTION = off (it refuses loopback otherwise).
 Peak memory: the whole process tree of each command (psutil, every 0.2 s: the sum of RSS over all live
@@ -125,7 +131,7 @@ def fresh_home(template: Path, target: Path) -> Path:
     return target
 
 
-def write_sources(path: Path, port: int, processes: int, concurrency: int) -> None:
+def write_sources(path: Path, port: int, processes: int, concurrency: int, revisit: str | None = None) -> None:
     path.write_text(
         "settings:\n"
         f"  allow_private_hosts: ['127.0.0.1:{port}']\n"
@@ -134,7 +140,8 @@ def write_sources(path: Path, port: int, processes: int, concurrency: int) -> No
         f"  global_concurrency: {concurrency}\n"
         "  respect_robots: false\n"
         f"  extract_workers: {processes}\n"
-        "sources:\n"
+        + (f"  revisit: {revisit}\n" if revisit else "")
+        + "sources:\n"
         f"  - {{name: bench, kind: urls, urls_file: 'http://127.0.0.1:{port}/urls.txt'}}\n",
         encoding="utf-8",
     )
@@ -187,7 +194,8 @@ def warehouse_counts(warehouse: Path) -> dict:
     return {"runs": per_run, "articles_table": articles}
 
 
-def run_newsflow(site, workdir: Path, template: Path, processes: int, concurrency: int) -> dict:
+def run_newsflow(site, workdir: Path, template: Path, processes: int, concurrency: int,
+                 rerun_always: bool = False) -> dict:
     tag = f"N{site.pages}"
     home = fresh_home(template, workdir / f"{tag}-airflow")
     data = workdir / f"{tag}-data"
@@ -199,10 +207,14 @@ def run_newsflow(site, workdir: Path, template: Path, processes: int, concurrenc
     warehouse = data / "warehouse"
     env = {**os.environ, "AIRFLOW_HOME": str(home), "NEWSFLOW_DATA_DIR": str(data), "NEWSFLOW_WAREHOUSE": str(warehouse),
            "PYTHONPATH": str(ROOT / "plugins")}
-    cmd = [PY, "-m", "newsflow.cli", "ingest", "--sources", str(sources), "--warehouse", str(warehouse)]
+    always = workdir / f"{tag}-sources-revisit-always.yaml"
+    write_sources(always, site.port, processes, concurrency, revisit="always")
+    labels = ("first", "incremental", "revisit_always") if rerun_always else ("first", "incremental")
     results = {}
-    for label in ("first", "incremental"):
+    for label in labels:
         print(f"  newsflow {label} run, N={site.pages} ...", flush=True)
+        cmd = [PY, "-m", "newsflow.cli", "ingest", "--sources", str(always if label == "revisit_always" else sources),
+               "--warehouse", str(warehouse)]
         res = run_measured(cmd, env, workdir / f"{tag}-newsflow-{label}.out")
         last_log = home / "logs" / "news_ingest-last-run.log"
         shutil.copy(last_log, workdir / f"{tag}-newsflow-{label}.airflow.log") if last_log.exists() else None
@@ -215,7 +227,7 @@ def run_newsflow(site, workdir: Path, template: Path, processes: int, concurrenc
             break
     counts = warehouse_counts(warehouse)
     run_ids = list(counts["runs"])
-    for label, run_id in zip(("first", "incremental"), run_ids, strict=False):
+    for label, run_id in zip(labels, run_ids, strict=False):
         results[label]["run_id"] = run_id
         results[label]["accounting"] = counts["runs"][run_id]
         results[label]["all_urls_accounted"] = counts["runs"][run_id]["articles_logged"] == site.pages
@@ -258,6 +270,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--skip-trafilatura", action="store_true")
     parser.add_argument("--newsflow-first", action="store_true", help="start the alternation with newsflow")
+    parser.add_argument("--no-validators", action="store_true", help="the site sends no ETag: reruns get full 200s")
+    parser.add_argument("--rerun-always", action="store_true",
+                        help="a third newsflow run with `revisit: always` (every known article fetched again)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/newsflow-e2e"))
     parser.add_argument("--json", type=Path, help="write all results here")
     args = parser.parse_args(argv)
@@ -266,7 +281,7 @@ def main(argv=None) -> int:
     template = prepare_airflow_template(args.workdir)
     all_results = []
     for copies in args.copies or [11]:
-        with LoopbackSite(args.corpus, copies) as site:
+        with LoopbackSite(args.corpus, copies, etag=not args.no_validators) as site:
             urls_file = args.workdir / f"N{site.pages}-urls.txt"
             urls_file.write_bytes(urllib.request.urlopen(site.base + "/urls.txt", timeout=30).read())
             for rep in range(args.repeat):
@@ -275,10 +290,12 @@ def main(argv=None) -> int:
                     order = ["newsflow"]
                 print(f"N={site.pages} (copies={copies}) repeat {rep + 1}/{args.repeat}: order {order}", flush=True)
                 entry = {"copies": copies, "pages": site.pages, "repeat": rep, "order": order, "processes": args.processes,
-                         "cores": os.cpu_count(), "loadavg_before": os.getloadavg()}
+                         "validators": not args.no_validators, "cores": os.cpu_count(),
+                         "loadavg_before": os.getloadavg()}
                 for what in order:
                     if what == "newsflow":
-                        entry["newsflow"] = run_newsflow(site, args.workdir, template, args.processes, args.concurrency)
+                        entry["newsflow"] = run_newsflow(site, args.workdir, template, args.processes, args.concurrency,
+                                                         args.rerun_always)
                     else:
                         entry["trafilatura"] = run_trafilatura(site, urls_file, args.workdir, args.processes)
                 entry["loadavg_after"] = os.getloadavg()
@@ -288,8 +305,12 @@ def main(argv=None) -> int:
                         entry["trafilatura"]["wall_s"] / nf["first"]["wall_s"], 3)
                 if "incremental" in nf:
                     entry["incremental_over_first_time"] = round(nf["incremental"]["wall_s"] / nf["first"]["wall_s"], 3)
+                if "revisit_always" in nf:
+                    entry["revisit_always_over_first_time"] = round(
+                        nf["revisit_always"]["wall_s"] / nf["first"]["wall_s"], 3)
                 print("  summary: " + json.dumps({k: entry.get(k) for k in (
-                    "ratio_newsflow_over_bare_throughput", "incremental_over_first_time")}), flush=True)
+                    "ratio_newsflow_over_bare_throughput", "incremental_over_first_time",
+                    "revisit_always_over_first_time")}), flush=True)
                 all_results.append(entry)
                 if args.json:
                     args.json.write_text(json.dumps(all_results, indent=1, default=str), encoding="utf-8")

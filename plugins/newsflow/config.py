@@ -7,12 +7,21 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_USER_AGENT = "newsflow/0.1 (+https://github.com/newsflow/newsflow; news archiving for research)"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,62}$")
@@ -20,6 +29,72 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,62}$")
 
 class ConfigError(ValueError):
     """A sources file that cannot be used; the message names the file, the entry and the field."""
+
+
+_DURATION_RE = re.compile(r"(\d+)([smhdw])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(value: object) -> timedelta:
+    """`15m`, `2h`, `1d`, `1h30m` (units s, m, h, d, w) or `0`. A bare number is refused: minutes or hours?"""
+    if isinstance(value, timedelta):
+        return value
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if text == "0" or (value == 0 and not isinstance(value, bool)):
+        return timedelta(0)
+    parts = _DURATION_RE.findall(text)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        raise ValueError(f"{value!r} is not a duration such as '15m', '2h', '1d' or '1h30m'")
+    return timedelta(seconds=sum(int(number) * _UNIT_SECONDS[unit] for number, unit in parts))
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest `parse_duration` spelling, so a policy survives a trip through XCom as the user wrote it."""
+    seconds = int(value.total_seconds())
+    if seconds == 0:
+        return "0"
+    parts = []
+    for unit in "wdhms":
+        count, seconds = divmod(seconds, _UNIT_SECONDS[unit])
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
+
+
+class RevisitPolicy(BaseModel):
+    """When a known article URL is fetched again: while it is younger than `while_younger_than` (from its
+    published_at), at most once per `every` since its last fetch; never after. Also `always` or `never`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    while_younger_than: timedelta | None = Field(timedelta(hours=24), description="None: at any age (`forever`)")
+    every: timedelta = timedelta(hours=2)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named(cls, value: object) -> object:
+        if value == "always":
+            return {"while_younger_than": "forever", "every": "0"}
+        if value == "never":
+            return {"while_younger_than": "0"}
+        if isinstance(value, str):
+            raise ValueError(f"{value!r} is not a revisit policy: use 'always', 'never' or a mapping such as "
+                             "{while_younger_than: 24h, every: 2h}")
+        return value
+
+    @field_validator("while_younger_than", mode="before")
+    @classmethod
+    def _window(cls, value: object) -> timedelta | None:
+        return None if value in ("forever", None) else parse_duration(value)
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _interval(cls, value: object) -> timedelta:
+        return parse_duration(value)
+
+    @field_serializer("while_younger_than", "every")
+    def _spelled(self, value: timedelta | None) -> str:
+        return "forever" if value is None else format_duration(value)
 
 
 class Settings(BaseModel):
@@ -47,6 +122,7 @@ class Settings(BaseModel):
     timezone: str = "UTC"
     extract_workers: int = Field(0, ge=0, description="0 means one per core")
     max_articles: int | None = Field(None, ge=1)
+    revisit: RevisitPolicy = Field(default_factory=RevisitPolicy)
 
     @field_validator("timezone")
     @classmethod
@@ -75,6 +151,7 @@ class _SourceBase(BaseModel):
     language: str | None = None
     timezone: str | None = None
     max_articles: int | None = Field(None, ge=1)
+    revisit: RevisitPolicy | None = Field(None, description="fields not given come from settings.revisit")
 
     @field_validator("name")
     @classmethod
@@ -139,6 +216,18 @@ class SourcesFile(BaseModel):
             if source.name in seen:
                 raise ValueError(f"source name {source.name!r} is used twice")
             seen.add(source.name)
+        return self
+
+    @model_validator(mode="after")
+    def _revisit_defaults(self) -> SourcesFile:
+        # resolved here, once: after a trip through XCom a policy no longer knows which fields the file gave
+        for source in self.sources:
+            given = source.revisit
+            if given is None:
+                source.revisit = self.settings.revisit
+            else:
+                source.revisit = self.settings.revisit.model_copy(
+                    update={key: getattr(given, key) for key in given.model_fields_set})
         return self
 
     def source(self, name: str) -> FeedSource | SitemapSource | UrlsSource | WarcSource:

@@ -187,6 +187,12 @@ def test_second_run_is_incremental_and_never_duplicates(first_run, env):
     )
     assert outcomes.get("loaded", 0) == 0
     assert outcomes["unchanged"] >= len([e for e in EXPECTED if e["outcome"] in ("loaded", "rejected")])
+    # every known article is within its revisit interval (default: every 2 h): not fetched, logged not_due
+    known, not_due, requested = con.execute(
+        "select count(*) filter (article_id in (select article_id from articles) and reason <> 'duplicate'),"
+        " count(*) filter (reason = 'not_due'), count(*) filter (reason = 'not_due' and http_status is not null)"
+        " from fetch_log where run_id = ? and url_kind = 'article'", [run_id]).fetchall()[0]
+    assert not_due == known >= len(before) and requested == 0
 
 
 def test_rerunning_the_same_run_is_idempotent(first_run, env, monkeypatch):

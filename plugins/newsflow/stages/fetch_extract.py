@@ -20,6 +20,7 @@ from newsflow.stages.extraction_pool import (
 )
 from newsflow.stages.http import archiver, fetch_fields, host_gate_dir, http_cache, parse_iso
 from newsflow.stages.job import Job, peak_rss_mb
+from newsflow.stages.revisit import skip_not_due
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +67,18 @@ def _fetch_rows(job: Job, rows: list[dict], on_fetched=None) -> None:
             row["http_status"] = 200
             if on_fetched is not None:
                 on_fetched(row)
-    elif pending:
+        return
+    if pending:
         cache = http_cache([r["canonical_url"] for r in pending], job.warehouse)
         with WarcArchive(staging.archive_path(job.run_id, job.name)) as archive:
             asyncio.run(_fetch_all(pending, job.settings, archive, cache, on_fetched))
+
+
+def _skip_not_due(job: Job, rows: list[dict]) -> None:
+    """A known article is fetched again only when its revisit is due; the others cost no request. Decided before
+    anything counts the pages to fetch, so a run with a few due pages among many known ones extracts serially."""
+    if job.source.kind != "warc":  # pages of a WARC source come from the archive given, never the network
+        skip_not_due(job, [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None])
 
 
 def _fetch_counts(rows: list[dict]) -> Counter:
@@ -79,6 +88,7 @@ def _fetch_counts(rows: list[dict]) -> Counter:
 def fetch_source(job: Job) -> Job:
     """Fetch only (the ledger for a separate extract_source); news_ingest uses fetch_extract_source."""
     rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
+    _skip_not_due(job, rows)
     _fetch_rows(job, rows)
     staging.write(rows, staging.LEDGER, job.staging / "ledger.fetch.parquet")
     counts = _fetch_counts(rows)
@@ -144,6 +154,7 @@ def extract_source(job: Job) -> Job:
 def fetch_extract_source(job: Job) -> Job:
     """Fetch and extract in one stage: each page goes to the extraction workers as soon as it is archived."""
     rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
+    _skip_not_due(job, rows)
     pending = sum(1 for r in rows if r["url_kind"] == "article" and r["outcome"] is None)
     with ArticleSink(job.staging, rows, job.name, pending) as sink, \
             ExtractionStream(worker_count(job.settings), serial=pending < SERIAL_EXTRACTION_BELOW) as stream:

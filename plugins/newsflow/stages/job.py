@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
-from newsflow.config import Settings, Source
+from newsflow.config import RevisitPolicy, Settings, Source
 
 OUTCOMES = ("loaded", "unchanged", "rejected", "failed", "skipped")
 
@@ -47,6 +47,11 @@ class Job:
     def timezone(self) -> str:
         """The zone for naive times the publisher prints: the source's, else the file's default."""
         return self.source.timezone or self.settings.timezone
+
+    @property
+    def revisit(self) -> RevisitPolicy:
+        """The source's revisit policy (the sources file fills it in from settings.revisit)."""
+        return self.source.revisit or self.settings.revisit
 
     def with_summary(self, **counts) -> Job:
         return replace(self, summary={**self.summary, **counts})

@@ -1,0 +1,72 @@
+"""Polite revisits: which known article URLs the fetch stage leaves alone because the source's revisit policy says
+they are not due; they are logged `unchanged: not_due` and cost no request and no extraction.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from newsflow.config import RevisitPolicy
+from newsflow.stages.job import Job
+
+log = logging.getLogger(__name__)
+
+
+def is_due(policy: RevisitPolicy, *, published_at: datetime, last_fetched: datetime | None, now: datetime) -> bool:
+    """A known article is due while younger than the policy's window, once `every` has passed since its last fetch.
+    A date in the future counts as just published."""
+    age = max(now - published_at, timedelta(0))
+    if policy.while_younger_than is not None and age >= policy.while_younger_than:
+        return False
+    return last_fetched is None or now - last_fetched >= policy.every
+
+
+def known_articles(article_ids: list[str], warehouse: str) -> dict[str, tuple[datetime, datetime]]:
+    """article_id -> (published_at, or first fetch when the article has no date; its last fetch), one query.
+
+    Only URLs whose page is in `articles` are known: a URL that failed or was rejected last time is not, so it
+    is fetched again. The last fetch is the latest that gave the article as stored (loaded, identical content or
+    HTTP 304); failures and rejections do not count."""
+    from newsflow.warehouse import connect, exists
+
+    article_ids = [a for a in article_ids if a]
+    if not article_ids or not exists(warehouse):
+        return {}
+    con = connect(warehouse, read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        if "articles" not in tables:
+            return {}
+        rows = con.execute(
+            "select article_id, coalesce(published_at, inserted_at), fetched_at from articles "
+            "where article_id in (select unnest(?::varchar[]))",
+            [article_ids],
+        ).fetchall()
+    finally:
+        con.close()
+    return {article_id: (_utc(published), _utc(fetched)) for article_id, published, fetched in rows}
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # a catalog that hands back naive timestamps (stored as UTC) must not break the comparison with an aware now
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def skip_not_due(job: Job, pending: list[dict], now: datetime | None = None) -> list[dict]:
+    """Mark the pending article rows whose revisit is not due (`unchanged: not_due`); returns the rows to fetch."""
+    if not pending:
+        return pending
+    now = now or datetime.now(UTC)
+    known = known_articles([r["article_id"] for r in pending], job.warehouse)
+    due = []
+    for row in pending:
+        seen = known.get(row["article_id"])
+        if seen is not None and not is_due(job.revisit, published_at=seen[0], last_fetched=seen[1], now=now):
+            row.update(outcome="unchanged", reason="not_due")
+        else:
+            due.append(row)
+    if len(due) < len(pending):
+        log.info("%s: %d known article(s) not due for a revisit, %d to fetch", job.name, len(pending) - len(due),
+                 len(due))
+    return due

@@ -1,0 +1,168 @@
+"""Polite revisits through the real stages (loopback HTTP, real DuckDB): a known article that is not due costs no
+request and is logged `unchanged: not_due`; a due one is fetched again conditionally; one older than the window
+never is; failed and rejected URLs are retried; every URL is accounted for and reruns duplicate nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsflow.stages.account import check_accounting
+from newsflow.stages.discover import discover_source
+from newsflow.stages.fetch_extract import fetch_extract_source
+from newsflow.stages.load import load_run
+from newsflow.stages.plan import plan_run
+from newsflow.stages.validate import validate_source
+from newsflow.warehouse import connect
+from tests.support.revisit_site import RevisitSite
+
+PATHS = ["/fresh/a", "/old/b", "/etag/c", "/short/d", "/flaky/e"]
+
+
+def run(tmp_path, site, run_id: str, paths=PATHS, revisit: str | None = None,
+        source: str | None = None) -> dict[str, tuple[str, str]]:
+    """Every stage of one news_ingest run over one source (by default a `urls` source of `paths`); returns
+    path -> (outcome, reason) of its article URLs."""
+    sources = tmp_path / "sources.yaml"
+    urls = ", ".join(f"'{site.url(p)}'" for p in paths)
+    source = source or f"{{name: harbour, kind: urls, urls: [{urls}]}}"
+    sources.write_text(
+        "settings:\n"
+        f"  allow_private_hosts: ['127.0.0.1:{site.port}']\n"
+        "  min_host_interval_s: 0\n  max_tries: 1\n  extract_workers: 1\n"
+        + (f"  revisit: {revisit}\n" if revisit else "")
+        + f"sources:\n  - {source}\n"
+    )
+    jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, run_id)]
+    load_run(jobs, run_id=run_id, dag_id="test")
+    check_accounting(jobs, run_id=run_id)
+    rows = warehouse(tmp_path).execute(
+        "select url, outcome, reason from fetch_log where run_id = ? and url_kind = 'article'", [run_id]).fetchall()
+    prefix = site.url("")
+    return {url.removeprefix(prefix): (outcome, reason) for url, outcome, reason in rows}
+
+
+def warehouse(tmp_path):
+    return connect(tmp_path / "data" / "warehouse", read_only=True)
+
+
+def pass_time(tmp_path, hours: float) -> None:
+    """As if `hours` went by since the last fetch of every stored article (the published dates stay)."""
+    con = connect(tmp_path / "data" / "warehouse")
+    con.execute(f"update articles set fetched_at = fetched_at - interval {int(hours * 60)} minute")
+    con.close()
+
+
+def articles(tmp_path) -> list[tuple]:
+    return warehouse(tmp_path).execute(
+        "select url, body_hash, first_run_id, changed_run_id from articles order by url").fetchall()
+
+
+@pytest.fixture
+def site():
+    with RevisitSite() as running:
+        yield running
+
+
+def test_a_second_run_fetches_nothing_that_is_not_due(tmp_path, data_env, site):
+    first = run(tmp_path, site, "r1")
+    assert first == {
+        "/fresh/a": ("loaded", "new"), "/old/b": ("loaded", "new"), "/etag/c": ("loaded", "new"),
+        "/short/d": ("rejected", "body_too_short"), "/flaky/e": ("failed", "http_500"),
+    }
+    stored = articles(tmp_path)
+    last_fetches = warehouse(tmp_path).execute("select url, fetched_at, last_run_id from articles").fetchall()
+    before = site.hits.copy()
+
+    second = run(tmp_path, site, "r2")
+    requested = site.hits - before
+    # known articles are not requested at all; the rejected and the failed page are tried again
+    assert set(requested) - {"/robots.txt"} == {"/short/d", "/flaky/e"}
+    assert requested["/short/d"] == requested["/flaky/e"] == 1
+    assert second == {
+        "/fresh/a": ("unchanged", "not_due"), "/old/b": ("unchanged", "not_due"), "/etag/c": ("unchanged", "not_due"),
+        "/short/d": ("unchanged", "same_content"), "/flaky/e": ("loaded", "new"),
+    }
+    # not-due articles are left exactly as they were, last fetch included
+    assert [a for a in articles(tmp_path) if "/flaky/" not in a[0]] == stored
+    con = warehouse(tmp_path)
+    assert con.execute("select url, fetched_at, last_run_id from articles where url not like '%/flaky/%'"
+                       ).fetchall() == last_fetches
+    not_due = con.execute("select http_status, bytes, fetched_at from fetch_log where reason = 'not_due'").fetchall()
+    assert not_due == [(None, None, None)] * 3  # no request: nothing to report about one
+    assert con.execute("select unchanged, loaded from runs where run_id = 'r2'").fetchall() == [(4, 1)]
+    assert con.execute("select status from runs where run_id = 'r2'").fetchall() == [("succeeded",)]
+
+
+def test_a_due_article_is_fetched_again_conditionally_and_an_old_one_never(tmp_path, data_env, site):
+    run(tmp_path, site, "r1", PATHS[:3])
+    pass_time(tmp_path, 3)  # past `every` (2 h by default); /old/b is years past the 24 h window
+    before = site.hits.copy()
+    second = run(tmp_path, site, "r2", PATHS[:3])
+    requested = site.hits - before
+    assert requested["/fresh/a"] == requested["/etag/c"] == 1
+    assert "/old/b" not in requested
+    assert site.conditional["/etag/c"] == 1  # the ETag from the first fetch went along: a 304
+    assert second == {
+        "/fresh/a": ("unchanged", "same_content"), "/old/b": ("unchanged", "not_due"),
+        "/etag/c": ("unchanged", "not_modified"),
+    }
+    # the 304 and the same-bytes answer count as the last fetch: right after, nothing is due again
+    before = site.hits.copy()
+    third = run(tmp_path, site, "r3", PATHS[:3])
+    assert site.hits - before == {}
+    assert set(third.values()) == {("unchanged", "not_due")}
+
+    # with a 30-day window and a new edition of every page: the young articles are due and load again as
+    # changed, the 2018 one is still never fetched
+    pass_time(tmp_path, 3)
+    site.edition = 2
+    before = site.hits.copy()
+    fourth = run(tmp_path, site, "r4", PATHS[:3], revisit="{while_younger_than: 30d, every: 2h}")
+    assert "/old/b" not in site.hits - before
+    assert fourth["/fresh/a"] == ("loaded", "changed")
+    assert fourth["/etag/c"] == ("loaded", "changed")  # a new edition has a new ETag: 200, not 304
+    assert fourth["/old/b"] == ("unchanged", "not_due")
+    assert len(articles(tmp_path)) == 3
+
+
+def test_policy_forms(tmp_path, data_env, site):
+    run(tmp_path, site, "r1", PATHS[:3])
+    before = site.hits.copy()
+    always = run(tmp_path, site, "r2", PATHS[:3], revisit="always")
+    assert {p: n for p, n in (site.hits - before).items() if p != "/robots.txt"} == {p: 1 for p in PATHS[:3]}
+    assert always["/old/b"] == ("unchanged", "same_content")
+    pass_time(tmp_path, 10_000)
+    before = site.hits.copy()
+    never = run(tmp_path, site, "r3", PATHS[:3], revisit="never")
+    assert site.hits - before == {}
+    assert set(never.values()) == {("unchanged", "not_due")}
+
+
+def test_rerunning_a_run_duplicates_nothing(tmp_path, data_env, site):
+    """A cleared and re-run run (same run id, minutes later) finds its articles known and not due: its fetch_log
+    rows are replaced, one per URL, and nothing is duplicated or lost."""
+    first = run(tmp_path, site, "r1", PATHS)
+    stored = articles(tmp_path)
+    before = site.hits.copy()
+    again = run(tmp_path, site, "r1", PATHS)
+    assert set(site.hits - before) - {"/robots.txt"} == {"/short/d", "/flaky/e"}
+    assert {p: again[p] for p in PATHS[:3]} == {p: ("unchanged", "not_due") for p in PATHS[:3]}
+    assert first["/flaky/e"] == ("failed", "http_500") and again["/flaky/e"] == ("loaded", "new")
+    assert [a for a in articles(tmp_path) if "/flaky/" not in a[0]] == stored
+    con = warehouse(tmp_path)
+    assert con.execute("select count(*), count(distinct url) from fetch_log").fetchall() == [(5, 5)]
+    assert con.execute("select count(*), count(distinct canonical_url) from articles").fetchall() == [(4, 4)]
+    assert con.execute("select count(*) from runs").fetchall() == [(1,)]
+
+
+def test_a_feed_is_read_again_at_every_run_and_its_known_articles_are_not(tmp_path, data_env, site):
+    feed = f"{{name: harbour, kind: feed, url: '{site.url('/feed.xml')}'}}"
+    assert run(tmp_path, site, "r1", source=feed) == {"/fresh/a": ("loaded", "new"), "/old/b": ("loaded", "new")}
+    before = site.hits.copy()
+    second = run(tmp_path, site, "r2", source=feed)
+    assert {p: n for p, n in (site.hits - before).items() if p != "/robots.txt"} == {"/feed.xml": 1}
+    assert site.conditional["/feed.xml"] == 1  # with its ETag: a 304, and the entries read from the archive
+    assert second == {"/fresh/a": ("unchanged", "not_due"), "/old/b": ("unchanged", "not_due")}
+    listing = warehouse(tmp_path).execute(
+        "select outcome, reason, http_status from fetch_log where run_id = 'r2' and url_kind = 'feed'").fetchall()
+    assert listing == [("unchanged", "not_modified", 304)]
