@@ -1,5 +1,5 @@
 """news_maintenance: daily upkeep of the lake: compact small files, expire snapshots older than the retention,
-delete files nothing refers to. Thin wiring only: the work lives in newsflow.maintenance, imported in the task.
+delete files nothing refers to, and remove the staging of finished and dead runs. Thin wiring only: the work lives in newsflow.maintenance, imported in the task.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ Daily, through the 1-slot `duckdb_write` pool (never at the same time as a load)
 
 1. **maintain_lake**: flush inlined rows to Parquet, merge adjacent small files, rewrite files where most rows
    were replaced, expire snapshots older than `retention_days` (default `$NEWSFLOW_SNAPSHOT_RETENTION_DAYS` or 7),
-   delete the files those snapshots alone used, and delete orphaned files (older than 6 hours).
+   delete the files those snapshots alone used, and delete orphaned files (older than 6 hours);
+2. **clean_staging**: remove the staging folders of runs the warehouse records as finished, and of dead runs
+   (nothing in them changed for 6 hours); the WARC archive is kept (articles point into it).
 
 Readers are never blocked: each keeps reading its snapshot's files until that snapshot expires.
 """
@@ -46,7 +48,15 @@ def news_maintenance():
         days = (params or {}).get("retention_days")
         return maintain(warehouse_location(), retention_days=retention_days() if days is None else float(days))
 
-    maintain_lake()
+    # staging is cleaned even when compaction failed: the two do not depend on each other's work
+    @task(execution_timeout=timedelta(hours=1), trigger_rule="all_done")
+    def clean_staging(summary: dict | None) -> list[str]:
+        from newsflow.cleanup import clean_dead_staging, finished_run_keys
+        from newsflow.config import warehouse_location
+
+        return [str(p) for p in clean_dead_staging(finished=finished_run_keys(warehouse_location()))]
+
+    clean_staging(maintain_lake())
 
 
 news_maintenance()

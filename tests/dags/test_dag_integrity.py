@@ -88,3 +88,5 @@ def test_maintenance_shape(dagbag):
     task = dag.get_task("maintain_lake")
     assert task.pool == "duckdb_write"  # never at the same time as a load
     assert "retention_days" in dag.params
+    cleanup = dag.get_task("clean_staging")
+    assert cleanup.upstream_task_ids == {"maintain_lake"} and cleanup.trigger_rule == "all_done"
