@@ -313,11 +313,11 @@ def warehouse_env(kind: str, data: Path, catalog_dsn: str) -> dict[str, str]:
     """newsflow's settings for every component, the names docker-compose.yaml uses.
 
     kind "postgres": the lake's catalog in Postgres (`catalog_dsn`, libpq key=value) and its data files in a
-    folder every worker sees, as in docker-compose.yaml. kind "file": a warehouse of its own under the shared
-    data folder, which works only while every worker is on this one machine.
+    folder every worker sees, as in docker-compose.yaml. kind "file": a lake in a folder under the shared data
+    folder (SQLite catalog), which works only while every worker is on this one machine.
     """
     if kind == "file":
-        return {"NEWSFLOW_DATA_DIR": str(data), "NEWSFLOW_WAREHOUSE": str(data / "warehouse.duckdb")}
+        return {"NEWSFLOW_DATA_DIR": str(data), "NEWSFLOW_WAREHOUSE": str(data / "warehouse")}
     if kind == "postgres":
         return {
             "NEWSFLOW_DATA_DIR": str(data),
