@@ -473,7 +473,7 @@ def test_dockerfile():
     assert "PATH=/opt/newsflow/.venv/bin:" in envs
     assert "AIRFLOW_HOME=/opt/airflow" in envs
     assert "NEWSFLOW_DATA_DIR=/opt/airflow/data" in envs
-    assert "NEWSFLOW_WAREHOUSE=/opt/airflow/data/warehouse.duckdb" in envs
+    assert "NEWSFLOW_WAREHOUSE=/opt/airflow/data/warehouse" in envs
     assert any("useradd" in run and "--uid 50000" in run and " airflow" in run for run in runs)
     users = [rest for keyword, rest in instructions if keyword == "USER"]
     assert users and users[-1] in ("airflow", "50000", "50000:0", "airflow:0")
