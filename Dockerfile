@@ -20,7 +20,7 @@ ENV PYTHONUNBUFFERED=1 \
     UV_NO_CACHE=1 \
     AIRFLOW_HOME=/opt/airflow \
     NEWSFLOW_DATA_DIR=/opt/airflow/data \
-    NEWSFLOW_WAREHOUSE=/opt/airflow/data/warehouse.duckdb \
+    NEWSFLOW_WAREHOUSE=/opt/airflow/data/warehouse \
     NEWSFLOW_SQL_DIR=/opt/airflow/sql
 ENV PATH=/opt/newsflow/.venv/bin:$PATH
 

@@ -175,9 +175,10 @@ def stage_times(log_file: Path) -> dict[str, float]:
 
 
 def warehouse_counts(warehouse: Path) -> dict:
-    import duckdb
+    sys.path.insert(0, str(ROOT / "plugins"))
+    from newsflow.warehouse import connect
 
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect(warehouse, read_only=True)
     try:
         runs = con.execute("select run_id, status from runs order by loaded_at").fetchall()
         per_run = {}
@@ -203,7 +204,7 @@ def run_newsflow(site, workdir: Path, template: Path, processes: int, concurrenc
     data.mkdir(parents=True)
     sources = workdir / f"{tag}-sources.yaml"
     write_sources(sources, site.port, processes, concurrency)
-    warehouse = data / "warehouse.duckdb"
+    warehouse = data / "warehouse"
     env = {**os.environ, "AIRFLOW_HOME": str(home), "NEWSFLOW_DATA_DIR": str(data), "NEWSFLOW_WAREHOUSE": str(warehouse),
            "PYTHONPATH": str(ROOT / "plugins")}
     always = workdir / f"{tag}-sources-revisit-always.yaml"

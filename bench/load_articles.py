@@ -1,15 +1,18 @@
-"""Load speed: 100,000 synthetic articles through the real load path (`newsflow.stages.load.load_run`).
+"""Load speed: 100,000 synthetic articles through the real load path (`newsflow.pipeline.load_run`).
 
     .venv/bin/python bench/load_articles.py [--articles 100000] [--sources 4] [--workdir /tmp/newsflow-load] [--json F]
 
 Builds, untimed, one staging folder per source with the files load_run reads (valid.parquet in the ARTICLE schema,
 ledger.validate.parquet in the LEDGER schema with one article row per valid record, empty rejected.parquet and
 a validation.parquet with a few expectation rows) plus a sources file so `_upsert_sources` works. Bodies are
-2-4 KB of words, simhashes random 64-bit values, dates spread over two years. Then times, on a fresh warehouse:
-  first        load_run(run A): every article new (insert)
+2-4 KB of words, simhashes random 64-bit values, dates spread over two years. Then, in a child process (so its
+peak memory is the loads' alone, not the build's), times side by side:
+  bare         `insert into bare select * from read_parquet(<the staged valid.parquet files>)` into an empty
+               table of a fresh lake: the floor any load of these rows pays
+  first        load_run(run A) into a fresh lake: every article new
   second       load_run(run B) on the same staged files: every article unchanged (the idempotent upsert path)
   rerun        load_run(run A) again: a retried load of the same run (upserts over its own rows)
-and checks the articles table holds exactly N rows after each.
+and checks the articles table holds exactly N rows after each. Reports first / bare and each child's peak RSS.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import hashlib
 import json
 import os
 import random
+import resource
 import shutil
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -91,50 +96,87 @@ def build(workdir: Path, n: int, sources: int, seed: int = 7) -> tuple[list[Path
     return folders, sources_file
 
 
+def peak() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def measure_bare(workdir: Path) -> dict:
+    """The floor: the staged rows inserted as they are into an empty table of a fresh lake."""
+    from newsflow.warehouse import connect
+
+    staged = json.loads((workdir / "staged.json").read_text(encoding="utf-8"))
+    valid = [str(Path(folder) / "valid.parquet") for folder in staged["folders"]]
+    con = connect(workdir / "bare")
+    con.execute("create table bare as select * from read_parquet($files) limit 0", {"files": valid})
+    t0 = time.monotonic()
+    con.execute("insert into bare select * from read_parquet($files)", {"files": valid})
+    result = {"seconds": round(time.monotonic() - t0, 2),
+              "rows": con.execute("select count(*) from bare").fetchone()[0]}
+    con.close()
+    return {"bare": {**result, "peak_rss_mib": peak()}}
+
+
+def measure_loads(workdir: Path, n: int) -> dict:
+    """The three loads through load_run, into a fresh lake."""
+    from newsflow.stages.load import load_run
+    from newsflow.stages.plan import make_jobs
+    from newsflow.warehouse import connect, open_for_write
+
+    staged = json.loads((workdir / "staged.json").read_text(encoding="utf-8"))
+    lake = workdir / "lake"
+    results: dict = {}
+    open_for_write(lake).close()  # create + migrate the lake outside the timing, as the bare lake's table was
+    for label, run_id in (("first", "bench_load_A"), ("second", "bench_load_B"), ("rerun", "bench_load_A")):
+        # the staged files of `build`, as each run's load task would find them
+        run_jobs = [dataclasses.replace(job, staging=Path(folder)) for job, folder in
+                    zip(make_jobs(staged["sources_file"], None, run_id, str(lake)), staged["folders"], strict=True)]
+        t0 = time.monotonic()
+        summary = load_run(run_jobs, run_id=run_id, dag_id="bench_load")
+        elapsed = time.monotonic() - t0
+        con = connect(lake, read_only=True)
+        rows = con.execute("select count(*) from articles").fetchone()[0]
+        log_rows = con.execute("select count(*) from fetch_log where run_id = ?", [run_id]).fetchone()[0]
+        con.close()
+        results[label] = {"run_id": run_id, "seconds": round(elapsed, 2), "rows_per_s": round(n / elapsed),
+                          "warehouse_wait_s": summary["warehouse_wait_s"], "counts": summary["counts"],
+                          "articles_rows": rows, "fetch_log_rows_for_run": log_rows, "exactly_n": rows == n,
+                          "peak_rss_mib_so_far": peak()}
+    results["peak_rss_mib"] = peak()
+    results["lake_mib"] = round(sum(f.stat().st_size for f in lake.rglob("*") if f.is_file()) / 2**20, 1)
+    return results
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--sources", type=int, default=4)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/newsflow-load"))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--measure", choices=["bare", "loads"], help=argparse.SUPPRESS)  # a child process
     args = parser.parse_args(argv)
+    os.environ["NEWSFLOW_DATA_DIR"] = str(args.workdir / "data")
+    if args.measure:
+        result = measure_bare(args.workdir) if args.measure == "bare" else measure_loads(args.workdir, args.articles)
+        print("RESULT " + json.dumps(result), flush=True)
+        return 0
     if args.workdir.exists():
         shutil.rmtree(args.workdir)
     args.workdir.mkdir(parents=True)
-    warehouse = args.workdir / "warehouse.duckdb"
-    os.environ["NEWSFLOW_WAREHOUSE"] = str(warehouse)
-    os.environ["NEWSFLOW_DATA_DIR"] = str(args.workdir / "data")
-
-    import duckdb
-
-    from newsflow.stages.load import load_run
-    from newsflow.stages.plan import make_jobs
-    from newsflow.warehouse import open_for_write
 
     started = time.monotonic()
     folders, sources_file = build(args.workdir, args.articles, args.sources)
+    (args.workdir / "staged.json").write_text(
+        json.dumps({"folders": [str(f) for f in folders], "sources_file": str(sources_file)}), encoding="utf-8")
     build_s = time.monotonic() - started
     staged_mb = sum(p.stat().st_size for p in (args.workdir / "staging").rglob("*.parquet")) / 2**20
     print(f"built {args.articles} synthetic articles in {build_s:.1f}s ({staged_mb:.0f} MiB staged Parquet)", flush=True)
-    open_for_write().close()  # create + migrate the warehouse outside the timing
 
     results = {"articles": args.articles, "sources": args.sources, "staged_parquet_mib": round(staged_mb, 1)}
-    for label, run_id in (("first", "bench_load_A"), ("second", "bench_load_B"), ("rerun", "bench_load_A")):
-        # the staged files of `build`, as each run's load task would find them
-        run_jobs = [dataclasses.replace(job, staging=folder)
-                    for job, folder in zip(make_jobs(str(sources_file), None, run_id, str(warehouse)), folders, strict=True)]
-        t0 = time.monotonic()
-        summary = load_run(run_jobs, run_id=run_id, dag_id="bench_load")
-        elapsed = time.monotonic() - t0
-        con = duckdb.connect(str(warehouse), read_only=True)
-        rows = con.execute("select count(*) from articles").fetchone()[0]
-        log_rows = con.execute("select count(*) from fetch_log where run_id = ?", [run_id]).fetchone()[0]
-        con.close()
-        results[label] = {"run_id": run_id, "seconds": round(elapsed, 2), "rows_per_s": round(args.articles / elapsed),
-                          "counts": summary["counts"], "articles_rows": rows, "fetch_log_rows_for_run": log_rows,
-                          "exactly_n": rows == args.articles}
-        print(f"{label:7s} {json.dumps(results[label])}", flush=True)
-    results["warehouse_mib"] = round(warehouse.stat().st_size / 2**20, 1)
+    for phase in ("bare", "loads"):  # each in its own process: its peak memory is its own
+        child = subprocess.run([sys.executable, __file__, "--measure", phase, "--workdir", str(args.workdir),
+                                "--articles", str(args.articles)], capture_output=True, text=True, check=True)
+        results.update(json.loads(child.stdout.split("RESULT ", 1)[1]))
+    results["first_over_bare"] = round(results["first"]["seconds"] / results["bare"]["seconds"], 2)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(json.dumps(results, indent=1))

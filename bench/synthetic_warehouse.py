@@ -1,9 +1,10 @@
 """Build a synthetic newsflow warehouse for benchmarking the analyst views.
 
-    python bench/synthetic_warehouse.py --articles 1000000 --output /tmp/synth.duckdb
+    python bench/synthetic_warehouse.py --articles 1000000 --output /tmp/synth-lake
 
-The file is created through the real migrations (sql/schema, sql/views), then filled with SQL only: every
-random choice is a hash of the row's key (deterministic for a given --seed), no Python loops over rows.
+The lake (a folder: SQLite catalog and Parquet data files, as newsflow makes it) is created through the real
+connection and migrations (newsflow.warehouse: sql/schema, sql/views, sql/macros), then filled with SQL only:
+every random choice is a hash of the row's key (deterministic for a given --seed), no Python loops over rows.
 
 What it contains:
 - 60 sources with Zipf-like volume (weight 1/rank), one language each (en, ar, ru, zh, fr, es, de, tr);
@@ -17,15 +18,13 @@ What it contains:
 - injected outages (source-days with no rows), one source that stopped 4 days ago (stale) and one that
   stopped 20 days ago (silent);
 - runs (one per day), fetch_log (a feed row per source per run, a row per article, some failed, rejected
-  and unchanged rows) and sources, enough for source_freshness;
-- the term index (term_daily), the phrase signatures and the frequent pairs per day (phrase_daily), built last
-  as newsflow.warehouse.rebuild_term_index builds them, so they are exactly what loads would have kept
-  (`--no-term-index` leaves them empty).
+  and unchanged rows) and sources, enough for source_freshness.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -96,21 +95,17 @@ def weighted_case(expr_u: str, choices: list[tuple[str, int]]) -> str:
 
 
 def build(output: Path, articles: int, days: int, seed: int, threads: int | None, bodies: str = "long",
-          vocab: int | None = None, term_index: bool = True, memory_limit: str | None = None) -> dict:
-    import duckdb
-
-    from newsflow.config import sql_dir
-    from newsflow.warehouse import migrate, refresh_phrase_daily, refresh_phrase_signatures, run_sql_file
+          vocab: int | None = None, memory_limit: str | None = None) -> dict:
+    from newsflow.warehouse import open_for_write
 
     if output.exists():
-        output.unlink()
-    con = duckdb.connect(str(output))
+        shutil.rmtree(output)
+    con = open_for_write(output)
     con.execute("set timezone = 'UTC'")
     if threads:
         con.execute(f"set threads = {threads}")
-    if memory_limit:
-        con.execute(f"set memory_limit = '{memory_limit}'")
-    migrate(con)
+    # the build's statements hold a whole table's rows at once; the writer's default cap (1GB) would spill
+    con.execute(f"set memory_limit = '{memory_limit or '8GB'}'")
     timings: dict[str, float] = {}
 
     def step(name: str, sql: str) -> None:
@@ -469,25 +464,8 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
         from fetch_log as f
         where f.outcome = 'rejected'
     """)
-    if term_index:
-        # the term index, the phrase signatures and the frequent pairs per day, built by the SQL that
-        # newsflow.warehouse.rebuild_term_index runs (sql/maintenance/term_index_rebuild.sql, then the refresh)
-        started = time.perf_counter()
-        run_sql_file(con, sql_dir() / "maintenance" / "term_index_rebuild.sql")
-        timings["term_index"] = time.perf_counter() - started
-        print(f"  {'term_index':<18} {timings['term_index']:6.1f}s", file=sys.stderr)
-        for name, refresh in (("phrase_signatures", refresh_phrase_signatures), ("phrase_daily", refresh_phrase_daily)):
-            started = time.perf_counter()
-            refresh(con)
-            timings[name] = time.perf_counter() - started
-            print(f"  {name:<18} {timings[name]:6.1f}s", file=sys.stderr)
-    else:
-        con.execute("delete from term_daily")
-        con.execute("delete from phrase_signatures")
-        con.execute("delete from phrase_daily")
-        con.execute("delete from phrase_daily_days")
     stats = dict(zip(
-        ["articles", "duplicates", "sources", "days", "fetch_log", "runs", "avg_body_chars", "term_daily_rows"],
+        ["articles", "duplicates", "sources", "days", "fetch_log", "runs", "avg_body_chars"],
         con.execute("""
             select
                 (select count(*) from articles),
@@ -496,12 +474,10 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
                 (select count(distinct published_date) from articles),
                 (select count(*) from fetch_log),
                 (select count(*) from runs),
-                (select round(avg(body_chars)) from articles),
-                (select count(*) from term_daily)
+                (select round(avg(body_chars)) from articles)
         """).fetchone(),
         strict=True,
     ))
-    con.execute("checkpoint")
     con.close()
     stats["seconds"] = round(sum(timings.values()), 1)
     return stats
@@ -520,15 +496,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vocab", type=int,
                         help="made-up words in the vocabulary's long tail (default 50,000 for long bodies, 1,700 "
                              "for short: a day of real news has tens of thousands of distinct words)")
-    parser.add_argument("--no-term-index", action="store_true", help="leave term_daily empty (to measure its size)")
-    parser.add_argument("--memory-limit", help="DuckDB memory_limit for the build, e.g. 1GB (default: DuckDB's)")
+    parser.add_argument("--memory-limit", help="DuckDB memory_limit for the build (default 8GB)")
     args = parser.parse_args(argv)
     vocab = args.vocab or (50_000 if args.bodies == "long" else 1_700)
     started = time.perf_counter()
     stats = build(args.output, args.articles, args.days, args.seed, args.threads, args.bodies, vocab,
-                  not args.no_term_index, args.memory_limit)
+                  args.memory_limit)
     stats["wall_seconds"] = round(time.perf_counter() - started, 1)
-    stats["size_mb"] = round(args.output.stat().st_size / 1e6, 1)
+    stats["size_mb"] = round(sum(f.stat().st_size for f in args.output.rglob("*") if f.is_file()) / 1e6, 1)
     print(" ".join(f"{k}={v}" for k, v in stats.items()))
     return 0
 

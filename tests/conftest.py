@@ -19,7 +19,7 @@ CORPUS = ROOT.parent / "shared" / "corpora" / "article-extraction-benchmark"
 def data_env(tmp_path, monkeypatch):
     """A private data folder and warehouse for one test."""
     monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("NEWSFLOW_WAREHOUSE", str(tmp_path / "data" / "warehouse.duckdb"))
+    monkeypatch.setenv("NEWSFLOW_WAREHOUSE", str(tmp_path / "data" / "warehouse"))
     return tmp_path / "data"
 
 

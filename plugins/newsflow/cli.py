@@ -19,8 +19,10 @@ DEMO_PORT = 8765
 
 
 def _set_warehouse(path: str | None) -> None:
+    """--warehouse becomes the default of everything this command starts (Airflow's tasks inherit it): a lake
+    folder, made absolute, or a `postgres:` catalog string as written."""
     if path:
-        os.environ["NEWSFLOW_WAREHOUSE"] = str(Path(path).resolve())
+        os.environ["NEWSFLOW_WAREHOUSE"] = path if path.startswith("postgres:") else str(Path(path).resolve())
 
 
 def _print_table(columns: list[str], rows: list[tuple], out=sys.stdout, max_width: int = 60) -> None:
@@ -274,6 +276,46 @@ def cmd_sql(args) -> int:
     return 0
 
 
+def shell_command(warehouse: str | None = None, extra: list[str] | None = None) -> list[str]:
+    """The DuckDB CLI (the pinned duckdb-cli wheel, same DuckDB as newsflow) with the lake attached read-only and
+    selected. The extensions come from the pinned wheels: installed into DuckDB's extension folder first (what
+    newsflow's own connections do), so the CLI LOADs them without any download."""
+    import duckdb
+
+    from newsflow.warehouse import exists, lake, load_extensions
+
+    spec = lake(warehouse)
+    if not exists(warehouse):
+        raise FileNotFoundError(f"no warehouse at {spec.location}; run `newsflow demo` or `newsflow ingest` first")
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    try:
+        catalog_extension = "sqlite" if spec.sqlite_file is not None else "postgres"
+        load_extensions(con, ("ducklake", catalog_extension))
+    finally:
+        con.close()
+    setup = (f"set autoinstall_known_extensions = false; load ducklake; load {catalog_extension}; "
+             f"{spec.attach_sql(read_only=True)}; use lake;")
+    return [sys.executable, "-m", "duckdb_cli", "-cmd", setup, *(extra or [])]
+
+
+def cmd_shell(args) -> int:
+    import subprocess
+
+    _set_warehouse(args.warehouse)
+    extra = [a for a in args.duckdb_args if a != "--"]
+    return subprocess.call(shell_command(extra=extra))
+
+
+def cmd_warehouse_upgrade(args) -> int:
+    from newsflow.warehouse import lake, upgrade
+
+    _set_warehouse(args.warehouse)
+    counts = upgrade(args.from_file)
+    print(f"moved {args.from_file} into the lake at {lake().location}:")
+    _print_table(["table", "rows"], sorted(counts.items()))
+    return 0
+
+
 def cmd_export(args) -> int:
     from newsflow.warehouse import connect
 
@@ -311,13 +353,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="serve the bundled sample site and ingest it through Airflow")
     demo.add_argument("--port", type=int, help=f"sample site port (default {DEMO_PORT}, or a free one when taken)")
-    demo.add_argument("--warehouse", help="DuckDB file (default data/warehouse.duckdb or $NEWSFLOW_WAREHOUSE)")
+    demo.add_argument("--warehouse", help="lake folder or postgres: catalog (default data/warehouse or $NEWSFLOW_WAREHOUSE)")
     demo.set_defaults(func=cmd_demo)
 
     ingest = sub.add_parser("ingest", help="one news_ingest run through Airflow")
     ingest.add_argument("--sources", required=True, help="sources YAML file")
     ingest.add_argument("--source", action="append", help="only this source (repeatable)")
-    ingest.add_argument("--warehouse", help="DuckDB file (default data/warehouse.duckdb or $NEWSFLOW_WAREHOUSE)")
+    ingest.add_argument("--warehouse", help="lake folder or postgres: catalog (default data/warehouse or $NEWSFLOW_WAREHOUSE)")
     ingest.add_argument("--logical-date", help="the run's logical date (ISO 8601); default: now")
     ingest.add_argument("--quality", action="store_true", help="then run news_quality (checks, Data Docs, dashboard)")
     ingest.set_defaults(func=cmd_ingest)
@@ -354,6 +396,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--warehouse")
     export.set_defaults(func=cmd_export)
 
+    shell = sub.add_parser("shell", help="the DuckDB CLI with the warehouse attached (read-only) and selected")
+    shell.add_argument("--warehouse")
+    shell.add_argument("duckdb_args", nargs=argparse.REMAINDER,
+                       help="passed to the duckdb CLI after `--`, e.g. -- -c \"select count(*) from articles\"")
+    shell.set_defaults(func=cmd_shell)
+
+    lake_cmd = sub.add_parser("warehouse", help="warehouse administration")
+    lake_sub = lake_cmd.add_subparsers(dest="warehouse_command", required=True)
+    upgrade = lake_sub.add_parser("upgrade", help="move an earlier newsflow DuckDB file into the lake (row counts checked)")
+    upgrade.add_argument("--from", dest="from_file", required=True, help="the earlier warehouse.duckdb")
+    upgrade.add_argument("--warehouse", help="the lake to create (default data/warehouse or $NEWSFLOW_WAREHOUSE)")
+    upgrade.set_defaults(func=cmd_warehouse_upgrade)
+
     report = sub.add_parser("report", help="write the offline HTML dashboard (opens the warehouse read-only)")
     report.add_argument("--output", required=True, help="HTML file to write")
     report.add_argument("--term", help="word for the term-trend chart (default: the most frequent long word)")
@@ -371,9 +426,9 @@ def main(argv: list[str] | None = None) -> int:
         from newsflow.airflow_runner import DagRunFailed
         from newsflow.config import ConfigError
         from newsflow.service import ServiceError
-        from newsflow.warehouse import WarehouseBusy
+        from newsflow.warehouse import WarehouseBusy, WarehouseConfigError
 
-        if isinstance(exc, ConfigError):
+        if isinstance(exc, ConfigError | WarehouseConfigError):
             print(f"newsflow: {exc}", file=sys.stderr)
             return 2
         if isinstance(exc, WarehouseBusy):
@@ -383,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
             permanent, cause = classify(exc)
             print(f"newsflow: {cause if permanent else exc}", file=sys.stderr)
             return 1
-        if isinstance(exc, DagRunFailed | FileNotFoundError | ServiceError):
+        if isinstance(exc, DagRunFailed | OSError | ServiceError):  # a missing lake, a catalog that is a directory, ...
             print(f"newsflow: {exc}", file=sys.stderr)
             return 1
         # duckdb errors in a user's query deserve one clear line

@@ -401,9 +401,21 @@ def data_dir() -> Path:
     return Path(os.environ.get("NEWSFLOW_DATA_DIR") or project_root() / "data").resolve()
 
 
-def warehouse_path() -> Path:
-    env = os.environ.get("NEWSFLOW_WAREHOUSE")
-    return Path(env).resolve() if env else data_dir() / "warehouse.duckdb"
+def warehouse_location(location: str | os.PathLike | None = None) -> str:
+    """The lake to use: `location` if given, else $NEWSFLOW_WAREHOUSE, else `<data dir>/warehouse`. A folder (made
+    absolute, so every process agrees on it) or a `postgres:` catalog string (kept as written). Read at the CLI
+    and DAG boundaries only; inside the pipeline the location travels as an argument."""
+    value = str(location) if location else os.environ.get("NEWSFLOW_WAREHOUSE", "").strip()
+    if not value:
+        return str(data_dir() / "warehouse")
+    if value.startswith("postgres:"):
+        return value
+    return str(Path(value).expanduser().resolve())
+
+
+def warehouse_path() -> str:
+    """The default lake location (kept for callers that only print it)."""
+    return warehouse_location()
 
 
 def sql_dir() -> Path:

@@ -1,5 +1,5 @@
 """Content fingerprints: an exact body hash and a 64-bit SimHash over shingles, so copies of a wire story can be
-found across URLs and sources (sql/loads/04_mark_duplicates.sql links copies within 3 bits).
+found across URLs and sources (sql/loads/05_mark_duplicates.sql links copies within 3 bits).
 """
 
 from __future__ import annotations

@@ -273,11 +273,20 @@ def check_run_rates(con, *, limits: Thresholds | None = None, ingest_run_id: str
     return rejection + failures
 
 
+def check_unique_keys(con) -> list[dict]:
+    """Each table's key (newsflow.warehouse.KEYS) is unique: a lake has no primary keys, the loads keep them."""
+    from newsflow.warehouse import KEYS, duplicate_keys
+
+    return [_row(f"duplicate_keys:{table}", WAREHOUSE, n, f"0 rows sharing a key in {table} ({', '.join(KEYS[table])})",
+                 "fail" if n else "pass", table=table) for table, n in duplicate_keys(con).items()]
+
+
 def sql_checks(con, *, now: datetime | None = None, limits: Thresholds | None = None) -> list[dict]:
     from newsflow.extraction_health import extraction_health_checks
 
     limits = limits or Thresholds()
     return [
+        *check_unique_keys(con),
         *check_freshness(con, now=now, limits=limits),
         *check_volume(con, now=now, limits=limits),
         *check_null_rates(con, limits=limits),
@@ -458,10 +467,16 @@ def write_checks(con, run_id: str, rows: list[dict], checked_at: datetime | None
     try:
         con.execute("delete from quality_checks where run_id = ?", [run_id])
         if seen:
-            con.executemany(
-                "insert into quality_checks values (?, ?, ?, ?, ?, ?, ?, ?)",
-                [[run_id, checked_at, r["check_name"], r["source"], r["observed"], r["expected"], r["status"],
-                  r["details"]] for r in seen.values()],
+            # one statement for all rows: in a lake each insert statement is a write of its own
+            con.execute(
+                "insert into quality_checks (run_id, checked_at, check_name, source, observed, expected, status, "
+                "details) select $run_id, $checked_at, unnest($names), unnest($sources), unnest($observed), "
+                "unnest($expected), unnest($statuses), unnest($details)",
+                {"run_id": run_id, "checked_at": checked_at,
+                 "names": [r["check_name"] for r in seen.values()], "sources": [r["source"] for r in seen.values()],
+                 "observed": [r["observed"] for r in seen.values()],
+                 "expected": [r["expected"] for r in seen.values()],
+                 "statuses": [r["status"] for r in seen.values()], "details": [r["details"] for r in seen.values()]},
             )
         con.execute("commit")
     except Exception:

@@ -1,52 +1,183 @@
-"""The DuckDB warehouse: connections (one writer, many read-only readers), numbered migrations from sql/schema
-and sql/views, and the per-run load, one transaction built from the SQL files in sql/loads.
+"""The warehouse, a DuckLake: connections (readers attach read-only and see a snapshot, loads never wait for them),
+numbered table migrations from sql/schema, views and macros re-created from sql/views and sql/macros.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
+import sqlite3
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from newsflow.config import sql_dir, warehouse_path
+from newsflow.config import sql_dir, warehouse_location
 
 log = logging.getLogger(__name__)
 
+LAKE = "lake"  # the name the lake is attached under: analysts' SQL says `articles`, the lake is selected (USE)
+CATALOG_FILE = "catalog.sqlite"
+DATA_FOLDER = "data"
+
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 _MIGRATION = re.compile(r"^(\d{3})_([\w\-]+)\.sql$")
+_OBJECT = re.compile(r"^([a-z_][a-z0-9_]*)\.sql$")
 
 
 class WarehouseBusy(RuntimeError):
-    """Another process holds the DuckDB file (DuckDB allows one writing process)."""
+    """The lake's catalog could not be reached in time (another writer held it too long)."""
 
 
-def connect(path: str | Path | None = None, *, read_only: bool = False, wait_s: float = 60.0):
+class WarehouseConfigError(ValueError):
+    """The warehouse location cannot be used as given (a clear message for the operator)."""
+
+
+@dataclass(frozen=True)
+class Lake:
+    """Where a lake lives: its DuckLake catalog and its data files."""
+
+    location: str
+    catalog: str  # what follows `ducklake:` in ATTACH
+    data_path: str | None  # None: the catalog already knows it (a reader of a Postgres catalog)
+    sqlite_file: Path | None  # the SQLite catalog file, for a folder location
+
+    def attach_sql(self, *, read_only: bool, alias: str = LAKE) -> str:
+        options = []
+        if self.data_path:
+            options.append(f"data_path {_quote(self.data_path)}")
+        if read_only:
+            options.append("read_only")
+        suffix = f" ({', '.join(options)})" if options else ""
+        return f"attach {_quote('ducklake:' + self.catalog)} as {alias}{suffix}"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def lake(location: str | os.PathLike | None = None, *, for_write: bool = False) -> Lake:
+    """Resolve a location (`--warehouse`, $NEWSFLOW_WAREHOUSE or the default `<data dir>/warehouse`)."""
+    where = warehouse_location(location)
+    if where.startswith("postgres:"):
+        data = os.environ.get("NEWSFLOW_LAKE_DATA", "").strip()
+        if not data and for_write:
+            raise WarehouseConfigError(
+                f"NEWSFLOW_WAREHOUSE={where!r} puts the lake's catalog in Postgres: set NEWSFLOW_LAKE_DATA to the "
+                "folder (shared by every machine) or object-store URL for its data files"
+            )
+        if data and "://" not in data:
+            data = str(Path(data).expanduser().resolve())
+        return Lake(where, where, _folder_path(data) if data else None, None)
+    folder = Path(where)
+    if folder.is_file():
+        raise WarehouseConfigError(
+            f"{folder} is a file: a warehouse is now a folder (a DuckLake). A DuckDB file from an earlier newsflow "
+            f"is moved into a lake with `newsflow warehouse upgrade --from {folder} --warehouse NEW_FOLDER`"
+        )
+    return Lake(str(folder), f"sqlite:{folder / CATALOG_FILE}", _folder_path(str(folder / DATA_FOLDER)),
+                folder / CATALOG_FILE)
+
+
+def _folder_path(path: str) -> str:
+    return path if path.endswith("/") else path + "/"
+
+
+def exists(location: str | os.PathLike | None = None) -> bool:
+    """Whether a lake is there to read (a Postgres catalog is assumed to be: attaching it tells)."""
+    spec = lake(location)
+    return spec.sqlite_file is None or spec.sqlite_file.exists()
+
+
+# -- extensions ------------------------------------------------------------------------------------------------
+EXTENSIONS = ("ducklake", "sqlite", "postgres")
+
+
+def extension_file(name: str) -> Path:
+    """The extension binary shipped by the `duckdb-extension-<name>` wheel, for this DuckDB version."""
+    import importlib
+
     import duckdb
 
-    path = Path(path) if path else warehouse_path()
-    if read_only and not path.exists():
-        raise FileNotFoundError(f"no warehouse at {path}; run `newsflow demo` or `newsflow ingest` first")
+    module = importlib.import_module(f"duckdb_extension_{name}")
+    return Path(module.__file__).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+
+
+def load_extensions(con, names: tuple[str, ...] = EXTENSIONS) -> None:
+    """LOAD the lake's extensions; the first time on a machine, INSTALL them from the pinned wheels (a local file
+    copy into DuckDB's extension folder, never a download), which also lets any DuckDB 1.5.5 client LOAD them."""
+    import duckdb_extensions
+
+    for name in names:
+        try:
+            con.execute(f"load {name}")
+        except Exception:  # noqa: BLE001 - not installed yet (or from another build): install the wheel's copy
+            duckdb_extensions.import_extension(name, force_install=True, con=con)
+            con.execute(f"load {name}")
+
+
+# -- connections -----------------------------------------------------------------------------------------------
+def _create_sqlite_catalog(path: Path) -> None:
+    """An empty SQLite file in WAL mode, before DuckLake creates its tables in it: with WAL a reader holding a
+    snapshot does not stop the writer's commit (SQLite's default rollback journal answers "database is locked")."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path)
+    try:
+        mode = con.execute("pragma journal_mode = wal").fetchone()[0]
+    finally:
+        con.close()
+    if mode.lower() != "wal":
+        raise WarehouseConfigError(f"{path}: SQLite refused WAL mode ({mode}); put the warehouse on a local disk")
+
+
+def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, wait_s: float = 60.0):
+    """A DuckDB connection with the lake attached as `lake` and selected (USE), so `select * from articles` works.
+
+    read_only: analysts, reports and checks; nothing can change the lake through it. A writer (the loads, the
+    quality checks, maintenance) gets a memory cap (NEWSFLOW_DUCKDB_MEMORY_LIMIT, default 1GB)."""
+    import duckdb
+
+    spec = lake(path, for_write=not read_only)
+    if spec.sqlite_file is not None:
+        if spec.sqlite_file.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "Is a directory (the lake's SQLite catalog must be a file)",
+                                    str(spec.sqlite_file))
+        if not spec.sqlite_file.exists():
+            if read_only:
+                raise FileNotFoundError(f"no warehouse at {spec.location}; run `newsflow demo` or `newsflow ingest` first")
+            _create_sqlite_catalog(spec.sqlite_file)
+    # no extension is ever downloaded: the ones needed come from the pinned wheels (load_extensions)
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    try:
+        con.execute("set enable_progress_bar = false")  # logs and notebooks, not a terminal
+        load_extensions(con, ("ducklake", "sqlite" if spec.sqlite_file is not None else "postgres"))
+        if not read_only:
+            # the writer's buffer pool would otherwise grow towards 80% of RAM; loads spill to disk instead
+            con.execute(f"set memory_limit = '{_memory_limit()}'")
+        _attach(con, spec, read_only=read_only, wait_s=wait_s)
+        con.execute(f"use {LAKE}")
+    except Exception:
+        con.close()
+        raise
+    return con
+
+
+def _attach(con, spec: Lake, *, read_only: bool, wait_s: float) -> None:
     deadline = time.monotonic() + wait_s
-    delay = 0.2
-    limit = None if read_only else _memory_limit()
+    delay = 0.05
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            if limit:
-                # the writer's buffer pool would otherwise grow towards 80% of RAM with the warehouse; loads spill
-                # to disk instead. A SET, not a connect option: other connections in the process stay compatible
-                con.execute(f"set memory_limit = '{limit}'")
-            return con
-        except duckdb.IOException as exc:
-            # the lock is held by a load or a reader in another process: wait for it rather than fail the task
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise WarehouseBusy(f"{path} is locked by another process: {exc}") from exc
+            con.execute(spec.attach_sql(read_only=read_only))
+            return
+        except Exception as exc:  # noqa: BLE001 - only a busy catalog is retried
+            if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
+                raise
+            if time.monotonic() > deadline:
+                raise WarehouseBusy(f"{spec.location}: the catalog stayed busy for {wait_s:.0f} s: {exc}") from exc
             time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, 1.0)
 
 
 def _memory_limit() -> str:
@@ -56,6 +187,28 @@ def _memory_limit() -> str:
     return value
 
 
+def open_for_write(path: str | os.PathLike | None = None):
+    con = connect(path)
+    try:
+        migrate(con)
+    except Exception:
+        con.close()
+        raise
+    return con
+
+
+def query(sql: str, params: list | dict | None = None, path: str | os.PathLike | None = None) -> tuple[list[str], list[tuple]]:
+    """Read-only query for analysts and the CLI; nothing here can change the warehouse."""
+    con = connect(path, read_only=True)
+    try:
+        cursor = con.execute(sql, params) if params else con.execute(sql)
+        columns = [d[0] for d in cursor.description] if cursor.description else []
+        return columns, cursor.fetchall()
+    finally:
+        con.close()
+
+
+# -- SQL files -------------------------------------------------------------------------------------------------
 def statements(sql: str) -> list[str]:
     """Split a file into statements (our SQL files keep semicolons out of strings and comments)."""
     cleaned = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
@@ -68,26 +221,43 @@ def run_sql_file(con, path: Path, params: dict | None = None) -> None:
         con.execute(statement, {k: v for k, v in (params or {}).items() if k in names} or None)
 
 
+# -- migrations ------------------------------------------------------------------------------------------------
 def migration_files(root: Path | None = None) -> list[tuple[int, str, Path]]:
-    """Numbered migrations: tables in sql/schema, then views in sql/views, each file applied once, in order."""
+    """Numbered table migrations in sql/schema, each applied once, in order."""
     root = root or sql_dir()
     found: dict[int, tuple[int, str, Path]] = {}
-    for folder in ("schema", "views"):
-        for path in sorted((root / folder).glob("*.sql")):
-            match = _MIGRATION.match(path.name)
-            if not match:
-                continue
-            version = int(match.group(1))
-            if version in found:
-                raise RuntimeError(f"migration number {version:03d} is used twice: {found[version][2]} and {path}")
-            found[version] = (version, match.group(2), path)
+    for path in sorted((root / "schema").glob("*.sql")):
+        match = _MIGRATION.match(path.name)
+        if not match:
+            continue
+        version = int(match.group(1))
+        if version in found:
+            raise RuntimeError(f"migration number {version:03d} is used twice: {found[version][2]} and {path}")
+        found[version] = (version, match.group(2), path)
     return [found[v] for v in sorted(found)]
 
 
+def object_files(root: Path | None = None) -> dict[str, Path]:
+    """Views (sql/views) and macros (sql/macros): one file per object, named after it."""
+    root = root or sql_dir()
+    found: dict[str, Path] = {}
+    for folder in ("views", "macros"):
+        for path in sorted((root / folder).glob("*.sql")):
+            match = _OBJECT.match(path.name)
+            if not match:
+                raise RuntimeError(f"{path}: a view or macro file is named after its object (lower_case.sql)")
+            if match.group(1) in found:
+                raise RuntimeError(f"{match.group(1)} is defined twice: {found[match.group(1)]} and {path}")
+            found[match.group(1)] = path
+    return found
+
+
 def migrate(con) -> list[int]:
+    """Apply the table migrations not applied yet (each in its own transaction), then re-create every view and
+    macro from its file and drop those no file defines any more (one transaction). Returns the versions applied."""
     con.execute(
         "create table if not exists schema_migrations ("
-        "version integer primary key, name varchar not null, applied_at timestamptz not null)"
+        "version integer not null, name varchar not null, applied_at timestamptz not null)"
     )
     applied = {row[0] for row in con.execute("select version from schema_migrations").fetchall()}
     done = []
@@ -99,106 +269,56 @@ def migrate(con) -> list[int]:
             run_sql_file(con, path)
             con.execute("insert into schema_migrations values (?, ?, ?)", [version, name, datetime.now(UTC)])
 
-        _in_transaction(con, apply)
+        in_transaction(con, apply)
         log.info("applied migration %03d_%s", version, name)
         done.append(version)
+    in_transaction(con, lambda: _recreate_objects(con))
     return done
 
 
-def open_for_write(path: str | Path | None = None):
-    con = connect(path)
-    migrate(con)
-    return con
+def _recreate_objects(con) -> None:
+    files = object_files()
+    database = con.execute("select current_database()").fetchone()[0]
+    existing = con.execute(
+        "select view_name, 'view' from duckdb_views() where database_name = $db and not internal "
+        "union all select distinct function_name, 'macro' from duckdb_functions() "
+        "where database_name = $db and function_type in ('macro', 'table_macro') and not internal",
+        {"db": database},
+    ).fetchall()
+    for name, kind in existing:
+        if name not in files:
+            con.execute(f"drop {kind} if exists {name}")
+            log.info("dropped %s %s: no file defines it any more", kind, name)
+    for name in _creation_order(files):
+        run_sql_file(con, files[name])
 
 
-def query(sql: str, params: list | dict | None = None, path: str | Path | None = None) -> tuple[list[str], list[tuple]]:
-    """Read-only query for analysts and the CLI; nothing here can change the warehouse."""
-    con = connect(path, read_only=True)
-    try:
-        cursor = con.execute(sql, params) if params else con.execute(sql)
-        columns = [d[0] for d in cursor.description] if cursor.description else []
-        return columns, cursor.fetchall()
-    finally:
-        con.close()
+def _creation_order(files: dict[str, Path]) -> list[str]:
+    """Objects that read others come after them (DuckDB binds a view when it is created)."""
+    uses = {}
+    for name, path in files.items():
+        text = "\n".join(statements(path.read_text(encoding="utf-8")))
+        uses[name] = {other for other in files if other != name and re.search(rf"\b{other}\b", text)}
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        if name in visiting:
+            raise RuntimeError(f"views/macros read each other in a cycle through {name}")
+        visiting.add(name)
+        for other in sorted(uses[name]):
+            visit(other)
+        visiting.discard(name)
+        order.append(name)
+
+    for name in sorted(files):
+        visit(name)
+    return order
 
 
-def rebuild_term_index(con) -> None:
-    """Recompute the term index (term_daily), the phrase signatures and the frequent grams (phrase_daily) from
-    articles (sql/maintenance/term_index_rebuild.sql, then refresh_term_index).
-
-    Loads keep all three exact by themselves; this is for articles changed outside a load (hand edits, tests) and
-    to re-cluster the index by term after many loads (the rebuild writes it sorted by term_hash, which is what
-    lets one term's scan skip almost every row group).
-    """
-    _in_transaction(con, lambda: run_sql_file(con, sql_dir() / "maintenance" / "term_index_rebuild.sql"))
-    refresh_term_index(con)
-
-
-def refresh_term_index(con) -> dict[str, int]:
-    """What a load leaves to after its commit: the phrase signatures of the articles it (re)wrote, then the
-    frequent grams of the days it changed. term_coverage is right before, during and after (it reads the articles
-    wherever these are unknown), only faster once this is done."""
-    return {"signatures": refresh_phrase_signatures(con), "days": refresh_phrase_daily(con)}
-
-
-# articles per signature statement: DuckDB expands the token, hash and bit lists of a whole batch of articles at
-# once. Loading the 1,991 pages of the end-to-end benchmark, the refresh took the process from 223 MB to 647 MB
-# with 4,096 articles a statement, 608 MB with 1,024 and 417 MB with 512, in the same ~1.1 s (docs/benchmarks.md).
-PHRASE_SIGNATURE_ARTICLES_PER_STATEMENT = 512
-
-
-def refresh_phrase_signatures(con, *, articles_per_statement: int = PHRASE_SIGNATURE_ARTICLES_PER_STATEMENT) -> int:
-    """Compute the signatures not known yet (triples null, sql/schema/006_phrase_signature_triples.sql): those of
-    the articles each load (re)wrote, and every row after migration 006, a rebuild, or a load that found them built
-    by another DuckDB's hash(). Each statement is its own transaction, so an interrupted refresh keeps what it
-    finished. Returns how many were computed."""
-    ids = [row[0] for row in con.execute(
-        "select article_id from phrase_signatures where triples is null order by article_id").fetchall()]
-    refresh = sql_dir() / "maintenance" / "phrase_signatures_refresh.sql"
-    started = time.monotonic()
-    for start in range(0, len(ids), articles_per_statement):
-        batch = ids[start:start + articles_per_statement]
-        _in_transaction(con, lambda batch=batch: run_sql_file(con, refresh, {"ids": batch}))
-    if ids:
-        log.info("phrase_signatures: %d recomputed in %.1f s", len(ids), time.monotonic() - started)
-    return len(ids)
-
-
-# originals per frequent-gram statement: each has ~900 distinct pairs and triples to count and keep apart until its
-# day's totals are known. With pairs only, refreshing 90 days of the 1M benchmark warehouse peaked at 845 MB RSS
-# with 2,500 a statement, 1.04 GB with 5,000, 1.19 GB with 10,000 and 1.5 GB with 25,000 (no faster: it spilled).
-# A single larger day still goes alone.
-PHRASE_DAILY_ARTICLES_PER_STATEMENT = 4_000
-
-
-def refresh_phrase_daily(con, *, articles_per_statement: int = PHRASE_DAILY_ARTICLES_PER_STATEMENT) -> int:
-    """Compute the frequent grams (sql/schema/005_phrase_daily.sql) of every day that lacks them: days a load
-    changed since, and every day of a warehouse migrated to 005. Returns how many days were computed.
-
-    Each statement is its own transaction, so an interrupted refresh keeps what it finished and the next one
-    resumes; term_coverage is right meanwhile (it counts a day without rows from the articles). Call it outside
-    a transaction.
-    """
-    todo = con.execute((sql_dir() / "maintenance" / "phrase_daily_todo.sql").read_text(encoding="utf-8")).fetchall()
-    if not todo:
-        return 0
-    batches: list[list] = [[]]
-    batch_articles = 0
-    for day, originals in todo:
-        if batches[-1] and batch_articles + originals > articles_per_statement:
-            batches.append([])
-            batch_articles = 0
-        batches[-1].append(day)
-        batch_articles += originals
-    refresh = sql_dir() / "maintenance" / "phrase_daily_refresh.sql"
-    started = time.monotonic()
-    for batch in batches:
-        _in_transaction(con, lambda batch=batch: run_sql_file(con, refresh, {"days": batch}))
-    log.info("phrase_daily: %d days computed in %.1f s", len(todo), time.monotonic() - started)
-    return len(todo)
-
-
-def _in_transaction(con, work) -> None:
+def in_transaction(con, work) -> None:
     con.execute("begin transaction")
     try:
         work()
@@ -206,3 +326,114 @@ def _in_transaction(con, work) -> None:
     except Exception:
         con.execute("rollback")
         raise
+
+
+# -- keys --------------------------------------------------------------------------------------------------------
+# DuckLake has no PRIMARY KEY or UNIQUE: these keys are kept by the loads (MERGE, or delete + insert of a run's
+# rows in the same transaction), and checked by the tests and the quality checks (duplicate_keys)
+KEYS = {
+    "articles": ("article_id",),
+    "sources": ("name",),
+    "runs": ("run_id",),
+    "rejected_articles": ("run_id", "source", "seq"),
+    "fetch_log": ("run_id", "source", "url_kind", "seq"),
+    "validation_results": ("run_id", "source", "expectation", "column_name"),
+    "http_cache": ("canonical_url",),
+    "quality_checks": ("run_id", "check_name", "source"),
+    "schema_migrations": ("version",),
+}
+
+
+def duplicate_keys(con) -> dict[str, int]:
+    """Per table, how many rows share their key with an earlier row (0 everywhere in a sound lake)."""
+    return {table: con.execute(
+        f"select count(*) - count(distinct ({', '.join(key)})) from {table}").fetchone()[0]
+        for table, key in KEYS.items()}
+
+
+# -- upgrade from the single-file warehouse ----------------------------------------------------------------------
+TABLES = ("sources", "runs", "articles", "rejected_articles", "fetch_log", "validation_results", "http_cache",
+          "quality_checks")
+
+
+EXPORT_HINT = (
+    "it was written by a newer DuckDB (newsflow 0.2 used DuckDB 2.0). Export it with that installation, then "
+    "upgrade from the export folder:\n"
+    "  OLD_VENV/bin/python -c \"import duckdb; duckdb.connect('{file}', read_only=True)"
+    ".execute(\\\"export database '{file}.export' (format parquet)\\\")\"\n"
+    "  newsflow warehouse upgrade --from {file}.export"
+)
+
+
+def upgrade(from_file: str | os.PathLike, location: str | os.PathLike | None = None) -> dict[str, int]:
+    """Copy every table of an earlier newsflow warehouse into a new, empty lake, in one transaction: the row count
+    of each table is compared with the source's before the commit, and any difference leaves the lake as it was.
+
+    The source is the earlier DuckDB file, or the folder `EXPORT DATABASE ... (format parquet)` made of it (how a
+    file written by a newer DuckDB than this one gets here). Columns the source lacks stay null (it predates
+    them); its term-index tables and migration history are not copied (the lake starts its own series).
+    Returns rows per table."""
+    source = Path(from_file).expanduser().resolve()
+    if not source.exists():
+        raise FileNotFoundError(f"no earlier warehouse at {source}")
+    con = open_for_write(location)
+    try:
+        _attach_old(con, source)
+        old_tables = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_catalog = 'old_warehouse'").fetchall()}
+        if "articles" not in old_tables:
+            raise WarehouseConfigError(f"{source} is not a newsflow warehouse (it has no articles table)")
+        busy = [t for t in TABLES if con.execute(f"select count(*) from {t}").fetchone()[0]]
+        if busy:
+            raise WarehouseConfigError(f"the lake at {lake(location).location} already holds rows ({', '.join(busy)}): "
+                                       "upgrade into a new, empty warehouse")
+        counts: dict[str, int] = {}
+
+        def copy() -> None:
+            for table in TABLES:
+                if table not in old_tables:
+                    continue
+                lake_columns = [r[0] for r in con.execute(
+                    "select column_name from information_schema.columns where table_catalog = $db "
+                    "and table_name = $t order by ordinal_position", {"db": LAKE, "t": table}).fetchall()]
+                old_columns = {r[0] for r in con.execute(
+                    "select column_name from information_schema.columns where table_catalog = 'old_warehouse' "
+                    "and table_name = $t", {"t": table}).fetchall()}
+                columns = ", ".join(c for c in lake_columns if c in old_columns)
+                con.execute(f"insert into {LAKE}.main.{table} ({columns}) "
+                            f"select {columns} from old_warehouse.main.{table}")
+                expected = con.execute(f"select count(*) from old_warehouse.main.{table}").fetchone()[0]
+                got = con.execute(f"select count(*) from {LAKE}.main.{table}").fetchone()[0]
+                if got != expected:
+                    raise RuntimeError(f"upgrade of {table}: {expected} rows in {source}, {got} in the lake")
+                counts[table] = got
+
+        in_transaction(con, copy)
+        con.execute("detach old_warehouse")
+    finally:
+        con.close()
+    log.info("upgraded %s into the lake: %s", source, counts)
+    return counts
+
+
+def _attach_old(con, source: Path) -> None:
+    """The earlier warehouse as the read-only database `old_warehouse`: the file itself, or views over the Parquet
+    files of its export folder."""
+    if source.is_dir():
+        con.execute("attach ':memory:' as old_warehouse")
+        for table in TABLES:
+            parquet = source / f"{table}.parquet"
+            if parquet.exists():
+                con.execute(f"create view old_warehouse.main.{table} as select * from read_parquet({_quote(str(parquet))})")
+        return
+    try:
+        con.execute(f"attach {_quote(str(source))} as old_warehouse (read_only)")
+    except Exception as exc:  # noqa: BLE001 - the reason (not DuckDB, too new a format) is in the message
+        hint = EXPORT_HINT.format(file=source) if "newer version" in str(exc) else str(exc)
+        raise WarehouseConfigError(f"cannot open {source} with DuckDB {_duckdb_version()}: {hint}") from exc
+
+
+def _duckdb_version() -> str:
+    import duckdb
+
+    return duckdb.__version__

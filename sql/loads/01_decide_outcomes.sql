@@ -43,6 +43,7 @@ select
             and existing.extractor_version = staged.extractor_version then 'same_content'
         when existing.body_hash = staged.body_hash then 'reextracted'
         else 'changed'
-    end as reason
+    end as reason,
+    existing.article_id is not null as stored
 from staged
 left join existing on staged.article_id = existing.article_id

@@ -1,8 +1,13 @@
 -- The warehouse contract (docs/warehouse.md): articles, rejections, the per-URL fetch log, runs,
 -- validation results, configured sources, and the conditional-request state of every fetched URL.
+-- The first migration of the lake (a DuckLake starts its own series; `newsflow warehouse upgrade` moves the rows
+-- of an earlier DuckDB file in). DuckLake has no PRIMARY KEY, UNIQUE or CHECK: the keys named in each table's
+-- comment are kept unique by the loads (MERGE, or delete + insert of a run's rows in the same transaction) and
+-- checked by the tests and the quality checks.
 
+-- key: name
 create table if not exists sources (
-    name varchar primary key,
+    name varchar not null,
     kind varchar not null,
     locator varchar not null,
     language varchar,
@@ -12,8 +17,9 @@ create table if not exists sources (
     updated_at timestamptz not null
 );
 
+-- key: run_id
 create table if not exists runs (
-    run_id varchar primary key,
+    run_id varchar not null,
     dag_id varchar not null,
     started_at timestamptz,
     loaded_at timestamptz,
@@ -30,8 +36,9 @@ create table if not exists runs (
     extractor_version varchar
 );
 
+-- key: article_id
 create table if not exists articles (
-    article_id varchar primary key,
+    article_id varchar not null,
     url varchar not null,
     canonical_url varchar not null,
     source varchar not null,
@@ -68,6 +75,7 @@ create table if not exists articles (
     updated_at timestamptz not null
 );
 
+-- key: run_id, source, seq
 create table if not exists rejected_articles (
     run_id varchar not null,
     source varchar not null,
@@ -86,10 +94,10 @@ create table if not exists rejected_articles (
     body varchar,
     fetched_at timestamptz,
     extractor_version varchar,
-    rejected_at timestamptz not null,
-    primary key (run_id, source, seq)
+    rejected_at timestamptz not null
 );
 
+-- key: run_id, source, url_kind, seq; outcome is one of loaded, unchanged, rejected, failed, skipped
 create table if not exists fetch_log (
     run_id varchar not null,
     source varchar not null,
@@ -97,7 +105,7 @@ create table if not exists fetch_log (
     seq integer not null,
     url varchar not null,
     canonical_url varchar,
-    outcome varchar not null check (outcome in ('loaded', 'unchanged', 'rejected', 'failed', 'skipped')),
+    outcome varchar not null,
     reason varchar,
     http_status integer,
     bytes bigint,
@@ -105,10 +113,10 @@ create table if not exists fetch_log (
     tries integer,
     fetched_at timestamptz,
     article_id varchar,
-    logged_at timestamptz not null,
-    primary key (run_id, source, url_kind, seq)
+    logged_at timestamptz not null
 );
 
+-- key: run_id, source, expectation, column_name
 create table if not exists validation_results (
     run_id varchar not null,
     source varchar not null,
@@ -119,12 +127,12 @@ create table if not exists validation_results (
     unexpected_count integer,
     unexpected_percent double,
     details varchar,
-    validated_at timestamptz not null,
-    primary key (run_id, source, expectation, column_name)
+    validated_at timestamptz not null
 );
 
+-- key: canonical_url
 create table if not exists http_cache (
-    canonical_url varchar primary key,
+    canonical_url varchar not null,
     etag varchar,
     last_modified varchar,
     content_sha1 varchar,

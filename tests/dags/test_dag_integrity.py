@@ -142,3 +142,14 @@ def test_plugin_folder_exposes_only_the_ui_plugin(tmp_path):
 
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result == {"plugins": ["newsflow"], "errors": {}, "stray": []}
+
+
+def test_maintenance_shape(dagbag):
+    dag = dagbag.dags["news_maintenance"]
+    assert dag.max_active_runs == 1 and not dag.catchup
+    assert dag.timetable.expression == "0 0 * * *"  # @daily
+    task = dag.get_task("maintain_lake")
+    assert task.pool == "duckdb_write"  # never at the same time as a load
+    assert "retention_days" in dag.params
+    cleanup = dag.get_task("clean_staging")
+    assert cleanup.upstream_task_ids == {"maintain_lake"} and cleanup.trigger_rule == "all_done"

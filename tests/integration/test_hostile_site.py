@@ -11,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from newsflow.warehouse import connect
 from tests.support.faultserver import ENCODED_TEXT, FaultServer
 
 pytestmark = pytest.mark.integration
@@ -65,7 +65,7 @@ def test_hostile_server_run(tmp_path, airflow_home):
             **os.environ,
             "AIRFLOW_HOME": str(airflow_home),
             "NEWSFLOW_DATA_DIR": str(tmp_path / "data"),
-            "NEWSFLOW_WAREHOUSE": str(tmp_path / "data" / "warehouse.duckdb"),
+            "NEWSFLOW_WAREHOUSE": str(tmp_path / "data" / "warehouse"),
         }
         started = time.monotonic()
         result = subprocess.run(
@@ -76,7 +76,7 @@ def test_hostile_server_run(tmp_path, airflow_home):
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
-    con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
+    con = connect(tmp_path / "data" / "warehouse", read_only=True)
     rows = con.execute("select url, outcome, reason from fetch_log where url_kind = 'article'").fetchall()
     got = {url.replace(server.base, ""): (outcome, reason) for url, outcome, reason in rows}
     assert len(rows) == len(urls)  # exactly one row per discovered URL

@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from newsflow.sample_site.server import SampleSite
+from newsflow.warehouse import connect
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ def env(tmp_path_factory, airflow_home):
     root = tmp_path_factory.mktemp("ingest")
     return {
         "NEWSFLOW_DATA_DIR": str(root / "data"),
-        "NEWSFLOW_WAREHOUSE": str(root / "data" / "warehouse.duckdb"),
+        "NEWSFLOW_WAREHOUSE": str(root / "data" / "warehouse"),
         "AIRFLOW_HOME": str(airflow_home),
     }
 
@@ -66,7 +66,7 @@ def newsflow(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 def warehouse(env):
-    return duckdb.connect(env["NEWSFLOW_WAREHOUSE"], read_only=True)
+    return connect(env["NEWSFLOW_WAREHOUSE"], read_only=True)
 
 
 @pytest.fixture(scope="module")
@@ -233,7 +233,7 @@ def test_rerunning_the_same_run_is_idempotent(first_run, env, monkeypatch):
 def test_reprocess_reextracts_from_the_archive_without_refetching(first_run, env, site):
     """An old warehouse (rows written by an older extractor) re-extracted from the WARC archive: the touched rows
     show the new version, nothing is fetched, nothing is duplicated."""
-    con = duckdb.connect(env["NEWSFLOW_WAREHOUSE"])
+    con = connect(env["NEWSFLOW_WAREHOUSE"])
     con.execute("update articles set extractor_version = 'newsflow-0.0.1+trafilatura-2.0.0' where source = 'alhadath'")
     total = con.execute("select count(*) from articles").fetchall()[0][0]
     con.close()
@@ -259,11 +259,11 @@ def test_reprocess_reextracts_from_the_archive_without_refetching(first_run, env
 def test_malformed_sources_file_fails_clearly_and_writes_nothing(env, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("sources:\n  - {name: x, kind: rss, url: 'http://127.0.0.1:1/feed'}\n", encoding="utf-8")
-    private = {**env, "NEWSFLOW_WAREHOUSE": str(tmp_path / "w.duckdb"), "NEWSFLOW_DATA_DIR": str(tmp_path / "d")}
+    private = {**env, "NEWSFLOW_WAREHOUSE": str(tmp_path / "w"), "NEWSFLOW_DATA_DIR": str(tmp_path / "d")}
     result = newsflow(private, "ingest", "--sources", str(bad))
     assert result.returncode == 2
     assert "bad.yaml" in result.stderr and "sources[0] (name 'x')" in result.stderr and "kind" in result.stderr
-    assert not (tmp_path / "w.duckdb").exists() and not (tmp_path / "d").exists()
+    assert not (tmp_path / "w").exists() and not (tmp_path / "d").exists()
 
 
 def test_sql_command_is_read_only(first_run, env):

@@ -11,9 +11,9 @@ import threading
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from newsflow.warehouse import connect
 from tests.support.faultserver import FaultServer
 from tests.support.procs import alive, children, cmdline, kill, spawned_workers, wait_gone
 
@@ -32,7 +32,7 @@ def test_kill_9_of_the_task_process_during_fetch_extract(tmp_path, airflow_home)
             "  host_concurrency: 2\n  max_tries: 1\n  extract_workers: 2\n"
             "sources:\n  - {name: slow, kind: urls, urls_file: urls.txt}\n")
         env = {**os.environ, "AIRFLOW_HOME": str(airflow_home), "NEWSFLOW_DATA_DIR": str(data),
-               "NEWSFLOW_WAREHOUSE": str(data / "warehouse.duckdb")}
+               "NEWSFLOW_WAREHOUSE": str(data / "warehouse")}
         command = [sys.executable, "-m", "newsflow.cli", "ingest", "--sources", str(tmp_path / "sources.yaml")]
         cli = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
@@ -71,7 +71,7 @@ def test_kill_9_of_the_task_process_during_fetch_extract(tmp_path, airflow_home)
         # the rerun accounts for every URL once
         rerun = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
-    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    con = connect(data / "warehouse", read_only=True)
     [(new_run_id, status)] = con.execute("select run_id, status from runs").fetchall()
     assert new_run_id != run_id
     assert status == "succeeded"

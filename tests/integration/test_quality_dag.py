@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from newsflow.airflow_runner import dags_test
+from newsflow.warehouse import connect
 from tests.unit.test_quality_checks import make_warehouse
 
 pytestmark = pytest.mark.integration
@@ -19,10 +19,10 @@ def env(tmp_path_factory, airflow_home):
     root = tmp_path_factory.mktemp("quality")
     data = root / "data"
     data.mkdir()
-    make_warehouse(data / "warehouse.duckdb")
+    make_warehouse(data / "warehouse")
     return {
         "NEWSFLOW_DATA_DIR": str(data),
-        "NEWSFLOW_WAREHOUSE": str(data / "warehouse.duckdb"),
+        "NEWSFLOW_WAREHOUSE": str(data / "warehouse"),
         "AIRFLOW_HOME": str(airflow_home),
     }
 
@@ -37,7 +37,7 @@ def test_news_quality_run(env):
     out = run(env, "2026-11-20T12:00:00+00:00")
     for task in ("run_checks", "build_data_docs", "write_dashboard"):
         assert f"done  {task}" in out, out
-    con = duckdb.connect(env["NEWSFLOW_WAREHOUSE"], read_only=True)
+    con = connect(env["NEWSFLOW_WAREHOUSE"], read_only=True)
     rows = con.execute("select run_id, check_name, source, status from quality_checks").fetchall()
     con.close()
     assert len({r[0] for r in rows}) == 1
@@ -56,7 +56,7 @@ def test_news_quality_run(env):
 
     # a second run adds its own rows and leaves the first run's alone
     run(env, "2026-11-20T12:00:00+00:00")
-    con = duckdb.connect(env["NEWSFLOW_WAREHOUSE"], read_only=True)
+    con = connect(env["NEWSFLOW_WAREHOUSE"], read_only=True)
     per_run = con.execute("select run_id, count(*) from quality_checks group by 1").fetchall()
     con.close()
     assert len(per_run) == 2 and all(n == len(rows) for _, n in per_run)

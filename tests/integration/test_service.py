@@ -220,7 +220,7 @@ def test_each_scheduled_run_loaded_the_newsrooms_new_articles(service):
         pytest.skip("the scheduled runs did not happen")
     from newsflow.warehouse import connect
 
-    con = connect(str(service["base"] / "data" / "warehouse.duckdb"), read_only=True)
+    con = connect(service["state"]["warehouse"], read_only=True)
     try:
         loaded = {
             run: {url for (url,) in con.execute(

@@ -1,4 +1,5 @@
-"""The CLI says why a warehouse cannot be opened in one line: a directory or a garbage file is not "locked"."""
+"""The CLI says why a warehouse cannot be opened in one line: a lake whose catalog is a directory or a garbage file
+is not "locked"."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize(("fault", "why"), [("directory", "Is a directory"), ("garbage", "not a valid DuckDB")])
+@pytest.mark.parametrize(("fault", "why"), [("directory", "Is a directory"), ("garbage", "file is not a database")])
 def test_unopenable_warehouse_is_named_not_locked(tmp_path, fault, why):
-    warehouse = tmp_path / "warehouse.duckdb"
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
     if fault == "directory":
-        warehouse.mkdir()
+        (warehouse / "catalog.sqlite").mkdir()
     else:
-        warehouse.write_bytes(os.urandom(8192))
+        (warehouse / "catalog.sqlite").write_bytes(os.urandom(8192))
     result = subprocess.run([sys.executable, "-m", "newsflow.cli", "sql", "select 1", "--warehouse", str(warehouse)],
                             capture_output=True, text=True, timeout=120, cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT / "plugins")})

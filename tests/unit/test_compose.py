@@ -62,7 +62,10 @@ COMPOSE_VARS = (
     "POSTGRES_USER",
     "POSTGRES_PASSWORD",
     "POSTGRES_HOST",
+    "POSTGRES_PORT",
     "POSTGRES_DB",
+    "NEWSFLOW_LAKE_DB",
+    "NEWSFLOW_LAKE_DATA",
     "REDIS_HOST",
     "REDIS_PASSWORD",
     "_AIRFLOW_WWW_USER_USERNAME",
@@ -309,9 +312,9 @@ def test_airflow_environment(compose):
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
         assert (
             env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
-            == "postgresql+psycopg2://airflow:airflow@postgres/airflow"
+            == "postgresql+psycopg2://airflow:airflow@postgres:5432/airflow"
         )
-        assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+postgresql://airflow:airflow@postgres/airflow"
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+postgresql://airflow:airflow@postgres:5432/airflow"
         assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://:@redis:6379/0"
         assert env["AIRFLOW__CORE__LOAD_EXAMPLES"].lower() == "false"
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
@@ -320,8 +323,11 @@ def test_airflow_environment(compose):
         jwt_secrets.add(env["AIRFLOW__API_AUTH__JWT_SECRET"])
         assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].endswith(":admin")
         assert env["NEWSFLOW_DATA_DIR"] == DATA_DIR
-        assert env["NEWSFLOW_WAREHOUSE"].startswith(DATA_DIR + "/")
         assert env["NEWSFLOW_SQL_DIR"] == "/opt/airflow/sql"
+        # the lake: catalog in a database of its own in the compose Postgres, data files on the shared volume
+        assert env["NEWSFLOW_WAREHOUSE"] == "postgres:dbname=newsflow_lake host=postgres port=5432 user=airflow"
+        assert env["NEWSFLOW_LAKE_DATA"] == DATA_DIR + "/lake"
+        assert env["PGPASSWORD"] == "airflow"
     # Scheduler signs, api-server validates: one secret for all components.
     assert len(jwt_secrets) == 1
 
@@ -330,10 +336,43 @@ def test_jwt_secret_comes_from_env(raw):
     env = raw["x-airflow-common"]["environment"]
     assert re.fullmatch(r"\$\{AIRFLOW_JWT_SECRET:-.+\}", env["AIRFLOW__API_AUTH__JWT_SECRET"])
     assert re.fullmatch(r"\$\{AIRFLOW_FERNET_KEY:-\}", env["AIRFLOW__CORE__FERNET_KEY"])
-    override = interpolate(raw, {"AIRFLOW_JWT_SECRET": "s3cret", "POSTGRES_HOST": "db.example:5433"})
+    override = interpolate(
+        raw, {"AIRFLOW_JWT_SECRET": "s3cret", "POSTGRES_HOST": "db.example", "POSTGRES_PORT": "5433",
+              "NEWSFLOW_LAKE_DB": "lake2", "NEWSFLOW_LAKE_DATA": "s3://bucket/lake/"}
+    )
     worker_env = env_dict(override["services"]["airflow-worker"]["environment"])
     assert worker_env["AIRFLOW__API_AUTH__JWT_SECRET"] == "s3cret"
     assert worker_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@db.example:5433/airflow")
+    # the lake's catalog follows the same server settings as the metadata DB
+    assert worker_env["NEWSFLOW_WAREHOUSE"] == "postgres:dbname=lake2 host=db.example port=5433 user=airflow"
+    assert worker_env["NEWSFLOW_LAKE_DATA"] == "s3://bucket/lake/"
+
+
+def test_same_settings_as_the_scaleout_test(compose):
+    """make test-scaleout sets the names docker-compose.yaml sets: what passes there is what compose runs."""
+    from tests.support import cluster
+
+    harness = cluster.airflow_environment(Path("/tmp/home"), "postgresql+psycopg2://u@h:1/airflow",
+                                          "redis://h:2/0", 3, 2)
+    harness |= cluster.warehouse_env("postgres", Path("/tmp/data"), "dbname=lake host=h port=1 user=u")
+    worker = env_dict(compose["services"]["airflow-worker"]["environment"])
+    shared = {
+        "AIRFLOW__CORE__EXECUTOR", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__RESULT_BACKEND",
+        "AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "AIRFLOW__API_AUTH__JWT_SECRET",
+        "AIRFLOW__API__SECRET_KEY", "AIRFLOW__CORE__FERNET_KEY", "NEWSFLOW_DATA_DIR", "NEWSFLOW_WAREHOUSE",
+        "NEWSFLOW_LAKE_DATA",
+    }
+    assert shared <= set(harness), sorted(shared - set(harness))
+    assert shared <= set(worker), sorted(shared - set(worker))
+    assert harness["AIRFLOW__CORE__EXECUTOR"] == worker["AIRFLOW__CORE__EXECUTOR"]
+    # the same URL shapes: the metadata DB doubles as the result backend, the catalog is a libpq string
+    assert worker["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+" + worker["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace(
+        "+psycopg2", "")
+    assert harness["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+" + harness[
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("+psycopg2", "")
+    for env in (harness, worker):
+        assert env["NEWSFLOW_WAREHOUSE"].startswith("postgres:dbname=")
+        assert env["NEWSFLOW_LAKE_DATA"].startswith(env["NEWSFLOW_DATA_DIR"] + "/")
 
 
 def test_backing_service_healthchecks(compose):
@@ -393,6 +432,16 @@ def test_init_creates_duckdb_write_pool(compose):
     assert init.get("restart", "no") == "no"
 
 
+def test_init_prepares_the_lake(compose):
+    """airflow-init creates the catalog database and migrates the lake once, before any worker loads."""
+    init = compose["services"]["airflow-init"]
+    lines = [line.strip() for line in command_text(init).splitlines()]
+    assert "python -m newsflow.warehouse_init" in lines
+    assert lines.index("airflow db migrate") < lines.index("python -m newsflow.warehouse_init")
+    env = env_dict(init["environment"])
+    assert env["NEWSFLOW_WAREHOUSE"].startswith("postgres:") and env["PGPASSWORD"]
+
+
 # --------------------------------------------------------------------------- Dockerfile
 
 
@@ -424,7 +473,7 @@ def test_dockerfile():
     assert "PATH=/opt/newsflow/.venv/bin:" in envs
     assert "AIRFLOW_HOME=/opt/airflow" in envs
     assert "NEWSFLOW_DATA_DIR=/opt/airflow/data" in envs
-    assert "NEWSFLOW_WAREHOUSE=/opt/airflow/data/warehouse.duckdb" in envs
+    assert "NEWSFLOW_WAREHOUSE=/opt/airflow/data/warehouse" in envs
     assert any("useradd" in run and "--uid 50000" in run and " airflow" in run for run in runs)
     users = [rest for keyword, rest in instructions if keyword == "USER"]
     assert users and users[-1] in ("airflow", "50000", "50000:0", "airflow:0")

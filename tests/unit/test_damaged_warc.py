@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import io
 
-import duckdb
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from newsflow.archive import ArchiveScan, WarcArchive, read_response, scan_archive
+from newsflow.warehouse import connect
 from tests.support.faultserver import article_html
 from tests.support.stage_run import run
 
@@ -41,7 +41,7 @@ def build_warc(path) -> list[tuple[str, int, int]]:
 
 
 def logged(data_env, run_id: str) -> tuple[dict, list]:
-    con = duckdb.connect(str(data_env / "warehouse.duckdb"), read_only=True)
+    con = connect(data_env / "warehouse", read_only=True)
     articles = {url: (outcome, reason) for url, outcome, reason in con.execute(
         "select url, outcome, reason from fetch_log where run_id = ? and url_kind = 'article'", [run_id]).fetchall()}
     files = con.execute("select outcome, reason from fetch_log where run_id = ? and url_kind = 'warc'",

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import socket
 
-import duckdb
-
+from newsflow.warehouse import connect
 from tests.support.faultserver import FaultServer
 from tests.support.stage_run import run
 
@@ -30,7 +29,7 @@ def test_dead_host_stops_early(tmp_path, data_env):
             settings=f"  allow_private_hosts: ['127.0.0.1:{dead}', '127.0.0.1:{server.port}']\n"
                      "  host_failure_limit: 4\n  host_concurrency: 2\n  max_tries: 3\n  backoff_base_s: 0\n"
                      "  respect_robots: false\n")
-    con = duckdb.connect(str(data_env / "warehouse.duckdb"), read_only=True)
+    con = connect(data_env / "warehouse", read_only=True)
     rows = con.execute("select url, outcome, reason, tries from fetch_log where url_kind = 'article'").fetchall()
     dead_rows = [r for r in rows if f":{dead}/" in r[0]]
     reasons = {}

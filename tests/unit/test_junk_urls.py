@@ -6,11 +6,11 @@ from __future__ import annotations
 import random
 from xml.sax.saxutils import escape
 
-import duckdb
 import pytest
 
 from newsflow.discover import parse_url_list
 from newsflow.urls import BadURL, canonicalize, url_problem
+from newsflow.warehouse import connect
 from tests.support.faultserver import FaultServer
 from tests.support.junk_urls import NOT_LINE_BREAKS, junk_lines, junk_url
 from tests.support.stage_run import run
@@ -72,7 +72,7 @@ def test_thousands_of_junk_urls_each_end_as_one_row(tmp_path, data_env):
         run(tmp_path, server, "junk_run",
             "  - {name: junklist, kind: urls, urls_file: junk.txt}\n"
             f"  - {{name: junkfeed, kind: feed, url: '{server.url('/junk-feed.xml')}'}}\n")
-    con = duckdb.connect(str(data_env / "warehouse.duckdb"), read_only=True)
+    con = connect(data_env / "warehouse", read_only=True)
     listed = con.execute(
         "select seq, url, outcome, reason from fetch_log where source = 'junklist' and url_kind = 'article' "
         "order by seq").fetchall()

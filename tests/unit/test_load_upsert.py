@@ -4,7 +4,7 @@ keeps when it was first seen, and a retried load of the same run leaves exactly 
 from __future__ import annotations
 
 from newsflow import warehouse
-from tests.unit.test_term_index import D1, D2, PORT, WIRE, load, record
+from tests.support.loads import D1, D2, PORT, WIRE, load, record
 
 COLUMNS = ("article_id, url, source, title, body, body_hash, published_date, duplicate_of, duplicate_kind, "
            "first_run_id, last_run_id, changed_run_id, inserted_at")
@@ -20,18 +20,17 @@ def rows(path):
 
 def test_changed_article_keeps_its_history_and_reruns_change_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("NEWSFLOW_WAREHOUSE", str(tmp_path / "w.duckdb"))
     story, other = record("alpha", 1, D1, "Talks resume", WIRE), record("alpha", 2, D2, "Port strike", PORT)
     copy = record("beta", 1, D2, "Talks resume (wire)", WIRE)
     load(tmp_path, "run1", {"alpha": [story, other], "beta": [copy]})
-    first = {r[0]: r for r in rows(tmp_path / "w.duckdb")}
+    first = {r[0]: r for r in rows(tmp_path / "w")}
     assert first[copy["article_id"]][7:9] == (story["article_id"], "exact")
 
     changed = {**story, "title": "Talks resume, officials say", "body": WIRE + " Officials gave no details."}
     changed["body_hash"] = "changed-" + story["body_hash"][:20]
     run2 = {"alpha": [changed, other], "beta": [copy]}
     load(tmp_path, "run2", run2)
-    second = {r[0]: r for r in rows(tmp_path / "w.duckdb")}
+    second = {r[0]: r for r in rows(tmp_path / "w")}
     assert len(second) == 3
     new = second[story["article_id"]]
     assert new[3:6] == (changed["title"], changed["body"], changed["body_hash"])
@@ -41,8 +40,8 @@ def test_changed_article_keeps_its_history_and_reruns_change_nothing(tmp_path, m
     assert second[other["article_id"]][9:12] == ("run1", "run2", "run1")
 
     load(tmp_path, "run2", run2)  # the load task retried: the same run again
-    assert sorted(rows(tmp_path / "w.duckdb")) == sorted(second.values())
-    con = warehouse.connect(tmp_path / "w.duckdb", read_only=True)
+    assert sorted(rows(tmp_path / "w")) == sorted(second.values())
+    con = warehouse.connect(tmp_path / "w", read_only=True)
     try:
         logged = con.execute("select count(*) from fetch_log where run_id = 'run2'").fetchall()[0][0]
     finally:

@@ -186,7 +186,7 @@ def real_docs(tmp_path_factory) -> Path:
     from tests.unit.test_quality_checks import NOW, make_warehouse
 
     root = tmp_path_factory.mktemp("offline")
-    warehouse = make_warehouse(root / "w.duckdb", days=10)
+    warehouse = make_warehouse(root / "w", days=10)
     qc.run_quality_checks("q1", warehouse=warehouse, data_dir=root / "data", now=NOW)
     index = qc.build_data_docs(root / "data")  # make_offline runs inside
     return index.parent

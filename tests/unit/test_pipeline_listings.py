@@ -3,14 +3,13 @@ each leave one fetch_log row with the reason, and the run's other sources load a
 
 from __future__ import annotations
 
-import duckdb
-
 from newsflow.stages.account import check_accounting
 from newsflow.stages.discover import discover_source
 from newsflow.stages.fetch_extract import fetch_extract_source
 from newsflow.stages.load import load_run
 from newsflow.stages.plan import plan_run
 from newsflow.stages.validate import validate_source
+from newsflow.warehouse import connect
 from tests.support.faultserver import FaultServer
 
 
@@ -36,7 +35,7 @@ def test_broken_listings_are_recorded(tmp_path, data_env):
             f"  - {{name: garbage, kind: sitemap, url: '{server.url('/random-bytes')}'}}\n"
             "  - {name: nofile, kind: urls, urls_file: missing.txt}\n"
             f"  - {{name: good, kind: urls, urls: ['{server.url('/ok/listed')}']}}\n")
-    con = duckdb.connect(str(data_env / "warehouse.duckdb"), read_only=True)
+    con = connect(data_env / "warehouse", read_only=True)
     rows = con.execute("select source, url_kind, outcome, reason from fetch_log order by source").fetchall()
     assert rows == [
         ("down", "feed", "failed", "http_500"),
@@ -52,7 +51,7 @@ def test_an_article_listed_by_two_sources_loads_once(tmp_path, data_env):
         run(tmp_path, server, "two_sources",
             f"  - {{name: first, kind: urls, urls: ['{shared}']}}\n"
             f"  - {{name: second, kind: urls, urls: ['{own}', '{shared}']}}\n")
-    con = duckdb.connect(str(data_env / "warehouse.duckdb"), read_only=True)
+    con = connect(data_env / "warehouse", read_only=True)
     articles = con.execute("select url, source from articles order by url").fetchall()
     assert articles == [(own, "second"), (shared, "first")]
     log = con.execute("select source, url, outcome, reason from fetch_log where url_kind = 'article' order by source, seq").fetchall()

@@ -4,7 +4,6 @@ never is; failed and rejected URLs are retried; every URL is accounted for and r
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from newsflow.stages.account import check_accounting
@@ -13,6 +12,7 @@ from newsflow.stages.fetch_extract import fetch_extract_source
 from newsflow.stages.load import load_run
 from newsflow.stages.plan import plan_run
 from newsflow.stages.validate import validate_source
+from newsflow.warehouse import connect
 from tests.support.revisit_site import RevisitSite
 
 PATHS = ["/fresh/a", "/old/b", "/etag/c", "/short/d", "/flaky/e"]
@@ -42,12 +42,12 @@ def run(tmp_path, site, run_id: str, paths=PATHS, revisit: str | None = None,
 
 
 def warehouse(tmp_path):
-    return duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
+    return connect(tmp_path / "data" / "warehouse", read_only=True)
 
 
 def pass_time(tmp_path, hours: float) -> None:
     """As if `hours` went by since the last fetch of every stored article (the published dates stay)."""
-    con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"))
+    con = connect(tmp_path / "data" / "warehouse")
     con.execute(f"update articles set fetched_at = fetched_at - interval {int(hours * 60)} minute")
     con.close()
 

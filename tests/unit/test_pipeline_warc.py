@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import duckdb
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -16,6 +15,7 @@ from newsflow.stages.fetch_extract import fetch_extract_source
 from newsflow.stages.load import load_run
 from newsflow.stages.plan import plan_run
 from newsflow.stages.validate import validate_source
+from newsflow.warehouse import connect
 
 SITE = Path(__file__).resolve().parents[2] / "plugins/newsflow/sample_site/site"
 PAGES = {
@@ -44,7 +44,7 @@ def test_warc_source_end_to_end(tmp_path, data_env):
     summary = check_accounting(jobs, run_id="warc_run")
     assert summary["counts"]["loaded"] == 2 and summary["counts"]["rejected"] == 1
 
-    con = duckdb.connect(str(data_env / "warehouse.duckdb"), read_only=True)
+    con = connect(data_env / "warehouse", read_only=True)
     rows = dict(con.execute("select url, fetched_at from articles").fetchall())
     assert set(rows) == set(list(PAGES)[:2])
     assert all(ts.isoformat().startswith("2018-06-20T10:00:00") for ts in rows.values())

@@ -7,11 +7,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from newsflow import quality_checks as qc
-from newsflow.warehouse import migrate
+from newsflow.warehouse import connect, open_for_write
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
@@ -48,8 +47,8 @@ def add_run(con, run_id: str, loaded_at: datetime):
 def make_warehouse(path: Path, *, silent_days: int = 5, days: int = 40, per_day: int = 5) -> Path:
     """alpha publishes `per_day` articles every day; beta the same until it goes silent for `silent_days` days.
     One ingest run an hour ago fetched both (beta's site answered, with nothing new)."""
-    con = duckdb.connect(str(path))
-    migrate(con)
+    con = open_for_write(path)
+    con.execute("begin transaction")  # one lake commit for the whole fixture
     for name in ("alpha", "beta"):
         con.execute("insert into sources values (?, 'feed', 'http://x', 'en', 'UTC', 'r1', 'r2', ?)", [name, NOW])
     i = 0
@@ -65,6 +64,7 @@ def make_warehouse(path: Path, *, silent_days: int = 5, days: int = 40, per_day:
     add_fetch(con, "r2", "alpha", ["loaded"] * 8 + ["rejected", "failed"], NOW - timedelta(hours=1))
     add_fetch(con, "r2", "beta", ["unchanged"] * 4, NOW - timedelta(hours=1))
     add_fetch(con, "r2", "alpha", ["loaded"], NOW - timedelta(hours=1), kind="feed")
+    con.execute("commit")
     con.close()
     return path
 
@@ -75,22 +75,33 @@ def by_key(rows):
 
 @pytest.fixture
 def wh(tmp_path):
-    return make_warehouse(tmp_path / "w.duckdb")
+    return make_warehouse(tmp_path / "w")
 
 
 @pytest.fixture
 def con(wh):
-    c = duckdb.connect(str(wh))
+    c = connect(wh)
     yield c
     c.close()
 
 
 def test_migration_creates_quality_checks(con):
     cols = [r[0] for r in con.execute("select column_name from duckdb_columns() where table_name = 'quality_checks' "
-                                      "order by column_index").fetchall()]
+                                      "and database_name = 'lake' order by column_index").fetchall()]
     assert cols == ["run_id", "checked_at", "check_name", "source", "observed", "expected", "status", "details"]
-    with pytest.raises(duckdb.ConstraintException):
-        con.execute("insert into quality_checks values ('r', now(), 'c', '*', 1, 'x', 'maybe', null)")
+    # a lake has no CHECK constraint: write_checks is what refuses an unknown status
+    with pytest.raises(ValueError, match="bad status"):
+        qc.write_checks(con, "r", [{"check_name": "c", "source": "*", "observed": 1, "expected": "x",
+                                    "status": "maybe", "details": None}])
+
+
+def test_duplicate_keys_are_a_failing_check(con):
+    assert {r["details"] and json.loads(r["details"])["table"]: r["status"] for r in qc.check_unique_keys(con)} == {
+        t: "pass" for t in ("articles", "sources", "runs", "rejected_articles", "fetch_log", "validation_results",
+                            "http_cache", "quality_checks", "schema_migrations")}
+    add_article(con, 1, "alpha", NOW)  # alpha-1 exists: a second row with the same article_id
+    rows = {json.loads(r["details"])["table"]: r for r in qc.check_unique_keys(con)}
+    assert rows["articles"]["status"] == "fail" and rows["articles"]["observed"] == 1
 
 
 def test_silent_source_is_flagged_by_freshness_and_volume(con):
@@ -109,14 +120,14 @@ def test_silent_source_is_flagged_by_freshness_and_volume(con):
 
 def test_a_short_silence_fails_volume_before_freshness(tmp_path):
     # two empty days: published freshness ~72h (warn), volume 0 vs median 5 (fail) - volume is the fast alarm
-    con = duckdb.connect(str(make_warehouse(tmp_path / "w.duckdb", silent_days=2)))
+    con = connect(make_warehouse(tmp_path / "w", silent_days=2))
     rows = by_key(qc.check_freshness(con, now=NOW) + qc.check_volume(con, now=NOW))
     assert rows[("freshness_published_hours", "beta")]["status"] == "warn"
     assert rows[("volume_latest_day", "beta")]["status"] == "fail"
 
 
 def test_volume_needs_history_and_ignores_the_day_in_progress(tmp_path):
-    con = duckdb.connect(str(make_warehouse(tmp_path / "w.duckdb", silent_days=0, days=3)))
+    con = connect(make_warehouse(tmp_path / "w", silent_days=0, days=3))
     add_article(con, 999, "alpha", NOW - timedelta(hours=1))  # today: not a complete day, not judged
     rows = by_key(qc.check_volume(con, now=NOW))
     assert rows[("volume_latest_day", "alpha")]["status"] == "pass"
@@ -125,7 +136,7 @@ def test_volume_needs_history_and_ignores_the_day_in_progress(tmp_path):
 
 
 def test_volume_spike_and_drop(tmp_path):
-    con = duckdb.connect(str(make_warehouse(tmp_path / "w.duckdb", silent_days=0, days=30, per_day=10)))
+    con = connect(make_warehouse(tmp_path / "w", silent_days=0, days=30, per_day=10))
     yesterday = NOW - timedelta(days=1)
     con.execute("delete from articles where source = 'alpha' and published_date = ? and article_id not in "
                 "(select article_id from articles where source = 'alpha' and published_date = ? order by 1 limit 2)",
@@ -213,15 +224,15 @@ def test_write_checks_is_idempotent(con):
 
 
 def test_gx_validation_rows_and_data_docs(tmp_path):
-    path = make_warehouse(tmp_path / "w.duckdb", days=10)
-    con = duckdb.connect(str(path))
+    path = make_warehouse(tmp_path / "w", days=10)
+    con = connect(path)
     add_article(con, 7001, "alpha", NOW + timedelta(days=30), language="english")  # future date, bad code
     add_article(con, 7002, "alpha", datetime(1980, 1, 1, tzinfo=UTC), body_chars=0)
     con.close()
     data = tmp_path / "data"
     summary = qc.run_quality_checks("q1", warehouse=path, data_dir=data, now=NOW)
     assert summary["fail"] >= 2 and "freshness_published_hours[beta]" in summary["failing"]
-    con = duckdb.connect(str(path), read_only=True)
+    con = connect(path, read_only=True)
     gx_rows = dict(con.execute("select check_name, status from quality_checks where check_name like 'gx:%'").fetchall())
     assert gx_rows["gx:expect_column_values_to_be_between(published_at)"] == "fail"
     assert gx_rows["gx:expect_column_values_to_match_regex(language)"] == "fail"
@@ -234,12 +245,12 @@ def test_gx_validation_rows_and_data_docs(tmp_path):
     assert list((data / "data_docs" / "validations").rglob("*.html"))
     # rerunning the same run id replaces its rows
     again = qc.run_quality_checks("q1", warehouse=path, data_dir=data, now=NOW)
-    con = duckdb.connect(str(path), read_only=True)
+    con = connect(path, read_only=True)
     assert con.execute("select count(*) from quality_checks").fetchall()[0][0] == again["rows"] == summary["rows"]
 
 
 def test_empty_and_missing_warehouse(tmp_path):
-    path = tmp_path / "new" / "w.duckdb"  # does not exist yet: created and migrated
+    path = tmp_path / "new" / "w"  # does not exist yet: created and migrated
     summary = qc.run_quality_checks("q1", warehouse=path, data_dir=tmp_path / "data", now=NOW)
     assert summary["fail"] == 0 and summary["rows"] >= 1
     assert qc.build_data_docs(tmp_path / "data").exists()

@@ -10,11 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from newsflow.report import build_report
-from newsflow.warehouse import open_for_write
+from newsflow.warehouse import connect, open_for_write
 from tests.unit.test_quality_checks import NOW, make_warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,8 +23,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
-    path = make_warehouse(root / "w.duckdb")
-    con = duckdb.connect(str(path))
+    path = make_warehouse(root / "w")
+    con = connect(path)
     con.execute("insert into rejected_articles (run_id, source, seq, url, reasons, rejected_at) values "
                 "('r2', 'alpha', 0, 'http://alpha.test/bad', ['body_too_short'], now()), "
                 "('r2', 'alpha', 1, 'http://alpha.test/bad2', ['future_date', 'bad_language_code'], now())")
@@ -78,7 +77,7 @@ def test_term_option_and_cli(warehouse, tmp_path):
 
 
 def test_empty_warehouse_says_no_data(tmp_path):
-    path = tmp_path / "empty.duckdb"
+    path = tmp_path / "empty"
     open_for_write(path).close()
     text = build_report(tmp_path / "e.html", warehouse=path, now=NOW).read_text(encoding="utf-8")
     assert_self_contained(text)
@@ -87,17 +86,20 @@ def test_empty_warehouse_says_no_data(tmp_path):
 
 
 def test_report_opens_read_only(warehouse, tmp_path):
-    # a reader cannot hold the write lock: another read-only connection in this process still works
-    con = duckdb.connect(str(warehouse), read_only=True)
+    # a writer holding the lake open does not stop the report (readers attach read-only)
+    con = connect(warehouse)
     try:
+        con.execute("begin transaction")
+        con.execute("delete from quality_checks")
         build_report(tmp_path / "r.html", warehouse=warehouse, now=NOW)
+        con.execute("rollback")
     finally:
         con.close()
 
 
 def test_missing_warehouse_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError):
-        build_report(tmp_path / "x.html", warehouse=tmp_path / "nope.duckdb")
+        build_report(tmp_path / "x.html", warehouse=tmp_path / "nope")
 
 
 # --- the Airflow UI plugin ---------------------------------------------------------------------------------------

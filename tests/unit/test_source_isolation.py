@@ -3,7 +3,6 @@ cause are logged, accounting still holds, and only a run where every source fail
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -14,6 +13,7 @@ from newsflow.stages.fetch_extract import fetch_extract_source
 from newsflow.stages.load import load_run
 from newsflow.stages.plan import plan_run
 from newsflow.stages.validate import validate_source
+from newsflow.warehouse import connect
 from tests.support.faultserver import FaultServer
 
 
@@ -43,7 +43,7 @@ def run_like_the_dag(tmp_path, server, run_id: str, poison) -> dict:
 
 
 def fetch_log(data_env, run_id):
-    con = duckdb.connect(str(data_env / "warehouse.duckdb"), read_only=True)
+    con = connect(data_env / "warehouse", read_only=True)
     try:
         return con.execute("select source, url_kind, outcome, reason from fetch_log where run_id = ? "
                            "order by source, url_kind, seq", [run_id]).fetchall(), con.execute(

@@ -6,15 +6,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from newsflow.config import sql_dir
-from newsflow.warehouse import connect, migrate, migration_files, rebuild_term_index, run_sql_file
+from newsflow.warehouse import connect, migrate, object_files, run_sql_file
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)  # bookkeeping timestamps only: views never look at them
 
 
 @pytest.fixture
 def con(tmp_path, monkeypatch):
-    path = tmp_path / "warehouse.duckdb"
+    path = tmp_path / "warehouse"
     monkeypatch.setenv("NEWSFLOW_WAREHOUSE", str(path))
     con = connect()
     con.execute("set timezone = 'UTC'")
@@ -67,18 +66,31 @@ def coverage(con):
     return con
 
 
-def test_migration_numbers_are_unique_and_views_reapply(con):
-    versions = [v for v, _name, _path in migration_files()]
-    assert len(versions) == len(set(versions))
-    views = [p for v, _n, p in migration_files() if 101 <= v <= 149]
-    assert {p.stem[4:] for p in views} >= {
+def test_views_and_macros_are_one_file_each_and_reapply(con):
+    files = object_files()
+    assert set(files) >= {
         "coverage_daily", "coverage_daily_per_outlet", "coverage_weekly", "source_freshness", "coverage_gaps",
-        "term_coverage", "source_coverage",
+        "term_coverage", "source_coverage", "articles_daily_by_credit",
     }
-    for path in views:  # create or replace: applying a view file again is harmless
+    for path in files.values():  # create or replace: applying a file again is harmless
         run_sql_file(con, path)
     assert migrate(con) == []
-    assert (sql_dir() / "views").is_dir()
+    defined = {r[0] for r in con.execute(
+        "select view_name from duckdb_views() where database_name = 'lake' and not internal union all "
+        "select function_name from duckdb_functions() where database_name = 'lake' and function_type in ('macro', 'table_macro')"
+    ).fetchall()}
+    assert defined == set(files)
+
+
+def test_an_object_without_a_file_is_dropped_on_migrate(con):
+    con.execute("create view old_view as select 1 as x")
+    con.execute("create macro old_macro(x) as table select x")
+    migrate(con)
+    names = {r[0] for r in con.execute(
+        "select view_name from duckdb_views() where database_name = 'lake' union all "
+        "select function_name from duckdb_functions() where database_name = 'lake'"
+    ).fetchall()}
+    assert "old_view" not in names and "old_macro" not in names and "coverage_daily" in names
 
 
 def test_coverage_daily_counts_originals_once(coverage):
@@ -226,7 +238,6 @@ def test_term_coverage_matches_whole_words_case_insensitively_and_normalises(con
     add(con, "t6", "beta", D2, title="Правительство", body="Текст.")
     add(con, "t7", "beta", D2, title="Weather", body="Rain in Iran's north (earthquake-proof homes held).")
     add(con, "t8", "alpha", D3, title="Football", body="A match.")
-    rebuild_term_index(con)  # the rows were inserted by hand, not by a load, which keeps the index itself
     day = rows(con, "select period, articles, all_articles, share from term_coverage('  Earthquake ', 'day')")
     # whole words: 'Earthquakes' is another word, 'earthquake-proof' contains the word
     assert day == [(D1, 2, 3, 2 / 3), (D2, 1, 3, 1 / 3), (D3, 0, 1, 0.0)]
@@ -258,3 +269,23 @@ def test_source_coverage(coverage):
         "select * from source_coverage('beta', 'month') union all select * from source_coverage('gamma', 'month'))",
     )
     assert total[0][0] == pytest.approx(1.0)
+
+
+def test_term_coverage_phrases_and_scripts_without_spaces(con):
+    add(con, "p1", "alpha", D1, title="Rates", body="The Central Bank's governor spoke; central-bank watchers cheered.")
+    add(con, "p2", "alpha", D1, title="Banking", body="The central banking system and a bank that is central.")
+    add(con, "p3", "beta", D1, title="政府会议", body="政府部长今天召开会议，讨论经济问题。")
+    add(con, "p4", "beta", D1, title="東京", body="東京都の知事が会見した。")
+    add(con, "p5", "beta", D1, title="Σεισμός", body="ΣΕΙΣΜΌΣ στην Αθήνα.")
+
+    def hits(term):
+        return rows(con, "select sum(articles) from term_coverage(?, 'day')", [term])[0][0]
+
+    assert hits("central bank") == 1  # "Central Bank's", not "central banking" nor "bank that is central"
+    assert hits("Central  BANK") == 1  # spacing and case of the term do not matter
+    assert hits("bank central") == 0  # the words in order
+    assert hits("政府") == 1 and hits("部长") == 1  # inside running Chinese text
+    assert hits("政府部长") == 1 and hits("部长政府") == 0
+    assert hits("東京都") == 1 and hits("知事") == 1
+    assert hits("σεισμός") == 1  # Greek, upper case with a tonos in the text
+    assert hits("?!") == 0

@@ -1,34 +1,73 @@
-"""Warehouse migrations: numbered files apply once, in order; an old warehouse upgrades in place; loads are
-transactions (a failure leaves nothing behind)."""
+"""The lake: where it lives (folder or Postgres catalog), migrations apply once and in order, readers are
+read-only and never block a writer's commit (SQLite catalog in WAL mode), loads are single transactions, keys
+stay unique, and an earlier DuckDB warehouse is moved in with its row counts checked."""
 
 from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from newsflow import warehouse
+from tests.support.loads import D1, D2, PORT, WIRE, load, record
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_folder_holds_a_sqlite_catalog_in_wal_mode_and_the_data_files(tmp_path):
+    con = warehouse.open_for_write(tmp_path / "lake")
+    con.execute("insert into sources values ('s', 'feed', 'http://x', 'en', 'UTC', 'r1', 'r1', now())")
+    con.close()
+    catalog = tmp_path / "lake" / "catalog.sqlite"
+    assert sqlite3.connect(catalog).execute("pragma journal_mode").fetchone()[0] == "wal"
+    con = warehouse.connect(tmp_path / "lake", read_only=True)
+    assert con.execute("select current_database()").fetchone()[0] == "lake"  # attached and selected
+    assert con.execute("select value from lake.options() where option_name = 'data_path'").fetchone()[0] == str(
+        tmp_path / "lake" / "data") + "/"
+    con.close()
+
+
+def test_postgres_catalog_needs_a_data_path(monkeypatch):
+    monkeypatch.delenv("NEWSFLOW_LAKE_DATA", raising=False)
+    with pytest.raises(warehouse.WarehouseConfigError, match="NEWSFLOW_LAKE_DATA"):
+        warehouse.lake("postgres:dbname=news host=127.0.0.1", for_write=True)
+    monkeypatch.setenv("NEWSFLOW_LAKE_DATA", "/shared/lake")
+    spec = warehouse.lake("postgres:dbname=news host=127.0.0.1")
+    assert spec.catalog == "postgres:dbname=news host=127.0.0.1" and spec.data_path == "/shared/lake/"
+    assert spec.attach_sql(read_only=True) == (
+        "attach 'ducklake:postgres:dbname=news host=127.0.0.1' as lake (data_path '/shared/lake/', read_only)")
+
+
+def test_an_earlier_duckdb_file_is_refused_with_the_upgrade_command(tmp_path):
+    old = tmp_path / "warehouse.duckdb"
+    old.write_bytes(b"\0" * 16)
+    with pytest.raises(warehouse.WarehouseConfigError, match="newsflow warehouse upgrade"):
+        warehouse.connect(old)
 
 
 def test_migrations_apply_once_in_order(tmp_path):
-    con = warehouse.connect(tmp_path / "w.duckdb")
+    con = warehouse.connect(tmp_path / "w")
     first = warehouse.migrate(con)
     assert first == sorted(first) and first[0] == 1
     assert warehouse.migrate(con) == []  # second time: nothing to do
-    tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-    assert {"articles", "rejected_articles", "fetch_log", "runs", "validation_results", "sources",
-            "schema_migrations", "http_cache"} <= tables
+    tables = {r[0] for r in con.execute("select table_name from information_schema.tables "
+                                        "where table_catalog = 'lake' and table_type = 'BASE TABLE'").fetchall()}
+    assert tables == set(warehouse.KEYS)
     applied = [r[0] for r in con.execute("select version from schema_migrations order by version").fetchall()]
     assert applied == first
 
 
-def test_old_warehouse_upgrades_in_place(tmp_path, monkeypatch):
-    path = tmp_path / "old.duckdb"
+def test_old_lake_upgrades_in_place(tmp_path, monkeypatch):
+    path = tmp_path / "old"
     files = warehouse.migration_files()
     monkeypatch.setattr(warehouse, "migration_files", lambda root=None: files[:1])
     con = warehouse.connect(path)
     assert warehouse.migrate(con) == [1]
-    con.execute(
-        "insert into sources values ('keep', 'feed', 'http://x.example/rss', 'en', 'UTC', 'r1', 'r1', now())"
-    )
+    con.execute("insert into sources values ('keep', 'feed', 'http://x.example/rss', 'en', 'UTC', 'r1', 'r1', now())")
     con.close()
     monkeypatch.setattr(warehouse, "migration_files", lambda root=None: files)
     con = warehouse.connect(path)
@@ -37,24 +76,23 @@ def test_old_warehouse_upgrades_in_place(tmp_path, monkeypatch):
 
 
 def test_duplicate_migration_numbers_are_refused(tmp_path):
-    for folder in ("schema", "views"):
-        (tmp_path / folder).mkdir()
+    (tmp_path / "schema").mkdir()
     (tmp_path / "schema" / "001_a.sql").write_text("create table a (x int)")
-    (tmp_path / "views" / "001_b.sql").write_text("create view b as select 1")
+    (tmp_path / "schema" / "001_b.sql").write_text("create table b (x int)")
     with pytest.raises(RuntimeError, match="used twice"):
         warehouse.migration_files(tmp_path)
 
 
 def test_failed_migration_rolls_back(tmp_path, monkeypatch):
     (tmp_path / "schema").mkdir()
-    (tmp_path / "views").mkdir()
     (tmp_path / "schema" / "001_ok.sql").write_text("create table ok (x int)")
     (tmp_path / "schema" / "002_bad.sql").write_text("create table half (x int);\nselect * from no_such_table")
     monkeypatch.setenv("NEWSFLOW_SQL_DIR", str(tmp_path))
-    con = warehouse.connect(tmp_path / "w.duckdb")
+    con = warehouse.connect(tmp_path / "w")
     with pytest.raises(Exception, match="no_such_table"):
         warehouse.migrate(con)
-    tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    tables = {r[0] for r in con.execute("select table_name from information_schema.tables "
+                                        "where table_catalog = 'lake'").fetchall()}
     assert "ok" in tables and "half" not in tables
     assert [r[0] for r in con.execute("select version from schema_migrations").fetchall()] == [1]
 
@@ -65,26 +103,174 @@ def test_statement_splitting_ignores_comment_lines():
 
 
 def test_read_only_query_refuses_writes(tmp_path):
-    path = tmp_path / "w.duckdb"
-    con = warehouse.connect(path)
-    warehouse.migrate(con)
-    con.close()
+    path = tmp_path / "w"
+    warehouse.open_for_write(path).close()
     columns, rows = warehouse.query("select count(*) as n from articles", path=path)
     assert columns == ["n"] and rows == [(0,)]
-    with pytest.raises(Exception, match="read-only"):
+    with pytest.raises(Exception, match="read-only|read only"):
         warehouse.query("delete from articles", path=path)
 
 
-def test_read_only_on_missing_file_is_clear(tmp_path):
+def test_read_only_on_missing_lake_is_clear(tmp_path):
     with pytest.raises(FileNotFoundError, match="no warehouse"):
-        warehouse.connect(tmp_path / "none.duckdb", read_only=True)
+        warehouse.connect(tmp_path / "none", read_only=True)
 
 
 def test_writer_memory_is_capped_and_configurable(tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSFLOW_DUCKDB_MEMORY_LIMIT", "256MB")
-    con = warehouse.connect(tmp_path / "w.duckdb")
+    con = warehouse.connect(tmp_path / "w")
     assert con.execute("select current_setting('memory_limit')").fetchall()[0][0].startswith("244")  # MiB
     con.close()
     monkeypatch.setenv("NEWSFLOW_DUCKDB_MEMORY_LIMIT", "lots")
     with pytest.raises(ValueError, match="NEWSFLOW_DUCKDB_MEMORY_LIMIT"):
-        warehouse.connect(tmp_path / "w.duckdb")
+        warehouse.connect(tmp_path / "w")
+
+
+def test_newsflow_connect_honours_the_same_settings_as_the_cli(tmp_path, monkeypatch):
+    import newsflow
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("NEWSFLOW_WAREHOUSE", raising=False)
+    warehouse.open_for_write().close()  # the default: <data dir>/warehouse
+    assert (tmp_path / "data" / "warehouse" / "catalog.sqlite").exists()
+    con = newsflow.connect()
+    assert con.execute("select count(*) from coverage_daily").fetchone() == (0,)
+    con.close()
+    monkeypatch.setenv("NEWSFLOW_WAREHOUSE", str(tmp_path / "elsewhere"))
+    with pytest.raises(FileNotFoundError, match="elsewhere"):
+        newsflow.connect()
+    # `import newsflow` stays light: no duckdb until connect() is called
+    out = subprocess.run([sys.executable, "-c", "import sys, newsflow; print('duckdb' in sys.modules)"],
+                         capture_output=True, text=True, check=True, env={"PYTHONPATH": str(ROOT / "plugins")})
+    assert out.stdout.strip() == "False"
+
+
+READER = """
+import sys, time
+sys.path.insert(0, sys.argv[2])
+from newsflow.warehouse import connect
+con = connect(sys.argv[1], read_only=True)
+con.execute("begin transaction")  # one snapshot, held
+print(con.execute("select count(*) from sources").fetchone()[0], flush=True)
+time.sleep(float(sys.argv[3]))
+print(con.execute("select count(*) from sources").fetchone()[0], flush=True)
+con.execute("commit")
+print(con.execute("select count(*) from sources").fetchone()[0], flush=True)
+"""
+
+
+def test_a_reader_holding_a_snapshot_does_not_block_a_writers_commit(tmp_path):
+    path = tmp_path / "w"
+    con = warehouse.open_for_write(path)
+    con.execute("insert into sources values ('a', 'feed', 'http://x', 'en', 'UTC', 'r1', 'r1', now())")
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(path), str(ROOT / "plugins"), "6"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "1"  # the reader holds its snapshot from here
+        started = time.monotonic()
+        con.execute("begin transaction")
+        con.execute("insert into sources values ('b', 'feed', 'http://y', 'en', 'UTC', 'r1', 'r1', now())")
+        con.execute("commit")
+        committed_after = time.monotonic() - started
+        assert reader.poll() is None, "the reader let go before the commit: the test proved nothing"
+        out = reader.communicate(timeout=60)[0].split()
+    finally:
+        reader.kill()
+        con.close()
+    # the commit did not wait for the reader's 6 s; the reader saw its snapshot, then the new row
+    assert committed_after < 6
+    assert out == ["1", "2"]
+
+
+def test_a_failed_load_leaves_the_lake_as_it_was(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    load(tmp_path, "run1", {"alpha": [record("alpha", 1, D1, "Talks", WIRE)]})
+    con = warehouse.connect(tmp_path / "w", read_only=True)
+    before = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in warehouse.KEYS}
+    snapshot = con.execute("select max(snapshot_id) from lake.snapshots()").fetchone()[0]
+    con.close()
+    bad = record("alpha", 2, D2, "Strike", PORT)
+    bad["published_date"] = None  # articles.published_date is not null: the load fails half-way
+    with pytest.raises(Exception, match="NOT NULL|not null"):
+        load(tmp_path, "run2", {"alpha": [record("alpha", 3, D2, "Port", PORT + " More."), bad]})
+    con = warehouse.connect(tmp_path / "w", read_only=True)
+    assert {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in warehouse.KEYS} == before
+    # later snapshots are the migration's re-created views and macros only: no table was written
+    changes = [r[0] for r in con.execute(
+        "select unnest(map_keys(changes)) from lake.snapshots() where snapshot_id > ?", [snapshot]).fetchall()]
+    assert changes and not [c for c in changes if "insert" in c or "delet" in c], changes
+    con.close()
+
+
+def test_loads_keep_every_key_unique(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    run = {"alpha": [record("alpha", 1, D1, "Talks", WIRE), record("alpha", 2, D2, "Strike", PORT)],
+           "beta": [record("beta", 1, D2, "Talks (wire)", WIRE)]}
+    summary = load(tmp_path, "run1", run)
+    load(tmp_path, "run1", run)  # the load task retried
+    load(tmp_path, "run2", run)  # seen again
+    assert summary["warehouse_wait_s"] >= 0 and "write_s" in summary
+    con = warehouse.connect(tmp_path / "w", read_only=True)
+    assert warehouse.duplicate_keys(con) == dict.fromkeys(warehouse.KEYS, 0)
+    assert con.execute("select count(*) from articles").fetchone()[0] == 3
+    assert con.execute("select count(*) from http_cache").fetchone()[0] == 3
+    assert con.execute("select count(*), count(distinct run_id) from runs").fetchone() == (2, 2)
+    con.close()
+
+
+def test_term_coverage_follows_the_loads(tmp_path, monkeypatch):
+    """Nothing to keep in step: a rewritten article's new text counts, its old text no longer does."""
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    story = record("alpha", 1, D1, "Port strike", PORT)
+    load(tmp_path, "run1", {"alpha": [story]})
+    load(tmp_path, "run2", {"alpha": [{**story, "title": "Port dispute ends",
+                                       "body": "The dockers' walkout ended after a pay deal.",
+                                       "body_hash": "changed"}]})
+    con = warehouse.connect(tmp_path / "w", read_only=True)
+
+    def hits(term):
+        return con.execute("select sum(articles) from term_coverage(?, 'day')", [term]).fetchone()[0]
+
+    assert (hits("strike"), hits("walkout"), hits("pay deal")) == (0, 1, 1)
+    con.close()
+
+
+def test_upgrade_moves_an_earlier_duckdb_file_with_its_row_counts(tmp_path):
+    import duckdb
+
+    old = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(old))
+    for path in sorted((ROOT / "tests" / "fixtures" / "warehouse_0_2").glob("*.sql")):
+        con.execute(path.read_text(encoding="utf-8"))
+    con.execute("insert into sources values ('a', 'feed', 'http://x', 'en', 'UTC', 'r1', 'r1', now())")
+    con.execute("insert into runs (run_id, dag_id, status) values ('r1', 'news_ingest', 'succeeded')")
+    con.execute("insert into fetch_log (run_id, source, url_kind, seq, url, outcome, logged_at) "
+                "select 'r1', 'a', 'article', i, 'http://x/' || i, 'failed', now() from range(250) as t(i)")
+    con.execute("create table term_daily (published_date date, term_hash ubigint, articles integer)")
+    con.close()
+    counts = warehouse.upgrade(old, tmp_path / "lake")
+    assert counts == {"sources": 1, "runs": 1, "articles": 0, "rejected_articles": 0, "fetch_log": 250,
+                      "validation_results": 0, "http_cache": 0, "quality_checks": 0}
+    lake = warehouse.connect(tmp_path / "lake", read_only=True)
+    assert lake.execute("select count(*), count(distinct seq) from fetch_log").fetchone() == (250, 250)
+    assert "term_daily" not in {r[0] for r in lake.execute("select table_name from information_schema.tables").fetchall()}
+    lake.close()
+    with pytest.raises(warehouse.WarehouseConfigError, match="already holds rows"):
+        warehouse.upgrade(old, tmp_path / "lake")  # never twice into the same lake
+
+
+def test_shell_is_the_duckdb_cli_with_the_lake_attached_read_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    con = warehouse.open_for_write(tmp_path / "lake")
+    con.execute("insert into sources values ('s', 'feed', 'http://x', 'en', 'UTC', 'r1', 'r1', now())")
+    con.close()
+    cli = [sys.executable, "-m", "newsflow.cli", "shell", "--warehouse", str(tmp_path / "lake"), "--", "-csv"]
+    env = {"PYTHONPATH": str(ROOT / "plugins"), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+    out = subprocess.run([*cli, "-c", "select name, version() as v from sources"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["name,v", "s,v1.5.5"]
+    refused = subprocess.run([*cli, "-c", "delete from sources"], capture_output=True, text=True, env=env,
+                             timeout=120)
+    assert "read-only" in (refused.stdout + refused.stderr).lower() or "read only" in (
+        refused.stdout + refused.stderr).lower()

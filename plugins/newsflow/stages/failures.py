@@ -49,6 +49,8 @@ def classify(exc: BaseException) -> tuple[bool, str]:
         return True, one_line(f"configuration: {exc}")
     if isinstance(exc, AccountingError):
         return True, one_line(exc)
+    if type(exc).__name__ == "WarehouseConfigError":  # the lake's location cannot be used as given
+        return True, one_line(f"warehouse: {exc}")
     # the warehouse's "busy" error wraps whatever DuckDB said; only a lock is worth waiting for
     cause = exc
     if type(exc).__name__ == "WarehouseBusy" and exc.__cause__ is not None:

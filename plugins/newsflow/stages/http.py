@@ -13,10 +13,10 @@ from newsflow.urls import BadURL, canonicalize
 
 def http_cache(urls: list[str], warehouse: str) -> dict[str, dict]:
     """Validators from earlier runs for conditional requests (empty on a new warehouse)."""
-    from newsflow.warehouse import connect
+    from newsflow.warehouse import connect, exists
 
     urls = [u for u in urls if u]
-    if not urls or not Path(warehouse).exists():
+    if not urls or not exists(warehouse):
         return {}
     con = connect(warehouse, read_only=True)
     try:

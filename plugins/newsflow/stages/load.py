@@ -5,6 +5,7 @@ SQL files in sql/loads (upserts keyed on the canonical-URL id, so a rerun never 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 
 from newsflow import staging
@@ -15,10 +16,13 @@ log = logging.getLogger(__name__)
 
 
 def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime | None = None) -> dict:
-    """Everything the run produced, in one transaction: a failure leaves the warehouse as it was."""
+    """Everything the run produced, in one transaction: a failure leaves the warehouse as it was, and readers see
+    the lake before or after it, never between. The time it took to get a writable connection to the lake is the
+    load's wait on the warehouse (with a single DuckDB file, readers made it grow without bound): recorded in the
+    summary and in runs.warehouse_wait_s. The migrations that follow are the load's own work (migrate_s)."""
     from newsflow.config import sql_dir
     from newsflow.extract import extractor_version
-    from newsflow.warehouse import open_for_write, run_sql_file
+    from newsflow.warehouse import connect, migrate, run_sql_file
 
     jobs = [Job.from_xcom(j) for j in jobs or [] if j]
     if not jobs:
@@ -54,8 +58,13 @@ def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime 
         "validation_files": files("validation.parquet", staging.VALIDATION),
     }
 
-    con = open_for_write(jobs[0].warehouse)
+    opening = time.monotonic()
+    con = connect(jobs[0].warehouse)
+    wait_s = time.monotonic() - opening
     try:
+        migrate(con)
+        migrate_s = time.monotonic() - opening - wait_s
+        writing = time.monotonic()
         con.execute("begin transaction")
         try:
             for path in sorted((sql_dir() / "loads").glob("*.sql")):
@@ -70,20 +79,29 @@ def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime 
             )
             con.execute(
                 """
-                insert into runs (run_id, dag_id, started_at, loaded_at, status, sources_file, sources, discovered,
-                                  loaded, unchanged, rejected, failed, skipped, extractor_version)
-                values ($run_id, $dag_id, $started, $now, 'loaded', $file, $sources, $discovered, $loaded, $unchanged,
-                        $rejected, $failed, $skipped, $version)
-                on conflict (run_id) do update set
-                    loaded_at = excluded.loaded_at, status = excluded.status, sources = excluded.sources,
-                    discovered = excluded.discovered, loaded = excluded.loaded, unchanged = excluded.unchanged,
-                    rejected = excluded.rejected, failed = excluded.failed, skipped = excluded.skipped,
-                    extractor_version = excluded.extractor_version
+                merge into runs
+                using (
+                    select $run_id as run_id, $dag_id as dag_id, $started as started_at, $now as loaded_at,
+                           $file as sources_file, $sources as sources, $discovered as discovered, $loaded as loaded,
+                           $unchanged as unchanged, $rejected as rejected, $failed as failed, $skipped as skipped,
+                           $version as extractor_version, $wait_s as warehouse_wait_s
+                ) as run
+                on runs.run_id = run.run_id
+                when matched then update set
+                    loaded_at = run.loaded_at, status = 'loaded', sources = run.sources,
+                    discovered = run.discovered, loaded = run.loaded, unchanged = run.unchanged,
+                    rejected = run.rejected, failed = run.failed, skipped = run.skipped,
+                    extractor_version = run.extractor_version, warehouse_wait_s = run.warehouse_wait_s
+                when not matched then insert (run_id, dag_id, started_at, loaded_at, status, sources_file, sources,
+                        discovered, loaded, unchanged, rejected, failed, skipped, extractor_version, warehouse_wait_s)
+                    values (run.run_id, run.dag_id, run.started_at, run.loaded_at, 'loaded', run.sources_file,
+                        run.sources, run.discovered, run.loaded, run.unchanged, run.rejected, run.failed,
+                        run.skipped, run.extractor_version, run.warehouse_wait_s)
                 """,
                 {
                     "run_id": run_id, "dag_id": dag_id, "started": started_at or now, "now": now,
                     "file": jobs[0].sources_file, "sources": names,
-                    "discovered": sum(counts.values()), "version": extractor_version(),
+                    "discovered": sum(counts.values()), "version": extractor_version(), "wait_s": wait_s,
                     **{k: counts.get(k, 0) for k in OUTCOMES},
                 },
             )
@@ -91,27 +109,14 @@ def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime 
         except Exception:
             con.execute("rollback")
             raise
-        _refresh_term_index(con)
+        write_s = time.monotonic() - writing
     finally:
         con.close()
     summary = {k: counts.get(k, 0) for k in OUTCOMES}
-    log.info("run %s loaded: %s", run_id, summary)
-    return {"run_id": run_id, "sources": names, "counts": summary, "warehouse": jobs[0].warehouse}
-
-
-def _refresh_term_index(con) -> None:
-    """After the commit, the parts of the term index a load leaves unknown (warehouse.refresh_term_index): the
-    phrase signatures of the articles it (re)wrote and the frequent pairs of the days it changed, in statements of
-    bounded size, so the load's memory does not grow with the run. The articles are in whatever
-    happens here, and term_coverage treats the unknown as "read the articles", so a failure costs speed, not data.
-    It is logged, and the next load picks the work up again."""
-    from newsflow import warehouse
-
-    try:
-        warehouse.refresh_term_index(con)
-    except Exception:
-        log.warning("term index refresh failed; term_coverage reads the articles where it is incomplete until the "
-                    "next load refreshes it", exc_info=True)
+    log.info("run %s loaded: %s; waited %.3f s for the warehouse, migrations %.2f s, wrote in %.1f s", run_id,
+             summary, wait_s, migrate_s, write_s)
+    return {"run_id": run_id, "sources": names, "counts": summary, "warehouse": jobs[0].warehouse,
+            "warehouse_wait_s": round(wait_s, 3), "migrate_s": round(migrate_s, 3), "write_s": round(write_s, 3)}
 
 
 def _upsert_source(con, job: Job, now: datetime) -> None:
@@ -120,11 +125,16 @@ def _upsert_source(con, job: Job, now: datetime) -> None:
     locator = locator or f"{len(source.urls or [])} listed URLs"
     con.execute(
         """
-        insert into sources (name, kind, locator, language, timezone, first_run_id, last_run_id, updated_at)
-        values (?, ?, ?, ?, ?, ?, ?, ?)
-        on conflict (name) do update set kind = excluded.kind, locator = excluded.locator,
-            language = excluded.language, timezone = excluded.timezone, last_run_id = excluded.last_run_id,
-            updated_at = excluded.updated_at
+        merge into sources
+        using (select $name as name, $kind as kind, $locator as locator, cast($language as varchar) as language,
+                      cast($timezone as varchar) as timezone) as configured
+        on sources.name = configured.name
+        when matched then update set kind = configured.kind, locator = configured.locator,
+            language = configured.language, timezone = configured.timezone, last_run_id = $run_id, updated_at = $now
+        when not matched then insert (name, kind, locator, language, timezone, first_run_id, last_run_id, updated_at)
+            values (configured.name, configured.kind, configured.locator, configured.language, configured.timezone,
+                    $run_id, $run_id, $now)
         """,
-        [source.name, source.kind, locator, source.language, job.timezone, job.run_id, job.run_id, now],
+        {"name": source.name, "kind": source.kind, "locator": locator, "language": source.language,
+         "timezone": job.timezone, "run_id": job.run_id, "now": now},
     )

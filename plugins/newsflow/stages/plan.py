@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from newsflow import staging
-from newsflow.config import load_sources, project_root, warehouse_path
+from newsflow.config import load_sources, project_root, warehouse_location
 from newsflow.stages.job import Job
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,8 @@ def make_jobs(sources_file: str, names: list[str] | None, run_id: str, warehouse
     config = load_sources(sources_file)
     selected = config.selected(names)
     known = tuple(s.name for s in config.sources)
-    lake = str(warehouse or warehouse_path())
+    # the one place the default ($NEWSFLOW_WAREHOUSE, else <data dir>/warehouse) is read: the job carries it on
+    lake = warehouse_location(warehouse)
     return [
         Job(run_id=run_id, source=config.source(name), settings=config.settings, known_sources=known,
             sources_file=sources_file, staging=staging.source_dir(run_id, name), warehouse=lake)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from newsflow.config import RevisitPolicy
 from newsflow.stages.job import Job
@@ -29,10 +28,10 @@ def known_articles(article_ids: list[str], warehouse: str) -> dict[str, tuple[da
     Only URLs whose page is in `articles` are known: a URL that failed or was rejected last time is not, so it
     is fetched again. The last fetch is the latest that gave the article as stored (loaded, identical content or
     HTTP 304); failures and rejections do not count."""
-    from newsflow.warehouse import connect
+    from newsflow.warehouse import connect, exists
 
     article_ids = [a for a in article_ids if a]
-    if not article_ids or not Path(warehouse).exists():
+    if not article_ids or not exists(warehouse):
         return {}
     con = connect(warehouse, read_only=True)
     try:

@@ -116,12 +116,14 @@ select
 from ranked
 where link_rank = 1;
 
+-- only rows whose link changes are updated: in a lake an update rewrites the row
 update articles
 set
     duplicate_of = null,
     duplicate_kind = null
 where
     last_run_id = $run_id
+    and duplicate_of is not null
     and article_id not in (select duplicate_links.article_id from duplicate_links);
 
 update articles
@@ -129,4 +131,9 @@ set
     duplicate_of = links.duplicate_of,
     duplicate_kind = links.duplicate_kind
 from duplicate_links as links
-where articles.article_id = links.article_id;
+where
+    articles.article_id = links.article_id
+    and (
+        articles.duplicate_of is distinct from links.duplicate_of
+        or articles.duplicate_kind is distinct from links.duplicate_kind
+    );

@@ -1,0 +1,62 @@
+"""news_maintenance: daily upkeep of the lake: compact small files, expire snapshots older than the retention,
+delete files nothing refers to, and remove the staging of finished and dead runs. Thin wiring only: the work lives in newsflow.maintenance, imported in the task.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import Param, dag, task
+
+from newsflow.dag_tasks import DEFAULT_ARGS, START_DATE
+
+DOC = """
+### news_maintenance
+
+Daily, through the 1-slot `duckdb_write` pool (never at the same time as a load):
+
+1. **maintain_lake**: flush inlined rows to Parquet, merge adjacent small files, rewrite files where most rows
+   were replaced, expire snapshots older than `retention_days` (default `$NEWSFLOW_SNAPSHOT_RETENTION_DAYS` or 7),
+   delete the files those snapshots alone used, and delete orphaned files (older than 6 hours);
+2. **clean_staging**: remove the staging folders of runs the warehouse records as finished, and of dead runs
+   (nothing in them changed for 6 hours); the WARC archive is kept (articles point into it).
+
+Readers are never blocked: each keeps reading its snapshot's files until that snapshot expires.
+"""
+
+
+@dag(
+    dag_id="news_maintenance",
+    schedule="@daily",
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    tags=["newsflow", "maintenance"],
+    doc_md=DOC,
+    default_args=DEFAULT_ARGS,
+    params={
+        "retention_days": Param(None, type=["null", "number"], minimum=0,
+                                description="Keep snapshots this many days (empty: the setting, default 7)"),
+    },
+)
+def news_maintenance():
+    @task(pool="duckdb_write", execution_timeout=timedelta(hours=2))
+    def maintain_lake(params: dict | None = None) -> dict:
+        from newsflow.config import warehouse_location
+        from newsflow.maintenance import maintain, retention_days
+
+        days = (params or {}).get("retention_days")
+        return maintain(warehouse_location(), retention_days=retention_days() if days is None else float(days))
+
+    # staging is cleaned even when compaction failed: the two do not depend on each other's work
+    @task(execution_timeout=timedelta(hours=1), trigger_rule="all_done")
+    def clean_staging(summary: dict | None) -> list[str]:
+        from newsflow.cleanup import clean_dead_staging, finished_run_keys
+        from newsflow.config import warehouse_location
+
+        return [str(p) for p in clean_dead_staging(finished=finished_run_keys(warehouse_location()))]
+
+    clean_staging(maintain_lake())
+
+
+news_maintenance()

@@ -1,0 +1,74 @@
+"""Lake upkeep for the news_maintenance DAG: compact the small files loads leave, expire old snapshots after a
+retention period, and delete the files nothing refers to any more (DuckLake's own maintenance functions).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETENTION_DAYS = 7.0
+# a file younger than this is never taken for an orphan: it may belong to a load still writing its transaction
+ORPHAN_GRACE_HOURS = 6.0
+
+
+def retention_days() -> float:
+    """$NEWSFLOW_SNAPSHOT_RETENTION_DAYS (default 7): how long old snapshots stay readable (time travel,
+    readers still on them) before their files may be deleted."""
+    value = os.environ.get("NEWSFLOW_SNAPSHOT_RETENTION_DAYS", "").strip()
+    try:
+        days = float(value) if value else DEFAULT_RETENTION_DAYS
+    except ValueError:
+        raise ValueError(f"NEWSFLOW_SNAPSHOT_RETENTION_DAYS={value!r}: expected a number of days") from None
+    if days < 0:
+        raise ValueError(f"NEWSFLOW_SNAPSHOT_RETENTION_DAYS={value!r}: must not be negative")
+    return days
+
+
+def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION_DAYS,
+             orphan_grace_hours: float = ORPHAN_GRACE_HOURS) -> dict:
+    """One maintenance pass over the lake at `warehouse`. Each step is its own DuckLake commit, so an interrupted
+    pass keeps what it finished; readers are never blocked (they keep reading their snapshot's files until those
+    expire). Returns what each step did (rows reported by DuckLake: files written, snapshots expired, files
+    deleted) and the lake's data files before and after."""
+    from newsflow.warehouse import LAKE, connect
+
+    con = connect(warehouse)
+    try:
+        before = _files(con)
+        steps = [
+            # rows small loads kept in the catalog (DuckLake's data inlining) go to Parquet first, so they compact too
+            ("flushed_inlined", f"call ducklake_flush_inlined_data('{LAKE}')"),
+            ("merged_files", f"call ducklake_merge_adjacent_files('{LAKE}')"),
+            # files where most rows were replaced by MERGEs are rewritten without the dead rows
+            ("rewritten_files", f"call ducklake_rewrite_data_files('{LAKE}')"),
+            ("expired_snapshots",
+             f"call ducklake_expire_snapshots('{LAKE}', older_than => now() - to_seconds({retention_days * 86400!r}))"),
+            ("deleted_files",
+             f"call ducklake_cleanup_old_files('{LAKE}', older_than => now() - to_seconds({retention_days * 86400!r}))"),
+            ("deleted_orphans",
+             f"call ducklake_delete_orphaned_files('{LAKE}', "
+             f"older_than => now() - to_seconds({orphan_grace_hours * 3600!r}))"),
+        ]
+        summary: dict = {"retention_days": retention_days}
+        for name, sql in steps:
+            started = time.monotonic()
+            summary[name] = len(con.execute(sql).fetchall())
+            log.info("%s: %d (%.1f s)", name, summary[name], time.monotonic() - started)
+        summary["files_before"], summary["files_after"] = before, _files(con)
+        summary["snapshots"] = con.execute(f"select count(*) from ducklake_snapshots('{LAKE}')").fetchone()[0]
+    finally:
+        con.close()
+    return summary
+
+
+def _files(con) -> int:
+    from newsflow.warehouse import LAKE
+
+    tables = [r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_catalog = $db and table_type = 'BASE TABLE'",
+        {"db": LAKE}).fetchall()]
+    return sum(con.execute(f"select count(*) from ducklake_list_files('{LAKE}', '{t}')").fetchone()[0] for t in tables)

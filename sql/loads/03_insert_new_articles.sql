@@ -1,0 +1,51 @@
+-- Articles the lake does not hold yet (load_decisions.stored is false): a plain insert, read with their bodies
+-- straight from the staged files. The decision was taken in this transaction and loads run one at a time (the
+-- duckdb_write pool), so no other load can have inserted the same article_id meanwhile: article_id stays unique.
+insert into articles (
+    article_id, url, canonical_url, source, source_domain, sitename, title, author,
+    published_at, published_date, date_source, date_disagreement, language, language_source,
+    body, body_chars, link_density, body_hash, simhash, credit, categories, tags, duplicate_of, duplicate_kind,
+    fetched_at, http_status, warc_file, warc_offset, first_run_id, last_run_id, changed_run_id,
+    extractor_version, extractor_settings, inserted_at, updated_at
+)
+select
+    staged.article_id,
+    staged.url,
+    staged.canonical_url,
+    staged.source,
+    staged.source_domain,
+    staged.sitename,
+    staged.title,
+    staged.author,
+    staged.published_at,
+    staged.published_date,
+    staged.date_source,
+    staged.date_disagreement,
+    staged.language,
+    staged.language_source,
+    files.body,
+    staged.body_chars,
+    staged.link_density,
+    staged.body_hash,
+    staged.simhash,
+    staged.credit,
+    staged.categories,
+    staged.tags,
+    null,
+    null,
+    staged.fetched_at,
+    staged.http_status,
+    staged.warc_file,
+    staged.warc_offset,
+    $run_id,
+    $run_id,
+    $run_id,
+    staged.extractor_version,
+    staged.extractor_settings,
+    $now,
+    $now
+from staged_articles as staged
+inner join load_decisions as decision
+    on staged.article_id = decision.article_id and decision.outcome = 'loaded' and not decision.stored
+inner join read_parquet($valid_files) as files
+    on staged.source = files.source and staged.seq = files.seq;

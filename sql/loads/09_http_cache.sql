@@ -1,0 +1,46 @@
+-- Validators for the next conditional request of every URL answered in this run (MERGE keyed on canonical_url).
+merge into http_cache
+using (
+    select
+        canonical_url,
+        etag,
+        last_modified,
+        content_sha1,
+        warc_file,
+        warc_offset,
+        http_status
+    from (
+        select
+            *,
+            row_number() over (partition by canonical_url order by fetched_at desc) as rank
+        from staged_ledger
+        where
+            canonical_url is not null
+            and http_status between 200 and 299
+            and (etag is not null or last_modified is not null or content_sha1 is not null)
+    ) as answered
+    where rank = 1
+) as answered
+    on http_cache.canonical_url = answered.canonical_url
+when matched then
+    update
+        set
+            etag = answered.etag,
+            last_modified = answered.last_modified,
+            content_sha1 = answered.content_sha1,
+            warc_file = answered.warc_file,
+            warc_offset = answered.warc_offset,
+            last_status = answered.http_status,
+            updated_at = $now
+when not matched then insert (
+    canonical_url, etag, last_modified, content_sha1, warc_file, warc_offset, last_status, updated_at
+) values (
+    answered.canonical_url,
+    answered.etag,
+    answered.last_modified,
+    answered.content_sha1,
+    answered.warc_file,
+    answered.warc_offset,
+    answered.http_status,
+    $now
+);
