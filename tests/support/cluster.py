@@ -377,8 +377,12 @@ class AirflowCluster:
                 "NEWSFLOW_WORKER_HOSTNAME": name,
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_ports[name]),
             }
+            # `python -m airflow`, as newsflow.service starts its components: the extraction pool spawns workers,
+            # and a spawned child re-runs its parent's main script; the `airflow` console script re-run inside a
+            # task fails (tasks have no metadata DB), which killed every page of a pooled extraction
             self.processes.start(
-                name, [airflow_bin, "celery", "worker", "--celery-hostname", f"{name}@%h"], env=env, cwd=folder,
+                name, [sys.executable, "-m", "airflow", "celery", "worker", "--celery-hostname", f"{name}@%h"],
+                env=env, cwd=folder,
             )
         wait_for("the api-server", self._api_up, 180, alive=self.processes.check_alive)
         for name in self.workers:

@@ -267,7 +267,7 @@ def test_worker_can_scale(compose):
     # A published host port would collide between replicas on one host.
     assert not worker.get("ports")
     assert worker.get("deploy", {}).get("replicas", 1) >= 1
-    assert command_text(worker).split() == ["airflow", "celery", "worker"]
+    assert command_text(worker).split() == ["python", "-m", "airflow", "celery", "worker"]
 
 
 def test_airflow_services_share_the_image(raw, compose):
