@@ -139,6 +139,7 @@ def measure_loads(workdir: Path, n: int) -> dict:
         con.close()
         results[label] = {"run_id": run_id, "seconds": round(elapsed, 2), "rows_per_s": round(n / elapsed),
                           "warehouse_wait_s": summary["warehouse_wait_s"], "counts": summary["counts"],
+                          "write_s": summary["write_s"], "steps_s": summary["steps_s"],
                           "articles_rows": rows, "fetch_log_rows_for_run": log_rows, "exactly_n": rows == n,
                           "peak_rss_mib_so_far": peak()}
     results["peak_rss_mib"] = peak()
