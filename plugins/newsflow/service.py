@@ -262,12 +262,15 @@ def _fail_dead_runs_before_scheduling(url: str, echo) -> None:
 
 
 def _wait_for_dags(url: str, deadline: float, pids: dict[str, int], logs: Path) -> None:
-    """`up` returns once the dag-processor has parsed news_ingest, so a `newsflow ingest` right after finds it."""
+    """`up` returns once the scheduler reports healthy and the dag-processor has parsed news_ingest, so a
+    `newsflow ingest` right after finds both."""
     client = Client.login(url, USER, password() or "")
     while True:
         try:
             client.get("/dags/news_ingest")
-            return
+            health = _get(f"{url}/api/v2/monitor/health", timeout=5)
+            if (health.get("scheduler") or {}).get("status") == "healthy":
+                return
         except urllib.error.HTTPError as exc:
             if exc.code != 404:
                 raise
@@ -275,7 +278,7 @@ def _wait_for_dags(url: str, deadline: float, pids: dict[str, int], logs: Path) 
         if dead:
             raise ServiceError(f"{', '.join(dead)} stopped while starting; see {logs}/{dead[0]}.log")
         if time.monotonic() > deadline:
-            raise ServiceError(f"the dag-processor did not parse news_ingest in time; see {logs}/dag-processor.log")
+            raise ServiceError(f"the scheduler or the dag-processor did not come up in time; see {logs}")
         time.sleep(1)
 
 
@@ -383,21 +386,34 @@ class Client:
         return cls.login(state["url"], USER, secret)
 
     def get(self, path: str) -> dict:
-        return _get(f"{self.url}/api/v2{path}", self.token, timeout=15)
+        return self.call("GET", path)
 
     def patch(self, path: str, body: dict) -> dict:
-        return self.post(path, body, method="PATCH")
+        return self.call("PATCH", path, body)
 
-    def post(self, path: str, body: dict, method: str = "POST") -> dict:
-        request = urllib.request.Request(f"{self.url}/api/v2{path}", data=json.dumps(body).encode(), method=method,
-                                         headers={"Content-Type": "application/json",
-                                                  "Authorization": f"Bearer {self.token}"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode("utf-8", "replace")
-            raise ServiceError(f"Airflow refused {path}: HTTP {exc.code} {detail}") from None
+    def post(self, path: str, body: dict) -> dict:
+        return self.call("POST", path, body)
+
+    def call(self, method: str, path: str, body: dict | None = None, tries: int = 4) -> dict:
+        """One API call. On SQLite (the local service) a write that meets the scheduler's or dag-processor's lock
+        is answered 500 "Database error" after its transaction rolled back: tried again, up to `tries` times."""
+        for attempt in range(1, tries + 1):
+            request = urllib.request.Request(
+                f"{self.url}/api/v2{path}", method=method,
+                data=json.dumps(body).encode() if body is not None else None,
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    return json.loads(response.read() or b"{}")
+            except urllib.error.HTTPError as exc:
+                detail = exc.read().decode("utf-8", "replace")
+                if exc.code == 404 and method == "GET":
+                    raise
+                if exc.code >= 500 and "Database error" in detail and attempt < tries:
+                    time.sleep(2 * attempt)
+                    continue
+                raise ServiceError(f"Airflow refused {method} {path}: HTTP {exc.code} {detail}") from None
+        raise AssertionError("unreachable")
 
     def trigger(self, dag_id: str, conf: dict) -> dict:
         return self.post(f"/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf})
