@@ -194,13 +194,15 @@ def _same_page_key(href: str, base: str | None = None) -> tuple[str, str] | None
 
 def _link_key(href: str, base: str, here: tuple[str, str], keys: dict) -> tuple[str, str] | None:
     """_same_page_key(href, base) for one link of the page at `base` (whose key is `here`), without urljoin (~10 µs,
-    most of _page_facts' time) where its answer is known: an empty or fragment-only href is the page itself, an absolute
-    http(s) href is returned by urljoin as it is, and a path without dot segments stays on an http(s) page's host. `keys`
-    remembers the other hrefs of the page."""
-    if not href or href[0] == "#":
+    most of _page_facts' time) where its answer is known on an http(s) page: an empty or fragment-only href is the page
+    itself, an absolute http(s) href is returned by urljoin as it is, and a path without dot segments stays on the
+    page's host. `keys` remembers the other hrefs of the page."""
+    if not base.startswith(("http://", "https://")):
+        pass  # urljoin resolves nothing against a base of another scheme
+    elif not href or href[0] == "#":
         return here
-    absolute = href.startswith(("http://", "https://"))
-    if absolute or (href[0] == "/" and href[:2] != "//" and "/." not in href and base.startswith(("http://", "https://"))):
+    elif (absolute := href.startswith(("http://", "https://"))) or (
+            href[0] == "/" and href[:2] != "//" and "/." not in href):
         try:
             parts = urlsplit(href)
         except ValueError:
