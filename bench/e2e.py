@@ -18,7 +18,8 @@ For each K in --copies (N = 181 x K pages, served by bench/loopback_site.py in i
   --rerun-always   a third run on the same warehouse with `revisit: always` (every known article fetched again, the
                    behaviour before revisit policies), for comparison.
   trafilatura  `.venv/bin/trafilatura --input-file urls.txt --parallel P -o OUT --config-file CFG` with
-               SLEEP_TIME = 0 and SSRF_PROTECTION = off (it refuses loopback otherwise).
+               SLEEP_TIME = 0 and SSRF_PROTECTION = off (it refuses loopback otherwise); with --cli-metadata also
+               with `--json --with-metadata` (the date and title newsflow keeps come only with metadata).
 Peak memory: the whole process tree of each command (psutil, every 0.2 s: the sum of RSS over all live
 descendants, and the largest single process), plus ru_maxrss from wait4 (largest single descendant).
 Per-stage wall time comes from the "[DAG TEST] starting/end task" lines of airflow_home/logs/news_ingest-last-run.log.
@@ -236,8 +237,8 @@ def run_newsflow(site, workdir: Path, template: Path, processes: int, concurrenc
 
 
 # -- bare trafilatura ------------------------------------------------------------------------------------------
-def run_trafilatura(site, urls_file: Path, workdir: Path, processes: int) -> dict:
-    tag = f"N{site.pages}"
+def run_trafilatura(site, urls_file: Path, workdir: Path, processes: int, metadata: bool = False) -> dict:
+    tag = f"N{site.pages}" + ("-metadata" if metadata else "")
     config = workdir / "trafilatura.cfg"
     # the CLI reads the file with configparser: start from the package's own settings, turn politeness/SSRF off
     import trafilatura
@@ -251,8 +252,8 @@ def run_trafilatura(site, urls_file: Path, workdir: Path, processes: int) -> dic
         shutil.rmtree(out)
     out.mkdir(parents=True)
     cmd = [TRAFILATURA, "--input-file", str(urls_file), "--parallel", str(processes), "-o", str(out),
-           "--config-file", str(config)]
-    print(f"  trafilatura CLI, N={site.pages} ...", flush=True)
+           "--config-file", str(config), *(["--json", "--with-metadata"] if metadata else [])]
+    print(f"  trafilatura CLI{' --json --with-metadata' if metadata else ''}, N={site.pages} ...", flush=True)
     res = run_measured(cmd, {**os.environ, "NO_PROXY": "*"}, workdir / f"{tag}-trafilatura.out")
     res["files_written"] = sum(1 for p in out.rglob("*") if p.is_file())
     res["pages_per_s"] = round(site.pages / res["wall_s"], 2)
@@ -268,6 +269,8 @@ def main(argv=None) -> int:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--cli-metadata", action="store_true",
+                        help="also time the CLI with --json --with-metadata (dates and titles, as newsflow keeps)")
     parser.add_argument("--skip-trafilatura", action="store_true")
     parser.add_argument("--newsflow-first", action="store_true", help="start the alternation with newsflow")
     parser.add_argument("--no-validators", action="store_true", help="the site sends no ETag: reruns get full 200s")
@@ -298,18 +301,25 @@ def main(argv=None) -> int:
                                                          args.rerun_always)
                     else:
                         entry["trafilatura"] = run_trafilatura(site, urls_file, args.workdir, args.processes)
+                        if args.cli_metadata:
+                            entry["trafilatura_metadata"] = run_trafilatura(site, urls_file, args.workdir,
+                                                                            args.processes, metadata=True)
                 entry["loadavg_after"] = os.getloadavg()
                 nf = entry["newsflow"]
                 if "trafilatura" in entry:
                     entry["ratio_newsflow_over_bare_throughput"] = round(
                         entry["trafilatura"]["wall_s"] / nf["first"]["wall_s"], 3)
+                if "trafilatura_metadata" in entry:
+                    entry["ratio_newsflow_over_cli_metadata_throughput"] = round(
+                        entry["trafilatura_metadata"]["wall_s"] / nf["first"]["wall_s"], 3)
                 if "incremental" in nf:
                     entry["incremental_over_first_time"] = round(nf["incremental"]["wall_s"] / nf["first"]["wall_s"], 3)
                 if "revisit_always" in nf:
                     entry["revisit_always_over_first_time"] = round(
                         nf["revisit_always"]["wall_s"] / nf["first"]["wall_s"], 3)
                 print("  summary: " + json.dumps({k: entry.get(k) for k in (
-                    "ratio_newsflow_over_bare_throughput", "incremental_over_first_time",
+                    "ratio_newsflow_over_bare_throughput", "ratio_newsflow_over_cli_metadata_throughput",
+                    "incremental_over_first_time",
                     "revisit_always_over_first_time")}), flush=True)
                 all_results.append(entry)
                 if args.json:

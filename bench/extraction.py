@@ -6,7 +6,8 @@
 
 Per corpus: body token P/R/F1 (article-extraction-benchmark: lowercase word tokens, multiset overlap per page,
 averaged over pages), date exact and within one day (htmldate-eval-default), title exact where a title can be
-derived honestly (the page's <h1> equals its JSON-LD headline or og:title: two statements of the publisher agree),
+derived (the page's <h1> equals its JSON-LD headline or og:title: two statements of the publisher agree; newsflow
+scored by its title rule without the <h1>, its full rule's score on these labels printed apart as an upper bound),
 and the rejection rate by reason through newsflow's real validation rules (quality.ArticleValidator, Great
 Expectations). Every corpus page is an article, so every rejection counts against the extractor. Speed: mean ms a
 page of each extractor, run one after the other on each page in one process (load from other programs then falls
@@ -326,7 +327,12 @@ def run_corpus(pages: list[dict], *, with_bodies: bool, with_dates: bool, times:
             entry["dates"] = date_scores(pages, res)
         out["extractors"][name] = entry
     out["records"] = [r["record"] for r in results["newsflow"]]
-    out["title_without_h1"] = title_scores(titles, [
+    # The headline title score: newsflow's full rule takes the <h1> its metadata confirms, the very agreement the
+    # labels are made of, so its score on them is an upper bound (titles_upper_bound). Its rule without the <h1>
+    # (trafilatura's title, site names stripped) never reads the <h1>, as bare trafilatura's title does not.
+    for name in out["extractors"]:
+        out["extractors"][name]["titles_upper_bound"] = out["extractors"][name]["titles"]
+    out["extractors"]["newsflow"]["titles"] = title_scores(titles, [
         {"title": title_without_h1(p["html"], p["url"], bare["title"]) if t else None}
         for p, t, bare in zip(pages, titles, results["bare"], strict=True)])
     return out
@@ -389,20 +395,23 @@ def _cell(entry: dict, *keys: str, fmt: str = "{:.3f}") -> str:
 
 def render(results: dict, list_rejected: bool = False) -> str:
     lines = ["| corpus | extractor | pages | body P | body R | body F1 | date exact | date ±1 day | title exact "
-             "(n) | rejected | rejections by reason |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "(n) | title, full rule (upper bound) | rejected | rejections by reason |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for corpus, scored in results["corpora"].items():
         for name, e in scored["extractors"].items():
             rej = e["rejections"]
             reasons = ", ".join(f"{k} {v}" for k, v in rej["by_reason"].items()) or "none"
             title = f"{e['titles']['exact']:.3f} ({e['titles']['pages']})" if e["titles"]["pages"] else "-"
+            bound = e["titles_upper_bound"]
+            upper = "-" if not bound["pages"] or name != "newsflow" else f"{bound['exact']:.3f}"
             lines.append(
                 f"| {corpus} | {name} | {scored['pages']} | {_cell(e, 'body', 'precision')} | "
                 f"{_cell(e, 'body', 'recall')} | {_cell(e, 'body', 'f1')} | {_cell(e, 'dates', 'exact')} | "
-                f"{_cell(e, 'dates', 'within_1_day')} | {title} | {rej['rate']:.3f} ({rej['rejected']}) | {reasons} |")
-    for corpus, scored in results["corpora"].items():
-        head = scored["title_without_h1"]
-        lines.append(f"newsflow's title rule without the <h1> (trafilatura's title, site names stripped) on {corpus}: "
-                     f"{head['exact']:.3f} ({head['pages']} pages)")
+                f"{_cell(e, 'dates', 'within_1_day')} | {title} | {upper} | {rej['rate']:.3f} ({rej['rejected']}) | {reasons} |")
+    lines += ["", "title exact: against the headline where the page's single <h1> equals its JSON-LD headline or "
+              "og:title; newsflow's title rule scored without the <h1> (trafilatura's title, site names stripped), "
+              "which never reads the labels' <h1>. The full rule takes the <h1> the metadata confirms, the very "
+              "agreement the labels are made of: an upper bound, not a measure."]
     ms = results["ms_per_page"]
     lines += ["", f"ms/page (interleaved, 1 process): newsflow {ms['newsflow']:.1f}, bare_extraction(with_metadata="
               f"True) {ms['bare']:.1f}; newsflow/bare = {results['speed_ratio']:.2f}"]

@@ -389,13 +389,14 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
             '/opt/newsflow/sources.yaml',
             (select list(name order by rank) from syn_sources),
             0, 0, 0, 0, 0, 0,
-            'newsflow-synthetic-1'
+            'newsflow-synthetic-1',
+            null
         from syn_days
         union all
         select
             'scheduled__' || current_date, 'news_ingest', now() - interval 5 minute, now() - interval 1 minute,
             now(), 'succeeded', '/opt/newsflow/sources.yaml', (select list(name order by rank) from syn_sources),
-            0, 0, 0, 0, 0, 0, 'newsflow-synthetic-1'
+            0, 0, 0, 0, 0, 0, 'newsflow-synthetic-1', null
     """)
     step("fetch_log", """
         insert into fetch_log

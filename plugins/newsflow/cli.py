@@ -206,13 +206,9 @@ def cmd_ingest(args) -> int:
 def _fail_dead_runs(client) -> None:
     """Runs a killed task process left `running` on this machine are marked failed before a new run starts, so
     none holds the duckdb_write slot; the scheduler would find them too, but only after its heartbeat timeout."""
-    from newsflow.dead_runs import AirflowApi, fail_dead_runs
+    from newsflow.service import report_dead_runs
 
-    try:
-        for run_id in fail_dead_runs(AirflowApi(client.url, client.token)):
-            print(f"newsflow: run {run_id} was left running by a dead process: marked failed", file=sys.stderr)
-    except (OSError, ValueError) as exc:  # the check is housekeeping: it never stops the run asked for
-        print(f"newsflow: could not check for dead runs ({exc})", file=sys.stderr)
+    report_dead_runs(client, echo=lambda m: print(m, file=sys.stderr))
 
 
 def ingest_on_service(state: dict, args) -> int:
@@ -224,7 +220,7 @@ def ingest_on_service(state: dict, args) -> int:
     conf = {"sources_file": str(Path(args.sources).resolve()), "sources": args.source or []}
     if args.warehouse:
         conf["warehouse"] = str(warehouse_path())
-    client = service.Client(state)
+    client = service.Client.for_service(state)
     _fail_dead_runs(client)
     run = client.trigger("news_ingest", conf)
     print(f"news_ingest: triggered {run['dag_run_id']} on {state['url']} -> {conf.get('warehouse') or state['warehouse']}",

@@ -24,7 +24,8 @@ from newsflow.airflow_runner import airflow_command, airflow_env, airflow_home, 
 DEFAULT_PORT = 8080
 LIVE_PORT = 8766
 USER = "admin"
-COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
+# the api-server first: runs left `running` by dead processes are failed through it before the scheduler starts
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 LIVE_SOURCES = "config/sources.live.yaml"
 
 
@@ -208,24 +209,29 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
         groups = load_sources(sources).schedule_groups()  # a broken file stops `up` here, with its message
         warehouse = str(warehouse_path())
         env = service_env(port, str(sources), data_dir, warehouse)
-        for name in COMPONENTS:
-            extra = ["--host", "127.0.0.1", "--port", str(port)] if name == "api-server" else []
-            start(name, [*airflow_command(), name, *extra], env)
         url = f"http://127.0.0.1:{port}"
         state = {"pgid": pgid, "pids": pids, "url": url, "port": port, "sources_file": str(sources), "demo": demo,
                  "live_url": live_url, "warehouse": warehouse, "data_dir": str(data_dir),
                  "airflow_home": str(airflow_home()), "logs": str(logs), "started_at": time.time(),
                  "schedules": groups}
         folder.mkdir(parents=True, exist_ok=True)
-        state_file().write_text(json.dumps(state, indent=1))
         deadline = time.monotonic() + timeout
-        while not answers(url):
-            dead = [name for name, pid in pids.items() if not _alive(pid)]
-            if dead:
-                raise ServiceError(f"{', '.join(dead)} stopped while starting; see {logs}/{dead[0]}.log")
-            if time.monotonic() > deadline:
-                raise ServiceError(f"the api-server did not answer at {url} within {timeout:.0f}s; see {logs}")
-            time.sleep(1)
+        for name in COMPONENTS:
+            extra = ["--host", "127.0.0.1", "--port", str(port)] if name == "api-server" else []
+            start(name, [*airflow_command(), name, *extra], env)
+            state["pgid"] = pgid
+            state_file().write_text(json.dumps(state, indent=1))
+            if name != "api-server":
+                continue
+            while not answers(url):
+                dead = [name for name, pid in pids.items() if not _alive(pid)]
+                if dead:
+                    raise ServiceError(f"{', '.join(dead)} stopped while starting; see {logs}/{dead[0]}.log")
+                if time.monotonic() > deadline:
+                    raise ServiceError(f"the api-server did not answer at {url} within {timeout:.0f}s; see {logs}")
+                time.sleep(1)
+            _fail_dead_runs_before_scheduling(url, echo)
+        _wait_for_dags(url, deadline, pids, logs)
     except BaseException:
         if pids:
             _stop(pgid, list(pids.values()))
@@ -241,6 +247,36 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
     echo(f"  warehouse: {warehouse}")
     echo(f"  logs: {logs} (tasks: {data_dir / 'logs' / 'airflow'}); stop with `make down` or `newsflow down`")
     return state
+
+
+def _fail_dead_runs_before_scheduling(url: str, echo) -> None:
+    """Runs a killed `airflow dags test` or a crashed service left `running` would hold their pool slots until the
+    scheduler's heartbeat timeout (5 min). They are failed while no scheduler runs: on SQLite a scheduler
+    evaluating the same run at that moment could read the run before the change and its tasks after it."""
+    try:
+        client = Client.login(url, USER, password() or "")
+    except (OSError, ValueError) as exc:
+        echo(f"newsflow: could not log in to check for runs left running by dead processes ({exc})")
+        return
+    report_dead_runs(client, echo=echo)
+
+
+def _wait_for_dags(url: str, deadline: float, pids: dict[str, int], logs: Path) -> None:
+    """`up` returns once the dag-processor has parsed news_ingest, so a `newsflow ingest` right after finds it."""
+    client = Client.login(url, USER, password() or "")
+    while True:
+        try:
+            client.get("/dags/news_ingest")
+            return
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:
+                raise
+        dead = [name for name, pid in pids.items() if not _alive(pid)]
+        if dead:
+            raise ServiceError(f"{', '.join(dead)} stopped while starting; see {logs}/{dead[0]}.log")
+        if time.monotonic() > deadline:
+            raise ServiceError(f"the dag-processor did not parse news_ingest in time; see {logs}/dag-processor.log")
+        time.sleep(1)
 
 
 def _tree(pids: list[int]) -> set[int]:
@@ -325,18 +361,26 @@ def down(echo=print) -> bool:
 
 
 class Client:
-    """The Airflow REST API of the running service, with a JWT from the simple auth manager."""
+    """Airflow's REST API (stdlib only): the running service's, or any api-server given its URL and a token."""
 
-    def __init__(self, state: dict):
-        self.url = state["url"]
+    def __init__(self, url: str, token: str):
+        self.url, self.token = url.rstrip("/"), token
+
+    @classmethod
+    def login(cls, url: str, username: str | None = None, secret: str | None = None) -> Client:
+        """A JWT from /auth/token: with a user and password (simple auth manager), or none when all are admins."""
+        body = json.dumps({"username": username, "password": secret}).encode() if username else None
+        request = urllib.request.Request(f"{url.rstrip('/')}/auth/token", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return cls(url, json.loads(response.read())["access_token"])
+
+    @classmethod
+    def for_service(cls, state: dict) -> Client:
         secret = password(state.get("airflow_home"))
         if not secret:
             raise ServiceError(f"no password for {USER} in {state.get('airflow_home') or airflow_home()}")
-        body = json.dumps({"username": USER, "password": secret}).encode()
-        request = urllib.request.Request(f"{self.url}/auth/token", data=body,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            self.token = json.loads(response.read())["access_token"]
+        return cls.login(state["url"], USER, secret)
 
     def get(self, path: str) -> dict:
         return _get(f"{self.url}/api/v2{path}", self.token, timeout=15)
@@ -388,6 +432,20 @@ class Client:
         return out
 
 
+def report_dead_runs(client: Client, echo=print) -> list[tuple[str, str]]:
+    """fail_dead_runs, each one said in a line; housekeeping, so an API error is said, never raised."""
+    from newsflow.dead_runs import fail_dead_runs
+
+    try:
+        failed = fail_dead_runs(client)
+    except (OSError, ValueError, ServiceError) as exc:
+        echo(f"newsflow: could not check for runs left running by dead processes ({exc})")
+        return []
+    for dag_id, run_id in failed:
+        echo(f"newsflow: {dag_id} run {run_id} was left running by a dead process: marked failed")
+    return failed
+
+
 def status(echo=print) -> int:
     """What runs (pids, URL) and the last runs per DAG; 0 when up, 3 when not."""
     state = read_state()
@@ -404,7 +462,7 @@ def status(echo=print) -> int:
         echo(f"  live newsroom: {state['live_url']}")
     echo(f"  warehouse: {state['warehouse']}")
     try:
-        runs = Client(state).last_runs()
+        runs = Client.for_service(state).last_runs()
     except (OSError, ValueError, ServiceError) as exc:
         echo(f"  (the REST API does not answer: {exc})")
         return 0

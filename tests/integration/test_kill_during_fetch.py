@@ -19,6 +19,7 @@ from tests.support.procs import alive, children, cmdline, kill, spawned_workers,
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
+NEWSFLOW = [sys.executable, "-m", "newsflow.cli"]
 PAGES = 80  # above the serial threshold: the extraction pool starts
 
 
@@ -33,7 +34,7 @@ def test_kill_9_of_the_task_process_during_fetch_extract(tmp_path, airflow_home)
             "sources:\n  - {name: slow, kind: urls, urls_file: urls.txt}\n")
         env = {**os.environ, "AIRFLOW_HOME": str(airflow_home), "NEWSFLOW_DATA_DIR": str(data),
                "NEWSFLOW_WAREHOUSE": str(data / "warehouse")}
-        command = [sys.executable, "-m", "newsflow.cli", "ingest", "--sources", str(tmp_path / "sources.yaml")]
+        command = [*NEWSFLOW, "ingest", "--sources", str(tmp_path / "sources.yaml")]
         cli = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
         output: list[str] = []
@@ -63,8 +64,8 @@ def test_kill_9_of_the_task_process_during_fetch_extract(tmp_path, airflow_home)
         assert wait_gone(workers + tracker, 10) == []
         assert not any(alive(p) for p in workers)
 
-        # the killed run is still `running` in Airflow's metadata: found and marked failed through the REST API
-        run_id, states = fail_dead_run_through_rest(airflow_home)
+        # the killed run is still `running` in Airflow's metadata: the service marks it failed when it starts
+        run_id, states = fail_dead_run_on_service_start(env, tmp_path / "sources.yaml")
         assert states == {"failed"} or states <= {"failed", "skipped", "success", "upstream_failed"}, states
         assert "running" not in states and "queued" not in states
 
@@ -81,49 +82,35 @@ def test_kill_9_of_the_task_process_during_fetch_extract(tmp_path, airflow_home)
     print(f"CLI returned {returned_after:.1f} s after kill -9 of the task process")
 
 
-def fail_dead_run_through_rest(airflow_home) -> tuple[str, set[str]]:
-    """Start Airflow's api-server on the test's Airflow home, mark the dead run failed with
-    newsflow.dead_runs, and return its run id and the states of its task instances afterwards."""
+def fail_dead_run_on_service_start(env: dict, sources: Path) -> tuple[str, set[str]]:
+    """`newsflow up` on the killed run's Airflow home marks the dead run failed before any scheduled run (long
+    before the scheduler's 5-minute heartbeat timeout would); returns its run id and its task instances' states,
+    read through the service's REST API, then `newsflow down`."""
     import json
-    import socket
     import urllib.parse
-    import urllib.request
 
-    from newsflow.airflow_runner import airflow_env
-    from newsflow.dead_runs import AirflowApi, dead_runs, fail_dead_runs
+    from newsflow.dead_runs import dead_runs
+    from newsflow.service import Client, free_port
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = airflow_env({"AIRFLOW_HOME": str(airflow_home), "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-                       "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}"})
-    server = subprocess.Popen([sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1", "--port",
-                               str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    port = free_port(18180)
+    up = subprocess.run([*NEWSFLOW, "up", "--port", str(port), "--sources", str(sources)], env=env, cwd=ROOT,
+                        capture_output=True, text=True, timeout=300)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/auth/token", timeout=5) as response:
-                    token = json.loads(response.read())["access_token"]
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the api-server did not start"
-                time.sleep(0.5)
-        api = AirflowApi(base, token)
-        [(dag_id, run_id, tasks)] = dead_runs(api)
-        assert dag_id == "news_ingest" and "fetch_extract" in tasks
-        assert fail_dead_runs(api) == [run_id]
-        assert dead_runs(api) == []
+        assert up.returncode == 0, up.stdout + up.stderr
+        said = [x for x in up.stdout.splitlines() if "left running by a dead process" in x]
+        assert len(said) == 1, up.stdout + up.stderr
+        [line] = said
+        assert line.startswith("newsflow: news_ingest run ") and line.endswith("marked failed"), line
+        run_id = line.split(" run ", 1)[1].split(" was left", 1)[0]
+        state = json.loads((Path(env["NEWSFLOW_DATA_DIR"]) / "service" / "service.json").read_text())
+        client = Client.for_service(state)
+        assert dead_runs(client) == []
         quoted = urllib.parse.quote(run_id, safe="")
-        assert api.call("GET", f"/dags/news_ingest/dagRuns/{quoted}")["state"] == "failed"
-        tis = api.call("GET", f"/dags/news_ingest/dagRuns/{quoted}/taskInstances")["task_instances"]
+        run = client.get(f"/dags/news_ingest/dagRuns/{quoted}")
+        tis = client.get(f"/dags/news_ingest/dagRuns/{quoted}/taskInstances")["task_instances"]
+        assert run["state"] == "failed", (run, [(t["task_id"], t["map_index"], t["state"], t["end_date"]) for t in tis],
+                                          up.stdout)
         return run_id, {ti["state"] for ti in tis}
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(10)
+        down = subprocess.run([*NEWSFLOW, "down"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+        assert down.returncode == 0, down.stdout + down.stderr

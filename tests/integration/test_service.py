@@ -54,7 +54,7 @@ def service():
     try:
         from newsflow.service import Client
 
-        yield {"env": env, "state": state, "client": Client(state), "timings": timings, "up": up.stdout,
+        yield {"env": env, "state": state, "client": Client.for_service(state), "timings": timings, "up": up.stdout,
                "base": base}
     finally:
         _run("down", env=env, timeout=180)

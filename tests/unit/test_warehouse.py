@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from newsflow import warehouse
+from newsflow.config import sql_dir
 from tests.support.loads import D1, D2, PORT, WIRE, load, record
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -210,6 +211,8 @@ def test_loads_keep_every_key_unique(tmp_path, monkeypatch):
     load(tmp_path, "run1", run)  # the load task retried
     load(tmp_path, "run2", run)  # seen again
     assert summary["warehouse_wait_s"] >= 0 and "write_s" in summary
+    # every load file's own time is reported, so a benchmark can tell which statement costs what
+    assert set(summary["steps_s"]) == {p.stem for p in (sql_dir() / "loads").glob("*.sql")}
     con = warehouse.connect(tmp_path / "w", read_only=True)
     assert warehouse.duplicate_keys(con) == dict.fromkeys(warehouse.KEYS, 0)
     assert con.execute("select count(*) from articles").fetchone()[0] == 3
