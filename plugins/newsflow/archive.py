@@ -87,8 +87,10 @@ class WarcArchive:
         warc_headers = {"WARC-Date": now}
         if peer_ip:
             warc_headers["WARC-IP-Address"] = peer_ip
+        # the length given: warcio otherwise copies the body into a temporary file to count it while it digests
         response = self._writer.create_warc_record(
-            url, "response", payload=io.BytesIO(body), http_headers=http_headers, warc_headers_dict=warc_headers
+            url, "response", payload=io.BytesIO(body), length=len(body), http_headers=http_headers,
+            warc_headers_dict=warc_headers,
         )
         offset = self._write(response)
         path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
@@ -97,6 +99,7 @@ class WarcArchive:
             url,
             "request",
             payload=io.BytesIO(b""),
+            length=0,
             http_headers=req_headers,
             warc_headers_dict={"WARC-Date": now, "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID")},
         )

@@ -1102,14 +1102,17 @@ def _last_resort_dateline(html: str, lang: str | None) -> DateCandidate | None:
 
 def gather_candidates(html: str | None, url: str, *, body: str | None = None, feed_date: str | None = None,
                       sitemap_date: str | None = None, warc_date: str | None = None, lang: str | None = None,
-                      use_htmldate: bool = True, htmldate_date: str | None = None) -> list[DateCandidate]:
+                      use_htmldate: bool = True, htmldate_date: str | None = None,
+                      root: etree._Element | None = None) -> list[DateCandidate]:
     """All date candidates for one page; within a source the preferred candidate comes first.
 
     htmldate_date: htmldate's answer when the caller has it already (trafilatura's metadata pass runs htmldate);
     otherwise htmldate runs here only when nothing else was found (use_htmldate), as the slowest step.
+    root: `html` parsed already (by the extractor: half the time of this function is the parse); it is changed here.
     """
     out: list[DateCandidate] = []
-    root = _parse_html(html) if html and html.strip() else None
+    if root is None:
+        root = _parse_html(html) if html and html.strip() else None
     if root is not None:
         tags = _by_tag(root)  # read-only until _page_dateline, the last reader
         title = _page_title(root, tags)

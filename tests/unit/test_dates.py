@@ -1063,3 +1063,14 @@ def test_a_future_candidate_does_not_vote():
              cand("dateline", naive(2020, 3, 2, 10))]
     result = choose_publication_date(cands, fetched_at=FETCHED_LATE)
     assert (result.published_date, result.date_source, result.reason) == (date(2020, 3, 2), "dateline", None)
+
+
+def test_candidates_from_a_tree_parsed_by_the_caller_match_the_page_parsed_here():
+    from newsflow.extract import _parse
+
+    for name in sorted(p.name for p in (CORPUS / "html").glob("*.html.gz"))[:40]:
+        html = gzip.decompress((CORPUS / "html" / name).read_bytes()).decode("utf-8", "replace")
+        url = "https://example.com/2019/11/18/story.html"
+        own = gather_candidates(html, url, use_htmldate=False)
+        given = gather_candidates(html, url, use_htmldate=False, root=_parse(html))
+        assert [(c.source, c.value, c.raw) for c in given] == [(c.source, c.value, c.raw) for c in own], name

@@ -167,6 +167,27 @@ def test_page_facts_read_the_first_heading_title_and_site_name():
     assert empty["og_site_name"] == "" and empty["h1"] is None and empty["title"] is None
 
 
+@pytest.mark.parametrize("base", ["https://www.example.com/news/story/", "http://example.com/a/b?x=1",
+                                  "xhttps://example.com/news/story"])
+def test_link_keys_without_urljoin_are_urljoins(base):
+    hrefs = ["", "#top", "https://#", "https://", "http://www.Example.com/news/story/", "https://other.org/a;p?q#f",
+             "/news/story", "/news/story/?utm=1", "/news/./story", "/a/../news/story", "//example.com/news/story",
+             "story", "../story", "./", ".", "?page=2", "HTTP://example.com/news/story", "/news/story#c", "/x:y",
+             "http://[::1", "mailto:a@example.com", "javascript:void(0)"]
+    here = extract._same_page_key(base)
+    keys: dict = {}
+    for href in hrefs:
+        assert extract._link_key(href, base, here, keys) == extract._same_page_key(href, base), href
+
+
+def test_page_facts_keep_links_away_and_drop_links_to_the_page():
+    html = ('<html><body><h1>Headline</h1><a href="/news/story">Headline repeated here</a>'
+            '<a href="#comments">Comments on this story</a><a href="/news/other">Another story entirely</a>'
+            '<a href="https://www.example.com/news/story/?share=1">Share this article now</a></body></html>')
+    facts = extract._page_facts(extract._parse(html), url="https://example.com/news/story")
+    assert facts["anchors"] == frozenset({"Another story entirely"})
+
+
 def test_simhash_digests_are_blake2b_of_each_shingle():
     import hashlib
     import random
