@@ -223,13 +223,8 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
             state_file().write_text(json.dumps(state, indent=1))
             if name != "api-server":
                 continue
-            while not answers(url):
-                dead = [name for name, pid in pids.items() if not _alive(pid)]
-                if dead:
-                    raise ServiceError(f"{', '.join(dead)} stopped while starting; see {logs}/{dead[0]}.log")
-                if time.monotonic() > deadline:
-                    raise ServiceError(f"the api-server did not answer at {url} within {timeout:.0f}s; see {logs}")
-                time.sleep(1)
+            _wait_until(lambda: answers(url), f"the api-server did not answer at {url} in time", deadline, pids,
+                        logs)
             _fail_dead_runs_before_scheduling(url, echo)
         _wait_for_dags(url, deadline, pids, logs)
     except BaseException:
@@ -261,25 +256,33 @@ def _fail_dead_runs_before_scheduling(url: str, echo) -> None:
     report_dead_runs(client, echo=echo)
 
 
-def _wait_for_dags(url: str, deadline: float, pids: dict[str, int], logs: Path) -> None:
-    """`up` returns once the scheduler reports healthy and the dag-processor has parsed news_ingest, so a
-    `newsflow ingest` right after finds both."""
-    client = Client.login(url, USER, password() or "")
-    while True:
-        try:
-            client.get("/dags/news_ingest")
-            health = _get(f"{url}/api/v2/monitor/health", timeout=5)
-            if (health.get("scheduler") or {}).get("status") == "healthy":
-                return
-        except urllib.error.HTTPError as exc:
-            if exc.code != 404:
-                raise
+def _wait_until(ready, what: str, deadline: float, pids: dict[str, int], logs: Path) -> None:
+    """Poll `ready()` each second; a component that stops or the deadline passing ends `up` with the cause."""
+    while not ready():
         dead = [name for name, pid in pids.items() if not _alive(pid)]
         if dead:
             raise ServiceError(f"{', '.join(dead)} stopped while starting; see {logs}/{dead[0]}.log")
         if time.monotonic() > deadline:
-            raise ServiceError(f"the scheduler or the dag-processor did not come up in time; see {logs}")
+            raise ServiceError(f"{what}; see {logs}")
         time.sleep(1)
+
+
+def _wait_for_dags(url: str, deadline: float, pids: dict[str, int], logs: Path) -> None:
+    """`up` returns once the scheduler reports healthy and the dag-processor has parsed news_ingest, so a
+    `newsflow ingest` right after finds both."""
+    client = Client.login(url, USER, password() or "")
+
+    def ready() -> bool:
+        try:
+            client.get("/dags/news_ingest")
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:
+                raise
+            return False
+        health = _get(f"{url}/api/v2/monitor/health", timeout=5)
+        return (health.get("scheduler") or {}).get("status") == "healthy"
+
+    _wait_until(ready, "the scheduler or the dag-processor did not come up in time", deadline, pids, logs)
 
 
 def _tree(pids: list[int]) -> set[int]:
