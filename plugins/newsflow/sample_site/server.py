@@ -90,26 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
         data = target.read_bytes()
         if ctype.startswith(TEXT_TYPES):
             data = data.replace(PLACEHOLDER, self._base().encode("ascii"))
-        # the body depends on the Host the client used, so the validator hashes what is actually sent
-        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
-        mtime = int(target.stat().st_mtime)
-
-        if self._not_modified(etag, mtime):
-            self.send_response(HTTPStatus.NOT_MODIFIED)
-            self.send_header("ETag", etag)
-            self.send_header("Last-Modified", email.utils.formatdate(mtime, usegmt=True))
-            self.end_headers()
-            return
-
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("ETag", etag)
-        self.send_header("Last-Modified", email.utils.formatdate(mtime, usegmt=True))
-        self.send_header("Cache-Control", "no-cache")
-        self.end_headers()
-        if send_body:
-            self.wfile.write(data)
+        self._send_validated(ctype, data, int(target.stat().st_mtime), send_body)
 
     def _serve_live(self, live, path: str, send_body: bool) -> None:
         rendered = live.render(path, self._base())
@@ -117,16 +98,26 @@ class _Handler(BaseHTTPRequestHandler):
             self._plain(HTTPStatus.NOT_FOUND, "not found\n", send_body)
             return
         ctype, data = rendered
+        self._send_validated(ctype, data, None, send_body)
+
+    def _send_validated(self, ctype: str, data: bytes, mtime: int | None, send_body: bool) -> None:
+        """200 with an ETag (and Last-Modified when the document has an mtime), or 304 when the client's validator
+        matches. The body depends on the Host the client used, so the ETag hashes what is actually sent."""
         etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
-        if self._not_modified(etag, None):
+        validators = [("ETag", etag)]
+        if mtime is not None:
+            validators.append(("Last-Modified", email.utils.formatdate(mtime, usegmt=True)))
+        if self._not_modified(etag, mtime):
             self.send_response(HTTPStatus.NOT_MODIFIED)
-            self.send_header("ETag", etag)
+            for name, value in validators:
+                self.send_header(name, value)
             self.end_headers()
             return
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("ETag", etag)
+        for name, value in validators:
+            self.send_header(name, value)
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
         if send_body:
