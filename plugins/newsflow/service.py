@@ -270,7 +270,10 @@ def _wait_until(ready, what: str, deadline: float, pids: dict[str, int], logs: P
 def _wait_for_dags(url: str, deadline: float, pids: dict[str, int], logs: Path) -> None:
     """`up` returns once the scheduler reports healthy and the dag-processor has parsed news_ingest, so a
     `newsflow ingest` right after finds both."""
-    client = Client.login(url, USER, password() or "")
+    try:
+        client = Client.login(url, USER, password() or "")
+    except (OSError, ValueError) as exc:
+        raise ServiceError(f"cannot log in to the api-server at {url} as {USER}: {exc}; see {logs}") from None
 
     def ready() -> bool:
         try:
