@@ -18,7 +18,9 @@ What it contains:
 - injected outages (source-days with no rows), one source that stopped 4 days ago (stale) and one that
   stopped 20 days ago (silent);
 - runs (one per day), fetch_log (a feed row per source per run, a row per article, some failed, rejected
-  and unchanged rows) and sources, enough for source_freshness.
+  and unchanged rows) and sources, enough for source_freshness;
+- the term table term_coverage answers from (article_terms, by newsflow.terms as after a load), timed apart
+  (`article_terms` in the output); --no-terms leaves it empty.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def weighted_case(expr_u: str, choices: list[tuple[str, int]]) -> str:
 
 
 def build(output: Path, articles: int, days: int, seed: int, threads: int | None, bodies: str = "long",
-          vocab: int | None = None, memory_limit: str | None = None) -> dict:
+          vocab: int | None = None, memory_limit: str | None = None, terms: bool = True) -> dict:
     from newsflow.warehouse import open_for_write
 
     if output.exists():
@@ -221,9 +223,13 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
         select
             keyed.*,
             topical.terms,
-            {words_sql} as nw
+            {words_sql} as nw,
+            -- article_seq in publication order, as daily loads give it, and the rows stored in that order (the
+            -- insert below keeps it), so the newest articles sit in the last files as in a lake fed by loads
+            row_number() over (order by keyed.d, keyed.rank, keyed.k) as seq
         from keyed
         left join topical on keyed.h = topical.h
+        order by seq
     """)
     agency_list = "[" + ", ".join(f"'{a}'" for a in AGENCIES) + "]"
     step("articles", f"""
@@ -310,7 +316,8 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
             'newsflow-synthetic-1',
             '{{"favor_precision": true}}',
             least(published_at + to_minutes(cast(10 + hash(h, 'f') % 290 as bigint)), now()),
-            least(published_at + to_minutes(cast(10 + hash(h, 'f') % 290 as bigint)), now())
+            least(published_at + to_minutes(cast(10 + hash(h, 'f') % 290 as bigint)), now()),
+            seq
         from shaped
     """)
     # copies: ~5% of all articles, another outlet running an earlier story a few hours later
@@ -371,7 +378,8 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
             p.extractor_version,
             p.extractor_settings,
             least(p.copy_published + interval 1 hour, now()),
-            least(p.copy_published + interval 1 hour, now())
+            least(p.copy_published + interval 1 hour, now()),
+            (select max(article_seq) from articles) + row_number() over (order by p.copy_published, p.article_id)
         from placed as p
         join syn_sources as s on p.copy_source = s.name
         join syn_days as dd on cast(p.copy_published as date) = dd.day
@@ -465,6 +473,14 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
         from fetch_log as f
         where f.outcome = 'rejected'
     """)
+    if terms:
+        # the term table, as the indexing step after each load keeps it (newsflow.terms), timed on its own
+        from newsflow.terms import index_terms
+
+        started = time.perf_counter()
+        indexed = index_terms(con=con)
+        timings["article_terms"] = time.perf_counter() - started
+        print(f"  {'article_terms':<14} {timings['article_terms']:6.1f}s {indexed}", file=sys.stderr)
     stats = dict(zip(
         ["articles", "duplicates", "sources", "days", "fetch_log", "runs", "avg_body_chars"],
         con.execute("""
@@ -479,8 +495,11 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
         """).fetchone(),
         strict=True,
     ))
+    stats["article_terms_rows"] = con.execute("select count(*) from article_terms").fetchone()[0]
     con.close()
     stats["seconds"] = round(sum(timings.values()), 1)
+    if "article_terms" in timings:
+        stats["article_terms_seconds"] = round(timings["article_terms"], 1)
     return stats
 
 
@@ -498,13 +517,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="made-up words in the vocabulary's long tail (default 50,000 for long bodies, 1,700 "
                              "for short: a day of real news has tens of thousands of distinct words)")
     parser.add_argument("--memory-limit", help="DuckDB memory_limit for the build (default 8GB)")
+    parser.add_argument("--no-terms", action="store_true",
+                        help="leave the term table (article_terms) empty: term_coverage then reads every body")
     args = parser.parse_args(argv)
     vocab = args.vocab or (50_000 if args.bodies == "long" else 1_700)
     started = time.perf_counter()
     stats = build(args.output, args.articles, args.days, args.seed, args.threads, args.bodies, vocab,
-                  args.memory_limit)
+                  args.memory_limit, terms=not args.no_terms)
     stats["wall_seconds"] = round(time.perf_counter() - started, 1)
     stats["size_mb"] = round(sum(f.stat().st_size for f in args.output.rglob("*") if f.is_file()) / 1e6, 1)
+    stats["article_terms_mb"] = round(sum(f.stat().st_size for f in (args.output / "data" / "main" / "article_terms")
+                                          .rglob("*") if f.is_file()) / 1e6, 1)
     print(" ".join(f"{k}={v}" for k, v in stats.items()))
     return 0
 

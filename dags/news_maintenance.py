@@ -15,8 +15,9 @@ DOC = """
 
 Daily, through the 1-slot `duckdb_write` pool (never at the same time as a load):
 
-1. **maintain_lake**: flush inlined rows to Parquet, merge adjacent small files, rewrite files where most rows
-   were replaced, expire snapshots older than `retention_days` (default `$NEWSFLOW_SNAPSHOT_RETENTION_DAYS` or 7),
+1. **maintain_lake**: index the articles no `index_terms` task reached (the term table behind `term_coverage`),
+   flush inlined rows to Parquet, merge adjacent small files (the term table's come out sorted by term), rewrite
+   files where most rows were replaced, expire snapshots older than `retention_days` (default `$NEWSFLOW_SNAPSHOT_RETENTION_DAYS` or 7),
    delete the files those snapshots alone used, and delete orphaned files (older than 6 hours);
 2. **clean_staging**: remove the staging folders of runs the warehouse records as finished, and of dead runs
    (nothing in them changed for 6 hours); the WARC archive is kept (articles point into it).

@@ -7,15 +7,24 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from newsflow.dag_tasks import DEFAULT_ARGS, START_DATE, account, extract, load, refuse_unknown_conf, validate
+from newsflow.dag_tasks import (
+    DEFAULT_ARGS,
+    START_DATE,
+    account,
+    extract,
+    index_terms,
+    load,
+    refuse_unknown_conf,
+    validate,
+)
 
 DOC = """
 ### news_reprocess
 
 Manual DAG. Params: `sources_file` (for settings and the list of known sources), `sources` (names; empty: all),
 `start_date` / `end_date` (publication days, inclusive; empty: no bound). It reads the archived responses of the
-matching articles from the WARC files, then runs the same **extract → validate → load → account** stages as
-`news_ingest`. Articles whose extracted body and extractor version are unchanged are logged `unchanged`; those
+matching articles from the WARC files, then runs the same **extract → validate → load → index_terms / account**
+stages as `news_ingest`. Articles whose extracted body and extractor version are unchanged are logged `unchanged`; those
 re-extracted by a new version are `loaded` with reason `reextracted` or `changed`.
 """
 
@@ -50,7 +59,9 @@ def news_reprocess():
         return [job.to_xcom() for job in jobs]
 
     validated = validate.expand(job=extract.expand(job=plan()))
-    account(validated, load(validated))
+    loaded = load(validated)
+    index_terms(loaded)
+    account(validated, loaded)
 
 
 news_reprocess()

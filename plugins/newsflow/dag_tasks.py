@@ -93,6 +93,20 @@ def load(jobs: list[dict]) -> dict:
     return summary
 
 
+@task(pool="duckdb_write")
+def index_terms(loaded: dict) -> dict:
+    """The term table (article_terms) for the articles this load numbered: after the load's transaction, not in
+    it (tokenising costs ~15x a bare insert of the articles; the load's budget is 3x). Its own transaction per
+    batch; a rerun finds nothing left to index. Until it runs, term_coverage reads those articles' bodies."""
+    from newsflow.stages.failures import fail_task
+    from newsflow.terms import index_terms as index
+
+    try:
+        return index((loaded or {}).get("warehouse"))
+    except Exception as exc:  # noqa: BLE001 - fail_task raises it again, as permanent or transient
+        fail_task(exc, "index_terms")
+
+
 @task(pool="duckdb_write", retries=0)
 def account(jobs: list[dict], loaded: dict) -> dict:
     """Accounting is a verdict: retrying cannot change it, so it fails the run at once."""

@@ -16,6 +16,7 @@ from newsflow.dag_tasks import (
     SOURCE_LABEL,
     START_DATE,
     account,
+    index_terms,
     label_source,
     load,
     refuse_unknown_conf,
@@ -40,7 +41,9 @@ DOC = """
    date, source, body, language);
 3. **load** writes everything in one transaction through the 1-slot `duckdb_write` pool (upserts: a rerun
    never duplicates) and records an event on the articles Asset of that warehouse (`news_quality` follows it);
-4. **account** fails the run if any discovered URL has no outcome in `fetch_log`, or if every source failed.
+4. **index_terms** adds the loaded articles' words to the term table `term_coverage` answers from (its own
+   transaction, after the load's: until it runs, `term_coverage` reads those articles' bodies instead);
+5. **account** fails the run if any discovered URL has no outcome in `fetch_log`, or if every source failed.
 
 A source whose stage fails (after its retries; permanent errors are not retried) does not stop the others:
 load and account run once every source is done, and the failed source's URLs and cause are logged.
@@ -132,6 +135,7 @@ def build_ingest_dag(dag_id: str, *, schedule: str | timedelta | None, sources_f
         # take the planned jobs (not the mapped results, which lack the failed ones), and log each failed source
         loaded = load.override(trigger_rule=TriggerRule.ALL_DONE)(jobs)
         validated >> loaded
+        index_terms(loaded)
         account.override(trigger_rule=TriggerRule.ALL_DONE)(jobs, loaded)
 
     return ingest()

@@ -1,5 +1,5 @@
-"""Lake upkeep for the news_maintenance DAG: compact the small files loads leave, expire old snapshots after a
-retention period, and delete the files nothing refers to any more (DuckLake's own maintenance functions).
+"""Lake upkeep for the news_maintenance DAG: catch up the term table, compact the small files loads leave, expire old
+snapshots after a retention period, and delete the files nothing refers to any more (DuckLake's own functions).
 """
 
 from __future__ import annotations
@@ -34,10 +34,15 @@ def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION
     pass keeps what it finished; readers are never blocked (they keep reading their snapshot's files until those
     expire). Returns what each step did (rows reported by DuckLake: files written, snapshots expired, files
     deleted) and the lake's data files before and after."""
-    from newsflow.warehouse import LAKE, connect
+    from newsflow.terms import index_terms
+    from newsflow.warehouse import LAKE, connect, migrate
 
     con = connect(warehouse)
     try:
+        migrate(con)
+        # catch-up: articles a failed or skipped index_terms task left out get their term rows before the
+        # compaction below merges (and sorts by term) the small files the indexing steps wrote
+        indexed = index_terms(con=con)
         before = _files(con)
         steps = [
             # rows small loads kept in the catalog (DuckLake's data inlining) go to Parquet first, so they compact too
@@ -53,7 +58,7 @@ def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION
              f"call ducklake_delete_orphaned_files('{LAKE}', "
              f"older_than => now() - to_seconds({orphan_grace_hours * 3600!r}))"),
         ]
-        summary: dict = {"retention_days": retention_days}
+        summary: dict = {"retention_days": retention_days, "indexed_articles": indexed["articles"]}
         for name, sql in steps:
             started = time.monotonic()
             summary[name] = len(con.execute(sql).fetchall())

@@ -1,12 +1,13 @@
 -- Articles the lake does not hold yet (load_decisions.stored is false): a plain insert, read with their bodies
 -- straight from the staged files. The decision was taken in this transaction and loads run one at a time (the
 -- duckdb_write pool), so no other load can have inserted the same article_id meanwhile: article_id stays unique.
+-- Each gets the next article_seq (the term table's key, sql/schema/004_article_terms.sql), in staging order.
 insert into articles (
     article_id, url, canonical_url, source, source_domain, sitename, title, author,
     published_at, published_date, date_source, date_disagreement, language, language_source,
     body, body_chars, link_density, body_hash, simhash, credit, categories, tags, duplicate_of, duplicate_kind,
     fetched_at, http_status, warc_file, warc_offset, first_run_id, last_run_id, changed_run_id,
-    extractor_version, extractor_settings, inserted_at, updated_at
+    extractor_version, extractor_settings, inserted_at, updated_at, article_seq
 )
 select
     staged.article_id,
@@ -43,7 +44,9 @@ select
     staged.extractor_version,
     staged.extractor_settings,
     $now,
-    $now
+    $now,
+    (select coalesce(max(articles.article_seq), 0) from articles)
+    + row_number() over (order by staged.source, staged.seq)
 from staged_articles as staged
 inner join load_decisions as decision
     on staged.article_id = decision.article_id and decision.outcome = 'loaded' and not decision.stored

@@ -3,12 +3,16 @@
 -- (first_run_id, inserted_at, and the duplicate link, which 05_mark_duplicates.sql then recomputes). Articles
 -- seen again unchanged were touched by 02 (DuckLake's MERGE takes one UPDATE action). Articles the lake does not
 -- hold yet were inserted by 03_insert_new_articles.sql: the MERGE machinery costs ~4x a plain insert.
+-- A rewritten row gets a new article_seq: the term rows of its old text (article_terms) then no longer join, and
+-- the indexing step indexes the new text.
 merge into articles
 using (
     select
         staged.*,
         files.body,
-        decision.outcome
+        decision.outcome,
+        (select coalesce(max(articles.article_seq), 0) from articles)
+        + row_number() over (order by staged.source, staged.seq) as new_seq
     from staged_articles as staged
     inner join load_decisions as decision
         on staged.article_id = decision.article_id and decision.outcome = 'loaded' and decision.stored
@@ -49,13 +53,14 @@ when matched then
             changed_run_id = $run_id,
             extractor_version = staged.extractor_version,
             extractor_settings = staged.extractor_settings,
-            updated_at = $now
+            updated_at = $now,
+            article_seq = staged.new_seq
 when not matched then insert (
     article_id, url, canonical_url, source, source_domain, sitename, title, author,
     published_at, published_date, date_source, date_disagreement, language, language_source,
     body, body_chars, link_density, body_hash, simhash, credit, categories, tags, duplicate_of, duplicate_kind,
     fetched_at, http_status, warc_file, warc_offset, first_run_id, last_run_id, changed_run_id,
-    extractor_version, extractor_settings, inserted_at, updated_at
+    extractor_version, extractor_settings, inserted_at, updated_at, article_seq
 ) values (
     staged.article_id,
     staged.url,
@@ -91,5 +96,6 @@ when not matched then insert (
     staged.extractor_version,
     staged.extractor_settings,
     $now,
-    $now
+    $now,
+    staged.new_seq
 );

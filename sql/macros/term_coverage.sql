@@ -9,54 +9,101 @@
 -- "Iran's"), 'strike' does not match 'strikes', and 'al-Qaeda' matches 'al Qaeda'. Chinese and Japanese are
 -- written without spaces: next to a Han, Hiragana or Katakana character no boundary is required, so '政府'
 -- matches inside '政府部长'. A term without any word character matches nothing.
--- How: the bodies are read (no index to keep): the term's longest word (term_probe), as a case-insensitive
--- literal, picks the candidates, and only those go through the regular expression (term_pattern;
--- docs/benchmarks.md).
+-- How: articles the indexing step has reached (article_seq up to the watermark in article_terms_state) are
+-- answered from article_terms: a term of one word without CJK characters by its rows alone; any other term by
+-- the articles holding all its terms (term_tokens), confirmed with term_pattern on their title and body. The
+-- articles not indexed yet (loaded since the last indexing step) are answered by reading their bodies: the term's
+-- longest word (term_probe) as a case-insensitive literal picks the candidates, and only those go through
+-- term_pattern. Either way the answer is the same (docs/benchmarks.md, tests/unit/test_term_index.py).
 -- noqa: disable=RF04
 create or replace macro term_coverage(term, grain) as table
-    with originals as (
-        select
-            case grain
-                when 'day' then published_date
-                when 'week' then cast(date_trunc('week', published_date) as date)
-                when 'month' then cast(date_trunc('month', published_date) as date)
-                else error('term_coverage: grain must be day, week or month')
-            end as period,
-            title,
-            body
-        from articles
-        where duplicate_of is null
+    with watermark as (
+        select coalesce(max(indexed_seq), 0) as indexed_seq
+        from article_terms_state
     ),
 
-    tested as (
-        select
-            period,
-            -- the longest word as a case-insensitive literal first: RE2 finds it about as fast as the bodies are
-            -- read, and lower() or joining title and body would copy every body once more
-            coalesce(
-                case
-                    when regexp_matches(body, '(?i)' || regexp_escape(term_probe(term)))
-                        then regexp_matches(body, term_pattern(term))
-                end,
-                false
-            )
-            or coalesce(regexp_matches(title, term_pattern(term)), false) as mentions
-        from originals
+    lookup as (
+        select term_tokens(trim(coalesce(term, ''))) as tokens
+    ),
+
+    candidates as (
+        -- indexed articles holding every term of the search term (their rows are distinct per article)
+        select article_terms.article_seq
+        from article_terms
+        where article_terms.term in (select unnest(lookup.tokens) from lookup)
+        group by article_terms.article_seq
+        having count(*) = (select len(lookup.tokens) from lookup)
+    ),
+
+    found_exact as (
+        select term_period(articles.published_date, grain) as period
+        from articles
+        inner join candidates on articles.article_seq = candidates.article_seq
+        where articles.duplicate_of is null and term_exact(term)
+    ),
+
+    found_confirmed as (
+        select term_period(articles.published_date, grain) as period
+        from articles
+        inner join candidates on articles.article_seq = candidates.article_seq
+        where
+            articles.duplicate_of is null
+            and not term_exact(term)
+            and term_matches(articles.title, articles.body, term)
+    ),
+
+    found_unindexed as (
+        -- loaded since the last indexing step: their bodies are read. A join on article_seq above the watermark
+        -- (not a scalar subquery): DuckDB passes the watermark to the scan of articles as a filter, so the files
+        -- and row groups below it are not read
+        select term_period(articles.published_date, grain) as period
+        from articles
+        inner join watermark on articles.article_seq > watermark.indexed_seq
+        where
+            articles.duplicate_of is null
+            and term_matches(articles.title, articles.body, term)
+    ),
+
+    found_unnumbered as (
+        -- rows loaded before article_seq existed, until the next indexing step numbers them
+        select term_period(published_date, grain) as period
+        from articles
+        where
+            article_seq is null
+            and duplicate_of is null
+            and term_matches(title, body, term)
     ),
 
     counted as (
         select
-            period,
-            count(*) filter (where mentions) as articles,
+            term_period(published_date, grain) as period,
             count(*) as all_articles
-        from tested
+        from articles
+        where duplicate_of is null
+        group by period
+    ),
+
+    found as (
+        select
+            period,
+            count(*) as articles
+        from (
+            select period from found_exact
+            union all
+            select period from found_confirmed
+            union all
+            select period from found_unindexed
+            union all
+            select period from found_unnumbered
+        )
         group by period
     )
 
     select
-        period,
-        articles,
-        all_articles,
-        articles / all_articles as share
+        counted.period,
+        coalesce(found.articles, 0) as articles,
+        counted.all_articles,
+        coalesce(found.articles, 0) / counted.all_articles as share
     from counted
-    order by period
+    left join found on counted.period = found.period
+    order by counted.period
