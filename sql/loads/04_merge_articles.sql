@@ -3,8 +3,8 @@
 -- (first_run_id, inserted_at, and the duplicate link, which 05_mark_duplicates.sql then recomputes). Articles
 -- seen again unchanged were touched by 02 (DuckLake's MERGE takes one UPDATE action). Articles the lake does not
 -- hold yet were inserted by 03_insert_new_articles.sql: the MERGE machinery costs ~4x a plain insert.
--- A rewritten row gets a new article_seq: the term rows of its old text (article_terms) then no longer join, and
--- the indexing step indexes the new text.
+-- A row whose title or body changes gets a new article_seq: the term rows of its old text (article_terms) then no
+-- longer join, and the indexing step indexes the new text.
 merge into articles
 using (
     select
@@ -54,7 +54,12 @@ when matched then
             extractor_version = staged.extractor_version,
             extractor_settings = staged.extractor_settings,
             updated_at = $now,
-            article_seq = staged.new_seq
+            -- same words, same key: a rerun or a re-extraction that keeps the text keeps its term rows
+            article_seq = case
+                when articles.title is not distinct from staged.title and articles.body = staged.body
+                    then articles.article_seq
+                else staged.new_seq
+            end
 when not matched then insert (
     article_id, url, canonical_url, source, source_domain, sitename, title, author,
     published_at, published_date, date_source, date_disagreement, language, language_source,

@@ -49,7 +49,9 @@ create or replace macro term_coverage(term, grain) as table
         where
             articles.duplicate_of is null
             and not term_exact(term)
-            and term_matches(articles.title, articles.body, term)
+            -- one expression over both sides of the join, so DuckDB cannot test every article's body before it
+            -- joins the candidates (it pushes a filter on articles alone below the join)
+            and case when candidates.article_seq is not null then term_matches(articles.title, articles.body, term) end
     ),
 
     found_unindexed as (

@@ -1,0 +1,154 @@
+"""term_coverage answers the same from the term table (article_terms) as from the bodies, on a real lake with Latin,
+Arabic, Cyrillic and Chinese articles: before indexing, after it, with a tail not indexed yet and after a body
+changed; and the indexing step is idempotent."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from newsflow.terms import index_terms, watermark
+from newsflow.warehouse import connect, migrate
+
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
+D1, D2, D3 = date(2024, 3, 4), date(2024, 3, 5), date(2024, 3, 12)
+
+ARTICLES = [  # id, day, title, body, duplicate_of
+    ("l1", D1, "EARTHQUAKE hits the coast", "Buildings shook. The Central Bank's governor spoke.", None),
+    ("l2", D1, "Aftershocks", "The earthquake was felt inland; central-bank watchers cheered.", None),
+    ("l3", D1, "Copy", "The Earthquake was felt inland; central-bank watchers cheered.", "l2"),
+    ("l4", D2, None, "Earthquakes are rare here. Iranian officials said so.", None),
+    ("l5", D2, "Weather", "Rain in Iran's north (earthquake-proof homes held). Al-Qaeda denied it.", None),
+    ("l6", D2, "Banking", "The central banking system and a bank that is central. al Qaeda, again.", None),
+    ("r1", D1, "Правительство", "Министр заявил: ПРАВИТЕЛЬСТВО уйдёт в отставку.", None),
+    ("r2", D2, "Выборы", "Правительственный кризис продолжается.", None),
+    ("a1", D1, "الحكومة", "قالت الحكومة إن الانتخابات ستجري في موعدها.", None),
+    ("a2", D3, "الاقتصاد", "وزير المالية: الحكومةُ ملتزمة.", None),
+    ("z1", D1, "政府会议", "政府部长今天召开会议，讨论经济问题。", None),
+    ("z2", D2, "部长", "部长说政府将发布报告。Iran 政府", None),
+    ("z3", D3, "東京", "東京都の知事が会見した。iPhone发布会在北京举行。", None),
+]
+TERMS = [
+    "earthquake", "  Earthquake ", "EARTHQUAKE", "earthquakes", "Iran", "Iranian", "iran's", "al-Qaeda", "al Qaeda",
+    "qaeda", "central bank", "Central  BANK", "bank central", "the central bank", "правительство",
+    "ПРАВИТЕЛЬСТВО", "министр заявил", "الحكومة", "قالت الحكومة", "政府", "部长", "政府部长", "部长政府", "東京都",
+    "知事", "iphone", "iphone发布会", "发布会", "earth%", "earth.uake", "", "?!", "zzzabsent", "weather",
+]
+# the reference: every article's title and body read, what term_coverage did before the term table
+SCAN = """
+    select
+        term_period(published_date, $grain) as period,
+        count(*) filter (where term_matches(title, body, $term)) as articles,
+        count(*) as all_articles,
+        count(*) filter (where term_matches(title, body, $term)) / count(*) as share
+    from articles
+    where duplicate_of is null
+    group by period
+    order by period
+"""
+
+
+@pytest.fixture
+def con(tmp_path):
+    con = connect(tmp_path / "warehouse")
+    con.execute("set timezone = 'UTC'")
+    migrate(con)
+    yield con
+    con.close()
+
+
+def add(con, article_id, day, title, body, duplicate_of=None, seq=None):
+    con.execute(
+        """
+        insert into articles (
+            article_id, url, canonical_url, source, title, published_at, published_date, body, body_hash,
+            duplicate_of, first_run_id, last_run_id, changed_run_id, extractor_version, inserted_at, updated_at,
+            article_seq
+        ) values ($id, $url, $url, 'src', $title, $at, $day, $body, md5($body), $dup, 'r1', 'r1', 'r1', 'test',
+                  $now, $now, $seq)
+        """,
+        {"id": article_id, "url": f"https://src.example/{article_id}", "title": title, "body": body,
+         "at": datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=9), "day": day,
+         "dup": duplicate_of, "now": NOW, "seq": seq},
+    )
+
+
+def next_seq(con) -> int:
+    return con.execute("select coalesce(max(article_seq), 0) + 1 from articles").fetchone()[0]
+
+
+def assert_same_as_scan(con):
+    for i, term in enumerate(TERMS):
+        grain = ("day", "week", "month")[i % 3]  # each grain for a third of the terms: every query costs ~0.1 s
+        got = con.execute("select * from term_coverage($term, $grain)", {"term": term, "grain": grain}).fetchall()
+        want = con.execute(SCAN, {"term": term, "grain": grain}).fetchall()
+        assert got == want, (term, grain)
+
+
+def hits(con, term) -> int:
+    return con.execute("select sum(articles) from term_coverage(?, 'day')", [term]).fetchone()[0]
+
+
+def test_index_and_scan_answer_the_same(con):
+    for row in ARTICLES:
+        add(con, *row)
+    assert_same_as_scan(con)  # no article numbered yet: every body is read
+    before = {t: hits(con, t) for t in TERMS}
+
+    summary = index_terms(con=con)
+    assert summary["numbered"] == len(ARTICLES) and summary["articles"] == len(ARTICLES)
+    assert watermark(con) == len(ARTICLES)
+    assert con.execute("select count(*) from articles where article_seq is null").fetchone()[0] == 0
+    assert_same_as_scan(con)
+    assert {t: hits(con, t) for t in TERMS} == before
+    # the hand-checked answers, so that both paths cannot be wrong together
+    assert hits(con, "Iran") == 2 and hits(con, "Iranian") == 1  # "Iran's" and "Iran 政府"; not "Iranian"
+    assert hits(con, "al-Qaeda") == 2 and hits(con, "al Qaeda") == 2
+    assert hits(con, "earthquake") == 3 and hits(con, "earthquakes") == 1  # l3 is a copy of l2
+    assert hits(con, "central bank") == 2 and hits(con, "bank central") == 0
+    assert hits(con, "政府") == 2 and hits(con, "政府部长") == 1 and hits(con, "部长政府") == 0
+    assert hits(con, "iphone") == 0 and hits(con, "iphone发布会") == 1  # next to Han characters: no boundary
+    assert hits(con, "правительство") == 1 and hits(con, "الحكومة") == 1  # "الحكومةُ" carries a vowel mark
+
+    # a tail the indexing step has not reached (numbered by a load, above the watermark), and a body that changed
+    # (a new article_seq, as 04_merge_articles.sql gives it): the tail's bodies are read, the old terms ignored
+    add(con, "l7", D3, "Tremor", "Another earthquake; the central bank is calm.", seq=next_seq(con))
+    add(con, "z4", D3, None, "政府部长再次发言。", seq=next_seq(con))
+    con.execute("update articles set body = 'Nothing about tremors, Iranian or not.', article_seq = $seq "
+                "where article_id = 'l5'", {"seq": next_seq(con)})
+    assert watermark(con) == len(ARTICLES)
+    assert_same_as_scan(con)
+    assert hits(con, "Iran") == 1 and hits(con, "earthquake") == 3 and hits(con, "政府部长") == 2
+
+    assert index_terms(con=con)["articles"] == 3
+    assert_same_as_scan(con)
+    assert hits(con, "Iran") == 1 and hits(con, "earthquake") == 3 and hits(con, "政府部长") == 2
+
+
+def test_a_one_word_term_is_answered_from_the_term_table_alone(con):
+    """Proof that the index path is taken: a term row the body does not hold is counted."""
+    add(con, "l1", D1, "Title", "A body about nothing.")
+    index_terms(con=con)
+    assert hits(con, "zebra") == 0
+    seq = con.execute("select article_seq from articles").fetchone()[0]
+    con.execute("insert into article_terms values ('zebra', $seq)", {"seq": seq})
+    assert hits(con, "zebra") == 1
+    assert con.execute(SCAN, {"term": "zebra", "grain": "day"}).fetchall()[0][1] == 0
+
+
+def test_indexing_is_idempotent(con):
+    for row in ARTICLES:
+        add(con, *row)
+    first = index_terms(con=con, batch=4)  # several batches, each its own transaction
+    assert first["batches"] == 4 and first["articles"] == len(ARTICLES)
+    rows = con.execute("select count(*) from article_terms").fetchone()[0]
+    assert rows == first["term_rows"] > 0
+    again = index_terms(con=con)
+    assert again["articles"] == again["term_rows"] == 0
+    assert con.execute("select count(*) from article_terms").fetchone()[0] == rows
+    assert con.execute(
+        "select count(*) - count(distinct (term, article_seq)) from article_terms").fetchone()[0] == 0
+    terms = {r[0] for r in con.execute(
+        "select term from article_terms join articles using (article_seq) where article_id = 'z1'").fetchall()}
+    assert {"政", "府", "部", "长"} <= terms and not any(len(t) > 1 and "政" in t for t in terms)
