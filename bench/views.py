@@ -1,15 +1,17 @@
 """Time every analyst view and table macro on a lake (e.g. one built by bench/synthetic_warehouse.py).
 
-    python bench/views.py --warehouse /tmp/synth-lake [--runs 5] [--threads 2]
+    python bench/views.py --warehouse /tmp/synth-lake [--runs 5] [--threads 2] [--first] [--only NAME ...]
 
 The lake is opened as analysts open it (newsflow.warehouse.connect, read-only). Each query's full result is
 materialised (`create or replace temp table bench_out as ...`, in memory), so the time includes every row of the
-view, not a count. Prints a markdown table: median and min over --runs runs (after one warm-up run), and rows.
+view, not a count. Prints a markdown table: median and min wall time and median CPU time (this process's, all
+threads) over --runs runs (after one warm-up run), with --first the first query of a fresh connection, and rows.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import sys
 import time
@@ -32,6 +34,8 @@ QUERIES = [
     ("term_coverage('政府', 'day')", "select * from term_coverage('政府', 'day')"),
     # a rare made-up word from the synthetic vocabulary's long tail (~0.1% of articles)
     ("term_coverage('nexshibaper', 'day')", "select * from term_coverage('nexshibaper', 'day')"),
+    # a word no article holds
+    ("term_coverage('quetzalcoatl', 'day')", "select * from term_coverage('quetzalcoatl', 'day')"),
     # a word in nearly every article: every body passes the substring test and goes through the pattern
     ("term_coverage('the', 'month')", "select * from term_coverage('the', 'month')"),
     # phrases
@@ -50,34 +54,57 @@ QUERIES = [
 ]
 
 
-def bench(warehouse: Path, runs: int, threads: int | None, only: list[str] | None = None) -> list[dict]:
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bench(warehouse: Path, runs: int, threads: int | None, only: list[str] | None = None,
+          first: bool = False) -> list[dict]:
     from newsflow.warehouse import connect
 
-    con = connect(warehouse, read_only=True)
-    if threads:
-        con.execute(f"set threads = {threads}")
+    def opened():
+        con = connect(warehouse, read_only=True)
+        if threads:
+            con.execute(f"set threads = {threads}")
+        return con
+
+    con = opened()
     results = []
     for name, sql in QUERIES:
         if only and not any(o in name for o in only):
             continue
-        times = []
-        for attempt in range(runs + 1):
+        result = {"query": name}
+        if first:  # a fresh connection's first query: catalog, file footers and buffer pool all cold
+            fresh = opened()
             started = time.perf_counter()
+            fresh.execute(f"create or replace temp table bench_out as {sql}")
+            result["first_s"] = time.perf_counter() - started
+            fresh.close()
+        times, cpus = [], []
+        for attempt in range(runs + 1):
+            started, cpu = time.perf_counter(), _cpu()
             con.execute(f"create or replace temp table bench_out as {sql}")
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, _cpu() - cpu
             if attempt:  # the first run warms the buffer pool
                 times.append(elapsed)
+                cpus.append(cpu)
         rows = con.execute("select count(*) from bench_out").fetchone()[0]
-        results.append({"query": name, "median_s": statistics.median(times), "min_s": min(times), "rows": rows})
+        result.update(median_s=statistics.median(times), min_s=min(times), cpu_s=statistics.median(cpus), rows=rows)
+        results.append(result)
         print(f"{name}: {statistics.median(times):.3f}s", file=sys.stderr)
     con.close()
     return results
 
 
 def markdown(results: list[dict]) -> str:
-    lines = ["| view / macro | median (s) | min (s) | rows |", "|---|---:|---:|---:|"]
+    first = any("first_s" in r for r in results)
+    lines = ["| view / macro | median (s) | min (s) | CPU, median (s) |" + (" fresh connection's first (s) |" if first
+                                                                           else "") + " rows |",
+             "|---|---:|---:|---:|" + ("---:|" if first else "") + "---:|"]
     for r in results:
-        lines.append(f"| `{r['query']}` | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['rows']:,} |")
+        lines.append(f"| `{r['query']}` | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['cpu_s']:.2f} |"
+                     + (f" {r['first_s']:.3f} |" if first else "") + f" {r['rows']:,} |")
     return "\n".join(lines)
 
 
@@ -87,8 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
     parser.add_argument("--only", action="append", help="only queries whose name contains this (repeatable)")
+    parser.add_argument("--first", action="store_true",
+                        help="also time each query as the first one of a fresh connection")
     args = parser.parse_args(argv)
-    print(markdown(bench(args.warehouse, args.runs, args.threads, args.only)))
+    print(markdown(bench(args.warehouse, args.runs, args.threads, args.only, args.first)))
     return 0
 
 

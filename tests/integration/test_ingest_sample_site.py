@@ -80,7 +80,7 @@ def first_run(site, env, tmp_path_factory):
 
 def test_progress_is_visible(first_run):
     out = first_run["stdout"]
-    for task in ("plan", "discover", "fetch_extract", "validate", "load", "account"):
+    for task in ("plan", "discover", "fetch_extract", "validate", "load", "index_terms", "account"):
         assert f"done  {task}" in out
     assert "Outcomes per source" in out and "Articles per day" in out
 
@@ -193,6 +193,35 @@ def test_second_run_is_incremental_and_never_duplicates(first_run, env):
         " count(*) filter (reason = 'not_due'), count(*) filter (reason = 'not_due' and http_status is not null)"
         " from fetch_log where run_id = ? and url_kind = 'article'", [run_id]).fetchall()[0]
     assert not_due == known >= len(before) and requested == 0
+
+
+def term_table(con) -> tuple:
+    """(indexed watermark, articles above it or unnumbered, term rows, duplicate term rows)."""
+    return con.execute(
+        "select (select max(indexed_seq) from article_terms_state),"
+        " (select count(*) from articles where article_seq is null or article_seq >"
+        "  (select max(indexed_seq) from article_terms_state)),"
+        " (select count(*) from article_terms),"
+        " (select count(*) - count(distinct (term, article_seq)) from article_terms)").fetchall()[0]
+
+
+def test_the_term_table_is_filled_after_each_load_and_never_duplicated(first_run, env):
+    """index_terms ran after the first run's load (and after the second run's, with nothing new to add): every
+    article's words are in article_terms once, and term_coverage answers from them what the bodies say."""
+    from newsflow.terms import index_terms
+
+    con = warehouse(env)
+    indexed, left, term_rows, duplicates = term_table(con)
+    articles = con.execute("select count(*), count(distinct article_seq) from articles").fetchall()[0]
+    assert articles[0] == articles[1] > 0  # every article numbered, each its own article_seq
+    assert indexed >= articles[0] and left == 0 and term_rows > 10 * articles[0] and duplicates == 0
+    scan = con.execute("select term_period(published_date, 'day'), count(*) filter (where term_matches(title, body,"
+                       " 'الحكومة')) from articles where duplicate_of is null group by all order by 1").fetchall()
+    assert [r[:2] for r in con.execute("select * from term_coverage('الحكومة', 'day')").fetchall()] == scan
+    con.close()
+    # the step again, as a retried task runs it: nothing to add, nothing duplicated
+    assert index_terms(env["NEWSFLOW_WAREHOUSE"])["term_rows"] == 0
+    assert term_table(warehouse(env)) == (indexed, 0, term_rows, 0)
 
 
 def test_rerunning_the_same_run_is_idempotent(first_run, env, monkeypatch):
