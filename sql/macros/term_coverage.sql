@@ -97,7 +97,7 @@ create or replace macro term_coverage(term, grain) as table
             select period from found_unindexed
             union all
             select period from found_unnumbered
-        )
+        ) as found_all
         group by period
     )
 

@@ -4,5 +4,7 @@
 create or replace macro term_probe(term) as
 list_transform(
     [term_words(term)],
-    lambda ws: ws[list_position(list_transform(ws, lambda w: length(w)), list_max(list_transform(ws, lambda w: length(w))))]
+    lambda ws: ws[
+        list_position(list_transform(ws, lambda w: length(w)), list_max(list_transform(ws, lambda w: length(w))))
+    ]
 )[1];

@@ -14,7 +14,7 @@ create table if not exists article_terms (
     article_seq bigint not null
 );
 
-alter table article_terms set sorted by (term);
+alter table article_terms set sorted by (term); -- noqa: PRS
 
 -- key: indexed_seq. One row per indexing step that added terms: every article_seq up to max(indexed_seq) is in
 -- article_terms; term_coverage reads the others' bodies

@@ -4,10 +4,10 @@ update articles
 set article_seq = numbered.article_seq
 from (
     select
-        article_id,
-        (select coalesce(max(article_seq), 0) from articles)
-        + row_number() over (order by inserted_at, article_id) as article_seq
-    from articles
-    where article_seq is null
+        unnumbered.article_id,
+        (select coalesce(max(numbered_before.article_seq), 0) from articles as numbered_before)
+        + row_number() over (order by unnumbered.inserted_at, unnumbered.article_id) as article_seq
+    from articles as unnumbered
+    where unnumbered.article_seq is null
 ) as numbered
 where articles.article_id = numbered.article_id and articles.article_seq is null
