@@ -47,11 +47,13 @@ create or replace macro term_coverage(term, grain) as table
         from articles
         inner join candidates on articles.article_seq = candidates.article_seq
         where
-            articles.duplicate_of is null
-            and not term_exact(term)
+            not term_exact(term)
             -- one expression over both sides of the join, so DuckDB cannot test every article's body before it
             -- joins the candidates (it pushes a filter on articles alone below the join)
-            and case when candidates.article_seq is not null then term_matches(articles.title, articles.body, term) end
+            and case
+                when candidates.article_seq is not null and articles.duplicate_of is null
+                    then term_matches(articles.title, articles.body, term)
+            end
     ),
 
     found_unindexed as (

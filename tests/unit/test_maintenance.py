@@ -62,3 +62,34 @@ def test_retention_setting(monkeypatch):
     monkeypatch.setenv("NEWSFLOW_SNAPSHOT_RETENTION_DAYS", "a week")
     with pytest.raises(ValueError, match="NEWSFLOW_SNAPSHOT_RETENTION_DAYS"):
         maintenance.retention_days()
+
+
+def test_maintenance_catches_up_the_term_table_and_compacts_it_sorted(tmp_path):
+    """Articles no index_terms task reached get their term rows; the indexing steps' files are merged, in term
+    order (the table is `sorted by (term)`)."""
+    lake = tmp_path / "lake"
+    con = warehouse.open_for_write(lake)
+    for batch in range(3):  # three loads, each followed by its own indexing step: three term files
+        con.execute(
+            "insert into articles (article_id, url, canonical_url, source, title, published_at, published_date,"
+            " body, body_hash, first_run_id, last_run_id, changed_run_id, extractor_version, inserted_at,"
+            " updated_at, article_seq) "
+            "select 'a' || $b || '-' || i, 'u', 'u', 's', 'T', now(), current_date,"
+            " 'word' || ((i * 7919 + $b) % 500) || ' zebra' || i, 'h', 'r', 'r', 'r', 'v', now(), now(),"
+            " $b * 1000 + i + 1 from range(400) as t(i)", {"b": batch})
+        if batch < 2:
+            from newsflow.terms import index_terms
+
+            index_terms(con=con)
+    con.close()
+
+    summary = maintenance.maintain(str(lake), retention_days=0, orphan_grace_hours=0)
+
+    assert summary["indexed_articles"] == 400  # the third load's, which no indexing step had reached
+    con = warehouse.connect(lake, read_only=True)
+    files = [r[0] for r in con.execute("select data_file from ducklake_list_files('lake', 'article_terms')").fetchall()]
+    assert len(files) == 1
+    terms = [r[0] for r in con.execute(f"select term from read_parquet('{files[0]}')").fetchall()]
+    assert len(terms) == 1200 * 3  # t, wordN, zebraN
+    assert terms == sorted(terms)
+    con.close()
