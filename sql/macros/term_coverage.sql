@@ -43,17 +43,17 @@ create or replace macro term_coverage(term, grain) as table
     ),
 
     found_confirmed as (
+        -- the candidates' text confirms the term (phrases need the words in order). DuckDB tests every indexed
+        -- article's body before the semi join, and a join that tests only the candidates made it build its hash
+        -- table from the articles with their bodies (2x slower, docs/benchmarks.md): Parquet cannot skip the
+        -- bodies of rows spread over every row group, so a phrase costs what reading the bodies costs
         select term_period(articles.published_date, grain) as period
         from articles
-        inner join candidates on articles.article_seq = candidates.article_seq
         where
             not term_exact(term)
-            -- one expression over both sides of the join, so DuckDB cannot test every article's body before it
-            -- joins the candidates (it pushes a filter on articles alone below the join)
-            and case
-                when candidates.article_seq is not null and articles.duplicate_of is null
-                    then term_matches(articles.title, articles.body, term)
-            end
+            and articles.duplicate_of is null
+            and articles.article_seq in (select candidates.article_seq from candidates)
+            and term_matches(articles.title, articles.body, term)
     ),
 
     found_unindexed as (
