@@ -1,5 +1,6 @@
 -- Per staged article: is it new or changed (outcome 'loaded') or the same as the warehouse already has
 -- ('unchanged')? A rerun of the same Airflow run repeats the first execution's decision, so reruns are idempotent.
+-- new_seq: the next article_seq values (the term table's key, sql/schema/004_article_terms.sql), in staging order.
 create or replace temp table load_decisions as
 with staged as (
     select
@@ -44,6 +45,10 @@ select
         when existing.body_hash = staged.body_hash then 'reextracted'
         else 'changed'
     end as reason,
-    existing.article_id is not null as stored
+    existing.article_id is not null as stored,
+    -- the article_seq a row gets if it is written (03 inserts, 04 rewrites): numbered here, on the staged keys,
+    -- because a window over the rows 03 and 04 write would sort them with their bodies
+    (select coalesce(max(numbered.article_seq), 0) from articles as numbered)
+    + row_number() over (order by staged.source, staged.seq) as new_seq
 from staged
 left join existing on staged.article_id = existing.article_id

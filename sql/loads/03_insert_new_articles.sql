@@ -1,7 +1,7 @@
 -- Articles the lake does not hold yet (load_decisions.stored is false): a plain insert, read with their bodies
 -- straight from the staged files. The decision was taken in this transaction and loads run one at a time (the
 -- duckdb_write pool), so no other load can have inserted the same article_id meanwhile: article_id stays unique.
--- Each gets the next article_seq (the term table's key, sql/schema/004_article_terms.sql), in staging order.
+-- Each gets its article_seq (the term table's key) from 01_decide_outcomes.sql.
 insert into articles (
     article_id, url, canonical_url, source, source_domain, sitename, title, author,
     published_at, published_date, date_source, date_disagreement, language, language_source,
@@ -45,8 +45,7 @@ select
     staged.extractor_settings,
     $now,
     $now,
-    (select coalesce(max(articles.article_seq), 0) from articles)
-    + row_number() over (order by staged.source, staged.seq)
+    decision.new_seq
 from staged_articles as staged
 inner join load_decisions as decision
     on staged.article_id = decision.article_id and decision.outcome = 'loaded' and not decision.stored

@@ -11,8 +11,7 @@ using (
         staged.*,
         files.body,
         decision.outcome,
-        (select coalesce(max(articles.article_seq), 0) from articles)
-        + row_number() over (order by staged.source, staged.seq) as new_seq
+        decision.new_seq
     from staged_articles as staged
     inner join load_decisions as decision
         on staged.article_id = decision.article_id and decision.outcome = 'loaded' and decision.stored
