@@ -46,8 +46,17 @@ def test_ingest_shape(dagbag):
     # one Asset per warehouse: load names the warehouse's Asset at run time, through the alias
     assert [o.name for o in load.outlets] == ["newsflow_articles"]
     assert dag.get_task("account").pool == "duckdb_write"
+    # the term table is filled after the load's transaction, not in it; accounting does not wait for it
+    index = dag.get_task("index_terms")
+    assert index.upstream_task_ids == {"load"} and index.pool == "duckdb_write" and index.retries >= 1
+    assert "index_terms" not in dag.get_task("account").upstream_task_ids
     assert set(dag.params.keys()) == {"sources_file", "sources", "warehouse"}
     assert dag.timetable.__class__.__name__ == "NullTimetable"
+
+
+def test_reprocess_indexes_what_it_reloads(dagbag):
+    dag = dagbag.dags["news_reprocess"]
+    assert dag.get_task("index_terms").upstream_task_ids == {"load"}
 
 
 def test_quality_follows_the_articles_alias(dagbag):
