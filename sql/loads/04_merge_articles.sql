@@ -55,7 +55,8 @@ when matched then
             updated_at = $now,
             -- same text, same key: a rerun or a re-extraction that keeps the text keeps its term rows. By
             -- body_hash (whitespace-collapsed NFKC) and length: comparing the bodies themselves read the stored
-            -- ones too and ran out of the writer's 1 GB on a rerun of 100,000 articles
+            -- ones too and ran out of the writer's 1 GB on a rerun of 100,000 articles (only a change NFKC hides at
+            -- the same length, full-width ＡＢＣ become ABC, would keep the old terms)
             article_seq = case
                 when
                     articles.title is not distinct from staged.title
