@@ -24,9 +24,9 @@ existing as (
     where article_id in (select article_id from staged)
 ),
 
--- new_seq without a window over every staged row (it sorted 100,000 keys: +0.15 s of a 5 s load): each source's
--- staging seq above an offset (the sources before it: a window over a handful of rows) and the lake's largest
--- article_seq
+-- new_seq: each source's staging seq above an offset (the sources before it: a window over a handful of rows) and
+-- the lake's largest article_seq, so the staged rows need no sort (at 100,000 rows `row_number()` over them cost
+-- the same, docs/benchmarks.md)
 numbering as (
     select
         source,
@@ -60,8 +60,8 @@ select
         else 'changed'
     end as reason,
     existing.article_id is not null as stored,
-    -- the article_seq a row gets if it is written (03 inserts, 04 rewrites): numbered here, on the staged keys,
-    -- because a window over the rows 03 and 04 write would sort them with their bodies
+    -- the article_seq a row gets if it is written (03 inserts, 04 rewrites): numbered here, on the staged keys;
+    -- numbering the rows 03 and 04 write would sort them with their bodies
     numbering.first_seq + staged.seq as new_seq
 from staged
 inner join numbering on staged.source = numbering.source
