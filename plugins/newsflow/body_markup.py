@@ -20,18 +20,19 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
 def repaired(tree):
-    """A copy of `tree` (trafilatura's load_html tree) with the three repairs below; `tree` itself is not changed
-    (the page's metadata and dates are read from it as published)."""
+    """A copy of `tree` (trafilatura's load_html tree) with the three repairs below, or `tree` itself when none
+    applies (most pages: no copy then); `tree` is never changed (the page's metadata and dates are read from it)."""
+    if not any(repair(tree, apply=False) for repair in _REPAIRS):
+        return tree
     copy = deepcopy(tree)
-    carry_tails(copy)
-    unwrap_spans_in_sentences(copy)
-    unwrap_empty_heading_links(copy)
+    for repair in _REPAIRS:
+        repair(copy)
     return copy
 
 
-def carry_tails(tree) -> int:
+def carry_tails(tree, apply: bool = True) -> int:
     """The text after an empty spacer block or anchor target moves in front of it, so deleting the empty element
-    keeps it. Returns how many moved."""
+    keeps it. Returns how many moved (with apply=False: 1 if one would, and nothing moves)."""
     moved = 0
     for el in list(tree.iter(*_BLOCKS, *_INLINE)):
         tail = el.tail
@@ -42,6 +43,8 @@ def carry_tails(tree) -> int:
         parent = el.getparent()
         if parent is None:
             continue
+        if not apply:
+            return 1
         previous = el.getprevious()
         before = parent.text if previous is None else previous.tail
         # a block ended the line before the text that follows it
@@ -55,11 +58,11 @@ def carry_tails(tree) -> int:
     return moved
 
 
-def unwrap_spans_in_sentences(tree) -> int:
+def unwrap_spans_in_sentences(tree, apply: bool = True) -> int:
     """A span with text on both sides inside a paragraph is part of a sentence ("has reported that <span
     class="link"><a>the NFL will fine Rudolph</a></span> for his role"): its tag goes, its content stays, so no
     class or style of the span (favor_precision drops class "link", "bottom", any "border" style) cuts the sentence.
-    Spans hidden from readers stay as they are. Returns how many were unwrapped."""
+    Spans hidden from readers stay as they are. Returns how many were unwrapped (apply=False: 1 if one would be)."""
     unwrapped = 0
     for paragraph in list(tree.iter("p")):
         for span in list(paragraph.iter("span")):
@@ -69,23 +72,31 @@ def unwrap_spans_in_sentences(tree) -> int:
             previous = span.getprevious()
             before = parent.text if previous is None else previous.tail
             if before and before.strip() and span.tail and span.tail.strip():
+                if not apply:
+                    return 1
                 span.drop_tag()
                 unwrapped += 1
     return unwrapped
 
 
-def unwrap_empty_heading_links(tree) -> int:
+def unwrap_empty_heading_links(tree, apply: bool = True) -> int:
     """A link without text or picture in a heading (a named anchor, a permalink icon) is unwrapped: trafilatura's
     link-density test counts a heading whose links carry no text as a list of links and drops the heading. A
-    picture's link stays (a heading the parser made hold an image box is a gallery, not a heading). Returns how many."""
+    picture's link stays (a heading the parser made hold an image box is a gallery, not a heading). Returns how many
+    (apply=False: 1 if one would be)."""
     unwrapped = 0
     for heading in list(tree.iter(*_HEADINGS)):
         for link in list(heading.iter("a")):
             if (link.getparent() is not None and not link.text_content().strip()
                     and next(link.iter("img", "picture"), None) is None):
+                if not apply:
+                    return 1
                 link.drop_tag()
                 unwrapped += 1
     return unwrapped
+
+
+_REPAIRS = (carry_tails, unwrap_spans_in_sentences, unwrap_empty_heading_links)
 
 
 def _hidden(el) -> bool:

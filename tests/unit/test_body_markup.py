@@ -124,3 +124,8 @@ def test_repairs_work_on_a_copy_and_metadata_reads_the_page_as_published():
     record = extract_html(html, url="https://news.example/2024/05/21/budget", source="t", fetched_at=FETCHED_AT)
     assert record["author"] == "Dana Whitfield"
     assert "Written by Dana Whitfield for the Herald." in record["body"]
+
+
+def test_a_page_with_nothing_to_repair_is_not_copied():
+    tree = load_html(_page("en", "<p>Nothing unusual in this paragraph of the story.</p>"))
+    assert body_markup.repaired(tree) is tree
