@@ -17,6 +17,11 @@ For each K in --copies (N = 181 x K pages, served by bench/loopback_site.py in i
   --no-validators  the site sends no ETag (and never a Last-Modified): a page fetched again is a full 200.
   --rerun-always   a third run on the same warehouse with `revisit: always` (every known article fetched again, the
                    behaviour before revisit policies), for comparison.
+  --service    the same `newsflow ingest` commands with the service up (`newsflow up` on the run's Airflow home and
+               data dir, started before and stopped after, untimed): each run is triggered through the REST API and
+               executed by the scheduler's LocalExecutor, as an always-on deployment runs it. CPU is then the
+               service's process tree (its processes' own and reaped children's CPU, before/after each run), plus
+               the client's; stage times come from the task instances' start and end.
   trafilatura  `.venv/bin/trafilatura --input-file urls.txt --parallel P -o OUT --config-file CFG` with
                SLEEP_TIME = 0 and SSRF_PROTECTION = off (it refuses loopback otherwise); with --cli-metadata also
                with `--json --with-metadata` (the date and title newsflow keeps come only with metadata).
@@ -195,8 +200,51 @@ def warehouse_counts(warehouse: Path) -> dict:
     return {"runs": per_run, "articles_table": articles}
 
 
+def service_cpu_s(pgid: int) -> float:
+    """CPU seconds of the service's process group so far: each member's own and its reaped children's."""
+    total = 0.0
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) != pgid:
+                continue
+            t = proc.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except (psutil.Error, ProcessLookupError):
+            continue
+    return total
+
+
+def service_stage_times(state: dict, home: Path, data: Path) -> dict[str, float]:
+    """Seconds per task of the newest news_ingest run, from the REST API's task instances."""
+    saved = {k: os.environ.get(k) for k in ("AIRFLOW_HOME", "NEWSFLOW_DATA_DIR")}
+    os.environ.update({"AIRFLOW_HOME": str(home), "NEWSFLOW_DATA_DIR": str(data)})
+    try:
+        from newsflow.service import Client
+
+        client = Client.for_service(state)
+        runs = client.get("/dags/news_ingest/dagRuns?order_by=-start_date&limit=1")["dag_runs"]
+        tis = client.get(f"/dags/news_ingest/dagRuns/{runs[0]['dag_run_id']}/taskInstances?limit=1000")
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    totals: dict[str, float] = {}
+    starts, ends = [], []
+    for ti in tis["task_instances"]:
+        if ti.get("start_date") and ti.get("end_date"):
+            start = datetime.fromisoformat(ti["start_date"])
+            end = datetime.fromisoformat(ti["end_date"])
+            totals[ti["task_id"]] = totals.get(ti["task_id"], 0.0) + (end - start).total_seconds()
+            starts.append(start)
+            ends.append(end)
+    if starts:
+        totals["_first_start_to_last_end"] = (max(ends) - min(starts)).total_seconds()
+        run_start = datetime.fromisoformat(runs[0]["start_date"]) if runs[0].get("start_date") else min(starts)
+        totals["_run_start_to_first_task"] = (min(starts) - run_start).total_seconds()
+    return {k: round(v, 2) for k, v in totals.items()}
+
+
 def run_newsflow(site, workdir: Path, template: Path, processes: int, concurrency: int,
-                 rerun_always: bool = False) -> dict:
+                 rerun_always: bool = False, on_service: bool = False) -> dict:
     tag = f"N{site.pages}"
     home = fresh_home(template, workdir / f"{tag}-airflow")
     data = workdir / f"{tag}-data"
@@ -212,20 +260,42 @@ def run_newsflow(site, workdir: Path, template: Path, processes: int, concurrenc
     write_sources(always, site.port, processes, concurrency, revisit="always")
     labels = ("first", "incremental", "revisit_always") if rerun_always else ("first", "incremental")
     results = {}
-    for label in labels:
-        print(f"  newsflow {label} run, N={site.pages} ...", flush=True)
-        cmd = [PY, "-m", "newsflow.cli", "ingest", "--sources", str(always if label == "revisit_always" else sources),
-               "--warehouse", str(warehouse)]
-        res = run_measured(cmd, env, workdir / f"{tag}-newsflow-{label}.out")
-        last_log = home / "logs" / "news_ingest-last-run.log"
-        shutil.copy(last_log, workdir / f"{tag}-newsflow-{label}.airflow.log") if last_log.exists() else None
-        res["stages_s"] = stage_times(last_log)
-        res["pages_per_s"] = round(site.pages / res["wall_s"], 2)
-        results[label] = res
-        print(f"    {json.dumps(res)}", flush=True)
-        if res["exit"] != 0:
-            print(f"    newsflow exited {res['exit']}; see {res['log']}", flush=True)
-            break
+    state = None
+    if on_service:
+        from newsflow.service import free_port
+
+        print("  newsflow up (untimed) ...", flush=True)
+        up = subprocess.run([PY, "-m", "newsflow.cli", "up", "--port", str(free_port(18480)), "--sources", str(sources)],
+                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        if up.returncode != 0:
+            raise SystemExit(f"newsflow up failed:\n{up.stdout}\n{up.stderr}")
+        state = json.loads((data / "service" / "service.json").read_text())
+        time.sleep(10)  # let the scheduler and dag-processor settle after start-up, as on an always-on service
+    try:
+        for label in labels:
+            print(f"  newsflow {label} run, N={site.pages}{' on the service' if on_service else ''} ...", flush=True)
+            cmd = [PY, "-m", "newsflow.cli", "ingest", "--sources",
+                   str(always if label == "revisit_always" else sources), "--warehouse", str(warehouse)]
+            service_cpu_before = service_cpu_s(state["pgid"]) if state else 0.0
+            res = run_measured(cmd, env, workdir / f"{tag}-newsflow-{label}.out")
+            if state:
+                res["client_cpu_s"] = res["cpu_s"]
+                res["service_cpu_s"] = round(service_cpu_s(state["pgid"]) - service_cpu_before, 1)
+                res["cpu_s"] = round(res["client_cpu_s"] + res["service_cpu_s"], 1)
+                res["stages_s"] = service_stage_times(state, home, data)
+            else:
+                last_log = home / "logs" / "news_ingest-last-run.log"
+                shutil.copy(last_log, workdir / f"{tag}-newsflow-{label}.airflow.log") if last_log.exists() else None
+                res["stages_s"] = stage_times(last_log)
+            res["pages_per_s"] = round(site.pages / res["wall_s"], 2)
+            results[label] = res
+            print(f"    {json.dumps(res)}", flush=True)
+            if res["exit"] != 0:
+                print(f"    newsflow exited {res['exit']}; see {res['log']}", flush=True)
+                break
+    finally:
+        if on_service:
+            subprocess.run([PY, "-m", "newsflow.cli", "down"], env=env, cwd=ROOT, timeout=180, check=False)
     counts = warehouse_counts(warehouse)
     run_ids = list(counts["runs"])
     for label, run_id in zip(labels, run_ids, strict=False):
@@ -276,6 +346,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-validators", action="store_true", help="the site sends no ETag: reruns get full 200s")
     parser.add_argument("--rerun-always", action="store_true",
                         help="a third newsflow run with `revisit: always` (every known article fetched again)")
+    parser.add_argument("--service", action="store_true",
+                        help="run newsflow's ingests on the service (`newsflow up` first, REST-triggered runs)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/newsflow-e2e"))
     parser.add_argument("--json", type=Path, help="write all results here")
     args = parser.parse_args(argv)
@@ -298,7 +370,7 @@ def main(argv=None) -> int:
                 for what in order:
                     if what == "newsflow":
                         entry["newsflow"] = run_newsflow(site, args.workdir, template, args.processes, args.concurrency,
-                                                         args.rerun_always)
+                                                         args.rerun_always, args.service)
                     else:
                         entry["trafilatura"] = run_trafilatura(site, urls_file, args.workdir, args.processes)
                         if args.cli_metadata:

@@ -2,7 +2,7 @@
 (`bare_extraction(with_metadata=True)`), both on the same decoded pages in one run.
 
     .venv/bin/python bench/extraction.py [--corpora ../shared/corpora] [--limit N] [--json out.json]
-        [--date-sources] [--variants]
+        [--date-sources] [--variants] [--recall-gap]
 
 Per corpus: body token P/R/F1 (article-extraction-benchmark: lowercase word tokens, multiset overlap per page,
 averaged over pages), date exact and within one day (htmldate-eval-default), title exact where a title can be
@@ -309,6 +309,21 @@ def date_source_precision(pages: list[dict], records: list[dict]) -> dict:
 # ------------------------------------------------------------------------------------------------------------
 
 
+def recall_gap(pages: list[dict], results: dict[str, list[dict]]) -> list[dict]:
+    """The pages where bare trafilatura's body recall is above newsflow's, largest first: each page's share of the
+    gap in the mean, and the lines of bare trafilatura's text that newsflow's lacks (where dropped story text shows;
+    a line outside the labelled body can still add recall, its common words standing in for ones missed elsewhere)."""
+    rows = []
+    for page, mine, bare in zip(pages, results["newsflow"], results["bare"], strict=True):
+        r_mine, r_bare = prf(page["body"], mine["body"])[1], prf(page["body"], bare["body"])[1]
+        if r_bare > r_mine:
+            have = {_fold(line) for line in (mine["body"] or "").splitlines()}
+            lines = [_fold(line) for line in (bare["body"] or "").splitlines()]
+            rows.append({"id": page["id"], "url": page["url"], "recall_bare": r_bare, "recall_newsflow": r_mine,
+                         "share": (r_bare - r_mine) / len(pages), "lines": [x for x in lines if x and x not in have]})
+    return sorted(rows, key=lambda row: -row["share"])
+
+
 def run_corpus(pages: list[dict], *, with_bodies: bool, with_dates: bool, times: dict[str, float]) -> dict:
     """Both extractors on every page, interleaved; scores per extractor."""
     titles = [consensus_title(p["html"]) for p in pages]
@@ -319,6 +334,8 @@ def run_corpus(pages: list[dict], *, with_bodies: bool, with_dates: bool, times:
             result = func(page)
             times[name] += result["seconds"]
             results[name].append(result)
+    if with_bodies:
+        out["recall_gap"] = recall_gap(pages, results)
     for name, res in results.items():
         entry = {"titles": title_scores(titles, res), "rejections": rejection_scores([r["record"] for r in res])}
         if with_bodies:
@@ -346,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--date-sources", action="store_true", help="also each date source's precision")
     parser.add_argument("--variants", action="store_true", help="also score newsflow's body-step variants")
     parser.add_argument("--rejected", action="store_true", help="list newsflow's rejected pages and reasons")
+    parser.add_argument("--recall-gap", action="store_true",
+                        help="list the pages where bare trafilatura's body recall is above newsflow's")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args(argv)
 
@@ -379,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         n_pages += len(pages)
     results["ms_per_page"] = {name: 1000 * total / n_pages for name, total in times.items()}
     results["speed_ratio"] = times["newsflow"] / times["bare"] if times["bare"] else None
-    print(render(results, args.rejected))
+    print(render(results, args.rejected, args.recall_gap))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
     return 0
@@ -393,7 +412,7 @@ def _cell(entry: dict, *keys: str, fmt: str = "{:.3f}") -> str:
     return fmt.format(entry)
 
 
-def render(results: dict, list_rejected: bool = False) -> str:
+def render(results: dict, list_rejected: bool = False, list_recall_gap: bool = False) -> str:
     lines = ["| corpus | extractor | pages | body P | body R | body F1 | date exact | date ±1 day | title exact "
              "(n) | title, full rule (upper bound) | rejected | rejections by reason |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -428,6 +447,16 @@ def render(results: dict, list_rejected: bool = False) -> str:
             lines += ["", f"body variants on {corpus}", "| variant | P | R | F1 | empty |", "|---|---:|---:|---:|---:|"]
             for variant, v in scored["variants"].items():
                 lines.append(f"| {variant} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['empty']} |")
+        if list_recall_gap and "recall_gap" in scored:
+            gap = scored["recall_gap"]
+            lines += ["", f"pages where bare trafilatura's body recall is above newsflow's on {corpus} ({len(gap)}; "
+                      f"their shares add up to {sum(r['share'] for r in gap):.4f})",
+                      "| page | R bare | R newsflow | share of the mean | lines bare has and newsflow not (first 3) |",
+                      "|---|---:|---:|---:|---|"]
+            for r in gap:
+                shown = " / ".join(line[:70] for line in r["lines"][:3]).replace("|", "\\|")
+                lines.append(f"| {r['id'][:8]} {r['url'][:60]} | {r['recall_bare']:.3f} | {r['recall_newsflow']:.3f} | "
+                             f"{r['share']:.5f} | {shown} |")
         if list_rejected:
             for url, reasons in scored["extractors"]["newsflow"]["rejections"]["rejected_urls"].items():
                 lines.append(f"rejected on {corpus}: {url} {reasons}")

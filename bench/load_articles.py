@@ -1,6 +1,7 @@
 """Load speed: 100,000 synthetic articles through the real load path (`newsflow.pipeline.load_run`).
 
-    .venv/bin/python bench/load_articles.py [--articles 100000] [--sources 4] [--workdir /tmp/newsflow-load] [--json F]
+    .venv/bin/python bench/load_articles.py [--articles 100000] [--sources 4] [--rounds 1] [--workdir /tmp/newsflow-load]
+        [--json F]
 
 Builds, untimed, one staging folder per source with the files load_run reads (valid.parquet in the ARTICLE schema,
 ledger.validate.parquet in the LEDGER schema with one article row per valid record, empty rejected.parquet and
@@ -13,7 +14,11 @@ peak memory is the loads' alone, not the build's), times side by side:
   second       load_run(run B) on the same staged files: every article unchanged (the idempotent upsert path)
   rerun        load_run(run A) again: a retried load of the same run (upserts over its own rows)
 and checks the articles table holds exactly N rows after each. The bare insert runs once before and once after the
-loads (each into a fresh lake); first / bare is taken against their mean. Reports each child's peak RSS.
+loads (each into a fresh lake); first / bare is taken against their mean. With --rounds R the sequence is
+bare, loads, bare, loads, ..., bare (every load into a fresh lake), each round's first load is set against the bare
+inserts on either side of it, and the median ratio is reported. Wall and CPU seconds (getrusage of the child: all
+DuckDB threads) are both reported: on a shared machine the CPU ratio moves far less than the wall ratio. Reports
+each child's peak RSS.
 """
 
 from __future__ import annotations
@@ -101,6 +106,11 @@ def peak() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure_bare(workdir: Path) -> dict:
     """The floor: the staged rows inserted as they are into an empty table of a fresh lake."""
     from newsflow.warehouse import connect
@@ -109,9 +119,9 @@ def measure_bare(workdir: Path) -> dict:
     valid = [str(Path(folder) / "valid.parquet") for folder in staged["folders"]]
     con = connect(workdir / "bare")
     con.execute("create table bare as select * from read_parquet($files) limit 0", {"files": valid})
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), cpu()
     con.execute("insert into bare select * from read_parquet($files)", {"files": valid})
-    result = {"seconds": round(time.monotonic() - t0, 2),
+    result = {"seconds": round(time.monotonic() - t0, 2), "cpu_s": round(cpu() - c0, 2),
               "rows": con.execute("select count(*) from bare").fetchone()[0]}
     con.close()
     return {"bare": {**result, "peak_rss_mib": peak()}}
@@ -131,14 +141,15 @@ def measure_loads(workdir: Path, n: int) -> dict:
         # the staged files of `build`, as each run's load task would find them
         run_jobs = [dataclasses.replace(job, staging=Path(folder)) for job, folder in
                     zip(make_jobs(staged["sources_file"], None, run_id, str(lake)), staged["folders"], strict=True)]
-        t0 = time.monotonic()
+        t0, c0 = time.monotonic(), cpu()
         summary = load_run(run_jobs, run_id=run_id, dag_id="bench_load")
-        elapsed = time.monotonic() - t0
+        elapsed, cpu_s = time.monotonic() - t0, cpu() - c0
         con = connect(lake, read_only=True)
         rows = con.execute("select count(*) from articles").fetchone()[0]
         log_rows = con.execute("select count(*) from fetch_log where run_id = ?", [run_id]).fetchone()[0]
         con.close()
-        results[label] = {"run_id": run_id, "seconds": round(elapsed, 2), "rows_per_s": round(n / elapsed),
+        results[label] = {"run_id": run_id, "seconds": round(elapsed, 2), "cpu_s": round(cpu_s, 2),
+                          "rows_per_s": round(n / elapsed),
                           "warehouse_wait_s": summary["warehouse_wait_s"], "counts": summary["counts"],
                           "write_s": summary["write_s"], "steps_s": summary["steps_s"],
                           "articles_rows": rows, "fetch_log_rows_for_run": log_rows, "exactly_n": rows == n,
@@ -153,6 +164,7 @@ def main(argv=None) -> int:
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--sources", type=int, default=4)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/newsflow-load"))
+    parser.add_argument("--rounds", type=int, default=1, help="bare/loads alternations (median ratio reported)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--measure", choices=["bare", "loads"], help=argparse.SUPPRESS)  # a child process
     args = parser.parse_args(argv)
@@ -174,22 +186,38 @@ def main(argv=None) -> int:
     print(f"built {args.articles} synthetic articles in {build_s:.1f}s ({staged_mb:.0f} MiB staged Parquet)", flush=True)
 
     results = {"articles": args.articles, "sources": args.sources, "staged_parquet_mib": round(staged_mb, 1)}
-    # each phase in its own process (its peak memory is its own); the bare insert is timed before and after the
-    # loads, and the ratio taken against their mean: on a shared machine one bare timing minutes away from the
-    # loads moved the ratio between 3.1 and 7.3 for the same code
-    bare_runs = []
-    for phase in ("bare", "loads", "bare"):
-        child = subprocess.run([sys.executable, __file__, "--measure", phase, "--workdir", str(args.workdir),
-                                "--articles", str(args.articles)], capture_output=True, text=True, check=True)
-        measured = json.loads(child.stdout.split("RESULT ", 1)[1])
-        if phase == "bare":
-            bare_runs.append(measured["bare"])
-            shutil.rmtree(args.workdir / "bare")  # the next bare insert goes into a fresh lake again
-        results.update(measured)
-    results["bare"] = {"seconds": round(sum(b["seconds"] for b in bare_runs) / len(bare_runs), 2),
-                       "before_loads_s": bare_runs[0]["seconds"], "after_loads_s": bare_runs[1]["seconds"],
-                       "rows": bare_runs[-1]["rows"], "peak_rss_mib": max(b["peak_rss_mib"] for b in bare_runs)}
-    results["first_over_bare"] = round(results["first"]["seconds"] / results["bare"]["seconds"], 2)
+    # each phase in its own process (its peak memory is its own); the bare insert is timed before and after each
+    # loads phase, and each ratio taken against the mean of the two: on a shared machine one bare timing minutes
+    # away from the loads moved the ratio between 3.1 and 7.3 for the same code
+    def child(phase: str) -> dict:
+        done = subprocess.run([sys.executable, __file__, "--measure", phase, "--workdir", str(args.workdir),
+                               "--articles", str(args.articles)], capture_output=True, text=True, check=True)
+        for fresh in ("bare", "lake"):  # the next phase writes into a fresh lake again
+            shutil.rmtree(args.workdir / fresh, ignore_errors=True)
+        return json.loads(done.stdout.split("RESULT ", 1)[1])
+
+    bare_runs = [child("bare")["bare"]]
+    rounds = []
+    for _ in range(max(1, args.rounds)):
+        loads = child("loads")
+        bare_runs.append(child("bare")["bare"])
+        around = bare_runs[-2:]
+        bare_s = sum(b["seconds"] for b in around) / 2
+        bare_cpu = sum(b["cpu_s"] for b in around) / 2
+        rounds.append({**loads, "bare_s": round(bare_s, 2), "bare_cpu_s": round(bare_cpu, 2),
+                       "first_over_bare": round(loads["first"]["seconds"] / bare_s, 2),
+                       "first_over_bare_cpu": round(loads["first"]["cpu_s"] / bare_cpu, 2),
+                       "loadavg": os.getloadavg()})
+    median = sorted(rounds, key=lambda r: r["first_over_bare"])[len(rounds) // 2]
+    results.update({k: v for k, v in median.items() if k not in ("bare_s", "bare_cpu_s")})
+    results["bare"] = {"seconds": median["bare_s"], "cpu_s": median["bare_cpu_s"],
+                       "all_s": [b["seconds"] for b in bare_runs], "rows": bare_runs[-1]["rows"],
+                       "peak_rss_mib": max(b["peak_rss_mib"] for b in bare_runs)}
+    results["rounds"] = [{"first_s": r["first"]["seconds"], "first_cpu_s": r["first"]["cpu_s"], "bare_s": r["bare_s"],
+                          "bare_cpu_s": r["bare_cpu_s"], "first_over_bare": r["first_over_bare"],
+                          "first_over_bare_cpu": r["first_over_bare_cpu"], "loadavg": r["loadavg"]} for r in rounds]
+    results["first_over_bare_median"] = median["first_over_bare"]
+    results["first_over_bare_cpu_median"] = sorted(r["first_over_bare_cpu"] for r in rounds)[len(rounds) // 2]
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(json.dumps(results, indent=1))

@@ -92,10 +92,14 @@ def _end_group(proc: subprocess.Popen, sig: int) -> None:
 
 
 def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = None, log_file: Path | None = None,
-              logical_date: str | None = None, echo=print, run_info: dict | None = None) -> float:
+              logical_date: str | None = None, echo=print, run_info: dict | None = None,
+              on_success=None) -> float:
     """One real DAG run through plain `airflow dags test`; prints task progress; raises DagRunFailed on failure.
 
     `run_info`, if given, receives the run's `run_id`, its `state` and the one-line `causes` failing tasks logged.
+    `on_success(run_id)` is called as soon as Airflow reports the run successful, while the airflow process is
+    still shutting down: its interpreter spends 2-4 s collecting its heap at exit, and a summary read from the
+    warehouse (committed by then) need not wait for that. An error it raises is raised after the process ends.
     The airflow process leads a process group of its own; when it ends (or is killed), whatever it left in that
     group is killed, so the output pipe closes and this call returns instead of waiting on orphans.
     """
@@ -126,7 +130,7 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
                                   name="airflow-reaper", daemon=True)
         reaper.start()
         try:
-            state = _relay(proc, log_file, started, echo, info)
+            state = _relay(proc, log_file, started, echo, info, on_success)
         except BaseException:
             # Ctrl-C or an error here: the run's processes are in their own group and would not see it
             _end_group(proc, signal.SIGTERM)
@@ -134,6 +138,8 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
         code = proc.wait()
     elapsed = time.monotonic() - started
     info["state"] = state
+    if info.get("on_success_error") is not None:
+        raise info["on_success_error"]
     if code != 0 or state != "success":
         cause = f": {info['causes'][0]}" if info["causes"] else ""
         raise DagRunFailed(f"{dag_id} run ended with state {state or 'unknown'} (exit {code}){cause}; "
@@ -141,7 +147,7 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
     return elapsed
 
 
-def _relay(proc: subprocess.Popen, log_file: Path, started: float, echo, info: dict) -> str | None:
+def _relay(proc: subprocess.Popen, log_file: Path, started: float, echo, info: dict, on_success=None) -> str | None:
     """Airflow's output to the log file, its progress to `echo`; returns the run's final state."""
     state = None
     with open(log_file, "w", encoding="utf-8") as log:
@@ -163,6 +169,12 @@ def _relay(proc: subprocess.Popen, log_file: Path, started: float, echo, info: d
                 run_id = re.search(r"run_id=([^,\s]+)", line)
                 if run_id:
                     info["run_id"] = run_id.group(1)
+                if on_success is not None and state == "success":
+                    log.flush()
+                    try:
+                        on_success(info.get("run_id"))
+                    except Exception as error:  # raised by dags_test once the airflow process has ended
+                        info["on_success_error"] = error
             elif "newsflow." in line:
                 message = re.sub(r"^\S+\s+\[\w+\s*\]\s*", "", line.strip())
                 echo(f"  {time.monotonic() - started:6.1f}s    {message[:160]}")

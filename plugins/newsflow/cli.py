@@ -54,7 +54,7 @@ def _write_rows(columns, rows, fmt: str, out=sys.stdout) -> None:
 
 
 def run_ingest(sources_file: str, sources: list[str] | None = None, *, env_extra: dict | None = None,
-               logical_date: str | None = None, run_info: dict | None = None) -> dict:
+               logical_date: str | None = None, run_info: dict | None = None, on_success=None) -> dict:
     """Validate the sources file here (clear errors, no DAG run on a bad file), then one news_ingest run through
     plain `airflow dags test`."""
     from newsflow.airflow_runner import dags_test
@@ -69,7 +69,7 @@ def run_ingest(sources_file: str, sources: list[str] | None = None, *, env_extra
     conf = {"sources_file": str(Path(sources_file).resolve()), "sources": sources or []}
     run_info = run_info if run_info is not None else {}
     elapsed = dags_test("news_ingest", conf, env_extra=env, logical_date=logical_date, echo=lambda m: print(m, flush=True),
-                        run_info=run_info)
+                        run_info=run_info, on_success=on_success)
     return {"elapsed_s": elapsed, "run_id": run_info.get("run_id")}
 
 
@@ -189,11 +189,16 @@ def cmd_ingest(args) -> int:
     state = service.read_state()
     if service.is_running(state) and not args.logical_date:
         return ingest_on_service(state, args)
-    result = run_ingest(args.sources, args.source or None, logical_date=args.logical_date)
+    failed: list[str] = []
+
+    def summary(run_id: str | None) -> None:
+        # this run's own id: with two runs at once, "the latest run" may be the other one
+        if run_id:
+            failed.extend(print_run_summary(run_id))
+
+    result = run_ingest(args.sources, args.source or None, logical_date=args.logical_date, on_success=summary)
     from newsflow.config import warehouse_path
 
-    # this run's own id: with two runs at once, "the latest run" may be the other one
-    failed = print_run_summary(result["run_id"]) if result["run_id"] else []
     print(f"\nrun {result['run_id']} took {result['elapsed_s']:.1f}s; warehouse: {warehouse_path()}")
     if failed:
         # the run succeeded for its other sources; these are listed above with the cause
@@ -270,8 +275,8 @@ def cmd_reprocess(args) -> int:
         env["NEWSFLOW_DATA_DIR"] = os.environ["NEWSFLOW_DATA_DIR"]
     print(f"news_reprocess: re-extracting archived articles into {warehouse_path()}", flush=True)
     info: dict = {}
-    elapsed = dags_test("news_reprocess", conf, env_extra=env, echo=lambda m: print(m, flush=True), run_info=info)
-    print_run_summary(info.get("run_id"))
+    elapsed = dags_test("news_reprocess", conf, env_extra=env, echo=lambda m: print(m, flush=True), run_info=info,
+                        on_success=print_run_summary)
     print(f"\nrun took {elapsed:.1f}s")
     return 0
 

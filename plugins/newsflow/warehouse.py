@@ -5,6 +5,7 @@ numbered table migrations from sql/schema, views and macros re-created from sql/
 from __future__ import annotations
 
 import errno
+import hashlib
 import logging
 import os
 import re
@@ -23,6 +24,7 @@ CATALOG_FILE = "catalog.sqlite"
 DATA_FOLDER = "data"
 
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+_WHEN = re.compile(r"--\s*when:\s*(.+)")
 _MIGRATION = re.compile(r"^(\d{3})_([\w\-]+)\.sql$")
 _OBJECT = re.compile(r"^([a-z_][a-z0-9_]*)\.sql$")
 
@@ -215,10 +217,22 @@ def statements(sql: str) -> list[str]:
     return [s.strip() for s in cleaned.split(";") if s.strip()]
 
 
-def run_sql_file(con, path: Path, params: dict | None = None) -> None:
-    for statement in statements(path.read_text(encoding="utf-8")):
-        names = set(_PARAM.findall(statement))
-        con.execute(statement, {k: v for k, v in (params or {}).items() if k in names} or None)
+def run_sql_file(con, path: Path, params: dict | None = None) -> bool:
+    """Run a file's statements; False when its first line, `-- when: <condition>`, is false and it was skipped.
+    A lake scans its table even for an UPDATE or MERGE that finds nothing to change: a load step with nothing to
+    do (no article unchanged in a first load, none stored before) says so and costs one cheap test instead."""
+    text = path.read_text(encoding="utf-8")
+    condition = _WHEN.match(text)
+    if condition and not _execute(con, f"select coalesce(({condition.group(1)}), false)", params).fetchone()[0]:
+        return False
+    for statement in statements(text):
+        _execute(con, statement, params)
+    return True
+
+
+def _execute(con, statement: str, params: dict | None):
+    names = set(_PARAM.findall(statement))
+    return con.execute(statement, {k: v for k, v in (params or {}).items() if k in names} or None)
 
 
 # -- migrations ------------------------------------------------------------------------------------------------
@@ -253,8 +267,9 @@ def object_files(root: Path | None = None) -> dict[str, Path]:
 
 
 def migrate(con) -> list[int]:
-    """Apply the table migrations not applied yet (each in its own transaction), then re-create every view and
-    macro from its file and drop those no file defines any more (one transaction). Returns the versions applied."""
+    """Apply the table migrations not applied yet (each in its own transaction), then bring every view and macro
+    to its file's definition and drop those no file defines any more (one transaction). Returns the versions
+    applied."""
     con.execute(
         "create table if not exists schema_migrations ("
         "version integer not null, name varchar not null, applied_at timestamptz not null)"
@@ -272,25 +287,52 @@ def migrate(con) -> list[int]:
         in_transaction(con, apply)
         log.info("applied migration %03d_%s", version, name)
         done.append(version)
-    in_transaction(con, lambda: _recreate_objects(con))
+    in_transaction(con, lambda: _recreate_objects(con, force=bool(done)))
     return done
 
 
-def _recreate_objects(con) -> None:
-    files = object_files()
+def _catalog_objects(con) -> dict[str, tuple[str, str]]:
+    """Every view and macro of the lake: name -> (kind, the definition as the catalog holds it now)."""
     database = con.execute("select current_database()").fetchone()[0]
-    existing = con.execute(
-        "select view_name, 'view' from duckdb_views() where database_name = $db and not internal "
-        "union all select distinct function_name, 'macro' from duckdb_functions() "
-        "where database_name = $db and function_type in ('macro', 'table_macro') and not internal",
+    rows = con.execute(
+        "select view_name, 'view', sql from duckdb_views() where database_name = $db and not internal "
+        "union all select function_name, 'macro', string_agg(macro_definition, chr(10) order by macro_definition) "
+        "from duckdb_functions() where database_name = $db and function_type in ('macro', 'table_macro') "
+        "and not internal group by function_name",
         {"db": database},
     ).fetchall()
-    for name, kind in existing:
+    return {name: (kind, definition) for name, kind, definition in rows}
+
+
+def _recreate_objects(con, force: bool = False) -> bool:
+    """Re-create the views and macros (all of them, in dependency order) unless the catalog already holds exactly
+    what the files define: each file's hash and the catalog's own text of each object, as recorded when newsflow
+    last created it, must match, so an edited file or an object replaced by hand is re-created. Every load
+    migrates: re-creating eleven unchanged objects cost each one ~0.5 s and a lake snapshot."""
+    con.execute(
+        "create table if not exists schema_objects ("
+        "name varchar not null, file_sha256 varchar not null, definition varchar, created_at timestamptz not null)"
+    )
+    files = object_files()
+    hashes = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
+    catalog = _catalog_objects(con)
+    recorded = {name: (sha, definition) for name, sha, definition in
+                con.execute("select name, file_sha256, definition from schema_objects").fetchall()}
+    current = {name: (hashes[name], catalog[name][1]) for name in files if name in catalog}
+    if not force and set(catalog) == set(files) and recorded == current:
+        return False
+    for name, (kind, _definition) in catalog.items():
         if name not in files:
             con.execute(f"drop {kind} if exists {name}")
             log.info("dropped %s %s: no file defines it any more", kind, name)
     for name in _creation_order(files):
         run_sql_file(con, files[name])
+    catalog = _catalog_objects(con)
+    con.execute("delete from schema_objects")
+    now = datetime.now(UTC)
+    con.executemany("insert into schema_objects values (?, ?, ?, ?)",
+                    [[name, hashes[name], catalog[name][1], now] for name in sorted(files)])
+    return True
 
 
 def _creation_order(files: dict[str, Path]) -> list[str]:
@@ -341,6 +383,7 @@ KEYS = {
     "http_cache": ("canonical_url",),
     "quality_checks": ("run_id", "check_name", "source"),
     "schema_migrations": ("version",),
+    "schema_objects": ("name",),
 }
 
 

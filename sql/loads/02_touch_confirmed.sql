@@ -1,3 +1,4 @@
+-- when: exists (select 1 from staged_ledger where outcome = 'unchanged' and article_id is not null)
 -- Articles a request confirmed unchanged before extraction (HTTP 304, or the same bytes as last time): their last
 -- fetch moves, so a revisit policy counts its interval from this request. Not-due URLs made none and are not here.
 update articles

@@ -1,3 +1,4 @@
+-- when: exists (select 1 from load_decisions where outcome = 'unchanged')
 -- Articles seen again with the same content: only the bookkeeping moves.
 update articles
 set

@@ -1,3 +1,4 @@
+-- when: exists (select 1 from load_decisions where outcome = 'loaded' and not stored)
 -- Articles the lake does not hold yet (load_decisions.stored is false): a plain insert, read with their bodies
 -- straight from the staged files. The decision was taken in this transaction and loads run one at a time (the
 -- duckdb_write pool), so no other load can have inserted the same article_id meanwhile: article_id stays unique.

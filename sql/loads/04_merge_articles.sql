@@ -1,3 +1,4 @@
+-- when: exists (select 1 from load_decisions where outcome = 'loaded' and stored)
 -- New and changed articles in one MERGE keyed on the canonical-URL id (DuckLake has no primary key: this
 -- statement is what keeps article_id unique). A changed row is rewritten, keeping what must survive a change
 -- (first_run_id, inserted_at, and the duplicate link, which 05_mark_duplicates.sql then recomputes). Articles

@@ -60,3 +60,20 @@ def test_news_quality_run(env):
     per_run = con.execute("select run_id, count(*) from quality_checks group by 1").fetchall()
     con.close()
     assert len(per_run) == 2 and all(n == len(rows) for _, n in per_run)
+
+
+def test_on_success_gets_the_run_id_and_its_error_is_raised_after_the_run(env):
+    """`newsflow ingest` prints its summary from on_success while Airflow shuts down: the callback gets the run's
+    id once the run is successful, and an error in it is not lost (raised once the airflow process has ended)."""
+    seen: list[str] = []
+    info: dict = {}
+
+    def summary(run_id):
+        seen.append(run_id)
+        raise RuntimeError("summary failed")
+
+    with pytest.raises(RuntimeError, match="summary failed"):
+        dags_test("news_quality", {}, env_extra=env, logical_date="2026-11-21T12:00:00+00:00",
+                  echo=lambda _m: None, run_info=info, on_success=summary)
+    assert info["state"] == "success"
+    assert seen == [info["run_id"]] and seen[0].startswith("manual__")

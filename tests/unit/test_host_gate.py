@@ -214,8 +214,10 @@ def test_a_gate_that_breaks_mid_run_leaves_the_fetch_to_per_task_limits(tmp_path
         results, gate = asyncio.run(go())
     assert [r.outcome for r in results] == ["ok"] * 5
     assert gate is None and "per task only from now on" in caplog.text
-    # pacing went on within the task after the gate failed
-    assert min(site.start_gaps()) >= 0.04
+    # pacing went on within the task after the gate failed: starts are booked 0.05 s apart (unpaced, they come
+    # within a millisecond); the server sees them with the scheduler's jitter, 0.036 s once on a loaded machine
+    gaps = site.start_gaps()
+    assert min(gaps) >= 0.025, gaps
 
 
 def test_a_gate_does_not_retry_the_slots_it_holds(tmp_path, monkeypatch):

@@ -289,3 +289,31 @@ def test_term_coverage_phrases_and_scripts_without_spaces(con):
     assert hits("東京都") == 1 and hits("知事") == 1
     assert hits("σεισμός") == 1  # Greek, upper case with a tonos in the text
     assert hits("?!") == 0
+
+
+def test_migrate_recreates_objects_only_when_a_file_or_the_catalog_changed(con, tmp_path, monkeypatch):
+    """Every load migrates: unchanged objects are left as they are (no new lake snapshot), while an edited file or
+    an object replaced by hand is brought back to its file's definition."""
+    import shutil
+
+    def snapshots():
+        return con.execute("select count(*) from lake.snapshots()").fetchone()[0]
+
+    def pattern_of(term):
+        return con.execute("select term_pattern(?)", [term]).fetchone()[0]
+
+    before = snapshots()
+    migrate(con)
+    assert snapshots() == before  # nothing changed: nothing written
+    con.execute("create or replace view coverage_daily as select 1 as replaced_by_hand")
+    migrate(con)
+    assert "replaced_by_hand" not in [d[0] for d in con.execute("select * from coverage_daily").description]
+    sql = tmp_path / "sql"
+    shutil.copytree(object_files()["term_probe"].parents[1], sql)
+    probe = sql / "macros" / "term_probe.sql"
+    probe.write_text("create or replace macro term_probe(term) as 'edited';\n", encoding="utf-8")
+    monkeypatch.setenv("NEWSFLOW_SQL_DIR", str(sql))
+    assert con.execute("select term_probe('central bank')").fetchone()[0] == "central"
+    migrate(con)
+    assert con.execute("select term_probe('central bank')").fetchone()[0] == "edited"
+    assert pattern_of("x")  # the objects that were not edited are still there

@@ -224,15 +224,17 @@ def main(argv: list[str] | None = None) -> None:
         from newsflow.sample_site.live import LiveNewsroom
 
         live = LiveNewsroom(slot_s=args.slot_seconds, silent_s=args.silent_seconds)
-    with SampleSite(args.host, args.port, live=live) as site:
-        print(f"sample site at {site.base_url}/ (Ctrl-C to stop)", flush=True)
-        try:
-            # short sleeps: the kernel may deliver Ctrl-C to a server thread, and Python raises it in the main thread
-            # only when the main thread's sleep ends
+    # the whole `with` inside the try: a Ctrl-C that lands before the loop (a loaded machine can hold the main thread
+    # between the print and the loop) or while the server stops is still a clean exit, not a death by SIGINT
+    try:
+        with SampleSite(args.host, args.port, live=live) as site:
+            print(f"sample site at {site.base_url}/ (Ctrl-C to stop)", flush=True)
+            # short sleeps: the kernel may deliver Ctrl-C to a server thread, and Python raises it in the main
+            # thread only when the main thread's sleep ends
             while True:
                 time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

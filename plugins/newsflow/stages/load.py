@@ -67,10 +67,11 @@ def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime 
         writing = time.monotonic()
         con.execute("begin transaction")
         try:
-            steps_s = {}
+            steps_s, skipped = {}, []
             for path in sorted((sql_dir() / "loads").glob("*.sql")):
                 started = time.monotonic()
-                run_sql_file(con, path, params)
+                if not run_sql_file(con, path, params):
+                    skipped.append(path.stem)
                 steps_s[path.stem] = round(time.monotonic() - started, 3)
             for job in jobs:
                 _upsert_source(con, job, now)
@@ -116,11 +117,12 @@ def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime 
     finally:
         con.close()
     summary = {k: counts.get(k, 0) for k in OUTCOMES}
-    log.info("run %s loaded: %s; waited %.3f s for the warehouse, migrations %.2f s, wrote in %.1f s (%s)", run_id,
-             summary, wait_s, migrate_s, write_s, ", ".join(f"{k} {v:.2f} s" for k, v in steps_s.items()))
+    log.info("run %s loaded: %s; waited %.3f s for the warehouse, migrations %.2f s, wrote in %.1f s (%s; nothing to do: %s)",
+             run_id, summary, wait_s, migrate_s, write_s, ", ".join(f"{k} {v:.2f} s" for k, v in steps_s.items()),
+             ", ".join(skipped) or "none")
     return {"run_id": run_id, "sources": names, "counts": summary, "warehouse": jobs[0].warehouse,
             "warehouse_wait_s": round(wait_s, 3), "migrate_s": round(migrate_s, 3), "write_s": round(write_s, 3),
-            "steps_s": steps_s}
+            "steps_s": steps_s, "skipped_steps": skipped}
 
 
 def _upsert_source(con, job: Job, now: datetime) -> None:
