@@ -9,12 +9,14 @@
 -- "Iran's"), 'strike' does not match 'strikes', and 'al-Qaeda' matches 'al Qaeda'. Chinese and Japanese are
 -- written without spaces: next to a Han, Hiragana or Katakana character no boundary is required, so '政府'
 -- matches inside '政府部长'. A term without any word character matches nothing.
--- How: articles the indexing step has reached (article_seq up to the watermark in article_terms_state) are
--- answered from article_terms: a term of one word without CJK characters by its rows alone; any other term by
--- the articles holding all its terms (term_tokens), confirmed with term_pattern on their title and body. The
--- articles not indexed yet (loaded since the last indexing step) are answered by reading their bodies: the term's
--- longest word (term_probe) as a case-insensitive literal picks the candidates, and only those go through
--- term_pattern. Either way the answer is the same (docs/benchmarks.md, tests/unit/test_term_index.py).
+-- How: a term of one word without CJK characters is answered from article_terms for the articles the indexing
+-- step has reached (article_seq up to the watermark in article_terms_state), and by reading the bodies of the
+-- articles loaded since (or not numbered yet). Any other term (a phrase, Chinese or Japanese) reads every body:
+-- its candidates from article_terms still need their bodies to confirm the words' order, Parquet cannot skip
+-- the bodies of rows spread over every row group, and the candidates' join made such a query twice as slow as
+-- the plain scan (docs/benchmarks.md). The scan looks for the term's longest word (term_probe) as a
+-- case-insensitive literal first, and only those bodies go through term_pattern. Either way the answer is the
+-- same (tests/unit/test_term_index.py).
 -- noqa: disable=RF04
 create or replace macro term_coverage(term, grain) as table
     with watermark as (
@@ -27,12 +29,10 @@ create or replace macro term_coverage(term, grain) as table
     ),
 
     candidates as (
-        -- indexed articles holding every term of the search term (their rows are distinct per article)
+        -- indexed articles holding the word (one row per article and term)
         select article_terms.article_seq
         from article_terms
-        where article_terms.term in (select unnest(lookup.tokens) from lookup)
-        group by article_terms.article_seq
-        having count(*) = (select len(lookup.tokens) from lookup)
+        where term_exact(term) and article_terms.term in (select unnest(lookup.tokens) from lookup)
     ),
 
     found_exact as (
@@ -42,17 +42,13 @@ create or replace macro term_coverage(term, grain) as table
         where articles.duplicate_of is null and term_exact(term)
     ),
 
-    found_confirmed as (
-        -- the candidates' text confirms the term (phrases need the words in order). DuckDB tests every indexed
-        -- article's body before the semi join, and a join that tests only the candidates made it build its hash
-        -- table from the articles with their bodies (2x slower, docs/benchmarks.md): Parquet cannot skip the
-        -- bodies of rows spread over every row group, so a phrase costs what reading the bodies costs
+    found_scanned as (
+        -- a phrase or a CJK term: every body is read (above)
         select term_period(articles.published_date, grain) as period
         from articles
         where
             not term_exact(term)
             and articles.duplicate_of is null
-            and articles.article_seq in (select candidates.article_seq from candidates)
             and term_matches(articles.title, articles.body, term)
     ),
 
@@ -64,7 +60,8 @@ create or replace macro term_coverage(term, grain) as table
         from articles
         inner join watermark on articles.article_seq > watermark.indexed_seq
         where
-            articles.duplicate_of is null
+            term_exact(term)
+            and articles.duplicate_of is null
             and term_matches(articles.title, articles.body, term)
     ),
 
@@ -73,7 +70,8 @@ create or replace macro term_coverage(term, grain) as table
         select term_period(published_date, grain) as period
         from articles
         where
-            article_seq is null
+            term_exact(term)
+            and article_seq is null
             and duplicate_of is null
             and term_matches(title, body, term)
     ),
@@ -94,7 +92,7 @@ create or replace macro term_coverage(term, grain) as table
         from (
             select period from found_exact
             union all
-            select period from found_confirmed
+            select period from found_scanned
             union all
             select period from found_unindexed
             union all
