@@ -19,7 +19,7 @@ What it contains:
   stopped 20 days ago (silent);
 - runs (one per day), fetch_log (a feed row per source per run, a row per article, some failed, rejected
   and unchanged rows) and sources, enough for source_freshness;
-- the term table term_coverage answers from (article_terms, by newsflow.terms as after a load), timed apart
+- the term table term_coverage answers from (article_terms, by newsflow.stages.index_terms as after a load), timed apart
   (`article_terms` in the output); --no-terms leaves it empty.
 """
 
@@ -474,8 +474,8 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
         where f.outcome = 'rejected'
     """)
     if terms:
-        # the term table, as the indexing step after each load keeps it (newsflow.terms), timed on its own
-        from newsflow.terms import index_terms
+        # the term table, as the indexing step after each load keeps it (newsflow.stages.index_terms), timed on its own
+        from newsflow.stages.index_terms import index_terms
 
         started = time.perf_counter()
         indexed = index_terms(con=con)

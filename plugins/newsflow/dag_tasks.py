@@ -99,7 +99,7 @@ def index_terms(loaded: dict) -> dict:
     it (tokenising costs ~15x a bare insert of the articles; the load's budget is 3x). Its own transaction per
     batch; a rerun finds nothing left to index. Until it runs, term_coverage reads those articles' bodies."""
     from newsflow.stages.failures import fail_task
-    from newsflow.terms import index_terms as index
+    from newsflow.stages.index_terms import index_terms as index
 
     try:
         return index((loaded or {}).get("warehouse"))

@@ -34,7 +34,7 @@ def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION
     pass keeps what it finished; readers are never blocked (they keep reading their snapshot's files until those
     expire). Returns what each step did (rows reported by DuckLake: files written, snapshots expired, files
     deleted) and the lake's data files before and after."""
-    from newsflow.terms import index_terms
+    from newsflow.stages.index_terms import index_terms
     from newsflow.warehouse import LAKE, connect, migrate
 
     con = connect(warehouse)

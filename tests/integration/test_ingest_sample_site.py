@@ -208,7 +208,7 @@ def term_table(con) -> tuple:
 def test_the_term_table_is_filled_after_each_load_and_never_duplicated(first_run, env):
     """index_terms ran after the first run's load (and after the second run's, with nothing new to add): every
     article's words are in article_terms once, and term_coverage answers from them what the bodies say."""
-    from newsflow.terms import index_terms
+    from newsflow.stages.index_terms import index_terms
 
     con = warehouse(env)
     indexed, left, term_rows, duplicates = term_table(con)

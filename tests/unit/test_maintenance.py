@@ -78,7 +78,7 @@ def test_maintenance_catches_up_the_term_table_and_compacts_it_sorted(tmp_path):
             " 'word' || ((i * 7919 + $b) % 500) || ' zebra' || i, 'h', 'r', 'r', 'r', 'v', now(), now(),"
             " $b * 1000 + i + 1 from range(400) as t(i)", {"b": batch})
         if batch < 2:
-            from newsflow.terms import index_terms
+            from newsflow.stages.index_terms import index_terms
 
             index_terms(con=con)
     con.close()

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from newsflow.terms import index_terms, watermark
+from newsflow.stages.index_terms import index_terms, watermark
 from newsflow.warehouse import connect, migrate
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
