@@ -31,9 +31,10 @@ def index_terms(warehouse: str | None = None, *, con=None, batch: int = BATCH_AR
     try:
         if own:
             migrate(con)
-        if con.execute("select count(*) from articles where article_seq is null").fetchone()[0]:
+        unnumbered = con.execute("select count(*) from articles where article_seq is null").fetchone()[0]
+        if unnumbered:
             in_transaction(con, lambda: run_sql_file(con, folder / "01_number_articles.sql"))
-            summary["numbered"] = con.execute("select count(*) from articles").fetchone()[0]
+            summary["numbered"] = unnumbered
         while True:
             done = _index_batch(con, folder, batch)
             if not done:
@@ -69,10 +70,11 @@ def _index_batch(con, folder, batch: int) -> dict | None:
             {"low": low, "batch": batch}).fetchone()
         if not articles:
             return
-        params = {"from_seq": low, "to_seq": high, "now": datetime.now(UTC)}
+        span = {"from_seq": low, "to_seq": high}
         (insert,) = statements((folder / "02_insert_terms.sql").read_text(encoding="utf-8"))
-        term_rows = con.execute(insert, {"from_seq": low, "to_seq": high}).fetchone()[0]  # rows inserted
-        run_sql_file(con, folder / "03_advance_watermark.sql", {**params, "articles": articles, "term_rows": term_rows})
+        term_rows = con.execute(insert, span).fetchone()[0]  # an insert answers with the rows it inserted
+        run_sql_file(con, folder / "03_advance_watermark.sql",
+                     {**span, "now": datetime.now(UTC), "articles": articles, "term_rows": term_rows})
         done.update(articles=articles, term_rows=term_rows, to_seq=high)
 
     in_transaction(con, work)
