@@ -9,14 +9,14 @@
 -- "Iran's"), 'strike' does not match 'strikes', and 'al-Qaeda' matches 'al Qaeda'. Chinese and Japanese are
 -- written without spaces: next to a Han, Hiragana or Katakana character no boundary is required, so '政府'
 -- matches inside '政府部长'. A term without any word character matches nothing.
--- How: a term of one word without CJK characters is answered from article_terms for the articles the indexing
--- step has reached (article_seq up to the watermark in article_terms_state), and by reading the bodies of the
--- articles loaded since (or not numbered yet). Any other term (a phrase, Chinese or Japanese) reads every body:
--- its candidates from article_terms still need their bodies to confirm the words' order, Parquet cannot skip
--- the bodies of rows spread over every row group, and the candidates' join made such a query twice as slow as
--- the plain scan (docs/benchmarks.md). The scan looks for the term's longest word (term_probe) as a
--- case-insensitive literal first, and only those bodies go through term_pattern. Either way the answer is the
--- same (tests/unit/test_term_index.py).
+-- How: a term article_terms answers alone (term_exact: one word, or one or two Chinese/Japanese characters) is
+-- looked up there for the articles the indexing step has reached (article_seq up to the watermark in
+-- article_terms_state), and the bodies of the articles loaded since (or not numbered yet) are read. Any other
+-- term (a phrase, a longer Chinese or Japanese word) reads every body: its candidates from article_terms would
+-- still need their bodies to confirm the words' order, Parquet cannot skip the bodies of rows spread over every
+-- row group, and the candidates' join made such a query twice as slow as the plain scan (docs/benchmarks.md).
+-- The scan looks for the term's longest word (term_probe) as a case-insensitive literal first, and only those
+-- bodies go through term_pattern. Either way the answer is the same (tests/unit/test_term_index.py).
 -- noqa: disable=RF04
 create or replace macro term_coverage(term, grain) as table
     with watermark as (
@@ -25,7 +25,8 @@ create or replace macro term_coverage(term, grain) as table
     ),
 
     lookup as (
-        select term_tokens(trim(coalesce(term, ''))) as tokens
+        -- the one word term_exact allows, as article_terms holds it (term_words lower-cases it)
+        select term_words(term) as tokens
     ),
 
     candidates as (
@@ -43,7 +44,7 @@ create or replace macro term_coverage(term, grain) as table
     ),
 
     found_scanned as (
-        -- a phrase or a CJK term: every body is read (above)
+        -- a phrase or a longer Chinese or Japanese word: every body is read (above)
         select term_period(articles.published_date, grain) as period
         from articles
         where

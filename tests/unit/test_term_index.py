@@ -34,6 +34,8 @@ TERMS = [
     "qaeda", "central bank", "Central  BANK", "bank central", "the central bank", "правительство",
     "ПРАВИТЕЛЬСТВО", "министр заявил", "الحكومة", "قالت الحكومة", "政府", "部长", "政府部长", "部长政府", "東京都",
     "知事", "iphone", "iphone发布会", "发布会", "earth%", "earth.uake", "", "?!", "zzzabsent", "weather",
+    # one or two Chinese/Japanese characters come from the term table (character pairs), longer ones are scanned
+    "東京", "都の", "府部", "长今", "政", "会", "发布", "政 府", "Iran 政府",
 ]
 # the reference: every article's title and body read, what term_coverage did before the term table
 SCAN = """
@@ -109,6 +111,8 @@ def test_index_and_scan_answer_the_same(con):
     assert hits(con, "central bank") == 2 and hits(con, "bank central") == 0
     assert hits(con, "政府") == 2 and hits(con, "政府部长") == 1 and hits(con, "部长政府") == 0
     assert hits(con, "iphone") == 0 and hits(con, "iphone发布会") == 1  # next to Han characters: no boundary
+    assert hits(con, "府部") == 1 and hits(con, "政") == 2 and hits(con, "政 府") == 2  # a pair inside a word; CJK words need no space
+    assert hits(con, "都の") == 1 and hits(con, "東京") == 1  # Han beside Hiragana, and the title
     assert hits(con, "правительство") == 1 and hits(con, "الحكومة") == 1  # "الحكومةُ" carries a vowel mark
 
     # a tail the indexing step has not reached (numbered by a load, above the watermark), and a body that changed
@@ -151,4 +155,33 @@ def test_indexing_is_idempotent(con):
         "select count(*) - count(distinct (term, article_seq)) from article_terms").fetchone()[0] == 0
     terms = {r[0] for r in con.execute(
         "select term from article_terms join articles using (article_seq) where article_id = 'z1'").fetchall()}
-    assert {"政", "府", "部", "长"} <= terms and not any(len(t) > 1 and "政" in t for t in terms)
+    assert {"政", "府", "部", "长", "政府", "府部", "部长", "会议"} <= terms
+    assert "政府部长" not in terms and "议，" not in terms and "题政" not in terms  # pairs stop at punctuation
+    assert "议讨" not in terms  # nor across title and body ("政府会议" / "政府部长...")
+
+
+def test_a_one_or_two_character_cjk_word_is_answered_from_the_term_table_alone(con):
+    """Proof that the index path is taken for a character pair, and not for three characters (they are scanned)."""
+    add(con, "z1", D1, "标题", "今天没有新闻。")
+    index_terms(con=con)
+    seq = con.execute("select article_seq from articles").fetchone()[0]
+    con.execute("insert into article_terms values ('地震', $seq), ('震', $seq), ('大地震', $seq)", {"seq": seq})
+    assert hits(con, "地震") == 1 and hits(con, "震") == 1
+    assert hits(con, "大地震") == 0  # three characters: confirmed in the body, which does not hold it
+
+
+def test_migration_005_adds_the_pairs_of_articles_indexed_before_it(con):
+    """A lake indexed before character pairs existed: the migration gives its articles their pairs, so the
+    pairs' lookups are as right as the scan; nothing is added twice."""
+    for row in ARTICLES:
+        add(con, *row)
+    index_terms(con=con)
+    rows = con.execute("select count(*) from article_terms").fetchone()[0]
+    # as the lake was before 005: single characters only, and 005 not applied
+    con.execute("delete from article_terms where regexp_full_match(term, '[\\p{Han}\\p{Hiragana}\\p{Katakana}]{2}')")
+    con.execute("delete from schema_migrations where version = 5")
+    assert hits(con, "政府") == 0  # the pairs are gone: the lookup misses
+    assert migrate(con) == [5]
+    assert con.execute("select count(*) from article_terms").fetchone()[0] == rows
+    assert_same_as_scan(con)
+    assert migrate(con) == []
