@@ -9,14 +9,14 @@
 -- "Iran's"), 'strike' does not match 'strikes', and 'al-Qaeda' matches 'al Qaeda'. Chinese and Japanese are
 -- written without spaces: next to a Han, Hiragana or Katakana character no boundary is required, so '政府'
 -- matches inside '政府部长'. A term without any word character matches nothing.
--- How: a term article_terms answers alone (term_exact: one word, or one or two Chinese/Japanese characters) is
--- looked up there for the articles the indexing step has reached (article_seq up to the watermark in
--- article_terms_state), and the bodies of the articles loaded since (or not numbered yet) are read. Any other
--- term (a phrase, a longer Chinese or Japanese word) reads every body: its candidates from article_terms would
--- still need their bodies to confirm the words' order, Parquet cannot skip the bodies of rows spread over every
--- row group, and the candidates' join made such a query twice as slow as the plain scan (docs/benchmarks.md).
--- The scan looks for the term's longest word (term_probe) as a case-insensitive literal first, and only those
--- bodies go through term_pattern. Either way the answer is the same (tests/unit/test_term_index.py).
+-- How, for the articles the indexing step has reached (article_seq up to the watermark in article_terms_state):
+-- - one word, two words, or one or two Chinese/Japanese characters (term_exact): looked up in article_terms;
+-- - a longer phrase: the articles holding all its word pairs (term_keys) are looked up, and their bodies confirm
+--   the words' order (the pairs may occur apart);
+-- - any other term (a longer Chinese or Japanese word, a phrase with one): every body is read.
+-- The articles loaded since (or not numbered yet) are always answered by reading their bodies. A body is read by
+-- looking for the term's longest word (term_probe) as a case-insensitive literal first, and only those bodies go
+-- through term_pattern. Either way the answer is the same (tests/unit/test_term_index.py).
 -- noqa: disable=RF04
 create or replace macro term_coverage(term, grain) as table
     with watermark as (
@@ -25,15 +25,18 @@ create or replace macro term_coverage(term, grain) as table
     ),
 
     lookup as (
-        -- the one word term_exact allows, as article_terms holds it (term_words lower-cases it)
-        select term_words(term) as tokens
+        select
+            term_keys(term) as keys,
+            len(term_keys(term)) as key_count
     ),
 
     candidates as (
-        -- indexed articles holding the word (one row per article and term)
+        -- indexed articles holding every key of the term (one row per article and key)
         select article_terms.article_seq
         from article_terms
-        where term_exact(term) and article_terms.term in (select unnest(lookup.tokens) from lookup)
+        where len(term_keys(term)) > 0 and article_terms.term in (select unnest(lookup.keys) from lookup)
+        group by article_terms.article_seq
+        having count(*) = (select lookup.key_count from lookup)
     ),
 
     found_exact as (
@@ -43,12 +46,28 @@ create or replace macro term_coverage(term, grain) as table
         where articles.duplicate_of is null and term_exact(term)
     ),
 
+    found_confirmed as (
+        -- a longer phrase: only the candidates' bodies go through the pattern. The condition names the candidate
+        -- (the case), so it is evaluated after the join and not pushed into the scan of every body
+        select term_period(articles.published_date, grain) as period
+        from articles
+        inner join candidates on articles.article_seq = candidates.article_seq
+        where
+            len(term_keys(term)) > 0
+            and not term_exact(term)
+            and articles.duplicate_of is null
+            and case
+                when candidates.article_seq is not null then term_matches(articles.title, articles.body, term)
+                else false
+            end
+    ),
+
     found_scanned as (
-        -- a phrase or a longer Chinese or Japanese word: every body is read (above)
+        -- a longer Chinese or Japanese word, or a phrase with one: every body is read (above)
         select term_period(articles.published_date, grain) as period
         from articles
         where
-            not term_exact(term)
+            len(term_keys(term)) = 0
             and articles.duplicate_of is null
             and term_matches(articles.title, articles.body, term)
     ),
@@ -61,7 +80,7 @@ create or replace macro term_coverage(term, grain) as table
         from articles
         inner join watermark on articles.article_seq > watermark.indexed_seq
         where
-            term_exact(term)
+            len(term_keys(term)) > 0
             and articles.duplicate_of is null
             and term_matches(articles.title, articles.body, term)
     ),
@@ -71,7 +90,7 @@ create or replace macro term_coverage(term, grain) as table
         select term_period(published_date, grain) as period
         from articles
         where
-            term_exact(term)
+            len(term_keys(term)) > 0
             and article_seq is null
             and duplicate_of is null
             and term_matches(title, body, term)
@@ -92,6 +111,8 @@ create or replace macro term_coverage(term, grain) as table
             count(*) as articles
         from (
             select period from found_exact
+            union all
+            select period from found_confirmed
             union all
             select period from found_scanned
             union all

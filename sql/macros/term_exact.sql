@@ -1,10 +1,6 @@
--- term_exact(term): whether article_terms alone answers the term: one word, either without Han, Hiragana or
--- Katakana characters (term_tokens keeps it whole) or made of one or two of them only (term_tokens holds every
--- such character and pair). A constant for a constant term, so the branch of term_coverage that does not apply
--- is dropped when the query is planned, before any file is read.
+-- term_exact(term): whether article_terms alone answers the term: it has keys (term_keys) and is one word or two
+-- (a longer phrase's pairs may each occur apart, so its candidates are confirmed in their bodies). A constant
+-- for a constant term, so the branches of term_coverage that do not apply are dropped when the query is planned,
+-- before any file is read.
 create or replace macro term_exact(term) as
-len(term_words(term)) = 1
-and (
-    not regexp_matches(term_words(term)[1], '[\p{Han}\p{Hiragana}\p{Katakana}]')
-    or regexp_full_match(term_words(term)[1], '[\p{Han}\p{Hiragana}\p{Katakana}]{1,2}')
-);
+len(term_words(term)) <= 2 and len(term_keys(term)) > 0;

@@ -36,6 +36,9 @@ TERMS = [
     "知事", "iphone", "iphone发布会", "发布会", "earth%", "earth.uake", "", "?!", "zzzabsent", "weather",
     # one or two Chinese/Japanese characters come from the term table (character pairs), longer ones are scanned
     "東京", "都の", "府部", "长今", "政", "会", "发布", "政 府", "Iran 政府",
+    # phrases: two words from their pair, longer ones from their pairs and then their bodies
+    "the earthquake", "earthquake hits the coast", "hits the", "the central bank's governor", "bank's governor",
+    "central bank central", "coast buildings", "aftershocks the", "felt inland", "the the", "а", "Министр заявил ПРАВИТЕЛЬСТВО",
 ]
 # the reference: every article's title and body read, what term_coverage did before the term table
 SCAN = """
@@ -157,7 +160,27 @@ def test_indexing_is_idempotent(con):
         "select term from article_terms join articles using (article_seq) where article_id = 'z1'").fetchall()}
     assert {"政", "府", "部", "长", "政府", "府部", "部长", "会议"} <= terms
     assert "政府部长" not in terms and "议，" not in terms and "题政" not in terms  # pairs stop at punctuation
-    assert "议讨" not in terms  # nor across title and body ("政府会议" / "政府部长...")
+    assert "议政" not in terms  # nor across title and body ("政府会议" / "政府部长...")
+    words = {r[0] for r in con.execute(
+        "select term from article_terms join articles using (article_seq) where article_id = 'l1'").fetchall()}
+    assert {"earthquake hits", "hits the", "the coast", "central bank", "bank s", "s governor"} <= words
+    assert "coast buildings" not in words and "shook the" in words  # not across title and body; a full stop separates
+
+
+def test_a_two_word_phrase_is_answered_from_its_pair_and_a_longer_one_is_confirmed(con):
+    """Proof of each path: a pair row the body does not hold is counted; a longer phrase whose pairs all occur,
+    but apart, is not."""
+    add(con, "l1", D1, "Title", "The central committee met. Later the central bank spoke.")
+    index_terms(con=con)
+    seq = con.execute("select article_seq from articles").fetchone()[0]
+    con.execute("insert into article_terms values ('zebra crossing', $seq)", {"seq": seq})
+    assert hits(con, "zebra crossing") == 1 and hits(con, "zebra") == 0
+    assert hits(con, "the central bank") == 1 and hits(con, "the central committee") == 1
+    assert hits(con, "central committee met") == 1 and hits(con, "committee met later") == 1
+    assert hits(con, "central bank spoke later") == 0 and hits(con, "the central committee bank") == 0
+    con.execute("insert into article_terms values ('central committee', $seq), ('committee bank', $seq)",
+                {"seq": seq})
+    assert hits(con, "central committee bank") == 0  # every pair is there, the phrase is not
 
 
 def test_a_one_or_two_character_cjk_word_is_answered_from_the_term_table_alone(con):
@@ -170,18 +193,22 @@ def test_a_one_or_two_character_cjk_word_is_answered_from_the_term_table_alone(c
     assert hits(con, "大地震") == 0  # three characters: confirmed in the body, which does not hold it
 
 
-def test_migration_005_adds_the_pairs_of_articles_indexed_before_it(con):
-    """A lake indexed before character pairs existed: the migration gives its articles their pairs, so the
-    pairs' lookups are as right as the scan; nothing is added twice."""
+def test_migration_005_indexes_again_what_was_indexed_before_word_pairs(con):
+    """A lake indexed before pairs existed: the migration empties the term table and its watermark, term_coverage
+    reads the bodies meanwhile, and the next indexing step indexes every article again, pairs included."""
     for row in ARTICLES:
         add(con, *row)
     index_terms(con=con)
     rows = con.execute("select count(*) from article_terms").fetchone()[0]
-    # as the lake was before 005: single characters only, and 005 not applied
-    con.execute("delete from article_terms where regexp_full_match(term, '[\\p{Han}\\p{Hiragana}\\p{Katakana}]{2}')")
+    # as the lake was before 005: no pairs, and 005 not applied
+    con.execute("delete from article_terms where contains(term, ' ') or length(term) = 2 and regexp_full_match("
+                "term, '[\\p{Han}\\p{Hiragana}\\p{Katakana}]+')")
     con.execute("delete from schema_migrations where version = 5")
-    assert hits(con, "政府") == 0  # the pairs are gone: the lookup misses
+    assert hits(con, "central bank") == 0  # the pairs are gone: the lookup misses
     assert migrate(con) == [5]
+    assert watermark(con) == 0 and con.execute("select count(*) from article_terms").fetchone()[0] == 0
+    assert_same_as_scan(con)
+    assert index_terms(con=con)["articles"] == len(ARTICLES)
     assert con.execute("select count(*) from article_terms").fetchone()[0] == rows
     assert_same_as_scan(con)
     assert migrate(con) == []
