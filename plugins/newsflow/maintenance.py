@@ -1,4 +1,4 @@
-"""Lake upkeep for the news_maintenance DAG: catch up the term table, compact the small files loads leave, expire old
+"""Lake upkeep for the news_maintenance DAG: catch up the term table and prune its replaced rows, compact the small files loads leave, expire old
 snapshots after a retention period, and delete the files nothing refers to any more (DuckLake's own functions).
 """
 
@@ -34,7 +34,7 @@ def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION
     pass keeps what it finished; readers are never blocked (they keep reading their snapshot's files until those
     expire). Returns what each step did (rows reported by DuckLake: files written, snapshots expired, files
     deleted) and the lake's data files before and after."""
-    from newsflow.stages.index_terms import index_terms
+    from newsflow.stages.index_terms import index_terms, prune_stale_terms
     from newsflow.warehouse import LAKE, connect, migrate
 
     con = connect(warehouse)
@@ -43,6 +43,7 @@ def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION
         # catch-up: articles a failed or skipped index_terms task left out get their term rows before the
         # compaction below merges (and sorts by term) the small files the indexing steps wrote
         indexed = index_terms(con=con)
+        pruned = prune_stale_terms(con)
         before = _files(con)
         steps = [
             # rows small loads kept in the catalog (DuckLake's data inlining) go to Parquet first, so they compact too
@@ -58,7 +59,8 @@ def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION
              f"call ducklake_delete_orphaned_files('{LAKE}', "
              f"older_than => now() - to_seconds({orphan_grace_hours * 3600!r}))"),
         ]
-        summary: dict = {"retention_days": retention_days, "indexed_articles": indexed["articles"]}
+        summary: dict = {"retention_days": retention_days, "indexed_articles": indexed["articles"],
+                         "pruned_term_rows": pruned}
         for name, sql in steps:
             started = time.monotonic()
             summary[name] = len(con.execute(sql).fetchall())

@@ -90,6 +90,41 @@ def test_maintenance_catches_up_the_term_table_and_compacts_it_sorted(tmp_path):
     files = [r[0] for r in con.execute("select data_file from ducklake_list_files('lake', 'article_terms')").fetchall()]
     assert len(files) == 1
     terms = [r[0] for r in con.execute(f"select term from read_parquet('{files[0]}')").fetchall()]
-    assert len(terms) == 1200 * 3  # t, wordN, zebraN
+    assert len(terms) == 1200 * 4  # t, wordN, zebraN and the pair 'wordN zebraN'
+    assert summary["pruned_term_rows"] == 0
     assert terms == sorted(terms)
     con.close()
+
+
+def test_maintenance_prunes_the_term_rows_of_replaced_article_versions(tmp_path):
+    """A changed article gets a new article_seq: the old version's term rows go, nobody else's, and term_coverage
+    answers the same before and after."""
+    from newsflow.stages.index_terms import index_terms
+
+    lake = tmp_path / "lake"
+    con = warehouse.open_for_write(lake)
+    con.execute(
+        "insert into articles (article_id, url, canonical_url, source, title, published_at, published_date,"
+        " body, body_hash, first_run_id, last_run_id, changed_run_id, extractor_version, inserted_at,"
+        " updated_at, article_seq) "
+        "select 'a' || i, 'u', 'u', 's', 'T', now(), current_date, 'old words ' || i, 'h', 'r', 'r', 'r', 'v',"
+        " now(), now(), i + 1 from range(10) as t(i)")
+    index_terms(con=con)
+    rows = con.execute("select count(*) from article_terms").fetchone()[0]  # t, old, words, i and 2 pairs: 6 each
+    assert rows == 60
+    # two articles rewritten, as 04_merge_articles.sql does: new text, a new article_seq, then indexed
+    con.execute("update articles set body = 'new text', article_seq = 10 + article_seq where article_id in ('a0', 'a1')")
+    index_terms(con=con)
+    before = con.execute("select * from term_coverage('old words', 'day')").fetchall()
+    assert before[0][1] == 8
+    con.close()
+
+    summary = maintenance.maintain(str(lake), retention_days=0, orphan_grace_hours=0)
+
+    assert summary["pruned_term_rows"] == 12
+    con = warehouse.connect(lake, read_only=True)
+    assert con.execute("select count(*) from article_terms").fetchone()[0] == rows - 12 + 2 * 4  # t, new, text, pair
+    assert con.execute("select count(*) from article_terms where article_seq in (1, 2)").fetchone()[0] == 0
+    assert con.execute("select * from term_coverage('old words', 'day')").fetchall() == before
+    con.close()
+    assert maintenance.maintain(str(lake), retention_days=0, orphan_grace_hours=0)["pruned_term_rows"] == 0

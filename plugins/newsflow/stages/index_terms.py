@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 log = logging.getLogger(__name__)
 
 # articles per transaction: a catch-up over a whole lake (after migrations 004 and 005) sorts one batch's term rows
-# at a time (~970 per article with word pairs: 24 M a batch) under the writer's 1 GB memory cap; 100,000 articles
+# at a time (~970 per article with word pairs: ~10 M a batch) under the writer's 1 GB memory cap; 25,000 articles
 # with pairs ran out of it
-BATCH_ARTICLES = 25_000
+BATCH_ARTICLES = 10_000
 
 
 def index_terms(warehouse: str | None = None, *, con=None, batch: int = BATCH_ARTICLES) -> dict:
@@ -50,6 +50,19 @@ def index_terms(warehouse: str | None = None, *, con=None, batch: int = BATCH_AR
     summary["seconds"] = round(time.monotonic() - started, 3)
     log.info("indexed terms: %s", summary)
     return summary
+
+
+def prune_stale_terms(con) -> int:
+    """Delete the term rows of article versions no article holds any more (news_maintenance, one transaction).
+    Returns the rows deleted."""
+    from newsflow.config import sql_dir
+    from newsflow.warehouse import in_transaction, statements
+
+    (delete,) = statements((sql_dir() / "terms" / "04_prune_stale_terms.sql").read_text(encoding="utf-8"))
+    deleted: list[int] = []
+    in_transaction(con, lambda: deleted.append(con.execute(delete).fetchone()[0]))  # a delete answers its count
+    log.info("pruned %d term rows of replaced article versions", deleted[0])
+    return deleted[0]
 
 
 def watermark(con) -> int:
