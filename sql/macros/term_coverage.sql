@@ -10,13 +10,12 @@
 -- written without spaces: next to a Han, Hiragana or Katakana character no boundary is required, so '政府'
 -- matches inside '政府部长'. A term without any word character matches nothing.
 -- How, for the articles the indexing step has reached (article_seq up to the watermark in article_terms_state):
--- - one word, two words, or one or two Chinese/Japanese characters (term_exact): looked up in article_terms;
--- - a longer phrase: the articles holding all its word pairs (term_keys) are looked up, and their bodies confirm
---   the words' order (the pairs may occur apart);
--- - any other term (a longer Chinese or Japanese word, a phrase with one): every body is read.
--- The articles loaded since (or not numbered yet) are always answered by reading their bodies. A body is read by
--- looking for the term's longest word (term_probe) as a case-insensitive literal first, and only those bodies go
--- through term_pattern. Either way the answer is the same (tests/unit/test_term_index.py).
+-- the articles holding every key of the term (term_keys: its word pairs, its Chinese/Japanese character pairs, or
+-- its word) are looked up in article_terms. For one or two words, or one or two Chinese/Japanese characters
+-- (term_exact), that is the answer; for any other term the keys may occur apart, so the candidates' bodies
+-- confirm it (term_pattern). The articles loaded since (or not numbered yet) are answered by reading their
+-- bodies: the term's longest word (term_probe) as a case-insensitive literal first, then term_pattern. Either way
+-- the answer is the same (tests/unit/test_term_index.py).
 -- noqa: disable=RF04
 create or replace macro term_coverage(term, grain) as table
     with watermark as (
@@ -46,30 +45,26 @@ create or replace macro term_coverage(term, grain) as table
         where articles.duplicate_of is null and term_exact(term)
     ),
 
-    found_confirmed as (
-        -- a longer phrase: only the candidates' bodies go through the pattern. The condition names the candidate
-        -- (the case), so it is evaluated after the join and not pushed into the scan of every body
-        select term_period(articles.published_date, grain) as period
+    confirm_rows as materialized (
+        -- the candidates of any other term, read by a semi join (the candidates are its build side, so the scan of
+        -- articles gets their range as a filter) and materialised, so that the pattern below runs on these rows
+        -- only: written as one query, DuckDB pushes the pattern into the scan, onto every body
+        select
+            articles.published_date,
+            articles.title,
+            articles.body
         from articles
-        inner join candidates on articles.article_seq = candidates.article_seq
         where
             len(term_keys(term)) > 0
             and not term_exact(term)
             and articles.duplicate_of is null
-            and case
-                when candidates.article_seq is not null then term_matches(articles.title, articles.body, term)
-                else false
-            end
+            and articles.article_seq in (select candidates.article_seq from candidates)
     ),
 
-    found_scanned as (
-        -- a longer Chinese or Japanese word, or a phrase with one: every body is read (above)
-        select term_period(articles.published_date, grain) as period
-        from articles
-        where
-            len(term_keys(term)) = 0
-            and articles.duplicate_of is null
-            and term_matches(articles.title, articles.body, term)
+    found_confirmed as (
+        select term_period(confirm_rows.published_date, grain) as period
+        from confirm_rows
+        where term_matches(confirm_rows.title, confirm_rows.body, term)
     ),
 
     found_unindexed as (
@@ -113,8 +108,7 @@ create or replace macro term_coverage(term, grain) as table
             select period from found_exact
             union all
             select period from found_confirmed
-            union all
-            select period from found_scanned
+
             union all
             select period from found_unindexed
             union all

@@ -1,6 +1,14 @@
--- term_exact(term): whether article_terms alone answers the term: it has keys (term_keys) and is one word or two
--- (a longer phrase's pairs may each occur apart, so its candidates are confirmed in their bodies). A constant
--- for a constant term, so the branches of term_coverage that do not apply are dropped when the query is planned,
--- before any file is read.
+-- term_exact(term): whether article_terms alone answers the term (its keys, term_keys, say it all): one word or two
+-- without Han, Hiragana or Katakana characters, or one word of one or two such characters only. Any other term's
+-- keys may all occur apart (a longer phrase, a longer Chinese word), so its candidates are confirmed in their
+-- bodies. A constant for a constant term, so the branches of term_coverage that do not apply are dropped when the
+-- query is planned, before any file is read.
 create or replace macro term_exact(term) as
-len(term_words(term)) <= 2 and len(term_keys(term)) > 0;
+list_transform(
+    [term_words(term)],
+    lambda ws: (
+        len(ws) between 1 and 2
+        and not list_bool_or(list_transform(ws, lambda w: regexp_matches(w, '[\p{Han}\p{Hiragana}\p{Katakana}]')))
+    )
+    or (len(ws) = 1 and regexp_full_match(ws[1], '[\p{Han}\p{Hiragana}\p{Katakana}]{1,2}'))
+)[1];

@@ -1,22 +1,33 @@
--- term_keys(term): the terms of article_terms (term_tokens) that every article holding the term holds:
--- - one word without Han, Hiragana or Katakana characters, or one or two such characters: the word itself;
--- - a phrase whose words have no such characters: the distinct pairs of adjacent words (term_pairs);
--- - anything else (a longer Chinese or Japanese word, a phrase with one): none, and term_coverage reads every body.
+-- term_keys(term): terms of article_terms (term_tokens) that every article holding the term holds, the fewest that
+-- narrow it well:
+-- - each pair of adjacent words without Han, Hiragana or Katakana characters (term_pairs: 'central bank');
+-- - for a word with such characters, each pair of adjacent ones (a lone one: itself): '政府部长' -> 政府, 府部, 部长;
+-- - the words without such characters, when the term has no pair of them: 'earthquake', or 'Iran' in 'Iran 政府'.
+-- Empty for a term without words (it matches nothing).
 create or replace macro term_keys(term) as
 list_transform(
     [term_words(term)],
-    lambda ws: case
-        when
-            len(ws) = 1
-            and (
-                not regexp_matches(ws[1], '[\p{Han}\p{Hiragana}\p{Katakana}]')
-                or regexp_full_match(ws[1], '[\p{Han}\p{Hiragana}\p{Katakana}]{1,2}')
+    lambda ws: list_transform(
+        [list_filter(term_pairs(ws), lambda p: not regexp_matches(p, '[\p{Han}\p{Hiragana}\p{Katakana}]'))],
+        lambda pairs: list_distinct(
+            list_concat(
+                pairs,
+                flatten(
+                    list_transform(
+                        flatten(
+                            list_transform(ws, lambda w: regexp_extract_all(w, '[\p{Han}\p{Hiragana}\p{Katakana}]+'))
+                        ),
+                        lambda run: if(
+                            length(run) = 1, [run], list_transform(range(1, length(run)), lambda i: substr(run, i, 2))
+                        )
+                    )
+                ),
+                if(
+                    len(pairs) = 0,
+                    list_filter(ws, lambda w: not regexp_matches(w, '[\p{Han}\p{Hiragana}\p{Katakana}]')),
+                    []
+                )
             )
-            then ws
-        when
-            len(ws) > 1
-            and not list_bool_or(list_transform(ws, lambda w: regexp_matches(w, '[\p{Han}\p{Hiragana}\p{Katakana}]')))
-            then list_distinct(term_pairs(ws))
-        else []
-    end
+        )
+    )[1]
 )[1];
