@@ -62,6 +62,28 @@ def test_migrations_apply_once_in_order(tmp_path):
     assert applied == first
 
 
+def test_articles_files_are_written_with_lz4_and_other_tables_keep_the_default(tmp_path):
+    """Migration 006: reading every body (term_coverage's scan) is ~1.6x faster from LZ4 than from Snappy."""
+    con = warehouse.open_for_write(tmp_path / "w")
+    con.execute(
+        "insert into articles (article_id, url, canonical_url, source, title, published_at, published_date, body,"
+        " body_hash, first_run_id, last_run_id, changed_run_id, extractor_version, inserted_at, updated_at)"
+        " select 'a' || i, 'u', 'u', 's', 'T', now(), current_date, repeat('body text ', 100) || i, 'h', 'r', 'r',"
+        " 'r', 'v', now(), now() from range(5000) as t(i)")
+    con.execute("insert into article_terms select 'term' || i, i from range(5000) as t(i)")
+    con.execute("call ducklake_flush_inlined_data('lake')")
+
+    def codecs(table):
+        files = [r[0] for r in con.execute(f"select data_file from ducklake_list_files('lake', '{table}')").fetchall()]
+        assert files
+        return {r[0] for r in con.execute("select distinct compression from parquet_metadata($f)",
+                                          {"f": files}).fetchall()}
+
+    assert codecs("articles") == {"LZ4_RAW"}
+    assert codecs("article_terms") == {"SNAPPY"}
+    con.close()
+
+
 def test_old_lake_upgrades_in_place(tmp_path, monkeypatch):
     path = tmp_path / "old"
     files = warehouse.migration_files()
