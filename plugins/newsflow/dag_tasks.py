@@ -97,12 +97,15 @@ def load(jobs: list[dict]) -> dict:
 def index_terms(loaded: dict) -> dict:
     """The term table (article_terms) for the articles this load numbered: after the load's transaction, not in
     it (tokenising costs ~15x a bare insert of the articles; the load's budget is 3x). Its own transaction per
-    batch; a rerun finds nothing left to index. Until it runs, term_coverage reads those articles' bodies."""
+    batch; a rerun finds nothing left to index. Until it runs, term_coverage reads those articles' bodies. It
+    starts no batch after RUN_BUDGET_S: a backlog (a whole lake after migration 005) is left to later runs and
+    news_maintenance rather than holding the write pool for half an hour."""
     from newsflow.stages.failures import fail_task
+    from newsflow.stages.index_terms import RUN_BUDGET_S
     from newsflow.stages.index_terms import index_terms as index
 
     try:
-        return index((loaded or {}).get("warehouse"))
+        return index((loaded or {}).get("warehouse"), budget_s=RUN_BUDGET_S)
     except Exception as exc:  # noqa: BLE001 - fail_task raises it again, as permanent or transient
         fail_task(exc, "index_terms")
 

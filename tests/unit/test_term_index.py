@@ -212,3 +212,13 @@ def test_migration_005_indexes_again_what_was_indexed_before_word_pairs(con):
     assert con.execute("select count(*) from article_terms").fetchone()[0] == rows
     assert_same_as_scan(con)
     assert migrate(con) == []
+
+
+def test_a_budget_stops_starting_batches_and_says_what_is_left(con):
+    for row in ARTICLES:
+        add(con, *row)
+    first = index_terms(con=con, batch=4, budget_s=0.0)  # no batch may start
+    assert first["articles"] == 0 and first["left"] == len(ARTICLES) and watermark(con) == 0
+    assert_same_as_scan(con)  # nothing indexed: every body is read
+    second = index_terms(con=con, batch=4, budget_s=3600.0)
+    assert second["articles"] == len(ARTICLES) and second["left"] == 0

@@ -14,12 +14,18 @@ log = logging.getLogger(__name__)
 # at a time (~970 per article with word pairs: ~10 M a batch) under the writer's 1 GB memory cap; 25,000 articles
 # with pairs ran out of it
 BATCH_ARTICLES = 10_000
+# what an ingest or reprocess run's indexing step may spend starting batches (the rest waits for the next one)
+RUN_BUDGET_S = 300.0
 
 
-def index_terms(warehouse: str | None = None, *, con=None, batch: int = BATCH_ARTICLES) -> dict:
+def index_terms(warehouse: str | None = None, *, con=None, batch: int = BATCH_ARTICLES,
+                budget_s: float | None = None) -> dict:
     """Index every article whose article_seq is above the watermark. Each batch inserts its term rows and advances
     the watermark in one transaction, so a failure or a rerun never indexes an article twice or skips one.
-    Articles without an article_seq yet are numbered first (their own transaction). Returns what was done."""
+    Articles without an article_seq yet are numbered first (their own transaction). With `budget_s`, no batch
+    starts once that many seconds have passed, and `left` counts the articles left for a later step (a whole
+    lake to index again after migration 005 takes ~25 min per million articles: an ingest run's step must not
+    hold the write pool that long; news_maintenance has no budget). Returns what was done."""
     from newsflow.config import sql_dir
     from newsflow.warehouse import connect, in_transaction, migrate, run_sql_file
 
@@ -36,7 +42,7 @@ def index_terms(warehouse: str | None = None, *, con=None, batch: int = BATCH_AR
         if unnumbered:
             in_transaction(con, lambda: run_sql_file(con, folder / "01_number_articles.sql"))
             summary["numbered"] = unnumbered
-        while True:
+        while budget_s is None or time.monotonic() - started < budget_s:
             done = _index_batch(con, folder, batch)
             if not done:
                 break
@@ -44,6 +50,8 @@ def index_terms(warehouse: str | None = None, *, con=None, batch: int = BATCH_AR
             summary["articles"] += done["articles"]
             summary["term_rows"] += done["term_rows"]
         summary["indexed_seq"] = watermark(con)
+        summary["left"] = con.execute("select count(*) from articles where article_seq > $seq",
+                                      {"seq": summary["indexed_seq"]}).fetchone()[0]
     finally:
         if own:
             con.close()
