@@ -1,5 +1,6 @@
-"""Lake upkeep for the news_maintenance DAG: catch up the term table and prune its replaced rows, compact the small files loads leave, expire old
-snapshots after a retention period, and delete the files nothing refers to any more (DuckLake's own functions).
+"""Lake upkeep for the news_maintenance DAG: catch up the term table and prune its replaced rows, compact the small
+files loads leave, expire old snapshots after a retention period, and delete the files nothing refers to any more
+(DuckLake's own functions).
 """
 
 from __future__ import annotations
