@@ -3,6 +3,8 @@
 * `fastapi_apps`: a FastAPI app mounted by the api-server at `/newsflow`:
   `/newsflow/dashboard` (the latest `<data dir>/reports/dashboard.html` written by news_quality),
   `/newsflow/data_docs/...` (the static Data Docs site in `<data dir>/data_docs/`), `/newsflow/health`.
+* `fastapi_root_middlewares`: `conf_guard.RefuseUnknownConf`, a 400 for a trigger whose conf has a key a newsflow
+  DAG declares no param for (before the run exists).
 * `external_views`: two entries in the UI's navigation ("Browse") that show those pages in an iframe.
 
 Pages require an authenticated Airflow user (the UI's `_token` cookie or an `Authorization: Bearer` JWT), the
@@ -20,6 +22,8 @@ from pathlib import Path
 from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+
+from newsflow.conf_guard import RefuseUnknownConf
 
 URL_PREFIX = "/newsflow"
 
@@ -122,6 +126,7 @@ app = create_app()
 class NewsflowUIPlugin(AirflowPlugin):
     name = "newsflow"
     fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "newsflow"}]
+    fastapi_root_middlewares = [{"middleware": RefuseUnknownConf, "name": "newsflow: refuse unknown conf keys"}]
     external_views = [
         {
             "name": "News dashboard",

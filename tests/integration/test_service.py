@@ -1,7 +1,8 @@
 """The always-on service, really run: `newsflow up --demo` on a temporary Airflow home and data dir starts the
 scheduler, dag-processor, triggerer, api-server and the live newsroom; the newsroom's sources are scheduled every
 minute and at least three scheduled runs succeed, each loading articles the newsroom published since the last one.
-Bad conf keys, wrong types and a missing sources file are refused without retries; `newsflow ingest` goes through
+Unknown conf keys and wrong types are refused before a run exists (past the api-server, by the run's first task,
+without retries), a missing sources file without retries; `newsflow ingest` goes through
 the REST API and news_quality follows the warehouse it loaded; `newsflow down` leaves no process and frees the ports.
 Timings are printed (pytest -s), not asserted.
 """
@@ -84,12 +85,33 @@ def test_up_prints_url_login_and_warehouse(service):
     print(f"\nup: {service['timings']['up_s']:.1f}s")
 
 
-def test_unknown_conf_key_fails_at_once_without_retries(service):
+def test_unknown_conf_key_is_refused_before_a_run_exists(service):
+    from newsflow.service import ServiceError
+
+    client = service["client"]
+    before = client.get("/dags/news_ingest/dagRuns?limit=1")["total_entries"]
+    with pytest.raises(ServiceError, match="HTTP 400.*unknown conf key.*sources_fle.*No run was created"):
+        client.trigger("news_ingest", {"sources_fle": "config/sources.demo.yaml"})
+    with pytest.raises(ServiceError, match="HTTP 400.*sources_fle"):
+        client.post("/backfills/dry_run", {"dag_id": "news_ingest", "from_date": "2026-01-01T00:00:00Z",
+                                           "to_date": "2026-01-02T00:00:00Z",
+                                           "dag_run_conf": {"sources_fle": "x.yaml"}})
+    assert client.get("/dags/news_ingest/dagRuns?limit=1")["total_entries"] == before
+
+
+def test_unknown_conf_key_past_the_api_server_fails_at_once_without_retries(service):
+    # `airflow dags trigger` writes the run to the database itself, past the api-server's check: the run's first
+    # task refuses it, once
     client = service["client"]
     started = time.monotonic()
-    run = client.trigger("news_ingest", {"sources_fle": "config/sources.demo.yaml"})
-    assert client.wait("news_ingest", run["dag_run_id"], echo=lambda _m: None, poll_s=1) == "failed"
-    tasks = _tasks(client, "news_ingest", run["dag_run_id"])
+    trigger = subprocess.run([str(Path(sys.executable).parent / "airflow"), "dags", "trigger", "news_ingest",
+                              "--conf", json.dumps({"sources_fle": "config/sources.demo.yaml"}), "--output", "json"],
+                             env=service["env"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert trigger.returncode == 0, trigger.stdout + trigger.stderr
+    printed = next(line for line in reversed(trigger.stdout.splitlines()) if line.startswith("[{"))
+    run_id = json.loads(printed)[0]["dag_run_id"]
+    assert client.wait("news_ingest", run_id, echo=lambda _m: None, poll_s=1) == "failed"
+    tasks = _tasks(client, "news_ingest", run_id)
     assert tasks["plan"]["state"] == "failed" and tasks["plan"]["try_number"] == 1
     # no source stage ran; load and account run once whatever happened (trigger rule all_done) and fail at once
     assert all(t["try_number"] == 0 for name, t in tasks.items() if name.split("[")[0] in SOURCE_STAGES)
