@@ -355,12 +355,15 @@ def main(argv=None) -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     template = prepare_airflow_template(args.workdir)
     all_results = []
-    for copies in args.copies or [11]:
+    for size, copies in enumerate(args.copies or [11]):
         with LoopbackSite(args.corpus, copies, etag=not args.no_validators) as site:
             urls_file = args.workdir / f"N{site.pages}-urls.txt"
             urls_file.write_bytes(urllib.request.urlopen(site.base + "/urls.txt", timeout=30).read())
             for rep in range(args.repeat):
-                order = ["newsflow", "trafilatura"] if (rep + copies + args.newsflow_first) % 2 == 0 else ["trafilatura", "newsflow"]
+                # alternate per repeat and per size; the first of all is the CLI unless --newsflow-first (the parity
+                # of the size's position, not of its copies, which made an even --copies flip the flag)
+                newsflow_first = (rep + size) % 2 == (0 if args.newsflow_first else 1)
+                order = ["newsflow", "trafilatura"] if newsflow_first else ["trafilatura", "newsflow"]
                 if args.skip_trafilatura:
                     order = ["newsflow"]
                 print(f"N={site.pages} (copies={copies}) repeat {rep + 1}/{args.repeat}: order {order}", flush=True)
