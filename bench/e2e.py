@@ -360,9 +360,8 @@ def main(argv=None) -> int:
             urls_file = args.workdir / f"N{site.pages}-urls.txt"
             urls_file.write_bytes(urllib.request.urlopen(site.base + "/urls.txt", timeout=30).read())
             for rep in range(args.repeat):
-                # alternate per repeat and per size; the first of all is the CLI unless --newsflow-first (the parity
-                # of the size's position, not of its copies, which made an even --copies flip the flag)
-                newsflow_first = (rep + size) % 2 == (0 if args.newsflow_first else 1)
+                # alternate per repeat and per size by their positions (the copies count's parity inverted the flag)
+                newsflow_first = ((rep + size) % 2 == 0) == args.newsflow_first
                 order = ["newsflow", "trafilatura"] if newsflow_first else ["trafilatura", "newsflow"]
                 if args.skip_trafilatura:
                     order = ["newsflow"]
