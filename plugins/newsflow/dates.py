@@ -153,6 +153,43 @@ _BENGALI_MONTHS = {
     1: "জানুয়ারি,জানুয়ারী", 2: "ফেব্রুয়ারি,ফেব্রুয়ারী", 3: "মার্চ", 4: "এপ্রিল", 5: "মে", 6: "জুন", 7: "জুলাই",
     8: "আগস্ট,আগষ্ট", 9: "সেপ্টেম্বর", 10: "অক্টোবর", 11: "নভেম্বর", 12: "ডিসেম্বর",
 }
+# Central and Eastern European, Nordic, Baltic, Balkan, Catalan, Hebrew (bare and with the "in" prefix ב, which
+# is written joined to the month), Urdu, Malay, Tagalog and Swahili month names, nominative and the genitive forms
+# dates use. Croatian "listopad" (October) is left out: Polish, Czech and Slovak "listopad(a)" is November.
+_MORE_MONTHS = {
+    1: "leden,ledna,január,januára,januarja,ianuarie,tammikuuta,tammikuu,jaanuar,sausio,januári,siječnja,siječanj,"
+       "gener,janvāris,janvārī,януари,јануар,ינואר,בינואר,جنوری",
+    2: "únor,února,február,februára,februarja,februarie,helmikuuta,helmikuu,veebruar,vasario,febr,veljače,veljača,"
+       "febrer,februāris,februārī,февруари,фебруар,pebrero,פברואר,בפברואר,فروری",
+    3: "březen,března,marec,marca,martie,maaliskuuta,maaliskuu,märts,kovo,március,márc,ožujka,ožujak,març,"
+       "marts,martā,marso,mac,machi,מרץ,במרץ,מרס,במרס,مارچ",
+    4: "duben,dubna,apríl,apríla,aprila,aprilie,huhtikuuta,huhtikuu,aprill,balandžio,április,ápr,travnja,travanj,"
+       "aprīlis,aprīlī,aprili,אפריל,באפריל,اپریل",
+    5: "květen,května,máj,mája,maja,toukokuuta,toukokuu,gegužės,május,svibnja,svibanj,maig,maijs,maijā,מאי,במאי,مئی",
+    6: "červen,června,jún,júna,junij,junija,iunie,kesäkuuta,kesäkuu,birželio,június,lipnja,lipanj,juny,jūnijs,jūnijā,"
+       "юни,hunyo,יוני,ביוני",
+    7: "červenec,července,júl,júla,julij,julija,iulie,heinäkuuta,heinäkuu,liepos,július,srpnja,srpanj,juliol,"
+       "jūlijs,jūlijā,юли,hulyo,julai,יולי,ביולי,جولائی",
+    8: "srpen,srpna,augusti,augusta,avgust,avgusta,elokuuta,elokuu,rugpjūčio,augusztus,kolovoza,kolovoz,agost,"
+       "augusts,augustā,ogos,agosti,אוגוסט,באוגוסט,اگست",
+    9: "září,septembra,septembrie,syyskuuta,syyskuu,rugsėjo,szeptember,szept,rujna,rujan,setembre,septembar,septembris,septembrī,"
+       "септември,септембар,setyembre,septemba,ספטמבר,בספטמבר,ستمبر",
+    10: "říjen,října,október,októbra,oktobra,octombrie,lokakuuta,lokakuu,oktoober,spalio,octubre,oktobar,oktobris,oktobrī,"
+        "октомври,октобар,oktubre,oktoba,אוקטובר,באוקטובר,اکتوبر",
+    11: "listopadu,novembra,noiembrie,marraskuuta,marraskuu,lapkričio,studenoga,studenog,studeni,novembar,novembris,novembrī,"
+        "ноември,новембар,nobyembre,novemba,נובמבר,בנובמבר,نومبر",
+    12: "prosinec,prosince,decembra,decembrie,joulukuuta,joulukuu,detsember,gruodžio,prosinca,prosinac,desembre,"
+        "decembar,decembris,decembrī,декември,децембар,disyembre,disember,desemba,דצמבר,בדצמבר,دسمبر",
+}
+# Thai news writes the Buddhist-era year (2567 = 2024) after Thai month names, full or abbreviated (มี.ค.).
+_THAI_MONTHS = {
+    1: "มกราคม,ม.ค", 2: "กุมภาพันธ์,ก.พ", 3: "มีนาคม,มี.ค", 4: "เมษายน,เม.ย", 5: "พฤษภาคม,พ.ค", 6: "มิถุนายน,มิ.ย",
+    7: "กรกฎาคม,ก.ค", 8: "สิงหาคม,ส.ค", 9: "กันยายน,ก.ย", 10: "ตุลาคม,ต.ค", 11: "พฤศจิกายน,พ.ย", 12: "ธันวาคม,ธ.ค",
+}
+_BUDDHIST_ERA_OFFSET = 543
+for _month, _names in (*_MORE_MONTHS.items(), *_THAI_MONTHS.items()):
+    _known = set(_GREGORIAN_MONTHS[_month].split(","))
+    _GREGORIAN_MONTHS[_month] += "".join("," + n for n in dict.fromkeys(_names.split(",")) if n not in _known)
 for _month, _names in _BENGALI_MONTHS.items():
     _spellings = {n for name in _names.split(",") for n in (name, name.replace("\u09df", "\u09af\u09bc"),
                                                             name.replace("\u09af\u09bc", "\u09df"))}
@@ -173,6 +210,7 @@ def _build_month_table() -> dict[str, tuple[int, bool]]:
 
 
 _MONTHS = _build_month_table()
+_BUDDHIST_ERA_NAMES = frozenset(_n(n) for names in _THAI_MONTHS.values() for n in names.split(","))
 
 
 def _month_alternation(names: list[str]) -> str:
@@ -193,16 +231,16 @@ _MON = _month_alternation(list(_MONTHS))
 _D = r"(?P<d>3[01]|[12]\d|0?[1-9])(?!\d)"
 _NOT_LETTER_AFTER = r"(?![^\W\d_])"
 
-# A 4-digit year in the range we accept (Gregorian 1990-2100, Solar Hijri 1369-1479). Every supported
+# A 4-digit year in the range we accept (Gregorian 1990-2100, Solar Hijri 1369-1479, Buddhist era 2533-2643). Every supported
 # date expression contains one, so the expensive patterns only run in small windows around these hits.
-# (?<!\d)(?:19|20|21|13|14)\d\d(?!\d), written to start with the digits and look back past them for the digit
+# (?<!\d)(?:19|20|21|13|14|25)\d\d(?!\d), written to start with the digits and look back past them for the digit
 # before: a pattern starting with a lookbehind makes the regex engine run it at every position of the text.
-_YEAR = re.compile(r"(?:19|20|21|13|14)(?<!\d\d\d)\d\d(?!\d)")
+_YEAR = re.compile(r"(?:19|20|21|13|14|25)(?<!\d\d\d)\d\d(?!\d)")
 _WIN_BEFORE, _WIN_AFTER = 48, 28
 
 _DMY_TEXT = re.compile(
     r"(?<![\w:])(?<!\d[.,])" + _D + r"(?:st|nd|rd|th|er|º|°|\.)?"
-    r"(?:\s*(?:de|of)\s+|[\s\-/.]*)"
+    r"(?:\s*(?:de|of)\s+|\s*d['’]|[\s\-/.]*)"
     r"(?P<mon>" + _MON + r")\.?" + _NOT_LETTER_AFTER
     + r"(?:\s*[/(]\s*(?:" + _MON + r")\.?\s*\)?)?"
     r"(?:\s*,?\s*(?:de|del|of)\s+|[\s\-/.,]*)"
@@ -214,6 +252,14 @@ _MDY_TEXT = re.compile(
     + r"(?:st|nd|rd|th)?\s*,?\s*(?P<y>\d{4})(?!\d)",
     re.I,
 )
+# Year first, then the month's name and the day: Hungarian "2024. március 14.", Lithuanian "2024 m. kovo 14 d.".
+# Only for those languages (_date_from): elsewhere a year ending a sentence can stand before a month and a number.
+_YMD_TEXT = re.compile(
+    r"(?<![\d.:/\-])(?P<y>\d{4})(?:\.|\s+m\.)\s*(?P<mon>" + _MON + r")\.?" + _NOT_LETTER_AFTER + r"\s*" + _D
+    + r"(?:\s*d\.|\.(?!\d))?",
+    re.I,
+)
+_YEAR_FIRST_LANGS = frozenset({"hu", "lt"})
 _YMD_NUM = re.compile(
     r"(?<![\d.:/\-])(?P<y>\d{4})(?P<sep>[-/.])\s?(?P<m>1[0-2]|0?[1-9])(?!\d)(?P=sep)\s?" + _D
     + r"(?!(?P=sep)\d)"
@@ -230,7 +276,7 @@ _VI = re.compile(
     re.I,
 )
 _DATE_PATTERNS = (("ymd", _YMD_NUM), ("ymd", _CJK), ("text", _DMY_TEXT), ("text", _MDY_TEXT),
-                  ("dmy", _DMY_NUM), ("vi", _VI))
+                  ("ytext", _YMD_TEXT), ("dmy", _DMY_NUM), ("vi", _VI))
 
 # ---------------------------------------------------------------------------------------------------------
 # Times attached to a date. Fixed offsets only for abbreviations that name one zone unambiguously in
@@ -328,8 +374,13 @@ def _us_order(lang: str | None) -> bool:
 
 def _date_from(kind: str, m: re.Match, lang: str | None, persian: bool) -> date | None:
     y = int(m["y"])
-    if kind == "text":
-        month, solar = _MONTHS[_WS.sub(" ", m["mon"].lower())]
+    if kind == "ytext" and (lang or "")[:2].lower() not in _YEAR_FIRST_LANGS:
+        return None
+    if kind in ("text", "ytext"):
+        name = _WS.sub(" ", m["mon"].lower())
+        month, solar = _MONTHS[name]
+        if y >= 2400 and name in _BUDDHIST_ERA_NAMES:
+            y -= _BUDDHIST_ERA_OFFSET
         return _to_date(y, month, int(m["d"]), solar)
     if kind == "dmy":
         a, b = int(m["a"]), int(m["b"])

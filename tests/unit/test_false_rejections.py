@@ -1,6 +1,6 @@
 """Real article patterns that newsflow's validation used to reject, each as a small page written for the project:
 navigation_page (Russian, Swedish, English), bad_language_code, missing_date (Bengali; a German blog whose date is
-in the post footer; an Italian notice dated in its title). Extraction then Great Expectations validation, as the
+in the post footer; an Italian notice dated in its title; Czech, Hungarian, Romanian and Thai datelines). Extraction then Great Expectations validation, as the
 pipeline runs them; every page must pass, with the stated date."""
 
 from __future__ import annotations
@@ -27,6 +27,15 @@ CASES = [
     ("de_blog_post_footer_date.html", "http://notizen.example/news/2011/12/kein-cyberterrorismus-diesmal/", "de",
      date(2011, 12, 3), "missing_date"),
     ("it_notice_date_in_title.html", "http://parco-majella.example/dettaglio.php?id=58354", "it", date(2020, 1, 14),
+     "missing_date"),
+    # datelines in languages the date scanner did not read (no metadata on these pages): missing_date
+    ("cs_tram_line_genitive_month.html", "https://moravsky-denik.example/zpravy/brno-tramvaj-kampus", "cs",
+     date(2024, 3, 14), "missing_date"),
+    ("hu_bridge_year_first_date.html", "https://delvideki-hirek.example/belfold/uj-gyalogoshid-szeged", "hu",
+     date(2024, 3, 14), "missing_date"),
+    ("ro_bike_lanes_romanian_month.html", "https://stiri-ardeal.example/actualitate/piste-biciclete-cluj", "ro",
+     date(2024, 3, 14), "missing_date"),
+    ("th_rail_buddhist_era_date.html", "https://khao-phumipak.example/region/news/88213", "th", date(2024, 3, 14),
      "missing_date"),
     ("ko_news_br_separated_body.html", "https://www.badailbo.example/news/articleView.html?idxno=20240520001", "ko",
      date(2024, 5, 20), None),
