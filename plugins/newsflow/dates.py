@@ -70,7 +70,9 @@ _RAW_MAX = 200
 # their positions are kept so raw snippets can still be cut from the original text.
 
 _TRANS: dict[int, str | None] = {}
-for _block in ("٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹", "०१२३४५६७८९", "০১২৩৪৫৬৭৮৯", "０１２３４５６７８９"):
+for _block in ("٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹", "०१२३४५६७८९", "০১২৩৪৫৬৭৮৯", "０１２３４５６７８９", "੦੧੨੩੪੫੬੭੮੯", "૦૧૨૩૪૫૬૭૮૯",
+               "୦୧୨୩୪୫୬୭୮୯", "௦௧௨௩௪௫௬௭௮௯", "౦౧౨౩౪౫౬౭౮౯", "೦೧೨೩೪೫೬೭೮೯", "൦൧൨൩൪൫൬൭൮൯", "๐๑๒๓๔๕๖๗๘๙", "໐໑໒໓໔໕໖໗໘໙",
+               "၀၁၂၃၄၅၆၇၈၉", "០១២៣៤៥៦៧៨៩"):
     for _i, _ch in enumerate(_block):
         _TRANS[ord(_ch)] = str(_i)
 # Arabic-script spelling varies freely between hamza forms, taa marbuta/haa and Persian/Arabic yeh/kaf;
@@ -181,13 +183,37 @@ _MORE_MONTHS = {
     12: "prosinec,prosince,decembra,decembrie,joulukuuta,joulukuu,detsember,gruodžio,prosinca,prosinac,desembre,"
         "decembar,decembris,decembrī,декември,децембар,disyembre,disember,desemba,דצמבר,בדצמבר,دسمبر",
 }
+# Gregorian months as South Asian news writes them: Marathi, Nepali, Gujarati, Punjabi, Tamil, Telugu, Kannada,
+# Malayalam, Sinhala; and Georgian, Armenian (the genitive dates use), Kazakh, Azerbaijani and Uzbek.
+_SOUTH_ASIAN_AND_CAUCASIAN_MONTHS = {
+    1: "जानेवारी,जनवरी,જાન્યુઆરી,ਜਨਵਰੀ,ஜனவரி,జనవరి,ಜನವರಿ,ജനുവരി,ජනවාරි,იანვარი,იანვრის,հունվարի,հունվար,қаңтар,"
+       "yanvar",
+    2: "फेब्रुवारी,फेब्रुअरी,ફેબ્રુઆરી,ਫ਼ਰਵਰੀ,ਫਰਵਰੀ,பிப்ரவரி,ఫిబ్రవరి,ಫೆಬ್ರವರಿ,ഫെബ്രുവരി,පෙබරවාරි,თებერვალი,"
+       "თებერვლის,փետրվարի,փետրվար,ақпан,fevral",
+    3: "मार्च,માર્ચ,ਮਾਰਚ,மார்ச்,మార్చి,ಮಾರ್ಚ್,മാർച്ച്,මාර්තු,მარტი,მარტის,մարտի,մարտ,наурыз",
+    4: "एप्रिल,अप्रिल,એપ્રિલ,ਅਪ੍ਰੈਲ,ਅਪਰੈਲ,ஏப்ரல்,ఏప్రిల్,ಏಪ್ರಿಲ್,ഏപ്രിൽ,අප්රේල්,აპრილი,აპრილის,ապրիլի,ապրիլ,"
+       "сәуір,aprel",
+    5: "मे,મે,ਮਈ,மே,మే,ಮೇ,മേയ്,මැයි,მაისი,მაისის,մայիսի,մայիս,мамыр",
+    6: "जुन,જૂન,ਜੂਨ,ஜூன்,జూన్,ಜೂನ್,ജൂൺ,ජූනි,ივნისი,ივნისის,հունիսի,հունիս,маусым,iyun",
+    7: "जुलै,જુલાઈ,ਜੁਲਾਈ,ஜூலை,జూలై,ಜುಲೈ,ജൂലൈ,ජූලි,ივლისი,ივლისის,հուլիսի,հուլիս,шілде,iyul",
+    8: "ऑगस्ट,अगस्ट,ઓગસ્ટ,ਅਗਸਤ,ஆகஸ்ட்,ఆగస్టు,ಆಗಸ್ಟ್,ഓഗസ്റ്റ്,අගෝස්තු,აგვისტო,აგვისტოს,օգոստոսի,օգոստոս,тамыз,"
+       "avqust",
+    9: "सप्टेंबर,सेप्टेम्बर,સપ્ટેમ્બર,ਸਤੰਬਰ,செப்டம்பர்,సెప్టెంబర్,ಸೆಪ್ಟೆಂಬರ್,സെപ്റ്റംബർ,සැප්තැම්බර්,სექტემბერი,"
+       "სექტემბრის,սեպտեմբերի,սեպտեմբեր,қыркүйек,sentyabr,sentabr",
+    10: "ऑक्टोबर,अक्टोबर,ઓક્ટોબર,ਅਕਤੂਬਰ,அக்டோபர்,అక్టోబర్,ಅಕ್ಟೋಬರ್,ഒക്ടോബർ,ඔක්තෝබර්,ოქტომბერი,ოქტომბრის,"
+        "հոկտեմբերի,հոկտեմբեր,қазан,oktyabr,oktabr",
+    11: "नोव्हेंबर,नोभेम्बर,નવેમ્બર,ਨਵੰਬਰ,நவம்பர்,నవంబర్,ನವೆಂಬರ್,നവംബർ,නොවැම්බර්,ნოემბერი,ნოემბრის,նոյեմբերի,"
+        "նոյեմբեր,қараша,noyabr",
+    12: "डिसेंबर,डिसेम्बर,ડિસેમ્બર,ਦਸੰਬਰ,டிசம்பர்,డిసెంబర్,ಡಿಸೆಂಬರ್,ഡിസംബർ,දෙසැම්බර්,დეკემბერი,დეკემბრის,"
+        "դեկտեմբերի,դեկտեմբեր,желтоқсан,dekabr",
+}
 # Thai news writes the Buddhist-era year (2567 = 2024) after Thai month names, full or abbreviated (มี.ค.).
 _THAI_MONTHS = {
     1: "มกราคม,ม.ค", 2: "กุมภาพันธ์,ก.พ", 3: "มีนาคม,มี.ค", 4: "เมษายน,เม.ย", 5: "พฤษภาคม,พ.ค", 6: "มิถุนายน,มิ.ย",
     7: "กรกฎาคม,ก.ค", 8: "สิงหาคม,ส.ค", 9: "กันยายน,ก.ย", 10: "ตุลาคม,ต.ค", 11: "พฤศจิกายน,พ.ย", 12: "ธันวาคม,ธ.ค",
 }
 _BUDDHIST_ERA_OFFSET = 543
-for _month, _names in (*_MORE_MONTHS.items(), *_THAI_MONTHS.items()):
+for _month, _names in (*_MORE_MONTHS.items(), *_SOUTH_ASIAN_AND_CAUCASIAN_MONTHS.items(), *_THAI_MONTHS.items()):
     _known = set(_GREGORIAN_MONTHS[_month].split(","))
     _GREGORIAN_MONTHS[_month] += "".join("," + n for n in dict.fromkeys(_names.split(",")) if n not in _known)
 for _month, _names in _BENGALI_MONTHS.items():

@@ -305,6 +305,22 @@ def test_find_datelines_time_before_date():
         ("th", "14 มี.ค. 2567 10:32 น.", naive(2024, 3, 14, 10, 32)),
         ("th", "วันที่ 14 มีนาคม 2567", naive(2024, 3, 14)),
         ("th", "14 มีนาคม 2024", naive(2024, 3, 14)),
+        ("th", "๑๔ มี.ค. ๒๕๖๗", naive(2024, 3, 14)),  # Thai digits
+        # South Asian scripts (and their digits), the Caucasus and Central Asia
+        ("mr", "पुणे, १४ मार्च २०२४", naive(2024, 3, 14)),
+        ("ne", "काठमाडौं, १४ अप्रिल २०२४", naive(2024, 4, 14)),
+        ("gu", "અમદાવાદ, ૧૪ માર્ચ ૨૦૨૪", naive(2024, 3, 14)),
+        ("pa", "ਚੰਡੀਗੜ੍ਹ, 14 ਮਾਰਚ 2024", naive(2024, 3, 14)),
+        ("ta", "சென்னை, 14 மார்ச் 2024", naive(2024, 3, 14)),
+        ("te", "హైదరాబాద్, 14 మార్చి 2024", naive(2024, 3, 14)),
+        ("kn", "ಬೆಂಗಳೂರು, 14 ಮಾರ್ಚ್ 2024", naive(2024, 3, 14)),
+        ("ml", "തിരുവനന്തപുരം, 14 മാർച്ച് 2024", naive(2024, 3, 14)),
+        ("si", "කොළඹ, 14 අප්\u200dරේල් 2024", naive(2024, 4, 14)),  # with the zero-width joiner Sinhala writes
+        ("ka", "თბილისი, 14 მარტი 2024", naive(2024, 3, 14)),
+        ("hy", "Երևան, 14 մարտի 2024", naive(2024, 3, 14)),
+        ("kk", "Астана, 14 наурыз 2024", naive(2024, 3, 14)),
+        ("az", "Bakı, 14 avqust 2024", naive(2024, 8, 14)),
+        ("uz", "Toshkent, 14 sentyabr 2024", naive(2024, 9, 14)),
     ],
 )
 def test_find_datelines_more_languages(lang, text, expected):
