@@ -75,12 +75,28 @@ def detect(data: bytes) -> str:
     return _normalise(best.encoding) if best and best.encoding else "utf-8"
 
 
+# ISO-8859-1 is what servers send when nobody set a charset (old Apache configurations, Java servlet containers), and
+# it (read as windows-1252) decodes any bytes, so unlike a wrong UTF-8 label the bytes can never contradict it.
+_SERVER_DEFAULT = "cp1252"
+
+
 def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]:
-    """Text of the page and the encoding used to read it (BOM > HTTP header > meta > detection)."""
+    """Text of the page and the encoding used to read it (BOM > HTTP header > meta > detection).
+
+    A header saying ISO-8859-1 (or windows-1252, US-ASCII) gives way to bytes that are valid UTF-8 with non-ASCII
+    text in them (Latin-1 text almost never is), and to a different charset the page declares in its meta tag: read
+    by that default, a UTF-8 or windows-1251 page would be stored as mojibake ("Ã©", "Ìîñò")."""
     for bom, name in _BOMS:
         if data.startswith(bom):
             return data.decode(name, errors="replace").lstrip("\ufeff"), name
-    candidates = [charset_from_content_type(content_type), sniff_meta_charset(data)]
+    declared, meta = charset_from_content_type(content_type), sniff_meta_charset(data)
+    candidates = [declared, meta]
+    if declared == _SERVER_DEFAULT and not data.isascii():
+        try:
+            return data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            if meta and meta != declared:
+                candidates = [meta, declared]
     for name in candidates:
         if not name:
             continue

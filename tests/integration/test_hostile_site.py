@@ -20,7 +20,8 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 GOOD = ["/ok/1", "/ok/2", "/etag", "/retry-after", "/gzip-ok", "/deflate", "/redirect-ok", "/no-content-type"] + [
-    f"/enc/{encoding}/{where}" for encoding in sorted(ENCODED_TEXT) for where in ("header", "meta", "none")
+    f"/enc/{encoding}/{where}" for encoding in sorted(ENCODED_TEXT)
+    for where in ("header", "meta", "none", "default-header")
 ]
 BAD = {
     "/status/404": ("failed", "http_404"),

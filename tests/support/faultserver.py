@@ -27,6 +27,7 @@ ENCODED_TEXT = {
     "shift_jis": ("ja", "東京で新しい図書館が開館", "東京都内で新しい公共図書館が開館し、初日から多くの市民が訪れた。館内には子ども向けの読書室や研究者向けの資料室が設けられている。"),
     "euc-kr": ("ko", "서울에서 새 도서관 개관", "서울 시내에 새로운 공공 도서관이 문을 열었다. 개관 첫날부터 많은 시민들이 찾아와 책을 읽고 다양한 행사에 참여했다. "),
     "koi8-r": ("ru", "В Москве открылась новая библиотека", "В центре Москвы открылась новая городская библиотека. В первый же день её посетили сотни жителей, а вечером прошла встреча с писателями. "),
+    "utf-8": ("el", "Νέα δημόσια βιβλιοθήκη στην Αθήνα", "Μια νέα δημόσια βιβλιοθήκη άνοιξε στο κέντρο της Αθήνας με αναγνωστήρια για παιδιά, χώρο για ερευνητές και απογευματινό ωράριο που ζητούσαν οι κάτοικοι. "),
     "utf-16": ("en", "City opens a new public library", "The city opened a new public library on Monday, with reading rooms for children, a research floor and late opening hours that residents had asked for. "),
 }
 
@@ -179,15 +180,17 @@ class FaultServer:
             response.headers.popall("Content-Type", None)
             return response
         if path.startswith("/enc/"):
-            # /enc/<encoding>/<header|meta|none>
+            # /enc/<encoding>/<header|meta|none|default-header>: the charset in the header, in a meta tag, nowhere, or
+            # in a meta tag while the header says ISO-8859-1 (a server's default, not the page's encoding)
             _, _, encoding, where = path.split("/")
             lang, title, text = ENCODED_TEXT[encoding]
-            meta = encoding if where == "meta" else ("utf-8" if encoding != "utf-16" else "utf-16")
+            meta = encoding if where in ("meta", "default-header") else ("utf-8" if encoding != "utf-16" else "utf-16")
             html = article_html(title, text, lang=lang, meta_charset=meta)
-            if where != "meta":
+            if where not in ("meta", "default-header"):
                 html = html.replace(f'<meta charset="{meta}">', "")
             body = html.encode(encoding)
-            ctype = f"text/html; charset={encoding}" if where == "header" else "text/html"
+            ctype = {"header": f"text/html; charset={encoding}",
+                     "default-header": "text/html; charset=ISO-8859-1"}.get(where, "text/html")
             return web.Response(body=body, headers={"Content-Type": ctype})
         if path == "/empty":
             return web.Response(body=b"", content_type="text/html")

@@ -174,7 +174,7 @@ def test_host_interval_spaces_requests(server):
 
 
 @pytest.mark.parametrize("encoding", sorted(ENCODED_TEXT))
-@pytest.mark.parametrize("where", ["header", "meta", "none"])
+@pytest.mark.parametrize("where", ["header", "meta", "none", "default-header"])
 def test_legacy_encodings_decode(server, encoding, where):
     from newsflow.archive import header
     from newsflow.encoding import decode_html

@@ -1,0 +1,58 @@
+"""How page bytes become text when the server's charset is a default rather than the page's (newsflow.encoding)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from newsflow.encoding import decode_html
+
+RU_1251 = ("<html><head><meta http-equiv='Content-Type' content='text/html; charset=windows-1251'>"
+           "<title>Мост через Ушайку открыли после ремонта</title></head><body><p>В Томске открыли мост.</p></body></html>")
+AR_NO_META = "<html><head><title>افتتاح محطة تحلية جديدة في صور</title></head><body><p>افتتح الوزير المحطة.</p></body></html>"
+FR_META_UTF8 = "<html><head><meta charset='utf-8'><title>Fête de la musique à Besançon</title></head><body></body></html>"
+
+
+def _title(html: str) -> str:
+    return re.search(r"<title>(.*?)</title>", html).group(1)
+
+
+@pytest.mark.parametrize("header", ["text/html; charset=iso-8859-1", "text/html; charset=ISO-8859-1",
+                                    "text/html; charset=us-ascii", "text/html; charset=windows-1252"])
+@pytest.mark.parametrize("page", [AR_NO_META, FR_META_UTF8.replace("<meta charset='utf-8'>", "")], ids=["arabic", "french"])
+def test_a_latin_default_header_gives_way_to_valid_utf8(header, page):
+    # French UTF-8 is the common case: every byte of "é" (C3 A9) is defined in windows-1252, so nothing failed and
+    # the page was stored as "FÃªte de la musique Ã  BesanÃ§on"
+    html, used = decode_html(page.encode("utf-8"), header)
+    assert (used, _title(html)) == ("utf-8", _title(page))
+
+
+def test_a_latin_default_header_gives_way_to_the_pages_meta_charset():
+    html, used = decode_html(RU_1251.encode("cp1251"), "text/html; charset=iso-8859-1")
+    assert (used, _title(html)) == ("cp1251", "Мост через Ушайку открыли после ремонта")
+
+
+def test_a_real_latin1_page_is_still_read_as_latin1():
+    # a wrong meta (utf-8) that the bytes contradict: the header's Latin-1 stands
+    html, used = decode_html(FR_META_UTF8.encode("cp1252"), "text/html; charset=iso-8859-1")
+    assert (used, _title(html)) == ("cp1252", "Fête de la musique à Besançon")
+    # no meta at all
+    page = FR_META_UTF8.replace("<meta charset='utf-8'>", "").encode("cp1252")
+    assert decode_html(page, "text/html; charset=windows-1252") == (page.decode("cp1252"), "cp1252")
+
+
+def test_an_ascii_page_keeps_the_declared_charset():
+    page = b"<html><head><title>Plain</title></head></html>"
+    assert decode_html(page, "text/html; charset=iso-8859-1") == (page.decode("ascii"), "cp1252")
+
+
+def test_other_declared_charsets_still_win_over_the_meta_tag():
+    # only the Latin default is doubted: a server that names another charset is believed, as browsers do
+    _html, used = decode_html(RU_1251.encode("cp1251"), "text/html; charset=koi8-r")
+    assert used == "koi8-r"
+
+
+def test_a_bom_beats_everything():
+    html, used = decode_html("\ufeff".encode() + AR_NO_META.encode("utf-8"), "text/html; charset=iso-8859-1")
+    assert used == "utf-8" and _title(html) == "افتتاح محطة تحلية جديدة في صور"
