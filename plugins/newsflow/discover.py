@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import glob
 import gzip
+import html.entities
 import io
 import logging
 import re
@@ -41,11 +42,40 @@ class Entry:
     failure: str | None = None  # known to be unreadable already (a damaged WARC record): its ledger reason
 
 
-def _parser() -> etree.XMLParser:
+def _parser(recover: bool = True) -> etree.XMLParser:
     # no entities, no DTD fetches, no network: a feed is untrusted input
     return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=True, remove_comments=True
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=recover, remove_comments=True
     )
+
+
+_CDATA = re.compile(rb"(<!\[CDATA\[.*?\]\]>)", re.S)
+_NAMED_REF = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
+_BARE_AMPERSAND = re.compile(rb"&(?![A-Za-z][A-Za-z0-9]{1,31};|#[0-9]{1,7};|#[xX][0-9A-Fa-f]{1,6};)")
+_XML_REFS = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
+
+
+def _named_ref(match: re.Match) -> bytes:
+    name = match.group(1)
+    if name in _XML_REFS:
+        return match.group(0)
+    text = html.entities.html5.get(name.decode("ascii") + ";")
+    if text is None:  # not an HTML entity either (or a DTD's own, which is never expanded): kept as text
+        return b"&amp;" + name + b";"
+    return b"".join(b"&#%d;" % ord(ch) for ch in text)
+
+
+def _repair_references(data: bytes) -> bytes:
+    """What hand-made feeds and sitemaps get wrong, made well-formed: a bare `&` in a link (`?a=1&b=2`, which the
+    recovering parser would cut to `?a=1=2`) is escaped, and an HTML entity (`&eacute;`, `&nbsp;`, which XML does not
+    define: the parser cut "Caf&eacute;" to "Caf") becomes a character reference. CDATA sections are left as they are;
+    so are UTF-16 and UTF-32 documents, where these bytes mean something else."""
+    if b"\x00" in data[:1024]:
+        return data
+    parts = _CDATA.split(data)
+    for i in range(0, len(parts), 2):  # the odd parts are the CDATA sections
+        parts[i] = _BARE_AMPERSAND.sub(b"&amp;", _NAMED_REF.sub(_named_ref, parts[i]))
+    return b"".join(parts)
 
 
 def _parse_xml(data: bytes) -> etree._Element:
@@ -58,9 +88,13 @@ def _parse_xml(data: bytes) -> etree._Element:
     if not data:
         raise DiscoveryError("empty_document")
     try:
-        root = etree.fromstring(data, _parser())
-    except etree.XMLSyntaxError as exc:
-        raise DiscoveryError("xml_parse_error", str(exc)) from None
+        root = etree.fromstring(data, _parser(recover=False))
+    except etree.XMLSyntaxError:
+        # not well-formed: repair what is commonly wrong, then let the parser recover from the rest
+        try:
+            root = etree.fromstring(_repair_references(data), _parser())
+        except etree.XMLSyntaxError as exc:
+            raise DiscoveryError("xml_parse_error", str(exc)) from None
     if root is None:
         raise DiscoveryError("xml_parse_error", "no root element")
     return root
@@ -75,6 +109,24 @@ def _child_text(node, *names: str) -> str | None:
         if _local(child.tag) in names and child.text and child.text.strip():
             return child.text.strip()
     return None
+
+
+def _title(node) -> str | None:
+    # a title in CDATA, or escaped twice ("Tom &amp;amp; Jerry"), still holds HTML references after XML parsing;
+    # feed readers show them decoded, and the title is compared with the page's own headline
+    title = _child_text(node, "title")
+    return _TEXT_REF.sub(_decoded_ref, title) if title and "&" in title else title
+
+
+# whole references only: html.unescape alone also reads a legacy prefix ("&notanentity;" as "¬anentity;")
+_TEXT_REF = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def _decoded_ref(match: re.Match) -> str:
+    ref = match.group(0)
+    if ref[1] != "#" and ref[1:] not in html.entities.html5:
+        return ref
+    return html.unescape(ref)
 
 
 def parse_feed(data: bytes, base_url: str | None = None) -> list[Entry]:
@@ -94,7 +146,7 @@ def parse_feed(data: bytes, base_url: str | None = None) -> list[Entry]:
                         break
                     link = link or child.get("href")
             if link:
-                entries.append(Entry(url=link.strip(), date=_child_text(item, "published", "issued", "created", "updated"), title=_child_text(item, "title")))
+                entries.append(Entry(url=link.strip(), date=_child_text(item, "published", "issued", "created", "updated"), title=_title(item)))
     elif kind in ("rss", "rdf"):
         items = root.iter("{*}item") if kind == "rdf" else (root.find("channel") if root.find("channel") is not None else root).iter("item")
         for item in items:
@@ -104,7 +156,7 @@ def parse_feed(data: bytes, base_url: str | None = None) -> list[Entry]:
                 if guid is not None and guid.text and guid.get("isPermaLink", "true") != "false":
                     link = guid.text.strip()
             if link:
-                entries.append(Entry(url=link, date=_child_text(item, "pubdate", "date", "published"), title=_child_text(item, "title")))
+                entries.append(Entry(url=link, date=_child_text(item, "pubdate", "date", "published"), title=_title(item)))
     else:
         raise DiscoveryError("not_a_feed", f"root element <{kind}>")
     return entries
@@ -129,7 +181,7 @@ def parse_sitemap(data: bytes) -> tuple[list[Entry], list[str]]:
         for child in node:
             if _local(child.tag) == "news":
                 date = _child_text(child, "publication_date")
-                title = _child_text(child, "title")
+                title = _title(child)
         entries.append(Entry(url=loc, date=date or _child_text(node, "lastmod"), title=title))
     return entries, []
 

@@ -150,3 +150,48 @@ def test_missing_or_corrupt_warc(tmp_path):
     scans = []
     assert warc_entries(str(tmp_path / "bad.warc.gz"), scans=scans) == []
     assert [(d.offset, d.reason) for d in scans[0].damage] == [(0, "warc_corrupt")]
+
+
+# Hand-made feeds and sitemaps that are not well-formed XML: what the recovering parser used to cut
+def test_a_bare_ampersand_in_a_link_is_kept():
+    feed = (b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>Tom & Jerry</title>'
+            b"<link>https://herald.example/story?id=7&lang=ar&amp;page=2</link></item></channel></rss>")
+    (entry,) = parse_feed(feed)
+    assert (entry.url, entry.title) == ("https://herald.example/story?id=7&lang=ar&page=2", "Tom & Jerry")
+    sitemap = (b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+               b"<url><loc>https://herald.example/p?id=1&lang=ar</loc></url></urlset>")
+    entries, _children = parse_sitemap(sitemap)
+    assert [e.url for e in entries] == ["https://herald.example/p?id=1&lang=ar"]
+
+
+def test_html_entities_in_a_feed_become_characters():
+    feed = (b'<?xml version="1.0"?><rss version="2.0"><channel><item>'
+            b"<title>Caf&eacute; &amp; bar&nbsp;news &mdash; &laquo;Paris&raquo;</title>"
+            b"<link>https://herald.example/cafe</link></item></channel></rss>")
+    (entry,) = parse_feed(feed)
+    assert entry.title == "Café & bar\xa0news — «Paris»"
+
+
+def test_cdata_and_double_escaped_titles_are_decoded_once():
+    feed = (b'<?xml version="1.0"?><rss version="2.0"><channel>'
+            b"<item><title><![CDATA[Caf&eacute; &amp; bar]]></title><link>https://herald.example/a?x=1&y=2</link></item>"
+            b"<item><title>Tom &amp;amp; Jerry</title><link>https://herald.example/b</link></item>"
+            b"</channel></rss>")
+    first, second = parse_feed(feed)
+    assert (first.url, first.title) == ("https://herald.example/a?x=1&y=2", "Café & bar")
+    assert second.title == "Tom & Jerry"
+
+
+def test_a_well_formed_feed_is_read_as_it_is():
+    # the repair runs only when strict parsing fails: a valid feed's references are the parser's, untouched
+    feed = (b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>R&amp;D &#8212; 5 &lt; 6</title>'
+            b"<link>https://herald.example/rd?a=1&amp;b=2</link></item></channel></rss>")
+    (entry,) = parse_feed(feed)
+    assert (entry.url, entry.title) == ("https://herald.example/rd?a=1&b=2", "R&D — 5 < 6")
+
+
+def test_undefined_entities_stay_text_and_never_expand():
+    feed = (b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>a &notanentity; & b</title>'
+            b"<link>https://herald.example/x</link></item></channel></rss>")
+    (entry,) = parse_feed(feed)
+    assert entry.title == "a &notanentity; & b"
