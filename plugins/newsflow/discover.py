@@ -78,7 +78,34 @@ def _repair_references(data: bytes) -> bytes:
     return b"".join(parts)
 
 
-def _parse_xml(data: bytes) -> etree._Element:
+_XML_DECLARED = re.compile(rb"""^<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:\-]+)["']""")
+
+
+def _as_utf8(data: bytes, charset: str | None) -> bytes:
+    """A document that says nothing of its encoding, or says UTF-8, while its bytes are not UTF-8 (a windows-1256
+    feed whose charset is only in the HTTP header, a PHP feed declared UTF-8 and written in windows-1252): read by
+    the header's charset, else by detection, and handed to the parser as UTF-8. The parser would otherwise turn
+    every non-ASCII character of its titles into U+FFFD. A document that names another encoding is read by it."""
+    from newsflow.encoding import detect
+
+    if b"\x00" in data[:1024]:
+        return data
+    declared = _XML_DECLARED.match(data)
+    if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+        return data
+    try:
+        data.decode("utf-8")
+        return data
+    except UnicodeDecodeError:
+        pass
+    name = charset if charset and charset != "utf-8" else detect(data)
+    text = data.decode(name, errors="replace").encode("utf-8")
+    if declared:
+        text = text[: declared.start(1)] + b"utf-8" + text[declared.end(1):]
+    return text
+
+
+def _parse_xml(data: bytes, charset: str | None = None) -> etree._Element:
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.GzipFile(fileobj=io.BytesIO(data)).read(50_000_000)
@@ -92,7 +119,7 @@ def _parse_xml(data: bytes) -> etree._Element:
     except etree.XMLSyntaxError:
         # not well-formed: repair what is commonly wrong, then let the parser recover from the rest
         try:
-            root = etree.fromstring(_repair_references(data), _parser())
+            root = etree.fromstring(_repair_references(_as_utf8(data, charset)), _parser())
         except etree.XMLSyntaxError as exc:
             raise DiscoveryError("xml_parse_error", str(exc)) from None
     if root is None:
@@ -129,9 +156,10 @@ def _decoded_ref(match: re.Match) -> str:
     return html.unescape(ref)
 
 
-def parse_feed(data: bytes, base_url: str | None = None) -> list[Entry]:
-    """RSS 2.0, RSS 1.0 (RDF) and Atom."""
-    root = _parse_xml(data)
+def parse_feed(data: bytes, charset: str | None = None) -> list[Entry]:
+    """RSS 2.0, RSS 1.0 (RDF) and Atom. `charset`: the HTTP header's, for a document whose bytes are not UTF-8 and
+    whose XML declaration names no other encoding."""
+    root = _parse_xml(data, charset)
     kind = _local(root.tag)
     entries: list[Entry] = []
     if kind == "feed":  # Atom
@@ -162,9 +190,10 @@ def parse_feed(data: bytes, base_url: str | None = None) -> list[Entry]:
     return entries
 
 
-def parse_sitemap(data: bytes) -> tuple[list[Entry], list[str]]:
-    """A urlset gives entries (news:publication_date preferred over lastmod); a sitemapindex gives child sitemaps."""
-    root = _parse_xml(data)
+def parse_sitemap(data: bytes, charset: str | None = None) -> tuple[list[Entry], list[str]]:
+    """A urlset gives entries (news:publication_date preferred over lastmod); a sitemapindex gives child sitemaps.
+    `charset` as for parse_feed."""
+    root = _parse_xml(data, charset)
     kind = _local(root.tag)
     if kind == "sitemapindex":
         return [], [loc for loc in (_child_text(sm, "loc") for sm in root if _local(sm.tag) == "sitemap") if loc]

@@ -195,3 +195,30 @@ def test_undefined_entities_stay_text_and_never_expand():
             b"<link>https://herald.example/x</link></item></channel></rss>")
     (entry,) = parse_feed(feed)
     assert entry.title == "a &notanentity; & b"
+
+
+def test_a_legacy_feed_whose_charset_is_only_in_the_http_header():
+    feed = ('<?xml version="1.0"?><rss version="2.0"><channel><item><title>افتتاح محطة تحلية جديدة في صور</title>'
+            "<link>https://alhadath.example/2024/03/14/desal.html</link></item></channel></rss>").encode("cp1256")
+    (entry,) = parse_feed(feed, "windows-1256")
+    assert entry.title == "افتتاح محطة تحلية جديدة في صور"
+    sitemap = ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+               'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"><url><loc>https://alhadath.example/a</loc>'
+               "<news:news><news:title>خبر عاجل من صور</news:title></news:news></url></urlset>").encode("cp1256")
+    entries, _children = parse_sitemap(sitemap, "windows-1256")
+    assert [e.title for e in entries] == ["خبر عاجل من صور"]
+
+
+def test_a_feed_declared_utf8_but_written_in_windows_1252():
+    feed = ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><item>'
+            "<title>La fête de la musique à Besançon réunit des milliers de spectateurs</title>"
+            "<link>https://herald.example/fete</link></item></channel></rss>").encode("cp1252")
+    (entry,) = parse_feed(feed)  # no header charset: the bytes are detected
+    assert entry.title == "La fête de la musique à Besançon réunit des milliers de spectateurs"
+
+
+def test_a_declared_legacy_encoding_is_not_second_guessed():
+    feed = ('<?xml version="1.0" encoding="windows-1256"?><rss version="2.0"><channel><item><title>عنوان & خبر</title>'
+            "<link>https://alhadath.example/x?a=1&b=2</link></item></channel></rss>").encode("cp1256")
+    (entry,) = parse_feed(feed, "iso-8859-1")  # a server default in the header; the document says what it is
+    assert (entry.url, entry.title) == ("https://alhadath.example/x?a=1&b=2", "عنوان & خبر")

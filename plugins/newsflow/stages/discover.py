@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
     """Fetch a feed, sitemap (with nested index) or remote URL list; every document fetched gets a ledger row."""
     from newsflow import discover
+    from newsflow.encoding import charset_from_content_type
     from newsflow.fetch import Fetcher
 
     source = job.source
@@ -58,11 +59,12 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
             if result.outcome not in ("ok", "not_modified"):
                 row.update(outcome=result.outcome, reason=result.reason)
                 continue
+            charset = charset_from_content_type(result.content_type)
             try:
                 if source.kind == "feed":
-                    found = discover.parse_feed(body)
+                    found = discover.parse_feed(body, charset)
                 elif source.kind == "sitemap":
-                    found, children = discover.parse_sitemap(body)
+                    found, children = discover.parse_sitemap(body, charset)
                     if depth < discover.MAX_SITEMAP_DEPTH:
                         queue.extend((resolve_link(url, child), depth + 1) for child in children)
                 else:
