@@ -68,6 +68,18 @@ def sniff_meta_charset(data: bytes) -> str | None:
     return label
 
 
+def decode_text(data: bytes) -> str:
+    """A plain text document (a URL list): by its byte-order mark (Windows editors write one, UTF-16 included), else
+    UTF-8, else detection."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return data.decode(name, errors="replace").lstrip("\ufeff")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode(detect(data), errors="replace")
+
+
 def detect(data: bytes) -> str:
     from charset_normalizer import from_bytes
 

@@ -56,3 +56,17 @@ def test_other_declared_charsets_still_win_over_the_meta_tag():
 def test_a_bom_beats_everything():
     html, used = decode_html("\ufeff".encode() + AR_NO_META.encode("utf-8"), "text/html; charset=iso-8859-1")
     assert used == "utf-8" and _title(html) == "افتتاح محطة تحلية جديدة في صور"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le-bom", "cp1256"])
+def test_plain_text_documents_by_bom_then_utf8_then_detection(encoding):
+    from newsflow.encoding import decode_text
+
+    # a curated list with its headlines as comments: enough text for detection to tell windows-1256 (a few
+    # percent-encoded-looking slugs alone are not: detection is a guess on little text)
+    text = ("# أقرت الحكومة اليوم موازنة جديدة للعام المقبل بعد نقاش طويل في مجلس الوزراء\n"
+            "https://alhadath.example/2024/03/14/budget\n"
+            "# افتتاح محطة تحلية جديدة في صور بقدرة عشرين ألف متر مكعب يوميا\n"
+            "https://alhadath.example/2024/03/14/محطة-تحلية\n")
+    data = ("\ufeff" + text).encode("utf-16-le") if encoding == "utf-16-le-bom" else text.encode(encoding)
+    assert decode_text(data) == text

@@ -88,3 +88,20 @@ def test_thousands_of_junk_urls_each_end_as_one_row(tmp_path, data_env):
     ).fetchone()
     assert feed == (len(links), len(links))
     assert con.execute("select status from runs where run_id = 'junk_run'").fetchone() == ("succeeded",)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_url_list_saved_with_a_byte_order_mark_loses_no_line(tmp_path, data_env, encoding):
+    # Windows editors write a BOM (Notepad's "Unicode" is UTF-16): the first URL used to keep it and be invalid_url,
+    # and a UTF-16 file was read as UTF-8 with every line invalid
+    with FaultServer() as server:
+        urls = [server.url("/ok/1"), server.url("/ok/2")]
+        (tmp_path / "picks.txt").write_text("# picks\r\n" + "\r\n".join(urls) + "\r\n", encoding=encoding)
+        (tmp_path / "first.txt").write_text("\r\n".join(urls) + "\r\n", encoding=encoding)
+        run(tmp_path, server, f"bom_{encoding.replace('-', '_')}",
+            "  - {name: picks, kind: urls, urls_file: picks.txt}\n  - {name: first, kind: urls, urls_file: first.txt}\n")
+    con = connect(data_env / "warehouse", read_only=True)
+    rows = con.execute("select source, url, outcome from fetch_log where url_kind = 'article' order by source, seq").fetchall()
+    assert [(s, u) for s, u, _o in rows] == [("first", u) for u in urls] + [("picks", u) for u in urls]
+    assert {o for _s, _u, o in rows} <= {"loaded", "skipped"}  # the second source's copies are duplicates
+    assert sum(o == "loaded" for _s, _u, o in rows) == 2

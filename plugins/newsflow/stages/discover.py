@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
     """Fetch a feed, sitemap (with nested index) or remote URL list; every document fetched gets a ledger row."""
     from newsflow import discover
-    from newsflow.encoding import charset_from_content_type
+    from newsflow.encoding import charset_from_content_type, decode_text
     from newsflow.fetch import Fetcher
 
     source = job.source
@@ -68,7 +68,7 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                     if depth < discover.MAX_SITEMAP_DEPTH:
                         queue.extend((resolve_link(url, child), depth + 1) for child in children)
                 else:
-                    found = discover.parse_url_list(body.decode("utf-8", errors="replace"))
+                    found = discover.parse_url_list(decode_text(body))
             except discover.DiscoveryError as exc:
                 row.update(outcome="failed", reason=exc.reason)
                 continue
@@ -117,6 +117,7 @@ def warc_file_outcome(scan) -> dict:
 def _listed_entries(job: Job, doc_rows: list[dict]) -> list:
     from newsflow import discover
     from newsflow.archive import WarcArchive
+    from newsflow.encoding import decode_text
 
     source = job.source
     base_dir = Path(job.sources_file).parent
@@ -137,7 +138,7 @@ def _listed_entries(job: Job, doc_rows: list[dict]) -> list:
         if not path.is_absolute():
             path = base_dir / path
         try:
-            return discover.parse_url_list(path.read_text(encoding="utf-8", errors="replace"))
+            return discover.parse_url_list(decode_text(path.read_bytes()))
         except OSError as exc:
             doc_rows.append(staging.ledger_row(0, "url_list", str(path), outcome="failed",
                                                reason=f"unreadable:{exc.strerror}"))
