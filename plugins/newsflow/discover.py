@@ -68,10 +68,8 @@ def _named_ref(match: re.Match) -> bytes:
 def _repair_references(data: bytes) -> bytes:
     """What hand-made feeds and sitemaps get wrong, made well-formed: a bare `&` in a link (`?a=1&b=2`, which the
     recovering parser would cut to `?a=1=2`) is escaped, and an HTML entity (`&eacute;`, `&nbsp;`, which XML does not
-    define: the parser cut "Caf&eacute;" to "Caf") becomes a character reference. CDATA sections are left as they are;
-    so are UTF-16 and UTF-32 documents, where these bytes mean something else."""
-    if b"\x00" in data[:1024]:
-        return data
+    define: the parser cut "Caf&eacute;" to "Caf") becomes a character reference. CDATA sections are left as they are.
+    """
     parts = _CDATA.split(data)
     for i in range(0, len(parts), 2):  # the odd parts are the CDATA sections
         parts[i] = _BARE_AMPERSAND.sub(b"&amp;", _NAMED_REF.sub(_named_ref, parts[i]))
@@ -88,8 +86,6 @@ def _as_utf8(data: bytes, charset: str | None) -> bytes:
     every non-ASCII character of its titles into U+FFFD. A document that names another encoding is read by it."""
     from newsflow.encoding import detect
 
-    if b"\x00" in data[:1024]:
-        return data
     declared = _XML_DECLARED.match(data)
     if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
         return data
@@ -117,9 +113,12 @@ def _parse_xml(data: bytes, charset: str | None = None) -> etree._Element:
     try:
         root = etree.fromstring(data, _parser(recover=False))
     except etree.XMLSyntaxError:
-        # not well-formed: repair what is commonly wrong, then let the parser recover from the rest
+        # not well-formed: repair what is commonly wrong, then let the parser recover from the rest (not in UTF-16
+        # or UTF-32, where these bytes mean something else)
+        if b"\x00" not in data[:1024]:
+            data = _repair_references(_as_utf8(data, charset))
         try:
-            root = etree.fromstring(_repair_references(_as_utf8(data, charset)), _parser())
+            root = etree.fromstring(data, _parser())
         except etree.XMLSyntaxError as exc:
             raise DiscoveryError("xml_parse_error", str(exc)) from None
     if root is None:
