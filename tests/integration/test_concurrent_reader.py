@@ -1,6 +1,7 @@
 """Analysts and loads at the same time: a reader process holds `newsflow.connect()` open and queries every ~2 s
-through three real news_ingest runs (Airflow, the sample site on loopback). Every load commits while the reader
-holds its connection (the catalog is in WAL mode), the reader never errors and sees each load land."""
+through two real news_ingest runs (Airflow, the sample site on loopback): the first fills the empty lake, the second
+commits over what the reader has seen. Every load commits while the reader holds its connection (the catalog is in
+WAL mode), the reader never errors and sees each load land."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ log.write(json.dumps({"event": "closed"}) + "\\n")
 """
 
 
-def test_a_reader_holding_the_lake_open_never_slows_or_breaks_three_loads(tmp_path, airflow_home):
+def test_a_reader_holding_the_lake_open_never_slows_or_breaks_the_loads(tmp_path, airflow_home):
     lake = tmp_path / "data" / "warehouse"
     env = {"NEWSFLOW_DATA_DIR": str(tmp_path / "data"), "NEWSFLOW_WAREHOUSE": str(lake),
            "AIRFLOW_HOME": str(airflow_home)}
@@ -61,7 +62,7 @@ def test_a_reader_holding_the_lake_open_never_slows_or_breaks_three_loads(tmp_pa
         with SampleSite() as site:
             sources = tmp_path / "sources.yaml"
             sources.write_text(sources_yaml(site.base_url, int(site.base_url.rsplit(":", 1)[1])), encoding="utf-8")
-            for day in ("2026-01-01T06:00:00+00:00", "2026-01-02T06:00:00+00:00", "2026-01-03T06:00:00+00:00"):
+            for day in ("2026-01-01T06:00:00+00:00", "2026-01-02T06:00:00+00:00"):
                 result = newsflow(env, "ingest", "--sources", str(sources), "--logical-date", day)
                 assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
                 assert reader.poll() is None, "the reader died during a load"
@@ -73,9 +74,9 @@ def test_a_reader_holding_the_lake_open_never_slows_or_breaks_three_loads(tmp_pa
     assert reader.returncode == 0
     assert [e for e in events if e["event"] == "error"] == []
     assert events[0]["event"] == "open" and events[-1]["event"] == "closed"
-    assert sum(1 for e in events if e["event"] == "open") == 1  # one connection, held through all three loads
+    assert sum(1 for e in events if e["event"] == "open") == 1  # one connection, held through both loads
     queries = [e for e in events if e["event"] == "query"]
-    assert len(queries) >= 6
+    assert len(queries) >= 4
     con = connect(lake, read_only=True)
     try:
         runs = con.execute("select run_id, warehouse_wait_s from runs where dag_id = 'news_ingest' "
@@ -83,7 +84,7 @@ def test_a_reader_holding_the_lake_open_never_slows_or_breaks_three_loads(tmp_pa
         articles = con.execute("select count(*) from articles").fetchone()[0]
     finally:
         con.close()
-    assert len(runs) == 3
+    assert len(runs) == 2
     # each load recorded its wait on the warehouse; how long that is depends on the machine (opening DuckDB and its
     # extensions: 0.3 s on a quiet VM, 1.3 s on a busy one), so no clock is asserted here. What keeps readers from
     # blocking a commit is the catalog's WAL mode (a rollback journal answers "database is locked" while a reader
