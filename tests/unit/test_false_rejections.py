@@ -1,6 +1,7 @@
 """Real article patterns that newsflow's validation used to reject, each as a small page written for the project:
 navigation_page (Russian, Swedish, English), bad_language_code, missing_date (Bengali; a German blog whose date is
-in the post footer; an Italian notice dated in its title; Czech, Hungarian, Romanian and Thai datelines). Extraction then Great Expectations validation, as the
+in the post footer; an Italian notice dated in its title; Czech, Hungarian, Romanian and Thai datelines),
+body_too_short (a Chinese news brief of 112 characters). Extraction then Great Expectations validation, as the
 pipeline runs them; every page must pass, with the stated date."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from newsflow.extract import MIN_LINK_LINES, extract_html, link_density
+from newsflow.quality import body_size
 
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "rejections"
 FETCHED_AT = datetime(2024, 7, 1, tzinfo=UTC)
@@ -37,6 +39,9 @@ CASES = [
      date(2024, 3, 14), "missing_date"),
     ("th_rail_buddhist_era_date.html", "https://khao-phumipak.example/region/news/88213", "th", date(2024, 3, 14),
      "missing_date"),
+    # a two-paragraph brief: 112 Chinese characters say what ~250 English ones do (newsflow.quality.body_size)
+    ("zh_flash_brief.html", "https://www.binjiang-daily.example/news/flash/2024-06-24/88150.html", "zh",
+     date(2024, 6, 24), "body_too_short"),
     ("ko_news_br_separated_body.html", "https://www.badailbo.example/news/articleView.html?idxno=20240520001", "ko",
      date(2024, 5, 20), None),
 ]
@@ -52,7 +57,7 @@ def test_the_article_is_extracted_whole(name, url, language, published, old_reas
     record = _record(name, url)
     assert record["language"] == language
     assert record["published_date"] == published
-    assert record["body_chars"] >= 200
+    assert body_size(record["body"]) >= 200
     assert record["link_density"] <= 0.5
 
 

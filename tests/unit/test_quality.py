@@ -56,3 +56,30 @@ def test_batches_merge_into_one_result_per_expectation():
     assert (language["element_count"], language["unexpected_count"], language["success"]) == (3, 1, False)
     assert merged[("expect_column_values_to_be_unique", "url")]["success"] is True
     assert validator.validate([]).valid == []
+
+
+def test_a_cjk_character_counts_twice_toward_the_minimum_body():
+    """A news brief of ~100 Chinese, Japanese or Korean characters carries what ~200-300 Latin ones do: it passes
+    min_body_chars=200; a 150-character English teaser and a 90-character Chinese line do not."""
+    from newsflow.quality import body_size
+
+    zh = "新华社北京6月24日电 国务院总理今天主持召开国务院常务会议，部署进一步做好稳就业工作，决定延续实施部分阶段性减负政策，确定支持高校毕业生等重点群体就业的措施，会议要求各地区各部门压实责任，确保政策落地见效。"
+    ja = "気象庁によりますと、24日午前11時半ごろ、関東地方で震度4の揺れを観測する地震がありました。この地震による津波の心配はありません。震源地は茨城県南部で、震源の深さは約50キロ、地震の規模を示すマグニチュードは5.0と推定されています。"
+    ko = "서울시는 24일 시내버스 요금을 다음 달부터 인상한다고 밝혔다. 시는 연료비와 인건비 상승으로 운송 적자가 커져 요금 조정이 불가피하다고 설명했다. 교통카드 기준 기본요금은 1,200원에서 1,500원으로 오른다. 청소년과 어린이 요금도 함께 조정된다."
+    en = "Council approves budget. The city council voted on Monday to approve the new budget, officials said, " \
+         "with more details expected later this week from the mayor."
+    assert 90 <= len(zh) < 200 and 90 <= len(ja) < 200 and 90 <= len(ko) < 200 and len(en) < 200
+    assert body_size(zh) >= 200 and body_size(ja) >= 200 and body_size(ko) >= 200
+    assert body_size(en) == len(en) and body_size(None) is None
+    validator = ArticleValidator(source="alhadath", known_sources=["alhadath"], min_body_chars=200)
+    outcome = validator.validate([
+        record("https://a.example/zh", body=zh, language="zh", body_chars=len(zh)),
+        record("https://a.example/ja", body=ja, language="ja", body_chars=len(ja)),
+        record("https://a.example/ko", body=ko, language="ko", body_chars=len(ko)),
+        record("https://a.example/en", body=en, language="en", body_chars=len(en)),
+        record("https://a.example/zh-line", body=zh[:90], language="zh", body_chars=90),
+        record("https://a.example/long", body="x" * 1_000_001, language="en", body_chars=1_000_001),
+    ])
+    assert sorted(r["url"].rsplit("/", 1)[1] for r in outcome.valid) == ["ja", "ko", "zh"]
+    assert {r["url"].rsplit("/", 1)[1]: r["reasons"] for r in outcome.rejected} == {
+        "en": ["body_too_short"], "zh-line": ["body_too_short"], "long": ["body_too_long"]}
