@@ -364,8 +364,14 @@ _TIME_BEFORE = re.compile(
 _UPDATED_WORDS = (
     r"(?:updated?|last\s+modified|modified|edited|aktualisiert|geändert|mis\s+à\s+jour|modifié|"
     r"actualizado|actualización|atualizado|atualização|aggiornato|aggiornamento|güncelleme|güncellendi|"
-    r"diperbarui|обновлено|обновлён|обновлен|изменено|оновлено|"
-    + _n("تحديث|محدث|عدل|بروزرسانی|به\\s?روزرسانی|ویرایش")
+    r"diperbarui|dikemaskini|обновлено|обновлён|обновлен|изменено|оновлено|змінено|"
+    # the languages of the month table that have no labelled corpus (session 13): "Aktualizacja: 15 marca"
+    # before "Opublikowano: 14 marca" gave the 15th
+    r"aktualizacja|aktualizacji|zaktualizowano|bijgewerkt|gewijzigd|aangepast|aktualizováno|aktualizované|"
+    r"uppdaterad|uppdaterat|opdateret|oppdatert|päivitetty|actualizat|actualizare|actualitzat|actualització|"
+    r"frissítve|frissítés|módosítva|ažurirano|ажурирано|posodobljeno|актуализирано|актуализация|обновено|"
+    r"atnaujinta|atjaunināts|uuendatud|ενημερώθηκε|cập\s+nhật|"
+    + _n("تحديث|محدث|عدل|بروزرسانی|به\\s?روزرسانی|ویرایش|עודכן|अपडेट|อัปเดต")
     + r"|更新|修改|수정|업데이트)"
 )
 _UPDATED_LABEL = re.compile(_UPDATED_WORDS + r"[^\d]{0,25}$", re.I)
@@ -373,7 +379,10 @@ _UPDATED_FIRST = re.compile(r"^\W*" + _UPDATED_WORDS, re.I)
 _PUBLISHED_LABEL = re.compile(
     r"(?:published|posted|publish\s+date|publié|publiée|veröffentlicht|publicado|publicada|pubblicato|"
     r"yayınlanma|yayın\s+tarihi|diterbitkan|dipublikasikan|опубликовано|опубликован|опубліковано|"
-    + _n("نشر|تاريخ النشر|منتشر\\s?شده|تاریخ انتشار")
+    r"opublikowano|data\s+publikacji|gepubliceerd|publikováno|zveřejněno|publikované|zverejnené|publicerad|"
+    r"publicerat|publiceret|publisert|julkaistu|publicat|publicată|közzétéve|objavljeno|објављено|публикувано|"
+    r"paskelbta|avaldatud|publicēts|δημοσιεύθηκε|δημοσίευση|ngày\s+đăng|đăng\s+lúc|đăng\s+ngày|"
+    + _n("نشر|تاريخ النشر|منتشر\\s?شده|تاریخ انتشار|פורסם|प्रकाशित|เผยแพร่")
     + r"|发布|發布|发表|發表|公開|掲載|입력|প্রকাশিত|প্রকাশ)[^\d]{0,25}$",
     re.I,
 )

@@ -254,6 +254,30 @@ def test_find_datelines_keeps_published_next_to_updated():
     assert [c.value for c in found] == [naive(2018, 5, 21)]
 
 
+# The update first, then the publication, in languages whose labels the scanner did not know: it took the update
+@pytest.mark.parametrize(("lang", "text"), [
+    ("pl", "Aktualizacja: 15 marca 2024, 10:00 · Opublikowano: 14 marca 2024, 08:00"),
+    ("pl", "Data aktualizacji: 15.03.2024 10:00 Data publikacji: 14.03.2024 08:00"),
+    ("nl", "Bijgewerkt: 15 maart 2024 10:00 · Gepubliceerd: 14 maart 2024 08:00"),
+    ("cs", "Aktualizováno 15. března 2024 10:00 Publikováno 14. března 2024 8:00"),
+    ("sv", "Uppdaterad 15 mars 2024 10:00 Publicerad 14 mars 2024 08:00"),
+    ("da", "Opdateret 15. marts 2024 kl. 10.00 Publiceret 14. marts 2024 kl. 08.00"),
+    ("no", "Oppdatert 15. mars 2024 10:00 Publisert 14. mars 2024 08:00"),
+    ("fi", "Päivitetty 15.3.2024 10:00 Julkaistu 14.3.2024 8:00"),
+    ("ro", "Actualizat: 15 martie 2024 10:00 Publicat: 14 martie 2024 08:00"),
+    ("hu", "Frissítve: 2024. március 15. 10:00 Közzétéve: 2024. március 14. 8:00"),
+    ("hr", "Ažurirano: 15. ožujka 2024. Objavljeno: 14. ožujka 2024."),
+    ("bg", "Актуализирано: 15 март 2024 Публикувано: 14 март 2024"),
+    ("el", "Ενημερώθηκε: 15 Μαρτίου 2024 10:00 Δημοσιεύθηκε: 14 Μαρτίου 2024 08:00"),
+    ("vi", "Cập nhật: 15/03/2024 10:00 Ngày đăng: 14/03/2024 08:00"),
+    ("he", "עודכן: 15.03.2024 10:00 פורסם: 14.03.2024 08:00"),
+    ("hi", "अपडेटेड: 15 मार्च 2024 10:00 प्रकाशित: 14 मार्च 2024 08:00"),
+    ("th", "อัปเดต 15 มี.ค. 2567 10:00 น. เผยแพร่ 14 มี.ค. 2567 08:00 น."),
+])
+def test_an_update_label_in_more_languages_drops_its_date(lang, text):
+    assert [c.value.date() for c in find_datelines(text, lang)] == [date(2024, 3, 14)]
+
+
 def test_find_datelines_ignores_relative_and_bare_years():
     assert find_datelines("Updated 2 hours ago. © 2018 Example. Call +1 212 555 0199 at 12:23.") == []
 
