@@ -35,6 +35,9 @@ def _site_keys(text: str) -> set[str]:
     return keys - {""}
 
 
+_MAX_SITE_PART_WORDS = 4
+
+
 def _is_site_part(part: str, site_names: list[str], exact: bool = False) -> bool:
     keys = _site_keys(part)
     if not keys:
@@ -47,7 +50,11 @@ def _is_site_part(part: str, site_names: list[str], exact: bool = False) -> bool
                     if key == other:
                         return True
                     continue
-                if key == other or (len(key) >= 3 and (key in other or other in key) and len(key) < 40):
+                if key == other or (len(key) >= 3 and key in other and len(key) < 40):
+                    return True
+                # the site's name inside a longer part ("BBC News Online"): a short part only; a headline that
+                # names its site ("comwrap auf der DMEXCO 2018" on comwrap.com) is the headline
+                if len(other) >= 3 and other in key and len(key) < 40 and len(words) <= _MAX_SITE_PART_WORDS:
                     return True
             # a domain label that starts with the part's first word ("Sputnik International", sputniknews): a
             # short part only, and only against a domain-like name (no blanks)

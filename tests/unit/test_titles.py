@@ -30,6 +30,11 @@ from newsflow.titles import clean_title, common_affixes
         ("Trump - Kim summit ends early - Example News", ["Example News"], "Trump - Kim summit ends early"),
         ("Brexit: what happens next", ["Brexit Central"], "Brexit: what happens next"),
         ("Site", ["Site"], "Site"),
+        # the site's name inside a short part is the site; inside a longer one it is the headline naming its site
+        ("Harbour cranes replaced - Harbourtown Gazette Online", ["gazette"], "Harbour cranes replaced"),
+        ("Open day - Acme at the Leipzig trade fair 2024", ["acme"], "Open day - Acme at the Leipzig trade fair 2024"),
+        ("Ten years of acme-notes.example - an anniversary post", ["acme-notes"],
+         "Ten years of acme-notes.example - an anniversary post"),
     ],
 )
 def test_site_names_stripped(title, site_names, expected):
