@@ -425,7 +425,7 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
             select
                 first_run_id, source, url || '?page=2', canonical_url || '?page=2',
                 case when hash(article_id, 'bad') % 3 = 0 then 'rejected' else 'failed' end,
-                case when hash(article_id, 'bad') % 3 = 0 then 'body_length' else 'http_503' end,
+                case when hash(article_id, 'bad') % 3 = 0 then 'body_too_short' else 'http_503' end,
                 case when hash(article_id, 'bad') % 3 = 0 then 200 else 503 end, 512, fetched_at, null
             from articles
             where hash(article_id, 'bad') % 100 < 2
@@ -466,8 +466,8 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
         from syn_sources as s;
         insert into rejected_articles
         select
-            f.run_id, f.source, f.seq, f.url, f.canonical_url, null, ['body_length'],
-            ['expect_column_value_lengths_to_be_between(body)'], 'Teaser', f.fetched_at,
+            f.run_id, f.source, f.seq, f.url, f.canonical_url, null, ['body_too_short'],
+            ['expect_column_values_to_be_between(body_size)'], 'Teaser', f.fetched_at,
             cast(f.fetched_at as date), 'meta', 'en', 120, 'Teaser text', f.fetched_at, 'newsflow-synthetic-1',
             f.logged_at
         from fetch_log as f
