@@ -69,7 +69,7 @@ def clean_title(title: str | None, *, h1: str | None = None, site_names: list[st
 
     Only whole separator-delimited parts at either end are removed, and only when they name the site; the rest of
     the title is kept as written ("US - China talks" stays whole). A "Headline | Section" left over keeps its longest
-    pipe-delimited part.
+    pipe-delimited part (or "_"-delimited, between CJK parts).
     """
     names = [n for n in (site_names or []) if n]
     title = " ".join(title.split()) if title else None
@@ -88,7 +88,10 @@ def clean_title(title: str | None, *, h1: str | None = None, site_names: list[st
             hi -= 1
         if (lo, hi) != (0, len(spans)):
             title = title[spans[lo][0]:spans[hi - 1][1]]
-            pipes = [p.strip() for p in re.split(r"\s*[|｜]\s*", title) if p.strip()]
+            # "_" too, between Chinese or Japanese parts: portals title a story "标题_频道_网站" and no headline there
+            # holds an underscore
+            pipes = [p.strip() for p in re.split(rf"\s*[|｜]\s*|(?<=[{_CJK}])\s*_\s*|\s*_\s*(?=[{_CJK}])", title)
+                     if p.strip()]
             if len(pipes) > 1:
                 title = max(pipes, key=len)
     return title.strip() or h1

@@ -25,6 +25,8 @@ from newsflow.titles import clean_title, common_affixes
          "В Казани открыли мост через Казанку"),
         ("Новости: В Казани открыли мост", ["Новости"], "В Казани открыли мост"),
         ("Brexit: what happens next | Politics | The Guardian", ["The Guardian"], "Brexit: what happens next"),
+        ("市议会通过明年财政预算_新闻中心_城市快报网", ["城市快报网"], "市议会通过明年财政预算"),
+        ("snake_case names explained | Dev Notes", ["Dev Notes"], "snake_case names explained"),
         # separators inside the headline are not site names
         ("US - China trade talks resume", ["Example News"], "US - China trade talks resume"),
         ("Trump - Kim summit ends early - Example News", ["Example News"], "Trump - Kim summit ends early"),
