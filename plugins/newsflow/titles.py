@@ -15,6 +15,10 @@ _SEPARATORS = re.compile(
     r"|(?<=\w):\s+"  # "Site: Headline" (stripped only when the part before is a site name)
 )
 
+# what still divides a title once its site part is gone ("Headline | Section"): a pipe, and "_" between Chinese or
+# Japanese parts (portals title a story "标题_频道_网站"; no headline there holds an underscore)
+_LEFTOVER_SEPARATORS = re.compile(rf"\s*[|｜]\s*|(?<=[{_CJK}])\s*_\s*|\s*_\s*(?=[{_CJK}])")
+
 
 def _norm(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
@@ -88,10 +92,7 @@ def clean_title(title: str | None, *, h1: str | None = None, site_names: list[st
             hi -= 1
         if (lo, hi) != (0, len(spans)):
             title = title[spans[lo][0]:spans[hi - 1][1]]
-            # "_" too, between Chinese or Japanese parts: portals title a story "标题_频道_网站" and no headline there
-            # holds an underscore
-            pipes = [p.strip() for p in re.split(rf"\s*[|｜]\s*|(?<=[{_CJK}])\s*_\s*|\s*_\s*(?=[{_CJK}])", title)
-                     if p.strip()]
+            pipes = [p.strip() for p in _LEFTOVER_SEPARATORS.split(title) if p.strip()]
             if len(pipes) > 1:
                 title = max(pipes, key=len)
     return title.strip() or h1
