@@ -20,7 +20,7 @@ from lxml import etree
 
 @dataclass(frozen=True)
 class DateCandidate:
-    source: str  # jsonld, meta, time, dateline, url, feed, sitemap, htmldate, warc
+    source: str  # jsonld, meta, time, dateline, url, feed, sitemap, htmldate, relative, warc
     value: datetime  # tz-aware if the text carried an offset, else naive (publisher local time)
     has_time: bool  # False when only a day was known
     raw: str  # the text it came from (trimmed to 200 chars)
@@ -40,7 +40,7 @@ class DateResult:
 # own machine-readable metadata first, then the feed or sitemap entry, markup around visible dates, a visible
 # dateline, the URL, htmldate. "warc" (the fetch time) is deliberately absent: using a crawl time as a publication
 # date invents a spike of articles on crawl days.
-PRIORITY: tuple[str, ...] = ("jsonld", "meta", "feed", "sitemap", "time", "dateline", "url", "htmldate")
+PRIORITY: tuple[str, ...] = ("jsonld", "meta", "feed", "sitemap", "time", "dateline", "url", "htmldate", "relative")
 
 # When candidates disagree, each source's first candidate votes for its publisher day and the day with the most
 # votes wins; a tie goes to the day PRIORITY reaches first. Measured on the 799 labelled pages of htmldate-eval-default
@@ -1186,17 +1186,190 @@ def _last_resort_dateline(html: str, lang: str | None) -> DateCandidate | None:
     return None
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Dates stated relative to the reading.
+
+# Live pages often print only "3 hours ago", "Yesterday, 14:05" or "21 May" (the year left out as obvious) beside
+# the headline, with nothing machine-readable; such a page was rejected missing_date. These are read only for a page
+# with no other candidate at all, only from a short element next to the headline (comment and teaser lists print
+# the same phrases), and against the fetch time, which for an archived record is its capture time. Their own source
+# name, "relative", lets an analyst tell them apart.
+_UNITS: dict[str, tuple[str, int]] = {}
+for _unit, _words in (
+    ("m", "m,min,mins,minute,minutes,minuten,minuto,minutos,minuti,minuut,minut,minuty,minutę,minutami,minutou,"
+          "minuter,minutter,minuutti,minuuttia,dakika,menit,minit,phút,минут,минуты,минуту,хвилин,хвилини,хвилину,"
+          "λεπτά,λεπτό,分钟,分鐘,分,분,मिनट,דקות,دقيقه,دقايق,دقائق"),
+    ("h", "h,hr,hrs,hour,hours,std,stunde,stunden,heure,heures,hora,horas,ora,ore,oră,uur,godz,godzin,godziny,"
+          "godzinę,hodin,hodinou,hodinami,timme,timmar,time,timer,tuntia,tunti,saat,jam,giờ,час,часа,часов,годин,"
+          "години,годину,ώρα,ώρες,小时,小時,時間,시간,घंटा,घंटे,שעה,שעות,ساعه,ساعات,ساعت"),
+    ("d", "d,day,days,tag,tage,tagen,jour,jours,día,días,dia,dias,giorno,giorni,dag,dagen,dagar,dage,dager,dni,"
+          "dzień,dny,dnem,päivä,päivää,zi,zile,gün,hari,ngày,день,дня,дней,дні,днів,ημέρα,ημέρες,μέρα,μέρες,天,日,일,"
+          "दिन,יום,ימים,يوم,ايام,روز"),
+):
+    for _word in _words.split(","):
+        _UNITS[_n(_word)] = (_unit, 1)
+# Arabic and Hebrew have a dual: "منذ ساعتين" is two hours ago, and a unit alone is one ("منذ ساعة").
+for _word, _unit, _count in (("دقيقتين", "m", 2), ("ساعتين", "h", 2), ("يومين", "d", 2), ("שעתיים", "h", 2),
+                             ("יומיים", "d", 2)):
+    _UNITS[_n(_word)] = (_unit, _count)
+_UNIT_STEP = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
+# Beyond these a relative phrase is too coarse for a day ("3 weeks ago" is not said to the day).
+_UNIT_MAX = {"m": 24 * 60, "h": 48, "d": 7}
+_AGO_BEFORE = _n("vor|il y a|hace|há|před|acum|cách đây|πριν από|πριν|לפני|منذ|قبل")
+_AGO_AFTER = _n("ago|fa|geleden|назад|тому|temu|önce|sedan|siden|sitten|lalu|yang lalu|trước|atrás|पहले|前|전|"
+                "پیش|قبل")
+_ONE = r"an?|one|einer|einem|une?|una|uno|uma|um"
+_CJK_LETTERS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+_UNIT_END = r"(?![^\W\d_" + _CJK_LETTERS + r"])"
+_CJK_CHAR = re.compile("[" + _CJK_LETTERS + "]")
+_RTL_WORD = re.compile("[\u0590-\u06ff]")
+_AGO = re.compile(
+    r"(?:(?P<pre>" + _AGO_BEFORE + r")\s+)?(?:(?P<n>\d{1,4})|(?P<one>" + _ONE + r")(?=\s))?\s*(?P<u>"
+    + "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True)) + r")\.?" + _UNIT_END
+    + r"(?:\s*(?P<post>" + _AGO_AFTER + r"))?",
+    re.I,
+)
+_TODAY = _n("today|heute|aujourd'hui|aujourd’hui|hoy|hoje|oggi|vandaag|idag|i dag|tänään|dnes|dzisiaj|dziś|"
+            "bugün|hari ini|hôm nay|azi|сегодня|сьогодні|σήμερα|היום|आज|اليوم|امروز|今天|今日|오늘")
+_YESTERDAY = _n("yesterday|gestern|hier|ayer|ontem|ieri|gisteren|igår|i går|eilen|včera|wczoraj|dün|kemarin|"
+                "hôm qua|tegnap|вчера|вчора|χθες|אתמול|امس|ديروز|昨天|昨日|어제")
+_DAY_WORD = re.compile(r"(?:(?P<today>" + _TODAY + r")|(?P<yesterday>" + _YESTERDAY + r"))" + _UNIT_END, re.I)
+_REL_TIME = re.compile(
+    r"[\s,،|\-–—]*(?:(?:" + _TIME_WORDS + r")\.?\s*:?\s*)?" + _time_core(r"[:h.]|時|时|시|点|點"), re.I)
+_NO_YEAR = (
+    re.compile(r"(?<![\w:])" + _D + r"(?:st|nd|rd|th|er|º|\.)?(?:\s*(?:de|of)\s+|\s*d['’]|[\s\-/.]*)(?P<mon>" + _MON
+               + r")\.?" + _NOT_LETTER_AFTER, re.I),
+    re.compile(r"(?<![^\W\d_])(?P<mon>" + _MON + r")\.?" + _NOT_LETTER_AFTER + r"\s*" + _D + r"(?:st|nd|rd|th)?",
+               re.I),
+    re.compile(r"(?<![\d年])(?P<m>1[0-2]|0?[1-9])\s*[月월]\s*" + _D + r"\s*[日일]?"),
+)
+# A label before the phrase ("Posted", "Publié :", a weekday) and separators after it, nothing else: a sentence
+# that mentions "two days ago" is about an event, not the page.
+_REL_LABEL_MAX = 25
+_REL_TRAIL = re.compile(r"[\s|·•,.\-–—]*$")
+_REL_TEXT_MAX = 80
+_REL_AFTER_CHARS, _REL_BEFORE_CHARS = 400, 200
+
+
+def _relative_value(text: str, fetched: datetime, zone: ZoneInfo | None) -> tuple[datetime, bool, int] | None:
+    """(value, has_time, where the phrase starts) for an element text that is one relative date and nothing more."""
+    norm = _n(text)
+    local_now = fetched.astimezone(zone or UTC)
+    for start in range(min(len(norm), _REL_LABEL_MAX + 1)):
+        if start and norm[start - 1].isdigit():
+            break  # a label has no digits: "2 hours ago" inside "12 hours ago" is not the phrase
+        if (start and norm[start - 1].isalnum() and norm[start].isalnum()
+                and not _CJK_CHAR.match(norm, start - 1, start + 1)):
+            continue  # inside a word
+        m = _AGO.match(norm, start)
+        if m and (m["pre"] or m["post"]) and _REL_TRAIL.fullmatch(norm, m.end()):
+            unit, count = _UNITS[m["u"].lower()]
+            if m["n"]:
+                count = int(m["n"])
+            elif not m["one"] and not _RTL_WORD.match(m["u"]):
+                continue  # only Arabic and Hebrew say "one hour ago" with the unit alone ("منذ ساعة")
+            if count > _UNIT_MAX[unit]:
+                return None
+            if unit == "d":
+                day = local_now.date() - timedelta(days=count)
+                return datetime(day.year, day.month, day.day), False, start
+            return local_now - count * _UNIT_STEP[unit], True, start
+        m = _DAY_WORD.match(norm, start)
+        if m:
+            t = _REL_TIME.match(norm, m.end())
+            parsed = _time_from(t) if t else None
+            if parsed is None or not _REL_TRAIL.fullmatch(norm, t.end()):
+                continue
+            day = local_now.date() - timedelta(days=1 if m["yesterday"] else 0)
+            hour, minute, second, tz = parsed
+            return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=tz), True, start
+        for rx in _NO_YEAR:
+            m = rx.match(norm, start)
+            if not m:
+                continue
+            if "mon" in rx.groupindex:
+                month, solar = _MONTHS[_WS.sub(" ", m["mon"].lower())]
+                if solar:
+                    continue
+            else:
+                month = int(m["m"])
+            t = _REL_TIME.match(norm, m.end())
+            parsed = _time_from(t) if t else None
+            end = t.end() if parsed else m.end()
+            if not _REL_TRAIL.fullmatch(norm, end):
+                continue
+            # the year left out is the one that puts the day at or before the reading (a day ahead for time zones)
+            year = local_now.year
+            if _to_date(year, month, int(m["d"]), False) is None:
+                continue
+            if date(year, month, int(m["d"])) > local_now.date() + timedelta(days=1):
+                year -= 1
+            day = _to_date(year, month, int(m["d"]), False)
+            if day is None:
+                continue
+            if parsed is None:
+                return datetime(day.year, day.month, day.day), False, start
+            hour, minute, second, tz = parsed
+            return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=tz), True, start
+    return None
+
+
+def _relative_dateline(root: etree._Element, heading: etree._Element, fetched: datetime,
+                       zone: ZoneInfo | None) -> DateCandidate | None:
+    """A relative date in a short element right after the headline (else right before it), read against `fetched`:
+    with at most _REL_AFTER_CHARS (_REL_BEFORE_CHARS) of text in between, so before the story, not in comments."""
+    body = root.find("body")
+    elements = [el for el in (body if body is not None else root).iter() if isinstance(el.tag, str)]
+    try:
+        at = elements.index(heading)
+    except ValueError:
+        return None
+    inside = set(heading.iter())
+    around = set(heading.iterancestors())
+
+    def nearest(walk, skip: set, limit: int, passed: int) -> DateCandidate | None:
+        for el in walk:
+            if passed > limit:
+                return None
+            if el not in skip:
+                found = _relative_in(el, fetched, zone)
+                if found is not None:
+                    return found
+            passed += len((el.text or "").strip()) + len((el.tail or "").strip())
+        return None
+
+    return (nearest(elements[at + 1:], inside, _REL_AFTER_CHARS, len((heading.tail or "").strip()))
+            or nearest(reversed(elements[:at]), around, _REL_BEFORE_CHARS, 0))
+
+
+def _relative_in(el: etree._Element, fetched: datetime, zone: ZoneInfo | None) -> DateCandidate | None:
+    text = _collapse(" ".join(el.itertext()))
+    if not text or len(text) > _REL_TEXT_MAX or _MARK in text:
+        return None
+    found = _relative_value(text, fetched, zone)
+    if found is None:
+        return None
+    value, has_time, start = found
+    if _UPDATED_LABEL.search(_n(text)[:start]):
+        return None
+    return DateCandidate("relative", value, has_time, text[:_RAW_MAX])
+
+
 def gather_candidates(html: str | None, url: str, *, body: str | None = None, feed_date: str | None = None,
                       sitemap_date: str | None = None, warc_date: str | None = None, lang: str | None = None,
                       use_htmldate: bool = True, htmldate_date: str | None = None,
-                      root: etree._Element | None = None) -> list[DateCandidate]:
+                      root: etree._Element | None = None, fetched_at: datetime | None = None,
+                      tz: str | None = None) -> list[DateCandidate]:
     """All date candidates for one page; within a source the preferred candidate comes first.
 
     htmldate_date: htmldate's answer when the caller has it already (trafilatura's metadata pass runs htmldate);
     otherwise htmldate runs here only when nothing else was found (use_htmldate), as the slowest step.
     root: `html` parsed already (by the extractor: half the time of this function is the parse); it is changed here.
+    fetched_at, tz: when the page was read and the source's IANA zone; with them, a page with no other candidate
+    gets one from a relative date beside its headline ("3 hours ago", "yesterday 14:05", "21 May").
     """
     out: list[DateCandidate] = []
+    heading, weak = None, True
     if root is None:
         root = _parse_html(html) if html and html.strip() else None
     if root is not None:
@@ -1234,6 +1407,11 @@ def gather_candidates(html: str | None, url: str, *, body: str | None = None, fe
             out.append(cand)
     if html and not out:
         cand = _last_resort_dateline(html, lang)
+        if cand is not None:
+            out.append(cand)
+    if not out and fetched_at is not None and root is not None and heading is not None and not weak:
+        fetched = fetched_at if fetched_at.tzinfo is not None else fetched_at.replace(tzinfo=UTC)
+        cand = _relative_dateline(root, heading, fetched, _zone(tz) if tz else None)
         if cand is not None:
             out.append(cand)
     parsed = _parse_structured(warc_date, None) if warc_date else None

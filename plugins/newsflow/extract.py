@@ -401,6 +401,8 @@ def extract_html(
         # the page's tree, which trafilatura only read (it works on copies) and nothing reads after the dates; not
         # when joiners were swapped for stand-ins in it (date labels are matched on the page's own text)
         root=tree if not restore else None,
+        fetched_at=fetched_at,
+        tz=timezone,
     )
     chosen = dates.choose_publication_date(candidates, fetched_at=fetched_at, tz=timezone)
     return {

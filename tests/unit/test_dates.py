@@ -698,7 +698,7 @@ def cand(source: str, value: datetime, has_time: bool = True, raw: str = "") -> 
 
 
 def test_priority_constant():
-    assert PRIORITY == ("jsonld", "meta", "feed", "sitemap", "time", "dateline", "url", "htmldate")
+    assert PRIORITY == ("jsonld", "meta", "feed", "sitemap", "time", "dateline", "url", "htmldate", "relative")
     assert "warc" not in PRIORITY
     assert DISAGREEMENT_SOURCES == {"jsonld", "meta", "feed", "sitemap", "time", "dateline"}
 
@@ -1173,3 +1173,96 @@ def test_candidates_from_a_tree_parsed_by_the_caller_match_the_page_parsed_here(
         own = gather_candidates(html, url, use_htmldate=False)
         given = gather_candidates(html, url, use_htmldate=False, root=_parse(html))
         assert [(c.source, c.value, c.raw) for c in given] == [(c.source, c.value, c.raw) for c in own], name
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Relative dates: only for a page with nothing else, only beside the headline, against the fetch time
+
+READ_AT = datetime(2026, 12, 3, 1, 30, tzinfo=UTC)  # 04:30 in Riyadh, 20:30 the day before in New York
+
+
+def headline_page(under: str, *, lang: str = "en", extra: str = "") -> str:
+    story = "<p>" + "The council approved the budget after a long debate on schools and roads. " * 12 + "</p>"
+    return (f'<html lang="{lang}"><head><title>Council approves budget - Example News</title></head><body>'
+            f"<nav><a href='/'>Home</a></nav><article><h1>Council approves budget</h1>{under}{story}</article>"
+            f"{extra}</body></html>")
+
+
+def relative(html: str, tz: str | None = None, fetched_at: datetime = READ_AT):
+    cands = gather_candidates(html, URL, use_htmldate=False, fetched_at=fetched_at, tz=tz)
+    assert [c.source for c in cands] in ([], ["relative"])
+    return choose_publication_date(cands, fetched_at=fetched_at, tz=tz)
+
+
+@pytest.mark.parametrize(("under", "tz", "published_at", "published_date"), [
+    # minutes and hours are instants before the reading; their day is the publisher's
+    ('<span class="time">3 hours ago</span>', None, datetime(2026, 12, 2, 22, 30, tzinfo=UTC), date(2026, 12, 2)),
+    ('<span class="time">3 hours ago</span>', "Asia/Riyadh", datetime(2026, 12, 2, 22, 30, tzinfo=UTC),
+     date(2026, 12, 3)),
+    ("<time>منذ ساعتين</time>", "Asia/Riyadh", datetime(2026, 12, 2, 23, 30, tzinfo=UTC), date(2026, 12, 3)),
+    ("<span>منذ ٤٥ دقيقة</span>", None, datetime(2026, 12, 3, 0, 45, tzinfo=UTC), date(2026, 12, 3)),
+    ("<span>Опубликовано: 5 часов назад</span>", None, datetime(2026, 12, 2, 20, 30, tzinfo=UTC), date(2026, 12, 2)),
+    ("<span>vor 20 Minuten</span>", "Europe/Berlin", datetime(2026, 12, 3, 1, 10, tzinfo=UTC), date(2026, 12, 3)),
+    ("<span>il y a une heure</span>", None, datetime(2026, 12, 3, 0, 30, tzinfo=UTC), date(2026, 12, 3)),
+    ("<span>2小时前</span>", "Asia/Shanghai", datetime(2026, 12, 2, 23, 30, tzinfo=UTC), date(2026, 12, 3)),
+    ("<span>3時間前</span>", "Asia/Tokyo", datetime(2026, 12, 2, 22, 30, tzinfo=UTC), date(2026, 12, 3)),
+    ("<span>5시간 전</span>", "Asia/Seoul", datetime(2026, 12, 2, 20, 30, tzinfo=UTC), date(2026, 12, 3)),
+    ("<span>hace 2 horas</span>", "America/Mexico_City", datetime(2026, 12, 2, 23, 30, tzinfo=UTC),
+     date(2026, 12, 2)),
+    # days ago is a day: local midnight
+    ("<span>2 days ago</span>", "America/New_York", datetime(2026, 11, 30, 5, 0, tzinfo=UTC), date(2026, 11, 30)),
+    ("<span>منذ يومين</span>", "Asia/Riyadh", datetime(2026, 11, 30, 21, 0, tzinfo=UTC), date(2026, 12, 1)),
+    # yesterday or today with a time: the publisher's calendar day
+    ("<div>Yesterday at 2:05 pm</div>", None, datetime(2026, 12, 2, 14, 5, tzinfo=UTC), date(2026, 12, 2)),
+    ("<div>أمس 12:23 مساءً</div>", "Asia/Riyadh", datetime(2026, 12, 2, 9, 23, tzinfo=UTC), date(2026, 12, 2)),
+    ("<div>Сегодня, 03:10</div>", "Europe/Moscow", datetime(2026, 12, 3, 0, 10, tzinfo=UTC), date(2026, 12, 3)),
+    ("<div>昨天 18:40</div>", "Asia/Shanghai", datetime(2026, 12, 2, 10, 40, tzinfo=UTC), date(2026, 12, 2)),
+    # a day and month without the year: the latest such day not after the reading
+    ("<p class=date>21 May, 12:23</p>", None, datetime(2026, 5, 21, 12, 23, tzinfo=UTC), date(2026, 5, 21)),
+    ("<p class=date>Monday, December 21</p>", None, datetime(2025, 12, 21, tzinfo=UTC), date(2025, 12, 21)),
+    ("<p>الاثنين 21 مايو 12:23 مساءً</p>", "Asia/Riyadh", datetime(2026, 5, 21, 9, 23, tzinfo=UTC),
+     date(2026, 5, 21)),
+    ("<p>12月2日 09:15</p>", "Asia/Tokyo", datetime(2026, 12, 2, 0, 15, tzinfo=UTC), date(2026, 12, 2)),
+    ("<p>3 декабря, 04:00</p>", "Europe/Moscow", datetime(2026, 12, 3, 1, 0, tzinfo=UTC), date(2026, 12, 3)),
+])
+def test_a_relative_date_beside_the_headline_is_read_against_the_fetch(under, tz, published_at, published_date):
+    result = relative(headline_page(under), tz)
+    assert (result.date_source, result.published_at, result.published_date) == ("relative", published_at,
+                                                                                 published_date)
+
+
+@pytest.mark.parametrize("under", [
+    "<p>Reading time: 5 min</p>",  # no "ago"
+    "<p>The storm hit the coast 3 days ago and the roads are still closed.</p>",  # a sentence about an event
+    "<span>3 weeks ago</span>",  # too coarse for a day
+    "<span>10 days ago</span>",
+    "<span>Updated 2 hours ago</span>",  # an update is not the publication
+    "<span>Today</span>",  # no time: a section name as often as a date
+    "<span>days ago</span>",  # no number
+    "<span>Vol. 12 · 2 hours ago</span>",  # digits in the label: not a dateline
+])
+def test_what_is_not_a_relative_dateline(under):
+    assert relative(headline_page(under)).reason == "missing_date"
+
+
+def test_relative_dates_in_comments_and_teasers_are_not_the_pages():
+    far = "".join(f"<div class='c'><p>{'A reader wrote a long comment about the budget. ' * 3}</p>"
+                  f"<span>{i} hours ago</span></div>" for i in range(1, 90))
+    assert relative(headline_page("", extra=far)).reason == "missing_date"
+
+
+def test_a_relative_date_is_only_a_last_resort():
+    html = headline_page('<span class="time">3 hours ago</span>',
+                         extra='<script type="application/ld+json">{"@type": "NewsArticle", '
+                               '"datePublished": "2026-11-20T10:00:00Z"}</script>')
+    cands = gather_candidates(html, URL, use_htmldate=False, fetched_at=READ_AT)
+    assert [c.source for c in cands] == ["jsonld"]
+    # without the fetch time (an old caller) nothing is read
+    assert gather_candidates(headline_page("<span>3 hours ago</span>"), URL, use_htmldate=False) == []
+
+
+def test_an_archived_page_is_dated_against_its_capture_time():
+    captured = datetime(2018, 5, 21, 15, 0, tzinfo=UTC)
+    result = relative(headline_page("<span>منذ 3 ساعات</span>", lang="ar"), "Asia/Riyadh", fetched_at=captured)
+    assert (result.published_at, result.published_date) == (datetime(2018, 5, 21, 12, 0, tzinfo=UTC),
+                                                             date(2018, 5, 21))

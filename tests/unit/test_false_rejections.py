@@ -1,6 +1,7 @@
 """Real article patterns that newsflow's validation used to reject, each as a small page written for the project:
 navigation_page (Russian, Swedish, English), bad_language_code, missing_date (Bengali; a German blog whose date is
-in the post footer; an Italian notice dated in its title; Czech, Hungarian, Romanian and Thai datelines),
+in the post footer; an Italian notice dated in its title; Czech, Hungarian, Romanian and Thai datelines; Arabic,
+Japanese and English live pages dated only "3 hours ago", "June 28" or "yesterday at 4:15 pm"),
 body_too_short (a Chinese news brief of 112 characters). Extraction then Great Expectations validation, as the
 pipeline runs them; every page must pass, with the stated date."""
 
@@ -42,6 +43,13 @@ CASES = [
     # a two-paragraph brief: 112 Chinese characters say what ~250 English ones do (newsflow.quality.body_size)
     ("zh_flash_brief.html", "https://www.binjiang-daily.example/news/flash/2024-06-24/88150.html", "zh",
      date(2024, 6, 24), "body_too_short"),
+    # live pages that state their date relative to the reading, and nothing else (read against the fetch time)
+    ("ar_live_news_hours_ago.html", "https://alhadath-jo.example/local/aqaba-desalination", "ar", date(2024, 6, 30),
+     "missing_date"),
+    ("ja_live_news_date_without_year.html", "https://kitahama-shimbun.example/local/bus-night-service", "ja",
+     date(2024, 6, 28), "missing_date"),
+    ("en_local_news_yesterday_time.html", "https://riverside-courier.example/news/library-summer-hours", "en",
+     date(2024, 6, 30), "missing_date"),
     ("ko_news_br_separated_body.html", "https://www.badailbo.example/news/articleView.html?idxno=20240520001", "ko",
      date(2024, 5, 20), None),
 ]
