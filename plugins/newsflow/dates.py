@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jdatetime
+from hijridate import Hijri
 from lxml import etree
 
 
@@ -149,6 +150,16 @@ _GREGORIAN_MONTHS = {
         "ديسمبر,كانون الأول,دجنبر,دسامبر,दिसंबर,दिसम्बर",
 }
 _SOLAR_MONTHS = "فروردین,اردیبهشت,خرداد,تیر,مرداد,شهریور,مهر,آبان,آذر,دی,بهمن,اسفند"
+# The Islamic (lunar Hijri) months: Saudi and other Gulf news often print "الاثنين 6 رمضان 1439 هـ" alone. Converted
+# with the Umm al-Qura calendar (hijridate); where a country follows the moon sighting the day can differ by one, so a
+# Gregorian date printed beside it wins (_scan). Persian and Urdu spellings write some names joined by a ZWNJ, which
+# normalisation deletes ("ربیع‌الاول" -> "ربیعالاول").
+_HIJRI_MONTHS = {
+    1: "محرم", 2: "صفر", 3: "ربيع الأول,ربيع الاول,ربيع أول,ربيعالاول", 4: "ربيع الآخر,ربيع الثاني,ربيع ثاني,ربيعالثاني",
+    5: "جمادى الأولى,جمادى الاولى,جمادى الأول,جمادىالاول,جمادیالاول",
+    6: "جمادى الآخرة,جمادى الاخرة,جمادى الثانية,جمادى الآخر,جمادىالثاني,جمادیالثانی", 7: "رجب", 8: "شعبان",
+    9: "رمضان", 10: "شوال", 11: "ذو القعدة,ذي القعدة,ذیالقعده,ذی القعده", 12: "ذو الحجة,ذي الحجة,ذیالحجه,ذی الحجه",
+}
 # Bengali news (Bangladesh, West Bengal) writes Gregorian months in Bengali; য় is written both as one code point
 # (U+09DF) and as য + nukta, so both spellings are listed.
 _BENGALI_MONTHS = {
@@ -222,16 +233,21 @@ for _month, _names in _BENGALI_MONTHS.items():
     _GREGORIAN_MONTHS[_month] += "," + ",".join(sorted(_spellings))
 
 
-def _build_month_table() -> dict[str, tuple[int, bool]]:
-    table: dict[str, tuple[int, bool]] = {}
-    entries = [(m, n, False) for m, names in _GREGORIAN_MONTHS.items() for n in names.split(",")]
-    entries += [(i + 1, n, True) for i, n in enumerate(_SOLAR_MONTHS.split(","))]
-    for month, name, solar in entries:
+# The calendar a month name belongs to.
+GREGORIAN, SOLAR_HIJRI, LUNAR_HIJRI = "gregorian", "solar_hijri", "lunar_hijri"
+
+
+def _build_month_table() -> dict[str, tuple[int, str]]:
+    table: dict[str, tuple[int, str]] = {}
+    entries = [(m, n, GREGORIAN) for m, names in _GREGORIAN_MONTHS.items() for n in names.split(",")]
+    entries += [(i + 1, n, SOLAR_HIJRI) for i, n in enumerate(_SOLAR_MONTHS.split(","))]
+    entries += [(m, n, LUNAR_HIJRI) for m, names in _HIJRI_MONTHS.items() for n in names.split(",")]
+    for month, name, calendar in entries:
         key = _n(name)
         # A name meaning two different months would silently misdate articles; fail at import instead.
-        if table.get(key, (month, solar)) != (month, solar):
+        if table.get(key, (month, calendar)) != (month, calendar):
             raise ValueError(f"month name {name!r} is ambiguous")
-        table[key] = (month, solar)
+        table[key] = (month, calendar)
     return table
 
 
@@ -263,6 +279,8 @@ _NOT_LETTER_AFTER = r"(?![^\W\d_])"
 # before: a pattern starting with a lookbehind makes the regex engine run it at every position of the text.
 _YEAR = re.compile(r"(?:19|20|21|13|14|25)(?<!\d\d\d)\d\d(?!\d)")
 _WIN_BEFORE, _WIN_AFTER = 48, 28
+# A Hijri and a Gregorian date this close (characters between their starts) are one dateline in two calendars.
+_HIJRI_PAIR = 60
 
 _DMY_TEXT = re.compile(
     r"(?<![\w:])(?<!\d[.,])" + _D + r"(?:st|nd|rd|th|er|º|°|\.)?"
@@ -395,10 +413,15 @@ class _Hit(NamedTuple):
     has_time: bool
 
 
-def _to_date(y: int, m: int, d: int, solar: bool) -> date | None:
+def _to_date(y: int, m: int, d: int, calendar: str = GREGORIAN) -> date | None:
     try:
-        out = jdatetime.date(y, m, d).togregorian() if solar else date(y, m, d)
-    except ValueError:
+        if calendar == SOLAR_HIJRI:
+            out = jdatetime.date(y, m, d).togregorian()
+        elif calendar == LUNAR_HIJRI:
+            out = Hijri(y, m, d).to_gregorian()
+        else:
+            out = date(y, m, d)
+    except (ValueError, OverflowError):  # a day the month lacks; a Hijri year outside Umm al-Qura's table
         return None
     return out if MIN_YEAR <= out.year <= MAX_YEAR else None
 
@@ -413,10 +436,10 @@ def _date_from(kind: str, m: re.Match, lang: str | None, persian: bool) -> date 
         return None
     if kind in ("text", "ytext"):
         name = _WS.sub(" ", m["mon"].lower())
-        month, solar = _MONTHS[name]
+        month, calendar = _MONTHS[name]
         if y >= 2400 and name in _BUDDHIST_ERA_NAMES:
             y -= _BUDDHIST_ERA_OFFSET
-        return _to_date(y, month, int(m["d"]), solar)
+        return _to_date(y, month, int(m["d"]), calendar)
     if kind == "dmy":
         a, b = int(m["a"]), int(m["b"])
         # Day-first is the world default. Month-first (US style; Wired even writes 11.14.2019) when the
@@ -429,7 +452,7 @@ def _date_from(kind: str, m: re.Match, lang: str | None, persian: bool) -> date 
     solar = kind == "ymd" and y < 1500 and persian
     if y < 1500 and not solar:
         return None
-    return _to_date(y, month, day, solar)
+    return _to_date(y, month, day, SOLAR_HIJRI if solar else GREGORIAN)
 
 
 def _tz_from(m: re.Match) -> tzinfo | None:
@@ -478,12 +501,17 @@ def _scan(norm: str, lang: str | None, persian: bool, lo: int = 0, hi: int | Non
         else:
             spans.append([s, e])
     found: list[tuple[int, int, date]] = []
+    lunar: list[tuple[int, int, date]] = []
     for s, e in spans:
         for kind, rx in _DATE_PATTERNS:
             for m in rx.finditer(norm, s, e):
                 d = _date_from(kind, m, lang, persian)
                 if d is not None:
-                    found.append((m.start(), m.end(), d))
+                    is_lunar = kind == "text" and _MONTHS[_WS.sub(" ", m["mon"].lower())][1] == LUNAR_HIJRI
+                    (lunar if is_lunar else found).append((m.start(), m.end(), d))
+    # "6 رمضان 1439 هـ - 21 مايو 2018 م": the Gregorian date printed beside a Hijri one is the publisher's own
+    # conversion, which the Umm al-Qura table can miss by a day
+    found += [hit for hit in lunar if not any(abs(hit[0] - other[0]) <= _HIJRI_PAIR for other in found)]
     found.sort(key=lambda t: (t[0], -t[1]))
     hits: list[_Hit] = []
     last_end = lo
@@ -552,7 +580,7 @@ def _parse_structured(text: str, lang: str | None) -> tuple[datetime, bool] | No
                 return None
             return (value, True) if MIN_YEAR <= value.year <= MAX_YEAR else None
         return parsed
-    d = _to_date(int(m[1]), int(m[2]), int(m[3]), False)
+    d = _to_date(int(m[1]), int(m[2]), int(m[3]))
     if d is None:
         return None
     if m[4] is None:
@@ -1116,7 +1144,7 @@ def _url_candidate(url: str) -> DateCandidate | None:
         return None
     for rx in _URL_DATES:
         for m in rx.finditer(path):
-            d = _to_date(int(m[1]), int(m[2]), int(m[3]), False)
+            d = _to_date(int(m[1]), int(m[2]), int(m[3]))
             if d is not None:
                 return DateCandidate("url", datetime(d.year, d.month, d.day), False, m[0].strip("/")[:_RAW_MAX])
     return None
@@ -1288,8 +1316,8 @@ def _relative_value(text: str, fetched: datetime, zone: ZoneInfo | None) -> tupl
             if not m:
                 continue
             if "mon" in rx.groupindex:
-                month, solar = _MONTHS[_WS.sub(" ", m["mon"].lower())]
-                if solar:
+                month, calendar = _MONTHS[_WS.sub(" ", m["mon"].lower())]
+                if calendar != GREGORIAN:
                     continue
             else:
                 month = int(m["m"])
@@ -1300,11 +1328,11 @@ def _relative_value(text: str, fetched: datetime, zone: ZoneInfo | None) -> tupl
                 continue
             # the year left out is the one that puts the day at or before the reading (a day ahead for time zones)
             year = local_now.year
-            if _to_date(year, month, int(m["d"]), False) is None:
+            if _to_date(year, month, int(m["d"])) is None:
                 continue
             if date(year, month, int(m["d"])) > local_now.date() + timedelta(days=1):
                 year -= 1
-            day = _to_date(year, month, int(m["d"]), False)
+            day = _to_date(year, month, int(m["d"]))
             if day is None:
                 continue
             if parsed is None:

@@ -52,6 +52,13 @@ PARSES = [
     ("21 أكتوبر 2018", "ar", naive(2018, 10, 21), False),
     ("21 يناير 2018", "ar", naive(2018, 1, 21), False),
     ("21 ديسمبر 2018", "ar", naive(2018, 12, 21), False),
+    # lunar Hijri months, converted with the Umm al-Qura calendar: 6 Ramadan 1439 = 21 May 2018
+    ("الاثنين 6 رمضان 1439 هـ", "ar", naive(2018, 5, 21), False),
+    ("٦ رمضان ١٤٣٩هـ ١٢:٢٣ م", "ar", naive(2018, 5, 21, 12, 23), True),
+    ("1 محرّم 1446", "ar", naive(2024, 7, 7), False),
+    ("15 ربيع الأول 1445", "ar", naive(2023, 9, 30), False),
+    ("10 ذو الحجة 1444", "ar", naive(2023, 6, 28), False),
+    ("۱۰ ذی‌الحجه ۱۴۴۴", "fa", naive(2023, 6, 28), False),
     # Arabic-Indic and Persian digits
     ("٢١ أيار ٢٠١٨", "ar", naive(2018, 5, 21), False),
     ("۲۱ مايو ۲۰۱۸ ۱۲:۲۳", None, naive(2018, 5, 21, 12, 23), True),
@@ -208,7 +215,8 @@ def test_parse_date_text(text, lang, expected, has_time):
     "+20 2 2345 6789",
     "May 2018",
     "21 May",
-    "5 رمضان 1439",  # lunar Hijri is not converted
+    "30 شوال 1439",  # Shawwal 1439 has 29 days in the Umm al-Qura calendar
+    "5 رمضان 1620",  # beyond the Umm al-Qura table
     "1439/09/05",
     "2.31.2018",
     "",
@@ -1266,3 +1274,21 @@ def test_an_archived_page_is_dated_against_its_capture_time():
     result = relative(headline_page("<span>منذ 3 ساعات</span>", lang="ar"), "Asia/Riyadh", fetched_at=captured)
     assert (result.published_at, result.published_date) == (datetime(2018, 5, 21, 12, 0, tzinfo=UTC),
                                                              date(2018, 5, 21))
+
+
+@pytest.mark.parametrize("line", [
+    # Umm al-Qura puts 5 Ramadan 1439 on 20 May 2018; a country that follows the moon sighting printed the 21st
+    "الاثنين 5 رمضان 1439 هـ - 21 مايو 2018 م",
+    "21 مايو 2018 م الموافق 5 رمضان 1439 هـ",
+])
+def test_a_gregorian_date_printed_beside_a_hijri_one_wins(line):
+    html = headline_page(f'<div class="date">{line}</div>', lang="ar")
+    (cand,) = by_source(gather_candidates(html, URL, lang="ar", use_htmldate=False), "dateline")
+    assert cand.value == naive(2018, 5, 21)
+    assert "مايو" in cand.raw
+
+
+def test_a_hijri_date_alone_is_converted():
+    html = headline_page('<div class="date">الاثنين 6 رمضان 1439 هـ</div>', lang="ar")
+    (cand,) = by_source(gather_candidates(html, URL, lang="ar", use_htmldate=False), "dateline")
+    assert cand.value == naive(2018, 5, 21)

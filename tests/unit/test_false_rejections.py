@@ -1,6 +1,7 @@
 """Real article patterns that newsflow's validation used to reject, each as a small page written for the project:
 navigation_page (Russian, Swedish, English), bad_language_code, missing_date (Bengali; a German blog whose date is
-in the post footer; an Italian notice dated in its title; Czech, Hungarian, Romanian and Thai datelines; Arabic,
+in the post footer; an Italian notice dated in its title; Czech, Hungarian, Romanian and Thai datelines; a Saudi
+page dated only in the Hijri calendar; Arabic,
 Japanese and English live pages dated only "3 hours ago", "June 28" or "yesterday at 4:15 pm"),
 body_too_short (a Chinese news brief of 112 characters). Extraction then Great Expectations validation, as the
 pipeline runs them; every page must pass, with the stated date."""
@@ -43,6 +44,9 @@ CASES = [
     # a two-paragraph brief: 112 Chinese characters say what ~250 English ones do (newsflow.quality.body_size)
     ("zh_flash_brief.html", "https://www.binjiang-daily.example/news/flash/2024-06-24/88150.html", "zh",
      date(2024, 6, 24), "body_too_short"),
+    # a Saudi page dated only in the lunar Hijri calendar ("الأحد 25 ذو القعدة 1445 هـ")
+    ("ar_saudi_news_hijri_dateline.html", "https://alwadi-news.example/local/mashaer-train-trial", "ar",
+     date(2024, 6, 2), "missing_date"),
     # live pages that state their date relative to the reading, and nothing else (read against the fetch time)
     ("ar_live_news_hours_ago.html", "https://alhadath-jo.example/local/aqaba-desalination", "ar", date(2024, 6, 30),
      "missing_date"),
