@@ -319,8 +319,20 @@ _VI = re.compile(
     r"(?P<y>\d{4})(?!\d)",
     re.I,
 )
+# Latvian puts the year first with "gada" (of the year): "2024. gada 14. martā".
+_LV_TEXT = re.compile(
+    r"(?<![\d.:/\-])(?P<y>\d{4})\.\s*gada\s+" + _D + r"\.\s*(?P<mon>" + _MON + r")\.?" + _NOT_LETTER_AFTER, re.I
+)
+# Japanese era years (Reiwa, Heisei: government and local news) and Taiwan's Minguo years: "令和6年3月14日",
+# "令和元年" for the first year, "民國113年3月14日". Their years have 1-3 digits, so they have their own anchor (_ERA_MARK).
+_ERA_START = {"令和": 2018, "平成": 1988, "民國": 1911, "民国": 1911}
+_ERA_MARK = re.compile("|".join(_ERA_START))
+_ERA = re.compile(
+    r"(?P<era>" + "|".join(_ERA_START) + r")\s*(?P<ey>[1-9]\d{0,2}|元)\s*年\s*(?P<m>1[0-2]|0?[1-9])\s*月\s*" + _D
+    + r"\s*日?"
+)
 _DATE_PATTERNS = (("ymd", _YMD_NUM), ("ymd", _CJK), ("text", _DMY_TEXT), ("text", _MDY_TEXT),
-                  ("ytext", _YMD_TEXT), ("dmy", _DMY_NUM), ("vi", _VI))
+                  ("ytext", _YMD_TEXT), ("text", _LV_TEXT), ("dmy", _DMY_NUM), ("vi", _VI), ("era", _ERA))
 
 # ---------------------------------------------------------------------------------------------------------
 # Times attached to a date. Fixed offsets only for abbreviations that name one zone unambiguously in
@@ -360,7 +372,7 @@ _LEAD = (
     r"(?:\s*\([^()\d]{1,12}\)|\s*（[^（）\d]{1,12}）)?"
 )
 _PUNCT = r"(?:\s*[,،|\-–—/•·@.]\s*)?"
-_TIME_WORDS = _n("at|à|a las|a la|às|as|um|om|alle|ore|saat|pukul|jam|klo|kl|godz|в|о|ساعت|الساعة|ساعة")
+_TIME_WORDS = _n("at|à|a las|a la|às|as|um|om|alle|ore|saat|pukul|jam|klo|kl|o godz|godz|o|в|о|ساعت|الساعة|ساعة")
 _COLON_SEPS = r"[:h]|時|时|시|点|點"
 # A dot is a time separator only after an explicit time word ("pukul 12.23"); elsewhere "2018 10.5" is
 # a number, not a time.
@@ -370,6 +382,10 @@ _TIME_AFTER_WORD = re.compile(
 _TIME_AFTER = re.compile(
     _LEAD + r"(?:T|" + _PUNCT + r"\s*(?:" + _NOT_AMPM_WORD + r"[^\W\d_]{2,12}\s*[,،]?\s*)?)" + _time_core(_COLON_SEPS),
     re.I,
+)
+# A dot between hour and minute only with a zone after it: "Thu 14 Mar 2024 10.32 GMT" (the Guardian's style).
+_TIME_AFTER_DOT = re.compile(
+    _LEAD + _PUNCT + r"\s*(?:" + _NOT_AMPM_WORD + r"[^\W\d_]{2,12}\s*[,،]?\s*)?" + _time_core(r"\."), re.I
 )
 _TIME_BEFORE = re.compile(
     r"(?<![\d:.])" + _time_core(_COLON_SEPS) + _PUNCT + r"\s*(?:[^\W\d_]{2,15}\.?\s*[,،]?\s*)?" + _PUNCT
@@ -431,6 +447,9 @@ def _us_order(lang: str | None) -> bool:
 
 
 def _date_from(kind: str, m: re.Match, lang: str | None, persian: bool) -> date | None:
+    if kind == "era":
+        year = _ERA_START[m["era"]] + (1 if m["ey"] == "元" else int(m["ey"]))
+        return _to_date(year, int(m["m"]), int(m["d"]))
     y = int(m["y"])
     if kind == "ytext" and (lang or "")[:2].lower() not in _YEAR_FIRST_LANGS:
         return None
@@ -494,7 +513,10 @@ def _time_from(m: re.Match) -> tuple[int, int, int, tzinfo | None] | None:
 def _scan(norm: str, lang: str | None, persian: bool, lo: int = 0, hi: int | None = None) -> list[_Hit]:
     hi = len(norm) if hi is None else hi
     spans: list[list[int]] = []
-    for y in _YEAR.finditer(norm, lo, hi):
+    anchors = list(_YEAR.finditer(norm, lo, hi))
+    if _ERA_MARK.search(norm, lo, hi):
+        anchors = sorted((*anchors, *_ERA_MARK.finditer(norm, lo, hi)), key=lambda a: a.start())
+    for y in anchors:
         s, e = max(lo, y.start() - _WIN_BEFORE), y.end() + _WIN_AFTER
         if spans and s <= spans[-1][1]:
             spans[-1][1] = e
@@ -519,6 +541,9 @@ def _scan(norm: str, lang: str | None, persian: bool, lo: int = 0, hi: int | Non
         if start < last_end:
             continue
         tm = _TIME_AFTER_WORD.match(norm, end) or _TIME_AFTER.match(norm, end)
+        if tm is None:
+            tm = _TIME_AFTER_DOT.match(norm, end)
+            tm = tm if tm and (tm["abbr"] or tm["off"]) else None
         parsed = _time_from(tm) if tm else None
         if parsed is None:
             tm = _TIME_BEFORE.search(norm, max(last_end, start - 45), start)

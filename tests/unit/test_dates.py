@@ -143,7 +143,17 @@ PARSES = [
     ("21 May 2018", "en", naive(2018, 5, 21), False),
     ("21st May 2018", "en", naive(2018, 5, 21), False),
     ("Monday, May 21, 2018 at 12:23 p.m. EDT", "en", datetime(2018, 5, 21, 12, 23, tzinfo=tzo(-4)), True),
-    ("Mon 21 May 2018 14.05 BST", "en", naive(2018, 5, 21), False),
+    # a dot between hour and minute only with a zone after it (the Guardian's "18 Nov 2019 18.54 GMT")
+    ("Mon 21 May 2018 14.05 BST", "en", datetime(2018, 5, 21, 14, 5, tzinfo=tzo(1)), True),
+    ("21 May 2018 14.05", "en", naive(2018, 5, 21), False),
+    # Japanese era and Taiwan's Minguo years; Latvian year-first; Polish and Slovak "o" before the time
+    ("令和6年3月14日", "ja", naive(2024, 3, 14), False),
+    ("令和元年5月1日", "ja", naive(2019, 5, 1), False),
+    ("平成30年5月21日 12時23分", "ja", naive(2018, 5, 21, 12, 23), True),
+    ("民國113年3月14日", "zh", naive(2024, 3, 14), False),
+    ("2024. gada 14. martā", "lv", naive(2024, 3, 14), False),
+    ("14 marca 2024 o godz. 10:32", "pl", naive(2024, 3, 14, 10, 32), True),
+    ("14. marca 2024 o 10:32", "sk", naive(2024, 3, 14, 10, 32), True),
     ("21 May 2018 14:05 BST", "en", datetime(2018, 5, 21, 14, 5, tzinfo=tzo(1)), True),
     ("Jan. 5, 2019 9:05 a.m. PST", "en", datetime(2019, 1, 5, 9, 5, tzinfo=tzo(-8)), True),
     ("21-May-2018", "en", naive(2018, 5, 21), False),
