@@ -26,13 +26,18 @@ setup: .venv/.synced
 demo: setup
 	.venv/bin/newsflow demo
 
+# Two pytest workers (pytest-xdist), each taking whole test files: the Airflow runs spend much of their time waiting
+# (scheduler ticks, the minute clock, servers starting), so a second worker fills the other core. Each worker has its
+# own Airflow home, data folders and ports. PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 2
+
 test: setup
 	.venv/bin/ruff check .
 	.venv/bin/sqlfluff lint sql --dialect duckdb
-	.venv/bin/python -m pytest -ra
+	.venv/bin/python -m pytest -ra -n $(PYTEST_WORKERS) --dist loadfile
 
 test-fast: setup
-	.venv/bin/python -m pytest -ra -m "not integration"
+	.venv/bin/python -m pytest -ra -n $(PYTEST_WORKERS) --dist loadfile -m "not integration"
 
 # The multi-machine layout on loopback (tests/scaleout): PostgreSQL and Redis from Debian's packages, Airflow with
 # the CeleryExecutor and two Celery workers. Needs `apt-get install postgresql redis-server` (.ci/run does it);

@@ -26,6 +26,11 @@ LIVE_PORT = 8766
 USER = "admin"
 # the api-server first: runs left `running` by dead processes are failed through it before the scheduler starts
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+# The scheduler (LocalExecutor) and the triggerer serve running tasks' logs to the UI on these ports, on every
+# interface (Airflow has no host setting for them; a request must carry a token signed with this home's secret).
+# When another service on the machine holds one, the next free port is used: else that log server fails to bind
+# and the UI cannot show a running task's log.
+WORKER_LOG_PORT, TRIGGER_LOG_PORT = 8793, 8794
 LIVE_SOURCES = "config/sources.live.yaml"
 
 
@@ -60,13 +65,16 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def free_port(preferred: int) -> int:
-    """`preferred` when it is free, else a port the kernel picks."""
-    if port_free(preferred):
+def free_port(preferred: int, avoid: set[int] | frozenset[int] = frozenset()) -> int:
+    """`preferred` when it is free, else a port the kernel picks (never one in `avoid`: ports chosen but not yet bound)."""
+    if preferred not in avoid and port_free(preferred):
         return preferred
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in avoid:
+            return port
 
 
 def sources_on_port(sources_file: Path, old_port: int, new_port: int, folder: Path) -> Path:
@@ -97,7 +105,8 @@ def parallelism() -> int:
     return max(2, os.cpu_count() or 2)
 
 
-def service_env(port: int, sources_file: str, data_dir: Path, warehouse: str) -> dict[str, str]:
+def service_env(port: int, sources_file: str, data_dir: Path, warehouse: str,
+                log_ports: tuple[int, int] = (WORKER_LOG_PORT, TRIGGER_LOG_PORT)) -> dict[str, str]:
     url = f"http://127.0.0.1:{port}"
     return airflow_env({
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
@@ -111,6 +120,8 @@ def service_env(port: int, sources_file: str, data_dir: Path, warehouse: str) ->
         "AIRFLOW__API__SECRET_KEY": _secret("api-secret"),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(data_dir / "logs" / "airflow"),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_ports[0]),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(log_ports[1]),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "NEWSFLOW_SOURCES": sources_file,
         "NEWSFLOW_DATA_DIR": str(data_dir),
@@ -208,9 +219,12 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
             sources = Path(sources_file).resolve() if sources_file else Path(deployment_sources_file())
         groups = load_sources(sources).schedule_groups()  # a broken file stops `up` here, with its message
         warehouse = str(warehouse_path())
-        env = service_env(port, str(sources), data_dir, warehouse)
+        worker_log_port = free_port(WORKER_LOG_PORT)
+        log_ports = (worker_log_port, free_port(TRIGGER_LOG_PORT, avoid={worker_log_port}))
+        env = service_env(port, str(sources), data_dir, warehouse, log_ports)
         url = f"http://127.0.0.1:{port}"
-        state = {"pgid": pgid, "pids": pids, "url": url, "port": port, "sources_file": str(sources), "demo": demo,
+        state = {"pgid": pgid, "pids": pids, "url": url, "port": port, "log_ports": list(log_ports),
+                 "sources_file": str(sources), "demo": demo,
                  "live_url": live_url, "warehouse": warehouse, "data_dir": str(data_dir),
                  "airflow_home": str(airflow_home()), "logs": str(logs), "started_at": time.time(),
                  "schedules": groups}

@@ -82,6 +82,14 @@ def test_up_prints_url_login_and_warehouse(service):
     assert set(state["pids"]) == {"newsroom", "scheduler", "dag-processor", "triggerer", "api-server"}
     # the demo schedules only the live newsroom, on loopback
     assert state["schedules"] == {"* * * * *": ["alhadath", "dailyherald", "novosti", "khabar"]}
+    # the scheduler's and triggerer's log servers listen on the ports `up` chose (free ones when another service
+    # holds Airflow's 8793/8794)
+    from newsflow.service import port_free
+
+    deadline = time.monotonic() + 60
+    while any(port_free(p) for p in state["log_ports"]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not any(port_free(p) for p in state["log_ports"]), state["log_ports"]
     print(f"\nup: {service['timings']['up_s']:.1f}s")
 
 
@@ -234,6 +242,7 @@ def test_down_leaves_no_process_and_frees_the_ports(service):
     assert group == []
     live_port = int(state["live_url"].split(":")[2].split("/")[0])
     assert port_free(state["port"]) and port_free(live_port)
+    assert len(state["log_ports"]) == 2 and all(port_free(p) for p in state["log_ports"])
     assert not (service["base"] / "data" / "service" / "service.json").exists()
 
 

@@ -1,5 +1,5 @@
-"""The service's small helpers: a free port when the preferred one is taken, sources files moved to that port,
-and the task slots sized to the machine."""
+"""The service's small helpers: a free port when the preferred one is taken (the API, the live newsroom, Airflow's
+log servers), sources files moved to that port, and the task slots sized to the machine."""
 
 from __future__ import annotations
 
@@ -22,6 +22,17 @@ def test_a_taken_port_is_replaced_and_the_sources_file_follows(tmp_path):
     config = load_sources(moved)
     assert config.settings.allow_private_hosts == [f"127.0.0.1:{port}"]
     assert all(f"127.0.0.1:{port}/" in (s.url if s.kind != "urls" else s.urls_file) for s in config.sources)
+
+
+def test_a_port_listened_on_every_interface_is_taken_and_chosen_ports_are_avoided():
+    # Airflow's log servers listen on [::] (dual stack): a loopback probe must see such a port as taken
+    with socket.create_server(("", 0), family=socket.AF_INET6, dualstack_ipv6=True) as taken:
+        busy = taken.getsockname()[1]
+        assert not port_free(busy)
+        first = free_port(busy)
+        assert first != busy
+        # two ports chosen before either is bound: the second is never the first
+        assert free_port(first, avoid={first}) not in (first, busy)
 
 
 def test_same_port_keeps_the_bundled_file(tmp_path):
