@@ -28,13 +28,15 @@ demo: setup
 
 # Two pytest workers (pytest-xdist), each taking whole test files: the Airflow runs spend much of their time waiting
 # (scheduler ticks, the minute clock, servers starting), so a second worker fills the other core. Each worker has its
-# own Airflow home, data folders and ports. PYTEST_WORKERS=0 runs everything in one process.
+# own Airflow home, data folders and ports. Files go out in collection order, slowest first (tests/conftest.py),
+# not xdist's default of most tests first, which left one-test Airflow files for the end. PYTEST_WORKERS=0 runs
+# everything in one process.
 PYTEST_WORKERS ?= 2
 
 test: setup
 	.venv/bin/ruff check .
 	.venv/bin/sqlfluff lint sql --dialect duckdb
-	.venv/bin/python -m pytest -ra -n $(PYTEST_WORKERS) --dist loadfile
+	.venv/bin/python -m pytest -ra -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: setup
 	.venv/bin/python -m pytest -ra -n $(PYTEST_WORKERS) --dist loadfile -m "not integration"
