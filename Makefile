@@ -26,12 +26,12 @@ setup: .venv/.synced
 demo: setup
 	.venv/bin/newsflow demo
 
-# Two pytest workers (pytest-xdist), each taking whole test files: the Airflow runs spend much of their time waiting
-# (scheduler ticks, the minute clock, servers starting), so a second worker fills the other core. Each worker has its
-# own Airflow home, data folders and ports. Files go out in collection order, slowest first (tests/conftest.py),
-# not xdist's default of most tests first, which left one-test Airflow files for the end. PYTEST_WORKERS=0 runs
-# everything in one process.
-PYTEST_WORKERS ?= 2
+# PYTEST_WORKERS=2 runs the tests in two pytest-xdist workers, each taking whole files in collection order, slowest
+# first (tests/conftest.py): 874-1,004 s instead of ~1,450 s on a two-core machine. It is not the default: with both
+# cores busy, timing-sensitive tests failed in 3 of 4 such runs (each a different test; a request's arrival jitter,
+# an api-server's first login over 10 s), and CI must not be flaky. Each worker has its own Airflow home, data
+# folders and ports.
+PYTEST_WORKERS ?= 0
 
 test: setup
 	.venv/bin/ruff check .

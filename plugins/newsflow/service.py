@@ -395,7 +395,8 @@ class Client:
         body = json.dumps({"username": username, "password": secret}).encode() if username else None
         request = urllib.request.Request(f"{url.rstrip('/')}/auth/token", data=body,
                                          headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
+        # 30 s: a just-started api-server on a busy two-core machine took over 10 s to answer its first login
+        with urllib.request.urlopen(request, timeout=30) as response:
             return cls(url, json.loads(response.read())["access_token"])
 
     @classmethod
