@@ -49,10 +49,10 @@ def airflow_home(tmp_path_factory):
         os.environ["AIRFLOW_HOME"] = old
 
 
-# The slowest files (real Airflow runs; `pytest --durations`, session 14: 80-260 s each) are collected first. make test
-# hands whole files to two xdist workers as they free up, each taking its next file before the current one ends: with
-# these at the front both workers share them and the short unit files fill in at the end, instead of one worker
-# running a two-minute file alone after the other has finished.
+# The slowest files (real Airflow runs; `pytest --durations`, session 14: 80-260 s each) are collected first. With
+# `make test PYTEST_WORKERS=2`, xdist hands whole files to its two workers as they free up, each taking its next file
+# before the current one ends: with these at the front both workers share them and the short unit files fill in at
+# the end, instead of one worker running a two-minute file alone after the other has finished.
 _SLOWEST_FIRST = ("test_service.py", "test_ingest_sample_site.py", "test_kill_during_fetch.py",
                   "test_concurrent_reader.py", "test_quality_dag.py", "test_faults_dag.py", "test_term_index.py",
                   "test_hostile_site.py")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from newsflow.language import CJK_LETTERS
+
 # canonical name -> spellings seen in datelines and credit lines
 AGENCIES: dict[str, tuple[str, ...]] = {
     "Reuters": ("Reuters", "رويترز", "Рейтер", "Рейтерс", "路透社", "路透", "ロイター", "로이터", "رویترز"),
@@ -50,7 +52,7 @@ def _alternation() -> str:
 _ALT = _alternation()
 # an agency name is a whole word (no "APPLE" for "AP", no "وكالاتها"); scripts written without spaces have no
 # word boundary to require ("新华社贵阳5月21日电")
-_END = r"(?![^\W\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af])"
+_END = rf"(?![^\W{CJK_LETTERS}])"
 _AG = rf"({_ALT}){_END}"
 _DASH = r"\s*[-–—:：]\s*"
 _LABEL = (r"(?i:来源|來源|出典|출처|Source|Sources|Quelle|Fonte|Fuente|Credit|المصدر|Источник|منبع|Джерело|Kaynak)"

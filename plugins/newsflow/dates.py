@@ -18,6 +18,8 @@ import jdatetime
 from hijridate import Hijri
 from lxml import etree
 
+from newsflow.language import CJK_LETTERS
+
 
 @dataclass(frozen=True)
 class DateCandidate:
@@ -1272,9 +1274,8 @@ _AGO_BEFORE = _n("vor|il y a|hace|há|před|acum|cách đây|πριν από|π�
 _AGO_AFTER = _n("ago|fa|geleden|назад|тому|temu|önce|sedan|siden|sitten|lalu|yang lalu|trước|atrás|पहले|前|전|"
                 "پیش|قبل")
 _ONE = r"an?|one|einer|einem|une?|una|uno|uma|um"
-_CJK_LETTERS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
-_UNIT_END = r"(?![^\W\d_" + _CJK_LETTERS + r"])"
-_CJK_CHAR = re.compile("[" + _CJK_LETTERS + "]")
+_UNIT_END = rf"(?![^\W\d_{CJK_LETTERS}])"
+_CJK_CHAR = re.compile(f"[{CJK_LETTERS}]")
 _RTL_WORD = re.compile("[\u0590-\u06ff]")
 _AGO = re.compile(
     r"(?:(?P<pre>" + _AGO_BEFORE + r")\s+)?(?:(?P<n>\d{1,4})|(?P<one>" + _ONE + r")(?=\s))?\s*(?P<u>"
@@ -1333,9 +1334,7 @@ def _relative_value(text: str, fetched: datetime, zone: ZoneInfo | None) -> tupl
             parsed = _time_from(t) if t else None
             if parsed is None or not _REL_TRAIL.fullmatch(norm, t.end()):
                 continue
-            day = local_now.date() - timedelta(days=1 if m["yesterday"] else 0)
-            hour, minute, second, tz = parsed
-            return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=tz), True, start
+            return _on_day(local_now.date() - timedelta(days=1 if m["yesterday"] else 0), parsed), True, start
         for rx in _NO_YEAR:
             m = rx.match(norm, start)
             if not m:
@@ -1352,19 +1351,21 @@ def _relative_value(text: str, fetched: datetime, zone: ZoneInfo | None) -> tupl
             if not _REL_TRAIL.fullmatch(norm, end):
                 continue
             # the year left out is the one that puts the day at or before the reading (a day ahead for time zones)
-            year = local_now.year
-            if _to_date(year, month, int(m["d"])) is None:
-                continue
-            if date(year, month, int(m["d"])) > local_now.date() + timedelta(days=1):
-                year -= 1
-            day = _to_date(year, month, int(m["d"]))
+            day = _to_date(local_now.year, month, int(m["d"]))
+            if day is not None and day > local_now.date() + timedelta(days=1):
+                day = _to_date(local_now.year - 1, month, int(m["d"]))
             if day is None:
                 continue
-            if parsed is None:
-                return datetime(day.year, day.month, day.day), False, start
-            hour, minute, second, tz = parsed
-            return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=tz), True, start
+            return _on_day(day, parsed), parsed is not None, start
     return None
+
+
+def _on_day(day: date, parsed: tuple[int, int, int, tzinfo | None] | None) -> datetime:
+    """The day at the time _time_from parsed (midnight without one)."""
+    if parsed is None:
+        return datetime(day.year, day.month, day.day)
+    hour, minute, second, tz = parsed
+    return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=tz)
 
 
 def _relative_dateline(root: etree._Element, heading: etree._Element, fetched: datetime,

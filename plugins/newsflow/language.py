@@ -11,6 +11,9 @@ from functools import lru_cache
 # at about a third of the cost
 DETECT_CHARS = 1200
 _ISO639_1 = re.compile("^[a-z]{2}$")
+# Kana, Han and Hangul: letters to \w, yet no space separates their words, so the regexes that need a word to end
+# (a credit, a date's unit, a title's separator) let one of them follow straight after.
+CJK_LETTERS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
 _LANG_ATTR = re.compile(r"^([a-zA-Z]{2,3})(?:[-_].*)?$")
 # ISO 639-2/3 codes that pages put in lang= where a two-letter code exists
 _THREE_TO_TWO = {"ara": "ar", "eng": "en", "rus": "ru", "zho": "zh", "chi": "zh", "fas": "fa", "per": "fa", "fra": "fr",

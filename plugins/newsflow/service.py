@@ -28,7 +28,7 @@ USER = "admin"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 # The scheduler (LocalExecutor) and the triggerer serve running tasks' logs to the UI on these ports, on every
 # interface (Airflow has no host setting for them; a request must carry a token signed with this home's secret).
-# When another service on the machine holds one, the next free port is used: else that log server fails to bind
+# When another service on the machine holds one, a free port is used: else that log server fails to bind
 # and the UI cannot show a running task's log.
 WORKER_LOG_PORT, TRIGGER_LOG_PORT = 8793, 8794
 LIVE_SOURCES = "config/sources.live.yaml"

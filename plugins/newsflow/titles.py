@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef"
+from newsflow.language import CJK_LETTERS
+
+_CJK = CJK_LETTERS + "\uff00-\uffef"  # and full-width forms
 _SEPARATORS = re.compile(
     r"\s+(?:\||-|–|—|::|«|»|·|•|/|:|>)\s+"
     r"|\s*[|｜]\s*"  # a pipe separates even without spaces ("标题｜网站")
