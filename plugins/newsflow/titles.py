@@ -84,6 +84,7 @@ def clean_title(title: str | None, *, h1: str | None = None, site_names: list[st
         return h1
     if not title:
         return h1
+    title = _without_whole_name(title, names)
     spans = _parts(title)
     if len(spans) > 1:
         lo, hi = 0, len(spans)
@@ -98,6 +99,26 @@ def clean_title(title: str | None, *, h1: str | None = None, site_names: list[st
             if len(pipes) > 1:
                 title = max(pipes, key=len)
     return title.strip() or h1
+
+
+def _without_whole_name(title: str, names: list[str]) -> str:
+    """The title without a site name that holds a separator itself ("LinkNaija | Nigeria's popular news platform:
+    Headline"): split into parts, its tagline would look like the headline's first part."""
+    folded = title.casefold()
+    for name in names:
+        name = " ".join(name.split())
+        if len(_parts(name)) < 2:
+            continue
+        size = len(name)
+        if folded.startswith(name.casefold()):
+            after = _SEPARATORS.match(title, size)
+            if after and after.end() < len(title):
+                return title[after.end():]
+        if folded.endswith(name.casefold()):
+            before = next((m for m in _SEPARATORS.finditer(title) if m.end() == len(title) - size), None)
+            if before and before.start() > 0:
+                return title[:before.start()]
+    return title
 
 
 def _parts(title: str) -> list[tuple[int, int]]:

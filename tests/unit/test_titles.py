@@ -27,6 +27,13 @@ from newsflow.titles import clean_title, common_affixes
         ("Brexit: what happens next | Politics | The Guardian", ["The Guardian"], "Brexit: what happens next"),
         ("市议会通过明年财政预算_新闻中心_城市快报网", ["城市快报网"], "市议会通过明年财政预算"),
         ("snake_case names explained | Dev Notes", ["Dev Notes"], "snake_case names explained"),
+        # a site name with a tagline, itself split by a separator, goes whole
+        ("LinkNaija | Nigeria's popular news platform: Actress stuns in new photos",
+         ["LinkNaija | Nigeria's popular news platform"], "Actress stuns in new photos"),
+        ("Stadtrat beschließt Haushalt 2025 - Kreisbote – Nachrichten aus dem Landkreis",
+         ["Kreisbote – Nachrichten aus dem Landkreis"], "Stadtrat beschließt Haushalt 2025"),
+        ("أخبار اليوم | صوت الشارع: افتتاح جسر جديد في المدينة", ["أخبار اليوم | صوت الشارع"],
+         "افتتاح جسر جديد في المدينة"),
         # separators inside the headline are not site names
         ("US - China trade talks resume", ["Example News"], "US - China trade talks resume"),
         ("Trump - Kim summit ends early - Example News", ["Example News"], "Trump - Kim summit ends early"),
