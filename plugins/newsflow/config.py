@@ -121,6 +121,7 @@ class Settings(BaseModel):
     allow_private_hosts: list[str] = Field(default_factory=list)
     timezone: str = "UTC"
     extract_workers: int = Field(0, ge=0, description="0 means one per core")
+    extract_time_limit_s: float = Field(60.0, gt=0, description="CPU seconds one page's extraction may take")
     max_articles: int | None = Field(None, ge=1)
     revisit: RevisitPolicy = Field(default_factory=RevisitPolicy)
     schedule: str | None = Field(None, description="default schedule of the sources (cron, @preset or 15m / 2h)")
@@ -333,6 +334,11 @@ def schedule_slug(schedule: str) -> str:
     if duration_seconds(schedule) is not None:
         return f"every_{schedule}"
     return "cron_" + re.sub(r"[^0-9A-Za-z]+", "_", schedule.replace("*", "x")).strip("_")
+
+
+def scheduled_dag_id(schedule: str) -> str:
+    """The id of the DAG that ingests a schedule's sources: news_ingest_hourly, news_ingest_every_15m."""
+    return f"news_ingest_{schedule_slug(schedule)}"
 
 
 def _check_zone(value: str) -> str:

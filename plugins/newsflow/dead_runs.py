@@ -1,5 +1,5 @@
-"""Runs left `running` by a process that died (kill -9, OOM, a lost machine): found and marked failed through
-Airflow's public REST API, which also fails their unfinished task instances and so frees their pool slots.
+"""Runs left `running` by a process that died (kill -9, OOM, a lost machine), and runs of schedules the sources
+file no longer has: found and marked failed through Airflow's public REST API, which also ends their tasks.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 
 # every newsflow DAG: news_ingest, the scheduled news_ingest_<schedule> ones, news_reprocess, news_quality, ...
 DAG_PREFIX = "news_"
+# the DAGs built from the sources file's schedules (news_ingest_hourly, ...); plain news_ingest is always defined
+SCHEDULED_PREFIX = "news_ingest_"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -54,5 +56,26 @@ def fail_dead_runs(client, hostname: str | None = None) -> list[tuple[str, str]]
     for dag_id, run_id, tasks in dead_runs(client, hostname):
         client.patch(f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}", {"state": "failed"})
         log.info("%s run %s: tasks %s died with their process", dag_id, run_id, ", ".join(tasks))
+        failed.append((dag_id, run_id))
+    return failed
+
+
+def unscheduled_runs(client, scheduled: set[str]) -> list[tuple[str, str]]:
+    """(dag_id, run_id) of queued or running runs of scheduled ingest DAGs that are not in `scheduled`, the DAG
+    ids the service's sources file defines now. Left by a service that scheduled another file (a plain `make up`
+    before `up --demo`), such a run never ends: its DAG is gone, so every start of its first task ends in "Dag not
+    found" and a reschedule, and it would resume if that schedule came back."""
+    runs = client.get("/dags/~/dagRuns?state=queued&state=running&limit=100").get("dag_runs", [])
+    return [(run["dag_id"], run["dag_run_id"]) for run in runs
+            if run["dag_id"].startswith(SCHEDULED_PREFIX) and run["dag_id"] not in scheduled]
+
+
+def fail_unscheduled_runs(client, scheduled: set[str]) -> list[tuple[str, str]]:
+    """Mark every run of unscheduled_runs failed; returns their (dag_id, run_id). Called when the service starts,
+    before its scheduler does."""
+    failed = []
+    for dag_id, run_id in unscheduled_runs(client, scheduled):
+        client.patch(f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}", {"state": "failed"})
+        log.info("%s run %s: its schedule is not in the sources file", dag_id, run_id)
         failed.append((dag_id, run_id))
     return failed

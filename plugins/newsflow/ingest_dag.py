@@ -152,12 +152,12 @@ def airflow_schedule(schedule: str) -> str | timedelta:
 def build_scheduled_dags(sources_file: str) -> dict:
     """One DAG per schedule in the sources file; a broken file raises ConfigError (an import error of the file
     that calls this, naming the file and the entry; the other DAG files still parse)."""
-    from newsflow.config import load_sources, schedule_slug
+    from newsflow.config import load_sources, scheduled_dag_id
 
     config = load_sources(sources_file)
     dags = {}
     for schedule, names in config.schedule_groups().items():
-        dag_id = f"news_ingest_{schedule_slug(schedule)}"
+        dag_id = scheduled_dag_id(schedule)
         dags[dag_id] = build_ingest_dag(
             dag_id, schedule=airflow_schedule(schedule), sources_file=sources_file, sources=names,
             what=f"Scheduled `{schedule}` from `{sources_file}`: ingests {', '.join(names)}. Scheduled runs need "

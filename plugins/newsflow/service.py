@@ -174,7 +174,7 @@ def answers(url: str) -> bool:
 def up(*, port: int | None = None, demo: bool = False, sources_file: str | None = None, timeout: float = 240.0,
        echo=print) -> dict:
     """Start the service in the background and return once the UI answers; refuses when one is already up."""
-    from newsflow.config import load_sources, warehouse_path
+    from newsflow.config import load_sources, scheduled_dag_id, warehouse_path
 
     state = read_state()
     if is_running(state):
@@ -239,7 +239,7 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
                 continue
             _wait_until(lambda: answers(url), f"the api-server did not answer at {url} in time", deadline, pids,
                         logs)
-            _fail_dead_runs_before_scheduling(url, echo)
+            _fail_dead_runs_before_scheduling(url, {scheduled_dag_id(s) for s in groups}, echo)
         _wait_for_dags(url, deadline, pids, logs)
     except BaseException:
         if pids:
@@ -258,16 +258,26 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
     return state
 
 
-def _fail_dead_runs_before_scheduling(url: str, echo) -> None:
+def _fail_dead_runs_before_scheduling(url: str, scheduled: set[str], echo) -> None:
     """Runs a killed `airflow dags test` or a crashed service left `running` would hold their pool slots until the
-    scheduler's heartbeat timeout (5 min). They are failed while no scheduler runs: on SQLite a scheduler
-    evaluating the same run at that moment could read the run before the change and its tasks after it."""
+    scheduler's heartbeat timeout (5 min), and runs of schedules the sources file no longer has would never end.
+    They are failed while no scheduler runs: on SQLite a scheduler evaluating the same run at that moment could
+    read the run before the change and its tasks after it."""
+    from newsflow.dead_runs import fail_unscheduled_runs
+
     try:
         client = Client.login(url, USER, password() or "")
     except (OSError, ValueError) as exc:
         echo(f"newsflow: could not log in to check for runs left running by dead processes ({exc})")
         return
     report_dead_runs(client, echo=echo)
+    try:
+        failed = fail_unscheduled_runs(client, scheduled)
+    except (OSError, ValueError, ServiceError) as exc:
+        echo(f"newsflow: could not check for runs of schedules no longer in the sources file ({exc})")
+        return
+    for dag_id, run_id in failed:
+        echo(f"newsflow: {dag_id} run {run_id} is of a schedule no longer in the sources file: marked failed")
 
 
 def _wait_until(ready, what: str, deadline: float, pids: dict[str, int], logs: Path) -> None:
@@ -292,11 +302,15 @@ def _wait_for_dags(url: str, deadline: float, pids: dict[str, int], logs: Path) 
     def ready() -> bool:
         try:
             client.get("/dags/news_ingest")
+            health = _get(f"{url}/api/v2/monitor/health", timeout=5)
         except urllib.error.HTTPError as exc:
             if exc.code != 404:
                 raise
             return False
-        health = _get(f"{url}/api/v2/monitor/health", timeout=5)
+        except (OSError, ValueError):
+            # a request timing out while the scheduler and dag-processor start on a busy machine: ask again;
+            # _wait_until ends the wait at the deadline or when a component stops
+            return False
         return (health.get("scheduler") or {}).get("status") == "healthy"
 
     _wait_until(ready, "the scheduler or the dag-processor did not come up in time", deadline, pids, logs)

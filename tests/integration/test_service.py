@@ -3,7 +3,8 @@ scheduler, dag-processor, triggerer, api-server and the live newsroom; the newsr
 minute and at least three scheduled runs succeed, each loading articles the newsroom published since the last one.
 Unknown conf keys and wrong types are refused before a run exists (past the api-server, by the run's first task,
 without retries), a missing sources file without retries; `newsflow ingest` goes through
-the REST API and news_quality follows the warehouse it loaded; `newsflow down` leaves no process and frees the ports.
+the REST API and news_quality follows the warehouse it loaded; `newsflow down` leaves no process and frees the ports;
+a service then started on another sources file fails the unfinished runs of the schedule that file lacks.
 Timings are printed (pytest -s), not asserted.
 """
 
@@ -217,6 +218,16 @@ def test_three_scheduled_runs_each_load_new_articles(service):
     assert "scheduler" in status.stdout and SCHEDULED in status.stdout and "success" in status.stdout
 
 
+def test_queue_a_run_of_the_schedule_the_next_sources_file_lacks(service):
+    """Sets up the last test: a run of the every-minute DAG that is still queued when the service goes down (its DAG
+    paused, so the scheduler never starts it)."""
+    client = service["client"]
+    client.patch(f"/dags/{SCHEDULED}", {"is_paused": True})
+    run = client.trigger(SCHEDULED, {})
+    assert run["state"] == "queued", run
+    service["queued_run"] = run["dag_run_id"]
+
+
 def test_down_leaves_no_process_and_frees_the_ports(service):
     import psutil
 
@@ -269,6 +280,38 @@ def test_each_scheduled_run_loaded_the_newsrooms_new_articles(service):
         assert urls, f"{run} loaded no new live article; outcomes: {outcomes}"
     first, second, third = loaded.values()
     assert not (first & second) and not (second & third) and not (first & third)
+
+
+def test_up_with_another_sources_file_fails_the_runs_of_schedules_it_lacks(service, tmp_path):
+    """A service started on a sources file without the every-minute schedule (a plain `make up` after `up --demo`)
+    fails that DAG's unfinished runs before its scheduler starts: otherwise the run stays queued or running for
+    ever, its first task ending in "Dag not found" at every try, and resumes if the schedule comes back."""
+    from urllib.parse import quote
+
+    from newsflow.service import Client, free_port
+
+    queued = service.get("queued_run")
+    if not queued:
+        pytest.skip("no run was queued")
+    (tmp_path / "urls.txt").write_text("")
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("settings:\n  schedule: '@yearly'\nsources:\n  - {name: quiet, kind: urls, urls_file: urls.txt}\n")
+    env = service["env"]
+    up = _run("up", "--port", str(free_port(18090)), "--sources", str(sources), env=env)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert f"{SCHEDULED} run {queued} is of a schedule no longer in the sources file: marked failed" in up.stdout, \
+            up.stdout
+        state = json.loads((service["base"] / "data" / "service" / "service.json").read_text())
+        assert state["schedules"] == {"@yearly": ["quiet"]}
+        client = Client.for_service(state)
+        run = client.get(f"/dags/{SCHEDULED}/dagRuns/{quote(queued, safe='')}")
+        assert run["state"] == "failed", run
+        left = client.get("/dags/~/dagRuns?state=queued&state=running&limit=100")["dag_runs"]
+        assert [r["dag_run_id"] for r in left if r["dag_id"] == SCHEDULED] == []
+    finally:
+        down = _run("down", env=env, timeout=180)
+        assert down.returncode == 0, down.stdout + down.stderr
 
 
 def _running(pid: int) -> bool:
