@@ -873,7 +873,7 @@ def _load_json(text: str):
     for attempt in (t, _TRAILING_COMMA.sub(r"\1", t), "[" + _CONCATENATED.sub("},{", t) + "]"):
         try:
             return json.loads(attempt, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # a nesting bomb ("[[[[...") raises the latter
             continue
     return None
 

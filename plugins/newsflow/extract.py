@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+import signal
+import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -164,7 +167,7 @@ def _jsonld_headlines(text: str) -> list[str]:
     """The headline of each article-like object in a JSON-LD script (none from broken JSON)."""
     try:
         data = json.loads(text, strict=False)
-    except ValueError:
+    except (ValueError, RecursionError):  # a nesting bomb ("[[[[...") raises the latter
         return []
     found, stack = [], [data]
     while stack and len(found) < 5:
@@ -452,6 +455,43 @@ def _split_list(value) -> list[str]:
     return [v.strip() for v in value if v and v.strip()][:50]
 
 
+class ExtractionTimeout(BaseException):
+    """A page used up its CPU time limit (settings.extract_time_limit_s). A BaseException, like Airflow's own task
+    timeout: the libraries' `except Exception` around their heuristics must not swallow it."""
+
+
+@contextmanager
+def cpu_time_limit(seconds: float | None):
+    """Raise ExtractionTimeout inside the block once this process has spent `seconds` of CPU time in it.
+
+    Some markup makes the extractor crawl: a 3 MB page of 100,000 links takes trafilatura ~40 CPU s, a 10 MB one
+    minutes, holding a worker (or the task) while every other page waits. CPU time, not wall time: a busy machine
+    slows every page alike and must not fail them. SIGPROF, because Airflow's execution_timeout owns SIGALRM in the
+    task process (where small batches are extracted). Python runs the handler between bytecodes, so a single
+    long call into C ends first; the signal repeats each second in case a bare `except:` swallowed it. Outside the
+    main thread signals cannot be set: no limit there.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise ExtractionTimeout(f"over {seconds:g} CPU s")
+
+    previous = signal.signal(signal.SIGPROF, expire)
+    signal.setitimer(signal.ITIMER_PROF, seconds, 1.0)
+    try:
+        yield
+    finally:
+        while True:  # the signal may land here, before the timer is off: its exception must not skip the reset
+            try:
+                signal.setitimer(signal.ITIMER_PROF, 0)
+                signal.signal(signal.SIGPROF, previous)
+                break
+            except ExtractionTimeout:
+                continue
+
+
 def extract_item(item: dict) -> dict:
     """Worker entry point: read one archived response and extract it. Never raises: errors become a reason."""
     result = {"seq": item["seq"], "error": None, "record": None}
@@ -459,18 +499,19 @@ def extract_item(item: dict) -> dict:
         response = read_response(item["warc_file"], item["warc_offset"])
         html, _encoding = decode_html(response.body, header(response.headers, "Content-Type"))
         fetched_at = item.get("fetched_at") or _parse_warc_date(response.warc_date) or datetime.now(UTC)
-        record = extract_html(
-            html,
-            url=item["url"],
-            source=item["source"],
-            fetched_at=fetched_at,
-            hint_date=item.get("hint_date"),
-            hint_title=item.get("hint_title"),
-            warc_date=item.get("warc_date") or response.warc_date,
-            language_hint=item.get("language_hint"),
-            timezone=item.get("timezone"),
-            url_kind_date_field=item.get("hint_kind") or "feed",
-        )
+        with cpu_time_limit(item.get("time_limit_s")):
+            record = extract_html(
+                html,
+                url=item["url"],
+                source=item["source"],
+                fetched_at=fetched_at,
+                hint_date=item.get("hint_date"),
+                hint_title=item.get("hint_title"),
+                warc_date=item.get("warc_date") or response.warc_date,
+                language_hint=item.get("language_hint"),
+                timezone=item.get("timezone"),
+                url_kind_date_field=item.get("hint_kind") or "feed",
+            )
         record.update(
             seq=item["seq"],
             article_id=item["article_id"],
@@ -481,6 +522,9 @@ def extract_item(item: dict) -> dict:
             warc_offset=item["warc_offset"],
         )
         result["record"] = record
+    except ExtractionTimeout as exc:
+        log.warning("extraction of %s stopped: %s", item.get("url"), exc)
+        result["error"] = "extract_timeout"
     except Exception as exc:  # noqa: BLE001 - one hostile page must not stop the batch
         log.warning("extraction failed for %s: %s", item.get("url"), exc, exc_info=True)
         result["error"] = f"extract_error:{type(exc).__name__}"

@@ -19,7 +19,8 @@ from tests.support.faultserver import ENCODED_TEXT, FaultServer
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
-GOOD = ["/ok/1", "/ok/2", "/etag", "/retry-after", "/gzip-ok", "/deflate", "/redirect-ok", "/no-content-type"] + [
+GOOD = ["/ok/1", "/ok/2", "/etag", "/retry-after", "/gzip-ok", "/deflate", "/redirect-ok", "/no-content-type",
+        "/jsonld-bomb"] + [
     f"/enc/{encoding}/{where}" for encoding in sorted(ENCODED_TEXT)
     for where in ("header", "meta", "none", "default-header")
 ]
@@ -46,6 +47,7 @@ BAD = {
     "/private/secret": ("skipped", "robots_disallowed"),
     "/ok/1?utm_source=feed&utm_medium=rss": ("skipped", "duplicate"),
     "/empty": ("rejected", None),
+    "/link-farm": ("failed", "extract_timeout"),
 }
 NON_HTTP = {"file:///etc/passwd": ("skipped", "bad_scheme"), "gopher://example.com/": ("skipped", "bad_scheme")}
 
@@ -59,6 +61,7 @@ def test_hostile_server_run(tmp_path, airflow_home):
             f"  allow_private_hosts: ['127.0.0.1:{server.port}']\n"
             "  min_host_interval_s: 0\n  host_concurrency: 8\n  connect_timeout_s: 2\n  read_timeout_s: 2\n"
             "  total_timeout_s: 4\n  max_tries: 3\n  backoff_base_s: 0.1\n  backoff_max_s: 2\n  max_bytes: 2000000\n"
+            "  extract_time_limit_s: 5\n"
             "sources:\n  - {name: hostile, kind: urls, urls_file: urls.txt, timezone: Europe/London}\n",
             encoding="utf-8",
         )

@@ -266,3 +266,41 @@ def test_a_page_with_too_little_text_keeps_its_metadata():
     assert (record["title"], record["author"], str(record["published_date"])) == \
         ("Short note", "Dana Whitfield", "2024-02-02")
     assert record["body"] == ""
+
+
+def test_a_page_over_its_cpu_time_limit_is_stopped_and_the_signal_restored():
+    import signal
+    import time
+
+    from newsflow.extract import ExtractionTimeout, cpu_time_limit
+
+    before = signal.getsignal(signal.SIGPROF)
+    started = time.process_time()
+    with pytest.raises(ExtractionTimeout), cpu_time_limit(0.3):
+        while True:
+            try:  # the libraries' broad handlers must not swallow it
+                sum(range(10_000))
+            except Exception:  # noqa: BLE001, S112
+                continue
+    spent = time.process_time() - started
+    assert 0.25 <= spent < 5, spent
+    assert signal.getsignal(signal.SIGPROF) is before
+    assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
+    with cpu_time_limit(30):  # within its limit a block runs to its end, and leaves no timer behind
+        total = sum(range(100_000))
+    assert total == 4_999_950_000
+    assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
+
+
+def test_a_json_ld_nesting_bomb_is_skipped_not_fatal():
+    # deeper than Python's recursion limit: json raises RecursionError, which is not a ValueError
+    bomb = '<script type="application/ld+json">' + "[" * 50_000 + "]" * 50_000 + "</script>"
+    page = (f"<html lang='en'><head><title>Harbour reopens</title>{bomb}"
+            "<meta property='article:published_time' content='2024-03-14T10:32:00+02:00'></head><body><article>"
+            "<h1>Harbour reopens</h1>" + "<p>The harbour reopened on Thursday after a month of repairs to the quay "
+            "walls, and the first ferries sailed on time.</p>" * 4 + "</article></body></html>")
+    record = extract_html(page, url="https://example.com/news/harbour", source="s",
+                          fetched_at=datetime(2024, 3, 15, tzinfo=UTC))
+    assert record["published_date"].isoformat() == "2024-03-14"
+    assert "first ferries sailed" in record["body"]
+    assert record["title"] == "Harbour reopens"

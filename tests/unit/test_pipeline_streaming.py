@@ -145,3 +145,26 @@ def test_nothing_to_extract_does_not_import_the_extractor():
                           env={"PYTHONPATH": str(root / "plugins"), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("workers", [2, 1])
+def test_a_page_over_the_cpu_time_limit_fails_alone(tmp_path, data_env, workers):
+    """In the worker pool and in this process (where small batches are extracted)."""
+    with FaultServer() as server:
+        urls = [server.url(f"/ok/page-{i}") for i in range(12)] + [server.url("/link-farm")]
+        path = tmp_path / "sources.yaml"
+        path.write_text(
+            f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n"
+            "  max_tries: 1\n  extract_time_limit_s: 3\n"
+            "sources:\n  - name: wire\n    kind: urls\n    urls:\n" + "".join(f"      - '{u}'\n" for u in urls))
+        [job] = [fetch_source(discover_source(j)) for j in plan_run(str(path), None, "t")]
+    rows = staging.rows(job.staging / "ledger.fetch.parquet", staging.LEDGER)
+    items = [extraction_item(r, job) for r in rows if r["url_kind"] == "article" and r["outcome"] is None]
+    assert len(items) == 13 and {i["time_limit_s"] for i in items} == {3.0}
+    with ExtractionStream(workers, chunk=4) as stream:
+        results = [r for item in items for r in stream.submit(item)]
+        results.extend(stream.finish())
+    url = {i["seq"]: i["url"] for i in items}
+    errors = {url[r["seq"]]: r["error"] for r in results if r["error"]}
+    assert errors == {server.url("/link-farm"): "extract_timeout"}
+    assert len([r for r in results if r["record"] and r["record"]["body"]]) == 12

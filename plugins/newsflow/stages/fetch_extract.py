@@ -104,6 +104,7 @@ def extraction_item(row: dict, job: Job) -> dict:
         "hint_title": row["hint_title"], "hint_kind": "sitemap" if job.source.kind == "sitemap" else "feed",
         "warc_date": row["warc_date"], "fetched_at": row["fetched_at"], "http_status": row["http_status"],
         "source": job.name, "language_hint": job.source.language, "timezone": job.timezone,
+        "time_limit_s": job.settings.extract_time_limit_s,
     }
 
 
