@@ -1175,6 +1175,38 @@ def test_a_tie_goes_to_the_pages_own_metadata():
     assert choose_publication_date(cands, fetched_at=FETCHED_LATE).date_source == "jsonld"
 
 
+@pytest.mark.parametrize(("stamp", "others", "day"), [
+    # a Rome page: stamped in UTC at 23:01, its URL and visible date say the 2nd (00:01 in Rome)
+    (datetime(2023, 11, 1, 23, 1, tzinfo=UTC), [cand("url", naive(2023, 11, 2), False)], date(2023, 11, 2)),
+    # San Francisco, 23:03 on the 18th: the dateline is local, the stamp UTC
+    (datetime(2019, 11, 19, 7, 3, tzinfo=UTC),
+     [cand("dateline", naive(2019, 11, 18, 23, 3)), cand("url", naive(2019, 11, 18), False)], date(2019, 11, 18)),
+    # New York: a naive meta time in local time beside the UTC one
+    (datetime(2023, 11, 9, 3, 28, tzinfo=UTC), [cand("meta", naive(2023, 11, 8, 22, 28))], date(2023, 11, 8)),
+    # Auckland (+13 in summer is beyond +12: the stamp keeps its UTC day); 10:36 UTC is the same day from
+    # UTC-10 to UTC+12, so another day elsewhere is no local reading of it
+    (datetime(2024, 1, 10, 11, 30, tzinfo=UTC), [cand("url", naive(2024, 1, 11), False)], date(2024, 1, 10)),
+    (datetime(2019, 11, 19, 10, 36, tzinfo=UTC), [cand("htmldate", naive(2019, 11, 20), False)], date(2019, 11, 19)),
+    # another source on the stamp's own UTC day: the stamp stays there
+    (datetime(2021, 11, 4, 23, 0, tzinfo=UTC),
+     [cand("dateline", naive(2021, 11, 5), False), cand("htmldate", naive(2021, 11, 4), False)], date(2021, 11, 4)),
+    # alone, a UTC stamp is its UTC day
+    (datetime(2023, 11, 1, 23, 1, tzinfo=UTC), [], date(2023, 11, 1)),
+])
+def test_a_utc_stamp_takes_the_local_day_the_other_sources_name(stamp, others, day):
+    result = choose_publication_date([cand("jsonld", stamp), *others], fetched_at=datetime(2026, 1, 1, tzinfo=UTC))
+    assert (result.published_date, result.date_source) == (day, "jsonld")
+    assert result.published_at == stamp  # the instant itself never moves
+
+
+def test_a_stamp_with_a_real_offset_keeps_its_own_day():
+    # +04:00 is the publisher's statement of its local time: a URL naming the next UTC day does not move it
+    stamp = datetime(2020, 6, 2, 23, 30, tzinfo=timezone(timedelta(hours=4)))
+    result = choose_publication_date([cand("jsonld", stamp), cand("url", naive(2020, 6, 3), False)],
+                                     fetched_at=FETCHED_LATE)
+    assert (result.published_date, result.date_source) == (date(2020, 6, 2), "jsonld")
+
+
 def test_a_future_candidate_does_not_vote():
     cands = [cand("jsonld", naive(2030, 1, 1, 8)), cand("meta", naive(2030, 1, 1, 8)),
              cand("dateline", naive(2020, 3, 2, 10))]
