@@ -1187,9 +1187,12 @@ def test_a_tie_goes_to_the_pages_own_metadata():
     # UTC-10 to UTC+12, so another day elsewhere is no local reading of it
     (datetime(2024, 1, 10, 11, 30, tzinfo=UTC), [cand("url", naive(2024, 1, 11), False)], date(2024, 1, 10)),
     (datetime(2019, 11, 19, 10, 36, tzinfo=UTC), [cand("htmldate", naive(2019, 11, 20), False)], date(2019, 11, 19)),
+    # htmldate mostly reads the stamp itself: its day is no second source for the UTC day
+    (datetime(2021, 11, 4, 23, 0, tzinfo=UTC),
+     [cand("dateline", naive(2021, 11, 5), False), cand("htmldate", naive(2021, 11, 4), False)], date(2021, 11, 5)),
     # another source on the stamp's own UTC day: the stamp stays there
     (datetime(2021, 11, 4, 23, 0, tzinfo=UTC),
-     [cand("dateline", naive(2021, 11, 5), False), cand("htmldate", naive(2021, 11, 4), False)], date(2021, 11, 4)),
+     [cand("dateline", naive(2021, 11, 5), False), cand("time", naive(2021, 11, 4), False)], date(2021, 11, 4)),
     # alone, a UTC stamp is its UTC day
     (datetime(2023, 11, 1, 23, 1, tzinfo=UTC), [], date(2023, 11, 1)),
 ])
