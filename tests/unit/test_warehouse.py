@@ -257,8 +257,11 @@ def test_loads_keep_every_key_unique(tmp_path, monkeypatch):
     # every load file's own time is reported, so a benchmark can tell which statement costs what
     assert set(summary["steps_s"]) == {p.stem for p in (sql_dir() / "loads").glob("*.sql")}
     # a step with nothing to do is skipped: nothing is unchanged or stored in a first load, nothing new after it
-    assert summary["skipped_steps"] == ["02_touch_confirmed", "02_touch_unchanged", "04_merge_articles"]
+    assert summary["skipped_steps"] == ["02_touch_confirmed", "02_touch_unchanged", "04_merge_articles",
+                                        "10_interrupted_runs"]
     assert "03_insert_new_articles" in retried["skipped_steps"] and "04_merge_articles" not in retried["skipped_steps"]
+    # a retry of run1 is run1 itself, not an earlier run; run2 finds run1 without a verdict (no account step here)
+    assert "10_interrupted_runs" in retried["skipped_steps"]
     assert again["skipped_steps"] == ["02_touch_confirmed", "03_insert_new_articles", "04_merge_articles"]
     con = warehouse.connect(tmp_path / "w", read_only=True)
     assert warehouse.duplicate_keys(con) == dict.fromkeys(warehouse.KEYS, 0)
@@ -266,6 +269,34 @@ def test_loads_keep_every_key_unique(tmp_path, monkeypatch):
     assert con.execute("select count(*) from http_cache").fetchone()[0] == 3
     assert con.execute("select count(*), count(distinct run_id) from runs").fetchone() == (2, 2)
     con.close()
+
+
+def test_a_run_that_loaded_but_never_finished_is_marked_interrupted_by_the_next(tmp_path, monkeypatch):
+    """`newsflow down` (or a kill) between a run's load and its account step leaves it `loaded` for ever; the DAG's
+    next load gives it its verdict. A finished run, and runs of other DAGs, are left as they are."""
+    from datetime import UTC, datetime
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    load(tmp_path, "stopped", {"alpha": [record("alpha", 1, D1, "Talks", WIRE)]})
+    con = warehouse.connect(tmp_path / "w")
+    # a run of another DAG without a verdict: it may still be running (each DAG has its own one-at-a-time)
+    con.execute("insert into runs (run_id, dag_id, started_at, status) values ('elsewhere', 'other_dag', ?, 'loaded')",
+                [datetime(2020, 1, 1, tzinfo=UTC)])
+    con.close()
+    summary = load(tmp_path, "finished", {"alpha": [record("alpha", 2, D2, "Strike", PORT)]})
+    assert "10_interrupted_runs" not in summary["skipped_steps"]
+    con = warehouse.connect(tmp_path / "w")
+    # `finished` reaches its account step (its verdict, as check_accounting writes it)
+    con.execute("update runs set status = 'succeeded', finished_at = ? where run_id = 'finished'", [datetime.now(UTC)])
+    con.close()
+    summary = load(tmp_path, "next", {"alpha": [record("alpha", 3, D2, "Port", PORT + " More.")]})
+    assert "10_interrupted_runs" in summary["skipped_steps"]  # nothing left without a verdict
+    con = warehouse.connect(tmp_path / "w", read_only=True)
+    states = dict(con.execute("select run_id, status from runs").fetchall())
+    finished = dict(con.execute("select run_id, finished_at is not null from runs").fetchall())
+    con.close()
+    assert states == {"stopped": "interrupted", "finished": "succeeded", "elsewhere": "loaded", "next": "loaded"}
+    assert finished == {"stopped": True, "finished": True, "elsewhere": False, "next": False}
 
 
 def test_term_coverage_follows_the_loads(tmp_path, monkeypatch):

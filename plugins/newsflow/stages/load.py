@@ -50,6 +50,8 @@ def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime 
     names = [j.name for j in jobs]
     params = {
         "run_id": run_id,
+        "dag_id": dag_id,
+        "started": started_at or now,
         "now": now,
         "sources": names,
         "valid_files": files("valid.parquet", staging.ARTICLE),
