@@ -104,17 +104,16 @@ def clean_title(title: str | None, *, h1: str | None = None, site_names: list[st
 def _without_whole_name(title: str, names: list[str]) -> str:
     """The title without a site name that holds a separator itself ("LinkNaija | Nigeria's popular news platform:
     Headline"): split into parts, its tagline would look like the headline's first part."""
-    folded = title.casefold()
     for name in names:
         name = " ".join(name.split())
-        if len(_parts(name)) < 2:
+        if len(_parts(name)) < 2 or len(name) >= len(title):
             continue
-        size = len(name)
-        if folded.startswith(name.casefold()):
+        size, folded = len(name), name.casefold()
+        if title[:size].casefold() == folded:
             after = _SEPARATORS.match(title, size)
             if after and after.end() < len(title):
                 return title[after.end():]
-        if folded.endswith(name.casefold()):
+        if title[-size:].casefold() == folded:
             before = next((m for m in _SEPARATORS.finditer(title) if m.end() == len(title) - size), None)
             if before and before.start() > 0:
                 return title[:before.start()]
