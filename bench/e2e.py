@@ -146,6 +146,7 @@ def write_sources(path: Path, port: int, processes: int, concurrency: int, revis
         f"  global_concurrency: {concurrency}\n"
         "  respect_robots: false\n"
         f"  extract_workers: {processes}\n"
+        "  max_articles: 1000000\n"  # every listed page, whatever N
         + (f"  revisit: {revisit}\n" if revisit else "")
         + "sources:\n"
         f"  - {{name: bench, kind: urls, urls_file: 'http://127.0.0.1:{port}/urls.txt'}}\n",

@@ -122,7 +122,8 @@ class Settings(BaseModel):
     timezone: str = "UTC"
     extract_workers: int = Field(0, ge=0, description="0 means one per core")
     extract_time_limit_s: float = Field(60.0, gt=0, description="CPU seconds one page's extraction may take")
-    max_articles: int | None = Field(None, ge=1)
+    # 5,000 fetches at one request a second take ~83 minutes: inside fetch_extract's 2-hour limit
+    max_articles: int | None = Field(5000, ge=1, description="article pages a source fetches per run")
     revisit: RevisitPolicy = Field(default_factory=RevisitPolicy)
     schedule: str | None = Field(None, description="default schedule of the sources (cron, @preset or 15m / 2h)")
 

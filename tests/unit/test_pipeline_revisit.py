@@ -166,3 +166,40 @@ def test_a_feed_is_read_again_at_every_run_and_its_known_articles_are_not(tmp_pa
     listing = warehouse(tmp_path).execute(
         "select outcome, reason, http_status from fetch_log where run_id = 'r2' and url_kind = 'feed'").fetchall()
     assert listing == [("unchanged", "not_modified", 304)]
+
+
+def test_max_articles_counts_fetches_and_works_through_a_long_listing(tmp_path, data_env, site):
+    """A listing longer than the cap is worked through over the next runs: known articles that are not due take no
+    share of it, and every URL has its outcome in every run."""
+    paths = [f"/fresh/story-{i}" for i in range(5)]
+    urls = ", ".join(f"'{site.url(p)}'" for p in paths)
+    source = f"{{name: harbour, kind: urls, max_articles: 2, urls: [{urls}]}}"
+    first = run(tmp_path, site, "r1", paths=paths, source=source)
+    assert first == {p: ("loaded", "new") for p in paths[:2]} | {p: ("skipped", "over_limit") for p in paths[2:]}
+    second = run(tmp_path, site, "r2", paths=paths, source=source)
+    assert second == ({p: ("unchanged", "not_due") for p in paths[:2]} | {p: ("loaded", "new") for p in paths[2:4]}
+                      | {paths[4]: ("skipped", "over_limit")})
+    third = run(tmp_path, site, "r3", paths=paths, source=source)
+    assert third == {p: ("unchanged", "not_due") for p in paths[:4]} | {paths[4]: ("loaded", "new")}
+    assert site.article_hits() == 5  # each page fetched once
+    assert warehouse(tmp_path).execute("select count(*) from articles").fetchone()[0] == 5
+
+
+def test_over_the_cap_the_newest_listed_go_first(tmp_path, data_env):
+    from newsflow import staging
+    from newsflow.stages.fetch_extract import _cap
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("settings:\n  max_articles: 3\nsources:\n  - {name: wire, kind: urls, urls: ['https://e.example/']}\n")
+    [job] = plan_run(str(sources), None, "cap")
+    dates = ["2024-03-01T08:00:00Z", None, "2024-03-03T08:00:00+02:00", "2024-03-02T08:00:00Z", None,
+             "not a date", "2024-03-03T07:00:00Z"]
+    rows = [staging.ledger_row(i, "article", f"https://e.example/{i}", hint_date=d) for i, d in enumerate(dates)]
+    rows.append(staging.ledger_row(len(dates), "article", "https://e.example/dup", hint_date="2030-01-01T00:00:00Z"))
+    rows[-1].update(outcome="skipped", reason="duplicate")  # an outcome already given is kept, and takes no share
+    _cap(job, rows)
+    fetched = [r["seq"] for r in rows if r["outcome"] is None]
+    # 06:00Z (+02:00) on the 3rd, 07:00Z on the 3rd, then the 2nd; the undated and unreadable ones wait
+    assert fetched == [2, 3, 6]
+    assert {r["seq"]: r["reason"] for r in rows if r["outcome"] == "skipped"} == {
+        0: "over_limit", 1: "over_limit", 4: "over_limit", 5: "over_limit", 7: "duplicate"}

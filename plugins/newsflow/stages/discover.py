@@ -152,10 +152,8 @@ def discover_source(job: Job) -> Job:
     source = job.source
     doc_rows: list[dict] = []
     entries = _listed_entries(job, doc_rows)
-    limit = source.max_articles or job.settings.max_articles
     rows: list[dict] = []
     seen: dict[str, int] = {}
-    kept = 0
     for seq, entry in enumerate(entries):
         row = staging.ledger_row(
             seq, "article", entry.url, hint_date=entry.date, hint_title=entry.title,
@@ -174,11 +172,8 @@ def discover_source(job: Job) -> Job:
         row.update(canonical_url=canonical, article_id=article_id(canonical))
         if canonical in seen:
             row.update(outcome="skipped", reason="duplicate")
-        elif limit is not None and kept >= limit:
-            row.update(outcome="skipped", reason="over_limit")
         else:
             seen[canonical] = seq
-            kept += 1
         rows.append(row)
     staging.write(doc_rows + rows, staging.LEDGER, job.staging / "ledger.discover.parquet")
     counts = Counter(r["outcome"] or "pending" for r in rows)

@@ -81,6 +81,24 @@ def _skip_not_due(job: Job, rows: list[dict]) -> None:
         skip_not_due(job, [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None])
 
 
+def _cap(job: Job, rows: list[dict]) -> None:
+    """`max_articles`: how many article pages one run of the source fetches. Counted after the revisit check, so
+    known articles that are not due take no share and a listing longer than the cap is worked through over the
+    next runs; the newest listed first (the listing's own date, then listing order). The rest are `skipped:
+    over_limit` this time. Without a cap, a first run on a 50,000-URL sitemap at one request a second would outrun
+    fetch_extract's 2-hour limit in every run and never load anything."""
+    limit = job.source.max_articles or job.settings.max_articles
+    pending = [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None]
+    if limit is None or len(pending) <= limit:
+        return
+    undated = datetime.min.replace(tzinfo=UTC)
+    newest = sorted(pending, key=lambda r: parse_iso(r["hint_date"]) or undated, reverse=True)  # stable: ties keep order
+    for row in newest[limit:]:
+        row.update(outcome="skipped", reason="over_limit")
+    log.info("%s: %d article(s) to fetch, %d left for the next runs (max_articles %d)", job.name, limit,
+             len(pending) - limit, limit)
+
+
 def _fetch_counts(rows: list[dict]) -> Counter:
     return Counter(r["outcome"] or "fetched" for r in rows if r["url_kind"] == "article")
 
@@ -89,6 +107,7 @@ def fetch_source(job: Job) -> Job:
     """Fetch only (the ledger for a separate extract_source); news_ingest uses fetch_extract_source."""
     rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
     _skip_not_due(job, rows)
+    _cap(job, rows)
     _fetch_rows(job, rows)
     staging.write(rows, staging.LEDGER, job.staging / "ledger.fetch.parquet")
     counts = _fetch_counts(rows)
@@ -156,6 +175,7 @@ def fetch_extract_source(job: Job) -> Job:
     """Fetch and extract in one stage: each page goes to the extraction workers as soon as it is archived."""
     rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
     _skip_not_due(job, rows)
+    _cap(job, rows)
     pending = sum(1 for r in rows if r["url_kind"] == "article" and r["outcome"] is None)
     with ArticleSink(job.staging, rows, job.name, pending) as sink, \
             ExtractionStream(worker_count(job.settings), serial=pending < SERIAL_EXTRACTION_BELOW) as stream:
