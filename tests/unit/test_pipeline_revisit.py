@@ -203,3 +203,18 @@ def test_over_the_cap_the_newest_listed_go_first(tmp_path, data_env):
     assert fetched == [2, 3, 6]
     assert {r["seq"]: r["reason"] for r in rows if r["outcome"] == "skipped"} == {
         0: "over_limit", 1: "over_limit", 4: "over_limit", 5: "over_limit", 7: "duplicate"}
+
+
+def test_the_default_cap_is_for_requests_not_for_an_archive(tmp_path, data_env):
+    from newsflow import staging
+    from newsflow.stages.fetch_extract import _cap
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("settings:\n  max_articles: 2\nsources:\n"
+                       "  - {name: crawl, kind: warc, path: crawl.warc.gz}\n"
+                       "  - {name: crawl_sample, kind: warc, path: crawl.warc.gz, max_articles: 1}\n")
+    whole, sample = plan_run(str(sources), None, "warc-cap")
+    for job, kept in ((whole, 4), (sample, 1)):
+        rows = [staging.ledger_row(i, "article", f"https://e.example/{i}") for i in range(4)]
+        _cap(job, rows)
+        assert sum(r["outcome"] is None for r in rows) == kept, job.name

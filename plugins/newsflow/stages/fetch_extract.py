@@ -86,8 +86,12 @@ def _cap(job: Job, rows: list[dict]) -> None:
     known articles that are not due take no share and a listing longer than the cap is worked through over the
     next runs; the newest listed first (the listing's own date, then listing order). The rest are `skipped:
     over_limit` this time. Without a cap, a first run on a 50,000-URL sitemap at one request a second would outrun
-    fetch_extract's 2-hour limit in every run and never load anything."""
-    limit = job.source.max_articles or job.settings.max_articles
+    fetch_extract's 2-hour limit in every run and never load anything. A WARC source makes no request: only its own
+    max_articles caps it, so an archive is imported whole."""
+    if job.source.kind == "warc":
+        limit = job.source.max_articles
+    else:
+        limit = job.source.max_articles or job.settings.max_articles
     pending = [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None]
     if limit is None or len(pending) <= limit:
         return
