@@ -220,13 +220,45 @@ _SOUTH_ASIAN_AND_CAUCASIAN_MONTHS = {
     12: "डिसेंबर,डिसेम्बर,ડિસેમ્બર,ਦਸੰਬਰ,டிசம்பர்,డిసెంబర్,ಡಿಸೆಂಬರ್,ഡിസംബർ,දෙසැම්බර්,დეკემბერი,დეკემბრის,"
         "դեկտեմբերի,դեկտեմբեր,желтоқсан,dekabr",
 }
+# Serbian (Cyrillic and Latin, nominative and the genitive dates use), Macedonian, Bulgarian, Belarusian, Icelandic,
+# Estonian, Uzbek Cyrillic, Albanian, Galician, Afrikaans, Irish, Welsh, Basque (the genitive "maiatzaren" its
+# year-first dates use), Hausa, Somali, Zulu, Pashto, Lao and Khmer: the month names the tables above lack.
+_BALKAN_AND_OTHER_MONTHS = {
+    1: "јануара,januara,јануари,студзеня,студзень,janúar,январ,janar,xaneiro,januarie,eanáir,ionawr,urtarrilaren,"
+       "janairu,janaayo,januwari,جنوري,ມັງກອນ,មករា",
+    2: "фебруара,februara,лютага,люты,febrúar,феврал,shkurt,febreiro,februarie,feabhra,chwefror,otsailaren,faburairu,"
+       "febraayo,februwari,فبروري,ກຸມພາ,កុម្ភៈ",
+    3: "марта,marta,сакавіка,сакавік,márta,mawrth,martxoaren,maris,maarso,mashi,ມີນາ,មីនា",
+    4: "април,априла,красавіка,красавік,апрел,prill,aibreán,ebrill,apirilaren,afirilu,abriil,ephreli,ເມສາ,មេសា",
+    5: "мај,маја,maí,bealtaine,maiatzaren,mayu,meyi,مۍ,ພຶດສະພາ,ឧសភា",
+    6: "јун,јуна,juna,јуни,чэрвеня,чэрвень,júní,juuni,июн,qershor,xuño,junie,meitheamh,mehefin,ekainaren,yuni,juun,جون,"
+       "ມິຖຸນາ,មិថុនា",
+    7: "јул,јула,jula,јули,ліпеня,ліпень,júlí,juuli,июл,korrik,xullo,julie,iúil,gorffennaf,uztailaren,yuli,luuliyo,julayi,"
+       "جولای,ກໍລະກົດ,កក្កដា",
+    8: "августа,жніўня,жнівень,ágúst,gusht,lúnasa,awst,abuztuaren,agusta,ogost,agasti,ສິງຫາ,សីហា",
+    9: "септембра,верасня,верасень,сентябр,shtator,meán fómhair,medi,irailaren,satumba,sebtembar,septhemba,سپتمبر,"
+       "ກັນຍາ,កញ្ញា",
+    10: "октобра,кастрычніка,кастрычнік,октябр,tetor,deireadh fómhair,hydref,urriaren,oktoobar,okthoba,ຕຸລາ,តុលា",
+    11: "новембра,лістапада,лістапад,nóvember,ноябр,nëntor,samhain,tachwedd,azaroaren,nuwamba,nofembar,ພະຈິກ,វិច្ឆិកា",
+    12: "децембра,снежня,снежань,декабр,dhjetor,decembro,nollaig,rhagfyr,abenduaren,disamba,desembar,disemba,ທັນວາ,ធ្នូ",
+}
+# Afghanistan's Solar Hijri months, named after the zodiac in Dari and in Pashto ("۳۱ ثور ۱۳۹۷"); Iran's names are
+# _SOLAR_MONTHS. A Gregorian year beside one converts outside the accepted years and is dropped (_to_date).
+_AFGHAN_SOLAR_MONTHS = {
+    1: "حمل,وری", 2: "ثور,غویی", 3: "جوزا,غبرگولی,غبرګولی", 4: "سرطان,چنگاښ,چنګاښ", 5: "اسد,زمری", 6: "سنبله,وږی",
+    7: "میزان,تله", 8: "عقرب,لړم", 9: "قوس,لیندۍ", 10: "جدی,مرغومی", 11: "دلو,سلواغه", 12: "حوت,کب",
+}
+# Croatian "listopad" is October, where Polish, Czech and Slovak "listopad(a)" is November (the table's meaning):
+# on a page detected as Croatian the name takes its Croatian month.
+_CROATIAN_OCTOBER = frozenset({"listopad", "listopada"})
 # Thai news writes the Buddhist-era year (2567 = 2024) after Thai month names, full or abbreviated (มี.ค.).
 _THAI_MONTHS = {
     1: "มกราคม,ม.ค", 2: "กุมภาพันธ์,ก.พ", 3: "มีนาคม,มี.ค", 4: "เมษายน,เม.ย", 5: "พฤษภาคม,พ.ค", 6: "มิถุนายน,มิ.ย",
     7: "กรกฎาคม,ก.ค", 8: "สิงหาคม,ส.ค", 9: "กันยายน,ก.ย", 10: "ตุลาคม,ต.ค", 11: "พฤศจิกายน,พ.ย", 12: "ธันวาคม,ธ.ค",
 }
 _BUDDHIST_ERA_OFFSET = 543
-for _month, _names in (*_MORE_MONTHS.items(), *_SOUTH_ASIAN_AND_CAUCASIAN_MONTHS.items(), *_THAI_MONTHS.items()):
+for _month, _names in (*_MORE_MONTHS.items(), *_SOUTH_ASIAN_AND_CAUCASIAN_MONTHS.items(), *_THAI_MONTHS.items(),
+                       *_BALKAN_AND_OTHER_MONTHS.items()):
     _known = set(_GREGORIAN_MONTHS[_month].split(","))
     _GREGORIAN_MONTHS[_month] += "".join("," + n for n in dict.fromkeys(_names.split(",")) if n not in _known)
 for _month, _names in _BENGALI_MONTHS.items():
@@ -243,6 +275,7 @@ def _build_month_table() -> dict[str, tuple[int, str]]:
     table: dict[str, tuple[int, str]] = {}
     entries = [(m, n, GREGORIAN) for m, names in _GREGORIAN_MONTHS.items() for n in names.split(",")]
     entries += [(i + 1, n, SOLAR_HIJRI) for i, n in enumerate(_SOLAR_MONTHS.split(","))]
+    entries += [(m, n, SOLAR_HIJRI) for m, names in _AFGHAN_SOLAR_MONTHS.items() for n in names.split(",")]
     entries += [(m, n, LUNAR_HIJRI) for m, names in _HIJRI_MONTHS.items() for n in names.split(",")]
     for month, name, calendar in entries:
         key = _n(name)
@@ -310,8 +343,10 @@ _YMD_NUM = re.compile(
     r"(?<![\d.:/\-])(?P<y>\d{4})(?P<sep>[-/.])\s?(?P<m>1[0-2]|0?[1-9])(?!\d)(?P=sep)\s?" + _D
     + r"(?!(?P=sep)\d)"
 )
+# Czech, Slovak, Slovene and Croatian news space their numbers: "21. 5. 2018 12:23", "21. 05. 2018."
 _DMY_NUM = re.compile(
-    r"(?<![\d.:/\-])(?P<a>[0-3]?\d)(?P<sep>[-/.])(?P<b>[0-3]?\d)(?P=sep)(?P<y>\d{4})(?!\d)(?!(?P=sep)\d)"
+    r"(?<![\d.:/\-])(?P<a>[0-3]?\d)(?P<sep>[-/.])(?P<sp> ?)(?P<b>[0-3]?\d)(?P=sep)(?P=sp)(?P<y>\d{4})(?!\d)"
+    r"(?!(?P=sep)\d)"
 )
 _CJK = re.compile(
     r"(?<!\d)(?P<y>\d{4})\s*[年년]\s*(?P<m>1[0-2]|0?[1-9])\s*[月월]\s*" + _D + r"\s*[日일号號]?"
@@ -325,6 +360,14 @@ _VI = re.compile(
 _LV_TEXT = re.compile(
     r"(?<![\d.:/\-])(?P<y>\d{4})\.\s*gada\s+" + _D + r"\.\s*(?P<mon>" + _MON + r")\.?" + _NOT_LETTER_AFTER, re.I
 )
+# Basque: "2018ko maiatzaren 21a" (the year's "-ko", the month's genitive, the day's article); Mongolian numbers its
+# months: "2018 оны 5-р сарын 21"; Khmer writes "ថ្ងៃទី២១ ខែឧសភា ឆ្នាំ២០១៨" (day, month and year words joined to their
+# values, no space to start a word on).
+_EU_TEXT = re.compile(
+    r"(?<![\d.:/\-])(?P<y>\d{4})\s*-?\s*ko\s+(?P<mon>" + _MON + r")" + _NOT_LETTER_AFTER + r"\s*" + _D, re.I
+)
+_MN_NUM = re.compile(r"(?<![\d.:/\-])(?P<y>\d{4})\s*оны\s+(?P<m>1[0-2]|0?[1-9])(?:\s*-?\s*р)?\s+сар(?:ын|ы)?\s+" + _D)
+_KM_TEXT = re.compile("ទី\\s*" + _D + "\\s*ខែ\\s*(?P<mon>" + _MON + ")\\s*ឆ្នាំ\\s*(?P<y>\\d{4})(?!\\d)")
 # Japanese era years (Reiwa, Heisei: government and local news) and Taiwan's Minguo years: "令和6年3月14日",
 # "令和元年" for the first year, "民國113年3月14日". Their years have 1-3 digits, so they have their own anchor (_ERA_MARK).
 _ERA_START = {"令和": 2018, "平成": 1988, "民國": 1911, "民国": 1911}
@@ -334,7 +377,8 @@ _ERA = re.compile(
     + r"\s*日?"
 )
 _DATE_PATTERNS = (("ymd", _YMD_NUM), ("ymd", _CJK), ("text", _DMY_TEXT), ("text", _MDY_TEXT),
-                  ("ytext", _YMD_TEXT), ("text", _LV_TEXT), ("dmy", _DMY_NUM), ("vi", _VI), ("era", _ERA))
+                  ("ytext", _YMD_TEXT), ("text", _LV_TEXT), ("dmy", _DMY_NUM), ("vi", _VI), ("era", _ERA),
+                  ("text", _EU_TEXT), ("ymd", _MN_NUM), ("text", _KM_TEXT))
 
 # ---------------------------------------------------------------------------------------------------------
 # Times attached to a date. Fixed offsets only for abbreviations that name one zone unambiguously in
@@ -374,7 +418,7 @@ _LEAD = (
     r"(?:\s*\([^()\d]{1,12}\)|\s*（[^（）\d]{1,12}）)?"
 )
 _PUNCT = r"(?:\s*[,،|\-–—/•·@.]\s*)?"
-_TIME_WORDS = _n("at|à|a las|a la|às|as|um|om|alle|ore|saat|pukul|jam|klo|kl|o godz|godz|o|в|о|ساعت|الساعة|ساعة")
+_TIME_WORDS = _n("at|à|a las|a la|às|as|um|om|alle|ore|saat|pukul|jam|klo|kl|o godz|godz|o|в|о|u|у|v|ob|ساعت|الساعة|ساعة")
 _COLON_SEPS = r"[:h]|時|时|시|点|點"
 # A dot is a time separator only after an explicit time word ("pukul 12.23"); elsewhere "2018 10.5" is
 # a number, not a time.
@@ -458,6 +502,8 @@ def _date_from(kind: str, m: re.Match, lang: str | None, persian: bool) -> date 
     if kind in ("text", "ytext"):
         name = _WS.sub(" ", m["mon"].lower())
         month, calendar = _MONTHS[name]
+        if name in _CROATIAN_OCTOBER and (lang or "")[:2].lower() == "hr":
+            month = 10
         if y >= 2400 and name in _BUDDHIST_ERA_NAMES:
             y -= _BUDDHIST_ERA_OFFSET
         return _to_date(y, month, int(m["d"]), calendar)

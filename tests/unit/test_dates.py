@@ -363,6 +363,36 @@ def test_find_datelines_time_before_date():
         ("kk", "Астана, 14 наурыз 2024", naive(2024, 3, 14)),
         ("az", "Bakı, 14 avqust 2024", naive(2024, 8, 14)),
         ("uz", "Toshkent, 14 sentyabr 2024", naive(2024, 9, 14)),
+        # the Balkans, Belarus, Iceland, Albania, Ireland, Wales, Galicia, the Basque Country, Mongolia, Khmer, Lao,
+        # Hausa, Somali, Pashto, Afrikaans: nominative and the genitive dates use
+        ("sr", "Београд, 14. мај 2024. у 10:32", naive(2024, 5, 14, 10, 32)),
+        ("sr", "Објављено: 14. априла 2024.", naive(2024, 4, 14)),
+        ("sr", "Novi Sad, 14. marta 2024. u 10:32", naive(2024, 3, 14, 10, 32)),
+        ("mk", "Скопје, 14 јули 2024", naive(2024, 7, 14)),
+        ("bg", "София, 14 април 2024", naive(2024, 4, 14)),
+        ("be", "Мінск, 14 сакавіка 2024", naive(2024, 3, 14)),
+        ("is", "Reykjavík, 14. ágúst 2024", naive(2024, 8, 14)),
+        ("et", "Tallinn, 14. juuli 2024", naive(2024, 7, 14)),
+        ("sq", "Tiranë, 14 shkurt 2024", naive(2024, 2, 14)),
+        ("ga", "Baile Átha Cliath, 14 Meán Fómhair 2024", naive(2024, 9, 14)),
+        ("cy", "Caerdydd, 14 Gorffennaf 2024", naive(2024, 7, 14)),
+        ("gl", "Santiago, 14 de xullo de 2024", naive(2024, 7, 14)),
+        ("eu", "Donostia, 2024ko martxoaren 14a", naive(2024, 3, 14)),
+        ("mn", "Улаанбаатар, 2024 оны 3-р сарын 14", naive(2024, 3, 14)),
+        ("km", "ភ្នំពេញ ថ្ងៃទី១៤ ខែមីនា ឆ្នាំ២០២៤", naive(2024, 3, 14)),  # Khmer digits, no space before the day
+        ("lo", "ວຽງຈັນ, 14 ມີນາ 2024", naive(2024, 3, 14)),
+        ("ha", "Abuja, 14 Maris 2024", naive(2024, 3, 14)),
+        ("so", "Muqdisho, 14 Luuliyo 2024", naive(2024, 7, 14)),
+        ("ps", "کابل، ۱۴ جون ۲۰۲۴", naive(2024, 6, 14)),
+        ("af", "Kaapstad, 14 Junie 2024", naive(2024, 6, 14)),
+        ("uz", "Тошкент, 14 октябр 2024", naive(2024, 10, 14)),
+        # Afghanistan's Solar Hijri months (Dari and Pashto zodiac names): 24 Hamal 1403 is 12 April 2024 (1 Hamal = Nowruz, 20 March)
+        ("fa", "کابل، ۲۴ حمل ۱۴۰۳", naive(2024, 4, 12)),
+        ("ps", "کابل، ۲۴ وری ۱۴۰۳", naive(2024, 4, 12)),
+        # numbers spaced after their dots (Czech, Slovak, Slovene, Croatian), and the word for "at" before the time
+        ("cs", "14. 3. 2024 v 10:32", naive(2024, 3, 14, 10, 32)),
+        ("hr", "14. 03. 2024. u 10:32", naive(2024, 3, 14, 10, 32)),
+        ("sl", "14. 3. 2024 ob 10.32", naive(2024, 3, 14, 10, 32)),
     ],
 )
 def test_find_datelines_more_languages(lang, text, expected):
@@ -384,12 +414,25 @@ def test_find_datelines_no_date_in_these(lang, text):
     assert find_datelines(text, lang) == []
 
 
-def test_croatian_listopad_is_not_taken_for_october():
-    # Polish, Czech and Slovak "listopad" is November; Croatian's October of the same spelling is left out
+def test_listopad_is_november_except_on_a_croatian_page():
+    # Polish, Czech and Slovak "listopad" is November; in Croatian the same spelling is October
     (cand,) = find_datelines("14. listopadu 2024", "cs")
     assert cand.value == naive(2024, 11, 14)
     (cand,) = find_datelines("14 listopada 2024", "pl")
     assert cand.value == naive(2024, 11, 14)
+    (cand,) = find_datelines("Zagreb, 14. listopada 2024. u 10:32", "hr")
+    assert cand.value == naive(2024, 10, 14, 10, 32)
+    (cand,) = find_datelines("14. listopada 2024.", None)  # no language known: the table's meaning
+    assert cand.value == naive(2024, 11, 14)
+
+
+def test_a_gregorian_year_beside_an_afghan_solar_month_is_no_date():
+    # "اسد" (Asad, the fifth solar month) is also a name: beside a Gregorian year it converts to no accepted year
+    assert find_datelines("۱۴ اسد ۲۰۲۴", "fa") == []
+
+
+def test_spaced_numbers_need_the_same_spacing_throughout():
+    assert find_datelines("14. 3.2024", "cs") == []
 
 
 # ---------------------------------------------------------------------------------------------------------
