@@ -1,5 +1,6 @@
-"""Runs left `running` by a process that died (kill -9, OOM, a lost machine), and runs of schedules the sources
-file no longer has: found and marked failed through Airflow's public REST API, which also ends their tasks.
+"""Runs left `running` by a process that died (kill -9, OOM, a lost machine), runs of schedules the sources file no
+longer has, and runs a `newsflow down` cuts short: found and marked failed through Airflow's public REST API, which
+also ends their tasks.
 """
 
 from __future__ import annotations
@@ -49,15 +50,21 @@ def dead_runs(client, hostname: str | None = None) -> list[tuple[str, str, list[
     return found
 
 
+def _mark_failed(client, runs: list[tuple[str, str]], why: str) -> list[tuple[str, str]]:
+    """PATCH each (dag_id, run_id) to failed, which also ends its unfinished tasks; returns them."""
+    for dag_id, run_id in runs:
+        client.patch(f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}", {"state": "failed"})
+        log.info("%s run %s marked failed: %s", dag_id, run_id, why)
+    return list(runs)
+
+
 def fail_dead_runs(client, hostname: str | None = None) -> list[tuple[str, str]]:
     """Mark every dead run (see dead_runs) failed; returns their (dag_id, run_id). Called before a run is
     triggered and when the service starts."""
-    failed = []
-    for dag_id, run_id, tasks in dead_runs(client, hostname):
-        client.patch(f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}", {"state": "failed"})
-        log.info("%s run %s: tasks %s died with their process", dag_id, run_id, ", ".join(tasks))
-        failed.append((dag_id, run_id))
-    return failed
+    found = dead_runs(client, hostname)
+    tasks = "; ".join(f"{run_id}: {', '.join(dead)}" for _dag, run_id, dead in found)
+    return _mark_failed(client, [(dag_id, run_id) for dag_id, run_id, _ in found],
+                        f"tasks died with their process ({tasks})")
 
 
 def unscheduled_runs(client, scheduled: set[str]) -> list[tuple[str, str]]:
@@ -73,9 +80,15 @@ def unscheduled_runs(client, scheduled: set[str]) -> list[tuple[str, str]]:
 def fail_unscheduled_runs(client, scheduled: set[str]) -> list[tuple[str, str]]:
     """Mark every run of unscheduled_runs failed; returns their (dag_id, run_id). Called when the service starts,
     before its scheduler does."""
-    failed = []
-    for dag_id, run_id in unscheduled_runs(client, scheduled):
-        client.patch(f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}", {"state": "failed"})
-        log.info("%s run %s: its schedule is not in the sources file", dag_id, run_id)
-        failed.append((dag_id, run_id))
-    return failed
+    return _mark_failed(client, unscheduled_runs(client, scheduled), "its schedule is not in the sources file")
+
+
+def stop_runs_in_progress(client) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(running runs marked failed, queued runs left queued) of newsflow DAGs, for `newsflow down`: a run the
+    stop cuts short is failed while the api-server still answers, instead of staying `running` until the next
+    `up` finds its processes gone. A queued run has done nothing yet: it starts when the service is up again."""
+    runs = client.get("/dags/~/dagRuns?state=queued&state=running&limit=100").get("dag_runs", [])
+    ours = [run for run in runs if run["dag_id"].startswith(DAG_PREFIX)]
+    running = [(run["dag_id"], run["dag_run_id"]) for run in ours if run["state"] == "running"]
+    queued = [(run["dag_id"], run["dag_run_id"]) for run in ours if run["state"] == "queued"]
+    return _mark_failed(client, running, "the service was stopped (newsflow down)"), queued

@@ -388,6 +388,7 @@ def down(echo=print) -> bool:
     if not state:
         echo("newsflow is not up")
         return False
+    _stop_runs_in_progress(state, echo)
     left = _stop(state.get("pgid"), list(state["pids"].values()))
     if left:
         raise ServiceError(f"processes {sorted(left)} did not stop")
@@ -395,6 +396,25 @@ def down(echo=print) -> bool:
     state_file().unlink(missing_ok=True)
     echo(f"newsflow is down (stopped {', '.join(state['pids'])})" + (f"; port {taken} still taken" if taken else ""))
     return True
+
+
+def _stop_runs_in_progress(state: dict, echo) -> None:
+    """Say which runs the stop cuts short, and mark them failed while the api-server answers; housekeeping, so a
+    service that no longer answers is said, never raised: the next `up` fails such runs as left by dead processes."""
+    from newsflow.dead_runs import stop_runs_in_progress
+
+    api_server = state["pids"].get("api-server")
+    if not api_server or not _alive(api_server):
+        return
+    try:
+        stopped, queued = stop_runs_in_progress(Client.for_service(state))
+    except (OSError, ValueError, ServiceError) as exc:
+        echo(f"newsflow: could not check for runs in progress ({exc}); the next `up` marks any left running failed")
+        return
+    for dag_id, run_id in stopped:
+        echo(f"newsflow: {dag_id} run {run_id} was running: stopped and marked failed")
+    for dag_id, run_id in queued:
+        echo(f"newsflow: {dag_id} run {run_id} is queued: it starts when the service is up again")
 
 
 class Client:

@@ -3,7 +3,8 @@ scheduler, dag-processor, triggerer, api-server and the live newsroom; the newsr
 minute and at least three scheduled runs succeed, each loading articles the newsroom published since the last one.
 Unknown conf keys and wrong types are refused before a run exists (past the api-server, by the run's first task,
 without retries), a missing sources file without retries; `newsflow ingest` goes through
-the REST API and news_quality follows the warehouse it loaded; `newsflow down` leaves no process and frees the ports;
+the REST API and news_quality follows the warehouse it loaded; `newsflow down` fails the run it cuts short, says so,
+leaves no process and frees the ports;
 a service then started on another sources file fails the unfinished runs of the schedule that file lacks.
 Timings are printed (pytest -s), not asserted.
 """
@@ -228,6 +229,51 @@ def test_queue_a_run_of_the_schedule_the_next_sources_file_lacks(service):
     service["queued_run"] = run["dag_run_id"]
 
 
+@pytest.fixture(scope="module")
+def stalled_site():
+    """A loopback site whose every page hangs (10 minutes): a run fetching it is still running when the test stops
+    the service."""
+    import http.server
+    import threading
+
+    class Hang(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            time.sleep(600)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hang)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_start_a_run_the_stop_will_cut_short(service, stalled_site, tmp_path):
+    """Sets up the next test: a manual run of news_ingest still fetching a page that never answers."""
+    client = service["client"]
+    (tmp_path / "urls.txt").write_text(f"http://{stalled_site}/story-1.html\n")
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "settings:\n"
+        f"  allow_private_hosts: ['{stalled_site}']\n"
+        "  respect_robots: false\n  read_timeout_s: 900\n  total_timeout_s: 900\n"
+        "sources:\n  - {name: stalled, kind: urls, urls_file: urls.txt}\n")
+    run = client.trigger("news_ingest", {"sources_file": str(sources)})
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        tasks = _tasks(client, "news_ingest", run["dag_run_id"])
+        if tasks.get("fetch_extract[0]", {}).get("state") == "running":
+            break
+        assert all(t.get("state") not in ("failed", "upstream_failed") for t in tasks.values()), tasks
+        time.sleep(2)
+    else:
+        pytest.fail(f"fetch_extract never started: {tasks}")
+    service["cut_run"] = run["dag_run_id"]
+
+
 def test_down_leaves_no_process_and_frees_the_ports(service):
     import psutil
 
@@ -244,6 +290,12 @@ def test_down_leaves_no_process_and_frees_the_ports(service):
     done = _run("down", env=service["env"], timeout=180)
     print(f"\ndown: {time.monotonic() - started:.1f}s, {len(tree)} processes stopped")
     assert done.returncode == 0, done.stdout + done.stderr
+    # the run it cut short is said and failed (while the api-server answered); the queued run is left to start later
+    if service.get("cut_run"):
+        assert f"news_ingest run {service['cut_run']} was running: stopped and marked failed" in done.stdout, \
+            done.stdout
+    if service.get("queued_run"):
+        assert f"{SCHEDULED} run {service['queued_run']} is queued" in done.stdout, done.stdout
     assert [pid for pid in tree if _running(pid)] == []
     # `up` ran in a process that has exited: its stopped children are reaped by init, which may take a moment
     deadline = time.monotonic() + 10
@@ -309,6 +361,10 @@ def test_up_with_another_sources_file_fails_the_runs_of_schedules_it_lacks(servi
         assert run["state"] == "failed", run
         left = client.get("/dags/~/dagRuns?state=queued&state=running&limit=100")["dag_runs"]
         assert [r["dag_run_id"] for r in left if r["dag_id"] == SCHEDULED] == []
+        cut = service.get("cut_run")
+        if cut:  # failed by `down` already: this `up` has nothing left to say about it
+            assert client.get(f"/dags/news_ingest/dagRuns/{quote(cut, safe='')}")["state"] == "failed"
+            assert cut not in up.stdout, up.stdout
     finally:
         down = _run("down", env=env, timeout=180)
         assert down.returncode == 0, down.stdout + down.stderr
