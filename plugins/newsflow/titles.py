@@ -171,16 +171,33 @@ def confirms(h1: str, statement: str) -> bool:
     return len(wa & wb) / len(wa | wb) >= _MIN_WORD_OVERLAP
 
 
+_PIPES = re.compile(r"\s*[|｜]\s*")
+
+
+def _stated_part(h1: str, said: list[str]) -> str:
+    """The pipe-delimited part of an <h1> that a statement gives exactly, when the <h1> holds more around it: a
+    section link ("Local News | Headline", a chain of US dailies) or a visually hidden site name ("Headline<span
+    class="element-invisible"> | Site</span>", Drupal) inside the <h1> element. A pipe is no headline's punctuation;
+    other separators are ("Brexit: what next"), so they are left alone."""
+    keys = {_norm(s) for s in said}
+    cuts = [0, *(i for m in _PIPES.finditer(h1) for i in (m.start(), m.end())), len(h1)]
+    spans = [(cuts[i], cuts[i + 1]) for i in range(0, len(cuts), 2) if cuts[i] < cuts[i + 1]]
+    found = [h1[spans[i][0]:spans[j][1]] for i in range(len(spans)) for j in range(i, len(spans))
+             if (i, j) != (0, len(spans) - 1) and _norm(h1[spans[i][0]:spans[j][1]]) in keys]
+    return max(found, key=len) if found else h1
+
+
 def choose_title(h1s: list[str], statements: list[str | None], *, site_names: list[str] | None = None) -> str | None:
-    """The headline as the page shows it: the first <h1> that a metadata statement confirms (confirms()); else the
-    first statement with site-name parts stripped (clean_title), or the first <h1> when there is no statement."""
+    """The headline as the page shows it: the first <h1> that a metadata statement confirms (confirms()), without a
+    section or site name a statement leaves out (_stated_part); else the first statement with site-name parts
+    stripped (clean_title), or the first <h1> when there is no statement."""
     said = [" ".join(s.split()) for s in statements if s and s.strip()]
     names = [n for n in (site_names or []) if n]
     for h1 in h1s:
         h1 = " ".join(h1.split()) if h1 else ""
         # a logo <h1> is in every title of the site
         if h1 and not (names and _is_site_part(h1, names, exact=True)) and any(confirms(h1, s) for s in said):
-            return h1
+            return _stated_part(h1, said)
     title = clean_title(said[0] if said else None, h1=h1s[0] if h1s else None, site_names=site_names)
     if title and names and _is_site_part(title, names, exact=True):
         # a title that is only the site's name ("ADAC") is no headline: the page's own <h1> is, if it has one

@@ -113,3 +113,27 @@ def test_a_title_that_is_only_the_site_name_gives_way_to_the_h1():
 ])
 def test_site_names_as_domains_write_them(title, site_names, expected):
     assert clean_title(title, site_names=site_names) == expected
+
+
+@pytest.mark.parametrize(
+    ("h1", "statements", "expected"),
+    [
+        # a section link inside the <h1> element, as a chain of US dailies prints it
+        ("Local News | Council votes to reopen the harbour bridge", ["Council votes to reopen the harbour bridge"],
+         "Council votes to reopen the harbour bridge"),
+        # a visually hidden site name inside the <h1>; the <title> says the same, the metadata only the headline
+        ("Дорожная карта реформы | Вестник Края",
+         ["Дорожная карта реформы | Вестник Края", "Дорожная карта реформы"], "Дорожная карта реформы"),
+        ("خطة جديدة للنقل العام | صحيفة المدينة", ["خطة جديدة للنقل العام"], "خطة جديدة للنقل العام"),
+        # a headline whose own words hold a pipe-free separator stays whole: only pipes divide an <h1>
+        ("Brexit: what the deal means for fishing", ["what the deal means for fishing"],
+         "Brexit: what the deal means for fishing"),
+        # no statement gives a part alone: the <h1> as shown
+        ("Markets | Stocks rally as inflation cools", ["Markets | Stocks rally as inflation cools"],
+         "Markets | Stocks rally as inflation cools"),
+    ],
+)
+def test_a_section_or_site_name_inside_the_h1_is_left_out_when_the_metadata_leaves_it_out(h1, statements, expected):
+    from newsflow.titles import choose_title
+
+    assert choose_title([h1], statements, site_names=[]) == expected
