@@ -188,14 +188,31 @@ class _SourceBase(BaseModel):
         return None if value is None else _check_zone(value)
 
 
-class FeedSource(_SourceBase):
+class _ListingSource(_SourceBase):
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        # a feed or sitemap is fetched over HTTP: another scheme, or no host, is a typo to say now, not a failed
+        # source at every run
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value.strip())
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http:// or https:// URL with a host")
+        return value.strip()
+
+
+class FeedSource(_ListingSource):
     kind: Literal["feed"]
-    url: str
 
 
-class SitemapSource(_SourceBase):
+class SitemapSource(_ListingSource):
     kind: Literal["sitemap"]
-    url: str
 
 
 class UrlsSource(_SourceBase):
@@ -375,9 +392,27 @@ def _describe(error: dict, raw: dict) -> str:
     return f"{', '.join(where) or 'top level'}: {msg}"
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice in one mapping. YAML keeps the last one without a word, so a second
+    `settings:` block would silently replace the first, and a repeated `url:` pick one of two feeds."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} is given twice in one mapping",
+                                                            key_node.start_mark)
+                seen.add(key)
+            except TypeError:  # an unhashable key: the model rejects it with its own message
+                continue
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse_sources(text: str, origin: str = "<string>") -> SourcesFile:
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise ConfigError(f"{origin}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):

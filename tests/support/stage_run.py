@@ -12,13 +12,15 @@ from newsflow.stages.validate import validate_source
 
 
 def run(tmp_path, server, run_id: str, sources_yaml: str, settings: str = "") -> dict:
-    """Write a sources file (loopback `server` allowed, if any) and run plan -> ... -> account over it."""
+    """Write a sources file (loopback `server` allowed, if any) and run plan -> ... -> account over it. `settings`
+    lines replace the defaults of the same keys (a key given twice is an error in a sources file)."""
     sources = tmp_path / "sources.yaml"
-    allowed = f"  allow_private_hosts: ['127.0.0.1:{server.port}']\n" if server is not None else ""
-    sources.write_text(
-        "settings:\n" + allowed + "  min_host_interval_s: 0\n  max_tries: 1\n  extract_workers: 1\n" + settings
-        + "sources:\n" + sources_yaml
-    )
+    defaults = {"min_host_interval_s": "0", "max_tries": "1", "extract_workers": "1"}
+    if server is not None:
+        defaults["allow_private_hosts"] = f"['127.0.0.1:{server.port}']"
+    given = {line.split(":", 1)[0].strip() for line in settings.splitlines() if ":" in line}
+    lines = "".join(f"  {key}: {value}\n" for key, value in defaults.items() if key not in given)
+    sources.write_text("settings:\n" + lines + settings + "sources:\n" + sources_yaml)
     jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, run_id)]
     load_run(jobs, run_id=run_id, dag_id="test")
     return check_accounting(jobs, run_id=run_id)

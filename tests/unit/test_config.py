@@ -32,17 +32,27 @@ def test_good_file_loads_every_kind():
     [
         ("sources:\n  - {name: a, kind: rss, url: x}\n", ["sources.yaml", "sources[0] (name 'a')", "kind must be one of"]),
         ("sources:\n  - {name: a, kind: feed}\n", ["sources[0] (name 'a')", "field 'url'", "Field required"]),
-        ("sources:\n  - {name: a, kind: feed, url: x, language: arabic}\n", ["field 'language'", "two-letter"]),
-        ("sources:\n  - {name: a, kind: feed, url: x, timezone: Mars/Olympus}\n", ["field 'timezone'", "unknown time zone"]),
-        ("sources:\n  - {name: 'Bad Name', kind: feed, url: x}\n", ["field 'name'"]),
+        ("sources:\n  - {name: a, kind: feed, url: 'https://x.example/feed', language: arabic}\n", ["field 'language'", "two-letter"]),
+        ("sources:\n  - {name: a, kind: feed, url: 'https://x.example/feed', timezone: Mars/Olympus}\n", ["field 'timezone'", "unknown time zone"]),
+        ("sources:\n  - {name: 'Bad Name', kind: feed, url: 'https://x.example/feed'}\n", ["field 'name'"]),
         ("sources:\n  - {name: a, kind: urls}\n", ["sources[0] (name 'a')", "needs 'urls'"]),
-        ("sources:\n  - {name: a, kind: feed, url: x, colour: red}\n", ["field 'colour'", "Extra inputs"]),
-        ("settings: {min_host_interval_s: -1}\nsources:\n  - {name: a, kind: feed, url: x}\n", ["settings.min_host_interval_s"]),
-        ("settings: {allow_private_hosts: ['localhost']}\nsources:\n  - {name: a, kind: feed, url: x}\n", ["HOST:PORT"]),
-        ("sources:\n  - {name: a, kind: feed, url: x}\n  - {name: a, kind: feed, url: y}\n", ["used twice"]),
+        ("sources:\n  - {name: a, kind: feed, url: 'https://x.example/feed', colour: red}\n", ["field 'colour'", "Extra inputs"]),
+        ("settings: {min_host_interval_s: -1}\nsources:\n  - {name: a, kind: feed, url: 'https://x.example/feed'}\n", ["settings.min_host_interval_s"]),
+        ("settings: {allow_private_hosts: ['localhost']}\nsources:\n  - {name: a, kind: feed, url: 'https://x.example/feed'}\n", ["HOST:PORT"]),
+        ("sources:\n  - {name: a, kind: feed, url: 'https://x.example/feed'}\n  - {name: a, kind: feed, url: 'https://y.example/feed'}\n", ["used twice"]),
         ("sources: []\n", ["field 'sources'"]),
         ("- just\n- a list\n", ["expected a mapping"]),
         ("sources: [unclosed\n", ["not valid YAML"]),
+        # a feed or sitemap is read over HTTP: another scheme or no host is a typo
+        ("sources:\n  - {name: a, kind: feed, url: 'ftp://x.example/feed'}\n",
+         ["field 'url'", "not an http:// or https:// URL"]),
+        ("sources:\n  - {name: a, kind: sitemap, url: 'x.example/sitemap.xml'}\n", ["field 'url'", "with a host"]),
+        ("sources:\n  - {name: a, kind: feed, url: 'https:///feed'}\n", ["field 'url'", "with a host"]),
+        # a key given twice: YAML would keep the last without a word
+        ("sources:\n  - name: a\n    kind: feed\n    url: https://x.example/feed\n    url: https://y.example/feed\n",
+         ["not valid YAML", "the key 'url' is given twice", "line 5"]),
+        ("settings: {timezone: Asia/Beirut}\nsources:\n  - {name: a, kind: feed, url: 'https://x.example/feed'}\n"
+         "settings: {max_articles: 10}\n", ["the key 'settings' is given twice"]),
     ],
 )
 def test_malformed_files_name_the_problem(text, expected):
