@@ -39,7 +39,8 @@ class Entry:
     warc_file: str | None = None
     warc_offset: int | None = None
     warc_date: str | None = None
-    failure: str | None = None  # known to be unreadable already (a damaged WARC record): its ledger reason
+    failure: str | None = None  # known not to be an article already (a damaged WARC record, a 404 in it): its reason
+    outcome: str = "failed"  # the ledger outcome that goes with `failure`: failed, or skipped for a decision
 
 
 def _parser(recover: bool = True) -> etree.XMLParser:
@@ -231,12 +232,17 @@ def parse_url_list(text: str) -> list[Entry]:
 
 
 def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[ArchiveScan] | None = None) -> list[Entry]:
-    """URLs from WARC-Target-URI of HTML responses, fetch time from WARC-Date, located by record offset.
+    """URLs from WARC-Target-URI of response records, fetch time from WARC-Date, located by record offset.
 
+    A response that is no page to extract is an entry with its outcome already given, as the fetch stage would
+    give it, so it is accounted for rather than dropped: `skipped: not_html` (an image, a stylesheet),
+    `skipped: redirect` (a 3xx: the crawl stored its target as a record of its own), `failed: http_<status>`.
     Damaged files are read as far as they can be (newsflow.archive.scan_archive): `scans` gets one ArchiveScan
     per file (records read, damage with offsets), and a damaged response record whose URL survived becomes an
     entry with `failure` set, so it is accounted for as failed rather than lost.
     """
+    from newsflow.fetch import is_html
+
     path = Path(pattern)
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
@@ -249,11 +255,15 @@ def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[Archive
         try:
             for response in scan_archive(name, scan):
                 ctype = header(response.headers, "Content-Type") or ""
-                if response.status != 200 or ("html" not in ctype.lower() and ctype):
-                    continue
-                entries.append(
-                    Entry(url=response.url, warc_file=name, warc_offset=response.offset, warc_date=response.warc_date)
-                )
+                entry = Entry(url=response.url, warc_file=name, warc_offset=response.offset,
+                              warc_date=response.warc_date)
+                if 300 <= response.status < 400:
+                    entry.failure, entry.outcome = "redirect", "skipped"
+                elif response.status != 200:
+                    entry.failure = f"http_{response.status}"
+                elif ctype and "html" not in ctype.lower() and not is_html(ctype, response.body[:1024]):
+                    entry.failure, entry.outcome = "not_html", "skipped"
+                entries.append(entry)
         except OSError as exc:
             scan.damage.append(ArchiveDamage(name, 0, "warc_unreadable", exc.strerror or str(exc)))
         for damage in scan.damage:

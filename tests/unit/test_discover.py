@@ -126,21 +126,27 @@ def _warc(path, records):
             writer.write_record(record)
 
 
-def test_warc_entries_keep_html_responses_with_offsets(tmp_path):
+def test_warc_entries_list_every_response_with_offsets_and_the_outcome_of_those_that_are_no_page(tmp_path):
     from newsflow.archive import read_response
 
     _warc(tmp_path / "a.warc.gz", [
         ("https://x.example/a", "text/html; charset=utf-8", 200, b"<html><body>a</body></html>"),
         ("https://x.example/logo.png", "image/png", 200, b"\x89PNG"),
         ("https://x.example/gone", "text/html", 404, b"gone"),
+        ("https://x.example/moved", "text/html", 301, b"<html>moved</html>"),
+        ("https://x.example/typed-vaguely", "application/octet-stream", 200, b"<!DOCTYPE html><html>v</html>"),
     ])
     _warc(tmp_path / "b.warc.gz", [("https://x.example/b", "text/html", 200, b"<html>b</html>")])
     entries = warc_entries("*.warc.gz", base_dir=tmp_path)
-    assert [(e.url, e.warc_date) for e in entries] == [
-        ("https://x.example/a", "2018-05-21T10:00:00Z"),
-        ("https://x.example/b", "2018-05-21T10:00:00Z"),
+    assert [(e.url, e.warc_date, e.failure and (e.outcome, e.failure)) for e in entries] == [
+        ("https://x.example/a", "2018-05-21T10:00:00Z", None),
+        ("https://x.example/logo.png", "2018-05-21T10:00:00Z", ("skipped", "not_html")),
+        ("https://x.example/gone", "2018-05-21T10:00:00Z", ("failed", "http_404")),
+        ("https://x.example/moved", "2018-05-21T10:00:00Z", ("skipped", "redirect")),
+        ("https://x.example/typed-vaguely", "2018-05-21T10:00:00Z", None),  # the bytes say HTML, as to a browser
+        ("https://x.example/b", "2018-05-21T10:00:00Z", None),
     ]
-    assert read_response(entries[1].warc_file, entries[1].warc_offset).body == b"<html>b</html>"
+    assert read_response(entries[-1].warc_file, entries[-1].warc_offset).body == b"<html>b</html>"
 
 
 def test_missing_or_corrupt_warc(tmp_path):

@@ -49,3 +49,42 @@ def test_warc_source_end_to_end(tmp_path, data_env):
     assert set(rows) == set(list(PAGES)[:2])
     assert all(ts.isoformat().startswith("2018-06-20T10:00:00") for ts in rows.values())
     assert not (data_env / "archive" / "crawl").exists()  # nothing was fetched, so nothing new archived
+
+
+def test_every_response_of_an_archive_gets_one_outcome(tmp_path, data_env):
+    """A crawl's WARC holds redirects, errors and images beside its pages: each is logged, none dropped, and a URL
+    the archive also holds as a page is that page (its error record a duplicate, not a failure)."""
+    page = PAGES["https://alhadath.example/news/20418.html"].read_bytes()
+    records = [
+        ("https://alhadath.example/news/20418.html", "200 OK", "text/html; charset=utf-8", page),
+        ("https://alhadath.example/old-link.html", "301 Moved Permanently", "text/html", b"<html>moved</html>"),
+        ("https://alhadath.example/news/missing.html", "404 Not Found", "text/html", b"<html>not found</html>"),
+        ("https://alhadath.example/news/20418.html", "503 Service Unavailable", "text/html", b"busy"),
+        ("https://alhadath.example/img/cedar.jpg", "200 OK", "image/jpeg", b"\xff\xd8\xff\xe0JFIF"),
+    ]
+    warc = tmp_path / "crawl.warc.gz"
+    with open(warc, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for url, status, ctype, body in records:
+            headers = StatusAndHeaders(status, [("Content-Type", ctype)], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(
+                url, "response", payload=io.BytesIO(body), http_headers=headers,
+                warc_headers_dict={"WARC-Date": "2018-06-20T10:00:00Z"}))
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - {name: crawl, kind: warc, path: crawl.warc.gz}\n")
+    jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, "w2")]
+    load_run(jobs, run_id="w2", dag_id="test")
+    summary = check_accounting(jobs, run_id="w2")
+    assert summary["counts"]["loaded"] == 1
+
+    con = connect(data_env / "warehouse", read_only=True)
+    rows = con.execute("select url, outcome, reason from fetch_log where url_kind = 'article' order by seq").fetchall()
+    assert rows == [
+        ("https://alhadath.example/news/20418.html", "loaded", "new"),
+        ("https://alhadath.example/old-link.html", "skipped", "redirect"),
+        ("https://alhadath.example/news/missing.html", "failed", "http_404"),
+        ("https://alhadath.example/news/20418.html", "skipped", "duplicate"),
+        ("https://alhadath.example/img/cedar.jpg", "skipped", "not_html"),
+    ]
+    (archive,) = con.execute("select reason from fetch_log where url_kind = 'warc'").fetchone()
+    assert archive.startswith("listed:5;")

@@ -148,19 +148,32 @@ def _listed_entries(job: Job, doc_rows: list[dict]) -> list:
         return asyncio.run(_discover_listing(job, archive, doc_rows))
 
 
+def _canonical_or_none(url: str) -> str | None:
+    try:
+        return canonicalize(url)
+    except BadURL:
+        return None
+
+
 def discover_source(job: Job) -> Job:
     source = job.source
     doc_rows: list[dict] = []
     entries = _listed_entries(job, doc_rows)
     rows: list[dict] = []
     seen: dict[str, int] = {}
+    # a URL an archive holds both as a page and as a redirect, an error or a damaged record is that page: the
+    # others are its duplicates, not failures
+    pages = {_canonical_or_none(e.url) for e in entries if not e.failure} - {None}
     for seq, entry in enumerate(entries):
         row = staging.ledger_row(
             seq, "article", entry.url, hint_date=entry.date, hint_title=entry.title,
             warc_file=entry.warc_file, warc_offset=entry.warc_offset, warc_date=entry.warc_date,
         )
         if entry.failure:
-            row.update(outcome="failed", reason=entry.failure)
+            if _canonical_or_none(entry.url) in pages:
+                row.update(outcome="skipped", reason="duplicate")
+            else:
+                row.update(outcome=entry.outcome, reason=entry.failure)
             rows.append(row)
             continue
         try:
