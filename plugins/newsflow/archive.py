@@ -38,6 +38,9 @@ class ArchivedResponse:
     warc_date: str
     warc_file: str
     offset: int
+    # "revisit": a record that only points at an earlier capture of the same payload (a crawler's deduplication);
+    # its body is empty, the page is in that capture
+    record_type: str = "response"
 
 
 class WarcArchive:
@@ -129,6 +132,7 @@ def _to_response(record, warc_file: str, offset: int) -> ArchivedResponse:
         warc_date=record.rec_headers.get_header("WARC-Date"),
         warc_file=warc_file,
         offset=offset,
+        record_type=record.rec_type,
     )
 
 
@@ -157,11 +161,13 @@ class ArchiveDamage:
 
 @dataclass
 class ArchiveScan:
-    """What reading one WARC file found: records read, responses yielded, and every damaged stretch."""
+    """What reading one WARC file found: records read, responses and revisit records yielded, and every damaged
+    stretch."""
 
     warc_file: str
     records: int = 0
     responses: int = 0
+    revisits: int = 0
     damage: list[ArchiveDamage] | None = None
 
     def __post_init__(self) -> None:
@@ -232,6 +238,17 @@ def _next_member(fh, after: int) -> int | None:
         fh.seek(position)
 
 
+# the records that stand for a URL the crawl fetched; request, metadata and warcinfo records go with those
+_LISTED_TYPES = ("response", "revisit")
+
+
+def _count(scan: ArchiveScan, record_type: str) -> None:
+    if record_type == "revisit":
+        scan.revisits += 1
+    else:
+        scan.responses += 1
+
+
 def _records(data: bytes, warc_file: str, offset: int, scan: ArchiveScan) -> Iterator[ArchivedResponse]:
     """The records of one intact gzip member (warcio's public ArchiveIterator), responses as ArchivedResponse."""
     try:
@@ -241,13 +258,13 @@ def _records(data: bytes, warc_file: str, offset: int, scan: ArchiveScan) -> Ite
                 _damage(scan, offset, "warc_not_warc", f"record format {record.format!r}", data)
                 return
             scan.records += 1
-            if record.rec_type != "response" or not record.http_headers:
+            if record.rec_type not in _LISTED_TYPES or not record.http_headers:
                 continue
             if index:
                 # a second record in one member cannot be found again by offset: say so rather than mis-point
                 _damage(scan, offset, "warc_corrupt", "several records in one gzip member", data)
                 continue
-            scan.responses += 1
+            _count(scan, record.rec_type)
             yield _to_response(record, warc_file, offset)
     except Exception as exc:  # noqa: BLE001 - warcio raises a zoo of errors on damaged records
         _damage(scan, offset, "warc_corrupt", f"{type(exc).__name__}: {exc}"[:300], data)
@@ -285,7 +302,7 @@ def _scan_plain(fh, warc_file: str, scan: ArchiveScan) -> Iterator[ArchivedRespo
                     raise ValueError(f"record format {record.format!r}")
                 offset = iterator.get_record_offset()
                 response = None
-                if record.rec_type == "response" and record.http_headers:
+                if record.rec_type in _LISTED_TYPES and record.http_headers:
                     response = _to_response(record, warc_file, offset)
                 iterator.read_to_end(record)
                 end = offset + iterator.get_record_length()
@@ -294,7 +311,7 @@ def _scan_plain(fh, warc_file: str, scan: ArchiveScan) -> Iterator[ArchivedRespo
                     return
                 scan.records += 1
                 if response is not None:
-                    scan.responses += 1
+                    _count(scan, response.record_type)
                     yield response
             return
         except Exception as exc:  # noqa: BLE001 - warcio raises a zoo of errors on damaged records
@@ -311,7 +328,8 @@ def _scan_plain(fh, warc_file: str, scan: ArchiveScan) -> Iterator[ArchivedRespo
 
 
 def scan_archive(warc_file: str | os.PathLike, scan: ArchiveScan | None = None) -> Iterator[ArchivedResponse]:
-    """Every readable HTTP response in a WARC or WARC.gz file, streamed (one record in memory at a time).
+    """Every readable HTTP response (and revisit record, `record_type` "revisit") in a WARC or WARC.gz file, streamed
+    (one record in memory at a time).
 
     Damage never ends the scan silently: a truncated or corrupt stretch is noted in `scan.damage` (offset,
     reason, the record's URL when its header survived) and reading resumes at the next intact gzip member (or

@@ -236,7 +236,8 @@ def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[Archive
 
     A response that is no page to extract is an entry with its outcome already given, as the fetch stage would
     give it, so it is accounted for rather than dropped: `skipped: not_html` (an image, a stylesheet),
-    `skipped: redirect` (a 3xx: the crawl stored its target as a record of its own), `failed: http_<status>`.
+    `skipped: redirect` (a 3xx: the crawl stored its target as a record of its own), `failed: http_<status>`,
+    `skipped: warc_revisit` (a crawler's deduplication record: the page is in the capture it points at).
     Damaged files are read as far as they can be (newsflow.archive.scan_archive): `scans` gets one ArchiveScan
     per file (records read, damage with offsets), and a damaged response record whose URL survived becomes an
     entry with `failure` set, so it is accounted for as failed rather than lost.
@@ -257,7 +258,10 @@ def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[Archive
                 ctype = header(response.headers, "Content-Type") or ""
                 entry = Entry(url=response.url, warc_file=name, warc_offset=response.offset,
                               warc_date=response.warc_date)
-                if 300 <= response.status < 400:
+                if response.record_type == "revisit":
+                    # the page is in the earlier capture it points at, which may be in another file or none given
+                    entry.failure, entry.outcome = "warc_revisit", "skipped"
+                elif 300 <= response.status < 400:
                     entry.failure, entry.outcome = "redirect", "skipped"
                 elif response.status != 200:
                     entry.failure = f"http_{response.status}"

@@ -52,8 +52,8 @@ def test_warc_source_end_to_end(tmp_path, data_env):
 
 
 def test_every_response_of_an_archive_gets_one_outcome(tmp_path, data_env):
-    """A crawl's WARC holds redirects, errors and images beside its pages: each is logged, none dropped, and a URL
-    the archive also holds as a page is that page (its error record a duplicate, not a failure)."""
+    """A crawl's WARC holds redirects, errors, images and deduplication records beside its pages: each is logged,
+    none dropped, and a URL the archive also holds as a page is that page (its other records duplicates)."""
     page = PAGES["https://alhadath.example/news/20418.html"].read_bytes()
     records = [
         ("https://alhadath.example/news/20418.html", "200 OK", "text/html; charset=utf-8", page),
@@ -70,6 +70,12 @@ def test_every_response_of_an_archive_gets_one_outcome(tmp_path, data_env):
             writer.write_record(writer.create_warc_record(
                 url, "response", payload=io.BytesIO(body), http_headers=headers,
                 warc_headers_dict={"WARC-Date": "2018-06-20T10:00:00Z"}))
+        # a crawler's deduplication records: one of a page this archive holds, one of a page in an earlier crawl
+        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        for url in ("https://alhadath.example/news/20418.html", "https://alhadath.example/news/earlier.html"):
+            writer.write_record(writer.create_revisit_record(
+                url, digest="sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ", refers_to_uri=url,
+                refers_to_date="2018-06-19T10:00:00Z", http_headers=headers))
     sources = tmp_path / "sources.yaml"
     sources.write_text("sources:\n  - {name: crawl, kind: warc, path: crawl.warc.gz}\n")
     jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, "w2")]
@@ -85,6 +91,8 @@ def test_every_response_of_an_archive_gets_one_outcome(tmp_path, data_env):
         ("https://alhadath.example/news/missing.html", "failed", "http_404"),
         ("https://alhadath.example/news/20418.html", "skipped", "duplicate"),
         ("https://alhadath.example/img/cedar.jpg", "skipped", "not_html"),
+        ("https://alhadath.example/news/20418.html", "skipped", "duplicate"),
+        ("https://alhadath.example/news/earlier.html", "skipped", "warc_revisit"),
     ]
     (archive,) = con.execute("select reason from fetch_log where url_kind = 'warc'").fetchone()
-    assert archive.startswith("listed:5;")
+    assert archive == "listed:7;records=7;responses=5;revisits=2"

@@ -103,9 +103,9 @@ def _archived_body(validators: dict) -> bytes | None:
 def warc_file_outcome(scan) -> dict:
     """A WARC file's own ledger row: `loaded` with what it listed, or `failed` naming the first damage (its kind,
     offset, where reading resumed) with the count of records read and of damaged stretches."""
-    counts = f"records={scan.records};responses={scan.responses}"
+    counts = f"records={scan.records};responses={scan.responses}" + (f";revisits={scan.revisits}" if scan.revisits else "")
     if not scan.damage:
-        return {"outcome": "loaded", "reason": f"listed:{scan.responses};{counts}"}
+        return {"outcome": "loaded", "reason": f"listed:{scan.responses + scan.revisits};{counts}"}
     first = scan.damage[0]
     resumed = f";resumed_at={first.resumed_at}" if first.resumed_at is not None else ""
     log.warning("%s: %s at offset %d (%s); %s, %d damaged stretch(es)", scan.warc_file, first.reason, first.offset,
