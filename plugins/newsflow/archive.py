@@ -123,11 +123,17 @@ class WarcArchive:
 
 def _to_response(record, warc_file: str, offset: int) -> ArchivedResponse:
     http = record.http_headers
-    status = int(http.get_statuscode() or 0) if http else 0
+    if record.rec_type == "resource":
+        # a page stored without an HTTP exchange (a file archived from disk, a capture tool's own page): the
+        # record's Content-Type is the page's
+        status, headers = 200, [("Content-Type", record.rec_headers.get_header("Content-Type") or "")]
+    else:
+        status = int(http.get_statuscode() or 0) if http else 0
+        headers = list(http.headers) if http else []
     return ArchivedResponse(
         url=record.rec_headers.get_header("WARC-Target-URI"),
         status=status,
-        headers=list(http.headers) if http else [],
+        headers=headers,
         body=record.content_stream().read(),
         warc_date=record.rec_headers.get_header("WARC-Date"),
         warc_file=warc_file,
@@ -140,7 +146,7 @@ def read_response(warc_file: str | os.PathLike, offset: int) -> ArchivedResponse
     with open(warc_file, "rb") as fh:
         fh.seek(offset)
         for record in ArchiveIterator(fh):
-            if record.rec_type != "response":
+            if record.rec_type not in ("response", "resource"):
                 raise ValueError(f"{warc_file}@{offset} is a {record.rec_type} record, not a response")
             return _to_response(record, str(warc_file), offset)
     raise ValueError(f"no WARC record at {warc_file}@{offset}")
@@ -239,7 +245,11 @@ def _next_member(fh, after: int) -> int | None:
 
 
 # the records that stand for a URL the crawl fetched; request, metadata and warcinfo records go with those
-_LISTED_TYPES = ("response", "revisit")
+_LISTED_TYPES = ("response", "revisit", "resource")
+
+
+def _listed(record) -> bool:
+    return record.rec_type in _LISTED_TYPES and (bool(record.http_headers) or record.rec_type == "resource")
 
 
 def _count(scan: ArchiveScan, record_type: str) -> None:
@@ -258,7 +268,7 @@ def _records(data: bytes, warc_file: str, offset: int, scan: ArchiveScan) -> Ite
                 _damage(scan, offset, "warc_not_warc", f"record format {record.format!r}", data)
                 return
             scan.records += 1
-            if record.rec_type not in _LISTED_TYPES or not record.http_headers:
+            if not _listed(record):
                 continue
             if index:
                 # a second record in one member cannot be found again by offset: say so rather than mis-point
@@ -302,7 +312,7 @@ def _scan_plain(fh, warc_file: str, scan: ArchiveScan) -> Iterator[ArchivedRespo
                     raise ValueError(f"record format {record.format!r}")
                 offset = iterator.get_record_offset()
                 response = None
-                if record.rec_type in _LISTED_TYPES and record.http_headers:
+                if _listed(record):
                     response = _to_response(record, warc_file, offset)
                 iterator.read_to_end(record)
                 end = offset + iterator.get_record_length()

@@ -232,7 +232,8 @@ def parse_url_list(text: str) -> list[Entry]:
 
 
 def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[ArchiveScan] | None = None) -> list[Entry]:
-    """URLs from WARC-Target-URI of response records, fetch time from WARC-Date, located by record offset.
+    """URLs from WARC-Target-URI of response records (and resource records: pages archived without an HTTP
+    exchange, typed by their WARC Content-Type), fetch time from WARC-Date, located by record offset.
 
     A response that is no page to extract is an entry with its outcome already given, as the fetch stage would
     give it, so it is accounted for rather than dropped: `skipped: not_html` (an image, a stylesheet),

@@ -52,8 +52,9 @@ def test_warc_source_end_to_end(tmp_path, data_env):
 
 
 def test_every_response_of_an_archive_gets_one_outcome(tmp_path, data_env):
-    """A crawl's WARC holds redirects, errors, images and deduplication records beside its pages: each is logged,
-    none dropped, and a URL the archive also holds as a page is that page (its other records duplicates)."""
+    """A crawl's WARC holds redirects, errors, images and deduplication records beside its pages, and a page may be
+    a resource record (archived from disk): each is logged, none dropped, and a URL the archive also holds as a page
+    is that page (its other records duplicates)."""
     page = PAGES["https://alhadath.example/news/20418.html"].read_bytes()
     records = [
         ("https://alhadath.example/news/20418.html", "200 OK", "text/html; charset=utf-8", page),
@@ -70,6 +71,12 @@ def test_every_response_of_an_archive_gets_one_outcome(tmp_path, data_env):
             writer.write_record(writer.create_warc_record(
                 url, "response", payload=io.BytesIO(body), http_headers=headers,
                 warc_headers_dict={"WARC-Date": "2018-06-20T10:00:00Z"}))
+        # a page archived from disk, without an HTTP exchange: a resource record typed by its WARC header
+        novosti = PAGES["https://novosti.example/2018/05/21/tram.html"].read_bytes()
+        writer.write_record(writer.create_warc_record(
+            "https://novosti.example/2018/05/21/tram.html", "resource", payload=io.BytesIO(novosti),
+            length=len(novosti), warc_content_type="text/html; charset=utf-8",
+            warc_headers_dict={"WARC-Date": "2018-06-20T11:00:00Z"}))
         # a crawler's deduplication records: one of a page this archive holds, one of a page in an earlier crawl
         headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
         for url in ("https://alhadath.example/news/20418.html", "https://alhadath.example/news/earlier.html"):
@@ -81,7 +88,7 @@ def test_every_response_of_an_archive_gets_one_outcome(tmp_path, data_env):
     jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, "w2")]
     load_run(jobs, run_id="w2", dag_id="test")
     summary = check_accounting(jobs, run_id="w2")
-    assert summary["counts"]["loaded"] == 1
+    assert summary["counts"]["loaded"] == 2
 
     con = connect(data_env / "warehouse", read_only=True)
     rows = con.execute("select url, outcome, reason from fetch_log where url_kind = 'article' order by seq").fetchall()
@@ -91,8 +98,11 @@ def test_every_response_of_an_archive_gets_one_outcome(tmp_path, data_env):
         ("https://alhadath.example/news/missing.html", "failed", "http_404"),
         ("https://alhadath.example/news/20418.html", "skipped", "duplicate"),
         ("https://alhadath.example/img/cedar.jpg", "skipped", "not_html"),
+        ("https://novosti.example/2018/05/21/tram.html", "loaded", "new"),
         ("https://alhadath.example/news/20418.html", "skipped", "duplicate"),
         ("https://alhadath.example/news/earlier.html", "skipped", "warc_revisit"),
     ]
     (archive,) = con.execute("select reason from fetch_log where url_kind = 'warc'").fetchone()
-    assert archive == "listed:7;records=7;responses=5;revisits=2"
+    assert archive == "listed:8;records=8;responses=6;revisits=2"
+    fetched = con.execute("select fetched_at from articles where url like '%novosti%'").fetchone()[0]
+    assert fetched.isoformat().startswith("2018-06-20T11:00:00")
