@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import BufferedReader, ChunkedDataReader
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -41,6 +42,9 @@ class ArchivedResponse:
     # "revisit": a record that only points at an earlier capture of the same payload (a crawler's deduplication);
     # its body is empty, the page is in that capture
     record_type: str = "response"
+    # why the body is no page although the record is intact: too_large, unsupported_encoding, corrupt_encoding,
+    # truncated_body (the fetcher's words for the same faults)
+    problem: str | None = None
 
 
 class WarcArchive:
@@ -130,16 +134,50 @@ def _to_response(record, warc_file: str, offset: int) -> ArchivedResponse:
     else:
         status = int(http.get_statuscode() or 0) if http else 0
         headers = list(http.headers) if http else []
+    problem = None
+    encoding = (http.get_header("Content-Encoding") or "").strip().lower() if http else ""
+    if encoding == "br":
+        body, problem = _unbrotli(record, http)
+    elif encoding and encoding != "identity" and encoding not in BufferedReader.get_supported_decompressors():
+        # warcio hands such a body over still compressed (zstd, say): that is no page, and is said so
+        problem, body = "unsupported_encoding", b""
+    else:
+        # decoded as stored (gzip, deflate, chunked); a body that inflates past the cap is a bomb, not a page
+        body = record.content_stream().read(MAX_BODY_BYTES + 1)
+        if len(body) > MAX_BODY_BYTES:
+            problem, body = "too_large", b""
     return ArchivedResponse(
         url=record.rec_headers.get_header("WARC-Target-URI"),
         status=status,
         headers=headers,
-        body=record.content_stream().read(),
+        body=body,
+        problem=problem,
         warc_date=record.rec_headers.get_header("WARC-Date"),
         warc_file=warc_file,
         offset=offset,
         record_type=record.rec_type,
     )
+
+
+def _unbrotli(record, http) -> tuple[bytes, str | None]:
+    """A body stored with Content-Encoding: br (browser-based crawlers keep responses as sent), decoded with
+    brotli's public API. warcio's own br support sets an attribute that brotli's Decompressor no longer accepts
+    (brotli 1.1+), so it fails on every such record."""
+    import brotli
+
+    raw = record.raw_stream
+    if (http.get_header("Transfer-Encoding") or "").strip().lower() == "chunked":
+        raw = ChunkedDataReader(raw)
+    decompressor = brotli.Decompressor()
+    try:
+        body = decompressor.process(raw.read(MAX_RECORD_BYTES + 1), output_buffer_limit=MAX_BODY_BYTES + 1)
+    except brotli.error:
+        return b"", "corrupt_encoding"
+    if len(body) > MAX_BODY_BYTES:
+        return b"", "too_large"
+    if not decompressor.is_finished():
+        return b"", "truncated_body"
+    return body, None
 
 
 def read_response(warc_file: str | os.PathLike, offset: int) -> ArchivedResponse:
@@ -182,6 +220,7 @@ class ArchiveScan:
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 MAX_RECORD_BYTES = 256 * 1024 * 1024  # one decompressed gzip member; more is a bomb, not a web page
+MAX_BODY_BYTES = 64 * 1024 * 1024  # one response body decoded from its Content-Encoding; more is no article
 _READ = 1024 * 1024
 _TARGET = re.compile(rb"^WARC-Target-URI:[ \t]*(\S+)", re.M | re.I)
 _TYPE = re.compile(rb"^WARC-Type:[ \t]*(\S+)", re.M | re.I)

@@ -259,7 +259,9 @@ def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[Archive
                 ctype = header(response.headers, "Content-Type") or ""
                 entry = Entry(url=response.url, warc_file=name, warc_offset=response.offset,
                               warc_date=response.warc_date)
-                if response.record_type == "revisit":
+                if response.problem:
+                    entry.failure = response.problem
+                elif response.record_type == "revisit":
                     # the page is in the earlier capture it points at, which may be in another file or none given
                     entry.failure, entry.outcome = "warc_revisit", "skipped"
                 elif 300 <= response.status < 400:

@@ -228,3 +228,43 @@ def test_a_declared_legacy_encoding_is_not_second_guessed():
             "<link>https://alhadath.example/x?a=1&b=2</link></item></channel></rss>").encode("cp1256")
     (entry,) = parse_feed(feed, "iso-8859-1")  # a server default in the header; the document says what it is
     assert (entry.url, entry.title) == ("https://alhadath.example/x?a=1&b=2", "عنوان & خبر")
+
+
+def test_warc_bodies_are_decoded_as_stored_and_an_undecodable_one_is_said(tmp_path):
+    """Browser-based crawlers store responses as the server sent them: brotli is decoded like gzip; an encoding
+    nothing here can decode (zstd), or a body that inflates past the cap, is an outcome, never bytes read as HTML."""
+    import gzip as gzip_module
+
+    import brotli
+
+    from newsflow.archive import MAX_BODY_BYTES, read_response
+
+    page = "<html><body><h1>Мост открыт</h1><p>Движение по новому мосту открыто.</p></body></html>".encode()
+    packed = brotli.compress(page)
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(packed[i:i + 16]), packed[i:i + 16]) for i in range(0, len(packed), 16))
+    records = [
+        ("https://x.example/br", "br", packed, []),
+        ("https://x.example/br-chunked", "br", chunked + b"0\r\n\r\n", [("Transfer-Encoding", "chunked")]),
+        ("https://x.example/br-cut", "br", packed[: len(packed) // 2], []),
+        ("https://x.example/br-junk", "br", b"\xff" * 64, []),
+        ("https://x.example/zstd", "zstd", b"\x28\xb5\x2f\xfd" + b"\x00" * 40, []),
+        ("https://x.example/bomb", "gzip", gzip_module.compress(b"\0" * (MAX_BODY_BYTES + 1024), compresslevel=9), []),
+    ]
+    with open(tmp_path / "c.warc.gz", "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for url, encoding, body, more in records:
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                                  ("Content-Encoding", encoding), *more], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body),
+                                                          http_headers=headers))
+    entries = warc_entries(str(tmp_path / "c.warc.gz"))
+    assert [(e.url, e.failure) for e in entries] == [
+        ("https://x.example/br", None),
+        ("https://x.example/br-chunked", None),
+        ("https://x.example/br-cut", "truncated_body"),
+        ("https://x.example/br-junk", "corrupt_encoding"),
+        ("https://x.example/zstd", "unsupported_encoding"),
+        ("https://x.example/bomb", "too_large"),
+    ]
+    for entry in entries[:2]:
+        assert read_response(entry.warc_file, entry.warc_offset).body == page
