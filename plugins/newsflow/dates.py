@@ -451,6 +451,9 @@ _UPDATED_WORDS = (
     r"uppdaterad|uppdaterat|opdateret|oppdatert|päivitetty|actualizat|actualizare|actualitzat|actualització|"
     r"frissítve|frissítés|módosítva|ažurirano|ажурирано|posodobljeno|актуализирано|актуализация|обновено|"
     r"atnaujinta|atjaunināts|uuendatud|ενημερώθηκε|cập\s+nhật|"
+    # the languages session 16 added months for
+    r"абноўлена|uppfært|përditësuar|përditësimi|eguneratua|diweddarwyd|nuashonraithe|განახლდა|թարմացվել|"
+    r"yeniləndi|yenilənib|жаңартылды|yangilandi|шинэчлэгдсэн|imesasishwa|"
     + _n("تحديث|محدث|عدل|بروزرسانی|به\\s?روزرسانی|ویرایش|עודכן|अपडेट|อัปเดต")
     + r"|更新|修改|수정|업데이트)"
 )
@@ -462,6 +465,8 @@ _PUBLISHED_LABEL = re.compile(
     r"opublikowano|data\s+publikacji|gepubliceerd|publikováno|zveřejněno|publikované|zverejnené|publicerad|"
     r"publicerat|publiceret|publisert|julkaistu|publicat|publicată|közzétéve|objavljeno|објављено|публикувано|"
     r"paskelbta|avaldatud|publicēts|δημοσιεύθηκε|δημοσίευση|ngày\s+đăng|đăng\s+lúc|đăng\s+ngày|"
+    r"апублікавана|(?<![^\W\d_])birt(?![^\W\d_])|publikuar|објавено|argitaratua|cyhoeddwyd|foilsithe|გამოქვეყნდა|հրապարակվել|"
+    r"dərc\s+edilib|жарияланды|e['’]lon\s+qilindi|нийтэлсэн|imechapishwa|"
     + _n("نشر|تاريخ النشر|منتشر\\s?شده|تاریخ انتشار|פורסם|प्रकाशित|เผยแพร่")
     + r"|发布|發布|发表|發表|公開|掲載|입력|প্রকাশিত|প্রকাশ)[^\d]{0,25}$",
     re.I,

@@ -291,6 +291,15 @@ def test_find_datelines_keeps_published_next_to_updated():
     ("he", "עודכן: 15.03.2024 10:00 פורסם: 14.03.2024 08:00"),
     ("hi", "अपडेटेड: 15 मार्च 2024 10:00 प्रकाशित: 14 मार्च 2024 08:00"),
     ("th", "อัปเดต 15 มี.ค. 2567 10:00 น. เผยแพร่ 14 มี.ค. 2567 08:00 น."),
+    # session 16's languages
+    ("be", "Абноўлена: 15 сакавіка 2024 Апублікавана: 14 сакавіка 2024"),
+    ("is", "Uppfært 15. mars 2024 Birt 14. mars 2024"),
+    ("sq", "Përditësuar: 15 mars 2024 Publikuar: 14 mars 2024"),
+    ("mk", "Ажурирано: 15 март 2024 Објавено: 14 март 2024"),
+    ("cy", "Diweddarwyd 15 Mawrth 2024 Cyhoeddwyd 14 Mawrth 2024"),
+    ("ka", "განახლდა: 15 მარტი 2024 გამოქვეყნდა: 14 მარტი 2024"),
+    ("az", "Yenilənib: 15 mart 2024 Dərc edilib: 14 mart 2024"),
+    ("sw", "Imesasishwa: 15 Machi 2024 Imechapishwa: 14 Machi 2024"),
 ])
 def test_an_update_label_in_more_languages_drops_its_date(lang, text):
     assert [c.value.date() for c in find_datelines(text, lang)] == [date(2024, 3, 14)]
@@ -1380,3 +1389,12 @@ def test_a_hijri_date_alone_is_converted():
     html = headline_page('<div class="date">الاثنين 6 رمضان 1439 هـ</div>', lang="ar")
     (cand,) = by_source(gather_candidates(html, URL, lang="ar", use_htmldate=False), "dateline")
     assert cand.value == naive(2018, 5, 21)
+
+
+def test_a_short_label_is_a_whole_word():
+    # Icelandic "Birt" (published) must not be read inside "birth" or a name: a date of birth is no dateline label
+    from newsflow.dates import _PUBLISHED_LABEL
+
+    assert _PUBLISHED_LABEL.search("Birt: ")
+    assert not _PUBLISHED_LABEL.search("Date of birth: ")
+    assert not _PUBLISHED_LABEL.search("photo: Tetbirt ")
