@@ -174,16 +174,18 @@ def confirms(h1: str, statement: str) -> bool:
 _PIPES = re.compile(r"\s*[|｜]\s*")
 
 
-def _stated_part(h1: str, said: list[str]) -> str:
+def _stated_part(h1: str, said: list[str], names: list[str]) -> str:
     """The pipe-delimited part of an <h1> that a statement gives exactly, when the <h1> holds more around it: a
     section link ("Local News | Headline", a chain of US dailies) or a visually hidden site name ("Headline<span
-    class="element-invisible"> | Site</span>", Drupal) inside the <h1> element. A pipe is no headline's punctuation;
-    other separators are ("Brexit: what next"), so they are left alone."""
+    class="element-invisible"> | Site</span>", Drupal) inside the <h1> element. A pipe is no headline's
+    punctuation; other separators are ("Brexit: what next"), so they are left alone. A part that is the site's name
+    (a <title> of the site's name alone states it too) is never the headline."""
     keys = {_norm(s) for s in said}
     cuts = [0, *(i for m in _PIPES.finditer(h1) for i in (m.start(), m.end())), len(h1)]
     spans = [(cuts[i], cuts[i + 1]) for i in range(0, len(cuts), 2) if cuts[i] < cuts[i + 1]]
     found = [h1[spans[i][0]:spans[j][1]] for i in range(len(spans)) for j in range(i, len(spans))
-             if (i, j) != (0, len(spans) - 1) and _norm(h1[spans[i][0]:spans[j][1]]) in keys]
+             if (i, j) != (0, len(spans) - 1) and _norm(h1[spans[i][0]:spans[j][1]]) in keys
+             and not (names and _is_site_part(h1[spans[i][0]:spans[j][1]], names, exact=True))]
     return max(found, key=len) if found else h1
 
 
@@ -197,7 +199,7 @@ def choose_title(h1s: list[str], statements: list[str | None], *, site_names: li
         h1 = " ".join(h1.split()) if h1 else ""
         # a logo <h1> is in every title of the site
         if h1 and not (names and _is_site_part(h1, names, exact=True)) and any(confirms(h1, s) for s in said):
-            return _stated_part(h1, said)
+            return _stated_part(h1, said, names)
     title = clean_title(said[0] if said else None, h1=h1s[0] if h1s else None, site_names=site_names)
     if title and names and _is_site_part(title, names, exact=True):
         # a title that is only the site's name ("ADAC") is no headline: the page's own <h1> is, if it has one

@@ -128,6 +128,11 @@ def test_site_names_as_domains_write_them(title, site_names, expected):
         # a headline whose own words hold a pipe-free separator stays whole: only pipes divide an <h1>
         ("Brexit: what the deal means for fishing", ["what the deal means for fishing"],
          "Brexit: what the deal means for fishing"),
+        # a part that is the site's name is no headline, though a <title> of the site's name alone states it
+        ("Rates rise again | The Harbour Times Weekend Edition",
+         ["The Harbour Times Weekend Edition", "Rates rise again"], "Rates rise again"),
+        ("Bridge reopens after repairs | The Harbour Times Weekend Edition",
+         ["The Harbour Times Weekend Edition"], "Bridge reopens after repairs | The Harbour Times Weekend Edition"),
         # no statement gives a part alone: the <h1> as shown
         ("Markets | Stocks rally as inflation cools", ["Markets | Stocks rally as inflation cools"],
          "Markets | Stocks rally as inflation cools"),
@@ -136,4 +141,4 @@ def test_site_names_as_domains_write_them(title, site_names, expected):
 def test_a_section_or_site_name_inside_the_h1_is_left_out_when_the_metadata_leaves_it_out(h1, statements, expected):
     from newsflow.titles import choose_title
 
-    assert choose_title([h1], statements, site_names=[]) == expected
+    assert choose_title([h1], statements, site_names=["The Harbour Times Weekend Edition", "harbourtimes"]) == expected
