@@ -60,3 +60,40 @@ def test_an_article_listed_by_two_sources_loads_once(tmp_path, data_env):
         ("second", own, "loaded", "new"),
         ("second", shared, "skipped", "duplicate_other_source"),
     ]
+
+
+def test_child_sitemaps_past_the_limits_are_recorded_not_dropped(tmp_path, data_env, monkeypatch):
+    from newsflow import discover
+
+    # an index of three monthly sitemaps, the first of which nests one more index: with room for three documents
+    # and one level below the root, the third month is over the limit and the nested index too deep
+    monkeypatch.setattr(discover, "MAX_SITEMAP_DOCS", 3)
+    monkeypatch.setattr(discover, "MAX_SITEMAP_DEPTH", 1)
+    xml = "application/xml"
+
+    def index(*children):
+        locs = "".join(f"<sitemap><loc>{c}</loc></sitemap>" for c in children)
+        return (xml, f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</sitemapindex>'.encode())
+
+    def urlset(*urls):
+        locs = "".join(f"<url><loc>{u}</loc></url>" for u in urls)
+        return (xml, f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>'.encode())
+
+    with FaultServer() as server:
+        months = [server.url(f"/sitemap-2024-0{m}.xml") for m in (1, 2, 3)]
+        server.pages["/sitemap.xml"] = index(*months)
+        server.pages["/sitemap-2024-01.xml"] = index(server.url("/sitemap-2024-01-extra.xml"))
+        server.pages["/sitemap-2024-02.xml"] = urlset(server.url("/ok/feb-story"))
+        server.pages["/sitemap-2024-03.xml"] = urlset(server.url("/ok/mar-story"))
+        run(tmp_path, server, "limits", f"  - {{name: herald, kind: sitemap, url: '{server.url('/sitemap.xml')}'}}\n")
+    con = connect(data_env / "warehouse", read_only=True)
+    rows = con.execute("select url_kind, url, outcome, reason from fetch_log order by url_kind = 'article', seq").fetchall()
+    base = server.base
+    assert [(kind, url.removeprefix(base), outcome, reason) for kind, url, outcome, reason in rows] == [
+        ("sitemap", "/sitemap.xml", "loaded", "listed:0"),
+        ("sitemap", "/sitemap-2024-01.xml", "loaded", "listed:0"),
+        ("sitemap", "/sitemap-2024-02.xml", "loaded", "listed:1"),
+        ("sitemap", "/sitemap-2024-03.xml", "skipped", "over_limit"),
+        ("sitemap", "/sitemap-2024-01-extra.xml", "skipped", "too_deep"),
+        ("article", "/ok/feb-story", "loaded", "new"),
+    ]

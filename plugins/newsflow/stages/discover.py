@@ -33,9 +33,13 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
         queue = [(start_url, 0)]
         seen = set()
         while queue and len(seen) < discover.MAX_SITEMAP_DOCS:
-            url, depth = queue.pop(0)
+            url, depth = queue[0]
             if url in seen:
+                queue.pop(0)
                 continue
+            if depth > discover.MAX_SITEMAP_DEPTH:
+                break  # breadth first: everything left in the queue is as deep
+            queue.pop(0)
             seen.add(url)
             canonical = safe_canonical(url)
             validators = cache.get(canonical or "", {}) if depth == 0 else {}
@@ -65,8 +69,7 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                     found = discover.parse_feed(body, charset)
                 elif source.kind == "sitemap":
                     found, children = discover.parse_sitemap(body, charset)
-                    if depth < discover.MAX_SITEMAP_DEPTH:
-                        queue.extend((resolve_link(url, child), depth + 1) for child in children)
+                    queue.extend((resolve_link(url, child), depth + 1) for child in children)
                 else:
                     found = discover.parse_url_list(decode_text(body))
             except discover.DiscoveryError as exc:
@@ -77,7 +80,25 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
             if row["outcome"] is None:
                 row.update(outcome="loaded", reason=f"listed:{len(found)}")
             entries.extend(found)
+        _unread_sitemaps(queue, seen, kind, doc_rows)
     return entries
+
+
+def _unread_sitemaps(queue: list[tuple[str, int]], seen: set[str], kind: str, doc_rows: list[dict]) -> None:
+    """The child sitemaps the limits left unread, each a ledger row, so that an index of 500 monthly sitemaps says
+    which ones this source never reads (skipped: over_limit past MAX_SITEMAP_DOCS, too_deep past MAX_SITEMAP_DEPTH)
+    instead of dropping them without a word."""
+    from newsflow import discover
+
+    unread = [(url, depth) for url, depth in dict.fromkeys(queue) if url not in seen]
+    for url, depth in unread:
+        seen.add(url)
+        reason = "too_deep" if depth > discover.MAX_SITEMAP_DEPTH else "over_limit"
+        doc_rows.append(staging.ledger_row(len(doc_rows), kind, url, canonical_url=safe_canonical(url),
+                                           outcome="skipped", reason=reason))
+    if unread:
+        log.warning("%d child sitemap(s) left unread: more than %d listing documents or %d levels deep", len(unread),
+                    discover.MAX_SITEMAP_DOCS, discover.MAX_SITEMAP_DEPTH)
 
 
 def resolve_link(base: str, link: str) -> str:
