@@ -11,6 +11,7 @@ import io
 import logging
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from lxml import etree
@@ -191,12 +192,18 @@ def parse_feed(data: bytes, charset: str | None = None) -> list[Entry]:
 
 
 def parse_sitemap(data: bytes, charset: str | None = None) -> tuple[list[Entry], list[str]]:
-    """A urlset gives entries (news:publication_date preferred over lastmod); a sitemapindex gives child sitemaps.
-    `charset` as for parse_feed."""
+    """A urlset gives entries (news:publication_date preferred over lastmod); a sitemapindex gives child sitemaps,
+    the most recently modified first (those without a lastmod after, as listed): a run reads a bounded number of
+    them (MAX_SITEMAP_DOCS), and an index that lists its monthly sitemaps oldest first must not leave this month's
+    unread. `charset` as for parse_feed."""
     root = _parse_xml(data, charset)
     kind = _local(root.tag)
     if kind == "sitemapindex":
-        return [], [loc for loc in (_child_text(sm, "loc") for sm in root if _local(sm.tag) == "sitemap") if loc]
+        children = [(_child_text(sm, "loc"), _sort_stamp(_child_text(sm, "lastmod")))
+                    for sm in root if _local(sm.tag) == "sitemap"]
+        children = [(loc, stamp) for loc, stamp in children if loc]
+        dated = sorted((c for c in children if c[1] is not None), key=lambda c: c[1], reverse=True)
+        return [], [loc for loc, _ in dated] + [loc for loc, stamp in children if stamp is None]
     if kind != "urlset":
         raise DiscoveryError("not_a_sitemap", f"root element <{kind}>")
     entries = []
@@ -213,6 +220,17 @@ def parse_sitemap(data: bytes, charset: str | None = None) -> tuple[list[Entry],
                 title = _title(child)
         entries.append(Entry(url=loc, date=date or _child_text(node, "lastmod"), title=title))
     return entries, []
+
+
+def _sort_stamp(value: str | None) -> float | None:
+    """A sitemap lastmod as a UTC timestamp to sort by (a date alone is its midnight, UTC); None when unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
 # a URL list is split on real line breaks only: str.splitlines also breaks at U+2028, U+0085, form feeds and

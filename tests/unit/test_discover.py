@@ -84,6 +84,22 @@ def test_sitemap_index_and_gzip():
     assert entries == [] and children == ["https://herald.example/sitemap-1.xml", "https://herald.example/sitemap-2.xml.gz"]
 
 
+def test_an_index_gives_its_most_recently_modified_sitemaps_first():
+    # listed oldest first, as many CMSs write them; a run reads a bounded number, so this month's must come first
+    index = b"""<?xml version="1.0" encoding="UTF-8"?>
+<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<sitemap><loc>https://herald.example/2024-01.xml</loc><lastmod>2024-01-31</lastmod></sitemap>
+<sitemap><loc>https://herald.example/pages.xml</loc></sitemap>
+<sitemap><loc>https://herald.example/2024-03.xml</loc><lastmod>2024-03-14T09:00:00+02:00</lastmod></sitemap>
+<sitemap><loc>https://herald.example/2024-02.xml</loc><lastmod>2024-02-29T23:00:00Z</lastmod></sitemap>
+<sitemap><loc>https://herald.example/tags.xml</loc><lastmod>not a date</lastmod></sitemap>
+</sitemapindex>"""
+    assert parse_sitemap(index)[1] == [
+        "https://herald.example/2024-03.xml", "https://herald.example/2024-02.xml", "https://herald.example/2024-01.xml",
+        "https://herald.example/pages.xml", "https://herald.example/tags.xml",
+    ]
+
+
 def test_entities_are_not_expanded():
     entries = parse_feed(XXE)
     assert entries and "root:" not in (entries[0].title or "") and "lol" not in (entries[0].title or "")
