@@ -407,7 +407,8 @@ def _stop_runs_in_progress(state: dict, echo) -> None:
     if not api_server or not _alive(api_server):
         return
     try:
-        stopped, queued = stop_runs_in_progress(Client.for_service(state))
+        client = Client.for_service(state)
+        stopped, queued = stop_runs_in_progress(client)
     except (OSError, ValueError, ServiceError) as exc:
         echo(f"newsflow: could not check for runs in progress ({exc}); the next `up` marks any left running failed")
         return
@@ -415,6 +416,35 @@ def _stop_runs_in_progress(state: dict, echo) -> None:
         echo(f"newsflow: {dag_id} run {run_id} was running: stopped and marked failed")
     for dag_id, run_id in queued:
         echo(f"newsflow: {dag_id} run {run_id} is queued: it starts when the service is up again")
+    if stopped:
+        try:
+            _wait_for_tasks_to_end(client, stopped, list(state["pids"].values()))
+        except (OSError, ValueError, ServiceError):
+            pass  # the stop below ends them anyway, by force if it must
+
+
+def _wait_for_tasks_to_end(client: Client, runs: list[tuple[str, str]], pids: list[int], timeout: float = 20.0) -> None:
+    """The task processes of runs just marked failed end once their next heartbeat learns it (~10 s), but only
+    while the api-server answers it: stopped together with it, a task fetching a slow page outlived SIGTERM and
+    was killed after 30 s. Waited for here, by its process title (`airflow worker -- <task instance id>`)."""
+    from urllib.parse import quote
+
+    import psutil
+
+    ids = {ti["id"] for dag_id, run_id in runs
+           for ti in client.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances?limit=1000")
+           .get("task_instances", []) if ti.get("id")}
+    deadline = time.monotonic() + timeout
+    while ids and time.monotonic() < deadline:
+        titles = []
+        for pid in _tree(pids):
+            try:
+                titles.append(" ".join(psutil.Process(pid).cmdline()))
+            except psutil.Error:
+                continue
+        if not any(ti_id in title for ti_id in ids for title in titles):
+            return
+        time.sleep(0.5)
 
 
 class Client:
