@@ -61,10 +61,10 @@ def _mark_failed(client, runs: list[tuple[str, str]], why: str) -> list[tuple[st
 def fail_dead_runs(client, hostname: str | None = None) -> list[tuple[str, str]]:
     """Mark every dead run (see dead_runs) failed; returns their (dag_id, run_id). Called before a run is
     triggered and when the service starts."""
-    found = dead_runs(client, hostname)
-    tasks = "; ".join(f"{run_id}: {', '.join(dead)}" for _dag, run_id, dead in found)
-    return _mark_failed(client, [(dag_id, run_id) for dag_id, run_id, _ in found],
-                        f"tasks died with their process ({tasks})")
+    failed = []
+    for dag_id, run_id, tasks in dead_runs(client, hostname):
+        failed += _mark_failed(client, [(dag_id, run_id)], f"tasks {', '.join(tasks)} died with their process")
+    return failed
 
 
 def unscheduled_runs(client, scheduled: set[str]) -> list[tuple[str, str]]:

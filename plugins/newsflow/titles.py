@@ -120,10 +120,10 @@ def _without_whole_name(title: str, names: list[str]) -> str:
     return title
 
 
-def _parts(title: str) -> list[tuple[int, int]]:
+def _parts(title: str, separators: re.Pattern = _SEPARATORS) -> list[tuple[int, int]]:
     """(start, end) of each separator-delimited part of a title."""
     spans, start = [], 0
-    for match in _SEPARATORS.finditer(title):
+    for match in separators.finditer(title):
         if match.start() > start:
             spans.append((start, match.start()))
         start = match.end()
@@ -181,8 +181,7 @@ def _stated_part(h1: str, said: list[str], names: list[str]) -> str:
     punctuation; other separators are ("Brexit: what next"), so they are left alone. A part that is the site's name
     (a <title> of the site's name alone states it too) is never the headline."""
     keys = {_norm(s) for s in said}
-    cuts = [0, *(i for m in _PIPES.finditer(h1) for i in (m.start(), m.end())), len(h1)]
-    spans = [(cuts[i], cuts[i + 1]) for i in range(0, len(cuts), 2) if cuts[i] < cuts[i + 1]]
+    spans = _parts(h1, _PIPES)
     found = [h1[spans[i][0]:spans[j][1]] for i in range(len(spans)) for j in range(i, len(spans))
              if (i, j) != (0, len(spans) - 1) and _norm(h1[spans[i][0]:spans[j][1]]) in keys
              and not (names and _is_site_part(h1[spans[i][0]:spans[j][1]], names, exact=True))]

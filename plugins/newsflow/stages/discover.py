@@ -183,8 +183,10 @@ def discover_source(job: Job) -> Job:
     rows: list[dict] = []
     seen: dict[str, int] = {}
     # a URL an archive holds both as a page and as a redirect, an error or a damaged record is that page: the
-    # others are its duplicates, not failures
-    pages = {_canonical_or_none(e.url) for e in entries if not e.failure} - {None}
+    # others are its duplicates, not failures (only archives have such entries: a listing pays nothing for this)
+    pages: set[str | None] = set()
+    if any(e.failure for e in entries):
+        pages = {_canonical_or_none(e.url) for e in entries if not e.failure} - {None}
     for seq, entry in enumerate(entries):
         row = staging.ledger_row(
             seq, "article", entry.url, hint_date=entry.date, hint_title=entry.title,
