@@ -57,10 +57,12 @@ def prf(truth: str, pred: str | None) -> tuple[float, float, float]:
 # Corpora
 
 
-def _decode(raw: bytes) -> str:
+def _decode(raw: bytes) -> dict:
+    """The page as both paths read it: its bytes (bench/through_warc.py archives them), text and charset."""
     from newsflow.encoding import decode_html
 
-    return decode_html(raw, "text/html")[0]
+    text, charset = decode_html(raw, "text/html")
+    return {"raw": raw, "html": text, "charset": charset}
 
 
 def load_aeb(folder: Path, limit: int | None) -> list[dict]:
@@ -68,7 +70,7 @@ def load_aeb(folder: Path, limit: int | None) -> list[dict]:
     pages = []
     for page_id in sorted(truth)[: limit or None]:
         raw = gzip.decompress((folder / "html" / f"{page_id}.html.gz").read_bytes())
-        pages.append({"id": page_id, "html": _decode(raw), "url": truth[page_id]["url"],
+        pages.append({"id": page_id, **_decode(raw), "url": truth[page_id]["url"],
                       "body": truth[page_id]["articleBody"]})
     return pages
 
@@ -79,7 +81,7 @@ def load_htmldate(folder: Path, limit: int | None) -> list[dict]:
     for line in lines[: limit or None]:
         entry = json.loads(line)
         raw = gzip.decompress((folder / entry["file"]).read_bytes())
-        pages.append({"id": entry["id"], "html": _decode(raw), "url": entry["url"], "date": entry["date"]})
+        pages.append({"id": entry["id"], **_decode(raw), "url": entry["url"], "date": entry["date"]})
     return pages
 
 

@@ -288,7 +288,9 @@ _LISTED_TYPES = ("response", "revisit", "resource")
 
 
 def _listed(record) -> bool:
-    return record.rec_type in _LISTED_TYPES and (bool(record.http_headers) or record.rec_type == "resource")
+    # with or without an HTTP header block: warcio parses none for a target that is not http(s) (`dns:`, a
+    # mistyped scheme), and such a record still gets its outcome (skipped: bad_scheme) instead of vanishing
+    return record.rec_type in _LISTED_TYPES
 
 
 def _count(scan: ArchiveScan, record_type: str) -> None:

@@ -262,6 +262,7 @@ def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[Archive
     entry with `failure` set, so it is accounted for as failed rather than lost.
     """
     from newsflow.fetch import is_html
+    from newsflow.urls import url_problem
 
     path = Path(pattern)
     if not path.is_absolute() and base_dir is not None:
@@ -277,13 +278,18 @@ def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[Archive
                 ctype = header(response.headers, "Content-Type") or ""
                 entry = Entry(url=response.url, warc_file=name, warc_offset=response.offset,
                               warc_date=response.warc_date)
-                if response.problem:
+                unfetchable = url_problem(response.url or "")
+                if unfetchable:
+                    entry.failure, entry.outcome = unfetchable, "skipped"
+                elif response.problem:
                     entry.failure = response.problem
                 elif response.record_type == "revisit":
                     # the page is in the earlier capture it points at, which may be in another file or none given
                     entry.failure, entry.outcome = "warc_revisit", "skipped"
                 elif 300 <= response.status < 400:
                     entry.failure, entry.outcome = "redirect", "skipped"
+                elif not response.status:
+                    entry.failure = "bad_response"  # an http(s) record without a readable status line
                 elif response.status != 200:
                     entry.failure = f"http_{response.status}"
                 elif ctype and "html" not in ctype.lower() and not is_html(ctype, response.body[:1024]):

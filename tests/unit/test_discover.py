@@ -165,6 +165,37 @@ def test_warc_entries_list_every_response_with_offsets_and_the_outcome_of_those_
     assert read_response(entries[-1].warc_file, entries[-1].warc_offset).body == b"<html>b</html>"
 
 
+def test_records_warcio_reads_no_http_exchange_in_still_get_an_outcome(tmp_path):
+    """warcio parses an HTTP block only for an http(s) target: a crawler's `dns:` record, a mistyped scheme and a
+    revisit record stored without headers used to vanish from the accounting (read, never listed)."""
+    from newsflow.archive import ArchiveScan
+
+    page = b"<html><body><p>" + "Новости дня: мост открыт. ".encode() * 20 + b"</p></body></html>"
+    with open(tmp_path / "c.warc.gz", "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for url, kind, payload, more in [
+            ("dns:x.example", "response", b"20260101000000\nx.example. 300 IN A 192.0.2.7\n",
+             {"warc_content_type": "text/dns"}),
+            ("xhttps://x.example/typo", "response", b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + page,
+             {"warc_content_type": "application/http; msgtype=response"}),
+            ("https://x.example/again", "revisit", b"", {"warc_headers_dict": {
+                "WARC-Refers-To-Target-URI": "https://x.example/page",
+                "WARC-Profile": "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"}}),
+            ("https://x.example/page", "response", page, {"http_headers": StatusAndHeaders(
+                "200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")}),
+        ]:
+            writer.write_record(writer.create_warc_record(url, kind, payload=io.BytesIO(payload), **more))
+    scans: list[ArchiveScan] = []
+    entries = warc_entries(str(tmp_path / "c.warc.gz"), scans=scans)
+    assert [(e.url, e.failure and (e.outcome, e.failure)) for e in entries] == [
+        ("dns:x.example", ("skipped", "bad_scheme")),
+        ("xhttps://x.example/typo", ("skipped", "bad_scheme")),
+        ("https://x.example/again", ("skipped", "warc_revisit")),
+        ("https://x.example/page", None),
+    ]
+    assert (scans[0].records, scans[0].responses, scans[0].revisits) == (4, 3, 1)
+
+
 def test_missing_or_corrupt_warc(tmp_path):
     with pytest.raises(DiscoveryError, match="warc_not_found"):
         warc_entries(str(tmp_path / "none.warc.gz"))
