@@ -79,9 +79,10 @@ for _block in ("٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹", "०१२३४�
     for _i, _ch in enumerate(_block):
         _TRANS[ord(_ch)] = str(_i)
 # Arabic-script spelling varies freely between hamza forms, taa marbuta/haa and Persian/Arabic yeh/kaf;
-# folding them lets one month spelling match all of them.
+# folding them lets one month spelling match all of them. Full-width punctuation and Burmese's comma (၊) are commas
+# and colons like any other.
 for _src, _dst in (("أ", "ا"), ("إ", "ا"), ("آ", "ا"), ("ٱ", "ا"), ("ة", "ه"), ("ى", "ي"), ("ی", "ي"),
-                   ("ک", "ك"), ("ۀ", "ه"), ("：", ":"), ("，", ","), ("／", "/"), ("－", "-")):
+                   ("ک", "ك"), ("ۀ", "ه"), ("：", ":"), ("，", ","), ("／", "/"), ("－", "-"), ("၊", ",")):
     _TRANS[ord(_src)] = _dst
 for _cp in (0x00A0, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000):
     _TRANS[_cp] = " "
@@ -242,6 +243,19 @@ _BALKAN_AND_OTHER_MONTHS = {
     11: "новембра,лістапада,лістапад,nóvember,ноябр,nëntor,samhain,tachwedd,azaroaren,nuwamba,nofembar,ພະຈິກ,វិច្ឆិកា",
     12: "децембра,снежня,снежань,декабр,dhjetor,decembro,nollaig,rhagfyr,abenduaren,disamba,desembar,disemba,ທັນວາ,ធ្នូ",
 }
+# Burmese and Amharic write the Gregorian months in their own scripts ("၁၃ ဇန်နဝါရီ ၂၀၂၄", "ጃንዩወሪ 13, 2024"; the
+# Ethiopian calendar's own months are not read). Sorani Kurdish names take the ezafe "ی" ("١٣ی کانوونی دووەمی
+# ٢٠٢٤"): each name is also listed with it (the day's is in the patterns' suffixes).
+_SORANI_MONTHS = {
+    1: "کانوونی دووەم,کانونی دووەم", 2: "شوبات", 3: "ئازار", 4: "نیسان", 5: "ئایار", 6: "حوزەیران",
+    7: "تەممووز,تەمموز", 8: "ئاب", 9: "ئەیلوول,ئەیلول", 10: "تشرینی یەکەم", 11: "تشرینی دووەم",
+    12: "کانوونی یەکەم,کانونی یەکەم",
+}
+_BURMESE_AND_AMHARIC_MONTHS = {
+    1: "ဇန်နဝါရီ,ጃንዩወሪ,ጃንዋሪ", 2: "ဖေဖော်ဝါရီ,ፌብሩወሪ,ፌብሩዋሪ", 3: "မတ်,ማርች", 4: "ဧပြီ,ኤፕሪል", 5: "မေ,ሜይ",
+    6: "ဇွန်,ጁን", 7: "ဇူလိုင်,ጁላይ", 8: "ဩဂုတ်,သြဂုတ်,ኦገስት", 9: "စက်တင်ဘာ,ሴፕቴምበር", 10: "အောက်တိုဘာ,ኦክቶበር",
+    11: "နိုဝင်ဘာ,ኖቬምበር", 12: "ဒီဇင်ဘာ,ዲሴምበር",
+}
 # Afghanistan's Solar Hijri months, named after the zodiac in Dari and in Pashto ("۳۱ ثور ۱۳۹۷"); Iran's names are
 # _SOLAR_MONTHS. A Gregorian year beside one converts outside the accepted years and is dropped (_to_date).
 _AFGHAN_SOLAR_MONTHS = {
@@ -257,8 +271,10 @@ _THAI_MONTHS = {
     7: "กรกฎาคม,ก.ค", 8: "สิงหาคม,ส.ค", 9: "กันยายน,ก.ย", 10: "ตุลาคม,ต.ค", 11: "พฤศจิกายน,พ.ย", 12: "ธันวาคม,ธ.ค",
 }
 _BUDDHIST_ERA_OFFSET = 543
+_SORANI_WITH_EZAFE = {m: ",".join(f"{n},{n}ی" for n in names.split(",")) for m, names in _SORANI_MONTHS.items()}
 for _month, _names in (*_MORE_MONTHS.items(), *_SOUTH_ASIAN_AND_CAUCASIAN_MONTHS.items(), *_THAI_MONTHS.items(),
-                       *_BALKAN_AND_OTHER_MONTHS.items()):
+                       *_BALKAN_AND_OTHER_MONTHS.items(), *_SORANI_WITH_EZAFE.items(),
+                       *_BURMESE_AND_AMHARIC_MONTHS.items()):
     _known = set(_GREGORIAN_MONTHS[_month].split(","))
     _GREGORIAN_MONTHS[_month] += "".join("," + n for n in dict.fromkeys(_names.split(",")) if n not in _known)
 for _month, _names in _BENGALI_MONTHS.items():
@@ -318,7 +334,7 @@ _WIN_BEFORE, _WIN_AFTER = 48, 28
 _HIJRI_PAIR = 60
 
 _DMY_TEXT = re.compile(
-    r"(?<![\w:])(?<!\d[.,])" + _D + r"(?:st|nd|rd|th|er|º|°|\.)?"
+    r"(?<![\w:])(?<!\d[.,])" + _D + r"(?:st|nd|rd|th|er|º|°|\.|ي)?"  # ي: Sorani's ezafe, ی normalised
     r"(?:\s*(?:de|of)\s+|\s*d['’]|[\s\-/.]*)"
     r"(?P<mon>" + _MON + r")\.?" + _NOT_LETTER_AFTER
     + r"(?:\s*[/(]\s*(?:" + _MON + r")\.?\s*\)?)?"

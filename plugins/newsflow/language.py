@@ -15,13 +15,32 @@ _ISO639_1 = re.compile("^[a-z]{2}$")
 # (a credit, a date's unit, a title's separator) let one of them follow straight after.
 CJK_LETTERS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
 _LANG_ATTR = re.compile(r"^([a-zA-Z]{2,3})(?:[-_].*)?$")
-# ISO 639-2/3 codes that pages put in lang= where a two-letter code exists
-_THREE_TO_TWO = {"ara": "ar", "eng": "en", "rus": "ru", "zho": "zh", "chi": "zh", "fas": "fa", "per": "fa", "fra": "fr",
-                 "fre": "fr", "deu": "de", "ger": "de", "spa": "es", "por": "pt", "jpn": "ja", "kor": "ko", "ita": "it",
-                 "tur": "tr", "ukr": "uk", "heb": "he", "urd": "ur", "hin": "hi", "ind": "id", "nld": "nl", "dut": "nl"}
-# Pairs a short text easily confuses; when the page or source names one of them we trust that
+# Pairs a short text easily confuses; when the page or source names one of them we trust that. py3langid has no
+# Tigrinya: it reads it as Amharic, the other language of the same script.
 _CONFUSABLE = [{"fa", "ar", "ur", "ps", "ku"}, {"ru", "uk", "bg", "be", "mk", "sr"}, {"zh", "ja"}, {"id", "ms"},
-               {"no", "da", "nb", "nn", "sv"}, {"hr", "bs", "sr", "sl"}, {"es", "gl", "ca", "pt"}, {"cs", "sk"}]
+               {"no", "da", "nb", "nn", "sv"}, {"hr", "bs", "sr", "sl"}, {"es", "gl", "ca", "pt"}, {"cs", "sk"},
+               {"am", "ti"}]
+
+
+@lru_cache(maxsize=1)
+def _cldr_aliases() -> dict[str, str]:
+    """CLDR's language aliases (Babel's public data): ISO 639-2/3 codes pages put in lang= ("eng", "ger", "per",
+    "kmr", "bur") to their two-letter code, and retired two-letter ones to the current ("iw" -> "he", "in" -> "id")."""
+    from babel.core import get_global
+
+    return get_global("language_aliases")
+
+
+def normalise_code(value: str | None) -> str | None:
+    if not value:
+        return None
+    match = _LANG_ATTR.match(value.strip())
+    if not match:
+        return None
+    code = match.group(1).lower()
+    code = _cldr_aliases().get(code, code).split("_")[0]  # "sh" is "sr_Latn"
+    code = _TO_ISO639_1.get(code, code)
+    return code if len(code) == 2 else None
 
 
 @lru_cache(maxsize=1)
@@ -33,24 +52,14 @@ def _identifier():
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def normalise_code(value: str | None) -> str | None:
-    if not value:
-        return None
-    match = _LANG_ATTR.match(value.strip())
-    if not match:
-        return None
-    code = match.group(1).lower()
-    code = _THREE_TO_TWO.get(code, code)
-    return code if len(code) == 2 else None
-
-
 # py3langid also names languages and varieties that have no ISO 639-1 code, and "zxx" (no linguistic content: a
 # scrambled paywall text, a list of numbers). The warehouse stores ISO 639-1, so a variety is stored as the language
 # it belongs to (Egyptian Arabic is Arabic, Nigerian Pidgin is read as English); a code with no such language is no
-# detection at all, and the page's or source's declared language decides.
+# detection at all, and the page's or source's declared language decides. A page's lang= goes through the same
+# table after CLDR's aliases, which leave Sorani ("ckb") as it is and make Tagalog "fil".
 _TO_ISO639_1 = {"arz": "ar", "ary": "ar", "yue": "zh", "wuu": "zh", "pcm": "en", "uzs": "uz", "gug": "gn",
                 "sdh": "ku", "hbo": "he", "grc": "el", "kik": "ki", "fuv": "ff", "ltg": "lv", "ext": "es", "vec": "it",
-                "lij": "it"}
+                "lij": "it", "ckb": "ku", "fil": "tl"}
 
 
 def detect(text: str) -> tuple[str | None, float]:

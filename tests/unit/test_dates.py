@@ -402,6 +402,14 @@ def test_find_datelines_time_before_date():
         ("cs", "14. 3. 2024 v 10:32", naive(2024, 3, 14, 10, 32)),
         ("hr", "14. 03. 2024. u 10:32", naive(2024, 3, 14, 10, 32)),
         ("sl", "14. 3. 2024 ob 10.32", naive(2024, 3, 14, 10, 32)),
+        # Sorani Kurdish: the ezafe "ی" after the day and the month, Arabic-Indic digits
+        ("ckb", "هەولێر، ١٣ی کانوونی دووەمی ٢٠٢٤ کاتژمێر ١٠:٣٠", naive(2024, 1, 13, 10, 30)),
+        ("ckb", "سلێمانی - 14ی ئازاری 2024", naive(2024, 3, 14)),
+        # Burmese digits, and its comma (၊) between the day and the year
+        ("my", "ရန်ကုန် ၊ ဇန်နဝါရီ ၁၃ ၊ ၂၀၂၄", naive(2024, 1, 13)),
+        ("my", "၁၄ စက်တင်ဘာ ၂၀၂၄", naive(2024, 9, 14)),
+        # Amharic's Gregorian months
+        ("am", "አዲስ አበባ፣ ሴፕቴምበር 14, 2024", naive(2024, 9, 14)),
     ],
 )
 def test_find_datelines_more_languages(lang, text, expected):

@@ -55,10 +55,24 @@ def test_hint_used_when_page_has_no_lang():
 
 
 @pytest.mark.parametrize(
-    ("value", "code"), [("ar-LB", "ar"), ("zh_CN", "zh"), ("per", "fa"), ("ukr", "uk"), ("", None), ("x", None)]
+    ("value", "code"),
+    [("ar-LB", "ar"), ("zh_CN", "zh"), ("per", "fa"), ("ukr", "uk"), ("", None), ("x", None),
+     # ISO 639-2/3 codes and retired two-letter ones, through CLDR's aliases
+     ("eng", "en"), ("ger", "de"), ("bur", "my"), ("tir", "ti"), ("iw", "he"), ("in", "id"), ("sh", "sr"),
+     # codes CLDR keeps as they are, with an ISO 639-1 language they belong to
+     ("ckb", "ku"), ("ckb-IQ", "ku"), ("kmr", "ku"), ("fil", "tl"), ("tl", "tl"), ("yue-HK", "zh"),
+     ("zzz", None), ("haw", None)],
 )
 def test_normalise_code(value, code):
     assert normalise_code(value) == code
+
+
+def test_a_tigrinya_page_is_not_stored_as_amharic():
+    # py3langid has no Tigrinya and reads its Ge'ez script as Amharic, confidently; the page's lang= decides
+    tigrinya = "ሚኒስትሪ ጥዕና ኤርትራ ሎሚ ኣብ ዝሃበቶ መግለጺ ብዛዕባ ሓድሽ መደብ ክታበት ንህዝቢ ሓቢራ። እዚ መደብ ኣብ ኩሉ ዞባታት ክካየድ እዩ።"
+    assert detect(tigrinya)[0] == "am"
+    assert choose_language(tigrinya, "ti", None) == ("ti", "page")
+    assert choose_language(tigrinya, "tir", None) == ("ti", "page")
 
 
 def test_detect_needs_some_text():
