@@ -10,7 +10,7 @@ import os
 import re
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -182,8 +182,9 @@ def _unbrotli(record, http) -> tuple[bytes, str | None]:
 
 def read_response(warc_file: str | os.PathLike, offset: int) -> ArchivedResponse:
     with open(warc_file, "rb") as fh:
+        arc = is_legacy_arc(fh)
         fh.seek(offset)
-        for record in ArchiveIterator(fh):
+        for record in ArchiveIterator(fh, arc2warc=arc):
             if record.rec_type not in ("response", "resource"):
                 raise ValueError(f"{warc_file}@{offset} is a {record.rec_type} record, not a response")
             return _to_response(record, str(warc_file), offset)
@@ -213,6 +214,7 @@ class ArchiveScan:
     responses: int = 0
     revisits: int = 0
     damage: list[ArchiveDamage] | None = None
+    legacy_arc: bool = False  # an ARC file, read as WARC records (is_legacy_arc)
 
     def __post_init__(self) -> None:
         self.damage = self.damage or []
@@ -224,18 +226,44 @@ MAX_BODY_BYTES = 64 * 1024 * 1024  # one response body decoded from its Content-
 _READ = 1024 * 1024
 _TARGET = re.compile(rb"^WARC-Target-URI:[ \t]*(\S+)", re.M | re.I)
 _TYPE = re.compile(rb"^WARC-Type:[ \t]*(\S+)", re.M | re.I)
+# Legacy ARC files (the Internet Archive's format before WARC, written by crawls of 1996-2009) open with a
+# `filedesc://` record; each record's header is one line: URL, IP address, 14-digit date, content type, length.
+# warcio reads them as WARC records (arc2warc), but it also reads junk as ARC: the opening record tells them apart.
+_ARC_START = b"filedesc://"
+_ARC_HEADER = re.compile(rb"(?:\A|\n)(?P<url>[a-z][a-z0-9+.-]*:\S+) \S+ \d{14} \S* \d+\r?\n", re.I)
 
 
-def _damage(scan: ArchiveScan, offset: int, reason: str, detail: str, head: bytes = b"") -> ArchiveDamage:
-    url = None
+def is_legacy_arc(fh) -> bool:
+    """Whether the open file (plain or gzipped) starts with an ARC file's `filedesc://` record."""
+    fh.seek(0)
+    head = fh.read(4096)
+    if head.startswith(b"\x1f\x8b"):
+        try:
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, len(_ARC_START))
+        except zlib.error:
+            return False
+    return head.startswith(_ARC_START)
+
+
+def _damage(scan: ArchiveScan, offset: int, reason: str, detail: str, head: bytes = b"",
+            url: str | None = None) -> ArchiveDamage:
+    """Note a damaged stretch; its record's URL is `url` (the reader parsed the header) or what `head` shows."""
+    found = ArchiveDamage(scan.warc_file, offset, reason, detail, url or _damaged_target(head, scan.legacy_arc))
+    scan.damage.append(found)
+    return found
+
+
+def _damaged_target(head: bytes, arc: bool) -> str | None:
+    """The URL of a damaged response record whose header survived: its WARC-Target-URI, or an ARC header line's."""
     header_block = head.split(b"\r\n\r\n", 1)[0][:65536]
     kind = _TYPE.search(header_block)
     target = _TARGET.search(header_block)
     if target and kind and kind.group(1).lower() == b"response":
-        url = target.group(1).decode("utf-8", "replace").strip("<>")
-    found = ArchiveDamage(scan.warc_file, offset, reason, detail, url)
-    scan.damage.append(found)
-    return found
+        return target.group(1).decode("utf-8", "replace").strip("<>")
+    line = _ARC_HEADER.match(head[:65536]) if arc else None
+    if line and not line.group("url").startswith(_ARC_START):
+        return line.group("url").decode("utf-8", "replace")
+    return None
 
 
 def _inflate_member(fh, offset: int) -> tuple[bytes, int | None, str | None]:
@@ -264,8 +292,8 @@ def _inflate_member(fh, offset: int) -> tuple[bytes, int | None, str | None]:
         position += len(chunk)
 
 
-def _next_member(fh, after: int) -> int | None:
-    """Resync: the offset of the next gzip member after `after` that inflates whole into a WARC record."""
+def _next_member(fh, after: int, arc: bool = False) -> int | None:
+    """Resync: the offset of the next gzip member after `after` that inflates whole into a WARC (or ARC) record."""
     position = after
     while True:
         fh.seek(position)
@@ -276,7 +304,7 @@ def _next_member(fh, after: int) -> int | None:
         while at != -1 and at < _READ:
             candidate = position + at
             data, end, problem = _inflate_member(fh, candidate)
-            if problem is None and data.startswith(b"WARC/"):
+            if problem is None and (data.startswith(b"WARC/") or (arc and _ARC_HEADER.match(data))):
                 return candidate
             at = block.find(GZIP_MAGIC, at + 1)
         position += _READ
@@ -303,9 +331,9 @@ def _count(scan: ArchiveScan, record_type: str) -> None:
 def _records(data: bytes, warc_file: str, offset: int, scan: ArchiveScan) -> Iterator[ArchivedResponse]:
     """The records of one intact gzip member (warcio's public ArchiveIterator), responses as ArchivedResponse."""
     try:
-        for index, record in enumerate(ArchiveIterator(io.BytesIO(data))):
+        for index, record in enumerate(ArchiveIterator(io.BytesIO(data), arc2warc=scan.legacy_arc)):
             if not str(record.format).startswith("warc"):
-                # warcio falls back to reading junk as a legacy ARC record
+                # warcio falls back to reading junk as a legacy ARC record (a real ARC file's are converted)
                 _damage(scan, offset, "warc_not_warc", f"record format {record.format!r}", data)
                 return
             scan.records += 1
@@ -332,7 +360,7 @@ def _scan_gzip(fh, warc_file: str, scan: ArchiveScan) -> Iterator[ArchivedRespon
             continue
         reason, _, detail = problem.partition(":")
         found = _damage(scan, offset, reason, detail or f"file ends at {size} inside the record", data)
-        resume = _next_member(fh, offset + 1)
+        resume = _next_member(fh, offset + 1, scan.legacy_arc)
         if resume is None:
             return
         scan.damage[-1] = ArchiveDamage(found.warc_file, found.offset, found.reason, found.detail, found.url, resume)
@@ -340,25 +368,33 @@ def _scan_gzip(fh, warc_file: str, scan: ArchiveScan) -> Iterator[ArchivedRespon
 
 
 def _scan_plain(fh, warc_file: str, scan: ArchiveScan) -> Iterator[ArchivedResponse]:
-    """An uncompressed WARC: warcio reads it in place; a break resyncs at the next `WARC/1.` line."""
+    """An uncompressed WARC: warcio reads it in place; a break resyncs at the next `WARC/1.` line (the next ARC
+    record's header line in an ARC file)."""
     size = os.fstat(fh.fileno()).st_size
     start = 0
     while start < size:
         fh.seek(start)
-        iterator = ArchiveIterator(fh)
+        iterator = ArchiveIterator(fh, arc2warc=scan.legacy_arc)
         end = start
         try:
             for record in iterator:
                 if not str(record.format).startswith("warc"):
-                    raise ValueError(f"record format {record.format!r}")
+                    if start == 0 and not scan.records:
+                        # junk from the first byte: warcio falls back to reading it as a legacy ARC record
+                        _damage(scan, 0, "warc_not_warc", f"record format {record.format!r}")
+                        return
+                    raise ValueError(f"record format {record.format!r}")  # junk after records: resync below
+                # the body is read before the offset is asked for: asking first empties an ARC record's stream
+                response = _to_response(record, warc_file, 0) if _listed(record) else None
                 offset = iterator.get_record_offset()
-                response = None
-                if _listed(record):
-                    response = _to_response(record, warc_file, offset)
+                if response is not None:
+                    response = replace(response, offset=offset)
                 iterator.read_to_end(record)
                 end = offset + iterator.get_record_length()
-                if end > size:
-                    _damage(scan, offset, "warc_truncated", f"file ends at {size} inside the record")
+                # a record whose declared length runs past the file's end: warcio stops reading at the end
+                if end > size or (record.length or 0) > iterator.get_record_length():
+                    _damage(scan, offset, "warc_truncated", f"file ends at {size} inside the record",
+                            url=response.url if response is not None and response.record_type == "response" else None)
                     return
                 scan.records += 1
                 if response is not None:
@@ -370,7 +406,11 @@ def _scan_plain(fh, warc_file: str, scan: ArchiveScan) -> Iterator[ArchivedRespo
             found = _damage(scan, end, "warc_corrupt", f"{type(exc).__name__}: {exc}"[:300], fh.read(65536))
             fh.seek(end + 1)
             rest = fh.read()
-            at = rest.find(b"\nWARC/1.")
+            if scan.legacy_arc:
+                line = _ARC_HEADER.search(rest, 1)
+                at = line.start() if line else -1
+            else:
+                at = rest.find(b"\nWARC/1.")
             if at == -1:
                 return
             start = end + 1 + at + 1
@@ -380,7 +420,8 @@ def _scan_plain(fh, warc_file: str, scan: ArchiveScan) -> Iterator[ArchivedRespo
 
 def scan_archive(warc_file: str | os.PathLike, scan: ArchiveScan | None = None) -> Iterator[ArchivedResponse]:
     """Every readable HTTP response (and revisit record, `record_type` "revisit") in a WARC or WARC.gz file, streamed
-    (one record in memory at a time).
+    (one record in memory at a time). A legacy ARC file (plain or gzipped) is read the same way, its records as WARC
+    response records (warcio's arc2warc).
 
     Damage never ends the scan silently: a truncated or corrupt stretch is noted in `scan.damage` (offset,
     reason, the record's URL when its header survived) and reading resumes at the next intact gzip member (or
@@ -388,6 +429,8 @@ def scan_archive(warc_file: str | os.PathLike, scan: ArchiveScan | None = None) 
     """
     scan = scan if scan is not None else ArchiveScan(str(warc_file))
     with open(warc_file, "rb") as fh:
+        scan.legacy_arc = is_legacy_arc(fh)
+        fh.seek(0)
         gzipped = fh.read(2) == b"\x1f\x8b"
         fh.seek(0)
         yield from (_scan_gzip if gzipped else _scan_plain)(fh, str(warc_file), scan)

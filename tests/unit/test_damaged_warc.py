@@ -132,3 +132,23 @@ def test_a_warc_written_by_warcio_itself_reads_the_same(tmp_path):
     scan = ArchiveScan(str(path))
     assert [r.body for r in scan_archive(path, scan)] == [b"<html>%d</html>" % i for i in range(5)]
     assert scan.damage == []
+
+
+def test_an_uncompressed_warc_cut_inside_a_record_says_so(tmp_path):
+    """warcio stops reading a plain record at the file's end without a word: the record cut short was read as a
+    page with half its body. Its declared length says it is cut."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    path = tmp_path / "cut.warc"
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=False)
+        for i in range(3):
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+            body = article_html(f"Story {i}", "The council met on Monday to vote on the budget. " * 20).encode()
+            writer.write_record(writer.create_warc_record(f"http://plain.test/{i}", "response",
+                                                          payload=io.BytesIO(body), http_headers=headers))
+    path.write_bytes(path.read_bytes()[:-500])
+    scan = ArchiveScan(str(path))
+    assert [r.url for r in scan_archive(path, scan)] == ["http://plain.test/0", "http://plain.test/1"]
+    assert [(d.reason, d.url) for d in scan.damage] == [("warc_truncated", "http://plain.test/2")]

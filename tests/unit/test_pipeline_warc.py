@@ -106,3 +106,65 @@ def test_every_response_of_an_archive_gets_one_outcome(tmp_path, data_env):
     assert archive == "listed:8;records=8;responses=6;revisits=2"
     fetched = con.execute("select fetched_at from articles where url like '%novosti%'").fetchone()[0]
     assert fetched.isoformat().startswith("2018-06-20T11:00:00")
+
+
+def _arc_record(url: str, content_type: str, block: bytes) -> bytes:
+    """One ARC v1 record: a header line (URL, IP, 14-digit date, type, length), the block, a newline."""
+    return f"{url} 192.0.2.7 20180620100000 {content_type} {len(block)}\n".encode() + block + b"\n"
+
+
+def write_arc(path: Path, records: list[tuple[str, str, bytes]], gzipped: bool = True) -> None:
+    import gzip
+
+    version = b"1 0 newsflow-test\nURL IP-address Archive-date Content-type Archive-length\n"
+    parts = [_arc_record(f"filedesc://{path.name}", "text/plain", version)]
+    parts += [_arc_record(url, content_type, block) for url, content_type, block in records]
+    path.write_bytes(b"".join(gzip.compress(p) for p in parts) if gzipped else b"".join(parts))
+
+
+def test_a_legacy_arc_file_is_read_like_a_warc(tmp_path, data_env):
+    """Crawls before 2009 are ARC files: their HTTP responses load like a WARC's (date from the record header), plain
+    or gzipped, and the file's row says which format it was."""
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+    records = [(url, "text/html", http + path.read_bytes()) for url, path in list(PAGES.items())[:2]]
+    records += [("http://alhadath.example/logo.png", "image/png", b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n\r\n\x89PNG"),
+                ("dns:alhadath.example", "text/dns", b"20180620100000\nalhadath.example. 300 IN A 192.0.2.7\n")]
+    write_arc(tmp_path / "crawl-1.arc.gz", records[:2])
+    write_arc(tmp_path / "crawl-2.arc", records[2:], gzipped=False)
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - {name: crawl, kind: warc, path: 'crawl-*.arc*', timezone: Asia/Beirut}\n")
+    jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, "arc_run")]
+    load_run(jobs, run_id="arc_run", dag_id="test")
+    check_accounting(jobs, run_id="arc_run")
+
+    con = connect(data_env / "warehouse", read_only=True)
+    rows = dict(con.execute("select url, fetched_at from articles").fetchall())
+    assert set(rows) == set(list(PAGES)[:2])
+    assert all(ts.isoformat().startswith("2018-06-20T10:00:00") for ts in rows.values())
+    logged = dict(con.execute("select url, outcome || ':' || reason from fetch_log where url_kind = 'article'"
+                              " and outcome <> 'loaded'").fetchall())
+    assert logged == {"http://alhadath.example/logo.png": "skipped:not_html", "dns:alhadath.example": "skipped:bad_scheme"}
+    files = sorted(con.execute("select reason from fetch_log where url_kind = 'warc'").fetchall())
+    assert files == [("listed:2;records=3;responses=2;format=arc",), ("listed:2;records=3;responses=2;format=arc",)]
+
+
+def test_a_damaged_arc_file_names_the_record_it_lost(tmp_path):
+    from newsflow.archive import ArchiveScan, read_response
+    from newsflow.discover import warc_entries
+
+    page = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + PAGES["https://alhadath.example/news/20418.html"].read_bytes()
+    write_arc(tmp_path / "cut.arc", [("http://a.example/1", "text/html", page), ("http://a.example/2", "text/html", page)],
+              gzipped=False)
+    data = (tmp_path / "cut.arc").read_bytes()
+    (tmp_path / "cut.arc").write_bytes(data[: len(data) - 500])  # the crawl stopped inside the second record
+    scans: list[ArchiveScan] = []
+    entries = warc_entries(str(tmp_path / "cut.arc"), scans=scans)
+    assert [(e.url, e.failure) for e in entries] == [("http://a.example/1", None), ("http://a.example/2", "warc_truncated")]
+    assert scans[0].legacy_arc and scans[0].damage[0].reason == "warc_truncated"
+    assert read_response(entries[0].warc_file, entries[0].warc_offset).body == page.split(b"\r\n\r\n", 1)[1]
+
+    # junk is not taken for an ARC file: warcio would read it as one, the missing `filedesc://` record says no
+    (tmp_path / "junk.arc").write_bytes(b"http://a.example/ 1.2.3.4 20180101000000 text/html 5\nhello\n")
+    scans = []
+    assert warc_entries(str(tmp_path / "junk.arc"), scans=scans) == []
+    assert [d.reason for d in scans[0].damage] == ["warc_not_warc"]
