@@ -168,10 +168,14 @@ def _unbrotli(record, http) -> tuple[bytes, str | None]:
     raw = record.raw_stream
     if (http.get_header("Transfer-Encoding") or "").strip().lower() == "chunked":
         raw = ChunkedDataReader(raw)
+    stored = raw.read(MAX_RECORD_BYTES + 1)
     decompressor = brotli.Decompressor()
     try:
-        body = decompressor.process(raw.read(MAX_RECORD_BYTES + 1), output_buffer_limit=MAX_BODY_BYTES + 1)
+        body = decompressor.process(stored, output_buffer_limit=MAX_BODY_BYTES + 1)
     except brotli.error:
+        if stored.lstrip()[:1] == b"<" and len(stored) <= MAX_BODY_BYTES:
+            # a crawler that stored the body decoded but kept the header: markup as it is (as warcio does for gzip)
+            return stored, None
         return b"", "corrupt_encoding"
     if len(body) > MAX_BODY_BYTES:
         return b"", "too_large"

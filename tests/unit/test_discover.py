@@ -294,6 +294,8 @@ def test_warc_bodies_are_decoded_as_stored_and_an_undecodable_one_is_said(tmp_pa
         ("https://x.example/br-chunked", "br", chunked + b"0\r\n\r\n", [("Transfer-Encoding", "chunked")]),
         ("https://x.example/br-cut", "br", packed[: len(packed) // 2], []),
         ("https://x.example/br-junk", "br", b"\xff" * 64, []),
+        # stored decoded with the header kept (warcio takes such gzip bodies as they are): the markup is the page
+        ("https://x.example/br-stored-decoded", "br", page, []),
         ("https://x.example/zstd", "zstd", b"\x28\xb5\x2f\xfd" + b"\x00" * 40, []),
         ("https://x.example/bomb", "gzip", gzip_module.compress(b"\0" * (MAX_BODY_BYTES + 1024), compresslevel=9), []),
     ]
@@ -310,8 +312,9 @@ def test_warc_bodies_are_decoded_as_stored_and_an_undecodable_one_is_said(tmp_pa
         ("https://x.example/br-chunked", None),
         ("https://x.example/br-cut", "truncated_body"),
         ("https://x.example/br-junk", "corrupt_encoding"),
+        ("https://x.example/br-stored-decoded", None),
         ("https://x.example/zstd", "unsupported_encoding"),
         ("https://x.example/bomb", "too_large"),
     ]
-    for entry in entries[:2]:
+    for entry in [*entries[:2], entries[4]]:
         assert read_response(entry.warc_file, entry.warc_offset).body == page
