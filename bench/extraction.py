@@ -96,14 +96,14 @@ def consensus_title(html: str) -> str | None:
         return None
     if root is None:
         return None
-    h1s = [_fold("".join(h.itertext())) for h in root.iter("h1")]
+    h1s = [fold("".join(h.itertext())) for h in root.iter("h1")]
     h1s = [h for h in h1s if h]
     if len(h1s) != 1:
         return None
-    stated = [_fold(m.get("content") or "") for m in root.iter("meta") if m.get("property") == "og:title"]
+    stated = [fold(m.get("content") or "") for m in root.iter("meta") if m.get("property") == "og:title"]
     for script in root.iter("script"):
         if "ld+json" in (script.get("type") or "") and script.text:
-            stated += [_fold(h) for h in re.findall(r'"headline"\s*:\s*"((?:[^"\\]|\\.)*)"', script.text)]
+            stated += [fold(h) for h in re.findall(r'"headline"\s*:\s*"((?:[^"\\]|\\.)*)"', script.text)]
     return h1s[0] if h1s[0] in stated else None
 
 
@@ -122,12 +122,12 @@ def title_without_h1(html: str, url: str, trafilatura_title: str | None) -> str 
         return None
     if root is None:
         return None
-    title = next((_fold("".join(t.itertext())) for t in root.iter("title")), None)
+    title = next((fold("".join(t.itertext())) for t in root.iter("title")), None)
     names = [m.get("content") for m in root.iter("meta") if m.get("property") == "og:site_name" and m.get("content")]
     return choose_title([], [trafilatura_title, title], site_names=[*names, registered_domain(url).split(".")[0]])
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     return " ".join(text.split())
 
 
@@ -259,7 +259,7 @@ def date_scores(pages: list[dict], results: list[dict]) -> dict:
 
 def title_scores(titles: list[str | None], results: list[dict]) -> dict:
     labelled = [(t, r) for t, r in zip(titles, results, strict=True) if t]
-    hits = sum(_fold(r["title"] or "").casefold() == t.casefold() for t, r in labelled)
+    hits = sum(fold(r["title"] or "").casefold() == t.casefold() for t, r in labelled)
     return {"exact": hits / (len(labelled) or 1), "pages": len(labelled)}
 
 
@@ -319,8 +319,8 @@ def recall_gap(pages: list[dict], results: dict[str, list[dict]]) -> list[dict]:
     for page, mine, bare in zip(pages, results["newsflow"], results["bare"], strict=True):
         r_mine, r_bare = prf(page["body"], mine["body"])[1], prf(page["body"], bare["body"])[1]
         if r_bare > r_mine:
-            have = {_fold(line) for line in (mine["body"] or "").splitlines()}
-            lines = [_fold(line) for line in (bare["body"] or "").splitlines()]
+            have = {fold(line) for line in (mine["body"] or "").splitlines()}
+            lines = [fold(line) for line in (bare["body"] or "").splitlines()]
             rows.append({"id": page["id"], "url": page["url"], "recall_bare": r_bare, "recall_newsflow": r_mine,
                          "share": (r_bare - r_mine) / len(pages), "lines": [x for x in lines if x and x not in have]})
     return sorted(rows, key=lambda row: -row["share"])
@@ -406,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _cell(entry: dict, *keys: str, fmt: str = "{:.3f}") -> str:
+def cell(entry: dict, *keys: str, fmt: str = "{:.3f}") -> str:
     for key in keys:
         if not isinstance(entry, dict) or key not in entry:
             return "-"
@@ -426,9 +426,9 @@ def render(results: dict, list_rejected: bool = False, list_recall_gap: bool = F
             bound = e["titles_upper_bound"]
             upper = "-" if not bound["pages"] or name != "newsflow" else f"{bound['exact']:.3f}"
             lines.append(
-                f"| {corpus} | {name} | {scored['pages']} | {_cell(e, 'body', 'precision')} | "
-                f"{_cell(e, 'body', 'recall')} | {_cell(e, 'body', 'f1')} | {_cell(e, 'dates', 'exact')} | "
-                f"{_cell(e, 'dates', 'within_1_day')} | {title} | {upper} | {rej['rate']:.3f} ({rej['rejected']}) | {reasons} |")
+                f"| {corpus} | {name} | {scored['pages']} | {cell(e, 'body', 'precision')} | "
+                f"{cell(e, 'body', 'recall')} | {cell(e, 'body', 'f1')} | {cell(e, 'dates', 'exact')} | "
+                f"{cell(e, 'dates', 'within_1_day')} | {title} | {upper} | {rej['rate']:.3f} ({rej['rejected']}) | {reasons} |")
     lines += ["", "title exact: against the headline where the page's single <h1> equals its JSON-LD headline or "
               "og:title; newsflow's title rule scored without the <h1> (trafilatura's title, site names stripped), "
               "which never reads the labels' <h1>. The full rule takes the <h1> the metadata confirms, the very "

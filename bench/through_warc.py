@@ -102,7 +102,7 @@ def differences(pages: list[dict], mine: list[dict], through: list[dict]) -> lis
     rows = []
     for page, a, b in zip(pages, mine, through, strict=True):
         fields = {name: (a[name], b[name]) for name in ("date", "title", "reasons") if a[name] != b[name]}
-        if bench._fold(a["body"] or "") != bench._fold(b["body"] or ""):
+        if bench.fold(a["body"] or "") != bench.fold(b["body"] or ""):
             fields["body"] = (len(a["body"] or ""), len(b["body"] or ""))
         if fields:
             rows.append({"url": page["url"], "outcome": b.get("outcome"), **{k: list(v) for k, v in fields.items()}})
@@ -182,9 +182,9 @@ def render(report: dict) -> str:
             e = entry[path]
             title = f"{e['titles']['exact']:.3f} ({e['titles']['pages']})" if e["titles"]["pages"] else "-"
             reasons = ", ".join(f"{k} {v}" for k, v in e["rejected"].most_common()) or "none"
-            lines.append(f"| {corpus} | {path} | {entry['pages']} | {bench._cell(e, 'body', 'precision')} | "
-                         f"{bench._cell(e, 'body', 'recall')} | {bench._cell(e, 'body', 'f1')} | "
-                         f"{bench._cell(e, 'dates', 'exact')} | {bench._cell(e, 'dates', 'within_1_day')} | {title} | "
+            lines.append(f"| {corpus} | {path} | {entry['pages']} | {bench.cell(e, 'body', 'precision')} | "
+                         f"{bench.cell(e, 'body', 'recall')} | {bench.cell(e, 'body', 'f1')} | "
+                         f"{bench.cell(e, 'dates', 'exact')} | {bench.cell(e, 'dates', 'within_1_day')} | {title} | "
                          f"{e['rejected_pages']} | {reasons} |")
     for corpus, entry in report["corpora"].items():
         diffs = entry["differences"]
