@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jdatetime
+import nepali_datetime
 from hijridate import Hijri
 from lxml import etree
 
@@ -262,6 +263,12 @@ _AFGHAN_SOLAR_MONTHS = {
     1: "حمل,وری", 2: "ثور,غویی", 3: "جوزا,غبرگولی,غبرګولی", 4: "سرطان,چنگاښ,چنګاښ", 5: "اسد,زمری", 6: "سنبله,وږی",
     7: "میزان,تله", 8: "عقرب,لړم", 9: "قوس,لیندۍ", 10: "جدی,مرغومی", 11: "دلو,سلواغه", 12: "حوت,کب",
 }
+# Nepal's Bikram Sambat months ("असार ५, २०८१" = 19 June 2024), in the spellings Nepali news uses; read on Nepali
+# pages only: Hindi pages name the lunar Vikram Samvat months alike, whose days do not match the solar table.
+_BIKRAM_SAMBAT_MONTHS = {
+    1: "बैशाख,वैशाख", 2: "जेठ,जेष्ठ", 3: "असार,आषाढ", 4: "साउन,श्रावण", 5: "भदौ,भाद्र", 6: "असोज,आश्विन",
+    7: "कात्तिक,कार्तिक", 8: "मंसिर,मङ्सिर", 9: "पुस,पौष", 10: "माघ", 11: "फागुन,फाल्गुन", 12: "चैत,चैत्र",
+}
 # Croatian "listopad" is October, where Polish, Czech and Slovak "listopad(a)" is November (the table's meaning):
 # on a page detected as Croatian the name takes its Croatian month.
 _CROATIAN_OCTOBER = frozenset({"listopad", "listopada"})
@@ -284,7 +291,7 @@ for _month, _names in _BENGALI_MONTHS.items():
 
 
 # The calendar a month name belongs to.
-GREGORIAN, SOLAR_HIJRI, LUNAR_HIJRI = "gregorian", "solar_hijri", "lunar_hijri"
+GREGORIAN, SOLAR_HIJRI, LUNAR_HIJRI, BIKRAM_SAMBAT = "gregorian", "solar_hijri", "lunar_hijri", "bikram_sambat"
 
 
 def _build_month_table() -> dict[str, tuple[int, str]]:
@@ -293,6 +300,7 @@ def _build_month_table() -> dict[str, tuple[int, str]]:
     entries += [(i + 1, n, SOLAR_HIJRI) for i, n in enumerate(_SOLAR_MONTHS.split(","))]
     entries += [(m, n, SOLAR_HIJRI) for m, names in _AFGHAN_SOLAR_MONTHS.items() for n in names.split(",")]
     entries += [(m, n, LUNAR_HIJRI) for m, names in _HIJRI_MONTHS.items() for n in names.split(",")]
+    entries += [(m, n, BIKRAM_SAMBAT) for m, names in _BIKRAM_SAMBAT_MONTHS.items() for n in names.split(",")]
     for month, name, calendar in entries:
         key = _n(name)
         # A name meaning two different months would silently misdate articles; fail at import instead.
@@ -347,14 +355,15 @@ _MDY_TEXT = re.compile(
     + r"(?:st|nd|rd|th)?\s*,?\s*(?P<y>\d{4})(?!\d)",
     re.I,
 )
-# Year first, then the month's name and the day: Hungarian "2024. március 14.", Lithuanian "2024 m. kovo 14 d.".
-# Only for those languages (_date_from): elsewhere a year ending a sentence can stand before a month and a number.
+# Year first, then the month's name and the day: Hungarian "2024. március 14.", Lithuanian "2024 m. kovo 14 d.",
+# Nepali "२०८१ असार ५ गते". Only for those languages (_date_from): elsewhere a year ending a sentence can stand before
+# a month and a number.
 _YMD_TEXT = re.compile(
-    r"(?<![\d.:/\-])(?P<y>\d{4})(?:\.|\s+m\.)\s*(?P<mon>" + _MON + r")\.?" + _NOT_LETTER_AFTER + r"\s*" + _D
+    r"(?<![\d.:/\-])(?P<y>\d{4})(?:\.|\s+m\.|(?=\s))\s*(?P<mon>" + _MON + r")\.?" + _NOT_LETTER_AFTER + r"\s*" + _D
     + r"(?:\s*d\.|\.(?!\d))?",
     re.I,
 )
-_YEAR_FIRST_LANGS = frozenset({"hu", "lt"})
+_YEAR_FIRST_LANGS = frozenset({"hu", "lt", "ne"})
 _YMD_NUM = re.compile(
     r"(?<![\d.:/\-])(?P<y>\d{4})(?P<sep>[-/.])\s?(?P<m>1[0-2]|0?[1-9])(?!\d)(?P=sep)\s?" + _D
     + r"(?!(?P=sep)\d)"
@@ -502,9 +511,11 @@ def _to_date(y: int, m: int, d: int, calendar: str = GREGORIAN) -> date | None:
             out = jdatetime.date(y, m, d).togregorian()
         elif calendar == LUNAR_HIJRI:
             out = Hijri(y, m, d).to_gregorian()
+        elif calendar == BIKRAM_SAMBAT:
+            out = nepali_datetime.date(y, m, d).to_datetime_date()
         else:
             out = date(y, m, d)
-    except (ValueError, OverflowError):  # a day the month lacks; a Hijri year outside Umm al-Qura's table
+    except (ValueError, OverflowError):  # a day the month lacks; a year outside the Umm al-Qura or Bikram Sambat table
         return None
     return out if MIN_YEAR <= out.year <= MAX_YEAR else None
 
@@ -525,6 +536,8 @@ def _date_from(kind: str, m: re.Match, lang: str | None, persian: bool) -> date 
         month, calendar = _MONTHS[name]
         if name in _CROATIAN_OCTOBER and (lang or "")[:2].lower() == "hr":
             month = 10
+        if calendar == BIKRAM_SAMBAT and (lang or "")[:2].lower() != "ne":
+            return None
         if y >= 2400 and name in _BUDDHIST_ERA_NAMES:
             y -= _BUDDHIST_ERA_OFFSET
         return _to_date(y, month, int(m["d"]), calendar)

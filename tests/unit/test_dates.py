@@ -410,11 +410,30 @@ def test_find_datelines_time_before_date():
         ("my", "၁၄ စက်တင်ဘာ ၂၀၂၄", naive(2024, 9, 14)),
         # Amharic's Gregorian months
         ("am", "አዲስ አበባ፣ ሴፕቴምበር 14, 2024", naive(2024, 9, 14)),
+        # Nepal's Bikram Sambat (Asar 5, 2081 is 19 June 2024), month first or year first, Devanagari digits
+        ("ne", "काठमाडौं, असार ५, २०८१", naive(2024, 6, 19)),
+        ("ne", "आइतबार, असार ९, २०८१ १०:३० बजे", naive(2024, 6, 23, 10, 30)),
+        ("ne", "२०८१ असार ५ गते", naive(2024, 6, 19)),
+        ("ne", "चैत ३०, २०८०", naive(2024, 4, 12)),
+        ("ne", "५ जुलाई २०२४", naive(2024, 7, 5)),  # Gregorian months in Nepali stay Gregorian
     ],
 )
 def test_find_datelines_more_languages(lang, text, expected):
     (cand,) = find_datelines(text, lang)
     assert cand.value == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("hi", "असार ५, २०८१"),  # Hindi names the lunar Vikram Samvat months alike: not read off a Nepali page
+        (None, "असार ५, २०८१"),
+        ("ne", "असार ३३, २०८१"),  # no such day
+        ("ne", "असार ५, २०२४"),  # a Gregorian year beside a Bikram Sambat month converts to 1967: no date
+    ],
+)
+def test_bikram_sambat_months_only_on_nepali_pages_and_only_real_days(lang, text):
+    assert find_datelines(text, lang) == []
 
 
 @pytest.mark.parametrize(
