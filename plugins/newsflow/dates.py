@@ -269,6 +269,15 @@ _BIKRAM_SAMBAT_MONTHS = {
     1: "बैशाख,वैशाख", 2: "जेठ,जेष्ठ", 3: "असार,आषाढ", 4: "साउन,श्रावण", 5: "भदौ,भाद्र", 6: "असोज,आश्विन",
     7: "कात्तिक,कार्तिक", 8: "मंसिर,मङ्सिर", 9: "पुस,पौष", 10: "माघ", 11: "फागुन,फाल्गुन", 12: "चैत,चैत्र",
 }
+# The Ethiopian calendar's months, as Amharic and Tigrinya pages date by it ("ሰኔ 12 ቀን 2016 ዓ.ም" = 19 June 2024): twelve
+# of 30 days and Pagume of 5 or 6, the year starting on 11 or 12 September. Read on those pages only.
+_ETHIOPIAN_MONTHS = {
+    1: "መስከረም", 2: "ጥቅምት", 3: "ኅዳር,ህዳር", 4: "ታኅሣሥ,ታህሳስ,ታሕሣሥ", 5: "ጥር", 6: "የካቲት", 7: "መጋቢት",
+    8: "ሚያዝያ", 9: "ግንቦት", 10: "ሰኔ", 11: "ሐምሌ,ሀምሌ", 12: "ነሐሴ,ነሀሴ", 13: "ጳጉሜ,ጳጉሜን",
+}
+_ETHIOPIAN_LANGS = frozenset({"am", "ti"})
+# Meskerem 1 of year 1 (29 August 8 CE, Julian) as a proleptic Gregorian ordinal, Python's date.toordinal() count
+_ETHIOPIAN_EPOCH = 2796
 # Croatian "listopad" is October, where Polish, Czech and Slovak "listopad(a)" is November (the table's meaning):
 # on a page detected as Croatian the name takes its Croatian month.
 _CROATIAN_OCTOBER = frozenset({"listopad", "listopada"})
@@ -291,7 +300,8 @@ for _month, _names in _BENGALI_MONTHS.items():
 
 
 # The calendar a month name belongs to.
-GREGORIAN, SOLAR_HIJRI, LUNAR_HIJRI, BIKRAM_SAMBAT = "gregorian", "solar_hijri", "lunar_hijri", "bikram_sambat"
+GREGORIAN, SOLAR_HIJRI, LUNAR_HIJRI = "gregorian", "solar_hijri", "lunar_hijri"
+BIKRAM_SAMBAT, ETHIOPIAN = "bikram_sambat", "ethiopian"
 
 
 def _build_month_table() -> dict[str, tuple[int, str]]:
@@ -301,6 +311,7 @@ def _build_month_table() -> dict[str, tuple[int, str]]:
     entries += [(m, n, SOLAR_HIJRI) for m, names in _AFGHAN_SOLAR_MONTHS.items() for n in names.split(",")]
     entries += [(m, n, LUNAR_HIJRI) for m, names in _HIJRI_MONTHS.items() for n in names.split(",")]
     entries += [(m, n, BIKRAM_SAMBAT) for m, names in _BIKRAM_SAMBAT_MONTHS.items() for n in names.split(",")]
+    entries += [(m, n, ETHIOPIAN) for m, names in _ETHIOPIAN_MONTHS.items() for n in names.split(",")]
     for month, name, calendar in entries:
         key = _n(name)
         # A name meaning two different months would silently misdate articles; fail at import instead.
@@ -352,7 +363,7 @@ _DMY_TEXT = re.compile(
 )
 _MDY_TEXT = re.compile(
     r"(?<![^\W\d_])(?P<mon>" + _MON + r")\.?" + _NOT_LETTER_AFTER + r"\s*" + _D
-    + r"(?:st|nd|rd|th)?\s*,?\s*(?P<y>\d{4})(?!\d)",
+    + r"(?:st|nd|rd|th|\s*ቀን)?\s*,?\s*(?P<y>\d{4})(?!\d)",  # ቀን: Amharic's "day" ("ሰኔ 12 ቀን 2016")
     re.I,
 )
 # Year first, then the month's name and the day: Hungarian "2024. március 14.", Lithuanian "2024 m. kovo 14 d.",
@@ -513,11 +524,21 @@ def _to_date(y: int, m: int, d: int, calendar: str = GREGORIAN) -> date | None:
             out = Hijri(y, m, d).to_gregorian()
         elif calendar == BIKRAM_SAMBAT:
             out = nepali_datetime.date(y, m, d).to_datetime_date()
+        elif calendar == ETHIOPIAN:
+            out = _ethiopian_to_gregorian(y, m, d)
         else:
             out = date(y, m, d)
     except (ValueError, OverflowError):  # a day the month lacks; a year outside the Umm al-Qura or Bikram Sambat table
         return None
     return out if MIN_YEAR <= out.year <= MAX_YEAR else None
+
+
+def _ethiopian_to_gregorian(y: int, m: int, d: int) -> date:
+    """Dershowitz and Reingold's day count (Calendrical Calculations): every fourth year, the one before a Gregorian
+    leap year, has a sixth day of Pagume."""
+    if not 1 <= d <= (30 if m < 13 else 5 + (y % 4 == 3)):
+        raise ValueError(f"the Ethiopian month {m} has no day {d} in {y}")
+    return date.fromordinal(_ETHIOPIAN_EPOCH - 1 + 365 * (y - 1) + y // 4 + 30 * (m - 1) + d)
 
 
 def _us_order(lang: str | None) -> bool:
@@ -537,6 +558,8 @@ def _date_from(kind: str, m: re.Match, lang: str | None, persian: bool) -> date 
         if name in _CROATIAN_OCTOBER and (lang or "")[:2].lower() == "hr":
             month = 10
         if calendar == BIKRAM_SAMBAT and (lang or "")[:2].lower() != "ne":
+            return None
+        if calendar == ETHIOPIAN and (lang or "")[:2].lower() not in _ETHIOPIAN_LANGS:
             return None
         if y >= 2400 and name in _BUDDHIST_ERA_NAMES:
             y -= _BUDDHIST_ERA_OFFSET

@@ -416,6 +416,12 @@ def test_find_datelines_time_before_date():
         ("ne", "२०८१ असार ५ गते", naive(2024, 6, 19)),
         ("ne", "चैत ३०, २०८०", naive(2024, 4, 12)),
         ("ne", "५ जुलाई २०२४", naive(2024, 7, 5)),  # Gregorian months in Nepali stay Gregorian
+        # the Ethiopian calendar (Sene 12, 2016 is 19 June 2024; the year starts on 12 September after a year with a
+        # sixth day of Pagume, as 2015 had)
+        ("am", "አዲስ አበባ፣ ሰኔ 12 ቀን 2016 ዓ.ም", naive(2024, 6, 19)),
+        ("am", "መስከረም 1 ቀን 2016 ዓ.ም", naive(2023, 9, 12)),
+        ("am", "ጳጉሜ 6 ቀን 2015 ዓ.ም", naive(2023, 9, 11)),
+        ("ti", "12 ሰኔ 2016", naive(2024, 6, 19)),
     ],
 )
 def test_find_datelines_more_languages(lang, text, expected):
@@ -430,9 +436,12 @@ def test_find_datelines_more_languages(lang, text, expected):
         (None, "असार ५, २०८१"),
         ("ne", "असार ३३, २०८१"),  # no such day
         ("ne", "असार ५, २०२४"),  # a Gregorian year beside a Bikram Sambat month converts to 1967: no date
+        ("am", "ጳጉሜ 6 ቀን 2016 ዓ.ም"),  # 2016 has five days of Pagume
+        ("am", "ሰኔ 31 ቀን 2016 ዓ.ም"),  # months have thirty
+        (None, "ሰኔ 12 ቀን 2016 ዓ.ም"),  # Ethiopian months only on Amharic and Tigrinya pages
     ],
 )
-def test_bikram_sambat_months_only_on_nepali_pages_and_only_real_days(lang, text):
+def test_other_calendars_only_on_their_languages_pages_and_only_real_days(lang, text):
     assert find_datelines(text, lang) == []
 
 
