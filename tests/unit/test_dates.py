@@ -429,6 +429,17 @@ def test_find_datelines_more_languages(lang, text, expected):
     assert cand.value == expected
 
 
+@pytest.mark.parametrize("year", range(2005, 2025))
+def test_ethiopian_new_year_and_christmas_fall_on_their_gregorian_days(year):
+    # New Year on 11 September, or 12 September after a sixth day of Pagume (the year before a Gregorian leap year);
+    # Genna on 7 January: Tahsas 29, or Tahsas 28 in a year that began on 12 September
+    long_year = (year - 1) % 4 == 3
+    (new_year,) = find_datelines(f"መስከረም 1 ቀን {year} ዓ.ም", "am")
+    assert new_year.value == naive(year + 7, 9, 12 if long_year else 11)
+    (genna,) = find_datelines(f"ታኅሣሥ {28 if long_year else 29} ቀን {year} ዓ.ም", "am")
+    assert genna.value == naive(year + 8, 1, 7)
+
+
 @pytest.mark.parametrize(
     ("lang", "text"),
     [
