@@ -245,7 +245,7 @@ _BALKAN_AND_OTHER_MONTHS = {
     12: "децембра,снежня,снежань,декабр,dhjetor,decembro,nollaig,rhagfyr,abenduaren,disamba,desembar,disemba,ທັນວາ,ធ្នូ",
 }
 # Burmese and Amharic write the Gregorian months in their own scripts ("၁၃ ဇန်နဝါရီ ၂၀၂၄", "ጃንዩወሪ 13, 2024"; the
-# Ethiopian calendar's own months are not read). Sorani Kurdish names take the ezafe "ی" ("١٣ی کانوونی دووەمی
+# Ethiopian calendar's own months are _ETHIOPIAN_MONTHS). Sorani Kurdish names take the ezafe "ی" ("١٣ی کانوونی دووەمی
 # ٢٠٢٤"): each name is also listed with it (the day's is in the patterns' suffixes).
 _SORANI_MONTHS = {
     1: "کانوونی دووەم,کانونی دووەم", 2: "شوبات", 3: "ئازار", 4: "نیسان", 5: "ئایار", 6: "حوزەیران",
@@ -275,7 +275,6 @@ _ETHIOPIAN_MONTHS = {
     1: "መስከረም", 2: "ጥቅምት", 3: "ኅዳር,ህዳር", 4: "ታኅሣሥ,ታህሳስ,ታሕሣሥ", 5: "ጥር", 6: "የካቲት", 7: "መጋቢት",
     8: "ሚያዝያ", 9: "ግንቦት", 10: "ሰኔ", 11: "ሐምሌ,ሀምሌ", 12: "ነሐሴ,ነሀሴ", 13: "ጳጉሜ,ጳጉሜን",
 }
-_ETHIOPIAN_LANGS = frozenset({"am", "ti"})
 # Meskerem 1 of year 1 (29 August 8 CE, Julian) as a proleptic Gregorian ordinal, Python's date.toordinal() count
 _ETHIOPIAN_EPOCH = 2796
 # Croatian "listopad" is October, where Polish, Czech and Slovak "listopad(a)" is November (the table's meaning):
@@ -302,6 +301,8 @@ for _month, _names in _BENGALI_MONTHS.items():
 # The calendar a month name belongs to.
 GREGORIAN, SOLAR_HIJRI, LUNAR_HIJRI = "gregorian", "solar_hijri", "lunar_hijri"
 BIKRAM_SAMBAT, ETHIOPIAN = "bikram_sambat", "ethiopian"
+# The calendars read only on pages in these languages (their month names are another calendar's elsewhere)
+_CALENDAR_LANGS = {BIKRAM_SAMBAT: frozenset({"ne"}), ETHIOPIAN: frozenset({"am", "ti"})}
 
 
 def _build_month_table() -> dict[str, tuple[int, str]]:
@@ -555,11 +556,10 @@ def _date_from(kind: str, m: re.Match, lang: str | None, persian: bool) -> date 
     if kind in ("text", "ytext"):
         name = _WS.sub(" ", m["mon"].lower())
         month, calendar = _MONTHS[name]
-        if name in _CROATIAN_OCTOBER and (lang or "")[:2].lower() == "hr":
+        code = (lang or "")[:2].lower()
+        if name in _CROATIAN_OCTOBER and code == "hr":
             month = 10
-        if calendar == BIKRAM_SAMBAT and (lang or "")[:2].lower() != "ne":
-            return None
-        if calendar == ETHIOPIAN and (lang or "")[:2].lower() not in _ETHIOPIAN_LANGS:
+        if code not in _CALENDAR_LANGS.get(calendar, (code,)):
             return None
         if y >= 2400 and name in _BUDDHIST_ERA_NAMES:
             y -= _BUDDHIST_ERA_OFFSET
