@@ -136,7 +136,11 @@ def _to_response(record, warc_file: str, offset: int) -> ArchivedResponse:
         headers = list(http.headers) if http else []
     problem = None
     encoding = (http.get_header("Content-Encoding") or "").strip().lower() if http else ""
-    if encoding == "br":
+    if record.rec_headers.get_header("WARC-Segment-Number"):
+        # the first of a record split over `continuation` records (a crawler's cap on record size): its body is the
+        # page's beginning only, which would load as a short article
+        problem, body = "warc_segmented", b""
+    elif encoding == "br":
         body, problem = _unbrotli(record, http)
     elif encoding and encoding != "identity" and encoding not in BufferedReader.get_supported_decompressors():
         # warcio hands such a body over still compressed (zstd, say): that is no page, and is said so

@@ -196,6 +196,24 @@ def test_records_warcio_reads_no_http_exchange_in_still_get_an_outcome(tmp_path)
     assert (scans[0].records, scans[0].responses, scans[0].revisits) == (4, 3, 1)
 
 
+def test_a_response_split_over_continuation_records_is_said_not_read_in_part(tmp_path):
+    with open(tmp_path / "s.warc.gz", "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        html = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(
+            "https://x.example/long", "response", payload=io.BytesIO(b"<html><body><p>" + b"The first half. " * 50),
+            http_headers=html, warc_headers_dict={"WARC-Segment-Number": "1"}))
+        writer.write_record(writer.create_warc_record(
+            "https://x.example/long", "continuation", payload=io.BytesIO(b"The second half.</p></body></html>"),
+            warc_headers_dict={"WARC-Segment-Number": "2", "WARC-Segment-Total-Length": "1000"}))
+        writer.write_record(writer.create_warc_record(
+            "https://x.example/short", "response", payload=io.BytesIO(b"<html><body><p>Whole.</p></body></html>"),
+            http_headers=html))
+    entries = warc_entries(str(tmp_path / "s.warc.gz"))
+    assert [(e.url, e.failure) for e in entries] == [("https://x.example/long", "warc_segmented"),
+                                                       ("https://x.example/short", None)]
+
+
 def test_missing_or_corrupt_warc(tmp_path):
     with pytest.raises(DiscoveryError, match="warc_not_found"):
         warc_entries(str(tmp_path / "none.warc.gz"))
