@@ -194,15 +194,11 @@ class _ListingSource(_SourceBase):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        # a feed or sitemap is fetched over HTTP: another scheme, or no host, is a typo to say now, not a failed
-        # source at every run
-        from urllib.parse import urlsplit
+        # a feed or sitemap is fetched over HTTP: a URL the fetch stage would refuse (another scheme, no host, a
+        # bad port) is a typo to say now, not a failed source at every run; urls imports the standard library only
+        from newsflow.urls import url_problem
 
-        try:
-            parts = urlsplit(value.strip())
-        except ValueError:
-            parts = None
-        if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        if url_problem(value.strip()):
             raise ValueError(f"{value!r} is not an http:// or https:// URL with a host")
         return value.strip()
 

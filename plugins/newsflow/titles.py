@@ -182,9 +182,11 @@ def _stated_part(h1: str, said: list[str], names: list[str]) -> str:
     (a <title> of the site's name alone states it too) is never the headline."""
     keys = {_norm(s) for s in said}
     spans = _parts(h1, _PIPES)
-    found = [h1[spans[i][0]:spans[j][1]] for i in range(len(spans)) for j in range(i, len(spans))
-             if (i, j) != (0, len(spans) - 1) and _norm(h1[spans[i][0]:spans[j][1]]) in keys
-             and not (names and _is_site_part(h1[spans[i][0]:spans[j][1]], names, exact=True))]
+    # every run of consecutive parts but the whole <h1>
+    runs = [h1[spans[i][0]:spans[j][1]] for i in range(len(spans)) for j in range(i, len(spans))
+            if (i, j) != (0, len(spans) - 1)]
+    found = [run for run in runs
+             if _norm(run) in keys and not (names and _is_site_part(run, names, exact=True))]
     return max(found, key=len) if found else h1
 
 

@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 from newsflow import staging
 from newsflow.stages.http import archiver, fetch_fields, host_gate_dir, http_cache, safe_canonical
 from newsflow.stages.job import Job
-from newsflow.urls import BadURL, article_id, canonicalize, scheme_of
+from newsflow.urls import article_id, scheme_of, url_problem
 
 log = logging.getLogger(__name__)
 
@@ -170,13 +170,6 @@ def _listed_entries(job: Job, doc_rows: list[dict]) -> list:
         return asyncio.run(_discover_listing(job, archive, doc_rows))
 
 
-def _canonical_or_none(url: str) -> str | None:
-    try:
-        return canonicalize(url)
-    except BadURL:
-        return None
-
-
 def discover_source(job: Job) -> Job:
     source = job.source
     doc_rows: list[dict] = []
@@ -187,23 +180,22 @@ def discover_source(job: Job) -> Job:
     # others are its duplicates, not failures (only archives have such entries: a listing pays nothing for this)
     pages: set[str | None] = set()
     if any(e.failure for e in entries):
-        pages = {_canonical_or_none(e.url) for e in entries if not e.failure} - {None}
+        pages = {safe_canonical(e.url) for e in entries if not e.failure} - {None}
     for seq, entry in enumerate(entries):
         row = staging.ledger_row(
             seq, "article", entry.url, hint_date=entry.date, hint_title=entry.title,
             warc_file=entry.warc_file, warc_offset=entry.warc_offset, warc_date=entry.warc_date,
         )
         if entry.failure:
-            if _canonical_or_none(entry.url) in pages:
+            if safe_canonical(entry.url) in pages:
                 row.update(outcome="skipped", reason="duplicate")
             else:
                 row.update(outcome=entry.outcome, reason=entry.failure)
             rows.append(row)
             continue
-        try:
-            canonical = canonicalize(entry.url)
-        except BadURL as exc:
-            row.update(outcome="skipped", reason="bad_scheme" if str(exc).startswith("scheme ") else "invalid_url")
+        canonical = safe_canonical(entry.url)
+        if canonical is None:
+            row.update(outcome="skipped", reason=url_problem(entry.url))
             rows.append(row)
             continue
         row.update(canonical_url=canonical, article_id=article_id(canonical))
