@@ -61,7 +61,7 @@ def test_hostile_server_run(tmp_path, airflow_home):
             f"  allow_private_hosts: ['127.0.0.1:{server.port}']\n"
             "  min_host_interval_s: 0\n  host_concurrency: 8\n  connect_timeout_s: 2\n  read_timeout_s: 2\n"
             "  total_timeout_s: 4\n  max_tries: 3\n  backoff_base_s: 0.1\n  backoff_max_s: 2\n  max_bytes: 3000000\n"
-            # the link farm takes ~10 CPU s; the first page ~1.3 (the extractor's lazy set-up)
+            # the link farm takes ~16 CPU s; the first page ~1.3 (the extractor's lazy set-up)
             "  extract_time_limit_s: 2.5\n"
             "sources:\n  - {name: hostile, kind: urls, urls_file: urls.txt, timezone: Europe/London}\n",
             encoding="utf-8",
