@@ -10,6 +10,7 @@ import html.entities
 import io
 import logging
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,7 +108,7 @@ def _parse_xml(data: bytes, charset: str | None = None) -> etree._Element:
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.GzipFile(fileobj=io.BytesIO(data)).read(50_000_000)
-        except (OSError, EOFError):
+        except (OSError, EOFError, zlib.error):  # zlib's error for a damaged stream is neither
             raise DiscoveryError("corrupt_gzip") from None
     data = data.lstrip()
     if not data:
@@ -129,7 +130,10 @@ def _parse_xml(data: bytes, charset: str | None = None) -> etree._Element:
 
 
 def _local(tag) -> str:
-    return etree.QName(tag).localname.lower() if isinstance(tag, str) else ""
+    # by hand, not etree.QName: a prefix the document never declares (`<dc:date>` in a feed without xmlns:dc, a
+    # news sitemap without xmlns:news, both common) stays in the tag when the parser recovers, and QName refuses
+    # such a name with a ValueError that took the whole listing down
+    return tag.rpartition("}")[2].rpartition(":")[2].lower() if isinstance(tag, str) else ""
 
 
 def _child_text(node, *names: str) -> str | None:

@@ -224,6 +224,73 @@ def test_missing_or_corrupt_warc(tmp_path):
 
 
 # Hand-made feeds and sitemaps that are not well-formed XML: what the recovering parser used to cut
+def test_prefixes_the_listing_never_declares_are_read_by_their_local_name():
+    """`<dc:date>` in an RSS feed without xmlns:dc and `<news:news>` in a sitemap without xmlns:news, both common:
+    the recovering parser keeps the prefix in the tag, which lxml's QName refused with a ValueError (the whole
+    listing was lost)."""
+    feed = parse_feed("""<rss version="2.0"><channel><item><title>Новость</title><link>https://vesti.example/1</link>
+<dc:creator>И. Иванов</dc:creator><dc:date>2018-05-21T12:23:00+03:00</dc:date></item></channel></rss>""".encode())
+    assert [(e.url, e.date, e.title) for e in feed] == [
+        ("https://vesti.example/1", "2018-05-21T12:23:00+03:00", "Новость")]
+    entries, children = parse_sitemap(NEWS_SITEMAP.replace(
+        b' xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"', b""))
+    assert children == [] and [(e.url, e.date, e.title) for e in entries] == [
+        ("https://herald.example/news/a", "2018-05-21T12:23:00+01:00", "A story"),
+        ("https://herald.example/news/b", "2018-05-22", None)]
+
+
+def test_a_gzip_stream_damaged_inside_is_corrupt_gzip():
+    """zlib's error for a bad deflate block is neither OSError nor EOFError: it went past the corrupt_gzip check."""
+    data = bytearray(gzip.compress(NEWS_SITEMAP * 20))
+    data[40:60] = bytes(20)
+    with pytest.raises(DiscoveryError) as info:
+        parse_sitemap(bytes(data))
+    assert info.value.reason == "corrupt_gzip"
+
+
+@pytest.mark.parametrize("listing", ["rss", "atom", "rdf", "news_sitemap", "index"])
+def test_random_damage_to_a_listing_ends_in_entries_or_a_discovery_error(listing):
+    """Flipped bytes, cuts, inserted markup, re-encoding and gzip at random (a fixed seed), 400 damaged copies of
+    each listing: the parser returns entries with URLs or raises DiscoveryError, never anything else."""
+    import random
+
+    intact, parse = {"rss": (RSS, parse_feed), "atom": (ATOM, parse_feed), "rdf": (RDF, parse_feed),
+                     "news_sitemap": (NEWS_SITEMAP, parse_sitemap), "index": (INDEX, parse_sitemap)}[listing]
+    rng = random.Random(29)
+    snippets = [b"<", b">", b"&", b"]]>", b"<![CDATA[", b"&bogus;", b"\x00", b"\xef\xbb\xbf", b"&#0;",
+                b"<?xml version='1.0' encoding='no-such-encoding'?>", b"<a:b:c>", b"<x:>", b"</channel>", b"\xff\xfe"]
+    outcomes = set()
+    for _ in range(400):
+        data = bytearray(intact)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(data) + 1)
+            kind = rng.choice(["flip", "cut", "snippet", "junk", "repeat", "recode", "gzip"])
+            if kind == "flip" and data:
+                data[min(at, len(data) - 1)] = rng.randrange(256)
+            elif kind == "cut":
+                del data[at:]
+            elif kind == "snippet":
+                data[at:at] = rng.choice(snippets)
+            elif kind == "junk":
+                data[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 40)))
+            elif kind == "repeat":
+                data[at:at] = data[:rng.randint(1, 300)]
+            elif kind == "recode":
+                data = bytearray(bytes(data).decode("utf-8", "replace").encode(rng.choice(["utf-16", "koi8-r"]),
+                                                                               "replace"))
+            else:
+                data = bytearray(gzip.compress(bytes(data))[: rng.choice([None, 25, 80])])
+        try:
+            found = parse(bytes(data), rng.choice([None, "cp1252"]))
+        except DiscoveryError as exc:
+            outcomes.add(exc.reason)
+            continue
+        entries, children = found if isinstance(found, tuple) else (found, [])
+        assert all(isinstance(e.url, str) and e.url for e in entries) and all(children)
+        outcomes.add("read")
+    assert "read" in outcomes and "corrupt_gzip" in outcomes
+
+
 def test_a_bare_ampersand_in_a_link_is_kept():
     feed = (b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>Tom & Jerry</title>'
             b"<link>https://herald.example/story?id=7&lang=ar&amp;page=2</link></item></channel></rss>")
