@@ -358,7 +358,8 @@ def scheduled_dag_id(schedule: str) -> str:
 def _check_zone(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    # a region alone ("Europe", "America") names a folder of the tz database: ZoneInfo raises IsADirectoryError
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Asia/Beirut')") from None
     return value
 

@@ -1592,7 +1592,7 @@ def gather_candidates(html: str | None, url: str, *, body: str | None = None, fe
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a region's folder ("Europe")
         raise ValueError(f"unknown IANA time zone {name!r}") from exc
 
 
