@@ -37,15 +37,23 @@ _ALIASES = {
 }
 
 
+# Python codecs that no browser reads a page with: a page (or server) naming one is treated as naming nothing.
+# unicode-escape would turn the page's own backslashes into characters, UTF-7 is refused by the Encoding Standard
+# (an old XSS vector), and `undefined`, `idna` and `punycode` raise on ordinary bytes.
+_NOT_WEB_ENCODINGS = frozenset({"undefined", "unicode-escape", "raw-unicode-escape", "idna", "punycode", "utf-7",
+                                "charmap"})
+
+
 def _normalise(label: str | None) -> str | None:
     if not label:
         return None
     label = label.strip().strip("'\"").lower()
     label = _ALIASES.get(label, label)
     try:
-        return codecs.lookup(label).name
+        name = codecs.lookup(label).name
     except LookupError:
         return None
+    return None if name in _NOT_WEB_ENCODINGS else name
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:
@@ -84,7 +92,7 @@ def detect(data: bytes) -> str:
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[:200_000]).best()
-    return _normalise(best.encoding) if best and best.encoding else "utf-8"
+    return (_normalise(best.encoding) if best and best.encoding else None) or "utf-8"
 
 
 # ISO-8859-1 is what servers send when nobody set a charset (old Apache configurations, Java servlet containers), and

@@ -70,3 +70,21 @@ def test_plain_text_documents_by_bom_then_utf8_then_detection(encoding):
             "https://alhadath.example/2024/03/14/محطة-تحلية\n")
     data = ("\ufeff" + text).encode("utf-16-le") if encoding == "utf-16-le-bom" else text.encode(encoding)
     assert decode_text(data) == text
+
+
+@pytest.mark.parametrize(
+    ("header", "meta"),
+    [
+        ("text/html; charset=undefined", None),  # raised UnicodeError out of decode_html
+        ("text/html; charset=punycode", None),
+        (None, "unicode_escape"),  # read the page's own backslashes as escapes: "\x41" became "A"
+        ("text/html; charset=utf-7", "utf-7"),  # an ASCII page read as UTF-7 turned "+AGEAYgBj-" into "abc"
+    ],
+)
+@pytest.mark.parametrize("story", ["الحدث - وكالات", "AFP"])
+def test_python_only_codecs_named_by_a_page_or_server_are_ignored(header, meta, story):
+    """Only encodings a browser reads pages in count: a label naming one of Python's other codecs is no label."""
+    head = f'<meta charset="{meta}">' if meta else ""
+    page = f"<html><head>{head}</head><body><p>{story}: C:\\x41\\u0042 +AGEAYgBj-</p></body></html>"
+    text, _encoding = decode_html(page.encode("utf-8"), header)
+    assert f"{story}: C:\\x41\\u0042 +AGEAYgBj-" in text
