@@ -447,7 +447,9 @@ class Fetcher:
         except aiohttp.InvalidURL:
             raise _Failure("invalid_url") from None
         except aiohttp.ClientResponseError as exc:
-            raise _Failure("bad_response", getattr(exc, "status", None)) from None
+            # a response aiohttp could not parse (a header line without a colon, a duplicated Content-Length):
+            # its status 400 is aiohttp's own, not the server's, and is not recorded as the page's status
+            raise _Failure("bad_response") from None
         except aiohttp.ClientPayloadError:
             raise _Failure("truncated_body", retry=True) from None
         except aiohttp.ClientConnectorDNSError as exc:

@@ -29,6 +29,13 @@ def test_non_http_schemes_are_refused(raw):
         canonicalize(raw)
 
 
+@pytest.mark.parametrize("raw", ["http://a.example/caf\udce9", "http://a.example/?q=\udcff", "http://\udcff.example/"])
+def test_undecodable_bytes_are_a_bad_url_not_a_unicode_error(raw):
+    """Lone surrogates (how Python keeps undecodable header bytes) cannot be quoted: BadURL, not UnicodeEncodeError."""
+    with pytest.raises(BadURL, match="undecodable"):
+        canonicalize(raw)
+
+
 def test_article_id_is_stable_and_shared_by_equivalent_urls():
     a = article_id(canonicalize("https://Example.com/story?utm_source=x"))
     b = article_id(canonicalize("https://example.com/story#comments"))
