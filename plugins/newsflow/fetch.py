@@ -446,7 +446,7 @@ class Fetcher:
             raise _Failure("too_many_redirects") from None
         except aiohttp.InvalidURL:
             raise _Failure("invalid_url") from None
-        except aiohttp.ClientResponseError as exc:
+        except aiohttp.ClientResponseError:
             # a response aiohttp could not parse (a header line without a colon, a duplicated Content-Length):
             # its status 400 is aiohttp's own, not the server's, and is not recorded as the page's status
             raise _Failure("bad_response") from None
