@@ -18,6 +18,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import BufferedReader, ChunkedDataReader
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
+from yarl import URL
 
 # Hop-by-hop and transfer headers describe bytes we did not store: bodies are archived decoded.
 _DROP_HEADERS = {"content-encoding", "transfer-encoding", "content-length", "connection", "keep-alive"}
@@ -89,21 +90,27 @@ class WarcArchive:
         headers.append(("Content-Length", str(len(body))))
         if decoded_from:
             headers.append(("X-Newsflow-Decoded-From", decoded_from))
-        status_line = f"{status} {reason or ''}".strip()
+        # warcio writes status lines as ASCII only: a reason phrase in other bytes ("200 \\xff") is informational
+        status_line = f"{status} {(reason or '').encode('ascii', 'replace').decode()}".strip()
         http_headers = StatusAndHeaders(status_line, headers, protocol="HTTP/1.1")
         warc_headers = {"WARC-Date": now}
         if peer_ip:
             warc_headers["WARC-IP-Address"] = peer_ip
         # the length given: warcio otherwise copies the body into a temporary file to count it while it digests
+        # WARC headers and request lines are ASCII: a URL with an Arabic or Cyrillic path or an IDN host (which the
+        # writer refused: the page was lost) is recorded as it went on the wire, percent-encoded and in IDNA, the
+        # form aiohttp sends (yarl's); an ASCII URL is kept as written
+        wire = URL(url)
+        target = url if url.isascii() else str(wire)
         response = self._writer.create_warc_record(
-            url, "response", payload=io.BytesIO(body), length=len(body), http_headers=http_headers,
+            target, "response", payload=io.BytesIO(body), length=len(body), http_headers=http_headers,
             warc_headers_dict=warc_headers,
         )
         offset = self._write(response)
-        path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
-        req_headers = StatusAndHeaders(f"{method} /{path} HTTP/1.1", list(request_headers.items()), is_http_request=True)
+        req_headers = StatusAndHeaders(f"{method} {wire.raw_path_qs} HTTP/1.1", list(request_headers.items()),
+                                       is_http_request=True)
         request = self._writer.create_warc_record(
-            url,
+            target,
             "request",
             payload=io.BytesIO(b""),
             length=0,

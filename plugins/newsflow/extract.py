@@ -18,7 +18,7 @@ from newsflow import __version__
 from newsflow.archive import header, read_response
 from newsflow.credits import find_credit
 from newsflow.dedup import body_hash, simhash
-from newsflow.encoding import decode_html
+from newsflow.encoding import decode_html, without_lone_surrogates
 from newsflow.language import choose_language
 from newsflow.titles import choose_title
 from newsflow.urls import registered_domain
@@ -408,7 +408,7 @@ def extract_html(
         tz=timezone,
     )
     chosen = dates.choose_publication_date(candidates, fetched_at=fetched_at, tz=timezone)
-    return {
+    record = {
         "url": url,
         "source": source,
         "source_domain": registered_domain(url),
@@ -437,6 +437,14 @@ def extract_html(
         "extractor_version": extractor_version(),
         "extractor_settings": extractor_settings(),
     }
+    # JSON-LD may spell half an emoji ("\\ud83d"): a lone surrogate in a headline or a date's raw text made the
+    # staging write fail, and with it the whole source's fetch stage
+    for key, value in record.items():
+        if isinstance(value, str):
+            record[key] = without_lone_surrogates(value)
+        elif isinstance(value, list):
+            record[key] = [without_lone_surrogates(v) if isinstance(v, str) else v for v in value]
+    return record
 
 
 def _date_params(fetched_at: datetime) -> dict:

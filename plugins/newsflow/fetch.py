@@ -16,11 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import aiohttp
+from yarl import URL
 
 from newsflow.config import Settings
+from newsflow.encoding import header_text
 from newsflow.host_gate import open_gate
 from newsflow.netsafety import RefusedAddress, SafeResolver, allowed_private, check_ip_literal
 from newsflow.urls import FETCHABLE_SCHEMES, host_port, url_problem
@@ -393,7 +395,9 @@ class Fetcher:
                     headers["If-None-Match"] = etag
                 if last_modified:
                     headers["If-Modified-Since"] = last_modified
-            result.request_headers = {"User-Agent": s.user_agent, "Host": parts.netloc, **headers}
+            # the Host header as aiohttp sends it (an IDN host in IDNA, no default port), for the WARC's request record
+            result.request_headers = {"User-Agent": s.user_agent, "Host": URL(current).host_port_subcomponent,
+                                      **headers}
             async with self._global, self._host_slot(key):
                 await self._pace(key)
                 if key in self.hosts_down:  # it went down while this request waited for its slot
@@ -427,7 +431,7 @@ class Fetcher:
                         if not location:
                             raise _Failure("redirect_without_location", resp.status)
                         try:
-                            result.final_url = urljoin(current, location)
+                            result.final_url = urljoin(current, _location_url(location))
                         except ValueError:
                             raise _Failure("invalid_url", resp.status) from None
                         result.outcome = "redirect"
@@ -467,10 +471,10 @@ class Fetcher:
 
     async def _read(self, resp: aiohttp.ClientResponse, result: FetchResult, kind: str, max_bytes: int) -> None:
         status = resp.status
-        result.headers = list(resp.headers.items())
-        result.content_type = resp.headers.get("Content-Type")
-        result.etag = resp.headers.get("ETag")
-        result.last_modified = resp.headers.get("Last-Modified")
+        result.headers = [(name, header_text(value)) for name, value in resp.headers.items()]
+        result.content_type = header_text(resp.headers.get("Content-Type"))
+        result.etag = header_text(resp.headers.get("ETag"))
+        result.last_modified = header_text(resp.headers.get("Last-Modified"))
         if status == 304:
             result.outcome, result.reason = "not_modified", "not_modified"
             return
@@ -503,6 +507,16 @@ class Fetcher:
         if kind == "article" and not is_html(result.content_type, body):
             raise _Failure("not_html", status)
         result.outcome, result.reason = "ok", None
+
+
+def _location_url(value: str) -> str:
+    """A Location header as a browser follows it: bytes in it that are not UTF-8 (which aiohttp keeps as lone
+    surrogates, and no URL quoting takes) are percent-encoded, "/caf\\xe9" becoming "/caf%E9"."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return quote(value.encode("utf-8", "surrogateescape"), safe="!#$%&'()*+,/:;=?@[]~")
 
 
 def _accept(kind: str) -> str:

@@ -129,52 +129,39 @@ def test_redirect_to_file_scheme_is_skipped(server):
     assert (result.outcome, result.reason) == ("skipped", "bad_scheme_redirect")
 
 
-def fetch_raw(response: bytes):
-    """Fetch one URL from a server that answers with `response`, byte for byte: the malformed responses aiohttp's
-    own server cannot send. robots.txt is a 404."""
-    import socket
-    import threading
+def fetch_raw(responses: dict[str, bytes]):
+    """Fetch /page from a server that answers byte for byte (tests.support.rawserver): the malformed responses
+    aiohttp's own server cannot send."""
+    from tests.support.rawserver import RawServer
 
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
+    with RawServer(responses) as server:
+        settings = Settings(min_host_interval_s=0, connect_timeout_s=1, read_timeout_s=1, total_timeout_s=3,
+                            max_tries=1, allow_private_hosts=[f"127.0.0.1:{server.port}"])
 
-    def serve():
-        for _ in range(2):  # robots.txt, then the page
-            conn, _ = listener.accept()
-            with conn:
-                request = conn.recv(65536)
-                if b"/robots.txt" in request.split(b"\r\n", 1)[0]:
-                    conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                else:
-                    conn.sendall(response)
+        async def go():
+            async with Fetcher(settings, seed=1) as fetcher:
+                return await fetcher.get(server.url("/page"))
 
-    threading.Thread(target=serve, daemon=True).start()
-    settings = Settings(min_host_interval_s=0, connect_timeout_s=1, read_timeout_s=1, total_timeout_s=3, max_tries=1,
-                        allow_private_hosts=[f"127.0.0.1:{port}"])
-
-    async def go():
-        async with Fetcher(settings, seed=1) as fetcher:
-            return await fetcher.get(f"http://127.0.0.1:{port}/page")
-
-    try:
         return asyncio.run(go())
-    finally:
-        listener.close()
 
 
-def test_a_redirect_to_bytes_that_are_not_utf8_is_skipped_as_an_invalid_url():
-    """aiohttp keeps a header's undecodable bytes as lone surrogates; quoting such a URL raised UnicodeEncodeError
-    (recorded only as fetch_error)."""
-    result = fetch_raw(b"HTTP/1.1 302 Found\r\nLocation: /caf\xe9-\xff\xfe\r\nContent-Length: 0\r\n"
-                       b"Connection: close\r\n\r\n")
-    assert (result.outcome, result.reason) == ("skipped", "invalid_url")
+def test_a_redirect_to_bytes_that_are_not_utf8_goes_where_a_browser_goes():
+    """aiohttp keeps a header's undecodable bytes as lone surrogates, which no URL quoting takes (the fetch ended
+    in fetch_error:UnicodeEncodeError). Browsers percent-encode the bytes."""
+    result = fetch_raw({
+        "/page": b"HTTP/1.1 302 Found\r\nLocation: /caf\xe9-\xff\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        "/caf%E9-%FF": b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 17\r\nConnection: close\r\n"
+                       b"\r\n<p>Story text</p>",
+    })
+    assert (result.outcome, result.body) == ("ok", b"<p>Story text</p>")
+    assert result.final_url.endswith("/caf%E9-%FF")
 
 
 @pytest.mark.parametrize("header", [b"Header line without a colon", b"Content-Length: 5"])
 def test_a_response_that_cannot_be_parsed_is_a_bad_response_without_a_status(header):
     """The 400 aiohttp's parser reports is its own, not the server's: the ledger said http_status 400."""
-    result = fetch_raw(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 16\r\n" + header +
-                       b"\r\n\r\n<p>Story text</p>")
+    result = fetch_raw({"/page": b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 17\r\n" + header
+                                 + b"\r\n\r\n<p>Story text</p>"})
     assert (result.outcome, result.reason, result.status) == ("failed", "bad_response", None)
 
 

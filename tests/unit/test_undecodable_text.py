@@ -1,0 +1,80 @@
+"""Text that is not plain ASCII where the WARC writer and Parquet want it to be, through every stage: URLs with an
+Arabic or Cyrillic path, bytes that are not UTF-8 in a server's headers, lone surrogates in a page's JSON-LD. Each
+page loads; before, each failed (fetch_error:UnicodeEncodeError) or took its source's fetch stage down."""
+
+from __future__ import annotations
+
+import warcio.archiveiterator
+
+from newsflow.warehouse import connect
+from tests.support.faultserver import article_html
+from tests.support.rawserver import RawServer
+from tests.support.stage_run import run
+
+
+def page(headers: bytes, body: bytes, status: bytes = b"200 OK") -> bytes:
+    return (b"HTTP/1.1 " + status + b"\r\n" + headers + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+            + body)
+
+
+def story(topic: str) -> bytes:
+    return article_html(f"Council votes on the {topic}",
+                        f"The council met on Monday to vote on the {topic} after a long debate. " * 12).encode()
+
+
+# JSON may write half of an emoji pair ("\ud83d"): json.loads keeps the lone surrogate
+HALF_EMOJI = (b'<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Breaking \\ud83d news",'
+              b' "datePublished": "2018-05-21T12:00:00+03:00", "author": {"@type": "Person", "name": "Ann \\udfff"}}'
+              b'</script></head>')
+RESPONSES = {
+    "/good": page(b"Content-Type: text/html; charset=utf-8\r\n", story("budget")),
+    # an ISO-8859-1 ETag and Last-Modified, a charset label that is not UTF-8, a header of binary junk: each made
+    # the WARC write fail (fetch_error:UnicodeEncodeError), the page lost
+    "/etag": page(b'Content-Type: text/html\r\nETag: "caf\xe9"\r\nLast-Modified: Mon, 21 May 2018 12:00:00 GMT\xff\r\n',
+                  story("roads")),
+    "/charset": page(b"Content-Type: text/html; charset=\xe9\xff\r\n", story("schools")),
+    "/junk-header": page(b"Content-Type: text/html\r\nX-Note: \xff\xfe\xfd\r\n", story("ports")),
+    "/reason": page(b"Content-Type: text/html\r\n", story("parks"), status=b"200 \xff\xfe"),
+    # a redirect to bytes that are not UTF-8 goes where a browser goes: the bytes percent-encoded
+    "/moved": b"HTTP/1.1 302 Found\r\nLocation: /caf\xe9\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    "/caf%E9": page(b"Content-Type: text/html\r\n", story("caf\u00e9s")),
+    # a lone surrogate in the record made the staging write fail: the whole source's fetch stage failed
+    "/half-emoji": page(b"Content-Type: text/html\r\n", story("bridges").replace(b"</head>", HALF_EMOJI)),
+}
+
+
+ARABIC = "/أخبار/الحدث?قسم=سياسة"
+CYRILLIC = "/новости/бюджет"
+# the server sees them percent-encoded, as sent
+RESPONSES["/%D8%A3%D8%AE%D8%A8%D8%A7%D8%B1/%D8%A7%D9%84%D8%AD%D8%AF%D8%AB?%D9%82%D8%B3%D9%85=%D8%B3%D9%8A%D8%A7%D8%B3%D8%A9"] = page(
+    b"Content-Type: text/html\r\n", story("elections"))
+RESPONSES["/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/%D0%B1%D1%8E%D0%B4%D0%B6%D0%B5%D1%82"] = page(
+    b"Content-Type: text/html\r\n", story("harbour"))
+
+
+def test_international_urls_and_undecodable_text_still_load(tmp_path, data_env):
+    with RawServer(RESPONSES) as server:
+        paths = [p for p in RESPONSES if not p.startswith("/caf") and "%D" not in p] + [ARABIC, CYRILLIC]
+        urls = "".join(f"      - '{server.url(p)}'\n" for p in paths)
+        result = run(tmp_path, None, "raw", f"  - name: raw\n    kind: urls\n    urls:\n{urls}",
+                     settings=f"  allow_private_hosts: ['127.0.0.1:{server.port}']\n")
+    assert result["status"] == "succeeded" and result["counts"]["loaded"] == len(paths), result
+    con = connect(data_env / "warehouse", read_only=True)
+    try:
+        titles = dict(con.execute(
+            "select f.url, a.title from fetch_log f join articles a using (article_id) where f.source = 'raw'"
+        ).fetchall())
+        etags = [row[0] for row in con.execute("select etag from http_cache where etag is not null").fetchall()]
+    finally:
+        con.close()
+    assert titles[server.url("/half-emoji")] == "Council votes on the bridges"
+    assert titles[server.url("/moved")] == "Council votes on the cafés"
+    assert titles[server.url(ARABIC)] == "Council votes on the elections"
+    assert titles[server.url(CYRILLIC)] == "Council votes on the harbour"
+    assert etags == ['"café"']  # read as ISO-8859-1
+    # the WARC holds every response under the URL as it went on the wire
+    warcs = list((data_env / "archive" / "raw").glob("*.warc.gz"))
+    targets = {record.rec_headers.get_header("WARC-Target-URI") for warc in warcs
+               for record in warcio.archiveiterator.ArchiveIterator(warc.open("rb")) if record.rec_type == "response"}
+    assert len(targets) == len(paths) + 1 and all(t.isascii() for t in targets)  # + the redirect's target
+    assert server.url("/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/%D0%B1%D1%8E%D0%B4%D0%B6%D0%B5%D1%82") in targets
