@@ -406,6 +406,22 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 continue
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_str(self, node):
+        # YAML's "\ud800" escape makes half of a UTF-16 pair, no character: such a URL or name could be neither
+        # fetched nor written to the ledger (Parquet refuses it), and failed the source's stage instead of here
+        # (a pair written as two escapes, "\ud83d\udd25", is joined)
+        value = super().construct_yaml_str(node)
+        if re.search(r"[\ud800-\udfff]", value):
+            try:
+                return value.encode("utf-16", "surrogatepass").decode("utf-16")
+            except UnicodeDecodeError:
+                raise yaml.constructor.ConstructorError(None, None, "a \\u escape that is half of a UTF-16 pair, "
+                                                        "no character", node.start_mark) from None
+        return value
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:str", _UniqueKeyLoader.construct_yaml_str)
+
 
 def parse_sources(text: str, origin: str = "<string>") -> SourcesFile:
     try:
@@ -427,7 +443,7 @@ def load_sources(path: str | os.PathLike) -> SourcesFile:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: sources file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeEncodeError: a path no file name can spell (a lone surrogate)
         raise ConfigError(f"{path}: cannot read sources file: {exc}") from None
     return parse_sources(text, str(path))
 

@@ -46,6 +46,9 @@ def test_good_file_loads_every_kind():
         ("sources: []\n", ["field 'sources'"]),
         ("- just\n- a list\n", ["expected a mapping"]),
         ("sources: [unclosed\n", ["not valid YAML"]),
+        # half of a UTF-16 pair: no character, so no URL (it failed the ledger's Parquet write in the discover stage)
+        ("sources:\n  - {name: a, kind: urls, urls: [\"https://x.example/\\ud800\"]}\n",
+         ["not valid YAML", "half of a UTF-16 pair", "line 2"]),
         # a feed or sitemap is read over HTTP: another scheme or no host is a typo
         ("sources:\n  - {name: a, kind: feed, url: 'ftp://x.example/feed'}\n",
          ["field 'url'", "not an http:// or https:// URL"]),
@@ -69,6 +72,12 @@ def test_malformed_files_name_the_problem(text, expected):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="sources file not found"):
         load_sources(tmp_path / "nope.yaml")
+
+
+def test_a_path_no_file_name_can_spell_is_a_clear_error(tmp_path):
+    """A manual run's conf is JSON, where "\\ud800" is a lone surrogate: open() raised UnicodeEncodeError."""
+    with pytest.raises(ConfigError, match="cannot read sources file"):
+        load_sources(tmp_path / "sources-\ud800.yaml")
 
 
 def test_unknown_source_filter_is_an_error():
@@ -121,3 +130,8 @@ def test_randomly_damaged_sources_files_load_or_say_why():
         except ConfigError as exc:
             assert "sources.yaml" in str(exc)
     assert 0 < loaded < 1500
+
+
+def test_a_utf16_pair_written_as_two_escapes_is_one_character():
+    config = parse_sources('sources:\n  - {name: a, kind: urls, urls: ["https://x.example/\\ud83d\\udd25"]}\n')
+    assert config.sources[0].urls == ["https://x.example/\U0001f525"]
