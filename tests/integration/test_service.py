@@ -330,6 +330,8 @@ def test_each_scheduled_run_loaded_the_newsrooms_new_articles(service):
         con.close()
     for run, urls in loaded.items():
         assert urls, f"{run} loaded no new live article; outcomes: {outcomes}"
+        # the Arabic outlet's pages are named in Arabic (IRIs): each run fetched and loaded some
+        assert any("/live/alhadath/" in url and not url.isascii() for url in urls), (run, sorted(urls))
     first, second, third = loaded.values()
     assert not (first & second) and not (second & third) and not (first & third)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import html
 import random
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -128,7 +129,10 @@ class Article:
     def path(self) -> str:
         day = self.published.strftime("%Y/%m/%d")
         kind = "story" if self.number >= 0 else "archive"
-        return f"/live/{self.outlet.name}/{day}/{kind}-{abs(self.number)}.html"
+        # the Arabic and Persian outlets name a page by words of its headline in their own script, as many sites in
+        # those languages do: a feed link is then an IRI, which a run must fetch, archive and account for
+        slug = "-" + "-".join(re.findall(r"\w+", self.title)[:4]) if self.outlet.rtl else ""
+        return f"/live/{self.outlet.name}/{day}/{kind}-{abs(self.number)}{slug}.html"
 
 
 def _article(outlet: Outlet, number: int, published_utc: datetime) -> Article:
@@ -199,7 +203,8 @@ class LiveNewsroom:
         parts = path.strip("/").split("/")
         if len(parts) != 6 or parts[0] != "live" or parts[1] not in self.outlets:
             return None
-        kind, _, number = parts[5].removesuffix(".html").partition("-")
+        kind, _, rest = parts[5].removesuffix(".html").partition("-")
+        number = rest.partition("-")[0]
         if not number.isdigit() or kind not in ("story", "archive"):
             return None
         outlet = self.outlets[parts[1]]
