@@ -9,6 +9,7 @@ import gzip
 import html.entities
 import io
 import logging
+import os
 import re
 import zlib
 from dataclasses import dataclass
@@ -276,6 +277,15 @@ def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[Archive
         raise DiscoveryError("warc_not_found", str(path))
     entries = []
     for name in files:
+        shown = os.fsencode(name).decode("utf-8", "backslashreplace")
+        if shown != name:
+            # a file name in another encoding (bytes Python keeps as lone surrogates): the ledger, whose rows name the
+            # file each page is read back from, cannot store it; listed as unreadable, under a printable name
+            scan = ArchiveScan(shown)
+            scan.damage.append(ArchiveDamage(shown, 0, "warc_unreadable", "the file name is not UTF-8: rename it"))
+            if scans is not None:
+                scans.append(scan)
+            continue
         scan = ArchiveScan(name)
         try:
             for response in scan_archive(name, scan):

@@ -168,3 +168,37 @@ def test_a_damaged_arc_file_names_the_record_it_lost(tmp_path):
     scans = []
     assert warc_entries(str(tmp_path / "junk.arc"), scans=scans) == []
     assert [d.reason for d in scans[0].damage] == ["warc_not_warc"]
+
+
+def test_a_file_name_that_is_not_utf8_is_listed_unreadable_and_the_others_load(tmp_path, data_env):
+    """A glob that matches a file named in ISO-8859-1 (Python keeps such bytes as lone surrogates, which the
+    ledger's Parquet cannot store: the source's discover stage failed) and one in UTF-8 whose pages have Arabic
+    URLs: the first is a failed file row under a printable name, the second loads."""
+    import os
+
+    from tests.support.stage_run import run
+
+    def write(path: Path, urls: list[str]) -> None:
+        with open(path, "wb") as fh:
+            writer = WARCWriter(fh, gzip=True)
+            for url in urls:
+                headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")],
+                                           protocol="HTTP/1.1")
+                writer.write_record(writer.create_warc_record(
+                    url, "response", payload=io.BytesIO((SITE / "alhadath/news/20418.html").read_bytes()),
+                    http_headers=headers, warc_headers_dict={"WARC-Date": "2018-06-20T10:00:00Z"}))
+
+    write(tmp_path / os.fsdecode(b"crawl-caf\xe9.warc.gz"), ["https://alhadath.example/news/1.html"])
+    write(tmp_path / "crawl-utf8.warc.gz", ["https://alhadath.example/\u0623\u062e\u0628\u0627\u0631/20418.html"])
+    summary = run(tmp_path, None, "names", "  - {name: crawl, kind: warc, path: 'crawl-*.warc.gz'}\n")
+    assert summary["counts"]["loaded"] == 1
+    con = connect(data_env / "warehouse", read_only=True)
+    try:
+        rows = con.execute("select url_kind, url, outcome, reason from fetch_log order by url_kind, url").fetchall()
+    finally:
+        con.close()
+    assert rows[0] == ("article", "https://alhadath.example/\u0623\u062e\u0628\u0627\u0631/20418.html", "loaded", "new")
+    (_, bad_name, bad_outcome, bad_reason), (_, good_name, good_outcome, _) = rows[1:]
+    assert bad_name.endswith("crawl-caf\\xe9.warc.gz") and bad_outcome == "failed"
+    assert bad_reason.startswith("warc_unreadable:at=0;records=0")
+    assert good_name.endswith("crawl-utf8.warc.gz") and good_outcome == "loaded"
