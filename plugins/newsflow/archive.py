@@ -96,12 +96,12 @@ class WarcArchive:
         warc_headers = {"WARC-Date": now}
         if peer_ip:
             warc_headers["WARC-IP-Address"] = peer_ip
-        # the length given: warcio otherwise copies the body into a temporary file to count it while it digests
         # WARC headers and request lines are ASCII: a URL with an Arabic or Cyrillic path or an IDN host (which the
         # writer refused: the page was lost) is recorded as it went on the wire, percent-encoded and in IDNA, the
         # form aiohttp sends (yarl's); an ASCII URL is kept as written
         wire = URL(url)
         target = url if url.isascii() else str(wire)
+        # the length given: warcio otherwise copies the body into a temporary file to count it while it digests
         response = self._writer.create_warc_record(
             target, "response", payload=io.BytesIO(body), length=len(body), http_headers=http_headers,
             warc_headers_dict=warc_headers,

@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from newsflow.encoding import LONE_SURROGATE
+
 DEFAULT_USER_AGENT = "newsflow/0.1 (+https://github.com/newsflow/newsflow; news archiving for research)"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,62}$")
 
@@ -411,7 +413,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         # fetched nor written to the ledger (Parquet refuses it), and failed the source's stage instead of here
         # (a pair written as two escapes, "\ud83d\udd25", is joined)
         value = super().construct_yaml_str(node)
-        if re.search(r"[\ud800-\udfff]", value):
+        if LONE_SURROGATE.search(value):
             try:
                 return value.encode("utf-16", "surrogatepass").decode("utf-16")
             except UnicodeDecodeError:

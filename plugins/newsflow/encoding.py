@@ -132,14 +132,15 @@ def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]
     return data.decode(name, errors="replace"), name
 
 
-_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# half of a UTF-16 pair: JSON and YAML escapes can spell one, and Python keeps undecodable bytes as one
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def without_lone_surrogates(text: str) -> str:
     """`text` with each lone UTF-16 surrogate replaced by U+FFFD. JSON allows them ("\\ud83d" of an emoji cut in
     half by a CMS, a JSON-LD headline or date): json.loads keeps them, and no UTF-8 encoder (Parquet, the WARC
     writer, DuckDB) takes them. A pair written as two halves is joined."""
-    if not _LONE_SURROGATE.search(text):
+    if not LONE_SURROGATE.search(text):
         return text
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
@@ -148,7 +149,7 @@ def header_text(value: str | None) -> str | None:
     """An HTTP header value as text that can be stored. aiohttp keeps bytes that are not UTF-8 (an ETag or a
     charset written in ISO-8859-1, binary junk) as lone surrogates, which made the WARC write and the ledger fail;
     such a value is read as ISO-8859-1, the charset headers had before UTF-8."""
-    if value is None or not _LONE_SURROGATE.search(value):
+    if value is None or not LONE_SURROGATE.search(value):
         return value
     try:
         return value.encode("utf-8", "surrogateescape").decode("latin-1")

@@ -473,8 +473,8 @@ def cpu_time_limit(seconds: float | None):
     """Raise ExtractionTimeout inside the block once this process has spent `seconds` of CPU time in it.
 
     Some markup makes the extractor crawl: 2.4 MB of 50,000 short paragraphs that each hold a link take ~16 CPU s
-    (the cost grows faster than their number), a 10 MB page minutes, holding a worker (or the task) while every other page waits. CPU time, not wall time: a busy machine
-    slows every page alike and must not fail them. SIGPROF, because Airflow's execution_timeout owns SIGALRM in the
+    (the cost grows faster than their number), a 10 MB page minutes, holding a worker (or the task) while every
+    other page waits. CPU time, not wall time: a busy machine slows every page alike and must not fail them. SIGPROF, because Airflow's execution_timeout owns SIGALRM in the
     task process (where small batches are extracted). Python runs the handler between bytecodes, so a single
     long call into C ends first; the signal repeats each second in case a bare `except:` swallowed it. Outside the
     main thread signals cannot be set: no limit there.

@@ -11,6 +11,8 @@ import re
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
+from newsflow.encoding import LONE_SURROGATE
+
 FETCHABLE_SCHEMES = frozenset({"http", "https"})
 
 # Parameters that only say how a reader arrived; they never change the article.
@@ -38,7 +40,6 @@ _HOST_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 # C0 and C1 controls and DEL are never part of a real URL (a browser drops them, a server would see them);
 # a space in a path is sloppy but common and gets percent-encoded, in the host it is not a name at all
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SPACE = re.compile(r"\s")
 
 
@@ -82,7 +83,7 @@ def canonicalize(url: str) -> str:
         raise BadURL(f"over {MAX_URL_CHARS} characters")
     if _CONTROLS.search(url):
         raise BadURL("control character inside")
-    if _SURROGATE.search(url):  # a Location header's undecodable bytes, as aiohttp keeps them: no UTF-8 spells it
+    if LONE_SURROGATE.search(url):  # undecodable bytes as Python keeps them: no UTF-8 spells such a URL
         raise BadURL("undecodable bytes inside")
     try:
         parts = urlsplit(url)
