@@ -162,9 +162,11 @@ def _decoded_ref(match: re.Match) -> str:
     return html.unescape(ref)
 
 
-def parse_feed(data: bytes, charset: str | None = None) -> list[Entry]:
+def parse_feed(data: bytes, charset: str | None = None, unlinked: list[str] | None = None) -> list[Entry]:
     """RSS 2.0, RSS 1.0 (RDF) and Atom. `charset`: the HTTP header's, for a document whose bytes are not UTF-8 and
-    whose XML declaration names no other encoding."""
+    whose XML declaration names no other encoding. `unlinked` gets the title (or "") of each item that names no
+    page to fetch (no link, no permalink guid), so the listing can say how many it left out."""
+    unlinked = [] if unlinked is None else unlinked
     root = _parse_xml(data, charset)
     kind = _local(root.tag)
     entries: list[Entry] = []
@@ -181,6 +183,8 @@ def parse_feed(data: bytes, charset: str | None = None) -> list[Entry]:
                     link = link or child.get("href")
             if link:
                 entries.append(Entry(url=link.strip(), date=_child_text(item, "published", "issued", "created", "updated"), title=_title(item)))
+            else:
+                unlinked.append(_title(item) or "")
     elif kind in ("rss", "rdf"):
         items = root.iter("{*}item") if kind == "rdf" else (root.find("channel") if root.find("channel") is not None else root).iter("item")
         for item in items:
@@ -191,21 +195,26 @@ def parse_feed(data: bytes, charset: str | None = None) -> list[Entry]:
                     link = guid.text.strip()
             if link:
                 entries.append(Entry(url=link, date=_child_text(item, "pubdate", "date", "published"), title=_title(item)))
+            else:
+                unlinked.append(_title(item) or "")
     else:
         raise DiscoveryError("not_a_feed", f"root element <{kind}>")
     return entries
 
 
-def parse_sitemap(data: bytes, charset: str | None = None) -> tuple[list[Entry], list[str]]:
+def parse_sitemap(data: bytes, charset: str | None = None,
+                  unlinked: list[str] | None = None) -> tuple[list[Entry], list[str]]:
     """A urlset gives entries (news:publication_date preferred over lastmod); a sitemapindex gives child sitemaps,
     the most recently modified first (those without a lastmod after, as listed): a run reads a bounded number of
     them (MAX_SITEMAP_DOCS), and an index that lists its monthly sitemaps oldest first must not leave this month's
-    unread. `charset` as for parse_feed."""
+    unread. `charset` and `unlinked` (a <url> or <sitemap> without <loc>) as for parse_feed."""
+    unlinked = [] if unlinked is None else unlinked
     root = _parse_xml(data, charset)
     kind = _local(root.tag)
     if kind == "sitemapindex":
         children = [(_child_text(sm, "loc"), _sort_stamp(_child_text(sm, "lastmod")))
                     for sm in root if _local(sm.tag) == "sitemap"]
+        unlinked.extend("" for loc, _ in children if not loc)
         children = [(loc, stamp) for loc, stamp in children if loc]
         dated = sorted((c for c in children if c[1] is not None), key=lambda c: c[1], reverse=True)
         return [], [loc for loc, _ in dated] + [loc for loc, stamp in children if stamp is None]
@@ -217,6 +226,7 @@ def parse_sitemap(data: bytes, charset: str | None = None) -> tuple[list[Entry],
             continue
         loc = _child_text(node, "loc")
         if not loc:
+            unlinked.append("")
             continue
         date, title = None, None
         for child in node:

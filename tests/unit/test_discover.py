@@ -51,7 +51,9 @@ XXE = b"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/p
 
 
 def test_rss_in_legacy_encoding():
-    entries = parse_feed(RSS)
+    unlinked: list[str] = []
+    entries = parse_feed(RSS, unlinked=unlinked)
+    assert unlinked == ["guid that is not a link"]
     assert [e.url for e in entries] == ["https://alhadath.example/2018/05/21/a.html", "https://alhadath.example/b.html"]
     assert entries[0].title == "عنوان أول" and entries[0].date == "Mon, 21 May 2018 12:23:00 +0300"
     assert entries[1].date is None
@@ -118,6 +120,12 @@ def test_broken_listings_raise_discovery_errors(data, reason):
     with pytest.raises(DiscoveryError) as info:
         parse_feed(data)
     assert info.value.reason == reason
+
+
+def test_a_sitemap_url_without_loc_is_counted_as_unlinked():
+    unlinked: list[str] = []
+    entries, _ = parse_sitemap(NEWS_SITEMAP.replace(b"<loc>https://herald.example/news/b</loc>", b""), unlinked=unlinked)
+    assert [e.url for e in entries] == ["https://herald.example/news/a"] and unlinked == [""]
 
 
 def test_sitemap_root_check():

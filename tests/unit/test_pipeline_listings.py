@@ -97,3 +97,30 @@ def test_child_sitemaps_past_the_limits_are_recorded_not_dropped(tmp_path, data_
         ("sitemap", "/sitemap-2024-01-extra.xml", "skipped", "too_deep"),
         ("article", "/ok/feb-story", "loaded", "new"),
     ]
+
+
+def test_items_that_name_no_page_are_counted_on_the_listing_row(tmp_path, data_env):
+    """A feed item without a link (or permalink guid) and a sitemap <url> without <loc> have nothing to fetch; the
+    listing's row says how many it left out instead of dropping them without a word."""
+    with FaultServer() as server:
+        server.pages["/feed.xml"] = ("application/rss+xml", (
+            "<rss version='2.0'><channel>"
+            f"<item><title>خبر أول</title><link>{server.url('/ok/1')}</link></item>"
+            "<item><title>إعلان بلا رابط</title><description>لا رابط هنا</description></item>"
+            "<item><title>guid, not a link</title><guid isPermaLink='false'>tag:alhadath,2018:2</guid></item>"
+            "</channel></rss>").encode())
+        server.pages["/sitemap.xml"] = ("application/xml", (
+            "<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+            f"<url><loc>{server.url('/ok/2')}</loc></url><url><lastmod>2018-05-21</lastmod></url></urlset>").encode())
+        run(tmp_path, server, "unlinked",
+            f"  - {{name: wire, kind: feed, url: '{server.url('/feed.xml')}'}}\n"
+            f"  - {{name: herald, kind: sitemap, url: '{server.url('/sitemap.xml')}'}}\n")
+    con = connect(data_env / "warehouse", read_only=True)
+    try:
+        rows = con.execute("select source, outcome, reason from fetch_log where url_kind in ('feed', 'sitemap') "
+                           "order by source").fetchall()
+        loaded = con.execute("select count(*) from articles").fetchone()[0]
+    finally:
+        con.close()
+    assert rows == [("herald", "loaded", "listed:1;unlinked=1"), ("wire", "loaded", "listed:1;unlinked=2")]
+    assert loaded == 2

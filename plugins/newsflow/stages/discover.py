@@ -64,11 +64,12 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                 row.update(outcome=result.outcome, reason=result.reason)
                 continue
             charset = charset_from_content_type(result.content_type)
+            unlinked: list[str] = []
             try:
                 if source.kind == "feed":
-                    found = discover.parse_feed(body, charset)
+                    found = discover.parse_feed(body, charset, unlinked)
                 elif source.kind == "sitemap":
-                    found, children = discover.parse_sitemap(body, charset)
+                    found, children = discover.parse_sitemap(body, charset, unlinked)
                     queue.extend((resolve_link(url, child), depth + 1) for child in children)
                 else:
                     found = discover.parse_url_list(decode_text(body))
@@ -77,8 +78,10 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                 continue
             for entry in found:
                 entry.url = resolve_link(result.final_url, entry.url)
+            if unlinked:  # items that name no page: nothing to fetch, but the listing says they were there
+                log.warning("%s: %d item(s) without a link, e.g. %r", url, len(unlinked), next(filter(None, unlinked), ""))
             if row["outcome"] is None:
-                row.update(outcome="loaded", reason=f"listed:{len(found)}")
+                row.update(outcome="loaded", reason=f"listed:{len(found)}" + (f";unlinked={len(unlinked)}" if unlinked else ""))
             entries.extend(found)
         _unread_sitemaps(queue, seen, kind, doc_rows)
     return entries
