@@ -9,7 +9,7 @@ import hashlib
 import ipaddress
 import re
 from functools import lru_cache
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote_to_bytes, urlencode, urlsplit, urlunsplit
 
 from newsflow.encoding import LONE_SURROGATE
 
@@ -101,15 +101,17 @@ def canonicalize(url: str) -> str:
         raise BadURL("space in the host")
     host = _ascii_host(raw_host)
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    # re-quote so that %7E and ~ (and other equivalent spellings) end up identical
-    path = quote(unquote(parts.path or "/"), safe="/:@!$&'()*+,;=-._~")
+    # re-quote so that %7E and ~ (and other equivalent spellings) end up identical. Byte by byte: an escape that is
+    # not UTF-8 (a legacy site's ISO-8859-1 "m%FCnchen") keeps its byte; decoded as text it became U+FFFD, and
+    # "m%FCnchen" and "k%F6ln" one canonical URL, one article id, the second page a "duplicate"
+    path = quote(unquote_to_bytes(parts.path or "/"), safe="/:@!$&'()*+,;=-._~")
     query = [
         (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True, errors="surrogateescape")
         if not k.lower().startswith(_TRACKING_PREFIXES) and k.lower() not in _TRACKING_NAMES
     ]
     query.sort()
-    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
+    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True, errors="surrogateescape"), ""))
 
 
 def url_problem(url: str) -> str | None:

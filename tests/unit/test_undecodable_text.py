@@ -1,6 +1,7 @@
 """Text that is not plain ASCII where the WARC writer and Parquet want it to be, through every stage: URLs with an
-Arabic or Cyrillic path, bytes that are not UTF-8 in a server's headers, lone surrogates in a page's JSON-LD. Each
-page loads; before, each failed (fetch_error:UnicodeEncodeError) or took its source's fetch stage down."""
+Arabic or Cyrillic path, bytes that are not UTF-8 in a server's headers, lone surrogates in a page's JSON-LD, a
+legacy site's ISO-8859-1 escapes. Each page loads; before, each failed (fetch_error:UnicodeEncodeError), took its
+source's fetch stage down, or was skipped as the duplicate of another page."""
 
 from __future__ import annotations
 
@@ -37,24 +38,30 @@ RESPONSES = {
     "/reason": page(b"Content-Type: text/html\r\n", story("parks"), status=b"200 \xff\xfe"),
     # a redirect to bytes that are not UTF-8 goes where a browser goes: the bytes percent-encoded
     "/moved": b"HTTP/1.1 302 Found\r\nLocation: /caf\xe9\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-    "/caf%E9": page(b"Content-Type: text/html\r\n", story("caf\u00e9s")),
     # a lone surrogate in the record made the staging write fail: the whole source's fetch stage failed
     "/half-emoji": page(b"Content-Type: text/html\r\n", story("bridges").replace(b"</head>", HALF_EMOJI)),
+    # a legacy ISO-8859-1 site's A-Z index, its pages for Ä and Ö: they shared one canonical URL (U+FFFD for each
+    # byte), one article id, and the second was skipped as a duplicate of the first
+    "/lexikon/%C4.html": page(b"Content-Type: text/html; charset=iso-8859-1\r\n", story("\u00c4rzte")),
+    "/lexikon/%D6.html": page(b"Content-Type: text/html; charset=iso-8859-1\r\n", story("\u00d6lpreise")),
 }
 
 
 ARABIC = "/أخبار/الحدث?قسم=سياسة"
 CYRILLIC = "/новости/бюджет"
 # the server sees them percent-encoded, as sent
-RESPONSES["/%D8%A3%D8%AE%D8%A8%D8%A7%D8%B1/%D8%A7%D9%84%D8%AD%D8%AF%D8%AB?%D9%82%D8%B3%D9%85=%D8%B3%D9%8A%D8%A7%D8%B3%D8%A9"] = page(
-    b"Content-Type: text/html\r\n", story("elections"))
-RESPONSES["/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/%D0%B1%D1%8E%D0%B4%D0%B6%D0%B5%D1%82"] = page(
-    b"Content-Type: text/html\r\n", story("harbour"))
+AS_SENT = {
+    "/%D8%A3%D8%AE%D8%A8%D8%A7%D8%B1/%D8%A7%D9%84%D8%AD%D8%AF%D8%AB?%D9%82%D8%B3%D9%85=%D8%B3%D9%8A%D8%A7%D8%B3%D8%A9":
+        page(b"Content-Type: text/html\r\n", story("elections")),
+    "/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/%D0%B1%D1%8E%D0%B4%D0%B6%D0%B5%D1%82":
+        page(b"Content-Type: text/html\r\n", story("harbour")),
+    "/caf%E9": page(b"Content-Type: text/html\r\n", story("caf\u00e9s")),  # where /moved sends the fetcher
+}
 
 
 def test_international_urls_and_undecodable_text_still_load(tmp_path, data_env):
-    with RawServer(RESPONSES) as server:
-        paths = [p for p in RESPONSES if not p.startswith("/caf") and "%D" not in p] + [ARABIC, CYRILLIC]
+    with RawServer({**RESPONSES, **AS_SENT}) as server:
+        paths = [*RESPONSES, ARABIC, CYRILLIC]
         urls = "".join(f"      - '{server.url(p)}'\n" for p in paths)
         result = run(tmp_path, None, "raw", f"  - name: raw\n    kind: urls\n    urls:\n{urls}",
                      settings=f"  allow_private_hosts: ['127.0.0.1:{server.port}']\n")
@@ -71,6 +78,8 @@ def test_international_urls_and_undecodable_text_still_load(tmp_path, data_env):
     assert titles[server.url("/moved")] == "Council votes on the cafés"
     assert titles[server.url(ARABIC)] == "Council votes on the elections"
     assert titles[server.url(CYRILLIC)] == "Council votes on the harbour"
+    assert titles[server.url("/lexikon/%C4.html")] == "Council votes on the Ärzte"
+    assert titles[server.url("/lexikon/%D6.html")] == "Council votes on the Ölpreise"
     assert etags == ['"café"']  # read as ISO-8859-1
     # the WARC holds every response under the URL as it went on the wire
     warcs = list((data_env / "archive" / "raw").glob("*.warc.gz"))

@@ -17,6 +17,10 @@ from newsflow.urls import BadURL, article_id, canonicalize, registered_domain
         ("https://example.com/%7Euser/", "https://example.com/~user/"),
         ("http://127.0.0.1:8765/alhadath/a.html?utm_campaign=x", "http://127.0.0.1:8765/alhadath/a.html"),
         ("https://bücher.example/نص", "https://xn--bcher-kva.example/%D9%86%D8%B5"),
+        ("https://example.com/m%c3%bcnchen.html", "https://example.com/m%C3%BCnchen.html"),
+        ("https://example.com/münchen.html", "https://example.com/m%C3%BCnchen.html"),
+        # escapes that are not UTF-8 (a legacy ISO-8859-1 site) keep their bytes
+        ("https://example.com/m%fcnchen.html?ort=k%F6ln", "https://example.com/m%FCnchen.html?ort=k%F6ln"),
     ],
 )
 def test_canonicalize(raw, canonical):
@@ -34,6 +38,13 @@ def test_undecodable_bytes_are_a_bad_url_not_a_unicode_error(raw):
     """Lone surrogates (how Python keeps undecodable header bytes) cannot be quoted: BadURL, not UnicodeEncodeError."""
     with pytest.raises(BadURL, match="undecodable"):
         canonicalize(raw)
+
+
+def test_distinct_legacy_escapes_stay_distinct_articles():
+    """Decoded as UTF-8, every ISO-8859-1 escape became U+FFFD: "m%FCnchen" and "k%F6ln" shared one article id."""
+    urls = ["https://example.de/m%FCnchen.html", "https://example.de/k%F6ln.html", "https://example.de/?ort=%FC",
+            "https://example.de/?ort=%F6"]
+    assert len({article_id(canonicalize(u)) for u in urls}) == 4
 
 
 def test_article_id_is_stable_and_shared_by_equivalent_urls():
