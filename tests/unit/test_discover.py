@@ -256,6 +256,19 @@ def test_a_gzip_stream_damaged_inside_is_corrupt_gzip():
     assert info.value.reason == "corrupt_gzip"
 
 
+def test_a_gzipped_listing_that_inflates_past_the_sitemap_limit_is_refused_whole(monkeypatch):
+    """It was cut where reading stopped and its first part read as if it were all of it."""
+    import newsflow.discover
+
+    body = b"".join(b"<url><loc>https://herald.example/news/%d</loc></url>" % i for i in range(2000))
+    data = gzip.compress(b"<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>" + body + b"</urlset>")
+    assert len(parse_sitemap(data)[0]) == 2000
+    monkeypatch.setattr(newsflow.discover, "MAX_UNCOMPRESSED", 50_000)  # a limit the test can reach quickly
+    with pytest.raises(DiscoveryError) as info:
+        parse_sitemap(data)
+    assert info.value.reason == "too_large"
+
+
 @pytest.mark.parametrize("listing", ["rss", "atom", "rdf", "news_sitemap", "index"])
 def test_random_damage_to_a_listing_ends_in_entries_or_a_discovery_error(listing):
     """Flipped bytes, cuts, inserted markup, re-encoding and gzip at random (a fixed seed), 400 damaged copies of
