@@ -22,7 +22,7 @@ import aiohttp
 from yarl import URL
 
 from newsflow.config import Settings
-from newsflow.encoding import header_text
+from newsflow.encoding import decode_text, header_text
 from newsflow.host_gate import open_gate
 from newsflow.netsafety import RefusedAddress, SafeResolver, allowed_private, check_ip_literal
 from newsflow.urls import FETCHABLE_SCHEMES, host_port, url_problem
@@ -291,7 +291,9 @@ class Fetcher:
         if result.outcome != "ok" or not result.body:
             return None
         try:
-            parser = Protego.parse(result.body.decode("utf-8", errors="replace"))
+            # by its byte-order mark first: a robots.txt saved with a UTF-8 BOM (Windows editors write one) read
+            # as plain UTF-8 starts "\ufeffUser-agent", its first group goes unrecognised and its rules unapplied
+            parser = Protego.parse(decode_text(result.body))
         except Exception:  # a garbled robots.txt is not a reason to stop; treat as absent
             log.warning("unparseable robots.txt at %s", origin)
             return None

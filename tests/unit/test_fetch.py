@@ -157,6 +157,20 @@ def test_a_redirect_to_bytes_that_are_not_utf8_goes_where_a_browser_goes():
     assert result.final_url.endswith("/caf%E9-%FF")
 
 
+@pytest.mark.parametrize("bom", [b"\xef\xbb\xbf", b""])
+def test_a_robots_txt_with_a_byte_order_mark_is_obeyed(bom):
+    """Read as plain UTF-8, the BOM glued itself to the first "User-agent" line: the whole group was ignored and
+    the disallowed page fetched."""
+    robots = bom + b"User-agent: *\r\nDisallow: /page\r\n"
+    result = fetch_raw({
+        "/robots.txt": b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n"
+                       b"\r\n%s" % (len(robots), robots),
+        "/page": b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 17\r\nConnection: close\r\n"
+                 b"\r\n<p>Story text</p>",
+    })
+    assert (result.outcome, result.reason) == ("skipped", "robots_disallowed")
+
+
 @pytest.mark.parametrize("header", [b"Header line without a colon", b"Content-Length: 5"])
 def test_a_response_that_cannot_be_parsed_is_a_bad_response_without_a_status(header):
     """The 400 aiohttp's parser reports is its own, not the server's: the ledger said http_status 400."""
