@@ -231,7 +231,6 @@ def test_missing_or_corrupt_warc(tmp_path):
     assert [(d.offset, d.reason) for d in scans[0].damage] == [(0, "warc_corrupt")]
 
 
-# Hand-made feeds and sitemaps that are not well-formed XML: what the recovering parser used to cut
 def test_prefixes_the_listing_never_declares_are_read_by_their_local_name():
     """`<dc:date>` in an RSS feed without xmlns:dc and `<news:news>` in a sitemap without xmlns:news, both common:
     the recovering parser keeps the prefix in the tag, which lxml's QName refused with a ValueError (the whole
@@ -312,6 +311,7 @@ def test_random_damage_to_a_listing_ends_in_entries_or_a_discovery_error(listing
     assert "read" in outcomes and "corrupt_gzip" in outcomes
 
 
+# Hand-made feeds and sitemaps that are not well-formed XML: what the recovering parser used to cut
 def test_a_bare_ampersand_in_a_link_is_kept():
     feed = (b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>Tom & Jerry</title>'
             b"<link>https://herald.example/story?id=7&lang=ar&amp;page=2</link></item></channel></rss>")

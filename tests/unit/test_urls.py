@@ -41,7 +41,7 @@ def test_undecodable_bytes_are_a_bad_url_not_a_unicode_error(raw):
 
 
 def test_distinct_legacy_escapes_stay_distinct_articles():
-    """Decoded as UTF-8, every ISO-8859-1 escape became U+FFFD: "m%FCnchen" and "k%F6ln" shared one article id."""
+    """Decoded as UTF-8, every ISO-8859-1 escape became U+FFFD: "?ort=%FC" and "?ort=%F6" shared one article id."""
     urls = ["https://example.de/m%FCnchen.html", "https://example.de/k%F6ln.html", "https://example.de/?ort=%FC",
             "https://example.de/?ort=%F6"]
     assert len({article_id(canonicalize(u)) for u in urls}) == 4
