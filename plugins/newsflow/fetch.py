@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 507, 508, 509, 520, 521, 522, 523, 524})
 ROBOTS_MAX_BYTES = 512 * 1024
+# Browsers show pages whose headers aiohttp's defaults refuse (8 KB a header, 128 headers): a long
+# Content-Security-Policy or Link preload list, dozens of Set-Cookie lines. aiohttp has no limit on the total, so
+# these stay modest enough that a hostile server cannot make one response hold more than 16 MiB of headers.
+MAX_HEADER_BYTES = 64 * 1024
+MAX_HEADERS = 256
 # Failures that are a decision, not an accident: the URL gets outcome "skipped" rather than "failed".
 SKIP_REASONS = frozenset(
     {"not_html", "refused_address", "bad_scheme", "bad_scheme_redirect", "robots_disallowed", "invalid_url"}
@@ -208,7 +213,8 @@ class Fetcher:
             cookie_jar=aiohttp.DummyCookieJar(),
             headers={"User-Agent": self.settings.user_agent},
             max_line_size=16384,
-            max_field_size=16384,
+            max_field_size=MAX_HEADER_BYTES,
+            max_headers=MAX_HEADERS,
         )
         return self
 

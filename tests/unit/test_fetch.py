@@ -179,6 +179,29 @@ def test_a_response_that_cannot_be_parsed_is_a_bad_response_without_a_status(hea
     assert (result.outcome, result.reason, result.status) == ("failed", "bad_response", None)
 
 
+LONG_HEADERS = {
+    "csp": b"Content-Security-Policy: script-src " + b" ".join(b"https://cdn%d.example.com" % i for i in range(1500)),
+    "preloads": b"Link: " + b", ".join(b"</static/%d.js>; rel=preload" % i for i in range(800)),
+    "cookies": b"\r\n".join(b"Set-Cookie: consent%d=1; Path=/; SameSite=Lax" % i for i in range(200)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LONG_HEADERS))
+def test_headers_a_browser_takes_do_not_fail_the_page(name):
+    """A 40 KB Content-Security-Policy, a 25 KB Link list, 200 Set-Cookie lines: aiohttp's defaults (8 KB a
+    header, 128 headers) made each page a bad_response."""
+    result = fetch_raw({"/page": b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n" + LONG_HEADERS[name]
+                                 + b"\r\nContent-Length: 17\r\nConnection: close\r\n\r\n<p>Story text</p>"})
+    assert (result.outcome, result.status, result.body) == ("ok", 200, b"<p>Story text</p>")
+
+
+@pytest.mark.parametrize("headers", [b"X-Huge: " + b"a" * 70_000, b"\r\n".join(b"X-N%d: 1" % i for i in range(300))])
+def test_headers_past_the_limits_are_a_bad_response(headers):
+    result = fetch_raw({"/page": b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n" + headers
+                                 + b"\r\nContent-Length: 17\r\nConnection: close\r\n\r\n<p>Story text</p>"})
+    assert (result.outcome, result.reason) == ("failed", "bad_response")
+
+
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "data:text/html,hi", "gopher://example.com/"])
 def test_other_schemes_are_skipped(server, url):
     result = fetch(server, url)
