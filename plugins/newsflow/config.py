@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from newsflow.encoding import LONE_SURROGATE
+from newsflow.encoding import LONE_SURROGATE, bom_encoding
 
 DEFAULT_USER_AGENT = "newsflow/0.1 (+https://github.com/newsflow/newsflow; news archiving for research)"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,62}$")
@@ -442,11 +442,20 @@ def parse_sources(text: str, origin: str = "<string>") -> SourcesFile:
 def load_sources(path: str | os.PathLike) -> SourcesFile:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: sources file not found") from None
     except (OSError, UnicodeError) as exc:  # UnicodeEncodeError: a path no file name can spell (a lone surrogate)
         raise ConfigError(f"{path}: cannot read sources file: {exc}") from None
+    # YAML allows UTF-16 and UTF-32 marked by a byte-order mark: what Windows Notepad saves as "Unicode".
+    encoding = bom_encoding(data) or "utf-8"
+    try:
+        text = data.decode(encoding).lstrip("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1 if encoding == "utf-8" else None
+        where = f"line {line}: " if line else ""
+        raise ConfigError(f"{path}: {where}not {encoding.upper()} text (byte 0x{data[exc.start]:02x} at offset "
+                          f"{exc.start}); save the sources file as UTF-8") from None
     return parse_sources(text, str(path))
 
 

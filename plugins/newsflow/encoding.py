@@ -76,12 +76,19 @@ def sniff_meta_charset(data: bytes) -> str | None:
     return label
 
 
+def bom_encoding(data: bytes) -> str | None:
+    """The encoding a byte-order mark at the start of `data` names, if it has one."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return name
+    return None
+
+
 def decode_text(data: bytes) -> str:
     """A plain text document (a URL list): by its byte-order mark (Windows editors write one, UTF-16 included), else
     UTF-8, else detection."""
-    for bom, name in _BOMS:
-        if data.startswith(bom):
-            return data.decode(name, errors="replace").lstrip("\ufeff")
+    if name := bom_encoding(data):
+        return data.decode(name, errors="replace").lstrip("\ufeff")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -106,9 +113,8 @@ def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]
     A header saying ISO-8859-1 (or windows-1252, US-ASCII) gives way to bytes that are valid UTF-8 with non-ASCII
     text in them (Latin-1 text almost never is), and to a different charset the page declares in its meta tag: read
     by that default, a UTF-8 or windows-1251 page would be stored as mojibake ("Ã©", "Ìîñò")."""
-    for bom, name in _BOMS:
-        if data.startswith(bom):
-            return data.decode(name, errors="replace").lstrip("\ufeff"), name
+    if name := bom_encoding(data):
+        return data.decode(name, errors="replace").lstrip("\ufeff"), name
     declared, meta = charset_from_content_type(content_type), sniff_meta_charset(data)
     candidates = [declared, meta]
     if declared == _SERVER_DEFAULT and not data.isascii():

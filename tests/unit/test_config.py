@@ -80,6 +80,27 @@ def test_a_path_no_file_name_can_spell_is_a_clear_error(tmp_path):
         load_sources(tmp_path / "sources-\ud800.yaml")
 
 
+ARABIC_SOURCE = ("settings: {timezone: Asia/Beirut}\nsources:\n"
+                 "  - {name: alhadath, kind: feed, url: 'https://alhadath.example/\u0623\u062e\u0628\u0627\u0631.xml'}\n")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-be", "utf-32"])
+def test_a_sources_file_saved_with_a_byte_order_mark_loads(tmp_path, encoding):
+    """Windows Notepad saves "Unicode" as UTF-16 with a BOM; YAML allows it. Read as UTF-8, it failed with
+    "'utf-8' codec can't decode byte 0xff"."""
+    path = tmp_path / "sources.yaml"
+    data = ARABIC_SOURCE.encode(encoding)
+    path.write_bytes(data if encoding != "utf-16-be" else b"\xfe\xff" + data)
+    assert load_sources(path).sources[0].url == "https://alhadath.example/\u0623\u062e\u0628\u0627\u0631.xml"
+
+
+def test_a_sources_file_in_a_legacy_encoding_names_the_line(tmp_path):
+    path = tmp_path / "sources.yaml"
+    path.write_bytes(ARABIC_SOURCE.encode("windows-1256"))
+    with pytest.raises(ConfigError, match=r"sources.yaml: line 3: not UTF-8 text \(byte 0xc3 at offset \d+\); save"):
+        load_sources(path)
+
+
 def test_unknown_source_filter_is_an_error():
     config = parse_sources(GOOD)
     with pytest.raises(ConfigError, match="unknown source"):
