@@ -10,6 +10,7 @@ import email.utils
 import hashlib
 import logging
 import random
+import re
 import time
 import zlib
 from collections.abc import Callable
@@ -512,6 +513,9 @@ class Fetcher:
             self.on_response(result)
         if status >= 400:
             raise _Failure(f"http_{status}", status)
+        if status == 206 and not _whole_range(resp.headers.get("Content-Range")):
+            # newsflow never asks for a range: a broken cache answering with part of the page is not the page
+            raise _Failure("partial_content", status)
         if kind == "article" and not is_html(result.content_type, body):
             raise _Failure("not_html", status)
         result.outcome, result.reason = "ok", None
@@ -525,6 +529,12 @@ def _location_url(value: str) -> str:
         return value
     except UnicodeEncodeError:
         return quote(value.encode("utf-8", "surrogateescape"), safe="!#$%&'()*+,/:;=?@[]~")
+
+
+def _whole_range(content_range: str | None) -> bool:
+    """Whether a 206's Content-Range ("bytes 0-4999/5000") covers the whole document, as some caches send it."""
+    match = re.fullmatch(r"\s*bytes\s+0-(\d+)/(\d+)\s*", content_range or "")
+    return bool(match) and int(match[1]) + 1 == int(match[2])
 
 
 def _accept(kind: str) -> str:

@@ -202,6 +202,19 @@ def test_headers_past_the_limits_are_a_bad_response(headers):
     assert (result.outcome, result.reason) == ("failed", "bad_response")
 
 
+@pytest.mark.parametrize(("content_range", "expected"), [
+    (b"bytes 0-16/17", ("ok", None)), (b"bytes 0-16/4000", ("failed", "partial_content")),
+    (b"bytes 100-116/4000", ("failed", "partial_content")), (None, ("failed", "partial_content")),
+])
+def test_part_of_a_page_is_not_stored_as_the_page(content_range, expected):
+    """newsflow sends no Range: a 206 from a broken cache held part of the article, stored as if it were all of it.
+    A 206 whose range is the whole document (some caches answer so) is the page."""
+    header = b"Content-Range: " + content_range + b"\r\n" if content_range else b""
+    result = fetch_raw({"/page": b"HTTP/1.1 206 Partial Content\r\nContent-Type: text/html\r\n" + header
+                                 + b"Content-Length: 17\r\nConnection: close\r\n\r\n<p>Story text</p>"})
+    assert (result.outcome, result.reason, result.status) == (*expected, 206)
+
+
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "data:text/html,hi", "gopher://example.com/"])
 def test_other_schemes_are_skipped(server, url):
     result = fetch(server, url)
