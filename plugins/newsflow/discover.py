@@ -1,4 +1,4 @@
-"""Discovery: turn a source (RSS/Atom feed, news sitemap, URL list, WARC files) into the list of article URLs,
+"""Discovery: turn a source (RSS/Atom/JSON feed, sitemap, URL list, WARC files) into the list of article URLs,
 with the dates and titles the publisher listed for them. Parsing is defensive: hostile XML cannot reach the network.
 """
 
@@ -8,6 +8,7 @@ import glob
 import gzip
 import html.entities
 import io
+import json
 import logging
 import os
 import re
@@ -108,7 +109,8 @@ def _as_utf8(data: bytes, charset: str | None) -> bytes:
     return text
 
 
-def _parse_xml(data: bytes, charset: str | None = None) -> etree._Element:
+def _unwrap(data: bytes) -> bytes:
+    """The listing's document: inflated if gzipped, without leading blanks or a UTF-8 byte-order mark."""
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.GzipFile(fileobj=io.BytesIO(data)).read(MAX_UNCOMPRESSED + 1)
@@ -117,8 +119,23 @@ def _parse_xml(data: bytes, charset: str | None = None) -> etree._Element:
         if len(data) > MAX_UNCOMPRESSED:  # read in part, it would list some entries and drop the rest unsaid
             raise DiscoveryError("too_large", f"over {MAX_UNCOMPRESSED:,} bytes uncompressed")
     data = data.lstrip()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:].lstrip()
     if not data:
         raise DiscoveryError("empty_document")
+    return data
+
+
+# a web page where a listing was expected (the site's home page given as its feed): recovering XML parsers read
+# its first few tags and reported "no root element", which told the user nothing
+_HTML_START = re.compile(rb"(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])", re.I | re.S)
+_HTML_PAGE = "a web page, not a listing"
+
+
+def _parse_xml(data: bytes, charset: str | None = None) -> etree._Element:
+    data = _unwrap(data)
+    if _HTML_START.match(data[:4096]):
+        raise DiscoveryError("html_page", _HTML_PAGE)
     try:
         root = etree.fromstring(data, _parser(recover=False))
     except etree.XMLSyntaxError:
@@ -132,6 +149,8 @@ def _parse_xml(data: bytes, charset: str | None = None) -> etree._Element:
             raise DiscoveryError("xml_parse_error", str(exc)) from None
     if root is None:
         raise DiscoveryError("xml_parse_error", "no root element")
+    if _local(root.tag) == "html":  # XHTML
+        raise DiscoveryError("html_page", _HTML_PAGE)
     return root
 
 
@@ -168,11 +187,22 @@ def _decoded_ref(match: re.Match) -> str:
 
 
 def parse_feed(data: bytes, charset: str | None = None, unlinked: list[str] | None = None) -> list[Entry]:
-    """RSS 2.0, RSS 1.0 (RDF) and Atom. `charset`: the HTTP header's, for a document whose bytes are not UTF-8 and
-    whose XML declaration names no other encoding. `unlinked` gets the title (or "") of each item that names no
-    page to fetch (no link, no permalink guid), so the listing can say how many it left out."""
+    """RSS 2.0, RSS 1.0 (RDF), Atom and JSON Feed. `charset`: the HTTP header's, for a document whose bytes are not
+    UTF-8 and whose XML declaration names no other encoding. `unlinked` gets the title (or "") of each item that
+    names no page to fetch (no link, no permalink guid), so the listing can say how many it left out.
+    A web page raises DiscoveryError `html_page` (`linked_feed` finds the feed it announces)."""
     unlinked = [] if unlinked is None else unlinked
+    if _unwrap(data).startswith(b"{"):
+        return _json_feed_entries(_unwrap(data), unlinked)
     root = _parse_xml(data, charset)
+    entries = _feed_entries(root, unlinked)
+    if entries is None:
+        raise DiscoveryError("not_a_feed", f"root element <{_local(root.tag)}>")
+    return entries
+
+
+def _feed_entries(root, unlinked: list[str]) -> list[Entry] | None:
+    """The items of an RSS or Atom document; None when the root is neither."""
     kind = _local(root.tag)
     entries: list[Entry] = []
     if kind == "feed":  # Atom
@@ -203,8 +233,63 @@ def parse_feed(data: bytes, charset: str | None = None, unlinked: list[str] | No
             else:
                 unlinked.append(_title(item) or "")
     else:
-        raise DiscoveryError("not_a_feed", f"root element <{kind}>")
+        return None
     return entries
+
+
+def _json_feed_entries(data: bytes, unlinked: list[str]) -> list[Entry]:
+    """JSON Feed 1.0/1.1 (jsonfeed.org, always UTF-8): an item's page is its `url`, else its `external_url`, else
+    an `id` that is a web address (as an RSS permalink guid)."""
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise DiscoveryError("json_parse_error", str(exc)[:200]) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("items"), list) or "jsonfeed.org" not in str(doc.get("version")):
+        raise DiscoveryError("not_a_feed", "JSON, but not a JSON Feed (no jsonfeed.org version and items list)")
+    entries = []
+    for item in doc["items"]:
+        item = item if isinstance(item, dict) else {}
+        title = _text_field(item, "title")
+        link = _text_field(item, "url") or _text_field(item, "external_url")
+        guid = _text_field(item, "id")
+        if not link and guid and guid.lower().startswith(("http://", "https://")):
+            link = guid
+        if link:
+            entries.append(Entry(url=link, date=_text_field(item, "date_published") or _text_field(item, "date_modified"),
+                                 title=title))
+        else:
+            unlinked.append(title or "")
+    return entries
+
+
+def _text_field(item: dict, name: str) -> str | None:
+    value = item.get(name)
+    return value.strip() or None if isinstance(value, str) else None
+
+
+_FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json",
+                         "application/json"})
+
+
+def linked_feed(data: bytes, content_type: str | None = None) -> str | None:
+    """The first feed a web page announces (`<link rel="alternate" type="application/rss+xml" href=…>`), as feed
+    readers find a site's feed from its home page; None when it announces none. The link is as written."""
+    import lxml.html
+
+    from newsflow.encoding import decode_html
+
+    try:
+        text, _ = decode_html(_unwrap(data), content_type)
+        page = lxml.html.document_fromstring(text)
+    except (DiscoveryError, etree.ParserError, ValueError):
+        return None
+    for link in page.iter("link"):
+        rels = (link.get("rel") or "").lower().split()
+        kind = (link.get("type") or "").split(";")[0].strip().lower()
+        href = (link.get("href") or "").strip()
+        if "alternate" in rels and kind in _FEED_TYPES and href:
+            return href
+    return None
 
 
 def parse_sitemap(data: bytes, charset: str | None = None,
@@ -214,8 +299,14 @@ def parse_sitemap(data: bytes, charset: str | None = None,
     them (MAX_SITEMAP_DOCS), and an index that lists its monthly sitemaps oldest first must not leave this month's
     unread. `charset` and `unlinked` (a <url> or <sitemap> without <loc>) as for parse_feed."""
     unlinked = [] if unlinked is None else unlinked
+    text_entries = _text_sitemap(data)
+    if text_entries is not None:
+        return text_entries, []
     root = _parse_xml(data, charset)
     kind = _local(root.tag)
+    feed_entries = _feed_entries(root, unlinked)  # the protocol takes an RSS or Atom feed as a sitemap
+    if feed_entries is not None:
+        return feed_entries, []
     if kind == "sitemapindex":
         children = [(_child_text(sm, "loc"), _sort_stamp(_child_text(sm, "lastmod")))
                     for sm in root if _local(sm.tag) == "sitemap"]
@@ -240,6 +331,22 @@ def parse_sitemap(data: bytes, charset: str | None = None,
                 title = _title(child)
         entries.append(Entry(url=loc, date=date or _child_text(node, "lastmod"), title=title))
     return entries, []
+
+
+def _text_sitemap(data: bytes) -> list[Entry] | None:
+    """The protocol's text format (one http(s) URL a line, UTF-8); None when `data` is not one."""
+    from newsflow.encoding import decode_text
+
+    data = _unwrap(data)
+    if not _TEXT_SITEMAP_LINE.match(data[:16].decode("latin-1")):
+        return None
+    urls = [line for line in (line.strip(_BLANK) for line in _LINE_BREAK.split(decode_text(data))) if line]
+    if not all(_TEXT_SITEMAP_LINE.fullmatch(url) for url in urls):
+        return None
+    return [Entry(url=url) for url in urls]
+
+
+_TEXT_SITEMAP_LINE = re.compile(r"(?i)https?://\S*")
 
 
 def _sort_stamp(value: str | None) -> float | None:

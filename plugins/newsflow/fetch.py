@@ -541,5 +541,6 @@ def _accept(kind: str) -> str:
     if kind == "article":
         return "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
     if kind in ("feed", "sitemap"):
-        return "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.1"
+        return ("application/rss+xml,application/atom+xml,application/feed+json,application/xml;q=0.9,text/xml;q=0.9,"
+                "*/*;q=0.1")
     return "*/*"

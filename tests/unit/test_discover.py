@@ -10,7 +10,14 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from newsflow.discover import DiscoveryError, parse_feed, parse_sitemap, parse_url_list, warc_entries
+from newsflow.discover import (
+    DiscoveryError,
+    linked_feed,
+    parse_feed,
+    parse_sitemap,
+    parse_url_list,
+    warc_entries,
+)
 
 RSS = """<?xml version="1.0" encoding="windows-1256"?>
 <rss version="2.0"><channel><title>الحدث</title>
@@ -44,6 +51,16 @@ NEWS_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
 INDEX = b"""<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
 <sitemap><loc>https://herald.example/sitemap-1.xml</loc></sitemap><sitemap><loc>https://herald.example/sitemap-2.xml.gz</loc></sitemap>
 </sitemapindex>"""
+
+JSON_FEED = """{"version": "https://jsonfeed.org/version/1.1", "title": "Новости", "home_page_url": "https://novosti.example/",
+ "items": [
+  {"id": "1", "url": "https://novosti.example/2018/05/21/vybory", "title": "Выборы в городском совете",
+   "date_published": "2018-05-21T12:23:00+03:00", "content_html": "<p>Совет проголосовал</p>"},
+  {"id": "2", "external_url": "https://wire.example/story/2", "title": "Ссылка на агентство",
+   "date_modified": "2018-05-22T08:00:00Z"},
+  {"id": "https://novosti.example/2018/05/23/3", "title": "Идентификатор-ссылка"},
+  {"id": "tag:novosti.example,2018:4", "title": "Заметка без адреса", "content_text": "…"}
+ ]}""".encode()
 
 XXE = b"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">
 <!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
@@ -111,7 +128,11 @@ def test_entities_are_not_expanded():
     ("data", "reason"),
     [
         (b"", "empty_document"),
-        (b"<html><body>not a feed</body></html>", "not_a_feed"),
+        (b"<html><body>not a feed</body></html>", "html_page"),
+        (b"<catalog><book/></catalog>", "not_a_feed"),
+        (b'{"version": "https://jsonfeed.org/version/1.1", "items": [', "json_parse_error"),
+        (b'{"data": [{"url": "https://x.example/a"}]}', "not_a_feed"),
+        (b'{"a": ' * 50_000, "json_parse_error"),
         (b"\x1f\x8b\x08\x00garbage", "corrupt_gzip"),
         (b"\x00\x01\x02 binary", "xml_parse_error"),
     ],
@@ -130,7 +151,79 @@ def test_a_sitemap_url_without_loc_is_counted_as_unlinked():
 
 def test_sitemap_root_check():
     with pytest.raises(DiscoveryError, match="not_a_sitemap"):
-        parse_sitemap(ATOM)
+        parse_sitemap(b"<catalog><book/></catalog>")
+
+
+def test_a_json_feed_lists_its_items_pages():
+    """JSON Feed (jsonfeed.org) is what many CMSs and static sites publish beside or instead of RSS; it was
+    `xml_parse_error: no root element`."""
+    unlinked: list[str] = []
+    entries = parse_feed(b"\xef\xbb\xbf  " + JSON_FEED, unlinked=unlinked)
+    assert [(e.url, e.date, e.title) for e in entries] == [
+        ("https://novosti.example/2018/05/21/vybory", "2018-05-21T12:23:00+03:00", "Выборы в городском совете"),
+        ("https://wire.example/story/2", "2018-05-22T08:00:00Z", "Ссылка на агентство"),
+        ("https://novosti.example/2018/05/23/3", None, "Идентификатор-ссылка"),
+    ]
+    assert unlinked == ["Заметка без адреса"]
+    assert [e.url for e in parse_feed(gzip.compress(JSON_FEED))] == [e.url for e in entries]
+
+
+def test_a_json_feed_with_values_of_the_wrong_type_lists_what_it_can():
+    unlinked: list[str] = []
+    data = (b'{"version": "https://jsonfeed.org/version/1", "items": [{"url": 5, "title": ["x"]}, "junk", null, '
+            b'{"url": "   "}, {"url": "https://x.example/ok", "date_published": 20180521}]}')
+    entries = parse_feed(data, unlinked=unlinked)
+    assert [(e.url, e.date, e.title) for e in entries] == [("https://x.example/ok", None, None)]
+    assert unlinked == ["", "", "", ""]
+
+
+@pytest.mark.parametrize("parse", [parse_feed, parse_sitemap])
+@pytest.mark.parametrize("page", [
+    b"<!DOCTYPE html>\n<html lang='ar' dir='rtl'><head><title>\xd8\xa7\xd9\x84\xd8\xad\xd8\xaf\xd8\xab</title></head></html>",
+    b"\n<!-- cache: hit -->\n<HTML><BODY>Home</BODY></HTML>",
+    b"<?xml version='1.0' encoding='utf-8'?>\n<!DOCTYPE html PUBLIC '-//W3C//DTD XHTML 1.0 Strict//EN' "
+    b"'http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd'><html xmlns='http://www.w3.org/1999/xhtml'><body/></html>",
+])
+def test_a_web_page_given_as_a_listing_is_said_to_be_one(parse, page):
+    """A site's home page where its feed or sitemap was expected, the commonest mistake in a sources file: the
+    recovering XML parser reported "no root element"."""
+    with pytest.raises(DiscoveryError) as info:
+        parse(page)
+    assert info.value.reason == "html_page"
+
+
+def test_a_web_page_announces_its_feed():
+    page = ("<!DOCTYPE html><html lang='ar'><head><meta charset='windows-1256'><title>الحدث</title>"
+            "<link rel='stylesheet' href='/site.css'>"
+            "<link rel='alternate' hreflang='en' href='/en/'>"
+            "<link rel='alternate' type='application/rss+xml' title='الحدث » الخلاصة' href='/feed/'>"
+            "<link rel='alternate' type='application/rss+xml' title='الحدث » خلاصة التعليقات' href='/comments/feed/'>"
+            "</head><body><h1>الحدث</h1></body></html>").encode("windows-1256")
+    assert linked_feed(page) == "/feed/"
+    assert linked_feed(b"<html><head><LINK REL='Alternate' TYPE='application/atom+xml; charset=utf-8' "
+                       b"HREF=' https://x.example/atom.xml '></head></html>") == "https://x.example/atom.xml"
+    assert linked_feed(b"<html><head><link rel='alternate' type='application/feed+json' href='/feed.json'>") == "/feed.json"
+    assert linked_feed(b"<html><head><link rel='alternate' hreflang='fr' href='/fr/'></head></html>") is None
+    assert linked_feed(b"") is None and linked_feed(b"\x1f\x8b broken gzip") is None
+
+
+def test_a_text_sitemap_lists_one_url_a_line():
+    """The sitemap protocol's text format: it was `xml_parse_error`."""
+    data = ("https://alhadath.example/2018/05/21/أخبار-المجلس\r\n\n  https://alhadath.example/b  \n"
+            "HTTPS://ALHADATH.EXAMPLE/C\n").encode()
+    entries, children = parse_sitemap(data)
+    assert [e.url for e in entries] == ["https://alhadath.example/2018/05/21/أخبار-المجلس",
+                                        "https://alhadath.example/b", "HTTPS://ALHADATH.EXAMPLE/C"]
+    assert children == [] and [e.url for e in parse_sitemap(gzip.compress(data))[0]] == [e.url for e in entries]
+    with pytest.raises(DiscoveryError, match="xml_parse_error"):  # not every line a URL: not a text sitemap
+        parse_sitemap(b"https://alhadath.example/a\nsee also our archive\n")
+
+
+@pytest.mark.parametrize("feed", [ATOM, RDF])
+def test_a_feed_given_as_a_sitemap_is_read_as_one(feed):
+    """The protocol accepts RSS and Atom feeds as sitemaps (search engines read them so)."""
+    entries, children = parse_sitemap(feed)
+    assert [e.url for e in entries] == [e.url for e in parse_feed(feed)] and entries and children == []
 
 
 def test_url_list_ignores_comments_and_blanks():
@@ -268,14 +361,15 @@ def test_a_gzipped_listing_that_inflates_past_the_sitemap_limit_is_refused_whole
     assert info.value.reason == "too_large"
 
 
-@pytest.mark.parametrize("listing", ["rss", "atom", "rdf", "news_sitemap", "index"])
+@pytest.mark.parametrize("listing", ["rss", "atom", "rdf", "json_feed", "news_sitemap", "index"])
 def test_random_damage_to_a_listing_ends_in_entries_or_a_discovery_error(listing):
     """Flipped bytes, cuts, inserted markup, re-encoding and gzip at random (a fixed seed), 400 damaged copies of
     each listing: the parser returns entries with URLs or raises DiscoveryError, never anything else."""
     import random
 
     intact, parse = {"rss": (RSS, parse_feed), "atom": (ATOM, parse_feed), "rdf": (RDF, parse_feed),
-                     "news_sitemap": (NEWS_SITEMAP, parse_sitemap), "index": (INDEX, parse_sitemap)}[listing]
+                     "json_feed": (JSON_FEED, parse_feed), "news_sitemap": (NEWS_SITEMAP, parse_sitemap),
+                     "index": (INDEX, parse_sitemap)}[listing]
     rng = random.Random(29)
     snippets = [b"<", b">", b"&", b"]]>", b"<![CDATA[", b"&bogus;", b"\x00", b"\xef\xbb\xbf", b"&#0;",
                 b"<?xml version='1.0' encoding='no-such-encoding'?>", b"<a:b:c>", b"<x:>", b"</channel>", b"\xff\xfe"]

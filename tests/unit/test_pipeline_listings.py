@@ -124,3 +124,54 @@ def test_items_that_name_no_page_are_counted_on_the_listing_row(tmp_path, data_e
         con.close()
     assert rows == [("herald", "loaded", "listed:1;unlinked=1"), ("wire", "loaded", "listed:1;unlinked=2")]
     assert loaded == 2
+
+
+def test_other_listing_formats_a_sources_file_meets_load_their_articles(tmp_path, data_env):
+    """A site's home page given as its feed (the feed it announces is read, as feed readers do), a JSON Feed, a
+    text sitemap and an RSS feed given as a sitemap (both in the sitemap protocol): each listing's articles load.
+    A home page that announces no feed is `html_page`, which says what is wrong."""
+    with FaultServer() as server:
+        server.pages["/"] = ("text/html; charset=utf-8", (
+            "<!DOCTYPE html><html lang='ar' dir='rtl'><head><title>الحدث</title>"
+            "<link rel='alternate' type='application/rss+xml' title='الحدث' href='/feed/'>"
+            "<link rel='alternate' type='application/rss+xml' title='التعليقات' href='/comments/feed/'>"
+            "</head><body><h1>الحدث</h1><a href='/ok/a1'>خبر</a></body></html>").encode())
+        server.pages["/feed/"] = ("application/rss+xml", (
+            f"<rss version='2.0'><channel><item><title>خبر</title><link>{server.url('/ok/a1')}</link></item>"
+            "</channel></rss>").encode())
+        server.pages["/novosti/"] = ("text/html", b"<!DOCTYPE html><html><body>\xd0\x9d\xd0\xbe\xd0\xb2\xd0\xbe\xd1\x81\xd1\x82\xd0\xb8</body></html>")
+        server.pages["/feed.json"] = ("application/feed+json", (
+            '{"version": "https://jsonfeed.org/version/1.1", "title": "Новости", "items": ['
+            f'{{"id": "1", "url": "{server.url("/ok/n1")}", "title": "Выборы", '
+            '"date_published": "2018-05-21T12:23:00+03:00"}]}').encode())
+        server.pages["/sitemap.txt"] = ("text/plain", f"{server.url('/ok/t1')}\n{server.url('/ok/t2')}\n".encode())
+        server.pages["/rss-as-sitemap.xml"] = ("application/rss+xml", (
+            f"<rss version='2.0'><channel><item><link>{server.url('/ok/r1')}</link></item></channel></rss>").encode())
+        run(tmp_path, server, "formats",
+            f"  - {{name: homepage, kind: feed, url: '{server.url('/')}'}}\n"
+            f"  - {{name: nofeed, kind: feed, url: '{server.url('/novosti/')}'}}\n"
+            f"  - {{name: jsonfeed, kind: feed, url: '{server.url('/feed.json')}'}}\n"
+            f"  - {{name: textmap, kind: sitemap, url: '{server.url('/sitemap.txt')}'}}\n"
+            f"  - {{name: feedmap, kind: sitemap, url: '{server.url('/rss-as-sitemap.xml')}'}}\n")
+        comments_fetched = server.hits.get("/comments/feed/", 0)
+    con = connect(data_env / "warehouse", read_only=True)
+    try:
+        listings = con.execute("select source, url, outcome, reason from fetch_log where url_kind <> 'article' "
+                               "order by source, seq").fetchall()
+        articles = con.execute("select source, url from articles order by source, url").fetchall()
+    finally:
+        con.close()
+    base = server.url("")
+    assert [(source, url.removeprefix(base), outcome, reason) for source, url, outcome, reason in listings] == [
+        ("feedmap", "/rss-as-sitemap.xml", "loaded", "listed:1"),
+        ("homepage", "/", "loaded", "feed_linked"),
+        ("homepage", "/feed/", "loaded", "listed:1"),
+        ("jsonfeed", "/feed.json", "loaded", "listed:1"),
+        ("nofeed", "/novosti/", "failed", "html_page"),
+        ("textmap", "/sitemap.txt", "loaded", "listed:2"),
+    ]
+    assert [(source, url.removeprefix(base)) for source, url in articles] == [
+        ("feedmap", "/ok/r1"), ("homepage", "/ok/a1"), ("jsonfeed", "/ok/n1"), ("textmap", "/ok/t1"),
+        ("textmap", "/ok/t2"),
+    ]
+    assert comments_fetched == 0

@@ -74,7 +74,16 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                 else:
                     found = discover.parse_url_list(decode_text(body))
             except discover.DiscoveryError as exc:
-                row.update(outcome="failed", reason=exc.reason)
+                feed = discover.linked_feed(body, result.content_type) if (
+                    exc.reason == "html_page" and source.kind == "feed" and depth == 0) else None
+                if feed:
+                    # the site's page where its feed was expected: read the feed it announces, as feed readers do
+                    feed = resolve_link(result.final_url, feed)
+                    log.warning("%s is a web page; reading the feed it links to: %s", url, feed)
+                    row.update(outcome="loaded", reason="feed_linked")
+                    queue.append((feed, depth + 1))
+                else:
+                    row.update(outcome="failed", reason=exc.reason)
                 continue
             for entry in found:
                 entry.url = resolve_link(result.final_url, entry.url)
