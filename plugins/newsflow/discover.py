@@ -302,6 +302,9 @@ def parse_sitemap(data: bytes, charset: str | None = None,
     text_entries = _text_sitemap(data)
     if text_entries is not None:
         return text_entries, []
+    robots_children = _robots_sitemaps(data)
+    if robots_children:
+        return [], robots_children
     root = _parse_xml(data, charset)
     kind = _local(root.tag)
     feed_entries = _feed_entries(root, unlinked)  # the protocol takes an RSS or Atom feed as a sitemap
@@ -347,6 +350,19 @@ def _text_sitemap(data: bytes) -> list[Entry] | None:
 
 
 _TEXT_SITEMAP_LINE = re.compile(r"(?i)https?://\S*")
+
+
+def _robots_sitemaps(data: bytes) -> list[str]:
+    """The sitemaps a robots.txt names (`Sitemap: <url>` lines), where a site publishes them: read as an index."""
+    from newsflow.encoding import decode_text
+
+    data = _unwrap(data)
+    if data.startswith(b"<") or not _ROBOTS_SITEMAP.search(data.decode("latin-1")):
+        return []
+    return list(dict.fromkeys(match[1] for match in _ROBOTS_SITEMAP.finditer(decode_text(data))))
+
+
+_ROBOTS_SITEMAP = re.compile(r"(?im)^[ \t]*sitemap[ \t]*:[ \t]*(https?://\S+)")
 
 
 def _sort_stamp(value: str | None) -> float | None:

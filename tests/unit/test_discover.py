@@ -219,6 +219,15 @@ def test_a_text_sitemap_lists_one_url_a_line():
         parse_sitemap(b"https://alhadath.example/a\nsee also our archive\n")
 
 
+def test_a_robots_txt_given_as_a_sitemap_is_read_as_an_index_of_the_sitemaps_it_names():
+    robots = (b"\xef\xbb\xbfUser-agent: *\r\nDisallow: /search\r\n\r\n# maps\r\nSitemap: https://herald.example/news-sitemap.xml\r\n"
+              b"sitemap:https://herald.example/sitemap-index.xml.gz\r\nSitemap: https://herald.example/news-sitemap.xml\r\n")
+    assert parse_sitemap(robots) == ([], ["https://herald.example/news-sitemap.xml",
+                                          "https://herald.example/sitemap-index.xml.gz"])
+    with pytest.raises(DiscoveryError, match="xml_parse_error"):  # a robots.txt that names no sitemap
+        parse_sitemap(b"User-agent: *\nDisallow: /private/\n")
+
+
 @pytest.mark.parametrize("feed", [ATOM, RDF])
 def test_a_feed_given_as_a_sitemap_is_read_as_one(feed):
     """The protocol accepts RSS and Atom feeds as sitemaps (search engines read them so)."""

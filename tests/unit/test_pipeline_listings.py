@@ -128,7 +128,8 @@ def test_items_that_name_no_page_are_counted_on_the_listing_row(tmp_path, data_e
 
 def test_other_listing_formats_a_sources_file_meets_load_their_articles(tmp_path, data_env):
     """A site's home page given as its feed (the feed it announces is read, as feed readers do), a JSON Feed, a
-    text sitemap and an RSS feed given as a sitemap (both in the sitemap protocol): each listing's articles load.
+    text sitemap and an RSS feed given as a sitemap (both in the sitemap protocol), a robots.txt given as a sitemap
+    (the sitemaps it names are read): each listing's articles load.
     A home page that announces no feed is `html_page`, which says what is wrong."""
     with FaultServer() as server:
         server.pages["/"] = ("text/html; charset=utf-8", (
@@ -145,6 +146,7 @@ def test_other_listing_formats_a_sources_file_meets_load_their_articles(tmp_path
             f'{{"id": "1", "url": "{server.url("/ok/n1")}", "title": "Выборы", '
             '"date_published": "2018-05-21T12:23:00+03:00"}]}').encode())
         server.pages["/sitemap.txt"] = ("text/plain", f"{server.url('/ok/t1')}\n{server.url('/ok/t2')}\n".encode())
+        server.pages["/robots.txt"] = ("text/plain", f"User-agent: *\nDisallow: /private/\nSitemap: {server.url('/sitemap.txt')}\n".encode())
         server.pages["/rss-as-sitemap.xml"] = ("application/rss+xml", (
             f"<rss version='2.0'><channel><item><link>{server.url('/ok/r1')}</link></item></channel></rss>").encode())
         run(tmp_path, server, "formats",
@@ -152,7 +154,8 @@ def test_other_listing_formats_a_sources_file_meets_load_their_articles(tmp_path
             f"  - {{name: nofeed, kind: feed, url: '{server.url('/novosti/')}'}}\n"
             f"  - {{name: jsonfeed, kind: feed, url: '{server.url('/feed.json')}'}}\n"
             f"  - {{name: textmap, kind: sitemap, url: '{server.url('/sitemap.txt')}'}}\n"
-            f"  - {{name: feedmap, kind: sitemap, url: '{server.url('/rss-as-sitemap.xml')}'}}\n")
+            f"  - {{name: feedmap, kind: sitemap, url: '{server.url('/rss-as-sitemap.xml')}'}}\n"
+            f"  - {{name: robots, kind: sitemap, url: '{server.url('/robots.txt')}'}}\n")
         comments_fetched = server.hits.get("/comments/feed/", 0)
     con = connect(data_env / "warehouse", read_only=True)
     try:
@@ -168,6 +171,8 @@ def test_other_listing_formats_a_sources_file_meets_load_their_articles(tmp_path
         ("homepage", "/feed/", "loaded", "listed:1"),
         ("jsonfeed", "/feed.json", "loaded", "listed:1"),
         ("nofeed", "/novosti/", "failed", "html_page"),
+        ("robots", "/robots.txt", "loaded", "listed:0"),
+        ("robots", "/sitemap.txt", "loaded", "listed:2"),
         ("textmap", "/sitemap.txt", "loaded", "listed:2"),
     ]
     assert [(source, url.removeprefix(base)) for source, url in articles] == [
