@@ -29,6 +29,7 @@ class RevisitSite:
     /short/<name>  dated, but too short to pass validation (rejected)
     /flaky/<name>  500 on its first request, then a fresh article
     /feed.xml      an RSS feed of /fresh/a and /old/b, with an ETag honoured with 304
+    /sitemap-index.xml  an index of /sitemap-2018.xml (/old/b) and /sitemap-now.xml (/fresh/a), all three with ETags
     `edition` changes every body (a new version of each article); `hits` counts requests per path."""
 
     def __init__(self):
@@ -65,9 +66,22 @@ class RevisitSite:
         body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour</title>{items}</channel></rss>'
         return 200, body.encode(), {"Content-Type": "application/rss+xml", "ETag": '"feed-1"'}
 
+    def sitemap(self, path: str) -> tuple[int, bytes, dict]:
+        ns = "http://www.sitemaps.org/schemas/sitemap/0.9"
+        if path == "/sitemap-index.xml":
+            children = "".join(f"<sitemap><loc>{self.url(p)}</loc></sitemap>" for p in ("/sitemap-2018.xml",
+                                                                                     "/sitemap-now.xml"))
+            body = f'<?xml version="1.0"?><sitemapindex xmlns="{ns}">{children}</sitemapindex>'
+        else:
+            page = "/old/b" if path == "/sitemap-2018.xml" else "/fresh/a"
+            body = f'<?xml version="1.0"?><urlset xmlns="{ns}"><url><loc>{self.url(page)}</loc></url></urlset>'
+        return 200, body.encode(), {"Content-Type": "application/xml", "ETag": f'"{path}-1"'}
+
     def page(self, path: str) -> tuple[int, bytes, dict]:
         if path == "/feed.xml":
             return self.feed()
+        if path.startswith("/sitemap-"):
+            return self.sitemap(path)
         kind, _, name = path.strip("/").partition("/")
         fresh = (self.started - timedelta(hours=1)).isoformat(timespec="seconds")
         published = "2018-05-21T12:00:00+00:00" if kind == "old" else fresh

@@ -168,6 +168,25 @@ def test_a_feed_is_read_again_at_every_run_and_its_known_articles_are_not(tmp_pa
     assert listing == [("unchanged", "not_modified", 304)]
 
 
+def test_child_sitemaps_are_asked_again_conditionally(tmp_path, data_env, site):
+    """An index of monthly sitemaps mostly lists old, unchanged ones: each child was downloaded in full at every
+    run (only the index carried its ETag)."""
+    index = f"{{name: harbour, kind: sitemap, url: '{site.url('/sitemap-index.xml')}'}}"
+    assert run(tmp_path, site, "r1", source=index) == {"/fresh/a": ("loaded", "new"), "/old/b": ("loaded", "new")}
+    assert sum(site.conditional.values()) == 0
+    second = run(tmp_path, site, "r2", source=index)
+    assert second == {"/fresh/a": ("unchanged", "not_due"), "/old/b": ("unchanged", "not_due")}
+    assert dict(site.conditional) == {"/sitemap-index.xml": 1, "/sitemap-2018.xml": 1, "/sitemap-now.xml": 1}
+    listings = warehouse(tmp_path).execute(
+        "select url, outcome, reason, http_status from fetch_log where run_id = 'r2' and url_kind = 'sitemap' "
+        "order by seq").fetchall()
+    assert [(url.removeprefix(site.url("")), *rest) for url, *rest in listings] == [
+        ("/sitemap-index.xml", "unchanged", "not_modified", 304),
+        ("/sitemap-2018.xml", "unchanged", "not_modified", 304),
+        ("/sitemap-now.xml", "unchanged", "not_modified", 304),
+    ]
+
+
 def test_max_articles_counts_fetches_and_works_through_a_long_listing(tmp_path, data_env, site):
     """A listing longer than the cap is worked through over the next runs: known articles that are not due take no
     share of it, and every URL has its outcome in every run."""

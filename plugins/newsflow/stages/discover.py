@@ -42,7 +42,7 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
             queue.pop(0)
             seen.add(url)
             canonical = safe_canonical(url)
-            validators = cache.get(canonical or "", {}) if depth == 0 else {}
+            validators = cache.get(canonical or "", {})
             result = await fetcher.get(
                 url, kind=kind, etag=validators.get("etag"), last_modified=validators.get("last_modified"),
                 previous_sha1=validators.get("content_sha1"),
@@ -70,7 +70,11 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                     found = discover.parse_feed(body, charset, unlinked)
                 elif source.kind == "sitemap":
                     found, children = discover.parse_sitemap(body, charset, unlinked)
-                    queue.extend((resolve_link(url, child), depth + 1) for child in children)
+                    children = [resolve_link(url, child) for child in children]
+                    # child sitemaps are asked conditionally too: an index of monthly sitemaps mostly lists old,
+                    # unchanged ones, which a scheduled run would otherwise download in full every time
+                    cache.update(http_cache([safe_canonical(child) for child in children], job.warehouse))
+                    queue.extend((child, depth + 1) for child in children)
                 else:
                     found = discover.parse_url_list(decode_text(body))
             except discover.DiscoveryError as exc:
@@ -81,6 +85,7 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                     feed = resolve_link(result.final_url, feed)
                     log.warning("%s is a web page; reading the feed it links to: %s", url, feed)
                     row.update(outcome="loaded", reason="feed_linked")
+                    cache.update(http_cache([safe_canonical(feed)], job.warehouse))
                     queue.append((feed, depth + 1))
                 else:
                     row.update(outcome="failed", reason=exc.reason)
