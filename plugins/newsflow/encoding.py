@@ -25,13 +25,24 @@ _ALIASES = {
     "ascii": "cp1252",
     "iso-8859-9": "cp1254",
     "tis-620": "cp874",
-    "x-sjis": "shift_jis",
-    "shift-jis": "shift_jis",
-    "sjis": "shift_jis",
+    "windows-874": "cp874",
+    "dos-874": "cp874",
+    "iso-8859-11": "cp874",
+    # browsers read Shift_JIS by the Windows table, which has the NEC and IBM characters (①, Ⅱ, ㈱) Japanese pages use
+    "shift_jis": "cp932",
+    "x-sjis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "ms_kanji": "cp932",
     "windows-31j": "cp932",
+    "x-mac-cyrillic": "mac_cyrillic",
+    "x-mac-ukrainian": "mac_cyrillic",
     "x-user-defined": "cp1252",
     "gb2312": "gb18030",
     "gbk": "gb18030",
+    "big5": "big5hkscs",
+    "big5-hkscs": "big5hkscs",
+    "x-x-big5": "big5hkscs",
     "ks_c_5601-1987": "cp949",
     "euc-kr": "cp949",
 }
@@ -96,10 +107,18 @@ def decode_text(data: bytes) -> str:
 
 
 def detect(data: bytes) -> str:
-    from charset_normalizer import from_bytes
+    """The encoding of bytes that declare none and are not UTF-8 (callers try UTF-8 first), as Firefox guesses it
+    (chardetng). charset-normalizer, used before, read 224 of 1,351 legacy re-encodings of the labelled corpora
+    with more than 20 characters wrong (Portuguese as Baltic cp775, Arabic as cp1250), chardetng 13
+    (bench/charset_detection.py)."""
+    from chardetng_py import EncodingDetector
 
-    best = from_bytes(data[:200_000]).best()
-    return (_normalise(best.encoding) if best and best.encoding else None) or "utf-8"
+    detector = EncodingDetector()
+    detector.feed(data[:_DETECT_BYTES], last=True)
+    return _normalise(detector.guess(tld=None, allow_utf8=False)) or _SERVER_DEFAULT
+
+
+_DETECT_BYTES = 20_000_000  # the whole page: a prefix that is all markup and scripts made chardetng guess Big5 for English
 
 
 # ISO-8859-1 is what servers send when nobody set a charset (old Apache configurations, Java servlet containers), and

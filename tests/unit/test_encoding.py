@@ -88,3 +88,41 @@ def test_python_only_codecs_named_by_a_page_or_server_are_ignored(header, meta, 
     page = f"<html><head>{head}</head><body><p>{story}: C:\\x41\\u0042 +AGEAYgBj-</p></body></html>"
     text, _encoding = decode_html(page.encode("utf-8"), header)
     assert f"{story}: C:\\x41\\u0042 +AGEAYgBj-" in text
+
+
+UNDECLARED = {
+    "arabic": ("cp1256", "<p>الحدث - وكالات: افتتح وزير الطاقة يوم الاثنين محطة تحلية جديدة في مدينة صور.</p>"),
+    "russian-1251": ("cp1251", "<p>В Томске после ремонта открыли мост через Ушайку, сообщили в мэрии.</p>"),
+    "russian-koi8": ("koi8-r", "<p>В Томске после ремонта открыли мост через Ушайку, сообщили в мэрии.</p>"),
+    "japanese-sjis": ("cp932", "<p>東京都議会は十四日、新しい防災計画を可決した。①避難所の増設②備蓄の拡充。</p>"),
+    "japanese-euc": ("euc-jp", "<p>東京都議会は十四日、新しい防災計画を可決した。</p>"),
+    "chinese-gbk": ("gb18030", "<p>市政府周一宣布，新的地铁线路将于明年春季开通。</p>"),
+    "korean": ("euc-kr", "<p>서울시는 월요일 새로운 지하철 노선이 내년 봄에 개통된다고 발표했다.</p>"),
+    "greek": ("iso-8859-7", "<p>Η κυβέρνηση ανακοίνωσε τη Δευτέρα νέο πρόγραμμα για τα νησιά.</p>"),
+    "portuguese": ("cp1252", "<p>A votação na câmara municipal foi adiada após a sessão de terça-feira.</p>"),
+    "polish": ("cp1250", "<p>Rada miasta przełożyła głosowanie nad budżetem na przyszły tydzień.</p>"),
+}
+
+
+@pytest.mark.parametrize("header", [None, "text/html; charset=utf-8"], ids=["no-charset", "utf8-header-wrong"])
+@pytest.mark.parametrize("case", sorted(UNDECLARED))
+def test_a_legacy_page_that_declares_no_charset_is_read_as_a_browser_reads_it(case, header):
+    """No usable declaration (none, or a UTF-8 header the bytes contradict): charset-normalizer, used before, read
+    Portuguese as the Baltic DOS code page cp775 and Arabic as cp1250 (bench/charset_detection.py)."""
+    encoding, paragraph = UNDECLARED[case]
+    page = f"<html><head><title>news</title></head><body>{paragraph}</body></html>"
+    text, _used = decode_html(page.encode(encoding), header)
+    assert paragraph in text
+
+
+@pytest.mark.parametrize(("label", "text"), [
+    ("windows-874", "<p>กรุงเทพมหานครประกาศ</p>"),  # the Thai label pages use, unknown to Python by that name
+    ("x-mac-cyrillic", "<p>Новости дня</p>"),
+    ("shift_jis", "<p>①避難所の増設</p>"),  # NEC characters: only the Windows table (cp932) has them
+    ("big5", "<p>市政府宣布新計劃</p>"),
+])
+def test_web_labels_python_names_otherwise(label, text):
+    codec = {"windows-874": "cp874", "x-mac-cyrillic": "mac-cyrillic", "shift_jis": "cp932", "big5": "big5"}[label]
+    page = f"<html><head><meta charset='{label}'></head><body>{text}</body></html>"
+    decoded, used = decode_html(page.encode(codec), None)
+    assert text in decoded and used == {"big5": "big5hkscs"}.get(label, codec)

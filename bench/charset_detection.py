@@ -1,0 +1,136 @@
+"""Charset detection on pages that declare none: newsflow's detector (Firefox's chardetng) beside charset-normalizer
+(what newsflow used before) and bare trafilatura's own decoding of raw bytes (`trafilatura.utils.decode_file`), on
+legacy re-encodings of the labelled corpora.
+
+    .venv/bin/python bench/charset_detection.py [--corpora ../shared/corpora] [--json out.json]
+
+Each corpus page is decoded as newsflow reads it, its charset declarations (`<meta charset>`, http-equiv, the XML
+declaration) are removed, and it is encoded in the legacy encodings its language was written in before UTF-8 (the
+htmldate corpus: by its labelled language; the extraction benchmark: by the script of its labelled body), characters
+the encoding lacks as numeric references. Copies that are pure ASCII, or valid UTF-8 (read as UTF-8 before any
+detection), are left out. A detector is right when its encoding decodes the bytes to exactly the text they were made
+from; "badly wrong" counts copies with more than 20 characters wrong (a paragraph of mojibake, not a currency sign).
+Time: detection alone, ms a copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "plugins"))
+
+DEFAULT_CORPORA = ROOT.parent / "shared" / "corpora"
+DECLARATION = re.compile(r"<meta[^>]+charset[^>]*>|<\?xml[^>]*>", re.I)
+# before UTF-8, by language: the Windows code page and the ISO one sites used
+LEGACY = {"de": ["cp1252", "iso-8859-15"], "en": ["cp1252"], "fr": ["cp1252", "iso-8859-15"], "es": ["cp1252"],
+          "it": ["cp1252"], "pt": ["cp1252"], "fi": ["cp1252"], "no": ["cp1252"], "id": ["cp1252"],
+          "pl": ["cp1250", "iso-8859-2"], "ru": ["cp1251", "koi8-r"], "ar": ["cp1256", "iso-8859-6"],
+          "zh": ["gb18030", "big5"], "ja": ["shift_jis", "euc-jp"], "ko": ["euc-kr"], "vi": ["cp1258"],
+          "el": ["iso-8859-7"]}
+SCRIPTS = [("ru", r"[\u0400-\u04ff]"), ("ja", r"[\u3040-\u30ff]"), ("ko", r"[\uac00-\ud7af]"),
+           ("zh", r"[\u4e00-\u9fff]"), ("ar", r"[\u0600-\u06ff]"), ("el", r"[\u0370-\u03ff]"),
+           ("pt", r"[éèàüöäñçãõ]")]
+
+
+def pages(corpora: Path):
+    """(corpus, page id, language, html bytes) of every labelled page."""
+    aeb = corpora / "article-extraction-benchmark"
+    if aeb.is_dir():
+        truth = json.loads((aeb / "ground-truth.json").read_text())
+        for page_id, label in sorted(truth.items()):
+            body = label.get("articleBody") or ""
+            language = next((lang for lang, rx in SCRIPTS if len(re.findall(rx, body)) > 5), "en")
+            yield "article-extraction-benchmark", page_id, language, gzip.decompress(
+                (aeb / "html" / f"{page_id}.html.gz").read_bytes())
+    dates = corpora / "htmldate-eval-default"
+    if dates.is_dir():
+        for line in (dates / "ground-truth.jsonl").read_text().splitlines():
+            label = json.loads(line)
+            yield "htmldate-eval-default", label["id"], label["language"], gzip.decompress(
+                (dates / label["file"]).read_bytes())
+
+
+def legacy_copies(corpora: Path):
+    from newsflow.encoding import decode_html
+
+    for corpus, page_id, language, raw in pages(corpora):
+        text = DECLARATION.sub("", decode_html(raw, None)[0])
+        for encoding in LEGACY.get(language, []):
+            data = text.encode(encoding, "xmlcharrefreplace")
+            if data.isascii():
+                continue
+            try:
+                data.decode("utf-8")
+                continue
+            except UnicodeDecodeError:
+                pass
+            yield corpus, page_id, encoding, data, data.decode(encoding)
+
+
+def trafilatura_decode(data: bytes) -> str:
+    from trafilatura.utils import decode_file
+
+    return decode_file(data)
+
+
+def charset_normalizer_detect(data: bytes) -> str:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:200_000]).best()
+    return best.encoding if best and best.encoding else "utf-8"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    from newsflow.encoding import detect
+
+    # a detector gives an encoding name; bare trafilatura (what a user hands raw bytes to) gives the text
+    detectors = {"newsflow (chardetng)": detect, "charset-normalizer (newsflow before)": charset_normalizer_detect,
+                 "bare trafilatura (decode_file)": trafilatura_decode}
+    stats: dict[str, dict[str, Counter]] = {name: {} for name in detectors}
+    seconds: Counter = Counter()
+    for corpus, _page_id, _encoding, data, truth in legacy_copies(args.corpora):
+        for name, detector in detectors.items():
+            started = time.perf_counter()
+            guess = detector(data)
+            seconds[name] += time.perf_counter() - started
+            if name.startswith("bare"):
+                got = guess
+            else:
+                try:
+                    got = data.decode(guess, "replace")
+                except LookupError:
+                    got = ""
+            wrong = sum(a != b for a, b in zip(got, truth, strict=False)) + abs(len(got) - len(truth))
+            counts = stats[name].setdefault(corpus, Counter())
+            counts["copies"] += 1
+            counts["exact"] += wrong == 0
+            counts["badly_wrong"] += wrong > 20
+
+    rows = []
+    print("| corpus | detector | copies | read exactly | badly wrong (> 20 chars) | ms a copy (all corpora) |")
+    print("|---|---|---:|---:|---:|---:|")
+    for name in detectors:
+        total = sum(c["copies"] for c in stats[name].values())
+        for corpus, c in sorted(stats[name].items()):
+            rows.append({"corpus": corpus, "detector": name, **c})
+            print(f"| {corpus} | {name} | {c['copies']} | {c['exact'] / c['copies']:.3f} ({c['exact']}) | "
+                  f"{c['badly_wrong']} | {1000 * seconds[name] / total:.2f} |")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
