@@ -118,6 +118,10 @@ def detect(data: bytes) -> str:
     return _normalise(detector.guess(tld=None, allow_utf8=False)) or _SERVER_DEFAULT
 
 
+# encodings of scripts ISO-8859-1 cannot write: a page detected as one of them is not the Latin-1 its server claims
+_OTHER_SCRIPTS = frozenset({"cp1251", "koi8-r", "koi8-u", "iso8859-5", "cp866", "mac-cyrillic", "cp1256", "iso8859-6",
+                            "cp1253", "iso8859-7", "cp1255", "iso8859-8", "cp874", "gb18030", "big5hkscs", "cp932",
+                            "euc_jp", "iso2022_jp", "cp949"})
 _DETECT_BYTES = 20_000_000  # the whole page: a prefix that is all markup and scripts made chardetng guess Big5 for English
 
 
@@ -130,8 +134,9 @@ def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]
     """Text of the page and the encoding used to read it (BOM > HTTP header > meta > detection).
 
     A header saying ISO-8859-1 (or windows-1252, US-ASCII) gives way to bytes that are valid UTF-8 with non-ASCII
-    text in them (Latin-1 text almost never is), and to a different charset the page declares in its meta tag: read
-    by that default, a UTF-8 or windows-1251 page would be stored as mojibake ("Ã©", "Ìîñò")."""
+    text in them (Latin-1 text almost never is), to a different charset the page declares in its meta tag, and, on
+    a page that declares none, to a detected encoding of another script (Cyrillic, Arabic, Greek, Hebrew, Thai, CJK):
+    read by that default, a UTF-8 or windows-1251 page would be stored as mojibake ("Ã©", "Ìîñò")."""
     if name := bom_encoding(data):
         return data.decode(name, errors="replace").lstrip("\ufeff"), name
     declared, meta = charset_from_content_type(content_type), sniff_meta_charset(data)
@@ -142,6 +147,10 @@ def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]
         except UnicodeDecodeError:
             if meta and meta != declared:
                 candidates = [meta, declared]
+            elif not meta and (guess := detect(data)) in _OTHER_SCRIPTS:
+                # on legacy re-encodings of the corpora served so: none of 1,504 Latin-script copies read worse
+                # than by the header, 32 of 35 in other scripts read exactly instead of 0 (bench/charset_detection.py)
+                return data.decode(guess, errors="replace"), guess
     for name in candidates:
         if not name:
             continue

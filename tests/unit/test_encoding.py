@@ -126,3 +126,20 @@ def test_web_labels_python_names_otherwise(label, text):
     page = f"<html><head><meta charset='{label}'></head><body>{text}</body></html>"
     decoded, used = decode_html(page.encode(codec), None)
     assert text in decoded and used == {"big5": "big5hkscs"}.get(label, codec)
+
+
+@pytest.mark.parametrize("case", ["arabic", "russian-1251", "russian-koi8", "greek", "japanese-sjis", "korean"])
+def test_a_server_default_latin1_header_gives_way_to_a_page_in_another_script(case):
+    """ISO-8859-1 is what a server says when nobody set a charset; an Arabic or Cyrillic page without a meta tag
+    behind one was stored as mojibake ("ÇáÍÏË")."""
+    encoding, paragraph = UNDECLARED[case]
+    page = f"<html><head><title>news</title></head><body>{paragraph}</body></html>"
+    text, _used = decode_html(page.encode(encoding), "text/html; charset=ISO-8859-1")
+    assert paragraph in text
+
+
+@pytest.mark.parametrize("case", ["portuguese", "polish"])
+def test_a_latin_page_behind_the_same_header_is_read_by_the_header(case):
+    encoding, paragraph = UNDECLARED[case]
+    data = f"<html><body>{paragraph}</body></html>".encode(encoding)
+    assert decode_html(data, "text/html; charset=ISO-8859-1") == (data.decode("cp1252"), "cp1252")
