@@ -192,8 +192,9 @@ def parse_feed(data: bytes, charset: str | None = None, unlinked: list[str] | No
     names no page to fetch (no link, no permalink guid), so the listing can say how many it left out.
     A web page raises DiscoveryError `html_page` (`linked_feed` finds the feed it announces)."""
     unlinked = [] if unlinked is None else unlinked
-    if _unwrap(data).startswith(b"{"):
-        return _json_feed_entries(_unwrap(data), unlinked)
+    data = _unwrap(data)
+    if data.startswith(b"{"):
+        return _json_feed_entries(data, unlinked)
     root = _parse_xml(data, charset)
     entries = _feed_entries(root, unlinked)
     if entries is None:
@@ -299,6 +300,7 @@ def parse_sitemap(data: bytes, charset: str | None = None,
     them (MAX_SITEMAP_DOCS), and an index that lists its monthly sitemaps oldest first must not leave this month's
     unread. `charset` and `unlinked` (a <url> or <sitemap> without <loc>) as for parse_feed."""
     unlinked = [] if unlinked is None else unlinked
+    data = _unwrap(data)
     text_entries = _text_sitemap(data)
     if text_entries is not None:
         return text_entries, []
@@ -337,10 +339,9 @@ def parse_sitemap(data: bytes, charset: str | None = None,
 
 
 def _text_sitemap(data: bytes) -> list[Entry] | None:
-    """The protocol's text format (one http(s) URL a line, UTF-8); None when `data` is not one."""
+    """The protocol's text format (one http(s) URL a line, UTF-8); None when `data` (unwrapped) is not one."""
     from newsflow.encoding import decode_text
 
-    data = _unwrap(data)
     if not _TEXT_SITEMAP_LINE.match(data[:16].decode("latin-1")):
         return None
     urls = [line for line in (line.strip(_BLANK) for line in _LINE_BREAK.split(decode_text(data))) if line]
@@ -353,10 +354,9 @@ _TEXT_SITEMAP_LINE = re.compile(r"(?i)https?://\S*")
 
 
 def _robots_sitemaps(data: bytes) -> list[str]:
-    """The sitemaps a robots.txt names (`Sitemap: <url>` lines), where a site publishes them: read as an index."""
+    """The sitemaps a robots.txt (`data`, unwrapped) names in its `Sitemap:` lines: read as an index's children."""
     from newsflow.encoding import decode_text
 
-    data = _unwrap(data)
     if data.startswith(b"<") or not _ROBOTS_SITEMAP.search(data.decode("latin-1")):
         return []
     return list(dict.fromkeys(match[1] for match in _ROBOTS_SITEMAP.finditer(decode_text(data))))
