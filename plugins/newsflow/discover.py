@@ -268,8 +268,8 @@ def _text_field(item: dict, name: str) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-_FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json",
-                         "application/json"})
+# not application/json: WordPress announces its REST API's JSON for the page that way, which is no feed
+_FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json"})
 
 
 def linked_feed(data: bytes, content_type: str | None = None) -> str | None:

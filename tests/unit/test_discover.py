@@ -204,6 +204,8 @@ def test_a_web_page_announces_its_feed():
                        b"HREF=' https://x.example/atom.xml '></head></html>") == "https://x.example/atom.xml"
     assert linked_feed(b"<html><head><link rel='alternate' type='application/feed+json' href='/feed.json'>") == "/feed.json"
     assert linked_feed(b"<html><head><link rel='alternate' hreflang='fr' href='/fr/'></head></html>") is None
+    assert linked_feed(b"<html><head><link rel='alternate' type='application/json' "  # WordPress's REST API
+                       b"href='https://x.example/wp-json/wp/v2/pages/5'></head></html>") is None
     assert linked_feed(b"") is None and linked_feed(b"\x1f\x8b broken gzip") is None
 
 
