@@ -92,7 +92,7 @@ def _as_utf8(data: bytes, charset: str | None) -> bytes:
     feed whose charset is only in the HTTP header, a PHP feed declared UTF-8 and written in windows-1252): read by
     the header's charset, else by detection, and handed to the parser as UTF-8. The parser would otherwise turn
     every non-ASCII character of its titles into U+FFFD. A document that names another encoding is read by it."""
-    from newsflow.encoding import detect
+    from newsflow.encoding import SERVER_DEFAULT, detect, other_script
 
     declared = _XML_DECLARED.match(data)
     if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
@@ -102,6 +102,8 @@ def _as_utf8(data: bytes, charset: str | None) -> bytes:
         return data
     except UnicodeDecodeError:
         pass
+    if charset == SERVER_DEFAULT:  # ISO-8859-1, what servers say when nobody set a charset
+        charset = other_script(data) or charset
     name = charset if charset and charset != "utf-8" else detect(data)
     text = data.decode(name, errors="replace").encode("utf-8")
     if declared:

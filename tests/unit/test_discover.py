@@ -473,6 +473,18 @@ def test_a_legacy_feed_whose_charset_is_only_in_the_http_header():
     assert [e.title for e in entries] == ["خبر عاجل من صور"]
 
 
+@pytest.mark.parametrize(("encoding", "title"), [("cp1256", "افتتاح محطة تحلية جديدة في صور"),
+                                                 ("cp1251", "Мост через Ушайку открыли после ремонта"),
+                                                 ("cp1252", "Fête de la musique à Besançon")])
+def test_a_legacy_feed_behind_a_server_default_latin1_header(encoding, title):
+    """ISO-8859-1 (normalised to windows-1252) is what a server says when nobody set a charset: an Arabic or
+    Cyrillic feed without an XML encoding declaration behind one had every title stored as mojibake."""
+    feed = (f'<rss version="2.0"><channel><item><title>{title}</title>'
+            "<link>https://alhadath.example/2024/03/14/story.html</link></item></channel></rss>").encode(encoding)
+    (entry,) = parse_feed(feed, "cp1252")
+    assert entry.title == title
+
+
 def test_a_feed_declared_utf8_but_written_in_windows_1252():
     feed = ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><item>'
             "<title>La fête de la musique à Besançon réunit des milliers de spectateurs</title>"
