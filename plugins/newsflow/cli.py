@@ -208,6 +208,14 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    from newsflow.source_check import check_sources, render
+
+    reports = check_sources(args.sources, args.source or None)
+    print(render(reports))
+    return 0 if all(report.ok for report in reports) else 1
+
+
 def _fail_dead_runs(client) -> None:
     """Runs a killed task process left `running` on this machine are marked failed before a new run starts, so
     none holds the duckdb_write slot; the scheduler would find them too, but only after its heartbeat timeout."""
@@ -377,6 +385,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--logical-date", help="the run's logical date (ISO 8601); default: now")
     ingest.add_argument("--quality", action="store_true", help="then run news_quality (checks, Data Docs, dashboard)")
     ingest.set_defaults(func=cmd_ingest)
+
+    check = sub.add_parser("check", help="read each source's listing now and say what a run would fetch (no "
+                                         "article is fetched, nothing is stored); exit 1 if a source lists nothing")
+    check.add_argument("--sources", required=True, help="sources YAML file")
+    check.add_argument("--source", action="append", help="only this source (repeatable)")
+    check.set_defaults(func=cmd_check)
 
     up = sub.add_parser("up", help="start the scheduler, dag-processor, triggerer and UI in the background")
     up.add_argument("--port", type=int, help="UI port on 127.0.0.1 (default $NEWSFLOW_PORT or 8080)")

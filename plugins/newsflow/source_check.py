@@ -1,0 +1,96 @@
+"""`newsflow check`: what each source of a sources file lists today, read by the discover stage itself in a throwaway
+data dir, so a new or edited source can be tried before it is scheduled; nothing is fetched beyond its listings.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# what a listing row's reason means for the person editing the sources file
+HINTS = {
+    "feed_linked": "a web page: it announces the feed read next; put that feed's URL in the file",
+    "html_page": "a web page, not a listing: give the site's feed or sitemap URL",
+    "not_a_feed": "not RSS, Atom or JSON Feed",
+    "not_a_sitemap": "not a sitemap (urlset, index, text list of URLs, feed or robots.txt)",
+    "xml_parse_error": "not readable as XML",
+    "robots_disallowed": "the site's robots.txt disallows it (settings.respect_robots)",
+    "refused_address": "a private or loopback address (settings.allow_private_hosts)",
+}
+
+
+@dataclass
+class SourceReport:
+    name: str
+    kind: str
+    documents: list[dict] = field(default_factory=list)  # url, outcome, reason, http_status of each listing document
+    articles: int = 0  # URLs a run would fetch (distinct, well-formed)
+    left_out: Counter = field(default_factory=Counter)  # reason -> URLs listed but not to be fetched
+    examples: list[tuple[str, str | None]] = field(default_factory=list)  # (url, listed date) of the first few
+
+    @property
+    def ok(self) -> bool:
+        return self.articles > 0 and not any(d["outcome"] == "failed" for d in self.documents)
+
+
+def check_sources(sources_file: str | os.PathLike, names: list[str] | None = None,
+                  examples: int = 3) -> list[SourceReport]:
+    """Run the discover stage of every selected source (all by default) and report what it found. A malformed file
+    raises ConfigError before any request."""
+    from newsflow import staging
+    from newsflow.stages.discover import discover_source
+    from newsflow.stages.plan import make_jobs
+
+    reports = []
+    with tempfile.TemporaryDirectory(prefix="newsflow-check-") as scratch:
+        previous = os.environ.get("NEWSFLOW_DATA_DIR")
+        # the stage writes its ledger, the listings' WARC and the host gate under the data dir: a throwaway one,
+        # and no warehouse, so no earlier validators make a listing answer 304 with nothing to show
+        os.environ["NEWSFLOW_DATA_DIR"] = scratch
+        try:
+            jobs = make_jobs(str(sources_file), names, "check", str(Path(scratch) / "warehouse"))
+            for job in jobs:
+                discover_source(job)
+                rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
+                reports.append(_report(job.source, rows, examples))
+        finally:
+            if previous is None:
+                os.environ.pop("NEWSFLOW_DATA_DIR", None)
+            else:
+                os.environ["NEWSFLOW_DATA_DIR"] = previous
+    return reports
+
+
+def _report(source, rows: list[dict], examples: int) -> SourceReport:
+    report = SourceReport(source.name, source.kind)
+    for row in rows:
+        if row["url_kind"] != "article":
+            report.documents.append({k: row[k] for k in ("url", "url_kind", "outcome", "reason", "http_status")})
+        elif row["outcome"] is None:
+            report.articles += 1
+            if len(report.examples) < examples:
+                report.examples.append((row["url"], row["hint_date"]))
+        else:
+            report.left_out[(row["reason"] or row["outcome"]).split(":")[0]] += 1
+    return report
+
+
+def render(reports: list[SourceReport]) -> str:
+    lines = []
+    for report in reports:
+        verdict = "ok" if report.ok else "PROBLEM"
+        left = ", ".join(f"{reason} {n}" for reason, n in report.left_out.most_common())
+        lines.append(f"{report.name} ({report.kind}): {verdict}: {report.articles} article URL(s) to fetch"
+                     + (f"; left out: {left}" if left else ""))
+        for doc in report.documents:
+            reason = doc["reason"] or ""
+            status = f" HTTP {doc['http_status']}" if doc["http_status"] else ""
+            hint = HINTS.get(reason.split(":")[0])
+            lines.append(f"  {doc['url_kind']} {doc['url']}: {doc['outcome']} {reason}{status}"
+                         + (f" ({hint})" if hint else ""))
+        for url, listed in report.examples:
+            lines.append(f"  e.g. {url}" + (f" (listed {listed})" if listed else ""))
+    return "\n".join(lines)

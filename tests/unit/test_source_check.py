@@ -1,0 +1,72 @@
+"""`newsflow check`: each source's listing read now, over loopback HTTP, by the real discover stage; what a run would
+fetch is said per source, with a hint for the common mistakes, and nothing is stored."""
+
+from __future__ import annotations
+
+import os
+
+from newsflow.cli import main
+from tests.support.faultserver import FaultServer
+
+
+def write_sources(tmp_path, server, entries: str) -> str:
+    path = tmp_path / "sources.yaml"
+    path.write_text(f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n"
+                    f"  max_tries: 1\nsources:\n{entries}", encoding="utf-8")
+    return str(path)
+
+
+def serve_newsroom(server) -> None:
+    server.pages["/"] = ("text/html; charset=utf-8", (
+        "<!DOCTYPE html><html lang='ar'><head><title>الحدث</title>"
+        "<link rel='alternate' type='application/rss+xml' href='/feed/'></head><body>الحدث</body></html>").encode())
+    server.pages["/feed/"] = ("application/rss+xml", (
+        "<rss version='2.0'><channel>"
+        f"<item><title>خبر</title><link>{server.url('/ok/a1')}</link><pubDate>Mon, 21 May 2018 12:23:00 +0300</pubDate></item>"
+        f"<item><title>خبر</title><link>{server.url('/ok/a1')}</link></item>"
+        f"<item><title>آخر</title><link>{server.url('/ok/a2')}</link></item>"
+        "</channel></rss>").encode())
+    server.pages["/novosti/"] = ("text/html", "<!DOCTYPE html><html><body>Новости</body></html>".encode())
+
+
+def test_check_says_what_each_source_lists_and_stores_nothing(tmp_path, data_env, capsys):
+    with FaultServer() as server:
+        serve_newsroom(server)
+        sources = write_sources(tmp_path, server,
+                                f"  - {{name: alhadath, kind: feed, url: '{server.url('/')}'}}\n"
+                                f"  - {{name: picks, kind: urls, urls: ['{server.url('/ok/p1')}', 'ftp://x.example/a']}}\n")
+        code = main(["check", "--sources", sources])
+        article_hits = sum(n for path, n in server.hits.items() if path.startswith("/ok/"))
+    out = capsys.readouterr().out
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0] == "alhadath (feed): ok: 2 article URL(s) to fetch; left out: duplicate 1"
+    assert lines[1].startswith(f"  feed {server.url('/')}: loaded feed_linked HTTP 200 (a web page: it announces")
+    assert lines[2] == f"  feed {server.url('/feed/')}: loaded listed:3 HTTP 200"
+    assert lines[3] == f"  e.g. {server.url('/ok/a1')} (listed Mon, 21 May 2018 12:23:00 +0300)"
+    assert "picks (urls): ok: 1 article URL(s) to fetch; left out: bad_scheme 1" in lines
+    assert article_hits == 0  # listings only
+    assert not os.path.exists(data_env)  # no staging, archive, host gate or warehouse left behind
+
+
+def test_check_fails_a_source_that_lists_nothing_and_says_why(tmp_path, data_env, capsys):
+    with FaultServer() as server:
+        serve_newsroom(server)
+        sources = write_sources(tmp_path, server,
+                                f"  - {{name: alhadath, kind: feed, url: '{server.url('/')}'}}\n"
+                                f"  - {{name: novosti, kind: feed, url: '{server.url('/novosti/')}'}}\n")
+        code = main(["check", "--sources", sources, "--source", "novosti"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.splitlines() == [
+        "novosti (feed): PROBLEM: 0 article URL(s) to fetch",
+        f"  feed {server.url('/novosti/')}: failed html_page HTTP 200 (a web page, not a listing: give the site's "
+        "feed or sitemap URL)",
+    ]
+
+
+def test_check_of_a_malformed_file_fetches_nothing(tmp_path, data_env, capsys):
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources:\n  - {name: x, kind: feeed, url: 'http://127.0.0.1:9/feed'}\n")
+    assert main(["check", "--sources", str(path)]) == 2
+    assert "kind must be one of feed, sitemap, urls, warc" in capsys.readouterr().err
