@@ -142,14 +142,20 @@ SERVER_DEFAULT = "cp1252"
 def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Text of the page and the encoding used to read it (BOM > HTTP header > meta > detection).
 
-    A header saying ISO-8859-1 (or windows-1252, US-ASCII) gives way to bytes that are valid UTF-8 with non-ASCII
-    text in them (Latin-1 text almost never is), to a different charset the page declares in its meta tag, and, on
-    a page that declares none, to a detected encoding of another script (Cyrillic, Arabic, Greek, Hebrew, Thai, CJK):
-    read by that default, a UTF-8 or windows-1251 page would be stored as mojibake ("Ã©", "Ìîñò")."""
+    ISO-8859-1 (or windows-1252, US-ASCII), said by the server or by a meta tag a template carried over, gives way to
+    bytes that are valid UTF-8 with non-ASCII text in them (Latin-1 text almost never is). Said by the server, it
+    also gives way to a different charset the page declares in its meta tag, and, on a page that declares none, to
+    a detected encoding of another script (Cyrillic, Arabic, Greek, Hebrew, Thai, CJK). Read by that default, a UTF-8
+    or windows-1251 page would be stored as mojibake ("Ã©", "Ìîñò")."""
     if name := bom_encoding(data):
         return data.decode(name, errors="replace").lstrip("\ufeff"), name
     declared, meta = charset_from_content_type(content_type), sniff_meta_charset(data)
     candidates = [declared, meta]
+    if not declared and meta == SERVER_DEFAULT and not data.isascii():
+        try:
+            return data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
     if declared == SERVER_DEFAULT and not data.isascii():
         try:
             return data.decode("utf-8"), "utf-8"
