@@ -25,7 +25,9 @@ def _set_warehouse(path: str | None) -> None:
         os.environ["NEWSFLOW_WAREHOUSE"] = path if path.startswith("postgres:") else str(Path(path).resolve())
 
 
-def _print_table(columns: list[str], rows: list[tuple], out=sys.stdout, max_width: int = 60) -> None:
+# `out=None` is standard output at the time of the call (print's own default): a default of sys.stdout would be the
+# stream of the moment this module was imported, which redirect_stdout and test capture then never see
+def _print_table(columns: list[str], rows: list[tuple], out=None, max_width: int = 60) -> None:
     def cell(value) -> str:
         text = "" if value is None else str(value)
         text = " ".join(text.split())
@@ -41,7 +43,8 @@ def _print_table(columns: list[str], rows: list[tuple], out=sys.stdout, max_widt
     print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", file=out)
 
 
-def _write_rows(columns, rows, fmt: str, out=sys.stdout) -> None:
+def _write_rows(columns, rows, fmt: str, out=None) -> None:
+    out = sys.stdout if out is None else out
     if fmt == "csv":
         writer = csv.writer(out)
         writer.writerow(columns)

@@ -28,3 +28,19 @@ def test_unopenable_warehouse_is_named_not_locked(tmp_path, fault, why):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("newsflow: "), result.stderr
     assert why in lines[0] and "locked" not in lines[0], lines[0]
+
+
+def test_tables_go_to_standard_output_as_it_is_when_printed():
+    """The table printer's default stream was bound when the module was imported: a run summary printed under
+    redirect_stdout (or after a test's output capture replaced sys.stdout) lost its tables."""
+    import contextlib
+    import io
+
+    from newsflow.cli import _print_table, _write_rows
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        _print_table(["source", "loaded"], [("alhadath", 3)])
+        _write_rows(["source"], [("novosti",)], "csv")
+    assert [line.rstrip() for line in buffer.getvalue().splitlines()] == [
+        "source    loaded", "--------  ------", "alhadath  3", "(1 row)", "source", "novosti"]
