@@ -68,7 +68,8 @@ def _report(source, rows: list[dict], examples: int) -> SourceReport:
     report = SourceReport(source.name, source.kind)
     for row in rows:
         if row["url_kind"] != "article":
-            report.documents.append({k: row[k] for k in ("url", "url_kind", "outcome", "reason", "http_status")})
+            report.documents.append({k: row[k] for k in ("url", "url_kind", "outcome", "reason", "http_status",
+                                                         "final_url")})
         elif row["outcome"] is None:
             report.articles += 1
             if len(report.examples) < examples:
@@ -89,6 +90,9 @@ def render(reports: list[SourceReport]) -> str:
             reason = doc["reason"] or ""
             status = f" HTTP {doc['http_status']}" if doc["http_status"] else ""
             hint = HINTS.get(reason.split(":")[0])
+            if doc["final_url"] and doc["final_url"] != doc["url"]:
+                # every run pays the redirect again: the file should name where the listing is now
+                hint = f"redirected to {doc['final_url']}: put that URL in the file" + (f"; {hint}" if hint else "")
             lines.append(f"  {doc['url_kind']} {doc['url']}: {doc['outcome']} {reason}{status}"
                          + (f" ({hint})" if hint else ""))
         for url, listed in report.examples:

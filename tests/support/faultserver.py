@@ -61,6 +61,7 @@ class FaultServer:
         self.hits: dict[str, int] = {}
         # path -> (content type, body): documents a test builds (a feed of junk links, a WARC to download)
         self.pages: dict[str, tuple[str, bytes]] = {}
+        self.moved: dict[str, str] = {}  # path -> where it moved permanently (301)
         self.port = 0
 
     # -- lifecycle --------------------------------------------------------------------------------------------
@@ -95,6 +96,8 @@ class FaultServer:
         path = request.path
         self.hits[path] = self.hits.get(path, 0) + 1
         hits = self.hits[path]
+        if path in self.moved:
+            raise web.HTTPMovedPermanently(self.moved[path])
         if path in self.pages:
             content_type, body = self.pages[path]
             return web.Response(body=body, headers={"Content-Type": content_type})

@@ -65,6 +65,17 @@ def test_check_fails_a_source_that_lists_nothing_and_says_why(tmp_path, data_env
     ]
 
 
+def test_check_names_where_a_moved_listing_is_now(tmp_path, data_env, capsys):
+    with FaultServer() as server:
+        serve_newsroom(server)
+        server.moved["/rss.xml"] = "/feed/"
+        sources = write_sources(tmp_path, server, f"  - {{name: alhadath, kind: feed, url: '{server.url('/rss.xml')}'}}\n")
+        assert main(["check", "--sources", sources]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == (
+        f"  feed {server.url('/rss.xml')}: loaded listed:3 HTTP 200 (redirected to {server.url('/feed/')}: put that "
+        "URL in the file)")
+
+
 def test_check_of_a_malformed_file_fetches_nothing(tmp_path, data_env, capsys):
     path = tmp_path / "sources.yaml"
     path.write_text("sources:\n  - {name: x, kind: feeed, url: 'http://127.0.0.1:9/feed'}\n")
