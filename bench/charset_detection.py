@@ -89,102 +89,104 @@ def charset_normalizer_detect(data: bytes) -> str:
     return best.encoding if best and best.encoding else "utf-8"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+def tally(table: dict, key: tuple[str, str], text: str, truth: str) -> None:
+    """Count one copy read as `text` into table[key]: read exactly, or badly wrong (more than 20 characters)."""
+    wrong = sum(a != b for a, b in zip(text, truth, strict=False)) + abs(len(text) - len(truth))
+    counts = table.setdefault(key, Counter())
+    counts["copies"] += 1
+    counts["exact"] += wrong == 0
+    counts["badly_wrong"] += wrong > 20
 
+
+def print_table(heading: str, columns: tuple[str, str], table: dict, rows: list[dict], extra=None) -> None:
+    """One markdown table of `table` ((first, second) -> counts), also added to `rows` for --json."""
+    if heading:
+        print(f"\n{heading}\n")
+    more = f" | {extra[0]}" if extra else ""
+    print(f"| {columns[0]} | {columns[1]} | copies | read exactly | badly wrong (> 20 chars){more} |")
+    print("|---|---|---:|---:|---:|" + ("---:|" if extra else ""))
+    for (first, second), c in table.items():
+        rows.append({"table": heading or "detectors", columns[0]: first, columns[1]: second, **c})
+        cell = f" | {extra[1](first, second)}" if extra else ""
+        print(f"| {first} | {second} | {c['copies']} | {c['exact'] / c['copies']:.3f} ({c['exact']}) | "
+              f"{c['badly_wrong']}{cell} |")
+
+
+def detectors_table(corpora: Path, rows: list[dict]) -> None:
     from newsflow.encoding import detect
 
     # a detector gives an encoding name; bare trafilatura (what a user hands raw bytes to) gives the text
     detectors = {"newsflow (chardetng)": detect, "charset-normalizer (newsflow before)": charset_normalizer_detect,
                  "bare trafilatura (decode_file)": trafilatura_decode}
-    stats: dict[str, dict[str, Counter]] = {name: {} for name in detectors}
+    table: dict = {}
     seconds: Counter = Counter()
-    for corpus, _page_id, _encoding, data, truth in legacy_copies(args.corpora):
+    copies: Counter = Counter()
+    for corpus, _page_id, _encoding, data, truth in legacy_copies(corpora):
         for name, detector in detectors.items():
             started = time.perf_counter()
             guess = detector(data)
             seconds[name] += time.perf_counter() - started
-            if name.startswith("bare"):
-                got = guess
-            else:
+            copies[name] += 1
+            if not name.startswith("bare"):
                 try:
-                    got = data.decode(guess, "replace")
+                    guess = data.decode(guess, "replace")
                 except LookupError:
-                    got = ""
-            wrong = sum(a != b for a, b in zip(got, truth, strict=False)) + abs(len(got) - len(truth))
-            counts = stats[name].setdefault(corpus, Counter())
-            counts["copies"] += 1
-            counts["exact"] += wrong == 0
-            counts["badly_wrong"] += wrong > 20
+                    guess = ""
+            tally(table, (corpus, name), guess, truth)
+    table = dict(sorted(table.items(), key=lambda item: (list(detectors).index(item[0][1]), item[0][0])))
+    print_table("", ("corpus", "detector"), table, rows,
+                extra=("ms a copy (all corpora)", lambda _c, name: f"{1000 * seconds[name] / copies[name]:.2f}"))
 
-    rows = []
-    print("| corpus | detector | copies | read exactly | badly wrong (> 20 chars) | ms a copy (all corpora) |")
-    print("|---|---|---:|---:|---:|---:|")
-    for name in detectors:
-        total = sum(c["copies"] for c in stats[name].values())
-        for corpus, c in sorted(stats[name].items()):
-            rows.append({"corpus": corpus, "detector": name, **c})
-            print(f"| {corpus} | {name} | {c['copies']} | {c['exact'] / c['copies']:.3f} ({c['exact']}) | "
-                  f"{c['badly_wrong']} | {1000 * seconds[name] / total:.2f} |")
-    # the same copies served with the server default "charset=ISO-8859-1": newsflow's decode_html (which lets a
-    # detected encoding of another script overrule that default) beside reading them as the header says
+
+def served_latin1_table(corpora: Path, rows: list[dict]) -> None:
+    """The same copies served with the server default "charset=ISO-8859-1": newsflow's decode_html (which lets a
+    detected encoding of another script overrule that default) beside reading them as the header says."""
     from newsflow.encoding import decode_html
 
-    served: dict[tuple[str, str], Counter] = {}
-    for _corpus, _page_id, encoding, data, truth in legacy_copies(args.corpora):
+    table: dict = {}
+    for _corpus, _page_id, encoding, data, truth in legacy_copies(corpora):
         script = "Latin" if encoding in LATIN else "other scripts"
-        for name, text in (("newsflow decode_html", decode_html(data, "text/html; charset=ISO-8859-1")[0]),
-                           ("as the header says (windows-1252)", data.decode("cp1252", "replace"))):
-            wrong = sum(a != b for a, b in zip(text, truth, strict=False)) + abs(len(text) - len(truth))
-            counts = served.setdefault((script, name), Counter())
-            counts["copies"] += 1
-            counts["exact"] += wrong == 0
-            counts["badly_wrong"] += wrong > 20
-    print("\nserved with `Content-Type: text/html; charset=ISO-8859-1` (both corpora)\n")
-    print("| copies in | read | copies | read exactly | badly wrong (> 20 chars) |")
-    print("|---|---|---:|---:|---:|")
-    for (script, name), c in sorted(served.items()):
-        rows.append({"served_latin1": script, "reader": name, **c})
-        print(f"| {script} | {name} | {c['copies']} | {c['exact'] / c['copies']:.3f} ({c['exact']}) | "
-              f"{c['badly_wrong']} |")
-    # UTF-8 pages whose meta tag says ISO-8859-1 (a template's old declaration kept after the move to UTF-8), no
-    # charset in the header; and the legacy copies given that meta tag, which must not be read worse for it
+        tally(table, (script, "newsflow decode_html"), decode_html(data, "text/html; charset=ISO-8859-1")[0], truth)
+        tally(table, (script, "as the header says (windows-1252)"), data.decode("cp1252", "replace"), truth)
+    print_table("served with `Content-Type: text/html; charset=ISO-8859-1` (both corpora)", ("copies in", "read"),
+                dict(sorted(table.items())), rows)
+
+
+def stale_meta_table(corpora: Path, rows: list[dict]) -> None:
+    """UTF-8 pages whose meta tag says ISO-8859-1 (a template's old declaration kept after the move to UTF-8), no
+    charset in the header; and the windows-1252 copies given that tag, which must not be read worse for it."""
+    from newsflow.encoding import decode_html
+
     latin1_meta = '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">'
-    stale: dict[tuple[str, str], Counter] = {}
-
-    def tally(kind: str, name: str, text: str, truth: str) -> None:
-        wrong = sum(a != b for a, b in zip(text, truth, strict=False)) + abs(len(text) - len(truth))
-        counts = stale.setdefault((kind, name), Counter())
-        counts["copies"] += 1
-        counts["exact"] += wrong == 0
-        counts["badly_wrong"] += wrong > 20
-
-    for _corpus, _page_id, _language, raw in pages(args.corpora):
+    table: dict = {}
+    for _corpus, _page_id, _language, raw in pages(corpora):
         text = DECLARATION.sub("", decode_html(raw, None)[0])
         page = re.sub(r"(?i)<head([^>]*)>", lambda m: m[0] + latin1_meta, text, count=1)
         data = page.encode("utf-8")
-        if data.isascii():
-            continue
-        tally("UTF-8 pages", "newsflow decode_html", decode_html(data, None)[0], page)
-        tally("UTF-8 pages", "as the meta tag says (windows-1252)", data.decode("cp1252", "replace"), page)
-    for _corpus, _page_id, encoding, data, truth in legacy_copies(args.corpora):
-        if encoding not in ("cp1252", "iso-8859-15"):
-            continue
-        data = re.sub(rb"(?i)<head([^>]*)>", lambda m: m[0] + latin1_meta.encode(), data, count=1)
-        truth = data.decode(encoding)
-        tally("windows-1252 / ISO-8859-15 pages", "newsflow decode_html", decode_html(data, None)[0], truth)
-        tally("windows-1252 / ISO-8859-15 pages", "as the meta tag says (windows-1252)",
-              data.decode("cp1252", "replace"), truth)
-    print("\nwith `<meta … charset=iso-8859-1>` and no charset in the header (both corpora)\n")
-    print("| pages | read | copies | read exactly | badly wrong (> 20 chars) |")
-    print("|---|---|---:|---:|---:|")
-    for (kind, name), c in sorted(stale.items()):
-        rows.append({"meta_latin1": kind, "reader": name, **c})
-        print(f"| {kind} | {name} | {c['copies']} | {c['exact'] / c['copies']:.3f} ({c['exact']}) | "
-              f"{c['badly_wrong']} |")
+        if not data.isascii():
+            tally(table, ("UTF-8 pages", "newsflow decode_html"), decode_html(data, None)[0], page)
+            tally(table, ("UTF-8 pages", "as the meta tag says (windows-1252)"), data.decode("cp1252", "replace"),
+                  page)
+    for _corpus, _page_id, encoding, data, _truth in legacy_copies(corpora):
+        if encoding in ("cp1252", "iso-8859-15"):
+            data = re.sub(rb"(?i)<head([^>]*)>", lambda m: m[0] + latin1_meta.encode(), data, count=1)
+            kind = "windows-1252 / ISO-8859-15 pages"
+            tally(table, (kind, "newsflow decode_html"), decode_html(data, None)[0], data.decode(encoding))
+            tally(table, (kind, "as the meta tag says (windows-1252)"), data.decode("cp1252", "replace"),
+                  data.decode(encoding))
+    print_table("with `<meta … charset=iso-8859-1>` and no charset in the header (both corpora)", ("pages", "read"),
+                dict(sorted(table.items())), rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    rows: list[dict] = []
+    detectors_table(args.corpora, rows)
+    served_latin1_table(args.corpora, rows)
+    stale_meta_table(args.corpora, rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 

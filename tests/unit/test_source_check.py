@@ -29,36 +29,36 @@ def serve_newsroom(server) -> None:
     server.pages["/novosti/"] = ("text/html", "<!DOCTYPE html><html><body>Новости</body></html>".encode())
 
 
-def test_check_says_what_each_source_lists_and_stores_nothing(tmp_path, data_env, capsys):
+def check(tmp_path, capsys, entries, *options: str, moved: dict[str, str] | None = None):
+    """`newsflow check` of the sources `entries(server)` names, against the loopback newsroom: (exit code, output
+    lines, server)."""
     with FaultServer() as server:
         serve_newsroom(server)
-        sources = write_sources(tmp_path, server,
-                                f"  - {{name: alhadath, kind: feed, url: '{server.url('/')}'}}\n"
-                                f"  - {{name: picks, kind: urls, urls: ['{server.url('/ok/p1')}', 'ftp://x.example/a']}}\n")
-        code = main(["check", "--sources", sources])
-        article_hits = sum(n for path, n in server.hits.items() if path.startswith("/ok/"))
-    out = capsys.readouterr().out
-    assert code == 0, out
-    lines = out.splitlines()
+        server.moved.update(moved or {})
+        code = main(["check", "--sources", write_sources(tmp_path, server, entries(server)), *options])
+    return code, capsys.readouterr().out.splitlines(), server
+
+
+def test_check_says_what_each_source_lists_and_stores_nothing(tmp_path, data_env, capsys):
+    code, lines, server = check(tmp_path, capsys, lambda server: (
+        f"  - {{name: alhadath, kind: feed, url: '{server.url('/')}'}}\n"
+        f"  - {{name: picks, kind: urls, urls: ['{server.url('/ok/p1')}', 'ftp://x.example/a']}}\n"))
+    assert code == 0, lines
     assert lines[0] == "alhadath (feed): ok: 2 article URL(s) to fetch; left out: duplicate 1"
     assert lines[1].startswith(f"  feed {server.url('/')}: loaded feed_linked HTTP 200 (a web page: it announces")
     assert lines[2] == f"  feed {server.url('/feed/')}: loaded listed:3 HTTP 200"
     assert lines[3] == f"  e.g. {server.url('/ok/a1')} (listed Mon, 21 May 2018 12:23:00 +0300)"
     assert "picks (urls): ok: 1 article URL(s) to fetch; left out: bad_scheme 1" in lines
-    assert article_hits == 0  # listings only
+    assert not any(path.startswith("/ok/") for path in server.hits)  # listings only
     assert not os.path.exists(data_env)  # no staging, archive, host gate or warehouse left behind
 
 
 def test_check_fails_a_source_that_lists_nothing_and_says_why(tmp_path, data_env, capsys):
-    with FaultServer() as server:
-        serve_newsroom(server)
-        sources = write_sources(tmp_path, server,
-                                f"  - {{name: alhadath, kind: feed, url: '{server.url('/')}'}}\n"
-                                f"  - {{name: novosti, kind: feed, url: '{server.url('/novosti/')}'}}\n")
-        code = main(["check", "--sources", sources, "--source", "novosti"])
-    out = capsys.readouterr().out
+    code, lines, server = check(tmp_path, capsys, lambda server: (
+        f"  - {{name: alhadath, kind: feed, url: '{server.url('/')}'}}\n"
+        f"  - {{name: novosti, kind: feed, url: '{server.url('/novosti/')}'}}\n"), "--source", "novosti")
     assert code == 1
-    assert out.splitlines() == [
+    assert lines == [
         "novosti (feed): PROBLEM: 0 article URL(s) to fetch",
         f"  feed {server.url('/novosti/')}: failed html_page HTTP 200 (a web page, not a listing: give the site's "
         "feed or sitemap URL)",
@@ -66,14 +66,11 @@ def test_check_fails_a_source_that_lists_nothing_and_says_why(tmp_path, data_env
 
 
 def test_check_names_where_a_moved_listing_is_now(tmp_path, data_env, capsys):
-    with FaultServer() as server:
-        serve_newsroom(server)
-        server.moved["/rss.xml"] = "/feed/"
-        sources = write_sources(tmp_path, server, f"  - {{name: alhadath, kind: feed, url: '{server.url('/rss.xml')}'}}\n")
-        assert main(["check", "--sources", sources]) == 0
-    assert capsys.readouterr().out.splitlines()[1] == (
-        f"  feed {server.url('/rss.xml')}: loaded listed:3 HTTP 200 (redirected to {server.url('/feed/')}: put that "
-        "URL in the file)")
+    code, lines, server = check(tmp_path, capsys, lambda server: (
+        f"  - {{name: alhadath, kind: feed, url: '{server.url('/rss.xml')}'}}\n"), moved={"/rss.xml": "/feed/"})
+    assert code == 0
+    assert lines[1] == (f"  feed {server.url('/rss.xml')}: loaded listed:3 HTTP 200 (redirected to "
+                        f"{server.url('/feed/')}: put that URL in the file)")
 
 
 def test_check_of_a_malformed_file_fetches_nothing(tmp_path, data_env, capsys):
