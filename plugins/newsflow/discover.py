@@ -309,6 +309,8 @@ def parse_sitemap(data: bytes, charset: str | None = None,
     robots_children = _robots_sitemaps(data)
     if robots_children:
         return [], robots_children
+    if not data.startswith(b"<") and _ROBOTS_LINE.search(data[:65536].decode("latin-1")):
+        raise DiscoveryError("not_a_sitemap", "a robots.txt that names no sitemap")
     root = _parse_xml(data, charset)
     kind = _local(root.tag)
     feed_entries = _feed_entries(root, unlinked)  # the protocol takes an RSS or Atom feed as a sitemap
@@ -365,6 +367,7 @@ def _robots_sitemaps(data: bytes) -> list[str]:
 
 
 _ROBOTS_SITEMAP = re.compile(r"(?im)^[ \t]*sitemap[ \t]*:[ \t]*(https?://\S+)")
+_ROBOTS_LINE = re.compile(r"(?im)^[ \t]*(?:user-agent|disallow|allow|crawl-delay)[ \t]*:")
 
 
 def _sort_stamp(value: str | None) -> float | None:

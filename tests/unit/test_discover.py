@@ -226,7 +226,7 @@ def test_a_robots_txt_given_as_a_sitemap_is_read_as_an_index_of_the_sitemaps_it_
               b"sitemap:https://herald.example/sitemap-index.xml.gz\r\nSitemap: https://herald.example/news-sitemap.xml\r\n")
     assert parse_sitemap(robots) == ([], ["https://herald.example/news-sitemap.xml",
                                           "https://herald.example/sitemap-index.xml.gz"])
-    with pytest.raises(DiscoveryError, match="xml_parse_error"):  # a robots.txt that names no sitemap
+    with pytest.raises(DiscoveryError, match="not_a_sitemap: a robots.txt that names no sitemap"):
         parse_sitemap(b"User-agent: *\nDisallow: /private/\n")
 
 

@@ -129,7 +129,8 @@ def test_items_that_name_no_page_are_counted_on_the_listing_row(tmp_path, data_e
 def test_other_listing_formats_a_sources_file_meets_load_their_articles(tmp_path, data_env):
     """A site's home page given as its feed (the feed it announces is read, as feed readers do), a JSON Feed, a
     text sitemap and an RSS feed given as a sitemap (both in the sitemap protocol), a robots.txt given as a sitemap
-    (the sitemaps it names are read): each listing's articles load.
+    (the sitemaps it names are read), a home page given as a sitemap (its site's robots.txt is read for them): each
+    listing's articles load.
     A home page that announces no feed is `html_page`, which says what is wrong."""
     with FaultServer() as server:
         server.pages["/"] = ("text/html; charset=utf-8", (
@@ -155,7 +156,8 @@ def test_other_listing_formats_a_sources_file_meets_load_their_articles(tmp_path
             f"  - {{name: jsonfeed, kind: feed, url: '{server.url('/feed.json')}'}}\n"
             f"  - {{name: textmap, kind: sitemap, url: '{server.url('/sitemap.txt')}'}}\n"
             f"  - {{name: feedmap, kind: sitemap, url: '{server.url('/rss-as-sitemap.xml')}'}}\n"
-            f"  - {{name: robots, kind: sitemap, url: '{server.url('/robots.txt')}'}}\n")
+            f"  - {{name: robots, kind: sitemap, url: '{server.url('/robots.txt')}'}}\n"
+            f"  - {{name: sitehome, kind: sitemap, url: '{server.url('/')}'}}\n")
         comments_fetched = server.hits.get("/comments/feed/", 0)
     con = connect(data_env / "warehouse", read_only=True)
     try:
@@ -173,6 +175,9 @@ def test_other_listing_formats_a_sources_file_meets_load_their_articles(tmp_path
         ("nofeed", "/novosti/", "failed", "html_page"),
         ("robots", "/robots.txt", "loaded", "listed:0"),
         ("robots", "/sitemap.txt", "loaded", "listed:2"),
+        ("sitehome", "/", "loaded", "sitemaps_from_robots"),
+        ("sitehome", "/robots.txt", "loaded", "listed:0"),
+        ("sitehome", "/sitemap.txt", "loaded", "listed:2"),
         ("textmap", "/sitemap.txt", "loaded", "listed:2"),
     ]
     assert [(source, url.removeprefix(base)) for source, url in articles] == [

@@ -78,15 +78,15 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                 else:
                     found = discover.parse_url_list(decode_text(body))
             except discover.DiscoveryError as exc:
-                feed = discover.linked_feed(body, result.content_type) if (
-                    exc.reason == "html_page" and source.kind == "feed" and depth == 0) else None
-                if feed:
-                    # the site's page where its feed was expected: read the feed it announces, as feed readers do
-                    feed = resolve_link(result.final_url, feed)
-                    log.warning("%s is a web page; reading the feed it links to: %s", url, feed)
-                    row.update(outcome="loaded", reason="feed_linked")
-                    cache.update(http_cache([safe_canonical(feed)], job.warehouse))
-                    queue.append((feed, depth + 1))
+                listing = _announced_listing(source.kind, body, result, exc) if depth == 0 else None
+                if listing:
+                    # the site's page where its feed or sitemap was expected: read the feed it announces (as feed
+                    # readers do), or the sitemaps its robots.txt names (as search engines find them)
+                    reason, listing = listing
+                    log.warning("%s is a web page; reading %s instead", url, listing)
+                    row.update(outcome="loaded", reason=reason)
+                    cache.update(http_cache([safe_canonical(listing)], job.warehouse))
+                    queue.append((listing, depth + 1))
                 else:
                     row.update(outcome="failed", reason=exc.reason)
                 continue
@@ -99,6 +99,21 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
             entries.extend(found)
         _unread_sitemaps(queue, seen, kind, doc_rows)
     return entries
+
+
+def _announced_listing(kind: str, body: bytes, result, exc) -> tuple[str, str] | None:
+    """(ledger reason, URL) of the listing a web page given as a source leads to: the first feed it announces for
+    a feed source, its site's robots.txt for a sitemap source; None for anything but a web page."""
+    from newsflow import discover
+
+    if exc.reason != "html_page":
+        return None
+    if kind == "feed":
+        feed = discover.linked_feed(body, result.content_type)
+        return ("feed_linked", resolve_link(result.final_url, feed)) if feed else None
+    if kind == "sitemap":
+        return "sitemaps_from_robots", resolve_link(result.final_url, "/robots.txt")
+    return None
 
 
 def _unread_sitemaps(queue: list[tuple[str, int]], seen: set[str], kind: str, doc_rows: list[dict]) -> None:
