@@ -27,7 +27,7 @@ HINTS = {
 class SourceReport:
     name: str
     kind: str
-    documents: list[dict] = field(default_factory=list)  # url, outcome, reason, http_status of each listing document
+    documents: list[dict] = field(default_factory=list)  # each listing document's ledger fields
     articles: int = 0  # URLs a run would fetch (distinct, well-formed)
     left_out: Counter = field(default_factory=Counter)  # reason -> URLs listed but not to be fetched
     examples: list[tuple[str, str | None]] = field(default_factory=list)  # (url, listed date) of the first few

@@ -185,3 +185,25 @@ def test_other_listing_formats_a_sources_file_meets_load_their_articles(tmp_path
         ("textmap", "/ok/t2"),
     ]
     assert comments_fetched == 0
+
+
+def test_a_moved_index_resolves_its_relative_children_where_it_now_is(tmp_path, data_env):
+    """A relative <loc> in an index that answered through a redirect is relative to where it was found."""
+    with FaultServer() as server:
+        server.moved["/sitemap.xml"] = "/maps/index.xml"
+        server.pages["/maps/index.xml"] = ("application/xml", (
+            b"<sitemapindex xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+            b"<sitemap><loc>news-1.xml</loc></sitemap></sitemapindex>"))
+        server.pages["/maps/news-1.xml"] = ("application/xml", (
+            "<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+            f"<url><loc>{server.url('/ok/moved-story')}</loc></url></urlset>").encode())
+        run(tmp_path, server, "moved", f"  - {{name: herald, kind: sitemap, url: '{server.url('/sitemap.xml')}'}}\n")
+    con = connect(data_env / "warehouse", read_only=True)
+    try:
+        rows = con.execute("select url, outcome, reason from fetch_log order by url_kind = 'article', seq").fetchall()
+    finally:
+        con.close()
+    base = server.url("")
+    assert [(url.removeprefix(base), outcome, reason) for url, outcome, reason in rows] == [
+        ("/sitemap.xml", "loaded", "listed:0"), ("/maps/news-1.xml", "loaded", "listed:1"),
+        ("/ok/moved-story", "loaded", "new")]

@@ -70,7 +70,7 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                     found = discover.parse_feed(body, charset, unlinked)
                 elif source.kind == "sitemap":
                     found, children = discover.parse_sitemap(body, charset, unlinked)
-                    children = [resolve_link(url, child) for child in children]
+                    children = [resolve_link(result.final_url, child) for child in children]
                     # child sitemaps are asked conditionally too: an index of monthly sitemaps mostly lists old,
                     # unchanged ones, which a scheduled run would otherwise download in full every time
                     cache.update(http_cache([safe_canonical(child) for child in children], job.warehouse))
