@@ -300,7 +300,9 @@ def parse_sitemap(data: bytes, charset: str | None = None,
     """A urlset gives entries (news:publication_date preferred over lastmod); a sitemapindex gives child sitemaps,
     the most recently modified first (those without a lastmod after, as listed): a run reads a bounded number of
     them (MAX_SITEMAP_DOCS), and an index that lists its monthly sitemaps oldest first must not leave this month's
-    unread. `charset` and `unlinked` (a <url> or <sitemap> without <loc>) as for parse_feed."""
+    unread. The protocol's other forms give entries too (a text file of URLs, an RSS or Atom feed), and a robots.txt
+    gives the sitemaps its `Sitemap:` lines name as children. `charset` and `unlinked` (a <url> or <sitemap>
+    without <loc>) as for parse_feed."""
     unlinked = [] if unlinked is None else unlinked
     data = _unwrap(data)
     text_entries = _text_sitemap(data)
