@@ -160,3 +160,21 @@ def test_a_utf8_page_whose_template_still_says_latin1_is_read_as_utf8(text):
 def test_a_latin1_page_with_that_meta_tag_is_still_read_as_latin1():
     page = f"<html><head>{LATIN1_META}<title>Fête à Besançon</title></head><body><p>Straßenfest</p></body></html>"
     assert decode_html(page.encode("cp1252"), None) == (page, "cp1252")
+
+
+@pytest.mark.parametrize("case", ["arabic", "russian-1251", "japanese-sjis", "chinese-gbk", "korean", "portuguese"])
+@pytest.mark.parametrize("header", [None, "text/html; charset=utf-8"], ids=["no-charset", "utf8-header"])
+def test_a_utf8_page_with_a_stray_byte_is_read_as_utf8(case, header):
+    """One windows-1252 quote pasted into a UTF-8 page made the bytes invalid UTF-8; detection (chardetng never
+    answers UTF-8) then read the whole Arabic or Japanese page as windows-1252 mojibake."""
+    _encoding, paragraph = UNDECLARED[case]
+    data = f"<html><head><title>news</title></head><body>{paragraph}</body></html>".encode()
+    at = data.index(b"<p>") + 3
+    text, used = decode_html(data[:at] + b"\x92" + data[at:], header)
+    assert used == "utf-8" and paragraph.replace("<p>", "<p>\ufffd") in text
+
+
+def test_legacy_text_is_not_taken_for_utf8_with_strays():
+    for encoding, paragraph in UNDECLARED.values():
+        data = f"<html><body>{paragraph * 3}</body></html>".encode(encoding)
+        assert paragraph * 3 in decode_html(data, None)[0], encoding
