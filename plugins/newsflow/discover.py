@@ -20,6 +20,7 @@ from pathlib import Path
 from lxml import etree
 
 from newsflow.archive import ArchiveDamage, ArchiveScan, header, scan_archive
+from newsflow.encoding import SERVER_DEFAULT, decode_html, decode_text, detect, other_script
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,6 @@ def _as_utf8(data: bytes, charset: str | None) -> bytes:
     feed whose charset is only in the HTTP header, a PHP feed declared UTF-8 and written in windows-1252): read by
     the header's charset, else by detection, and handed to the parser as UTF-8. The parser would otherwise turn
     every non-ASCII character of its titles into U+FFFD. A document that names another encoding is read by it."""
-    from newsflow.encoding import SERVER_DEFAULT, detect, other_script
-
     declared = _XML_DECLARED.match(data)
     if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
         return data
@@ -279,8 +278,6 @@ def linked_feed(data: bytes, content_type: str | None = None) -> str | None:
     readers find a site's feed from its home page; None when it announces none. The link is as written."""
     import lxml.html
 
-    from newsflow.encoding import decode_html
-
     try:
         text, _ = decode_html(_unwrap(data), content_type)
         page = lxml.html.document_fromstring(text)
@@ -309,10 +306,10 @@ def parse_sitemap(data: bytes, charset: str | None = None,
     if text_entries is not None:
         return text_entries, []
     robots_children = _robots_sitemaps(data)
-    if robots_children:
+    if robots_children is not None:
+        if not robots_children:
+            raise DiscoveryError("not_a_sitemap", "a robots.txt that names no sitemap")
         return [], robots_children
-    if not data.startswith(b"<") and _ROBOTS_LINE.search(data[:65536].decode("latin-1")):
-        raise DiscoveryError("not_a_sitemap", "a robots.txt that names no sitemap")
     root = _parse_xml(data, charset)
     kind = _local(root.tag)
     feed_entries = _feed_entries(root, unlinked)  # the protocol takes an RSS or Atom feed as a sitemap
@@ -346,8 +343,6 @@ def parse_sitemap(data: bytes, charset: str | None = None,
 
 def _text_sitemap(data: bytes) -> list[Entry] | None:
     """The protocol's text format (one http(s) URL a line, UTF-8); None when `data` (unwrapped) is not one."""
-    from newsflow.encoding import decode_text
-
     if not _TEXT_SITEMAP_LINE.match(data[:16].decode("latin-1")):
         return None
     urls = [line for line in (line.strip(_BLANK) for line in _LINE_BREAK.split(decode_text(data))) if line]
@@ -359,12 +354,13 @@ def _text_sitemap(data: bytes) -> list[Entry] | None:
 _TEXT_SITEMAP_LINE = re.compile(r"(?i)https?://\S*")
 
 
-def _robots_sitemaps(data: bytes) -> list[str]:
-    """The sitemaps a robots.txt (`data`, unwrapped) names in its `Sitemap:` lines: read as an index's children."""
-    from newsflow.encoding import decode_text
-
-    if data.startswith(b"<") or not _ROBOTS_SITEMAP.search(data.decode("latin-1")):
-        return []
+def _robots_sitemaps(data: bytes) -> list[str] | None:
+    """The sitemaps a robots.txt (`data`, unwrapped) names in its `Sitemap:` lines, read as an index's children;
+    None when `data` is no robots.txt."""
+    if data.startswith(b"<"):
+        return None
+    if not (_ROBOTS_SITEMAP.search(head := data.decode("latin-1")) or _ROBOTS_LINE.search(head)):
+        return None
     return list(dict.fromkeys(match[1] for match in _ROBOTS_SITEMAP.finditer(decode_text(data))))
 
 

@@ -167,18 +167,13 @@ def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]
         return data.decode(name, errors="replace").lstrip("\ufeff"), name
     declared, meta = charset_from_content_type(content_type), sniff_meta_charset(data)
     candidates = [declared, meta]
-    if not declared and meta == SERVER_DEFAULT and not data.isascii():
+    if (declared or meta) == SERVER_DEFAULT and not data.isascii():
         try:
             return data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            pass
-    if declared == SERVER_DEFAULT and not data.isascii():
-        try:
-            return data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            if meta and meta != declared:
+            if declared and meta and meta != declared:
                 candidates = [meta, declared]
-            elif not meta and (guess := other_script(data)):
+            elif declared and not meta and (guess := other_script(data)):
                 return data.decode(guess, errors="replace"), guess
     for name in candidates:
         if not name:
