@@ -28,6 +28,15 @@ def run(tmp_path, server, run_id: str, sources_yaml: str) -> None:
     check_accounting(jobs, run_id=run_id)
 
 
+def query(data_env, *sqls: str) -> list[list[tuple]]:
+    """Each query's rows, from the test's warehouse opened read-only once."""
+    con = connect(data_env / "warehouse", read_only=True)
+    try:
+        return [con.execute(sql).fetchall() for sql in sqls]
+    finally:
+        con.close()
+
+
 def test_broken_listings_are_recorded(tmp_path, data_env):
     with FaultServer() as server:
         run(tmp_path, server, "broken_run",
@@ -35,8 +44,7 @@ def test_broken_listings_are_recorded(tmp_path, data_env):
             f"  - {{name: garbage, kind: sitemap, url: '{server.url('/random-bytes')}'}}\n"
             "  - {name: nofile, kind: urls, urls_file: missing.txt}\n"
             f"  - {{name: good, kind: urls, urls: ['{server.url('/ok/listed')}']}}\n")
-    con = connect(data_env / "warehouse", read_only=True)
-    rows = con.execute("select source, url_kind, outcome, reason from fetch_log order by source").fetchall()
+    [rows] = query(data_env, "select source, url_kind, outcome, reason from fetch_log order by source")
     assert rows == [
         ("down", "feed", "failed", "http_500"),
         ("garbage", "sitemap", "failed", "xml_parse_error"),
@@ -51,10 +59,10 @@ def test_an_article_listed_by_two_sources_loads_once(tmp_path, data_env):
         run(tmp_path, server, "two_sources",
             f"  - {{name: first, kind: urls, urls: ['{shared}']}}\n"
             f"  - {{name: second, kind: urls, urls: ['{own}', '{shared}']}}\n")
-    con = connect(data_env / "warehouse", read_only=True)
-    articles = con.execute("select url, source from articles order by url").fetchall()
+    articles, log = query(data_env, "select url, source from articles order by url",
+                          "select source, url, outcome, reason from fetch_log where url_kind = 'article' "
+                          "order by source, seq")
     assert articles == [(own, "second"), (shared, "first")]
-    log = con.execute("select source, url, outcome, reason from fetch_log where url_kind = 'article' order by source, seq").fetchall()
     assert log == [
         ("first", shared, "loaded", "new"),
         ("second", own, "loaded", "new"),
@@ -86,8 +94,7 @@ def test_child_sitemaps_past_the_limits_are_recorded_not_dropped(tmp_path, data_
         server.pages["/sitemap-2024-02.xml"] = urlset(server.url("/ok/feb-story"))
         server.pages["/sitemap-2024-03.xml"] = urlset(server.url("/ok/mar-story"))
         run(tmp_path, server, "limits", f"  - {{name: herald, kind: sitemap, url: '{server.url('/sitemap.xml')}'}}\n")
-    con = connect(data_env / "warehouse", read_only=True)
-    rows = con.execute("select url_kind, url, outcome, reason from fetch_log order by url_kind = 'article', seq").fetchall()
+    [rows] = query(data_env, "select url_kind, url, outcome, reason from fetch_log order by url_kind = 'article', seq")
     base = server.base
     assert [(kind, url.removeprefix(base), outcome, reason) for kind, url, outcome, reason in rows] == [
         ("sitemap", "/sitemap.xml", "loaded", "listed:0"),
@@ -115,13 +122,8 @@ def test_items_that_name_no_page_are_counted_on_the_listing_row(tmp_path, data_e
         run(tmp_path, server, "unlinked",
             f"  - {{name: wire, kind: feed, url: '{server.url('/feed.xml')}'}}\n"
             f"  - {{name: herald, kind: sitemap, url: '{server.url('/sitemap.xml')}'}}\n")
-    con = connect(data_env / "warehouse", read_only=True)
-    try:
-        rows = con.execute("select source, outcome, reason from fetch_log where url_kind in ('feed', 'sitemap') "
-                           "order by source").fetchall()
-        loaded = con.execute("select count(*) from articles").fetchone()[0]
-    finally:
-        con.close()
+    rows, [(loaded,)] = query(data_env, "select source, outcome, reason from fetch_log where url_kind in "
+                                        "('feed', 'sitemap') order by source", "select count(*) from articles")
     assert rows == [("herald", "loaded", "listed:1;unlinked=1"), ("wire", "loaded", "listed:1;unlinked=2")]
     assert loaded == 2
 
@@ -159,13 +161,9 @@ def test_other_listing_formats_a_sources_file_meets_load_their_articles(tmp_path
             f"  - {{name: robots, kind: sitemap, url: '{server.url('/robots.txt')}'}}\n"
             f"  - {{name: sitehome, kind: sitemap, url: '{server.url('/')}'}}\n")
         comments_fetched = server.hits.get("/comments/feed/", 0)
-    con = connect(data_env / "warehouse", read_only=True)
-    try:
-        listings = con.execute("select source, url, outcome, reason from fetch_log where url_kind <> 'article' "
-                               "order by source, seq").fetchall()
-        articles = con.execute("select source, url from articles order by source, url").fetchall()
-    finally:
-        con.close()
+    listings, articles = query(
+        data_env, "select source, url, outcome, reason from fetch_log where url_kind <> 'article' order by source, seq",
+        "select source, url from articles order by source, url")
     base = server.url("")
     assert [(source, url.removeprefix(base), outcome, reason) for source, url, outcome, reason in listings] == [
         ("feedmap", "/rss-as-sitemap.xml", "loaded", "listed:1"),
@@ -198,11 +196,7 @@ def test_a_moved_index_resolves_its_relative_children_where_it_now_is(tmp_path, 
             "<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
             f"<url><loc>{server.url('/ok/moved-story')}</loc></url></urlset>").encode())
         run(tmp_path, server, "moved", f"  - {{name: herald, kind: sitemap, url: '{server.url('/sitemap.xml')}'}}\n")
-    con = connect(data_env / "warehouse", read_only=True)
-    try:
-        rows = con.execute("select url, outcome, reason from fetch_log order by url_kind = 'article', seq").fetchall()
-    finally:
-        con.close()
+    [rows] = query(data_env, "select url, outcome, reason from fetch_log order by url_kind = 'article', seq")
     base = server.url("")
     assert [(url.removeprefix(base), outcome, reason) for url, outcome, reason in rows] == [
         ("/sitemap.xml", "loaded", "listed:0"), ("/maps/news-1.xml", "loaded", "listed:1"),
