@@ -159,7 +159,8 @@ def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]
     """Text of the page and the encoding used to read it (BOM > HTTP header > meta > detection).
 
     ISO-8859-1 (or windows-1252, US-ASCII), said by the server or by a meta tag a template carried over, gives way to
-    bytes that are valid UTF-8 with non-ASCII text in them (Latin-1 text almost never is). Said by the server, it
+    bytes that are UTF-8 with non-ASCII text in them, a few stray bytes allowed (Latin-1 text almost never is
+    that: _mostly_utf8). Said by the server, it
     also gives way to a different charset the page declares in its meta tag, and, on a page that declares none, to
     a detected encoding of another script (Cyrillic, Arabic, Greek, Hebrew, Thai, CJK). Read by that default, a UTF-8
     or windows-1251 page would be stored as mojibake ("Ã©", "Ìîñò")."""
@@ -171,6 +172,8 @@ def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]
         try:
             return data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
+            if _mostly_utf8(data):
+                return data.decode("utf-8", errors="replace"), "utf-8"
             if declared and meta and meta != declared:
                 candidates = [meta, declared]
             elif declared and not meta and (guess := other_script(data)):

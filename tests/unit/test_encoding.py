@@ -157,13 +157,21 @@ def test_a_utf8_page_whose_template_still_says_latin1_is_read_as_utf8(text):
     assert (decoded, used) == (page, "utf-8")
 
 
+def test_a_utf8_page_with_a_stray_byte_and_that_meta_tag_is_read_as_utf8():
+    page = f"<html><head>{LATIN1_META}<title>الحدث - وكالات</title></head><body><p>الحدث - وكالات</p></body></html>"
+    data = page.encode()
+    at = data.index(b"<p>") + 3
+    assert decode_html(data[:at] + b"\x92" + data[at:], None) == (page.replace("<p>", "<p>\ufffd"), "utf-8")
+
+
 def test_a_latin1_page_with_that_meta_tag_is_still_read_as_latin1():
     page = f"<html><head>{LATIN1_META}<title>Fête à Besançon</title></head><body><p>Straßenfest</p></body></html>"
     assert decode_html(page.encode("cp1252"), None) == (page, "cp1252")
 
 
 @pytest.mark.parametrize("case", ["arabic", "russian-1251", "japanese-sjis", "chinese-gbk", "korean", "portuguese"])
-@pytest.mark.parametrize("header", [None, "text/html; charset=utf-8"], ids=["no-charset", "utf8-header"])
+@pytest.mark.parametrize("header", [None, "text/html; charset=utf-8", "text/html; charset=ISO-8859-1"],
+                         ids=["no-charset", "utf8-header", "server-default-header"])
 def test_a_utf8_page_with_a_stray_byte_is_read_as_utf8(case, header):
     """One windows-1252 quote pasted into a UTF-8 page made the bytes invalid UTF-8; detection (chardetng never
     answers UTF-8) then read the whole Arabic or Japanese page as windows-1252 mojibake."""
