@@ -20,7 +20,7 @@ from pathlib import Path
 from lxml import etree
 
 from newsflow.archive import ArchiveDamage, ArchiveScan, header, scan_archive
-from newsflow.encoding import SERVER_DEFAULT, decode_html, decode_text, detect, other_script
+from newsflow.encoding import SERVER_DEFAULT, decode_html, decode_text, detect, overrules_latin_default
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +102,10 @@ def _as_utf8(data: bytes, charset: str | None) -> bytes:
     except UnicodeDecodeError:
         pass
     if charset == SERVER_DEFAULT:  # ISO-8859-1, what servers say when nobody set a charset
-        charset = other_script(data) or charset
-    name = charset if charset and charset != "utf-8" else detect(data)
-    text = data.decode(name, errors="replace").encode("utf-8")
+        charset = overrules_latin_default(data) or charset
+    elif not charset or charset == "utf-8":  # none said, or UTF-8 said and the bytes contradict it
+        charset = detect(data)
+    text = data.decode(charset, errors="replace").encode("utf-8")
     if declared:
         text = text[: declared.start(1)] + b"utf-8" + text[declared.end(1):]
     return text

@@ -485,6 +485,14 @@ def test_a_legacy_feed_behind_a_server_default_latin1_header(encoding, title):
     assert entry.title == title
 
 
+def test_a_utf8_feed_with_a_stray_byte_behind_a_server_default_latin1_header():
+    feed = ("<rss version='2.0'><channel><item><title>افتتاح محطة تحلية جديدة في صور</title>"
+            "<link>https://alhadath.example/story.html</link></item></channel></rss>").encode()
+    at = feed.index(b"<title>") + 7
+    (entry,) = parse_feed(feed[:at] + b"\x92" + feed[at:], "cp1252")
+    assert entry.title == "\ufffdافتتاح محطة تحلية جديدة في صور"
+
+
 def test_a_feed_declared_utf8_but_written_in_windows_1252():
     feed = ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><item>'
             "<title>La fête de la musique à Besançon réunit des milliers de spectateurs</title>"
