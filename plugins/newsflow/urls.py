@@ -41,6 +41,7 @@ _HOST_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 # a space in a path is sloppy but common and gets percent-encoded, in the host it is not a name at all
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SPACE = re.compile(r"\s")
+_ESCAPED_SLASH = re.compile("%2f", re.I)
 
 
 def _ascii_host(host: str) -> str:
@@ -104,7 +105,11 @@ def canonicalize(url: str) -> str:
     # re-quote so that %7E and ~ (and other equivalent spellings) end up identical. Byte by byte: an escape that is
     # not UTF-8 (a legacy site's ISO-8859-1 "m%FCnchen") keeps its byte; decoded as text it became U+FFFD, and
     # "m%FCnchen" and "k%F6ln" one canonical URL, one article id, the second page a "duplicate"
-    path = quote(unquote_to_bytes(parts.path or "/"), safe="/:@!$&'()*+,;=-._~")
+    # An escaped slash is not a slash (RFC 3986 2.2): "/tag/AC%2FDC" is one segment, and servers route it apart
+    # from "/tag/AC/DC", so it stays escaped
+    path = "%2F".join(
+        quote(unquote_to_bytes(piece), safe="/:@!$&'()*+,;=-._~") for piece in _ESCAPED_SLASH.split(parts.path or "/")
+    )
     query = [
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True, errors="surrogateescape")

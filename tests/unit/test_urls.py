@@ -21,10 +21,20 @@ from newsflow.urls import BadURL, article_id, canonicalize, registered_domain
         ("https://example.com/münchen.html", "https://example.com/m%C3%BCnchen.html"),
         # escapes that are not UTF-8 (a legacy ISO-8859-1 site) keep their bytes
         ("https://example.com/m%fcnchen.html?ort=k%F6ln", "https://example.com/m%FCnchen.html?ort=k%F6ln"),
+        # an escaped slash is part of one segment, not a slash (RFC 3986 2.2); other escapes are normalised
+        ("https://example.com/tag/AC%2fDC%2C%20live", "https://example.com/tag/AC%2FDC,%20live"),
+        ("https://example.com/a%252Fb", "https://example.com/a%252Fb"),
     ],
 )
 def test_canonicalize(raw, canonical):
     assert canonicalize(raw) == canonical
+
+
+def test_an_escaped_slash_and_a_slash_are_two_articles():
+    """Merged, the second page was taken for a duplicate of the first and never stored."""
+    assert canonicalize("https://example.com/tag/AC%2FDC") != canonicalize("https://example.com/tag/AC/DC")
+    assert article_id(canonicalize("https://example.com/tag/AC%2FDC")) != article_id(
+        canonicalize("https://example.com/tag/AC/DC"))
 
 
 @pytest.mark.parametrize("raw", ["file:///etc/passwd", "ftp://example.com/a", "data:text/html,hi", "gopher://x/", "/relative"])
