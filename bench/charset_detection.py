@@ -11,7 +11,8 @@ the encoding lacks as numeric references. Copies that are pure ASCII, or valid U
 detection), are left out. A detector is right when its encoding decodes the bytes to exactly the text they were made
 from; "badly wrong" counts copies with more than 20 characters wrong (a paragraph of mojibake, not a currency sign).
 Time: detection alone, ms a copy. Then the same copies behind a server-default ISO-8859-1 header, UTF-8 pages whose
-meta tag still says ISO-8859-1, and UTF-8 pages with a few stray bytes.
+meta tag still says ISO-8859-1, UTF-8 pages with a few stray bytes, and pages in UTF-16 without a byte-order mark
+or in 7-bit ISO-2022-JP.
 """
 
 from __future__ import annotations
@@ -208,6 +209,30 @@ def stray_bytes_table(corpora: Path, rows: list[dict]) -> None:
                 dict(sorted(table.items(), key=lambda item: (int(item[0][0].split()[0]), item[0][1]))), rows)
 
 
+def unmarked_table(corpora: Path, rows: list[dict]) -> None:
+    """Every corpus page, declarations removed, in UTF-16 without a byte-order mark (either byte order), and the
+    Japanese ones in ISO-2022-JP (7-bit: valid ASCII, hence valid UTF-8, to a reader that tries UTF-8 first)."""
+    from newsflow.encoding import decode_html
+
+    table: dict = {}
+    for _corpus, _page_id, language, raw in pages(corpora):
+        page = DECLARATION.sub("", decode_html(raw, None)[0])
+        encodings = ["utf-16-le", "utf-16-be"] + (["iso2022_jp"] if language == "ja" else [])
+        for encoding in encodings:
+            try:
+                data = page.encode(encoding)
+            except UnicodeEncodeError:  # a character ISO-2022-JP lacks: not a page it could have carried
+                continue
+            label = {"iso2022_jp": "ISO-2022-JP (Japanese pages)"}.get(encoding, "UTF-16, no BOM")
+            tally(table, (label, "newsflow decode_html"), decode_html(data, None)[0], page)
+            # newsflow before read none of these right: it tried UTF-8 (NUL and ESC are valid) before detecting
+            tally(table, (label, "charset-normalizer (detection alone)"),
+                  data.decode(charset_normalizer_detect(data), "replace"), page)
+            tally(table, (label, "bare trafilatura (decode_file)"), trafilatura_decode(data), page)
+    print_table("UTF-16 without a byte-order mark, ISO-2022-JP; no declaration (both corpora)",
+                ("pages in", "read by"), dict(sorted(table.items())), rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
@@ -218,6 +243,7 @@ def main() -> None:
     served_latin1_table(args.corpora, rows)
     stale_meta_table(args.corpora, rows)
     stray_bytes_table(args.corpora, rows)
+    unmarked_table(args.corpora, rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 

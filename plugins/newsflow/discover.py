@@ -20,7 +20,15 @@ from pathlib import Path
 from lxml import etree
 
 from newsflow.archive import ArchiveDamage, ArchiveScan, header, scan_archive
-from newsflow.encoding import SERVER_DEFAULT, decode_html, decode_text, detect, overrules_latin_default
+from newsflow.encoding import (
+    SERVER_DEFAULT,
+    decode_html,
+    decode_text,
+    detect,
+    normalise_label,
+    overrules_latin_default,
+    utf8_despite_latin_label,
+)
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +119,19 @@ def _as_utf8(data: bytes, charset: str | None) -> bytes:
     return text
 
 
+def _utf8_declared_latin(data: bytes) -> bytes:
+    """A document whose XML declaration says ISO-8859-1 (or windows-1252, US-ASCII) while its bytes are UTF-8 (a
+    template's declaration, a feed written by a UTF-8 CMS) with the declaration corrected: read as it says, every
+    title came out as mojibake and every non-ASCII link ("/أخبار/") pointed at a page that does not exist. The same
+    rule as for a web page's meta tag (encoding.utf8_despite_latin_label)."""
+    declared = _XML_DECLARED.match(data)
+    if not declared or normalise_label(declared.group(1).decode("ascii")) != SERVER_DEFAULT:
+        return data
+    if not utf8_despite_latin_label(data):
+        return data
+    return data[: declared.start(1)] + b"utf-8" + data[declared.end(1):]
+
+
 def _unwrap(data: bytes) -> bytes:
     """The listing's document: inflated if gzipped, without leading blanks or a UTF-8 byte-order mark."""
     if data[:2] == b"\x1f\x8b":
@@ -138,6 +159,7 @@ def _parse_xml(data: bytes, charset: str | None = None) -> etree._Element:
     data = _unwrap(data)
     if _HTML_START.match(data[:4096]):
         raise DiscoveryError("html_page", _HTML_PAGE)
+    data = _utf8_declared_latin(data)
     try:
         root = etree.fromstring(data, _parser(recover=False))
     except etree.XMLSyntaxError:

@@ -55,7 +55,8 @@ _NOT_WEB_ENCODINGS = frozenset({"undefined", "unicode-escape", "raw-unicode-esca
                                 "charmap"})
 
 
-def _normalise(label: str | None) -> str | None:
+def normalise_label(label: str | None) -> str | None:
+    """The Python codec for a charset label as a browser reads it (ISO-8859-1 is windows-1252), or None."""
     if not label:
         return None
     label = label.strip().strip("'\"").lower()
@@ -71,7 +72,7 @@ def charset_from_content_type(content_type: str | None) -> str | None:
     if not content_type:
         return None
     match = _HEADER_CHARSET.search(content_type)
-    return _normalise(match.group(1)) if match else None
+    return normalise_label(match.group(1)) if match else None
 
 
 def sniff_meta_charset(data: bytes) -> str | None:
@@ -80,7 +81,7 @@ def sniff_meta_charset(data: bytes) -> str | None:
     if head.count(b"\x00") > len(head) // 4:
         head = head.replace(b"\x00", b"")
     match = _META_CHARSET.search(head)
-    label = _normalise(match.group(1).decode("ascii", "ignore")) if match else None
+    label = normalise_label(match.group(1).decode("ascii", "ignore")) if match else None
     # a page served as bytes cannot really be UTF-16 if its meta tag was readable as ASCII
     if label and label.startswith("utf-16") and data[:4096].count(b"\x00") == 0:
         return "utf-8"
@@ -95,15 +96,40 @@ def bom_encoding(data: bytes) -> str | None:
     return None
 
 
+def utf16_without_bom(data: bytes) -> str | None:
+    """`utf-16-le` or `utf-16-be` for UTF-16 written without a byte-order mark, told by where its zero bytes fall:
+    markup and URLs are ASCII, which UTF-16 writes with a zero byte always on the same side. Read as UTF-8 (NUL is
+    valid UTF-8) such a document came out as "<\\x00h\\x00t\\x00m\\x00l"; no other encoding a page uses writes NULs."""
+    head = data[:4096]
+    units = len(head) // 2
+    if units < 4:
+        return None
+    even, odd = head[0:units * 2:2].count(0), head[1:units * 2:2].count(0)
+    if odd >= units // 4 and even <= odd // 16:
+        return "utf-16-le"
+    if even >= units // 4 and odd <= even // 16:
+        return "utf-16-be"
+    return None
+
+
+def _escaped_iso2022(data: bytes) -> bool:
+    # ISO-2022-JP is 7-bit: valid ASCII, hence valid UTF-8, its Japanese spelt as escape sequences ("\x1b$B%K%e")
+    return b"\x1b" in data and data.isascii()
+
+
 def decode_text(data: bytes) -> str:
     """A plain text document (a URL list): by its byte-order mark (Windows editors write one, UTF-16 included), else
-    UTF-8, else detection."""
+    UTF-16 told by its zero bytes, else UTF-8, else detection."""
     if name := bom_encoding(data):
         return data.decode(name, errors="replace").lstrip("\ufeff")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode(detect(data), errors="replace")
+    if name := utf16_without_bom(data):
+        return data.decode(name, errors="replace")
+    if not _escaped_iso2022(data):
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return data.decode(detect(data), errors="replace")
 
 
 def detect(data: bytes) -> str:
@@ -117,7 +143,7 @@ def detect(data: bytes) -> str:
         return "utf-8"
     detector = EncodingDetector()
     detector.feed(data[:_DETECT_BYTES], last=True)
-    return _normalise(detector.guess(tld=None, allow_utf8=False)) or SERVER_DEFAULT
+    return normalise_label(detector.guess(tld=None, allow_utf8=False)) or SERVER_DEFAULT
 
 
 def overrules_latin_default(data: bytes) -> str | None:
@@ -128,6 +154,18 @@ def overrules_latin_default(data: bytes) -> str | None:
     (bench/charset_detection.py)."""
     guess = detect(data)
     return guess if guess == "utf-8" or guess in _OTHER_SCRIPTS else None
+
+
+def utf8_despite_latin_label(data: bytes) -> bool:
+    """Bytes labelled ISO-8859-1 (by a server default, a template's meta tag, a feed's XML declaration) that are
+    really UTF-8 with non-ASCII text in them, a few stray bytes allowed. Latin-1 text almost never is that."""
+    if data.isascii():
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _mostly_utf8(data)
+    return True
 
 
 def _mostly_utf8(data: bytes) -> bool:
@@ -157,7 +195,8 @@ SERVER_DEFAULT = "cp1252"
 
 
 def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]:
-    """Text of the page and the encoding used to read it (BOM > HTTP header > meta > detection).
+    """Text of the page and the encoding used to read it (BOM > HTTP header > meta > detection; UTF-16 without a BOM
+    told by its zero bytes, ISO-2022-JP, which is 7-bit, by detection unless declared).
 
     ISO-8859-1 (or windows-1252, US-ASCII), said by the server or by a meta tag a template carried over, gives way to
     bytes that are UTF-8 with non-ASCII text in them, a few stray bytes allowed (Latin-1 text almost never is
@@ -167,18 +206,18 @@ def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]
     or windows-1251 page would be stored as mojibake ("Ã©", "Ìîñò")."""
     if name := bom_encoding(data):
         return data.decode(name, errors="replace").lstrip("\ufeff"), name
+    if name := utf16_without_bom(data):  # whatever its meta tag says of the byte order: "utf-16" assumes one
+        return data.decode(name, errors="replace"), name
     declared, meta = charset_from_content_type(content_type), sniff_meta_charset(data)
     candidates = [declared, meta]
-    if (declared or meta) == SERVER_DEFAULT and not data.isascii():
-        try:
-            return data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            if _mostly_utf8(data):  # said by a meta tag too: the template's leftover, on a page edited since
-                return data.decode("utf-8", errors="replace"), "utf-8"
-            if declared and meta and meta != declared:
-                candidates = [meta, declared]
-            elif declared and not meta and (guess := overrules_latin_default(data)):
-                return data.decode(guess, errors="replace"), guess
+    if (declared or meta) == SERVER_DEFAULT and (not data.isascii() or _escaped_iso2022(data)):
+        # said by a meta tag too: the template's leftover, on a page edited since
+        if utf8_despite_latin_label(data):
+            return data.decode("utf-8", errors="replace"), "utf-8"
+        if declared and meta and meta != declared:
+            candidates = [meta, declared]
+        elif declared and not meta and (guess := overrules_latin_default(data)):
+            return data.decode(guess, errors="replace"), guess
     for name in candidates:
         if not name:
             continue
@@ -186,10 +225,11 @@ def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]
             return data.decode(name), name
         except (UnicodeDecodeError, LookupError):
             continue  # a declared charset the bytes contradict: fall through to detection
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    if not _escaped_iso2022(data):
+        try:
+            return data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
     name = detect(data)
     return data.decode(name, errors="replace"), name
 

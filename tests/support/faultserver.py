@@ -28,6 +28,10 @@ ENCODED_TEXT = {
     "euc-kr": ("ko", "서울에서 새 도서관 개관", "서울 시내에 새로운 공공 도서관이 문을 열었다. 개관 첫날부터 많은 시민들이 찾아와 책을 읽고 다양한 행사에 참여했다. "),
     "koi8-r": ("ru", "В Москве открылась новая библиотека", "В центре Москвы открылась новая городская библиотека. В первый же день её посетили сотни жителей, а вечером прошла встреча с писателями. "),
     "utf-8": ("el", "Νέα δημόσια βιβλιοθήκη στην Αθήνα", "Μια νέα δημόσια βιβλιοθήκη άνοιξε στο κέντρο της Αθήνας με αναγνωστήρια για παιδιά, χώρο για ερευνητές και απογευματινό ωράριο που ζητούσαν οι κάτοικοι. "),
+    # no byte-order mark (Python's utf-16-be writes none): told by where its zero bytes fall
+    "utf-16-be": ("ar", "افتتاح مكتبة عامة جديدة في صور", "افتتحت البلدية مكتبة عامة جديدة في وسط مدينة صور تضم قاعات للمطالعة وركنا للأطفال وتفتح أبوابها حتى ساعات المساء. "),
+    # 7-bit, so valid ASCII and valid UTF-8: told by detection when nothing declares it
+    "iso-2022-jp": ("ja", "大阪で市民マラソンが開催", "大阪市内で市民マラソンが開催され、約三万人のランナーが秋晴れの街を駆け抜けた。沿道では多くの市民が声援を送った。"),
     "utf-16": ("en", "City opens a new public library", "The city opened a new public library on Monday, with reading rooms for children, a research floor and late opening hours that residents had asked for. "),
 }
 

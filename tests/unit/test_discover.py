@@ -501,6 +501,30 @@ def test_a_feed_declared_utf8_but_written_in_windows_1252():
     assert entry.title == "La fête de la musique à Besançon réunit des milliers de spectateurs"
 
 
+@pytest.mark.parametrize("label", ["ISO-8859-1", "windows-1252", "us-ascii"])
+def test_a_utf8_feed_whose_declaration_says_latin1(label):
+    """A UTF-8 CMS's feed template that kept `encoding="ISO-8859-1"`: read as declared, every title was mojibake and
+    every link with a non-ASCII path pointed at a page that does not exist."""
+    feed = (f'<?xml version="1.0" encoding="{label}"?><rss version="2.0"><channel><item>'
+            "<title>الحكومة تعلن الميزانية</title><link>https://alhadath.example/أخبار/budget</link>"
+            "</item></channel></rss>").encode()
+    (entry,) = parse_feed(feed)
+    assert (entry.url, entry.title) == ("https://alhadath.example/أخبار/budget", "الحكومة تعلن الميزانية")
+    sitemap = (f'<?xml version="1.0" encoding="{label}"?>'
+               '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>https://lenta.example/новости/1'
+               "</loc></url></urlset>").encode()
+    entries, _children = parse_sitemap(sitemap)
+    assert [e.url for e in entries] == ["https://lenta.example/новости/1"]
+
+
+def test_a_latin1_feed_that_says_so_is_still_read_as_latin1():
+    feed = ('<?xml version="1.0" encoding="ISO-8859-1"?><rss version="2.0"><channel><item>'
+            "<title>Fête de la musique à Besançon</title><link>https://herald.example/fête</link>"
+            "</item></channel></rss>").encode("latin-1")
+    (entry,) = parse_feed(feed)
+    assert (entry.url, entry.title) == ("https://herald.example/fête", "Fête de la musique à Besançon")
+
+
 def test_a_declared_legacy_encoding_is_not_second_guessed():
     feed = ('<?xml version="1.0" encoding="windows-1256"?><rss version="2.0"><channel><item><title>عنوان & خبر</title>'
             "<link>https://alhadath.example/x?a=1&b=2</link></item></channel></rss>").encode("cp1256")

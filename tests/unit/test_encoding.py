@@ -186,3 +186,47 @@ def test_legacy_text_is_not_taken_for_utf8_with_strays():
     for encoding, paragraph in UNDECLARED.values():
         data = f"<html><body>{paragraph * 3}</body></html>".encode(encoding)
         assert paragraph * 3 in decode_html(data, None)[0], encoding
+
+
+JA_PAGE = ("<html><head><title>東京で新しい美術館が開館</title></head>"
+           "<body><p>東京都内に新しい美術館が開館し、初日から多くの来館者が訪れた。</p></body></html>")
+
+
+@pytest.mark.parametrize("order", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("page", [AR_NO_META, JA_PAGE, RU_1251.replace("windows-1251", "utf-16")],
+                         ids=["arabic", "japanese", "russian-meta-utf16"])
+def test_utf16_without_a_bom_is_told_by_its_zero_bytes(page, order):
+    """Read as UTF-8 (NUL is valid UTF-8) such a page was "<\x00h\x00t\x00m\x00l"; by its meta tag's "utf-16", a
+    big-endian page came out as CJK noise ("㰀栀琀洀氀")."""
+    html, used = decode_html(page.encode(order), "text/html")
+    assert (used, html) == (order, page)
+
+
+def test_a_page_without_zero_bytes_is_not_taken_for_utf16():
+    from newsflow.encoding import utf16_without_bom
+
+    assert utf16_without_bom(JA_PAGE.encode("utf-8")) is None
+    assert utf16_without_bom(RU_1251.encode("cp1251")) is None
+    assert utf16_without_bom(b"\x00\x01") is None
+
+
+@pytest.mark.parametrize("header", [None, "text/html"])
+def test_iso_2022_jp_is_7_bit_and_still_detected(header):
+    """ISO-2022-JP is valid ASCII, hence valid UTF-8: read so, the Japanese was escape sequences ("\x1b$B%K%e")."""
+    html, used = decode_html(JA_PAGE.encode("iso2022_jp"), header)
+    assert (used, html) == ("iso2022_jp", JA_PAGE)
+
+
+def test_a_declared_charset_still_wins_over_7_bit_detection():
+    page = JA_PAGE.replace("<head>", "<head><meta charset='iso-2022-jp'>")
+    assert decode_html(page.encode("iso2022_jp"), "text/html") == (page, "iso2022_jp")
+    ascii_page = "<html><body><p>An ASCII page with a stray \x1b escape byte.</p></body></html>"
+    assert decode_html(ascii_page.encode(), "text/html; charset=utf-8") == (ascii_page, "utf-8")
+
+
+@pytest.mark.parametrize("order", ["utf-16-le", "utf-16-be"])
+def test_a_url_list_in_utf16_without_a_bom(order):
+    from newsflow.encoding import decode_text
+
+    text = "https://alhadath.example/2024/03/14/محطة-تحلية\nhttps://alhadath.example/2024/03/14/budget\n"
+    assert decode_text(text.encode(order)) == text
