@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import email.utils
 import hashlib
+import html
 import logging
 import random
 import re
@@ -421,6 +422,12 @@ class Fetcher:
                     current = result.final_url
                     result.outcome = "failed"
                     continue
+                if kind == "article" and result.outcome == "ok" and (target := refresh_target(result, current)):
+                    # a redirect shell: the page a browser shows is the one it refreshes to (the shell stays in
+                    # the WARC, archived as read)
+                    current = result.final_url = target
+                    result.outcome, result.body = "failed", None
+                    continue
                 return
         raise _Failure("too_many_redirects", result.status)
 
@@ -519,6 +526,53 @@ class Fetcher:
         if kind == "article" and not is_html(result.content_type, body):
             raise _Failure("not_html", status)
         result.outcome, result.reason = "ok", None
+
+
+# A refresh sooner than this is a redirect: what a reader sees is the target. Later ones are a live page reloading
+# itself ("300") or sending an idle reader to the home page ("1800; url=/"): the page is the article.
+REFRESH_REDIRECT_S = 5.0
+_META_REFRESH = re.compile(rb"<meta\s[^>]*?http-equiv\s*=\s*[\"']?\s*refresh\b[^>]*>", re.I)
+_CONTENT_ATTR = re.compile(r"""\bcontent\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_REFRESH_VALUE = re.compile(r"""\s*(\d[\d.]*)\s*[;,]?\s*(?:url\s*=\s*)?(["']?)(.*)""", re.I | re.S)
+_NOSCRIPT = re.compile(rb"<(/?)noscript\b", re.I)
+
+
+def refresh_target(result: FetchResult, base: str) -> str | None:
+    """Where a page refreshes to within REFRESH_REDIRECT_S seconds (a `<meta http-equiv="refresh">` or a Refresh
+    header, as browsers follow them), when that is another http(s) URL; else None. A refresh inside `<noscript>` is
+    for readers without JavaScript, whose browsers show the page itself: not followed."""
+    values = [value for name, value in result.headers if name.lower() == "refresh" and value]
+    body = result.body or b""
+    for match in _META_REFRESH.finditer(body[:512 * 1024]):
+        if _inside_noscript(body, match.start()):
+            continue
+        tag = match[0].decode("utf-8", "replace")
+        if content := _CONTENT_ATTR.search(tag):
+            values.append(html.unescape(next(group for group in content.groups() if group is not None)))
+    for value in values:
+        parsed = _REFRESH_VALUE.match(value)
+        if not parsed or not parsed[3].strip():
+            continue
+        try:
+            delay = float(parsed[1].rstrip("."))
+        except ValueError:
+            continue
+        url = parsed[3].strip()
+        if parsed[2] and parsed[2] in url:
+            url = url[: url.index(parsed[2])]
+        try:
+            target = urljoin(base, _location_url(url.strip()))
+        except ValueError:
+            continue
+        if delay <= REFRESH_REDIRECT_S and urlsplit(target).scheme.lower() in FETCHABLE_SCHEMES and (
+                target.split("#", 1)[0] != base.split("#", 1)[0]):
+            return target
+    return None
+
+
+def _inside_noscript(body: bytes, at: int) -> bool:
+    tags = list(_NOSCRIPT.finditer(body, 0, at))
+    return bool(tags) and not tags[-1][1]
 
 
 def _location_url(value: str) -> str:

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 GOOD = ["/ok/1", "/ok/2", "/etag", "/retry-after", "/gzip-ok", "/deflate", "/redirect-ok", "/no-content-type",
-        "/jsonld-bomb"] + [
+        "/jsonld-bomb", "/refresh/shell", "/refresh/reload", "/refresh/noscript"] + [
     f"/enc/{encoding}/{where}" for encoding in sorted(ENCODED_TEXT)
     for where in ("header", "meta", "none", "default-header")
 ]
@@ -41,6 +41,8 @@ BAD = {
     "/redirect-metadata": ("skipped", "refused_address"),
     "/redirect-localhost?port=1": ("skipped", "refused_address"),
     "/redirect-file": ("skipped", "bad_scheme_redirect"),
+    "/refresh/loop": ("failed", "too_many_redirects"),
+    "/refresh/private": ("skipped", "refused_address"),
     "/pdf": ("skipped", "not_html"),
     "/json": ("skipped", "not_html"),
     "/random-bytes": ("skipped", "not_html"),

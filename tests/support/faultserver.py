@@ -181,6 +181,8 @@ class FaultServer:
         if path == "/redirect-localhost":
             # same machine, another port: not on the allow list
             raise web.HTTPFound(f"http://localhost:{request.query.get('port', '1')}/")
+        if path.startswith("/refresh/"):
+            return _refresh_page(path.removeprefix("/refresh/"), request.query)
         if path == "/redirect-file":
             raise web.HTTPFound("file:///etc/passwd")
         if path == "/pdf":
@@ -213,6 +215,34 @@ class FaultServer:
         if path == "/link-farm":  # an article drowned in 50,000 linked paragraphs, 2.4 MB: ~16 CPU s
             return web.Response(text=LINK_FARM, content_type="text/html")
         return web.Response(status=404, text="not found")
+
+
+# /refresh/<case>: meta refreshes a browser follows (a redirect shell) and ones it does not leave the article for
+_SHELL = ("<!DOCTYPE html><html><head><meta charset='utf-8'>{meta}<title>Redirecting…</title></head>"
+          "<body><p>This story has moved. <a href='/ok/moved'>Continue</a></p></body></html>")
+REFRESH_CASES = {
+    "shell": _SHELL.format(meta="<meta http-equiv='refresh' content='0; url=/ok/after-refresh'>"),
+    "shell-quoted": _SHELL.format(meta='<meta content="1;URL=\'/ok/after-refresh?a=1&amp;b=2\'" HTTP-EQUIV="Refresh">'),
+    "shell-absolute": _SHELL.format(meta="<meta http-equiv=refresh content=\"0;url={base}/ok/after-refresh\">"),
+    "loop": _SHELL.format(meta="<meta http-equiv='refresh' content='0; url=/refresh/loop-b'>"),
+    "loop-b": _SHELL.format(meta="<meta http-equiv='refresh' content='0; url=/refresh/loop'>"),
+    "private": _SHELL.format(meta="<meta http-equiv='refresh' content='0; url=http://10.0.0.1/admin'>"),
+    "javascript": _SHELL.format(meta="<meta http-equiv='refresh' content='0; url=javascript:alert(1)'>"),
+    "self": _SHELL.format(meta="<meta http-equiv='refresh' content='0'>"),
+    # the article itself: a live page reloading every 5 minutes, an idle reader sent home after 30, a page that
+    # sends readers without JavaScript elsewhere
+    "reload": GOOD_ARTICLE.replace("</head>", "<meta http-equiv='refresh' content='300'></head>"),
+    "idle-home": GOOD_ARTICLE.replace("</head>", "<meta http-equiv='refresh' content='1800;url=/'></head>"),
+    "noscript": GOOD_ARTICLE.replace(
+        "</head>", "<noscript><meta http-equiv='refresh' content='0; url=/enable-js'></noscript></head>"),
+}
+
+
+def _refresh_page(case: str, query) -> web.Response:
+    if case == "header":  # the Refresh header browsers also follow
+        return web.Response(text=_SHELL.format(meta=""), content_type="text/html",
+                            headers={"Refresh": "0; url=/ok/after-refresh"})
+    return web.Response(text=REFRESH_CASES[case].replace("{base}", query.get("base", "")), content_type="text/html")
 
 
 # ~64 KB that inflates to 64 MB: built once; the fetcher must stop at its cap without holding it all

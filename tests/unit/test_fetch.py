@@ -102,6 +102,43 @@ def test_redirects(server):
     assert (loop.outcome, loop.reason) == ("failed", "too_many_redirects")
 
 
+@pytest.mark.parametrize("case", ["shell", "shell-quoted", "shell-absolute", "header"])
+def test_a_redirect_shell_is_followed_to_the_page_it_refreshes_to(server, case):
+    """A page whose meta refresh (or Refresh header) sends the reader on at once is a redirect: stored as it was,
+    the article was the shell's "This story has moved" and failed validation as too short."""
+    query = f"?base={server.url('')}" if case == "shell-absolute" else ""
+    result = fetch(server, f"/refresh/{case}{query}")
+    assert (result.outcome, result.status) == ("ok", 200)
+    assert result.final_url.split("?")[0] == server.url("/ok/after-refresh")
+    assert b"Parliament passes" in result.body
+    if case == "shell-quoted":
+        assert result.final_url.endswith("/ok/after-refresh?a=1&b=2")
+
+
+@pytest.mark.parametrize("case", ["reload", "idle-home", "noscript", "self", "javascript"])
+def test_a_refresh_a_reader_does_not_leave_the_page_for_is_not_followed(server, case):
+    result = fetch(server, f"/refresh/{case}")
+    assert (result.outcome, result.final_url) == ("ok", server.url(f"/refresh/{case}"))
+
+
+def test_refresh_loops_and_refreshes_to_internal_addresses_end_as_redirects_do(server):
+    assert fetch(server, "/refresh/loop").reason == "too_many_redirects"
+    assert (fetch(server, "/refresh/private").outcome, fetch(server, "/refresh/private").reason) == (
+        "skipped", "refused_address")
+
+
+def test_every_response_of_a_refresh_is_archived(server):
+    seen = []
+
+    async def go():
+        async with Fetcher(settings_for(server), seed=1, on_response=lambda r: seen.append(r.final_url)) as fetcher:
+            return await fetcher.get(server.url("/refresh/shell"))
+
+    asyncio.run(go())
+    assert [url for url in seen if not url.endswith("/robots.txt")] == [server.url("/refresh/shell"),
+                                                                       server.url("/ok/after-refresh")]
+
+
 @pytest.mark.parametrize("path", ["/redirect-private", "/redirect-metadata"])
 def test_redirect_to_internal_address_is_refused(server, path):
     result = fetch(server, path)
