@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import email.utils
 import hashlib
-import html
 import logging
 import random
 import re
@@ -531,24 +530,18 @@ class Fetcher:
 # A refresh sooner than this is a redirect: what a reader sees is the target. Later ones are a live page reloading
 # itself ("300") or sending an idle reader to the home page ("1800; url=/"): the page is the article.
 REFRESH_REDIRECT_S = 5.0
-_META_REFRESH = re.compile(rb"<meta\s[^>]*?http-equiv\s*=\s*[\"']?\s*refresh\b[^>]*>", re.I)
-_CONTENT_ATTR = re.compile(r"""\bcontent\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_META_REFRESH = re.compile(rb"http-equiv\s*=\s*[\"']?\s*refresh\b", re.I)
 _REFRESH_VALUE = re.compile(r"""\s*(\d[\d.]*)\s*[;,]?\s*(?:url\s*=\s*)?(["']?)(.*)""", re.I | re.S)
-_NOSCRIPT = re.compile(rb"<(/?)noscript\b", re.I)
 
 
 def refresh_target(result: FetchResult, base: str) -> str | None:
     """Where a page refreshes to within REFRESH_REDIRECT_S seconds (a `<meta http-equiv="refresh">` or a Refresh
-    header, as browsers follow them), when that is another http(s) URL; else None. A refresh inside `<noscript>` is
-    for readers without JavaScript, whose browsers show the page itself: not followed."""
+    header, as browsers follow them), when that is another http(s) URL; else None. A refresh in a comment (CNN's
+    `<!--[if lte IE 9]>` "unsupported browser" page) or inside `<noscript>` (Facebook's page for readers without
+    JavaScript) is not what a browser follows: the page is parsed to tell, only when it names a refresh at all."""
     values = [value for name, value in result.headers if name.lower() == "refresh" and value]
-    body = result.body or b""
-    for match in _META_REFRESH.finditer(body[:512 * 1024]):
-        if _inside_noscript(body, match.start()):
-            continue
-        tag = match[0].decode("utf-8", "replace")
-        if content := _CONTENT_ATTR.search(tag):
-            values.append(html.unescape(next(group for group in content.groups() if group is not None)))
+    if result.body and _META_REFRESH.search(result.body):
+        values += _meta_refreshes(result.body)
     for value in values:
         parsed = _REFRESH_VALUE.match(value)
         if not parsed or not parsed[3].strip():
@@ -570,9 +563,17 @@ def refresh_target(result: FetchResult, base: str) -> str | None:
     return None
 
 
-def _inside_noscript(body: bytes, at: int) -> bool:
-    tags = list(_NOSCRIPT.finditer(body, 0, at))
-    return bool(tags) and not tags[-1][1]
+def _meta_refreshes(body: bytes) -> list[str]:
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    try:
+        root = lxml_html.document_fromstring(body)
+    except (etree.ParserError, ValueError):
+        return []
+    return [meta.get("content") or "" for meta in root.iter("meta")
+            if (meta.get("http-equiv") or "").strip().lower() == "refresh"
+            and not any(ancestor.tag == "noscript" for ancestor in meta.iterancestors())]
 
 
 def _location_url(value: str) -> str:

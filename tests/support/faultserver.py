@@ -229,10 +229,13 @@ REFRESH_CASES = {
     "private": _SHELL.format(meta="<meta http-equiv='refresh' content='0; url=http://10.0.0.1/admin'>"),
     "javascript": _SHELL.format(meta="<meta http-equiv='refresh' content='0; url=javascript:alert(1)'>"),
     "self": _SHELL.format(meta="<meta http-equiv='refresh' content='0'>"),
-    # the article itself: a live page reloading every 5 minutes, an idle reader sent home after 30, a page that
-    # sends readers without JavaScript elsewhere
+    # the article itself: a live page reloading every 5 minutes, an idle reader sent home after 30, pages that
+    # send old browsers or readers without JavaScript elsewhere
     "reload": GOOD_ARTICLE.replace("</head>", "<meta http-equiv='refresh' content='300'></head>"),
     "idle-home": GOOD_ARTICLE.replace("</head>", "<meta http-equiv='refresh' content='1800;url=/'></head>"),
+    # CNN's pages: an "unsupported browser" page for old Internet Explorers only, in a conditional comment
+    "ie-comment": GOOD_ARTICLE.replace("</head>", "<!--[if lte IE 9]><meta http-equiv='refresh' "
+                                                  "content='1;url=/static/unsupp.html' /><![endif]--></head>"),
     "noscript": GOOD_ARTICLE.replace(
         "</head>", "<noscript><meta http-equiv='refresh' content='0; url=/enable-js'></noscript></head>"),
 }

@@ -115,7 +115,7 @@ def test_a_redirect_shell_is_followed_to_the_page_it_refreshes_to(server, case):
         assert result.final_url.endswith("/ok/after-refresh?a=1&b=2")
 
 
-@pytest.mark.parametrize("case", ["reload", "idle-home", "noscript", "self", "javascript"])
+@pytest.mark.parametrize("case", ["reload", "idle-home", "ie-comment", "noscript", "self", "javascript"])
 def test_a_refresh_a_reader_does_not_leave_the_page_for_is_not_followed(server, case):
     result = fetch(server, f"/refresh/{case}")
     assert (result.outcome, result.final_url) == ("ok", server.url(f"/refresh/{case}"))
