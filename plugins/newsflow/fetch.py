@@ -380,6 +380,10 @@ class Fetcher:
         s = self.settings
         timeout = aiohttp.ClientTimeout(total=s.total_timeout_s, sock_connect=s.connect_timeout_s, sock_read=s.read_timeout_s)
         current = url
+        # cookies live for one URL's redirect chain only: enough for a site that sets a cookie and redirects back
+        # to check it (without one that loops until too_many_redirects), never shared between articles, where a
+        # jar would carry a paywall's meter and a consent state from page to page
+        chain_cookies: aiohttp.CookieJar | None = None
         for _hop in range(s.max_redirects + 1):
             parts = urlsplit(current)
             if parts.scheme.lower() not in FETCHABLE_SCHEMES:
@@ -399,6 +403,8 @@ class Fetcher:
             if key in self.hosts_down:
                 raise _Failure("host_unreachable")
             headers = {"Accept-Encoding": "gzip, deflate", "Accept": _accept(kind)}
+            if chain_cookies is not None and (cookies := chain_cookies.filter_cookies(URL(current))):
+                headers["Cookie"] = "; ".join(f"{name}={morsel.value}" for name, morsel in cookies.items())
             if current == url:
                 if etag:
                     headers["If-None-Match"] = etag
@@ -412,11 +418,14 @@ class Fetcher:
                 if key in self.hosts_down:  # it went down while this request waited for its slot
                     raise _Failure("host_unreachable")
                 try:
-                    await self._exchange(current, headers, timeout, result, kind, max_bytes)
+                    set_cookies = await self._exchange(current, headers, timeout, result, kind, max_bytes)
                 except _Failure as failure:
                     self._note_connection(key, failure)
                     raise
                 self._note_connection(key, None)
+                if set_cookies:
+                    chain_cookies = chain_cookies or aiohttp.CookieJar(unsafe=True)  # unsafe: IP hosts too
+                    chain_cookies.update_cookies(set_cookies, URL(current))
                 if result.status in (301, 302, 303, 307, 308) and result.outcome == "redirect":
                     current = result.final_url
                     result.outcome = "failed"
@@ -430,8 +439,9 @@ class Fetcher:
                 return
         raise _Failure("too_many_redirects", result.status)
 
-    async def _exchange(self, current, headers, timeout, result, kind, max_bytes) -> None:
-        """One request to `current`; a redirect leaves its target in result.final_url, outcome `redirect`."""
+    async def _exchange(self, current, headers, timeout, result, kind, max_bytes):
+        """One request to `current`; a redirect leaves its target in result.final_url, outcome `redirect`. Returns
+        the cookies the response set."""
         s = self.settings
         try:
             async with asyncio.timeout(s.total_timeout_s + 1):
@@ -450,9 +460,9 @@ class Fetcher:
                         except ValueError:
                             raise _Failure("invalid_url", resp.status) from None
                         result.outcome = "redirect"
-                        return
+                        return resp.cookies
                     await self._read(resp, result, kind, max_bytes)
-                    return
+                    return resp.cookies
         except RefusedAddress:
             raise _Failure("refused_address") from None
         except _Failure:

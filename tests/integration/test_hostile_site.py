@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 GOOD = ["/ok/1", "/ok/2", "/etag", "/retry-after", "/gzip-ok", "/deflate", "/redirect-ok", "/no-content-type",
-        "/jsonld-bomb", "/refresh/shell", "/refresh/reload", "/refresh/ie-comment"] + [
+        "/jsonld-bomb", "/refresh/shell", "/refresh/reload", "/refresh/ie-comment", "/cookie-bounce"] + [
     f"/enc/{encoding}/{where}" for encoding in sorted(ENCODED_TEXT)
     for where in ("header", "meta", "none", "default-header")
 ]

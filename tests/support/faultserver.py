@@ -181,6 +181,18 @@ class FaultServer:
         if path == "/redirect-localhost":
             # same machine, another port: not on the allow list
             raise web.HTTPFound(f"http://localhost:{request.query.get('port', '1')}/")
+        if path == "/cookie-bounce":  # a site that sets a cookie and redirects back to check it
+            if request.cookies.get("visited") == "1":
+                return web.Response(text=GOOD_ARTICLE, content_type="text/html")
+            raise web.HTTPFound("/cookie-set?next=/cookie-bounce")
+        if path == "/cookie-set":
+            response = web.HTTPFound(request.query.get("next", "/"))
+            response.set_cookie("visited", "1", path="/")
+            raise response
+        if path == "/cookie-echo":  # the cookies a request carried, in an article
+            cookies = ", ".join(f"{k}={v}" for k, v in sorted(request.cookies.items())) or "none"
+            return web.Response(text=article_html(f"Cookies sent: {cookies}", "The council met on Monday. " * 12),
+                                content_type="text/html")
         if path.startswith("/refresh/"):
             return _refresh_page(path.removeprefix("/refresh/"), request.query)
         if path == "/redirect-file":

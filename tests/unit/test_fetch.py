@@ -139,6 +139,20 @@ def test_every_response_of_a_refresh_is_archived(server):
                                                                        server.url("/ok/after-refresh")]
 
 
+def test_a_cookie_set_on_the_way_is_sent_back_within_that_redirect_chain_only(server):
+    """A site that sets a cookie and redirects back to check it looped to too_many_redirects without one; a jar
+    shared between articles would carry a paywall's meter from page to page."""
+
+    async def go():
+        async with Fetcher(settings_for(server), seed=1) as fetcher:
+            return [await fetcher.get(server.url(path)) for path in ("/cookie-bounce", "/cookie-echo")]
+
+    bounced, echoed = asyncio.run(go())
+    assert (bounced.outcome, bounced.final_url) == ("ok", server.url("/cookie-bounce"))
+    assert bounced.request_headers["Cookie"] == "visited=1"  # in the WARC's request record
+    assert b"Cookies sent: none" in echoed.body and "Cookie" not in echoed.request_headers
+
+
 @pytest.mark.parametrize("path", ["/redirect-private", "/redirect-metadata"])
 def test_redirect_to_internal_address_is_refused(server, path):
     result = fetch(server, path)
