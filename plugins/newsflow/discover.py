@@ -16,6 +16,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urljoin
 
 from lxml import etree
 
@@ -238,9 +239,9 @@ def _feed_entries(root, unlinked: list[str]) -> list[Entry] | None:
             for child in item:
                 if _local(child.tag) == "link" and child.get("href"):
                     if child.get("rel", "alternate") == "alternate":
-                        link = child.get("href")
+                        link = _with_xml_base(child, child.get("href"))
                         break
-                    link = link or child.get("href")
+                    link = link or _with_xml_base(child, child.get("href"))
             if link:
                 entries.append(Entry(url=link.strip(), date=_child_text(item, "published", "issued", "created", "updated"), title=_title(item)))
             else:
@@ -249,7 +250,9 @@ def _feed_entries(root, unlinked: list[str]) -> list[Entry] | None:
         items = root.iter("{*}item") if kind == "rdf" else (root.find("channel") if root.find("channel") is not None else root).iter("item")
         for item in items:
             link = _child_text(item, "link")
-            if not link:
+            if link:
+                link = _with_xml_base(next(c for c in item if _local(c.tag) == "link"), link)
+            else:
                 guid = next((c for c in item if _local(c.tag) == "guid"), None)
                 if guid is not None and guid.text and guid.get("isPermaLink", "true") != "false":
                     link = guid.text.strip()
@@ -260,6 +263,18 @@ def _feed_entries(root, unlinked: list[str]) -> list[Entry] | None:
     else:
         return None
     return entries
+
+
+def _with_xml_base(node, link: str) -> str:
+    """A feed's link resolved against the `xml:base` in scope (Atom's way to make links relative, which Blogger and
+    other generators use); as written when there is none. The listing's own URL resolves what is still relative."""
+    base = node.base  # libxml2 composes nested xml:base attributes
+    if not base:
+        return link.strip()
+    try:
+        return urljoin(base, link.strip())
+    except ValueError:
+        return link.strip()
 
 
 def _json_feed_entries(data: bytes, unlinked: list[str]) -> list[Entry]:
@@ -298,7 +313,8 @@ _FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "applica
 
 def linked_feed(data: bytes, content_type: str | None = None) -> str | None:
     """The first feed a web page announces (`<link rel="alternate" type="application/rss+xml" href=…>`), as feed
-    readers find a site's feed from its home page; None when it announces none. The link is as written."""
+    readers find a site's feed from its home page; None when it announces none. The link is as written, or resolved
+    against the page's `<base href>`."""
     import lxml.html
 
     try:
@@ -306,12 +322,16 @@ def linked_feed(data: bytes, content_type: str | None = None) -> str | None:
         page = lxml.html.document_fromstring(text)
     except (DiscoveryError, etree.ParserError, ValueError):
         return None
+    base = next((b.get("href").strip() for b in page.iter("base") if b.get("href")), None)
     for link in page.iter("link"):
         rels = (link.get("rel") or "").lower().split()
         kind = (link.get("type") or "").split(";")[0].strip().lower()
         href = (link.get("href") or "").strip()
         if "alternate" in rels and kind in _FEED_TYPES and href:
-            return href
+            try:  # against the page's <base href>, as a browser resolves it
+                return urljoin(base, href) if base else href
+            except ValueError:
+                return href
     return None
 
 

@@ -209,6 +209,29 @@ def test_a_web_page_announces_its_feed():
     assert linked_feed(b"") is None and linked_feed(b"\x1f\x8b broken gzip") is None
 
 
+def test_a_feed_announced_relative_to_the_pages_base_href():
+    page = (b"<html><head><base href='https://cdn.example/site/'>"
+            b"<link rel='alternate' type='application/rss+xml' href='feed.xml'></head></html>")
+    assert linked_feed(page) == "https://cdn.example/site/feed.xml"
+
+
+def test_feed_links_resolve_against_xml_base():
+    """Atom lets a feed make its links relative to `xml:base` (Blogger and other generators do): resolved against
+    the feed's own URL instead, each pointed at a page that does not exist."""
+    atom = ('<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://blog.example/news/">'
+            "<entry><title>الحكومة تعلن الميزانية</title><link href='2024/03/budget.html'/></entry>"
+            "<entry xml:base='/archive/'><title>Б</title><link rel='alternate' href='b.html'/></entry>"
+            "<entry><title>C</title><link href='https://other.example/c'/></entry>"
+            "<entry><title>D</title><link href='d.html' xml:base='https://cdn.example/x/'/></entry></feed>").encode()
+    assert [e.url for e in parse_feed(atom)] == [
+        "https://blog.example/news/2024/03/budget.html", "https://blog.example/archive/b.html",
+        "https://other.example/c", "https://cdn.example/x/d.html"]
+    rss = b"<rss version='2.0' xml:base='https://r.example/sec/'><channel><item><link>p/1.html</link></item></channel></rss>"
+    assert [e.url for e in parse_feed(rss)] == ["https://r.example/sec/p/1.html"]
+    # no xml:base: as written (the listing's own URL resolves it later)
+    assert [e.url for e in parse_feed(rss.replace(b" xml:base='https://r.example/sec/'", b""))] == ["p/1.html"]
+
+
 def test_a_text_sitemap_lists_one_url_a_line():
     """The sitemap protocol's text format: it was `xml_parse_error`."""
     data = ("https://alhadath.example/2018/05/21/أخبار-المجلس\r\n\n  https://alhadath.example/b  \n"
