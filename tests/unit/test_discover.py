@@ -232,6 +232,19 @@ def test_feed_links_resolve_against_xml_base():
     assert [e.url for e in parse_feed(rss.replace(b" xml:base='https://r.example/sec/'", b""))] == ["p/1.html"]
 
 
+def test_feedburner_items_give_the_publishers_own_url():
+    rss = ('<rss version="2.0" xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0"><channel><item>'
+           "<title>Мост через Ушайку открыли</title><link>http://feedproxy.google.com/~r/tomsk/~3/xYz/</link>"
+           "<feedburner:origLink>https://tomsk.example/news/most.html</feedburner:origLink></item>"
+           "<item><title>Без origLink</title><link>https://tomsk.example/news/b.html</link></item>"
+           "</channel></rss>").encode()
+    assert [e.url for e in parse_feed(rss)] == ["https://tomsk.example/news/most.html", "https://tomsk.example/news/b.html"]
+    atom = ('<feed xmlns="http://www.w3.org/2005/Atom" xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0">'
+            "<entry><title>A</title><link rel='alternate' href='http://feedproxy.google.com/~r/x/~3/a/'/>"
+            "<feedburner:origLink>https://x.example/a</feedburner:origLink></entry></feed>").encode()
+    assert [e.url for e in parse_feed(atom)] == ["https://x.example/a"]
+
+
 def test_a_text_sitemap_lists_one_url_a_line():
     """The sitemap protocol's text format: it was `xml_parse_error`."""
     data = ("https://alhadath.example/2018/05/21/أخبار-المجلس\r\n\n  https://alhadath.example/b  \n"
