@@ -46,6 +46,10 @@ class ArchivedResponse:
     # why the body is no page although the record is intact: too_large, unsupported_encoding, corrupt_encoding,
     # truncated_body (the fetcher's words for the same faults)
     problem: str | None = None
+    # the crawler's WARC-Truncated reason (length, time, disconnect, unspecified): it stored the page's beginning
+    # only (Common Crawl cuts at a size). Read all the same: the story usually precedes the cut, and refusing every
+    # such page would drop whole sites whose pages are heavy
+    truncated: str | None = None
 
 
 class WarcArchive:
@@ -167,6 +171,7 @@ def _to_response(record, warc_file: str, offset: int) -> ArchivedResponse:
         warc_file=warc_file,
         offset=offset,
         record_type=record.rec_type,
+        truncated=(record.rec_headers.get_header("WARC-Truncated") or "").strip().lower() or None,
     )
 
 
@@ -228,6 +233,7 @@ class ArchiveScan:
     records: int = 0
     responses: int = 0
     revisits: int = 0
+    truncated: int = 0  # pages read from records the crawler marked WARC-Truncated
     damage: list[ArchiveDamage] | None = None
     legacy_arc: bool = False  # an ARC file, read as WARC records (is_legacy_arc)
 

@@ -494,6 +494,10 @@ def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[Archive
                     entry.failure = f"http_{response.status}"
                 elif ctype and "html" not in ctype.lower() and not is_html(ctype, response.body[:1024]):
                     entry.failure, entry.outcome = "not_html", "skipped"
+                elif response.truncated:
+                    scan.truncated += 1
+                    log.warning("%s: the crawler stored only the beginning of %s (WARC-Truncated: %s); its text is "
+                                "what precedes the cut", name, response.url, response.truncated)
                 entries.append(entry)
         except OSError as exc:
             scan.damage.append(ArchiveDamage(name, 0, "warc_unreadable", exc.strerror or str(exc)))

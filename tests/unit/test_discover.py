@@ -239,9 +239,9 @@ def test_feedburner_items_give_the_publishers_own_url():
            "<item><title>Без origLink</title><link>https://tomsk.example/news/b.html</link></item>"
            "</channel></rss>").encode()
     assert [e.url for e in parse_feed(rss)] == ["https://tomsk.example/news/most.html", "https://tomsk.example/news/b.html"]
-    atom = ('<feed xmlns="http://www.w3.org/2005/Atom" xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0">'
-            "<entry><title>A</title><link rel='alternate' href='http://feedproxy.google.com/~r/x/~3/a/'/>"
-            "<feedburner:origLink>https://x.example/a</feedburner:origLink></entry></feed>").encode()
+    atom = (b'<feed xmlns="http://www.w3.org/2005/Atom" xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0">'
+            b"<entry><title>A</title><link rel='alternate' href='http://feedproxy.google.com/~r/x/~3/a/'/>"
+            b"<feedburner:origLink>https://x.example/a</feedburner:origLink></entry></feed>")
     assert [e.url for e in parse_feed(atom)] == ["https://x.example/a"]
 
 

@@ -202,3 +202,31 @@ def test_a_file_name_that_is_not_utf8_is_listed_unreadable_and_the_others_load(t
     assert bad_name.endswith("crawl-caf\\xe9.warc.gz") and bad_outcome == "failed"
     assert bad_reason.startswith("warc_unreadable:at=0;records=0")
     assert good_name.endswith("crawl-utf8.warc.gz") and good_outcome == "loaded"
+
+
+def test_a_page_the_crawler_truncated_loads_and_is_counted(tmp_path, data_env, caplog):
+    """Common Crawl stores the beginning of a page past its size cap, marked WARC-Truncated: its story usually
+    precedes the cut, so it loads (refusing them would drop whole sites with heavy pages), and the archive's row
+    and the task log say which pages were cut."""
+    page = PAGES["https://alhadath.example/news/20418.html"].read_bytes()
+    cut = page[: page.index(b"</article>")]  # the story whole, the rest of the page cut away
+    warc = tmp_path / "crawl.warc.gz"
+    with open(warc, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for url, body, truncated in (("https://alhadath.example/news/20418.html", cut, "length"),
+                                     ("https://novosti.example/2018/05/21/tram.html",
+                                      PAGES["https://novosti.example/2018/05/21/tram.html"].read_bytes(), None)):
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+            warc_headers = {"WARC-Date": "2018-06-20T10:00:00Z", **({"WARC-Truncated": truncated} if truncated else {})}
+            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body),
+                                                          http_headers=headers, warc_headers_dict=warc_headers))
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - {name: crawl, kind: warc, path: crawl.warc.gz, timezone: Asia/Beirut}\n")
+    jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, "w3")]
+    load_run(jobs, run_id="w3", dag_id="test")
+    assert check_accounting(jobs, run_id="w3")["counts"]["loaded"] == 2
+
+    con = connect(data_env / "warehouse", read_only=True)
+    (archive,) = con.execute("select reason from fetch_log where url_kind = 'warc'").fetchone()
+    assert archive == "listed:2;records=2;responses=2;truncated=1"
+    assert "stored only the beginning of https://alhadath.example/news/20418.html" in caplog.text

@@ -157,7 +157,7 @@ def warc_file_outcome(scan) -> dict:
     """A WARC file's own ledger row: `loaded` with what it listed, or `failed` naming the first damage (its kind,
     offset, where reading resumed) with the count of records read and of damaged stretches."""
     counts = (f"records={scan.records};responses={scan.responses}" + (f";revisits={scan.revisits}" if scan.revisits else "")
-              + (";format=arc" if scan.legacy_arc else ""))
+              + (f";truncated={scan.truncated}" if scan.truncated else "") + (";format=arc" if scan.legacy_arc else ""))
     if not scan.damage:
         return {"outcome": "loaded", "reason": f"listed:{scan.responses + scan.revisits};{counts}"}
     first = scan.damage[0]
