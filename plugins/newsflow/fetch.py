@@ -349,7 +349,8 @@ class Fetcher:
             attempt += 1
             result.tries = attempt
             try:
-                await self._attempt(url, result, kind, etag, last_modified, max_bytes or self.settings.max_bytes)
+                await self._attempt(url, result, kind, etag, last_modified, max_bytes or self.settings.max_bytes,
+                                    check_robots)
                 break
             except _Failure as failure:
                 if failure.reason == "host_unreachable":
@@ -375,7 +376,7 @@ class Fetcher:
                 result.outcome, result.reason = "not_modified", "same_content"
         return result
 
-    async def _attempt(self, url, result, kind, etag, last_modified, max_bytes) -> None:
+    async def _attempt(self, url, result, kind, etag, last_modified, max_bytes, check_robots=False) -> None:
         assert self._session is not None
         s = self.settings
         timeout = aiohttp.ClientTimeout(total=s.total_timeout_s, sock_connect=s.connect_timeout_s, sock_read=s.read_timeout_s)
@@ -402,6 +403,9 @@ class Fetcher:
             key = host_port(current)
             if key in self.hosts_down:
                 raise _Failure("host_unreachable")
+            if check_robots and current != url and not await self.robots_allows(current):
+                # a redirect (or refresh) into a path the target's robots.txt closes: as a polite crawler stops
+                raise _Failure("robots_disallowed")
             headers = {"Accept-Encoding": "gzip, deflate", "Accept": _accept(kind)}
             if chain_cookies is not None and (cookies := chain_cookies.filter_cookies(URL(current))):
                 headers["Cookie"] = "; ".join(f"{name}={morsel.value}" for name, morsel in cookies.items())

@@ -195,6 +195,8 @@ class FaultServer:
                                 content_type="text/html")
         if path.startswith("/refresh/"):
             return _refresh_page(path.removeprefix("/refresh/"), request.query)
+        if path == "/redirect-private-path":  # into the part of the site robots.txt closes
+            raise web.HTTPFound("/private/secret")
         if path == "/redirect-file":
             raise web.HTTPFound("file:///etc/passwd")
         if path == "/pdf":

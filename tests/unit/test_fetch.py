@@ -175,6 +175,13 @@ def test_env_allow_list(server, monkeypatch):
     assert result.outcome == "ok"
 
 
+def test_a_redirect_into_a_path_robots_txt_closes_is_not_followed(server):
+    result = fetch(server, "/redirect-private-path")
+    assert (result.outcome, result.reason, result.final_url) == ("skipped", "robots_disallowed",
+                                                                 server.url("/private/secret"))
+    assert fetch(server, "/redirect-private-path", check_robots=False).final_url == server.url("/private/secret")
+
+
 def test_redirect_to_file_scheme_is_skipped(server):
     result = fetch(server, "/redirect-file")
     assert (result.outcome, result.reason) == ("skipped", "bad_scheme_redirect")
