@@ -544,6 +544,7 @@ class Fetcher:
 # A refresh sooner than this is a redirect: what a reader sees is the target. Later ones are a live page reloading
 # itself ("300") or sending an idle reader to the home page ("1800; url=/"): the page is the article.
 REFRESH_REDIRECT_S = 5.0
+REFRESH_SCAN_BYTES = 256 * 1024
 _META_REFRESH = re.compile(rb"http-equiv\s*=\s*[\"']?\s*refresh\b", re.I)
 _REFRESH_VALUE = re.compile(r"""\s*(\d[\d.]*)\s*[;,]?\s*(?:url\s*=\s*)?(["']?)(.*)""", re.I | re.S)
 
@@ -554,8 +555,10 @@ def refresh_target(result: FetchResult, base: str) -> str | None:
     `<!--[if lte IE 9]>` "unsupported browser" page) or inside `<noscript>` (Facebook's page for readers without
     JavaScript) is not what a browser follows: the page is parsed to tell, only when it names a refresh at all."""
     values = [value for name, value in result.headers if name.lower() == "refresh" and value]
-    if result.body and _META_REFRESH.search(result.body):
-        values += _meta_refreshes(result.body)
+    # a redirect shell is small: the page's beginning is parsed, never a hostile 64 MB in the fetcher's event loop
+    head = (result.body or b"")[:REFRESH_SCAN_BYTES]
+    if _META_REFRESH.search(head):
+        values += _meta_refreshes(head)
     for value in values:
         parsed = _REFRESH_VALUE.match(value)
         if not parsed or not parsed[3].strip():
