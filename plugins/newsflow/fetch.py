@@ -434,9 +434,10 @@ class Fetcher:
                     current = result.final_url
                     result.outcome = "failed"
                     continue
-                if kind == "article" and result.outcome == "ok" and (target := refresh_target(result, current)):
+                if (kind != "robots" and result.outcome == "ok" and is_html(result.content_type, result.body or b"")
+                        and (target := refresh_target(result, current))):
                     # a redirect shell: the page a browser shows is the one it refreshes to (the shell stays in
-                    # the WARC, archived as read)
+                    # the WARC, archived as read); for a feed or sitemap, the old address of one that moved
                     current = result.final_url = target
                     result.outcome, result.body = "failed", None
                     continue

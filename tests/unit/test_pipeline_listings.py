@@ -201,3 +201,19 @@ def test_a_moved_index_resolves_its_relative_children_where_it_now_is(tmp_path, 
     assert [(url.removeprefix(base), outcome, reason) for url, outcome, reason in rows] == [
         ("/sitemap.xml", "loaded", "listed:0"), ("/maps/news-1.xml", "loaded", "listed:1"),
         ("/ok/moved-story", "loaded", "new")]
+
+
+def test_a_feed_whose_old_address_refreshes_to_the_new_one(tmp_path, data_env):
+    """A site that moved its feed and left an HTML page refreshing to the new address: it failed as html_page."""
+    with FaultServer() as server:
+        server.pages["/rss.php"] = ("text/html", (
+            b"<html><head><meta http-equiv='refresh' content='0; url=/feeds/ar.xml'></head>"
+            b"<body>\xd9\x86\xd9\x82\xd9\x84\xd9\x86\xd8\xa7 \xd8\xa7\xd9\x84\xd8\xae\xd9\x84\xd8\xa7\xd8\xb5\xd8\xa9</body></html>"))
+        server.pages["/feeds/ar.xml"] = ("application/rss+xml", (
+            "<rss version='2.0'><channel><item><title>الحكومة تعلن الميزانية</title>"
+            f"<link>{server.url('/ok/budget')}</link></item></channel></rss>").encode())
+        run(tmp_path, server, "refreshed", f"  - {{name: alhadath, kind: feed, url: '{server.url('/rss.php')}'}}\n")
+    [rows] = query(data_env, "select url, outcome, reason from fetch_log order by url_kind = 'article', seq")
+    base = server.url("")
+    assert [(url.removeprefix(base), outcome, reason) for url, outcome, reason in rows] == [
+        ("/rss.php", "loaded", "listed:1"), ("/ok/budget", "loaded", "new")]
