@@ -22,6 +22,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import aiohttp
 from yarl import URL
 
+from newsflow import bot_walls
 from newsflow.config import Settings
 from newsflow.encoding import decode_text, header_text
 from newsflow.host_gate import open_gate
@@ -71,11 +72,18 @@ class FetchResult:
 
 class _Failure(Exception):
     def __init__(self, reason: str, status: int | None = None, retry: bool = False, retry_after: float | None = None,
-                 unreachable: bool = False):
-        """unreachable: no connection could be made at all (refused, no route, DNS, connect timeout)."""
+                 unreachable: bool = False, blocked_by: str | None = None):
+        """unreachable: no connection could be made at all (refused, no route, DNS, connect timeout). blocked_by: the
+        vendor whose bot wall answered (newsflow.bot_walls)."""
         super().__init__(reason)
         self.reason, self.status, self.retry, self.retry_after = reason, status, retry, retry_after
-        self.unreachable = unreachable
+        self.unreachable, self.blocked_by = unreachable, blocked_by
+
+
+def _blocked(vendor: str, status: int | None = None) -> _Failure:
+    # never retried: a wall that refused a client without a browser refuses it again, and asking harder is what
+    # turns a challenge into a ban
+    return _Failure(f"blocked:{vendor}", status, blocked_by=vendor)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -183,6 +191,9 @@ class Fetcher:
         # spending its timeouts and retries
         self._host_failures: dict[str, int] = {}
         self.hosts_down: set[str] = set()
+        # the same for bot walls: (refusals in a row, vendor) per host:port, and the hosts no longer asked
+        self._host_walls: dict[str, tuple[int, str]] = {}
+        self.hosts_blocked: dict[str, str] = {}
 
     def _host_down(self, url: str) -> bool:
         try:
@@ -191,6 +202,7 @@ class Fetcher:
             return False
 
     def _note_connection(self, key: str, failure: _Failure | None) -> None:
+        self._note_wall(key, failure)
         if failure is None or not failure.unreachable:
             self._host_failures[key] = 0
             return
@@ -199,6 +211,25 @@ class Fetcher:
             self.hosts_down.add(key)
             log.warning("%s: %d connection failures in a row; its remaining URLs fail as host_unreachable",
                         key, self._host_failures[key])
+
+    def _note_wall(self, key: str, failure: _Failure | None) -> None:
+        """A host whose bot wall refused `host_failure_limit` requests in a row is asked nothing more this run: its
+        remaining URLs fail as blocked without a request."""
+        if failure is None or failure.blocked_by is None:
+            self._host_walls.pop(key, None)
+            return
+        count = self._host_walls.get(key, (0, ""))[0] + 1
+        self._host_walls[key] = (count, failure.blocked_by)
+        if count >= self.settings.host_failure_limit and key not in self.hosts_blocked:
+            self.hosts_blocked[key] = failure.blocked_by
+            log.warning("%s: %d requests in a row refused by a %s bot wall; its remaining URLs fail as blocked "
+                        "without a request", key, count, failure.blocked_by)
+
+    def _host_blocked(self, url: str) -> str | None:
+        try:
+            return self.hosts_blocked.get(host_port(url))
+        except ValueError:
+            return None
 
     async def __aenter__(self) -> Fetcher:
         connector = aiohttp.TCPConnector(
@@ -341,6 +372,9 @@ class Fetcher:
         if self._host_down(url):
             result.outcome, result.reason = "failed", "host_unreachable"
             return result
+        if vendor := self._host_blocked(url):
+            result.outcome, result.reason = "failed", f"blocked:{vendor}"
+            return result
         if check_robots and not await self.robots_allows(url):
             result.outcome, result.reason = "skipped", "robots_disallowed"
             return result
@@ -403,6 +437,8 @@ class Fetcher:
             key = host_port(current)
             if key in self.hosts_down:
                 raise _Failure("host_unreachable")
+            if key in self.hosts_blocked:
+                raise _blocked(self.hosts_blocked[key])
             if check_robots and current != url and not await self.robots_allows(current):
                 # a redirect (or refresh) into a path the target's robots.txt closes: as a polite crawler stops
                 raise _Failure("robots_disallowed")
@@ -508,7 +544,8 @@ class Fetcher:
         if status == 304:
             result.outcome, result.reason = "not_modified", "not_modified"
             return
-        if status in RETRY_STATUSES:
+        wall = bot_walls.by_headers(resp.headers)
+        if status in RETRY_STATUSES and not wall:
             raise _Failure(f"http_{status}", status, retry=True, retry_after=parse_retry_after(resp.headers.get("Retry-After")))
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > max_bytes and "Content-Encoding" not in resp.headers:
@@ -532,6 +569,8 @@ class Fetcher:
         result.decoded_from = decoder.encoding if decoder.encoding not in ("identity", "") else None
         if self.on_response is not None:
             self.on_response(result)
+        if wall := wall or bot_walls.by_body(status, body):
+            raise _blocked(wall, status)
         if status >= 400:
             raise _Failure(f"http_{status}", status)
         if status == 206 and not _whole_range(resp.headers.get("Content-Range")):

@@ -20,6 +20,8 @@ HINTS = {
     "xml_parse_error": "not readable as XML",
     "robots_disallowed": "the site's robots.txt disallows it (settings.respect_robots)",
     "refused_address": "a private or loopback address (settings.allow_private_hosts)",
+    "blocked": "the site's bot wall refuses clients without a browser: ask the publisher to let newsflow's "
+               "user_agent through, or ingest a crawl of the site as a warc source",
 }
 
 

@@ -42,6 +42,7 @@ BAD = {
     "/redirect-localhost?port=1": ("skipped", "refused_address"),
     "/redirect-file": ("skipped", "bad_scheme_redirect"),
     "/refresh/loop": ("failed", "too_many_redirects"),
+    "/wall/cloudflare-503": ("failed", "blocked:cloudflare"),
     "/refresh/private": ("skipped", "refused_address"),
     "/pdf": ("skipped", "not_html"),
     "/json": ("skipped", "not_html"),

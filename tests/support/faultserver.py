@@ -193,6 +193,9 @@ class FaultServer:
             cookies = ", ".join(f"{k}={v}" for k, v in sorted(request.cookies.items())) or "none"
             return web.Response(text=article_html(f"Cookies sent: {cookies}", "The council met on Monday. " * 12),
                                 content_type="text/html")
+        if path.startswith("/wall/"):
+            status, headers, body = BOT_WALLS[path.removeprefix("/wall/").split("/")[0]]
+            return web.Response(status=status, body=body, headers={"Content-Type": "text/html", **headers})
         if path.startswith("/refresh/"):
             return _refresh_page(path.removeprefix("/refresh/"), request.query)
         if path == "/redirect-private-path":  # into the part of the site robots.txt closes
@@ -229,6 +232,31 @@ class FaultServer:
         if path == "/link-farm":  # an article drowned in 50,000 linked paragraphs, 2.4 MB: ~16 CPU s
             return web.Response(text=LINK_FARM, content_type="text/html")
         return web.Response(status=404, text="not found")
+
+
+# /wall/<case>[/...]: the challenge and block pages of CDNs and WAFs, as they answer a client without a browser
+_AKAMAI = (b'<HTML><HEAD>\n<TITLE>Access Denied</TITLE>\n</HEAD><BODY>\n<H1>Access Denied</H1>\n\nYou don\'t have '
+           b'permission to access "http&#58;&#47;&#47;herald&#46;example&#47;" on this server.<P>\n'
+           b'Reference&#32;&#35;18&#46;2d351ab8&#46;1557333295&#46;a4e16ab\n<P>https&#58;&#47;&#47;errors&#46;'
+           b'edgesuite&#46;net&#47;18&#46;2d351ab8&#46;1557333295&#46;a4e16ab</P>\n</BODY>\n</HTML>\n')
+BOT_WALLS = {
+    "cloudflare": (403, {"cf-mitigated": "challenge"},
+                   b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>"
+                   b"<script src='/cdn-cgi/challenge-platform/h/g/orchestrate/chl_page/v1'></script></body></html>"),
+    # the same behind a 503: retried with backoff, it cost every try
+    "cloudflare-503": (503, {"cf-mitigated": "challenge", "Retry-After": "1"}, b"<html><body>Checking</body></html>"),
+    "vercel": (429, {"x-vercel-mitigated": "challenge"}, b"<html><body>Vercel Security Checkpoint</body></html>"),
+    "datadome": (403, {}, b"<html><head><title>herald.example</title></head><body><script>var dd={'cid':'AHrlqA',"
+                          b"'host':'geo.captcha-delivery.com'}</script>"
+                          b"<script src='https://ct.captcha-delivery.com/c.js'></script></body></html>"),
+    "akamai": (403, {}, _AKAMAI),
+    # an article about bot walls that names them all, served normally, and a plain refusal: neither is a wall
+    "article": (200, {}, article_html("Publishers turn to Cloudflare and DataDome against scrapers",
+                                      "Pages now load a script from captcha-delivery.com or /cdn-cgi/challenge-platform/ "
+                                      "before readers see them, and Akamai's errors.edgesuite.net pages are common. ")
+                .encode()),
+    "plain-403": (403, {}, b"<html><head><title>403 Forbidden</title></head><body><h1>Forbidden</h1></body></html>"),
+}
 
 
 # /refresh/<case>: meta refreshes a browser follows (a redirect shell) and ones it does not leave the article for

@@ -175,6 +175,37 @@ def test_env_allow_list(server, monkeypatch):
     assert result.outcome == "ok"
 
 
+@pytest.mark.parametrize(("case", "status"), [("cloudflare", 403), ("cloudflare-503", 503), ("vercel", 429),
+                                              ("datadome", 403), ("akamai", 403)])
+def test_a_bot_wall_is_named_and_never_retried(server, case, status):
+    """A CDN's or WAF's challenge was an anonymous http_403, or a 503/429 retried with backoff until the tries ran
+    out; asking harder is what turns a challenge into a ban."""
+    result = fetch(server, f"/wall/{case}")
+    vendor = case.split("-")[0]
+    assert (result.outcome, result.reason, result.status, result.tries) == ("failed", f"blocked:{vendor}", status, 1)
+
+
+@pytest.mark.parametrize(("case", "outcome", "reason"), [("article", "ok", None), ("plain-403", "failed", "http_403")])
+def test_pages_that_only_mention_bot_walls_are_not_walls(server, case, outcome, reason):
+    result = fetch(server, f"/wall/{case}")
+    assert (result.outcome, result.reason) == (outcome, reason)
+
+
+def test_a_host_whose_wall_refuses_every_request_is_asked_nothing_more(server):
+    settings = settings_for(server, host_failure_limit=3)
+
+    async def go():
+        async with Fetcher(settings, seed=1) as fetcher:
+            walls = [await fetcher.get(server.url(f"/wall/datadome/{i}")) for i in range(3)]
+            return walls, await fetcher.get(server.url("/ok/after-the-wall"))
+
+    before = server.hits.get("/ok/after-the-wall", 0)
+    walls, after = asyncio.run(go())
+    assert [w.reason for w in walls] == ["blocked:datadome"] * 3
+    assert (after.outcome, after.reason, after.tries) == ("failed", "blocked:datadome", 0)
+    assert server.hits.get("/ok/after-the-wall", 0) == before  # no request made
+
+
 def test_a_redirect_into_a_path_robots_txt_closes_is_not_followed(server):
     result = fetch(server, "/redirect-private-path")
     assert (result.outcome, result.reason, result.final_url) == ("skipped", "robots_disallowed",

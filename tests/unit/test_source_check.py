@@ -73,6 +73,15 @@ def test_check_names_where_a_moved_listing_is_now(tmp_path, data_env, capsys):
                         f"{server.url('/feed/')}: put that URL in the file)")
 
 
+def test_check_names_a_bot_wall_in_front_of_a_feed(tmp_path, data_env, capsys):
+    code, lines, server = check(tmp_path, capsys, lambda server: (
+        f"  - {{name: herald, kind: feed, url: '{server.url('/wall/cloudflare/rss.xml')}'}}\n"))
+    assert code == 1
+    assert lines[1] == (f"  feed {server.url('/wall/cloudflare/rss.xml')}: failed blocked:cloudflare HTTP 403 (the "
+                        "site's bot wall refuses clients without a browser: ask the publisher to let newsflow's "
+                        "user_agent through, or ingest a crawl of the site as a warc source)")
+
+
 def test_check_of_a_malformed_file_fetches_nothing(tmp_path, data_env, capsys):
     path = tmp_path / "sources.yaml"
     path.write_text("sources:\n  - {name: x, kind: feeed, url: 'http://127.0.0.1:9/feed'}\n")

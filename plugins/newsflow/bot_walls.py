@@ -1,0 +1,53 @@
+"""Tell a bot wall (a CDN's or WAF's challenge or block page) from the page asked for, so that a run records
+`blocked:<vendor>` instead of an anonymous http_403 or a "short article", and stops asking a host that refuses it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+# Headers the vendors document for their challenge responses: definitive, whatever the status (Cloudflare answers
+# 403, Vercel 429, AWS WAF 202 or 405, and a challenge may come with 200)
+_HEADER_SIGNALS = (
+    ("cf-mitigated", "challenge", "cloudflare"),  # developers.cloudflare.com: "challenge is the only valid value"
+    ("x-vercel-mitigated", "challenge", "vercel"),
+    ("x-amzn-waf-action", "challenge", "aws_waf"),
+    ("x-amzn-waf-action", "captcha", "aws_waf"),
+)
+
+# Markers of the vendors' own block and captcha pages, looked for only in a refusal (401, 403, 405) and only in its
+# first 64 KiB: an article may mention Cloudflare, and a healthy page's Content-Security-Policy names captcha
+# hosts, so neither a header's mention nor a 200 page's text counts
+_BODY_SIGNALS = (
+    (re.compile(rb"/cdn-cgi/challenge-platform/|<title>Just a moment\.\.\.</title>|Attention Required! \| Cloudflare"),
+     "cloudflare"),
+    (re.compile(rb"captcha-delivery\.com"), "datadome"),
+    (re.compile(rb"px-captcha|captcha\.px-cdn\.net|_pxAppId"), "perimeterx"),
+    (re.compile(rb"Incapsula incident ID|_Incapsula_Resource"), "imperva"),
+    # Akamai writes its block page's URLs and reference with character references ("errors&#46;edgesuite&#46;net")
+    (re.compile(rb"errors(?:\.|&#46;)edgesuite(?:\.|&#46;)net|Reference&#32;&#35;\d+&#46;"), "akamai"),
+    (re.compile(rb"Sucuri WebSite Firewall"), "sucuri"),
+    (re.compile(rb"DDoS-Guard", re.I), "ddos_guard"),
+)
+_REFUSALS = frozenset({401, 403, 405})
+BODY_SCAN_BYTES = 64 * 1024
+
+
+def by_headers(headers: Mapping[str, str]) -> str | None:
+    """The vendor whose challenge a response is, by the header the vendor documents for it; else None."""
+    for name, value, vendor in _HEADER_SIGNALS:
+        if (headers.get(name) or "").strip().lower() == value:
+            return vendor
+    return None
+
+
+def by_body(status: int, body: bytes) -> str | None:
+    """The vendor whose block or captcha page a refusal (401, 403, 405) carries; else None."""
+    if status not in _REFUSALS:
+        return None
+    head = body[:BODY_SCAN_BYTES]
+    for pattern, vendor in _BODY_SIGNALS:
+        if pattern.search(head):
+            return vendor
+    return None
