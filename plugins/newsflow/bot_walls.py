@@ -1,11 +1,12 @@
-"""Tell a bot wall (a CDN's or WAF's challenge or block page) from the page asked for, so that a run records
-`blocked:<vendor>` instead of an anonymous http_403 or a "short article", and stops asking a host that refuses it.
+"""Tell a bot wall (a CDN's or WAF's challenge or block page, a consent or login gate) from the page asked for, so
+that a run records `blocked:<vendor>` instead of an anonymous http_403 or a "short article".
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from urllib.parse import unquote, urlsplit
 
 # Headers the vendors document for their challenge responses: definitive, whatever the status (Cloudflare answers
 # 403, Vercel 429, AWS WAF 202 or 405, and a challenge may come with 200)
@@ -51,3 +52,24 @@ def by_body(status: int, body: bytes) -> str | None:
         if pattern.search(head):
             return vendor
     return None
+
+
+def is_gate(asked: str, landed: str) -> bool:
+    """Whether the page a redirect chain from `asked` landed on is a consent or login gate: another page whose query
+    carries the URL asked for (or its path), to send the reader back once they have clicked. Yahoo's
+    `guce.yahoo.com/consent?…&done=https%3A%2F%2F…`, Google's `consent.google.com/m?continue=…`, DPG Media's
+    privacy gate (the path inside a URL inside the query, so escapes are undone up to three times)."""
+    asked_parts, landed_parts = urlsplit(asked), urlsplit(landed)
+    if (landed_parts.netloc, landed_parts.path) == (asked_parts.netloc, asked_parts.path) or not landed_parts.query:
+        return False
+    path = asked_parts.path + (f"?{asked_parts.query}" if asked_parts.query else "")
+    needles = [asked.split("#", 1)[0]] + ([path] if len(asked_parts.path) > 1 else [])
+    query = landed_parts.query
+    for _ in range(3):
+        if any(needle in query for needle in needles):
+            return True
+        unescaped = unquote(query)
+        if unescaped == query:
+            return False
+        query = unescaped
+    return any(needle in query for needle in needles)

@@ -202,7 +202,8 @@ class Fetcher:
             return False
 
     def _note_connection(self, key: str, failure: _Failure | None) -> None:
-        self._note_wall(key, failure)
+        if failure is not None and failure.blocked_by:
+            self._note_wall(key, failure)
         if failure is None or not failure.unreachable:
             self._host_failures[key] = 0
             return
@@ -213,8 +214,8 @@ class Fetcher:
                         key, self._host_failures[key])
 
     def _note_wall(self, key: str, failure: _Failure | None) -> None:
-        """A host whose bot wall refused `host_failure_limit` requests in a row is asked nothing more this run: its
-        remaining URLs fail as blocked without a request."""
+        """A host whose bot wall refused `host_failure_limit` requests in a row (no page obtained from it between)
+        is asked nothing more this run: its remaining URLs fail as blocked without a request."""
         if failure is None or failure.blocked_by is None:
             self._host_walls.pop(key, None)
             return
@@ -477,6 +478,15 @@ class Fetcher:
                     current = result.final_url = target
                     result.outcome, result.body = "failed", None
                     continue
+                if kind == "article" and result.outcome == "ok" and current != url and bot_walls.is_gate(url, current):
+                    # the consent or login page stands where the article was asked: extracted, it was a "short
+                    # article"; it is the site refusing a reader who has not clicked
+                    gate = _blocked("gate", result.status)
+                    self._note_wall(host_port(url), gate)  # a host that gates every article is asked no more
+                    raise gate
+                if result.outcome in ("ok", "not_modified"):
+                    self._note_wall(host_port(url), None)
+                    self._note_wall(key, None)
                 return
         raise _Failure("too_many_redirects", result.status)
 

@@ -43,6 +43,7 @@ BAD = {
     "/redirect-file": ("skipped", "bad_scheme_redirect"),
     "/refresh/loop": ("failed", "too_many_redirects"),
     "/wall/cloudflare-503": ("failed", "blocked:cloudflare"),
+    "/gate/consent-story": ("failed", "blocked:gate"),
     "/refresh/private": ("skipped", "refused_address"),
     "/pdf": ("skipped", "not_html"),
     "/json": ("skipped", "not_html"),

@@ -9,6 +9,7 @@ import gzip
 import os
 import threading
 import zlib
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -193,6 +194,17 @@ class FaultServer:
             cookies = ", ".join(f"{k}={v}" for k, v in sorted(request.cookies.items())) or "none"
             return web.Response(text=article_html(f"Cookies sent: {cookies}", "The council met on Monday. " * 12),
                                 content_type="text/html")
+        if path.startswith("/gate/"):  # a consent gate that promises to send the reader back
+            here = f"{self.base}{path}"
+            if path.startswith("/gate/nested"):  # DPG Media's: the path inside a URL inside the query
+                inner = f"{self.base}/privacy-gate/accept?redirectUri={quote(path, safe='')}"
+                raise web.HTTPFound(f"/privacy-gate?siteKey=x&callbackUrl={quote(inner, safe='')}")
+            if path.startswith("/gate/tracking"):  # not a gate: the article, with the campaign on its query
+                raise web.HTTPFound("/ok/landing?utm_source=newsletter")
+            raise web.HTTPFound(f"/consent?gl=DE&continue={quote(here, safe='')}")
+        if path in ("/consent", "/privacy-gate"):
+            return web.Response(text="<html><body><form><h1>Before you continue</h1><p>We use cookies.</p>"
+                                     "<button>Accept all</button></form></body></html>", content_type="text/html")
         if path.startswith("/wall/"):
             status, headers, body = BOT_WALLS[path.removeprefix("/wall/").split("/")[0]]
             return web.Response(status=status, body=body, headers={"Content-Type": "text/html", **headers})

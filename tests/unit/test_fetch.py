@@ -206,6 +206,31 @@ def test_a_host_whose_wall_refuses_every_request_is_asked_nothing_more(server):
     assert server.hits.get("/ok/after-the-wall", 0) == before  # no request made
 
 
+@pytest.mark.parametrize("path", ["/gate/consent-story", "/gate/nested/story"])
+def test_a_consent_gate_where_the_article_was_asked_is_named(server, path):
+    """Yahoo's, Google's and DPG Media's consent pages stand where the article was asked; extracted, each was a
+    "short article" rejection that said nothing of the gate."""
+    result = fetch(server, path)
+    assert (result.outcome, result.reason, result.status) == ("failed", "blocked:gate", 200)
+    assert "/consent" in result.final_url or "/privacy-gate" in result.final_url
+
+
+def test_a_redirect_that_only_adds_a_campaign_is_no_gate(server):
+    result = fetch(server, "/gate/tracking")
+    assert (result.outcome, result.final_url) == ("ok", server.url("/ok/landing?utm_source=newsletter"))
+
+
+def test_a_host_that_gates_every_article_is_asked_nothing_more(server):
+    async def go():
+        async with Fetcher(settings_for(server, host_failure_limit=2), seed=1) as fetcher:
+            gated = [await fetcher.get(server.url(f"/gate/story-{i}")) for i in range(2)]
+            return gated, await fetcher.get(server.url("/ok/after-the-gate"))
+
+    gated, after = asyncio.run(go())
+    assert [g.reason for g in gated] == ["blocked:gate"] * 2
+    assert (after.reason, after.tries) == ("blocked:gate", 0)
+
+
 def test_a_redirect_into_a_path_robots_txt_closes_is_not_followed(server):
     result = fetch(server, "/redirect-private-path")
     assert (result.outcome, result.reason, result.final_url) == ("skipped", "robots_disallowed",
