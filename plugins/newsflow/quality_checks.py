@@ -48,6 +48,9 @@ class Thresholds:
     duplicate_rate: tuple[float, float] = (0.20, 0.50)
     rejection_rate: tuple[float, float] = (0.20, 0.50)
     fetch_failure_rate: tuple[float, float] = (0.10, 0.30)
+    # any bot wall is worth knowing (the publisher may let newsflow's user agent through); most of a source behind
+    # one means its coverage is no longer measured
+    blocked_rate: tuple[float, float] = (0.0, 0.50)
     date_disagreement_rate: tuple[float, float] = (0.10, 0.30)
     gx_max_rows: int = 200_000
 
@@ -251,8 +254,9 @@ def latest_ingest_run(con) -> str | None:
 
 
 def check_run_rates(con, *, limits: Thresholds | None = None, ingest_run_id: str | None = None) -> list[dict]:
-    """Rejection rate (rejected / article URLs that were fetched and extracted) and fetch-failure rate (failed /
-    URLs attempted, listings included) per source, for the latest ingest run."""
+    """Rejection rate (rejected / article URLs that were fetched and extracted), fetch-failure rate (failed / URLs
+    attempted, listings included) and the share of those a bot wall or consent gate refused (`blocked:*`) per
+    source, for the latest ingest run."""
     t = limits or Thresholds()
     run_id = ingest_run_id or latest_ingest_run(con)
     if run_id is None:
@@ -270,7 +274,14 @@ def check_run_rates(con, *, limits: Thresholds | None = None, ingest_run_id: str
         "from fetch_log where run_id = ? group by source order by source",
         "fetch_failure_rate", t.fetch_failure_rate, [run_id], ingest_run_id=run_id,
     )
-    return rejection + failures
+    blocked = _rate_check(
+        con,
+        "select source, count(*) filter (where outcome = 'failed' and starts_with(reason, 'blocked:')), "
+        "count(*) filter (where outcome <> 'skipped') "
+        "from fetch_log where run_id = ? group by source order by source",
+        "blocked_rate", t.blocked_rate, [run_id], ingest_run_id=run_id,
+    )
+    return rejection + failures + blocked
 
 
 def check_unique_keys(con) -> list[dict]:

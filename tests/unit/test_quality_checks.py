@@ -211,6 +211,21 @@ def test_rejection_and_fetch_failure_rates_use_the_latest_run(con):
     assert ("fetch_failure_rate", "alpha") not in rows  # alpha was not part of r3
 
 
+def test_a_source_behind_a_bot_wall_is_flagged(con):
+    add_run(con, "r3", NOW)
+    add_fetch(con, "r3", "beta", ["failed"] * 3 + ["loaded"] * 2, NOW)
+    add_fetch(con, "r3", "gamma", ["loaded"] * 9 + ["failed"], NOW)
+    con.execute("update fetch_log set reason = 'blocked:cloudflare' where run_id = 'r3' and outcome = 'failed'")
+    con.execute("update fetch_log set reason = 'http_404' where run_id = 'r3' and source = 'beta' and seq = 0")
+    rows = by_key(qc.check_run_rates(con))
+    assert (rows[("blocked_rate", "beta")]["observed"], rows[("blocked_rate", "beta")]["status"]) == (0.4, "warn")
+    assert rows[("blocked_rate", "gamma")]["status"] == "warn"
+    add_fetch(con, "r3", "beta", ["failed"] * 2, NOW)
+    con.execute("update fetch_log set reason = 'blocked:datadome' where run_id = 'r3' and reason is null "
+                "and outcome = 'failed'")
+    assert by_key(qc.check_run_rates(con))[("blocked_rate", "beta")]["status"] == "fail"  # 4 of 7
+
+
 def test_write_checks_is_idempotent(con):
     rows = qc.sql_checks(con, now=NOW)
     assert qc.write_checks(con, "q1", rows, checked_at=NOW) == len(rows)
