@@ -20,6 +20,7 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
+from newsflow import bot_walls
 from newsflow.archive import ArchiveDamage, ArchiveScan, header, scan_archive
 from newsflow.encoding import (
     SERVER_DEFAULT,
@@ -486,6 +487,9 @@ def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[Archive
                 elif response.record_type == "revisit":
                     # the page is in the earlier capture it points at, which may be in another file or none given
                     entry.failure, entry.outcome = "warc_revisit", "skipped"
+                elif wall := (bot_walls.by_headers({k.lower(): v for k, v in response.headers})
+                              or bot_walls.by_body(response.status, response.body)):
+                    entry.failure = f"blocked:{wall}"  # the crawler met a bot wall: its challenge page is no article
                 elif 300 <= response.status < 400:
                     entry.failure, entry.outcome = "redirect", "skipped"
                 elif not response.status:

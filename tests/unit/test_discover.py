@@ -313,6 +313,27 @@ def test_warc_entries_list_every_response_with_offsets_and_the_outcome_of_those_
     assert read_response(entries[-1].warc_file, entries[-1].warc_offset).body == b"<html>b</html>"
 
 
+def test_a_crawlers_bot_wall_pages_are_named_as_such(tmp_path):
+    """A crawl meets the same walls: Cloudflare's challenge (403 with cf-mitigated, or even a 200) and DataDome's
+    captcha page were an anonymous http_403 or a page extracted as a short article."""
+    from tests.support.faultserver import BOT_WALLS
+
+    with open(tmp_path / "c.warc.gz", "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for url, status, headers, body in [
+            ("https://x.example/cf", "403 Forbidden", [("cf-mitigated", "challenge")], BOT_WALLS["cloudflare"][2]),
+            ("https://x.example/cf-200", "200 OK", [("CF-Mitigated", "challenge")], b"<html>Just a moment</html>"),
+            ("https://x.example/dd", "403 Forbidden", [], BOT_WALLS["datadome"][2]),
+            ("https://x.example/forbidden", "403 Forbidden", [], BOT_WALLS["plain-403"][2]),
+        ]:
+            http = StatusAndHeaders(status, [("Content-Type", "text/html"), *headers], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http))
+    entries = warc_entries(str(tmp_path / "c.warc.gz"))
+    assert [(e.url.rsplit("/", 1)[1], e.failure) for e in entries] == [
+        ("cf", "blocked:cloudflare"), ("cf-200", "blocked:cloudflare"), ("dd", "blocked:datadome"),
+        ("forbidden", "http_403")]
+
+
 def test_records_warcio_reads_no_http_exchange_in_still_get_an_outcome(tmp_path):
     """warcio parses an HTTP block only for an http(s) target: a crawler's `dns:` record, a mistyped scheme and a
     revisit record stored without headers used to vanish from the accounting (read, never listed)."""
