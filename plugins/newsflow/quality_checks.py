@@ -261,27 +261,24 @@ def check_run_rates(con, *, limits: Thresholds | None = None, ingest_run_id: str
     run_id = ingest_run_id or latest_ingest_run(con)
     if run_id is None:
         return []
-    rejection = _rate_check(
-        con,
-        "select source, count(*) filter (where outcome = 'rejected'), "
-        "count(*) filter (where outcome in ('loaded', 'unchanged', 'rejected')) "
-        "from fetch_log where run_id = ? and url_kind = 'article' group by source order by source",
-        "rejection_rate", t.rejection_rate, [run_id], ingest_run_id=run_id,
+    rates = (
+        # check, the rows counted, out of which rows
+        ("rejection_rate", "url_kind = 'article' and outcome = 'rejected'",
+         "url_kind = 'article' and outcome in ('loaded', 'unchanged', 'rejected')", t.rejection_rate),
+        ("fetch_failure_rate", "outcome = 'failed'", "outcome <> 'skipped'", t.fetch_failure_rate),
+        ("blocked_rate", "outcome = 'failed' and starts_with(reason, 'blocked:')", "outcome <> 'skipped'",
+         t.blocked_rate),
     )
-    failures = _rate_check(
-        con,
-        "select source, count(*) filter (where outcome = 'failed'), count(*) filter (where outcome <> 'skipped') "
-        "from fetch_log where run_id = ? group by source order by source",
-        "fetch_failure_rate", t.fetch_failure_rate, [run_id], ingest_run_id=run_id,
-    )
-    blocked = _rate_check(
-        con,
-        "select source, count(*) filter (where outcome = 'failed' and starts_with(reason, 'blocked:')), "
-        "count(*) filter (where outcome <> 'skipped') "
-        "from fetch_log where run_id = ? group by source order by source",
-        "blocked_rate", t.blocked_rate, [run_id], ingest_run_id=run_id,
-    )
-    return rejection + failures + blocked
+    return [
+        row
+        for check, counted, of, lim in rates
+        for row in _rate_check(
+            con,
+            f"select source, count(*) filter (where {counted}), count(*) filter (where {of}) "
+            "from fetch_log where run_id = ? group by source order by source",
+            check, lim, [run_id], ingest_run_id=run_id,
+        )
+    ]
 
 
 def check_unique_keys(con) -> list[dict]:
