@@ -281,6 +281,55 @@ def check_run_rates(con, *, limits: Thresholds | None = None, ingest_run_id: str
     ]
 
 
+# A feed lists its newest items only. When a scheduled re-read finds none of them known (stored, or checked since),
+# the feed turned over completely since the last run, and whatever it listed in between was never seen: the source
+# is read too seldom for how much it publishes. A handful of items is too few to tell.
+TURNOVER_MIN_ITEMS = 5
+
+
+def check_listing_turnover(con) -> list[dict]:
+    """Per feed source, its latest run: how many of the article URLs its feed listed were already known. None, on a
+    source read before, warns that articles between the two runs may be missing."""
+    rows = con.execute(
+        """
+        with source_runs as (
+            select fetch_log.source, fetch_log.run_id, max(fetch_log.logged_at) as logged_at
+            from fetch_log
+            join sources on sources.name = fetch_log.source and sources.kind = 'feed'
+            where fetch_log.url_kind = 'article'
+            group by fetch_log.source, fetch_log.run_id
+        ),
+
+        latest as (
+            select source, run_id, count(*) over (partition by source) as runs
+            from source_runs
+            qualify row_number() over (partition by source order by logged_at desc, run_id desc) = 1
+        )
+
+        select
+            latest.source,
+            latest.run_id,
+            latest.runs,
+            count(*) filter (
+                where fetch_log.outcome = 'unchanged' or (fetch_log.outcome = 'loaded' and fetch_log.reason <> 'new')
+            ) as known,
+            count(*) filter (where fetch_log.outcome <> 'skipped') as listed
+        from latest
+        join fetch_log on fetch_log.source = latest.source and fetch_log.run_id = latest.run_id
+        where fetch_log.url_kind = 'article'
+        group by latest.source, latest.run_id, latest.runs
+        order by latest.source
+        """
+    ).fetchall()
+    out = []
+    for source, run_id, runs, known, listed in rows:
+        turned_over = runs > 1 and listed >= TURNOVER_MIN_ITEMS and known == 0
+        out.append(_row("listing_turnover", source, known,
+                        "> 0 of the feed's items known from an earlier run (else: read it more often)",
+                        "warn" if turned_over else "pass", ingest_run_id=run_id, listed=listed, runs=runs))
+    return out
+
+
 def check_unique_keys(con) -> list[dict]:
     """Each table's key (newsflow.warehouse.KEYS) is unique: a lake has no primary keys, the loads keep them."""
     from newsflow.warehouse import KEYS, duplicate_keys
@@ -300,6 +349,7 @@ def sql_checks(con, *, now: datetime | None = None, limits: Thresholds | None = 
         *check_null_rates(con, limits=limits),
         *check_duplicate_rate(con, limits=limits),
         *check_run_rates(con, limits=limits),
+        *check_listing_turnover(con),
         *check_date_disagreement_rate(con, limits=limits),
         *extraction_health_checks(con, now=now),
     ]

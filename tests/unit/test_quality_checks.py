@@ -226,6 +226,25 @@ def test_a_source_behind_a_bot_wall_is_flagged(con):
     assert by_key(qc.check_run_rates(con))[("blocked_rate", "beta")]["status"] == "fail"  # 4 of 7
 
 
+def test_a_feed_that_turned_over_since_its_last_run_is_flagged(con):
+    """Every item new on a re-read: the feed listed more since the last run than it shows, and those are lost."""
+    assert by_key(qc.check_listing_turnover(con))[("listing_turnover", "alpha")]["status"] == "pass"  # one run only
+    add_fetch(con, "r3", "alpha", ["loaded"] * 6 + ["skipped"], NOW)
+    con.execute("update fetch_log set reason = 'new' where run_id = 'r3' and outcome = 'loaded'")
+    row = by_key(qc.check_listing_turnover(con))[("listing_turnover", "alpha")]
+    assert (row["status"], row["observed"], json.loads(row["details"])["listed"]) == ("warn", 0, 6)
+    add_fetch(con, "r4", "alpha", ["loaded"] * 5 + ["unchanged"], NOW + timedelta(hours=1))
+    con.execute("update fetch_log set reason = 'new' where run_id = 'r4' and outcome = 'loaded'")
+    row = by_key(qc.check_listing_turnover(con))[("listing_turnover", "alpha")]
+    assert (row["status"], row["observed"], json.loads(row["details"])["ingest_run_id"]) == ("pass", 1, "r4")
+    # a listing of a few items tells nothing; a source that is no feed is not checked
+    add_fetch(con, "r5", "beta", ["loaded"] * 3, NOW + timedelta(hours=2))
+    con.execute("update fetch_log set reason = 'new' where run_id = 'r5'")
+    assert by_key(qc.check_listing_turnover(con))[("listing_turnover", "beta")]["status"] == "pass"
+    con.execute("update sources set kind = 'sitemap' where name = 'alpha'")
+    assert ("listing_turnover", "alpha") not in by_key(qc.check_listing_turnover(con))
+
+
 def test_write_checks_is_idempotent(con):
     rows = qc.sql_checks(con, now=NOW)
     assert qc.write_checks(con, "q1", rows, checked_at=NOW) == len(rows)
