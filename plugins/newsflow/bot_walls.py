@@ -60,7 +60,9 @@ def is_gate(asked: str, landed: str) -> bool:
     `guce.yahoo.com/consent?…&done=https%3A%2F%2F…`, Google's `consent.google.com/m?continue=…`, DPG Media's
     privacy gate (the path inside a URL inside the query, so escapes are undone up to three times)."""
     asked_parts, landed_parts = urlsplit(asked), urlsplit(landed)
-    if (landed_parts.netloc, landed_parts.path) == (asked_parts.netloc, asked_parts.path) or not landed_parts.query:
+    # a gate lives at a path of its own (/consent, /m, /login): the article itself, moved to https or www. with the
+    # old address on its query for analytics, is no gate
+    if landed_parts.path.rstrip("/") == asked_parts.path.rstrip("/") or not landed_parts.query:
         return False
     path = asked_parts.path + (f"?{asked_parts.query}" if asked_parts.query else "")
     needles = [asked.split("#", 1)[0]] + ([path] if len(asked_parts.path) > 1 else [])

@@ -46,6 +46,7 @@ def test_a_plain_refusal_is_no_wall():
     # not gates: the article moved, took a campaign, went to https, or a home page sent elsewhere
     ("http://herald.example/2024/03/story", "https://herald.example/2024/03/story", False),
     ("https://herald.example/story", "https://herald.example/story?utm_source=x", False),
+    ("http://herald.example/story", "https://www.herald.example/story/?ref=http%3A%2F%2Fherald.example%2Fstory", False),
     ("https://herald.example/s/123", "https://herald.example/2024/03/14/story-123.html", False),
     ("https://herald.example/", "https://herald.example/en/?from=/", False),
 ])
