@@ -313,7 +313,8 @@ def check_listing_turnover(con) -> list[dict]:
             count(*) filter (
                 where fetch_log.outcome = 'unchanged' or (fetch_log.outcome = 'loaded' and fetch_log.reason <> 'new')
             ) as known,
-            count(*) filter (where fetch_log.outcome <> 'skipped') as listed
+            -- judged pages only: a URL that failed (the site down) says nothing of whether it was new
+            count(*) filter (where fetch_log.outcome in ('loaded', 'unchanged', 'rejected')) as listed
         from latest
         join fetch_log on fetch_log.source = latest.source and fetch_log.run_id = latest.run_id
         where fetch_log.url_kind = 'article'

@@ -237,7 +237,10 @@ def test_a_feed_that_turned_over_since_its_last_run_is_flagged(con):
     con.execute("update fetch_log set reason = 'new' where run_id = 'r4' and outcome = 'loaded'")
     row = by_key(qc.check_listing_turnover(con))[("listing_turnover", "alpha")]
     assert (row["status"], row["observed"], json.loads(row["details"])["ingest_run_id"]) == ("pass", 1, "r4")
-    # a listing of a few items tells nothing; a source that is no feed is not checked
+    # a run whose fetches failed (the site down) tells nothing, nor does a listing of a few items; a source that is
+    # no feed is not checked
+    add_fetch(con, "r4b", "alpha", ["failed"] * 8, NOW + timedelta(hours=1, minutes=30))
+    assert by_key(qc.check_listing_turnover(con))[("listing_turnover", "alpha")]["status"] == "pass"
     add_fetch(con, "r5", "beta", ["loaded"] * 3, NOW + timedelta(hours=2))
     con.execute("update fetch_log set reason = 'new' where run_id = 'r5'")
     assert by_key(qc.check_listing_turnover(con))[("listing_turnover", "beta")]["status"] == "pass"
