@@ -453,7 +453,7 @@ def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[Archive
     per file (records read, damage with offsets), and a damaged response record whose URL survived becomes an
     entry with `failure` set, so it is accounted for as failed rather than lost.
     """
-    from newsflow.fetch import is_html
+    from newsflow.fetch import is_html, refresh_target
     from newsflow.urls import url_problem
 
     path = Path(pattern)
@@ -498,6 +498,10 @@ def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[Archive
                     entry.failure = f"http_{response.status}"
                 elif ctype and "html" not in ctype.lower() and not is_html(ctype, response.body[:1024]):
                     entry.failure, entry.outcome = "not_html", "skipped"
+                elif refresh_target(response.headers, response.body, response.url):
+                    # a redirect shell the crawler stored (a meta refresh within seconds): as a 3xx record, its
+                    # target is a record of its own or was never crawled; extracted, it was a "short article"
+                    entry.failure, entry.outcome = "redirect", "skipped"
                 elif response.truncated:
                     scan.truncated += 1
                     log.warning("%s: the crawler stored only the beginning of %s (WARC-Truncated: %s); its text is "

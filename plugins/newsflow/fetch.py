@@ -472,7 +472,7 @@ class Fetcher:
                     result.outcome = "failed"
                     continue
                 if (kind != "robots" and result.outcome == "ok" and is_html(result.content_type, result.body or b"")
-                        and (target := refresh_target(result, current))):
+                        and (target := refresh_target(result.headers, result.body or b"", current))):
                     # a redirect shell: the page a browser shows is the one it refreshes to (the shell stays in
                     # the WARC, archived as read); for a feed or sitemap, the old address of one that moved
                     current = result.final_url = target
@@ -599,14 +599,14 @@ _META_REFRESH = re.compile(rb"http-equiv\s*=\s*[\"']?\s*refresh\b", re.I)
 _REFRESH_VALUE = re.compile(r"""\s*(\d[\d.]*)\s*[;,]?\s*(?:url\s*=\s*)?(["']?)(.*)""", re.I | re.S)
 
 
-def refresh_target(result: FetchResult, base: str) -> str | None:
+def refresh_target(headers: list[tuple[str, str]], body: bytes, base: str) -> str | None:
     """Where a page refreshes to within REFRESH_REDIRECT_S seconds (a `<meta http-equiv="refresh">` or a Refresh
     header, as browsers follow them), when that is another http(s) URL; else None. A refresh in a comment (CNN's
     `<!--[if lte IE 9]>` "unsupported browser" page) or inside `<noscript>` (Facebook's page for readers without
     JavaScript) is not what a browser follows: the page is parsed to tell, only when it names a refresh at all."""
-    values = [value for name, value in result.headers if name.lower() == "refresh" and value]
+    values = [value for name, value in headers if name.lower() == "refresh" and value]
     # a redirect shell is small: the page's beginning is parsed, never a hostile 64 MB in the fetcher's event loop
-    head = (result.body or b"")[:REFRESH_SCAN_BYTES]
+    head = body[:REFRESH_SCAN_BYTES]
     if _META_REFRESH.search(head):
         values += _meta_refreshes(head)
     for value in values:

@@ -334,6 +334,20 @@ def test_a_crawlers_bot_wall_pages_are_named_as_such(tmp_path):
         ("forbidden", "http_403")]
 
 
+def test_a_redirect_shell_a_crawler_stored_is_a_redirect(tmp_path):
+    """A 200 page that refreshes elsewhere at once is a redirect, as a 3xx record is; pages that only reload
+    themselves, or refresh old browsers elsewhere in a conditional comment (CNN's), are pages."""
+    from tests.support.faultserver import REFRESH_CASES
+
+    _warc(tmp_path / "s.warc.gz", [
+        (f"https://x.example/{case}", "text/html", 200, REFRESH_CASES[case].encode())
+        for case in ("shell", "shell-quoted", "reload", "ie-comment", "noscript")])
+    assert [(e.url.rsplit("/", 1)[1], e.failure and (e.outcome, e.failure)) for e in warc_entries(
+        str(tmp_path / "s.warc.gz"))] == [
+        ("shell", ("skipped", "redirect")), ("shell-quoted", ("skipped", "redirect")), ("reload", None),
+        ("ie-comment", None), ("noscript", None)]
+
+
 def test_records_warcio_reads_no_http_exchange_in_still_get_an_outcome(tmp_path):
     """warcio parses an HTTP block only for an http(s) target: a crawler's `dns:` record, a mistyped scheme and a
     revisit record stored without headers used to vanish from the accounting (read, never listed)."""
