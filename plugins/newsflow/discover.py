@@ -30,6 +30,7 @@ from newsflow.encoding import (
     normalise_label,
     overrules_latin_default,
     utf8_despite_latin_label,
+    utf16_without_bom,
 )
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,11 @@ def _unwrap(data: bytes) -> bytes:
             raise DiscoveryError("corrupt_gzip") from None
         if len(data) > MAX_UNCOMPRESSED:  # read in part, it would list some entries and drop the rest unsaid
             raise DiscoveryError("too_large", f"over {MAX_UNCOMPRESSED:,} bytes uncompressed")
+    if encoding := utf16_without_bom(data):
+        # the XML parser finds UTF-16 by a byte-order mark or a declaration; without either it read "no root element"
+        data = data.decode(encoding, errors="replace").encode("utf-8")
+        if declared := _XML_DECLARED.match(data):
+            data = data[: declared.start(1)] + b"utf-8" + data[declared.end(1):]
     data = data.lstrip()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:].lstrip()

@@ -102,7 +102,7 @@ def utf16_without_bom(data: bytes) -> str | None:
     valid UTF-8) such a document came out as "<\\x00h\\x00t\\x00m\\x00l"; no other encoding a page uses writes NULs."""
     head = data[:4096]
     units = len(head) // 2
-    if units < 4:
+    if units < 4 or bom_encoding(data):
         return None
     even, odd = head[0:units * 2:2].count(0), head[1:units * 2:2].count(0)
     if odd >= units // 4 and even <= odd // 16:

@@ -245,6 +245,20 @@ def test_feedburner_items_give_the_publishers_own_url():
     assert [e.url for e in parse_feed(atom)] == ["https://x.example/a"]
 
 
+@pytest.mark.parametrize("declaration", ['<?xml version="1.0" encoding="UTF-16"?>', '<?xml version="1.0"?>', ""],
+                         ids=["declared-utf16", "declared-no-encoding", "undeclared"])
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-16"], ids=["le-no-bom", "be-no-bom", "bom"])
+def test_utf16_listings_with_or_without_bom_and_declaration(declaration, encoding):
+    """The XML parser finds UTF-16 by a byte-order mark or a declaration; a feed with neither read "no root element"."""
+    feed = (f"{declaration}<rss version='2.0'><channel><item><title>الحكومة تعلن الميزانية</title>"
+            "<link>https://alhadath.example/أخبار/1</link></item></channel></rss>")
+    assert [(e.url, e.title) for e in parse_feed(feed.encode(encoding))] == [
+        ("https://alhadath.example/أخبار/1", "الحكومة تعلن الميزانية")]
+    sitemap = (f"{declaration}<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+               "<url><loc>https://lenta.example/новости/1</loc></url></urlset>")
+    assert [e.url for e in parse_sitemap(sitemap.encode(encoding))[0]] == ["https://lenta.example/новости/1"]
+
+
 def test_a_text_sitemap_lists_one_url_a_line():
     """The sitemap protocol's text format: it was `xml_parse_error`."""
     data = ("https://alhadath.example/2018/05/21/أخبار-المجلس\r\n\n  https://alhadath.example/b  \n"
