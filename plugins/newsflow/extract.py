@@ -111,7 +111,7 @@ def _page_facts(tree, restore: dict[str, str] | None = None, url: str | None = N
     links to other pages (not to this one, `url`), and the short lines around the headline (dateline, "Source: …",
     byline) where a wire credit often sits."""
     facts = {"lang": None, "h1": None, "h1s": [], "og_site_name": None, "title": None, "anchors": frozenset(),
-             "lead": None, "stated_titles": []}
+             "lead": None, "stated_titles": [], "access": None}
     if tree is None:
         return facts
     restore = restore or {}
@@ -119,7 +119,7 @@ def _page_facts(tree, restore: dict[str, str] | None = None, url: str | None = N
     facts["lang"] = root.get("lang") or root.get("xml:lang")
     # one walk of the tree for the first h1, the first title, og:site_name and the links
     h1 = title = site = None
-    links, h1s, stated = [], [], []
+    links, h1s, stated, access = [], [], [], []
     for el in root.iter("a", "h1", "title", "meta", "script"):
         tag = el.tag
         if tag == "a":
@@ -132,9 +132,14 @@ def _page_facts(tree, restore: dict[str, str] | None = None, url: str | None = N
                 site = el.get("content")
             elif prop in _TITLE_METAS and el.get("content"):
                 stated.append(el.get("content"))
+            elif prop == "article:content_tier" and el.get("content"):
+                access.append(_TIERS.get(el.get("content").strip().lower()))
         elif tag == "script":
-            if "ld+json" in (el.get("type") or "") and el.text and "headline" in el.text:
-                stated[:0] = _jsonld_headlines(el.text)
+            if "ld+json" in (el.get("type") or "") and el.text and ("headline" in el.text
+                                                                    or "isAccessibleForFree" in el.text):
+                headlines, free = _jsonld_facts(el.text)
+                stated[:0] = headlines
+                access += free
         elif tag == "h1":
             h1 = el if h1 is None else h1
             if len(h1s) < 5:
@@ -149,6 +154,7 @@ def _page_facts(tree, restore: dict[str, str] | None = None, url: str | None = N
         facts["title"] = _restore(_clean(title.text_content()), restore)
     facts["h1s"] = [t for t in (_restore(_clean(el.text_content()), restore) for el in h1s) if t]
     facts["stated_titles"] = [_restore(_clean(s), restore) for s in stated]
+    facts["access"] = next((level for level in ("paywalled", "metered", "free") if level in access), None)
     here = _same_page_key(url) if url else None
     keys: dict[str, tuple[str, str] | None] = {}
     facts["anchors"] = frozenset(
@@ -163,24 +169,46 @@ _TITLE_METAS = frozenset({"og:title", "twitter:title"})
 _ARTICLE_TYPES = re.compile(r"Article|Posting|Report", re.I)
 
 
-def _jsonld_headlines(text: str) -> list[str]:
-    """The headline of each article-like object in a JSON-LD script (none from broken JSON)."""
+# What a page states of its access (`access`): Open Graph's article:content_tier, and schema.org's
+# isAccessibleForFree on the article or on a part of it (hasPart: Google's markup for paywalled content)
+_TIERS = {"free": "free", "metered": "metered", "locked": "paywalled"}
+
+
+def _jsonld_facts(text: str) -> tuple[list[str], list[str]]:
+    """The headline of each article-like object in a JSON-LD script, and what the script states of access ("free",
+    "paywalled": isAccessibleForFree of an article or of a part of one); nothing from broken JSON."""
     try:
         data = json.loads(text, strict=False)
     except (ValueError, RecursionError):  # a nesting bomb ("[[[[...") raises the latter
-        return []
-    found, stack = [], [data]
+        return [], []
+    found, access, stack = [], [], [(data, False)]
     while stack and len(found) < 5:
-        node = stack.pop()
+        node, in_article = stack.pop()
         if isinstance(node, list):
-            stack.extend(reversed(node))
+            stack.extend((item, in_article) for item in reversed(node))
         elif isinstance(node, dict):
             kind = node.get("@type")
             kind = " ".join(kind) if isinstance(kind, list) else str(kind or "")
-            if isinstance(node.get("headline"), str) and _ARTICLE_TYPES.search(kind):
+            article = bool(_ARTICLE_TYPES.search(kind))
+            if isinstance(node.get("headline"), str) and article:
                 found.append(node["headline"])
-            stack.extend(reversed(node.get("@graph", []) if isinstance(node.get("@graph"), list) else []))
-    return found
+            if (article or in_article) and (free := _boolean(node.get("isAccessibleForFree"))) is not None:
+                access.append("free" if free else "paywalled")
+            children = node.get("@graph") if isinstance(node.get("@graph"), list) else []
+            parts = node.get("hasPart") if article and isinstance(node.get("hasPart"), list | dict) else []
+            stack.extend((child, False) for child in reversed(children))
+            stack.append((parts, True))
+    return found, access
+
+
+def _boolean(value) -> bool | None:
+    # JSON-LD writes a schema.org Boolean as true, "True", "false" or "http://schema.org/False"
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().rsplit("/", 1)[-1].lower()
+        return {"true": True, "false": False}.get(word)
+    return None
 
 
 def _same_page_key(href: str, base: str | None = None) -> tuple[str, str] | None:
@@ -432,6 +460,7 @@ def extract_html(
         "body_hash": body_hash(body),
         "simhash": simhash(body) if body else None,
         "credit": find_credit(body, lead=facts["lead"], title=title),
+        "access": facts["access"],
         "categories": _split_list(doc.categories if doc else None),
         "tags": _split_list(doc.tags if doc else None),
         "extractor_version": extractor_version(),

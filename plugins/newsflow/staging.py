@@ -69,6 +69,7 @@ ARTICLE = pa.schema(
         ("body_hash", pa.string()),
         ("simhash", pa.uint64()),
         ("credit", pa.string()),
+        ("access", pa.string()),
         ("categories", pa.list_(pa.string())),
         ("tags", pa.list_(pa.string())),
         ("fetched_at", _TS),

@@ -43,6 +43,7 @@ when matched then
             body_hash = staged.body_hash,
             simhash = staged.simhash,
             credit = staged.credit,
+            access = staged.access,
             categories = staged.categories,
             tags = staged.tags,
             fetched_at = staged.fetched_at,
@@ -69,7 +70,7 @@ when matched then
 when not matched then insert (
     article_id, url, canonical_url, source, source_domain, sitename, title, author,
     published_at, published_date, date_source, date_disagreement, language, language_source,
-    body, body_chars, link_density, body_hash, simhash, credit, categories, tags, duplicate_of, duplicate_kind,
+    body, body_chars, link_density, body_hash, simhash, credit, access, categories, tags, duplicate_of, duplicate_kind,
     fetched_at, http_status, warc_file, warc_offset, first_run_id, last_run_id, changed_run_id,
     extractor_version, extractor_settings, inserted_at, updated_at, article_seq
 ) values (
@@ -93,6 +94,7 @@ when not matched then insert (
     staged.body_hash,
     staged.simhash,
     staged.credit,
+    staged.access,
     staged.categories,
     staged.tags,
     null,

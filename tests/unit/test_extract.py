@@ -30,8 +30,8 @@ FETCHED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 RECORD_KEYS = {
     "url", "source", "source_domain", "sitename", "title", "author", "published_at", "published_date",
     "date_source", "date_disagreement", "date_reason", "date_candidates", "language", "language_source", "body",
-    "body_chars", "link_density", "body_hash", "simhash", "credit", "categories", "tags", "extractor_version",
-    "extractor_settings",
+    "body_chars", "link_density", "body_hash", "simhash", "credit", "access", "categories", "tags",
+    "extractor_version", "extractor_settings",
 }
 
 
@@ -304,3 +304,40 @@ def test_a_json_ld_nesting_bomb_is_skipped_not_fatal():
     assert record["published_date"].isoformat() == "2024-03-14"
     assert "first ferries sailed" in record["body"]
     assert record["title"] == "Harbour reopens"
+
+
+def _gated_page(head: str) -> str:
+    return ("<html lang='ar'><head><title>الحكومة تقر موازنة جديدة</title>" + head
+            + "<meta property='article:published_time' content='2024-03-14T10:32:00+02:00'></head><body><article>"
+            "<h1>الحكومة تقر موازنة جديدة</h1>" + "<p>أقرت الحكومة اليوم موازنة جديدة للعام المقبل بعد نقاش طويل "
+            "في مجلس الوزراء حول أولويات الإنفاق العام.</p>" * 4 + "</article></body></html>")
+
+
+def _ld(value: str) -> str:
+    return f'<script type="application/ld+json">{value}</script>'
+
+
+@pytest.mark.parametrize(("head", "access"), [
+    (_ld('{"@type": "NewsArticle", "headline": "x", "isAccessibleForFree": false}'), "paywalled"),
+    (_ld('{"@type": "NewsArticle", "isAccessibleForFree": "False"}'), "paywalled"),
+    (_ld('{"@type": "Article", "isAccessibleForFree": "http://schema.org/False"}'), "paywalled"),
+    # Google's markup for a paywalled part: the article is free to open, its body behind the wall
+    (_ld('{"@graph": [{"@type": "WebSite", "isAccessibleForFree": true}, {"@type": ["NewsArticle"], '
+         '"isAccessibleForFree": true, "hasPart": {"@type": "WebPageElement", "isAccessibleForFree": false, '
+         '"cssSelector": ".paywall"}}]}'), "paywalled"),
+    (_ld('{"@type": "NewsArticle", "headline": "x", "isAccessibleForFree": "True"}'), "free"),
+    ("<meta property='article:content_tier' content='metered'>", "metered"),
+    ("<meta property='article:content_tier' content='locked'>", "paywalled"),
+    ("<meta property='article:content_tier' content='free'>", "free"),
+    # a website's or organisation's own flag says nothing of the article; nothing stated is null
+    (_ld('{"@type": "WebSite", "isAccessibleForFree": false}'), None),
+    (_ld('{"@type": "NewsArticle", "isAccessibleForFree": "maybe"}'), None),
+    ("", None),
+])
+def test_what_a_page_states_of_its_access(head, access):
+    """schema.org's isAccessibleForFree (on the article or a part of it) and Open Graph's article:content_tier: an
+    analyst counting words or reading bodies can leave out the teasers of paywalled articles."""
+    record = extract_html(_gated_page(head), url="https://alhadath.example/a", source="s",
+                          fetched_at=datetime(2024, 3, 15, tzinfo=UTC))
+    assert record["access"] == access
+    assert record["title"] == "الحكومة تقر موازنة جديدة"  # the headline the same script states is still read

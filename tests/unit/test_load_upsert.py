@@ -47,3 +47,23 @@ def test_changed_article_keeps_its_history_and_reruns_change_nothing(tmp_path, m
     finally:
         con.close()
     assert logged == 3
+
+
+def test_what_an_article_states_of_its_access_is_stored_and_follows_changes(tmp_path, monkeypatch):
+    """The `access` column (migration 007): inserted with a new article, rewritten when the article changes."""
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    gated, free = record("alpha", 1, D1, "Talks resume", WIRE, access="paywalled"), record("alpha", 2, D2, "Port", PORT)
+    load(tmp_path, "run1", {"alpha": [gated, free]})
+    con = warehouse.connect(tmp_path / "w", read_only=True)
+    try:
+        assert con.execute("select access from articles where access is not null").fetchall() == [("paywalled",)]
+    finally:
+        con.close()
+    changed = {**gated, "access": "free", "body": WIRE + " The wall came down.", "body_hash": "changed-hash"}
+    load(tmp_path, "run2", {"alpha": [changed, free]})
+    con = warehouse.connect(tmp_path / "w", read_only=True)
+    try:
+        stored = dict(con.execute("select article_id, access from articles").fetchall())
+    finally:
+        con.close()
+    assert stored == {gated["article_id"]: "free", free["article_id"]: None}
