@@ -190,7 +190,7 @@ def _jsonld_facts(text: str) -> tuple[list[str], list[str]]:
             kind = node.get("@type")
             kind = " ".join(kind) if isinstance(kind, list) else str(kind or "")
             article = bool(_ARTICLE_TYPES.search(kind))
-            if isinstance(node.get("headline"), str) and article:
+            if isinstance(node.get("headline"), str) and article and not in_article:  # a part's is not the page's
                 found.append(node["headline"])
             if (article or in_article) and (free := _boolean(node.get("isAccessibleForFree"))) is not None:
                 access.append("free" if free else "paywalled")
