@@ -65,7 +65,8 @@ def is_gate(asked: str, landed: str) -> bool:
     if landed_parts.path.rstrip("/") == asked_parts.path.rstrip("/") or not landed_parts.query:
         return False
     path = asked_parts.path + (f"?{asked_parts.query}" if asked_parts.query else "")
-    needles = [asked.split("#", 1)[0]] + ([path] if len(asked_parts.path) > 1 else [])
+    # the path alone only when long enough not to turn up in any query by chance ("/a" in "?x=/ab")
+    needles = [asked.split("#", 1)[0]] + ([path] if len(path) >= 8 else [])
     query = landed_parts.query
     for _ in range(3):
         if any(needle in query for needle in needles):

@@ -49,6 +49,7 @@ def test_a_plain_refusal_is_no_wall():
     ("http://herald.example/story", "https://www.herald.example/story/?ref=http%3A%2F%2Fherald.example%2Fstory", False),
     ("https://herald.example/s/123", "https://herald.example/2024/03/14/story-123.html", False),
     ("https://herald.example/", "https://herald.example/en/?from=/", False),
+    ("https://herald.example/a", "https://herald.example/b?next=/ab", False),
 ])
 def test_a_gate_carries_the_url_asked_for(asked, landed, gate):
     assert is_gate(asked, landed) is gate
