@@ -478,9 +478,10 @@ class Fetcher:
                     current = result.final_url = target
                     result.outcome, result.body = "failed", None
                     continue
-                if kind == "article" and result.outcome == "ok" and current != url and bot_walls.is_gate(url, current):
-                    # the consent or login page stands where the article was asked: extracted, it was a "short
-                    # article"; it is the site refusing a reader who has not clicked
+                if kind != "robots" and result.outcome == "ok" and current != url and bot_walls.is_gate(url, current):
+                    # the consent or login page stands where the article (or listing) was asked: extracted, it was
+                    # a "short article", parsed a "web page, not a listing"; it is the site refusing a reader who
+                    # has not clicked
                     gate = _blocked("gate", result.status)
                     self._note_wall(host_port(url), gate)  # a host that gates every article is asked no more
                     raise gate

@@ -22,6 +22,8 @@ HINTS = {
     "refused_address": "a private or loopback address (settings.allow_private_hosts)",
     "blocked": "the site's bot wall refuses clients without a browser: ask the publisher to let newsflow's "
                "user_agent through, or ingest a crawl of the site as a warc source",
+    "blocked:gate": "a consent or login page answers instead: ask the publisher for an open feed, or ingest a crawl "
+                    "of the site as a warc source",
 }
 
 
@@ -92,8 +94,8 @@ def render(reports: list[SourceReport]) -> str:
         for doc in report.documents:
             reason = doc["reason"] or ""
             status = f" HTTP {doc['http_status']}" if doc["http_status"] else ""
-            hint = HINTS.get(reason.split(":")[0])
-            if doc["final_url"] and doc["final_url"] != doc["url"]:
+            hint = HINTS.get(reason) or HINTS.get(reason.split(":")[0])
+            if doc["final_url"] and doc["final_url"] != doc["url"] and doc["outcome"] != "failed":
                 # every run pays the redirect again: the file should name where the listing is now
                 hint = f"redirected to {doc['final_url']}: put that URL in the file" + (f"; {hint}" if hint else "")
             lines.append(f"  {doc['url_kind']} {doc['url']}: {doc['outcome']} {reason}{status}"

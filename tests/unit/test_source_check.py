@@ -82,6 +82,16 @@ def test_check_names_a_bot_wall_in_front_of_a_feed(tmp_path, data_env, capsys):
                         "user_agent through, or ingest a crawl of the site as a warc source)")
 
 
+def test_check_names_a_consent_gate_in_front_of_a_feed(tmp_path, data_env, capsys):
+    code, lines, server = check(tmp_path, capsys, lambda server: (
+        f"  - {{name: herald, kind: feed, url: '{server.url('/gate/feeds/rss.xml')}'}}\n"))
+    assert code == 1
+    # not "redirected to …: put that URL in the file": the gate's address is no feed
+    assert lines[1] == (f"  feed {server.url('/gate/feeds/rss.xml')}: failed blocked:gate HTTP 200 (a consent or "
+                        "login page answers instead: ask the publisher for an open feed, or ingest a crawl of the site "
+                        "as a warc source)")
+
+
 def test_check_of_a_malformed_file_fetches_nothing(tmp_path, data_env, capsys):
     path = tmp_path / "sources.yaml"
     path.write_text("sources:\n  - {name: x, kind: feeed, url: 'http://127.0.0.1:9/feed'}\n")
