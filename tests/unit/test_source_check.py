@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from newsflow.cli import main
 from tests.support.faultserver import FaultServer
 
@@ -73,23 +75,19 @@ def test_check_names_where_a_moved_listing_is_now(tmp_path, data_env, capsys):
                         f"{server.url('/feed/')}: put that URL in the file)")
 
 
-def test_check_names_a_bot_wall_in_front_of_a_feed(tmp_path, data_env, capsys):
-    code, lines, server = check(tmp_path, capsys, lambda server: (
-        f"  - {{name: herald, kind: feed, url: '{server.url('/wall/cloudflare/rss.xml')}'}}\n"))
-    assert code == 1
-    assert lines[1] == (f"  feed {server.url('/wall/cloudflare/rss.xml')}: failed blocked:cloudflare HTTP 403 (the "
-                        "site's bot wall refuses clients without a browser: ask the publisher to let newsflow's "
-                        "user_agent through, or ingest a crawl of the site as a warc source)")
-
-
-def test_check_names_a_consent_gate_in_front_of_a_feed(tmp_path, data_env, capsys):
-    code, lines, server = check(tmp_path, capsys, lambda server: (
-        f"  - {{name: herald, kind: feed, url: '{server.url('/gate/feeds/rss.xml')}'}}\n"))
-    assert code == 1
+@pytest.mark.parametrize(("path", "outcome"), [
+    ("/wall/cloudflare/rss.xml", "failed blocked:cloudflare HTTP 403 (the site's bot wall refuses clients without a "
+                                 "browser: ask the publisher to let newsflow's user_agent through, or ingest a crawl "
+                                 "of the site as a warc source)"),
     # not "redirected to …: put that URL in the file": the gate's address is no feed
-    assert lines[1] == (f"  feed {server.url('/gate/feeds/rss.xml')}: failed blocked:gate HTTP 200 (a consent or "
-                        "login page answers instead: ask the publisher for an open feed, or ingest a crawl of the site "
-                        "as a warc source)")
+    ("/gate/feeds/rss.xml", "failed blocked:gate HTTP 200 (a consent or login page answers instead: ask the "
+                            "publisher for an open feed, or ingest a crawl of the site as a warc source)"),
+], ids=["bot-wall", "consent-gate"])
+def test_check_names_what_stands_in_front_of_a_feed(tmp_path, data_env, capsys, path, outcome):
+    code, lines, server = check(tmp_path, capsys, lambda server: (
+        f"  - {{name: herald, kind: feed, url: '{server.url(path)}'}}\n"))
+    assert code == 1
+    assert lines[1] == f"  feed {server.url(path)}: {outcome}"
 
 
 def test_check_of_a_malformed_file_fetches_nothing(tmp_path, data_env, capsys):
