@@ -146,7 +146,7 @@ def _unwrap(data: bytes) -> bytes:
             raise DiscoveryError("too_large", f"over {MAX_UNCOMPRESSED:,} bytes uncompressed")
     if encoding := utf16_without_bom(data):
         # the XML parser finds UTF-16 by a byte-order mark or a declaration; without either it read "no root element"
-        data = data.decode(encoding, errors="replace").encode("utf-8")
+        data = data.decode(encoding, errors="replace").encode("utf-8").lstrip()
         if declared := _XML_DECLARED.match(data):
             data = data[: declared.start(1)] + b"utf-8" + data[declared.end(1):]
     data = data.lstrip()

@@ -245,8 +245,9 @@ def test_feedburner_items_give_the_publishers_own_url():
     assert [e.url for e in parse_feed(atom)] == ["https://x.example/a"]
 
 
-@pytest.mark.parametrize("declaration", ['<?xml version="1.0" encoding="UTF-16"?>', '<?xml version="1.0"?>', ""],
-                         ids=["declared-utf16", "declared-no-encoding", "undeclared"])
+@pytest.mark.parametrize("declaration", ['<?xml version="1.0" encoding="UTF-16"?>', '<?xml version="1.0"?>', "",
+                                         '\n  <?xml version="1.0" encoding="utf-16"?>'],
+                         ids=["declared-utf16", "declared-no-encoding", "undeclared", "blank-before-declaration"])
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-16"], ids=["le-no-bom", "be-no-bom", "bom"])
 def test_utf16_listings_with_or_without_bom_and_declaration(declaration, encoding):
     """The XML parser finds UTF-16 by a byte-order mark or a declaration; a feed with neither read "no root element"."""
