@@ -117,19 +117,31 @@ def _escaped_iso2022(data: bytes) -> bool:
     return b"\x1b" in data and data.isascii()
 
 
+def _marked(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) of bytes whose encoding their own bytes say: a byte-order mark, or UTF-16's zero bytes."""
+    if name := bom_encoding(data):
+        return data.decode(name, errors="replace").lstrip("\ufeff"), name
+    if name := utf16_without_bom(data):
+        return data.decode(name, errors="replace"), name
+    return None
+
+
+def _undeclared(data: bytes) -> tuple[str, str]:
+    """(text, encoding) of bytes nothing declares: UTF-8 when they are (but not 7-bit ISO-2022-JP, which is
+    valid UTF-8 too), else detection."""
+    if not _escaped_iso2022(data):
+        try:
+            return data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
+    name = detect(data)
+    return data.decode(name, errors="replace"), name
+
+
 def decode_text(data: bytes) -> str:
     """A plain text document (a URL list): by its byte-order mark (Windows editors write one, UTF-16 included), else
     UTF-16 told by its zero bytes, else UTF-8, else detection."""
-    if name := bom_encoding(data):
-        return data.decode(name, errors="replace").lstrip("\ufeff")
-    if name := utf16_without_bom(data):
-        return data.decode(name, errors="replace")
-    if not _escaped_iso2022(data):
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-    return data.decode(detect(data), errors="replace")
+    return (_marked(data) or _undeclared(data))[0]
 
 
 def detect(data: bytes) -> str:
@@ -204,10 +216,8 @@ def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]
     also gives way to a different charset the page declares in its meta tag, and, on a page that declares none, to
     a detected encoding of another script (Cyrillic, Arabic, Greek, Hebrew, Thai, CJK). Read by that default, a UTF-8
     or windows-1251 page would be stored as mojibake ("Ã©", "Ìîñò")."""
-    if name := bom_encoding(data):
-        return data.decode(name, errors="replace").lstrip("\ufeff"), name
-    if name := utf16_without_bom(data):  # whatever its meta tag says of the byte order: "utf-16" assumes one
-        return data.decode(name, errors="replace"), name
+    if marked := _marked(data):  # UTF-16's zero bytes too, whatever its meta tag says: "utf-16" assumes an order
+        return marked
     declared, meta = charset_from_content_type(content_type), sniff_meta_charset(data)
     candidates = [declared, meta]
     if (declared or meta) == SERVER_DEFAULT and (not data.isascii() or _escaped_iso2022(data)):
@@ -225,13 +235,7 @@ def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]
             return data.decode(name), name
         except (UnicodeDecodeError, LookupError):
             continue  # a declared charset the bytes contradict: fall through to detection
-    if not _escaped_iso2022(data):
-        try:
-            return data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            pass
-    name = detect(data)
-    return data.decode(name, errors="replace"), name
+    return _undeclared(data)
 
 
 # half of a UTF-16 pair: JSON and YAML escapes can spell one, and Python keeps undecodable bytes as one
