@@ -116,10 +116,15 @@ def _as_utf8(data: bytes, charset: str | None) -> bytes:
         charset = overrules_latin_default(data) or charset
     elif not charset or charset == "utf-8":  # none said, or UTF-8 said and the bytes contradict it
         charset = detect(data)
-    text = data.decode(charset, errors="replace").encode("utf-8")
-    if declared:
-        text = text[: declared.start(1)] + b"utf-8" + text[declared.end(1):]
-    return text
+    return _declared_utf8(data.decode(charset, errors="replace").encode("utf-8"))
+
+
+def _declared_utf8(data: bytes) -> bytes:
+    """UTF-8 bytes whose XML declaration, if it names an encoding, names UTF-8: re-encoded or found to be UTF-8, a
+    document that still said "UTF-16" or "ISO-8859-1" would be read by that."""
+    if declared := _XML_DECLARED.match(data):
+        return data[: declared.start(1)] + b"utf-8" + data[declared.end(1):]
+    return data
 
 
 def _utf8_declared_latin(data: bytes) -> bytes:
@@ -130,9 +135,7 @@ def _utf8_declared_latin(data: bytes) -> bytes:
     declared = _XML_DECLARED.match(data)
     if not declared or normalise_label(declared.group(1).decode("ascii")) != SERVER_DEFAULT:
         return data
-    if not utf8_despite_latin_label(data):
-        return data
-    return data[: declared.start(1)] + b"utf-8" + data[declared.end(1):]
+    return _declared_utf8(data) if utf8_despite_latin_label(data) else data
 
 
 def _unwrap(data: bytes) -> bytes:
@@ -146,9 +149,7 @@ def _unwrap(data: bytes) -> bytes:
             raise DiscoveryError("too_large", f"over {MAX_UNCOMPRESSED:,} bytes uncompressed")
     if encoding := utf16_without_bom(data):
         # the XML parser finds UTF-16 by a byte-order mark or a declaration; without either it read "no root element"
-        data = data.decode(encoding, errors="replace").encode("utf-8").lstrip()
-        if declared := _XML_DECLARED.match(data):
-            data = data[: declared.start(1)] + b"utf-8" + data[declared.end(1):]
+        data = _declared_utf8(data.decode(encoding, errors="replace").encode("utf-8").lstrip())
     data = data.lstrip()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:].lstrip()
