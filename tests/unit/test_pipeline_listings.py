@@ -3,6 +3,8 @@ each leave one fetch_log row with the reason, and the run's other sources load a
 
 from __future__ import annotations
 
+import pytest
+
 from newsflow.stages.account import check_accounting
 from newsflow.stages.discover import discover_source
 from newsflow.stages.fetch_extract import fetch_extract_source
@@ -185,35 +187,36 @@ def test_other_listing_formats_a_sources_file_meets_load_their_articles(tmp_path
     assert comments_fetched == 0
 
 
-def test_a_moved_index_resolves_its_relative_children_where_it_now_is(tmp_path, data_env):
-    """A relative <loc> in an index that answered through a redirect is relative to where it was found."""
-    with FaultServer() as server:
-        server.moved["/sitemap.xml"] = "/maps/index.xml"
-        server.pages["/maps/index.xml"] = ("application/xml", (
-            b"<sitemapindex xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
-            b"<sitemap><loc>news-1.xml</loc></sitemap></sitemapindex>"))
-        server.pages["/maps/news-1.xml"] = ("application/xml", (
-            "<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
-            f"<url><loc>{server.url('/ok/moved-story')}</loc></url></urlset>").encode())
-        run(tmp_path, server, "moved", f"  - {{name: herald, kind: sitemap, url: '{server.url('/sitemap.xml')}'}}\n")
-    [rows] = query(data_env, "select url, outcome, reason from fetch_log order by url_kind = 'article', seq")
-    base = server.url("")
-    assert [(url.removeprefix(base), outcome, reason) for url, outcome, reason in rows] == [
-        ("/sitemap.xml", "loaded", "listed:0"), ("/maps/news-1.xml", "loaded", "listed:1"),
-        ("/ok/moved-story", "loaded", "new")]
+def _moved_index(url):
+    return {"/maps/index.xml": ("application/xml", b"<sitemapindex xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+                                                   b"<sitemap><loc>news-1.xml</loc></sitemap></sitemapindex>"),
+            "/maps/news-1.xml": ("application/xml", ("<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+                                                     f"<url><loc>{url('/ok/moved-story')}</loc></url></urlset>").encode())}
 
 
-def test_a_feed_whose_old_address_refreshes_to_the_new_one(tmp_path, data_env):
-    """A site that moved its feed and left an HTML page refreshing to the new address: it failed as html_page."""
+def _refreshing_feed_address(url):
+    return {"/rss.php": ("text/html", "<html><head><meta http-equiv='refresh' content='0; url=/feeds/ar.xml'></head>"
+                                      "<body>نقلنا الخلاصة</body></html>".encode()),
+            "/feeds/ar.xml": ("application/rss+xml", ("<rss version='2.0'><channel><item><title>الحكومة تعلن الميزانية"
+                                                      f"</title><link>{url('/ok/budget')}</link></item></channel></rss>")
+                              .encode())}
+
+
+@pytest.mark.parametrize(("kind", "listed", "moved", "pages", "expected"), [
+    # a relative <loc> in an index that answered through a redirect is relative to where it was found
+    ("sitemap", "/sitemap.xml", {"/sitemap.xml": "/maps/index.xml"}, _moved_index,
+     [("/sitemap.xml", "loaded", "listed:0"), ("/maps/news-1.xml", "loaded", "listed:1"),
+      ("/ok/moved-story", "loaded", "new")]),
+    # a site that moved its feed and left an HTML page refreshing to the new address: it failed as html_page
+    ("feed", "/rss.php", {}, _refreshing_feed_address,
+     [("/rss.php", "loaded", "listed:1"), ("/ok/budget", "loaded", "new")]),
+], ids=["moved-index", "refreshing-feed-address"])
+def test_a_listing_found_at_another_address_loads_what_it_lists(tmp_path, data_env, kind, listed, moved, pages,
+                                                                expected):
     with FaultServer() as server:
-        server.pages["/rss.php"] = ("text/html", (
-            b"<html><head><meta http-equiv='refresh' content='0; url=/feeds/ar.xml'></head>"
-            b"<body>\xd9\x86\xd9\x82\xd9\x84\xd9\x86\xd8\xa7 \xd8\xa7\xd9\x84\xd8\xae\xd9\x84\xd8\xa7\xd8\xb5\xd8\xa9</body></html>"))
-        server.pages["/feeds/ar.xml"] = ("application/rss+xml", (
-            "<rss version='2.0'><channel><item><title>الحكومة تعلن الميزانية</title>"
-            f"<link>{server.url('/ok/budget')}</link></item></channel></rss>").encode())
-        run(tmp_path, server, "refreshed", f"  - {{name: alhadath, kind: feed, url: '{server.url('/rss.php')}'}}\n")
+        server.moved.update(moved)
+        server.pages.update(pages(server.url))
+        run(tmp_path, server, "moved", f"  - {{name: herald, kind: {kind}, url: '{server.url(listed)}'}}\n")
     [rows] = query(data_env, "select url, outcome, reason from fetch_log order by url_kind = 'article', seq")
     base = server.url("")
-    assert [(url.removeprefix(base), outcome, reason) for url, outcome, reason in rows] == [
-        ("/rss.php", "loaded", "listed:1"), ("/ok/budget", "loaded", "new")]
+    assert [(url.removeprefix(base), outcome, reason) for url, outcome, reason in rows] == expected
