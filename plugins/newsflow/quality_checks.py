@@ -288,40 +288,9 @@ TURNOVER_MIN_ITEMS = 5
 
 
 def check_listing_turnover(con) -> list[dict]:
-    """Per feed source, its latest run: how many of the article URLs its feed listed were already known. None, on a
-    source read before, warns that articles between the two runs may be missing."""
-    rows = con.execute(
-        """
-        with source_runs as (
-            select fetch_log.source, fetch_log.run_id, max(fetch_log.logged_at) as logged_at
-            from fetch_log
-            join sources on sources.name = fetch_log.source and sources.kind = 'feed'
-            where fetch_log.url_kind = 'article'
-            group by fetch_log.source, fetch_log.run_id
-        ),
-
-        latest as (
-            select source, run_id, count(*) over (partition by source) as runs
-            from source_runs
-            qualify row_number() over (partition by source order by logged_at desc, run_id desc) = 1
-        )
-
-        select
-            latest.source,
-            latest.run_id,
-            latest.runs,
-            count(*) filter (
-                where fetch_log.outcome = 'unchanged' or (fetch_log.outcome = 'loaded' and fetch_log.reason <> 'new')
-            ) as known,
-            -- judged pages only: a URL that failed (the site down) says nothing of whether it was new
-            count(*) filter (where fetch_log.outcome in ('loaded', 'unchanged', 'rejected')) as listed
-        from latest
-        join fetch_log on fetch_log.source = latest.source and fetch_log.run_id = latest.run_id
-        where fetch_log.url_kind = 'article'
-        group by latest.source, latest.run_id, latest.runs
-        order by latest.source
-        """
-    ).fetchall()
+    """Per feed source, its latest run (the listing_turnover view): how many of the article pages its feed listed
+    were already known. None, on a source read before, warns that articles between the two runs may be missing."""
+    rows = con.execute("select source, run_id, runs, known, listed from listing_turnover order by source").fetchall()
     out = []
     for source, run_id, runs, known, listed in rows:
         turned_over = runs > 1 and listed >= TURNOVER_MIN_ITEMS and known == 0

@@ -1,0 +1,41 @@
+-- Per feed source, its latest run: how many of the article pages its feed listed were already known (stored, or
+-- checked since: unchanged, or loaded again as changed) against how many were fetched and judged, and how many runs
+-- read the source. A feed lists its newest items only: none known on a re-read means it turned over completely
+-- since the last run, and what it listed in between was never seen (quality check listing_turnover).
+-- noqa: disable=RF04
+create or replace view listing_turnover as
+with source_runs as (
+    select
+        fetch_log.source,
+        fetch_log.run_id,
+        max(fetch_log.logged_at) as logged_at
+    from fetch_log
+    inner join sources
+        on fetch_log.source = sources.name and sources.kind = 'feed'
+    where fetch_log.url_kind = 'article'
+    group by fetch_log.source, fetch_log.run_id
+),
+
+latest as (
+    select
+        source,
+        run_id,
+        count(*) over (partition by source) as runs
+    from source_runs
+    qualify row_number() over (partition by source order by logged_at desc, run_id desc) = 1
+)
+
+select
+    latest.source,
+    latest.run_id,
+    latest.runs,
+    count(*) filter (
+        where fetch_log.outcome = 'unchanged' or (fetch_log.outcome = 'loaded' and fetch_log.reason != 'new')
+    ) as known,
+    -- judged pages only: a URL that failed (the site down) says nothing of whether it was new
+    count(*) filter (where fetch_log.outcome in ('loaded', 'unchanged', 'rejected')) as listed
+from latest
+inner join fetch_log
+    on latest.source = fetch_log.source and latest.run_id = fetch_log.run_id
+where fetch_log.url_kind = 'article'
+group by latest.source, latest.run_id, latest.runs
