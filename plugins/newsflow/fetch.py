@@ -467,29 +467,37 @@ class Fetcher:
                 if set_cookies:
                     chain_cookies = chain_cookies or aiohttp.CookieJar(unsafe=True)  # unsafe: IP hosts too
                     chain_cookies.update_cookies(set_cookies, URL(current))
-                if result.status in (301, 302, 303, 307, 308) and result.outcome == "redirect":
-                    current = result.final_url
-                    result.outcome = "failed"
-                    continue
-                if (kind != "robots" and result.outcome == "ok" and is_html(result.content_type, result.body or b"")
-                        and (target := refresh_target(result.headers, result.body or b"", current))):
-                    # a redirect shell: the page a browser shows is the one it refreshes to (the shell stays in
-                    # the WARC, archived as read); for a feed or sitemap, the old address of one that moved
-                    current = result.final_url = target
-                    result.outcome, result.body = "failed", None
-                    continue
-                if kind != "robots" and result.outcome == "ok" and current != url and bot_walls.is_gate(url, current):
-                    # the consent or login page stands where the article (or listing) was asked: extracted, it was
-                    # a "short article", parsed a "web page, not a listing"; it is the site refusing a reader who
-                    # has not clicked
-                    gate = _blocked("gate", result.status)
-                    self._note_wall(host_port(url), gate)  # a host that gates every article is asked no more
-                    raise gate
-                if result.outcome in ("ok", "not_modified"):
-                    self._note_wall(host_port(url), None)
-                    self._note_wall(key, None)
-                return
+                target = self._next_hop(url, current, result, kind)
+                if target is None:
+                    return
+                current = target
         raise _Failure("too_many_redirects", result.status)
+
+    def _next_hop(self, url: str, current: str, result: FetchResult, kind: str) -> str | None:
+        """Where to go after the answer from `current` to a request for `url`: a redirect's target, or a redirect
+        shell's (a page refreshing elsewhere within REFRESH_REDIRECT_S); None when the answer is the result. A consent
+        or login gate standing where the page was asked raises blocked:gate."""
+        if result.status in (301, 302, 303, 307, 308) and result.outcome == "redirect":
+            result.outcome = "failed"
+            return result.final_url
+        if kind != "robots" and result.outcome == "ok":
+            if is_html(result.content_type, result.body or b"") and (
+                    target := refresh_target(result.headers, result.body or b"", current)):
+                # the page a browser shows is the one it refreshes to (the shell stays in the WARC, archived as
+                # read); for a feed or sitemap, the old address of one that moved
+                result.final_url = target
+                result.outcome, result.body = "failed", None
+                return target
+            if current != url and bot_walls.is_gate(url, current):
+                # extracted, the consent or login page was a "short article", parsed a "web page, not a listing";
+                # it is the site refusing a reader who has not clicked. A host that gates every page is asked no more.
+                gate = _blocked("gate", result.status)
+                self._note_wall(host_port(url), gate)
+                raise gate
+        if result.outcome in ("ok", "not_modified"):  # a page obtained: the hosts' walls are not refusing in a row
+            self._note_wall(host_port(url), None)
+            self._note_wall(host_port(current), None)
+        return None
 
     async def _exchange(self, current, headers, timeout, result, kind, max_bytes):
         """One request to `current`; a redirect leaves its target in result.final_url, outcome `redirect`. Returns
