@@ -60,6 +60,7 @@ class Entry:
     warc_date: str | None = None
     failure: str | None = None  # known not to be an article already (a damaged WARC record, a 404 in it): its reason
     outcome: str = "failed"  # the ledger outcome that goes with `failure`: failed, or skipped for a decision
+    target: str | None = None  # where an archived redirect (3xx or refresh shell) sends the reader
 
 
 def _parser(recover: bool = True) -> etree.XMLParser:
@@ -448,6 +449,15 @@ def parse_url_list(text: str) -> list[Entry]:
     return entries
 
 
+def _location(url: str, location: str | None) -> str | None:
+    if not location or not location.strip():
+        return None
+    try:
+        return urljoin(url, location.strip())
+    except ValueError:  # a Location no URL can be made of (bad IPv6 brackets): the record is a redirect all the same
+        return None
+
+
 def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[ArchiveScan] | None = None) -> list[Entry]:
     """URLs from WARC-Target-URI of response records (and resource records: pages archived without an HTTP
     exchange, typed by their WARC Content-Type), fetch time from WARC-Date, located by record offset.
@@ -499,16 +509,17 @@ def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[Archive
                     entry.failure = f"blocked:{wall}"  # the crawler met a bot wall: its challenge page is no article
                 elif 300 <= response.status < 400:
                     entry.failure, entry.outcome = "redirect", "skipped"
+                    entry.target = _location(response.url, header(response.headers, "Location"))
                 elif not response.status:
                     entry.failure = "bad_response"  # an http(s) record without a readable status line
                 elif response.status != 200:
                     entry.failure = f"http_{response.status}"
                 elif ctype and "html" not in ctype.lower() and not is_html(ctype, response.body[:1024]):
                     entry.failure, entry.outcome = "not_html", "skipped"
-                elif refresh_target(response.headers, response.body, response.url):
+                elif shell := refresh_target(response.headers, response.body, response.url):
                     # a redirect shell the crawler stored (a meta refresh within seconds): as a 3xx record, its
                     # target is a record of its own or was never crawled; extracted, it was a "short article"
-                    entry.failure, entry.outcome = "redirect", "skipped"
+                    entry.failure, entry.outcome, entry.target = "redirect", "skipped", shell
                 elif response.truncated:
                     scan.truncated += 1
                     log.warning("%s: the crawler stored only the beginning of %s (WARC-Truncated: %s); its text is "

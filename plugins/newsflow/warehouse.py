@@ -383,6 +383,7 @@ KEYS = {
     "fetch_log": ("run_id", "source", "url_kind", "seq"),
     "validation_results": ("run_id", "source", "expectation", "column_name"),
     "http_cache": ("canonical_url",),
+    "article_aliases": ("alias_id",),
     "quality_checks": ("run_id", "check_name", "source"),
     "schema_migrations": ("version",),
     "schema_objects": ("name",),

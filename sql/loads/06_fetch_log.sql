@@ -4,7 +4,7 @@ where run_id = $run_id and source in (select distinct source from staged_ledger)
 
 insert into fetch_log (
     run_id, source, url_kind, seq, url, canonical_url, outcome, reason, http_status, bytes,
-    duration_ms, tries, fetched_at, article_id, logged_at
+    duration_ms, tries, fetched_at, article_id, final_url, logged_at
 )
 -- equality on all three columns (url_kind included): a constant test in the join condition made DuckDB fall back
 -- from a hash join, ~10 s for 100,000 URLs
@@ -30,6 +30,8 @@ select
     ledger.tries,
     ledger.fetched_at,
     ledger.article_id,
+    -- where the request ended, when that was another address (a redirect, a refresh shell)
+    nullif(ledger.final_url, ledger.url) as final_url,
     $now as logged_at
 from staged_ledger as ledger
 left join decisions as decision

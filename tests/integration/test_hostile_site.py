@@ -53,6 +53,8 @@ BAD = {
     "/empty": ("rejected", None),
     "/link-farm": ("failed", "extract_timeout"),
 }
+# links that redirect: each article is stored where it landed, under that page's URL
+LANDED = {"/redirect-ok": "/ok/after-redirect", "/refresh/shell": "/ok/after-refresh"}
 NON_HTTP = {"file:///etc/passwd": ("skipped", "bad_scheme"), "gopher://example.com/": ("skipped", "bad_scheme")}
 
 
@@ -96,7 +98,12 @@ def test_hostile_server_run(tmp_path, airflow_home):
         if reason:
             assert got[path][1] == reason, (path, got[path])
     loaded = {u.replace(server.base, "") for (u,) in con.execute("select url from articles").fetchall()}
-    assert loaded == set(GOOD)
+    assert loaded == {LANDED.get(p, p) for p in GOOD}
+    landed = con.execute("select url, final_url from fetch_log where url_kind = 'article' and outcome = 'loaded' "
+                         "and final_url is not null").fetchall()
+    assert {u.replace(server.base, ""): f.replace(server.base, "") for u, f in landed} == LANDED
+    aliases = con.execute("select alias_url, a.url from article_aliases join articles as a using (article_id)")
+    assert {u.replace(server.base, ""): f.replace(server.base, "") for u, f in aliases.fetchall()} == LANDED
     titles = {t for (t,) in con.execute("select title from articles").fetchall()}
     for _lang, title, _text in ENCODED_TEXT.values():
         assert title in titles  # every legacy encoding decoded right, whatever declared it

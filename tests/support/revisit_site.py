@@ -28,14 +28,17 @@ class RevisitSite:
     /etag/<name>   published an hour before the site started, strong ETag honoured with 304
     /short/<name>  dated, but too short to pass validation (rejected)
     /flaky/<name>  500 on its first request, then a fresh article
+    /go/<path>     a click-tracker: 302 to /<path>
     /feed.xml      an RSS feed of /fresh/a and /old/b, with an ETag honoured with 304
     /sitemap-index.xml  an index of /sitemap-2018.xml (/old/b) and /sitemap-now.xml (/fresh/a), all three with ETags
-    `edition` changes every body (a new version of each article); `hits` counts requests per path."""
+    `edition` changes every body (a new version of each article); `moved[path] = other` makes a path answer 301 to
+    another; `hits` counts requests per path."""
 
     def __init__(self):
         self.started = datetime.now(UTC)
         self.edition = 1
         self.hits: Counter = Counter()
+        self.moved: dict[str, str] = {}
         self.conditional: Counter = Counter()  # requests that carried If-None-Match
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -82,6 +85,10 @@ class RevisitSite:
             return self.feed()
         if path.startswith("/sitemap-"):
             return self.sitemap(path)
+        if path.startswith("/go/"):
+            return 302, b"", {"Location": path.removeprefix("/go")}
+        if path in self.moved:
+            return 301, b"", {"Location": self.url(self.moved[path])}
         kind, _, name = path.strip("/").partition("/")
         fresh = (self.started - timedelta(hours=1)).isoformat(timespec="seconds")
         published = "2018-05-21T12:00:00+00:00" if kind == "old" else fresh

@@ -357,10 +357,11 @@ def test_a_redirect_shell_a_crawler_stored_is_a_redirect(tmp_path):
     _warc(tmp_path / "s.warc.gz", [
         (f"https://x.example/{case}", "text/html", 200, REFRESH_CASES[case].encode())
         for case in ("shell", "shell-quoted", "reload", "ie-comment", "noscript")])
-    assert [(e.url.rsplit("/", 1)[1], e.failure and (e.outcome, e.failure)) for e in warc_entries(
+    assert [(e.url.rsplit("/", 1)[1], e.failure and (e.outcome, e.failure), e.target) for e in warc_entries(
         str(tmp_path / "s.warc.gz"))] == [
-        ("shell", ("skipped", "redirect")), ("shell-quoted", ("skipped", "redirect")), ("reload", None),
-        ("ie-comment", None), ("noscript", None)]
+        ("shell", ("skipped", "redirect"), "https://x.example/ok/after-refresh"),
+        ("shell-quoted", ("skipped", "redirect"), "https://x.example/ok/after-refresh?a=1&b=2"),
+        ("reload", None, None), ("ie-comment", None, None), ("noscript", None, None)]
 
 
 def test_records_warcio_reads_no_http_exchange_in_still_get_an_outcome(tmp_path):

@@ -67,7 +67,8 @@ def test_every_response_of_an_archive_gets_one_outcome(tmp_path, data_env):
     with open(warc, "wb") as fh:
         writer = WARCWriter(fh, gzip=True)
         for url, status, ctype, body in records:
-            headers = StatusAndHeaders(status, [("Content-Type", ctype)], protocol="HTTP/1.1")
+            moved = [("Location", "/news/20418.html")] if status.startswith("301") else []
+            headers = StatusAndHeaders(status, [("Content-Type", ctype), *moved], protocol="HTTP/1.1")
             writer.write_record(writer.create_warc_record(
                 url, "response", payload=io.BytesIO(body), http_headers=headers,
                 warc_headers_dict={"WARC-Date": "2018-06-20T10:00:00Z"}))
@@ -104,6 +105,9 @@ def test_every_response_of_an_archive_gets_one_outcome(tmp_path, data_env):
     ]
     (archive,) = con.execute("select reason from fetch_log where url_kind = 'warc'").fetchone()
     assert archive == "listed:8;records=8;responses=6;revisits=2"
+    # the redirect names where it led (its Location, resolved against the record's URL), which the crawl also holds
+    assert con.execute("select url, final_url from fetch_log where final_url is not null").fetchall() == [
+        ("https://alhadath.example/old-link.html", "https://alhadath.example/news/20418.html")]
     fetched = con.execute("select fetched_at from articles where url like '%novosti%'").fetchone()[0]
     assert fetched.isoformat().startswith("2018-06-20T11:00:00")
 

@@ -217,6 +217,7 @@ def discover_source(job: Job) -> Job:
         row = staging.ledger_row(
             seq, "article", entry.url, hint_date=entry.date, hint_title=entry.title,
             warc_file=entry.warc_file, warc_offset=entry.warc_offset, warc_date=entry.warc_date,
+            final_url=entry.target,
         )
         if entry.failure:
             if safe_canonical(entry.url) in pages:

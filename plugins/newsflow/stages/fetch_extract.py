@@ -18,9 +18,10 @@ from newsflow.stages.extraction_pool import (
     run_extraction,
     worker_count,
 )
-from newsflow.stages.http import archiver, fetch_fields, host_gate_dir, http_cache, parse_iso
+from newsflow.stages.http import archiver, fetch_fields, host_gate_dir, http_cache, parse_iso, safe_canonical
 from newsflow.stages.job import Job, peak_rss_mb
 from newsflow.stages.revisit import skip_not_due
+from newsflow.urls import article_id
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +45,40 @@ async def _fetch_all(pending: list[dict], settings, archive, cache: dict, on_fet
             row.update(fetch_fields(result))
             if result.outcome == "not_modified":
                 row.update(outcome="unchanged", reason=result.reason)
+                _land(row)
             elif result.outcome in ("failed", "skipped"):
                 row.update(outcome=result.outcome, reason=result.reason)
-            elif on_fetched is not None:
-                on_fetched(row)
+            else:
+                _land(row)
+                if on_fetched is not None:
+                    on_fetched(row)
             done += 1
             if done % 100 == 0:
                 log.info("fetched %d/%d (%.1f pages/s)", done, len(pending), done / (time.monotonic() - started))
 
         await asyncio.gather(*(one(row) for row in pending))
+
+
+def landing(row: dict) -> tuple[str, str] | None:
+    """Where a listed link's page is, when its redirects (HTTP or a refresh shell) ended at another canonical URL:
+    (the URL as fetched, its canonical form); None when it stayed put."""
+    final = row.get("final_url")
+    if not final or final == row["url"]:
+        return None
+    canonical = safe_canonical(final)
+    if canonical is None or canonical == row["canonical_url"]:
+        return None
+    return final, canonical
+
+
+def _land(row: dict) -> None:
+    """The article is the page a link landed on, not the link: a feed's click-tracker, a Google Alerts link, an
+    http:// link moved to https://, a short link. The ledger row keeps the URL as listed (and its canonical form,
+    the key of its validators), and takes the id of the landing page, so fetch_log names the article it gave and
+    the load remembers the link as that article's alias (sql/loads/11_article_aliases.sql)."""
+    landed = landing(row)
+    if landed is not None:
+        row["article_id"] = article_id(landed[1])
 
 
 def _fetch_rows(job: Job, rows: list[dict], on_fetched=None) -> None:
@@ -120,9 +146,11 @@ def fetch_source(job: Job) -> Job:
 
 
 def extraction_item(row: dict, job: Job) -> dict:
-    """What a worker needs to extract one page: where it is archived, the listing's hints, the source's hints."""
+    """What a worker needs to extract one page: where it is archived, the listing's hints, the source's hints. The
+    page's URL is where the link landed (its links, its URL date and its domain are that page's)."""
+    url, canonical = landing(row) or (row["url"], row["canonical_url"])
     return {
-        "seq": row["seq"], "url": row["url"], "canonical_url": row["canonical_url"], "article_id": row["article_id"],
+        "seq": row["seq"], "url": url, "canonical_url": canonical, "article_id": row["article_id"],
         "warc_file": row["warc_file"], "warc_offset": row["warc_offset"], "hint_date": row["hint_date"],
         "hint_title": row["hint_title"], "hint_kind": "sitemap" if job.source.kind == "sitemap" else "feed",
         "warc_date": row["warc_date"], "fetched_at": row["fetched_at"], "http_status": row["http_status"],

@@ -26,6 +26,25 @@ def source_title_affixes(path: Path) -> list[str]:
     return common_affixes(titles) if len(titles) >= 3 else []
 
 
+def landed_twice(path: Path) -> set[int]:
+    """Pages of the source that two listed links landed on (a tracker's link and the page's own, two short links):
+    every extraction after the first in listing order, which is the same in every run of the same listing."""
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        return set()
+    table = pq.read_table(path, columns=["seq", "article_id"])
+    first: dict[str, int] = {}
+    later: set[int] = set()
+    for seq, article in sorted(zip(table.column("seq").to_pylist(), table.column("article_id").to_pylist(),
+                                   strict=True)):
+        if article in first:
+            later.add(seq)
+        else:
+            first[article] = seq
+    return later
+
+
 def validate_source(job: Job) -> Job:
     """Great Expectations over the extracted records; results summed per expectation."""
     from newsflow.quality import ArticleValidator, merge_results
@@ -35,6 +54,9 @@ def validate_source(job: Job) -> Job:
     by_seq = {r["seq"]: r for r in rows if r["url_kind"] == "article"}
     results: list[dict] = []
     site_affixes = source_title_affixes(folder / "articles.parquet")
+    copies = landed_twice(folder / "articles.parquet")
+    for seq in copies:
+        by_seq[seq].update(outcome="skipped", reason="duplicate")
     validator = ArticleValidator(
         source=job.name,
         known_sources=list(job.known_sources),
@@ -44,6 +66,8 @@ def validate_source(job: Job) -> Job:
     with staging.BatchWriter(folder / "valid.parquet", staging.ARTICLE) as valid, \
             staging.BatchWriter(folder / "rejected.parquet", staging.REJECTED) as rejected:
         for records in staging.iter_rows(folder / "articles.parquet", staging.ARTICLE, VALIDATION_BATCH_ROWS):
+            if copies:
+                records = [r for r in records if r["seq"] not in copies]
             if site_affixes:
                 for record in records:
                     record["title"] = clean_title(record["title"], site_names=site_affixes)

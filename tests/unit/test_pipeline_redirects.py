@@ -1,0 +1,129 @@
+"""Links that redirect, through the real stages (loopback HTTP, real DuckDB): the article is stored where its page
+is, under that URL's id and domain; the link as listed stays in fetch_log, with where it ended (final_url), and
+maps to the article in article_aliases, so the next run knows it; a page that moves never overwrites the article
+the old URL held."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsflow.urls import article_id, canonicalize
+from newsflow.warehouse import connect
+from tests.support.revisit_site import RevisitSite
+from tests.support.stage_run import run
+
+
+@pytest.fixture
+def site():
+    with RevisitSite() as running:
+        yield running
+
+
+def ingest(tmp_path, site, run_id: str, *sources: tuple[str, list[str]], revisit: str | None = None) -> dict:
+    """One run over `urls` sources given as (name, paths); returns (source, path) -> fetch_log row of each article
+    URL: outcome, reason, article_id, final path (None when the request stayed put)."""
+    yaml = "".join(f"  - {{name: {name}, kind: urls, urls: [{', '.join(repr(site.url(p)) for p in paths)}]}}\n"
+                   for name, paths in sources)
+    run(tmp_path, site, run_id, yaml, f"  revisit: {revisit}\n" if revisit else "")
+    prefix = site.url("")
+    rows = warehouse(tmp_path).execute(
+        "select source, url, outcome, reason, article_id, final_url from fetch_log "
+        "where run_id = ? and url_kind = 'article'", [run_id]).fetchall()
+    return {(source, url.removeprefix(prefix)): (outcome, reason, aid, final and final.removeprefix(prefix))
+            for source, url, outcome, reason, aid, final in rows}
+
+
+def warehouse(tmp_path):
+    return connect(tmp_path / "data" / "warehouse", read_only=True)
+
+
+def id_of(site, path: str) -> str:
+    return article_id(canonicalize(site.url(path)))
+
+
+def stored(tmp_path, site) -> dict[str, tuple]:
+    """path -> (article_id, title) of every stored article."""
+    prefix = site.url("")
+    return {url.removeprefix(prefix): (aid, title) for url, aid, title in warehouse(tmp_path).execute(
+        "select url, article_id, title from articles").fetchall()}
+
+
+def aliases(tmp_path, site) -> dict[str, str]:
+    prefix = site.url("")
+    return {url.removeprefix(prefix): aid for url, aid in warehouse(tmp_path).execute(
+        "select alias_url, article_id from article_aliases").fetchall()}
+
+
+def test_a_tracked_link_stores_the_page_it_lands_on_and_is_known_next_run(tmp_path, data_env, site):
+    first = ingest(tmp_path, site, "r1", ("wire", ["/go/fresh/a", "/fresh/b"]))
+    landing = id_of(site, "/fresh/a")
+    assert first == {
+        ("wire", "/go/fresh/a"): ("loaded", "new", landing, "/fresh/a"),
+        ("wire", "/fresh/b"): ("loaded", "new", id_of(site, "/fresh/b"), None),
+    }
+    # the article is the page: its URL, its id (and so its domain and the URL's date) are the landing page's
+    assert set(stored(tmp_path, site)) == {"/fresh/a", "/fresh/b"}
+    assert stored(tmp_path, site)["/fresh/a"][0] == landing
+    assert aliases(tmp_path, site) == {"/go/fresh/a": landing}
+
+    before = site.hits.copy()
+    second = ingest(tmp_path, site, "r2", ("wire", ["/go/fresh/a", "/fresh/b"]))
+    assert second[("wire", "/go/fresh/a")] == ("unchanged", "not_due", landing, None)
+    assert (site.hits - before).keys() <= {"/robots.txt"}, "a known link, tracked or not, costs no request"
+    assert warehouse(tmp_path).execute("select count(*) from articles").fetchone()[0] == 2
+
+
+def test_a_tracked_link_and_the_page_itself_in_one_source_are_one_article(tmp_path, data_env, site):
+    first = ingest(tmp_path, site, "r1", ("wire", ["/go/fresh/a", "/fresh/a"]))
+    landing = id_of(site, "/fresh/a")
+    # the first listed link holds the article; the second reached the same page and is a duplicate, not a
+    # rejection for a repeated URL
+    assert first == {
+        ("wire", "/go/fresh/a"): ("loaded", "new", landing, "/fresh/a"),
+        ("wire", "/fresh/a"): ("skipped", "duplicate", landing, None),
+    }
+    assert list(stored(tmp_path, site)) == ["/fresh/a"]
+    second = ingest(tmp_path, site, "r2", ("wire", ["/go/fresh/a", "/fresh/a"]))
+    assert {row[:3] for row in second.values()} == {("unchanged", "not_due", landing)}
+
+
+def test_a_tracked_link_in_one_source_and_the_page_in_another_load_once(tmp_path, data_env, site):
+    first = ingest(tmp_path, site, "r1", ("feed", ["/go/fresh/a"]), ("picks", ["/fresh/a"]))
+    landing = id_of(site, "/fresh/a")
+    assert first == {
+        ("feed", "/go/fresh/a"): ("loaded", "new", landing, "/fresh/a"),
+        ("picks", "/fresh/a"): ("skipped", "duplicate_other_source", landing, None),
+    }
+    assert warehouse(tmp_path).execute("select source, url from articles").fetchall() == [
+        ("feed", site.url("/fresh/a"))]
+
+
+def test_a_page_that_moves_never_overwrites_the_article_its_old_url_holds(tmp_path, data_env, site):
+    ingest(tmp_path, site, "r1", ("wire", ["/fresh/x"]))
+    old = stored(tmp_path, site)["/fresh/x"]
+    site.moved["/fresh/x"] = "/fresh/y"   # the story moved (or was merged into another) and the old URL redirects
+    site.edition = 2
+
+    second = ingest(tmp_path, site, "r2", ("wire", ["/fresh/x"]), revisit="always")
+    assert second == {("wire", "/fresh/x"): ("loaded", "new", id_of(site, "/fresh/y"), "/fresh/y")}
+    now = stored(tmp_path, site)
+    assert now["/fresh/x"] == old, "the old URL's article keeps its own text"
+    assert now["/fresh/y"] == (id_of(site, "/fresh/y"), "Ferry line y (edition 2)")
+    assert aliases(tmp_path, site) == {"/fresh/x": id_of(site, "/fresh/y")}
+
+    # the old URL answers for itself again: it is its own article, and no longer an alias
+    del site.moved["/fresh/x"]
+    third = ingest(tmp_path, site, "r3", ("wire", ["/fresh/x"]), revisit="always")
+    assert third == {("wire", "/fresh/x"): ("loaded", "changed", id_of(site, "/fresh/x"), None)}
+    assert aliases(tmp_path, site) == {}
+
+
+def test_a_page_that_moved_to_a_page_validation_rejects_leaves_the_article_alone(tmp_path, data_env, site):
+    ingest(tmp_path, site, "r1", ("wire", ["/fresh/x"]))
+    old = stored(tmp_path, site)
+    site.moved["/fresh/x"] = "/short/notice"   # an "article removed" notice
+    second = ingest(tmp_path, site, "r2", ("wire", ["/fresh/x"]), revisit="always")
+    assert second == {("wire", "/fresh/x"): ("rejected", "body_too_short", id_of(site, "/short/notice"),
+                                             "/short/notice")}
+    assert stored(tmp_path, site) == old
+    assert aliases(tmp_path, site) == {}
