@@ -350,9 +350,13 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         previous_sha1: str | None = None,
+        validated_url: str | None = None,
         check_robots: bool = True,
         max_bytes: int | None = None,
     ) -> FetchResult:
+        """Fetch `url`, following redirects. `etag` / `last_modified` are sent to `validated_url`, the address whose
+        answer they came from (where last time's redirects ended; by default `url` itself), so a link through a
+        tracker or an old address is still asked conditionally where the page is."""
         started = time.monotonic()
         result = FetchResult(url=url, final_url=url, outcome="failed", fetched_at=datetime.now(UTC))
         problem = url_problem(url)
@@ -361,7 +365,7 @@ class Fetcher:
             return result
         try:
             return await self._get(url, result, started, kind, etag, last_modified, previous_sha1, check_robots,
-                                   max_bytes)
+                                   max_bytes, validated_url or url)
         except Exception as exc:  # noqa: BLE001 - whatever one URL does wrong stays with that URL's ledger row
             log.warning("fetching %.200s failed unexpectedly", url, exc_info=True)
             result.outcome, result.reason, result.body = "failed", f"fetch_error:{type(exc).__name__}", None
@@ -369,7 +373,7 @@ class Fetcher:
             return result
 
     async def _get(self, url, result, started, kind, etag, last_modified, previous_sha1, check_robots,
-                   max_bytes) -> FetchResult:
+                   max_bytes, validated_url) -> FetchResult:
         if self._host_down(url):
             result.outcome, result.reason = "failed", "host_unreachable"
             return result
@@ -385,7 +389,7 @@ class Fetcher:
             result.tries = attempt
             try:
                 await self._attempt(url, result, kind, etag, last_modified, max_bytes or self.settings.max_bytes,
-                                    check_robots)
+                                    check_robots, validated_url)
                 break
             except _Failure as failure:
                 if failure.reason == "host_unreachable":
@@ -411,7 +415,8 @@ class Fetcher:
                 result.outcome, result.reason = "not_modified", "same_content"
         return result
 
-    async def _attempt(self, url, result, kind, etag, last_modified, max_bytes, check_robots=False) -> None:
+    async def _attempt(self, url, result, kind, etag, last_modified, max_bytes, check_robots=False,
+                       validated_url=None) -> None:
         assert self._session is not None
         s = self.settings
         timeout = aiohttp.ClientTimeout(total=s.total_timeout_s, sock_connect=s.connect_timeout_s, sock_read=s.read_timeout_s)
@@ -446,7 +451,7 @@ class Fetcher:
             headers = {"Accept-Encoding": "gzip, deflate", "Accept": _accept(kind)}
             if chain_cookies is not None and (cookies := chain_cookies.filter_cookies(URL(current))):
                 headers["Cookie"] = "; ".join(f"{name}={morsel.value}" for name, morsel in cookies.items())
-            if current == url:
+            if current == (validated_url or url):  # where the validators' answer came from
                 if etag:
                     headers["If-None-Match"] = etag
                 if last_modified:

@@ -8,7 +8,8 @@ using (
         content_sha1,
         warc_file,
         warc_offset,
-        http_status
+        http_status,
+        nullif(final_url, url) as final_url
     from (
         select
             *,
@@ -31,9 +32,10 @@ when matched then
             warc_file = answered.warc_file,
             warc_offset = answered.warc_offset,
             last_status = answered.http_status,
+            final_url = answered.final_url,
             updated_at = $now
 when not matched then insert (
-    canonical_url, etag, last_modified, content_sha1, warc_file, warc_offset, last_status, updated_at
+    canonical_url, etag, last_modified, content_sha1, warc_file, warc_offset, last_status, final_url, updated_at
 ) values (
     answered.canonical_url,
     answered.etag,
@@ -42,5 +44,6 @@ when not matched then insert (
     answered.warc_file,
     answered.warc_offset,
     answered.http_status,
+    answered.final_url,
     $now
 );

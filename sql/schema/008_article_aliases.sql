@@ -13,3 +13,7 @@ create table if not exists article_aliases (
 );
 
 alter table fetch_log add column if not exists final_url varchar;
+
+-- where the answer the validators belong to came from, when not the URL itself: the next conditional request goes
+-- there, past the redirects (a tracker answers no If-None-Match; the page behind it can)
+alter table http_cache add column if not exists final_url varchar;

@@ -127,3 +127,14 @@ def test_a_page_that_moved_to_a_page_validation_rejects_leaves_the_article_alone
                                              "/short/notice")}
     assert stored(tmp_path, site) == old
     assert aliases(tmp_path, site) == {}
+
+
+def test_a_tracked_link_is_asked_conditionally_where_the_page_is(tmp_path, data_env, site):
+    ingest(tmp_path, site, "r1", ("wire", ["/go/etag/c"]))
+    landing = id_of(site, "/etag/c")
+    # the validators are the landing page's: the next request sends them there, not to the tracker (which answers
+    # no If-None-Match), and the page's 304 confirms the article
+    second = ingest(tmp_path, site, "r2", ("wire", ["/go/etag/c"]), revisit="always")
+    assert second == {("wire", "/go/etag/c"): ("unchanged", "not_modified", landing, "/etag/c")}
+    assert (site.conditional["/go/etag/c"], site.conditional["/etag/c"]) == (0, 1)
+    assert warehouse(tmp_path).execute("select final_url from http_cache").fetchall() == [(site.url("/etag/c"),)]

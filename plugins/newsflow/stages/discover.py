@@ -45,7 +45,7 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
             validators = cache.get(canonical or "", {})
             result = await fetcher.get(
                 url, kind=kind, etag=validators.get("etag"), last_modified=validators.get("last_modified"),
-                previous_sha1=validators.get("content_sha1"),
+                previous_sha1=validators.get("content_sha1"), validated_url=validators.get("final_url"),
             )
             row = staging.ledger_row(len(doc_rows), kind if kind != "urls" else "url_list", url,
                                      canonical_url=canonical, **fetch_fields(result))

@@ -40,7 +40,7 @@ async def _fetch_all(pending: list[dict], settings, archive, cache: dict, on_fet
             validators = cache.get(row["canonical_url"], {})
             result = await fetcher.get(
                 row["url"], etag=validators.get("etag"), last_modified=validators.get("last_modified"),
-                previous_sha1=validators.get("content_sha1"),
+                previous_sha1=validators.get("content_sha1"), validated_url=validators.get("final_url"),
             )
             row.update(fetch_fields(result))
             if result.outcome == "not_modified":
