@@ -32,13 +32,14 @@ class RevisitSite:
     /feed.xml      an RSS feed of /fresh/a and /old/b, with an ETag honoured with 304
     /sitemap-index.xml  an index of /sitemap-2018.xml (/old/b) and /sitemap-now.xml (/fresh/a), all three with ETags
     `edition` changes every body (a new version of each article); `moved[path] = other` makes a path answer 301 to
-    another; `hits` counts requests per path."""
+    another; `gone[path] = status` makes it answer that status (404, 410, 503); `hits` counts requests per path."""
 
     def __init__(self):
         self.started = datetime.now(UTC)
         self.edition = 1
         self.hits: Counter = Counter()
         self.moved: dict[str, str] = {}
+        self.gone: dict[str, int] = {}
         self.conditional: Counter = Counter()  # requests that carried If-None-Match
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -87,6 +88,8 @@ class RevisitSite:
             return self.sitemap(path)
         if path.startswith("/go/"):
             return 302, b"", {"Location": path.removeprefix("/go")}
+        if path in self.gone:
+            return self.gone[path], b"<html><body>Not here</body></html>", {}
         if path in self.moved:
             return 301, b"", {"Location": self.url(self.moved[path])}
         kind, _, name = path.strip("/").partition("/")

@@ -48,6 +48,14 @@ def stored(tmp_path, site) -> dict[str, tuple]:
         "select url, article_id, title from articles").fetchall()}
 
 
+def gone(tmp_path, site) -> dict[str, tuple]:
+    """path -> (status, http_status, moved_to path) of every article in the articles_gone view."""
+    prefix = site.url("")
+    return {url.removeprefix(prefix): (status, http, moved and moved.removeprefix(prefix))
+            for url, status, http, moved in warehouse(tmp_path).execute(
+                "select url, status, http_status, moved_to from articles_gone").fetchall()}
+
+
 def aliases(tmp_path, site) -> dict[str, str]:
     prefix = site.url("")
     return {url.removeprefix(prefix): aid for url, aid in warehouse(tmp_path).execute(
@@ -110,12 +118,14 @@ def test_a_page_that_moves_never_overwrites_the_article_its_old_url_holds(tmp_pa
     assert now["/fresh/x"] == old, "the old URL's article keeps its own text"
     assert now["/fresh/y"] == (id_of(site, "/fresh/y"), "Ferry line y (edition 2)")
     assert aliases(tmp_path, site) == {"/fresh/x": id_of(site, "/fresh/y")}
+    assert gone(tmp_path, site) == {"/fresh/x": ("moved", 200, "/fresh/y")}
 
-    # the old URL answers for itself again: it is its own article, and no longer an alias
+    # the old URL answers for itself again: it is its own article, and no longer an alias or moved
     del site.moved["/fresh/x"]
     third = ingest(tmp_path, site, "r3", ("wire", ["/fresh/x"]), revisit="always")
     assert third == {("wire", "/fresh/x"): ("loaded", "changed", id_of(site, "/fresh/x"), None)}
     assert aliases(tmp_path, site) == {}
+    assert gone(tmp_path, site) == {}
 
 
 def test_a_page_that_moved_to_a_page_validation_rejects_leaves_the_article_alone(tmp_path, data_env, site):
@@ -127,6 +137,22 @@ def test_a_page_that_moved_to_a_page_validation_rejects_leaves_the_article_alone
                                              "/short/notice")}
     assert stored(tmp_path, site) == old
     assert aliases(tmp_path, site) == {}
+    assert gone(tmp_path, site) == {"/fresh/x": ("redirected", 200, None)}
+
+
+def test_an_article_whose_url_stops_answering_is_listed_as_gone_until_it_answers_again(tmp_path, data_env, site):
+    ingest(tmp_path, site, "r1", ("wire", ["/fresh/a", "/fresh/b", "/fresh/c"]))
+    old = stored(tmp_path, site)
+    site.gone.update({"/fresh/a": 404, "/fresh/b": 410, "/fresh/c": 503})  # a 503 says nothing of the page
+    second = ingest(tmp_path, site, "r2", ("wire", ["/fresh/a", "/fresh/b", "/fresh/c"]), revisit="always")
+    assert {path: row[:2] for (_, path), row in second.items()} == {
+        "/fresh/a": ("failed", "http_404"), "/fresh/b": ("failed", "http_410"), "/fresh/c": ("failed", "http_503")}
+    assert stored(tmp_path, site) == old, "an article is kept when its page goes"
+    assert gone(tmp_path, site) == {"/fresh/a": ("gone", 404, None), "/fresh/b": ("gone", 410, None)}
+
+    del site.gone["/fresh/a"]
+    ingest(tmp_path, site, "r3", ("wire", ["/fresh/a", "/fresh/b"]), revisit="always")
+    assert gone(tmp_path, site) == {"/fresh/b": ("gone", 410, None)}
 
 
 def test_a_tracked_link_is_asked_conditionally_where_the_page_is(tmp_path, data_env, site):

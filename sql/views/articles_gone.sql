@@ -1,0 +1,57 @@
+-- Stored articles whose own URL stopped serving them, as the latest request after their last good answer found:
+-- `gone` (HTTP 404 or 410: unpublished, retracted, or the site moved without redirects), `moved` (it redirects to a
+-- page stored as another article: the story now lives at moved_to) or `redirected` (it redirects to a page that is no
+-- article: the home page, a section front, a removal notice). A later good answer moves the article's fetched_at
+-- past it, and the article leaves the view. Only URLs a revisit policy still fetches are asked (README, "Revisiting
+-- known articles"), so an article unpublished after its window closed is not seen here; errors that say nothing of
+-- the page (5xx, timeouts, bot walls) are not removals.
+-- noqa: disable=RF04
+create or replace view articles_gone as
+with later_answers as (
+    select
+        articles.article_id,
+        logged.run_id,
+        logged.fetched_at,
+        logged.http_status,
+        logged.final_url,
+        logged.outcome,
+        logged.article_id as landed_id
+    from articles
+    inner join fetch_log as logged
+        on
+            articles.canonical_url = logged.canonical_url
+            and articles.fetched_at < logged.fetched_at
+    where
+        logged.url_kind = 'article'
+        -- the answers that tell: a 404 or 410, or a redirect; not a 5xx, a timeout or a wall
+        and (logged.http_status in (404, 410) or logged.final_url is not null)
+    qualify row_number() over (partition by articles.article_id order by logged.fetched_at desc) = 1
+),
+
+judged as (
+    select
+        later_answers.*,
+        case
+            when http_status in (404, 410) then 'gone'
+            when landed_id = article_id or final_url is null then null
+            when landed_id in (select stored.article_id from articles as stored) then 'moved'
+            when outcome = 'rejected' then 'redirected'
+        end as status
+    from later_answers
+)
+
+select
+    articles.article_id,
+    articles.source,
+    articles.url,
+    articles.title,
+    articles.published_date,
+    articles.fetched_at as last_served_at,
+    judged.fetched_at as noticed_at,
+    judged.run_id as noticed_run_id,
+    judged.status,
+    judged.http_status,
+    case when judged.status = 'moved' then judged.final_url end as moved_to
+from judged
+inner join articles on judged.article_id = articles.article_id
+where judged.status is not null
