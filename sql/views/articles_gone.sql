@@ -7,25 +7,49 @@
 -- the page (5xx, timeouts, bot walls) are not removals.
 -- noqa: disable=RF04
 create or replace view articles_gone as
-with later_answers as (
+with telling_answers as (
+    -- the answers that tell: a 404 or 410, or a redirect; not a 5xx, a timeout or a wall
+    select
+        canonical_url,
+        final_url,
+        run_id,
+        fetched_at,
+        http_status,
+        outcome,
+        article_id as landed_id
+    from fetch_log
+    where
+        url_kind = 'article'
+        and (http_status in (404, 410) or final_url is not null)
+),
+
+asked as (
+    -- requests to the article's own URL
     select
         articles.article_id,
-        logged.run_id,
-        logged.fetched_at,
-        logged.http_status,
-        logged.final_url,
-        logged.outcome,
-        logged.article_id as landed_id
+        answers.*
     from articles
-    inner join fetch_log as logged
+    inner join telling_answers as answers
         on
-            articles.canonical_url = logged.canonical_url
-            and articles.fetched_at < logged.fetched_at
-    where
-        logged.url_kind = 'article'
-        -- the answers that tell: a 404 or 410, or a redirect; not a 5xx, a timeout or a wall
-        and (logged.http_status in (404, 410) or logged.final_url is not null)
-    qualify row_number() over (partition by articles.article_id order by logged.fetched_at desc) = 1
+            articles.canonical_url = answers.canonical_url
+            and articles.fetched_at < answers.fetched_at
+    union all
+    -- links that led to it (a tracker, an old address) and found its URL answering 404 or 410
+    select
+        articles.article_id,
+        answers.*
+    from articles
+    inner join telling_answers as answers
+        on
+            articles.url = answers.final_url
+            and articles.fetched_at < answers.fetched_at
+    where answers.http_status in (404, 410)
+),
+
+later_answers as (
+    select *
+    from asked
+    qualify row_number() over (partition by article_id order by fetched_at desc) = 1
 ),
 
 judged as (

@@ -86,10 +86,10 @@ class RevisitSite:
             return self.feed()
         if path.startswith("/sitemap-"):
             return self.sitemap(path)
-        if path.startswith("/go/"):
-            return 302, b"", {"Location": path.removeprefix("/go")}
         if path in self.gone:
             return self.gone[path], b"<html><body>Not here</body></html>", {}
+        if path.startswith("/go/"):
+            return 302, b"", {"Location": path.removeprefix("/go")}
         if path in self.moved:
             return 301, b"", {"Location": self.url(self.moved[path])}
         kind, _, name = path.strip("/").partition("/")

@@ -164,3 +164,12 @@ def test_a_tracked_link_is_asked_conditionally_where_the_page_is(tmp_path, data_
     assert second == {("wire", "/go/etag/c"): ("unchanged", "not_modified", landing, "/etag/c")}
     assert (site.conditional["/go/etag/c"], site.conditional["/etag/c"]) == (0, 1)
     assert warehouse(tmp_path).execute("select final_url from http_cache").fetchall() == [(site.url("/etag/c"),)]
+
+
+def test_a_tracked_article_whose_page_goes_is_listed_but_not_when_only_the_tracker_fails(tmp_path, data_env, site):
+    ingest(tmp_path, site, "r1", ("wire", ["/go/fresh/a", "/go/fresh/b"]))
+    site.gone.update({"/fresh/a": 410, "/go/fresh/b": 404})  # the page itself; only the tracker
+    second = ingest(tmp_path, site, "r2", ("wire", ["/go/fresh/a", "/go/fresh/b"]), revisit="always")
+    assert {path: (row[0], row[1], row[3]) for (_, path), row in second.items()} == {
+        "/go/fresh/a": ("failed", "http_410", "/fresh/a"), "/go/fresh/b": ("failed", "http_404", None)}
+    assert gone(tmp_path, site) == {"/fresh/a": ("gone", 410, None)}
