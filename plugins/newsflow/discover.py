@@ -206,7 +206,16 @@ def _title(node) -> str | None:
     # a title in CDATA, or escaped twice ("Tom &amp;amp; Jerry"), still holds HTML references after XML parsing;
     # feed readers show them decoded, and the title is compared with the page's own headline
     title = _child_text(node, "title")
-    return _TEXT_REF.sub(_decoded_ref, title) if title and "&" in title else title
+    if title and "&" in title:
+        title = _TEXT_REF.sub(_decoded_ref, title)
+    if title and "<" in title:
+        # Atom's type="html" titles, and RSS titles written the same way: Google Alerts bolds the matched words
+        # ("Hospital <b>strike</b> ends"); feed readers render the markup, the headline is the text
+        title = " ".join(_INLINE_TAG.sub(" ", title).split()) or None
+    return title
+
+
+_INLINE_TAG = re.compile(r"</?(?:b|i|em|strong|u|s|span|font|mark|small|sup|sub|a|br|wbr)(?:\s[^<>]*)?/?>", re.I)
 
 
 # whole references only: html.unescape alone also reads a legacy prefix ("&notanentity;" as "¬anentity;")

@@ -128,6 +128,42 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+# Click-through redirectors that name their target in the query: (host, path, parameters holding the target).
+# Google Alerts' feeds link every item as www.google.<tld>/url?…&url=<the article>; search results as ?q=…
+_REDIRECTORS = (
+    (re.compile(r"(?:www\.)?google\.(?:[a-z]{2,3}|co\.[a-z]{2}|com\.[a-z]{2})"), "/url", ("url", "q")),
+    (re.compile(r"(?:www\.)?bing\.com"), "/news/apiclick.aspx", ("url",)),
+    (re.compile(r"lm?\.facebook\.com"), "/l.php", ("u",)),
+    (re.compile(r"(?:html\.)?duckduckgo\.com"), "/l/", ("uddg",)),
+)
+
+
+def redirect_target(url: str) -> str | None:
+    """The page a known click-through redirector's link names in its query (Google's /url, as Google Alerts' feeds
+    link their items; Bing News' apiclick; Facebook's l.php; DuckDuckGo's /l/), or None for any other URL. Such a
+    link is its target, as FeedBurner's origLink is the publisher's URL: the article is keyed by the target and
+    fetched there, without a request to the redirector (which may refuse robots, answer with a script, or log the
+    reader). Nested ones are followed up to three deep."""
+    target = None
+    for _ in range(3):
+        try:
+            parts = urlsplit(url.strip())
+            host = (parts.hostname or "").lower()
+        except ValueError:
+            return target
+        named = None
+        for pattern, path, names in _REDIRECTORS:
+            if parts.path == path and pattern.fullmatch(host) and parts.scheme.lower() in FETCHABLE_SCHEMES:
+                query = dict(parse_qsl(parts.query))
+                named = next((query[n] for n in names if query.get(n, "").lower().startswith(("http://", "https://"))),
+                             None)
+                break
+        if named is None or url_problem(named):
+            return target
+        target = url = named
+    return target
+
+
 def article_id(canonical_url: str) -> str:
     return hashlib.sha1(canonical_url.encode("utf-8")).hexdigest()[:20]
 

@@ -660,3 +660,24 @@ def test_warc_bodies_are_decoded_as_stored_and_an_undecodable_one_is_said(tmp_pa
     ]
     for entry in [*entries[:2], entries[4]]:
         assert read_response(entry.warc_file, entry.warc_offset).body == page
+
+
+def test_feed_titles_written_in_html_are_read_as_text():
+    """Google Alerts' Atom feeds bold the matched words in an html-typed title; other feeds escape markup into RSS
+    titles the same way. The headline is the text; a title that only uses < and > as characters keeps them."""
+    feed = (
+        b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        b"<title>Google Alert - strike</title>"
+        b'<entry><title type="html">Hospital &lt;b&gt;strike&lt;/b&gt; ends after &lt;b&gt;three&lt;/b&gt; days'
+        b'</title><link href="https://www.google.com/url?rct=j&amp;sa=t&amp;url=https://news.example/a&amp;ct=ga"/>'
+        b"</entry>"
+        b'<entry><title type="html">&lt;b&gt;\xd8\xa5\xd8\xb6\xd8\xb1\xd8\xa7\xd8\xa8&lt;/b&gt; \xd8\xa7\xd9\x84\xd9'
+        b'\x85\xd8\xb3\xd8\xaa\xd8\xb4\xd9\x81\xd9\x89</title><link href="https://news.example/b"/></entry>'
+        b'<entry><title>Why x &lt; y &amp;&amp; y &gt; z</title><link href="https://news.example/c"/></entry>'
+        b"</feed>")
+    assert [(e.title, e.url) for e in parse_feed(feed)] == [
+        ("Hospital strike ends after three days",
+         "https://www.google.com/url?rct=j&sa=t&url=https://news.example/a&ct=ga"),
+        ("إضراب المستشفى", "https://news.example/b"),
+        ("Why x < y && y > z", "https://news.example/c"),
+    ]

@@ -173,3 +173,35 @@ def test_a_tracked_article_whose_page_goes_is_listed_but_not_when_only_the_track
     assert {path: (row[0], row[1], row[3]) for (_, path), row in second.items()} == {
         "/go/fresh/a": ("failed", "http_410", "/fresh/a"), "/go/fresh/b": ("failed", "http_404", None)}
     assert gone(tmp_path, site) == {"/fresh/a": ("gone", 410, None)}
+
+
+def alert_link(site, path: str, usg: str) -> str:
+    """A Google Alerts feed's link to a page of the site (each alert mail or feed refresh signs it anew)."""
+    return f"https://www.google.com/url?rct=j&sa=t&url={site.url(path)}&ct=ga&cd=CAIyGmE0&usg={usg}"
+
+
+def test_a_google_alerts_link_is_its_target_without_a_request_to_google(tmp_path, data_env, site):
+    links = [alert_link(site, "/fresh/a", "AOvVaw1"), alert_link(site, "/fresh/a", "AOvVaw2"),
+             alert_link(site, "/fresh/b", "AOvVaw3")]
+    yaml = f"  - {{name: alerts, kind: urls, urls: [{', '.join(repr(u) for u in links)}]}}\n"
+    run(tmp_path, site, "r1", yaml)
+    rows = warehouse(tmp_path).execute(
+        "select url, outcome, reason, article_id, final_url from fetch_log where url_kind = 'article' order by seq")
+    # keyed and fetched at the page it names (www.google.com is not even resolvable here: no request went there);
+    # the same page named by two signed links is one article
+    assert rows.fetchall() == [
+        (links[0], "loaded", "new", id_of(site, "/fresh/a"), site.url("/fresh/a")),
+        (links[1], "skipped", "duplicate", id_of(site, "/fresh/a"), None),
+        (links[2], "loaded", "new", id_of(site, "/fresh/b"), site.url("/fresh/b")),
+    ]
+    assert warehouse(tmp_path).execute("select url, source_domain from articles order by url").fetchall() == [
+        (site.url("/fresh/a"), "127.0.0.1"), (site.url("/fresh/b"), "127.0.0.1")]
+
+    # the next refresh signs the links anew: still known, by the page they name, and not due
+    before = site.hits.copy()
+    again = [alert_link(site, "/fresh/a", "AOvVaw9")]
+    run(tmp_path, site, "r2", f"  - {{name: alerts, kind: urls, urls: [{again[0]!r}]}}\n")
+    assert warehouse(tmp_path).execute(
+        "select outcome, reason from fetch_log where run_id = 'r2' and url_kind = 'article'").fetchall() == [
+        ("unchanged", "not_due")]
+    assert (site.hits - before).keys() <= {"/robots.txt"}

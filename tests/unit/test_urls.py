@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsflow.urls import BadURL, article_id, canonicalize, registered_domain
+from newsflow.urls import BadURL, article_id, canonicalize, redirect_target, registered_domain
 
 
 @pytest.mark.parametrize(
@@ -74,3 +74,28 @@ def test_article_id_is_stable_and_shared_by_equivalent_urls():
 )
 def test_registered_domain_uses_bundled_suffix_list(url, domain):
     assert registered_domain(url) == domain
+
+
+@pytest.mark.parametrize(("link", "target"), [
+    # Google Alerts' feed links, and search results' click-throughs, on any Google domain
+    ("https://www.google.com/url?rct=j&sa=t&url=https://www.aljazeera.net/news/2024/5/21/x&ct=ga&cd=CAIy&usg=AOvV",
+     "https://www.aljazeera.net/news/2024/5/21/x"),
+    ("https://www.google.co.uk/url?q=https://example.org/a%3Fb%3D1&sa=U&ved=2ah", "https://example.org/a?b=1"),
+    ("https://google.de/url?url=https%3A%2F%2Fwww.spiegel.de%2Fpolitik%2Fa-1.html", "https://www.spiegel.de/politik/a-1.html"),
+    ("http://www.bing.com/news/apiclick.aspx?ref=FexRss&aid=&tid=9&url=https%3a%2f%2fnews.example%2fstory&c=1&mkt=en-us",
+     "https://news.example/story"),
+    ("https://duckduckgo.com/l/?uddg=https%3A%2F%2Fria.example%2F20240521%2Fmost.html&rut=ab", "https://ria.example/20240521/most.html"),
+    # nested: a Facebook click-through of a Google one
+    ("https://l.facebook.com/l.php?u=https%3A%2F%2Fwww.google.com%2Furl%3Furl%3Dhttps%3A%2F%2Fx.example%2Fy&h=AT",
+     "https://x.example/y"),
+    # not redirector links, or naming nothing fetchable
+    ("https://www.google.com/search?q=https://x.example/", None),
+    ("https://www.google.com/url?q=javascript:alert(1)", None),
+    ("https://www.google.com/url?url=https://[::1/x", None),
+    ("https://notgoogle.com/url?url=https://x.example/", None),
+    ("https://news.example/url?url=https://x.example/", None),
+    ("https://www.google.com/url", None),
+    ("https://[bad/url?url=https://x.example/", None),
+])
+def test_redirect_target_of_click_through_links(link, target):
+    assert redirect_target(link) == target

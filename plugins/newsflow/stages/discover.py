@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 from newsflow import staging
 from newsflow.stages.http import archiver, fetch_fields, host_gate_dir, http_cache, safe_canonical
 from newsflow.stages.job import Job
-from newsflow.urls import article_id, scheme_of, url_problem
+from newsflow.urls import article_id, redirect_target, scheme_of, url_problem
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,8 @@ def discover_source(job: Job) -> Job:
                 row.update(outcome=entry.outcome, reason=entry.failure)
             rows.append(row)
             continue
-        canonical = safe_canonical(entry.url)
+        # a click-through redirector's link (Google Alerts') is the page it names: keyed and fetched there
+        canonical = safe_canonical(source.kind != "warc" and redirect_target(entry.url) or entry.url)
         if canonical is None:
             row.update(outcome="skipped", reason=url_problem(entry.url))
             rows.append(row)

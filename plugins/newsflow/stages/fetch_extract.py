@@ -21,7 +21,7 @@ from newsflow.stages.extraction_pool import (
 from newsflow.stages.http import archiver, fetch_fields, host_gate_dir, http_cache, parse_iso, safe_canonical
 from newsflow.stages.job import Job, peak_rss_mb
 from newsflow.stages.revisit import skip_not_due
-from newsflow.urls import article_id
+from newsflow.urls import article_id, redirect_target
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,10 @@ async def _fetch_all(pending: list[dict], settings, archive, cache: dict, on_fet
         async def one(row: dict) -> None:
             nonlocal done
             validators = cache.get(row["canonical_url"], {})
+            # a click-through redirector's link is asked where it points (its canonical URL is the target's)
             result = await fetcher.get(
-                row["url"], etag=validators.get("etag"), last_modified=validators.get("last_modified"),
+                redirect_target(row["url"]) or row["url"], etag=validators.get("etag"),
+                last_modified=validators.get("last_modified"),
                 previous_sha1=validators.get("content_sha1"), validated_url=validators.get("final_url"),
             )
             row.update(fetch_fields(result))
@@ -60,15 +62,14 @@ async def _fetch_all(pending: list[dict], settings, archive, cache: dict, on_fet
 
 
 def landing(row: dict) -> tuple[str, str] | None:
-    """Where a listed link's page is, when its redirects (HTTP or a refresh shell) ended at another canonical URL:
-    (the URL as fetched, its canonical form); None when it stayed put."""
+    """Where a listed link's page was fetched when that was not the link itself (its redirects, HTTP or a refresh
+    shell, ended elsewhere; or it was a click-through redirector's link, asked at its target): (that URL, its
+    canonical form); None when it stayed put."""
     final = row.get("final_url")
     if not final or final == row["url"]:
         return None
     canonical = safe_canonical(final)
-    if canonical is None or canonical == row["canonical_url"]:
-        return None
-    return final, canonical
+    return None if canonical is None else (final, canonical)
 
 
 def _land(row: dict) -> None:
@@ -77,7 +78,7 @@ def _land(row: dict) -> None:
     the key of its validators), and takes the id of the landing page, so fetch_log names the article it gave and
     the load remembers the link as that article's alias (sql/loads/11_article_aliases.sql)."""
     landed = landing(row)
-    if landed is not None:
+    if landed is not None and landed[1] != row["canonical_url"]:
         row["article_id"] = article_id(landed[1])
 
 
