@@ -73,8 +73,8 @@ def landing(row: dict) -> tuple[str, str] | None:
 
 
 def _land(row: dict) -> None:
-    """The article is the page a link landed on, not the link: a feed's click-tracker, a Google Alerts link, an
-    http:// link moved to https://, a short link. The ledger row keeps the URL as listed (and its canonical form,
+    """The article is the page a link landed on, not the link: a feed's click-tracker that redirects, an http://
+    link moved to https://, a short link, an old address. The ledger row keeps the URL as listed (and its canonical form,
     the key of its validators), and takes the id of the landing page, so fetch_log names the article it gave and
     the load remembers the link as that article's alias (sql/loads/11_article_aliases.sql)."""
     landed = landing(row)
