@@ -46,22 +46,25 @@ asked as (
     where answers.http_status in (404, 410)
 ),
 
-later_answers as (
-    select *
-    from asked
-    qualify row_number() over (partition by article_id order by fetched_at desc) = 1
-),
-
 judged as (
     select
-        later_answers.*,
+        *,
         case
             when http_status in (404, 410) then 'gone'
             when landed_id = article_id or final_url is null then null
             when landed_id in (select stored.article_id from articles as stored) then 'moved'
             when outcome = 'rejected' then 'redirected'
         end as status
-    from later_answers
+    from asked
+),
+
+latest as (
+    -- judged first, then the latest: an answer that says nothing (a redirect back to the page that then failed)
+    -- does not hide an earlier removal
+    select *
+    from judged
+    where status is not null
+    qualify row_number() over (partition by article_id order by fetched_at desc) = 1
 )
 
 select
@@ -71,11 +74,10 @@ select
     articles.title,
     articles.published_date,
     articles.fetched_at as last_served_at,
-    judged.fetched_at as noticed_at,
-    judged.run_id as noticed_run_id,
-    judged.status,
-    judged.http_status,
-    case when judged.status = 'moved' then judged.final_url end as moved_to
-from judged
-inner join articles on judged.article_id = articles.article_id
-where judged.status is not null
+    latest.fetched_at as noticed_at,
+    latest.run_id as noticed_run_id,
+    latest.status,
+    latest.http_status,
+    case when latest.status = 'moved' then latest.final_url end as moved_to
+from latest
+inner join articles on latest.article_id = articles.article_id
