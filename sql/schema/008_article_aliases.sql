@@ -1,4 +1,4 @@
--- Links that lead to an article stored under another URL: a feed's click-tracker, a Google Alerts link, an http://
+-- Links that lead to an article stored under another URL: a feed's click-tracker, an old address, an http://
 -- link moved to https://, a short link. The article is keyed by the page the link landed on; the link's own
 -- canonical URL maps to it here, so the next run knows the link (its revisit policy applies to the article) and an
 -- analyst can follow a listed URL to its article. fetch_log.final_url says where each request ended.
