@@ -1,7 +1,8 @@
 """Links that redirect, through the real stages (loopback HTTP, real DuckDB): the article is stored where its page
 is, under that URL's id and domain; the link as listed stays in fetch_log, with where it ended (final_url), and
-maps to the article in article_aliases, so the next run knows it; a page that moves never overwrites the article
-the old URL held."""
+maps to the article in article_aliases, so the next run knows it, and is asked conditionally where the page is; a
+page that moves never overwrites the article the old URL held, and articles_gone lists it; a click-through
+redirector's link (Google Alerts') is keyed and fetched at the page it names."""
 
 from __future__ import annotations
 
