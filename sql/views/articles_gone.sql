@@ -24,6 +24,7 @@ with telling_answers as (
 ),
 
 asked as (
+    -- two equi-joins, one per key (a single join on either key would be a nested loop over articles x answers)
     -- requests to the article's own URL
     select
         articles.article_id,
