@@ -336,8 +336,9 @@ def articles_snapshot(con, max_rows: int = 200_000):
         sql = f"select {columns} from articles using sample reservoir({int(max_rows)} rows) repeatable (42)"
     else:
         sql = f"select {columns} from articles"
-    frame = con.execute(sql).df()
-    return frame, total, total > max_rows
+    from newsflow.warehouse import frame
+
+    return frame(con, sql), total, total > max_rows
 
 
 def gx_project_dir(data_dir: Path) -> Path:

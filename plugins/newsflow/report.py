@@ -29,7 +29,9 @@ def _has_relation(con, name: str) -> bool:
 
 
 def _frame(con, sql: str, params=None):
-    return con.execute(sql, params).df() if params else con.execute(sql).df()
+    from newsflow.warehouse import frame
+
+    return frame(con, sql, params)
 
 
 def default_term(con) -> str | None:

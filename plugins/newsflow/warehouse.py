@@ -212,6 +212,17 @@ def query(sql: str, params: list | dict | None = None, path: str | os.PathLike |
         con.close()
 
 
+def frame(con, sql: str, params: list | dict | None = None):
+    """A query's result as a pandas frame."""
+    import warnings
+
+    with warnings.catch_warnings():
+        # DuckDB 1.5.5 converts a TIMESTAMPTZ column with DataFrame.drop(inplace=True), which pandas 3.1 deprecates
+        # (Pandas4Warning, in every quality task log and report). The frame is the same; DuckDB's call, not ours.
+        warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.drop is deprecated")
+        return (con.execute(sql, params) if params else con.execute(sql)).df()
+
+
 # -- SQL files -------------------------------------------------------------------------------------------------
 def statements(sql: str) -> list[str]:
     """Split a file into statements (our SQL files keep semicolons out of strings and comments)."""

@@ -156,6 +156,20 @@ def test_read_only_query_refuses_writes(tmp_path):
         warehouse.query("delete from articles", path=path)
 
 
+def test_a_frame_keeps_the_publishers_instant_and_warns_nothing(tmp_path):
+    import warnings
+
+    con = warehouse.open_for_write(tmp_path / "w")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # DuckDB's own Pandas4Warning on TIMESTAMPTZ would fail here
+        got = warehouse.frame(con, "select timestamptz '2020-06-03 03:01:00+04' as published_at, ? as source",
+                              ["أخبار"])
+    con.close()
+    assert got["published_at"][0].tz is not None
+    assert got["published_at"][0].tz_convert("UTC").isoformat() == "2020-06-02T23:01:00+00:00"
+    assert got["source"][0] == "أخبار"
+
+
 def test_read_only_on_missing_lake_is_clear(tmp_path):
     with pytest.raises(FileNotFoundError, match="no warehouse"):
         warehouse.connect(tmp_path / "none", read_only=True)
