@@ -317,7 +317,8 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
             '{{"favor_precision": true}}',
             least(published_at + to_minutes(cast(10 + hash(h, 'f') % 290 as bigint)), now()),
             least(published_at + to_minutes(cast(10 + hash(h, 'f') % 290 as bigint)), now()),
-            seq
+            seq,
+            null  -- access (migration 007): the page states nothing
         from shaped
     """)
     # copies: ~5% of all articles, another outlet running an earlier story a few hours later
@@ -379,7 +380,8 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
             p.extractor_settings,
             least(p.copy_published + interval 1 hour, now()),
             least(p.copy_published + interval 1 hour, now()),
-            (select max(article_seq) from articles) + row_number() over (order by p.copy_published, p.article_id)
+            (select max(article_seq) from articles) + row_number() over (order by p.copy_published, p.article_id),
+            p.access
         from placed as p
         join syn_sources as s on p.copy_source = s.name
         join syn_days as dd on cast(p.copy_published as date) = dd.day
@@ -433,7 +435,8 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
         select
             run_id, source, 'article', cast(row_number() over (partition by run_id, source order by url) as integer),
             url, canonical_url, outcome, reason, http_status, bytes,
-            cast(50 + hash(url) % 900 as integer), 1, fetched_at, article_id, fetched_at + interval 1 minute
+            cast(50 + hash(url) % 900 as integer), 1, fetched_at, article_id, fetched_at + interval 1 minute,
+            null  -- final_url (migration 008): no link redirected
         from article_rows
         union all
         select
@@ -441,7 +444,7 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
             'https://www.' || s.name || '.example/' || s.kind || '.xml',
             'https://' || s.name || '.example/' || s.kind || '.xml',
             'loaded', 'listed:50', 200, 40000, 120, 1,
-            cast(dd.day as timestamptz) + interval 23 hour, null, cast(dd.day as timestamptz) + interval 23 hour
+            cast(dd.day as timestamptz) + interval 23 hour, null, cast(dd.day as timestamptz) + interval 23 hour, null
         from syn_days as dd cross join syn_sources as s
     """)
     step("bookkeeping", """

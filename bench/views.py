@@ -26,6 +26,8 @@ QUERIES = [
     ("source_freshness", "select * from source_freshness"),
     ("coverage_gaps", "select * from coverage_gaps"),
     ("articles_daily_by_credit", "select * from articles_daily_by_credit"),
+    ("listing_turnover", "select * from listing_turnover"),
+    ("articles_gone", "select * from articles_gone"),
     ("term_coverage('earthquake', 'day')", "select * from term_coverage('earthquake', 'day')"),
     ("term_coverage('Election', 'week')", "select * from term_coverage('Election', 'week')"),
     ("term_coverage('правительство', 'month')", "select * from term_coverage('правительство', 'month')"),

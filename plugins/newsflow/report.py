@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +18,7 @@ STATUS_COLOURS = {"pass": "#1a7f37", "warn": "#b58100", "fail": "#cf222e"}
 OUTCOME_COLOURS = {"loaded": "#2da44e", "unchanged": "#8c959f", "rejected": "#bf8700", "failed": "#cf222e",
                    "skipped": "#6e7781"}
 HEATMAP_MAX_DAYS = 180
+RECENT_ARTICLES = 500  # the articles whose headlines choose the dashboard's term (0.3 s for 500 long bodies)
 WORD = r"[^\p{L}\p{N}]+"
 STOPWORDS = {"because", "between", "through", "against", "without", "million", "billion", "percent", "according",
              "however", "including", "during", "before", "after", "should", "people", "government", "about"}
@@ -35,21 +35,47 @@ def _frame(con, sql: str, params=None):
 
 
 def default_term(con) -> str | None:
-    """The most frequent long word (8+ letters) in titles, or in bodies when titles give none."""
-    for column in ("title", "body"):
-        rows = con.execute(
-            f"""
-            select word, count(*) as n from (
-                select unnest(regexp_split_to_array(lower({column}), '{WORD}')) as word
-                from (select {column} from articles where {column} is not null limit 20000)
-            ) where length(word) >= 8 and not regexp_matches(word, '^[0-9]+$')
-            group by word order by n desc, word limit 40
-            """
-        ).fetchall()
-        for word, _n in rows:
-            if word not in STOPWORDS:
-                return word
-    return None
+    """A headline word of the latest articles: the long word (8+ letters, not a number) in the most of their titles,
+    ties going to the word more of them mention anywhere (a small warehouse's titles rarely share a word); the most
+    mentioned body word when no title has one."""
+    rows = con.execute(
+        f"""
+        with recent as (
+            select row_number() over () as k, lower(coalesce(title, '')) as title, lower(coalesce(body, '')) as body
+            from (select title, body from articles order by fetched_at desc limit {RECENT_ARTICLES})
+        ),
+        words as (
+            select k, true as in_title, unnest(regexp_split_to_array(title, '{WORD}')) as word from recent
+            union all
+            select k, false as in_title, unnest(regexp_split_to_array(body, '{WORD}')) as word from recent
+        ),
+        article_words as (
+            select k, word, bool_or(in_title) as in_title
+            from words
+            where length(word) >= 8 and not regexp_matches(word, '^[0-9]+$')
+            group by k, word
+        )
+        select word
+        from article_words
+        group by word
+        order by count(*) filter (where in_title) desc, count(*) desc, word
+        limit 40
+        """
+    ).fetchall()
+    return next((word for (word,) in rows if word not in STOPWORDS), None)
+
+
+def term_grain(first_day, last_day) -> str:
+    """Days for up to HEATMAP_MAX_DAYS of articles, weeks for up to three years, months beyond."""
+    span = (last_day - first_day).days if first_day and last_day else 0
+    return "day" if span < HEATMAP_MAX_DAYS else "week" if span < 3 * 366 else "month"
+
+
+def term_trend(con, term: str, grain: str):
+    """Per period, the original articles mentioning `term` and their share: the analysts' term_coverage macro
+    (the same answer, from the term index), never a count of its own."""
+    return _frame(con, "select period, articles, all_articles, share from term_coverage(?, ?) order by period",
+                  [term, grain])
 
 
 # --- data ------------------------------------------------------------------------------------------------------
@@ -68,16 +94,8 @@ def collect(con, *, term: str | None = None, now: datetime | None = None) -> dic
     )
     data["gaps"] = _gaps(con)
     data["term"] = term or default_term(con)
-    if data["term"]:
-        pattern = "(^|[^\\p{L}\\p{N}])" + re.escape(data["term"].lower()) + "($|[^\\p{L}\\p{N}])"
-        data["term_trend"] = _frame(
-            con,
-            "select published_date as day, source, count(*) as articles from articles "
-            "where regexp_matches(lower(coalesce(title, '') || ' ' || body), ?) group by all order by day, source",
-            [pattern],
-        )
-    else:
-        data["term_trend"] = None
+    data["term_grain"] = term_grain(data["totals"][2], data["totals"][3])
+    data["term_trend"] = term_trend(con, data["term"], data["term_grain"]) if data["term"] else None
     data["freshness"] = _freshness(con, now)
     data["validation"] = _frame(
         con,
@@ -176,13 +194,58 @@ def _layout(fig, title: str, height: int = 380):
     return fig
 
 
+def _count_axis(top) -> dict:
+    """A y (or x) axis of counts: whole numbers only (plotly would tick 0.2, 0.4 ... under a count of 1)."""
+    axis = {"rangemode": "tozero", "tickformat": ",d"}
+    if top is not None and top <= 10:
+        axis["dtick"] = 1
+    return axis
+
+
+def _share_axis(top) -> dict:
+    """A percent axis from 0 to a little above the largest share, ticked in round steps (left to plotly, an
+    overlaying axis takes the other axis' tick count: 10.45 %, 20.9 % ...)."""
+    high = min(105.0, max(1.0, float(top or 0) * 110))
+    step = next(s for s in (0.2, 0.5, 1, 2, 5, 10, 20, 25) if high / s <= 6)
+    return {"range": [0, high], "tickmode": "linear", "tick0": 0, "dtick": step, "ticksuffix": "%"}
+
+
+def _day_axis(values, pad_days: int = 1) -> dict:
+    """An x axis of days. Under a week of data plotly zooms in to milliseconds around a lone point; the range is
+    then padded to whole days and ticked once a day."""
+    import pandas as pd
+
+    days = pd.to_datetime(pd.Series(values)).dropna()
+    axis: dict = {"type": "date"}
+    if len(days) and days.max() - days.min() < pd.Timedelta(days=7):
+        low, high = days.min() - pd.Timedelta(days=pad_days), days.max() + pd.Timedelta(days=pad_days)
+        axis.update(range=[low.strftime("%Y-%m-%d"), high.strftime("%Y-%m-%d")], dtick=86_400_000,
+                    tickformat="%b %-d\n%Y")
+    return axis
+
+
+def _time_axis(values) -> dict:
+    """An x axis of run times: within two hours of data (one run, a first morning) padded to an hour each side."""
+    import pandas as pd
+
+    times = pd.to_datetime(pd.Series(values), utc=True).dropna()
+    axis: dict = {"type": "date"}
+    if len(times) and times.max() - times.min() < pd.Timedelta(hours=2):
+        low, high = times.min() - pd.Timedelta(hours=1), times.max() + pd.Timedelta(hours=1)
+        axis.update(range=[low.strftime("%Y-%m-%d %H:%M:%S"), high.strftime("%Y-%m-%d %H:%M:%S")],
+                    tickformat="%H:%M\n%b %-d, %Y")
+    return axis
+
+
 def fig_coverage(df):
     import plotly.graph_objects as go
 
     fig = go.Figure()
     for source, part in df.groupby("source", sort=True):
         fig.add_trace(go.Bar(x=part["day"], y=part["articles"], name=str(source)))
-    fig.update_layout(barmode="stack", xaxis_title="published day", yaxis_title="articles")
+    top = df.groupby("day")["articles"].sum().max()
+    fig.update_layout(barmode="stack", xaxis={"title": "published day", **_day_axis(df["day"])},
+                      yaxis={"title": "articles", **_count_axis(top)})
     return _layout(fig, "Coverage over time per source (articles per published day, stacked)")
 
 
@@ -196,9 +259,11 @@ def fig_heatmap(df, gaps):
     days = [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last, freq="D")]
     grid = df.pivot_table(index="source", columns="day", values="articles", aggfunc="sum", fill_value=0)
     grid = grid.reindex(columns=days, fill_value=0)
+    top = int(grid.values.max()) if grid.size else 0
+    colorbar = {"title": {"text": "articles"}, **({"dtick": 1} if top <= 10 else {})}
     fig = go.Figure(
-        go.Heatmap(z=grid.values, x=days, y=list(grid.index), colorscale="Blues", name="articles",
-                   colorbar={"title": {"text": "articles"}}, hovertemplate="%{y} %{x}: %{z} articles<extra></extra>")
+        go.Heatmap(z=grid.values, x=days, y=list(grid.index), colorscale="Blues", name="articles", zmin=0,
+                   colorbar=colorbar, hovertemplate="%{y} %{x}: %{z} articles<extra></extra>")
     )
     if gaps is not None and len(gaps):
         gaps = gaps.assign(day=pd.to_datetime(gaps["day"]).dt.strftime("%Y-%m-%d"))
@@ -206,18 +271,27 @@ def fig_heatmap(df, gaps):
         for kind, part in visible.groupby("gap_kind"):
             fig.add_trace(go.Scatter(x=part["day"], y=part["source"], mode="markers", name=f"gap: {kind}",
                                      marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": "#cf222e"}}))
+    if len(days) < 7:  # a few days as dates zoom in to hours around them; as labels, a cell each
+        fig.update_layout(xaxis={"type": "category"})
     return _layout(fig, f"Source × day (last {len(days)} days; × marks gaps)", height=max(260, 60 + 40 * len(grid)))
 
 
-def fig_term(df, term: str):
+def fig_term(df, term: str, grain: str = "day"):
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    for source, part in df.groupby("source", sort=True):
-        fig.add_trace(go.Scatter(x=part["day"], y=part["articles"], name=str(source), mode="lines+markers",
-                                 stackgroup="one"))
-    fig.update_layout(xaxis_title="published day", yaxis_title="articles mentioning the term")
-    return _layout(fig, f"Term trend: “{term}”")
+    fig.add_trace(go.Bar(x=df["period"], y=df["articles"], name="articles mentioning it", marker_color="#0969da",
+                         hovertemplate="%{x}: %{y} articles<extra></extra>"))
+    fig.add_trace(go.Scatter(x=df["period"], y=df["share"] * 100, name="share of the original articles", yaxis="y2",
+                             mode="lines+markers", line={"color": "#bf3989"},
+                             hovertemplate="%{x}: %{y:.1f}% of the articles<extra></extra>"))
+    fig.update_layout(xaxis={"title": f"published {grain}", **_day_axis(df["period"], pad_days=7 if grain == "week" else 1)},
+                      yaxis={"title": "original articles mentioning it", **_count_axis(df["articles"].max())},
+                      yaxis2={"title": "share", "overlaying": "y", "side": "right", "showgrid": False,
+                              **_share_axis(df["share"].max())})
+    _layout(fig, f"Term trend: “{term}” per {grain}")
+    fig.update_layout(legend={"y": -0.3})  # below the two-line date ticks and the axis title
+    return fig
 
 
 def fig_validation(df):
@@ -225,7 +299,8 @@ def fig_validation(df):
 
     fig = go.Figure(go.Scatter(x=df["validated_at"], y=df["pass_rate"] * 100, mode="lines+markers",
                                text=df["run_id"], hovertemplate="%{text}<br>%{y:.1f}% passed<extra></extra>"))
-    fig.update_layout(yaxis={"title": "expectations passed (%)", "range": [0, 105]}, xaxis_title="ingest run")
+    fig.update_layout(yaxis={"title": "expectations passed (%)", "range": [0, 105]},
+                      xaxis={"title": "ingest run", **_time_axis(df["validated_at"])})
     return _layout(fig, "Validation pass rate per ingest run")
 
 
@@ -235,7 +310,9 @@ def fig_rejections(df):
     fig = go.Figure()
     for source, part in df.groupby("source", sort=True):
         fig.add_trace(go.Bar(y=part["reason"], x=part["n"], name=str(source), orientation="h"))
-    fig.update_layout(barmode="stack", xaxis_title="rejected pages (all runs)", yaxis={"automargin": True})
+    fig.update_layout(barmode="stack", xaxis={"title": "rejected pages (all runs)",
+                                              **_count_axis(df.groupby("reason")["n"].sum().max())},
+                      yaxis={"automargin": True})
     return _layout(fig, "Rejection reasons")
 
 
@@ -243,13 +320,18 @@ def fig_fetch(df):
     import plotly.graph_objects as go
 
     fig = go.Figure()
+    runs = df["run_start"].nunique()
     for outcome in ("loaded", "unchanged", "rejected", "failed", "skipped"):
         part = df[df["outcome"] == outcome]
         if len(part):
+            # a lone run's bar would fill the whole axis: ten minutes wide, in the hour padded around it
             fig.add_trace(go.Bar(x=part["run_start"], y=part["n"], name=outcome, text=part["run_id"],
                                  marker_color=OUTCOME_COLOURS[outcome], textposition="none",
+                                 width=600_000 if runs == 1 else None,
                                  hovertemplate="%{text}<br>" + outcome + ": %{y}<extra></extra>"))
-    fig.update_layout(barmode="stack", xaxis_title="run start", yaxis_title="URLs")
+    top = df.groupby("run_start")["n"].sum().max()
+    fig.update_layout(barmode="stack", xaxis={"title": "run start", **_time_axis(df["run_start"])},
+                      yaxis={"title": "URLs", **_count_axis(top)})
     return _layout(fig, "Fetch outcomes per ingest run")
 
 
@@ -316,7 +398,8 @@ def render(data: dict, *, title: str = "newsflow dashboard") -> str:
                      _figure_html(fig_heatmap(cov, data["gaps"]), "heatmap") if has_cov else NO_DATA, True))
     term, trend = data["term"], data["term_trend"]
     sections.append((f"Term trend: {term}" if term else "Term trend",
-                     _figure_html(fig_term(trend, term), "term") if trend is not None and len(trend) else NO_DATA, False))
+                     _figure_html(fig_term(trend, term, data["term_grain"]), "term")
+                     if trend is not None and len(trend) else NO_DATA, False))
     fresh = data["freshness"]
     sections.append(("Source freshness", _table(
         ["source", "last published", "last fetched", "1d", "7d", "30d", "status"], fresh, status_col=6
@@ -356,7 +439,7 @@ def render(data: dict, *, title: str = "newsflow dashboard") -> str:
         f"<script type=\"application/json\" id=\"newsflow-meta\">{html.escape(json.dumps(meta))}</script>"
         "</head><body>"
         f"<header><h1>{html.escape(title)}</h1><p>{articles} articles from {sources} sources ({html.escape(span)}), "
-        f"{runs} ingest runs · generated {generated}</p></header>"
+        f"{runs} ingest run{'' if runs == 1 else 's'} · generated {generated}</p></header>"
         f"<main>{''.join(parts)}</main></body></html>\n"
     )
 

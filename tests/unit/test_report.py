@@ -8,13 +8,23 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from newsflow.report import build_report
+from newsflow.report import (
+    build_report,
+    collect,
+    default_term,
+    fig_coverage,
+    fig_fetch,
+    fig_rejections,
+    fig_validation,
+)
 from newsflow.warehouse import connect, open_for_write
-from tests.unit.test_quality_checks import NOW, make_warehouse
+from tests.unit.test_quality_checks import NOW, add_article, add_fetch, add_run, make_warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -100,6 +110,86 @@ def test_report_opens_read_only(warehouse, tmp_path):
 def test_missing_warehouse_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         build_report(tmp_path / "x.html", warehouse=tmp_path / "nope")
+
+
+def test_term_trend_counts_what_term_coverage_counts(tmp_path):
+    # originals only and whole words, as analysts' term_coverage counts: a wire copy of a story (duplicate_of set)
+    # and a longer word ("бюджетный" is not "бюджет") do not count; a day without a mention is a 0
+    con = open_for_write(tmp_path / "w")
+    day = NOW - timedelta(days=2)
+    add_article(con, 1, "alpha", day, title="Парламент одобрил бюджет", body="Депутаты обсуждали бюджет весь день.")
+    add_article(con, 2, "beta", day, title="Парламент одобрил бюджет", body="Депутаты обсуждали бюджет весь день.",
+                duplicate_of="alpha-1")
+    add_article(con, 3, "alpha", day + timedelta(days=1), title="Бюджетный комитет", body="Комитет собрался утром.")
+    add_article(con, 4, "beta", day + timedelta(days=1), title="Погода", body="Весь день шёл дождь над городом.")
+    data = collect(con, term="Бюджет", now=NOW)
+    con.close()
+    got = [(pd.Timestamp(r.period).date(), r.articles, r.all_articles) for r in data["term_trend"].itertuples()]
+    assert got == [(day.date(), 1, 1), ((day + timedelta(days=1)).date(), 0, 2)]
+    assert data["term_grain"] == "day"
+
+
+def test_default_term_is_the_headline_word_most_articles_share(tmp_path):
+    # a small site's titles share no word: the tie goes to the headline word the most articles mention
+    con = open_for_write(tmp_path / "w")
+    for i, (title, body) in enumerate([
+        ("Dockworkers strike at the port", "The port stood still; الانتخابات were on every radio."),
+        ("Councillors approve the budget", "Before الانتخابات the council passed the budget."),
+        ("الانتخابات البلدية", "يتوجه الناخبون إلى صناديق الاقتراع في الانتخابات البلدية."),
+    ], start=1):
+        add_article(con, i, "alpha", NOW - timedelta(hours=i), title=title, body=body)
+    assert default_term(con) == "الانتخابات"  # in one title like the others, mentioned by all three articles
+    add_article(con, 4, "alpha", NOW, title="Dockworkers return", body="Work resumed.")
+    assert default_term(con) == "dockworkers"  # two titles beat one
+    con.close()
+
+
+def test_a_first_day_gets_readable_axes():
+    # one day of articles, one run: plotly alone would zoom into milliseconds around the lone point and tick
+    # counts of 1 at 0.2, 0.4 ...
+    one_day = pd.DataFrame({"source": ["alpha", "beta"], "day": [date(2026, 12, 1)] * 2, "articles": [1, 2]})
+    axis = fig_coverage(one_day).layout.xaxis
+    assert [pd.Timestamp(x).date() for x in axis.range] == [date(2026, 11, 30), date(2026, 12, 2)]
+    assert axis.dtick == 86_400_000 and "%H" not in axis.tickformat
+    assert fig_coverage(one_day).layout.yaxis.dtick == 1
+
+    run = pd.Timestamp("2026-12-01 16:36:17.5637", tz="UTC")
+    fetch = pd.DataFrame({"run_start": [run] * 2, "run_id": ["r1"] * 2, "outcome": ["loaded", "failed"], "n": [32, 2]})
+    fig = fig_fetch(fetch)
+    low, high = (pd.Timestamp(x) for x in fig.layout.xaxis.range)
+    assert high - low == pd.Timedelta(hours=2) and all(bar.width == 600_000 for bar in fig.data)
+    validation = pd.DataFrame({"run_id": ["r1"], "validated_at": [run], "pass_rate": [0.95]})
+    low, high = (pd.Timestamp(x) for x in fig_validation(validation).layout.xaxis.range)
+    assert high - low == pd.Timedelta(hours=2)
+    rejections = pd.DataFrame({"reason": ["missing_date"], "source": ["alpha"], "n": [1]})
+    assert fig_rejections(rejections).layout.xaxis.dtick == 1
+
+    # a month of days and many runs keep plotly's own axes
+    month = pd.DataFrame({"source": ["alpha"] * 30, "day": pd.date_range("2026-11-01", periods=30).date,
+                          "articles": [40] * 30})
+    assert fig_coverage(month).layout.xaxis.range is None and fig_coverage(month).layout.yaxis.dtick is None
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed "
+                    "(apt-get install -y --no-install-recommends chromium)")
+def test_a_first_day_dashboard_ticks_days_and_minutes_in_chromium(tmp_path):
+    # what a new user sees after the first `make demo`: one day of articles, one run, one validation
+    con = open_for_write(tmp_path / "w")
+    for i in range(3):
+        add_article(con, i, "alpha", NOW - timedelta(hours=2 + i))
+    add_run(con, "r1", NOW - timedelta(minutes=30))
+    add_fetch(con, "r1", "alpha", ["loaded"] * 3 + ["failed"], NOW - timedelta(minutes=30))
+    con.execute("insert into validation_results values ('r1', 'alpha', 'expect_x', 'body', true, 3, 0, 0, null, ?)",
+                [NOW - timedelta(minutes=29)])
+    con.close()
+    out = build_report(tmp_path / "first.html", warehouse=tmp_path / "w", now=NOW)
+    result = chromium(["--dump-dom", out.as_uri()], tmp_path / "profile")
+    assert result.returncode == 0, result.stderr[-3000:]
+    ticks = re.findall(r'class="[xy]\d?tick"[^>]*>.*?<text[^>]*>(.*?)</text>', result.stdout)
+    assert ticks, "no axis was drawn"
+    fractions = [t for t in ticks if re.search(r"\d:\d\d:\d\d\.\d|^0\.\d", re.sub(r"<[^>]+>", "", t))]
+    assert not fractions, fractions  # no milliseconds on a time axis, no 0.2 of an article
+    assert "1 ingest run ·" in out.read_text(encoding="utf-8")
 
 
 # --- the Airflow UI plugin ---------------------------------------------------------------------------------------
