@@ -18,6 +18,7 @@ STATUS_COLOURS = {"pass": "#1a7f37", "warn": "#b58100", "fail": "#cf222e"}
 OUTCOME_COLOURS = {"loaded": "#2da44e", "unchanged": "#8c959f", "rejected": "#bf8700", "failed": "#cf222e",
                    "skipped": "#6e7781"}
 HEATMAP_MAX_DAYS = 180
+RUN_HISTORY_DAYS = 30  # the per-run charts: validation pass rate, fetch outcomes
 RECENT_ARTICLES = 500  # the articles whose headlines choose the dashboard's term (0.3 s for 500 long bodies)
 WORD = r"[^\p{L}\p{N}]+"
 STOPWORDS = {"because", "between", "through", "against", "without", "million", "billion", "percent", "according",
@@ -97,12 +98,18 @@ def collect(con, *, term: str | None = None, now: datetime | None = None) -> dic
     data["term_grain"] = term_grain(data["totals"][2], data["totals"][3])
     data["term_trend"] = term_trend(con, data["term"], data["term_grain"]) if data["term"] else None
     data["freshness"] = _freshness(con, now)
+    # the runs of the RUN_HISTORY_DAYS up to the newest: a service ingesting every 15 minutes makes ~35,000 runs a
+    # year, more bars than a chart can show and a query that would grow with every run
     data["validation"] = _frame(
         con,
-        """
-        select v.run_id, min(v.validated_at) as validated_at, avg(v.success::int) as pass_rate,
-               count(*) filter (where not v.success) as failed_expectations, count(*) as expectations
-        from validation_results v group by v.run_id order by validated_at
+        f"""
+        with recent as (
+            select * from validation_results
+            where validated_at >= (select max(validated_at) from validation_results) - interval {RUN_HISTORY_DAYS} day
+        )
+        select run_id, min(validated_at) as validated_at, avg(success::int) as pass_rate,
+               count(*) filter (where not success) as failed_expectations, count(*) as expectations
+        from recent group by run_id order by validated_at
         """,
     )
     data["rejections"] = _frame(
@@ -112,12 +119,20 @@ def collect(con, *, term: str | None = None, now: datetime | None = None) -> dic
     )
     data["fetch"] = _frame(
         con,
-        """
-        select coalesce(r.started_at, min(f.logged_at) over (partition by f.run_id)) as run_start, f.run_id,
-               f.outcome, count(*) over (partition by f.run_id, f.outcome) as n
-        from fetch_log f left join runs r using (run_id)
-        qualify row_number() over (partition by f.run_id, f.outcome order by f.seq) = 1
-        order by run_start, f.outcome
+        f"""
+        with recent as (
+            select run_id, outcome, logged_at from fetch_log
+            where logged_at >= (select max(logged_at) from fetch_log) - interval {RUN_HISTORY_DAYS} day
+        ),
+        run_starts as (
+            select recent.run_id, coalesce(min(runs.started_at), min(recent.logged_at)) as run_start
+            from recent left join runs using (run_id)
+            group by recent.run_id
+        )
+        select run_starts.run_start, recent.run_id, recent.outcome, count(*) as n
+        from recent inner join run_starts using (run_id)
+        group by all
+        order by run_starts.run_start, recent.outcome
         """,
     )
     if con.execute("select count(*) from duckdb_tables() where table_name = 'quality_checks'").fetchall()[0][0]:
@@ -301,7 +316,7 @@ def fig_validation(df):
                                text=df["run_id"], hovertemplate="%{text}<br>%{y:.1f}% passed<extra></extra>"))
     fig.update_layout(yaxis={"title": "expectations passed (%)", "range": [0, 105]},
                       xaxis={"title": "ingest run", **_time_axis(df["validated_at"])})
-    return _layout(fig, "Validation pass rate per ingest run")
+    return _layout(fig, f"Validation pass rate per ingest run (the {RUN_HISTORY_DAYS} days up to the latest)")
 
 
 def fig_rejections(df):
@@ -332,7 +347,7 @@ def fig_fetch(df):
     top = df.groupby("run_start")["n"].sum().max()
     fig.update_layout(barmode="stack", xaxis={"title": "run start", **_time_axis(df["run_start"])},
                       yaxis={"title": "URLs", **_count_axis(top)})
-    return _layout(fig, "Fetch outcomes per ingest run")
+    return _layout(fig, f"Fetch outcomes per ingest run (the {RUN_HISTORY_DAYS} days up to the latest)")
 
 
 # --- HTML ------------------------------------------------------------------------------------------------------

@@ -170,6 +170,22 @@ def test_a_first_day_gets_readable_axes():
     assert fig_coverage(month).layout.xaxis.range is None and fig_coverage(month).layout.yaxis.dtick is None
 
 
+def test_run_charts_show_the_30_days_up_to_the_latest_run(tmp_path):
+    # a service ingesting every 15 minutes makes ~35,000 runs a year: the per-run charts keep the last 30 days
+    con = open_for_write(tmp_path / "w")
+    add_article(con, 1, "alpha", NOW - timedelta(days=50))
+    for run_id, when in (("old", NOW - timedelta(days=45)), ("month", NOW - timedelta(days=29)), ("new", NOW)):
+        add_run(con, run_id, when)
+        add_fetch(con, run_id, "alpha", ["loaded", "loaded", "failed"], when)
+        con.execute("insert into validation_results values (?, 'alpha', 'expect_x', 'body', true, 2, 0, 0, null, ?)",
+                    [run_id, when])
+    data = collect(con, now=NOW + timedelta(days=90))  # the newest run, not the clock, anchors the window
+    con.close()
+    assert set(data["fetch"]["run_id"]) == set(data["validation"]["run_id"]) == {"month", "new"}
+    assert sorted(data["fetch"].query("run_id == 'new'")[["outcome", "n"]].itertuples(index=False)) == [
+        ("failed", 1), ("loaded", 2)]
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed "
                     "(apt-get install -y --no-install-recommends chromium)")
 def test_a_first_day_dashboard_ticks_days_and_minutes_in_chromium(tmp_path):
