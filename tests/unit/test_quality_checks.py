@@ -163,9 +163,12 @@ def test_never_fetched_source_fails(con):
 
 
 def test_null_and_empty_rates(con):
+    # blank is white space of any kind (a title of a line break and a tab, a no-break space), never a letter of any
+    # script: "Т" and "ت" are titles
+    blank = ["  ", "\n\t", "\u00a0"]
     for k in range(10):
-        add_article(con, 9000 + k, "alpha", NOW - timedelta(days=2), title="  " if k < 3 else "T",
-                    language=None if k < 1 else "en")
+        add_article(con, 9000 + k, "alpha", NOW - timedelta(days=2),
+                    title=blank[k] if k < 3 else ["T", "Т", "ت", "题"][k % 4], language=None if k < 1 else "en")
     rows = by_key(qc.check_null_rates(con))
     alpha_n = con.execute("select count(*) from articles where source = 'alpha'").fetchall()[0][0]
     title = rows[("null_rate_title", "alpha")]
