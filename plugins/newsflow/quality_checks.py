@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 WAREHOUSE = "*"
 GX_SUITE = "newsflow_warehouse_articles"
 GX_SITE = "newsflow_data_docs"
+# Warehouse validations kept in the GX project and rendered in Data Docs (quality_checks keeps every run's outcome).
+# GX renders every stored validation at each build: ~9 ms and 85 KB of pages each here, so a quality run every
+# 15 minutes would spend 5 minutes a build and 3 GB a year after a year; the newest 100 are a day of such runs.
+DATA_DOCS_VALIDATIONS = 100
 STATUSES = ("pass", "warn", "fail")
 
 
@@ -366,13 +370,17 @@ def gx_context(data_dir: Path):
         pass
     site = {
         "class_name": "SiteBuilder",
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        # GX's own limit: the index and the validation pages hold the newest results only
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
+                               "validation_results_limit": DATA_DOCS_VALIDATIONS},
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs_dir(data_dir))},
     }
     sites = context.config.data_docs_sites or {}
     if "local_site" in sites:
         context.delete_data_docs_site("local_site")  # one site only, in the place the UI plugin serves
-    if GX_SITE not in (context.config.data_docs_sites or {}):
+    if (context.config.data_docs_sites or {}).get(GX_SITE) != site:  # new, or made by an earlier version
+        if GX_SITE in (context.config.data_docs_sites or {}):
+            context.delete_data_docs_site(GX_SITE)
         context.add_data_docs_site(GX_SITE, site)
     return context
 
@@ -472,9 +480,21 @@ def gx_validate(frame, *, data_dir: Path, now: datetime | None = None, total: in
 
 
 def build_data_docs(data_dir: Path) -> Path:
-    """Render the static Data Docs site from the stored suites and validation results; returns index.html."""
+    """Render the static Data Docs site from the stored suites and the newest DATA_DOCS_VALIDATIONS validation
+    results (older results and their pages are deleted); returns index.html."""
+    import time
+
     context = gx_context(data_dir)
+    prune_validation_results(context)
+    started = time.time()
     context.build_data_docs(site_names=[GX_SITE])
+    # GX writes every page in its window at each build: a validation page this build did not write is one that
+    # has left the window
+    pages = data_docs_dir(data_dir) / "validations"
+    for page in pages.rglob("*.html") if pages.is_dir() else ():
+        if page.stat().st_mtime < started - 1:
+            page.unlink()
+    _remove_empty_folders(pages)
     from newsflow.offline_docs import make_offline
 
     make_offline(data_docs_dir(data_dir))  # no CDN/S3 URLs: vendored copies under data_docs/_vendor/
@@ -482,6 +502,31 @@ def build_data_docs(data_dir: Path) -> Path:
     if not index.exists():
         raise RuntimeError(f"GX did not write {index}")
     return index
+
+
+def prune_validation_results(context, keep: int | None = None) -> int:
+    """Delete the stored validation results but the newest `keep` (DATA_DOCS_VALIDATIONS) from the context's
+    validation results store (files under the folder its configuration names); returns how many went."""
+    keep = DATA_DOCS_VALIDATIONS if keep is None else keep
+    backend = context.config.stores[context.validation_results_store_name].get("store_backend") or {}
+    if backend.get("class_name") != "TupleFilesystemStoreBackend":
+        return 0  # a store elsewhere (a bucket, GX Cloud) keeps its own retention
+    folder = Path(context.root_directory) / backend.get("base_directory", "uncommitted/validations/")
+    results = sorted(folder.rglob("*.json"), key=lambda p: (p.stat().st_mtime, str(p))) if folder.is_dir() else []
+    gone = results[:max(0, len(results) - keep)]
+    for path in gone:
+        path.unlink()
+    _remove_empty_folders(folder)
+    if gone:
+        log.info("pruned %d stored validation results (kept the newest %d)", len(gone), keep)
+    return len(gone)
+
+
+def _remove_empty_folders(root: Path) -> None:
+    if root.is_dir():
+        for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            if not any(folder.iterdir()):
+                folder.rmdir()
 
 
 # --- writing ---------------------------------------------------------------------------------------------------

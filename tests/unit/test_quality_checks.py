@@ -289,6 +289,27 @@ def test_gx_validation_rows_and_data_docs(tmp_path):
     assert con.execute("select count(*) from quality_checks").fetchall()[0][0] == again["rows"] == summary["rows"]
 
 
+def test_data_docs_keep_the_newest_validations_only(tmp_path, monkeypatch):
+    # an always-on service runs news_quality after every ingest: GX would store and render every validation ever
+    # made, each build slower and the folder larger than the one before
+    import pandas as pd
+
+    monkeypatch.setattr(qc, "DATA_DOCS_VALIDATIONS", 3)
+    data = tmp_path / "data"
+    frame = pd.DataFrame({"article_id": ["a", "b"], "published_at": pd.to_datetime(["2026-11-01"] * 2, utc=True),
+                          "language": ["ar", "zh"], "body_chars": [900, 700]})
+    for n in range(1, 6):
+        qc.gx_validate(frame, data_dir=data, now=NOW + timedelta(minutes=15 * n), run_name=f"quality_run_{n}")
+        index = qc.build_data_docs(data)
+    pages = sorted(p.relative_to(data / "data_docs" / "validations").parts[1]
+                   for p in (data / "data_docs" / "validations").rglob("*.html"))
+    assert pages == ["quality_run_3", "quality_run_4", "quality_run_5"]
+    stored = sorted(p.parent.parent.name for p in (qc.gx_project_dir(data)).rglob("uncommitted/validations/**/*.json"))
+    assert stored == ["quality_run_3", "quality_run_4", "quality_run_5"]
+    text = index.read_text(encoding="utf-8")
+    assert "quality_run_5" in text and "quality_run_2" not in text and "quality_run_1" not in text
+
+
 def test_empty_and_missing_warehouse(tmp_path):
     path = tmp_path / "new" / "w"  # does not exist yet: created and migrated
     summary = qc.run_quality_checks("q1", warehouse=path, data_dir=tmp_path / "data", now=NOW)
