@@ -21,6 +21,8 @@ Daily, through the 1-slot `duckdb_write` pool (never at the same time as a load)
    delete the files those snapshots alone used, and delete orphaned files (older than 6 hours);
 2. **clean_staging**: remove the staging folders of runs the warehouse records as finished, and of dead runs
    (nothing in them changed for 6 hours); the WARC archive is kept (articles point into it).
+3. **clean_logs**: delete Airflow's log files (task logs, the dag-processor's) not written for `log_retention_days`
+   (default `$NEWSFLOW_LOG_RETENTION_DAYS` or 30), and the folders they leave empty.
 
 Readers are never blocked: each keeps reading its snapshot's files until that snapshot expires.
 """
@@ -38,6 +40,9 @@ Readers are never blocked: each keeps reading its snapshot's files until that sn
     params={
         "retention_days": Param(None, type=["null", "number"], minimum=0,
                                 description="Keep snapshots this many days (empty: the setting, default 7)"),
+        "log_retention_days": Param(None, type=["null", "number"], minimum=0,
+                                    description="Keep Airflow's log files this many days (empty: the setting, "
+                                                "default 30)"),
     },
 )
 def news_maintenance():
@@ -57,7 +62,19 @@ def news_maintenance():
 
         return [str(p) for p in clean_dead_staging(finished=finished_run_keys(warehouse_location()))]
 
+    # logs are Airflow's, not the lake's: cleaned whatever the other tasks did, outside the write pool
+    @task(execution_timeout=timedelta(hours=1))
+    def clean_logs(params: dict | None = None) -> dict:
+        from airflow.sdk.configuration import conf
+
+        from newsflow.cleanup import log_retention_days, prune_logs
+
+        days = (params or {}).get("log_retention_days")
+        return prune_logs(conf.get("logging", "base_log_folder"),
+                          older_than_days=log_retention_days() if days is None else float(days))
+
     clean_staging(maintain_lake())
+    clean_logs()
 
 
 news_maintenance()

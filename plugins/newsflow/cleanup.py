@@ -1,10 +1,11 @@
-"""Staging left behind: a run's staging folder is needed only while the run is alive; once the run has finished
-(its row in `runs` has a final status) or its process died (nothing in it changed for hours), it is removed.
+"""What an always-on service leaves behind: a run's staging folder, needed only while the run is alive (removed
+once the run has finished or its process died), and Airflow's log files, kept for a retention period.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from datetime import timedelta
@@ -17,6 +18,8 @@ log = logging.getLogger(__name__)
 # longer than any stage may run without writing to its folder (fetch_extract's execution_timeout is 2 h, and it
 # writes its articles file in batches as it goes): a folder untouched for this long belongs to a dead run
 STALE_AFTER = timedelta(hours=6)
+# task logs: a run every 15 minutes writes ~8 MB of them a day (40-80 KB a news_ingest run), ~3 GB a year
+DEFAULT_LOG_RETENTION_DAYS = 30.0
 
 
 def finished_run_keys(warehouse: str | Path | None = None) -> set[str]:
@@ -66,4 +69,45 @@ def clean_dead_staging(data_dir: Path | None = None, *, finished: set[str] | Non
         if not dry_run:
             shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
+    return removed
+
+
+def log_retention_days() -> float:
+    """$NEWSFLOW_LOG_RETENTION_DAYS (default 30): how long Airflow's log files are kept."""
+    value = os.environ.get("NEWSFLOW_LOG_RETENTION_DAYS", "").strip()
+    try:
+        days = float(value) if value else DEFAULT_LOG_RETENTION_DAYS
+    except ValueError:
+        raise ValueError(f"NEWSFLOW_LOG_RETENTION_DAYS={value!r}: expected a number of days") from None
+    if days < 0:
+        raise ValueError(f"NEWSFLOW_LOG_RETENTION_DAYS={value!r}: must not be negative")
+    return days
+
+
+def prune_logs(folder: Path, *, older_than_days: float, now: float | None = None) -> dict:
+    """Delete the files under `folder` (Airflow's base_log_folder: task logs by dag, run and task, the
+    dag-processor's logs by day) not written for `older_than_days`, then the folders left empty. A file being
+    written is recent, so a running task's log stays. Returns the files and bytes removed."""
+    folder = Path(folder)
+    cutoff = (time.time() if now is None else now) - older_than_days * 86400
+    removed = {"files": 0, "bytes": 0}
+    if not folder.is_dir():
+        return removed
+    for path in folder.rglob("*"):
+        try:
+            info = path.lstat()
+            if path.is_file() and not path.is_symlink() and info.st_mtime < cutoff:
+                path.unlink()
+                removed["files"] += 1
+                removed["bytes"] += info.st_size
+        except OSError:  # removed while we looked
+            continue
+    for sub in sorted((p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink()),
+                      key=lambda p: -len(p.parts)):
+        try:
+            sub.rmdir()  # only an empty one goes
+        except OSError:
+            continue
+    log.info("logs under %s older than %g days: removed %d files (%d bytes)", folder, older_than_days,
+             removed["files"], removed["bytes"])
     return removed

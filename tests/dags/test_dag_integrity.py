@@ -162,3 +162,5 @@ def test_maintenance_shape(dagbag):
     assert "retention_days" in dag.params
     cleanup = dag.get_task("clean_staging")
     assert cleanup.upstream_task_ids == {"maintain_lake"} and cleanup.trigger_rule == "all_done"
+    logs = dag.get_task("clean_logs")  # Airflow's files, not the lake's: no wait on the write pool or on compaction
+    assert logs.upstream_task_ids == set() and logs.pool != "duckdb_write" and "log_retention_days" in dag.params

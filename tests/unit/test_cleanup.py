@@ -1,11 +1,14 @@
-"""Staging of dead and finished runs is removed; a live run's folder stays, however old the run."""
+"""Staging of dead and finished runs is removed; a live run's folder stays, however old the run. Airflow's log
+files are kept for a retention period, then removed with the folders they leave empty."""
 
 from __future__ import annotations
 
 import os
 import time
 
-from newsflow.cleanup import clean_dead_staging, finished_run_keys
+import pytest
+
+from newsflow.cleanup import clean_dead_staging, finished_run_keys, log_retention_days, prune_logs
 from newsflow.staging import run_key, source_dir
 from tests.support.stage_run import run
 
@@ -42,3 +45,48 @@ def test_dry_run_removes_nothing(data_env):
     _age(dead.parent, 10)
     assert [p.name for p in clean_dead_staging(dry_run=True)] == ["dead_run"]
     assert dead.exists()
+
+
+def test_logs_older_than_the_retention_are_removed_with_their_empty_folders(tmp_path):
+    logs = tmp_path / "logs"
+    old_run = logs / "dag_id=news_ingest" / "run_id=scheduled__2026-10-01T00:00:00+00:00"
+    mixed_run = logs / "dag_id=news_ingest" / "run_id=scheduled__2026-11-30T00:00:00+00:00"
+    for task in ("plan", "load"):
+        (old_run / f"task_id={task}").mkdir(parents=True)
+        (old_run / f"task_id={task}" / "attempt=1.log").write_text("x" * 100)
+    (mixed_run / "task_id=load").mkdir(parents=True)
+    (mixed_run / "task_id=plan").mkdir(parents=True)
+    (mixed_run / "task_id=plan" / "attempt=1.log").write_text("old attempt")
+    (mixed_run / "task_id=load" / "attempt=2.log").write_text("a running task writes here")
+    processor = logs / "dag_processor" / "2026-10-01"
+    processor.mkdir(parents=True)
+    (processor / "news_ingest.py.log").write_text("parsed")
+    outside = tmp_path / "kept_elsewhere.log"
+    outside.write_text("not under the log folder")
+    (logs / "link.log").symlink_to(outside)
+    (logs / "linked_folder").symlink_to(tmp_path, target_is_directory=True)  # the tree above holds old files
+    now = time.time()
+    for path in [*old_run.rglob("*.log"), mixed_run / "task_id=plan" / "attempt=1.log", processor / "news_ingest.py.log",
+                 outside]:
+        os.utime(path, (now - 40 * 86400, now - 40 * 86400))
+
+    removed = prune_logs(logs, older_than_days=30, now=now)
+
+    assert removed == {"files": 4, "bytes": 200 + len("old attempt") + len("parsed")}
+    assert not old_run.exists() and not processor.parent.exists()  # emptied folders go too
+    assert [p.relative_to(mixed_run).as_posix() for p in mixed_run.rglob("*.log")] == ["task_id=load/attempt=2.log"]
+    assert outside.exists() and (logs / "link.log").is_symlink()  # a link is not followed nor removed
+    assert (logs / "linked_folder").is_symlink()
+    assert prune_logs(logs, older_than_days=30, now=now) == {"files": 0, "bytes": 0}
+    assert prune_logs(tmp_path / "no_logs_yet", older_than_days=30) == {"files": 0, "bytes": 0}
+
+
+def test_log_retention_setting(monkeypatch):
+    monkeypatch.delenv("NEWSFLOW_LOG_RETENTION_DAYS", raising=False)
+    assert log_retention_days() == 30
+    monkeypatch.setenv("NEWSFLOW_LOG_RETENTION_DAYS", "7.5")
+    assert log_retention_days() == 7.5
+    for bad, why in (("a week", "expected a number of days"), ("-1", "must not be negative")):
+        monkeypatch.setenv("NEWSFLOW_LOG_RETENTION_DAYS", bad)
+        with pytest.raises(ValueError, match=why):
+            log_retention_days()
