@@ -5,7 +5,6 @@ once the run has finished or its process died), and Airflow's log files, kept fo
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 from datetime import timedelta
@@ -74,14 +73,9 @@ def clean_dead_staging(data_dir: Path | None = None, *, finished: set[str] | Non
 
 def log_retention_days() -> float:
     """$NEWSFLOW_LOG_RETENTION_DAYS (default 30): how long Airflow's log files are kept."""
-    value = os.environ.get("NEWSFLOW_LOG_RETENTION_DAYS", "").strip()
-    try:
-        days = float(value) if value else DEFAULT_LOG_RETENTION_DAYS
-    except ValueError:
-        raise ValueError(f"NEWSFLOW_LOG_RETENTION_DAYS={value!r}: expected a number of days") from None
-    if days < 0:
-        raise ValueError(f"NEWSFLOW_LOG_RETENTION_DAYS={value!r}: must not be negative")
-    return days
+    from newsflow.config import days_setting
+
+    return days_setting("NEWSFLOW_LOG_RETENTION_DAYS", DEFAULT_LOG_RETENTION_DAYS)
 
 
 def prune_logs(folder: Path, *, older_than_days: float, now: float | None = None) -> dict:

@@ -6,7 +6,6 @@ files loads leave, expire old snapshots after a retention period, and delete the
 from __future__ import annotations
 
 import logging
-import os
 import time
 
 log = logging.getLogger(__name__)
@@ -19,14 +18,9 @@ ORPHAN_GRACE_HOURS = 6.0
 def retention_days() -> float:
     """$NEWSFLOW_SNAPSHOT_RETENTION_DAYS (default 7): how long old snapshots stay readable (time travel,
     readers still on them) before their files may be deleted."""
-    value = os.environ.get("NEWSFLOW_SNAPSHOT_RETENTION_DAYS", "").strip()
-    try:
-        days = float(value) if value else DEFAULT_RETENTION_DAYS
-    except ValueError:
-        raise ValueError(f"NEWSFLOW_SNAPSHOT_RETENTION_DAYS={value!r}: expected a number of days") from None
-    if days < 0:
-        raise ValueError(f"NEWSFLOW_SNAPSHOT_RETENTION_DAYS={value!r}: must not be negative")
-    return days
+    from newsflow.config import days_setting
+
+    return days_setting("NEWSFLOW_SNAPSHOT_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
 
 
 def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION_DAYS,
