@@ -105,3 +105,44 @@ def prune_logs(folder: Path, *, older_than_days: float, now: float | None = None
     log.info("logs under %s older than %g days: removed %d files (%d bytes)", folder, older_than_days,
              removed["files"], removed["bytes"])
     return removed
+
+
+def _size(path: Path) -> tuple[int, int]:
+    """Bytes and files under `path` (links not followed)."""
+    if path.is_file():
+        return path.stat().st_size, 1
+    total = files = 0
+    for item in path.rglob("*") if path.is_dir() else ():
+        try:
+            if item.is_file() and not item.is_symlink():
+                total += item.stat().st_size
+                files += 1
+        except OSError:  # removed while we looked
+            continue
+    return total, files
+
+
+def footprint(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[str, Path, int, int, str]]:
+    """What newsflow keeps on disk, each with who clears it: (what, where, bytes, files, kept how)."""
+    lake = Path(warehouse)
+    parts = [
+        ("warehouse", lake, "compacted, old snapshots expired by news_maintenance") if lake.is_absolute() else None,
+        ("raw archive (WARC)", data_dir / "archive", "kept on purpose: articles point into it, reprocess reads it"),
+        ("staging", data_dir / "staging", "removed by news_maintenance once its run has finished"),
+        # the service's components log their tasks under the data dir; `airflow dags test` runs under Airflow home
+        ("task logs", data_dir / "logs" / "airflow",
+         f"deleted by news_maintenance after {log_retention_days():g} days"),
+        ("task logs, dags test", airflow_home / "logs", "of runs without the service, not deleted"),
+        ("service logs", data_dir / "logs" / "service", "appended while the service runs, not rotated"),
+        ("Data Docs", data_dir / "data_docs", "the newest 100 validations"),
+        ("Airflow metadata", airflow_home / "airflow.db", "every run's rows, until `airflow db clean`"),
+    ]
+    return [(what, path, *_size(path), kept) for what, path, kept in filter(None, parts)]
+
+
+def human_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"

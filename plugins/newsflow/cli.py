@@ -403,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down", help="stop everything `newsflow up` started")
     down.set_defaults(func=cmd_down)
-    status = sub.add_parser("status", help="what runs (pids, URL) and the last runs per DAG")
+    status = sub.add_parser("status", help="what runs (pids, URL), the last runs per DAG, and what is kept on disk")
     status.set_defaults(func=cmd_status)
 
     reprocess = sub.add_parser("reprocess", help="re-extract archived articles through news_reprocess (no refetch)")

@@ -548,12 +548,13 @@ def report_dead_runs(client: Client, echo=print) -> list[tuple[str, str]]:
 
 
 def status(echo=print) -> int:
-    """What runs (pids, URL) and the last runs per DAG; 0 when up, 3 when not."""
+    """What runs (pids, URL), the last runs per DAG and what is kept on disk; 0 when up, 3 when not."""
     state = read_state()
     if not state or not is_running(state):
         echo("newsflow is not up" + (" (stale state file removed)" if state else ""))
         if state:
             state_file().unlink(missing_ok=True)
+        _echo_footprint(echo)
         return 3
     echo(f"newsflow is up at {state['url']}  (login {USER} / {password(state.get('airflow_home'))})")
     for name, pid in state["pids"].items():
@@ -572,4 +573,16 @@ def status(echo=print) -> int:
         for run in items:
             echo(f"  {dag_id:<28} {run['state']:<8} {run['run_type']:<10} {run.get('run_after') or ''}  "
                  f"{run['dag_run_id']}")
+    _echo_footprint(echo)
     return 0
+
+
+def _echo_footprint(echo) -> None:
+    """What the service keeps on disk and who clears it (newsflow.cleanup.footprint)."""
+    from newsflow.cleanup import footprint, human_bytes
+    from newsflow.config import data_dir, warehouse_location
+
+    folder = data_dir()
+    echo(f"on disk (data dir {folder}):")
+    for what, path, size, files, kept in footprint(folder, warehouse_location(), airflow_home()):
+        echo(f"  {what:<20} {human_bytes(size):>9} {files:>8,} files  {path}: {kept}")

@@ -217,6 +217,12 @@ def test_three_scheduled_runs_each_load_new_articles(service):
     status = _run("status", env=service["env"])
     assert status.returncode == 0, status.stderr
     assert "scheduler" in status.stdout and SCHEDULED in status.stdout and "success" in status.stdout
+    # what the service keeps on disk: the scheduled runs' task logs, under the data dir, deleted after 30 days
+    disk = {line.split("  ")[1].strip(): line for line in status.stdout.splitlines() if line.startswith("  ")}
+    logs = disk["task logs"]
+    assert str(service["base"] / "data" / "logs" / "airflow") in logs and "after 30 days" in logs
+    assert int(logs.split(" files")[0].split()[-1].replace(",", "")) > 0
+    assert str(service["base"] / "data" / "warehouse") in disk["warehouse"]
 
 
 def test_queue_a_run_of_the_schedule_the_next_sources_file_lacks(service):

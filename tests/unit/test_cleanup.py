@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from newsflow.cleanup import clean_dead_staging, finished_run_keys, log_retention_days, prune_logs
+from newsflow.cleanup import clean_dead_staging, finished_run_keys, footprint, log_retention_days, prune_logs
 from newsflow.staging import run_key, source_dir
 from tests.support.stage_run import run
 
@@ -90,3 +90,23 @@ def test_log_retention_setting(monkeypatch):
         monkeypatch.setenv("NEWSFLOW_LOG_RETENTION_DAYS", bad)
         with pytest.raises(ValueError, match=why):
             log_retention_days()
+
+
+def test_footprint_says_what_is_kept_where_and_who_clears_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_LOG_RETENTION_DAYS", "14")
+    data, home = tmp_path / "data", tmp_path / "airflow_home"
+    (data / "archive" / "alhadath").mkdir(parents=True)
+    (data / "archive" / "alhadath" / "run.warc.gz").write_bytes(b"w" * 1000)
+    (data / "logs" / "airflow" / "dag_id=news_ingest").mkdir(parents=True)
+    for n in range(3):
+        (data / "logs" / "airflow" / "dag_id=news_ingest" / f"attempt={n}.log").write_text("x" * 10)
+    home.mkdir()
+    (home / "airflow.db").write_bytes(b"d" * 4096)
+    rows = {what: (path, size, files, kept) for what, path, size, files, kept in
+            footprint(data, str(data / "warehouse"), home)}
+    assert rows["raw archive (WARC)"][1:3] == (1000, 1) and "kept on purpose" in rows["raw archive (WARC)"][3]
+    assert rows["task logs"][1:3] == (30, 3) and "after 14 days" in rows["task logs"][3]
+    assert rows["Airflow metadata"][1:3] == (4096, 1) and "airflow db clean" in rows["Airflow metadata"][3]
+    assert rows["warehouse"][1:3] == (0, 0) and rows["staging"][1:3] == (0, 0)  # not made yet
+    # a lake whose catalog is in Postgres has no folder here to measure
+    assert "warehouse" not in {row[0] for row in footprint(data, "postgres:dbname=news host=db", home)}
