@@ -127,7 +127,7 @@ def footprint(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[
     lake = Path(warehouse)
     parts = [
         ("warehouse", lake, "compacted, old snapshots expired by news_maintenance") if lake.is_absolute() else None,
-        ("raw archive (WARC)", data_dir / "archive", "kept on purpose: articles point into it, reprocess reads it"),
+        ("raw archive (WARC)", data_dir / "archive", "kept on purpose, articles point into it and reprocess reads it"),
         ("staging", data_dir / "staging", "removed by news_maintenance once its run has finished"),
         # the service's components log their tasks under the data dir; `airflow dags test` runs under Airflow home
         ("task logs", data_dir / "logs" / "airflow",
