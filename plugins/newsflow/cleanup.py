@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(hours=6)
 # task logs: a run every 15 minutes writes ~8 MB of them a day (40-80 KB a news_ingest run), ~3 GB a year
 DEFAULT_LOG_RETENTION_DAYS = 30.0
+# a log file written within this is never deleted, whatever the retention asked (0 days included): it may be a
+# running task's, which the UI still shows
+LOG_GRACE_S = 3600.0
 
 
 def finished_run_keys(warehouse: str | Path | None = None) -> set[str]:
@@ -80,10 +83,11 @@ def log_retention_days() -> float:
 
 def prune_logs(folder: Path, *, older_than_days: float, now: float | None = None) -> dict:
     """Delete the files under `folder` (Airflow's base_log_folder: task logs by dag, run and task, the
-    dag-processor's logs by day) not written for `older_than_days`, then the folders left empty. A file being
-    written is recent, so a running task's log stays. Returns the files and bytes removed."""
+    dag-processor's logs by day) not written for `older_than_days` (nor within LOG_GRACE_S), then the folders left
+    empty. Returns the files and bytes removed."""
     folder = Path(folder)
-    cutoff = (time.time() if now is None else now) - older_than_days * 86400
+    now = time.time() if now is None else now
+    cutoff = min(now - older_than_days * 86400, now - LOG_GRACE_S)
     removed = {"files": 0, "bytes": 0}
     if not folder.is_dir():
         return removed
@@ -124,6 +128,8 @@ def _size(path: Path) -> tuple[int, int]:
 
 def footprint(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[str, Path, int, int, str]]:
     """What newsflow keeps on disk, each with who clears it: (what, where, bytes, files, kept how)."""
+    from newsflow.quality_checks import DATA_DOCS_VALIDATIONS
+
     lake = Path(warehouse)
     parts = [
         ("warehouse", lake, "compacted, old snapshots expired by news_maintenance") if lake.is_absolute() else None,
@@ -134,7 +140,7 @@ def footprint(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[
          f"deleted by news_maintenance after {log_retention_days():g} days"),
         ("task logs, dags test", airflow_home / "logs", "of runs without the service, not deleted"),
         ("service logs", data_dir / "logs" / "service", "appended while the service runs, not rotated"),
-        ("Data Docs", data_dir / "data_docs", "the newest 100 validations"),
+        ("Data Docs", data_dir / "data_docs", f"the newest {DATA_DOCS_VALIDATIONS} validations"),
         ("Airflow metadata", airflow_home / "airflow.db", "every run's rows, until `airflow db clean`"),
     ]
     return [(what, path, *_size(path), kept) for what, path, kept in filter(None, parts)]

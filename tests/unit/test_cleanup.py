@@ -79,6 +79,12 @@ def test_logs_older_than_the_retention_are_removed_with_their_empty_folders(tmp_
     assert (logs / "linked_folder").is_symlink()
     assert prune_logs(logs, older_than_days=30, now=now) == {"files": 0, "bytes": 0}
     assert prune_logs(tmp_path / "no_logs_yet", older_than_days=30) == {"files": 0, "bytes": 0}
+    # 0 days asks for everything, but a file written in the last hour may be a running task's: it stays
+    (mixed_run / "task_id=load" / "attempt=3.log").write_text("written ten minutes ago")
+    os.utime(mixed_run / "task_id=load" / "attempt=2.log", (now - 7200, now - 7200))
+    os.utime(mixed_run / "task_id=load" / "attempt=3.log", (now - 600, now - 600))
+    assert prune_logs(logs, older_than_days=0, now=now)["files"] == 1
+    assert [p.name for p in mixed_run.rglob("*.log")] == ["attempt=3.log"]
 
 
 def test_log_retention_setting(monkeypatch):
