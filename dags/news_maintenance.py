@@ -22,7 +22,8 @@ Daily, through the 1-slot `duckdb_write` pool (never at the same time as a load)
 2. **clean_staging**: remove the staging folders of runs the warehouse records as finished, and of dead runs
    (nothing in them changed for 6 hours); the WARC archive is kept (articles point into it).
 3. **clean_logs**: delete Airflow's log files (task logs, the dag-processor's) not written for `log_retention_days`
-   (default `$NEWSFLOW_LOG_RETENTION_DAYS` or 30), and the folders they leave empty.
+   (default `$NEWSFLOW_LOG_RETENTION_DAYS` or 30; never one written in the last hour), and the folders they leave
+   empty.
 
 Readers are never blocked: each keeps reading its snapshot's files until that snapshot expires.
 """
