@@ -131,13 +131,16 @@ def footprint(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[
     from newsflow.quality_checks import DATA_DOCS_VALIDATIONS
 
     lake = Path(warehouse)
+    try:
+        logs_kept = f"deleted by news_maintenance after {log_retention_days():g} days"
+    except ValueError as exc:  # status is where an operator looks: say it, do not fail on it
+        logs_kept = f"NOT deleted: {exc} (news_maintenance's clean_logs fails on it)"
     parts = [
         ("warehouse", lake, "compacted, old snapshots expired by news_maintenance") if lake.is_absolute() else None,
         ("raw archive (WARC)", data_dir / "archive", "kept on purpose, articles point into it and reprocess reads it"),
         ("staging", data_dir / "staging", "removed by news_maintenance once its run has finished"),
         # the service's components log their tasks under the data dir; `airflow dags test` runs under Airflow home
-        ("task logs", data_dir / "logs" / "airflow",
-         f"deleted by news_maintenance after {log_retention_days():g} days"),
+        ("task logs", data_dir / "logs" / "airflow", logs_kept),
         ("task logs, dags test", airflow_home / "logs", "of runs without the service, not deleted"),
         ("service logs", data_dir / "logs" / "service", "appended while the service runs, not rotated"),
         ("Data Docs", data_dir / "data_docs", f"the newest {DATA_DOCS_VALIDATIONS} validations"),

@@ -114,5 +114,9 @@ def test_footprint_says_what_is_kept_where_and_who_clears_it(tmp_path, monkeypat
     assert rows["task logs"][1:3] == (30, 3) and "after 14 days" in rows["task logs"][3]
     assert rows["Airflow metadata"][1:3] == (4096, 1) and "airflow db clean" in rows["Airflow metadata"][3]
     assert rows["warehouse"][1:3] == (0, 0) and rows["staging"][1:3] == (0, 0)  # not made yet
+    # a malformed setting is said where the operator looks, not raised
+    monkeypatch.setenv("NEWSFLOW_LOG_RETENTION_DAYS", "a month")
+    kept = {row[0]: row[4] for row in footprint(data, str(data / "warehouse"), home)}["task logs"]
+    assert kept.startswith("NOT deleted: NEWSFLOW_LOG_RETENTION_DAYS='a month': expected a number of days")
     # a lake whose catalog is in Postgres has no folder here to measure
     assert "warehouse" not in {row[0] for row in footprint(data, "postgres:dbname=news host=db", home)}
