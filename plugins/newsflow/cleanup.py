@@ -100,15 +100,21 @@ def prune_logs(folder: Path, *, older_than_days: float, now: float | None = None
                 removed["bytes"] += info.st_size
         except OSError:  # removed while we looked
             continue
-    for sub in sorted((p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink()),
-                      key=lambda p: -len(p.parts)):
+    remove_empty_folders(folder)
+    log.info("logs under %s older than %g days: removed %d files (%d bytes)", folder, older_than_days,
+             removed["files"], removed["bytes"])
+    return removed
+
+
+def remove_empty_folders(root: Path) -> None:
+    """Remove the folders under `root` left empty, deepest first (links not followed; `root` itself stays)."""
+    if not root.is_dir():
+        return
+    for sub in sorted((p for p in root.rglob("*") if p.is_dir() and not p.is_symlink()), key=lambda p: -len(p.parts)):
         try:
             sub.rmdir()  # only an empty one goes
         except OSError:
             continue
-    log.info("logs under %s older than %g days: removed %d files (%d bytes)", folder, older_than_days,
-             removed["files"], removed["bytes"])
-    return removed
 
 
 def _size(path: Path) -> tuple[int, int]:

@@ -484,6 +484,9 @@ def build_data_docs(data_dir: Path) -> Path:
     results (older results and their pages are deleted); returns index.html."""
     import time
 
+    from newsflow.cleanup import remove_empty_folders
+    from newsflow.offline_docs import make_offline
+
     context = gx_context(data_dir)
     prune_validation_results(context)
     started = time.time()
@@ -494,9 +497,7 @@ def build_data_docs(data_dir: Path) -> Path:
     for page in pages.rglob("*.html") if pages.is_dir() else ():
         if page.stat().st_mtime < started - 1:
             page.unlink()
-    _remove_empty_folders(pages)
-    from newsflow.offline_docs import make_offline
-
+    remove_empty_folders(pages)
     make_offline(data_docs_dir(data_dir))  # no CDN/S3 URLs: vendored copies under data_docs/_vendor/
     index = data_docs_dir(data_dir) / "index.html"
     if not index.exists():
@@ -507,6 +508,8 @@ def build_data_docs(data_dir: Path) -> Path:
 def prune_validation_results(context, keep: int | None = None) -> int:
     """Delete the stored validation results but the newest `keep` (DATA_DOCS_VALIDATIONS) from the context's
     validation results store (files under the folder its configuration names); returns how many went."""
+    from newsflow.cleanup import remove_empty_folders
+
     keep = DATA_DOCS_VALIDATIONS if keep is None else keep
     backend = context.config.stores[context.validation_results_store_name].get("store_backend") or {}
     if backend.get("class_name") != "TupleFilesystemStoreBackend":
@@ -516,17 +519,10 @@ def prune_validation_results(context, keep: int | None = None) -> int:
     gone = results[:max(0, len(results) - keep)]
     for path in gone:
         path.unlink()
-    _remove_empty_folders(folder)
+    remove_empty_folders(folder)
     if gone:
         log.info("pruned %d stored validation results (kept the newest %d)", len(gone), keep)
     return len(gone)
-
-
-def _remove_empty_folders(root: Path) -> None:
-    if root.is_dir():
-        for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-            if not any(folder.iterdir()):
-                folder.rmdir()
 
 
 # --- writing ---------------------------------------------------------------------------------------------------
