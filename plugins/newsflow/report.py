@@ -18,6 +18,7 @@ STATUS_COLOURS = {"pass": "#1a7f37", "warn": "#b58100", "fail": "#cf222e"}
 OUTCOME_COLOURS = {"loaded": "#2da44e", "unchanged": "#8c959f", "rejected": "#bf8700", "failed": "#cf222e",
                    "skipped": "#6e7781"}
 HEATMAP_MAX_DAYS = 180
+PAD_DAYS = {"day": 1, "week": 7, "month": 31}  # a lone bar keeps a period's room on either side
 RUN_HISTORY_DAYS = 30  # the per-run charts: validation pass rate, fetch outcomes
 RECENT_ARTICLES = 500  # the articles whose headlines choose the dashboard's term (0.3 s for 500 long bodies)
 WORD = r"[^\p{L}\p{N}]+"
@@ -66,8 +67,9 @@ def default_term(con) -> str | None:
     return next((word for (word,) in rows if word not in STOPWORDS), None)
 
 
-def term_grain(first_day, last_day) -> str:
-    """Days for up to HEATMAP_MAX_DAYS of articles, weeks for up to three years, months beyond."""
+def period_grain(first_day, last_day) -> str:
+    """The period of the over-time charts (coverage, term trend): days for up to HEATMAP_MAX_DAYS of articles,
+    weeks for up to three years, months beyond."""
     span = (last_day - first_day).days if first_day and last_day else 0
     return "day" if span < HEATMAP_MAX_DAYS else "week" if span < 3 * 366 else "month"
 
@@ -90,13 +92,25 @@ def collect(con, *, term: str | None = None, now: datetime | None = None) -> dic
         "(select min(published_date) from articles), (select max(published_date) from articles), "
         "(select count(*) from runs)"
     ).fetchall()[0]
+    # one grain for the charts over the whole span: a year of daily bars per source is ~20,000 points to draw
+    data["grain"] = period_grain(data["totals"][2], data["totals"][3])
     data["coverage"] = _frame(
-        con, "select source, published_date as day, count(*) as articles from articles group by all order by day, source"
+        con,
+        "select source, date_trunc(?, published_date)::date as period, count(*) as articles from articles "
+        "group by all order by period, source",
+        [data["grain"]],
+    )
+    data["heatmap"] = _frame(
+        con,
+        f"""
+        select source, published_date as day, count(*) as articles from articles
+        where published_date > (select max(published_date) from articles) - {HEATMAP_MAX_DAYS}
+        group by all order by day, source
+        """,
     )
     data["gaps"] = _gaps(con)
     data["term"] = term or default_term(con)
-    data["term_grain"] = term_grain(data["totals"][2], data["totals"][3])
-    data["term_trend"] = term_trend(con, data["term"], data["term_grain"]) if data["term"] else None
+    data["term_trend"] = term_trend(con, data["term"], data["grain"]) if data["term"] else None
     data["freshness"] = _freshness(con, now)
     # the runs of the RUN_HISTORY_DAYS up to the newest: a service ingesting every 15 minutes makes ~35,000 runs a
     # year, more bars than a chart can show and a query that would grow with every run
@@ -252,16 +266,17 @@ def _time_axis(values) -> dict:
     return axis
 
 
-def fig_coverage(df):
+def fig_coverage(df, grain: str = "day"):
     import plotly.graph_objects as go
 
     fig = go.Figure()
     for source, part in df.groupby("source", sort=True):
-        fig.add_trace(go.Bar(x=part["day"], y=part["articles"], name=str(source)))
-    top = df.groupby("day")["articles"].sum().max()
-    fig.update_layout(barmode="stack", xaxis={"title": "published day", **_day_axis(df["day"])},
+        fig.add_trace(go.Bar(x=part["period"], y=part["articles"], name=str(source)))
+    top = df.groupby("period")["articles"].sum().max()
+    fig.update_layout(barmode="stack",
+                      xaxis={"title": f"published {grain}", **_day_axis(df["period"], pad_days=PAD_DAYS[grain])},
                       yaxis={"title": "articles", **_count_axis(top)})
-    return _layout(fig, "Coverage over time per source (articles per published day, stacked)")
+    return _layout(fig, f"Coverage over time per source (articles per published {grain}, stacked)")
 
 
 def fig_heatmap(df, gaps):
@@ -300,7 +315,7 @@ def fig_term(df, term: str, grain: str = "day"):
     fig.add_trace(go.Scatter(x=df["period"], y=df["share"] * 100, name="share of the original articles", yaxis="y2",
                              mode="lines+markers", line={"color": "#bf3989"},
                              hovertemplate="%{x}: %{y:.1f}% of the articles<extra></extra>"))
-    fig.update_layout(xaxis={"title": f"published {grain}", **_day_axis(df["period"], pad_days=7 if grain == "week" else 1)},
+    fig.update_layout(xaxis={"title": f"published {grain}", **_day_axis(df["period"], pad_days=PAD_DAYS[grain])},
                       yaxis={"title": "original articles mentioning it", **_count_axis(df["articles"].max())},
                       yaxis2={"title": "share", "overlaying": "y", "side": "right", "showgrid": False,
                               **_share_axis(df["share"].max())})
@@ -408,12 +423,14 @@ def render(data: dict, *, title: str = "newsflow dashboard") -> str:
     sections: list[tuple[str, str, bool]] = []  # (heading, html, wide)
     cov = data["coverage"]
     has_cov = cov is not None and len(cov) > 0
-    sections.append(("Coverage over time", _figure_html(fig_coverage(cov), "coverage") if has_cov else NO_DATA, True))
+    sections.append(("Coverage over time", _figure_html(fig_coverage(cov, data["grain"]), "coverage")
+                     if has_cov else NO_DATA, True))
     sections.append(("Source × day heatmap",
-                     _figure_html(fig_heatmap(cov, data["gaps"]), "heatmap") if has_cov else NO_DATA, True))
+                     _figure_html(fig_heatmap(data["heatmap"], data["gaps"]), "heatmap") if has_cov else NO_DATA,
+                     True))
     term, trend = data["term"], data["term_trend"]
     sections.append((f"Term trend: {term}" if term else "Term trend",
-                     _figure_html(fig_term(trend, term, data["term_grain"]), "term")
+                     _figure_html(fig_term(trend, term, data["grain"]), "term")
                      if trend is not None and len(trend) else NO_DATA, False))
     fresh = data["freshness"]
     sections.append(("Source freshness", _table(

@@ -126,7 +126,29 @@ def test_term_trend_counts_what_term_coverage_counts(tmp_path):
     con.close()
     got = [(pd.Timestamp(r.period).date(), r.articles, r.all_articles) for r in data["term_trend"].itertuples()]
     assert got == [(day.date(), 1, 1), ((day + timedelta(days=1)).date(), 0, 2)]
-    assert data["term_grain"] == "day"
+    assert data["grain"] == "day"
+
+
+def test_a_long_archive_is_charted_by_week_and_its_last_180_days_by_day(tmp_path):
+    # two years of a daily source: coverage per week (every article counted once), the heatmap the last 180 days
+    # per day, the term trend per week; a year of daily bars per source is what made the 1M-article page 7 MB
+    con = open_for_write(tmp_path / "w")
+    first = NOW - timedelta(days=730)
+    for i in range(731):
+        add_article(con, i, "alpha" if i % 3 else "бета", first + timedelta(days=i))
+    data = collect(con, term="election", now=NOW)
+    con.close()
+    assert data["grain"] == "week"
+    cov = data["coverage"]
+    assert cov["articles"].sum() == 731 and cov.groupby("source")["articles"].sum().to_dict() == {"alpha": 487,
+                                                                                                "бета": 244}
+    assert all(pd.Timestamp(p).day_of_week == 0 for p in cov["period"]) and len(cov) <= 2 * 106
+    heat = data["heatmap"]
+    days = sorted(pd.Timestamp(d).date() for d in heat["day"].unique())
+    assert len(days) == 180 and days[-1] == NOW.date() and heat["articles"].sum() == 180
+    assert len(data["term_trend"]) in (105, 106)
+    fig = fig_coverage(cov, data["grain"])
+    assert fig.layout.xaxis.title.text == "published week" and "per published week" in fig.layout.title.text
 
 
 def test_default_term_is_the_headline_word_most_articles_share(tmp_path):
@@ -147,7 +169,7 @@ def test_default_term_is_the_headline_word_most_articles_share(tmp_path):
 def test_a_first_day_gets_readable_axes():
     # one day of articles, one run: plotly alone would zoom into milliseconds around the lone point and tick
     # counts of 1 at 0.2, 0.4 ...
-    one_day = pd.DataFrame({"source": ["alpha", "beta"], "day": [date(2026, 12, 1)] * 2, "articles": [1, 2]})
+    one_day = pd.DataFrame({"source": ["alpha", "beta"], "period": [date(2026, 12, 1)] * 2, "articles": [1, 2]})
     axis = fig_coverage(one_day).layout.xaxis
     assert [pd.Timestamp(x).date() for x in axis.range] == [date(2026, 11, 30), date(2026, 12, 2)]
     assert axis.dtick == 86_400_000 and "%H" not in axis.tickformat
@@ -165,7 +187,7 @@ def test_a_first_day_gets_readable_axes():
     assert fig_rejections(rejections).layout.xaxis.dtick == 1
 
     # a month of days and many runs keep plotly's own axes
-    month = pd.DataFrame({"source": ["alpha"] * 30, "day": pd.date_range("2026-11-01", periods=30).date,
+    month = pd.DataFrame({"source": ["alpha"] * 30, "period": pd.date_range("2026-11-01", periods=30).date,
                           "articles": [40] * 30})
     assert fig_coverage(month).layout.xaxis.range is None and fig_coverage(month).layout.yaxis.dtick is None
 
