@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from newsflow.quality import import_gx
+
 log = logging.getLogger(__name__)
 
 WAREHOUSE = "*"
@@ -359,8 +361,7 @@ def data_docs_dir(data_dir: Path) -> Path:
 def gx_context(data_dir: Path):
     """File-backed GX context under <data dir>/gx_project with one Data Docs site in <data dir>/data_docs."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx
-
+    gx = import_gx()
     root = gx_project_dir(data_dir)
     root.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(root))
@@ -386,7 +387,7 @@ def gx_context(data_dir: Path):
 
 
 def build_warehouse_suite(now: datetime):
-    import great_expectations as gx
+    gx = import_gx()
     import great_expectations.expectations as gxe
     import pandas as pd
 
@@ -418,7 +419,7 @@ def gx_validate(frame, *, data_dir: Path, now: datetime | None = None, total: in
                 sampled: bool = False, run_name: str | None = None) -> list[dict]:
     """Validate the snapshot through a checkpoint in the file-backed context; results are stored there (Data Docs
     render them) and returned as quality_checks rows (source '*')."""
-    import great_expectations as gx
+    gx = import_gx()
     from great_expectations.core.run_identifier import RunIdentifier
 
     now = _now(now)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from datetime import UTC, datetime
 
 from newsflow.quality import ArticleValidator, merge_results
@@ -83,3 +86,31 @@ def test_a_cjk_character_counts_twice_toward_the_minimum_body():
     assert sorted(r["url"].rsplit("/", 1)[1] for r in outcome.valid) == ["ja", "ko", "zh"]
     assert {r["url"].rsplit("/", 1)[1]: r["reasons"] for r in outcome.rejected} == {
         "en": ["body_too_short"], "zh-line": ["body_too_short"], "long": ["body_too_long"]}
+
+
+def test_validation_logs_no_great_expectations_chatter():
+    # a fresh interpreter, as a task is: importing GX logged thousands of INFO lines, 110 KB in every validate
+    # task's log and repeated in the service's scheduler output; its warnings still reach the log
+    script = textwrap.dedent("""
+        import logging, sys
+        records = []
+        class Keep(logging.Handler):
+            def emit(self, record):
+                records.append(record)
+        logging.basicConfig(level=logging.INFO, handlers=[Keep()])
+        from datetime import UTC, datetime
+        from newsflow.quality import ArticleValidator
+        outcome = ArticleValidator(source="a", known_sources=["a"], min_body_chars=10).validate([{
+            "url": "https://a.example/1", "source": "a", "body": "Новости дня " * 10, "language": "ru",
+            "link_density": 0.0, "published_at": datetime(2026, 12, 1, tzinfo=UTC),
+            "fetched_at": datetime(2026, 12, 2, tzinfo=UTC), "body_chars": 120, "date_reason": None}])
+        assert len(outcome.valid) == 1
+        chatter = [r for r in records if r.name.startswith("great_expectations") and r.levelno < logging.WARNING]
+        logging.getLogger("great_expectations.data_context").warning("still shown")
+        print(len(chatter), sum(r.getMessage() == "still shown" for r in records))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    chatter, shown = map(int, out.stdout.split())
+    # one INFO line is left: GX sets the level of its data_context.types.base logger itself ("Created temporary
+    # directory ... for ephemeral docs site", once per context); the code before logged 218 lines here
+    assert chatter <= 2 and shown == 1, out.stdout + out.stderr[-2000:]
