@@ -47,7 +47,7 @@ Readers are never blocked: each keeps reading its snapshot's files until that sn
     },
 )
 def news_maintenance():
-    @task(pool="duckdb_write", execution_timeout=timedelta(hours=2))
+    @task(pool="duckdb_write", execution_timeout=timedelta(hours=2), multiple_outputs=False)
     def maintain_lake(params: dict | None = None) -> dict:
         from newsflow.config import warehouse_location
         from newsflow.maintenance import maintain, retention_days
@@ -64,7 +64,7 @@ def news_maintenance():
         return [str(p) for p in clean_dead_staging(finished=finished_run_keys(warehouse_location()))]
 
     # logs are Airflow's, not the lake's: cleaned whatever the other tasks did, outside the write pool
-    @task(execution_timeout=timedelta(hours=1))
+    @task(execution_timeout=timedelta(hours=1), multiple_outputs=False)
     def clean_logs(params: dict | None = None) -> dict:
         from airflow.sdk.configuration import conf
 

@@ -59,7 +59,7 @@ def news_quality():
             return str(latest.extra["warehouse"])
         return params.get("warehouse") or str(warehouse_path())
 
-    @task(pool="duckdb_write", execution_timeout=timedelta(hours=1))
+    @task(pool="duckdb_write", execution_timeout=timedelta(hours=1), multiple_outputs=False)
     def run_checks(warehouse: str) -> dict:
         from newsflow.quality_checks import run_quality_checks
 

@@ -18,6 +18,9 @@ START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
 # per-source tasks are labelled with their source's name; each task puts the name in its context (label_source),
 # since inside a mapped task group the task's own arguments are not in the template context
 SOURCE_LABEL = "{{ newsflow_source }}"
+# every task that returns a dict says multiple_outputs=False: Airflow infers True from a `-> dict` annotation and then
+# pushes each key as its own XCom besides return_value (ten more execution-API calls and metadata rows per mapped
+# task), and no task reads the keys
 
 
 def label_source(job: dict) -> None:
@@ -54,7 +57,7 @@ def refuse_unknown_conf(allowed: set[str]) -> None:
         raise AirflowFailException(f"unknown conf key(s) {', '.join(unknown)}; this DAG takes {', '.join(sorted(allowed))}")
 
 
-@task(map_index_template=SOURCE_LABEL, execution_timeout=timedelta(hours=2))
+@task(map_index_template=SOURCE_LABEL, execution_timeout=timedelta(hours=2), multiple_outputs=False)
 def extract(job: dict) -> dict:
     label_source(job)
     from newsflow.stages.failures import run_stage
@@ -63,7 +66,7 @@ def extract(job: dict) -> dict:
     return run_stage("extract", job, extract_source)
 
 
-@task(map_index_template=SOURCE_LABEL)
+@task(map_index_template=SOURCE_LABEL, multiple_outputs=False)
 def validate(job: dict) -> dict:
     label_source(job)
     from newsflow.stages.failures import run_stage
@@ -72,7 +75,7 @@ def validate(job: dict) -> dict:
     return run_stage("validate", job, validate_source)
 
 
-@task(pool="duckdb_write", outlets=[ARTICLES_ALIAS])
+@task(pool="duckdb_write", outlets=[ARTICLES_ALIAS], multiple_outputs=False)
 def load(jobs: list[dict]) -> dict:
     from newsflow.stages.failures import fail_task
     from newsflow.stages.job import Job
@@ -93,7 +96,7 @@ def load(jobs: list[dict]) -> dict:
     return summary
 
 
-@task(pool="duckdb_write")
+@task(pool="duckdb_write", multiple_outputs=False)
 def index_terms(loaded: dict) -> dict:
     """The term table (article_terms) for the articles this load numbered: after the load's transaction, not in
     it (tokenising costs ~15x a bare insert of the articles; the load's budget is 3x). Its own transaction per
@@ -110,7 +113,7 @@ def index_terms(loaded: dict) -> dict:
         fail_task(exc, "index_terms")
 
 
-@task(pool="duckdb_write", retries=0)
+@task(pool="duckdb_write", retries=0, multiple_outputs=False)
 def account(jobs: list[dict], loaded: dict) -> dict:
     """Accounting is a verdict: retrying cannot change it, so it fails the run at once."""
     from newsflow.stages.account import check_accounting

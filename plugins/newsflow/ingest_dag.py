@@ -106,7 +106,7 @@ def build_ingest_dag(dag_id: str, *, schedule: str | timedelta | None, sources_f
                 fail_task(exc, "plan")
             return [job.to_xcom() for job in jobs]
 
-        @task(map_index_template=SOURCE_LABEL)
+        @task(map_index_template=SOURCE_LABEL, multiple_outputs=False)
         def discover(job: dict) -> dict:
             label_source(job)
             from newsflow.stages.discover import discover_source
@@ -114,7 +114,7 @@ def build_ingest_dag(dag_id: str, *, schedule: str | timedelta | None, sources_f
 
             return run_stage("discover", job, discover_source)
 
-        @task(map_index_template=SOURCE_LABEL, execution_timeout=timedelta(hours=2))
+        @task(map_index_template=SOURCE_LABEL, execution_timeout=timedelta(hours=2), multiple_outputs=False)
         def fetch_extract(job: dict) -> dict:
             label_source(job)
             # one task, so fetching (network-bound, one core) overlaps extraction (CPU-bound, every core)
