@@ -134,13 +134,16 @@ def _size(path: Path) -> tuple[int, int]:
 
 def footprint(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[str, Path, int, int, str]]:
     """What newsflow keeps on disk, each with who clears it: (what, where, bytes, files, kept how)."""
+    from newsflow.housekeeper import metadata_retention_days
     from newsflow.quality_checks import DATA_DOCS_VALIDATIONS
 
     lake = Path(warehouse)
-    try:
-        logs_kept = f"deleted by news_maintenance after {log_retention_days():g} days"
-    except ValueError as exc:  # status is where an operator looks: say it, do not fail on it
-        logs_kept = f"NOT deleted: {exc} (news_maintenance's clean_logs fails on it)"
+    logs_kept = _said(lambda: f"deleted by news_maintenance after {log_retention_days():g} days",
+                      "NOT deleted: {} (news_maintenance's clean_logs fails on it)")
+    metadata_kept = _said(lambda: f"run history older than {metadata_retention_days():g} days deleted daily by the "
+                                  "service's housekeeper (`newsflow clean-metadata` without it)",
+                          "NOT cleaned: {} (`newsflow up` refuses to start with it)")
+    service_kept = _said(_service_logs_kept, "{} (`newsflow up` refuses to start with it)")
     parts = [
         ("warehouse", lake, "compacted, old snapshots expired by news_maintenance") if lake.is_absolute() else None,
         ("raw archive (WARC)", data_dir / "archive", "kept on purpose, articles point into it and reprocess reads it"),
@@ -148,11 +151,27 @@ def footprint(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[
         # the service's components log their tasks under the data dir; `airflow dags test` runs under Airflow home
         ("task logs", data_dir / "logs" / "airflow", logs_kept),
         ("task logs, dags test", airflow_home / "logs", "of runs without the service, not deleted"),
-        ("service logs", data_dir / "logs" / "service", "appended while the service runs, not rotated"),
+        ("service logs", data_dir / "logs" / "service", service_kept),
         ("Data Docs", data_dir / "data_docs", f"the newest {DATA_DOCS_VALIDATIONS} validations"),
-        ("Airflow metadata", airflow_home / "airflow.db", "every run's rows, until `airflow db clean`"),
+        ("Airflow metadata", airflow_home / "airflow.db", metadata_kept),
     ]
     return [(what, path, *_size(path), kept) for what, path, kept in filter(None, parts)]
+
+
+def _said(describe, broken: str) -> str:
+    """What `describe()` says, or its setting's error in `broken`: status is where an operator looks, so a malformed
+    setting is said there, never raised."""
+    try:
+        return describe()
+    except ValueError as exc:
+        return broken.format(exc)
+
+
+def _service_logs_kept() -> str:
+    from newsflow.service_logs import rotation
+
+    max_bytes, files = rotation()
+    return f"rotated at {human_bytes(max_bytes)}, {files} older files kept per component"
 
 
 def human_bytes(n: int) -> str:

@@ -259,6 +259,40 @@ def cmd_up(args) -> int:
     return 0
 
 
+def _days(value: str) -> float:
+    try:
+        days = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of days") from None
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"{value!r}: must not be negative")
+    return days
+
+
+def cmd_clean_metadata(args) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from newsflow.airflow_runner import ensure_airflow
+    from newsflow.housekeeper import clean_metadata, metadata_retention_days
+
+    days = metadata_retention_days() if args.days is None else args.days
+    before = datetime.now(UTC) - timedelta(days=days)
+    ensure_airflow()
+    print(f"newsflow: deleting Airflow's run history from before {before:%Y-%m-%d %H:%M} UTC ({days:g} days kept)")
+    done = clean_metadata(before=before)
+    if done.returncode:
+        print(done.stdout[-4000:] + done.stderr[-4000:], file=sys.stderr)
+        print(f"newsflow: airflow db clean failed (exit {done.returncode})", file=sys.stderr)
+        return 1
+    table = None
+    for line in done.stdout.splitlines():  # "Checking table xcom" then "Found 637 rows meeting deletion criteria."
+        if line.startswith("Checking table "):
+            table = line.removeprefix("Checking table ").strip()
+        elif line.startswith("Found ") and table:
+            print(f"  {table}: {line.split()[1]} rows deleted")
+    return 0
+
+
 def cmd_down(args) -> int:
     from newsflow import service
 
@@ -403,6 +437,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down", help="stop everything `newsflow up` started")
     down.set_defaults(func=cmd_down)
+    clean = sub.add_parser("clean-metadata", help="delete Airflow's run history older than the retention days "
+                                                  "(the service's housekeeper does it daily)")
+    clean.add_argument("--days", type=_days, default=None,
+                       help="days of history to keep (default $NEWSFLOW_METADATA_RETENTION_DAYS or 30)")
+    clean.set_defaults(func=cmd_clean_metadata)
     status = sub.add_parser("status", help="what runs (pids, URL), the last runs per DAG, and what is kept on disk")
     status.set_defaults(func=cmd_status)
 

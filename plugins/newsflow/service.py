@@ -1,7 +1,9 @@
 """The local always-on service behind `make up` / `make down`: Airflow's scheduler, dag-processor, triggerer and
-api-server (127.0.0.1 only, LocalExecutor sized to the cores) in one process group, and with --demo the live newsroom.
+api-server (127.0.0.1 only, LocalExecutor sized to the cores) and newsflow's housekeeper (newsflow.housekeeper) in one
+process group, and with --demo the live newsroom.
 
-State (pids, URL, sources file) is kept in `<data dir>/service/service.json`; logs go to `<data dir>/logs/`.
+State (pids, URL, sources file) is kept in `<data dir>/service/service.json`; each component's output goes through a
+newsflow.service_logs writer to `<data dir>/logs/service/<component>.log`, rotated by size.
 The REST client here (JWT from the simple auth manager) lets `newsflow ingest` and `status` use a running service.
 """
 
@@ -20,6 +22,8 @@ import urllib.request
 from pathlib import Path
 
 from newsflow.airflow_runner import airflow_command, airflow_env, airflow_home, ensure_airflow, project_root
+from newsflow.housekeeper import metadata_retention_days
+from newsflow.service_logs import rotation
 
 DEFAULT_PORT = 8080
 LIVE_PORT = 8766
@@ -183,27 +187,38 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
     port = int(port or os.environ.get("NEWSFLOW_PORT") or DEFAULT_PORT)
     if not port_free(port):
         raise ServiceError(f"port {port} on 127.0.0.1 is taken: choose another with --port or NEWSFLOW_PORT")
+    try:
+        # checked here: a log writer that cannot start would leave its component without a log, and the
+        # housekeeper would fail its first clean a day from now
+        rotation()
+        metadata_retention_days()
+    except ValueError as exc:
+        raise ServiceError(str(exc)) from None
     data_dir = _data_dir()
     folder = data_dir / "service"
     logs = data_dir / "logs" / "service"
     logs.mkdir(parents=True, exist_ok=True)
     ensure_airflow()
     pids: dict[str, int] = {}
+    writers: dict[str, int] = {}
     pgid = None
     live_url = None
 
     def start(name: str, cmd: list[str], env: dict[str, str]) -> None:
         nonlocal pgid
-        log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it; ours is closed below
+        # every component and its log writer in one new process group (the first one's): `down` signals the
+        # group. Not a new session: a process may only join a group of its own session. Outside the terminal's
+        # foreground group, Ctrl-C and a closed terminal leave the service running.
+        writer = subprocess.Popen([sys.executable, "-m", "newsflow.service_logs", str(logs / f"{name}.log")],
+                                  env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, cwd=project_root(), process_group=pgid or 0)
+        pgid = pgid or writer.pid
+        writers[name] = writer.pid
         try:
-            # every component in one new process group (the first one's): `down` signals the group. Not a new
-            # session: a process may only join a group of its own session. Outside the terminal's foreground
-            # group, Ctrl-C and a closed terminal leave the service running.
-            proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    cwd=project_root(), process_group=pgid or 0)
+            proc = subprocess.Popen(cmd, env=env, stdout=writer.stdin, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, cwd=project_root(), process_group=pgid)
         finally:
-            log.close()
-        pgid = pgid or proc.pid
+            writer.stdin.close()  # the component holds the pipe now: the writer stops when the component does
         pids[name] = proc.pid
 
     try:
@@ -223,8 +238,8 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
         log_ports = (worker_log_port, free_port(TRIGGER_LOG_PORT, avoid={worker_log_port}))
         env = service_env(port, str(sources), data_dir, warehouse, log_ports)
         url = f"http://127.0.0.1:{port}"
-        state = {"pgid": pgid, "pids": pids, "url": url, "port": port, "log_ports": list(log_ports),
-                 "sources_file": str(sources), "demo": demo,
+        state = {"pgid": pgid, "pids": pids, "log_writers": writers, "url": url, "port": port,
+                 "log_ports": list(log_ports), "sources_file": str(sources), "demo": demo,
                  "live_url": live_url, "warehouse": warehouse, "data_dir": str(data_dir),
                  "airflow_home": str(airflow_home()), "logs": str(logs), "started_at": time.time(),
                  "schedules": groups}
@@ -240,10 +255,12 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
             _wait_until(lambda: answers(url), f"the api-server did not answer at {url} in time", deadline, pids,
                         logs)
             _fail_dead_runs_before_scheduling(url, {scheduled_dag_id(s) for s in groups}, echo)
+        start("housekeeper", [sys.executable, "-m", "newsflow.housekeeper"], env)
+        state_file().write_text(json.dumps(state, indent=1))
         _wait_for_dags(url, deadline, pids, logs)
     except BaseException:
-        if pids:
-            _stop(pgid, list(pids.values()))
+        if pids or writers:
+            _stop(pgid, [*pids.values(), *writers.values()])
         state_file().unlink(missing_ok=True)
         raise
     state["password"] = password()
@@ -389,7 +406,7 @@ def down(echo=print) -> bool:
         echo("newsflow is not up")
         return False
     _stop_runs_in_progress(state, echo)
-    left = _stop(state.get("pgid"), list(state["pids"].values()))
+    left = _stop(state.get("pgid"), [*state["pids"].values(), *state.get("log_writers", {}).values()])
     if left:
         raise ServiceError(f"processes {sorted(left)} did not stop")
     taken = [port for port in (state["port"],) if not port_free(port)]

@@ -2,7 +2,9 @@
 scheduler, dag-processor, triggerer, api-server and the live newsroom; the newsroom's sources are scheduled every
 minute and at least three scheduled runs succeed, each loading articles the newsroom published since the last one.
 Unknown conf keys and wrong types are refused before a run exists (past the api-server, by the run's first task,
-without retries), a missing sources file without retries; `newsflow ingest` goes through
+without retries), a missing sources file without retries; each component logs through a size-rotating writer
+and Great Expectations' import chatter stays out of the logs; the housekeeper's metadata clean deletes an old run's
+rows while the scheduler runs on; `newsflow ingest` goes through
 the REST API and news_quality follows the warehouse it loaded; `newsflow down` fails the run it cuts short, says so,
 leaves no process and frees the ports;
 a service then started on another sources file fails the unfinished runs of the schedule that file lacks.
@@ -81,7 +83,10 @@ def test_up_prints_url_login_and_warehouse(service):
     assert f"newsflow is up: {state['url']}" in out and "login: admin / " in out
     assert state["url"].startswith("http://127.0.0.1:")
     assert f"warehouse: {service['base'] / 'data'}" in out
-    assert set(state["pids"]) == {"newsroom", "scheduler", "dag-processor", "triggerer", "api-server"}
+    assert set(state["pids"]) == {"newsroom", "scheduler", "dag-processor", "triggerer", "api-server", "housekeeper"}
+    # each component writes through its own log writer, in the service's process group
+    assert set(state["log_writers"]) == set(state["pids"])
+    assert {_pgid(pid) for pid in [*state["pids"].values(), *state["log_writers"].values()]} == {state["pgid"]}
     # the demo schedules only the live newsroom, on loopback
     assert state["schedules"] == {"* * * * *": ["alhadath", "dailyherald", "novosti", "khabar"]}
     # the scheduler's and triggerer's log servers listen on the ports `up` chose (free ones when another service
@@ -223,6 +228,63 @@ def test_three_scheduled_runs_each_load_new_articles(service):
     assert str(service["base"] / "data" / "logs" / "airflow") in logs and "after 30 days" in logs
     assert int(logs.split(" files")[0].split()[-1].replace(",", "")) > 0
     assert str(service["base"] / "data" / "warehouse") in disk["warehouse"]
+    assert "rotated at 20.0 MB, 4 older files kept per component" in disk["service logs"]
+    # Great Expectations' import chatter (thousands of INFO lines a validate task) is in neither the task logs nor
+    # the scheduler's output, which repeats them; the tasks' own lines are
+    logs = service["base"] / "data" / "logs"
+    validate_logs = list((logs / "airflow").rglob("task_id=validate/**/*.log"))
+    assert validate_logs and all(b"Skipping registering function" not in f.read_bytes() for f in validate_logs)
+    scheduler_log = (logs / "service" / "scheduler.log").read_bytes()
+    assert b"task_id=validate" in scheduler_log and b"Skipping registering function" not in scheduler_log
+    print(f"validate task logs: {max(f.stat().st_size for f in validate_logs)} bytes at most; "
+          f"service logs: { {f.name: f.stat().st_size for f in (logs / 'service').iterdir()} }")
+
+
+def test_the_housekeepers_clean_beside_the_live_scheduler(service):
+    """Airflow's `airflow db clean`, as the housekeeper runs it once a day, while the scheduler keeps scheduling:
+    the first scheduled run's rows go (its XComs with it), the later ones stay, and the next run still succeeds."""
+    runs = service.get("scheduled_runs")
+    if not runs:
+        pytest.skip("the scheduled runs did not happen")
+    import sqlite3
+    from datetime import datetime, timedelta
+
+    from newsflow.housekeeper import clean_metadata
+
+    client, home = service["client"], service["base"] / "home"
+
+    def xcoms(run_id: str) -> int:
+        con = sqlite3.connect(f"file:{home / 'airflow.db'}?mode=ro", uri=True, timeout=30)
+        try:
+            return con.execute("select count(*) from xcom where run_id = ?", [run_id]).fetchall()[0][0]
+        finally:
+            con.close()
+
+    by_id = {r["dag_run_id"]: r for r in client.get(f"/dags/{SCHEDULED}/dagRuns?limit=100")["dag_runs"]}
+    first, second = by_id[runs[0]], by_id[runs[1]]
+    assert xcoms(runs[0]) > 0
+    # the second run started after the first ended (one active run per DAG): a cut between them
+    cut = datetime.fromisoformat(first["end_date"]) + timedelta(milliseconds=1)
+    assert datetime.fromisoformat(second["start_date"]) > cut
+    done = clean_metadata(before=cut)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    left = {r["dag_run_id"] for r in client.get(f"/dags/{SCHEDULED}/dagRuns?limit=100")["dag_runs"]}
+    assert runs[0] not in left and {runs[1], runs[2]} <= left
+    assert xcoms(runs[0]) == 0 and xcoms(runs[2]) > 0
+    # and the service goes on: a run scheduled after the clean succeeds
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        later = [r for r in client.get(f"/dags/{SCHEDULED}/dagRuns?order_by=-run_after&limit=5")["dag_runs"]
+                 if r["run_type"] == "scheduled" and datetime.fromisoformat(r["run_after"]) > cut
+                 and r["dag_run_id"] not in runs]
+        if any(r["state"] == "success" for r in later):
+            break
+        assert not any(r["state"] == "failed" for r in later), later
+        time.sleep(5)
+    else:
+        pytest.fail("no scheduled run succeeded after the clean")
+    housekeeper_log = (service["base"] / "data" / "logs" / "service" / "housekeeper.log").read_text()
+    assert "newsflow housekeeper: Airflow's metadata history is cleaned in 600s, then every 24h" in housekeeper_log
 
 
 def test_queue_a_run_of_the_schedule_the_next_sources_file_lacks(service):
@@ -286,7 +348,7 @@ def test_down_leaves_no_process_and_frees_the_ports(service):
     from newsflow.service import port_free
 
     state = service["state"]
-    tree = set(state["pids"].values())
+    tree = set(state["pids"].values()) | set(state["log_writers"].values())
     for pid in list(tree):
         try:
             tree.update(c.pid for c in psutil.Process(pid).children(recursive=True))

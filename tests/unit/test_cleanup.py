@@ -100,6 +100,9 @@ def test_log_retention_setting(monkeypatch):
 
 def test_footprint_says_what_is_kept_where_and_who_clears_it(tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSFLOW_LOG_RETENTION_DAYS", "14")
+    monkeypatch.setenv("NEWSFLOW_METADATA_RETENTION_DAYS", "60")
+    monkeypatch.setenv("NEWSFLOW_SERVICE_LOG_MB", "5")
+    monkeypatch.delenv("NEWSFLOW_SERVICE_LOG_FILES", raising=False)
     data, home = tmp_path / "data", tmp_path / "airflow_home"
     (data / "archive" / "alhadath").mkdir(parents=True)
     (data / "archive" / "alhadath" / "run.warc.gz").write_bytes(b"w" * 1000)
@@ -112,11 +115,20 @@ def test_footprint_says_what_is_kept_where_and_who_clears_it(tmp_path, monkeypat
             footprint(data, str(data / "warehouse"), home)}
     assert rows["raw archive (WARC)"][1:3] == (1000, 1) and "kept on purpose" in rows["raw archive (WARC)"][3]
     assert rows["task logs"][1:3] == (30, 3) and "after 14 days" in rows["task logs"][3]
-    assert rows["Airflow metadata"][1:3] == (4096, 1) and "airflow db clean" in rows["Airflow metadata"][3]
+    assert rows["Airflow metadata"][1:3] == (4096, 1)
+    assert rows["Airflow metadata"][3].startswith("run history older than 60 days deleted daily by the service's "
+                                                  "housekeeper")
+    assert rows["service logs"][3] == "rotated at 5.0 MB, 4 older files kept per component"
     assert rows["warehouse"][1:3] == (0, 0) and rows["staging"][1:3] == (0, 0)  # not made yet
     # a malformed setting is said where the operator looks, not raised
     monkeypatch.setenv("NEWSFLOW_LOG_RETENTION_DAYS", "a month")
     kept = {row[0]: row[4] for row in footprint(data, str(data / "warehouse"), home)}["task logs"]
     assert kept.startswith("NOT deleted: NEWSFLOW_LOG_RETENTION_DAYS='a month': expected a number of days")
+    monkeypatch.setenv("NEWSFLOW_METADATA_RETENTION_DAYS", "-1")
+    monkeypatch.setenv("NEWSFLOW_SERVICE_LOG_FILES", "none")
+    kept = {row[0]: row[4] for row in footprint(data, str(data / "warehouse"), home)}
+    assert kept["Airflow metadata"].startswith("NOT cleaned: NEWSFLOW_METADATA_RETENTION_DAYS='-1': must not be "
+                                               "negative")
+    assert kept["service logs"].startswith("NEWSFLOW_SERVICE_LOG_FILES='none': expected a whole number of files")
     # a lake whose catalog is in Postgres has no folder here to measure
     assert "warehouse" not in {row[0] for row in footprint(data, "postgres:dbname=news host=db", home)}

@@ -294,6 +294,11 @@ def test_commands(compose):
     assert command_text(services["airflow-scheduler"]).split() == ["airflow", "scheduler"]
     assert command_text(services["airflow-dag-processor"]).split() == ["airflow", "dag-processor"]
     assert command_text(services["airflow-triggerer"]).split() == ["airflow", "triggerer"]
+    # the metadata clean runs beside the scheduler, with the DB the scheduler has (tasks cannot reach it)
+    housekeeper = services["newsflow-housekeeper"]
+    assert command_text(housekeeper).split() == ["python", "-m", "newsflow.housekeeper"]
+    assert housekeeper["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
+    assert str(housekeeper["environment"]["NEWSFLOW_METADATA_RETENTION_DAYS"]) == "30"
     ports = [_port_text(port) for port in services["airflow-apiserver"]["ports"]]
     assert any(port.endswith("8080:8080") for port in ports), ports
 

@@ -1,0 +1,75 @@
+"""The service's housekeeper: Airflow's own `airflow db clean` on the metadata database, once a day, for the run
+history older than NEWSFLOW_METADATA_RETENTION_DAYS (default 30). Airflow 3 lets no task reach that database, so
+`newsflow up` runs this beside the scheduler instead of a news_maintenance task (`newsflow clean-metadata` by hand).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+from newsflow.airflow_runner import airflow_command, airflow_env
+
+# what grows with every run (Airflow's cascade takes a run's task instances with it); the latest run of each DAG
+# always stays (Airflow keeps it to schedule the next). DAGs, their versions and connections are not history.
+TABLES = ("dag_run", "task_instance", "task_instance_history", "task_reschedule", "xcom", "log", "job", "asset_event")
+FIRST_CLEAN_S = 600.0  # after a start: the scheduler's first runs come first
+EVERY_S = 86_400.0
+BATCH = 1000  # rows a transaction: the scheduler's own writes wait for one batch at most, never for the whole clean
+
+
+def metadata_retention_days() -> float:
+    from newsflow.config import days_setting
+
+    return days_setting("NEWSFLOW_METADATA_RETENTION_DAYS", 30)
+
+
+def clean_command(before: datetime) -> list[str]:
+    return [*airflow_command(), "db", "clean", "--clean-before-timestamp", before.isoformat(),
+            "--tables", ",".join(TABLES), "--batch-size", str(BATCH), "--skip-archive", "--yes",
+            "--error-on-cleanup-failure"]
+
+
+def clean_metadata(*, before: datetime | None = None, now: datetime | None = None,
+                   timeout: float = 3600) -> subprocess.CompletedProcess:
+    """Delete the metadata DB's run history from before `before` (default: the retention days before `now`)."""
+    if before is None:
+        before = (now or datetime.now(UTC)) - timedelta(days=metadata_retention_days())
+    return subprocess.run(clean_command(before), env=airflow_env(), capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def run_forever(first: float = FIRST_CLEAN_S, every: float = EVERY_S, echo=print, rounds: int | None = None) -> None:
+    """Clean `first` seconds from now, then every `every` seconds (`rounds` times, or until stopped)."""
+    echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: Airflow's metadata history is cleaned in "
+         f"{first:.0f}s, then every {every / 3600:g}h")
+    sys.stdout.flush()
+    time.sleep(first)
+    while rounds is None or rounds > 0:
+        rounds = None if rounds is None else rounds - 1
+        started = time.monotonic()
+        try:
+            days = metadata_retention_days()
+            before = datetime.now(UTC) - timedelta(days=days)
+            done = clean_metadata(before=before)
+            outcome = "done" if done.returncode == 0 else f"FAILED (exit {done.returncode})"
+            echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: metadata history before "
+                 f"{before:%Y-%m-%d %H:%M} UTC ({days:g} days) cleaned: {outcome} in {time.monotonic() - started:.1f}s")
+            if done.returncode:
+                echo(done.stdout[-4000:] + done.stderr[-4000:])
+        except (ValueError, OSError, subprocess.SubprocessError) as exc:  # the next day's clean may work: say it
+            echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: metadata not cleaned: {exc}")
+        sys.stdout.flush()
+        if rounds != 0:
+            time.sleep(every)
+
+
+def main() -> int:
+    run_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
