@@ -148,9 +148,11 @@ def footprint(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[
         ("warehouse", lake, "compacted, old snapshots expired by news_maintenance") if lake.is_absolute() else None,
         ("raw archive (WARC)", data_dir / "archive", "kept on purpose, articles point into it and reprocess reads it"),
         ("staging", data_dir / "staging", "removed by news_maintenance once its run has finished"),
-        # the service's components log their tasks under the data dir; `airflow dags test` runs under Airflow home
+        # the service's components log their tasks and DAG parsing under the data dir; `airflow dags test` runs
+        # (`newsflow ingest` without the service, `make demo`) write one file per DAG under Airflow home
         ("task logs", data_dir / "logs" / "airflow", logs_kept),
-        ("task logs, dags test", airflow_home / "logs", "of runs without the service, not deleted"),
+        ("last runs, dags test", airflow_home / "logs", "each DAG's last run without the service, overwritten by "
+                                                        "the next"),
         ("service logs", data_dir / "logs" / "service", service_kept),
         ("Data Docs", data_dir / "data_docs", f"the newest {DATA_DOCS_VALIDATIONS} validations"),
         ("Airflow metadata", airflow_home / "airflow.db", metadata_kept),

@@ -124,6 +124,10 @@ def service_env(port: int, sources_file: str, data_dir: Path, warehouse: str,
         "AIRFLOW__API__SECRET_KEY": _secret("api-secret"),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(data_dir / "logs" / "airflow"),
+        # a line per DAG file at every parse (3 MB a day here), in a folder a day: kept where news_maintenance's
+        # clean_logs deletes what is past the retention, not in Airflow home where nothing does
+        "AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY": str(data_dir / "logs" / "airflow" /
+                                                                          "dag_processor"),
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_ports[0]),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(log_ports[1]),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",

@@ -234,6 +234,9 @@ def test_three_scheduled_runs_each_load_new_articles(service):
     logs = service["base"] / "data" / "logs"
     validate_logs = list((logs / "airflow").rglob("task_id=validate/**/*.log"))
     assert validate_logs and all(b"Skipping registering function" not in f.read_bytes() for f in validate_logs)
+    # the DAG processor's per-file logs (a folder a day) are with the task logs, where clean_logs prunes them
+    assert list((logs / "airflow" / "dag_processor").rglob("news_ingest.py.log"))
+    assert not (service["base"] / "home" / "logs" / "dag_processor").exists()
     scheduler_log = (logs / "service" / "scheduler.log").read_bytes()
     assert b"task_id=validate" in scheduler_log and b"Skipping registering function" not in scheduler_log
     print(f"validate task logs: {max(f.stat().st_size for f in validate_logs)} bytes at most; "

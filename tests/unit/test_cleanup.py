@@ -119,6 +119,7 @@ def test_footprint_says_what_is_kept_where_and_who_clears_it(tmp_path, monkeypat
     assert rows["Airflow metadata"][3].startswith("run history older than 60 days deleted daily by the service's "
                                                   "housekeeper")
     assert rows["service logs"][3] == "rotated at 5.0 MB, 4 older files kept per component"
+    assert rows["last runs, dags test"][0] == home / "logs" and "overwritten" in rows["last runs, dags test"][3]
     assert rows["warehouse"][1:3] == (0, 0) and rows["staging"][1:3] == (0, 0)  # not made yet
     # a malformed setting is said where the operator looks, not raised
     monkeypatch.setenv("NEWSFLOW_LOG_RETENTION_DAYS", "a month")
