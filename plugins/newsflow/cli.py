@@ -272,12 +272,10 @@ def _days(value: str) -> float:
 def cmd_clean_metadata(args) -> int:
     from datetime import UTC, datetime, timedelta
 
-    from newsflow.airflow_runner import ensure_airflow
     from newsflow.housekeeper import clean_metadata, metadata_retention_days
 
     days = metadata_retention_days() if args.days is None else args.days
     before = datetime.now(UTC) - timedelta(days=days)
-    ensure_airflow()
     print(f"newsflow: deleting Airflow's run history from before {before:%Y-%m-%d %H:%M} UTC ({days:g} days kept)")
     done = clean_metadata(before=before)
     if done.returncode:

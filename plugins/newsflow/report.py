@@ -18,6 +18,10 @@ STATUS_COLOURS = {"pass": "#1a7f37", "warn": "#b58100", "fail": "#cf222e"}
 OUTCOME_COLOURS = {"loaded": "#2da44e", "unchanged": "#8c959f", "rejected": "#bf8700", "failed": "#cf222e",
                    "skipped": "#6e7781"}
 HEATMAP_MAX_DAYS = 180
+# the biggest sources get a colour each in the coverage chart, the rest one band: sixty colours tell nothing apart
+# (the heatmap below keeps a row per source)
+COVERAGE_SOURCES = 12
+OTHER_COLOUR = "#afb8c1"
 PAD_DAYS = {"day": 1, "week": 7, "month": 31}  # a lone bar keeps a period's room on either side
 RUN_HISTORY_DAYS = 30  # the per-run charts: validation pass rate, fetch outcomes
 RECENT_ARTICLES = 500  # the articles whose headlines choose the dashboard's term (0.3 s for 500 long bodies)
@@ -269,14 +273,29 @@ def _time_axis(values) -> dict:
 def fig_coverage(df, grain: str = "day"):
     import plotly.graph_objects as go
 
+    totals = df.groupby("source")["articles"].sum().sort_values(ascending=False, kind="stable")
+    names = [str(source) for source in totals.index]
+    if len(names) > COVERAGE_SOURCES + 1:
+        other = f"{len(names) - COVERAGE_SOURCES} other sources"
+        df = (df.assign(source=df["source"].where(df["source"].isin(names[:COVERAGE_SOURCES]), other))
+              .groupby(["source", "period"], as_index=False)["articles"].sum())
+        names = [*names[:COVERAGE_SOURCES], other]
+    from plotly.colors import qualitative
+
+    colours = qualitative.Plotly if len(names) <= len(qualitative.Plotly) else qualitative.Dark24
     fig = go.Figure()
-    for source, part in df.groupby("source", sort=True):
-        fig.add_trace(go.Bar(x=part["period"], y=part["articles"], name=str(source)))
+    for i, source in enumerate(names):  # the biggest first, at the bottom of the stack
+        part = df[df["source"] == source]
+        colour = OTHER_COLOUR if i == COVERAGE_SOURCES else colours[i % len(colours)]
+        fig.add_trace(go.Bar(x=part["period"], y=part["articles"], name=source, marker_color=colour))
     top = df.groupby("period")["articles"].sum().max()
     fig.update_layout(barmode="stack",
                       xaxis={"title": f"published {grain}", **_day_axis(df["period"], pad_days=PAD_DAYS[grain])},
                       yaxis={"title": "articles", **_count_axis(top)})
-    return _layout(fig, f"Coverage over time per source (articles per published {grain}, stacked)")
+    _layout(fig, f"Coverage over time per source (articles per published {grain}, stacked)")
+    # below the two-line date ticks and the axis title, the biggest source first
+    fig.update_layout(legend={"y": -0.3, "traceorder": "normal"})
+    return fig
 
 
 def fig_heatmap(df, gaps):

@@ -151,6 +151,22 @@ def test_a_long_archive_is_charted_by_week_and_its_last_180_days_by_day(tmp_path
     assert fig.layout.xaxis.title.text == "published week" and "per published week" in fig.layout.title.text
 
 
+def test_coverage_colours_the_twelve_biggest_sources_and_bands_the_rest():
+    # twenty sources (a Cyrillic and an Arabic name among them): twelve traces by size, one "8 other sources" band,
+    # and every article still counted; a chart of a few sources keeps one trace each
+    sources = [f"source{i:02d}" for i in range(18)] + ["новости", "الحدث"]
+    rows = [{"source": name, "period": date(2026, 11, day), "articles": 100 - i + day}
+            for i, name in enumerate(sources) for day in (2, 9)]
+    df = pd.DataFrame(rows)
+    fig = fig_coverage(df, "week")
+    names = [trace.name for trace in fig.data]
+    assert names == [*sources[:12], "8 other sources"]
+    assert sum(sum(trace.y) for trace in fig.data) == df["articles"].sum()
+    assert list(fig.data[-1].y) == [sum(100 - i + 2 for i in range(12, 20)), sum(100 - i + 9 for i in range(12, 20))]
+    few = fig_coverage(df[df["source"].isin(["новости", "الحدث", "source00"])], "week")
+    assert [trace.name for trace in few.data] == ["source00", "новости", "الحدث"]
+
+
 def test_default_term_is_the_headline_word_most_articles_share(tmp_path):
     # a small site's titles share no word: the tie goes to the headline word the most articles mention
     con = open_for_write(tmp_path / "w")
