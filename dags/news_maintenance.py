@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, dag
 
-from newsflow.dag_tasks import DEFAULT_ARGS, START_DATE
+from newsflow.dag_tasks import DEFAULT_ARGS, START_DATE, newsflow_task
 
 DOC = """
 ### news_maintenance
@@ -47,7 +47,7 @@ Readers are never blocked: each keeps reading its snapshot's files until that sn
     },
 )
 def news_maintenance():
-    @task(pool="duckdb_write", execution_timeout=timedelta(hours=2), multiple_outputs=False)
+    @newsflow_task(pool="duckdb_write", execution_timeout=timedelta(hours=2))
     def maintain_lake(params: dict | None = None) -> dict:
         from newsflow.config import warehouse_location
         from newsflow.maintenance import maintain, retention_days
@@ -56,7 +56,7 @@ def news_maintenance():
         return maintain(warehouse_location(), retention_days=retention_days() if days is None else float(days))
 
     # staging is cleaned even when compaction failed: the two do not depend on each other's work
-    @task(execution_timeout=timedelta(hours=1), trigger_rule="all_done")
+    @newsflow_task(execution_timeout=timedelta(hours=1), trigger_rule="all_done")
     def clean_staging(summary: dict | None) -> list[str]:
         from newsflow.cleanup import clean_dead_staging, finished_run_keys
         from newsflow.config import warehouse_location
@@ -64,7 +64,7 @@ def news_maintenance():
         return [str(p) for p in clean_dead_staging(finished=finished_run_keys(warehouse_location()))]
 
     # logs are Airflow's, not the lake's: cleaned whatever the other tasks did, outside the write pool
-    @task(execution_timeout=timedelta(hours=1), multiple_outputs=False)
+    @newsflow_task(execution_timeout=timedelta(hours=1))
     def clean_logs(params: dict | None = None) -> dict:
         from airflow.sdk.configuration import conf
 

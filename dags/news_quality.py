@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context
 
-from newsflow.dag_tasks import ARTICLES_ALIAS, DEFAULT_ARGS, START_DATE, refuse_unknown_conf
+from newsflow.dag_tasks import ARTICLES_ALIAS, DEFAULT_ARGS, START_DATE, newsflow_task, refuse_unknown_conf
 
 DOC = """
 ### news_quality
@@ -46,7 +46,7 @@ Failing checks are recorded with status `fail` and shown on the dashboard; they 
     params={"warehouse": Param("", type="string", description="Warehouse to check (empty: the deployment's)")},
 )
 def news_quality():
-    @task
+    @newsflow_task()
     def target(params: dict | None = None) -> str:
         from newsflow.config import warehouse_path
 
@@ -59,7 +59,7 @@ def news_quality():
             return str(latest.extra["warehouse"])
         return params.get("warehouse") or str(warehouse_path())
 
-    @task(pool="duckdb_write", execution_timeout=timedelta(hours=1), multiple_outputs=False)
+    @newsflow_task(pool="duckdb_write", execution_timeout=timedelta(hours=1))
     def run_checks(warehouse: str) -> dict:
         from newsflow.quality_checks import run_quality_checks
 
@@ -69,14 +69,14 @@ def news_quality():
         as_of = context.get("logical_date") or context["dag_run"].run_after
         return {**run_quality_checks(context["run_id"], warehouse=warehouse, now=as_of), "warehouse": warehouse}
 
-    @task(execution_timeout=timedelta(minutes=30))
+    @newsflow_task(execution_timeout=timedelta(minutes=30))
     def build_data_docs(summary: dict) -> str:
         from newsflow.config import data_dir
         from newsflow.quality_checks import build_data_docs as build
 
         return str(build(data_dir()))
 
-    @task(pool="duckdb_write", execution_timeout=timedelta(minutes=30))
+    @newsflow_task(pool="duckdb_write", execution_timeout=timedelta(minutes=30))
     def write_dashboard(summary: dict) -> str:
         from newsflow.config import data_dir
         from newsflow.report import build_report

@@ -5,7 +5,7 @@ Run it after upgrading the extractor; rows it changes carry the new extractor_ve
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context
 
 from newsflow.dag_tasks import (
     DEFAULT_ARGS,
@@ -14,6 +14,7 @@ from newsflow.dag_tasks import (
     extract,
     index_terms,
     load,
+    newsflow_task,
     refuse_unknown_conf,
     validate,
 )
@@ -46,7 +47,7 @@ re-extracted by a new version are `loaded` with reason `reextracted` or `changed
     },
 )
 def news_reprocess():
-    @task
+    @newsflow_task()
     def plan(params: dict | None = None) -> list[dict]:
         from newsflow.stages.reprocess import plan_reprocess
 

@@ -9,7 +9,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from airflow.sdk import Param, TriggerRule, dag, get_current_context, task, task_group
+from airflow.sdk import Param, TriggerRule, dag, get_current_context, task_group
 
 from newsflow.dag_tasks import (
     DEFAULT_ARGS,
@@ -19,6 +19,7 @@ from newsflow.dag_tasks import (
     index_terms,
     label_source,
     load,
+    newsflow_task,
     refuse_unknown_conf,
     validate,
 )
@@ -91,7 +92,7 @@ def build_ingest_dag(dag_id: str, *, schedule: str | timedelta | None, sources_f
         },
     )
     def ingest():
-        @task
+        @newsflow_task()
         def plan(params: dict | None = None) -> list[dict]:
             from newsflow.stages.failures import fail_task
             from newsflow.stages.plan import plan_run
@@ -106,7 +107,7 @@ def build_ingest_dag(dag_id: str, *, schedule: str | timedelta | None, sources_f
                 fail_task(exc, "plan")
             return [job.to_xcom() for job in jobs]
 
-        @task(map_index_template=SOURCE_LABEL, multiple_outputs=False)
+        @newsflow_task(map_index_template=SOURCE_LABEL)
         def discover(job: dict) -> dict:
             label_source(job)
             from newsflow.stages.discover import discover_source
@@ -114,7 +115,7 @@ def build_ingest_dag(dag_id: str, *, schedule: str | timedelta | None, sources_f
 
             return run_stage("discover", job, discover_source)
 
-        @task(map_index_template=SOURCE_LABEL, execution_timeout=timedelta(hours=2), multiple_outputs=False)
+        @newsflow_task(map_index_template=SOURCE_LABEL, execution_timeout=timedelta(hours=2))
         def fetch_extract(job: dict) -> dict:
             label_source(job)
             # one task, so fetching (network-bound, one core) overlaps extraction (CPU-bound, every core)
