@@ -76,7 +76,7 @@ def clean_dead_staging(data_dir: Path | None = None, *, finished: set[str] | Non
 
 def log_retention_days() -> float:
     """$NEWSFLOW_LOG_RETENTION_DAYS (default 30): how long Airflow's log files are kept."""
-    from newsflow.config import days_setting
+    from newsflow.env_settings import days_setting
 
     return days_setting("NEWSFLOW_LOG_RETENTION_DAYS", DEFAULT_LOG_RETENTION_DAYS)
 

@@ -459,19 +459,6 @@ def load_sources(path: str | os.PathLike) -> SourcesFile:
     return parse_sources(text, str(path))
 
 
-def days_setting(name: str, default: float) -> float:
-    """A number of days from the environment variable `name` (`default` when unset or empty), or a ValueError
-    that names the variable and what is wrong with it."""
-    value = os.environ.get(name, "").strip()
-    try:
-        days = float(value) if value else default
-    except ValueError:
-        raise ValueError(f"{name}={value!r}: expected a number of days") from None
-    if days < 0:
-        raise ValueError(f"{name}={value!r}: must not be negative")
-    return days
-
-
 def project_root() -> Path:
     return Path(__file__).resolve().parents[2]
 

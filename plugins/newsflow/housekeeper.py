@@ -21,7 +21,7 @@ BATCH = 1000  # rows a transaction: the scheduler's own writes wait for one batc
 
 
 def metadata_retention_days() -> float:
-    from newsflow.config import days_setting
+    from newsflow.env_settings import days_setting
 
     return days_setting("NEWSFLOW_METADATA_RETENTION_DAYS", 30)
 

@@ -18,7 +18,7 @@ ORPHAN_GRACE_HOURS = 6.0
 def retention_days() -> float:
     """$NEWSFLOW_SNAPSHOT_RETENTION_DAYS (default 7): how long old snapshots stay readable (time travel,
     readers still on them) before their files may be deleted."""
-    from newsflow.config import days_setting
+    from newsflow.env_settings import days_setting
 
     return days_setting("NEWSFLOW_SNAPSHOT_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
 

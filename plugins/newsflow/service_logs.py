@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
-import os
 import signal
 import sys
 from pathlib import Path
+
+from newsflow.env_settings import number_setting
 
 DEFAULT_MB = 20.0
 DEFAULT_FILES = 4  # older files kept beside the current one: five files, 100 MB a component at most by default
@@ -23,20 +24,10 @@ CHUNK = 1 << 20  # a longer line is written in pieces: one endless line must not
 def rotation() -> tuple[int, int]:
     """(bytes per file, older files kept) from NEWSFLOW_SERVICE_LOG_MB (at least 1) and NEWSFLOW_SERVICE_LOG_FILES
     (at least 1), or a ValueError that names the variable and what is wrong with it."""
-    megabytes = _setting("NEWSFLOW_SERVICE_LOG_MB", DEFAULT_MB, float, "a number of megabytes")
-    files = _setting("NEWSFLOW_SERVICE_LOG_FILES", DEFAULT_FILES, int, "a whole number of files")
+    megabytes = number_setting("NEWSFLOW_SERVICE_LOG_MB", DEFAULT_MB, minimum=1, expected="a number of megabytes")
+    files = number_setting("NEWSFLOW_SERVICE_LOG_FILES", DEFAULT_FILES, kind=int, minimum=1,
+                           expected="a whole number of files")
     return int(megabytes * 1024 * 1024), int(files)
-
-
-def _setting(name: str, default: float, kind: type, expected: str) -> float:
-    value = os.environ.get(name, "").strip()
-    try:
-        number = kind(value) if value else default
-    except ValueError:
-        raise ValueError(f"{name}={value!r}: expected {expected}") from None
-    if number < 1:
-        raise ValueError(f"{name}={value!r}: must be at least 1")
-    return number
 
 
 def copy(stream, path: str | Path, max_bytes: int, backups: int) -> None:

@@ -115,3 +115,12 @@ def test_up_refuses_bad_settings_before_starting_anything(tmp_path):
     assert done.returncode == 1
     assert "newsflow: NEWSFLOW_SERVICE_LOG_MB='-3': must be at least 1" in done.stderr
     assert not (tmp_path / "home").exists() and not (tmp_path / "data").exists()
+
+
+def test_the_writer_stays_light():
+    # six writers run as long as the service does: no pydantic, YAML, DuckDB or Airflow in them
+    script = ("import sys, newsflow.service_logs; "
+              "print(sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'yaml', 'duckdb', 'airflow'}))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True,
+                          cwd=ROOT)
+    assert done.stdout.strip() == "[]"

@@ -1,0 +1,24 @@
+"""Numbers from environment variables (retention days, log sizes): a malformed value is a ValueError that names the
+variable and what is wrong with it. Kept free of heavy imports: the service's log writers read their sizes here."""
+
+from __future__ import annotations
+
+import os
+
+
+def number_setting(name: str, default: float, *, kind: type = float, minimum: float = 0,
+                   expected: str = "a number") -> float:
+    """The value of `name` as `kind` (`default` when unset or blank), at least `minimum`."""
+    value = os.environ.get(name, "").strip()
+    try:
+        number = kind(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name}={value!r}: expected {expected}") from None
+    if number < minimum:
+        raise ValueError(f"{name}={value!r}: " + ("must not be negative" if minimum == 0 else
+                                                   f"must be at least {minimum:g}"))
+    return number
+
+
+def days_setting(name: str, default: float) -> float:
+    return number_setting(name, default, expected="a number of days")
