@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from newsflow.airflow_runner import airflow_command, airflow_env
+from newsflow.env_settings import days_setting
 
 # what grows with every run (Airflow's cascade takes a run's task instances with it); the latest run of each DAG
 # always stays (Airflow keeps it to schedule the next). DAGs, their versions and connections are not history.
@@ -21,8 +22,6 @@ BATCH = 1000  # rows a transaction: the scheduler's own writes wait for one batc
 
 
 def metadata_retention_days() -> float:
-    from newsflow.env_settings import days_setting
-
     return days_setting("NEWSFLOW_METADATA_RETENTION_DAYS", 30)
 
 
@@ -59,8 +58,9 @@ def run_forever(first: float = FIRST_CLEAN_S, every: float = EVERY_S, echo=print
                  f"{before:%Y-%m-%d %H:%M} UTC ({days:g} days) cleaned: {outcome} in {time.monotonic() - started:.1f}s")
             if done.returncode:
                 echo(done.stdout[-4000:] + done.stderr[-4000:])
-        except (ValueError, OSError, subprocess.SubprocessError) as exc:  # the next day's clean may work: say it
-            echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: metadata not cleaned: {exc}")
+        except Exception as exc:  # noqa: BLE001 - whatever failed today, the next day's clean may work: say it, live on
+            echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: metadata not cleaned: "
+                 f"{type(exc).__name__}: {exc}")
         sys.stdout.flush()
         if rounds != 0:
             time.sleep(every)

@@ -91,5 +91,20 @@ def test_the_loop_says_each_clean_and_survives_a_bad_setting(airflow_home, monke
     monkeypatch.setenv("NEWSFLOW_METADATA_RETENTION_DAYS", "30")
     run_forever(first=0, every=0, rounds=1, echo=said.append)
     assert "cleaned in 0s, then every 0h" in said[0]
-    assert "metadata not cleaned: NEWSFLOW_METADATA_RETENTION_DAYS='soon'" in said[1]
+    assert "metadata not cleaned: ValueError: NEWSFLOW_METADATA_RETENTION_DAYS='soon'" in said[1]
     assert "(30 days) cleaned: done in" in said[3]
+
+
+def test_the_loop_lives_on_whatever_a_clean_raises(monkeypatch):
+    # seen on a running service: its code was upgraded under it and the day's clean raised an ImportError, which
+    # ended the housekeeper for good; now the day's clean fails, says why, and the next one is tried
+    import newsflow.housekeeper as housekeeper
+
+    def broken(**kwargs):
+        raise ImportError("cannot import name 'days_setting' from 'newsflow.config'")
+
+    monkeypatch.setattr(housekeeper, "clean_metadata", broken)
+    said = []
+    housekeeper.run_forever(first=0, every=0, rounds=2, echo=said.append)
+    failures = [line for line in said if "metadata not cleaned: ImportError: cannot import name" in line]
+    assert len(failures) == 2, said
