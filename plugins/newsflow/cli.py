@@ -275,6 +275,13 @@ def cmd_clean_metadata(args) -> int:
     from newsflow.housekeeper import clean_metadata, metadata_retention_days
 
     days = metadata_retention_days() if args.days is None else args.days
+    if days < 1:
+        from newsflow.service import is_running, read_state
+
+        if is_running(read_state()):
+            print("newsflow: keeping less than a day would delete the rows of runs in progress: keep --days 1 or more, "
+                  "or stop the service first (`newsflow down`)", file=sys.stderr)
+            return 2
     before = datetime.now(UTC) - timedelta(days=days)
     print(f"newsflow: deleting Airflow's run history from before {before:%Y-%m-%d %H:%M} UTC ({days:g} days kept)")
     done = clean_metadata(before=before)
@@ -438,7 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
     clean = sub.add_parser("clean-metadata", help="delete Airflow's run history older than the retention days "
                                                   "(the service's housekeeper does it daily)")
     clean.add_argument("--days", type=_days, default=None,
-                       help="days of history to keep (default $NEWSFLOW_METADATA_RETENTION_DAYS or 30)")
+                       help="days of history to keep (default $NEWSFLOW_METADATA_RETENTION_DAYS or 30; under 1 "
+                            "only while the service is down)")
     clean.set_defaults(func=cmd_clean_metadata)
     status = sub.add_parser("status", help="what runs (pids, URL), the last runs per DAG, and what is kept on disk")
     status.set_defaults(func=cmd_status)

@@ -70,6 +70,10 @@ def test_bad_retention_is_refused_by_name(monkeypatch):
     monkeypatch.setenv("NEWSFLOW_METADATA_RETENTION_DAYS", "forever")
     with pytest.raises(ValueError, match="NEWSFLOW_METADATA_RETENTION_DAYS='forever': expected a number of days"):
         metadata_retention_days()
+    # the daily clean runs beside runs in progress (a fetch may take hours): it keeps a day at least
+    monkeypatch.setenv("NEWSFLOW_METADATA_RETENTION_DAYS", "0.5")
+    with pytest.raises(ValueError, match="NEWSFLOW_METADATA_RETENTION_DAYS='0.5': must be at least 1"):
+        metadata_retention_days()
     done = subprocess.run([sys.executable, "-m", "newsflow.cli", "clean-metadata", "--days", "-2"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "'-2': must not be negative" in done.stderr

@@ -269,6 +269,9 @@ def test_the_housekeepers_clean_beside_the_live_scheduler(service):
     # the second run started after the first ended (one active run per DAG): a cut between them
     cut = datetime.fromisoformat(first["end_date"]) + timedelta(milliseconds=1)
     assert datetime.fromisoformat(second["start_date"]) > cut
+    # by hand, keeping less than a day would take the rows of runs in progress: refused while the service is up
+    refused = _run("clean-metadata", "--days", "0", env=service["env"], timeout=120)
+    assert refused.returncode == 2 and "would delete the rows of runs in progress" in refused.stderr, refused.stderr
     done = clean_metadata(before=cut)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     left = {r["dag_run_id"] for r in client.get(f"/dags/{SCHEDULED}/dagRuns?limit=100")["dag_runs"]}

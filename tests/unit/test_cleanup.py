@@ -125,11 +125,11 @@ def test_footprint_says_what_is_kept_where_and_who_clears_it(tmp_path, monkeypat
     monkeypatch.setenv("NEWSFLOW_LOG_RETENTION_DAYS", "a month")
     kept = {row[0]: row[4] for row in footprint(data, str(data / "warehouse"), home)}["task logs"]
     assert kept.startswith("NOT deleted: NEWSFLOW_LOG_RETENTION_DAYS='a month': expected a number of days")
-    monkeypatch.setenv("NEWSFLOW_METADATA_RETENTION_DAYS", "-1")
+    monkeypatch.setenv("NEWSFLOW_METADATA_RETENTION_DAYS", "0.5")
     monkeypatch.setenv("NEWSFLOW_SERVICE_LOG_FILES", "none")
     kept = {row[0]: row[4] for row in footprint(data, str(data / "warehouse"), home)}
-    assert kept["Airflow metadata"].startswith("NOT cleaned: NEWSFLOW_METADATA_RETENTION_DAYS='-1': must not be "
-                                               "negative")
+    assert kept["Airflow metadata"].startswith("NOT cleaned: NEWSFLOW_METADATA_RETENTION_DAYS='0.5': must be at "
+                                               "least 1")
     assert kept["service logs"].startswith("NEWSFLOW_SERVICE_LOG_FILES='none': expected a whole number of files")
     # a lake whose catalog is in Postgres has no folder here to measure
     assert "warehouse" not in {row[0] for row in footprint(data, "postgres:dbname=news host=db", home)}
