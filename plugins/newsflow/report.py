@@ -272,6 +272,7 @@ def _time_axis(values) -> dict:
 
 def fig_coverage(df, grain: str = "day"):
     import plotly.graph_objects as go
+    from plotly.colors import qualitative
 
     totals = df.groupby("source")["articles"].sum().sort_values(ascending=False, kind="stable")
     names = [str(source) for source in totals.index]
@@ -280,8 +281,6 @@ def fig_coverage(df, grain: str = "day"):
         df = (df.assign(source=df["source"].where(df["source"].isin(names[:COVERAGE_SOURCES]), other))
               .groupby(["source", "period"], as_index=False)["articles"].sum())
         names = [*names[:COVERAGE_SOURCES], other]
-    from plotly.colors import qualitative
-
     colours = qualitative.Plotly if len(names) <= len(qualitative.Plotly) else qualitative.Dark24
     fig = go.Figure()
     for i, source in enumerate(names):  # the biggest first, at the bottom of the stack
@@ -298,7 +297,9 @@ def fig_coverage(df, grain: str = "day"):
     return fig
 
 
-def fig_heatmap(df, gaps):
+def fig_heatmap(df, gaps, sources=None):
+    """`df`: the last HEATMAP_MAX_DAYS days per source; `sources`: every source, so one silent for longer keeps its
+    row (of zeros), which is what the heatmap is for."""
     import pandas as pd
     import plotly.graph_objects as go
 
@@ -308,6 +309,8 @@ def fig_heatmap(df, gaps):
     days = [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last, freq="D")]
     grid = df.pivot_table(index="source", columns="day", values="articles", aggfunc="sum", fill_value=0)
     grid = grid.reindex(columns=days, fill_value=0)
+    if sources is not None:
+        grid = grid.reindex(index=sorted(set(grid.index) | {str(source) for source in sources}), fill_value=0)
     top = int(grid.values.max()) if grid.size else 0
     colorbar = {"title": {"text": "articles"}, **({"dtick": 1} if top <= 10 else {})}
     fig = go.Figure(
@@ -445,7 +448,8 @@ def render(data: dict, *, title: str = "newsflow dashboard") -> str:
     sections.append(("Coverage over time", _figure_html(fig_coverage(cov, data["grain"]), "coverage")
                      if has_cov else NO_DATA, True))
     sections.append(("Source × day heatmap",
-                     _figure_html(fig_heatmap(data["heatmap"], data["gaps"]), "heatmap") if has_cov else NO_DATA,
+                     _figure_html(fig_heatmap(data["heatmap"], data["gaps"], cov["source"].unique()), "heatmap")
+                     if has_cov else NO_DATA,
                      True))
     term, trend = data["term"], data["term_trend"]
     sections.append((f"Term trend: {term}" if term else "Term trend",

@@ -20,6 +20,7 @@ from newsflow.report import (
     default_term,
     fig_coverage,
     fig_fetch,
+    fig_heatmap,
     fig_rejections,
     fig_validation,
 )
@@ -136,16 +137,21 @@ def test_a_long_archive_is_charted_by_week_and_its_last_180_days_by_day(tmp_path
     first = NOW - timedelta(days=730)
     for i in range(731):
         add_article(con, i, "alpha" if i % 3 else "бета", first + timedelta(days=i))
+    add_article(con, 1, "الحدث", NOW - timedelta(days=300))  # silent for the heatmap's whole window
     data = collect(con, term="election", now=NOW)
     con.close()
     assert data["grain"] == "week"
     cov = data["coverage"]
-    assert cov["articles"].sum() == 731 and cov.groupby("source")["articles"].sum().to_dict() == {"alpha": 487,
-                                                                                                "бета": 244}
+    assert cov["articles"].sum() == 732
+    assert cov.groupby("source")["articles"].sum().to_dict() == {"alpha": 487, "бета": 244, "الحدث": 1}
     assert all(pd.Timestamp(p).day_of_week == 0 for p in cov["period"]) and len(cov) <= 2 * 106
     heat = data["heatmap"]
     days = sorted(pd.Timestamp(d).date() for d in heat["day"].unique())
     assert len(days) == 180 and days[-1] == NOW.date() and heat["articles"].sum() == 180
+    # the silent source keeps its row of zeros: a silence is what the heatmap is there to show
+    grid = fig_heatmap(heat, data["gaps"], cov["source"].unique()).data[0]
+    assert list(grid.y) == ["alpha", "бета", "الحدث"]
+    assert sum(grid.z[list(grid.y).index("الحدث")]) == 0 and len(grid.x) == 180
     assert len(data["term_trend"]) in (105, 106)
     fig = fig_coverage(cov, data["grain"])
     assert fig.layout.xaxis.title.text == "published week" and "per published week" in fig.layout.title.text
