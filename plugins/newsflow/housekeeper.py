@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from newsflow.airflow_runner import airflow_command, airflow_env
 from newsflow.env_settings import number_setting
@@ -66,6 +67,18 @@ def run_forever(first: float = FIRST_CLEAN_S, every: float = EVERY_S, echo=print
         sys.stdout.flush()
         if rounds != 0:
             time.sleep(every)
+
+
+def last_said(log: Path, tail_bytes: int = 16_384) -> str | None:
+    """The housekeeper's latest line in its log (`newsflow status` shows it), or None."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(max(0, f.seek(0, 2) - tail_bytes))
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    said = [line for line in lines if " newsflow housekeeper: " in line]
+    return said[-1].replace(" newsflow housekeeper: ", " ", 1) if said else None
 
 
 def main() -> int:

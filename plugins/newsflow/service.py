@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from newsflow.airflow_runner import airflow_command, airflow_env, airflow_home, ensure_airflow, project_root
-from newsflow.housekeeper import metadata_retention_days
+from newsflow.housekeeper import last_said, metadata_retention_days
 from newsflow.service_logs import rotation
 
 DEFAULT_PORT = 8080
@@ -579,7 +579,9 @@ def status(echo=print) -> int:
         return 3
     echo(f"newsflow is up at {state['url']}  (login {USER} / {password(state.get('airflow_home'))})")
     for name, pid in state["pids"].items():
-        echo(f"  {name:<14} pid {pid:<8} {'running' if _alive(pid) else 'STOPPED'}")
+        said = last_said(Path(state["logs"]) / "housekeeper.log") if name == "housekeeper" else None
+        line = f"  {name:<14} pid {pid:<8} {'running' if _alive(pid) else 'STOPPED'}"
+        echo(line + (f"  last: {said}" if said else ""))
     echo(f"  sources: {state['sources_file']}")
     if state.get("live_url"):
         echo(f"  live newsroom: {state['live_url']}")

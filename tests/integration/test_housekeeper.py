@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.housekeeper import TABLES, clean_command, clean_metadata, metadata_retention_days, run_forever
+from newsflow.housekeeper import (
+    TABLES,
+    clean_command,
+    clean_metadata,
+    last_said,
+    metadata_retention_days,
+    run_forever,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime.now(UTC)
@@ -112,3 +119,14 @@ def test_the_loop_lives_on_whatever_a_clean_raises(monkeypatch):
     housekeeper.run_forever(first=0, every=0, rounds=2, echo=said.append)
     failures = [line for line in said if "metadata not cleaned: ImportError: cannot import name" in line]
     assert len(failures) == 2, said
+
+
+def test_status_shows_the_housekeepers_latest_line(tmp_path):
+    log = tmp_path / "housekeeper.log"
+    assert last_said(log) is None  # not started yet
+    log.write_text("2026-12-04 19:43:01 newsflow housekeeper: Airflow's metadata history is cleaned in 600s, then "
+                   "every 24h\n" + "x" * 40_000 + "\n2026-12-04 19:53:04 newsflow housekeeper: metadata history before "
+                   "2026-11-04 19:53 UTC (30 days) cleaned: done in 2.1s\nTraceback (most recent call last):\n",
+                   encoding="utf-8")
+    assert last_said(log) == ("2026-12-04 19:53:04 metadata history before 2026-11-04 19:53 UTC (30 days) cleaned: "
+                              "done in 2.1s")

@@ -222,6 +222,8 @@ def test_three_scheduled_runs_each_load_new_articles(service):
     status = _run("status", env=service["env"])
     assert status.returncode == 0, status.stderr
     assert "scheduler" in status.stdout and SCHEDULED in status.stdout and "success" in status.stdout
+    housekeeper = next(line for line in status.stdout.splitlines() if line.strip().startswith("housekeeper"))
+    assert "running  last: " in housekeeper and "metadata history is cleaned in 600s" in housekeeper, housekeeper
     # what the service keeps on disk: the scheduled runs' task logs, under the data dir, deleted after 30 days
     disk = {line.split("  ")[1].strip(): line for line in status.stdout.splitlines() if line.startswith("  ")}
     logs = disk["task logs"]
