@@ -260,13 +260,12 @@ def cmd_up(args) -> int:
 
 
 def _days(value: str) -> float:
+    from newsflow.env_settings import parse_number
+
     try:
-        days = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of days") from None
-    if days < 0:
-        raise argparse.ArgumentTypeError(f"{value!r}: must not be negative")
-    return days
+        return parse_number(value, repr(value), expected="a number of days")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_clean_metadata(args) -> int:

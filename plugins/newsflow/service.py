@@ -193,7 +193,7 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
         raise ServiceError(f"port {port} on 127.0.0.1 is taken: choose another with --port or NEWSFLOW_PORT")
     try:
         # checked here: a log writer that cannot start would leave its component without a log, and the
-        # housekeeper would fail its first clean a day from now
+        # housekeeper would fail every clean, the first ten minutes from now
         rotation()
         metadata_retention_days()
     except ValueError as exc:
