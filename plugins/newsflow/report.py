@@ -23,6 +23,9 @@ HEATMAP_MAX_DAYS = 180
 COVERAGE_SOURCES = 12
 OTHER_COLOUR = "#afb8c1"
 PAD_DAYS = {"day": 1, "week": 7, "month": 31}  # a lone bar keeps a period's room on either side
+# an old tail the charts over time leave out: at most this share of the articles, before a gap longer than the rest
+# of the span (a 1995 archive page in a lake of last month's news would make every bar a month wide)
+OLD_TAIL_SHARE = 0.05
 RUN_HISTORY_DAYS = 30  # the per-run charts: validation pass rate, fetch outcomes
 RECENT_ARTICLES = 500  # the articles whose headlines choose the dashboard's term (0.3 s for 500 long bodies)
 WORD = r"[^\p{L}\p{N}]+"
@@ -78,11 +81,48 @@ def period_grain(first_day, last_day) -> str:
     return "day" if span < HEATMAP_MAX_DAYS else "week" if span < 3 * 366 else "month"
 
 
-def term_trend(con, term: str, grain: str):
-    """Per period, the original articles mentioning `term` and their share: the analysts' term_coverage macro
-    (the same answer, from the term index), never a count of its own."""
-    return _frame(con, "select period, articles, all_articles, share from term_coverage(?, ?) order by period",
-                  [term, grain])
+def charts_start(con, first_day, last_day):
+    """The first published day the charts over time show: the oldest one, unless a few old articles (at most
+    OLD_TAIL_SHARE of them) lie before a gap longer than everything after it and would change the charts' period.
+    Then the earliest such start, so that as few articles as possible are left out."""
+    if not first_day or not last_day:
+        return first_day
+    whole = period_grain(first_day, last_day)
+    rows = con.execute(
+        """
+        with days as (
+            select published_date as day, count(*) as articles
+            from articles
+            where published_date is not null
+            group by all
+        ),
+
+        running as (
+            select
+                day,
+                day - lag(day) over (order by day) as gap,
+                coalesce(sum(articles) over (order by day rows between unbounded preceding and 1 preceding), 0)
+                    as older,
+                sum(articles) over () as total
+            from days
+        )
+
+        select day
+        from running
+        where gap > (?::date - day) and older <= ? * total
+        order by day
+        """,
+        [last_day, OLD_TAIL_SHARE],
+    ).fetchall()
+    return next((day for (day,) in rows if period_grain(day, last_day) != whole), first_day)
+
+
+def term_trend(con, term: str, grain: str, since=None):
+    """Per period from `since` on, the original articles mentioning `term` and their share: the analysts'
+    term_coverage macro (the same answer, from the term index), never a count of its own."""
+    return _frame(con, "select period, articles, all_articles, share from term_coverage(?, ?) "
+                       "where ?::date is null or period >= term_period(?::date, ?) order by period",
+                  [term, grain, since, since, grain])
 
 
 # --- data ------------------------------------------------------------------------------------------------------
@@ -96,13 +136,17 @@ def collect(con, *, term: str | None = None, now: datetime | None = None) -> dic
         "(select min(published_date) from articles), (select max(published_date) from articles), "
         "(select count(*) from runs)"
     ).fetchall()[0]
+    first_day, last_day = data["totals"][2], data["totals"][3]
+    data["since"] = charts_start(con, first_day, last_day)
+    data["left_out"] = con.execute("select count(*) from articles where published_date < ?",
+                                   [data["since"]]).fetchall()[0][0] if data["since"] else 0
     # one grain for the charts over the whole span: a year of daily bars per source is ~20,000 points to draw
-    data["grain"] = period_grain(data["totals"][2], data["totals"][3])
+    data["grain"] = period_grain(data["since"], last_day)
     data["coverage"] = _frame(
         con,
         "select source, date_trunc(?, published_date)::date as period, count(*) as articles from articles "
-        "group by all order by period, source",
-        [data["grain"]],
+        "where published_date >= ? group by all order by period, source",
+        [data["grain"], data["since"]],
     )
     data["heatmap"] = _frame(
         con,
@@ -114,7 +158,7 @@ def collect(con, *, term: str | None = None, now: datetime | None = None) -> dic
     )
     data["gaps"] = _gaps(con)
     data["term"] = term or default_term(con)
-    data["term_trend"] = term_trend(con, data["term"], data["grain"]) if data["term"] else None
+    data["term_trend"] = term_trend(con, data["term"], data["grain"], data["since"]) if data["term"] else None
     data["freshness"] = _freshness(con, now)
     # the runs of the RUN_HISTORY_DAYS up to the newest: a service ingesting every 15 minutes makes ~35,000 runs a
     # year, more bars than a chart can show and a query that would grow with every run
@@ -484,6 +528,10 @@ def render(data: dict, *, title: str = "newsflow dashboard") -> str:
         parts.append(f'<section class="{"wide" if wide else ""}"><h2>{html.escape(heading)}</h2>{content}</section>')
     generated = data["now"].strftime("%Y-%m-%d %H:%M UTC")
     span = f"{first_day} – {last_day}" if first_day else "no articles yet"
+    if data.get("left_out"):
+        older = data["left_out"]
+        span += (f"; charts over time from {data['since']}, leaving out {older} older "
+                 f"article{'' if older == 1 else 's'}")
     meta = {"generated": generated, "articles": articles, "sources": sources, "term": term}
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +23,7 @@ from newsflow.report import (
     fig_heatmap,
     fig_rejections,
     fig_validation,
+    render,
 )
 from newsflow.warehouse import connect, open_for_write
 from tests.unit.test_quality_checks import NOW, add_article, add_fetch, add_run, make_warehouse
@@ -155,6 +156,46 @@ def test_a_long_archive_is_charted_by_week_and_its_last_180_days_by_day(tmp_path
     assert len(data["term_trend"]) in (105, 106)
     fig = fig_coverage(cov, data["grain"])
     assert fig.layout.xaxis.title.text == "published week" and "per published week" in fig.layout.title.text
+
+
+def test_a_few_archive_pages_do_not_stretch_the_charts_over_time(tmp_path, dashboard):
+    # three weeks of news from three sources plus two archive pages (1995, 2009): the charts stay daily over the
+    # three weeks, the header says what they leave out, and the totals still count every article
+    con = open_for_write(tmp_path / "w")
+    first = NOW - timedelta(days=20)
+    for i in range(63):
+        add_article(con, i, ("alpha", "новости", "الحدث")[i % 3], first + timedelta(days=i // 3),
+                    title="Выборы: итоги" if i % 2 else "Election results")
+    add_article(con, 100, "alpha", datetime(1995, 3, 2, tzinfo=UTC))
+    add_article(con, 101, "новости", datetime(2009, 7, 14, tzinfo=UTC))
+    data = collect(con, term="election", now=NOW)
+    con.close()
+    assert data["totals"][0] == 65 and data["totals"][2] == date(1995, 3, 2)
+    assert data["since"] == first.date() and data["left_out"] == 2 and data["grain"] == "day"
+    cov = data["coverage"]
+    assert cov["articles"].sum() == 63 and len(cov["period"].unique()) == 21
+    assert [pd.Timestamp(p).date() for p in data["term_trend"]["period"]][0] == first.date()
+    page = render(data)
+    assert f"1995-03-02 – {NOW.date()}; charts over time from {first.date()}, leaving out 2 older articles" in page
+    # the module's small warehouse has no old tail: nothing said, nothing left out
+    assert "leaving out" not in Path(dashboard).read_text()
+
+
+def test_an_old_tail_is_kept_when_it_is_more_than_a_few_articles_or_changes_nothing(tmp_path):
+    # a backfill of a tenth of the articles is data, not a stray page: kept, and the charts go monthly; one
+    # article 100 days before a month of news keeps the daily period anyway, so nothing is left out
+    con = open_for_write(tmp_path / "w")
+    for i in range(30):
+        add_article(con, i, "alpha", NOW - timedelta(days=i))
+    for i in range(4):
+        add_article(con, 50 + i, "beta", datetime(2001, 1, 1 + i, tzinfo=UTC))
+    data = collect(con, term="election", now=NOW)
+    assert data["left_out"] == 0 and data["grain"] == "month" and data["since"] == date(2001, 1, 1)
+    con.execute("delete from articles where source = 'beta'")
+    add_article(con, 60, "beta", NOW - timedelta(days=130))
+    data = collect(con, term="election", now=NOW)
+    con.close()
+    assert data["left_out"] == 0 and data["grain"] == "day" and data["coverage"]["articles"].sum() == 31
 
 
 def test_coverage_colours_the_twelve_biggest_sources_and_bands_the_rest():
