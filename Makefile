@@ -36,7 +36,7 @@ PYTEST_WORKERS ?= 0
 test: setup
 	.venv/bin/ruff check .
 	.venv/bin/sqlfluff lint sql --dialect duckdb
-	.venv/bin/python -m pytest -ra -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	.venv/bin/python -m pytest -ra --durations=25 -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: setup
 	.venv/bin/python -m pytest -ra -n $(PYTEST_WORKERS) --dist loadfile -m "not integration"

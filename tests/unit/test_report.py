@@ -170,10 +170,10 @@ def test_a_few_archive_pages_do_not_stretch_the_charts_over_time(tmp_path, dashb
     add_article(con, 101, "новости", datetime(2009, 7, 14, tzinfo=UTC))
     data = collect(con, term="election", now=NOW)
     con.close()
-    assert data["totals"][0] == 65 and data["totals"][2] == date(1995, 3, 2)
-    assert data["since"] == first.date() and data["left_out"] == 2 and data["grain"] == "day"
     cov = data["coverage"]
-    assert cov["articles"].sum() == 63 and len(cov["period"].unique()) == 21
+    assert data["grain"] == "day" and cov["articles"].sum() == 63 and len(cov["period"].unique()) == 21
+    assert data["totals"][0] == 65 and data["totals"][2] == date(1995, 3, 2)
+    assert data["since"] == first.date() and data["left_out"] == 2
     assert [pd.Timestamp(p).date() for p in data["term_trend"]["period"]][0] == first.date()
     page = render(data)
     assert f"1995-03-02 – {NOW.date()}; charts over time from {first.date()}, leaving out 2 older articles" in page
