@@ -19,6 +19,9 @@ What it contains:
   stopped 20 days ago (silent);
 - runs (one per day), fetch_log (a feed row per source per run, a row per article, some failed, rejected
   and unchanged rows) and sources, enough for source_freshness;
+- with --not-due-rows N, what a service re-reading listings adds to fetch_log: about N `unchanged: not_due` rows
+  (a known article listed again, no request made), a run every 15 minutes back from now listing the 50 newest
+  articles of the ten biggest sources as of then (17,520,000: a year of it);
 - the term table term_coverage answers from (article_terms, by newsflow.stages.index_terms as after a load), timed apart
   (`article_terms` in the output); --no-terms leaves it empty.
 """
@@ -97,7 +100,8 @@ def weighted_case(expr_u: str, choices: list[tuple[str, int]]) -> str:
 
 
 def build(output: Path, articles: int, days: int, seed: int, threads: int | None, bodies: str = "long",
-          vocab: int | None = None, memory_limit: str | None = None, terms: bool = True) -> dict:
+          vocab: int | None = None, memory_limit: str | None = None, terms: bool = True,
+          not_due_rows: int = 0) -> dict:
     from newsflow.warehouse import open_for_write
 
     if output.exists():
@@ -447,6 +451,47 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
             cast(dd.day as timestamptz) + interval 23 hour, null, cast(dd.day as timestamptz) + interval 23 hour, null
         from syn_days as dd cross join syn_sources as s
     """)
+    if not_due_rows:
+        # run r (15 minutes apart, r = 0 now) lists the 50 newest articles of each of the ten biggest sources as of
+        # then; the window slides back through each source's articles over the runs, so an article stays listed
+        # for some runs, as in a real feed
+        runs = max(1, not_due_rows // 500)
+        step("not_due", f"""
+            insert into fetch_log
+            with listing as (
+                select source, count(*) as total
+                from articles
+                group by source
+                order by total desc, source
+                limit 10
+            ),
+
+            numbered as (
+                select
+                    articles.source, articles.url, articles.canonical_url, articles.article_id,
+                    row_number() over (partition by articles.source order by articles.published_at, articles.article_id)
+                        - 1 as n
+                from articles
+                inner join listing on articles.source = listing.source
+            ),
+
+            listed as (
+                select
+                    r.run, listing.source, k.seq,
+                    listing.total - 1 - (r.run * listing.total) // {runs} - k.seq as n
+                from range({runs}) as r(run)
+                cross join listing
+                cross join range(50) as k(seq)
+            )
+
+            select
+                'scheduled__' || strftime(now() - to_minutes(15 * listed.run), '%Y-%m-%dT%H:%M'), listed.source,
+                'article', cast(listed.seq as integer), numbered.url, numbered.canonical_url, 'unchanged', 'not_due',
+                null, null, null, null, null, numbered.article_id, now() - to_minutes(15 * listed.run), null
+            from listed
+            inner join numbered on listed.source = numbered.source and listed.n = numbered.n
+            order by listed.run desc, listed.source, listed.seq
+        """)
     step("bookkeeping", """
         update runs set
             discovered = c.discovered, loaded = c.loaded, unchanged = c.unchanged, rejected = c.rejected,
@@ -520,13 +565,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="made-up words in the vocabulary's long tail (default 50,000 for long bodies, 1,700 "
                              "for short: a day of real news has tens of thousands of distinct words)")
     parser.add_argument("--memory-limit", help="DuckDB memory_limit for the build (default 8GB)")
+    parser.add_argument("--not-due-rows", type=int, default=0,
+                        help="add about this many `unchanged: not_due` fetch_log rows, ten 50-item listings a run every 15 "
+                             "minutes back from now: what a service re-reading feeds adds (17520000: a year)")
     parser.add_argument("--no-terms", action="store_true",
                         help="leave the term table (article_terms) empty: term_coverage then reads every body")
     args = parser.parse_args(argv)
     vocab = args.vocab or (50_000 if args.bodies == "long" else 1_700)
     started = time.perf_counter()
     stats = build(args.output, args.articles, args.days, args.seed, args.threads, args.bodies, vocab,
-                  args.memory_limit, terms=not args.no_terms)
+                  args.memory_limit, terms=not args.no_terms, not_due_rows=args.not_due_rows)
     stats["wall_seconds"] = round(time.perf_counter() - started, 1)
     stats["size_mb"] = round(sum(f.stat().st_size for f in args.output.rglob("*") if f.is_file()) / 1e6, 1)
     stats["article_terms_mb"] = round(sum(f.stat().st_size for f in (args.output / "data" / "main" / "article_terms")

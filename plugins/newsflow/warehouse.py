@@ -407,11 +407,28 @@ TERM_KEYS = {
 }
 
 
-def duplicate_keys(con) -> dict[str, int]:
-    """Per table, how many rows share their key with an earlier row (0 everywhere in a sound lake)."""
-    return {table: con.execute(
-        f"select count(*) - count(distinct ({', '.join(key)})) from {table}").fetchone()[0]
-        for table, key in KEYS.items()}
+# the tables keyed by run first, and the time every write of a run stamps on its rows (the load's, the check's): a
+# key can only be shared within one run
+RUN_STAMPS = {"rejected_articles": "rejected_at", "fetch_log": "logged_at", "validation_results": "validated_at",
+              "quality_checks": "checked_at"}
+
+
+def duplicate_keys(con, recent_days: float | None = None) -> dict[str, int]:
+    """Per table, how many rows share their key with an earlier row (0 everywhere in a sound lake).
+
+    With `recent_days`, the tables keyed by run count only within the runs that wrote rows in the `recent_days` up
+    to the table's newest write (all of those runs' rows, older ones included, so a rerun that left its first rows
+    behind is caught). What the quality run after each load checks: a year of a 15-minute schedule puts ~17 M rows
+    in fetch_log, 8.4 s to count whole against 0.14 s for its last week (docs/benchmarks.md)."""
+    counts = {}
+    for table, key in KEYS.items():
+        sql = f"select count(*) - count(distinct ({', '.join(key)})) from {table}"
+        stamp = RUN_STAMPS.get(table)
+        if recent_days is not None and stamp:
+            sql += (f" where run_id in (select run_id from {table} where {stamp} >= "
+                    f"(select max({stamp}) from {table}) - to_seconds({float(recent_days) * 86400!r}))")
+        counts[table] = con.execute(sql).fetchone()[0]
+    return counts
 
 
 # -- upgrade from the single-file warehouse ----------------------------------------------------------------------

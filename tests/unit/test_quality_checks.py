@@ -104,6 +104,31 @@ def test_duplicate_keys_are_a_failing_check(con):
     assert rows["articles"]["status"] == "fail" and rows["articles"]["observed"] == 1
 
 
+def test_run_keyed_tables_are_checked_over_the_runs_written_lately(con):
+    # fetch_log after weeks of a service: the check counts within the runs written in its last week, every row of
+    # them; a rerun that left its first rows behind 30 days earlier is caught, a duplicate among runs only written
+    # long ago is not counted again (it was when it was written); the full count still sees both
+    from newsflow.warehouse import duplicate_keys
+
+    def fetch_status():
+        row = {json.loads(r["details"])["table"]: r for r in qc.check_unique_keys(con)}["fetch_log"]
+        return row["status"], row["observed"]
+
+    add_fetch(con, "old", "alpha", ["unchanged"] * 3, NOW - timedelta(days=40))
+    add_fetch(con, "rerun", "alpha", ["unchanged"] * 3, NOW - timedelta(days=30))
+    assert fetch_status() == ("pass", 0)
+    con.execute("insert into fetch_log (run_id, source, url_kind, seq, url, outcome, logged_at) "
+                "values ('old', 'alpha', 'article', 0, 'http://alpha.test/again', 'unchanged', ?)",
+                [NOW - timedelta(days=40)])
+    assert fetch_status() == ("pass", 0) and duplicate_keys(con)["fetch_log"] == 1
+    con.execute("insert into fetch_log (run_id, source, url_kind, seq, url, outcome, logged_at) "
+                "values ('rerun', 'alpha', 'article', 1, 'http://alpha.test/u1', 'loaded', ?)", [NOW])
+    assert fetch_status() == ("fail", 1) and duplicate_keys(con)["fetch_log"] == 2
+    expected = {r["check_name"]: r["expected"] for r in qc.check_unique_keys(con)}
+    assert expected["duplicate_keys:fetch_log"].endswith("(runs written in the last 7 days)")
+    assert expected["duplicate_keys:articles"] == "0 rows sharing a key in articles (article_id)"
+
+
 def test_silent_source_is_flagged_by_freshness_and_volume(con):
     rows = by_key(qc.check_freshness(con, now=NOW) + qc.check_volume(con, now=NOW))
     beta_fresh = rows[("freshness_published_hours", "beta")]
