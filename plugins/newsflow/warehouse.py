@@ -50,6 +50,12 @@ class Lake:
         options = []
         if self.data_path:
             options.append(f"data_path {_quote(self.data_path)}")
+        if self.sqlite_file is not None:
+            # a folder lake's data files are its own `data/` folder wherever the folder is now: DuckLake keeps the
+            # absolute path it was created with and refuses any other, so a moved project, a restored backup or a
+            # copy would not open (or, in a client attaching without data_path, would read the original's files).
+            # The files' own paths are relative to it, so overriding it is all a move needs
+            options.append("override_data_path true")
         if read_only:
             options.append("read_only")
         suffix = f" ({', '.join(options)})" if options else ""
@@ -174,6 +180,12 @@ def _attach(con, spec: Lake, *, read_only: bool, wait_s: float) -> None:
             con.execute(spec.attach_sql(read_only=read_only))
             return
         except Exception as exc:  # noqa: BLE001 - only a busy catalog is retried
+            stored = re.search(r'existing data path in the catalog "([^"]*)"', str(exc))
+            if stored:  # only a Postgres lake gets here (a folder lake overrides its path)
+                raise WarehouseConfigError(
+                    f"{spec.location}: NEWSFLOW_LAKE_DATA is {spec.data_path} but this lake's data files are at "
+                    f"{stored.group(1)} (its catalog says so): set NEWSFLOW_LAKE_DATA to that, on every machine"
+                ) from exc
             if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
                 raise
             if time.monotonic() > deadline:

@@ -197,6 +197,19 @@ def test_rerun_of_a_load_duplicates_nothing(deployment, runs):
     assert doubled == []
 
 
+def test_a_machine_pointing_at_other_data_files_is_told_where_they_are(deployment, runs):
+    """A Postgres lake's data files are where its catalog says: a machine whose NEWSFLOW_LAKE_DATA names another
+    folder (another mount point, a typo) gets that said, with the folder to use, instead of DuckDB's bare error."""
+    if WAREHOUSE != "postgres":
+        pytest.skip("the lake is a folder here: it opens wherever it is")
+    env = {**os.environ, **deployment["env"], "NEWSFLOW_LAKE_DATA": str(deployment["root"] / "elsewhere")}
+    done = subprocess.run([sys.executable, "-m", "newsflow.cli", "sql", "select count(*) from articles"], env=env,
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert (f"NEWSFLOW_LAKE_DATA is {deployment['root'] / 'elsewhere'}/ but this lake's data files are at "
+            f"{deployment['env']['NEWSFLOW_LAKE_DATA']}/") in done.stderr, done.stderr
+
+
 def test_the_housekeepers_clean_on_postgres(deployment, runs):
     """Last: `newsflow clean-metadata`, the clean the newsflow-housekeeper service runs daily, on this deployment's
     Postgres metadata. With no day kept, the runs' history goes (they are manual runs: Airflow keeps only the

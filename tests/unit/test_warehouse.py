@@ -4,6 +4,7 @@ stay unique, and an earlier DuckDB warehouse is moved in with its row counts che
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -371,3 +372,40 @@ def test_shell_is_the_duckdb_cli_with_the_lake_attached_read_only(tmp_path, monk
                              timeout=120)
     assert "read-only" in (refused.stdout + refused.stderr).lower() or "read only" in (
         refused.stdout + refused.stderr).lower()
+
+
+def test_a_moved_or_copied_lake_opens_where_it_is_and_keeps_to_its_own_files(tmp_path):
+    # DuckLake stores the absolute data path a lake was created with and refuses another: a renamed project folder
+    # (the default lake lives in it) or a restored backup would not open. A folder lake reads and writes its own
+    # data/ wherever it is now; maintenance on a copy leaves the original's files alone; the CLI and the shell too
+    from newsflow.maintenance import maintain
+
+    project = tmp_path / "новости"
+    con = warehouse.open_for_write(project / "lake")
+    con.execute("create table t as select range as i, md5(range::varchar) as h from range(100000)")
+    con.close()
+    lake = shutil.move(project, tmp_path / "renamed") / "lake"
+    con = warehouse.open_for_write(lake)
+    assert con.execute("select count(*) from t").fetchone()[0] == 100000
+    con.execute("insert into t select range + 100000, 'after the move' from range(100000)")
+    con.close()
+    assert not project.exists()  # nothing written at the old address
+    backup = Path(shutil.copytree(lake, tmp_path / "backup"))
+    con = warehouse.open_for_write(lake)
+    con.execute("insert into t select range + 200000, 'after the backup' from range(100000)")
+    con.close()
+    files = {path.name for path in (lake / "data").rglob("*.parquet")}
+    summary = maintain(str(backup), retention_days=0, orphan_grace_hours=0)
+    assert summary["snapshots"] == 1
+    assert files <= {path.name for path in (lake / "data").rglob("*.parquet")}
+    con = warehouse.connect(lake, read_only=True)
+    assert con.execute("select count(*), count(distinct h) from t").fetchone() == (300000, 100002)
+    con.close()
+    env = {"PYTHONPATH": str(ROOT / "plugins"), "PATH": "/usr/bin:/bin", "HOME": str(Path.home()),
+           "NEWSFLOW_DATA_DIR": str(tmp_path / "data")}
+    for command in (["sql", "select count(*) as n from t", "--format", "csv"], ["shell", "--", "-csv", "-c",
+                                                                                  "select count(*) as n from t"]):
+        cli = [sys.executable, "-m", "newsflow.cli", command[0], "--warehouse", str(backup), *command[1:]]
+        out = subprocess.run(cli, capture_output=True, text=True, env=env, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == ["n", "200000"]
