@@ -8,6 +8,17 @@ export UV_LINK_MODE := copy
 
 .PHONY: setup demo up up-demo down status test test-fast test-scaleout lint lock bench clean
 
+# A venv keeps its absolute path in its scripts' first line and in the editable install of plugins/: once the
+# project folder is renamed, moved or copied, `newsflow` fails with "bad interpreter" (or runs the old folder's
+# code). Such a venv is made again here; the lake needs nothing (README, "The warehouse").
+VENV_PYTHON := $(shell sed -n '1s/^..//p' .venv/bin/newsflow 2>/dev/null)
+ifneq ($(VENV_PYTHON),)
+ifneq ($(VENV_PYTHON),$(CURDIR)/.venv/bin/python)
+$(info newsflow: .venv was made in another folder ($(VENV_PYTHON)); making it again here)
+$(shell rm -rf .venv)
+endif
+endif
+
 $(UV):
 	@$(PYTHON) -m venv .tools || { rm -rf .tools; \
 	  echo "newsflow: '$(PYTHON) -m venv' failed. On Debian/Ubuntu install venv support first:" >&2; \
