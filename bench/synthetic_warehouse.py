@@ -21,7 +21,7 @@ What it contains:
   and unchanged rows) and sources, enough for source_freshness;
 - with --not-due-rows N, what a service re-reading listings adds to fetch_log: about N `unchanged: not_due` rows
   (a known article listed again, no request made), a run every 15 minutes back from now listing the 50 newest
-  articles of the ten biggest sources as of then (17,520,000: a year of it);
+  articles of the ten biggest sources as of then (17,520,000: a year of it; fewer where a source has fewer);
 - the term table term_coverage answers from (article_terms, by newsflow.stages.index_terms as after a load), timed apart
   (`article_terms` in the output); --no-terms leaves it empty.
 """

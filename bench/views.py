@@ -1,11 +1,13 @@
 """Time every analyst view and table macro on a lake (e.g. one built by bench/synthetic_warehouse.py).
 
-    python bench/views.py --warehouse /tmp/synth-lake [--runs 5] [--threads 2] [--first] [--only NAME ...]
+    python bench/views.py --warehouse /tmp/synth-lake [--runs 5] [--threads 2] [--first] [--only NAME ...] [--checks]
 
 The lake is opened as analysts open it (newsflow.warehouse.connect, read-only). Each query's full result is
 materialised (`create or replace temp table bench_out as ...`, in memory), so the time includes every row of the
 view, not a count. Prints a markdown table: median and min wall time and median CPU time (this process's, all
 threads) over --runs runs (after one warm-up run), with --first the first query of a fresh connection, and rows.
+With --checks, news_quality's SQL checks instead (newsflow.quality_checks.sql_checks, each check and the whole), as
+the quality run calls them on its read-only connection; rows are check rows.
 """
 
 from __future__ import annotations
@@ -99,6 +101,44 @@ def bench(warehouse: Path, runs: int, threads: int | None, only: list[str] | Non
     return results
 
 
+def bench_checks(warehouse: Path, runs: int, threads: int | None) -> list[dict]:
+    from newsflow import quality_checks as qc
+    from newsflow.extraction_health import extraction_health_checks
+    from newsflow.warehouse import connect
+
+    con = connect(warehouse, read_only=True)
+    if threads:
+        con.execute(f"set threads = {threads}")
+    limits = qc.Thresholds()
+    checks = [
+        ("check_unique_keys", lambda: qc.check_unique_keys(con)),
+        ("check_freshness", lambda: qc.check_freshness(con, limits=limits)),
+        ("check_volume", lambda: qc.check_volume(con, limits=limits)),
+        ("check_null_rates", lambda: qc.check_null_rates(con, limits=limits)),
+        ("check_duplicate_rate", lambda: qc.check_duplicate_rate(con, limits=limits)),
+        ("check_run_rates", lambda: qc.check_run_rates(con, limits=limits)),
+        ("check_listing_turnover", lambda: qc.check_listing_turnover(con)),
+        ("check_date_disagreement_rate", lambda: qc.check_date_disagreement_rate(con, limits=limits)),
+        ("extraction_health_checks", lambda: extraction_health_checks(con)),
+        ("sql_checks (all)", lambda: qc.sql_checks(con, limits=limits)),
+    ]
+    results = []
+    for name, call in checks:
+        times, cpus = [], []
+        for attempt in range(runs + 1):
+            started, cpu = time.perf_counter(), _cpu()
+            rows = len(call())
+            elapsed, cpu = time.perf_counter() - started, _cpu() - cpu
+            if attempt:
+                times.append(elapsed)
+                cpus.append(cpu)
+        results.append({"query": name, "median_s": statistics.median(times), "min_s": min(times),
+                        "cpu_s": statistics.median(cpus), "rows": rows})
+        print(f"{name}: {statistics.median(times):.3f}s", file=sys.stderr)
+    con.close()
+    return results
+
+
 def markdown(results: list[dict]) -> str:
     first = any("first_s" in r for r in results)
     lines = ["| view / macro | median (s) | min (s) | CPU, median (s) |" + (" fresh connection's first (s) |" if first
@@ -118,8 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", help="only queries whose name contains this (repeatable)")
     parser.add_argument("--first", action="store_true",
                         help="also time each query as the first one of a fresh connection")
+    parser.add_argument("--checks", action="store_true", help="time news_quality's SQL checks instead of the views")
     args = parser.parse_args(argv)
-    print(markdown(bench(args.warehouse, args.runs, args.threads, args.only, args.first)))
+    if args.checks:
+        print(markdown(bench_checks(args.warehouse, args.runs, args.threads)))
+    else:
+        print(markdown(bench(args.warehouse, args.runs, args.threads, args.only, args.first)))
     return 0
 
 

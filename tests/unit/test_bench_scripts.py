@@ -22,22 +22,30 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 def test_a_synthetic_lake_builds_and_every_view_and_the_dashboard_answer_on_it(tmp_path):
     lake = tmp_path / "lake"
-    run("bench/synthetic_warehouse.py", "--articles", "300", "--days", "20", "--output", str(lake))
+    run("bench/synthetic_warehouse.py", "--articles", "300", "--days", "20", "--not-due-rows", "5000",
+        "--output", str(lake))
     con = connect(lake, read_only=True)
     try:
         articles, copies, indexed = con.execute(
             "select count(*), count(duplicate_of), (select count(distinct article_seq) from article_terms) "
             "from articles").fetchone()
         logged = con.execute("select count(*) from fetch_log where url_kind = 'article'").fetchone()[0]
+        # ten 50-item listings a run, of the ten biggest sources' newest articles as of each run
+        not_due = con.execute("select count(*), count(distinct run_id), count(distinct source), "
+                              "count(*) filter (where article_id not in (select article_id from articles)) "
+                              "from fetch_log where reason = 'not_due'").fetchone()
     finally:
         con.close()
     assert articles >= 300 and copies > 0 and indexed == articles  # every article, copies too, in the term table
     assert logged >= articles
+    assert not_due[1:] == (10, 10, 0) and 500 <= not_due[0] <= 5000  # fewer: a small source lists what it has
 
     timings = run("bench/views.py", "--warehouse", str(lake), "--runs", "1").stdout
     for view in sorted((ROOT / "sql" / "views").glob("*.sql")):  # a new view is timed too
         assert f"`{view.stem}`" in timings, view.stem
     assert "`term_coverage(" in timings and "`source_coverage(" in timings
+    checks = run("bench/views.py", "--warehouse", str(lake), "--runs", "1", "--checks").stdout
+    assert "`check_unique_keys`" in checks and "`sql_checks (all)`" in checks
 
     text = build_report(tmp_path / "dashboard.html", warehouse=lake).read_text(encoding="utf-8")
     for div in ("coverage", "heatmap", "term", "rejections", "fetch"):  # no validation or checks in this lake
