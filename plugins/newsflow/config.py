@@ -128,13 +128,14 @@ class Settings(BaseModel):
     max_articles: int | None = Field(5000, ge=1, description="article pages a source fetches per run")
     revisit: RevisitPolicy = Field(default_factory=RevisitPolicy)
     schedule: str | None = Field(None, description="default schedule of the sources (cron, @preset or 15m / 2h)")
+    schedule_timezone: str = Field("UTC", description="the zone cron schedules and presets are read in (IANA name)")
 
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: str | None) -> str | None:
         return None if value is None else check_schedule(value)
 
-    @field_validator("timezone")
+    @field_validator("timezone", "schedule_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         return _check_zone(value)
@@ -164,11 +165,17 @@ class _SourceBase(BaseModel):
     revisit: RevisitPolicy | None = Field(None, description="fields not given come from settings.revisit")
     # unset: the file's settings.schedule; an explicit null: manual runs only
     schedule: str | None = None
+    schedule_timezone: str | None = None  # unset: settings.schedule_timezone
 
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: str | None) -> str | None:
         return None if value is None else check_schedule(value)
+
+    @field_validator("schedule_timezone")
+    @classmethod
+    def _schedule_zone(cls, value: str | None) -> str | None:
+        return None if value is None else _check_zone(value)
 
     @field_validator("name")
     @classmethod
@@ -274,13 +281,14 @@ class SourcesFile(BaseModel):
         return self.settings.schedule
 
     def schedule_groups(self) -> dict[str, list[str]]:
-        """Scheduled sources grouped by schedule (one scheduled DAG each), in file order; equal durations such as
-        `60m` and `1h` share a group."""
+        """Scheduled sources grouped by schedule and the zone it is read in (one scheduled DAG each), in file order;
+        equal durations such as `60m` and `1h` share a group. Keys as zoned_schedule spells them."""
         groups: dict[str, list[str]] = {}
         for source in self.sources:
             schedule = self.schedule_of(source.name)
             if schedule is not None:
-                groups.setdefault(canonical_schedule(schedule), []).append(source.name)
+                zone = source.schedule_timezone or self.settings.schedule_timezone
+                groups.setdefault(zoned_schedule(schedule, zone), []).append(source.name)
         return groups
 
     def selected(self, names: list[str] | None) -> list[str]:
@@ -296,6 +304,8 @@ class SourcesFile(BaseModel):
 
 # Airflow's cron presets (airflow.utils.dates.cron_presets); @once and @continuous make no sense for a news feed
 SCHEDULE_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly")
+UTC_ZONE = "UTC"
+CRON_TZ = "CRON_TZ="
 _SCHEDULE_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 MIN_INTERVAL_S = 60
 
@@ -328,8 +338,29 @@ def check_schedule(value: str) -> str:
                      "or a duration such as 15m, 2h or 1d")
 
 
+def zoned_schedule(schedule: str, zone: str = UTC_ZONE) -> str:
+    """A schedule and the zone its clock times are read in, as one key: `0 6 * * *` in UTC as it is,
+    `CRON_TZ=Asia/Tokyo 0 6 * * *` in another zone (cron's and Kubernetes' spelling). A duration runs every so long
+    whatever the zone, so it keeps no zone."""
+    schedule = canonical_schedule(schedule)
+    if zone == UTC_ZONE or duration_seconds(schedule) is not None:
+        return schedule
+    return f"{CRON_TZ}{zone} {schedule}"
+
+
+def split_zone(key: str) -> tuple[str, str]:
+    """(schedule, zone) of a zoned_schedule key."""
+    if key.startswith(CRON_TZ):
+        zone, _, schedule = key.removeprefix(CRON_TZ).partition(" ")
+        return schedule, zone
+    return key, UTC_ZONE
+
+
 def canonical_schedule(value: str) -> str:
     """One spelling per schedule: durations as their largest whole unit (`60m` -> `1h`), others as written."""
+    schedule, zone = split_zone(value.strip())
+    if zone != UTC_ZONE:
+        return zoned_schedule(schedule, zone)
     seconds = duration_seconds(value)
     if seconds is None:
         return " ".join(value.split())
@@ -342,14 +373,20 @@ def canonical_schedule(value: str) -> str:
 def schedule_slug(schedule: str) -> str:
     """The part of a scheduled DAG's id that names its schedule: `hourly`, `every_15m`, `every_minute`,
     `cron_0_6_x_x_x`."""
-    schedule = canonical_schedule(schedule)
+    schedule, zone = split_zone(canonical_schedule(schedule))
     if schedule.startswith("@"):
-        return schedule[1:]
-    if schedule == "* * * * *":
-        return "every_minute"
-    if duration_seconds(schedule) is not None:
-        return f"every_{schedule}"
-    return "cron_" + re.sub(r"[^0-9A-Za-z]+", "_", schedule.replace("*", "x")).strip("_")
+        slug = schedule[1:]
+    elif schedule == "* * * * *":
+        slug = "every_minute"
+    elif duration_seconds(schedule) is not None:
+        slug = f"every_{schedule}"
+    else:
+        slug = "cron_" + re.sub(r"[^0-9A-Za-z]+", "_", schedule.replace("*", "x")).strip("_")
+    if zone == UTC_ZONE:
+        return slug
+    # Etc/GMT+3 and Etc/GMT-3 are different zones
+    zone = re.sub(r"-(?=\d)", "_minus_", zone.replace("+", "_plus_"))
+    return f"{slug}_{re.sub(r'[^0-9a-z]+', '_', zone.lower()).strip('_')}"
 
 
 def scheduled_dag_id(schedule: str) -> str:

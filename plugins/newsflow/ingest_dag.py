@@ -142,12 +142,21 @@ def build_ingest_dag(dag_id: str, *, schedule: str | timedelta | None, sources_f
     return ingest()
 
 
-def airflow_schedule(schedule: str) -> str | timedelta:
-    """What Airflow's `schedule=` takes for a sources-file schedule: a duration becomes a timedelta."""
-    from newsflow.config import duration_seconds
+def airflow_schedule(schedule: str):
+    """What Airflow's `schedule=` takes for a schedule key (config.zoned_schedule): a duration becomes a timedelta,
+    a cron expression or preset in another zone than UTC a CronTriggerTimetable in that zone (Airflow reads a bare
+    one in its default zone, UTC: a newsroom's 6 a.m. would move with daylight saving time)."""
+    from newsflow.config import UTC_ZONE, duration_seconds, split_zone
 
+    schedule, zone = split_zone(schedule)
     seconds = duration_seconds(schedule)
-    return timedelta(seconds=seconds) if seconds is not None else schedule
+    if seconds is not None:
+        return timedelta(seconds=seconds)
+    if zone == UTC_ZONE:
+        return schedule
+    from airflow.sdk import CronTriggerTimetable
+
+    return CronTriggerTimetable(schedule, timezone=zone)
 
 
 def build_scheduled_dags(sources_file: str) -> dict:

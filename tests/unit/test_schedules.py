@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsflow.config import ConfigError, canonical_schedule, parse_sources, schedule_slug
+from newsflow.config import ConfigError, canonical_schedule, parse_sources, schedule_slug, scheduled_dag_id
 
 FILE = """
 settings:
@@ -53,3 +53,79 @@ def test_a_bad_default_schedule_names_the_setting():
 def test_canonical_spelling_and_dag_id_part(schedule, canonical, slug):
     assert canonical_schedule(schedule) == canonical
     assert schedule_slug(schedule) == slug
+
+
+ZONED = """
+settings:
+  schedule: "0 6 * * *"
+  schedule_timezone: Europe/Paris
+sources:
+  - {name: paris, kind: feed, url: "http://x/p.xml"}
+  - {name: tokyo, kind: feed, url: "http://x/t.xml", schedule: "0 6 * * 1-5", schedule_timezone: Asia/Tokyo}
+  - {name: beirut, kind: feed, url: "http://x/b.xml", schedule: "@daily", schedule_timezone: Asia/Beirut}
+  - {name: wire, kind: feed, url: "http://x/w.xml", schedule: "15m"}
+  - {name: utc, kind: feed, url: "http://x/u.xml", schedule_timezone: UTC}
+  - {name: paris2, kind: feed, url: "http://x/p2.xml", schedule: "0  6 * * *"}
+"""
+
+
+def test_cron_schedules_are_read_in_their_zone_and_durations_keep_none():
+    config = parse_sources(ZONED)
+    assert config.schedule_groups() == {
+        "CRON_TZ=Europe/Paris 0 6 * * *": ["paris", "paris2"],
+        "CRON_TZ=Asia/Tokyo 0 6 * * 1-5": ["tokyo"],
+        "CRON_TZ=Asia/Beirut @daily": ["beirut"],
+        "15m": ["wire"],  # every 15 minutes is the same in every zone
+        "0 6 * * *": ["utc"],
+    }
+    assert [scheduled_dag_id(key) for key in config.schedule_groups()] == [
+        "news_ingest_cron_0_6_x_x_x_europe_paris", "news_ingest_cron_0_6_x_x_1_5_asia_tokyo",
+        "news_ingest_daily_asia_beirut", "news_ingest_every_15m", "news_ingest_cron_0_6_x_x_x"]
+    assert schedule_slug("CRON_TZ=Etc/GMT+3 @daily") != schedule_slug("CRON_TZ=Etc/GMT-3 @daily")
+
+
+@pytest.mark.parametrize("where, text", [
+    ("settings.schedule_timezone", 'settings: {schedule_timezone: "Asia/Tokio"}\nsources:\n'
+                                   '  - {name: a, kind: feed, url: "http://x"}\n'),
+    ("sources[0] (name 'a'), field 'schedule_timezone'", 'sources:\n  - {name: a, kind: feed, url: "http://x", '
+                                                         'schedule_timezone: "Europe"}\n'),
+])
+def test_an_unknown_schedule_zone_names_the_entry(where, text):
+    with pytest.raises(ConfigError) as error:
+        parse_sources(text, "s.yaml")
+    assert where in str(error.value) and "unknown time zone" in str(error.value)
+
+
+def next_run_after(dag, earliest: str) -> str:
+    """When Airflow's scheduler would run the DAG next after `earliest`: the DAG as the scheduler reads it back
+    from its serialized form, its timetable asked the scheduler's question."""
+    import pendulum
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.timetables.base import TimeRestriction
+
+    timetable = DagSerialization.from_dict(DagSerialization.to_dict(dag)).timetable
+    info = timetable.next_dagrun_info(last_automated_data_interval=None, restriction=TimeRestriction(
+        earliest=pendulum.parse(earliest), latest=None, catchup=True))
+    return info.run_after.in_timezone("UTC").isoformat()
+
+
+def test_a_zoned_schedule_runs_at_the_newsrooms_clock_time_through_daylight_saving(tmp_path):
+    # 06:00 in Paris is 05:00 UTC in winter and 04:00 UTC in summer; 06:00 on a Tokyo weekday is 21:00 UTC the
+    # evening before, Sunday evening for Monday; midnight in Beirut is 22:00 UTC in winter
+    from newsflow.ingest_dag import build_scheduled_dags
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(ZONED, encoding="utf-8")
+    dags = build_scheduled_dags(str(sources))
+    paris = dags["news_ingest_cron_0_6_x_x_x_europe_paris"]
+    assert paris.params["sources"] == ["paris", "paris2"]
+    assert next_run_after(paris, "2027-01-12T10:00:00+00:00") == "2027-01-13T05:00:00+00:00"
+    assert next_run_after(paris, "2027-07-12T10:00:00+00:00") == "2027-07-13T04:00:00+00:00"
+    tokyo = dags["news_ingest_cron_0_6_x_x_1_5_asia_tokyo"]
+    assert next_run_after(tokyo, "2027-01-15T22:00:00+00:00") == "2027-01-17T21:00:00+00:00"  # Fri 22:00 UTC
+    assert next_run_after(dags["news_ingest_daily_asia_beirut"], "2027-01-12T10:00:00+00:00") == \
+        "2027-01-12T22:00:00+00:00"
+    assert next_run_after(dags["news_ingest_cron_0_6_x_x_x"], "2027-07-12T10:00:00+00:00") == \
+        "2027-07-13T06:00:00+00:00"
+    assert next_run_after(dags["news_ingest_every_15m"], "2027-07-12T10:07:00+00:00") == \
+        "2027-07-12T10:07:00+00:00"  # a duration's first run is at once
