@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -29,7 +30,9 @@ DEFAULT_PORT = 8080
 LIVE_PORT = 8766
 USER = "admin"
 # the api-server first: runs left `running` by dead processes are failed through it before the scheduler starts
-COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+# the dag-processor before the scheduler: the scheduled DAGs are read from this start's sources file first (see
+# _wait_for_schedules)
+COMPONENTS = ("api-server", "dag-processor", "scheduler", "triggerer")
 # The scheduler (LocalExecutor) and the triggerer serve running tasks' logs to the UI on these ports, on every
 # interface (Airflow has no host setting for them; a request must carry a token signed with this home's secret).
 # When another service on the machine holds one, a free port is used: else that log server fails to bind
@@ -131,6 +134,12 @@ def service_env(port: int, sources_file: str, data_dir: Path, warehouse: str,
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_ports[0]),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(log_ports[1]),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+        # how soon the dag-processor retires a DAG its file no longer makes (a schedule gone from the sources file),
+        # which `up` waits for before it starts the scheduler: it looks every 60 s by default, for DAGs parsed
+        # last 50 s before their file (a margin for slow parses; these files parse in a second or two). The
+        # scheduler's asset and trigger cleanups run on the same clock (two small queries)
+        "AIRFLOW__SCHEDULER__PARSING_CLEANUP_INTERVAL": "10",
+        "AIRFLOW__DAG_PROCESSOR__STALE_DAG_THRESHOLD": "10",
         "NEWSFLOW_SOURCES": sources_file,
         "NEWSFLOW_DATA_DIR": str(data_dir),
         "NEWSFLOW_WAREHOUSE": warehouse,
@@ -254,11 +263,13 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
             start(name, [*airflow_command(), name, *extra], env)
             state["pgid"] = pgid
             state_file().write_text(json.dumps(state, indent=1))
-            if name != "api-server":
-                continue
-            _wait_until(lambda: answers(url), f"the api-server did not answer at {url} in time", deadline, pids,
-                        logs)
-            _fail_dead_runs_before_scheduling(url, {scheduled_dag_id(s) for s in groups}, echo)
+            if name == "api-server":
+                _wait_until(lambda: answers(url), f"the api-server did not answer at {url} in time", deadline,
+                            pids, logs)
+                _fail_dead_runs_before_scheduling(url, {scheduled_dag_id(s) for s in groups}, echo)
+            elif name == "dag-processor":
+                _wait_for_schedules(url, {scheduled_dag_id(s) for s in groups}, state["started_at"], deadline, pids,
+                                    logs)
         start("housekeeper", [sys.executable, "-m", "newsflow.housekeeper"], env)
         state_file().write_text(json.dumps(state, indent=1))
         _wait_for_dags(url, deadline, pids, logs)
@@ -310,6 +321,38 @@ def _wait_until(ready, what: str, deadline: float, pids: dict[str, int], logs: P
         if time.monotonic() > deadline:
             raise ServiceError(f"{what}; see {logs}")
         time.sleep(1)
+
+
+def _wait_for_schedules(url: str, scheduled: set[str], since: float, deadline: float, pids: dict[str, int],
+                        logs: Path) -> None:
+    """Before the scheduler starts: the dag-processor has read the scheduled DAGs from this start's sources file,
+    since this start (`since`). Else a scheduler started on the metadata of the last service would run, in its first minute,
+    a schedule this file no longer has (with the old file's sources: after `up --demo`, the stopped newsroom)."""
+    try:
+        client = Client.login(url, USER, password() or "")
+    except (OSError, ValueError) as exc:
+        raise ServiceError(f"cannot log in to the api-server at {url} as {USER}: {exc}; see {logs}") from None
+
+    def ready() -> bool:
+        try:
+            dags = client.get("/dags?tags=scheduled&limit=1000")["dags"]
+        except (OSError, ValueError, ServiceError):
+            return False
+        parsed = {d["dag_id"]: d.get("last_parsed_time") for d in dags}
+        # a DAG the file no longer makes goes stale, out of this list, when its file is parsed again
+        return set(parsed) == scheduled and all(
+            when and _epoch(when) >= since - PARSE_CLOCK_SLACK_S for when in parsed.values())
+
+    _wait_until(ready, "the dag-processor did not read the scheduled DAGs in time", deadline, pids, logs)
+
+
+PARSE_CLOCK_SLACK_S = 5  # the api-server's clock is this machine's; a parse a moment before `since` is this start's
+
+
+def _epoch(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def _wait_for_dags(url: str, deadline: float, pids: dict[str, int], logs: Path) -> None:
@@ -569,7 +612,8 @@ def report_dead_runs(client: Client, echo=print) -> list[tuple[str, str]]:
 
 
 def status(echo=print) -> int:
-    """What runs (pids, URL), the last runs per DAG and what is kept on disk; 0 when up, 3 when not."""
+    """What runs (pids, URL), the schedules and their next runs, DAG files Airflow cannot import, the last runs
+    per DAG and what is kept on disk; 0 when up, 3 when not."""
     state = read_state()
     if not state or not is_running(state):
         echo("newsflow is not up" + (" (stale state file removed)" if state else ""))
@@ -587,10 +631,14 @@ def status(echo=print) -> int:
         echo(f"  live newsroom: {state['live_url']}")
     echo(f"  warehouse: {state['warehouse']}")
     try:
-        runs = Client.for_service(state).last_runs()
+        client = Client.for_service(state)
+        runs = client.last_runs()
+        scheduled = client.get("/dags?tags=scheduled&limit=1000")["dags"]
+        errors = client.get("/importErrors?limit=100")["import_errors"]
     except (OSError, ValueError, ServiceError) as exc:
         echo(f"  (the REST API does not answer: {exc})")
         return 0
+    _echo_schedules(state, scheduled, errors, echo)
     echo("last runs:")
     for dag_id, items in sorted(runs.items()):
         for run in items:
@@ -598,6 +646,41 @@ def status(echo=print) -> int:
                  f"{run['dag_run_id']}")
     _echo_footprint(echo)
     return 0
+
+
+def _echo_schedules(state: dict, dags: list[dict], errors: list[dict], echo) -> None:
+    """Each scheduled DAG with its schedule (in its zone: Airflow's own summary leaves the zone out) and its next
+    run, or PAUSED; then every DAG file Airflow cannot import, with its error's last line (an edit of the sources
+    file that broke it takes the scheduled DAGs away until it is mended)."""
+    from newsflow.config import scheduled_dag_id
+
+    keys = {scheduled_dag_id(key): key for key in state.get("schedules") or {}}
+    echo("schedules:")
+    if not dags:
+        echo("  none: " + ("the file that makes them does not import (below)" if errors
+                           else "no source of the sources file has a schedule"))
+    for dag in sorted(dags, key=lambda d: d["dag_id"]):
+        when = "PAUSED" if dag.get("is_paused") else f"next run {dag.get('next_dagrun_run_after') or 'not planned yet'}"
+        schedule = keys.get(dag["dag_id"]) or dag.get("timetable_summary") or ""
+        echo(f"  {dag['dag_id']:<40} {schedule:<32} {when}")
+    for error in errors:
+        message = _exception_message(error.get("stack_trace") or "")
+        echo(f"  IMPORT ERROR {error.get('filename')}: {message[0] if message else 'no message'}")
+        for line in message[1:IMPORT_ERROR_LINES]:
+            echo(f"    {line}")
+
+
+IMPORT_ERROR_LINES = 8  # a YAML error quotes the lines around the mistake; a long traceback stays in the UI
+
+
+def _exception_message(trace: str) -> list[str]:
+    """The exception's own lines at the end of a Python traceback (`Error: message` and the message's next lines),
+    without the module path of its class: what Airflow's import error says after the frames."""
+    lines = trace.rstrip().splitlines()
+    start = max((i for i, line in enumerate(lines) if re.match(r"[A-Za-z_][\w.]*: ", line)), default=None)
+    if start is None:
+        return lines[-1:]
+    return [re.sub(r"^(?:\w+\.)+(?=\w+: )", "", lines[start]), *lines[start + 1:]]
 
 
 def _echo_footprint(echo) -> None:

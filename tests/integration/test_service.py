@@ -222,6 +222,9 @@ def test_three_scheduled_runs_each_load_new_articles(service):
     status = _run("status", env=service["env"])
     assert status.returncode == 0, status.stderr
     assert "scheduler" in status.stdout and SCHEDULED in status.stdout and "success" in status.stdout
+    # the schedule, in its zone, and when it runs next
+    schedule = _line_after(status.stdout, "schedules:")
+    assert schedule.split()[:6] == [SCHEDULED, "*", "*", "*", "*", "*"] and "next run 20" in schedule, schedule
     housekeeper = next(line for line in status.stdout.splitlines() if line.strip().startswith("housekeeper"))
     assert "running  last: " in housekeeper and "metadata history is cleaned in 600s" in housekeeper, housekeeper
     # what the service keeps on disk: the scheduled runs' task logs, under the data dir, deleted after 30 days
@@ -303,6 +306,8 @@ def test_queue_a_run_of_the_schedule_the_next_sources_file_lacks(service):
     run = client.trigger(SCHEDULED, {})
     assert run["state"] == "queued", run
     service["queued_run"] = run["dag_run_id"]
+    status = _run("status", env=service["env"])
+    assert _line_after(status.stdout, "schedules:").split()[-1] == "PAUSED", status.stdout
 
 
 @pytest.fixture(scope="module")
@@ -430,6 +435,9 @@ def test_up_with_another_sources_file_fails_the_runs_of_schedules_it_lacks(servi
     up = _run("up", "--port", str(free_port(18090)), "--sources", str(sources), env=env)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
+        # the every-minute DAG was retired before this scheduler started: it runs no last time on the old file
+        state = json.loads((service["base"] / "data" / "service" / "service.json").read_text())
+        assert Client.for_service(state).get(f"/dags/{SCHEDULED}")["is_stale"] is True
         assert f"{SCHEDULED} run {queued} is of a schedule no longer in the sources file: marked failed" in up.stdout, \
             up.stdout
         state = json.loads((service["base"] / "data" / "service" / "service.json").read_text())
@@ -443,9 +451,26 @@ def test_up_with_another_sources_file_fails_the_runs_of_schedules_it_lacks(servi
         if cut:  # failed by `down` already: this `up` has nothing left to say about it
             assert client.get(f"/dags/news_ingest/dagRuns/{quote(cut, safe='')}")["state"] == "failed"
             assert cut not in up.stdout, up.stdout
+        # the sources file broken under the running service: its scheduled DAGs go, and `status` says why
+        sources.write_text("settings:\n  schedule: [oops\nsources: []\n")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            status = _run("status", env=env).stdout
+            if "IMPORT ERROR" in status:
+                break
+            time.sleep(3)
+        said = status.split("schedules:\n")[1].split("last runs:")[0]
+        assert said.startswith("  none: the file that makes them does not import (below)\n"), status
+        assert f"IMPORT ERROR news_scheduled.py: ConfigError: {sources}: not valid YAML" in said, said
+        assert "schedule: [oops" in said and "Traceback" not in said, said
     finally:
         down = _run("down", env=env, timeout=180)
         assert down.returncode == 0, down.stdout + down.stderr
+
+
+def _line_after(text: str, heading: str) -> str:
+    lines = text.splitlines()
+    return lines[lines.index(heading) + 1]
 
 
 def _running(pid: int) -> bool:
