@@ -39,6 +39,7 @@ COMPONENTS = ("api-server", "dag-processor", "scheduler", "triggerer")
 # and the UI cannot show a running task's log.
 WORKER_LOG_PORT, TRIGGER_LOG_PORT = 8793, 8794
 LIVE_SOURCES = "config/sources.live.yaml"
+SCHEDULED_FILE = "news_scheduled.py"  # the DAG file that makes a DAG per schedule of the sources file
 
 
 class ServiceError(RuntimeError):
@@ -335,7 +336,7 @@ def _wait_for_schedules(url: str, scheduled: set[str], since: float, deadline: f
 
     def ready() -> bool:
         try:
-            dags = client.get("/dags?tags=scheduled&limit=1000")["dags"]
+            dags = client.scheduled_dags()
         except (OSError, ValueError, ServiceError):
             return False
         parsed = {d["dag_id"]: d.get("last_parsed_time") for d in dags}
@@ -588,6 +589,11 @@ class Client:
             time.sleep(poll_s)
         raise ServiceError(f"{dag_id} run {run_id} did not finish within {timeout:.0f}s")
 
+    def scheduled_dags(self) -> list[dict]:
+        """The DAGs dags/news_scheduled.py makes from the sources file (not another DAG tagged `scheduled`)."""
+        dags = self.get("/dags?tags=scheduled&limit=1000")["dags"]
+        return [d for d in dags if Path(d.get("relative_fileloc") or d.get("fileloc") or "").name == SCHEDULED_FILE]
+
     def last_runs(self, per_dag: int = 3) -> dict[str, list[dict]]:
         runs = self.get("/dags/~/dagRuns?order_by=-run_after&limit=200")["dag_runs"]
         out: dict[str, list[dict]] = {}
@@ -633,7 +639,7 @@ def status(echo=print) -> int:
     try:
         client = Client.for_service(state)
         runs = client.last_runs()
-        scheduled = client.get("/dags?tags=scheduled&limit=1000")["dags"]
+        scheduled = client.scheduled_dags()
         errors = client.get("/importErrors?limit=100")["import_errors"]
     except (OSError, ValueError, ServiceError) as exc:
         echo(f"  (the REST API does not answer: {exc})")
