@@ -324,15 +324,20 @@ def _wait_until(ready, what: str, deadline: float, pids: dict[str, int], logs: P
         time.sleep(1)
 
 
+def _login_while_starting(url: str, logs: Path) -> Client:
+    try:
+        return Client.login(url, USER, password() or "")
+    except (OSError, ValueError) as exc:
+        raise ServiceError(f"cannot log in to the api-server at {url} as {USER}: {exc}; see {logs}") from None
+
+
 def _wait_for_schedules(url: str, scheduled: set[str], since: float, deadline: float, pids: dict[str, int],
                         logs: Path) -> None:
     """Before the scheduler starts: the dag-processor has read the scheduled DAGs from this start's sources file,
-    since this start (`since`). Else a scheduler started on the metadata of the last service would run, in its first minute,
-    a schedule this file no longer has (with the old file's sources: after `up --demo`, the stopped newsroom)."""
-    try:
-        client = Client.login(url, USER, password() or "")
-    except (OSError, ValueError) as exc:
-        raise ServiceError(f"cannot log in to the api-server at {url} as {USER}: {exc}; see {logs}") from None
+    since this start (`since`). Else a scheduler started on the metadata of the last service would run, in its
+    first minute, a schedule this file no longer has (on the old file's sources: after `up --demo`, the stopped
+    newsroom)."""
+    client = _login_while_starting(url, logs)
 
     def ready() -> bool:
         try:
@@ -359,10 +364,7 @@ def _epoch(iso: str) -> float:
 def _wait_for_dags(url: str, deadline: float, pids: dict[str, int], logs: Path) -> None:
     """`up` returns once the scheduler reports healthy and the dag-processor has parsed news_ingest, so a
     `newsflow ingest` right after finds both."""
-    try:
-        client = Client.login(url, USER, password() or "")
-    except (OSError, ValueError) as exc:
-        raise ServiceError(f"cannot log in to the api-server at {url} as {USER}: {exc}; see {logs}") from None
+    client = _login_while_starting(url, logs)
 
     def ready() -> bool:
         try:
