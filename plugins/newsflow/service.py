@@ -658,8 +658,8 @@ def status(echo=print) -> int:
 
 def _echo_schedules(state: dict, dags: list[dict], errors: list[dict], echo) -> None:
     """Each scheduled DAG with its schedule (in its zone: Airflow's own summary leaves the zone out) and its next
-    run, or PAUSED; then every DAG file Airflow cannot import, with its error's last line (an edit of the sources
-    file that broke it takes the scheduled DAGs away until it is mended)."""
+    run, or PAUSED; then every DAG file Airflow cannot import, with its exception's message (an edit of the
+    sources file that broke it takes the scheduled DAGs away until it is mended)."""
     from newsflow.config import scheduled_dag_id
 
     keys = {scheduled_dag_id(key): key for key in state.get("schedules") or {}}

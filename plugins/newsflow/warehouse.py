@@ -431,7 +431,7 @@ def duplicate_keys(con, recent_days: float | None = None) -> dict[str, int]:
     With `recent_days`, the tables keyed by run count only within the runs that wrote rows in the `recent_days` up
     to the table's newest write (all of those runs' rows, older ones included, so a rerun that left its first rows
     behind is caught). What the quality run after each load checks: a year of a 15-minute schedule puts ~17 M rows
-    in fetch_log, 8.4 s to count whole against 0.14 s for its last week (docs/benchmarks.md)."""
+    in fetch_log, 3.8-8.4 s to count whole against 0.14 s for its last week (docs/benchmarks.md)."""
     counts = {}
     for table, key in KEYS.items():
         sql = f"select count(*) - count(distinct ({', '.join(key)})) from {table}"
