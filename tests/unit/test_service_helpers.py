@@ -42,3 +42,32 @@ def test_same_port_keeps_the_bundled_file(tmp_path):
 
 def test_task_slots_follow_the_cores():
     assert parallelism() == max(2, os.cpu_count() or 2)
+
+
+def test_an_import_error_is_said_by_its_exception_not_its_frames():
+    from newsflow.service import _echo_schedules
+
+    yaml_error = (
+        'Traceback (most recent call last):\n  File "/x/newsflow/config.py", line 496, in load_sources\n'
+        '    return parse_sources(text, str(path))\n           ^^^^^^^^^^^^^^^^^\n'
+        'newsflow.config.ConfigError: /srv/sources.yaml: not valid YAML: while parsing a flow sequence\n'
+        '  in "<unicode string>", line 2, column 13:\n      schedule: [أخبار\n                ^\n')
+    said: list[str] = []
+    _echo_schedules({"schedules": {"CRON_TZ=Asia/Tokyo 0 6 * * 1-5": ["tokyo"]}},
+                    [{"dag_id": "news_ingest_cron_0_6_x_x_1_5_asia_tokyo", "is_paused": False,
+                      "next_dagrun_run_after": "2026-12-06T21:00:00Z", "timetable_summary": "0 6 * * 1-5"},
+                     {"dag_id": "news_ingest_hourly", "is_paused": True, "timetable_summary": "@hourly"}],
+                    [{"filename": "news_scheduled.py", "stack_trace": yaml_error},
+                     {"filename": "other.py", "stack_trace": "SyntaxError: invalid syntax\n"},
+                     {"filename": "odd.py", "stack_trace": "something broke\n"}], said.append)
+    assert [line.split() for line in said[:3]] == [
+        ["schedules:"],
+        ["news_ingest_cron_0_6_x_x_1_5_asia_tokyo", "CRON_TZ=Asia/Tokyo", "0", "6", "*", "*", "1-5", "next", "run",
+         "2026-12-06T21:00:00Z"],
+        ["news_ingest_hourly", "@hourly", "PAUSED"]]
+    assert said[3:] == [
+        "  IMPORT ERROR news_scheduled.py: ConfigError: /srv/sources.yaml: not valid YAML: while parsing a flow "
+        "sequence",
+        '      in "<unicode string>", line 2, column 13:', "          schedule: [أخبار", "                    ^",
+        "  IMPORT ERROR other.py: SyntaxError: invalid syntax",
+        "  IMPORT ERROR odd.py: something broke"]
