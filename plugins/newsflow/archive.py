@@ -21,6 +21,7 @@ from warcio.warcwriter import WARCWriter
 from yarl import URL
 
 # Hop-by-hop and transfer headers describe bytes we did not store: bodies are archived decoded.
+ARCHIVE_FOLDER = "archive"  # under the data dir: <source>/<run>.warc.gz, what each run fetched (staging.archive_path)
 _DROP_HEADERS = {"content-encoding", "transfer-encoding", "content-length", "connection", "keep-alive"}
 
 
@@ -200,8 +201,24 @@ def _unbrotli(record, http) -> tuple[bytes, str | None]:
     return body, None
 
 
+def locate(warc_file: str | os.PathLike) -> Path:
+    """Where an archived WARC file is now: the path stored with the article or the listing's validators, or, once
+    the data dir has moved (a renamed project folder, a restored backup), the same file under this data dir's
+    `archive/`. A file that is in neither place (a `warc` source's crawl moved away) stays as stored, to be said
+    missing by whoever opens it."""
+    from newsflow.config import data_dir
+
+    path = Path(warc_file)
+    if path.exists() or ARCHIVE_FOLDER not in path.parts[:-1]:
+        return path
+    parts = path.parts
+    last = len(parts) - 1 - parts[::-1].index(ARCHIVE_FOLDER)
+    moved = data_dir() / ARCHIVE_FOLDER / Path(*parts[last + 1:])
+    return moved if moved.exists() else path
+
+
 def read_response(warc_file: str | os.PathLike, offset: int) -> ArchivedResponse:
-    with open(warc_file, "rb") as fh:
+    with open(locate(warc_file), "rb") as fh:
         arc = is_legacy_arc(fh)
         fh.seek(offset)
         for record in ArchiveIterator(fh, arc2warc=arc):

@@ -111,7 +111,9 @@ def source_dir(run_id: str, source: str, base: Path | None = None) -> Path:
 
 
 def archive_path(run_id: str, source: str, base: Path | None = None) -> Path:
-    return (base or data_dir()) / "archive" / source / f"{run_key(run_id)}.warc.gz"
+    from newsflow.archive import ARCHIVE_FOLDER
+
+    return (base or data_dir()) / ARCHIVE_FOLDER / source / f"{run_key(run_id)}.warc.gz"
 
 
 def write(rows: list[dict] | pa.Table, schema: pa.Schema, path: Path) -> Path:
