@@ -660,7 +660,10 @@ def _echo_schedules(state: dict, dags: list[dict], errors: list[dict], echo) -> 
     """Each scheduled DAG with its schedule (in its zone: Airflow's own summary leaves the zone out) and its next
     run, or PAUSED; then every DAG file Airflow cannot import, with its exception's message (an edit of the
     sources file that broke it takes the scheduled DAGs away until it is mended)."""
-    from newsflow.config import scheduled_dag_id
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from newsflow.config import UTC_ZONE, scheduled_dag_id, split_zone
 
     keys = {scheduled_dag_id(key): key for key in state.get("schedules") or {}}
     echo("schedules:")
@@ -668,8 +671,14 @@ def _echo_schedules(state: dict, dags: list[dict], errors: list[dict], echo) -> 
         echo("  none: " + ("the file that makes them does not import (below)" if errors
                            else "no source of the sources file has a schedule"))
     for dag in sorted(dags, key=lambda d: d["dag_id"]):
-        when = "PAUSED" if dag.get("is_paused") else f"next run {dag.get('next_dagrun_run_after') or 'not planned yet'}"
         schedule = keys.get(dag["dag_id"]) or dag.get("timetable_summary") or ""
+        after = dag.get("next_dagrun_run_after")
+        when = "PAUSED" if dag.get("is_paused") else f"next run {after or 'not planned yet'}"
+        zone = split_zone(schedule)[1]
+        if after and zone != UTC_ZONE and not dag.get("is_paused"):
+            # the newsroom's own clock beside UTC: a 06:00 run shows as 06:00
+            local = datetime.fromisoformat(after.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
+            when += f" ({local:%Y-%m-%d %H:%M} {zone})"
         echo(f"  {dag['dag_id']:<40} {schedule:<32} {when}")
     for error in errors:
         message = _exception_message(error.get("stack_trace") or "")

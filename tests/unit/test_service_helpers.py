@@ -63,7 +63,7 @@ def test_an_import_error_is_said_by_its_exception_not_its_frames():
     assert [line.split() for line in said[:3]] == [
         ["schedules:"],
         ["news_ingest_cron_0_6_x_x_1_5_asia_tokyo", "CRON_TZ=Asia/Tokyo", "0", "6", "*", "*", "1-5", "next", "run",
-         "2026-12-06T21:00:00Z"],
+         "2026-12-06T21:00:00Z", "(2026-12-07", "06:00", "Asia/Tokyo)"],
         ["news_ingest_hourly", "@hourly", "PAUSED"]]
     assert said[3:] == [
         "  IMPORT ERROR news_scheduled.py: ConfigError: /srv/sources.yaml: not valid YAML: while parsing a flow "
