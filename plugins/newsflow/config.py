@@ -358,9 +358,6 @@ def split_zone(key: str) -> tuple[str, str]:
 
 def canonical_schedule(value: str) -> str:
     """One spelling per schedule: durations as their largest whole unit (`60m` -> `1h`), others as written."""
-    schedule, zone = split_zone(value.strip())
-    if zone != UTC_ZONE:
-        return zoned_schedule(schedule, zone)
     seconds = duration_seconds(value)
     if seconds is None:
         return " ".join(value.split())
@@ -371,9 +368,10 @@ def canonical_schedule(value: str) -> str:
 
 
 def schedule_slug(schedule: str) -> str:
-    """The part of a scheduled DAG's id that names its schedule: `hourly`, `every_15m`, `every_minute`,
-    `cron_0_6_x_x_x`."""
-    schedule, zone = split_zone(canonical_schedule(schedule))
+    """The part of a scheduled DAG's id that names its schedule (a zoned_schedule key): `hourly`, `every_15m`,
+    `every_minute`, `cron_0_6_x_x_x`, and the zone after it when not UTC (`cron_0_6_x_x_x_asia_tokyo`)."""
+    schedule, zone = split_zone(schedule)
+    schedule = canonical_schedule(schedule)
     if schedule.startswith("@"):
         slug = schedule[1:]
     elif schedule == "* * * * *":

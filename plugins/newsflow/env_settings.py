@@ -24,5 +24,5 @@ def parse_number(value: str, label: str, *, kind: type = float, minimum: float =
     return number
 
 
-def days_setting(name: str, default: float) -> float:
-    return number_setting(name, default, expected="a number of days")
+def days_setting(name: str, default: float, *, minimum: float = 0) -> float:
+    return number_setting(name, default, minimum=minimum, expected="a number of days")

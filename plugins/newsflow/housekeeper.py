@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from newsflow.airflow_runner import airflow_command, airflow_env
-from newsflow.env_settings import number_setting
+from newsflow.env_settings import days_setting
 
 # what grows with every run (Airflow's cascade takes a run's task instances with it); the latest run of each DAG
 # always stays (Airflow keeps it to schedule the next). DAGs, their versions and connections are not history.
@@ -25,7 +25,7 @@ BATCH = 1000  # rows a transaction: the scheduler's own writes wait for one batc
 def metadata_retention_days() -> float:
     """$NEWSFLOW_METADATA_RETENTION_DAYS, at least 1: the clean goes by when a run started, and a run in progress
     (a fetch may take hours) must keep its rows."""
-    return number_setting("NEWSFLOW_METADATA_RETENTION_DAYS", 30, minimum=1, expected="a number of days")
+    return days_setting("NEWSFLOW_METADATA_RETENTION_DAYS", 30, minimum=1)
 
 
 def clean_command(before: datetime) -> list[str]:

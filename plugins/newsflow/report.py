@@ -81,12 +81,12 @@ def period_grain(first_day, last_day) -> str:
     return "day" if span < HEATMAP_MAX_DAYS else "week" if span < 3 * 366 else "month"
 
 
-def charts_start(con, first_day, last_day):
-    """The first published day the charts over time show: the oldest one, unless a few old articles (at most
-    OLD_TAIL_SHARE of them) lie before a gap longer than everything after it and would change the charts' period.
-    Then the earliest such start, so that as few articles as possible are left out."""
+def charts_start(con, first_day, last_day) -> tuple:
+    """(the first published day the charts over time show, the articles before it): the oldest day, unless a few old
+    articles (at most OLD_TAIL_SHARE of them) lie before a gap longer than everything after it and would change the
+    charts' period. Then the earliest such start, so that as few articles as possible are left out."""
     if not first_day or not last_day:
-        return first_day
+        return first_day, 0
     whole = period_grain(first_day, last_day)
     rows = con.execute(
         """
@@ -107,14 +107,14 @@ def charts_start(con, first_day, last_day):
             from days
         )
 
-        select day
+        select day, older
         from running
         where gap > (?::date - day) and older <= ? * total
         order by day
         """,
         [last_day, OLD_TAIL_SHARE],
     ).fetchall()
-    return next((day for (day,) in rows if period_grain(day, last_day) != whole), first_day)
+    return next(((day, older) for day, older in rows if period_grain(day, last_day) != whole), (first_day, 0))
 
 
 def term_trend(con, term: str, grain: str, since=None):
@@ -137,9 +137,7 @@ def collect(con, *, term: str | None = None, now: datetime | None = None) -> dic
         "(select count(*) from runs)"
     ).fetchall()[0]
     first_day, last_day = data["totals"][2], data["totals"][3]
-    data["since"] = charts_start(con, first_day, last_day)
-    data["left_out"] = con.execute("select count(*) from articles where published_date < ?",
-                                   [data["since"]]).fetchall()[0][0] if data["since"] else 0
+    data["since"], data["left_out"] = charts_start(con, first_day, last_day)
     # one grain for the charts over the whole span: a year of daily bars per source is ~20,000 points to draw
     data["grain"] = period_grain(data["since"], last_day)
     data["coverage"] = _frame(

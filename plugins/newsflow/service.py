@@ -247,6 +247,7 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
 
             sources = Path(sources_file).resolve() if sources_file else Path(deployment_sources_file())
         groups = load_sources(sources).schedule_groups()  # a broken file stops `up` here, with its message
+        scheduled = {scheduled_dag_id(key) for key in groups}
         warehouse = str(warehouse_path())
         worker_log_port = free_port(WORKER_LOG_PORT)
         log_ports = (worker_log_port, free_port(TRIGGER_LOG_PORT, avoid={worker_log_port}))
@@ -267,10 +268,9 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
             if name == "api-server":
                 _wait_until(lambda: answers(url), f"the api-server did not answer at {url} in time", deadline,
                             pids, logs)
-                _fail_dead_runs_before_scheduling(url, {scheduled_dag_id(s) for s in groups}, echo)
+                _fail_dead_runs_before_scheduling(url, scheduled, echo)
             elif name == "dag-processor":
-                _wait_for_schedules(url, {scheduled_dag_id(s) for s in groups}, state["started_at"], deadline, pids,
-                                    logs)
+                _wait_for_schedules(url, scheduled, state["started_at"], deadline, pids, logs)
         start("housekeeper", [sys.executable, "-m", "newsflow.housekeeper"], env)
         state_file().write_text(json.dumps(state, indent=1))
         _wait_for_dags(url, deadline, pids, logs)
@@ -347,7 +347,7 @@ def _wait_for_schedules(url: str, scheduled: set[str], since: float, deadline: f
         parsed = {d["dag_id"]: d.get("last_parsed_time") for d in dags}
         # a DAG the file no longer makes goes stale, out of this list, when its file is parsed again
         return set(parsed) == scheduled and all(
-            when and _epoch(when) >= since - PARSE_CLOCK_SLACK_S for when in parsed.values())
+            when and _instant(when).timestamp() >= since - PARSE_CLOCK_SLACK_S for when in parsed.values())
 
     _wait_until(ready, "the dag-processor did not read the scheduled DAGs in time", deadline, pids, logs)
 
@@ -355,10 +355,11 @@ def _wait_for_schedules(url: str, scheduled: set[str], since: float, deadline: f
 PARSE_CLOCK_SLACK_S = 5  # the api-server's clock is this machine's; a parse a moment before `since` is this start's
 
 
-def _epoch(iso: str) -> float:
+def _instant(iso: str):
+    """A time the REST API gives (ISO 8601, `Z` for UTC) as an aware datetime."""
     from datetime import datetime
 
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(iso)
 
 
 def _wait_for_dags(url: str, deadline: float, pids: dict[str, int], logs: Path) -> None:
@@ -660,7 +661,6 @@ def _echo_schedules(state: dict, dags: list[dict], errors: list[dict], echo) -> 
     """Each scheduled DAG with its schedule (in its zone: Airflow's own summary leaves the zone out) and its next
     run, or PAUSED; then every DAG file Airflow cannot import, with its exception's message (an edit of the
     sources file that broke it takes the scheduled DAGs away until it is mended)."""
-    from datetime import datetime
     from zoneinfo import ZoneInfo
 
     from newsflow.config import UTC_ZONE, scheduled_dag_id, split_zone
@@ -677,7 +677,7 @@ def _echo_schedules(state: dict, dags: list[dict], errors: list[dict], echo) -> 
         zone = split_zone(schedule)[1]
         if after and zone != UTC_ZONE and not dag.get("is_paused"):
             # the newsroom's own clock beside UTC: a 06:00 run shows as 06:00
-            local = datetime.fromisoformat(after.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
+            local = _instant(after).astimezone(ZoneInfo(zone))
             when += f" ({local:%Y-%m-%d %H:%M} {zone})"
         echo(f"  {dag['dag_id']:<40} {schedule:<32} {when}")
     for error in errors:
