@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag
 
+from newsflow.alerts import announce_failed_run
 from newsflow.dag_tasks import DEFAULT_ARGS, START_DATE, newsflow_task
 
 DOC = """
@@ -38,6 +39,7 @@ Readers are never blocked: each keeps reading its snapshot's files until that sn
     tags=["newsflow", "maintenance"],
     doc_md=DOC,
     default_args=DEFAULT_ARGS,
+    on_failure_callback=announce_failed_run,
     params={
         "retention_days": Param(None, type=["null", "number"], minimum=0,
                                 description="Keep snapshots this many days (empty: the setting, default 7)"),

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag, get_current_context
 
+from newsflow.alerts import announce_failed_run
 from newsflow.dag_tasks import ARTICLES_ALIAS, DEFAULT_ARGS, START_DATE, newsflow_task, refuse_unknown_conf
 
 DOC = """
@@ -28,9 +29,12 @@ warehouse named in that event; by hand, the `warehouse` param (empty: the deploy
    measured at the run's logical date (or, for asset-triggered runs, when the run was due);
 2. **build_data_docs**: the GX Data Docs static site in `<data dir>/data_docs/`;
 3. **write_dashboard** (pool `duckdb_write`, reads only): `<data dir>/reports/dashboard.html`, a self-contained
-   offline HTML dashboard, also served in the Airflow UI by the newsflow plugin (`/newsflow/dashboard`).
+   offline HTML dashboard, also served in the Airflow UI by the newsflow plugin (`/newsflow/dashboard`);
+4. **send_alerts**: the checks that started failing or recovered since the quality run before, posted to the
+   webhook `NEWSFLOW_ALERT_WEBHOOK` names (`NEWSFLOW_ALERT_LEVEL=warn` for warnings too); nothing when none did.
 
-Failing checks are recorded with status `fail` and shown on the dashboard; they do not fail the run.
+Failing checks are recorded with status `fail` and shown on the dashboard; they do not fail the run. A webhook that
+refuses the alert does (after the retries), so an alert is never lost without a failed run to show for it.
 """
 
 
@@ -43,6 +47,7 @@ Failing checks are recorded with status `fail` and shown on the dashboard; they 
     tags=["newsflow", "quality"],
     doc_md=DOC,
     default_args=DEFAULT_ARGS,
+    on_failure_callback=announce_failed_run,
     params={"warehouse": Param("", type="string", description="Warehouse to check (empty: the deployment's)")},
 )
 def news_quality():
@@ -83,9 +88,19 @@ def news_quality():
 
         return str(build_report(data_dir() / "reports" / "dashboard.html", warehouse=summary["warehouse"]))
 
+    @newsflow_task(execution_timeout=timedelta(minutes=5))
+    def send_alerts(summary: dict) -> dict:
+        from airflow.sdk.configuration import conf
+
+        from newsflow.alerts import send_quality_alerts
+
+        return send_quality_alerts(summary["run_id"], summary["warehouse"],
+                                   ui_url=conf.get("api", "base_url", fallback=None))
+
     summary = run_checks(target())
     build_data_docs(summary)
     write_dashboard(summary)
+    send_alerts(summary)
 
 
 news_quality()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context
 
+from newsflow.alerts import announce_failed_run
 from newsflow.dag_tasks import (
     DEFAULT_ARGS,
     START_DATE,
@@ -39,6 +40,7 @@ re-extracted by a new version are `loaded` with reason `reextracted` or `changed
     tags=["newsflow", "reprocess"],
     doc_md=DOC,
     default_args=DEFAULT_ARGS,
+    on_failure_callback=announce_failed_run,
     params={
         "sources_file": Param("config/sources.yaml", type="string"),
         "sources": Param([], type="array"),

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from airflow.sdk import Param, TriggerRule, dag, get_current_context, task_group
 
+from newsflow.alerts import announce_failed_run
 from newsflow.dag_tasks import (
     DEFAULT_ARGS,
     SOURCE_LABEL,
@@ -84,6 +85,7 @@ def build_ingest_dag(dag_id: str, *, schedule: str | timedelta | None, sources_f
         tags=["newsflow", "ingest"] + (["scheduled"] if schedule is not None else []),
         doc_md=DOC.format(dag_id=dag_id, what=what),
         default_args=DEFAULT_ARGS,
+        on_failure_callback=announce_failed_run,
         params={
             "sources_file": Param(sources_file, type="string", minLength=1, description="Path to the sources YAML file"),
             "sources": Param(list(sources or []), type="array", items={"type": "string"},

@@ -26,10 +26,13 @@ def test_no_import_errors(dagbag):
     assert "news_ingest" in dagbag.dags
 
 
-def test_dags_have_tags_docs_and_retries(dagbag):
+def test_dags_have_tags_docs_retries_and_failure_alerts(dagbag):
+    from newsflow.alerts import announce_failed_run
+
     for dag_id, dag in dagbag.dags.items():
         assert dag.tags, f"{dag_id} has no tags"
         assert dag.doc_md, f"{dag_id} has no doc_md"
+        assert dag.on_failure_callback is announce_failed_run, f"{dag_id}: a failed run would not be announced"
         for task in dag.tasks:
             if task.task_id == "account":
                 continue  # accounting is a verdict: retrying it cannot change the answer

@@ -15,6 +15,7 @@ import pytest
 
 from newsflow.warehouse import connect
 from tests.support.faultserver import FaultServer
+from tests.support.webhook import Webhook
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,8 +89,9 @@ def test_a_broken_warehouse_fails_fast_with_one_line(tmp_path, airflow_home, fau
 
 
 def test_a_read_only_data_dir_fails_fast_with_one_line(tmp_path, airflow_home):
-    """The data folder cannot be written: the plan fails at once (no retries) and says so in one line. Root
-    ignores file modes, so as root the folder is one on sysfs, which nobody may create files in."""
+    """The data folder cannot be written: the plan fails at once (no retries) and says so in one line, and the
+    failed run is posted to the alert webhook. Root ignores file modes, so as root the folder is one on sysfs,
+    which nobody may create files in."""
     if os.geteuid() == 0:
         data = Path("/sys/kernel/newsflow-read-only-data")
         try:
@@ -103,11 +105,11 @@ def test_a_read_only_data_dir_fails_fast_with_one_line(tmp_path, airflow_home):
         data = tmp_path / "data"
         data.mkdir()
         data.chmod(0o555)
-    with FaultServer() as server:
+    with FaultServer() as server, Webhook() as hook:
         sources = (f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n"
                    f"sources:\n  - {{name: one, kind: urls, urls: ['{server.url('/ok/r1')}']}}\n")
         result, wall = ingest(tmp_path, airflow_home, sources, data=data, warehouse=data / "warehouse",
-                              timeout=120)
+                              timeout=120, env_extra={"NEWSFLOW_ALERT_WEBHOOK": hook.url})
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     lines = [x for x in result.stderr.splitlines() if x.startswith("newsflow:")]
     assert len(lines) == 1, result.stdout[-3000:] + result.stderr[-3000:]
@@ -115,4 +117,8 @@ def test_a_read_only_data_dir_fails_fast_with_one_line(tmp_path, airflow_home):
     assert "plan:" in line and str(data) in line, line
     assert any(why in line for why in ("Permission denied", "Operation not permitted", "Read-only file system"))
     assert result.stdout.count("done  plan") == 1, result.stdout[-3000:]  # no retry: fast, whatever the clock
+    [alert] = hook.posts
+    assert alert["newsflow"]["kind"] == "run_failed" and alert["newsflow"]["dag_id"] == "news_ingest", alert
+    assert alert["text"].startswith(f"newsflow: news_ingest run {alert['newsflow']['run_id']} failed (task_failure); "
+                                    "last failed task: "), alert
     print(f"read-only data dir: exit {result.returncode} after {wall:.1f} s: {line}")

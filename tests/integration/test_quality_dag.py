@@ -9,6 +9,7 @@ import pytest
 
 from newsflow.airflow_runner import dags_test
 from newsflow.warehouse import connect
+from tests.support.webhook import Webhook
 from tests.unit.test_quality_checks import make_warehouse
 
 pytestmark = pytest.mark.integration
@@ -35,7 +36,7 @@ def run(env, logical_date=None):
 
 def test_news_quality_run(env):
     out = run(env, "2026-11-20T12:00:00+00:00")
-    for task in ("run_checks", "build_data_docs", "write_dashboard"):
+    for task in ("run_checks", "build_data_docs", "write_dashboard", "send_alerts"):
         assert f"done  {task}" in out, out
     con = connect(env["NEWSFLOW_WAREHOUSE"], read_only=True)
     rows = con.execute("select run_id, check_name, source, status from quality_checks").fetchall()
@@ -77,3 +78,27 @@ def test_on_success_gets_the_run_id_and_its_error_is_raised_after_the_run(env):
                   echo=lambda _m: None, run_info=info, on_success=summary)
     assert info["state"] == "success"
     assert seen == [info["run_id"]] and seen[0].startswith("manual__")
+
+
+def test_the_checks_that_fail_are_posted_to_the_webhook(tmp_path, airflow_home):
+    """A real run with NEWSFLOW_ALERT_WEBHOOK set: its failing checks, new on a warehouse never checked before, are
+    posted once to a loopback webhook (which changes count as news is the unit tests' business)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    make_warehouse(data / "warehouse")
+    with Webhook() as hook:
+        env = {"NEWSFLOW_DATA_DIR": str(data), "NEWSFLOW_WAREHOUSE": str(data / "warehouse"),
+               "AIRFLOW_HOME": str(airflow_home), "NEWSFLOW_ALERT_WEBHOOK": hook.url}
+        out = run(env, "2026-11-20T12:00:00+00:00")
+    assert "done  send_alerts" in out, out
+    [payload] = hook.posts
+    con = connect(data / "warehouse", read_only=True)
+    failing = con.execute("select check_name, source from quality_checks where status = 'fail' order by all").fetchall()
+    [run_id] = con.execute("select distinct run_id from quality_checks").fetchone()
+    con.close()
+    assert ("volume_latest_day", "beta") in failing
+    assert payload["newsflow"]["run_id"] == run_id
+    assert sorted((r["check_name"], r["source"]) for r in payload["newsflow"]["raised"]) == failing
+    assert payload["text"].startswith(f"newsflow quality run {run_id} on {data / 'warehouse'}: "
+                                      f"{len(failing)} started failing\n"), payload["text"]
+    assert "  fail  volume_latest_day [beta]: " in payload["text"]

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.webhook import Webhook
+
 ROOT = Path(__file__).resolve().parents[2]
 NEWSFLOW = [sys.executable, "-m", "newsflow.cli"]
 SCHEDULED = "news_ingest_every_minute"
@@ -45,8 +47,9 @@ def service():
     # not under pytest's basetemp: a concurrent pytest session of the same user may prune it while this runs
     base = Path(tempfile.mkdtemp(prefix="newsflow-service-test-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSFLOW_", "AIRFLOW"))}
+    hook = Webhook().__enter__()  # every failed run is posted here by the dag-processor
     env.update({"AIRFLOW_HOME": str(base / "home"), "NEWSFLOW_DATA_DIR": str(base / "data"),
-                "PYTHONPATH": str(ROOT / "plugins")})
+                "PYTHONPATH": str(ROOT / "plugins"), "NEWSFLOW_ALERT_WEBHOOK": hook.url})
     port = free_port(18080)
     timings = {}
     started = time.monotonic()
@@ -60,9 +63,10 @@ def service():
         from newsflow.service import Client
 
         yield {"env": env, "state": state, "client": Client.for_service(state), "timings": timings, "up": up.stdout,
-               "base": base}
+               "base": base, "hook": hook}
     finally:
         _run("down", env=env, timeout=180)
+        hook.__exit__(None, None, None)
         shutil.rmtree(base, ignore_errors=True)
         for key, value in saved.items():
             if value is None:
@@ -149,6 +153,17 @@ def test_missing_sources_file_fails_at_once_without_retries(service, tmp_path):
     plan = _tasks(client, "news_ingest", run["dag_run_id"])["plan"]
     assert plan["state"] == "failed" and plan["try_number"] == 1
     print(f"\nmissing sources file failed in {time.monotonic() - started:.1f}s (trigger to failed run)")
+    # the dag-processor runs the DAG's failure callback: the run is posted to the alert webhook, with its link
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        posted = [p for p in service["hook"].posts if p["newsflow"].get("run_id") == run["dag_run_id"]]
+        if posted:
+            break
+        time.sleep(1)
+    [alert] = posted
+    assert alert["newsflow"]["kind"] == "run_failed" and alert["newsflow"]["reason"] == "task_failure", alert
+    assert f"{service['state']['url']}/dags/news_ingest/runs/" in alert["text"], alert
+    print(f"failed run posted {time.monotonic() - started:.1f}s after its trigger")
 
 
 def test_dashboard_redirects_to_login_and_opens_with_a_token(service):

@@ -70,7 +70,7 @@ def test_views_and_macros_are_one_file_each_and_reapply(con):
     files = object_files()
     assert set(files) >= {
         "coverage_daily", "coverage_daily_per_outlet", "coverage_weekly", "source_freshness", "coverage_gaps",
-        "term_coverage", "source_coverage", "articles_daily_by_credit", "listing_turnover",
+        "term_coverage", "source_coverage", "articles_daily_by_credit", "listing_turnover", "quality_changes",
     }
     for path in files.values():  # create or replace: applying a file again is harmless
         run_sql_file(con, path)
