@@ -401,6 +401,22 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_alert_test(args) -> int:
+    import socket
+
+    from newsflow.alerts import WEBHOOK_VAR, alert_settings, post
+
+    settings = alert_settings()
+    if not settings.webhook:
+        print(f"newsflow: {WEBHOOK_VAR} is not set: no alert is sent (README, \"Alerts\")", file=sys.stderr)
+        return 2
+    status = post(settings.webhook, {"text": f"newsflow on {socket.gethostname()}: a test alert. Quality checks that "
+                                             f"cross '{settings.level}' and failed runs will be posted here.",
+                                     "newsflow": {"kind": "test", "level": settings.level}})
+    print(f"alert-test: the webhook answered HTTP {status} (level {settings.level})")
+    return 0 if status < 300 else 1
+
+
 def cmd_report(args) -> int:
     from newsflow.report import build_report
 
@@ -484,6 +500,10 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--warehouse", help="the lake to create (default data/warehouse or $NEWSFLOW_WAREHOUSE)")
     upgrade.set_defaults(func=cmd_warehouse_upgrade)
 
+    alert_test = sub.add_parser("alert-test", help="post a test message to $NEWSFLOW_ALERT_WEBHOOK (exit 1 with the "
+                                "webhook's answer when it refuses)")
+    alert_test.set_defaults(func=cmd_alert_test)
+
     report = sub.add_parser("report", help="write the offline HTML dashboard (opens the warehouse read-only)")
     report.add_argument("--output", required=True, help="HTML file to write")
     report.add_argument("--term", help="word for the term-trend chart (default: the most frequent long word)")
@@ -499,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - sorted below; anything else is raised again
         # the error classes are imported only when needed: newsflow.warehouse imports duckdb
         from newsflow.airflow_runner import DagRunFailed
+        from newsflow.alerts import AlertError
         from newsflow.config import ConfigError
         from newsflow.service import ServiceError
         from newsflow.warehouse import WarehouseBusy, WarehouseConfigError
@@ -513,7 +534,8 @@ def main(argv: list[str] | None = None) -> int:
             permanent, cause = classify(exc)
             print(f"newsflow: {cause if permanent else exc}", file=sys.stderr)
             return 1
-        if isinstance(exc, DagRunFailed | OSError | ServiceError):  # a missing lake, a catalog that is a directory, ...
+        # a missing lake, a catalog that is a directory, a webhook that refuses, ...
+        if isinstance(exc, DagRunFailed | OSError | ServiceError | AlertError):
             print(f"newsflow: {exc}", file=sys.stderr)
             return 1
         # duckdb errors in a user's query deserve one clear line

@@ -163,3 +163,25 @@ def test_a_failed_run_is_posted_with_a_link_to_it(monkeypatch):
                                    "run_id": "scheduled__2026-12-04T06:00:00+00:00", "reason": "task_failure",
                                    "task_id": "plan"}
     assert json.dumps(payload)  # plain JSON all through
+
+
+def test_alert_test_says_whether_the_webhook_takes_alerts(monkeypatch, capsys):
+    from newsflow.cli import main
+
+    monkeypatch.delenv("NEWSFLOW_ALERT_WEBHOOK", raising=False)
+    assert main(["alert-test"]) == 2
+    assert "NEWSFLOW_ALERT_WEBHOOK is not set" in capsys.readouterr().err
+    with Webhook() as hook:
+        monkeypatch.setenv("NEWSFLOW_ALERT_WEBHOOK", hook.url)
+        assert main(["alert-test"]) == 0
+        assert "the webhook answered HTTP 200 (level fail)" in capsys.readouterr().out
+    [payload] = hook.posts
+    assert payload["newsflow"] == {"kind": "test", "level": "fail"} and "a test alert" in payload["text"]
+    with Webhook(status=404, answer=b"no_service") as hook:
+        monkeypatch.setenv("NEWSFLOW_ALERT_WEBHOOK", hook.url)
+        assert main(["alert-test"]) == 1
+    err = capsys.readouterr().err
+    assert "answered HTTP 404: no_service" in err and "secret-token" not in err
+    monkeypatch.setenv("NEWSFLOW_ALERT_LEVEL", "loud")
+    assert main(["alert-test"]) == 1
+    assert "NEWSFLOW_ALERT_LEVEL='loud'" in capsys.readouterr().err
