@@ -50,3 +50,9 @@ def test_a_synthetic_lake_builds_and_every_view_and_the_dashboard_answer_on_it(t
     text = build_report(tmp_path / "dashboard.html", warehouse=lake).read_text(encoding="utf-8")
     for div in ("coverage", "heatmap", "term", "rejections", "fetch"):  # no validation or checks in this lake
         assert f'id="{div}"' in text, div
+
+
+def test_the_alerts_bench_runs_on_a_small_history(tmp_path):
+    out = run("bench/quality_changes.py", "--runs", "200", "--checks", "10", "--repeat", "1",
+              "--output", str(tmp_path)).stdout
+    assert "wrote 2,000 rows" in out and "quality_changes('q00000160'): median" in out, out
