@@ -7,13 +7,14 @@ silent for a week is announced once, not at every run. Kept free of heavy import
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,6 @@ class AlertSettings:
     webhook: str | None
     level: str = "fail"
 
-    @property
-    def threshold(self) -> int:
-        return LEVELS[self.level]
-
 
 def alert_settings(environ: dict | None = None) -> AlertSettings:
     """The deployment's alert settings; a malformed value is an AlertError naming the variable."""
@@ -55,16 +52,27 @@ def alert_settings(environ: dict | None = None) -> AlertSettings:
 
 
 def _redacted(url: str) -> str:
-    """A webhook URL without its path and query: chat webhooks carry their secret token there."""
+    """A webhook URL as far as its host: chat webhooks carry their secret token in the path (or a password in the
+    user part)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/…" if parts.netloc else url[:20] + "…"
+    if not parts.hostname:
+        return url.split("/", 1)[0][:40] + "/…"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}/…"
 
 
 def post(url: str, payload: dict, *, timeout: float = TIMEOUT_S) -> int:
-    """POST `payload` as JSON; the HTTP status, or an AlertError saying what the endpoint answered."""
-    request = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
-                                     headers={"Content-Type": "application/json; charset=utf-8",
-                                              "User-Agent": "newsflow-alerts"}, method="POST")
+    """POST `payload` as JSON; the HTTP status, or an AlertError saying what the endpoint answered. A user and
+    password in the URL (https://user:secret@host/...) are sent as HTTP basic authentication."""
+    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "newsflow-alerts"}
+    parts = urlsplit(url)
+    target = url
+    if parts.username is not None:
+        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode("ascii")
+        target = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment))
+    request = urllib.request.Request(target, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+                                     headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (the scheme is checked)
             return response.status

@@ -3,6 +3,7 @@ lake), what the webhook is sent, and what a refusing or unreachable webhook does
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 from datetime import UTC, datetime, timedelta
@@ -117,6 +118,19 @@ def test_a_refusing_webhook_is_an_error_that_keeps_its_token_secret(lake):
     assert len(hook.posts) == 1
 
 
+def test_a_user_and_password_in_the_url_are_sent_as_basic_auth_and_never_said(lake):
+    with Webhook() as hook:
+        url = hook.url.replace("http://", "http://alerts:hun%40ter2@")
+        send_quality_alerts("q2", str(lake), settings=AlertSettings(url))
+    assert hook.headers[0]["Authorization"] == "Basic " + base64.b64encode(b"alerts:hun@ter2").decode()
+    with Webhook(status=500, answer=b"") as hook:
+        with pytest.raises(AlertError) as caught:
+            send_quality_alerts("q2", str(lake), settings=AlertSettings(hook.url.replace("http://", "http://a:b@")))
+    said = str(caught.value)
+    assert said.startswith("webhook http://127.0.0.1:") and said.endswith("/… answered HTTP 500: Internal Server Error")
+    assert "a:b" not in said and "secret-token" not in said
+
+
 def test_an_unreachable_webhook_is_an_error():
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
@@ -139,6 +153,7 @@ def test_settings(environ, expected):
     ({"NEWSFLOW_ALERT_LEVEL": "loud"}, "NEWSFLOW_ALERT_LEVEL='loud': expected one of warn, fail"),
     ({"NEWSFLOW_ALERT_WEBHOOK": "hooks.slack.com/services/T/B/token"}, "NEWSFLOW_ALERT_WEBHOOK: expected an http(s)"),
     ({"NEWSFLOW_ALERT_WEBHOOK": "ftp://example.org/token"}, "got 'ftp://example.org/…'"),
+    ({"NEWSFLOW_ALERT_WEBHOOK": "https:///services/token"}, "got 'https:/…'"),
 ])
 def test_malformed_settings_are_named(environ, said):
     with pytest.raises(AlertError, match=said.replace("(", r"\(").replace(")", r"\)")) as caught:
