@@ -51,6 +51,14 @@ def alert_settings(environ: dict | None = None) -> AlertSettings:
     return AlertSettings(webhook, level)
 
 
+def alerts_said(settings: AlertSettings) -> str:
+    """Where alerts go, for `newsflow up` and `status` (the webhook as far as its host)."""
+    if not settings.webhook:
+        return f"off ({WEBHOOK_VAR} is not set)"
+    what = "warning or failing" if settings.level == "warn" else "failing"
+    return f"to {_redacted(settings.webhook)} (checks that start or stop {what}, and failed runs)"
+
+
 def _redacted(url: str) -> str:
     """A webhook URL as far as its host: chat webhooks carry their secret token in the path (or a password in the
     user part)."""

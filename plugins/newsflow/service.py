@@ -23,6 +23,7 @@ import urllib.request
 from pathlib import Path
 
 from newsflow.airflow_runner import airflow_command, airflow_env, airflow_home, ensure_airflow, project_root
+from newsflow.alerts import AlertError, alert_settings, alerts_said
 from newsflow.housekeeper import last_said, metadata_retention_days
 from newsflow.service_logs import rotation
 
@@ -202,11 +203,12 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
     if not port_free(port):
         raise ServiceError(f"port {port} on 127.0.0.1 is taken: choose another with --port or NEWSFLOW_PORT")
     try:
-        # checked here: a log writer that cannot start would leave its component without a log, and the
-        # housekeeper would fail every clean, the first ten minutes from now
+        # checked here: a log writer that cannot start would leave its component without a log, the
+        # housekeeper would fail every clean, the first ten minutes from now, and every alert would fail
         rotation()
         metadata_retention_days()
-    except ValueError as exc:
+        alerts = alerts_said(alert_settings())
+    except (ValueError, AlertError) as exc:
         raise ServiceError(str(exc)) from None
     data_dir = _data_dir()
     folder = data_dir / "service"
@@ -257,7 +259,7 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
                  "log_ports": list(log_ports), "sources_file": str(sources), "demo": demo,
                  "live_url": live_url, "warehouse": warehouse, "data_dir": str(data_dir),
                  "airflow_home": str(airflow_home()), "logs": str(logs), "started_at": time.time(),
-                 "schedules": groups}
+                 "schedules": groups, "alerts": alerts}
         folder.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + timeout
         for name in COMPONENTS:
@@ -287,6 +289,7 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
     if live_url:
         echo(f"  live newsroom: {live_url}")
     echo(f"  warehouse: {warehouse}")
+    echo(f"  alerts: {alerts}")
     echo(f"  logs: {logs} (tasks: {data_dir / 'logs' / 'airflow'}); stop with `make down` or `newsflow down`")
     return state
 
@@ -639,6 +642,8 @@ def status(echo=print) -> int:
     if state.get("live_url"):
         echo(f"  live newsroom: {state['live_url']}")
     echo(f"  warehouse: {state['warehouse']}")
+    if state.get("alerts"):
+        echo(f"  alerts: {state['alerts']}")
     try:
         client = Client.for_service(state)
         runs = client.last_runs()

@@ -87,6 +87,9 @@ def test_up_prints_url_login_and_warehouse(service):
     assert f"newsflow is up: {state['url']}" in out and "login: admin / " in out
     assert state["url"].startswith("http://127.0.0.1:")
     assert f"warehouse: {service['base'] / 'data'}" in out
+    hook_at = service["hook"].url.split("/hooks/")[0]
+    assert f"  alerts: to {hook_at}/… (checks that start or stop failing, and failed runs)\n" in out, out
+    assert "secret-token" not in out
     assert set(state["pids"]) == {"newsroom", "scheduler", "dag-processor", "triggerer", "api-server", "housekeeper"}
     # each component writes through its own log writer, in the service's process group
     assert set(state["log_writers"]) == set(state["pids"])
@@ -237,6 +240,7 @@ def test_three_scheduled_runs_each_load_new_articles(service):
     status = _run("status", env=service["env"])
     assert status.returncode == 0, status.stderr
     assert "scheduler" in status.stdout and SCHEDULED in status.stdout and "success" in status.stdout
+    assert "\n  alerts: to http://127.0.0.1:" in status.stdout  # as the service was started, not this shell
     # the schedule, in its zone, and when it runs next
     schedule = _line_after(status.stdout, "schedules:")
     assert schedule.split()[:6] == [SCHEDULED, "*", "*", "*", "*", "*"] and "next run 20" in schedule, schedule

@@ -200,3 +200,10 @@ def test_alert_test_says_whether_the_webhook_takes_alerts(monkeypatch, capsys):
     monkeypatch.setenv("NEWSFLOW_ALERT_LEVEL", "loud")
     assert main(["alert-test"]) == 1
     assert "NEWSFLOW_ALERT_LEVEL='loud'" in capsys.readouterr().err
+
+
+def test_up_and_status_say_where_alerts_go():
+    assert alerts.alerts_said(alert_settings({})) == "off (NEWSFLOW_ALERT_WEBHOOK is not set)"
+    said = alerts.alerts_said(alert_settings({"NEWSFLOW_ALERT_WEBHOOK": "https://hooks.example.org/services/T/B/tok",
+                                              "NEWSFLOW_ALERT_LEVEL": "warn"}))
+    assert said == "to https://hooks.example.org/… (checks that start or stop warning or failing, and failed runs)"

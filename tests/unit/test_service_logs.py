@@ -106,14 +106,19 @@ def test_defaults(monkeypatch):
     assert rotation() == (20 * MB, 4)
 
 
-def test_up_refuses_bad_settings_before_starting_anything(tmp_path):
+@pytest.mark.parametrize(("setting", "message"), [
+    ({"NEWSFLOW_SERVICE_LOG_MB": "-3"}, "NEWSFLOW_SERVICE_LOG_MB='-3': must be at least 1"),
+    ({"NEWSFLOW_ALERT_LEVEL": "everything"}, "NEWSFLOW_ALERT_LEVEL='everything': expected one of warn, fail"),
+    ({"NEWSFLOW_ALERT_WEBHOOK": "hooks.example.org/T/B/token"}, "NEWSFLOW_ALERT_WEBHOOK: expected an http(s) URL"),
+])
+def test_up_refuses_bad_settings_before_starting_anything(tmp_path, setting, message):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSFLOW_", "AIRFLOW"))}
-    env.update({"AIRFLOW_HOME": str(tmp_path / "home"), "NEWSFLOW_DATA_DIR": str(tmp_path / "data"),
-                "NEWSFLOW_SERVICE_LOG_MB": "-3"})
+    env.update({"AIRFLOW_HOME": str(tmp_path / "home"), "NEWSFLOW_DATA_DIR": str(tmp_path / "data"), **setting})
     done = subprocess.run([sys.executable, "-m", "newsflow.cli", "up", "--demo", "--port", "18931"], env=env,
                           cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1
-    assert "newsflow: NEWSFLOW_SERVICE_LOG_MB='-3': must be at least 1" in done.stderr
+    assert f"newsflow: {message}" in done.stderr
+    assert "token" not in done.stderr
     assert not (tmp_path / "home").exists() and not (tmp_path / "data").exists()
 
 
