@@ -203,12 +203,24 @@ def collect(con, *, term: str | None = None, now: datetime | None = None) -> dic
             order by case status when 'fail' then 0 when 'warn' then 1 else 2 end, check_name, source
             """
         ).fetchall()
+        data["check_changes"] = _check_changes(con, data["checks"][0][0]) if data["checks"] else {}
     else:
-        data["checks"] = []
+        data["checks"], data["check_changes"] = [], {}
     from newsflow.extraction_health import date_source_shares
 
     data["date_sources"] = date_source_shares(con, now=now)
     return data
+
+
+def _check_changes(con, run_id: str) -> dict[tuple[str, str], str]:
+    """(check, source) -> what it was in the quality run before ("was pass", "new"), for the checks whose status
+    changed: the alerts' comparison (macro quality_changes), absent from a lake migrated before it existed."""
+    if not con.execute("select count(*) from duckdb_functions() where function_name = 'quality_changes'").fetchone()[0]:
+        return {}
+    rows = con.execute("select check_name, source, previous_status, previous_run_id from quality_changes(?) "
+                       "where status is not null", [run_id]).fetchall()
+    return {(name, source): f"was {before}" if before else ("new" if run_before else "first run")
+            for name, source, before, run_before in rows}
 
 
 def _gaps(con):
@@ -513,9 +525,12 @@ def render(data: dict, *, title: str = "newsflow dashboard") -> str:
     if checks:
         counts = {s: sum(1 for r in checks if r[6] == s) for s in ("pass", "warn", "fail")}
         summary = "".join(f'<span class="status status-{s}">{n} {s}</span> ' for s, n in counts.items())
-        body = (f'<p class="summary">run <code>{_esc(checks[0][0])}</code> at {_esc(checks[0][1])}: {summary}</p>'
-                + _table(["check", "source", "observed", "expected", "status", "details"],
-                         [r[2:] for r in checks], status_col=4))
+        changes = data.get("check_changes") or {}
+        changed = f'; {len(changes)} changed since the run before' if changes else ""
+        body = (f'<p class="summary">run <code>{_esc(checks[0][0])}</code> at {_esc(checks[0][1])}: {summary}'
+                f'{_esc(changed)}</p>'
+                + _table(["check", "source", "observed", "expected", "status", "since the run before", "details"],
+                         [(*r[2:7], changes.get((r[2], r[3]), ""), r[7]) for r in checks], status_col=4))
     else:
         body = NO_DATA
     sections.append(("Latest quality checks", body, True))

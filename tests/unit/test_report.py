@@ -43,7 +43,12 @@ def warehouse(tmp_path_factory):
     con.execute("insert into validation_results values ('r2', 'alpha', 'expect_x', 'body', true, 10, 0, 0, null, ?),"
                 "('r2', 'alpha', 'expect_y', 'url', false, 10, 1, 10, null, ?)", [NOW, NOW])
     con.execute("insert into quality_checks values ('q1', ?, 'freshness_published_hours', 'beta', 144, '<= 48h', "
-                "'fail', null), ('q1', ?, 'null_rate_title', '*', 0, '<= 0.05', 'pass', null)", [NOW, NOW])
+                "'fail', null), ('q1', ?, 'null_rate_title', '*', 0, '<= 0.05', 'pass', null), "
+                "('q1', ?, 'duplicate_rate', '*', 0, '<= 0.2', 'pass', null)", [NOW, NOW, NOW])
+    # the quality run before: beta was only late then, and there was no duplicate check yet
+    con.execute("insert into quality_checks values ('q0', ?, 'freshness_published_hours', 'beta', 70, '<= 48h', "
+                "'warn', null), ('q0', ?, 'null_rate_title', '*', 0, '<= 0.05', 'pass', null)",
+                [NOW - timedelta(hours=1), NOW - timedelta(hours=1)])
     con.close()
     return path
 
@@ -71,6 +76,14 @@ def test_dashboard_is_self_contained_and_complete(dashboard):
         assert f'id="{div}"' in text, div
     assert "Term trend: election" in text  # the most frequent long word of the titles
     assert "status-fail" in text and "freshness_published_hours" in text
+    # what changed since the quality run before, as the alerts said it
+    assert "2 changed since the run before" in text
+    table = text.split("Latest quality checks")[1].split("</table>")[0]
+    cells = [[re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td>(.*?)</td>", row)]
+             for row in re.findall(r"<tr>(.*?)</tr>", table)]
+    since = {(row[0], row[1]): row[5] for row in cells if row}
+    assert since == {("freshness_published_hours", "beta"): "was warn", ("duplicate_rate", "*"): "new",
+                     ("null_rate_title", "*"): ""}
     assert "body_too_short" in text and "future_date" in text
     assert "gap: zero" in text  # beta's silent days are marked on the heatmap
     assert "no data" not in text
