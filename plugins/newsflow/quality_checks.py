@@ -91,11 +91,50 @@ def _now(now: datetime | None) -> datetime:
 # --- the SQL checks: each takes a connection (read-only is enough) and returns rows ---------------------------
 
 
-def check_freshness(con, *, now: datetime | None = None, limits: Thresholds | None = None) -> list[dict]:
+# A source that no run has listed for this long, while others ran, was taken out of the sources file: its articles
+# stay, its freshness and volume are no longer judged (they would fail for ever). Two weeks, so that a weekly schedule
+# never looks retired.
+RETIRED_AFTER_DAYS = 14
+
+
+def retired_sources(con) -> dict[str, datetime | None]:
+    """{source: when a run last listed it} for the sources of the warehouse that no run (runs.sources) listed in the
+    RETIRED_AFTER_DAYS before its latest run. Measured from the latest run, not from now, so a warehouse nobody
+    loads keeps failing its freshness checks. Empty when a run of that window did not record its sources."""
+    rows = con.execute(
+        """
+        with stamped as (select sources, coalesce(loaded_at, started_at) as run_at from runs),
+        recent as (select sources from stamped where run_at >= (select max(run_at) from stamped) - to_days(?::integer)),
+        listed as (select source, max(run_at) as last_listed
+                   from (select unnest(sources) as source, run_at from stamped) group by source),
+        known as (select name as source from sources union select distinct source from articles
+                  union select distinct source from fetch_log)
+        select known.source, listed.last_listed
+        from known left join listed using (source)
+        where (select count(*) from recent) > 0
+          and not exists (select 1 from recent where sources is null)
+          and known.source not in (select unnest(sources) from recent)
+        order by known.source
+        """,
+        [RETIRED_AFTER_DAYS],
+    ).fetchall()
+    return dict(rows)
+
+
+def check_retired_sources(con, retired: dict[str, datetime | None]) -> list[dict]:
+    return [_row("source_retired", source, None, f"listed by a run in the {RETIRED_AFTER_DAYS} days before the latest",
+                 "pass", last_listed=last.isoformat() if last else None,
+                 note="no longer in any run: its freshness and volume are not judged")
+            for source, last in retired.items()]
+
+
+def check_freshness(con, *, now: datetime | None = None, limits: Thresholds | None = None,
+                    retired: dict | None = None) -> list[dict]:
     """Hours since the source's last successful fetch (fetch_log loaded/unchanged, else articles.fetched_at) and
-    since its newest published article."""
+    since its newest published article; `retired` sources are left out."""
     t = limits or Thresholds()
     now = _now(now)
+    retired = retired or {}
     rows = con.execute(
         """
         with s as (select name as source from sources union select distinct source from articles
@@ -111,6 +150,8 @@ def check_freshness(con, *, now: datetime | None = None, limits: Thresholds | No
     ).fetchall()
     out = []
     for source, last_fetched, last_published in rows:
+        if source in retired:
+            continue
         for check, last, lim in (
             ("freshness_fetched_hours", last_fetched, t.fetched_hours),
             ("freshness_published_hours", last_published, t.published_hours),
@@ -126,14 +167,17 @@ def check_freshness(con, *, now: datetime | None = None, limits: Thresholds | No
     return out
 
 
-def check_volume(con, *, now: datetime | None = None, limits: Thresholds | None = None) -> list[dict]:
+def check_volume(con, *, now: datetime | None = None, limits: Thresholds | None = None,
+                 retired: dict | None = None) -> list[dict]:
     """Articles on the latest complete day vs the median and MAD of the previous N days (zeros included).
 
     The latest day is the newest published_date before now's date (a day still in progress is not judged);
     robust z = (observed - median) / max(1.4826 * MAD, sqrt(median) / 2, 1). A drop below -z fails, and a source
-    silent on the latest day while its baseline median is at least 1 is at least a warning."""
+    silent on the latest day while its baseline median is at least 1 is at least a warning. `retired` sources are
+    left out."""
     t = limits or Thresholds()
     now = _now(now)
+    retired = retired or {}
     latest = con.execute(
         "select coalesce(max(published_date) filter (where published_date < ?::date), max(published_date)) "
         "from articles",
@@ -162,6 +206,8 @@ def check_volume(con, *, now: datetime | None = None, limits: Thresholds | None 
     out = []
     low_warn, low_fail = t.volume_z
     for source, observed, history in rows:
+        if source in retired:
+            continue
         history = [int(x) for x in (history or [])]
         observed = int(observed or 0)
         if len(history) < t.volume_min_history_days:
@@ -330,10 +376,12 @@ def sql_checks(con, *, now: datetime | None = None, limits: Thresholds | None = 
     from newsflow.extraction_health import extraction_health_checks
 
     limits = limits or Thresholds()
+    retired = retired_sources(con)
     return [
         *check_unique_keys(con),
-        *check_freshness(con, now=now, limits=limits),
-        *check_volume(con, now=now, limits=limits),
+        *check_retired_sources(con, retired),
+        *check_freshness(con, now=now, limits=limits, retired=retired),
+        *check_volume(con, now=now, limits=limits, retired=retired),
         *check_null_rates(con, limits=limits),
         *check_duplicate_rate(con, limits=limits),
         *check_run_rates(con, limits=limits),

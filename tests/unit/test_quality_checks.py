@@ -340,3 +340,60 @@ def test_empty_and_missing_warehouse(tmp_path):
     summary = qc.run_quality_checks("q1", warehouse=path, data_dir=tmp_path / "data", now=NOW)
     assert summary["fail"] == 0 and summary["rows"] >= 1
     assert qc.build_data_docs(tmp_path / "data").exists()
+
+
+def listed_runs(con, runs: list[tuple[str, datetime, list[str] | None]]) -> None:
+    for run_id, loaded_at, sources in runs:
+        con.execute("insert into runs (run_id, dag_id, started_at, loaded_at, status, sources) "
+                    "values (?, 'news_ingest', ?, ?, 'succeeded', ?)", [run_id, loaded_at, loaded_at, sources])
+
+
+@pytest.fixture
+def retiring(tmp_path):
+    """alpha and beta as in make_warehouse (beta silent for five days), and gamma, taken out of the sources file
+    20 days ago: its last run listed it then, every run since lists alpha and beta only."""
+    path = make_warehouse(tmp_path / "w")
+    con = open_for_write(path)
+    con.execute("insert into sources values ('gamma', 'feed', 'http://x', 'en', 'UTC', 'g0', 'g0', ?)", [NOW])
+    for d in range(40, 20, -1):
+        for k in range(5):
+            add_article(con, 1000 + d * 10 + k, "gamma", NOW - timedelta(days=d, minutes=k))
+    con.execute("update runs set sources = ['alpha', 'beta']")  # r2, an hour ago
+    listed_runs(con, [("g0", NOW - timedelta(days=20), ["alpha", "beta", "gamma"]),
+                      *[(f"d{d}", NOW - timedelta(days=d), ["alpha", "beta"]) for d in range(19, 0, -1)]])
+    con.close()
+    return path
+
+
+def test_a_source_no_run_lists_any_more_is_retired_not_failed_for_ever(retiring):
+    con = connect(retiring, read_only=True)
+    assert qc.retired_sources(con) == {"gamma": NOW - timedelta(days=20)}
+    rows = by_key(qc.sql_checks(con, now=NOW))
+    con.close()
+    retired = rows[("source_retired", "gamma")]
+    assert retired["status"] == "pass" and json.loads(retired["details"])["last_listed"] == \
+        (NOW - timedelta(days=20)).isoformat()
+    # gamma's freshness (20 days) and its silent volume are not judged; beta, silent five days but still listed, is
+    assert not [key for key in rows if key[1] == "gamma" and key[0] != "source_retired"
+                and key[0].startswith(("freshness", "volume"))]
+    assert rows[("freshness_published_hours", "beta")]["status"] == "fail"
+    assert rows[("volume_latest_day", "beta")]["status"] == "fail"
+
+
+def test_retirement_is_measured_from_the_latest_run_and_needs_every_run_to_list_its_sources(retiring):
+    # a warehouse nobody loads any more: forty days on, gamma is still retired (measured from the latest run) and
+    # alpha and beta are judged, and fail
+    con = connect(retiring, read_only=True)
+    rows = by_key(qc.sql_checks(con, now=NOW + timedelta(days=40)))
+    con.close()
+    assert ("source_retired", "gamma") in rows and ("source_retired", "alpha") not in rows
+    assert rows[("freshness_fetched_hours", "alpha")]["status"] == "fail"
+    # a run of the last two weeks that did not record its sources (written before runs.sources was kept): no one
+    # can be told retired
+    con = open_for_write(retiring)
+    listed_runs(con, [("legacy", NOW - timedelta(days=3), None)])
+    con.close()
+    con = connect(retiring, read_only=True)
+    assert qc.retired_sources(con) == {}
+    assert ("freshness_published_hours", "gamma") in by_key(qc.sql_checks(con, now=NOW))
+    con.close()
