@@ -121,7 +121,7 @@ def retired_sources(con) -> dict[str, datetime | None]:
     return dict(rows)
 
 
-def check_retired_sources(con, retired: dict[str, datetime | None]) -> list[dict]:
+def check_retired_sources(retired: dict[str, datetime | None]) -> list[dict]:
     return [_row("source_retired", source, None, f"listed by a run in the {RETIRED_AFTER_DAYS} days before the latest",
                  "pass", last_listed=last.isoformat() if last else None,
                  note="no longer in any run: its freshness and volume are not judged")
@@ -379,7 +379,7 @@ def sql_checks(con, *, now: datetime | None = None, limits: Thresholds | None = 
     retired = retired_sources(con)
     return [
         *check_unique_keys(con),
-        *check_retired_sources(con, retired),
+        *check_retired_sources(retired),
         *check_freshness(con, now=now, limits=limits, retired=retired),
         *check_volume(con, now=now, limits=limits, retired=retired),
         *check_null_rates(con, limits=limits),
