@@ -9,6 +9,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -25,21 +26,32 @@ def _set_warehouse(path: str | None) -> None:
         os.environ["NEWSFLOW_WAREHOUSE"] = path if path.startswith("postgres:") else str(Path(path).resolve())
 
 
+# What a terminal must not be handed: C0/C1 controls (an ESC sequence stored from a hostile page would drive the
+# analyst's terminal: retitle it, rewrite the screen) and the bidi embeddings, overrides and isolates (they would
+# reorder the rest of the line). Shown as U+FFFD. Line breaks and tabs are folded into spaces before this.
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 # `out=None` is standard output at the time of the call (print's own default): a default of sys.stdout would be the
-# stream of the moment this module was imported, which redirect_stdout and test capture then never see
+# stream of the moment this module was imported, which redirect_stdout and test capture then never see.
+# Columns are measured in terminal cells (wcwidth): a Chinese, Japanese or Korean character takes two, an Arabic or
+# Hebrew vowel mark none, so the columns line up in every script.
 def _print_table(columns: list[str], rows: list[tuple], out=None, max_width: int = 60) -> None:
+    from wcwidth import clip, ljust, width
+
     def cell(value) -> str:
         text = "" if value is None else str(value)
-        text = " ".join(text.split())
-        return text if len(text) <= max_width else text[: max_width - 1] + "…"
+        text = _UNSHOWABLE.sub("\ufffd", " ".join(text.split()))
+        # a wide character that would straddle the cut is left out whole (clip pads its place with a space)
+        return text if width(text) <= max_width else clip(text, 0, max_width - 1).rstrip() + "…"
 
     cells = [[cell(v) for v in row] for row in rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))
+    widths = [max([width(c)] + [width(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    line = "  ".join(ljust(c, w) for c, w in zip(columns, widths, strict=True))
     print(line, file=out)
     print("  ".join("-" * w for w in widths), file=out)
     for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)), file=out)
+        print("  ".join(ljust(v, w) for v, w in zip(row, widths, strict=True)), file=out)
     print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", file=out)
 
 

@@ -44,3 +44,31 @@ def test_tables_go_to_standard_output_as_it_is_when_printed():
         _write_rows(["source"], [("novosti",)], "csv")
     assert [line.rstrip() for line in buffer.getvalue().splitlines()] == [
         "source    loaded", "--------  ------", "alhadath  3", "(1 row)", "source", "novosti"]
+
+
+def test_tables_line_up_in_every_script_and_never_hand_the_terminal_a_control_sequence():
+    """`newsflow sql` measures cells in terminal columns: Chinese takes two a character and Arabic vowel marks none,
+    so the column after them starts where it starts for Latin rows; an ESC sequence or a bidi override stored from
+    a hostile page is shown as U+FFFD, not executed by the analyst's terminal."""
+    import io
+
+    from wcwidth import width
+
+    from newsflow.cli import _print_table
+
+    buffer = io.StringIO()
+    _print_table(["source", "title", "lang"],
+                 [("dailyherald", "Council approves budget", "en"),
+                  ("xinwen", "社区垃圾分类试点满一年", "zh"),
+                  ("alhadath", "مَرْحَبًا بِكُمْ فِي بَيْرُوت", "ar"),
+                  ("novosti", "Волонтёры чемпионата", "ru"),
+                  ("hostile", "ok\x1b]0;pwned\x07 then \u202etxet desrever", "en"),
+                  ("long", "政府" * 40, "zh")], out=buffer, max_width=30)
+    lines = buffer.getvalue().splitlines()[2:-1]
+    # the last column starts at the same terminal column on every row
+    starts = {width(line[: line.rstrip().rindex(" ") + 1]) for line in lines}
+    assert len(starts) == 1, lines
+    assert "\x1b" not in buffer.getvalue() and "\x07" not in buffer.getvalue() and "\u202e" not in buffer.getvalue()
+    assert "ok\ufffd]0;pwned\ufffd then \ufffdtxet" in lines[4]
+    # cut to at most 30 columns: 14 two-column characters and the ellipsis, not 29 characters
+    assert "政府政府政府政府政府政府政府…" in lines[5] and width("政府政府政府政府政府政府政府…") == 29
