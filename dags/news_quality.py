@@ -90,12 +90,9 @@ def news_quality():
 
     @newsflow_task(execution_timeout=timedelta(minutes=5))
     def send_alerts(summary: dict) -> dict:
-        from airflow.sdk.configuration import conf
-
         from newsflow.alerts import send_quality_alerts
 
-        return send_quality_alerts(summary["run_id"], summary["warehouse"],
-                                   ui_url=conf.get("api", "base_url", fallback=None))
+        return send_quality_alerts(summary["run_id"], summary["warehouse"])
 
     summary = run_checks(target())
     build_data_docs(summary)

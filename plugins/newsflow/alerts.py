@@ -124,11 +124,13 @@ def _check_line(row: dict) -> str:
     return f"  {row['status']:<5} {what}:{observed}{expected}{was}"
 
 
-def quality_message(run_id: str, warehouse: str, changes: dict[str, list[dict]], ui_url: str | None = None) -> dict:
+def quality_message(run_id: str, warehouse: str, changes: dict[str, list[dict]], ui_url: str | None = None,
+                    level: str = "fail") -> dict:
     """The webhook payload: `text` for chat webhooks (Slack, Mattermost, Rocket.Chat take it as is) and every
     change under `newsflow` for anything that reads JSON."""
     raised, cleared = changes["raised"], changes["cleared"]
-    said = [f"{len(raised)} started failing" if raised else "", f"{len(cleared)} recovered" if cleared else ""]
+    started = "started failing" if level == "fail" else "started warning or failing"
+    said = [f"{len(raised)} {started}" if raised else "", f"{len(cleared)} recovered" if cleared else ""]
     lines = [f"newsflow quality run {run_id} on {warehouse}: " + ", ".join(s for s in said if s)]
     shown = [_check_line(row) for row in raised] + [_check_line(row) for row in cleared]
     lines += shown[:TEXT_LINES]
@@ -161,7 +163,7 @@ def send_quality_alerts(run_id: str, warehouse: str, *, settings: AlertSettings 
         log.info("quality alerts: %d raised, %d cleared; not sent (%s is not set)", summary["raised"],
                  summary["cleared"], WEBHOOK_VAR)
         return summary
-    post(settings.webhook, quality_message(run_id, warehouse, changes, ui_url))
+    post(settings.webhook, quality_message(run_id, warehouse, changes, ui_url or airflow_ui_url(), settings.level))
     log.info("quality alerts: %d raised, %d cleared; posted to %s", summary["raised"], summary["cleared"],
              _redacted(settings.webhook))
     return {**summary, "posted": True}
@@ -188,10 +190,14 @@ def announce_failed_run(context) -> None:
     settings = alert_settings()
     if not settings.webhook:
         return
-    from airflow.sdk.configuration import conf
-
     dag = context.get("dag")
     ti = context.get("ti") or context.get("task_instance")
     post(settings.webhook, run_message(getattr(dag, "dag_id", "?"), str(context.get("run_id")),
-                                       context.get("reason"), getattr(ti, "task_id", None),
-                                       conf.get("api", "base_url", fallback=None)))
+                                       context.get("reason"), getattr(ti, "task_id", None), airflow_ui_url()))
+
+
+def airflow_ui_url() -> str | None:
+    """The address users open the Airflow UI at ([api] base_url), for the links in alerts; None when unset."""
+    from airflow.sdk.configuration import conf
+
+    return conf.get("api", "base_url", fallback=None) or None

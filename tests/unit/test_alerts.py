@@ -107,6 +107,8 @@ def test_a_long_list_is_cut_in_the_text_and_whole_in_the_payload():
     lines = payload["text"].splitlines()
     assert len(lines) == 1 + alerts.TEXT_LINES + 1 and lines[-1] == "  … and 15 more"
     assert len(payload["newsflow"]["raised"]) == 40
+    warned = alerts.quality_message("q", "/lake", {"raised": raised[:1], "cleared": []}, level="warn")
+    assert warned["text"].startswith("newsflow quality run q on /lake: 1 started warning or failing\n")
 
 
 def test_a_refusing_webhook_is_an_error_that_keeps_its_token_secret(lake):
