@@ -308,32 +308,80 @@ def latest_ingest_run(con) -> str | None:
     return rows[0][0] if rows else None
 
 
-def check_run_rates(con, *, limits: Thresholds | None = None, ingest_run_id: str | None = None) -> list[dict]:
-    """Rejection rate (rejected / article URLs that were fetched and extracted), fetch-failure rate (failed / URLs
-    attempted, listings included) and the share of those a bot wall or consent gate refused (`blocked:*`) per
-    source, for the latest ingest run."""
+def latest_runs_by_source(con) -> dict[str, str]:
+    """{source: its latest ingest run}: the newest run that lists it (runs.sources, written in the load's transaction
+    with the run's fetch_log rows). A run that records no sources (loaded before runs.sources was kept) counts for
+    the sources in its fetch_log, if it is one of the RETIRED_AFTER_DAYS before the latest run; a warehouse with
+    fetch_log rows and no runs at all, its newest run."""
+    runs = con.execute(
+        """
+        with stamped as (select run_id, sources, coalesce(loaded_at, started_at) as run_at from runs)
+        select run_id, run_at, sources from stamped
+        where sources is not null
+           or run_at >= (select max(run_at) from stamped) - to_days(?::integer)
+        """,
+        [RETIRED_AFTER_DAYS],
+    ).fetchall()
+    never = datetime.min.replace(tzinfo=UTC)  # a run with neither time stamp is older than any other
+    unlisted = {run_id: run_at or never for run_id, run_at, sources in runs if sources is None}
+    newest: dict[str, tuple] = {}
+    for run_id, run_at, sources in runs:
+        for source in sources or ():
+            newest[source] = max(newest.get(source, (never, "")), (run_at or never, run_id))
+    if unlisted:
+        # a literal list of run ids: the scan reads those runs' files only
+        marks = ", ".join("?" * len(unlisted))
+        for source, run_id in con.execute(
+                f"select distinct source, run_id from fetch_log where run_id in ({marks})", list(unlisted)).fetchall():
+            newest[source] = max(newest.get(source, (never, "")), (unlisted[run_id], run_id))
+    if not runs:
+        only = latest_ingest_run(con)
+        if only is not None:
+            return dict(con.execute("select distinct source, ? from fetch_log where run_id = ?", [only, only])
+                        .fetchall())
+    return {source: run_id for source, (_at, run_id) in sorted(newest.items())}
+
+
+# Rows of a run that stand for a request made: a URL not due for a revisit (`unchanged: not_due`) was listed, not
+# fetched, and a skipped one was never asked for. Counted into a rate, a feed of 50 known items would hide two new
+# pages of 2 that failed behind 48 unasked ones.
+_ASKED = "outcome <> 'skipped' and not (outcome = 'unchanged' and coalesce(reason, '') = 'not_due')"
+
+
+def check_run_rates(con, *, limits: Thresholds | None = None, retired: dict | None = None) -> list[dict]:
+    """Rejection rate (rejected / article pages fetched and extracted), fetch-failure rate (failed / URLs asked
+    for, listings included) and the share of those a bot wall or consent gate refused (`blocked:*`), per source,
+    each over the source's latest ingest run. Per source, not over the warehouse's latest run: with schedules of
+    their own, a source's rates would drop out of every quality run but the one after its load (and its alerts
+    would say "no longer checked" in between). `retired` sources are left out."""
     t = limits or Thresholds()
-    run_id = ingest_run_id or latest_ingest_run(con)
-    if run_id is None:
+    retired = retired or {}
+    latest = {source: run_id for source, run_id in latest_runs_by_source(con).items() if source not in retired}
+    if not latest:
         return []
     rates = (
         # check, the rows counted, out of which rows
         ("rejection_rate", "url_kind = 'article' and outcome = 'rejected'",
-         "url_kind = 'article' and outcome in ('loaded', 'unchanged', 'rejected')", t.rejection_rate),
-        ("fetch_failure_rate", "outcome = 'failed'", "outcome <> 'skipped'", t.fetch_failure_rate),
-        ("blocked_rate", "outcome = 'failed' and starts_with(reason, 'blocked:')", "outcome <> 'skipped'",
-         t.blocked_rate),
+         f"url_kind = 'article' and outcome in ('loaded', 'unchanged', 'rejected') and {_ASKED}", t.rejection_rate),
+        ("fetch_failure_rate", "outcome = 'failed'", _ASKED, t.fetch_failure_rate),
+        ("blocked_rate", "outcome = 'failed' and starts_with(reason, 'blocked:')", _ASKED, t.blocked_rate),
     )
-    return [
-        row
-        for check, counted, of, lim in rates
-        for row in _rate_check(
-            con,
-            f"select source, count(*) filter (where {counted}), count(*) filter (where {of}) "
-            "from fetch_log where run_id = ? group by source order by source",
-            check, lim, [run_id], ingest_run_id=run_id,
-        )
-    ]
+    runs = sorted(set(latest.values()))
+    marks = ", ".join("?" * len(runs))
+    counted = ", ".join(f"count(*) filter (where {num}), count(*) filter (where {den})" for _c, num, den, _l in rates)
+    found = {(source, run_id): values for source, run_id, *values in con.execute(
+        f"select source, run_id, {counted} from fetch_log where run_id in ({marks}) group by source, run_id",
+        runs).fetchall()}
+    out = []
+    for i, (check, _num, _den, lim) in enumerate(rates):
+        for source, run_id in sorted(latest.items()):
+            values = found.get((source, run_id))
+            num, den = (values[2 * i], values[2 * i + 1]) if values else (0, 0)
+            if den:
+                rate = num / den
+                out.append(_row(check, source, round(rate, 6), f"<= {lim[0]:g} (fail > {lim[1]:g})",
+                                _grade(rate, lim), count=num, of=den, ingest_run_id=run_id))
+    return out
 
 
 # A feed lists its newest items only. When a scheduled re-read finds none of them known (stored, or checked since),
@@ -384,7 +432,7 @@ def sql_checks(con, *, now: datetime | None = None, limits: Thresholds | None = 
         *check_volume(con, now=now, limits=limits, retired=retired),
         *check_null_rates(con, limits=limits),
         *check_duplicate_rate(con, limits=limits),
-        *check_run_rates(con, limits=limits),
+        *check_run_rates(con, limits=limits, retired=retired),
         *check_listing_turnover(con),
         *check_date_disagreement_rate(con, limits=limits),
         *extraction_health_checks(con, now=now),

@@ -223,7 +223,7 @@ def test_duplicate_and_date_disagreement_rates(con):
     assert dis[("date_disagreement_rate", "alpha")]["status"] == "pass"
 
 
-def test_rejection_and_fetch_failure_rates_use_the_latest_run(con):
+def test_rejection_and_fetch_failure_rates_use_each_sources_latest_run(con):
     # an older run full of failures must not count
     add_run(con, "r0", NOW - timedelta(days=3))
     add_fetch(con, "r0", "beta", ["failed"] * 20, NOW - timedelta(days=3))
@@ -236,7 +236,59 @@ def test_rejection_and_fetch_failure_rates_use_the_latest_run(con):
     add_fetch(con, "r3", "beta", ["failed"] * 3 + ["loaded"], NOW)
     rows = by_key(qc.check_run_rates(con))
     assert rows[("fetch_failure_rate", "beta")]["status"] == "fail"
-    assert ("fetch_failure_rate", "alpha") not in rows  # alpha was not part of r3
+    # alpha was not part of r3: its rates are still those of its own latest run (these runs list no sources, as
+    # runs loaded before runs.sources was kept: their fetch_log says which sources they read)
+    assert json.loads(rows[("fetch_failure_rate", "alpha")]["details"])["ingest_run_id"] == "r2"
+    assert json.loads(rows[("fetch_failure_rate", "beta")]["details"])["ingest_run_id"] == "r3"
+
+
+def test_sources_on_schedules_of_their_own_keep_their_rates_between_their_runs(tmp_path):
+    """Two schedules: `hourly` loads alpha, `quarter` loads beta four times an hour. Each quality run follows a load;
+    alpha's failing fetches stay judged (and alerted once) through beta's runs, not dropped and raised again."""
+    from newsflow.alerts import quality_changes
+
+    path = tmp_path / "lake"
+    con = open_for_write(path)
+    con.execute("insert into runs (run_id, dag_id, started_at, loaded_at, status, sources) values "
+                "('hourly-1', 'news_ingest_hourly', ?, ?, 'loaded', ['alpha'])", [NOW, NOW])
+    add_fetch(con, "hourly-1", "alpha", ["failed"] * 4 + ["loaded"], NOW)
+    qc.write_checks(con, "q0", qc.check_run_rates(con), checked_at=NOW)
+    for k in range(1, 4):
+        at = NOW + timedelta(minutes=15 * k)
+        con.execute("insert into runs (run_id, dag_id, started_at, loaded_at, status, sources) values "
+                    "(?, 'news_ingest_quarter', ?, ?, 'loaded', ['beta'])", [f"quarter-{k}", at, at])
+        add_fetch(con, f"quarter-{k}", "beta", ["loaded"] * 5, at)
+        rows = by_key(qc.check_run_rates(con))
+        assert rows[("fetch_failure_rate", "alpha")]["status"] == "fail"
+        assert json.loads(rows[("fetch_failure_rate", "alpha")]["details"])["ingest_run_id"] == "hourly-1"
+        assert json.loads(rows[("fetch_failure_rate", "beta")]["details"])["ingest_run_id"] == f"quarter-{k}"
+        qc.write_checks(con, f"q{k}", list(rows.values()), checked_at=at)
+        changes = quality_changes(con, f"q{k}")
+        assert changes["cleared"] == [] and changes["raised"] == []  # beta's new rows pass; alpha's stay failing
+    con.close()
+
+
+def test_rates_count_the_urls_asked_for_not_those_listed_and_not_due(con):
+    """A feed of 50 items: 48 known and not due (no request), two new pages, both failing. The fetch-failure rate is
+    2 of the 3 requests (the feed's included), not 2 of 51 rows; one new page rejected of two fetched is half."""
+    add_run(con, "r3", NOW)
+    add_fetch(con, "r3", "beta", ["loaded"], NOW, kind="feed")
+    add_fetch(con, "r3", "beta", ["unchanged"] * 48 + ["failed"] * 2, NOW)
+    add_fetch(con, "r3", "gamma", ["unchanged"] * 48 + ["rejected", "loaded"], NOW)
+    add_fetch(con, "r3", "delta", ["unchanged"] * 3 + ["skipped"], NOW)
+    con.execute("update fetch_log set reason = 'not_due' where run_id = 'r3' and outcome = 'unchanged'")
+    con.execute("update fetch_log set reason = 'not_modified' where run_id = 'r3' and source = 'delta' and seq = 0")
+    rows = by_key(qc.check_run_rates(con))
+    beta = rows[("fetch_failure_rate", "beta")]
+    assert (beta["observed"], beta["status"], json.loads(beta["details"])["of"]) == \
+        (pytest.approx(2 / 3, abs=1e-6), "fail", 3)
+    gamma = rows[("rejection_rate", "gamma")]
+    assert (gamma["observed"], gamma["status"]) == (0.5, "warn")
+    # a 304 is a request answered; a source that asked for nothing has no rate to judge
+    delta = rows[("fetch_failure_rate", "delta")]
+    assert (delta["observed"], json.loads(delta["details"])["of"]) == (0, 1)
+    con.execute("delete from fetch_log where source = 'delta' and seq = 0")
+    assert ("fetch_failure_rate", "delta") not in by_key(qc.check_run_rates(con))
 
 
 def test_a_source_behind_a_bot_wall_is_flagged(con):
@@ -361,6 +413,7 @@ def retiring(tmp_path):
     con.execute("update runs set sources = ['alpha', 'beta']")  # r2, an hour ago
     listed_runs(con, [("g0", NOW - timedelta(days=20), ["alpha", "beta", "gamma"]),
                       *[(f"d{d}", NOW - timedelta(days=d), ["alpha", "beta"]) for d in range(19, 0, -1)]])
+    add_fetch(con, "g0", "gamma", ["failed"] * 3, NOW - timedelta(days=20))  # its last run went badly
     con.close()
     return path
 
@@ -376,6 +429,10 @@ def test_a_source_no_run_lists_any_more_is_retired_not_failed_for_ever(retiring)
     # gamma's freshness (20 days) and its silent volume are not judged; beta, silent five days but still listed, is
     assert not [key for key in rows if key[1] == "gamma" and key[0] != "source_retired"
                 and key[0].startswith(("freshness", "volume"))]
+    # nor are the rates of its last run (g0's failed fetches), which no later run of it will ever replace
+    assert not [key for key in rows if key[1] == "gamma"
+                and key[0] in ("rejection_rate", "fetch_failure_rate", "blocked_rate")]
+    assert ("fetch_failure_rate", "alpha") in rows
     assert rows[("freshness_published_hours", "beta")]["status"] == "fail"
     assert rows[("volume_latest_day", "beta")]["status"] == "fail"
 
