@@ -458,6 +458,18 @@ def parse_url_list(text: str) -> list[Entry]:
     return entries
 
 
+def parse_remote_url_list(text: str) -> list[Entry]:
+    """A URL list fetched over HTTP. Its lines are resolved against the list's address, so a web page or binary
+    data served where the list was expected would turn into requests for `<!DOCTYPE html>` and the like on the
+    publisher's host: such a document fails the listing (`html_page`, `not_a_url_list`) instead."""
+    head = text.lstrip("\ufeff \t\r\n")[:4096]
+    if _HTML_START.match(head.encode("utf-8", "replace")):
+        raise DiscoveryError("html_page", _HTML_PAGE)
+    if "\x00" in text:
+        raise DiscoveryError("not_a_url_list", "binary data, not one URL a line")
+    return parse_url_list(text)
+
+
 def _location(url: str, location: str | None) -> str | None:
     if not location or not location.strip():
         return None
@@ -485,8 +497,12 @@ def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[Archive
     path = Path(pattern)
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
-    files = sorted(glob.glob(str(path))) if any(c in str(path) for c in "*?[") else [str(path)]
-    if not files or not all(Path(f).is_file() for f in files):
+    if any(c in str(path) for c in "*?["):
+        # a crawl folder's glob also meets its subfolders (a crawler's logs/, tmp/): the files it matches are read
+        files = sorted(f for f in glob.glob(str(path)) if Path(f).is_file())
+    else:
+        files = [str(path)] if path.is_file() else []
+    if not files:
         raise DiscoveryError("warc_not_found", str(path))
     entries = []
     for name in files:

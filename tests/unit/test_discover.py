@@ -422,6 +422,22 @@ def test_missing_or_corrupt_warc(tmp_path):
     assert [(d.offset, d.reason) for d in scans[0].damage] == [(0, "warc_corrupt")]
 
 
+def test_a_glob_over_a_crawl_folder_reads_its_files_and_passes_over_its_subfolders(tmp_path):
+    """`path: crawls/*` where the crawler also keeps a logs/ folder: the archive is read (the whole source used to
+    fail warc_not_found); a folder given by name, or a glob that meets folders only, is still not found."""
+    crawls = tmp_path / "crawls"
+    (crawls / "logs").mkdir(parents=True)
+    with open(crawls / "a.warc.gz", "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        writer.write_record(writer.create_warc_record(
+            "https://x.example/story", "response", payload=io.BytesIO(b"<html><body><p>Story.</p></body></html>"),
+            http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")))
+    assert [e.url for e in warc_entries("crawls/*", base_dir=tmp_path)] == ["https://x.example/story"]
+    for pattern in ("crawls", "crawls/l*", "crawls/log?"):
+        with pytest.raises(DiscoveryError, match="warc_not_found"):
+            warc_entries(pattern, base_dir=tmp_path)
+
+
 def test_prefixes_the_listing_never_declares_are_read_by_their_local_name():
     """`<dc:date>` in an RSS feed without xmlns:dc and `<news:news>` in a sitemap without xmlns:news, both common:
     the recovering parser keeps the prefix in the tag, which lxml's QName refused with a ValueError (the whole

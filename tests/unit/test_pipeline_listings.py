@@ -45,13 +45,19 @@ def test_broken_listings_are_recorded(tmp_path, data_env):
             f"  - {{name: down, kind: feed, url: '{server.url('/status/500')}'}}\n"
             f"  - {{name: garbage, kind: sitemap, url: '{server.url('/random-bytes')}'}}\n"
             "  - {name: nofile, kind: urls, urls_file: missing.txt}\n"
-            f"  - {{name: good, kind: urls, urls: ['{server.url('/ok/listed')}']}}\n")
+            f"  - {{name: good, kind: urls, urls: ['{server.url('/ok/listed')}']}}\n"
+            # a web page and binary data where a URL list was expected: before, each line was resolved against the
+            # list's address and requested (`<!DOCTYPE html>` as a page of the publisher's)
+            f"  - {{name: pagelist, kind: urls, urls_file: '{server.url('/ok/home')}'}}\n"
+            f"  - {{name: binlist, kind: urls, urls_file: '{server.url('/random-bytes')}'}}\n")
     [rows] = query(data_env, "select source, url_kind, outcome, reason from fetch_log order by source")
     assert rows == [
+        ("binlist", "url_list", "failed", "not_a_url_list"),
         ("down", "feed", "failed", "http_500"),
         ("garbage", "sitemap", "failed", "xml_parse_error"),
         ("good", "article", "loaded", "new"),
         ("nofile", "url_list", "failed", "unreadable:No such file or directory"),
+        ("pagelist", "url_list", "failed", "html_page"),
     ]
 
 

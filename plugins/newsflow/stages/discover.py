@@ -76,7 +76,7 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                     cache.update(http_cache([safe_canonical(child) for child in children], job.warehouse))
                     queue.extend((child, depth + 1) for child in children)
                 else:
-                    found = discover.parse_url_list(decode_text(body))
+                    found = discover.parse_remote_url_list(decode_text(body))
             except discover.DiscoveryError as exc:
                 listing = _announced_listing(source.kind, body, result, exc) if depth == 0 else None
                 if listing:
