@@ -5,6 +5,7 @@ Everything is validated by one pydantic model, so a malformed file fails before 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from datetime import timedelta
@@ -15,9 +16,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_serializer,
     field_validator,
     model_validator,
@@ -33,12 +36,32 @@ class ConfigError(ValueError):
     """A sources file that cannot be used; the message names the file, the entry and the field."""
 
 
+# validation context key: the data is a sources file as a person wrote it, not a model dumped to XCom and read back
+AS_WRITTEN = "as_written"
+
+
+def _shown(value: object) -> str:
+    """The value as an error message quotes it: a value of thousands of characters would bury the message."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
+
+
 _DURATION_RE = re.compile(r"(\d+)([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# past these a policy or a schedule is a typo: a timedelta overflows at ~2.7 million years, Airflow's schedule with it
+MAX_REVISIT = timedelta(days=3650)
+MAX_SCHEDULE_S = 366 * 86400
+
+
+def _whole(digits: str) -> int:
+    # int() refuses text of more than 4,300 digits; a count of 19 digits already passes every limit here
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else 10**18
 
 
 def parse_duration(value: object) -> timedelta:
-    """`15m`, `2h`, `1d`, `1h30m` (units s, m, h, d, w) or `0`. A bare number is refused: minutes or hours?"""
+    """`15m`, `2h`, `1d`, `1h30m` (units s, m, h, d, w) or `0`, at most MAX_REVISIT. A bare number is refused:
+    minutes or hours?"""
     if isinstance(value, timedelta):
         return value
     text = value.strip().lower() if isinstance(value, str) else ""
@@ -46,8 +69,12 @@ def parse_duration(value: object) -> timedelta:
         return timedelta(0)
     parts = _DURATION_RE.findall(text)
     if not parts or "".join(number + unit for number, unit in parts) != text:
-        raise ValueError(f"{value!r} is not a duration such as '15m', '2h', '1d' or '1h30m'")
-    return timedelta(seconds=sum(int(number) * _UNIT_SECONDS[unit] for number, unit in parts))
+        raise ValueError(f"{_shown(value)} is not a duration such as '15m', '2h', '1d' or '1h30m'")
+    seconds = sum(_whole(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+    if seconds > MAX_REVISIT.total_seconds():
+        raise ValueError(f"{_shown(value)} is longer than {MAX_REVISIT.days}d (ten years), the longest revisit "
+                         "duration (a window without end is 'forever')")
+    return timedelta(seconds=seconds)
 
 
 def format_duration(value: timedelta) -> str:
@@ -61,6 +88,24 @@ def format_duration(value: timedelta) -> str:
         if count:
             parts.append(f"{count}{unit}")
     return "".join(parts)
+
+
+def _a_number(value: object) -> object:
+    # YAML reads yes, no, on, off, true and false as booleans, and pydantic takes a boolean for 1 or 0:
+    # `max_redirects: no` would quietly mean "never follow a redirect"
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number: YAML reads yes, no, on, off, true and false as yes/no")
+    # YAML's 0x and 1:30 forms spell integers of any size, and one past 4,300 digits cannot even be printed (a log
+    # line, the job's trip through XCom as JSON would fail)
+    if isinstance(value, int) and abs(value) > 10**18:
+        raise ValueError("is larger than any setting takes (at most 10^18)")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_a_number)]
+Seconds = Annotated[float, BeforeValidator(_a_number)]
+# C0 and C1 controls: a line break in a header value would start another header (aiohttp refuses the request)
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class RevisitPolicy(BaseModel):
@@ -102,30 +147,31 @@ class RevisitPolicy(BaseModel):
 class Settings(BaseModel):
     """Run-wide knobs. Defaults are polite enough to point at sites we do not control."""
 
-    model_config = ConfigDict(extra="forbid")
+    # .inf or .nan as a timeout or interval would make every request wait forever or never
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     user_agent: str = DEFAULT_USER_AGENT
-    min_body_chars: int = Field(200, ge=1)
-    max_body_chars: int = Field(1_000_000, ge=1)
-    min_host_interval_s: float = Field(1.0, ge=0)
-    host_concurrency: int = Field(2, ge=1, le=64)
-    global_concurrency: int = Field(32, ge=1, le=1024)
-    connect_timeout_s: float = Field(10.0, gt=0)
-    read_timeout_s: float = Field(20.0, gt=0)
-    total_timeout_s: float = Field(60.0, gt=0)
-    max_bytes: int = Field(10_000_000, ge=1024)
-    max_redirects: int = Field(5, ge=0, le=30)
-    max_tries: int = Field(3, ge=1, le=10)
-    host_failure_limit: int = Field(5, ge=1, description="connection failures in a row before a host counts as down")
-    backoff_base_s: float = Field(1.0, ge=0)
-    backoff_max_s: float = Field(60.0, ge=0)
+    min_body_chars: Count = Field(200, ge=1)
+    max_body_chars: Count = Field(1_000_000, ge=1)
+    min_host_interval_s: Seconds = Field(1.0, ge=0)
+    host_concurrency: Count = Field(2, ge=1, le=64)
+    global_concurrency: Count = Field(32, ge=1, le=1024)
+    connect_timeout_s: Seconds = Field(10.0, gt=0)
+    read_timeout_s: Seconds = Field(20.0, gt=0)
+    total_timeout_s: Seconds = Field(60.0, gt=0)
+    max_bytes: Count = Field(10_000_000, ge=1024)
+    max_redirects: Count = Field(5, ge=0, le=30)
+    max_tries: Count = Field(3, ge=1, le=10)
+    host_failure_limit: Count = Field(5, ge=1, description="connection failures in a row before a host counts as down")
+    backoff_base_s: Seconds = Field(1.0, ge=0)
+    backoff_max_s: Seconds = Field(60.0, ge=0)
     respect_robots: bool = True
     allow_private_hosts: list[str] = Field(default_factory=list)
     timezone: str = "UTC"
-    extract_workers: int = Field(0, ge=0, description="0 means one per core")
-    extract_time_limit_s: float = Field(60.0, gt=0, description="CPU seconds one page's extraction may take")
+    extract_workers: Count = Field(0, ge=0, description="0 means one per core")
+    extract_time_limit_s: Seconds = Field(60.0, gt=0, description="CPU seconds one page's extraction may take")
     # 5,000 fetches at one request a second take ~83 minutes: inside fetch_extract's 2-hour limit
-    max_articles: int | None = Field(5000, ge=1, description="article pages a source fetches per run")
+    max_articles: Count | None = Field(5000, ge=1, description="article pages a source fetches per run")
     revisit: RevisitPolicy = Field(default_factory=RevisitPolicy)
     schedule: str | None = Field(None, description="default schedule of the sources (cron, @preset or 15m / 2h)")
     schedule_timezone: str = Field("UTC", description="the zone cron schedules and presets are read in (IANA name)")
@@ -140,18 +186,32 @@ class Settings(BaseModel):
     def _known_zone(cls, value: str) -> str:
         return _check_zone(value)
 
+    @field_validator("user_agent")
+    @classmethod
+    def _header_value(cls, value: str) -> str:
+        # sent with every request: a value no HTTP header can carry fails every fetch of every source
+        if not value.strip():
+            raise ValueError("is empty: say who crawls and how to reach them, as the default does")
+        if _CONTROLS.search(value):
+            raise ValueError(f"{_shown(value)} holds a control character (a line break, a tab): an HTTP header cannot")
+        return value
+
     @field_validator("allow_private_hosts")
     @classmethod
     def _host_port(cls, value: list[str]) -> list[str]:
         for item in value:
             if not re.match(r"^[\w.\-\[\]:]+:\d{1,5}$", item):
                 raise ValueError(f"{item!r} is not HOST:PORT")
+            if not 1 <= int(item.rpartition(":")[2]) <= 65535:
+                raise ValueError(f"{item!r} names no port: a port is 1 to 65535")
         return value
 
     @model_validator(mode="after")
     def _bounds(self) -> Settings:
         if self.min_body_chars > self.max_body_chars:
             raise ValueError("min_body_chars is larger than max_body_chars")
+        if self.backoff_base_s > self.backoff_max_s:
+            raise ValueError("backoff_base_s is larger than backoff_max_s")
         return self
 
 
@@ -161,7 +221,7 @@ class _SourceBase(BaseModel):
     name: str
     language: str | None = None
     timezone: str | None = None
-    max_articles: int | None = Field(None, ge=1)
+    max_articles: Count | None = Field(None, ge=1)
     revisit: RevisitPolicy | None = Field(None, description="fields not given come from settings.revisit")
     # unset: the file's settings.schedule; an explicit null: manual runs only
     schedule: str | None = None
@@ -225,8 +285,26 @@ class UrlsSource(_SourceBase):
     urls: list[str] | None = None
     urls_file: str | None = None
 
+    @field_validator("urls_file")
+    @classmethod
+    def _path_or_http_url(cls, value: str | None) -> str | None:
+        # the discover stage fetches an http(s) URL and reads anything else as a path: `file:///x` would be read as
+        # the relative path `file:/x`, `ftp://host/list` as `ftp:/host/list`
+        from newsflow.urls import scheme_of, url_problem
+
+        if value is None or not scheme_of(value):
+            return value
+        if scheme_of(value) not in ("http", "https"):
+            raise ValueError(f"{value!r} is neither a path nor an http:// or https:// URL (a path with a ':' in its "
+                             "first part is written ./like:this)")
+        if url_problem(value.strip()):
+            raise ValueError(f"{value!r} is not an http:// or https:// URL with a host")
+        return value.strip()
+
     @model_validator(mode="after")
     def _one_locator(self) -> UrlsSource:
+        if self.urls is not None and self.urls_file is not None:
+            raise ValueError("give 'urls' or 'urls_file', not both: one list would be ignored")
         if not self.urls and not self.urls_file:
             raise ValueError("a 'urls' source needs 'urls' (a list) or 'urls_file' (a path or URL)")
         return self
@@ -235,6 +313,16 @@ class UrlsSource(_SourceBase):
 class WarcSource(_SourceBase):
     kind: Literal["warc"]
     path: str
+
+    @field_validator("revisit")
+    @classmethod
+    def _no_revisit(cls, value: RevisitPolicy | None, info: ValidationInfo) -> RevisitPolicy | None:
+        # only the sources file as written is checked: the file's default policy is filled in for every source,
+        # and a job carries it through XCom
+        if value is not None and (info.context or {}).get(AS_WRITTEN):
+            raise ValueError("a warc source reads its pages from the archive, never the network: a revisit policy "
+                             "has no effect on it")
+        return value
 
 
 Source = Annotated[FeedSource | SitemapSource | UrlsSource | WarcSource, Field(discriminator="kind")]
@@ -265,6 +353,17 @@ class SourcesFile(BaseModel):
             else:
                 source.revisit = self.settings.revisit.model_copy(
                     update={key: getattr(given, key) for key in given.model_fields_set})
+        return self
+
+    @model_validator(mode="after")
+    def _one_dag_per_schedule(self) -> SourcesFile:
+        # dags/news_scheduled.py makes one DAG per id: of two schedules with one id, one would never run
+        seen: dict[str, str] = {}
+        for key in self.schedule_groups():
+            dag_id = scheduled_dag_id(key)
+            if dag_id in seen:
+                raise ValueError(f"schedules {seen[dag_id]!r} and {key!r} would be one DAG, {dag_id}")
+            seen[dag_id] = key
         return self
 
     def source(self, name: str) -> FeedSource | SitemapSource | UrlsSource | WarcSource:
@@ -315,7 +414,7 @@ def duration_seconds(value: str) -> int | None:
     match = _SCHEDULE_DURATION_RE.match(value.strip())
     if not match or not any(match.groups()):
         return None
-    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    days, hours, minutes, seconds = (_whole(g or "0") for g in match.groups())
     return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
 
 
@@ -328,14 +427,17 @@ def check_schedule(value: str) -> str:
     if seconds is not None:
         if seconds < MIN_INTERVAL_S:
             raise ValueError(f"schedule {value!r} is shorter than a minute")
+        if seconds > MAX_SCHEDULE_S:
+            raise ValueError(f"schedule {_shown(value)} is longer than {MAX_SCHEDULE_S // 86400}d, the longest "
+                             "schedule")
         return value
     # croniter ships with Airflow, which parses cron schedules with it
     from croniter import croniter
 
     if len(value.split()) == 5 and croniter.is_valid(value):
         return value
-    raise ValueError(f"schedule {value!r} is not a cron expression (5 fields), one of {', '.join(SCHEDULE_PRESETS)}, "
-                     "or a duration such as 15m, 2h or 1d")
+    raise ValueError(f"schedule {_shown(value)} is not a cron expression (5 fields), one of "
+                     f"{', '.join(SCHEDULE_PRESETS)}, or a duration such as 15m, 2h or 1d")
 
 
 def zoned_schedule(schedule: str, zone: str = UTC_ZONE) -> str:
@@ -367,9 +469,48 @@ def canonical_schedule(value: str) -> str:
     return f"{seconds}s"
 
 
+# Airflow refuses a DAG id over 250 characters: room for news_ingest_cron_, a hash and the longest zone name
+_CRON_SLUG_CHARS = 160
+
+
+def _read_back_cron(slug: str) -> str:
+    """The one cron expression a cron slug stands for: five fields, each one token or two joined as a step of
+    `*` (`x_5` is `*/5`) or a range (`1_5` is `1-5`, `MON_FRI` is `MON-FRI`), joined from the right."""
+    tokens = slug.split("_")
+    joins = len(tokens) - 5
+    fields: list[str] = []
+    at = len(tokens) - 1
+    while at >= 0:
+        left, right = tokens[at - 1] if at else "", tokens[at]
+        if joins > 0 and left == "x" and right.isdigit():
+            fields.append(f"{left}/{right}")
+        elif joins > 0 and ((left.isdigit() and right.isdigit())
+                            or (left.isalpha() and right.isalpha() and "x" not in (left, right))):
+            fields.append(f"{left}-{right}")
+        else:
+            fields.append(right)
+            at -= 1
+            continue
+        joins -= 1
+        at -= 2
+    return " ".join(reversed(fields)).replace("x", "*") if joins == 0 else ""
+
+
+def _cron_slug(schedule: str) -> str:
+    """`cron_0_6_x_x_1_5` for `0 6 * * 1-5`. A slug keeps digits and names only, so `0 6 * * 1,5` or `0-6 * * 1 5`
+    would spell it too: an expression the slug does not read back as gets a hash of itself after `__`, which no
+    plain slug holds, and so does one too long for a DAG id."""
+    plain = re.sub(r"[^0-9A-Za-z]+", "_", schedule.replace("*", "x")).strip("_")
+    if len(plain) <= _CRON_SLUG_CHARS and _read_back_cron(plain) == schedule:
+        return f"cron_{plain}"
+    digest = hashlib.sha256(schedule.encode()).hexdigest()[:10]
+    return f"cron_{plain[:_CRON_SLUG_CHARS].rstrip('_')}__{digest}"
+
+
 def schedule_slug(schedule: str) -> str:
     """The part of a scheduled DAG's id that names its schedule (a zoned_schedule key): `hourly`, `every_15m`,
-    `every_minute`, `cron_0_6_x_x_x`, and the zone after it when not UTC (`cron_0_6_x_x_x_asia_tokyo`)."""
+    `every_minute`, `cron_0_6_x_x_x`, and the zone after it when not UTC (`cron_0_6_x_x_x_asia_tokyo`). Distinct
+    schedules get distinct ids (see _cron_slug)."""
     schedule, zone = split_zone(schedule)
     schedule = canonical_schedule(schedule)
     if schedule.startswith("@"):
@@ -379,7 +520,7 @@ def schedule_slug(schedule: str) -> str:
     elif duration_seconds(schedule) is not None:
         slug = f"every_{schedule}"
     else:
-        slug = "cron_" + re.sub(r"[^0-9A-Za-z]+", "_", schedule.replace("*", "x")).strip("_")
+        slug = _cron_slug(schedule)
     if zone == UTC_ZONE:
         return slug
     # Etc/GMT+3 and Etc/GMT-3 are different zones
@@ -426,13 +567,29 @@ def _describe(error: dict, raw: dict) -> str:
     return f"{', '.join(where) or 'top level'}: {msg}"
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """safe_load that refuses a key given twice in one mapping. YAML keeps the last one without a word, so a second
-    `settings:` block would silently replace the first, and a repeated `url:` pick one of two feeds."""
+    `settings:` block would silently replace the first, and a repeated `url:` pick one of two feeds. Keys a merge
+    (`<<: *defaults`) brings in may be given again: overriding them is what a merge is for."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.written_keys: dict[yaml.Node, list[yaml.Node]] = {}
+
+    def flatten_mapping(self, node):
+        # recorded before the first flattening, which mixes the merged keys in: a mapping another one merges may be
+        # flattened through that one before it is constructed itself
+        self.written_keys.setdefault(node, [key for key, _value in node.value if key.tag != _MERGE_TAG])
+        super().flatten_mapping(node)
 
     def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)
         seen = set()
-        for key_node, _value in node.value:
+        for key_node in self.written_keys.get(node, []):
             key = self.construct_object(key_node, deep=deep)
             try:
                 if key in seen:
@@ -442,6 +599,20 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             except TypeError:  # an unhashable key: the model rejects it with its own message
                 continue
         return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node):
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:  # Python reads no more than 4,300 digits as an integer
+            raise yaml.constructor.ConstructorError(None, None, f"a number of {len(node.value)} digits, longer than "
+                                                    "any setting takes", node.start_mark) from None
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:  # YAML types 2024-13-45 as a date by its shape; datetime refuses the month
+            raise yaml.constructor.ConstructorError(None, None, f"{node.value!r} is no date ({exc})",
+                                                    node.start_mark) from None
 
     def construct_yaml_str(self, node):
         # YAML's "\ud800" escape makes half of a UTF-16 pair, no character: such a URL or name could be neither
@@ -458,6 +629,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:str", _UniqueKeyLoader.construct_yaml_str)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _UniqueKeyLoader.construct_yaml_int)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _UniqueKeyLoader.construct_yaml_timestamp)
 
 
 def parse_sources(text: str, origin: str = "<string>") -> SourcesFile:
@@ -465,10 +638,13 @@ def parse_sources(text: str, origin: str = "<string>") -> SourcesFile:
         raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise ConfigError(f"{origin}: not valid YAML: {exc}") from None
+    except RecursionError:  # PyYAML builds nested collections recursively: a few hundred levels reach Python's limit
+        raise ConfigError(f"{origin}: not valid YAML: nested too deeply to read (a sources file needs a handful of "
+                          "levels)") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin}: expected a mapping with a 'sources:' list at the top level")
     try:
-        return SourcesFile.model_validate(raw)
+        return SourcesFile.model_validate(raw, context={AS_WRITTEN: True})
     except ValidationError as exc:
         lines = [f"{origin}: {_describe(e, raw)}" for e in exc.errors()]
         raise ConfigError("invalid sources file\n  " + "\n  ".join(lines)) from None
