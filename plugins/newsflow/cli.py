@@ -8,15 +8,21 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 # newsflow.config (pydantic, yaml) and the warehouse (duckdb) are imported where used: `status` and `down` stay light
 
 
 DEMO_PORT = 8765
+
+
+class UsageError(Exception):
+    """A command given what it cannot use (an output that is a folder, ...): one line, exit 2 like argparse's."""
 
 
 def _set_warehouse(path: str | None) -> None:
@@ -45,14 +51,31 @@ def _print_table(columns: list[str], rows: list[tuple], out=None, max_width: int
         # a wide character that would straddle the cut is left out whole (clip pads its place with a space)
         return text if width(text) <= max_width else clip(text, 0, max_width - 1).rstrip() + "…"
 
+    # a header can come from the data as much as a cell (a PIVOT names its columns after values)
+    headers = [cell(c) for c in columns]
     cells = [[cell(v) for v in row] for row in rows]
-    widths = [max([width(c)] + [width(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    line = "  ".join(ljust(c, w) for c, w in zip(columns, widths, strict=True))
+    widths = [max([width(h)] + [width(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    line = "  ".join(ljust(h, w) for h, w in zip(headers, widths, strict=True))
     print(line, file=out)
     print("  ".join("-" * w for w in widths), file=out)
     for row in cells:
         print("  ".join(ljust(v, w) for v, w in zip(row, widths, strict=True)), file=out)
     print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", file=out)
+
+
+# JSON has no NaN or infinity: Python's json module would write the bare words NaN and Infinity, which no strict
+# parser reads. They become the strings JavaScript's Number() and Python's float() read back.
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _jsonable(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return _NON_FINITE[repr(value)]
+    if isinstance(value, dict):  # a STRUCT, or a MAP whose keys need not be strings
+        return {k if isinstance(k, str) else str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 def _write_rows(columns, rows, fmt: str, out=None) -> None:
@@ -62,10 +85,63 @@ def _write_rows(columns, rows, fmt: str, out=None) -> None:
         writer.writerow(columns)
         writer.writerows(rows)
     elif fmt == "json":
-        json.dump([dict(zip(columns, row, strict=True)) for row in rows], out, ensure_ascii=False, indent=1, default=str)
+        _distinct_names(columns)
+        # allow_nan=False: a non-finite float that _jsonable missed fails here rather than writing invalid JSON
+        json.dump([dict(zip(columns, _jsonable(row), strict=True)) for row in rows], out, ensure_ascii=False,
+                  indent=1, default=str, allow_nan=False)
         out.write("\n")
     else:
         _print_table(columns, rows, out)
+
+
+def _distinct_names(columns: list[str]) -> None:
+    """A JSON object keeps one value per name: `select 1 a, 2 a` would come out as {"a": 2}."""
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise UsageError(f"--format json needs distinct column names, and {', '.join(map(repr, twice))} names more "
+                         "than one column: rename them with AS (or use --format csv)")
+
+
+def _as_duckdb_text(sqltype) -> bool:
+    """Whether a column's values are handed to Python differently from what they are: an INTERVAL becomes a
+    timedelta of 30-day months ('1 year' showed as "360 days, 0:00:00"), a BLOB bytes (b'\\xff'); in a list, struct
+    or map as much as alone."""
+    if sqltype.id in ("interval", "blob"):
+        return True
+    if sqltype.id in ("list", "array", "struct", "map", "union"):
+        return any(hasattr(child, "id") and _as_duckdb_text(child) for _name, child in sqltype.children)
+    return False
+
+
+def _text_type(sqltype) -> str:
+    """`sqltype` with VARCHAR for every INTERVAL and BLOB in it: a cast to it keeps lists, structs and maps whole
+    (JSON arrays and objects) and gives those values DuckDB's own text."""
+    if not _as_duckdb_text(sqltype):
+        return str(sqltype)
+    kind = sqltype.id
+    children = sqltype.children if kind in ("list", "array", "struct", "map") else []
+    parts = dict(children)
+    if kind == "list":
+        return f"{_text_type(parts['child'])}[]"
+    if kind == "array":
+        return f"{_text_type(parts['child'])}[{parts['size']}]"
+    if kind == "map":
+        return f"MAP({_text_type(parts['key'])}, {_text_type(parts['value'])})"
+    if kind == "struct":
+        return "STRUCT(" + ", ".join('"' + name.replace('"', '""') + '" ' + _text_type(child)
+                                     for name, child in children) + ")"
+    return "VARCHAR"  # the INTERVAL or BLOB itself, or a UNION holding one
+
+
+def _shown(relation):
+    """The relation with those columns cast (_text_type): DuckDB's own text for INTERVAL and BLOB values ("1 year",
+    "\\xFF\\x00"), as its CLI and CSV export print them. The other values stay as they are (JSON numbers, nulls)."""
+    types = relation.types
+    if not any(_as_duckdb_text(t) for t in types):
+        return relation
+    # by position: two columns may share a name
+    return relation.project(", ".join(f"cast(#{i} as {_text_type(t)})" if _as_duckdb_text(t) else f"#{i}"
+                                      for i, t in enumerate(types, start=1)))
 
 
 def run_ingest(sources_file: str, sources: list[str] | None = None, *, env_extra: dict | None = None,
@@ -179,22 +255,57 @@ def run_quality() -> None:
     """news_quality through Airflow: the scheduler would start it from the articles Asset; `dags test` does not."""
     from newsflow.airflow_runner import dags_test
     from newsflow.config import data_dir, warehouse_path
-    from newsflow.warehouse import query
 
     env = {"NEWSFLOW_WAREHOUSE": str(warehouse_path()), "NEWSFLOW_DATA_DIR": str(data_dir())}
     print("\nnews_quality: checks, Data Docs and dashboard", flush=True)
     dags_test("news_quality", {}, env_extra=env, echo=lambda m: print(m, flush=True))
+    print_quality_summary()
+    print(f"dashboard: {data_dir() / 'reports' / 'dashboard.html'}")
+    print(f"Data Docs: {data_dir() / 'data_docs' / 'index.html'}")
+
+
+def print_quality_summary(run_id: str | None = None) -> None:
+    """The checks of quality run `run_id` (else the latest) by status."""
+    from newsflow.warehouse import query
+
     columns, rows = query(
         """
         select status, count(*) as checks, string_agg(distinct check_name, ', ' order by check_name) as names
-        from quality_checks where run_id = (select run_id from quality_checks order by checked_at desc limit 1)
+        from quality_checks
+        where run_id = coalesce($run, (select run_id from quality_checks order by checked_at desc limit 1))
         group by status order by status
-        """
-    )
+        """, {"run": run_id})
     print("\nQuality checks (this run):")
     _print_table(columns, rows, max_width=90)
-    print(f"dashboard: {data_dir() / 'reports' / 'dashboard.html'}")
-    print(f"Data Docs: {data_dir() / 'data_docs' / 'index.html'}")
+
+
+def wait_for_quality(client, state: dict, ingest_run_id: str, timeout: float = 600.0) -> int:
+    """`ingest --quality` on the service: the scheduler starts news_quality from the articles Asset the load
+    updated (running one here as well would check the warehouse twice); wait for the run this load's event
+    created, named by the event (REST API, assets/events), and say how it went."""
+    from urllib.parse import quote
+
+    deadline = time.monotonic() + timeout
+    path = f"/assets/events?source_dag_id=news_ingest&source_run_id={quote(ingest_run_id, safe='')}"
+    runs: list[dict] = []
+    while not runs and time.monotonic() < deadline:
+        runs = [run for event in client.get(path).get("asset_events", [])
+                for run in event.get("created_dagruns", []) if run.get("dag_id") == "news_quality"]
+        if not runs:
+            time.sleep(2)
+    if not runs:
+        print(f"newsflow: no news_quality run started from this load within {timeout:.0f} s; see {state['url']}",
+              file=sys.stderr)
+        return 1
+    quality_run = runs[0]["run_id"]
+    print(f"\nnews_quality: {quality_run} (started by this run's load)", flush=True)
+    final = client.wait("news_quality", quality_run, echo=lambda m: print(m, flush=True))
+    if final != "success":
+        print(f"newsflow: news_quality run {quality_run} {final}; see {state['url']}", file=sys.stderr)
+        return 1
+    print_quality_summary(quality_run)
+    print(f"dashboard: {state['url'].rstrip('/')}/newsflow/dashboard")
+    return 0
 
 
 def cmd_ingest(args) -> int:
@@ -261,6 +372,8 @@ def ingest_on_service(state: dict, args) -> int:
     failed = print_run_summary(run["dag_run_id"])
     if failed:
         print(f"newsflow: {len(failed)} source(s) failed: {', '.join(failed)}", file=sys.stderr)
+    if args.quality:
+        return wait_for_quality(client, state, run["dag_run_id"])
     return 0
 
 
@@ -272,10 +385,10 @@ def cmd_up(args) -> int:
 
 
 def _days(value: str) -> float:
-    from newsflow.env_settings import parse_number
+    from newsflow.env_settings import MAX_DAYS, parse_number
 
     try:
-        return parse_number(value, repr(value), expected="a number of days")
+        return parse_number(value, repr(value), maximum=MAX_DAYS, expected="a number of days")
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -343,10 +456,26 @@ def cmd_reprocess(args) -> int:
 
 
 def cmd_sql(args) -> int:
-    from newsflow.warehouse import query
+    import duckdb
+
+    from newsflow.warehouse import open_read_only, reading_query
 
     _set_warehouse(args.warehouse)
-    columns, rows = query(args.query)
+    con = open_read_only()
+    try:
+        # statement by statement: a PIVOT's enum type comes first, and an EXPLAIN of one comes in a transaction,
+        # whose COMMIT would be the text's result
+        relation = None
+        for statement in con.extract_statements(reading_query(con, args.query)):
+            result = con.sql(statement)
+            if statement.type in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
+                relation = result
+        columns = relation.columns
+        if args.format == "json":
+            _distinct_names(columns)  # before the query runs
+        rows = _shown(relation).fetchall()
+    finally:
+        con.close()
     _write_rows(columns, rows, args.format)
     return 0
 
@@ -391,22 +520,47 @@ def cmd_warehouse_upgrade(args) -> int:
     return 0
 
 
+def _output_file(value: str, what: str = "file") -> Path:
+    """--output as an absolute path, refused when it cannot be a file: empty would be the working directory."""
+    if not value.strip():
+        raise UsageError(f"--output is empty: name the {what} to write")
+    if "\0" in value:
+        raise UsageError(f"--output {value!r} holds a NUL character, which no file name can")
+    output = Path(value).resolve()
+    if output.is_dir():
+        raise UsageError(f"--output {output} is a directory: name the {what} to write")
+    return output
+
+
 def cmd_export(args) -> int:
-    from newsflow.warehouse import connect
+    import duckdb
+
+    from newsflow.warehouse import open_read_only, reading_query, user_statements
 
     _set_warehouse(args.warehouse)
-    output = Path(args.output).resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    con = connect(read_only=True)
+    output = _output_file(args.output)
+    con = open_read_only()
     try:
-        relation = con.sql(args.query)
-        if args.format == "parquet":
-            relation.write_parquet(str(output), compression="zstd")
-        else:
-            relation.write_csv(str(output), header=True)
-        count = con.execute(
-            f"select count(*) from read_{'parquet' if args.format == 'parquet' else 'csv'}(?)", [str(output)]
-        ).fetchall()[0][0]
+        options = "format parquet, compression zstd" if args.format == "parquet" else "format csv, header true"
+        # the query on lines of its own: a trailing `-- comment` would otherwise swallow the closing parenthesis
+        target = "'" + str(output).replace("'", "''") + "'"
+        copy = f"copy (\n{reading_query(con, args.query)}\n) to {target} ({options})"
+        try:
+            statements = user_statements(con, copy)
+        except duckdb.ParserException:
+            statements = []
+        if [s.type for s in statements] != [duckdb.StatementType.COPY]:
+            raise UsageError("export writes the rows of a query (SELECT, FROM, WITH, VALUES, PIVOT); DESCRIBE, SHOW, "
+                             "SUMMARIZE, PRAGMA and EXPLAIN are shown by `newsflow sql`")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        # COPY says how many rows it wrote. Reading the file back to count them took the path for a glob (other
+        # files counted, `[1]` matched `1`), a numeric header for a row, and failed on /dev/null. A PIVOT's enum
+        # type comes first in the same text: every statement runs, COPY's answer is the count.
+        count = 0
+        for statement in con.extract_statements(copy):
+            cursor = con.execute(statement)
+            if statement.type == duckdb.StatementType.COPY:
+                count = cursor.fetchone()[0]
     finally:
         con.close()
     print(f"wrote {count} row(s) to {output}")
@@ -433,7 +587,7 @@ def cmd_report(args) -> int:
     from newsflow.report import build_report
 
     _set_warehouse(args.warehouse)
-    output = build_report(args.output, term=args.term)
+    output = build_report(_output_file(args.output, "HTML file"), term=args.term)
     print(f"wrote dashboard {output} ({output.stat().st_size // 1024} KiB, self-contained: open it offline)")
     return 0
 
@@ -531,14 +685,27 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - sorted below; anything else is raised again
         # the error classes are imported only when needed: newsflow.warehouse imports duckdb
         from newsflow.airflow_runner import DagRunFailed
-        from newsflow.alerts import AlertError
+        from newsflow.alerts import AlertError, AlertSettingsError
         from newsflow.config import ConfigError
+        from newsflow.env_settings import SettingError
         from newsflow.service import ServiceError
-        from newsflow.warehouse import WarehouseBusy, WarehouseConfigError
+        from newsflow.warehouse import (
+            NotOneQuery,
+            QueryRefused,
+            WarehouseBusy,
+            WarehouseConfigError,
+            WarehouseUnreadable,
+        )
 
-        if isinstance(exc, ConfigError | WarehouseConfigError):
+        # given what cannot be used: a bad setting or option, an empty query or several, an output that is a folder
+        if isinstance(exc, ConfigError | WarehouseConfigError | SettingError | AlertSettingsError | NotOneQuery
+                      | UsageError):
             print(f"newsflow: {exc}", file=sys.stderr)
             return 2
+        # a query that would write, a warehouse DuckDB cannot open: exit 1, as DuckDB's own refusal always had
+        if isinstance(exc, QueryRefused | WarehouseUnreadable):
+            print(f"newsflow: {exc}", file=sys.stderr)
+            return 1
         if isinstance(exc, WarehouseBusy):
             from newsflow.stages.failures import classify
 
@@ -550,9 +717,9 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, DagRunFailed | OSError | ServiceError | AlertError):
             print(f"newsflow: {exc}", file=sys.stderr)
             return 1
-        # duckdb errors in a user's query deserve one clear line
+        # duckdb errors in a user's query deserve one clear line; in other commands they are not a query's
         if type(exc).__module__.startswith("_duckdb") or type(exc).__module__.startswith("duckdb"):
-            print(f"newsflow: query failed: {exc}", file=sys.stderr)
+            print(f"newsflow: {'query failed: ' if args.command in ('sql', 'export') else ''}{exc}", file=sys.stderr)
             return 1
         raise
 

@@ -214,7 +214,8 @@ def collect(con, *, term: str | None = None, now: datetime | None = None) -> dic
 
 def _check_changes(con, run_id: str) -> dict[tuple[str, str], str]:
     """(check, source) -> what it was in the quality run before ("was pass", "new"), for the checks whose status
-    changed: the alerts' comparison (macro quality_changes), absent from a lake migrated before it existed."""
+    changed (macro quality_changes; the alerts compare with what they last said instead), absent from a lake
+    migrated before it existed."""
     if not con.execute("select count(*) from duckdb_functions() where function_name = 'quality_changes'").fetchone()[0]:
         return {}
     rows = con.execute("select check_name, source, previous_status, previous_run_id from quality_changes(?) "
@@ -590,6 +591,11 @@ def build_report(output: str | Path, *, warehouse: str | Path | None = None, ter
     finally:
         con.close()
     tmp = output.with_name(output.name + ".tmp")
-    tmp.write_text(render(data), encoding="utf-8")
-    tmp.replace(output)  # the UI plugin never serves a half-written file
+    try:
+        tmp.write_text(render(data), encoding="utf-8")
+        tmp.replace(output)  # the UI plugin never serves a half-written file
+    except BaseException:
+        # an output that is a folder, a full disk, Ctrl-C: a megabytes-large .tmp would stay behind
+        tmp.unlink(missing_ok=True)
+        raise
     return output

@@ -213,13 +213,154 @@ def open_for_write(path: str | os.PathLike | None = None):
     return con
 
 
-def query(sql: str, params: list | dict | None = None, path: str | os.PathLike | None = None) -> tuple[list[str], list[tuple]]:
-    """Read-only query for analysts and the CLI; nothing here can change the warehouse."""
-    con = connect(path, read_only=True)
+# -- reading ---------------------------------------------------------------------------------------------------
+class WarehouseUnreadable(RuntimeError):
+    """DuckDB could not open the lake for reading (a catalog that is not a database, ...): not a query's fault."""
+
+
+class QueryRefused(ValueError):
+    """A query the read-only helpers do not run: it could change the warehouse or write a file."""
+
+
+class NotOneQuery(ValueError):
+    """A query text that holds no statement (blank, only comments or semicolons), or several."""
+
+
+# Functions a SELECT may call that change something all the same. On a read-only attach DuckLake's maintenance
+# functions still touch the data folder before their catalog update fails (DuckLake of DuckDB 1.5.5:
+# ducklake_cleanup_old_files deleted the files scheduled for deletion, ducklake_merge_adjacent_files wrote a merged
+# file); the lake's own macros merge_adjacent_files, set_option and set_commit_message call them; enable_logging
+# writes log files; checkpoints write; and query, json_execute_serialized_sql, import_database and the sqlite_ and
+# postgres_ functions run SQL this check never sees (postgres_execute on a Postgres catalog itself).
+# tests/unit/test_cli_sql.py holds every other table function of these versions as reviewed: a new one fails there.
+WRITING_FUNCTIONS = frozenset({
+    "ducklake_add_data_files", "ducklake_cleanup_old_files", "ducklake_commit", "ducklake_delete_orphaned_files",
+    "ducklake_expire_snapshots", "ducklake_flush_inlined_data", "ducklake_merge_adjacent_files",
+    "ducklake_rewrite_data_files", "ducklake_set_commit_message", "ducklake_set_option",
+    "merge_adjacent_files", "set_option", "set_commit_message",
+    "checkpoint", "force_checkpoint", "enable_logging", "disable_logging", "truncate_duckdb_logs",
+    "enable_profiling", "disable_profiling",
+    "query", "json_execute_serialized_sql", "import_database",
+    "sqlite_attach", "sqlite_query", "postgres_attach", "postgres_configure_pool", "postgres_execute", "postgres_query",
+})
+_NAME = re.compile(rb'"(?:[^"]|"")*"|[\w$\x80-\xff]+')
+
+
+def open_read_only(path: str | os.PathLike | None = None):
+    """connect(read_only=True), with DuckDB's own errors while opening the lake as WarehouseUnreadable: a corrupt
+    catalog is the warehouse's fault, not the query's."""
+    import duckdb
+
     try:
+        return connect(path, read_only=True)
+    except duckdb.Error as exc:
+        raise WarehouseUnreadable(f"the warehouse at {lake(path).location} could not be opened: {exc}") from exc
+
+
+def user_statements(con, sql: str) -> list:
+    """The statements of `sql` as DuckDB parses them, less those it adds of its own: a PIVOT whose columns come
+    from its data gets an enum type made first (a CREATE with no text, in a transaction when wrapped)."""
+    import duckdb
+
+    generated = (duckdb.StatementType.CREATE, duckdb.StatementType.TRANSACTION)
+    return [s for s in con.extract_statements(sql) if s.query.strip() or s.type not in generated]
+
+
+def reading_query(con, sql: str) -> str:
+    """`sql` when it is one statement that only reads, without its trailing semicolons (ready to be wrapped in a
+    COPY); NotOneQuery or QueryRefused otherwise. Reading: SELECT, FROM, WITH, VALUES, TABLE, PIVOT, UNPIVOT,
+    DESCRIBE, SHOW, SUMMARIZE, a PRAGMA that reads, and EXPLAIN [ANALYZE] of one of them. The lake is attached
+    read-only, but a query could still ATTACH its catalog again writable, COPY to a file or call a function that
+    writes (WRITING_FUNCTIONS)."""
+    import duckdb
+
+    statements = user_statements(con, sql)
+    if not statements:
+        raise NotOneQuery("the query is empty (blank, only comments or semicolons): give one SELECT")
+    if len(statements) > 1:
+        raise NotOneQuery(f"the query holds {len(statements)} statements: give one at a time")
+    kind = statements[0].type
+    text = sql.encode()
+    tokens = duckdb.tokenize(sql)
+    if kind == duckdb.StatementType.EXPLAIN:
+        # EXPLAIN ANALYZE runs the statement it explains: that one must read too. `explain (...)` opens an option
+        # list or the query itself: the text after the parentheses is the query only if it parses as one
+        *options_first, whole = _explained(text, tokens)
+        for start in options_first:
+            try:
+                reading_query(con, text[start:].decode())
+                break
+            except (duckdb.ParserException, NotOneQuery):
+                continue
+        else:
+            reading_query(con, text[whole:].decode())
+    elif kind != duckdb.StatementType.SELECT:
+        raise QueryRefused(f"only reading queries are allowed (the warehouse is opened read-only): "
+                           f"{kind.name.replace('_', ' ')} is refused")
+    # a PRAGMA that reads is replaced by the query it stands for, which is checked too
+    for checked in [sql, *(s.query for s in con.extract_statements(sql))]:
+        writer = next((name for name in _called(checked) if name in WRITING_FUNCTIONS), None)
+        if writer:
+            raise QueryRefused(f"only reading queries are allowed (the warehouse is opened read-only): {writer}() "
+                               "writes or runs SQL of its own")
+    end = len(text)
+    while tokens and text[tokens[-1][0]:tokens[-1][0] + 1] == b";":
+        end = tokens.pop()[0]
+    return text[:end].decode()
+
+
+def _name(text: bytes, start: int) -> str:
+    # DuckDB looks functions up without regard to case, quoted or not
+    found = _NAME.match(text, start)
+    name = found.group().decode(errors="replace") if found else ""
+    return (name[1:-1].replace('""', '"') if name.startswith('"') else name).lower()
+
+
+def _called(sql: str) -> list[str]:
+    """Every name followed by an opening parenthesis (the tokenizer's offsets are in UTF-8 bytes)."""
+    import itertools
+
+    import duckdb
+
+    text = sql.encode()
+    tokens = duckdb.tokenize(sql)
+    names = (duckdb.token_type.identifier, duckdb.token_type.keyword)
+    return [_name(text, start) for (start, kind), (after, _) in itertools.pairwise(tokens)
+            if kind in names and text[after:after + 1] == b"("]
+
+
+def _explained(text: bytes, tokens: list) -> list[int]:
+    """Where the statement of `EXPLAIN [ANALYZE | (options)] statement` may start: after the option list first,
+    then at its parenthesis (`explain (select 1) union (select 2)` has none)."""
+    if not tokens or _name(text, tokens[0][0]) != "explain":
+        raise QueryRefused("only reading queries are allowed (the warehouse is opened read-only): cannot tell what "
+                           "this EXPLAIN explains")
+    at = 1
+    starts = []
+    if at < len(tokens) and _name(text, tokens[at][0]) in ("analyze", "analyse"):
+        at += 1
+    elif at < len(tokens) and text[tokens[at][0]:tokens[at][0] + 1] == b"(":
+        opening, depth = at, 0
+        while at < len(tokens):
+            depth += {b"(": 1, b")": -1}.get(text[tokens[at][0]:tokens[at][0] + 1], 0)
+            at += 1
+            if depth == 0:
+                break
+        starts.append(tokens[at][0] if at < len(tokens) else len(text))
+        at = opening
+    if at >= len(tokens):
+        raise NotOneQuery("EXPLAIN of nothing: give the query to explain")
+    return [*starts, tokens[at][0]]
+
+
+def query(sql: str, params: list | dict | None = None, path: str | os.PathLike | None = None) -> tuple[list[str], list[tuple]]:
+    """One reading query (reading_query) for analysts and the CLI, on the warehouse opened read-only: nothing here
+    can change the warehouse or write a file."""
+    con = open_read_only(path)
+    try:
+        reading_query(con, sql)
         cursor = con.execute(sql, params) if params else con.execute(sql)
-        columns = [d[0] for d in cursor.description] if cursor.description else []
-        return columns, cursor.fetchall()
+        return [d[0] for d in cursor.description], cursor.fetchall()
     finally:
         con.close()
 
@@ -408,6 +549,7 @@ KEYS = {
     "http_cache": ("canonical_url",),
     "article_aliases": ("alias_id",),
     "quality_checks": ("run_id", "check_name", "source"),
+    "alerts_sent": ("run_id", "check_name", "source", "sent_at"),
     "schema_migrations": ("version",),
     "schema_objects": ("name",),
 }

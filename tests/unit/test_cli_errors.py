@@ -72,3 +72,89 @@ def test_tables_line_up_in_every_script_and_never_hand_the_terminal_a_control_se
     assert "ok\ufffd]0;pwned\ufffd then \ufffdtxet" in lines[4]
     # cut to at most 30 columns: 14 two-column characters and the ellipsis, not 29 characters
     assert "政府政府政府政府政府政府政府…" in lines[5] and width("政府政府政府政府政府政府政府…") == 29
+
+
+def test_a_warehouse_that_cannot_be_opened_is_not_a_failed_query(tmp_path, monkeypatch, capsys):
+    from newsflow.cli import main
+
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    (warehouse / "catalog.sqlite").write_bytes(b"not a database" * 600)
+    monkeypatch.setenv("NEWSFLOW_WAREHOUSE", str(warehouse))  # main() sets it; restored after the test
+    for argv in (["sql", "select 1"], ["export", "--query", "select 1", "--output", str(tmp_path / "o.csv")]):
+        assert main([*argv, "--warehouse", str(warehouse)]) == 1
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"newsflow: the warehouse at {warehouse} could not be opened")
+        assert "file is not a database" in lines[0] and "query failed" not in lines[0]
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "infinity", "1e10", "1e400", "36501"])
+def test_days_must_be_a_finite_sensible_number(value, capsys):
+    """float() takes nan and inf: `--days nan` ended in a ValueError traceback, inf and 1e10 in an OverflowError."""
+    import argparse
+
+    from newsflow.cli import _days, main
+
+    with pytest.raises(argparse.ArgumentTypeError, match=f"^'{value}': "):
+        _days(value)
+    with pytest.raises(SystemExit) as exit_:
+        main(["clean-metadata", f"--days={value}"])  # = : argparse takes a bare -inf for an option
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(f"newsflow clean-metadata: error: argument --days: '{value}': ")
+    assert _days("36500") == 36500 and _days("0.5") == 0.5
+
+
+def test_settings_refuse_nan_infinity_and_absurd_days(monkeypatch):
+    from newsflow.env_settings import SettingError, days_setting, number_setting, parse_number
+
+    for value in ("nan", "inf", "-inf"):
+        with pytest.raises(SettingError, match=f"^X={value!r}: expected a number \\(not NaN or infinity\\)$"):
+            parse_number(value, f"X={value!r}")
+    monkeypatch.setenv("NEWSFLOW_SOME_DAYS", "1e10")
+    with pytest.raises(ValueError, match="^NEWSFLOW_SOME_DAYS='1e10': must be at most 36500$"):
+        days_setting("NEWSFLOW_SOME_DAYS", 30)
+    monkeypatch.setenv("NEWSFLOW_SOME_COUNT", "1" * 5000)  # past int()'s digit limit: a ValueError of its own
+    with pytest.raises(SettingError, match="^NEWSFLOW_SOME_COUNT="):
+        number_setting("NEWSFLOW_SOME_COUNT", 5, kind=int)
+
+
+@pytest.mark.parametrize("value", ["abc", "nan", "1e10"])
+def test_a_bad_retention_variable_is_one_line_not_a_traceback(value, monkeypatch, capsys):
+    from newsflow.cli import main
+
+    monkeypatch.setenv("NEWSFLOW_METADATA_RETENTION_DAYS", value)
+    assert main(["clean-metadata"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"newsflow: NEWSFLOW_METADATA_RETENTION_DAYS={value!r}: "), lines
+
+
+@pytest.fixture(scope="module")
+def small_lake(tmp_path_factory):
+    from newsflow.warehouse import open_for_write
+
+    path = tmp_path_factory.mktemp("report") / "lake"
+    open_for_write(path).close()
+    return path
+
+
+def test_report_to_a_directory_or_nowhere_is_refused_and_leaves_no_temp_file(small_lake, tmp_path, monkeypatch,
+                                                                             capsys):
+    """`--output <existing dir>` failed but left the 4.8 MB <dir>.tmp beside it; `--output ""` wrote
+    <working directory>.tmp next to the working directory."""
+    from newsflow.cli import main
+    from newsflow.report import build_report
+
+    monkeypatch.setenv("NEWSFLOW_WAREHOUSE", str(small_lake))
+    work = tmp_path / "work"
+    (work / "folder").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    assert main(["report", "--output", "folder", "--warehouse", str(small_lake)]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line == f"newsflow: --output {work / 'folder'} is a directory: name the HTML file to write"
+    assert main(["report", "--output", "", "--warehouse", str(small_lake)]) == 2
+    assert capsys.readouterr().err.strip() == "newsflow: --output is empty: name the HTML file to write"
+    # the Python API: the write fails, and its temporary file goes with it
+    with pytest.raises(IsADirectoryError):
+        build_report(work / "folder", warehouse=small_lake)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["folder", "work"]
