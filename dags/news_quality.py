@@ -30,11 +30,13 @@ warehouse named in that event; by hand, the `warehouse` param (empty: the deploy
 2. **build_data_docs**: the GX Data Docs static site in `<data dir>/data_docs/`;
 3. **write_dashboard** (pool `duckdb_write`, reads only): `<data dir>/reports/dashboard.html`, a self-contained
    offline HTML dashboard, also served in the Airflow UI by the newsflow plugin (`/newsflow/dashboard`);
-4. **send_alerts**: the checks that started failing or recovered since the quality run before, posted to the
-   webhook `NEWSFLOW_ALERT_WEBHOOK` names (`NEWSFLOW_ALERT_LEVEL=warn` for warnings too); nothing when none did.
+4. **send_alerts** (pool `duckdb_write`: it records what it posted in `alerts_sent`): the checks that started
+   failing, and those that recovered (below the level for `NEWSFLOW_ALERT_CLEAR_AFTER` quality runs, default 2),
+   against what the alerts last said, posted to the webhook `NEWSFLOW_ALERT_WEBHOOK` names
+   (`NEWSFLOW_ALERT_LEVEL=warn` for warnings too); nothing when there is nothing new to say.
 
 Failing checks are recorded with status `fail` and shown on the dashboard; they do not fail the run. A webhook that
-refuses the alert does (after the retries), so an alert is never lost without a failed run to show for it.
+refuses the alert does (after the retries); nothing is recorded then, so the next quality run posts it.
 """
 
 
@@ -88,7 +90,7 @@ def news_quality():
 
         return str(build_report(data_dir() / "reports" / "dashboard.html", warehouse=summary["warehouse"]))
 
-    @newsflow_task(execution_timeout=timedelta(minutes=5))
+    @newsflow_task(pool="duckdb_write", execution_timeout=timedelta(minutes=5))
     def send_alerts(summary: dict) -> dict:
         from newsflow.alerts import send_quality_alerts
 

@@ -1,16 +1,20 @@
-"""Alerts for the people who watch the data: the quality checks that started (or stopped) failing since the last
-quality run, and the runs that failed, posted as JSON to the webhook NEWSFLOW_ALERT_WEBHOOK names.
+"""Alerts for the people who watch the data: the quality checks that started (or stopped) failing, and the runs
+that failed, posted as JSON to the webhook NEWSFLOW_ALERT_WEBHOOK names.
 
-A check's status is data (quality_checks, the dashboard); an alert says when it changes, so a source that stays
-silent for a week is announced once, not at every run. Kept free of heavy imports: the DAG files import this.
+A check's status is data (quality_checks, the dashboard); an alert says when it changes against what the alerts
+last said (alerts_sent), so a source that stays silent for a week is announced once, an alert the webhook did not
+take is posted by the next run, and a check that flaps is not posted at every run. Kept free of heavy imports: the
+DAG files import this.
 """
 
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import logging
 import os
+import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -20,6 +24,10 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_VAR = "NEWSFLOW_ALERT_WEBHOOK"
 LEVEL_VAR = "NEWSFLOW_ALERT_LEVEL"
+CLEAR_AFTER_VAR = "NEWSFLOW_ALERT_CLEAR_AFTER"
+# a recovery is said once the check has stayed below the level this many quality runs: one good run between two
+# bad ones (a flaky site's fetch failures) is no recovery to announce, and a real one waits one run more
+CLEAR_AFTER = 2
 LEVELS = {"warn": 1, "fail": 2}
 RANK = {"pass": 0, "warn": 1, "fail": 2}
 TIMEOUT_S = 15.0
@@ -31,10 +39,15 @@ class AlertError(RuntimeError):
     """The webhook is misconfigured or did not take the alert."""
 
 
+class AlertSettingsError(AlertError):
+    """NEWSFLOW_ALERT_WEBHOOK or NEWSFLOW_ALERT_LEVEL is malformed: a configuration error, not the webhook's answer."""
+
+
 @dataclass(frozen=True)
 class AlertSettings:
     webhook: str | None
     level: str = "fail"
+    clear_after: int = CLEAR_AFTER
 
 
 def alert_settings(environ: dict | None = None) -> AlertSettings:
@@ -43,12 +56,33 @@ def alert_settings(environ: dict | None = None) -> AlertSettings:
     webhook = (environ.get(WEBHOOK_VAR) or "").strip() or None
     level = (environ.get(LEVEL_VAR) or "").strip().lower() or "fail"
     if level not in LEVELS:
-        raise AlertError(f"{LEVEL_VAR}={level!r}: expected one of {', '.join(LEVELS)}")
+        raise AlertSettingsError(f"{LEVEL_VAR}={level!r}: expected one of {', '.join(LEVELS)}")
     if webhook:
-        parts = urlsplit(webhook)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise AlertError(f"{WEBHOOK_VAR}: expected an http(s) URL, got {_redacted(webhook)!r}")
-    return AlertSettings(webhook, level)
+        _check_webhook(webhook)
+    said = (environ.get(CLEAR_AFTER_VAR) or "").strip() or str(CLEAR_AFTER)
+    if not said.isdigit() or not 1 <= int(said) <= 100:
+        raise AlertSettingsError(f"{CLEAR_AFTER_VAR}={said!r}: expected a number of quality runs from 1 to 100")
+    return AlertSettings(webhook, level, int(said))
+
+
+def _check_webhook(url: str) -> None:
+    """Refuse what urllib would only fail on at the first alert, with a traceback rather than a message: a blank or
+    control character (a pasted line break), a character outside ASCII (urllib sends neither a non-ASCII path nor an
+    IDN host: percent-encode the one, write the other in punycode), a port that is no number from 1 to 65535."""
+    what = f"{WEBHOOK_VAR}: expected an http(s) URL"
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
+        raise AlertSettingsError(f"{what} without blanks or control characters")
+    if not url.isascii():
+        raise AlertSettingsError(f"{what} in ASCII (percent-encode its path, write its host in punycode)")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise AlertSettingsError(f"{what}, got one Python cannot read ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise AlertSettingsError(f"{what}, got {_redacted(url)!r}")
+    if port == 0:
+        raise AlertSettingsError(f"{what}, got port 0")
 
 
 def alerts_said(settings: AlertSettings) -> str:
@@ -62,11 +96,41 @@ def alerts_said(settings: AlertSettings) -> str:
 def _redacted(url: str) -> str:
     """A webhook URL as far as its host: chat webhooks carry their secret token in the path (or a password in the
     user part)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return _printable(url.split("/", 1)[0][:40]) + "/…"
     if not parts.hostname:
-        return url.split("/", 1)[0][:40] + "/…"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}/…"
+        return _printable(url.split("/", 1)[0][:40]) + "/…"
+    return _printable(f"{parts.scheme}://{parts.hostname}{port}/…")
+
+
+# what an answer's body may not put on an operator's terminal: C0/C1 controls (an escape sequence retitles or
+# rewrites it) and the bidi controls that reorder the rest of a line
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable(text: str) -> str:
+    return _UNPRINTABLE.sub("\ufffd", text)
+
+
+def _answer(body: bytes) -> str:
+    """An error answer's body, as said in one line: its text with blanks collapsed, controls replaced, cut short."""
+    text = " ".join(body.decode("utf-8", "replace").split())
+    text = _printable(text)
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib follows a 301/302 answer to a POST with a GET that drops the alert; a webhook that moved (http to
+    https, a new path) is a setting to correct, said with where it points."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def post(url: str, payload: dict, *, timeout: float = TIMEOUT_S) -> int:
@@ -82,23 +146,31 @@ def post(url: str, payload: dict, *, timeout: float = TIMEOUT_S) -> int:
     request = urllib.request.Request(target, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
                                      headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (the scheme is checked)
+        with _OPENER.open(request, timeout=timeout) as response:
             return response.status
     except urllib.error.HTTPError as exc:
-        body = exc.read(300).decode("utf-8", "replace").strip()
-        raise AlertError(f"webhook {_redacted(url)} answered HTTP {exc.code}: {body or exc.reason}") from None
+        if 300 <= exc.code < 400:
+            where = exc.headers.get("Location")
+            moved = f" (to {_redacted(where)}: set {WEBHOOK_VAR} to where it points)" if where else ""
+            raise AlertError(f"webhook {_redacted(url)} answered HTTP {exc.code}, a redirect{moved}") from None
+        said = _answer(exc.read(2000)) or _printable(str(exc.reason))
+        raise AlertError(f"webhook {_redacted(url)} answered HTTP {exc.code}: {said}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise AlertError(f"webhook {_redacted(url)} unreachable: {reason}") from None
+        raise AlertError(f"webhook {_redacted(url)} unreachable: {_printable(str(reason))}") from None
+    except (http.client.HTTPException, ValueError) as exc:
+        # a server that answers something other than HTTP (an SSH banner, a bare 1xx), or a URL urllib refuses
+        raise AlertError(f"webhook {_redacted(url)} gave no HTTP answer ({type(exc).__name__}: "
+                         f"{_printable(str(exc))[:120]})") from None
 
 
 # --- quality checks --------------------------------------------------------------------------------------------
 
 
 def quality_changes(con, run_id: str, level: str = "fail") -> dict[str, list[dict]]:
-    """The checks of quality run `run_id` that crossed `level` since the run before (macro quality_changes):
-    `raised` reached it or got worse beyond it (pass -> fail, warn -> fail; with level warn also pass -> warn),
-    `cleared` fell below it (or is no longer checked)."""
+    """The checks of quality run `run_id` that crossed `level` since the run before (macro quality_changes, what the
+    dashboard shows): `raised` reached it or got worse beyond it (pass -> fail, warn -> fail; with level warn also
+    pass -> warn), `cleared` fell below it (or is no longer checked). The alerts post alert_changes instead."""
     threshold = LEVELS[level]
     columns = ("check_name", "source", "previous_status", "status", "observed", "expected", "details",
                "previous_run_id")
@@ -112,6 +184,69 @@ def quality_changes(con, run_id: str, level: str = "fail") -> dict[str, list[dic
         elif before >= threshold > now:
             cleared.append(row)
     return {"raised": raised, "cleared": cleared}
+
+
+def alert_changes(con, run_id: str, level: str = "fail", clear_after: int = CLEAR_AFTER) -> dict[str, list[dict]]:
+    """What quality run `run_id` has to tell, against what the alerts last told (alerts_sent, macro open_alerts):
+    `raised`: a check at or above `level` that was not said to fail, or was said only to warn and now fails;
+    `cleared`: a check said to fail that is no longer checked, or has stayed below `level` in the last `clear_after`
+    quality runs (this one included). Rows carry what quality_message prints: previous_status is what was told,
+    previous_run_id the run that told it. An unknown run has nothing to say."""
+    threshold = LEVELS[level]
+    current = {(row[0], row[1]): dict(zip(("check_name", "source", "status", "observed", "expected", "details"), row,
+                                          strict=True))
+               for row in con.execute("select check_name, source, status, observed, expected, details "
+                                      "from quality_checks where run_id = ?", [run_id]).fetchall()}
+    if not current:
+        return {"raised": [], "cleared": []}
+    told = {(name, source): (status, raised_run_id) for name, source, status, raised_run_id in
+            con.execute("select check_name, source, status, raised_run_id from open_alerts()").fetchall()}
+    # the checks at the level in any of the last `clear_after` quality runs up to this one (by when they judged)
+    at_level = {(name, source) for name, source in con.execute(
+        """
+        with recent as (
+            select run_id from quality_checks
+            where checked_at <= (select max(checked_at) from quality_checks where run_id = $run)
+            group by run_id order by max(checked_at) desc, run_id desc limit $n
+        )
+        select distinct check_name, source from quality_checks
+        where run_id in (select run_id from recent) and status in (select unnest($statuses))
+        """,
+        {"run": run_id, "n": clear_after,
+         "statuses": [status for status, rank in RANK.items() if rank >= threshold]}).fetchall()}
+    raised, cleared = [], []
+    for key, row in sorted(current.items()):
+        was, told_by = told.get(key, (None, None))
+        if RANK[row["status"]] >= threshold and (was is None or RANK[row["status"]] > RANK.get(was, 0)):
+            raised.append({**row, "previous_status": was, "previous_run_id": told_by})
+    for key, (was, told_by) in sorted(told.items()):
+        row = current.get(key)
+        if row is None:
+            gone = {"check_name": key[0], "source": key[1], "status": None, "observed": None, "expected": None,
+                    "details": None}
+            cleared.append({**gone, "previous_status": was, "previous_run_id": told_by})
+        elif key not in at_level:
+            cleared.append({**row, "previous_status": was, "previous_run_id": told_by})
+    return {"raised": raised, "cleared": cleared}
+
+
+def record_sent(con, run_id: str, changes: dict[str, list[dict]], level: str, sent_at=None) -> int:
+    """Append what a post said to alerts_sent, in one transaction: the next quality run compares with it."""
+    from datetime import UTC, datetime
+
+    rows = [(run_id, row["check_name"], row["source"], change, row["status"], level, row["observed"],
+             sent_at or datetime.now(UTC))
+            for change in ("raised", "cleared") for row in changes[change]]
+    if rows:
+        con.execute("begin transaction")
+        try:
+            con.executemany("insert into alerts_sent (run_id, check_name, source, change, status, level, observed, "
+                            "sent_at) values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+    return len(rows)
 
 
 def _check_line(row: dict) -> str:
@@ -145,19 +280,20 @@ def quality_message(run_id: str, warehouse: str, changes: dict[str, list[dict]],
 
 def send_quality_alerts(run_id: str, warehouse: str, *, settings: AlertSettings | None = None,
                         ui_url: str | None = None) -> dict:
-    """The news_quality task: post what changed in run `run_id`'s checks, if anything did and a webhook is set.
-    An endpoint that refuses or cannot be reached is an AlertError (the task retries, then fails the run)."""
-    from newsflow.warehouse import connect
+    """The news_quality task: post what run `run_id`'s checks have to tell (alert_changes), if anything and a
+    webhook is set, then record it in alerts_sent. An endpoint that refuses or cannot be reached is an AlertError
+    (the task retries, then fails the run); nothing is recorded then, so the next quality run posts it."""
+    from newsflow.warehouse import connect, open_for_write
 
     settings = settings or alert_settings()
     con = connect(warehouse, read_only=True)
     try:
-        changes = quality_changes(con, run_id, settings.level)
+        changes = alert_changes(con, run_id, settings.level, settings.clear_after)
     finally:
         con.close()
     summary = {"raised": len(changes["raised"]), "cleared": len(changes["cleared"]), "posted": False}
     if not (changes["raised"] or changes["cleared"]):
-        log.info("quality alerts: no check crossed %s since the run before", settings.level)
+        log.info("quality alerts: nothing to tell (no check crossed %s against what was last said)", settings.level)
         return summary
     if not settings.webhook:
         log.info("quality alerts: %d raised, %d cleared; not sent (%s is not set)", summary["raised"],
@@ -166,6 +302,11 @@ def send_quality_alerts(run_id: str, warehouse: str, *, settings: AlertSettings 
     post(settings.webhook, quality_message(run_id, warehouse, changes, ui_url or airflow_ui_url(), settings.level))
     log.info("quality alerts: %d raised, %d cleared; posted to %s", summary["raised"], summary["cleared"],
              _redacted(settings.webhook))
+    con = open_for_write(warehouse)
+    try:
+        record_sent(con, run_id, changes, settings.level)
+    finally:
+        con.close()
     return {**summary, "posted": True}
 
 

@@ -1,7 +1,8 @@
 -- quality_changes(run): the checks of quality run `run` whose status is not what it was in the quality run before
 -- it (the latest run checked at an earlier time; runs are ordered by the time they judged the warehouse at), and
 -- the checks that run had and `run` no longer has. previous_status is null for a check the run before did not
--- have (a new source, or the first run); status is null for one that is gone. newsflow.alerts posts these.
+-- have (a new source, or the first run); status is null for one that is gone. The dashboard shows these; the
+-- alerts compare with what they last said instead (open_alerts).
 -- Usage: select * from quality_changes('asset_triggered__2026-12-04T06:00:00+00:00')
 -- noqa: disable=RF04
 create or replace macro quality_changes(run) as table

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Webhook:
     """`with Webhook() as hook:` post to `hook.url`; `hook.posts` holds each request's decoded JSON body."""
 
-    def __init__(self, status: int = 200, answer: bytes = b"ok"):
-        self.status, self.answer = status, answer
+    def __init__(self, status: int = 200, answer: bytes = b"ok", headers: dict | None = None):
+        self.status, self.answer, self.extra_headers = status, answer, headers or {}
         self.posts: list[dict] = []
         self.headers: list[dict] = []
         hook = self
@@ -24,6 +24,8 @@ class Webhook:
                 hook.posts.append(json.loads(body.decode("utf-8")))
                 self.send_response(hook.status)
                 self.send_header("Content-Length", str(len(hook.answer)))
+                for name, value in hook.extra_headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(hook.answer)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import threading
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -71,34 +72,109 @@ def test_a_check_alerts_when_it_crosses_the_level_not_while_it_stays_there(lake)
 def test_the_webhook_gets_what_changed_once(lake):
     with Webhook() as hook:
         settings = AlertSettings(hook.url)
+        # nothing told yet: every check failing in q2 is news (a new deployment, or the first run with a webhook)
         summary = send_quality_alerts("q2", str(lake), settings=settings, ui_url="http://127.0.0.1:8080/")
-        assert summary == {"raised": 3, "cleared": 2, "posted": True}
-        # q0 -> q1: freshness[alpha] recovered and four checks are news on the first comparison; one post per run
-        send_quality_alerts("q1", str(lake), settings=settings)
+        assert summary == {"raised": 4, "cleared": 0, "posted": True}
+        # a rerun of the same quality run has nothing more to say
+        assert send_quality_alerts("q2", str(lake), settings=settings)["posted"] is False
+        # q3 has freshness[alpha] only: the three others are no longer checked, said at once; freshness[alpha]
+        # passes, but failed in q2, one of the last two runs: its recovery is not said yet
+        assert send_quality_alerts("q3", str(lake), settings=settings) == {"raised": 0, "cleared": 3, "posted": True}
     assert len(hook.posts) == 2
     payload = hook.posts[0]
     assert hook.headers[0]["Content-Type"] == "application/json; charset=utf-8"
     text = payload["text"].splitlines()
-    assert text[0] == f"newsflow quality run q2 on {lake}: 3 started failing, 2 recovered"
-    assert "  fail  freshness [alpha]: 97.5 (expected <= 48 / 96), was pass" in text
+    assert text[0] == f"newsflow quality run q2 on {lake}: 4 started failing"
+    assert "  fail  freshness [alpha]: 97.5 (expected <= 48 / 96)" in text
     assert "  fail  freshness [new_source]: 1 (expected <= 48 / 96)" in text
-    assert "  pass  nulls [بي بي سي]: 1 (expected <= 48 / 96), was fail" in text
-    assert "  ok    gone_check [retired]: no longer checked (was fail)" in text
     assert text[-1] == "dashboard: http://127.0.0.1:8080/newsflow/dashboard"
     assert payload["newsflow"]["kind"] == "quality" and payload["newsflow"]["run_id"] == "q2"
-    assert {r["source"] for r in payload["newsflow"]["cleared"]} == {"retired", "بي بي سي"}
+    second = hook.posts[1]["text"].splitlines()
+    assert second[0] == f"newsflow quality run q3 on {lake}: 3 recovered"
+    assert "  ok    dupes [*]: no longer checked (was fail)" in second
+    con = connect(lake, read_only=True)
+    assert con.execute("select check_name, source, status, raised_run_id from open_alerts()").fetchall() == \
+        [("freshness", "alpha", "fail", "q2")]
+    assert con.execute("select change, count(*) from alerts_sent group by all order by 1").fetchall() == \
+        [("cleared", 3), ("raised", 4)]
+    con.close()
+
+
+def quality_run(lake, run_id: str, at: datetime, checks: list[dict]) -> None:
+    con = open_for_write(lake)
+    write_checks(con, run_id, checks, checked_at=at)
+    con.close()
+
+
+def test_a_check_that_flaps_is_told_once_and_its_recovery_after_two_good_runs(tmp_path):
+    """A flaky site: its fetch failures fail, pass, fail, pass, pass. Compared with the run before, each of those
+    was news (five posts); against what was told, it is one alert and one recovery."""
+    lake = tmp_path / "lake"
+    statuses = ["fail", "pass", "fail", "pass", "pass", "pass"]
+    with Webhook() as hook:
+        for i, status in enumerate(statuses):
+            quality_run(lake, f"q{i}", T0 + timedelta(minutes=15 * i),
+                        [check("fetch_failure_rate", status, "flaky"), check("freshness", "pass", "flaky")])
+            send_quality_alerts(f"q{i}", str(lake), settings=AlertSettings(hook.url))
+    assert [(p["newsflow"]["run_id"], [r["check_name"] for r in p["newsflow"]["raised"]],
+             [r["check_name"] for r in p["newsflow"]["cleared"]]) for p in hook.posts] == [
+        ("q0", ["fetch_failure_rate"], []), ("q4", [], ["fetch_failure_rate"])]
+    assert "  pass  fetch_failure_rate [flaky]: 1 (expected <= 48 / 96), was fail" in hook.posts[1]["text"]
+    # told by the run before: the comparison the dashboard shows still sees each flip
+    con = connect(lake, read_only=True)
+    assert [len(quality_changes(con, f"q{i}")["raised"] + quality_changes(con, f"q{i}")["cleared"])
+            for i in range(1, 5)] == [1, 1, 1, 0]
+    con.close()
+    # NEWSFLOW_ALERT_CLEAR_AFTER=1: every recovery at once
+    lake1 = tmp_path / "lake1"
+    with Webhook() as hook:
+        for i, status in enumerate(statuses[:4]):
+            quality_run(lake1, f"q{i}", T0 + timedelta(minutes=15 * i), [check("fetch_failure_rate", status, "f")])
+            send_quality_alerts(f"q{i}", str(lake1), settings=AlertSettings(hook.url, clear_after=1))
+    assert [p["newsflow"]["run_id"] for p in hook.posts] == ["q0", "q1", "q2", "q3"]
+
+
+def test_an_alert_the_webhook_did_not_take_is_posted_by_the_next_run(tmp_path):
+    lake = tmp_path / "lake"
+    quality_run(lake, "q0", T0, [check("freshness", "fail", "alpha")])
+    with Webhook(status=503, answer=b"busy") as hook, pytest.raises(AlertError, match="answered HTTP 503: busy"):
+        send_quality_alerts("q0", str(lake), settings=AlertSettings(hook.url))
+    quality_run(lake, "q1", T0 + timedelta(minutes=15), [check("freshness", "fail", "alpha")])
+    with Webhook() as hook:
+        # compared with the run before, nothing changed in q1, and the alert was lost
+        assert send_quality_alerts("q1", str(lake), settings=AlertSettings(hook.url)) == \
+            {"raised": 1, "cleared": 0, "posted": True}
+    assert hook.posts[0]["text"].startswith(f"newsflow quality run q1 on {lake}: 1 started failing")
+
+
+def test_a_warning_that_gets_worse_is_told_again_and_the_level_decides(tmp_path):
+    lake = tmp_path / "lake"
+    warn = AlertSettings(None, "warn")
+    with Webhook() as hook:
+        warn = AlertSettings(hook.url, "warn")
+        for i, status in enumerate(["warn", "fail", "warn", "fail"]):
+            quality_run(lake, f"q{i}", T0 + timedelta(minutes=15 * i), [check("volume", status, "alpha")])
+            send_quality_alerts(f"q{i}", str(lake), settings=warn)
+        # told fail: the level raised to fail finds nothing new to say about a check that fails
+        quality_run(lake, "q4", T0 + timedelta(minutes=60), [check("volume", "fail", "alpha")])
+        assert send_quality_alerts("q4", str(lake), settings=AlertSettings(hook.url))["posted"] is False
+    assert [[(r["status"], r["previous_status"]) for r in p["newsflow"]["raised"]] for p in hook.posts] == \
+        [[("warn", None)], [("fail", "warn")]]
+    assert "  fail  volume [alpha]: 1 (expected <= 48 / 96), was warn" in hook.posts[1]["text"]
 
 
 def test_nothing_is_posted_when_nothing_changed_or_no_webhook_is_set(tmp_path, lake):
-    con = open_for_write(lake)
-    write_checks(con, "q4", [check("freshness", "pass", "alpha")], checked_at=T0 + timedelta(hours=3))
-    con.close()
     with Webhook() as hook:
+        assert send_quality_alerts("q2", str(lake), settings=AlertSettings(None)) == \
+            {"raised": 4, "cleared": 0, "posted": False}
+        quality_run(lake, "q4", T0 + timedelta(hours=3), [check("freshness", "pass", "alpha")])
         assert send_quality_alerts("q4", str(lake), settings=AlertSettings(hook.url)) == \
             {"raised": 0, "cleared": 0, "posted": False}
-        assert send_quality_alerts("q2", str(lake), settings=AlertSettings(None)) == \
-            {"raised": 3, "cleared": 2, "posted": False}
+        assert send_quality_alerts("no-such-run", str(lake), settings=AlertSettings(hook.url))["posted"] is False
     assert hook.posts == []
+    con = connect(lake, read_only=True)
+    assert con.execute("select count(*) from alerts_sent").fetchone() == (0,)  # nothing said, nothing recorded
+    con.close()
 
 
 def test_a_long_list_is_cut_in_the_text_and_whole_in_the_payload():
@@ -121,16 +197,16 @@ def test_a_refusing_webhook_is_an_error_that_keeps_its_token_secret(lake):
 
 
 def test_a_user_and_password_in_the_url_are_sent_as_basic_auth_and_never_said(lake):
-    with Webhook() as hook:
-        url = hook.url.replace("http://", "http://alerts:hun%40ter2@")
-        send_quality_alerts("q2", str(lake), settings=AlertSettings(url))
-    assert hook.headers[0]["Authorization"] == "Basic " + base64.b64encode(b"alerts:hun@ter2").decode()
     with Webhook(status=500, answer=b"") as hook:
         with pytest.raises(AlertError) as caught:
             send_quality_alerts("q2", str(lake), settings=AlertSettings(hook.url.replace("http://", "http://a:b@")))
     said = str(caught.value)
     assert said.startswith("webhook http://127.0.0.1:") and said.endswith("/… answered HTTP 500: Internal Server Error")
     assert "a:b" not in said and "secret-token" not in said
+    with Webhook() as hook:
+        url = hook.url.replace("http://", "http://alerts:hun%40ter2@")
+        send_quality_alerts("q2", str(lake), settings=AlertSettings(url))
+    assert hook.headers[0]["Authorization"] == "Basic " + base64.b64encode(b"alerts:hun@ter2").decode()
 
 
 def test_an_unreachable_webhook_is_an_error():
@@ -145,7 +221,8 @@ def test_an_unreachable_webhook_is_an_error():
     ({}, AlertSettings(None, "fail")),
     ({"NEWSFLOW_ALERT_WEBHOOK": " https://chat.example.org/hooks/abc ", "NEWSFLOW_ALERT_LEVEL": "WARN"},
      AlertSettings("https://chat.example.org/hooks/abc", "warn")),
-    ({"NEWSFLOW_ALERT_WEBHOOK": "", "NEWSFLOW_ALERT_LEVEL": ""}, AlertSettings(None, "fail")),
+    ({"NEWSFLOW_ALERT_WEBHOOK": "", "NEWSFLOW_ALERT_LEVEL": ""}, AlertSettings(None, "fail", 2)),
+    ({"NEWSFLOW_ALERT_CLEAR_AFTER": " 4 "}, AlertSettings(None, "fail", 4)),
 ])
 def test_settings(environ, expected):
     assert alert_settings(environ) == expected
@@ -156,11 +233,68 @@ def test_settings(environ, expected):
     ({"NEWSFLOW_ALERT_WEBHOOK": "hooks.slack.com/services/T/B/token"}, "NEWSFLOW_ALERT_WEBHOOK: expected an http(s)"),
     ({"NEWSFLOW_ALERT_WEBHOOK": "ftp://example.org/token"}, "got 'ftp://example.org/…'"),
     ({"NEWSFLOW_ALERT_WEBHOOK": "https:///services/token"}, "got 'https:/…'"),
+    ({"NEWSFLOW_ALERT_CLEAR_AFTER": "0"}, "NEWSFLOW_ALERT_CLEAR_AFTER='0': expected a number of quality runs from 1"),
+    ({"NEWSFLOW_ALERT_CLEAR_AFTER": "two"}, "NEWSFLOW_ALERT_CLEAR_AFTER='two': expected a number"),
 ])
 def test_malformed_settings_are_named(environ, said):
     with pytest.raises(AlertError, match=said.replace("(", r"\(").replace(")", r"\)")) as caught:
         alert_settings(environ)
     assert "token" not in str(caught.value).replace("got", "")
+
+
+@pytest.mark.parametrize(("webhook", "said"), [
+    ("http://127.0.0.1:99999/hooks/token", "got one Python cannot read (Port out of range 0-65535)"),
+    ("http://127.0.0.1:abc/hooks/token", "got one Python cannot read"),
+    ("http://[::1/hooks/token", "got one Python cannot read (Invalid IPv6 URL)"),
+    ("http://127.0.0.1:0/hooks/token", "got port 0"),
+    ("http://exa mple.org/hooks/token", "without blanks or control characters"),
+    ("https://chat.example.org/hooks/tok\nen", "without blanks or control characters"),
+    ("http://127.0.0.1:1/höok/token", "in ASCII (percent-encode its path, write its host in punycode)"),
+    ("http://ex😀.org/hooks/token", "in ASCII"),
+])
+def test_a_webhook_urllib_could_not_use_is_refused_at_once_in_one_line(webhook, said):
+    """Each of these passed the settings and failed at the first alert with a traceback (ValueError, InvalidURL,
+    UnicodeEncodeError) from inside urllib."""
+    with pytest.raises(alerts.AlertSettingsError) as caught:
+        alert_settings({"NEWSFLOW_ALERT_WEBHOOK": webhook})
+    message = str(caught.value)
+    assert message.startswith("NEWSFLOW_ALERT_WEBHOOK: expected an http(s) URL") and said in message
+    assert "token" not in message and "\n" not in message
+
+
+def test_what_a_webhook_answers_is_said_in_one_printable_line():
+    # a webhook that moved: a POST redirected becomes a GET that drops the alert; said, with where it points
+    with Webhook(status=301, answer=b"", headers={"Location": "https://127.0.0.1:1/hooks/new-token"}) as hook:
+        with pytest.raises(AlertError) as caught:
+            alerts.post(hook.url, {"text": "x"})
+    assert str(caught.value).endswith("answered HTTP 301, a redirect (to https://127.0.0.1:1/…: set "
+                                      "NEWSFLOW_ALERT_WEBHOOK to where it points)")
+    assert len(hook.posts) == 1 and "token" not in str(caught.value)
+    # an error page full of markup and terminal escapes: one line, cut short, nothing the terminal would obey
+    page = b"<!DOCTYPE html>\n<html>\n  <title>\x1b]0;pwned\x07Error</title>" + "\u202e".encode() + b"x" * 5000
+    with Webhook(status=500, answer=page) as hook:
+        with pytest.raises(AlertError) as caught:
+            alerts.post(hook.url, {"text": "x"})
+    said = str(caught.value)
+    assert "\n" not in said and "\x1b" not in said and "\x07" not in said and "\u202e" not in said
+    assert "answered HTTP 500: <!DOCTYPE html> <html> <title>\ufffd]0;pwned\ufffdError</title>" in said
+    assert said.endswith("…") and len(said) < 320
+    # a server that does not speak HTTP (here an SSH banner): one line, not http.client's BadStatusLine traceback
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+
+        def banner():
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+        thread = threading.Thread(target=banner, daemon=True)
+        thread.start()
+        with pytest.raises(AlertError, match=r"webhook http://127.0.0.1:\d+/… gave no HTTP answer \(BadStatusLine"):
+            alerts.post(f"http://127.0.0.1:{server.getsockname()[1]}/hooks/token", {"text": "x"}, timeout=5)
+        thread.join(5)
 
 
 def test_a_failed_run_is_posted_with_a_link_to_it(monkeypatch):
@@ -199,9 +333,14 @@ def test_alert_test_says_whether_the_webhook_takes_alerts(monkeypatch, capsys):
         assert main(["alert-test"]) == 1
     err = capsys.readouterr().err
     assert "answered HTTP 404: no_service" in err and "secret-token" not in err
+    # a malformed setting is a configuration error (2), not the webhook's refusal (1)
     monkeypatch.setenv("NEWSFLOW_ALERT_LEVEL", "loud")
-    assert main(["alert-test"]) == 1
+    assert main(["alert-test"]) == 2
     assert "NEWSFLOW_ALERT_LEVEL='loud'" in capsys.readouterr().err
+    monkeypatch.setenv("NEWSFLOW_ALERT_LEVEL", "fail")
+    monkeypatch.setenv("NEWSFLOW_ALERT_WEBHOOK", "http://127.0.0.1:99999/hooks/token")
+    assert main(["alert-test"]) == 2
+    assert capsys.readouterr().err.startswith("newsflow: NEWSFLOW_ALERT_WEBHOOK: expected an http(s) URL")
 
 
 def test_up_and_status_say_where_alerts_go():

@@ -56,3 +56,4 @@ def test_the_alerts_bench_runs_on_a_small_history(tmp_path):
     out = run("bench/quality_changes.py", "--runs", "200", "--checks", "10", "--repeat", "1",
               "--output", str(tmp_path)).stdout
     assert "wrote 2,000 rows" in out and "quality_changes('q00000160'): median" in out, out
+    assert "alert_changes('q00000160'): median" in out, out

@@ -89,10 +89,11 @@ def test_old_lake_upgrades_in_place(tmp_path, monkeypatch):
     files = warehouse.migration_files()
     objects = warehouse.object_files()
     monkeypatch.setattr(warehouse, "migration_files", lambda root=None: files[:1])
-    # the old version's views and macros: today's term_coverage, articles_gone and quality_changes read tables and a
-    # column later migrations add
+    # the old version's views and macros: today's term_coverage, articles_gone, quality_changes and open_alerts read
+    # tables and a column later migrations add
     monkeypatch.setattr(warehouse, "object_files", lambda root=None: {
-        k: v for k, v in objects.items() if k not in ("term_coverage", "articles_gone", "quality_changes")})
+        k: v for k, v in objects.items()
+        if k not in ("term_coverage", "articles_gone", "quality_changes", "open_alerts")})
     con = warehouse.connect(path)
     assert warehouse.migrate(con) == [1]
     con.execute("insert into sources values ('keep', 'feed', 'http://x.example/rss', 'en', 'UTC', 'r1', 'r1', now())")
