@@ -105,6 +105,24 @@ def test_old_lake_upgrades_in_place(tmp_path, monkeypatch):
     assert con.execute("select name from sources").fetchall() == [("keep",)]
 
 
+def test_keys_of_a_lake_an_older_version_wrote_are_checked_read_only(tmp_path, monkeypatch):
+    """A reader (a benchmark, an analyst's notebook) opens a lake written before alerts_sent or article_aliases
+    existed: nothing migrates a read-only connection, and the tables it has are checked, not a missing one failed."""
+    files, objects = warehouse.migration_files(), warehouse.object_files()
+    monkeypatch.setattr(warehouse, "migration_files", lambda root=None: files[:1])
+    monkeypatch.setattr(warehouse, "object_files", lambda root=None: {
+        k: v for k, v in objects.items()
+        if k not in ("term_coverage", "articles_gone", "quality_changes", "open_alerts")})
+    con = warehouse.connect(tmp_path / "old")
+    warehouse.migrate(con)
+    con.close()
+    con = warehouse.connect(tmp_path / "old", read_only=True)
+    counts = warehouse.duplicate_keys(con, recent_days=7)
+    con.close()
+    assert "alerts_sent" not in counts and "article_aliases" not in counts
+    assert counts["articles"] == 0 and counts["fetch_log"] == 0
+
+
 def test_duplicate_migration_numbers_are_refused(tmp_path):
     (tmp_path / "schema").mkdir()
     (tmp_path / "schema" / "001_a.sql").write_text("create table a (x int)")
