@@ -231,21 +231,20 @@ def alert_changes(con, run_id: str, level: str = "fail", clear_after: int = CLEA
 
 
 def record_sent(con, run_id: str, changes: dict[str, list[dict]], level: str, sent_at=None) -> int:
-    """Append what a post said to alerts_sent, in one transaction: the next quality run compares with it."""
+    """Append what a post said to alerts_sent (one statement, one commit): the next quality run compares with it."""
     from datetime import UTC, datetime
 
-    rows = [(run_id, row["check_name"], row["source"], change, row["status"], level, row["observed"],
-             sent_at or datetime.now(UTC))
-            for change in ("raised", "cleared") for row in changes[change]]
+    rows = [(row, change) for change in ("raised", "cleared") for row in changes[change]]
     if rows:
-        con.execute("begin transaction")
-        try:
-            con.executemany("insert into alerts_sent (run_id, check_name, source, change, status, level, observed, "
-                            "sent_at) values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
+        # one statement for all rows: in a lake each insert statement is a write of its own
+        con.execute(
+            "insert into alerts_sent (run_id, check_name, source, change, status, level, observed, sent_at) "
+            "select $run, unnest($names), unnest($sources), unnest($changes), unnest($statuses), $level, "
+            "unnest($observed), $sent_at",
+            {"run": run_id, "level": level, "sent_at": sent_at or datetime.now(UTC),
+             "names": [row["check_name"] for row, _ in rows], "sources": [row["source"] for row, _ in rows],
+             "changes": [change for _, change in rows], "statuses": [row["status"] for row, _ in rows],
+             "observed": [row["observed"] for row, _ in rows]})
     return len(rows)
 
 
