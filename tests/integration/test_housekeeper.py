@@ -102,7 +102,7 @@ def test_the_loop_says_each_clean_and_survives_a_bad_setting(airflow_home, monke
     monkeypatch.setenv("NEWSFLOW_METADATA_RETENTION_DAYS", "30")
     run_forever(first=0, every=0, rounds=1, echo=said.append)
     assert "cleaned in 0s, then every 0h" in said[0]
-    assert "metadata not cleaned: ValueError: NEWSFLOW_METADATA_RETENTION_DAYS='soon'" in said[1]
+    assert "metadata not cleaned: SettingError: NEWSFLOW_METADATA_RETENTION_DAYS='soon'" in said[1]
     assert "(30 days) cleaned: done in" in said[3]
 
 
