@@ -98,7 +98,8 @@ def test_migration_creates_quality_checks(con):
 def test_duplicate_keys_are_a_failing_check(con):
     assert {r["details"] and json.loads(r["details"])["table"]: r["status"] for r in qc.check_unique_keys(con)} == {
         t: "pass" for t in ("articles", "sources", "runs", "rejected_articles", "fetch_log", "validation_results",
-                            "http_cache", "article_aliases", "quality_checks", "schema_migrations", "schema_objects")}
+                            "http_cache", "article_aliases", "quality_checks", "alerts_sent", "schema_migrations",
+                            "schema_objects")}
     add_article(con, 1, "alpha", NOW)  # alpha-1 exists: a second row with the same article_id
     rows = {json.loads(r["details"])["table"]: r for r in qc.check_unique_keys(con)}
     assert rows["articles"]["status"] == "fail" and rows["articles"]["observed"] == 1
