@@ -11,16 +11,26 @@ from datetime import timedelta
 from airflow.sdk import Param, dag, get_current_context
 
 from newsflow.alerts import announce_failed_run
-from newsflow.dag_tasks import ARTICLES_ALIAS, DEFAULT_ARGS, START_DATE, newsflow_task, refuse_unknown_conf
+from newsflow.dag_tasks import (
+    ARTICLES_ALIAS,
+    DEFAULT_ARGS,
+    START_DATE,
+    newsflow_task,
+    refuse_unknown_conf,
+    triggered_warehouses,
+)
 
 DOC = """
 ### news_quality
 
 Runs whenever an ingest DAG's **load** records an event on the articles Asset of a warehouse
-(`newsflow://warehouse/<key>/articles`, one per warehouse, through the alias `newsflow_articles`), and checks the
-warehouse named in that event; by hand, the `warehouse` param (empty: the deployment's):
+(`newsflow://warehouse/<key>/articles`, one per warehouse, through the alias `newsflow_articles`), and checks every
+warehouse named by the events that triggered it; by hand, the `warehouse` param (empty: the deployment's):
 
-0. **target** picks the warehouse: the latest triggering event's `extra.warehouse`, else the param;
+0. **targets** lists the warehouses: each triggering event's `extra.warehouse` once, else the param. Events queue
+   while a run is in progress and the next run takes them all: the newsroom's loads and a `newsflow ingest
+   --warehouse other` are one run, and each warehouse gets its checks, Data Docs validation and alerts (steps 1
+   and 4 are mapped over them);
 
 1. **run_checks** (pool `duckdb_write`): SQL checks per source on a read-only connection (freshness, daily
    volume against a 28-day median/MAD baseline, null and empty rates, duplicate rate, rejection and fetch-failure
@@ -29,7 +39,8 @@ warehouse named in that event; by hand, the `warehouse` param (empty: the deploy
    measured at the run's logical date (or, for asset-triggered runs, when the run was due);
 2. **build_data_docs**: the GX Data Docs static site in `<data dir>/data_docs/`;
 3. **write_dashboard** (pool `duckdb_write`, reads only): `<data dir>/reports/dashboard.html`, a self-contained
-   offline HTML dashboard, also served in the Airflow UI by the newsflow plugin (`/newsflow/dashboard`);
+   offline HTML dashboard of the deployment's warehouse when it was checked (else of the first one checked), also
+   served in the Airflow UI by the newsflow plugin (`/newsflow/dashboard`);
 4. **send_alerts** (pool `duckdb_write`: it records what it posted in `alerts_sent`): the checks that started
    failing, and those that recovered (below the level for `NEWSFLOW_ALERT_CLEAR_AFTER` quality runs, default 2),
    against what the alerts last said, posted to the webhook `NEWSFLOW_ALERT_WEBHOOK` names
@@ -54,17 +65,13 @@ refuses the alert does (after the retries); nothing is recorded then, so the nex
 )
 def news_quality():
     @newsflow_task()
-    def target(params: dict | None = None) -> str:
+    def targets(params: dict | None = None) -> list[str]:
         from newsflow.config import warehouse_path
 
         refuse_unknown_conf({"warehouse"})
         context = get_current_context()
         events = [event for per_asset in (context.get("triggering_asset_events") or {}).values() for event in per_asset]
-        named = [event for event in events if (event.extra or {}).get("warehouse")]
-        if named:
-            latest = max(named, key=lambda event: event.timestamp)
-            return str(latest.extra["warehouse"])
-        return params.get("warehouse") or str(warehouse_path())
+        return triggered_warehouses(events) or [params.get("warehouse") or str(warehouse_path())]
 
     @newsflow_task(pool="duckdb_write", execution_timeout=timedelta(hours=1))
     def run_checks(warehouse: str) -> dict:
@@ -77,18 +84,22 @@ def news_quality():
         return {**run_quality_checks(context["run_id"], warehouse=warehouse, now=as_of), "warehouse": warehouse}
 
     @newsflow_task(execution_timeout=timedelta(minutes=30))
-    def build_data_docs(summary: dict) -> str:
+    def build_data_docs(summaries: list[dict]) -> str:
         from newsflow.config import data_dir
         from newsflow.quality_checks import build_data_docs as build
 
+        # one site for the data dir's GX project, whatever the number of warehouses validated into it
         return str(build(data_dir()))
 
     @newsflow_task(pool="duckdb_write", execution_timeout=timedelta(minutes=30))
-    def write_dashboard(summary: dict) -> str:
-        from newsflow.config import data_dir
+    def write_dashboard(summaries: list[dict]) -> str:
+        from newsflow.config import data_dir, warehouse_path
         from newsflow.report import build_report
 
-        return str(build_report(data_dir() / "reports" / "dashboard.html", warehouse=summary["warehouse"]))
+        # one dashboard file (the UI serves it): the deployment's warehouse when this run checked it
+        checked = [summary["warehouse"] for summary in summaries]
+        shown = str(warehouse_path()) if str(warehouse_path()) in checked else checked[0]
+        return str(build_report(data_dir() / "reports" / "dashboard.html", warehouse=shown))
 
     @newsflow_task(pool="duckdb_write", execution_timeout=timedelta(minutes=5))
     def send_alerts(summary: dict) -> dict:
@@ -96,10 +107,10 @@ def news_quality():
 
         return send_quality_alerts(summary["run_id"], summary["warehouse"])
 
-    summary = run_checks(target())
-    build_data_docs(summary)
-    write_dashboard(summary)
-    send_alerts(summary)
+    summaries = run_checks.expand(warehouse=targets())
+    build_data_docs(summaries)
+    write_dashboard(summaries)
+    send_alerts.expand(summary=summaries)
 
 
 news_quality()

@@ -52,6 +52,16 @@ def articles_asset(warehouse: str) -> Asset:
     return Asset(name=f"newsflow_articles_{key}", uri=f"newsflow://warehouse/{key}/articles", group="newsflow")
 
 
+def triggered_warehouses(events) -> list[str]:
+    """The warehouses a quality run's triggering asset events name (`extra.warehouse`), each once, in the order they
+    were loaded. A run takes every event queued since the run before: the newsroom's loads and an `ingest
+    --warehouse other` between two quality runs are one run, and checking only the latest event's warehouse left the
+    other unchecked."""
+    named = sorted((event for event in events if (event.extra or {}).get("warehouse")),
+                   key=lambda event: event.timestamp)
+    return list(dict.fromkeys(str(event.extra["warehouse"]) for event in named))
+
+
 def refuse_unknown_conf(allowed: set[str]) -> None:
     """Airflow 3.3 keeps conf keys that match no param as extra untyped params (its params have no
     additionalProperties switch), so a typo such as `sources_fle` would run with the defaults: refuse it here,

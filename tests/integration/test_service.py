@@ -210,7 +210,7 @@ def test_ingest_uses_the_service_and_quality_follows_its_warehouse(service, tmp_
     assert "Quality checks (this run):" in done.stdout and "/newsflow/dashboard" in done.stdout, done.stdout
     # the run it waited for checked the warehouse `--warehouse` loaded, not the service's own
     target = service["client"].get(f"/dags/news_quality/dagRuns/{quote(quality_run, safe='')}/taskInstances"
-                                   "/target/xcomEntries/return_value")
+                                   "/targets/xcomEntries/return_value")
     assert str(other) in str(target.get("value")), target
 
 
