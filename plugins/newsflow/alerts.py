@@ -14,11 +14,12 @@ import http.client
 import json
 import logging
 import os
-import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from newsflow.terminal import printable
 
 log = logging.getLogger(__name__)
 
@@ -100,25 +101,16 @@ def _redacted(url: str) -> str:
         parts = urlsplit(url)
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
-        return _printable(url.split("/", 1)[0][:40]) + "/…"
+        return printable(url.split("/", 1)[0][:40]) + "/…"
     if not parts.hostname:
-        return _printable(url.split("/", 1)[0][:40]) + "/…"
-    return _printable(f"{parts.scheme}://{parts.hostname}{port}/…")
-
-
-# what an answer's body may not put on an operator's terminal: C0/C1 controls (an escape sequence retitles or
-# rewrites it) and the bidi controls that reorder the rest of a line
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _printable(text: str) -> str:
-    return _UNPRINTABLE.sub("\ufffd", text)
+        return printable(url.split("/", 1)[0][:40]) + "/…"
+    return printable(f"{parts.scheme}://{parts.hostname}{port}/…")
 
 
 def _answer(body: bytes) -> str:
     """An error answer's body, as said in one line: its text with blanks collapsed, controls replaced, cut short."""
     text = " ".join(body.decode("utf-8", "replace").split())
-    text = _printable(text)
+    text = printable(text)
     return text if len(text) <= 200 else text[:200] + "…"
 
 
@@ -153,15 +145,15 @@ def post(url: str, payload: dict, *, timeout: float = TIMEOUT_S) -> int:
             where = exc.headers.get("Location")
             moved = f" (to {_redacted(where)}: set {WEBHOOK_VAR} to where it points)" if where else ""
             raise AlertError(f"webhook {_redacted(url)} answered HTTP {exc.code}, a redirect{moved}") from None
-        said = _answer(exc.read(2000)) or _printable(str(exc.reason))
+        said = _answer(exc.read(2000)) or printable(str(exc.reason))
         raise AlertError(f"webhook {_redacted(url)} answered HTTP {exc.code}: {said}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise AlertError(f"webhook {_redacted(url)} unreachable: {_printable(str(reason))}") from None
+        raise AlertError(f"webhook {_redacted(url)} unreachable: {printable(str(reason))}") from None
     except (http.client.HTTPException, ValueError) as exc:
         # a server that answers something other than HTTP (an SSH banner, a bare 1xx), or a URL urllib refuses
         raise AlertError(f"webhook {_redacted(url)} gave no HTTP answer ({type(exc).__name__}: "
-                         f"{_printable(str(exc))[:120]})") from None
+                         f"{printable(str(exc))[:120]})") from None
 
 
 # --- quality checks --------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import csv
 import json
 import math
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -32,12 +31,6 @@ def _set_warehouse(path: str | None) -> None:
         os.environ["NEWSFLOW_WAREHOUSE"] = path if path.startswith("postgres:") else str(Path(path).resolve())
 
 
-# What a terminal must not be handed: C0/C1 controls (an ESC sequence stored from a hostile page would drive the
-# analyst's terminal: retitle it, rewrite the screen) and the bidi embeddings, overrides and isolates (they would
-# reorder the rest of the line). Shown as U+FFFD. Line breaks and tabs are folded into spaces before this.
-_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
 # `out=None` is standard output at the time of the call (print's own default): a default of sys.stdout would be the
 # stream of the moment this module was imported, which redirect_stdout and test capture then never see.
 # Columns are measured in terminal cells (wcwidth): a Chinese, Japanese or Korean character takes two, an Arabic or
@@ -45,9 +38,12 @@ _UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 def _print_table(columns: list[str], rows: list[tuple], out=None, max_width: int = 60) -> None:
     from wcwidth import clip, ljust, width
 
+    from newsflow.terminal import printable
+
     def cell(value) -> str:
         text = "" if value is None else str(value)
-        text = _UNSHOWABLE.sub("\ufffd", " ".join(text.split()))
+        # line breaks and tabs folded into spaces, then controls and bidi overrides shown as U+FFFD
+        text = printable(" ".join(text.split()))
         # a wide character that would straddle the cut is left out whole (clip pads its place with a space)
         return text if width(text) <= max_width else clip(text, 0, max_width - 1).rstrip() + "…"
 
