@@ -51,6 +51,26 @@ def allowed_private(settings_hosts: list[str] | None = None) -> frozenset[str]:
     return frozenset(items)
 
 
+def host_refusal(host: str, port: int, allowed: frozenset[str], resolve: bool = True) -> str | None:
+    """Why a fetch of HOST:PORT would be refused (`loopback`, `private`, ...), or None; for `newsflow check`, which
+    reports what a run would do without fetching. A name that does not resolve is None: a run may resolve it."""
+    try:
+        check_ip_literal(host, port, allowed)
+    except RefusedAddress as refused:
+        return refused.why
+    if _is_ip(host) or not resolve or f"{host.lower()}:{port}" in allowed:
+        return None
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return None
+    for *_, sockaddr in infos:
+        address = str(sockaddr[0])
+        if f"{address}:{port}" not in allowed and (why := address_problem(address)):
+            return why
+    return None
+
+
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))

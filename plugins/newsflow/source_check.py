@@ -47,6 +47,7 @@ def check_sources(sources_file: str | os.PathLike, names: list[str] | None = Non
     raises ConfigError before any request."""
     from newsflow import staging
     from newsflow.stages.discover import discover_source
+    from newsflow.stages.fetch_extract import cap_articles
     from newsflow.stages.plan import make_jobs
 
     reports = []
@@ -60,6 +61,8 @@ def check_sources(sources_file: str | os.PathLike, names: list[str] | None = Non
             for job in jobs:
                 discover_source(job)
                 rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
+                _refuse_internal(job, rows)
+                cap_articles(job, rows)
                 reports.append(_report(job.source, rows, examples))
         finally:
             if previous is None:
@@ -67,6 +70,33 @@ def check_sources(sources_file: str | os.PathLike, names: list[str] | None = Non
             else:
                 os.environ["NEWSFLOW_DATA_DIR"] = previous
     return reports
+
+
+def _refuse_internal(job, rows: list[dict]) -> None:
+    """The article URLs whose host a run's fetch would refuse (a private or loopback address, by IP or by name): left
+    out as `refused_address`, as the run records them. Each host is resolved once, a few at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlsplit
+
+    from newsflow.netsafety import allowed_private, host_refusal
+
+    if job.source.kind == "warc":  # an archive's pages are read from the file, never fetched
+        return
+    allowed = allowed_private(job.settings.allow_private_hosts)
+    pending = [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None]
+    targets = {}
+    for row in pending:
+        parts = urlsplit(row["url"])
+        try:
+            targets[row["seq"]] = (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+        except ValueError:  # an unusable port: the run's fetch says invalid_url
+            continue
+    hosts = sorted(set(targets.values()))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        refusals = dict(zip(hosts, pool.map(lambda hp: host_refusal(hp[0], hp[1], allowed), hosts), strict=True))
+    for row in pending:
+        if row["seq"] in targets and refusals[targets[row["seq"]]]:
+            row.update(outcome="failed", reason="refused_address")
 
 
 def _report(source, rows: list[dict], examples: int) -> SourceReport:
@@ -88,7 +118,8 @@ def render(reports: list[SourceReport]) -> str:
     lines = []
     for report in reports:
         verdict = "ok" if report.ok else "PROBLEM"
-        left = ", ".join(f"{reason} {n}" for reason, n in report.left_out.most_common())
+        left = ", ".join(f"{reason} {n}" + (" (max_articles: the next runs fetch them)" if reason == "over_limit" else "")
+                         for reason, n in report.left_out.most_common())
         lines.append(f"{report.name} ({report.kind}): {verdict}: {report.articles} article URL(s) to fetch"
                      + (f"; left out: {left}" if left else ""))
         for doc in report.documents:

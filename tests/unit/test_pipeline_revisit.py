@@ -206,7 +206,7 @@ def test_max_articles_counts_fetches_and_works_through_a_long_listing(tmp_path, 
 
 def test_over_the_cap_the_newest_listed_go_first(tmp_path, data_env):
     from newsflow import staging
-    from newsflow.stages.fetch_extract import _cap
+    from newsflow.stages.fetch_extract import cap_articles
 
     sources = tmp_path / "sources.yaml"
     sources.write_text("settings:\n  max_articles: 3\nsources:\n  - {name: wire, kind: urls, urls: ['https://e.example/']}\n")
@@ -216,7 +216,7 @@ def test_over_the_cap_the_newest_listed_go_first(tmp_path, data_env):
     rows = [staging.ledger_row(i, "article", f"https://e.example/{i}", hint_date=d) for i, d in enumerate(dates)]
     rows.append(staging.ledger_row(len(dates), "article", "https://e.example/dup", hint_date="2030-01-01T00:00:00Z"))
     rows[-1].update(outcome="skipped", reason="duplicate")  # an outcome already given is kept, and takes no share
-    _cap(job, rows)
+    cap_articles(job, rows)
     fetched = [r["seq"] for r in rows if r["outcome"] is None]
     # 06:00Z (+02:00) on the 3rd, 07:00Z on the 3rd, then the 2nd; the undated and unreadable ones wait
     assert fetched == [2, 3, 6]
@@ -226,7 +226,7 @@ def test_over_the_cap_the_newest_listed_go_first(tmp_path, data_env):
 
 def test_the_default_cap_is_for_requests_not_for_an_archive(tmp_path, data_env):
     from newsflow import staging
-    from newsflow.stages.fetch_extract import _cap
+    from newsflow.stages.fetch_extract import cap_articles
 
     sources = tmp_path / "sources.yaml"
     sources.write_text("settings:\n  max_articles: 2\nsources:\n"
@@ -235,5 +235,5 @@ def test_the_default_cap_is_for_requests_not_for_an_archive(tmp_path, data_env):
     whole, sample = plan_run(str(sources), None, "warc-cap")
     for job, kept in ((whole, 4), (sample, 1)):
         rows = [staging.ledger_row(i, "article", f"https://e.example/{i}") for i in range(4)]
-        _cap(job, rows)
+        cap_articles(job, rows)
         assert sum(r["outcome"] is None for r in rows) == kept, job.name

@@ -95,3 +95,17 @@ def test_check_of_a_malformed_file_fetches_nothing(tmp_path, data_env, capsys):
     path.write_text("sources:\n  - {name: x, kind: feeed, url: 'http://127.0.0.1:9/feed'}\n")
     assert main(["check", "--sources", str(path)]) == 2
     assert "kind must be one of feed, sitemap, urls, warc" in capsys.readouterr().err
+
+
+def test_check_leaves_out_what_a_run_would_refuse_or_leave_for_later(tmp_path, data_env, capsys):
+    """A run refuses article URLs on internal addresses (by IP or by a name that resolves to one) and fetches at
+    most max_articles: `check` counts neither as "to fetch" but says why each is left out."""
+    def entries(server):
+        links = [server.url("/ok/n1"), server.url("/ok/n2"), server.url("/ok/n3"),
+                 "http://10.20.30.40/news/1", "http://localhost:9/news/2", "http://[::1]:8080/news/3"]
+        server.pages["/listed.txt"] = ("text/plain", "\n".join(links).encode())
+        return (f"  - {{name: wire, kind: urls, urls_file: '{server.url('/listed.txt')}', max_articles: 2}}\n")
+    code, lines, _ = check(tmp_path, capsys, entries)
+    assert code == 0, lines
+    assert lines[0] == ("wire (urls): ok: 2 article URL(s) to fetch; left out: refused_address 3, over_limit 1 "
+                        "(max_articles: the next runs fetch them)")

@@ -108,7 +108,7 @@ def _skip_not_due(job: Job, rows: list[dict]) -> None:
         skip_not_due(job, [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None])
 
 
-def _cap(job: Job, rows: list[dict]) -> None:
+def cap_articles(job: Job, rows: list[dict]) -> None:
     """`max_articles`: how many article pages one run of the source fetches. Counted after the revisit check, so
     known articles that are not due take no share and a listing longer than the cap is worked through over the
     next runs; the newest listed first (the listing's own date, then listing order). The rest are `skipped:
@@ -138,7 +138,7 @@ def fetch_source(job: Job) -> Job:
     """Fetch only (the ledger for a separate extract_source); news_ingest uses fetch_extract_source."""
     rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
     _skip_not_due(job, rows)
-    _cap(job, rows)
+    cap_articles(job, rows)
     _fetch_rows(job, rows)
     staging.write(rows, staging.LEDGER, job.staging / "ledger.fetch.parquet")
     counts = _fetch_counts(rows)
@@ -208,7 +208,7 @@ def fetch_extract_source(job: Job) -> Job:
     """Fetch and extract in one stage: each page goes to the extraction workers as soon as it is archived."""
     rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
     _skip_not_due(job, rows)
-    _cap(job, rows)
+    cap_articles(job, rows)
     pending = sum(1 for r in rows if r["url_kind"] == "article" and r["outcome"] is None)
     with ArticleSink(job.staging, rows, job.name, pending) as sink, \
             ExtractionStream(worker_count(job.settings), serial=pending < SERIAL_EXTRACTION_BELOW) as stream:
