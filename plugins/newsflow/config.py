@@ -104,6 +104,8 @@ def _a_number(value: object) -> object:
 
 Count = Annotated[int, BeforeValidator(_a_number)]
 Seconds = Annotated[float, BeforeValidator(_a_number)]
+# a wait longer than an hour is a typo (a 1e300 timeout is accepted by aiohttp and never ends); fetch_extract has 2 h
+HOUR = 3600
 # C0 and C1 controls: a line break in a header value would start another header (aiohttp refuses the request)
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -153,23 +155,23 @@ class Settings(BaseModel):
     user_agent: str = DEFAULT_USER_AGENT
     min_body_chars: Count = Field(200, ge=1)
     max_body_chars: Count = Field(1_000_000, ge=1)
-    min_host_interval_s: Seconds = Field(1.0, ge=0)
+    min_host_interval_s: Seconds = Field(1.0, ge=0, le=HOUR)
     host_concurrency: Count = Field(2, ge=1, le=64)
     global_concurrency: Count = Field(32, ge=1, le=1024)
-    connect_timeout_s: Seconds = Field(10.0, gt=0)
-    read_timeout_s: Seconds = Field(20.0, gt=0)
-    total_timeout_s: Seconds = Field(60.0, gt=0)
+    connect_timeout_s: Seconds = Field(10.0, gt=0, le=HOUR)
+    read_timeout_s: Seconds = Field(20.0, gt=0, le=HOUR)
+    total_timeout_s: Seconds = Field(60.0, gt=0, le=HOUR)
     max_bytes: Count = Field(10_000_000, ge=1024)
     max_redirects: Count = Field(5, ge=0, le=30)
     max_tries: Count = Field(3, ge=1, le=10)
     host_failure_limit: Count = Field(5, ge=1, description="connection failures in a row before a host counts as down")
-    backoff_base_s: Seconds = Field(1.0, ge=0)
-    backoff_max_s: Seconds = Field(60.0, ge=0)
+    backoff_base_s: Seconds = Field(1.0, ge=0, le=HOUR)
+    backoff_max_s: Seconds = Field(60.0, ge=0, le=HOUR)
     respect_robots: bool = True
     allow_private_hosts: list[str] = Field(default_factory=list)
     timezone: str = "UTC"
     extract_workers: Count = Field(0, ge=0, description="0 means one per core")
-    extract_time_limit_s: Seconds = Field(60.0, gt=0, description="CPU seconds one page's extraction may take")
+    extract_time_limit_s: Seconds = Field(60.0, gt=0, le=HOUR, description="CPU seconds one page's extraction may take")
     # 5,000 fetches at one request a second take ~83 minutes: inside fetch_extract's 2-hour limit
     max_articles: Count | None = Field(5000, ge=1, description="article pages a source fetches per run")
     revisit: RevisitPolicy = Field(default_factory=RevisitPolicy)
@@ -650,14 +652,23 @@ def parse_sources(text: str, origin: str = "<string>") -> SourcesFile:
         raise ConfigError("invalid sources file\n  " + "\n  ".join(lines)) from None
 
 
+# The DAG processor reads the sources file at every parse; YAML reads ~2 MB a second here, so a file past this
+# (tens of thousands of inline URLs) would stall every parse: such a list belongs in a `urls_file`, read by its run.
+MAX_SOURCES_FILE_BYTES = 8 * 1024 * 1024
+
+
 def load_sources(path: str | os.PathLike) -> SourcesFile:
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SOURCES_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{path}: sources file not found") from None
     except (OSError, UnicodeError) as exc:  # UnicodeEncodeError: a path no file name can spell (a lone surrogate)
         raise ConfigError(f"{path}: cannot read sources file: {exc}") from None
+    if len(data) > MAX_SOURCES_FILE_BYTES:
+        raise ConfigError(f"{path}: over {MAX_SOURCES_FILE_BYTES // 2**20} MB, more than a sources file needs: put a "
+                          "long list of URLs in a file of its own and name it with 'urls_file'")
     # YAML allows UTF-16 and UTF-32 marked by a byte-order mark: what Windows Notepad saves as "Unicode".
     encoding = bom_encoding(data) or "utf-8"
     try:

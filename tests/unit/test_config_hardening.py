@@ -226,6 +226,34 @@ def test_timeouts_must_be_positive(field, value):
     refused(with_settings(f"{field}: {value}"), f"field 'settings.{field}'", "greater than 0")
 
 
+@pytest.mark.parametrize("field", ["min_host_interval_s", "connect_timeout_s", "read_timeout_s", "total_timeout_s",
+                                   "backoff_base_s", "backoff_max_s", "extract_time_limit_s"])
+@pytest.mark.parametrize("value", ["1e300", "3601", "86400"])
+def test_a_wait_longer_than_an_hour_is_refused(field, value):
+    # 1e300 s loaded and every request with it waited for ever: aiohttp takes any finite number
+    refused(with_settings(f"{field}: {value}"), f"field 'settings.{field}'", "less than or equal to 3600")
+
+
+def test_an_hour_is_the_longest_wait():
+    settings = parse_sources(with_settings("min_host_interval_s: 3600, total_timeout_s: 3600, backoff_max_s: 3600, "
+                                           "backoff_base_s: 3600.0")).settings
+    assert (settings.min_host_interval_s, settings.total_timeout_s, settings.backoff_max_s) == (3600, 3600, 3600)
+
+
+def test_a_sources_file_too_large_to_parse_at_every_dag_parse_is_refused_unread(tmp_path):
+    from newsflow.config import MAX_SOURCES_FILE_BYTES, load_sources
+
+    path = tmp_path / "sources.yaml"
+    header = "sources:\n  - {name: big, kind: urls, urls: [\n"
+    line = "    'https://news.example/2024/05/a-long-slug-for-one-of-many-stories',\n"
+    count = MAX_SOURCES_FILE_BYTES // len(line) + 1
+    path.write_text(header + line * count + "]}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"sources.yaml: over 8 MB, .*'urls_file'"):
+        load_sources(path)
+    path.write_text(header + line * (count // 40) + "]}\n", encoding="utf-8")  # ~200 KB: read as before
+    assert len(load_sources(path).sources[0].urls) == count // 40
+
+
 def test_a_plain_user_agent_and_timeouts_load():
     settings = parse_sources(with_settings("user_agent: 'bot/1 (+https://x.example; ops@x.example) é', "
                                            "connect_timeout_s: 2.5, read_timeout_s: 3, total_timeout_s: 1e2")).settings
