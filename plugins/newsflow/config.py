@@ -434,9 +434,15 @@ def check_schedule(value: str) -> str:
                              "schedule")
         return value
     # croniter ships with Airflow, which parses cron schedules with it
-    from croniter import croniter
+    from croniter import CroniterBadDateError, croniter
 
     if len(value.split()) == 5 and croniter.is_valid(value):
+        try:
+            croniter(value).get_next()
+        except CroniterBadDateError:
+            # `0 0 31 2 *`: valid cron, but no such day; the DAG would be listed and never run
+            raise ValueError(f"schedule {_shown(value)} never fires: no date matches it (a day the month never "
+                             "has?)") from None
         return value
     raise ValueError(f"schedule {_shown(value)} is not a cron expression (5 fields), one of "
                      f"{', '.join(SCHEDULE_PRESETS)}, or a duration such as 15m, 2h or 1d")
@@ -535,12 +541,20 @@ def scheduled_dag_id(schedule: str) -> str:
     return f"news_ingest_{schedule_slug(schedule)}"
 
 
+# names the system's tz folder answers to that are no zone of their own: posix/Asia/Tokyo (Asia/Tokyo under a second
+# name, hence another DAG id), right/UTC (clocks that count leap seconds, 27 s off), the machine's own `localtime`
+_NOT_ZONE_NAMES = re.compile(r"^(posix|right)/|^(localtime|posixrules|Factory)$")
+
+
 def _check_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     # a region alone ("Europe", "America") names a folder of the tz database: ZoneInfo raises IsADirectoryError
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Asia/Beirut')") from None
+    if _NOT_ZONE_NAMES.search(value):
+        plain = value.partition("/")[2] if "/" in value else "Asia/Beirut"
+        raise ValueError(f"{value!r} is not a time zone name of the tz database (use an IANA name such as {plain!r})")
     return value
 
 

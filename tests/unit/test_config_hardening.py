@@ -202,6 +202,30 @@ def test_the_longest_durations_are_taken(tmp_path):
     assert list(build_scheduled_dags(str(path))) == ["news_ingest_every_366d"]
 
 
+@pytest.mark.parametrize("schedule", ["0 0 31 2 *", "0 0 30 2 *", "0 6 31 4,6,9,11 *"])
+def test_a_cron_that_never_fires_is_refused(schedule):
+    # valid cron syntax, but no date matches: the DAG would be listed with no next run, for ever
+    refused(with_source(f"kind: feed, url: 'https://x.example/f', schedule: '{schedule}'"),
+            "field 'schedule'", "never fires")
+
+
+@pytest.mark.parametrize("schedule", ["0 0 29 2 *", "0 0 31 */2 *", "0 0 31 2,3 *"])
+def test_a_cron_that_fires_rarely_is_taken(schedule):
+    assert parse_sources(with_source(f"kind: feed, url: 'https://x.example/f', schedule: '{schedule}'")
+                         ).source("a").schedule == schedule
+
+
+@pytest.mark.parametrize(("zone", "hint"), [("posix/Asia/Tokyo", "'Asia/Tokyo'"), ("right/UTC", "'UTC'"),
+                                            ("localtime", "'Asia/Beirut'"), ("Factory", "'Asia/Beirut'")])
+@pytest.mark.parametrize("field", ["timezone", "schedule_timezone"])
+def test_a_tz_folder_path_that_is_no_zone_name_is_refused(zone, hint, field):
+    # posix/Asia/Tokyo is Asia/Tokyo under a second name (another DAG id for the same clock); right/UTC counts leap
+    # seconds; localtime is whatever the machine says
+    refused(with_settings(f"{field}: {zone}"), f"field 'settings.{field}'", "not a time zone name", hint)
+    refused(with_source(f"kind: feed, url: 'https://x.example/f', {field}: {zone}"), f"field '{field}'",
+            "not a time zone name")
+
+
 # -- 5. settings no request could be made with -----------------------------------------------------------------------
 
 @pytest.mark.parametrize(("user_agent", "why"), [
