@@ -554,9 +554,13 @@ def cmd_export(args) -> int:
         # type comes first in the same text: every statement runs, COPY's answer is the count.
         count = 0
         for statement in con.extract_statements(copy):
-            cursor = con.execute(statement)
-            if statement.type == duckdb.StatementType.COPY:
-                count = cursor.fetchone()[0]
+            if statement.type != duckdb.StatementType.COPY:
+                con.execute(statement)
+                continue
+            try:
+                count = con.execute(statement).fetchone()[0]
+            except duckdb.IOException as exc:  # a full disk, no permission, a path that cannot exist: no query's fault
+                raise OSError(f"cannot write {output}: {exc}") from None
     finally:
         con.close()
     print(f"wrote {count} row(s) to {output}")

@@ -237,6 +237,16 @@ def test_export_to_a_directory_says_so(newsflow, tmp_path):
     assert code == 2 and "--output is empty" in one_line(err)
 
 
+@pytest.mark.parametrize(("output", "why"), [("/dev/full", "No space left on device"),
+                                           ("/proc/newsflow-export.csv", "No such file or directory")])
+def test_export_that_cannot_write_its_file_says_so_not_query_failed(newsflow, output, why):
+    # a full disk or a path no file can have is no fault of the query: it read "query failed: IO Error: ..."
+    code, out, err = newsflow("export", "--query", "select range from range(3)", "--format", "csv", "--output", output)
+    line = one_line(err)
+    assert code == 1 and out == "" and line.startswith(f"newsflow: cannot write {output}: IO Error:"), line
+    assert why in line and "query failed" not in line
+
+
 def strict_json(text: str):
     def refuse(word):
         raise AssertionError(f"{word} is not JSON")
