@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 from newsflow.airflow_runner import airflow_command, airflow_env, airflow_home, ensure_airflow, project_root
-from newsflow.alerts import AlertError, alert_settings, alerts_said
+from newsflow.alerts import AlertError, AlertSettings, alert_settings, alerts_said, post, run_message
 from newsflow.housekeeper import last_said, metadata_retention_days
 from newsflow.service_logs import rotation
 
@@ -306,7 +306,8 @@ def _fail_dead_runs_before_scheduling(url: str, scheduled: set[str], echo) -> No
     except (OSError, ValueError) as exc:
         echo(f"newsflow: could not log in to check for runs left running by dead processes ({exc})")
         return
-    report_dead_runs(client, echo=echo)
+    settings = alert_settings()  # checked by `up` already
+    announce_runs(report_dead_runs(client, echo=echo), "left running by a dead process", settings, url, echo)
     try:
         failed = fail_unscheduled_runs(client, scheduled)
     except (OSError, ValueError, ServiceError) as exc:
@@ -314,6 +315,19 @@ def _fail_dead_runs_before_scheduling(url: str, scheduled: set[str], echo) -> No
         return
     for dag_id, run_id in failed:
         echo(f"newsflow: {dag_id} run {run_id} is of a schedule no longer in the sources file: marked failed")
+    announce_runs(failed, "its schedule is no longer in the sources file", settings, url, echo)
+
+
+def announce_runs(runs: list[tuple[str, str]], reason: str, settings, ui_url: str | None, echo) -> None:
+    """Post runs failed through the REST API to the alert webhook: Airflow runs a DAG's failure callback only
+    for a run its own scheduler fails, so these would go unsaid where every other failed run is posted."""
+    if not settings.webhook:
+        return
+    for dag_id, run_id in runs:
+        try:
+            post(settings.webhook, run_message(dag_id, run_id, reason, None, ui_url))
+        except AlertError as exc:
+            echo(f"newsflow: could not post the failed run {run_id} ({exc})")
 
 
 def _wait_until(ready, what: str, deadline: float, pids: dict[str, int], logs: Path) -> None:
@@ -485,6 +499,7 @@ def _stop_runs_in_progress(state: dict, echo) -> None:
         return
     for dag_id, run_id in stopped:
         echo(f"newsflow: {dag_id} run {run_id} was running: stopped and marked failed")
+    announce_runs(stopped, "stopped by `newsflow down`", _service_alert_settings(api_server), state.get("url"), echo)
     for dag_id, run_id in queued:
         echo(f"newsflow: {dag_id} run {run_id} is queued: it starts when the service is up again")
     if stopped:
@@ -492,6 +507,20 @@ def _stop_runs_in_progress(state: dict, echo) -> None:
             _wait_for_tasks_to_end(client, stopped, list(state["pids"].values()))
         except (OSError, ValueError, ServiceError):
             pass  # the stop below ends them anyway, by force if it must
+
+
+def _service_alert_settings(pid: int):
+    """The alert settings the running service was started with (its api-server's environment), which the shell
+    running `down` need not have; this shell's own when they cannot be read."""
+    import psutil
+
+    try:
+        return alert_settings(psutil.Process(pid).environ())
+    except (psutil.Error, AlertError):
+        try:
+            return alert_settings()
+        except AlertError:
+            return AlertSettings(None)
 
 
 def _wait_for_tasks_to_end(client: Client, runs: list[tuple[str, str]], pids: list[int], timeout: float = 20.0) -> None:

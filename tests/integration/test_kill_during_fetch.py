@@ -16,6 +16,7 @@ import pytest
 from newsflow.warehouse import connect
 from tests.support.faultserver import FaultServer
 from tests.support.procs import alive, children, cmdline, kill, spawned_workers, wait_gone
+from tests.support.webhook import Webhook
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,8 +94,9 @@ def fail_dead_run_on_service_start(env: dict, sources: Path) -> tuple[str, set[s
     from newsflow.service import Client, free_port
 
     port = free_port(18180)
-    up = subprocess.run([*NEWSFLOW, "up", "--port", str(port), "--sources", str(sources)], env=env, cwd=ROOT,
-                        capture_output=True, text=True, timeout=300)
+    hook = Webhook().__enter__()
+    up = subprocess.run([*NEWSFLOW, "up", "--port", str(port), "--sources", str(sources)], cwd=ROOT,
+                        env={**env, "NEWSFLOW_ALERT_WEBHOOK": hook.url}, capture_output=True, text=True, timeout=300)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         said = [x for x in up.stdout.splitlines() if "left running by a dead process" in x]
@@ -102,6 +104,10 @@ def fail_dead_run_on_service_start(env: dict, sources: Path) -> tuple[str, set[s
         [line] = said
         assert line.startswith("newsflow: news_ingest run ") and line.endswith("marked failed"), line
         run_id = line.split(" run ", 1)[1].split(" was left", 1)[0]
+        # the dead process posted nothing, and no DAG callback runs for a run failed through the REST API
+        assert [(p["newsflow"]["run_id"], p["newsflow"]["reason"]) for p in hook.posts
+                if p["newsflow"]["kind"] == "run_failed"] == [
+            (run_id, "left running by a dead process")], hook.posts
         state = json.loads((Path(env["NEWSFLOW_DATA_DIR"]) / "service" / "service.json").read_text())
         client = Client.for_service(state)
         assert dead_runs(client) == []
@@ -113,4 +119,5 @@ def fail_dead_run_on_service_start(env: dict, sources: Path) -> tuple[str, set[s
         return run_id, {ti["state"] for ti in tis}
     finally:
         down = subprocess.run([*NEWSFLOW, "down"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+        hook.__exit__(None, None, None)
         assert down.returncode == 0, down.stdout + down.stderr

@@ -382,13 +382,19 @@ def test_down_leaves_no_process_and_frees_the_ports(service):
         except psutil.NoSuchProcess:
             pass
     started = time.monotonic()
-    done = _run("down", env=service["env"], timeout=180)
+    # the shell running `down` need not have the service's alert settings: the service's own are used
+    shell = {k: v for k, v in service["env"].items() if k != "NEWSFLOW_ALERT_WEBHOOK"}
+    done = _run("down", env=shell, timeout=180)
     print(f"\ndown: {time.monotonic() - started:.1f}s, {len(tree)} processes stopped")
     assert done.returncode == 0, done.stdout + done.stderr
     # the run it cut short is said and failed (while the api-server answered); the queued run is left to start later
     if service.get("cut_run"):
         assert f"news_ingest run {service['cut_run']} was running: stopped and marked failed" in done.stdout, \
             done.stdout
+        # no DAG callback runs for a run failed through the REST API: `down` posts it, as any failed run is
+        [posted] = [p for p in service["hook"].posts if p["newsflow"].get("run_id") == service["cut_run"]]
+        assert posted["newsflow"]["reason"] == "stopped by `newsflow down`", posted
+        assert posted["text"].startswith(f"newsflow: news_ingest run {service['cut_run']} failed (stopped by"), posted
     if service.get("queued_run"):
         assert f"{SCHEDULED} run {service['queued_run']} is queued" in done.stdout, done.stdout
     assert [pid for pid in tree if _running(pid)] == []
@@ -454,6 +460,8 @@ def test_up_with_another_sources_file_fails_the_runs_of_schedules_it_lacks(servi
         assert Client.for_service(state).get(f"/dags/{SCHEDULED}")["is_stale"] is True
         assert f"{SCHEDULED} run {queued} is of a schedule no longer in the sources file: marked failed" in up.stdout, \
             up.stdout
+        [posted] = [p for p in service["hook"].posts if p["newsflow"].get("run_id") == queued]
+        assert posted["newsflow"]["reason"] == "its schedule is no longer in the sources file", posted
         state = json.loads((service["base"] / "data" / "service" / "service.json").read_text())
         assert state["schedules"] == {"@yearly": ["quiet"]}
         client = Client.for_service(state)
