@@ -499,7 +499,7 @@ def _stop_runs_in_progress(state: dict, echo) -> None:
         return
     for dag_id, run_id in stopped:
         echo(f"newsflow: {dag_id} run {run_id} was running: stopped and marked failed")
-    announce_runs(stopped, "stopped by `newsflow down`", _service_alert_settings(api_server), state.get("url"), echo)
+    announce_runs(stopped, "stopped by `newsflow down`", alert_settings_of(api_server), state.get("url"), echo)
     for dag_id, run_id in queued:
         echo(f"newsflow: {dag_id} run {run_id} is queued: it starts when the service is up again")
     if stopped:
@@ -509,7 +509,7 @@ def _stop_runs_in_progress(state: dict, echo) -> None:
             pass  # the stop below ends them anyway, by force if it must
 
 
-def _service_alert_settings(pid: int):
+def alert_settings_of(pid: int):
     """The alert settings the running service was started with (its api-server's environment), which the shell
     running `down` need not have; this shell's own when they cannot be read."""
     import psutil

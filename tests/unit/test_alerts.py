@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
@@ -348,3 +349,38 @@ def test_up_and_status_say_where_alerts_go():
     said = alerts.alerts_said(alert_settings({"NEWSFLOW_ALERT_WEBHOOK": "https://hooks.example.org/services/T/B/tok",
                                               "NEWSFLOW_ALERT_LEVEL": "warn"}))
     assert said == "to https://hooks.example.org/… (checks that start or stop warning or failing, and failed runs)"
+
+
+def test_runs_the_service_fails_itself_are_posted_with_its_own_settings(monkeypatch):
+    """`newsflow down` runs in a shell that need not have the service's NEWSFLOW_ALERT_WEBHOOK: the settings are
+    read from the service's api-server process; a webhook that refuses is said in a line, never raised."""
+    import subprocess
+    import sys
+
+    from newsflow import service
+
+    monkeypatch.delenv("NEWSFLOW_ALERT_WEBHOOK", raising=False)
+    said = []
+    with Webhook() as hook, Webhook(status=500, answer=b"down for maintenance") as refusing:
+        stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                    env={**os.environ, "NEWSFLOW_ALERT_WEBHOOK": hook.url})
+        try:
+            settings = service.alert_settings_of(stand_in.pid)
+        finally:
+            stand_in.kill()
+            stand_in.wait()
+        assert settings.webhook == hook.url
+        runs = [("news_ingest", "manual__2026-12-05T06:00:00+00:00"), ("news_quality", "q1")]
+        service.announce_runs(runs, "stopped by `newsflow down`", settings, "http://127.0.0.1:8080", said.append)
+        service.announce_runs(runs[:1], "stopped", alert_settings({"NEWSFLOW_ALERT_WEBHOOK": refusing.url}), None,
+                              said.append)
+        service.announce_runs(runs, "stopped", alert_settings({}), None, said.append)  # no webhook: nothing
+    assert [(p["newsflow"]["dag_id"], p["newsflow"]["run_id"], p["newsflow"]["reason"]) for p in hook.posts] == [
+        ("news_ingest", "manual__2026-12-05T06:00:00+00:00", "stopped by `newsflow down`"),
+        ("news_quality", "q1", "stopped by `newsflow down`")]
+    assert hook.posts[0]["text"].endswith("/dags/news_ingest/runs/manual__2026-12-05T06%3A00%3A00%2B00%3A00")
+    assert said == ["newsflow: could not post the failed run manual__2026-12-05T06:00:00+00:00 (webhook "
+                    "http://127.0.0.1:" + refusing.url.split(":")[2].split("/")[0] + "/… answered HTTP 500: down for "
+                    "maintenance)"]
+    # a process gone: this shell's settings
+    assert service.alert_settings_of(stand_in.pid).webhook is None
