@@ -18,6 +18,7 @@ HINTS = {
     "not_a_feed": "not RSS, Atom or JSON Feed",
     "not_a_sitemap": "not a sitemap (urlset, index, text list of URLs, feed or robots.txt)",
     "xml_parse_error": "not readable as XML",
+    "too_large": "over the 50 MiB the sitemap protocol allows a listing, uncompressed: ask for a sitemap index",
     "robots_disallowed": "the site's robots.txt disallows it (settings.respect_robots)",
     "refused_address": "a private or loopback address (settings.allow_private_hosts)",
     "blocked": "the site's bot wall refuses clients without a browser: ask the publisher to let newsflow's "

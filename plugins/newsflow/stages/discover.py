@@ -28,6 +28,9 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
     kind = {"feed": "feed", "sitemap": "sitemap", "urls": "urls"}[source.kind]
     start_url = source.url if source.kind != "urls" else source.urls_file
     entries: list = []
+    # the sitemap protocol allows 50 MiB uncompressed (~19 MB for 50,000 URLs with news: tags): a listing sent plain
+    # or with Content-Encoding is held to that, as a .gz one is inflated to it, not to an article page's max_bytes
+    listing_max_bytes = max(job.settings.max_bytes, discover.MAX_UNCOMPRESSED)
     cache = http_cache([safe_canonical(start_url)], job.warehouse)
     async with Fetcher(job.settings, on_response=archiver(archive), host_gate_dir=host_gate_dir()) as fetcher:
         queue = [(start_url, 0)]
@@ -46,6 +49,7 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
             result = await fetcher.get(
                 url, kind=kind, etag=validators.get("etag"), last_modified=validators.get("last_modified"),
                 previous_sha1=validators.get("content_sha1"), validated_url=validators.get("final_url"),
+                max_bytes=listing_max_bytes,
             )
             row = staging.ledger_row(len(doc_rows), kind if kind != "urls" else "url_list", url,
                                      canonical_url=canonical, **fetch_fields(result))
@@ -57,7 +61,7 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                 row.update(outcome="unchanged", reason=result.reason)
                 body = body or _archived_body(validators)
                 if body is None:
-                    result = await fetcher.get(url, kind=kind)
+                    result = await fetcher.get(url, kind=kind, max_bytes=listing_max_bytes)
                     row.update(fetch_fields(result), outcome=None, reason=None)
                     body = result.body
             if result.outcome not in ("ok", "not_modified"):
