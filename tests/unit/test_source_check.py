@@ -109,3 +109,28 @@ def test_check_leaves_out_what_a_run_would_refuse_or_leave_for_later(tmp_path, d
     assert code == 0, lines
     assert lines[0] == ("wire (urls): ok: 2 article URL(s) to fetch; left out: refused_address 3, over_limit 1 "
                         "(max_articles: the next runs fetch them)")
+
+
+def test_a_sitemap_past_max_bytes_but_within_the_protocols_50_mib_is_read_however_it_is_sent(tmp_path, data_env,
+                                                                                              capsys):
+    """max_bytes (10 MB) is an article page's cap; a 50,000-URL news sitemap is ~19 MB plain. It failed too_large
+    sent plain or with Content-Encoding, and was read only as a .gz file."""
+
+    urls = "".join(f"<url><loc>https://news.example/2026/12/05/story-{i}-with-a-long-slug-{'x' * 180}</loc>"
+                   f"<news:news><news:title>خبر {i}</news:title></news:news></url>\n" for i in range(50_000))
+    body = ("<?xml version='1.0' encoding='UTF-8'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9' "
+            "xmlns:news='http://www.google.com/schemas/sitemap-news/0.9'>\n" + urls + "</urlset>").encode()
+    assert 10_000_000 < len(body) < 50 * 2**20
+
+    def entries(server):
+        server.pages["/sitemap.xml"] = ("application/xml", body)
+        return (f"  - {{name: plain, kind: sitemap, url: '{server.url('/sitemap.xml')}', max_articles: 50000}}\n"
+                f"  - {{name: huge, kind: sitemap, url: '{server.url('/huge.xml')}'}}\n")
+    with FaultServer() as server:
+        entries(server)
+        server.pages["/huge.xml"] = ("application/xml", b"<urlset>" + b" " * (51 * 2**20) + b"</urlset>")
+        code = main(["check", "--sources", write_sources(tmp_path, server, entries(server))])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "plain (sitemap): ok: 50000 article URL(s) to fetch", lines[:3]
+    assert code == 1 and any(line.endswith(": failed too_large HTTP 200 (over the 50 MiB the sitemap protocol allows "
+                                           "a listing, uncompressed: ask for a sitemap index)") for line in lines), lines
