@@ -31,7 +31,9 @@ def finished_run_keys(warehouse: str | Path | None = None) -> set[str]:
 
     con = connect(warehouse, read_only=True)
     try:
-        rows = con.execute("select run_id from runs where finished_at is not null").fetchall()
+        # a run id every DAG that ran it has finished: two schedules firing at one instant share the id (and its
+        # staging folder, a subfolder per source), and one finishing first must not clear the other's
+        rows = con.execute("select run_id from runs group by run_id having count(finished_at) = count(*)").fetchall()
     finally:
         con.close()
     return {staging.run_key(run_id) for (run_id,) in rows}

@@ -138,6 +138,6 @@ def account(jobs: list[dict], loaded: dict) -> dict:
 
     context = get_current_context()
     try:
-        return check_accounting(list(jobs or []), run_id=context["run_id"])
+        return check_accounting(list(jobs or []), run_id=context["run_id"], dag_id=context["dag"].dag_id)
     except Exception as exc:  # noqa: BLE001 - fail_task raises it again, as permanent or transient
         fail_task(exc, "account")

@@ -542,7 +542,7 @@ def in_transaction(con, work) -> None:
 KEYS = {
     "articles": ("article_id",),
     "sources": ("name",),
-    "runs": ("run_id",),
+    "runs": ("run_id", "dag_id"),
     "rejected_articles": ("run_id", "source", "seq"),
     "fetch_log": ("run_id", "source", "url_kind", "seq"),
     "validation_results": ("run_id", "source", "expectation", "column_name"),

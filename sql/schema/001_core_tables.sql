@@ -17,7 +17,7 @@ create table if not exists sources (
     updated_at timestamptz not null
 );
 
--- key: run_id
+-- key: run_id, dag_id (Airflow run ids are unique per DAG only)
 create table if not exists runs (
     run_id varchar not null,
     dag_id varchar not null,

@@ -133,3 +133,47 @@ def test_footprint_says_what_is_kept_where_and_who_clears_it(tmp_path, monkeypat
     assert kept["service logs"].startswith("NEWSFLOW_SERVICE_LOG_FILES='none': expected a whole number of files")
     # a lake whose catalog is in Postgres has no folder here to measure
     assert "warehouse" not in {row[0] for row in footprint(data, "postgres:dbname=news host=db", home)}
+
+
+def test_two_schedules_firing_at_one_instant_keep_a_runs_row_each_and_their_staging(tmp_path, data_env):
+    """Airflow's run ids are unique per DAG only: `@hourly` and `15m` both start `scheduled__…T06:00:00+00:00`.
+    The second load took over the first's runs row (its sources, its counts), and the first to finish marked the id
+    finished, so the daily clean could remove the staging of the other while it still ran."""
+    from newsflow.stages.account import check_accounting
+    from newsflow.stages.discover import discover_source
+    from newsflow.stages.fetch_extract import fetch_extract_source
+    from newsflow.stages.load import load_run
+    from newsflow.stages.plan import plan_run
+    from newsflow.stages.validate import validate_source
+    from newsflow.warehouse import connect, duplicate_keys
+    from tests.support.faultserver import FaultServer
+
+    run_id = "scheduled__2026-12-05T06:00:00+00:00"
+    sources = tmp_path / "sources.yaml"
+    with FaultServer() as server:
+        sources.write_text(
+            f"settings: {{allow_private_hosts: ['127.0.0.1:{server.port}'], min_host_interval_s: 0, max_tries: 1, "
+            "extract_workers: 1}\nsources:\n"
+            f"  - {{name: hourly, kind: urls, schedule: '@hourly', urls: ['{server.url('/ok/h1')}']}}\n"
+            f"  - {{name: quarter, kind: urls, schedule: 15m, urls: ['{server.url('/ok/q1')}', "
+            f"'{server.url('/ok/q2')}']}}\n", encoding="utf-8")
+        staged = {name: [validate_source(fetch_extract_source(discover_source(job)))
+                         for job in plan_run(str(sources), name, run_id)] for name in ("hourly", "quarter")}
+    load_run(staged["hourly"], run_id=run_id, dag_id="news_ingest_hourly")
+    load_run(staged["quarter"], run_id=run_id, dag_id="news_ingest_every_15m")
+    assert check_accounting(staged["quarter"], run_id=run_id, dag_id="news_ingest_every_15m")["counts"]["loaded"] == 2
+    assert run_key(run_id) not in finished_run_keys()  # the hourly run is still going: its staging stays
+
+    def runs():
+        con = connect(read_only=True)
+        try:
+            return (con.execute("select dag_id, sources, discovered, status, finished_at is not null from runs "
+                                "order by dag_id").fetchall(), duplicate_keys(con)["runs"])
+        finally:
+            con.close()
+
+    assert runs() == ([("news_ingest_every_15m", ["quarter"], 2, "succeeded", True),
+                       ("news_ingest_hourly", ["hourly"], 1, "loaded", False)], 0)
+    check_accounting(staged["hourly"], run_id=run_id, dag_id="news_ingest_hourly")
+    assert run_key(run_id) in finished_run_keys()
+    assert runs()[0][1] == ("news_ingest_hourly", ["hourly"], 1, "succeeded", True)

@@ -15,7 +15,9 @@ from newsflow.stages.job import OUTCOMES, AccountingError, Job
 log = logging.getLogger(__name__)
 
 
-def check_accounting(jobs: list[Job], *, run_id: str) -> dict:
+def check_accounting(jobs: list[Job], *, run_id: str, dag_id: str | None = None) -> dict:
+    """The verdict on the run's fetch_log rows of its sources, recorded in its `runs` row. `dag_id` names the row
+    when another DAG's run has the same id (two schedules firing at one instant); None: every row of the id."""
     from newsflow.warehouse import connect
 
     jobs = [Job.from_xcom(j) for j in jobs or [] if j]
@@ -56,11 +58,13 @@ def check_accounting(jobs: list[Job], *, run_id: str) -> dict:
             status = "failed" if len(failed_sources) == len(jobs) else "partial"
         else:
             status = "succeeded"
-        con.execute("update runs set status = ?, finished_at = ? where run_id = ?", [status, datetime.now(UTC), run_id])
+        con.execute("update runs set status = ?, finished_at = ? where run_id = ? and dag_id = coalesce(?, dag_id)",
+                    [status, datetime.now(UTC), run_id, dag_id])
         counts = dict(
             con.execute(
-                "select outcome, count(*) from fetch_log where run_id = ? and url_kind = 'article' group by outcome",
-                [run_id],
+                "select outcome, count(*) from fetch_log where run_id = ? and url_kind = 'article' "
+                "and list_contains(?, source) group by outcome",
+                [run_id, [job.name for job in jobs]],
             ).fetchall()
         )
     finally:

@@ -79,8 +79,9 @@ def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime 
                 _upsert_source(con, job, now)
             counts = dict(
                 con.execute(
-                    "select outcome, count(*) from fetch_log where run_id = ? and url_kind = 'article' group by outcome",
-                    [run_id],
+                    "select outcome, count(*) from fetch_log where run_id = ? and url_kind = 'article' "
+                    "and list_contains(?, source) group by outcome",
+                    [run_id, names],
                 ).fetchall()
             )
             con.execute(
@@ -92,7 +93,9 @@ def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime 
                            $unchanged as unchanged, $rejected as rejected, $failed as failed, $skipped as skipped,
                            $version as extractor_version, $wait_s as warehouse_wait_s
                 ) as run
-                on runs.run_id = run.run_id
+                -- Airflow's run ids are unique per DAG only: two schedules that fire at one instant (`@hourly` and
+                -- `15m` at 06:00) both run `scheduled__…T06:00:00+00:00`, each its own sources
+                on runs.run_id = run.run_id and runs.dag_id = run.dag_id
                 when matched then update set
                     loaded_at = run.loaded_at, status = 'loaded', sources = run.sources,
                     discovered = run.discovered, loaded = run.loaded, unchanged = run.unchanged,
