@@ -110,7 +110,25 @@ def backoff_delay(attempt: int, settings: Settings, retry_after: float | None, r
     return min(delay, settings.backoff_max_s)
 
 
+# How files that are no page open, whatever their Content-Type says (a PDF or an image sent as text/html ended as an
+# article rejected for having no body): PDF, PostScript, PNG, JPEG, GIF, ZIP (docx, epub), gzip, RAR, 7z, OLE (doc,
+# xls), WebM/Matroska, Ogg, WOFF, ICO, the signatures of the WHATWG MIME Sniffing standard and file(1)
+_BINARY_SIGNATURES = (b"%PDF-", b"%!PS-Adobe-", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"PK\x03\x04",
+                      b"\x1f\x8b\x08", b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+                      b"\x1a\x45\xdf\xa3", b"OggS\x00", b"wOFF", b"wOF2", b"\x00\x00\x01\x00")
+_RIFF_FORMATS = (b"WEBP", b"WAVE", b"AVI ")
+
+
+def is_binary_file(body_start: bytes) -> bool:
+    """Whether a body opens as an image, a PDF, an archive or a media file does."""
+    return (body_start.startswith(_BINARY_SIGNATURES)
+            or (body_start[:4] == b"RIFF" and body_start[8:12] in _RIFF_FORMATS)
+            or body_start[4:8] == b"ftyp")  # MP4, MOV, HEIC, AVIF
+
+
 def is_html(content_type: str | None, body_start: bytes) -> bool:
+    if is_binary_file(body_start):
+        return False
     main = content_type.split(";", 1)[0].strip().lower() if content_type else ""
     if main in HTML_TYPES:
         return True
@@ -121,8 +139,18 @@ def is_html(content_type: str | None, body_start: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head[:512]
 
 
+# Content codings newsflow does not decode (it asks for gzip and deflate only): a body sent in one is no page
+_UNDECODED_CODINGS = frozenset({"br", "zstd", "compress", "x-compress", "exi", "pack200-gzip", "aes128gcm", "dcb",
+                                "dcz", "sdch", "bzip2", "x-bzip2", "xz", "lzma"})
+# How compressed data opens: gzip, zlib (the usual deflate levels), zstd, xz, Unix compress. Brotli has no signature.
+_COMPRESSED_STARTS = (b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda", b"\x28\xb5\x2f\xfd",
+                      b"\xfd7zXZ\x00", b"\x1f\x9d")
+
+
 class _Decoder:
     """Incremental gzip/deflate with a hard cap on the decoded size, so a bomb cannot exhaust memory."""
+
+    _sniff = False
 
     def __init__(self, encoding: str | None):
         self.encoding = (encoding or "identity").strip().lower()
@@ -133,11 +161,20 @@ class _Decoder:
             self._raw_deflate_checked = False
         elif self.encoding in ("identity", ""):
             self._z = None
-        else:
+        elif self.encoding in _UNDECODED_CODINGS:
             raise _Failure("unsupported_encoding")
+        else:
+            # a label that names no coding ("UTF-8", "none", "text": PHP sites put a charset or a placeholder there)
+            # is passed through as identity by browsers, and the page displays; unless the body opens as compressed
+            # data, a coding newsflow does not know
+            self.encoding, self._z, self._sniff = "identity", None, True
 
     def feed(self, chunk: bytes, room: int) -> bytes:
         if self._z is None:
+            if self._sniff:
+                self._sniff = False
+                if chunk.startswith(_COMPRESSED_STARTS):
+                    raise _Failure("unsupported_encoding")
             return chunk[: room + 1]
         try:
             out = self._z.decompress(chunk, room + 1)
@@ -183,7 +220,7 @@ class Fetcher:
         self._host_locks: dict[str, asyncio.Lock] = {}
         self._host_next: dict[str, float] = {}
         self._host_delay: dict[str, float] = {}
-        self._robots: dict[str, object] = {}
+        self._robots: dict[str, tuple[object | None, str | None]] = {}  # origin -> (parser, why it disallows all)
         self._robots_locks: dict[str, asyncio.Lock] = {}
         self._session: aiohttp.ClientSession | None = None
         # consecutive connection failures per host:port; at host_failure_limit the host counts as down for the
@@ -304,21 +341,27 @@ class Fetcher:
             log.warning("host limits apply per task only from now on: the shared host gate failed (%s)", exc)
             self._gate = None
 
-    async def robots_allows(self, url: str) -> bool:
+    async def robots_refusal(self, url: str) -> str | None:
+        """The reason robots.txt keeps `url` from being fetched, None when it does not: `robots_disallowed` by the
+        site's rules, `robots_disallowed:http_<status>` when robots.txt answered a server error, read as disallowing
+        everything."""
         if not self.settings.respect_robots:
-            return True
+            return None
         parts = urlsplit(url)
         key = f"{parts.scheme}://{parts.netloc}"
         lock = self._robots_locks.setdefault(key, asyncio.Lock())
         async with lock:
             if key not in self._robots:
                 self._robots[key] = await self._load_robots(key)
-        parser = self._robots[key]
-        if parser is None:
-            return True
-        return parser.can_fetch(url, self.settings.user_agent)
+        parser, cause = self._robots[key]
+        if parser is None or parser.can_fetch(url, self.settings.user_agent):
+            return None
+        # the cause named: "the site's rules forbid it" sends an operator to read a robots.txt that forbids nothing
+        return f"robots_disallowed:{cause}" if cause else "robots_disallowed"
 
     async def _load_robots(self, origin: str):
+        """The origin's robots.txt parsed (None: no restrictions), and what made it disallow everything when it was
+        not the file's rules."""
         from protego import Protego
 
         result = await self.get(origin + "/robots.txt", kind="robots", check_robots=False, max_bytes=ROBOTS_MAX_BYTES)
@@ -326,20 +369,20 @@ class Fetcher:
         # is the letter of the RFC, but a flaky robots.txt would then block whole runs, so we only disallow on 5xx
         # after retries.
         if result.status and 500 <= result.status < 600:
-            return Protego.parse("User-agent: *\nDisallow: /\n")
+            return Protego.parse("User-agent: *\nDisallow: /\n"), f"http_{result.status}"
         if result.outcome != "ok" or not result.body:
-            return None
+            return None, None
         try:
             # by its byte-order mark first: a robots.txt saved with a UTF-8 BOM (Windows editors write one) read
             # as plain UTF-8 starts "\ufeffUser-agent", its first group goes unrecognised and its rules unapplied
             parser = Protego.parse(decode_text(result.body))
         except Exception:  # a garbled robots.txt is not a reason to stop; treat as absent
             log.warning("unparseable robots.txt at %s", origin)
-            return None
+            return None, None
         delay = parser.crawl_delay(self.settings.user_agent)
         if delay:
             self._host_delay[host_port(origin + "/")] = min(float(delay), self.settings.backoff_max_s)
-        return parser
+        return parser, None
 
     # -- one URL ----------------------------------------------------------------------------------------------
     async def get(
@@ -380,8 +423,8 @@ class Fetcher:
         if vendor := self._host_blocked(url):
             result.outcome, result.reason = "failed", f"blocked:{vendor}"
             return result
-        if check_robots and not await self.robots_allows(url):
-            result.outcome, result.reason = "skipped", "robots_disallowed"
+        if check_robots and (refusal := await self.robots_refusal(url)):
+            result.outcome, result.reason = "skipped", refusal
             return result
         attempt = 0
         while True:
@@ -407,7 +450,7 @@ class Fetcher:
                 if self._host_down(url):  # it went down while this URL waited: keep its own last failure
                     break
         result.duration_ms = int((time.monotonic() - started) * 1000)
-        if result.outcome == "failed" and result.reason in SKIP_REASONS:
+        if result.outcome == "failed" and (result.reason or "").split(":", 1)[0] in SKIP_REASONS:
             result.outcome = "skipped"
         if result.outcome == "ok" and result.body is not None:
             result.content_sha1 = hashlib.sha1(result.body).hexdigest()
@@ -445,9 +488,9 @@ class Fetcher:
                 raise _Failure("host_unreachable")
             if key in self.hosts_blocked:
                 raise _blocked(self.hosts_blocked[key])
-            if check_robots and current != url and not await self.robots_allows(current):
+            if check_robots and current != url and (refusal := await self.robots_refusal(current)):
                 # a redirect (or refresh) into a path the target's robots.txt closes: as a polite crawler stops
-                raise _Failure("robots_disallowed")
+                raise _Failure(refusal)
             headers = {"Accept-Encoding": "gzip, deflate", "Accept": _accept(kind)}
             if chain_cookies is not None and (cookies := chain_cookies.filter_cookies(URL(current))):
                 headers["Cookie"] = "; ".join(f"{name}={morsel.value}" for name, morsel in cookies.items())
@@ -546,6 +589,12 @@ class Fetcher:
             raise _Failure("bad_response") from None
         except aiohttp.ClientPayloadError:
             raise _Failure("truncated_body", retry=True) from None
+        except aiohttp.ClientConnectorCertificateError:
+            # a certificate fails the same way on every try: retried, and counted as the host being down (its other
+            # URLs then failing host_unreachable), it hid what the site has to fix
+            raise _Failure("tls_error:certificate") from None
+        except aiohttp.ClientSSLError:
+            raise _Failure("tls_error:handshake") from None
         except aiohttp.ClientConnectorDNSError as exc:
             if isinstance(exc.__cause__, RefusedAddress) or "resolves to" in str(exc):
                 raise _Failure("refused_address") from None
@@ -558,6 +607,31 @@ class Fetcher:
             raise _Failure("connection_error", retry=True) from None
         except aiohttp.ClientError as exc:
             raise _Failure(f"client_error:{type(exc).__name__}", retry=True) from None
+
+    async def _body(self, resp: aiohttp.ClientResponse, decoder: _Decoder, result: FetchResult, kind: str,
+                    max_bytes: int) -> bytes:
+        """The decoded body, failing too_large past `max_bytes`; a robots.txt past them is read up to its last whole
+        line within them instead (RFC 9309 §2.5: at least the first 500 KiB), since one that fails counts as allowing
+        everything, a big site's `Disallow: /` included."""
+        status = resp.status
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(64 * 1024):
+            out = decoder.feed(chunk, max_bytes - size)
+            size += len(out)
+            if size > max_bytes and kind == "robots":
+                chunks.append(out[: len(out) - (size - max_bytes)])
+                log.warning("%s is over %d bytes: its rules past them are not read", result.final_url, max_bytes)
+                return _whole_lines(b"".join(chunks))
+            if size > max_bytes:
+                raise _Failure("too_large", status)
+            chunks.append(out)
+            if kind == "article" and status < 400 and len(chunks) == 1 and size >= 1024 and not is_html(result.content_type, out):
+                # no need to download a PDF or video to know it is not an article
+                result.bytes = size
+                raise _Failure("not_html", status)
+        decoder.finish()
+        return b"".join(chunks)
 
     async def _read(self, resp: aiohttp.ClientResponse, result: FetchResult, kind: str, max_bytes: int) -> None:
         status = resp.status
@@ -572,23 +646,11 @@ class Fetcher:
         if status in RETRY_STATUSES and not wall:
             raise _Failure(f"http_{status}", status, retry=True, retry_after=parse_retry_after(resp.headers.get("Retry-After")))
         declared = resp.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > max_bytes and "Content-Encoding" not in resp.headers:
+        if (kind != "robots" and declared and declared.isdigit() and int(declared) > max_bytes
+                and "Content-Encoding" not in resp.headers):
             raise _Failure("too_large", status)
         decoder = _Decoder(resp.headers.get("Content-Encoding"))
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in resp.content.iter_chunked(64 * 1024):
-            out = decoder.feed(chunk, max_bytes - size)
-            size += len(out)
-            if size > max_bytes:
-                raise _Failure("too_large", status)
-            chunks.append(out)
-            if kind == "article" and status < 400 and len(chunks) == 1 and size >= 1024 and not is_html(result.content_type, out):
-                # no need to download a PDF or video to know it is not an article
-                result.bytes = size
-                raise _Failure("not_html", status)
-        decoder.finish()
-        body = b"".join(chunks)
+        body = await self._body(resp, decoder, result, kind, max_bytes)
         result.body, result.bytes = body, len(body)
         result.decoded_from = decoder.encoding if decoder.encoding not in ("identity", "") else None
         if self.on_response is not None:
@@ -665,6 +727,12 @@ def _location_url(value: str) -> str:
         return value
     except UnicodeEncodeError:
         return quote(value.encode("utf-8", "surrogateescape"), safe="!#$%&'()*+,/:;=?@[]~")
+
+
+def _whole_lines(text: bytes) -> bytes:
+    """`text` up to its last line break (CR, LF or CRLF, as robots.txt allows): a line cut in two could say more than
+    it did, `Disallow: /private/` becoming `Disallow: /`."""
+    return text[: max(text.rfind(b"\n"), text.rfind(b"\r")) + 1]
 
 
 def _whole_range(content_range: str | None) -> bool:

@@ -5,6 +5,7 @@ data dir, so a new or edited source can be tried before it is scheduled; nothing
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,7 +20,12 @@ HINTS = {
     "not_a_sitemap": "not a sitemap (urlset, index, text list of URLs, feed or robots.txt)",
     "xml_parse_error": "not readable as XML",
     "too_large": "over the 50 MiB the sitemap protocol allows a listing, uncompressed: ask for a sitemap index",
-    "robots_disallowed": "the site's robots.txt disallows it (settings.respect_robots)",
+    "robots_disallowed": "the site's robots.txt disallows it; settings.respect_robots: false ignores it",
+    # a robots.txt answering a server error is read as disallowing everything (RFC 9309)
+    "robots_disallowed:http_5xx": "robots.txt answered a server error: the whole site counts as disallowed (RFC "
+                                  "9309) until it answers again",
+    "tls_error": "the site's HTTPS is broken (certificate: expired, self-signed or for another name; handshake: no TLS "
+                 "session, e.g. an https:// URL on a plain-HTTP port): open it in a browser",
     "refused_address": "a private or loopback address (settings.allow_private_hosts)",
     "blocked": "the site's bot wall refuses clients without a browser: ask the publisher to let newsflow's "
                "user_agent through, or ingest a crawl of the site as a warc source",
@@ -126,7 +132,8 @@ def render(reports: list[SourceReport]) -> str:
         for doc in report.documents:
             reason = doc["reason"] or ""
             status = f" HTTP {doc['http_status']}" if doc["http_status"] else ""
-            hint = HINTS.get(reason) or HINTS.get(reason.split(":")[0])
+            hint = (HINTS.get(re.sub(r"http_5\d\d$", "http_5xx", reason)) or HINTS.get(reason)
+                    or HINTS.get(reason.split(":")[0]))
             if doc["final_url"] and doc["final_url"] != doc["url"] and doc["outcome"] != "failed":
                 # every run pays the redirect again: the file should name where the listing is now
                 hint = f"redirected to {doc['final_url']}: put that URL in the file" + (f"; {hint}" if hint else "")

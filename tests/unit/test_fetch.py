@@ -410,3 +410,197 @@ def test_robots_crawl_delay_is_honoured():
         results = asyncio.run(go())
     assert all(r.outcome == "ok" for r in results)
     assert time.monotonic() - started >= 1.2  # robots.txt first, then 4 pages 0.4 s apart
+
+
+def fetch_paths_raw(responses: dict[str, bytes], paths: list[str], also_allow: tuple[str, ...] = (), **overrides):
+    """Fetch each of `paths` in turn, with one Fetcher, from a server answering byte for byte."""
+    from tests.support.rawserver import RawServer
+
+    with RawServer(responses) as server:
+        values = dict(min_host_interval_s=0, connect_timeout_s=1, read_timeout_s=1, total_timeout_s=3, max_tries=1,
+                      allow_private_hosts=[f"127.0.0.1:{server.port}", *also_allow])
+        values.update(overrides)
+
+        async def go():
+            async with Fetcher(Settings(**values), seed=1) as fetcher:
+                return [await fetcher.get(server.url(path)) for path in paths]
+
+        return asyncio.run(go())
+
+
+def raw_response(body: bytes, content_type: bytes = b"text/html", extra: bytes = b"", status: bytes = b"200 OK") -> bytes:
+    return (b"HTTP/1.1 %s\r\nContent-Type: %s\r\n%sContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+            % (status, content_type, extra, len(body), body))
+
+
+STORY = b"<html><body><p>Story text</p></body></html>"
+ROBOTS_CAP = 512 * 1024
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_a_robots_txt_past_512_kib_is_obeyed_not_ignored(encoding):
+    """A robots.txt over the cap failed too_large, and a failed robots.txt means "allow everything": a big site's
+    `Disallow: /` followed by a long list was not honoured. RFC 9309 §2.5: parse at least the first 500 KiB."""
+    import gzip
+
+    robots = b"User-agent: *\nDisallow: /\n" + b"# padding padding padding padding padding\n" * 14_000
+    assert len(robots) > ROBOTS_CAP
+    extra = b""
+    if encoding == "gzip":
+        robots, extra = gzip.compress(robots), b"Content-Encoding: gzip\r\n"
+    [result] = fetch_paths_raw({"/robots.txt": raw_response(robots, b"text/plain", extra), "/page": raw_response(STORY)},
+                               ["/page"])
+    assert (result.outcome, result.reason) == ("skipped", "robots_disallowed")
+
+
+def test_a_robots_txt_cut_at_the_cap_drops_the_line_across_it_whole():
+    """What is past the first 512 KiB is not read; the line the cut falls in is dropped whole, never read in part:
+    `Disallow: /late-section/` cut to `Disallow: /` would close the whole site."""
+    head = b"User-agent: *\nDisallow: /early/\n"
+    padding = b"# padding\n" * ((ROBOTS_CAP - len(head)) // 10 - 1)
+    filler = b"#" * (ROBOTS_CAP - len(head) - len(padding) - len(b"Disallow: /") - 1) + b"\n"
+    robots = head + padding + filler + b"Disallow: /late-section/\n" + b"Disallow: /later/\n"
+    assert robots.index(b"Disallow: /late-section/") + len(b"Disallow: /") == ROBOTS_CAP
+    early, page, later = fetch_paths_raw(
+        {"/robots.txt": raw_response(robots, b"text/plain"), "/page": raw_response(STORY),
+         "/later/x": raw_response(STORY), "/early/x": raw_response(STORY)},
+        ["/early/x", "/page", "/later/x"])
+    assert (early.outcome, early.reason) == ("skipped", "robots_disallowed")
+    assert (page.outcome, later.outcome) == ("ok", "ok")
+
+
+def test_a_robots_txt_answering_a_server_error_is_named_as_the_cause():
+    """A 5xx robots.txt is read as disallow-all on purpose (RFC 9309 §2.3.1.4), but every URL of the host said
+    plain robots_disallowed, "the site's rules forbid it": an operator read the robots.txt and found nothing."""
+    [result] = fetch_paths_raw({"/robots.txt": raw_response(b"oops", b"text/plain", status=b"500 Oops"),
+                                "/page": raw_response(STORY)}, ["/page"])
+    assert (result.outcome, result.reason) == ("skipped", "robots_disallowed:http_500")
+
+
+def test_a_redirect_to_a_host_whose_robots_txt_answers_a_server_error_is_skipped_naming_the_cause():
+    from tests.support.rawserver import RawServer
+
+    with RawServer({"/robots.txt": raw_response(b"busy", b"text/plain", status=b"503 Busy"),
+                    "/page": raw_response(STORY)}) as target:
+        [result] = fetch_paths_raw(
+            {"/page": b"HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                      % target.url("/page").encode()},
+            ["/page"], also_allow=(f"127.0.0.1:{target.port}",))
+    assert (result.outcome, result.reason, result.final_url) == ("skipped", "robots_disallowed:http_503",
+                                                                 target.url("/page"))
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory):
+    """A certificate for 127.0.0.1 that no authority signed, as a small site's self-made or expired one fails."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    return folder / "cert.pem", folder / "key.pem"
+
+
+@pytest.fixture
+def https_site(self_signed):
+    """An HTTPS server on loopback with the self-signed certificate, serving a story at every path."""
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Story(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(STORY)))
+            self.end_headers()
+            self.wfile.write(STORY)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Story)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*self_signed)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_certificate_error_is_a_tls_error_asked_once_and_no_sign_of_a_dead_host(https_site):
+    """A certificate no authority signed was a connection_error, retried, and counted towards host_unreachable: three
+    robots.txt tries and two of the feed's made the host "down" for a fault that gives the same answer every time."""
+    settings = Settings(min_host_interval_s=0, connect_timeout_s=1, read_timeout_s=1, total_timeout_s=3, max_tries=3,
+                        backoff_base_s=0.05, host_failure_limit=2, allow_private_hosts=[f"127.0.0.1:{https_site}"])
+
+    async def go():
+        async with Fetcher(settings, seed=1) as fetcher:
+            results = [await fetcher.get(f"https://127.0.0.1:{https_site}/story-{i}") for i in range(3)]
+            return results, fetcher.hosts_down
+
+    results, hosts_down = asyncio.run(go())
+    assert [(r.outcome, r.reason, r.tries) for r in results] == [("failed", "tls_error:certificate", 1)] * 3
+    assert hosts_down == set()
+
+
+def test_tls_spoken_to_a_server_that_does_not_is_a_tls_error(server):
+    """An https:// link to a port that answers plain HTTP (a misconfigured site): the handshake fails the same way
+    every time."""
+    result = fetch(server, f"https://127.0.0.1:{server.port}/ok/a", settings=settings_for(server, max_tries=3))
+    assert (result.outcome, result.reason, result.tries) == ("failed", "tls_error:handshake", 1)
+
+
+@pytest.mark.parametrize("label", [b"UTF-8", b"none", b"text"])
+def test_an_unknown_content_encoding_is_read_as_identity_unless_the_bytes_are_compressed(label):
+    """PHP sites that put a charset (or "none") in Content-Encoding display fine in browsers, which pass an unknown
+    coding through as identity; each page failed unsupported_encoding. Bytes that open like gzip, zstd or xz under
+    such a label are still no page."""
+    import gzip
+
+    header = b"Content-Encoding: " + label + b"\r\n"
+    plain, gzipped, zstd = fetch_paths_raw(
+        {"/plain": raw_response(STORY, extra=header), "/gzipped": raw_response(gzip.compress(STORY), extra=header),
+         "/zstd": raw_response(b"\x28\xb5\x2f\xfd" + bytes(range(40)), extra=header)},
+        ["/plain", "/gzipped", "/zstd"])
+    assert (plain.outcome, plain.body, plain.decoded_from) == ("ok", STORY, None)
+    assert [(r.outcome, r.reason) for r in (gzipped, zstd)] == [("failed", "unsupported_encoding")] * 2
+
+
+BINARY_FILES = {
+    "pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n",
+    "png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+    "jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
+    "gif": b"GIF89a\x01\x00\x01\x00\x80\x00\x00",
+    "webp": b"RIFF\x24\x00\x00\x00WEBPVP8 ",
+    "zip": b"PK\x03\x04\x14\x00\x00\x00\x08\x00",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BINARY_FILES))
+@pytest.mark.parametrize("size", [100, 10_000])
+def test_a_binary_file_served_as_html_is_not_html(server, kind, size):
+    """A PDF or an image sent with Content-Type text/html was fetched as a page and ended `rejected: missing_body`
+    among the failed articles; a JPEG sent as image/jpeg is `skipped: not_html`, and so is this."""
+    body = BINARY_FILES[kind] + bytes(range(256)) * (size // 256)
+    server.pages[f"/binary-as-html/{kind}/{size}"] = ("text/html; charset=utf-8", body)
+    result = fetch(server, f"/binary-as-html/{kind}/{size}")
+    assert (result.outcome, result.reason, result.body) == ("skipped", "not_html", None)
