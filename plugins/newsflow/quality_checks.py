@@ -95,6 +95,9 @@ def _now(now: datetime | None) -> datetime:
 # stay, its freshness and volume are no longer judged (they would fail for ever). Two weeks, so that a weekly schedule
 # never looks retired.
 RETIRED_AFTER_DAYS = 14
+# the runs that read the sources' listings: a news_reprocess run reads the archive (every archived article of the
+# sources it names, all known), so it is no source's latest run, and lists no source
+INGEST = "dag_id != 'news_reprocess'"
 
 
 def retired_sources(con) -> dict[str, datetime | None]:
@@ -102,8 +105,8 @@ def retired_sources(con) -> dict[str, datetime | None]:
     RETIRED_AFTER_DAYS before its latest run. Measured from the latest run, not from now, so a warehouse nobody
     loads keeps failing its freshness checks. Empty when a run of that window did not record its sources."""
     rows = con.execute(
-        """
-        with stamped as (select sources, coalesce(loaded_at, started_at) as run_at from runs),
+        f"""
+        with stamped as (select sources, coalesce(loaded_at, started_at) as run_at from runs where {INGEST}),
         recent as (select sources from stamped where run_at >= (select max(run_at) from stamped) - to_days(?::integer)),
         listed as (select source, max(run_at) as last_listed
                    from (select unnest(sources) as source, run_at from stamped) group by source),
@@ -300,7 +303,8 @@ def check_date_disagreement_rate(con, *, limits: Thresholds | None = None) -> li
 
 def latest_ingest_run(con) -> str | None:
     rows = con.execute(
-        "select run_id from runs order by coalesce(loaded_at, started_at) desc nulls last, run_id desc limit 1"
+        f"select run_id from runs where {INGEST} order by coalesce(loaded_at, started_at) desc nulls last, run_id desc "
+        "limit 1"
     ).fetchall()
     if rows:
         return rows[0][0]
@@ -317,16 +321,16 @@ def latest_runs_by_source(con) -> dict[str, str]:
     # per source in SQL: a year of a 15-minute schedule is 35,000 runs, each listing every source it read
     newest: dict[str, tuple] = {
         source: (run_at or never, run_id) for source, run_at, run_id in con.execute(
-            """
+            f"""
             with listed as (
                 select unnest(sources) as source, run_id, coalesce(loaded_at, started_at) as run_at
-                from runs where sources is not null
+                from runs where sources is not null and {INGEST}
             )
             select source, max(run_at), arg_max(run_id, (run_at, run_id)) from listed group by source
             """).fetchall()}
     unlisted = dict(con.execute(
-        """
-        with stamped as (select run_id, sources, coalesce(loaded_at, started_at) as run_at from runs)
+        f"""
+        with stamped as (select run_id, sources, coalesce(loaded_at, started_at) as run_at from runs where {INGEST})
         select run_id, run_at from stamped
         where sources is null and run_at >= (select max(run_at) from stamped) - to_days(?::integer)
         """, [RETIRED_AFTER_DAYS]).fetchall())

@@ -1,9 +1,11 @@
 -- Source-days with no or abnormally few articles against the source's own trailing baseline: the median
 -- and MAD of its daily counts over the 28 days before (the day itself excluded). Every copy counts, since an
 -- outage is about the outlet's own output. A calendar spine runs from each source's first day to the last
--- day any source published, so days with no rows at all appear with articles = 0.
+-- day any source published, so days with no rows at all appear with articles = 0; but never to today (UTC) or
+-- later: a day in progress (or a publisher's tomorrow, east of UTC) is no outage yet, as volume_latest_day judges.
 -- gap_kind 'zero': no articles while the baseline median is at least 1
--- gap_kind 'low' : articles < median - 3 * 1.4826 * MAD (MAD scaled to a normal standard deviation)
+-- gap_kind 'low' : articles < median - 3 * max(1.4826 * MAD, sqrt(median) / 2, 1), the scale of the
+--                  volume_latest_day check: a source of 2 a day, MAD 0, is not flagged for a day of 1
 -- A baseline needs at least 7 earlier days. After 14 zero days the median itself falls to 0 and a
 -- long outage stops being flagged: source_freshness reports it as silent.
 -- noqa: disable=RF04
@@ -21,7 +23,7 @@ spans as (
     select
         source,
         min(day) as first_day,
-        max(max(day)) over () as last_day
+        least(max(max(day)) over (), cast(timezone('UTC', now()) as date) - 1) as last_day
     from daily
     group by source
 ),
@@ -71,5 +73,5 @@ where
     baseline_days >= 7
     and (
         (articles = 0 and baseline_median >= 1)
-        or articles < baseline_median - 3 * 1.4826 * baseline_mad
+        or articles < baseline_median - 3 * greatest(1.4826 * baseline_mad, sqrt(baseline_median) / 2, 1)
     )

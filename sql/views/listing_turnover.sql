@@ -1,4 +1,4 @@
--- Per feed source, its latest run: how many of the article pages its feed listed were already known (stored, or
+-- Per feed source, its latest ingest run: how many of the article pages its feed listed were already known (stored, or
 -- checked since: unchanged, or loaded again as changed) against how many were fetched and judged, and how many runs
 -- read the source. A feed lists its newest items only: none known on a re-read means it turned over completely
 -- since the last run, and what it listed in between was never seen (quality check listing_turnover).
@@ -12,7 +12,13 @@ with source_runs as (
     from fetch_log
     inner join sources
         on fetch_log.source = sources.name and sources.kind = 'feed'
-    where fetch_log.url_kind = 'article'
+    where
+        fetch_log.url_kind = 'article'
+        -- a reprocess reads the archive, not the feed: its rows are every archived article, all known
+        and not exists (
+            select 1 from runs
+            where runs.run_id = fetch_log.run_id and runs.dag_id = 'news_reprocess'
+        )
     group by fetch_log.source, fetch_log.run_id
 ),
 

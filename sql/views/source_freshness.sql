@@ -1,5 +1,7 @@
--- Per configured source: when it last published and was last fetched, how much it published in the last
--- 1, 7 and 30 days (relative to now(), every copy counted), and a status:
+-- Per configured source: when it last published, was last fetched (a request that was answered: loaded or
+-- unchanged, as the freshness_fetched_hours check counts), last asked (any outcome: a dead site is still asked),
+-- last listed by an ingest run (runs.sources: a source taken out of the sources file keeps its row, and this date
+-- stops), how much it published in the last 1, 7 and 30 days (relative to now(), every copy counted), and a status:
 -- fresh  = an article published within the last 2 days
 -- stale  = the latest article is 2 to 7 days old
 -- silent = nothing published for 7 days or more, or never
@@ -27,8 +29,26 @@ published as (
 fetched as (
     select
         source,
-        max(fetched_at) as last_fetched
+        max(fetched_at) filter (where outcome in ('loaded', 'unchanged')) as last_fetched,
+        max(coalesce(fetched_at, logged_at)) as last_attempted
     from fetch_log
+    group by source
+),
+
+ingest_runs as (
+    select
+        unnest(sources) as source,
+        coalesce(loaded_at, started_at) as run_at
+    from runs
+    -- a reprocess reads the archive: it lists no source
+    where dag_id != 'news_reprocess'
+),
+
+listed as (
+    select
+        source,
+        max(run_at) as last_listed
+    from ingest_runs
     group by source
 )
 
@@ -38,6 +58,8 @@ select
     configured.last_run_id,
     published.last_published,
     fetched.last_fetched,
+    fetched.last_attempted,
+    listed.last_listed,
     coalesce(published.articles_1d, 0) as articles_1d,
     coalesce(published.articles_7d, 0) as articles_7d,
     coalesce(published.articles_30d, 0) as articles_30d,
@@ -49,3 +71,4 @@ select
 from configured
 left join published on configured.source = published.source
 left join fetched on configured.source = fetched.source
+left join listed on configured.source = listed.source

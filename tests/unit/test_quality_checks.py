@@ -455,3 +455,24 @@ def test_retirement_is_measured_from_the_latest_run_and_needs_every_run_to_list_
     assert qc.retired_sources(con) == {}
     assert ("freshness_published_hours", "gamma") in by_key(qc.sql_checks(con, now=NOW))
     con.close()
+
+
+def test_a_reprocess_run_is_no_sources_latest_ingest_run(con):
+    """A news_reprocess run records its sources and logs every archived article of them as known: taken for their
+    latest run, the feed looked as if nothing had turned over, and the rates were those of the archive."""
+    add_fetch(con, "r3", "alpha", ["loaded"] * 6, NOW)
+    con.execute("update fetch_log set reason = 'new' where run_id = 'r3'")
+    con.execute("insert into runs (run_id, dag_id, started_at, loaded_at, status, sources) values "
+                "('r3', 'news_ingest', ?, ?, 'succeeded', ['alpha'])", [NOW, NOW])
+    assert by_key(qc.check_listing_turnover(con))[("listing_turnover", "alpha")]["status"] == "warn"
+    later = NOW + timedelta(hours=1)
+    con.execute("insert into runs (run_id, dag_id, started_at, loaded_at, status, sources) values "
+                "('rp', 'news_reprocess', ?, ?, 'succeeded', ['alpha'])", [later, later])
+    add_fetch(con, "rp", "alpha", ["unchanged"] * 40 + ["rejected"] * 30, later)
+    row = by_key(qc.check_listing_turnover(con))[("listing_turnover", "alpha")]
+    assert (row["status"], json.loads(row["details"])["ingest_run_id"]) == ("warn", "r3")
+    assert qc.latest_runs_by_source(con)["alpha"] == "r3"
+    assert qc.latest_ingest_run(con) != "rp"
+    rates = by_key(qc.check_run_rates(con))
+    assert json.loads(rates[("rejection_rate", "alpha")]["details"])["ingest_run_id"] == "r3"
+    assert rates[("rejection_rate", "alpha")]["status"] == "pass"

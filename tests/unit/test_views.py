@@ -317,3 +317,60 @@ def test_migrate_recreates_objects_only_when_a_file_or_the_catalog_changed(con, 
     migrate(con)
     assert con.execute("select term_probe('central bank')").fetchone()[0] == "edited"
     assert pattern_of("x")  # the objects that were not edited are still there
+
+
+def test_coverage_gaps_never_judges_a_day_in_progress_or_a_publishers_tomorrow(con):
+    """The spine ran to the last day any source published: on a live lake today (and, east of UTC, tomorrow) was an
+    outage for every source that had not published yet, and the dashboard's heatmap marked it."""
+    today = con.execute("select cast(timezone('UTC', now()) as date)").fetchone()[0]
+    for d in range(30, 0, -1):
+        for k in range(10):
+            for source in ("london", "tokyo"):
+                add(con, f"{source}-{d}-{k}", source, today - timedelta(days=d))
+    for k in range(3):
+        add(con, f"tokyo-today-{k}", "tokyo", today)  # London has published nothing yet today
+    add(con, "tokyo-tomorrow", "tokyo", today + timedelta(days=1))  # 23:30 UTC is tomorrow in Tokyo
+    assert rows(con, "select * from coverage_gaps") == []
+    add(con, "london-late", "london", today - timedelta(days=1))  # yesterday is judged: a real drop
+    con.execute("delete from articles where source = 'london' and published_date = ? and article_id <> 'london-late'",
+                [today - timedelta(days=1)])
+    assert rows(con, "select source, day, articles, gap_kind from coverage_gaps") == [
+        ("london", today - timedelta(days=1), 1, "low")]
+
+
+def test_coverage_gaps_low_uses_the_volume_checks_scale_when_the_spread_is_zero(con):
+    """MAD 0 (a source of exactly 2 a day) made any day below the median 'low': 123 of 129 on a synthetic lake."""
+    start = date(2024, 5, 1)
+    for d in range(20):
+        for k in range(2 if d != 15 else 1):
+            add(con, f"small-{d}-{k}", "small", start + timedelta(days=d))
+        for k in range(20 if d != 15 else 14):
+            add(con, f"big-{d}-{k}", "big", start + timedelta(days=d))
+        for k in range(20 if d != 16 else 13):
+            add(con, f"drop-{d}-{k}", "drop", start + timedelta(days=d))
+    # small: 1 against 2, within sqrt(2)/2*3; big: 14 against 20 is within 3*sqrt(20)/2 = 6.7; drop: 13 is not
+    assert rows(con, "select source, day, articles, gap_kind from coverage_gaps") == [
+        ("drop", start + timedelta(days=16), 13, "low")]
+
+
+def test_source_freshness_says_when_a_source_was_last_answered_asked_and_listed(con):
+    now = con.execute("select now()").fetchone()[0]
+    for name in ("down", "renamed"):
+        con.execute("insert into sources (name, kind, locator, updated_at) values (?, 'feed', 'https://x.example/rss', ?)",
+                    [name, NOW])
+    fetch = ("insert into fetch_log (run_id, source, url_kind, seq, url, outcome, fetched_at, logged_at) "
+             "values (?, ?, 'feed', 0, 'https://x.example/rss', ?, ?, ?)")
+    con.execute(fetch, ["r1", "down", "loaded", now - timedelta(days=10), now - timedelta(days=10)])
+    con.execute(fetch, ["r2", "down", "failed", now - timedelta(hours=1), now - timedelta(hours=1)])
+    con.execute(fetch, ["r2", "renamed", "unchanged", now - timedelta(days=200), now - timedelta(days=200)])
+    con.execute("insert into runs (run_id, dag_id, started_at, loaded_at, status, sources) values "
+                "('r1', 'news_ingest', ?, ?, 'succeeded', ['down', 'renamed']), "
+                "('r2', 'news_ingest', ?, ?, 'succeeded', ['down']), "
+                "('rp', 'news_reprocess', ?, ?, 'succeeded', ['renamed'])",
+                [now - timedelta(days=200)] * 2 + [now - timedelta(hours=1)] * 2 + [now] * 2)
+    got = {r[0]: r[1:] for r in rows(con, "select source, last_fetched, last_attempted, last_listed "
+                                          "from source_freshness")}
+    # a site that answers nothing is no longer fetched, though still asked; a source left out of the sources file
+    # is listed last when a run last read it (a reprocess reads the archive, not the source)
+    assert got["down"] == (now - timedelta(days=10), now - timedelta(hours=1), now - timedelta(hours=1))
+    assert got["renamed"] == (now - timedelta(days=200), now - timedelta(days=200), now - timedelta(days=200))
