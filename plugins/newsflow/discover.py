@@ -4,6 +4,7 @@ with the dates and titles the publisher listed for them. Parsing is defensive: h
 
 from __future__ import annotations
 
+import functools
 import glob
 import gzip
 import html.entities
@@ -128,15 +129,41 @@ def _declared_utf8(data: bytes) -> bytes:
     return data
 
 
-def _utf8_declared_latin(data: bytes) -> bytes:
-    """A document whose XML declaration says ISO-8859-1 (or windows-1252, US-ASCII) while its bytes are UTF-8 (a
-    template's declaration, a feed written by a UTF-8 CMS) with the declaration corrected: read as it says, every
-    title came out as mojibake and every non-ASCII link ("/أخبار/") pointed at a page that does not exist. The same
-    rule as for a web page's meta tag (encoding.utf8_despite_latin_label)."""
+def _utf8_despite_declaration(data: bytes, charset: str | None) -> bytes:
+    """A document whose XML declaration names a legacy encoding while its bytes are UTF-8, with the declaration
+    corrected: read as it says, every title came out as mojibake and every non-ASCII link ("/أخبار/") pointed at a
+    page that does not exist. A declared ISO-8859-1 (or windows-1252, US-ASCII), a template's leftover, gives way by
+    the same rule as a web page's meta tag (encoding.utf8_despite_latin_label); another single-byte encoding
+    (windows-1256, KOI8-R: a CMS moved to UTF-8 that kept its old declaration) only when the HTTP charset says UTF-8
+    too (RFC 7303 lets it overrule the declaration) and the bytes are valid UTF-8 throughout."""
     declared = _XML_DECLARED.match(data)
-    if not declared or normalise_label(declared.group(1).decode("ascii")) != SERVER_DEFAULT:
-        return data
-    return _declared_utf8(data) if utf8_despite_latin_label(data) else data
+    label = normalise_label(declared.group(1).decode("ascii")) if declared else None
+    if label == SERVER_DEFAULT:
+        return _declared_utf8(data) if utf8_despite_latin_label(data) else data
+    if charset == "utf-8" and label not in (None, "utf-8") and _single_byte(label) and _utf8_text(data):
+        return _declared_utf8(data)
+    return data
+
+
+@functools.lru_cache(maxsize=32)
+def _single_byte(codec: str) -> bool:
+    # text in such an encoding is almost never valid UTF-8 (its letters above 0x7F follow one another, where UTF-8
+    # needs continuation bytes); a double-byte one's (EUC-KR, GBK, Shift_JIS) often is, a few characters long
+    try:
+        return len(bytes(range(256)).decode(codec, errors="replace")) == 256
+    except LookupError:  # a declaration naming one of Python's bytes-to-bytes codecs ("base64", "zlib")
+        return False
+
+
+def _utf8_text(data: bytes) -> bool:
+    """Valid UTF-8 with non-ASCII text in it."""
+    if data.isascii():
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _unwrap(data: bytes) -> bytes:
@@ -153,7 +180,9 @@ def _unwrap(data: bytes) -> bytes:
         data = _declared_utf8(data.decode(encoding, errors="replace").encode("utf-8").lstrip())
     data = data.lstrip()
     if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:].lstrip()
+        # the mark outranks the declaration (XML 1.0 Appendix F), which a CMS moved to UTF-8 often kept: once the
+        # mark is gone, the parser would obey a stale "windows-1256"
+        data = _declared_utf8(data[3:].lstrip())
     if not data:
         raise DiscoveryError("empty_document")
     return data
@@ -165,11 +194,11 @@ _HTML_START = re.compile(rb"(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s
 _HTML_PAGE = "a web page, not a listing"
 
 
-def _parse_xml(data: bytes, charset: str | None = None) -> etree._Element:
+def _parse_xml(data: bytes, charset: str | None, notes: list[str]) -> etree._Element:
     data = _unwrap(data)
     if _HTML_START.match(data[:4096]):
         raise DiscoveryError("html_page", _HTML_PAGE)
-    data = _utf8_declared_latin(data)
+    data = _utf8_despite_declaration(data, charset)
     try:
         root = etree.fromstring(data, _parser(recover=False))
     except etree.XMLSyntaxError:
@@ -177,15 +206,38 @@ def _parse_xml(data: bytes, charset: str | None = None) -> etree._Element:
         # or UTF-32, where these bytes mean something else)
         if b"\x00" not in data[:1024]:
             data = _repair_references(_as_utf8(data, charset))
-        try:
-            root = etree.fromstring(data, _parser())
-        except etree.XMLSyntaxError as exc:
-            raise DiscoveryError("xml_parse_error", str(exc)) from None
+        root = _recovered(data, notes)
     if root is None:
         raise DiscoveryError("xml_parse_error", "no root element")
     if _local(root.tag) == "html":  # XHTML
         raise DiscoveryError("html_page", _HTML_PAGE)
     return root
+
+
+def _recovered(data: bytes, notes: list[str]):
+    """The root of `data` as the recovering parser reads it. When the parser had to drop or close something (a
+    document cut mid-way: a PHP feed that timed out behind a well-ended chunked body), `notes` gets `recovered`
+    and the task log a warning: the entries read looked like the whole listing, while those after the damage were
+    lost. A prefix the document never declares (`<dc:date>` without xmlns:dc) loses nothing and is not counted."""
+    parser = _parser()
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise DiscoveryError("xml_parse_error", str(exc)) from None
+    damage = [error for error in parser.error_log
+              if error.level >= etree.ErrorLevels.ERROR and error.domain != etree.ErrorDomains.NAMESPACE]
+    if damage and root is not None:
+        notes.append("recovered")
+        log.warning("a listing that is not well-formed (%s, line %d) was read by the recovering parser: entries "
+                    "after the damage may be missing", damage[0].message.strip(), damage[0].line)
+    return root
+
+
+def listing_reason(listed: int, unlinked: int, notes: list[str]) -> str:
+    """A listing's ledger reason: `listed:N`, `;unlinked=M` when some of its items name no page, then the `notes`
+    parse_feed or parse_sitemap gave, counts first (`;sitemaps=K`), then `;recovered`."""
+    counts = [f"listed:{listed}"] + ([f"unlinked={unlinked}"] if unlinked else [])
+    return ";".join(counts + sorted(notes, key=lambda note: "=" not in note))
 
 
 def _local(tag) -> str:
@@ -229,16 +281,18 @@ def _decoded_ref(match: re.Match) -> str:
     return html.unescape(ref)
 
 
-def parse_feed(data: bytes, charset: str | None = None, unlinked: list[str] | None = None) -> list[Entry]:
+def parse_feed(data: bytes, charset: str | None = None, unlinked: list[str] | None = None,
+               notes: list[str] | None = None) -> list[Entry]:
     """RSS 2.0, RSS 1.0 (RDF), Atom and JSON Feed. `charset`: the HTTP header's, for a document whose bytes are not
     UTF-8 and whose XML declaration names no other encoding. `unlinked` gets the title (or "") of each item that
-    names no page to fetch (no link, no permalink guid), so the listing can say how many it left out.
+    names no page to fetch (no link, no permalink guid), so the listing can say how many it left out. `notes` gets
+    what its ledger reason adds (listing_reason): `recovered` for a document that was not well-formed.
     A web page raises DiscoveryError `html_page` (`linked_feed` finds the feed it announces)."""
     unlinked = [] if unlinked is None else unlinked
     data = _unwrap(data)
     if data.startswith(b"{"):
         return _json_feed_entries(data, unlinked)
-    root = _parse_xml(data, charset)
+    root = _parse_xml(data, charset, [] if notes is None else notes)
     entries = _feed_entries(root, unlinked)
     if entries is None:
         raise DiscoveryError("not_a_feed", f"root element <{_local(root.tag)}>")
@@ -248,41 +302,61 @@ def parse_feed(data: bytes, charset: str | None = None, unlinked: list[str] | No
 def _feed_entries(root, unlinked: list[str]) -> list[Entry] | None:
     """The items of an RSS or Atom document; None when the root is neither."""
     kind = _local(root.tag)
-    entries: list[Entry] = []
-    if kind == "feed":  # Atom
-        for item in root:
-            if _local(item.tag) != "entry":
-                continue
-            link = _child_text(item, "origlink")  # FeedBurner's, as for RSS
-            for child in item if link is None else ():
-                if _local(child.tag) == "link" and child.get("href"):
-                    if child.get("rel", "alternate") == "alternate":
-                        link = _with_xml_base(child, child.get("href"))
-                        break
-                    link = link or _with_xml_base(child, child.get("href"))
-            if link:
-                entries.append(Entry(url=link.strip(), date=_child_text(item, "published", "issued", "created", "updated"), title=_title(item)))
-            else:
-                unlinked.append(_title(item) or "")
+    if kind == "feed":
+        items, link_of, date_names = [e for e in root if _local(e.tag) == "entry"], _atom_link, _ATOM_DATES
     elif kind in ("rss", "rdf"):
-        items = root.iter("{*}item") if kind == "rdf" else (root.find("channel") if root.find("channel") is not None else root).iter("item")
-        for item in items:
-            # FeedBurner's feeds link every item through its feedproxy redirector; the publisher's own URL is in
-            # feedburner:origLink, which feed readers take (one request fewer, no tracking hop, no dead redirector)
-            link = _child_text(item, "origlink") or _child_text(item, "link")
-            if link:
-                link = _with_xml_base(next(c for c in item if _local(c.tag) in ("origlink", "link")), link)
-            else:
-                guid = next((c for c in item if _local(c.tag) == "guid"), None)
-                if guid is not None and guid.text and guid.get("isPermaLink", "true") != "false":
-                    link = guid.text.strip()
-            if link:
-                entries.append(Entry(url=link, date=_child_text(item, "pubdate", "date", "published"), title=_title(item)))
-            else:
-                unlinked.append(_title(item) or "")
+        # wherever they are under the root, in whatever namespace, as feed readers take them: RSS 1.0 writes its
+        # items beside the channel, hand-made RSS 2.0 after </channel>, UserLand's namespaced it on <rss>
+        items, link_of, date_names = root.iter("{*}item"), _rss_link, _RSS_DATES
     else:
         return None
+    entries = []
+    for item in items:
+        if link := link_of(item):
+            entries.append(Entry(url=link, date=_child_text(item, *date_names), title=_title(item)))
+        else:
+            unlinked.append(_title(item) or "")
     return entries
+
+
+_ATOM_DATES = ("published", "issued", "created", "updated")
+_RSS_DATES = ("pubdate", "date", "published")
+
+
+def _atom_link(entry) -> str | None:
+    """An Atom entry's page: FeedBurner's origLink (as for RSS), else its alternate link (else its first), else an
+    `<id>` that is a web address (as a JSON Feed item's `id`)."""
+    link = _child_text(entry, "origlink")
+    for child in entry if link is None else ():
+        if _local(child.tag) == "link" and child.get("href"):
+            if child.get("rel", "alternate") == "alternate":
+                link = _with_xml_base(child, child.get("href"))
+                break
+            link = link or _with_xml_base(child, child.get("href"))
+    return link.strip() if link else _web_address(_child_text(entry, "id"))
+
+
+def _rss_link(item) -> str | None:
+    """An RSS item's page: its link, else a guid that is a permalink and a web address. A guid such as "12345" was
+    resolved against the feed's URL and requested, a page that does not exist."""
+    # FeedBurner's feeds link every item through its feedproxy redirector; the publisher's own URL is in
+    # feedburner:origLink, which feed readers take (one request fewer, no tracking hop, no dead redirector)
+    link = _child_text(item, "origlink") or _child_text(item, "link")
+    if link:
+        return _with_xml_base(next(c for c in item if _local(c.tag) in ("origlink", "link")), link)
+    guid = next((c for c in item if _local(c.tag) == "guid"), None)
+    if guid is None or (guid.get("isPermaLink") or "true").strip().lower() == "false":
+        return None
+    return _web_address(guid.text)
+
+
+def _web_address(text: str | None) -> str | None:
+    """`text` (stripped) when it is an http(s) URL: an identifier that may also be a page's address."""
+    text = text.strip() if text else None
+    return text if text and _WEB_ADDRESS.match(text) else None
+
+
+_WEB_ADDRESS = re.compile(r"(?i)https?://")
 
 
 def _with_xml_base(node, link: str) -> str:
@@ -310,10 +384,7 @@ def _json_feed_entries(data: bytes, unlinked: list[str]) -> list[Entry]:
     for item in doc["items"]:
         item = item if isinstance(item, dict) else {}
         title = _text_field(item, "title")
-        link = _text_field(item, "url") or _text_field(item, "external_url")
-        guid = _text_field(item, "id")
-        if not link and guid and guid.lower().startswith(("http://", "https://")):
-            link = guid
+        link = _text_field(item, "url") or _text_field(item, "external_url") or _web_address(_text_field(item, "id"))
         if link:
             entries.append(Entry(url=link, date=_text_field(item, "date_published") or _text_field(item, "date_modified"),
                                  title=title))
@@ -355,15 +426,17 @@ def linked_feed(data: bytes, content_type: str | None = None) -> str | None:
     return None
 
 
-def parse_sitemap(data: bytes, charset: str | None = None,
-                  unlinked: list[str] | None = None) -> tuple[list[Entry], list[str]]:
+def parse_sitemap(data: bytes, charset: str | None = None, unlinked: list[str] | None = None,
+                  notes: list[str] | None = None) -> tuple[list[Entry], list[str]]:
     """A urlset gives entries (news:publication_date preferred over lastmod); a sitemapindex gives child sitemaps,
     the most recently modified first (those without a lastmod after, as listed): a run reads a bounded number of
     them (MAX_SITEMAP_DOCS), and an index that lists its monthly sitemaps oldest first must not leave this month's
     unread. The protocol's other forms give entries too (a text file of URLs, an RSS or Atom feed), and a robots.txt
     gives the sitemaps its `Sitemap:` lines name as children. `charset` and `unlinked` (a <url> or <sitemap>
-    without <loc>) as for parse_feed."""
+    without <loc>) as for parse_feed; `notes` also gets `sitemaps=N` for an index or a robots.txt, which list no
+    page of their own."""
     unlinked = [] if unlinked is None else unlinked
+    notes = [] if notes is None else notes
     data = _unwrap(data)
     text_entries = _text_sitemap(data)
     if text_entries is not None:
@@ -372,21 +445,33 @@ def parse_sitemap(data: bytes, charset: str | None = None,
     if robots_children is not None:
         if not robots_children:
             raise DiscoveryError("not_a_sitemap", "a robots.txt that names no sitemap")
+        notes.append(f"sitemaps={len(robots_children)}")
         return [], robots_children
-    root = _parse_xml(data, charset)
+    root = _parse_xml(data, charset, notes)
     kind = _local(root.tag)
     feed_entries = _feed_entries(root, unlinked)  # the protocol takes an RSS or Atom feed as a sitemap
     if feed_entries is not None:
         return feed_entries, []
     if kind == "sitemapindex":
-        children = [(_child_text(sm, "loc"), _sort_stamp(_child_text(sm, "lastmod")))
-                    for sm in root if _local(sm.tag) == "sitemap"]
-        unlinked.extend("" for loc, _ in children if not loc)
-        children = [(loc, stamp) for loc, stamp in children if loc]
-        dated = sorted((c for c in children if c[1] is not None), key=lambda c: c[1], reverse=True)
-        return [], [loc for loc, _ in dated] + [loc for loc, stamp in children if stamp is None]
+        children = _index_children(root, unlinked)
+        notes.append(f"sitemaps={len(children)}")
+        return [], children
     if kind != "urlset":
         raise DiscoveryError("not_a_sitemap", f"root element <{kind}>")
+    return _urlset_entries(root, unlinked), []
+
+
+def _index_children(root, unlinked: list[str]) -> list[str]:
+    """The sitemaps an index names, the most recently modified first, then those without a readable lastmod."""
+    children = [(_child_text(sm, "loc"), _sort_stamp(_child_text(sm, "lastmod")))
+                for sm in root if _local(sm.tag) == "sitemap"]
+    unlinked.extend("" for loc, _ in children if not loc)
+    children = [(loc, stamp) for loc, stamp in children if loc]
+    dated = sorted((c for c in children if c[1] is not None), key=lambda c: c[1], reverse=True)
+    return [loc for loc, _ in dated] + [loc for loc, stamp in children if stamp is None]
+
+
+def _urlset_entries(root, unlinked: list[str]) -> list[Entry]:
     entries = []
     for node in root:
         if _local(node.tag) != "url":
@@ -401,20 +486,19 @@ def parse_sitemap(data: bytes, charset: str | None = None,
                 date = _child_text(child, "publication_date")
                 title = _title(child)
         entries.append(Entry(url=loc, date=date or _child_text(node, "lastmod"), title=title))
-    return entries, []
+    return entries
 
 
 def _text_sitemap(data: bytes) -> list[Entry] | None:
-    """The protocol's text format (one http(s) URL a line, UTF-8); None when `data` (unwrapped) is not one."""
-    if not _TEXT_SITEMAP_LINE.match(data[:16].decode("latin-1")):
+    """The protocol's text format (one URL a line), told by the document as a whole: no markup first, and most of
+    its lines (blank and `#` comment lines aside) http(s) URLs. Every line is an entry, so a line that is no usable
+    URL (another scheme, broken brackets) gets its own ledger row instead of failing the file (`xml_parse_error`:
+    all its good URLs were lost). None when `data` (unwrapped) is not one."""
+    if data.startswith(b"<"):
         return None
-    urls = [line for line in (line.strip(_BLANK) for line in _LINE_BREAK.split(decode_text(data))) if line]
-    if not all(_TEXT_SITEMAP_LINE.fullmatch(url) for url in urls):
-        return None
-    return [Entry(url=url) for url in urls]
-
-
-_TEXT_SITEMAP_LINE = re.compile(r"(?i)https?://\S*")
+    entries = parse_url_list(decode_text(data))
+    urls = sum(1 for entry in entries if _WEB_ADDRESS.match(entry.url))
+    return entries if 2 * urls > len(entries) else None
 
 
 def _robots_sitemaps(data: bytes) -> list[str] | None:

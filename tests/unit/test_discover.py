@@ -697,3 +697,168 @@ def test_feed_titles_written_in_html_are_read_as_text():
         ("إضراب المستشفى", "https://news.example/b"),
         ("Why x < y && y > z", "https://news.example/c"),
     ]
+
+
+# Listings whose bytes, layout or lines are not what the specifications say, read as feed readers read them
+@pytest.mark.parametrize(("label", "title", "path"), [
+    ("windows-1256", "أخبار اليوم: افتتاح محطة تحلية جديدة في صور", "/ar/أخبار-1"),
+    ("KOI8-R", "Новости дня: мост через Ушайку открыт", "/ru/новости-1"),
+    ("Shift_JIS", "今日のニュース：新しい橋が開通", "/ja/ニュース-1"),
+])
+def test_a_utf8_listing_with_a_bom_is_utf8_whatever_its_declaration_says(label, title, path):
+    """A CMS moved to UTF-8 that kept its old declaration but writes a byte-order mark: the mark outranks the
+    declaration (XML 1.0 Appendix F). It was removed first and the stale declaration obeyed: every title mojibake,
+    every non-ASCII link a 404 ("/ar/ط£ط®ط¨ط§ط±-1")."""
+    bom = b"\xef\xbb\xbf"
+    feed = (f'<?xml version="1.0" encoding="{label}"?><rss version="2.0"><channel><item><title>{title}</title>'
+            f"<link>https://alhadath.example{path}</link></item></channel></rss>").encode()
+    assert [(e.url, e.title) for e in parse_feed(bom + feed, "utf-8")] == [(f"https://alhadath.example{path}", title)]
+    assert [(e.url, e.title) for e in parse_feed(bom + feed)] == [(f"https://alhadath.example{path}", title)]
+    sitemap = (f'<?xml version="1.0" encoding="{label}"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+               f"<url><loc>https://alhadath.example{path}</loc></url></urlset>").encode()
+    assert [e.url for e in parse_sitemap(bom + sitemap)[0]] == [f"https://alhadath.example{path}"]
+
+
+def test_utf8_under_a_stale_single_byte_declaration_is_utf8_when_the_header_says_so():
+    """RFC 7303 lets the HTTP charset of an XML feed overrule its declaration; valid UTF-8 with Arabic or Cyrillic
+    in it is never windows-1256 or KOI8-R text (their letters are not valid UTF-8 sequences), so a feed the header
+    and the bytes both call UTF-8 is read as UTF-8. One that really is in its declared encoding is still read so."""
+    cases = [("windows-1256", "cp1256", "أخبار اليوم", "/ar/أخبار-1"),
+             ("KOI8-R", "koi8-r", "Новости дня", "/ru/новости-1"),
+             ("windows-1251", "cp1251", "Мост через Ушайку открыли", "/ru/мост")]
+    for label, codec, title, path in cases:
+        feed = (f'<?xml version="1.0" encoding="{label}"?><rss version="2.0"><channel><item><title>{title}</title>'
+                f"<link>https://vesti.example{path}</link></item></channel></rss>")
+        expected = [(f"https://vesti.example{path}", title)]
+        assert [(e.url, e.title) for e in parse_feed(feed.encode(), "utf-8")] == expected, label
+        assert [(e.url, e.title) for e in parse_feed(feed.encode(codec), "utf-8")] == expected, label
+        assert [(e.url, e.title) for e in parse_feed(feed.encode(codec))] == expected, label
+
+
+def test_rss_items_in_a_default_namespace_or_outside_the_channel_are_listed():
+    """RSS 2.0 as UserLand's namespace (`<rss xmlns="http://backend.userland.com/rss2">`), and items written after
+    the channel instead of inside it: feed readers list both; here they were `loaded listed:0` without a word."""
+    userland = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0" xmlns="http://backend.userland.com/rss2">'
+                "<channel><title>الحدث</title>"
+                "<item><title>افتتاح محطة تحلية</title><link>https://alhadath.example/1</link>"
+                "<pubDate>Tue, 20 Nov 2026 10:00:00 GMT</pubDate></item>"
+                "<item><title>بلا رابط</title><guid>https://alhadath.example/2</guid></item>"
+                "</channel></rss>").encode()
+    assert [(e.url, e.title, e.date) for e in parse_feed(userland)] == [
+        ("https://alhadath.example/1", "افتتاح محطة تحلية", "Tue, 20 Nov 2026 10:00:00 GMT"),
+        ("https://alhadath.example/2", "بلا رابط", None)]
+    outside = ('<rss version="2.0"><channel><title>Вести</title>'
+               "<item><title>В канале</title><link>https://vesti.example/in</link></item></channel>"
+               "<item><title>После канала</title><link>https://vesti.example/after</link></item>"
+               "<item><title>Без ссылки</title></item></rss>").encode()
+    unlinked: list[str] = []
+    assert [e.url for e in parse_feed(outside, unlinked=unlinked)] == [
+        "https://vesti.example/in", "https://vesti.example/after"]
+    assert unlinked == ["Без ссылки"]
+    assert [e.url for e in parse_sitemap(userland)[0]] == ["https://alhadath.example/1", "https://alhadath.example/2"]
+
+
+def test_a_text_sitemap_with_a_bad_line_lists_every_line():
+    """One URL with a space, a comment or a relative line made the whole file `xml_parse_error`, its good URLs
+    lost. Each line is an entry now: an unusable one gets its own ledger row (invalid_url, bad_scheme), the others
+    are fetched (a space as a browser sends it, %20). A web page or an XML document is never taken for one."""
+    from newsflow.urls import url_problem
+
+    data = ("# generated 2026-11-20\r\n"
+            "https://alhadath.example/ar/أخبار-1\r\n"
+            "https://alhadath.example/a/with space\r\n"
+            "https://[alhadath.example/ar/3\r\n"
+            "\r\n"
+            "ftp://alhadath.example/archive.zip\r\n"
+            "https://alhadath.example/ar/أخبار-2\r\n"
+            "https://alhadath.example/ar/أخبار-3\r\n").encode()
+    entries, children = parse_sitemap(data)
+    assert children == [] and [e.url for e in entries] == [
+        "https://alhadath.example/ar/أخبار-1", "https://alhadath.example/a/with space",
+        "https://[alhadath.example/ar/3", "ftp://alhadath.example/archive.zip", "https://alhadath.example/ar/أخبار-2", "https://alhadath.example/ar/أخبار-3"]
+    assert [url_problem(e.url) for e in entries] == [None, None, "invalid_url", "bad_scheme", None, None]
+    relative = parse_sitemap(b"https://vesti.example/1\n/ru/2\nhttps://vesti.example/3\n")[0]
+    assert [e.url for e in relative] == ["https://vesti.example/1", "/ru/2", "https://vesti.example/3"]
+    urls = "\n".join(f"https://alhadath.example/ar/{n}" for n in range(5))
+    with pytest.raises(DiscoveryError, match="html_page"):
+        parse_sitemap(f"<!DOCTYPE html>\n<html><body><pre>\n{urls}\n</pre></body></html>".encode())
+    with pytest.raises(DiscoveryError, match="not_a_sitemap"):
+        parse_sitemap(f"<catalog>\n{urls}\n</catalog>".encode())
+
+
+def _cut_feed(items: int, cut: int) -> bytes:
+    body = "".join(f"<item><title>Новость {n}</title><link>https://vesti.example/{n}</link></item>" for n in range(items))
+    whole = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>{body}</channel></rss>'.encode()
+    return whole[:len(whole) - cut]
+
+
+def test_a_listing_cut_mid_document_is_said_to_be_read_in_part(caplog):
+    """A PHP feed that timed out mid-output behind a well-ended chunked body: the recovering parser closed it and
+    the listing read `listed:5;unlinked=1` like a whole one, while every item after the cut was lost."""
+    from newsflow.discover import listing_reason
+
+    notes: list[str] = []
+    unlinked: list[str] = []
+    with caplog.at_level("WARNING", logger="newsflow.discover"):
+        entries = parse_feed(_cut_feed(6, 60), notes=notes, unlinked=unlinked)
+    assert len(entries) == 5 and notes == ["recovered"]
+    assert listing_reason(len(entries), len(unlinked), notes) == "listed:5;unlinked=1;recovered"
+    assert "not well-formed" in caplog.text
+    sitemap = NEWS_SITEMAP[:-40]
+    notes = []
+    assert [e.url for e in parse_sitemap(sitemap, notes=notes)[0]] == [
+        "https://herald.example/news/a", "https://herald.example/news/b"]
+    assert notes == ["recovered"]
+    # repaired losslessly (an HTML entity, a bare ampersand) or only missing a namespace declaration: read whole
+    for whole in (_cut_feed(6, 0), _cut_feed(2, 0).replace(b"1</title>", b"1&nbsp;&amp; &eacute;</title>"),
+                  _cut_feed(2, 0).replace(b"</title>", b"</title><dc:date>2026-11-20</dc:date>")):
+        notes = []
+        assert parse_feed(whole, notes=notes) and notes == []
+    assert listing_reason(3, 0, []) == "listed:3"
+
+
+def test_a_sitemap_index_says_how_many_sitemaps_it_names():
+    """An index read `loaded listed:0`, like an empty urlset."""
+    from newsflow.discover import listing_reason
+
+    notes: list[str] = []
+    unlinked: list[str] = []
+    index = INDEX.replace(b"</sitemapindex>", b"<sitemap><lastmod>2026-11-20</lastmod></sitemap></sitemapindex>")
+    entries, children = parse_sitemap(index, notes=notes, unlinked=unlinked)
+    assert entries == [] and len(children) == 2 and notes == ["sitemaps=2"]
+    assert listing_reason(0, len(unlinked), notes) == "listed:0;unlinked=1;sitemaps=2"
+    notes = []
+    parse_sitemap(b"User-agent: *\nDisallow: /search\nSitemap: https://herald.example/news-sitemap.xml\n", notes=notes)
+    assert notes == ["sitemaps=1"]
+    notes = []
+    parse_sitemap(NEWS_SITEMAP, notes=notes)
+    assert notes == []
+
+
+def test_an_rss_guid_that_is_no_web_address_is_not_a_link():
+    """`<guid>12345</guid>` (a permalink by default) became a link relative to the feed and a request for a page
+    that does not exist; `isPermaLink="False"` was taken as true."""
+    feed = ('<rss version="2.0"><channel>'
+            "<item><title>رقم فقط</title><guid>12345</guid></item>"
+            "<item><title>Не ссылка</title><guid isPermaLink=\"False\">https://vesti.example/api/item/7</guid></item>"
+            "<item><title>Постоянная ссылка</title><guid isPermaLink=\"TRUE\"> https://vesti.example/8 </guid></item>"
+            "<item><title>新闻</title><guid>tag:xinwen.example,2026:9</guid></item>"
+            "</channel></rss>").encode()
+    unlinked: list[str] = []
+    assert [e.url for e in parse_feed(feed, unlinked=unlinked)] == ["https://vesti.example/8"]
+    assert unlinked == ["رقم فقط", "Не ссылка", "新闻"]
+
+
+def test_an_atom_entry_without_a_link_is_read_by_its_web_address_id():
+    """As a JSON Feed item's `id`: an Atom `<id>` that is a web address names the entry's page."""
+    atom = ('<feed xmlns="http://www.w3.org/2005/Atom"><title>Новости</title>'
+            "<entry><title>Только id</title><id>https://novosti.example/2026/11/20/most</id>"
+            "<updated>2026-11-20T10:00:00Z</updated></entry>"
+            "<entry><title>Ссылка и id</title><id>https://novosti.example/?p=7</id>"
+            "<link href='https://novosti.example/2026/11/20/park'/></entry>"
+            "<entry><title>Тег</title><id>tag:novosti.example,2026:9</id></entry></feed>").encode()
+    unlinked: list[str] = []
+    assert [(e.url, e.date) for e in parse_feed(atom, unlinked=unlinked)] == [
+        ("https://novosti.example/2026/11/20/most", "2026-11-20T10:00:00Z"),
+        ("https://novosti.example/2026/11/20/park", None)]
+    assert unlinked == ["Тег"]

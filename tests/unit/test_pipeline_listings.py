@@ -105,8 +105,8 @@ def test_child_sitemaps_past_the_limits_are_recorded_not_dropped(tmp_path, data_
     [rows] = query(data_env, "select url_kind, url, outcome, reason from fetch_log order by url_kind = 'article', seq")
     base = server.base
     assert [(kind, url.removeprefix(base), outcome, reason) for kind, url, outcome, reason in rows] == [
-        ("sitemap", "/sitemap.xml", "loaded", "listed:0"),
-        ("sitemap", "/sitemap-2024-01.xml", "loaded", "listed:0"),
+        ("sitemap", "/sitemap.xml", "loaded", "listed:0;sitemaps=3"),
+        ("sitemap", "/sitemap-2024-01.xml", "loaded", "listed:0;sitemaps=1"),
         ("sitemap", "/sitemap-2024-02.xml", "loaded", "listed:1"),
         ("sitemap", "/sitemap-2024-03.xml", "skipped", "over_limit"),
         ("sitemap", "/sitemap-2024-01-extra.xml", "skipped", "too_deep"),
@@ -179,10 +179,10 @@ def test_other_listing_formats_a_sources_file_meets_load_their_articles(tmp_path
         ("homepage", "/feed/", "loaded", "listed:1"),
         ("jsonfeed", "/feed.json", "loaded", "listed:1"),
         ("nofeed", "/novosti/", "failed", "html_page"),
-        ("robots", "/robots.txt", "loaded", "listed:0"),
+        ("robots", "/robots.txt", "loaded", "listed:0;sitemaps=1"),
         ("robots", "/sitemap.txt", "loaded", "listed:2"),
         ("sitehome", "/", "loaded", "sitemaps_from_robots"),
-        ("sitehome", "/robots.txt", "loaded", "listed:0"),
+        ("sitehome", "/robots.txt", "loaded", "listed:0;sitemaps=1"),
         ("sitehome", "/sitemap.txt", "loaded", "listed:2"),
         ("textmap", "/sitemap.txt", "loaded", "listed:2"),
     ]
@@ -211,7 +211,7 @@ def _refreshing_feed_address(url):
 @pytest.mark.parametrize(("kind", "listed", "moved", "pages", "expected"), [
     # a relative <loc> in an index that answered through a redirect is relative to where it was found
     ("sitemap", "/sitemap.xml", {"/sitemap.xml": "/maps/index.xml"}, _moved_index,
-     [("/sitemap.xml", "loaded", "listed:0"), ("/maps/news-1.xml", "loaded", "listed:1"),
+     [("/sitemap.xml", "loaded", "listed:0;sitemaps=1"), ("/maps/news-1.xml", "loaded", "listed:1"),
       ("/ok/moved-story", "loaded", "new")]),
     # a site that moved its feed and left an HTML page refreshing to the new address: it failed as html_page
     ("feed", "/rss.php", {}, _refreshing_feed_address,

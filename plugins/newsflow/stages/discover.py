@@ -69,11 +69,12 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                 continue
             charset = charset_from_content_type(result.content_type)
             unlinked: list[str] = []
+            notes: list[str] = []  # what the reason adds: sitemaps=N, recovered
             try:
                 if source.kind == "feed":
-                    found = discover.parse_feed(body, charset, unlinked)
+                    found = discover.parse_feed(body, charset, unlinked, notes)
                 elif source.kind == "sitemap":
-                    found, children = discover.parse_sitemap(body, charset, unlinked)
+                    found, children = discover.parse_sitemap(body, charset, unlinked, notes)
                     children = [resolve_link(result.final_url, child) for child in children]
                     # child sitemaps are asked conditionally too: an index of monthly sitemaps mostly lists old,
                     # unchanged ones, which a scheduled run would otherwise download in full every time
@@ -96,10 +97,13 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                 continue
             for entry in found:
                 entry.url = resolve_link(result.final_url, entry.url)
+            if "recovered" in notes:
+                log.warning("%s: not well-formed, read by the recovering parser: entries after the damage may be "
+                            "missing", url)
             if unlinked:  # items that name no page: nothing to fetch, but the listing says they were there
                 log.warning("%s: %d item(s) without a link, e.g. %r", url, len(unlinked), next(filter(None, unlinked), ""))
             if row["outcome"] is None:
-                row.update(outcome="loaded", reason=f"listed:{len(found)}" + (f";unlinked={len(unlinked)}" if unlinked else ""))
+                row.update(outcome="loaded", reason=discover.listing_reason(len(found), len(unlinked), notes))
             entries.extend(found)
         _unread_sitemaps(queue, seen, kind, doc_rows)
     return entries
