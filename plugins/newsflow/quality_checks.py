@@ -357,9 +357,10 @@ _ASKED = "outcome <> 'skipped' and not (outcome = 'unchanged' and coalesce(reaso
 def check_run_rates(con, *, limits: Thresholds | None = None, retired: dict | None = None) -> list[dict]:
     """Rejection rate (rejected / article pages fetched and extracted), fetch-failure rate (failed / URLs asked
     for, listings included) and the share of those a bot wall or consent gate refused (`blocked:*`), per source,
-    each over the source's latest ingest run. Per source, not over the warehouse's latest run: with schedules of
-    their own, a source's rates would drop out of every quality run but the one after its load (and its alerts
-    would say "no longer checked" in between). `retired` sources are left out."""
+    each over the source's latest ingest run that asked for such URLs (_judged_earlier). Per source, not over the
+    warehouse's latest run: with schedules of their own, a source's rates would drop out of every quality run but
+    the one after its load (and its alerts would say "no longer checked" in between). `retired` sources are left
+    out."""
     t = limits or Thresholds()
     retired = retired or {}
     latest = {source: run_id for source, run_id in latest_runs_by_source(con).items() if source not in retired}
@@ -372,22 +373,77 @@ def check_run_rates(con, *, limits: Thresholds | None = None, retired: dict | No
         ("fetch_failure_rate", "outcome = 'failed'", _ASKED, t.fetch_failure_rate),
         ("blocked_rate", "outcome = 'failed' and starts_with(reason, 'blocked:')", _ASKED, t.blocked_rate),
     )
-    runs = sorted(set(latest.values()))
-    marks = ", ".join("?" * len(runs))
     counted = ", ".join(f"count(*) filter (where {num}), count(*) filter (where {den})" for _c, num, den, _l in rates)
-    found = {(source, run_id): values for source, run_id, *values in con.execute(
-        f"select source, run_id, {counted} from fetch_log where run_id in ({marks}) group by source, run_id",
-        runs).fetchall()}
-    out = []
-    for i, (check, _num, _den, lim) in enumerate(rates):
-        for source, run_id in sorted(latest.items()):
+
+    def counts(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
+        runs = sorted({run_id for _source, run_id in pairs})
+        marks = ", ".join("?" * len(runs))  # a literal list of run ids: the scan reads those runs' files only
+        return {(source, run_id): values for source, run_id, *values in con.execute(
+            f"select source, run_id, {counted} from fetch_log where run_id in ({marks}) group by source, run_id",
+            runs).fetchall() if (source, run_id) in pairs}
+
+    found = counts(set(latest.items()))
+    judged = {}  # (check, source) -> (num, den, run_id)
+    for i, (check, *_rest) in enumerate(rates):
+        for source, run_id in latest.items():
             values = found.get((source, run_id))
-            num, den = (values[2 * i], values[2 * i + 1]) if values else (0, 0)
-            if den:
+            if values and values[2 * i + 1]:
+                judged[(check, source)] = (values[2 * i], values[2 * i + 1], run_id)
+    _judged_earlier(con, rates, latest, judged, counts)
+    out = []
+    for check, _num, _den, lim in rates:
+        for source in sorted(latest):
+            if (check, source) in judged:
+                num, den, run_id = judged[(check, source)]
                 rate = num / den
                 out.append(_row(check, source, round(rate, 6), f"<= {lim[0]:g} (fail > {lim[1]:g})",
-                                _grade(rate, lim), count=num, of=den, ingest_run_id=run_id))
+                                _grade(rate, lim), count=num, of=den, ingest_run_id=run_id,
+                                **({} if run_id == latest[source] else {"latest_run_id": latest[source]})))
     return out
+
+
+RATE_LOOKBACK_RUNS = 24
+
+
+def _judged_earlier(con, rates, latest: dict[str, str], judged: dict, counts) -> None:
+    """A rate the source's latest run could not judge (a quarter-hourly re-read that found every page known and not
+    due asks for no page: no denominator) is judged over its newest earlier run that could, within the
+    RETIRED_AFTER_DAYS before its latest. Left out, the check vanished from that quality run, and its alert said
+    "recovered: no longer checked" and then "started failing" again at the next new page: a source that never
+    stopped rejecting pages, told three times. Earlier runs are read RATE_LOOKBACK_RUNS at a time, newest first."""
+    missing = {source for check, *_r in rates for source in latest if (check, source) not in judged}
+    if not missing:
+        return
+    earlier = {}
+    for source, run_id in con.execute(
+            f"""
+            with listed as (
+                select unnest(sources) as source, run_id, coalesce(loaded_at, started_at) as run_at
+                from runs where sources is not null and {INGEST}
+            )
+            select source, run_id from listed
+            where list_contains(?, source)
+              and run_at >= (select max(run_at) from listed) - to_days(?::integer)
+            order by run_at desc, run_id desc
+            """, [sorted(missing), RETIRED_AFTER_DAYS]).fetchall():
+        if run_id != latest[source]:
+            earlier.setdefault(source, []).append(run_id)
+    for start in range(0, max(map(len, earlier.values()), default=0), RATE_LOOKBACK_RUNS):
+        wanted = {(check, source) for check, *_r in rates for source in missing if (check, source) not in judged}
+        if not wanted:
+            return
+        batch = {(source, run_id) for source in {s for _c, s in wanted}
+                 for run_id in earlier.get(source, [])[start:start + RATE_LOOKBACK_RUNS]}
+        if not batch:
+            return
+        found = counts(batch)
+        for i, (check, *_rest) in enumerate(rates):
+            for source in {s for c, s in wanted if c == check}:
+                for run_id in earlier.get(source, [])[start:start + RATE_LOOKBACK_RUNS]:
+                    values = found.get((source, run_id))
+                    if values and values[2 * i + 1]:
+                        judged[(check, source)] = (values[2 * i], values[2 * i + 1], run_id)
+                        break
 
 
 # A feed lists its newest items only. When a scheduled re-read finds none of them known (stored, or checked since),

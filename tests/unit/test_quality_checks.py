@@ -476,3 +476,40 @@ def test_a_reprocess_run_is_no_sources_latest_ingest_run(con):
     rates = by_key(qc.check_run_rates(con))
     assert json.loads(rates[("rejection_rate", "alpha")]["details"])["ingest_run_id"] == "r3"
     assert rates[("rejection_rate", "alpha")]["status"] == "pass"
+
+
+def test_a_run_that_judged_no_page_keeps_the_rate_of_the_run_that_did(tmp_path):
+    """A quarter-hourly re-read that finds every page known and not due asks for no article page: the rejection
+    rate had no denominator and vanished, so the alert said "recovered: no longer checked" and then "started
+    failing" at the next new page, for a source that never stopped rejecting pages."""
+    from newsflow.alerts import alert_changes, record_sent
+
+    con = open_for_write(tmp_path / "lake")
+
+    def run(run_id: str, at: datetime, outcomes: list[str]) -> None:
+        con.execute("insert into runs (run_id, dag_id, started_at, loaded_at, status, sources) values "
+                    "(?, 'news_ingest_every_15m', ?, ?, 'succeeded', ['alpha'])", [run_id, at, at])
+        add_fetch(con, run_id, "alpha", ["loaded"], at, kind="feed")
+        add_fetch(con, run_id, "alpha", outcomes, at)
+
+    def quality(run_id: str, at: datetime) -> dict:
+        rows = by_key(qc.check_run_rates(con))
+        qc.write_checks(con, run_id, list(rows.values()), checked_at=at)
+        changes = alert_changes(con, run_id)
+        record_sent(con, run_id, changes, "fail", sent_at=at)
+        return rows
+
+    run("r1", NOW, ["loaded"] + ["rejected"] * 3 + ["loaded"])
+    rows = quality("q1", NOW)
+    assert rows[("rejection_rate", "alpha")]["status"] == "fail"
+    for k in range(1, 4):  # re-reads: the feed, then every listed page known and not due
+        at = NOW + timedelta(minutes=15 * k)
+        run(f"quiet{k}", at, ["unchanged", "unchanged"])
+        con.execute("update fetch_log set reason = 'not_due' where run_id = ? and outcome = 'unchanged'", [f"quiet{k}"])
+        rows = quality(f"q{k + 1}", at)
+        row = rows[("rejection_rate", "alpha")]
+        assert (row["status"], json.loads(row["details"])["ingest_run_id"]) == ("fail", "r1"), row
+        assert json.loads(row["details"])["latest_run_id"] == f"quiet{k}"
+        assert rows[("fetch_failure_rate", "alpha")]["observed"] == 0  # the feed was asked for: judged now
+    said = con.execute("select check_name, change from alerts_sent order by sent_at").fetchall()
+    assert said == [("rejection_rate", "raised")]  # once: never "recovered" in between
