@@ -172,30 +172,53 @@ def check_freshness(con, *, now: datetime | None = None, limits: Thresholds | No
 
 def check_volume(con, *, now: datetime | None = None, limits: Thresholds | None = None,
                  retired: dict | None = None) -> list[dict]:
-    """Articles on the latest complete day vs the median and MAD of the previous N days (zeros included).
+    """Articles on the source's latest complete day vs the median and MAD of the previous N days (zeros included).
 
-    The latest day is the newest published_date before now's date (a day still in progress is not judged);
-    robust z = (observed - median) / max(1.4826 * MAD, sqrt(median) / 2, 1). A drop below -z fails, and a source
-    silent on the latest day while its baseline median is at least 1 is at least a warning. `retired` sources are
-    left out."""
+    The latest day is the warehouse's newest published_date up to the source's last_complete_day (the macro: the
+    day that has ended in the source's zone, or everywhere when it has none): a day still in progress is not
+    judged, a Los Angeles outlet's evening included. robust z = (observed - median) / max(1.4826 * MAD, sqrt(median) / 2, 1). A
+    drop below -z fails, and a source silent on the latest day while its baseline median is at least 1 is at least
+    a warning. `retired` sources are left out."""
     t = limits or Thresholds()
     now = _now(now)
     retired = retired or {}
-    latest = con.execute(
-        "select coalesce(max(published_date) filter (where published_date < ?::date), max(published_date)) "
-        "from articles",
-        [now.date()],
-    ).fetchall()[0][0]
-    if latest is None:
+    # each source's last complete day, then the warehouse's newest day with articles up to it (a silent source's
+    # latest day is that day, with 0 articles: not the last day it published)
+    cuts = con.execute(
+        """
+        select published.source, last_complete_day(any_value(sources.timezone), ?::timestamptz)
+        from (select distinct source from articles) as published
+        left join sources on published.source = sources.name
+        group by published.source
+        """,
+        [now],
+    ).fetchall()
+    if not cuts:
         return [_row("volume_latest_day", WAREHOUSE, None, "articles on the latest day", "pass", note="no articles")]
+    by_day: dict = {}
+    for cut in sorted({cut for _source, cut in cuts}):
+        latest = con.execute("select coalesce(max(published_date) filter (where published_date <= ?), "
+                             "max(published_date)) from articles", [cut]).fetchone()[0]
+        by_day.setdefault(latest, []).extend(source for source, c in cuts if c == cut and source not in retired)
+    out = []
+    for latest, sources in sorted(by_day.items()):
+        if sources:
+            out += _volume_rows(con, latest, sorted(sources), t)
+    return sorted(out, key=lambda row: row["source"])
+
+
+def _volume_rows(con, latest, sources: list[str], t: Thresholds) -> list[dict]:
+    """volume_latest_day of `sources`, whose latest complete day is `latest`."""
     window = t.volume_window_days
     rows = con.execute(
         """
-        with s as (select distinct source from articles),
+        with s as (select unnest(?::varchar[]) as source),
         days as (select unnest(generate_series(?::date - to_days(?::integer), ?::date, interval 1 day))::date as day),
         counts as (select source, published_date as day, count(*) as n from articles
-                   where published_date between ?::date - to_days(?::integer) and ?::date group by all),
-        firsts as (select source, min(published_date) as first_day from articles group by source),
+                   where published_date between ?::date - to_days(?::integer) and ?::date
+                     and list_contains(?::varchar[], source) group by all),
+        firsts as (select source, min(published_date) as first_day from articles
+                   where list_contains(?::varchar[], source) group by source),
         grid as (select s.source, days.day, coalesce(counts.n, 0) as n
                  from s cross join days left join counts on counts.source = s.source and counts.day = days.day)
         select g.source,
@@ -204,13 +227,11 @@ def check_volume(con, *, now: datetime | None = None, limits: Thresholds | None 
         from grid g join firsts f using (source)
         group by g.source order by g.source
         """,
-        [latest, window, latest, latest, window, latest, latest, latest],
+        [sources, latest, window, latest, latest, window, latest, sources, sources, latest, latest],
     ).fetchall()
     out = []
     low_warn, low_fail = t.volume_z
     for source, observed, history in rows:
-        if source in retired:
-            continue
         history = [int(x) for x in (history or [])]
         observed = int(observed or 0)
         if len(history) < t.volume_min_history_days:

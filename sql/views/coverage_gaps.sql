@@ -1,8 +1,9 @@
 -- Source-days with no or abnormally few articles against the source's own trailing baseline: the median
 -- and MAD of its daily counts over the 28 days before (the day itself excluded). Every copy counts, since an
 -- outage is about the outlet's own output. A calendar spine runs from each source's first day to the last
--- day any source published, so days with no rows at all appear with articles = 0; but never to today (UTC) or
--- later: a day in progress (or a publisher's tomorrow, east of UTC) is no outage yet, as volume_latest_day judges.
+-- day any source published, so days with no rows at all appear with articles = 0; but only to the source's
+-- last_complete_day: a day in progress (a Los Angeles outlet's evening, a publisher's tomorrow east of UTC) is no
+-- outage yet, as for volume_latest_day.
 -- gap_kind 'zero': no articles while the baseline median is at least 1
 -- gap_kind 'low' : articles < median - 3 * max(1.4826 * MAD, sqrt(median) / 2, 1), the scale of the
 --                  volume_latest_day check: a source of 2 a day, MAD 0, is not flagged for a day of 1
@@ -21,11 +22,14 @@ with daily as (
 
 spans as (
     select
-        source,
-        min(day) as first_day,
-        least(max(max(day)) over (), cast(timezone('UTC', now()) as date) - 1) as last_day
+        daily.source,
+        min(daily.day) as first_day,
+        least(
+            max(max(daily.day)) over (), last_complete_day(any_value(sources.timezone), now())
+        ) as last_day
     from daily
-    group by source
+    left join sources on daily.source = sources.name
+    group by daily.source
 ),
 
 spine as (

@@ -513,3 +513,31 @@ def test_a_run_that_judged_no_page_keeps_the_rate_of_the_run_that_did(tmp_path):
         assert rows[("fetch_failure_rate", "alpha")]["observed"] == 0  # the feed was asked for: judged now
     said = con.execute("select check_name, change from alerts_sent order by sent_at").fetchall()
     assert said == [("rejection_rate", "raised")]  # once: never "recovered" in between
+
+
+def test_volume_judges_each_sources_own_complete_day(tmp_path):
+    """At 00:30 UTC it is 16:30 of the day before in Los Angeles: judged as complete, a steady outlet's day with a
+    third of it to come failed every evening (and was alerted, and cleared by morning)."""
+    from zoneinfo import ZoneInfo
+
+    now = datetime(2026, 12, 5, 0, 30, tzinfo=UTC)
+    # la_src and unzoned publish on Los Angeles time; unzoned's sources file gives no zone (UTC, the default)
+    zones = {"la_src": "America/Los_Angeles", "tokyo_src": "Asia/Tokyo", "unzoned": "UTC"}
+    publishes_in = {**zones, "unzoned": "America/Los_Angeles"}
+    con = open_for_write(tmp_path / "lake")
+    con.execute("begin transaction")
+    for source, zone in zones.items():
+        con.execute("insert into sources (name, kind, locator, timezone, updated_at) values (?, 'feed', 'x', ?, ?)",
+                    [source, zone, NOW])
+    i, at = 0, now - timedelta(days=12)
+    while at < now:  # one article every 30 minutes, dated on the publisher's clock
+        for source in zones:
+            i += 1
+            add_article(con, i, source, at.astimezone(ZoneInfo(publishes_in[source])))
+        at += timedelta(minutes=30)
+    con.execute("commit")
+    rows = by_key(qc.check_volume(con, now=now))
+    judged = {source: (rows[("volume_latest_day", source)]["status"], rows[("volume_latest_day", source)]["observed"],
+                       json.loads(rows[("volume_latest_day", source)]["details"])["day"]) for source in zones}
+    assert judged == {"la_src": ("pass", 48, "2026-12-03"), "tokyo_src": ("pass", 48, "2026-12-04"),
+                      "unzoned": ("pass", 48, "2026-12-03")}

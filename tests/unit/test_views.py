@@ -321,21 +321,46 @@ def test_migrate_recreates_objects_only_when_a_file_or_the_catalog_changed(con, 
 
 def test_coverage_gaps_never_judges_a_day_in_progress_or_a_publishers_tomorrow(con):
     """The spine ran to the last day any source published: on a live lake today (and, east of UTC, tomorrow) was an
-    outage for every source that had not published yet, and the dashboard's heatmap marked it."""
-    today = con.execute("select cast(timezone('UTC', now()) as date)").fetchone()[0]
-    for d in range(30, 0, -1):
-        for k in range(10):
-            for source in ("london", "tokyo"):
-                add(con, f"{source}-{d}-{k}", source, today - timedelta(days=d))
+    outage for every source that had not published yet, and the dashboard's heatmap marked it. Each source's days
+    count to its own last complete day."""
+    zones = {"london": "Etc/GMT", "tokyo": "Asia/Tokyo"}
+    today = {}
+    for source, zone in zones.items():
+        con.execute("insert into sources (name, kind, locator, timezone, updated_at) values (?, 'feed', 'x', ?, ?)",
+                    [source, zone, NOW])
+        today[source] = con.execute("select cast(timezone(?, now()) as date)", [zone]).fetchone()[0]
+        for d in range(30, 0, -1):
+            for k in range(10):
+                add(con, f"{source}-{d}-{k}", source, today[source] - timedelta(days=d))
     for k in range(3):
-        add(con, f"tokyo-today-{k}", "tokyo", today)  # London has published nothing yet today
-    add(con, "tokyo-tomorrow", "tokyo", today + timedelta(days=1))  # 23:30 UTC is tomorrow in Tokyo
+        add(con, f"tokyo-today-{k}", "tokyo", today["tokyo"])  # London has published nothing yet today
+    add(con, "tokyo-tomorrow", "tokyo", today["tokyo"] + timedelta(days=1))  # a page dated ahead
     assert rows(con, "select * from coverage_gaps") == []
-    add(con, "london-late", "london", today - timedelta(days=1))  # yesterday is judged: a real drop
-    con.execute("delete from articles where source = 'london' and published_date = ? and article_id <> 'london-late'",
-                [today - timedelta(days=1)])
-    assert rows(con, "select source, day, articles, gap_kind from coverage_gaps") == [
-        ("london", today - timedelta(days=1), 1, "low")]
+    yesterday = today["london"] - timedelta(days=1)  # complete: judged, a real drop
+    con.execute("delete from articles where source = 'london' and published_date = ? and article_id not like '%-0'",
+                [yesterday])
+    assert rows(con, "select source, day, articles, gap_kind from coverage_gaps") == [("london", yesterday, 1, "low")]
+
+
+def test_the_last_complete_day_is_the_sources_own_or_complete_everywhere():
+    import duckdb
+
+    from newsflow.config import sql_dir
+
+    con = duckdb.connect()
+    con.execute((sql_dir() / "macros" / "last_complete_day.sql").read_text())
+    cases = [  # zone, instant (UTC), the newest day that has ended there
+        ("America/Los_Angeles", "2026-12-05 00:30", date(2026, 12, 3)),  # 16:30 on the 4th there
+        ("America/Los_Angeles", "2026-12-05 08:30", date(2026, 12, 4)),
+        ("Asia/Tokyo", "2026-12-04 14:59", date(2026, 12, 3)),
+        ("Asia/Tokyo", "2026-12-04 15:00", date(2026, 12, 4)),
+        # no zone of its own: its pages' offsets may put its days anywhere; a day is complete once it has ended
+        # at UTC-12, at noon UTC the next day
+        (None, "2026-12-05 11:59", date(2026, 12, 3)), ("UTC", "2026-12-05 12:00", date(2026, 12, 4)),
+    ]
+    for zone, instant, day in cases:
+        assert con.execute("select last_complete_day(?, cast(? || ':00+00' as timestamptz))",
+                           [zone, instant]).fetchone()[0] == day, (zone, instant)
 
 
 def test_coverage_gaps_low_uses_the_volume_checks_scale_when_the_spread_is_zero(con):
