@@ -5,6 +5,6 @@
 -- to UTC-12: a Los Angeles outlet's evening is not judged as a day with a third of it missing.
 create or replace macro last_complete_day(zone, instant) as
 case
-    when zone is null or zone = 'UTC' then cast(timezone('UTC', instant) - interval 12 hour as date) - 1
+    when zone is null or zone = 'UTC' then cast(timezone('UTC', instant) - interval '12 hours' as date) - 1
     else cast(timezone(zone, instant) as date) - 1
 end;
