@@ -22,6 +22,7 @@ class HealthLimits:
     baseline_days: int = 28
     min_current: int = 5  # articles (or judged pages) in the current window before anything is graded
     min_baseline: int = 20
+    min_rejected_without_baseline: int = 3  # pages rejected for one reason before a source without baseline is graded
     # total variation distance between the current and the baseline shares of date sources (0 = same mix,
     # 1 = no date source in common): a template change moves the dates from JSON-LD to guesses at once
     date_source_shift: tuple[float, float] = (0.3, 0.5)
@@ -120,12 +121,19 @@ def check_rejection_reasons(con, *, now: datetime | None = None, limits: HealthL
         expected = f"rise <= {t.rejection_rise[0]:g} over the 28-day baseline (fail > {t.rejection_rise[1]:g})"
         current = cur_n / cur_total if cur_total else None
         baseline = base_n / base_total if base_total else 0.0
-        if cur_total < t.min_current or current is None:
+        has_baseline = base_total >= t.min_baseline
+        if current is None or cur_total < t.min_current:
             out.append(_row(check, source, current, expected, "pass", rejected=cur_n, judged=cur_total,
                             baseline_rate=round(baseline, 4), note="not enough pages to compare"))
             continue
-        # without a baseline, the rise is measured from zero: a new source that rejects most pages is flagged too
-        rise = current - (baseline if base_total >= t.min_baseline else 0.0)
+        # without a baseline the rise is measured from zero (a new source that rejects most pages is flagged too),
+        # but a page or two is no pattern: 1 of a first run's 5 pages was a warning, 2 a failure and an alert
+        if not has_baseline and cur_n < t.min_rejected_without_baseline:
+            out.append(_row(check, source, round(current, 4), expected, "pass", rejected=cur_n, judged=cur_total,
+                            baseline_rate=round(baseline, 4), baseline_judged=base_total,
+                            note="too few rejections to judge without a baseline"))
+            continue
+        rise = current - (baseline if has_baseline else 0.0)
         out.append(_row(check, source, round(current, 4), expected, _above(rise, t.rejection_rise), rejected=cur_n,
                         judged=cur_total, baseline_rate=round(baseline, 4), baseline_judged=base_total))
     return out
