@@ -240,13 +240,15 @@ def record_sent(con, run_id: str, changes: dict[str, list[dict]], level: str, se
     return len(rows)
 
 
-def _check_line(row: dict) -> str:
+def check_line(row: dict) -> str:
+    """One check on one line, as the alerts and `newsflow ingest --quality` say it; a check never measured (a
+    source never fetched) says so rather than showing no value."""
     what = f"{row['check_name']} [{row['source']}]"
     if row["status"] is None:
         return f"  ok    {what}: no longer checked (was {row['previous_status']})"
-    observed = "" if row["observed"] is None else f" {row['observed']:g}"
+    observed = " never measured" if row["observed"] is None else f" {row['observed']:g}"
     expected = f" (expected {row['expected']})" if row["expected"] else ""
-    was = f", was {row['previous_status']}" if row["previous_status"] else ""
+    was = f", was {row['previous_status']}" if row.get("previous_status") else ""
     return f"  {row['status']:<5} {what}:{observed}{expected}{was}"
 
 
@@ -258,7 +260,7 @@ def quality_message(run_id: str, warehouse: str, changes: dict[str, list[dict]],
     started = "started failing" if level == "fail" else "started warning or failing"
     said = [f"{len(raised)} {started}" if raised else "", f"{len(cleared)} recovered" if cleared else ""]
     lines = [f"newsflow quality run {run_id} on {warehouse}: " + ", ".join(s for s in said if s)]
-    shown = [_check_line(row) for row in raised] + [_check_line(row) for row in cleared]
+    shown = [check_line(row) for row in raised] + [check_line(row) for row in cleared]
     lines += shown[:TEXT_LINES]
     if len(shown) > TEXT_LINES:
         lines.append(f"  … and {len(shown) - TEXT_LINES} more")
@@ -290,7 +292,11 @@ def send_quality_alerts(run_id: str, warehouse: str, *, settings: AlertSettings 
         log.info("quality alerts: %d raised, %d cleared; not sent (%s is not set)", summary["raised"],
                  summary["cleared"], WEBHOOK_VAR)
         return summary
-    post(settings.webhook, quality_message(run_id, warehouse, changes, ui_url or airflow_ui_url(), settings.level))
+    # the dashboard the UI serves shows the deployment's warehouse: an alert on another links to none
+    from newsflow.config import warehouse_location
+
+    ui_url = (ui_url or airflow_ui_url()) if warehouse_location(warehouse) == warehouse_location() else None
+    post(settings.webhook, quality_message(run_id, warehouse, changes, ui_url, settings.level))
     log.info("quality alerts: %d raised, %d cleared; posted to %s", summary["raised"], summary["cleared"],
              _redacted(settings.webhook))
     con = open_for_write(warehouse)

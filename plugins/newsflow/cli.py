@@ -260,22 +260,31 @@ def run_quality() -> None:
     print(f"Data Docs: {data_dir() / 'data_docs' / 'index.html'}")
 
 
-def print_quality_summary(run_id: str | None = None) -> None:
-    """The checks of quality run `run_id` (else the latest) by status."""
+def print_quality_summary(run_id: str | None = None, limit: int = 25) -> None:
+    """The checks of quality run `run_id` (else the latest): how many by status, then each failing and warning one
+    with its source, as an alert says it (a list of check names did not say which source to look at)."""
+    from newsflow.alerts import check_line
     from newsflow.warehouse import query
 
     columns, rows = query(
         """
-        select status, count(*) as checks, string_agg(distinct check_name, ', ' order by check_name) as names
+        select check_name, source, status, observed, expected
         from quality_checks
         where run_id = coalesce($run, (select run_id from quality_checks order by checked_at desc limit 1))
-        group by status order by status
+        order by case status when 'fail' then 0 when 'warn' then 1 else 2 end, check_name, source
         """, {"run": run_id})
-    print("\nQuality checks (this run):")
-    _print_table(columns, rows, max_width=90)
+    checks = [dict(zip(columns, row, strict=True)) for row in rows]
+    counts = {status: sum(1 for c in checks if c["status"] == status) for status in ("fail", "warn", "pass")}
+    print("\nQuality checks (this run): " + ", ".join(f"{n} {status}" for status, n in counts.items()))
+    told = [c for c in checks if c["status"] != "pass"]
+    for check in told[:limit]:
+        print(check_line(check))
+    if len(told) > limit:
+        print(f"  … and {len(told) - limit} more (newsflow sql \"select * from quality_checks where run_id = …\")")
 
 
-def wait_for_quality(client, state: dict, ingest_run_id: str, timeout: float = 600.0) -> int:
+def wait_for_quality(client, state: dict, ingest_run_id: str, warehouse: str | None = None,
+                     timeout: float = 600.0) -> int:
     """`ingest --quality` on the service: the scheduler starts news_quality from the articles Asset the load
     updated (running one here as well would check the warehouse twice); wait for the run this load's event
     created, named by the event (REST API, assets/events), and say how it went."""
@@ -300,7 +309,11 @@ def wait_for_quality(client, state: dict, ingest_run_id: str, timeout: float = 6
         print(f"newsflow: news_quality run {quality_run} {final}; see {state['url']}", file=sys.stderr)
         return 1
     print_quality_summary(quality_run)
-    print(f"dashboard: {state['url'].rstrip('/')}/newsflow/dashboard")
+    if warehouse and warehouse != state["warehouse"]:
+        # the service's dashboard shows the service's own warehouse
+        print(f"dashboard: newsflow report --warehouse {warehouse} --output FILE.html")
+    else:
+        print(f"dashboard: {state['url'].rstrip('/')}/newsflow/dashboard")
     return 0
 
 
@@ -369,7 +382,7 @@ def ingest_on_service(state: dict, args) -> int:
     if failed:
         print(f"newsflow: {len(failed)} source(s) failed: {', '.join(failed)}", file=sys.stderr)
     if args.quality:
-        return wait_for_quality(client, state, run["dag_run_id"])
+        return wait_for_quality(client, state, run["dag_run_id"], conf.get("warehouse"))
     return 0
 
 

@@ -70,7 +70,8 @@ def test_a_check_alerts_when_it_crosses_the_level_not_while_it_stays_there(lake)
     con.close()
 
 
-def test_the_webhook_gets_what_changed_once(lake):
+def test_the_webhook_gets_what_changed_once(lake, monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_WAREHOUSE", str(lake))  # the deployment's: the UI's dashboard shows it
     with Webhook() as hook:
         settings = AlertSettings(hook.url)
         # nothing told yet: every check failing in q2 is news (a new deployment, or the first run with a webhook)
@@ -384,3 +385,34 @@ def test_runs_the_service_fails_itself_are_posted_with_its_own_settings(monkeypa
                     "maintenance)"]
     # a process gone: this shell's settings
     assert service.alert_settings_of(stand_in.pid).webhook is None
+
+
+def test_an_alert_on_another_warehouse_links_to_no_dashboard(lake, tmp_path, monkeypatch):
+    """The UI's dashboard shows the deployment's warehouse: an alert on `ingest --warehouse X`'s lake linked to a
+    page about a different lake."""
+    monkeypatch.setenv("NEWSFLOW_WAREHOUSE", str(tmp_path / "the-deployments"))
+    with Webhook() as hook:
+        send_quality_alerts("q2", str(lake), settings=AlertSettings(hook.url), ui_url="http://127.0.0.1:8080/")
+    [payload] = hook.posts
+    assert not any("dashboard" in line for line in payload["text"].splitlines()), payload["text"]
+
+
+def test_a_check_never_measured_says_so():
+    line = alerts.check_line({"check_name": "freshness_fetched_hours", "source": "empty_src", "status": "fail",
+                              "observed": None, "expected": "<= 30h (fail > 72h)", "previous_status": None})
+    assert line == "  fail  freshness_fetched_hours [empty_src]: never measured (expected <= 30h (fail > 72h))"
+
+
+def test_ingest_quality_summary_names_each_failing_check_with_its_source(lake, monkeypatch, capsys):
+    """It printed `fail 5 freshness_published_hours`: which source to look at was not said."""
+    from newsflow.cli import print_quality_summary
+
+    monkeypatch.setenv("NEWSFLOW_WAREHOUSE", str(lake))
+    print_quality_summary("q2")
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == ["Quality checks (this run): 4 fail, 1 warn, 1 pass",
+                       "  fail  dupes [*]: 1 (expected <= 48 / 96)",
+                       "  fail  freshness [alpha]: 97.5 (expected <= 48 / 96)",
+                       "  fail  freshness [new_source]: 1 (expected <= 48 / 96)",
+                       "  fail  volume [alpha]: 1 (expected <= 48 / 96)",
+                       "  warn  turnover [*]: 1 (expected <= 48 / 96)"]
