@@ -541,3 +541,22 @@ def test_volume_judges_each_sources_own_complete_day(tmp_path):
                        json.loads(rows[("volume_latest_day", source)]["details"])["day"]) for source in zones}
     assert judged == {"la_src": ("pass", 48, "2026-12-03"), "tokyo_src": ("pass", 48, "2026-12-04"),
                       "unzoned": ("pass", 48, "2026-12-03")}
+
+
+def test_article_rates_judge_each_sources_recent_articles_not_its_whole_history(tmp_path):
+    """Three days of a broken title extractor were 23 of 198 articles over 40 days: a warning, where every recent
+    article had no title. Each source's articles stored in the RECENT_DAYS up to its newest are judged."""
+    con = open_for_write(tmp_path / "lake")
+    i = 0
+    for d in range(40, 0, -1):
+        for _ in range(5):
+            i += 1
+            broken = d <= 3
+            add_article(con, i, "alpha", NOW - timedelta(days=d), title=None if broken else "Election results")
+            con.execute("update articles set inserted_at = ? where article_id = ?",
+                        [NOW - timedelta(days=d), f"alpha-{i}"])
+    rows = by_key(qc.check_null_rates(con))
+    row = rows[("null_rate_title", "alpha")]
+    # the 7 days up to the newest (its first instant included): 40 articles, 15 of them without a title
+    assert (row["status"], json.loads(row["details"])["missing"], json.loads(row["details"])["articles"]) == \
+        ("fail", 15, 40)
