@@ -30,7 +30,10 @@ fetched as (
     select
         source,
         max(fetched_at) filter (where outcome in ('loaded', 'unchanged')) as last_fetched,
-        max(coalesce(fetched_at, logged_at)) as last_attempted
+        -- a request made: a skipped URL, or a known one not due for a revisit, was not asked for
+        max(coalesce(fetched_at, logged_at)) filter (
+            where outcome != 'skipped' and not (outcome = 'unchanged' and coalesce(reason, '') = 'not_due')
+        ) as last_attempted
     from fetch_log
     group by source
 ),
