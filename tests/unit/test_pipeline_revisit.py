@@ -224,6 +224,22 @@ def test_over_the_cap_the_newest_listed_go_first(tmp_path, data_env):
         0: "over_limit", 1: "over_limit", 4: "over_limit", 5: "over_limit", 7: "duplicate"}
 
 
+def test_over_the_cap_an_rss_feeds_dates_decide_too(tmp_path, data_env):
+    """RSS dates its items in RFC 822: read as ISO only, every item was undated, and an oldest-first feed's oldest
+    items were fetched while its newest waited as over_limit."""
+    from newsflow import staging
+    from newsflow.stages.fetch_extract import cap_articles
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("settings:\n  max_articles: 3\nsources:\n  - {name: wire, kind: urls, urls: ['https://e.example/']}\n")
+    [job] = plan_run(str(sources), None, "cap-rss")
+    dates = [f"{day}, {20 + i} Nov 2026 10:00:00 GMT" for i, day in enumerate(["Fri", "Sat", "Sun", "Mon", "Tue"])]
+    dates += ["Wed, 25 Nov 2026 14:30:00 +0300", "Wed, 25 Nov 2026 10:00:00 -0500"]  # 11:30Z and 15:00Z
+    rows = [staging.ledger_row(i, "article", f"https://e.example/{i}", hint_date=d) for i, d in enumerate(dates)]
+    cap_articles(job, rows)
+    assert [r["seq"] for r in rows if r["outcome"] is None] == [4, 5, 6]
+
+
 def test_the_default_cap_is_for_requests_not_for_an_archive(tmp_path, data_env):
     from newsflow import staging
     from newsflow.stages.fetch_extract import cap_articles

@@ -9,6 +9,7 @@ import logging
 import time
 from collections import Counter
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from newsflow import staging
@@ -108,6 +109,19 @@ def _skip_not_due(job: Job, rows: list[dict]) -> None:
         skip_not_due(job, [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None])
 
 
+def listed_at(hint: str | None) -> datetime | None:
+    """When the listing says an entry was published: ISO 8601 (sitemaps, Atom, JSON Feed) or RFC 822 (RSS pubDate,
+    "Tue, 20 Nov 2026 10:00:00 GMT"). Read as ISO only, every RSS item was undated, and an oldest-first feed over
+    max_articles fetched its oldest items and left the newest for later."""
+    if parsed := parse_iso(hint):
+        return parsed
+    try:
+        parsed = parsedate_to_datetime(hint or "")
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def cap_articles(job: Job, rows: list[dict]) -> None:
     """`max_articles`: how many article pages one run of the source fetches. Counted after the revisit check, so
     known articles that are not due take no share and a listing longer than the cap is worked through over the
@@ -123,7 +137,7 @@ def cap_articles(job: Job, rows: list[dict]) -> None:
     if limit is None or len(pending) <= limit:
         return
     undated = datetime.min.replace(tzinfo=UTC)
-    newest = sorted(pending, key=lambda r: parse_iso(r["hint_date"]) or undated, reverse=True)  # stable: ties keep order
+    newest = sorted(pending, key=lambda r: listed_at(r["hint_date"]) or undated, reverse=True)  # stable: ties keep order
     for row in newest[limit:]:
         row.update(outcome="skipped", reason="over_limit")
     log.info("%s: %d article(s) to fetch, %d left for the next runs (max_articles %d)", job.name, limit,
