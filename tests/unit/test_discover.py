@@ -862,3 +862,16 @@ def test_an_atom_entry_without_a_link_is_read_by_its_web_address_id():
         ("https://novosti.example/2026/11/20/most", "2026-11-20T10:00:00Z"),
         ("https://novosti.example/2026/11/20/park", None)]
     assert unlinked == ["Тег"]
+
+
+def test_a_link_wrapped_over_lines_is_read_as_a_browser_reads_it():
+    """Browsers (the WHATWG URL parser) drop tabs and line breaks inside a URL: a <loc> or <link> a CMS wrapped over
+    two lines, indented, was skipped as invalid_url."""
+    from newsflow.stages.discover import resolve_link
+
+    base = "https://alhadath.example/feed/"
+    assert resolve_link(base, "https://alhadath.example/2026/12/\n        أخبار-اليوم") == \
+        "https://alhadath.example/2026/12/أخبار-اليوم"
+    assert resolve_link(base, "/novosti/\r\n\tstatya-1") == "https://alhadath.example/novosti/statya-1"
+    assert resolve_link(base, "/a\tb") == "https://alhadath.example/ab"
+    assert resolve_link(base, "/with space") == "https://alhadath.example/with space"  # a space is no wrap

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urljoin
@@ -143,11 +144,17 @@ def _unread_sitemaps(queue: list[tuple[str, int]], seen: set[str], kind: str, do
 
 def resolve_link(base: str, link: str) -> str:
     """A listed link made absolute; a link urljoin cannot parse (bad IPv6 brackets...) is kept as listed, so it
-    still gets its own ledger row (invalid_url) instead of failing the listing."""
+    still gets its own ledger row (invalid_url) instead of failing the listing. Tabs and line breaks inside it are
+    removed first, as the WHATWG URL parser every browser uses does, and so is the indentation around a line break:
+    a <link> or <loc> a CMS wrapped over two lines was skipped as invalid_url."""
+    link = _WRAPPED.sub("", link)
     try:
         return urljoin(base, link)
     except ValueError:
         return link
+
+
+_WRAPPED = re.compile(r"[ \t]*[\r\n][ \t]*|\t")
 
 
 def _archived_body(validators: dict) -> bytes | None:
