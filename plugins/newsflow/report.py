@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import html
 import json
+import math
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 STATUS_COLOURS = {"pass": "#1a7f37", "warn": "#b58100", "fail": "#cf222e"}
+SEVERITY = {"fail": 0, "warn": 1}  # worst first; every other status after them
+# a check whose details carry a note had too little to judge ("not enough articles to compare"): stored as a pass so
+# that it raises no alert, shown as neither green nor red
+NOT_JUDGED = "not judged"
+FIRST_RUN = "first run"  # a check of the first quality run: it changed from nothing
 OUTCOME_COLOURS = {"loaded": "#2da44e", "unchanged": "#8c959f", "rejected": "#bf8700", "failed": "#cf222e",
                    "skipped": "#6e7781"}
 HEATMAP_MAX_DAYS = 180
@@ -140,10 +147,12 @@ def collect(con, *, term: str | None = None, now: datetime | None = None) -> dic
     data["since"], data["left_out"] = charts_start(con, first_day, last_day)
     # one grain for the charts over the whole span: a year of daily bars per source is ~20,000 points to draw
     data["grain"] = period_grain(data["since"], last_day)
+    # stories, as coverage_daily counts them: a wire copy is the same story again (the heatmap below counts what each
+    # outlet published, copies included)
     data["coverage"] = _frame(
         con,
         "select source, date_trunc(?, published_date)::date as period, count(*) as articles from articles "
-        "where published_date >= ? group by all order by period, source",
+        "where published_date >= ? and duplicate_of is null group by all order by period, source",
         [data["grain"], data["since"]],
     )
     data["heatmap"] = _frame(
@@ -206,6 +215,7 @@ def collect(con, *, term: str | None = None, now: datetime | None = None) -> dic
         data["check_changes"] = _check_changes(con, data["checks"][0][0]) if data["checks"] else {}
     else:
         data["checks"], data["check_changes"] = [], {}
+    data["freshness"] = _judged_freshness(data["freshness"], data["checks"])
     from newsflow.extraction_health import date_source_shares
 
     data["date_sources"] = date_source_shares(con, now=now)
@@ -220,7 +230,7 @@ def _check_changes(con, run_id: str) -> dict[tuple[str, str], str]:
         return {}
     rows = con.execute("select check_name, source, previous_status, previous_run_id from quality_changes(?) "
                        "where status is not null", [run_id]).fetchall()
-    return {(name, source): f"was {before}" if before else ("new" if run_before else "first run")
+    return {(name, source): f"was {before}" if before else ("new" if run_before else FIRST_RUN)
             for name, source, before, run_before in rows}
 
 
@@ -263,7 +273,8 @@ def _freshness(con, now: datetime) -> list[tuple]:
                      count(*) filter (where published_at >= $now - interval 7 day) as d7,
                      count(*) filter (where published_at >= $now - interval 30 day) as d30
               from articles group by source),
-        f as (select source, max(fetched_at) as last_fetched from fetch_log group by source)
+        f as (select source, max(fetched_at) filter (where outcome in ('loaded', 'unchanged')) as last_fetched
+              from fetch_log group by source)
         select s.source, a.last_published, f.last_fetched, coalesce(d1, 0), coalesce(d7, 0), coalesce(d30, 0),
                case when a.last_published >= $now - interval 2 day then 'fresh'
                     when a.last_published >= $now - interval 7 day then 'stale' else 'silent' end
@@ -273,7 +284,27 @@ def _freshness(con, now: datetime) -> list[tuple]:
     ).fetchall()
 
 
+def _judged_freshness(rows: list[tuple], checks: list[tuple]) -> list[tuple]:
+    """The freshness rows with the status the latest quality run (`checks`) gave each source, which is what the
+    alerts say: the worst of its freshness_* checks, `retired` for a source it retired. The view's own 2/7-day
+    status only for a source that run did not judge (no quality run yet). Worst first, then by source."""
+    retired = {source for _run, _at, name, source, *_ in checks if name == "source_retired"}
+    worst: dict[str, str] = {}
+    for _run, _at, name, source, _observed, _expected, status, _details in checks:
+        if name.startswith("freshness_"):
+            worst[source] = min(worst.get(source, status), status, key=lambda s: SEVERITY.get(s, 2))
+    judged = [(*row[:6], "retired" if row[0] in retired else worst.get(row[0], row[6])) for row in rows]
+    return sorted(judged, key=lambda row: (SEVERITY.get(row[6], 2), str(row[0])))
+
+
 # --- figures ---------------------------------------------------------------------------------------------------
+
+
+def _plot_text(value) -> str:
+    """A name, term or run id as plotly shows it. Plotly draws its own pseudo-HTML (<b>, <br>, <span style=...>) in
+    titles, ticks, legends and hover labels, and shows &lt; &gt; &amp; as the characters: a source called <b>x</b>
+    then reads as itself instead of a bold x."""
+    return html.escape(str(value), quote=False)
 
 
 def _layout(fig, title: str, height: int = 380):
@@ -341,12 +372,12 @@ def fig_coverage(df, grain: str = "day"):
     for i, source in enumerate(names):  # the biggest first, at the bottom of the stack
         part = df[df["source"] == source]
         colour = OTHER_COLOUR if i == COVERAGE_SOURCES else colours[i % len(colours)]
-        fig.add_trace(go.Bar(x=part["period"], y=part["articles"], name=source, marker_color=colour))
+        fig.add_trace(go.Bar(x=part["period"], y=part["articles"], name=_plot_text(source), marker_color=colour))
     top = df.groupby("period")["articles"].sum().max()
     fig.update_layout(barmode="stack",
                       xaxis={"title": f"published {grain}", **_day_axis(df["period"], pad_days=PAD_DAYS[grain])},
-                      yaxis={"title": "articles", **_count_axis(top)})
-    _layout(fig, f"Coverage over time per source (articles per published {grain}, stacked)")
+                      yaxis={"title": "original articles", **_count_axis(top)})
+    _layout(fig, f"Coverage over time per source (original articles per published {grain}, stacked; copies left out)")
     # below the two-line date ticks and the axis title, the biggest source first
     fig.update_layout(legend={"y": -0.3, "traceorder": "normal"})
     return fig
@@ -369,18 +400,20 @@ def fig_heatmap(df, gaps, sources=None):
     top = int(grid.values.max()) if grid.size else 0
     colorbar = {"title": {"text": "articles"}, **({"dtick": 1} if top <= 10 else {})}
     fig = go.Figure(
-        go.Heatmap(z=grid.values, x=days, y=list(grid.index), colorscale="Blues", name="articles", zmin=0,
-                   colorbar=colorbar, hovertemplate="%{y} %{x}: %{z} articles<extra></extra>")
+        go.Heatmap(z=grid.values, x=days, y=[_plot_text(source) for source in grid.index], colorscale="Blues",
+                   name="articles", zmin=0, colorbar=colorbar, hovertemplate="%{y} %{x}: %{z} articles<extra></extra>")
     )
     if gaps is not None and len(gaps):
         gaps = gaps.assign(day=pd.to_datetime(gaps["day"]).dt.strftime("%Y-%m-%d"))
         visible = gaps[gaps["day"].isin(days) & gaps["source"].isin(grid.index)]
         for kind, part in visible.groupby("gap_kind"):
-            fig.add_trace(go.Scatter(x=part["day"], y=part["source"], mode="markers", name=f"gap: {kind}",
+            fig.add_trace(go.Scatter(x=part["day"], y=part["source"].map(_plot_text), mode="markers",
+                                     name=f"gap: {_plot_text(kind)}",
                                      marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": "#cf222e"}}))
     if len(days) < 7:  # a few days as dates zoom in to hours around them; as labels, a cell each
         fig.update_layout(xaxis={"type": "category"})
-    return _layout(fig, f"Source × day (last {len(days)} days; × marks gaps)", height=max(260, 60 + 40 * len(grid)))
+    return _layout(fig, f"Source × day (articles per outlet, every copy counted; last {len(days)} days; × marks gaps)",
+                   height=max(260, 60 + 40 * len(grid)))
 
 
 def fig_term(df, term: str, grain: str = "day"):
@@ -396,7 +429,7 @@ def fig_term(df, term: str, grain: str = "day"):
                       yaxis={"title": "original articles mentioning it", **_count_axis(df["articles"].max())},
                       yaxis2={"title": "share", "overlaying": "y", "side": "right", "showgrid": False,
                               **_share_axis(df["share"].max())})
-    _layout(fig, f"Term trend: “{term}” per {grain}")
+    _layout(fig, f"Term trend: “{_plot_text(term)}” per {grain}")
     fig.update_layout(legend={"y": -0.3})  # below the two-line date ticks and the axis title
     return fig
 
@@ -405,7 +438,8 @@ def fig_validation(df):
     import plotly.graph_objects as go
 
     fig = go.Figure(go.Scatter(x=df["validated_at"], y=df["pass_rate"] * 100, mode="lines+markers",
-                               text=df["run_id"], hovertemplate="%{text}<br>%{y:.1f}% passed<extra></extra>"))
+                               text=df["run_id"].map(_plot_text),
+                               hovertemplate="%{text}<br>%{y:.1f}% passed<extra></extra>"))
     fig.update_layout(yaxis={"title": "expectations passed (%)", "range": [0, 105]},
                       xaxis={"title": "ingest run", **_time_axis(df["validated_at"])})
     return _layout(fig, f"Validation pass rate per ingest run (the {RUN_HISTORY_DAYS} days up to the latest)")
@@ -416,7 +450,8 @@ def fig_rejections(df):
 
     fig = go.Figure()
     for source, part in df.groupby("source", sort=True):
-        fig.add_trace(go.Bar(y=part["reason"], x=part["n"], name=str(source), orientation="h"))
+        fig.add_trace(go.Bar(y=part["reason"].map(_plot_text), x=part["n"], name=_plot_text(source),
+                             orientation="h"))
     fig.update_layout(barmode="stack", xaxis={"title": "rejected pages (all runs)",
                                               **_count_axis(df.groupby("reason")["n"].sum().max())},
                       yaxis={"automargin": True})
@@ -432,7 +467,7 @@ def fig_fetch(df):
         part = df[df["outcome"] == outcome]
         if len(part):
             # a lone run's bar would fill the whole axis: ten minutes wide, in the hour padded around it
-            fig.add_trace(go.Bar(x=part["run_start"], y=part["n"], name=outcome, text=part["run_id"],
+            fig.add_trace(go.Bar(x=part["run_start"], y=part["n"], name=outcome, text=part["run_id"].map(_plot_text),
                                  marker_color=OUTCOME_COLOURS[outcome], textposition="none",
                                  width=600_000 if runs == 1 else None,
                                  hovertemplate="%{text}<br>" + outcome + ": %{y}<extra></extra>"))
@@ -445,14 +480,49 @@ def fig_fetch(df):
 # --- HTML ------------------------------------------------------------------------------------------------------
 
 
+def _number(value: float) -> str:
+    """74,345.2 rather than .4g's 7.435e+04 (hours since a fetch that never came): thousands separated, whole numbers
+    without decimals, at most two decimals from 1 up; below 1 two significant digits, so a 0.45 % rate is not a 0."""
+    if not math.isfinite(value):
+        return str(value)
+    if value == int(value):
+        return f"{int(value):,}"
+    if abs(value) >= 1:
+        text = f"{value:,.2f}"
+    else:
+        text = f"{value:.{min(8, 1 - math.floor(math.log10(abs(value))))}f}"
+    return text.rstrip("0").rstrip(".")
+
+
 def _esc(value) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return _number(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     return html.escape(str(value))
+
+
+def _pill(status, text=None) -> str:
+    """A status as a coloured pill saying `text` (the status itself by default); its class is one word
+    ("not judged" -> status-not-judged)."""
+    kind = re.sub(r"[^a-z0-9]+", "-", str(status).lower())
+    return f'<span class="status status-{kind}">{_esc(status if text is None else text)}</span>'
+
+
+def _shown_status(status: str, details) -> str:
+    """NOT_JUDGED for a pass whose details carry a note (too little to judge); a warning or failure with a note
+    (a source never fetched) was judged. Display only: the stored status, and the alerts, stay as they are."""
+    if status != "pass" or not details:
+        return status
+    try:
+        note = json.loads(details).get("note")
+    except (ValueError, AttributeError):  # details that are not a JSON object say nothing about it
+        return status
+    return NOT_JUDGED if note else status
 
 
 def _table(columns: list[str], rows: list, status_col: int | None = None) -> str:
@@ -462,7 +532,7 @@ def _table(columns: list[str], rows: list, status_col: int | None = None) -> str
         cells = []
         for i, value in enumerate(row):
             if i == status_col:
-                cells.append(f'<td><span class="status status-{_esc(value)}">{_esc(value)}</span></td>')
+                cells.append(f"<td>{_pill(value)}</td>")
             else:
                 cells.append(f"<td>{_esc(value)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -475,6 +545,10 @@ def _figure_html(fig, div_id: str) -> str:
 
 
 NO_DATA = '<p class="nodata">no data</p>'
+# two rules meet in one column: say which is which
+FRESHNESS_NOTE = ('<p class="note">status: the latest quality run\'s freshness checks (the worse of last fetched '
+                  'and last published); fresh, stale or silent (2 and 7 days since the last article) for a source no '
+                  'quality run judged. Last fetched: the last request the site answered.</p>')
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;background:#f6f8fa;color:#1f2328}
@@ -485,11 +559,11 @@ section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:12px;
 section.wide{grid-column:1/-1}section h2{font-size:15px;margin:0 0 8px}
 table{border-collapse:collapse;width:100%;font-size:12px}th,td{border-bottom:1px solid #eaeef2;padding:4px 6px;
 text-align:left;vertical-align:top}th{background:#f6f8fa}
-.status{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:600}
+.status{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:600;white-space:nowrap}
 .status-pass,.status-fresh{background:#1a7f37}.status-warn,.status-stale{background:#b58100}
-.status-fail,.status-silent{background:#cf222e}
+.status-fail,.status-silent{background:#cf222e}.status-not-judged,.status-retired{background:#8c959f}
 .nodata{color:#6e7781;font-style:italic;padding:24px;text-align:center;border:1px dashed #d0d7de;border-radius:6px}
-.summary span{margin-right:12px}
+.summary span{margin-right:12px}.note{color:#57606a;font-size:12px;margin:0 0 6px}
 """
 
 
@@ -511,7 +585,7 @@ def render(data: dict, *, title: str = "newsflow dashboard") -> str:
                      _figure_html(fig_term(trend, term, data["grain"]), "term")
                      if trend is not None and len(trend) else NO_DATA, False))
     fresh = data["freshness"]
-    sections.append(("Source freshness", _table(
+    sections.append(("Source freshness", FRESHNESS_NOTE + _table(
         ["source", "last published", "last fetched", "1d", "7d", "30d", "status"], fresh, status_col=6
     ) if fresh else NO_DATA, False))
     val = data["validation"]
@@ -522,19 +596,7 @@ def render(data: dict, *, title: str = "newsflow dashboard") -> str:
                      False))
     fetch = data["fetch"]
     sections.append(("Fetch outcomes", _figure_html(fig_fetch(fetch), "fetch") if len(fetch) else NO_DATA, True))
-    checks = data["checks"]
-    if checks:
-        counts = {s: sum(1 for r in checks if r[6] == s) for s in ("pass", "warn", "fail")}
-        summary = "".join(f'<span class="status status-{s}">{n} {s}</span> ' for s, n in counts.items())
-        changes = data.get("check_changes") or {}
-        changed = f'; {len(changes)} changed since the run before' if changes else ""
-        body = (f'<p class="summary">run <code>{_esc(checks[0][0])}</code> at {_esc(checks[0][1])}: {summary}'
-                f'{_esc(changed)}</p>'
-                + _table(["check", "source", "observed", "expected", "status", "since the run before", "details"],
-                         [(*r[2:7], changes.get((r[2], r[3]), ""), r[7]) for r in checks], status_col=4))
-    else:
-        body = NO_DATA
-    sections.append(("Latest quality checks", body, True))
+    sections.append(("Latest quality checks", _quality_checks(data), True))
     sections.append(("Extraction health per source", _extraction_health(data), True))
 
     parts = []
@@ -547,25 +609,50 @@ def render(data: dict, *, title: str = "newsflow dashboard") -> str:
         span += (f"; charts over time from {data['since']}, leaving out {older} older "
                  f"article{'' if older == 1 else 's'}")
     meta = {"generated": generated, "articles": articles, "sources": sources, "term": term}
+    # a script element's text is not HTML: entities would stay entities (not JSON), and only "</" or "<!--" in a
+    # term could end the element early
+    meta_json = json.dumps(meta).replace("<!--", "<\\u0021--").replace("</", "<\\/")
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{html.escape(title)}</title>"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         f"<style>{CSS}</style>"
         f"<script type=\"text/javascript\">{get_plotlyjs()}</script>"
-        f"<script type=\"application/json\" id=\"newsflow-meta\">{html.escape(json.dumps(meta))}</script>"
+        f"<script type=\"application/json\" id=\"newsflow-meta\">{meta_json}</script>"
         "</head><body>"
-        f"<header><h1>{html.escape(title)}</h1><p>{articles} articles from {sources} sources ({html.escape(span)}), "
-        f"{runs} ingest run{'' if runs == 1 else 's'} · generated {generated}</p></header>"
+        f"<header><h1>{html.escape(title)}</h1><p>{articles:,} articles from {sources:,} sources "
+        f"({html.escape(span)}), {runs:,} ingest run{'' if runs == 1 else 's'} · generated {generated}</p></header>"
         f"<main>{''.join(parts)}</main></body></html>\n"
     )
+
+
+def _quality_checks(data: dict) -> str:
+    """The latest quality run: a count per status, what changed since the run before, and a row per check."""
+    checks = data["checks"]
+    if not checks:
+        return NO_DATA
+    changes = data.get("check_changes") or {}
+    rows = [(*r[2:6], _shown_status(r[6], r[7]), changes.get((r[2], r[3]), ""), r[7]) for r in checks]
+    shown = [row[4] for row in rows]
+    counts = {s: shown.count(s) for s in ("pass", "warn", "fail")}
+    if NOT_JUDGED in shown:
+        counts[NOT_JUDGED] = shown.count(NOT_JUDGED)
+    summary = " ".join(_pill(s, f"{n} {s}") for s, n in counts.items())
+    # the first run's rows all "changed" from nothing: there was no run before to change since
+    changed = sum(1 for before in changes.values() if before != FIRST_RUN)
+    since = ("; first quality run" if FIRST_RUN in changes.values()
+             else f"; {changed} changed since the run before" if changed else "")
+    return (f'<p class="summary">run <code>{_esc(checks[0][0])}</code> at {_esc(checks[0][1])}: {summary}'
+            f'{_esc(since)}</p>'
+            + _table(["check", "source", "observed", "expected", "status", "since the run before", "details"], rows,
+                     status_col=4))
 
 
 def _extraction_health(data: dict) -> str:
     """Where each source's dates came from over the last 29 days, and its extraction checks against its own baseline
     (newsflow.extraction_health)."""
     shares = data.get("date_sources") or []
-    health = [r[2:] for r in data["checks"] if r[2].startswith("extraction_")]
+    health = [(*r[2:6], _shown_status(r[6], r[7]), r[7]) for r in data["checks"] if r[2].startswith("extraction_")]
     if not shares and not health:
         return NO_DATA
     mix: dict[str, list[str]] = {}

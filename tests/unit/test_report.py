@@ -3,6 +3,7 @@ network), drawn for real by headless chromium, and served by the Airflow UI plug
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ from newsflow.report import (
     fig_fetch,
     fig_heatmap,
     fig_rejections,
+    fig_term,
     fig_validation,
     render,
 )
@@ -432,3 +434,221 @@ def test_plugin_is_mounted_by_the_airflow_api_server(client, dashboard, tmp_path
     assert anonymous[0] == 303 and anonymous[1].startswith("/auth/login?next=")
     assert cookie == 200 and size == len(dashboard.read_text(encoding="utf-8"))
     assert bearer == 200 and "GX data docs" in docs
+
+
+# --- what the dashboard says agrees with the checks (review C) -------------------------------------------------------
+
+
+def add_check(con, run_id: str, at: datetime, name: str, source: str, status: str, observed=None, details=None):
+    con.execute("insert into quality_checks values (?, ?, ?, ?, ?, 'x', ?, ?)",
+                [run_id, at, name, source, observed, status, None if details is None else json.dumps(details)])
+
+
+def add_source(con, name: str):
+    con.execute("insert into sources values (?, 'feed', 'http://x', 'en', 'UTC', 'r1', 'r2', ?)", [name, NOW])
+
+
+def quality_table(page: str) -> list[list[str]]:
+    """The rows of the "Latest quality checks" table as text, the status cell as its pill's class and text."""
+    table = page.split("Latest quality checks")[1].split("</table>")[0]
+    rows = []
+    for row in re.findall(r"<tr>(.*?)</tr>", table):
+        cells = re.findall(r"<td>(.*?)</td>", row)
+        rows.append([re.sub(r'<span class="status ([^"]+)">(.*?)</span>', r"\1:\2", cell) for cell in cells])
+    return [row for row in rows if row]
+
+
+def test_freshness_table_says_what_the_latest_quality_run_says(tmp_path):
+    # beta's last article is 5 days old: the view calls it "stale", its freshness check fails; alpha fetched fine but
+    # published late (warn); gamma is retired; delta was never judged and keeps the view's status. Worst first.
+    con = open_for_write(tmp_path / "w")
+    for name in ("delta", "gamma", "beta", "alpha"):
+        add_source(con, name)
+    add_check(con, "q0", NOW - timedelta(hours=1), "freshness_published_hours", "beta", "pass", 20)
+    add_check(con, "q0", NOW - timedelta(hours=1), "freshness_published_hours", "gamma", "fail", 400)
+    for name, source, status in (("freshness_fetched_hours", "alpha", "pass"),
+                                 ("freshness_published_hours", "alpha", "warn"),
+                                 ("freshness_fetched_hours", "beta", "pass"),
+                                 ("freshness_published_hours", "beta", "fail"),
+                                 ("source_retired", "gamma", "pass")):
+        add_check(con, "q1", NOW, name, source, status, details={"note": "x"} if source == "gamma" else None)
+    data = collect(con, now=NOW)
+    con.close()
+    assert [(row[0], row[6]) for row in data["freshness"]] == [
+        ("beta", "fail"), ("alpha", "warn"), ("delta", "silent"), ("gamma", "retired")]
+    page = render(data)
+    fresh = page.split("Source freshness")[1].split("</table>")[0]
+    assert re.findall(r'<span class="status (status-[\w-]+)">', fresh) == [
+        "status-fail", "status-warn", "status-silent", "status-retired"]
+    assert ".status-retired" in page  # a pill of its own colour
+
+
+def test_freshness_without_the_view_counts_answered_requests_only(tmp_path):
+    # a lake whose views predate source_freshness: last fetched is the last request the site answered, as the view
+    # and the freshness_fetched_hours check count it, not a later one that failed
+    path = make_warehouse(tmp_path / "w", days=3, silent_days=0)
+    con = connect(path)
+    add_fetch(con, "r3", "alpha", ["failed", "failed"], NOW)
+    con.execute("drop view source_freshness")
+    data = collect(con, now=NOW)
+    con.close()
+    fetched = {row[0]: row[2] for row in data["freshness"]}
+    assert fetched["alpha"] == NOW - timedelta(hours=1) and fetched["beta"] == NOW - timedelta(hours=1)
+
+
+def test_coverage_counts_originals_as_coverage_daily_does(tmp_path):
+    # a wire copy (duplicate_of set) is one more article on the heatmap, which shows what each outlet published,
+    # and no article in the coverage chart, which counts stories as coverage_daily does; both titles say so
+    con = open_for_write(tmp_path / "w")
+    day = NOW - timedelta(days=2)
+    add_article(con, 1, "alpha", day)
+    add_article(con, 2, "beta", day, duplicate_of="alpha-1")
+    add_article(con, 3, "beta", day + timedelta(days=1))
+    data = collect(con, now=NOW)
+    daily = con.execute("select sum(articles) from coverage_daily").fetchone()[0]
+    con.close()
+    assert data["coverage"]["articles"].sum() == daily == 2 and data["heatmap"]["articles"].sum() == 3
+    coverage = fig_coverage(data["coverage"], data["grain"]).layout
+    assert "original articles" in coverage.title.text and coverage.yaxis.title.text == "original articles"
+    heatmap = fig_heatmap(data["heatmap"], data["gaps"], data["coverage"]["source"].unique())
+    assert "every copy" in heatmap.layout.title.text
+
+
+def test_the_first_quality_run_changed_nothing_since_a_run_before(tmp_path):
+    # there is no run before the first one: no "3 changed", and its rows say "first run"
+    con = open_for_write(tmp_path / "w")
+    for name in ("null_rate_title", "duplicate_rate", "freshness_fetched_hours"):
+        add_check(con, "q1", NOW, name, "*", "pass")
+    first = render(collect(con, now=NOW))
+    add_check(con, "q2", NOW + timedelta(hours=1), "null_rate_title", "*", "pass")
+    add_check(con, "q2", NOW + timedelta(hours=1), "duplicate_rate", "*", "fail")
+    add_check(con, "q2", NOW + timedelta(hours=1), "volume_latest_day", "alpha", "pass")
+    second = render(collect(con, now=NOW))
+    con.close()
+    assert "first quality run" in first and "changed since the run before" not in first
+    assert {row[5] for row in quality_table(first)} == {"first run"}
+    # the run after: duplicate_rate changed, volume_latest_day is new, the freshness check is gone (not shown)
+    assert "2 changed since the run before" in second and "first quality run" not in second
+
+
+def meta_text(page: str) -> str:
+    """The text of the newsflow-meta element as a browser's parser sees it."""
+    from html.parser import HTMLParser
+
+    class Meta(HTMLParser):
+        inside, text = False, ""
+
+        def handle_starttag(self, tag, attrs):
+            self.inside = ("id", "newsflow-meta") in attrs
+
+        def handle_endtag(self, tag):
+            self.inside = False
+
+        def handle_data(self, data):
+            if self.inside:
+                self.text += data
+
+    parser = Meta()
+    parser.feed(page)
+    return parser.text
+
+
+def test_the_metadata_element_is_json(warehouse):
+    # a script element's text is not HTML: entities stay as they are, and only "</" (or "<!--") could end it
+    term = 'a</script><!-- "b" & <b>c</b>'
+    con = connect(warehouse, read_only=True)
+    page = render(collect(con, term=term, now=NOW))
+    con.close()
+    meta = json.loads(meta_text(page))
+    assert meta["term"] == term and meta["articles"] == 375 and meta["sources"] == 2
+    assert meta["generated"] == NOW.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def plot_strings(fig) -> list[str]:
+    """Every string of a figure as plotly.js receives it (the template aside: plotly's own)."""
+    out: list[str] = []
+
+    def walk(value):
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key != "template":
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(json.loads(fig.to_json()))
+    return out
+
+
+def test_names_reach_plotly_as_text_not_markup():
+    # plotly draws its own pseudo-HTML in ticks, legends, titles and hover labels: these names would be drawn 80 px
+    # high and bold. Escaped, plotly shows the characters themselves.
+    import html
+
+    big, bold, amp = '<span style="font-size:80px">BIG</span>', "<b>x</b>", "R&D <i>"
+    names = [big, bold, amp]
+    day = date(2026, 11, 2)
+    coverage = pd.DataFrame({"source": names, "period": [day] * 3, "articles": [3, 2, 1]})
+    heat = pd.DataFrame({"source": names, "day": [day] * 3, "articles": [3, 2, 1]})
+    gaps = pd.DataFrame({"source": [bold], "day": [day], "gap_kind": ["zero"]})
+    trend = pd.DataFrame({"period": [day], "articles": [1], "all_articles": [2], "share": [0.5]})
+    run = pd.Timestamp("2026-11-02 10:00", tz="UTC")
+    fetch = pd.DataFrame({"run_start": [run], "run_id": [bold], "outcome": ["loaded"], "n": [3]})
+    validation = pd.DataFrame({"run_id": [bold], "validated_at": [run], "pass_rate": [1.0]})
+    rejections = pd.DataFrame({"reason": [big], "source": [amp], "n": [1]})
+    figures = [fig_coverage(coverage), fig_heatmap(heat, gaps, names), fig_term(trend, bold), fig_fetch(fetch),
+               fig_validation(validation), fig_rejections(rejections)]
+    for fig in figures:
+        strings = plot_strings(fig)
+        assert not [s for s in strings for name in names if name in s], fig.layout.title.text
+    assert [html.unescape(trace.name) for trace in figures[0].data] == names
+    grid, marks = figures[1].data
+    assert sorted(html.unescape(y) for y in grid.y) == sorted(names) and html.unescape(marks.y[0]) == bold
+    assert bold in html.unescape(figures[2].layout.title.text)
+    assert html.unescape(figures[3].data[0].text[0]) == bold and html.unescape(figures[4].data[0].text[0]) == bold
+    assert html.unescape(figures[5].data[0].y[0]) == big and html.unescape(figures[5].data[0].name) == amp
+
+
+def test_checks_that_judged_nothing_are_not_shown_as_passing(tmp_path):
+    # a note in the details means the check had too little to judge: a grey "not judged", counted on its own; a
+    # failure with a note (never fetched) was judged, and a plain pass stays a pass. The stored status is untouched.
+    con = open_for_write(tmp_path / "w")
+    add_check(con, "q1", NOW, "extraction_body_chars", "alpha", "pass",
+              details={"articles": 3, "note": "not enough articles to compare"})
+    add_check(con, "q1", NOW, "volume_latest_day", "alpha", "pass", 4, {"note": "insufficient history"})
+    add_check(con, "q1", NOW, "freshness_fetched_hours", "beta", "fail", details={"last": None, "note": "never"})
+    add_check(con, "q1", NOW, "null_rate_title", "*", "pass", 0, {"nulls": 0})
+    page = render(collect(con, now=NOW))
+    stored = con.execute("select distinct status from quality_checks where details like '%not enough%'").fetchall()
+    con.close()
+    summary = page.split('class="summary"')[1].split("</p>")[0]
+    assert re.findall(r'class="status ([\w-]+)">(\d+) ([\w ]+)</span>', summary) == [
+        ("status-pass", "1", "pass"), ("status-warn", "0", "warn"), ("status-fail", "1", "fail"),
+        ("status-not-judged", "2", "not judged")]
+    statuses = {(row[0], row[1]): row[4] for row in quality_table(page)}
+    assert statuses == {("freshness_fetched_hours", "beta"): "status-fail:fail",
+                        ("extraction_body_chars", "alpha"): "status-not-judged:not judged",
+                        ("null_rate_title", "*"): "status-pass:pass",
+                        ("volume_latest_day", "alpha"): "status-not-judged:not judged"}
+    health = page.split("Extraction health per source")[1]
+    assert '<span class="status status-not-judged">not judged</span>' in health
+    assert ".status-not-judged" in page and stored == [("pass",)]
+
+
+def test_numbers_are_readable(tmp_path):
+    # .4g made a never-fetched source's 74345.2 hours "7.435e+04" and 12345 duplicate keys "1.234e+04"
+    con = open_for_write(tmp_path / "w")
+    for source, observed in (("alpha", 74345.2), ("beta", 12345.0), ("gamma", 0.666667), ("delta", 0.0045),
+                             ("epsilon", 113.8), ("zeta", 2.0)):
+        add_check(con, "q1", NOW, "freshness_fetched_hours", source, "fail", observed)
+    data = collect(con, now=NOW)
+    con.close()
+    data["totals"] = (11987, *data["totals"][1:])
+    page = render(data)
+    observed = {row[1]: row[2] for row in quality_table(page)}
+    assert observed == {"alpha": "74,345.2", "beta": "12,345", "gamma": "0.67", "delta": "0.0045",
+                        "epsilon": "113.8", "zeta": "2"}
+    assert "<p>11,987 articles from 0 sources" in page
