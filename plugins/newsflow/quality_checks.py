@@ -249,7 +249,9 @@ def _volume_rows(con, latest, sources: list[str], t: Thresholds) -> list[dict]:
         else:
             status = "pass"
         out.append(_row("volume_latest_day", source, observed,
-                         f"robust z >= -{low_fail:g} (median {median:g}, scale {scale:.2f})", status,
+                         # every rule the status follows: a count that meets "z >= -3.5" was still amber at -2.7
+                         f"robust z from -{low_warn:g} to {low_fail:g} (warn outside it or silent; fail below "
+                         f"-{low_fail:g}; median {median:g}, scale {scale:.2f})", status,
                          day=latest, median=median, mad=mad, robust_z=round(z, 2), history_days=len(history)))
     return out
 
