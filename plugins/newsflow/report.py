@@ -25,6 +25,7 @@ FIRST_RUN = "first run"  # a check of the first quality run: it changed from not
 OUTCOME_COLOURS = {"loaded": "#2da44e", "unchanged": "#8c959f", "rejected": "#bf8700", "failed": "#cf222e",
                    "skipped": "#6e7781"}
 HEATMAP_MAX_DAYS = 180
+GAP_MARKERS = {"zero": ("x-thin", "#cf222e"), "low": ("triangle-down-open", "#b58100")}  # coverage_gaps.gap_kind
 # the biggest sources get a colour each in the coverage chart, the rest one band: sixty colours tell nothing apart
 # (the heatmap below keeps a row per source)
 COVERAGE_SOURCES = 12
@@ -407,9 +408,12 @@ def fig_heatmap(df, gaps, sources=None):
         gaps = gaps.assign(day=pd.to_datetime(gaps["day"]).dt.strftime("%Y-%m-%d"))
         visible = gaps[gaps["day"].isin(days) & gaps["source"].isin(grid.index)]
         for kind, part in visible.groupby("gap_kind"):
+            # a day without articles and a day with too few are told apart (one red x for both read as two zeros)
+            symbol, colour = GAP_MARKERS.get(kind, ("x-thin", "#cf222e"))
             fig.add_trace(go.Scatter(x=part["day"], y=part["source"].map(_plot_text), mode="markers",
                                      name=f"gap: {_plot_text(kind)}",
-                                     marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": "#cf222e"}}))
+                                     marker={"symbol": symbol, "size": 9, "color": colour,
+                                             "line": {"width": 2, "color": colour}}))
     if len(days) < 7:  # a few days as dates zoom in to hours around them; as labels, a cell each
         fig.update_layout(xaxis={"type": "category"})
     return _layout(fig, f"Source × day (articles per outlet, every copy counted; last {len(days)} days; × marks gaps)",

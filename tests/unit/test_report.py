@@ -652,3 +652,15 @@ def test_numbers_are_readable(tmp_path):
     assert observed == {"alpha": "74,345.2", "beta": "12,345", "gamma": "0.67", "delta": "0.0045",
                         "epsilon": "113.8", "zeta": "2"}
     assert "<p>11,987 articles from 0 sources" in page
+
+
+def test_heatmap_tells_a_day_without_articles_from_a_day_with_too_few():
+    import pandas as pd
+
+    from newsflow.report import fig_heatmap
+
+    days = pd.date_range("2026-11-01", periods=10).date
+    df = pd.DataFrame({"source": ["alhadath"] * 10, "day": days, "articles": [5] * 8 + [0, 1]})
+    gaps = pd.DataFrame({"source": ["alhadath", "alhadath"], "day": [days[8], days[9]], "gap_kind": ["zero", "low"]})
+    markers = {trace.name: (trace.marker.symbol, trace.marker.color) for trace in fig_heatmap(df, gaps).data[1:]}
+    assert markers["gap: zero"] != markers["gap: low"] and set(markers) == {"gap: zero", "gap: low"}
