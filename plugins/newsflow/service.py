@@ -687,8 +687,43 @@ def status(echo=print) -> int:
         for run in items:
             echo(f"  {dag_id:<28} {run['state']:<8} {run['run_type']:<10} {run.get('run_after') or ''}  "
                  f"{run['dag_run_id']}")
+    _echo_quality(state["warehouse"], echo)
     _echo_footprint(echo)
     return 0
+
+
+def _echo_quality(warehouse: str, echo, shown: int = 5) -> None:
+    """What the latest quality run says of the warehouse and which alerts stand: a news_quality run is `success`
+    whatever its checks found, so without a webhook nothing an operator reads said that checks fail."""
+    from newsflow.warehouse import connect
+
+    try:
+        con = connect(warehouse, read_only=True)
+        try:
+            latest = con.execute(
+                "select run_id, max(checked_at), count(*) filter (where status = 'fail'), "
+                "count(*) filter (where status = 'warn'), count(*) filter (where status = 'pass') from quality_checks "
+                "where run_id = (select run_id from quality_checks order by checked_at desc limit 1) group by run_id"
+            ).fetchone()
+            failing = [] if latest is None else [name for (name,) in con.execute(
+                "select check_name || ' [' || source || ']' from quality_checks where run_id = ? and status = 'fail' "
+                "order by 1", [latest[0]]).fetchall()]
+            standing = con.execute("select count(*) from open_alerts()").fetchone()[0]
+        finally:
+            con.close()
+    except Exception as exc:  # noqa: BLE001 - a status line, never a failed status: no lake yet, one being upgraded
+        echo(f"quality: not read ({' '.join(str(exc).split())[:160]})")
+        return
+    if latest is None:
+        echo("quality: no quality run yet")
+        return
+    run_id, at, fail, warn, passed = latest
+    echo(f"quality: run {run_id} at {at:%Y-%m-%d %H:%M %Z}: {fail} fail, {warn} warn, {passed} pass; "
+         f"{standing} alert(s) standing (open_alerts())")
+    for name in failing[:shown]:
+        echo(f"  fail  {name}")
+    if len(failing) > shown:
+        echo(f"  … and {len(failing) - shown} more (the dashboard, or newsflow sql)")
 
 
 def _echo_schedules(state: dict, dags: list[dict], errors: list[dict], echo) -> None:

@@ -71,3 +71,39 @@ def test_an_import_error_is_said_by_its_exception_not_its_frames():
         '      in "<unicode string>", line 2, column 13:', "          schedule: [أخبار", "                    ^",
         "  IMPORT ERROR other.py: SyntaxError: invalid syntax",
         "  IMPORT ERROR odd.py: something broke"]
+
+
+def test_status_says_what_the_latest_quality_run_found(tmp_path):
+    """A news_quality run is `success` whatever its checks find: without a webhook, nothing an operator reads said
+    that checks fail."""
+    from datetime import UTC, datetime, timedelta
+
+    from newsflow.quality_checks import write_checks
+    from newsflow.service import _echo_quality
+    from newsflow.warehouse import open_for_write
+
+    said = []
+    _echo_quality(str(tmp_path / "none"), said.append)
+    assert said and said[0].startswith("quality: not read (")
+    lake = tmp_path / "lake"
+    open_for_write(lake).close()
+    said.clear()
+    _echo_quality(str(lake), said.append)
+    assert said == ["quality: no quality run yet"]
+
+    def check(name, source, status):
+        return {"check_name": name, "source": source, "observed": 1.0, "expected": "x", "status": status,
+                "details": None}
+
+    at = datetime(2026, 12, 5, 6, 0, tzinfo=UTC)
+    con = open_for_write(lake)
+    write_checks(con, "q1", [check("volume_latest_day", "khabar", "fail")], checked_at=at - timedelta(hours=1))
+    write_checks(con, "q2", [check("freshness_published_hours", "khabar", "fail"), check("volume_latest_day",
+                 "khabar", "warn")] + [check("null_rate_title", f"s{i}", "fail") for i in range(6)]
+                 + [check("duplicate_rate", "*", "pass")], checked_at=at)
+    con.close()
+    said.clear()
+    _echo_quality(str(lake), said.append)
+    assert said[0] == "quality: run q2 at 2026-12-05 06:00 UTC: 7 fail, 1 warn, 1 pass; 0 alert(s) standing (open_alerts())"
+    assert said[1:] == ["  fail  freshness_published_hours [khabar]"] + [
+        f"  fail  null_rate_title [s{i}]" for i in range(4)] + ["  … and 2 more (the dashboard, or newsflow sql)"]
