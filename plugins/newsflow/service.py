@@ -499,7 +499,7 @@ def _stop_runs_in_progress(state: dict, echo) -> None:
         return
     for dag_id, run_id in stopped:
         echo(f"newsflow: {dag_id} run {run_id} was running: stopped and marked failed")
-    announce_runs(stopped, "stopped by `newsflow down`", alert_settings_of(api_server), state.get("url"), echo)
+    announce_runs(stopped, "stopped by `newsflow down`", service_alert_settings(state), state.get("url"), echo)
     for dag_id, run_id in queued:
         echo(f"newsflow: {dag_id} run {run_id} is queued: it starts when the service is up again")
     if stopped:
@@ -509,18 +509,27 @@ def _stop_runs_in_progress(state: dict, echo) -> None:
             pass  # the stop below ends them anyway, by force if it must
 
 
-def alert_settings_of(pid: int):
-    """The alert settings the running service was started with (its api-server's environment), which the shell
-    running `down` need not have; this shell's own when they cannot be read."""
+def service_alert_settings(state: dict):
+    """The alert settings the running service was started with, which the shell running `down` need not have: read
+    from the environment of a log writer `up` started with the components' environment (Airflow's own processes
+    rewrite their title over theirs: an api-server's /proc environ reads empty). This shell's own when none can
+    be read."""
     import psutil
 
-    try:
-        return alert_settings(psutil.Process(pid).environ())
-    except (psutil.Error, AlertError):
+    for pid in state.get("log_writers", {}).values():
         try:
-            return alert_settings()
-        except AlertError:
-            return AlertSettings(None)
+            environ = psutil.Process(pid).environ()
+        except psutil.Error:
+            continue
+        if "AIRFLOW__CORE__DAGS_FOLDER" in environ:  # airflow_env's, as every component has it
+            try:
+                return alert_settings(environ)
+            except AlertError:
+                break
+    try:
+        return alert_settings()
+    except AlertError:
+        return AlertSettings(None)
 
 
 def _wait_for_tasks_to_end(client: Client, runs: list[tuple[str, str]], pids: list[int], timeout: float = 20.0) -> None:

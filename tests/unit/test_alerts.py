@@ -354,7 +354,8 @@ def test_up_and_status_say_where_alerts_go():
 
 def test_runs_the_service_fails_itself_are_posted_with_its_own_settings(monkeypatch):
     """`newsflow down` runs in a shell that need not have the service's NEWSFLOW_ALERT_WEBHOOK: the settings are
-    read from the service's api-server process; a webhook that refuses is said in a line, never raised."""
+    read from the environment of a process the service started; a webhook that refuses is said in a line, never
+    raised."""
     import subprocess
     import sys
 
@@ -363,10 +364,13 @@ def test_runs_the_service_fails_itself_are_posted_with_its_own_settings(monkeypa
     monkeypatch.delenv("NEWSFLOW_ALERT_WEBHOOK", raising=False)
     said = []
     with Webhook() as hook, Webhook(status=500, answer=b"down for maintenance") as refusing:
+        # a log writer `up` started with the components' environment
         stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
-                                    env={**os.environ, "NEWSFLOW_ALERT_WEBHOOK": hook.url})
+                                    env={**os.environ, "NEWSFLOW_ALERT_WEBHOOK": hook.url,
+                                         "AIRFLOW__CORE__DAGS_FOLDER": "/srv/newsflow/dags"})
+        state = {"log_writers": {"api-server": stand_in.pid}}
         try:
-            settings = service.alert_settings_of(stand_in.pid)
+            settings = service.service_alert_settings(state)
         finally:
             stand_in.kill()
             stand_in.wait()
@@ -384,7 +388,7 @@ def test_runs_the_service_fails_itself_are_posted_with_its_own_settings(monkeypa
                     "http://127.0.0.1:" + refusing.url.split(":")[2].split("/")[0] + "/… answered HTTP 500: down for "
                     "maintenance)"]
     # a process gone: this shell's settings
-    assert service.alert_settings_of(stand_in.pid).webhook is None
+    assert service.service_alert_settings(state).webhook is None
 
 
 def test_an_alert_on_another_warehouse_links_to_no_dashboard(lake, tmp_path, monkeypatch):
