@@ -490,12 +490,15 @@ TURNOVER_MIN_ITEMS = 5
 KEY_CHECK_DAYS = 7
 
 
-def check_listing_turnover(con) -> list[dict]:
+def check_listing_turnover(con, *, retired: dict | None = None) -> list[dict]:
     """Per feed source, its latest run (the listing_turnover view): how many of the article pages its feed listed
-    were already known. None, on a source read before, warns that articles between the two runs may be missing."""
+    were already known. None, on a source read before, warns that articles between the two runs may be missing.
+    `retired` sources are left out: their last run's verdict would stand for ever."""
     rows = con.execute("select source, run_id, runs, known, listed from listing_turnover order by source").fetchall()
     out = []
     for source, run_id, runs, known, listed in rows:
+        if source in (retired or {}):
+            continue
         turned_over = runs > 1 and listed >= TURNOVER_MIN_ITEMS and known == 0
         out.append(_row("listing_turnover", source, known,
                         "> 0 of the feed's items known from an earlier run (else: read it more often)",
@@ -532,7 +535,7 @@ def sql_checks(con, *, now: datetime | None = None, limits: Thresholds | None = 
         *check_null_rates(con, limits=limits),
         *check_duplicate_rate(con, limits=limits),
         *check_run_rates(con, limits=limits, retired=retired),
-        *check_listing_turnover(con),
+        *check_listing_turnover(con, retired=retired),
         *check_date_disagreement_rate(con, limits=limits),
         *extraction_health_checks(con, now=now),
     ]

@@ -432,8 +432,8 @@ def test_a_source_no_run_lists_any_more_is_retired_not_failed_for_ever(retiring)
                 and key[0].startswith(("freshness", "volume"))]
     # nor are the rates of its last run (g0's failed fetches), which no later run of it will ever replace
     assert not [key for key in rows if key[1] == "gamma"
-                and key[0] in ("rejection_rate", "fetch_failure_rate", "blocked_rate")]
-    assert ("fetch_failure_rate", "alpha") in rows
+                and key[0] in ("rejection_rate", "fetch_failure_rate", "blocked_rate", "listing_turnover")]
+    assert ("fetch_failure_rate", "alpha") in rows and ("listing_turnover", "alpha") in rows
     assert rows[("freshness_published_hours", "beta")]["status"] == "fail"
     assert rows[("volume_latest_day", "beta")]["status"] == "fail"
 
