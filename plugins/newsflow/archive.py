@@ -88,8 +88,10 @@ class WarcArchive:
         body: bytes,
         decoded_from: str | None = None,
         peer_ip: str | None = None,
+        truncated: str | None = None,
     ) -> int:
-        """Write request+response; return the response record's offset."""
+        """Write request+response; return the response record's offset. `truncated`: why `body` is the response's
+        beginning only (WARC 1.1's WARC-Truncated reasons: length, time, disconnect, unspecified)."""
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         headers = [(k, v) for k, v in response_headers if k.lower() not in _DROP_HEADERS]
         headers.append(("Content-Length", str(len(body))))
@@ -101,6 +103,9 @@ class WarcArchive:
         warc_headers = {"WARC-Date": now}
         if peer_ip:
             warc_headers["WARC-IP-Address"] = peer_ip
+        if truncated:
+            # a reader of the archive would otherwise take the part kept for the whole response
+            warc_headers["WARC-Truncated"] = truncated
         # WARC headers and request lines are ASCII: a URL with an Arabic or Cyrillic path or an IDN host (which the
         # writer refused: the page was lost) is recorded as it went on the wire, percent-encoded and in IDNA, the
         # form aiohttp sends (yarl's); an ASCII URL is kept as written

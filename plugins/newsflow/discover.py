@@ -329,11 +329,22 @@ def _atom_link(entry) -> str | None:
     link = _child_text(entry, "origlink")
     for child in entry if link is None else ():
         if _local(child.tag) == "link" and child.get("href"):
-            if child.get("rel", "alternate") == "alternate":
+            if _is_alternate(child.get("rel", "alternate")):
                 link = _with_xml_base(child, child.get("href"))
                 break
             link = link or _with_xml_base(child, child.get("href"))
     return link.strip() if link else _web_address(_child_text(entry, "id"))
+
+
+# relation types are ASCII case-insensitive (RFC 8288 §2.1.1); Atom also names `alternate` by its IANA IRI (RFC 4287
+# §4.2.7.2). Feeds write "ALTERNATE" and " alternate ": compared exactly, their entries took an enclosure instead.
+_ALTERNATE = frozenset({"alternate", "http://www.iana.org/assignments/relation/alternate"})
+_XML_SPACE = " \t\r\n"
+
+
+def _is_alternate(rel: str) -> bool:
+    rel = rel.strip(_XML_SPACE)
+    return rel.isascii() and rel.lower() in _ALTERNATE
 
 
 def _rss_link(item) -> str | None:
@@ -568,14 +579,15 @@ def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[Archive
     exchange, typed by their WARC Content-Type), fetch time from WARC-Date, located by record offset.
 
     A response that is no page to extract is an entry with its outcome already given, as the fetch stage would
-    give it, so it is accounted for rather than dropped: `skipped: not_html` (an image, a stylesheet),
-    `skipped: redirect` (a 3xx: the crawl stored its target as a record of its own), `failed: http_<status>`,
+    give it, so it is accounted for rather than dropped: `skipped: not_html` (an image, a stylesheet, a PDF, by
+    its bytes whatever its Content-Type says), `skipped: redirect` (a 3xx: the crawl stored its target as a record
+    of its own), `failed: http_<status>`,
     `skipped: warc_revisit` (a crawler's deduplication record: the page is in the capture it points at).
     Damaged files are read as far as they can be (newsflow.archive.scan_archive): `scans` gets one ArchiveScan
     per file (records read, damage with offsets), and a damaged response record whose URL survived becomes an
     entry with `failure` set, so it is accounted for as failed rather than lost.
     """
-    from newsflow.fetch import is_html, refresh_target
+    from newsflow.fetch import is_binary_file, is_html, refresh_target
     from newsflow.urls import url_problem
 
     path = Path(pattern)
@@ -623,7 +635,10 @@ def warc_entries(pattern: str, base_dir: Path | None = None, scans: list[Archive
                     entry.failure = "bad_response"  # an http(s) record without a readable status line
                 elif response.status != 200:
                     entry.failure = f"http_{response.status}"
-                elif ctype and "html" not in ctype.lower() and not is_html(ctype, response.body[:1024]):
+                elif is_binary_file(response.body[:1024]) or (
+                        ctype and "html" not in ctype.lower() and not is_html(ctype, response.body[:1024])):
+                    # a PDF or an image whose server called it text/html (or gave no type) is sniffed as the live
+                    # fetcher sniffs it: extracted, it was an article rejected for having no body
                     entry.failure, entry.outcome = "not_html", "skipped"
                 elif shell := refresh_target(response.headers, response.body, response.url):
                     # a redirect shell the crawler stored (a meta refresh within seconds): as a 3xx record, its

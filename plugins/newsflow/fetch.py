@@ -68,6 +68,8 @@ class FetchResult:
     reason_phrase: str = ""
     warc_file: str | None = None
     warc_offset: int | None = None
+    # the body is the response's beginning only (a robots.txt past ROBOTS_MAX_BYTES): the WARC-Truncated reason
+    truncated: str | None = None
 
 
 class _Failure(Exception):
@@ -621,6 +623,7 @@ class Fetcher:
             size += len(out)
             if size > max_bytes and kind == "robots":
                 chunks.append(out[: len(out) - (size - max_bytes)])
+                result.truncated = "length"
                 log.warning("%s is over %d bytes: its rules past them are not read", result.final_url, max_bytes)
                 return _whole_lines(b"".join(chunks))
             if size > max_bytes:
@@ -650,6 +653,7 @@ class Fetcher:
                 and "Content-Encoding" not in resp.headers):
             raise _Failure("too_large", status)
         decoder = _Decoder(resp.headers.get("Content-Encoding"))
+        result.truncated = None  # a retry or a redirect's next hop is read afresh
         body = await self._body(resp, decoder, result, kind, max_bytes)
         result.body, result.bytes = body, len(body)
         result.decoded_from = decoder.encoding if decoder.encoding not in ("identity", "") else None

@@ -875,3 +875,24 @@ def test_a_link_wrapped_over_lines_is_read_as_a_browser_reads_it():
     assert resolve_link(base, "/novosti/\r\n\tstatya-1") == "https://alhadath.example/novosti/statya-1"
     assert resolve_link(base, "/a\tb") == "https://alhadath.example/ab"
     assert resolve_link(base, "/with space") == "https://alhadath.example/with space"  # a space is no wrap
+
+
+@pytest.mark.parametrize("rel", ["ALTERNATE", "Alternate", " alternate\n", "http://www.iana.org/assignments/relation/alternate"])
+def test_an_atom_entrys_alternate_link_is_found_however_its_rel_is_written(rel):
+    """Link relation types are ASCII case-insensitive (RFC 8288 §2.1.1), and Atom gives `alternate` also as its IANA
+    IRI (RFC 4287 §4.2.7.2): `rel="ALTERNATE"` was read as some other relation, and the entry took its first link,
+    here the podcast's audio file, as the page to fetch."""
+    atom = (f'<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>Выборы</title>'
+            f"<link rel='enclosure' href='https://novosti.example/1.mp3'/>"
+            f"<link rel='{rel}' href='https://novosti.example/2018/05/21/vybory'/></entry></feed>").encode()
+    assert [e.url for e in parse_feed(atom)] == ["https://novosti.example/2018/05/21/vybory"]
+
+
+def test_a_feed_announced_among_several_link_relations_is_found():
+    """`rel` in HTML is a set of space-separated, ASCII case-insensitive tokens."""
+    assert linked_feed(b"<html><head><link rel='ALTERNATE\tnofollow' type='application/rss+xml' href='/rss'>"
+                       b"</head></html>") == "/rss"
+    assert linked_feed(b"<html><head><link rel=' home  Alternate ' type='application/atom+xml' href='/atom'>"
+                       b"</head></html>") == "/atom"
+    assert linked_feed(b"<html><head><link rel='alternatefeed' type='application/rss+xml' href='/x'>"
+                       b"</head></html>") is None

@@ -604,3 +604,35 @@ def test_a_binary_file_served_as_html_is_not_html(server, kind, size):
     server.pages[f"/binary-as-html/{kind}/{size}"] = ("text/html; charset=utf-8", body)
     result = fetch(server, f"/binary-as-html/{kind}/{size}")
     assert (result.outcome, result.reason, result.body) == ("skipped", "not_html", None)
+
+
+@pytest.mark.parametrize("cut", [True, False], ids=["past-the-cap", "within-the-cap"])
+def test_a_robots_txt_read_in_part_is_archived_as_truncated(tmp_path, cut):
+    """The WARC keeps what was read of a robots.txt past 512 KiB, and says so (WARC 1.1 `WARC-Truncated: length`):
+    without it, a reader of the archive took its first 512 KiB for the site's whole robots.txt."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    from newsflow.archive import WarcArchive
+    from newsflow.stages.http import archiver
+    from tests.support.rawserver import RawServer
+
+    robots = b"User-agent: *\nDisallow: /private/\n" + b"# padding padding padding padding padding\n" * (14_000 if cut else 10)
+    assert (len(robots) > ROBOTS_CAP) == cut
+    with RawServer({"/robots.txt": raw_response(robots, b"text/plain"), "/page": raw_response(STORY)}) as server:
+        settings = Settings(min_host_interval_s=0, connect_timeout_s=1, read_timeout_s=1, total_timeout_s=3,
+                            max_tries=1, allow_private_hosts=[f"127.0.0.1:{server.port}"])
+
+        async def go():
+            with WarcArchive(tmp_path / "run.warc.gz") as archive:
+                async with Fetcher(settings, seed=1, on_response=archiver(archive)) as fetcher:
+                    return await fetcher.get(server.url("/page"))
+
+        assert asyncio.run(go()).outcome == "ok"
+    with open(tmp_path / "run.warc.gz", "rb") as fh:
+        responses = {record.rec_headers.get_header("WARC-Target-URI"):
+                     (record.rec_headers.get_header("WARC-Truncated"), len(record.content_stream().read()))
+                     for record in ArchiveIterator(fh) if record.rec_type == "response"}
+    assert responses[server.url("/page")] == (None, len(STORY))
+    read = robots[:ROBOTS_CAP]
+    read = read[: read.rfind(b"\n") + 1]  # up to the last whole line within the cap
+    assert responses[server.url("/robots.txt")] == (("length", len(read)) if cut else (None, len(robots)))

@@ -234,3 +234,35 @@ def test_a_page_the_crawler_truncated_loads_and_is_counted(tmp_path, data_env, c
     (archive,) = con.execute("select reason from fetch_log where url_kind = 'warc'").fetchone()
     assert archive == "listed:2;records=2;responses=2;truncated=1"
     assert "stored only the beginning of https://alhadath.example/news/20418.html" in caplog.text
+
+
+def test_a_binary_file_a_crawl_stored_as_html_is_not_html(tmp_path, data_env):
+    """A PDF (or an image) its server labelled text/html went to extraction from a WARC and ended `rejected:
+    missing_body`; fetched live, the same file is `skipped: not_html`, and so it is from the archive."""
+    article = "https://alhadath.example/news/20418.html"
+    records = [
+        (article, [("Content-Type", "text/html; charset=utf-8")], PAGES[article].read_bytes()),
+        ("https://alhadath.example/files/budget.pdf", [("Content-Type", "text/html")],
+         b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n" * 40),
+        ("https://alhadath.example/img/cedar", [], b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8),
+    ]
+    with open(tmp_path / "crawl.warc.gz", "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for url, headers, body in records:
+            writer.write_record(writer.create_warc_record(
+                url, "response", payload=io.BytesIO(body), length=len(body),
+                http_headers=StatusAndHeaders("200 OK", headers, protocol="HTTP/1.1"),
+                warc_headers_dict={"WARC-Date": "2018-06-20T10:00:00Z"}))
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - {name: crawl, kind: warc, path: crawl.warc.gz, timezone: Asia/Beirut}\n")
+    jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, "w4")]
+    load_run(jobs, run_id="w4", dag_id="test")
+    assert check_accounting(jobs, run_id="w4")["counts"]["loaded"] == 1
+
+    con = connect(data_env / "warehouse", read_only=True)
+    assert con.execute("select url, outcome, reason from fetch_log where url_kind = 'article' order by seq").fetchall() == [
+        (article, "loaded", "new"),
+        ("https://alhadath.example/files/budget.pdf", "skipped", "not_html"),
+        ("https://alhadath.example/img/cedar", "skipped", "not_html"),
+    ]
+    assert [url for (url,) in con.execute("select url from articles").fetchall()] == [article]

@@ -63,6 +63,7 @@ def archiver(archive):
         result.warc_offset = archive.write_exchange(
             result.final_url, "GET", result.request_headers, result.status or 0, result.reason_phrase,
             result.headers, result.body, decoded_from=result.decoded_from, peer_ip=result.peer_ip,
+            truncated=result.truncated,
         )
 
     return write
