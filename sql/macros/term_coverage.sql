@@ -3,12 +3,14 @@
 -- there are, and the share that mention it. Every period with at least one article appears, with 0 when no
 -- article matches. Usage: select * from term_coverage('earthquake', 'week')
 --
--- Matching is by whole words, case-insensitively in every script: the term is cut into words (runs of anything
--- that is not punctuation, a symbol, a space or a control character), and an article matches when the words
--- occur in it in order, separated only by such characters. So 'Iran' does not match 'Iranian' (but matches
--- "Iran's"), 'strike' does not match 'strikes', and 'al-Qaeda' matches 'al Qaeda'. Chinese and Japanese are
--- written without spaces: next to a Han, Hiragana or Katakana character no boundary is required, so '政府'
--- matches inside '政府部长'. A term without any word character matches nothing.
+-- Matching is by whole words, case-insensitively in every script: the term (brought to NFC) is cut into words (runs
+-- of anything that is not punctuation, a symbol, a space or a control character), and an article matches when the
+-- words occur in it in order, separated only by such characters. So 'Iran' does not match 'Iranian' (but matches
+-- "Iran's"), 'strike' does not match 'strikes', and 'al-Qaeda' matches 'al Qaeda'. Letters fold as lower() and
+-- Unicode's simple case folding put them together (term_fold): 'İstanbul' matches 'ISTANBUL', 'ΟΔΟΣ' matches
+-- 'οδος'. Chinese and Japanese are written without spaces: a Han, Hiragana or Katakana character (or the long
+-- vowel mark ー/ｰ) is a boundary, so '政府' matches inside '政府部长', 'コーヒー' in 'コーヒーを', and '2018' in
+-- '2018年'. A term without any word character matches nothing.
 -- How, for the articles the indexing step has reached (article_seq up to the watermark in article_terms_state):
 -- the articles holding every key of the term (term_keys: its word pairs, its Chinese/Japanese character pairs, or
 -- its word) are looked up in article_terms. For one or two words, or one or two Chinese/Japanese characters

@@ -1,6 +1,7 @@
 -- term_keys(term): terms of article_terms (term_tokens) that every article holding the term holds, the fewest that
 -- narrow it well:
--- - each pair of adjacent words without Han, Hiragana or Katakana characters (term_pairs: 'central bank');
+-- - each pair of adjacent words without Han, Hiragana or Katakana characters (term_pairs: 'central bank'), the long
+--   vowel mark ー/ｰ counted as one of them (as everywhere term_coverage looks for Chinese and Japanese);
 -- - for a word with such characters, each pair of adjacent ones (a lone one: itself): '政府部长' -> 政府, 府部, 部长;
 -- - the words without such characters, when the term has no pair of them: 'earthquake', or 'Iran' in 'Iran 政府'.
 -- Empty for a term without words (it matches nothing).
@@ -8,14 +9,14 @@ create or replace macro term_keys(term) as
 list_transform(
     [term_words(term)],
     lambda ws: list_transform(
-        [list_filter(term_pairs(ws), lambda p: not regexp_matches(p, '[\p{Han}\p{Hiragana}\p{Katakana}]'))],
+        [list_filter(term_pairs(ws), lambda p: not regexp_matches(p, '[\p{Han}\p{Hiragana}\p{Katakana}ーｰ]'))],
         lambda pairs: list_distinct(
             list_concat(
                 pairs,
                 flatten(
                     list_transform(
                         flatten(
-                            list_transform(ws, lambda w: regexp_extract_all(w, '[\p{Han}\p{Hiragana}\p{Katakana}]+'))
+                            list_transform(ws, lambda w: regexp_extract_all(w, '[\p{Han}\p{Hiragana}\p{Katakana}ーｰ]+'))
                         ),
                         lambda run: if(
                             length(run) = 1, [run], list_transform(range(1, length(run)), lambda i: substr(run, i, 2))
@@ -24,7 +25,7 @@ list_transform(
                 ),
                 if(
                     len(pairs) = 0,
-                    list_filter(ws, lambda w: not regexp_matches(w, '[\p{Han}\p{Hiragana}\p{Katakana}]')),
+                    list_filter(ws, lambda w: not regexp_matches(w, '[\p{Han}\p{Hiragana}\p{Katakana}ーｰ]')),
                     []
                 )
             )

@@ -3,4 +3,4 @@
 -- so contains() finds it as fast as the bodies are read, quicker than joining its candidates (docs/benchmarks.md).
 -- A constant for a constant term, like term_exact.
 create or replace macro term_read_all(term) as
-not term_exact(term) and regexp_matches(term, '[\p{Han}\p{Hiragana}\p{Katakana}]');
+not term_exact(term) and regexp_matches(term, '[\p{Han}\p{Hiragana}\p{Katakana}ーｰ]');

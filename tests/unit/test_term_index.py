@@ -5,6 +5,7 @@ changed; and the indexing step is idempotent."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -137,7 +138,7 @@ def test_index_and_scan_answer_the_same(con):
     assert hits(con, "earthquake") == 3 and hits(con, "earthquakes") == 1  # l3 is a copy of l2
     assert hits(con, "central bank") == 2 and hits(con, "bank central") == 0
     assert hits(con, "政府") == 2 and hits(con, "政府部长") == 1 and hits(con, "部长政府") == 0
-    assert hits(con, "iphone") == 0 and hits(con, "iphone发布会") == 1  # next to Han characters: no boundary
+    assert hits(con, "iphone") == 1 and hits(con, "iphone发布会") == 1  # next to Han characters: no boundary
     assert hits(con, "府部") == 1 and hits(con, "政") == 2 and hits(con, "政 府") == 2  # a pair inside a word; CJK words need no space
     assert hits(con, "都の") == 1 and hits(con, "東京") == 1  # Han beside Hiragana, and the title
     assert hits(con, "правительство") == 1 and hits(con, "الحكومة") == 1  # "الحكومةُ" carries a vowel mark
@@ -238,6 +239,29 @@ def test_migration_005_indexes_again_what_was_indexed_before_word_pairs(con):
     assert migrate(con) == []
 
 
+def test_migration_010_indexes_again_what_was_indexed_before_mixed_words(con):
+    """A lake indexed before the term table held the Latin runs of mixed words (iPhone发布会), the long vowel mark
+    and the final sigma as σ: migration 010 empties the term table and its watermark, term_coverage reads the
+    bodies meanwhile (the same answers), and the next indexing step indexes every article again."""
+    for row in ARTICLES:
+        add(con, *row)
+    index_terms(con=con)
+    rows = con.execute("select count(*) from article_terms").fetchone()[0]
+    # as the lake was before 010: no term row for the Latin run of a mixed word, and 010 not applied
+    con.execute("delete from article_terms where term = 'iphone'")
+    con.execute("delete from schema_migrations where version = 10")
+    assert hits(con, "iphone") == 0  # the lookup misses z3's "iPhone发布会"
+    assert migrate(con) == [10]
+    assert watermark(con) == 0 and con.execute("select count(*) from article_terms").fetchone()[0] == 0
+    assert hits(con, "iphone") == 1
+    assert_same_as_scan(con)
+    assert index_terms(con=con)["articles"] == len(ARTICLES)
+    assert con.execute("select count(*) from article_terms").fetchone()[0] == rows
+    assert hits(con, "iphone") == 1
+    assert_same_as_scan(con)
+    assert migrate(con) == []
+
+
 def test_a_budget_stops_starting_batches_and_says_what_is_left(con):
     for row in ARTICLES:
         add(con, *row)
@@ -246,3 +270,165 @@ def test_a_budget_stops_starting_batches_and_says_what_is_left(con):
     assert_same_as_scan(con)  # nothing indexed: every body is read
     second = index_terms(con=con, batch=4, budget_s=3600.0)
     assert second["articles"] == len(ARTICLES) and second["left"] == 0
+
+
+# -- the analyst review's findings 4, 5, 6 and 8 (/tmp/s27/review_A.md) -------------------------------------------
+# Each test runs on a lake whose articles are all indexed (the term table answers) and on one where none is (every
+# body is read), each article on a day of its own: the days term_coverage counts name the articles it found.
+PATHS = pytest.mark.parametrize("indexed", [False, True], ids=["bodies", "term_table"])
+
+
+def lake_of(con, bodies: dict[str, str], indexed: bool) -> None:
+    for i, (article_id, body) in enumerate(bodies.items()):
+        add(con, article_id, date(2024, 1, 1) + timedelta(days=i), None, body)
+    if indexed:
+        index_terms(con=con)
+        assert watermark(con) == len(bodies)
+
+
+def found(con, term) -> set[str]:
+    """The articles term_coverage counts for term; reading every body (term_matches, as SCAN) must find the same."""
+    days = [r[0] for r in con.execute(
+        "select period from term_coverage($term, 'day') where articles > 0", {"term": term}).fetchall()]
+    counted = {r[0] for r in con.execute(
+        "select article_id from articles where list_contains($days, published_date)", {"days": days}).fetchall()}
+    read = {r[0] for r in con.execute(
+        "select article_id from articles where term_matches(title, body, $term)", {"term": term}).fetchall()}
+    assert counted == read, term
+    return counted
+
+
+TURKISH_GREEK = {
+    "tr1": "İstanbul seçimleri yapıldı",
+    "tr2": "ISTANBUL SEÇİMLERİ",
+    "tr3": "İSTANBULLU seçmenler ılık bir günde",
+    "el1": "Η ΟΔΟΣ έκλεισε",
+    "el2": "Ο δρόμος στην οδος ήταν κλειστός",
+    "el3": "ΟΙ ΟΔΟΣΗΜΑΝΣΕΙΣ άλλαξαν",
+    "el4": "Δόση 5 µg ημερησίως",  # the micro sign, not the Greek μ
+}
+
+
+@PATHS
+def test_turkish_dotted_i_and_greek_final_sigma_match_alike_on_both_paths(con, indexed):
+    """lower() takes İ to i (RE2's (?i) does not) and keeps ς apart from σ (RE2's (?i) does not): both paths now
+    fold letters alike (term_fold), so a phrase of three words holding İ is found as well."""
+    lake_of(con, TURKISH_GREEK, indexed)
+    for term in ("İstanbul", "istanbul", "ISTANBUL"):
+        assert found(con, term) == {"tr1", "tr2"}, term
+    assert found(con, "seçimleri") == found(con, "SEÇİMLERİ") == {"tr1", "tr2"}
+    assert found(con, "İstanbul seçimleri yapıldı") == {"tr1"}  # three words: the candidates' bodies confirm it
+    assert found(con, "istanbullu") == {"tr3"} and found(con, "ılık") == {"tr3"}
+    for term in ("ΟΔΟΣ", "οδος", "οδοσ"):
+        assert found(con, term) == {"el1", "el2"}, term
+    assert found(con, "ΔΡΌΜΟΣ") == {"el2"} and found(con, "στην ΟΔΟΣ ήταν") == {"el2"}
+    assert found(con, "οδοσημανσεις") == {"el3"}
+    # the micro sign folds with μ (Unicode case folding does, RE2's (?i) too; lower() alone does not)
+    assert found(con, "µg") == found(con, "μg") == found(con, "ΜG") == {"el4"}
+
+
+def test_each_letter_matches_in_the_bodies_exactly_what_the_term_table_lower_cases_alike(con):
+    """For every code point with case: the body path (term_pattern, RE2) finds a letter of a term in a text exactly
+    when the term table (term_tokens, lower() and term_fold) holds the text's letter as the term's word."""
+    mismatched = con.execute(r"""
+        with letters as (
+            select chr(cp::integer) as letter
+            from range(1, 1114112) as cps(cp)
+            where
+                not cp between 55296 and 57343
+                and (lower(chr(cp::integer)) <> chr(cp::integer) or upper(chr(cp::integer)) <> chr(cp::integer))
+                and len(term_tokens(chr(cp::integer))) = 1
+        ),
+        indexed as (select letter, term_tokens(letter)[1] as token from letters),
+        text as (select '  ' || string_agg(letter, '  ') || '  ' as text from letters),
+        asked as (
+            select letters.letter as term, term_words(letters.letter)[1] as word,
+                list_sort(list_transform(regexp_extract_all(text.text, term_pattern(letters.letter)),
+                                         lambda m: trim(m))) as matched
+            from letters, text
+        )
+        select asked.term, asked.matched, list_sort(list(indexed.letter)) as held
+        from asked left join indexed on indexed.token = asked.word
+        group by all
+        having asked.matched <> coalesce(list_sort(list(indexed.letter)), [])
+        order by asked.term
+    """).fetchall()
+    assert mismatched == []
+
+
+MIXED = {
+    "zh1": "新华社北京6月7日电 2018年全国高考7日开考",
+    "zh2": "苹果发布iPhone新品",
+    "zh3": "美国与NATO举行会谈",
+    "zh4": "二十国集团领导人举行G20峰会",
+    "zh5": "NATO举行 summit",  # Chinese between the Latin words: no phrase
+    "ja1": "iPhone 15発売、東京でG7サミット",
+    "en1": "The NATO summit opened. Central banking, not a bank.",
+    "en2": "Banking stocks fell",
+    "ru1": "Правительственный кризис",
+    "ru2": "Правительство ушло",
+    "ar1": "قالت الحكومة إن",
+    "ar2": "ثقة بالحكومة الجديدة",
+    "mx1": "NATOсаммит 2018г",  # Latin against Cyrillic, digits against Cyrillic: one word each
+}
+
+
+@PATHS
+def test_latin_letters_and_digits_against_chinese_or_japanese_need_no_boundary(con, indexed):
+    """A Han, Hiragana or Katakana character next to a word in the text is a boundary, and the term table holds the
+    runs without such characters inside a mixed word. Other scripts keep whole words."""
+    lake_of(con, MIXED, indexed)
+    assert found(con, "2018") == {"zh1"} and found(con, "2018年") == {"zh1"}
+    assert found(con, "iPhone") == {"zh2", "ja1"} and found(con, "NATO") == {"zh3", "zh5", "en1"}
+    assert found(con, "G20") == {"zh4"} and found(con, "G20峰会") == {"zh4"} and found(con, "G7") == {"ja1"}
+    assert found(con, "iPhone 15") == {"ja1"} and found(con, "iPhone 15発売") == {"ja1"}  # a pair; then the bodies
+    assert found(con, "NATO summit") == {"en1"}  # not zh5
+    # whole words elsewhere, as before
+    assert found(con, "bank") == {"en1"} and found(con, "banking") == {"en1", "en2"}
+    assert found(con, "правительство") == {"ru2"} and found(con, "الحكومة") == {"ar1"}
+    assert found(con, "саммит") == set() and found(con, "2018г") == {"mx1"}
+
+
+JAPANESE = {
+    "ja1": "私はコーヒーを飲みました。",
+    "ja2": "サッカーの試合",
+    "ja3": "ユーザーIDとパスワード",
+    "ja4": "ｺｰﾋｰを一杯",  # half-width katakana and its long vowel mark
+    "ja5": "コピー機",
+}
+
+
+@PATHS
+def test_the_japanese_long_vowel_mark_is_a_japanese_character(con, indexed):
+    """ー (U+30FC) and ｰ (U+FF70) are script Common, not Katakana: a word ending in one needs no boundary after it
+    (a particle follows), nor does a Latin word after it, and the term table holds it in character pairs."""
+    lake_of(con, JAPANESE, indexed)
+    assert found(con, "コーヒー") == {"ja1"} and found(con, "サッカー") == {"ja2"}
+    assert found(con, "ユーザー") == {"ja3"} and found(con, "ID") == {"ja3"}
+    assert found(con, "ｺｰﾋｰ") == {"ja4"} and found(con, "コーヒーを飲みました") == {"ja1"}
+    assert found(con, "コー") == {"ja1"} and found(con, "ピー") == {"ja5"}  # character pairs, from the term table
+
+
+COMPOSED = {  # as pages send them, nearly always: composed (NFC)
+    "de1": "Herr Müller sagte",
+    "tr1": "ŞEHİR merkezinde",
+    "el1": "Στην Αθήνα σήμερα",
+    "ru1": "Война и мир",
+    "ja1": "ガスの料金",
+    "zh1": "黄金价格",
+}
+
+
+@PATHS
+def test_a_decomposed_term_matches_composed_text(con, indexed):
+    """The term is brought to NFC before it is cut into words, so a term typed decomposed (NFD, as macOS tools
+    give text) finds the composed text; a Chinese compatibility ideograph finds its unified form."""
+    decomposed = {k + "d": unicodedata.normalize("NFD", v) for k, v in COMPOSED.items() if k != "zh1"}
+    lake_of(con, {**COMPOSED, **decomposed}, indexed)
+    for article_id, term in [("de1", "Müller"), ("tr1", "şehir"), ("el1", "ΑΘΉΝΑ"), ("ru1", "война"),
+                             ("ja1", "ガス")]:
+        nfd = unicodedata.normalize("NFD", term)
+        assert nfd != term
+        # text is matched as it is stored: a decomposed body (rare) is found by neither form of the term
+        assert found(con, term) == found(con, nfd) == {article_id}, term
+    assert found(con, "黄\uf90a") == {"zh1"}  # U+F90A, a compatibility ideograph of 金
