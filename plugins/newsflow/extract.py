@@ -9,6 +9,7 @@ import logging
 import re
 import signal
 import threading
+import unicodedata
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -53,7 +54,7 @@ def extractor_version() -> str:
 @lru_cache(maxsize=1)
 def extractor_settings() -> str:
     return json.dumps({**TRAFILATURA_OPTIONS, "fallback_min_chars": FALLBACK_MIN_CHARS, "metadata_dates": True,
-                       "body_markup_repairs": True}, sort_keys=True)
+                       "body_markup_repairs": True, "text_nfc": True}, sort_keys=True)
 
 
 @lru_cache(maxsize=1)
@@ -401,6 +402,10 @@ def extract_html(
     """One article record (the ARTICLE staging schema's fields) from decoded HTML."""
     from newsflow import dates
 
+    # composed (NFC) text, as nearly every page sends it: a page written decomposed (an editor on macOS: "e" and a
+    # combining acute for "é") stored bodies that no search for "café" found, and month names the date parsers
+    # did not read. ~0.7 ms for a 160 KB page, most of it the check that the page is already composed.
+    html = unicodedata.normalize("NFC", html)
     protected, restore = _protect_joiners(html)
     tree = _parse(protected)
     # trafilatura works on its own copy of the tree (bare_extraction copies a tree it is given)

@@ -341,3 +341,32 @@ def test_what_a_page_states_of_its_access(head, access):
                           fetched_at=datetime(2024, 3, 15, tzinfo=UTC))
     assert record["access"] == access
     assert record["title"] == "الحكومة تقر موازنة جديدة"  # the headline the same script states is still read
+
+
+def test_a_page_written_decomposed_is_stored_composed_and_its_french_dateline_read():
+    """A page whose editor wrote every accent as a combining mark (NFD: "e" + U+0301 for "é", as macOS tools can)
+    is stored composed, as nearly every page is sent: a search for "café" finds it, and the dateline's month name
+    ("décembre") is read."""
+    import unicodedata
+
+    paragraphs = [
+        "Le café de la gare, ouvert en 1939, a servi son dernier expresso samedi après-midi devant une foule émue.",
+        "Les propriétaires, âgés de soixante-dix ans, n'ont pas trouvé de repreneur malgré deux années de recherche.",
+        "La mairie étudie la création d'un espace associatif dans les locaux, selon l'adjoint chargé du commerce.",
+        "Des habitués ont déposé des fleurs et des photographies anciennes sur le comptoir en zinc, classé en 2004.",
+    ]
+    html = (
+        "<html lang='fr'><head><meta charset='utf-8'><title>Le café de la gare ferme après 80 ans</title></head>"
+        "<body><article><h1>Le café de la gare ferme après 80 ans</h1>"
+        "<p class='dateline'>Publié le 3 décembre 2019 à 18h05</p>"
+        + "".join(f"<p>{p}</p>" for p in paragraphs)
+        + "</article></body></html>"
+    )
+    decomposed = unicodedata.normalize("NFD", html)
+    assert decomposed != html
+    record = extract_html(decomposed, url="https://ouest.example/actualite/cafe-gare", source="t",
+                          fetched_at=FETCHED_AT)
+    assert record["title"] == "Le café de la gare ferme après 80 ans"
+    assert "Le café de la gare, ouvert en 1939" in record["body"]
+    assert unicodedata.is_normalized("NFC", record["body"])
+    assert str(record["published_date"]) == "2019-12-03"
