@@ -182,7 +182,9 @@ def alert_changes(con, run_id: str, level: str = "fail", clear_after: int = CLEA
     """What quality run `run_id` has to tell, against what the alerts last told (alerts_sent, macro open_alerts):
     `raised`: a check at or above `level` that was not said to fail, or was said only to warn and now fails;
     `cleared`: a check said to fail that is no longer checked, or has stayed below `level` in the last `clear_after`
-    quality runs (this one included). Rows carry what quality_message prints: previous_status is what was told,
+    quality runs (this one included); `below_level`: a check told under a lower level than `level` (a warning told
+    before NEWSFLOW_ALERT_LEVEL went from warn to fail) and not at `level` now: it did not recover, the level rose,
+    so it is closed without a word. Rows carry what quality_message prints: previous_status is what was told,
     previous_run_id the run that told it. An unknown run has nothing to say."""
     threshold = LEVELS[level]
     current = {(row[0], row[1]): dict(zip(("check_name", "source", "status", "observed", "expected", "details"), row,
@@ -190,7 +192,7 @@ def alert_changes(con, run_id: str, level: str = "fail", clear_after: int = CLEA
                for row in con.execute("select check_name, source, status, observed, expected, details "
                                       "from quality_checks where run_id = ?", [run_id]).fetchall()}
     if not current:
-        return {"raised": [], "cleared": []}
+        return {"raised": [], "cleared": [], "below_level": []}
     told = {(name, source): (status, raised_run_id) for name, source, status, raised_run_id in
             con.execute("select check_name, source, status, raised_run_id from open_alerts()").fetchall()}
     # the checks at the level in any of the last `clear_after` quality runs up to this one (by when they judged)
@@ -206,7 +208,7 @@ def alert_changes(con, run_id: str, level: str = "fail", clear_after: int = CLEA
         """,
         {"run": run_id, "n": clear_after,
          "statuses": [status for status, rank in RANK.items() if rank >= threshold]}).fetchall()}
-    raised, cleared = [], []
+    raised, cleared, below_level = [], [], []
     for key, row in sorted(current.items()):
         was, told_by = told.get(key, (None, None))
         if RANK[row["status"]] >= threshold and (was is None or RANK[row["status"]] > RANK.get(was, 0)):
@@ -214,19 +216,23 @@ def alert_changes(con, run_id: str, level: str = "fail", clear_after: int = CLEA
     for key, (was, told_by) in sorted(told.items()):
         row = current.get(key)
         if row is None:
-            gone = {"check_name": key[0], "source": key[1], "status": None, "observed": None, "expected": None,
-                    "details": None}
-            cleared.append({**gone, "previous_status": was, "previous_run_id": told_by})
-        elif key not in at_level:
-            cleared.append({**row, "previous_status": was, "previous_run_id": told_by})
-    return {"raised": raised, "cleared": cleared}
+            row = {"check_name": key[0], "source": key[1], "status": None, "observed": None, "expected": None,
+                   "details": None}
+        elif key in at_level:
+            continue
+        # "recovered" would be false news for a warning told at level warn and still warning at level fail
+        said = below_level if RANK.get(was, 0) < threshold else cleared
+        said.append({**row, "previous_status": was, "previous_run_id": told_by})
+    return {"raised": raised, "cleared": cleared, "below_level": below_level}
 
 
 def record_sent(con, run_id: str, changes: dict[str, list[dict]], level: str, sent_at=None) -> int:
     """Append what a post said to alerts_sent (one statement, one commit): the next quality run compares with it."""
     from datetime import UTC, datetime
 
-    rows = [(row, change) for change in ("raised", "cleared") for row in changes[change]]
+    # a check closed for a raised level is recorded as cleared: open_alerts() no longer holds it
+    rows = [(row, "raised" if change == "raised" else "cleared")
+            for change in ("raised", "cleared", "below_level") for row in changes.get(change, ())]
     if rows:
         # one statement for all rows: in a lake each insert statement is a write of its own
         con.execute(
@@ -287,6 +293,8 @@ def send_quality_alerts(run_id: str, warehouse: str, *, settings: AlertSettings 
     summary = {"raised": len(changes["raised"]), "cleared": len(changes["cleared"]), "posted": False}
     if not (changes["raised"] or changes["cleared"]):
         log.info("quality alerts: nothing to tell (no check crossed %s against what was last said)", settings.level)
+        if changes["below_level"] and settings.webhook:
+            _close_below_level(warehouse, run_id, changes, settings.level)
         return summary
     if not settings.webhook:
         log.info("quality alerts: %d raised, %d cleared; not sent (%s is not set)", summary["raised"],
@@ -299,12 +307,27 @@ def send_quality_alerts(run_id: str, warehouse: str, *, settings: AlertSettings 
     post(settings.webhook, quality_message(run_id, warehouse, changes, ui_url, settings.level))
     log.info("quality alerts: %d raised, %d cleared; posted to %s", summary["raised"], summary["cleared"],
              _redacted(settings.webhook))
+    if changes["below_level"]:
+        log.info("quality alerts: %d told below level %s closed without a post", len(changes["below_level"]),
+                 settings.level)
     con = open_for_write(warehouse)
     try:
         record_sent(con, run_id, changes, settings.level)
     finally:
         con.close()
     return {**summary, "posted": True}
+
+
+def _close_below_level(warehouse: str, run_id: str, changes: dict[str, list[dict]], level: str) -> None:
+    """Record as closed, without a post, the alerts told under a lower level than the one now set."""
+    from newsflow.warehouse import open_for_write
+
+    log.info("quality alerts: %d told below level %s closed without a post", len(changes["below_level"]), level)
+    con = open_for_write(warehouse)
+    try:
+        record_sent(con, run_id, {"raised": [], "cleared": [], "below_level": changes["below_level"]}, level)
+    finally:
+        con.close()
 
 
 # --- failed runs -----------------------------------------------------------------------------------------------

@@ -420,3 +420,40 @@ def test_ingest_quality_summary_names_each_failing_check_with_its_source(lake, m
                        "  fail  freshness [new_source]: 1 (expected <= 48 / 96)",
                        "  fail  volume [alpha]: 1 (expected <= 48 / 96)",
                        "  warn  turnover [*]: 1 (expected <= 48 / 96)"]
+
+
+def test_raising_the_level_from_warn_to_fail_closes_the_warnings_told_without_saying_they_recovered(tmp_path):
+    """A warning told under NEWSFLOW_ALERT_LEVEL=warn that still warns once the level is fail did not recover: it is
+    closed without a post (alone) or without a line (beside real news), and is told again if it comes to fail."""
+    lake = tmp_path / "lake"
+    with Webhook() as hook:
+        quality_run(lake, "q0", T0, [check("volume", "warn", "steady"), check("nulls", "warn", "other")])
+        send_quality_alerts("q0", str(lake), settings=AlertSettings(hook.url, level="warn"))
+        # the level rises; both still warn, and nothing else changed: no post
+        quality_run(lake, "q1", T0 + timedelta(minutes=15),
+                    [check("volume", "warn", "steady"), check("nulls", "warn", "other")])
+        quiet = send_quality_alerts("q1", str(lake), settings=AlertSettings(hook.url, level="fail"))
+        quality_run(lake, "q2", T0 + timedelta(minutes=30),
+                    [check("volume", "fail", "steady"), check("nulls", "warn", "other")])
+        send_quality_alerts("q2", str(lake), settings=AlertSettings(hook.url, level="fail"))
+    assert quiet == {"raised": 0, "cleared": 0, "posted": False}
+    assert [p["newsflow"]["run_id"] for p in hook.posts] == ["q0", "q2"]
+    assert hook.posts[1]["text"].splitlines()[0] == f"newsflow quality run q2 on {lake}: 1 started failing"
+    assert "recovered" not in hook.posts[1]["text"] and hook.posts[1]["newsflow"]["cleared"] == []
+    con = connect(lake, read_only=True)
+    assert con.execute("select check_name, source, status from open_alerts()").fetchall() == \
+        [("volume", "steady", "fail")]
+    assert con.execute("select run_id, check_name, change from alerts_sent order by sent_at, check_name").fetchall() \
+        == [("q0", "nulls", "raised"), ("q0", "volume", "raised"), ("q1", "nulls", "cleared"),
+            ("q1", "volume", "cleared"), ("q2", "volume", "raised")]
+    con.close()
+
+
+def test_a_warning_told_at_level_warn_that_stops_warning_still_recovers(tmp_path):
+    lake = tmp_path / "lake"
+    with Webhook() as hook:
+        for i, status in enumerate(["warn", "pass", "pass"]):
+            quality_run(lake, f"q{i}", T0 + timedelta(minutes=15 * i), [check("volume", status, "steady")])
+            send_quality_alerts(f"q{i}", str(lake), settings=AlertSettings(hook.url, level="warn"))
+    assert [(p["newsflow"]["run_id"], len(p["newsflow"]["raised"]), len(p["newsflow"]["cleared"]))
+            for p in hook.posts] == [("q0", 1, 0), ("q2", 0, 1)]
