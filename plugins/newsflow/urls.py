@@ -11,6 +11,8 @@ import re
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote_to_bytes, urlencode, urlsplit, urlunsplit
 
+import idna
+
 from newsflow.encoding import LONE_SURROGATE
 
 FETCHABLE_SCHEMES = frozenset({"http", "https"})
@@ -58,9 +60,10 @@ def _ascii_host(host: str) -> str:
     labels = []
     for label in host.split("."):
         try:
-            # per label: the idna codec rejects empty labels and ones over 63 octets with a UnicodeError
-            ascii_label = label.encode("idna").decode("ascii").lower()
-        except UnicodeError:
+            # IDNA 2008 with UTS 46 mapping, as yarl encodes the host aiohttp requests: Python's idna codec is IDNA
+            # 2003, which takes faß.de to fass.de, another domain than the one fetched (xn--fa-hia.de)
+            ascii_label = label if label.isascii() else idna.encode(label, uts46=True).decode("ascii").lower()
+        except UnicodeError:  # idna.IDNAError is one
             raise BadURL(f"invalid host label {label[:70]!r}") from None
         if not _HOST_LABEL.match(ascii_label):
             raise BadURL(f"invalid host label {label[:70]!r}")

@@ -4,12 +4,22 @@
 --   vowel mark ー/ｰ counted as one of them (as everywhere term_coverage looks for Chinese and Japanese);
 -- - for a word with such characters, each pair of adjacent ones (a lone one: itself): '政府部长' -> 政府, 府部, 部长;
 -- - the words without such characters, when the term has no pair of them: 'earthquake', or 'Iran' in 'Iran 政府'.
--- Empty for a term without words (it matches nothing).
+-- A word with Thai, Lao, Khmer or Myanmar characters gives none, nor its pairs: the term table holds a run of them
+-- as one word with whatever is written against it ('ผู้ว่าราชการกรุงเทพมหานคร'), not the words inside it; such a term
+-- is read in the bodies (term_read_all) and its other words narrow nothing there. Empty for a term without words
+-- (it matches nothing), or with no word but such ones.
 create or replace macro term_keys(term) as
 list_transform(
     [term_words(term)],
     lambda ws: list_transform(
-        [list_filter(term_pairs(ws), lambda p: not regexp_matches(p, '[\p{Han}\p{Hiragana}\p{Katakana}ーｰ]'))],
+        [
+            list_filter(
+                term_pairs(ws),
+                lambda p: not regexp_matches(
+                    p, '[\p{Han}\p{Hiragana}\p{Katakana}ーｰ\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]'
+                )
+            )
+        ],
         lambda pairs: list_distinct(
             list_concat(
                 pairs,
@@ -25,7 +35,12 @@ list_transform(
                 ),
                 if(
                     len(pairs) = 0,
-                    list_filter(ws, lambda w: not regexp_matches(w, '[\p{Han}\p{Hiragana}\p{Katakana}ーｰ]')),
+                    list_filter(
+                        ws,
+                        lambda w: not regexp_matches(
+                            w, '[\p{Han}\p{Hiragana}\p{Katakana}ーｰ\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]'
+                        )
+                    ),
                     []
                 )
             )

@@ -432,3 +432,101 @@ def test_a_decomposed_term_matches_composed_text(con, indexed):
         # text is matched as it is stored: a decomposed body (rare) is found by neither form of the term
         assert found(con, term) == found(con, nfd) == {article_id}, term
     assert found(con, "黄\uf90a") == {"zh1"}  # U+F90A, a compatibility ideograph of 金
+
+
+# -- Thai, Lao, Khmer and Myanmar: written without spaces between words, as Chinese is ----------------------------
+SOUTHEAST_ASIAN = {
+    "th1": "ผู้ว่าราชการกรุงเทพมหานครกล่าวว่าน้ำท่วมลดลงแล้ว",
+    "th2": "กรมอุตุนิยมวิทยาเตือนฝนตกหนักในภาคใต้ 12 จังหวัด",
+    "th3": "นายกรัฐมนตรีเดินทางถึงเชียงใหม่เมื่อวันที่ 5 มีนาคม",
+    "lo1": "ລັດຖະບານລາວປະກາດມາດຕະການໃໝ່",
+    "lo2": "ນະຄອນຫຼວງວຽງຈັນມີຝົນຕົກໜັກ",
+    "km1": "រាជរដ្ឋាភិបាលកម្ពុជាបានប្រកាសវិធានការថ្មី",
+    "km2": "ភ្នំពេញ៖ ទឹកជំនន់បានធ្វើឱ្យប្រជាជនរាប់ពាន់នាក់ត្រូវជម្លៀស",
+    "my1": "မြန်မာနိုင်ငံအစိုးရက ထုတ်ပြန်သည်",
+    "my2": "ရန်ကုန်မြို့တွင် မိုးသည်းထန်စွာ ရွာသွန်းခဲ့သည်",
+    "en1": "Bangkok floods recede, the governor said.",
+}
+
+
+@PATHS
+def test_a_thai_lao_khmer_or_myanmar_word_matches_inside_a_run_of_its_script(con, indexed):
+    """Spaces there separate phrases, not words: a word of these scripts needs no boundary, as a Chinese one."""
+    lake_of(con, SOUTHEAST_ASIAN, indexed)
+    for article_id, terms in {
+        "th1": ["กรุงเทพ", "กรุงเทพมหานคร", "น้ำท่วม", "ลดลง"],
+        "th2": ["ภาคใต้", "ฝนตกหนัก", "จังหวัด"],
+        "th3": ["นายกรัฐมนตรี", "เชียงใหม่"],
+        "lo1": ["ລັດຖະບານ", "ລາວ", "ມາດຕະການ"],
+        "lo2": ["ວຽງຈັນ", "ຝົນຕົກໜັກ"],
+        "km1": ["កម្ពុជា", "រាជរដ្ឋាភិបាល", "ប្រកាស"],
+        "km2": ["ភ្នំពេញ", "ទឹកជំនន់", "ប្រជាជន"],
+        "my1": ["မြန်မာ", "အစိုးရ", "ထုတ်ပြန်"],
+        "my2": ["ရန်ကုန်", "မိုးသည်းထန်စွာ"],
+    }.items():
+        for term in terms:
+            assert found(con, term) == {article_id}, term
+    for absent in ("เชียงราย", "ภูเก็ต", "ຫຼວງພະບາງ", "សៀមរាប", "မန္တလေး"):
+        assert found(con, absent) == set(), absent
+    assert found(con, "Bangkok") == {"en1"} and found(con, "governor") == {"en1"}
+
+
+@PATHS
+def test_a_phrase_in_these_scripts_matches_with_or_without_its_spaces(con, indexed):
+    """As '政 府' matches '政府': the words of such a term may stand together in the text, or apart."""
+    lake_of(con, SOUTHEAST_ASIAN, indexed)
+    assert found(con, "กรุงเทพ มหานคร") == {"th1"} and found(con, "น้ำท่วม  ลดลง") == {"th1"}
+    assert found(con, "ภาคใต้ 12 จังหวัด") == {"th2"} and found(con, "12 จังหวัด") == {"th2"}
+    assert found(con, "ภาคใต้ 13 จังหวัด") == set() and found(con, "มหานคร กรุงเทพ") == set()
+    assert found(con, "ភ្នំពេញ ទឹកជំនន់") == {"km2"}  # the Khmer colon ៖ between them in the text
+    assert found(con, "အစိုးရက ထုတ်ပြန်") == {"my1"} and found(con, "ລັດຖະບານ ລາວ") == {"lo1"}
+
+
+@PATHS
+def test_a_term_in_these_scripts_does_not_end_inside_a_character_of_the_text(con, indexed):
+    """A match may start or end inside a word (no dictionary says where Thai words end), but not just before a
+    combining mark: that would take a consonant away from its vowel, tone mark or stacked consonant."""
+    lake_of(con, SOUTHEAST_ASIAN, indexed)
+    assert found(con, "กร") == {"th2"}  # กรม; not กรุงเทพ (ุ below ร) nor นายกรัฐมนตรี (ั above ร)
+    assert found(con, "ราชการ") == {"th1"}  # ending before ก, a consonant: a match
+    assert found(con, "កម") == set()  # កម្ពុជា: ្ stacks ព under ម
+    assert found(con, "မြန") == set() and found(con, "မြန်") == {"my1"}  # ် (asat) belongs to န
+
+
+THAI_MIXED = {
+    "th4": "ซื้อiPhone15รุ่นใหม่ได้ที่ศูนย์การค้า",
+    "th5": "Apple เปิดตัว iPhone 15 รุ่นใหม่",
+    "th6": "ปี2567 เศรษฐกิจไทยขยายตัว 2.7%",
+    "zh1": "中泰铁路项目 โครงการรถไฟไทย-จีน",
+    "en1": "Thai iPhone 15 sales rose in 2567",
+}
+
+
+@PATHS
+def test_latin_words_and_numbers_beside_thai_stay_whole_words(con, indexed):
+    """Thai in a word does not cut it for the term table (it holds 'ซื้อiphone15รุ่นใหม่ได้ที่ศูนย์การค้า' as one word,
+    as it did): a Latin word or a number is found beside Thai only across a separator, on both paths. Chinese
+    beside Thai keeps its character pairs."""
+    lake_of(con, THAI_MIXED, indexed)
+    assert found(con, "รุ่นใหม่") == {"th4", "th5"} and found(con, "ไทย") == {"th6", "zh1"}
+    assert found(con, "iPhone 15") == {"th5", "en1"} and found(con, "iPhone 15 รุ่นใหม่") == {"th5"}
+    assert found(con, "iPhone15") == set() and found(con, "2567") == {"en1"}
+    assert found(con, "ซื้อiPhone15รุ่นใหม่") == {"th4"} and found(con, "ปี2567") == {"th6"}
+    assert found(con, "铁路") == {"zh1"} and found(con, "中泰铁路项目") == {"zh1"}
+    assert found(con, "รถไฟ") == {"zh1"} and found(con, "ไทย จีน") == {"zh1"} and found(con, "项目 โครงการ") == {"zh1"}
+
+
+def test_a_term_in_these_scripts_is_read_in_the_bodies_and_adds_nothing_to_the_term_table(con):
+    """Proof that such a term is not looked up: a term row the body does not hold is not counted. The term table
+    keeps what it held for such text (its runs as words, no character pairs): no migration, no larger table."""
+    add(con, "th1", D1, None, "ผู้ว่าราชการกรุงเทพมหานครกล่าว")
+    index_terms(con=con)
+    seq = con.execute("select article_seq from articles").fetchone()[0]
+    con.execute("insert into article_terms values ('เชียงใหม่', $seq)", {"seq": seq})
+    assert hits(con, "เชียงใหม่") == 0 and hits(con, "กรุงเทพ") == 1
+    held = {r[0] for r in con.execute("select term from article_terms where term <> 'เชียงใหม่'").fetchall()}
+    assert held == {"ผู้ว่าราชการกรุงเทพมหานครกล่าว"}
+    for term, keys in [("กรุงเทพ", []), ("กรุงเทพ มหานคร", []), ("iPhone รุ่นใหม่", ["iphone"]),
+                       ("Apple iPhone รุ่นใหม่", ["apple iphone"]), ("ລາວ", []), ("កម្ពុជា", []), ("မြန်မာ", [])]:
+        answer = con.execute("select term_exact($t), term_read_all($t), term_keys($t)", {"t": term}).fetchone()
+        assert answer == (False, True, keys), term

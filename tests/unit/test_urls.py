@@ -30,6 +30,22 @@ def test_canonicalize(raw, canonical):
     assert canonicalize(raw) == canonical
 
 
+@pytest.mark.parametrize("host", ["faß.de", "straße.example", "ΟΔΟΣ.gr", "пример.рф", "موقع.example", "新闻.cn",
+                                  "ＢＵＣＨＥＲ.example"])
+def test_the_canonical_host_is_the_host_aiohttp_requests(host):
+    """IDNA 2008 (UTS 46), as yarl encodes the host aiohttp connects to: the idna codec's IDNA 2003 took faß.de to
+    fass.de, another registered domain than the one fetched, and merged the two sites' pages."""
+    from yarl import URL
+
+    url = f"https://{host}/a"
+    assert canonicalize(url) == f"https://{URL(url).raw_host}/a"
+
+
+def test_an_idn_with_sharp_s_and_its_ss_spelling_are_two_sites():
+    assert canonicalize("http://faß.de/x") == "http://xn--fa-hia.de/x"
+    assert article_id(canonicalize("http://faß.de/x")) != article_id(canonicalize("http://fass.de/x"))
+
+
 def test_an_escaped_slash_and_a_slash_are_two_articles():
     """Merged, the second page was taken for a duplicate of the first and never stored."""
     assert canonicalize("https://example.com/tag/AC%2FDC") != canonicalize("https://example.com/tag/AC/DC")
