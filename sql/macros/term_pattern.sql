@@ -7,8 +7,9 @@
 -- 'ผู้ว่าราชการกรุงเทพมหานคร'): the term table holds their runs as words, 'ซื้อiphone15รุ่นใหม่' whole, so a Latin word
 -- or a number written against them is no word ('iPhone15' is not found there, on either path). Such a word must not
 -- end before a combining mark (\p{M}): that would take a consonant from its vowel, tone mark or stacked consonant
--- ('กร' is not found in 'กรุง'). A Chinese/Japanese one has no such check: its characters, one or two, come from
--- the term table, which holds them whatever follows (a combining kana voicing mark).
+-- ('กร' is not found in 'กรุง'). Myanmar's tone marks ့ and း (U+1037, U+1038) close a syllable instead, and ့ makes
+-- a noun possessive: 'မြန်မာ' is found in 'မြန်မာ့' (Myanmar's). A Chinese/Japanese word has no such check: its
+-- characters, one or two, come from the term table, which holds them whatever follows (a variation selector).
 -- Null for a term without words: it matches nothing. A constant for a constant term, so DuckDB compiles it once per
 -- query, not once per article. The words are cut once (the one-element list_transform binds them to ws): every
 -- regular expression written in a macro is compiled when a query is planned, ~15-30 ms each here, and a term_words
@@ -48,7 +49,7 @@ list_transform(
                 )
                 || case
                     when regexp_matches(ws[-1], '[\p{Han}\p{Hiragana}\p{Katakana}ーｰ]$') then ''
-                    when regexp_matches(ws[-1], '[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]$') then '(?:$|\P{M})'
+                    when regexp_matches(ws[-1], '[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]$') then '(?:$|\P{M}|[\x{1037}\x{1038}])'
                     else '(?:$|[\p{P}\p{S}\p{Z}\p{C}\p{Han}\p{Hiragana}\p{Katakana}ーｰ])'
                 end
     end

@@ -138,21 +138,45 @@ def test_policy_forms(tmp_path, data_env, site):
     assert set(never.values()) == {("unchanged", "not_due")}
 
 
-def test_rerunning_a_run_duplicates_nothing(tmp_path, data_env, site):
-    """A cleared and re-run run (same run id, minutes later) finds its articles known and not due: its fetch_log
-    rows are replaced, one per URL, and nothing is duplicated or lost."""
+def ledger_of(tmp_path, run_id: str) -> dict:
+    con = warehouse(tmp_path)
+    try:
+        return {
+            "runs": con.execute("select loaded, unchanged, rejected, failed from runs where run_id = ?",
+                                [run_id]).fetchall(),
+            "rejected": con.execute("select url, reasons from rejected_articles where run_id = ? order by url",
+                                    [run_id]).fetchall(),
+            "validation": con.execute("select count(*) from validation_results where run_id = ?",
+                                      [run_id]).fetchone()[0],
+        }
+    finally:
+        con.close()
+
+
+def test_rerunning_a_run_repeats_its_requests_and_its_record(tmp_path, data_env, site):
+    """A run cleared and run again (same run id, minutes later: Airflow's Clear) asks what its first execution
+    asked, as it asked it, and ends with the same ledger: its own new articles are not taken for known ones that
+    are not due, and the validators it stored are not sent, so its rejected page is not a 304 `unchanged` and its
+    rejection and validation rows stay. Nothing is duplicated."""
     first = run(tmp_path, site, "r1", PATHS)
-    stored = articles(tmp_path)
+    stored, recorded = articles(tmp_path), ledger_of(tmp_path, "r1")
+    assert recorded["rejected"] and recorded["validation"]
     before = site.hits.copy()
     again = run(tmp_path, site, "r1", PATHS)
-    assert set(site.hits - before) - {"/robots.txt"} == {"/short/d", "/flaky/e"}
-    assert {p: again[p] for p in PATHS[:3]} == {p: ("unchanged", "not_due") for p in PATHS[:3]}
-    assert first["/flaky/e"] == ("failed", "http_500") and again["/flaky/e"] == ("loaded", "new")
+    assert set(site.hits - before) - {"/robots.txt"} == set(PATHS)
+    assert {p: again[p] for p in PATHS[:4]} == {p: first[p] for p in PATHS[:4]}
+    assert first["/flaky/e"] == ("failed", "http_500") and again["/flaky/e"] == ("loaded", "new")  # it recovered
     assert [a for a in articles(tmp_path) if "/flaky/" not in a[0]] == stored
+    repeated = ledger_of(tmp_path, "r1")
+    assert repeated["rejected"] == recorded["rejected"] and repeated["validation"] >= recorded["validation"]
+    assert repeated["runs"] == [(4, 0, 1, 0)] and recorded["runs"] == [(3, 0, 1, 1)]
     con = warehouse(tmp_path)
     assert con.execute("select count(*), count(distinct url) from fetch_log").fetchall() == [(5, 5)]
     assert con.execute("select count(*), count(distinct canonical_url) from articles").fetchall() == [(4, 4)]
     assert con.execute("select count(*) from runs").fetchall() == [(1,)]
+    # a later run is a run of its own: the articles are known and not due, as ever
+    later = run(tmp_path, site, "r2", PATHS)
+    assert {p: later[p] for p in PATHS[:3]} == {p: ("unchanged", "not_due") for p in PATHS[:3]}
 
 
 def test_a_feed_is_read_again_at_every_run_and_its_known_articles_are_not(tmp_path, data_env, site):

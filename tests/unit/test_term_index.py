@@ -445,6 +445,7 @@ SOUTHEAST_ASIAN = {
     "km2": "ភ្នំពេញ៖ ទឹកជំនន់បានធ្វើឱ្យប្រជាជនរាប់ពាន់នាក់ត្រូវជម្លៀស",
     "my1": "မြန်မာနိုင်ငံအစိုးရက ထုတ်ပြန်သည်",
     "my2": "ရန်ကုန်မြို့တွင် မိုးသည်းထန်စွာ ရွာသွန်းခဲ့သည်",
+    "my3": "မြန်မာ့စီးပွားရေး တိုးတက်လာသည်",
     "en1": "Bangkok floods recede, the governor said.",
 }
 
@@ -461,8 +462,9 @@ def test_a_thai_lao_khmer_or_myanmar_word_matches_inside_a_run_of_its_script(con
         "lo2": ["ວຽງຈັນ", "ຝົນຕົກໜັກ"],
         "km1": ["កម្ពុជា", "រាជរដ្ឋាភិបាល", "ប្រកាស"],
         "km2": ["ភ្នំពេញ", "ទឹកជំនន់", "ប្រជាជន"],
-        "my1": ["မြန်မာ", "အစိုးရ", "ထုတ်ပြန်"],
+        "my1": ["မြန်မာနိုင်ငံ", "အစိုးရ", "ထုတ်ပြန်"],
         "my2": ["ရန်ကုန်", "မိုးသည်းထန်စွာ"],
+        "my3": ["စီးပွားရေး", "တိုးတက်"],
     }.items():
         for term in terms:
             assert found(con, term) == {article_id}, term
@@ -485,12 +487,14 @@ def test_a_phrase_in_these_scripts_matches_with_or_without_its_spaces(con, index
 @PATHS
 def test_a_term_in_these_scripts_does_not_end_inside_a_character_of_the_text(con, indexed):
     """A match may start or end inside a word (no dictionary says where Thai words end), but not just before a
-    combining mark: that would take a consonant away from its vowel, tone mark or stacked consonant."""
+    combining mark: that would take a consonant away from its vowel, tone mark or stacked consonant. Myanmar's tone
+    marks ့ and း come last in a syllable and may follow a word."""
     lake_of(con, SOUTHEAST_ASIAN, indexed)
     assert found(con, "กร") == {"th2"}  # กรม; not กรุงเทพ (ุ below ร) nor นายกรัฐมนตรี (ั above ร)
     assert found(con, "ราชการ") == {"th1"}  # ending before ก, a consonant: a match
     assert found(con, "កម") == set()  # កម្ពុជា: ្ stacks ព under ម
-    assert found(con, "မြန") == set() and found(con, "မြန်") == {"my1"}  # ် (asat) belongs to န
+    assert found(con, "မြန") == set() and found(con, "မြန်") == {"my1", "my3"}  # ် (asat) belongs to န
+    assert found(con, "မြန်မာ") == {"my1", "my3"}  # ့ ends a syllable, a tone: မြန်မာ့ is Myanmar's
 
 
 THAI_MIXED = {

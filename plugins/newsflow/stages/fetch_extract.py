@@ -21,7 +21,7 @@ from newsflow.stages.extraction_pool import (
 )
 from newsflow.stages.http import archiver, fetch_fields, host_gate_dir, http_cache, parse_iso, safe_canonical
 from newsflow.stages.job import Job, peak_rss_mb
-from newsflow.stages.revisit import skip_not_due
+from newsflow.stages.revisit import answered_in_this_run, skip_not_due
 from newsflow.urls import article_id, redirect_target
 
 log = logging.getLogger(__name__)
@@ -83,8 +83,10 @@ def _land(row: dict) -> None:
         row["article_id"] = article_id(landed[1])
 
 
-def _fetch_rows(job: Job, rows: list[dict], on_fetched=None) -> None:
-    """The fetch stage on the ledger rows (updated in place): pending article URLs fetched and archived."""
+def _fetch_rows(job: Job, rows: list[dict], on_fetched=None, answered: dict | None = None) -> None:
+    """The fetch stage on the ledger rows (updated in place): pending article URLs fetched and archived. The
+    validators an earlier execution of this run stored (a page it was answered in full, `answered`) are not sent:
+    that execution sent none for it."""
     from newsflow.archive import WarcArchive
 
     pending = [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None]
@@ -98,15 +100,22 @@ def _fetch_rows(job: Job, rows: list[dict], on_fetched=None) -> None:
         return
     if pending:
         cache = http_cache([r["canonical_url"] for r in pending], job.warehouse)
+        for url, (_, _, status) in (answered or {}).items():
+            if status is not None and 200 <= status < 300:
+                cache.pop(url, None)
         with WarcArchive(staging.archive_path(job.run_id, job.name)) as archive:
             asyncio.run(_fetch_all(pending, job.settings, archive, cache, on_fetched))
 
 
-def _skip_not_due(job: Job, rows: list[dict]) -> None:
+def _skip_not_due(job: Job, rows: list[dict]) -> dict:
     """A known article is fetched again only when its revisit is due; the others cost no request. Decided before
-    anything counts the pages to fetch, so a run with a few due pages among many known ones extracts serially."""
-    if job.source.kind != "warc":  # pages of a WARC source come from the archive given, never the network
-        skip_not_due(job, [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None])
+    anything counts the pages to fetch, so a run with a few due pages among many known ones extracts serially.
+    Returns what an earlier execution of this run answered (revisit.answered_in_this_run), for the fetch."""
+    if job.source.kind == "warc":  # pages of a WARC source come from the archive given, never the network
+        return {}
+    answered = answered_in_this_run(job)
+    skip_not_due(job, [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None], answered=answered)
+    return answered
 
 
 def listed_at(hint: str | None) -> datetime | None:
@@ -151,9 +160,9 @@ def _fetch_counts(rows: list[dict]) -> Counter:
 def fetch_source(job: Job) -> Job:
     """Fetch only (the ledger for a separate extract_source); news_ingest uses fetch_extract_source."""
     rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
-    _skip_not_due(job, rows)
+    answered = _skip_not_due(job, rows)
     cap_articles(job, rows)
-    _fetch_rows(job, rows)
+    _fetch_rows(job, rows, answered=answered)
     staging.write(rows, staging.LEDGER, job.staging / "ledger.fetch.parquet")
     counts = _fetch_counts(rows)
     log.info("%s: fetch outcomes %s (peak RSS %d MB)", job.name, dict(counts), peak_rss_mb())
@@ -221,12 +230,13 @@ def extract_source(job: Job) -> Job:
 def fetch_extract_source(job: Job) -> Job:
     """Fetch and extract in one stage: each page goes to the extraction workers as soon as it is archived."""
     rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
-    _skip_not_due(job, rows)
+    answered = _skip_not_due(job, rows)
     cap_articles(job, rows)
     pending = sum(1 for r in rows if r["url_kind"] == "article" and r["outcome"] is None)
     with ArticleSink(job.staging, rows, job.name, pending) as sink, \
             ExtractionStream(worker_count(job.settings), serial=pending < SERIAL_EXTRACTION_BELOW) as stream:
-        _fetch_rows(job, rows, on_fetched=lambda row: sink.add_all(stream.submit(extraction_item(row, job))))
+        _fetch_rows(job, rows, on_fetched=lambda row: sink.add_all(stream.submit(extraction_item(row, job))),
+                    answered=answered)
         counts = _fetch_counts(rows)
         log.info("%s: fetch outcomes %s (peak RSS %d MB)", job.name, dict(counts), peak_rss_mb())
         sink.add_all(stream.finish())

@@ -65,16 +65,49 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-def skip_not_due(job: Job, pending: list[dict], now: datetime | None = None) -> list[dict]:
-    """Mark the pending article rows whose revisit is not due (`unchanged: not_due`); returns the rows to fetch."""
+def answered_in_this_run(job: Job) -> dict[str, tuple[str, str | None, int | None]]:
+    """canonical URL -> (outcome, reason, HTTP status) of the source's article URLs as an earlier execution of this
+    same run recorded them (its load done, then a task cleared and run again); empty on a first execution.
+
+    Such a rerun must repeat that execution's requests, not build on what it stored: its own new articles looked
+    known and not due, and the validators it stored turned its rejected page into a 304, so the rerun's ledger
+    said `unchanged` for pages the run had loaded or rejected, and replaced the rejection and validation rows."""
+    from newsflow.warehouse import connect, exists
+
+    if not exists(job.warehouse):
+        return {}
+    con = connect(job.warehouse, read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        # the runs table is small: fetch_log is read only for a run that loaded before
+        if not {"runs", "fetch_log"} <= tables or not con.execute(
+                "select count(*) from runs where run_id = ?", [job.run_id]).fetchone()[0]:
+            return {}
+        rows = con.execute(
+            "select canonical_url, outcome, reason, http_status from fetch_log "
+            "where run_id = ? and source = ? and url_kind = 'article' and canonical_url is not null",
+            [job.run_id, job.name]).fetchall()
+    finally:
+        con.close()
+    return {url: (outcome, reason, status) for url, outcome, reason, status in rows}
+
+
+def skip_not_due(job: Job, pending: list[dict], now: datetime | None = None,
+                 answered: dict[str, tuple] | None = None) -> list[dict]:
+    """Mark the pending article rows whose revisit is not due (`unchanged: not_due`); returns the rows to fetch.
+    A URL an earlier execution of this run fetched (`answered`) is fetched again, as it was then."""
     if not pending:
         return pending
     now = now or datetime.now(UTC)
+    answered = answered or {}
     known = known_articles([r["article_id"] for r in pending], job.warehouse)
     due = []
     for row in pending:
         seen = known.get(row["article_id"])
-        if seen is not None and not is_due(job.revisit, published_at=seen[1], last_fetched=seen[2], now=now):
+        before = answered.get(row["canonical_url"])
+        if before is not None and before[1] != "not_due":
+            due.append(row)
+        elif seen is not None and not is_due(job.revisit, published_at=seen[1], last_fetched=seen[2], now=now):
             row.update(outcome="unchanged", reason="not_due", article_id=seen[0])
         else:
             due.append(row)
