@@ -10,15 +10,18 @@
 -- Unicode's simple case folding put them together (term_fold): 'İstanbul' matches 'ISTANBUL', 'ΟΔΟΣ' matches
 -- 'οδος'. Chinese and Japanese are written without spaces: a Han, Hiragana or Katakana character (or the long
 -- vowel mark ー/ｰ) is a boundary, so '政府' matches inside '政府部长', 'コーヒー' in 'コーヒーを', and '2018' in
--- '2018年'. A term without any word character matches nothing.
+-- '2018年'. Thai, Lao, Khmer and Myanmar have no spaces between words either: a term with their characters is found
+-- inside runs of them ('กรุงเทพ' in 'ผู้ว่าราชการกรุงเทพมหานคร'), though not ending before a combining mark
+-- (term_pattern). A term without any word character matches nothing.
 -- How, for the articles the indexing step has reached (article_seq up to the watermark in article_terms_state):
 -- the articles holding every key of the term (term_keys: its word pairs, its Chinese/Japanese character pairs, or
 -- its word) are looked up in article_terms. For one or two words, or one or two Chinese/Japanese characters
 -- (term_exact), that is the answer; for a longer phrase the keys may occur apart, so the candidates' bodies
--- confirm it (term_pattern). A longer Chinese or Japanese word, or a phrase with one, reads every body (a probe
--- without case is found as fast as the bodies are read: quicker than the candidates' join). The articles loaded
--- since (or not numbered yet) are answered by reading their bodies: the term's longest word (term_probe) as a
--- literal first, then term_pattern. Either way the answer is the same (tests/unit/test_term_index.py).
+-- confirm it (term_pattern). A longer Chinese or Japanese word, a phrase with one, or a term with Thai, Lao, Khmer
+-- or Myanmar characters (the table holds their runs whole) reads every body (a probe without case is found as fast
+-- as the bodies are read: quicker than the candidates' join). The articles loaded since (or not numbered yet) are
+-- answered by reading their bodies: the term's longest word (term_probe) as a literal first, then term_pattern.
+-- Either way the answer is the same (tests/unit/test_term_index.py).
 -- noqa: disable=RF04
 create or replace macro term_coverage(term, grain) as table
     with watermark as (
@@ -74,7 +77,8 @@ create or replace macro term_coverage(term, grain) as table
     ),
 
     found_scanned as (
-        -- a longer Chinese or Japanese word, or a phrase with one (term_read_all): every body is read
+        -- a longer Chinese or Japanese word, a phrase with one, a term in Thai, Lao, Khmer or Myanmar (term_read_all):
+        -- every body is read
         select term_period(articles.published_date, grain) as period
         from articles
         where

@@ -6,8 +6,8 @@
 -- - the words without such characters, when the term has no pair of them: 'earthquake', or 'Iran' in 'Iran 政府'.
 -- A word with Thai, Lao, Khmer or Myanmar characters gives none, nor its pairs: the term table holds a run of them
 -- as one word with whatever is written against it ('ผู้ว่าราชการกรุงเทพมหานคร'), not the words inside it; such a term
--- is read in the bodies (term_read_all) and its other words narrow nothing there. Empty for a term without words
--- (it matches nothing), or with no word but such ones.
+-- is answered by reading every body (term_read_all). Empty for a term without words (it matches nothing), or with
+-- no word but such ones.
 create or replace macro term_keys(term) as
 list_transform(
     [term_words(term)],

@@ -3,9 +3,10 @@
 -- or the text's edge on either side. A Han, Hiragana or Katakana character (or the long vowel mark ー/ｰ, script
 -- Common) counts as that edge too: Chinese and Japanese are written without spaces, so a word of them needs no
 -- boundary ('政府' inside '政府部长'), nor does a word written against them in the text ('2018年', 'iPhone新品').
--- Thai, Lao, Khmer and Myanmar are written so too, but a word of them only needs no boundary itself ('กรุงเทพ' in
--- 'ผู้ว่าราชการกรุงเทพมหานคร'): the term table holds their runs as words, 'ซื้อiphone15รุ่นใหม่' whole, so a Latin word
--- or a number written against them is no word ('iPhone15' is not found there, on either path). Such a word must not
+-- Thai, Lao, Khmer and Myanmar are written without spaces too, but only a word of their characters does without a
+-- boundary ('กรุงเทพ' in 'ผู้ว่าราชการกรุงเทพมหานคร'): the term table holds their runs as words, 'ซื้อiphone15รุ่นใหม่'
+-- whole, so a Latin word or a number written against them is no word ('iPhone15' is not found there, on either
+-- path), and two words of a term need no separator only when both touch such characters. Such a word must not
 -- end before a combining mark (\p{M}): that would take a consonant from its vowel, tone mark or stacked consonant
 -- ('กร' is not found in 'กรุง'). Myanmar's tone marks ့ and း (U+1037, U+1038) close a syllable instead, and ့ makes
 -- a noun possessive: 'မြန်မာ' is found in 'မြန်မာ့' (Myanmar's). A Chinese/Japanese word has no such check: its
@@ -49,7 +50,8 @@ list_transform(
                 )
                 || case
                     when regexp_matches(ws[-1], '[\p{Han}\p{Hiragana}\p{Katakana}ーｰ]$') then ''
-                    when regexp_matches(ws[-1], '[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]$') then '(?:$|\P{M}|[\x{1037}\x{1038}])'
+                    when regexp_matches(ws[-1], '[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]$')
+                        then '(?:$|\P{M}|[\x{1037}\x{1038}])'
                     else '(?:$|[\p{P}\p{S}\p{Z}\p{C}\p{Han}\p{Hiragana}\p{Katakana}ーｰ])'
                 end
     end

@@ -335,6 +335,45 @@ def test_a_run_that_loaded_but_never_finished_is_marked_interrupted_by_the_next(
     assert finished == {"stopped": True, "finished": True, "elsewhere": False, "next": False}
 
 
+def test_a_stopped_run_is_marked_interrupted_by_the_next_load_whatever_their_logical_dates(tmp_path, monkeypatch):
+    """Under `airflow dags test` (`newsflow ingest --logical-date`) a run's start is its logical date: the run
+    after a stopped one may well be dated earlier (a backfill), and the stopped run stayed `loaded` until a run
+    dated later came. The next load is the next in time, whatever the dates."""
+    from datetime import UTC, datetime
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    load(tmp_path, "april", {"alpha": [record("alpha", 1, D1, "Talks", WIRE)]},
+         started_at=datetime(2026, 4, 1, tzinfo=UTC))
+    load(tmp_path, "march", {"alpha": [record("alpha", 2, D2, "Strike", PORT)]},
+         started_at=datetime(2026, 3, 15, tzinfo=UTC))
+    con = warehouse.connect(tmp_path / "w", read_only=True)
+    states = dict(con.execute("select run_id, status from runs").fetchall())
+    con.close()
+    assert states == {"april": "interrupted", "march": "loaded"}
+
+
+def test_a_finished_run_loaded_again_waits_for_its_account_step_again(tmp_path, monkeypatch):
+    """Clearing a finished run's load (and not its account step) left it `loaded` with a finish before its load:
+    the sweep of runs without a verdict never saw it."""
+    from datetime import UTC, datetime
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    batch = {"alpha": [record("alpha", 1, D1, "Talks", WIRE)]}
+    load(tmp_path, "first", batch)
+    con = warehouse.connect(tmp_path / "w")
+    con.execute("update runs set status = 'succeeded', finished_at = ? where run_id = 'first'", [datetime.now(UTC)])
+    con.close()
+    load(tmp_path, "first", batch)
+    con = warehouse.connect(tmp_path / "w", read_only=True)
+    assert con.execute("select status, finished_at from runs").fetchall() == [("loaded", None)]
+    con.close()
+    load(tmp_path, "second", {"alpha": [record("alpha", 2, D2, "Strike", PORT)]})
+    con = warehouse.connect(tmp_path / "w", read_only=True)
+    assert dict(con.execute("select run_id, status from runs").fetchall()) == {"first": "interrupted",
+                                                                            "second": "loaded"}
+    con.close()
+
+
 def test_term_coverage_follows_the_loads(tmp_path, monkeypatch):
     """Nothing to keep in step: a rewritten article's new text counts, its old text no longer does."""
     monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))

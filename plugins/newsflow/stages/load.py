@@ -51,7 +51,6 @@ def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime 
     params = {
         "run_id": run_id,
         "dag_id": dag_id,
-        "started": started_at or now,
         "now": now,
         "sources": names,
         "valid_files": files("valid.parquet", staging.ARTICLE),
@@ -96,8 +95,10 @@ def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime 
                 -- Airflow's run ids are unique per DAG only: two schedules that fire at one instant (`@hourly` and
                 -- `15m` at 06:00) both run `scheduled__…T06:00:00+00:00`, each its own sources
                 on runs.run_id = run.run_id and runs.dag_id = run.dag_id
+                -- loaded again (its load cleared and rerun): the account step's verdict and finish are undone
+                -- until it runs again, not left standing beside counts it never checked
                 when matched then update set
-                    loaded_at = run.loaded_at, status = 'loaded', sources = run.sources,
+                    loaded_at = run.loaded_at, status = 'loaded', finished_at = null, sources = run.sources,
                     discovered = run.discovered, loaded = run.loaded, unchanged = run.unchanged,
                     rejected = run.rejected, failed = run.failed, skipped = run.skipped,
                     extractor_version = run.extractor_version, warehouse_wait_s = run.warehouse_wait_s
