@@ -53,6 +53,9 @@ QUERIES = [
     ("term_coverage('of the', 'month')", "select * from term_coverage('of the', 'month')"),
     ("term_coverage('in the', 'day')", "select * from term_coverage('in the', 'day')"),
     ("term_coverage('of the government', 'month')", "select * from term_coverage('of the government', 'month')"),
+    # a longer Chinese word, and Thai (written without spaces between words): every body is read
+    ("term_coverage('政府部长', 'week')", "select * from term_coverage('政府部长', 'week')"),
+    ("term_coverage('กรุงเทพ', 'week')", "select * from term_coverage('กรุงเทพ', 'week')"),
     ("source_coverage('dailyherald', 'day')", "select * from source_coverage('dailyherald', 'day')"),
     ("source_coverage('citytimes', 'month')", "select * from source_coverage('citytimes', 'month')"),
 ]
