@@ -27,7 +27,9 @@ Manual DAG. Params: `sources_file` (for settings and the list of known sources),
 `start_date` / `end_date` (publication days, inclusive; empty: no bound). It reads the archived responses of the
 matching articles from the WARC files, then runs the same **extract → validate → load → index_terms / account**
 stages as `news_ingest`. Articles whose extracted body and extractor version are unchanged are logged `unchanged`; those
-re-extracted by a new version are `loaded` with reason `reextracted` or `changed`.
+re-extracted by a new version are `loaded` with reason `reextracted` or `changed`. The pages whose latest verdict
+was a rejection (and that are no article since) are read again too, by their publication day or, undated, the day
+they were fetched: one that passes now (a new extractor, a relaxed rule) is `loaded` `new`.
 """
 
 

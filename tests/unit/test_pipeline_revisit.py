@@ -277,3 +277,42 @@ def test_the_default_cap_is_for_requests_not_for_an_archive(tmp_path, data_env):
         rows = [staging.ledger_row(i, "article", f"https://e.example/{i}") for i in range(4)]
         cap_articles(job, rows)
         assert sum(r["outcome"] is None for r in rows) == kept, job.name
+
+
+def test_a_reprocess_judges_again_the_pages_last_rejected(tmp_path, data_env, site):
+    """news_reprocess is for an extractor upgrade or a changed rule: a page rejected before is re-extracted from the
+    archive too (no request), and stored once it passes; a page loaded since, or rejected outside the days asked
+    for, is not read again."""
+    from newsflow.stages.fetch_extract import extract_source
+    from newsflow.stages.reprocess import plan_reprocess
+
+    first = run(tmp_path, site, "r1", PATHS)
+    assert first["/short/d"] == ("rejected", "body_too_short")
+    sources = tmp_path / "sources.yaml"
+    # the rule the page failed is relaxed (as a new extractor might read more of it)
+    sources.write_text(sources.read_text().replace("  max_tries: 1\n", "  max_tries: 1\n  min_body_chars: 20\n"))
+    hits = site.hits.copy()
+
+    def reprocess(run_id, start=None, end=None):
+        jobs = [validate_source(extract_source(job))
+                for job in plan_reprocess(str(sources), None, start, end, run_id)]
+        load_run(jobs, run_id=run_id, dag_id="news_reprocess")
+        check_accounting(jobs, run_id=run_id)
+        con = warehouse(tmp_path)
+        try:
+            return dict(((url.removeprefix(site.url("")), (outcome, reason)) for url, outcome, reason in con.execute(
+                "select url, outcome, reason from fetch_log where run_id = ?", [run_id]).fetchall()))
+        finally:
+            con.close()
+
+    # rejected on a day outside the range asked for: only the articles published in it
+    assert "/short/d" not in reprocess("rp0", "2000-01-01", "2000-01-02")
+    again = reprocess("rp1")
+    assert again["/short/d"] == ("loaded", "new")
+    assert {p: again[p][0] for p in PATHS[:3]} == {p: "unchanged" for p in PATHS[:3]}
+    assert site.hits == hits  # from the archive, no request
+    con = warehouse(tmp_path)
+    assert con.execute("select count(*) from articles where url like '%/short/d'").fetchone()[0] == 1
+    con.close()
+    # stored now: the next reprocess reads it as an article, once
+    assert list(reprocess("rp2").values()).count(("unchanged", "same_content")) == 4

@@ -1,5 +1,6 @@
-"""Plan a news_reprocess run: the archived responses of known articles (by publication day) become ledgers that
-start where fetch would have left them, so extract, validate and load run again without refetching anything.
+"""Plan a news_reprocess run: the archived responses of known articles (by publication day), and of the pages last
+rejected, become ledgers that start where fetch would have left them, so extract, validate and load run again
+without refetching anything.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ def plan_reprocess(sources_file: str, source_filter: list[str] | str | None, sta
             """,
             {"names": names, "start": start or None, "end": end or None},
         ).fetchall() if con else []
+        rows += _rejected_pages(con, names, start, end) if con else []
     finally:
         if con:
             con.close()
+    rows.sort(key=lambda row: (row[0], row[3] or ""))
     by_source: dict[str, list[dict]] = {}
     for source, url, canonical, aid, warc_file, offset, fetched_at, status, hint_date in rows:
         ledger = by_source.setdefault(source, [])
@@ -55,3 +58,37 @@ def plan_reprocess(sources_file: str, source_filter: list[str] | str | None, sta
         planned.append(job.with_summary(discovered=len(rows_for_source)))
     log.info("reprocess %s: %d archived article(s) in %d source(s)", run_id, len(rows), len(planned))
     return planned
+
+
+def _rejected_pages(con, names: list[str], start: str | None, end: str | None) -> list[tuple]:
+    """The pages whose latest verdict is a rejection and that are no article since, with the archived response
+    their validators point to (http_cache): an extractor upgrade or a changed validation rule (the sources file's
+    `min_body_chars`, say) is what a reprocess is for, and a page rejected for `missing_date` may pass now. Chosen
+    by publication day when a range is given, or, undated (most are), by the day they were fetched."""
+    tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    if not {"rejected_articles", "http_cache"} <= tables:
+        return []
+    return con.execute(
+        """
+        with latest as (
+            select source, url, canonical_url, article_id, published_date, fetched_at
+            from rejected_articles
+            where source in (select unnest($names)) and canonical_url is not null
+            qualify row_number() over (partition by canonical_url order by rejected_at desc, run_id desc) = 1
+        )
+
+        select latest.source, latest.url, latest.canonical_url, latest.article_id, http_cache.warc_file,
+            http_cache.warc_offset, latest.fetched_at, http_cache.last_status, null
+        from latest
+        inner join http_cache on latest.canonical_url = http_cache.canonical_url
+        where
+            http_cache.warc_file is not null
+            and not exists (
+                select 1 from articles
+                where articles.article_id = latest.article_id or articles.canonical_url = latest.canonical_url
+            )
+            and ($start is null or coalesce(latest.published_date, cast(latest.fetched_at as date)) >= cast($start as date))
+            and ($end is null or coalesce(latest.published_date, cast(latest.fetched_at as date)) <= cast($end as date))
+        """,
+        {"names": names, "start": start or None, "end": end or None},
+    ).fetchall()
