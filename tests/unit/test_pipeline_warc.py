@@ -208,6 +208,15 @@ def test_a_file_name_that_is_not_utf8_is_listed_unreadable_and_the_others_load(t
     assert good_name.endswith("crawl-utf8.warc.gz") and good_outcome == "loaded"
 
 
+def ingest_crawl(tmp_path, run_id: str) -> dict:
+    """One run of a `warc` source reading tmp_path/crawl.warc.gz through the real stages; its outcome counts."""
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - {name: crawl, kind: warc, path: crawl.warc.gz, timezone: Asia/Beirut}\n")
+    jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, run_id)]
+    load_run(jobs, run_id=run_id, dag_id="test")
+    return check_accounting(jobs, run_id=run_id)["counts"]
+
+
 def test_a_page_the_crawler_truncated_loads_and_is_counted(tmp_path, data_env, caplog):
     """Common Crawl stores the beginning of a page past its size cap, marked WARC-Truncated: its story usually
     precedes the cut, so it loads (refusing them would drop whole sites with heavy pages), and the archive's row
@@ -224,11 +233,7 @@ def test_a_page_the_crawler_truncated_loads_and_is_counted(tmp_path, data_env, c
             warc_headers = {"WARC-Date": "2018-06-20T10:00:00Z", **({"WARC-Truncated": truncated} if truncated else {})}
             writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body),
                                                           http_headers=headers, warc_headers_dict=warc_headers))
-    sources = tmp_path / "sources.yaml"
-    sources.write_text("sources:\n  - {name: crawl, kind: warc, path: crawl.warc.gz, timezone: Asia/Beirut}\n")
-    jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, "w3")]
-    load_run(jobs, run_id="w3", dag_id="test")
-    assert check_accounting(jobs, run_id="w3")["counts"]["loaded"] == 2
+    assert ingest_crawl(tmp_path, "w3")["loaded"] == 2
 
     con = connect(data_env / "warehouse", read_only=True)
     (archive,) = con.execute("select reason from fetch_log where url_kind = 'warc'").fetchone()
@@ -253,11 +258,7 @@ def test_a_binary_file_a_crawl_stored_as_html_is_not_html(tmp_path, data_env):
                 url, "response", payload=io.BytesIO(body), length=len(body),
                 http_headers=StatusAndHeaders("200 OK", headers, protocol="HTTP/1.1"),
                 warc_headers_dict={"WARC-Date": "2018-06-20T10:00:00Z"}))
-    sources = tmp_path / "sources.yaml"
-    sources.write_text("sources:\n  - {name: crawl, kind: warc, path: crawl.warc.gz, timezone: Asia/Beirut}\n")
-    jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, "w4")]
-    load_run(jobs, run_id="w4", dag_id="test")
-    assert check_accounting(jobs, run_id="w4")["counts"]["loaded"] == 1
+    assert ingest_crawl(tmp_path, "w4")["loaded"] == 1
 
     con = connect(data_env / "warehouse", read_only=True)
     assert con.execute("select url, outcome, reason from fetch_log where url_kind = 'article' order by seq").fetchall() == [
