@@ -158,11 +158,12 @@ def test_rerunning_a_run_repeats_its_requests_and_its_record(tmp_path, data_env,
     asked, as it asked it, and ends with the same ledger: its own new articles are not taken for known ones that
     are not due, and the validators it stored are not sent, so its rejected page is not a 304 `unchanged` and its
     rejection and validation rows stay. Nothing is duplicated."""
-    first = run(tmp_path, site, "r1", PATHS)
+    listed = [*PATHS, "/etag/c"]  # a link listed twice is fetched once; its second row is `skipped: duplicate`
+    first = run(tmp_path, site, "r1", listed)
     stored, recorded = articles(tmp_path), ledger_of(tmp_path, "r1")
     assert recorded["rejected"] and recorded["validation"]
     before = site.hits.copy()
-    again = run(tmp_path, site, "r1", PATHS)
+    again = run(tmp_path, site, "r1", listed)
     assert set(site.hits - before) - {"/robots.txt"} == set(PATHS)
     assert {p: again[p] for p in PATHS[:4]} == {p: first[p] for p in PATHS[:4]}
     assert first["/flaky/e"] == ("failed", "http_500") and again["/flaky/e"] == ("loaded", "new")  # it recovered
@@ -171,7 +172,7 @@ def test_rerunning_a_run_repeats_its_requests_and_its_record(tmp_path, data_env,
     assert repeated["rejected"] == recorded["rejected"] and repeated["validation"] >= recorded["validation"]
     assert repeated["runs"] == [(4, 0, 1, 0)] and recorded["runs"] == [(3, 0, 1, 1)]
     con = warehouse(tmp_path)
-    assert con.execute("select count(*), count(distinct url) from fetch_log").fetchall() == [(5, 5)]
+    assert con.execute("select count(*), count(distinct url) from fetch_log").fetchall() == [(6, 5)]
     assert con.execute("select count(*), count(distinct canonical_url) from articles").fetchall() == [(4, 4)]
     assert con.execute("select count(*) from runs").fetchall() == [(1,)]
     # a later run is a run of its own: the articles are known and not due, as ever

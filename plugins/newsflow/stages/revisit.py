@@ -85,7 +85,9 @@ def answered_in_this_run(job: Job) -> dict[str, tuple[str, str | None, int | Non
             return {}
         rows = con.execute(
             "select canonical_url, outcome, reason, http_status from fetch_log "
-            "where run_id = ? and source = ? and url_kind = 'article' and canonical_url is not null",
+            "where run_id = ? and source = ? and url_kind = 'article' and canonical_url is not null "
+            # a link listed twice is fetched once: its `skipped: duplicate` row says nothing of the request
+            "qualify row_number() over (partition by canonical_url order by http_status is null, seq) = 1",
             [job.run_id, job.name]).fetchall()
     finally:
         con.close()
