@@ -21,7 +21,7 @@ from newsflow.stages.extraction_pool import (
 )
 from newsflow.stages.http import archiver, fetch_fields, host_gate_dir, http_cache, parse_iso, safe_canonical
 from newsflow.stages.job import Job, peak_rss_mb
-from newsflow.stages.revisit import answered_in_this_run, skip_not_due
+from newsflow.stages.revisit import skip_not_due
 from newsflow.urls import article_id, redirect_target
 
 log = logging.getLogger(__name__)
@@ -113,9 +113,7 @@ def _skip_not_due(job: Job, rows: list[dict]) -> dict:
     Returns what an earlier execution of this run answered (revisit.answered_in_this_run), for the fetch."""
     if job.source.kind == "warc":  # pages of a WARC source come from the archive given, never the network
         return {}
-    answered = answered_in_this_run(job)
-    skip_not_due(job, [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None], answered=answered)
-    return answered
+    return skip_not_due(job, [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None])
 
 
 def listed_at(hint: str | None) -> datetime | None:

@@ -22,42 +22,38 @@ def is_due(policy: RevisitPolicy, *, published_at: datetime, last_fetched: datet
     return last_fetched is None or now - last_fetched >= policy.every
 
 
-def known_articles(article_ids: list[str], warehouse: str) -> dict[str, tuple[str, datetime, datetime]]:
+def known_articles(article_ids: list[str], con) -> dict[str, tuple[str, datetime, datetime]]:
     """listed article_id -> (the stored article's id; its published_at, or first fetch when it has no date; its last
-    fetch), one query.
+    fetch), one query on `con` (a reader of the lake).
 
     Only URLs whose page is in `articles` are known: a URL that failed or was rejected last time is not, so it
     is fetched again. A link that landed on another URL last time (a tracker, a moved page) is known through
     article_aliases as the article it landed on; its own id comes first, should the link be an article itself now.
     The last fetch is the latest that gave the article as stored (loaded, identical content or HTTP 304);
     failures and rejections do not count."""
-    from newsflow.warehouse import connect, exists
-
     article_ids = [a for a in article_ids if a]
-    if not article_ids or not exists(warehouse):
+    tables = _tables(con)
+    if not article_ids or "articles" not in tables:
         return {}
-    con = connect(warehouse, read_only=True)
-    try:
-        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-        if "articles" not in tables:
-            return {}
-        # a lake the load has not migrated to 008 yet has no aliases: every link is its own article there
-        aliased = ("union all select alias_id, article_id, 1 from article_aliases "
-                   "where alias_id in (select listed_id from listed)") if "article_aliases" in tables else ""
-        rows = con.execute(
-            f"""
-            with listed as (select unnest(?::varchar[]) as listed_id),
-            candidates as (select listed_id, listed_id as article_id, 0 as preference from listed {aliased})
-            select candidates.listed_id, articles.article_id, coalesce(articles.published_at, articles.inserted_at),
-                   articles.fetched_at
-            from candidates inner join articles on candidates.article_id = articles.article_id
-            qualify row_number() over (partition by candidates.listed_id order by candidates.preference) = 1
-            """,
-            [article_ids],
-        ).fetchall()
-    finally:
-        con.close()
+    # a lake the load has not migrated to 008 yet has no aliases: every link is its own article there
+    aliased = ("union all select alias_id, article_id, 1 from article_aliases "
+               "where alias_id in (select listed_id from listed)") if "article_aliases" in tables else ""
+    rows = con.execute(
+        f"""
+        with listed as (select unnest(?::varchar[]) as listed_id),
+        candidates as (select listed_id, listed_id as article_id, 0 as preference from listed {aliased})
+        select candidates.listed_id, articles.article_id, coalesce(articles.published_at, articles.inserted_at),
+               articles.fetched_at
+        from candidates inner join articles on candidates.article_id = articles.article_id
+        qualify row_number() over (partition by candidates.listed_id order by candidates.preference) = 1
+        """,
+        [article_ids],
+    ).fetchall()
     return {listed: (stored, _utc(published), _utc(fetched)) for listed, stored, published, fetched in rows}
+
+
+def _tables(con) -> set[str]:
+    return {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -65,44 +61,41 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-def answered_in_this_run(job: Job) -> dict[str, tuple[str, str | None, int | None]]:
+def answered_in_this_run(job: Job, con) -> dict[str, tuple[str, str | None, int | None]]:
     """canonical URL -> (outcome, reason, HTTP status) of the source's article URLs as an earlier execution of this
     same run recorded them (its load done, then a task cleared and run again); empty on a first execution.
 
     Such a rerun must repeat that execution's requests, not build on what it stored: its own new articles looked
     known and not due, and the validators it stored turned its rejected page into a 304, so the rerun's ledger
     said `unchanged` for pages the run had loaded or rejected, and replaced the rejection and validation rows."""
-    from newsflow.warehouse import connect, exists
-
-    if not exists(job.warehouse):
+    # the runs table is small: fetch_log is read only for a run that loaded before
+    if not {"runs", "fetch_log"} <= _tables(con) or not con.execute(
+            "select count(*) from runs where run_id = ?", [job.run_id]).fetchone()[0]:
         return {}
-    con = connect(job.warehouse, read_only=True)
-    try:
-        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-        # the runs table is small: fetch_log is read only for a run that loaded before
-        if not {"runs", "fetch_log"} <= tables or not con.execute(
-                "select count(*) from runs where run_id = ?", [job.run_id]).fetchone()[0]:
-            return {}
-        rows = con.execute(
-            "select canonical_url, outcome, reason, http_status from fetch_log "
-            "where run_id = ? and source = ? and url_kind = 'article' and canonical_url is not null "
-            # a link listed twice is fetched once: its `skipped: duplicate` row says nothing of the request
-            "qualify row_number() over (partition by canonical_url order by http_status is null, seq) = 1",
-            [job.run_id, job.name]).fetchall()
-    finally:
-        con.close()
+    rows = con.execute(
+        "select canonical_url, outcome, reason, http_status from fetch_log "
+        "where run_id = ? and source = ? and url_kind = 'article' and canonical_url is not null "
+        # a link listed twice is fetched once: its `skipped: duplicate` row says nothing of the request
+        "qualify row_number() over (partition by canonical_url order by http_status is null, seq) = 1",
+        [job.run_id, job.name]).fetchall()
     return {url: (outcome, reason, status) for url, outcome, reason, status in rows}
 
 
-def skip_not_due(job: Job, pending: list[dict], now: datetime | None = None,
-                 answered: dict[str, tuple] | None = None) -> list[dict]:
-    """Mark the pending article rows whose revisit is not due (`unchanged: not_due`); returns the rows to fetch.
-    A URL an earlier execution of this run fetched (`answered`) is fetched again, as it was then."""
-    if not pending:
-        return pending
+def skip_not_due(job: Job, pending: list[dict], now: datetime | None = None) -> dict:
+    """Mark the pending article rows whose revisit is not due (`unchanged: not_due`), in place. A URL an earlier
+    execution of this run fetched is fetched again, as it was then; returns what that execution answered
+    (answered_in_this_run), for the fetch. One reader of the lake for both (opening one costs 0.1-0.5 s)."""
+    from newsflow.warehouse import connect, exists
+
+    if not pending or not exists(job.warehouse):
+        return {}
     now = now or datetime.now(UTC)
-    answered = answered or {}
-    known = known_articles([r["article_id"] for r in pending], job.warehouse)
+    con = connect(job.warehouse, read_only=True)
+    try:
+        answered = answered_in_this_run(job, con)
+        known = known_articles([r["article_id"] for r in pending], con)
+    finally:
+        con.close()
     due = []
     for row in pending:
         seen = known.get(row["article_id"])
@@ -116,4 +109,4 @@ def skip_not_due(job: Job, pending: list[dict], now: datetime | None = None,
     if len(due) < len(pending):
         log.info("%s: %d known article(s) not due for a revisit, %d to fetch", job.name, len(pending) - len(due),
                  len(due))
-    return due
+    return answered
