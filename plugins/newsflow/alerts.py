@@ -291,43 +291,31 @@ def send_quality_alerts(run_id: str, warehouse: str, *, settings: AlertSettings 
     finally:
         con.close()
     summary = {"raised": len(changes["raised"]), "cleared": len(changes["cleared"]), "posted": False}
-    if not (changes["raised"] or changes["cleared"]):
+    news = changes["raised"] or changes["cleared"]
+    if not news:
         log.info("quality alerts: nothing to tell (no check crossed %s against what was last said)", settings.level)
-        if changes["below_level"] and settings.webhook:
-            _close_below_level(warehouse, run_id, changes, settings.level)
-        return summary
-    if not settings.webhook:
+    elif not settings.webhook:
         log.info("quality alerts: %d raised, %d cleared; not sent (%s is not set)", summary["raised"],
                  summary["cleared"], WEBHOOK_VAR)
-        return summary
-    # the dashboard the UI serves shows the deployment's warehouse: an alert on another links to none
-    from newsflow.config import warehouse_location
+    else:
+        # the dashboard the UI serves shows the deployment's warehouse: an alert on another links to none
+        from newsflow.config import warehouse_location
 
-    ui_url = (ui_url or airflow_ui_url()) if warehouse_location(warehouse) == warehouse_location() else None
-    post(settings.webhook, quality_message(run_id, warehouse, changes, ui_url, settings.level))
-    log.info("quality alerts: %d raised, %d cleared; posted to %s", summary["raised"], summary["cleared"],
-             _redacted(settings.webhook))
-    if changes["below_level"]:
+        ui_url = (ui_url or airflow_ui_url()) if warehouse_location(warehouse) == warehouse_location() else None
+        post(settings.webhook, quality_message(run_id, warehouse, changes, ui_url, settings.level))
+        log.info("quality alerts: %d raised, %d cleared; posted to %s", summary["raised"], summary["cleared"],
+                 _redacted(settings.webhook))
+        summary["posted"] = True
+    if changes["below_level"] and settings.webhook:
         log.info("quality alerts: %d told below level %s closed without a post", len(changes["below_level"]),
                  settings.level)
-    con = open_for_write(warehouse)
-    try:
-        record_sent(con, run_id, changes, settings.level)
-    finally:
-        con.close()
-    return {**summary, "posted": True}
-
-
-def _close_below_level(warehouse: str, run_id: str, changes: dict[str, list[dict]], level: str) -> None:
-    """Record as closed, without a post, the alerts told under a lower level than the one now set."""
-    from newsflow.warehouse import open_for_write
-
-    log.info("quality alerts: %d told below level %s closed without a post", len(changes["below_level"]), level)
-    con = open_for_write(warehouse)
-    try:
-        record_sent(con, run_id, {"raised": [], "cleared": [], "below_level": changes["below_level"]}, level)
-    finally:
-        con.close()
+    if settings.webhook and (news or changes["below_level"]):
+        con = open_for_write(warehouse)
+        try:
+            record_sent(con, run_id, changes, settings.level)
+        finally:
+            con.close()
+    return summary
 
 
 # --- failed runs -----------------------------------------------------------------------------------------------
