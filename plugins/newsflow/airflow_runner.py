@@ -10,12 +10,15 @@ import re
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 POOL = "duckdb_write"
 _PROGRESS = re.compile(r"\[DAG TEST\] (starting|end) task task_id=(\S+)(?: map_index=(-?\d+))?|newsflow\.\w+\]|DagRun Finished|ERROR|Traceback")
 # the one-line cause a failing newsflow task logs (newsflow.stages.failures.CONSOLE_MARK)
 _CAUSE = re.compile(r"newsflow-error: (.*?)(?:\s+\[newsflow\.[\w.]+\].*)?$")
+# the run id, from the first task's line: a stopped run is named before Airflow has said how it finished
+_RUN_ID = re.compile(r"\[DAG TEST\] running task <TaskInstance: [\w.]+ (\S+)")
 
 
 def project_root() -> Path:
@@ -82,6 +85,42 @@ class DagRunFailed(RuntimeError):
     pass
 
 
+class RunInterrupted(Exception):
+    """newsflow was told to stop (Ctrl-C, SIGTERM, SIGHUP) while it ran or followed a DAG run; the message says
+    what became of the run. The command exits 128 + the signal's number, as a shell reports a process it stopped."""
+
+    def __init__(self, signum: int, message: str):
+        super().__init__(message)
+        self.signum = signum
+
+
+@contextmanager
+def stop_signals_raise():
+    """SIGTERM and SIGHUP raise RunInterrupted in the main thread, as Ctrl-C raises KeyboardInterrupt. By default
+    they end this process at once, and the run it started (a process group of its own) went on unseen."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired = []
+
+    def stop(signum, _frame):
+        if not fired:  # once: a second signal must not cut short the stopping of the run
+            fired.append(signum)
+            raise RunInterrupted(signum, signal.Signals(signum).name)
+
+    # a signal ignored when newsflow started stays ignored: `nohup newsflow ingest ...` outlives its terminal
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)
+                if signal.getsignal(sig) is not signal.SIG_IGN}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _end_group(proc: subprocess.Popen, sig: int) -> None:
     """Signal what is left of the airflow process's own process group (extraction workers, multiprocessing's
     resource tracker): once the airflow process is gone they only hold the output pipe open."""
@@ -121,7 +160,7 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
     started = time.monotonic()
     info = run_info if run_info is not None else {}
     info.setdefault("causes", [])
-    with subprocess.Popen(
+    with stop_signals_raise(), subprocess.Popen(
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
         start_new_session=True,
     ) as proc:
@@ -131,8 +170,21 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
         reaper.start()
         try:
             state = _relay(proc, log_file, started, echo, info, on_success)
+        except (KeyboardInterrupt, RunInterrupted) as stop:
+            # The run's processes are in their own group and see no signal sent to this one. `airflow dags test`
+            # keeps the task runner's SIGTERM handler (it only calls the operator's on_kill), and SIGINT fails the
+            # task in progress, then it starts the next: only SIGKILL stops it, the kill -9 the pipeline already
+            # survives (tests/integration/test_kill_during_fetch.py).
+            _end_group(proc, signal.SIGKILL)
+            proc.wait()
+            signum = stop.signum if isinstance(stop, RunInterrupted) else signal.SIGINT
+            run = f"{dag_id} run {info['run_id']}" if info.get("run_id") else f"{dag_id} run"
+            raise RunInterrupted(signum, (
+                f"{run} stopped ({signal.Signals(signum).name}): its processes were killed. Each load is one "
+                f"transaction: what the run committed stays, and a new run does the rest. Airflow shows this one "
+                f"running until the next `newsflow up` marks it failed. Log: {log_file}")) from None
         except BaseException:
-            # Ctrl-C or an error here: the run's processes are in their own group and would not see it
+            # an error here: the run's processes are in their own group and would not see it
             _end_group(proc, signal.SIGTERM)
             raise
         code = proc.wait()
@@ -156,6 +208,8 @@ def _relay(proc: subprocess.Popen, log_file: Path, started: float, echo, info: d
             cause = _CAUSE.search(line)
             if cause and cause.group(1) not in info["causes"]:
                 info["causes"].append(cause.group(1).strip())
+            if "run_id" not in info and (named := _RUN_ID.search(line)):
+                info["run_id"] = named.group(1)
             match = _PROGRESS.search(line)
             if not match:
                 continue

@@ -373,7 +373,7 @@ def ingest_on_service(state: dict, args) -> int:
     run = client.trigger("news_ingest", conf)
     print(f"news_ingest: triggered {run['dag_run_id']} on {state['url']} -> {conf.get('warehouse') or state['warehouse']}",
           flush=True)
-    final = client.wait("news_ingest", run["dag_run_id"], echo=lambda m: print(m, flush=True))
+    final = follow_on_service(client, state, run["dag_run_id"])
     if final != "success":
         print(f"newsflow: news_ingest run {run['dag_run_id']} {final}; see {state['url']}", file=sys.stderr)
         return 1
@@ -384,6 +384,22 @@ def ingest_on_service(state: dict, args) -> int:
     if args.quality:
         return wait_for_quality(client, state, run["dag_run_id"], conf.get("warehouse"))
     return 0
+
+
+def follow_on_service(client, state: dict, run_id: str) -> str:
+    """Follow a run the service runs until it ends; a stop signal stops the following only: the run is the
+    service's, as a scheduled one is (`newsflow down` or the UI's "mark failed" stop it)."""
+    import signal
+
+    from newsflow.airflow_runner import RunInterrupted, stop_signals_raise
+
+    try:
+        with stop_signals_raise():
+            return client.wait("news_ingest", run_id, echo=lambda m: print(m, flush=True))
+    except (KeyboardInterrupt, RunInterrupted) as stop:
+        signum = stop.signum if isinstance(stop, RunInterrupted) else signal.SIGINT
+        raise RunInterrupted(signum, f"stopped following news_ingest run {run_id} ({signal.Signals(signum).name}): "
+                                     f"it goes on on the service at {state['url']} (`newsflow status`)") from None
 
 
 def cmd_up(args) -> int:
@@ -695,9 +711,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        print("\nnewsflow: interrupted", file=sys.stderr)
+        return 130
     except Exception as exc:  # noqa: BLE001 - sorted below; anything else is raised again
         # the error classes are imported only when needed: newsflow.warehouse imports duckdb
-        from newsflow.airflow_runner import DagRunFailed
+        from newsflow.airflow_runner import DagRunFailed, RunInterrupted
+
+        if isinstance(exc, RunInterrupted):
+            print(f"\nnewsflow: {exc}", file=sys.stderr)
+            return 128 + exc.signum
         from newsflow.alerts import AlertError, AlertSettingsError
         from newsflow.config import ConfigError
         from newsflow.env_settings import SettingError

@@ -24,33 +24,57 @@ NEWSFLOW = [sys.executable, "-m", "newsflow.cli"]
 PAGES = 80  # above the serial threshold: the extraction pool starts
 
 
+def slow_site_run(tmp_path, server, airflow_home) -> tuple[list[str], dict, list[str]]:
+    """A urls source of PAGES slow pages (the extraction pool starts); returns the urls, the environment of a run on
+    its own Airflow home and data dir, and the `newsflow ingest` command."""
+    urls = [server.url(f"/slow/story-{i}?s=0.4") for i in range(PAGES)]
+    (tmp_path / "urls.txt").write_text("\n".join(urls) + "\n")
+    (tmp_path / "sources.yaml").write_text(
+        f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n"
+        "  host_concurrency: 2\n  max_tries: 1\n  extract_workers: 2\n"
+        "sources:\n  - {name: slow, kind: urls, urls_file: urls.txt}\n")
+    return urls, {"AIRFLOW_HOME": str(airflow_home), "NEWSFLOW_DATA_DIR": str(tmp_path / "data"),
+                  "NEWSFLOW_WAREHOUSE": str(tmp_path / "data" / "warehouse")}, [
+        *NEWSFLOW, "ingest", "--sources", str(tmp_path / "sources.yaml")]
+
+
+def wait_for_extraction_workers(cli: subprocess.Popen, output: list[str]) -> tuple[int, list[int], list[int]]:
+    """The airflow process running every task of `dags test`, once its extraction workers exist (the run is in
+    fetch_extract), with those workers and its multiprocessing resource tracker."""
+    deadline = time.monotonic() + 240
+    task, workers = None, []
+    while time.monotonic() < deadline and not workers:
+        time.sleep(0.2)
+        task = next((c for c in children(cli.pid) if "airflow dags test" in cmdline(c)), None)
+        workers = spawned_workers(task) if task else []
+    assert workers, "".join(output)[-3000:]
+    return task, workers, [c for c in children(task) if "resource_tracker" in cmdline(c)]
+
+
+def assert_rerun_accounts_every_url_once(command, env, data: Path, urls: list[str]) -> str:
+    rerun = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    con = connect(data / "warehouse", read_only=True)
+    [(new_run_id, status)] = con.execute("select run_id, status from runs").fetchall()
+    assert status == "succeeded"
+    rows = con.execute("select url, count(*) from fetch_log where run_id = ? and url_kind = 'article' group by url",
+                       [new_run_id]).fetchall()
+    assert sorted(u for u, _n in rows) == sorted(urls) and {n for _u, n in rows} == {1}
+    return new_run_id
+
+
 def test_kill_9_of_the_task_process_during_fetch_extract(tmp_path, airflow_home):
     data = tmp_path / "data"
     with FaultServer() as server:
-        urls = [server.url(f"/slow/story-{i}?s=0.4") for i in range(PAGES)]
-        (tmp_path / "urls.txt").write_text("\n".join(urls) + "\n")
-        (tmp_path / "sources.yaml").write_text(
-            f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n"
-            "  host_concurrency: 2\n  max_tries: 1\n  extract_workers: 2\n"
-            "sources:\n  - {name: slow, kind: urls, urls_file: urls.txt}\n")
-        env = {**os.environ, "AIRFLOW_HOME": str(airflow_home), "NEWSFLOW_DATA_DIR": str(data),
-               "NEWSFLOW_WAREHOUSE": str(data / "warehouse")}
-        command = [*NEWSFLOW, "ingest", "--sources", str(tmp_path / "sources.yaml")]
+        urls, run_env, command = slow_site_run(tmp_path, server, airflow_home)
+        env = {**os.environ, **run_env}
         cli = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
         output: list[str] = []
         reader = threading.Thread(target=lambda: output.extend(cli.stdout), daemon=True)
         reader.start()
         try:
-            # the airflow process runs every task of `dags test`; wait until its extraction workers exist
-            deadline = time.monotonic() + 240
-            task, workers = None, []
-            while time.monotonic() < deadline and not workers:
-                time.sleep(0.2)
-                task = next((c for c in children(cli.pid) if "airflow dags test" in cmdline(c)), None)
-                workers = spawned_workers(task) if task else []
-            assert workers, "".join(output)[-3000:]
-            tracker = [c for c in children(task) if "resource_tracker" in cmdline(c)]
+            task, workers, tracker = wait_for_extraction_workers(cli, output)
             kill(task, signal.SIGKILL)
             killed_at = time.monotonic()
             cli.wait(timeout=60)  # raises TimeoutExpired if the CLI hangs on orphaned pipes
@@ -71,18 +95,43 @@ def test_kill_9_of_the_task_process_during_fetch_extract(tmp_path, airflow_home)
         assert "running" not in states and "queued" not in states
 
         # the rerun accounts for every URL once
-        rerun = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
-    con = connect(data / "warehouse", read_only=True)
-    [(new_run_id, status)] = con.execute("select run_id, status from runs").fetchall()
+        new_run_id = assert_rerun_accounts_every_url_once(command, env, data, urls)
     assert new_run_id != run_id
-    assert status == "succeeded"
-    rows = con.execute("select url, count(*) from fetch_log where run_id = ? and url_kind = 'article' group by url",
-                       [new_run_id]).fetchall()
-    assert sorted(u for u, _n in rows) == sorted(urls) and {n for _u, n in rows} == {1}
     print(f"CLI returned {returned_after:.1f} s after kill -9 of the task process")
 
 
+def test_sigterm_to_newsflow_ingest_stops_its_run_and_every_process_of_it(tmp_path, airflow_home):
+    """A supervisor's or a job timeout's SIGTERM to `newsflow ingest` (no service): by default it ended the command
+    alone, and the run, in a process group of its own, went on unseen, `airflow dags test` ignoring SIGTERM."""
+    data = tmp_path / "data"
+    with FaultServer() as server:
+        urls, run_env, command = slow_site_run(tmp_path, server, airflow_home)
+        env = {**os.environ, **run_env}
+        cli = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+        output: list[str] = []
+        reader = threading.Thread(target=lambda: output.extend(cli.stdout), daemon=True)
+        reader.start()
+        try:
+            task, workers, tracker = wait_for_extraction_workers(cli, output)
+            cli.send_signal(signal.SIGTERM)
+            cli.wait(timeout=60)
+        finally:
+            if cli.poll() is None:
+                kill(cli.pid, signal.SIGKILL)
+                cli.wait(10)
+            left = wait_gone([task, *workers, *tracker], 10)
+            for pid in left:
+                kill(pid, signal.SIGKILL)
+        reader.join(10)
+        said = "".join(output)
+        assert cli.returncode == 128 + signal.SIGTERM, said[-3000:]
+        assert left == [], [cmdline(p) for p in left]
+        [stopped] = [line for line in said.splitlines() if "stopped (SIGTERM)" in line]
+        assert stopped.startswith("newsflow: news_ingest run manual__"), stopped
+        assert "Traceback" not in said, said[-3000:]
+        # nothing of the stopped run was loaded; the next run fetches and accounts every URL once
+        assert_rerun_accounts_every_url_once(command, env, data, urls)
 def fail_dead_run_on_service_start(env: dict, sources: Path) -> tuple[str, set[str]]:
     """`newsflow up` on the killed run's Airflow home marks the dead run failed before any scheduled run (long
     before the scheduler's 5-minute heartbeat timeout would); returns its run id and its task instances' states,
