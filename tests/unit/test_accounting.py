@@ -1,0 +1,75 @@
+"""The account stage's own verdict: a run whose fetch_log breaks the accounting rule (a URL without an outcome, one
+logged twice, an unknown outcome, an altered URL, a row for a URL never discovered) fails loudly, with each count,
+and its `runs` row says `failed_accounting`; the rule holding is `succeeded`."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsflow.stages.account import check_accounting
+from newsflow.stages.discover import discover_source
+from newsflow.stages.fetch_extract import fetch_extract_source
+from newsflow.stages.job import AccountingError
+from newsflow.stages.load import load_run
+from newsflow.stages.plan import plan_run
+from newsflow.stages.validate import validate_source
+from newsflow.warehouse import connect
+from tests.support.faultserver import FaultServer
+
+ROW = "run_id = 'acct' and url_kind = 'article' and seq = 1"
+
+
+def loaded_run(tmp_path, server) -> list:
+    """Three listed pages through every stage up to the load; returns the jobs the account stage is handed."""
+    sources = tmp_path / "sources.yaml"
+    urls = ", ".join(f"'{server.url(f'/ok/story-{i}')}'" for i in range(3))
+    sources.write_text(f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n"
+                       f"  max_tries: 1\nsources:\n  - {{name: wire, kind: urls, urls: [{urls}]}}\n")
+    jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, "acct")]
+    load_run(jobs, run_id="acct", dag_id="test")
+    return jobs
+
+
+def status(data_env) -> str:
+    con = connect(data_env / "warehouse", read_only=True)
+    try:
+        return con.execute("select status from runs where run_id = 'acct'").fetchone()[0]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(("tamper", "counts"), [
+    (f"delete from fetch_log where {ROW}", (1, 0, 0, 0, 0)),
+    (f"insert into fetch_log select * replace (seq + 100 as seq) from fetch_log where {ROW}", (0, 1, 0, 0, 0)),
+    (f"insert into fetch_log select * from fetch_log where {ROW}", (0, 0, 1, 0, 0)),
+    (f"update fetch_log set outcome = 'lost' where {ROW}", (0, 0, 0, 1, 0)),
+    (f"update fetch_log set url = url || '?page=2' where {ROW}", (0, 0, 0, 0, 1)),
+], ids=["missing", "unexpected", "doubled", "unknown_outcome", "altered_url"])
+def test_a_run_that_breaks_the_accounting_rule_fails_and_says_how(tmp_path, data_env, tamper, counts):
+    with FaultServer() as server:
+        jobs = loaded_run(tmp_path, server)
+    con = connect(data_env / "warehouse")
+    try:
+        assert con.execute("select count(*) from fetch_log where run_id = 'acct' and url_kind = 'article'"
+                           ).fetchone()[0] == 3
+        con.execute(tamper)
+    finally:
+        con.close()
+    with pytest.raises(AccountingError) as failed:
+        check_accounting(jobs, run_id="acct")
+    missing, extra, doubled, bad, altered = counts
+    problem = str(failed.value).splitlines()[1].strip()
+    assert problem.startswith(f"wire: {missing} without outcome "), problem
+    assert problem.endswith(f", {extra} unexpected, {doubled} logged twice, {bad} with unknown outcome, "
+                            f"{altered} with altered URL"), problem
+    if missing:
+        assert "('article', 1)" in problem
+    assert status(data_env) == "failed_accounting"
+
+
+def test_a_run_that_keeps_the_rule_succeeds(tmp_path, data_env):
+    with FaultServer() as server:
+        jobs = loaded_run(tmp_path, server)
+    verdict = check_accounting(jobs, run_id="acct")
+    assert verdict["status"] == "succeeded" and verdict["counts"]["loaded"] == 3
+    assert status(data_env) == "succeeded"
