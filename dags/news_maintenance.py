@@ -17,16 +17,18 @@ DOC = """
 Daily, through the 1-slot `duckdb_write` pool (never at the same time as a load):
 
 1. **maintain_lake**: index the articles no `index_terms` task reached (the term table behind `term_coverage`),
-   flush inlined rows to Parquet, merge adjacent small files (the term table's come out sorted by term), rewrite
-   files where most rows were replaced, expire snapshots older than `retention_days` (default `$NEWSFLOW_SNAPSHOT_RETENTION_DAYS` or 7),
-   delete the files those snapshots alone used, and delete orphaned files (older than 6 hours);
+   flush inlined rows to Parquet, merge adjacent small files (the term table's come out sorted by term), prune
+   the term rows of replaced article versions and rewrite the term files mostly pruned, expire snapshots older
+   than `retention_days` (default `$NEWSFLOW_SNAPSHOT_RETENTION_DAYS` or 7), delete the files only expired
+   snapshots used (one retention after they expired), and delete orphaned files (older than 6 hours);
 2. **clean_staging**: remove the staging folders of runs the warehouse records as finished, and of dead runs
    (nothing in them changed for 6 hours); the WARC archive is kept (articles point into it).
 3. **clean_logs**: delete Airflow's log files (task logs, the dag-processor's) not written for `log_retention_days`
    (default `$NEWSFLOW_LOG_RETENTION_DAYS` or 30; never one written in the last hour), and the folders they leave
    empty.
 
-Readers are never blocked: each keeps reading its snapshot's files until that snapshot expires.
+Readers are never blocked: each keeps reading its snapshot's files until that snapshot expires. The first pass
+after a schema change (an upgrade) ends the sessions open across it: they must reconnect (docs/warehouse.md).
 """
 
 

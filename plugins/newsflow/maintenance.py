@@ -38,33 +38,36 @@ def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION
         # catch-up: articles a failed or skipped index_terms task left out get their term rows before the
         # compaction below merges (and sorts by term) the small files the indexing steps wrote
         indexed = index_terms(con=con)
-        pruned = prune_stale_terms(con)
         before = _files(con)
-        steps = [
-            # rows small loads kept in the catalog (DuckLake's data inlining) go to Parquet first, so they compact too
-            ("flushed_inlined", f"call ducklake_flush_inlined_data('{LAKE}')"),
-            ("merged_files", f"call ducklake_merge_adjacent_files('{LAKE}')"),
-            # files where most rows were replaced by MERGEs are rewritten without the dead rows
-            ("rewritten_files", f"call ducklake_rewrite_data_files('{LAKE}')"),
-            ("expired_snapshots",
-             f"call ducklake_expire_snapshots('{LAKE}', older_than => now() - to_seconds({retention_days * 86400!r}))"),
-            ("deleted_files",
-             f"call ducklake_cleanup_old_files('{LAKE}', older_than => now() - to_seconds({retention_days * 86400!r}))"),
-            ("deleted_orphans",
-             f"call ducklake_delete_orphaned_files('{LAKE}', "
-             f"older_than => now() - to_seconds({orphan_grace_hours * 3600!r}))"),
-        ]
-        summary: dict = {"retention_days": retention_days, "indexed_articles": indexed["articles"],
-                         "pruned_term_rows": pruned}
-        for name, sql in steps:
-            started = time.monotonic()
-            summary[name] = len(con.execute(sql).fetchall())
-            log.info("%s: %d (%.1f s)", name, summary[name], time.monotonic() - started)
+        summary: dict = {"retention_days": retention_days, "indexed_articles": indexed["articles"]}
+        # DuckLake merges no file that carries deletes: the term rows of replaced article versions are pruned after
+        # the merge, or every indexing step's file they fall in stays apart, and with it its delete file, forever
+        _step(summary, con, "flushed_inlined", f"call ducklake_flush_inlined_data('{LAKE}')")
+        _step(summary, con, "merged_files", f"call ducklake_merge_adjacent_files('{LAKE}')")
+        summary["pruned_term_rows"] = prune_stale_terms(con)
+        # Files of article_terms that are mostly pruned rows are rewritten without them. Only that table's: in DuckLake
+        # 1.5.5 a rewrite of a table whose rows were UPDATEd (articles, runs, http_cache) makes time travel to a
+        # snapshot between a row's insert and its update show the updated values (a run `loaded` and finished at
+        # once), a snapshot's answer changed by maintenance. The term table is only ever inserted and deleted.
+        _step(summary, con, "rewritten_files", f"call ducklake_rewrite_data_files('{LAKE}', 'article_terms')")
+        _step(summary, con, "expired_snapshots",
+              f"call ducklake_expire_snapshots('{LAKE}', older_than => now() - to_seconds({retention_days * 86400!r}))")
+        _step(summary, con, "deleted_files",
+              f"call ducklake_cleanup_old_files('{LAKE}', older_than => now() - to_seconds({retention_days * 86400!r}))")
+        _step(summary, con, "deleted_orphans",
+              f"call ducklake_delete_orphaned_files('{LAKE}', older_than => now() - to_seconds({orphan_grace_hours * 3600!r}))")
         summary["files_before"], summary["files_after"] = before, _files(con)
         summary["snapshots"] = con.execute(f"select count(*) from ducklake_snapshots('{LAKE}')").fetchone()[0]
     finally:
         con.close()
     return summary
+
+
+def _step(summary: dict, con, name: str, sql: str) -> None:
+    """One DuckLake maintenance call, its own commit; `summary[name]` is the rows it reported."""
+    started = time.monotonic()
+    summary[name] = len(con.execute(sql).fetchall())
+    log.info("%s: %d (%.1f s)", name, summary[name], time.monotonic() - started)
 
 
 def _files(con) -> int:

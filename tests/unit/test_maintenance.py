@@ -128,3 +128,58 @@ def test_maintenance_prunes_the_term_rows_of_replaced_article_versions(tmp_path)
     assert con.execute("select * from term_coverage('old words', 'day')").fetchall() == before
     con.close()
     assert maintenance.maintain(str(lake), retention_days=0, orphan_grace_hours=0)["pruned_term_rows"] == 0
+
+
+def test_time_travel_answers_the_same_after_maintenance(tmp_path):
+    """Every snapshot still retained answers as it did before the pass. DuckLake 1.5.5's rewrite of a table whose
+    rows were updated made a run inserted `loaded` (unfinished), then finished by its account step, read at the
+    snapshot between the two as `loaded` and finished at once: a row that never existed."""
+    lake = tmp_path / "lake"
+    con = warehouse.open_for_write(lake)
+    # runs as loads insert them (unfinished; forty at once, beyond what DuckLake keeps in its catalog), then as
+    # their account steps finish them, one by one
+    con.execute("insert into runs (run_id, dag_id, status, started_at, loaded_at) "
+                "select 'r' || i, 'news_ingest', 'loaded', now(), now() from range(40) as t(i)")
+    for i in range(40):
+        con.execute("update runs set status = 'succeeded', finished_at = now() where run_id = ?", [f"r{i}"])
+    snapshots = [r[0] for r in con.execute("select snapshot_id from ducklake_snapshots('lake') order by 1").fetchall()]
+    read = "select run_id, status, finished_at is not null from runs at (version => {}) order by run_id"
+    before = {v: con.execute(read.format(v)).fetchall() for v in snapshots[-41:]}
+    assert ("r39", "loaded", False) in before[snapshots[-2]]
+    con.close()
+
+    maintenance.maintain(str(lake), retention_days=7)
+
+    con = warehouse.connect(lake, read_only=True)
+    after = {v: con.execute(read.format(v)).fetchall() for v in before}
+    con.close()
+    assert {v for v in before if after[v] != before[v]} == set()
+
+
+def test_the_term_files_of_many_indexing_steps_become_one_even_when_articles_changed(tmp_path):
+    """The prune gives the files it touches a delete file, and DuckLake merges no such file: pruned before the
+    merge, each indexing step's file holding a changed article's old terms stayed apart for good."""
+    from newsflow.stages.index_terms import index_terms
+
+    lake = tmp_path / "lake"
+    con = warehouse.open_for_write(lake)
+    for batch in range(3):  # three loads, three indexing steps, three term files
+        con.execute(
+            "insert into articles (article_id, url, canonical_url, source, title, published_at, published_date,"
+            " body, body_hash, first_run_id, last_run_id, changed_run_id, extractor_version, inserted_at,"
+            " updated_at, article_seq) "
+            "select 'a' || $b || '-' || i, 'u', 'u', 's', 'T', now(), current_date, 'words ' || i, 'h', 'r', 'r',"
+            " 'r', 'v', now(), now(), $b * 100 + i + 1 from range(50) as t(i)", {"b": batch})
+        index_terms(con=con)
+    # one article of each step's file changed (a new article_seq): its old term rows are pruned
+    con.execute("update articles set body = 'changed', article_seq = 1000 + article_seq where article_id like 'a_-0'")
+    index_terms(con=con)
+    con.close()
+
+    summary = maintenance.maintain(str(lake), retention_days=0, orphan_grace_hours=0)
+
+    assert summary["pruned_term_rows"] == 3 * 4  # t, words, 0 and the pair 'words 0'
+    con = warehouse.connect(lake, read_only=True)
+    assert con.execute("select count(*) from ducklake_list_files('lake', 'article_terms')").fetchone()[0] == 1
+    assert con.execute("select count(*) from article_terms where term = 'changed'").fetchone()[0] == 3
+    con.close()
