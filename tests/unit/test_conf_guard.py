@@ -53,7 +53,8 @@ def test_refusal_names_the_unknown_keys_and_what_the_dag_takes():
 
 def _app() -> Starlette:
     async def details(request: Request):
-        if request.headers.get("authorization") != "Bearer good":
+        # a script sends a bearer token; the UI's trigger form, its session cookie
+        if request.headers.get("authorization") != "Bearer good" and request.cookies.get("_token") != "good":
             return JSONResponse({"detail": "Not authenticated"}, status_code=401)
         return JSONResponse(INGEST)
 
@@ -92,6 +93,17 @@ async def test_known_keys_reach_the_handler_with_the_body_intact(client):
             "note": "x" * 200_000}
     response = await _post(client, body)
     assert response.status_code == 200 and response.json()["created"] == body
+
+
+@pytest.mark.anyio
+async def test_a_browser_session_is_checked_as_a_token_is(client):
+    """The UI's trigger form authenticates with its cookie: the details lookup must carry it, or it is refused
+    and the unknown key goes through."""
+    async with client:
+        response = await client.post("/api/v2/dags/news_ingest/dagRuns", json={"conf": {"sources_fle": "x"}},
+                                     headers={"Cookie": "_token=good"})
+    assert response.status_code == 400
+    assert "sources_fle" in response.json()["detail"]
 
 
 @pytest.mark.anyio

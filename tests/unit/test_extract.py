@@ -218,6 +218,19 @@ def test_simhash_digests_are_blake2b_of_each_shingle():
     assert len({dedup.simhash(b) for b in bodies}) > 100
 
 
+def test_the_body_hash_reads_compatibility_forms_and_spacing_as_one_text():
+    """Copies of one wire story differ in what the eye does not see: full-width Latin letters and digits (common in
+    Chinese and Japanese pages), no-break spaces, line breaks. They are one text for `same_content` and exact
+    duplicates; other letters are not."""
+    from newsflow.dedup import body_hash
+
+    story = "新华社北京5月21日电 APEC 2018 会议开幕。\n\n记者 王伟"
+    copy = "新华社北京５月２１日电\u00a0ＡＰＥＣ ２０１８ 会议开幕。 记者\u3000王伟"
+    assert body_hash(copy) == body_hash(story)
+    assert body_hash("Совет одобрил план") != body_hash("Совет отклонил план")
+    assert body_hash("APEC 2018") != body_hash("apec 2018")  # case is content
+
+
 def test_text_content_shortcut_is_text_content():
     from lxml import etree
 

@@ -24,6 +24,12 @@ from newsflow.urls import BadURL, article_id, canonicalize, redirect_target, reg
         # an escaped slash is part of one segment, not a slash (RFC 3986 2.2); other escapes are normalised
         ("https://example.com/tag/AC%2fDC%2C%20live", "https://example.com/tag/AC%2FDC,%20live"),
         ("https://example.com/a%252Fb", "https://example.com/a%252Fb"),
+        # tracking parameters in any case: a newsletter tool's UTM_Source is still tracking
+        ("https://example.com/x?UTM_Source=Newsletter&id=7&FBCLID=zz", "https://example.com/x?id=7"),
+        # a blank value is a value: `?print=` may select another rendering of the page than no parameter at all
+        ("https://example.com/x?print=&id=7", "https://example.com/x?id=7&print="),
+        # the root label's dot names the same host
+        ("https://Example.COM./x", "https://example.com/x"),
     ],
 )
 def test_canonicalize(raw, canonical):
