@@ -431,7 +431,8 @@ _TZ = (
     r"(?:(?-i:(?P<z>Z))(?!\w)"
     r"|\s?(?P<off>[+-](?:0\d|1[0-4]):?[0-5]\d)(?!\d)"
     r"|\s*\(?(?-i:(?P<abbr>" + "|".join(sorted(_TZ_ABBR, key=len, reverse=True)) + r"))"
-    r"(?:\s*(?P<aoff>[+-](?:0?\d|1[0-4])(?::?[0-5]\d)?))?\)?" + _NOT_LETTER_AFTER + ")"
+    # (?!\d): `GMT+10` is ten hours, not one hour and a stray 0
+    r"(?:\s*(?P<aoff>[+-](?:0?\d|1[0-4])(?::?[0-5]\d)?(?!\d)))?\)?" + _NOT_LETTER_AFTER + ")"
 )
 _AM_PM = _n("صباحا|صباح|مساءا|مساء|ص|م|ق\\.?\\s?ظ|ب\\.?\\s?ظ")
 _AMPM = r"(?P<ampm>[ap]\.?\s?m\.?|" + _AM_PM + r")" + _NOT_LETTER_AFTER

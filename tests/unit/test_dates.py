@@ -188,6 +188,14 @@ PARSES = [
     ("Mon, 21 May 2018 12:23:00 -0500", None, datetime(2018, 5, 21, 12, 23, tzinfo=tzo(-5)), True),
     ("21 May 2018 12:23:45 EST", None, datetime(2018, 5, 21, 12, 23, 45, tzinfo=tzo(-5)), True),
     ("21/05/2018 12:23 GMT+3", None, datetime(2018, 5, 21, 12, 23, tzinfo=tzo(3)), True),
+    # two-digit hours after a zone name (Sydney, Auckland, Samoa): read as +1 and a stray digit before
+    ("21 May 2018 08:15 (GMT+10:00)", None, datetime(2018, 5, 21, 8, 15, tzinfo=tzo(10)), True),
+    ("21/05/2018 12:23 UTC+13", None, datetime(2018, 5, 21, 12, 23, tzinfo=tzo(13)), True),
+    ("21/05/2018 12:23 GMT-11", None, datetime(2018, 5, 21, 12, 23, tzinfo=tzo(-11)), True),
+    ("21/05/2018 12:23 GMT+130", None, datetime(2018, 5, 21, 12, 23, tzinfo=tzo(1.5)), True),
+    # the widest offsets in use (Kiribati's Line Islands, Baker Island) are offsets; wider ones are no zone
+    ("Mon, 21 May 2018 12:23:00 +1400", None, datetime(2018, 5, 21, 12, 23, tzinfo=tzo(14)), True),
+    ("21/05/2018 12:23 GMT-14", None, datetime(2018, 5, 21, 12, 23, tzinfo=tzo(-14)), True),
     ("  \u200f21 مايو\u200f 2018  ", "ar", naive(2018, 5, 21), False),
 ]
 
@@ -1445,3 +1453,24 @@ def test_a_short_label_is_a_whole_word():
     assert _PUBLISHED_LABEL.search("Birt: ")
     assert not _PUBLISHED_LABEL.search("Date of birth: ")
     assert not _PUBLISHED_LABEL.search("photo: Tetbirt ")
+
+
+def test_a_day_only_choice_borrows_no_time_past_the_tolerance():
+    """A day-only date takes the time of a same-day candidate only when that time is not in the future: a dateline
+    in -14:00 late on the same day is past the fetch plus a day, and would give published_at in the future."""
+    cands = [cand("meta", naive(2018, 6, 1), has_time=False),
+             cand("dateline", datetime(2018, 6, 1, 23, 0, tzinfo=tzo(-14)))]
+    result = choose_publication_date(cands, fetched_at=FETCHED)
+    assert result.date_source == "meta"
+    assert result.published_date == date(2018, 6, 1)
+    assert result.published_at == datetime(2018, 6, 1, tzinfo=UTC)
+
+
+def test_a_naive_fetch_time_is_utc_whatever_the_sources_zone():
+    """fetched_at without an offset is UTC (as the archive records it), not the source's local time: read in
+    Kiritimati (+14:00) it moved the future limit 14 hours earlier and rejected a date 22 hours after the fetch."""
+    published = datetime(2018, 6, 2, 10, 0, tzinfo=UTC)
+    result = choose_publication_date([cand("jsonld", published)], fetched_at=FETCHED.replace(tzinfo=None),
+                                     tz="Pacific/Kiritimati")
+    assert result.reason is None
+    assert result.published_at == published
