@@ -368,6 +368,9 @@ def ingest_on_service(state: dict, args) -> int:
     conf = {"sources_file": str(Path(args.sources).resolve()), "sources": args.source or []}
     if args.warehouse:
         conf["warehouse"] = str(warehouse_path())
+    if "scheduler" in service.stopped_components(state):
+        raise service.ServiceError("the service's scheduler is not running: a triggered run would wait, queued, "
+                                   "until it is; `newsflow down`, then `newsflow up`")
     client = service.Client.for_service(state)
     _fail_dead_runs(client)
     run = client.trigger("news_ingest", conf)

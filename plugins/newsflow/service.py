@@ -663,7 +663,7 @@ def report_dead_runs(client: Client, echo=print) -> list[tuple[str, str]]:
 
 def status(echo=print) -> int:
     """What runs (pids, URL), the schedules and their next runs, DAG files Airflow cannot import, the last runs
-    per DAG and what is kept on disk; 0 when up, 3 when not."""
+    per DAG and what is kept on disk; 0 when up, 1 when up with a component stopped, 3 when not up."""
     state = read_state()
     if not state or not is_running(state):
         echo("newsflow is not up" + (" (stale state file removed)" if state else ""))
@@ -672,6 +672,12 @@ def status(echo=print) -> int:
         _echo_footprint(echo)
         return 3
     echo(f"newsflow is up at {state['url']}  (login {USER} / {password(state.get('airflow_home'))})")
+    # nothing restarts a component that died (a kill, the OOM killer): without the scheduler no run starts, and a
+    # triggered one waits queued; said first, and in the exit status, for a monitor that reads only that
+    stopped = stopped_components(state)
+    if stopped:
+        echo(f"  STOPPED: {', '.join(stopped)}; nothing restarts {'it' if len(stopped) == 1 else 'them'}: "
+             f"`newsflow down`, then `newsflow up`")
     for name, pid in state["pids"].items():
         said = last_said(Path(state["logs"]) / "housekeeper.log") if name == "housekeeper" else None
         line = f"  {name:<14} pid {pid:<8} {'running' if _alive(pid) else 'STOPPED'}"
@@ -689,7 +695,7 @@ def status(echo=print) -> int:
         errors = client.get("/importErrors?limit=100")["import_errors"]
     except (OSError, ValueError, ServiceError) as exc:
         echo(f"  (the REST API does not answer: {exc})")
-        return 0
+        return 1 if stopped else 0
     _echo_schedules(state, scheduled, errors, echo)
     echo("last runs:")
     for dag_id, items in sorted(runs.items()):
@@ -698,7 +704,12 @@ def status(echo=print) -> int:
                  f"{run['dag_run_id']}")
     _echo_quality(state["warehouse"], echo)
     _echo_footprint(echo)
-    return 0
+    return 1 if stopped else 0
+
+
+def stopped_components(state: dict) -> list[str]:
+    """The service's components that are no longer running (the service is up while any one is)."""
+    return [name for name, pid in state["pids"].items() if not _alive(pid)]
 
 
 def _echo_quality(warehouse: str, echo, shown: int = 5) -> None:

@@ -107,3 +107,32 @@ def test_status_says_what_the_latest_quality_run_found(tmp_path):
     assert said[0] == "quality: run q2 at 2026-12-05 06:00 UTC: 7 fail, 1 warn, 1 pass; 0 alert(s) standing (open_alerts())"
     assert said[1:] == ["  fail  freshness_published_hours [khabar]"] + [
         f"  fail  null_rate_title [s{i}]" for i in range(4)] + ["  … and 2 more (the dashboard, or newsflow sql)"]
+
+
+def test_a_stopped_scheduler_is_said_first_and_in_the_exit_status_and_ingest_refuses(tmp_path, monkeypatch, capsys):
+    """After a kill -9 of the scheduler nothing restarts it: `status` said "newsflow is up" and exited 0, and
+    `newsflow ingest` triggered a run that waited, queued, for up to two hours."""
+    import json
+    import os
+    import subprocess
+
+    from newsflow import service
+    from newsflow.cli import main
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    state = {"url": "http://127.0.0.1:9", "pids": {"api-server": os.getpid(), "scheduler": dead.pid},
+             "logs": str(tmp_path / "logs"), "sources_file": "config/sources.live.yaml",
+             "warehouse": str(tmp_path / "data" / "warehouse"), "airflow_home": str(tmp_path / "home")}
+    service.state_file().parent.mkdir(parents=True)
+    service.state_file().write_text(json.dumps(state))
+
+    said: list[str] = []
+    assert service.status(said.append) == 1
+    assert said[1] == "  STOPPED: scheduler; nothing restarts it: `newsflow down`, then `newsflow up`"
+    assert any(line.split()[:4] == ["scheduler", "pid", str(dead.pid), "STOPPED"] for line in said)
+
+    sources = project_root() / "config" / "sources.demo.yaml"
+    assert main(["ingest", "--sources", str(sources)]) == 1
+    assert "scheduler is not running" in capsys.readouterr().err
