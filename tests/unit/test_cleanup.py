@@ -177,3 +177,46 @@ def test_two_schedules_firing_at_one_instant_keep_a_runs_row_each_and_their_stag
     check_accounting(staged["hourly"], run_id=run_id, dag_id="news_ingest_hourly")
     assert run_key(run_id) in finished_run_keys()
     assert runs()[0][1] == ("news_ingest_hourly", ["hourly"], 1, "succeeded", True)
+
+
+def test_a_source_two_schedules_ran_under_one_run_id_is_loaded_once_and_the_second_load_refused(tmp_path, data_env):
+    """A source moved from one schedule to another while a run of the old one was in flight: both DAGs ran it under
+    `scheduled__…T13:40:00+00:00`, and the second load deleted the first's fetch_log rows for it (keyed by run id and
+    source), which `runs` still counted; the first run's account step passed all the same."""
+    from newsflow.stages.discover import discover_source
+    from newsflow.stages.failures import PermanentError
+    from newsflow.stages.fetch_extract import fetch_extract_source
+    from newsflow.stages.load import load_run
+    from newsflow.stages.plan import plan_run
+    from newsflow.stages.validate import validate_source
+    from newsflow.warehouse import connect
+    from tests.support.faultserver import FaultServer
+
+    run_id = "scheduled__2026-12-05T13:40:00+00:00"
+    sources = tmp_path / "sources.yaml"
+    with FaultServer() as server:
+        sources.write_text(
+            f"settings: {{allow_private_hosts: ['127.0.0.1:{server.port}'], min_host_interval_s: 0, max_tries: 1, "
+            "extract_workers: 1}\nsources:\n"
+            f"  - {{name: khabar, kind: urls, urls: ['{server.url('/ok/k1')}', '{server.url('/ok/k2')}']}}\n"
+            f"  - {{name: novosti, kind: urls, urls: ['{server.url('/ok/n1')}']}}\n", encoding="utf-8")
+        every_minute = [validate_source(fetch_extract_source(discover_source(job)))
+                        for job in plan_run(str(sources), None, run_id)]
+        every_2m = [validate_source(fetch_extract_source(discover_source(job)))
+                    for job in plan_run(str(sources), "khabar", run_id)]
+    load_run(every_minute, run_id=run_id, dag_id="news_ingest_every_minute")
+
+    def ledger():
+        con = connect(read_only=True)
+        try:
+            return con.execute("select source, seq, outcome, logged_at from fetch_log order by all").fetchall()
+        finally:
+            con.close()
+
+    before = ledger()
+    with pytest.raises(PermanentError, match=r"already holds khabar by news_ingest_every_minute"):
+        load_run(every_2m, run_id=run_id, dag_id="news_ingest_cron_x_2_x_x_x_x")
+    assert ledger() == before and len(before) == 3
+    # the same DAG's own run loaded again (its load cleared and rerun) is no conflict
+    load_run(every_minute, run_id=run_id, dag_id="news_ingest_every_minute")
+    assert [row[:3] for row in ledger()] == [row[:3] for row in before]

@@ -15,6 +15,24 @@ from newsflow.stages.job import OUTCOMES, Job
 log = logging.getLogger(__name__)
 
 
+def _refuse_sources_another_dag_loaded(con, run_id: str, dag_id: str, names: list[str]) -> None:
+    """Two schedules that fire at one instant share a run id; their sources are disjoint, unless a source moved
+    from one to the other while a run of the old one was in flight (or a retired schedule's run came back). The
+    ledger keys a URL's row by run id and source: a second load would replace the first run's rows for that source,
+    its outcomes lost while `runs` still counts them. Refused, the first run's ledger stands and the next run of
+    this DAG fetches those URLs again."""
+    taken = con.execute(
+        "select dag_id, list_sort(list_intersect(sources, $names)) from runs "
+        "where run_id = $run_id and dag_id <> $dag_id and len(list_intersect(sources, $names)) > 0 order by dag_id",
+        {"run_id": run_id, "dag_id": dag_id, "names": names}).fetchall()
+    if taken:
+        said = "; ".join(f"{', '.join(shared)} by {other}" for other, shared in taken)
+        raise PermanentError(
+            f"run {run_id} of {dag_id} not loaded: under this run id the warehouse already holds {said} (a source "
+            f"moved to another schedule while a run of its old one was in flight). Loading would replace that "
+            f"run's outcomes; this DAG's next run fetches its URLs again")
+
+
 def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime | None = None) -> dict:
     """Everything the run produced, in one transaction: a failure leaves the warehouse as it was, and readers see
     the lake before or after it, never between. The time it took to get a writable connection to the lake is the
@@ -68,6 +86,7 @@ def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime 
         writing = time.monotonic()
         con.execute("begin transaction")
         try:
+            _refuse_sources_another_dag_loaded(con, run_id, dag_id, names)
             steps_s, skipped = {}, []
             for path in sorted((sql_dir() / "loads").glob("*.sql")):
                 started = time.monotonic()
