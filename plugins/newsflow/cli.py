@@ -717,6 +717,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nnewsflow: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `newsflow status | head`: the reader has what it wanted; the interpreter's own flush at exit would fail
+        # again on the closed pipe, so stdout goes to /dev/null
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:  # noqa: BLE001 - sorted below; anything else is raised again
         # the error classes are imported only when needed: newsflow.warehouse imports duckdb
         from newsflow.airflow_runner import DagRunFailed, RunInterrupted

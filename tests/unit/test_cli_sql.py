@@ -306,3 +306,20 @@ def test_the_python_query_helper_reads_only(lake, tmp_path):
     assert warehouse.query("select count(*) as n from sources where name = $n", {"n": "s"}, path=lake) == (
         ["n"], [(1,)])
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(lake, tmp_path):
+    """`newsflow sql ... | head`: the pipe closes under the table; that is the reader's choice, not an error
+    (it printed `newsflow: [Errno 32] Broken pipe` and exited 1)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NEWSFLOW_DATA_DIR": str(tmp_path / "data"), "NEWSFLOW_WAREHOUSE": str(lake)}
+    cli = subprocess.Popen([sys.executable, "-m", "newsflow.cli", "sql", "select * from range(300000)"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert cli.stdout.readline().strip() == b"range"
+    cli.stdout.close()
+    err = cli.stderr.read()
+    assert cli.wait(timeout=60) == 141
+    assert err == b""
