@@ -3,7 +3,10 @@ keeps when it was first seen, and a retried load of the same run leaves exactly 
 
 from __future__ import annotations
 
-from newsflow import warehouse
+import dataclasses
+from datetime import timedelta
+
+from newsflow import staging, warehouse
 from tests.support.loads import D1, D2, PORT, WIRE, load, record
 
 COLUMNS = ("article_id, url, source, title, body, body_hash, published_date, duplicate_of, duplicate_kind, "
@@ -67,3 +70,60 @@ def test_what_an_article_states_of_its_access_is_stored_and_follows_changes(tmp_
     finally:
         con.close()
     assert stored == {gated["article_id"]: "free", free["article_id"]: None}
+
+
+def test_a_new_extractor_version_rewrites_an_article_with_the_same_body(tmp_path, monkeypatch):
+    """The same page read again by a new extractor (same body_hash, new extractor_version) is stored again as
+    `loaded: reextracted` with what the new extractor read: taken for `unchanged`, it kept the old one's fields."""
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    story = record("alpha", 1, D1, "Talks", WIRE)
+    load(tmp_path, "run1", {"alpha": [story]})
+    reread = {**story, "title": "Talks resume", "author": "Staff reporter", "extractor_version": "test-2"}
+    assert reread["body_hash"] == story["body_hash"]
+    load(tmp_path, "run2", {"alpha": [reread]})
+    con = warehouse.connect(tmp_path / "w", read_only=True)
+    try:
+        logged = con.execute("select outcome, reason from fetch_log where run_id = 'run2'").fetchall()
+        stored = con.execute("select title, author, extractor_version, first_run_id, changed_run_id from articles"
+                             ).fetchall()
+    finally:
+        con.close()
+    assert logged == [("loaded", "reextracted")]
+    assert stored == [("Talks resume", "Staff reporter", "test-2", "run1", "run2")]
+
+
+def test_a_failed_or_rejected_revisit_leaves_the_last_fetch_where_it_was(tmp_path, monkeypatch):
+    """Only a request that confirmed the stored article (`unchanged`, here a 304) moves its fetched_at: a revisit
+    that failed (HTTP 500) or that validation rejected confirmed nothing, and moving it would put the next revisit
+    off by `every`."""
+    from newsflow.stages.load import load_run
+    from newsflow.stages.plan import make_jobs
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    story, other = record("alpha", 1, D1, "Talks resume", WIRE), record("alpha", 2, D2, "Port strike", PORT)
+    ferry = record("alpha", 3, D2, "Ferry line", "The harbour authority said the new ferry line starts in spring.")
+    load(tmp_path, "run1", {"alpha": [story, other, ferry]})
+
+    # run2 asked the three pages again, three hours after the last of them: a 500, a page validation rejected,
+    # and a 304
+    later = max(r["fetched_at"] for r in (story, other, ferry)) + timedelta(hours=3)
+    answers = [(story, "failed", "http_500", 500), (other, "rejected", "body_too_short", 200),
+               (ferry, "unchanged", "not_modified", 304)]
+    folder = tmp_path / "staging" / "run2" / "alpha"
+    folder.mkdir(parents=True)
+    staging.write([staging.ledger_row(r["seq"], "article", r["url"], canonical_url=r["url"], article_id=r["article_id"],
+                                      outcome=outcome, reason=reason, http_status=status, fetched_at=later)
+                   for r, outcome, reason, status in answers], staging.LEDGER, folder / "ledger.validate.parquet")
+    [job] = make_jobs(str(tmp_path / "sources.yaml"), None, "run2", str(tmp_path / "w"))
+    load_run([dataclasses.replace(job, staging=folder)], run_id="run2", dag_id="test")
+
+    con = warehouse.connect(tmp_path / "w", read_only=True)
+    try:
+        logged = con.execute("select seq, outcome, reason from fetch_log where run_id = 'run2' order by seq"
+                             ).fetchall()
+        fetched = dict(con.execute("select article_id, fetched_at from articles").fetchall())
+    finally:
+        con.close()
+    assert logged == [(1, "failed", "http_500"), (2, "rejected", "body_too_short"), (3, "unchanged", "not_modified")]
+    assert fetched == {story["article_id"]: story["fetched_at"], other["article_id"]: other["fetched_at"],
+                       ferry["article_id"]: later}

@@ -180,6 +180,39 @@ def test_rerunning_a_run_repeats_its_requests_and_its_record(tmp_path, data_env,
     assert {p: later[p] for p in PATHS[:3]} == {p: ("unchanged", "not_due") for p in PATHS[:3]}
 
 
+def test_rerunning_a_later_run_keeps_its_not_due_urls_unrequested(tmp_path, data_env, site):
+    """A cleared run whose first execution found its known articles not due asks for none of them again: a
+    `not_due` row is no request to repeat, and the rerun's ledger still says `unchanged: not_due`."""
+    run(tmp_path, site, "r1", PATHS[:3])
+    first = run(tmp_path, site, "r2", PATHS[:3])
+    assert first == {p: ("unchanged", "not_due") for p in PATHS[:3]}
+    before = site.hits.copy()
+    again = run(tmp_path, site, "r2", PATHS[:3])
+    assert (site.hits - before).keys() <= {"/robots.txt"}
+    assert again == first
+    con = warehouse(tmp_path)
+    assert con.execute("select count(*) from fetch_log where run_id = 'r2'").fetchone()[0] == 3
+    assert con.execute("select unchanged, loaded from runs where run_id = 'r2'").fetchall() == [(3, 0)]
+
+
+def test_a_url_stored_as_an_article_and_an_alias_of_another_is_known_as_its_own(tmp_path, data_env, site):
+    """A URL that holds a stored article and later redirected to another page is both that article and an alias of
+    the other: listed again, it is known as its own article (its id on the not_due row), not as the page it moved to."""
+    from newsflow.urls import article_id, canonicalize
+
+    run(tmp_path, site, "r1", ["/fresh/x"])
+    site.moved["/fresh/x"] = "/fresh/y"  # the story moved: /fresh/y is stored and /fresh/x becomes its alias
+    assert run(tmp_path, site, "r2", ["/fresh/x"], revisit="always") == {"/fresh/x": ("loaded", "new")}
+    own, moved_to = (article_id(canonicalize(site.url(p))) for p in ("/fresh/x", "/fresh/y"))
+    con = warehouse(tmp_path)
+    assert con.execute("select alias_id, article_id from article_aliases").fetchall() == [(own, moved_to)]
+    con.close()
+
+    assert run(tmp_path, site, "r3", ["/fresh/x"]) == {"/fresh/x": ("unchanged", "not_due")}
+    con = warehouse(tmp_path)
+    assert con.execute("select article_id from fetch_log where run_id = 'r3'").fetchall() == [(own,)]
+
+
 def test_a_feed_is_read_again_at_every_run_and_its_known_articles_are_not(tmp_path, data_env, site):
     feed = f"{{name: harbour, kind: feed, url: '{site.url('/feed.xml')}'}}"
     assert run(tmp_path, site, "r1", source=feed) == {"/fresh/a": ("loaded", "new"), "/old/b": ("loaded", "new")}

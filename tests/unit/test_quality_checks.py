@@ -174,6 +174,17 @@ def test_volume_spike_and_drop(tmp_path):
     assert rows[("volume_latest_day", "beta")]["status"] == "warn"  # 50 vs median 10: a spike is suspicious
 
 
+def test_a_quiet_source_gone_silent_is_flagged(tmp_path):
+    """A source that publishes about one article a day and none on its latest day is at least a warning: its robust
+    z is only -1 (the scale is at least 1), so the rule for a silent source with a median of 1 or more flags it."""
+    con = connect(make_warehouse(tmp_path / "w", silent_days=1, days=30, per_day=1))
+    rows = by_key(qc.check_volume(con, now=NOW))
+    beta = rows[("volume_latest_day", "beta")]
+    details = json.loads(beta["details"])
+    assert (beta["status"], beta["observed"], details["median"], details["robust_z"]) == ("warn", 0, 1, -1)
+    assert rows[("volume_latest_day", "alpha")]["status"] == "pass"
+
+
 def test_stale_fetch_is_flagged(con):
     con.execute("update fetch_log set fetched_at = ? where source = 'beta'", [NOW - timedelta(days=4)])
     rows = by_key(qc.check_freshness(con, now=NOW))
