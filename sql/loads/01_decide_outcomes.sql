@@ -1,5 +1,8 @@
 -- Per staged article: is it new or changed (outcome 'loaded') or the same as the warehouse already has
 -- ('unchanged')? A rerun of the same Airflow run repeats the first execution's decision, so reruns are idempotent.
+-- A different text fetched before the one stored ('skipped', 'superseded') is not written: loads run in the order
+-- runs reach them, not the order they fetched (a manual run beside a scheduled one, a run resumed late), and an
+-- older page must never replace a newer one.
 -- new_seq: the next article_seq values (the term table's key, sql/schema/004_article_terms.sql), in staging order
 -- (gaps where staged rows were rejected are harmless: the key only has to grow).
 create or replace temp table load_decisions as
@@ -9,7 +12,8 @@ with staged as (
         source,
         seq,
         body_hash,
-        extractor_version
+        extractor_version,
+        fetched_at
     from staged_articles
 ),
 
@@ -18,6 +22,7 @@ existing as (
         article_id,
         body_hash,
         extractor_version,
+        fetched_at,
         first_run_id,
         changed_run_id
     from articles
@@ -47,6 +52,7 @@ select
         when
             existing.body_hash = staged.body_hash
             and existing.extractor_version = staged.extractor_version then 'unchanged'
+        when existing.fetched_at > staged.fetched_at then 'skipped'
         else 'loaded'
     end as outcome,
     case
@@ -56,6 +62,7 @@ select
         when
             existing.body_hash = staged.body_hash
             and existing.extractor_version = staged.extractor_version then 'same_content'
+        when existing.fetched_at > staged.fetched_at then 'superseded'
         when existing.body_hash = staged.body_hash then 'reextracted'
         else 'changed'
     end as reason,

@@ -127,3 +127,26 @@ def test_a_failed_or_rejected_revisit_leaves_the_last_fetch_where_it_was(tmp_pat
     assert logged == [(1, "failed", "http_500"), (2, "rejected", "body_too_short"), (3, "unchanged", "not_modified")]
     assert fetched == {story["article_id"]: story["fetched_at"], other["article_id"]: other["fetched_at"],
                        ferry["article_id"]: later}
+
+
+def test_a_page_fetched_before_the_stored_one_never_replaces_it(tmp_path, monkeypatch):
+    """Loads run in the order runs reach them, not the order they fetched: a scheduled run that fetched an article
+    at 11:00 can load after a manual run that fetched it again, changed, at 11:30. Its older text is not written
+    (`skipped: superseded`); an older fetch of the same text is still `unchanged`."""
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    early = record("alpha", 1, D1, "Talks", WIRE)
+    updated = {**record("alpha", 1, D1, "Talks resume", WIRE + " Talks resume on Friday."),
+               "fetched_at": early["fetched_at"] + timedelta(minutes=30)}
+    load(tmp_path, "manual", {"alpha": [updated]})
+    load(tmp_path, "scheduled", {"alpha": [early]})
+    same_text_earlier = {**updated, "fetched_at": early["fetched_at"]}
+    load(tmp_path, "another", {"alpha": [same_text_earlier]})
+    con = warehouse.connect(tmp_path / "w", read_only=True)
+    try:
+        logged = con.execute("select run_id, outcome, reason from fetch_log order by logged_at").fetchall()
+        stored = con.execute("select title, body, fetched_at, changed_run_id, last_run_id from articles").fetchall()
+    finally:
+        con.close()
+    assert logged == [("manual", "loaded", "new"), ("scheduled", "skipped", "superseded"),
+                      ("another", "unchanged", "same_content")]
+    assert stored == [("Talks resume", updated["body"], updated["fetched_at"], "manual", "another")]
