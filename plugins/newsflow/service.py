@@ -697,14 +697,30 @@ def status(echo=print) -> int:
         echo(f"  (the REST API does not answer: {exc})")
         return 1 if stopped else 0
     _echo_schedules(state, scheduled, errors, echo)
-    echo("last runs:")
-    for dag_id, items in sorted(runs.items()):
-        for run in items:
-            echo(f"  {dag_id:<28} {run['state']:<8} {run['run_type']:<10} {run.get('run_after') or ''}  "
-                 f"{run['dag_run_id']}")
+    _echo_last_runs(runs, scheduled, errors, echo)
     _echo_quality(state["warehouse"], echo)
     _echo_footprint(echo)
     return 1 if stopped else 0
+
+
+def _echo_last_runs(runs: dict[str, list[dict]], scheduled: list[dict], errors: list[dict], echo) -> None:
+    """The last runs per DAG. A run in progress of a schedule the sources file no longer has can never finish
+    (every start of its tasks ends in "Dag not found" and a reschedule), and would resume if the schedule came
+    back: said so, with what ends it, instead of a plain `running`."""
+    from newsflow.dead_runs import SCHEDULED_PREFIX
+
+    defined = {dag["dag_id"] for dag in scheduled}
+    file_broken = any(Path(e.get("filename") or "").name == SCHEDULED_FILE for e in errors)
+    echo("last runs:")
+    for dag_id, items in sorted(runs.items()):
+        for run in items:
+            note = ""
+            if run["state"] in ("running", "queued") and dag_id.startswith(SCHEDULED_PREFIX) and dag_id not in defined:
+                note = ("  (waits: the file that makes its DAG does not import)" if file_broken else
+                        "  (its schedule is no longer in the sources file: it cannot finish; `newsflow down` or "
+                        "the next `newsflow up` fails it)")
+            echo(f"  {dag_id:<28} {run['state']:<8} {run['run_type']:<10} {run.get('run_after') or ''}  "
+                 f"{run['dag_run_id']}{note}")
 
 
 def stopped_components(state: dict) -> list[str]:

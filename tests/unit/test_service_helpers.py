@@ -136,3 +136,27 @@ def test_a_stopped_scheduler_is_said_first_and_in_the_exit_status_and_ingest_ref
     sources = project_root() / "config" / "sources.demo.yaml"
     assert main(["ingest", "--sources", str(sources)]) == 1
     assert "scheduler is not running" in capsys.readouterr().err
+
+
+def test_a_run_of_a_schedule_the_file_no_longer_has_is_said_to_be_stuck():
+    """Its DAG gone, such a run stays `running` for good (and would resume if the schedule came back): `status`
+    listed it as plain `running`. While the file does not import it only waits."""
+    from newsflow.service import _echo_last_runs
+
+    def run(state, when, run_id):
+        return {"state": state, "run_type": "scheduled", "run_after": when, "dag_run_id": run_id}
+
+    runs = {"news_ingest_every_minute": [run("running", "2026-12-05T13:16:00Z", "scheduled__13:16"),
+                                         run("success", "2026-12-05T13:15:00Z", "scheduled__13:15")],
+            "news_ingest_cron_x_2_x_x_x_x": [run("running", "2026-12-05T13:18:00Z", "scheduled__13:18")],
+            "news_quality": [run("running", "2026-12-05T13:17:00Z", "asset_triggered__1")]}
+    said: list[str] = []
+    _echo_last_runs(runs, [{"dag_id": "news_ingest_cron_x_2_x_x_x_x"}], [], said.append)
+    stuck = [line for line in said if "no longer in the sources file" in line]
+    assert len(stuck) == 1 and "news_ingest_every_minute" in stuck[0] and "scheduled__13:16" in stuck[0]
+    assert stuck[0].endswith("it cannot finish; `newsflow down` or the next `newsflow up` fails it)")
+    said.clear()
+    _echo_last_runs(runs, [], [{"filename": "/srv/dags/news_scheduled.py", "stack_trace": "ConfigError"}],
+                    said.append)
+    waiting = [line for line in said if line.endswith("(waits: the file that makes its DAG does not import)")]
+    assert [line.split()[0] for line in waiting] == ["news_ingest_cron_x_2_x_x_x_x", "news_ingest_every_minute"]
