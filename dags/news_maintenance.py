@@ -20,7 +20,9 @@ Daily, through the 1-slot `duckdb_write` pool (never at the same time as a load)
    flush inlined rows to Parquet, merge adjacent small files (the term table's come out sorted by term), prune
    the term rows of replaced article versions and rewrite the term files mostly pruned, expire snapshots older
    than `retention_days` (default `$NEWSFLOW_SNAPSHOT_RETENTION_DAYS` or 7), delete the files only expired
-   snapshots used (one retention after they expired), and delete orphaned files (older than 6 hours);
+   snapshots used (one retention after they expired), delete orphaned files (older than 6 hours), and delete
+   the quality_checks rows older than `quality_retention_days` (default `$NEWSFLOW_QUALITY_RETENTION_DAYS` or 90;
+   the latest quality run's always stay);
 2. **clean_staging**: remove the staging folders of runs the warehouse records as finished, and of dead runs
    (nothing in them changed for 6 hours); the WARC archive is kept (articles point into it).
 3. **clean_logs**: delete Airflow's log files (task logs, the dag-processor's) not written for `log_retention_days`
@@ -48,16 +50,21 @@ after a schema change (an upgrade) ends the sessions open across it: they must r
         "log_retention_days": Param(None, type=["null", "number"], minimum=0,
                                     description="Keep Airflow's log files this many days (empty: the setting, "
                                                 "default 30)"),
+        "quality_retention_days": Param(None, type=["null", "number"], minimum=1,
+                                        description="Keep quality_checks rows this many days (empty: the setting, "
+                                                    "default 90)"),
     },
 )
 def news_maintenance():
     @newsflow_task(pool="duckdb_write", execution_timeout=timedelta(hours=2))
     def maintain_lake(params: dict | None = None) -> dict:
         from newsflow.config import warehouse_location
-        from newsflow.maintenance import maintain, retention_days
+        from newsflow.maintenance import maintain, quality_retention_days, retention_days
 
         days = (params or {}).get("retention_days")
-        return maintain(warehouse_location(), retention_days=retention_days() if days is None else float(days))
+        quality_days = (params or {}).get("quality_retention_days")
+        return maintain(warehouse_location(), retention_days=retention_days() if days is None else float(days),
+                        quality_days=quality_retention_days() if quality_days is None else float(quality_days))
 
     # staging is cleaned even when compaction failed: the two do not depend on each other's work
     @newsflow_task(execution_timeout=timedelta(hours=1), trigger_rule="all_done")

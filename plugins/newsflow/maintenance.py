@@ -11,6 +11,10 @@ import time
 log = logging.getLogger(__name__)
 
 DEFAULT_RETENTION_DAYS = 7.0
+# a quality run after every load writes a row per check and source: ~1,000 a run with 60 sources, ~100 M a year on
+# a 5-minute schedule, for checks whose history past a season nothing reads (the alerts and the dashboard compare
+# the latest runs)
+DEFAULT_QUALITY_RETENTION_DAYS = 90.0
 # a file younger than this is never taken for an orphan: it may belong to a load still writing its transaction
 ORPHAN_GRACE_HOURS = 6.0
 
@@ -23,8 +27,17 @@ def retention_days() -> float:
     return days_setting("NEWSFLOW_SNAPSHOT_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
 
 
+def quality_retention_days() -> float:
+    """$NEWSFLOW_QUALITY_RETENTION_DAYS (default 90, at least 1): how long quality_checks keeps a quality run's
+    rows (the latest run's always stay)."""
+    from newsflow.env_settings import days_setting
+
+    return days_setting("NEWSFLOW_QUALITY_RETENTION_DAYS", DEFAULT_QUALITY_RETENTION_DAYS, minimum=1)
+
+
 def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION_DAYS,
-             orphan_grace_hours: float = ORPHAN_GRACE_HOURS) -> dict:
+             orphan_grace_hours: float = ORPHAN_GRACE_HOURS,
+             quality_days: float = DEFAULT_QUALITY_RETENTION_DAYS) -> dict:
     """One maintenance pass over the lake at `warehouse`. Each step is its own DuckLake commit, so an interrupted
     pass keeps what it finished; readers are never blocked (they keep reading their snapshot's files until those
     expire). Returns what each step did (rows reported by DuckLake: files written, snapshots expired, files
@@ -45,11 +58,14 @@ def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION
         _step(summary, con, "flushed_inlined", f"call ducklake_flush_inlined_data('{LAKE}')")
         _step(summary, con, "merged_files", f"call ducklake_merge_adjacent_files('{LAKE}')")
         summary["pruned_term_rows"] = prune_stale_terms(con)
+        summary["expired_quality_rows"] = _expire_quality_checks(con, quality_days)
         # Files of article_terms that are mostly pruned rows are rewritten without them. Only that table's: in DuckLake
         # 1.5.5 a rewrite of a table whose rows were UPDATEd (articles, runs, http_cache) makes time travel to a
         # snapshot between a row's insert and its update show the updated values (a run `loaded` and finished at
         # once), a snapshot's answer changed by maintenance. The term table is only ever inserted and deleted.
+        # (quality_checks is as safe: a rerun's rows are deleted and inserted again, never updated)
         _step(summary, con, "rewritten_files", f"call ducklake_rewrite_data_files('{LAKE}', 'article_terms')")
+        _step(summary, con, "rewritten_quality_files", f"call ducklake_rewrite_data_files('{LAKE}', 'quality_checks')")
         _step(summary, con, "expired_snapshots",
               f"call ducklake_expire_snapshots('{LAKE}', older_than => now() - to_seconds({retention_days * 86400!r}))")
         _step(summary, con, "deleted_files",
@@ -61,6 +77,20 @@ def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION
     finally:
         con.close()
     return summary
+
+
+def _expire_quality_checks(con, days: float) -> int:
+    """Delete the quality_checks rows of runs checked more than `days` ago, but for the latest run (a service
+    stopped for months still shows what its last quality run found); one transaction, returns the rows deleted."""
+    from newsflow.warehouse import in_transaction
+
+    deleted: list[int] = []
+    in_transaction(con, lambda: deleted.append(con.execute(
+        "delete from quality_checks where checked_at < now() - to_seconds($s) "
+        "and run_id <> (select run_id from quality_checks order by checked_at desc limit 1)",
+        {"s": days * 86400}).fetchone()[0]))
+    log.info("expired %d quality_checks rows (kept %g days)", deleted[0], days)
+    return deleted[0]
 
 
 def _step(summary: dict, con, name: str, sql: str) -> None:

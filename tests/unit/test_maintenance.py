@@ -183,3 +183,35 @@ def test_the_term_files_of_many_indexing_steps_become_one_even_when_articles_cha
     assert con.execute("select count(*) from ducklake_list_files('lake', 'article_terms')").fetchone()[0] == 1
     assert con.execute("select count(*) from article_terms where term = 'changed'").fetchone()[0] == 3
     con.close()
+
+
+def test_quality_checks_keep_their_retention_and_always_the_latest_run(tmp_path):
+    """A quality run after every load writes a row per check and source, ~100 M a year on a 5-minute schedule: rows
+    older than the retention go, but for the latest run's (a service stopped for months still shows what it found);
+    the files they filled are rewritten without them."""
+    from datetime import UTC, datetime, timedelta
+
+    from newsflow.quality_checks import write_checks
+
+    lake = tmp_path / "lake"
+    con = warehouse.open_for_write(lake)
+    now = datetime.now(UTC)
+    rows = [{"check_name": "volume_latest_day", "source": f"s{i}", "observed": 1.0, "expected": "x",
+             "status": "pass", "details": None} for i in range(50)]
+    for run_id, age in (("q-old", 200), ("q-season", 80), ("q-new", 1)):
+        write_checks(con, run_id, rows, checked_at=now - timedelta(days=age))
+    con.close()
+
+    summary = maintenance.maintain(str(lake), retention_days=0, orphan_grace_hours=0, quality_days=90)
+
+    assert summary["expired_quality_rows"] == 50
+    con = warehouse.connect(lake, read_only=True)
+    assert con.execute("select run_id, count(*) from quality_checks group by all order by 1").fetchall() == [
+        ("q-new", 50), ("q-season", 50)]
+    con.close()
+    # stopped for a year: the latest run stays whatever its age
+    later = maintenance.maintain(str(lake), retention_days=0, orphan_grace_hours=0, quality_days=1)
+    assert later["expired_quality_rows"] == 50
+    con = warehouse.connect(lake, read_only=True)
+    assert con.execute("select distinct run_id from quality_checks").fetchall() == [("q-new",)]
+    con.close()
