@@ -15,6 +15,8 @@ DEFAULT_RETENTION_DAYS = 7.0
 # a 5-minute schedule, for checks whose history past a season nothing reads (the alerts and the dashboard compare
 # the latest runs)
 DEFAULT_QUALITY_RETENTION_DAYS = 90.0
+# a run loaded this long ago and not accounted for was stopped: longer than any run's index_terms step
+STALE_LOADED_HOURS = 24.0
 # a file younger than this is never taken for an orphan: it may belong to a load still writing its transaction
 ORPHAN_GRACE_HOURS = 6.0
 
@@ -58,7 +60,8 @@ def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION
         _step(summary, con, "flushed_inlined", f"call ducklake_flush_inlined_data('{LAKE}')")
         _step(summary, con, "merged_files", f"call ducklake_merge_adjacent_files('{LAKE}')")
         summary["pruned_term_rows"] = prune_stale_terms(con)
-        summary["expired_quality_rows"] = _expire_quality_checks(con, quality_days)
+        summary["expired_quality_rows"] = _changed_rows(con, "expire_quality_checks", {"seconds": quality_days * 86400})
+        summary["interrupted_runs"] = _changed_rows(con, "interrupt_stale_runs", {"seconds": STALE_LOADED_HOURS * 3600})
         # Files of article_terms that are mostly pruned rows are rewritten without them. Only that table's: in DuckLake
         # 1.5.5 a rewrite of a table whose rows were UPDATEd (articles, runs, http_cache) makes time travel to a
         # snapshot between a row's insert and its update show the updated values (a run `loaded` and finished at
@@ -79,18 +82,16 @@ def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION
     return summary
 
 
-def _expire_quality_checks(con, days: float) -> int:
-    """Delete the quality_checks rows of runs checked more than `days` ago, but for the latest run (a service
-    stopped for months still shows what its last quality run found); one transaction, returns the rows deleted."""
-    from newsflow.warehouse import in_transaction
+def _changed_rows(con, name: str, params: dict) -> int:
+    """One statement of sql/maintenance in its own transaction; returns the rows it changed."""
+    from newsflow.config import sql_dir
+    from newsflow.warehouse import in_transaction, statements
 
-    deleted: list[int] = []
-    in_transaction(con, lambda: deleted.append(con.execute(
-        "delete from quality_checks where checked_at < now() - to_seconds($s) "
-        "and run_id <> (select run_id from quality_checks order by checked_at desc limit 1)",
-        {"s": days * 86400}).fetchone()[0]))
-    log.info("expired %d quality_checks rows (kept %g days)", deleted[0], days)
-    return deleted[0]
+    (statement,) = statements((sql_dir() / "maintenance" / f"{name}.sql").read_text(encoding="utf-8"))
+    changed: list[int] = []
+    in_transaction(con, lambda: changed.append(con.execute(statement, params).fetchone()[0]))
+    log.info("%s: %d rows", name, changed[0])
+    return changed[0]
 
 
 def _step(summary: dict, con, name: str, sql: str) -> None:

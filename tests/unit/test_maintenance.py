@@ -215,3 +215,24 @@ def test_quality_checks_keep_their_retention_and_always_the_latest_run(tmp_path)
     con = warehouse.connect(lake, read_only=True)
     assert con.execute("select distinct run_id from quality_checks").fetchall() == [("q-new",)]
     con.close()
+
+
+def test_a_run_loaded_a_day_ago_and_never_accounted_for_is_marked_interrupted(tmp_path):
+    """A load marks its own DAG's earlier unfinished runs `interrupted`; the last run of a schedule taken out of
+    the sources file had no later load to do it and stayed `loaded` for good."""
+    lake = tmp_path / "lake"
+    con = warehouse.open_for_write(lake)
+    con.execute("""
+        insert into runs (run_id, dag_id, status, started_at, loaded_at, finished_at) values
+        ('retired', 'news_ingest_every_2m', 'loaded', now() - interval 50 hour, now() - interval 49 hour, null),
+        ('in_flight', 'news_ingest_hourly', 'loaded', now() - interval 2 hour, now() - interval 1 hour, null),
+        ('done', 'news_ingest_hourly', 'succeeded', now() - interval 50 hour, now() - interval 49 hour,
+         now() - interval 49 hour)""")
+    con.close()
+
+    assert maintenance.maintain(str(lake), retention_days=7)["interrupted_runs"] == 1
+
+    con = warehouse.connect(lake, read_only=True)
+    assert con.execute("select run_id, status, finished_at is not null from runs order by run_id").fetchall() == [
+        ("done", "succeeded", True), ("in_flight", "loaded", False), ("retired", "interrupted", True)]
+    con.close()
