@@ -156,3 +156,12 @@ def test_randomly_damaged_sources_files_load_or_say_why():
 def test_a_utf16_pair_written_as_two_escapes_is_one_character():
     config = parse_sources('sources:\n  - {name: a, kind: urls, urls: ["https://x.example/\\ud83d\\udd25"]}\n')
     assert config.sources[0].urls == ["https://x.example/\U0001f525"]
+
+
+def test_body_bounds_may_meet_but_not_cross():
+    """min_body_chars above max_body_chars rejects every article of every source: refused, naming both."""
+    source = '  - {name: a, kind: feed, url: "http://x"}\n'
+    assert parse_sources(f"settings: {{min_body_chars: 500, max_body_chars: 500}}\nsources:\n{source}").settings \
+        .min_body_chars == 500
+    with pytest.raises(ConfigError, match="min_body_chars is larger than max_body_chars"):
+        parse_sources(f"settings: {{min_body_chars: 501, max_body_chars: 500}}\nsources:\n{source}")

@@ -31,7 +31,7 @@ def test_without_a_default_unscheduled_sources_stay_manual():
     assert config.schedule_groups() == {"15m": ["b"], "@hourly": ["c"], "0 6 * * 1-5": ["e"], "1h": ["f"]}
 
 
-@pytest.mark.parametrize("bad", ["every day", "61 * * * *", "30s", "@often", "* * * *"])
+@pytest.mark.parametrize("bad", ["every day", "61 * * * *", "30s", "59s", "@often", "* * * *"])
 def test_a_bad_schedule_names_the_entry(bad):
     text = f'sources:\n  - {{name: mysource, kind: feed, url: "http://x", schedule: "{bad}"}}\n'
     with pytest.raises(ConfigError) as error:
@@ -129,3 +129,8 @@ def test_a_zoned_schedule_runs_at_the_newsrooms_clock_time_through_daylight_savi
         "2027-07-13T06:00:00+00:00"
     assert next_run_after(dags["news_ingest_every_15m"], "2027-07-12T10:07:00+00:00") == \
         "2027-07-12T10:07:00+00:00"  # a duration's first run is at once
+
+
+def test_a_minute_is_the_shortest_schedule_and_a_schedule_of_one_is_taken():
+    config = parse_sources('sources:\n  - {name: a, kind: feed, url: "http://x", schedule: "60s"}\n')
+    assert config.schedule_of("a") == "60s"
