@@ -1,5 +1,6 @@
-"""`kill -9` of the task process during fetch_extract: `newsflow ingest` returns (no waiting on orphaned
-pipes), the extraction workers die with it, and a rerun accounts for every URL exactly once."""
+"""A run stopped during fetch_extract: `kill -9` of the task process (`newsflow ingest` returns, no waiting on
+orphaned pipes; the extraction workers die with it) or SIGTERM to `newsflow ingest` (the whole run stops with
+it); either way a rerun accounts for every URL exactly once."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -26,16 +29,31 @@ PAGES = 80  # above the serial threshold: the extraction pool starts
 
 def slow_site_run(tmp_path, server, airflow_home) -> tuple[list[str], dict, list[str]]:
     """A urls source of PAGES slow pages (the extraction pool starts); returns the urls, the environment of a run on
-    its own Airflow home and data dir, and the `newsflow ingest` command."""
+    the test's Airflow home and its own data dir, and the `newsflow ingest` command."""
     urls = [server.url(f"/slow/story-{i}?s=0.4") for i in range(PAGES)]
     (tmp_path / "urls.txt").write_text("\n".join(urls) + "\n")
     (tmp_path / "sources.yaml").write_text(
         f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n"
         "  host_concurrency: 2\n  max_tries: 1\n  extract_workers: 2\n"
         "sources:\n  - {name: slow, kind: urls, urls_file: urls.txt}\n")
-    return urls, {"AIRFLOW_HOME": str(airflow_home), "NEWSFLOW_DATA_DIR": str(tmp_path / "data"),
+    return urls, {**os.environ, "AIRFLOW_HOME": str(airflow_home), "NEWSFLOW_DATA_DIR": str(tmp_path / "data"),
                   "NEWSFLOW_WAREHOUSE": str(tmp_path / "data" / "warehouse")}, [
         *NEWSFLOW, "ingest", "--sources", str(tmp_path / "sources.yaml")]
+
+
+def started(command: list[str], env: dict) -> tuple[subprocess.Popen, list[str], threading.Thread]:
+    """`newsflow ingest` started, its output collected by a thread as it comes."""
+    cli = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(cli.stdout), daemon=True)
+    reader.start()
+    return cli, output, reader
+
+
+def killed_if_running(cli: subprocess.Popen) -> None:
+    if cli.poll() is None:
+        kill(cli.pid, signal.SIGKILL)
+        cli.wait(10)
 
 
 def wait_for_extraction_workers(cli: subprocess.Popen, output: list[str]) -> tuple[int, list[int], list[int]]:
@@ -63,39 +81,40 @@ def assert_rerun_accounts_every_url_once(command, env, data: Path, urls: list[st
     return new_run_id
 
 
-def test_kill_9_of_the_task_process_during_fetch_extract(tmp_path, airflow_home):
-    data = tmp_path / "data"
+@contextmanager
+def ingest_in_fetch_extract(tmp_path, airflow_home):
+    """`newsflow ingest` of the slow site, once the run is in fetch_extract with its extraction workers: yields
+    what a test needs to stop it and look, and kills what the test left running."""
     with FaultServer() as server:
-        urls, run_env, command = slow_site_run(tmp_path, server, airflow_home)
-        env = {**os.environ, **run_env}
-        cli = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
-        output: list[str] = []
-        reader = threading.Thread(target=lambda: output.extend(cli.stdout), daemon=True)
-        reader.start()
+        urls, env, command = slow_site_run(tmp_path, server, airflow_home)
+        cli, output, reader = started(command, env)
         try:
             task, workers, tracker = wait_for_extraction_workers(cli, output)
-            kill(task, signal.SIGKILL)
-            killed_at = time.monotonic()
-            cli.wait(timeout=60)  # raises TimeoutExpired if the CLI hangs on orphaned pipes
-            returned_after = time.monotonic() - killed_at
+            yield SimpleNamespace(urls=urls, env=env, command=command, cli=cli, output=output, reader=reader,
+                                  task=task, workers=workers, tracker=tracker)
         finally:
-            if cli.poll() is None:
-                kill(cli.pid, signal.SIGKILL)
-                cli.wait(10)
-        reader.join(10)
-        assert cli.returncode != 0
+            killed_if_running(cli)
+            reader.join(10)
+
+
+def test_kill_9_of_the_task_process_during_fetch_extract(tmp_path, airflow_home):
+    with ingest_in_fetch_extract(tmp_path, airflow_home) as run:
+        kill(run.task, signal.SIGKILL)
+        killed_at = time.monotonic()
+        run.cli.wait(timeout=60)  # raises TimeoutExpired if the CLI hangs on orphaned pipes
+        returned_after = time.monotonic() - killed_at
+        assert run.cli.returncode != 0
         assert returned_after < 60
-        assert wait_gone(workers + tracker, 10) == []
-        assert not any(alive(p) for p in workers)
+        assert wait_gone(run.workers + run.tracker, 10) == []
+        assert not any(alive(p) for p in run.workers)
 
         # the killed run is still `running` in Airflow's metadata: the service marks it failed when it starts
-        run_id, states = fail_dead_run_on_service_start(env, tmp_path / "sources.yaml")
+        run_id, states = fail_dead_run_on_service_start(run.env, tmp_path / "sources.yaml")
         assert states == {"failed"} or states <= {"failed", "skipped", "success", "upstream_failed"}, states
         assert "running" not in states and "queued" not in states
 
         # the rerun accounts for every URL once
-        new_run_id = assert_rerun_accounts_every_url_once(command, env, data, urls)
+        new_run_id = assert_rerun_accounts_every_url_once(run.command, run.env, tmp_path / "data", run.urls)
     assert new_run_id != run_id
     print(f"CLI returned {returned_after:.1f} s after kill -9 of the task process")
 
@@ -103,35 +122,25 @@ def test_kill_9_of_the_task_process_during_fetch_extract(tmp_path, airflow_home)
 def test_sigterm_to_newsflow_ingest_stops_its_run_and_every_process_of_it(tmp_path, airflow_home):
     """A supervisor's or a job timeout's SIGTERM to `newsflow ingest` (no service): by default it ended the command
     alone, and the run, in a process group of its own, went on unseen, `airflow dags test` ignoring SIGTERM."""
-    data = tmp_path / "data"
-    with FaultServer() as server:
-        urls, run_env, command = slow_site_run(tmp_path, server, airflow_home)
-        env = {**os.environ, **run_env}
-        cli = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
-        output: list[str] = []
-        reader = threading.Thread(target=lambda: output.extend(cli.stdout), daemon=True)
-        reader.start()
+    with ingest_in_fetch_extract(tmp_path, airflow_home) as run:
+        run.cli.send_signal(signal.SIGTERM)
         try:
-            task, workers, tracker = wait_for_extraction_workers(cli, output)
-            cli.send_signal(signal.SIGTERM)
-            cli.wait(timeout=60)
+            run.cli.wait(timeout=60)
         finally:
-            if cli.poll() is None:
-                kill(cli.pid, signal.SIGKILL)
-                cli.wait(10)
-            left = wait_gone([task, *workers, *tracker], 10)
+            left = wait_gone([run.task, *run.workers, *run.tracker], 10)
             for pid in left:
                 kill(pid, signal.SIGKILL)
-        reader.join(10)
-        said = "".join(output)
-        assert cli.returncode == 128 + signal.SIGTERM, said[-3000:]
+        run.reader.join(10)  # the command has ended: its output is complete once the pipe is read
+        said = "".join(run.output)
+        assert run.cli.returncode == 128 + signal.SIGTERM, said[-3000:]
         assert left == [], [cmdline(p) for p in left]
         [stopped] = [line for line in said.splitlines() if "stopped (SIGTERM)" in line]
         assert stopped.startswith("newsflow: news_ingest run manual__"), stopped
         assert "Traceback" not in said, said[-3000:]
         # nothing of the stopped run was loaded; the next run fetches and accounts every URL once
-        assert_rerun_accounts_every_url_once(command, env, data, urls)
+        assert_rerun_accounts_every_url_once(run.command, run.env, tmp_path / "data", run.urls)
+
+
 def fail_dead_run_on_service_start(env: dict, sources: Path) -> tuple[str, set[str]]:
     """`newsflow up` on the killed run's Airflow home marks the dead run failed before any scheduled run (long
     before the scheduler's 5-minute heartbeat timeout would); returns its run id and its task instances' states,
