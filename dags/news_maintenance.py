@@ -18,12 +18,12 @@ Daily, through the 1-slot `duckdb_write` pool (never at the same time as a load)
 
 1. **maintain_lake**: index the articles no `index_terms` task reached (the term table behind `term_coverage`),
    flush inlined rows to Parquet, merge adjacent small files (the term table's come out sorted by term), prune
-   the term rows of replaced article versions and rewrite the term files mostly pruned, expire snapshots older
-   than `retention_days` (default `$NEWSFLOW_SNAPSHOT_RETENTION_DAYS` or 7), delete the files only expired
-   snapshots used (one retention after they expired), delete orphaned files (older than 6 hours), and delete
-   the quality_checks rows older than `quality_retention_days` (default `$NEWSFLOW_QUALITY_RETENTION_DAYS` or 90;
-   the latest quality run's always stay), and mark `interrupted` the runs loaded over a day ago and never accounted
-   for (a retired schedule's last run);
+   the term rows of replaced article versions, delete the quality_checks rows older than
+   `quality_retention_days` (default `$NEWSFLOW_QUALITY_RETENTION_DAYS` or 90; the latest quality run's always
+   stay), mark `interrupted` the runs loaded over a day ago and never accounted for (a retired schedule's last
+   run), rewrite the files of those two tables mostly deleted, expire snapshots older than `retention_days`
+   (default `$NEWSFLOW_SNAPSHOT_RETENTION_DAYS` or 7), delete the files only expired snapshots used (one
+   retention after they expired), and delete orphaned files (older than 6 hours);
 2. **clean_staging**: remove the staging folders of runs the warehouse records as finished, and of dead runs
    (nothing in them changed for 6 hours); the WARC archive is kept (articles point into it).
 3. **clean_logs**: delete Airflow's log files (task logs, the dag-processor's) not written for `log_retention_days`
