@@ -1,6 +1,7 @@
 """The service's housekeeper: Airflow's own `airflow db clean` on the metadata database, once a day, for the run
 history older than NEWSFLOW_METADATA_RETENTION_DAYS (default 30). Airflow 3 lets no task reach that database, so
 `newsflow up` runs this beside the scheduler instead of a news_maintenance task (`newsflow clean-metadata` by hand).
+It also watches the service's other components: one that died is said in its log and posted to the alert webhook.
 """
 
 from __future__ import annotations
@@ -69,6 +70,56 @@ def run_forever(first: float = FIRST_CLEAN_S, every: float = EVERY_S, echo=print
             time.sleep(every)
 
 
+WATCH_S = 60.0
+
+
+def stopped_for_good(state: dict | None, seen_stopped: set[str], told: set[str]) -> list[str]:
+    """The components of the service (`state`, its service.json) found stopped at this look and the one before, not
+    told yet: those to say now. A component found stopped once may be `newsflow down` at work, which ends the
+    housekeeper within seconds; nothing restarts one stopped a minute later (a kill, the OOM killer). `seen_stopped`
+    and `told` carry over between looks; a component running again is forgotten."""
+    from newsflow.service import stopped_components
+
+    stopped = set(stopped_components(state)) - {"housekeeper"} if state else set()
+    new = sorted((stopped & seen_stopped) - told)
+    seen_stopped.clear()
+    seen_stopped.update(stopped)
+    told.intersection_update(stopped)
+    told.update(new)
+    return new
+
+
+def component_message(name: str, state: dict) -> dict:
+    text = (f"newsflow: the service's {name} (pid {state['pids'][name]}) has stopped and nothing restarts it"
+            + ("; no scheduled run starts until `newsflow down`, then `newsflow up`" if name == "scheduler" else
+               "; `newsflow down`, then `newsflow up`") + f"\n{state['url']}")
+    return {"text": text, "newsflow": {"kind": "component_stopped", "component": name, "pid": state["pids"][name]}}
+
+
+def watch_forever(every: float = WATCH_S, echo=print, looks: int | None = None) -> None:
+    """Look at the service's components every `every` seconds (`looks` times, or until stopped)."""
+    from newsflow.alerts import AlertError, alert_settings, post
+    from newsflow.service import read_state
+
+    seen_stopped: set[str] = set()
+    told: set[str] = set()
+    while looks is None or looks > 0:
+        looks = None if looks is None else looks - 1
+        state = read_state()
+        for name in stopped_for_good(state, seen_stopped, told):
+            echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: the {name} (pid {state['pids'][name]})"
+                 " has stopped; nothing restarts it: `newsflow down`, then `newsflow up`")
+            try:
+                settings = alert_settings()
+                if settings.webhook:
+                    post(settings.webhook, component_message(name, state))
+            except (AlertError, ValueError) as exc:
+                echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: could not post it ({exc})")
+            sys.stdout.flush()
+        if looks != 0:
+            time.sleep(every)
+
+
 def last_said(log: Path, tail_bytes: int = 16_384) -> str | None:
     """The housekeeper's latest line in its log (`newsflow status` shows it), or None."""
     try:
@@ -82,6 +133,9 @@ def last_said(log: Path, tail_bytes: int = 16_384) -> str | None:
 
 
 def main() -> int:
+    import threading
+
+    threading.Thread(target=watch_forever, name="component-watch", daemon=True).start()
     run_forever()
     return 0
 

@@ -160,3 +160,41 @@ def test_a_run_of_a_schedule_the_file_no_longer_has_is_said_to_be_stuck():
                     said.append)
     waiting = [line for line in said if line.endswith("(waits: the file that makes its DAG does not import)")]
     assert [line.split()[0] for line in waiting] == ["news_ingest_cron_x_2_x_x_x_x", "news_ingest_every_minute"]
+
+
+def test_the_housekeeper_tells_a_component_that_stopped_for_good_once(tmp_path, monkeypatch):
+    """Nothing restarts a component that died; its line in `status` was the only sign. The housekeeper says it in
+    its log and posts it to the webhook, once, after two looks (`newsflow down` stops the housekeeper within
+    seconds of the others, and must not be announced as a crash)."""
+    import json
+    import subprocess
+
+    from newsflow import service
+    from newsflow.housekeeper import stopped_for_good, watch_forever
+    from tests.support.webhook import Webhook
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    state = {"url": "http://127.0.0.1:8080", "pids": {"api-server": os.getpid(), "scheduler": dead.pid,
+                                                      "housekeeper": dead.pid}}
+    seen, told = set(), set()
+    assert stopped_for_good(state, seen, told) == []  # one look: maybe `newsflow down` at work
+    assert stopped_for_good(state, seen, told) == ["scheduler"]
+    assert stopped_for_good(state, seen, told) == []  # told once
+    assert stopped_for_good({**state, "pids": {"scheduler": os.getpid()}}, seen, told) == []  # running again
+    assert stopped_for_good(state, seen, told) == [] and stopped_for_good(state, seen, told) == ["scheduler"]
+    assert stopped_for_good(None, seen, told) == []  # the service is down: nothing to watch
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    service.state_file().parent.mkdir(parents=True)
+    service.state_file().write_text(json.dumps(state))
+    said: list[str] = []
+    with Webhook() as hook:
+        monkeypatch.setenv("NEWSFLOW_ALERT_WEBHOOK", hook.url)
+        watch_forever(every=0, echo=said.append, looks=3)
+    assert [p["newsflow"] for p in hook.posts] == [{"kind": "component_stopped", "component": "scheduler",
+                                                    "pid": dead.pid}]
+    assert hook.posts[0]["text"].startswith(f"newsflow: the service's scheduler (pid {dead.pid}) has stopped and "
+                                            "nothing restarts it; no scheduled run starts until")
+    assert len(said) == 1 and said[0].endswith(f"newsflow housekeeper: the scheduler (pid {dead.pid}) has stopped; "
+                                               "nothing restarts it: `newsflow down`, then `newsflow up`")
