@@ -457,3 +457,19 @@ def test_a_warning_told_at_level_warn_that_stops_warning_still_recovers(tmp_path
             send_quality_alerts(f"q{i}", str(lake), settings=AlertSettings(hook.url, level="warn"))
     assert [(p["newsflow"]["run_id"], len(p["newsflow"]["raised"]), len(p["newsflow"]["cleared"]))
             for p in hook.posts] == [("q0", 1, 0), ("q2", 0, 1)]
+
+
+def test_a_fail_that_eases_to_a_warning_is_no_news_at_level_warn(tmp_path):
+    """quality_changes at level warn: fail -> warn stays at the level but got better, so it is neither raised nor
+    cleared (the `now > before` rule); pass -> warn beside it is raised."""
+    lake = tmp_path / "lake"
+    quality_run(lake, "q0", T0, [check("volume", "fail", "alpha"), check("nulls", "pass", "alpha")])
+    quality_run(lake, "q1", T0 + timedelta(minutes=15),
+                [check("volume", "warn", "alpha"), check("nulls", "warn", "alpha")])
+    con = connect(lake, read_only=True)
+    try:
+        changes = quality_changes(con, "q1", "warn")
+    finally:
+        con.close()
+    assert names(changes["raised"]) == [("nulls", "alpha")]
+    assert changes["cleared"] == []

@@ -150,3 +150,134 @@ def test_a_page_fetched_before_the_stored_one_never_replaces_it(tmp_path, monkey
     assert logged == [("manual", "loaded", "new"), ("scheduled", "skipped", "superseded"),
                       ("another", "unchanged", "same_content")]
     assert stored == [("Talks resume", updated["body"], updated["fetched_at"], "manual", "another")]
+
+
+def test_a_body_changed_at_the_same_length_gets_a_new_article_seq(tmp_path, monkeypatch):
+    """04_merge_articles.sql keeps article_seq only when title, body_hash and length all match: a body edited at the
+    same length (Monday -> Friday) is new text, so it needs a new seq or the term index keeps the old text's terms."""
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    story = record("alpha", 1, D1, "Talks", WIRE)
+    edited = record("alpha", 1, D1, "Talks", WIRE.replace("Monday", "Friday"))
+    assert (edited["body_chars"], edited["title"]) == (story["body_chars"], story["title"])
+    assert edited["body_hash"] != story["body_hash"]
+
+    def seq():
+        con = warehouse.connect(tmp_path / "w", read_only=True)
+        try:
+            return con.execute("select article_seq, body from articles").fetchall()
+        finally:
+            con.close()
+
+    load(tmp_path, "run1", {"alpha": [story]})
+    [(first, _)] = seq()
+    load(tmp_path, "run2", {"alpha": [edited]})
+    [(second, body)] = seq()
+    assert body == edited["body"]
+    assert second != first
+
+
+def test_an_article_that_stops_being_a_copy_loses_its_duplicate_link(tmp_path, monkeypatch):
+    """05_mark_duplicates.sql clears the link of a touched article that no longer matches anything: a copy whose
+    text changed to a story of its own must not stay marked as a duplicate of the original."""
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    story, copy = record("alpha", 1, D1, "Talks resume", WIRE), record("beta", 1, D2, "Talks resume (wire)", WIRE)
+    load(tmp_path, "run1", {"alpha": [story], "beta": [copy]})
+    assert {r[0]: r[7:9] for r in rows(tmp_path / "w")}[copy["article_id"]] == (story["article_id"], "exact")
+
+    rewritten = record("beta", 1, D2, "Port strike", PORT)
+    load(tmp_path, "run2", {"beta": [rewritten]})
+    assert {r[0]: r[7:9] for r in rows(tmp_path / "w")} == {
+        story["article_id"]: (None, None), copy["article_id"]: (None, None)}
+
+
+def test_a_near_copy_is_linked_within_three_simhash_bits_and_not_beyond(tmp_path, monkeypatch):
+    """05_mark_duplicates.sql links a body of 300+ characters to an earlier one whose SimHash is at most 3 bits
+    away (kind 'near'); 4 bits away (7 from the near copy) is another story. SimHashes are set by hand."""
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    long_wire = " ".join([WIRE] * 4)
+    original = record("alpha", 1, D1, "Talks resume", long_wire)
+    near = record("beta", 1, D2, "Talks resume (wire)", long_wire + " Officials gave no details.",
+                  simhash=original["simhash"] ^ 0b111)
+    far = record("gamma", 1, D2, "Talks resume (rewrite)", long_wire + " Officials said little.",
+                 simhash=original["simhash"] ^ 0b11110000)
+    assert len(long_wire) >= 300 and len({original["body_hash"], near["body_hash"], far["body_hash"]}) == 3
+    load(tmp_path, "run1", {"alpha": [original]})
+    load(tmp_path, "run2", {"beta": [near], "gamma": [far]})
+    assert {r[0]: r[7:9] for r in rows(tmp_path / "w")} == {
+        original["article_id"]: (None, None), near["article_id"]: (original["article_id"], "near"),
+        far["article_id"]: (None, None)}
+
+
+def article_seqs(path) -> dict[str, int]:
+    con = warehouse.connect(path, read_only=True)
+    try:
+        return dict(con.execute("select article_id, article_seq from articles").fetchall())
+    finally:
+        con.close()
+
+
+def test_a_reextraction_that_keeps_the_text_keeps_its_article_seq(tmp_path, monkeypatch):
+    """04_merge_articles.sql: a rewrite with the same title and body (here a new extractor_version) keeps
+    article_seq, so the term rows already indexed for that text still join and nothing is indexed again."""
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    story = record("alpha", 1, D1, "Talks", WIRE)
+    load(tmp_path, "run1", {"alpha": [story]})
+    before = article_seqs(tmp_path / "w")
+    load(tmp_path, "run2", {"alpha": [{**story, "author": "Staff reporter", "extractor_version": "test-2"}]})
+    assert article_seqs(tmp_path / "w") == before
+
+
+def test_article_seqs_stay_unique_when_staging_numbers_from_zero(tmp_path, monkeypatch):
+    """Discover numbers a source's URLs from 0, and 01_decide_outcomes.sql gives new_seq = the lake's largest
+    article_seq + 1 + seq: a new article at seq 0 must not take the seq of the article stored last."""
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    first, second = record("alpha", 0, D1, "Talks", WIRE), record("beta", 0, D2, "Port strike", PORT)
+    load(tmp_path, "run1", {"alpha": [first]})
+    load(tmp_path, "run2", {"beta": [second]})
+    seqs = article_seqs(tmp_path / "w")
+    assert seqs[second["article_id"]] > seqs[first["article_id"]]
+
+
+def test_an_exact_copy_links_to_the_same_text_before_a_nearer_looking_one(tmp_path, monkeypatch):
+    """05_mark_duplicates.sql ranks an exact match (same body_hash) before a near one (SimHash within 3 bits): a
+    copy of A whose SimHash is also close to N links to A as 'exact', not to N as 'near'."""
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    long_wire = " ".join([WIRE] * 4)
+    original = record("alpha", 1, D1, "Talks resume", long_wire)
+    near = record("beta", 1, D1, "Talks resume (wire)", long_wire + " Officials gave no details.",
+                  simhash=original["simhash"] ^ 0b11)
+    load(tmp_path, "run1", {"beta": [near]})
+    load(tmp_path, "run2", {"alpha": [original]})
+    copy = record("gamma", 1, D2, "Talks resume (copy)", long_wire)
+    load(tmp_path, "run3", {"gamma": [copy]})
+    links = {r[0]: r[7:9] for r in rows(tmp_path / "w")}
+    assert links[copy["article_id"]] == (original["article_id"], "exact")
+
+
+def test_copies_stored_in_one_run_at_one_time_link_to_the_smallest_id_only(tmp_path, monkeypatch):
+    """05_mark_duplicates.sql: two copies inserted by the same load and published at the same instant tie on both;
+    the smaller article_id is the original and keeps no link (never a link each way)."""
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    one, two = record("alpha", 1, D1, "Talks resume", WIRE), record("beta", 1, D1, "Talks resume (wire)", WIRE)
+    assert one["published_at"] == two["published_at"]
+    first, second = sorted((one, two), key=lambda r: r["article_id"])
+    load(tmp_path, "run1", {"alpha": [one], "beta": [two]})
+    assert {r[0]: r[7:9] for r in rows(tmp_path / "w")} == {
+        first["article_id"]: (None, None), second["article_id"]: (first["article_id"], "exact")}
+
+
+def test_a_load_with_a_new_and_a_changed_article_stores_each_once(tmp_path, monkeypatch):
+    """03_insert_new_articles.sql inserts only articles the lake does not hold (`not stored`); a changed one is
+    rewritten by 04's MERGE. Both kinds in one load (03 runs only then) must still leave one row per article_id."""
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    story = record("alpha", 1, D1, "Talks", WIRE)
+    load(tmp_path, "run1", {"alpha": [story]})
+    changed = record("alpha", 1, D1, "Talks resume", WIRE + " Officials gave no details.")
+    new = record("alpha", 2, D2, "Port strike", PORT)
+    load(tmp_path, "run2", {"alpha": [changed, new]})
+    con = warehouse.connect(tmp_path / "w", read_only=True)
+    try:
+        stored = con.execute("select article_id, title from articles order by title").fetchall()
+    finally:
+        con.close()
+    assert stored == [(new["article_id"], "Port strike"), (story["article_id"], "Talks resume")]

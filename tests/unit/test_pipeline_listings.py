@@ -226,3 +226,24 @@ def test_a_listing_found_at_another_address_loads_what_it_lists(tmp_path, data_e
     [rows] = query(data_env, "select url, outcome, reason from fetch_log order by url_kind = 'article', seq")
     base = server.url("")
     assert [(url.removeprefix(base), outcome, reason) for url, outcome, reason in rows] == expected
+
+
+def test_a_source_filter_string_names_sources_however_it_is_spaced(tmp_path, data_env):
+    """plan_run takes the DAG's `sources` conf as one comma-separated string: blanks around a name and empty items
+    are ignored, so " beta , alpha,," plans beta and alpha (in the file's order), not an unknown " beta "."""
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n" + "".join(
+        f"  - {{name: {name}, kind: urls, urls: ['https://{name}.example/']}}\n" for name in ("alpha", "beta", "gamma")))
+    assert [job.name for job in plan_run(str(sources), " beta , alpha,,", "r1")] == ["alpha", "beta"]
+
+
+def test_a_relative_sources_file_in_the_working_directory_beats_the_projects(tmp_path, data_env, monkeypatch):
+    """A relative sources file is read from the working directory when it is there; the project root is only the
+    fallback (config/sources.yaml exists in both here), or a worker would silently run the project's sources."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "sources.yaml").write_text(
+        "sources:\n  - {name: only_here, kind: urls, urls: ['https://here.example/']}\n")
+    monkeypatch.chdir(tmp_path)
+    jobs = plan_run("config/sources.yaml", None, "r1")
+    assert [job.name for job in jobs] == ["only_here"]
+    assert jobs[0].sources_file == str(tmp_path.resolve() / "config" / "sources.yaml")

@@ -206,3 +206,26 @@ def test_a_google_alerts_link_is_its_target_without_a_request_to_google(tmp_path
         "select outcome, reason from fetch_log where run_id = 'r2' and url_kind = 'article'").fetchall() == [
         ("unchanged", "not_due")]
     assert (site.hits - before).keys() <= {"/robots.txt"}
+
+
+def test_a_304_leaves_the_validators_the_200_stored(tmp_path, data_env, site):
+    """09_http_cache.sql takes validators from 2xx answers only: a 304 has no body, so letting it overwrite the
+    cache row would drop the stored content_sha1 and WARC record and say last_status 304."""
+    ingest(tmp_path, site, "r1", ("wire", ["/etag/c"]))
+    cached = "select etag, content_sha1, warc_file, warc_offset, last_status, final_url from http_cache"
+    first = warehouse(tmp_path).execute(cached).fetchall()
+    assert [(row[1] is not None, row[4]) for row in first] == [(True, 200)]
+    second = ingest(tmp_path, site, "r2", ("wire", ["/etag/c"]), revisit="always")
+    assert second == {("wire", "/etag/c"): ("unchanged", "not_modified", id_of(site, "/etag/c"), None)}
+    assert warehouse(tmp_path).execute(cached).fetchall() == first
+
+
+def test_a_tracked_link_whose_request_failed_stays_an_alias(tmp_path, data_env, site):
+    """11_article_aliases.sql leaves out failed requests: a tracker that answers 404 once said nothing about where
+    its link leads, so the link keeps its alias (dropped, the next run would fetch it as a new link)."""
+    ingest(tmp_path, site, "r1", ("wire", ["/go/fresh/b"]))
+    assert aliases(tmp_path, site) == {"/go/fresh/b": id_of(site, "/fresh/b")}
+    site.gone["/go/fresh/b"] = 404
+    second = ingest(tmp_path, site, "r2", ("wire", ["/go/fresh/b"]), revisit="always")
+    assert {path: row[:2] for (_, path), row in second.items()} == {"/go/fresh/b": ("failed", "http_404")}
+    assert aliases(tmp_path, site) == {"/go/fresh/b": id_of(site, "/fresh/b")}
