@@ -83,15 +83,12 @@ def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION
 
 
 def _changed_rows(con, name: str, params: dict) -> int:
-    """One statement of sql/maintenance in its own transaction; returns the rows it changed."""
     from newsflow.config import sql_dir
-    from newsflow.warehouse import in_transaction, statements
+    from newsflow.warehouse import changed_rows
 
-    (statement,) = statements((sql_dir() / "maintenance" / f"{name}.sql").read_text(encoding="utf-8"))
-    changed: list[int] = []
-    in_transaction(con, lambda: changed.append(con.execute(statement, params).fetchone()[0]))
-    log.info("%s: %d rows", name, changed[0])
-    return changed[0]
+    changed = changed_rows(con, sql_dir() / "maintenance" / f"{name}.sql", params)
+    log.info("%s: %d rows", name, changed)
+    return changed
 
 
 def _step(summary: dict, con, name: str, sql: str) -> None:

@@ -396,6 +396,20 @@ def run_sql_file(con, path: Path, params: dict | None = None) -> bool:
     return True
 
 
+def changed_rows(con, path: Path, params: dict | None = None) -> int:
+    """A file holding one statement that changes rows (a DELETE or an UPDATE), run in its own transaction; returns
+    the rows it changed."""
+    (statement,) = statements(path.read_text(encoding="utf-8"))
+    changed: list[int] = []
+    in_transaction(con, lambda: changed.append(_execute(con, statement, params).fetchone()[0]))
+    return changed[0]
+
+
+def table_names(con) -> set[str]:
+    """The tables and views `con` sees: code that reads a lake an older newsflow made asks before it reads one."""
+    return {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+
+
 def _execute(con, statement: str, params: dict | None):
     names = set(_PARAM.findall(statement))
     return con.execute(statement, {k: v for k, v in (params or {}).items() if k in names} or None)

@@ -13,15 +13,14 @@ from newsflow.urls import BadURL, canonicalize
 
 def http_cache(urls: list[str], warehouse: str) -> dict[str, dict]:
     """Validators from earlier runs for conditional requests (empty on a new warehouse)."""
-    from newsflow.warehouse import connect, exists
+    from newsflow.warehouse import connect, exists, table_names
 
     urls = [u for u in urls if u]
     if not urls or not exists(warehouse):
         return {}
     con = connect(warehouse, read_only=True)
     try:
-        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-        if "http_cache" not in tables:
+        if "http_cache" not in table_names(con):
             return {}
         columns = {r[0] for r in con.execute(
             "select column_name from information_schema.columns where table_name = 'http_cache'").fetchall()}

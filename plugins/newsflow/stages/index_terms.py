@@ -64,13 +64,11 @@ def prune_stale_terms(con) -> int:
     """Delete the term rows of article versions no article holds any more (news_maintenance, one transaction).
     Returns the rows deleted."""
     from newsflow.config import sql_dir
-    from newsflow.warehouse import in_transaction, statements
+    from newsflow.warehouse import changed_rows
 
-    (delete,) = statements((sql_dir() / "terms" / "04_prune_stale_terms.sql").read_text(encoding="utf-8"))
-    deleted: list[int] = []
-    in_transaction(con, lambda: deleted.append(con.execute(delete).fetchone()[0]))  # a delete answers its count
-    log.info("pruned %d term rows of replaced article versions", deleted[0])
-    return deleted[0]
+    deleted = changed_rows(con, sql_dir() / "terms" / "04_prune_stale_terms.sql")
+    log.info("pruned %d term rows of replaced article versions", deleted)
+    return deleted
 
 
 def watermark(con) -> int:

@@ -65,8 +65,9 @@ def _rejected_pages(con, names: list[str], start: str | None, end: str | None) -
     their validators point to (http_cache): an extractor upgrade or a changed validation rule (the sources file's
     `min_body_chars`, say) is what a reprocess is for, and a page rejected for `missing_date` may pass now. Chosen
     by publication day when a range is given, or, undated (most are), by the day they were fetched."""
-    tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-    if not {"rejected_articles", "http_cache"} <= tables:
+    from newsflow.warehouse import table_names
+
+    if not {"rejected_articles", "http_cache"} <= table_names(con):
         return []
     return con.execute(
         """

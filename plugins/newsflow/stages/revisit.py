@@ -31,8 +31,10 @@ def known_articles(article_ids: list[str], con) -> dict[str, tuple[str, datetime
     article_aliases as the article it landed on; its own id comes first, should the link be an article itself now.
     The last fetch is the latest that gave the article as stored (loaded, identical content or HTTP 304);
     failures and rejections do not count."""
+    from newsflow.warehouse import table_names
+
     article_ids = [a for a in article_ids if a]
-    tables = _tables(con)
+    tables = table_names(con)
     if not article_ids or "articles" not in tables:
         return {}
     # a lake the load has not migrated to 008 yet has no aliases: every link is its own article there
@@ -52,10 +54,6 @@ def known_articles(article_ids: list[str], con) -> dict[str, tuple[str, datetime
     return {listed: (stored, _utc(published), _utc(fetched)) for listed, stored, published, fetched in rows}
 
 
-def _tables(con) -> set[str]:
-    return {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-
-
 def _utc(value: datetime | None) -> datetime | None:
     # a catalog that hands back naive timestamps (stored as UTC) must not break the comparison with an aware now
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
@@ -68,8 +66,10 @@ def answered_in_this_run(job: Job, con) -> dict[str, tuple[str, str | None, int 
     Such a rerun must repeat that execution's requests, not build on what it stored: its own new articles looked
     known and not due, and the validators it stored turned its rejected page into a 304, so the rerun's ledger
     said `unchanged` for pages the run had loaded or rejected, and replaced the rejection and validation rows."""
+    from newsflow.warehouse import table_names
+
     # the runs table is small: fetch_log is read only for a run that loaded before
-    if not {"runs", "fetch_log"} <= _tables(con) or not con.execute(
+    if not {"runs", "fetch_log"} <= table_names(con) or not con.execute(
             "select count(*) from runs where run_id = ?", [job.run_id]).fetchone()[0]:
         return {}
     rows = con.execute(
