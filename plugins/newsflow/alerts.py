@@ -331,6 +331,14 @@ def run_message(dag_id: str, run_id: str, reason: str | None, task_id: str | Non
                                        "reason": reason, "task_id": task_id}}
 
 
+def component_message(name: str, state: dict) -> dict:
+    """A component of the service (`state`: its service.json) that stopped and stays stopped (the housekeeper)."""
+    text = (f"newsflow: the service's {name} (pid {state['pids'][name]}) has stopped and nothing restarts it"
+            + ("; no scheduled run starts until `newsflow down`, then `newsflow up`" if name == "scheduler" else
+               "; `newsflow down`, then `newsflow up`") + f"\n{state['url']}")
+    return {"text": text, "newsflow": {"kind": "component_stopped", "component": name, "pid": state["pids"][name]}}
+
+
 def announce_failed_run(context) -> None:
     """A DAG's on_failure_callback: posts the failed run to the webhook, when one is set. Airflow runs it in the
     dag-processor (or in `airflow dags test`), which logs a delivery failure. A plain function, not a BaseNotifier:

@@ -89,16 +89,9 @@ def stopped_for_good(state: dict | None, seen_stopped: set[str], told: set[str])
     return new
 
 
-def component_message(name: str, state: dict) -> dict:
-    text = (f"newsflow: the service's {name} (pid {state['pids'][name]}) has stopped and nothing restarts it"
-            + ("; no scheduled run starts until `newsflow down`, then `newsflow up`" if name == "scheduler" else
-               "; `newsflow down`, then `newsflow up`") + f"\n{state['url']}")
-    return {"text": text, "newsflow": {"kind": "component_stopped", "component": name, "pid": state["pids"][name]}}
-
-
 def watch_forever(every: float = WATCH_S, echo=print, looks: int | None = None) -> None:
     """Look at the service's components every `every` seconds (`looks` times, or until stopped)."""
-    from newsflow.alerts import AlertError, alert_settings, post
+    from newsflow.alerts import AlertError, alert_settings, component_message, post
     from newsflow.service import read_state
 
     seen_stopped: set[str] = set()
