@@ -14,8 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-# newsflow.config (pydantic, yaml) and the warehouse (duckdb) are imported where used: `status` and `down` stay light
-
+# the standard library only; newsflow.config (pydantic, yaml) and the warehouse (duckdb) are imported where used:
+# `status` and `down` stay light
+from newsflow.airflow_runner import RunInterrupted
 
 DEMO_PORT = 8765
 
@@ -722,13 +723,12 @@ def main(argv: list[str] | None = None) -> int:
         # again on the closed pipe, so stdout goes to /dev/null
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except RunInterrupted as exc:
+        print(f"\nnewsflow: {exc}", file=sys.stderr)
+        return 128 + exc.signum
     except Exception as exc:  # noqa: BLE001 - sorted below; anything else is raised again
         # the error classes are imported only when needed: newsflow.warehouse imports duckdb
-        from newsflow.airflow_runner import DagRunFailed, RunInterrupted
-
-        if isinstance(exc, RunInterrupted):
-            print(f"\nnewsflow: {exc}", file=sys.stderr)
-            return 128 + exc.signum
+        from newsflow.airflow_runner import DagRunFailed
         from newsflow.alerts import AlertError, AlertSettingsError
         from newsflow.config import ConfigError
         from newsflow.env_settings import SettingError
