@@ -138,6 +138,7 @@ def _size(path: Path) -> tuple[int, int]:
 def footprint(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[str, Path, int, int, str]]:
     """What newsflow keeps on disk, each with who clears it: (what, where, bytes, files, kept how)."""
     from newsflow.housekeeper import metadata_retention_days
+    from newsflow.maintenance import quality_retention_days, retention_days
     from newsflow.quality_checks import DATA_DOCS_VALIDATIONS
 
     lake = Path(warehouse)
@@ -147,8 +148,11 @@ def footprint(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[
                                   "service's housekeeper (`newsflow clean-metadata` without it)",
                           "NOT cleaned: {} (`newsflow up` refuses to start with it)")
     service_kept = _said(_service_logs_kept, "{} (`newsflow up` refuses to start with it)")
+    lake_kept = _said(lambda: f"compacted, snapshots older than {retention_days():g} days expired, quality_checks "
+                              f"rows kept {quality_retention_days():g} days by news_maintenance",
+                      "NOT maintained: {} (news_maintenance's maintain_lake fails on it)")
     parts = [
-        ("warehouse", lake, "compacted, old snapshots expired by news_maintenance") if lake.is_absolute() else None,
+        ("warehouse", lake, lake_kept) if lake.is_absolute() else None,
         ("raw archive (WARC)", data_dir / "archive", "kept on purpose, articles point into it and reprocess reads it"),
         ("staging", data_dir / "staging", "removed by news_maintenance once its run has finished"),
         # the service's components log their tasks and DAG parsing under the data dir; `airflow dags test` runs

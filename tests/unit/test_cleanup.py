@@ -131,6 +131,11 @@ def test_footprint_says_what_is_kept_where_and_who_clears_it(tmp_path, monkeypat
     assert kept["Airflow metadata"].startswith("NOT cleaned: NEWSFLOW_METADATA_RETENTION_DAYS='0.5': must be at "
                                                "least 1")
     assert kept["service logs"].startswith("NEWSFLOW_SERVICE_LOG_FILES='none': expected a whole number of files")
+    assert kept["warehouse"] == ("compacted, snapshots older than 7 days expired, quality_checks rows kept 90 days "
+                                 "by news_maintenance")
+    monkeypatch.setenv("NEWSFLOW_QUALITY_RETENTION_DAYS", "0")
+    kept = {row[0]: row[4] for row in footprint(data, str(data / "warehouse"), home)}
+    assert kept["warehouse"].startswith("NOT maintained: NEWSFLOW_QUALITY_RETENTION_DAYS='0': must be at least 1")
     # a lake whose catalog is in Postgres has no folder here to measure
     assert "warehouse" not in {row[0] for row in footprint(data, "postgres:dbname=news host=db", home)}
 
