@@ -31,27 +31,32 @@ def test_sigterm_and_sighup_raise_in_the_main_thread_once_and_the_old_handlers_c
 
     from newsflow.airflow_runner import RunInterrupted, stop_signals_raise
 
-    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        with pytest.raises(RunInterrupted) as stopped, stop_signals_raise():
-            os.kill(os.getpid(), sig)
-        assert stopped.value.signum == sig
-    # a second signal while the run is being stopped is not raised again
-    with pytest.raises(RunInterrupted), stop_signals_raise():
-        try:
-            os.kill(os.getpid(), signal.SIGTERM)
-        except RunInterrupted:
-            os.kill(os.getpid(), signal.SIGTERM)
-            raise
-    assert {sig: signal.getsignal(sig) for sig in before} == before
-    # under nohup SIGHUP is ignored from the start: it stays ignored, the run outlives the terminal
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    outer = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # handlers of this test's own: pytest started under nohup (SIGHUP ignored) must not decide what it sees
+    for sig in outer:
+        signal.signal(sig, signal.default_int_handler)
+    before = {sig: signal.getsignal(sig) for sig in outer}
     try:
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with pytest.raises(RunInterrupted) as stopped, stop_signals_raise():
+                os.kill(os.getpid(), sig)
+            assert stopped.value.signum == sig
+        # a second signal while the run is being stopped is not raised again
+        with pytest.raises(RunInterrupted), stop_signals_raise():
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+            except RunInterrupted:
+                os.kill(os.getpid(), signal.SIGTERM)
+                raise
+        assert {sig: signal.getsignal(sig) for sig in before} == before
+        # under nohup SIGHUP is ignored from the start: it stays ignored, the run outlives the terminal
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         with stop_signals_raise():
             os.kill(os.getpid(), signal.SIGHUP)
             assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
     finally:
-        signal.signal(signal.SIGHUP, before[signal.SIGHUP])
+        for sig, handler in outer.items():
+            signal.signal(sig, handler)
 
 
 def test_a_stop_while_following_a_service_run_leaves_the_run_to_the_service(capsys, monkeypatch):
