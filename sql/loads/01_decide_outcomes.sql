@@ -17,16 +17,34 @@ with staged as (
     from staged_articles
 ),
 
-existing as (
+-- requests that confirmed a stored article unchanged after the earliest staged fetch (HTTP 304, the same bytes, the
+-- same text): the article was current then. They are in fetch_log only (a confirmation writes no article row), and
+-- its per-run files carry fetched_at bounds, so the time filter reads the recent ones
+confirmed as (
     select
         article_id,
-        body_hash,
-        extractor_version,
-        fetched_at,
-        first_run_id,
-        changed_run_id
+        max(fetched_at) as fetched_at
+    from fetch_log
+    where
+        url_kind = 'article'
+        and outcome = 'unchanged'
+        and fetched_at > (select min(staged.fetched_at) from staged)
+        and article_id in (select staged.article_id from staged)
+    group by article_id
+),
+
+existing as (
+    select
+        articles.article_id,
+        articles.body_hash,
+        articles.extractor_version,
+        -- the last request that gave the stored text
+        greatest(articles.fetched_at, confirmed.fetched_at) as fetched_at,
+        articles.first_run_id,
+        articles.changed_run_id
     from articles
-    where article_id in (select article_id from staged)
+    left join confirmed on articles.article_id = confirmed.article_id
+    where articles.article_id in (select staged.article_id from staged)
 ),
 
 -- new_seq: each source's staging seq above an offset (the sources before it: a window over a handful of rows) and

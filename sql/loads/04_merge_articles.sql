@@ -2,8 +2,9 @@
 -- New and changed articles in one MERGE keyed on the canonical-URL id (DuckLake has no primary key: this
 -- statement is what keeps article_id unique). A changed row is rewritten, keeping what must survive a change
 -- (first_run_id, inserted_at, and the duplicate link, which 05_mark_duplicates.sql then recomputes). Articles
--- seen again unchanged were touched by 02 (DuckLake's MERGE takes one UPDATE action). Articles the lake does not
--- hold yet were inserted by 03_insert_new_articles.sql: the MERGE machinery costs ~4x a plain insert.
+-- seen again unchanged are not written at all: their fetch_log rows say so (a lake rewrites a whole row, body
+-- included, to update one column). Articles the lake does not hold yet were inserted by
+-- 03_insert_new_articles.sql: the MERGE machinery costs ~4x a plain insert.
 -- A row whose title or body changes gets a new article_seq: the term rows of its old text (article_terms) then no
 -- longer join, and the indexing step indexes the new text.
 merge into articles

@@ -10,7 +10,13 @@ select
     inserted_at,
     published_at
 from articles
-where last_run_id = $run_id;
+-- the run's articles, written or seen again with the same text (a confirmation writes no row, so the row's
+-- last_run_id does not say it)
+where
+    article_id in (
+        select load_decisions.article_id from load_decisions
+        where load_decisions.outcome in ('loaded', 'unchanged')
+    );
 
 create or replace temp table duplicate_links as
 with exact_matches as (
@@ -122,7 +128,7 @@ set
     duplicate_of = null,
     duplicate_kind = null
 where
-    last_run_id = $run_id
+    article_id in (select touched.article_id from touched)
     and duplicate_of is not null
     and article_id not in (select duplicate_links.article_id from duplicate_links);
 

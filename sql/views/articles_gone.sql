@@ -1,10 +1,10 @@
 -- Stored articles whose own URL stopped serving them, as the latest request after their last good answer found:
 -- `gone` (HTTP 404 or 410: unpublished, retracted, or the site moved without redirects), `moved` (it redirects to a
 -- page stored as another article: the story now lives at moved_to) or `redirected` (it redirects to a page that is no
--- article: the home page, a section front, a removal notice). A later good answer moves the article's fetched_at
--- past it, and the article leaves the view. Only URLs a revisit policy still fetches are asked (README, "Revisiting
--- known articles"), so an article unpublished after its window closed is not seen here; errors that say nothing of
--- the page (5xx, timeouts, bot walls) are not removals.
+-- article: the home page, a section front, a removal notice). A later good answer (the page stored again, or
+-- confirmed unchanged: a 304, the same bytes or text) puts the article back, and it leaves the view. Only URLs a
+-- revisit policy still fetches are asked (README, "Revisiting known articles"), so an article unpublished after its
+-- window closed is not seen here; errors that say nothing of the page (5xx, timeouts, bot walls) are not removals.
 -- noqa: disable=RF04
 create or replace view articles_gone as
 with telling_answers as (
@@ -47,6 +47,19 @@ asked as (
     where answers.http_status in (404, 410)
 ),
 
+-- the asked articles' last confirmations: one writes no article row (fetched_at is the fetch that stored the text)
+confirmations as (
+    select
+        article_id,
+        max(fetched_at) as fetched_at
+    from fetch_log
+    where
+        url_kind = 'article'
+        and outcome = 'unchanged'
+        and article_id in (select asked.article_id from asked)
+    group by article_id
+),
+
 judged as (
     select
         *,
@@ -62,10 +75,15 @@ judged as (
 latest as (
     -- judged first, then the latest: an answer that says nothing (a redirect back to the page that then failed)
     -- does not hide an earlier removal
-    select *
+    select
+        judged.*,
+        confirmations.fetched_at as confirmed_at
     from judged
-    where status is not null
-    qualify row_number() over (partition by article_id order by fetched_at desc) = 1
+    left join confirmations on judged.article_id = confirmations.article_id
+    where
+        judged.status is not null
+        and (confirmations.fetched_at is null or judged.fetched_at > confirmations.fetched_at)
+    qualify row_number() over (partition by judged.article_id order by judged.fetched_at desc) = 1
 )
 
 select
@@ -74,7 +92,7 @@ select
     articles.url,
     articles.title,
     articles.published_date,
-    articles.fetched_at as last_served_at,
+    greatest(articles.fetched_at, latest.confirmed_at) as last_served_at,
     latest.fetched_at as noticed_at,
     latest.run_id as noticed_run_id,
     latest.status,

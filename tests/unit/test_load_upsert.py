@@ -39,8 +39,9 @@ def test_changed_article_keeps_its_history_and_reruns_change_nothing(tmp_path, m
     assert new[3:6] == (changed["title"], changed["body"], changed["body_hash"])
     # first seen in run1, changed and last seen in run2; inserted_at is when it was first stored
     assert new[9:13] == ("run1", "run2", "run2", first[story["article_id"]][12])
-    # the other article was unchanged: only its last_run_id moved
-    assert second[other["article_id"]][9:12] == ("run1", "run2", "run1")
+    # the other article was unchanged: its row was not written (a lake rewrites a whole row, body included, to
+    # update it), fetch_log says run2 saw it
+    assert second[other["article_id"]] == first[other["article_id"]]
 
     load(tmp_path, "run2", run2)  # the load task retried: the same run again
     assert sorted(rows(tmp_path / "w")) == sorted(second.values())
@@ -50,6 +51,13 @@ def test_changed_article_keeps_its_history_and_reruns_change_nothing(tmp_path, m
     finally:
         con.close()
     assert logged == 3
+    con = warehouse.connect(tmp_path / "w", read_only=True)
+    try:
+        seen = con.execute("select run_id, outcome, reason from fetch_log where article_id = ? order by run_id",
+                           [other["article_id"]]).fetchall()
+    finally:
+        con.close()
+    assert seen == [("run1", "loaded", "new"), ("run2", "unchanged", "same_content")]
 
 
 def test_what_an_article_states_of_its_access_is_stored_and_follows_changes(tmp_path, monkeypatch):
@@ -93,11 +101,12 @@ def test_a_new_extractor_version_rewrites_an_article_with_the_same_body(tmp_path
 
 
 def test_a_failed_or_rejected_revisit_leaves_the_last_fetch_where_it_was(tmp_path, monkeypatch):
-    """Only a request that confirmed the stored article (`unchanged`, here a 304) moves its fetched_at: a revisit
-    that failed (HTTP 500) or that validation rejected confirmed nothing, and moving it would put the next revisit
-    off by `every`."""
+    """Only a request that confirmed the stored article (`unchanged`, here a 304) is its last fetch for the revisit
+    policy: a revisit that failed (HTTP 500) or that validation rejected confirmed nothing, and counting it would
+    put the next revisit off by `every`. The confirmation writes no article row: fetch_log holds it."""
     from newsflow.stages.load import load_run
     from newsflow.stages.plan import make_jobs
+    from newsflow.stages.revisit import known_articles
 
     monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
     story, other = record("alpha", 1, D1, "Talks resume", WIRE), record("alpha", 2, D2, "Port strike", PORT)
@@ -121,12 +130,21 @@ def test_a_failed_or_rejected_revisit_leaves_the_last_fetch_where_it_was(tmp_pat
     try:
         logged = con.execute("select seq, outcome, reason from fetch_log where run_id = 'run2' order by seq"
                              ).fetchall()
-        fetched = dict(con.execute("select article_id, fetched_at from articles").fetchall())
+        stored = dict(con.execute("select article_id, fetched_at from articles").fetchall())
+        ids = [story["article_id"], other["article_id"], ferry["article_id"]]
+        known = {aid: last for aid, (_, _, last) in known_articles(ids, con).items()}
+        # a bound before the 304 finds it; one after it leaves the stored fetch
+        recent = {aid: last for aid, (_, _, last) in
+                  known_articles(ids, con, confirmed_since=later - timedelta(minutes=1)).items()}
+        older = {aid: last for aid, (_, _, last) in
+                 known_articles(ids, con, confirmed_since=later + timedelta(minutes=1)).items()}
     finally:
         con.close()
     assert logged == [(1, "failed", "http_500"), (2, "rejected", "body_too_short"), (3, "unchanged", "not_modified")]
-    assert fetched == {story["article_id"]: story["fetched_at"], other["article_id"]: other["fetched_at"],
-                       ferry["article_id"]: later}
+    assert stored == {r["article_id"]: r["fetched_at"] for r in (story, other, ferry)}
+    assert known == recent == {story["article_id"]: story["fetched_at"], other["article_id"]: other["fetched_at"],
+                               ferry["article_id"]: later}
+    assert older == stored
 
 
 def test_a_page_fetched_before_the_stored_one_never_replaces_it(tmp_path, monkeypatch):
@@ -149,7 +167,38 @@ def test_a_page_fetched_before_the_stored_one_never_replaces_it(tmp_path, monkey
         con.close()
     assert logged == [("manual", "loaded", "new"), ("scheduled", "skipped", "superseded"),
                       ("another", "unchanged", "same_content")]
-    assert stored == [("Talks resume", updated["body"], updated["fetched_at"], "manual", "another")]
+    assert stored == [("Talks resume", updated["body"], updated["fetched_at"], "manual", "manual")]
+
+
+def test_a_page_confirmed_unchanged_after_an_older_fetch_is_not_replaced_by_it(tmp_path, monkeypatch):
+    """A 304 at 12:00 says the stored 10:00 text was still the page then: a run that fetched a different text at
+    11:00 and loads late is older than what the lake knows, though the stored row's own fetched_at is 10:00 (a
+    confirmation writes no article row; 01_decide_outcomes.sql reads it from fetch_log)."""
+    from newsflow.stages.load import load_run
+    from newsflow.stages.plan import make_jobs
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    stored = record("alpha", 1, D1, "Talks resume", WIRE + " Talks resume on Friday.")
+    load(tmp_path, "first", {"alpha": [stored]})
+    folder = tmp_path / "staging" / "confirm" / "alpha"
+    folder.mkdir(parents=True)
+    staging.write([staging.ledger_row(1, "article", stored["url"], canonical_url=stored["url"],
+                                      article_id=stored["article_id"], outcome="unchanged", reason="not_modified",
+                                      http_status=304, fetched_at=stored["fetched_at"] + timedelta(hours=2))],
+                  staging.LEDGER, folder / "ledger.validate.parquet")
+    [job] = make_jobs(str(tmp_path / "sources.yaml"), None, "confirm", str(tmp_path / "w"))
+    load_run([dataclasses.replace(job, staging=folder)], run_id="confirm", dag_id="test")
+    older = {**record("alpha", 1, D1, "Talks", WIRE), "fetched_at": stored["fetched_at"] + timedelta(hours=1)}
+    load(tmp_path, "late", {"alpha": [older]})
+    con = warehouse.connect(tmp_path / "w", read_only=True)
+    try:
+        logged = con.execute("select run_id, outcome, reason from fetch_log order by logged_at").fetchall()
+        kept = con.execute("select title, fetched_at, changed_run_id from articles").fetchall()
+    finally:
+        con.close()
+    assert logged == [("first", "loaded", "new"), ("confirm", "unchanged", "not_modified"),
+                      ("late", "skipped", "superseded")]
+    assert kept == [("Talks resume", stored["fetched_at"], "first")]
 
 
 def test_a_body_changed_at_the_same_length_gets_a_new_article_seq(tmp_path, monkeypatch):

@@ -46,9 +46,11 @@ def warehouse(tmp_path):
 
 
 def pass_time(tmp_path, hours: float) -> None:
-    """As if `hours` went by since the last fetch of every stored article (the published dates stay)."""
+    """As if `hours` went by since the last fetch of every stored article (the published dates stay): the fetch
+    that stored it and those that confirmed it since (fetch_log)."""
     con = connect(tmp_path / "data" / "warehouse")
-    con.execute(f"update articles set fetched_at = fetched_at - interval {int(hours * 60)} minute")
+    for table in ("articles", "fetch_log"):
+        con.execute(f"update {table} set fetched_at = fetched_at - interval {int(hours * 60)} minute")
     con.close()
 
 

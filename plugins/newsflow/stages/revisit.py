@@ -22,15 +22,18 @@ def is_due(policy: RevisitPolicy, *, published_at: datetime, last_fetched: datet
     return last_fetched is None or now - last_fetched >= policy.every
 
 
-def known_articles(article_ids: list[str], con) -> dict[str, tuple[str, datetime, datetime]]:
+def known_articles(article_ids: list[str], con, confirmed_since: datetime | None = None
+                   ) -> dict[str, tuple[str, datetime, datetime]]:
     """listed article_id -> (the stored article's id; its published_at, or first fetch when it has no date; its last
     fetch), one query on `con` (a reader of the lake).
 
     Only URLs whose page is in `articles` are known: a URL that failed or was rejected last time is not, so it
     is fetched again. A link that landed on another URL last time (a tracker, a moved page) is known through
     article_aliases as the article it landed on; its own id comes first, should the link be an article itself now.
-    The last fetch is the latest that gave the article as stored (loaded, identical content or HTTP 304);
-    failures and rejections do not count."""
+    The last fetch is the latest that gave the article as stored: the one that stored its text (articles.fetched_at)
+    or a later one fetch_log records as confirming it (`unchanged`: HTTP 304, the same bytes or text); failures and
+    rejections do not count. With `confirmed_since`, confirmations before it are not read: a caller that only asks
+    whether the last fetch is that recent needs no older one, and fetch_log's files are pruned by their bounds."""
     from newsflow.warehouse import table_names
 
     article_ids = [a for a in article_ids if a]
@@ -40,16 +43,27 @@ def known_articles(article_ids: list[str], con) -> dict[str, tuple[str, datetime
     # a lake the load has not migrated to 008 yet has no aliases: every link is its own article there
     aliased = ("union all select alias_id, article_id, 1 from article_aliases "
                "where alias_id in (select listed_id from listed)") if "article_aliases" in tables else ""
+    confirmed = ("""select article_id, max(fetched_at) as fetched_at from fetch_log
+                    where url_kind = 'article' and outcome = 'unchanged'
+                      and fetched_at >= coalesce(?::timestamptz, '-infinity'::timestamptz)
+                      and article_id in (select article_id from stored)
+                    group by article_id""" if "fetch_log" in tables
+                 else "select null::varchar as article_id, null::timestamptz as fetched_at where ?::timestamptz is null")
     rows = con.execute(
         f"""
         with listed as (select unnest(?::varchar[]) as listed_id),
-        candidates as (select listed_id, listed_id as article_id, 0 as preference from listed {aliased})
-        select candidates.listed_id, articles.article_id, coalesce(articles.published_at, articles.inserted_at),
-               articles.fetched_at
-        from candidates inner join articles on candidates.article_id = articles.article_id
-        qualify row_number() over (partition by candidates.listed_id order by candidates.preference) = 1
+        candidates as (select listed_id, listed_id as article_id, 0 as preference from listed {aliased}),
+        stored as (
+            select candidates.listed_id, articles.article_id,
+                   coalesce(articles.published_at, articles.inserted_at) as published, articles.fetched_at
+            from candidates inner join articles on candidates.article_id = articles.article_id
+            qualify row_number() over (partition by candidates.listed_id order by candidates.preference) = 1),
+        confirmed as ({confirmed})
+        select stored.listed_id, stored.article_id, stored.published,
+               greatest(stored.fetched_at, confirmed.fetched_at)
+        from stored left join confirmed on stored.article_id = confirmed.article_id
         """,
-        [article_ids],
+        [article_ids, confirmed_since],
     ).fetchall()
     return {listed: (stored, _utc(published), _utc(fetched)) for listed, stored, published, fetched in rows}
 
@@ -93,7 +107,8 @@ def skip_not_due(job: Job, pending: list[dict], now: datetime | None = None) -> 
     con = connect(job.warehouse, read_only=True)
     try:
         answered = answered_in_this_run(job, con)
-        known = known_articles([r["article_id"] for r in pending], con)
+        # is_due only asks whether the last fetch is within `every`: an older confirmation answers as none does
+        known = known_articles([r["article_id"] for r in pending], con, confirmed_since=now - job.revisit.every)
     finally:
         con.close()
     due = []
