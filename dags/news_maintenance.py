@@ -17,7 +17,9 @@ DOC = """
 Daily, through the 1-slot `duckdb_write` pool (never at the same time as a load):
 
 1. **maintain_lake**: index the articles no `index_terms` task reached (the term table behind `term_coverage`),
-   flush inlined rows to Parquet, merge adjacent small files (the term table's come out sorted by term), prune
+   flush inlined rows to Parquet, rewrite the small files whose rows later loads updated (runs, http_cache,
+   sources, articles: one transaction per table), merge adjacent small files (the term table's come out sorted
+   by term), prune
    the term rows of replaced article versions, delete the quality_checks rows older than
    `quality_retention_days` (default `$NEWSFLOW_QUALITY_RETENTION_DAYS` or 90; the latest quality run's always
    stay), mark `interrupted` the runs loaded over a day ago and never accounted for (a retired schedule's last

@@ -19,6 +19,11 @@ DEFAULT_QUALITY_RETENTION_DAYS = 90.0
 STALE_LOADED_HOURS = 24.0
 # a file younger than this is never taken for an orphan: it may belong to a load still writing its transaction
 ORPHAN_GRACE_HOURS = 6.0
+# files that carry deletes and are at most this big are rewritten by compact_updated_files; a bigger one with a few
+# deleted rows costs a reader what it did, and rewriting it for a handful of rows would cost the pass its size
+COMPACT_MAX_FILE_BYTES = 64 * 1024 * 1024
+# DuckLake's own rewrite is used for these two (never updated: only inserted and deleted), see maintain()
+REWRITTEN_BY_DUCKLAKE = ("article_terms", "quality_checks")
 
 
 def retention_days() -> float:
@@ -58,6 +63,8 @@ def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION
         # DuckLake merges no file that carries deletes: the term rows of replaced article versions are pruned after
         # the merge, or every indexing step's file they fall in stays apart, and with it its delete file, forever
         _step(summary, con, "flushed_inlined", f"call ducklake_flush_inlined_data('{LAKE}')")
+        # before the merge: the files this writes anew have no deletes, so the merge can take them in
+        summary["compacted_files"] = compact_updated_files(con)
         _step(summary, con, "merged_files", f"call ducklake_merge_adjacent_files('{LAKE}')")
         summary["pruned_term_rows"] = prune_stale_terms(con)
         summary["expired_quality_rows"] = _changed_rows(con, "expire_quality_checks", {"seconds": quality_days * 86400})
@@ -80,6 +87,56 @@ def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION
     finally:
         con.close()
     return summary
+
+
+def compact_updated_files(con, max_bytes: int = COMPACT_MAX_FILE_BYTES) -> int:
+    """Rewrite the small files of the updated tables (runs, sources, http_cache, articles, ...) that carry deletes:
+    each table's live rows in them are inserted again and the old rows deleted, in one transaction. Returns the
+    number of files rewritten.
+
+    Nearly every load updates a row held in the previous loads' files (a run's status, a feed's validators, a
+    source's last run), and DuckLake merges no file that carries deletes, so without this such files add up by
+    one a run, for ever. DuckLake's own rewrite (`ducklake_rewrite_data_files`) is not used on these tables: in
+    1.5.5 it makes time travel to a snapshot between a row's insert and its update read the updated values. This
+    is an ordinary transaction: earlier snapshots keep reading the old files until they expire."""
+    from newsflow.warehouse import LAKE
+
+    tables = [r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_catalog = $db and table_type = 'BASE TABLE'",
+        {"db": LAKE}).fetchall()]
+    # the rewrite's own inserts and deletes go to storage: kept in the catalog (DuckLake's data inlining, up to 10
+    # rows), a file's few live rows would be deleted there and the file stay listed, every row deleted, for good
+    limit = con.execute("select current_setting('ducklake_default_data_inlining_row_limit')").fetchone()[0]
+    con.execute("set ducklake_default_data_inlining_row_limit = 0")
+    try:
+        return sum(_rewrite_files_with_deletes(con, table, max_bytes)
+                   for table in sorted(set(tables) - set(REWRITTEN_BY_DUCKLAKE)))
+    finally:
+        con.execute(f"set ducklake_default_data_inlining_row_limit = {int(limit)}")
+
+
+def _rewrite_files_with_deletes(con, table: str, max_bytes: int) -> int:
+    from newsflow.warehouse import LAKE
+
+    files = [r[0] for r in con.execute(
+        f"select data_file from ducklake_list_files('{LAKE}', '{table}') "
+        "where delete_file is not null and data_file_size_bytes <= $max_bytes", {"max_bytes": max_bytes}
+    ).fetchall()]
+    if not files:
+        return 0
+    started = time.monotonic()
+    con.execute("begin")
+    try:
+        # the insert first: its rows land in files of their own, which the delete by file name cannot reach
+        con.execute(f"insert into {table} select * from {table} where filename in (select unnest($files))",
+                    {"files": files})
+        con.execute(f"delete from {table} where filename in (select unnest($files))", {"files": files})
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    log.info("compacted %s: %d files with deletes (%.1f s)", table, len(files), time.monotonic() - started)
+    return len(files)
 
 
 def _changed_rows(con, name: str, params: dict) -> int:

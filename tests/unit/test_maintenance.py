@@ -236,3 +236,61 @@ def test_a_run_loaded_a_day_ago_and_never_accounted_for_is_marked_interrupted(tm
     assert con.execute("select run_id, status, finished_at is not null from runs order by run_id").fetchall() == [
         ("done", "succeeded", True), ("in_flight", "loaded", False), ("retired", "interrupted", True)]
     con.close()
+
+
+def test_after_many_runs_and_a_pass_each_table_is_files_without_deletes(tmp_path, monkeypatch):
+    """Nearly every run updates rows an earlier run's file holds (its run's status at the account step, its
+    sources' last run, the pages' validators, an article whose text changed), and DuckLake merges no file with
+    deletes: without the pass's rewrite they add up by one a run and table, for ever. After it each table reads the
+    same, its earlier snapshots too, and none of its files carries deletes, nor is one left with no live row."""
+    import dataclasses
+    import shutil
+
+    from newsflow.stages.account import check_accounting
+    from newsflow.stages.plan import make_jobs
+    from tests.support.loads import D1, D2, PORT, WIRE, load, record
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    lake = tmp_path / "w"
+    for run in range(6):
+        story = record("alpha", 1, D1, "Talks", WIRE if run < 3 else WIRE + " Talks resume on Friday.")
+        fresh = record("alpha", 2 + run, D2, f"Strike, day {run}", f"{PORT} Day {run} of the strike.")
+        load(tmp_path, f"run{run}", {"alpha": [story, fresh], "beta": [record("beta", 1, D2, "Strike", PORT)]})
+        jobs = [dataclasses.replace(job, staging=tmp_path / "staging" / f"run{run}" / job.name)
+                for job in make_jobs(str(tmp_path / "sources.yaml"), None, f"run{run}", str(lake))]
+        for job in jobs:  # what the discover stage listed: the URLs the account step checks
+            shutil.copy(job.staging / "ledger.validate.parquet", job.staging / "ledger.discover.parquet")
+        assert check_accounting(jobs, run_id=f"run{run}", dag_id="test")["status"] == "succeeded"
+        if run == 0:
+            with warehouse.connect(lake, read_only=True) as reader:
+                first = reader.execute("select max(snapshot_id) from ducklake_snapshots('lake')").fetchone()[0]
+    tables = ("runs", "sources", "http_cache", "articles", "fetch_log")
+    con = warehouse.open_for_write(lake)
+    con.execute("call ducklake_flush_inlined_data('lake')")
+    files = "select count(*), count(delete_file) from ducklake_list_files('lake', '{}')"
+    with_deletes = {t: con.execute(files.format(t)).fetchone()[1] for t in tables}
+    assert with_deletes["http_cache"] >= 1 and with_deletes["articles"] >= 1  # the validators and text changed
+    # a file no live row is left in, beside its delete file (no merge takes it): a writer deletes in files, not in
+    # the catalog, so the account step's update of its run's row, alone in the file the load's MERGE wrote, and
+    # a MERGE's of the sources' rows drop their files instead
+    emptied = ("select count(*) from ducklake_list_files('lake', '{0}') where data_file not in "
+               "(select distinct filename from {0})")
+    assert {t: con.execute(emptied.format(t)).fetchone()[0] for t in tables} == dict.fromkeys(tables, 0)
+    before = {t: con.execute(f"select * from {t} order by all").fetchall() for t in tables}
+    snapshots = [r[0] for r in con.execute("select snapshot_id from ducklake_snapshots('lake') order by 1").fetchall()]
+    then = {v: con.execute(f"select * from runs at (version => {v}) order by all").fetchall()
+            for v in snapshots if v >= first}
+    # with no file small enough to rewrite, nothing is rewritten
+    assert maintenance.compact_updated_files(con, max_bytes=0) == 0
+    con.close()
+
+    summary = maintenance.maintain(str(lake), retention_days=7)
+
+    assert summary["compacted_files"] == sum(with_deletes.values())
+    con = warehouse.connect(lake, read_only=True)
+    # each table one file (the merge took in what the rewrite wrote), without deletes
+    assert {t: con.execute(files.format(t)).fetchone() for t in tables} == dict.fromkeys(tables, (1, 0))
+    assert {t: con.execute(emptied.format(t)).fetchone()[0] for t in tables} == dict.fromkeys(tables, 0)
+    assert {t: con.execute(f"select * from {t} order by all").fetchall() for t in tables} == before
+    assert {v: con.execute(f"select * from runs at (version => {v}) order by all").fetchall() for v in then} == then
+    con.close()
