@@ -17,20 +17,13 @@ with staged as (
     from staged_articles
 ),
 
--- requests that confirmed a stored article unchanged after the earliest staged fetch (HTTP 304, the same bytes, the
--- same text): the article was current then. They are in fetch_log only (a confirmation writes no article row), and
--- its per-run files carry fetched_at bounds, so the time filter reads the recent ones
+-- requests that found a stored article unchanged after the earliest staged fetch: the article was current then
 confirmed as (
     select
         article_id,
-        max(fetched_at) as fetched_at
-    from fetch_log
-    where
-        url_kind = 'article'
-        and outcome = 'unchanged'
-        and fetched_at > (select min(staged.fetched_at) from staged)
-        and article_id in (select staged.article_id from staged)
-    group by article_id
+        confirmed_at
+    from article_confirmations((select min(staged.fetched_at) from staged))
+    where article_id in (select staged.article_id from staged)
 ),
 
 existing as (
@@ -39,7 +32,7 @@ existing as (
         articles.body_hash,
         articles.extractor_version,
         -- the last request that gave the stored text
-        greatest(articles.fetched_at, confirmed.fetched_at) as fetched_at,
+        greatest(articles.fetched_at, confirmed.confirmed_at) as fetched_at,
         articles.first_run_id,
         articles.changed_run_id
     from articles

@@ -47,17 +47,13 @@ asked as (
     where answers.http_status in (404, 410)
 ),
 
--- the asked articles' last confirmations: one writes no article row (fetched_at is the fetch that stored the text)
+-- the asked articles' last confirmations (fetched_at is the fetch that stored the text)
 confirmations as (
     select
         article_id,
-        max(fetched_at) as fetched_at
-    from fetch_log
-    where
-        url_kind = 'article'
-        and outcome = 'unchanged'
-        and article_id in (select asked.article_id from asked)
-    group by article_id
+        confirmed_at
+    from article_confirmations(null)
+    where article_id in (select asked.article_id from asked)
 ),
 
 judged as (
@@ -77,12 +73,12 @@ latest as (
     -- does not hide an earlier removal
     select
         judged.*,
-        confirmations.fetched_at as confirmed_at
+        confirmations.confirmed_at
     from judged
     left join confirmations on judged.article_id = confirmations.article_id
     where
         judged.status is not null
-        and (confirmations.fetched_at is null or judged.fetched_at > confirmations.fetched_at)
+        and (confirmations.confirmed_at is null or judged.fetched_at > confirmations.confirmed_at)
     qualify row_number() over (partition by judged.article_id order by judged.fetched_at desc) = 1
 )
 

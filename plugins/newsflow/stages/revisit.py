@@ -32,8 +32,8 @@ def known_articles(article_ids: list[str], con, confirmed_since: datetime | None
     article_aliases as the article it landed on; its own id comes first, should the link be an article itself now.
     The last fetch is the latest that gave the article as stored: the one that stored its text (articles.fetched_at)
     or a later one fetch_log records as confirming it (`unchanged`: HTTP 304, the same bytes or text); failures and
-    rejections do not count. With `confirmed_since`, confirmations before it are not read: a caller that only asks
-    whether the last fetch is that recent needs no older one, and fetch_log's files are pruned by their bounds."""
+    rejections do not count (the article_confirmations macro). With `confirmed_since`, confirmations before it are
+    not read: a caller that only asks whether the last fetch is that recent needs no older one."""
     from newsflow.warehouse import table_names
 
     article_ids = [a for a in article_ids if a]
@@ -43,12 +43,12 @@ def known_articles(article_ids: list[str], con, confirmed_since: datetime | None
     # a lake the load has not migrated to 008 yet has no aliases: every link is its own article there
     aliased = ("union all select alias_id, article_id, 1 from article_aliases "
                "where alias_id in (select listed_id from listed)") if "article_aliases" in tables else ""
-    confirmed = ("""select article_id, max(fetched_at) as fetched_at from fetch_log
-                    where url_kind = 'article' and outcome = 'unchanged'
-                      and fetched_at >= coalesce(?::timestamptz, '-infinity'::timestamptz)
-                      and article_id in (select article_id from stored)
-                    group by article_id""" if "fetch_log" in tables
-                 else "select null::varchar as article_id, null::timestamptz as fetched_at where ?::timestamptz is null")
+    # a lake no load of this version migrated yet has no such macro: its loads moved articles.fetched_at instead
+    confirmed = ("select article_id, confirmed_at from article_confirmations(?::timestamptz) "
+                 "where article_id in (select article_id from stored)"
+                 if con.execute("select count(*) from duckdb_functions() where function_name = 'article_confirmations'"
+                                ).fetchone()[0]
+                 else "select null::varchar as article_id, null::timestamptz as confirmed_at where ?::timestamptz is null")
     rows = con.execute(
         f"""
         with listed as (select unnest(?::varchar[]) as listed_id),
@@ -60,7 +60,7 @@ def known_articles(article_ids: list[str], con, confirmed_since: datetime | None
             qualify row_number() over (partition by candidates.listed_id order by candidates.preference) = 1),
         confirmed as ({confirmed})
         select stored.listed_id, stored.article_id, stored.published,
-               greatest(stored.fetched_at, confirmed.fetched_at)
+               greatest(stored.fetched_at, confirmed.confirmed_at)
         from stored left join confirmed on stored.article_id = confirmed.article_id
         """,
         [article_ids, confirmed_since],
