@@ -14,9 +14,14 @@ COLUMNS = ("article_id, url, source, title, body, body_hash, published_date, dup
 
 
 def rows(path):
+    return read(path, f"select {COLUMNS} from articles order by article_id")[0]
+
+
+def read(path, *queries):
+    """Each query's rows, read through one read-only connection to the lake at `path`."""
     con = warehouse.connect(path, read_only=True)
     try:
-        return con.execute(f"select {COLUMNS} from articles order by article_id").fetchall()
+        return [con.execute(q).fetchall() for q in queries]
     finally:
         con.close()
 
@@ -51,12 +56,8 @@ def test_changed_article_keeps_its_history_and_reruns_change_nothing(tmp_path, m
     finally:
         con.close()
     assert logged == 3
-    con = warehouse.connect(tmp_path / "w", read_only=True)
-    try:
-        seen = con.execute("select run_id, outcome, reason from fetch_log where article_id = ? order by run_id",
-                           [other["article_id"]]).fetchall()
-    finally:
-        con.close()
+    [seen] = read(tmp_path / "w", "select run_id, outcome, reason from fetch_log "
+                                  f"where article_id = '{other['article_id']}' order by run_id")
     assert seen == [("run1", "loaded", "new"), ("run2", "unchanged", "same_content")]
 
 
@@ -159,12 +160,8 @@ def test_a_page_fetched_before_the_stored_one_never_replaces_it(tmp_path, monkey
     load(tmp_path, "scheduled", {"alpha": [early]})
     same_text_earlier = {**updated, "fetched_at": early["fetched_at"]}
     load(tmp_path, "another", {"alpha": [same_text_earlier]})
-    con = warehouse.connect(tmp_path / "w", read_only=True)
-    try:
-        logged = con.execute("select run_id, outcome, reason from fetch_log order by logged_at").fetchall()
-        stored = con.execute("select title, body, fetched_at, changed_run_id, last_run_id from articles").fetchall()
-    finally:
-        con.close()
+    logged, stored = read(tmp_path / "w", "select run_id, outcome, reason from fetch_log order by logged_at",
+                          "select title, body, fetched_at, changed_run_id, last_run_id from articles")
     assert logged == [("manual", "loaded", "new"), ("scheduled", "skipped", "superseded"),
                       ("another", "unchanged", "same_content")]
     assert stored == [("Talks resume", updated["body"], updated["fetched_at"], "manual", "manual")]
@@ -190,12 +187,8 @@ def test_a_page_confirmed_unchanged_after_an_older_fetch_is_not_replaced_by_it(t
     load_run([dataclasses.replace(job, staging=folder)], run_id="confirm", dag_id="test")
     older = {**record("alpha", 1, D1, "Talks", WIRE), "fetched_at": stored["fetched_at"] + timedelta(hours=1)}
     load(tmp_path, "late", {"alpha": [older]})
-    con = warehouse.connect(tmp_path / "w", read_only=True)
-    try:
-        logged = con.execute("select run_id, outcome, reason from fetch_log order by logged_at").fetchall()
-        kept = con.execute("select title, fetched_at, changed_run_id from articles").fetchall()
-    finally:
-        con.close()
+    logged, kept = read(tmp_path / "w", "select run_id, outcome, reason from fetch_log order by logged_at",
+                        "select title, fetched_at, changed_run_id from articles")
     assert logged == [("first", "loaded", "new"), ("confirm", "unchanged", "not_modified"),
                       ("late", "skipped", "superseded")]
     assert kept == [("Talks resume", stored["fetched_at"], "first")]
