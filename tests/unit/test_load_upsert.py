@@ -250,6 +250,27 @@ def test_a_near_copy_is_linked_within_three_simhash_bits_and_not_beyond(tmp_path
         far["article_id"]: (None, None)}
 
 
+def test_near_copies_need_bodies_of_300_characters_and_exactly_300_is_enough(tmp_path, monkeypatch):
+    """A short body says too little for a SimHash to tell a copy from a brief on the same subject: only bodies of
+    300 characters or more are compared (05_mark_duplicates.sql). At exactly 300 the pair is linked; at 299 not."""
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    long_wire = " ".join([WIRE] * 4)
+    stories = {}
+    for chars, source in ((300, "alpha"), (299, "gamma")):
+        body = long_wire[:chars]
+        original = record(source, 1, D1, "Talks resume", body)
+        # the copy ends differently (another body_hash) at the same length, its SimHash one bit away
+        copy = record(source + "wire", 1, D2, "Talks resume (wire)", body[:-1] + "!", simhash=original["simhash"] ^ 1)
+        assert len(original["body"]) == len(copy["body"]) == chars and original["body_hash"] != copy["body_hash"]
+        stories[chars] = (original, copy)
+        load(tmp_path, f"first{chars}", {source: [original]})
+        load(tmp_path, f"copy{chars}", {source + "wire": [copy]})
+    links = {r[0]: r[7:9] for r in rows(tmp_path / "w")}
+    (at_300, copy_300), (at_299, copy_299) = stories[300], stories[299]
+    assert links[copy_300["article_id"]] == (at_300["article_id"], "near")
+    assert links[copy_299["article_id"]] == links[at_299["article_id"]] == (None, None)
+
+
 def article_seqs(path) -> dict[str, int]:
     con = warehouse.connect(path, read_only=True)
     try:
