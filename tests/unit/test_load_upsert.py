@@ -148,6 +148,31 @@ def test_a_failed_or_rejected_revisit_leaves_the_last_fetch_where_it_was(tmp_pat
     assert older == stored
 
 
+def test_a_page_answered_twice_in_one_run_keeps_the_later_answers_validators(tmp_path, monkeypatch):
+    """Two links of one run that land on the same page (the page itself and a tracker's link to it) are two
+    requests: the next conditional request sends the validators of the later one (09_http_cache.sql), which the
+    server gave last; the older ETag may be one it no longer knows, and costs a full fetch."""
+    from newsflow.stages.load import load_run
+    from newsflow.stages.plan import make_jobs
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    story = record("alpha", 1, D1, "Talks resume", WIRE)
+    load(tmp_path, "first", {"alpha": [story]})
+    folder = tmp_path / "staging" / "twice" / "alpha"
+    folder.mkdir(parents=True)
+    later = story["fetched_at"] + timedelta(hours=3)
+    # listed first, answered last: the tracker's link was listed before the page and fetched after it
+    answers = [(1, "https://t.example/go/1", later, '"v2"'), (2, story["url"], later - timedelta(minutes=5), '"v1"')]
+    staging.write([staging.ledger_row(seq, "article", url, canonical_url=story["url"], article_id=story["article_id"],
+                                      final_url=story["url"], outcome="unchanged", reason="same_content",
+                                      http_status=200, fetched_at=fetched, etag=etag)
+                   for seq, url, fetched, etag in answers], staging.LEDGER, folder / "ledger.validate.parquet")
+    [job] = make_jobs(str(tmp_path / "sources.yaml"), None, "twice", str(tmp_path / "w"))
+    load_run([dataclasses.replace(job, staging=folder)], run_id="twice", dag_id="test")
+    [cached] = read(tmp_path / "w", f"select etag from http_cache where canonical_url = '{story['url']}'")
+    assert cached == [('"v2"',)]
+
+
 def test_a_page_fetched_before_the_stored_one_never_replaces_it(tmp_path, monkeypatch):
     """Loads run in the order runs reach them, not the order they fetched: a scheduled run that fetched an article
     at 11:00 can load after a manual run that fetched it again, changed, at 11:30. Its older text is not written
