@@ -3,15 +3,20 @@
 -- A different text fetched before the one stored ('skipped', 'superseded') is not written: loads run in the order
 -- runs reach them, not the order they fetched (a manual run beside a scheduled one, a run resumed late), and an
 -- older page must never replace a newer one.
--- new_seq: the next article_seq values (the term table's key, sql/schema/004_article_terms.sql), in staging order
--- (gaps where staged rows were rejected are harmless: the key only has to grow).
+-- A row that is written (new, or replacing the stored one: 03 deletes it, 04 inserts) gets here what it keeps of the
+-- stored row: first_run_id, inserted_at, the duplicate link (05_mark_duplicates.sql then recomputes it), and
+-- article_seq (the term table's key, sql/schema/004_article_terms.sql) when its title and text are the same; else
+-- the next article_seq values, in staging order (gaps where staged rows were rejected are harmless: the key only
+-- has to grow).
 create or replace temp table load_decisions as
 with staged as (
     select
         article_id,
         source,
         seq,
+        title,
         body_hash,
+        body_chars,
         extractor_version,
         fetched_at
     from staged_articles
@@ -34,15 +39,21 @@ existing as (
         -- the last request that gave the stored text
         greatest(articles.fetched_at, confirmed.confirmed_at) as fetched_at,
         articles.first_run_id,
-        articles.changed_run_id
+        articles.changed_run_id,
+        articles.title,
+        articles.body_chars,
+        articles.inserted_at,
+        articles.duplicate_of,
+        articles.duplicate_kind,
+        articles.article_seq
     from articles
     left join confirmed on articles.article_id = confirmed.article_id
     where articles.article_id in (select staged.article_id from staged)
 ),
 
--- new_seq: each source's staging seq above an offset (the sources before it: a window over a handful of rows) and
--- the lake's largest article_seq, so the staged rows need no sort (at 100,000 rows `row_number()` over them cost
--- the same, docs/benchmarks.md)
+-- the next article_seq: each source's staging seq above an offset (the sources before it: a window over a handful
+-- of rows) and the lake's largest article_seq, so the staged rows need no sort (at 100,000 rows `row_number()` over
+-- them cost the same, docs/benchmarks.md)
 numbering as (
     select
         source,
@@ -78,9 +89,24 @@ select
         else 'changed'
     end as reason,
     existing.article_id is not null as stored,
-    -- the article_seq a row gets if it is written (03 inserts, 04 rewrites): numbered here, on the staged keys;
-    -- numbering the rows 03 and 04 write would sort them with their bodies
-    numbering.first_seq + staged.seq as new_seq
+    coalesce(existing.first_run_id, $run_id) as first_run_id,
+    coalesce(existing.inserted_at, $now) as inserted_at,
+    existing.duplicate_of,
+    existing.duplicate_kind,
+    -- same text, same key: a rerun or a re-extraction that keeps the text keeps its term rows. By body_hash
+    -- (whitespace-collapsed NFKC) and length: comparing the bodies themselves read the stored ones too and ran
+    -- out of the writer's 1 GB on a rerun of 100,000 articles (only a change NFKC hides at the same length,
+    -- full-width ＡＢＣ become ABC, would keep the old terms). Numbered here, on the staged keys: numbering the
+    -- rows 04 writes would sort them with their bodies
+    case
+        when (
+            existing.article_id is not null
+            and existing.title is not distinct from staged.title
+            and existing.body_hash = staged.body_hash
+            and existing.body_chars is not distinct from staged.body_chars
+        ) then existing.article_seq
+        else numbering.first_seq + staged.seq
+    end as article_seq
 from staged
 inner join numbering on staged.source = numbering.source
 left join existing on staged.article_id = existing.article_id

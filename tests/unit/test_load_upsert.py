@@ -220,7 +220,7 @@ def test_a_page_confirmed_unchanged_after_an_older_fetch_is_not_replaced_by_it(t
 
 
 def test_a_body_changed_at_the_same_length_gets_a_new_article_seq(tmp_path, monkeypatch):
-    """04_replace_changed_articles.sql keeps article_seq only when title, body_hash and length all match: a body edited at the
+    """04_insert_articles.sql keeps article_seq only when title, body_hash and length all match: a body edited at the
     same length (Monday -> Friday) is new text, so it needs a new seq or the term index keeps the old text's terms."""
     monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
     story = record("alpha", 1, D1, "Talks", WIRE)
@@ -305,7 +305,7 @@ def article_seqs(path) -> dict[str, int]:
 
 
 def test_a_reextraction_that_keeps_the_text_keeps_its_article_seq(tmp_path, monkeypatch):
-    """04_replace_changed_articles.sql: a rewrite with the same title and body (here a new extractor_version) keeps
+    """04_insert_articles.sql: a rewrite with the same title and body (here a new extractor_version) keeps
     article_seq, so the term rows already indexed for that text still join and nothing is indexed again."""
     monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
     story = record("alpha", 1, D1, "Talks", WIRE)
@@ -355,7 +355,7 @@ def test_copies_stored_in_one_run_at_one_time_link_to_the_smallest_id_only(tmp_p
 
 
 def test_a_load_with_a_new_and_a_changed_article_stores_each_once(tmp_path, monkeypatch):
-    """03_insert_new_articles.sql inserts only articles the lake does not hold (`not stored`); a changed one is
+    """04_insert_articles.sql inserts only articles the lake does not hold (`not stored`); a changed one is
     rewritten by 04's MERGE. Both kinds in one load (03 runs only then) must still leave one row per article_id."""
     monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
     story = record("alpha", 1, D1, "Talks", WIRE)

@@ -112,7 +112,7 @@ def test_maintenance_prunes_the_term_rows_of_replaced_article_versions(tmp_path)
     index_terms(con=con)
     rows = con.execute("select count(*) from article_terms").fetchone()[0]  # t, old, words, i and 2 pairs: 6 each
     assert rows == 60
-    # two articles rewritten, as 04_replace_changed_articles.sql does: new text, a new article_seq, then indexed
+    # two articles rewritten, as 04_insert_articles.sql does: new text, a new article_seq, then indexed
     con.execute("update articles set body = 'new text', article_seq = 10 + article_seq where article_id in ('a0', 'a1')")
     index_terms(con=con)
     before = con.execute("select * from term_coverage('old words', 'day')").fetchall()

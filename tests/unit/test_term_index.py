@@ -144,7 +144,7 @@ def test_index_and_scan_answer_the_same(con):
     assert hits(con, "правительство") == 1 and hits(con, "الحكومة") == 1  # "الحكومةُ" carries a vowel mark
 
     # a tail the indexing step has not reached (numbered by a load, above the watermark), and a body that changed
-    # (a new article_seq, as 04_replace_changed_articles.sql gives it): the tail's bodies are read, the old terms ignored
+    # (a new article_seq, as 04_insert_articles.sql gives it): the tail's bodies are read, the old terms ignored
     add(con, "l7", D3, "Tremor", "Another earthquake; the central bank is calm.", seq=next_seq(con))
     add(con, "z4", D3, None, "政府部长再次发言。", seq=next_seq(con))
     con.execute("update articles set body = 'Nothing about tremors, Iranian or not.', article_seq = $seq "

@@ -1,8 +1,11 @@
--- when: exists (select 1 from load_decisions where outcome = 'loaded' and not stored)
--- Articles the lake does not hold yet (load_decisions.stored is false): a plain insert, read with their bodies
--- straight from the staged files. The decision was taken in this transaction and loads run one at a time (the
+-- when: exists (select 1 from load_decisions where outcome = 'loaded')
+-- New articles, and the new versions of changed ones (03_delete_replaced_articles.sql deleted the old), in one plain
+-- insert read with their bodies straight from the staged files (00_staged_inputs.sql keeps them out of memory); the
+-- MERGE machinery costs ~4x a plain insert. A changed row keeps what 01_decide_outcomes.sql took from the stored one
+-- (first_run_id, inserted_at, the duplicate link, and article_seq when the title and text are the same); a new
+-- title or text gets a new article_seq, so the term rows of the old text (article_terms) no longer join and the
+-- indexing step indexes the new. The decisions were taken in this transaction and loads run one at a time (the
 -- duckdb_write pool), so no other load can have inserted the same article_id meanwhile: article_id stays unique.
--- Each gets its article_seq (the term table's key) from 01_decide_outcomes.sql.
 insert into articles (
     article_id, url, canonical_url, source, source_domain, sitename, title, author,
     published_at, published_date, date_source, date_disagreement, language, language_source,
@@ -34,22 +37,22 @@ select
     staged.access,
     staged.categories,
     staged.tags,
-    null,
-    null,
+    decision.duplicate_of,
+    decision.duplicate_kind,
     staged.fetched_at,
     staged.http_status,
     staged.warc_file,
     staged.warc_offset,
-    $run_id,
+    decision.first_run_id,
     $run_id,
     $run_id,
     staged.extractor_version,
     staged.extractor_settings,
+    decision.inserted_at,
     $now,
-    $now,
-    decision.new_seq
+    decision.article_seq
 from staged_articles as staged
 inner join load_decisions as decision
-    on staged.article_id = decision.article_id and decision.outcome = 'loaded' and not decision.stored
+    on staged.article_id = decision.article_id and decision.outcome = 'loaded'
 inner join read_parquet($valid_files) as files
     on staged.source = files.source and staged.seq = files.seq;

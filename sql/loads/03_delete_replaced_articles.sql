@@ -1,0 +1,13 @@
+-- when: exists (select 1 from load_decisions where outcome = 'loaded' and stored)
+-- Changed articles (a new text, or a new extractor version) replace their stored row: it is deleted here and its
+-- new version inserted by 04_insert_articles.sql with the new ones, in the load's transaction, keeping what
+-- 01_decide_outcomes.sql took from it. Not a MERGE or an UPDATE: a lake writes an updated row whole either way, and
+-- DuckLake took 8 s to update 100,000 rows that a plain insert had written, where deleting them and inserting the
+-- new versions takes ~2 s (docs/benchmarks.md, "The lake over months"). Articles seen again unchanged are not
+-- written at all: their fetch_log rows say so.
+delete from articles
+where
+    article_id in (
+        select load_decisions.article_id from load_decisions
+        where load_decisions.outcome = 'loaded' and load_decisions.stored
+    )
