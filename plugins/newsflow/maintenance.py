@@ -99,24 +99,19 @@ def compact_updated_files(con, max_bytes: int = COMPACT_MAX_FILE_BYTES) -> int:
     one a run, for ever. DuckLake's own rewrite (`ducklake_rewrite_data_files`) is not used on these tables: in
     1.5.5 it makes time travel to a snapshot between a row's insert and its update read the updated values. This
     is an ordinary transaction: earlier snapshots keep reading the old files until they expire."""
-    from newsflow.warehouse import LAKE
-
-    tables = [r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_catalog = $db and table_type = 'BASE TABLE'",
-        {"db": LAKE}).fetchall()]
     # the rewrite's own inserts and deletes go to storage: kept in the catalog (DuckLake's data inlining, up to 10
     # rows), a file's few live rows would be deleted there and the file stay listed, every row deleted, for good
     limit = con.execute("select current_setting('ducklake_default_data_inlining_row_limit')").fetchone()[0]
     con.execute("set ducklake_default_data_inlining_row_limit = 0")
     try:
         return sum(_rewrite_files_with_deletes(con, table, max_bytes)
-                   for table in sorted(set(tables) - set(REWRITTEN_BY_DUCKLAKE)))
+                   for table in sorted(set(_lake_tables(con)) - set(REWRITTEN_BY_DUCKLAKE)))
     finally:
         con.execute(f"set ducklake_default_data_inlining_row_limit = {int(limit)}")
 
 
 def _rewrite_files_with_deletes(con, table: str, max_bytes: int) -> int:
-    from newsflow.warehouse import LAKE
+    from newsflow.warehouse import LAKE, in_transaction
 
     files = [r[0] for r in con.execute(
         f"select data_file from ducklake_list_files('{LAKE}', '{table}') "
@@ -125,16 +120,14 @@ def _rewrite_files_with_deletes(con, table: str, max_bytes: int) -> int:
     if not files:
         return 0
     started = time.monotonic()
-    con.execute("begin")
-    try:
+
+    def rewrite() -> None:
         # the insert first: its rows land in files of their own, which the delete by file name cannot reach
         con.execute(f"insert into {table} select * from {table} where filename in (select unnest($files))",
                     {"files": files})
         con.execute(f"delete from {table} where filename in (select unnest($files))", {"files": files})
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+
+    in_transaction(con, rewrite)
     log.info("compacted %s: %d files with deletes (%.1f s)", table, len(files), time.monotonic() - started)
     return len(files)
 
@@ -155,10 +148,16 @@ def _step(summary: dict, con, name: str, sql: str) -> None:
     log.info("%s: %d (%.1f s)", name, summary[name], time.monotonic() - started)
 
 
+def _lake_tables(con) -> list[str]:
+    from newsflow.warehouse import LAKE
+
+    return [r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_catalog = $db and table_type = 'BASE TABLE'",
+        {"db": LAKE}).fetchall()]
+
+
 def _files(con) -> int:
     from newsflow.warehouse import LAKE
 
-    tables = [r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_catalog = $db and table_type = 'BASE TABLE'",
-        {"db": LAKE}).fetchall()]
-    return sum(con.execute(f"select count(*) from ducklake_list_files('{LAKE}', '{t}')").fetchone()[0] for t in tables)
+    return sum(con.execute(f"select count(*) from ducklake_list_files('{LAKE}', '{t}')").fetchone()[0]
+               for t in _lake_tables(con))
