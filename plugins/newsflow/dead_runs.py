@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 DAG_PREFIX = "news_"
 # the DAGs built from the sources file's schedules (news_ingest_hourly, ...); plain news_ingest is always defined
 SCHEDULED_PREFIX = "news_ingest_"
+# a task instance in any other state is not over: a run holding one can be resumed, whatever its own state says
+FINISHED_TASK_STATES = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
 
 
 def _pid_alive(pid: int) -> bool:
@@ -26,6 +28,10 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:  # another user's process: alive
         return True
     return True
+
+
+def _run_path(dag_id: str, run_id: str) -> str:
+    return f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}"
 
 
 def dead_runs(client, hostname: str | None = None) -> list[tuple[str, str, list[str]]]:
@@ -40,7 +46,7 @@ def dead_runs(client, hostname: str | None = None) -> list[tuple[str, str, list[
         dag_id, run_id = run["dag_id"], run["dag_run_id"]
         if not dag_id.startswith(DAG_PREFIX):
             continue
-        path = f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}/taskInstances?limit=1000"
+        path = f"{_run_path(dag_id, run_id)}/taskInstances?limit=1000"
         tis = client.get(path).get("task_instances", [])
         dead = [ti["task_id"] for ti in tis
                 if ti.get("state") == "running" and ti.get("hostname") in names and ti.get("pid")
@@ -53,7 +59,7 @@ def dead_runs(client, hostname: str | None = None) -> list[tuple[str, str, list[
 def _mark_failed(client, runs: list[tuple[str, str]], why: str) -> list[tuple[str, str]]:
     """PATCH each (dag_id, run_id) to failed, which also ends its unfinished tasks; returns them."""
     for dag_id, run_id in runs:
-        client.patch(f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}", {"state": "failed"})
+        client.patch(_run_path(dag_id, run_id), {"state": "failed"})
         log.info("%s run %s marked failed: %s", dag_id, run_id, why)
     return list(runs)
 
@@ -92,3 +98,22 @@ def stop_runs_in_progress(client) -> tuple[list[tuple[str, str]], list[tuple[str
     running = [(run["dag_id"], run["dag_run_id"]) for run in ours if run["state"] == "running"]
     queued = [(run["dag_id"], run["dag_run_id"]) for run in ours if run["state"] == "queued"]
     return _mark_failed(client, running, "the service was stopped (newsflow down)"), queued
+
+
+def settle_stopped_runs(client, stopped: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Second pass of `newsflow down`, once the scheduler is stopped and before the api-server is: (runs of
+    `stopped` found unfinished and marked failed again, runs that started running since and are marked failed
+    now). On SQLite the scheduler evaluating a run while the first PATCH commits can write back what it read
+    before it (no row locks), leaving the run `running` or a task `scheduled`; the next `up` then resumed a run
+    `down` had said was stopped. With no scheduler left, nothing races this pass."""
+    again = []
+    for dag_id, run_id in stopped:
+        run = client.get(_run_path(dag_id, run_id))
+        tis = client.get(f"{_run_path(dag_id, run_id)}/taskInstances?limit=1000").get("task_instances", [])
+        if run.get("state") != "failed" or any(ti.get("state") not in FINISHED_TASK_STATES for ti in tis):
+            again.append((dag_id, run_id))
+    running = client.get("/dags/~/dagRuns?state=running&limit=100").get("dag_runs", [])
+    newly = [(run["dag_id"], run["dag_run_id"]) for run in running
+             if run["dag_id"].startswith(DAG_PREFIX) and (run["dag_id"], run["dag_run_id"]) not in stopped]
+    return (_mark_failed(client, again, "still unfinished after the scheduler stopped (newsflow down)"),
+            _mark_failed(client, newly, "started while the service was stopping (newsflow down)"))

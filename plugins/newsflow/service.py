@@ -473,7 +473,12 @@ def down(echo=print) -> bool:
     if not state:
         echo("newsflow is not up")
         return False
-    _stop_runs_in_progress(state, echo)
+    client, stopped = _stop_runs_in_progress(state, echo)
+    if client and "scheduler" in state["pids"]:
+        # the scheduler before the rest, so that the runs this stop cuts short are checked once nothing else
+        # writes their state, while the api-server still answers
+        _stop(None, [state["pids"]["scheduler"]])
+        _settle_stopped_runs(state, client, stopped, echo)
     left = _stop(state.get("pgid"), [*state["pids"].values(), *state.get("log_writers", {}).values()])
     if left:
         raise ServiceError(f"processes {sorted(left)} did not stop")
@@ -483,20 +488,21 @@ def down(echo=print) -> bool:
     return True
 
 
-def _stop_runs_in_progress(state: dict, echo) -> None:
-    """Say which runs the stop cuts short, and mark them failed while the api-server answers; housekeeping, so a
-    service that no longer answers is said, never raised: the next `up` fails such runs as left by dead processes."""
+def _stop_runs_in_progress(state: dict, echo) -> tuple[Client | None, list[tuple[str, str]]]:
+    """Say which runs the stop cuts short, and mark them failed while the api-server answers; returns the client
+    (None when the api-server does not answer) and those runs. Housekeeping, so a service that no longer answers
+    is said, never raised: the next `up` fails such runs as left by dead processes."""
     from newsflow.dead_runs import stop_runs_in_progress
 
     api_server = state["pids"].get("api-server")
     if not api_server or not _alive(api_server):
-        return
+        return None, []
     try:
         client = Client.for_service(state)
         stopped, queued = stop_runs_in_progress(client)
     except (OSError, ValueError, ServiceError) as exc:
         echo(f"newsflow: could not check for runs in progress ({exc}); the next `up` marks any left running failed")
-        return
+        return None, []
     for dag_id, run_id in stopped:
         echo(f"newsflow: {dag_id} run {run_id} was running: stopped and marked failed")
     announce_runs(stopped, "stopped by `newsflow down`", service_alert_settings(state), state.get("url"), echo)
@@ -507,6 +513,24 @@ def _stop_runs_in_progress(state: dict, echo) -> None:
             _wait_for_tasks_to_end(client, stopped, list(state["pids"].values()))
         except (OSError, ValueError, ServiceError):
             pass  # the stop below ends them anyway, by force if it must
+    return client, stopped
+
+
+def _settle_stopped_runs(state: dict, client: Client, stopped: list[tuple[str, str]], echo) -> None:
+    """With the scheduler stopped: mark failed again a cut run the scheduler wrote back to unfinished, and fail
+    a run it started meanwhile (newsflow.dead_runs.settle_stopped_runs says why)."""
+    from newsflow.dead_runs import settle_stopped_runs
+
+    try:
+        again, newly = settle_stopped_runs(client, stopped)
+    except (OSError, ValueError, ServiceError) as exc:
+        echo(f"newsflow: could not check the stopped runs once the scheduler had stopped ({exc})")
+        return
+    for dag_id, run_id in again:
+        echo(f"newsflow: {dag_id} run {run_id} was unfinished again once the scheduler had stopped: marked failed")
+    for dag_id, run_id in newly:
+        echo(f"newsflow: {dag_id} run {run_id} started while the service was stopping: stopped and marked failed")
+    announce_runs(newly, "stopped by `newsflow down`", service_alert_settings(state), state.get("url"), echo)
 
 
 def service_alert_settings(state: dict):

@@ -400,6 +400,10 @@ def test_down_leaves_no_process_and_frees_the_ports(service):
         [posted] = [p for p in service["hook"].posts if p["newsflow"].get("run_id") == service["cut_run"]]
         assert posted["newsflow"]["reason"] == "stopped by `newsflow down`", posted
         assert posted["text"].startswith(f"newsflow: news_ingest run {service['cut_run']} failed (stopped by"), posted
+        # and it stays so at rest: failed, every task over (read from the metadata DB, no api-server left to ask),
+        # so the next `up` has nothing of it to resume
+        assert _run_at_rest(service["base"] / "home" / "airflow.db", service["cut_run"]) == ("failed", []), \
+            done.stdout
     if service.get("queued_run"):
         assert f"{SCHEDULED} run {service['queued_run']} is queued" in done.stdout, done.stdout
     assert [pid for pid in tree if _running(pid)] == []
@@ -478,6 +482,18 @@ def test_up_with_another_sources_file_fails_the_runs_of_schedules_it_lacks(servi
         if cut:  # failed by `down` already: this `up` has nothing left to say about it
             assert client.get(f"/dags/news_ingest/dagRuns/{quote(cut, safe='')}")["state"] == "failed"
             assert cut not in up.stdout, up.stdout
+        # `down`'s second pass, once its scheduler has stopped, on a run the first one left unfinished (as a
+        # scheduler writing back what it read before the first PATCH leaves it): a queued run, its tasks not begun
+        from newsflow.dead_runs import settle_stopped_runs
+
+        client.patch("/dags/news_reprocess", {"is_paused": True})
+        stale = ("news_reprocess", client.trigger("news_reprocess", {})["dag_run_id"])
+        again, newly = settle_stopped_runs(client, [stale])
+        assert again == [stale] and stale not in newly
+        after = client.get(f"/dags/news_reprocess/dagRuns/{quote(stale[1], safe='')}")
+        tis = client.get(f"/dags/news_reprocess/dagRuns/{quote(stale[1], safe='')}/taskInstances")["task_instances"]
+        assert after["state"] == "failed" and tis and {ti["state"] for ti in tis} == {"skipped"}, (after, tis)
+        assert settle_stopped_runs(client, [stale])[0] == []
         # the sources file broken under the running service: its scheduled DAGs go, and `status` says why
         sources.write_text("settings:\n  schedule: [oops\nsources: []\n")
         deadline = time.monotonic() + 120
@@ -493,6 +509,21 @@ def test_up_with_another_sources_file_fails_the_runs_of_schedules_it_lacks(servi
     finally:
         down = _run("down", env=env, timeout=180)
         assert down.returncode == 0, down.stdout + down.stderr
+
+
+def _run_at_rest(metadata_db: Path, run_id: str) -> tuple[str, list[tuple]]:
+    """(state, unfinished task instances) of a run, read from a stopped service's SQLite metadata DB."""
+    import sqlite3
+
+    from newsflow.dead_runs import FINISHED_TASK_STATES
+
+    db = sqlite3.connect(f"file:{metadata_db}?mode=ro", uri=True)
+    try:
+        [(state,)] = db.execute("select state from dag_run where run_id = ?", [run_id]).fetchall()
+        tis = db.execute("select task_id, map_index, state from task_instance where run_id = ?", [run_id]).fetchall()
+    finally:
+        db.close()
+    return state, [ti for ti in tis if ti[2] not in FINISHED_TASK_STATES]
 
 
 def _line_after(text: str, heading: str) -> str:
