@@ -1,7 +1,8 @@
 """The service's housekeeper: Airflow's own `airflow db clean` on the metadata database, once a day, for the run
 history older than NEWSFLOW_METADATA_RETENTION_DAYS (default 30). Airflow 3 lets no task reach that database, so
 `newsflow up` runs this beside the scheduler instead of a news_maintenance task (`newsflow clean-metadata` by hand).
-It also watches the service's other components: one that died is said in its log and posted to the alert webhook.
+It also watches the service's other components (one that died is said in its log and posted to the alert webhook)
+and fails the runs of schedules taken out of the sources file while it runs.
 """
 
 from __future__ import annotations
@@ -90,15 +91,19 @@ def stopped_for_good(state: dict | None, seen_stopped: set[str], told: set[str])
 
 
 def watch_forever(every: float = WATCH_S, echo=print, looks: int | None = None) -> None:
-    """Look at the service's components every `every` seconds (`looks` times, or until stopped)."""
+    """Look at the service's components, and for runs of retired schedules, every `every` seconds (`looks` times,
+    or until stopped)."""
     from newsflow.alerts import AlertError, alert_settings, component_message, post
-    from newsflow.service import read_state
+    from newsflow.service import read_state, stopped_components
 
     seen_stopped: set[str] = set()
     told: set[str] = set()
+    retired = RetiredScheduleRuns(echo)
     while looks is None or looks > 0:
         looks = None if looks is None else looks - 1
         state = read_state()
+        if state and "api-server" not in stopped_components(state):
+            retired.look(state)
         for name in stopped_for_good(state, seen_stopped, told):
             echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: the {name} (pid {state['pids'][name]})"
                  " has stopped; nothing restarts it: `newsflow down`, then `newsflow up`")
@@ -111,6 +116,46 @@ def watch_forever(every: float = WATCH_S, echo=print, looks: int | None = None) 
             sys.stdout.flush()
         if looks != 0:
             time.sleep(every)
+
+
+class RetiredScheduleRuns:
+    """A run of a schedule taken out of the sources file under the running service can never finish (every start
+    of its tasks ends in "Dag not found") and would resume if the schedule came back: failed at the second look
+    that finds it (newsflow.dead_runs.fail_runs_of_retired_schedules), said in the log and posted like any failed
+    run, instead of waiting for the next `newsflow down` or `up`."""
+
+    def __init__(self, echo=print, alerts=None):
+        self.echo = echo
+        self.alerts = alerts  # AlertSettings; None: this process's environment's (the service's, in the housekeeper)
+        self.seen: set[tuple[str, str]] = set()
+        self.trouble: str | None = None  # said once until it changes: the api-server may be down for a while
+
+    def look(self, state: dict) -> list[tuple[str, str]]:
+        from newsflow.alerts import AlertError, alert_settings
+        from newsflow.dead_runs import fail_runs_of_retired_schedules
+        from newsflow.service import Client, ServiceError, announce_runs
+
+        try:
+            failed = fail_runs_of_retired_schedules(Client.for_service(state), self.seen)
+        except (OSError, ValueError, ServiceError) as exc:
+            trouble = f"{type(exc).__name__}: {exc}"
+            if trouble != self.trouble:
+                self._say(f"could not look for runs of retired schedules ({trouble})")
+            self.trouble = trouble
+            return []
+        self.trouble = None
+        for dag_id, run_id in failed:
+            self._say(f"{dag_id} run {run_id} is of a schedule no longer in the sources file: marked failed")
+        try:
+            announce_runs(failed, "its schedule is no longer in the sources file", self.alerts or alert_settings(),
+                          state.get("url"), self._say)
+        except (AlertError, ValueError) as exc:
+            self._say(f"could not post them ({exc})")
+        return failed
+
+    def _say(self, line: str) -> None:
+        self.echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: {line.removeprefix('newsflow: ')}")
+        sys.stdout.flush()
 
 
 def last_said(log: Path, tail_bytes: int = 16_384) -> str | None:

@@ -741,8 +741,8 @@ def _echo_last_runs(runs: dict[str, list[dict]], scheduled: list[dict], errors: 
             note = ""
             if run["state"] in ("running", "queued") and dag_id.startswith(SCHEDULED_PREFIX) and dag_id not in defined:
                 note = ("  (waits: the file that makes its DAG does not import)" if file_broken else
-                        "  (its schedule is no longer in the sources file: it cannot finish; `newsflow down` or "
-                        "the next `newsflow up` fails it)")
+                        "  (its schedule is no longer in the sources file: it cannot finish; the housekeeper fails "
+                        "it within two minutes)")
             echo(f"  {dag_id:<28} {run['state']:<8} {run['run_type']:<10} {run.get('run_after') or ''}  "
                  f"{run['dag_run_id']}{note}")
 

@@ -494,6 +494,16 @@ def test_up_with_another_sources_file_fails_the_runs_of_schedules_it_lacks(servi
         tis = client.get(f"/dags/news_reprocess/dagRuns/{quote(stale[1], safe='')}/taskInstances")["task_instances"]
         assert after["state"] == "failed" and tis and {ti["state"] for ti in tis} == {"skipped"}, (after, tis)
         assert settle_stopped_runs(client, [stale])[0] == []
+        # a run of a schedule about to leave the sources file (paused: it stays queued); the housekeeper's look
+        # (made here in-process too, as its loop makes it every minute) leaves it while its schedule is in the file
+        from newsflow.alerts import alert_settings
+        from newsflow.housekeeper import RetiredScheduleRuns
+
+        client.patch("/dags/news_ingest_yearly", {"is_paused": True})
+        waiting = ("news_ingest_yearly", client.trigger("news_ingest_yearly", {})["dag_run_id"])
+        said: list[str] = []
+        retired = RetiredScheduleRuns(said.append, alert_settings(env))
+        assert retired.look(state) == [] and retired.look(state) == [], said
         # the sources file broken under the running service: its scheduled DAGs go, and `status` says why
         sources.write_text("settings:\n  schedule: [oops\nsources: []\n")
         deadline = time.monotonic() + 120
@@ -506,6 +516,30 @@ def test_up_with_another_sources_file_fails_the_runs_of_schedules_it_lacks(servi
         assert said.startswith("  none: the file that makes them does not import (below)\n"), status
         assert f"IMPORT ERROR news_scheduled.py: ConfigError: {sources}: not valid YAML" in said, said
         assert "schedule: [oops" in said and "Traceback" not in said, said
+        # while the file does not import, the run of its schedule waits: the file may be mended
+        assert retired.look(state) == [] and retired.look(state) == []
+        assert client.get(f"/dags/news_ingest_yearly/dagRuns/{quote(waiting[1], safe='')}")["state"] == "queued"
+        # mended without that schedule: the run can never finish, and the housekeeper fails it at its second look
+        sources.write_text("settings:\n  schedule: '@monthly'\nsources:\n  - {name: quiet, kind: urls, "
+                           "urls_file: urls.txt}\n")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            errors = client.get("/importErrors?limit=100")["import_errors"]
+            if [d["dag_id"] for d in client.scheduled_dags()] == ["news_ingest_monthly"] and not errors:
+                break
+            time.sleep(3)
+        else:
+            pytest.fail(f"the mended file's DAGs never replaced the yearly one: {client.scheduled_dags()}, {errors}")
+        # (the service's own housekeeper, whose look is a minute apart: two looks after the DAG went stale)
+        deadline = time.monotonic() + 240
+        while client.get(f"/dags/news_ingest_yearly/dagRuns/{quote(waiting[1], safe='')}")["state"] != "failed":
+            assert time.monotonic() < deadline, "the housekeeper did not fail the run of the retired schedule"
+            time.sleep(3)
+        housekeeper_log = (service["base"] / "data" / "logs" / "service" / "housekeeper.log").read_text()
+        assert (f"newsflow housekeeper: news_ingest_yearly run {waiting[1]} is of a schedule no longer in the "
+                "sources file: marked failed") in housekeeper_log, housekeeper_log
+        [posted] = [p for p in service["hook"].posts if p["newsflow"].get("run_id") == waiting[1]]
+        assert posted["newsflow"]["reason"] == "its schedule is no longer in the sources file", posted
     finally:
         down = _run("down", env=env, timeout=180)
         assert down.returncode == 0, down.stdout + down.stderr
