@@ -18,7 +18,9 @@ with staged as (
         body_hash,
         body_chars,
         extractor_version,
-        fetched_at
+        fetched_at,
+        warc_file,
+        warc_offset
     from staged_articles
 ),
 
@@ -45,10 +47,28 @@ existing as (
         articles.inserted_at,
         articles.duplicate_of,
         articles.duplicate_kind,
-        articles.article_seq
+        articles.article_seq,
+        articles.warc_file,
+        articles.warc_offset
     from articles
     left join confirmed on articles.article_id = confirmed.article_id
     where articles.article_id in (select staged.article_id from staged)
+),
+
+-- stored rows this very run wrote: its load is being retried. Only by the run's own sources: two schedules that
+-- fire at one instant share a run id (`@hourly` and `15m` at 06:00), and a row the other one wrote is judged as any
+-- stored row, not replaced whatever its text and fetch time
+retried as (
+    select distinct fetch_log.article_id
+    from fetch_log
+    where
+        fetch_log.run_id = $run_id
+        and fetch_log.outcome = 'loaded'
+        and list_contains($sources, fetch_log.source)
+        and fetch_log.article_id in (
+            select existing.article_id from existing
+            where existing.changed_run_id = $run_id
+        )
 ),
 
 -- the next article_seq: each source's staging seq above an offset (the sources before it: a window over a handful
@@ -62,6 +82,20 @@ numbering as (
         + 1 as first_seq
     from staged
     group by source
+),
+
+-- a staged text fetched before the stored one was last given. Not a staged row read from the stored text's own
+-- archived response (news_reprocess): that is the stored text again, however often a revisit confirmed it since
+compared as (
+    select
+        staged.source,
+        staged.seq,
+        existing.fetched_at > staged.fetched_at
+        and not coalesce(
+            staged.warc_file = existing.warc_file and staged.warc_offset = existing.warc_offset, false
+        ) as is_older
+    from staged
+    inner join existing on staged.article_id = existing.article_id
 )
 
 select
@@ -70,21 +104,21 @@ select
     staged.seq,
     case
         when existing.article_id is null then 'loaded'
-        when existing.changed_run_id = $run_id then 'loaded'
+        when retried.article_id is not null then 'loaded'
         when
             existing.body_hash = staged.body_hash
             and existing.extractor_version = staged.extractor_version then 'unchanged'
-        when existing.fetched_at > staged.fetched_at then 'skipped'
+        when compared.is_older then 'skipped'
         else 'loaded'
     end as outcome,
     case
         when existing.article_id is null then 'new'
-        when existing.changed_run_id = $run_id and existing.first_run_id = $run_id then 'new'
-        when existing.changed_run_id = $run_id then 'changed'
+        when retried.article_id is not null and existing.first_run_id = $run_id then 'new'
+        when retried.article_id is not null then 'changed'
         when
             existing.body_hash = staged.body_hash
             and existing.extractor_version = staged.extractor_version then 'same_content'
-        when existing.fetched_at > staged.fetched_at then 'superseded'
+        when compared.is_older then 'superseded'
         when existing.body_hash = staged.body_hash then 'reextracted'
         else 'changed'
     end as reason,
@@ -110,3 +144,5 @@ select
 from staged
 inner join numbering on staged.source = numbering.source
 left join existing on staged.article_id = existing.article_id
+left join compared on staged.source = compared.source and staged.seq = compared.seq
+left join retried on staged.article_id = retried.article_id

@@ -32,7 +32,8 @@ def record(source, seq, day, title, body, **extra):
     return row
 
 
-def load(tmp_path: Path, run_id: str, by_source: dict, warehouse: Path | None = None, started_at=None) -> dict:
+def load(tmp_path: Path, run_id: str, by_source: dict, warehouse: Path | None = None, started_at=None,
+         dag_id: str = "test") -> dict:
     """One load_run of the given staged articles per source into `warehouse` (default tmp_path / 'w')."""
     import dataclasses
 
@@ -57,4 +58,4 @@ def load(tmp_path: Path, run_id: str, by_source: dict, warehouse: Path | None = 
         staging.write([], staging.REJECTED, folder / "rejected.parquet")
         staging.write([], staging.VALIDATION, folder / "validation.parquet")
         jobs.append(dataclasses.replace(planned[source], staging=folder))
-    return load_run(jobs, run_id=run_id, dag_id="test", started_at=started_at)
+    return load_run(jobs, run_id=run_id, dag_id=dag_id, started_at=started_at)

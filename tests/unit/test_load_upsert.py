@@ -192,6 +192,25 @@ def test_a_page_fetched_before_the_stored_one_never_replaces_it(tmp_path, monkey
     assert stored == [("Talks resume", updated["body"], updated["fetched_at"], "manual", "manual")]
 
 
+def test_a_run_of_another_dag_with_the_same_run_id_is_not_a_retry(tmp_path, monkeypatch):
+    """Two schedules that fire at one instant share a run id (`@hourly` and `15m` at 06:00). A row the one wrote is
+    not the other's to replace as its own retry: an older text of the article, listed by the other's source, is
+    `skipped: superseded`, not written over the newer one and logged `loaded: new` twice. Each run's own retry
+    still repeats its decision."""
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    newer = record("alpha", 1, D1, "Talks resume", WIRE + " Talks resume on Friday.")
+    older = {**record("alpha", 1, D1, "Talks", WIRE), "source": "beta",
+             "fetched_at": newer["fetched_at"] - timedelta(minutes=30)}
+    run_id = "scheduled__2024-03-04T06:00:00+00:00"
+    for attempt in range(2):
+        load(tmp_path, run_id, {"alpha": [newer]}, dag_id="news_ingest_15m")
+        load(tmp_path, run_id, {"beta": [older]}, dag_id="news_ingest_hourly")
+        logged, stored = read(tmp_path / "w", "select source, outcome, reason from fetch_log order by source",
+                              "select title, source, changed_run_id from articles")
+        assert logged == [("alpha", "loaded", "new"), ("beta", "skipped", "superseded")], attempt
+        assert stored == [("Talks resume", "alpha", run_id)], attempt
+
+
 def test_a_page_confirmed_unchanged_after_an_older_fetch_is_not_replaced_by_it(tmp_path, monkeypatch):
     """A 304 at 12:00 says the stored 10:00 text was still the page then: a run that fetched a different text at
     11:00 and loads late is older than what the lake knows, though the stored row's own fetched_at is 10:00 (a

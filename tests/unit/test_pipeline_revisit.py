@@ -352,3 +352,32 @@ def test_a_reprocess_judges_again_the_pages_last_rejected(tmp_path, data_env, si
     con.close()
     # stored now: the next reprocess reads it as an article, once
     assert list(reprocess("rp2").values()).count(("unchanged", "same_content")) == 4
+
+
+def test_a_reprocess_reextracts_the_articles_revisits_confirmed_since(tmp_path, data_env, site):
+    """A revisit that finds an article unchanged (304, the same text) is recorded in fetch_log only, later than the
+    fetch that stored the text. news_reprocess reads that fetch's own archived response: the stored text again, not
+    an older one, so it is re-extracted, never `skipped: superseded` (which kept the old extractor's fields on every
+    article a revisit had confirmed)."""
+    from newsflow.stages.fetch_extract import extract_source
+    from newsflow.stages.reprocess import plan_reprocess
+
+    run(tmp_path, site, "r1", PATHS[:3])
+    pass_time(tmp_path, 3)
+    second = run(tmp_path, site, "r2", PATHS[:3])
+    assert second == {"/fresh/a": ("unchanged", "same_content"), "/old/b": ("unchanged", "not_due"),
+                      "/etag/c": ("unchanged", "not_modified")}
+    con = connect(tmp_path / "data" / "warehouse")
+    con.execute("update articles set extractor_version = 'newsflow-0.0.1'")  # stored by an older extractor
+    con.close()
+    jobs = [validate_source(extract_source(job))
+            for job in plan_reprocess(str(tmp_path / "sources.yaml"), None, None, None, "rp")]
+    load_run(jobs, run_id="rp", dag_id="news_reprocess")
+    check_accounting(jobs, run_id="rp")
+    con = warehouse(tmp_path)
+    logged = {url.removeprefix(site.url("")): (outcome, reason) for url, outcome, reason in con.execute(
+        "select url, outcome, reason from fetch_log where run_id = 'rp'").fetchall()}
+    versions = [version for (version,) in con.execute("select extractor_version from articles").fetchall()]
+    con.close()
+    assert logged == {path: ("loaded", "reextracted") for path in PATHS[:3]}
+    assert len(versions) == 3 and "newsflow-0.0.1" not in versions
