@@ -294,3 +294,52 @@ def test_after_many_runs_and_a_pass_each_table_is_files_without_deletes(tmp_path
     assert {t: con.execute(f"select * from {t} order by all").fetchall() for t in tables} == before
     assert {v: con.execute(f"select * from runs at (version => {v}) order by all").fetchall() for v in then} == then
     con.close()
+
+
+def test_an_articles_file_whose_every_row_was_replaced_is_dropped(tmp_path, monkeypatch, caplog):
+    """A changed article's old row is deleted (03_delete_replaced_articles.sql). Kept in the catalog (data inlining,
+    up to 10 rows), deletes that took the last live rows of a file left it listed after the flush, every row
+    deleted: no merge takes it, and each pass counted it as rewritten again. Written to storage, the delete that
+    empties a file drops it. A file an older newsflow left so is not counted, and stays listed."""
+    import logging
+
+    from tests.support.loads import D1, WIRE, load, record
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    lake = tmp_path / "w"
+    emptied = ("select count(*) from ducklake_list_files('lake', 'articles') where data_file not in "
+               "(select distinct filename from articles)")
+    stories = [record("alpha", i, D1, f"Story {i}", f"{WIRE} Story number {i}.") for i in range(12)]
+    load(tmp_path, "run0", {"alpha": stories})  # 12 rows: above the inlining limit, a file of their own
+    for run, part in ((1, stories[:6]), (2, stories[6:])):  # every one of them changed, six at a time
+        load(tmp_path, f"run{run}", {"alpha": [{**story, "body": f"{story['body']} Update {run}.",
+                                                "body_hash": f"h{run}-{story['seq']}"} for story in part]})
+    con = warehouse.open_for_write(lake)
+    con.execute("call ducklake_flush_inlined_data('lake')")
+    assert con.execute(emptied).fetchone()[0] == 0
+    con.close()
+    assert maintenance.maintain(str(lake), retention_days=7)["compacted_files"] == 0
+    con = warehouse.connect(lake, read_only=True)
+    assert con.execute("select count(*) from ducklake_list_files('lake', 'articles')").fetchone()[0] == 1
+    assert con.execute("select count(*), count(distinct article_id), count(*) filter (body like '%Update%') "
+                       "from articles").fetchone() == (12, 12, 12)
+    con.close()
+
+    # as an older newsflow's loads left one: the rows of a 12-row file deleted six at a time, in the catalog
+    load(tmp_path, "run3", {"beta": [record("beta", i, D1, f"Brief {i}", f"{WIRE} Brief {i}.") for i in range(12)]})
+    con = warehouse.open_for_write(lake)
+    for _ in range(2):
+        con.execute("delete from articles where url in (select url from articles where source = 'beta' order by url "
+                    "limit 6)")
+    con.execute("call ducklake_flush_inlined_data('lake')")
+    assert con.execute(emptied).fetchone()[0] == 1
+    con.close()
+    with caplog.at_level(logging.INFO, logger=maintenance.__name__):
+        maintenance.maintain(str(lake), retention_days=7)
+    said = [record.getMessage() for record in caplog.records]
+    assert "articles: 1 files with deletes hold no live row: left listed" in said, said
+    assert not [line for line in said if line.startswith("compacted articles")], said
+    con = warehouse.connect(lake, read_only=True)
+    assert con.execute(emptied).fetchone()[0] == 1
+    assert con.execute("select count(*) from articles").fetchone()[0] == 12
+    con.close()
