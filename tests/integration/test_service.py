@@ -522,6 +522,7 @@ def test_up_with_another_sources_file_fails_the_runs_of_schedules_it_lacks(servi
         # mended without that schedule: the run can never finish, and the housekeeper fails it at its second look
         sources.write_text("settings:\n  schedule: '@monthly'\nsources:\n  - {name: quiet, kind: urls, "
                            "urls_file: urls.txt}\n")
+        mended = time.monotonic()
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             errors = client.get("/importErrors?limit=100")["import_errors"]
@@ -530,11 +531,14 @@ def test_up_with_another_sources_file_fails_the_runs_of_schedules_it_lacks(servi
             time.sleep(3)
         else:
             pytest.fail(f"the mended file's DAGs never replaced the yearly one: {client.scheduled_dags()}, {errors}")
+        stale_after = time.monotonic() - mended
         # (the service's own housekeeper, whose look is a minute apart: two looks after the DAG went stale)
         deadline = time.monotonic() + 240
         while client.get(f"/dags/news_ingest_yearly/dagRuns/{quote(waiting[1], safe='')}")["state"] != "failed":
             assert time.monotonic() < deadline, "the housekeeper did not fail the run of the retired schedule"
             time.sleep(3)
+        print(f"\nthe retired schedule's run failed by the housekeeper {time.monotonic() - mended:.1f}s after the "
+              f"file was mended ({stale_after:.1f}s for its DAG to go)")
         housekeeper_log = (service["base"] / "data" / "logs" / "service" / "housekeeper.log").read_text()
         assert (f"newsflow housekeeper: news_ingest_yearly run {waiting[1]} is of a schedule no longer in the "
                 "sources file: marked failed") in housekeeper_log, housekeeper_log
