@@ -738,14 +738,15 @@ def prune_validation_results(context, keep: int | None = None) -> int:
 
 def write_checks(con, run_id: str, rows: list[dict], checked_at: datetime | None = None) -> int:
     """Replace the run's rows in one transaction (a rerun of the same run id is idempotent)."""
+    from newsflow.warehouse import transaction
+
     checked_at = _now(checked_at)
     seen: dict[tuple[str, str], dict] = {}
     for row in rows:
         if row["status"] not in STATUSES:
             raise ValueError(f"bad status {row['status']!r} for {row['check_name']}")
         seen[(row["check_name"], row["source"])] = row
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute("delete from quality_checks where run_id = ?", [run_id])
         if seen:
             # one statement for all rows: in a lake each insert statement is a write of its own
@@ -759,10 +760,6 @@ def write_checks(con, run_id: str, rows: list[dict], checked_at: datetime | None
                  "expected": [r["expected"] for r in seen.values()],
                  "statuses": [r["status"] for r in seen.values()], "details": [r["details"] for r in seen.values()]},
             )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     return len(seen)
 
 

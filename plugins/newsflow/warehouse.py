@@ -11,6 +11,7 @@ import os
 import re
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -540,14 +541,23 @@ def _creation_order(files: dict[str, Path]) -> list[str]:
     return order
 
 
-def in_transaction(con, work) -> None:
+@contextmanager
+def transaction(con):
+    """The block's statements in one transaction: committed, or rolled back on an error, which is raised. The
+    COMMIT is outside the rollback's reach: one that fails (a constraint, a lake's write conflict, a full disk) has
+    ended the transaction itself, and its error, not a rollback's "no transaction is active", is what a user sees."""
     con.execute("begin transaction")
     try:
-        work()
-        con.execute("commit")
-    except Exception:
+        yield
+    except BaseException:
         con.execute("rollback")
         raise
+    con.execute("commit")
+
+
+def in_transaction(con, work) -> None:
+    with transaction(con):
+        work()
 
 
 # -- keys --------------------------------------------------------------------------------------------------------

@@ -466,3 +466,26 @@ def test_a_moved_or_copied_lake_opens_where_it_is_and_keeps_to_its_own_files(tmp
         out = subprocess.run(cli, capture_output=True, text=True, env=env, timeout=120)
         assert out.returncode == 0, out.stderr
         assert out.stdout.split() == ["n", "200000"]
+
+
+def test_a_commit_that_fails_raises_its_own_error_and_leaves_no_transaction_open():
+    """A COMMIT that fails ends its transaction itself: rolling back after it raised "cannot rollback - no
+    transaction is active", which hid the real error (a lake's write conflict, a constraint, a full disk) from the
+    load's or the quality run's log. An error inside the block still rolls back."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("create table t (a integer primary key)")
+    other = con.cursor()
+
+    def clash():
+        con.execute("insert into t values (1)")
+        other.execute("insert into t values (1)")  # committed first, by another connection
+
+    with pytest.raises(duckdb.TransactionException, match="PRIMARY KEY or UNIQUE constraint"):
+        warehouse.in_transaction(con, clash)
+    with pytest.raises(ZeroDivisionError), warehouse.transaction(con):
+        con.execute("insert into t values (2)")
+        1 / 0  # noqa: B018 - the error in the block
+    warehouse.in_transaction(con, lambda: con.execute("insert into t values (3)"))
+    assert con.execute("select a from t order by a").fetchall() == [(1,), (3,)]

@@ -40,7 +40,7 @@ def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime 
     summary and in runs.warehouse_wait_s. The migrations that follow are the load's own work (migrate_s)."""
     from newsflow.config import sql_dir
     from newsflow.extract import extractor_version
-    from newsflow.warehouse import connect, migrate, run_sql_file
+    from newsflow.warehouse import connect, migrate, run_sql_file, transaction
 
     jobs = [Job.from_xcom(j) for j in jobs or [] if j]
     if not jobs:
@@ -84,8 +84,7 @@ def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime 
         migrate(con)
         migrate_s = time.monotonic() - opening - wait_s
         writing = time.monotonic()
-        con.execute("begin transaction")
-        try:
+        with transaction(con):
             _refuse_sources_another_dag_loaded(con, run_id, dag_id, names)
             steps_s, skipped = {}, []
             for path in sorted((sql_dir() / "loads").glob("*.sql")):
@@ -134,10 +133,6 @@ def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime 
                     **{k: counts.get(k, 0) for k in OUTCOMES},
                 },
             )
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
         write_s = time.monotonic() - writing
     finally:
         con.close()
