@@ -56,7 +56,7 @@ def dead_runs(client, hostname: str | None = None) -> list[tuple[str, str, list[
     return found
 
 
-def mark_failed(client, runs: list[tuple[str, str]], why: str) -> list[tuple[str, str]]:
+def _mark_failed(client, runs: list[tuple[str, str]], why: str) -> list[tuple[str, str]]:
     """PATCH each (dag_id, run_id) to failed, which also ends its unfinished tasks; returns them."""
     for dag_id, run_id in runs:
         client.patch(_run_path(dag_id, run_id), {"state": "failed"})
@@ -69,7 +69,7 @@ def fail_dead_runs(client, hostname: str | None = None) -> list[tuple[str, str]]
     triggered and when the service starts."""
     failed = []
     for dag_id, run_id, tasks in dead_runs(client, hostname):
-        failed += mark_failed(client, [(dag_id, run_id)], f"tasks {', '.join(tasks)} died with their process")
+        failed += _mark_failed(client, [(dag_id, run_id)], f"tasks {', '.join(tasks)} died with their process")
     return failed
 
 
@@ -86,7 +86,7 @@ def unscheduled_runs(client, scheduled: set[str]) -> list[tuple[str, str]]:
 def fail_unscheduled_runs(client, scheduled: set[str]) -> list[tuple[str, str]]:
     """Mark every run of unscheduled_runs failed; returns their (dag_id, run_id). Called when the service starts,
     before its scheduler does."""
-    return mark_failed(client, unscheduled_runs(client, scheduled), "its schedule is not in the sources file")
+    return _mark_failed(client, unscheduled_runs(client, scheduled), "its schedule is not in the sources file")
 
 
 def fail_runs_of_retired_schedules(client, seen: set[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -107,7 +107,7 @@ def fail_runs_of_retired_schedules(client, seen: set[tuple[str, str]]) -> list[t
     due = sorted(found & seen)
     seen.clear()
     seen.update(found.difference(due))
-    return mark_failed(client, due, "its schedule is no longer in the sources file")
+    return _mark_failed(client, due, "its schedule is no longer in the sources file")
 
 
 def stop_runs_in_progress(client) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -118,7 +118,7 @@ def stop_runs_in_progress(client) -> tuple[list[tuple[str, str]], list[tuple[str
     ours = [run for run in runs if run["dag_id"].startswith(DAG_PREFIX)]
     running = [(run["dag_id"], run["dag_run_id"]) for run in ours if run["state"] == "running"]
     queued = [(run["dag_id"], run["dag_run_id"]) for run in ours if run["state"] == "queued"]
-    return mark_failed(client, running, "the service was stopped (newsflow down)"), queued
+    return _mark_failed(client, running, "the service was stopped (newsflow down)"), queued
 
 
 def settle_stopped_runs(client, stopped: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -136,5 +136,5 @@ def settle_stopped_runs(client, stopped: list[tuple[str, str]]) -> tuple[list[tu
     running = client.get("/dags/~/dagRuns?state=running&limit=100").get("dag_runs", [])
     newly = [(run["dag_id"], run["dag_run_id"]) for run in running
              if run["dag_id"].startswith(DAG_PREFIX) and (run["dag_id"], run["dag_run_id"]) not in stopped]
-    return (mark_failed(client, again, "still unfinished after the scheduler stopped (newsflow down)"),
-            mark_failed(client, newly, "started while the service was stopping (newsflow down)"))
+    return (_mark_failed(client, again, "still unfinished after the scheduler stopped (newsflow down)"),
+            _mark_failed(client, newly, "started while the service was stopping (newsflow down)"))
