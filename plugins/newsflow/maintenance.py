@@ -117,6 +117,8 @@ def _rewrite_files_with_deletes(con, table: str, max_bytes: int) -> int:
         f"select data_file from ducklake_list_files('{LAKE}', '{table}') "
         "where delete_file is not null and data_file_size_bytes <= $max_bytes", {"max_bytes": max_bytes}
     ).fetchall()]
+    if not files:
+        return 0
     # a file whose every row was deleted in the catalog (an older newsflow's loads) has none to copy or delete, and
     # DuckLake drops no such file on a flush or a merge: it stays listed, and is not counted as rewritten
     live = {r[0] for r in con.execute(f"select distinct filename from {table} where filename in (select unnest($files))",
