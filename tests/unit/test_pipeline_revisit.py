@@ -264,6 +264,28 @@ def test_max_articles_counts_fetches_and_works_through_a_long_listing(tmp_path, 
     assert warehouse(tmp_path).execute("select count(*) from articles").fetchone()[0] == 5
 
 
+def test_under_the_cap_pages_never_asked_go_before_retries_of_rejected_ones(tmp_path, data_env, site):
+    """A rejected page is asked again at every run; first in the listing, it took the only slot of `max_articles: 1`
+    at every run (rejected, then `unchanged: not_modified`) and the stories after it were never fetched. URLs no
+    earlier run asked for go first; the retry waits until they are done, and a cleared and rerun execution of a run
+    decides as its first did."""
+    paths = ["/short/live-blog", "/fresh/story-0", "/fresh/story-1"]
+    urls = ", ".join(f"'{site.url(p)}'" for p in paths)
+    source = f"{{name: harbour, kind: urls, max_articles: 1, urls: [{urls}]}}"
+    over = ("skipped", "over_limit")
+    assert run(tmp_path, site, "r1", paths=paths, source=source) == {
+        paths[0]: ("rejected", "body_too_short"), paths[1]: over, paths[2]: over}
+    second = {paths[0]: over, paths[1]: ("loaded", "new"), paths[2]: over}
+    assert run(tmp_path, site, "r2", paths=paths, source=source) == second
+    assert run(tmp_path, site, "r2", paths=paths, source=source) == second  # the same run again
+    assert run(tmp_path, site, "r3", paths=paths, source=source) == {
+        paths[0]: over, paths[1]: ("unchanged", "not_due"), paths[2]: ("loaded", "new")}
+    # nothing new left: the rejected page's turn comes again
+    fourth = run(tmp_path, site, "r4", paths=paths, source=source)
+    assert fourth[paths[0]][0] in {"rejected", "unchanged"} and fourth[paths[0]] != over, fourth
+    assert warehouse(tmp_path).execute("select count(*) from articles").fetchone()[0] == 2
+
+
 def test_over_the_cap_the_newest_listed_go_first(tmp_path, data_env):
     from newsflow import staging
     from newsflow.stages.fetch_extract import cap_articles

@@ -95,6 +95,28 @@ def answered_in_this_run(job: Job, con) -> dict[str, tuple[str, str | None, int 
     return {url: (outcome, reason, status) for url, outcome, reason, status in rows}
 
 
+def tried_before(job: Job, article_ids: list[str]) -> set[str]:
+    """The article ids among `article_ids` that an earlier run of the source asked for (fetched, refused, rejected or
+    failed: any fetch_log row but `over_limit`, which was not asked), one query on a reader of the lake. This run's
+    own rows are left out, so an execution of the run cleared and run again decides as the first one did."""
+    from newsflow.warehouse import connect, exists, table_names
+
+    article_ids = [a for a in article_ids if a]
+    if not article_ids or not exists(job.warehouse):
+        return set()
+    con = connect(job.warehouse, read_only=True)
+    try:
+        if "fetch_log" not in table_names(con):
+            return set()
+        rows = con.execute(
+            "select distinct article_id from fetch_log where source = ? and url_kind = 'article' and run_id <> ? "
+            "and reason is distinct from 'over_limit' and article_id in (select unnest(?::varchar[]))",
+            [job.name, job.run_id, article_ids]).fetchall()
+    finally:
+        con.close()
+    return {article_id for (article_id,) in rows}
+
+
 def skip_not_due(job: Job, pending: list[dict], now: datetime | None = None) -> dict:
     """Mark the pending article rows whose revisit is not due (`unchanged: not_due`), in place. A URL an earlier
     execution of this run fetched is fetched again, as it was then; returns what that execution answered
