@@ -73,3 +73,43 @@ def test_a_run_that_keeps_the_rule_succeeds(tmp_path, data_env):
     verdict = check_accounting(jobs, run_id="acct")
     assert verdict["status"] == "succeeded" and verdict["counts"]["loaded"] == 3
     assert status(data_env) == "succeeded"
+
+
+def _run_sources(tmp_path, server, sources: str, run_id: str):
+    path = tmp_path / f"{run_id}.yaml"
+    path.write_text(f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n"
+                    f"  max_tries: 1\nsources:\n{sources}")
+    jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(path), None, run_id)]
+    load_run(jobs, run_id=run_id, dag_id="test")
+    return jobs
+
+
+def test_a_source_whose_every_request_failed_is_a_failed_source(tmp_path, data_env):
+    """A feed that answers 404, an archive that is not there, a list whose every page is gone: the stages ran and
+    logged each failure, but nothing was answered. Every source so: the run is `failed` and the account step says
+    why; one of two: `partial`, the other loaded."""
+    from newsflow.stages.failures import PermanentError
+
+    with FaultServer() as server:
+        dead = (f"  - {{name: gone_feed, kind: feed, url: '{server.url('/nope/rss.xml')}'}}\n"
+                f"  - {{name: gone_archive, kind: warc, path: '{tmp_path / 'nowhere' / '*.warc.gz'}'}}\n"
+                f"  - {{name: gone_pages, kind: urls, urls: ['{server.url('/status/404')}', "
+                f"'{server.url('/status/410')}']}}\n")
+        jobs = _run_sources(tmp_path, server, dead, "dead")
+        with pytest.raises(PermanentError) as failed:
+            check_accounting(jobs, run_id="dead")
+        alive = _run_sources(tmp_path, server, dead + f"  - {{name: wire, kind: urls, urls: ['{server.url('/ok/a')}']}}\n",
+                             "half")
+        verdict = check_accounting(alive, run_id="half")
+    message = str(failed.value)
+    assert message.startswith("every source failed: "), message
+    assert "gone_feed (discover: every request failed (feed http_404))" in message, message
+    assert "gone_archive (discover: every request failed (warc warc_not_found))" in message, message
+    assert "gone_pages (fetch_extract: every request failed (article http_404, article http_410))" in message, message
+    assert verdict["status"] == "partial" and verdict["counts"]["loaded"] == 1
+    assert set(verdict["failed_sources"]) == {"gone_feed", "gone_archive", "gone_pages"}
+    con = connect(data_env / "warehouse", read_only=True)
+    try:
+        assert dict(con.execute("select run_id, status from runs").fetchall()) == {"dead": "failed", "half": "partial"}
+    finally:
+        con.close()

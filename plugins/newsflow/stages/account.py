@@ -15,6 +15,19 @@ from newsflow.stages.job import OUTCOMES, AccountingError, Job
 log = logging.getLogger(__name__)
 
 
+def nothing_answered(logged: list[tuple]) -> dict | None:
+    """A source whose every request failed ({stage, cause}), None otherwise: its stages ran, but a feed that
+    answers 404 or an archive that is not there gave nothing to load, and a run where that is every source was
+    `succeeded` with nothing in it. `logged`: its fetch_log rows of the run (url_kind, seq, outcome, url, reason)."""
+    if not logged or any(outcome != "failed" for _k, _s, outcome, _u, _r in logged):
+        return None
+    reasons = Counter(f"{kind} {reason}" for kind, _s, _o, _u, reason in logged)
+    said = ", ".join(f"{what} ×{n}" if n > 1 else what for what, n in reasons.most_common(3))
+    more = f" and {len(reasons) - 3} more" if len(reasons) > 3 else ""
+    stage = "fetch_extract" if any(kind == "article" for kind, *_ in logged) else "discover"
+    return {"stage": stage, "cause": f"every request failed ({said}{more})"}
+
+
 def check_accounting(jobs: list[Job], *, run_id: str, dag_id: str | None = None) -> dict:
     """The verdict on the run's fetch_log rows of its sources, recorded in its `runs` row. `dag_id` names the row
     when another DAG's run has the same id (two schedules firing at one instant); None: every row of the id."""
@@ -38,14 +51,16 @@ def check_accounting(jobs: list[Job], *, run_id: str, dag_id: str | None = None)
                 failed_sources[job.name] = source_failure(job)
                 keys = sorted(failed_keys)
             logged = con.execute(
-                "select url_kind, seq, outcome, url from fetch_log where run_id = ? and source = ?", [run_id, job.name]
-            ).fetchall()
-            got = Counter((k, s) for k, s, _o, _u in logged)
+                "select url_kind, seq, outcome, url, reason from fetch_log where run_id = ? and source = ?",
+                [run_id, job.name]).fetchall()
+            if failed_keys is None and (unanswered := nothing_answered(logged)):
+                failed_sources[job.name] = unanswered
+            got = Counter((k, s) for k, s, *_ in logged)
             missing = set(keys) - set(got)
             extra = set(got) - set(keys)
             doubled = [key for key, n in got.items() if n > 1]
-            bad = [(k, s, o) for k, s, o, _u in logged if o not in OUTCOMES]
-            wrong_url = [(k, s) for k, s, _o, u in logged if (k, s) in urls_by_key and urls_by_key[(k, s)] != u]
+            bad = [(k, s, o) for k, s, o, *_ in logged if o not in OUTCOMES]
+            wrong_url = [(k, s) for k, s, _o, u, _r in logged if (k, s) in urls_by_key and urls_by_key[(k, s)] != u]
             if missing or extra or doubled or bad or wrong_url:
                 problems.append(
                     f"{job.name}: {len(missing)} without outcome {sorted(missing)[:5]}, {len(extra)} unexpected, "
