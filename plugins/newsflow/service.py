@@ -133,6 +133,8 @@ def service_env(port: int, sources_file: str, data_dir: Path, warehouse: str,
         # clean_logs deletes what is past the retention, not in Airflow home where nothing does
         "AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY": str(data_dir / "logs" / "airflow" /
                                                                           "dag_processor"),
+        # the log servers' address cannot be set: Airflow 3.3's serve_logs binds every interface (host="" in
+        # airflow/utils/serve_logs/core.py), and the README says so
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_ports[0]),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(log_ports[1]),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",

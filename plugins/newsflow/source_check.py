@@ -42,6 +42,8 @@ class SourceReport:
     articles: int = 0  # URLs a run would fetch (distinct, well-formed)
     left_out: Counter = field(default_factory=Counter)  # reason -> URLs listed but not to be fetched
     examples: list[tuple[str, str | None]] = field(default_factory=list)  # (url, listed date) of the first few
+    disallowed: int = 0  # URLs the site's robots.txt keeps a run from fetching
+    disallowed_examples: list[tuple[str, str]] = field(default_factory=list)  # (url, reason) of the first few
 
     @property
     def ok(self) -> bool:
@@ -69,6 +71,7 @@ def check_sources(sources_file: str | os.PathLike, names: list[str] | None = Non
                 discover_source(job)
                 rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
                 _refuse_internal(job, rows)
+                _disallow_by_robots(job, rows)
                 cap_articles(job, rows)
                 reports.append(_report(job.source, rows, examples))
         finally:
@@ -106,6 +109,37 @@ def _refuse_internal(job, rows: list[dict]) -> None:
             row.update(outcome="failed", reason="refused_address")
 
 
+def _disallow_by_robots(job, rows: list[dict]) -> None:
+    """The article URLs the site's robots.txt keeps a run's fetch from: left out as the run records them
+    (`robots_disallowed`, or `robots_disallowed:http_5xx` for a robots.txt answering a server error), decided by the
+    run's own Fetcher, which reads robots.txt once per site with the run's user agent, pacing and address rules."""
+    import asyncio
+
+    from newsflow.fetch import Fetcher
+    from newsflow.stages.http import host_gate_dir
+    from newsflow.urls import redirect_target, url_problem
+
+    if job.source.kind == "warc" or not job.settings.respect_robots:
+        return
+    pending = []
+    for row in rows:
+        if row["url_kind"] == "article" and row["outcome"] is None:
+            # the run asks a click-through redirector's link at its target, and robots.txt of the target's site
+            target = redirect_target(row["url"]) or row["url"]
+            if not url_problem(target):  # the run's fetch refuses such a URL before robots.txt is asked
+                pending.append((row, target))
+
+    async def refusals() -> list:
+        async with Fetcher(job.settings, host_gate_dir=host_gate_dir()) as fetcher:
+            return await asyncio.gather(*(fetcher.robots_refusal(target) for _, target in pending),
+                                        return_exceptions=True)
+
+    for (row, _), refusal in zip(pending, asyncio.run(refusals()) if pending else [], strict=True):
+        # an exception is the run's fetch_error for that URL, a failure the check cannot foresee: still to fetch
+        if isinstance(refusal, str):
+            row.update(outcome="skipped", reason=refusal)
+
+
 def _report(source, rows: list[dict], examples: int) -> SourceReport:
     report = SourceReport(source.name, source.kind)
     for row in rows:
@@ -116,6 +150,10 @@ def _report(source, rows: list[dict], examples: int) -> SourceReport:
             report.articles += 1
             if len(report.examples) < examples:
                 report.examples.append((row["url"], row["hint_date"]))
+        elif (row["reason"] or "").startswith("robots_disallowed"):
+            report.disallowed += 1
+            if len(report.disallowed_examples) < examples:
+                report.disallowed_examples.append((row["url"], row["reason"]))
         else:
             report.left_out[(row["reason"] or row["outcome"]).split(":")[0]] += 1
     return report
@@ -128,12 +166,12 @@ def render(reports: list[SourceReport]) -> str:
         left = ", ".join(f"{reason} {n}" + (" (max_articles: the next runs fetch them)" if reason == "over_limit" else "")
                          for reason, n in report.left_out.most_common())
         lines.append(f"{report.name} ({report.kind}): {verdict}: {report.articles} article URL(s) to fetch"
+                     + (f"; disallowed by robots.txt: {report.disallowed}" if report.disallowed else "")
                      + (f"; left out: {left}" if left else ""))
         for doc in report.documents:
             reason = doc["reason"] or ""
             status = f" HTTP {doc['http_status']}" if doc["http_status"] else ""
-            hint = (HINTS.get(re.sub(r"http_5\d\d$", "http_5xx", reason)) or HINTS.get(reason)
-                    or HINTS.get(reason.split(":")[0]))
+            hint = _hint(reason)
             if doc["final_url"] and doc["final_url"] != doc["url"] and doc["outcome"] != "failed":
                 # every run pays the redirect again: the file should name where the listing is now
                 hint = f"redirected to {doc['final_url']}: put that URL in the file" + (f"; {hint}" if hint else "")
@@ -141,4 +179,14 @@ def render(reports: list[SourceReport]) -> str:
                          + (f" ({hint})" if hint else ""))
         for url, listed in report.examples:
             lines.append(f"  e.g. {url}" + (f" (listed {listed})" if listed else ""))
+        said = None
+        for url, reason in report.disallowed_examples:
+            hint = _hint(reason)
+            lines.append(f"  robots.txt disallows {url}" + (f" ({hint})" if hint and hint != said else ""))
+            said = hint
     return "\n".join(lines)
+
+
+def _hint(reason: str) -> str | None:
+    return (HINTS.get(re.sub(r"http_5\d\d$", "http_5xx", reason)) or HINTS.get(reason)
+            or HINTS.get(reason.split(":")[0]))

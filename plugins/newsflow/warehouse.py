@@ -297,7 +297,7 @@ def reading_query(con, sql: str) -> str:
             reading_query(con, text[whole:].decode())
     elif kind != duckdb.StatementType.SELECT:
         raise QueryRefused(f"only reading queries are allowed (the warehouse is opened read-only): "
-                           f"{kind.name.replace('_', ' ')} is refused")
+                           f"{_statement_name(text, tokens, kind)} is refused")
     # a PRAGMA that reads is replaced by the query it stands for, which is checked too
     for checked in [sql, *(s.query for s in con.extract_statements(sql))]:
         writer = next((name for name in _called(checked) if name in WRITING_FUNCTIONS), None)
@@ -308,6 +308,26 @@ def reading_query(con, sql: str) -> str:
     while tokens and text[tokens[-1][0]:tokens[-1][0] + 1] == b";":
         end = tokens.pop()[0]
     return text[:end].decode()
+
+
+def _statement_name(text: bytes, tokens: list, kind) -> str:
+    """The statement as the query words it (INSTALL, CHECKPOINT, TRUNCATE): DuckDB's type names them LOAD, CALL and
+    DELETE, and a refusal in those words names a statement the user never wrote."""
+    import duckdb
+
+    words: list[str] = []
+    for start, token in tokens:
+        if not words and text[start:start + 1] == b";":
+            continue
+        if token != duckdb.token_type.keyword:
+            break
+        words.append(_name(text, start).upper())
+        if words[-1] != "FORCE":  # FORCE INSTALL, FORCE CHECKPOINT
+            break
+    if not words or words[0] == "WITH":
+        # common table expressions lead the statement that writes: DuckDB's type is that one's name
+        return kind.name.replace("_", " ")
+    return " ".join(words)
 
 
 def _name(text: bytes, start: int) -> str:

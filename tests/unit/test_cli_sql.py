@@ -86,6 +86,23 @@ def test_sql_refuses_what_writes_and_writes_nothing(newsflow, tmp_path, statemen
     assert not out.exists()
 
 
+@pytest.mark.parametrize(("statement", "named"), [
+    ("install httpfs", "INSTALL"),  # DuckDB's statement type for it is LOAD
+    ("force install httpfs", "FORCE INSTALL"),
+    ("checkpoint", "CHECKPOINT"),  # and for these CALL
+    ("force checkpoint lake", "FORCE CHECKPOINT"),
+    ("truncate sources", "TRUNCATE"),  # DELETE
+    ("use memory", "USE"),  # SET
+    ("-- first a comment\n;; begin", "BEGIN"),  # TRANSACTION
+    ("explain analyze install httpfs", "INSTALL"),
+    # a statement after its common table expressions is named by what it does, not by its WITH
+    ("with s as (from sources) insert into sources select * from s", "INSERT"),
+])
+def test_a_refusal_names_the_statement_as_written(newsflow, statement, named):
+    code, _stdout, err = newsflow("sql", statement)
+    assert code == 1 and one_line(err).endswith(f"read-only): {named} is refused")
+
+
 def lake_with_files_to_delete(path: Path) -> Path:
     """A lake whose expired snapshots left files scheduled for deletion."""
     con = warehouse.connect(path)

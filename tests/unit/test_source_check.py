@@ -134,3 +134,40 @@ def test_a_sitemap_past_max_bytes_but_within_the_protocols_50_mib_is_read_howeve
     assert lines[0] == "plain (sitemap): ok: 50000 article URL(s) to fetch", lines[:3]
     assert code == 1 and any(line.endswith(": failed too_large HTTP 200 (over the 50 MiB the sitemap protocol allows "
                                            "a listing, uncompressed: ask for a sitemap index)") for line in lines), lines
+
+
+def test_check_leaves_out_what_robots_txt_disallows_and_names_a_few(tmp_path, data_env, capsys):
+    """The loopback site's robots.txt disallows /private/: a run skips those URLs as robots_disallowed, so `check`
+    counted them "to fetch" where a run loaded fewer. They are decided by the run's own robots.txt reading."""
+    def entries(server):
+        links = [server.url("/ok/p1"), server.url("/private/a.html"), server.url("/private/b.html"),
+                 server.url("/private/c.html"), server.url("/private/d.html")]
+        return f"  - {{name: picks, kind: urls, urls: {links}}}\n"
+    code, lines, server = check(tmp_path, capsys, entries)
+    assert code == 0, lines
+    assert lines[0] == "picks (urls): ok: 1 article URL(s) to fetch; disallowed by robots.txt: 4"
+    assert lines[1:] == [
+        f"  e.g. {server.url('/ok/p1')}",
+        f"  robots.txt disallows {server.url('/private/a.html')} (the site's robots.txt disallows it; "
+        "settings.respect_robots: false ignores it)",
+        f"  robots.txt disallows {server.url('/private/b.html')}",
+        f"  robots.txt disallows {server.url('/private/c.html')}",
+    ]
+    assert server.hits.get("/robots.txt") and not any(path.startswith(("/ok/", "/private/")) for path in server.hits)
+
+
+def test_check_of_a_source_robots_txt_closes_entirely_says_so(tmp_path, data_env, capsys):
+    """Every article disallowed: nothing to fetch, the source is a problem (exit 1), as its runs would load nothing;
+    unless the sources file says robots.txt is not respected."""
+    def entries(server):
+        return f"  - {{name: hidden, kind: urls, urls: ['{server.url('/private/x.html')}']}}\n"
+    code, lines, _ = check(tmp_path, capsys, entries)
+    assert code == 1
+    assert lines[0] == "hidden (urls): PROBLEM: 0 article URL(s) to fetch; disallowed by robots.txt: 1"
+
+    with FaultServer() as server:
+        sources = tmp_path / "ignoring.yaml"
+        sources.write_text(f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  respect_robots: false\n"
+                           f"sources:\n{entries(server)}", encoding="utf-8")
+        assert main(["check", "--sources", str(sources)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "hidden (urls): ok: 1 article URL(s) to fetch"
