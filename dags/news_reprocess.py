@@ -24,7 +24,8 @@ DOC = """
 ### news_reprocess
 
 Manual DAG. Params: `sources_file` (for settings and the list of known sources), `sources` (names; empty: all),
-`start_date` / `end_date` (publication days, inclusive; empty: no bound). It reads the archived responses of the
+`start_date` / `end_date` (publication days, YYYY-MM-DD, inclusive; empty: no bound; a day that does not exist or a
+start after the end fails the run at once). It reads the archived responses of the
 matching articles from the WARC files, then runs the same **extract → validate → load → index_terms / account**
 stages as `news_ingest`. Articles whose extracted body and extractor version are unchanged are logged `unchanged`; those
 re-extracted by a new version are `loaded` with reason `reextracted` or `changed`. The pages whose latest verdict
@@ -46,21 +47,30 @@ they were fetched: one that passes now (a new extractor, a relaxed rule) is `loa
     params={
         "sources_file": Param("config/sources.yaml", type="string"),
         "sources": Param([], type="array"),
-        "start_date": Param("", type="string", description="first publication day (YYYY-MM-DD) or empty"),
-        "end_date": Param("", type="string", description="last publication day (YYYY-MM-DD) or empty"),
+        # Airflow checks "format": "date" (jsonschema's FormatChecker) when the run is created, so the UI and the REST
+        # API refuse 2018-13-01 at once; null, not "", is how a form leaves an optional field empty
+        "start_date": Param(None, type=["null", "string"], format="date",
+                            description="first publication day (YYYY-MM-DD); empty: no bound"),
+        "end_date": Param(None, type=["null", "string"], format="date",
+                          description="last publication day (YYYY-MM-DD); empty: no bound"),
     },
 )
 def news_reprocess():
     @newsflow_task()
     def plan(params: dict | None = None) -> list[dict]:
+        from newsflow.stages.failures import fail_task
         from newsflow.stages.reprocess import plan_reprocess
 
         refuse_unknown_conf({"sources_file", "sources", "start_date", "end_date"})
         context = get_current_context()
-        jobs = plan_reprocess(
-            params["sources_file"], params.get("sources"), params.get("start_date"), params.get("end_date"),
-            context["run_id"],
-        )
+        try:
+            jobs = plan_reprocess(
+                params["sources_file"], params.get("sources"), params.get("start_date"), params.get("end_date"),
+                context["run_id"],
+            )
+        except Exception as exc:  # noqa: BLE001 - fail_task raises it again: a configuration error (a bad day, a
+            # start after the end, a missing sources file) as AirflowFailException, since retrying cannot fix it
+            fail_task(exc, "plan")
         return [job.to_xcom() for job in jobs]
 
     validated = validate.expand(job=extract.expand(job=plan()))

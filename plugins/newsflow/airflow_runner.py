@@ -11,14 +11,25 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 POOL = "duckdb_write"
 _PROGRESS = re.compile(r"\[DAG TEST\] (starting|end) task task_id=(\S+)(?: map_index=(-?\d+))?|newsflow\.\w+\]|DagRun Finished|ERROR|Traceback")
 # the one-line cause a failing newsflow task logs (newsflow.stages.failures.CONSOLE_MARK)
 _CAUSE = re.compile(r"newsflow-error: (.*?)(?:\s+\[newsflow\.[\w.]+\].*)?$")
+# conf a param's schema refuses: Airflow creates no run, so no task can say why
+_PARAM_REFUSED = re.compile(r"ParamValidationError: (.*)$")
 # the run id, from the first task's line: a stopped run is named before Airflow has said how it finished
 _RUN_ID = re.compile(r"\[DAG TEST\] running task <TaskInstance: [\w.]+ (\S+)")
+# how a task try ended: its "[DAG TEST] end task" line does not say, the execution API's log of the state it set does
+_TI_ID = re.compile(r"\[DAG TEST\] running task <TaskInstance: .* ti_id=([0-9a-f-]+)>")
+_NEW_STATE = re.compile(r"Task instance state updated .*\bnew_state=(\w+)")
+_TI_OF_STATE = re.compile(r"\bti_id=([0-9a-f-]+)")
+# every newsflow DAG's start_date (dag_tasks.START_DATE), here without Airflow or pendulum: the CLI checks a
+# --logical-date against it before starting anything, since Airflow creates no task of a DAG for a logical date
+# before its start_date and then calls the run a success
+START_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def project_root() -> Path:
@@ -192,6 +203,10 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
     info["state"] = state
     if info.get("on_success_error") is not None:
         raise info["on_success_error"]
+    if code == 0 and state == "success" and not info["tasks_run"]:
+        run = f"{dag_id} run {info['run_id']}" if info.get("run_id") else f"{dag_id} run"
+        raise DagRunFailed(f"{run} ran no task, although Airflow calls it a success (it creates none for a logical "
+                           f"date before the DAG's start_date); full log: {log_file}")
     if code != 0 or state != "success":
         cause = f": {info['causes'][0]}" if info["causes"] else ""
         raise DagRunFailed(f"{dag_id} run ended with state {state or 'unknown'} (exit {code}){cause}; "
@@ -200,30 +215,42 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
 
 
 def _relay(proc: subprocess.Popen, log_file: Path, started: float, echo, info: dict, on_success=None) -> str | None:
-    """Airflow's output to the log file, its progress to `echo`; returns the run's final state."""
+    """Airflow's output to the log file, its progress to `echo`; returns the run's final state. A task try that
+    did not succeed is shown with the state it ended in (`failed`, `up_for_retry`, ...); `info["tasks_run"]`
+    counts the task tries that ended."""
     state = None
+    info["tasks_run"] = 0
+    running = ended_as = None  # the task try in progress (`dags test` runs one at a time) and its last state
     with open(log_file, "w", encoding="utf-8") as log:
         for line in proc.stdout:
             log.write(line)
-            cause = _CAUSE.search(line)
+            cause = _CAUSE.search(line) or _PARAM_REFUSED.search(line)
             if cause and cause.group(1) not in info["causes"]:
                 info["causes"].append(cause.group(1).strip())
             if "run_id" not in info and (named := _RUN_ID.search(line)):
                 info["run_id"] = named.group(1)
+            if try_started := _TI_ID.search(line):
+                running, ended_as = try_started.group(1), None
+            elif (updated := _NEW_STATE.search(line)) and (of := _TI_OF_STATE.search(line)) and of.group(1) == running:
+                ended_as = updated.group(1)
             match = _PROGRESS.search(line)
             if not match:
                 continue
             if match.group(1):
                 index = f"[{match.group(3)}]" if match.group(3) not in (None, "-1") else ""
                 verb = "start" if match.group(1) == "starting" else "done "
-                echo(f"  {time.monotonic() - started:6.1f}s  {verb} {match.group(2)}{index}")
+                how = f": {ended_as}" if verb == "done " and ended_as not in (None, "success") else ""
+                if verb == "done ":
+                    info["tasks_run"] += 1
+                echo(f"  {time.monotonic() - started:6.1f}s  {verb} {match.group(2)}{index}{how}")
             elif "DagRun Finished" in line:
                 found = re.search(r"state=(\w+)", line)
                 state = found.group(1) if found else None
                 run_id = re.search(r"run_id=([^,\s]+)", line)
                 if run_id:
                     info["run_id"] = run_id.group(1)
-                if on_success is not None and state == "success":
+                # a run that ran no task has nothing to summarise: dags_test reports it
+                if on_success is not None and state == "success" and info["tasks_run"]:
                     log.flush()
                     try:
                         on_success(info.get("run_id"))

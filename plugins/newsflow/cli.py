@@ -318,12 +318,51 @@ def wait_for_quality(client, state: dict, ingest_run_id: str, warehouse: str | N
     return 0
 
 
+# how far a logical date given as a day may lie ahead of now: the day starts at midnight UTC, and where the clock is
+# furthest ahead (UTC+14) it is already today 14 hours before that
+_DAY_AHEAD = 14 * 3600
+# a time of day: only a clock's drift
+_TIME_AHEAD = 60
+
+
+def _logical_date(value: str) -> str:
+    """--logical-date as Airflow is to get it: ISO 8601 with its UTC offset written out (none given: UTC, Airflow's
+    default zone). Refused before the DAGs' start_date (Airflow would create no task and call the run a success) and
+    in the future: a logical date says when the data was due, so a later one is a slip of the keyboard, and under
+    `airflow dags test` it becomes the run's recorded start (runs.started_at, the run's id)."""
+    from datetime import UTC, date, datetime
+
+    from newsflow.airflow_runner import START_DATE
+
+    try:
+        when = datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
+        ahead = _DAY_AHEAD
+    except ValueError:
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            raise UsageError(f"--logical-date {value!r} is not an ISO 8601 date or time (2018-06-01, "
+                             "2018-06-01T06:00:00+00:00)") from None
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        ahead = _TIME_AHEAD
+    if when < START_DATE:
+        raise UsageError(f"--logical-date {value} is before {START_DATE:%Y-%m-%d}, the start date of newsflow's DAGs: "
+                         "Airflow would run no task for it")
+    now = datetime.now(UTC)
+    if (when - now).total_seconds() > ahead:
+        raise UsageError(f"--logical-date {value} is in the future (now: {now:%Y-%m-%d %H:%M} UTC): a run is dated by "
+                         "its logical date")
+    return when.isoformat()
+
+
 def cmd_ingest(args) -> int:
+    # before anything starts: a date Airflow cannot use, or runs nothing for, would end in a run that did nothing
+    logical_date = _logical_date(args.logical_date) if args.logical_date is not None else None
     _set_warehouse(args.warehouse)
     from newsflow import service
 
     state = service.read_state()
-    if service.is_running(state) and not args.logical_date:
+    if service.is_running(state) and not logical_date:
         return ingest_on_service(state, args)
     failed: list[str] = []
 
@@ -332,7 +371,7 @@ def cmd_ingest(args) -> int:
         if run_id:
             failed.extend(print_run_summary(run_id))
 
-    result = run_ingest(args.sources, args.source or None, logical_date=args.logical_date, on_success=summary)
+    result = run_ingest(args.sources, args.source or None, logical_date=logical_date, on_success=summary)
     from newsflow.config import warehouse_path
 
     print(f"\nrun {result['run_id']} took {result['elapsed_s']:.1f}s; warehouse: {warehouse_path()}")
@@ -409,6 +448,10 @@ def follow_on_service(client, state: dict, run_id: str) -> str:
 def cmd_up(args) -> int:
     from newsflow import service
 
+    if args.demo and args.sources:
+        # the demo's schedules are the live newsroom's: a sources file given with it would go unscheduled unsaid
+        raise UsageError("--sources cannot be given with --demo, which schedules only the sample newsroom's sources "
+                         "(config/sources.live.yaml): drop one of them")
     service.up(port=args.port, demo=args.demo, sources_file=args.sources)
     return 0
 
@@ -467,12 +510,19 @@ def cmd_status(args) -> int:
 def cmd_reprocess(args) -> int:
     from newsflow.airflow_runner import dags_test
     from newsflow.config import load_sources, warehouse_path
+    from newsflow.stages.failures import PermanentError
+    from newsflow.stages.reprocess import publication_days
 
+    try:  # the plan checks them as well (a run triggered in the UI); here nothing has started yet
+        publication_days(args.start, args.end, names=("--start", "--end"))
+    except PermanentError as exc:
+        raise UsageError(str(exc)) from None
     _set_warehouse(args.warehouse)
     config = load_sources(args.sources)
     config.selected(args.source)
+    # no bound is null: the params' "format": "date" refuses an empty string
     conf = {"sources_file": str(Path(args.sources).resolve()), "sources": args.source or [],
-            "start_date": args.start or "", "end_date": args.end or ""}
+            "start_date": args.start or None, "end_date": args.end or None}
     env = {"NEWSFLOW_WAREHOUSE": str(warehouse_path())}
     if os.environ.get("NEWSFLOW_DATA_DIR"):
         env["NEWSFLOW_DATA_DIR"] = os.environ["NEWSFLOW_DATA_DIR"]
@@ -561,6 +611,22 @@ def _output_file(value: str, what: str = "file") -> Path:
     return output
 
 
+_EXPORT_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def _export_format(output: Path, given: str | None) -> str:
+    """The format the output's suffix names, else --format. A --format the suffix contradicts is refused rather
+    than obeyed: Parquet in a file named .csv (the old default did that) is opened by its name, as CSV, by every
+    tool and person after; which of the two the user meant is theirs to say."""
+    named = _EXPORT_SUFFIXES.get(output.suffix.lower())
+    if given and named and given != named:
+        raise UsageError(f"--format {given} contradicts --output {output.name}, a {named} file name: drop --format or "
+                         f"name the file .{given}")
+    if not (given or named):
+        raise UsageError(f"--output {output.name}: name a .csv or .parquet file, or say which with --format csv|parquet")
+    return given or named
+
+
 def cmd_export(args) -> int:
     import duckdb
 
@@ -568,9 +634,10 @@ def cmd_export(args) -> int:
 
     _set_warehouse(args.warehouse)
     output = _output_file(args.output)
+    fmt = _export_format(output, args.format)
     con = open_read_only()
     try:
-        options = "format parquet, compression zstd" if args.format == "parquet" else "format csv, header true"
+        options = "format parquet, compression zstd" if fmt == "parquet" else "format csv, header true"
         # the query on lines of its own: a trailing `-- comment` would otherwise swallow the closing parenthesis
         target = "'" + str(output).replace("'", "''") + "'"
         copy = f"copy (\n{reading_query(con, args.query)}\n) to {target} ({options})"
@@ -638,7 +705,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--sources", required=True, help="sources YAML file")
     ingest.add_argument("--source", action="append", help="only this source (repeatable)")
     ingest.add_argument("--warehouse", help="lake folder or postgres: catalog (default data/warehouse or $NEWSFLOW_WAREHOUSE)")
-    ingest.add_argument("--logical-date", help="the run's logical date (ISO 8601); default: now")
+    ingest.add_argument("--logical-date", help="the run's logical date, ISO 8601 (2018-06-01, 2018-06-01T06:00:00+02:00; "
+                                               "no offset: UTC), from 2000-01-01 to now; default: now")
     ingest.add_argument("--quality", action="store_true", help="then run news_quality (checks, Data Docs, dashboard)")
     ingest.set_defaults(func=cmd_ingest)
 
@@ -652,7 +720,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, help="UI port on 127.0.0.1 (default $NEWSFLOW_PORT or 8080)")
     up.add_argument("--demo", action="store_true",
                     help="also serve the live sample newsroom and schedule only its sources, every minute")
-    up.add_argument("--sources", help="sources file to schedule (default $NEWSFLOW_SOURCES or config/sources.yaml)")
+    up.add_argument("--sources", help="sources file to schedule (default $NEWSFLOW_SOURCES or config/sources.yaml; "
+                                      "not with --demo)")
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down", help="stop everything `newsflow up` started")
     down.set_defaults(func=cmd_down)
@@ -681,7 +750,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="write a query's full result to CSV or Parquet (no row limit)")
     export.add_argument("--query", required=True)
-    export.add_argument("--format", choices=("csv", "parquet"), default="parquet")
+    export.add_argument("--format", choices=("csv", "parquet"),
+                        help="default: the --output file's suffix (.csv; .parquet or .pq); needed for any other name")
     export.add_argument("--output", required=True)
     export.add_argument("--warehouse")
     export.set_defaults(func=cmd_export)

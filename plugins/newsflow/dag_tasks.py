@@ -11,10 +11,15 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, AssetAlias, get_current_context, task
 
+from newsflow import airflow_runner
+
 # load emits one event per run through this alias, on the Asset of the warehouse it wrote (articles_asset); the
 # quality DAG is scheduled on the alias, so it runs for whichever warehouse was loaded
 ARTICLES_ALIAS = AssetAlias("newsflow_articles")
-START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
+# far back, so a backfill of an old archive (`ingest --logical-date 2018-06-01`) runs its tasks: Airflow creates
+# none for a logical date before the start_date. Harmless for the scheduled DAGs: every one has catchup=False, so
+# the scheduler starts with the latest interval, not one run per interval since 2000 (tests/unit/test_cli_dates.py)
+START_DATE = pendulum.instance(airflow_runner.START_DATE)
 # per-source tasks are labelled with their source's name; each task puts the name in its context (label_source),
 # since inside a mapped task group the task's own arguments are not in the template context
 SOURCE_LABEL = "{{ newsflow_source }}"

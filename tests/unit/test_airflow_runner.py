@@ -88,3 +88,115 @@ def test_a_stop_while_following_a_service_run_leaves_the_run_to_the_service(caps
     err = capsys.readouterr().err
     assert err.strip() == "newsflow: news_ingest run manual__y stopped (SIGTERM)"
     assert "Traceback" not in err
+
+
+# `airflow dags test` output as Airflow 3.3 writes it (news_reprocess and news_ingest runs, shortened): a task's
+# "[DAG TEST] end task" line does not say how it ended; the execution API's "state updated" line before it does
+def _task(task_id: str, ti_id: str, state: str, map_index: int = -1) -> list[str]:
+    mapped = f" map_index={map_index}" if map_index >= 0 else ""
+    return [
+        f"2026-12-05T22:53:17.167619Z [info     ] [DAG TEST] starting task_id={task_id} map_index={map_index} "
+        "[airflow.sdk.definitions.dag] loc=dag.py:1501\n",
+        f"2026-12-05T22:53:17.171897Z [info     ] [DAG TEST] running task <TaskInstance: news_reprocess.{task_id} "
+        f"manual__2026-12-05T22:53:16.662944+00:00{mapped} [TaskInstanceState.SCHEDULED] ti_id={ti_id}> "
+        "[airflow.sdk.definitions.dag] loc=dag.py:1504\n",
+        "2026-12-05T22:53:23.287228Z [info     ] Task started                   [airflow.api_fastapi.execution_api."
+        "routes.task_instances] correlation_id=01a24869-6d3a-75da-b406-fc852efdef58 hostname=vm loc=task_instances.py:"
+        f"226 previous_state=queued ti_id={ti_id}\n",
+        "2026-12-05T22:53:23.298461Z [info     ] Task instance state updated    [airflow.api_fastapi.execution_api."
+        "routes.task_instances] correlation_id=01a24869-6d3a-75da-b406-fc852efdef58 loc=task_instances.py:254 "
+        f"rows_affected=1 ti_id={ti_id}\n",
+        "2026-12-05T22:53:23.699341Z [info     ] Task instance state updated    [airflow.api_fastapi.execution_api."
+        "routes.task_instances] correlation_id=01a24869-8156-7049-9261-bae4affd848b loc=task_instances.py:485 "
+        f"new_state={state} rows_affected=1 ti_id={ti_id}\n",
+        f"2026-12-05T22:53:23.716314Z [info     ] [DAG TEST] end task task_id={task_id} map_index={map_index} "
+        "[airflow.sdk.definitions.dag] loc=dag.py:1563\n",
+    ]
+
+
+def _finished(state: str) -> str:
+    return ("2026-12-05T22:55:21.995224Z [info     ] DagRun Finished: dag_id=news_reprocess, logical_date=2026-12-05 "
+            "22:53:15.899082+00:00, run_id=manual__2026-12-05T22:53:16.662944+00:00, run_start_date=2026-12-05 "
+            f"22:53:15.899082+00:00, run_end_date=2026-12-05 22:55:21.989280+00:00, run_duration=126.090198, state={state}, "
+            "run_type=manual, [airflow.models.dagrun.DagRun] loc=dagrun.py:1315\n")
+
+
+def _relayed(lines: list[str], tmp_path, on_success=None) -> tuple[str | None, list[str], dict]:
+    import time
+
+    from newsflow.airflow_runner import _relay
+
+    class Proc:
+        stdout = iter(lines)
+
+    shown: list[str] = []
+    info: dict = {"causes": []}
+    state = _relay(Proc(), tmp_path / "run.log", time.monotonic(), shown.append, info, on_success)
+    return state, [line.split("s  ", 1)[1] for line in shown], info
+
+
+def test_a_task_that_did_not_succeed_is_shown_with_the_state_it_ended_in(tmp_path):
+    """Each failed try of the plan was shown "done plan", three times, before the run was said to have failed."""
+    lines = [*_task("plan", "01a24869-6783-7a8a-9830-7ffd132d0f81", "up_for_retry"),
+             *_task("plan", "01a24869-8170-775f-9343-c7af2cecfcbb", "up_for_retry"),
+             *_task("plan", "01a24869-8177-7000-9343-c7af2cecfcbb", "failed"),
+             _finished("failed")]
+    state, shown, info = _relayed(lines, tmp_path)
+    assert state == "failed"
+    assert shown == ["done  plan: up_for_retry", "done  plan: up_for_retry", "done  plan: failed"]
+    assert info["tasks_run"] == 3
+
+    lines = [*_task("plan", "01a2486d-3d7a-7377-b57f-4e50228338e6", "success"),
+             *_task("discover", "01a2486d-3d7b-7132-86ed-2d303f8d57b4", "success", map_index=0),
+             *_task("discover", "01a2486d-52f0-786f-a718-d15c6943e866", "skipped", map_index=3),
+             _finished("success")]
+    state, shown, _info = _relayed(lines, tmp_path, on_success=lambda _run_id: None)
+    assert state == "success"
+    assert shown == ["done  plan", "done  discover[0]", "done  discover[3]: skipped"]
+
+
+def test_a_run_that_ran_no_task_is_not_summarised_as_a_success(tmp_path):
+    summarised = []
+    state, shown, info = _relayed([_finished("success")], tmp_path, on_success=summarised.append)
+    assert (state, shown, info["tasks_run"], summarised) == ("success", [], 0, [])
+
+
+@pytest.mark.integration
+def test_a_run_before_the_start_date_fails_instead_of_passing_for_a_success(airflow_home, tmp_path):
+    """Airflow creates no task for a logical date before a DAG's start_date and calls the run a success; the CLI
+    refuses such a date, and whoever calls dags_test with one is told the run did nothing."""
+    summarised = []
+    with pytest.raises(DagRunFailed, match=r"news_maintenance run manual__\S+ ran no task, although Airflow calls it a "
+                                           r"success \(it creates none for a logical date before the DAG's start_date\)"):
+        dags_test("news_maintenance", {}, logical_date="1999-06-01T00:00:00+00:00", log_file=tmp_path / "run.log",
+                  echo=lambda _m: None, on_success=summarised.append)
+    assert summarised == []
+
+
+@pytest.mark.integration
+def test_a_bad_day_given_to_news_reprocess_fails_its_plan_at_once_with_the_cause(airflow_home, tmp_path):
+    """A run triggered from the UI or the REST API, past the params' schema (each day is a date; their order is
+    not in it): the plan fails without retries and the cause is on the console."""
+    from newsflow.warehouse import open_for_write
+
+    open_for_write(tmp_path / "lake").close()
+    shown: list[str] = []
+    conf = {"sources_file": str(project_root() / "config" / "sources.demo.yaml"), "start_date": "2018-06-01",
+            "end_date": "2018-01-31"}
+    env = {"NEWSFLOW_WAREHOUSE": str(tmp_path / "lake"), "NEWSFLOW_DATA_DIR": str(tmp_path / "data")}
+    with pytest.raises(DagRunFailed, match=r"state failed \(exit 1\): plan: start_date 2018-06-01 is after end_date "
+                                           r"2018-01-31: no day is in that range; full log"):
+        dags_test("news_reprocess", conf, env_extra=env, log_file=tmp_path / "run.log", echo=shown.append)
+    assert [line.split("s  ", 1)[1] for line in shown if "done " in line] == ["done  plan: failed"]
+
+
+def test_conf_the_params_refuse_is_the_cause_of_a_run_that_never_started(tmp_path):
+    """`dags test` with a start_date the params' "format": "date" refuses creates no run: no task logs a cause, and
+    the console said only "state unknown"."""
+    lines = ["Traceback (most recent call last):\n",
+             '    raise ParamValidationError(f"Invalid input for param {k}: {e}") from None\n',
+             "airflow.sdk.exceptions.ParamValidationError: Invalid input for param start_date: '2018-13-01' is not "
+             "a 'date'\n"]
+    state, shown, info = _relayed(lines, tmp_path)
+    assert (state, shown) == (None, [])
+    assert info["causes"] == ["Invalid input for param start_date: '2018-13-01' is not a 'date'"]

@@ -158,3 +158,40 @@ def test_report_to_a_directory_or_nowhere_is_refused_and_leaves_no_temp_file(sma
     with pytest.raises(IsADirectoryError):
         build_report(work / "folder", warehouse=small_lake)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["folder", "work"]
+
+
+@pytest.mark.parametrize(("name", "given", "written"), [
+    ("a.csv", None, "csv"),  # was Parquet: --format's fixed default
+    ("a.CSV", None, "csv"),
+    ("a.parquet", None, "parquet"),
+    ("a.pq", None, "parquet"),
+    ("a.txt", "csv", "csv"),
+    ("a.data", "parquet", "parquet"),
+    ("a.csv", "csv", "csv"),
+])
+def test_export_writes_the_format_its_output_is_named_for(small_lake, tmp_path, name, given, written, capsys):
+    from newsflow.cli import main
+
+    output = tmp_path / name
+    argv = ["export", "--query", "select 1 as a", "--output", str(output), "--warehouse", str(small_lake)]
+    assert main(argv + (["--format", given] if given else [])) == 0
+    assert capsys.readouterr().out.strip() == f"wrote 1 row(s) to {output}"
+    head = output.read_bytes()[:4]
+    assert (head == b"PAR1") if written == "parquet" else (output.read_text() == "a\n1\n")
+
+
+@pytest.mark.parametrize(("name", "given", "said"), [
+    ("a.txt", None, "--output a.txt: name a .csv or .parquet file, or say which with --format csv|parquet"),
+    ("articles", None, "--output articles: name a .csv or .parquet file, or say which with --format csv|parquet"),
+    ("a.csv", "parquet", "--format parquet contradicts --output a.csv, a csv file name: drop --format or name the "
+                         "file .parquet"),
+    ("a.pq", "csv", "--format csv contradicts --output a.pq, a parquet file name: drop --format or name the file .csv"),
+])
+def test_export_refuses_a_format_it_would_have_to_guess_or_that_its_name_contradicts(small_lake, tmp_path, name,
+                                                                                    given, said, capsys):
+    from newsflow.cli import main
+
+    argv = ["export", "--query", "select 1 as a", "--output", str(tmp_path / name), "--warehouse", str(small_lake)]
+    assert main(argv + (["--format", given] if given else [])) == 2
+    assert capsys.readouterr().err.strip() == f"newsflow: {said}"
+    assert list(tmp_path.iterdir()) == []

@@ -204,3 +204,23 @@ def test_the_housekeeper_tells_a_component_that_stopped_for_good_once(tmp_path, 
     # once, not at every look
     assert len([line for line in said if "could not look for runs of retired schedules" in line]) == 1, said
     assert len(said) == 2, said
+
+
+def test_up_demo_refuses_a_sources_file_before_starting_anything(tmp_path, monkeypatch, capsys):
+    """`up --demo` schedules the sample newsroom's sources only: a --sources given with it was ignored in silence,
+    and the service ran other sources than the ones asked for."""
+    from newsflow import service
+    from newsflow.cli import main
+
+    def started(**_):
+        raise AssertionError("newsflow up started the service")
+
+    monkeypatch.setattr(service, "up", started)
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    sources = project_root() / "config" / "sources.demo.yaml"
+    assert main(["up", "--demo", "--sources", str(sources), "--port", "18190"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith("newsflow: --sources cannot be given with --demo")
+    assert not (tmp_path / "home").exists() and not (tmp_path / "data").exists()

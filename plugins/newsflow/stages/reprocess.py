@@ -6,18 +6,44 @@ without refetching anything.
 from __future__ import annotations
 
 import logging
+import re
+from datetime import date
 
 from newsflow import staging
+from newsflow.stages.failures import PermanentError
 from newsflow.stages.job import Job
 from newsflow.stages.plan import make_jobs, split_names
 
 log = logging.getLogger(__name__)
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def publication_days(start, end, names: tuple[str, str] = ("start_date", "end_date")) -> tuple[date | None, date | None]:
+    """The range's first and last day, None where it is open (empty or null). A value that is no YYYY-MM-DD day,
+    or a start after the end, is a PermanentError naming it (`names`: what the caller calls the two): DuckDB's
+    cast took 2018-13-01 for a transient failure, retried three times over minutes."""
+    days = []
+    for value, name in zip((start, end), names, strict=True):
+        if value is None or value == "":
+            days.append(None)
+            continue
+        if not isinstance(value, str) or not _DAY.fullmatch(value):
+            raise PermanentError(f"{name} {value!r} is not a day written YYYY-MM-DD")
+        try:
+            days.append(date.fromisoformat(value))
+        except ValueError as exc:
+            raise PermanentError(f"{name} {value!r} is not a day: {exc}") from None
+    if days[0] and days[1] and days[0] > days[1]:
+        raise PermanentError(f"{names[0]} {start} is after {names[1]} {end}: no day is in that range")
+    return days[0], days[1]
 
 
 def plan_reprocess(sources_file: str, source_filter: list[str] | str | None, start: str | None, end: str | None,
                    run_id: str, warehouse: str | None = None) -> list[Job]:
     from newsflow.warehouse import connect
 
+    start, end = publication_days(start, end)
     jobs = make_jobs(sources_file, split_names(source_filter), run_id, warehouse)
     names = [j.name for j in jobs]
     con = connect(jobs[0].warehouse, read_only=True) if jobs else None
@@ -34,7 +60,7 @@ def plan_reprocess(sources_file: str, source_filter: list[str] | str | None, sta
                 and ($end is null or published_date <= cast($end as date))
             order by source, article_id
             """,
-            {"names": names, "start": start or None, "end": end or None},
+            {"names": names, "start": start, "end": end},
         ).fetchall() if con else []
         rows += _rejected_pages(con, names, start, end) if con else []
     finally:
@@ -60,7 +86,7 @@ def plan_reprocess(sources_file: str, source_filter: list[str] | str | None, sta
     return planned
 
 
-def _rejected_pages(con, names: list[str], start: str | None, end: str | None) -> list[tuple]:
+def _rejected_pages(con, names: list[str], start: date | None, end: date | None) -> list[tuple]:
     """The pages whose latest verdict is a rejection and that are no article since, with the archived response
     their validators point to (http_cache): an extractor upgrade or a changed validation rule (the sources file's
     `min_body_chars`, say) is what a reprocess is for, and a page rejected for `missing_date` may pass now. Chosen
@@ -91,5 +117,5 @@ def _rejected_pages(con, names: list[str], start: str | None, end: str | None) -
             and ($start is null or coalesce(latest.published_date, cast(latest.fetched_at as date)) >= cast($start as date))
             and ($end is null or coalesce(latest.published_date, cast(latest.fetched_at as date)) <= cast($end as date))
         """,
-        {"names": names, "start": start or None, "end": end or None},
+        {"names": names, "start": start, "end": end},
     ).fetchall()
