@@ -108,6 +108,13 @@ def test_errors_are_sorted_into_permanent_and_transient(tmp_path):
     assert classify(ConfigError("sources.yaml: bad"))[0]
     assert classify(PermissionError(13, "Permission denied", "/data/staging"))[0]
     assert classify(IsADirectoryError(21, "Is a directory", "/x"))[0]
+    # what the warehouse's connect raises for a reader of a lake that is not there (a reprocess before any ingest)
+    from newsflow.warehouse import connect
+
+    with pytest.raises(FileNotFoundError) as missing:
+        connect(tmp_path / "no_lake", read_only=True)
+    assert classify(missing.value) == (True, f"no warehouse at {tmp_path / 'no_lake'}; run `newsflow demo` or "
+                                             "`newsflow ingest` first")
     garbage = tmp_path / "garbage.duckdb"
     garbage.write_bytes(b"\x00junk" * 1000)
     with pytest.raises(db.IOException) as info:

@@ -59,6 +59,9 @@ def classify(exc: BaseException) -> tuple[bool, str]:
     lowered = message.lower()
     if type(cause).__name__ == "IOException" and "lock" in lowered and "is a directory" not in lowered:
         return False, one_line(f"warehouse busy: {message}")
+    if isinstance(cause, FileNotFoundError) and cause.errno is None:
+        # raised by newsflow itself on a look that found nothing ("no warehouse at …"): no retry makes it appear
+        return True, one_line(message)
     if isinstance(cause, OSError) and cause.errno in _PERMANENT_ERRNOS:
         where = f" {cause.filename}" if cause.filename else ""
         return True, one_line(f"{cause.strerror or type(cause).__name__}:{where}")
