@@ -78,7 +78,7 @@ def _jsonable(value):
 def _write_rows(columns, rows, fmt: str, out=None) -> None:
     out = sys.stdout if out is None else out
     if fmt == "csv":
-        writer = csv.writer(out)
+        writer = csv.writer(out, lineterminator="\n")  # as `export --format csv` and DuckDB write it
         writer.writerow(columns)
         writer.writerows(rows)
     elif fmt == "json":
@@ -130,15 +130,27 @@ def _text_type(sqltype) -> str:
     return "VARCHAR"  # the INTERVAL or BLOB itself, or a UNION holding one
 
 
-def _shown(relation):
+# in a table or CSV, DuckDB's own text for these, as its CLI and `export --format csv` write them (true, [a, b],
+# {'k': 1}): Python's would be True, ['a', 'b'] and {'k': 1} with quotes of its own choosing
+_WHOLE_AS_TEXT = ("boolean", "list", "array", "struct", "map", "union")
+
+
+def _shown(relation, fmt: str = "json"):
     """The relation with those columns cast (_text_type): DuckDB's own text for INTERVAL and BLOB values ("1 year",
-    "\\xFF\\x00"), as its CLI and CSV export print them. The other values stay as they are (JSON numbers, nulls)."""
+    "\\xFF\\x00"), as its CLI and CSV export print them. The other values stay as they are (JSON numbers, nulls,
+    arrays and objects); in a table or CSV (`fmt`), booleans, lists, structs and maps are DuckDB's text too."""
+    whole = fmt != "json"
+
+    def cast(i: int, sqltype) -> str:
+        if whole and sqltype.id in _WHOLE_AS_TEXT:
+            return f"cast(#{i} as varchar)"
+        return f"cast(#{i} as {_text_type(sqltype)})" if _as_duckdb_text(sqltype) else f"#{i}"
+
     types = relation.types
-    if not any(_as_duckdb_text(t) for t in types):
+    if not any(_as_duckdb_text(t) or (whole and t.id in _WHOLE_AS_TEXT) for t in types):
         return relation
     # by position: two columns may share a name
-    return relation.project(", ".join(f"cast(#{i} as {_text_type(t)})" if _as_duckdb_text(t) else f"#{i}"
-                                      for i, t in enumerate(types, start=1)))
+    return relation.project(", ".join(cast(i, t) for i, t in enumerate(types, start=1)))
 
 
 def run_ingest(sources_file: str, sources: list[str] | None = None, *, env_extra: dict | None = None,
@@ -212,7 +224,8 @@ def print_run_summary(run_id: str | None = None) -> list[str]:
         )
         print("\nArticles per day (whole warehouse):")
         _print_table(columns, rows)
-        columns, rows = query("select reasons, count(*) as n from rejected_articles group by reasons order by n desc")
+        columns, rows = query("select array_to_string(reasons, ', ') as reasons, count(*) as n from rejected_articles "
+                              "group by all order by n desc, reasons")
         if rows:
             print("\nRejection reasons (all runs):")
             _print_table(columns, rows)
@@ -552,7 +565,7 @@ def cmd_sql(args) -> int:
         columns = relation.columns
         if args.format == "json":
             _distinct_names(columns)  # before the query runs
-        rows = _shown(relation).fetchall()
+        rows = _shown(relation, args.format).fetchall()
     finally:
         con.close()
     _write_rows(columns, rows, args.format)

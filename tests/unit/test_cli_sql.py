@@ -304,6 +304,21 @@ def test_blobs_and_intervals_are_shown_as_duckdb_shows_them(newsflow):
     assert out.splitlines()[2].split() == ["\\xFF", "1", "year"]
 
 
+def test_table_and_csv_show_booleans_lists_and_structs_as_duckdb_does(newsflow):
+    """`rejected_articles.reasons` printed ['navigation_page'], a boolean True: Python's text, not the warehouse's.
+    In a table and in CSV they are DuckDB's own (as `export --format csv` writes them); JSON keeps arrays and
+    objects. CSV lines end in a line feed, as the export's do."""
+    query = "select true as t, ['a', 'b'] as l, {'k': 1, 's': 'x'} as s, map {'a': 1} as m, 2 as n"
+    code, out, err = newsflow("sql", query, "--format", "csv")
+    assert code == 0, err
+    assert out == "t,l,s,m,n\ntrue,\"[a, b]\",\"{'k': 1, 's': x}\",{a=1},2\n"
+    code, out, err = newsflow("sql", query)
+    assert code == 0, err
+    assert out.splitlines()[2].split("  ") == ["true", "[a, b]", "{'k': 1, 's': x}", "{a=1}", "2"]
+    code, out, err = newsflow("sql", query, "--format", "json")
+    assert strict_json(out) == [{"t": True, "l": ["a", "b"], "s": {"k": 1, "s": "x"}, "m": {"a": 1}, "n": 2}]
+
+
 def test_headers_never_hand_the_terminal_a_control_sequence(newsflow):
     """A PIVOT names its columns after values from the data: an ESC sequence stored from a hostile page."""
     buffer = io.StringIO()
