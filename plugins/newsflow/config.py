@@ -316,6 +316,14 @@ class WarcSource(_SourceBase):
     kind: Literal["warc"]
     path: str
 
+    @field_validator("path")
+    @classmethod
+    def _a_path(cls, value: str) -> str:
+        # a blank path reads the project folder as a glob of nothing: every run `failed: warc_not_found`
+        if not value.strip():
+            raise ValueError("a warc source needs 'path': a WARC file, or a glob of them (crawl/*.warc.gz)")
+        return value
+
     @field_validator("revisit")
     @classmethod
     def _no_revisit(cls, value: RevisitPolicy | None, info: ValidationInfo) -> RevisitPolicy | None:

@@ -357,6 +357,12 @@ def test_a_revisit_policy_on_a_warc_source_is_refused():
             "reads its pages from the archive, never the network")
 
 
+@pytest.mark.parametrize("path", ["''", "'   '"])
+def test_a_warc_source_with_a_blank_path_is_refused(path):
+    # it passed, and every run logged `failed: warc_not_found` for the project folder
+    refused(with_source(f"kind: warc, path: {path}"), "sources[0] (name 'a'), field 'path'", "a warc source needs 'path'")
+
+
 def test_a_warc_source_takes_the_files_policy_a_schedule_and_survives_xcom(tmp_path):
     """The file's default policy is filled in for a warc source too (it does nothing there), and the job carries it
     through XCom; a schedule reads the archive's glob again, new files included."""
