@@ -70,9 +70,16 @@ def check_sources(sources_file: str | os.PathLike, names: list[str] | None = Non
             for job in jobs:
                 discover_source(job)
                 rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
-                _refuse_internal(job, rows)
-                _disallow_by_robots(job, rows)
+                # a run caps the listing first and refuses at the fetch, so a refused or disallowed URL takes its
+                # share of max_articles: the cap on the listing as a run sees it, every refusal said all the same
+                open_before = [row["outcome"] is None for row in rows]
+                refused = [dict(row) for row in rows]
+                _refuse_internal(job, refused)
+                _disallow_by_robots(job, refused)
                 cap_articles(job, rows)
+                for row, seen, was_open in zip(rows, refused, open_before, strict=True):
+                    if was_open and seen["outcome"] is not None:
+                        row.update(outcome=seen["outcome"], reason=seen["reason"])
                 reports.append(_report(job.source, rows, examples))
         finally:
             if previous is None:

@@ -108,6 +108,10 @@ def test_a_source_whose_every_request_failed_is_a_failed_source(tmp_path, data_e
     assert "gone_pages (fetch_extract: every request failed (article http_404, article http_410))" in message, message
     assert verdict["status"] == "partial" and verdict["counts"]["loaded"] == 1
     assert set(verdict["failed_sources"]) == {"gone_feed", "gone_archive", "gone_pages"}
+    # what `newsflow ingest` names in its "N source(s) failed" line
+    from newsflow.cli import print_run_summary
+
+    assert print_run_summary("half") == ["gone_archive", "gone_feed", "gone_pages"]
     con = connect(data_env / "warehouse", read_only=True)
     try:
         assert dict(con.execute("select run_id, status from runs").fetchall()) == {"dead": "failed", "half": "partial"}

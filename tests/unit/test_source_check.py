@@ -156,6 +156,18 @@ def test_check_leaves_out_what_robots_txt_disallows_and_names_a_few(tmp_path, da
     assert server.hits.get("/robots.txt") and not any(path.startswith(("/ok/", "/private/")) for path in server.hits)
 
 
+def test_check_counts_disallowed_urls_in_max_articles_as_a_run_does(tmp_path, data_env, capsys):
+    """A run caps the listing before robots.txt is read: two disallowed URLs first in a listing of three under
+    `max_articles: 2` take both slots, and the third waits. `check` said 1 to fetch where the run fetched none."""
+    def entries(server):
+        links = [server.url("/private/a.html"), server.url("/private/b.html"), server.url("/ok/c")]
+        return f"  - {{name: picks, kind: urls, max_articles: 2, urls: {links}}}\n"
+    code, lines, _server = check(tmp_path, capsys, entries)
+    assert code == 1, lines
+    assert lines[0] == ("picks (urls): PROBLEM: 0 article URL(s) to fetch; disallowed by robots.txt: 2; left out: "
+                        "over_limit 1 (max_articles: the next runs fetch them)")
+
+
 def test_check_of_a_source_robots_txt_closes_entirely_says_so(tmp_path, data_env, capsys):
     """Every article disallowed: nothing to fetch, the source is a problem (exit 1), as its runs would load nothing;
     unless the sources file says robots.txt is not respected."""

@@ -21,7 +21,7 @@ from newsflow.stages.extraction_pool import (
 )
 from newsflow.stages.http import archiver, fetch_fields, host_gate_dir, http_cache, parse_iso, safe_canonical
 from newsflow.stages.job import Job, peak_rss_mb
-from newsflow.stages.revisit import skip_not_due, tried_before
+from newsflow.stages.revisit import asked_in_vain, skip_not_due
 from newsflow.urls import article_id, redirect_target
 
 log = logging.getLogger(__name__)
@@ -132,11 +132,11 @@ def listed_at(hint: str | None) -> datetime | None:
 def cap_articles(job: Job, rows: list[dict]) -> None:
     """`max_articles`: how many article pages one run of the source fetches. Counted after the revisit check, so
     known articles that are not due take no share and a listing longer than the cap is worked through over the
-    next runs: URLs no earlier run asked for first, then those asked before (a retry of a rejected or failed page,
-    a due revisit); within each, the newest listed first (the listing's own date, then listing order). The rest
-    are `skipped: over_limit` this time. Retries go last because a rejected or failed page is asked again at every
-    run: first in line, a few that never pass (a live blog, a video page, a dead link) took the whole cap at every
-    run and the rest of the listing was never fetched. Without a cap, a first run on a 50,000-URL sitemap at one
+    next runs, the newest listed first (the listing's own date, then listing order), except URLs asked in vain
+    (revisit.asked_in_vain: two earlier runs or more asked, none loaded), which go after all the others. The rest
+    are `skipped: over_limit` this time. A rejected or failed page is asked again at every run: first in line, a
+    few that never pass (a live blog, a video page, a dead link) took the whole cap at every run and the rest of
+    the listing was never fetched. Without a cap, a first run on a 50,000-URL sitemap at one
     request a second would outrun fetch_extract's 2-hour limit in every run and never load anything. A WARC source
     makes no request: only its own max_articles caps it, so an archive is imported whole."""
     if job.source.kind == "warc":
@@ -146,10 +146,10 @@ def cap_articles(job: Job, rows: list[dict]) -> None:
     pending = [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None]
     if limit is None or len(pending) <= limit:
         return
-    tried = tried_before(job, [r["article_id"] for r in pending])
+    in_vain = asked_in_vain(job, [r["canonical_url"] for r in pending])
     undated = datetime.min.replace(tzinfo=UTC)
     newest = sorted(pending, key=lambda r: listed_at(r["hint_date"]) or undated, reverse=True)  # stable: ties keep order
-    ordered = sorted(newest, key=lambda r: r["article_id"] in tried)  # stable: each group stays newest first
+    ordered = sorted(newest, key=lambda r: r["canonical_url"] in in_vain)  # stable: each part stays newest first
     for row in ordered[limit:]:
         row.update(outcome="skipped", reason="over_limit")
     log.info("%s: %d article(s) to fetch, %d left for the next runs (max_articles %d)", job.name, limit,

@@ -95,26 +95,37 @@ def answered_in_this_run(job: Job, con) -> dict[str, tuple[str, str | None, int 
     return {url: (outcome, reason, status) for url, outcome, reason, status in rows}
 
 
-def tried_before(job: Job, article_ids: list[str]) -> set[str]:
-    """The article ids among `article_ids` that an earlier run of the source asked for (fetched, refused, rejected or
-    failed: any fetch_log row but `over_limit`, which was not asked), one query on a reader of the lake. This run's
-    own rows are left out, so an execution of the run cleared and run again decides as the first one did."""
+ASKED_IN_VAIN_RUNS = 2
+
+
+def asked_in_vain(job: Job, urls: list[str]) -> set[str]:
+    """The listed URLs among `urls` (canonical, as listed) that at least ASKED_IN_VAIN_RUNS earlier runs of the
+    source asked for and none loaded: a page rejected again and again (a live blog, a video page), a dead link, a
+    URL robots.txt refuses. Keyed by the URL as listed, since a link that redirects is logged under the id of the
+    page it landed on. One failure is not enough: today's story after one 500 is retried at the next run in its
+    place. This run's own rows are left out, so an execution of the run cleared and run again decides as the first
+    one did. One query on a reader of the lake."""
     from newsflow.warehouse import connect, exists, table_names
 
-    article_ids = [a for a in article_ids if a]
-    if not article_ids or not exists(job.warehouse):
+    urls = [u for u in urls if u]
+    if not urls or not exists(job.warehouse):
         return set()
     con = connect(job.warehouse, read_only=True)
     try:
         if "fetch_log" not in table_names(con):
             return set()
         rows = con.execute(
-            "select distinct article_id from fetch_log where source = ? and url_kind = 'article' and run_id <> ? "
-            "and reason is distinct from 'over_limit' and article_id in (select unnest(?::varchar[]))",
-            [job.name, job.run_id, article_ids]).fetchall()
+            """
+            select canonical_url from fetch_log
+            where source = ? and url_kind = 'article' and run_id <> ? and reason is distinct from 'over_limit'
+                and canonical_url in (select unnest(?::varchar[]))
+            group by canonical_url
+            having count(distinct run_id) >= ? and not bool_or(outcome = 'loaded')
+            """,
+            [job.name, job.run_id, urls, ASKED_IN_VAIN_RUNS]).fetchall()
     finally:
         con.close()
-    return {article_id for (article_id,) in rows}
+    return {url for (url,) in rows}
 
 
 def skip_not_due(job: Job, pending: list[dict], now: datetime | None = None) -> dict:
