@@ -211,12 +211,12 @@ def print_run_summary(run_id: str | None = None) -> list[str]:
             """,
             params,
         )
-        # a source whose stage failed has a `source` row; one whose every request failed (the account step's
-        # nothing_answered) has nothing but `failed` rows
-        unanswered = query(f"select source from fetch_log where {where} group by source "
-                           "having bool_and(outcome = 'failed')", params)[1]
+        # a source whose stage failed has a `source` row; one none of whose listings could be read (the account
+        # step's listing_unread) has only `failed` rows, a listing's among them
+        unread = query(f"select source from fetch_log where {where} group by source "
+                       "having bool_and(outcome = 'failed') and bool_or(url_kind <> 'article')", params)[1]
         failed_sources = sorted({source for source, kind, _url, _reason in problems if kind == "source"}
-                                | {source for (source,) in unanswered})
+                                | {source for (source,) in unread})
         if problems:
             print("\nFailed sources, listings and archives (this run):")
             _print_table(columns, problems, max_width=100)

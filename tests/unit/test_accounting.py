@@ -84,34 +84,32 @@ def _run_sources(tmp_path, server, sources: str, run_id: str):
     return jobs
 
 
-def test_a_source_whose_every_request_failed_is_a_failed_source(tmp_path, data_env):
-    """A feed that answers 404, an archive that is not there, a list whose every page is gone: the stages ran and
-    logged each failure, but nothing was answered. Every source so: the run is `failed` and the account step says
-    why; one of two: `partial`, the other loaded."""
+def test_a_source_none_of_whose_listings_could_be_read_is_a_failed_source(tmp_path, data_env):
+    """A feed that answers 404, an archive that is not there: the stages ran and logged each failure, but there
+    was nothing to read. Every source so: the run is `failed` and the account step says why; beside a source that
+    loaded: `partial`. A `urls` source whose every page is gone is not a failed source: those are outcomes of its
+    URLs (articles_gone, the fetch-failure rate)."""
+    from newsflow.cli import print_run_summary
     from newsflow.stages.failures import PermanentError
 
     with FaultServer() as server:
         dead = (f"  - {{name: gone_feed, kind: feed, url: '{server.url('/nope/rss.xml')}'}}\n"
-                f"  - {{name: gone_archive, kind: warc, path: '{tmp_path / 'nowhere' / '*.warc.gz'}'}}\n"
-                f"  - {{name: gone_pages, kind: urls, urls: ['{server.url('/status/404')}', "
-                f"'{server.url('/status/410')}']}}\n")
+                f"  - {{name: gone_archive, kind: warc, path: '{tmp_path / 'nowhere' / '*.warc.gz'}'}}\n")
         jobs = _run_sources(tmp_path, server, dead, "dead")
         with pytest.raises(PermanentError) as failed:
             check_accounting(jobs, run_id="dead")
-        alive = _run_sources(tmp_path, server, dead + f"  - {{name: wire, kind: urls, urls: ['{server.url('/ok/a')}']}}\n",
-                             "half")
+        others = (f"  - {{name: gone_pages, kind: urls, urls: ['{server.url('/status/404')}', "
+                  f"'{server.url('/status/410')}']}}\n  - {{name: wire, kind: urls, urls: ['{server.url('/ok/a')}']}}\n")
+        alive = _run_sources(tmp_path, server, dead + others, "half")
         verdict = check_accounting(alive, run_id="half")
     message = str(failed.value)
     assert message.startswith("every source failed: "), message
-    assert "gone_feed (discover: every request failed (feed http_404))" in message, message
-    assert "gone_archive (discover: every request failed (warc warc_not_found))" in message, message
-    assert "gone_pages (fetch_extract: every request failed (article http_404, article http_410))" in message, message
+    assert "gone_feed (discover: no listing could be read (feed http_404))" in message, message
+    assert "gone_archive (discover: no listing could be read (warc warc_not_found))" in message, message
     assert verdict["status"] == "partial" and verdict["counts"]["loaded"] == 1
-    assert set(verdict["failed_sources"]) == {"gone_feed", "gone_archive", "gone_pages"}
+    assert set(verdict["failed_sources"]) == {"gone_feed", "gone_archive"}
     # what `newsflow ingest` names in its "N source(s) failed" line
-    from newsflow.cli import print_run_summary
-
-    assert print_run_summary("half") == ["gone_archive", "gone_feed", "gone_pages"]
+    assert print_run_summary("half") == ["gone_archive", "gone_feed"]
     con = connect(data_env / "warehouse", read_only=True)
     try:
         assert dict(con.execute("select run_id, status from runs").fetchall()) == {"dead": "failed", "half": "partial"}

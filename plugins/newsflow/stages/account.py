@@ -15,17 +15,19 @@ from newsflow.stages.job import OUTCOMES, AccountingError, Job
 log = logging.getLogger(__name__)
 
 
-def nothing_answered(logged: list[tuple]) -> dict | None:
-    """A source whose every request failed ({stage, cause}), None otherwise: its stages ran, but a feed that
-    answers 404 or an archive that is not there gave nothing to load, and a run where that is every source was
-    `succeeded` with nothing in it. `logged`: its fetch_log rows of the run (url_kind, seq, outcome, url, reason)."""
-    if not logged or any(outcome != "failed" for _k, _s, outcome, _u, _r in logged):
+def listing_unread(logged: list[tuple]) -> dict | None:
+    """A source none of whose listings could be read ({stage, cause}), None otherwise: its stages ran, but a feed
+    that answers 404 or an archive that is not there gave nothing to load, and a run where that was every source
+    was `succeeded` with nothing in it. Only listings count: an article page that is gone, or every page of a
+    `urls` source failing, is an outcome of its URL (`articles_gone`, the fetch-failure rate), not of the source.
+    `logged`: its fetch_log rows of the run (url_kind, seq, outcome, url, reason)."""
+    listings = [row for row in logged if row[0] != "article"]
+    if not listings or any(outcome != "failed" for _k, _s, outcome, _u, _r in logged):
         return None
-    reasons = Counter(f"{kind} {reason}" for kind, _s, _o, _u, reason in logged)
+    reasons = Counter(f"{kind} {reason}" for kind, _s, _o, _u, reason in listings)
     said = ", ".join(f"{what} ×{n}" if n > 1 else what for what, n in reasons.most_common(3))
     more = f" and {len(reasons) - 3} more" if len(reasons) > 3 else ""
-    stage = "fetch_extract" if any(kind == "article" for kind, *_ in logged) else "discover"
-    return {"stage": stage, "cause": f"every request failed ({said}{more})"}
+    return {"stage": "discover", "cause": f"no listing could be read ({said}{more})"}
 
 
 def check_accounting(jobs: list[Job], *, run_id: str, dag_id: str | None = None) -> dict:
@@ -53,8 +55,8 @@ def check_accounting(jobs: list[Job], *, run_id: str, dag_id: str | None = None)
             logged = con.execute(
                 "select url_kind, seq, outcome, url, reason from fetch_log where run_id = ? and source = ?",
                 [run_id, job.name]).fetchall()
-            if failed_keys is None and (unanswered := nothing_answered(logged)):
-                failed_sources[job.name] = unanswered
+            if failed_keys is None and (unread := listing_unread(logged)):
+                failed_sources[job.name] = unread
             got = Counter((k, s) for k, s, *_ in logged)
             missing = set(keys) - set(got)
             extra = set(got) - set(keys)
