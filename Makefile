@@ -37,12 +37,12 @@ setup: .venv/.synced
 demo: setup
 	.venv/bin/newsflow demo
 
-# PYTEST_WORKERS=2 runs the tests in two pytest-xdist workers, each taking whole files in collection order, slowest
-# first (tests/conftest.py): 874-1,004 s instead of ~1,450 s on a two-core machine. It is not the default: with both
-# cores busy, timing-sensitive tests failed in 3 of 4 such runs (each a different test; a request's arrival jitter,
-# an api-server's first login over 10 s), and CI must not be flaky. Each worker has its own Airflow home, data
-# folders and ports.
-PYTEST_WORKERS ?= 0
+# Two pytest-xdist workers, each taking whole files in collection order, slowest first (tests/conftest.py): on two
+# cores ~19 minutes instead of ~27 in one process, since most of the suite waits on Airflow (scheduler ticks,
+# servers starting). Session 14 found timing-sensitive tests failing in 3 of 4 such runs and made one process the
+# default; each was fixed, and session 32's three runs with two workers (one beside a load average of 10) had no
+# timing failure. Each worker has its own Airflow home, data folders and ports. PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= 2
 
 test: setup
 	.venv/bin/ruff check .
