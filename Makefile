@@ -38,10 +38,11 @@ demo: setup
 	.venv/bin/newsflow demo
 
 # Two pytest-xdist workers, each taking whole files in collection order, slowest first (tests/conftest.py): on two
-# cores ~19 minutes instead of ~27 in one process, since most of the suite waits on Airflow (scheduler ticks,
-# servers starting). Session 14 found timing-sensitive tests failing in 3 of 4 such runs and made one process the
-# default; each was fixed, and session 32's three runs with two workers (one beside a load average of 10) had no
-# timing failure. Each worker has its own Airflow home, data folders and ports. PYTEST_WORKERS=0: one process.
+# cores pytest took 1,029 s against ~1,600 s in one process, since most of the suite waits on Airflow (scheduler
+# ticks, servers starting). Session 14 found timing-sensitive tests failing in 3 of 4 such runs and made one
+# process the default; each was fixed, and session 32's three runs with two workers had no timing failure (one
+# beside a load average of 10). Each worker has its own Airflow home, data folders and ports. PYTEST_WORKERS=0:
+# one process.
 PYTEST_WORKERS ?= 2
 
 test: setup
