@@ -302,6 +302,29 @@ def test_under_the_cap_a_page_that_failed_once_is_asked_again_at_the_next_run(tm
         paths[0]: ("loaded", "new"), paths[1]: over, paths[2]: over}
 
 
+def test_a_url_that_answered_404_or_410_waits_the_revisit_interval_and_a_server_error_does_not(tmp_path, data_env, site):
+    """A dead link a feed keeps listing was asked at every run: a request to the publisher each time, and a quiet
+    run's fetch-failure rate of 1 in 2. A URL whose latest answer was 404 or 410 waits the revisit policy's `every`
+    (`skipped: retry_not_due`, no request; a rerun of the run decides alike), then is asked again; a 503 may pass
+    and is asked at the next run. A waiting URL is no request, so it is not counted as asked in vain."""
+    paths = ["/fresh/a", "/fresh/dead", "/fresh/gone", "/fresh/down"]
+    site.gone.update({"/fresh/dead": 404, "/fresh/gone": 410, "/fresh/down": 503})
+    first = run(tmp_path, site, "r1", paths=paths)
+    assert {p: first[p] for p in paths[1:]} == {
+        "/fresh/dead": ("failed", "http_404"), "/fresh/gone": ("failed", "http_410"), "/fresh/down": ("failed", "http_503")}
+    waiting = ("skipped", "retry_not_due")
+    second = {"/fresh/a": ("unchanged", "not_due"), "/fresh/dead": waiting, "/fresh/gone": waiting,
+              "/fresh/down": ("failed", "http_503")}
+    assert run(tmp_path, site, "r2", paths=paths) == second
+    assert run(tmp_path, site, "r2", paths=paths) == second  # the same run again
+    assert site.hits["/fresh/dead"] == site.hits["/fresh/gone"] == 1 and site.hits["/fresh/down"] >= 3
+    pass_time(tmp_path, hours=3)  # past the default policy's `every` (2 h)
+    del site.gone["/fresh/gone"]  # back
+    third = run(tmp_path, site, "r3", paths=paths)
+    assert third["/fresh/dead"] == ("failed", "http_404") and third["/fresh/gone"] == ("loaded", "new"), third
+    assert site.hits["/fresh/dead"] == site.hits["/fresh/gone"] == 2
+
+
 def test_over_the_cap_the_newest_listed_go_first(tmp_path, data_env):
     from newsflow import staging
     from newsflow.stages.fetch_extract import cap_articles

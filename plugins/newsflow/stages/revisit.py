@@ -95,12 +95,39 @@ def answered_in_this_run(job: Job, con) -> dict[str, tuple[str, str | None, int 
     return {url: (outcome, reason, status) for url, outcome, reason, status in rows}
 
 
+# answers that say the page is not there: asked again at every run they cost the publisher a request each and
+# made a quiet run's fetch-failure rate 1 of 2; a server error or a timeout may pass, and is asked at the next run
+GONE_REASONS = ("http_404", "http_410")
+
+
+def gone_lately(job: Job, urls: list[str], con, now: datetime) -> set[str]:
+    """The listed URLs among `urls` (canonical, as listed) whose latest request by an earlier run of the source,
+    within the revisit policy's `every` before `now`, answered 404 or 410: they wait until `every` has passed
+    (`skipped: retry_not_due`). Only requests count (not the waits themselves, nor URLs left over the cap), and
+    this run's own rows are left out, so a cleared and rerun execution decides as the first one did."""
+    urls = [u for u in urls if u]
+    if not urls or job.revisit.every <= timedelta(0):
+        return set()
+    since = now - job.revisit.every
+    rows = con.execute(
+        """
+        select canonical_url, reason from fetch_log
+        where source = ? and url_kind = 'article' and run_id <> ? and logged_at >= ?::timestamptz
+            and coalesce(fetched_at, logged_at) >= ?::timestamptz and outcome <> 'skipped'
+            and not (outcome = 'unchanged' and coalesce(reason, '') = 'not_due')
+            and canonical_url in (select unnest(?::varchar[]))
+        qualify row_number() over (partition by canonical_url order by coalesce(fetched_at, logged_at) desc) = 1
+        """,
+        [job.name, job.run_id, since, since, urls]).fetchall()
+    return {url for url, reason in rows if reason in GONE_REASONS}
+
+
 ASKED_IN_VAIN_RUNS = 2
 
 
 def asked_in_vain(job: Job, urls: list[str]) -> set[str]:
     """The listed URLs among `urls` (canonical, as listed) that at least ASKED_IN_VAIN_RUNS earlier runs of the
-    source asked for and none loaded: a page rejected again and again (a live blog, a video page), a dead link, a
+    source asked for (not `over_limit`, not `retry_not_due`: no request) and none loaded: a page rejected again and again (a live blog, a video page), a dead link, a
     URL robots.txt refuses. Keyed by the URL as listed, since a link that redirects is logged under the id of the
     page it landed on. One failure is not enough: today's story after one 500 is retried at the next run in its
     place. This run's own rows are left out, so an execution of the run cleared and run again decides as the first
@@ -117,7 +144,8 @@ def asked_in_vain(job: Job, urls: list[str]) -> set[str]:
         rows = con.execute(
             """
             select canonical_url from fetch_log
-            where source = ? and url_kind = 'article' and run_id <> ? and reason is distinct from 'over_limit'
+            where source = ? and url_kind = 'article' and run_id <> ?
+                and coalesce(reason, '') not in ('over_limit', 'retry_not_due')
                 and canonical_url in (select unnest(?::varchar[]))
             group by canonical_url
             having count(distinct run_id) >= ? and not bool_or(outcome = 'loaded')
@@ -142,19 +170,23 @@ def skip_not_due(job: Job, pending: list[dict], now: datetime | None = None) -> 
         answered = answered_in_this_run(job, con)
         # is_due only asks whether the last fetch is within `every`: an older confirmation answers as none does
         known = known_articles([r["article_id"] for r in pending], con, confirmed_since=now - job.revisit.every)
+        gone = gone_lately(job, [r["canonical_url"] for r in pending if r["article_id"] not in known], con, now)
     finally:
         con.close()
     due = []
     for row in pending:
         seen = known.get(row["article_id"])
         before = answered.get(row["canonical_url"])
-        if before is not None and before[1] != "not_due":
+        if before is not None and before[1] not in ("not_due", "retry_not_due"):
             due.append(row)
         elif seen is not None and not is_due(job.revisit, published_at=seen[1], last_fetched=seen[2], now=now):
             row.update(outcome="unchanged", reason="not_due", article_id=seen[0])
+        elif seen is None and row["canonical_url"] in gone:
+            row.update(outcome="skipped", reason="retry_not_due")
         else:
             due.append(row)
     if len(due) < len(pending):
-        log.info("%s: %d known article(s) not due for a revisit, %d to fetch", job.name, len(pending) - len(due),
-                 len(due))
+        log.info("%s: %d known article(s) not due for a revisit, %d gone lately and not due for a retry, %d to fetch",
+                 job.name, sum(r["reason"] == "not_due" for r in pending), sum(r["reason"] == "retry_not_due"
+                                                                             for r in pending), len(due))
     return answered
