@@ -46,7 +46,8 @@ def _in(hours: float) -> datetime:
     ("2000-01-01T00:30:00+01:00", "is before 2000-01-01"),  # 23:30 UTC the day before
     ((datetime.now(UTC).date() + timedelta(days=3)).isoformat(), "is in the future"),
     (_in(2).isoformat(timespec="seconds"), "is in the future"),
-])
+    # ids of their own: ids made of the clock differ between two xdist workers collecting a second apart
+], ids=["word", "empty", "no_such_month", "1999", "before_2000_in_utc", "in_three_days", "in_two_hours"])
 def test_a_logical_date_airflow_cannot_use_or_runs_nothing_for_is_refused_before_anything_starts(
         value, why, nothing_starts, capsys):
     assert cli.main(["ingest", "--sources", SOURCES, "--logical-date", value]) == 2
