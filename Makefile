@@ -41,8 +41,9 @@ demo: setup
 # cores pytest took 1,029 s against ~1,600 s in one process, since most of the suite waits on Airflow (scheduler
 # ticks, servers starting). Session 14 found timing-sensitive tests failing in 3 of 4 such runs and made one
 # process the default; each was fixed, and session 32's three runs with two workers had no timing failure (one
-# beside a load average of 10). Each worker has its own Airflow home, data folders and ports. PYTEST_WORKERS=0:
-# one process.
+# beside a load average of 10). Each worker has its own Airflow home, data folders and ports, and collects the tests
+# itself: a parameter id made from the clock differs between them and fails the run (give such cases ids=).
+# PYTEST_WORKERS=0: one process.
 PYTEST_WORKERS ?= 2
 
 test: setup
