@@ -364,16 +364,21 @@ def test_runs_the_service_fails_itself_are_posted_with_its_own_settings(monkeypa
     monkeypatch.delenv("NEWSFLOW_ALERT_WEBHOOK", raising=False)
     said = []
     with Webhook() as hook, Webhook(status=500, answer=b"down for maintenance") as refusing:
-        # a log writer `up` started with the components' environment
-        stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+        # a log writer `up` started with the components' environment; read once it runs: Popen returns when the
+        # exec has begun, and until the kernel has laid out the new program's stack its /proc environ reads empty
+        # (a CI run under load read it there)
+        stand_in = subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"],
                                     env={**os.environ, "NEWSFLOW_ALERT_WEBHOOK": hook.url,
-                                         "AIRFLOW__CORE__DAGS_FOLDER": "/srv/newsflow/dags"})
+                                         "AIRFLOW__CORE__DAGS_FOLDER": "/srv/newsflow/dags"},
+                                    stdout=subprocess.PIPE, text=True)
         state = {"log_writers": {"api-server": stand_in.pid}}
         try:
+            assert stand_in.stdout.readline() == "up\n"
             settings = service.service_alert_settings(state)
         finally:
             stand_in.kill()
             stand_in.wait()
+            stand_in.stdout.close()
         assert settings.webhook == hook.url
         runs = [("news_ingest", "manual__2026-12-05T06:00:00+00:00"), ("news_quality", "q1")]
         service.announce_runs(runs, "stopped by `newsflow down`", settings, "http://127.0.0.1:8080", said.append)
