@@ -133,7 +133,9 @@ def check_retired_sources(retired: dict[str, datetime | None]) -> list[dict]:
 
 def check_freshness(con, *, now: datetime | None = None, limits: Thresholds | None = None,
                     retired: dict | None = None) -> list[dict]:
-    """Hours since the source's last successful fetch (fetch_log loaded/unchanged, else articles.fetched_at) and
+    """Hours since the source's last successful fetch (fetch_log loaded/unchanged/rejected: a page rejected was
+    still answered, and a source whose every page is rejected is the rejection rate's to judge, not "never fetched";
+    else articles.fetched_at) and
     since its newest published article; `retired` sources are left out."""
     t = limits or Thresholds()
     now = _now(now)
@@ -143,7 +145,7 @@ def check_freshness(con, *, now: datetime | None = None, limits: Thresholds | No
         with s as (select name as source from sources union select distinct source from articles
                    union select distinct source from fetch_log),
         f as (select source, max(fetched_at) as last_fetch from fetch_log
-              where outcome in ('loaded', 'unchanged') group by source),
+              where outcome in ('loaded', 'unchanged', 'rejected') group by source),
         a as (select source, max(fetched_at) as last_article_fetch, max(published_at) as last_published
               from articles group by source)
         select s.source, coalesce(f.last_fetch, a.last_article_fetch) as last_fetched, a.last_published
@@ -404,9 +406,12 @@ def check_run_rates(con, *, limits: Thresholds | None = None, retired: dict | No
     if not latest:
         return []
     rates = (
-        # check, the rows counted, out of which rows
+        # check, the rows counted, out of which rows. An unchanged page passes only as a stored article: a page
+        # rejected before answers 304 (or the same bytes) while still rejected, and counted as judged it made a
+        # source that rejects every page "recover" at its next run
         ("rejection_rate", "url_kind = 'article' and outcome = 'rejected'",
-         f"url_kind = 'article' and outcome in ('loaded', 'unchanged', 'rejected') and {_ASKED}", t.rejection_rate),
+         f"url_kind = 'article' and (outcome in ('loaded', 'rejected') or outcome = 'unchanged' and stored) "
+         f"and {_ASKED}", t.rejection_rate),
         ("fetch_failure_rate", "outcome = 'failed'", _ASKED, t.fetch_failure_rate),
         ("blocked_rate", "outcome = 'failed' and starts_with(reason, 'blocked:')", _ASKED, t.blocked_rate),
     )
@@ -416,8 +421,12 @@ def check_run_rates(con, *, limits: Thresholds | None = None, retired: dict | No
         runs = sorted({run_id for _source, run_id in pairs})
         marks = ", ".join("?" * len(runs))  # a literal list of run ids: the scan reads those runs' files only
         return {(source, run_id): values for source, run_id, *values in con.execute(
-            f"select source, run_id, {counted} from fetch_log where run_id in ({marks}) group by source, run_id",
-            runs).fetchall() if (source, run_id) in pairs}
+            f"""
+            with asked as (select * from fetch_log where run_id in ({marks})),
+            stored as (select distinct article_id, true as stored from articles
+                       where article_id in (select article_id from asked where outcome = 'unchanged'))
+            select source, run_id, {counted} from asked left join stored using (article_id) group by source, run_id
+            """, runs).fetchall() if (source, run_id) in pairs}
 
     found = counts(set(latest.items()))
     judged = {}  # (check, source) -> (num, den, run_id)

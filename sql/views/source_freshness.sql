@@ -1,7 +1,7 @@
--- Per configured source: when it last published, was last fetched (a request that was answered: loaded or
--- unchanged, as the freshness_fetched_hours check counts), last asked (any outcome: a dead site is still asked),
--- last listed by an ingest run (runs.sources: a source taken out of the sources file keeps its row, and this date
--- stops), how much it published in the last 1, 7 and 30 days (relative to now(), every copy counted), and a status:
+-- Per configured source: when it last published, was last fetched (a request that was answered with a page:
+-- loaded, unchanged or rejected, as the freshness_fetched_hours check counts), last asked (any outcome: a dead
+-- site is still asked), last listed by an ingest run (runs.sources: a source taken out of the sources file keeps
+-- its row, and this date stops), how much it published in the last 1, 7 and 30 days (relative to now(), every copy counted), and a status:
 -- fresh  = an article published within the last 2 days
 -- stale  = the latest article is 2 to 7 days old
 -- silent = nothing published for 7 days or more, or never
@@ -29,7 +29,7 @@ published as (
 fetched as (
     select
         source,
-        max(fetched_at) filter (where outcome in ('loaded', 'unchanged')) as last_fetched,
+        max(fetched_at) filter (where outcome in ('loaded', 'unchanged', 'rejected')) as last_fetched,
         -- a request made: a skipped URL, or a known one not due for a revisit, was not asked for
         max(coalesce(fetched_at, logged_at)) filter (
             where outcome != 'skipped' and not (outcome = 'unchanged' and coalesce(reason, '') = 'not_due')

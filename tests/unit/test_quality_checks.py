@@ -526,6 +526,50 @@ def test_a_run_that_judged_no_page_keeps_the_rate_of_the_run_that_did(tmp_path):
     assert said == [("rejection_rate", "raised")]  # once: never "recovered" in between
 
 
+def test_a_page_still_rejected_that_answers_304_is_not_a_page_that_passed(tmp_path):
+    """A source whose every page is rejected: at its next run the pages answer 304 (`unchanged: not_modified`),
+    still rejected and not stored. Counted as judged pages that passed, the rate fell from 3 of 3 to 0 of 3 and the
+    alert said "recovered"; the site, which answered every request, was "never" fetched."""
+    from newsflow.alerts import alert_changes, record_sent
+
+    con = open_for_write(tmp_path / "lake")
+    add_article(con, 1, "picks", NOW - timedelta(days=1))  # one page of the source that did pass, long ago
+
+    def run(run_id: str, at: datetime, outcomes: list[str], reason: str | None = None) -> None:
+        con.execute("insert into runs (run_id, dag_id, started_at, loaded_at, status, sources) values "
+                    "(?, 'news_ingest', ?, ?, 'succeeded', ['picks'])", [run_id, at, at])
+        add_fetch(con, run_id, "picks", outcomes, at)
+        # the three rejected pages are picks-11..13, the stored one picks-1
+        con.execute("update fetch_log set article_id = 'picks-' || (seq + 11)::varchar, reason = ? "
+                    "where run_id = ?", [reason, run_id])
+
+    def quality(run_id: str, at: datetime) -> dict:
+        rows = by_key(qc.check_run_rates(con) + qc.check_freshness(con, now=at))
+        qc.write_checks(con, run_id, list(rows.values()), checked_at=at)
+        record_sent(con, run_id, alert_changes(con, run_id), "fail", sent_at=at)
+        return rows
+
+    run("r1", NOW, ["rejected"] * 3)
+    rows = quality("q1", NOW)
+    assert (rows[("rejection_rate", "picks")]["status"], rows[("rejection_rate", "picks")]["observed"]) == ("fail", 1)
+    fetched = rows[("freshness_fetched_hours", "picks")]
+    assert (fetched["status"], fetched["observed"]) == ("pass", 0), fetched  # answered, if with pages rejected
+    at = NOW + timedelta(hours=1)
+    run("r2", at, ["unchanged"] * 3, reason="not_modified")
+    rows = quality("q2", at)
+    row = rows[("rejection_rate", "picks")]
+    assert (row["status"], json.loads(row["details"])["ingest_run_id"]) == ("fail", "r1"), row
+    assert con.execute("select check_name, change from alerts_sent").fetchall() == [("rejection_rate", "raised")]
+    # a stored article answering 304 is a page that passed
+    at += timedelta(hours=1)
+    run("r3", at, ["unchanged"] * 3 + ["rejected"], reason="not_modified")
+    con.execute("update fetch_log set article_id = 'picks-1' where run_id = 'r3' and seq = 0")
+    row = quality("q3", at)[("rejection_rate", "picks")]
+    assert (row["observed"], json.loads(row["details"])["of"], json.loads(row["details"])["ingest_run_id"]) == \
+        (0.5, 2, "r3"), row
+    con.close()
+
+
 def test_volume_judges_each_sources_own_complete_day(tmp_path):
     """At 00:30 UTC it is 16:30 of the day before in Los Angeles: judged as complete, a steady outlet's day with a
     third of it to come failed every evening (and was alerted, and cleared by morning)."""
