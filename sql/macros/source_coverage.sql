@@ -32,4 +32,19 @@ create or replace macro source_coverage(src, grain) as table
         all_articles,
         articles / all_articles as share
     from counted
+    union all
+    -- the grain checked once more, on no article: the case above raises per row, and a lake without articles has none
+    select
+        null,
+        null,
+        null,
+        null
+    from (
+        select
+            case
+                when grain in ('day', 'week', 'month') then current_date
+                else error('source_coverage: grain must be day, week or month')
+            end as period
+    ) as checked
+    where checked.period is null
     order by period

@@ -147,4 +147,13 @@ create or replace macro term_coverage(term, grain) as table
         coalesce(found.articles, 0) / counted.all_articles as share
     from counted
     left join found on counted.period = found.period
-    order by counted.period
+    union all
+    -- the grain checked once more, on no article: term_period raises per row, and a lake without articles has none
+    select
+        null,
+        null,
+        null,
+        null
+    from (select term_period(current_date, grain) as period) as checked
+    where checked.period is null
+    order by period

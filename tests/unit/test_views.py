@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import duckdb
 import pytest
 
-from newsflow.warehouse import connect, migrate, object_files, run_sql_file
+from newsflow.warehouse import connect, migrate, object_files, open_for_write, run_sql_file
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)  # bookkeeping timestamps only: views never look at them
 
@@ -256,6 +257,18 @@ def test_term_coverage_matches_whole_words_case_insensitively_and_normalises(con
     assert rows(con, "select sum(articles), count(*) from term_coverage('', 'day')") == [(0, 3)]
     with pytest.raises(Exception, match="grain must be day, week or month"):
         rows(con, "select * from term_coverage('earthquake', 'year')")
+
+
+def test_a_wrong_grain_raises_on_a_warehouse_without_articles(tmp_path):
+    """The grain was checked per row: a lake with no article yet answered no rows, as if the grain were right."""
+    con = open_for_write(tmp_path / "lake")
+    for query in ("select * from term_coverage('x', 'year')", "select * from source_coverage('x', 'fortnight')"):
+        with pytest.raises(duckdb.InvalidInputException, match="grain must be day, week or month"):
+            con.execute(query).fetchall()
+    for grain in ("day", "week", "month"):
+        assert con.execute(f"select * from term_coverage('x', '{grain}')").fetchall() == []
+        assert con.execute(f"select * from source_coverage('x', '{grain}')").fetchall() == []
+    con.close()
 
 
 def test_source_coverage(coverage):
