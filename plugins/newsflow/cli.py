@@ -203,18 +203,25 @@ def print_run_summary(run_id: str | None = None) -> list[str]:
         print("\nOutcomes per source (this run):")
         _print_table(columns, rows)
         # sources that failed in a stage, and listings or archives that could not be read (whole or in part)
+        # a source whose stage failed has a `source` row; one none of whose listings could be read (the account
+        # step's listing_unread) has only `failed` or `skipped` rows (a feed robots.txt closes), a listing's among
+        # them: its skipped listings are its problems too
         columns, problems = query(
             f"""
+            with unread as (
+                select source from fetch_log where {where} group by source
+                having bool_and(outcome in ('failed', 'skipped')) and bool_or(url_kind <> 'article')
+            )
             select source, url_kind as what, url, reason
-            from fetch_log where {where} and url_kind <> 'article' and outcome = 'failed'
+            from fetch_log where {where} and url_kind <> 'article'
+              and (outcome = 'failed' or outcome = 'skipped' and source in (select source from unread))
             order by source, url_kind, seq
             """,
-            params,
+            params * 2 if params else None,
         )
-        # a source whose stage failed has a `source` row; one none of whose listings could be read (the account
-        # step's listing_unread) has only `failed` rows, a listing's among them
         unread = query(f"select source from fetch_log where {where} group by source "
-                       "having bool_and(outcome = 'failed') and bool_or(url_kind <> 'article')", params)[1]
+                       "having bool_and(outcome in ('failed', 'skipped')) and bool_or(url_kind <> 'article')",
+                       params)[1]
         failed_sources = sorted({source for source, kind, _url, _reason in problems if kind == "source"}
                                 | {source for (source,) in unread})
         if problems:

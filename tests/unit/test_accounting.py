@@ -84,7 +84,7 @@ def _run_sources(tmp_path, server, sources: str, run_id: str):
     return jobs
 
 
-def test_a_source_none_of_whose_listings_could_be_read_is_a_failed_source(tmp_path, data_env):
+def test_a_source_none_of_whose_listings_could_be_read_is_a_failed_source(tmp_path, data_env, capsys):
     """A feed that answers 404, an archive that is not there: the stages ran and logged each failure, but there
     was nothing to read. Every source so: the run is `failed` and the account step says why; beside a source that
     loaded: `partial`. A `urls` source whose every page is gone is not a failed source: those are outcomes of its
@@ -94,7 +94,8 @@ def test_a_source_none_of_whose_listings_could_be_read_is_a_failed_source(tmp_pa
 
     with FaultServer() as server:
         dead = (f"  - {{name: gone_feed, kind: feed, url: '{server.url('/nope/rss.xml')}'}}\n"
-                f"  - {{name: gone_archive, kind: warc, path: '{tmp_path / 'nowhere' / '*.warc.gz'}'}}\n")
+                f"  - {{name: gone_archive, kind: warc, path: '{tmp_path / 'nowhere' / '*.warc.gz'}'}}\n"
+                f"  - {{name: closed_feed, kind: feed, url: '{server.url('/private/rss.xml')}'}}\n")
         jobs = _run_sources(tmp_path, server, dead, "dead")
         with pytest.raises(PermanentError) as failed:
             check_accounting(jobs, run_id="dead")
@@ -106,10 +107,13 @@ def test_a_source_none_of_whose_listings_could_be_read_is_a_failed_source(tmp_pa
     assert message.startswith("every source failed: "), message
     assert "gone_feed (discover: no listing could be read (feed http_404))" in message, message
     assert "gone_archive (discover: no listing could be read (warc warc_not_found))" in message, message
+    # skipped, not failed: robots.txt closes the feed; the run was `succeeded` with nothing in it
+    assert "closed_feed (discover: no listing could be read (feed robots_disallowed))" in message, message
     assert verdict["status"] == "partial" and verdict["counts"]["loaded"] == 1
-    assert set(verdict["failed_sources"]) == {"gone_feed", "gone_archive"}
-    # what `newsflow ingest` names in its "N source(s) failed" line
-    assert print_run_summary("half") == ["gone_archive", "gone_feed"]
+    assert set(verdict["failed_sources"]) == {"gone_feed", "gone_archive", "closed_feed"}
+    # what `newsflow ingest` names in its "N source(s) failed" line, its skipped feed in the table of problems
+    assert print_run_summary("half") == ["closed_feed", "gone_archive", "gone_feed"]
+    assert "robots_disallowed" in capsys.readouterr().out
     con = connect(data_env / "warehouse", read_only=True)
     try:
         assert dict(con.execute("select run_id, status from runs").fetchall()) == {"dead": "failed", "half": "partial"}

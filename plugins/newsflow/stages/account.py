@@ -15,14 +15,18 @@ from newsflow.stages.job import OUTCOMES, AccountingError, Job
 log = logging.getLogger(__name__)
 
 
+UNREAD = ("failed", "skipped")
+
+
 def listing_unread(logged: list[tuple]) -> dict | None:
     """A source none of whose listings could be read ({stage, cause}), None otherwise: its stages ran, but a feed
-    that answers 404 or an archive that is not there gave nothing to load, and a run where that was every source
-    was `succeeded` with nothing in it. Only listings count: an article page that is gone, or every page of a
-    `urls` source failing, is an outcome of its URL (`articles_gone`, the fetch-failure rate), not of the source.
-    `logged`: its fetch_log rows of the run (url_kind, seq, outcome, url, reason)."""
+    that answers 404, one robots.txt closes or that redirects to a refused address, or an archive that is not
+    there gave nothing to load, and a run where that was every source was `succeeded` with nothing in it. Only
+    listings count: an article page that is gone, or every page of a `urls` source failing, is an outcome of its
+    URL (`articles_gone`, the fetch-failure rate), not of the source. `logged`: its fetch_log rows of the run
+    (url_kind, seq, outcome, url, reason)."""
     listings = [row for row in logged if row[0] != "article"]
-    if not listings or any(outcome != "failed" for _k, _s, outcome, _u, _r in logged):
+    if not listings or any(outcome not in UNREAD for _k, _s, outcome, _u, _r in logged):
         return None
     reasons = Counter(f"{kind} {reason}" for kind, _s, _o, _u, reason in listings)
     said = ", ".join(f"{what} ×{n}" if n > 1 else what for what, n in reasons.most_common(3))
