@@ -350,9 +350,16 @@ def _main_text(tree, url: str | None, options: dict, fallback_chars: int, fallba
     body_tree = repaired(tree)
     split = body_tree is not tree and date_params is not None
     with_metadata = date_params is not None and not split
-    doc = trafilatura.bare_extraction(body_tree, url=url, with_metadata=with_metadata,
-                                      date_extraction_params=date_params if with_metadata else None,
-                                      config=_trafilatura_config(), **options)
+    try:
+        doc = trafilatura.bare_extraction(body_tree, url=url, with_metadata=with_metadata,
+                                          date_extraction_params=date_params if with_metadata else None,
+                                          config=_trafilatura_config(), **options)
+    except ValueError:
+        if not with_metadata or not _has_impossible_offset(tree):
+            raise
+        # the body read on its own, the metadata below from a copy without those offsets
+        split = True
+        doc = trafilatura.bare_extraction(body_tree, url=url, config=_trafilatura_config(), **options)
     text = ((doc.text if doc is not None else None) or "").strip()
     if fallback_chars and len(text) < fallback_chars:
         if fallback == "baseline":
@@ -370,8 +377,49 @@ def _main_text(tree, url: str | None, options: dict, fallback_chars: int, fallba
         # what bare_extraction(with_metadata=True) reads first on its copy of the page (it passes extensive=fast,
         # True here; extract_metadata only reads the tree); bare_extraction gives no Document at all for a page
         # without text, metadata included: a shell with a title, author and date still gets them recorded
-        doc = trafilatura.extract_metadata(tree, default_url=url, date_config=date_params)
+        try:
+            doc = trafilatura.extract_metadata(tree, default_url=url, date_config=date_params)
+        except ValueError:
+            if not _has_impossible_offset(tree):
+                raise
+            doc = trafilatura.extract_metadata(_without_impossible_offsets(tree), default_url=url,
+                                               date_config=date_params)
     return doc, text
+
+
+# A time with a UTC offset of 24 hours or more ("2024-05-02T10:00:00+24:00", a template's bug): htmldate parses it
+# and then fails on it with a ValueError (Python allows offsets under 24 h), which failed the whole page, its good
+# JSON-LD date and body with it. Only trafilatura's metadata is read from a copy without such offsets; newsflow's
+# own date readers (newsflow.dates) pass over the impossible value and take the others.
+_IMPOSSIBLE_OFFSET = re.compile(r"(\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?)\s?[+-](?:2[4-9]|[3-9]\d):?[0-5]\d(?!\d)")
+
+
+def _has_impossible_offset(tree) -> bool:
+    return any(_IMPOSSIBLE_OFFSET.search(text) for text in _texts(tree))
+
+
+def _texts(tree):
+    for element in tree.iter():
+        yield from element.attrib.values()
+        if isinstance(element.text, str):
+            yield element.text
+        if isinstance(element.tail, str):
+            yield element.tail
+
+
+def _without_impossible_offsets(tree):
+    from copy import deepcopy
+
+    copy = deepcopy(tree)
+    for element in copy.iter():
+        for name, value in element.attrib.items():
+            if _IMPOSSIBLE_OFFSET.search(value):
+                element.set(name, _IMPOSSIBLE_OFFSET.sub(r"\1", value))
+        if isinstance(element.text, str) and _IMPOSSIBLE_OFFSET.search(element.text):
+            element.text = _IMPOSSIBLE_OFFSET.sub(r"\1", element.text)
+        if isinstance(element.tail, str) and _IMPOSSIBLE_OFFSET.search(element.tail):
+            element.tail = _IMPOSSIBLE_OFFSET.sub(r"\1", element.tail)
+    return copy
 
 
 def extract_body(html: str, *, url: str | None = None, options: dict | None = None, fallback_chars: int | None = None,

@@ -296,7 +296,8 @@ def test_a_page_over_its_cpu_time_limit_is_stopped_and_the_signal_restored():
             except Exception:  # noqa: BLE001, S112
                 continue
     spent = time.process_time() - started
-    assert 0.25 <= spent < 5, spent
+    # the kernel charges the profiling timer by ticks, process_time() exactly: a run read 0.244 s at a 0.3 s limit
+    assert 0.2 <= spent < 5, spent
     assert signal.getsignal(signal.SIGPROF) is before
     assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
     with cpu_time_limit(30):  # within its limit a block runs to its end, and leaves no timer behind
@@ -383,3 +384,29 @@ def test_a_page_written_decomposed_is_stored_composed_and_its_french_dateline_re
     assert "Le café de la gare, ouvert en 1939" in record["body"]
     assert unicodedata.is_normalized("NFC", record["body"])
     assert str(record["published_date"]) == "2019-12-03"
+
+
+@pytest.mark.parametrize("bad_date", [
+    "<meta property='article:modified_time' content='2024-05-02T10:00:00+24:00'>",
+    "<meta name='date' content='2024-05-01T10:00:00+25:00'>",
+    "<meta itemprop='dateModified' content='2024-05-02 10:00:00 -9900'>",
+])
+def test_a_time_with_an_impossible_utc_offset_does_not_fail_the_page(bad_date):
+    """htmldate parses "+24:00" and then raises a ValueError on it (Python allows offsets under 24 h): one bad
+    candidate from a template failed a page whose JSON-LD date and story were fine, at every run."""
+    story = "".join(f"<p>Городской совет обсудил бюджет порта и ремонт набережной на заседании во вторник ({k}).</p>"
+                    for k in range(6))
+    ld = json.dumps({"@type": "NewsArticle", "headline": "Совет обсудил бюджет порта",
+                     "datePublished": "2024-05-01T10:00:00+03:00"}, ensure_ascii=False)
+
+    def page(extra: str) -> str:
+        return (f"<!doctype html><html lang='ru'><head><title>Совет обсудил бюджет порта</title>"
+                f"<script type='application/ld+json'>{ld}</script>{extra}</head><body><article>"
+                f"<h1>Совет обсудил бюджет порта</h1>{story}</article></body></html>")
+
+    fetched = datetime(2024, 6, 1, tzinfo=UTC)
+    got = extract_html(page(bad_date), url="https://example.ru/news/port", source="x", fetched_at=fetched)
+    clean = extract_html(page(""), url="https://example.ru/news/port", source="x", fetched_at=fetched)
+    assert (got["published_date"].isoformat(), got["date_source"]) == ("2024-05-01", "jsonld")
+    assert got["body"] == clean["body"] and "ремонт набережной" in got["body"]
+    assert got["title"] == clean["title"] == "Совет обсудил бюджет порта"
