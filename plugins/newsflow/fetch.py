@@ -41,7 +41,8 @@ MAX_HEADER_BYTES = 64 * 1024
 MAX_HEADERS = 256
 # Failures that are a decision, not an accident: the URL gets outcome "skipped" rather than "failed".
 SKIP_REASONS = frozenset(
-    {"not_html", "refused_address", "bad_scheme", "bad_scheme_redirect", "robots_disallowed", "invalid_url"}
+    {"not_html", "refused_address", "bad_scheme", "bad_scheme_redirect", "robots_disallowed", "invalid_url",
+     "out_of_time"}
 )
 
 
@@ -208,11 +209,14 @@ class Fetcher:
         on_response: Callable[[FetchResult], None] | None = None,
         seed: int | None = None,
         host_gate_dir: Path | None = None,
+        stop_at: float | None = None,
     ):
         """host_gate_dir: where host limits are shared with every other Fetcher on this machine that uses the same
         folder (newsflow.host_gate); without it, host_concurrency and the host interval hold within this Fetcher only.
+        stop_at: a time.monotonic() after which no request starts; the URLs left are `skipped: out_of_time`.
         """
         self.settings = settings
+        self.stop_at = stop_at
         self._gate = open_gate(host_gate_dir, settings.host_concurrency)
         self.on_response = on_response
         self._allowed = allowed_private(settings.allow_private_hosts)
@@ -300,6 +304,7 @@ class Fetcher:
         lock = self._host_locks.setdefault(key, asyncio.Lock())
         async with lock:
             interval = max(self.settings.min_host_interval_s, self._host_delay.get(key, 0.0))
+            self._check_time(0.0)
             if self._gate is not None:
                 if interval <= 0:
                     return
@@ -309,6 +314,7 @@ class Fetcher:
                 except OSError as exc:
                     self._gate_failed(exc)
                 else:
+                    self._check_time(wait)
                     # kept here too, so spacing carries on if the gate fails later in the run
                     self._host_next[key] = time.monotonic() + max(wait, 0.0) + interval
                     if wait > 0:
@@ -316,9 +322,16 @@ class Fetcher:
                     return
             now = time.monotonic()
             wait = self._host_next.get(key, 0.0) - now
+            self._check_time(wait)
             if wait > 0:
                 await asyncio.sleep(wait)
             self._host_next[key] = max(now, self._host_next.get(key, 0.0)) + interval
+
+    def _check_time(self, wait: float) -> None:
+        # decided before the pacing sleep: a host paced at its Crawl-delay has thousands of URLs queued behind this
+        # lock, and each would otherwise sleep its interval only to find the time up
+        if self.stop_at is not None and time.monotonic() + max(wait, 0.0) >= self.stop_at:
+            raise _Failure("out_of_time")
 
     @contextlib.asynccontextmanager
     async def _host_slot(self, key: str):

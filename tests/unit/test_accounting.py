@@ -119,3 +119,29 @@ def test_a_source_none_of_whose_listings_could_be_read_is_a_failed_source(tmp_pa
         assert dict(con.execute("select run_id, status from runs").fetchall()) == {"dead": "failed", "half": "partial"}
     finally:
         con.close()
+
+
+def test_a_source_paced_by_its_crawl_delay_loads_what_its_time_allows_and_the_rest_next_run(
+        tmp_path, data_env, monkeypatch):
+    """A site's robots.txt Crawl-delay of 2 s fits 2,700 pages in fetch_extract's time, not its 5,000 cap: the task
+    hit its 2-hour limit at every run and loaded nothing, ever. Scaled down: a 0.4 s delay and a 1.5 s budget."""
+    from newsflow.stages import fetch_extract
+
+    monkeypatch.setattr(fetch_extract, "FETCH_TIME_BUDGET_S", 1.5)
+    with FaultServer(crawl_delay=0.4) as server:
+        pages = ", ".join(f"'{server.url(f'/ok/p{i}')}'" for i in range(10))
+        source = f"  - {{name: paced, kind: urls, urls: [{pages}]}}\n"
+        jobs = _run_sources(tmp_path, server, source, "first")
+        first = check_accounting(jobs, run_id="first")
+        monkeypatch.setattr(fetch_extract, "FETCH_TIME_BUDGET_S", 60)
+        second = check_accounting(_run_sources(tmp_path, server, source, "second"), run_id="second")
+    assert first["status"] == "succeeded" and 1 <= first["counts"]["loaded"] <= 5, first
+    con = connect(data_env / "warehouse", read_only=True)
+    try:
+        left = con.execute("select count(*) from fetch_log where run_id = 'first' and outcome = 'skipped' "
+                           "and reason = 'out_of_time'").fetchone()[0]
+        stored = con.execute("select count(*) from articles").fetchone()[0]
+    finally:
+        con.close()
+    assert left == 10 - first["counts"]["loaded"]
+    assert second["counts"]["loaded"] == left and stored == 10, second

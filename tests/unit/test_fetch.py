@@ -636,3 +636,25 @@ def test_a_robots_txt_read_in_part_is_archived_as_truncated(tmp_path, cut):
     read = robots[:ROBOTS_CAP]
     read = read[: read.rfind(b"\n") + 1]  # up to the last whole line within the cap
     assert responses[server.url("/robots.txt")] == (("length", len(read)) if cut else (None, len(robots)))
+
+
+def test_no_request_starts_after_stop_at_and_the_queue_behind_a_crawl_delay_does_not_sleep_it_out():
+    """A Crawl-delay paces a host's requests; past the fetch's time budget the URLs still queued are `skipped:
+    out_of_time` at once (no request), instead of each sleeping its interval first."""
+    with FaultServer(crawl_delay=0.5) as slow:
+        settings = settings_for(slow, min_host_interval_s=0)
+
+        async def go():
+            async with Fetcher(settings, stop_at=time.monotonic() + 1.7) as fetcher:
+                return await asyncio.gather(*(fetcher.get(slow.url(f"/ok/q{i}")) for i in range(12)))
+
+        started = time.monotonic()
+        results = asyncio.run(go())
+        took = time.monotonic() - started
+        asked = [path for path in slow.hits if path.startswith("/ok/q")]
+    done = [r for r in results if r.outcome == "ok"]
+    left = [r for r in results if r.outcome != "ok"]
+    assert 1 <= len(done) <= 4 and len(done) + len(left) == 12, [(r.outcome, r.reason) for r in results]
+    assert {(r.outcome, r.reason, r.status) for r in left} == {("skipped", "out_of_time", None)}
+    assert sorted(asked) == sorted(r.url.split(str(slow.port))[1] for r in done)  # the left ones were never asked
+    assert took < 12 * 0.5 - 1, took  # the eight or so left did not wait out their 0.5 s each

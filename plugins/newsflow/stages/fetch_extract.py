@@ -27,6 +27,14 @@ from newsflow.urls import article_id, redirect_target
 log = logging.getLogger(__name__)
 
 
+# fetch_extract's execution_timeout is 2 h (ingest_dag). A site's robots.txt Crawl-delay paces its requests (2 s:
+# 1,800 an hour), and under `max_articles` (5,000) the task hit its limit at every run, each retry starting over on
+# the same newest pages: nothing loaded, ever. Requests start for this long; the URLs left are
+# `skipped: out_of_time`, and the next run asks for them (the ones fetched are known by then). The half hour left is
+# for the extraction still queued, validation and the staging files.
+FETCH_TIME_BUDGET_S = 90 * 60
+
+
 async def _fetch_all(pending: list[dict], settings, archive, cache: dict, on_fetched=None) -> None:
     """Fetch every pending article concurrently; `on_fetched(row)` sees each page as soon as it is archived."""
     from newsflow.fetch import Fetcher
@@ -34,7 +42,8 @@ async def _fetch_all(pending: list[dict], settings, archive, cache: dict, on_fet
     done = 0
     started = time.monotonic()
 
-    async with Fetcher(settings, on_response=archiver(archive), host_gate_dir=host_gate_dir()) as fetcher:
+    async with Fetcher(settings, on_response=archiver(archive), host_gate_dir=host_gate_dir(),
+                       stop_at=started + FETCH_TIME_BUDGET_S) as fetcher:
 
         async def one(row: dict) -> None:
             nonlocal done

@@ -129,9 +129,9 @@ ASKED_IN_VAIN_RUNS = 2
 
 def asked_in_vain(job: Job, urls: list[str]) -> set[str]:
     """The listed URLs among `urls` (canonical, as listed) that at least ASKED_IN_VAIN_RUNS earlier runs of the
-    source asked for (not `over_limit`, not `retry_not_due`: no request) and none loaded: a page rejected again and
-    again (a live blog, a video page), a dead link, a URL robots.txt refuses. Keyed by the URL as listed, since a link that redirects is logged under the id of the
-    page it landed on. One failure is not enough: today's story after one 500 is retried at the next run in its
+    source asked for (not `over_limit`, `out_of_time` or `retry_not_due`: no request) and none loaded: a page
+    rejected again and again (a live blog, a video page), a dead link, a URL robots.txt refuses. Keyed by the URL as
+    listed, since a link that redirects is logged under the id of the page it landed on. One failure is not enough: today's story after one 500 is retried at the next run in its
     place. This run's own rows are left out, so an execution of the run cleared and run again decides as the first
     one did. One query on a reader of the lake."""
     from newsflow.warehouse import connect, exists, table_names
@@ -147,7 +147,7 @@ def asked_in_vain(job: Job, urls: list[str]) -> set[str]:
             """
             select canonical_url from fetch_log
             where source = ? and url_kind = 'article' and run_id <> ?
-                and coalesce(reason, '') not in ('over_limit', 'retry_not_due')
+                and coalesce(reason, '') not in ('over_limit', 'out_of_time', 'retry_not_due')
                 and canonical_url in (select unnest(?::varchar[]))
             group by canonical_url
             having count(distinct run_id) >= ? and not bool_or(outcome = 'loaded')
