@@ -12,6 +12,7 @@ import math
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 # the standard library only; newsflow.config (pydantic, yaml) and the warehouse (duckdb) are imported where used:
@@ -636,6 +637,25 @@ def _output_file(value: str, what: str = "file") -> Path:
     return output
 
 
+def _unwritable_because(output: Path, exc: OSError) -> str:
+    """Why `output` could not be written, in words: mkdir says "File exists" of a file on the way to it."""
+    if isinstance(exc, FileExistsError | NotADirectoryError):
+        blocking = next((folder for folder in output.parents if folder.exists() and not folder.is_dir()), None)
+        if blocking is not None:
+            return f"{blocking} is a file, not a folder"
+    return f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else str(exc)
+
+
+@contextmanager
+def _writing_to(output: Path):
+    """Any failure to make the output's folder or to write the file as `cannot write FILE: why` (exit 1, as the
+    README says), not an OSError of its own that names only the folder or file it was at."""
+    try:
+        yield
+    except OSError as exc:
+        raise OSError(f"cannot write {output}: {_unwritable_because(output, exc)}") from None
+
+
 _EXPORT_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -673,7 +693,8 @@ def cmd_export(args) -> int:
         if [s.type for s in statements] != [duckdb.StatementType.COPY]:
             raise UsageError("export writes the rows of a query (SELECT, FROM, WITH, VALUES, PIVOT); DESCRIBE, SHOW, "
                              "SUMMARIZE, PRAGMA and EXPLAIN are shown by `newsflow sql`")
-        output.parent.mkdir(parents=True, exist_ok=True)
+        with _writing_to(output):
+            output.parent.mkdir(parents=True, exist_ok=True)
         # COPY says how many rows it wrote. Reading the file back to count them took the path for a glob (other
         # files counted, `[1]` matched `1`), a numeric header for a row, and failed on /dev/null. A PIVOT's enum
         # type comes first in the same text: every statement runs, COPY's answer is the count.
@@ -709,10 +730,17 @@ def cmd_alert_test(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from newsflow.report import build_report
+    from newsflow.report import dashboard_html, write_dashboard
 
     _set_warehouse(args.warehouse)
-    output = build_report(_output_file(args.output, "HTML file"), term=args.term)
+    output = _output_file(args.output, "HTML file")
+    # the folder first: a file that cannot be written is said before the warehouse is read, and an OSError of
+    # reading it (no warehouse there) is never taken for one of writing
+    with _writing_to(output):
+        output.parent.mkdir(parents=True, exist_ok=True)
+    page = dashboard_html(term=args.term)
+    with _writing_to(output):
+        write_dashboard(output, page)
     print(f"wrote dashboard {output} ({output.stat().st_size // 1024} KiB, self-contained: open it offline)")
     return 0
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -623,6 +624,15 @@ def build_warehouse_suite(now: datetime):
     return suite
 
 
+def shown_warehouse(location: str) -> str:
+    """A warehouse location as pages may show it: a folder as its path, a `postgres:` catalog without its password
+    (Data Docs are served to every Airflow user)."""
+    if not location.startswith("postgres:"):
+        return location
+    location = re.sub(r"(password\s*=\s*)(?:'(?:[^'\\]|\\.)*'|\S+)", r"\1***", location)
+    return re.sub(r"(://[^/:@\s]*:)[^@\s]*@", r"\1***@", location)
+
+
 def _upsert(collection, item):
     try:
         return collection.add(item)
@@ -632,13 +642,23 @@ def _upsert(collection, item):
 
 
 def gx_validate(frame, *, data_dir: Path, now: datetime | None = None, total: int | None = None,
-                sampled: bool = False, run_name: str | None = None) -> list[dict]:
-    """Validate the snapshot through a checkpoint in the file-backed context; results are stored there (Data Docs
-    render them) and returned as quality_checks rows (source '*')."""
+                sampled: bool = False, run_name: str | None = None,
+                warehouse: str | Path | None = None) -> list[dict]:
+    """Validate the snapshot of `warehouse` (default: the deployment's) through a checkpoint in the file-backed
+    context; results are stored there (Data Docs render them, each naming its warehouse) and returned as
+    quality_checks rows (source '*')."""
     gx = import_gx()
     from great_expectations.core.run_identifier import RunIdentifier
 
+    from newsflow.config import warehouse_location
+    from newsflow.dag_tasks import articles_asset
+
     now = _now(now)
+    location = warehouse_location(warehouse)
+    # one GX data asset per warehouse, named as its Airflow Asset: the data dir's one GX project holds every
+    # warehouse checked with it, and the warehouses of one quality run share its run name and time. One asset for
+    # all gave their results one store key (the last one validated replaced the others) and named no lake.
+    warehouse_asset = articles_asset(location)
     context = gx_context(data_dir)
     if frame is None or len(frame) == 0:
         return [_row("gx_articles", WAREHOUSE, None, "articles suite", "pass", note="no articles to validate")]
@@ -651,9 +671,9 @@ def gx_validate(frame, *, data_dir: Path, now: datetime | None = None, total: in
     except Exception:  # noqa: BLE001 - not created yet
         source = context.data_sources.add_pandas("newsflow_warehouse")
     try:
-        asset = source.get_asset("articles")
+        asset = source.get_asset(warehouse_asset.name)
     except Exception:  # noqa: BLE001 - not created yet
-        asset = source.add_dataframe_asset("articles")
+        asset = source.add_dataframe_asset(warehouse_asset.name)
     try:
         batch_definition = asset.get_batch_definition("snapshot")
     except Exception:  # noqa: BLE001 - not created yet
@@ -661,12 +681,12 @@ def gx_validate(frame, *, data_dir: Path, now: datetime | None = None, total: in
     suite = _upsert(context.suites, build_warehouse_suite(now))
     validation = _upsert(
         context.validation_definitions,
-        gx.ValidationDefinition(name="newsflow_warehouse_articles", data=batch_definition, suite=suite),
+        gx.ValidationDefinition(name=warehouse_asset.name, data=batch_definition, suite=suite),
     )
     checkpoint = _upsert(
         context.checkpoints,
         gx.Checkpoint(
-            name="newsflow_warehouse",
+            name=warehouse_asset.name,
             validation_definitions=[validation],
             actions=[],  # Data Docs are built by build_data_docs (its own task in news_quality)
             result_format={"result_format": "SUMMARY"},
@@ -676,6 +696,14 @@ def gx_validate(frame, *, data_dir: Path, now: datetime | None = None, total: in
         batch_parameters={"dataframe": frame},
         run_id=RunIdentifier(run_name=run_name or now.strftime("%Y%m%dT%H%M%S"), run_time=now),
     )
+    shown = shown_warehouse(location)
+    for key, validation_result in result.run_results.items():
+        # GX's asset names are file names (no "/"); the asset name a result's batch spec gives is what Data Docs
+        # show as its asset (the index's Asset Name, the page's "Data asset"), so the warehouse is said there in full
+        validation_result.meta["batch_spec"] = {**(validation_result.meta.get("batch_spec") or {}),
+                                                "data_asset_name": f"articles of {shown}", "warehouse": shown,
+                                                "airflow_asset": warehouse_asset.uri}
+        context.validation_results_store.set(key, validation_result)
     rows = []
     for validation_result in result.run_results.values():
         for item in validation_result.results:
@@ -791,7 +819,8 @@ def run_quality_checks(run_id: str, *, warehouse: str | Path | None = None, data
     finally:
         con.close()
     if gx:
-        rows += gx_validate(frame, data_dir=data_dir, now=now, total=total, sampled=sampled, run_name=run_id)
+        rows += gx_validate(frame, data_dir=data_dir, now=now, total=total, sampled=sampled, run_name=run_id,
+                            warehouse=warehouse)
     con = connect(warehouse)
     try:
         written = write_checks(con, run_id, rows, checked_at=now)

@@ -16,6 +16,8 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from newsflow.quality_checks import INGEST
+
 STATUS_COLOURS = {"pass": "#1a7f37", "warn": "#b58100", "fail": "#cf222e"}
 SEVERITY = {"fail": 0, "warn": 1}  # worst first; every other status after them
 # a check whose details carry a note had too little to judge ("not enough articles to compare"): stored as a pass so
@@ -39,6 +41,9 @@ RECENT_ARTICLES = 500  # the articles whose headlines choose the dashboard's ter
 WORD = r"[^\p{L}\p{N}]+"
 STOPWORDS = {"because", "between", "through", "against", "without", "million", "billion", "percent", "according",
              "however", "including", "during", "before", "after", "should", "people", "government", "about"}
+# a news_reprocess run re-reads the archive: it fetches nothing, and its validations are of every archived article
+# again, so the header counts it apart and the charts per ingest run leave its rows out
+REPROCESS_RUN_IDS = f"select run_id from runs where not ({INGEST})"
 
 
 def _has_relation(con, name: str) -> bool:
@@ -142,8 +147,9 @@ def collect(con, *, term: str | None = None, now: datetime | None = None) -> dic
     data["totals"] = con.execute(
         "select (select count(*) from articles), (select count(distinct source) from articles), "
         "(select min(published_date) from articles), (select max(published_date) from articles), "
-        "(select count(*) from runs)"
+        f"(select count(*) from runs where {INGEST})"
     ).fetchall()[0]
+    data["reprocess_runs"] = con.execute(f"select count(*) from ({REPROCESS_RUN_IDS})").fetchall()[0][0]
     first_day, last_day = data["totals"][2], data["totals"][3]
     data["since"], data["left_out"] = charts_start(con, first_day, last_day)
     # one grain for the charts over the whole span: a year of daily bars per source is ~20,000 points to draw
@@ -173,9 +179,10 @@ def collect(con, *, term: str | None = None, now: datetime | None = None) -> dic
     data["validation"] = _frame(
         con,
         f"""
-        with recent as (
-            select * from validation_results
-            where validated_at >= (select max(validated_at) from validation_results) - interval {RUN_HISTORY_DAYS} day
+        with ingest as (select * from validation_results where run_id not in ({REPROCESS_RUN_IDS})),
+        recent as (
+            select * from ingest
+            where validated_at >= (select max(validated_at) from ingest) - interval {RUN_HISTORY_DAYS} day
         )
         select run_id, min(validated_at) as validated_at, avg(success::int) as pass_rate,
                count(*) filter (where not success) as failed_expectations, count(*) as expectations
@@ -190,9 +197,10 @@ def collect(con, *, term: str | None = None, now: datetime | None = None) -> dic
     data["fetch"] = _frame(
         con,
         f"""
-        with recent as (
-            select run_id, outcome, logged_at from fetch_log
-            where logged_at >= (select max(logged_at) from fetch_log) - interval {RUN_HISTORY_DAYS} day
+        with ingest as (select run_id, outcome, logged_at from fetch_log where run_id not in ({REPROCESS_RUN_IDS})),
+        recent as (
+            select * from ingest
+            where logged_at >= (select max(logged_at) from ingest) - interval {RUN_HISTORY_DAYS} day
         ),
         run_starts as (
             select recent.run_id, coalesce(min(runs.started_at), min(recent.logged_at)) as run_start
@@ -612,6 +620,8 @@ def render(data: dict, *, title: str = "newsflow dashboard") -> str:
         older = data["left_out"]
         span += (f"; charts over time from {data['since']}, leaving out {older} older "
                  f"article{'' if older == 1 else 's'}")
+    reprocessed = data.get("reprocess_runs") or 0
+    reprocess_runs = f", {reprocessed:,} reprocess run{'' if reprocessed == 1 else 's'}" if reprocessed else ""
     meta = {"generated": generated, "articles": articles, "sources": sources, "term": term}
     # a script element's text is not HTML: entities would stay entities (not JSON), and only "</" or "<!--" in a
     # term could end the element early
@@ -625,7 +635,8 @@ def render(data: dict, *, title: str = "newsflow dashboard") -> str:
         f"<script type=\"application/json\" id=\"newsflow-meta\">{meta_json}</script>"
         "</head><body>"
         f"<header><h1>{html.escape(title)}</h1><p>{articles:,} articles from {sources:,} sources "
-        f"({html.escape(span)}), {runs:,} ingest run{'' if runs == 1 else 's'} · generated {generated}</p></header>"
+        f"({html.escape(span)}), {runs:,} ingest run{'' if runs == 1 else 's'}{reprocess_runs} · generated {generated}"
+        "</p></header>"
         f"<main>{''.join(parts)}</main></body></html>\n"
     )
 
@@ -669,24 +680,35 @@ def _extraction_health(data: dict) -> str:
     return "".join(parts)
 
 
-def build_report(output: str | Path, *, warehouse: str | Path | None = None, term: str | None = None,
-                 now: datetime | None = None) -> Path:
-    """Write the dashboard for the warehouse (opened read-only) to `output`; returns the path."""
+def dashboard_html(warehouse: str | Path | None = None, *, term: str | None = None,
+                   now: datetime | None = None) -> str:
+    """The dashboard page of the warehouse (opened read-only)."""
     from newsflow.warehouse import connect
 
-    output = Path(output).resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
     con = connect(warehouse, read_only=True)
     try:
         data = collect(con, term=term, now=now)
     finally:
         con.close()
+    return render(data)
+
+
+def write_dashboard(output: str | Path, page: str) -> Path:
+    """Write `page` to `output` (its folder made when missing), whole or not at all; returns the path."""
+    output = Path(output).resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp")
     try:
-        tmp.write_text(render(data), encoding="utf-8")
+        tmp.write_text(page, encoding="utf-8")
         tmp.replace(output)  # the UI plugin never serves a half-written file
     except BaseException:
         # an output that is a folder, a full disk, Ctrl-C: a megabytes-large .tmp would stay behind
         tmp.unlink(missing_ok=True)
         raise
     return output
+
+
+def build_report(output: str | Path, *, warehouse: str | Path | None = None, term: str | None = None,
+                 now: datetime | None = None) -> Path:
+    """Write the dashboard for the warehouse (opened read-only) to `output`; returns the path."""
+    return write_dashboard(output, dashboard_html(warehouse, term=term, now=now))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -262,6 +263,33 @@ def test_export_that_cannot_write_its_file_says_so_not_query_failed(newsflow, ou
     line = one_line(err)
     assert code == 1 and out == "" and line.startswith(f"newsflow: cannot write {output}: IO Error:"), line
     assert why in line and "query failed" not in line
+
+
+def unwritable_outputs(tmp_path: Path) -> list[tuple[Path, str]]:
+    """(an output whose folder cannot be made or written, what the message says after `cannot write FILE: `)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    cases = [(tmp_path / "a-file" / "x.{suffix}", f"{tmp_path / 'a-file'} is a file, not a folder"),
+             (tmp_path / "a-file" / "sub" / "x.{suffix}", f"{tmp_path / 'a-file'} is a file, not a folder"),
+             (Path("/proc/newsflow-no-such-folder/x.{suffix}"),
+              "No such file or directory: /proc/newsflow-no-such-folder")]
+    if os.geteuid() != 0:  # root writes in a folder without write permission
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o555)
+        cases += [(locked / "sub" / "x.{suffix}", "Permission denied"), (locked / "x.{suffix}", "Permission denied")]
+    return cases
+
+
+def test_export_whose_folder_cannot_be_made_says_cannot_write(newsflow, tmp_path):
+    # a folder on the way that is a file read "newsflow: [Errno 17] File exists: '/etc/passwd'", naming no output
+    for pattern, why in unwritable_outputs(tmp_path):
+        output = Path(str(pattern).format(suffix="csv"))
+        code, out, err = newsflow("export", "--query", "select 1", "--output", str(output))
+        line = one_line(err)
+        assert code == 1 and out == "", line
+        assert line.startswith(f"newsflow: cannot write {output}: ") and why in line, line
+        assert not output.exists()
 
 
 def strict_json(text: str):

@@ -399,6 +399,35 @@ def test_data_docs_keep_the_newest_validations_only(tmp_path, monkeypatch):
     assert "quality_run_5" in text and "quality_run_2" not in text and "quality_run_1" not in text
 
 
+def test_data_docs_tell_the_warehouses_of_one_data_dir_apart(tmp_path):
+    # two lakes checked into one data dir's GX project: the index listed every validation as asset `articles`
+    # (one batch id), no page named a lake, and the two of one quality run (one run name and time) were one stored
+    # result, the second replacing the first
+    data = tmp_path / "data"
+    lakes = [make_warehouse(tmp_path / "main-lake", days=5), make_warehouse(tmp_path / "other-lake", days=5)]
+    for lake in lakes:
+        qc.run_quality_checks("q1", warehouse=lake, data_dir=data, now=NOW)
+    index = qc.build_data_docs(data).read_text(encoding="utf-8")
+    pages = sorted((data / "data_docs" / "validations").rglob("*.html"))
+    assert len(pages) == 2, pages
+    assert all(f"articles of {lake}" in index for lake in lakes)
+    said = [[str(lake) for lake in lakes if f"articles of {lake}" in page.read_text(encoding="utf-8")] for page in pages]
+    assert sorted(said) == [[str(lakes[0])], [str(lakes[1])]]
+    # a rerun of the run replaces its results, one per warehouse still
+    qc.run_quality_checks("q1", warehouse=lakes[0], data_dir=data, now=NOW)
+    qc.build_data_docs(data)
+    assert len(list((data / "data_docs" / "validations").rglob("*.html"))) == 2
+    assert len(list(qc.gx_project_dir(data).rglob("uncommitted/validations/**/*.json"))) == 2
+
+
+def test_a_catalog_password_is_not_shown():
+    assert qc.shown_warehouse("/srv/lake") == "/srv/lake"
+    assert qc.shown_warehouse("postgres:dbname=lake host=db password=s3cret user=nf") == \
+        "postgres:dbname=lake host=db password=*** user=nf"
+    assert qc.shown_warehouse("postgres:dbname=lake password='a b' host=db") == "postgres:dbname=lake password=*** host=db"
+    assert qc.shown_warehouse("postgres:postgresql://nf:s3cret@db/lake") == "postgres:postgresql://nf:***@db/lake"
+
+
 def test_empty_and_missing_warehouse(tmp_path):
     path = tmp_path / "new" / "w"  # does not exist yet: created and migrated
     summary = qc.run_quality_checks("q1", warehouse=path, data_dir=tmp_path / "data", now=NOW)

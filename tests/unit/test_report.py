@@ -28,6 +28,7 @@ from newsflow.report import (
     render,
 )
 from newsflow.warehouse import connect, open_for_write
+from tests.unit.test_cli_sql import unwritable_outputs
 from tests.unit.test_quality_checks import NOW, add_article, add_fetch, add_run, make_warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,6 +128,45 @@ def test_report_opens_read_only(warehouse, tmp_path):
 def test_missing_warehouse_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         build_report(tmp_path / "x.html", warehouse=tmp_path / "nope")
+
+
+def test_report_whose_folder_cannot_be_made_says_cannot_write(tmp_path, monkeypatch, capsys):
+    # a folder on the way that is a file read "newsflow: [Errno 17] File exists: '/etc/passwd'", naming no output
+    from newsflow.cli import main
+
+    path = tmp_path / "w"
+    open_for_write(path).close()
+    monkeypatch.setenv("NEWSFLOW_WAREHOUSE", str(path))  # main() sets it again; restored after the test
+    for pattern, why in unwritable_outputs(tmp_path / "out"):
+        output = Path(str(pattern).format(suffix="html"))
+        code = main(["report", "--output", str(output), "--warehouse", str(path)])
+        out, err = capsys.readouterr()
+        assert code == 1 and out == "" and err.count("\n") == 1, err
+        assert err.startswith(f"newsflow: cannot write {output}: ") and why in err, err
+        assert not output.exists() and not output.with_name(output.name + ".tmp").exists()
+
+
+def test_a_reprocess_run_is_no_ingest_run(tmp_path):
+    # after `newsflow reprocess` the header read "2 ingest runs", and the reprocess's revalidation of the whole
+    # archive and its `unchanged` rows stood in the charts per ingest run
+    path = make_warehouse(tmp_path / "w", days=5)
+    con = connect(path)
+    con.execute("insert into runs (run_id, dag_id, started_at, loaded_at, status) values "
+                "('re1', 'news_reprocess', ?, ?, 'succeeded')", [NOW - timedelta(minutes=20), NOW - timedelta(minutes=10)])
+    add_fetch(con, "re1", "alpha", ["unchanged"] * 40, NOW - timedelta(minutes=10))
+    con.execute("insert into validation_results values ('r2', 'alpha', 'expect_x', 'body', true, 8, 0, 0, null, ?), "
+                "('re1', 'alpha', 'expect_x', 'body', false, 40, 40, 100, null, ?)",
+                [NOW - timedelta(hours=1), NOW - timedelta(minutes=10)])
+    con.close()
+    con = connect(path, read_only=True)
+    try:
+        data = collect(con, now=NOW)
+    finally:
+        con.close()
+    assert data["totals"][4] == 1 and data["reprocess_runs"] == 1
+    assert set(data["validation"]["run_id"]) == {"r2"} and set(data["fetch"]["run_id"]) == {"r2"}
+    text = render(data)
+    assert "1 ingest run, 1 reprocess run ·" in text
 
 
 def test_term_trend_counts_what_term_coverage_counts(tmp_path):
