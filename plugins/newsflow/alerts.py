@@ -262,6 +262,9 @@ def quality_message(run_id: str, warehouse: str, changes: dict[str, list[dict]],
                     level: str = "fail") -> dict:
     """The webhook payload: `text` for chat webhooks (Slack, Mattermost, Rocket.Chat take it as is) and every
     change under `newsflow` for anything that reads JSON."""
+    from newsflow.quality_checks import shown_warehouse
+
+    warehouse = shown_warehouse(str(warehouse))  # a chat channel is no place for a catalog's password
     raised, cleared = changes["raised"], changes["cleared"]
     started = "started failing" if level == "fail" else "started warning or failing"
     said = [f"{len(raised)} {started}" if raised else "", f"{len(cleared)} recovered" if cleared else ""]

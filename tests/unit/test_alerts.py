@@ -478,3 +478,10 @@ def test_a_fail_that_eases_to_a_warning_is_no_news_at_level_warn(tmp_path):
         con.close()
     assert names(changes["raised"]) == [("nulls", "alpha")]
     assert changes["cleared"] == []
+
+
+def test_a_quality_alert_never_posts_a_catalogs_password():
+    lake = "postgres:dbname=newsflow_lake host=db.internal user=airflow password=s3cret"
+    payload = alerts.quality_message("q", lake, {"raised": [], "cleared": []})
+    assert "s3cret" not in json.dumps(payload)
+    assert payload["newsflow"]["warehouse"] == "postgres:dbname=newsflow_lake host=db.internal user=airflow password=***"
