@@ -527,6 +527,10 @@ class Fetcher:
                     self._note_connection(key, failure)
                     raise
                 self._note_connection(key, None)
+                if result.outcome == "not_modified" and not headers.keys() & {"If-None-Match", "If-Modified-Since"}:
+                    # a 304 to a request that named no version (a misconfigured cache or server) holds no page, and
+                    # it is no page newsflow has: logged `unchanged`, nothing was stored and none would ever be
+                    raise _Failure("http_304", 304)
                 if set_cookies:
                     chain_cookies = chain_cookies or aiohttp.CookieJar(unsafe=True)  # unsafe: IP hosts too
                     chain_cookies.update_cookies(set_cookies, URL(current))

@@ -658,3 +658,24 @@ def test_no_request_starts_after_stop_at_and_the_queue_behind_a_crawl_delay_does
     assert {(r.outcome, r.reason, r.status) for r in left} == {("skipped", "out_of_time", None)}
     assert sorted(asked) == sorted(r.url.split(str(slow.port))[1] for r in done)  # the left ones were never asked
     assert took < 12 * 0.5 - 1, took  # the eight or so left did not wait out their 0.5 s each
+
+
+def test_a_304_to_a_request_that_named_no_version_is_a_failure_not_an_unchanged_page():
+    """A misconfigured cache answering 304 to everything: a URL never fetched was logged `unchanged: not_modified`
+    with nothing stored, and stayed so at every run. Asked with its validators, a 304 is the page unchanged."""
+    from tests.support.rawserver import RawServer
+
+    always_304 = b"HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nContent-Length: 0\r\n\r\n"
+    with RawServer({"/story": always_304}) as server:
+        settings = Settings(min_host_interval_s=0, max_tries=1, respect_robots=False,
+                            allow_private_hosts=[f"127.0.0.1:{server.port}"])
+
+        async def go():
+            async with Fetcher(settings, seed=1) as fetcher:
+                return (await fetcher.get(server.url("/story")),
+                        await fetcher.get(server.url("/story"), etag='"v1"'),
+                        await fetcher.get(server.url("/story"), last_modified="Mon, 01 Jan 2024 00:00:00 GMT"))
+
+        unasked, by_etag, by_date = asyncio.run(go())
+    assert (unasked.outcome, unasked.reason, unasked.status, unasked.tries) == ("failed", "http_304", 304, 1)
+    assert [(r.outcome, r.reason, r.status) for r in (by_etag, by_date)] == [("not_modified", "not_modified", 304)] * 2
