@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import unquote, urlsplit
+from itertools import pairwise
+from urllib.parse import SplitResult, unquote, urlsplit
 
 # Headers the vendors document for their challenge responses: definitive, whatever the status (Cloudflare answers
 # 403, Vercel 429, AWS WAF 202 or 405, and a challenge may come with 200)
@@ -54,15 +55,42 @@ def by_body(status: int, body: bytes) -> str | None:
     return None
 
 
+# What a consent or login page's address calls it, in a subdomain (consent.google.com, myprivacy.dpgmedia.nl,
+# login.example.com) or a short path segment (/consent, /v2/collectConsent, /privacy-gate, /account/login,
+# /ServiceLogin, /wp-login.php, /users/sign_in, /oauth/authorize)
+_GATE_WORDS = frozenset({"consent", "consents", "gdpr", "privacy", "cookie", "cookies", "login", "logon", "signin",
+                         "auth", "oauth", "authorize", "sso", "account", "accounts"})
+# words long and plain enough to be looked for inside a subdomain, which is lower case and unsplit ("myprivacy")
+_HOST_WORDS = ("consent", "privacy", "login", "signin")
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")  # camelCase split too: ServiceLogin, collectConsent
+
+
+def _gate_address(parts: SplitResult) -> bool:
+    """Whether an address names itself a consent or login page. A path segment counts only when short: an article's
+    slug is a headline ("consent-decree-upheld-by-court"), a gate's segment a word or two."""
+    host = (parts.hostname or "").split(".")[:-2]  # the site's own name, the last two, could be anything
+    if any(word in label for label in host for word in _HOST_WORDS):
+        return True
+    for piece in host + unquote(parts.path).split("/"):
+        words = [w.lower() for w in _WORD.findall(piece.split(".", 1)[0])]
+        # "sign_in", "log-in" are one word split in two
+        if len(words) <= 3 and _GATE_WORDS.intersection(words + [a + b for a, b in pairwise(words)]):
+            return True
+    return False
+
+
 def is_gate(asked: str, landed: str) -> bool:
-    """Whether the page a redirect chain from `asked` landed on is a consent or login gate: another page whose query
-    carries the URL asked for (or its path), to send the reader back once they have clicked. Yahoo's
-    `guce.yahoo.com/consent?…&done=https%3A%2F%2F…`, Google's `consent.google.com/m?continue=…`, DPG Media's
-    privacy gate (the path inside a URL inside the query, so escapes are undone up to three times)."""
+    """Whether the page a redirect chain from `asked` landed on is a consent or login gate: a page whose address
+    names it one (a consent, privacy or login host or path segment) and whose query carries the URL asked for (or
+    its path), to send the reader back once they have clicked. Yahoo's `guce.yahoo.com/consent?…&done=https%3A%2F%2F…`,
+    Google's `consent.google.com/m?continue=…`, DPG Media's privacy gate (the path inside a URL inside the query, so
+    escapes are undone up to three times), a site's `/login?next=…`. An article renamed since, whose new address
+    carries the old one (`/story-renamed?redirectedfrom=/story`), is none."""
     asked_parts, landed_parts = urlsplit(asked), urlsplit(landed)
     # a gate lives at a path of its own (/consent, /m, /login): the article itself, moved to https or www. with the
     # old address on its query for analytics, is no gate
-    if landed_parts.path.rstrip("/") == asked_parts.path.rstrip("/") or not landed_parts.query:
+    if (landed_parts.path.rstrip("/") == asked_parts.path.rstrip("/") or not landed_parts.query
+            or not _gate_address(landed_parts)):
         return False
     path = asked_parts.path + (f"?{asked_parts.query}" if asked_parts.query else "")
     # the path alone only when long enough not to turn up in any query by chance ("/a" in "?x=/ab")

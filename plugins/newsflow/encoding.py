@@ -7,6 +7,8 @@ from __future__ import annotations
 import codecs
 import re
 
+import webencodings
+
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_\-:.]+)""", re.I)
 _BOMS = (
@@ -16,56 +18,28 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-# What browsers really do with these labels (WHATWG Encoding Standard): a page that says latin-1 is windows-1252.
-_ALIASES = {
-    "iso-8859-1": "cp1252",
-    "latin1": "cp1252",
-    "latin-1": "cp1252",
-    "us-ascii": "cp1252",
-    "ascii": "cp1252",
-    "iso-8859-9": "cp1254",
-    "tis-620": "cp874",
-    "windows-874": "cp874",
-    "dos-874": "cp874",
-    "iso-8859-11": "cp874",
-    # browsers read Shift_JIS by the Windows table, which has the NEC and IBM characters (①, Ⅱ, ㈱) Japanese pages use
-    "shift_jis": "cp932",
-    "x-sjis": "cp932",
-    "shift-jis": "cp932",
-    "sjis": "cp932",
-    "ms_kanji": "cp932",
-    "windows-31j": "cp932",
-    "x-mac-cyrillic": "mac_cyrillic",
-    "x-mac-ukrainian": "mac_cyrillic",
-    "x-user-defined": "cp1252",
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "big5": "big5hkscs",
-    "big5-hkscs": "big5hkscs",
-    "x-x-big5": "big5hkscs",
-    "ks_c_5601-1987": "cp949",
-    "euc-kr": "cp949",
-}
-
-
-# Python codecs that no browser reads a page with: a page (or server) naming one is treated as naming nothing.
-# unicode-escape would turn the page's own backslashes into characters, UTF-7 is refused by the Encoding Standard
-# (an old XSS vector), and `undefined`, `idna` and `punycode` raise on ordinary bytes.
-_NOT_WEB_ENCODINGS = frozenset({"undefined", "unicode-escape", "raw-unicode-escape", "idna", "punycode", "utf-7",
-                                "charmap"})
+# Where the codec a browser decodes by is not the Python codec webencodings names: the Standard's gbk decoder is its
+# gb18030 decoder (four-byte sequences included); x-user-defined in a meta tag means windows-1252 to HTML, and is
+# read so from a header too (the Standard's decoder makes its upper half private-use characters); `replacement`, what
+# the Standard makes of ISO-2022-KR, HZ-GB-2312 and ISO-2022-CN, whose ASCII bytes can switch the meaning of what
+# follows (UTF-7's XSS hazard), shows the whole page as one U+FFFD: such a page is read as declaring nothing.
+_CODECS = {"gbk": "gb18030", "x-user-defined": "cp1252", "replacement": None}
 
 
 def normalise_label(label: str | None) -> str | None:
-    """The Python codec for a charset label as a browser reads it (ISO-8859-1 is windows-1252), or None."""
+    """The Python codec for a charset label as a browser reads it (ISO-8859-1 is windows-1252, Shift_JIS the Windows
+    table cp932), or None for a label the WHATWG Encoding Standard does not list. Browsers ignore any other label, and
+    Python's own codecs named by one were a page's undoing: EBCDIC (cp037, ibm500, cp1026) read a plain ASCII page as
+    control characters and accented letters, unicode_escape read its backslashes as escapes, undefined and punycode
+    raised on ordinary bytes."""
     if not label:
         return None
-    label = label.strip().strip("'\"").lower()
-    label = _ALIASES.get(label, label)
-    try:
-        name = codecs.lookup(label).name
-    except LookupError:
+    label = label.strip().strip("'\"")
+    # labels are ASCII; webencodings' ASCII case folding would raise on a lone surrogate from a header
+    encoding = webencodings.lookup(label) if label.isascii() else None
+    if encoding is None:
         return None
-    return None if name in _NOT_WEB_ENCODINGS else name
+    return _CODECS.get(encoding.name, encoding.codec_info.name)
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:

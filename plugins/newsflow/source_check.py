@@ -8,6 +8,7 @@ import os
 import re
 import tempfile
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def check_sources(sources_file: str | os.PathLike, names: list[str] | None = Non
     from newsflow.stages.plan import make_jobs
 
     reports = []
-    with tempfile.TemporaryDirectory(prefix="newsflow-check-") as scratch:
+    with _printable_logs(), tempfile.TemporaryDirectory(prefix="newsflow-check-") as scratch:
         previous = os.environ.get("NEWSFLOW_DATA_DIR")
         # the stage writes its ledger, the listings' WARC and the host gate under the data dir: a throwaway one,
         # and no warehouse, so no earlier validators make a listing answer 304 with nothing to show
@@ -167,6 +168,8 @@ def _report(source, rows: list[dict], examples: int) -> SourceReport:
 
 
 def render(reports: list[SourceReport]) -> str:
+    from newsflow.terminal import printable
+
     lines = []
     for report in reports:
         verdict = "ok" if report.ok else "PROBLEM"
@@ -191,9 +194,46 @@ def render(reports: list[SourceReport]) -> str:
             hint = _hint(reason)
             lines.append(f"  robots.txt disallows {url}" + (f" ({hint})" if hint and hint != said else ""))
             said = hint
-    return "\n".join(lines)
+    # the URLs, dates and reasons are the sites' text, headed for a terminal: an ESC sequence in a feed's date
+    # would retitle or clear it, a bidi override reverse the rest of a URL's line
+    return "\n".join(printable(line) for line in lines)
 
 
 def _hint(reason: str) -> str | None:
     return (HINTS.get(re.sub(r"http_5\d\d$", "http_5xx", reason)) or HINTS.get(reason)
             or HINTS.get(reason.split(":")[0]))
+
+
+@contextmanager
+def _printable_logs():
+    """The log lines the discover stage writes while check runs go to the same terminal, on stderr ("… is a web page;
+    reading <the feed it announces> instead"): a site's URLs and text in them made printable as render's lines."""
+    import logging
+
+    from newsflow.terminal import printable
+
+    def shown(arg):
+        if isinstance(arg, int | float):
+            return arg
+        text = str(arg)
+        # an argument with nothing to hide keeps its type, for %d and %r
+        return arg if printable(text) == text else printable(text)
+
+    make_record = logging.getLogRecordFactory()
+
+    def printable_record(*args, **kwargs):
+        record = make_record(*args, **kwargs)
+        if isinstance(record.args, tuple):
+            record.args = tuple(shown(arg) for arg in record.args)
+        elif not record.args and not isinstance(record.msg, str):  # log.warning(exc): the exception's own text
+            record.msg = shown(record.msg)
+        if record.exc_info:  # an exception's message may quote the site; formatted here, the handler uses it as is
+            trace = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = "\n".join(printable(line) for line in trace.split("\n"))
+        return record
+
+    logging.setLogRecordFactory(printable_record)
+    try:
+        yield
+    finally:
+        logging.setLogRecordFactory(make_record)
