@@ -176,6 +176,7 @@ def run_ingest(sources_file: str, sources: list[str] | None = None, *, env_extra
 
 def print_run_summary(run_id: str | None = None) -> list[str]:
     """The outcomes of `run_id` (the latest run when None); returns the names of sources that failed in it."""
+    from newsflow.stages.account import POINTERS
     from newsflow.warehouse import connect
 
     def query(sql: str, params: list | None = None) -> tuple[list[str], list[tuple]]:
@@ -206,13 +207,13 @@ def print_run_summary(run_id: str | None = None) -> list[str]:
         # sources that failed in a stage, and listings or archives that could not be read (whole or in part)
         # a source whose stage failed has a `source` row; one none of whose listings could be read (the account
         # step's listing_unread) has only `failed` or `skipped` rows (a feed robots.txt closes), a listing's among
-        # them: its skipped listings are its problems too
+        # them, besides a web page that led to a listing (POINTERS): its skipped listings are its problems too
+        unread_sql = (f"select source from fetch_log where {where} group by source having bool_and(outcome in "
+                      f"('failed', 'skipped') or url_kind <> 'article' and outcome = 'loaded' and reason in "
+                      f"{POINTERS!r}) and bool_or(url_kind <> 'article')")
         columns, problems = query(
             f"""
-            with unread as (
-                select source from fetch_log where {where} group by source
-                having bool_and(outcome in ('failed', 'skipped')) and bool_or(url_kind <> 'article')
-            )
+            with unread as ({unread_sql})
             select source, url_kind as what, url, reason
             from fetch_log where {where} and url_kind <> 'article'
               and (outcome = 'failed' or outcome = 'skipped' and source in (select source from unread))
@@ -220,9 +221,7 @@ def print_run_summary(run_id: str | None = None) -> list[str]:
             """,
             params * 2 if params else None,
         )
-        unread = query(f"select source from fetch_log where {where} group by source "
-                       "having bool_and(outcome in ('failed', 'skipped')) and bool_or(url_kind <> 'article')",
-                       params)[1]
+        unread = query(unread_sql, params)[1]
         failed_sources = sorted({source for source, kind, _url, _reason in problems if kind == "source"}
                                 | {source for (source,) in unread})
         if problems:

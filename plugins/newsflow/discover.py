@@ -554,15 +554,54 @@ def parse_url_list(text: str) -> list[Entry]:
 
 
 def parse_remote_url_list(text: str) -> list[Entry]:
-    """A URL list fetched over HTTP. Its lines are resolved against the list's address, so a web page or binary
-    data served where the list was expected would turn into requests for `<!DOCTYPE html>` and the like on the
-    publisher's host: such a document fails the listing (`html_page`, `not_a_url_list`) instead."""
+    """A URL list fetched over HTTP. Its lines are resolved against the list's address, so a web page, an XML or
+    JSON document or binary data served where the list was expected would turn into requests for
+    `<!DOCTYPE html>`, `<url>` or `"items": [` on the publisher's host: such a document fails the listing instead
+    (`html_page`; `not_a_url_list:sitemap` or `:feed` for one that should be given as a source of that kind,
+    `not_a_url_list:xml` or `:json` for other such documents; `not_a_url_list` for binary data)."""
     head = text.lstrip("\ufeff \t\r\n")[:4096]
     if _HTML_START.match(head.encode("utf-8", "replace")):
         raise DiscoveryError("html_page", _HTML_PAGE)
     if "\x00" in text:
         raise DiscoveryError("not_a_url_list", "binary data, not one URL a line")
+    if what := _markup_document(head) or _json_document(text, head):
+        kind, detail = what
+        raise DiscoveryError(f"not_a_url_list:{kind}", detail)
     return parse_url_list(text)
+
+
+# an element's start, after an XML declaration, comments, a DOCTYPE or processing instructions: a URL list's line
+# never starts so, while `<http://…>` or `<URL:http://…>` (URLs as RFC 3986 delimits them in text) is no element
+_XML_ELEMENT_START = re.compile(
+    r"(?:<\?[^>]*\?>\s*|<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*<([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)(?=[\s/>])", re.S)
+_SITEMAP_ROOTS = frozenset({"urlset", "sitemapindex"})
+_FEED_ROOTS = frozenset({"rss", "feed", "rdf"})
+
+
+def _markup_document(head: str) -> tuple[str, str] | None:
+    """("sitemap" | "feed" | "xml", what to say) for a URL list that is an XML document, None otherwise."""
+    match = _XML_ELEMENT_START.match(head)
+    if match is None:
+        return None
+    root = _local(match.group(1))
+    if root in _SITEMAP_ROOTS:
+        return "sitemap", f"a sitemap (<{root}>), not one URL a line: give it as a source of kind sitemap"
+    if root in _FEED_ROOTS:
+        return "feed", f"a feed (<{root}>), not one URL a line: give it as a source of kind feed"
+    return "xml", f"an XML document (<{root}>), not one URL a line"
+
+
+def _json_document(text: str, head: str) -> tuple[str, str] | None:
+    """("feed" | "json", what to say) for a URL list that is JSON (no URL starts with `[` or `{`), None otherwise."""
+    if not head.startswith(("[", "{")):
+        return None
+    try:
+        doc = json.loads(text.lstrip("\ufeff"))
+    except (ValueError, RecursionError):
+        return "json", "starts as JSON (an array or object, here not valid JSON), not one URL a line"
+    if isinstance(doc, dict) and "jsonfeed.org" in str(doc.get("version")):
+        return "feed", "a JSON Feed, not one URL a line: give it as a source of kind feed"
+    return "json", "a JSON document, not one URL a line"
 
 
 def _location(url: str, location: str | None) -> str | None:

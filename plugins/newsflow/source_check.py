@@ -17,6 +17,8 @@ HINTS = {
     "feed_linked": "a web page: it announces the feed read next; put that feed's URL in the file",
     "sitemaps_from_robots": "a web page: its site's robots.txt is read next for sitemaps; put one in the file",
     "html_page": "a web page, not a listing: give the site's feed or sitemap URL",
+    "not_a_url_list:sitemap": "a sitemap, not one URL a line: give it as kind: sitemap",
+    "not_a_url_list:feed": "a feed, not one URL a line: give it as kind: feed",
     "not_a_feed": "not RSS, Atom or JSON Feed",
     "not_a_sitemap": "not a sitemap (urlset, index, text list of URLs, feed or robots.txt)",
     "xml_parse_error": "not readable as XML",

@@ -145,3 +145,21 @@ def test_a_source_paced_by_its_crawl_delay_loads_what_its_time_allows_and_the_re
         con.close()
     assert left == 10 - first["counts"]["loaded"]
     assert second["counts"]["loaded"] == left and stored == 10, second
+
+
+def test_a_web_page_that_led_to_a_listing_that_could_not_be_read_is_a_failed_source(tmp_path, data_env):
+    """A home page given as the feed announces its feed, and that feed answers 404: the page's row is `loaded
+    feed_linked`, which said "a listing was read", and the run was `succeeded` with nothing in it."""
+    from newsflow.cli import print_run_summary
+    from newsflow.stages.failures import PermanentError
+
+    with FaultServer() as server:
+        server.pages["/home"] = ("text/html", (
+            "<html><head><title>Вечерние новости</title><link rel='alternate' type='application/rss+xml' "
+            f"href='{server.url('/nope/rss.xml')}'></head><body><p>Главная страница</p></body></html>").encode())
+        source = f"  - {{name: home_page, kind: feed, url: '{server.url('/home')}'}}\n"
+        jobs = _run_sources(tmp_path, server, source, "pointer")
+        with pytest.raises(PermanentError) as failed:
+            check_accounting(jobs, run_id="pointer")
+    assert "home_page (discover: no listing could be read (feed http_404))" in str(failed.value), failed.value
+    assert print_run_summary("pointer") == ["home_page"]

@@ -16,6 +16,9 @@ log = logging.getLogger(__name__)
 
 
 UNREAD = ("failed", "skipped")
+# a web page given as the source that led to its listing (the feed it announces, its site's robots.txt): read, but
+# no listing; when what it led to could not be read either, nothing was
+POINTERS = ("feed_linked", "sitemaps_from_robots")
 
 
 def listing_unread(logged: list[tuple]) -> dict | None:
@@ -26,9 +29,13 @@ def listing_unread(logged: list[tuple]) -> dict | None:
     URL (`articles_gone`, the fetch-failure rate), not of the source. `logged`: its fetch_log rows of the run
     (url_kind, seq, outcome, url, reason)."""
     listings = [row for row in logged if row[0] != "article"]
-    if not listings or any(outcome not in UNREAD for _k, _s, outcome, _u, _r in logged):
+    pointer = [kind != "article" and outcome == "loaded" and reason in POINTERS
+               for kind, _s, outcome, _u, reason in logged]
+    if not listings or any(outcome not in UNREAD and not led for (_k, _s, outcome, _u, _r), led
+                           in zip(logged, pointer, strict=True)):
         return None
-    reasons = Counter(f"{kind} {reason}" for kind, _s, _o, _u, reason in listings)
+    reasons = Counter(f"{kind} {reason}" for (kind, _s, _o, _u, reason), led in zip(logged, pointer, strict=True)
+                      if kind != "article" and not led)
     said = ", ".join(f"{what} ×{n}" if n > 1 else what for what, n in reasons.most_common(3))
     more = f" and {len(reasons) - 3} more" if len(reasons) > 3 else ""
     return {"stage": "discover", "cause": f"no listing could be read ({said}{more})"}

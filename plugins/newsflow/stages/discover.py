@@ -36,6 +36,7 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
     async with Fetcher(job.settings, on_response=archiver(archive), host_gate_dir=host_gate_dir()) as fetcher:
         queue = [(start_url, 0)]
         seen = set()
+        announced: set[str] = set()  # listings queued because a web page led to them (feed_linked, robots.txt)
         while queue and len(seen) < discover.MAX_SITEMAP_DOCS:
             url, depth = queue[0]
             if url in seen:
@@ -77,6 +78,12 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                 elif source.kind == "sitemap":
                     found, children = discover.parse_sitemap(body, charset, unlinked, notes)
                     children = [resolve_link(result.final_url, child) for child in children]
+                    if url in announced and children and not found and all(
+                            _leads_back(child, url, result.final_url, seen) for child in children):
+                        # the robots.txt of a page given as a sitemap names only that page (or itself): as one
+                        # that names no sitemap, nothing is left to read
+                        log.warning("%s names only sitemaps already read: %s", url, ", ".join(children[:3]))
+                        raise discover.DiscoveryError("not_a_sitemap", "names no sitemap that was not read already")
                     # child sitemaps are asked conditionally too: an index of monthly sitemaps mostly lists old,
                     # unchanged ones, which a scheduled run would otherwise download in full every time
                     cache.update(http_cache([safe_canonical(child) for child in children], job.warehouse))
@@ -85,7 +92,16 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                     found = discover.parse_remote_url_list(decode_text(body))
             except discover.DiscoveryError as exc:
                 listing = _announced_listing(source.kind, body, result, exc) if depth == 0 else None
+                if listing and _leads_back(listing[1], url, result.final_url, seen):
+                    # a page announcing itself as its feed (or a feed address that redirects to the home page
+                    # announcing that address) has no feed to offer: queued, it was dropped as already read, and
+                    # the source ended `loaded` with nothing listed and no failure
+                    log.warning("%s is a web page whose announced %s, %s, leads back to a listing already read",
+                                url, "feed" if source.kind == "feed" else "robots.txt", listing[1])
+                    row.update(outcome="failed", reason=exc.reason)
+                    continue
                 if listing:
+                    announced.add(listing[1])
                     # the site's page where its feed or sitemap was expected: read the feed it announces (as feed
                     # readers do), or the sitemaps its robots.txt names (as search engines find them)
                     reason, listing = listing
@@ -123,6 +139,13 @@ def _announced_listing(kind: str, body: bytes, result, exc) -> tuple[str, str] |
     if kind == "sitemap":
         return "sitemaps_from_robots", resolve_link(result.final_url, "/robots.txt")
     return None
+
+
+def _leads_back(listing: str, url: str, final_url: str | None, seen: set[str]) -> bool:
+    """Whether `listing`, which the document at `url` (landed at `final_url`) leads to, is that document or one this
+    source read already: compared as canonical URLs, so `/feed` and `/feed#top` are one document."""
+    read = {safe_canonical(u) or u for u in (*seen, url, final_url) if u}
+    return (safe_canonical(listing) or listing) in read
 
 
 def _unread_sitemaps(queue: list[tuple[str, int]], seen: set[str], kind: str, doc_rows: list[dict]) -> None:
