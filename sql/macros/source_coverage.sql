@@ -7,12 +7,7 @@ create or replace macro source_coverage(src, grain) as table
     with originals as (
         select
             source,
-            case grain
-                when 'day' then published_date
-                when 'week' then cast(date_trunc('week', published_date) as date)
-                when 'month' then cast(date_trunc('month', published_date) as date)
-                else error('source_coverage: grain must be day, week or month')
-            end as period
+            term_period(published_date, grain) as period
         from articles
         where duplicate_of is null
     ),
@@ -33,18 +28,7 @@ create or replace macro source_coverage(src, grain) as table
         articles / all_articles as share
     from counted
     union all
-    -- the grain checked once more, on no article: the case above raises per row, and a lake without articles has none
-    select
-        null,
-        null,
-        null,
-        null
-    from (
-        select
-            case
-                when grain in ('day', 'week', 'month') then current_date
-                else error('source_coverage: grain must be day, week or month')
-            end as period
-    ) as checked
-    where checked.period is null
+    -- the grain checked on no article too: term_period raises per row, and a lake without articles has none
+    select null, null, null, null  -- noqa: LT09
+    where term_period(current_date, grain) is null
     order by period

@@ -1,7 +1,8 @@
 -- Per configured source: when it last published, was last fetched (a request that was answered with a page:
 -- loaded, unchanged or rejected, as the freshness_fetched_hours check counts), last asked (any outcome: a dead
 -- site is still asked), last listed by an ingest run (runs.sources: a source taken out of the sources file keeps
--- its row, and this date stops), how much it published in the last 1, 7 and 30 days (relative to now(), every copy counted), and a status:
+-- its row, and this date stops), how much it published in the last 1, 7 and 30 days (relative to now(), every
+-- copy counted), and a status:
 -- fresh  = an article published within the last 2 days
 -- stale  = the latest article is 2 to 7 days old
 -- silent = nothing published for 7 days or more, or never
