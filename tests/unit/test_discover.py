@@ -877,6 +877,18 @@ def test_a_link_wrapped_over_lines_is_read_as_a_browser_reads_it():
     assert resolve_link(base, "/with space") == "https://alhadath.example/with space"  # a space is no wrap
 
 
+@pytest.mark.parametrize("link", ["http://", "https://", "HTTP://", "//", " https:// ", "http://?utm_source=rss"])
+def test_a_link_without_a_host_is_no_link_to_the_listing_itself(link):
+    """urljoin drops an empty authority: an item whose link was "http://" became the feed's own address, fetched as
+    an article at every run. Kept as listed, it is the invalid URL a browser finds it."""
+    from newsflow.stages.discover import resolve_link
+    from newsflow.urls import url_problem
+
+    resolved = resolve_link("https://alhadath.example/feed/", link)
+    assert resolved == link and url_problem(resolved) in ("invalid_url", "bad_scheme")
+    assert resolve_link("https://alhadath.example/feed/", "//cdn.alhadath.example/a") == "https://cdn.alhadath.example/a"
+
+
 @pytest.mark.parametrize("rel", ["ALTERNATE", "Alternate", " alternate\n", "http://www.iana.org/assignments/relation/alternate"])
 def test_an_atom_entrys_alternate_link_is_found_however_its_rel_is_written(rel):
     """Link relation types are ASCII case-insensitive (RFC 8288 §2.1.1), and Atom gives `alternate` also as its IANA

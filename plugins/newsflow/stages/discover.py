@@ -171,6 +171,10 @@ def resolve_link(base: str, link: str) -> str:
     removed first, as the WHATWG URL parser every browser uses does, and so is the indentation around a line break:
     a <link> or <loc> a CMS wrapped over two lines was skipped as invalid_url."""
     link = _WRAPPED.sub("", link)
+    if _NO_HOST.match(link):
+        # "http://" joined to the feed's address gave the feed itself (urljoin drops an empty authority), which
+        # was then fetched as an article; the WHATWG parser refuses a URL whose host is missing
+        return link
     try:
         return urljoin(base, link)
     except ValueError:
@@ -178,6 +182,7 @@ def resolve_link(base: str, link: str) -> str:
 
 
 _WRAPPED = re.compile(r"[ \t]*[\r\n][ \t]*|\t")
+_NO_HOST = re.compile(r"\s*(?:[a-z][a-z0-9+.-]*:)?//(?:[/?#]|\s*$)", re.I)
 
 
 def _archived_body(validators: dict) -> bytes | None:
