@@ -59,7 +59,11 @@ def by_body(status: int, body: bytes) -> str | None:
 # login.example.com) or a short path segment (/consent, /v2/collectConsent, /privacy-gate, /account/login,
 # /ServiceLogin, /wp-login.php, /users/sign_in, /oauth/authorize)
 _GATE_WORDS = frozenset({"consent", "consents", "gdpr", "privacy", "cookie", "cookies", "login", "logon", "signin",
-                         "auth", "oauth", "authorize", "sso", "account", "accounts"})
+                         "auth", "oauth", "authorize", "sso", "account", "accounts",
+                         # the same in the languages of the sites that gate this way (ZEIT's /zustimmung?url=…)
+                         "zustimmung", "einwilligung", "anmelden", "anmeldung", "consentement",
+                         "connexion", "consenso", "accedi", "toestemming", "inloggen", "aanmelden", "consentimiento",
+                         "iniciarsesion", "zgoda", "logowanie"})
 # words long and plain enough to be looked for inside a subdomain, which is lower case and unsplit ("myprivacy")
 _HOST_WORDS = ("consent", "privacy", "login", "signin")
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")  # camelCase split too: ServiceLogin, collectConsent

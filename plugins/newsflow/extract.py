@@ -391,7 +391,9 @@ def _main_text(tree, url: str | None, options: dict, fallback_chars: int, fallba
 # and then fails on it with a ValueError (Python allows offsets under 24 h), which failed the whole page, its good
 # JSON-LD date and body with it. Only trafilatura's metadata is read from a copy without such offsets; newsflow's
 # own date readers (newsflow.dates) pass over the impossible value and take the others.
-_IMPOSSIBLE_OFFSET = re.compile(r"(\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?)\s?[+-](?:2[4-9]|[3-9]\d):?[0-5]\d(?!\d)")
+# (hours of 24 or more, with or without minutes; or minutes of 60 or more)
+_IMPOSSIBLE_OFFSET = re.compile(
+    r"(\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?)\s?[+-](?:(?:2[4-9]|[3-9]\d)(?::?\d\d)?|\d\d:?[6-9]\d)(?!\d)")
 
 
 def _has_impossible_offset(tree) -> bool:

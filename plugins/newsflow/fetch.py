@@ -310,11 +310,13 @@ class Fetcher:
                     return
                 try:
                     # booked in the shared pacing file; sleeping under the lock keeps this Fetcher's starts in order
-                    wait = await self._gate.reserve(key, interval)
+                    wait = await self._gate.reserve(
+                        key, interval, None if self.stop_at is None else self.stop_at - time.monotonic())
                 except OSError as exc:
                     self._gate_failed(exc)
                 else:
-                    self._check_time(wait)
+                    if wait is None:  # past stop_at: nothing was booked
+                        raise _Failure("out_of_time")
                     # kept here too, so spacing carries on if the gate fails later in the run
                     self._host_next[key] = time.monotonic() + max(wait, 0.0) + interval
                     if wait > 0:

@@ -88,9 +88,10 @@ class HostGate:
             await asyncio.sleep(wait * (0.5 + self._rng.random()))
             wait = min(wait * 2, _POLL_MAX_S)
 
-    async def reserve(self, key: str, interval: float) -> float:
+    async def reserve(self, key: str, interval: float, max_wait: float | None = None) -> float | None:
         """Book the host's next request start at least `interval` after the previous booking; returns the seconds to
-        wait before starting (0 when the host is free)."""
+        wait before starting (0 when the host is free). None, and nothing booked, when that start is more than
+        `max_wait` seconds away: a fetch whose time is up must leave no booking for other tasks to wait out."""
         fd = os.open(self.path(key, "next"), os.O_RDWR | os.O_CREAT, 0o644)
         try:
             wait = _POLL_FIRST_S
@@ -109,6 +110,8 @@ class HostGate:
             if booked > now + _STALE_AHEAD_S:
                 booked = 0.0
             start = max(now, booked)
+            if max_wait is not None and start - now > max_wait:
+                return None
             os.pwrite(fd, f"{start + interval:.6f}".ljust(_NEXT_WIDTH).encode("ascii"), 0)
             return start - now
         finally:

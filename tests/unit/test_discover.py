@@ -877,7 +877,8 @@ def test_a_link_wrapped_over_lines_is_read_as_a_browser_reads_it():
     assert resolve_link(base, "/with space") == "https://alhadath.example/with space"  # a space is no wrap
 
 
-@pytest.mark.parametrize("link", ["http://", "https://", "HTTP://", "//", " https:// ", "http://?utm_source=rss"])
+@pytest.mark.parametrize("link", ["http://", "https://", "HTTP://", "//", " https:// ", "http://?utm_source=rss",
+                                  "https:///"])
 def test_a_link_without_a_host_is_no_link_to_the_listing_itself(link):
     """urljoin drops an empty authority: an item whose link was "http://" became the feed's own address, fetched as
     an article at every run. Kept as listed, it is the invalid URL a browser finds it."""
@@ -887,6 +888,9 @@ def test_a_link_without_a_host_is_no_link_to_the_listing_itself(link):
     resolved = resolve_link("https://alhadath.example/feed/", link)
     assert resolved == link and url_problem(resolved) in ("invalid_url", "bad_scheme")
     assert resolve_link("https://alhadath.example/feed/", "//cdn.alhadath.example/a") == "https://cdn.alhadath.example/a"
+    # a typo browsers forgive: the slashes after an http(s) scheme are skipped, the host read after them
+    assert resolve_link("https://alhadath.example/feed/", "https:///news.example/2024/story") == \
+        "https://news.example/2024/story"
 
 
 @pytest.mark.parametrize("rel", ["ALTERNATE", "Alternate", " alternate\n", "http://www.iana.org/assignments/relation/alternate"])

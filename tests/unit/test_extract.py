@@ -390,6 +390,8 @@ def test_a_page_written_decomposed_is_stored_composed_and_its_french_dateline_re
     "<meta property='article:modified_time' content='2024-05-02T10:00:00+24:00'>",
     "<meta name='date' content='2024-05-01T10:00:00+25:00'>",
     "<meta itemprop='dateModified' content='2024-05-02 10:00:00 -9900'>",
+    "<meta property='article:modified_time' content='2024-05-02T10:00:00+24'>",
+    "<meta property='article:modified_time' content='2024-05-02T10:00:00+23:60'>",
 ])
 def test_a_time_with_an_impossible_utc_offset_does_not_fail_the_page(bad_date):
     """htmldate parses "+24:00" and then raises a ValueError on it (Python allows offsets under 24 h): one bad

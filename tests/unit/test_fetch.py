@@ -679,3 +679,24 @@ def test_a_304_to_a_request_that_named_no_version_is_a_failure_not_an_unchanged_
         unasked, by_etag, by_date = asyncio.run(go())
     assert (unasked.outcome, unasked.reason, unasked.status, unasked.tries) == ("failed", "http_304", 304, 1)
     assert [(r.outcome, r.reason, r.status) for r in (by_etag, by_date)] == [("not_modified", "not_modified", 304)] * 2
+
+
+def test_urls_left_out_of_time_leave_no_booking_in_the_shared_host_gate(tmp_path):
+    """Each URL queued behind the host's lock booked its start in the shared gate before finding the time up: 3,000
+    left at a 2 s Crawl-delay booked the host 40 minutes ahead, and the next run, or another source of the site,
+    waited that out before its first request."""
+    from newsflow.fetch import host_port
+    from newsflow.host_gate import HostGate
+
+    with FaultServer(crawl_delay=0.5) as slow:
+        settings = settings_for(slow, min_host_interval_s=0)
+
+        async def go():
+            async with Fetcher(settings, host_gate_dir=tmp_path / "gate", stop_at=time.monotonic() + 1.2) as fetcher:
+                return await asyncio.gather(*(fetcher.get(slow.url(f"/ok/g{i}")) for i in range(40)))
+
+        results = asyncio.run(go())
+        key = host_port(slow.url("/"))
+    assert sum(r.reason == "out_of_time" for r in results) >= 35
+    wait = asyncio.run(HostGate(tmp_path / "gate", 2).reserve(key, 0.5))
+    assert wait <= 0.5 + 0.1, wait  # at most the one interval after the last request made, not 35 more

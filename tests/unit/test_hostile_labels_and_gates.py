@@ -84,6 +84,17 @@ def test_the_standards_labels_still_name_the_codec_browsers_decode_by(label, cod
     assert normalise_label(label) == codec
 
 
+@pytest.mark.parametrize(("label", "codec"), [
+    ("latin-1", "cp1252"), ("LATIN_1", "cp1252"), ("iso8859_1", "cp1252"), ("latin9", "iso8859-15"),
+    ("cp874", "cp874")])
+def test_pythons_spellings_of_web_encodings_are_read_as_the_standards(label, codec):
+    """Not Standard labels, but what servers send for windows-1252 and its kin: ignored, a page labelled latin-1
+    went to detection, which read £ as Ł."""
+    from newsflow.encoding import normalise_label
+
+    assert normalise_label(label) == codec
+
+
 @pytest.mark.parametrize("label", ["cp037", "ibm500", "cp1026"])
 def test_a_page_served_with_an_ebcdic_charset_is_extracted(server, label):
     """The tester's case end to end: the page over HTTP with the label in its header (and in its meta tag), read and
@@ -156,8 +167,14 @@ def test_a_renamed_article_carrying_its_old_address_is_no_gate(asked, landed):
     ("https://www.ad.example/binnenland/brug-dicht~a1b2c3/",
      "https://myprivacy.dpgmedia.example/m?callbackUrl=https%3A%2F%2Fwww.ad.example%2Fbinnenland%2Fbrug-dicht~a1b2c3"
      "%2F"),
+    ("https://www.zeit.example/politik/2024-05/haushalt", "https://www.zeit.example/zustimmung?url=https%3A%2F%2F"
+                                                           "www.zeit.example%2Fpolitik%2F2024-05%2Fhaushalt"),
+    ("https://www.journal.example/societe/article-42", "https://www.journal.example/connexion?redirect=/societe/"
+                                                       "article-42"),
+    ("https://www.krant.example/nieuws/brug-dicht", "https://www.krant.example/inloggen?return=/nieuws/brug-dicht"),
 ], ids=["consent-return", "login-next", "rails-sign-in", "wordpress-login", "aspnet-login", "yahoo-guce",
-        "yahoo-collect-consent", "google-service-login", "privacy-host"])
+        "yahoo-collect-consent", "google-service-login", "privacy-host", "zeit-zustimmung", "french-connexion",
+        "dutch-inloggen"])
 def test_consent_and_login_gates_are_still_gates(asked, landed):
     from newsflow.bot_walls import is_gate
 

@@ -170,7 +170,7 @@ def resolve_link(base: str, link: str) -> str:
     still gets its own ledger row (invalid_url) instead of failing the listing. Tabs and line breaks inside it are
     removed first, as the WHATWG URL parser every browser uses does, and so is the indentation around a line break:
     a <link> or <loc> a CMS wrapped over two lines was skipped as invalid_url."""
-    link = _WRAPPED.sub("", link)
+    link = _EXTRA_SLASHES.sub(r"\1//", _WRAPPED.sub("", link))
     if _NO_HOST.match(link):
         # "http://" joined to the feed's address gave the feed itself (urljoin drops an empty authority), which
         # was then fetched as an article; the WHATWG parser refuses a URL whose host is missing
@@ -182,7 +182,9 @@ def resolve_link(base: str, link: str) -> str:
 
 
 _WRAPPED = re.compile(r"[ \t]*[\r\n][ \t]*|\t")
-_NO_HOST = re.compile(r"\s*(?:[a-z][a-z0-9+.-]*:)?//(?:[/?#]|\s*$)", re.I)
+_NO_HOST = re.compile(r"\s*(?:[a-z][a-z0-9+.-]*:)?//+(?:[?#]|\s*$)", re.I)
+# the WHATWG parser skips any further slashes after an http(s) scheme: "https:///host/path" is https://host/path
+_EXTRA_SLASHES = re.compile(r"^(\s*https?:)/{3,}(?=[^/?#\s])", re.I)
 
 
 def _archived_body(validators: dict) -> bytes | None:
