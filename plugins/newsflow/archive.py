@@ -222,14 +222,36 @@ def locate(warc_file: str | os.PathLike) -> Path:
     return moved if moved.exists() else path
 
 
+class ArchiveRecordError(ValueError):
+    """The record a stored offset points to cannot be the page: `reason` is its ledger reason."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+
+
 def read_response(warc_file: str | os.PathLike, offset: int) -> ArchivedResponse:
-    with open(locate(warc_file), "rb") as fh:
+    """The response or resource record at `offset`. A record the file ends inside is `warc_truncated` (as
+    scan_archive says of it): warcio hands over the bytes that are there, and a reprocess of an archive cut short
+    replaced a stored article with its first half."""
+    path = locate(warc_file)
+    with open(path, "rb") as fh:
         arc = is_legacy_arc(fh)
         fh.seek(offset)
-        for record in ArchiveIterator(fh, arc2warc=arc):
+        iterator = ArchiveIterator(fh, arc2warc=arc)
+        for record in iterator:
             if record.rec_type not in ("response", "resource"):
                 raise ValueError(f"{warc_file}@{offset} is a {record.rec_type} record, not a response")
-            return _to_response(record, str(warc_file), offset)
+            response = _to_response(record, str(warc_file), offset)
+            if not response.url or not record.rec_headers.get_header("WARC-Record-ID") and not arc:
+                # bytes in the middle of another record, which warcio reads as a record without a name: the file
+                # at this path is no longer the one the offset was taken in
+                raise ArchiveRecordError("warc_mismatch", f"no WARC record starts at {warc_file}@{offset}")
+            iterator.read_to_end(record)
+            # what the record's Content-Length promised and the file did not hold (plain or gzip alike)
+            if getattr(record.raw_stream, "limit", 0):
+                raise ArchiveRecordError("warc_truncated", f"{warc_file} ends inside the record at {offset}")
+            return response
     raise ValueError(f"no WARC record at {warc_file}@{offset}")
 
 
@@ -434,8 +456,10 @@ def _scan_plain(fh, warc_file: str, scan: ArchiveScan) -> Iterator[ArchivedRespo
                     response = replace(response, offset=offset)
                 iterator.read_to_end(record)
                 end = offset + iterator.get_record_length()
-                # a record whose declared length runs past the file's end: warcio stops reading at the end
-                if end > size or (record.length or 0) > iterator.get_record_length():
+                # a record whose declared length runs past the file's end: warcio stops reading at the end (and
+                # leaves the part of its Content-Length it could not read, as read_response tells it)
+                if (end > size or (record.length or 0) > iterator.get_record_length()
+                        or getattr(record.raw_stream, "limit", 0)):
                     _damage(scan, offset, "warc_truncated", f"file ends at {size} inside the record",
                             url=response.url if response is not None and response.record_type == "response" else None)
                     return

@@ -16,7 +16,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from newsflow import __version__
-from newsflow.archive import header, read_response
+from newsflow.archive import ArchiveRecordError, header, read_response
 from newsflow.credits import find_credit
 from newsflow.dedup import body_hash, simhash
 from newsflow.encoding import decode_html, without_lone_surrogates
@@ -589,6 +589,7 @@ def extract_item(item: dict) -> dict:
     result = {"seq": item["seq"], "error": None, "record": None}
     try:
         response = read_response(item["warc_file"], item["warc_offset"])
+        _check_record_is_the_page(response, item)
         html, _encoding = decode_html(response.body, header(response.headers, "Content-Type"))
         fetched_at = item.get("fetched_at") or _parse_warc_date(response.warc_date) or datetime.now(UTC)
         with cpu_time_limit(item.get("time_limit_s")):
@@ -617,10 +618,33 @@ def extract_item(item: dict) -> dict:
     except ExtractionTimeout as exc:
         log.warning("extraction of %s stopped: %s", item.get("url"), exc)
         result["error"] = "extract_timeout"
+    except ArchiveRecordError as exc:
+        log.warning("%s: %s", item.get("url"), exc)
+        result["error"] = exc.reason
+    except FileNotFoundError as exc:
+        log.warning("%s: its archive is gone (%s)", item.get("url"), exc)
+        result["error"] = "warc_not_found"
     except Exception as exc:  # noqa: BLE001 - one hostile page must not stop the batch
         log.warning("extraction failed for %s: %s", item.get("url"), exc, exc_info=True)
         result["error"] = f"extract_error:{type(exc).__name__}"
     return result
+
+
+def _check_record_is_the_page(response, item: dict) -> None:
+    """The record at a stored offset must be the page stored from it: a crawler that wrote another file under the
+    same name (the same pages in another order) made a reprocess store every article with another page's text."""
+    from newsflow.urls import BadURL, article_id, canonicalize
+
+    if not response.url or not item.get("article_id"):
+        return
+    try:
+        canonical = canonicalize(response.url)
+    except BadURL:
+        return
+    expected = {item["article_id"]} | ({article_id(item["canonical_url"])} if item.get("canonical_url") else set())
+    if article_id(canonical) not in expected:
+        raise ArchiveRecordError("warc_mismatch", f"the record at {item['warc_file']}@{item['warc_offset']} is "
+                                 f"{response.url}, not this page")
 
 
 def _parse_warc_date(value: str | None) -> datetime | None:

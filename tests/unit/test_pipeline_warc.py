@@ -267,3 +267,98 @@ def test_a_binary_file_a_crawl_stored_as_html_is_not_html(tmp_path, data_env):
         ("https://alhadath.example/img/cedar", "skipped", "not_html"),
     ]
     assert [url for (url,) in con.execute("select url from articles").fetchall()] == [article]
+
+
+def _write_crawl(warc: Path, pages: list[tuple[str, Path]], gzip: bool = False, date: str = "2018-06-20T10:00:00Z",
+                 edit=lambda page: page) -> None:
+    with open(warc, "wb") as fh:
+        writer = WARCWriter(fh, gzip=gzip)
+        for url, path in pages:
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(
+                url, "response", payload=io.BytesIO(edit(path.read_bytes())), http_headers=headers,
+                warc_headers_dict={"WARC-Date": date}))
+
+
+def _reprocess(sources: Path, run_id: str, data_env) -> dict[str, tuple]:
+    from newsflow.stages.fetch_extract import extract_source
+    from newsflow.stages.reprocess import plan_reprocess
+
+    jobs = [validate_source(extract_source(job)) for job in plan_reprocess(str(sources), None, None, None, run_id)]
+    load_run(jobs, run_id=run_id, dag_id="news_reprocess")
+    check_accounting(jobs, run_id=run_id)
+    con = connect(data_env / "warehouse", read_only=True)
+    try:
+        return {url: (outcome, reason) for url, outcome, reason in con.execute(
+            "select url, outcome, reason from fetch_log where run_id = ?", [run_id]).fetchall()}
+    finally:
+        con.close()
+
+
+def test_a_reprocess_never_stores_a_cut_or_another_pages_record(tmp_path, data_env):
+    """news_reprocess reads each article's record at its stored offset. A crawl file cut short gave the article its
+    first half (`loaded: changed`); a crawl file written again under the same name, the same pages in another
+    order, gave every article another page's text. Both are failures of the record, and the stored rows stay."""
+    pages = list(PAGES.items())[:2]
+    warc = tmp_path / "crawl.warc"
+    _write_crawl(warc, pages)
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - {name: crawl, kind: warc, path: crawl.warc, timezone: Asia/Beirut}\n")
+    jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, "w1")]
+    load_run(jobs, run_id="w1", dag_id="test")
+    check_accounting(jobs, run_id="w1")
+
+    def stored() -> dict[str, tuple]:
+        con = connect(data_env / "warehouse", read_only=True)
+        try:
+            return {url: (title, body_hash) for url, title, body_hash in
+                    con.execute("select url, title, body_hash from articles").fetchall()}
+        finally:
+            con.close()
+
+    before = stored()
+    assert set(before) == {url for url, _ in pages}
+    _write_crawl(warc, list(reversed(pages)))  # rewritten in place: each offset now holds the other page
+    assert _reprocess(sources, "rp_swapped", data_env) == {url: ("failed", "warc_mismatch") for url, _ in pages}
+    assert stored() == before
+    _write_crawl(warc, pages)
+    with open(warc, "r+b") as fh:  # the file cut inside its last record
+        fh.truncate(warc.stat().st_size - 400)
+    got = _reprocess(sources, "rp_cut", data_env)
+    assert got == {pages[0][0]: ("unchanged", "same_content"), pages[1][0]: ("failed", "warc_truncated")}, got
+    assert stored() == before
+    warc.unlink()
+    assert set(_reprocess(sources, "rp_gone", data_env).values()) == {("failed", "warc_not_found")}
+    assert stored() == before
+
+
+def test_a_crawl_dated_in_the_future_does_not_freeze_its_articles(tmp_path, data_env):
+    """A crawler whose clock said 2031 stored its pages fetched in 2031, and every later capture of them was
+    `skipped: superseded` (an older text never replaces a newer one) until then."""
+    from datetime import UTC, datetime
+
+    url, path = next(iter(PAGES.items()))
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - {name: crawl, kind: warc, path: crawl.warc, timezone: Asia/Beirut}\n")
+
+    def ingest(run_id: str) -> dict:
+        jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, run_id)]
+        load_run(jobs, run_id=run_id, dag_id="test")
+        return check_accounting(jobs, run_id=run_id)["counts"]
+
+    def stored() -> tuple:
+        con = connect(data_env / "warehouse", read_only=True)
+        try:
+            return con.execute("select fetched_at, body from articles").fetchone()
+        finally:
+            con.close()
+
+    _write_crawl(tmp_path / "crawl.warc", [(url, path)], date="2031-01-01T00:00:00Z")
+    assert ingest("skewed")["loaded"] == 1
+    assert stored()[0] <= datetime.now(UTC)
+    _write_crawl(tmp_path / "crawl.warc", [(url, path)], date="2026-11-01T00:00:00Z",
+                 edit=lambda page: page.replace(b"</article>",
+                                                "<p>تحديث: أعيد فتح الطريق مساء الأحد.</p></article>".encode()))
+    assert ingest("later")["loaded"] == 1, "the later capture was superseded by a fetch dated 2031"
+    fetched_at, body = stored()
+    assert fetched_at <= datetime.now(UTC) and "أعيد فتح الطريق" in body

@@ -101,8 +101,11 @@ def _fetch_rows(job: Job, rows: list[dict], on_fetched=None, answered: dict | No
     pending = [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None]
     if job.source.kind == "warc":
         # pages come from the archive given: nothing to fetch, the WARC-Date is the fetch time
+        now = datetime.now(UTC)
         for row in pending:
-            row["fetched_at"] = parse_iso(row["warc_date"]) or datetime.now(UTC)
+            # a crawler's clock set years ahead would make its pages newer than every later capture (each of them
+            # `superseded`): a fetch time is never later than now
+            row["fetched_at"] = min(parse_iso(row["warc_date"]) or now, now)
             row["http_status"] = 200
             if on_fetched is not None:
                 on_fetched(row)
