@@ -131,9 +131,10 @@ def asked_in_vain(job: Job, urls: list[str]) -> set[str]:
     """The listed URLs among `urls` (canonical, as listed) that at least ASKED_IN_VAIN_RUNS earlier runs of the
     source asked for (not `over_limit`, `out_of_time` or `retry_not_due`: no request) and none loaded: a page
     rejected again and again (a live blog, a video page), a dead link, a URL robots.txt refuses. Keyed by the URL as
-    listed, since a link that redirects is logged under the id of the page it landed on. One failure is not enough: today's story after one 500 is retried at the next run in its
-    place. This run's own rows are left out, so an execution of the run cleared and run again decides as the first
-    one did. One query on a reader of the lake."""
+    listed, since a link that redirects is logged under the id of the page it landed on. One failure is not
+    enough: today's story after one 500 is retried at the next run in its place. This run's own rows are left out,
+    so an execution of the run cleared and run again decides as the first one did. One query on a reader of the
+    lake."""
     from newsflow.warehouse import connect, exists, table_names
 
     urls = [u for u in urls if u]
