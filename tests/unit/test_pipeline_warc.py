@@ -362,3 +362,28 @@ def test_a_crawl_dated_in_the_future_does_not_freeze_its_articles(tmp_path, data
     assert ingest("later")["loaded"] == 1, "the later capture was superseded by a fetch dated 2031"
     fetched_at, body = stored()
     assert fetched_at <= datetime.now(UTC) and "أعيد فتح الطريق" in body
+
+
+def test_a_reprocess_judges_again_the_pages_a_crawl_file_gave_that_were_rejected(tmp_path, data_env):
+    """A `warc` source asks no server, so it writes no http_cache row, which is where a reprocess found the archived
+    response of a page last rejected: a crawl's rejected pages were never judged again. The rejection now keeps its
+    record's place; relaxed, the rule lets the page in from the crawl file, no other record read."""
+    pages = list(PAGES.items())[:2]
+    _write_crawl(tmp_path / "crawl.warc", pages)
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("settings: {min_body_chars: 900000}\n"
+                       "sources:\n  - {name: crawl, kind: warc, path: crawl.warc, timezone: Asia/Beirut}\n")
+    jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, "strict")]
+    load_run(jobs, run_id="strict", dag_id="test")
+    assert check_accounting(jobs, run_id="strict")["counts"]["rejected"] == 2
+
+    sources.write_text("sources:\n  - {name: crawl, kind: warc, path: crawl.warc, timezone: Asia/Beirut}\n")
+    assert _reprocess(sources, "relaxed", data_env) == {url: ("loaded", "new") for url, _ in pages}
+    con = connect(data_env / "warehouse", read_only=True)
+    try:
+        stored = dict(con.execute("select url, body from articles").fetchall())
+        assert set(stored) == {url for url, _ in pages} and all(len(body) > 200 for body in stored.values())
+        # judged by the rule in force, once: the next reprocess reads them as articles
+        assert set(_reprocess(sources, "again", data_env).values()) == {("unchanged", "same_content")}
+    finally:
+        con.close()

@@ -87,10 +87,12 @@ def plan_reprocess(sources_file: str, source_filter: list[str] | str | None, sta
 
 
 def _rejected_pages(con, names: list[str], start: date | None, end: date | None) -> list[tuple]:
-    """The pages whose latest verdict is a rejection and that are no article since, with the archived response
-    their validators point to (http_cache): an extractor upgrade or a changed validation rule (the sources file's
-    `min_body_chars`, say) is what a reprocess is for, and a page rejected for `missing_date` may pass now. Chosen
-    by publication day when a range is given, or, undated (most are), by the day they were fetched."""
+    """The pages whose latest verdict is a rejection and that are no article since, with their archived response: an
+    extractor upgrade or a changed validation rule (the sources file's `min_body_chars`, say) is what a reprocess is
+    for, and a page rejected for `missing_date` may pass now. The response is the latest the validators point to
+    (http_cache), else the one the rejection was extracted from: a `warc` source writes no http_cache, and
+    rejections stored before migration 012 name no record. Chosen by publication day when a range is given, or,
+    undated (most are), by the day they were fetched."""
     from newsflow.warehouse import table_names
 
     if not {"rejected_articles", "http_cache"} <= table_names(con):
@@ -98,18 +100,24 @@ def _rejected_pages(con, names: list[str], start: date | None, end: date | None)
     return con.execute(
         """
         with latest as (
-            select source, url, canonical_url, article_id, published_date, fetched_at
+            select source, url, canonical_url, article_id, published_date, fetched_at, warc_file, warc_offset,
+                http_status
             from rejected_articles
             where source in (select unnest($names)) and canonical_url is not null
             qualify row_number() over (partition by canonical_url order by rejected_at desc, run_id desc) = 1
         )
 
-        select latest.source, latest.url, latest.canonical_url, latest.article_id, http_cache.warc_file,
-            http_cache.warc_offset, latest.fetched_at, http_cache.last_status, null
+        select latest.source, latest.url, latest.canonical_url, latest.article_id,
+            -- file, offset and status go together: one record, never the file of one and the offset of another
+            if(http_cache.warc_file is null, latest.warc_file, http_cache.warc_file),
+            if(http_cache.warc_file is null, latest.warc_offset, http_cache.warc_offset),
+            latest.fetched_at,
+            if(http_cache.warc_file is null, latest.http_status, http_cache.last_status),
+            null
         from latest
-        inner join http_cache on latest.canonical_url = http_cache.canonical_url
+        left join http_cache on latest.canonical_url = http_cache.canonical_url
         where
-            http_cache.warc_file is not null
+            coalesce(http_cache.warc_file, latest.warc_file) is not null
             and not exists (
                 select 1 from articles
                 where articles.article_id = latest.article_id or articles.canonical_url = latest.canonical_url
