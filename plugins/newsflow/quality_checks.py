@@ -388,12 +388,6 @@ def latest_runs_by_source(con) -> dict[str, str]:
     return {source: run_id for source, (_at, run_id) in sorted(newest.items())}
 
 
-# Rows of a run that stand for a request made: a URL not due for a revisit (`unchanged: not_due`) was listed, not
-# fetched, and a skipped one was never asked for. Counted into a rate, a feed of 50 known items would hide two new
-# pages of 2 that failed behind 48 unasked ones.
-_ASKED = "outcome <> 'skipped' and not (outcome = 'unchanged' and coalesce(reason, '') = 'not_due')"
-
-
 def check_run_rates(con, *, limits: Thresholds | None = None, retired: dict | None = None) -> list[dict]:
     """Rejection rate (rejected / article pages fetched and extracted), fetch-failure rate (failed / URLs asked
     for, listings included) and the share of those a bot wall or consent gate refused (`blocked:*`), per source,
@@ -401,20 +395,23 @@ def check_run_rates(con, *, limits: Thresholds | None = None, retired: dict | No
     warehouse's latest run: with schedules of their own, a source's rates would drop out of every quality run but
     the one after its load (and its alerts would say "no longer checked" in between). `retired` sources are left
     out."""
+    from newsflow.stages.job import REQUESTED
+
     t = limits or Thresholds()
     retired = retired or {}
     latest = {source: run_id for source, run_id in latest_runs_by_source(con).items() if source not in retired}
     if not latest:
         return []
     rates = (
-        # check, the rows counted, out of which rows. An unchanged page passes only as a stored article: a page
+        # check, the rows counted, out of which rows: requests only, or a feed of 50 known items would hide two new
+        # pages of 2 that failed behind 48 unasked ones. An unchanged page passes only as a stored article: a page
         # rejected before answers 304 (or the same bytes) while still rejected, and counted as judged it made a
         # source that rejects every page "recover" at its next run
         ("rejection_rate", "url_kind = 'article' and outcome = 'rejected'",
          f"url_kind = 'article' and (outcome in ('loaded', 'rejected') or outcome = 'unchanged' and stored) "
-         f"and {_ASKED}", t.rejection_rate),
-        ("fetch_failure_rate", "outcome = 'failed'", _ASKED, t.fetch_failure_rate),
-        ("blocked_rate", "outcome = 'failed' and starts_with(reason, 'blocked:')", _ASKED, t.blocked_rate),
+         f"and {REQUESTED}", t.rejection_rate),
+        ("fetch_failure_rate", "outcome = 'failed'", REQUESTED, t.fetch_failure_rate),
+        ("blocked_rate", "outcome = 'failed' and starts_with(reason, 'blocked:')", REQUESTED, t.blocked_rate),
     )
     counted = ", ".join(f"count(*) filter (where {num}), count(*) filter (where {den})" for _c, num, den, _l in rates)
 

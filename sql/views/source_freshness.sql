@@ -31,7 +31,8 @@ fetched as (
     select
         source,
         max(fetched_at) filter (where outcome in ('loaded', 'unchanged', 'rejected')) as last_fetched,
-        -- a request made: a skipped URL, or a known one not due for a revisit, was not asked for
+        -- a request made: a skipped URL, or a known one not due for a revisit, was not asked for (stages/job.py's
+        -- REQUESTED, which the quality checks and the revisit wait use, says the same)
         max(coalesce(fetched_at, logged_at)) filter (
             where outcome != 'skipped' and not (outcome = 'unchanged' and coalesce(reason, '') = 'not_due')
         ) as last_attempted

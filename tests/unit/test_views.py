@@ -412,3 +412,23 @@ def test_source_freshness_says_when_a_source_was_last_answered_asked_and_listed(
     # is listed last when a run last read it (a reprocess reads the archive, not the source)
     assert got["down"] == (now - timedelta(days=10), now - timedelta(hours=1), now - timedelta(hours=1))
     assert got["renamed"] == (now - timedelta(days=200), now - timedelta(days=200), now - timedelta(days=200))
+
+
+def test_source_freshness_counts_as_asked_what_the_quality_checks_and_the_revisit_wait_count(con):
+    """`last_attempted` writes in SQL what stages/job.py's REQUESTED says for the rates and the 404/410 wait: one
+    row per outcome and reason, each its own source, and the two agree on every one."""
+    from newsflow.stages.job import OUTCOMES, REQUESTED
+
+    now = con.execute("select now()").fetchone()[0]
+    reasons = (None, "", "not_due", "not_modified", "same_content", "new", "over_limit", "http_404", "body_too_short")
+    cases = {f"s{i}": (outcome, reason) for i, (outcome, reason)
+             in enumerate((o, r) for o in OUTCOMES for r in reasons)}
+    for name, (outcome, reason) in cases.items():
+        con.execute("insert into sources (name, kind, locator, updated_at) values (?, 'urls', 'u.txt', ?)", [name, NOW])
+        con.execute("insert into fetch_log (run_id, source, url_kind, seq, url, outcome, reason, logged_at) "
+                    "values ('r1', ?, 'article', 0, 'https://x.example/a', ?, ?, ?)", [name, outcome, reason, now])
+    asked = {r[0] for r in rows(con, f"select source from fetch_log where {REQUESTED}")}
+    attempted = {r[0] for r in rows(con, "select source from source_freshness where last_attempted is not null")}
+    assert asked == attempted
+    assert {cases[s] for s in asked} >= {("failed", "http_404"), ("unchanged", "not_modified")}
+    assert not {cases[s] for s in asked} & {("unchanged", "not_due"), ("skipped", "over_limit")}

@@ -12,6 +12,10 @@ from pathlib import Path
 from newsflow.config import RevisitPolicy, Settings, Source
 
 OUTCOMES = ("loaded", "unchanged", "rejected", "failed", "skipped")
+# The fetch_log rows that stand for a request made, as SQL: a skipped URL was never asked for, and a known article
+# not due for a revisit (`unchanged: not_due`) was listed, not fetched. The quality checks' rates and the wait after
+# a 404 or 410 count requests only; sql/views/source_freshness.sql's `last_attempted` says it again in SQL.
+REQUESTED = "outcome <> 'skipped' and not (outcome = 'unchanged' and coalesce(reason, '') = 'not_due')"
 
 
 class AccountingError(RuntimeError):

@@ -8,7 +8,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from newsflow.config import RevisitPolicy
-from newsflow.stages.job import Job
+from newsflow.stages.job import REQUESTED, Job
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +112,10 @@ def gone_lately(job: Job, urls: list[str], con, now: datetime) -> set[str]:
     # logged_at >= since is implied by the fetch time's test (a row is logged after its fetch); said apart, it lets
     # DuckLake skip every file logged before `since` by its min/max, so a year of runs costs what the last hours do
     rows = con.execute(
-        """
+        f"""
         select canonical_url, reason from fetch_log
         where source = ? and url_kind = 'article' and run_id <> ? and logged_at >= ?::timestamptz
-            and coalesce(fetched_at, logged_at) >= ?::timestamptz and outcome <> 'skipped'
-            and not (outcome = 'unchanged' and coalesce(reason, '') = 'not_due')
+            and coalesce(fetched_at, logged_at) >= ?::timestamptz and {REQUESTED}
             and canonical_url in (select unnest(?::varchar[]))
         qualify row_number() over (partition by canonical_url order by coalesce(fetched_at, logged_at) desc) = 1
         """,
