@@ -553,10 +553,11 @@ def parse_url_list(text: str) -> list[Entry]:
     return entries
 
 
-def parse_remote_url_list(text: str) -> list[Entry]:
-    """A URL list fetched over HTTP. Its lines are resolved against the list's address, so a web page, an XML or
-    JSON document or binary data served where the list was expected would turn into requests for
-    `<!DOCTYPE html>`, `<url>` or `"items": [` on the publisher's host: such a document fails the listing instead
+def parse_url_list_file(text: str) -> list[Entry]:
+    """A `urls_file`, fetched over HTTP or read from disk. A web page, an XML or JSON document or binary data where
+    the list was expected would turn into a row a line: requests for `<!DOCTYPE html>`, `<url>` or `"items": [` on
+    the publisher's host (a remote list's lines are resolved against its address), or, from disk, hundreds of
+    `skipped: bad_scheme` rows and a run that says nothing was wrong. Such a document fails the listing instead
     (`html_page`; `not_a_url_list:sitemap` or `:feed` for one that should be given as a source of that kind,
     `not_a_url_list:xml` or `:json` for other such documents; `not_a_url_list` for binary data)."""
     head = text.lstrip("\ufeff \t\r\n")[:4096]

@@ -5,12 +5,13 @@ nothing crashes the discover stage (its task was retried for minutes) and no jun
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
 
 from newsflow.cli import main
-from newsflow.discover import DiscoveryError, parse_remote_url_list
+from newsflow.discover import DiscoveryError, parse_url_list_file
 from newsflow.encoding import decode_text
 from newsflow.stages.account import check_accounting
 from newsflow.stages.discover import discover_source
@@ -186,6 +187,53 @@ def test_check_says_a_sitemap_given_as_a_url_list_is_a_sitemap(tmp_path, data_en
                      "URL a line: give it as kind: sitemap)"]
 
 
+def test_a_document_on_disk_given_as_a_url_list_fails_its_listing(tmp_path, data_env, capsys):
+    """A local `urls_file` skipped the document checks a remote one gets: a sitemap, a saved web page, a JSON export
+    or a compressed list became a `skipped: bad_scheme` row a line and a run with nothing wrong in it."""
+    (tmp_path / "lists").mkdir()
+    files = {
+        "sitemap": (b"<?xml version='1.0'?>\n<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>\n"
+                    b"<url><loc>https://vesti.example/2018/05/21/metro.html</loc></url>\n</urlset>\n"),
+        "page": "<!doctype html>\n<html lang='ar'><body><a href='/news/1.html'>خبر</a></body></html>\n".encode(),
+        "export": b'{"urls": ["https://vesti.example/2018/05/21/metro.html"]}\n',
+        "packed": gzip.compress(b"https://vesti.example/2018/05/21/metro.html\n" * 40),
+        "picks": "# 精选\nhttps://vesti.example/2018/05/21/metro.html\n".encode(),
+    }
+    for name, data in files.items():
+        (tmp_path / "lists" / f"{name}.txt").write_bytes(data)
+    sources = "".join(f"  - {{name: {name}, kind: urls, urls_file: lists/{name}.txt}}\n" for name in files)
+    code, lines = check(tmp_path, capsys, [], sources)
+    assert code == 1
+    assert lines[:8] == [
+        "sitemap (urls): PROBLEM: 0 article URL(s) to fetch",
+        f"  url_list {tmp_path}/lists/sitemap.txt: failed not_a_url_list:sitemap (a sitemap, not one URL a line: "
+        "give it as kind: sitemap)",
+        "page (urls): PROBLEM: 0 article URL(s) to fetch",
+        f"  url_list {tmp_path}/lists/page.txt: failed html_page (a web page, not a listing: give the site's feed or "
+        "sitemap URL)",
+        "export (urls): PROBLEM: 0 article URL(s) to fetch",
+        f"  url_list {tmp_path}/lists/export.txt: failed not_a_url_list:json",
+        "packed (urls): PROBLEM: 0 article URL(s) to fetch",
+        f"  url_list {tmp_path}/lists/packed.txt: failed not_a_url_list",
+    ]
+    assert lines[8:] == ["picks (urls): ok: 1 article URL(s) to fetch",
+                         "  e.g. https://vesti.example/2018/05/21/metro.html"]
+
+    # a whole run, a healthy feed on loopback beside them (the picks' host is no host of this machine)
+    with FaultServer() as server:
+        healthy_feed(server)
+        run(tmp_path, [server], "disk", "".join(line for line in sources.splitlines(keepends=True)
+                                                if "picks" not in line) + f"  - {{name: ok, kind: feed, url: '{server.url('/okfeed')}'}}\n")
+    rows, status = logged(data_env, "disk", "")
+    assert [(s, k, o, r) for s, k, _u, o, r, _h in rows if s != "ok"] == [
+        ("export", "url_list", "failed", "not_a_url_list:json"),
+        ("packed", "url_list", "failed", "not_a_url_list"),
+        ("page", "url_list", "failed", "html_page"),
+        ("sitemap", "url_list", "failed", "not_a_url_list:sitemap"),
+    ]
+    assert status == "partial"
+
+
 @pytest.mark.parametrize("data", [
     "\ufeff# picks\r\n\r\nhttp://a.example/1\r\n  http://a.example/2  \r\n".encode(),
     "# picks\r\nhttp://a.example/1\r\nhttp://a.example/2\r\n".encode("utf-16"),
@@ -196,7 +244,7 @@ def test_check_says_a_sitemap_given_as_a_url_list_is_a_sitemap(tmp_path, data_en
     b"/relative/1\n?page=2\n",
 ])
 def test_a_url_list_is_still_read_whatever_its_comments_breaks_and_marks(data):
-    assert len(parse_remote_url_list(decode_text(data))) == 2  # decoded as the discover stage decodes it
+    assert len(parse_url_list_file(decode_text(data))) == 2  # decoded as the discover stage decodes it
 
 
 @pytest.mark.parametrize(("text", "reason"), [
@@ -208,7 +256,7 @@ def test_a_url_list_is_still_read_whatever_its_comments_breaks_and_marks(data):
 ])
 def test_markup_and_json_are_no_url_lists(text, reason):
     with pytest.raises(DiscoveryError) as info:
-        parse_remote_url_list(text)
+        parse_url_list_file(text)
     assert info.value.reason == reason
 
 

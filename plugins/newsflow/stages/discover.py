@@ -89,7 +89,7 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                     cache.update(http_cache([safe_canonical(child) for child in children], job.warehouse))
                     queue.extend((child, depth + 1) for child in children)
                 else:
-                    found = discover.parse_remote_url_list(decode_text(body))
+                    found = discover.parse_url_list_file(decode_text(body))
             except discover.DiscoveryError as exc:
                 listing = _announced_listing(source.kind, body, result, exc) if depth == 0 else None
                 if listing and _leads_back(listing[1], url, result.final_url, seen):
@@ -237,10 +237,13 @@ def _listed_entries(job: Job, doc_rows: list[dict]) -> list:
         if not path.is_absolute():
             path = base_dir / path
         try:
-            return discover.parse_url_list(decode_text(path.read_bytes()))
+            return discover.parse_url_list_file(decode_text(path.read_bytes()))
         except OSError as exc:
             doc_rows.append(staging.ledger_row(0, "url_list", str(path), outcome="failed",
                                                reason=f"unreadable:{exc.strerror}"))
+            return []
+        except discover.DiscoveryError as exc:
+            doc_rows.append(staging.ledger_row(0, "url_list", str(path), outcome="failed", reason=exc.reason))
             return []
     archive_file = staging.archive_path(job.run_id, source.name)
     with WarcArchive(archive_file.with_name(archive_file.name.replace(".warc.gz", ".listing.warc.gz"))) as archive:
