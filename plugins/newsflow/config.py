@@ -584,11 +584,35 @@ def _describe(error: dict, raw: dict) -> str:
     if field:
         where.append(f"field '{field}'")
     msg = error["msg"]
-    if error["type"] == "union_tag_invalid":
+    if error["type"] == "extra_forbidden" and loc:
+        msg = _unknown_key(str(loc[-1]), loc[:-1])
+    elif error["type"] == "union_tag_invalid":
         msg = "kind must be one of feed, sitemap, urls, warc"
     elif error["type"] == "union_tag_not_found":
         msg = "missing 'kind' (one of feed, sitemap, urls, warc)"
     return f"{', '.join(where) or 'top level'}: {msg}"
+
+
+def _unknown_key(key: str, path: list) -> str:
+    """What to say of a key the mapping at `path` does not take: the nearest it does (a typo such as `timezon` or
+    `min_body_char`), else where the key belongs when another part of the file takes it (`min_body_chars` on a
+    source is a setting), else every key it takes. Pydantic's own "Extra inputs are not permitted" said none."""
+    from difflib import get_close_matches
+
+    models = {"settings": Settings, "revisit": RevisitPolicy, "feed": FeedSource, "sitemap": SitemapSource,
+              "urls": UrlsSource, "warc": WarcSource}
+    model: type[BaseModel] = SourcesFile
+    for part in path:  # the path names each mapping met (a source by its kind), list indexes aside
+        model = models.get(part, model) if isinstance(part, str) else model
+    keys = sorted(model.model_fields)
+    if near := get_close_matches(key, keys, n=1, cutoff=0.75):
+        return f"unknown key {key!r}: did you mean {near[0]!r}?"
+    places = (("settings", Settings), ("a source", _SourceBase), ("a feed or sitemap source", _ListingSource),
+              ("a urls source", UrlsSource), ("a warc source", WarcSource), ("revisit", RevisitPolicy))
+    elsewhere = [name for name, other in places if not issubclass(model, other) and key in other.model_fields]
+    if elsewhere:
+        return f"unknown key {key!r} here: it belongs in {elsewhere[0]}"
+    return f"unknown key {key!r} (the keys here: {', '.join(keys)})"
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"

@@ -69,7 +69,7 @@ def test_the_policy_survives_the_trip_through_xcom(tmp_path):
         ("sometimes", ["sources[0] (name 'bad')", "field 'revisit'", "'always', 'never'"]),
         ("{every: 2}", ["sources[0] (name 'bad')", "field 'revisit.every'", "not a duration"]),
         ("{while_younger_than: 1 day}", ["field 'revisit.while_younger_than'", "'1 day' is not a duration"]),
-        ("{evry: 2h}", ["field 'revisit.evry'", "Extra inputs"]),
+        ("{evry: 2h}", ["field 'revisit.evry'", "unknown key 'evry': did you mean 'every'?"]),
     ],
 )
 def test_bad_policies_name_the_entry_and_field(revisit, expected):
