@@ -1,5 +1,6 @@
-"""Alerts for the people who watch the data: the quality checks that started (or stopped) failing, and the runs
-that failed, posted as JSON to the webhook NEWSFLOW_ALERT_WEBHOOK names.
+"""Alerts for the people who watch the data: the quality checks that started (or stopped) failing, the runs that
+failed, and what stops the service's runs (a component that stopped, a DAG file Airflow cannot import), posted as
+JSON to the webhook NEWSFLOW_ALERT_WEBHOOK names.
 
 A check's status is data (quality_checks, the dashboard); an alert says when it changes against what the alerts
 last said (alerts_sent), so a source that stays silent for a week is announced once, an alert the webhook did not
@@ -340,6 +341,30 @@ def component_message(name: str, state: dict) -> dict:
             + ("; no scheduled run starts until `newsflow down`, then `newsflow up`" if name == "scheduler" else
                "; `newsflow down`, then `newsflow up`") + f"\n{state['url']}")
     return {"text": text, "newsflow": {"kind": "component_stopped", "component": name, "pid": state["pids"][name]}}
+
+
+def import_error_message(filename: str, message: list[str], state: dict) -> dict:
+    """A DAG file of the dags folder Airflow cannot import (the housekeeper): Airflow drops every DAG it made, so
+    whatever those DAGs did stops without a failed run to post. `message` is the exception's lines."""
+    from newsflow.service import SCHEDULED_FILE
+
+    scheduled = filename.rpartition("/")[2] == SCHEDULED_FILE
+    stops = ("no scheduled run starts until the sources file is mended" if scheduled else
+             "the DAGs it makes are gone and none of their runs starts until it is mended")
+    lines = [f"newsflow: the DAG file {filename} does not import; {stops}"]
+    lines += [f"  {line}" for line in message[:TEXT_LINES]]
+    if len(message) > TEXT_LINES:
+        lines.append(f"  … and {len(message) - TEXT_LINES} more lines")
+    if state.get("url"):
+        lines.append(state["url"])
+    return {"text": "\n".join(lines), "newsflow": {"kind": "dag_import_error", "file": filename,
+                                                  "error": "\n".join(message), "stops": stops}}
+
+
+def import_error_cleared_message(filename: str, state: dict) -> dict:
+    """The DAG file import_error_message told of imports again (Airflow reports no error for it any more)."""
+    text = f"newsflow: the DAG file {filename} imports again" + (f"\n{state['url']}" if state.get("url") else "")
+    return {"text": text, "newsflow": {"kind": "dag_import_error_cleared", "file": filename}}
 
 
 def announce_failed_run(context) -> None:

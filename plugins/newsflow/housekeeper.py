@@ -2,7 +2,8 @@
 history older than NEWSFLOW_METADATA_RETENTION_DAYS (default 30). Airflow 3 lets no task reach that database, so
 `newsflow up` runs this beside the scheduler instead of a news_maintenance task (`newsflow clean-metadata` by hand).
 It also watches the service's other components (one that died is said in its log and posted to the alert webhook)
-and fails the runs of schedules taken out of the sources file while it runs.
+and the DAG files Airflow cannot import (said and posted, and again once they import), and fails the runs of
+schedules taken out of the sources file while it runs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from newsflow.airflow_runner import airflow_command, airflow_env
 from newsflow.env_settings import days_setting
+from newsflow.terminal import printable  # `newsflow status` shows the log's latest line on a terminal
 
 # what grows with every run (Airflow's cascade takes a run's task instances with it); the latest run of each DAG
 # always stays (Airflow keeps it to schedule the next). DAGs, their versions and connections are not history.
@@ -91,19 +93,22 @@ def stopped_for_good(state: dict | None, seen_stopped: set[str], told: set[str])
 
 
 def watch_forever(every: float = WATCH_S, echo=print, looks: int | None = None) -> None:
-    """Look at the service's components, and for runs of retired schedules, every `every` seconds (`looks` times,
-    or until stopped)."""
+    """Look at the service's components, for runs of retired schedules and for DAG files that do not import, every
+    `every` seconds (`looks` times, or until stopped)."""
     from newsflow.alerts import AlertError, alert_settings, component_message, post
     from newsflow.service import read_state, stopped_components
 
     seen_stopped: set[str] = set()
     told: set[str] = set()
     retired = RetiredScheduleRuns(echo)
+    imports = ImportErrorWatch(echo)
     while looks is None or looks > 0:
         looks = None if looks is None else looks - 1
         state = read_state()
         if state and "api-server" not in stopped_components(state):
             retired.look(state)
+            # both looks meet the same api-server: one that does not answer is said once, not twice a minute
+            imports.look(state, known_trouble=retired.trouble)
         for name in stopped_for_good(state, seen_stopped, told):
             echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: the {name} (pid {state['pids'][name]})"
                  " has stopped; nothing restarts it: `newsflow down`, then `newsflow up`")
@@ -155,6 +160,81 @@ class RetiredScheduleRuns:
 
     def _say(self, line: str) -> None:
         self.echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: {line.removeprefix('newsflow: ')}")
+        sys.stdout.flush()
+
+
+DAGS_BUNDLE = "dags-folder"  # Airflow 3's bundle of [core] dags_folder, the project's dags/
+
+
+class ImportErrorWatch:
+    """A DAG file of the dags folder that Airflow cannot import (dags/news_scheduled.py after the sources file was
+    edited into a broken one) takes every DAG it made away: their runs stop without a failed run to post, and only
+    `newsflow status` showed it. Said in the log and posted once per mistake (a different mistake in the same file
+    is told again), and once more when the file imports again."""
+
+    def __init__(self, echo=print, alerts=None):
+        self.echo = echo
+        self.alerts = alerts  # AlertSettings; None: this process's environment's (the service's, in the housekeeper)
+        self.told: dict[str, tuple[str, ...]] = {}  # file -> the exception's lines told
+        self.trouble: str | None = None  # said once until it changes: the api-server may be down for a while
+
+    def changes(self, errors: list[dict]) -> tuple[list[tuple[str, list[str]]], list[str]]:
+        """(file and exception lines to tell, files told that import again) from Airflow's import errors at this
+        look; what is told is remembered, what imports again forgotten. No I/O. The message, not the whole trace
+        or its timestamp, tells one mistake from another: Airflow rewrites the error at every parse."""
+        from newsflow.service import exception_message
+
+        now = {str(error.get("filename")): tuple(exception_message(str(error.get("stack_trace") or "")))
+               for error in errors if error.get("bundle_name") in (DAGS_BUNDLE, None) and error.get("filename")}
+        new = [(name, list(message)) for name, message in sorted(now.items()) if self.told.get(name) != message]
+        cleared = sorted(set(self.told) - set(now))
+        self.told = now
+        return new, cleared
+
+    def look(self, state: dict, client=None,
+             known_trouble: str | None = None) -> tuple[list[tuple[str, list[str]]], list[str]]:
+        """Ask the service's REST API (or `client`) for its import errors, say and post what changed; returns
+        changes(). A trouble already said (`known_trouble`) is not said again."""
+        from newsflow.alerts import (
+            AlertError,
+            alert_settings,
+            import_error_cleared_message,
+            import_error_message,
+            post,
+        )
+        from newsflow.service import IMPORT_ERROR_LINES, Client
+
+        try:
+            errors = (client or Client.for_service(state)).get("/importErrors?limit=100")["import_errors"]
+        except Exception as exc:  # noqa: BLE001 - whatever the api-server did, the next look may work; the loop lives
+            trouble = f"{type(exc).__name__}: {exc}"
+            if trouble not in (self.trouble, known_trouble):
+                self._say(f"could not look for DAG files that do not import ({trouble})")
+            self.trouble = trouble
+            return [], []
+        self.trouble = None
+        new, cleared = self.changes(errors)
+        posts = []
+        for name, message in new:
+            posts.append(import_error_message(name, message, state))
+            self._say(f"the DAG file {name} does not import ({message[0] if message else 'no message'}); "
+                      f"{posts[-1]['newsflow']['stops']}")
+            for line in message[1:IMPORT_ERROR_LINES]:
+                self.echo(f"    {printable(line)}")
+        for name in cleared:
+            posts.append(import_error_cleared_message(name, state))
+            self._say(f"the DAG file {name} imports again")
+        for payload in posts:
+            try:
+                settings = self.alerts or alert_settings()
+                if settings.webhook:
+                    post(settings.webhook, payload)
+            except (AlertError, ValueError) as exc:
+                self._say(f"could not post it ({exc})")
+        return new, cleared
+
+    def _say(self, line: str) -> None:
+        self.echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: {printable(line)}")
         sys.stdout.flush()
 
 

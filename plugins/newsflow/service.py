@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -57,11 +58,36 @@ def state_file() -> Path:
     return _data_dir() / "service" / "service.json"
 
 
-def read_state() -> dict | None:
+def read_state(path: Path | None = None) -> dict | None:
     try:
-        return json.loads(state_file().read_text())
+        return json.loads((path or state_file()).read_text())
     except (OSError, ValueError):
         return None
+
+
+def _home_claim() -> Path:
+    """Which service runs on this Airflow home: the path of its state file. The state file is the data dir's, and a
+    second `up` with another data dir and the same home started a second scheduler, dag-processor and api-server
+    on the one metadata DB, which ran each other's tasks and failed each other's runs at `down`."""
+    return airflow_home() / "newsflow-service.json"
+
+
+def _service_on_home() -> dict | None:
+    """The state of the service running on this Airflow home, if one does."""
+    try:
+        claimed = Path(json.loads(_home_claim().read_text())["state_file"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    state = read_state(claimed)
+    return state if is_running(state) else None
+
+
+def _release_home() -> None:
+    try:
+        if json.loads(_home_claim().read_text()).get("state_file") == str(state_file()):
+            _home_claim().unlink(missing_ok=True)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -173,9 +199,35 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def _started_at(pid: int) -> float | None:
+    import psutil
+
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def _ours(state: dict, pid: int) -> bool:
+    """Alive, and the very process `up` started: the pids of a state file that a reboot or a kill of the whole
+    service left behind may name other programs since (pids are reused), which `status` took for the service and
+    `down` killed. A state file written before start times were recorded is trusted by pid alone."""
+    if not _alive(pid):
+        return False
+    recorded = (state.get("started") or {}).get(str(pid))
+    started = _started_at(pid) if recorded is not None else None
+    return recorded is None or (started is not None and abs(started - recorded) < 0.5)
+
+
+def _own_group(state: dict) -> int | None:
+    """The service's process group, None when another program now has the pid it is named by."""
+    pgid = state.get("pgid")
+    return pgid if pgid and (not _alive(pgid) or _ours(state, pgid)) else None
+
+
 def is_running(state: dict | None = None) -> bool:
     state = state if state is not None else read_state()
-    return bool(state) and any(_alive(pid) for pid in state["pids"].values())
+    return bool(state) and any(_ours(state, pid) for pid in state["pids"].values())
 
 
 def _get(url: str, token: str | None = None, timeout: float = 5.0):
@@ -201,6 +253,12 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
     if is_running(state):
         raise ServiceError(f"newsflow is already up at {state['url']} (pids {sorted(state['pids'].values())}); "
                            "`newsflow down` stops it")
+    other = _service_on_home()
+    if other:
+        raise ServiceError(f"another newsflow service runs on the Airflow home {airflow_home()} (data dir "
+                           f"{other.get('data_dir')}, {other.get('url')}): two would share its metadata DB and run "
+                           f"each other's tasks. Stop it (NEWSFLOW_DATA_DIR={other.get('data_dir')} newsflow down) "
+                           "or give this one an AIRFLOW_HOME of its own")
     port = int(port or os.environ.get("NEWSFLOW_PORT") or DEFAULT_PORT)
     if not port_free(port):
         raise ServiceError(f"port {port} on 127.0.0.1 is taken: choose another with --port or NEWSFLOW_PORT")
@@ -219,6 +277,7 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
     ensure_airflow()
     pids: dict[str, int] = {}
     writers: dict[str, int] = {}
+    started: dict[str, float | None] = {}
     pgid = None
     live_url = None
 
@@ -232,12 +291,14 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
                                   stderr=subprocess.DEVNULL, cwd=project_root(), process_group=pgid or 0)
         pgid = pgid or writer.pid
         writers[name] = writer.pid
+        started[str(writer.pid)] = _started_at(writer.pid)
         try:
             proc = subprocess.Popen(cmd, env=env, stdout=writer.stdin, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, cwd=project_root(), process_group=pgid)
         finally:
             writer.stdin.close()  # the component holds the pipe now: the writer stops when the component does
         pids[name] = proc.pid
+        started[str(proc.pid)] = _started_at(proc.pid)
 
     try:
         if demo:
@@ -261,8 +322,10 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
                  "log_ports": list(log_ports), "sources_file": str(sources), "demo": demo,
                  "live_url": live_url, "warehouse": warehouse, "data_dir": str(data_dir),
                  "airflow_home": str(airflow_home()), "logs": str(logs), "started_at": time.time(),
-                 "schedules": groups, "alerts": alerts}
+                 "schedules": groups, "alerts": alerts, "started": started}
         folder.mkdir(parents=True, exist_ok=True)
+        _home_claim().parent.mkdir(parents=True, exist_ok=True)
+        _home_claim().write_text(json.dumps({"state_file": str(state_file())}))
         deadline = time.monotonic() + timeout
         for name in COMPONENTS:
             extra = ["--host", "127.0.0.1", "--port", str(port)] if name == "api-server" else []
@@ -282,6 +345,7 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
         if pids or writers:
             _stop(pgid, [*pids.values(), *writers.values()])
         state_file().unlink(missing_ok=True)
+        _release_home()
         raise
     state["password"] = password()
     echo(f"newsflow is up: {url}  (login: {USER} / {state['password'] or 'see the api-server log'}; "
@@ -475,17 +539,32 @@ def down(echo=print) -> bool:
     if not state:
         echo("newsflow is not up")
         return False
+    if not is_running(state):
+        # what is left of its process group, if anything; never a program that has one of its pids since
+        _stop(_own_group(state), [])
+        state_file().unlink(missing_ok=True)
+        _release_home()
+        echo("newsflow is not up (stale state file removed)")
+        return False
+    scheduler = state["pids"].get("scheduler")
+    if scheduler and _ours(state, scheduler):
+        # first: signalled, the scheduler leaves its loop and only waits for the tasks it runs (LocalExecutor.end),
+        # so no run starts once those in progress are failed below; before, the next run of a schedule started
+        # the moment its run in progress was failed (one active run per DAG), and was cut short and posted too
+        os.kill(scheduler, signal.SIGTERM)
     client, stopped = _stop_runs_in_progress(state, echo)
-    if client and "scheduler" in state["pids"]:
-        # the scheduler before the rest, so that the runs this stop cuts short are checked once nothing else
-        # writes their state, while the api-server still answers
-        _stop(None, [state["pids"]["scheduler"]])
+    if client and scheduler:
+        # the scheduler stopped before the rest, so that the runs this stop cuts short are checked once nothing
+        # else writes their state, while the api-server still answers
+        _stop(None, [scheduler] if _ours(state, scheduler) else [])
         _settle_stopped_runs(state, client, stopped, echo)
-    left = _stop(state.get("pgid"), [*state["pids"].values(), *state.get("log_writers", {}).values()])
+    mine = [pid for pid in [*state["pids"].values(), *state.get("log_writers", {}).values()] if _ours(state, pid)]
+    left = _stop(_own_group(state), mine)
     if left:
         raise ServiceError(f"processes {sorted(left)} did not stop")
     taken = [port for port in (state["port"],) if not port_free(port)]
     state_file().unlink(missing_ok=True)
+    _release_home()
     echo(f"newsflow is down (stopped {', '.join(state['pids'])})" + (f"; port {taken} still taken" if taken else ""))
     return True
 
@@ -497,7 +576,7 @@ def _stop_runs_in_progress(state: dict, echo) -> tuple[Client | None, list[tuple
     from newsflow.dead_runs import stop_runs_in_progress
 
     api_server = state["pids"].get("api-server")
-    if not api_server or not _alive(api_server):
+    if not api_server or not _ours(state, api_server):
         return None, []
     try:
         client = Client.for_service(state)
@@ -512,7 +591,7 @@ def _stop_runs_in_progress(state: dict, echo) -> tuple[Client | None, list[tuple
         echo(f"newsflow: {dag_id} run {run_id} is queued: it starts when the service is up again")
     if stopped:
         try:
-            _wait_for_tasks_to_end(client, stopped, list(state["pids"].values()))
+            _wait_for_tasks_to_end(client, stopped, [pid for pid in state["pids"].values() if _ours(state, pid)])
         except (OSError, ValueError, ServiceError):
             pass  # the stop below ends them anyway, by force if it must
     return client, stopped
@@ -646,6 +725,11 @@ class Client:
         started = time.monotonic()
         while time.monotonic() - started < timeout:
             run = self.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")
+            # the run's own state too: a run waits queued behind another of its DAG (one at a time), and its first
+            # task's line came a minute later, after silence
+            if seen.get("") != run["state"] and run["state"] not in ("success", "failed"):
+                echo(f"  {time.monotonic() - started:6.1f}s  run: {run['state']}")
+                seen[""] = run["state"]
             tasks = self.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances?limit=1000")
             for ti in sorted(tasks["task_instances"], key=lambda t: (t.get("start_date") or "~", t["task_id"])):
                 index = ti.get("map_index", -1)
@@ -689,12 +773,14 @@ def report_dead_runs(client: Client, echo=print) -> list[tuple[str, str]]:
 
 def status(echo=print) -> int:
     """What runs (pids, URL), the schedules and their next runs, DAG files Airflow cannot import, the last runs
-    per DAG and what is kept on disk; 0 when up, 1 when up with a component stopped, 3 when not up."""
+    per DAG and what is kept on disk; 0 when up and well, 1 when up with a component stopped, a REST API that does
+    not answer or a DAG file Airflow cannot import, 3 when not up."""
     state = read_state()
     if not state or not is_running(state):
         echo("newsflow is not up" + (" (stale state file removed)" if state else ""))
         if state:
             state_file().unlink(missing_ok=True)
+            _release_home()
         _echo_footprint(echo)
         return 3
     echo(f"newsflow is up at {state['url']}  (login {USER} / {password(state.get('airflow_home'))})")
@@ -706,7 +792,7 @@ def status(echo=print) -> int:
              f"`newsflow down`, then `newsflow up`")
     for name, pid in state["pids"].items():
         said = last_said(Path(state["logs"]) / "housekeeper.log") if name == "housekeeper" else None
-        line = f"  {name:<14} pid {pid:<8} {'running' if _alive(pid) else 'STOPPED'}"
+        line = f"  {name:<14} pid {pid:<8} {'running' if _ours(state, pid) else 'STOPPED'}"
         echo(line + (f"  last: {said}" if said else ""))
     echo(f"  sources: {state['sources_file']}")
     if state.get("live_url"):
@@ -720,13 +806,14 @@ def status(echo=print) -> int:
         scheduled = client.scheduled_dags()
         errors = client.get("/importErrors?limit=100")["import_errors"]
     except (OSError, ValueError, ServiceError) as exc:
-        echo(f"  (the REST API does not answer: {exc})")
-        return 1 if stopped else 0
+        echo(f"  NOT ANSWERING: the REST API ({exc})")
+        return 1
     _echo_schedules(state, scheduled, errors, echo)
     _echo_last_runs(runs, scheduled, errors, echo)
     _echo_quality(state["warehouse"], echo)
     _echo_footprint(echo)
-    return 1 if stopped else 0
+    # a DAG file that does not import runs nothing (a broken sources file takes every schedule away)
+    return 1 if stopped or errors else 0
 
 
 def _echo_last_runs(runs: dict[str, list[dict]], scheduled: list[dict], errors: list[dict], echo) -> None:
@@ -751,14 +838,17 @@ def _echo_last_runs(runs: dict[str, list[dict]], scheduled: list[dict], errors: 
 
 def stopped_components(state: dict) -> list[str]:
     """The service's components that are no longer running (the service is up while any one is)."""
-    return [name for name, pid in state["pids"].items() if not _alive(pid)]
+    return [name for name, pid in state["pids"].items() if not _ours(state, pid)]
 
 
 def _echo_quality(warehouse: str, echo, shown: int = 5) -> None:
     """What the latest quality run says of the warehouse and which alerts stand: a news_quality run is `success`
     whatever its checks found, so without a webhook nothing an operator reads said that checks fail."""
-    from newsflow.warehouse import connect
+    from newsflow.warehouse import connect, exists
 
+    if not exists(warehouse):
+        echo("quality: no quality run yet (no load has made the warehouse)")
+        return
     try:
         con = connect(warehouse, read_only=True)
         try:
@@ -774,7 +864,8 @@ def _echo_quality(warehouse: str, echo, shown: int = 5) -> None:
         finally:
             con.close()
     except Exception as exc:  # noqa: BLE001 - a status line, never a failed status: no lake yet, one being upgraded
-        echo(f"quality: not read ({' '.join(str(exc).split())[:160]})")
+        # whole words: a first load making the lake meanwhile gave DuckLake's error, which was cut mid-word
+        echo(f"quality: not read ({textwrap.shorten(str(exc), 160, placeholder=' …')})")
         return
     if latest is None:
         echo("quality: no quality run yet")
@@ -812,7 +903,7 @@ def _echo_schedules(state: dict, dags: list[dict], errors: list[dict], echo) -> 
             when += f" ({local:%Y-%m-%d %H:%M} {zone})"
         echo(f"  {dag['dag_id']:<40} {schedule:<32} {when}")
     for error in errors:
-        message = _exception_message(error.get("stack_trace") or "")
+        message = exception_message(error.get("stack_trace") or "")
         echo(f"  IMPORT ERROR {error.get('filename')}: {message[0] if message else 'no message'}")
         for line in message[1:IMPORT_ERROR_LINES]:
             echo(f"    {line}")
@@ -821,7 +912,7 @@ def _echo_schedules(state: dict, dags: list[dict], errors: list[dict], echo) -> 
 IMPORT_ERROR_LINES = 8  # a YAML error quotes the lines around the mistake; a long traceback stays in the UI
 
 
-def _exception_message(trace: str) -> list[str]:
+def exception_message(trace: str) -> list[str]:
     """The exception's own lines at the end of a Python traceback (`Error: message` and the message's next lines),
     without the module path of its class: what Airflow's import error says after the frames."""
     lines = trace.rstrip().splitlines()

@@ -95,6 +95,11 @@ def test_up_prints_url_login_and_warehouse(service):
     # each component writes through its own log writer, in the service's process group
     assert set(state["log_writers"]) == set(state["pids"])
     assert {_pgid(pid) for pid in [*state["pids"].values(), *state["log_writers"].values()]} == {state["pgid"]}
+    # each recorded with its start time (a pid a stale state file names may be another program's since), and the
+    # Airflow home names the service that runs on it (a second one, from another data dir, is refused)
+    assert set(state["started"]) == {str(pid) for pid in [*state["pids"].values(), *state["log_writers"].values()]}
+    claim = json.loads((service["base"] / "home" / "newsflow-service.json").read_text())
+    assert claim == {"state_file": str(service["base"] / "data" / "service" / "service.json")}
     # the demo schedules only the live newsroom, on loopback
     assert state["schedules"] == {"* * * * *": ["alhadath", "dailyherald", "novosti", "khabar"]}
     # the scheduler's and triggerer's log servers listen on the ports `up` chose (free ones when another service
@@ -205,6 +210,7 @@ def test_ingest_uses_the_service_and_quality_follows_its_warehouse(service, tmp_
                 "--warehouse", str(other), "--quality", env=service["env"], timeout=1200)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "triggered manual__" in done.stdout and "plan: success" in done.stdout and "load: success" in done.stdout
+    assert re.search(r"^ +[0-9.]+s  run: (queued|running)$", done.stdout, re.M), done.stdout  # before any task's line
     print(f"\ningest and its quality run through the service: {time.monotonic() - started:.1f}s")
     [quality_run] = re.findall(r"^news_quality: (\S+) \(started by this run's load\)$", done.stdout, re.M)
     assert "Quality checks (this run): " in done.stdout, done.stdout
@@ -418,6 +424,9 @@ def test_down_leaves_no_process_and_frees_the_ports(service):
     assert len(ports) == 4
     assert [p for p in ports if not port_free(p) and _listener_home(p) in (None, str(service["base"] / "home"))] == []
     assert not (service["base"] / "data" / "service" / "service.json").exists()
+    assert not (service["base"] / "home" / "newsflow-service.json").exists()
+    # the scheduler was stopped before the runs in progress were failed: none started while the service stopped
+    assert "started while the service was stopping" not in done.stdout, done.stdout
 
 
 def _listener_home(port: int) -> str | None:
@@ -532,6 +541,16 @@ def test_up_with_another_sources_file_fails_the_runs_of_schedules_it_lacks(servi
         assert said.startswith("  none: the file that makes them does not import (below)\n"), status
         assert f"IMPORT ERROR news_scheduled.py: ConfigError: {sources}: not valid YAML" in said, said
         assert "schedule: [oops" in said and "Traceback" not in said, said
+        # the housekeeper's look at the files that do not import (made here in-process too): posted once
+        from newsflow.housekeeper import ImportErrorWatch
+
+        imports = ImportErrorWatch(lambda _line: None, alert_settings(env))
+        new, cleared = imports.look(state)
+        assert [name.rpartition("/")[2] for name, _lines in new] == ["news_scheduled.py"] and cleared == [], new
+        assert any(p["newsflow"].get("kind") == "dag_import_error" and "not valid YAML" in p["newsflow"]["error"]
+                   and p["newsflow"]["stops"] == "no scheduled run starts until the sources file is mended"
+                   for p in service["hook"].posts), service["hook"].posts
+        assert imports.look(state) == ([], [])
         # while the file does not import, the run of its schedule waits: the file may be mended
         assert retired.look(state) == [] and retired.look(state) == []
         assert client.get(f"/dags/news_ingest_yearly/dagRuns/{quote(waiting[1], safe='')}")["state"] == "queued"
@@ -548,6 +567,7 @@ def test_up_with_another_sources_file_fails_the_runs_of_schedules_it_lacks(servi
         else:
             pytest.fail(f"the mended file's DAGs never replaced the yearly one: {client.scheduled_dags()}, {errors}")
         stale_after = time.monotonic() - mended
+        assert [name.rpartition("/")[2] for name in imports.look(state)[1]] == ["news_scheduled.py"]
         # (the service's own housekeeper, whose look is a minute apart: two looks after the DAG went stale)
         deadline = time.monotonic() + 240
         while client.get(f"/dags/news_ingest_yearly/dagRuns/{quote(waiting[1], safe='')}")["state"] != "failed":

@@ -83,7 +83,13 @@ def test_status_says_what_the_latest_quality_run_found(tmp_path):
     from newsflow.warehouse import open_for_write
 
     said = []
+    # right after `up`, before the first load: Airflow's error at opening no lake was printed cut mid-word
     _echo_quality(str(tmp_path / "none"), said.append)
+    assert said == ["quality: no quality run yet (no load has made the warehouse)"]
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "catalog.sqlite").write_bytes(b"not a database at all" * 100)
+    said.clear()
+    _echo_quality(str(tmp_path / "broken"), said.append)
     assert said and said[0].startswith("quality: not read (")
     lake = tmp_path / "lake"
     open_for_write(lake).close()
@@ -224,3 +230,79 @@ def test_up_demo_refuses_a_sources_file_before_starting_anything(tmp_path, monke
     assert out == "" and err.count("\n") == 1
     assert err.startswith("newsflow: --sources cannot be given with --demo")
     assert not (tmp_path / "home").exists() and not (tmp_path / "data").exists()
+
+
+def _write_state(state: dict) -> None:
+    import json
+
+    from newsflow import service
+
+    service.state_file().parent.mkdir(parents=True, exist_ok=True)
+    service.state_file().write_text(json.dumps(state))
+
+
+def test_a_state_file_whose_pids_other_programs_have_now_is_stale(tmp_path, monkeypatch):
+    """A state file a reboot or a kill of the whole service left behind names pids that other programs may have
+    since: `status` said the service was up (exit 0), `up` refused to start, and `down` killed the other program
+    and its process group."""
+    import subprocess
+
+    import psutil
+
+    from newsflow import service
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "home"))
+    stranger = subprocess.Popen(["sleep", "120"], start_new_session=True)
+    try:
+        then = psutil.Process(stranger.pid).create_time() - 3600  # the service's processes started an hour before
+        state = {"url": "http://127.0.0.1:9", "pgid": stranger.pid, "port": 9, "log_ports": [],
+                 "pids": {"api-server": stranger.pid, "scheduler": stranger.pid}, "log_writers": {},
+                 "started": {str(stranger.pid): then}, "logs": str(tmp_path / "logs"), "sources_file": "x.yaml",
+                 "warehouse": str(tmp_path / "data" / "warehouse"), "airflow_home": str(tmp_path / "home")}
+        _write_state(state)
+        assert not service.is_running()
+        said: list[str] = []
+        assert service.status(said.append) == 3
+        assert said[0] == "newsflow is not up (stale state file removed)"
+        assert not service.state_file().exists()
+
+        _write_state(state)
+        said.clear()
+        assert service.down(said.append) is False
+        assert said == ["newsflow is not up (stale state file removed)"]
+        assert stranger.poll() is None, "down killed a program that had the service's pid since"
+        # the very processes, as recorded, are the service's
+        _write_state({**state, "started": {str(stranger.pid): then + 3600}})
+        assert service.is_running()
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_a_second_service_on_one_airflow_home_is_refused(tmp_path, monkeypatch):
+    """`up` refused a second service on the same data dir only: with another data dir and the same Airflow home, a
+    second scheduler, dag-processor and api-server shared the first's metadata DB, ran its tasks and failed its runs
+    at their `down`."""
+    import json
+    import os
+
+    import psutil
+    import pytest
+
+    from newsflow import service
+
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "first"))
+    me = os.getpid()  # a running process stands for the first service's components
+    _write_state({"url": "http://127.0.0.1:18301", "pids": {"scheduler": me}, "data_dir": str(tmp_path / "first"),
+                  "started": {str(me): psutil.Process(me).create_time()}})
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "newsflow-service.json").write_text(json.dumps({"state_file": str(service.state_file())}))
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "second"))
+    with pytest.raises(service.ServiceError) as info:
+        service.up(port=free_port(18302), echo=lambda _line: None)
+    assert str(info.value).startswith(f"another newsflow service runs on the Airflow home {tmp_path / 'home'} "
+                                      f"(data dir {tmp_path / 'first'}, http://127.0.0.1:18301)")
+    assert not (tmp_path / "second").exists()
