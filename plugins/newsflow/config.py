@@ -460,7 +460,7 @@ def zoned_schedule(schedule: str, zone: str = UTC_ZONE) -> str:
     """A schedule and the zone its clock times are read in, as one key: `0 6 * * *` in UTC as it is,
     `CRON_TZ=Asia/Tokyo 0 6 * * *` in another zone (cron's and Kubernetes' spelling). A duration runs every so long
     whatever the zone, so it keeps no zone."""
-    schedule = canonical_schedule(schedule)
+    schedule, zone = canonical_schedule(schedule), canonical_zone(zone)
     if zone == UTC_ZONE or duration_seconds(schedule) is not None:
         return schedule
     return f"{CRON_TZ}{zone} {schedule}"
@@ -474,11 +474,27 @@ def split_zone(key: str) -> tuple[str, str]:
     return key, UTC_ZONE
 
 
+# the cron expression each preset stands for in Airflow (airflow.utils.dates.cron_presets), to spell it one way
+_PRESET_OF_CRON = {"0 * * * *": "@hourly", "0 0 * * *": "@daily", "0 0 * * 0": "@weekly", "0 0 1 * *": "@monthly",
+                   "0 0 1 */3 *": "@quarterly", "0 0 1 1 *": "@yearly"}
+# the tz database's other names for UTC: `Etc/UTC` as a source's schedule_timezone made a second DAG beside the
+# settings' `UTC` one, both firing at the same moment
+_UTC_NAMES = frozenset({"Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Universal", "Zulu", "Etc/GMT",
+                        "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0", "Etc/Greenwich", "GMT", "GMT0", "GMT+0", "GMT-0",
+                        "Greenwich"})
+
+
+def canonical_zone(zone: str) -> str:
+    return UTC_ZONE if zone in _UTC_NAMES else zone
+
+
 def canonical_schedule(value: str) -> str:
-    """One spelling per schedule: durations as their largest whole unit (`60m` -> `1h`), others as written."""
+    """One spelling per schedule: durations as their largest whole unit (`60m` -> `1h`), a preset's cron expression
+    as the preset (`0 * * * *` -> `@hourly`: two DAGs fired at the same moment), others as written."""
     seconds = duration_seconds(value)
     if seconds is None:
-        return " ".join(value.split())
+        written = " ".join(value.split())
+        return _PRESET_OF_CRON.get(written, written)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds % size == 0:
             return f"{seconds // size}{unit}"

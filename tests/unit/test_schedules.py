@@ -49,6 +49,9 @@ def test_a_bad_default_schedule_names_the_setting():
 @pytest.mark.parametrize("schedule, canonical, slug", [
     ("@daily", "@daily", "daily"), ("90m", "90m", "every_90m"), ("120m", "2h", "every_2h"), ("1d", "1d", "every_1d"),
     ("*/5 *  * * *", "*/5 * * * *", "cron_x_5_x_x_x_x"), ("* * * * *", "* * * * *", "every_minute"),
+    # a preset's own cron expression is the preset: one DAG, not two firing at the same moment
+    ("0 * * * *", "@hourly", "hourly"), ("0  0 * * *", "@daily", "daily"), ("0 0 1 */3 *", "@quarterly", "quarterly"),
+    ("0 0 * * 1", "0 0 * * 1", "cron_0_0_x_x_1"),
 ])
 def test_canonical_spelling_and_dag_id_part(schedule, canonical, slug):
     assert canonical_schedule(schedule) == canonical
@@ -134,3 +137,18 @@ def test_a_zoned_schedule_runs_at_the_newsrooms_clock_time_through_daylight_savi
 def test_a_minute_is_the_shortest_schedule_and_a_schedule_of_one_is_taken():
     config = parse_sources('sources:\n  - {name: a, kind: feed, url: "http://x", schedule: "60s"}\n')
     assert config.schedule_of("a") == "60s"
+
+
+def test_one_schedule_written_two_ways_is_one_dag():
+    """`@hourly` beside `0 * * * *`, or a zone named `Etc/UTC` beside `UTC`, made two DAGs that fired at the same
+    moment and ran two loads where one would do."""
+    config = parse_sources(
+        "settings: {schedule: '@hourly'}\nsources:\n"
+        "  - {name: alhadath, kind: feed, url: 'https://alhadath.example/rss'}\n"
+        "  - {name: novosti, kind: feed, url: 'https://novosti.example/rss', schedule: '0 * * * *'}\n"
+        "  - {name: khabar, kind: feed, url: 'https://khabar.example/rss', schedule_timezone: Etc/UTC}\n"
+        "  - {name: zulu, kind: feed, url: 'https://zulu.example/rss', schedule: '0 6 * * *', schedule_timezone: Zulu}\n"
+        "  - {name: tokyo, kind: feed, url: 'https://tokyo.example/rss', schedule: '0 6 * * *',"
+        " schedule_timezone: Asia/Tokyo}\n")
+    assert config.schedule_groups() == {"@hourly": ["alhadath", "novosti", "khabar"], "0 6 * * *": ["zulu"],
+                                        "CRON_TZ=Asia/Tokyo 0 6 * * *": ["tokyo"]}
