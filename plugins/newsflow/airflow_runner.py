@@ -141,6 +141,12 @@ def _end_group(proc: subprocess.Popen, sig: int) -> None:
         pass
 
 
+# How Airflow's output is read: line by line, as UTF-8, a byte that is none replaced. Extraction workers write long
+# log lines to the one pipe, and one cut inside a character stopped the relay with a UnicodeDecodeError: the task
+# failed, the run was left `running`, and the command said nothing clear.
+OUTPUT_PIPE = {"text": True, "encoding": "utf-8", "errors": "replace", "bufsize": 1}
+
+
 def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = None, log_file: Path | None = None,
               logical_date: str | None = None, echo=print, run_info: dict | None = None,
               on_success=None) -> float:
@@ -172,8 +178,7 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
     info = run_info if run_info is not None else {}
     info.setdefault("causes", [])
     with stop_signals_raise(), subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-        start_new_session=True,
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, **OUTPUT_PIPE,
     ) as proc:
         # waits for the airflow process, then ends its leftovers: the loop below reads until the pipe closes
         reaper = threading.Thread(target=lambda: (proc.wait(), _end_group(proc, signal.SIGKILL)),

@@ -57,10 +57,21 @@ class WarcArchive:
     """Append-only WARC file; one per source per run, so concurrent sources never share a file."""
 
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # reruns of the same run rewrite the file: staging is per run, the old file is superseded
-        self._fh = open(self.path, "wb")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # never over an earlier execution's file: the articles and validators it stored point into it, and a task
+        # cleared and run again rewrote it under them (reprocess then read other records at their offsets). A
+        # rerun writes `<run>.2.warc.gz`, then `.3`, ...
+        stem = path.name.removesuffix(".warc.gz")
+        for attempt in range(1, 10_000):
+            self.path = path if attempt == 1 else path.with_name(f"{stem}.{attempt}.warc.gz")
+            try:
+                self._fh = open(self.path, "xb")
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise FileExistsError(f"{path}: 9,999 executions of this run have written an archive already")
         # warcio writes each record uncompressed into a buffer (its public API); the buffer then goes to the file
         # as one gzip member of its own, the per-record layout that lets a reader seek to any record
         self._buffer = io.BytesIO()

@@ -200,3 +200,19 @@ def test_conf_the_params_refuse_is_the_cause_of_a_run_that_never_started(tmp_pat
     state, shown, info = _relayed(lines, tmp_path)
     assert (state, shown) == (None, [])
     assert info["causes"] == ["Invalid input for param start_date: '2018-13-01' is not a 'date'"]
+
+
+def test_output_cut_inside_a_character_is_relayed_not_a_crash(tmp_path):
+    """Extraction workers share Airflow's output pipe: a line cut inside a character (here an Arabic one) stopped
+    the relay with a UnicodeDecodeError, which failed the task and left the run `running`."""
+    import subprocess
+    import sys
+    import time
+
+    from newsflow.airflow_runner import OUTPUT_PIPE, _relay
+
+    script = ("import sys; out = sys.stdout.buffer; out.write('خبر عاجل\\n'.encode()[:3] + b'\\n'); "
+              "out.write(b'[2026-12-06] state=success\\n'); out.flush()")
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, **OUTPUT_PIPE) as proc:
+        _relay(proc, tmp_path / "run.log", time.monotonic(), lambda _line: None, {"causes": []})
+    assert (tmp_path / "run.log").read_text(encoding="utf-8").splitlines() == ["خ\ufffd", "[2026-12-06] state=success"]

@@ -442,3 +442,63 @@ def test_a_reprocess_reextracts_the_articles_revisits_confirmed_since(tmp_path, 
     con.close()
     assert logged == {path: ("loaded", "reextracted") for path in PATHS[:3]}
     assert len(versions) == 3 and "newsflow-0.0.1" not in versions
+
+
+def test_a_fetch_run_again_keeps_the_archive_its_stored_articles_point_into(tmp_path, data_env, site):
+    """`airflow tasks clear` of a loaded run's fetch_extract rewrote the run's WARC file under the same name: the
+    stored articles' offsets then fell inside other records, and a reprocess failed 2,499 of 2,500 articles. A
+    rerun now writes an archive of its own beside it."""
+    from newsflow.stages.fetch_extract import extract_source
+    from newsflow.stages.reprocess import plan_reprocess
+
+    first = run(tmp_path, site, "r1", PATHS[:3])
+    assert set(first.values()) == {("loaded", "new")}
+    folder = tmp_path / "data" / "archive" / "harbour"
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    # the fetch task of that run executed again (its plan and discover as they were), its load not
+    sources = str(tmp_path / "sources.yaml")
+    [job] = plan_run(sources, None, "r1")
+    fetch_extract_source(discover_source(job))
+    after = {path.name: path.read_bytes() for path in folder.iterdir()}
+    assert {name: after[name] for name in before} == before, "an earlier execution's archive was rewritten"
+    assert "r1.2.warc.gz" in after
+
+    jobs = [validate_source(extract_source(j)) for j in plan_reprocess(sources, None, None, None, "rp")]
+    load_run(jobs, run_id="rp", dag_id="news_reprocess")
+    con = warehouse(tmp_path)
+    try:
+        assert con.execute("select outcome, reason, count(*) from fetch_log where run_id = 'rp' group by all"
+                           ).fetchall() == [("unchanged", "same_content", 3)]
+    finally:
+        con.close()
+
+
+def test_a_load_or_account_run_again_after_maintenance_removed_the_staging_changes_nothing(tmp_path, data_env, site):
+    """news_maintenance removes a finished run's staging; its load cleared and run again afterwards read every source
+    as failed (no ledger) and replaced the run's 5 outcomes with one `source_failed:discover` row a source, its
+    rejections and validation results with none, and its `runs` row with `failed`."""
+    import shutil
+
+    import pytest
+
+    from newsflow.stages.failures import PermanentError
+
+    run(tmp_path, site, "r1", PATHS)
+
+    def recorded():
+        con = warehouse(tmp_path)
+        try:
+            return [con.execute(f"select * from {table} where run_id = 'r1' order by all").fetchall()
+                    for table in ("fetch_log", "rejected_articles", "validation_results", "runs")]
+        finally:
+            con.close()
+
+    before = recorded()
+    [job] = plan_run(str(tmp_path / "sources.yaml"), None, "r1")
+    shutil.rmtree(job.staging.parent)
+    for step, call in (("load", lambda: load_run([job], run_id="r1", dag_id="test")),
+                       ("account for", lambda: check_accounting([job], run_id="r1"))):
+        shutil.rmtree(job.staging.parent, ignore_errors=True)  # plan_run made the folder again
+        with pytest.raises(PermanentError, match=f"the staging of run r1 is gone .*nothing to {step} again"):
+            call()
+    assert recorded() == before

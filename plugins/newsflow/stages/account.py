@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from newsflow import staging
-from newsflow.stages.failures import PermanentError, expected_keys, source_failure
+from newsflow.stages.failures import PermanentError, expected_keys, require_staging, source_failure
 from newsflow.stages.job import OUTCOMES, AccountingError, Job
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ def check_accounting(jobs: list[Job], *, run_id: str, dag_id: str | None = None)
     if not jobs:
         # the plan failed (its own error says why) or planned nothing: no retry can change that
         raise PermanentError("nothing to account for: the run has no source jobs (see the plan task)")
+    require_staging(jobs, run_id, "account for")
     con = connect(jobs[0].warehouse)
     try:
         problems = []

@@ -107,6 +107,16 @@ def run_stage(stage: str, job_data: dict, work: Callable[[Job], Job]) -> dict:
     return done.to_xcom()
 
 
+def require_staging(jobs: list[Job], run_id: str, step: str) -> None:
+    """A PermanentError when none of the run's staging folders is there: news_maintenance removes a finished run's
+    staging, and a load or account step cleared and run again afterwards read every source as failed (no ledger)
+    and replaced the run's logged outcomes, rejections and validation results with that. `step`: what stops."""
+    if jobs and not any(job.staging.is_dir() for job in jobs):
+        raise PermanentError(f"the staging of run {run_id} is gone ({jobs[0].staging.parent}: news_maintenance removes "
+                             f"a finished run's): nothing to {step} again; the run's rows in the warehouse stay as "
+                             "they are (news_reprocess re-extracts its articles from the archive)")
+
+
 def source_failure(job: Job) -> dict | None:
     """Why a source did not make it through validate ({stage, cause}), or None when it did."""
     record = job.staging / FAILURE_FILE

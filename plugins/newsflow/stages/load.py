@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 
 from newsflow import staging
-from newsflow.stages.failures import PermanentError, failure_ledger, source_failure
+from newsflow.stages.failures import PermanentError, failure_ledger, require_staging, source_failure
 from newsflow.stages.job import OUTCOMES, Job
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ def load_run(jobs: list[Job], *, run_id: str, dag_id: str, started_at: datetime 
     if not jobs:
         # the plan failed (its own error says why) or planned nothing: no retry can change that
         raise PermanentError("nothing to load: the run has no source jobs (see the plan task)")
+    require_staging(jobs, run_id, "load")
     now = datetime.now(UTC)
 
     # a source whose stages failed loads only its failure record (failures.failure_ledger): its URLs and the
