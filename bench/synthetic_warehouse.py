@@ -517,7 +517,7 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
             f.run_id, f.source, f.seq, f.url, f.canonical_url, null, ['body_too_short'],
             ['expect_column_values_to_be_between(body_size)'], 'Teaser', f.fetched_at,
             cast(f.fetched_at as date), 'meta', 'en', 120, 'Teaser text', f.fetched_at, 'newsflow-synthetic-1',
-            f.logged_at
+            f.logged_at, null, null, f.http_status
         from fetch_log as f
         where f.outcome = 'rejected'
     """)
