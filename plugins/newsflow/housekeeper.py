@@ -123,6 +123,13 @@ def watch_forever(every: float = WATCH_S, echo=print, looks: int | None = None) 
             time.sleep(every)
 
 
+def said(echo, line: str) -> None:
+    """One line of the housekeeper's log, timestamped, on one line of printable text (`newsflow status` shows the
+    latest on a terminal); a message made for the CLI keeps no `newsflow: ` prefix."""
+    echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: {printable(line.removeprefix('newsflow: '))}")
+    sys.stdout.flush()
+
+
 class RetiredScheduleRuns:
     """A run of a schedule taken out of the sources file under the running service can never finish (every start
     of its tasks ends in "Dag not found") and would resume if the schedule came back: failed at the second look
@@ -159,8 +166,7 @@ class RetiredScheduleRuns:
         return failed
 
     def _say(self, line: str) -> None:
-        self.echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: {line.removeprefix('newsflow: ')}")
-        sys.stdout.flush()
+        said(self.echo, line)
 
 
 DAGS_BUNDLE = "dags-folder"  # Airflow 3's bundle of [core] dags_folder, the project's dags/
@@ -234,8 +240,7 @@ class ImportErrorWatch:
         return new, cleared
 
     def _say(self, line: str) -> None:
-        self.echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: {printable(line)}")
-        sys.stdout.flush()
+        said(self.echo, line)
 
 
 def last_said(log: Path, tail_bytes: int = 16_384) -> str | None:
