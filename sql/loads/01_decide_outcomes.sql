@@ -1,5 +1,7 @@
 -- Per staged article: is it new or changed (outcome 'loaded') or the same as the warehouse already has
--- ('unchanged')? A rerun of the same Airflow run repeats the first execution's decision, so reruns are idempotent.
+-- ('unchanged')? A rerun of the same Airflow run repeats the first execution's decision, so reruns are idempotent;
+-- `writes` says which rows 03 and 04 write (a repeated decision writes nothing when a later run has changed the
+-- article since: its text is newer than the rerun's).
 -- A different text fetched before the one stored ('skipped', 'superseded') is not written: loads run in the order
 -- runs reach them, not the order they fetched (a manual run beside a scheduled one, a run resumed late), and an
 -- older page must never replace a newer one.
@@ -71,6 +73,30 @@ retried as (
         )
 ),
 
+-- what an earlier execution of this run logged for the same fetch (source, seq, article and fetch time alike): its
+-- load committed, and a later run changed the article since (a reprocess, a newer fetch). The rerun repeats the
+-- logged decision and writes nothing: judged again, the older fetch read as `skipped: superseded` (or a
+-- re-extraction that undid the reprocess), and the run's own `loaded: new` was gone from the ledger
+repeated as (
+    select
+        logged.source,
+        logged.seq,
+        logged.outcome,
+        logged.reason
+    from fetch_log as logged
+    inner join staged
+        on
+            logged.source = staged.source
+            and logged.seq = staged.seq
+            and logged.article_id = staged.article_id
+            and logged.fetched_at = staged.fetched_at
+    inner join existing on staged.article_id = existing.article_id
+    where
+        logged.run_id = $run_id
+        and logged.url_kind = 'article'
+        and existing.changed_run_id <> $run_id
+),
+
 -- the next article_seq: each source's staging seq above an offset (the sources before it: a window over a handful
 -- of rows) and the lake's largest article_seq, so the staged rows need no sort (at 100,000 rows `row_number()` over
 -- them cost the same, docs/benchmarks.md)
@@ -96,53 +122,64 @@ compared as (
         ) as is_older
     from staged
     inner join existing on staged.article_id = existing.article_id
+),
+
+decided as (
+    select
+        staged.article_id,
+        staged.source,
+        staged.seq,
+        case
+            when existing.article_id is null then 'loaded'
+            when repeated.seq is not null then repeated.outcome
+            when retried.article_id is not null then 'loaded'
+            when
+                existing.body_hash = staged.body_hash
+                and existing.extractor_version = staged.extractor_version then 'unchanged'
+            when compared.is_older then 'skipped'
+            else 'loaded'
+        end as outcome,
+        case
+            when existing.article_id is null then 'new'
+            when repeated.seq is not null then repeated.reason
+            when retried.article_id is not null and existing.first_run_id = $run_id then 'new'
+            when retried.article_id is not null then 'changed'
+            when
+                existing.body_hash = staged.body_hash
+                and existing.extractor_version = staged.extractor_version then 'same_content'
+            when compared.is_older then 'superseded'
+            when existing.body_hash = staged.body_hash then 'reextracted'
+            else 'changed'
+        end as reason,
+        repeated.seq is not null as is_repeated,
+        existing.article_id is not null as stored,
+        coalesce(existing.first_run_id, $run_id) as first_run_id,
+        coalesce(existing.inserted_at, $now) as inserted_at,
+        existing.duplicate_of,
+        existing.duplicate_kind,
+        -- same text, same key: a rerun or a re-extraction that keeps the text keeps its term rows. By body_hash
+        -- (whitespace-collapsed NFKC) and length: comparing the bodies themselves read the stored ones too and ran
+        -- out of the writer's 1 GB on a rerun of 100,000 articles (only a change NFKC hides at the same length,
+        -- full-width ＡＢＣ become ABC, would keep the old terms). Numbered here, on the staged keys: numbering the
+        -- rows 04 writes would sort them with their bodies
+        case
+            when (
+                existing.article_id is not null
+                and existing.title is not distinct from staged.title
+                and existing.body_hash = staged.body_hash
+                and existing.body_chars is not distinct from staged.body_chars
+            ) then existing.article_seq
+            else numbering.first_seq + staged.seq
+        end as article_seq
+    from staged
+    inner join numbering on staged.source = numbering.source
+    left join existing on staged.article_id = existing.article_id
+    left join compared on staged.source = compared.source and staged.seq = compared.seq
+    left join retried on staged.article_id = retried.article_id
+    left join repeated on staged.source = repeated.source and staged.seq = repeated.seq
 )
 
 select
-    staged.article_id,
-    staged.source,
-    staged.seq,
-    case
-        when existing.article_id is null then 'loaded'
-        when retried.article_id is not null then 'loaded'
-        when
-            existing.body_hash = staged.body_hash
-            and existing.extractor_version = staged.extractor_version then 'unchanged'
-        when compared.is_older then 'skipped'
-        else 'loaded'
-    end as outcome,
-    case
-        when existing.article_id is null then 'new'
-        when retried.article_id is not null and existing.first_run_id = $run_id then 'new'
-        when retried.article_id is not null then 'changed'
-        when
-            existing.body_hash = staged.body_hash
-            and existing.extractor_version = staged.extractor_version then 'same_content'
-        when compared.is_older then 'superseded'
-        when existing.body_hash = staged.body_hash then 'reextracted'
-        else 'changed'
-    end as reason,
-    existing.article_id is not null as stored,
-    coalesce(existing.first_run_id, $run_id) as first_run_id,
-    coalesce(existing.inserted_at, $now) as inserted_at,
-    existing.duplicate_of,
-    existing.duplicate_kind,
-    -- same text, same key: a rerun or a re-extraction that keeps the text keeps its term rows. By body_hash
-    -- (whitespace-collapsed NFKC) and length: comparing the bodies themselves read the stored ones too and ran
-    -- out of the writer's 1 GB on a rerun of 100,000 articles (only a change NFKC hides at the same length,
-    -- full-width ＡＢＣ become ABC, would keep the old terms). Numbered here, on the staged keys: numbering the
-    -- rows 04 writes would sort them with their bodies
-    case
-        when (
-            existing.article_id is not null
-            and existing.title is not distinct from staged.title
-            and existing.body_hash = staged.body_hash
-            and existing.body_chars is not distinct from staged.body_chars
-        ) then existing.article_seq
-        else numbering.first_seq + staged.seq
-    end as article_seq
-from staged
-inner join numbering on staged.source = numbering.source
-left join existing on staged.article_id = existing.article_id
-left join compared on staged.source = compared.source and staged.seq = compared.seq
-left join retried on staged.article_id = retried.article_id
+    * exclude (is_repeated),
+    outcome = 'loaded' and not is_repeated as writes
+from decided

@@ -1,4 +1,4 @@
--- when: exists (select 1 from load_decisions where outcome = 'loaded' and stored)
+-- when: exists (select 1 from load_decisions where writes and stored)
 -- Changed articles (a new text, or a new extractor version) replace their stored row: it is deleted here and its
 -- new version inserted by 04_insert_articles.sql with the new ones, in the load's transaction, keeping what
 -- 01_decide_outcomes.sql took from it. Not a MERGE or an UPDATE: a lake writes an updated row whole either way, and
@@ -16,7 +16,7 @@ delete from articles
 where
     article_id in (
         select load_decisions.article_id from load_decisions
-        where load_decisions.outcome = 'loaded' and load_decisions.stored
+        where load_decisions.writes and load_decisions.stored
     );
 
 reset ducklake_default_data_inlining_row_limit;

@@ -1,4 +1,4 @@
--- when: exists (select 1 from load_decisions where outcome = 'loaded')
+-- when: exists (select 1 from load_decisions where writes)
 -- New articles, and the new versions of changed ones (03_delete_replaced_articles.sql deleted the old), in one plain
 -- insert read with their bodies straight from the staged files (00_staged_inputs.sql keeps them out of memory); the
 -- MERGE machinery costs ~4x a plain insert. A changed row keeps what 01_decide_outcomes.sql took from the stored one
@@ -53,6 +53,6 @@ select
     decision.article_seq
 from staged_articles as staged
 inner join load_decisions as decision
-    on staged.article_id = decision.article_id and decision.outcome = 'loaded'
+    on staged.article_id = decision.article_id and decision.writes
 inner join read_parquet($valid_files) as files
     on staged.source = files.source and staged.seq = files.seq;

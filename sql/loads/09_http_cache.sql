@@ -1,4 +1,5 @@
--- Validators for the next conditional request of every URL answered in this run (MERGE keyed on canonical_url).
+-- Validators for the next conditional request of every URL answered in this run (MERGE keyed on canonical_url),
+-- unless the row holds a later answer: loads run in the order runs reach them, not the order they fetched.
 merge into http_cache
 using (
     select
@@ -9,7 +10,8 @@ using (
         warc_file,
         warc_offset,
         http_status,
-        nullif(final_url, url) as final_url
+        nullif(final_url, url) as final_url,
+        fetched_at
     from (
         select
             *,
@@ -23,7 +25,7 @@ using (
     where rank = 1
 ) as answered
     on http_cache.canonical_url = answered.canonical_url
-when matched then
+when matched and (http_cache.fetched_at is null or answered.fetched_at >= http_cache.fetched_at) then
     update
         set
             etag = answered.etag,
@@ -33,9 +35,11 @@ when matched then
             warc_offset = answered.warc_offset,
             last_status = answered.http_status,
             final_url = answered.final_url,
+            fetched_at = answered.fetched_at,
             updated_at = $now
 when not matched then insert (
-    canonical_url, etag, last_modified, content_sha1, warc_file, warc_offset, last_status, final_url, updated_at
+    canonical_url, etag, last_modified, content_sha1, warc_file, warc_offset, last_status, final_url, fetched_at,
+    updated_at
 ) values (
     answered.canonical_url,
     answered.etag,
@@ -45,5 +49,6 @@ when not matched then insert (
     answered.warc_offset,
     answered.http_status,
     answered.final_url,
+    answered.fetched_at,
     $now
 );

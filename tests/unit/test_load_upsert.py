@@ -388,3 +388,48 @@ def test_a_load_with_a_new_and_a_changed_article_stores_each_once(tmp_path, monk
     finally:
         con.close()
     assert stored == [(new["article_id"], "Port strike"), (story["article_id"], "Talks resume")]
+
+
+def test_an_older_runs_load_run_again_after_a_newer_run_repeats_its_decisions(tmp_path, monkeypatch):
+    """A load cleared and run again after a newer run changed the same article: the rerun repeats what its first
+    execution decided for the same fetch (`loaded: new`, not `skipped: superseded`), the article stays the newer
+    run's text, and the next conditional request keeps the newer answer's validators (09_http_cache.sql took the
+    older ETag back, so the next revisit sent a validator the server had replaced)."""
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    story, other = record("alpha", 1, D1, "Talks", WIRE), record("alpha", 2, D2, "Port strike", PORT)
+    changed = {**record("alpha", 1, D1, "Talks resume", WIRE + " Talks resume on Friday."),
+               "fetched_at": story["fetched_at"] + timedelta(minutes=30)}
+    seen_again = {**other, "fetched_at": other["fetched_at"] + timedelta(minutes=30)}
+    run1 = {"alpha": [story, other]}
+    load(tmp_path, "run1", run1)
+    load(tmp_path, "run2", {"alpha": [changed, seen_again]})
+    queries = ("select run_id, seq, outcome, reason from fetch_log order by run_id, seq",
+               "select article_id, title, body, fetched_at, first_run_id, changed_run_id, last_run_id from articles "
+               "order by article_id",
+               "select canonical_url, etag from http_cache order by canonical_url",
+               "select run_id, loaded, unchanged, skipped from runs order by run_id")
+    before = read(tmp_path / "w", *queries)
+    assert before[0] == [("run1", 1, "loaded", "new"), ("run1", 2, "loaded", "new"),
+                         ("run2", 1, "loaded", "changed"), ("run2", 2, "unchanged", "same_content")]
+    assert before[2] == [(story["url"], f'"{changed["body_hash"][:8]}"'), (other["url"], f'"{other["body_hash"][:8]}"')]
+    for attempt in range(2):
+        load(tmp_path, "run1", run1)  # run1's load cleared in the UI and run again, twice
+        assert read(tmp_path / "w", *queries) == before, attempt
+
+
+def test_a_runs_load_run_again_after_a_reprocess_keeps_the_reprocessed_article(tmp_path, monkeypatch):
+    """news_reprocess reads a stored page's archived response again (same fetch time) with a newer extractor. The
+    first run's load run again after it repeated nothing: judged anew, the old extractor's record was a
+    `loaded: reextracted` and rewrote the article with the fields the reprocess had replaced."""
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    story = record("alpha", 1, D1, "Talks", WIRE, warc_file="alpha-run1.warc.gz", warc_offset=0)
+    reread = {**story, "title": "Talks resume", "author": "Staff reporter", "extractor_version": "test-2"}
+    load(tmp_path, "run1", {"alpha": [story]})
+    load(tmp_path, "reprocess", {"alpha": [reread]})
+    queries = ("select run_id, outcome, reason from fetch_log order by run_id desc",
+               "select title, author, extractor_version, first_run_id, changed_run_id from articles")
+    before = read(tmp_path / "w", *queries)
+    assert before == [[("run1", "loaded", "new"), ("reprocess", "loaded", "reextracted")],
+                      [("Talks resume", "Staff reporter", "test-2", "run1", "reprocess")]]
+    load(tmp_path, "run1", {"alpha": [story]})
+    assert read(tmp_path / "w", *queries) == before
