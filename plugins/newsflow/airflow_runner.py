@@ -4,13 +4,14 @@ airflow_home/): one-time setup (migrations, the duckdb_write pool), then `airflo
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -159,9 +160,6 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
     The airflow process leads a process group of its own; when it ends (or is killed), whatever it left in that
     group is killed, so the output pipe closes and this call returns instead of waiting on orphans.
     """
-    import signal
-    import threading
-
     ensure_airflow()
     cmd = [*airflow_command(), "dags", "test", dag_id]
     if logical_date:
@@ -172,7 +170,35 @@ def dags_test(dag_id: str, conf: dict, *, env_extra: dict[str, str] | None = Non
     dag_file = Path(env["AIRFLOW__CORE__DAGS_FOLDER"]) / f"{dag_id}.py"
     if dag_file.is_file():
         cmd += ["--dagfile-path", str(dag_file)]
-    log_file = log_file or airflow_home() / "logs" / f"{dag_id}-last-run.log"
+    claim = nullcontext(log_file) if log_file else run_log(airflow_home() / "logs", dag_id)
+    with claim as log_file:
+        return _run_and_relay(cmd, env, dag_id, log_file, echo, run_info, on_success)
+
+
+@contextmanager
+def run_log(folder: Path, dag_id: str):
+    """The path of a run's full log, `<dag>-last-run.log`, locked (flock) while the run writes it: a second run of
+    the same DAG at once (two `newsflow ingest` without the service) takes `<dag>-last-run.2.log`, where both
+    wrote into one file and each error named a log that held the other run's lines."""
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in itertools.count(1):
+        path = folder / (f"{dag_id}-last-run.log" if n == 1 else f"{dag_id}-last-run.{n}.log")
+        with open(path, "a", encoding="utf-8") as held:
+            try:
+                fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            yield path
+            return
+
+
+def _run_and_relay(cmd: list[str], env: dict[str, str], dag_id: str, log_file: Path, echo, run_info: dict | None,
+                   on_success) -> float:
+    import signal
+    import threading
+
     log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     info = run_info if run_info is not None else {}

@@ -25,6 +25,23 @@ def test_unknown_dag_fails_with_the_log_file(airflow_home, tmp_path):
     assert "no_such_dag" in log_file.read_text()
 
 
+@pytest.mark.integration
+def test_a_second_run_of_a_dag_at_once_writes_a_log_of_its_own(airflow_home):
+    """Two `newsflow ingest` of one DAG at once without the service: each `airflow dags test` writes its own full
+    log, and its error names that log (both wrote `<dag>-last-run.log`, each truncating the other's)."""
+    from newsflow.airflow_runner import run_log
+
+    with run_log(airflow_home / "logs", "no_such_dag") as first:
+        assert first == airflow_home / "logs" / "no_such_dag-last-run.log"
+        first.write_text("the run in progress\n", encoding="utf-8")
+        with pytest.raises(DagRunFailed, match=r"no_such_dag-last-run\.2\.log"):
+            dags_test("no_such_dag", {}, echo=lambda _m: None)
+        assert first.read_text(encoding="utf-8") == "the run in progress\n"
+        assert "no_such_dag" in (airflow_home / "logs" / "no_such_dag-last-run.2.log").read_text(encoding="utf-8")
+    with run_log(airflow_home / "logs", "no_such_dag") as again:  # released when its run ended
+        assert again == first
+
+
 def test_sigterm_and_sighup_raise_in_the_main_thread_once_and_the_old_handlers_come_back():
     import os
     import signal
