@@ -322,7 +322,8 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
                  "log_ports": list(log_ports), "sources_file": str(sources), "demo": demo,
                  "live_url": live_url, "warehouse": warehouse, "data_dir": str(data_dir),
                  "airflow_home": str(airflow_home()), "logs": str(logs), "started_at": time.time(),
-                 "schedules": groups, "alerts": alerts, "started": started}
+                 "schedules": groups, "alerts": alerts, "alerts_on": alert_settings().webhook is not None,
+                 "started": started}
         folder.mkdir(parents=True, exist_ok=True)
         _home_claim().parent.mkdir(parents=True, exist_ok=True)
         _home_claim().write_text(json.dumps({"state_file": str(state_file())}))
@@ -810,8 +811,8 @@ def status(echo=print) -> int:
         return 1
     _echo_schedules(state, scheduled, errors, echo)
     _echo_last_runs(runs, scheduled, errors, echo)
-    _echo_quality(state["warehouse"], echo)
-    _echo_footprint(echo)
+    _echo_quality(state["warehouse"], echo, alerts_on=state.get("alerts_on", True))
+    _echo_footprint(echo, state)
     # a DAG file that does not import runs nothing (a broken sources file takes every schedule away)
     return 1 if stopped or errors else 0
 
@@ -825,15 +826,19 @@ def _echo_last_runs(runs: dict[str, list[dict]], scheduled: list[dict], errors: 
     defined = {dag["dag_id"] for dag in scheduled}
     file_broken = any(Path(e.get("filename") or "").name == SCHEDULED_FILE for e in errors)
     echo("last runs:")
-    for dag_id, items in sorted(runs.items()):
-        for run in items:
-            note = ""
-            if run["state"] in ("running", "queued") and dag_id.startswith(SCHEDULED_PREFIX) and dag_id not in defined:
-                note = ("  (waits: the file that makes its DAG does not import)" if file_broken else
-                        "  (its schedule is no longer in the sources file: it cannot finish; the housekeeper fails "
-                        "it within two minutes)")
-            echo(f"  {dag_id:<28} {run['state']:<8} {run['run_type']:<10} {run.get('run_after') or ''}  "
-                 f"{run['dag_run_id']}{note}")
+    listed = [(dag_id, run) for dag_id, items in sorted(runs.items()) for run in items]
+    # columns as wide as their longest value: `asset_triggered` and a long schedule's DAG id pushed the rest right
+    dag_w, state_w, type_w, after_w = (max([width, *(len(str(cell or "")) for cell in cells)]) for width, cells in (
+        (28, [dag_id for dag_id, _ in listed]), (8, [run["state"] for _, run in listed]),
+        (10, [run["run_type"] for _, run in listed]), (20, [run.get("run_after") for _, run in listed])))
+    for dag_id, run in listed:
+        note = ""
+        if run["state"] in ("running", "queued") and dag_id.startswith(SCHEDULED_PREFIX) and dag_id not in defined:
+            note = ("  (waits: the file that makes its DAG does not import)" if file_broken else
+                    "  (its schedule is no longer in the sources file: it cannot finish; the housekeeper fails "
+                    "it within two minutes)")
+        echo(f"  {dag_id:<{dag_w}} {run['state']:<{state_w}} {run['run_type']:<{type_w}} "
+             f"{run.get('run_after') or '':<{after_w}}  {run['dag_run_id']}{note}")
 
 
 def stopped_components(state: dict) -> list[str]:
@@ -841,7 +846,7 @@ def stopped_components(state: dict) -> list[str]:
     return [name for name, pid in state["pids"].items() if not _ours(state, pid)]
 
 
-def _echo_quality(warehouse: str, echo, shown: int = 5) -> None:
+def _echo_quality(warehouse: str, echo, shown: int = 5, alerts_on: bool = True) -> None:
     """What the latest quality run says of the warehouse and which alerts stand: a news_quality run is `success`
     whatever its checks found, so without a webhook nothing an operator reads said that checks fail."""
     from newsflow.warehouse import connect, exists
@@ -871,8 +876,9 @@ def _echo_quality(warehouse: str, echo, shown: int = 5) -> None:
         echo("quality: no quality run yet")
         return
     run_id, at, fail, warn, passed = latest
-    echo(f"quality: run {run_id} at {at:%Y-%m-%d %H:%M %Z}: {fail} fail, {warn} warn, {passed} pass; "
-         f"{standing} alert(s) standing (open_alerts())")
+    # without a webhook nothing is posted, so none stands: "0 alert(s) standing" read as "all clear"
+    alerts = f"{standing} alert(s) standing (open_alerts())" if alerts_on else "alerts off: none posted"
+    echo(f"quality: run {run_id} at {at:%Y-%m-%d %H:%M %Z}: {fail} fail, {warn} warn, {passed} pass; {alerts}")
     for name in failing[:shown]:
         echo(f"  fail  {name}")
     if len(failing) > shown:
@@ -922,12 +928,17 @@ def exception_message(trace: str) -> list[str]:
     return [re.sub(r"^(?:\w+\.)+(?=\w+: )", "", lines[start]), *lines[start + 1:]]
 
 
-def _echo_footprint(echo) -> None:
-    """What the service keeps on disk and who clears it (newsflow.cleanup.footprint)."""
+def _echo_footprint(echo, state: dict | None = None) -> None:
+    """What the service keeps on disk and who clears it (newsflow.cleanup.footprint): the running service's data
+    dir, lake and Airflow home when it is up (the shell's settings named another lake: `up` with NEWSFLOW_WAREHOUSE
+    set, `status` from a shell without it), else what this shell's settings name."""
     from newsflow.cleanup import footprint, human_bytes
     from newsflow.config import data_dir, warehouse_location
 
-    folder = data_dir()
+    state = state or {}
+    folder = Path(state["data_dir"]) if state.get("data_dir") else data_dir()
+    lake = state.get("warehouse") or warehouse_location()
+    home = Path(state["airflow_home"]) if state.get("airflow_home") else airflow_home()
     echo(f"on disk (data dir {folder}):")
-    for what, path, size, files, kept in footprint(folder, warehouse_location(), airflow_home()):
+    for what, path, size, files, kept in footprint(folder, lake, home):
         echo(f"  {what:<20} {human_bytes(size):>9} {files:>8,} files  {path}: {kept}")

@@ -113,6 +113,10 @@ def test_status_says_what_the_latest_quality_run_found(tmp_path):
     assert said[0] == "quality: run q2 at 2026-12-05 06:00 UTC: 7 fail, 1 warn, 1 pass; 0 alert(s) standing (open_alerts())"
     assert said[1:] == ["  fail  freshness_published_hours [khabar]"] + [
         f"  fail  null_rate_title [s{i}]" for i in range(4)] + ["  … and 2 more (the dashboard, or newsflow sql)"]
+    said.clear()
+    # a service up without a webhook posts nothing: no count of alerts that can only be 0
+    _echo_quality(str(lake), said.append, alerts_on=False)
+    assert said[0] == "quality: run q2 at 2026-12-05 06:00 UTC: 7 fail, 1 warn, 1 pass; alerts off: none posted"
 
 
 def test_a_stopped_scheduler_is_said_first_and_in_the_exit_status_and_ingest_refuses(tmp_path, monkeypatch, capsys):
@@ -166,6 +170,27 @@ def test_a_run_of_a_schedule_the_file_no_longer_has_is_said_to_be_stuck():
                     said.append)
     waiting = [line for line in said if line.endswith("(waits: the file that makes its DAG does not import)")]
     assert [line.split()[0] for line in waiting] == ["news_ingest_cron_x_2_x_x_x_x", "news_ingest_every_minute"]
+
+
+def test_the_last_runs_stand_in_columns_whatever_the_run_type():
+    """`asset_triggered` (news_quality's runs) is longer than the run-type column was wide: its lines pushed the
+    run time and id right of every other line's."""
+    from newsflow.service import _echo_last_runs
+
+    runs = {"news_ingest_every_minute": [{"state": "success", "run_type": "scheduled", "dag_run_id": "scheduled__1",
+                                          "run_after": "2026-12-05T13:15:00Z"}],
+            "news_quality": [{"state": "success", "run_type": "asset_triggered", "dag_run_id": "asset_triggered__1",
+                              "run_after": "2026-12-05T13:15:41.123456Z"}],
+            "news_ingest": [{"state": "queued", "run_type": "manual", "dag_run_id": "manual__1", "run_after": None}]}
+    said: list[str] = []
+    _echo_last_runs(runs, [{"dag_id": "news_ingest_every_minute"}], [], said.append)
+    lines = said[1:]
+    assert len(lines) == 3
+    # each column starts at the same place on every line
+    starts = {line.index(run_id) for line, run_id in zip(lines, ("manual__1", "scheduled__1", "asset_triggered__1"),
+                                                         strict=True)}
+    types = {line.index(kind) for line, kind in zip(lines, ("manual", "scheduled", "asset_triggered"), strict=True)}
+    assert len(starts) == 1 and len(types) == 1, lines
 
 
 def test_the_housekeeper_tells_a_component_that_stopped_for_good_once(tmp_path, monkeypatch):
@@ -306,3 +331,24 @@ def test_a_second_service_on_one_airflow_home_is_refused(tmp_path, monkeypatch):
     assert str(info.value).startswith(f"another newsflow service runs on the Airflow home {tmp_path / 'home'} "
                                       f"(data dir {tmp_path / 'first'}, http://127.0.0.1:18301)")
     assert not (tmp_path / "second").exists()
+
+
+def test_status_measures_the_running_services_lake_not_the_shells(tmp_path, monkeypatch):
+    """`NEWSFLOW_WAREHOUSE=data/live make up-demo`, then `newsflow status` from a plain shell: the header and the
+    quality line named the service's lake, and the "on disk" lines measured data/warehouse, the shell's."""
+    from newsflow.service import _echo_footprint
+
+    service_data, shell_data = tmp_path / "service-data", tmp_path / "shell-data"
+    (service_data / "live").mkdir(parents=True)
+    (service_data / "live" / "catalog.sqlite").write_bytes(b"c" * 3000)
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(shell_data))
+    monkeypatch.delenv("NEWSFLOW_WAREHOUSE", raising=False)
+    said: list[str] = []
+    _echo_footprint(said.append, {"data_dir": str(service_data), "warehouse": str(service_data / "live"),
+                                  "airflow_home": str(tmp_path / "home")})
+    assert said[0] == f"on disk (data dir {service_data}):"
+    [lake] = [line for line in said if line.lstrip().startswith("warehouse ")]
+    assert f"{service_data / 'live'}:" in lake and "2.9 KB" in lake and "1 files" in lake
+    said.clear()
+    _echo_footprint(said.append)  # not up: what this shell's settings name
+    assert said[0] == f"on disk (data dir {shell_data}):"
