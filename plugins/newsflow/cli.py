@@ -249,11 +249,19 @@ def print_run_summary(run_id: str | None = None) -> list[str]:
 def cmd_demo(args) -> int:
     from newsflow.config import data_dir, project_root, warehouse_path
     from newsflow.sample_site.server import SampleSite
-    from newsflow.service import free_port, sources_on_port
+    from newsflow.service import record_site_port, site_port, sources_on_port
+    from newsflow.warehouse import exists as warehouse_exists
 
     _set_warehouse(args.warehouse)
-    # the bundled sources file names port 8765: when it is taken, serve elsewhere and ingest a copy on that port
-    port = args.port if args.port is not None else free_port(DEMO_PORT)
+    # the bundled sources file names port 8765: when it is taken, serve elsewhere and ingest a copy on that port.
+    # Once a lake holds the pages, they are read from the same port again (their URLs name it), or not at all
+    record, lake = data_dir() / "demo" / "site-ports.json", str(warehouse_path())
+    port, last = (args.port, None) if args.port is not None else site_port(DEMO_PORT, record, lake)
+    if last is not None and port != last and warehouse_exists(lake):
+        print(f"newsflow demo: port {last} is taken. The sample pages in {lake} were read from it; read on another "
+              f"port, every one would be stored again as a new article (a URL's port is part of its identity). "
+              f"Free port {last}, or pass --port N to read them anew on port N", file=sys.stderr)
+        return 2
     sources_file = sources_on_port(project_root() / "config" / "sources.demo.yaml", DEMO_PORT, port,
                                    data_dir() / "demo")
     try:
@@ -266,6 +274,7 @@ def cmd_demo(args) -> int:
         result = run_ingest(str(sources_file))
     finally:
         site.stop()
+        record_site_port(record, lake, port)
     print_run_summary()
     print(f"\nrun took {result['elapsed_s']:.1f}s; warehouse: {warehouse_path()}")
     run_quality()

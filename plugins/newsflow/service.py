@@ -112,6 +112,33 @@ def free_port(preferred: int, avoid: set[int] | frozenset[int] = frozenset()) ->
             return port
 
 
+def site_port(preferred: int, record: Path, warehouse: str) -> tuple[int, int | None]:
+    """The port to serve a loopback sample site on, and the one `warehouse` last read it from (None: never): that one
+    when it is free, else `preferred` when free, else one the kernel picks. A page's URL, its port included, is its
+    article's identity: the site read on another port is stored again, every page a new article (a `make demo` on
+    8765 after one that had fallen back to a free port doubled the demo lake)."""
+    last = _site_ports(record).get(warehouse)
+    if last is not None and port_free(last):
+        return last, last
+    return free_port(preferred), last
+
+
+def record_site_port(record: Path, warehouse: str, port: int) -> None:
+    """Remember that `warehouse` read the sample site on `port` (site_port)."""
+    ports = _site_ports(record)
+    ports[warehouse] = port
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(ports, indent=1, sort_keys=True), encoding="utf-8")
+
+
+def _site_ports(record: Path) -> dict[str, int]:
+    try:
+        ports = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # none yet, or a damaged one: the preferred port, as on a first run
+        return {}
+    return {k: v for k, v in ports.items() if isinstance(v, int)} if isinstance(ports, dict) else {}
+
+
 def sources_on_port(sources_file: Path, old_port: int, new_port: int, folder: Path) -> Path:
     """The loopback sources file with its port changed (the demo and the live newsroom move when theirs is
     taken); unchanged when the port is the file's own."""
@@ -302,7 +329,12 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
 
     try:
         if demo:
-            live_port = free_port(LIVE_PORT)
+            live_port, last = site_port(LIVE_PORT, folder / "newsroom-ports.json", str(warehouse_path()))
+            if last is not None and live_port != last:
+                echo(f"note: port {last}, where this warehouse read the live newsroom before, is taken: serving it "
+                     f"on {live_port}, the articles it still lists are stored again under that port (a URL's port "
+                     "is part of its identity)")
+            record_site_port(folder / "newsroom-ports.json", str(warehouse_path()), live_port)
             sources = sources_on_port(project_root() / LIVE_SOURCES, LIVE_PORT, live_port, folder)
             start("newsroom", [sys.executable, "-m", "newsflow.sample_site.server", "--live", "--port",
                                str(live_port)], airflow_env())

@@ -40,6 +40,44 @@ def test_same_port_keeps_the_bundled_file(tmp_path):
     assert sources_on_port(bundled, 8765, 8765, tmp_path) == bundled
 
 
+def test_a_lake_reads_the_sample_site_from_the_port_it_read_it_from_before(tmp_path, monkeypatch, capsys):
+    """A page's URL, port included, is its article's identity: a `make demo` that fell back to a free port, then
+    one on 8765, stored every sample page twice. The port a lake read the site from is kept per lake and used again
+    when free; when it is taken, `newsflow demo` refuses (exit 2, before serving or running anything) unless told
+    a port."""
+    from newsflow.cli import main
+    from newsflow.service import record_site_port, site_port
+    from newsflow.warehouse import open_for_write
+
+    record = tmp_path / "ports.json"
+    assert site_port(8765, record, "lake-a") == (free_port(8765), None)  # none recorded: as before
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        last = held.getsockname()[1]
+        record_site_port(record, "lake-a", last)
+        record_site_port(record, "lake-b", 8765)
+        port, said = site_port(8765, record, "lake-a")
+        assert said == last and port != last
+    assert site_port(8765, record, "lake-a") == (last, last)  # free again: the same port, the same URLs
+    record.write_text("{not json", encoding="utf-8")
+    assert site_port(8765, record, "lake-a") == (free_port(8765), None)
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(data))
+    lake = data / "lake"
+    open_for_write(lake).close()
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        taken = held.getsockname()[1]
+        record_site_port(data / "demo" / "site-ports.json", str(lake), taken)
+        assert main(["demo", "--warehouse", str(lake)]) == 2
+    err = capsys.readouterr().err
+    assert f"port {taken} is taken. The sample pages in {lake} were read from it" in err
+    assert "pass --port N" in err
+
+
 def test_task_slots_follow_the_cores():
     assert parallelism() == max(2, os.cpu_count() or 2)
 
