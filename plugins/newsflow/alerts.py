@@ -219,12 +219,25 @@ def alert_changes(con, run_id: str, level: str = "fail", clear_after: int = CLEA
         if row is None:
             row = {"check_name": key[0], "source": key[1], "status": None, "observed": None, "expected": None,
                    "details": None}
-        elif key in at_level:
+        elif key in at_level or not_judged(row["status"], row["details"]):
+            # a check with too little to judge this run (its details carry a `note`: a quiet day's 0 pages of a
+            # source whose pages were being rejected) is stored as a pass, but nothing recovered: what was told stands
             continue
         # "recovered" would be false news for a warning told at level warn and still warning at level fail
         said = below_level if RANK.get(was, 0) < threshold else cleared
         said.append({**row, "previous_status": was, "previous_run_id": told_by})
     return {"raised": raised, "cleared": cleared, "below_level": below_level}
+
+
+def not_judged(status: str | None, details) -> bool:
+    """A pass whose details carry a note: the check had too little to judge (the dashboard's grey `not judged`). A
+    warning or failure with a note (a source never fetched) was judged."""
+    if status != "pass" or not details:
+        return False
+    try:
+        return bool(json.loads(details).get("note"))
+    except (ValueError, AttributeError):  # details that are not a JSON object say nothing about it
+        return False
 
 
 def record_sent(con, run_id: str, changes: dict[str, list[dict]], level: str, sent_at=None) -> int:

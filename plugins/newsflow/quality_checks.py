@@ -128,7 +128,7 @@ def retired_sources(con) -> dict[str, datetime | None]:
 def check_retired_sources(retired: dict[str, datetime | None]) -> list[dict]:
     return [_row("source_retired", source, None, f"listed by a run in the {RETIRED_AFTER_DAYS} days before the latest",
                  "pass", last_listed=last.isoformat() if last else None,
-                 note="no longer in any run: its freshness and volume are not judged")
+                 note="no longer in any run: its freshness, volume and article rates are not judged")
             for source, last in retired.items()]
 
 
@@ -273,17 +273,20 @@ def _median(values: list[float]) -> float:
 # year would dilute a week of them under any threshold. From the source's newest, not from now, so a source that
 # stopped keeps its figures (freshness says it stopped) rather than its checks vanishing.
 RECENT_DAYS = 7
+# A retired source's newest articles never change: judged, its rates (and any alert on them) would stand for ever.
+# Its sources are passed as the query's one parameter, a list.
 _RECENT_ARTICLES = f"""
     (select articles.* from articles
      inner join (select source, max(inserted_at) as newest from articles group by source) as latest
          on articles.source = latest.source
-     where articles.inserted_at >= latest.newest - to_days({RECENT_DAYS}))
+     where articles.inserted_at >= latest.newest - to_days({RECENT_DAYS})
+       and not list_contains(?::varchar[], articles.source))
 """
 
 
-def check_null_rates(con, *, limits: Thresholds | None = None) -> list[dict]:
+def check_null_rates(con, *, limits: Thresholds | None = None, retired: dict | None = None) -> list[dict]:
     """Share of the recent articles (RECENT_DAYS) whose title / body / published_at / language is null or blank,
-    per source and overall."""
+    per source and overall; `retired` sources are left out."""
     t = limits or Thresholds()
     # blank: nothing but white space (ASCII or Unicode separators: a no-break space, an ideographic space). A search
     # for the first other character stops at once on any real body; trim() = '' copied every body (14.8 s against
@@ -296,7 +299,7 @@ def check_null_rates(con, *, limits: Thresholds | None = None) -> list[dict]:
                count(*) filter (where published_at is null) as published_at,
                count(*) filter (where language is null or not regexp_matches(language, '[^\s\p{Z}]')) as language
         from """ + _RECENT_ARTICLES + """ as recent group by grouping sets ((source), ()) order by source nulls first
-        """
+        """, [sorted(retired or {})]
     ).fetchall()
     out = []
     for source, n, *counts in rows:
@@ -321,23 +324,23 @@ def _rate_check(con, sql: str, check: str, lim: tuple[float, float], params=None
     return out
 
 
-def check_duplicate_rate(con, *, limits: Thresholds | None = None) -> list[dict]:
+def check_duplicate_rate(con, *, limits: Thresholds | None = None, retired: dict | None = None) -> list[dict]:
     t = limits or Thresholds()
     return _rate_check(
         con,
         "select coalesce(source, '*'), count(*) filter (where duplicate_of is not null), count(*) from "
         + _RECENT_ARTICLES + " as recent group by grouping sets ((source), ()) order by 1",
-        "duplicate_rate", t.duplicate_rate, recent_days=RECENT_DAYS,
+        "duplicate_rate", t.duplicate_rate, [sorted(retired or {})], recent_days=RECENT_DAYS,
     )
 
 
-def check_date_disagreement_rate(con, *, limits: Thresholds | None = None) -> list[dict]:
+def check_date_disagreement_rate(con, *, limits: Thresholds | None = None, retired: dict | None = None) -> list[dict]:
     t = limits or Thresholds()
     return _rate_check(
         con,
         "select coalesce(source, '*'), count(*) filter (where date_disagreement), count(*) from "
         + _RECENT_ARTICLES + " as recent group by grouping sets ((source), ()) order by 1",
-        "date_disagreement_rate", t.date_disagreement_rate, recent_days=RECENT_DAYS,
+        "date_disagreement_rate", t.date_disagreement_rate, [sorted(retired or {})], recent_days=RECENT_DAYS,
     )
 
 
@@ -539,11 +542,11 @@ def sql_checks(con, *, now: datetime | None = None, limits: Thresholds | None = 
         *check_retired_sources(retired),
         *check_freshness(con, now=now, limits=limits, retired=retired),
         *check_volume(con, now=now, limits=limits, retired=retired),
-        *check_null_rates(con, limits=limits),
-        *check_duplicate_rate(con, limits=limits),
+        *check_null_rates(con, limits=limits, retired=retired),
+        *check_duplicate_rate(con, limits=limits, retired=retired),
         *check_run_rates(con, limits=limits, retired=retired),
         *check_listing_turnover(con, retired=retired),
-        *check_date_disagreement_rate(con, limits=limits),
+        *check_date_disagreement_rate(con, limits=limits, retired=retired),
         *extraction_health_checks(con, now=now),
     ]
 
@@ -623,11 +626,13 @@ def build_warehouse_suite(now: datetime):
 
 def shown_warehouse(location: str) -> str:
     """A warehouse location as pages may show it: a folder as its path, a `postgres:` catalog without its password
-    (Data Docs are served to every Airflow user)."""
-    if not location.startswith("postgres:"):
-        return location
-    location = re.sub(r"(password\s*=\s*)(?:'(?:[^'\\]|\\.)*'|\S+)", r"\1***", location)
-    return re.sub(r"(://[^/:@\s]*:)[^@\s]*@", r"\1***@", location)
+    (Data Docs are served to every Airflow user), the characters HTML gives a meaning percent-encoded: GX's Data Docs
+    index hands the asset name to its table as markup, so a warehouse param of `/x/<img onerror=...>` ran its script
+    in the Airflow UI's origin."""
+    if location.startswith("postgres:"):
+        location = re.sub(r"(password\s*=\s*)(?:'(?:[^'\\]|\\.)*'|\S+)", r"\1***", location)
+        location = re.sub(r"(://[^/:@\s]*:)[^@\s]*@", r"\1***@", location)
+    return re.sub(r"[<>&\"'`]", lambda m: f"%{ord(m.group()):02X}", location)
 
 
 def _upsert(collection, item):

@@ -16,6 +16,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from newsflow.alerts import not_judged
 from newsflow.quality_checks import INGEST
 
 STATUS_COLOURS = {"pass": "#1a7f37", "warn": "#b58100", "fail": "#cf222e"}
@@ -526,15 +527,9 @@ def _pill(status, text=None) -> str:
 
 
 def _shown_status(status: str, details) -> str:
-    """NOT_JUDGED for a pass whose details carry a note (too little to judge); a warning or failure with a note
-    (a source never fetched) was judged. Display only: the stored status, and the alerts, stay as they are."""
-    if status != "pass" or not details:
-        return status
-    try:
-        note = json.loads(details).get("note")
-    except (ValueError, AttributeError):  # details that are not a JSON object say nothing about it
-        return status
-    return NOT_JUDGED if note else status
+    """NOT_JUDGED for a check that had too little to judge (alerts.not_judged). Display only: the stored status
+    stays as it is (and an alert told before stands through such runs)."""
+    return NOT_JUDGED if not_judged(status, details) else status
 
 
 def _table(columns: list[str], rows: list, status_col: int | None = None) -> str:

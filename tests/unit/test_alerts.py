@@ -485,3 +485,20 @@ def test_a_quality_alert_never_posts_a_catalogs_password():
     payload = alerts.quality_message("q", lake, {"raised": [], "cleared": []})
     assert "s3cret" not in json.dumps(payload)
     assert payload["newsflow"]["warehouse"] == "postgres:dbname=newsflow_lake host=db.internal user=airflow password=***"
+
+
+def test_a_check_with_too_little_to_judge_is_no_recovery(tmp_path):
+    """A source whose pages started being rejected, then a quiet day: extraction_rejection_* has no page to judge and
+    is stored as a pass with a note (the dashboard's grey `not judged`). That said "recovered" after two such runs,
+    and "started failing" again at the next pages: nothing recovered."""
+    lake = tmp_path / "lake"
+    quiet = json.dumps({"rejected": 0, "judged": 0, "note": "not enough pages to compare"})
+    runs = [("fail", None), ("pass", quiet), ("pass", quiet), ("pass", quiet), ("fail", None), ("pass", None),
+            ("pass", None)]
+    with Webhook() as hook:
+        for i, (status, details) in enumerate(runs):
+            quality_run(lake, f"q{i}", T0 + timedelta(minutes=15 * i),
+                        [{**check("extraction_rejection_body_too_short", status, "alpha"), "details": details}])
+            send_quality_alerts(f"q{i}", str(lake), settings=AlertSettings(hook.url))
+    assert [(p["newsflow"]["run_id"], len(p["newsflow"]["raised"]), len(p["newsflow"]["cleared"]))
+            for p in hook.posts] == [("q0", 1, 0), ("q6", 0, 1)]

@@ -644,3 +644,32 @@ def test_article_rates_judge_each_sources_recent_articles_not_its_whole_history(
     # the 7 days up to the newest (its first instant included): 40 articles, 15 of them without a title
     assert (row["status"], json.loads(row["details"])["missing"], json.loads(row["details"])["articles"]) == \
         ("fail", 15, 40)
+
+
+def test_a_warehouse_named_with_markup_runs_no_script_in_data_docs(tmp_path):
+    # the warehouse param of a manual run names the lake: GX's index hands the asset name to its table as markup
+    # (bootstrap-table, unescaped), so `<img onerror=...>` in it ran in the Airflow UI's origin
+    data = tmp_path / "data"
+    lake = make_warehouse(tmp_path / "lake<img src=x onerror=alert(1)>", days=5)
+    qc.run_quality_checks("q1", warehouse=lake, data_dir=data, now=NOW)
+    index = qc.build_data_docs(data).read_text(encoding="utf-8")
+    assert "<img src=x" not in index
+    assert "lake%3Cimg src=x onerror=alert(1)%3E" in index
+    assert qc.shown_warehouse("/srv/a&b's \"lake\"") == "/srv/a%26b%27s %22lake%22"
+
+
+def test_a_retired_sources_last_articles_are_not_judged_for_ever(retiring):
+    # gamma's extractor lost every title in its last week before it was taken out of the sources file: its articles
+    # never change again, so a null rate judged on them failed (and its alert stood) for ever
+    con = open_for_write(retiring)
+    con.execute("update articles set title = null where source = 'gamma' and published_at >= ?",
+                [NOW - timedelta(days=27)])
+    con.close()
+    con = connect(retiring, read_only=True)
+    rows = by_key(qc.sql_checks(con, now=NOW))
+    con.close()
+    assert ("source_retired", "gamma") in rows
+    assert not [key for key in rows if key[1] == "gamma" and key[0] != "source_retired"
+                and not key[0].startswith("extraction_")]
+    assert rows[("null_rate_title", "*")]["status"] == "pass"
+    assert rows[("null_rate_title", "alpha")]["status"] == "pass"
