@@ -25,7 +25,8 @@ DOC = """
 
 Runs whenever an ingest DAG's **load** records an event on the articles Asset of a warehouse
 (`newsflow://warehouse/<key>/articles`, one per warehouse, through the alias `newsflow_articles`), and checks every
-warehouse named by the events that triggered it; by hand, the `warehouse` param (empty: the deployment's):
+warehouse named by the events that triggered it; by hand, the `warehouse` param (empty: the deployment's; a lake
+that is not there fails the run at once, where a typo made an empty lake whose every check passed):
 
 0. **targets** lists the warehouses: each triggering event's `extra.warehouse` once, else the param. Events queue
    while a run is in progress and the next run takes them all: the newsroom's loads and a `newsflow ingest
@@ -39,8 +40,9 @@ warehouse named by the events that triggered it; by hand, the `warehouse` param 
    measured at the run's logical date (or, for asset-triggered runs, when the run was due);
 2. **build_data_docs**: the GX Data Docs static site in `<data dir>/data_docs/`;
 3. **write_dashboard** (pool `duckdb_write`, reads only): `<data dir>/reports/dashboard.html`, a self-contained
-   offline HTML dashboard of the deployment's warehouse when it was checked (else of the first one checked), also
-   served in the Airflow UI by the newsflow plugin (`/newsflow/dashboard`);
+   offline HTML dashboard of the deployment's warehouse, also served in the Airflow UI by the newsflow plugin
+   (`/newsflow/dashboard`); another warehouse checked gets `dashboard-<key>.html` beside it, and each page names
+   its warehouse;
 4. **send_alerts** (pool `duckdb_write`: it records what it posted in `alerts_sent`): the checks that started
    failing, and those that recovered (below the level for `NEWSFLOW_ALERT_CLEAR_AFTER` quality runs, default 2),
    against what the alerts last said, posted to the webhook `NEWSFLOW_ALERT_WEBHOOK` names
@@ -66,12 +68,12 @@ refuses the alert does (after the retries); nothing is recorded then, so the nex
 def news_quality():
     @newsflow_task()
     def targets(params: dict | None = None) -> list[str]:
-        from newsflow.config import warehouse_path
+        from newsflow.dag_tasks import named_warehouse
 
         refuse_unknown_conf({"warehouse"})
         context = get_current_context()
         events = [event for per_asset in (context.get("triggering_asset_events") or {}).values() for event in per_asset]
-        return triggered_warehouses(events) or [params.get("warehouse") or str(warehouse_path())]
+        return triggered_warehouses(events) or [named_warehouse(params.get("warehouse"))]
 
     @newsflow_task(pool="duckdb_write", execution_timeout=timedelta(hours=1))
     def run_checks(warehouse: str) -> dict:
@@ -92,14 +94,14 @@ def news_quality():
         return str(build(data_dir()))
 
     @newsflow_task(pool="duckdb_write", execution_timeout=timedelta(minutes=30))
-    def write_dashboard(summaries: list[dict]) -> str:
-        from newsflow.config import data_dir, warehouse_path
+    def write_dashboard(summaries: list[dict]) -> list[str]:
+        from newsflow.config import data_dir
+        from newsflow.dag_tasks import dashboard_file
         from newsflow.report import build_report
 
-        # one dashboard file (the UI serves it): the deployment's warehouse when this run checked it
-        checked = [summary["warehouse"] for summary in summaries]
-        shown = str(warehouse_path()) if str(warehouse_path()) in checked else checked[0]
-        return str(build_report(data_dir() / "reports" / "dashboard.html", warehouse=shown))
+        # the UI serves dashboard.html: the deployment's warehouse only; another one checked gets a file of its own
+        return [str(build_report(dashboard_file(data_dir(), summary["warehouse"]), warehouse=summary["warehouse"]))
+                for summary in summaries]
 
     @newsflow_task(pool="duckdb_write", execution_timeout=timedelta(minutes=5))
     def send_alerts(summary: dict) -> dict:

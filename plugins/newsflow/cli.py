@@ -345,8 +345,10 @@ def wait_for_quality(client, state: dict, ingest_run_id: str, warehouse: str | N
         return 1
     print_quality_summary(quality_run)
     if warehouse and warehouse != state["warehouse"]:
-        # the service's dashboard shows the service's own warehouse
-        print(f"dashboard: newsflow report --warehouse {warehouse} --output FILE.html")
+        # the UI's dashboard shows the service's own warehouse; another one's is a file beside it
+        from newsflow.dag_tasks import dashboard_file
+
+        print(f"dashboard: {dashboard_file(Path(state['data_dir']), warehouse, state['warehouse'])}")
     else:
         print(f"dashboard: {state['url'].rstrip('/')}/newsflow/dashboard")
     return 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from pathlib import Path
 
 import pendulum
 from airflow.sdk import Asset, AssetAlias, get_current_context, task
@@ -55,6 +56,32 @@ def articles_asset(warehouse: str) -> Asset:
     """The articles table of one warehouse: one Asset per warehouse, so quality runs follow the one loaded."""
     key = warehouse_key(warehouse)
     return Asset(name=f"newsflow_articles_{key}", uri=f"newsflow://warehouse/{key}/articles", group="newsflow")
+
+
+def named_warehouse(param: str | None) -> str:
+    """The lake a quality run given by hand checks: the `warehouse` param, else the deployment's. A param naming no
+    lake fails the run at once, without retries: opened for the checks, a typo (`warehuose`) made a new empty lake,
+    every check passed on it, and its dashboard replaced the deployment's."""
+    from newsflow.config import warehouse_location
+    from newsflow.quality_checks import shown_warehouse
+    from newsflow.stages.failures import PermanentError, fail_task
+    from newsflow.warehouse import exists
+
+    location = warehouse_location(param or None)
+    if param and not exists(location):
+        fail_task(PermanentError(f"warehouse {shown_warehouse(location)} is not there: no lake to check (an empty "
+                                 "`warehouse` checks the deployment's)"), "news_quality")
+    return location
+
+
+def dashboard_file(data_dir: Path, warehouse: str, deployment: str | None = None) -> Path:
+    """Where a quality run writes a warehouse's dashboard: `reports/dashboard.html` for the deployment's (the UI
+    serves that file), `reports/dashboard-<key>.html` for any other (a `newsflow ingest --warehouse other`)."""
+    from newsflow.config import warehouse_location
+
+    if warehouse_location(warehouse) == warehouse_location(deployment):
+        return data_dir / "reports" / "dashboard.html"
+    return data_dir / "reports" / f"dashboard-{warehouse_key(warehouse_location(warehouse))}.html"
 
 
 def triggered_warehouses(events) -> list[str]:

@@ -618,6 +618,7 @@ def render(data: dict, *, title: str = "newsflow dashboard") -> str:
     reprocessed = data.get("reprocess_runs") or 0
     reprocess_runs = f", {reprocessed:,} reprocess run{'' if reprocessed == 1 else 's'}" if reprocessed else ""
     meta = {"generated": generated, "articles": articles, "sources": sources, "term": term}
+    lake = f" · warehouse <code>{html.escape(data['warehouse'])}</code>" if data.get("warehouse") else ""
     # a script element's text is not HTML: entities would stay entities (not JSON), and only "</" or "<!--" in a
     # term could end the element early
     meta_json = json.dumps(meta).replace("<!--", "<\\u0021--").replace("</", "<\\/")
@@ -629,9 +630,10 @@ def render(data: dict, *, title: str = "newsflow dashboard") -> str:
         f"<script type=\"text/javascript\">{get_plotlyjs()}</script>"
         f"<script type=\"application/json\" id=\"newsflow-meta\">{meta_json}</script>"
         "</head><body>"
-        f"<header><h1>{html.escape(title)}</h1><p>{articles:,} articles from {sources:,} sources "
+        f"<header><h1>{html.escape(title)}</h1><p>{articles:,} article{'' if articles == 1 else 's'} from "
+        f"{sources:,} source{'' if sources == 1 else 's'} "
         f"({html.escape(span)}), {runs:,} ingest run{'' if runs == 1 else 's'}{reprocess_runs} · generated {generated}"
-        "</p></header>"
+        f"{lake}</p></header>"
         f"<main>{''.join(parts)}</main></body></html>\n"
     )
 
@@ -678,6 +680,8 @@ def _extraction_health(data: dict) -> str:
 def dashboard_html(warehouse: str | Path | None = None, *, term: str | None = None,
                    now: datetime | None = None) -> str:
     """The dashboard page of the warehouse (opened read-only)."""
+    from newsflow.config import warehouse_location
+    from newsflow.quality_checks import shown_warehouse
     from newsflow.warehouse import connect
 
     con = connect(warehouse, read_only=True)
@@ -685,7 +689,8 @@ def dashboard_html(warehouse: str | Path | None = None, *, term: str | None = No
         data = collect(con, term=term, now=now)
     finally:
         con.close()
-    return render(data)
+    # the page says which lake it shows: the UI serves one file, and a dashboard of another lake looked the same
+    return render({**data, "warehouse": shown_warehouse(warehouse_location(warehouse))})
 
 
 def write_dashboard(output: str | Path, page: str) -> Path:

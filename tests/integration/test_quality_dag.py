@@ -102,3 +102,33 @@ def test_the_checks_that_fail_are_posted_to_the_webhook(tmp_path, airflow_home):
     assert payload["text"].startswith(f"newsflow quality run {run_id} on {data / 'warehouse'}: "
                                       f"{len(failing)} started failing\n"), payload["text"]
     assert "  fail  volume_latest_day [beta]: " in payload["text"]
+
+
+def test_a_lake_named_by_hand_is_checked_only_when_there_and_never_takes_the_uis_dashboard(env, tmp_path):
+    """The `warehouse` param: a typo made a new empty lake (its folders too), every check passed on it, and its
+    dashboard ("0 articles from 0 sources") replaced the deployment's, which the UI serves; a side lake checked
+    took the UI's dashboard as well, and no page said which lake it showed."""
+    from newsflow.airflow_runner import DagRunFailed
+    from newsflow.dag_tasks import warehouse_key
+    from newsflow.quality_checks import shown_warehouse
+
+    reports = Path(env["NEWSFLOW_DATA_DIR"]) / "reports"
+    run(env, "2026-11-22T12:00:00+00:00")
+    ui_page = (reports / "dashboard.html").read_text(encoding="utf-8")
+    assert f"warehouse <code>{shown_warehouse(env['NEWSFLOW_WAREHOUSE'])}</code>" in ui_page
+
+    typo = tmp_path / "typo" / "warehuose"
+    info: dict = {}
+    with pytest.raises(DagRunFailed):
+        dags_test("news_quality", {"warehouse": str(typo)}, env_extra=env, logical_date="2026-11-22T13:00:00+00:00",
+                  echo=lambda _m: None, run_info=info)
+    assert any("is not there: no lake to check" in cause for cause in info["causes"]), info
+    assert not (tmp_path / "typo").exists()
+
+    side = make_warehouse(tmp_path / "side", days=3)
+    run_info: dict = {}
+    dags_test("news_quality", {"warehouse": str(side)}, env_extra=env, logical_date="2026-11-22T14:00:00+00:00",
+              echo=lambda _m: None, run_info=run_info)
+    assert (reports / "dashboard.html").read_text(encoding="utf-8") == ui_page
+    side_page = (reports / f"dashboard-{warehouse_key(str(side))}.html").read_text(encoding="utf-8")
+    assert f"warehouse <code>{shown_warehouse(str(side))}</code>" in side_page
