@@ -4,6 +4,7 @@ keeps when it was first seen, and a retried load of the same run leaves exactly 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from datetime import timedelta
 
 from newsflow import staging, warehouse
@@ -433,3 +434,42 @@ def test_a_runs_load_run_again_after_a_reprocess_keeps_the_reprocessed_article(t
                       [("Talks resume", "Staff reporter", "test-2", "run1", "reprocess")]]
     load(tmp_path, "run1", {"alpha": [story]})
     assert read(tmp_path / "w", *queries) == before
+
+
+def test_an_older_runs_load_run_again_leaves_a_links_later_landing_alone(tmp_path, monkeypatch):
+    """A link that landed on another page (an alias) in run1 and on itself in run2: run1's load run again after
+    run2's put the alias back (11_article_aliases.sql read only the rerun's own fetches), and the revisit policy then
+    held the link back until the other article was due. The later answer for the link decides (http_cache)."""
+    from newsflow.stages.load import load_run
+    from newsflow.stages.plan import make_jobs
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    link = "https://alpha.example/go/1"
+    target = record("alpha", 1, D1, "Talks resume", WIRE)
+    itself = {**record("alpha", 1, D1, "Port strike", PORT), "url": link, "canonical_url": link,
+              "article_id": hashlib.sha1(link.encode()).hexdigest()[:20],
+              "fetched_at": target["fetched_at"] + timedelta(hours=1)}
+
+    def run(run_id, article, final_url):
+        folder = tmp_path / "staging" / run_id / "alpha"
+        folder.mkdir(parents=True, exist_ok=True)
+        staging.write([article], staging.ARTICLE, folder / "valid.parquet")
+        staging.write([staging.ledger_row(1, "article", link, canonical_url=link, article_id=article["article_id"],
+                                          final_url=final_url, http_status=200, fetched_at=article["fetched_at"],
+                                          etag=f'"{run_id}"')], staging.LEDGER, folder / "ledger.validate.parquet")
+        staging.write([], staging.REJECTED, folder / "rejected.parquet")
+        staging.write([], staging.VALIDATION, folder / "validation.parquet")
+        [job] = make_jobs(str(tmp_path / "sources.yaml"), None, run_id, str(tmp_path / "w"))
+        load_run([dataclasses.replace(job, staging=folder)], run_id=run_id, dag_id="test")
+
+    load(tmp_path, "setup", {"alpha": []})  # writes the sources file
+    run("run1", target, target["url"])
+    assert read(tmp_path / "w", "select alias_url, article_id from article_aliases") == [
+        [(link, target["article_id"])]]
+    run("run2", itself, None)
+    after = read(tmp_path / "w", "select alias_url, article_id from article_aliases",
+                 "select etag from http_cache order by canonical_url")
+    assert after == [[], [('"run2"',)]]
+    run("run1", target, target["url"])  # run1's load cleared and run again
+    assert read(tmp_path / "w", "select alias_url, article_id from article_aliases",
+                "select etag from http_cache order by canonical_url") == after
