@@ -49,7 +49,8 @@ that is not there fails the run at once, where a typo made an empty lake whose e
    (`NEWSFLOW_ALERT_LEVEL=warn` for warnings too); nothing when there is nothing new to say.
 
 Failing checks are recorded with status `fail` and shown on the dashboard; they do not fail the run. A webhook that
-refuses the alert does (after the retries); nothing is recorded then, so the next quality run posts it.
+refuses the alert does (after the retries); nothing is recorded then, so the next quality run posts it. One that
+takes the post but does not answer within 15 s fails the run at once: a retry would post it again.
 """
 
 
@@ -105,9 +106,13 @@ def news_quality():
 
     @newsflow_task(pool="duckdb_write", execution_timeout=timedelta(minutes=5))
     def send_alerts(summary: dict) -> dict:
-        from newsflow.alerts import send_quality_alerts
+        from newsflow.alerts import AlertUnanswered, send_quality_alerts
+        from newsflow.stages.failures import PermanentError, fail_task
 
-        return send_quality_alerts(summary["run_id"], summary["warehouse"])
+        try:
+            return send_quality_alerts(summary["run_id"], summary["warehouse"])
+        except AlertUnanswered as exc:  # taken but not answered: a retry would post it again
+            fail_task(PermanentError(str(exc)), "send_alerts")
 
     summaries = run_checks.expand(warehouse=targets())
     build_data_docs(summaries)

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 WEBHOOK_VAR = "NEWSFLOW_ALERT_WEBHOOK"
 LEVEL_VAR = "NEWSFLOW_ALERT_LEVEL"
 CLEAR_AFTER_VAR = "NEWSFLOW_ALERT_CLEAR_AFTER"
+TIMEOUT_VAR = "NEWSFLOW_ALERT_TIMEOUT_S"
 # a recovery is said once the check has stayed below the level this many quality runs: one good run between two
 # bad ones (a flaky site's fetch failures) is no recovery to announce, and a real one waits one run more
 CLEAR_AFTER = 2
@@ -41,6 +42,11 @@ class AlertError(RuntimeError):
     """The webhook is misconfigured or did not take the alert."""
 
 
+class AlertUnanswered(AlertError):
+    """The webhook took the whole post but gave no answer in time: it may well have been delivered. Posting it again
+    at once (a task retry) would say it twice for every try; the next quality run tells it again if it was not."""
+
+
 class AlertSettingsError(AlertError):
     """NEWSFLOW_ALERT_WEBHOOK or NEWSFLOW_ALERT_LEVEL is malformed: a configuration error, not the webhook's answer."""
 
@@ -50,6 +56,7 @@ class AlertSettings:
     webhook: str | None
     level: str = "fail"
     clear_after: int = CLEAR_AFTER
+    timeout_s: float = TIMEOUT_S
 
 
 def alert_settings(environ: dict | None = None) -> AlertSettings:
@@ -64,7 +71,15 @@ def alert_settings(environ: dict | None = None) -> AlertSettings:
     said = (environ.get(CLEAR_AFTER_VAR) or "").strip() or str(CLEAR_AFTER)
     if not said.isdigit() or not 1 <= int(said) <= 100:
         raise AlertSettingsError(f"{CLEAR_AFTER_VAR}={said!r}: expected a number of quality runs from 1 to 100")
-    return AlertSettings(webhook, level, int(said))
+    # how long a post waits for the webhook's answer: an endpoint behind a slow proxy takes the post and answers late
+    waited = (environ.get(TIMEOUT_VAR) or "").strip() or f"{TIMEOUT_S:g}"
+    try:
+        timeout_s = float(waited)
+    except ValueError:
+        timeout_s = float("nan")
+    if not 1 <= timeout_s <= 300:
+        raise AlertSettingsError(f"{TIMEOUT_VAR}={waited!r}: expected a number of seconds from 1 to 300")
+    return AlertSettings(webhook, level, int(said), timeout_s)
 
 
 def _check_webhook(url: str) -> None:
@@ -148,9 +163,16 @@ def post(url: str, payload: dict, *, timeout: float = TIMEOUT_S) -> int:
             raise AlertError(f"webhook {_redacted(url)} answered HTTP {exc.code}, a redirect{moved}") from None
         said = _answer(exc.read(2000)) or printable(str(exc.reason))
         raise AlertError(f"webhook {_redacted(url)} answered HTTP {exc.code}: {said}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise AlertError(f"webhook {_redacted(url)} unreachable: {printable(str(reason))}") from None
+    except urllib.error.URLError as exc:
+        # connecting or sending failed (urllib wraps those): the post did not get there
+        raise AlertError(f"webhook {_redacted(url)} unreachable: {printable(str(exc.reason))}") from None
+    except TimeoutError:
+        # sent whole, then no answer: urllib raises the read's timeout as it is. "unreachable" was false, and each
+        # of the task's retries posted it again (a webhook answering in 16 s got every alert three times a run)
+        raise AlertUnanswered(f"webhook {_redacted(url)} took the post but did not answer within {timeout:g} s "
+                              "(it may have been delivered; not posted again by a retry; {TIMEOUT_VAR} waits longer)") from None
+    except OSError as exc:
+        raise AlertError(f"webhook {_redacted(url)} unreachable: {printable(str(exc))}") from None
     except (http.client.HTTPException, ValueError) as exc:
         # a server that answers something other than HTTP (an SSH banner, a bare 1xx), or a URL urllib refuses
         raise AlertError(f"webhook {_redacted(url)} gave no HTTP answer ({type(exc).__name__}: "
@@ -319,7 +341,8 @@ def send_quality_alerts(run_id: str, warehouse: str, *, settings: AlertSettings 
         from newsflow.config import warehouse_location
 
         ui_url = (ui_url or airflow_ui_url()) if warehouse_location(warehouse) == warehouse_location() else None
-        post(settings.webhook, quality_message(run_id, warehouse, changes, ui_url, settings.level))
+        post(settings.webhook, quality_message(run_id, warehouse, changes, ui_url, settings.level),
+             timeout=settings.timeout_s)
         log.info("quality alerts: %d raised, %d cleared; posted to %s", summary["raised"], summary["cleared"],
                  _redacted(settings.webhook))
         summary["posted"] = True
@@ -391,7 +414,8 @@ def announce_failed_run(context) -> None:
     dag = context.get("dag")
     ti = context.get("ti") or context.get("task_instance")
     post(settings.webhook, run_message(getattr(dag, "dag_id", "?"), str(context.get("run_id")),
-                                       context.get("reason"), getattr(ti, "task_id", None), airflow_ui_url()))
+                                       context.get("reason"), getattr(ti, "task_id", None), airflow_ui_url()),
+         timeout=settings.timeout_s)
 
 
 def airflow_ui_url() -> str | None:

@@ -734,7 +734,8 @@ def cmd_alert_test(args) -> int:
         return 2
     status = post(settings.webhook, {"text": f"newsflow on {socket.gethostname()}: a test alert. Quality checks that "
                                              f"cross '{settings.level}' and failed runs will be posted here.",
-                                     "newsflow": {"kind": "test", "level": settings.level}})
+                                     "newsflow": {"kind": "test", "level": settings.level}},
+                  timeout=settings.timeout_s)
     print(f"alert-test: the webhook answered HTTP {status} (level {settings.level})")
     return 0 if status < 300 else 1
 

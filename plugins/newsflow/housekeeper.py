@@ -115,7 +115,7 @@ def watch_forever(every: float = WATCH_S, echo=print, looks: int | None = None) 
             try:
                 settings = alert_settings()
                 if settings.webhook:
-                    post(settings.webhook, component_message(name, state))
+                    post(settings.webhook, component_message(name, state), timeout=settings.timeout_s)
             except (AlertError, ValueError) as exc:
                 echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: could not post it ({exc})")
             sys.stdout.flush()
@@ -234,7 +234,7 @@ class ImportErrorWatch:
             try:
                 settings = self.alerts or alert_settings()
                 if settings.webhook:
-                    post(settings.webhook, payload)
+                    post(settings.webhook, payload, timeout=settings.timeout_s)
             except (AlertError, ValueError) as exc:
                 self._say(f"could not post it ({exc})")
         return new, cleared

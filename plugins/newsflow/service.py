@@ -424,7 +424,7 @@ def announce_runs(runs: list[tuple[str, str]], reason: str, settings, ui_url: st
         return
     for dag_id, run_id in runs:
         try:
-            post(settings.webhook, run_message(dag_id, run_id, reason, None, ui_url))
+            post(settings.webhook, run_message(dag_id, run_id, reason, None, ui_url), timeout=settings.timeout_s)
         except AlertError as exc:
             echo(f"newsflow: could not post the failed run {run_id} ({exc})")
 

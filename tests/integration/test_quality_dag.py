@@ -104,6 +104,27 @@ def test_the_checks_that_fail_are_posted_to_the_webhook(tmp_path, airflow_home):
     assert "  fail  volume_latest_day [beta]: " in payload["text"]
 
 
+def test_a_webhook_that_answers_too_late_gets_the_alert_once(tmp_path, airflow_home):
+    """A webhook that takes the post and answers after the timeout (NEWSFLOW_ALERT_TIMEOUT_S, 15 s by default): the
+    run fails at once, saying so, instead of retrying send_alerts twice, each retry posting the same alert again."""
+    from newsflow.airflow_runner import DagRunFailed
+
+    data = tmp_path / "data"
+    data.mkdir()
+    make_warehouse(data / "warehouse")
+    info: dict = {}
+    with Webhook(delay_s=4) as hook:
+        env = {"NEWSFLOW_DATA_DIR": str(data), "NEWSFLOW_WAREHOUSE": str(data / "warehouse"),
+               "AIRFLOW_HOME": str(airflow_home), "NEWSFLOW_ALERT_WEBHOOK": hook.url, "NEWSFLOW_ALERT_TIMEOUT_S": "2"}
+        with pytest.raises(DagRunFailed):
+            dags_test("news_quality", {}, env_extra=env, logical_date="2026-11-20T12:00:00+00:00",
+                      echo=lambda _m: None, run_info=info)
+    # the alert once, then the failed run's own announcement (which waits for no answer either)
+    assert [("started failing" in post["text"], post.get("newsflow", post).get("reason")) for post in hook.posts] == [
+        (True, None), (False, "task_failure")], hook.posts
+    assert any("took the post but did not answer within 2 s" in cause for cause in info["causes"]), info
+
+
 def test_a_lake_named_by_hand_is_checked_only_when_there_and_never_takes_the_uis_dashboard(env, tmp_path):
     """The `warehouse` param: a typo made a new empty lake (its folders too), every check passed on it, and its
     dashboard ("0 articles from 0 sources") replaced the deployment's, which the UI serves; a side lake checked

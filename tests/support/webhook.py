@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Webhook:
     """`with Webhook() as hook:` post to `hook.url`; `hook.posts` holds each request's decoded JSON body."""
 
-    def __init__(self, status: int = 200, answer: bytes = b"ok", headers: dict | None = None):
-        self.status, self.answer, self.extra_headers = status, answer, headers or {}
+    def __init__(self, status: int = 200, answer: bytes = b"ok", headers: dict | None = None, delay_s: float = 0.0):
+        self.status, self.answer, self.extra_headers, self.delay_s = status, answer, headers or {}, delay_s
         self.posts: list[dict] = []
         self.headers: list[dict] = []
         hook = self
@@ -22,6 +23,7 @@ class Webhook:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 hook.headers.append(dict(self.headers))
                 hook.posts.append(json.loads(body.decode("utf-8")))
+                time.sleep(hook.delay_s)  # a slow endpoint: the post is taken, the answer comes late
                 self.send_response(hook.status)
                 self.send_header("Content-Length", str(len(hook.answer)))
                 for name, value in hook.extra_headers.items():

@@ -219,12 +219,25 @@ def test_an_unreachable_webhook_is_an_error():
         alerts.post(f"http://127.0.0.1:{port}/hooks/secret", {"text": "x"}, timeout=5)
 
 
+def test_a_webhook_that_takes_the_post_and_answers_late_is_not_called_unreachable():
+    """The post arrived; only the answer came after the timeout. "unreachable: timed out" was false, and the task's
+    retries posted the same alert again each time (three posts a quality run)."""
+    from newsflow.alerts import AlertUnanswered
+
+    with Webhook(delay_s=1.5) as hook:
+        with pytest.raises(AlertUnanswered, match=r"webhook http://127\.0\.0\.1:\d+/… took the post but did not "
+                                                  r"answer within 0\.5 s"):
+            alerts.post(hook.url, {"text": "x"}, timeout=0.5)
+        assert hook.posts == [{"text": "x"}]
+
+
 @pytest.mark.parametrize(("environ", "expected"), [
     ({}, AlertSettings(None, "fail")),
     ({"NEWSFLOW_ALERT_WEBHOOK": " https://chat.example.org/hooks/abc ", "NEWSFLOW_ALERT_LEVEL": "WARN"},
      AlertSettings("https://chat.example.org/hooks/abc", "warn")),
     ({"NEWSFLOW_ALERT_WEBHOOK": "", "NEWSFLOW_ALERT_LEVEL": ""}, AlertSettings(None, "fail", 2)),
     ({"NEWSFLOW_ALERT_CLEAR_AFTER": " 4 "}, AlertSettings(None, "fail", 4)),
+    ({"NEWSFLOW_ALERT_TIMEOUT_S": "60"}, AlertSettings(None, "fail", 2, 60.0)),
 ])
 def test_settings(environ, expected):
     assert alert_settings(environ) == expected
@@ -232,6 +245,9 @@ def test_settings(environ, expected):
 
 @pytest.mark.parametrize(("environ", "said"), [
     ({"NEWSFLOW_ALERT_LEVEL": "loud"}, "NEWSFLOW_ALERT_LEVEL='loud': expected one of warn, fail"),
+    ({"NEWSFLOW_ALERT_TIMEOUT_S": "0.5"}, "NEWSFLOW_ALERT_TIMEOUT_S='0.5': expected a number of seconds from 1 to 300"),
+    ({"NEWSFLOW_ALERT_TIMEOUT_S": "nan"}, "NEWSFLOW_ALERT_TIMEOUT_S='nan': expected a number of seconds from 1 to 300"),
+    ({"NEWSFLOW_ALERT_TIMEOUT_S": "slow"}, "NEWSFLOW_ALERT_TIMEOUT_S='slow': expected a number of seconds"),
     ({"NEWSFLOW_ALERT_WEBHOOK": "hooks.slack.com/services/T/B/token"}, "NEWSFLOW_ALERT_WEBHOOK: expected an http(s)"),
     ({"NEWSFLOW_ALERT_WEBHOOK": "ftp://example.org/token"}, "got 'ftp://example.org/…'"),
     ({"NEWSFLOW_ALERT_WEBHOOK": "https:///services/token"}, "got 'https:/…'"),
