@@ -95,6 +95,9 @@ repeated as (
         logged.run_id = $run_id
         and logged.url_kind = 'article'
         and existing.changed_run_id <> $run_id
+        -- decisions of this file only: a page validation rejected then and passes now (its rule relaxed, validate
+        -- run again) is judged, not rejected again
+        and logged.reason in ('new', 'changed', 'reextracted', 'same_content', 'superseded')
 ),
 
 -- the next article_seq: each source's staging seq above an offset (the sources before it: a window over a handful

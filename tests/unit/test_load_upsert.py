@@ -473,3 +473,31 @@ def test_an_older_runs_load_run_again_leaves_a_links_later_landing_alone(tmp_pat
     run("run1", target, target["url"])  # run1's load cleared and run again
     assert read(tmp_path / "w", "select alias_url, article_id from article_aliases",
                 "select etag from http_cache order by canonical_url") == after
+
+
+def test_a_page_rejected_then_valid_in_a_rerun_is_judged_not_rejected_again(tmp_path, monkeypatch):
+    """Only this load's own decisions are repeated: a page validation rejected in a run's first execution, and that
+    passes when validate runs again (its rule relaxed), is stored as any valid page, not logged `rejected` again."""
+    from newsflow.stages.load import load_run
+    from newsflow.stages.plan import make_jobs
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    stored = record("alpha", 1, D1, "Talks", WIRE)
+    load(tmp_path, "run0", {"alpha": [stored]})
+    fresh = {**record("alpha", 1, D1, "Talks resume", WIRE + " Talks resume on Friday."),
+             "fetched_at": stored["fetched_at"] + timedelta(hours=2)}
+    folder = tmp_path / "staging" / "run1" / "alpha"
+    folder.mkdir(parents=True)
+    staging.write([], staging.ARTICLE, folder / "valid.parquet")
+    staging.write([staging.ledger_row(1, "article", fresh["url"], canonical_url=fresh["url"],
+                                      article_id=fresh["article_id"], outcome="rejected", reason="body_too_short",
+                                      http_status=200, fetched_at=fresh["fetched_at"])],
+                  staging.LEDGER, folder / "ledger.validate.parquet")
+    staging.write([], staging.REJECTED, folder / "rejected.parquet")
+    staging.write([], staging.VALIDATION, folder / "validation.parquet")
+    [job] = make_jobs(str(tmp_path / "sources.yaml"), None, "run1", str(tmp_path / "w"))
+    load_run([dataclasses.replace(job, staging=folder)], run_id="run1", dag_id="test")
+    load(tmp_path, "run1", {"alpha": [fresh]})  # validate run again under a relaxed rule, then the load
+    assert read(tmp_path / "w", "select run_id, outcome, reason from fetch_log order by run_id",
+                "select title, changed_run_id from articles") == [
+        [("run0", "loaded", "new"), ("run1", "loaded", "changed")], [("Talks resume", "run1")]]
