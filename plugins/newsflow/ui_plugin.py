@@ -91,7 +91,8 @@ def create_app() -> FastAPI:
         return {"dashboard": path.exists(), "data_docs": (data_docs_root() / "index.html").exists(),
                 "dashboard_mtime": path.stat().st_mtime if path.exists() else None}
 
-    @app.get("/dashboard", name="dashboard")
+    # HEAD too: an uptime monitor's probe got 405 from a page a browser opens
+    @app.api_route("/dashboard", methods=["GET", "HEAD"], name="dashboard")
     def dashboard():
         path = dashboard_path()
         if not path.is_file():
@@ -103,7 +104,7 @@ def create_app() -> FastAPI:
     def data_docs_index(request: Request):
         return RedirectResponse(url=str(request.url_for("data_docs", path="index.html")))
 
-    @app.get("/data_docs/{path:path}", name="data_docs")
+    @app.api_route("/data_docs/{path:path}", methods=["GET", "HEAD"], name="data_docs")
     def data_docs(path: str):
         root = data_docs_root().resolve()
         target = (root / (path or "index.html")).resolve()

@@ -196,6 +196,13 @@ def test_dashboard_redirects_to_login_and_opens_with_a_token(service):
     except urllib.error.HTTPError as error:
         status = error.code  # 404: no dashboard written yet, still an HTML page for a signed-in user
     assert status in (200, 404)
+    # an uptime monitor's HEAD, signed in: the GET's answer without its body
+    probe = urllib.request.Request(url, method="HEAD", headers={"Authorization": f"Bearer {service['client'].token}"})
+    try:
+        with urllib.request.urlopen(probe, timeout=10) as response:
+            assert (response.status, response.read()) == (200, b"")
+    except urllib.error.HTTPError as error:
+        assert error.code == 404 == status
 
 
 def test_ingest_uses_the_service_and_quality_follows_its_warehouse(service, tmp_path):

@@ -33,6 +33,14 @@ def test_browser_without_session_goes_to_login(client):
     assert parse_qs(target.query)["next"] == ["http://127.0.0.1:8080/newsflow/dashboard"]
 
 
+def test_a_head_request_is_answered_as_a_get_is(client):
+    """An uptime monitor's HEAD got 405 Method Not Allowed from pages a browser opens."""
+    for path in ("/newsflow/dashboard", "/newsflow/data_docs/index.html"):
+        response = client.head(path, follow_redirects=False)
+        assert response.status_code == 303, path
+        assert urlsplit(response.headers["location"]).path.endswith("/login")
+
+
 def test_browser_with_an_expired_cookie_goes_to_login(client):
     client.cookies.set("_token", "not-a-token")
     response = client.get("/newsflow/data_docs/index.html", follow_redirects=False)
