@@ -501,3 +501,41 @@ def test_a_page_rejected_then_valid_in_a_rerun_is_judged_not_rejected_again(tmp_
     assert read(tmp_path / "w", "select run_id, outcome, reason from fetch_log order by run_id",
                 "select title, changed_run_id from articles") == [
         [("run0", "loaded", "new"), ("run1", "loaded", "changed")], [("Talks resume", "run1")]]
+
+
+def test_an_older_runs_load_run_again_leaves_the_source_as_the_newer_run_described_it(tmp_path, monkeypatch):
+    """The sources row is the newest run's description of the source: run1 under `timezone: Asia/Dubai`, run2
+    after the file moved it to Asia/Tehran, then run1's load cleared and run again put Dubai back (coverage_gaps
+    reads the zone for the last complete day) and named run1 the source's last run."""
+    from newsflow.stages.load import load_run
+    from newsflow.stages.plan import make_jobs
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    sources = tmp_path / "sources.yaml"
+
+    def job(run_id, zone, article):
+        sources.write_text("sources:\n  - {name: alpha, kind: urls, urls: ['https://alpha.example/'], "
+                           f"timezone: {zone}}}\n", encoding="utf-8")
+        folder = tmp_path / "staging" / run_id / "alpha"
+        folder.mkdir(parents=True, exist_ok=True)
+        staging.write([article], staging.ARTICLE, folder / "valid.parquet")
+        staging.write([staging.ledger_row(1, "article", article["url"], canonical_url=article["url"],
+                                          article_id=article["article_id"], http_status=200,
+                                          fetched_at=article["fetched_at"])], staging.LEDGER,
+                      folder / "ledger.validate.parquet")
+        staging.write([], staging.REJECTED, folder / "rejected.parquet")
+        staging.write([], staging.VALIDATION, folder / "validation.parquet")
+        [planned] = make_jobs(str(sources), None, run_id, str(tmp_path / "w"))
+        return dataclasses.replace(planned, staging=folder)
+
+    story = record("alpha", 1, D1, "Talks", WIRE)
+    run1 = job("run1", "Asia/Dubai", story)
+    load_run([run1], run_id="run1", dag_id="test")
+    later = {**story, "fetched_at": story["fetched_at"] + timedelta(hours=1)}
+    load_run([job("run2", "Asia/Tehran", later)], run_id="run2", dag_id="test")
+    query = "select timezone, first_run_id, last_run_id from sources"
+    assert read(tmp_path / "w", query) == [[("Asia/Tehran", "run1", "run2")]]
+    load_run([run1], run_id="run1", dag_id="test")  # run1's load cleared and run again
+    assert read(tmp_path / "w", query) == [[("Asia/Tehran", "run1", "run2")]]
+    load_run([job("run3", "Asia/Kabul", later)], run_id="run3", dag_id="test")  # a newer run still updates it
+    assert read(tmp_path / "w", query) == [[("Asia/Kabul", "run1", "run3")]]
