@@ -221,8 +221,14 @@ def test_ingest_uses_the_service_and_quality_follows_its_warehouse(service, tmp_
     print(f"\ningest and its quality run through the service: {time.monotonic() - started:.1f}s")
     [quality_run] = re.findall(r"^news_quality: (\S+) \(started by this run's load\)$", done.stdout, re.M)
     assert "Quality checks (this run): " in done.stdout, done.stdout
-    # the service's dashboard shows the service's own warehouse, not the one this run loaded
-    assert f"dashboard: newsflow report --warehouse {other} --output FILE.html" in done.stdout, done.stdout
+    # the UI's dashboard stays the service's own warehouse; the one this run loaded gets a file of its own beside it,
+    # which names it
+    [side] = re.findall(r"^dashboard: (.+)$", done.stdout, re.M)
+    reports = Path(service["state"]["data_dir"]) / "reports"
+    assert Path(side).parent == reports and re.fullmatch(r"dashboard-[0-9a-f]+\.html", Path(side).name), side
+    assert str(other) in Path(side).read_text(encoding="utf-8")
+    if (reports / "dashboard.html").exists():  # written once a quality run has checked the newsroom's warehouse
+        assert str(other) not in (reports / "dashboard.html").read_text(encoding="utf-8")
     # the run it waited for checked the warehouse `--warehouse` loaded, not the service's own
     target = service["client"].get(f"/dags/news_quality/dagRuns/{quote(quality_run, safe='')}/taskInstances"
                                    "/targets/xcomEntries/return_value")
