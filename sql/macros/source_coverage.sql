@@ -1,6 +1,7 @@
 -- source_coverage(src, grain): per day, week (ISO, starting Monday) or month, the articles of source src,
 -- all articles, and src's share. Originals only, as in coverage_daily. Every period with at least one article
--- in the warehouse appears, with 0 when src published nothing.
+-- in the warehouse appears, with 0 when src published nothing. A src that names no source (a typo, 'Metro' for
+-- 'metro') raises instead of answering 0 for every period.
 -- Usage: select * from source_coverage('dailyherald', 'month')
 -- noqa: disable=RF04
 create or replace macro source_coverage(src, grain) as table
@@ -28,7 +29,21 @@ create or replace macro source_coverage(src, grain) as table
         articles / all_articles as share
     from counted
     union all
-    -- the grain checked on no article too: term_period raises per row, and a lake without articles has none
+    -- the grain checked on no article too: term_period raises per row, and a lake without articles has none; and
+    -- src, once the lake has a source: one no load configured and no article names answers 0 everywhere
     select null, null, null, null  -- noqa: LT09
-    where term_period(current_date, grain) is null
+    where
+        term_period(current_date, grain) is null
+        or (
+            exists (select 1 from articles)
+            and coalesce(
+                src not in (
+                    select sources.name from sources
+                    union all
+                    select articles.source from articles
+                ),
+                true
+            )
+            and error('no source named ' || coalesce('''' || src || '''', 'null') || ' (sources.name)') is null
+        )
     order by period

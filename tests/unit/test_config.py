@@ -179,3 +179,16 @@ def test_body_bounds_may_meet_but_not_cross():
         .min_body_chars == 500
     with pytest.raises(ConfigError, match="min_body_chars is larger than max_body_chars"):
         parse_sources(f"settings: {{min_body_chars: 501, max_body_chars: 500}}\nsources:\n{source}")
+
+
+@pytest.mark.parametrize("name", ["Etc/UTC", "GMT", "Zulu", "Etc/GMT0", "UTC"])
+def test_every_name_of_utc_is_stored_as_utc(name):
+    """`timezone: Etc/UTC` was stored as written, and the warehouse's last_complete_day, which reads `UTC` as a source
+    without a zone of its own, judged it on the UTC day: a Hawaii outlet's evening (its pages at -10:00) was a zero day
+    in coverage_gaps and a volume warning."""
+    config = parse_sources(f"settings: {{timezone: {name}}}\nsources:\n"
+                           f'  - {{name: a, kind: feed, url: "http://x", timezone: {name}, schedule_timezone: {name}}}\n')
+    source = config.sources[0]
+    assert (config.settings.timezone, source.timezone, source.schedule_timezone) == ("UTC", "UTC", "UTC")
+    assert parse_sources('sources:\n  - {name: a, kind: feed, url: "http://x", timezone: Asia/Beirut}\n') \
+        .sources[0].timezone == "Asia/Beirut"

@@ -284,6 +284,16 @@ def test_source_coverage(coverage):
     assert total[0][0] == pytest.approx(1.0)
 
 
+def test_source_coverage_of_a_source_that_does_not_exist_raises(coverage):
+    """A typo ('Alpha' for 'alpha') answered 0 for every period, indistinguishable from a silent outlet."""
+    for src in ("'Alpha'", "'alpha '", "null"):
+        with pytest.raises(duckdb.InvalidInputException, match="no source named"):
+            rows(coverage, f"select * from source_coverage({src}, 'day')")
+    # a configured source that has no original article is a source: 0 in every period
+    coverage.execute("insert into sources (name, kind, locator, updated_at) values ('quiet', 'feed', 'https://quiet.example/rss', now())")
+    assert rows(coverage, "select sum(articles), count(*) from source_coverage('quiet', 'day')") == [(0, 3)]
+
+
 def test_term_coverage_phrases_and_scripts_without_spaces(con):
     add(con, "p1", "alpha", D1, title="Rates", body="The Central Bank's governor spoke; central-bank watchers cheered.")
     add(con, "p2", "alpha", D1, title="Banking", body="The central banking system and a bank that is central.")
@@ -365,8 +375,10 @@ def test_the_last_complete_day_is_the_sources_own_or_complete_everywhere():
     cases = [  # zone, instant (UTC), the newest day that has ended there
         ("America/Los_Angeles", "2026-12-05 00:30", date(2026, 12, 3)),  # 16:30 on the 4th there
         ("America/Los_Angeles", "2026-12-05 08:30", date(2026, 12, 4)),
+        # east of UTC, a day is complete once it has ended in UTC too: UTC stamps keep their UTC day
         ("Asia/Tokyo", "2026-12-04 14:59", date(2026, 12, 3)),
-        ("Asia/Tokyo", "2026-12-04 15:00", date(2026, 12, 4)),
+        ("Asia/Tokyo", "2026-12-04 15:00", date(2026, 12, 3)),
+        ("Asia/Tokyo", "2026-12-05 00:00", date(2026, 12, 4)),
         # no zone of its own: its pages' offsets may put its days anywhere; a day is complete once it has ended
         # at UTC-12, at noon UTC the next day
         (None, "2026-12-05 11:59", date(2026, 12, 3)), ("UTC", "2026-12-05 12:00", date(2026, 12, 4)),
@@ -374,6 +386,21 @@ def test_the_last_complete_day_is_the_sources_own_or_complete_everywhere():
     for zone, instant, day in cases:
         assert con.execute("select last_complete_day(?, cast(? || ':00+00' as timestamptz))",
                            [zone, instant]).fetchone()[0] == day, (zone, instant)
+
+
+def test_volume_of_a_zoned_source_with_utc_stamps_is_not_judged_before_the_utc_day_ends(con):
+    """An Asia/Shanghai outlet whose feed dates are `GMT` stamps (their UTC day is its published_date, docs/dates.md),
+    48 a day: at 16:30 UTC its 5 December (32 articles so far) was judged complete and failed volume_latest_day."""
+    from newsflow.quality_checks import check_volume
+
+    con.execute("insert into sources (name, kind, locator, timezone, updated_at) "
+                "values ('shanghai', 'feed', 'x', 'Asia/Shanghai', now())")
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+    for k in range(15 * 48 + 32):  # every half hour up to 15:30 UTC on 5 December
+        at = start + timedelta(minutes=30 * k)
+        add(con, f"s{k}", "shanghai", at.date(), published_at=at)
+    (row,) = check_volume(con, now=datetime(2026, 12, 5, 16, 30, tzinfo=UTC))
+    assert (row["status"], row["observed"]) == ("pass", 48.0)
 
 
 def test_coverage_gaps_low_uses_the_volume_checks_scale_when_the_spread_is_zero(con):
