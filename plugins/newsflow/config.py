@@ -594,8 +594,12 @@ def _describe(error: dict, raw: dict) -> str:
         if isinstance(entry, dict) and entry.get("name"):
             label += f" (name {entry['name']!r})"
         where.append(label)
-        # pydantic puts the discriminator value in the path; it is noise for a person
-        rest = [p for p in loc[2:] if p not in ("feed", "sitemap", "urls", "warc") or p == loc[-1]]
+        # pydantic puts the discriminator value in the path (sources.0.feed.url); it is noise for a person. Only at
+        # that place: a urls source's own `urls` field has the kind's name, and went with it ("field '0'" for an
+        # entry of the list, "field 'urls.urls'" for a list that is none)
+        rest = loc[2:]
+        if len(rest) > 1 and rest[0] in ("feed", "sitemap", "urls", "warc"):
+            rest = rest[1:]
     else:
         rest = loc
     field = ".".join(str(p) for p in rest)
@@ -634,6 +638,10 @@ def _unknown_key(key: str, path: list) -> str:
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+# A merge key copies the pairs of each mapping it names into its own: `<<: [*d, *d, ...]` naming a mapping of 10,000
+# keys 500,000 times, a 2 MB file, had PyYAML visit 5e9 pairs (minutes of CPU in `newsflow check`, `ingest` and the
+# DAG processor at every parse). A sources file's merges copy a few keys per source.
+MAX_MERGED_PAIRS = 1_000_000
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -644,11 +652,23 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def __init__(self, stream):
         super().__init__(stream)
         self.written_keys: dict[yaml.Node, list[yaml.Node]] = {}
+        self.merged_pairs = 0
 
     def flatten_mapping(self, node):
         # recorded before the first flattening, which mixes the merged keys in: a mapping another one merges may be
         # flattened through that one before it is constructed itself
         self.written_keys.setdefault(node, [key for key, _value in node.value if key.tag != _MERGE_TAG])
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                continue
+            for merged in value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]:
+                if isinstance(merged, yaml.MappingNode):  # anything else: PyYAML's own error
+                    self.flatten_mapping(merged)  # as super() does first; flattened once, its merge keys gone
+                    self.merged_pairs += len(merged.value)
+                    if self.merged_pairs > MAX_MERGED_PAIRS:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"merge keys (<<) copy more than {MAX_MERGED_PAIRS:,} keys, far more than a "
+                            "sources file needs", key_node.start_mark)
         super().flatten_mapping(node)
 
     def construct_mapping(self, node, deep=False):

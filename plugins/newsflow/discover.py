@@ -32,6 +32,7 @@ from newsflow.encoding import (
     overrules_latin_default,
     utf8_despite_latin_label,
     utf16_without_bom,
+    without_lone_surrogates,
 )
 
 log = logging.getLogger(__name__)
@@ -406,7 +407,10 @@ def _json_feed_entries(data: bytes, unlinked: list[str]) -> list[Entry]:
 
 def _text_field(item: dict, name: str) -> str | None:
     value = item.get(name)
-    return value.strip() or None if isinstance(value, str) else None
+    # JSON may spell half an emoji ("\\ud83d"), which json.loads keeps as a lone surrogate: in one item's title, link
+    # or date it made the ledger's Parquet write fail, and with it the source's discover stage (every URL the feed
+    # listed lost, no row). Each becomes U+FFFD, as a browser's JSON-to-USVString conversion makes it.
+    return without_lone_surrogates(value.strip()) or None if isinstance(value, str) else None
 
 
 # not application/json: WordPress announces its REST API's JSON for the page that way, which is no feed

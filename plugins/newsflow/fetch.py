@@ -154,6 +154,7 @@ class _Decoder:
     """Incremental gzip/deflate with a hard cap on the decoded size, so a bomb cannot exhaust memory."""
 
     _sniff = False
+    _after_end = 0  # bytes received after the end of the compressed data
 
     def __init__(self, encoding: str | None):
         self.encoding = (encoding or "identity").strip().lower()
@@ -179,11 +180,22 @@ class _Decoder:
                 if chunk.startswith(_COMPRESSED_STARTS):
                     raise _Failure("unsupported_encoding")
             return chunk[: room + 1]
+        if self._after_end:
+            return self._past_end(chunk, room)
         try:
-            out = self._z.decompress(chunk, room + 1)
-            # bytes held back because of max_length: drain them up to the cap
-            while self._z.unconsumed_tail and len(out) <= room:
-                out += self._z.decompress(self._z.unconsumed_tail, room + 1 - len(out))
+            out = self._inflate(chunk, room)
+            while self._z.eof and len(out) <= room:
+                rest = self._z.unused_data
+                if not rest or (rest == b"\x1f" and self.encoding != "deflate"):
+                    break  # nothing after the end yet, or a member's first byte: the next chunk tells
+                if self.encoding != "deflate" and rest.startswith(b"\x1f\x8b"):
+                    # RFC 1952 §2.2: a gzip body is a series of members (gzipped parts joined with cat, bgzip's
+                    # blocks), each read as gzip -d reads them. Read by its first member alone, the page was stored
+                    # cut where that member ended, `loaded`, without a word.
+                    self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    out += self._inflate(rest, room - len(out))
+                    continue
+                return out + self._past_end(rest, room - len(out))
         except zlib.error:
             if self.encoding == "deflate" and not getattr(self, "_raw_deflate_checked", True):
                 # many servers send raw deflate without the zlib header
@@ -194,6 +206,22 @@ class _Decoder:
         if self.encoding == "deflate":
             self._raw_deflate_checked = True
         return out
+
+    def _inflate(self, data: bytes, room: int) -> bytes:
+        out = self._z.decompress(data, room + 1)
+        # bytes held back because of max_length: drain them up to the cap
+        while self._z.unconsumed_tail and len(out) <= room:
+            out += self._z.decompress(self._z.unconsumed_tail, room + 1 - len(out))
+        return out
+
+    def _past_end(self, data: bytes, room: int) -> bytes:
+        """Bytes after the compressed stream that start no member (padding, a server's junk): ignored, as browsers
+        ignore them, but counted against the cap and not kept. zlib kept every byte received after the end (a small
+        member followed by endless bytes held hundreds of MB until the total timeout)."""
+        self._after_end += len(data)
+        if self._after_end > room:
+            raise _Failure("too_large")
+        return b""
 
     def finish(self) -> None:
         if self._z is not None and not self._z.eof:

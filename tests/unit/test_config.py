@@ -39,6 +39,11 @@ def test_good_file_loads_every_kind():
         ("settings: {timezone: America}\nsources:\n  - {name: a, kind: feed, url: 'https://x.example/feed'}\n", ["settings.timezone", "unknown time zone 'America'"]),
         ("sources:\n  - {name: 'Bad Name', kind: feed, url: 'https://x.example/feed'}\n", ["field 'name'"]),
         ("sources:\n  - {name: a, kind: urls}\n", ["sources[0] (name 'a')", "needs 'urls'"]),
+        # a urls source's `urls` field bears its kind's name: both went from the path, the field unnamed
+        ("sources:\n  - {name: a, kind: urls, urls: [123, 'https://x.example/a']}\n",
+         ["sources[0] (name 'a'), field 'urls.0': Input should be a valid string"]),
+        ("sources:\n  - {name: a, kind: urls, urls: 'https://x.example/a'}\n",
+         ["sources[0] (name 'a'), field 'urls': Input should be a valid list"]),
         # an unknown key: the nearest the place takes, where else it belongs, or what the place takes
         ("sources:\n  - {name: a, kind: feed, url: 'https://x.example/feed', colour: red}\n",
          ["field 'colour'", "unknown key 'colour' (the keys here: kind, language, max_articles, name, revisit, "

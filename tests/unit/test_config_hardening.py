@@ -167,6 +167,15 @@ def test_values_that_raised_a_traceback_are_config_errors(text, parts):
     refused(text, *parts)
 
 
+def test_merge_keys_that_copy_millions_of_keys_are_refused():
+    """`<<: [*d, *d, ...]`: a 10,000-key mapping merged 500,000 times, a 2 MB file, took PyYAML minutes of CPU (in
+    `check`, `ingest` and the DAG processor at every parse). Past a million copied keys the file is refused; here 2,000
+    keys merged 600 times, which PyYAML read, and the run then failed on 2,000 unknown keys."""
+    text = ("x: &d {" + ", ".join(f"k{i}: 1" for i in range(2_000)) + "}\n"
+            "sources:\n  - {name: a, kind: feed, url: 'https://x.example/f', <<: [" + ", ".join(["*d"] * 600) + "]}\n")
+    refused(text, "not valid YAML", "merge keys (<<) copy more than 1,000,000 keys", "line 3")
+
+
 def test_the_cli_exits_2_with_one_line_for_a_file_nested_too_deeply(tmp_path):
     path = tmp_path / "deep.yaml"
     path.write_text("sources: " + "[" * 3000 + "]" * 3000 + "\n", encoding="utf-8")

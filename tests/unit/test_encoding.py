@@ -230,3 +230,19 @@ def test_a_url_list_in_utf16_without_a_bom(order):
 
     text = "https://alhadath.example/2024/03/14/محطة-تحلية\nhttps://alhadath.example/2024/03/14/budget\n"
     assert decode_text(text.encode(order)) == text
+
+
+@pytest.mark.parametrize("label", ["windows-1256", "iso-8859-6", "koi8-r", "windows-1251", "gbk", "shift_jis"])
+@pytest.mark.parametrize("where", ["header", "meta"])
+def test_a_legacy_label_over_bytes_that_are_utf8_throughout_is_read_as_utf8(label, where):
+    """Single-byte codecs (and GB18030's) decode UTF-8 bytes without an error: the page was stored as mojibake
+    ("ط§ظ„ط­ظƒظˆظ…ط©") and passed validation."""
+    page = AR_NO_META if where == "header" else AR_NO_META.replace("<head>", f"<head><meta charset='{label}'>")
+    html, used = decode_html(page.encode("utf-8"), f"text/html; charset={label}" if where == "header" else "text/html")
+    assert (used, _title(html)) == ("utf-8", "افتتاح محطة تحلية جديدة في صور")
+
+
+@pytest.mark.parametrize(("label", "page"), [("windows-1256", AR_NO_META), ("koi8-r", RU_1251), ("cp1251", RU_1251)])
+def test_a_legacy_page_that_says_what_it_is_is_still_read_so(label, page):
+    html, _used = decode_html(page.encode(label), f"text/html; charset={label}")
+    assert _title(html) == _title(page)

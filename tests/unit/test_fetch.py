@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import random
 import time
 
@@ -10,7 +11,7 @@ import pytest
 
 from newsflow.config import Settings
 from newsflow.fetch import Fetcher, backoff_delay, parse_retry_after
-from tests.support.faultserver import ENCODED_TEXT, FaultServer
+from tests.support.faultserver import ENCODED_TEXT, GOOD_ARTICLE, FaultServer
 
 
 @pytest.fixture(scope="module")
@@ -243,14 +244,14 @@ def test_redirect_to_file_scheme_is_skipped(server):
     assert (result.outcome, result.reason) == ("skipped", "bad_scheme_redirect")
 
 
-def fetch_raw(responses: dict[str, bytes]):
+def fetch_raw(responses: dict[str, bytes], **settings_values):
     """Fetch /page from a server that answers byte for byte (tests.support.rawserver): the malformed responses
     aiohttp's own server cannot send."""
     from tests.support.rawserver import RawServer
 
     with RawServer(responses) as server:
         settings = Settings(min_host_interval_s=0, connect_timeout_s=1, read_timeout_s=1, total_timeout_s=3,
-                            max_tries=1, allow_private_hosts=[f"127.0.0.1:{server.port}"])
+                            max_tries=1, allow_private_hosts=[f"127.0.0.1:{server.port}"], **settings_values)
 
         async def go():
             async with Fetcher(settings, seed=1) as fetcher:
@@ -269,6 +270,41 @@ def test_a_redirect_to_bytes_that_are_not_utf8_goes_where_a_browser_goes():
     })
     assert (result.outcome, result.body) == ("ok", b"<p>Story text</p>")
     assert result.final_url.endswith("/caf%E9-%FF")
+
+
+
+def gzipped_page(body: bytes) -> bytes:
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n"
+            b"Connection: close\r\n\r\n" % len(body) + body)
+
+
+def test_a_gzip_body_of_several_members_is_read_whole():
+    """RFC 1952: a gzip body is a series of members. Only the first was read: the article was stored cut where it
+    ended, as loaded."""
+    page = GOOD_ARTICLE.encode()
+    result = fetch_raw({"/page": gzipped_page(gzip.compress(page[:700]) + gzip.compress(page[700:]))})
+    assert (result.outcome, result.body) == ("ok", page)
+
+
+def test_gzip_members_are_joined_whatever_chunks_the_body_arrives_in():
+    from newsflow.fetch import _Decoder
+
+    page = GOOD_ARTICLE.encode()
+    body = gzip.compress(page[:10]) + gzip.compress(page[10:500]) + gzip.compress(page[500:])
+    decoder, out = _Decoder("gzip"), b""
+    for i in range(len(body)):  # a member's two-byte magic split between two chunks included
+        out += decoder.feed(body[i:i + 1], 10_000_000 - len(out))
+    decoder.finish()
+    assert out == page
+
+
+def test_bytes_after_the_gzip_stream_are_ignored_and_count_against_the_cap():
+    """Junk after the compressed data is ignored, as browsers do; zlib kept every byte of it (an endless trailer
+    held hundreds of MB until the total timeout), now it counts against max_bytes, and is not kept."""
+    page = GOOD_ARTICLE.encode()
+    assert fetch_raw({"/page": gzipped_page(gzip.compress(page) + b"\0" * 100)}).body == page
+    result = fetch_raw({"/page": gzipped_page(gzip.compress(page) + b"\0" * 3_000_000)}, max_bytes=2_000_000)
+    assert (result.outcome, result.reason) == ("failed", "too_large")
 
 
 @pytest.mark.parametrize("bom", [b"\xef\xbb\xbf", b""])

@@ -87,3 +87,26 @@ def test_international_urls_and_undecodable_text_still_load(tmp_path, data_env):
                for record in warcio.archiveiterator.ArchiveIterator(warc.open("rb")) if record.rec_type == "response"}
     assert len(targets) == len(paths) + 1 and all(t.isascii() for t in targets)  # + the redirect's target
     assert server.url("/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/%D0%B1%D1%8E%D0%B4%D0%B6%D0%B5%D1%82") in targets
+
+
+def test_a_json_feed_item_with_half_an_emoji_fails_no_source_and_loses_no_url(tmp_path, data_env):
+    """A lone surrogate in one JSON Feed item's title, date or link made the discover stage's ledger write fail: the
+    whole source failed (source_failed:discover), none of the URLs its feed listed got a row, and `newsflow check`
+    stopped with a traceback."""
+    with RawServer(dict(RESPONSES)) as server:
+        feed = ('{"version": "https://jsonfeed.org/version/1.1", "title": "x", "items": ['
+                f'{{"url": "{server.url("/good")}", "title": "Council votes"}}, '
+                f'{{"url": "{server.url("/etag")}", "title": "Breaking \\ud83d news", '
+                '"date_published": "2018-05-21\\ud800"}, '
+                f'{{"url": "{server.url("/junk-header")}\\udfff", "title": "a link cut in half"}}]}}').encode()
+        server.responses["/feed.json"] = page(b"Content-Type: application/feed+json\r\n", feed)
+        result = run(tmp_path, None, "jf", f"  - {{name: jf, kind: feed, url: '{server.url('/feed.json')}'}}\n",
+                     settings=f"  allow_private_hosts: ['127.0.0.1:{server.port}']\n")
+    assert result["status"] == "succeeded" and not result["failed_sources"], result
+    con = connect(data_env / "warehouse", read_only=True)
+    try:
+        rows = con.execute("select url, outcome from fetch_log where url_kind = 'article' order by seq").fetchall()
+    finally:
+        con.close()
+    assert [outcome for _, outcome in rows][:2] == ["loaded", "loaded"] and len(rows) == 3, rows
+    assert rows[2][0] == server.url("/junk-header") + "\ufffd"
