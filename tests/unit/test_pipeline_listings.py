@@ -114,6 +114,28 @@ def test_child_sitemaps_past_the_limits_are_recorded_not_dropped(tmp_path, data_
     ]
 
 
+def test_a_child_sitemap_named_with_a_fragment_is_the_document_without_it(tmp_path, data_env):
+    """A fragment never reaches the server: an index naming itself as `/sitemap.xml#again`, and a month twice (`#x`),
+    had each read a second time as a document of its own."""
+    xml = "application/xml"
+    with FaultServer() as server:
+        month = server.url("/sitemap-2024-02.xml")
+        locs = "".join(f"<sitemap><loc>{c}</loc></sitemap>"
+                       for c in (server.url("/sitemap.xml#again"), month + "#x", month))
+        server.pages["/sitemap.xml"] = (
+            xml, f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</sitemapindex>'.encode())
+        server.pages["/sitemap-2024-02.xml"] = (xml, (
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f'<url><loc>{server.url("/ok/feb-story")}</loc></url></urlset>').encode())
+        run(tmp_path, server, "fragments", f"  - {{name: herald, kind: sitemap, url: '{server.url('/sitemap.xml')}'}}\n")
+    [rows] = query(data_env, "select url_kind, url, outcome, reason from fetch_log order by url_kind = 'article', seq")
+    assert [(kind, url.removeprefix(server.base), outcome, reason) for kind, url, outcome, reason in rows] == [
+        ("sitemap", "/sitemap.xml", "loaded", "listed:0;sitemaps=3"),
+        ("sitemap", "/sitemap-2024-02.xml", "loaded", "listed:1"),
+        ("article", "/ok/feb-story", "loaded", "new"),
+    ]
+
+
 def test_items_that_name_no_page_are_counted_on_the_listing_row(tmp_path, data_env):
     """A feed item without a link (or permalink guid) and a sitemap <url> without <loc> have nothing to fetch; the
     listing's row says how many it left out instead of dropping them without a word."""

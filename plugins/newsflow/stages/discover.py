@@ -9,7 +9,7 @@ import logging
 import re
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urldefrag, urljoin
 
 from newsflow import staging
 from newsflow.stages.http import archiver, fetch_fields, host_gate_dir, http_cache, safe_canonical
@@ -77,7 +77,9 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                     found = discover.parse_feed(body, charset, unlinked, notes)
                 elif source.kind == "sitemap":
                     found, children = discover.parse_sitemap(body, charset, unlinked, notes)
-                    children = [resolve_link(result.final_url, child) for child in children]
+                    # a fragment never reaches the server: `index.xml#again` is the index read again, and was
+                    # fetched a second time as a document of its own
+                    children = [urldefrag(resolve_link(result.final_url, child)).url for child in children]
                     if url in announced and children and not found and all(
                             _leads_back(child, url, result.final_url, seen) for child in children):
                         # the robots.txt of a page given as a sitemap names only that page (or itself): as one
