@@ -282,15 +282,20 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def run_quality() -> None:
-    """news_quality through Airflow: the scheduler would start it from the articles Asset; `dags test` does not."""
+def run_quality(logical_date: str | None = None) -> None:
+    """news_quality through Airflow: the scheduler would start it from the articles Asset; `dags test` does not.
+    `logical_date`: the ingest run's (`--logical-date`, a backfill), so that ages are measured at the date the run
+    loaded for: measured at the wall clock, every freshness check of a 2019 crawl failed at seven years."""
     from newsflow.airflow_runner import dags_test
     from newsflow.config import data_dir, warehouse_path
 
     env = {"NEWSFLOW_WAREHOUSE": str(warehouse_path()), "NEWSFLOW_DATA_DIR": str(data_dir())}
     print("\nnews_quality: checks, Data Docs and dashboard", flush=True)
-    dags_test("news_quality", {}, env_extra=env, echo=lambda m: print(m, flush=True))
-    print_quality_summary()
+    run_info: dict = {}
+    dags_test("news_quality", {}, env_extra=env, logical_date=logical_date, echo=lambda m: print(m, flush=True),
+              run_info=run_info)
+    # this run's own checks: a backfill's are dated at its logical date, and "the latest checked" is another run's
+    print_quality_summary(run_info.get("run_id"))
     print(f"dashboard: {data_dir() / 'reports' / 'dashboard.html'}")
     print(f"Data Docs: {data_dir() / 'data_docs' / 'index.html'}")
 
@@ -415,7 +420,7 @@ def cmd_ingest(args) -> int:
         # the run succeeded for its other sources; these are listed above with the cause
         print(f"newsflow: {len(failed)} source(s) failed: {', '.join(failed)}", file=sys.stderr)
     if args.quality:
-        run_quality()
+        run_quality(logical_date)
     return 0
 
 

@@ -301,3 +301,25 @@ def test_sql_command_is_read_only(first_run, env):
     assert ok.returncode == 0 and json.loads(ok.stdout)[0]["n"] >= 20
     write = newsflow(env, "sql", "delete from articles")
     assert write.returncode == 1 and "read-only" in write.stderr.lower()
+
+
+def test_a_backfill_with_quality_measures_ages_at_its_logical_date(first_run, env):
+    """`ingest --logical-date D --quality`, a backfill of an old crawl: its quality run measured ages at the wall clock
+    (the sample site's 2018 pages: every freshness check failed at ~74,000 h) and printed the latest checks, not its
+    own. Last in this file: it adds a run to the module's warehouse."""
+    result = newsflow(env, "ingest", "--sources", str(first_run["sources"]), "--logical-date",
+                      "2018-06-13T06:00:00+00:00", "--quality")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Quality checks (this run): " in result.stdout, result.stdout[-3000:]
+    con = warehouse(env)
+    try:
+        # the module's only quality run
+        [(run_id, checked_at)] = con.execute("select run_id, max(checked_at) from quality_checks group by run_id") \
+            .fetchall()
+        ages = con.execute("select source, observed from quality_checks where check_name = 'freshness_published_hours'"
+                           " and run_id = ?", [run_id]).fetchall()
+    finally:
+        con.close()
+    assert checked_at.date().isoformat() == "2018-06-13"
+    # the newest page of each outlet is from 6 to 12 June 2018: a day to a week old at the backfill's date
+    assert ages and all(0 <= hours < 24 * 8 for _source, hours in ages), ages
