@@ -416,8 +416,11 @@ def _records(data: bytes, warc_file: str, offset: int, scan: ArchiveScan) -> Ite
             if not _listed(record):
                 continue
             if index:
-                # a second record in one member cannot be found again by offset: say so rather than mis-point
-                _damage(scan, offset, "warc_corrupt", "several records in one gzip member", data)
+                # a second record in one member cannot be found again by offset: say so rather than mis-point. Its
+                # header was read, so the page it holds is named (a whole file gzipped as one member, `gzip
+                # crawl.warc`, holds every page of the crawl: each gets its row instead of vanishing)
+                _damage(scan, offset, "warc_corrupt", "several records in one gzip member (warcio recompress "
+                        "writes one member per record)", data, url=record.rec_headers.get_header("WARC-Target-URI"))
                 continue
             _count(scan, record.rec_type)
             yield _to_response(record, warc_file, offset)

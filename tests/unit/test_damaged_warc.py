@@ -8,6 +8,8 @@ import io
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 from newsflow.archive import ArchiveScan, WarcArchive, read_response, scan_archive
 from newsflow.warehouse import connect
@@ -197,3 +199,32 @@ def test_random_damage_never_breaks_the_scan(tmp_path, gzipped):
             assert entry.url, (kind, at)
             if not entry.failure:
                 assert read_response(entry.warc_file, entry.warc_offset).url == entry.url, (kind, at)
+
+
+WHOLE_GZIP_URLS = ["https://herald.example/2019/06/04/council", "https://vesti.example/2019/05/20/roads"]
+
+
+def test_every_page_of_a_warc_gzipped_whole_gets_a_row(tmp_path):
+    """A crawl gzipped whole (`gzip crawl.warc`: one gzip member holding every record) cannot be read by offset, but
+    its pages' headers are read: each page gets its row (failed: warc_corrupt) instead of vanishing from the ledger."""
+    import gzip
+
+    from newsflow.discover import warc_entries
+
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=False)
+    writer.write_record(writer.create_warcinfo_record("crawl.warc", {"software": "Heritrix/3.4"}))
+    for url in WHOLE_GZIP_URLS:
+        body = b"<html><body><article><p>" + b"A story. " * 40 + b"</p></article></body></html>"
+        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body),
+                                                      http_headers=headers,
+                                                      warc_headers_dict={"WARC-Date": "2019-06-04T20:00:00Z"}))
+    path = tmp_path / "crawl.warc.gz"
+    path.write_bytes(gzip.compress(buffer.getvalue()))
+
+    scans: list = []
+    entries = warc_entries(str(path), scans=scans)
+    assert sorted(e.url for e in entries) == sorted(WHOLE_GZIP_URLS)
+    assert {e.failure for e in entries} == {"warc_corrupt"}
+    assert scans[0].damage and scans[0].damage[0].reason == "warc_corrupt"

@@ -387,3 +387,52 @@ def test_a_reprocess_judges_again_the_pages_a_crawl_file_gave_that_were_rejected
         assert set(_reprocess(sources, "again", data_env).values()) == {("unchanged", "same_content")}
     finally:
         con.close()
+
+
+# -- a page captured on two dates: the latest capture is the page (the text stored must not depend on file names, nor
+# on whether the files came in one run or one after another) ------------------------------------------------------
+CAPTURED_URL = "https://herald.example/2019/06/04/council-transport-budget"
+CAPTURED_TEXT = ("The city council voted on Tuesday to approve a new budget for public transport, adding twelve bus "
+                 "routes and extending the hours of the tram network into the late evening. Council members said the "
+                 "plan would be funded by a modest increase in parking fees and a grant from the regional government.")
+
+
+def _captured_page(title: str, extra: str) -> bytes:
+    return (f'<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+            '<meta property="article:published_time" content="2019-06-04T18:00:00+01:00"></head>'
+            f"<body><article><h1>{title}</h1><p>{CAPTURED_TEXT}</p><p>{extra}</p></article></body></html>").encode()
+
+
+def _capture(path, date: str, title: str, extra: str) -> None:
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(
+            CAPTURED_URL, "response", payload=io.BytesIO(_captured_page(title, extra)), http_headers=headers,
+            warc_headers_dict={"WARC-Date": date}))
+
+
+def test_the_latest_capture_of_a_page_is_stored_whatever_the_file_order(tmp_path, data_env):
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    # the older capture sorts first by name
+    _capture(crawl / "a-2019-06-04.warc.gz", "2019-06-04T20:00:00Z", "Council approves transport budget",
+             "The vote was close, with seven members in favour.")
+    _capture(crawl / "b-2019-06-20.warc.gz", "2019-06-20T09:00:00Z", "Transport budget signed into law",
+             "Update: the mayor signed the budget into law on June 19, ending weeks of debate.")
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - {name: crawl, kind: warc, path: crawl/*.warc.gz}\n")
+    jobs = plan_run(str(sources), None, "warc_run")
+    jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in jobs]
+    load_run(jobs, run_id="warc_run", dag_id="test")
+    check_accounting(jobs, run_id="warc_run")
+
+    con = connect(data_env / "warehouse", read_only=True)
+    try:
+        title, fetched_at = con.execute("select title, fetched_at from articles").fetchone()
+        rows = con.execute("select outcome, reason from fetch_log where url_kind = 'article' order by seq").fetchall()
+    finally:
+        con.close()
+    assert title == "Transport budget signed into law"
+    assert fetched_at.isoformat().startswith("2019-06-20T09:00:00")
+    assert rows == [("skipped", "duplicate"), ("loaded", "new")]

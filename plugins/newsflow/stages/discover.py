@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin
 
 from newsflow import staging
-from newsflow.stages.http import archiver, fetch_fields, host_gate_dir, http_cache, safe_canonical
+from newsflow.stages.http import archiver, fetch_fields, host_gate_dir, http_cache, parse_iso, safe_canonical
 from newsflow.stages.job import Job
 from newsflow.urls import article_id, redirect_target, scheme_of, url_problem
 
@@ -263,6 +263,20 @@ def discover_source(job: Job) -> Job:
     pages: set[str | None] = set()
     if any(e.failure for e in entries):
         pages = {safe_canonical(e.url) for e in entries if not e.failure} - {None}
+    # an archive holding one page captured on several dates (one crawl file or several) is that page's latest
+    # capture: the others are its duplicates, whatever the order of the files and records. Listing order would make
+    # the text stored depend on file names, and on whether the files came in one run or one after another (a
+    # later run never replaces the newer text stored with an older one: superseded)
+    latest: dict[str, int] = {}
+    if source.kind == "warc":
+        newest: dict[str, object] = {}
+        for seq, entry in enumerate(entries):
+            canonical = None if entry.failure else safe_canonical(entry.url)
+            when = parse_iso(entry.warc_date)
+            if canonical is None or when is None:
+                continue
+            if canonical not in newest or when > newest[canonical]:
+                newest[canonical], latest[canonical] = when, seq
     for seq, entry in enumerate(entries):
         row = staging.ledger_row(
             seq, "article", entry.url, hint_date=entry.date, hint_title=entry.title,
@@ -283,7 +297,7 @@ def discover_source(job: Job) -> Job:
             rows.append(row)
             continue
         row.update(canonical_url=canonical, article_id=article_id(canonical))
-        if canonical in seen:
+        if canonical in seen or latest.get(canonical, seq) != seq:
             row.update(outcome="skipped", reason="duplicate")
         else:
             seen[canonical] = seq
