@@ -5,6 +5,8 @@ source's fetch stage down, or was skipped as the duplicate of another page."""
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import warcio.archiveiterator
 
 from newsflow.warehouse import connect
@@ -103,10 +105,7 @@ def test_a_json_feed_item_with_half_an_emoji_fails_no_source_and_loses_no_url(tm
         result = run(tmp_path, None, "jf", f"  - {{name: jf, kind: feed, url: '{server.url('/feed.json')}'}}\n",
                      settings=f"  allow_private_hosts: ['127.0.0.1:{server.port}']\n")
     assert result["status"] == "succeeded" and not result["failed_sources"], result
-    con = connect(data_env / "warehouse", read_only=True)
-    try:
+    with closing(connect(data_env / "warehouse", read_only=True)) as con:
         rows = con.execute("select url, outcome from fetch_log where url_kind = 'article' order by seq").fetchall()
-    finally:
-        con.close()
     assert [outcome for _, outcome in rows][:2] == ["loaded", "loaded"] and len(rows) == 3, rows
     assert rows[2][0] == server.url("/junk-header") + "\ufffd"
