@@ -211,8 +211,8 @@ def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str]
     if (declared or meta) not in (None, "utf-8") and not data.isascii() and not _escaped_iso2022(data):
         # another legacy label over bytes that are UTF-8 throughout (a server configured for windows-1256 or
         # KOI8-R in front of a CMS that writes UTF-8): single-byte codecs decode any bytes, so the page was stored
-        # as mojibake ("ط§ظ„ط­ظƒظˆظ…ط©") that passed validation. Text in a legacy encoding is not valid UTF-8: its
-        # letters are lead bytes followed by letters, not by continuation bytes.
+        # as mojibake ("ط§ظ„ط­ظƒظˆظ…ط©") that passed validation. Text in a legacy encoding is almost never valid UTF-8:
+        # its letters are lead bytes followed by letters, not by continuation bytes (no corpus page changed).
         try:
             return data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
