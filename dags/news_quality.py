@@ -50,7 +50,8 @@ that is not there fails the run at once, where a typo made an empty lake whose e
 
 Failing checks are recorded with status `fail` and shown on the dashboard; they do not fail the run. A webhook that
 refuses the alert does (after the retries); nothing is recorded then, so the next quality run posts it. One that
-takes the post but does not answer within 15 s fails the run at once: a retry would post it again.
+takes the post but does not answer in time (`NEWSFLOW_ALERT_TIMEOUT_S`, default 15 s) fails the run at once: a
+retry would post it again.
 """
 
 

@@ -170,7 +170,8 @@ def post(url: str, payload: dict, *, timeout: float = TIMEOUT_S) -> int:
         # sent whole, then no answer: urllib raises the read's timeout as it is. "unreachable" was false, and each
         # of the task's retries posted it again (a webhook answering in 16 s got every alert three times a run)
         raise AlertUnanswered(f"webhook {_redacted(url)} took the post but did not answer within {timeout:g} s "
-                              "(it may have been delivered; not posted again by a retry; {TIMEOUT_VAR} waits longer)") from None
+                              f"(it may have been delivered; not posted again by a retry; {TIMEOUT_VAR} waits "
+                              "longer)") from None
     except OSError as exc:
         raise AlertError(f"webhook {_redacted(url)} unreachable: {printable(str(exc))}") from None
     except (http.client.HTTPException, ValueError) as exc:
