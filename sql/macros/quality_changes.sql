@@ -2,7 +2,8 @@
 -- it (the latest run checked at an earlier time; runs are ordered by the time they judged the warehouse at), and
 -- the checks that run had and `run` no longer has. previous_status is null for a check the run before did not
 -- have (a new source, or the first run); status is null for one that is gone. The dashboard shows these; the
--- alerts compare with what they last said instead (open_alerts).
+-- alerts compare with what they last said instead (open_alerts). A run that wrote no check (a typo, a run_id of
+-- news_ingest) raises instead of answering that nothing changed.
 -- Usage: select * from quality_changes('asset_triggered__2026-12-04T06:00:00+00:00')
 -- noqa: disable=RF04
 create or replace macro quality_changes(run) as table
@@ -50,4 +51,11 @@ create or replace macro quality_changes(run) as table
     full outer join previous_checks
         on this_run.check_name = previous_checks.check_name and this_run.source = previous_checks.source
     where this_run.status is distinct from previous_checks.status
+    union all
+    -- a run nothing names: otherwise a typo reads as "no change"
+    select null, null, null, null, null, null, null, null  -- noqa: LT09
+    where
+        not exists (select 1 from this_run)
+        and error('no quality run named ' || coalesce('''' || run || '''', 'null') || ' (quality_checks.run_id)')
+        is null
     order by check_name, source

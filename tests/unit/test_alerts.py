@@ -11,6 +11,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+import duckdb
 import pytest
 
 from newsflow import alerts
@@ -61,9 +62,13 @@ def test_a_check_alerts_when_it_crosses_the_level_not_while_it_stays_there(lake)
     # with level warn a pass -> warn is news as well; warn -> fail still is (it got worse)
     warn = quality_changes(con, "q2", "warn")
     assert ("turnover", "*") in names(warn["raised"]) and ("volume", "alpha") in names(warn["raised"])
-    # the first run has no run before: each failing check is news; an unknown run has nothing to say
+    # the first run has no run before: each failing check is news; a run nothing names (a typo, an ingest run's id)
+    # raises rather than reading as "nothing changed"
     assert names(quality_changes(con, "q0")["raised"]) == [("freshness", "alpha")]
-    assert quality_changes(con, "no-such-run") == {"raised": [], "cleared": []}
+    with pytest.raises(duckdb.InvalidInputException, match="no quality run named 'no-such-run'"):
+        quality_changes(con, "no-such-run")
+    # the dupes check failed in q1 and q2 alike: a known run's unchanged check is no row, and no error
+    assert ("dupes", "*") not in names(quality_changes(con, "q2", "warn")["raised"])
     # q3 is compared with q2 (the run just before it), not with q1
     assert names(quality_changes(con, "q3")["cleared"]) == [("dupes", "*"), ("freshness", "alpha"),
                                                             ("freshness", "new_source"), ("volume", "alpha")]
