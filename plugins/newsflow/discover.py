@@ -138,12 +138,20 @@ def _utf8_despite_declaration(data: bytes, charset: str | None) -> bytes:
     (windows-1256, KOI8-R: a CMS moved to UTF-8 that kept its old declaration) only when the HTTP charset says UTF-8
     too (RFC 7303 lets it overrule the declaration) and the bytes are valid UTF-8 throughout."""
     declared = _XML_DECLARED.match(data)
+    if declared and _WIDE_LABEL.fullmatch(declared.group(1)):
+        # a UTF-16 or UTF-32 declaration readable as ASCII is false (_unwrap read real UTF-16 by its BOM or zero
+        # bytes): .NET's XmlWriter over a StringWriter declares utf-16 whatever the bytes sent. Obeyed, the parser
+        # found "no root element" and the whole listing failed; read as a document that names no encoding
+        return _as_utf8(_declared_utf8(data), charset)
     label = normalise_label(declared.group(1).decode("ascii")) if declared else None
     if label == SERVER_DEFAULT:
         return _declared_utf8(data) if utf8_despite_latin_label(data) else data
     if charset == "utf-8" and label not in (None, "utf-8") and _single_byte(label) and _utf8_text(data):
         return _declared_utf8(data)
     return data
+
+
+_WIDE_LABEL = re.compile(rb"(?i)(?:utf-?(?:16|32)(?:[bl]e)?|ucs-?[24]|(?:cs)?unicode(?:fffe|feff)?|iso-10646-ucs-[24])")
 
 
 @functools.lru_cache(maxsize=32)
@@ -203,6 +211,10 @@ def _parse_xml(data: bytes, charset: str | None, notes: list[str]) -> etree._Ele
     try:
         root = etree.fromstring(data, _parser(recover=False))
     except etree.XMLSyntaxError:
+        root = None
+    # a DOCTYPE naming an external DTD (RSS 0.91's Netscape one) makes `&eacute;` well-formed, but the reference
+    # stays an unexpanded node that cut the link or title around it ("/espa&ntilde;a.html" read as "/espa")
+    if root is None or any(f"{ref.name};" in html.entities.html5 for ref in root.iter(etree.Entity)):
         # not well-formed: repair what is commonly wrong, then let the parser recover from the rest (not in UTF-16
         # or UTF-32, where these bytes mean something else)
         if b"\x00" not in data[:1024]:
@@ -314,14 +326,20 @@ def _feed_entries(root, unlinked: list[str]) -> list[Entry] | None:
     entries = []
     for item in items:
         if link := link_of(item):
-            entries.append(Entry(url=link, date=_child_text(item, *date_names), title=_title(item)))
+            entries.append(Entry(url=link, date=_preferred_text(item, date_names), title=_title(item)))
         else:
             unlinked.append(_title(item) or "")
     return entries
 
 
+# in order of preference, whatever their order in the item: WordPress's Atom feeds write <updated> first
 _ATOM_DATES = ("published", "issued", "created", "updated")
 _RSS_DATES = ("pubdate", "date", "published")
+
+
+def _preferred_text(node, names: tuple[str, ...]) -> str | None:
+    """The text of the first of `names` the node has a child of, in the order `names` prefers them."""
+    return next(filter(None, (_child_text(node, name) for name in names)), None)
 
 
 def _atom_link(entry) -> str | None:

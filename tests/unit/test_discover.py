@@ -119,6 +119,19 @@ def test_an_index_gives_its_most_recently_modified_sitemaps_first():
     ]
 
 
+def test_an_atom_entry_is_dated_by_published_even_when_updated_comes_first():
+    # WordPress's feed-atom.php writes <updated> (the last edit) before <published>: the entry took the edit's date,
+    # and a page without a date of its own was stored as published days after it was
+    feed = b"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Blog</title><id>https://blog.example/feed/atom/</id>
+<entry><author><name>editor</name></author><title type="html"><![CDATA[Council approves the budget]]></title>
+<link rel="alternate" type="text/html" href="https://blog.example/2026/12/01/budget/"/><id>https://blog.example/?p=101</id>
+<updated>2026-12-05T09:00:00Z</updated><published>2026-12-01T07:30:00Z</published></entry>
+<entry><title>Only updated</title><link href="https://blog.example/2026/12/02/notice/"/>
+<updated>2026-12-02T08:00:00Z</updated></entry></feed>"""
+    assert [entry.date for entry in parse_feed(feed)] == ["2026-12-01T07:30:00Z", "2026-12-02T08:00:00Z"]
+
+
 def test_entities_are_not_expanded():
     entries = parse_feed(XXE)
     assert entries and "root:" not in (entries[0].title or "") and "lol" not in (entries[0].title or "")
@@ -539,6 +552,20 @@ def test_html_entities_in_a_feed_become_characters():
     assert entry.title == "Café & bar\xa0news — «Paris»"
 
 
+def test_html_entities_in_an_rss_091_feed_with_its_doctype_keep_links_and_titles_whole():
+    # the Netscape DOCTYPE names an external DTD that defines these entities: the document is well-formed, and each
+    # reference was an unexpanded node that cut the link and the title around it ("/espa&ntilde;a" -> "/espa")
+    feed = (b'<?xml version="1.0" encoding="ISO-8859-1"?>\n<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS '
+            b'0.91//EN" "http://my.netscape.com/publish/formats/rss-0.91.dtd">\n<rss version="0.91"><channel>'
+            b"<title>Diario</title><link>https://diario.example/</link><description>d</description>"
+            b"<item><title>Espa&ntilde;a gana&nbsp;la final</title>"
+            b"<link>https://diario.example/noticias/espa&ntilde;a-gana.html</link></item></channel></rss>")
+    notes: list[str] = []
+    (entry,) = parse_feed(feed, notes=notes)
+    assert (entry.url, entry.title) == ("https://diario.example/noticias/españa-gana.html", "España gana\xa0la final")
+    assert notes == []
+
+
 def test_cdata_and_double_escaped_titles_are_decoded_once():
     feed = (b'<?xml version="1.0"?><rss version="2.0"><channel>'
             b"<item><title><![CDATA[Caf&eacute; &amp; bar]]></title><link>https://herald.example/a?x=1&y=2</link></item>"
@@ -562,6 +589,23 @@ def test_undefined_entities_stay_text_and_never_expand():
             b"<link>https://herald.example/x</link></item></channel></rss>")
     (entry,) = parse_feed(feed)
     assert entry.title == "a &notanentity; & b"
+
+
+@pytest.mark.parametrize("declared", ["utf-16", "UTF-16", "utf-32"])
+@pytest.mark.parametrize("charset", [None, "utf-8"])
+def test_a_utf8_listing_declared_utf16_is_read(declared, charset):
+    # .NET's XmlWriter over a StringWriter declares utf-16 and the response goes out as UTF-8: obeyed, the parser
+    # found "no root element" and the whole feed or sitemap failed (xml_parse_error), every article of it unread
+    feed = (f'<?xml version="1.0" encoding="{declared}"?><rss version="2.0"><channel><item>'
+            "<title>Café owners protest — Москва</title><link>https://tribune.example/2026/12/01/cafe</link>"
+            "</item></channel></rss>").encode()
+    (entry,) = parse_feed(feed, charset)
+    assert (entry.url, entry.title) == ("https://tribune.example/2026/12/01/cafe", "Café owners protest — Москва")
+    sitemap = (f'<?xml version="1.0" encoding="{declared}"?>'
+               '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+               "<url><loc>https://tribune.example/2026/12/01/bridge</loc></url></urlset>").encode()
+    entries, _children = parse_sitemap(sitemap, charset)
+    assert [e.url for e in entries] == ["https://tribune.example/2026/12/01/bridge"]
 
 
 def test_a_legacy_feed_whose_charset_is_only_in_the_http_header():
