@@ -1635,10 +1635,14 @@ def _vote(usable: list[tuple[DateCandidate, datetime, date]]) -> tuple[DateCandi
             votes[day] = votes.get(day, 0) + 1
             if c.source == "htmldate":
                 echoes[day] = 1
+    # an offset the page states itself is where its publisher is, beyond those most news comes from too:
+    # JSON-LD's +13:00 in a New Zealand summer, Kiribati's +14:00, American Samoa's -11:00
+    stated = [c.value.utcoffset() for c, _, _ in usable if c.value.tzinfo is not None and c.value.utcoffset()]
+    reach = (min([_LOCAL_OFFSETS[0], *stated]), max([_LOCAL_OFFSETS[1], *stated]))
     local_day: dict[int, date] = {}
     for c, at, day in stamped:
         if votes.get(day, 0) == echoes.get(day, 0):
-            earliest, latest = ((at + offset).date() for offset in _LOCAL_OFFSETS)
+            earliest, latest = ((at + offset).date() for offset in reach)
             named = [d for d in votes if earliest <= d <= latest]
             if named:
                 day = local_day[id(c)] = max(named, key=votes.__getitem__)

@@ -810,7 +810,9 @@ def run_quality_checks(run_id: str, *, warehouse: str | Path | None = None, data
     from newsflow.warehouse import connect, open_for_write
 
     limits = limits or Thresholds()
-    now = _now(now)
+    # never later than the clock: a logical date ahead of it (`--logical-date` of a day that is today at UTC+14 only)
+    # would age every fetch by the hours to come, judge the day in progress and date the run ahead of the next ones
+    now = min(_now(now), datetime.now(UTC))
     data_dir = Path(data_dir) if data_dir else default_data_dir()
     con = open_for_write(warehouse)  # creates the file and the quality_checks table when missing
     con.close()

@@ -1474,3 +1474,20 @@ def test_a_naive_fetch_time_is_utc_whatever_the_sources_zone():
                                      tz="Pacific/Kiritimati")
     assert result.reason is None
     assert result.published_at == published
+
+
+@pytest.mark.parametrize(("stated", "stamp", "day"), [
+    # Kiritimati 00:10 on the 6th (+14:00) is 10:10 UTC on the 5th
+    (datetime(2026, 12, 6, 0, 10, tzinfo=tzo(14)), datetime(2026, 12, 5, 10, 10, tzinfo=UTC), date(2026, 12, 6)),
+    # Auckland in summer, 00:30 on the 6th (+13:00)
+    (datetime(2026, 12, 6, 0, 30, tzinfo=tzo(13)), datetime(2026, 12, 5, 11, 30, tzinfo=UTC), date(2026, 12, 6)),
+    # Pago Pago 23:30 on the 4th (-11:00) is 10:30 UTC on the 5th
+    (datetime(2026, 12, 4, 23, 30, tzinfo=tzo(-11)), datetime(2026, 12, 5, 10, 30, tzinfo=UTC), date(2026, 12, 4)),
+])
+def test_a_utc_stamp_follows_the_offset_the_page_states_beyond_utc_plus_12(stated, stamp, day):
+    """A page that states its own offset in JSON-LD beside the same instant stamped in UTC (its article:published_time,
+    its feed's GMT pubDate) and read back by htmldate: the publisher's day is the one its offset names, as within
+    UTC-10 to UTC+12. Beyond them the stamp and htmldate's echo of it outvoted the page's own +14:00."""
+    cands = [cand("jsonld", stated), cand("meta", stamp), cand("htmldate", naive(stamp.year, stamp.month, stamp.day), False)]
+    result = choose_publication_date(cands, fetched_at=datetime(2026, 12, 6, 12, tzinfo=UTC))
+    assert (result.published_date, result.published_at) == (day, stamp)

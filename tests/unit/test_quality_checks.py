@@ -673,3 +673,29 @@ def test_a_retired_sources_last_articles_are_not_judged_for_ever(retiring):
                 and not key[0].startswith("extraction_")]
     assert rows[("null_rate_title", "*")]["status"] == "pass"
     assert rows[("null_rate_title", "alpha")]["status"] == "pass"
+
+
+def test_a_quality_run_dated_ahead_of_the_clock_judges_the_warehouse_as_of_now(tmp_path):
+    """`newsflow ingest --logical-date <tomorrow in UTC> --quality` is accepted while that day is today at UTC+14
+    (README), and the quality run is for that date: its checks were dated up to 14 hours ahead, aged a fetch of a
+    minute ago by those hours, judged the day in progress as complete (volume_latest_day), and stayed the dashboard's
+    latest quality run until the clock caught up. No check is measured later than it is made."""
+    clock = datetime.now(UTC)
+    today = clock.date()
+    lake = tmp_path / "w"
+    con = open_for_write(lake)
+    con.execute("insert into sources values ('london', 'feed', 'http://x', 'en', 'Europe/London', 'r1', 'r1', ?)",
+                [NOW])
+    start = datetime.combine(today - timedelta(days=30), datetime.min.time(), UTC)
+    for i in range(int((clock - start).total_seconds() // 3600)):  # one an hour, up to the last hour
+        published = start + timedelta(hours=i)
+        add_article(con, i, "london", published, fetched=min(published + timedelta(hours=1), clock))
+    con.close()
+    ahead = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC)  # "--logical-date <tomorrow>"
+    qc.run_quality_checks("q-ahead", warehouse=lake, data_dir=tmp_path / "data", now=ahead, gx=False)
+    con = connect(lake, read_only=True)
+    (checked_at,) = con.execute("select max(checked_at) from quality_checks").fetchone()
+    (details,) = con.execute("select details from quality_checks where check_name = 'volume_latest_day'").fetchone()
+    con.close()
+    assert checked_at <= datetime.now(UTC)
+    assert json.loads(details)["day"] < today.isoformat()  # today is not over, in London or in UTC
