@@ -431,6 +431,14 @@ def table_names(con) -> set[str]:
     return {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
 
 
+def column_names(con, table: str) -> set[str]:
+    """The columns of one of the lake's tables as `con` sees it: nothing migrates a reader, and a lake an older
+    newsflow made lacks the columns later migrations add until a load (or quality run) migrates it."""
+    return {r[0] for r in con.execute("select column_name from information_schema.columns "
+                                      "where table_catalog = current_database() and table_name = ?",
+                                      [table]).fetchall()}
+
+
 def _execute(con, statement: str, params: dict | None):
     names = set(_PARAM.findall(statement))
     return con.execute(statement, {k: v for k, v in (params or {}).items() if k in names} or None)
@@ -475,9 +483,19 @@ def migrate(con) -> list[int]:
         "create table if not exists schema_migrations ("
         "version integer not null, name varchar not null, applied_at timestamptz not null)"
     )
-    applied = {row[0] for row in con.execute("select version from schema_migrations").fetchall()}
+    applied = dict(con.execute("select version, name from schema_migrations").fetchall())
+    files = migration_files()
+    latest = max((version for version, _name, _path in files), default=0)
+    newer = sorted((version, name) for version, name in applied.items() if version > latest)
+    if newer:
+        # a newer newsflow migrated this lake (a downgrade): going on would drop the views and macros this version
+        # has no file for and write rows without the newer columns. Nothing is changed
+        raise WarehouseConfigError(
+            f"this warehouse was migrated by a newer newsflow (migration "
+            f"{', '.join(f'{v:03d}_{n}' for v, n in newer)}) and this one knows migrations up to {latest:03d}: "
+            "run the newer newsflow on it, or this one on a copy taken before the upgrade")
     done = []
-    for version, name, path in migration_files():
+    for version, name, path in files:
         if version in applied:
             continue
 

@@ -415,6 +415,35 @@ def test_a_reprocess_judges_again_the_pages_last_rejected(tmp_path, data_env, si
     assert list(reprocess("rp2").values()).count(("unchanged", "same_content")) == 4
 
 
+def test_a_reprocess_right_after_an_upgrade_plans_a_lake_no_load_has_migrated(tmp_path, data_env, site):
+    """An extractor upgrade is what news_reprocess is for: run first after one, on a lake the newsflow of before
+    migration 012 wrote, its plan (which reads without migrating) failed on rejected_articles.warc_file (Binder
+    Error, retried for minutes). Those rejections are judged again from the response http_cache points to."""
+    from newsflow.stages.fetch_extract import extract_source
+    from newsflow.stages.reprocess import plan_reprocess
+
+    assert run(tmp_path, site, "r1", PATHS)["/short/d"] == ("rejected", "body_too_short")
+    con = connect(tmp_path / "data" / "warehouse")  # the lake as it was before migration 012
+    for column in ("warc_file", "warc_offset", "http_status"):
+        con.execute(f"alter table rejected_articles drop column {column}")
+    con.execute("delete from schema_migrations where version >= 12")
+    con.close()
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(sources.read_text().replace("  max_tries: 1\n", "  max_tries: 1\n  min_body_chars: 20\n"))
+    hits = site.hits.copy()
+    jobs = [validate_source(extract_source(job)) for job in plan_reprocess(str(sources), None, None, None, "rp")]
+    load_run(jobs, run_id="rp", dag_id="news_reprocess")
+    check_accounting(jobs, run_id="rp")
+    con = warehouse(tmp_path)
+    try:
+        logged = {url.removeprefix(site.url("")): outcome for url, outcome in con.execute(
+            "select url, outcome from fetch_log where run_id = 'rp'").fetchall()}
+    finally:
+        con.close()
+    assert logged == {"/fresh/a": "unchanged", "/old/b": "unchanged", "/etag/c": "unchanged", "/short/d": "loaded"}
+    assert site.hits == hits  # from the archive, no request
+
+
 def test_a_reprocess_reextracts_the_articles_revisits_confirmed_since(tmp_path, data_env, site):
     """A revisit that finds an article unchanged (304, the same text) is recorded in fetch_log only, later than the
     fetch that stored the text. news_reprocess reads that fetch's own archived response: the stored text again, not

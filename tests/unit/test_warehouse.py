@@ -105,6 +105,26 @@ def test_old_lake_upgrades_in_place(tmp_path, monkeypatch):
     assert con.execute("select name from sources").fetchall() == [("keep",)]
 
 
+def test_a_lake_a_newer_version_migrated_is_refused_and_left_as_it_was(tmp_path, monkeypatch):
+    """A downgrade: the newsflow of before an upgrade, run on the upgraded lake, dropped the views and macros it has
+    no file for (articles_gone, open_alerts, ...) and loaded on, without a word. It refuses, naming the migration."""
+    path = tmp_path / "lake"
+    warehouse.open_for_write(path).close()  # the newer version: every migration, every view
+    older = tmp_path / "older-sql"
+    shutil.copytree(sql_dir(), older)
+    newest = sorted((older / "schema").glob("*.sql"))[-1]
+    newest.unlink()  # the older version: one migration fewer, and a view it never had
+    (older / "views" / "listing_turnover.sql").unlink()
+    monkeypatch.setenv("NEWSFLOW_SQL_DIR", str(older))
+    with pytest.raises(warehouse.WarehouseConfigError, match=f"newer newsflow \\(migration {newest.stem}\\)"):
+        warehouse.open_for_write(path)
+    con = warehouse.connect(path, read_only=True)
+    try:
+        assert "listing_turnover" in warehouse.table_names(con)
+    finally:
+        con.close()
+
+
 def test_keys_of_a_lake_an_older_version_wrote_are_checked_read_only(tmp_path, monkeypatch):
     """A reader (a benchmark, an analyst's notebook) opens a lake written before alerts_sent or article_aliases
     existed: nothing migrates a read-only connection, and the tables it has are checked, not a missing one failed."""

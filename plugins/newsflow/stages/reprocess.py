@@ -93,15 +93,18 @@ def _rejected_pages(con, names: list[str], start: date | None, end: date | None)
     (http_cache), else the one the rejection was extracted from: a `warc` source writes no http_cache, and
     rejections stored before migration 012 name no record. Chosen by publication day when a range is given, or,
     undated (most are), by the day they were fetched."""
-    from newsflow.warehouse import table_names
+    from newsflow.warehouse import column_names, table_names
 
     if not {"rejected_articles", "http_cache"} <= table_names(con):
         return []
+    # a lake no load has migrated since an upgrade (a reprocess right after one) may predate migration 012: its
+    # rejections name no record, as rows written before it, and http_cache's is read
+    record = ("warc_file, warc_offset, http_status" if "warc_offset" in column_names(con, "rejected_articles")
+              else "null::varchar as warc_file, null::bigint as warc_offset, null::integer as http_status")
     return con.execute(
-        """
+        f"""
         with latest as (
-            select source, url, canonical_url, article_id, published_date, fetched_at, warc_file, warc_offset,
-                http_status
+            select source, url, canonical_url, article_id, published_date, fetched_at, {record}
             from rejected_articles
             where source in (select unnest($names)) and canonical_url is not null
             qualify row_number() over (partition by canonical_url order by rejected_at desc, run_id desc) = 1
