@@ -80,10 +80,10 @@ for _block in ("٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹", "०१२३४�
     for _i, _ch in enumerate(_block):
         _TRANS[ord(_ch)] = str(_i)
 # Arabic-script spelling varies freely between hamza forms, taa marbuta/haa and Persian/Arabic yeh/kaf;
-# folding them lets one month spelling match all of them. Full-width punctuation and Burmese's comma (၊) are commas
-# and colons like any other.
+# folding them lets one month spelling match all of them. Full-width punctuation, the Arabic comma (،: "1 يونيو، 2024",
+# WordPress's Arabic date format) and Burmese's comma (၊) are commas and colons like any other.
 for _src, _dst in (("أ", "ا"), ("إ", "ا"), ("آ", "ا"), ("ٱ", "ا"), ("ة", "ه"), ("ى", "ي"), ("ی", "ي"),
-                   ("ک", "ك"), ("ۀ", "ه"), ("：", ":"), ("，", ","), ("／", "/"), ("－", "-"), ("၊", ",")):
+                   ("ک", "ك"), ("ۀ", "ه"), ("：", ":"), ("，", ","), ("／", "/"), ("－", "-"), ("၊", ","), ("،", ",")):
     _TRANS[ord(_src)] = _dst
 for _cp in (0x00A0, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000):
     _TRANS[_cp] = " "
@@ -154,6 +154,9 @@ _GREGORIAN_MONTHS = {
         "ديسمبر,كانون الأول,دجنبر,دسامبر,दिसंबर,दिसम्बर",
 }
 _SOLAR_MONTHS = "فروردین,اردیبهشت,خرداد,تیر,مرداد,شهریور,مهر,آبان,آذر,دی,بهمن,اسفند"
+# Persian often writes the word "month" after the name, joined, spaced or with a ZWNJ (deleted by normalisation):
+# "۱۵ آذرماه ۱۴۰۳", "۱۵ آذر ماه ۱۴۰۳", "۱۵ آذر‌ماه ۱۴۰۳"
+_SOLAR_MONTH_WORD = "ماه"
 # The Islamic (lunar Hijri) months: Saudi and other Gulf news often print "الاثنين 6 رمضان 1439 هـ" alone. Converted
 # with the Umm al-Qura calendar (hijridate); where a country follows the moon sighting the day can differ by one, so a
 # Gregorian date printed beside it wins (_scan). Persian and Urdu spellings write some names joined by a ZWNJ, which
@@ -286,6 +289,8 @@ _THAI_MONTHS = {
     7: "กรกฎาคม,ก.ค", 8: "สิงหาคม,ส.ค", 9: "กันยายน,ก.ย", 10: "ตุลาคม,ต.ค", 11: "พฤศจิกายน,พ.ย", 12: "ธันวาคม,ธ.ค",
 }
 _BUDDHIST_ERA_OFFSET = 543
+# Thai writes its era before the year, Buddhist (พ.ศ.) or Common (ค.ศ.): "14 มีนาคม พ.ศ. 2567", "14 มี.ค. ค.ศ. 2024"
+_THAI_ERA = r"(?:พ|ค)\.\s?ศ\."
 _SORANI_WITH_EZAFE = {m: ",".join(f"{n},{n}ی" for n in names.split(",")) for m, names in _SORANI_MONTHS.items()}
 for _month, _names in (*_MORE_MONTHS.items(), *_SOUTH_ASIAN_AND_CAUCASIAN_MONTHS.items(), *_THAI_MONTHS.items(),
                        *_BALKAN_AND_OTHER_MONTHS.items(), *_SORANI_WITH_EZAFE.items(),
@@ -308,7 +313,8 @@ _CALENDAR_LANGS = {BIKRAM_SAMBAT: frozenset({"ne"}), ETHIOPIAN: frozenset({"am",
 def _build_month_table() -> dict[str, tuple[int, str]]:
     table: dict[str, tuple[int, str]] = {}
     entries = [(m, n, GREGORIAN) for m, names in _GREGORIAN_MONTHS.items() for n in names.split(",")]
-    entries += [(i + 1, n, SOLAR_HIJRI) for i, n in enumerate(_SOLAR_MONTHS.split(","))]
+    entries += [(i + 1, n + word, SOLAR_HIJRI) for i, n in enumerate(_SOLAR_MONTHS.split(","))
+                for word in ("", _SOLAR_MONTH_WORD, " " + _SOLAR_MONTH_WORD)]
     entries += [(m, n, SOLAR_HIJRI) for m, names in _AFGHAN_SOLAR_MONTHS.items() for n in names.split(",")]
     entries += [(m, n, LUNAR_HIJRI) for m, names in _HIJRI_MONTHS.items() for n in names.split(",")]
     entries += [(m, n, BIKRAM_SAMBAT) for m, names in _BIKRAM_SAMBAT_MONTHS.items() for n in names.split(",")]
@@ -358,7 +364,7 @@ _DMY_TEXT = re.compile(
     r"(?:\s*(?:de|of)\s+|\s*d['’]|[\s\-/.]*)"
     r"(?P<mon>" + _MON + r")\.?" + _NOT_LETTER_AFTER
     + r"(?:\s*[/(]\s*(?:" + _MON + r")\.?\s*\)?)?"
-    r"(?:\s*,?\s*(?:de|del|of)\s+|[\s\-/.,]*)"
+    r"(?:\s*,?\s*(?:de|del|of)\s+|\s*" + _THAI_ERA + r"\s*|[\s\-/.,]*)"
     r"(?P<y>\d{4})(?!\d)",
     re.I,
 )
@@ -376,13 +382,15 @@ _YMD_TEXT = re.compile(
     re.I,
 )
 _YEAR_FIRST_LANGS = frozenset({"hu", "lt", "ne"})
+# A colon may stand right before a numeric date when a label ends with it, as Chinese and Japanese pages write their
+# full-width colon without a space ("发布时间：2024-12-01 15:20"); after a digit it is part of a time or a number.
 _YMD_NUM = re.compile(
-    r"(?<![\d.:/\-])(?P<y>\d{4})(?P<sep>[-/.])\s?(?P<m>1[0-2]|0?[1-9])(?!\d)(?P=sep)\s?" + _D
+    r"(?<![\d./\-])(?<!\d:)(?P<y>\d{4})(?P<sep>[-/.])\s?(?P<m>1[0-2]|0?[1-9])(?!\d)(?P=sep)\s?" + _D
     + r"(?!(?P=sep)\d)"
 )
 # Czech, Slovak, Slovene and Croatian news space their numbers: "21. 5. 2018 12:23", "21. 05. 2018."
 _DMY_NUM = re.compile(
-    r"(?<![\d.:/\-])(?P<a>[0-3]?\d)(?P<sep>[-/.])(?P<sp> ?)(?P<b>[0-3]?\d)(?P=sep)(?P=sp)(?P<y>\d{4})(?!\d)"
+    r"(?<![\d./\-])(?<!\d:)(?P<a>[0-3]?\d)(?P<sep>[-/.])(?P<sp> ?)(?P<b>[0-3]?\d)(?P=sep)(?P=sp)(?P<y>\d{4})(?!\d)"
     r"(?!(?P=sep)\d)"
 )
 _CJK = re.compile(

@@ -88,6 +88,10 @@ PARSES = [
     ("21 جوان 2018", "ar", naive(2018, 6, 21), False),
     ("21 جويلية 2018", "ar", naive(2018, 7, 21), False),
     ("21 أوت 2018", "ar", naive(2018, 8, 21), False),
+    # the Arabic comma where Latin script writes a comma (WordPress's Arabic date format "j F، Y")
+    ("1 يونيو، 2024", "ar", naive(2024, 6, 1), False),
+    ("يونيو 1، 2024", None, naive(2024, 6, 1), False),
+    ("السبت، ١ يونيو، ٢٠٢٤ - ١٠:٣٠ ص", "ar", naive(2024, 6, 1, 10, 30), True),
     # Hijri marker and Hijri date beside the Gregorian one
     ("الاثنين 6 رمضان 1439 هـ - 21 مايو 2018 م 12:23", "ar", naive(2018, 5, 21, 12, 23), True),
     ("21 مايو 2018م", "ar", naive(2018, 5, 21), False),
@@ -101,6 +105,9 @@ PARSES = [
     ("05/21/2018", "en-GB", naive(2018, 5, 21), False),
     ("11.14.2019 09:00 AM", "en", naive(2019, 11, 14, 9, 0), True),
     ("21/05/2018", "en", naive(2018, 5, 21), False),
+    # a full-width colon right after a label, as Chinese and Japanese pages write it
+    ("发布时间：2024-12-01 15:20:33", "zh", naive(2024, 12, 1, 15, 20, 33), True),
+    ("日期：01/12/2024", None, naive(2024, 12, 1), False),
     # Persian Solar Hijri
     ("دوشنبه ۳۱ اردیبهشت ۱۳۹۷ - ۱۲:۲۳", "fa", naive(2018, 5, 21, 12, 23), True),
     ("دوشنبه ۳۱ اردیبهشت ۱۳۹۷ - ۱۲:۲۳", None, naive(2018, 5, 21, 12, 23), True),
@@ -109,6 +116,10 @@ PARSES = [
     ("۱۰ دی ۱۳۹۶", "fa", naive(2017, 12, 31), False),
     ("۱۳۹۷/۰۲/۳۱", None, naive(2018, 5, 21), False),
     ("1397/02/31", "fa", naive(2018, 5, 21), False),
+    # the word "month" after the name: joined, spaced, or joined by a ZWNJ
+    ("سه‌شنبه ۱۵ خردادماه ۱۴۰۳ - ۱۲:۳۰", "fa", naive(2024, 6, 4, 12, 30), True),
+    ("۱۵ آذر ماه ۱۴۰۳", None, naive(2024, 12, 5), False),
+    ("۱۰ دی\u200cماه ۱۴۰۳", "fa", naive(2024, 12, 30), False),
     ("۱۳۹۷/۰۲/۳۱ ساعت ۱۲:۲۳", None, naive(2018, 5, 21, 12, 23), True),
     # Persian pages with Gregorian month names
     ("۲۱ مه ۲۰۱۸", "fa", naive(2018, 5, 21), False),
@@ -365,6 +376,10 @@ def test_find_datelines_time_before_date():
         ("th", "วันที่ 14 มีนาคม 2567", naive(2024, 3, 14)),
         ("th", "14 มีนาคม 2024", naive(2024, 3, 14)),
         ("th", "๑๔ มี.ค. ๒๕๖๗", naive(2024, 3, 14)),  # Thai digits
+        # the era written before the year: Buddhist (พ.ศ.), or Common (ค.ศ.) for a Gregorian year
+        ("th", "วันที่ 14 มีนาคม พ.ศ. 2567 - 10:32 น.", naive(2024, 3, 14, 10, 32)),
+        ("th", "14 มี.ค. พ.ศ.2567", naive(2024, 3, 14)),
+        ("th", "14 มีนาคม ค.ศ. 2024", naive(2024, 3, 14)),
         # South Asian scripts (and their digits), the Caucasus and Central Asia
         ("mr", "पुणे, १४ मार्च २०२४", naive(2024, 3, 14)),
         ("ne", "काठमाडौं, १४ अप्रिल २०२४", naive(2024, 4, 14)),

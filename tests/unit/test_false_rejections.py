@@ -41,12 +41,18 @@ CASES = [
      date(2024, 3, 14), "missing_date"),
     ("th_rail_buddhist_era_date.html", "https://khao-phumipak.example/region/news/88213", "th", date(2024, 3, 14),
      "missing_date"),
+    # the Buddhist era written before the year ("14 มีนาคม พ.ศ. 2567"), as Thai news and press releases print it
+    ("th_weather_era_marker_dateline.html", "https://khaosod-south.example/news/4932211", "th", date(2024, 3, 14),
+     "missing_date"),
     # a two-paragraph brief: 112 Chinese characters say what ~250 English ones do (newsflow.quality.body_size)
     ("zh_flash_brief.html", "https://www.binjiang-daily.example/news/flash/2024-06-24/88150.html", "zh",
      date(2024, 6, 24), "body_too_short"),
     # a Saudi page dated only in the lunar Hijri calendar ("الأحد 25 ذو القعدة 1445 هـ")
     ("ar_saudi_news_hijri_dateline.html", "https://alwadi-news.example/local/mashaer-train-trial", "ar",
      date(2024, 6, 2), "missing_date"),
+    # an Arabic WordPress dateline with the Arabic comma ("1 يونيو، 2024"); bare trafilatura dates this page
+    ("ar_wordpress_arabic_comma_dateline.html", "https://alwadi-news.example/local/aqaba-desalination-plant", "ar",
+     date(2024, 6, 1), "missing_date"),
     # live pages that state their date relative to the reading, and nothing else (read against the fetch time)
     ("ar_live_news_hours_ago.html", "https://alhadath-jo.example/local/aqaba-desalination", "ar", date(2024, 6, 30),
      "missing_date"),
@@ -54,6 +60,10 @@ CASES = [
      date(2024, 6, 28), "missing_date"),
     ("en_local_news_yesterday_time.html", "https://riverside-courier.example/news/library-summer-hours", "en",
      date(2024, 6, 30), "missing_date"),
+    # a Persian dateline with the word "month" after the month's name ("۱۵ خردادماه ۱۴۰۳"): no date, or the date of
+    # the "today" line above the headline (the fetch day)
+    ("fa_metro_month_word_dateline.html", "https://shahr-news.example/fa/news/84691234/metro-mashhad", "fa",
+     date(2024, 6, 4), "missing_date"),
     ("ko_news_br_separated_body.html", "https://www.badailbo.example/news/articleView.html?idxno=20240520001", "ko",
      date(2024, 5, 20), None),
 ]
