@@ -442,12 +442,13 @@ _TZ = (
     # (?!\d): `GMT+10` is ten hours, not one hour and a stray 0
     r"(?:\s*(?P<aoff>[+-](?:0?\d|1[0-4])(?::?[0-5]\d)?(?!\d)))?\)?" + _NOT_LETTER_AFTER + ")"
 )
-_AM_PM = _n("صباحا|صباح|مساءا|مساء|ص|م|ق\\.?\\s?ظ|ب\\.?\\s?ظ")
+# Hindi's formal pair, after or before the time: "3:20 अपराह्न" (p.m.), "पूर्वाह्न 11:05" (a.m.)
+_AM_PM = _n("صباحا|صباح|مساءا|مساء|ص|م|ق\\.?\\s?ظ|ب\\.?\\s?ظ") + "|अपराह्न|पूर्वाह्न"
 _AMPM = r"(?P<ampm>[ap]\.?\s?m\.?|" + _AM_PM + r")" + _NOT_LETTER_AFTER
-_PRE = r"(?:(?P<pre>오전|오후|上午|下午|午前|午後|早上|晚上|中午|凌晨)\s*)?"
+_PRE = r"(?:(?P<pre>오전|오후|上午|下午|午前|午後|早上|晚上|中午|凌晨|अपराह्न|पूर्वाह्न)\s*)?"
 # A weekday word may sit between a date and its time, but an AM/PM prefix word must stay with the time.
-_NOT_AMPM_WORD = r"(?!오전|오후|上午|下午|午前|午後|早上|晚上|中午|凌晨)"
-_PM_WORDS = frozenset({"오후", "下午", "午後", "晚上", "中午"})
+_NOT_AMPM_WORD = r"(?!오전|오후|上午|下午|午前|午後|早上|晚上|中午|凌晨|अपराह्न|पूर्वाह्न)"
+_PM_WORDS = frozenset({"오후", "下午", "午後", "晚上", "中午", "अपराह्न"})
 
 
 def _time_core(seps: str) -> str:

@@ -39,6 +39,10 @@ PARSES = [
     # Arabic, Egyptian/Gulf month names, 12-hour markers
     ("الاثنين 21 مايو 2018 12:23 مساءً", "ar", naive(2018, 5, 21, 12, 23), True),
     ("الاثنين 21 مايو 2018 01:15 مساءً", "ar", naive(2018, 5, 21, 13, 15), True),
+    # Hindi's formal p.m./a.m. words, after the time or before it (the time was read as a morning one)
+    ("अपडेटेड: 1 दिसंबर 2024, 3:20 अपराह्न", "hi", naive(2024, 12, 1, 15, 20), True),
+    ("1 दिसंबर 2024 अपराह्न 3:20", "hi", naive(2024, 12, 1, 15, 20), True),
+    ("1 दिसंबर 2024, 12:05 पूर्वाह्न", "hi", naive(2024, 12, 1, 0, 5), True),
     ("الاثنين 21 مايو 2018 12:05 صباحاً", "ar", naive(2018, 5, 21, 0, 5), True),
     ("21 مايو 2018 09:40 ص", "ar", naive(2018, 5, 21, 9, 40), True),
     ("21 مايو 2018 09:40 م", "ar", naive(2018, 5, 21, 21, 40), True),
