@@ -782,11 +782,25 @@ class Client:
         return [d for d in dags if Path(d.get("relative_fileloc") or d.get("fileloc") or "").name == SCHEDULED_FILE]
 
     def last_runs(self, per_dag: int = 3) -> dict[str, list[dict]]:
-        runs = self.get("/dags/~/dagRuns?order_by=-run_after&limit=200")["dag_runs"]
+        """The latest `per_dag` runs of every DAG that has any (and of a retired schedule's DAG with a run in
+        progress), asked DAG by DAG: the REST API answers 100 runs at most ([api] maximum_page_limit), and one list
+        of the latest runs of all held only the every-minute schedule's and its quality runs after an hour or two."""
+        from urllib.parse import quote
+
+        dag_ids, offset = set(), 0
+        while True:
+            page = self.get(f"/dags?order_by=dag_id&limit=100&offset={offset}")
+            dag_ids.update(dag["dag_id"] for dag in page["dags"])
+            offset += len(page["dags"])
+            if not page["dags"] or offset >= page["total_entries"]:
+                break
+        dag_ids.update(run["dag_id"] for run in
+                       self.get("/dags/~/dagRuns?state=queued&state=running&limit=100")["dag_runs"])
         out: dict[str, list[dict]] = {}
-        for run in runs:
-            if len(out.setdefault(run["dag_id"], [])) < per_dag:
-                out[run["dag_id"]].append(run)
+        for dag_id in sorted(dag_ids):
+            runs = self.get(f"/dags/{quote(dag_id, safe='')}/dagRuns?order_by=-run_after&limit={per_dag}")["dag_runs"]
+            if runs:
+                out[dag_id] = runs
         return out
 
 
@@ -840,13 +854,15 @@ def status(echo=print) -> int:
         errors = client.get("/importErrors?limit=100")["import_errors"]
     except (OSError, ValueError, ServiceError) as exc:
         echo(f"  NOT ANSWERING: the REST API ({exc})")
-        return 1
-    _echo_schedules(state, scheduled, errors, echo)
-    _echo_last_runs(runs, scheduled, errors, echo)
+        errors = None
+    else:
+        _echo_schedules(state, scheduled, errors, echo)
+        _echo_last_runs(runs, scheduled, errors, echo)
+    # read from the lake and the folders, not the REST API: said when it does not answer too (a full disk)
     _echo_quality(state["warehouse"], echo, alerts_on=state.get("alerts_on", True))
     _echo_footprint(echo, state)
     # a DAG file that does not import runs nothing (a broken sources file takes every schedule away)
-    return 1 if stopped or errors else 0
+    return 1 if stopped or errors is None or errors else 0
 
 
 def _echo_last_runs(runs: dict[str, list[dict]], scheduled: list[dict], errors: list[dict], echo) -> None:

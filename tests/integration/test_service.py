@@ -336,6 +336,33 @@ def test_the_housekeepers_clean_beside_the_live_scheduler(service):
     assert "newsflow housekeeper: Airflow's metadata history is cleaned in 600s, then every 24h" in housekeeper_log
 
 
+def test_status_lists_the_last_runs_of_every_dag_however_many_runs_came_since(service):
+    """The REST API answers 100 runs at most ([api] maximum_page_limit): `status` read the latest runs of all DAGs in
+    one list, so after an hour or two of the every-minute schedule and its quality runs the daily news_maintenance
+    (and any manual run) was gone from "last runs", and after 100 runs of one DAG every other DAG was."""
+    from urllib.parse import quote
+
+    client = service["client"]
+    deadline = time.monotonic() + 300
+    while not client.get(f"/dags/{SCHEDULED}/dagRuns?limit=1")["dag_runs"]:
+        assert time.monotonic() < deadline, "the every-minute schedule made no run"
+        time.sleep(3)
+    paused = client.get("/dags/news_reprocess")["is_paused"]
+    client.patch("/dags/news_reprocess", {"is_paused": True})  # its runs stay queued: they start nothing
+    made = []
+    try:
+        for _ in range(100):
+            made.append(client.trigger("news_reprocess", {})["dag_run_id"])
+        status = _run("status", env=service["env"])
+        listed = status.stdout.split("\nlast runs:\n")[1].split("\nquality:")[0]
+        assert f"  {SCHEDULED} " in listed, status.stdout
+        assert listed.count("  news_reprocess ") == 3, listed
+    finally:
+        for run_id in made:
+            client.call("DELETE", f"/dags/news_reprocess/dagRuns/{quote(run_id, safe='')}")
+        client.patch("/dags/news_reprocess", {"is_paused": paused})
+
+
 def test_queue_a_run_of_the_schedule_the_next_sources_file_lacks(service):
     """Sets up the last test: a run of the every-minute DAG that is still queued when the service goes down (its DAG
     paused, so the scheduler never starts it)."""

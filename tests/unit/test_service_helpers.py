@@ -390,3 +390,37 @@ def test_status_measures_the_running_services_lake_not_the_shells(tmp_path, monk
     said.clear()
     _echo_footprint(said.append)  # not up: what this shell's settings name
     assert said[0] == f"on disk (data dir {shell_data}):"
+
+
+def test_status_without_an_answering_api_still_says_quality_and_what_is_on_disk(tmp_path, monkeypatch):
+    """A kill -9 of the api-server (or one stuck on a full disk): `status` said NOT ANSWERING and stopped there, so the
+    quality line and the "on disk" lines, which read the lake and the folders and need no REST API, were missing
+    exactly when the operator looks for why the service is unwell. Still exit 1."""
+    import json
+    import os
+    import subprocess
+
+    from newsflow import service
+    from newsflow.warehouse import open_for_write
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    lake = tmp_path / "data" / "warehouse"
+    open_for_write(lake).close()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with socket.socket() as closed:  # a loopback port nothing listens on: the api-server's, after its kill
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    state = {"url": f"http://127.0.0.1:{port}", "pids": {"api-server": dead.pid, "scheduler": os.getpid()},
+             "logs": str(tmp_path / "logs"), "sources_file": "config/sources.live.yaml", "warehouse": str(lake),
+             "data_dir": str(tmp_path / "data"), "airflow_home": str(tmp_path / "home")}
+    service.state_file().parent.mkdir(parents=True)
+    service.state_file().write_text(json.dumps(state))
+
+    said: list[str] = []
+    assert service.status(said.append) == 1
+    assert said[1] == "  STOPPED: api-server; nothing restarts it: `newsflow down`, then `newsflow up`"
+    assert any(line.startswith("  NOT ANSWERING: the REST API (") for line in said), said
+    assert "quality: no quality run yet" in said, said
+    assert f"on disk (data dir {tmp_path / 'data'}):" in said, said
+    assert any(line.lstrip().startswith("warehouse ") and f"{lake}:" in line for line in said), said
