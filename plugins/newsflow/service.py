@@ -820,8 +820,9 @@ def report_dead_runs(client: Client, echo=print) -> list[tuple[str, str]]:
 
 def status(echo=print) -> int:
     """What runs (pids, URL), the schedules and their next runs, DAG files Airflow cannot import, the last runs
-    per DAG and what is kept on disk; 0 when up and well, 1 when up with a component stopped, a REST API that does
-    not answer or a DAG file Airflow cannot import, 3 when not up."""
+    per DAG and what is kept on disk; 0 when up and well, 1 when up with a component stopped or silent (running
+    without a heartbeat for SILENT_AFTER_S), a REST API that does not answer or a DAG file Airflow cannot import, 3
+    when not up."""
     state = read_state()
     if not state or not is_running(state):
         echo("newsflow is not up" + (" (stale state file removed)" if state else ""))
@@ -847,22 +848,28 @@ def status(echo=print) -> int:
     echo(f"  warehouse: {state['warehouse']}")
     if state.get("alerts"):
         echo(f"  alerts: {state['alerts']}")
+    silent: dict[str, float] = {}
     try:
         client = Client.for_service(state)
         runs = client.last_runs()
         scheduled = client.scheduled_dags()
         errors = client.get("/importErrors?limit=100")["import_errors"]
+        running = [name for name in state["pids"] if name not in stopped]
+        silent = silent_components(_get(f"{state['url']}/api/v2/monitor/health", timeout=5), running)
     except (OSError, ValueError, ServiceError) as exc:
         echo(f"  NOT ANSWERING: the REST API ({exc})")
         errors = None
     else:
+        for name, age in silent.items():
+            echo(f"  NOT WORKING: the {name} runs but has not beaten for {age / 60:.0f} min (hung, or stopped with "
+                 "SIGSTOP): `newsflow down`, then `newsflow up`")
         _echo_schedules(state, scheduled, errors, echo)
         _echo_last_runs(runs, scheduled, errors, echo)
     # read from the lake and the folders, not the REST API: said when it does not answer too (a full disk)
     _echo_quality(state["warehouse"], echo, alerts_on=state.get("alerts_on", True))
     _echo_footprint(echo, state)
     # a DAG file that does not import runs nothing (a broken sources file takes every schedule away)
-    return 1 if stopped or errors is None or errors else 0
+    return 1 if stopped or silent or errors is None or errors else 0
 
 
 def _echo_last_runs(runs: dict[str, list[dict]], scheduled: list[dict], errors: list[dict], echo) -> None:
@@ -892,6 +899,35 @@ def _echo_last_runs(runs: dict[str, list[dict]], scheduled: list[dict], errors: 
 def stopped_components(state: dict) -> list[str]:
     """The service's components that are no longer running (the service is up while any one is)."""
     return [name for name, pid in state["pids"].items() if not _ours(state, pid)]
+
+
+# Airflow calls a component unhealthy 30 s after its last heartbeat, which a busy two-core machine reaches now and
+# then; two minutes without one is a process that runs but does no work (stopped with SIGSTOP, hung on a lock)
+SILENT_AFTER_S = 120
+_HEARTBEATS = {"scheduler": "latest_scheduler_heartbeat", "triggerer": "latest_triggerer_heartbeat",
+               "dag-processor": "latest_dag_processor_heartbeat"}
+
+
+def silent_components(health: dict, running: list[str], now: float | None = None) -> dict[str, float]:
+    """Of the `running` components, those whose latest heartbeat in Airflow's health answer (`/monitor/health`)
+    is older than SILENT_AFTER_S: name -> seconds since it. A process alive is not a process at work, and only the
+    heartbeat tells: a scheduler stopped this way starts no run while `ps` shows it."""
+    from datetime import UTC, datetime
+
+    now = time.time() if now is None else now
+    out = {}
+    for name, key in _HEARTBEATS.items():
+        beat = (health.get(name.replace("-", "_")) or {}).get(key)
+        if name not in running or not beat:
+            continue
+        try:
+            at = datetime.fromisoformat(beat.replace("Z", "+00:00"))
+            age = now - (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()  # the metadata DB keeps UTC
+        except ValueError:
+            continue
+        if age > SILENT_AFTER_S:
+            out[name] = age
+    return out
 
 
 def _echo_quality(warehouse: str, echo, shown: int = 5, alerts_on: bool = True) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import socket
 
+import pytest
+
 from newsflow.config import load_sources, project_root
 from newsflow.service import free_port, parallelism, port_free, sources_on_port
 
@@ -424,3 +426,28 @@ def test_status_without_an_answering_api_still_says_quality_and_what_is_on_disk(
     assert "quality: no quality run yet" in said, said
     assert f"on disk (data dir {tmp_path / 'data'}):" in said, said
     assert any(line.lstrip().startswith("warehouse ") and f"{lake}:" in line for line in said), said
+
+
+def test_a_component_that_runs_without_a_heartbeat_is_silent():
+    """`kill -STOP` of the scheduler (or one hung on a lock): its process runs, so `status` said `running` and exit
+    0 while no run started; Airflow's health answer has its latest heartbeat. Shaped as /api/v2/monitor/health
+    answers it (Airflow 3.3: airflow/api/common/airflow_health.py)."""
+    from datetime import UTC, datetime
+
+    from newsflow.service import SILENT_AFTER_S, silent_components
+
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC).timestamp()
+    health = {
+        "metadatabase": {"status": "healthy"},
+        # 40 s late: "unhealthy" to Airflow (30 s), a busy two-core machine to us
+        "scheduler": {"status": "unhealthy", "latest_scheduler_heartbeat": "2026-12-06T11:59:20+00:00"},
+        "triggerer": {"status": "unhealthy", "latest_triggerer_heartbeat": "2026-12-06T11:55:00.123456+00:00"},
+        "dag_processor": {"status": None, "latest_dag_processor_heartbeat": None},
+    }
+    silent = silent_components(health, ["scheduler", "triggerer", "dag-processor"], now)
+    assert silent == {"triggerer": pytest.approx(299.88, abs=0.01)}
+    # a stopped triggerer is the STOPPED line's to say; a naive stamp is UTC, as the metadata DB keeps it
+    assert silent_components(health, ["scheduler"], now) == {}
+    naive = {"scheduler": {"latest_scheduler_heartbeat": "2026-12-06T11:50:00"}}
+    assert silent_components(naive, ["scheduler"], now) == {"scheduler": 600.0}
+    assert 30 < SILENT_AFTER_S <= 300
