@@ -159,11 +159,11 @@ def run_ingest(sources_file: str, sources: list[str] | None = None, *, env_extra
     """Validate the sources file here (clear errors, no DAG run on a bad file), then one news_ingest run through
     plain `airflow dags test`."""
     from newsflow.airflow_runner import dags_test
-    from newsflow.config import load_sources, warehouse_path
+    from newsflow.config import load_sources, shown_location, warehouse_path
 
     config = load_sources(sources_file)
     selected = config.selected(sources)
-    print(f"news_ingest: {len(selected)} source(s) from {sources_file} -> {warehouse_path()}", flush=True)
+    print(f"news_ingest: {len(selected)} source(s) from {sources_file} -> {shown_location(str(warehouse_path()))}", flush=True)
     env = {"NEWSFLOW_WAREHOUSE": str(warehouse_path()), **(env_extra or {})}
     if os.environ.get("NEWSFLOW_DATA_DIR"):
         env["NEWSFLOW_DATA_DIR"] = os.environ["NEWSFLOW_DATA_DIR"]
@@ -247,7 +247,7 @@ def print_run_summary(run_id: str | None = None) -> list[str]:
 
 
 def cmd_demo(args) -> int:
-    from newsflow.config import data_dir, project_root, warehouse_path
+    from newsflow.config import data_dir, project_root, shown_location, warehouse_path
     from newsflow.sample_site.server import SampleSite
     from newsflow.service import record_site_port, site_port, sources_on_port
     from newsflow.warehouse import exists as warehouse_exists
@@ -276,7 +276,7 @@ def cmd_demo(args) -> int:
         site.stop()
         record_site_port(record, lake, port)
     print_run_summary()
-    print(f"\nrun took {result['elapsed_s']:.1f}s; warehouse: {warehouse_path()}")
+    print(f"\nrun took {result['elapsed_s']:.1f}s; warehouse: {shown_location(str(warehouse_path()))}")
     run_quality()
     print('\ntry: .venv/bin/newsflow sql "select * from coverage_daily order by day"')
     return 0
@@ -401,6 +401,7 @@ def cmd_ingest(args) -> int:
     logical_date = _logical_date(args.logical_date) if args.logical_date is not None else None
     _set_warehouse(args.warehouse)
     from newsflow import service
+    from newsflow.config import shown_location
 
     state = service.read_state()
     if service.is_running(state) and not logical_date:
@@ -415,7 +416,7 @@ def cmd_ingest(args) -> int:
     result = run_ingest(args.sources, args.source or None, logical_date=logical_date, on_success=summary)
     from newsflow.config import warehouse_path
 
-    print(f"\nrun {result['run_id']} took {result['elapsed_s']:.1f}s; warehouse: {warehouse_path()}")
+    print(f"\nrun {result['run_id']} took {result['elapsed_s']:.1f}s; warehouse: {shown_location(str(warehouse_path()))}")
     if failed:
         # the run succeeded for its other sources; these are listed above with the cause
         print(f"newsflow: {len(failed)} source(s) failed: {', '.join(failed)}", file=sys.stderr)
@@ -550,7 +551,7 @@ def cmd_status(args) -> int:
 
 def cmd_reprocess(args) -> int:
     from newsflow.airflow_runner import dags_test
-    from newsflow.config import load_sources, warehouse_path
+    from newsflow.config import load_sources, shown_location, warehouse_path
     from newsflow.stages.failures import PermanentError
     from newsflow.stages.reprocess import publication_days
 
@@ -567,7 +568,7 @@ def cmd_reprocess(args) -> int:
     env = {"NEWSFLOW_WAREHOUSE": str(warehouse_path())}
     if os.environ.get("NEWSFLOW_DATA_DIR"):
         env["NEWSFLOW_DATA_DIR"] = os.environ["NEWSFLOW_DATA_DIR"]
-    print(f"news_reprocess: re-extracting archived articles into {warehouse_path()}", flush=True)
+    print(f"news_reprocess: re-extracting archived articles into {shown_location(str(warehouse_path()))}", flush=True)
     info: dict = {}
     elapsed = dags_test("news_reprocess", conf, env_extra=env, echo=lambda m: print(m, flush=True), run_info=info,
                         on_success=print_run_summary)

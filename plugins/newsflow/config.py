@@ -785,6 +785,13 @@ def warehouse_location(location: str | os.PathLike | None = None) -> str:
     return str(Path(value).expanduser().resolve())
 
 
+def shown_location(text: str) -> str:
+    """`text` with the password of any Postgres connection string in it hidden: a `postgres:` location may carry
+    one (`password=...`), and DuckDB's own errors quote the whole string (task logs are served to every user)."""
+    text = re.sub(r"(password\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^\s'\"]+)", r"\1***", text)
+    return re.sub(r"(postgres(?:ql)?://[^/:@\s]*:)[^@\s]*@", r"\1***@", text)
+
+
 def warehouse_path() -> str:
     """The default lake location (kept for callers that only print it)."""
     return warehouse_location()

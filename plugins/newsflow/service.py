@@ -274,7 +274,7 @@ def answers(url: str) -> bool:
 def up(*, port: int | None = None, demo: bool = False, sources_file: str | None = None, timeout: float = 240.0,
        echo=print) -> dict:
     """Start the service in the background and return once the UI answers; refuses when one is already up."""
-    from newsflow.config import load_sources, scheduled_dag_id, warehouse_path
+    from newsflow.config import load_sources, scheduled_dag_id, shown_location, warehouse_path
 
     state = read_state()
     if is_running(state):
@@ -387,7 +387,7 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
                                                    or "none (manual runs only)"))
     if live_url:
         echo(f"  live newsroom: {live_url}")
-    echo(f"  warehouse: {warehouse}")
+    echo(f"  warehouse: {shown_location(warehouse)}")
     echo(f"  alerts: {alerts}")
     echo(f"  logs: {logs} (tasks: {data_dir / 'logs' / 'airflow'}); stop with `make down` or `newsflow down`")
     return state
@@ -823,6 +823,8 @@ def status(echo=print) -> int:
     per DAG and what is kept on disk; 0 when up and well, 1 when up with a component stopped or silent (running
     without a heartbeat for SILENT_AFTER_S), a REST API that does not answer or a DAG file Airflow cannot import, 3
     when not up."""
+    from newsflow.config import shown_location
+
     state = read_state()
     if not state or not is_running(state):
         echo("newsflow is not up" + (" (stale state file removed)" if state else ""))
@@ -845,7 +847,7 @@ def status(echo=print) -> int:
     echo(f"  sources: {state['sources_file']}")
     if state.get("live_url"):
         echo(f"  live newsroom: {state['live_url']}")
-    echo(f"  warehouse: {state['warehouse']}")
+    echo(f"  warehouse: {shown_location(state['warehouse'])}")
     if state.get("alerts"):
         echo(f"  alerts: {state['alerts']}")
     silent: dict[str, float] = {}

@@ -10,13 +10,14 @@ import logging
 import os
 import re
 import sqlite3
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from newsflow.config import sql_dir, warehouse_location
+from newsflow.config import shown_location, sql_dir, warehouse_location
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,8 @@ def lake(location: str | os.PathLike | None = None, *, for_write: bool = False) 
         data = os.environ.get("NEWSFLOW_LAKE_DATA", "").strip()
         if not data and for_write:
             raise WarehouseConfigError(
-                f"NEWSFLOW_WAREHOUSE={where!r} puts the lake's catalog in Postgres: set NEWSFLOW_LAKE_DATA to the "
-                "folder (shared by every machine) or object-store URL for its data files"
+                f"NEWSFLOW_WAREHOUSE={shown_location(where)!r} puts the lake's catalog in Postgres: set "
+                "NEWSFLOW_LAKE_DATA to the folder (shared by every machine) or object-store URL for its data files"
             )
         if data and "://" not in data:
             data = str(Path(data).expanduser().resolve())
@@ -95,9 +96,15 @@ def _folder_path(path: str) -> str:
 
 
 def exists(location: str | os.PathLike | None = None) -> bool:
-    """Whether a lake is there to read (a Postgres catalog is assumed to be: attaching it tells)."""
+    """Whether a lake is there to read (a Postgres catalog: whether its database holds one yet)."""
     spec = lake(location)
-    return spec.sqlite_file is None or spec.sqlite_file.exists()
+    if spec.sqlite_file is not None:
+        return spec.sqlite_file.exists()
+    try:
+        connect(location, read_only=True).close()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 # -- extensions ------------------------------------------------------------------------------------------------
@@ -141,6 +148,21 @@ def _create_sqlite_catalog(path: Path) -> None:
         raise WarehouseConfigError(f"{path}: SQLite refused WAL mode ({mode}); put the warehouse on a local disk")
 
 
+def _check_lake_data(folder: Path) -> None:
+    """A Postgres lake's data folder, checked before a writer attaches: DuckLake records the folder in the catalog at
+    the first attach, so a mistyped or unmounted NEWSFLOW_LAKE_DATA would bind the new lake to a folder nothing can
+    write, and every later run with the right one would be refused."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".newsflow-write-check-"):
+            pass
+    except OSError as exc:
+        raise WarehouseConfigError(
+            f"NEWSFLOW_LAKE_DATA={folder}: the lake's data files cannot be written there ({exc.strerror}); "
+            "it must be a folder every machine sees and can write"
+        ) from exc
+
+
 def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, wait_s: float = 60.0):
     """A DuckDB connection with the lake attached as `lake` and selected (USE), so `select * from articles` works.
 
@@ -157,6 +179,8 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, w
             if read_only:
                 raise FileNotFoundError(f"no warehouse at {spec.location}; run `newsflow demo` or `newsflow ingest` first")
             _create_sqlite_catalog(spec.sqlite_file)
+    elif not read_only and spec.data_path and "://" not in spec.data_path:
+        _check_lake_data(Path(spec.data_path))
     # no extension is ever downloaded: the ones needed come from the pinned wheels (load_extensions)
     con = duckdb.connect(config={"autoinstall_known_extensions": False})
     try:
@@ -187,7 +211,13 @@ def _attach(con, spec: Lake, *, read_only: bool, wait_s: float) -> None:
                     f"{spec.location}: NEWSFLOW_LAKE_DATA is {spec.data_path} but this lake's data files are at "
                     f"{stored.group(1)} (its catalog says so): set NEWSFLOW_LAKE_DATA to that, on every machine"
                 ) from exc
+            if read_only and "creating a new DuckLake is explicitly disabled" in str(exc):
+                # a Postgres database no load has made a lake in yet (a folder's catalog file is looked for first)
+                raise FileNotFoundError(
+                    f"no warehouse at {shown_location(spec.location)}; run `newsflow demo` or `newsflow ingest` first") from exc
             if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
+                if shown_location(str(exc)) != str(exc):  # a wrong password, an unknown database, ...
+                    raise type(exc)(shown_location(str(exc))) from None
                 raise
             if time.monotonic() > deadline:
                 raise WarehouseBusy(f"{spec.location}: the catalog stayed busy for {wait_s:.0f} s: {exc}") from exc
@@ -255,7 +285,8 @@ def open_read_only(path: str | os.PathLike | None = None):
     try:
         return connect(path, read_only=True)
     except duckdb.Error as exc:
-        raise WarehouseUnreadable(f"the warehouse at {lake(path).location} could not be opened: {exc}") from exc
+        shown = shown_location(lake(path).location)
+        raise WarehouseUnreadable(f"the warehouse at {shown} could not be opened: {exc}") from exc
 
 
 def user_statements(con, sql: str) -> list:

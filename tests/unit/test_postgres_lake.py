@@ -1,0 +1,95 @@
+"""A lake catalogued in Postgres (the multi-machine layout), on a throwaway loopback PostgreSQL: a database no
+load has made a lake in yet, a data folder nothing can write, and a password in the location, which no error shows
+(errors reach the terminal and the task logs every Airflow user reads)."""
+
+from __future__ import annotations
+
+import traceback
+
+import pytest
+
+from newsflow.config import shown_location
+from newsflow.stages.http import http_cache
+from newsflow.warehouse import (
+    WarehouseConfigError,
+    WarehouseUnreadable,
+    connect,
+    exists,
+    lake,
+    open_for_write,
+    open_read_only,
+    table_names,
+)
+from tests.support import cluster
+
+SECRET = "S3cret-pw"
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    if cluster.postgres_bindir() is None:
+        pytest.skip("no PostgreSQL server binaries here (apt-get install postgresql)")
+    server = cluster.Postgres().start()
+    yield server
+    server.stop()
+
+
+def test_a_fresh_catalog_database_holds_no_lake_until_the_first_load(postgres, tmp_path, monkeypatch):
+    """The first ingest into a new Postgres database reads validators before its load creates the lake: the
+    readers must see no lake there (as for a folder without its catalog), not fail every discover task (2.5 minutes
+    of retries, then a failed run)."""
+    monkeypatch.setenv("NEWSFLOW_LAKE_DATA", str(tmp_path / "lake"))
+    location = "postgres:" + postgres.libpq("postgres")  # a database no load has written yet
+
+    assert not exists(location)
+    assert http_cache(["http://127.0.0.1:9/feed.xml"], location) == {}
+    with pytest.raises(FileNotFoundError, match="no warehouse at"):
+        connect(location, read_only=True)
+
+    open_for_write(location).close()
+    assert exists(location)
+    assert http_cache(["http://127.0.0.1:9/feed.xml"], location) == {}
+
+
+def test_an_unwritable_lake_data_folder_is_refused_before_the_catalog_names_it(postgres, tmp_path, monkeypatch):
+    """DuckLake writes the data folder into the catalog at the first attach: a mistyped or unmounted
+    NEWSFLOW_LAKE_DATA bound the new lake to it for good (every later run with the right one was refused)."""
+    location = "postgres:" + postgres.libpq(cluster.AIRFLOW_DB)  # a database no load has written yet
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the share should be mounted\n", encoding="utf-8")
+    monkeypatch.setenv("NEWSFLOW_LAKE_DATA", str(blocker / "lake"))
+
+    with pytest.raises(WarehouseConfigError, match="NEWSFLOW_LAKE_DATA=.*cannot be written"):
+        open_for_write(location)
+
+    monkeypatch.setenv("NEWSFLOW_LAKE_DATA", str(tmp_path / "lake"))
+    con = open_for_write(location)  # the mended setting makes the lake
+    try:
+        assert "articles" in table_names(con)
+    finally:
+        con.close()
+
+
+def test_missing_lake_data_error_hides_the_password(monkeypatch):
+    monkeypatch.delenv("NEWSFLOW_LAKE_DATA", raising=False)
+    with pytest.raises(WarehouseConfigError, match="NEWSFLOW_LAKE_DATA") as caught:
+        lake(f"postgres:dbname=lake host=127.0.0.1 port=5432 user=nf password={SECRET}", for_write=True)
+    assert SECRET not in str(caught.value)
+    assert "password=***" in str(caught.value)
+    # what the CLI and `status` print of a location, in either of libpq's forms
+    assert shown_location(f"postgres:dbname=lake password='{SECRET} x' port=5") == "postgres:dbname=lake password=*** port=5"
+    assert shown_location(f"postgresql://nf:{SECRET}@db.internal/lake") == "postgresql://nf:***@db.internal/lake"
+    assert shown_location("/srv/newsflow/warehouse") == "/srv/newsflow/warehouse"
+
+
+def test_an_unreachable_catalog_database_is_named_without_the_password(postgres, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_LAKE_DATA", str(tmp_path / "lake"))
+    location = "postgres:" + postgres.libpq("no_such_db") + f" password={SECRET}"
+
+    with pytest.raises(WarehouseUnreadable, match="no_such_db") as caught:
+        open_read_only(location)  # newsflow sql, shell, report
+    assert SECRET not in "".join(traceback.format_exception(caught.value))
+
+    with pytest.raises(Exception, match="no_such_db") as caught:
+        connect(location)  # a load's writer: the exception ends in the task log, traceback and all
+    assert SECRET not in "".join(traceback.format_exception(caught.value))
