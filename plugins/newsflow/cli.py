@@ -163,7 +163,7 @@ def run_ingest(sources_file: str, sources: list[str] | None = None, *, env_extra
 
     config = load_sources(sources_file)
     selected = config.selected(sources)
-    print(f"news_ingest: {len(selected)} source(s) from {sources_file} -> {shown_location(str(warehouse_path()))}", flush=True)
+    print(f"news_ingest: {len(selected)} source(s) from {sources_file} -> {shown_location(warehouse_path())}", flush=True)
     env = {"NEWSFLOW_WAREHOUSE": str(warehouse_path()), **(env_extra or {})}
     if os.environ.get("NEWSFLOW_DATA_DIR"):
         env["NEWSFLOW_DATA_DIR"] = os.environ["NEWSFLOW_DATA_DIR"]
@@ -276,7 +276,7 @@ def cmd_demo(args) -> int:
         site.stop()
         record_site_port(record, lake, port)
     print_run_summary()
-    print(f"\nrun took {result['elapsed_s']:.1f}s; warehouse: {shown_location(str(warehouse_path()))}")
+    print(f"\nrun took {result['elapsed_s']:.1f}s; warehouse: {shown_location(warehouse_path())}")
     run_quality()
     print('\ntry: .venv/bin/newsflow sql "select * from coverage_daily order by day"')
     return 0
@@ -416,7 +416,7 @@ def cmd_ingest(args) -> int:
     result = run_ingest(args.sources, args.source or None, logical_date=logical_date, on_success=summary)
     from newsflow.config import warehouse_path
 
-    print(f"\nrun {result['run_id']} took {result['elapsed_s']:.1f}s; warehouse: {shown_location(str(warehouse_path()))}")
+    print(f"\nrun {result['run_id']} took {result['elapsed_s']:.1f}s; warehouse: {shown_location(warehouse_path())}")
     if failed:
         # the run succeeded for its other sources; these are listed above with the cause
         print(f"newsflow: {len(failed)} source(s) failed: {', '.join(failed)}", file=sys.stderr)
@@ -568,7 +568,7 @@ def cmd_reprocess(args) -> int:
     env = {"NEWSFLOW_WAREHOUSE": str(warehouse_path())}
     if os.environ.get("NEWSFLOW_DATA_DIR"):
         env["NEWSFLOW_DATA_DIR"] = os.environ["NEWSFLOW_DATA_DIR"]
-    print(f"news_reprocess: re-extracting archived articles into {shown_location(str(warehouse_path()))}", flush=True)
+    print(f"news_reprocess: re-extracting archived articles into {shown_location(warehouse_path())}", flush=True)
     info: dict = {}
     elapsed = dags_test("news_reprocess", conf, env_extra=env, echo=lambda m: print(m, flush=True), run_info=info,
                         on_success=print_run_summary)

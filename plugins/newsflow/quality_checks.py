@@ -629,9 +629,10 @@ def shown_warehouse(location: str) -> str:
     (Data Docs are served to every Airflow user), the characters HTML gives a meaning percent-encoded: GX's Data Docs
     index hands the asset name to its table as markup, so a warehouse param of `/x/<img onerror=...>` ran its script
     in the Airflow UI's origin."""
+    from newsflow.config import shown_location
+
     if location.startswith("postgres:"):
-        location = re.sub(r"(password\s*=\s*)(?:'(?:[^'\\]|\\.)*'|\S+)", r"\1***", location)
-        location = re.sub(r"(://[^/:@\s]*:)[^@\s]*@", r"\1***@", location)
+        location = shown_location(location)
     return re.sub(r"[<>&\"'`]", lambda m: f"%{ord(m.group()):02X}", location)
 
 

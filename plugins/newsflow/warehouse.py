@@ -208,7 +208,7 @@ def _attach(con, spec: Lake, *, read_only: bool, wait_s: float) -> None:
             stored = re.search(r'existing data path in the catalog "([^"]*)"', str(exc))
             if stored:  # only a Postgres lake gets here (a folder lake overrides its path)
                 raise WarehouseConfigError(
-                    f"{spec.location}: NEWSFLOW_LAKE_DATA is {spec.data_path} but this lake's data files are at "
+                    f"{shown_location(spec.location)}: NEWSFLOW_LAKE_DATA is {spec.data_path} but this lake's data files are at "
                     f"{stored.group(1)} (its catalog says so): set NEWSFLOW_LAKE_DATA to that, on every machine"
                 ) from exc
             if read_only and "creating a new DuckLake is explicitly disabled" in str(exc):
@@ -220,9 +220,9 @@ def _attach(con, spec: Lake, *, read_only: bool, wait_s: float) -> None:
                     raise type(exc)(shown_location(str(exc))) from None
                 raise
             if time.monotonic() > deadline:
-                raise WarehouseBusy(f"{spec.location}: the catalog stayed busy for {wait_s:.0f} s: {exc}") from exc
+                raise WarehouseBusy(f"{shown_location(spec.location)}: the catalog stayed busy for {wait_s:.0f} s: {shown_location(str(exc))}") from exc
             # a busy catalog is what WAL mode is there to prevent: say so, a silent wait looks like a slow load
-            log.warning("%s: the lake's catalog is busy (%s); retrying in %.2f s", spec.location, exc, delay)
+            log.warning("%s: the lake's catalog is busy (%s); retrying in %.2f s", shown_location(spec.location), shown_location(str(exc)), delay)
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
 
