@@ -653,6 +653,9 @@ TERM_KEYS = {
     "article_terms_state": ("indexed_seq",),
 }
 
+# the load token (sql/schema/014_load_serial.sql): one row that every load rewrites, no key to keep
+ONE_ROW_TABLES = ("load_serial",)
+
 
 # the tables keyed by run first, and the time every write of a run stamps on its rows (the load's, the check's): a
 # key can only be shared within one run

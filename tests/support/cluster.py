@@ -228,6 +228,10 @@ class Postgres:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.postmaster_pid, signal.SIGKILL)
 
+    def create_database(self, name: str) -> str:
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name)
+        return name
+
     def sqlalchemy_url(self, db: str) -> str:
         return f"postgresql+psycopg2://{self.user}@127.0.0.1:{self.port}/{db}"
 

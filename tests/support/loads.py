@@ -32,12 +32,18 @@ def record(source, seq, day, title, body, **extra):
     return row
 
 
-def load(tmp_path: Path, run_id: str, by_source: dict, warehouse: Path | None = None, started_at=None,
+def load(tmp_path: Path, run_id: str, by_source: dict, warehouse: Path | str | None = None, started_at=None,
          dag_id: str = "test") -> dict:
     """One load_run of the given staged articles per source into `warehouse` (default tmp_path / 'w')."""
+    from newsflow.stages.load import load_run
+
+    return load_run(stage(tmp_path, run_id, by_source, warehouse), run_id=run_id, dag_id=dag_id, started_at=started_at)
+
+
+def stage(tmp_path: Path, run_id: str, by_source: dict, warehouse: Path | str | None = None) -> list:
+    """The jobs of a run whose stages staged the given articles per source, ready for its load."""
     import dataclasses
 
-    from newsflow.stages.load import load_run
     from newsflow.stages.plan import make_jobs
 
     sources_file = tmp_path / "sources.yaml"
@@ -58,4 +64,4 @@ def load(tmp_path: Path, run_id: str, by_source: dict, warehouse: Path | None = 
         staging.write([], staging.REJECTED, folder / "rejected.parquet")
         staging.write([], staging.VALIDATION, folder / "validation.parquet")
         jobs.append(dataclasses.replace(planned[source], staging=folder))
-    return load_run(jobs, run_id=run_id, dag_id=dag_id, started_at=started_at)
+    return jobs

@@ -264,7 +264,7 @@ def test_after_many_runs_and_a_pass_each_table_is_files_without_deletes(tmp_path
         if run == 0:
             with warehouse.connect(lake, read_only=True) as reader:
                 first = reader.execute("select max(snapshot_id) from ducklake_snapshots('lake')").fetchone()[0]
-    tables = ("runs", "sources", "http_cache", "articles", "fetch_log")
+    tables = ("runs", "sources", "http_cache", "articles", "fetch_log", "load_serial")
     con = warehouse.open_for_write(lake)
     con.execute("call ducklake_flush_inlined_data('lake')")
     files = "select count(*), count(delete_file) from ducklake_list_files('lake', '{}')"

@@ -93,3 +93,44 @@ def test_an_unreachable_catalog_database_is_named_without_the_password(postgres,
     with pytest.raises(Exception, match="no_such_db") as caught:
         connect(location)  # a load's writer: the exception ends in the task log, traceback and all
     assert SECRET not in "".join(traceback.format_exception(caught.value))
+
+
+def test_two_loads_in_flight_at_once_into_a_new_lake_store_each_article_once(postgres, tmp_path, monkeypatch):
+    """The duckdb_write pool keeps one deployment's loads apart, not two deployments on one catalog (nor a
+    `--logical-date` backfill beside the service). Two first loads into a new lake only insert: DuckLake saw no
+    conflict, both committed, and every article was stored twice. The load token makes the later commit fail (a
+    transient error: Airflow retries the load), and the retry finds the first load's rows."""
+    import duckdb
+
+    from newsflow.stages.failures import classify
+    from newsflow.stages.load import load_run, write_run
+    from tests.support.loads import D1, WIRE, load, record, stage
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("NEWSFLOW_LAKE_DATA", str(tmp_path / "lake"))
+    location = "postgres:" + postgres.libpq(postgres.create_database("two_loads"))
+    open_for_write(location).close()  # a new lake: its tables, no rows
+    story = record("alpha", 1, D1, "Talks", WIRE)
+    (tmp_path / "elsewhere").mkdir()
+    elsewhere = stage(tmp_path / "elsewhere", "scheduled__2024-03-04", {"alpha": [story]}, location)
+
+    other = connect(location)  # the other deployment's load, in flight
+    other.execute("begin transaction")
+    write_run(other, elsewhere, run_id="scheduled__2024-03-04", dag_id="news_ingest_b", now=story["fetched_at"],
+              started_at=story["fetched_at"], wait_s=0.0)
+    assert load(tmp_path, "manual__1", {"alpha": [story]}, location)["counts"]["loaded"] == 1
+    with pytest.raises(duckdb.TransactionException, match="[Cc]onflict") as conflict:
+        other.execute("commit")
+    other.close()
+    permanent, cause = classify(conflict.value)  # what the load task's log says; Airflow retries it
+    assert not permanent and cause.startswith("warehouse: another writer committed to the lake first; retried:")
+    # Airflow's retry of the load that lost
+    retried = load_run(elsewhere, run_id="scheduled__2024-03-04", dag_id="news_ingest_b")
+    assert retried["counts"] == {"loaded": 0, "unchanged": 1, "rejected": 0, "failed": 0, "skipped": 0}
+
+    con = open_read_only(location)
+    try:
+        assert con.execute("select count(*), count(distinct article_id) from articles").fetchone() == (1, 1)
+        assert con.execute("select loads, dag_id from load_serial").fetchall() == [(2, "news_ingest_b")]
+    finally:
+        con.close()

@@ -59,6 +59,10 @@ def classify(exc: BaseException) -> tuple[bool, str]:
     lowered = message.lower()
     if type(cause).__name__ == "IOException" and "lock" in lowered and "is a directory" not in lowered:
         return False, one_line(f"warehouse busy: {message}")
+    if "transaction conflict" in lowered and type(cause).__module__.split(".")[0] in ("duckdb", "_duckdb"):
+        # another writer committed while this one was in flight (sql/loads/12_load_serial.sql): the retry reads
+        # what it stored
+        return False, one_line(f"warehouse: another writer committed to the lake first; retried: {message}")
     if isinstance(cause, FileNotFoundError) and cause.errno is None:
         # raised by newsflow itself on a look that found nothing ("no warehouse at …"): no retry makes it appear
         return True, one_line(message)
