@@ -444,12 +444,17 @@ def _fail_dead_runs(client) -> None:
 def ingest_on_service(state: dict, args) -> int:
     """The service is up: trigger news_ingest through its REST API and follow the run task by task."""
     from newsflow import service
-    from newsflow.config import load_sources, warehouse_path
+    from newsflow.config import load_sources, shown_location, warehouse_path
 
     load_sources(args.sources).selected(args.source)  # a bad file or name: a clear error, no run
     conf = {"sources_file": str(Path(args.sources).resolve()), "sources": args.source or []}
     if args.warehouse:
         conf["warehouse"] = str(warehouse_path())
+        if shown_location(conf["warehouse"]) != conf["warehouse"]:
+            # a run's conf is kept in Airflow's database and shown to every UI user, in the run's details
+            raise UsageError(f"--warehouse {shown_location(conf['warehouse'])} carries a password, which the service "
+                             "would keep in the run's conf for every Airflow user to read: give it to the service's "
+                             "machines as PGPASSWORD (or ~/.pgpass) and leave it out of the location")
     if "scheduler" in service.stopped_components(state):
         raise service.ServiceError("the service's scheduler is not running: a triggered run would wait, queued, "
                                    "until it is; `newsflow down`, then `newsflow up`")

@@ -208,6 +208,13 @@ def test_dashboard_redirects_to_login_and_opens_with_a_token(service):
 def test_ingest_uses_the_service_and_quality_follows_its_warehouse(service, tmp_path):
     from urllib.parse import quote
 
+    # a password in the location would be kept in the run's conf, which every Airflow user reads: refused, no run
+    secret = "postgres:dbname=lake host=127.0.0.1 user=nf password=S3cret-pw"
+    refused = _run("ingest", "--sources", str(Path(service["state"]["sources_file"])), "--warehouse", secret,
+                   env=service["env"])
+    assert refused.returncode == 2 and "carries a password" in refused.stderr, refused.stdout + refused.stderr
+    assert "S3cret-pw" not in refused.stdout + refused.stderr and "triggered" not in refused.stdout
+
     other = tmp_path / "other" / "warehouse.duckdb"
     started = time.monotonic()
     # --quality on the service waits for the news_quality run the scheduler starts from this load's asset event (it
