@@ -23,6 +23,10 @@ ENV PYTHONUNBUFFERED=1 \
     NEWSFLOW_WAREHOUSE=/opt/airflow/data/warehouse \
     NEWSFLOW_SQL_DIR=/opt/airflow/sql
 ENV PATH=/opt/newsflow/.venv/bin:$PATH
+# The same HOME for every uid: Docker gives a uid this image's /etc/passwd does not know (AIRFLOW_UID=$(id -u))
+# HOME=/, which it cannot write, and DuckDB installs the lake's extensions under ~/.duckdb (every open failed).
+# /opt/airflow is group-0 writable (below), as the uid's group always is.
+ENV HOME=/opt/airflow
 
 RUN pip install uv==0.13.8
 

@@ -71,6 +71,8 @@ COMPOSE_VARS = (
     "_AIRFLOW_WWW_USER_USERNAME",
     "_AIRFLOW_WWW_USER_PASSWORD",
 )
+# No default for these (anyone who knows the JWT secret signs himself an admin token): a deployment sets them in .env.
+SECRETS = {"AIRFLOW_JWT_SECRET": "test-jwt-secret-0123456789abcdef", "AIRFLOW_API_SECRET_KEY": "test-api-secret"}
 
 _INTERPOLATION = re.compile(
     r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}"
@@ -144,6 +146,7 @@ def is_project_source(source: str, relative: str) -> bool:
 def _clean_env() -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in COMPOSE_VARS}
     env["AIRFLOW_UID"] = "50000"
+    env.update(SECRETS)
     return env
 
 
@@ -193,7 +196,7 @@ SOURCES = ["pyyaml"] + [" ".join(command) for command in COMPOSE_COMMANDS]
 def compose(request) -> dict:
     """The compose model: our own interpolation of the raw YAML, and each tool's `config` output."""
     if request.param == "pyyaml":
-        return interpolate(load_raw(), {"AIRFLOW_UID": "50000"})
+        return interpolate(load_raw(), {"AIRFLOW_UID": "50000", **SECRETS})
     return _resolved_by_tool(request.param.split())
 
 
@@ -239,10 +242,10 @@ def test_schema_validation(raw):
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     validator = jsonschema.Draft201909Validator(schema)
-    document = interpolate(raw, {"AIRFLOW_UID": "50000"})
+    document = interpolate(raw, {"AIRFLOW_UID": "50000", **SECRETS})
     errors = sorted(validator.iter_errors(document), key=lambda error: list(error.path))
     assert not errors, [f"{list(error.path)}: {error.message}" for error in errors]
-    broken = interpolate(raw, {})
+    broken = interpolate(raw, SECRETS)
     broken["services"]["airflow-worker"]["scale_me"] = 3
     assert list(validator.iter_errors(broken))
 
@@ -303,6 +306,22 @@ def test_commands(compose):
     assert any(port.endswith("8080:8080") for port in ports), ports
 
 
+def test_workers_call_the_api_server_at_its_port(raw):
+    """AIRFLOW_APISERVER_PORT is the port of the UI, REST API and Task Execution API (.env.example), and a worker
+    machine calls the Task Execution API at AIRFLOW_APISERVER_HOST (docs/deploy.md): with another port than 8080
+    the api-server was published there while every remote worker called port 8080 of the control machine."""
+    resolved = interpolate(raw, {"AIRFLOW_UID": "50000", "AIRFLOW_JWT_SECRET": "jwt", "AIRFLOW_API_SECRET_KEY": "api",
+                                 "AIRFLOW_APISERVER_PORT": "18080", "AIRFLOW_APISERVER_HOST": "control.example"})
+    api = resolved["services"]["airflow-apiserver"]
+    worker = env_dict(resolved["services"]["airflow-worker"]["environment"])
+    assert worker["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://control.example:18080/execution/"
+    # published at the port the api-server listens on in its container, and its healthcheck asks there
+    listens = env_dict(api["environment"]).get("AIRFLOW__API__PORT", "8080")
+    assert [_port_text(port) for port in api["ports"]] == [f"18080:{listens}"]
+    assert listens == "18080"
+    assert "localhost:${AIRFLOW__API__PORT}/" in " ".join(api["healthcheck"]["test"])
+
+
 def _port_text(port) -> str:
     if isinstance(port, dict):
         return f"{port.get('published')}:{port.get('target')}"
@@ -339,10 +358,10 @@ def test_airflow_environment(compose):
 
 def test_jwt_secret_comes_from_env(raw):
     env = raw["x-airflow-common"]["environment"]
-    assert re.fullmatch(r"\$\{AIRFLOW_JWT_SECRET:-.+\}", env["AIRFLOW__API_AUTH__JWT_SECRET"])
+    assert re.fullmatch(r"\$\{AIRFLOW_JWT_SECRET:\?.+\}", env["AIRFLOW__API_AUTH__JWT_SECRET"])
     assert re.fullmatch(r"\$\{AIRFLOW_FERNET_KEY:-\}", env["AIRFLOW__CORE__FERNET_KEY"])
     override = interpolate(
-        raw, {"AIRFLOW_JWT_SECRET": "s3cret", "POSTGRES_HOST": "db.example", "POSTGRES_PORT": "5433",
+        raw, {**SECRETS, "AIRFLOW_JWT_SECRET": "s3cret", "POSTGRES_HOST": "db.example", "POSTGRES_PORT": "5433",
               "NEWSFLOW_LAKE_DB": "lake2", "NEWSFLOW_LAKE_DATA": "s3://bucket/lake/"}
     )
     worker_env = env_dict(override["services"]["airflow-worker"]["environment"])
@@ -351,6 +370,48 @@ def test_jwt_secret_comes_from_env(raw):
     # the lake's catalog follows the same server settings as the metadata DB
     assert worker_env["NEWSFLOW_WAREHOUSE"] == "postgres:dbname=lake2 host=db.example port=5433 user=airflow"
     assert worker_env["NEWSFLOW_LAKE_DATA"] == "s3://bucket/lake/"
+
+
+def test_no_known_secret_signs_tokens(raw, tmp_path):
+    """The JWT secret signs the users' API tokens too: with a default (or .env.example's placeholder, copied as
+    it is) anyone who read this repository signed himself an admin token for the REST API on the published port.
+    Without the secrets in .env, Compose refuses to start, naming the variable."""
+    for name in SECRETS:
+        with pytest.raises(ValueError, match=name):
+            interpolate(raw, {**SECRETS, name: ""})
+    env_file = tmp_path / ".env"
+    shutil.copy(ROOT / ".env.example", env_file)
+    example = dict(line.split("=", 1) for line in env_file.read_text(encoding="utf-8").splitlines()
+                   if line and not line.startswith("#"))
+    for name in SECRETS:
+        assert not example[name], f".env.example gives {name} a value a copied .env would keep: {example[name]!r}"
+    for command in COMPOSE_COMMANDS:
+        env = {key: value for key, value in _clean_env().items() if key not in SECRETS}
+        result = subprocess.run([*command, "-f", str(COMPOSE_FILE), "--env-file", str(env_file), "config", "-q"],
+                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert result.returncode != 0 and "AIRFLOW_JWT_SECRET" in result.stderr, (command, result.stderr[-500:])
+
+
+def test_env_file_settings_reach_the_components(raw, tmp_path):
+    """docs/deploy.md has the deployer set AIRFLOW__API__BASE_URL (the alerts' links to the UI) and NEWSFLOW_SOURCES
+    (the sources file scheduled) with the alert settings in .env; Compose only substitutes .env into the file, so a
+    name the file did not pass on reached no component, and nothing said so."""
+    settings = {"AIRFLOW__API__BASE_URL": "https://airflow.example.org",
+                "NEWSFLOW_SOURCES": "/opt/airflow/config/sources.local.yaml"}
+    resolved = interpolate(raw, {"AIRFLOW_UID": "50000", "AIRFLOW_JWT_SECRET": "jwt", "AIRFLOW_API_SECRET_KEY": "api",
+                                 **settings})
+    for name in AIRFLOW_SERVICES:
+        env = env_dict(resolved["services"][name]["environment"])
+        assert {key: env.get(key) for key in settings} == settings, name
+    env_file = tmp_path / ".env"
+    env_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items())
+                        + "AIRFLOW_JWT_SECRET=jwt\nAIRFLOW_API_SECRET_KEY=api\n", encoding="utf-8")
+    for command in COMPOSE_COMMANDS:
+        result = subprocess.run([*command, "-f", str(COMPOSE_FILE), "--env-file", str(env_file), "config"],
+                                cwd=ROOT, env=_clean_env(), capture_output=True, text=True, timeout=120, check=False)
+        assert result.returncode == 0, result.stderr
+        worker = env_dict(yaml.safe_load(result.stdout)["services"]["airflow-worker"]["environment"])
+        assert {key: worker.get(key) for key in settings} == settings, command
 
 
 def test_same_settings_as_the_scaleout_test(compose):
@@ -493,6 +554,20 @@ def test_dockerfile():
         assert (ROOT / source).exists(), source
 
 
+def test_image_home_is_writable_by_any_uid():
+    """AIRFLOW_UID may be any uid with group 0 (.env.example suggests `id -u`). Docker gives a uid the image's
+    /etc/passwd does not know HOME=/, which it cannot write, and DuckDB installs the lake's extensions under
+    ~/.duckdb: every warehouse open failed there (`Failed to create directory "/.duckdb": Permission denied`)."""
+    instructions = _dockerfile_instructions()
+    homes = [home for keyword, rest in instructions if keyword == "ENV"
+             for home in re.findall(r"(?:^|\s)HOME=(\S+)", rest)]
+    assert homes, "the image leaves HOME to /etc/passwd: '/' for an AIRFLOW_UID it does not know"
+    group_writable = [folder for keyword, rest in instructions if keyword == "RUN"
+                      for folder in re.findall(r"chmod -R g\+rwX (\S+)", rest)]
+    assert any(Path(folder) in (Path(homes[-1]), *Path(homes[-1]).parents) for folder in group_writable), (
+        homes[-1], group_writable)
+
+
 def test_dockerignore():
     entries = {
         line.strip().rstrip("/")
@@ -502,6 +577,15 @@ def test_dockerignore():
     for needed in (".venv", ".tools", "data", "airflow_home", ".git"):
         assert needed in entries, needed
     assert entries & {"__pycache__", "**/__pycache__"}
+
+
+@pytest.mark.skipif(not (ROOT / ".git").exists() or not shutil.which("git"), reason="not a git checkout")
+def test_env_file_is_ignored_by_git():
+    """.env holds the JWT secret, the database password and the webhook's token (.env.example: "Never commit
+    .env"); a deployer's `git add -A` in the checkout the compose file mounts from took it along."""
+    result = subprocess.run(["git", "check-ignore", "--no-index", ".env", ".env.example"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.stdout.split() == [".env"]
 
 
 def test_env_example_documents_the_variables():
