@@ -693,6 +693,20 @@ def _export_format(output: Path, given: str | None) -> str:
     return given or named
 
 
+def _parquet_query(con, query: str) -> str:
+    """`query` with its HUGEINT and UHUGEINT columns (a sum() of counts, a PIVOT's sums) cast to BIGINT and UBIGINT:
+    Parquet has no 128-bit integer, and DuckDB writes one as DOUBLE, so a count read back as 7.0. A value beyond
+    64 bits fails the cast instead of coming back rounded."""
+    wide = {"HUGEINT": "bigint", "UHUGEINT": "ubigint"}
+    # by the names the subquery gives (two columns of one name are `a` and `a_1` there, as in the file)
+    casts = []
+    for name, sqltype, *_ in con.execute(f"describe select * from (\n{query}\n)").fetchall():
+        if sqltype in wide:
+            quoted = '"' + name.replace('"', '""') + '"'
+            casts.append(f"cast({quoted} as {wide[sqltype]}) as {quoted}")
+    return f"select * replace ({', '.join(casts)}) from (\n{query}\n)" if casts else query
+
+
 def cmd_export(args) -> int:
     import duckdb
 
@@ -706,7 +720,8 @@ def cmd_export(args) -> int:
         options = "format parquet, compression zstd" if fmt == "parquet" else "format csv, header true"
         # the query on lines of its own: a trailing `-- comment` would otherwise swallow the closing parenthesis
         target = "'" + str(output).replace("'", "''") + "'"
-        copy = f"copy (\n{reading_query(con, args.query)}\n) to {target} ({options})"
+        query = reading_query(con, args.query)
+        copy = f"copy (\n{query}\n) to {target} ({options})"
         try:
             statements = user_statements(con, copy)
         except duckdb.ParserException:
@@ -714,6 +729,8 @@ def cmd_export(args) -> int:
         if [s.type for s in statements] != [duckdb.StatementType.COPY]:
             raise UsageError("export writes the rows of a query (SELECT, FROM, WITH, VALUES, PIVOT); DESCRIBE, SHOW, "
                              "SUMMARIZE, PRAGMA and EXPLAIN are shown by `newsflow sql`")
+        if fmt == "parquet":
+            copy = f"copy (\n{_parquet_query(con, query)}\n) to {target} ({options})"
         with _writing_to(output):
             output.parent.mkdir(parents=True, exist_ok=True)
         # COPY says how many rows it wrote. Reading the file back to count them took the path for a glob (other

@@ -112,14 +112,14 @@ def _page_facts(tree, restore: dict[str, str] | None = None, url: str | None = N
     links to other pages (not to this one, `url`), and the short lines around the headline (dateline, "Source: …",
     byline) where a wire credit often sits."""
     facts = {"lang": None, "h1": None, "h1s": [], "og_site_name": None, "title": None, "anchors": frozenset(),
-             "lead": None, "stated_titles": [], "access": None}
+             "lead": None, "stated_titles": [], "access": None, "meta_author": None}
     if tree is None:
         return facts
     restore = restore or {}
     root = tree.getroottree().getroot()
     facts["lang"] = root.get("lang") or root.get("xml:lang")
     # one walk of the tree for the first h1, the first title, og:site_name and the links
-    h1 = title = site = None
+    h1 = title = site = author = None
     links, h1s, stated, access = [], [], [], []
     for el in root.iter("a", "h1", "title", "meta", "script"):
         tag = el.tag
@@ -135,6 +135,8 @@ def _page_facts(tree, restore: dict[str, str] | None = None, url: str | None = N
                 stated.append(el.get("content"))
             elif prop == "article:content_tier" and el.get("content"):
                 access.append(_TIERS.get(el.get("content").strip().lower()))
+            elif author is None and prop == "author" and el.get("content"):
+                author = el.get("content")
         elif tag == "script":
             if "ld+json" in (el.get("type") or "") and el.text and ("headline" in el.text
                                                                     or "isAccessibleForFree" in el.text):
@@ -156,6 +158,7 @@ def _page_facts(tree, restore: dict[str, str] | None = None, url: str | None = N
     facts["h1s"] = [t for t in (_restore(_clean(el.text_content()), restore) for el in h1s) if t]
     facts["stated_titles"] = [_restore(_clean(s), restore) for s in stated]
     facts["access"] = next((level for level in ("paywalled", "metered", "free") if level in access), None)
+    facts["meta_author"] = _restore(_clean(author), restore)
     here = _same_page_key(url) if url else None
     keys: dict[str, tuple[str, str] | None] = {}
     facts["anchors"] = frozenset(
@@ -167,6 +170,22 @@ def _page_facts(tree, restore: dict[str, str] | None = None, url: str | None = N
 
 
 _TITLE_METAS = frozenset({"og:title", "twitter:title"})
+# A name in Chinese, Japanese or Korean is written without a space ("张伟", "김민준"). trafilatura keeps a page's
+# <meta name="author"> only when it holds one (a single word there is often a CMS's "admin"), so every such byline
+# was lost; a name of those scripts alone (or several, "张伟、李娜") is taken as the page states it.
+_UNSPACED_NAME = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af·・]{2,20}")
+
+
+def _unspaced_author(stated: str | None, site: str | None = None) -> str | None:
+    names = re.split(r"\s*[、，,;；]\s*", stated.strip()) if stated else []
+    # an outlet that names itself as the author ("人民网" on 人民网's pages) has told no byline
+    if stated and site and stated.strip() in (site.strip(), *re.split(r"\s*[-|_–—]\s*", site.strip())):
+        return None
+    if names and all(_UNSPACED_NAME.fullmatch(name) for name in names):
+        return "; ".join(names)
+    return None
+
+
 _ARTICLE_TYPES = re.compile(r"Article|Posting|Report", re.I)
 
 
@@ -467,6 +486,11 @@ def extract_html(
         if doc is not None:
             for attr in ("title", "author", "sitename"):
                 setattr(doc, attr, _restore(getattr(doc, attr), restore))
+            # the page's lists too: a Persian tag's zero-width non-joiner was stored as its stand-in ("استان⸻ها")
+            for attr in ("categories", "tags"):
+                value = getattr(doc, attr)
+                setattr(doc, attr, [_restore(v, restore) for v in value] if isinstance(value, list)
+                        else _restore(value, restore))
     site_names = [n for n in (doc.sitename if doc else None, facts["og_site_name"], registered_domain(url).split(".")[0]) if n]
     # the headline the page shows: an <h1> that trafilatura's title, the feed's, <title>, JSON-LD or og:title
     # confirms; else trafilatura's title (or the next) without its site-name parts
@@ -497,7 +521,8 @@ def extract_html(
         "source_domain": registered_domain(url),
         "sitename": (doc.sitename if doc else None) or facts["og_site_name"],
         "title": title,
-        "author": doc.author if doc else None,
+        "author": (doc.author if doc else None) or _unspaced_author(
+            facts["meta_author"], site=(doc.sitename if doc else None) or facts["og_site_name"]),
         "published_at": chosen.published_at,
         "published_date": chosen.published_date,
         "date_source": chosen.date_source,
@@ -543,8 +568,10 @@ def _split_list(value) -> list[str]:
     if not value:
         return []
     if isinstance(value, str):
-        value = value.split(",")
-    return [v.strip() for v in value if v and v.strip()][:50]
+        value = [value]
+    # trafilatura gives a list whose items hold a page's keywords as written, "教育,新闻" or "economy, politics"
+    value = [part for v in value if v for part in v.split(",")]
+    return [v.strip() for v in value if v.strip()][:50]
 
 
 class ExtractionTimeout(BaseException):

@@ -34,16 +34,19 @@ create or replace macro source_coverage(src, grain) as table
     select null, null, null, null  -- noqa: LT09
     where
         term_period(current_date, grain) is null
-        or (
-            exists (select 1 from articles)
-            and coalesce(
-                src not in (
-                    select sources.name from sources
-                    union all
-                    select articles.source from articles
-                ),
-                true
-            )
-            and error('no source named ' || coalesce('''' || src || '''', 'null') || ' (sources.name)') is null
-        )
+        -- the error inside a CASE: as one side of an AND, DuckDB raised it whatever the other sides said when src
+        -- was a subquery (`source_coverage((select ...), 'month')` said "no source named" of a source it has)
+        or case
+            when
+                exists (select 1 from articles)
+                and coalesce(
+                    src not in (
+                        select sources.name from sources
+                        union all
+                        select articles.source from articles
+                    ),
+                    true
+                )
+                then error('no source named ' || coalesce('''' || src || '''', 'null') || ' (sources.name)')
+        end is not null
     order by period

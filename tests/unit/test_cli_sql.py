@@ -238,6 +238,27 @@ def test_export_writes_a_pivot_and_a_query_ending_in_a_comment(newsflow, tmp_pat
     assert out.read_text(encoding="utf-8").split() == ["1,2", "1,3"]
 
 
+def test_export_to_parquet_keeps_counts_integers(newsflow, tmp_path):
+    """A sum of counts (docs/warehouse.md's example 1) or a PIVOT's sums is a HUGEINT, which Parquet cannot hold:
+    DuckDB wrote it as DOUBLE, and pandas and Arrow read a count of 7 as 7.0."""
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "top.parquet"
+    code, stdout, err = newsflow("export", "--query", "select source, sum(n) as articles, sum(n) as articles "
+                                 "from (values ('a', 3), ('a', 4), ('b', 1)) as t(source, n) group by source "
+                                 "order by source -- top sources", "--output", str(out))
+    assert code == 0 and stdout.startswith("wrote 2 row(s)"), err
+    table = pq.read_table(out)
+    assert [(f.name, str(f.type)) for f in table.schema] == \
+        [("source", "string"), ("articles", "int64"), ("articles_1", "int64")]
+    assert table.to_pylist() == [{"source": "a", "articles": 7, "articles_1": 7},
+                                 {"source": "b", "articles": 1, "articles_1": 1}]
+    code, stdout, err = newsflow("export", "--query", "pivot (select 1 t, 1 n union all select 2, 3) on t using "
+                                 "sum(n)", "--output", str(tmp_path / "pivot.parquet"))
+    assert code == 0, err
+    assert pq.read_table(tmp_path / "pivot.parquet").to_pylist() == [{"1": 1, "2": 3}]
+
+
 def test_export_refuses_what_writes_and_what_it_cannot_export(newsflow, tmp_path):
     code, _out, err = newsflow("export", "--query", f"copy (select 1) to '{tmp_path / 'side.csv'}'",
                                "--output", str(tmp_path / "o.csv"))

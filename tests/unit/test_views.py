@@ -294,6 +294,27 @@ def test_source_coverage_of_a_source_that_does_not_exist_raises(coverage):
     assert rows(coverage, "select sum(articles), count(*) from source_coverage('quiet', 'day')") == [(0, 3)]
 
 
+def test_macros_take_a_subquery_for_the_name_they_check(coverage):
+    """An analyst names the latest quality run, or a source, by a subquery: source_coverage and quality_changes
+    raised "no ... named" of a name they hold (the error, one side of an AND, was evaluated whatever the others
+    said); a subquery naming nothing still raises."""
+    from newsflow.quality_checks import write_checks
+
+    check = {"check_name": "freshness", "source": "alpha", "observed": 1.0, "expected": "<= 48h", "details": None}
+    write_checks(coverage, "q1", [{**check, "status": "pass"}], checked_at=NOW)
+    write_checks(coverage, "q2", [{**check, "status": "fail"}], checked_at=NOW + timedelta(hours=1))
+    by_name = rows(coverage, "select * from source_coverage('alpha', 'day')")
+    assert rows(coverage, "select * from source_coverage((select 'alpha'), 'day')") == by_name
+    assert rows(coverage, "select * from source_coverage((select min(source) from articles), 'day')") == by_name
+    latest = "(select run_id from quality_checks order by checked_at desc limit 1)"
+    assert rows(coverage, f"select check_name, source, previous_status, status from quality_changes({latest})") == \
+        [("freshness", "alpha", "pass", "fail")]
+    with pytest.raises(duckdb.InvalidInputException, match="no source named 'Alpha'"):
+        rows(coverage, "select * from source_coverage((select 'Alpha'), 'day')")
+    with pytest.raises(duckdb.InvalidInputException, match="no quality run named 'q9'"):
+        rows(coverage, "select * from quality_changes((select 'q9'))")
+
+
 def test_term_coverage_phrases_and_scripts_without_spaces(con):
     add(con, "p1", "alpha", D1, title="Rates", body="The Central Bank's governor spoke; central-bank watchers cheered.")
     add(con, "p2", "alpha", D1, title="Banking", body="The central banking system and a bank that is central.")
