@@ -1,5 +1,8 @@
 -- Validators for the next conditional request of every URL answered in this run (MERGE keyed on canonical_url),
 -- unless the row holds a later answer: loads run in the order runs reach them, not the order they fetched.
+-- Not from an answer that failed (cut at max_bytes, its extraction timed out or crashed): nothing of that page was
+-- stored or judged, and a 304 or the same bytes at the next run would read `unchanged` for a page never read (or, for
+-- a known article, confirm the old text its new one never replaced). The validators kept before stay.
 merge into http_cache
 using (
     select
@@ -20,6 +23,7 @@ using (
         where
             canonical_url is not null
             and http_status between 200 and 299
+            and outcome is distinct from 'failed'
             and (etag is not null or last_modified is not null or content_sha1 is not null)
     ) as answered
     where rank = 1

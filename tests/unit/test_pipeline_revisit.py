@@ -197,6 +197,20 @@ def test_rerunning_a_later_run_keeps_its_not_due_urls_unrequested(tmp_path, data
     assert con.execute("select unchanged, loaded from runs where run_id = 'r2'").fetchall() == [(3, 0)]
 
 
+def test_rerunning_a_run_repeats_the_requests_it_made_with_earlier_validators(tmp_path, data_env, site):
+    """A run cleared and run again asks as its first execution asked: a page rejected by an earlier run that
+    answered the same bytes (`unchanged: same_content`, its 200 compared with what that run stored) is asked with
+    them again, not read and rejected anew, so the run's ledger, rejections and validation rows stay as they were."""
+    run(tmp_path, site, "r1", PATHS[:4])
+    first = run(tmp_path, site, "r2", PATHS[:4])
+    assert first["/short/d"] == ("unchanged", "same_content")
+    recorded = ledger_of(tmp_path, "r2")
+    assert recorded["rejected"] == [] and recorded["runs"] == [(0, 4, 0, 0)]
+    again = run(tmp_path, site, "r2", PATHS[:4])
+    assert again == first
+    assert ledger_of(tmp_path, "r2") == recorded
+
+
 def test_a_url_stored_as_an_article_and_an_alias_of_another_is_known_as_its_own(tmp_path, data_env, site):
     """A URL that holds a stored article and later redirected to another page is both that article and an alias of
     the other: listed again, it is known as its own article (its id on the not_due row), not as the page it moved to."""
@@ -531,3 +545,30 @@ def test_a_load_or_account_run_again_after_maintenance_removed_the_staging_chang
         with pytest.raises(PermanentError, match=f"the staging of run r1 is gone .*nothing to {step} again"):
             call()
     assert recorded() == before
+
+
+def test_a_page_whose_answer_failed_is_read_again_at_the_next_run(tmp_path, data_env, site):
+    """A page answered 200 that failed (over `max_bytes` here; an extraction that timed out or crashed alike) was
+    neither stored nor rejected: once the cause is gone, the next run reads it, instead of sending the ETag of that
+    answer, getting a 304 and logging the page `unchanged` at every run. A known article's new text that failed so
+    is no confirmation of the old one either: the next run loads it as changed."""
+    from tests.support.stage_run import run as run_stages
+
+    source = f"  - {{name: harbour, kind: urls, revisit: always, urls: ['{site.url('/etag/c')}']}}\n"
+    too_small = "  max_bytes: 1024\n"
+
+    def outcome(run_id: str) -> tuple:
+        return warehouse(tmp_path).execute(
+            "select outcome, reason from fetch_log where run_id = ? and url_kind = 'article'", [run_id]).fetchone()
+
+    run_stages(tmp_path, site, "r1", source, settings=too_small)
+    assert outcome("r1") == ("failed", "too_large")
+    run_stages(tmp_path, site, "r2", source)
+    assert outcome("r2") == ("loaded", "new")
+
+    site.edition = 2  # a correction, whose answer fails once
+    run_stages(tmp_path, site, "r3", source, settings=too_small)
+    assert outcome("r3") == ("failed", "too_large")
+    run_stages(tmp_path, site, "r4", source)
+    assert outcome("r4") == ("loaded", "changed")
+    assert warehouse(tmp_path).execute("select title from articles").fetchall() == [("Ferry line c (edition 2)",)]

@@ -95,7 +95,9 @@ def _land(row: dict) -> None:
 def _fetch_rows(job: Job, rows: list[dict], on_fetched=None, answered: dict | None = None) -> None:
     """The fetch stage on the ledger rows (updated in place): pending article URLs fetched and archived. The
     validators an earlier execution of this run stored (a page it was answered in full, `answered`) are not sent:
-    that execution sent none for it."""
+    that execution sent none for it, or older ones the page no longer matched. A page it found `unchanged` (the same
+    bytes, or a server that ignores If-None-Match) keeps them: they are the ones it sent, and asked without them the
+    page is read and judged again (a page rejected before, rejected anew in the run's ledger and rejections)."""
     from newsflow.archive import WarcArchive
 
     pending = [r for r in rows if r["url_kind"] == "article" and r["outcome"] is None]
@@ -112,8 +114,8 @@ def _fetch_rows(job: Job, rows: list[dict], on_fetched=None, answered: dict | No
         return
     if pending:
         cache = http_cache([r["canonical_url"] for r in pending], job.warehouse)
-        for url, (_, _, status) in (answered or {}).items():
-            if status is not None and 200 <= status < 300:
+        for url, (outcome, _, status) in (answered or {}).items():
+            if status is not None and 200 <= status < 300 and outcome != "unchanged":
                 cache.pop(url, None)
         with WarcArchive(staging.archive_path(job.run_id, job.name)) as archive:
             asyncio.run(_fetch_all(pending, job.settings, archive, cache, on_fetched))
