@@ -572,3 +572,32 @@ def test_a_page_whose_answer_failed_is_read_again_at_the_next_run(tmp_path, data
     run_stages(tmp_path, site, "r4", source)
     assert outcome("r4") == ("loaded", "changed")
     assert warehouse(tmp_path).execute("select title from articles").fetchall() == [("Ferry line c (edition 2)",)]
+
+
+def test_validators_an_older_load_kept_from_a_failed_answer_are_forgotten_on_migrate(tmp_path, data_env, site):
+    """A lake an older newsflow loaded kept the validators of a page whose answer failed: that page was `unchanged`
+    at every run since. Migration 016 forgets them (the answer is found by its fetch time), and the next run reads
+    the page."""
+    from newsflow.warehouse import migrate
+    from tests.support.stage_run import run as run_stages
+
+    source = f"  - {{name: harbour, kind: urls, revisit: always, urls: ['{site.url('/etag/c')}']}}\n"
+    run_stages(tmp_path, site, "r1", source, settings="  max_bytes: 1024\n")
+    import hashlib
+    import urllib.request
+
+    with urllib.request.urlopen(site.url("/etag/c"), timeout=30) as answer:
+        etag, sha1 = answer.headers["ETag"], hashlib.sha1(answer.read()).hexdigest()
+    con = connect(tmp_path / "data" / "warehouse")
+    # what an older load's 09_http_cache.sql kept of that answer
+    con.execute("insert into http_cache (canonical_url, etag, content_sha1, last_status, fetched_at, updated_at) "
+                "select canonical_url, $etag, $sha1, http_status, fetched_at, now() from fetch_log "
+                "where run_id = 'r1' and url_kind = 'article' and outcome = 'failed'", {"etag": etag, "sha1": sha1})
+    assert con.execute("select count(*) from http_cache").fetchone()[0] == 1
+    con.execute("delete from schema_migrations where version = 16")
+    assert migrate(con) == [16]
+    assert con.execute("select count(*) from http_cache").fetchone()[0] == 0
+    con.close()
+    run_stages(tmp_path, site, "r2", source)
+    assert warehouse(tmp_path).execute("select outcome, reason from fetch_log where run_id = 'r2' and "
+                                       "url_kind = 'article'").fetchone() == ("loaded", "new")
