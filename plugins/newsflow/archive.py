@@ -218,14 +218,15 @@ def _unbrotli(record, http) -> tuple[bytes, str | None]:
 
 
 def locate(warc_file: str | os.PathLike) -> Path:
-    """Where an archived WARC file is now: the path stored with the article or the listing's validators, or, once
-    the data dir has moved (a renamed project folder, a restored backup), the same file under this data dir's
-    `archive/`. A file that is in neither place (a `warc` source's crawl moved away) stays as stored, to be said
+    """Where an archived WARC file is now: the same file under this data dir's `archive/` when it has one (the data
+    dir moved or was copied: a renamed project folder, a restored backup, a copy beside the original, which read
+    the original's files while they were there), else the path stored with the article or the listing's
+    validators. A file that is in neither place (a `warc` source's crawl moved away) stays as stored, to be said
     missing by whoever opens it."""
     from newsflow.config import data_dir
 
     path = Path(warc_file)
-    if path.exists() or ARCHIVE_FOLDER not in path.parts[:-1]:
+    if ARCHIVE_FOLDER not in path.parts[:-1]:
         return path
     parts = path.parts
     last = len(parts) - 1 - parts[::-1].index(ARCHIVE_FOLDER)
@@ -263,7 +264,8 @@ def read_response(warc_file: str | os.PathLike, offset: int) -> ArchivedResponse
             if getattr(record.raw_stream, "limit", 0):
                 raise ArchiveRecordError("warc_truncated", f"{warc_file} ends inside the record at {offset}")
             return response
-    raise ValueError(f"no WARC record at {warc_file}@{offset}")
+    # nothing to read from the offset on: the file was cut before the record's header ended, or before it began
+    raise ArchiveRecordError("warc_truncated", f"{warc_file} ends before the record at {offset}")
 
 
 @dataclass(frozen=True)

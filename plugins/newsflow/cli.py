@@ -476,7 +476,7 @@ def ingest_on_service(state: dict, args) -> int:
     return 0
 
 
-def follow_on_service(client, state: dict, run_id: str) -> str:
+def follow_on_service(client, state: dict, run_id: str, dag_id: str = "news_ingest") -> str:
     """Follow a run the service runs until it ends; a stop signal stops the following only: the run is the
     service's, as a scheduled one is (`newsflow down` or the UI's "mark failed" stop it)."""
     import signal
@@ -485,10 +485,10 @@ def follow_on_service(client, state: dict, run_id: str) -> str:
 
     try:
         with stop_signals_raise():
-            return client.wait("news_ingest", run_id, echo=lambda m: print(m, flush=True))
+            return client.wait(dag_id, run_id, echo=lambda m: print(m, flush=True))
     except (KeyboardInterrupt, RunInterrupted) as stop:
         signum = stop.signum if isinstance(stop, RunInterrupted) else signal.SIGINT
-        raise RunInterrupted(signum, f"stopped following news_ingest run {run_id} ({signal.Signals(signum).name}): "
+        raise RunInterrupted(signum, f"stopped following {dag_id} run {run_id} ({signal.Signals(signum).name}): "
                                      f"it goes on on the service at {state['url']} (`newsflow status`)") from None
 
 
@@ -570,6 +570,13 @@ def cmd_reprocess(args) -> int:
     # no bound is null: the params' "format": "date" refuses an empty string
     conf = {"sources_file": str(Path(args.sources).resolve()), "sources": args.source or [],
             "start_date": args.start or None, "end_date": args.end or None}
+    from newsflow import service
+
+    state = service.read_state()
+    if service.is_running(state):
+        # `airflow dags test` beside the service's scheduler: the scheduler ran the test run's tasks too, and
+        # each task taken twice was killed in one of them (`TI is already running elsewhere`) and tried again
+        return reprocess_on_service(state, args, conf)
     env = {"NEWSFLOW_WAREHOUSE": str(warehouse_path())}
     if os.environ.get("NEWSFLOW_DATA_DIR"):
         env["NEWSFLOW_DATA_DIR"] = os.environ["NEWSFLOW_DATA_DIR"]
@@ -578,6 +585,31 @@ def cmd_reprocess(args) -> int:
     elapsed = dags_test("news_reprocess", conf, env_extra=env, echo=lambda m: print(m, flush=True), run_info=info,
                         on_success=print_run_summary)
     print(f"\nrun took {elapsed:.1f}s")
+    return 0
+
+
+def reprocess_on_service(state: dict, args, conf: dict) -> int:
+    """The service is up: trigger news_reprocess through its REST API, on the service's warehouse, and follow it."""
+    from newsflow import service
+    from newsflow.config import shown_location, warehouse_path
+
+    if args.warehouse and str(warehouse_path()) != str(state["warehouse"]):
+        raise UsageError(f"the service reprocesses its own warehouse ({shown_location(state['warehouse'])}): stop it "
+                         f"(`newsflow down`) to reprocess {shown_location(warehouse_path())}")
+    if "scheduler" in service.stopped_components(state):
+        raise service.ServiceError("the service's scheduler is not running: a triggered run would wait, queued, "
+                                   "until it is; `newsflow down`, then `newsflow up`")
+    client = service.Client.for_service(state)
+    _fail_dead_runs(client)
+    run = client.trigger("news_reprocess", conf)
+    print(f"news_reprocess: triggered {run['dag_run_id']} on {state['url']} -> {shown_location(state['warehouse'])}",
+          flush=True)
+    final = follow_on_service(client, state, run["dag_run_id"], dag_id="news_reprocess")
+    if final != "success":
+        print(f"newsflow: news_reprocess run {run['dag_run_id']} {final}; see {state['url']}", file=sys.stderr)
+        return 1
+    os.environ["NEWSFLOW_WAREHOUSE"] = str(state["warehouse"])
+    print_run_summary(run["dag_run_id"])
     return 0
 
 

@@ -242,6 +242,21 @@ def test_ingest_uses_the_service_and_quality_follows_its_warehouse(service, tmp_
     assert str(other) in str(target.get("value")), target
 
 
+def test_reprocess_runs_on_the_service(service):
+    """`newsflow reprocess` with the service up is a run of the service, as `newsflow ingest` is: an `airflow dags
+    test` run beside the scheduler had its tasks taken by the scheduler too, each one taken twice killed in one
+    process (`TI is already running elsewhere`) and tried again."""
+    from urllib.parse import quote
+
+    done = _run("reprocess", "--sources", str(Path(service["state"]["sources_file"])), "--source", "alhadath",
+                env=service["env"], timeout=1200)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [run_id] = re.findall(r"^news_reprocess: triggered (\S+) on ", done.stdout, re.M)
+    run = service["client"].get(f"/dags/news_reprocess/dagRuns/{quote(run_id, safe='')}")
+    assert (run["state"], run["run_type"]) == ("success", "manual"), run
+    assert "account: success" in done.stdout and "Outcomes per source (this run):" in done.stdout, done.stdout
+
+
 def test_three_scheduled_runs_each_load_new_articles(service):
     client = service["client"]
     # quality is proven above; paused, it does not compete with the ingest runs for this machine's cores

@@ -436,3 +436,27 @@ def test_the_latest_capture_of_a_page_is_stored_whatever_the_file_order(tmp_path
     assert title == "Transport budget signed into law"
     assert fetched_at.isoformat().startswith("2019-06-20T09:00:00")
     assert rows == [("skipped", "duplicate"), ("loaded", "new")]
+
+
+def test_a_reprocess_of_an_archive_cut_before_a_record_says_the_record_is_cut(tmp_path, data_env):
+    """A crawl file cut inside its first record holds none of the second: that article's stored offset is past the
+    file's end. Both records are cut off by the truncation (`warc_truncated`), not an extraction error
+    (`extract_error:ValueError`, which sent the reader to the extractor), and the stored rows stay."""
+    pages = list(PAGES.items())[:2]
+    warc = tmp_path / "crawl.warc"
+    _write_crawl(warc, pages)
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - {name: crawl, kind: warc, path: crawl.warc, timezone: Asia/Beirut}\n")
+    jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, "w1")]
+    load_run(jobs, run_id="w1", dag_id="test")
+    check_accounting(jobs, run_id="w1")
+    con = connect(data_env / "warehouse", read_only=True)
+    offsets = sorted(offset for (offset,) in con.execute("select warc_offset from articles").fetchall())
+    before = con.execute("select url, body_hash from articles order by url").fetchall()
+    con.close()
+    with open(warc, "r+b") as fh:  # cut inside the first record: the second starts past the end
+        fh.truncate(offsets[1] - 400)
+    assert _reprocess(sources, "rp_cut", data_env) == {url: ("failed", "warc_truncated") for url, _ in pages}
+    con = connect(data_env / "warehouse", read_only=True)
+    assert con.execute("select url, body_hash from articles order by url").fetchall() == before
+    con.close()

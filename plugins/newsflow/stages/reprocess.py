@@ -104,7 +104,8 @@ def _rejected_pages(con, names: list[str], start: date | None, end: date | None)
     return con.execute(
         f"""
         with latest as (
-            select source, url, canonical_url, article_id, published_date, fetched_at, {record}
+            select source, url, canonical_url, article_id, published_date, published_at, date_source, fetched_at,
+                {record}
             from rejected_articles
             where source in (select unnest($names)) and canonical_url is not null
             qualify row_number() over (partition by canonical_url order by rejected_at desc, run_id desc) = 1
@@ -116,7 +117,12 @@ def _rejected_pages(con, names: list[str], start: date | None, end: date | None)
             if(http_cache.warc_file is null, latest.warc_offset, http_cache.warc_offset),
             latest.fetched_at,
             if(http_cache.warc_file is null, latest.http_status, http_cache.last_status),
-            null
+            -- as for articles: a date the feed or sitemap gave is not in the archived page (a page dated by its
+            -- listing alone was rejected `missing_date` when judged again)
+            case
+                when latest.date_source in ('feed', 'sitemap')
+                    then strftime(latest.published_at, '%Y-%m-%dT%H:%M:%SZ')
+            end
         from latest
         left join http_cache on latest.canonical_url = http_cache.canonical_url
         where

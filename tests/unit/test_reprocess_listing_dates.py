@@ -1,0 +1,55 @@
+"""news_reprocess judges the pages last rejected again from their archived response: what the listing said of a page
+(the feed's pubDate, when the page states no date of its own) must count as it did when the page was fetched, or a
+page that passes now is rejected `missing_date` instead of stored."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from newsflow.stages.account import check_accounting
+from newsflow.stages.fetch_extract import extract_source
+from newsflow.stages.load import load_run
+from newsflow.stages.reprocess import plan_reprocess
+from newsflow.stages.validate import validate_source
+from newsflow.warehouse import connect
+from tests.support import stage_run
+from tests.support.rawserver import RawServer
+
+# a brief with no date of its own anywhere (no meta, no <time>, none in its URL or text): only the feed dates it
+BRIEF = (b"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Ferry line delayed</title></head><body>"
+         b"<article><h1>Ferry line delayed</h1><p>The harbour authority said the new ferry line would start in "
+         b"spring, after a year of delays.</p></article></body></html>")
+
+
+def http(body: bytes, content_type: str) -> bytes:
+    return (f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n").encode() + body
+
+
+def test_a_reprocess_reads_a_rejected_page_with_the_date_its_feed_gave(tmp_path, data_env):
+    with RawServer({}) as server:
+        feed = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour</title><item>'
+                f"<title>Ferry line delayed</title><link>{server.url('/brief')}</link>"
+                "<pubDate>Tue, 20 Feb 2024 09:30:00 GMT</pubDate></item></channel></rss>").encode()
+        server.responses.update({"/feed.xml": http(feed, "application/rss+xml"),
+                                 "/brief": http(BRIEF, "text/html; charset=utf-8")})
+        stage_run.run(tmp_path, server, "r1", f"  - {{name: harbour, kind: feed, url: '{server.url('/feed.xml')}'}}\n")
+        con = connect(tmp_path / "data" / "warehouse", read_only=True)
+        assert con.execute("select reasons, date_source from rejected_articles").fetchall() == [
+            (["body_too_short"], "feed")]
+        con.close()
+
+    # the rule the page failed is relaxed; the server is gone: a reprocess reads the archive only
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(sources.read_text().replace("settings:\n", "settings:\n  min_body_chars: 20\n"))
+    jobs = [validate_source(extract_source(job)) for job in plan_reprocess(str(sources), None, None, None, "rp")]
+    load_run(jobs, run_id="rp", dag_id="news_reprocess")
+    check_accounting(jobs, run_id="rp")
+    con = connect(tmp_path / "data" / "warehouse", read_only=True)
+    try:
+        assert con.execute("select outcome, reason from fetch_log where run_id = 'rp'").fetchall() == [
+            ("loaded", "new")]
+        assert con.execute("select published_at, date_source from articles").fetchall() == [
+            (datetime(2024, 2, 20, 9, 30, tzinfo=UTC), "feed")]
+    finally:
+        con.close()
