@@ -701,14 +701,24 @@ class Client:
         self.url, self.token = url.rstrip("/"), token
 
     @classmethod
-    def login(cls, url: str, username: str | None = None, secret: str | None = None) -> Client:
+    def login(cls, url: str, username: str | None = None, secret: str | None = None, *, timeout: float = 30,
+              tries: int = 3) -> Client:
         """A JWT from /auth/token: with a user and password (simple auth manager), or none when all are admins."""
         body = json.dumps({"username": username, "password": secret}).encode() if username else None
         request = urllib.request.Request(f"{url.rstrip('/')}/auth/token", data=body,
                                          headers={"Content-Type": "application/json"})
-        # 30 s: a just-started api-server on a busy two-core machine took over 10 s to answer its first login
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return cls(url, json.loads(response.read())["access_token"])
+        # 30 s: a just-started api-server on a busy two-core machine took over 10 s to answer its first login, and
+        # under a load average of 25 once over 30 s: asked again (a login changes nothing), not failed at once
+        attempt = 1
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=timeout) as response:
+                    return cls(url, json.loads(response.read())["access_token"])
+            except TimeoutError:
+                if attempt >= tries:
+                    raise
+                attempt += 1
+                print(f"newsflow: {url} gave no login within {timeout:.0f} s; asking again", file=sys.stderr)
 
     @classmethod
     def for_service(cls, state: dict) -> Client:

@@ -286,7 +286,11 @@ def test_three_scheduled_runs_each_load_new_articles(service):
     schedule = _line_after(status.stdout, "schedules:")
     assert schedule.split()[:6] == [SCHEDULED, "*", "*", "*", "*", "*"] and "next run 20" in schedule, schedule
     housekeeper = next(line for line in status.stdout.splitlines() if line.strip().startswith("housekeeper"))
-    assert "running  last: " in housekeeper and "metadata history is cleaned in 600s" in housekeeper, housekeeper
+    # what it said last: before its first pass (10 minutes after `up`), when that pass comes; after it, what it did
+    # (a busy machine's suite reaches this line either side of those 10 minutes)
+    assert "running  last: " in housekeeper, housekeeper
+    assert ("metadata history is cleaned in 600s" in housekeeper
+            or re.search(r"metadata history before .+ cleaned: done in", housekeeper)), housekeeper
     # what the service keeps on disk: the scheduled runs' task logs, under the data dir, deleted after 30 days
     disk = {line.split("  ")[1].strip(): line for line in status.stdout.splitlines() if line.startswith("  ")}
     logs = disk["task logs"]

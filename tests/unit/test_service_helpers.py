@@ -451,3 +451,41 @@ def test_a_component_that_runs_without_a_heartbeat_is_silent():
     naive = {"scheduler": {"latest_scheduler_heartbeat": "2026-12-06T11:50:00"}}
     assert silent_components(naive, ["scheduler"], now) == {"scheduler": 600.0}
     assert 30 < SILENT_AFTER_S <= 300
+
+
+def test_a_login_the_api_server_is_too_busy_to_answer_is_asked_again():
+    """A just-started api-server under a load average of 25 once answered no login within the 30 s allowed: the
+    command that logs in (`newsflow up` failing a dead run, `ingest` on the service) failed with a bare timeout.
+    Here the first connection is never answered and the second is."""
+    import json
+    import threading
+
+    from newsflow.service import Client
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        held = []
+
+        def serve() -> None:
+            held.append(server.accept()[0])  # the busy server: read, never answered
+            answering, _ = server.accept()
+            with answering:
+                answering.recv(65536)
+                body = json.dumps({"access_token": "jwt"}).encode()
+                answering.sendall(b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: "
+                                  + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        client = Client.login(f"http://127.0.0.1:{port}", "admin", "pw", timeout=1)
+        thread.join(10)
+        for connection in held:
+            connection.close()
+    assert client.token == "jwt" and len(held) == 1
+    with socket.socket() as silent:  # never answers at all: the timeout, after the tries
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(5)
+        with pytest.raises(TimeoutError):
+            Client.login(f"http://127.0.0.1:{silent.getsockname()[1]}", "admin", "pw", timeout=0.5, tries=2)
