@@ -523,3 +523,27 @@ def test_a_check_with_too_little_to_judge_is_no_recovery(tmp_path):
             send_quality_alerts(f"q{i}", str(lake), settings=AlertSettings(hook.url))
     assert [(p["newsflow"]["run_id"], len(p["newsflow"]["raised"]), len(p["newsflow"]["cleared"]))
             for p in hook.posts] == [("q0", 1, 0), ("q6", 0, 1)]
+
+
+def test_a_backfills_quality_run_dated_before_what_was_told_says_nothing(tmp_path):
+    """`newsflow ingest --quality --logical-date 2026-11-28` beside the service: the quality run judges the warehouse
+    as it was then and its checks are dated then. Told against the alerts said since, it posted the service's standing
+    alerts as recovered (its window of CLEAR_AFTER runs held it alone) and its old failures as new; the next scheduled
+    run then told them all again."""
+    lake = tmp_path / "lake"
+    now = [check("fetch_failure_rate", "fail", "alhadath"), check("freshness", "pass", "alhadath")]
+    with Webhook() as hook:
+        settings = AlertSettings(hook.url)
+        quality_run(lake, "q0", T0, now)
+        send_quality_alerts("q0", str(lake), settings=settings)
+        quality_run(lake, "backfill", T0 - timedelta(days=3),
+                    [check("fetch_failure_rate", "pass", "alhadath"), check("freshness", "fail", "alhadath")])
+        backfill = send_quality_alerts("backfill", str(lake), settings=settings)
+        quality_run(lake, "q1", T0 + timedelta(minutes=15), now)
+        send_quality_alerts("q1", str(lake), settings=settings)
+    assert backfill == {"raised": 0, "cleared": 0, "posted": False}
+    assert [p["newsflow"]["run_id"] for p in hook.posts] == ["q0"]
+    con = connect(lake, read_only=True)
+    assert con.execute("select check_name, source, raised_run_id from open_alerts()").fetchall() == \
+        [("fetch_failure_rate", "alhadath", "q0")]
+    con.close()
