@@ -344,6 +344,11 @@ def wait_for_quality(client, state: dict, ingest_run_id: str, warehouse: str | N
         return 1
     quality_run = runs[0]["run_id"]
     print(f"\nnews_quality: {quality_run} (started by this run's load)", flush=True)
+    return follow_quality(client, state, quality_run, warehouse)
+
+
+def follow_quality(client, state: dict, quality_run: str, warehouse: str | None = None) -> int:
+    """Follow a news_quality run on the service to its end and say how it went."""
     final = client.wait("news_quality", quality_run, echo=lambda m: print(m, flush=True))
     if final != "success":
         print(f"newsflow: news_quality run {quality_run} {final}; see {state['url']}", file=sys.stderr)
@@ -404,8 +409,10 @@ def cmd_ingest(args) -> int:
     from newsflow.config import shown_location
 
     state = service.read_state()
-    if service.is_running(state) and not logical_date:
-        return ingest_on_service(state, args)
+    if service.is_running(state):
+        # `airflow dags test` beside the service's scheduler: the scheduler queued and ran the test run's tasks too,
+        # and the test parsed every DAG file without the service's sources file (other schedules registered)
+        return ingest_on_service(state, args, logical_date)
     failed: list[str] = []
 
     def summary(run_id: str | None) -> None:
@@ -441,8 +448,9 @@ def _fail_dead_runs(client) -> None:
     report_dead_runs(client, echo=lambda m: print(m, file=sys.stderr))
 
 
-def ingest_on_service(state: dict, args) -> int:
-    """The service is up: trigger news_ingest through its REST API and follow the run task by task."""
+def ingest_on_service(state: dict, args, logical_date: str | None = None) -> int:
+    """The service is up: trigger news_ingest through its REST API (for `logical_date`, a backfill, when given)
+    and follow the run task by task."""
     from newsflow import service
     from newsflow.config import load_sources, shown_location, warehouse_path
 
@@ -460,7 +468,7 @@ def ingest_on_service(state: dict, args) -> int:
                                    "until it is; `newsflow down`, then `newsflow up`")
     client = service.Client.for_service(state)
     _fail_dead_runs(client)
-    run = client.trigger("news_ingest", conf)
+    run = client.trigger("news_ingest", conf, logical_date)
     print(f"news_ingest: triggered {run['dag_run_id']} on {state['url']} -> {conf.get('warehouse') or state['warehouse']}",
           flush=True)
     final = follow_on_service(client, state, run["dag_run_id"])
@@ -471,6 +479,11 @@ def ingest_on_service(state: dict, args) -> int:
     failed = print_run_summary(run["dag_run_id"])
     if failed:
         print(f"newsflow: {len(failed)} source(s) failed: {', '.join(failed)}", file=sys.stderr)
+    if args.quality and logical_date:
+        # the run the load's event starts is measured now; a backfill's quality run is for its date (README)
+        quality = client.trigger("news_quality", {"warehouse": conf.get("warehouse", "")}, logical_date)
+        print(f"\nnews_quality: triggered {quality['dag_run_id']} for {logical_date}", flush=True)
+        return follow_quality(client, state, quality["dag_run_id"], conf.get("warehouse"))
     if args.quality:
         return wait_for_quality(client, state, run["dag_run_id"], conf.get("warehouse"))
     return 0

@@ -757,8 +757,19 @@ class Client:
                 raise ServiceError(f"Airflow refused {method} {path}: HTTP {exc.code} {detail}") from None
         raise AssertionError("unreachable")
 
-    def trigger(self, dag_id: str, conf: dict) -> dict:
-        return self.post(f"/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf})
+    def trigger(self, dag_id: str, conf: dict, logical_date: str | None = None) -> dict:
+        """A run of `dag_id`; with `logical_date` (a backfill), a finished run of that date is replaced, as
+        `airflow dags test` replaces it (Airflow keeps one run per DAG and logical date); a running one is refused."""
+        if logical_date:
+            from urllib.parse import quote
+
+            day = quote(logical_date, safe="")
+            for run in self.get(f"/dags/{dag_id}/dagRuns?logical_date_gte={day}&logical_date_lte={day}")["dag_runs"]:
+                if run["state"] not in ("success", "failed"):
+                    raise ServiceError(f"{dag_id} run {run['dag_run_id']} for {logical_date} is {run['state']}: "
+                                       "wait for it to end (`newsflow status`)")
+                self.call("DELETE", f"/dags/{dag_id}/dagRuns/{quote(run['dag_run_id'], safe='')}")
+        return self.post(f"/dags/{dag_id}/dagRuns", {"logical_date": logical_date, "conf": conf})
 
     def wait(self, dag_id: str, run_id: str, echo=print, poll_s: float = 2.0, timeout: float = 7200) -> str:
         """Poll the run, printing each task's state changes; returns the run's final state."""

@@ -257,6 +257,24 @@ def test_reprocess_runs_on_the_service(service):
     assert "account: success" in done.stdout and "Outcomes per source (this run):" in done.stdout, done.stdout
 
 
+def test_backfill_runs_on_the_service_for_its_date(service):
+    """`ingest --logical-date` with the service up is a run of the service too: under `airflow dags test` the
+    scheduler queued and ran the test run's tasks as well, and the test parsed every DAG file without the service's
+    sources file. Its quality run (`--quality`) is for that date, as without the service."""
+    from urllib.parse import quote
+
+    done = _run("ingest", "--sources", str(Path(service["state"]["sources_file"])), "--source", "alhadath",
+                "--logical-date", "2026-01-15", "--quality", env=service["env"], timeout=1200)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [run_id] = re.findall(r"^news_ingest: triggered (\S+) on ", done.stdout, re.M)
+    run = service["client"].get(f"/dags/news_ingest/dagRuns/{quote(run_id, safe='')}")
+    assert (run["state"], run["logical_date"]) == ("success", "2026-01-15T00:00:00Z"), run
+    [quality_run] = re.findall(r"^news_quality: triggered (\S+) for 2026-01-15T00:00:00\+00:00$", done.stdout, re.M)
+    dated = _run("sql", f"select distinct cast(checked_at as date) as day from quality_checks where run_id = '{quality_run}'",
+                 "--format", "csv", env=service["env"])
+    assert dated.stdout.splitlines() == ["day", "2026-01-15"], dated.stdout + dated.stderr
+
+
 def test_three_scheduled_runs_each_load_new_articles(service):
     client = service["client"]
     # quality is proven above; paused, it does not compete with the ingest runs for this machine's cores
