@@ -295,10 +295,8 @@ def _reprocess(sources: Path, run_id: str, data_env) -> dict[str, tuple]:
         con.close()
 
 
-def test_a_reprocess_never_stores_a_cut_or_another_pages_record(tmp_path, data_env):
-    """news_reprocess reads each article's record at its stored offset. A crawl file cut short gave the article its
-    first half (`loaded: changed`); a crawl file written again under the same name, the same pages in another
-    order, gave every article another page's text. Both are failures of the record, and the stored rows stay."""
+def _ingest_crawl(tmp_path):
+    """A crawl file of two pages, ingested as run w1 of a `warc` source: (the pages, the file, the sources file)."""
     pages = list(PAGES.items())[:2]
     warc = tmp_path / "crawl.warc"
     _write_crawl(warc, pages)
@@ -307,6 +305,14 @@ def test_a_reprocess_never_stores_a_cut_or_another_pages_record(tmp_path, data_e
     jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, "w1")]
     load_run(jobs, run_id="w1", dag_id="test")
     check_accounting(jobs, run_id="w1")
+    return pages, warc, sources
+
+
+def test_a_reprocess_never_stores_a_cut_or_another_pages_record(tmp_path, data_env):
+    """news_reprocess reads each article's record at its stored offset. A crawl file cut short gave the article its
+    first half (`loaded: changed`); a crawl file written again under the same name, the same pages in another
+    order, gave every article another page's text. Both are failures of the record, and the stored rows stay."""
+    pages, warc, sources = _ingest_crawl(tmp_path)
 
     def stored() -> dict[str, tuple]:
         con = connect(data_env / "warehouse", read_only=True)
@@ -442,14 +448,7 @@ def test_a_reprocess_of_an_archive_cut_before_a_record_says_the_record_is_cut(tm
     """A crawl file cut inside its first record holds none of the second: that article's stored offset is past the
     file's end. Both records are cut off by the truncation (`warc_truncated`), not an extraction error
     (`extract_error:ValueError`, which sent the reader to the extractor), and the stored rows stay."""
-    pages = list(PAGES.items())[:2]
-    warc = tmp_path / "crawl.warc"
-    _write_crawl(warc, pages)
-    sources = tmp_path / "sources.yaml"
-    sources.write_text("sources:\n  - {name: crawl, kind: warc, path: crawl.warc, timezone: Asia/Beirut}\n")
-    jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, "w1")]
-    load_run(jobs, run_id="w1", dag_id="test")
-    check_accounting(jobs, run_id="w1")
+    pages, warc, sources = _ingest_crawl(tmp_path)
     con = connect(data_env / "warehouse", read_only=True)
     offsets = sorted(offset for (offset,) in con.execute("select warc_offset from articles").fetchall())
     before = con.execute("select url, body_hash from articles order by url").fetchall()
