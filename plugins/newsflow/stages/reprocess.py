@@ -52,7 +52,11 @@ def plan_reprocess(sources_file: str, source_filter: list[str] | str | None, sta
             """
             select source, url, canonical_url, article_id, warc_file, warc_offset, fetched_at, http_status,
                 -- a date that came from the feed or sitemap is not in the archived page: carry it over
-                case when date_source in ('feed', 'sitemap') then strftime(published_at, '%Y-%m-%dT%H:%M:%SZ') end
+                -- (in UTC, as the Z says: strftime writes a timestamptz in the session's zone, the machine's)
+                case
+                    when date_source in ('feed', 'sitemap')
+                        then strftime(published_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%SZ')
+                end
             from articles
             where source in (select unnest($names))
                 and warc_file is not null
@@ -121,7 +125,7 @@ def _rejected_pages(con, names: list[str], start: date | None, end: date | None)
             -- listing alone was rejected `missing_date` when judged again)
             case
                 when latest.date_source in ('feed', 'sitemap')
-                    then strftime(latest.published_at, '%Y-%m-%dT%H:%M:%SZ')
+                    then strftime(latest.published_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%SZ')
             end
         from latest
         left join http_cache on latest.canonical_url = http_cache.canonical_url
