@@ -96,8 +96,8 @@ def test_an_unreachable_catalog_database_is_named_without_the_password(postgres,
 
 
 def test_two_loads_in_flight_at_once_into_a_new_lake_store_each_article_once(postgres, tmp_path, monkeypatch):
-    """The duckdb_write pool keeps one deployment's loads apart, not two deployments on one catalog (nor a
-    `--logical-date` backfill beside the service). Two first loads into a new lake only insert: DuckLake saw no
+    """The duckdb_write pool keeps one deployment's loads apart, not two deployments on one catalog (nor two
+    `newsflow ingest` without the service: `airflow dags test` uses no pool). Two first loads into a new lake only insert: DuckLake saw no
     conflict, both committed, and every article was stored twice. The load token makes the later commit fail (a
     transient error: Airflow retries the load), and the retry finds the first load's rows."""
     import duckdb
