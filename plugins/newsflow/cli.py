@@ -451,7 +451,6 @@ def _fail_dead_runs(client) -> None:
 def ingest_on_service(state: dict, args, logical_date: str | None = None) -> int:
     """The service is up: trigger news_ingest through its REST API (for `logical_date`, a backfill, when given)
     and follow the run task by task."""
-    from newsflow import service
     from newsflow.config import load_sources, shown_location, warehouse_path
 
     load_sources(args.sources).selected(args.source)  # a bad file or name: a clear error, no run
@@ -463,20 +462,11 @@ def ingest_on_service(state: dict, args, logical_date: str | None = None) -> int
             raise UsageError(f"--warehouse {shown_location(conf['warehouse'])} carries a password, which the service "
                              "would keep in the run's conf for every Airflow user to read: give it to the service's "
                              "machines as PGPASSWORD (or ~/.pgpass) and leave it out of the location")
-    if "scheduler" in service.stopped_components(state):
-        raise service.ServiceError("the service's scheduler is not running: a triggered run would wait, queued, "
-                                   "until it is; `newsflow down`, then `newsflow up`")
-    client = service.Client.for_service(state)
-    _fail_dead_runs(client)
-    run = client.trigger("news_ingest", conf, logical_date)
-    print(f"news_ingest: triggered {run['dag_run_id']} on {state['url']} -> {conf.get('warehouse') or state['warehouse']}",
-          flush=True)
-    final = follow_on_service(client, state, run["dag_run_id"])
-    if final != "success":
-        print(f"newsflow: news_ingest run {run['dag_run_id']} {final}; see {state['url']}", file=sys.stderr)
+    client, run_id = run_on_service(state, "news_ingest", conf, conf.get("warehouse") or state["warehouse"],
+                                    logical_date)
+    if run_id is None:
         return 1
-    os.environ["NEWSFLOW_WAREHOUSE"] = conf.get("warehouse") or state["warehouse"]
-    failed = print_run_summary(run["dag_run_id"])
+    failed = print_run_summary(run_id)
     if failed:
         print(f"newsflow: {len(failed)} source(s) failed: {', '.join(failed)}", file=sys.stderr)
     if args.quality and logical_date:
@@ -485,8 +475,30 @@ def ingest_on_service(state: dict, args, logical_date: str | None = None) -> int
         print(f"\nnews_quality: triggered {quality['dag_run_id']} for {logical_date}", flush=True)
         return follow_quality(client, state, quality["dag_run_id"], conf.get("warehouse"))
     if args.quality:
-        return wait_for_quality(client, state, run["dag_run_id"], conf.get("warehouse"))
+        return wait_for_quality(client, state, run_id, conf.get("warehouse"))
     return 0
+
+
+def run_on_service(state: dict, dag_id: str, conf: dict, warehouse: str, logical_date: str | None = None):
+    """Trigger `dag_id` on the running service through its REST API and follow it task by task: (the client, the
+    run id), the run id None when the run did not succeed (said on stderr). Its warehouse becomes this command's
+    (NEWSFLOW_WAREHOUSE) for the summary read after it."""
+    from newsflow import service
+    from newsflow.config import shown_location
+
+    if "scheduler" in service.stopped_components(state):
+        raise service.ServiceError("the service's scheduler is not running: a triggered run would wait, queued, "
+                                   "until it is; `newsflow down`, then `newsflow up`")
+    client = service.Client.for_service(state)
+    _fail_dead_runs(client)
+    run = client.trigger(dag_id, conf, logical_date)
+    print(f"{dag_id}: triggered {run['dag_run_id']} on {state['url']} -> {shown_location(warehouse)}", flush=True)
+    final = follow_on_service(client, state, run["dag_run_id"], dag_id=dag_id)
+    if final != "success":
+        print(f"newsflow: {dag_id} run {run['dag_run_id']} {final}; see {state['url']}", file=sys.stderr)
+        return client, None
+    os.environ["NEWSFLOW_WAREHOUSE"] = warehouse
+    return client, run["dag_run_id"]
 
 
 def follow_on_service(client, state: dict, run_id: str, dag_id: str = "news_ingest") -> str:
@@ -603,26 +615,15 @@ def cmd_reprocess(args) -> int:
 
 def reprocess_on_service(state: dict, args, conf: dict) -> int:
     """The service is up: trigger news_reprocess through its REST API, on the service's warehouse, and follow it."""
-    from newsflow import service
     from newsflow.config import shown_location, warehouse_path
 
     if args.warehouse and str(warehouse_path()) != str(state["warehouse"]):
         raise UsageError(f"the service reprocesses its own warehouse ({shown_location(state['warehouse'])}): stop it "
                          f"(`newsflow down`) to reprocess {shown_location(warehouse_path())}")
-    if "scheduler" in service.stopped_components(state):
-        raise service.ServiceError("the service's scheduler is not running: a triggered run would wait, queued, "
-                                   "until it is; `newsflow down`, then `newsflow up`")
-    client = service.Client.for_service(state)
-    _fail_dead_runs(client)
-    run = client.trigger("news_reprocess", conf)
-    print(f"news_reprocess: triggered {run['dag_run_id']} on {state['url']} -> {shown_location(state['warehouse'])}",
-          flush=True)
-    final = follow_on_service(client, state, run["dag_run_id"], dag_id="news_reprocess")
-    if final != "success":
-        print(f"newsflow: news_reprocess run {run['dag_run_id']} {final}; see {state['url']}", file=sys.stderr)
+    _client, run_id = run_on_service(state, "news_reprocess", conf, str(state["warehouse"]))
+    if run_id is None:
         return 1
-    os.environ["NEWSFLOW_WAREHOUSE"] = str(state["warehouse"])
-    print_run_summary(run["dag_run_id"])
+    print_run_summary(run_id)
     return 0
 
 
