@@ -640,6 +640,8 @@ def extract_item(item: dict) -> dict:
             http_status=item.get("http_status") or response.status,
             warc_file=item["warc_file"],
             warc_offset=item["warc_offset"],
+            listing_date=item.get("hint_date"),
+            listing_title=item.get("hint_title"),
         )
         result["record"] = record
     except ExtractionTimeout as exc:

@@ -78,6 +78,9 @@ ARTICLE = pa.schema(
         ("warc_offset", pa.int64()),
         ("extractor_version", pa.string()),
         ("extractor_settings", pa.string()),
+        # what the listing said, as extraction weighed it: news_reprocess reads no listing (017_articles_listing_hints)
+        ("listing_date", pa.string()),
+        ("listing_title", pa.string()),
     ]
 )
 

@@ -11,7 +11,7 @@ insert into articles (
     published_at, published_date, date_source, date_disagreement, language, language_source,
     body, body_chars, link_density, body_hash, simhash, credit, access, categories, tags, duplicate_of, duplicate_kind,
     fetched_at, http_status, warc_file, warc_offset, first_run_id, last_run_id, changed_run_id,
-    extractor_version, extractor_settings, inserted_at, updated_at, article_seq
+    extractor_version, extractor_settings, inserted_at, updated_at, article_seq, listing_date, listing_title
 )
 select
     staged.article_id,
@@ -50,7 +50,9 @@ select
     staged.extractor_settings,
     decision.inserted_at,
     $now,
-    decision.article_seq
+    decision.article_seq,
+    staged.listing_date,
+    staged.listing_title
 from staged_articles as staged
 inner join load_decisions as decision
     on staged.article_id = decision.article_id and decision.writes

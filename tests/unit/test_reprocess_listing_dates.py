@@ -79,3 +79,60 @@ def test_a_reprocess_reads_a_rejected_page_with_the_date_its_feed_gave(tmp_path,
             (datetime(2024, 2, 20, 9, 30, tzinfo=UTC), "feed")]
     finally:
         con.close()
+
+
+def page(head: str, text: str) -> bytes:
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>{head}</head><body><article><p>{text}</p>"
+            "</article></body></html>").encode()
+
+
+# what the feed says beyond a date a page states: the time of a page that gives only its day, a date that
+# disagrees with the page's, and a title where the page shows none
+LISTED = {
+    "/ferry": ("Tue, 20 Feb 2024 09:30:00 GMT", "Ferry line delayed again",
+               page("<meta property='article:published_time' content='2024-02-20'>",
+                    "The harbour authority said the new ferry line would start in spring, after a year of delays. " * 4)),
+    "/fares": ("Sun, 25 Feb 2024 07:00:00 GMT", "Ferry fares to rise",
+               page("<title>Ferry fares to rise</title>"
+                    "<meta property='article:published_time' content='2024-02-20T08:00:00Z'>",
+                    "Fares on every ferry route will rise by a tenth from April, the operator said on Tuesday. " * 4)),
+}
+
+
+def test_a_reprocess_by_a_new_extractor_weighs_what_the_feed_said_as_the_ingest_did(tmp_path, data_env):
+    """An article that an extractor upgrade reads again (news_reprocess) is judged on its archived page and on what
+    its feed said when it was fetched (migration 017 keeps it): before, the feed's time of a date-only page, its
+    date that disagreed and its title were lost, and the reprocess stored another date, no disagreement and no
+    title for the same bytes."""
+    with RawServer({}) as server:
+        items = "".join(f"<item><title>{title}</title><link>{server.url(path)}</link><pubDate>{date}</pubDate></item>"
+                        for path, (date, title, _) in LISTED.items())
+        server.responses.update({path: http(body, "text/html; charset=utf-8") for path, (_, _, body) in LISTED.items()})
+        server.responses["/feed.xml"] = http(
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour</title>{items}</channel></rss>'.encode(),
+            "application/rss+xml")
+        stage_run.run(tmp_path, server, "r1", f"  - {{name: harbour, kind: feed, url: '{server.url('/feed.xml')}'}}\n")
+    query = ("select url, published_at, date_source, date_disagreement, title, listing_date, listing_title from articles "
+             "order by url")
+    con = connect(tmp_path / "data" / "warehouse")
+    try:
+        ingested = con.execute(query).fetchall()
+        assert [row[1:5] for row in ingested] == [
+            (datetime(2024, 2, 20, 8, 0, tzinfo=UTC), "meta", True, "Ferry fares to rise"),
+            (datetime(2024, 2, 20, 9, 30, tzinfo=UTC), "meta", False, "Ferry line delayed again"),
+        ]
+        con.execute("update articles set extractor_version = 'newsflow-0.0.1'")  # stored by an older extractor
+    finally:
+        con.close()
+
+    sources = str(tmp_path / "sources.yaml")
+    jobs = [validate_source(extract_source(job)) for job in plan_reprocess(sources, None, None, None, "rp")]
+    load_run(jobs, run_id="rp", dag_id="news_reprocess")
+    check_accounting(jobs, run_id="rp")
+    con = connect(tmp_path / "data" / "warehouse", read_only=True)
+    try:
+        assert con.execute("select reason, count(*) from fetch_log where run_id = 'rp' group by all").fetchall() == [
+            ("reextracted", 2)]
+        assert con.execute(query).fetchall() == ingested
+    finally:
+        con.close()

@@ -49,19 +49,20 @@ def plan_reprocess(sources_file: str, source_filter: list[str] | str | None, sta
     con = connect(jobs[0].warehouse, read_only=True) if jobs else None
     try:
         rows = con.execute(
-            """
+            f"""
+            with stored as (
+                select source, url, canonical_url, article_id, warc_file, warc_offset, fetched_at, http_status,
+                    published_at, date_source, {_listing_columns(con, "articles")}
+                from articles
+                where source in (select unnest($names))
+                    and warc_file is not null
+                    and ($start is null or published_date >= cast($start as date))
+                    and ($end is null or published_date <= cast($end as date))
+            )
+
             select source, url, canonical_url, article_id, warc_file, warc_offset, fetched_at, http_status,
-                -- a date that came from the feed or sitemap is not in the archived page: carry it over
-                -- (in UTC, as the Z says: strftime writes a timestamptz in the session's zone, the machine's)
-                case
-                    when date_source in ('feed', 'sitemap')
-                        then strftime(published_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%SZ')
-                end
-            from articles
-            where source in (select unnest($names))
-                and warc_file is not null
-                and ($start is null or published_date >= cast($start as date))
-                and ($end is null or published_date <= cast($end as date))
+                {_listing_hints("stored")}
+            from stored
             order by source, article_id
             """,
             {"names": names, "start": start, "end": end},
@@ -72,12 +73,12 @@ def plan_reprocess(sources_file: str, source_filter: list[str] | str | None, sta
             con.close()
     rows.sort(key=lambda row: (row[0], row[3] or ""))
     by_source: dict[str, list[dict]] = {}
-    for source, url, canonical, aid, warc_file, offset, fetched_at, status, hint_date in rows:
+    for source, url, canonical, aid, warc_file, offset, fetched_at, status, hint_date, hint_title in rows:
         ledger = by_source.setdefault(source, [])
         ledger.append(
             staging.ledger_row(len(ledger), "article", url, canonical_url=canonical, article_id=aid,
                                warc_file=warc_file, warc_offset=offset, fetched_at=fetched_at, http_status=status,
-                               hint_date=hint_date)
+                               hint_date=hint_date, hint_title=hint_title)
         )
     planned = []
     for job in jobs:
@@ -88,6 +89,25 @@ def plan_reprocess(sources_file: str, source_filter: list[str] | str | None, sta
         planned.append(job.with_summary(discovered=len(rows_for_source)))
     log.info("reprocess %s: %d archived article(s) in %d source(s)", run_id, len(rows), len(planned))
     return planned
+
+
+def _listing_hints(alias: str) -> str:
+    """The ledger's hint_date and hint_title for a stored row (`alias`, with `_listing_columns`): what its listing
+    said when it was written (migration 017), which extraction weighs again. A row written before knows only a date
+    that came from the feed or sitemap (its date_source), carried over in UTC as the Z says (strftime writes a
+    timestamptz in the session's zone, the machine's)."""
+    return (f"coalesce({alias}.listing_date, case when {alias}.date_source in ('feed', 'sitemap') "
+            f"then strftime({alias}.published_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%SZ') end), {alias}.listing_title")
+
+
+def _listing_columns(con, table: str) -> str:
+    """`listing_date, listing_title` of `table`, or nulls so named where no load has migrated the lake since an
+    upgrade to 017 (a reprocess right after one, as an extractor upgrade asks for)."""
+    from newsflow.warehouse import column_names
+
+    if "listing_date" in column_names(con, table):
+        return "listing_date, listing_title"
+    return "null::varchar as listing_date, null::varchar as listing_title"
 
 
 def _rejected_pages(con, names: list[str], start: date | None, end: date | None) -> list[tuple]:
@@ -109,7 +129,7 @@ def _rejected_pages(con, names: list[str], start: date | None, end: date | None)
         f"""
         with latest as (
             select source, url, canonical_url, article_id, published_date, published_at, date_source, fetched_at,
-                {record}
+                {record}, {_listing_columns(con, "rejected_articles")}
             from rejected_articles
             where source in (select unnest($names)) and canonical_url is not null
             qualify row_number() over (partition by canonical_url order by rejected_at desc, run_id desc) = 1
@@ -121,12 +141,8 @@ def _rejected_pages(con, names: list[str], start: date | None, end: date | None)
             if(http_cache.warc_file is null, latest.warc_offset, http_cache.warc_offset),
             latest.fetched_at,
             if(http_cache.warc_file is null, latest.http_status, http_cache.last_status),
-            -- as for articles: a date the feed or sitemap gave is not in the archived page (a page dated by its
-            -- listing alone was rejected `missing_date` when judged again)
-            case
-                when latest.date_source in ('feed', 'sitemap')
-                    then strftime(latest.published_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%SZ')
-            end
+            -- as for articles (a page dated by its listing alone was rejected `missing_date` when judged again)
+            {_listing_hints("latest")}
         from latest
         left join http_cache on latest.canonical_url = http_cache.canonical_url
         where
