@@ -366,14 +366,43 @@ def send_quality_alerts(run_id: str, warehouse: str, *, settings: AlertSettings 
 # --- failed runs -----------------------------------------------------------------------------------------------
 
 
-def run_message(dag_id: str, run_id: str, reason: str | None, task_id: str | None, ui_url: str | None) -> dict:
+def run_message(dag_id: str, run_id: str, reason: str | None, failed: list[str] | None, ui_url: str | None,
+                last_only: bool = False) -> dict:
+    """`failed`: the run's failed tasks in the DAG's order, the first the likeliest cause (failed_tasks()), or with
+    `last_only` the one Airflow named, the failed task that ended last."""
+    failed = list(failed or [])
     text = f"newsflow: {dag_id} run {run_id} failed" + (f" ({reason})" if reason else "")
-    if task_id:
-        text += f"; last failed task: {task_id}"
+    if failed and last_only:
+        text += f"; last failed task: {failed[0]}"
+    elif failed:
+        text += f"; failed task{'s' if len(failed) > 1 else ''}: {', '.join(failed)}"
     if ui_url:
         text += f"\n{ui_url.rstrip('/')}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
     return {"text": text, "newsflow": {"kind": "run_failed", "dag_id": dag_id, "run_id": run_id,
-                                       "reason": reason, "task_id": task_id}}
+                                       "reason": reason, "task_id": failed[0] if failed else None,
+                                       "failed_tasks": None if last_only else failed}}
+
+
+def failed_tasks(context) -> list[str] | None:
+    """The failed tasks of the run a DAG callback is for, in the DAG's order, a mapped task once; None where Airflow
+    cannot say. Airflow hands the callback one task instance, the failed one that ended last: `account` (which runs
+    whatever failed before it, to log every URL) when the plan or the load failed, so the post named a task that
+    only reported the failure. That instance asks for the run's task states, which the dag-processor (the service)
+    answers; `airflow dags test` runs callbacks after its tasks, with no one to ask."""
+    dag, run_id = context.get("dag"), str(context.get("run_id"))
+    ti = context.get("ti") or context.get("task_instance")
+    task_ids = list(getattr(dag, "task_ids", None) or [])
+    try:
+        states = ti.get_task_states(dag_id=dag.dag_id, run_ids=[run_id]).get(run_id, {})
+    except Exception as exc:  # noqa: BLE001 - the post goes out whatever this lookup does
+        log.info("the run's task states are not available to its failure callback (%s: %s)", type(exc).__name__, exc)
+        return None
+    failed = set()
+    for key, state in states.items():
+        if state == "failed":
+            # a mapped task's instances come as `<task_id>_<map_index>`
+            failed.add(key if key in task_ids else key.rpartition("_")[0])
+    return [task_id for task_id in task_ids if task_id in failed] or None
 
 
 def component_message(name: str, state: dict) -> dict:
@@ -418,8 +447,10 @@ def announce_failed_run(context) -> None:
         return
     dag = context.get("dag")
     ti = context.get("ti") or context.get("task_instance")
+    failed = failed_tasks(context)
+    last = [ti.task_id] if getattr(ti, "task_id", None) else []
     post(settings.webhook, run_message(getattr(dag, "dag_id", "?"), str(context.get("run_id")),
-                                       context.get("reason"), getattr(ti, "task_id", None), airflow_ui_url()),
+                                       context.get("reason"), failed or last, airflow_ui_url(), last_only=not failed),
          timeout=settings.timeout_s)
 
 

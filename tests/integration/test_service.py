@@ -172,6 +172,8 @@ def test_missing_sources_file_fails_at_once_without_retries(service, tmp_path):
     [alert] = posted
     assert alert["newsflow"]["kind"] == "run_failed" and alert["newsflow"]["reason"] == "task_failure", alert
     assert f"{service['state']['url']}/dags/news_ingest/runs/" in alert["text"], alert
+    # the plan first, not only `account`, the failed task that ended last (it runs after any failure, to log URLs)
+    assert alert["newsflow"]["failed_tasks"][0] == "plan" and "; failed tasks: plan, " in alert["text"], alert
     print(f"failed run posted {time.monotonic() - started:.1f}s after its trigger")
 
 

@@ -335,7 +335,7 @@ def test_a_failed_run_is_posted_with_a_link_to_it(monkeypatch):
                                "scheduled__2026-12-04T06%3A00%3A00%2B00%3A00")
     assert payload["newsflow"] == {"kind": "run_failed", "dag_id": "news_ingest",
                                    "run_id": "scheduled__2026-12-04T06:00:00+00:00", "reason": "task_failure",
-                                   "task_id": "plan"}
+                                   "task_id": "plan", "failed_tasks": None}
     assert json.dumps(payload)  # plain JSON all through
 
 
