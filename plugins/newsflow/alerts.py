@@ -431,6 +431,19 @@ def import_error_message(filename: str, message: list[str], state: dict) -> dict
                                                   "error": "\n".join(message), "stops": stops}}
 
 
+def disk_message(what: str, path: str, free: int, total: int, limit: int, state: dict, low: bool) -> dict:
+    """A disk newsflow writes whose free space fell under NEWSFLOW_DISK_LOW_GB (`low`), or rose again well above it
+    (the housekeeper). A full disk fails every load, fetch and Airflow's own writes: told before, not after."""
+    from newsflow.cleanup import human_bytes
+
+    said = (f"newsflow: LOW DISK: {human_bytes(free)} free of {human_bytes(total)} on the disk of the {what} "
+            f"({path}), under {limit / 1024**3:g} GB; loads, fetches and Airflow fail when it fills" if low else
+            f"newsflow: the disk of the {what} ({path}) has {human_bytes(free)} free of {human_bytes(total)} again")
+    text = said + (f"\n{state['url']}" if state.get("url") else "")
+    return {"text": text, "newsflow": {"kind": "disk_low" if low else "disk_low_cleared", "disk": what,
+                                       "path": path, "free_bytes": free, "total_bytes": total, "limit_bytes": limit}}
+
+
 def import_error_cleared_message(filename: str, state: dict) -> dict:
     """The DAG file import_error_message told of imports again (Airflow reports no error for it any more)."""
     text = f"newsflow: the DAG file {filename} imports again" + (f"\n{state['url']}" if state.get("url") else "")

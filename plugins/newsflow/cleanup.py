@@ -167,6 +167,41 @@ def footprint(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[
     return [(what, path, *_size(path), kept) for what, path, kept in filter(None, parts)]
 
 
+DISK_LOW_VAR = "NEWSFLOW_DISK_LOW_GB"
+DEFAULT_DISK_LOW_GB = 2.0
+# told recovered only once a quarter more is free than the limit: a disk that hovers at the limit (a run's staging
+# written, then removed) would otherwise be told low and recovered at every look
+DISK_RECOVERED = 1.25
+
+
+def disk_low_bytes() -> int:
+    """$NEWSFLOW_DISK_LOW_GB (default 2) in bytes: less free space than this on a disk newsflow writes is low."""
+    from newsflow.env_settings import number_setting
+
+    return int(number_setting(DISK_LOW_VAR, DEFAULT_DISK_LOW_GB, expected="a number of GB (GiB)") * 1024**3)
+
+
+def free_space(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[str, Path, int, int]]:
+    """Each disk newsflow writes to, once: (what is on it, a folder on it, bytes free, bytes in all). A full disk
+    fails every load (the lake cannot commit), every fetch (the archive) and the scheduler's own writes; a lake in
+    Postgres is not on this machine's disks and is left out."""
+    parts = [("data dir", Path(data_dir)), ("warehouse", Path(warehouse)), ("Airflow home", Path(airflow_home))]
+    disks: dict[int, tuple[list[str], Path, int, int]] = {}
+    for what, path in parts:
+        if not path.is_absolute():
+            continue
+        while not path.exists() and path != path.parent:  # what is not made yet will be made on its parent's disk
+            path = path.parent
+        try:
+            device = path.stat().st_dev
+            usage = shutil.disk_usage(path)
+        except OSError as exc:
+            log.warning("cannot read the free space of %s: %s", path, exc)
+            continue
+        disks.setdefault(device, ([], path, usage.free, usage.total))[0].append(what)
+    return [(", ".join(names), path, free, total) for names, path, free, total in disks.values()]
+
+
 def _said(describe, broken: str) -> str:
     """What `describe()` says, or its setting's error in `broken`: status is where an operator looks, so a malformed
     setting is said there, never raised."""

@@ -2,8 +2,8 @@
 history older than NEWSFLOW_METADATA_RETENTION_DAYS (default 30). Airflow 3 lets no task reach that database, so
 `newsflow up` runs this beside the scheduler instead of a news_maintenance task (`newsflow clean-metadata` by hand).
 It also watches the service's other components (one that died is said in its log and posted to the alert webhook)
-and the DAG files Airflow cannot import (said and posted, and again once they import), and fails the runs of
-schedules taken out of the sources file while it runs.
+the DAG files Airflow cannot import (said and posted, and again once they import) and the free space of the disks
+it writes (NEWSFLOW_DISK_LOW_GB), and fails the runs of schedules taken out of the sources file while it runs.
 """
 
 from __future__ import annotations
@@ -102,6 +102,7 @@ def watch_forever(every: float = WATCH_S, echo=print, looks: int | None = None) 
     told: set[str] = set()
     retired = RetiredScheduleRuns(echo)
     imports = ImportErrorWatch(echo)
+    disks = DiskWatch(echo)
     while looks is None or looks > 0:
         looks = None if looks is None else looks - 1
         state = read_state()
@@ -109,6 +110,8 @@ def watch_forever(every: float = WATCH_S, echo=print, looks: int | None = None) 
             retired.look(state)
             # both looks meet the same api-server: one that does not answer is said once, not twice a minute
             imports.look(state, known_trouble=retired.trouble)
+        if state:
+            disks.look(state)
         for name in stopped_for_good(state, seen_stopped, told):
             echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: the {name} (pid {state['pids'][name]})"
                  " has stopped; nothing restarts it: `newsflow down`, then `newsflow up`")
@@ -238,6 +241,58 @@ class ImportErrorWatch:
             except (AlertError, ValueError) as exc:
                 self._say(f"could not post it ({exc})")
         return new, cleared
+
+    def _say(self, line: str) -> None:
+        said(self.echo, line)
+
+
+class DiskWatch:
+    """The disks the service writes (data dir, lake, Airflow home): one whose free space falls under
+    NEWSFLOW_DISK_LOW_GB is said in the log and posted once, and once more when a quarter more than the limit is
+    free again (cleanup.DISK_RECOVERED: a disk that hovers at the limit is not told at every look)."""
+
+    def __init__(self, echo=print, alerts=None):
+        self.echo = echo
+        self.alerts = alerts  # AlertSettings; None: this process's environment's (the service's, in the housekeeper)
+        self.low: set[str] = set()  # the disks told low (their folder)
+
+    def changes(self, disks: list[tuple[str, Path, int, int]], limit: int) -> tuple[list, list]:
+        """(disks to tell low, disks to tell recovered) of cleanup.free_space's answer at this look. No I/O."""
+        from newsflow.cleanup import DISK_RECOVERED
+
+        new = [d for d in disks if d[2] < limit and str(d[1]) not in self.low]
+        recovered = [d for d in disks if str(d[1]) in self.low and d[2] >= limit * DISK_RECOVERED]
+        self.low.update(str(d[1]) for d in new)
+        self.low.difference_update(str(d[1]) for d in recovered)
+        return new, recovered
+
+    def look(self, state: dict) -> tuple[list, list]:
+        from newsflow.alerts import AlertError, alert_settings, disk_message, post
+        from newsflow.cleanup import disk_low_bytes, free_space
+
+        try:
+            limit = state.get("disk_low_bytes")
+            limit = disk_low_bytes() if limit is None else limit
+        except ValueError as exc:  # `up` refuses a malformed limit: a state file of an older `up` has none
+            self._say(f"free space not judged: {exc}")
+            return [], []
+        if not all(state.get(key) for key in ("data_dir", "warehouse", "airflow_home")):
+            return [], []  # a state file of an older `up`, which named none of them
+        new, recovered = self.changes(free_space(Path(state["data_dir"]), state["warehouse"],
+                                                 Path(state["airflow_home"])), limit)
+        posts = []
+        for disks, low in ((new, True), (recovered, False)):
+            for what, path, free, total in disks:
+                posts.append(disk_message(what, str(path), free, total, limit, state, low))
+                self._say(posts[-1]["text"].splitlines()[0])
+        for payload in posts:
+            try:
+                settings = self.alerts or alert_settings()
+                if settings.webhook:
+                    post(settings.webhook, payload, timeout=settings.timeout_s)
+            except (AlertError, ValueError) as exc:
+                self._say(f"could not post it ({exc})")
+        return new, recovered
 
     def _say(self, line: str) -> None:
         said(self.echo, line)

@@ -292,8 +292,11 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
     try:
         # checked here: a log writer that cannot start would leave its component without a log, the
         # housekeeper would fail every clean, the first ten minutes from now, and every alert would fail
+        from newsflow.cleanup import disk_low_bytes
+
         rotation()
         metadata_retention_days()
+        disk_low = disk_low_bytes()
         alerts = alerts_said(alert_settings())
     except (ValueError, AlertError) as exc:
         raise ServiceError(str(exc)) from None
@@ -355,7 +358,7 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
                  "live_url": live_url, "warehouse": warehouse, "data_dir": str(data_dir),
                  "airflow_home": str(airflow_home()), "logs": str(logs), "started_at": time.time(),
                  "schedules": groups, "alerts": alerts, "alerts_on": alert_settings().webhook is not None,
-                 "started": started}
+                 "disk_low_bytes": disk_low, "started": started}
         folder.mkdir(parents=True, exist_ok=True)
         _home_claim().parent.mkdir(parents=True, exist_ok=True)
         _home_claim().write_text(json.dumps({"state_file": str(state_file())}))
@@ -890,9 +893,9 @@ def status(echo=print) -> int:
         _echo_last_runs(runs, scheduled, errors, echo)
     # read from the lake and the folders, not the REST API: said when it does not answer too (a full disk)
     _echo_quality(state["warehouse"], echo, alerts_on=state.get("alerts_on", True))
-    _echo_footprint(echo, state)
+    low = _echo_footprint(echo, state)
     # a DAG file that does not import runs nothing (a broken sources file takes every schedule away)
-    return 1 if stopped or silent or errors is None or errors else 0
+    return 1 if stopped or silent or errors is None or errors or low else 0
 
 
 def _echo_last_runs(runs: dict[str, list[dict]], scheduled: list[dict], errors: list[dict], echo) -> None:
@@ -1035,10 +1038,11 @@ def exception_message(trace: str) -> list[str]:
     return [re.sub(r"^(?:\w+\.)+(?=\w+: )", "", lines[start]), *lines[start + 1:]]
 
 
-def _echo_footprint(echo, state: dict | None = None) -> None:
+def _echo_footprint(echo, state: dict | None = None) -> bool:
     """What the service keeps on disk and who clears it (newsflow.cleanup.footprint): the running service's data
     dir, lake and Airflow home when it is up (the shell's settings named another lake: `up` with NEWSFLOW_WAREHOUSE
-    set, `status` from a shell without it), else what this shell's settings name."""
+    set, `status` from a shell without it), else what this shell's settings name; then their disks' free space.
+    True when a disk has less free than the limit."""
     from newsflow.cleanup import footprint, human_bytes
     from newsflow.config import data_dir, warehouse_location
 
@@ -1049,3 +1053,26 @@ def _echo_footprint(echo, state: dict | None = None) -> None:
     echo(f"on disk (data dir {folder}):")
     for what, path, size, files, kept in footprint(folder, lake, home):
         echo(f"  {what:<20} {human_bytes(size):>9} {files:>8,} files  {path}: {kept}")
+    return _echo_free_space(echo, folder, lake, home, state.get("disk_low_bytes"))
+
+
+def _echo_free_space(echo, folder: Path, lake: str, home: Path, low: int | None) -> bool:
+    """The free space of each disk newsflow writes (cleanup.free_space), against the limit the running service
+    was started with (else this shell's NEWSFLOW_DISK_LOW_GB); True when one is under it."""
+    from newsflow.cleanup import DISK_LOW_VAR, disk_low_bytes, free_space, human_bytes
+
+    if low is None:
+        try:
+            low = disk_low_bytes()
+        except ValueError as exc:  # status is where an operator looks: a malformed setting is said, never raised
+            echo(f"  free space not judged: {exc}")
+            low = 0
+    under = False
+    for what, path, free, total in free_space(folder, lake, home):
+        line = f"  free {human_bytes(free):>9} of {human_bytes(total)}  on the disk of the {what} ({path})"
+        if free < low:
+            under = True
+            line += (f"  LOW: under {DISK_LOW_VAR}={low / 1024**3:g}; loads, fetches and Airflow fail when it "
+                     "fills (README, Disk space)")
+        echo(line)
+    return under

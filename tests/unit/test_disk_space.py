@@ -1,0 +1,87 @@
+"""A disk newsflow writes that fills fails every load, fetch and Airflow's own writes: `newsflow status` shows each
+disk's free space and the housekeeper tells once when one falls under NEWSFLOW_DISK_LOW_GB, once when it is back."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from newsflow.alerts import AlertSettings
+from newsflow.cleanup import disk_low_bytes, free_space
+from tests.support.webhook import Webhook
+
+GB = 1024**3
+
+
+def test_free_space_names_each_disk_once_and_reads_what_is_not_made_yet_on_its_parent(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    disks = free_space(data, str(tmp_path / "data" / "warehouse" / "not-made-yet"), tmp_path / "airflow")
+    [(what, path, free, total)] = disks  # one disk under tmp_path
+    assert what == "data dir, warehouse, Airflow home" and path == data
+    usage = shutil.disk_usage(tmp_path)
+    assert 0 < free <= total == usage.total
+    # a lake in Postgres is not on this machine's disks
+    assert [d[0] for d in free_space(data, "ducklake:postgres:dbname=lake host=127.0.0.1", data)] == [
+        "data dir, Airflow home"]
+    # a lake on another disk (/dev/shm, a tmpfs, when the machine has one apart from tmp_path's) is said apart
+    shm = Path("/dev/shm")
+    if shm.is_dir() and shm.stat().st_dev != tmp_path.stat().st_dev:
+        assert [d[0] for d in free_space(data, str(shm / "lake"), data)] == ["data dir, Airflow home", "warehouse"]
+
+
+def test_the_limit_is_a_number_of_gb(monkeypatch):
+    monkeypatch.delenv("NEWSFLOW_DISK_LOW_GB", raising=False)
+    assert disk_low_bytes() == 2 * GB
+    monkeypatch.setenv("NEWSFLOW_DISK_LOW_GB", "0.5")
+    assert disk_low_bytes() == GB // 2
+    for bad in ("2GB", "-1", "nan"):
+        monkeypatch.setenv("NEWSFLOW_DISK_LOW_GB", bad)
+        with pytest.raises(ValueError, match="NEWSFLOW_DISK_LOW_GB"):
+            disk_low_bytes()
+
+
+def test_the_housekeeper_tells_a_low_disk_once_and_its_recovery_once(tmp_path):
+    from newsflow.housekeeper import DiskWatch
+
+    (tmp_path / "data").mkdir()
+    free = shutil.disk_usage(tmp_path).free
+    state = {"url": "http://127.0.0.1:8080", "data_dir": str(tmp_path / "data"),
+             "warehouse": str(tmp_path / "data" / "warehouse"), "airflow_home": str(tmp_path / "airflow"),
+             "disk_low_bytes": free * 4}  # the real disk, judged against a limit it is under
+    said: list[str] = []
+    with Webhook() as hook:
+        watch = DiskWatch(said.append, alerts=AlertSettings(webhook=hook.url))
+        new, recovered = watch.look(state)
+        assert [d[0] for d in new] == ["data dir, warehouse, Airflow home"] and recovered == []
+        assert watch.look(state) == ([], [])  # still low: not told again
+        # freed, but not a quarter above the limit: a disk hovering at the limit is not told at every look
+        state["disk_low_bytes"] = int(free * 0.9)
+        assert watch.look(state) == ([], [])
+        state["disk_low_bytes"] = free // 4
+        new, recovered = watch.look(state)
+        assert new == [] and [d[0] for d in recovered] == ["data dir, warehouse, Airflow home"]
+        assert watch.look(state) == ([], [])
+    assert [p["newsflow"]["kind"] for p in hook.posts] == ["disk_low", "disk_low_cleared"]
+    low = hook.posts[0]
+    assert low["text"].startswith("newsflow: LOW DISK: ") and low["text"].endswith(
+        f"on the disk of the data dir, warehouse, Airflow home ({tmp_path / 'data'}), under {free * 4 / GB:g} GB; "
+        "loads, fetches and Airflow fail when it fills\nhttp://127.0.0.1:8080")
+    assert low["newsflow"]["limit_bytes"] == free * 4 and 0 < low["newsflow"]["free_bytes"] <= low["newsflow"][
+        "total_bytes"]
+    assert len(said) == 2 and " newsflow housekeeper: LOW DISK: " in said[0] and "has" in said[1], said
+
+
+def test_status_marks_a_disk_under_the_limit(tmp_path):
+    from newsflow.service import _echo_free_space
+
+    lines: list[str] = []
+    assert _echo_free_space(lines.append, tmp_path, str(tmp_path / "lake"), tmp_path, low=10**18) is True
+    [line] = lines
+    assert line.startswith("  free ") and f"on the disk of the data dir, warehouse, Airflow home ({tmp_path})" in line
+    assert "LOW: under NEWSFLOW_DISK_LOW_GB=" in line
+    lines.clear()
+    assert _echo_free_space(lines.append, tmp_path, str(tmp_path / "lake"), tmp_path, low=0) is False
+    assert "LOW" not in lines[0]
