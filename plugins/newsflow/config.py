@@ -146,6 +146,15 @@ class RevisitPolicy(BaseModel):
         return "forever" if value is None else format_duration(value)
 
 
+def host_port_problem(item: str) -> str | None:
+    """Why an allow_private_hosts entry (the sources file's, or NEWSFLOW_ALLOW_PRIVATE_HOSTS') is no HOST:PORT."""
+    if not re.match(r"^[\w.\-\[\]:]+:\d{1,5}$", item):
+        return f"{item!r} is not HOST:PORT"
+    if not 1 <= int(item.rpartition(":")[2]) <= 65535:
+        return f"{item!r} names no port: a port is 1 to 65535"
+    return None
+
+
 class Settings(BaseModel):
     """Run-wide knobs. Defaults are polite enough to point at sites we do not control."""
 
@@ -202,10 +211,9 @@ class Settings(BaseModel):
     @classmethod
     def _host_port(cls, value: list[str]) -> list[str]:
         for item in value:
-            if not re.match(r"^[\w.\-\[\]:]+:\d{1,5}$", item):
-                raise ValueError(f"{item!r} is not HOST:PORT")
-            if not 1 <= int(item.rpartition(":")[2]) <= 65535:
-                raise ValueError(f"{item!r} names no port: a port is 1 to 65535")
+            problem = host_port_problem(item)
+            if problem:
+                raise ValueError(problem)
         return value
 
     @model_validator(mode="after")
@@ -798,4 +806,12 @@ def warehouse_path() -> str:
 
 
 def sql_dir() -> Path:
-    return Path(os.environ.get("NEWSFLOW_SQL_DIR") or project_root() / "sql")
+    """The project's sql/ folder, or the copy $NEWSFLOW_SQL_DIR names (the Docker image's). A folder without its
+    schema/ (a typo, a volume not mounted) is said by name: with no migration files the lake looked migrated by a
+    newer newsflow, and a new one was made without tables."""
+    value = os.environ.get("NEWSFLOW_SQL_DIR", "").strip()
+    if not value:
+        return project_root() / "sql"
+    if not (Path(value) / "schema").is_dir():
+        raise ConfigError(f"NEWSFLOW_SQL_DIR={value!r}: no copy of newsflow's sql/ folder there (it has no schema/)")
+    return Path(value)

@@ -45,8 +45,15 @@ def address_problem(address: str) -> str | None:
 
 def allowed_private(settings_hosts: list[str] | None = None) -> frozenset[str]:
     """HOST:PORT pairs that may be private (the demo site, test servers), from settings and the environment."""
+    from newsflow.config import ConfigError, host_port_problem
+
     env = os.environ.get("NEWSFLOW_ALLOW_PRIVATE_HOSTS", "")
     items = [h.strip().lower() for h in env.split(",") if h.strip()]
+    # as the sources file's entries are checked: a typo must not leave the host refused in silence
+    for item in items:
+        problem = host_port_problem(item)
+        if problem:
+            raise ConfigError(f"NEWSFLOW_ALLOW_PRIVATE_HOSTS={env!r}: {problem} (HOST:PORT,HOST:PORT)")
     items += [h.strip().lower() for h in settings_hosts or []]
     return frozenset(items)
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from newsflow.airflow_runner import airflow_command, airflow_env, airflow_home, ensure_airflow, project_root
 from newsflow.alerts import AlertError, AlertSettings, alert_settings, alerts_said, post, run_message
+from newsflow.env_settings import number_setting
 from newsflow.housekeeper import last_said, metadata_retention_days
 from newsflow.service_logs import rotation
 
@@ -286,7 +287,11 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
                            f"{other.get('data_dir')}, {other.get('url')}): two would share its metadata DB and run "
                            f"each other's tasks. Stop it (NEWSFLOW_DATA_DIR={other.get('data_dir')} newsflow down) "
                            "or give this one an AIRFLOW_HOME of its own")
-    port = int(port or os.environ.get("NEWSFLOW_PORT") or DEFAULT_PORT)
+    try:
+        port = int(port or number_setting("NEWSFLOW_PORT", DEFAULT_PORT, kind=int, minimum=1, maximum=65535,
+                                          expected="a port number"))
+    except ValueError as exc:
+        raise ServiceError(str(exc)) from None
     if not port_free(port):
         raise ServiceError(f"port {port} on 127.0.0.1 is taken: choose another with --port or NEWSFLOW_PORT")
     try:

@@ -17,6 +17,7 @@ from pathlib import Path
 from newsflow.env_settings import number_setting
 
 DEFAULT_MB = 20.0
+MAX_MB = 100_000  # 100 GB a file: more is a typo (an exponent, extra zeros), and past ~1e302 the bytes overflow
 DEFAULT_FILES = 4  # older files kept beside the current one: five files, 100 MB a component at most by default
 CHUNK = 1 << 20  # a longer line is written in pieces: one endless line must not hold the writer's memory
 
@@ -24,7 +25,8 @@ CHUNK = 1 << 20  # a longer line is written in pieces: one endless line must not
 def rotation() -> tuple[int, int]:
     """(bytes per file, older files kept) from NEWSFLOW_SERVICE_LOG_MB (at least 1) and NEWSFLOW_SERVICE_LOG_FILES
     (at least 1), or a ValueError that names the variable and what is wrong with it."""
-    megabytes = number_setting("NEWSFLOW_SERVICE_LOG_MB", DEFAULT_MB, minimum=1, expected="a number of megabytes")
+    megabytes = number_setting("NEWSFLOW_SERVICE_LOG_MB", DEFAULT_MB, minimum=1, maximum=MAX_MB,
+                               expected="a number of megabytes")
     files = number_setting("NEWSFLOW_SERVICE_LOG_FILES", DEFAULT_FILES, kind=int, minimum=1,
                            expected="a whole number of files")
     return int(megabytes * 1024 * 1024), int(files)

@@ -188,7 +188,7 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, w
         load_extensions(con, ("ducklake", "sqlite" if spec.sqlite_file is not None else "postgres"))
         if not read_only:
             # the writer's buffer pool would otherwise grow towards 80% of RAM; loads spill to disk instead
-            con.execute(f"set memory_limit = '{_memory_limit()}'")
+            con.execute(f"set memory_limit = '{memory_limit()}'")
         _attach(con, spec, read_only=read_only, wait_s=wait_s)
         con.execute(f"use {LAKE}")
     except Exception:
@@ -227,10 +227,12 @@ def _attach(con, spec: Lake, *, read_only: bool, wait_s: float) -> None:
             delay = min(delay * 2, 1.0)
 
 
-def _memory_limit() -> str:
+def memory_limit() -> str:
+    """$NEWSFLOW_DUCKDB_MEMORY_LIMIT, the writer's cap; a malformed one is a configuration error (no retry heals it),
+    checked by the plan before any page is fetched."""
     value = os.environ.get("NEWSFLOW_DUCKDB_MEMORY_LIMIT", "1GB").strip()
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value, re.I):
-        raise ValueError(f"NEWSFLOW_DUCKDB_MEMORY_LIMIT={value!r}: expected a size such as 512MB or 2GB")
+        raise WarehouseConfigError(f"NEWSFLOW_DUCKDB_MEMORY_LIMIT={value!r}: expected a size such as 512MB or 2GB")
     return value
 
 

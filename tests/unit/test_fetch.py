@@ -176,6 +176,18 @@ def test_env_allow_list(server, monkeypatch):
     assert result.outcome == "ok"
 
 
+@pytest.mark.parametrize("value", ["127.0.0.1;{port}", "127.0.0.1 {port}", "http://127.0.0.1:{port}", "127.0.0.1"])
+def test_a_malformed_env_allow_list_is_refused_by_name(server, monkeypatch, value):
+    """The sources file's allow_private_hosts refuses an entry that is not HOST:PORT; the same entry in
+    NEWSFLOW_ALLOW_PRIVATE_HOSTS was dropped in silence, and every page of the host was skipped as refused_address."""
+    from newsflow.config import ConfigError
+
+    value = value.format(port=server.port)
+    monkeypatch.setenv("NEWSFLOW_ALLOW_PRIVATE_HOSTS", value)
+    with pytest.raises(ConfigError, match=r"^NEWSFLOW_ALLOW_PRIVATE_HOSTS=.*is not HOST:PORT"):
+        fetch(server, "/ok/b", settings=settings_for(server, allow_private_hosts=[]))
+
+
 @pytest.mark.parametrize(("case", "status"), [("cloudflare", 403), ("cloudflare-503", 503), ("vercel", 429),
                                               ("datadome", 403), ("akamai", 403)])
 def test_a_bot_wall_is_named_and_never_retried(server, case, status):

@@ -489,3 +489,24 @@ def test_a_login_the_api_server_is_too_busy_to_answer_is_asked_again():
         silent.listen(5)
         with pytest.raises(TimeoutError):
             Client.login(f"http://127.0.0.1:{silent.getsockname()[1]}", "admin", "pw", timeout=0.5, tries=2)
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("abc", "NEWSFLOW_PORT='abc': expected a port number"),
+    ("70000", "NEWSFLOW_PORT='70000': must be at most 65535"),
+    ("-5", "NEWSFLOW_PORT='-5': must be at least 1"),
+])
+def test_up_refuses_a_bad_port_variable_by_name_before_starting_anything(tmp_path, value, message):
+    """NEWSFLOW_PORT that is no port: `up` ended in a traceback (int() or bind()), or with 0 started every component
+    and waited four minutes for an api-server at http://127.0.0.1:0."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSFLOW_", "AIRFLOW"))}
+    env.update({"AIRFLOW_HOME": str(tmp_path / "home"), "NEWSFLOW_DATA_DIR": str(tmp_path / "data"),
+                "NEWSFLOW_PORT": value})
+    done = subprocess.run([sys.executable, "-m", "newsflow.cli", "up", "--demo"], env=env, cwd=project_root(),
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1
+    assert done.stderr == f"newsflow: {message}\n"
+    assert not (tmp_path / "home").exists() and not (tmp_path / "data").exists()

@@ -87,6 +87,8 @@ def test_an_endless_line_is_written_in_pieces_and_rolled_over(tmp_path):
 @pytest.mark.parametrize(("settings", "message"), [
     ({"NEWSFLOW_SERVICE_LOG_MB": "lots"}, "NEWSFLOW_SERVICE_LOG_MB='lots': expected a number of megabytes"),
     ({"NEWSFLOW_SERVICE_LOG_MB": "0.5"}, "NEWSFLOW_SERVICE_LOG_MB='0.5': must be at least 1"),
+    # a size past what a float holds in bytes: int(inf) raised OverflowError, a traceback in `up` and `status`
+    ({"NEWSFLOW_SERVICE_LOG_MB": "1e303"}, "NEWSFLOW_SERVICE_LOG_MB='1e303': must be at most 100000"),
     ({"NEWSFLOW_SERVICE_LOG_FILES": "2.5"}, "NEWSFLOW_SERVICE_LOG_FILES='2.5': expected a whole number of files"),
     ({"NEWSFLOW_SERVICE_LOG_FILES": "0"}, "NEWSFLOW_SERVICE_LOG_FILES='0': must be at least 1"),
 ])
@@ -108,6 +110,7 @@ def test_defaults(monkeypatch):
 
 @pytest.mark.parametrize(("setting", "message"), [
     ({"NEWSFLOW_SERVICE_LOG_MB": "-3"}, "NEWSFLOW_SERVICE_LOG_MB='-3': must be at least 1"),
+    ({"NEWSFLOW_SERVICE_LOG_MB": "1e303"}, "NEWSFLOW_SERVICE_LOG_MB='1e303': must be at most 100000"),
     ({"NEWSFLOW_ALERT_LEVEL": "everything"}, "NEWSFLOW_ALERT_LEVEL='everything': expected one of warn, fail"),
     ({"NEWSFLOW_ALERT_WEBHOOK": "hooks.example.org/T/B/token"}, "NEWSFLOW_ALERT_WEBHOOK: expected an http(s) URL"),
 ])

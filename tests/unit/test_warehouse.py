@@ -125,6 +125,18 @@ def test_a_lake_a_newer_version_migrated_is_refused_and_left_as_it_was(tmp_path,
         con.close()
 
 
+def test_a_sql_dir_with_no_sql_in_it_is_named_not_taken_for_a_downgrade(tmp_path, monkeypatch):
+    """NEWSFLOW_SQL_DIR mistyped or not mounted: every load failed with "this warehouse was migrated by a newer
+    newsflow", which sent the operator after a version that does not exist; the variable was never named."""
+    from newsflow.config import ConfigError
+
+    path = tmp_path / "lake"
+    warehouse.open_for_write(path).close()
+    monkeypatch.setenv("NEWSFLOW_SQL_DIR", str(tmp_path / "sqll"))
+    with pytest.raises(ConfigError, match=r"^NEWSFLOW_SQL_DIR='[^']*sqll': "):
+        warehouse.open_for_write(path)
+
+
 def test_keys_of_a_lake_an_older_version_wrote_are_checked_read_only(tmp_path, monkeypatch):
     """A reader (a benchmark, an analyst's notebook) opens a lake written before alerts_sent or article_aliases
     existed: nothing migrates a read-only connection, and the tables it has are checked, not a missing one failed."""
@@ -223,6 +235,20 @@ def test_writer_memory_is_capped_and_configurable(tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSFLOW_DUCKDB_MEMORY_LIMIT", "lots")
     with pytest.raises(ValueError, match="NEWSFLOW_DUCKDB_MEMORY_LIMIT"):
         warehouse.connect(tmp_path / "w")
+
+
+def test_a_bad_memory_limit_fails_the_plan_without_retries(data_env, monkeypatch):
+    """NEWSFLOW_DUCKDB_MEMORY_LIMIT is read by the writer only: a typo (`2G`) let every run fetch and extract every
+    page, then failed its load three times over two minutes, retried as if the warehouse were busy."""
+    from newsflow.config import project_root
+    from newsflow.stages.failures import classify
+    from newsflow.stages.plan import plan_run
+
+    monkeypatch.setenv("NEWSFLOW_DUCKDB_MEMORY_LIMIT", "2G")
+    with pytest.raises(ValueError, match="NEWSFLOW_DUCKDB_MEMORY_LIMIT='2G': expected a size") as refused:
+        plan_run(str(project_root() / "config" / "sources.demo.yaml"), None, "manual__memory")
+    permanent, cause = classify(refused.value)
+    assert permanent and "NEWSFLOW_DUCKDB_MEMORY_LIMIT='2G'" in cause
 
 
 def test_newsflow_connect_honours_the_same_settings_as_the_cli(tmp_path, monkeypatch):

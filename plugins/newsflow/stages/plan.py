@@ -10,6 +10,7 @@ from pathlib import Path
 from newsflow import staging
 from newsflow.config import load_sources, project_root, warehouse_location
 from newsflow.stages.job import Job
+from newsflow.warehouse import memory_limit
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ def split_names(source_filter: list[str] | str | None) -> list[str] | None:
 def make_jobs(sources_file: str, names: list[str] | None, run_id: str, warehouse: str | None) -> list[Job]:
     sources_file = resolve_sources_file(sources_file)
     config = load_sources(sources_file)
+    memory_limit()  # the load's setting: a typo fails the run here, before a page is fetched
     selected = config.selected(names)
     known = tuple(s.name for s in config.sources)
     # the one place the default ($NEWSFLOW_WAREHOUSE, else <data dir>/warehouse) is read: the job carries it on
