@@ -21,6 +21,7 @@ import textwrap
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 from newsflow.airflow_runner import airflow_command, airflow_env, airflow_home, ensure_airflow, project_root
@@ -655,11 +656,10 @@ def _settle_stopped_runs(state: dict, client: Client, stopped: list[tuple[str, s
     announce_runs(newly, "stopped by `newsflow down`", service_alert_settings(state), state.get("url"), echo)
 
 
-def service_alert_settings(state: dict):
-    """The alert settings the running service was started with, which the shell running `down` need not have: read
-    from the environment of a log writer `up` started with the components' environment (Airflow's own processes
-    rewrite their title over theirs: an api-server's /proc environ reads empty). This shell's own when none can
-    be read."""
+def service_environ(state: dict) -> dict[str, str] | None:
+    """The environment the running service's components were started with, which the shell running `down` or
+    `status` need not have: read from a log writer `up` started with it (Airflow's own processes rewrite their title
+    over theirs: an api-server's /proc environ reads empty). None when none can be read."""
     import psutil
 
     for pid in state.get("log_writers", {}).values():
@@ -668,10 +668,19 @@ def service_alert_settings(state: dict):
         except psutil.Error:
             continue
         if "AIRFLOW__CORE__DAGS_FOLDER" in environ:  # airflow_env's, as every component has it
-            try:
-                return alert_settings(environ)
-            except AlertError:
-                break
+            return environ
+    return None
+
+
+def service_alert_settings(state: dict):
+    """The alert settings the running service was started with (service_environ); this shell's own when none can
+    be read."""
+    environ = service_environ(state)
+    if environ is not None:
+        try:
+            return alert_settings(environ)
+        except AlertError:
+            pass
     try:
         return alert_settings()
     except AlertError:
@@ -1043,6 +1052,31 @@ def exception_message(trace: str) -> list[str]:
     return [re.sub(r"^(?:\w+\.)+(?=\w+: )", "", lines[start]), *lines[start + 1:]]
 
 
+# how long each thing is kept: read by the service's processes (news_maintenance's tasks, the housekeeper, the log
+# writers), so `status` says the values the service was started with, not those of the shell it runs in
+KEPT_SETTINGS = ("NEWSFLOW_LOG_RETENTION_DAYS", "NEWSFLOW_METADATA_RETENTION_DAYS", "NEWSFLOW_SERVICE_LOG_MB",
+                 "NEWSFLOW_SERVICE_LOG_FILES", "NEWSFLOW_SNAPSHOT_RETENTION_DAYS", "NEWSFLOW_QUALITY_RETENTION_DAYS")
+
+
+@contextmanager
+def _kept_settings_of(environ: dict[str, str] | None):
+    """KEPT_SETTINGS as `environ` has them while the block runs (unchanged when None)."""
+    saved = {name: os.environ.get(name) for name in KEPT_SETTINGS}
+    try:
+        for name in KEPT_SETTINGS if environ is not None else ():
+            if name in environ:
+                os.environ[name] = environ[name]
+            else:
+                os.environ.pop(name, None)
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _echo_footprint(echo, state: dict | None = None) -> bool:
     """What the service keeps on disk and who clears it (newsflow.cleanup.footprint): the running service's data
     dir, lake and Airflow home when it is up (the shell's settings named another lake: `up` with NEWSFLOW_WAREHOUSE
@@ -1056,7 +1090,9 @@ def _echo_footprint(echo, state: dict | None = None) -> bool:
     lake = state.get("warehouse") or warehouse_location()
     home = Path(state["airflow_home"]) if state.get("airflow_home") else airflow_home()
     echo(f"on disk (data dir {folder}):")
-    for what, path, size, files, kept in footprint(folder, lake, home):
+    with _kept_settings_of(service_environ(state) if state else None):
+        rows = footprint(folder, lake, home)
+    for what, path, size, files, kept in rows:
         echo(f"  {what:<20} {human_bytes(size):>9} {files:>8,} files  {path}: {kept}")
     return _echo_free_space(echo, folder, lake, home, state.get("disk_low_bytes"))
 

@@ -510,3 +510,48 @@ def test_up_refuses_a_bad_port_variable_by_name_before_starting_anything(tmp_pat
     assert done.returncode == 1
     assert done.stderr == f"newsflow: {message}\n"
     assert not (tmp_path / "home").exists() and not (tmp_path / "data").exists()
+
+
+def test_status_says_what_is_kept_as_the_service_was_started_not_as_the_shell_says(tmp_path, monkeypatch):
+    """`NEWSFLOW_LOG_RETENTION_DAYS=7 NEWSFLOW_SERVICE_LOG_MB=5 make up`, then `make status` from another shell: the
+    "on disk" lines said 30 days and 20 MB, this shell's defaults, while the service's news_maintenance, log writers
+    and housekeeper go by 7 days and 5 MB (the data dir, lake and Airflow home were already the service's)."""
+    import json
+    import subprocess
+    import sys
+
+    from newsflow import service
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    for name in ("NEWSFLOW_LOG_RETENTION_DAYS", "NEWSFLOW_SERVICE_LOG_MB", "NEWSFLOW_METADATA_RETENTION_DAYS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NEWSFLOW_SNAPSHOT_RETENTION_DAYS", "3")  # this shell's, which the service was not given
+    # a log writer `up` started with the components' environment
+    writer = subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"],
+                              env={**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(project_root() / "dags"),
+                                   "NEWSFLOW_LOG_RETENTION_DAYS": "7", "NEWSFLOW_SERVICE_LOG_MB": "5",
+                                   "NEWSFLOW_METADATA_RETENTION_DAYS": "60", "NEWSFLOW_SNAPSHOT_RETENTION_DAYS": ""},
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline() == "up\n"
+        state = {"url": "http://127.0.0.1:9", "pids": {"scheduler": os.getpid()},
+                 "log_writers": {"scheduler": writer.pid}, "logs": str(tmp_path / "logs"),
+                 "sources_file": "config/sources.yaml", "warehouse": str(tmp_path / "data" / "warehouse"),
+                 "data_dir": str(tmp_path / "data"), "airflow_home": str(tmp_path / "home")}
+        service.state_file().parent.mkdir(parents=True)
+        service.state_file().write_text(json.dumps(state))
+        said: list[str] = []
+        assert service.status(said.append) == 1
+    finally:
+        writer.kill()
+        writer.wait()
+        writer.stdout.close()
+
+    def kept(what: str) -> str:
+        return next(line for line in said if line.lstrip().startswith(what + " "))
+
+    assert kept("task logs").endswith(": deleted by news_maintenance after 7 days"), said
+    assert kept("service logs").endswith(": rotated at 5.0 MB, 4 older files kept per component"), said
+    assert "run history older than 60 days" in kept("Airflow metadata"), said
+    assert "snapshots older than 7 days expired" in kept("warehouse"), said  # the service's default, not 3
+    assert os.environ["NEWSFLOW_SNAPSHOT_RETENTION_DAYS"] == "3" and "NEWSFLOW_SERVICE_LOG_MB" not in os.environ
