@@ -686,6 +686,9 @@ def dashboard_html(warehouse: str | Path | None = None, *, term: str | None = No
 
     con = connect(warehouse, read_only=True)
     try:
+        # the page speaks UTC ("generated … UTC", the run ids): DuckDB hands timestamps back in the session's zone, the
+        # machine's, which put every time shown hours off and a first run's bars outside their chart's padded hour
+        con.execute("set TimeZone = 'UTC'")
         data = collect(con, term=term, now=now)
     finally:
         con.close()

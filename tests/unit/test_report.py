@@ -704,3 +704,43 @@ def test_heatmap_tells_a_day_without_articles_from_a_day_with_too_few():
     gaps = pd.DataFrame({"source": ["alhadath", "alhadath"], "day": [days[8], days[9]], "gap_kind": ["zero", "low"]})
     markers = {trace.name: (trace.marker.symbol, trace.marker.color) for trace in fig_heatmap(df, gaps).data[1:]}
     assert markers["gap: zero"] != markers["gap: low"] and set(markers) == {"gap: zero", "gap: low"}
+
+
+def plotly_figure(page: str, div_id: str) -> tuple[list, dict]:
+    """(data, layout) of the figure drawn into `div_id`, as the page hands them to Plotly.newPlot."""
+    decoder = json.JSONDecoder()
+    rest = re.search(r'Plotly\.newPlot\(\s*"' + div_id + r'",\s*', page)
+    data, end = decoder.raw_decode(page, rest.end())
+    layout, _ = decoder.raw_decode(page, re.match(r",\s*", page[end:]).end() + end)
+    return data, layout
+
+
+def test_times_on_the_dashboard_are_utc_whatever_the_machine_zone(tmp_path):
+    # `newsflow report` on a machine set to India's time: DuckDB's session zone is the machine's, and the page, which
+    # says "generated … UTC", showed each time 5:30 later, and drew the first run's bars outside their padded hour
+    con = open_for_write(tmp_path / "w")
+    add_source(con, "alpha")
+    add_article(con, 1, "alpha", NOW - timedelta(hours=3))  # fetched an hour after: 10:00 UTC
+    add_run(con, "r1", NOW - timedelta(hours=1))
+    add_fetch(con, "r1", "alpha", ["loaded"], NOW - timedelta(hours=1))
+    con.execute("insert into validation_results values ('r1', 'alpha', 'expect_x', 'body', true, 1, 0, 0, null, ?)",
+                [NOW - timedelta(hours=1)])
+    add_check(con, "q1", NOW, "freshness_published_hours", "alpha", "pass", 3)
+    con.close()
+    out = tmp_path / "d.html"
+    result = subprocess.run(
+        [sys.executable, "-m", "newsflow.cli", "report", "--output", str(out), "--warehouse", str(tmp_path / "w")],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "TZ": "Asia/Kolkata"},
+    )
+    assert result.returncode == 0, result.stderr
+    page = out.read_text(encoding="utf-8")
+    fresh = page.split("Source freshness")[1].split("</table>")[0]
+    assert re.findall(r"<td>(\d{4}-\d\d-\d\d \d\d:\d\d)</td>", fresh) == ["2026-11-20 09:00", "2026-11-20 11:00"]
+    assert "at 2026-11-20 12:00" in page.split("Latest quality checks")[1]
+    # the run started at 10:50 UTC and was validated at 11:00: each chart's one point inside its range
+    for div_id, at in (("fetch", "2026-11-20 10:50"), ("validation", "2026-11-20 11:00")):
+        data, layout = plotly_figure(page, div_id)
+        low, high = (pd.Timestamp(x) for x in layout["xaxis"]["range"])
+        assert [pd.Timestamp(x) for x in data[0]["x"]] == [pd.Timestamp(at)]
+        assert low < pd.Timestamp(at) < high

@@ -136,3 +136,35 @@ def test_a_reprocess_by_a_new_extractor_weighs_what_the_feed_said_as_the_ingest_
         assert con.execute(query).fetchall() == ingested
     finally:
         con.close()
+
+
+# the plan alone, in a process of its own (the zone is read once per process): how many pages a reprocess of one day
+# would re-judge
+PLAN_DAY = """
+import sys
+from newsflow.stages.reprocess import plan_reprocess
+print(sum(job.summary["discovered"] for job in plan_reprocess(sys.argv[1], None, sys.argv[2], sys.argv[2], "rp")))
+"""
+
+
+def test_an_undated_rejected_page_is_reprocessed_by_its_utc_fetch_day_whatever_the_machine_zone(tmp_path, data_env):
+    # README: `--start`/`--end` are publication days, an undated rejected page's the day it was fetched. Fetched at
+    # 20:00 UTC on 20 February, it is the 20th's on every machine: a Tokyo machine took the 21st (its own day)
+    with RawServer({}) as server:
+        server.responses.update({"/brief": http(BRIEF, "text/html; charset=utf-8")})
+        stage_run.run(tmp_path, server, "r1", f"  - {{name: harbour, kind: urls, urls: ['{server.url('/brief')}']}}\n")
+    con = connect(tmp_path / "data" / "warehouse")
+    assert con.execute("select reasons, published_date from rejected_articles").fetchall() == [
+        (["missing_date", "body_too_short"], None)]
+    con.execute("update rejected_articles set fetched_at = ?", [datetime(2024, 2, 20, 20, tzinfo=UTC)])
+    con.close()
+    planned = {}
+    for zone in ("UTC", "Asia/Tokyo"):
+        for day in ("2024-02-20", "2024-02-21"):
+            done = subprocess.run([sys.executable, "-c", PLAN_DAY, str(tmp_path / "sources.yaml"), day],
+                                  capture_output=True, text=True, timeout=300, env={**os.environ, "TZ": zone},
+                                  check=False)
+            assert done.returncode == 0, done.stderr[-3000:]
+            planned[zone, day] = int(done.stdout.split()[-1])
+    assert planned == {("UTC", "2024-02-20"): 1, ("UTC", "2024-02-21"): 0,
+                       ("Asia/Tokyo", "2024-02-20"): 1, ("Asia/Tokyo", "2024-02-21"): 0}

@@ -151,8 +151,11 @@ def _rejected_pages(con, names: list[str], start: date | None, end: date | None)
                 select 1 from articles
                 where articles.article_id = latest.article_id or articles.canonical_url = latest.canonical_url
             )
-            and ($start is null or coalesce(latest.published_date, cast(latest.fetched_at as date)) >= cast($start as date))
-            and ($end is null or coalesce(latest.published_date, cast(latest.fetched_at as date)) <= cast($end as date))
+            -- the UTC day of the fetch: a timestamptz cast to a date takes the session's zone, the machine's
+            and ($start is null or coalesce(latest.published_date, cast(timezone('UTC', latest.fetched_at) as date))
+                >= cast($start as date))
+            and ($end is null or coalesce(latest.published_date, cast(timezone('UTC', latest.fetched_at) as date))
+                <= cast($end as date))
         """,
         {"names": names, "start": start, "end": end},
     ).fetchall()
