@@ -95,7 +95,7 @@ def stopped_for_good(state: dict | None, seen_stopped: set[str], told: set[str])
 def watch_forever(every: float = WATCH_S, echo=print, looks: int | None = None) -> None:
     """Look at the service's components, for runs of retired schedules and for DAG files that do not import, every
     `every` seconds (`looks` times, or until stopped)."""
-    from newsflow.alerts import AlertError, alert_settings, component_message, post
+    from newsflow.alerts import component_message
     from newsflow.service import read_state, stopped_components
 
     seen_stopped: set[str] = set()
@@ -113,15 +113,9 @@ def watch_forever(every: float = WATCH_S, echo=print, looks: int | None = None) 
         if state:
             disks.look(state)
         for name in stopped_for_good(state, seen_stopped, told):
-            echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: the {name} (pid {state['pids'][name]})"
-                 " has stopped; nothing restarts it: `newsflow down`, then `newsflow up`")
-            try:
-                settings = alert_settings()
-                if settings.webhook:
-                    post(settings.webhook, component_message(name, state), timeout=settings.timeout_s)
-            except (AlertError, ValueError) as exc:
-                echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: could not post it ({exc})")
-            sys.stdout.flush()
+            said(echo, f"the {name} (pid {state['pids'][name]}) has stopped; nothing restarts it: `newsflow down`, "
+                       "then `newsflow up`")
+            post_each([component_message(name, state)], None, lambda line: said(echo, line))
         if looks != 0:
             time.sleep(every)
 
@@ -131,6 +125,20 @@ def said(echo, line: str) -> None:
     latest on a terminal); a message made for the CLI keeps no `newsflow: ` prefix."""
     echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} newsflow housekeeper: {printable(line.removeprefix('newsflow: '))}")
     sys.stdout.flush()
+
+
+def post_each(payloads: list[dict], alerts, say) -> None:
+    """Post each payload to the alert webhook of `alerts` (AlertSettings; None: this process's environment's, the
+    service's in the housekeeper), if one is set; a post that fails is said, and the next is tried."""
+    from newsflow.alerts import AlertError, alert_settings, post
+
+    for payload in payloads:
+        try:
+            settings = alerts or alert_settings()
+            if settings.webhook:
+                post(settings.webhook, payload, timeout=settings.timeout_s)
+        except (AlertError, ValueError) as exc:
+            say(f"could not post it ({exc})")
 
 
 class RetiredScheduleRuns:
@@ -204,13 +212,7 @@ class ImportErrorWatch:
              known_trouble: str | None = None) -> tuple[list[tuple[str, list[str]]], list[str]]:
         """Ask the service's REST API (or `client`) for its import errors, say and post what changed; returns
         changes(). A trouble already said (`known_trouble`) is not said again."""
-        from newsflow.alerts import (
-            AlertError,
-            alert_settings,
-            import_error_cleared_message,
-            import_error_message,
-            post,
-        )
+        from newsflow.alerts import import_error_cleared_message, import_error_message
         from newsflow.service import IMPORT_ERROR_LINES, Client
 
         try:
@@ -233,13 +235,7 @@ class ImportErrorWatch:
         for name in cleared:
             posts.append(import_error_cleared_message(name, state))
             self._say(f"the DAG file {name} imports again")
-        for payload in posts:
-            try:
-                settings = self.alerts or alert_settings()
-                if settings.webhook:
-                    post(settings.webhook, payload, timeout=settings.timeout_s)
-            except (AlertError, ValueError) as exc:
-                self._say(f"could not post it ({exc})")
+        post_each(posts, self.alerts, self._say)
         return new, cleared
 
     def _say(self, line: str) -> None:
@@ -267,7 +263,7 @@ class DiskWatch:
         return new, recovered
 
     def look(self, state: dict) -> tuple[list, list]:
-        from newsflow.alerts import AlertError, alert_settings, disk_message, post
+        from newsflow.alerts import disk_message
         from newsflow.cleanup import disk_low_bytes, free_space
 
         try:
@@ -285,13 +281,7 @@ class DiskWatch:
             for what, path, free, total in disks:
                 posts.append(disk_message(what, str(path), free, total, limit, state, low))
                 self._say(posts[-1]["text"].splitlines()[0])
-        for payload in posts:
-            try:
-                settings = self.alerts or alert_settings()
-                if settings.webhook:
-                    post(settings.webhook, payload, timeout=settings.timeout_s)
-            except (AlertError, ValueError) as exc:
-                self._say(f"could not post it ({exc})")
+        post_each(posts, self.alerts, self._say)
         return new, recovered
 
     def _say(self, line: str) -> None:
