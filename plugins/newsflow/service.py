@@ -619,6 +619,10 @@ def _stop_runs_in_progress(state: dict, echo) -> tuple[Client | None, list[tuple
 
     api_server = state["pids"].get("api-server")
     if not api_server or not _ours(state, api_server):
+        # said, as when it does not answer: an operator stopping a service whose api-server died (the OOM killer)
+        # heard nothing of the runs it cuts short
+        echo("newsflow: the api-server has stopped: runs in progress cannot be checked; the next `up` marks any "
+             "left running failed")
         return None, []
     try:
         client = Client.for_service(state)

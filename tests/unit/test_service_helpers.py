@@ -555,3 +555,33 @@ def test_status_says_what_is_kept_as_the_service_was_started_not_as_the_shell_sa
     assert "run history older than 60 days" in kept("Airflow metadata"), said
     assert "snapshots older than 7 days expired" in kept("warehouse"), said  # the service's default, not 3
     assert os.environ["NEWSFLOW_SNAPSHOT_RETENTION_DAYS"] == "3" and "NEWSFLOW_SERVICE_LOG_MB" not in os.environ
+
+
+def test_down_says_runs_in_progress_cannot_be_checked_when_the_api_server_has_stopped(tmp_path, monkeypatch):
+    """`newsflow down` on a service whose api-server died (the OOM killer) said nothing of the runs it cut short:
+    no REST API marks them failed, and the operator was not told that the next `up` does."""
+    import json
+    import subprocess
+
+    from newsflow import service
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    # a component still running, in a group of its own as `up` starts them
+    alive = subprocess.Popen(["sleep", "60"], process_group=0)
+    try:
+        state = {"url": "http://127.0.0.1:9", "port": 9, "pgid": alive.pid,
+                 "pids": {"api-server": dead.pid, "triggerer": alive.pid}}
+        service.state_file().parent.mkdir(parents=True)
+        service.state_file().write_text(json.dumps(state))
+        said: list[str] = []
+        assert service.down(said.append) is True
+        assert alive.wait(timeout=30) is not None
+    finally:
+        if alive.poll() is None:
+            alive.kill()
+            alive.wait()
+    assert said[0] == ("newsflow: the api-server has stopped: runs in progress cannot be checked; the next `up` marks "
+                       "any left running failed"), said
+    assert said[-1].startswith("newsflow is down (stopped api-server, triggerer)"), said
