@@ -232,7 +232,11 @@ def alert_changes(con, run_id: str, level: str = "fail", clear_after: int = CLEA
             group by run_id order by max(checked_at) desc, run_id desc limit $n
         )
         select distinct check_name, source from quality_checks
-        where run_id in (select run_id from recent) and status in (select unnest($statuses))
+        where run_id in (select run_id from recent)
+          and (status in (select unnest($statuses))
+               -- a run with too little to judge the check (not_judged: a note in its details) was no run below
+               -- the level: fail, a quiet day, one pass said "recovered" after one good run of the two it takes
+               or status = 'pass' and coalesce(try_cast(details as json) ->> 'note', '') <> '')
         """,
         {"run": run_id, "n": clear_after,
          "statuses": [status for status, rank in RANK.items() if rank >= threshold]}).fetchall()}

@@ -547,3 +547,19 @@ def test_a_backfills_quality_run_dated_before_what_was_told_says_nothing(tmp_pat
     assert con.execute("select check_name, source, raised_run_id from open_alerts()").fetchall() == \
         [("fetch_failure_rate", "alhadath", "q0")]
     con.close()
+
+
+def test_a_run_with_too_little_to_judge_does_not_count_toward_a_recovery(tmp_path):
+    """Told failing, then a quiet day (stored as a pass with a note: the dashboard's grey `not judged`), then one
+    good run: the check was judged below the level once, not for the NEWSFLOW_ALERT_CLEAR_AFTER runs (2) a recovery
+    waits for, and a flaky source that fails again at the next run was told recovered and failing every other day."""
+    lake = tmp_path / "lake"
+    quiet = json.dumps({"rejected": 0, "judged": 0, "note": "not enough pages to compare"})
+    runs = [("fail", None), ("pass", quiet), ("pass", None), ("pass", None)]
+    with Webhook() as hook:
+        for i, (status, details) in enumerate(runs):
+            quality_run(lake, f"q{i}", T0 + timedelta(minutes=15 * i),
+                        [{**check("extraction_rejection_body_too_short", status, "alpha"), "details": details}])
+            send_quality_alerts(f"q{i}", str(lake), settings=AlertSettings(hook.url))
+    assert [(p["newsflow"]["run_id"], len(p["newsflow"]["raised"]), len(p["newsflow"]["cleared"]))
+            for p in hook.posts] == [("q0", 1, 0), ("q3", 0, 1)]
