@@ -115,7 +115,8 @@ def watch_forever(every: float = WATCH_S, echo=print, looks: int | None = None) 
         for name in stopped_for_good(state, seen_stopped, told):
             said(echo, f"the {name} (pid {state['pids'][name]}) has stopped; nothing restarts it: `newsflow down`, "
                        "then `newsflow up`")
-            post_each([component_message(name, state)], None, lambda line: said(echo, line))
+            if post_each([component_message(name, state)], None, lambda line: said(echo, line)):
+                told.discard(name)  # the next look tells it again
         if looks != 0:
             time.sleep(every)
 
@@ -127,18 +128,26 @@ def said(echo, line: str) -> None:
     sys.stdout.flush()
 
 
-def post_each(payloads: list[dict], alerts, say) -> None:
+def post_each(payloads: list[dict], alerts, say) -> list[int]:
     """Post each payload to the alert webhook of `alerts` (AlertSettings; None: this process's environment's, the
-    service's in the housekeeper), if one is set; a post that fails is said, and the next is tried."""
-    from newsflow.alerts import AlertError, alert_settings, post
+    service's in the housekeeper), if one is set; a post that fails is said, and the next is tried. Returns the
+    indexes of those the webhook did not take (an error answer, a moment unreachable): the caller forgets it told
+    them, so its next look posts them again, as a quality run posts what the one before could not. A malformed
+    setting is no moment's trouble: said, and not tried again."""
+    from newsflow.alerts import AlertError, AlertSettingsError, alert_settings, post
 
-    for payload in payloads:
+    refused = []
+    for index, payload in enumerate(payloads):
         try:
             settings = alerts or alert_settings()
             if settings.webhook:
                 post(settings.webhook, payload, timeout=settings.timeout_s)
-        except (AlertError, ValueError) as exc:
+        except (AlertSettingsError, ValueError) as exc:
             say(f"could not post it ({exc})")
+        except AlertError as exc:
+            say(f"could not post it ({exc}); the next look posts it again")
+            refused.append(index)
+    return refused
 
 
 class RetiredScheduleRuns:
@@ -224,8 +233,9 @@ class ImportErrorWatch:
             self.trouble = trouble
             return [], []
         self.trouble = None
+        before = dict(self.told)
         new, cleared = self.changes(errors)
-        posts = []
+        posts, names = [], [name for name, _ in new] + cleared
         for name, message in new:
             posts.append(import_error_message(name, message, state))
             self._say(f"the DAG file {name} does not import ({message[0] if message else 'no message'}); "
@@ -235,7 +245,13 @@ class ImportErrorWatch:
         for name in cleared:
             posts.append(import_error_cleared_message(name, state))
             self._say(f"the DAG file {name} imports again")
-        post_each(posts, self.alerts, self._say)
+        for index in post_each(posts, self.alerts, self._say):
+            # as it was before this look, so the next tells it (a broken sources file, refused once, was never told)
+            name = names[index]
+            if name in before:
+                self.told[name] = before[name]
+            else:
+                self.told.pop(name, None)
         return new, cleared
 
     def _say(self, line: str) -> None:
@@ -276,12 +292,18 @@ class DiskWatch:
             return [], []  # a state file of an older `up`, which named none of them
         new, recovered = self.changes(free_space(Path(state["data_dir"]), state["warehouse"],
                                                  Path(state["airflow_home"])), limit)
-        posts = []
+        posts, told = [], []
         for disks, low in ((new, True), (recovered, False)):
             for what, path, free, total in disks:
                 posts.append(disk_message(what, str(path), free, total, limit, state, low))
+                told.append((str(path), low))
                 self._say(posts[-1]["text"].splitlines()[0])
-        post_each(posts, self.alerts, self._say)
+        for index in post_each(posts, self.alerts, self._say):
+            path, low = told[index]  # not told: the next look finds it changed again
+            if low:
+                self.low.discard(path)
+            else:
+                self.low.add(path)
         return new, recovered
 
     def _say(self, line: str) -> None:

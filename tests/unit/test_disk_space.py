@@ -85,3 +85,26 @@ def test_status_marks_a_disk_under_the_limit(tmp_path):
     lines.clear()
     assert _echo_free_space(lines.append, tmp_path, str(tmp_path / "lake"), tmp_path, low=0) is False
     assert "LOW" not in lines[0]
+
+
+def test_a_low_disk_the_webhook_refused_is_posted_at_the_next_look(tmp_path):
+    from newsflow.housekeeper import DiskWatch
+
+    free = shutil.disk_usage(tmp_path).free
+    state = {"data_dir": str(tmp_path), "warehouse": str(tmp_path / "warehouse"), "airflow_home": str(tmp_path),
+             "disk_low_bytes": free * 4}
+    said: list[str] = []
+    with Webhook(status=500, answer=b"boom") as hook:
+        watch = DiskWatch(said.append, alerts=AlertSettings(webhook=hook.url, timeout_s=5))
+        watch.look(state)
+        assert said[-1].endswith("answered HTTP 500: boom); the next look posts it again"), said
+        hook.status = 200
+        watch.look(state)
+        watch.look(state)
+        hook.status = 500
+        state["disk_low_bytes"] = free // 4
+        watch.look(state)
+        hook.status = 200
+        watch.look(state)
+        watch.look(state)
+    assert [p["newsflow"]["kind"] for p in hook.posts] == ["disk_low"] * 2 + ["disk_low_cleared"] * 2

@@ -193,3 +193,30 @@ def test_the_housekeepers_watch_posts_a_broken_sources_file_and_its_mending(tmp_
     assert len(told) == 2, said
     assert "the DAG file news_scheduled.py does not import (ConfigError: " in told[0]
     assert told[1].endswith("the DAG file news_scheduled.py imports again")
+
+
+def test_a_mistake_the_webhook_refused_is_posted_at_the_next_look():
+    """The webhook answered 500 the minute a sources file broke: the mistake was remembered as told and never
+    posted, and the channel later heard only that the file `imports again`."""
+    from newsflow.alerts import AlertSettings
+    from newsflow.housekeeper import ImportErrorWatch
+    from tests.support.webhook import Webhook
+
+    said: list[str] = []
+    with Webhook(status=500, answer=b"boom") as hook:
+        watch = ImportErrorWatch(said.append, alerts=AlertSettings(webhook=hook.url, timeout_s=5))
+        broken = Airflow(error())
+        watch.look(STATE, broken)
+        assert [p["newsflow"]["kind"] for p in hook.posts] == ["dag_import_error"]
+        assert said[-1].endswith("answered HTTP 500: boom); the next look posts it again"), said
+        hook.status = 200
+        watch.look(STATE, broken)
+        watch.look(STATE, broken)  # taken: told once
+        assert [p["newsflow"]["kind"] for p in hook.posts] == ["dag_import_error"] * 2
+        hook.status = 500
+        mended = Airflow()
+        watch.look(STATE, mended)
+        hook.status = 200
+        watch.look(STATE, mended)
+        watch.look(STATE, mended)
+    assert [p["newsflow"]["kind"] for p in hook.posts] == ["dag_import_error"] * 2 + ["dag_import_error_cleared"] * 2
