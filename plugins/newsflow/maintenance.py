@@ -24,6 +24,10 @@ ORPHAN_GRACE_HOURS = 6.0
 COMPACT_MAX_FILE_BYTES = 64 * 1024 * 1024
 # DuckLake's own rewrite is used for these two (never updated: only inserted and deleted), see maintain()
 REWRITTEN_BY_DUCKLAKE = ("article_terms", "quality_checks")
+# files this big or bigger are left out of the merge of small files. Left to DuckLake's default (its 512 MB target),
+# a 3-year lake's articles file (476 MB) was merged again with the day's new rows at every pass, over the writer's
+# 1 GB memory cap: out of memory, and the pass failed every day before it expired a snapshot or a quality row
+MERGE_MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
 def retention_days() -> float:
@@ -65,7 +69,8 @@ def maintain(warehouse: str | None, *, retention_days: float = DEFAULT_RETENTION
         _step(summary, con, "flushed_inlined", f"call ducklake_flush_inlined_data('{LAKE}')")
         # before the merge: the files this writes anew have no deletes, so the merge can take them in
         summary["compacted_files"] = compact_updated_files(con)
-        _step(summary, con, "merged_files", f"call ducklake_merge_adjacent_files('{LAKE}')")
+        _step(summary, con, "merged_files",
+              f"call ducklake_merge_adjacent_files('{LAKE}', max_file_size => {int(MERGE_MAX_FILE_BYTES)})")
         summary["pruned_term_rows"] = prune_stale_terms(con)
         summary["expired_quality_rows"] = _changed_rows(con, "expire_quality_checks", {"seconds": quality_days * 86400})
         summary["interrupted_runs"] = _changed_rows(con, "interrupt_stale_runs", {"seconds": STALE_LOADED_HOURS * 3600})

@@ -38,6 +38,10 @@ PAD_DAYS = {"day": 1, "week": 7, "month": 31}  # a lone bar keeps a period's roo
 # of the span (a 1995 archive page in a lake of last month's news would make every bar a month wide)
 OLD_TAIL_SHARE = 0.05
 RUN_HISTORY_DAYS = 30  # the per-run charts: validation pass rate, fetch outcomes
+# bars the fetch-outcomes chart draws side by side: 30 days of a 15-minute schedule are 2,880 runs, each bar under
+# half a pixel wide (the chart looked empty); more runs than this are summed per period of RUN_PERIODS
+RUN_BARS = 150
+RUN_PERIODS = (("hour", "1h"), ("3 hours", "3h"), ("6 hours", "6h"), ("12 hours", "12h"), ("day", "1D"))
 RECENT_ARTICLES = 500  # the articles whose headlines choose the dashboard's term (0.3 s for 500 long bodies)
 WORD = r"[^\p{L}\p{N}]+"
 STOPWORDS = {"because", "between", "through", "against", "without", "million", "billion", "percent", "according",
@@ -472,22 +476,33 @@ def fig_rejections(df):
 
 
 def fig_fetch(df):
+    import pandas as pd
     import plotly.graph_objects as go
 
     fig = go.Figure()
     runs = df["run_start"].nunique()
+    per, width = "ingest run", 600_000 if runs == 1 else None
+    if runs > RUN_BARS:
+        starts = pd.to_datetime(df["run_start"], utc=True)
+        span = starts.max() - starts.min()
+        per, step = next(((name, step) for name, step in RUN_PERIODS if span / pd.Timedelta(step) < RUN_BARS),
+                         RUN_PERIODS[-1])
+        df = (df.assign(run_start=starts.dt.floor(step) + pd.Timedelta(step) / 2)
+              .groupby(["run_start", "outcome"], as_index=False)
+              .agg(n=("n", "sum"), runs=("run_id", "nunique")))
+        df["run_id"] = df["runs"].map(lambda k: f"{k:,} run{'' if k == 1 else 's'} this {per}")
+        width = pd.Timedelta(step).total_seconds() * 1000 * 0.9
     for outcome in ("loaded", "unchanged", "rejected", "failed", "skipped"):
         part = df[df["outcome"] == outcome]
         if len(part):
             # a lone run's bar would fill the whole axis: ten minutes wide, in the hour padded around it
             fig.add_trace(go.Bar(x=part["run_start"], y=part["n"], name=outcome, text=part["run_id"].map(_plot_text),
-                                 marker_color=OUTCOME_COLOURS[outcome], textposition="none",
-                                 width=600_000 if runs == 1 else None,
+                                 marker_color=OUTCOME_COLOURS[outcome], textposition="none", width=width,
                                  hovertemplate="%{text}<br>" + outcome + ": %{y}<extra></extra>"))
     top = df.groupby("run_start")["n"].sum().max()
     fig.update_layout(barmode="stack", xaxis={"title": "run start", **_time_axis(df["run_start"])},
                       yaxis={"title": "URLs", **_count_axis(top)})
-    return _layout(fig, f"Fetch outcomes per ingest run (the {RUN_HISTORY_DAYS} days up to the latest)")
+    return _layout(fig, f"Fetch outcomes per {per} (the {RUN_HISTORY_DAYS} days up to the latest)")
 
 
 # --- HTML ------------------------------------------------------------------------------------------------------

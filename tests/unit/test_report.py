@@ -744,3 +744,18 @@ def test_times_on_the_dashboard_are_utc_whatever_the_machine_zone(tmp_path):
         low, high = (pd.Timestamp(x) for x in layout["xaxis"]["range"])
         assert [pd.Timestamp(x) for x in data[0]["x"]] == [pd.Timestamp(at)]
         assert low < pd.Timestamp(at) < high
+
+
+def test_fetch_outcomes_of_a_15_minute_schedule_stay_readable():
+    # 30 days of a 15-minute schedule are 2,880 runs: a bar each is under half a pixel wide on the chart's ~1,200, and
+    # the chart looked empty. The runs are summed per period instead (a few dozen bars), every URL still counted
+    first = pd.Timestamp("2026-11-01 00:05", tz="UTC")
+    starts = [first + pd.Timedelta(minutes=15 * i) for i in range(2880)]
+    fetch = pd.DataFrame({"run_start": starts * 2, "run_id": [f"r{i}" for i in range(2880)] * 2,
+                          "outcome": ["unchanged"] * 2880 + ["loaded"] * 2880, "n": [50] * 2880 + [3] * 2880})
+    fig = fig_fetch(fetch)
+    assert all(len(bar.x) <= 150 for bar in fig.data)
+    assert {bar.name: sum(bar.y) for bar in fig.data} == {"unchanged": 50 * 2880, "loaded": 3 * 2880}
+    # a few runs keep a bar each
+    few = fetch[fetch["run_id"].isin(["r0", "r1", "r2"])]
+    assert [len(bar.x) for bar in fig_fetch(few).data] == [3, 3]
