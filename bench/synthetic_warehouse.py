@@ -322,7 +322,9 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
             least(published_at + to_minutes(cast(10 + hash(h, 'f') % 290 as bigint)), now()),
             least(published_at + to_minutes(cast(10 + hash(h, 'f') % 290 as bigint)), now()),
             seq,
-            null  -- access (migration 007): the page states nothing
+            null,  -- access (migration 007): the page states nothing
+            null,  -- listing_date, listing_title (migration 017): what no listing said
+            null
         from shaped
     """)
     # copies: ~5% of all articles, another outlet running an earlier story a few hours later
@@ -385,7 +387,9 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
             least(p.copy_published + interval 1 hour, now()),
             least(p.copy_published + interval 1 hour, now()),
             (select max(article_seq) from articles) + row_number() over (order by p.copy_published, p.article_id),
-            p.access
+            p.access,
+            null,
+            null
         from placed as p
         join syn_sources as s on p.copy_source = s.name
         join syn_days as dd on cast(p.copy_published as date) = dd.day
@@ -517,7 +521,7 @@ def build(output: Path, articles: int, days: int, seed: int, threads: int | None
             f.run_id, f.source, f.seq, f.url, f.canonical_url, null, ['body_too_short'],
             ['expect_column_values_to_be_between(body_size)'], 'Teaser', f.fetched_at,
             cast(f.fetched_at as date), 'meta', 'en', 120, 'Teaser text', f.fetched_at, 'newsflow-synthetic-1',
-            f.logged_at, null, null, f.http_status
+            f.logged_at, null, null, f.http_status, null, null
         from fetch_log as f
         where f.outcome = 'rejected'
     """)
