@@ -169,6 +169,8 @@ def footprint(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[
 
 DISK_LOW_VAR = "NEWSFLOW_DISK_LOW_GB"
 DEFAULT_DISK_LOW_GB = 2.0
+# a million GB (a petabyte): more is a typo (an exponent, extra zeros), and past ~1.7e299 the bytes overflow
+MAX_DISK_LOW_GB = 1_000_000
 # told recovered only once a quarter more is free than the limit: a disk that hovers at the limit (a run's staging
 # written, then removed) would otherwise be told low and recovered at every look
 DISK_RECOVERED = 1.25
@@ -178,7 +180,8 @@ def disk_low_bytes() -> int:
     """$NEWSFLOW_DISK_LOW_GB (default 2) in bytes: less free space than this on a disk newsflow writes is low."""
     from newsflow.env_settings import number_setting
 
-    return int(number_setting(DISK_LOW_VAR, DEFAULT_DISK_LOW_GB, expected="a number of GB (GiB)") * 1024**3)
+    return int(number_setting(DISK_LOW_VAR, DEFAULT_DISK_LOW_GB, maximum=MAX_DISK_LOW_GB,
+                              expected="a number of GB (GiB)") * 1024**3)
 
 
 def free_space(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[str, Path, int, int]]:

@@ -266,16 +266,18 @@ class DiskWatch:
     def __init__(self, echo=print, alerts=None):
         self.echo = echo
         self.alerts = alerts  # AlertSettings; None: this process's environment's (the service's, in the housekeeper)
-        self.low: set[str] = set()  # the disks told low (their folder)
+        # the disks told low, by what is on them: their folder is the nearest that exists, and a lake on a disk of its
+        # own, not made yet at the first look, was told low again once the first load made it
+        self.low: set[str] = set()
 
     def changes(self, disks: list[tuple[str, Path, int, int]], limit: int) -> tuple[list, list]:
         """(disks to tell low, disks to tell recovered) of cleanup.free_space's answer at this look. No I/O."""
         from newsflow.cleanup import DISK_RECOVERED
 
-        new = [d for d in disks if d[2] < limit and str(d[1]) not in self.low]
-        recovered = [d for d in disks if str(d[1]) in self.low and d[2] >= limit * DISK_RECOVERED]
-        self.low.update(str(d[1]) for d in new)
-        self.low.difference_update(str(d[1]) for d in recovered)
+        new = [d for d in disks if d[2] < limit and d[0] not in self.low]
+        recovered = [d for d in disks if d[0] in self.low and d[2] >= limit * DISK_RECOVERED]
+        self.low.update(d[0] for d in new)
+        self.low.difference_update(d[0] for d in recovered)
         return new, recovered
 
     def look(self, state: dict) -> tuple[list, list]:
@@ -296,14 +298,14 @@ class DiskWatch:
         for disks, low in ((new, True), (recovered, False)):
             for what, path, free, total in disks:
                 posts.append(disk_message(what, str(path), free, total, limit, state, low))
-                told.append((str(path), low))
+                told.append((what, low))
                 self._say(posts[-1]["text"].splitlines()[0])
         for index in post_each(posts, self.alerts, self._say):
-            path, low = told[index]  # not told: the next look finds it changed again
+            what, low = told[index]  # not told: the next look finds it changed again
             if low:
-                self.low.discard(path)
+                self.low.discard(what)
             else:
-                self.low.add(path)
+                self.low.add(what)
         return new, recovered
 
     def _say(self, line: str) -> None:

@@ -487,10 +487,11 @@ def fig_fetch(df):
         span = starts.max() - starts.min()
         per, step = next(((name, step) for name, step in RUN_PERIODS if span / pd.Timedelta(step) < RUN_BARS),
                          RUN_PERIODS[-1])
-        df = (df.assign(run_start=starts.dt.floor(step) + pd.Timedelta(step) / 2)
-              .groupby(["run_start", "outcome"], as_index=False)
-              .agg(n=("n", "sum"), runs=("run_id", "nunique")))
-        df["run_id"] = df["runs"].map(lambda k: f"{k:,} run{'' if k == 1 else 's'} this {per}")
+        df = df.assign(run_start=starts.dt.floor(step) + pd.Timedelta(step) / 2)
+        # the runs of the whole bar, whatever their outcomes: a period's `failed` part is of one run in four
+        runs_in = df.groupby("run_start")["run_id"].nunique()
+        df = df.groupby(["run_start", "outcome"], as_index=False)["n"].sum()
+        df["run_id"] = df["run_start"].map(runs_in).map(lambda k: f"{k:,} run{'' if k == 1 else 's'} this {per}")
         width = pd.Timedelta(step).total_seconds() * 1000 * 0.9
     for outcome in ("loaded", "unchanged", "rejected", "failed", "skipped"):
         part = df[df["outcome"] == outcome]

@@ -288,6 +288,8 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
                            f"{other.get('data_dir')}, {other.get('url')}): two would share its metadata DB and run "
                            f"each other's tasks. Stop it (NEWSFLOW_DATA_DIR={other.get('data_dir')} newsflow down) "
                            "or give this one an AIRFLOW_HOME of its own")
+    if port is not None and not 1 <= port <= 65535:  # as NEWSFLOW_PORT: bind() raised, 0 took the default
+        raise ServiceError(f"--port {port}: a port is 1 to 65535")
     try:
         port = int(port or number_setting("NEWSFLOW_PORT", DEFAULT_PORT, kind=int, minimum=1, maximum=65535,
                                           expected="a port number"))

@@ -4,6 +4,7 @@ disk's free space and the housekeeper tells once when one falls under NEWSFLOW_D
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,33 @@ def test_a_low_disk_the_webhook_refused_is_posted_at_the_next_look(tmp_path):
         watch.look(state)
         watch.look(state)
     assert [p["newsflow"]["kind"] for p in hook.posts] == ["disk_low"] * 2 + ["disk_low_cleared"] * 2
+
+
+def test_a_limit_too_big_for_bytes_is_refused_by_name(monkeypatch):
+    # 1e300 GB is finite, but not in bytes: an OverflowError (no ValueError) was a traceback from `newsflow up` and
+    # `newsflow status`, as NEWSFLOW_SERVICE_LOG_MB=1e303 was
+    monkeypatch.setenv("NEWSFLOW_DISK_LOW_GB", "1e300")
+    with pytest.raises(ValueError, match="NEWSFLOW_DISK_LOW_GB='1e300': must be at most"):
+        disk_low_bytes()
+
+
+def test_a_lake_on_a_disk_of_its_own_is_told_low_once_before_and_after_its_first_load(tmp_path):
+    # the lake's folder is made by the first load: until then its disk is read at the nearest folder that exists.
+    # The disk told low at the look before was told low again once the folder was there (a folder is not a disk)
+    from newsflow.housekeeper import DiskWatch
+
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("needs a second disk (/dev/shm, a tmpfs) apart from tmp_path's")
+    apart = Path(tempfile.mkdtemp(dir=shm, prefix="newsflow-test-"))
+    try:
+        state = {"data_dir": str(tmp_path), "warehouse": str(apart / "lake"), "airflow_home": str(tmp_path),
+                 "disk_low_bytes": 2**62}  # every disk under it
+        with Webhook() as hook:
+            watch = DiskWatch(lambda _line: None, alerts=AlertSettings(webhook=hook.url))
+            watch.look(state)
+            (apart / "lake").mkdir()  # the first load
+            watch.look(state)
+        assert sorted(p["newsflow"]["disk"] for p in hook.posts) == ["data dir, Airflow home", "warehouse"]
+    finally:
+        shutil.rmtree(apart)

@@ -759,3 +759,16 @@ def test_fetch_outcomes_of_a_15_minute_schedule_stay_readable():
     # a few runs keep a bar each
     few = fetch[fetch["run_id"].isin(["r0", "r1", "r2"])]
     assert [len(bar.x) for bar in fig_fetch(few).data] == [3, 3]
+
+
+def test_a_summed_fetch_outcomes_bar_says_the_runs_it_holds_on_each_of_its_parts():
+    # 160 runs of a 15-minute schedule, summed per hour: the first hour's bar holds 4 runs, one of which failed
+    # URLs. Hovered, each part of that bar says 4 runs (the README: "each bar saying how many runs it holds"); the
+    # failed part said "1 run this hour" beside the loaded part's "4 runs this hour"
+    first = pd.Timestamp("2026-11-01 00:05", tz="UTC")
+    starts = [first + pd.Timedelta(minutes=15 * i) for i in range(160)]
+    fetch = pd.DataFrame({"run_start": [*starts, first], "run_id": [*(f"r{i}" for i in range(160)), "r0"],
+                          "outcome": ["loaded"] * 160 + ["failed"], "n": [3] * 160 + [7]})
+    bars = {bar.name: bar for bar in fig_fetch(fetch).data}
+    assert bars["loaded"].text[0] == bars["failed"].text[0] == "4 runs this hour"
+    assert (bars["loaded"].y[0], bars["failed"].y[0]) == (12, 7)

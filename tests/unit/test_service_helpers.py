@@ -585,3 +585,18 @@ def test_down_says_runs_in_progress_cannot_be_checked_when_the_api_server_has_st
     assert said[0] == ("newsflow: the api-server has stopped: runs in progress cannot be checked; the next `up` marks "
                        "any left running failed"), said
     assert said[-1].startswith("newsflow is down (stopped api-server, triggerer)"), said
+
+
+@pytest.mark.parametrize("value", ["70000", "-5"])
+def test_up_refuses_a_bad_port_option_before_starting_anything(tmp_path, value):
+    """`up --port` that is no port is refused as NEWSFLOW_PORT is: it ended in bind()'s OverflowError traceback."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSFLOW_", "AIRFLOW"))}
+    env.update({"AIRFLOW_HOME": str(tmp_path / "home"), "NEWSFLOW_DATA_DIR": str(tmp_path / "data")})
+    done = subprocess.run([sys.executable, "-m", "newsflow.cli", "up", "--demo", "--port", value], env=env,
+                          cwd=project_root(), capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1
+    assert done.stderr == f"newsflow: --port {value}: a port is 1 to 65535\n"
+    assert not (tmp_path / "home").exists() and not (tmp_path / "data").exists()
