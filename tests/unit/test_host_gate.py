@@ -20,11 +20,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class _SlowSite:
-    """A loopback site whose every page takes `delay` seconds; it records each request's start and end."""
+    """A loopback site whose every page takes `delay` seconds; it records each request's start and end. With
+    `hold_until`, the first requests are held until that many are in flight at once (or 30 s went by): two tasks
+    whose interpreters start seconds apart on a loaded machine then still meet at the site, as they would on a
+    real one, if nothing keeps them apart."""
 
-    def __init__(self, delay: float):
-        self.delay = delay
+    def __init__(self, delay: float, hold_until: int | None = None):
+        self.delay, self.hold_until = delay, hold_until
         self.lock = threading.Lock()
+        self.met = threading.Condition(self.lock)
+        self.in_flight = 0
         self.spans: list[tuple[float, float]] = []
         site = self
 
@@ -33,6 +38,12 @@ class _SlowSite:
 
             def do_GET(self):
                 started = time.time()
+                with site.met:
+                    site.in_flight += 1
+                    site.met.notify_all()
+                    if site.hold_until:
+                        if site.met.wait_for(lambda: site.in_flight >= site.hold_until, timeout=30):
+                            site.hold_until = None  # met once: the rest are not held
                 time.sleep(site.delay)
                 body = b"<html><body><p>story</p></body></html>"
                 self.send_response(200)
@@ -41,6 +52,7 @@ class _SlowSite:
                 self.end_headers()
                 self.wfile.write(body)
                 with site.lock:
+                    site.in_flight -= 1
                     site.spans.append((started, time.time()))
 
             def log_message(self, *args):
@@ -96,7 +108,9 @@ def _two_tasks(site: _SlowSite, gate_dir: Path | None, settings: dict, pages_eac
 
 @pytest.mark.parametrize("shared", [True, False])
 def test_host_concurrency_holds_across_tasks(tmp_path, shared):
-    with _SlowSite(delay=0.15) as site:
+    # the tasks without a shared gate are held to meet at the site: they did not when one interpreter started after
+    # the other had fetched its pages (a loaded machine), and the test failed though the gate did nothing wrong
+    with _SlowSite(delay=0.15, hold_until=None if shared else 3) as site:
         outcomes = _two_tasks(site, tmp_path / "gate" if shared else None,
                               {"host_concurrency": 2, "min_host_interval_s": 0}, pages_each=8)
     assert outcomes == [["ok"] * 8, ["ok"] * 8]
