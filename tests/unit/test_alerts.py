@@ -508,21 +508,28 @@ def test_a_quality_alert_never_posts_a_catalogs_password():
     assert payload["newsflow"]["warehouse"] == "postgres:dbname=newsflow_lake host=db.internal user=airflow password=***"
 
 
-def test_a_check_with_too_little_to_judge_is_no_recovery(tmp_path):
-    """A source whose pages started being rejected, then a quiet day: extraction_rejection_* has no page to judge and
-    is stored as a pass with a note (the dashboard's grey `not judged`). That said "recovered" after two such runs,
-    and "started failing" again at the next pages: nothing recovered."""
+QUIET = json.dumps({"rejected": 0, "judged": 0, "note": "not enough pages to compare"})
+
+
+@pytest.mark.parametrize(("runs", "posted"), [
+    # a source whose pages started being rejected, then quiet days: extraction_rejection_* has no page to judge and
+    # is stored as a pass with a note (the dashboard's grey `not judged`). That said "recovered" after two such runs,
+    # and "started failing" again at the next pages: nothing recovered
+    ([("fail", None), ("pass", QUIET), ("pass", QUIET), ("pass", QUIET), ("fail", None), ("pass", None),
+      ("pass", None)], [("q0", 1, 0), ("q6", 0, 1)]),
+    # told failing, a quiet day, one good run: judged below the level once, not for the NEWSFLOW_ALERT_CLEAR_AFTER
+    # runs (2) a recovery waits for; a flaky source was told recovered and failing every other day
+    ([("fail", None), ("pass", QUIET), ("pass", None), ("pass", None)], [("q0", 1, 0), ("q3", 0, 1)]),
+])
+def test_a_check_with_too_little_to_judge_is_no_recovery(tmp_path, runs, posted):
     lake = tmp_path / "lake"
-    quiet = json.dumps({"rejected": 0, "judged": 0, "note": "not enough pages to compare"})
-    runs = [("fail", None), ("pass", quiet), ("pass", quiet), ("pass", quiet), ("fail", None), ("pass", None),
-            ("pass", None)]
     with Webhook() as hook:
         for i, (status, details) in enumerate(runs):
             quality_run(lake, f"q{i}", T0 + timedelta(minutes=15 * i),
                         [{**check("extraction_rejection_body_too_short", status, "alpha"), "details": details}])
             send_quality_alerts(f"q{i}", str(lake), settings=AlertSettings(hook.url))
     assert [(p["newsflow"]["run_id"], len(p["newsflow"]["raised"]), len(p["newsflow"]["cleared"]))
-            for p in hook.posts] == [("q0", 1, 0), ("q6", 0, 1)]
+            for p in hook.posts] == posted
 
 
 def test_a_backfills_quality_run_dated_before_what_was_told_says_nothing(tmp_path):
@@ -547,19 +554,3 @@ def test_a_backfills_quality_run_dated_before_what_was_told_says_nothing(tmp_pat
     assert con.execute("select check_name, source, raised_run_id from open_alerts()").fetchall() == \
         [("fetch_failure_rate", "alhadath", "q0")]
     con.close()
-
-
-def test_a_run_with_too_little_to_judge_does_not_count_toward_a_recovery(tmp_path):
-    """Told failing, then a quiet day (stored as a pass with a note: the dashboard's grey `not judged`), then one
-    good run: the check was judged below the level once, not for the NEWSFLOW_ALERT_CLEAR_AFTER runs (2) a recovery
-    waits for, and a flaky source that fails again at the next run was told recovered and failing every other day."""
-    lake = tmp_path / "lake"
-    quiet = json.dumps({"rejected": 0, "judged": 0, "note": "not enough pages to compare"})
-    runs = [("fail", None), ("pass", quiet), ("pass", None), ("pass", None)]
-    with Webhook() as hook:
-        for i, (status, details) in enumerate(runs):
-            quality_run(lake, f"q{i}", T0 + timedelta(minutes=15 * i),
-                        [{**check("extraction_rejection_body_too_short", status, "alpha"), "details": details}])
-            send_quality_alerts(f"q{i}", str(lake), settings=AlertSettings(hook.url))
-    assert [(p["newsflow"]["run_id"], len(p["newsflow"]["raised"]), len(p["newsflow"]["cleared"]))
-            for p in hook.posts] == [("q0", 1, 0), ("q3", 0, 1)]
