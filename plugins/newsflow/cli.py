@@ -269,8 +269,16 @@ def cmd_demo(args) -> int:
     except OSError as exc:
         print(f"newsflow demo: cannot serve the sample site on 127.0.0.1:{port}: {exc}", file=sys.stderr)
         return 2
+    from newsflow import service
+
+    state = service.read_state()
     try:
         print(f"sample site serving at {site.base_url}", flush=True)
+        if service.is_running(state):
+            # as `newsflow ingest`: `airflow dags test` beside the service's scheduler had its tasks run twice and
+            # registered the default sources file's schedules (news_ingest_hourly on a --demo service)
+            return ingest_on_service(state, argparse.Namespace(sources=str(sources_file), source=None,
+                                                               warehouse=args.warehouse, quality=True))
         result = run_ingest(str(sources_file))
     finally:
         site.stop()

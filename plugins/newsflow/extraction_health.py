@@ -92,26 +92,35 @@ def check_rejection_reasons(con, *, now: datetime | None = None, limits: HealthL
     rejected for that reason in the current window, against the same share in the baseline."""
     t = limits or HealthLimits()
     start, base_start = _windows(now, t)
+    # each page once per window, by its latest verdict: a news_reprocess judges the archived pages again (the same
+    # bytes), and one page rejected by an ingest and two reprocesses was 3 rejected of 7 judged, a failure
+    pages = """
+        with pages as (
+            select source, logged_at, outcome, reason
+            from fetch_log
+            where url_kind = 'article' and outcome in ('loaded', 'rejected') and logged_at >= ?
+            qualify row_number() over (partition by source, url, logged_at >= ? order by logged_at desc) = 1
+        )
+    """
     judged = con.execute(
-        """
+        pages + """
         select source, count(*) filter (where logged_at >= ?), count(*) filter (where logged_at < ?)
-        from fetch_log
-        where url_kind = 'article' and outcome in ('loaded', 'rejected') and logged_at >= ?
+        from pages
         group by source order by source
         """,
-        [start, start, base_start],
+        [base_start, start, start, start],
     ).fetchall()
     reasons = con.execute(
-        """
-        with rejected as (
+        pages + """,
+        rejected as (
             select source, logged_at, unnest(string_split(coalesce(reason, 'unknown'), ';')) as reason
-            from fetch_log
-            where url_kind = 'article' and outcome = 'rejected' and logged_at >= ?
+            from pages
+            where outcome = 'rejected'
         )
         select source, reason, count(*) filter (where logged_at >= ?), count(*) filter (where logged_at < ?)
         from rejected group by all order by source, reason
         """,
-        [base_start, start, start],
+        [base_start, start, start, start],
     ).fetchall()
     totals = {source: (cur, base) for source, cur, base in judged}
     out = []

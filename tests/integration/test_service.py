@@ -259,6 +259,19 @@ def test_reprocess_runs_on_the_service(service):
     assert "account: success" in done.stdout and "Outcomes per source (this run):" in done.stdout, done.stdout
 
 
+def test_demo_runs_on_the_service(service):
+    """`newsflow demo` with the service up ingests the sample site through it, as `newsflow ingest` does: its
+    `airflow dags test` run beside the scheduler registered the default sources file's schedules on the --demo
+    service (news_ingest_hourly and news_ingest_every_30m, runs that can never finish)."""
+    from newsflow.service import free_port
+
+    done = _run("demo", "--port", str(free_port(18765)), env=service["env"], timeout=1200)
+    assert done.returncode == 0, done.stdout + done.stderr
+    dags = {d["dag_id"] for d in service["client"].get("/dags?exclude_stale=false&limit=100")["dags"]}
+    assert not dags & {"news_ingest_hourly", "news_ingest_every_30m"}, dags
+    assert re.search(r"^news_ingest: triggered \S+ on ", done.stdout, re.M), done.stdout
+
+
 def test_backfill_runs_on_the_service_for_its_date(service):
     """`ingest --logical-date` with the service up is a run of the service too: under `airflow dags test` the
     scheduler queued and ran the test run's tasks as well, and the test parsed every DAG file without the service's

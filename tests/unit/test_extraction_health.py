@@ -142,3 +142,17 @@ def test_a_first_run_with_a_page_or_two_rejected_is_not_graded_by_reason(con, re
     add_day(con, "first", NOW - timedelta(hours=2), 5 - rejected, rejected={"missing_date": rejected})
     row = by_check(check_rejection_reasons(con, now=NOW), "first")["extraction_rejection_missing_date"]
     assert row["status"] == "pass" and json.loads(row["details"])["note"].startswith("too few rejections")
+
+
+def test_a_page_a_reprocess_judges_again_is_one_page(con):
+    # the demo's xinwen after two `newsflow reprocess` runs: its one page missing a date, judged again from the same
+    # archived bytes by each, was counted 3 times (3 rejected of 7 judged: a failure and an alert for one page)
+    add_day(con, "first", NOW - timedelta(hours=3), 4, rejected={"missing_date": 1})
+    for run in ("reprocess-1", "reprocess-2"):
+        con.execute("insert into fetch_log select ?, source, url_kind, seq, url, outcome, reason, ? from fetch_log "
+                    "where source = 'first' and outcome = 'rejected' and run_id like 'run-%'",
+                    [run, NOW - timedelta(hours=1 if run.endswith("2") else 2)])
+    row = by_check(check_rejection_reasons(con, now=NOW), "first")["extraction_rejection_missing_date"]
+    details = json.loads(row["details"])
+    assert (row["status"], details["rejected"], details["judged"]) == ("pass", 1, 5)
+    assert details["note"].startswith("too few rejections")
