@@ -162,12 +162,31 @@ class BatchWriter:
             self._tmp.unlink(missing_ok=True)
 
 
+def conformed(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` in `schema`: a column the file lacks is null, one the schema lacks is dropped.
+
+    A run's files can outlive the code that staged them: newsflow upgraded (or downgraded) while a run was between
+    stages, its next task reads what the previous version wrote."""
+    columns = [
+        table.column(field.name).cast(field.type) if field.name in table.column_names
+        else pa.nulls(table.num_rows, field.type)
+        for field in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def conform_file(path: Path, schema: pa.Schema) -> None:
+    """Rewrite a staged file in `schema` when another version of newsflow staged it (DuckDB reads it by name)."""
+    if not pq.read_schema(path).remove_metadata().equals(schema):
+        write(conformed(pq.read_table(path), schema), schema, path)
+
+
 def iter_rows(path: Path, schema: pa.Schema, batch_rows: int = 1000):
     """Rows of a staged file, a batch at a time."""
     if not Path(path).exists():
         return
     for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
-        yield pa.Table.from_batches([batch]).cast(schema).to_pylist()
+        yield conformed(pa.Table.from_batches([batch]), schema).to_pylist()
 
 
 def read(path: Path, schema: pa.Schema) -> pa.Table:

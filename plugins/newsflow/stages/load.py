@@ -92,6 +92,8 @@ def write_run(con, jobs: list[Job], *, run_id: str, dag_id: str, now: datetime, 
         for path in paths:
             if not path.exists():  # a stage that had nothing to say still leaves a typed, empty file
                 staging.write([], schema, path)
+            else:
+                staging.conform_file(path, schema)
         return [str(p) for p in paths]
 
     names = [j.name for j in jobs]
