@@ -14,7 +14,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from newsflow.airflow_runner import airflow_command, airflow_env
+from newsflow.airflow_runner import airflow_command, airflow_env, airflow_home
+from newsflow.config import data_dir, warehouse_location
 from newsflow.env_settings import days_setting
 from newsflow.terminal import printable  # `newsflow status` shows the log's latest line on a terminal
 
@@ -110,8 +111,9 @@ def watch_forever(every: float = WATCH_S, echo=print, looks: int | None = None) 
             retired.look(state)
             # both looks meet the same api-server: one that does not answer is said once, not twice a minute
             imports.look(state, known_trouble=retired.trouble)
-        if state:
-            disks.look(state)
+        # docker-compose runs the housekeeper in a container of its own, started by no `newsflow up`: no state
+        # file, and the disks are those of this process's own settings (the service's, as `up` starts it)
+        disks.look(state or settings_state())
         for name in stopped_for_good(state, seen_stopped, told):
             said(echo, f"the {name} (pid {state['pids'][name]}) has stopped; nothing restarts it: `newsflow down`, "
                        "then `newsflow up`")
@@ -119,6 +121,11 @@ def watch_forever(every: float = WATCH_S, echo=print, looks: int | None = None) 
                 told.discard(name)  # the next look tells it again
         if looks != 0:
             time.sleep(every)
+
+
+def settings_state() -> dict:
+    """What a state file of `newsflow up` tells the disk watch, from this process's environment."""
+    return {"data_dir": str(data_dir()), "warehouse": warehouse_location(), "airflow_home": str(airflow_home())}
 
 
 def said(echo, line: str) -> None:
@@ -269,6 +276,7 @@ class DiskWatch:
         # the disks told low, by what is on them: their folder is the nearest that exists, and a lake on a disk of its
         # own, not made yet at the first look, was told low again once the first load made it
         self.low: set[str] = set()
+        self.trouble: str | None = None  # a malformed limit, said once until it changes, not at every look
 
     def changes(self, disks: list[tuple[str, Path, int, int]], limit: int) -> tuple[list, list]:
         """(disks to tell low, disks to tell recovered) of cleanup.free_space's answer at this look. No I/O."""
@@ -288,8 +296,11 @@ class DiskWatch:
             limit = state.get("disk_low_bytes")
             limit = disk_low_bytes() if limit is None else limit
         except ValueError as exc:  # `up` refuses a malformed limit: a state file of an older `up` has none
-            self._say(f"free space not judged: {exc}")
+            if str(exc) != self.trouble:
+                self._say(f"free space not judged: {exc}")
+            self.trouble = str(exc)
             return [], []
+        self.trouble = None
         if not all(state.get(key) for key in ("data_dir", "warehouse", "airflow_home")):
             return [], []  # a state file of an older `up`, which named none of them
         new, recovered = self.changes(free_space(Path(state["data_dir"]), state["warehouse"],

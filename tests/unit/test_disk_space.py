@@ -139,3 +139,38 @@ def test_a_lake_on_a_disk_of_its_own_is_told_low_once_before_and_after_its_first
         assert sorted(p["newsflow"]["disk"] for p in hook.posts) == ["data dir, Airflow home", "warehouse"]
     finally:
         shutil.rmtree(apart)
+
+
+def test_the_housekeeper_without_a_state_file_watches_the_disks_of_its_own_settings(tmp_path, monkeypatch):
+    """docker-compose runs the housekeeper in a container no `newsflow up` started: no service.json, and its
+    disks are those its environment names."""
+    from newsflow.housekeeper import watch_forever
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(data))
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
+    monkeypatch.delenv("NEWSFLOW_WAREHOUSE", raising=False)
+    monkeypatch.setenv("NEWSFLOW_DISK_LOW_GB", "1000000")  # more than any disk here: low
+    said: list[str] = []
+    with Webhook() as hook:
+        monkeypatch.setenv("NEWSFLOW_ALERT_WEBHOOK", hook.url)
+        watch_forever(every=0, echo=said.append, looks=2)
+    assert [p["newsflow"]["kind"] for p in hook.posts] == ["disk_low"]
+    assert hook.posts[0]["newsflow"]["path"] == str(tmp_path)  # data dir, lake and home: not made yet, on its disk
+    assert sum("LOW DISK" in line for line in said) == 1, said
+
+
+def test_a_malformed_limit_is_said_once_not_at_every_look(tmp_path, monkeypatch):
+    from newsflow.housekeeper import DiskWatch
+
+    monkeypatch.setenv("NEWSFLOW_DISK_LOW_GB", "two")
+    state = {"data_dir": str(tmp_path), "warehouse": str(tmp_path / "warehouse"), "airflow_home": str(tmp_path)}
+    said: list[str] = []
+    watch = DiskWatch(said.append)
+    for _ in range(3):
+        assert watch.look(state) == ([], [])
+    monkeypatch.setenv("NEWSFLOW_DISK_LOW_GB", "-1")
+    watch.look(state)
+    watch.look(state)
+    assert [line.split("free space not judged: ")[1] for line in said] == [
+        "NEWSFLOW_DISK_LOW_GB='two': expected a number of GB (GiB)", "NEWSFLOW_DISK_LOW_GB='-1': must not be negative"]
