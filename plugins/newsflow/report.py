@@ -69,7 +69,17 @@ def default_term(con) -> str | None:
         f"""
         with recent as (
             select row_number() over () as k, lower(coalesce(title, '')) as title, lower(coalesce(body, '')) as body
-            from (select title, body from articles order by fetched_at desc limit {RECENT_ARTICLES})
+            -- the newest fetch times first, then only the files that hold them: the bodies of a whole lake were
+            -- read for a top-N of 500 (1.3-3.1 s against 0.7-1.3 s on a 200,000-article lake); a load dates each
+            -- article it stores with its fetch
+            from (
+                select title, body from articles
+                where fetched_at >= (
+                    select min(fetched_at)
+                    from (select fetched_at from articles order by fetched_at desc limit {RECENT_ARTICLES})
+                )
+                order by fetched_at desc limit {RECENT_ARTICLES}
+            )
         ),
         words as (
             select k, true as in_title, unnest(regexp_split_to_array(title, '{WORD}')) as word from recent
