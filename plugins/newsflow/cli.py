@@ -26,11 +26,18 @@ class UsageError(Exception):
     """A command given what it cannot use (an output that is a folder, ...): one line, exit 2 like argparse's."""
 
 
-def _set_warehouse(path: str | None) -> None:
+def _set_warehouse(path: str | None, *, for_runs: bool = False) -> None:
     """--warehouse becomes the default of everything this command starts (Airflow's tasks inherit it): a lake
-    folder, made absolute, or a `postgres:` catalog string as written."""
+    folder, made absolute, or a `postgres:` catalog string as written. `for_runs`: the command starts DAG runs, which
+    keep the location where every Airflow user reads it (a password in it is refused before anything starts)."""
     if path:
         os.environ["NEWSFLOW_WAREHOUSE"] = path if path.startswith("postgres:") else str(Path(path).resolve())
+    if for_runs:
+        from newsflow.config import password_problem, warehouse_location
+
+        problem = password_problem(warehouse_location())
+        if problem:
+            raise UsageError(f"{'--warehouse' if path else 'NEWSFLOW_WAREHOUSE'} {problem}")
 
 
 # `out=None` is standard output at the time of the call (print's own default): a default of sys.stdout would be the
@@ -252,7 +259,7 @@ def cmd_demo(args) -> int:
     from newsflow.service import record_site_port, site_port, sources_on_port
     from newsflow.warehouse import exists as warehouse_exists
 
-    _set_warehouse(args.warehouse)
+    _set_warehouse(args.warehouse, for_runs=True)
     # the bundled sources file names port 8765: when it is taken, serve elsewhere and ingest a copy on that port.
     # Once a lake holds the pages, they are read from the same port again (their URLs name it), or not at all
     record, lake = data_dir() / "demo" / "site-ports.json", str(warehouse_path())
@@ -412,7 +419,7 @@ def _logical_date(value: str) -> str:
 def cmd_ingest(args) -> int:
     # before anything starts: a date Airflow cannot use, or runs nothing for, would end in a run that did nothing
     logical_date = _logical_date(args.logical_date) if args.logical_date is not None else None
-    _set_warehouse(args.warehouse)
+    _set_warehouse(args.warehouse, for_runs=True)
     from newsflow import service
     from newsflow.config import shown_location
 
@@ -459,17 +466,12 @@ def _fail_dead_runs(client) -> None:
 def ingest_on_service(state: dict, args, logical_date: str | None = None) -> int:
     """The service is up: trigger news_ingest through its REST API (for `logical_date`, a backfill, when given)
     and follow the run task by task."""
-    from newsflow.config import load_sources, shown_location, warehouse_path
+    from newsflow.config import load_sources, warehouse_path
 
     load_sources(args.sources).selected(args.source)  # a bad file or name: a clear error, no run
     conf = {"sources_file": str(Path(args.sources).resolve()), "sources": args.source or []}
     if args.warehouse:
         conf["warehouse"] = str(warehouse_path())
-        if shown_location(conf["warehouse"]) != conf["warehouse"]:
-            # a run's conf is kept in Airflow's database and shown to every UI user, in the run's details
-            raise UsageError(f"--warehouse {shown_location(conf['warehouse'])} carries a password, which the service "
-                             "would keep in the run's conf for every Airflow user to read: give it to the service's "
-                             "machines as PGPASSWORD (or ~/.pgpass) and leave it out of the location")
     client, run_id = run_on_service(state, "news_ingest", conf, conf.get("warehouse") or state["warehouse"],
                                     logical_date)
     if run_id is None:
@@ -597,7 +599,7 @@ def cmd_reprocess(args) -> int:
         publication_days(args.start, args.end, names=("--start", "--end"))
     except PermanentError as exc:
         raise UsageError(str(exc)) from None
-    _set_warehouse(args.warehouse)
+    _set_warehouse(args.warehouse, for_runs=True)
     config = load_sources(args.sources)
     config.selected(args.source)
     # no bound is null: the params' "format": "date" refuses an empty string

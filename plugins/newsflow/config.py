@@ -800,6 +800,17 @@ def shown_location(text: str) -> str:
     return re.sub(r"(postgres(?:ql)?://[^/:@\s]*:)[^@\s]*@", r"\1***@", text)
 
 
+def password_problem(location: str) -> str | None:
+    """Why a lake location cannot be handed to a run, or None: a `password=` in it would be kept in what the Airflow
+    UI shows every user (a run's conf, the plan's jobs in its XCom and each mapped task's rendered arguments, the
+    load's asset event)."""
+    shown = shown_location(location)
+    if shown == location:
+        return None
+    return (f"{shown} carries a password, which a run would keep in its conf, task arguments and asset events for "
+            "every Airflow user to read: give it as PGPASSWORD (or ~/.pgpass) and leave it out of the location")
+
+
 def warehouse_path() -> str:
     """The default lake location (kept for callers that only print it)."""
     return warehouse_location()

@@ -9,6 +9,7 @@ import ipaddress
 import os
 import socket
 
+import idna
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
@@ -87,8 +88,15 @@ def _is_ip(host: str) -> bool:
 
 
 def check_ip_literal(host: str, port: int, allowed: frozenset[str]) -> None:
-    """aiohttp skips the resolver for IP literals, so those are checked here before connecting."""
+    """aiohttp skips the resolver for IP literals, so those are checked here before connecting, as aiohttp connects
+    to them: yarl encodes a host outside ASCII with IDNA's UTS 46 mapping, which makes full-width digits
+    (１２７.０.０.１, a redirect's or a feed's) the IP literal 127.0.0.1."""
     bare = host.strip("[]")
+    if not bare.isascii():
+        try:
+            bare = idna.encode(bare, uts46=True).decode("ascii")
+        except UnicodeError:  # no host aiohttp could connect to
+            return
     if not _is_ip(bare) or f"{host.lower()}:{port}" in allowed or f"{bare}:{port}" in allowed:
         return
     why = address_problem(bare)

@@ -33,6 +33,7 @@ from newsflow.service_logs import rotation
 DEFAULT_PORT = 8080
 LIVE_PORT = 8766
 USER = "admin"
+PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"  # the simple auth manager's
 # the api-server first: runs left `running` by dead processes are failed through it before the scheduler starts
 # the dag-processor before the scheduler: the scheduled DAGs are read from this start's sources file first (see
 # _wait_for_schedules)
@@ -164,6 +165,19 @@ def _secret(name: str) -> str:
     return path.read_text().strip()
 
 
+def _private_password_file() -> None:
+    """The admin's password, made before the api-server's first start in a file readable by this user only. The
+    simple auth manager wrote the one it generates with the umask's permissions (0644) and printed it to the
+    api-server's log (0644 too): any user of the machine could read it and log in through loopback. It generates
+    none, and prints none, for a user the file already names."""
+    path = airflow_home() / PASSWORD_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+            file.write(json.dumps({USER: secrets.token_urlsafe(12)}) + "\n")
+    path.chmod(0o600)
+
+
 def parallelism() -> int:
     """One task slot per core (at least two: a load waits on its pool while another task runs)."""
     return max(2, os.cpu_count() or 2)
@@ -172,6 +186,7 @@ def parallelism() -> int:
 def service_env(port: int, sources_file: str, data_dir: Path, warehouse: str,
                 log_ports: tuple[int, int] = (WORKER_LOG_PORT, TRIGGER_LOG_PORT)) -> dict[str, str]:
     url = f"http://127.0.0.1:{port}"
+    _private_password_file()
     return airflow_env({
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": str(parallelism()),
@@ -207,7 +222,7 @@ def service_env(port: int, sources_file: str, data_dir: Path, warehouse: str,
 
 def password(home: str | Path | None = None) -> str | None:
     """The admin password the simple auth manager generated (it writes it at the api-server's first start)."""
-    path = Path(home or airflow_home()) / "simple_auth_manager_passwords.json.generated"
+    path = Path(home or airflow_home()) / PASSWORD_FILE
     try:
         return json.loads(path.read_text()).get(USER)
     except (OSError, ValueError):
@@ -276,7 +291,13 @@ def answers(url: str) -> bool:
 def up(*, port: int | None = None, demo: bool = False, sources_file: str | None = None, timeout: float = 240.0,
        echo=print) -> dict:
     """Start the service in the background and return once the UI answers; refuses when one is already up."""
-    from newsflow.config import load_sources, scheduled_dag_id, shown_location, warehouse_path
+    from newsflow.config import (
+        load_sources,
+        password_problem,
+        scheduled_dag_id,
+        shown_location,
+        warehouse_path,
+    )
 
     state = read_state()
     if is_running(state):
@@ -288,6 +309,8 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
                            f"{other.get('data_dir')}, {other.get('url')}): two would share its metadata DB and run "
                            f"each other's tasks. Stop it (NEWSFLOW_DATA_DIR={other.get('data_dir')} newsflow down) "
                            "or give this one an AIRFLOW_HOME of its own")
+    if problem := password_problem(warehouse_path()):  # the service's runs would show it to every user
+        raise ServiceError(f"NEWSFLOW_WAREHOUSE {problem}")
     if port is not None and not 1 <= port <= 65535:  # as NEWSFLOW_PORT: bind() raised, 0 took the default
         raise ServiceError(f"--port {port}: a port is 1 to 65535")
     try:

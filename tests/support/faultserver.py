@@ -181,7 +181,7 @@ class FaultServer:
             raise web.HTTPFound("http://169.254.169.254/latest/meta-data/")
         if path == "/redirect-localhost":
             # same machine, another port: not on the allow list
-            raise web.HTTPFound(f"http://localhost:{request.query.get('port', '1')}/")
+            raise web.HTTPFound(f"http://{request.query.get('host', 'localhost')}:{request.query.get('port', '1')}/")
         if path == "/cookie-bounce":  # a site that sets a cookie and redirects back to check it
             if request.cookies.get("visited") == "1":
                 return web.Response(text=GOOD_ARTICLE, content_type="text/html")

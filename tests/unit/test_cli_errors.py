@@ -195,3 +195,31 @@ def test_export_refuses_a_format_it_would_have_to_guess_or_that_its_name_contrad
     assert main(argv + (["--format", given] if given else [])) == 2
     assert capsys.readouterr().err.strip() == f"newsflow: {said}"
     assert list(tmp_path.iterdir()) == []
+
+
+SECRET_LAKE = "postgres:dbname=lake host=127.0.0.1 user=nf password=S3cret-pw"
+
+
+@pytest.mark.parametrize(("argv", "given"), [
+    (["ingest", "--sources", "config/sources.demo.yaml", "--warehouse", SECRET_LAKE], "--warehouse"),
+    (["ingest", "--sources", "config/sources.demo.yaml"], "NEWSFLOW_WAREHOUSE"),
+    (["demo", "--warehouse", SECRET_LAKE], "--warehouse"),
+    (["reprocess", "--sources", "config/sources.demo.yaml", "--warehouse", SECRET_LAKE], "--warehouse"),
+    (["up"], "NEWSFLOW_WAREHOUSE"),
+])
+def test_a_password_in_the_lake_of_a_run_is_refused_before_anything_starts(tmp_path, monkeypatch, capsys, argv,
+                                                                            given):
+    """A run keeps its lake's location where the Airflow UI shows it to every user (its conf, the plan's jobs, each
+    mapped task's arguments, the load's asset event): refused with or without the service, before a run starts."""
+    from newsflow.cli import main
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
+    if given == "NEWSFLOW_WAREHOUSE":
+        monkeypatch.setenv("NEWSFLOW_WAREHOUSE", SECRET_LAKE)
+    assert main(argv) in (1, 2)
+    err = capsys.readouterr().err
+    assert f"newsflow: {given} postgres:dbname=lake host=127.0.0.1 user=nf password=*** carries a password" in err, err
+    assert "S3cret-pw" not in err
+    assert not (tmp_path / "airflow").exists() and not (tmp_path / "data" / "demo").exists()

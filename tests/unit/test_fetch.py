@@ -165,6 +165,17 @@ def test_redirect_to_unlisted_loopback_port_is_refused(server):
     assert (result.outcome, result.reason) == ("skipped", "refused_address")
 
 
+@pytest.mark.parametrize("host", ["１２７.０.０.１", "１２７.0.0.1"])
+def test_an_ip_literal_in_full_width_digits_is_refused_as_the_address_it_connects_to(server, host):
+    """yarl encodes a host outside ASCII with IDNA's mapping, so http://１２７.０.０.１/ connects to 127.0.0.1 without
+    a DNS lookup: the literal check saw no IP in it, and a feed's link or a redirect reached loopback or the
+    metadata service."""
+    direct = fetch(server, f"http://{host}:{server.port}/ok/a", settings=settings_for(server, allow_private_hosts=[]))
+    redirected = fetch(server, f"/redirect-localhost?host={host}&port={server.port + 1}")
+    assert (direct.outcome, direct.reason) == ("skipped", "refused_address")
+    assert (redirected.outcome, redirected.reason) == ("skipped", "refused_address")
+
+
 def test_unlisted_private_host_is_refused(server):
     result = fetch(server, "/ok/a", settings=settings_for(server, allow_private_hosts=[]))
     assert (result.outcome, result.reason) == ("skipped", "refused_address")

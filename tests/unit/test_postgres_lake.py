@@ -134,3 +134,16 @@ def test_two_loads_in_flight_at_once_into_a_new_lake_store_each_article_once(pos
         assert con.execute("select loads, dag_id from load_serial").fetchall() == [(2, "news_ingest_b")]
     finally:
         con.close()
+
+
+def test_the_plan_keeps_a_password_out_of_what_every_airflow_user_reads(monkeypatch):
+    """The plan's jobs (its XCom, each mapped task's rendered arguments) and the load's asset event carried the
+    location whole: a `password=` in NEWSFLOW_WAREHOUSE or --warehouse was in the Airflow UI for every user, though
+    the service refuses it in a run's conf for that very reason."""
+    from newsflow.config import ConfigError, project_root
+    from newsflow.stages.plan import make_jobs
+
+    monkeypatch.setenv("NEWSFLOW_WAREHOUSE", f"postgres:dbname=lake host=127.0.0.1 user=nf password={SECRET}")
+    with pytest.raises(ConfigError, match="carries a password.*PGPASSWORD") as caught:
+        make_jobs(str(project_root() / "config" / "sources.demo.yaml"), None, "manual__1", None)
+    assert SECRET not in str(caught.value) and "password=***" in str(caught.value)

@@ -600,3 +600,25 @@ def test_up_refuses_a_bad_port_option_before_starting_anything(tmp_path, value):
     assert done.returncode == 1
     assert done.stderr == f"newsflow: --port {value}: a port is 1 to 65535\n"
     assert not (tmp_path / "home").exists() and not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("before", [None, 0o644])
+def test_the_admin_password_file_is_readable_by_this_user_only(tmp_path, monkeypatch, before):
+    """The simple auth manager wrote the admin password it generated with the umask's permissions (0644) and printed
+    it to the api-server's log: any user of the machine could read it and log in through loopback. `up` makes it
+    first, for this user only (a file an older home has is made so)."""
+    import json
+    import stat
+
+    from newsflow.service import password, service_env
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("AIRFLOW_HOME", str(home))
+    path = home / "simple_auth_manager_passwords.json.generated"
+    if before is not None:
+        home.mkdir()
+        path.write_text(json.dumps({"admin": "kept"}))
+        path.chmod(before)
+    service_env(18080, "sources.yaml", tmp_path / "data", str(tmp_path / "lake"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert password(home) == "kept" if before else len(password(home)) >= 16

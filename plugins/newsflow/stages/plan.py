@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from newsflow import staging
-from newsflow.config import load_sources, project_root, warehouse_location
+from newsflow.config import ConfigError, load_sources, password_problem, project_root, warehouse_location
 from newsflow.stages.job import Job
 from newsflow.warehouse import memory_limit
 
@@ -38,6 +38,9 @@ def make_jobs(sources_file: str, names: list[str] | None, run_id: str, warehouse
     known = tuple(s.name for s in config.sources)
     # the one place the default ($NEWSFLOW_WAREHOUSE, else <data dir>/warehouse) is read: the job carries it on
     lake = warehouse_location(warehouse)
+    problem = password_problem(lake)
+    if problem:  # the plan's jobs are its XCom and each mapped task's rendered arguments, shown in the UI
+        raise ConfigError(f"warehouse {problem}")
     return [
         Job(run_id=run_id, source=config.source(name), settings=config.settings, known_sources=known,
             sources_file=sources_file, staging=staging.source_dir(run_id, name), warehouse=lake)
