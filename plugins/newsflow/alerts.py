@@ -209,16 +209,17 @@ def alert_changes(con, run_id: str, level: str = "fail", clear_after: int = CLEA
     quality runs (this one included); `below_level`: a check told under a lower level than `level` (a warning told
     before NEWSFLOW_ALERT_LEVEL went from warn to fail) and not at `level` now: it did not recover, the level rose,
     so it is closed without a word. Rows carry what quality_message prints: previous_status is what was told,
-    previous_run_id the run that told it. An unknown run has nothing to say, nor has one dated before a run the
-    alerts already spoke for (`ingest --quality --logical-date`, a backfill: its checks judge the warehouse as it
-    was then; told against what was said since, its old state posted false recoveries and failures)."""
+    previous_run_id the run that told it. An unknown run has nothing to say, nor has one dated before another
+    quality run, which the alerts spoke for whether it posted or not (`ingest --quality --logical-date`, a backfill:
+    its checks judge the warehouse as it was then; told against what was said since, its old state posted false
+    recoveries and failures)."""
     threshold = LEVELS[level]
     current = {(row[0], row[1]): dict(zip(("check_name", "source", "status", "observed", "expected", "details"), row,
                                           strict=True))
                for row in con.execute("select check_name, source, status, observed, expected, details "
                                       "from quality_checks where run_id = ? and checked_at >= "
                                       "(select coalesce(max(checked_at), '-infinity'::timestamptz) from quality_checks "
-                                      "where run_id in (select run_id from alerts_sent))", [run_id]).fetchall()}
+                                      "where run_id <> ?)", [run_id, run_id]).fetchall()}
     if not current:
         return {"raised": [], "cleared": [], "below_level": []}
     told = {(name, source): (status, raised_run_id) for name, source, status, raised_run_id in

@@ -564,13 +564,17 @@ def _date_params(fetched_at: datetime) -> dict:
             "outputformat": "%Y-%m-%d"}
 
 
+_LIST_SEPARATORS = re.compile(r"[,，、;；،]")
+
+
 def _split_list(value) -> list[str]:
     if not value:
         return []
     if isinstance(value, str):
         value = [value]
-    # trafilatura gives a list whose items hold a page's keywords as written, "教育,新闻" or "economy, politics"
-    value = [part for v in value if v for part in v.split(",")]
+    # trafilatura gives a list whose items hold a page's keywords as written, "教育,新闻" or "economy, politics",
+    # "教育，新闻" or "教育、新闻" (the full-width and the enumeration comma), "سياسة، اقتصاد" (the Arabic comma)
+    value = [part for v in value if v for part in _LIST_SEPARATORS.split(v)]
     return [v.strip() for v in value if v.strip()][:50]
 
 

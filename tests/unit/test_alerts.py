@@ -39,10 +39,13 @@ def lake(tmp_path):
     write_checks(con, "q2", [check("freshness", "fail", "alpha", 97.5), check("volume", "fail", "alpha"),
                              check("dupes", "fail"), check("nulls", "pass", "بي بي سي"), check("turnover", "warn"),
                              check("freshness", "fail", "new_source")], checked_at=T0 + timedelta(hours=1))
-    # a later run is no one's "run before" for q2
-    write_checks(con, "q3", [check("freshness", "pass", "alpha")], checked_at=T0 + timedelta(hours=2))
     con.close()
     return path
+
+
+def add_q3(lake) -> None:
+    """The run after q2, written once q2's alerts were sent, as news_quality sends them before the next run's checks."""
+    quality_run(lake, "q3", T0 + timedelta(hours=2), [check("freshness", "pass", "alpha")])
 
 
 def names(rows):
@@ -50,6 +53,7 @@ def names(rows):
 
 
 def test_a_check_alerts_when_it_crosses_the_level_not_while_it_stays_there(lake):
+    add_q3(lake)  # a later run is no one's "run before" for q2
     con = connect(lake, read_only=True)
     changes = quality_changes(con, "q2")
     # pass -> fail, warn -> fail and a new source's failing check are raised; dupes failed before too: not again
@@ -84,6 +88,7 @@ def test_the_webhook_gets_what_changed_once(lake, monkeypatch):
         assert summary == {"raised": 4, "cleared": 0, "posted": True}
         # a rerun of the same quality run has nothing more to say
         assert send_quality_alerts("q2", str(lake), settings=settings)["posted"] is False
+        add_q3(lake)
         # q3 has freshness[alpha] only: the three others are no longer checked, said at once; freshness[alpha]
         # passes, but failed in q2, one of the last two runs: its recovery is not said yet
         assert send_quality_alerts("q3", str(lake), settings=settings) == {"raised": 0, "cleared": 3, "posted": True}
@@ -554,3 +559,24 @@ def test_a_backfills_quality_run_dated_before_what_was_told_says_nothing(tmp_pat
     assert con.execute("select check_name, source, raised_run_id from open_alerts()").fetchall() == \
         [("fetch_failure_rate", "alhadath", "q0")]
     con.close()
+
+
+def test_a_backfills_quality_run_dated_before_a_quiet_run_says_nothing(tmp_path):
+    """The alerts speak for every quality run, the quiet ones too: a backfill dated between the run that last posted
+    (q0) and a later run that had nothing to tell (q1) judges the warehouse as it was then. Told against what was
+    said, it posted its old failure as new, and the next scheduled run told it recovered."""
+    lake = tmp_path / "lake"
+    now = [check("fetch_failure_rate", "fail", "alhadath"), check("freshness", "pass", "alhadath")]
+    with Webhook() as hook:
+        settings = AlertSettings(hook.url)
+        for run_id, at in (("q0", T0), ("q1", T0 + timedelta(days=1))):
+            quality_run(lake, run_id, at, now)
+            send_quality_alerts(run_id, str(lake), settings=settings)
+        quality_run(lake, "backfill", T0 + timedelta(hours=12),
+                    [check("fetch_failure_rate", "pass", "alhadath"), check("freshness", "fail", "alhadath")])
+        backfill = send_quality_alerts("backfill", str(lake), settings=settings)
+        for run_id, days in (("q2", 2), ("q3", 3)):
+            quality_run(lake, run_id, T0 + timedelta(days=days), now)
+            send_quality_alerts(run_id, str(lake), settings=settings)
+    assert backfill == {"raised": 0, "cleared": 0, "posted": False}
+    assert [p["newsflow"]["run_id"] for p in hook.posts] == ["q0"]

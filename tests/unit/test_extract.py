@@ -307,6 +307,19 @@ def test_keywords_meta_gives_one_tag_per_keyword():
     assert record["tags"] == ["economy", "politics", "budget"]
 
 
+@pytest.mark.parametrize("written", ["教育，新闻", "教育、新闻", "教育；新闻", "教育; 新闻", "教育، 新闻"])
+def test_keywords_written_with_a_full_width_comma_or_a_semicolon_are_one_tag_each(written):
+    """A page lists its keywords with the full-width or the enumeration comma ("教育，新闻", "教育、新闻", as the bylines
+    extraction splits on), a semicolon or the Arabic comma: only "," was a separator, and the page's one tag
+    "教育，新闻" was never counted under 教育."""
+    html = ("<html lang='zh-CN'><head><meta charset='utf-8'><title>上海地铁新线路开通</title>"
+            f"<meta name='keywords' content='{written}'></head><body><article><h1>上海地铁新线路开通</h1>"
+            "<p>" + "上海市交通委员会宣布，地铁新线路将于本月底正式开通运营，沿线居民出行更便捷。" * 4 +
+            "</p></article></body></html>")
+    record = extract_html(html, url="https://x.example/2018/06/10/metro.html", source="t", fetched_at=FETCHED_AT)
+    assert record["tags"] == ["教育", "新闻"]
+
+
 def test_htmldate_answer_is_a_candidate_and_never_dates_past_the_fetch():
     # the only date is in prose; htmldate (through trafilatura's metadata pass) may find it, and the date it may
     # give is capped at the day after the fetch
