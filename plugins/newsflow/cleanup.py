@@ -5,6 +5,7 @@ once the run has finished or its process died), and Airflow's log files, kept fo
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from datetime import timedelta
@@ -141,7 +142,7 @@ def footprint(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[
     from newsflow.maintenance import quality_retention_days, retention_days
     from newsflow.quality_checks import DATA_DOCS_VALIDATIONS
 
-    lake = Path(warehouse)
+    lake = lake_files_folder(warehouse)
     logs_kept = _said(lambda: f"deleted by news_maintenance after {log_retention_days():g} days",
                       "NOT deleted: {} (news_maintenance's clean_logs fails on it)")
     metadata_kept = _said(lambda: f"run history older than {metadata_retention_days():g} days deleted daily by the "
@@ -152,7 +153,7 @@ def footprint(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[
                               f"rows kept {quality_retention_days():g} days by news_maintenance",
                       "NOT maintained: {} (news_maintenance's maintain_lake fails on it)")
     parts = [
-        ("warehouse", lake, lake_kept) if lake.is_absolute() else None,
+        ("warehouse", lake, lake_kept) if lake is not None and lake.is_absolute() else None,
         ("raw archive (WARC)", data_dir / "archive", "kept on purpose, articles point into it and reprocess reads it"),
         ("staging", data_dir / "staging", "removed by news_maintenance once its run has finished"),
         # the service's components log their tasks and DAG parsing under the data dir; `airflow dags test` runs
@@ -184,14 +185,26 @@ def disk_low_bytes() -> int:
                               expected="a number of GB (GiB)") * 1024**3)
 
 
+def lake_files_folder(warehouse: str) -> Path | None:
+    """Where a lake's files are on this machine: a folder lake's folder, a Postgres lake's data files folder
+    (NEWSFLOW_LAKE_DATA: its catalog is in Postgres, its Parquet files are not); None for object storage or unset."""
+    if not str(warehouse).startswith("postgres:"):
+        return Path(warehouse)
+    data = os.environ.get("NEWSFLOW_LAKE_DATA", "").strip()
+    if not data or "://" in data:
+        return None
+    return Path(data).expanduser().resolve()
+
+
 def free_space(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[str, Path, int, int]]:
     """Each disk newsflow writes to, once: (what is on it, a folder on it, bytes free, bytes in all). A full disk
     fails every load (the lake cannot commit), every fetch (the archive) and the scheduler's own writes; a lake in
-    Postgres is not on this machine's disks and is left out."""
-    parts = [("data dir", Path(data_dir)), ("warehouse", Path(warehouse)), ("Airflow home", Path(airflow_home))]
+    Postgres is judged by the disk of its data files (NEWSFLOW_LAKE_DATA), its catalog is not on this machine."""
+    parts = [("data dir", Path(data_dir)), ("warehouse", lake_files_folder(warehouse)),
+             ("Airflow home", Path(airflow_home))]
     disks: dict[int, tuple[list[str], Path, int, int]] = {}
     for what, path in parts:
-        if not path.is_absolute():
+        if path is None or not path.is_absolute():
             continue
         while not path.exists() and path != path.parent:  # what is not made yet will be made on its parent's disk
             path = path.parent

@@ -789,6 +789,9 @@ def cmd_export(args) -> int:
             copy = f"copy (\n{_parquet_query(con, query)}\n) to {target} ({options})"
         with _writing_to(output):
             output.parent.mkdir(parents=True, exist_ok=True)
+        # what a COPY that fails part-way (a full disk) leaves: a new file in place, an existing one's replacement
+        # written beside it as `tmp_<name>`. Removed, or the part written keeps the disk full
+        leftovers = [path for path in (output, output.with_name("tmp_" + output.name)) if not path.exists()]
         # COPY says how many rows it wrote. Reading the file back to count them took the path for a glob (other
         # files counted, `[1]` matched `1`), a numeric header for a row, and failed on /dev/null. A PIVOT's enum
         # type comes first in the same text: every statement runs, COPY's answer is the count.
@@ -800,6 +803,9 @@ def cmd_export(args) -> int:
             try:
                 count = con.execute(statement).fetchone()[0]
             except duckdb.IOException as exc:  # a full disk, no permission, a path that cannot exist: no query's fault
+                for path in leftovers:
+                    if path.is_file():
+                        path.unlink(missing_ok=True)
                 raise OSError(f"cannot write {output}: {exc}") from None
     finally:
         con.close()

@@ -217,7 +217,17 @@ def service_env(port: int, sources_file: str, data_dir: Path, warehouse: str,
         "NEWSFLOW_SOURCES": sources_file,
         "NEWSFLOW_DATA_DIR": str(data_dir),
         "NEWSFLOW_WAREHOUSE": warehouse,
+        **_lake_data_env(),
     })
+
+
+def _lake_data_env() -> dict[str, str]:
+    """NEWSFLOW_LAKE_DATA made absolute as NEWSFLOW_WAREHOUSE is: the components run in the project folder, so a
+    relative one put a Postgres lake's data files there, and this shell's `newsflow sql` was refused."""
+    value = os.environ.get("NEWSFLOW_LAKE_DATA", "").strip()
+    if not value or "://" in value:
+        return {}
+    return {"NEWSFLOW_LAKE_DATA": str(Path(value).expanduser().resolve())}
 
 
 def password(home: str | Path | None = None) -> str | None:
@@ -1081,10 +1091,12 @@ def exception_message(trace: str) -> list[str]:
     return [re.sub(r"^(?:\w+\.)+(?=\w+: )", "", lines[start]), *lines[start + 1:]]
 
 
-# how long each thing is kept: read by the service's processes (news_maintenance's tasks, the housekeeper, the log
-# writers), so `status` says the values the service was started with, not those of the shell it runs in
+# how long each thing is kept, and where a Postgres lake's data files are: read by the service's processes
+# (news_maintenance's tasks, the housekeeper, the log writers), so `status` says the values the service was started
+# with, not those of the shell it runs in
 KEPT_SETTINGS = ("NEWSFLOW_LOG_RETENTION_DAYS", "NEWSFLOW_METADATA_RETENTION_DAYS", "NEWSFLOW_SERVICE_LOG_MB",
-                 "NEWSFLOW_SERVICE_LOG_FILES", "NEWSFLOW_SNAPSHOT_RETENTION_DAYS", "NEWSFLOW_QUALITY_RETENTION_DAYS")
+                 "NEWSFLOW_SERVICE_LOG_FILES", "NEWSFLOW_SNAPSHOT_RETENTION_DAYS", "NEWSFLOW_QUALITY_RETENTION_DAYS",
+                 "NEWSFLOW_LAKE_DATA")
 
 
 @contextmanager
@@ -1121,9 +1133,9 @@ def _echo_footprint(echo, state: dict | None = None) -> bool:
     echo(f"on disk (data dir {folder}):")
     with _kept_settings_of(service_environ(state) if state else None):
         rows = footprint(folder, lake, home)
-    for what, path, size, files, kept in rows:
-        echo(f"  {what:<20} {human_bytes(size):>9} {files:>8,} files  {path}: {kept}")
-    return _echo_free_space(echo, folder, lake, home, state.get("disk_low_bytes"))
+        for what, path, size, files, kept in rows:
+            echo(f"  {what:<20} {human_bytes(size):>9} {files:>8,} files  {path}: {kept}")
+        return _echo_free_space(echo, folder, lake, home, state.get("disk_low_bytes"))
 
 
 def _echo_free_space(echo, folder: Path, lake: str, home: Path, low: int | None) -> bool:

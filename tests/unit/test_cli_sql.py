@@ -404,3 +404,30 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(lake, tmp_path):
     err = cli.stderr.read()
     assert cli.wait(timeout=60) == 141
     assert err == b""
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MB tmpfs, filled by any export of a few MB (mounting one needs root)."""
+    from tests.support.small_disk import small_disk
+
+    with small_disk(tmp_path / "small", "1m") as disk:
+        yield disk
+
+
+@pytest.mark.parametrize("name", ["big.csv", "big.parquet"])
+def test_export_that_fills_the_disk_leaves_nothing_behind(newsflow, small_disk, name):
+    """A full disk mid-export left the part written: a truncated file under the output's name (a new one), or
+    DuckDB's `tmp_<name>` beside an earlier export (kept): a file that looked like an export, and the disk full."""
+    # > 6 MB, in order: DuckDB removes the file of a parallel COPY that failed, not that of an ordered one
+    query = "select range, md5(random()::varchar) || md5(random()::varchar) as filler from range(200000) order by 1"
+    code, out, err = newsflow("export", "--query", query, "--output", str(small_disk / name))
+    assert code == 1 and out == "" and "No space left on device" in one_line(err)
+    assert sorted(p.name for p in small_disk.iterdir()) == []
+    earlier = small_disk / f"earlier-{name}"
+    code, _out, err = newsflow("export", "--query", "select 1 as n", "--output", str(earlier))
+    assert code == 0, err
+    kept = earlier.read_bytes()
+    code, _out, err = newsflow("export", "--query", query, "--output", str(earlier))
+    assert code == 1 and "No space left on device" in one_line(err)
+    assert sorted(p.name for p in small_disk.iterdir()) == [earlier.name] and earlier.read_bytes() == kept

@@ -174,3 +174,45 @@ def test_a_malformed_limit_is_said_once_not_at_every_look(tmp_path, monkeypatch)
     watch.look(state)
     assert [line.split("free space not judged: ")[1] for line in said] == [
         "NEWSFLOW_DISK_LOW_GB='two': expected a number of GB (GiB)", "NEWSFLOW_DISK_LOW_GB='-1': must not be negative"]
+
+
+def test_a_postgres_lake_is_judged_by_the_disk_of_its_data_files(tmp_path, monkeypatch):
+    """A lake whose catalog is in Postgres keeps its Parquet files in NEWSFLOW_LAKE_DATA, on a disk of this machine
+    (or a mount every machine sees): the files that grow with every load. status and the housekeeper left that disk
+    out, so a small volume holding them filled with no LOW line and no disk_low post."""
+    from newsflow.cleanup import footprint
+    from newsflow.housekeeper import DiskWatch
+
+    data, home = tmp_path / "data", tmp_path / "airflow"
+    data.mkdir()
+    lake_data = tmp_path / "lake"
+    (lake_data / "main" / "articles").mkdir(parents=True)
+    (lake_data / "main" / "articles" / "ducklake-1.parquet").write_bytes(b"p" * 1000)
+    monkeypatch.setenv("NEWSFLOW_LAKE_DATA", str(lake_data))
+    catalog = "postgres:dbname=lake host=127.0.0.1 port=5432 user=newsflow"
+    assert [d[0] for d in free_space(data, catalog, home)] == ["data dir, warehouse, Airflow home"]
+    rows = {what: (path, size, files) for what, path, size, files, _kept in footprint(data, catalog, home)}
+    assert rows["warehouse"] == (lake_data, 1000, 1)
+    state = {"url": "http://127.0.0.1:8080", "data_dir": str(data), "warehouse": catalog, "airflow_home": str(home),
+             "disk_low_bytes": shutil.disk_usage(tmp_path).free * 4}
+    new, _recovered = DiskWatch(lambda line: None, alerts=AlertSettings(webhook=None)).look(state)
+    assert [d[0] for d in new] == ["data dir, warehouse, Airflow home"]
+    # object storage is not a disk of this machine
+    monkeypatch.setenv("NEWSFLOW_LAKE_DATA", "s3://bucket/lake/")
+    assert [d[0] for d in free_space(data, catalog, home)] == ["data dir, Airflow home"]
+
+
+def test_status_says_a_small_postgres_lake_data_volume_is_low(tmp_path, monkeypatch):
+    """The lake's data files on a volume of their own (a 4 MB tmpfs): `newsflow status` names that volume LOW."""
+    from newsflow.service import _echo_footprint
+    from tests.support.small_disk import small_disk
+
+    with small_disk(tmp_path / "small", "4m") as small:
+        monkeypatch.setenv("NEWSFLOW_LAKE_DATA", str(small / "lake"))
+        monkeypatch.setenv("NEWSFLOW_WAREHOUSE", "postgres:dbname=lake host=127.0.0.1 port=5432 user=newsflow")
+        monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+        monkeypatch.setenv("NEWSFLOW_DISK_LOW_GB", "0.01")  # 10 MB: the tmpfs is under it, tmp_path's disk is not
+        said: list[str] = []
+        assert _echo_footprint(said.append) is True
+        [line] = [line for line in said if "on the disk of the warehouse" in line]
+        assert f"({small})" in line and "LOW: under NEWSFLOW_DISK_LOW_GB=0.01" in line

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -622,3 +623,22 @@ def test_the_admin_password_file_is_readable_by_this_user_only(tmp_path, monkeyp
     service_env(18080, "sources.yaml", tmp_path / "data", str(tmp_path / "lake"))
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert password(home) == "kept" if before else len(password(home)) >= 16
+
+
+def test_up_hands_its_components_the_lake_data_folder_its_shell_names(tmp_path, monkeypatch):
+    """`cd ~/ops && NEWSFLOW_LAKE_DATA=lake newsflow up` with a Postgres catalog: the components run in the project
+    folder, so the first load put the lake's data files in <project>/lake, and `newsflow ingest` (its summary) and
+    `newsflow sql` in that shell were refused: NEWSFLOW_LAKE_DATA is ~/ops/lake/ but the data files are at
+    <project>/lake/. A relative NEWSFLOW_WAREHOUSE and NEWSFLOW_DATA_DIR were already made absolute."""
+    from newsflow.service import service_env
+
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    catalog = "postgres:dbname=lake host=127.0.0.1 port=5432 user=newsflow"
+    monkeypatch.setenv("NEWSFLOW_LAKE_DATA", "lake")
+    env = service_env(18303, str(tmp_path / "sources.yaml"), tmp_path / "data", catalog)
+    assert env["NEWSFLOW_LAKE_DATA"] == str(tmp_path / "lake")
+    assert Path(env["NEWSFLOW_LAKE_DATA"]) != project_root() / "lake"
+    monkeypatch.setenv("NEWSFLOW_LAKE_DATA", "s3://bucket/lake/")  # object storage: as given
+    assert service_env(18303, str(tmp_path / "sources.yaml"), tmp_path / "data", catalog)[
+        "NEWSFLOW_LAKE_DATA"] == "s3://bucket/lake/"

@@ -535,3 +535,26 @@ def test_a_commit_that_fails_raises_its_own_error_and_leaves_no_transaction_open
         1 / 0  # noqa: B018 - the error in the block
     warehouse.in_transaction(con, lambda: con.execute("insert into t values (3)"))
     assert con.execute("select a from t order by a").fetchall() == [(1,), (3,)]
+
+
+def test_a_lake_whose_data_files_are_gone_fails_the_stage_at_once(tmp_path):
+    """The lake's data folder moved, unmounted or deleted (a Postgres lake's NEWSFLOW_LAKE_DATA, a folder lake's
+    data/): every stage that read the lake was retried as if it were busy, each source's discover three times and
+    the load three times over minutes, before the run failed; a missing warehouse is an error no retry heals."""
+    import shutil
+
+    from newsflow.stages.failures import classify
+    from newsflow.stages.http import http_cache
+
+    lake = tmp_path / "lake"
+    con = warehouse.open_for_write(lake)
+    con.execute("set ducklake_default_data_inlining_row_limit = 0")  # the row in a data file, not the catalog
+    con.execute("insert into http_cache (canonical_url, etag, updated_at) values ('http://example.org/feed', "
+                "'\"v1\"', now())")
+    con.close()
+    assert http_cache(["http://example.org/feed"], str(lake))["http://example.org/feed"]["etag"] == '"v1"'
+    shutil.rmtree(lake / "data")
+    with pytest.raises(Exception, match="No such file or directory") as gone:
+        http_cache(["http://example.org/feed"], str(lake))
+    permanent, cause = classify(gone.value)
+    assert permanent and cause.startswith("warehouse: ") and str(lake / "data") in cause, cause

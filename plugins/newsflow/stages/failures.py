@@ -26,7 +26,9 @@ _PERMANENT_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno
                      errno.ENOENT, errno.ENAMETOOLONG, errno.EDQUOT, errno.EEXIST}
 _PERMANENT_WORDS = ("not a valid duckdb", "is a directory", "not a directory", "permission denied",
                     "read-only file system", "file is not a database", "database disk image is malformed",
-                    "no space left", "serialization error", "corrupt")
+                    "no space left", "serialization error", "corrupt",
+                    # a lake data file its catalog lists is gone: the data folder moved, unmounted or deleted
+                    "no such file or directory")
 
 
 class PermanentError(RuntimeError):
