@@ -162,9 +162,12 @@ def index_terms(loaded: dict) -> dict:
         fail_task(exc, "index_terms")
 
 
-@newsflow_task(pool="duckdb_write", retries=0)
+@newsflow_task(pool="duckdb_write")
 def account(jobs: list[dict], loaded: dict) -> dict:
-    """Accounting is a verdict: retrying cannot change it, so it fails the run at once."""
+    """Accounting is a verdict: retrying cannot change it, so it fails the run at once (fail_task: an
+    AccountingError, or every source failed, is permanent). What is retried is a warehouse it could not read (the
+    lake's Postgres catalog restarting, a busy lock): with no retries that failed a run whose URLs were all
+    accounted for, and its alert named `account`."""
     from newsflow.stages.account import check_accounting
     from newsflow.stages.failures import fail_task
 

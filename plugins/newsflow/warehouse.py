@@ -616,12 +616,17 @@ def _creation_order(files: dict[str, Path]) -> list[str]:
 def transaction(con):
     """The block's statements in one transaction: committed, or rolled back on an error, which is raised. The
     COMMIT is outside the rollback's reach: one that fails (a constraint, a lake's write conflict, a full disk) has
-    ended the transaction itself, and its error, not a rollback's "no transaction is active", is what a user sees."""
+    ended the transaction itself, and its error, not a rollback's "no transaction is active", is what a user sees.
+    A rollback that fails too (the lake's Postgres catalog restarted: the error in the block is the lost connection,
+    and the ROLLBACK cannot be sent on it either) is logged; the block's error is the one raised, with its cause."""
     con.execute("begin transaction")
     try:
         yield
     except BaseException:
-        con.execute("rollback")
+        try:
+            con.execute("rollback")
+        except Exception as exc:  # noqa: BLE001 - the block's error, raised below, is the cause
+            log.warning("rollback failed after the transaction's error: %s", shown_location(str(exc)))
         raise
     con.execute("commit")
 

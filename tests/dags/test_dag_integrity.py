@@ -34,8 +34,8 @@ def test_dags_have_tags_docs_retries_and_failure_alerts(dagbag):
         assert dag.doc_md, f"{dag_id} has no doc_md"
         assert dag.on_failure_callback is announce_failed_run, f"{dag_id}: a failed run would not be announced"
         for task in dag.tasks:
-            if task.task_id == "account":
-                continue  # accounting is a verdict: retrying it cannot change the answer
+            # account too: its verdict is not retried (a permanent error), a warehouse it could not read is (the
+            # lake's Postgres catalog restarting under a Celery deployment failed a run whose URLs were accounted for)
             assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
 
 

@@ -210,6 +210,47 @@ def test_a_machine_pointing_at_other_data_files_is_told_where_they_are(deploymen
             f"{deployment['env']['NEWSFLOW_LAKE_DATA']}/") in done.stderr, done.stderr
 
 
+def catalog_connections(deployment, allowed: bool) -> None:
+    """Let the lake's catalog database take new connections or not, as while its Postgres restarts."""
+    import psycopg2
+
+    airflow = deployment["airflow"]
+    con = psycopg2.connect(airflow.postgres.libpq(cluster.AIRFLOW_DB))
+    try:
+        con.autocommit = True
+        with con.cursor() as cur:
+            cur.execute(f"alter database {cluster.LAKE_DB} allow_connections {str(allowed).lower()}")
+    finally:
+        con.close()
+
+
+def test_an_account_step_that_cannot_reach_the_catalog_is_retried(deployment, runs):
+    """The lake's Postgres restarting while a run's account step opens the lake: every URL of the run is logged, the
+    step only could not read them. Account had no retries, so the run failed (its alert: `failed tasks: account`,
+    the step that says URLs are unaccounted for); it is retried like any step that met a transient error, and the
+    run succeeds once the catalog answers again. Its verdict itself is still never retried (a permanent error)."""
+    if WAREHOUSE != "postgres":
+        pytest.skip("the catalog is a file here")
+    airflow = deployment["airflow"]
+    # the second run, whose account ran once: Airflow's backoff grows with every try a cleared task has had
+    catalog_connections(deployment, False)
+    try:
+        airflow.clear(DAG_ID, RUNS[1], ["account"])
+
+        def first_try_over():
+            states = {row[0]: row[2] for row in airflow.task_instances(DAG_ID, RUNS[1]) if row[1] == -1}
+            return states["account"] if states["account"] in ("up_for_retry", "failed") else None
+
+        after_first_try = cluster.wait_for("account's first try", first_try_over, 180, every=1,
+                                           alive=airflow.processes.check_alive)
+    finally:
+        catalog_connections(deployment, True)
+    assert after_first_try == "up_for_retry", airflow.failure_report(DAG_ID, RUNS[1])
+    assert airflow.wait_for_run(DAG_ID, RUNS[1]) == "success", airflow.failure_report(DAG_ID, RUNS[1])
+    status = query_warehouse(deployment["env"], "select status from runs where run_id = ?", [RUNS[1]])
+    assert status == [("succeeded",)]
+
+
 def test_the_housekeepers_clean_on_postgres(deployment, runs):
     """Last: `newsflow clean-metadata`, the clean the newsflow-housekeeper service runs daily, on this deployment's
     Postgres metadata. With no day kept, the runs' history goes (they are manual runs: Airflow keeps only the

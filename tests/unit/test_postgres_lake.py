@@ -15,6 +15,7 @@ from newsflow.warehouse import (
     WarehouseUnreadable,
     connect,
     exists,
+    in_transaction,
     lake,
     open_for_write,
     open_read_only,
@@ -147,3 +148,33 @@ def test_the_plan_keeps_a_password_out_of_what_every_airflow_user_reads(monkeypa
     with pytest.raises(ConfigError, match="carries a password.*PGPASSWORD") as caught:
         make_jobs(str(project_root() / "config" / "sources.demo.yaml"), None, "manual__1", None)
     assert SECRET not in str(caught.value) and "password=***" in str(caught.value)
+
+
+def test_a_catalog_lost_inside_a_transaction_is_the_error_raised_not_the_rollback(postgres, tmp_path, monkeypatch):
+    """The lake's Postgres restarted during a load (a Celery deployment on a bad day): the load's statement failed on
+    the lost connection, the ROLLBACK that followed failed on it too, and that second error, `Failed to execute
+    query "ROLLBACK": ` with nothing after it, was what the task log's `newsflow-error: load:` line and Airflow's
+    exception said. The lost connection is the cause, and a transient one (Airflow retries the load)."""
+    import duckdb
+
+    from newsflow.stages.failures import classify
+
+    monkeypatch.setenv("NEWSFLOW_LAKE_DATA", str(tmp_path / "lake"))
+    database = postgres.create_database("restarted")
+    con = open_for_write("postgres:" + postgres.libpq(database))
+
+    def catalog_restarts_midway():
+        con.execute("select count(*) from articles").fetchall()
+        postgres.query(database, "select pg_terminate_backend(pid) from pg_stat_activity "
+                                 "where datname = %s and pid <> pg_backend_pid()", (database,))
+        con.execute("select count(*) from fetch_log").fetchall()  # the catalog is read again: the connection is gone
+
+    try:
+        with pytest.raises(duckdb.Error) as caught:
+            in_transaction(con, catalog_restarts_midway)
+    finally:
+        con.close()
+    assert "ROLLBACK" not in str(caught.value)
+    assert "server closed the connection" in str(caught.value) or "terminating connection" in str(caught.value)
+    permanent, cause = classify(caught.value)
+    assert not permanent and ("server closed the connection" in cause or "terminating connection" in cause), cause
