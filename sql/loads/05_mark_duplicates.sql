@@ -11,11 +11,16 @@ select
     published_at
 from articles
 -- the run's articles, written or seen again with the same text (a confirmation writes no row, so the row's
--- last_run_id does not say it)
+-- last_run_id does not say it), and the copies of those whose text it changed: a copy's page that answered 304 or
+-- was not due is not staged, and its link to a text the lake no longer holds would stay until a load read it again
 where
     article_id in (
         select load_decisions.article_id from load_decisions
         where load_decisions.outcome in ('loaded', 'unchanged')
+    )
+    or duplicate_of in (
+        select load_decisions.article_id from load_decisions
+        where load_decisions.outcome = 'loaded'
     );
 
 create or replace temp table duplicate_links as
