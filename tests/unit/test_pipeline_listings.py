@@ -131,9 +131,37 @@ def test_a_child_sitemap_named_with_a_fragment_is_the_document_without_it(tmp_pa
     [rows] = query(data_env, "select url_kind, url, outcome, reason from fetch_log order by url_kind = 'article', seq")
     assert [(kind, url.removeprefix(server.base), outcome, reason) for kind, url, outcome, reason in rows] == [
         ("sitemap", "/sitemap.xml", "loaded", "listed:0;sitemaps=3"),
-        ("sitemap", "/sitemap-2024-02.xml", "loaded", "listed:1"),
+        ("sitemap", "/sitemap.xml#again", "skipped", "duplicate"),
+        ("sitemap", "/sitemap-2024-02.xml#x", "loaded", "listed:1"),
+        ("sitemap", "/sitemap-2024-02.xml", "skipped", "duplicate"),
         ("article", "/ok/feb-story", "loaded", "new"),
     ]
+
+
+def test_every_child_sitemap_an_index_names_has_one_row_even_when_named_twice(tmp_path, data_env):
+    """The accounting rule holds for listings too: an index that names itself and a month twice (as many CMS
+    indexes do) was read once per document, but the second naming had no fetch_log row at all (`sitemaps=3`
+    over one child row), while a duplicate article URL is `skipped: duplicate`."""
+    xml = "application/xml"
+    with FaultServer() as server:
+        index, month = server.url("/sitemap.xml"), server.url("/sitemap-2024-02.xml")
+        locs = "".join(f"<sitemap><loc>{c}</loc></sitemap>" for c in (index, month, month))
+        server.pages["/sitemap.xml"] = (
+            xml, f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</sitemapindex>'.encode())
+        server.pages["/sitemap-2024-02.xml"] = (xml, (
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f'<url><loc>{server.url("/ok/feb-story")}</loc></url></urlset>').encode())
+        run(tmp_path, server, "twice", f"  - {{name: herald, kind: sitemap, url: '{index}'}}\n")
+        asked = server.hits["/sitemap-2024-02.xml"]
+    [rows] = query(data_env, "select url_kind, url, outcome, reason from fetch_log order by url_kind = 'article', seq")
+    assert [(kind, url.removeprefix(server.base), outcome, reason) for kind, url, outcome, reason in rows] == [
+        ("sitemap", "/sitemap.xml", "loaded", "listed:0;sitemaps=3"),
+        ("sitemap", "/sitemap.xml", "skipped", "duplicate"),
+        ("sitemap", "/sitemap-2024-02.xml", "loaded", "listed:1"),
+        ("sitemap", "/sitemap-2024-02.xml", "skipped", "duplicate"),
+        ("article", "/ok/feb-story", "loaded", "new"),
+    ]
+    assert asked == 1  # each document is still asked once
 
 
 def test_items_that_name_no_page_are_counted_on_the_listing_row(tmp_path, data_env):

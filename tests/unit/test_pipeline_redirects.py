@@ -93,7 +93,12 @@ def test_a_tracked_link_and_the_page_itself_in_one_source_are_one_article(tmp_pa
     }
     assert list(stored(tmp_path, site)) == ["/fresh/a"]
     second = ingest(tmp_path, site, "r2", ("wire", ["/go/fresh/a", "/fresh/a"]))
-    assert {row[:3] for row in second.values()} == {("unchanged", "not_due", landing)}
+    # not due, still one article: the second link is its duplicate, not a second `unchanged` of it
+    assert {key: row[:3] for key, row in second.items()} == {
+        ("wire", "/go/fresh/a"): ("unchanged", "not_due", landing),
+        ("wire", "/fresh/a"): ("skipped", "duplicate", landing),
+    }
+    assert warehouse(tmp_path).execute("select unchanged, skipped from runs where run_id = 'r2'").fetchall() == [(1, 1)]
 
 
 def test_a_tracked_link_in_one_source_and_the_page_in_another_load_once(tmp_path, data_env, site):

@@ -39,17 +39,24 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
         announced: set[str] = set()  # listings queued because a web page led to them (feed_linked, robots.txt)
         while queue and len(seen) < discover.MAX_SITEMAP_DOCS:
             url, depth = queue[0]
-            if url in seen:
+            if urldefrag(url).url in seen:
                 queue.pop(0)
+                # named again (an index naming itself, a month twice or with a `#fragment`): not asked again, but a
+                # URL the listing named, so a row of its own, as a duplicate article URL has
+                doc_rows.append(staging.ledger_row(len(doc_rows), kind if kind != "urls" else "url_list", url,
+                                                   canonical_url=safe_canonical(url), outcome="skipped",
+                                                   reason="duplicate"))
                 continue
             if depth > discover.MAX_SITEMAP_DEPTH:
                 break  # breadth first: everything left in the queue is as deep
             queue.pop(0)
-            seen.add(url)
+            # a fragment never reaches the server: `index.xml#again` is the index, read once
+            asked = urldefrag(url).url
+            seen.add(asked)
             canonical = safe_canonical(url)
             validators = cache.get(canonical or "", {})
             result = await fetcher.get(
-                url, kind=kind, etag=validators.get("etag"), last_modified=validators.get("last_modified"),
+                asked, kind=kind, etag=validators.get("etag"), last_modified=validators.get("last_modified"),
                 previous_sha1=validators.get("content_sha1"), validated_url=validators.get("final_url"),
                 max_bytes=listing_max_bytes,
             )
@@ -77,9 +84,8 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                     found = discover.parse_feed(body, charset, unlinked, notes)
                 elif source.kind == "sitemap":
                     found, children = discover.parse_sitemap(body, charset, unlinked, notes)
-                    # a fragment never reaches the server: `index.xml#again` is the index read again, and was
-                    # fetched a second time as a document of its own
-                    children = [urldefrag(resolve_link(result.final_url, child)).url for child in children]
+                    # kept as listed (the ledger's URL); read once without their fragment (above)
+                    children = [resolve_link(result.final_url, child) for child in children]
                     if url in announced and children and not found and all(
                             _leads_back(child, url, result.final_url, seen) for child in children):
                         # the robots.txt of a page given as a sitemap names only that page (or itself): as one
@@ -156,9 +162,9 @@ def _unread_sitemaps(queue: list[tuple[str, int]], seen: set[str], kind: str, do
     instead of dropping them without a word."""
     from newsflow import discover
 
-    unread = [(url, depth) for url, depth in dict.fromkeys(queue) if url not in seen]
+    unread = [(url, depth) for url, depth in dict.fromkeys(queue) if urldefrag(url).url not in seen]
     for url, depth in unread:
-        seen.add(url)
+        seen.add(urldefrag(url).url)
         reason = "too_deep" if depth > discover.MAX_SITEMAP_DEPTH else "over_limit"
         doc_rows.append(staging.ledger_row(len(doc_rows), kind, url, canonical_url=safe_canonical(url),
                                            outcome="skipped", reason=reason))

@@ -176,13 +176,19 @@ def skip_not_due(job: Job, pending: list[dict], now: datetime | None = None) -> 
     finally:
         con.close()
     due = []
+    not_due = set()  # the articles this source's rows already said not due
     for row in pending:
         seen = known.get(row["article_id"])
         before = answered.get(row["canonical_url"])
         if before is not None and before[1] not in ("not_due", "retry_not_due"):
             due.append(row)
         elif seen is not None and not is_due(job.revisit, published_at=seen[1], last_fetched=seen[2], now=now):
-            row.update(outcome="unchanged", reason="not_due", article_id=seen[0])
+            # a link known as an article listed earlier (a tracker's or an old address's, article_aliases) is that
+            # article again: `duplicate`, as when it was fetched, not a second `unchanged` of one article
+            duplicate = seen[0] in not_due
+            not_due.add(seen[0])
+            row.update(outcome="skipped" if duplicate else "unchanged", reason="duplicate" if duplicate else "not_due",
+                       article_id=seen[0])
         elif seen is None and row["canonical_url"] in gone:
             row.update(outcome="skipped", reason="retry_not_due")
         else:
