@@ -239,6 +239,11 @@ class Postgres:
         """The key=value form DuckDB's postgres/ducklake extensions and psycopg2 take."""
         return f"dbname={db} host=127.0.0.1 port={self.port} user={self.user}"
 
+    def psql(self, db: str, sql: str) -> None:
+        """One statement through the cluster's own psql: `make test`'s venv has no psycopg2 (the celery extra's)."""
+        self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d", db, "-v",
+                  "ON_ERROR_STOP=1", "-c", sql)
+
     def query(self, db: str, sql: str, params: tuple = ()) -> list[tuple]:
         import psycopg2
 

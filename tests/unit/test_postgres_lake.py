@@ -165,8 +165,8 @@ def test_a_catalog_lost_inside_a_transaction_is_the_error_raised_not_the_rollbac
 
     def catalog_restarts_midway():
         con.execute("select count(*) from articles").fetchall()
-        postgres.query(database, "select pg_terminate_backend(pid) from pg_stat_activity "
-                                 "where datname = %s and pid <> pg_backend_pid()", (database,))
+        postgres.psql(database, "select pg_terminate_backend(pid) from pg_stat_activity "
+                                f"where datname = '{database}' and pid <> pg_backend_pid()")
         con.execute("select count(*) from fetch_log").fetchall()  # the catalog is read again: the connection is gone
 
     try:
