@@ -5,7 +5,6 @@ once the run has finished or its process died), and Airflow's log files, kept fo
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 from datetime import timedelta
@@ -188,12 +187,12 @@ def disk_low_bytes() -> int:
 def lake_files_folder(warehouse: str) -> Path | None:
     """Where a lake's files are on this machine: a folder lake's folder, a Postgres lake's data files folder
     (NEWSFLOW_LAKE_DATA: its catalog is in Postgres, its Parquet files are not); None for object storage or unset."""
+    from newsflow.config import lake_data_location
+
     if not str(warehouse).startswith("postgres:"):
         return Path(warehouse)
-    data = os.environ.get("NEWSFLOW_LAKE_DATA", "").strip()
-    if not data or "://" in data:
-        return None
-    return Path(data).expanduser().resolve()
+    data = lake_data_location()
+    return Path(data) if data and "://" not in data else None
 
 
 def free_space(data_dir: Path, warehouse: str, airflow_home: Path) -> list[tuple[str, Path, int, int]]:

@@ -800,6 +800,16 @@ def shown_location(text: str) -> str:
     return re.sub(r"(postgres(?:ql)?://[^/:@\s]*:)[^@\s]*@", r"\1***@", text)
 
 
+def lake_data_location() -> str | None:
+    """$NEWSFLOW_LAKE_DATA, where a Postgres-catalogued lake keeps its data files: a folder made absolute (every
+    process, `up`'s components in the project folder too, must agree on it), an object-store URL as written, or
+    None when unset."""
+    value = os.environ.get("NEWSFLOW_LAKE_DATA", "").strip()
+    if not value or "://" in value:
+        return value or None
+    return str(Path(value).expanduser().resolve())
+
+
 def password_problem(location: str) -> str | None:
     """Why a lake location cannot be handed to a run, or None: a `password=` in it would be kept in what the Airflow
     UI shows every user (a run's conf, the plan's jobs in its XCom and each mapped task's rendered arguments, the

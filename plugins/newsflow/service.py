@@ -224,10 +224,10 @@ def service_env(port: int, sources_file: str, data_dir: Path, warehouse: str,
 def _lake_data_env() -> dict[str, str]:
     """NEWSFLOW_LAKE_DATA made absolute as NEWSFLOW_WAREHOUSE is: the components run in the project folder, so a
     relative one put a Postgres lake's data files there, and this shell's `newsflow sql` was refused."""
-    value = os.environ.get("NEWSFLOW_LAKE_DATA", "").strip()
-    if not value or "://" in value:
-        return {}
-    return {"NEWSFLOW_LAKE_DATA": str(Path(value).expanduser().resolve())}
+    from newsflow.config import lake_data_location
+
+    data = lake_data_location()
+    return {"NEWSFLOW_LAKE_DATA": data} if data else {}
 
 
 def password(home: str | Path | None = None) -> str | None:

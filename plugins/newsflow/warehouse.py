@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from newsflow.config import shown_location, sql_dir, warehouse_location
+from newsflow.config import lake_data_location, shown_location, sql_dir, warehouse_location
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +72,12 @@ def lake(location: str | os.PathLike | None = None, *, for_write: bool = False) 
     """Resolve a location (`--warehouse`, $NEWSFLOW_WAREHOUSE or the default `<data dir>/warehouse`)."""
     where = warehouse_location(location)
     if where.startswith("postgres:"):
-        data = os.environ.get("NEWSFLOW_LAKE_DATA", "").strip()
+        data = lake_data_location()
         if not data and for_write:
             raise WarehouseConfigError(
                 f"NEWSFLOW_WAREHOUSE={shown_location(where)!r} puts the lake's catalog in Postgres: set "
                 "NEWSFLOW_LAKE_DATA to the folder (shared by every machine) or object-store URL for its data files"
             )
-        if data and "://" not in data:
-            data = str(Path(data).expanduser().resolve())
         return Lake(where, where, _folder_path(data) if data else None, None)
     folder = Path(where)
     if folder.is_file():
