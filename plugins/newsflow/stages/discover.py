@@ -37,21 +37,21 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
         queue = [(start_url, 0)]
         seen = set()
         announced: set[str] = set()  # listings queued because a web page led to them (feed_linked, robots.txt)
+        row_kind = kind if kind != "urls" else "url_list"
         while queue and len(seen) < discover.MAX_SITEMAP_DOCS:
             url, depth = queue[0]
-            if urldefrag(url).url in seen:
+            # a fragment never reaches the server: `index.xml#again` is the index, read once
+            asked = urldefrag(url).url
+            if asked in seen:
                 queue.pop(0)
                 # named again (an index naming itself, a month twice or with a `#fragment`): not asked again, but a
                 # URL the listing named, so a row of its own, as a duplicate article URL has
-                doc_rows.append(staging.ledger_row(len(doc_rows), kind if kind != "urls" else "url_list", url,
-                                                   canonical_url=safe_canonical(url), outcome="skipped",
-                                                   reason="duplicate"))
+                doc_rows.append(staging.ledger_row(len(doc_rows), row_kind, url, canonical_url=safe_canonical(url),
+                                                   outcome="skipped", reason="duplicate"))
                 continue
             if depth > discover.MAX_SITEMAP_DEPTH:
                 break  # breadth first: everything left in the queue is as deep
             queue.pop(0)
-            # a fragment never reaches the server: `index.xml#again` is the index, read once
-            asked = urldefrag(url).url
             seen.add(asked)
             canonical = safe_canonical(url)
             validators = cache.get(canonical or "", {})
@@ -60,8 +60,7 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
                 previous_sha1=validators.get("content_sha1"), validated_url=validators.get("final_url"),
                 max_bytes=listing_max_bytes,
             )
-            row = staging.ledger_row(len(doc_rows), kind if kind != "urls" else "url_list", url,
-                                     canonical_url=canonical, **fetch_fields(result))
+            row = staging.ledger_row(len(doc_rows), row_kind, url, canonical_url=canonical, **fetch_fields(result))
             doc_rows.append(row)
             body = result.body
             if result.outcome == "not_modified":
