@@ -1,6 +1,6 @@
 -- The run's staged Parquet files, read by DuckDB directly (no copy through Python, flat memory at any size).
 -- An article listed by two sources belongs to the first source in the run's order; the other copy is logged
--- as skipped: duplicate_other_source.
+-- as skipped: duplicate_other_source (also when neither fetched it: not due for a revisit).
 -- Ranked on the keys alone, and staged_articles holds everything but the bodies: 03 and 04 read them
 -- from the staged files as it writes, so a load never holds a run's bodies in memory (100,000 articles peaked
 -- over 1.5 GiB with them).
@@ -45,6 +45,42 @@ other_source_copies as (
         seq
     from staged_ranked
     where copy_rank > 1
+
+    union all
+
+    -- a listed article not due for a revisit made no request, and each source decides that alone: when another
+    -- source's row answers for the same article (its copy staged, a request that found it unchanged, or an
+    -- earlier source's `not_due`), this row is that article again, as a fetched copy would be
+    select
+        not_due.source,
+        not_due.seq
+    from ledger as not_due
+    where
+        not_due.url_kind = 'article'
+        and not_due.outcome = 'unchanged'
+        and not_due.reason = 'not_due'
+        and exists (
+            select 1
+            from ledger as other
+            where
+                other.url_kind = 'article'
+                and other.article_id = not_due.article_id
+                and other.source <> not_due.source
+                and (
+                    (
+                        other.outcome = 'unchanged'
+                        and (
+                            other.reason is distinct from 'not_due'
+                            or list_position($sources, other.source) < list_position($sources, not_due.source)
+                        )
+                    )
+                    or exists (
+                        select 1
+                        from staged_ranked
+                        where staged_ranked.source = other.source and staged_ranked.seq = other.seq
+                    )
+                )
+        )
 )
 
 select

@@ -78,6 +78,38 @@ def test_an_article_listed_by_two_sources_loads_once(tmp_path, data_env):
     ]
 
 
+def test_an_article_two_sources_list_again_is_not_due_once(tmp_path, data_env):
+    """In a later run neither source fetches the shared story (not due), and it is still one article with one
+    outcome: the first source's `unchanged: not_due`, the other's `skipped: duplicate_other_source`, as when it was
+    fetched. Before, each source logged its own `unchanged: not_due`: one article, two outcomes."""
+    with FaultServer() as server:
+        shared, own = server.url("/ok/shared-story"), server.url("/ok/own-story")
+        sources = (f"  - {{name: first, kind: urls, urls: ['{shared}']}}\n"
+                   f"  - {{name: second, kind: urls, urls: ['{own}', '{shared}']}}\n")
+        run(tmp_path, server, "two_sources", sources)
+        run(tmp_path, server, "two_sources_again", sources)
+        # the order of the sources decides, not which task answered first: here the shared story's owner is second
+        run(tmp_path, server, "two_sources_swapped", sources.replace("first", "third"))
+    again, swapped, articles = query(
+        data_env,
+        "select source, url, outcome, reason from fetch_log "
+        "where url_kind = 'article' and run_id = 'two_sources_again' order by source, seq",
+        "select source, url, outcome, reason from fetch_log "
+        "where url_kind = 'article' and run_id = 'two_sources_swapped' order by source, seq",
+        "select url, source from articles order by url")
+    assert again == [
+        ("first", shared, "unchanged", "not_due"),
+        ("second", own, "unchanged", "not_due"),
+        ("second", shared, "skipped", "duplicate_other_source"),
+    ]
+    assert swapped == [
+        ("second", own, "unchanged", "not_due"),
+        ("second", shared, "skipped", "duplicate_other_source"),
+        ("third", shared, "unchanged", "not_due"),
+    ]
+    assert articles == [(own, "second"), (shared, "first")]
+
+
 def test_child_sitemaps_past_the_limits_are_recorded_not_dropped(tmp_path, data_env, monkeypatch):
     from newsflow import discover
 
