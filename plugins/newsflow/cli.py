@@ -6,7 +6,6 @@ Every command that changes the warehouse goes through an Airflow DAG run; `sql` 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import os
@@ -83,12 +82,24 @@ def _jsonable(value):
     return value
 
 
+def _csv_line(values) -> str:
+    """One CSV line as `export --format csv` (DuckDB) writes it: a NULL is nothing, an empty string `""`. Python's
+    csv module writes both alike (empty, or `""` when alone on a line), so a reader could not tell them apart."""
+    def field(value) -> str:
+        if value is None:
+            return ""
+        text = value if isinstance(value, str) else str(value)
+        if text == "" or any(c in text for c in ',"\n\r'):
+            return '"' + text.replace('"', '""') + '"'
+        return text
+    return ",".join(field(v) for v in values) + "\n"
+
+
 def _write_rows(columns, rows, fmt: str, out=None) -> None:
     out = sys.stdout if out is None else out
     if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")  # as `export --format csv` and DuckDB write it
-        writer.writerow(columns)
-        writer.writerows(rows)
+        out.write(_csv_line(columns))
+        out.writelines(_csv_line(row) for row in rows)
     elif fmt == "json":
         _distinct_names(columns)
         # allow_nan=False: a non-finite float that _jsonable missed fails here rather than writing invalid JSON

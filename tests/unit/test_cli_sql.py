@@ -368,6 +368,25 @@ def test_table_and_csv_show_booleans_lists_and_structs_as_duckdb_does(newsflow):
     assert strict_json(out) == [{"t": True, "l": ["a", "b"], "s": {"k": 1, "s": "x"}, "m": {"a": 1}, "n": 2}]
 
 
+def test_csv_tells_a_null_from_an_empty_string_as_the_export_does(newsflow, tmp_path):
+    """An article without a credit line (NULL) and one whose credit is '' read alike in `sql --format csv`:
+    Python's csv module writes both as nothing (and as `""` when alone on a line). DuckDB's export, which a
+    researcher compares it with, writes NULL as nothing and '' as `""`; `sql` writes the same bytes now."""
+    query = ("select * from (values (1, '', null, 'a,b'), (2, null, '', 'say \"hi\"'), (3, 'x', 'y', 'two\nlines')) "
+             "as t(n, c, d, e) order by n")
+    code, out, err = newsflow("sql", query, "--format", "csv")
+    assert code == 0, err
+    assert out == 'n,c,d,e\n1,"",,"a,b"\n2,,"","say ""hi"""\n3,x,y,"two\nlines"\n'
+    exported = tmp_path / "t.csv"
+    code, _out, err = newsflow("export", "--query", query, "--format", "csv", "--output", str(exported))
+    assert code == 0, err
+    assert exported.read_text() == out
+    for alone in ("select null as c", "select '' as c"):
+        code, out, err = newsflow("sql", alone, "--format", "csv")
+        assert code == 0, err
+        assert out == ("c\n\n" if "null" in alone else 'c\n""\n')
+
+
 def test_headers_never_hand_the_terminal_a_control_sequence(newsflow):
     """A PIVOT names its columns after values from the data: an ESC sequence stored from a hostile page."""
     buffer = io.StringIO()
