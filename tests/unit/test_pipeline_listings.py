@@ -311,3 +311,34 @@ def test_a_relative_sources_file_in_the_working_directory_beats_the_projects(tmp
     jobs = plan_run("config/sources.yaml", None, "r1")
     assert [job.name for job in jobs] == ["only_here"]
     assert jobs[0].sources_file == str(tmp_path.resolve() / "config" / "sources.yaml")
+
+
+def test_a_child_sitemap_named_again_past_the_limit_has_a_row_of_its_own(tmp_path, data_env, monkeypatch):
+    """The rule holds where the limits stop the reading too: an index naming itself again, and a month twice, past
+    the documents a source reads in a run, gave the first naming of the month its `over_limit` row and the others
+    none (under the limit each has its `duplicate` row)."""
+    from newsflow import discover
+
+    monkeypatch.setattr(discover, "MAX_SITEMAP_DOCS", 2)
+    xml = "application/xml"
+    with FaultServer() as server:
+        children = ("/sitemap-2024-01.xml", "/sitemap-2024-02.xml", "/sitemap.xml", "/sitemap-2024-02.xml")
+        locs = "".join(f"<sitemap><loc>{server.url(c)}</loc></sitemap>" for c in children)
+        server.pages["/sitemap.xml"] = (
+            xml, f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</sitemapindex>'.encode())
+        for month in ("01", "02"):
+            server.pages[f"/sitemap-2024-{month}.xml"] = (xml, (
+                '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                f'<url><loc>{server.url(f"/ok/story-{month}")}</loc></url></urlset>').encode())
+        run(tmp_path, server, "again", f"  - {{name: herald, kind: sitemap, url: '{server.url('/sitemap.xml')}'}}\n")
+        asked = server.hits.get("/sitemap-2024-02.xml", 0)
+    [rows] = query(data_env, "select url_kind, url, outcome, reason from fetch_log order by url_kind = 'article', seq")
+    assert [(kind, url.removeprefix(server.base), outcome, reason) for kind, url, outcome, reason in rows] == [
+        ("sitemap", "/sitemap.xml", "loaded", "listed:0;sitemaps=4"),
+        ("sitemap", "/sitemap-2024-01.xml", "loaded", "listed:1"),
+        ("sitemap", "/sitemap-2024-02.xml", "skipped", "over_limit"),
+        ("sitemap", "/sitemap.xml", "skipped", "duplicate"),
+        ("sitemap", "/sitemap-2024-02.xml", "skipped", "duplicate"),
+        ("article", "/ok/story-01", "loaded", "new"),
+    ]
+    assert asked == 0

@@ -234,3 +234,33 @@ def test_a_tracked_link_whose_request_failed_stays_an_alias(tmp_path, data_env, 
     second = ingest(tmp_path, site, "r2", ("wire", ["/go/fresh/b"]), revisit="always")
     assert {path: row[:2] for (_, path), row in second.items()} == {"/go/fresh/b": ("failed", "http_404")}
     assert aliases(tmp_path, site) == {"/go/fresh/b": id_of(site, "/fresh/b")}
+
+
+def test_a_run_executed_again_repeats_the_not_due_duplicate_of_a_tracked_link(tmp_path, data_env, site):
+    """A run cleared and run again (same run id: Airflow's Clear) decides as its first execution did: the page
+    listed after its tracked link, not due, was `skipped: duplicate` without a request; the second execution read
+    that row as a request made and fetched the page, a second `unchanged` of one article."""
+    listed = ("wire", ["/go/fresh/a", "/fresh/a"])
+    for run_id in ("r1", "r2"):  # the run that fetched the tracked link, then the one that found it not due
+        first = ingest(tmp_path, site, run_id, listed)
+        again = ingest(tmp_path, site, run_id, listed)
+        assert {key: row[:3] for key, row in again.items()} == {key: row[:3] for key, row in first.items()}, run_id
+    before = site.hits.copy()
+    ingest(tmp_path, site, "r2", listed)
+    assert (site.hits - before).keys() <= {"/robots.txt"}, "r2's first execution asked for no page"
+
+
+def test_a_run_executed_again_repeats_the_not_due_copy_another_source_answers_for(tmp_path, data_env, site):
+    """The same for two sources: in the run that found the shared page not due, the second source's row is
+    `skipped: duplicate_other_source` with no request; executed again, that row was read as a request made and the
+    page fetched."""
+    sources = (("wire", ["/fresh/a"]), ("agency", ["/fresh/b", "/fresh/a"]))
+    ingest(tmp_path, site, "r1", *sources)
+    first = ingest(tmp_path, site, "r2", *sources)
+    assert {key: row[:2] for key, row in first.items()} == {
+        ("wire", "/fresh/a"): ("unchanged", "not_due"), ("agency", "/fresh/b"): ("unchanged", "not_due"),
+        ("agency", "/fresh/a"): ("skipped", "duplicate_other_source")}
+    before = site.hits.copy()
+    again = ingest(tmp_path, site, "r2", *sources)
+    assert {key: row[:3] for key, row in again.items()} == {key: row[:3] for key, row in first.items()}
+    assert (site.hits - before).keys() <= {"/robots.txt"}, "r2's first execution asked for no page"

@@ -178,3 +178,27 @@ def test_a_catalog_lost_inside_a_transaction_is_the_error_raised_not_the_rollbac
     assert "server closed the connection" in str(caught.value) or "terminating connection" in str(caught.value)
     permanent, cause = classify(caught.value)
     assert not permanent and ("server closed the connection" in cause or "terminating connection" in cause), cause
+
+
+def test_a_catalog_down_behind_its_unix_socket_is_retried_not_failed_at_once(tmp_path, monkeypatch):
+    """A catalog on the lake's own machine is reached through its unix socket (`host=/var/run/postgresql`, or no
+    host at all): while that Postgres restarts, libpq says `connection to server on socket ... failed: No such file
+    or directory`. That is no lake data file gone: every stage failed at once, without the retries a TCP catalog's
+    `Connection refused` gets."""
+    import duckdb
+
+    from newsflow.stages.failures import classify
+
+    if cluster.postgres_bindir() is None:
+        pytest.skip("no PostgreSQL server binaries here (apt-get install postgresql)")
+    monkeypatch.setenv("NEWSFLOW_LAKE_DATA", str(tmp_path / "lake"))
+    server = cluster.Postgres().start()  # a cluster of its own: this test stops it
+    location = f"postgres:dbname={cluster.AIRFLOW_DB} host={server.folder} port={server.port} user={server.user}"
+    try:
+        open_for_write(location).close()  # the lake, over the socket
+    finally:
+        server.stop()
+    with pytest.raises(duckdb.Error, match="No such file or directory") as caught:
+        open_for_write(location)
+    permanent, cause = classify(caught.value)
+    assert not permanent and "Unable to connect to Postgres" in cause, cause

@@ -161,12 +161,16 @@ def _unread_sitemaps(queue: list[tuple[str, int]], seen: set[str], kind: str, do
     instead of dropping them without a word."""
     from newsflow import discover
 
-    unread = [(url, depth) for url, depth in dict.fromkeys(queue) if urldefrag(url).url not in seen]
-    for url, depth in unread:
+    unread = []
+    for url, depth in queue:
+        # a document named again (read already, or left unread above) has its row too, as in the loop that reads
+        again = urldefrag(url).url in seen
         seen.add(urldefrag(url).url)
-        reason = "too_deep" if depth > discover.MAX_SITEMAP_DEPTH else "over_limit"
+        reason = "duplicate" if again else "too_deep" if depth > discover.MAX_SITEMAP_DEPTH else "over_limit"
         doc_rows.append(staging.ledger_row(len(doc_rows), kind, url, canonical_url=safe_canonical(url),
                                            outcome="skipped", reason=reason))
+        if not again:
+            unread.append(url)
     if unread:
         log.warning("%d child sitemap(s) left unread: more than %d listing documents or %d levels deep", len(unread),
                     discover.MAX_SITEMAP_DOCS, discover.MAX_SITEMAP_DEPTH)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,9 +27,10 @@ _PERMANENT_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno
                      errno.ENOENT, errno.ENAMETOOLONG, errno.EDQUOT, errno.EEXIST}
 _PERMANENT_WORDS = ("not a valid duckdb", "is a directory", "not a directory", "permission denied",
                     "read-only file system", "file is not a database", "database disk image is malformed",
-                    "no space left", "serialization error", "corrupt",
-                    # a lake data file its catalog lists is gone: the data folder moved, unmounted or deleted
-                    "no such file or directory")
+                    "no space left", "serialization error", "corrupt")
+# a lake data file its catalog lists is gone: the data folder moved, unmounted or deleted. Not any "No such file or
+# directory": libpq says it of a Postgres catalog's unix socket while that server is down or restarting (transient)
+_DATA_FILE_GONE = re.compile(r"cannot open file .*: no such file or directory")
 
 
 class PermanentError(RuntimeError):
@@ -71,7 +73,7 @@ def classify(exc: BaseException) -> tuple[bool, str]:
     if isinstance(cause, OSError) and cause.errno in _PERMANENT_ERRNOS:
         where = f" {cause.filename}" if cause.filename else ""
         return True, one_line(f"{cause.strerror or type(cause).__name__}:{where}")
-    if any(word in lowered for word in _PERMANENT_WORDS):
+    if any(word in lowered for word in _PERMANENT_WORDS) or _DATA_FILE_GONE.search(lowered):
         if type(cause).__module__.split(".")[0] in ("duckdb", "_duckdb"):
             return True, one_line(f"warehouse: {message}")
         if isinstance(cause, OSError):

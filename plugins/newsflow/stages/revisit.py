@@ -158,6 +158,16 @@ def asked_in_vain(job: Job, urls: list[str]) -> set[str]:
     return {url for (url,) in rows}
 
 
+def asked_for_nothing(answer: tuple[str, str | None, int | None]) -> bool:
+    """Whether an earlier execution's row (answered_in_this_run) made no request: not due, gone lately, or a copy
+    of an article not due that this source listed earlier (`duplicate`) or another source answers for
+    (`duplicate_other_source`), both without an HTTP status. Such a URL is judged again, as then; any other is
+    fetched again. A copy read as a request was fetched by the rerun: a second `unchanged` of one article."""
+    _outcome, reason, status = answer
+    return reason in ("not_due", "retry_not_due") or (
+        reason in ("duplicate", "duplicate_other_source") and status is None)
+
+
 def skip_not_due(job: Job, pending: list[dict], now: datetime | None = None) -> dict:
     """Mark the pending article rows whose revisit is not due (`unchanged: not_due`), in place. A URL an earlier
     execution of this run fetched is fetched again, as it was then; returns what that execution answered
@@ -180,7 +190,7 @@ def skip_not_due(job: Job, pending: list[dict], now: datetime | None = None) -> 
     for row in pending:
         seen = known.get(row["article_id"])
         before = answered.get(row["canonical_url"])
-        if before is not None and before[1] not in ("not_due", "retry_not_due"):
+        if before is not None and not asked_for_nothing(before):
             due.append(row)
         elif seen is not None and not is_due(job.revisit, published_at=seen[1], last_fetched=seen[2], now=now):
             # a link known as an article listed earlier (a tracker's or an old address's, article_aliases) is that
