@@ -75,7 +75,8 @@ class WarcArchive:
         # warcio writes each record uncompressed into a buffer (its public API); the buffer then goes to the file
         # as one gzip member of its own, the per-record layout that lets a reader seek to any record
         self._buffer = io.BytesIO()
-        self._writer = WARCWriter(self._buffer, gzip=False)
+        # WARC/1.1: its records carry WARC-Date to the microsecond, which WARC/1.0 (seconds only) does not allow
+        self._writer = WARCWriter(self._buffer, gzip=False, warc_version="1.1")
         info = self._writer.create_warcinfo_record(self.path.name, {"software": "newsflow", "format": "WARC/1.1"})
         self._write(info)
 
@@ -407,9 +408,14 @@ def _count(scan: ArchiveScan, record_type: str) -> None:
 
 
 def _records(data: bytes, warc_file: str, offset: int, scan: ArchiveScan) -> Iterator[ArchivedResponse]:
-    """The records of one intact gzip member (warcio's public ArchiveIterator), responses as ArchivedResponse."""
+    """The records of one intact gzip member (warcio's public ArchiveIterator), responses as ArchivedResponse.
+    The member's page is given out once its record has been read to the end: a record whose Content-Length is
+    shorter than its block (bytes left where the blank lines that end a record belong) is the page's beginning
+    only, which loaded as the whole article while its damage was listed a duplicate of it."""
+    page = None
     try:
-        for index, record in enumerate(ArchiveIterator(io.BytesIO(data), arc2warc=scan.legacy_arc)):
+        records = ArchiveIterator(io.BytesIO(data), arc2warc=scan.legacy_arc)
+        for index, record in enumerate(records):
             if not str(record.format).startswith("warc"):
                 # warcio falls back to reading junk as a legacy ARC record (a real ARC file's are converted)
                 _damage(scan, offset, "warc_not_warc", f"record format {record.format!r}", data)
@@ -424,10 +430,17 @@ def _records(data: bytes, warc_file: str, offset: int, scan: ArchiveScan) -> Ite
                 _damage(scan, offset, "warc_corrupt", "several records in one gzip member (warcio recompress "
                         "writes one member per record)", data, url=record.rec_headers.get_header("WARC-Target-URI"))
                 continue
-            _count(scan, record.rec_type)
-            yield _to_response(record, warc_file, offset)
+            page = _to_response(record, warc_file, offset)
+            records.read_to_end(record)
+            if records.err_count:
+                raise ValueError("the record is not followed by the blank lines that end one: its Content-Length "
+                                 "is wrong")
     except Exception as exc:  # noqa: BLE001 - warcio raises a zoo of errors on damaged records
         _damage(scan, offset, "warc_corrupt", f"{type(exc).__name__}: {exc}"[:300], data)
+        return
+    if page is not None:
+        _count(scan, page.record_type)
+        yield page
 
 
 def _scan_gzip(fh, warc_file: str, scan: ArchiveScan) -> Iterator[ArchivedResponse]:
@@ -465,12 +478,22 @@ def _scan_plain(fh, warc_file: str, scan: ArchiveScan) -> Iterator[ArchivedRespo
                         _damage(scan, 0, "warc_not_warc", f"record format {record.format!r}")
                         return
                     raise ValueError(f"record format {record.format!r}")  # junk after records: resync below
+                errors = iterator.err_count  # asking for the offset reads the record to its end
                 # the body is read before the offset is asked for: asking first empties an ARC record's stream
                 response = _to_response(record, warc_file, 0) if _listed(record) else None
                 offset = iterator.get_record_offset()
                 if response is not None:
                     response = replace(response, offset=offset)
                 iterator.read_to_end(record)
+                if (iterator.err_count > errors
+                        and os.pread(fh.fileno(), 7, offset + iterator.get_record_length()) != b"WARC/1."):
+                    # not followed by the blank lines that end a record, nor by the next record (a writer that left
+                    # them out): its Content-Length is wrong, so its block is not the page (cut short, or running
+                    # into the records after it). Damaged where it starts, and read on from the next record header
+                    # after that, inside the block included
+                    end = offset
+                    raise ValueError("the record is not followed by the blank lines that end one: its "
+                                     "Content-Length is wrong")
                 end = offset + iterator.get_record_length()
                 # a record whose declared length runs past the file's end: warcio stops reading at the end (and
                 # leaves the part of its Content-Length it could not read, as read_response tells it)

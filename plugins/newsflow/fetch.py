@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import email.utils
 import hashlib
 import logging
@@ -228,6 +229,20 @@ class _Decoder:
             raise _Failure("truncated_body")
 
 
+# The address each request went to (the WARC's WARC-IP-Address), set by the connector in the requesting task. aiohttp
+# lets go of a response's connection once its whole body has arrived, as it has with the headers for most pages: read
+# from resp.connection, nearly every record was archived without its address.
+_PEER_IP: contextvars.ContextVar[str | None] = contextvars.ContextVar("newsflow_peer_ip", default=None)
+
+
+class _PeerConnector(aiohttp.TCPConnector):
+    async def connect(self, req, traces, timeout):
+        connection = await super().connect(req, traces, timeout)
+        peer = connection.transport.get_extra_info("peername") if connection.transport is not None else None
+        _PEER_IP.set(peer[0] if peer else None)
+        return connection
+
+
 class Fetcher:
     """One per task run: shares connections, robots.txt answers and host pacing across all requests."""
 
@@ -304,7 +319,7 @@ class Fetcher:
             return None
 
     async def __aenter__(self) -> Fetcher:
-        connector = aiohttp.TCPConnector(
+        connector = _PeerConnector(
             resolver=SafeResolver(self._allowed),
             limit=self.settings.global_concurrency,
             limit_per_host=self.settings.host_concurrency,
@@ -606,8 +621,7 @@ class Fetcher:
                     result.status = resp.status
                     result.final_url = current
                     result.reason_phrase = resp.reason or ""
-                    peer = resp.connection.transport.get_extra_info("peername") if resp.connection and resp.connection.transport else None
-                    result.peer_ip = peer[0] if peer else None
+                    result.peer_ip = _PEER_IP.get()
                     if resp.status in (301, 302, 303, 307, 308):
                         location = resp.headers.get("Location")
                         if not location:

@@ -62,6 +62,18 @@ def test_intact_archive_reads_whole_and_by_offset(tmp_path):
     assert b"part 7" in read_response(tmp_path / "a.warc.gz", spans[7][1]).body
 
 
+def test_the_archive_is_written_in_the_warc_version_its_dates_need(tmp_path):
+    """newsflow's records give WARC-Date to the microsecond, which WARC/1.1 allows and WARC/1.0 does not (ISO
+    28500:2009: YYYY-MM-DDThh:mm:ssZ; warcio itself writes microseconds under WARC/1.1 only), and its warcinfo says
+    `format: WARC/1.1`: every record says WARC/1.1 too."""
+    build_warc(tmp_path / "a.warc.gz")
+    with open(tmp_path / "a.warc.gz", "rb") as fh:
+        records = [(record.rec_headers.protocol, record.rec_headers.get_header("WARC-Date"))
+                   for record in ArchiveIterator(fh)]
+    assert any("." in date for _version, date in records)
+    assert {version for version, _date in records} == {"WARC/1.1"}
+
+
 def test_truncated_warc_loads_what_precedes_the_cut(tmp_path, data_env, capsys):
     intact = tmp_path / "intact.warc.gz"
     spans = build_warc(intact)
@@ -228,3 +240,43 @@ def test_every_page_of_a_warc_gzipped_whole_gets_a_row(tmp_path):
     assert sorted(e.url for e in entries) == sorted(WHOLE_GZIP_URLS)
     assert {e.failure for e in entries} == {"warc_corrupt"}
     assert scans[0].damage and scans[0].damage[0].reason == "warc_corrupt"
+
+
+LENGTH_URLS = ["http://archive.test/story/before", "http://archive.test/story/liar", "http://archive.test/story/after"]
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_a_record_whose_content_length_is_short_is_damaged_not_half_an_article(tmp_path, data_env, gzipped):
+    """A record whose Content-Length is half its block (a writer's bug; a plain .warc whose line ends a copy
+    changed) holds the page's beginning only, its rest left where the blank lines that end a record belong: it
+    fails warc_corrupt with one row, instead of loading as the whole article beside a `duplicate` row, and the
+    record after it still loads."""
+    import gzip
+    import re
+
+    records = []
+    for i, url in enumerate(LENGTH_URLS):
+        html = article_html(f"Harbour workers vote to strike, part {i}",
+                            f"Story {i}: dockworkers at the harbour voted on Monday to strike over new shifts. ")
+        buffer = io.BytesIO()
+        writer = WARCWriter(buffer, gzip=False)
+        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(html.encode()),
+                                                      http_headers=headers,
+                                                      warc_headers_dict={"WARC-Date": "2018-06-20T10:00:00Z"}))
+        records.append(buffer.getvalue())
+    declared = re.search(rb"Content-Length: (\d+)\r\n", records[1])
+    records[1] = records[1].replace(declared.group(0), b"Content-Length: %d\r\n" % (int(declared.group(1)) // 2), 1)
+    name = "crawl.warc.gz" if gzipped else "crawl.warc"
+    (tmp_path / name).write_bytes(b"".join(gzip.compress(r) if gzipped else r for r in records))
+    run(tmp_path, None, "length_run", f"  - {{name: crawl, kind: warc, path: {name}}}\n")
+
+    articles, files = logged(data_env, "length_run")
+    assert articles == {LENGTH_URLS[0]: ("loaded", "new"), LENGTH_URLS[1]: ("failed", "warc_corrupt"),
+                        LENGTH_URLS[2]: ("loaded", "new")}
+    con = connect(data_env / "warehouse", read_only=True)
+    assert con.execute("select count(*) from fetch_log where url_kind = 'article'").fetchone() == (3,)
+    assert {u for (u,) in con.execute("select url from articles").fetchall()} == {LENGTH_URLS[0], LENGTH_URLS[2]}
+    [(outcome, reason)] = files
+    offset = len(gzip.compress(records[0])) if gzipped else len(records[0])
+    assert outcome == "failed" and reason.startswith(f"warc_corrupt:at={offset};")

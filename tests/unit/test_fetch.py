@@ -759,3 +759,25 @@ def test_urls_left_out_of_time_leave_no_booking_in_the_shared_host_gate(tmp_path
     assert sum(r.reason == "out_of_time" for r in results) >= 35
     wait = asyncio.run(HostGate(tmp_path / "gate", 2).reserve(key, 0.5))
     assert wait <= 0.5 + 0.1, wait  # at most the one interval after the last request made, not 35 more
+
+
+def test_every_archived_response_names_the_address_it_came_from(server, tmp_path):
+    """WARC-IP-Address is kept for every response, not only those still streaming when their headers were read:
+    aiohttp lets go of the connection of a page whose whole body came with its headers, and such records (nearly
+    all of them) were archived without the server's address."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    from newsflow.archive import WarcArchive
+    from newsflow.stages.http import archiver
+
+    async def go():
+        with WarcArchive(tmp_path / "run.warc.gz") as archive:
+            async with Fetcher(settings_for(server), seed=1, on_response=archiver(archive)) as fetcher:
+                return [await fetcher.get(server.url(path)) for path in ("/ok/a", "/ok/b")]
+
+    assert [r.outcome for r in asyncio.run(go())] == ["ok", "ok"]
+    with open(tmp_path / "run.warc.gz", "rb") as fh:
+        addresses = {record.rec_headers.get_header("WARC-Target-URI"): record.rec_headers.get_header("WARC-IP-Address")
+                     for record in ArchiveIterator(fh) if record.rec_type == "response"}
+    assert server.url("/ok/a") in addresses and server.url("/ok/b") in addresses
+    assert set(addresses.values()) == {"127.0.0.1"}
