@@ -18,6 +18,7 @@ from newsflow import alerts
 from newsflow.alerts import AlertError, AlertSettings, alert_settings, quality_changes, send_quality_alerts
 from newsflow.quality_checks import write_checks
 from newsflow.warehouse import connect, open_for_write
+from tests.support.lakes import copy_of
 from tests.support.webhook import Webhook
 
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
@@ -30,7 +31,10 @@ def check(name: str, status: str, source: str = "*", observed: float | None = 1.
 
 @pytest.fixture
 def lake(tmp_path):
-    path = tmp_path / "lake"
+    return copy_of(("alerts lake",), build_lake, tmp_path / "lake")  # built once per process (tests/support/lakes.py)
+
+
+def build_lake(path):
     con = open_for_write(path)
     write_checks(con, "q0", [check("freshness", "fail", "alpha")], checked_at=T0 - timedelta(hours=2))
     write_checks(con, "q1", [check("freshness", "pass", "alpha"), check("volume", "warn", "alpha"),

@@ -11,6 +11,7 @@ import pytest
 
 from newsflow import quality_checks as qc
 from newsflow.warehouse import connect, open_for_write
+from tests.support.lakes import copy_of
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
@@ -46,7 +47,13 @@ def add_run(con, run_id: str, loaded_at: datetime):
 
 def make_warehouse(path: Path, *, silent_days: int = 5, days: int = 40, per_day: int = 5) -> Path:
     """alpha publishes `per_day` articles every day; beta the same until it goes silent for `silent_days` days.
-    One ingest run an hour ago fetched both (beta's site answered, with nothing new)."""
+    One ingest run an hour ago fetched both (beta's site answered, with nothing new). Built once per test process
+    for each set of arguments, then copied (tests/support/lakes.py)."""
+    return copy_of(("make_warehouse", silent_days, days, per_day),
+                   lambda made: build_warehouse(made, silent_days=silent_days, days=days, per_day=per_day), path)
+
+
+def build_warehouse(path: Path, *, silent_days: int, days: int, per_day: int) -> Path:
     con = open_for_write(path)
     con.execute("begin transaction")  # one lake commit for the whole fixture
     for name in ("alpha", "beta"):

@@ -12,6 +12,7 @@ import pytest
 
 from newsflow.stages.index_terms import index_terms, watermark
 from newsflow.warehouse import connect, migrate
+from tests.support.lakes import copy_of
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 D1, D2, D3 = date(2024, 3, 4), date(2024, 3, 5), date(2024, 3, 12)
@@ -56,9 +57,17 @@ SCAN = """
 """
 
 
+def new_lake(path) -> None:
+    con = connect(path)
+    con.execute("set timezone = 'UTC'")
+    migrate(con)
+    con.close()
+
+
 @pytest.fixture
 def con(tmp_path):
-    con = connect(tmp_path / "warehouse")
+    # a new migrated lake, made once per test process and copied (tests/support/lakes.py)
+    con = connect(copy_of(("new lake",), new_lake, tmp_path / "warehouse"))
     con.execute("set timezone = 'UTC'")
     migrate(con)
     yield con
