@@ -55,7 +55,8 @@ test: setup
 		--max-worker-restart=0
 
 test-fast: setup
-	.venv/bin/python -m pytest -ra -n $(PYTEST_WORKERS) --dist loadfile -m "not integration"
+	.venv/bin/python -m pytest -ra -n $(PYTEST_WORKERS) --dist loadfile --max-worker-restart=0 \
+		-m "not integration and not scaleout"
 
 # The multi-machine layout on loopback (tests/scaleout): PostgreSQL and Redis from Debian's packages, Airflow with
 # the CeleryExecutor and two Celery workers. Needs `apt-get install postgresql redis-server` (.ci/run does it);

@@ -21,6 +21,9 @@ _PROGRESS = re.compile(r"\[DAG TEST\] (starting|end) task task_id=(\S+)(?: map_i
 _CAUSE = re.compile(r"newsflow-error: (.*?)(?:\s+\[newsflow\.[\w.]+\].*)?$")
 # conf a param's schema refuses: Airflow creates no run, so no task can say why
 _PARAM_REFUSED = re.compile(r"ParamValidationError: (.*)$")
+# a DAG file that does not import (a syntax error in dags/, or in newsflow code it imports): no run is created, no
+# task logs a cause, and the console said only "state unknown"
+_DAG_IMPORT_ERROR = re.compile(r"Error loading DAG from (\S+): (.*?)(?:\s+\[airflow[\w.]+\].*)?$")
 # the run id, from the first task's line: a stopped run is named before Airflow has said how it finished
 _RUN_ID = re.compile(r"\[DAG TEST\] running task <TaskInstance: [\w.]+ (\S+)")
 # how a task try ended: its "[DAG TEST] end task" line does not say, the execution API's log of the state it set does
@@ -258,6 +261,8 @@ def _relay(proc: subprocess.Popen, log_file: Path, started: float, echo, info: d
             cause = _CAUSE.search(line) or _PARAM_REFUSED.search(line)
             if cause and cause.group(1) not in info["causes"]:
                 info["causes"].append(cause.group(1).strip())
+            if (broken := _DAG_IMPORT_ERROR.search(line)) and not info["causes"]:
+                info["causes"].append(f"DAG file {broken.group(1)} does not import: {broken.group(2).strip()}")
             if "run_id" not in info and (named := _RUN_ID.search(line)):
                 info["run_id"] = named.group(1)
             if try_started := _TI_ID.search(line):

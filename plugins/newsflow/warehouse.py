@@ -39,6 +39,11 @@ class WarehouseConfigError(ValueError):
     """The warehouse location cannot be used as given (a clear message for the operator)."""
 
 
+class SqlFileError(RuntimeError):
+    """A file of sql/ that cannot be used as it is (misnamed, numbered twice, a statement DuckDB refuses): the
+    message names the file. No retry changes a file, so a task fails at once (newsflow.stages.failures)."""
+
+
 @dataclass(frozen=True)
 class Lake:
     """Where a lake lives: its DuckLake catalog and its data files."""
@@ -448,6 +453,17 @@ def run_sql_file(con, path: Path, params: dict | None = None) -> bool:
     return True
 
 
+def run_definition_file(con, path: Path) -> None:
+    """A migration's or a view's or macro's file: a statement DuckDB cannot parse or bind is said with the file it
+    is in (DuckDB's own LINE counts from the statement, comment lines left out)."""
+    import duckdb
+
+    try:
+        run_sql_file(con, path)
+    except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as exc:
+        raise SqlFileError(f"{path}: {exc}") from exc
+
+
 def changed_rows(con, path: Path, params: dict | None = None) -> int:
     """A file holding one statement that changes rows (a DELETE or an UPDATE), run in its own transaction; returns
     the rows it changed."""
@@ -483,10 +499,11 @@ def migration_files(root: Path | None = None) -> list[tuple[int, str, Path]]:
     for path in sorted((root / "schema").glob("*.sql")):
         match = _MIGRATION.match(path.name)
         if not match:
-            continue
+            # skipped, it was never applied and nothing said so
+            raise SqlFileError(f"{path}: a migration file is named NNN_name.sql (three digits, then _)")
         version = int(match.group(1))
         if version in found:
-            raise RuntimeError(f"migration number {version:03d} is used twice: {found[version][2]} and {path}")
+            raise SqlFileError(f"migration number {version:03d} is used twice: {found[version][2]} and {path}")
         found[version] = (version, match.group(2), path)
     return [found[v] for v in sorted(found)]
 
@@ -499,9 +516,9 @@ def object_files(root: Path | None = None) -> dict[str, Path]:
         for path in sorted((root / folder).glob("*.sql")):
             match = _OBJECT.match(path.name)
             if not match:
-                raise RuntimeError(f"{path}: a view or macro file is named after its object (lower_case.sql)")
+                raise SqlFileError(f"{path}: a view or macro file is named after its object (lower_case.sql)")
             if match.group(1) in found:
-                raise RuntimeError(f"{match.group(1)} is defined twice: {found[match.group(1)]} and {path}")
+                raise SqlFileError(f"{match.group(1)} is defined twice: {found[match.group(1)]} and {path}")
             found[match.group(1)] = path
     return found
 
@@ -531,7 +548,7 @@ def migrate(con) -> list[int]:
             continue
 
         def apply(path=path, version=version, name=name) -> None:
-            run_sql_file(con, path)
+            run_definition_file(con, path)
             con.execute("insert into schema_migrations values (?, ?, ?)", [version, name, datetime.now(UTC)])
 
         in_transaction(con, apply)
@@ -576,7 +593,7 @@ def _recreate_objects(con, force: bool = False) -> bool:
             con.execute(f"drop {kind} if exists {name}")
             log.info("dropped %s %s: no file defines it any more", kind, name)
     for name in _creation_order(files):
-        run_sql_file(con, files[name])
+        run_definition_file(con, files[name])
     catalog = _catalog_objects(con)
     con.execute("delete from schema_objects")
     now = datetime.now(UTC)
@@ -598,7 +615,7 @@ def _creation_order(files: dict[str, Path]) -> list[str]:
         if name in order:
             return
         if name in visiting:
-            raise RuntimeError(f"views/macros read each other in a cycle through {name}")
+            raise SqlFileError(f"views/macros read each other in a cycle through {name}")
         visiting.add(name)
         for other in sorted(uses[name]):
             visit(other)

@@ -42,6 +42,20 @@ def test_a_second_run_of_a_dag_at_once_writes_a_log_of_its_own(airflow_home):
         assert again == first
 
 
+@pytest.mark.integration
+def test_a_dag_file_that_does_not_import_is_the_cause_of_the_failed_run(airflow_home, tmp_path):
+    """A syntax error in a DAG file: `airflow dags test` finds no DAG and creates no run, no task logs a cause, and
+    `newsflow ingest` said only "news_ingest run ended with state unknown (exit 1)"."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    text = (project_root() / "dags" / "news_ingest.py").read_text(encoding="utf-8")
+    (dags / "news_ingest.py").write_text(text.replace("build_ingest_dag(", "build_ingest_dag((", 1), encoding="utf-8")
+    with pytest.raises(DagRunFailed, match=r"state unknown \(exit 1\): DAG file news_ingest\.py does not import: "
+                                           r"'\(' was never closed \(news_ingest\.py, line \d+\); full log"):
+        dags_test("news_ingest", {}, env_extra={"AIRFLOW__CORE__DAGS_FOLDER": str(dags)},
+                  log_file=tmp_path / "run.log", echo=lambda _m: None)
+
+
 def test_sigterm_and_sighup_raise_in_the_main_thread_once_and_the_old_handlers_come_back():
     import os
     import signal

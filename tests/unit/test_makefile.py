@@ -3,8 +3,10 @@ made here is kept. `make -n` evaluates the check for real and only prints the re
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,17 @@ def test_a_venv_made_here_is_kept(tmp_path):
     out = subprocess.run(["make", "-n", "setup"], cwd=here, capture_output=True, text=True, timeout=60)
     assert "another folder" not in out.stdout and (here / ".venv" / "bin" / "newsflow").exists()
     assert "uv sync" not in out.stdout, out.stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_test_fast_leaves_the_scale_out_test_to_make_test_scaleout():
+    """`make test-fast`'s `-m "not integration"` replaced pyproject's `-m 'not scaleout'`: the scale-out cluster test
+    was collected, and started Postgres, Redis and Celery workers whenever the venv had the celery extra (after a
+    `make test-scaleout`)."""
+    out = subprocess.run(["make", "-n", "test-fast", "PYTEST_WORKERS=0"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)
+    (command,) = [line for line in out.stdout.replace("\\\n", " ").splitlines() if " -m pytest " in line]
+    args = [sys.executable, *shlex.split(command)[1:], "--collect-only", "-q", "-p", "no:cacheprovider",
+            "tests/scaleout"]
+    collected = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert "test_celery_cluster.py::" not in collected.stdout, collected.stdout

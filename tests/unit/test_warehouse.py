@@ -163,6 +163,44 @@ def test_duplicate_migration_numbers_are_refused(tmp_path):
         warehouse.migration_files(tmp_path)
 
 
+def test_a_migration_file_not_named_nnn_is_refused_not_skipped(tmp_path):
+    """`18_notes.sql` (two digits) was passed over without a word: `warehouse_init` said "warehouse migrated" and
+    the table never came."""
+    (tmp_path / "schema").mkdir()
+    (tmp_path / "schema" / "001_a.sql").write_text("create table a (x int)")
+    (tmp_path / "schema" / "18_notes.sql").write_text("create table notes (x int)")
+    with pytest.raises(Exception, match=r"18_notes\.sql: a migration file is named NNN_name\.sql"):
+        warehouse.migration_files(tmp_path)
+
+
+def test_a_view_file_duckdb_refuses_is_named_and_fails_its_task_at_once(tmp_path, monkeypatch):
+    """A new view with a typo failed every load with DuckDB's bare `syntax error at or near "grop"` (no file; its
+    LINE counted without the file's comment lines), and the load was retried twice as if the lake were busy; so was
+    a migration numbered like another."""
+    from newsflow.stages.failures import classify
+
+    sql = tmp_path / "sql"
+    shutil.copytree(sql_dir(), sql)
+    (sql / "views" / "articles_per_language.sql").write_text(
+        "-- articles per language\ncreate or replace view articles_per_language as\n"
+        "select language, count(*) as articles\nfrom articles\ngrop by language\n", encoding="utf-8")
+    monkeypatch.setenv("NEWSFLOW_SQL_DIR", str(sql))
+    con = warehouse.connect(tmp_path / "w")
+    try:
+        with pytest.raises(Exception) as refused:
+            warehouse.migrate(con)
+    finally:
+        con.close()
+    permanent, cause = classify(refused.value)
+    assert permanent is True
+    assert str(sql / "views" / "articles_per_language.sql") in cause and "grop" in cause
+
+    (sql / "schema" / "017_notes.sql").write_text("create table notes (x int)", encoding="utf-8")
+    with pytest.raises(Exception, match="used twice") as twice:
+        warehouse.migration_files(sql)
+    assert classify(twice.value)[0] is True
+
+
 def test_failed_migration_rolls_back(tmp_path, monkeypatch):
     (tmp_path / "schema").mkdir()
     (tmp_path / "schema" / "001_ok.sql").write_text("create table ok (x int)")

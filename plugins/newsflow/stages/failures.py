@@ -55,6 +55,8 @@ def classify(exc: BaseException) -> tuple[bool, str]:
         return True, one_line(exc)
     if type(exc).__name__ == "WarehouseConfigError":  # the lake's location cannot be used as given
         return True, one_line(f"warehouse: {exc}")
+    if type(exc).__name__ == "SqlFileError":  # a file of sql/ (a view, a migration) no retry can mend
+        return True, one_line(f"sql: {exc}")
     # the warehouse's "busy" error wraps whatever DuckDB said; only a lock is worth waiting for
     cause = exc
     if type(exc).__name__ == "WarehouseBusy" and exc.__cause__ is not None:
