@@ -409,10 +409,9 @@ def _count(scan: ArchiveScan, record_type: str) -> None:
 
 def _records(data: bytes, warc_file: str, offset: int, scan: ArchiveScan) -> Iterator[ArchivedResponse]:
     """The records of one intact gzip member (warcio's public ArchiveIterator), responses as ArchivedResponse.
-    The member's page is given out once its record has been read to the end: a record whose Content-Length is
-    shorter than its block (bytes left where the blank lines that end a record belong) is the page's beginning
-    only, which loaded as the whole article while its damage was listed a duplicate of it."""
-    page = None
+    A page is given out once its record has been read to the end: a record whose Content-Length is shorter than
+    its block (bytes left where the blank lines that end a record belong) is the page's beginning only, which
+    loaded as the whole article while its damage was listed a duplicate of it."""
     try:
         records = ArchiveIterator(io.BytesIO(data), arc2warc=scan.legacy_arc)
         for index, record in enumerate(records):
@@ -435,12 +434,12 @@ def _records(data: bytes, warc_file: str, offset: int, scan: ArchiveScan) -> Ite
             if records.err_count:
                 raise ValueError("the record is not followed by the blank lines that end one: its Content-Length "
                                  "is wrong")
+            _count(scan, page.record_type)
+            # before the member's later records are read: damage there (a whole crawl gzipped as one member, junk
+            # after it) is theirs, and this page stands
+            yield page
     except Exception as exc:  # noqa: BLE001 - warcio raises a zoo of errors on damaged records
         _damage(scan, offset, "warc_corrupt", f"{type(exc).__name__}: {exc}"[:300], data)
-        return
-    if page is not None:
-        _count(scan, page.record_type)
-        yield page
 
 
 def _scan_gzip(fh, warc_file: str, scan: ArchiveScan) -> Iterator[ArchivedResponse]:
