@@ -27,6 +27,8 @@ DATA_FOLDER = "data"
 
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 _WHEN = re.compile(r"--\s*when:\s*(.+)")
+# where DuckDB's parser points in a statement ("LINE 9: grop by ...")
+_DUCKDB_LINE = re.compile(r"\bLINE (\d+):")
 _MIGRATION = re.compile(r"^(\d{3})_([\w\-]+)\.sql$")
 _OBJECT = re.compile(r"^([a-z_][a-z0-9_]*)\.sql$")
 
@@ -436,8 +438,19 @@ def frame(con, sql: str, params: list | dict | None = None):
 # -- SQL files -------------------------------------------------------------------------------------------------
 def statements(sql: str) -> list[str]:
     """Split a file into statements (our SQL files keep semicolons out of strings and comments)."""
-    cleaned = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
-    return [s.strip() for s in cleaned.split(";") if s.strip()]
+    return [statement for _line, statement in numbered_statements(sql)]
+
+
+def numbered_statements(sql: str) -> list[tuple[int, str]]:
+    """(the file's line where it starts, statement) of each statement. Comment lines are kept blank, so a line
+    DuckDB names in a statement is that many lines below its start in the file."""
+    cleaned = "\n".join("" if line.strip().startswith("--") else line for line in sql.splitlines())
+    found, line = [], 1
+    for chunk in cleaned.split(";"):
+        if chunk.strip():
+            found.append((line + chunk[:len(chunk) - len(chunk.lstrip())].count("\n"), chunk.strip()))
+        line += chunk.count("\n")
+    return found
 
 
 def run_sql_file(con, path: Path, params: dict | None = None) -> bool:
@@ -454,14 +467,17 @@ def run_sql_file(con, path: Path, params: dict | None = None) -> bool:
 
 
 def run_definition_file(con, path: Path) -> None:
-    """A migration's or a view's or macro's file: a statement DuckDB cannot parse or bind is said with the file it
-    is in (DuckDB's own LINE counts from the statement, comment lines left out)."""
+    """A migration's or a view's or macro's file: a statement DuckDB cannot parse or bind is said with the file and
+    the line it is on (DuckDB's own `LINE n` counts from the statement's start)."""
     import duckdb
 
-    try:
-        run_sql_file(con, path)
-    except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as exc:
-        raise SqlFileError(f"{path}: {exc}") from exc
+    for first, statement in numbered_statements(path.read_text(encoding="utf-8")):
+        try:
+            _execute(con, statement, None)
+        except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as exc:
+            where = _DUCKDB_LINE.search(str(exc))
+            line = first + int(where.group(1)) - 1 if where else first
+            raise SqlFileError(f"{path}, line {line}: {exc}") from exc
 
 
 def changed_rows(con, path: Path, params: dict | None = None) -> int:

@@ -193,7 +193,8 @@ def test_a_view_file_duckdb_refuses_is_named_and_fails_its_task_at_once(tmp_path
         con.close()
     permanent, cause = classify(refused.value)
     assert permanent is True
-    assert str(sql / "views" / "articles_per_language.sql") in cause and "grop" in cause
+    # the file's own line: DuckDB's LINE counts from the statement, which starts below the comment
+    assert f'{sql / "views" / "articles_per_language.sql"}, line 5: ' in cause and "grop" in cause, cause
 
     (sql / "schema" / "017_notes.sql").write_text("create table notes (x int)", encoding="utf-8")
     with pytest.raises(Exception, match="used twice") as twice:
@@ -213,6 +214,24 @@ def test_failed_migration_rolls_back(tmp_path, monkeypatch):
                                         "where table_catalog = 'lake'").fetchall()}
     assert "ok" in tables and "half" not in tables
     assert [r[0] for r in con.execute("select version from schema_migrations").fetchall()] == [1]
+
+
+def test_a_migration_error_names_the_line_of_the_file_not_of_the_statement(tmp_path, monkeypatch):
+    """DuckDB counts LINE from the statement it was given: the second statement's third line was `LINE 3` in a
+    file where it is line 7 (and comment lines, dropped, shifted every count)."""
+    (tmp_path / "schema").mkdir()
+    (tmp_path / "schema" / "001_two.sql").write_text(
+        "-- two tables\ncreate table a (x int);\n\n-- the second\ncreate table b (\n    y int,\n    z int,,\n    w int\n);\n")
+    monkeypatch.setenv("NEWSFLOW_SQL_DIR", str(tmp_path))
+    con = warehouse.connect(tmp_path / "w")
+    try:
+        with pytest.raises(warehouse.SqlFileError) as refused:
+            warehouse.migrate(con)
+    finally:
+        con.close()
+    assert str(refused.value).startswith(f"{tmp_path / 'schema' / '001_two.sql'}, line 7: "), refused.value
+    assert warehouse.numbered_statements((tmp_path / "schema" / "001_two.sql").read_text()) == [
+        (2, "create table a (x int)"), (5, "create table b (\n    y int,\n    z int,,\n    w int\n)")]
 
 
 def test_statement_splitting_ignores_comment_lines():
