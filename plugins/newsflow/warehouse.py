@@ -515,7 +515,7 @@ def migration_files(root: Path | None = None) -> list[tuple[int, str, Path]]:
     for path in sorted((root / "schema").glob("*.sql")):
         match = _MIGRATION.match(path.name)
         if not match:
-            # skipped, it was never applied and nothing said so
+            # a misnamed file would never be applied, and a skip says nothing: the table it makes is simply missing
             raise SqlFileError(f"{path}: a migration file is named NNN_name.sql (three digits, then _)")
         version = int(match.group(1))
         if version in found:

@@ -164,8 +164,9 @@ def _unread_sitemaps(queue: list[tuple[str, int]], seen: set[str], kind: str, do
     unread = []
     for url, depth in queue:
         # a document named again (read already, or left unread above) has its row too, as in the loop that reads
-        again = urldefrag(url).url in seen
-        seen.add(urldefrag(url).url)
+        asked = urldefrag(url).url
+        again = asked in seen
+        seen.add(asked)
         reason = "duplicate" if again else "too_deep" if depth > discover.MAX_SITEMAP_DEPTH else "over_limit"
         doc_rows.append(staging.ledger_row(len(doc_rows), kind, url, canonical_url=safe_canonical(url),
                                            outcome="skipped", reason=reason))
