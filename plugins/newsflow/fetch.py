@@ -15,7 +15,7 @@ import re
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
@@ -631,6 +631,7 @@ class Fetcher:
                         except ValueError:
                             raise _Failure("invalid_url", resp.status) from None
                         result.outcome = "redirect"
+                        self._archive_hop(current, resp, result)
                         return resp.cookies
                     await self._read(resp, result, kind, max_bytes)
                     return resp.cookies
@@ -670,6 +671,22 @@ class Fetcher:
             raise _Failure("connection_error", retry=True) from None
         except aiohttp.ClientError as exc:
             raise _Failure(f"client_error:{type(exc).__name__}", retry=True) from None
+
+    def _archive_hop(self, current: str, resp: aiohttp.ClientResponse, result: FetchResult) -> None:
+        """A redirect's answer goes to the archive as a response with its headers (its Location): without it a replay
+        of the listed link (a feed's tracker, an old address) found nothing, and the chain fetch_log summarises could
+        not be seen. Its body is not read (a server stalling there would hold the fetch up for a page nobody reads):
+        when it had one, the record says so with `WARC-Truncated: length`, a cap of nothing."""
+        if self.on_response is None:
+            return
+        declared = resp.headers.get("Content-Length")
+        had_body = bool(declared and declared.strip() != "0") or "Transfer-Encoding" in resp.headers
+        hop = replace(result, final_url=current, outcome="redirect", body=b"", bytes=0, decoded_from=None,
+                      headers=[(name, header_text(value)) for name, value in resp.headers.items()],
+                      content_type=header_text(resp.headers.get("Content-Type")),
+                      truncated="length" if had_body else None, warc_file=None, warc_offset=None)
+        # a copy: the archive's pointer on the result stays the page's (or, with none, its last listing's), never a hop
+        self.on_response(hop)
 
     async def _body(self, resp: aiohttp.ClientResponse, decoder: _Decoder, result: FetchResult, kind: str,
                     max_bytes: int) -> bytes:

@@ -781,3 +781,34 @@ def test_every_archived_response_names_the_address_it_came_from(server, tmp_path
                      for record in ArchiveIterator(fh) if record.rec_type == "response"}
     assert server.url("/ok/a") in addresses and server.url("/ok/b") in addresses
     assert set(addresses.values()) == {"127.0.0.1"}
+
+
+def test_a_redirect_hop_is_archived_with_its_location_and_the_result_points_at_the_page(server, tmp_path):
+    """A link that redirects (a feed's tracker, an old address) left only the page it landed on in the WARC: a
+    replay of the listed link found nothing there. Each hop is a response record with its status and Location,
+    its unread body marked truncated; fetch_log's pointer stays the page's."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    from newsflow.archive import WarcArchive, read_response
+    from newsflow.stages.http import archiver
+
+    async def go():
+        with WarcArchive(tmp_path / "run.warc.gz") as archive:
+            async with Fetcher(settings_for(server), seed=1, on_response=archiver(archive)) as fetcher:
+                return await fetcher.get(server.url("/redirect-ok"))
+
+    result = asyncio.run(go())
+    assert result.outcome == "ok" and result.final_url == server.url("/ok/after-redirect")
+    with open(tmp_path / "run.warc.gz", "rb") as fh:
+        records = [(record.rec_type, record.rec_headers.get_header("WARC-Target-URI"),
+                    record.http_headers.get_statuscode(), record.http_headers.get_header("Location"),
+                    record.rec_headers.get_header("WARC-Truncated"), record.content_stream().read())
+                   for record in ArchiveIterator(fh) if record.rec_type in ("response", "request")]
+    responses = [r for r in records if r[0] == "response" and not r[1].endswith("/robots.txt")]
+    assert [r[1:3] for r in responses] == [(server.url("/redirect-ok"), "301"),
+                                           (server.url("/ok/after-redirect"), "200")]
+    hop = responses[0]
+    assert hop[3] == "/ok/after-redirect" and hop[5] == b""
+    assert hop[4] == "length"  # aiohttp's 301 carries a short text body, not read
+    assert ("request", server.url("/redirect-ok")) in {r[:2] for r in records}
+    assert b"Parliament passes" in read_response(result.warc_file, result.warc_offset).body
