@@ -785,9 +785,18 @@ def cmd_export(args) -> int:
     con = open_read_only()
     try:
         options = "format parquet, compression zstd" if fmt == "parquet" else "format csv, header true"
-        # the query on lines of its own: a trailing `-- comment` would otherwise swallow the closing parenthesis
-        target = "'" + str(output).replace("'", "''") + "'"
+        # the rows go to a hidden file beside the output, renamed over it once COPY has written them all: whatever
+        # stops it part-way (a full disk, a query error at row N of an ordered COPY, Ctrl-C, a kill) leaves no file
+        # of whole lines under the output's name that reads as a complete, shorter export, and an earlier export
+        # stays as it was. A device or a pipe (/dev/null, /dev/stdout) is written as it is.
+        final = output.resolve() if output.is_symlink() else output
+        partial = None
+        if not final.exists() or final.is_file():
+            partial = final.with_name(f".partial-{os.getpid()}-{final.name}")  # the suffix last: `.csv.gz` gzips
+        written = partial or output
+        target = "'" + str(written).replace("'", "''") + "'"
         query = reading_query(con, args.query)
+        # the query on lines of its own: a trailing `-- comment` would otherwise swallow the closing parenthesis
         copy = f"copy (\n{query}\n) to {target} ({options})"
         try:
             statements = user_statements(con, copy)
@@ -796,31 +805,38 @@ def cmd_export(args) -> int:
         if [s.type for s in statements] != [duckdb.StatementType.COPY]:
             raise UsageError("export writes the rows of a query (SELECT, FROM, WITH, VALUES, PIVOT); DESCRIBE, SHOW, "
                              "SUMMARIZE, PRAGMA and EXPLAIN are shown by `newsflow sql`")
-        if fmt == "parquet":
-            copy = f"copy (\n{_parquet_query(con, query)}\n) to {target} ({options})"
         with _writing_to(output):
             output.parent.mkdir(parents=True, exist_ok=True)
-        # what a COPY that fails part-way (a full disk) leaves: a new file in place, an existing one's replacement
-        # written beside it as `tmp_<name>`. Removed, or the part written keeps the disk full
-        leftovers = [path for path in (output, output.with_name("tmp_" + output.name)) if not path.exists()]
+        # one transaction: the COPY reads the snapshot named here, not one a load commits meanwhile. Said with the
+        # count and kept in a Parquet file's metadata, so the extract can be made again (`at (version => N)`)
+        con.execute("begin transaction")
+        snapshot = con.execute("select id from ducklake_current_snapshot('lake')").fetchone()[0]
+        if fmt == "parquet":
+            options += f", kv_metadata {{newsflow_lake_snapshot: '{snapshot}'}}"
+            copy = f"copy (\n{_parquet_query(con, query)}\n) to {target} ({options})"
         # COPY says how many rows it wrote. Reading the file back to count them took the path for a glob (other
         # files counted, `[1]` matched `1`), a numeric header for a row, and failed on /dev/null. A PIVOT's enum
         # type comes first in the same text: every statement runs, COPY's answer is the count.
         count = 0
-        for statement in con.extract_statements(copy):
-            if statement.type != duckdb.StatementType.COPY:
-                con.execute(statement)
-                continue
-            try:
+        try:
+            for statement in con.extract_statements(copy):
+                if statement.type != duckdb.StatementType.COPY:
+                    con.execute(statement)
+                    continue
                 count = con.execute(statement).fetchone()[0]
-            except duckdb.IOException as exc:  # a full disk, no permission, a path that cannot exist: no query's fault
-                for path in leftovers:
-                    if path.is_file():
-                        path.unlink(missing_ok=True)
-                raise OSError(f"cannot write {output}: {exc}") from None
+            if partial is not None:
+                with _writing_to(output):
+                    os.replace(partial, final)
+        except BaseException as exc:
+            if partial is not None:
+                partial.unlink(missing_ok=True)
+            if isinstance(exc, duckdb.IOException):  # a full disk, no permission, a path that cannot exist
+                said = str(exc).replace(str(written), str(output))
+                raise OSError(f"cannot write {output}: {said}") from None
+            raise
     finally:
         con.close()
-    print(f"wrote {count} row(s) to {output}")
+    print(f"wrote {count} row(s) to {output} from lake snapshot {snapshot}")
     return 0
 
 
@@ -962,6 +978,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nnewsflow: {exc}", file=sys.stderr)
         return 128 + exc.signum
     except Exception as exc:  # noqa: BLE001 - sorted below; anything else is raised again
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            # Ctrl-C in a DuckDB query (`sql`, `export`): DuckDB's "Query interrupted", raised from the
+            # KeyboardInterrupt, is the same interruption, not a crash with a traceback
+            print("\nnewsflow: interrupted", file=sys.stderr)
+            return 130
         # the error classes are imported only when needed: newsflow.warehouse imports duckdb
         from newsflow.airflow_runner import DagRunFailed
         from newsflow.alerts import AlertError, AlertSettingsError

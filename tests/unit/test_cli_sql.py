@@ -212,7 +212,7 @@ def test_export_counts_the_rows_it_wrote_whatever_the_file_name(newsflow, tmp_pa
     (tmp_path / "p_other.csv").write_text("a\n1\n2\n3\n", encoding="utf-8")
     code, out, _err = newsflow("export", "--query", "select range from range(5)", "--format", "csv",
                                "--output", str(tmp_path / "p*.csv"))
-    assert code == 0 and out.strip() == f"wrote 5 row(s) to {tmp_path / 'p*.csv'}"
+    assert code == 0 and out.startswith(f"wrote 5 row(s) to {tmp_path / 'p*.csv'} from lake snapshot ")
     assert (tmp_path / "p*.csv").read_text(encoding="utf-8").split() == ["range", "0", "1", "2", "3", "4"]
 
     newsflow("export", "--query", "select range from range(7)", "--output", str(tmp_path / "x1.parquet"))
@@ -226,7 +226,7 @@ def test_export_counts_the_rows_it_wrote_whatever_the_file_name(newsflow, tmp_pa
     for fmt in ("csv", "parquet"):
         code, out, err = newsflow("export", "--query", "select range from range(3)", "--format", fmt,
                                   "--output", "/dev/null")
-        assert code == 0 and out.strip() == "wrote 3 row(s) to /dev/null", err
+        assert code == 0 and out.startswith("wrote 3 row(s) to /dev/null from lake snapshot "), err
     assert Path("/dev/null").is_char_device()
 
 
@@ -450,3 +450,115 @@ def test_export_that_fills_the_disk_leaves_nothing_behind(newsflow, small_disk, 
     code, _out, err = newsflow("export", "--query", query, "--output", str(earlier))
     assert code == 1 and "No space left on device" in one_line(err)
     assert sorted(p.name for p in small_disk.iterdir()) == [earlier.name] and earlier.read_bytes() == kept
+
+
+# ordered: DuckDB writes the sorted rows as they come and keeps what it wrote when a later row fails (a parallel
+# COPY's file it removes); the error comes at a row past 300,000 of 400,000, after the first rows are written
+FAILS_PART_WAY = ("select range, case when range < 300000 then md5(range::varchar) else error('bad row ' || range) end"
+                  " as v from (select range from range(400000) order by range)")
+
+
+@pytest.mark.parametrize("name", ["part.csv", "part.parquet"])
+def test_export_whose_query_fails_part_way_leaves_no_file(newsflow, tmp_path, name):
+    """A query error at some row (a cast, error()) left the rows written before it under the output's name, or
+    DuckDB's `tmp_<name>` beside an earlier export: a CSV cut at a line end reads as a complete, shorter export."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    code, out, err = newsflow("export", "--query", FAILS_PART_WAY, "--output", str(folder / name))
+    assert code == 1 and out == "" and "bad row " in one_line(err)
+    assert sorted(p.name for p in folder.iterdir()) == []
+    earlier = folder / f"earlier-{name}"
+    code, _out, err = newsflow("export", "--query", "select 1 as n", "--output", str(earlier))
+    assert code == 0, err
+    kept = earlier.read_bytes()
+    code, _out, err = newsflow("export", "--query", FAILS_PART_WAY, "--output", str(earlier))
+    assert code == 1 and "bad row " in one_line(err)
+    assert sorted(p.name for p in folder.iterdir()) == [earlier.name] and earlier.read_bytes() == kept
+
+
+@pytest.mark.parametrize("earlier", [False, True], ids=["new", "over-an-earlier-export"])
+def test_export_stopped_with_ctrl_c_leaves_no_file_and_says_interrupted(lake, tmp_path, earlier):
+    """Ctrl-C mid-export printed a traceback (DuckDB's RuntimeError "Query interrupted") and left the part written:
+    a CSV of whole lines, millions short, or DuckDB's `tmp_<name>` beside the earlier export."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    output = folder / "big.csv"
+    if earlier:
+        output.write_text("n\n1\n", encoding="utf-8")
+    env = {**os.environ, "NEWSFLOW_DATA_DIR": str(tmp_path / "data"), "NEWSFLOW_WAREHOUSE": str(lake)}
+    query = "select range, md5(range::varchar) as v from range(30000000)"
+    cli = subprocess.Popen([sys.executable, "-m", "newsflow.cli", "export", "--query", query, "--output", str(output)],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+    def writing() -> bool:
+        return any(p.name != "big.csv" and p.stat().st_size > 0 for p in folder.iterdir())
+
+    deadline = time.monotonic() + 120
+    while not writing() and cli.poll() is None:
+        assert time.monotonic() < deadline, "the export wrote nothing"
+        time.sleep(0.05)
+    cli.send_signal(signal.SIGINT)
+    out, err = cli.communicate(timeout=120)
+    assert cli.returncode == 130 and out == b"", err
+    assert err.decode().strip() == "newsflow: interrupted"
+    assert sorted(p.name for p in folder.iterdir()) == (["big.csv"] if earlier else [])
+    if earlier:
+        assert output.read_text(encoding="utf-8") == "n\n1\n"
+
+
+
+def test_an_export_killed_part_way_leaves_an_earlier_export_as_it_was(lake, tmp_path):
+    """A kill (the OOM killer, a closed terminal's SIGKILL) runs no clean-up: the rows go to a hidden file renamed
+    over the output only once all are written, so the output's name never holds a shorter export."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    output = folder / "big.csv"
+    output.write_text("n\n1\n", encoding="utf-8")
+    env = {**os.environ, "NEWSFLOW_DATA_DIR": str(tmp_path / "data"), "NEWSFLOW_WAREHOUSE": str(lake)}
+    query = "select range, md5(range::varchar) as v from range(30000000)"
+    cli = subprocess.Popen([sys.executable, "-m", "newsflow.cli", "export", "--query", query, "--output", str(output)],
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not any(p.name.startswith(".partial-") and p.stat().st_size > 0 for p in folder.iterdir()):
+        assert cli.poll() is None and time.monotonic() < deadline, "the export wrote nothing"
+        time.sleep(0.05)
+    cli.send_signal(signal.SIGKILL)
+    assert cli.wait(timeout=120) == -signal.SIGKILL
+    assert output.read_text(encoding="utf-8") == "n\n1\n"
+    assert [p.name for p in folder.iterdir() if not p.name.startswith(".partial-")] == ["big.csv"]
+
+
+def test_export_names_the_snapshot_it_read_so_the_extract_can_be_made_again(newsflow, tmp_path):
+    """A researcher hands a colleague an extract: it said only `wrote N row(s)`, and nothing in the file said which
+    state of the lake it was, so after the next load the colleague's run of the same query gave other rows."""
+    import pyarrow.parquet as pq
+
+    lake = tmp_path / "lake"
+    con = warehouse.open_for_write(lake)
+    con.execute("insert into sources values ('a', 'feed', 'http://a', 'en', 'UTC', 'r1', 'r1', now())")
+    con.close()
+    query = "select name, locator from sources order by name"
+    code, out, err = newsflow("export", "--query", query, "--output", str(tmp_path / "then.parquet"), where=lake)
+    assert code == 0, err
+    snapshot = int(out.strip().rsplit(" ", 1)[1])
+    assert out.strip() == f"wrote 1 row(s) to {tmp_path / 'then.parquet'} from lake snapshot {snapshot}"
+    assert pq.read_metadata(tmp_path / "then.parquet").metadata[b"newsflow_lake_snapshot"] == str(snapshot).encode()
+    con = warehouse.open_for_write(lake)
+    con.execute("insert into sources values ('b', 'feed', 'http://b', 'en', 'UTC', 'r2', 'r2', now())")
+    con.close()
+    again = f"select name, locator from sources at (version => {snapshot}) order by name"
+    code, out, err = newsflow("export", "--query", again, "--output", str(tmp_path / "again.parquet"), where=lake)
+    assert code == 0 and int(out.strip().rsplit(" ", 1)[1]) > snapshot, err  # the lake has moved on
+    assert pq.read_table(tmp_path / "again.parquet") == pq.read_table(tmp_path / "then.parquet")
+    assert pq.read_table(tmp_path / "then.parquet").to_pylist() == [{"name": "a", "locator": "http://a"}]
