@@ -81,12 +81,14 @@ class WarcArchive:
         self._write(info)
 
     def _write(self, record) -> int:
-        """Append one record as a gzip member; returns its offset in the file."""
+        """Append one record as a gzip member; returns its offset in the file. Written through at once: the
+        extraction workers read each page by its offset while this file is still being written."""
         self._buffer.seek(0)
         self._buffer.truncate()
         self._writer.write_record(record)
         offset = self._fh.tell()
         self._fh.write(gzip_member(self._buffer.getvalue()))
+        self._fh.flush()
         return offset
 
     def write_exchange(

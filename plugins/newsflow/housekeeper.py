@@ -16,7 +16,7 @@ from pathlib import Path
 
 from newsflow.airflow_runner import airflow_command, airflow_env, airflow_home
 from newsflow.config import data_dir, warehouse_location
-from newsflow.env_settings import days_setting
+from newsflow.env_settings import days_setting, number_setting
 from newsflow.terminal import printable  # `newsflow status` shows the log's latest line on a terminal
 
 # what grows with every run (Airflow's cascade takes a run's task instances with it); the latest run of each DAG
@@ -75,6 +75,12 @@ def run_forever(first: float = FIRST_CLEAN_S, every: float = EVERY_S, echo=print
 
 
 WATCH_S = 60.0
+
+
+def watch_seconds() -> float:
+    """$NEWSFLOW_HOUSEKEEPER_WATCH_S: seconds between the housekeeper's looks (default 60, 1 to 3600)."""
+    return number_setting("NEWSFLOW_HOUSEKEEPER_WATCH_S", WATCH_S, minimum=1, maximum=3600,
+                          expected="a number of seconds")
 
 
 def stopped_for_good(state: dict | None, seen_stopped: set[str], told: set[str]) -> list[str]:
@@ -338,7 +344,12 @@ def last_said(log: Path, tail_bytes: int = 16_384) -> str | None:
 def main() -> int:
     import threading
 
-    threading.Thread(target=watch_forever, name="component-watch", daemon=True).start()
+    try:
+        every = watch_seconds()
+    except ValueError as exc:  # docker-compose starts it with no `newsflow up` to refuse the value first
+        said(print, f"{exc}; looking every {WATCH_S:g}s")
+        every = WATCH_S
+    threading.Thread(target=watch_forever, kwargs={"every": every}, name="component-watch", daemon=True).start()
     run_forever()
     return 0
 

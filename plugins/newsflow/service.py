@@ -27,7 +27,7 @@ from pathlib import Path
 from newsflow.airflow_runner import airflow_command, airflow_env, airflow_home, ensure_airflow, project_root
 from newsflow.alerts import AlertError, AlertSettings, alert_settings, alerts_said, post, run_message
 from newsflow.env_settings import number_setting
-from newsflow.housekeeper import last_said, metadata_retention_days
+from newsflow.housekeeper import last_said, metadata_retention_days, watch_seconds
 from newsflow.service_logs import rotation
 
 DEFAULT_PORT = 8080
@@ -337,6 +337,7 @@ def up(*, port: int | None = None, demo: bool = False, sources_file: str | None 
 
         rotation()
         metadata_retention_days()
+        watch_seconds()
         disk_low = disk_low_bytes()
         alerts = alerts_said(alert_settings())
     except (ValueError, AlertError) as exc:
@@ -970,7 +971,7 @@ def _echo_last_runs(runs: dict[str, list[dict]], scheduled: list[dict], errors: 
         if run["state"] in ("running", "queued") and dag_id.startswith(SCHEDULED_PREFIX) and dag_id not in defined:
             note = ("  (waits: the file that makes its DAG does not import)" if file_broken else
                     "  (its schedule is no longer in the sources file: it cannot finish; the housekeeper fails "
-                    "it within two minutes)")
+                    "it at its second look, two minutes by default)")
         echo(f"  {dag_id:<{dag_w}} {run['state']:<{state_w}} {run['run_type']:<{type_w}} "
              f"{run.get('run_after') or '':<{after_w}}  {run['dag_run_id']}{note}")
 

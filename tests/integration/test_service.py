@@ -585,7 +585,10 @@ def test_up_with_another_sources_file_fails_the_runs_of_schedules_it_lacks(servi
     sources = tmp_path / "sources.yaml"
     sources.write_text("settings:\n  schedule: '@yearly'\nsources:\n  - {name: quiet, kind: urls, urls_file: urls.txt}\n")
     env = service["env"]
-    up = _run("up", "--port", str(free_port(18090)), "--sources", str(sources), env=env)
+    # this service only waits for its dag-processor to read the sources file again and for its housekeeper's looks:
+    # both made more often than their defaults (30 s, 60 s), which is what this test waited for (~2.5 min)
+    up = _run("up", "--port", str(free_port(18090)), "--sources", str(sources),
+              env={**env, "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5", "NEWSFLOW_HOUSEKEEPER_WATCH_S": "5"})
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         # the every-minute DAG was retired before this scheduler started: it runs no last time on the old file
@@ -667,7 +670,7 @@ def test_up_with_another_sources_file_fails_the_runs_of_schedules_it_lacks(servi
             pytest.fail(f"the mended file's DAGs never replaced the yearly one: {client.scheduled_dags()}, {errors}")
         stale_after = time.monotonic() - mended
         assert [name.rpartition("/")[2] for name in imports.look(state)[1]] == ["news_scheduled.py"]
-        # (the service's own housekeeper, whose look is a minute apart: two looks after the DAG went stale)
+        # (the service's own housekeeper, whose looks are 5 s apart here: two looks after the DAG went stale)
         deadline = time.monotonic() + 240
         while client.get(f"/dags/news_ingest_yearly/dagRuns/{quote(waiting[1], safe='')}")["state"] != "failed":
             assert time.monotonic() < deadline, "the housekeeper did not fail the run of the retired schedule"

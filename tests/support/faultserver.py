@@ -67,6 +67,7 @@ class FaultServer:
         # path -> (content type, body): documents a test builds (a feed of junk links, a WARC to download)
         self.pages: dict[str, tuple[str, bytes]] = {}
         self.moved: dict[str, str] = {}  # path -> where it moved permanently (301)
+        self.slow = True  # False: /slow/ pages answer at once (a test that acted mid-fetch reruns without waiting)
         self.port = 0
 
     # -- lifecycle --------------------------------------------------------------------------------------------
@@ -110,7 +111,8 @@ class FaultServer:
             delay = f"Crawl-delay: {self.crawl_delay}\n" if self.crawl_delay else ""
             return web.Response(text=f"User-agent: *\n{delay}Disallow: /private/\n", content_type="text/plain")
         if path.startswith("/slow/"):  # an article that takes its time: for tests that act mid-fetch
-            await asyncio.sleep(float(request.query.get("s", "0.3")))
+            if self.slow:
+                await asyncio.sleep(float(request.query.get("s", "0.3")))
             return web.Response(text=GOOD_ARTICLE.replace("Parliament passes", f"Parliament passes ({path})"),
                                 content_type="text/html", charset="utf-8")
         if path.startswith("/ok/") or path.startswith("/private/"):

@@ -168,3 +168,18 @@ def test_a_page_over_the_cpu_time_limit_fails_alone(tmp_path, data_env, workers)
     errors = {url[r["seq"]]: r["error"] for r in results if r["error"]}
     assert errors == {server.url("/link-farm"): "extract_timeout"}
     assert len([r for r in results if r["record"] and r["record"]["body"]]) == 12
+
+
+def test_a_page_is_readable_from_the_archive_as_soon_as_it_is_archived(tmp_path):
+    """The extraction workers read each page from the run's WARC, by its offset, while the fetch goes on writing
+    that file: a record still in the writer's buffer was `failed: warc_truncated` (a batch's last pages, when pages
+    come slowly: 3 of 48 at the default 1 s between two requests to a host)."""
+    from newsflow.archive import WarcArchive, read_response
+    from tests.support.faultserver import article_html
+
+    with WarcArchive(tmp_path / "run.warc.gz") as archive:
+        for i in range(3):
+            html = article_html(f"Council votes on the budget, part {i}", f"Story {i}: the council met on Monday. ")
+            offset = archive.write_exchange(f"http://site.test/story-{i}", "GET", {"User-Agent": "t"}, 200, "OK",
+                                            [("Content-Type", "text/html; charset=utf-8")], html.encode())
+            assert f"part {i}".encode() in read_response(archive.path, offset).body  # another reader, the file open

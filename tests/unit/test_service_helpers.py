@@ -205,7 +205,7 @@ def test_a_run_of_a_schedule_the_file_no_longer_has_is_said_to_be_stuck():
     _echo_last_runs(runs, [{"dag_id": "news_ingest_cron_x_2_x_x_x_x"}], [], said.append)
     stuck = [line for line in said if "no longer in the sources file" in line]
     assert len(stuck) == 1 and "news_ingest_every_minute" in stuck[0] and "scheduled__13:16" in stuck[0]
-    assert stuck[0].endswith("it cannot finish; the housekeeper fails it within two minutes)")
+    assert stuck[0].endswith("it cannot finish; the housekeeper fails it at its second look, two minutes by default)")
     said.clear()
     _echo_last_runs(runs, [], [{"filename": "/srv/dags/news_scheduled.py", "stack_trace": "ConfigError"}],
                     said.append)
@@ -511,6 +511,36 @@ def test_up_refuses_a_bad_port_variable_by_name_before_starting_anything(tmp_pat
     assert done.returncode == 1
     assert done.stderr == f"newsflow: {message}\n"
     assert not (tmp_path / "home").exists() and not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("0", "NEWSFLOW_HOUSEKEEPER_WATCH_S='0': must be at least 1"),
+    ("soon", "NEWSFLOW_HOUSEKEEPER_WATCH_S='soon': expected a number of seconds"),
+])
+def test_up_refuses_a_bad_housekeeper_interval_by_name_before_starting_anything(tmp_path, value, message):
+    """The housekeeper reads NEWSFLOW_HOUSEKEEPER_WATCH_S when it starts: a value it cannot use is refused by `up`,
+    not by a housekeeper that dies in the background while the rest of the service runs on unwatched."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSFLOW_", "AIRFLOW"))}
+    # a bad disk limit too, checked after the interval: were the interval not checked, `up` still starts nothing
+    env.update({"AIRFLOW_HOME": str(tmp_path / "home"), "NEWSFLOW_DATA_DIR": str(tmp_path / "data"),
+                "NEWSFLOW_HOUSEKEEPER_WATCH_S": value, "NEWSFLOW_DISK_LOW_GB": "plenty"})
+    done = subprocess.run([sys.executable, "-m", "newsflow.cli", "up", "--demo", "--port", str(free_port(19431))],
+                          env=env, cwd=project_root(), capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1
+    assert done.stderr == f"newsflow: {message}\n"
+    assert not (tmp_path / "home").exists() and not (tmp_path / "data").exists()
+
+
+def test_the_housekeeper_looks_every_minute_unless_told_otherwise(monkeypatch):
+    from newsflow.housekeeper import watch_seconds
+
+    monkeypatch.delenv("NEWSFLOW_HOUSEKEEPER_WATCH_S", raising=False)
+    assert watch_seconds() == 60
+    monkeypatch.setenv("NEWSFLOW_HOUSEKEEPER_WATCH_S", "5")
+    assert watch_seconds() == 5
 
 
 def test_status_says_what_is_kept_as_the_service_was_started_not_as_the_shell_says(tmp_path, monkeypatch):
