@@ -80,12 +80,17 @@ def news_quality():
     @newsflow_task(pool="duckdb_write", execution_timeout=timedelta(hours=1))
     def run_checks(warehouse: str) -> dict:
         from newsflow.quality_checks import run_quality_checks
+        from newsflow.stages.failures import fail_task
 
         context = get_current_context()
         # ages are measured at the run's logical date (asset-triggered runs have none: when the run was due),
         # so rerunning an old run judges the warehouse as of that run
         as_of = context.get("logical_date") or context["dag_run"].run_after
-        return {**run_quality_checks(context["run_id"], warehouse=warehouse, now=as_of), "warehouse": warehouse}
+        try:
+            summary = run_quality_checks(context["run_id"], warehouse=warehouse, now=as_of)
+        except Exception as exc:  # noqa: BLE001 - fail_task raises it again, as permanent or transient
+            fail_task(exc, "run_checks")
+        return {**summary, "warehouse": warehouse}
 
     @newsflow_task(execution_timeout=timedelta(minutes=30))
     def build_data_docs(summaries: list[dict]) -> str:

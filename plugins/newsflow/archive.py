@@ -402,6 +402,12 @@ def _listed(record) -> bool:
     return record.rec_type in _LISTED_TYPES
 
 
+def _unbounded(record) -> bool:
+    """A WARC record without the Content-Length every one must carry: in an uncompressed file warcio reads its block
+    to the file's end, and the records after it became the page's tail, never read nor accounted for."""
+    return str(record.format).startswith("warc") and record.rec_headers.get_header("Content-Length") is None
+
+
 def _count(scan: ArchiveScan, record_type: str) -> None:
     if record_type == "revisit":
         scan.revisits += 1
@@ -479,6 +485,9 @@ def _scan_plain(fh, warc_file: str, scan: ArchiveScan) -> Iterator[ArchivedRespo
                         _damage(scan, 0, "warc_not_warc", f"record format {record.format!r}")
                         return
                     raise ValueError(f"record format {record.format!r}")  # junk after records: resync below
+                if _unbounded(record):
+                    end = iterator.get_record_offset()  # damaged where it starts; read on from the next record
+                    raise ValueError("the record has no Content-Length: where it ends is unknown")
                 errors = iterator.err_count  # asking for the offset reads the record to its end
                 # the body is read before the offset is asked for: asking first empties an ARC record's stream
                 response = _to_response(record, warc_file, 0) if _listed(record) else None

@@ -173,10 +173,9 @@ class ArticleValidator:
         results = []
         for item in result.results:
             name, column = _expectation_name(item.expectation_config)
-            raised = bool(item.exception_info and item.exception_info.get("raised_exception"))
-            if raised:
+            if error := expectation_error(item):
                 # an expectation that could not run cannot vouch for any row: fail loudly rather than pass silently
-                raise RuntimeError(f"expectation {name} on {column} raised: {item.exception_info.get('exception_message')}")
+                raise RuntimeError(f"expectation {name} on {column} raised: {error}")
             indexes = item.result.get("unexpected_index_list") or []
             for index in indexes:
                 failures.setdefault(int(index), []).append((name, column))
@@ -236,3 +235,14 @@ def _jsonable(kwargs) -> dict:
             continue
         out[key] = value if isinstance(value, (str, int, float, bool, type(None), list)) else str(value)
     return out
+
+
+def expectation_error(item) -> str | None:
+    """Why an expectation's result could not be computed, else None. GX 1.x files the error under the metric that
+    raised (`exception_info = {metric id: {"raised_exception": True, "exception_message": ...}}`), not at the top
+    level, where reading it found nothing: a failure recorded as "0 unexpected" with no reason."""
+    info = item.exception_info or {}
+    for found in (info, *(value for value in info.values() if isinstance(value, dict))):
+        if found.get("raised_exception"):
+            return str(found.get("exception_message") or "the expectation raised")
+    return None

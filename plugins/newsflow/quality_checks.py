@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from newsflow.quality import import_gx
+from newsflow.quality import expectation_error, import_gx
 
 log = logging.getLogger(__name__)
 
@@ -712,16 +712,17 @@ def gx_validate(frame, *, data_dir: Path, now: datetime | None = None, total: in
         for item in validation_result.results:
             config = item.expectation_config
             column = config.kwargs.get("column")
-            raised = bool(item.exception_info and item.exception_info.get("raised_exception"))
+            error = expectation_error(item)
             res = item.result or {}
             percent = float(res.get("unexpected_percent") or 0.0)
             rows.append(
                 _row(
-                    f"gx:{config.type}({column})", WAREHOUSE, round(percent / 100.0, 6), "0 unexpected",
-                    "fail" if (raised or not item.success) else "pass",
+                    # an expectation that could not run measured nothing: not "0" unexpected
+                    f"gx:{config.type}({column})", WAREHOUSE, None if error else round(percent / 100.0, 6),
+                    "0 unexpected", "fail" if (error or not item.success) else "pass",
                     element_count=res.get("element_count"), unexpected_count=res.get("unexpected_count"),
                     partial_unexpected=(res.get("partial_unexpected_list") or [])[:5], sampled=sampled,
-                    table_rows=total, exception=(item.exception_info or {}).get("exception_message") if raised else None,
+                    table_rows=total, exception=error,
                 )
             )
     return rows
@@ -782,10 +783,22 @@ def write_checks(con, run_id: str, rows: list[dict], checked_at: datetime | None
 
     checked_at = _now(checked_at)
     seen: dict[tuple[str, str], dict] = {}
+    twice: set[tuple[str, str]] = set()
     for row in rows:
         if row["status"] not in STATUSES:
             raise ValueError(f"bad status {row['status']!r} for {row['check_name']}")
-        seen[(row["check_name"], row["source"])] = row
+        key = (row["check_name"], row["source"])
+        if key in seen:
+            twice.add(key)
+        seen[key] = row
+    if twice:
+        # one row per check and source: the later row replaced the earlier without a word (a new check named as an
+        # existing one stored its pass over the other's failure, which the task log still listed as failing)
+        named = ", ".join(f"{name}[{source}]" for name, source in sorted(twice))
+        from newsflow.stages.failures import PermanentError
+
+        # the code's own mistake: no retry mends it
+        raise PermanentError(f"more than one row for {named} in one quality run: give each check a name of its own")
     with transaction(con):
         con.execute("delete from quality_checks where run_id = ?", [run_id])
         if seen:

@@ -461,19 +461,24 @@ def run_sql_file(con, path: Path, params: dict | None = None) -> bool:
     condition = _WHEN.match(text)
     if condition and not _execute(con, f"select coalesce(({condition.group(1)}), false)", params).fetchone()[0]:
         return False
-    for statement in statements(text):
-        _execute(con, statement, params)
+    _run_statements(con, path, text, params)
     return True
 
 
 def run_definition_file(con, path: Path) -> None:
     """A migration's or a view's or macro's file: a statement DuckDB cannot parse or bind is said with the file and
     the line it is on (DuckDB's own `LINE n` counts from the statement's start)."""
+    _run_statements(con, path, path.read_text(encoding="utf-8"), None)
+
+
+def _run_statements(con, path: Path, text: str, params: dict | None) -> None:
+    """The statements of `path` (its `text`); one DuckDB cannot parse or bind is a SqlFileError naming the file's
+    line: a load step's typo too, which no retry mends."""
     import duckdb
 
-    for first, statement in numbered_statements(path.read_text(encoding="utf-8")):
+    for first, statement in numbered_statements(text):
         try:
-            _execute(con, statement, None)
+            _execute(con, statement, params)
         except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as exc:
             where = _DUCKDB_LINE.search(str(exc))
             line = first + int(where.group(1)) - 1 if where else first

@@ -39,10 +39,13 @@ with ledger as (
     from read_parquet($ledger_files, filename = true)
 ),
 
+-- url_kind as a column, equal on both sides of the join below: a constant test in its condition made DuckDB join by
+-- a nested loop, quadratic once these copies are many (two sources listing 100,000 articles not due: minutes)
 other_source_copies as (
     select
         source,
-        seq
+        seq,
+        'article' as url_kind
     from staged_ranked
     where copy_rank > 1
 
@@ -53,7 +56,8 @@ other_source_copies as (
     -- earlier source's `not_due`), this row is that article again, as a fetched copy would be
     select
         not_due.source,
-        not_due.seq
+        not_due.seq,
+        not_due.url_kind
     from ledger as not_due
     where
         not_due.url_kind = 'article'
@@ -92,7 +96,7 @@ left join other_source_copies as copies
     on
         ledger.source = copies.source
         and ledger.seq = copies.seq
-        and ledger.url_kind = 'article';
+        and ledger.url_kind = copies.url_kind;
 
 create or replace temp table staged_rejected as
 select * from read_parquet($rejected_files);

@@ -280,3 +280,31 @@ def test_a_record_whose_content_length_is_short_is_damaged_not_half_an_article(t
     [(outcome, reason)] = files
     offset = len(gzip.compress(records[0])) if gzipped else len(records[0])
     assert outcome == "failed" and reason.startswith(f"warc_corrupt:at={offset};")
+
+
+def test_a_record_without_content_length_in_a_plain_warc_is_damaged_not_the_rest_of_the_file(tmp_path, data_env):
+    """A record with no Content-Length (a hand-edited or home-made .warc): warcio reads its block to the file's end,
+    so it loaded as an article holding every record after it, and those records' pages got no row at all (the file
+    said `listed:2`, no damage). It is warc_corrupt now, and the record after it still loads."""
+    import re
+
+    records = []
+    for i, url in enumerate(LENGTH_URLS):
+        html = article_html(f"Harbour workers vote to strike, part {i}",
+                            f"Story {i}: dockworkers at the harbour voted on Monday to strike over new shifts. ")
+        buffer = io.BytesIO()
+        writer = WARCWriter(buffer, gzip=False)
+        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(html.encode()),
+                                                      http_headers=headers,
+                                                      warc_headers_dict={"WARC-Date": "2018-06-20T10:00:00Z"}))
+        records.append(buffer.getvalue())
+    records[1] = re.sub(rb"Content-Length: \d+\r\n", b"", records[1], count=1)
+    (tmp_path / "crawl.warc").write_bytes(b"".join(records))
+    run(tmp_path, None, "unbounded_run", "  - {name: crawl, kind: warc, path: crawl.warc}\n")
+
+    articles, files = logged(data_env, "unbounded_run")
+    assert articles == {LENGTH_URLS[0]: ("loaded", "new"), LENGTH_URLS[1]: ("failed", "warc_corrupt"),
+                        LENGTH_URLS[2]: ("loaded", "new")}
+    [(outcome, reason)] = files
+    assert outcome == "failed" and reason.startswith(f"warc_corrupt:at={len(records[0])};"), reason

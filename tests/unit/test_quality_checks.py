@@ -102,6 +102,24 @@ def test_migration_creates_quality_checks(con):
                                     "status": "maybe", "details": None}])
 
 
+def test_a_check_written_twice_in_one_run_is_refused_by_name(con):
+    """Two rows for one check and source (a new check named as an existing one): the later replaced the earlier
+    without a word, so a failing null_rate_title was stored as the other check's pass while the task log listed it
+    failing. The run's rows are refused, naming the check, and nothing is written."""
+    failing = {"check_name": "null_rate_title", "source": "alpha", "observed": 0.4, "expected": "<= 0.05 (fail > 0.2)",
+               "status": "fail", "details": None}
+    passing = {**failing, "observed": 0.0, "expected": "<= 0.05 (fail > 0.1)", "status": "pass"}
+    other = {**failing, "source": "beta"}
+    from newsflow.stages.failures import PermanentError
+
+    with pytest.raises(PermanentError, match=r"null_rate_title\[alpha\] in one quality run"):
+        qc.write_checks(con, "q1", [failing, other, passing], checked_at=NOW)
+    assert con.execute("select count(*) from quality_checks where run_id = 'q1'").fetchone()[0] == 0
+    # the built-in checks give each check and source one row
+    rows = qc.sql_checks(con, now=NOW)
+    assert qc.write_checks(con, "q2", rows, checked_at=NOW) == len(rows)
+
+
 def test_duplicate_keys_are_a_failing_check(con):
     assert {r["details"] and json.loads(r["details"])["table"]: r["status"] for r in qc.check_unique_keys(con)} == {
         t: "pass" for t in ("articles", "sources", "runs", "rejected_articles", "fetch_log", "validation_results",
@@ -383,6 +401,22 @@ def test_gx_validation_rows_and_data_docs(tmp_path):
     again = qc.run_quality_checks("q1", warehouse=path, data_dir=data, now=NOW)
     con = connect(path, read_only=True)
     assert con.execute("select count(*) from quality_checks").fetchall()[0][0] == again["rows"] == summary["rows"]
+
+
+def test_an_expectation_that_cannot_run_says_why(tmp_path):
+    """An expectation GX cannot compute (its column is not in the snapshot: one added to the warehouse suite on a
+    column articles_snapshot does not read) fails with GX's reason in its details and no measured value. GX 1.x
+    files the error under the metric that raised, and the row read `0 (expected 0 unexpected)` with no reason."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"article_id": ["a", "b"], "published_at": pd.to_datetime(["2026-11-01"] * 2, utc=True),
+                          "body_chars": [900, 700]})  # no language column
+    rows = by_key(qc.gx_validate(frame, data_dir=tmp_path / "data", now=NOW, run_name="q1"))
+    row = rows[("gx:expect_column_values_to_match_regex(language)", "*")]
+    assert row["status"] == "fail" and row["observed"] is None, row
+    assert "language" in (json.loads(row["details"])["exception"] or ""), row["details"]
+    passed = rows[("gx:expect_column_values_to_be_unique(article_id)", "*")]
+    assert passed["status"] == "pass" and json.loads(passed["details"])["exception"] is None
 
 
 def test_data_docs_keep_the_newest_validations_only(tmp_path, monkeypatch):

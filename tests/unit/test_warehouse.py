@@ -202,6 +202,28 @@ def test_a_view_file_duckdb_refuses_is_named_and_fails_its_task_at_once(tmp_path
     assert classify(twice.value)[0] is True
 
 
+def test_a_load_file_duckdb_refuses_is_named_and_fails_its_task_at_once(tmp_path):
+    """The same for a load step (sql/loads, run by run_sql_file): a typo failed every load with DuckDB's bare
+    `syntax error at or near "by"` and the statement's LINE, no file, and the load was retried as if the lake were
+    busy."""
+    from newsflow.stages.failures import classify
+
+    text = (sql_dir() / "loads" / "05_mark_duplicates.sql").read_text(encoding="utf-8")
+    typo = text.replace("    published_at\nfrom articles\n", "    published_at\nfrom articles\ngrop by 1\n", 1)
+    assert typo != text
+    path = tmp_path / "05_mark_duplicates.sql"
+    path.write_text(typo, encoding="utf-8")
+    line = typo.splitlines().index("grop by 1") + 1
+    con = warehouse.connect(tmp_path / "w")
+    try:
+        with pytest.raises(Exception) as refused:
+            warehouse.run_sql_file(con, path, {"run_id": "r1"})
+    finally:
+        con.close()
+    permanent, cause = classify(refused.value)
+    assert permanent is True and f"{path}, line {line}: " in cause and "grop" in cause, cause
+
+
 def test_failed_migration_rolls_back(tmp_path, monkeypatch):
     (tmp_path / "schema").mkdir()
     (tmp_path / "schema" / "001_ok.sql").write_text("create table ok (x int)")
