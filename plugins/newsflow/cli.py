@@ -6,6 +6,7 @@ Every command that changes the warehouse goes through an Airflow DAG run; `sql` 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -774,6 +775,14 @@ def _parquet_query(con, query: str) -> str:
     return f"select * replace ({', '.join(casts)}) from (\n{query}\n)" if casts else query
 
 
+def _partial_name(name: str) -> str:
+    """The hidden name an export is written under, `.partial-<pid>-<name>`: the suffix last (`.csv.gz` gzips). A name
+    the prefix would take past the 255 bytes a file name may have (a title of 80 Chinese characters) keeps only
+    its suffix."""
+    partial = f".partial-{os.getpid()}-{name}"
+    return partial if len(os.fsencode(partial)) <= 255 else f".partial-{os.getpid()}{Path(name).suffix}"
+
+
 def cmd_export(args) -> int:
     import duckdb
 
@@ -781,6 +790,10 @@ def cmd_export(args) -> int:
 
     _set_warehouse(args.warehouse)
     output = _output_file(args.output)
+    if (named := Path(args.output).absolute()).exists() and not named.is_file():
+        # a device or a pipe (/dev/null, /dev/stdout into `| gzip`) as named: resolved, /dev/stdout on a pipe is
+        # /proc/<pid>/fd/pipe:[N], a name no file has
+        output = named
     fmt = _export_format(output, args.format)
     con = open_read_only()
     try:
@@ -791,8 +804,8 @@ def cmd_export(args) -> int:
         # stays as it was. A device or a pipe (/dev/null, /dev/stdout) is written as it is.
         final = output.resolve() if output.is_symlink() else output
         partial = None
-        if not final.exists() or final.is_file():
-            partial = final.with_name(f".partial-{os.getpid()}-{final.name}")  # the suffix last: `.csv.gz` gzips
+        if not output.exists() or output.is_file():  # followed: a link to a pipe is written as it is
+            partial = final.with_name(_partial_name(final.name))
         written = partial or output
         target = "'" + str(written).replace("'", "''") + "'"
         query = reading_query(con, args.query)
@@ -829,15 +842,25 @@ def cmd_export(args) -> int:
                     os.replace(partial, final)
         except BaseException as exc:
             if partial is not None:
-                partial.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # COPY's own error is the one to say
+                    partial.unlink(missing_ok=True)
             if isinstance(exc, duckdb.IOException):  # a full disk, no permission, a path that cannot exist
                 said = str(exc).replace(str(written), str(output))
                 raise OSError(f"cannot write {output}: {said}") from None
             raise
     finally:
         con.close()
-    print(f"wrote {count} row(s) to {output} from lake snapshot {snapshot}")
+    # rows sent to standard output (`--output /dev/stdout | gzip`) are the data: the count goes to standard error
+    said_to = sys.stderr if partial is None and _is_stdout(output) else sys.stdout
+    print(f"wrote {count} row(s) to {output} from lake snapshot {snapshot}", file=said_to)
     return 0
+
+
+def _is_stdout(path: Path) -> bool:
+    try:
+        return os.path.samestat(path.stat(), os.fstat(1))
+    except OSError:
+        return False
 
 
 def cmd_alert_test(args) -> int:

@@ -562,3 +562,34 @@ def test_export_names_the_snapshot_it_read_so_the_extract_can_be_made_again(news
     assert code == 0 and int(out.strip().rsplit(" ", 1)[1]) > snapshot, err  # the lake has moved on
     assert pq.read_table(tmp_path / "again.parquet") == pq.read_table(tmp_path / "then.parquet")
     assert pq.read_table(tmp_path / "then.parquet").to_pylist() == [{"name": "a", "locator": "http://a"}]
+
+
+def test_export_to_dev_stdout_writes_the_rows_into_a_pipe(lake, tmp_path):
+    """`newsflow export --output /dev/stdout | gzip`: the path was resolved, and /dev/stdout on a pipe resolves to
+    /proc/<pid>/fd/pipe:[N], a name no file has: `cannot write`, exit 1, nothing in the pipe. The count is said on
+    standard error: on standard output it would be a last line of the CSV."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NEWSFLOW_DATA_DIR": str(tmp_path / "data"), "NEWSFLOW_WAREHOUSE": str(lake)}
+    cli = subprocess.run([sys.executable, "-m", "newsflow.cli", "export", "--query", "select range from range(3)",
+                          "--format", "csv", "--output", "/dev/stdout"],
+                         env=env, capture_output=True, timeout=120, check=False)
+    assert cli.returncode == 0, cli.stderr.decode()
+    assert cli.stdout.decode() == "range\n0\n1\n2\n"
+    assert cli.stderr.decode().startswith("wrote 3 row(s) to /dev/stdout from lake snapshot ")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+def test_export_to_a_long_file_name_writes_it(newsflow, tmp_path, suffix):
+    """A name of 80 Chinese characters (240 bytes) is a file name; the hidden `.partial-<pid>-` before it was not
+    (over 255 bytes): `[Errno 36] File name too long`, naming the hidden file, and no export."""
+    import gzip
+
+    output = tmp_path / ("报道" * 40 + suffix)
+    code, out, err = newsflow("export", "--query", "select 42 as n", "--format", "csv", "--output", str(output))
+    assert code == 0, err
+    assert out.startswith(f"wrote 1 row(s) to {output} from lake snapshot ")
+    data = output.read_bytes()
+    assert (gzip.decompress(data) if suffix.endswith(".gz") else data) == b"n\n42\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".partial-")] == []
