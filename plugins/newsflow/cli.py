@@ -222,7 +222,9 @@ def print_run_summary(run_id: str | None = None) -> list[str]:
             params,
         )
         print("\nOutcomes per source (this run):")
-        _print_table(columns, rows)
+        # a source's name may take 63 characters (config._NAME_RE): cut at the default 60, two long names that
+        # differ at their end read as one
+        _print_table(columns, rows, max_width=63)
         # sources that failed in a stage, and listings or archives that could not be read (whole or in part)
         # a source whose stage failed has a `source` row; one none of whose listings could be read (the account
         # step's listing_unread) has only `failed` or `skipped` rows (a feed robots.txt closes), a listing's among

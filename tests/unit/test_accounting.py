@@ -163,3 +163,27 @@ def test_a_web_page_that_led_to_a_listing_that_could_not_be_read_is_a_failed_sou
             check_accounting(jobs, run_id="pointer")
     assert "home_page (discover: no listing could be read (feed http_404))" in str(failed.value), failed.value
     assert print_run_summary("pointer") == ["home_page"]
+
+
+def test_the_run_summary_shows_the_longest_source_names_whole(tmp_path, data_env, capsys):
+    """`newsflow ingest`'s per-source table names every source in full: a name may be 63 characters (README, "The
+    sources file"), and two long names that differ only at their end were cut to one and the same `…` line."""
+    from newsflow.cli import print_run_summary
+
+    stem = "the_international_consortium_of_regional_broadcasters_wire_"
+    names = [stem + "east", stem + "west"]
+    assert all(len(n) == 63 for n in names)
+    with FaultServer() as server:
+        entries = "".join(f"  - {{name: {name}, kind: urls, urls: ['{server.url(f'/ok/{i}')}']}}\n"
+                          for i, name in enumerate(names))
+        path = tmp_path / "sources.yaml"
+        path.write_text(f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n"
+                        f"  max_tries: 1\nsources:\n{entries}")
+        jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(path), None, "long")]
+        load_run(jobs, run_id="long", dag_id="test")
+        check_accounting(jobs, run_id="long")
+    capsys.readouterr()
+    print_run_summary("long")
+    table = capsys.readouterr().out.split("Outcomes per source (this run):")[1].split("\n\n")[0]
+    rows = [line.split()[0] for line in table.splitlines()[3:] if line and not line.startswith("(")]
+    assert rows == names, table
