@@ -440,16 +440,22 @@ def test_export_that_fills_the_disk_leaves_nothing_behind(newsflow, small_disk, 
     DuckDB's `tmp_<name>` beside an earlier export (kept): a file that looked like an export, and the disk full."""
     # > 6 MB, in order: DuckDB removes the file of a parallel COPY that failed, not that of an ordered one
     query = "select range, md5(random()::varchar) || md5(random()::varchar) as filler from range(200000) order by 1"
-    code, out, err = newsflow("export", "--query", query, "--output", str(small_disk / name))
-    assert code == 1 and out == "" and "No space left on device" in one_line(err)
-    assert sorted(p.name for p in small_disk.iterdir()) == []
-    earlier = small_disk / f"earlier-{name}"
+    assert_a_failed_export_leaves_nothing(newsflow, small_disk, name, query, "No space left on device")
+
+
+def assert_a_failed_export_leaves_nothing(newsflow, folder, name: str, query: str, said: str) -> None:
+    """`query` exported to `folder/name` fails saying `said`, and leaves no file; over an earlier export, that one
+    stays byte for byte, alone in the folder."""
+    code, out, err = newsflow("export", "--query", query, "--output", str(folder / name))
+    assert code == 1 and out == "" and said in one_line(err)
+    assert sorted(p.name for p in folder.iterdir()) == []
+    earlier = folder / f"earlier-{name}"
     code, _out, err = newsflow("export", "--query", "select 1 as n", "--output", str(earlier))
     assert code == 0, err
     kept = earlier.read_bytes()
     code, _out, err = newsflow("export", "--query", query, "--output", str(earlier))
-    assert code == 1 and "No space left on device" in one_line(err)
-    assert sorted(p.name for p in small_disk.iterdir()) == [earlier.name] and earlier.read_bytes() == kept
+    assert code == 1 and said in one_line(err)
+    assert sorted(p.name for p in folder.iterdir()) == [earlier.name] and earlier.read_bytes() == kept
 
 
 # ordered: DuckDB writes the sorted rows as they come and keeps what it wrote when a later row fails (a parallel
@@ -464,16 +470,7 @@ def test_export_whose_query_fails_part_way_leaves_no_file(newsflow, tmp_path, na
     DuckDB's `tmp_<name>` beside an earlier export: a CSV cut at a line end reads as a complete, shorter export."""
     folder = tmp_path / "out"
     folder.mkdir()
-    code, out, err = newsflow("export", "--query", FAILS_PART_WAY, "--output", str(folder / name))
-    assert code == 1 and out == "" and "bad row " in one_line(err)
-    assert sorted(p.name for p in folder.iterdir()) == []
-    earlier = folder / f"earlier-{name}"
-    code, _out, err = newsflow("export", "--query", "select 1 as n", "--output", str(earlier))
-    assert code == 0, err
-    kept = earlier.read_bytes()
-    code, _out, err = newsflow("export", "--query", FAILS_PART_WAY, "--output", str(earlier))
-    assert code == 1 and "bad row " in one_line(err)
-    assert sorted(p.name for p in folder.iterdir()) == [earlier.name] and earlier.read_bytes() == kept
+    assert_a_failed_export_leaves_nothing(newsflow, folder, name, FAILS_PART_WAY, "bad row ")
 
 
 @pytest.mark.parametrize("earlier", [False, True], ids=["new", "over-an-earlier-export"])

@@ -245,15 +245,8 @@ def test_every_page_of_a_warc_gzipped_whole_gets_a_row(tmp_path):
 LENGTH_URLS = ["http://archive.test/story/before", "http://archive.test/story/liar", "http://archive.test/story/after"]
 
 
-@pytest.mark.parametrize("gzipped", [True, False])
-def test_a_record_whose_content_length_is_short_is_damaged_not_half_an_article(tmp_path, data_env, gzipped):
-    """A record whose Content-Length is half its block (a writer's bug; a plain .warc whose line ends a copy
-    changed) holds the page's beginning only, its rest left where the blank lines that end a record belong: it
-    fails warc_corrupt with one row, instead of loading as the whole article beside a `duplicate` row, and the
-    record after it still loads."""
-    import gzip
-    import re
-
+def length_records() -> list[bytes]:
+    """One uncompressed WARC response record per LENGTH_URLS page, for a test to damage the middle one's length."""
     records = []
     for i, url in enumerate(LENGTH_URLS):
         html = article_html(f"Harbour workers vote to strike, part {i}",
@@ -265,6 +258,19 @@ def test_a_record_whose_content_length_is_short_is_damaged_not_half_an_article(t
                                                       http_headers=headers,
                                                       warc_headers_dict={"WARC-Date": "2018-06-20T10:00:00Z"}))
         records.append(buffer.getvalue())
+    return records
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_a_record_whose_content_length_is_short_is_damaged_not_half_an_article(tmp_path, data_env, gzipped):
+    """A record whose Content-Length is half its block (a writer's bug; a plain .warc whose line ends a copy
+    changed) holds the page's beginning only, its rest left where the blank lines that end a record belong: it
+    fails warc_corrupt with one row, instead of loading as the whole article beside a `duplicate` row, and the
+    record after it still loads."""
+    import gzip
+    import re
+
+    records = length_records()
     declared = re.search(rb"Content-Length: (\d+)\r\n", records[1])
     records[1] = records[1].replace(declared.group(0), b"Content-Length: %d\r\n" % (int(declared.group(1)) // 2), 1)
     name = "crawl.warc.gz" if gzipped else "crawl.warc"
@@ -288,17 +294,7 @@ def test_a_record_without_content_length_in_a_plain_warc_is_damaged_not_the_rest
     said `listed:2`, no damage). It is warc_corrupt now, and the record after it still loads."""
     import re
 
-    records = []
-    for i, url in enumerate(LENGTH_URLS):
-        html = article_html(f"Harbour workers vote to strike, part {i}",
-                            f"Story {i}: dockworkers at the harbour voted on Monday to strike over new shifts. ")
-        buffer = io.BytesIO()
-        writer = WARCWriter(buffer, gzip=False)
-        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
-        writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(html.encode()),
-                                                      http_headers=headers,
-                                                      warc_headers_dict={"WARC-Date": "2018-06-20T10:00:00Z"}))
-        records.append(buffer.getvalue())
+    records = length_records()
     records[1] = re.sub(rb"Content-Length: \d+\r\n", b"", records[1], count=1)
     (tmp_path / "crawl.warc").write_bytes(b"".join(records))
     run(tmp_path, None, "unbounded_run", "  - {name: crawl, kind: warc, path: crawl.warc}\n")
