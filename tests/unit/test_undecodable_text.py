@@ -87,7 +87,9 @@ def test_international_urls_and_undecodable_text_still_load(tmp_path, data_env):
     warcs = list((data_env / "archive" / "raw").glob("*.warc.gz"))
     targets = {record.rec_headers.get_header("WARC-Target-URI") for warc in warcs
                for record in warcio.archiveiterator.ArchiveIterator(warc.open("rb")) if record.rec_type == "response"}
-    assert len(targets) == len(paths) + 1 and all(t.isascii() for t in targets)  # + the redirect's target
+    # every path asked (the redirect's hop too), the redirect's target and robots.txt
+    assert len(targets) == len(paths) + 2 and all(t.isascii() for t in targets)
+    assert {server.url("/moved"), server.url("/caf%E9"), server.url("/robots.txt")} <= targets
     assert server.url("/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/%D0%B1%D1%8E%D0%B4%D0%B6%D0%B5%D1%82") in targets
 
 
