@@ -456,26 +456,15 @@ def numbered_statements(sql: str) -> list[tuple[int, str]]:
 def run_sql_file(con, path: Path, params: dict | None = None) -> bool:
     """Run a file's statements; False when its first line, `-- when: <condition>`, is false and it was skipped.
     A lake scans its table even for an UPDATE or MERGE that finds nothing to change: a load step with nothing to
-    do (no article unchanged in a first load, none stored before) says so and costs one cheap test instead."""
+    do (no article unchanged in a first load, none stored before) says so and costs one cheap test instead.
+    A statement DuckDB cannot parse or bind is a SqlFileError naming the file and its line (DuckDB's own `LINE n`
+    counts from the statement's start): a typo in a migration, a view or a load step, which no retry mends."""
+    import duckdb
+
     text = path.read_text(encoding="utf-8")
     condition = _WHEN.match(text)
     if condition and not _execute(con, f"select coalesce(({condition.group(1)}), false)", params).fetchone()[0]:
         return False
-    _run_statements(con, path, text, params)
-    return True
-
-
-def run_definition_file(con, path: Path) -> None:
-    """A migration's or a view's or macro's file: a statement DuckDB cannot parse or bind is said with the file and
-    the line it is on (DuckDB's own `LINE n` counts from the statement's start)."""
-    _run_statements(con, path, path.read_text(encoding="utf-8"), None)
-
-
-def _run_statements(con, path: Path, text: str, params: dict | None) -> None:
-    """The statements of `path` (its `text`); one DuckDB cannot parse or bind is a SqlFileError naming the file's
-    line: a load step's typo too, which no retry mends."""
-    import duckdb
-
     for first, statement in numbered_statements(text):
         try:
             _execute(con, statement, params)
@@ -483,6 +472,7 @@ def _run_statements(con, path: Path, text: str, params: dict | None) -> None:
             where = _DUCKDB_LINE.search(str(exc))
             line = first + int(where.group(1)) - 1 if where else first
             raise SqlFileError(f"{path}, line {line}: {exc}") from exc
+    return True
 
 
 def changed_rows(con, path: Path, params: dict | None = None) -> int:
@@ -569,7 +559,7 @@ def migrate(con) -> list[int]:
             continue
 
         def apply(path=path, version=version, name=name) -> None:
-            run_definition_file(con, path)
+            run_sql_file(con, path)
             con.execute("insert into schema_migrations values (?, ?, ?)", [version, name, datetime.now(UTC)])
 
         in_transaction(con, apply)
@@ -614,7 +604,7 @@ def _recreate_objects(con, force: bool = False) -> bool:
             con.execute(f"drop {kind} if exists {name}")
             log.info("dropped %s %s: no file defines it any more", kind, name)
     for name in _creation_order(files):
-        run_definition_file(con, files[name])
+        run_sql_file(con, files[name])
     catalog = _catalog_objects(con)
     con.execute("delete from schema_objects")
     now = datetime.now(UTC)
