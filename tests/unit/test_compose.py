@@ -594,3 +594,28 @@ def test_env_example_documents_the_variables():
     # ${VAR} is interpolated by Compose; $${VAR} is left to the container's shell.
     used = set(re.findall(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)", COMPOSE_FILE.read_text(encoding="utf-8")))
     assert used <= documented, sorted(used - documented)
+
+
+# settings the package reads that a compose deployment has no use for, and why
+NOT_FOR_COMPOSE = {
+    "NEWSFLOW_PORT": "newsflow up's API server port; compose publishes AIRFLOW_APISERVER_PORT",
+    "NEWSFLOW_SERVICE_LOG_MB": "newsflow up's own log files; compose's components log to Docker",
+    "NEWSFLOW_SERVICE_LOG_FILES": "newsflow up's own log files; compose's components log to Docker",
+    "NEWSFLOW_WORKER_HOSTNAME": "docs/deploy.md: set per worker machine, in that machine's compose override",
+}
+
+
+def test_every_setting_the_package_reads_reaches_the_containers(compose):
+    """README documents each NEWSFLOW_* variable as a setting: a deployer who put the snapshot retention or the
+    writers' memory cap in .env found them reaching no container (compose passes on only what the file names),
+    and the defaults ran with nothing said. The housekeeper's own settings reach the housekeeper."""
+    read = set()
+    for path in (ROOT / "plugins" / "newsflow").rglob("*.py"):
+        read |= set(re.findall(r"[\"'](NEWSFLOW_[A-Z0-9_]+)[\"']", path.read_text(encoding="utf-8")))
+    housekeeper = {"NEWSFLOW_METADATA_RETENTION_DAYS", "NEWSFLOW_DISK_LOW_GB", "NEWSFLOW_HOUSEKEEPER_WATCH_S"}
+    assert housekeeper <= read and set(NOT_FOR_COMPOSE) <= read
+    worker = env_dict(compose["services"]["airflow-worker"]["environment"])
+    kept = env_dict(compose["services"]["newsflow-housekeeper"]["environment"])
+    assert sorted(read - housekeeper - set(NOT_FOR_COMPOSE) - set(worker)) == []
+    assert sorted(housekeeper - set(kept)) == []
+    assert worker["NEWSFLOW_DUCKDB_MEMORY_LIMIT"] == "1GB" and worker["NEWSFLOW_SNAPSHOT_RETENTION_DAYS"] == "7"
