@@ -39,11 +39,13 @@ def _row(check: str, source: str, observed, expected: str, status: str, **detail
             "details": json.dumps(details, default=str, ensure_ascii=False) if details else None}
 
 
-def _windows(now: datetime | None, limits: HealthLimits) -> tuple[datetime, datetime]:
+def _windows(now: datetime | None, limits: HealthLimits) -> tuple[datetime, datetime, datetime]:
+    """(start of the current window, start of the baseline, end of the current window: `now`). A quality run dated
+    before the latest fetches (`ingest --quality --logical-date`, a backfill) judges its own day, not what came since."""
     now = now or datetime.now(UTC)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
     start = now - timedelta(days=limits.current_days)
-    return start, start - timedelta(days=limits.baseline_days)
+    return start, start - timedelta(days=limits.baseline_days), now
 
 
 def _above(value: float, limits: tuple[float, float]) -> str:
@@ -54,16 +56,16 @@ def check_date_sources(con, *, now: datetime | None = None, limits: HealthLimits
     """Per source: the share of its articles by date_source in the current window, against its baseline; observed
     is the total variation distance between the two mixes."""
     t = limits or HealthLimits()
-    start, base_start = _windows(now, t)
+    start, base_start, end = _windows(now, t)
     rows = con.execute(
         """
         select source, coalesce(date_source, 'none') as date_source,
                count(*) filter (where fetched_at >= ?) as current_n,
                count(*) filter (where fetched_at >= ? and fetched_at < ?) as baseline_n
-        from articles where fetched_at >= ?
+        from articles where fetched_at >= ? and fetched_at <= ?
         group by all order by source, date_source
         """,
-        [start, base_start, start, base_start],
+        [start, base_start, start, base_start, end],
     ).fetchall()
     by_source: dict[str, dict[str, tuple[int, int]]] = {}
     for source, date_source, current_n, baseline_n in rows:
@@ -91,14 +93,14 @@ def check_rejection_reasons(con, *, now: datetime | None = None, limits: HealthL
     """Per source and rejection reason: the share of the pages judged (loaded or rejected article URLs in fetch_log)
     rejected for that reason in the current window, against the same share in the baseline."""
     t = limits or HealthLimits()
-    start, base_start = _windows(now, t)
+    start, base_start, end = _windows(now, t)
     # each page once per window, by its latest verdict: a news_reprocess judges the archived pages again (the same
     # bytes), and one page rejected by an ingest and two reprocesses was 3 rejected of 7 judged, a failure
     pages = """
         with pages as (
             select source, logged_at, outcome, reason
             from fetch_log
-            where url_kind = 'article' and outcome in ('loaded', 'rejected') and logged_at >= ?
+            where url_kind = 'article' and outcome in ('loaded', 'rejected') and logged_at >= ? and logged_at <= ?
             qualify row_number() over (partition by source, url, logged_at >= ? order by logged_at desc) = 1
         )
     """
@@ -108,7 +110,7 @@ def check_rejection_reasons(con, *, now: datetime | None = None, limits: HealthL
         from pages
         group by source order by source
         """,
-        [base_start, start, start, start],
+        [base_start, end, start, start, start],
     ).fetchall()
     reasons = con.execute(
         pages + """,
@@ -120,7 +122,7 @@ def check_rejection_reasons(con, *, now: datetime | None = None, limits: HealthL
         select source, reason, count(*) filter (where logged_at >= ?), count(*) filter (where logged_at < ?)
         from rejected group by all order by source, reason
         """,
-        [base_start, start, start, start],
+        [base_start, end, start, start, start],
     ).fetchall()
     totals = {source: (cur, base) for source, cur, base in judged}
     out = []
@@ -151,7 +153,7 @@ def check_rejection_reasons(con, *, now: datetime | None = None, limits: HealthL
 def check_lengths(con, *, now: datetime | None = None, limits: HealthLimits | None = None) -> list[dict]:
     """Per source: median body length and median title length of the current window over the baseline's medians."""
     t = limits or HealthLimits()
-    start, base_start = _windows(now, t)
+    start, base_start, end = _windows(now, t)
     rows = con.execute(
         """
         select source,
@@ -161,10 +163,10 @@ def check_lengths(con, *, now: datetime | None = None, limits: HealthLimits | No
                median(body_chars) filter (where fetched_at < ?) as baseline_body,
                median(length(coalesce(title, ''))) filter (where fetched_at >= ?) as current_title,
                median(length(coalesce(title, ''))) filter (where fetched_at < ?) as baseline_title
-        from articles where fetched_at >= ?
+        from articles where fetched_at >= ? and fetched_at <= ?
         group by source order by source
         """,
-        [start, start, start, start, start, start, base_start],
+        [start, start, start, start, start, start, base_start, end],
     ).fetchall()
     out = []
     for source, cur_n, base_n, cur_body, base_body, cur_title, base_title in rows:
@@ -194,16 +196,16 @@ def extraction_health_checks(con, *, now: datetime | None = None, limits: Health
 
 def date_source_shares(con, *, now: datetime | None = None, limits: HealthLimits | None = None) -> list[tuple]:
     """(source, date_source, articles, share) over the current and baseline windows together, for the dashboard."""
-    _, base_start = _windows(now, limits or HealthLimits())
+    _, base_start, end = _windows(now, limits or HealthLimits())
     return con.execute(
         """
         with counted as (
             select source, coalesce(date_source, 'none') as date_source, count(*) as articles
-            from articles where fetched_at >= ?
+            from articles where fetched_at >= ? and fetched_at <= ?
             group by all
         )
         select source, date_source, articles, round(articles / sum(articles) over (partition by source), 3) as share
         from counted order by source, articles desc, date_source
         """,
-        [base_start],
+        [base_start, end],
     ).fetchall()

@@ -1,7 +1,8 @@
 -- Per feed source, its latest ingest run: how many of the article pages its feed listed were already known (stored, or
--- checked since: unchanged, or loaded again as changed) against how many were fetched and judged, and how many runs
--- read the source. A feed lists its newest items only: none known on a re-read means it turned over completely
--- since the last run, and what it listed in between was never seen (quality check listing_turnover).
+-- checked since: unchanged, or loaded again as changed; or rejected by an earlier run) against how many were fetched
+-- and judged, and how many runs read the source. A feed lists its newest items only: none known on a re-read means it
+-- turned over completely since the last run, and what it listed in between was never seen (quality check
+-- listing_turnover).
 -- noqa: disable=RF04
 create or replace view listing_turnover as
 with source_runs as (
@@ -30,6 +31,23 @@ latest as (
             where runs.run_id = source_runs.run_id and runs.dag_id = 'news_reprocess'
         )
     qualify row_number() over (partition by source order by logged_at desc, run_id desc) = 1
+),
+
+-- the listed pages an earlier run of the source rejected (a paywall shell that day): loaded as new now, or rejected
+-- again, they were known all the same, and the feed had not turned over
+rejected_before as (
+    select distinct
+        listed.source,
+        listed.url
+    from latest
+    inner join fetch_log as listed
+        on latest.source = listed.source and latest.run_id = listed.run_id
+    inner join fetch_log as earlier
+        on listed.source = earlier.source and listed.url = earlier.url and latest.run_id != earlier.run_id
+    where
+        listed.url_kind = 'article'
+        and earlier.url_kind = 'article'
+        and earlier.outcome = 'rejected'
 )
 
 select
@@ -38,11 +56,14 @@ select
     latest.runs,
     count(*) filter (
         where fetch_log.outcome = 'unchanged' or (fetch_log.outcome = 'loaded' and fetch_log.reason != 'new')
+        or (fetch_log.outcome in ('loaded', 'rejected') and rejected_before.url is not null)
     ) as known,
     -- judged pages only: a URL that failed (the site down) says nothing of whether it was new
     count(*) filter (where fetch_log.outcome in ('loaded', 'unchanged', 'rejected')) as listed
 from latest
 inner join fetch_log
     on latest.source = fetch_log.source and latest.run_id = fetch_log.run_id
+left join rejected_before
+    on fetch_log.source = rejected_before.source and fetch_log.url = rejected_before.url
 where fetch_log.url_kind = 'article'
 group by latest.source, latest.run_id, latest.runs

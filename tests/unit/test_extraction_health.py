@@ -156,3 +156,19 @@ def test_a_page_a_reprocess_judges_again_is_one_page(con):
     details = json.loads(row["details"])
     assert (row["status"], details["rejected"], details["judged"]) == ("pass", 1, 5)
     assert details["note"].startswith("too few rejections")
+
+
+def test_a_quality_run_dated_before_later_fetches_judges_its_own_day(con):
+    # `newsflow ingest --quality --logical-date` (a backfill) dates its quality run then: the outlet's template broke
+    # that day and was mended the next two, and the pages fetched since are no part of that day's last 24 hours
+    history(con, "herald")
+    add_day(con, "herald", NOW - timedelta(hours=3), 8, date_source="htmldate", body=400,
+            rejected={"missing_date": 8})
+    add_day(con, "herald", NOW + timedelta(days=1), 8)
+    add_day(con, "herald", NOW + timedelta(days=2), 8)
+    rows = by_check(extraction_health_checks(con, now=NOW), "herald")
+    assert rows["extraction_date_sources"]["status"] == "fail"
+    assert json.loads(rows["extraction_date_sources"]["details"])["current"] == {"htmldate": 1.0}
+    assert rows["extraction_body_chars"]["status"] == "fail"
+    assert rows["extraction_rejection_missing_date"]["observed"] == 0.5
+    assert date_source_shares(con, now=NOW) == [("herald", "jsonld", 28 * 5, 0.946), ("herald", "htmldate", 8, 0.054)]

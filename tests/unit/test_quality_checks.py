@@ -365,6 +365,20 @@ def test_a_feed_that_turned_over_since_its_last_run_is_flagged(con):
     assert ("listing_turnover", "alpha") not in by_key(qc.check_listing_turnover(con))
 
 
+def test_pages_rejected_by_the_run_before_are_known_to_the_turnover(con):
+    """A feed whose pages were all rejected one day (the outlet served a paywall shell) lists them again the next:
+    fetched and judged by the run before, they were known, and the feed did not turn over. Counted as new, a second
+    day of the shell and the day the pages passed again each warned "read it more often"."""
+    add_fetch(con, "r3", "beta", ["rejected"] * 6, NOW)
+    add_fetch(con, "r4", "beta", ["rejected"] * 12, NOW + timedelta(days=1))
+    row = by_key(qc.check_listing_turnover(con))[("listing_turnover", "beta")]
+    assert (row["status"], row["observed"], json.loads(row["details"])["listed"]) == ("pass", 6, 12)
+    add_fetch(con, "r5", "beta", ["loaded"] * 12, NOW + timedelta(days=2))
+    con.execute("update fetch_log set reason = 'new' where run_id = 'r5'")
+    row = by_key(qc.check_listing_turnover(con))[("listing_turnover", "beta")]
+    assert (row["status"], row["observed"], json.loads(row["details"])["ingest_run_id"]) == ("pass", 12, "r5")
+
+
 def test_write_checks_is_idempotent(con):
     rows = qc.sql_checks(con, now=NOW)
     assert qc.write_checks(con, "q1", rows, checked_at=NOW) == len(rows)
