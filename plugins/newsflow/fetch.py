@@ -243,6 +243,23 @@ class _PeerConnector(aiohttp.TCPConnector):
         return connection
 
 
+class SharedRobots:
+    """robots.txt answers shared by the Fetchers of one event loop (`newsflow check` reads every source of a file at
+    once, each with its own Fetcher as a run's tasks have): each origin's robots.txt is asked once, by the first
+    Fetcher that needs it, and the others wait for that answer."""
+
+    def __init__(self):
+        self._answers: dict[str, asyncio.Future] = {}
+
+    async def answer(self, origin: str, load: Callable) -> tuple[object, bool]:
+        """What `load(origin)` gave, and whether this call is the one that loaded it."""
+        read = origin not in self._answers
+        if read:
+            self._answers[origin] = asyncio.ensure_future(load(origin))
+        # shielded: a Fetcher that stops waiting does not cancel the reading the others wait for
+        return await asyncio.shield(self._answers[origin]), read
+
+
 class Fetcher:
     """One per task run: shares connections, robots.txt answers and host pacing across all requests."""
 
@@ -253,10 +270,12 @@ class Fetcher:
         seed: int | None = None,
         host_gate_dir: Path | None = None,
         stop_at: float | None = None,
+        robots: SharedRobots | None = None,
     ):
         """host_gate_dir: where host limits are shared with every other Fetcher on this machine that uses the same
         folder (newsflow.host_gate); without it, host_concurrency and the host interval hold within this Fetcher only.
         stop_at: a time.monotonic() after which no request starts; the URLs left are `skipped: out_of_time`.
+        robots: robots.txt answers shared with other Fetchers of this event loop; without it, this Fetcher's own.
         """
         self.settings = settings
         self.stop_at = stop_at
@@ -271,6 +290,7 @@ class Fetcher:
         self._host_delay: dict[str, float] = {}
         self._robots: dict[str, tuple[object | None, str | None]] = {}  # origin -> (parser, why it disallows all)
         self._robots_locks: dict[str, asyncio.Lock] = {}
+        self._shared_robots = robots
         self._session: aiohttp.ClientSession | None = None
         # consecutive connection failures per host:port; at host_failure_limit the host counts as down for the
         # rest of this Fetcher's run, and its other URLs fail at once (host_unreachable) instead of each
@@ -412,12 +432,28 @@ class Fetcher:
         lock = self._robots_locks.setdefault(key, asyncio.Lock())
         async with lock:
             if key not in self._robots:
-                self._robots[key] = await self._load_robots(key)
+                if self._shared_robots is None:
+                    self._robots[key] = await self._load_robots(key)
+                else:
+                    (self._robots[key], failures), read = await self._shared_robots.answer(key, self._read_robots)
+                    for _ in range(0 if read else failures):
+                        # a host that did not answer the read has not answered this Fetcher either, as when each
+                        # asks: its listing then fails host_unreachable after as many tries as it would have
+                        self._note_connection(host_port(key + "/"), _Failure("connection_error", unreachable=True))
+                # this Fetcher's pacing follows the Crawl-delay, whichever Fetcher read the file
+                delay = self._robots[key][0] and self._robots[key][0].crawl_delay(self.settings.user_agent)
+                if delay:
+                    self._host_delay[host_port(key + "/")] = min(float(delay), self.settings.backoff_max_s)
         parser, cause = self._robots[key]
         if parser is None or parser.can_fetch(url, self.settings.user_agent):
             return None
         # the cause named: "the site's rules forbid it" sends an operator to read a robots.txt that forbids nothing
         return f"robots_disallowed:{cause}" if cause else "robots_disallowed"
+
+    async def _read_robots(self, origin: str):
+        """_load_robots for SharedRobots, with the connection failures in a row the read left on the host (robots.txt
+        is a Fetcher's first request to a host: they are the read's own)."""
+        return await self._load_robots(origin), self._host_failures.get(host_port(origin + "/"), 0)
 
     async def _load_robots(self, origin: str):
         """The origin's robots.txt parsed (None: no restrictions), and what made it disallow everything when it was
@@ -439,9 +475,6 @@ class Fetcher:
         except Exception:  # a garbled robots.txt is not a reason to stop; treat as absent
             log.warning("unparseable robots.txt at %s", origin)
             return None, None
-        delay = parser.crawl_delay(self.settings.user_agent)
-        if delay:
-            self._host_delay[host_port(origin + "/")] = min(float(delay), self.settings.backoff_max_s)
         return parser, None
 
     # -- one URL ----------------------------------------------------------------------------------------------

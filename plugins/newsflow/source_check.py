@@ -55,14 +55,12 @@ class SourceReport:
 
 def check_sources(sources_file: str | os.PathLike, names: list[str] | None = None,
                   examples: int = 3) -> list[SourceReport]:
-    """Run the discover stage of every selected source (all by default) and report what it found. A malformed file
-    raises ConfigError before any request."""
-    from newsflow import staging
-    from newsflow.stages.discover import discover_source
-    from newsflow.stages.fetch_extract import cap_articles
+    """Run the discover stage of every selected source (all by default) and report what it found, in the file's
+    order. A malformed file raises ConfigError before any request."""
+    import asyncio
+
     from newsflow.stages.plan import make_jobs
 
-    reports = []
     with _printable_logs(), tempfile.TemporaryDirectory(prefix="newsflow-check-") as scratch:
         previous = os.environ.get("NEWSFLOW_DATA_DIR")
         # the stage writes its ledger, the listings' WARC and the host gate under the data dir: a throwaway one,
@@ -70,26 +68,52 @@ def check_sources(sources_file: str | os.PathLike, names: list[str] | None = Non
         os.environ["NEWSFLOW_DATA_DIR"] = scratch
         try:
             jobs = make_jobs(str(sources_file), names, "check", str(Path(scratch) / "warehouse"))
-            for job in jobs:
-                discover_source(job)
-                rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
-                # a run caps the listing first and refuses at the fetch, so a refused or disallowed URL takes its
-                # share of max_articles: the cap on the listing as a run sees it, every refusal said all the same
-                open_before = [row["outcome"] is None for row in rows]
-                refused = [dict(row) for row in rows]
-                _refuse_internal(job, refused)
-                _disallow_by_robots(job, refused)
-                cap_articles(job, rows)
-                for row, seen, was_open in zip(rows, refused, open_before, strict=True):
-                    if was_open and seen["outcome"] is not None:
-                        row.update(outcome=seen["outcome"], reason=seen["reason"])
-                reports.append(_report(job.source, rows, examples))
+            return asyncio.run(_check_all(jobs, examples)) if jobs else []
         finally:
             if previous is None:
                 os.environ.pop("NEWSFLOW_DATA_DIR", None)
             else:
                 os.environ["NEWSFLOW_DATA_DIR"] = previous
-    return reports
+
+
+async def _check_all(jobs: list, examples: int) -> list[SourceReport]:
+    """The sources read at once, as a run's tasks are, each with its own Fetcher: requests to one host stay its
+    interval apart through the host gate every Fetcher shares (newsflow.host_gate), and each site's robots.txt is
+    asked once for the whole check. At most global_concurrency sources at a time."""
+    import asyncio
+
+    from newsflow.fetch import SharedRobots
+
+    robots = SharedRobots()
+    at_once = asyncio.Semaphore(jobs[0].settings.global_concurrency)
+
+    async def one(job) -> SourceReport:
+        async with at_once:
+            return await _check_source(job, robots, examples)
+
+    return list(await asyncio.gather(*(one(job) for job in jobs)))
+
+
+async def _check_source(job, robots, examples: int) -> SourceReport:
+    import asyncio
+
+    from newsflow import staging
+    from newsflow.stages.discover import discover_source_async
+    from newsflow.stages.fetch_extract import cap_articles
+
+    await discover_source_async(job, robots)
+    rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
+    # a run caps the listing first and refuses at the fetch, so a refused or disallowed URL takes its
+    # share of max_articles: the cap on the listing as a run sees it, every refusal said all the same
+    open_before = [row["outcome"] is None for row in rows]
+    refused = [dict(row) for row in rows]
+    await asyncio.to_thread(_refuse_internal, job, refused)  # name lookups: the other sources go on meanwhile
+    await _disallow_by_robots(job, refused, robots)
+    cap_articles(job, rows)
+    for row, seen, was_open in zip(rows, refused, open_before, strict=True):
+        if was_open and seen["outcome"] is not None:
+            row.update(outcome=seen["outcome"], reason=seen["reason"])
+    return _report(job.source, rows, examples)
 
 
 def _refuse_internal(job, rows: list[dict]) -> None:
@@ -119,10 +143,11 @@ def _refuse_internal(job, rows: list[dict]) -> None:
             row.update(outcome="failed", reason="refused_address")
 
 
-def _disallow_by_robots(job, rows: list[dict]) -> None:
+async def _disallow_by_robots(job, rows: list[dict], robots) -> None:
     """The article URLs the site's robots.txt keeps a run's fetch from: left out as the run records them
     (`robots_disallowed`, or `robots_disallowed:http_5xx` for a robots.txt answering a server error), decided by the
-    run's own Fetcher, which reads robots.txt once per site with the run's user agent, pacing and address rules."""
+    run's own Fetcher, which reads robots.txt once per site with the run's user agent, pacing and address rules
+    (once per site for the whole check: `robots`, shared with every source's Fetcher)."""
     import asyncio
 
     from newsflow.fetch import Fetcher
@@ -139,12 +164,12 @@ def _disallow_by_robots(job, rows: list[dict]) -> None:
             if not url_problem(target):  # the run's fetch refuses such a URL before robots.txt is asked
                 pending.append((row, target))
 
-    async def refusals() -> list:
-        async with Fetcher(job.settings, host_gate_dir=host_gate_dir()) as fetcher:
-            return await asyncio.gather(*(fetcher.robots_refusal(target) for _, target in pending),
-                                        return_exceptions=True)
-
-    for (row, _), refusal in zip(pending, asyncio.run(refusals()) if pending else [], strict=True):
+    if not pending:
+        return
+    async with Fetcher(job.settings, host_gate_dir=host_gate_dir(), robots=robots) as fetcher:
+        found = await asyncio.gather(*(fetcher.robots_refusal(target) for _, target in pending),
+                                     return_exceptions=True)
+    for (row, _), refusal in zip(pending, found, strict=True):
         # an exception is the run's fetch_error for that URL, a failure the check cannot foresee: still to fetch
         if isinstance(refusal, str):
             row.update(outcome="skipped", reason=refusal)

@@ -9,6 +9,7 @@ import gzip
 import os
 import random
 import threading
+import time
 import zlib
 from urllib.parse import quote
 
@@ -65,6 +66,7 @@ class FaultServer:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self.hits: dict[str, int] = {}
+        self.arrivals: list[tuple[float, str]] = []  # (time.monotonic() at arrival, path) of every request
         # path -> (content type, body): documents a test builds (a feed of junk links, a WARC to download)
         self.pages: dict[str, tuple[str, bytes]] = {}
         self.moved: dict[str, str] = {}  # path -> where it moved permanently (301)
@@ -101,6 +103,7 @@ class FaultServer:
     # -- behaviours -------------------------------------------------------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
+        self.arrivals.append((time.monotonic(), path))
         self.hits[path] = self.hits.get(path, 0) + 1
         hits = self.hits[path]
         if path in self.moved:

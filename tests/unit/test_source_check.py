@@ -183,3 +183,103 @@ def test_check_of_a_source_robots_txt_closes_entirely_says_so(tmp_path, data_env
                            f"sources:\n{entries(server)}", encoding="utf-8")
         assert main(["check", "--sources", str(sources)]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "hidden (urls): ok: 1 article URL(s) to fetch"
+
+
+def serve_shared_newsroom(server, other) -> None:
+    """Four listings on `server`, their articles on both hosts, some of them under the /private/ both robots.txt
+    disallow: sources that share their hosts, as a newsroom's sections and wires do."""
+    serve_newsroom(server)
+    server.pages["/sitemap.xml"] = ("application/xml", (
+        "<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+        + "".join(f"<url><loc>{host.url(path)}</loc><lastmod>2026-12-0{i + 1}</lastmod></url>"
+                  for i, (host, path) in enumerate([(server, "/ok/s1"), (other, "/ok/s2"), (server, "/private/s3"),
+                                                    (other, "/private/s4")]))
+        + "</urlset>").encode())
+    server.pages["/wire.txt"] = ("text/plain", "\n".join(
+        [server.url("/ok/w1"), other.url("/ok/w2"), other.url("/private/w3"), "# a comment"]).encode())
+
+
+def shared_sources(server, other) -> str:
+    return (f"  - {{name: alhadath, kind: feed, url: '{server.url('/')}'}}\n"
+            f"  - {{name: archive, kind: sitemap, url: '{server.url('/sitemap.xml')}'}}\n"
+            f"  - {{name: wire, kind: urls, urls_file: '{server.url('/wire.txt')}'}}\n"
+            f"  - {{name: novosti, kind: feed, url: '{server.url('/novosti/')}'}}\n"
+            f"  - {{name: picks, kind: urls, urls: ['{other.url('/ok/p1')}', '{server.url('/private/p2')}']}}\n")
+
+
+def check_shared(tmp_path, capsys, interval: float, one_by_one: bool = False):
+    """`newsflow check` of the five shared_sources on two hosts, requests to one host `interval` apart: (exit code,
+    output, the two servers, and with `one_by_one` each source's own check, one after another: (exit code, output)
+    of each, the sequential check)."""
+    with FaultServer() as server, FaultServer() as other:
+        serve_shared_newsroom(server, other)
+        path = tmp_path / "sources.yaml"
+        path.write_text(f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}', '127.0.0.1:{other.port}']\n"
+                        f"  min_host_interval_s: {interval}\n  max_tries: 1\n"
+                        f"sources:\n{shared_sources(server, other)}", encoding="utf-8")
+        code = main(["check", "--sources", str(path)])
+        out = capsys.readouterr().out
+        alone = []
+        for name in ("alhadath", "archive", "wire", "novosti", "picks") if one_by_one else ():
+            alone.append((main(["check", "--sources", str(path), "--source", name]), capsys.readouterr().out))
+    return code, out, (server, other), alone
+
+
+def test_check_of_sources_on_shared_hosts_says_what_each_source_alone_says_in_the_files_order(tmp_path, data_env,
+                                                                                             capsys):
+    """The sources are read at once: the output is still byte for byte the sequential one, each source's lines
+    in the file's order, and the exit code theirs."""
+    code, out, _, alone = check_shared(tmp_path, capsys, 0.05, one_by_one=True)
+    assert out == "".join(text for _, text in alone)
+    assert code == max(code for code, _ in alone) == 1  # novosti lists nothing
+    lines = out.splitlines()
+    assert [line.split(" (")[0] for line in lines if not line.startswith(" ")] == [
+        "alhadath", "archive", "wire", "novosti", "picks"]
+    assert "archive (sitemap): ok: 2 article URL(s) to fetch; disallowed by robots.txt: 2" in lines
+    assert "wire (urls): ok: 2 article URL(s) to fetch; disallowed by robots.txt: 1" in lines
+    assert "picks (urls): ok: 1 article URL(s) to fetch; disallowed by robots.txt: 1" in lines
+
+
+def test_check_asks_each_hosts_robots_txt_once(tmp_path, data_env, capsys):
+    """Five sources, two hosts: each robots.txt was asked by every source's Fetchers, for its listing and again for
+    its articles: eight times on the host of the listings, three on the other."""
+    code, _, (server, other), _ = check_shared(tmp_path, capsys, 0.05)
+    assert code == 1
+    assert server.hits["/robots.txt"] == 1
+    assert other.hits["/robots.txt"] == 1
+
+
+def test_check_keeps_requests_to_one_host_its_interval_apart_across_sources(tmp_path, data_env, capsys):
+    """Sources are read at once, but the sources on one host wait their turn, as a run's parallel tasks do: the k-th
+    request to a host reaches it no sooner than k intervals after the first (a correctness bound, not a speed: the
+    host gate books each start an interval after the one before; `slack` is the loopback server's own lateness in
+    noting an arrival, and a late one makes the gap before it longer and the next one shorter, as in
+    test_host_gate's `paced`)."""
+    interval, slack = 0.5, 0.2
+    _, _, (server, _other), _ = check_shared(tmp_path, capsys, interval)
+    # the host of the four listings: robots.txt, alhadath's page and the feed it announces, archive's, wire's and
+    # novosti's: read at once, they all asked at the start
+    arrivals = sorted(at for at, _ in server.arrivals)
+    assert len(arrivals) >= 6, server.arrivals
+    late = [at - arrivals[0] - k * interval for k, at in enumerate(arrivals)]
+    assert min(late) >= -slack, [round(at - arrivals[0], 3) for at in arrivals]
+
+
+def test_check_of_sources_on_a_dead_host_says_what_each_source_alone_says(tmp_path, data_env, capsys):
+    """robots.txt read once for the check: a host that refused that read counts as refusing every source's Fetcher,
+    as when each asked, so a listing there still fails `host_unreachable` at host_failure_limit, not by who asked."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    path = tmp_path / "sources.yaml"
+    path.write_text(f"settings:\n  allow_private_hosts: ['127.0.0.1:{dead}']\n  max_tries: 1\n  host_failure_limit: 1\n"
+                    "sources:\n" + "".join(f"  - {{name: {name}, kind: feed, url: 'http://127.0.0.1:{dead}/{name}.xml'}}\n"
+                                           for name in ("first", "second", "third")), encoding="utf-8")
+    code = main(["check", "--sources", str(path)])
+    out = capsys.readouterr().out
+    alone = [(main(["check", "--sources", str(path), "--source", name]), capsys.readouterr().out)
+             for name in ("first", "second", "third")]
+    assert (code, out) == (1, "".join(text for _, text in alone))
+    assert out.count("failed host_unreachable") == 3, out

@@ -19,7 +19,7 @@ from newsflow.urls import article_id, redirect_target, scheme_of, url_problem
 log = logging.getLogger(__name__)
 
 
-async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
+async def _discover_listing(job: Job, archive, doc_rows: list[dict], robots=None) -> list:
     """Fetch a feed, sitemap (with nested index) or remote URL list; every document fetched gets a ledger row."""
     from newsflow import discover
     from newsflow.encoding import charset_from_content_type, decode_text
@@ -33,7 +33,8 @@ async def _discover_listing(job: Job, archive, doc_rows: list[dict]) -> list:
     # or with Content-Encoding is held to that, as a .gz one is inflated to it, not to an article page's max_bytes
     listing_max_bytes = max(job.settings.max_bytes, discover.MAX_UNCOMPRESSED)
     cache = http_cache([safe_canonical(start_url)], job.warehouse)
-    async with Fetcher(job.settings, on_response=archiver(archive), host_gate_dir=host_gate_dir()) as fetcher:
+    async with Fetcher(job.settings, on_response=archiver(archive), host_gate_dir=host_gate_dir(),
+                       robots=robots) as fetcher:
         queue = [(start_url, 0)]
         seen = set()
         announced: set[str] = set()  # listings queued because a web page led to them (feed_linked, robots.txt)
@@ -225,7 +226,7 @@ def warc_file_outcome(scan) -> dict:
             "reason": f"{first.reason}:at={first.offset}{resumed};{counts};damaged={len(scan.damage)}"}
 
 
-def _listed_entries(job: Job, doc_rows: list[dict]) -> list:
+async def _listed_entries(job: Job, doc_rows: list[dict], robots=None) -> list:
     from newsflow import discover
     from newsflow.archive import WarcArchive
     from newsflow.encoding import decode_text
@@ -259,13 +260,19 @@ def _listed_entries(job: Job, doc_rows: list[dict]) -> list:
             return []
     archive_file = staging.archive_path(job.run_id, source.name)
     with WarcArchive(archive_file.with_name(archive_file.name.replace(".warc.gz", ".listing.warc.gz"))) as archive:
-        return asyncio.run(_discover_listing(job, archive, doc_rows))
+        return await _discover_listing(job, archive, doc_rows, robots)
 
 
 def discover_source(job: Job) -> Job:
+    return asyncio.run(discover_source_async(job))
+
+
+async def discover_source_async(job: Job, robots=None) -> Job:
+    """discover_source on a running event loop, beside other sources' (`newsflow check`), sharing their robots.txt
+    answers (newsflow.fetch.SharedRobots)."""
     source = job.source
     doc_rows: list[dict] = []
-    entries = _listed_entries(job, doc_rows)
+    entries = await _listed_entries(job, doc_rows, robots)
     rows: list[dict] = []
     seen: dict[str, int] = {}
     # a URL an archive holds both as a page and as a redirect, an error or a damaged record is that page: the
