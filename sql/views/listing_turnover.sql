@@ -33,21 +33,18 @@ latest as (
     qualify row_number() over (partition by source order by logged_at desc, run_id desc) = 1
 ),
 
--- the listed pages an earlier run of the source rejected (a paywall shell that day): loaded as new now, or rejected
--- again, they were known all the same, and the feed had not turned over
-rejected_before as (
-    select distinct
-        listed.source,
-        listed.url
-    from latest
-    inner join fetch_log as listed
-        on latest.source = listed.source and latest.run_id = listed.run_id
-    inner join fetch_log as earlier
-        on listed.source = earlier.source and listed.url = earlier.url and latest.run_id != earlier.run_id
-    where
-        listed.url_kind = 'article'
-        and earlier.url_kind = 'article'
-        and earlier.outcome = 'rejected'
+-- the pages a run of the source rejected (a paywall shell that day), with the first and last such run: listed again,
+-- loaded as new now or rejected again, they were known all the same when a run before the latest rejected them,
+-- and the feed had not turned over (rejected rows are few: one pass over them, not over the latest runs' rows again)
+rejected as (
+    select
+        source,
+        url,
+        min(run_id) as first_run_id,
+        max(run_id) as last_run_id
+    from fetch_log
+    where url_kind = 'article' and outcome = 'rejected'
+    group by source, url
 )
 
 select
@@ -56,14 +53,17 @@ select
     latest.runs,
     count(*) filter (
         where fetch_log.outcome = 'unchanged' or (fetch_log.outcome = 'loaded' and fetch_log.reason != 'new')
-        or (fetch_log.outcome in ('loaded', 'rejected') and rejected_before.url is not null)
+        or (
+            fetch_log.outcome in ('loaded', 'rejected')
+            and (rejected.first_run_id != latest.run_id or rejected.last_run_id != latest.run_id)
+        )
     ) as known,
     -- judged pages only: a URL that failed (the site down) says nothing of whether it was new
     count(*) filter (where fetch_log.outcome in ('loaded', 'unchanged', 'rejected')) as listed
 from latest
 inner join fetch_log
     on latest.source = fetch_log.source and latest.run_id = fetch_log.run_id
-left join rejected_before
-    on fetch_log.source = rejected_before.source and fetch_log.url = rejected_before.url
+left join rejected
+    on fetch_log.source = rejected.source and fetch_log.url = rejected.url
 where fetch_log.url_kind = 'article'
 group by latest.source, latest.run_id, latest.runs
