@@ -45,8 +45,8 @@ demo: setup
 # itself: a parameter id made from the clock differs between them and fails the run (give such cases ids=).
 # PYTEST_WORKERS=0: one process. A worker that dies (session 33: DuckLake's merge_adjacent_files aborted its
 # process, once in the nine runs of the suite on record) ends the run at once: xdist replaced it, and the run then
-# sat at 99% with both workers idle until it was killed. test_maintenance.py, where every such abort was seen, runs
-# its passes in child processes since session 43.
+# sat at 99% with both workers idle until it was killed. Every test that runs a maintenance pass, where each such
+# abort was seen, runs it in a child process (tests/support/maintain_apart.py).
 PYTEST_WORKERS ?= 2
 
 test: setup

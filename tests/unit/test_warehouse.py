@@ -15,6 +15,7 @@ import pytest
 from newsflow import warehouse
 from newsflow.config import sql_dir
 from tests.support.loads import D1, D2, PORT, WIRE, load, record
+from tests.support.maintain_apart import maintain_apart
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -560,8 +561,6 @@ def test_a_moved_or_copied_lake_opens_where_it_is_and_keeps_to_its_own_files(tmp
     # DuckLake stores the absolute data path a lake was created with and refuses another: a renamed project folder
     # (the default lake lives in it) or a restored backup would not open. A folder lake reads and writes its own
     # data/ wherever it is now; maintenance on a copy leaves the original's files alone; the CLI and the shell too
-    from newsflow.maintenance import maintain
-
     project = tmp_path / "новости"
     con = warehouse.open_for_write(project / "lake")
     con.execute("create table t as select range as i, md5(range::varchar) as h from range(100000)")
@@ -577,7 +576,7 @@ def test_a_moved_or_copied_lake_opens_where_it_is_and_keeps_to_its_own_files(tmp
     con.execute("insert into t select range + 200000, 'after the backup' from range(100000)")
     con.close()
     files = {path.name for path in (lake / "data").rglob("*.parquet")}
-    summary = maintain(str(backup), retention_days=0, orphan_grace_hours=0)
+    summary = maintain_apart(backup, retention_days=0, orphan_grace_hours=0)
     assert summary["snapshots"] == 1
     assert files <= {path.name for path in (lake / "data").rglob("*.parquet")}
     con = warehouse.connect(lake, read_only=True)
