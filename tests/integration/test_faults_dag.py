@@ -123,3 +123,23 @@ def test_a_read_only_data_dir_fails_fast_with_one_line(tmp_path, airflow_home):
     assert alert["text"].startswith(f"newsflow: news_ingest run {alert['newsflow']['run_id']} failed (task_failure); "
                                     "last failed task: "), alert
     print(f"read-only data dir: exit {result.returncode} after {wall:.1f} s: {line}")
+
+
+def test_more_sources_than_airflow_maps_fails_the_plan_once_with_the_setting_named(tmp_path, airflow_home):
+    """Over Airflow's [core] max_map_length the plan's list of sources was refused when it was stored: the plan
+    was tried three times (about 150 s) and the console said only "load: nothing to load: the run has no source
+    jobs (see the plan task)". Now the plan fails once and the line names the limit and the setting."""
+    data = tmp_path / "data"
+    with FaultServer() as server:
+        sources = (f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\nsources:\n" + "".join(
+            f"  - {{name: s{i}, kind: urls, urls: ['{server.url(f'/ok/m{i}')}']}}\n" for i in range(3)))
+        result, wall = ingest(tmp_path, airflow_home, sources, data=data, warehouse=data / "warehouse",
+                              env_extra={"AIRFLOW__CORE__MAX_MAP_LENGTH": "2"})
+        assert server.arrivals == []  # nothing fetched
+    output = result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 1, output
+    [line] = [x for x in result.stderr.splitlines() if x.startswith("newsflow:")]
+    assert ("plan: configuration: 3 sources in one run, more than Airflow's [core] max_map_length (2)" in line
+            and "AIRFLOW__CORE__MAX_MAP_LENGTH" in line), line
+    assert result.stdout.count("done  plan") == 1, output  # no retry
+    print(f"over the map limit: exit {result.returncode} after {wall:.1f} s: {line}")

@@ -301,6 +301,32 @@ def test_a_source_filter_string_names_sources_however_it_is_spaced(tmp_path, dat
     assert [job.name for job in plan_run(str(sources), " beta , alpha,,", "r1")] == ["alpha", "beta"]
 
 
+def test_more_sources_than_airflow_can_map_in_one_run_is_a_configuration_error(tmp_path, data_env, monkeypatch):
+    """A run maps a task per source; over Airflow's [core] max_map_length the plan's result was refused when it was
+    stored ("pushed value is too large to map"), after the plan's retries, and the run loaded nothing. The plan
+    says it first, as a configuration error (no retries), with the setting to change; a run of fewer sources of
+    the same file plans, and so does the same file at the limit."""
+    from newsflow.config import ConfigError
+    from newsflow.stages.failures import classify
+    from newsflow.stages.reprocess import plan_reprocess
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n" + "".join(
+        f"  - {{name: s{i}, kind: urls, urls: ['https://s{i}.example/']}}\n" for i in range(3)))
+    monkeypatch.setenv("AIRFLOW__CORE__MAX_MAP_LENGTH", "2")
+    for plan in (lambda: plan_run(str(sources), None, "r1"), lambda: plan_reprocess(str(sources), None, None, None,
+                                                                                      "rp")):
+        with pytest.raises(ConfigError) as refused:
+            plan()
+        permanent, cause = classify(refused.value)
+        assert permanent and cause.startswith("configuration: 3 sources in one run, more than Airflow's [core] "
+                                              "max_map_length (2)"), cause
+        assert "AIRFLOW__CORE__MAX_MAP_LENGTH to 3 or more" in cause
+    assert [job.name for job in plan_run(str(sources), ["s0", "s2"], "r1")] == ["s0", "s2"]
+    monkeypatch.setenv("AIRFLOW__CORE__MAX_MAP_LENGTH", "3")
+    assert len(plan_run(str(sources), None, "r1")) == 3
+
+
 def test_a_relative_sources_file_in_the_working_directory_beats_the_projects(tmp_path, data_env, monkeypatch):
     """A relative sources file is read from the working directory when it is there; the project root is only the
     fallback (config/sources.yaml exists in both here), or a worker would silently run the project's sources."""

@@ -48,8 +48,23 @@ def make_jobs(sources_file: str, names: list[str] | None, run_id: str, warehouse
     ]
 
 
+def refuse_over_map_limit(jobs: list[Job]) -> None:
+    """A run maps one task per source, and Airflow refuses a list longer than its [core] max_map_length (1024 by
+    default) only when the plan's result is stored: "pushed value is too large to map", after the plan's retries,
+    and the run loaded nothing. Said here instead, before a page is fetched, with what to change."""
+    from airflow.sdk import conf
+
+    limit = conf.getint("core", "max_map_length", fallback=1024)
+    if len(jobs) > limit:
+        raise ConfigError(
+            f"{len(jobs)} sources in one run, more than Airflow's [core] max_map_length ({limit}), a task each: set "
+            f"AIRFLOW__CORE__MAX_MAP_LENGTH to {len(jobs)} or more for every Airflow component, or run fewer "
+            "sources at once (the `sources` param, or schedules: README, 'Scheduling')")
+
+
 def plan_run(sources_file: str, source_filter: list[str] | str | None, run_id: str,
              warehouse: str | None = None) -> list[Job]:
     jobs = make_jobs(sources_file, split_names(source_filter), run_id, warehouse)
+    refuse_over_map_limit(jobs)
     log.info("run %s: %d source(s): %s", run_id, len(jobs), ", ".join(j.name for j in jobs))
     return jobs

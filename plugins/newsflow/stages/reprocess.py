@@ -12,7 +12,7 @@ from datetime import date
 from newsflow import staging
 from newsflow.stages.failures import PermanentError
 from newsflow.stages.job import Job
-from newsflow.stages.plan import make_jobs, split_names
+from newsflow.stages.plan import make_jobs, refuse_over_map_limit, split_names
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ def plan_reprocess(sources_file: str, source_filter: list[str] | str | None, sta
 
     start, end = publication_days(start, end)
     jobs = make_jobs(sources_file, split_names(source_filter), run_id, warehouse)
+    refuse_over_map_limit(jobs)
     names = [j.name for j in jobs]
     con = connect(jobs[0].warehouse, read_only=True) if jobs else None
     try:
