@@ -727,6 +727,11 @@ _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _UniqueKeyLoader.const
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _UniqueKeyLoader.construct_yaml_timestamp)
 
 
+# One mistake copied into a thousand entries (a misspelt kind) gave a thousand lines, in the console and as the DAG
+# file's import error in the UI: the first ones say what to fix.
+MAX_PROBLEMS_SHOWN = 20
+
+
 def parse_sources(text: str, origin: str = "<string>") -> SourcesFile:
     try:
         raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
@@ -740,7 +745,9 @@ def parse_sources(text: str, origin: str = "<string>") -> SourcesFile:
     try:
         return SourcesFile.model_validate(raw, context={AS_WRITTEN: True})
     except ValidationError as exc:
-        lines = [f"{origin}: {_describe(e, raw)}" for e in exc.errors()]
+        lines = [f"{origin}: {_describe(e, raw)}" for e in exc.errors()[:MAX_PROBLEMS_SHOWN]]
+        if exc.error_count() > MAX_PROBLEMS_SHOWN:
+            lines.append(f"... and {exc.error_count() - MAX_PROBLEMS_SHOWN} more problem(s) of this file")
         raise ConfigError("invalid sources file\n  " + "\n  ".join(lines)) from None
 
 

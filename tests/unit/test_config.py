@@ -88,6 +88,25 @@ def test_malformed_files_name_the_problem(text, expected):
         assert part in message, message
 
 
+def test_one_mistake_in_a_thousand_entries_is_said_twenty_times_and_counted():
+    """A misspelt kind copied into 1,000 entries gave 1,000 lines (the console; the DAG file's import error in the
+    UI): the first 20 are shown, in the file's order, and the rest counted."""
+    text = "sources:\n" + "".join(f"  - {{name: s{i}, kind: rss, url: 'https://h{i}.example/feed'}}\n"
+                                  for i in range(1000))
+    with pytest.raises(ConfigError) as refused:
+        parse_sources(text, "big.yaml")
+    lines = str(refused.value).splitlines()
+    assert lines[0] == "invalid sources file"
+    assert lines[1:21] == [f"  big.yaml: sources[{i}] (name 's{i}'): kind must be one of feed, sitemap, urls, warc"
+                           for i in range(20)]
+    assert lines[21:] == ["  ... and 980 more problem(s) of this file"]
+    # twenty problems are all shown, with nothing counted
+    short = "sources:\n" + "".join(f"  - {{name: s{i}, kind: rss, url: 'https://h{i}.example/f'}}\n" for i in range(20))
+    with pytest.raises(ConfigError) as refused:
+        parse_sources(short, "short.yaml")
+    assert len(str(refused.value).splitlines()) == 21 and "more problem" not in str(refused.value)
+
+
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="sources file not found"):
         load_sources(tmp_path / "nope.yaml")
