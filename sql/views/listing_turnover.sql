@@ -35,7 +35,8 @@ latest as (
 
 -- the pages a run of the source rejected (a paywall shell that day), with the first and last such run: listed again,
 -- loaded as new now or rejected again, they were known all the same when a run before the latest rejected them,
--- and the feed had not turned over (rejected rows are few: one pass over them, not over the latest runs' rows again)
+-- and the feed had not turned over (rejected rows are few: one pass over them, not over the latest runs' rows again).
+-- Ingest runs only: a reprocess after the latest run judges its rejected pages again, which made them known to it
 rejected as (
     select
         source,
@@ -43,7 +44,12 @@ rejected as (
         min(run_id) as first_run_id,
         max(run_id) as last_run_id
     from fetch_log
-    where url_kind = 'article' and outcome = 'rejected'
+    where
+        url_kind = 'article' and outcome = 'rejected'
+        and not exists (
+            select 1 from runs
+            where runs.run_id = fetch_log.run_id and runs.dag_id = 'news_reprocess'
+        )
     group by source, url
 )
 

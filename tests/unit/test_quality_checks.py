@@ -379,6 +379,24 @@ def test_pages_rejected_by_the_run_before_are_known_to_the_turnover(con):
     assert (row["status"], row["observed"], json.loads(row["details"])["ingest_run_id"]) == ("pass", 12, "r5")
 
 
+def test_a_reprocess_judging_the_latest_runs_rejections_again_leaves_them_new_to_the_turnover(con):
+    """A feed that turned over completely, its new pages all rejected (a template the extractor misreads), then a
+    news_reprocess after an extractor upgrade that rejects them again: a run after the latest rejected them, not one
+    before, so they were still new to that run. Counted as known, the reprocess silenced the warning."""
+    add_fetch(con, "r3", "beta", ["loaded"] * 6, NOW)
+    add_fetch(con, "r4", "beta", ["rejected"] * 6, NOW + timedelta(days=1))
+    con.execute("update fetch_log set reason = 'new' where run_id = 'r3'")
+    con.execute("update fetch_log set url = replace(url, '/u', '/fresh') where run_id = 'r4'")
+    row = by_key(qc.check_listing_turnover(con))[("listing_turnover", "beta")]
+    assert (row["status"], row["observed"], json.loads(row["details"])["ingest_run_id"]) == ("warn", 0, "r4")
+    add_fetch(con, "rp", "beta", ["rejected"] * 6, NOW + timedelta(days=1, hours=1))
+    con.execute("update fetch_log set url = replace(url, '/u', '/fresh') where run_id = 'rp'")
+    con.execute("insert into runs (run_id, dag_id, started_at, loaded_at, status) values "
+                "('rp', 'news_reprocess', ?, ?, 'succeeded')", [NOW + timedelta(days=1), NOW + timedelta(days=1)])
+    row = by_key(qc.check_listing_turnover(con))[("listing_turnover", "beta")]
+    assert (row["status"], row["observed"], json.loads(row["details"])["ingest_run_id"]) == ("warn", 0, "r4")
+
+
 def test_write_checks_is_idempotent(con):
     rows = qc.sql_checks(con, now=NOW)
     assert qc.write_checks(con, "q1", rows, checked_at=NOW) == len(rows)
