@@ -70,6 +70,7 @@ class FaultServer:
         # path -> (content type, body): documents a test builds (a feed of junk links, a WARC to download)
         self.pages: dict[str, tuple[str, bytes]] = {}
         self.moved: dict[str, str] = {}  # path -> where it moved permanently (301)
+        self.delays: dict[str, float] = {}  # path -> seconds it waits before answering (a slow listing)
         self.slow = True  # False: /slow/ pages answer at once (a test that acted mid-fetch reruns without waiting)
         self.port = 0
 
@@ -106,6 +107,8 @@ class FaultServer:
         self.arrivals.append((time.monotonic(), path))
         self.hits[path] = self.hits.get(path, 0) + 1
         hits = self.hits[path]
+        if path in self.delays:
+            await asyncio.sleep(self.delays[path])
         if path in self.moved:
             raise web.HTTPMovedPermanently(self.moved[path])
         if path in self.pages:

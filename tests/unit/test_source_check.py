@@ -283,3 +283,37 @@ def test_check_of_sources_on_a_dead_host_says_what_each_source_alone_says(tmp_pa
              for name in ("first", "second", "third")]
     assert (code, out) == (1, "".join(text for _, text in alone))
     assert out.count("failed host_unreachable") == 3, out
+
+
+def test_a_warc_source_read_beside_a_slow_listing_leaves_its_request_its_time(tmp_path, data_env, capsys):
+    """A crawl file is read from disk in one go (10,000 records: seconds). Read on the event loop that the other
+    sources' requests share, it froze them: a listing asked just before, answered within its timeout, had that
+    time run out while the loop was held, and failed `timeout` where the source checked alone was ok. Two sources
+    at a time (global_concurrency), so the crawl starts when `picks` is done and `alhadath`'s feed is on its way."""
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    crawl = tmp_path / "crawl.warc.gz"
+    page = b"<html><head><title>t</title></head><body>" + b"<p>words and more words</p>" * 20 + b"</body></html>"
+    with open(crawl, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for i in range(10_000):
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(
+                f"https://crawl.example/news/{i}.html", "response", payload=io.BytesIO(page), http_headers=headers,
+                warc_headers_dict={"WARC-Date": "2018-06-20T10:00:00Z"}))
+    with FaultServer() as server:
+        serve_newsroom(server)
+        server.delays["/feed/"] = 0.3
+        path = tmp_path / "sources.yaml"
+        path.write_text(f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n"
+                        "  max_tries: 1\n  total_timeout_s: 1.5\n  global_concurrency: 2\nsources:\n"
+                        f"  - {{name: picks, kind: urls, urls: ['{server.url('/ok/p1')}']}}\n"
+                        f"  - {{name: alhadath, kind: feed, url: '{server.url('/feed/')}'}}\n"
+                        f"  - {{name: crawl, kind: warc, path: '{crawl}'}}\n", encoding="utf-8")
+        code = main(["check", "--sources", str(path)])
+    lines = capsys.readouterr().out.splitlines()
+    assert "alhadath (feed): ok: 2 article URL(s) to fetch; left out: duplicate 1" in lines, lines
+    assert "crawl (warc): ok: 10000 article URL(s) to fetch" in lines and code == 0, lines
