@@ -22,6 +22,8 @@ import json, logging, sys
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s\t%(message)s")
 from newsflow import maintenance
 for name, value in json.loads(sys.argv[3]).items():
+    if not hasattr(maintenance, name):  # a misspelt constant would be added, and the test run without it
+        sys.exit(f"newsflow.maintenance has no {name}")
     setattr(maintenance, name, value)
 print(json.dumps(maintenance.maintain(sys.argv[1], **json.loads(sys.argv[2]))))
 """
