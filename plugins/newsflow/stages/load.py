@@ -106,6 +106,8 @@ def write_run(con, jobs: list[Job], *, run_id: str, dag_id: str, now: datetime, 
         "ledger_files": files("ledger.validate.parquet", staging.LEDGER),
         "rejected_files": files("rejected.parquet", staging.REJECTED),
         "validation_files": files("validation.parquet", staging.VALIDATION),
+        "source_rows": [_configured_source(job) for job in jobs],
+        "started": started_at,
     }
     _refuse_sources_another_dag_loaded(con, run_id, dag_id, names)
     steps_s, skipped = {}, []
@@ -114,8 +116,6 @@ def write_run(con, jobs: list[Job], *, run_id: str, dag_id: str, now: datetime, 
         if not run_sql_file(con, path, params):
             skipped.append(path.stem)
         steps_s[path.stem] = round(time.monotonic() - started, 3)
-    for job in jobs:
-        _upsert_source(con, job, now, dag_id=dag_id, started=started_at)
     counts = dict(
         con.execute(
             "select outcome, count(*) from fetch_log where run_id = ? and url_kind = 'article' "
@@ -158,30 +158,9 @@ def write_run(con, jobs: list[Job], *, run_id: str, dag_id: str, now: datetime, 
     return counts, steps_s, skipped
 
 
-def _upsert_source(con, job: Job, now: datetime, *, dag_id: str, started: datetime) -> None:
-    """The source as this run's sources file described it, unless a run that started later already wrote it: an
-    older run's load cleared and run again put back the old timezone (coverage_gaps reads it) and last_run_id."""
+def _configured_source(job: Job) -> dict:
+    """The source as this run's sources file describes it, a row of sql/loads/13_upsert_sources.sql."""
     source = job.source
     locator = getattr(source, "url", None) or getattr(source, "path", None) or getattr(source, "urls_file", None)
-    locator = locator or f"{len(source.urls or [])} listed URLs"
-    con.execute(
-        """
-        merge into sources
-        using (select $name as name, $kind as kind, $locator as locator, cast($language as varchar) as language,
-                      cast($timezone as varchar) as timezone,
-                      -- a rerun keeps its first execution's start (runs.started_at is not updated on a rerun)
-                      coalesce((select min(started_at) from runs where run_id = $run_id and dag_id = $dag_id),
-                               $started) as started_at) as configured
-        on sources.name = configured.name
-        when matched and coalesce(
-            (select max(runs.started_at) from runs where runs.run_id = sources.last_run_id
-                and sources.last_run_id != $run_id) <= configured.started_at, true)
-        then update set kind = configured.kind, locator = configured.locator, language = configured.language,
-            timezone = configured.timezone, last_run_id = $run_id, updated_at = $now
-        when not matched then insert (name, kind, locator, language, timezone, first_run_id, last_run_id, updated_at)
-            values (configured.name, configured.kind, configured.locator, configured.language, configured.timezone,
-                    $run_id, $run_id, $now)
-        """,
-        {"name": source.name, "kind": source.kind, "locator": locator, "language": source.language,
-         "timezone": job.timezone, "run_id": job.run_id, "now": now, "dag_id": dag_id, "started": started},
-    )
+    return {"name": source.name, "kind": source.kind, "locator": locator or f"{len(source.urls or [])} listed URLs",
+            "language": source.language, "timezone": job.timezone}
