@@ -5,7 +5,7 @@ URL exactly as discovered, or the run fails loudly; the run's row in `runs` reco
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
 from newsflow import staging
@@ -55,6 +55,12 @@ def check_accounting(jobs: list[Job], *, run_id: str, dag_id: str | None = None)
     try:
         problems = []
         failed_sources = {}
+        # every source's rows at once: a query per source cost 0.03 s each, ten seconds of a 300-source run
+        logged_by_source = defaultdict(list)
+        for source, *row in con.execute(
+                "select source, url_kind, seq, outcome, url, reason from fetch_log where run_id = ? "
+                "and list_contains(?, source)", [run_id, [job.name for job in jobs]]).fetchall():
+            logged_by_source[source].append(tuple(row))
         for job in jobs:
             failed_keys = expected_keys(job)
             discovered = staging.read(job.staging / "ledger.discover.parquet", staging.LEDGER)
@@ -64,9 +70,7 @@ def check_accounting(jobs: list[Job], *, run_id: str, dag_id: str | None = None)
             if failed_keys is not None:
                 failed_sources[job.name] = source_failure(job)
                 keys = sorted(failed_keys)
-            logged = con.execute(
-                "select url_kind, seq, outcome, url, reason from fetch_log where run_id = ? and source = ?",
-                [run_id, job.name]).fetchall()
+            logged = logged_by_source[job.name]
             if failed_keys is None and (unread := listing_unread(logged)):
                 failed_sources[job.name] = unread
             got = Counter((k, s) for k, s, *_ in logged)
