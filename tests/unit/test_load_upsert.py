@@ -560,6 +560,41 @@ def test_an_older_runs_load_run_again_leaves_the_source_as_the_newer_run_describ
     assert read(tmp_path / "w", query) == [[("Asia/Kabul", "run1", "run3")]]
 
 
+def test_every_source_of_a_run_is_stored_as_the_file_describes_it_in_one_statement(tmp_path, monkeypatch):
+    """The sources of a run are written by one MERGE (sql/loads/13_upsert_sources.sql; one per source held the
+    lake's write slot a minute for 300 sources): each row its own kind, locator, language and zone, set or not,
+    a source new to this run inserted beside those updated, and a source the run does not name left alone."""
+    from newsflow.stages.load import load_run
+    from newsflow.stages.plan import make_jobs
+
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    sources = tmp_path / "sources.yaml"
+
+    def run(run_id, text, names):
+        sources.write_text(text, encoding="utf-8")
+        jobs = []
+        for planned in make_jobs(str(sources), names, run_id, str(tmp_path / "w")):
+            folder = tmp_path / "staging" / run_id / planned.name
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, schema in (("valid", staging.ARTICLE), ("ledger.validate", staging.LEDGER),
+                                 ("rejected", staging.REJECTED), ("validation", staging.VALIDATION)):
+                staging.write([], schema, folder / f"{name}.parquet")
+            jobs.append(dataclasses.replace(planned, staging=folder))
+        load_run(jobs, run_id=run_id, dag_id="test")
+
+    first = ("sources:\n"
+             "  - {name: alhadath, kind: feed, url: 'https://alhadath.example/rss', language: ar, timezone: Asia/Gaza}\n"
+             "  - {name: herald, kind: sitemap, url: 'https://herald.example/sitemap.xml'}\n"
+             "  - {name: picks, kind: urls, urls: ['https://a.example/1', 'https://b.example/2']}\n")
+    run("run1", first, ["alhadath", "herald"])
+    run("run2", first.replace("Asia/Gaza", "Asia/Hebron").replace("language: ar, ", ""), ["alhadath", "picks"])
+    assert read(tmp_path / "w", "select name, kind, locator, language, timezone, first_run_id, last_run_id "
+                                "from sources order by name") == [[
+        ("alhadath", "feed", "https://alhadath.example/rss", None, "Asia/Hebron", "run1", "run2"),
+        ("herald", "sitemap", "https://herald.example/sitemap.xml", None, "UTC", "run1", "run1"),
+        ("picks", "urls", "2 listed URLs", None, "UTC", "run2", "run2")]]
+
+
 def test_the_copies_two_sources_list_not_due_are_found_by_hash_joins_not_a_nested_loop(tmp_path):
     """Two sources listing the same known articles, none due (a site's feed and its sitemap, at every run once
     they are known): each second copy becomes `skipped: duplicate_other_source` (sql/loads/00_staged_inputs.sql).
