@@ -5,7 +5,7 @@
 
 Builds, untimed, one staging folder per source with the files load_run reads (valid.parquet in the ARTICLE schema,
 ledger.validate.parquet in the LEDGER schema with one article row per valid record, empty rejected.parquet and
-a validation.parquet with a few expectation rows) plus a sources file so `_upsert_sources` works. Bodies are
+a validation.parquet with a few expectation rows) plus a sources file for the `sources` rows (sql/loads/13_upsert_sources.sql). Bodies are
 2-4 KB of words, simhashes random 64-bit values, dates spread over two years. Then, in a child process (so its
 peak memory is the loads' alone, not the build's), times side by side:
   bare         `insert into bare select * from read_parquet(<the staged valid.parquet files>)` into an empty
