@@ -2,6 +2,70 @@
 -- bands: by pigeonhole two hashes within 3 bits share at least one band). The copy points at the first article
 -- seen; the original keeps duplicate_of null, so analysts can count a wire story once or per outlet.
 create or replace temp table touched as
+with changed as (
+    select
+        article_id,
+        body_hash,
+        simhash,
+        body_chars,
+        inserted_at
+    from articles
+    where
+        article_id in (
+            select load_decisions.article_id from load_decisions
+            where load_decisions.outcome = 'loaded'
+        )
+),
+
+changed_bands as (
+    select
+        changed.article_id,
+        changed.simhash,
+        changed.inserted_at,
+        bands.band,
+        (changed.simhash >> (16 * bands.band)) & 65535 as band_value
+    from changed
+    cross join range(4) as bands (band)
+    where changed.body_chars >= 300
+),
+
+other_bands as (
+    select
+        articles.article_id,
+        articles.simhash,
+        articles.inserted_at,
+        bands.band,
+        (articles.simhash >> (16 * bands.band)) & 65535 as band_value
+    from articles
+    cross join range(4) as bands (band)
+    where articles.body_chars >= 300
+),
+
+-- articles a new or changed text now matches, found as duplicate_links finds copies below: one stored after the
+-- changed article is its copy now (a story updated in place at one address to the text another address, stored
+-- later and not staged in this run, already held), and was an original that a load reading it again would link.
+-- Only those stored no earlier than it: an earlier one cannot be its copy, and a new wire story's text matches
+-- every earlier copy of the story, which would all be judged again at each load
+matched as (
+    select other.article_id
+    from changed
+    inner join articles as other on changed.body_hash = other.body_hash
+    where other.inserted_at >= changed.inserted_at and other.article_id != changed.article_id
+
+    union
+
+    select other.article_id
+    from changed_bands
+    inner join other_bands as other
+        on
+            changed_bands.band = other.band
+            and changed_bands.band_value = other.band_value
+    where
+        other.inserted_at >= changed_bands.inserted_at
+        and other.article_id != changed_bands.article_id
+        and bit_count(xor(changed_bands.simhash, other.simhash)) <= 3
+)
+
 select
     article_id,
     body_hash,
@@ -11,17 +75,16 @@ select
     published_at
 from articles
 -- the run's articles, written or seen again with the same text (a confirmation writes no row, so the row's
--- last_run_id does not say it), and the copies of those whose text it changed: a copy's page that answered 304 or
--- was not due is not staged, and its link to a text the lake no longer holds would stay until a load read it again
+-- last_run_id does not say it), the copies of those whose text it changed (a copy's page that answered 304 or was
+-- not due is not staged, and its link to a text the lake no longer holds would stay until a load read it again),
+-- and the articles their new texts match
 where
     article_id in (
         select load_decisions.article_id from load_decisions
         where load_decisions.outcome in ('loaded', 'unchanged')
     )
-    or duplicate_of in (
-        select load_decisions.article_id from load_decisions
-        where load_decisions.outcome = 'loaded'
-    );
+    or duplicate_of in (select changed.article_id from changed)
+    or article_id in (select matched.article_id from matched);
 
 create or replace temp table duplicate_links as
 with exact_matches as (

@@ -296,6 +296,28 @@ def test_a_copy_whose_original_changed_into_another_text_loses_its_link_without_
     assert {r[0]: r[7:9] for r in rows(tmp_path / "w")} == after_change
 
 
+def test_an_article_whose_text_changed_into_a_later_ones_makes_that_one_its_copy(tmp_path, monkeypatch):
+    """05_mark_duplicates.sql judges again the later articles that the text a load changed now matches: a story
+    updated in place at one address (an outlet's mobile link) to the text another address (its web link, stored a
+    run later) already held. The later one is now a copy of the earlier, as a load reading it again says; left
+    unjudged (its page answered 304 or the same bytes, so it was not staged) both were originals, one story counted
+    twice by coverage_daily until some later load re-read it."""
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    mobile = record("mobile", 1, D1, "Talks resume", PORT)
+    load(tmp_path, "run1", {"mobile": [mobile]})
+    web = record("web", 1, D1, "Talks resume", WIRE)
+    load(tmp_path, "run2", {"web": [web]})
+    updated = record("mobile", 1, D1, "Talks resume", WIRE, fetched_at=web["fetched_at"] + timedelta(hours=1))
+    load(tmp_path, "run3", {"mobile": [updated]})  # the web page is not staged
+    after_change = {r[0]: r[7:9] for r in rows(tmp_path / "w")}
+    assert after_change == {mobile["article_id"]: (None, None), web["article_id"]: (mobile["article_id"], "exact")}
+    [counted] = read(tmp_path / "w", "select sum(articles) from coverage_daily")
+    assert counted == [(1,)]
+    # the same answer a load that reads the web page again gives
+    load(tmp_path, "run4", {"web": [{**web, "fetched_at": updated["fetched_at"] + timedelta(hours=1)}]})
+    assert {r[0]: r[7:9] for r in rows(tmp_path / "w")} == after_change
+
+
 def test_a_near_copy_is_linked_within_three_simhash_bits_and_not_beyond(tmp_path, monkeypatch):
     """05_mark_duplicates.sql links a body of 300+ characters to an earlier one whose SimHash is at most 3 bits
     away (kind 'near'); 4 bits away (7 from the near copy) is another story. SimHashes are set by hand."""
