@@ -13,7 +13,7 @@ with changed as (
     where
         article_id in (
             select load_decisions.article_id from load_decisions
-            where load_decisions.outcome = 'loaded'
+            where load_decisions.outcome = 'loaded' and load_decisions.stored
         )
 ),
 
@@ -44,8 +44,9 @@ other_bands as (
 -- articles a new or changed text now matches, found as duplicate_links finds copies below: one stored after the
 -- changed article is its copy now (a story updated in place at one address to the text another address, stored
 -- later and not staged in this run, already held), and was an original that a load reading it again would link.
--- Only those stored no earlier than it: an earlier one cannot be its copy, and a new wire story's text matches
--- every earlier copy of the story, which would all be judged again at each load
+-- Only for texts that replaced a stored one (a new article was stored after every other but the run's own), and only
+-- those stored no earlier than it: an earlier one cannot be its copy, and a wire story's text matches every earlier
+-- copy of the story, which would all be judged again at each load
 matched as (
     select other.article_id
     from changed
@@ -83,7 +84,10 @@ where
         select load_decisions.article_id from load_decisions
         where load_decisions.outcome in ('loaded', 'unchanged')
     )
-    or duplicate_of in (select changed.article_id from changed)
+    or duplicate_of in (
+        select load_decisions.article_id from load_decisions
+        where load_decisions.outcome = 'loaded'
+    )
     or article_id in (select matched.article_id from matched);
 
 create or replace temp table duplicate_links as
