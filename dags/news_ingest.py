@@ -1,5 +1,6 @@
 """news_ingest: the manual Airflow ingest DAG (`newsflow ingest`, `newsflow demo`, the Trigger button): sources file ->
-discover -> fetch_extract -> validate (mapped per source) -> load -> index_terms, account. Wiring in newsflow.ingest_dag.
+discover -> fetch_extract (mapped per source) -> validate (all sources) -> load -> index_terms, account. Wiring in
+newsflow.ingest_dag.
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ def news_reprocess():
             fail_task(exc, "plan")
         return [job.to_xcom() for job in jobs]
 
-    validated = validate.expand(job=extract.expand(job=plan()))
+    validated = validate(extract.expand(job=plan()))
     loaded = load(validated)
     index_terms(loaded)
     account(validated, loaded)

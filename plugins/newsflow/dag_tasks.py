@@ -115,13 +115,17 @@ def extract(job: dict) -> dict:
     return run_stage("extract", job, extract_source)
 
 
-@newsflow_task(map_index_template=SOURCE_LABEL)
-def validate(job: dict) -> dict:
-    label_source(job)
-    from newsflow.stages.failures import run_stage
-    from newsflow.stages.validate import validate_source
+@newsflow_task()
+def validate(jobs: list[dict]) -> list[dict]:
+    """Every source of the run in one task (one Great Expectations import a run); a source that fails is
+    recorded and the others are validated, then the task fails naming it."""
+    from newsflow.stages.failures import fail_task
+    from newsflow.stages.validate import validate_run
 
-    return run_stage("validate", job, validate_source)
+    try:
+        return validate_run(list(jobs or []))
+    except Exception as exc:  # noqa: BLE001 - fail_task raises it again, as permanent or transient
+        fail_task(exc, "validate")
 
 
 @newsflow_task(pool="duckdb_write", outlets=[ARTICLES_ALIAS])

@@ -39,16 +39,17 @@ DOC = """
    configuration error fails the run at once, without retries);
 2. per source (mapped): **discover** (feed, sitemap, URL list or WARC) → **fetch_extract** (polite async HTTP,
    raw responses to WARC; each archived page goes straight to the extraction workers on every core: trafilatura
-   and newsflow's date, title, language, credit and duplicate fields) → **validate** (Great Expectations suite:
-   date, source, body, language);
-3. **load** writes everything in one transaction through the 1-slot `duckdb_write` pool (upserts: a rerun
+   and newsflow's date, title, language, credit and duplicate fields);
+3. **validate**, one task for every source (the Great Expectations suite: date, source, body, language; a source
+   that failed before is skipped, one that fails here is logged and the others go on);
+4. **load** writes everything in one transaction through the 1-slot `duckdb_write` pool (upserts: a rerun
    never duplicates) and records an event on the articles Asset of that warehouse (`news_quality` follows it);
-4. **index_terms** adds the loaded articles' words to the term table `term_coverage` answers from (its own
+5. **index_terms** adds the loaded articles' words to the term table `term_coverage` answers from (its own
    transaction, after the load's: until it runs, `term_coverage` reads those articles' bodies instead);
-5. **account** fails the run if any discovered URL has no outcome in `fetch_log`, or if every source failed.
+6. **account** fails the run if any discovered URL has no outcome in `fetch_log`, or if every source failed.
 
 A source whose stage fails (after its retries; permanent errors are not retried) does not stop the others:
-load and account run once every source is done, and the failed source's URLs and cause are logged.
+validate, load and account run once every source is done, and the failed source's URLs and cause are logged.
 
 Params: `sources_file`, `sources` (names; empty: every source of this DAG), `warehouse` (empty: the
 deployment's). Outcomes per URL: `loaded`, `unchanged`, `rejected`, `failed`, `skipped` (see the README).
@@ -129,13 +130,17 @@ def build_ingest_dag(dag_id: str, *, schedule: str | timedelta | None, sources_f
         @task_group(group_id="source", prefix_group_id=False)
         def each_source(job: dict):
             # a mapped group: each source's chain runs on its own map index, so a source that fails stops only
-            # its own later stages (chained .expand calls failed every source's validate when one fetch failed)
-            return validate(fetch_extract(discover(job)))
+            # its own later stage (chained .expand calls failed every source's fetch when one discover failed)
+            return fetch_extract(discover(job))
 
         jobs = plan()
-        validated = each_source.expand(job=jobs)
-        # a source whose stage failed must not stop the others: load and account run once every source is done,
-        # take the planned jobs (not the mapped results, which lack the failed ones), and log each failed source
+        fetched = each_source.expand(job=jobs)
+        # a source whose stage failed must not stop the others: validate, load and account run once every source
+        # is done, take the planned jobs (not the mapped results, which lack the failed ones) and read each
+        # source's staging folder: validate skips a failed source, load and account log it. Validation is one
+        # task for all sources: Great Expectations is imported once a run, not once a source
+        validated = validate.override(trigger_rule=TriggerRule.ALL_DONE)(jobs)
+        fetched >> validated
         loaded = load.override(trigger_rule=TriggerRule.ALL_DONE)(jobs)
         validated >> loaded
         index_terms(loaded)

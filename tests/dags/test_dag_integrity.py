@@ -58,6 +58,13 @@ def test_ingest_shape(dagbag):
     assert dag.max_active_runs == 1
     ids = {t.task_id for t in dag.tasks}
     assert {"plan", "discover", "fetch_extract", "validate", "load", "account"} <= ids
+    # one validate task for every source, once each source's fetch_extract is done (failed ones too): Great
+    # Expectations is imported once a run, not once a source
+    validate = dag.get_task("validate")
+    assert validate.get_closest_mapped_task_group() is None and not hasattr(validate, "expand_input")
+    assert validate.trigger_rule == "all_done" and validate.upstream_task_ids == {"plan", "fetch_extract"}
+    assert dag.get_task("fetch_extract").get_closest_mapped_task_group() is not None
+    assert dag.get_task("load").upstream_task_ids == {"plan", "validate"}
     load = dag.get_task("load")
     assert load.pool == "duckdb_write"
     # one Asset per warehouse: load names the warehouse's Asset at run time, through the alias
@@ -74,6 +81,10 @@ def test_ingest_shape(dagbag):
 def test_reprocess_indexes_what_it_reloads(dagbag):
     dag = dagbag.dags["news_reprocess"]
     assert dag.get_task("index_terms").upstream_task_ids == {"load"}
+    # validated in one task once every source is extracted (a failed one fails the run before its load)
+    validate = dag.get_task("validate")
+    assert not hasattr(validate, "expand_input") and validate.upstream_task_ids == {"extract"}
+    assert validate.trigger_rule == "all_success" and dag.get_task("load").upstream_task_ids == {"validate"}
 
 
 def test_quality_follows_the_articles_alias(dagbag):

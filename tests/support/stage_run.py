@@ -8,7 +8,7 @@ from newsflow.stages.discover import discover_source
 from newsflow.stages.fetch_extract import fetch_extract_source
 from newsflow.stages.load import load_run
 from newsflow.stages.plan import plan_run
-from newsflow.stages.validate import validate_source
+from newsflow.stages.validate import validate_run
 
 
 def run(tmp_path, server, run_id: str, sources_yaml: str, settings: str = "") -> dict:
@@ -21,6 +21,7 @@ def run(tmp_path, server, run_id: str, sources_yaml: str, settings: str = "") ->
     given = {line.split(":", 1)[0].strip() for line in settings.splitlines() if ":" in line}
     lines = "".join(f"  {key}: {value}\n" for key, value in defaults.items() if key not in given)
     sources.write_text("settings:\n" + lines + settings + "sources:\n" + sources_yaml)
-    jobs = [validate_source(fetch_extract_source(discover_source(j))) for j in plan_run(str(sources), None, run_id)]
+    jobs = [fetch_extract_source(discover_source(j)).to_xcom() for j in plan_run(str(sources), None, run_id)]
+    jobs = validate_run(jobs)
     load_run(jobs, run_id=run_id, dag_id="test")
     return check_accounting(jobs, run_id=run_id)

@@ -12,14 +12,14 @@ from newsflow.stages.failures import PermanentError, classify, run_stage
 from newsflow.stages.fetch_extract import fetch_extract_source
 from newsflow.stages.load import load_run
 from newsflow.stages.plan import plan_run
-from newsflow.stages.validate import validate_source
+from newsflow.stages.validate import validate_run
 from newsflow.warehouse import connect
 from tests.support.faultserver import FaultServer
 
 
 def run_like_the_dag(tmp_path, server, run_id: str, poison) -> dict:
-    """The DAG's wiring in process: per source discover -> fetch_extract -> validate through run_stage (a failed
-    stage stops that source only), then load and account over the planned jobs."""
+    """The DAG's wiring in process: per source discover -> fetch_extract through run_stage (a failed stage stops
+    that source only), then validate, load and account over the planned jobs."""
     sources = tmp_path / "sources.yaml"
     sources.write_text(
         "settings:\n"
@@ -33,11 +33,14 @@ def run_like_the_dag(tmp_path, server, run_id: str, poison) -> dict:
     for job in planned:
         try:
             data = job.to_xcom()
-            for stage, work in (("discover", discover_source), ("fetch_extract", fetch_extract_source),
-                                ("validate", validate_source)):
+            for stage, work in (("discover", discover_source), ("fetch_extract", fetch_extract_source)):
                 data = run_stage(stage, data, work)
         except AirflowFailException:
             continue
+    try:
+        validate_run([j.to_xcom() for j in planned])
+    except PermanentError:
+        pass  # the task fails, naming the source; load and account still run (trigger rule all_done)
     load_run([j.to_xcom() for j in planned], run_id=run_id, dag_id="test")
     return check_accounting([j.to_xcom() for j in planned], run_id=run_id)
 
@@ -81,6 +84,44 @@ def test_a_source_failing_after_discover_logs_each_of_its_urls(tmp_path, data_en
         ("poisoned", "article", "failed", "source_failed:fetch_extract"),
         ("poisoned", "source", "failed", rows[-1][3]),
     ]
+
+
+def test_a_source_failing_in_validate_leaves_the_others_validated_in_the_same_task(tmp_path, data_env):
+    from newsflow.stages.failures import source_failure
+
+    with FaultServer() as server:
+        # the validated records cannot be written for one source: the task validates the other, then fails naming it
+        summary = run_like_the_dag(tmp_path, server, "poison_validate",
+                                   lambda job: (job.staging / "valid.parquet").mkdir())
+        planned = {j.name: j for j in plan_run(str(tmp_path / "sources.yaml"), None, "poison_validate")}
+        with pytest.raises(PermanentError, match=r"^1 of 2 source\(s\) failed validation \(poisoned: .*Is a direct"):
+            validate_run([j.to_xcom() for j in planned.values()])
+    assert summary["counts"]["loaded"] == 2
+    assert summary["failed_sources"]["poisoned"].startswith("validate: ")
+    assert source_failure(planned["healthy"]) is None
+    rows, status = fetch_log(data_env, "poison_validate")
+    assert status == "partial"
+    assert rows[:2] == [("healthy", "article", "loaded", "new")] * 2
+    assert [r[:3] for r in rows if r[0] == "poisoned"] == [("poisoned", "article", "failed")] * 2 + [
+        ("poisoned", "source", "failed")]
+    assert all(r[3].startswith("source_failed:validate") for r in rows if r[0] == "poisoned")
+
+
+def test_validate_skips_a_source_that_failed_before_and_retries_its_own_failure(tmp_path, data_env):
+    from newsflow.stages.failures import recorded_failure
+
+    with FaultServer() as server:
+        run_like_the_dag(tmp_path, server, "poison_fetch_then_validate",
+                         lambda job: (job.staging / "ledger.extract.parquet").mkdir())
+        planned = {j.name: j for j in plan_run(str(tmp_path / "sources.yaml"), None, "poison_fetch_then_validate")}
+        # fetch_extract's failure stands: validate neither reads that source nor replaces its record
+        assert [j["name"] for j in validate_run([j.to_xcom() for j in planned.values()])] == ["healthy"]
+        assert recorded_failure(planned["poisoned"])["stage"] == "fetch_extract"
+        # a failure validate recorded in a try before is tried again, and cleared when it passes
+        healthy = planned["healthy"]
+        (healthy.staging / "stage_failed.json").write_text('{"stage": "validate", "cause": "x", "permanent": false}')
+        assert [j["name"] for j in validate_run([healthy.to_xcom()])] == ["healthy"]
+        assert recorded_failure(healthy) is None
 
 
 def test_every_source_failing_fails_the_run(tmp_path, data_env):

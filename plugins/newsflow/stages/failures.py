@@ -100,21 +100,39 @@ def run_stage(stage: str, job_data: dict, work: Callable[[Job], Job]) -> dict:
     (the load logs it, the other sources go on), then the error goes to Airflow (fail_task); on success any
     record an earlier try left is removed."""
     job = Job.from_xcom(job_data)
-    record = job.staging / FAILURE_FILE
     try:
         done = work(job)
     except Exception as exc:  # noqa: BLE001 - recorded here, then raised again for Airflow
-        permanent, cause = classify(exc)
-        log.error("%s: %s failed (%s): %s", job.name, stage, "permanent" if permanent else "transient", cause,
-                  exc_info=True)
-        try:
-            job.staging.mkdir(parents=True, exist_ok=True)
-            record.write_text(json.dumps({"stage": stage, "cause": cause, "permanent": permanent}))
-        except OSError:
-            log.warning("%s: could not record the failure in %s", job.name, record)
+        record_failure(job, stage, exc)
         fail_task(exc, f"source {job.name} failed in {stage}")
-    record.unlink(missing_ok=True)
+    (job.staging / FAILURE_FILE).unlink(missing_ok=True)
     return done.to_xcom()
+
+
+def record_failure(job: Job, stage: str, exc: BaseException) -> tuple[bool, str]:
+    """Write why `job`'s source failed in `stage` to its staging folder (the load logs its URLs as failed);
+    returns (permanent, one-line cause)."""
+    permanent, cause = classify(exc)
+    log.error("%s: %s failed (%s): %s", job.name, stage, "permanent" if permanent else "transient", cause,
+              exc_info=True)
+    record = job.staging / FAILURE_FILE
+    try:
+        job.staging.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps({"stage": stage, "cause": cause, "permanent": permanent}))
+    except OSError:
+        log.warning("%s: could not record the failure in %s", job.name, record)
+    return permanent, cause
+
+
+def recorded_failure(job: Job) -> dict | None:
+    """The failure a stage recorded for `job`'s source ({stage, cause, permanent}), or None."""
+    record = job.staging / FAILURE_FILE
+    if not record.exists():
+        return None
+    try:
+        return json.loads(record.read_text())
+    except (OSError, ValueError):
+        return {"stage": "unknown", "cause": "unreadable failure record"}
 
 
 def require_staging(jobs: list[Job], run_id: str, step: str) -> None:
@@ -129,12 +147,9 @@ def require_staging(jobs: list[Job], run_id: str, step: str) -> None:
 
 def source_failure(job: Job) -> dict | None:
     """Why a source did not make it through validate ({stage, cause}), or None when it did."""
-    record = job.staging / FAILURE_FILE
-    if record.exists():
-        try:
-            return json.loads(record.read_text())
-        except (OSError, ValueError):
-            return {"stage": "unknown", "cause": "unreadable failure record"}
+    failure = recorded_failure(job)
+    if failure is not None:
+        return failure
     if (job.staging / "ledger.validate.parquet").is_file():
         return None
     reached = [name.split(".")[1] for name in _LEDGERS if (job.staging / name).is_file()]
