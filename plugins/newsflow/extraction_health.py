@@ -91,38 +91,46 @@ def check_date_sources(con, *, now: datetime | None = None, limits: HealthLimits
 
 def check_rejection_reasons(con, *, now: datetime | None = None, limits: HealthLimits | None = None) -> list[dict]:
     """Per source and rejection reason: the share of the pages judged (loaded or rejected article URLs in fetch_log)
-    rejected for that reason in the current window, against the same share in the baseline."""
+    rejected for that reason among those fetched in the current window, against the same share in the baseline."""
     t = limits or HealthLimits()
     start, base_start, end = _windows(now, t)
     # each page once per window, by its latest verdict: a news_reprocess judges the archived pages again (the same
-    # bytes), and one page rejected by an ingest and two reprocesses was 3 rejected of 7 judged, a failure
+    # bytes), and one page rejected by an ingest and two reprocesses was 3 rejected of 7 judged, a failure. Windowed
+    # on when the page was fetched (a WARC source: its WARC-Date), as the article checks are, not on when the load
+    # logged it: a backfill of a 2018 crawl logged in 2026 had no rejection in its own day, and a live run judged the
+    # crawl's rejections as today's. A reprocess keeps the fetch time, so its verdict replaces the ingest's in the
+    # same window.
     pages = """
         with pages as (
-            select source, logged_at, outcome, reason
+            -- a row without a fetch time (a reprocess of an article stored without one): when it was logged
+            select source, coalesce(fetched_at, logged_at) as fetched, outcome, reason
             from fetch_log
-            where url_kind = 'article' and outcome in ('loaded', 'rejected') and logged_at >= ? and logged_at <= ?
-            qualify row_number() over (partition by source, url, logged_at >= ? order by logged_at desc) = 1
+            where url_kind = 'article' and outcome in ('loaded', 'rejected')
+              and coalesce(fetched_at, logged_at) >= $base_start and coalesce(fetched_at, logged_at) <= $end
+            qualify row_number() over (partition by source, url, coalesce(fetched_at, logged_at) >= $start
+                                       order by logged_at desc) = 1
         )
     """
+    window = {"base_start": base_start, "start": start, "end": end}
     judged = con.execute(
         pages + """
-        select source, count(*) filter (where logged_at >= ?), count(*) filter (where logged_at < ?)
+        select source, count(*) filter (where fetched >= $start), count(*) filter (where fetched < $start)
         from pages
         group by source order by source
         """,
-        [base_start, end, start, start, start],
+        window,
     ).fetchall()
     reasons = con.execute(
         pages + """,
         rejected as (
-            select source, logged_at, unnest(string_split(coalesce(reason, 'unknown'), ';')) as reason
+            select source, fetched, unnest(string_split(coalesce(reason, 'unknown'), ';')) as reason
             from pages
             where outcome = 'rejected'
         )
-        select source, reason, count(*) filter (where logged_at >= ?), count(*) filter (where logged_at < ?)
+        select source, reason, count(*) filter (where fetched >= $start), count(*) filter (where fetched < $start)
         from rejected group by all order by source, reason
         """,
-        [base_start, end, start, start, start],
+        window,
     ).fetchall()
     totals = {source: (cur, base) for source, cur, base in judged}
     out = []

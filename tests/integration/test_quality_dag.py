@@ -153,3 +153,52 @@ def test_a_lake_named_by_hand_is_checked_only_when_there_and_never_takes_the_uis
     assert (reports / "dashboard.html").read_text(encoding="utf-8") == ui_page
     side_page = (reports / f"dashboard-{warehouse_key(str(side))}.html").read_text(encoding="utf-8")
     assert f"warehouse <code>{shown_warehouse(str(side))}</code>" in side_page
+
+
+def test_a_warc_backfill_judges_the_pages_its_day_rejected(tmp_path, airflow_home):
+    """`newsflow ingest --quality --logical-date` on a 2018 crawl: 4 of its 10 pages were live-blog stubs, rejected
+    body_too_short. The day's article checks were graded, its rejections were not: windowed on when the load logged
+    them (today), none fell in the backfill's day, and the quality run that a dashboard owner reads for that day said
+    nothing of them. A live quality run today would have graded them as today's instead."""
+    import io
+    import os
+    import subprocess
+    import sys
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    news = Path(__file__).resolve().parents[2] / "plugins/newsflow/sample_site/site/dailyherald/news"
+    stub = (news / "council-budget-vote-live-updates.html").read_bytes()
+    pages = [(f"https://herald.example/news/{page.stem}", page.read_bytes()) for page in sorted(news.glob("*.html"))
+             if page.stem != "council-budget-vote-live-updates"]
+    pages += [(f"https://herald.example/news/live-{i}", stub.replace(b"</title>", f" {i}</title>".encode()))
+              for i in range(4)]
+    warc = tmp_path / "crawl.warc.gz"
+    with open(warc, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for i, (url, body) in enumerate(pages):
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(
+                url, "response", payload=io.BytesIO(body), http_headers=headers,
+                warc_headers_dict={"WARC-Date": f"2018-06-13T{8 + i:02d}:00:00Z"}))
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(f"sources:\n  - {{name: herald2018, kind: warc, path: '{warc}', timezone: Europe/London}}\n",
+                       encoding="utf-8")
+    data = tmp_path / "data"
+    env = {**os.environ, "NEWSFLOW_DATA_DIR": str(data), "NEWSFLOW_WAREHOUSE": str(data / "warehouse"),
+           "AIRFLOW_HOME": str(airflow_home)}
+    result = subprocess.run([sys.executable, "-m", "newsflow.cli", "ingest", "--sources", str(sources), "--quality",
+                             "--logical-date", "2018-06-14"], env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    con = connect(data / "warehouse", read_only=True)
+    try:
+        checks = {name: (status, observed, details) for name, status, observed, details in con.execute(
+            "select check_name, status, observed, details from quality_checks where source = 'herald2018'")
+            .fetchall()}
+    finally:
+        con.close()
+    assert checks["extraction_body_chars"][0] == "pass"  # the day's articles were judged
+    status, observed, details = checks["extraction_rejection_body_too_short"]
+    assert (status, observed) == ("fail", 0.4), details
+    assert "fail  extraction_rejection_body_too_short [herald2018]" in result.stdout

@@ -28,26 +28,29 @@ def con():
                                date_source varchar, body_chars integer, fetched_at timestamptz)""")
     con.execute("""
         create table fetch_log (run_id varchar, source varchar, url_kind varchar, seq integer, url varchar,
-                                outcome varchar, reason varchar, logged_at timestamptz)""")
+                                outcome varchar, reason varchar, fetched_at timestamptz, logged_at timestamptz)""")
     con.execute("create table rejected_articles (run_id varchar, source varchar, reasons varchar[])")
     yield con
     con.close()
 
 
 def add_day(con, source: str, day: datetime, n: int, *, date_source="jsonld", body=3000, title="A headline of a "
-            "usual length for this site", rejected: dict[str, int] | None = None) -> None:
-    """n loaded articles fetched on `day`, and rejected pages by reason."""
+            "usual length for this site", rejected: dict[str, int] | None = None, logged_at: datetime | None = None,
+            ) -> None:
+    """n loaded articles fetched on `day`, and rejected pages by reason; logged when fetched, or at `logged_at` (a
+    WARC source: its pages were fetched at their WARC-Date, loaded when the run ran)."""
     for i in range(n):
         at = day + timedelta(minutes=i)
         con.execute("insert into articles values (?, ?, ?, ?, ?, ?, ?)",
                     [f"{source}-{day:%m%d}-{i}", source, title, at, date_source, body + i, at])
-        con.execute("insert into fetch_log values (?, ?, 'article', ?, ?, 'loaded', null, ?)",
-                    [f"run-{day:%m%d}", source, i, f"https://{source}.example/{day:%m%d}/{i}", at])
+        con.execute("insert into fetch_log values (?, ?, 'article', ?, ?, 'loaded', null, ?, ?)",
+                    [f"run-{day:%m%d}", source, i, f"https://{source}.example/{day:%m%d}/{i}", at, logged_at or at])
     for j, (reason, count) in enumerate((rejected or {}).items()):
         for k in range(count):
-            con.execute("insert into fetch_log values (?, ?, 'article', ?, ?, 'rejected', ?, ?)",
+            at = day + timedelta(minutes=k)
+            con.execute("insert into fetch_log values (?, ?, 'article', ?, ?, 'rejected', ?, ?, ?)",
                         [f"run-{day:%m%d}", source, 1000 + 100 * j + k, f"https://{source}.example/r/{j}/{k}",
-                         reason, day + timedelta(minutes=k)])
+                         reason, at, logged_at or at])
 
 
 def history(con, source: str, **kwargs) -> None:
@@ -149,8 +152,9 @@ def test_a_page_a_reprocess_judges_again_is_one_page(con):
     # archived bytes by each, was counted 3 times (3 rejected of 7 judged: a failure and an alert for one page)
     add_day(con, "first", NOW - timedelta(hours=3), 4, rejected={"missing_date": 1})
     for run in ("reprocess-1", "reprocess-2"):
-        con.execute("insert into fetch_log select ?, source, url_kind, seq, url, outcome, reason, ? from fetch_log "
-                    "where source = 'first' and outcome = 'rejected' and run_id like 'run-%'",
+        # a reprocess keeps the page's fetch time (its archived response's)
+        con.execute("insert into fetch_log select ?, source, url_kind, seq, url, outcome, reason, fetched_at, ? "
+                    "from fetch_log where source = 'first' and outcome = 'rejected' and run_id like 'run-%'",
                     [run, NOW - timedelta(hours=1 if run.endswith("2") else 2)])
     row = by_check(check_rejection_reasons(con, now=NOW), "first")["extraction_rejection_missing_date"]
     details = json.loads(row["details"])
@@ -172,3 +176,46 @@ def test_a_quality_run_dated_before_later_fetches_judges_its_own_day(con):
     assert rows["extraction_body_chars"]["status"] == "fail"
     assert rows["extraction_rejection_missing_date"]["observed"] == 0.5
     assert date_source_shares(con, now=NOW) == [("herald", "jsonld", 28 * 5, 0.946), ("herald", "htmldate", 8, 0.054)]
+
+
+def test_a_backfill_judges_the_rejections_of_its_own_day(con):
+    # `newsflow ingest --quality --logical-date` on a 2018 WARC crawl: the pages were fetched (WARC-Date) that day and
+    # logged by a load years later. The articles of the day were graded and the pages rejected that day were not:
+    # windowed on the load's clock, the backfill's quality run saw no judged page at all
+    loaded = NOW + timedelta(days=3 * 365)
+    history(con, "herald")
+    for d in range(2, 30):
+        con.execute("update fetch_log set logged_at = ? where run_id = ?", [loaded, f"run-{NOW - timedelta(days=d):%m%d}"])
+    add_day(con, "herald", NOW - timedelta(hours=3), 8, date_source="htmldate", body=400,
+            rejected={"missing_date": 8}, logged_at=loaded)
+    rows = by_check(extraction_health_checks(con, now=NOW), "herald")
+    assert rows["extraction_date_sources"]["status"] == "fail"
+    row = rows["extraction_rejection_missing_date"]
+    assert (row["status"], row["observed"]) == ("fail", 0.5)
+    details = json.loads(row["details"])
+    assert (details["rejected"], details["judged"], details["baseline_judged"]) == (8, 16, 28 * 5)
+
+
+def test_a_live_run_does_not_judge_an_old_crawl_loaded_today_as_todays_rejections(con):
+    # the same crawl, loaded just now, seen by the live quality run: its pages were fetched years ago, so they are no
+    # part of the source's last day, as its articles are not
+    add_day(con, "crawl_2018", NOW - timedelta(days=3 * 365), 4, rejected={"body_too_short": 4},
+            logged_at=NOW - timedelta(hours=1))
+    rows = by_check(extraction_health_checks(con, now=NOW), "crawl_2018")
+    assert rows == {}
+
+
+def test_a_page_reprocessed_after_its_day_is_judged_once_by_its_latest_verdict(con):
+    # a page rejected yesterday and passed by a news_reprocess today (a new extractor, the same archived bytes): one
+    # page, in yesterday's window, loaded, not a rejection in the baseline and a pass in the current window
+    add_day(con, "first", NOW - timedelta(hours=30), 5, rejected={"missing_date": 3})
+    con.execute("insert into fetch_log select 'reprocess', source, url_kind, seq, url, 'loaded', 'new', fetched_at, ? "
+                "from fetch_log where source = 'first' and outcome = 'rejected'", [NOW - timedelta(hours=2)])
+    rows = by_check(check_rejection_reasons(con, now=NOW), "first")
+    assert rows == {}
+    con.execute("insert into fetch_log select 'reprocess-2', source, url_kind, seq, url, 'rejected', 'missing_date', "
+                "fetched_at, ? from fetch_log where run_id = 'reprocess'", [NOW - timedelta(hours=1)])
+    row = by_check(check_rejection_reasons(con, now=NOW + timedelta(hours=24)), "first")[
+        "extraction_rejection_missing_date"]
+    details = json.loads(row["details"])
+    assert (details["rejected"], details["judged"]) == (0, 0) and details["baseline_rate"] == round(3 / 8, 4)
