@@ -285,25 +285,29 @@ def test_check_of_sources_on_a_dead_host_says_what_each_source_alone_says(tmp_pa
     assert out.count("failed host_unreachable") == 3, out
 
 
-def test_a_warc_source_read_beside_a_slow_listing_leaves_its_request_its_time(tmp_path, data_env, capsys):
-    """A crawl file is read from disk in one go (10,000 records: seconds). Read on the event loop that the other
-    sources' requests share, it froze them: a listing asked just before, answered within its timeout, had that
-    time run out while the loop was held, and failed `timeout` where the source checked alone was ok. Two sources
-    at a time (global_concurrency), so the crawl starts when `picks` is done and `alhadath`'s feed is on its way."""
+def write_crawl(path, records: int) -> None:
+    """A crawl file of `records` small pages: seconds of reading for the discover stage at 10,000."""
     import io
 
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
-    crawl = tmp_path / "crawl.warc.gz"
     page = b"<html><head><title>t</title></head><body>" + b"<p>words and more words</p>" * 20 + b"</body></html>"
-    with open(crawl, "wb") as fh:
+    with open(path, "wb") as fh:
         writer = WARCWriter(fh, gzip=True)
-        for i in range(10_000):
+        for i in range(records):
             headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
             writer.write_record(writer.create_warc_record(
                 f"https://crawl.example/news/{i}.html", "response", payload=io.BytesIO(page), http_headers=headers,
                 warc_headers_dict={"WARC-Date": "2018-06-20T10:00:00Z"}))
+
+def test_a_warc_source_read_beside_a_slow_listing_leaves_its_request_its_time(tmp_path, data_env, capsys):
+    """A crawl file is read from disk in one go (10,000 records: seconds). Read on the event loop that the other
+    sources' requests share, it froze them: a listing asked just before, answered within its timeout, had that
+    time run out while the loop was held, and failed `timeout` where the source checked alone was ok. Two sources
+    at a time (global_concurrency), so the crawl starts when `picks` is done and `alhadath`'s feed is on its way."""
+    crawl = tmp_path / "crawl.warc.gz"
+    write_crawl(crawl, 10_000)
     with FaultServer() as server:
         serve_newsroom(server)
         server.delays["/feed/"] = 0.3
@@ -317,3 +321,44 @@ def test_a_warc_source_read_beside_a_slow_listing_leaves_its_request_its_time(tm
     lines = capsys.readouterr().out.splitlines()
     assert "alhadath (feed): ok: 2 article URL(s) to fetch; left out: duplicate 1" in lines, lines
     assert "crawl (warc): ok: 10000 article URL(s) to fetch" in lines and code == 0, lines
+
+
+def test_ctrl_c_while_a_large_crawl_is_read_stops_the_check_at_once(tmp_path):
+    """Ctrl-C during the check of a crawl printed 'newsflow: interrupted' and then held the terminal until the whole
+    archive had been read (53 s for 60,000 records here): the thread reading it was joined at the interpreter's exit.
+    One file of 20,000 records listed ten times over (a crawl folder's glob) is about a minute of reading here; the
+    check is stopped as soon as it has the file open."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    write_crawl(tmp_path / "big.warc.gz", 20_000)
+    for part in range(10):
+        (crawl / f"part-{part}.warc.gz").symlink_to(tmp_path / "big.warc.gz")
+    path = tmp_path / "sources.yaml"
+    path.write_text(f"sources:\n  - {{name: crawl, kind: warc, path: '{crawl}/*.warc.gz'}}\n", encoding="utf-8")
+    env = {**os.environ, "NEWSFLOW_DATA_DIR": str(tmp_path / "data")}
+    cli = subprocess.Popen([sys.executable, "-m", "newsflow.cli", "check", "--sources", str(path)], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+    def reading() -> bool:
+        try:
+            return any(os.readlink(fd) == str(tmp_path / "big.warc.gz")
+                       for fd in (f"/proc/{cli.pid}/fd/{n}" for n in os.listdir(f"/proc/{cli.pid}/fd")))
+        except OSError:  # a descriptor closed while it was looked at
+            return False
+
+    deadline = time.monotonic() + 120
+    while not reading():
+        assert cli.poll() is None and time.monotonic() < deadline, "the check never opened the crawl"
+        time.sleep(0.05)
+    cli.send_signal(signal.SIGINT)
+    asked = time.monotonic()
+    out, err = cli.communicate(timeout=600)
+    took = time.monotonic() - asked
+    assert cli.returncode == 130 and err.decode().strip().endswith("newsflow: interrupted"), err
+    assert took < 5, f"the check went on {took:.1f} s after Ctrl-C"
