@@ -28,7 +28,7 @@ from tests.support.webhook import Webhook
 ROOT = Path(__file__).resolve().parents[2]
 NEWSFLOW = [sys.executable, "-m", "newsflow.cli"]
 SCHEDULED = "news_ingest_every_minute"
-SOURCE_STAGES = ("discover", "fetch_extract", "validate")
+SOURCE_STAGES = ("discover", "fetch_extract")  # mapped per source; validate is one task a run
 pytestmark = pytest.mark.integration
 
 
@@ -141,9 +141,11 @@ def test_unknown_conf_key_past_the_api_server_fails_at_once_without_retries(serv
     assert client.wait("news_ingest", run_id, echo=lambda _m: None, poll_s=1) == "failed"
     tasks = _tasks(client, "news_ingest", run_id)
     assert tasks["plan"]["state"] == "failed" and tasks["plan"]["try_number"] == 1
-    # no source stage ran; load and account run once whatever happened (trigger rule all_done) and fail at once
+    # no source stage ran; validate, load and account run once whatever happened (trigger rule all_done): validate
+    # has nothing to read, load and account fail at once
     assert all(t["try_number"] == 0 for name, t in tasks.items() if name.split("[")[0] in SOURCE_STAGES)
     assert all(t["try_number"] <= 1 for t in tasks.values())
+    assert tasks["validate"]["state"] == "success" and tasks["load"]["state"] == "failed"
     print(f"\nsources_fle refused in {time.monotonic() - started:.1f}s (trigger to failed run)")
 
 
