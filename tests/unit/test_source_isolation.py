@@ -94,7 +94,7 @@ def test_a_source_failing_in_validate_leaves_the_others_validated_in_the_same_ta
         summary = run_like_the_dag(tmp_path, server, "poison_validate",
                                    lambda job: (job.staging / "valid.parquet").mkdir())
         planned = {j.name: j for j in plan_run(str(tmp_path / "sources.yaml"), None, "poison_validate")}
-        with pytest.raises(PermanentError, match=r"^1 of 2 source\(s\) failed validation \(poisoned: .*Is a direct"):
+        with pytest.raises(PermanentError, match=r"^1 of 2 source\(s\) failed validation: poisoned \(poisoned: .*Is a direct"):
             validate_run([j.to_xcom() for j in planned.values()])
     assert summary["counts"]["loaded"] == 2
     assert summary["failed_sources"]["poisoned"].startswith("validate: ")
@@ -105,6 +105,27 @@ def test_a_source_failing_in_validate_leaves_the_others_validated_in_the_same_ta
     assert [r[:3] for r in rows if r[0] == "poisoned"] == [("poisoned", "article", "failed")] * 2 + [
         ("poisoned", "source", "failed")]
     assert all(r[3].startswith("source_failed:validate") for r in rows if r[0] == "poisoned")
+
+
+def test_validate_failing_for_several_sources_names_each_on_the_console_line(tmp_path, data_env):
+    from newsflow.stages.discover import discover_source
+
+    with FaultServer() as server:
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(
+            f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n"
+            "sources:\n" + "".join(f"  - {{name: {name}, kind: urls, urls: ['{server.url(f'/ok/{name}')}']}}\n"
+                                   for name in ("alpha", "bravo", "charlie")))
+        planned = plan_run(str(sources), None, "several_fail_validation")
+        for job in planned:
+            fetch_extract_source(discover_source(job))
+            (job.staging / "valid.parquet").mkdir()  # each source's validated records cannot be written
+        with pytest.raises(PermanentError) as failed:
+            validate_run([j.to_xcom() for j in planned])
+    # the one line the console and the task's failure show (300 characters): each cause names a staging file,
+    # and the names came after the first two causes, cut off
+    permanent, line = classify(failed.value)
+    assert permanent and line.startswith("3 of 3 source(s) failed validation: alpha, bravo, charlie ("), line
 
 
 def test_validate_skips_a_source_that_failed_before_and_retries_its_own_failure(tmp_path, data_env):

@@ -109,8 +109,12 @@ def validate_run(jobs: list[dict]) -> list[dict]:
         (job.staging / FAILURE_FILE).unlink(missing_ok=True)
         validated.append(done.to_xcom())
     if failed:
+        names = ", ".join(name for name, _, _ in failed)
         causes = "; ".join(f"{name}: {cause}" for name, _, cause in failed)
-        message = f"{len(failed)} of {len(failed) + len(validated)} source(s) failed validation ({causes})"
+        # the names before the causes: the console and the task's failure show one line of 300 characters, and a
+        # cause names a staging file, so after two causes the other sources' names were cut off
+        message = (f"{len(failed)} of {len(failed) + len(validated)} source(s) failed validation: {names} "
+                   f"({causes})")
         # a transient cause among them is worth Airflow's retry, which validates every source again
         raise PermanentError(message) if all(permanent for _, permanent, _ in failed) else RuntimeError(message)
     return validated
