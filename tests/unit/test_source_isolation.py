@@ -145,6 +145,32 @@ def test_validate_skips_a_source_that_failed_before_and_retries_its_own_failure(
         assert recorded_failure(healthy) is None
 
 
+def test_one_source_run_again_after_maintenance_removed_the_staging_does_not_replace_the_others(tmp_path, data_env):
+    """news_maintenance removes a finished run's staging. One source's discover cleared and run again afterwards
+    (with its downstream: validate, load, account) failed, and recording why made that source's folder again: the
+    load found the run's staging "there", read every source as failed and replaced the run's logged outcomes with
+    one `source_failed:discover` row a source."""
+    import shutil
+
+    with FaultServer() as server:
+        run_like_the_dag(tmp_path, server, "after_maintenance", lambda job: None)
+        planned = {j.name: j for j in plan_run(str(tmp_path / "sources.yaml"), None, "after_maintenance")}
+        before = fetch_log(data_env, "after_maintenance")
+        shutil.rmtree(planned["healthy"].staging.parent)
+        with pytest.raises(AirflowFailException):  # its ledger has no folder to go to
+            run_stage("discover", planned["healthy"].to_xcom(), discover_source)
+    assert not planned["healthy"].staging.parent.exists()  # the failure is not recorded in a run folder made again
+    jobs = [j.to_xcom() for j in planned.values()]
+    for made_again in (False, True):
+        if made_again:  # whoever made one source's folder again (an older newsflow recording a failure did)
+            planned["healthy"].staging.mkdir(parents=True)
+        with pytest.raises(PermanentError, match="the staging of run after_maintenance is gone .*(healthy, )?poisoned"):
+            load_run(jobs, run_id="after_maintenance", dag_id="test")
+        with pytest.raises(PermanentError, match="the staging of run after_maintenance is gone"):
+            check_accounting(jobs, run_id="after_maintenance")
+    assert fetch_log(data_env, "after_maintenance") == before
+
+
 def test_every_source_failing_fails_the_run(tmp_path, data_env):
     with FaultServer() as server:
         sources = tmp_path / "sources.yaml"

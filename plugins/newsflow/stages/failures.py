@@ -117,7 +117,9 @@ def record_failure(job: Job, stage: str, exc: BaseException) -> tuple[bool, str]
               exc_info=True)
     record = job.staging / FAILURE_FILE
     try:
-        job.staging.mkdir(parents=True, exist_ok=True)
+        # never the run's folder (parents): news_maintenance removed it once the run finished, and a stage of that
+        # run cleared and run again made it look there to the load (require_staging)
+        job.staging.mkdir(exist_ok=True)
         record.write_text(json.dumps({"stage": stage, "cause": cause, "permanent": permanent}))
     except OSError:
         log.warning("%s: could not record the failure in %s", job.name, record)
@@ -136,13 +138,18 @@ def recorded_failure(job: Job) -> dict | None:
 
 
 def require_staging(jobs: list[Job], run_id: str, step: str) -> None:
-    """A PermanentError when none of the run's staging folders is there: news_maintenance removes a finished run's
-    staging, and a load or account step cleared and run again afterwards read every source as failed (no ledger)
-    and replaced the run's logged outcomes, rejections and validation results with that. `step`: what stops."""
-    if jobs and not any(job.staging.is_dir() for job in jobs):
+    """A PermanentError when any of the run's staging folders is not there (the plan makes every source's):
+    news_maintenance removes a finished run's staging, and a load or account step cleared and run again afterwards
+    read every source without a folder as failed (no ledger) and replaced the run's logged outcomes, rejections and
+    validation results with that; one source's stage run again had made that source's folder, and the others'
+    outcomes were replaced all the same. `step`: what stops."""
+    missing = [job.name for job in jobs if not job.staging.is_dir()]
+    if missing:
         raise PermanentError(f"the staging of run {run_id} is gone ({jobs[0].staging.parent}: news_maintenance removes "
-                             f"a finished run's): nothing to {step} again; the run's rows in the warehouse stay as "
-                             "they are (news_reprocess re-extracts its articles from the archive)")
+                             f"a finished run's; no folder for {', '.join(missing[:5])}"
+                             f"{f' and {len(missing) - 5} more' if len(missing) > 5 else ''}): nothing to {step} "
+                             "again; the run's rows in the warehouse stay as they are (news_reprocess re-extracts its "
+                             "articles from the archive)")
 
 
 def source_failure(job: Job) -> dict | None:
