@@ -3,6 +3,10 @@ cause are logged, accounting still holds, and only a run where every source fail
 
 from __future__ import annotations
 
+import signal
+import time
+from contextlib import contextmanager
+
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -17,9 +21,11 @@ from newsflow.warehouse import connect
 from tests.support.faultserver import FaultServer
 
 
-def run_like_the_dag(tmp_path, server, run_id: str, poison) -> dict:
+def run_like_the_dag(tmp_path, server, run_id: str, poison, before: str = "discover") -> dict:
     """The DAG's wiring in process: per source discover -> fetch_extract through run_stage (a failed stage stops
-    that source only), then validate, load and account over the planned jobs."""
+    that source only), then validate, load and account over the planned jobs. `poison(job)` breaks the source
+    `poisoned`'s staging just before its stage `before` starts (a stage first removes what it and the stages after
+    it left in a try before)."""
     sources = tmp_path / "sources.yaml"
     sources.write_text(
         "settings:\n"
@@ -29,14 +35,17 @@ def run_like_the_dag(tmp_path, server, run_id: str, poison) -> dict:
         f"  - {{name: poisoned, kind: urls, urls: ['{server.url('/ok/c')}', '{server.url('/ok/d')}']}}\n"
     )
     planned = plan_run(str(sources), None, run_id)
-    poison({j.name: j for j in planned}["poisoned"])
     for job in planned:
         try:
             data = job.to_xcom()
             for stage, work in (("discover", discover_source), ("fetch_extract", fetch_extract_source)):
+                if (job.name, stage) == ("poisoned", before):
+                    poison(job)
                 data = run_stage(stage, data, work)
         except AirflowFailException:
             continue
+    if before == "validate":
+        poison({j.name: j for j in planned}["poisoned"])
     try:
         validate_run([j.to_xcom() for j in planned])
     except PermanentError:
@@ -75,7 +84,7 @@ def test_a_source_failing_after_discover_logs_each_of_its_urls(tmp_path, data_en
     with FaultServer() as server:
         # fetch_extract cannot write its ledger: the URLs discover found are logged failed, not lost
         summary = run_like_the_dag(tmp_path, server, "poison_fetch",
-                                   lambda job: (job.staging / "ledger.extract.parquet").mkdir())
+                                   lambda job: (job.staging / "ledger.extract.parquet").mkdir(), before="fetch_extract")
     assert summary["failed_sources"]["poisoned"].startswith("fetch_extract: Is a directory")
     rows, status = fetch_log(data_env, "poison_fetch")
     assert status == "partial"
@@ -92,7 +101,7 @@ def test_a_source_failing_in_validate_leaves_the_others_validated_in_the_same_ta
     with FaultServer() as server:
         # the validated records cannot be written for one source: the task validates the other, then fails naming it
         summary = run_like_the_dag(tmp_path, server, "poison_validate",
-                                   lambda job: (job.staging / "valid.parquet").mkdir())
+                                   lambda job: (job.staging / "valid.parquet").mkdir(), before="validate")
         planned = {j.name: j for j in plan_run(str(tmp_path / "sources.yaml"), None, "poison_validate")}
         with pytest.raises(PermanentError, match=r"^1 of 2 source\(s\) failed validation: poisoned \(poisoned: .*Is a direct"):
             validate_run([j.to_xcom() for j in planned.values()])
@@ -133,7 +142,7 @@ def test_validate_skips_a_source_that_failed_before_and_retries_its_own_failure(
 
     with FaultServer() as server:
         run_like_the_dag(tmp_path, server, "poison_fetch_then_validate",
-                         lambda job: (job.staging / "ledger.extract.parquet").mkdir())
+                         lambda job: (job.staging / "ledger.extract.parquet").mkdir(), before="fetch_extract")
         planned = {j.name: j for j in plan_run(str(tmp_path / "sources.yaml"), None, "poison_fetch_then_validate")}
         # fetch_extract's failure stands: validate neither reads that source nor replaces its record
         assert [j["name"] for j in validate_run([j.to_xcom() for j in planned.values()])] == ["healthy"]
@@ -169,6 +178,86 @@ def test_one_source_run_again_after_maintenance_removed_the_staging_does_not_rep
         with pytest.raises(PermanentError, match="the staging of run after_maintenance is gone"):
             check_accounting(jobs, run_id="after_maintenance")
     assert fetch_log(data_env, "after_maintenance") == before
+
+
+@contextmanager
+def execution_timeout(seconds: float):
+    """What Airflow's execution_timeout does to a task: SIGALRM, and AirflowTaskTimeout (a BaseException, which
+    run_stage's `except Exception` does not record) raised wherever the task is."""
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    def timed_out(*_):
+        raise AirflowTaskTimeout("Timeout")
+
+    previous = signal.signal(signal.SIGALRM, timed_out)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("stage", ["discover", "fetch_extract"])
+def test_a_stage_run_again_that_times_out_leaves_its_source_failed_not_the_try_before(tmp_path, data_env, stage):
+    """A source's stage cleared (with its downstream) and run again, that then timed out: the files of the try
+    before were still in its staging folder, and validate, load and account took them for this try's result, the
+    run `succeeded` with the task red. The source is logged failed in that stage; the other source stands."""
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    run_id = f"rerun_timed_out_{stage}"
+    with FaultServer() as server:
+        run_like_the_dag(tmp_path, server, run_id, lambda job: None)
+        before, status = fetch_log(data_env, run_id)
+        assert status == "succeeded" and {r[2] for r in before} == {"loaded"}
+        planned = {j.name: j for j in plan_run(str(tmp_path / "sources.yaml"), None, run_id)}
+        with pytest.raises(AirflowTaskTimeout), execution_timeout(0.5):
+            run_stage(stage, planned["healthy"].to_xcom(), lambda job: time.sleep(30))
+        jobs = [j.to_xcom() for j in planned.values()]
+        assert [j["name"] for j in validate_run(jobs)] == ["poisoned"]
+        load_run(jobs, run_id=run_id, dag_id="test")
+        summary = check_accounting(jobs, run_id=run_id)
+    cause = "the task ended without a result (killed, timed out or never ran)"
+    assert summary["failed_sources"] == {"healthy": f"{stage}: {cause}"}
+    rows, status = fetch_log(data_env, run_id)
+    assert status == "partial"
+    assert [r for r in rows if r[0] == "poisoned"] == [r for r in before if r[0] == "poisoned"]
+    # what discover found the first time is gone with it: only the source's row says why
+    expected = [("healthy", "article", "failed", f"source_failed:{stage}")] * 2 if stage == "fetch_extract" else []
+    assert [r for r in rows if r[0] == "healthy"] == [
+        *expected, ("healthy", "source", "failed", f"source_failed:{stage}: {cause}")]
+    con = connect(data_env / "warehouse", read_only=True)
+    try:  # what the try before loaded stays
+        assert con.execute("select source, count(*) from articles group by source order by source").fetchall() == [
+            ("healthy", 2), ("poisoned", 2)]
+    finally:
+        con.close()
+
+
+def test_validate_run_again_and_stopped_part_way_leaves_no_result_of_the_try_before(tmp_path, data_env, monkeypatch):
+    """validate cleared and run again, stopped while on its first source: the second source's results of the try
+    before were loaded as this try's."""
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    from newsflow.stages import validate
+
+    with FaultServer() as server:
+        run_like_the_dag(tmp_path, server, "validate_stopped", lambda job: None)
+    planned = [j.to_xcom() for j in plan_run(str(tmp_path / "sources.yaml"), None, "validate_stopped")]
+
+    def timed_out_on_the_first(job):
+        raise AirflowTaskTimeout("Timeout")
+
+    monkeypatch.setattr(validate, "validate_source", timed_out_on_the_first)
+    with pytest.raises(AirflowTaskTimeout):
+        validate_run(planned)
+    load_run(planned, run_id="validate_stopped", dag_id="test")
+    with pytest.raises(PermanentError, match="every source failed"):
+        check_accounting(planned, run_id="validate_stopped")
+    rows, status = fetch_log(data_env, "validate_stopped")
+    assert status == "failed"
+    assert {(source, outcome, reason.split(":")[1]) for source, _kind, outcome, reason in rows} == {
+        ("healthy", "failed", "validate"), ("poisoned", "failed", "validate")}
 
 
 def test_every_source_failing_fails_the_run(tmp_path, data_env):

@@ -23,6 +23,16 @@ CONSOLE_MARK = "newsflow-error:"
 STAGES = ("discover", "fetch_extract", "extract", "validate")
 # ledgers in the order the stages leave them: the last one present is where a failed source got to
 _LEDGERS = ("ledger.discover.parquet", "ledger.fetch.parquet", "ledger.extract.parquet")
+# what each stage leaves in a source's staging folder, and the stages after it (news_reprocess's plan writes the
+# discover and fetch ledgers from the warehouse, then runs extract)
+_OUTPUTS = {
+    "discover": ("ledger.discover.parquet",),
+    "fetch_extract": ("ledger.fetch.parquet", "articles.parquet", "ledger.extract.parquet"),
+    "extract": ("articles.parquet", "ledger.extract.parquet"),
+    "validate": ("valid.parquet", "rejected.parquet", "validation.parquet", "ledger.validate.parquet"),
+}
+_LATER = {"discover": ("fetch_extract", "validate"), "fetch_extract": ("validate",), "extract": ("validate",),
+          "validate": ()}
 _PERMANENT_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EISDIR, errno.ENOTDIR,
                      errno.ENOENT, errno.ENAMETOOLONG, errno.EDQUOT, errno.EEXIST}
 _PERMANENT_WORDS = ("not a valid duckdb", "is a directory", "not a directory", "permission denied",
@@ -97,16 +107,28 @@ def fail_task(exc: BaseException, what: str) -> None:
 
 def run_stage(stage: str, job_data: dict, work: Callable[[Job], Job]) -> dict:
     """One source's stage in a task: on failure the source's staging folder records which stage failed and why
-    (the load logs it, the other sources go on), then the error goes to Airflow (fail_task); on success any
-    record an earlier try left is removed."""
+    (the load logs it, the other sources go on), then the error goes to Airflow (fail_task). What an earlier try
+    left is removed first (clear_outputs)."""
     job = Job.from_xcom(job_data)
     try:
+        clear_outputs(job, stage)
         done = work(job)
     except Exception as exc:  # noqa: BLE001 - recorded here, then raised again for Airflow
         record_failure(job, stage, exc)
         fail_task(exc, f"source {job.name} failed in {stage}")
-    (job.staging / FAILURE_FILE).unlink(missing_ok=True)
     return done.to_xcom()
+
+
+def clear_outputs(job: Job, stage: str) -> None:
+    """Remove what `stage` and every later stage left in `job`'s staging folder, and a failure recorded there, before
+    the stage runs again: a stage cleared and run again that was then killed or timed out (Airflow's
+    AirflowTaskTimeout is no Exception, so nothing records it) left the files of the run before in place, and
+    validate, load and account took them for this try's result: the run `succeeded` with the task red. With
+    nothing left, the source is logged failed in this stage ("the task ended without a result")."""
+    for name in (name for later in (stage, *_LATER[stage]) for name in _OUTPUTS[later]):
+        for path in (job.staging / name, job.staging / f"{name}.tmp"):
+            path.unlink(missing_ok=True)
+    (job.staging / FAILURE_FILE).unlink(missing_ok=True)
 
 
 def record_failure(job: Job, stage: str, exc: BaseException) -> tuple[bool, str]:

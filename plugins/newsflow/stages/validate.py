@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from newsflow import staging
-from newsflow.stages.failures import FAILURE_FILE, PermanentError, record_failure, recorded_failure
+from newsflow.stages.failures import PermanentError, clear_outputs, record_failure, recorded_failure
 from newsflow.stages.job import Job, peak_rss_mb
 from newsflow.titles import clean_title, common_affixes
 
@@ -93,21 +93,31 @@ def validate_run(jobs: list[dict]) -> list[dict]:
     Returns the validated jobs."""
     validated: list[dict] = []
     failed: list[tuple[str, bool, str]] = []
-    jobs = [Job.from_xcom(j) for j in jobs or [] if j]
-    for job in jobs:
+    todo = []
+    for job in (Job.from_xcom(j) for j in jobs or [] if j):
         earlier = recorded_failure(job)
         # an earlier stage's failure stands; this stage's own, from a try before, is tried again
-        if (earlier is not None and earlier.get("stage") != "validate") \
-                or not (job.staging / "ledger.extract.parquet").is_file():
-            log.info("%s: not validated (it did not come through extraction)", job.name)
-            continue
-        try:
-            done = validate_source(job)
-        except Exception as exc:  # noqa: BLE001 - recorded for the load; the run's other sources go on
-            failed.append((job.name, *record_failure(job, "validate", exc)))
-            continue
-        (job.staging / FAILURE_FILE).unlink(missing_ok=True)
-        validated.append(done.to_xcom())
+        if earlier is not None and earlier.get("stage") != "validate":
+            log.info("%s: not validated (it failed in %s)", job.name, earlier.get("stage"))
+        elif not job.staging.is_dir():
+            log.info("%s: not validated (its staging folder %s is gone)", job.name, job.staging)
+        elif not (job.staging / "ledger.extract.parquet").is_file():
+            log.info("%s: not validated (its extraction left no result)", job.name)
+        else:
+            todo.append(job)
+    # every source's results of a try before go first: this task killed or timed out part way left them for the
+    # sources it had not reached, and the load took them for this try's
+    for work in (lambda job: clear_outputs(job, "validate"), validate_source):
+        ready, todo = todo, []
+        for job in ready:
+            try:
+                done = work(job)
+            except Exception as exc:  # noqa: BLE001 - recorded for the load; the run's other sources go on
+                failed.append((job.name, *record_failure(job, "validate", exc)))
+                continue
+            todo.append(job)
+            if work is validate_source:
+                validated.append(done.to_xcom())
     if failed:
         names = ", ".join(name for name, _, _ in failed)
         causes = "; ".join(f"{name}: {cause}" for name, _, cause in failed)
