@@ -362,3 +362,57 @@ def test_ctrl_c_while_a_large_crawl_is_read_stops_the_check_at_once(tmp_path):
     took = time.monotonic() - asked
     assert cli.returncode == 130 and err.decode().strip().endswith("newsflow: interrupted"), err
     assert took < 5, f"the check went on {took:.1f} s after Ctrl-C"
+
+
+def test_an_error_reading_a_crawl_reaches_the_check():
+    """The crawl is read in a thread of its own: what it raises is raised where the check awaits it."""
+    import asyncio
+
+    from newsflow.source_check import _in_daemon_thread
+
+    async def read():
+        return await _in_daemon_thread(int, "not a number")
+
+    with pytest.raises(ValueError, match="not a number"):
+        asyncio.run(read())
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+@pytest.mark.parametrize("fails", [False, True], ids=["read", "failed"])
+@pytest.mark.parametrize("loop_closed", [False, True], ids=["loop_on", "loop_closed"])
+def test_a_crawl_read_on_after_its_check_was_stopped_ends_quietly(caplog, fails, loop_closed):
+    """Ctrl-C stops the check, not the thread reading a crawl: when that thread ends, with the check's loop still
+    closing or already closed, its outcome goes nowhere and nothing is said (no error in the thread, no log)."""
+    import asyncio
+    import threading
+
+    from newsflow.source_check import _in_daemon_thread
+
+    release = threading.Event()
+
+    def read():
+        assert release.wait(30)
+        if fails:
+            raise OSError("read error")
+        return "report"
+
+    before = set(threading.enumerate())
+
+    async def check():
+        return await _in_daemon_thread(read)
+
+    async def stopped():
+        waiting = asyncio.create_task(check())
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        if not loop_closed:
+            release.set()
+            await asyncio.sleep(0.2)  # the loop runs what the thread's end scheduled on it
+
+    asyncio.run(stopped())
+    release.set()
+    for thread in set(threading.enumerate()) - before:
+        thread.join(30)
+    assert [r.getMessage() for r in caplog.records if r.levelname in ("WARNING", "ERROR", "CRITICAL")] == []
