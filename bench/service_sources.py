@@ -1,7 +1,7 @@
 """What one `news_ingest` run of many small sources costs on the always-on service, per task kind: `newsflow up`
 on its own Airflow home and data dir (loopback ports), a sources file of N `urls` sources of P pages each on the
 test FaultServer (`/ok/...` pages), `newsflow ingest` through the service (R runs: the first fetches everything, a
-rerun finds every page known), then `newsflow down`. CPU seconds are read from /proc every 50 ms for every process
+rerun finds every page known), then `newsflow down`. CPU seconds are read (psutil) every 50 ms for every process
 the service's components start; a task process (`airflow worker -- <ti id>`) is named by its task instance.
 
     .venv/bin/python bench/service_sources.py OUT.json [--sources 40] [--pages 2] [--runs 1] [--tree PATH]
@@ -22,13 +22,14 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
+
 args = sys.argv[1:]
 TREE = Path(args[args.index("--tree") + 1] if "--tree" in args else Path(__file__).resolve().parents[1]).resolve()
 OUT = Path(args[1] if args[0] == "--summary" else args[0])
 N = int(args[args.index("--sources") + 1]) if "--sources" in args else 40
 PAGES = int(args[args.index("--pages") + 1]) if "--pages" in args else 2
 RUNS = int(args[args.index("--runs") + 1]) if "--runs" in args else 1
-CLK = os.sysconf("SC_CLK_TCK")
 sys.path[:0] = [str(TREE), str(TREE / "plugins")]
 
 from tests.support.faultserver import FaultServer  # noqa: E402
@@ -36,21 +37,11 @@ from tests.support.faultserver import FaultServer  # noqa: E402
 TASK_TITLE = re.compile(r"^airflow worker -- ([0-9a-f-]{36})$")
 
 
-def read_stat(pid: str):
+def title(proc) -> str:
     try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    head, rest = raw.rsplit(") ", 1)
-    f = rest.split()
-    # f[0]=state f[1]=ppid ... utime=f[11] stime=f[12] cutime=f[13] cstime=f[14] starttime=f[19]
-    return int(f[1]), (int(f[11]) + int(f[12])) / CLK, int(f[19])
-
-
-def cmdline(pid: str) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
+        # a retitled process pads its command line with NULs: the title without the padding
+        return " ".join(proc.cmdline()).strip()
+    except psutil.Error:
         return ""
 
 
@@ -58,34 +49,31 @@ class Sampler(threading.Thread):
     def __init__(self, roots: set[int]):
         super().__init__(daemon=True)
         self.roots, self.stop, self.seen = roots, threading.Event(), {}  # (pid, start) -> [title, first, last]
-        self.task_cpu = {}  # ti uuid -> cpu s of the task runner process (+ its children seen)
 
     def sample(self):
-        stats = {}
-        for pid in os.listdir("/proc"):
-            if pid.isdigit():
-                s = read_stat(pid)
-                if s:
-                    stats[int(pid)] = s
-        tree = set(self.roots)
-        changed = True
-        while changed:
-            changed = False
-            for pid, (ppid, _, _) in stats.items():
-                if pid not in tree and ppid in tree:
-                    tree.add(pid)
-                    changed = True
-        for pid in tree:
-            if pid not in stats:
+        procs = []
+        for pid in self.roots:
+            try:
+                root = psutil.Process(pid)
+                procs += [root, *root.children(recursive=True)]
+            except psutil.Error:
                 continue
-            _, cpu, start = stats[pid]
-            key = (pid, start)
+        for proc in procs:
+            try:
+                with proc.oneshot():
+                    times = proc.cpu_times()
+                    key = (proc.pid, proc.create_time())
+            except psutil.Error:
+                continue
+            # the process's own CPU, not that of children it waited for: those are counted as processes of their own
+            cpu = times.user + times.system
             entry = self.seen.get(key)
             if entry is None:
-                entry = self.seen[key] = [cmdline(str(pid)), cpu, cpu, stats[pid][0]]
+                entry = self.seen[key] = [title(proc), cpu, cpu]
             else:
+                # a task process retitles itself once it knows its task instance: that title is kept
                 if not TASK_TITLE.match(entry[0]):
-                    entry[0] = cmdline(str(pid)) or entry[0]
+                    entry[0] = title(proc) or entry[0]
                 entry[2] = cpu
 
     def run(self):
@@ -135,8 +123,8 @@ def main():
                 print("ingest", ing.returncode, f"{wall:.1f}s", flush=True)
                 print(ing.stdout[-1500:], ing.stderr[-1500:], flush=True)
                 by_title = {}
-                for title, first, last, _ppid in sampler.seen.values():
-                    by_title.setdefault(title, []).append(last - first)
+                for name, first, last in sampler.seen.values():
+                    by_title.setdefault(name, []).append(last - first)
                 result["runs"].append({"wall_s": wall, "rc": ing.returncode, "load_at_start": load0,
                                        "load_at_end": os.getloadavg()[0],
                                        "procs": {t: v for t, v in by_title.items()},
