@@ -5,12 +5,13 @@ rerun finds every page known), then `newsflow down`. CPU seconds are read (psuti
 the service's components start; a task process (`airflow worker -- <ti id>`) is named by its task instance.
 
     .venv/bin/python bench/service_sources.py OUT.json [--sources 40] [--pages 2] [--runs 1] [--tree PATH]
-    .venv/bin/python bench/service_sources.py --summary OUT.json
+    .venv/bin/python bench/service_sources.py OUT.json --summary
 """
 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -24,12 +25,18 @@ from pathlib import Path
 
 import psutil
 
-args = sys.argv[1:]
-TREE = Path(args[args.index("--tree") + 1] if "--tree" in args else Path(__file__).resolve().parents[1]).resolve()
-OUT = Path(args[1] if args[0] == "--summary" else args[0])
-N = int(args[args.index("--sources") + 1]) if "--sources" in args else 40
-PAGES = int(args[args.index("--pages") + 1]) if "--pages" in args else 2
-RUNS = int(args[args.index("--runs") + 1]) if "--runs" in args else 1
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+parser.add_argument("out", type=Path, help="where the JSON result goes (with --summary: the result to summarize)")
+parser.add_argument("--summary", action="store_true", help="print the per-task CPU table of an earlier result")
+parser.add_argument("--sources", type=int, default=40, help="urls sources in the run (default 40)")
+parser.add_argument("--pages", type=int, default=2, help="pages of each source (default 2)")
+parser.add_argument("--runs", type=int, default=1, help="runs of news_ingest: the first fetches, the others find "
+                    "every page known (default 1)")
+parser.add_argument("--tree", type=Path, default=Path(__file__).resolve().parents[1],
+                    help="the newsflow checkout whose .venv and code run (default: this one)")
+ARGS = parser.parse_args()
+TREE, OUT, N, PAGES, RUNS = ARGS.tree.resolve(), ARGS.out, ARGS.sources, ARGS.pages, ARGS.runs
 sys.path[:0] = [str(TREE), str(TREE / "plugins")]
 
 from tests.support.faultserver import FaultServer  # noqa: E402
@@ -182,7 +189,7 @@ def summarize(result):
 
 
 if __name__ == "__main__":
-    if args[0] == "--summary":
+    if ARGS.summary:
         summarize(json.loads(OUT.read_text()))
     else:
         main()
