@@ -180,6 +180,36 @@ def test_one_source_run_again_after_maintenance_removed_the_staging_does_not_rep
     assert fetch_log(data_env, "after_maintenance") == before
 
 
+def test_validate_on_a_worker_without_the_runs_staging_fails_saying_why(tmp_path, data_env, monkeypatch):
+    """validate on a worker that does not see the run's staging (a Celery worker with a data folder of its own, or
+    without the shared volume) skipped every source as "not through extraction" and passed, validating nothing; the
+    load then blamed news_maintenance for a run still in flight."""
+    import shutil
+
+    with FaultServer() as server:
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(
+            f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n"
+            "sources:\n" + "".join(f"  - {{name: {name}, kind: urls, urls: ['{server.url(f'/ok/{name}')}']}}\n"
+                                   for name in ("alpha", "bravo")))
+        planned = plan_run(str(sources), None, "other_worker")
+        jobs = [fetch_extract_source(discover_source(job)).to_xcom() for job in planned]
+    # the worker validate lands on: the run's data folder is not there, its own is another
+    shutil.move(data_env, tmp_path / "elsewhere")
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "worker_data"))
+    said = (f"the staging of run other_worker is gone from this worker: its data folder is {tmp_path / 'worker_data'} "
+            rf"\(NEWSFLOW_DATA_DIR\), the run's is {data_env}; every worker must share the one data folder")
+    with pytest.raises(PermanentError, match=f"{said}.*nothing to validate$"):
+        validate_run(jobs)
+    with pytest.raises(PermanentError, match=f"{said}.*nothing to load$"):
+        load_run(jobs, run_id="other_worker", dag_id="test")
+    # the same data folder, without the run in it (a worker not sharing the volume): refused too, both causes named
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(data_env))
+    with pytest.raises(PermanentError, match="the staging of run other_worker is gone .*alpha, bravo.*news_maintenance "
+                                             "removes a finished run's, and a worker not sharing the data folder"):
+        validate_run(jobs)
+
+
 @contextmanager
 def execution_timeout(seconds: float):
     """What Airflow's execution_timeout does to a task: SIGALRM, and AirflowTaskTimeout (a BaseException, which

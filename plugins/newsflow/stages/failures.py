@@ -164,14 +164,26 @@ def require_staging(jobs: list[Job], run_id: str, step: str) -> None:
     news_maintenance removes a finished run's staging, and a load or account step cleared and run again afterwards
     read every source without a folder as failed (no ledger) and replaced the run's logged outcomes, rejections and
     validation results with that; one source's stage run again had made that source's folder, and the others'
-    outcomes were replaced all the same. `step`: what stops."""
+    outcomes were replaced all the same. A worker whose data folder is not the run's sees none of it. `step`: what
+    stops."""
+    from newsflow.config import data_dir
+
     missing = [job.name for job in jobs if not job.staging.is_dir()]
-    if missing:
-        raise PermanentError(f"the staging of run {run_id} is gone ({jobs[0].staging.parent}: news_maintenance removes "
-                             f"a finished run's; no folder for {', '.join(missing[:5])}"
-                             f"{f' and {len(missing) - 5} more' if len(missing) > 5 else ''}): nothing to {step} "
-                             "again; the run's rows in the warehouse stay as they are (news_reprocess re-extracts its "
-                             "articles from the archive)")
+    if not missing:
+        return
+    planned_in = jobs[0].staging.parent.parent.parent
+    if planned_in != data_dir():
+        # a worker with another data folder (Celery, a NEWSFLOW_DATA_DIR of its own) sees none of the run: that
+        # is its setting to mend, not a run news_maintenance finished with
+        raise PermanentError(f"the staging of run {run_id} is gone from this worker: its data folder is {data_dir()} "
+                             f"(NEWSFLOW_DATA_DIR), the run's is {planned_in}; every worker must share the one data "
+                             f"folder (docs/deploy.md, Shared data): nothing to {step}")
+    # the causes before the folder: the console shows 300 characters, and a run's folder is a long path
+    raise PermanentError(f"the staging of run {run_id} is gone (no folder for {', '.join(missing[:5])}"
+                         f"{f' and {len(missing) - 5} more' if len(missing) > 5 else ''}): news_maintenance removes a "
+                         "finished run's, and a worker not sharing the data folder (docs/deploy.md) sees none; nothing "
+                         f"to {step} again; the run's rows in the warehouse stay as they are (news_reprocess re-extracts "
+                         f"its articles from the archive); its folder: {jobs[0].staging.parent}")
 
 
 def source_failure(job: Job) -> dict | None:

@@ -8,7 +8,13 @@ import logging
 from pathlib import Path
 
 from newsflow import staging
-from newsflow.stages.failures import PermanentError, clear_outputs, record_failure, recorded_failure
+from newsflow.stages.failures import (
+    PermanentError,
+    clear_outputs,
+    record_failure,
+    recorded_failure,
+    require_staging,
+)
 from newsflow.stages.job import Job, peak_rss_mb
 from newsflow.titles import clean_title, common_affixes
 
@@ -93,14 +99,17 @@ def validate_run(jobs: list[dict]) -> list[dict]:
     Returns the validated jobs."""
     validated: list[dict] = []
     failed: list[tuple[str, bool, str]] = []
+    jobs = [Job.from_xcom(j) for j in jobs or [] if j]
+    if jobs:
+        # a source without a folder did not fail before: the run's staging is not on this worker (another data
+        # folder, or removed), and skipping every source passed the task with nothing validated
+        require_staging(jobs, jobs[0].run_id, "validate")
     todo = []
-    for job in (Job.from_xcom(j) for j in jobs or [] if j):
+    for job in jobs:
         earlier = recorded_failure(job)
         # an earlier stage's failure stands; this stage's own, from a try before, is tried again
         if earlier is not None and earlier.get("stage") != "validate":
             log.info("%s: not validated (it failed in %s)", job.name, earlier.get("stage"))
-        elif not job.staging.is_dir():
-            log.info("%s: not validated (its staging folder %s is gone)", job.name, job.staging)
         elif not (job.staging / "ledger.extract.parquet").is_file():
             log.info("%s: not validated (its extraction left no result)", job.name)
         else:
