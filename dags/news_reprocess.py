@@ -5,7 +5,7 @@ Run it after upgrading the extractor; rows it changes carry the new extractor_ve
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, get_current_context
+from airflow.sdk import Param, TriggerRule, dag, get_current_context
 
 from newsflow.alerts import announce_failed_run
 from newsflow.dag_tasks import (
@@ -27,8 +27,9 @@ Manual DAG. Params: `sources_file` (for settings and the list of known sources),
 `start_date` / `end_date` (publication days, YYYY-MM-DD, inclusive; empty: no bound; a day that does not exist or a
 start after the end fails the run at once). It reads the archived responses of the
 matching articles from the WARC files, then runs the same **extract → validate → load → index_terms / account**
-stages as `news_ingest`. Articles whose extracted body and extractor version are unchanged are logged `unchanged`; those
-re-extracted by a new version are `loaded` with reason `reextracted` or `changed`. The pages whose latest verdict
+stages as `news_ingest`; as there, a source whose extract fails does not stop the others (its URLs are logged
+`source_failed:extract`, the run is `partial`). Articles whose extracted body and extractor version are unchanged
+are logged `unchanged`; those re-extracted by a new version are `loaded` with reason `reextracted` or `changed`. The pages whose latest verdict
 was a rejection (and that are no article since) are read again too, by their publication day or, undated, the day
 they were fetched: one that passes now (a new extractor, a relaxed rule) is `loaded` `new`.
 """
@@ -73,10 +74,16 @@ def news_reprocess():
             fail_task(exc, "plan")
         return [job.to_xcom() for job in jobs]
 
-    validated = validate(extract.expand(job=plan()))
-    loaded = load(validated)
+    # as news_ingest: a source whose extract failed must not stop the others. validate, load and account run once
+    # every source is done and take the planned jobs; each reads the sources' staging folders and logs a failed
+    # source's URLs `source_failed:extract`
+    jobs = plan()
+    validated = validate.override(trigger_rule=TriggerRule.ALL_DONE)(jobs)
+    extract.expand(job=jobs) >> validated
+    loaded = load.override(trigger_rule=TriggerRule.ALL_DONE)(jobs)
+    validated >> loaded
     index_terms(loaded)
-    account(validated, loaded)
+    account.override(trigger_rule=TriggerRule.ALL_DONE)(jobs, loaded)
 
 
 news_reprocess()

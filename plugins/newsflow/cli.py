@@ -193,6 +193,12 @@ def run_ingest(sources_file: str, sources: list[str] | None = None, *, env_extra
     return {"elapsed_s": elapsed, "run_id": run_info.get("run_id")}
 
 
+def say_failed_sources(failed: list[str]) -> None:
+    """The run succeeded for its other sources; these are listed in the summary with the cause."""
+    if failed:
+        print(f"newsflow: {len(failed)} source(s) failed: {', '.join(failed)}", file=sys.stderr)
+
+
 def print_run_summary(run_id: str | None = None) -> list[str]:
     """The outcomes of `run_id` (the latest run when None); returns the names of sources that failed in it."""
     from newsflow.stages.account import POINTERS
@@ -453,9 +459,7 @@ def cmd_ingest(args) -> int:
     from newsflow.config import warehouse_path
 
     print(f"\nrun {result['run_id']} took {result['elapsed_s']:.1f}s; warehouse: {shown_location(warehouse_path())}")
-    if failed:
-        # the run succeeded for its other sources; these are listed above with the cause
-        print(f"newsflow: {len(failed)} source(s) failed: {', '.join(failed)}", file=sys.stderr)
+    say_failed_sources(failed)
     if args.quality:
         run_quality(logical_date)
     return 0
@@ -490,9 +494,7 @@ def ingest_on_service(state: dict, args, logical_date: str | None = None) -> int
                                     logical_date)
     if run_id is None:
         return 1
-    failed = print_run_summary(run_id)
-    if failed:
-        print(f"newsflow: {len(failed)} source(s) failed: {', '.join(failed)}", file=sys.stderr)
+    say_failed_sources(print_run_summary(run_id))
     if args.quality and logical_date:
         # the run the load's event starts is measured now; a backfill's quality run is for its date (README)
         quality = client.trigger("news_quality", {"warehouse": conf.get("warehouse", "")}, logical_date)
@@ -631,9 +633,11 @@ def cmd_reprocess(args) -> int:
         env["NEWSFLOW_DATA_DIR"] = os.environ["NEWSFLOW_DATA_DIR"]
     print(f"news_reprocess: re-extracting archived articles into {shown_location(warehouse_path())}", flush=True)
     info: dict = {}
+    failed: list[str] = []
     elapsed = dags_test("news_reprocess", conf, env_extra=env, echo=lambda m: print(m, flush=True), run_info=info,
-                        on_success=print_run_summary)
+                        on_success=lambda run_id: failed.extend(print_run_summary(run_id)))
     print(f"\nrun took {elapsed:.1f}s")
+    say_failed_sources(failed)
     return 0
 
 
@@ -647,7 +651,7 @@ def reprocess_on_service(state: dict, args, conf: dict) -> int:
     _client, run_id = run_on_service(state, "news_reprocess", conf, str(state["warehouse"]))
     if run_id is None:
         return 1
-    print_run_summary(run_id)
+    say_failed_sources(print_run_summary(run_id))
     return 0
 
 

@@ -81,10 +81,15 @@ def test_ingest_shape(dagbag):
 def test_reprocess_indexes_what_it_reloads(dagbag):
     dag = dagbag.dags["news_reprocess"]
     assert dag.get_task("index_terms").upstream_task_ids == {"load"}
-    # validated in one task once every source is extracted (a failed one fails the run before its load)
+    # validated in one task once every source is extracted, failed ones too: as news_ingest, a source whose
+    # extract failed does not stop the others (validate, load and account take the planned jobs)
     validate = dag.get_task("validate")
-    assert not hasattr(validate, "expand_input") and validate.upstream_task_ids == {"extract"}
-    assert validate.trigger_rule == "all_success" and dag.get_task("load").upstream_task_ids == {"validate"}
+    assert not hasattr(validate, "expand_input") and validate.upstream_task_ids == {"plan", "extract"}
+    assert validate.trigger_rule == "all_done"
+    assert dag.get_task("load").upstream_task_ids == {"plan", "validate"}
+    assert dag.get_task("load").trigger_rule == "all_done"
+    assert dag.get_task("account").trigger_rule == "all_done"
+    assert dag.get_task("account").upstream_task_ids == {"plan", "load"}
 
 
 def test_quality_follows_the_articles_alias(dagbag):

@@ -65,6 +65,62 @@ def test_a_poisoned_source_does_not_stop_the_other(tmp_path, airflow_home):
     assert output.count("done  fetch_extract[1]") == 1, output[-4000:]
 
 
+def test_a_source_failing_in_reprocess_does_not_stop_the_other(tmp_path, airflow_home):
+    """news_reprocess is wired as news_ingest: one source's extract failing stopped validate, load and account for
+    every source (nothing reprocessed, no `runs` row). The other source is reprocessed, the failed one's URLs are
+    logged `source_failed:extract`, the run is `partial` and `newsflow reprocess` names the source."""
+    import threading
+
+    data = tmp_path / "data"
+    env = {**os.environ, "AIRFLOW_HOME": str(airflow_home), "NEWSFLOW_DATA_DIR": str(data),
+           "NEWSFLOW_WAREHOUSE": str(data / "warehouse")}
+    with FaultServer() as server:
+        sources = (
+            f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n"
+            "  max_tries: 1\n"
+            "sources:\n"
+            f"  - {{name: healthy, kind: urls, urls: ['{server.url('/ok/h1')}', '{server.url('/ok/h2')}']}}\n"
+            f"  - {{name: poisoned, kind: urls, urls: ['{server.url('/ok/p1')}']}}\n"
+        )
+        result, _ = ingest(tmp_path, airflow_home, sources, data=data, warehouse=data / "warehouse")
+        assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    ingested = set((data / "staging").iterdir())
+    stop = threading.Event()
+
+    def poison() -> None:
+        # the reprocess run's folder for the poisoned source, as soon as its plan makes it (its extract starts a
+        # task later): its ledger's path taken by a folder, so the stage cannot write it
+        while not stop.wait(0.005):
+            for folder in set((data / "staging").iterdir()) - ingested:
+                if (folder / "poisoned").is_dir():
+                    (folder / "poisoned" / "ledger.extract.parquet").mkdir(exist_ok=True)
+                    return
+
+    watcher = threading.Thread(target=poison, daemon=True)
+    watcher.start()
+    try:
+        result = subprocess.run([sys.executable, "-m", "newsflow.cli", "reprocess", "--sources",
+                                 str(tmp_path / "sources.yaml")], env=env, capture_output=True, text=True,
+                                timeout=300, cwd=ROOT)
+    finally:
+        stop.set()
+        watcher.join(5)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "newsflow: 1 source(s) failed: poisoned" in result.stderr, output[-4000:]
+    con = connect(data / "warehouse", read_only=True)
+    try:
+        [(run_id, status)] = con.execute("select run_id, status from runs where dag_id = 'news_reprocess'").fetchall()
+        rows = con.execute("select source, url_kind, outcome, left(reason, 37) from fetch_log where run_id = ? "
+                           "order by source, url_kind, seq", [run_id]).fetchall()
+    finally:
+        con.close()
+    assert status == "partial"
+    assert rows == [("healthy", "article", "unchanged", "same_content")] * 2 + [
+        ("poisoned", "article", "failed", "source_failed:extract"),
+        ("poisoned", "source", "failed", "source_failed:extract: Is a directory")]
+
+
 @pytest.mark.parametrize("fault", ["garbage", "directory"])
 def test_a_broken_warehouse_fails_fast_with_one_line(tmp_path, airflow_home, fault):
     data = tmp_path / "data"
