@@ -29,9 +29,9 @@ start after the end fails the run at once). It reads the archived responses of t
 matching articles from the WARC files, then runs the same **extract → validate → load → index_terms / account**
 stages as `news_ingest`; as there, a source whose extract fails does not stop the others (its URLs are logged
 `source_failed:extract`, the run is `partial`). Articles whose extracted body and extractor version are unchanged
-are logged `unchanged`; those re-extracted by a new version are `loaded` with reason `reextracted` or `changed`. The pages whose latest verdict
-was a rejection (and that are no article since) are read again too, by their publication day or, undated, the day
-they were fetched: one that passes now (a new extractor, a relaxed rule) is `loaded` `new`.
+are logged `unchanged`; those re-extracted by a new version are `loaded` with reason `reextracted` or `changed`. The
+pages whose latest verdict was a rejection (and that are no article since) are read again too, by their publication
+day or, undated, the day they were fetched: one that passes now (a new extractor, a relaxed rule) is `loaded` `new`.
 """
 
 

@@ -34,16 +34,19 @@ def ingest(tmp_path, airflow_home, sources_yaml: str, *, data: Path, warehouse: 
     return result, time.monotonic() - started
 
 
-def test_a_poisoned_source_does_not_stop_the_other(tmp_path, airflow_home):
-    data = tmp_path / "data"
-    with FaultServer() as server:
-        sources = (
-            f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n"
+def healthy_and_poisoned(server: FaultServer) -> str:
+    """A sources file of two urls sources on `server`: `healthy` (two pages) and `poisoned` (one), tried once."""
+    return (f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n"
             "  max_tries: 1\n"
             "sources:\n"
             f"  - {{name: healthy, kind: urls, urls: ['{server.url('/ok/h1')}', '{server.url('/ok/h2')}']}}\n"
-            f"  - {{name: poisoned, kind: urls, urls: ['{server.url('/ok/p1')}']}}\n"
-        )
+            f"  - {{name: poisoned, kind: urls, urls: ['{server.url('/ok/p1')}']}}\n")
+
+
+def test_a_poisoned_source_does_not_stop_the_other(tmp_path, airflow_home):
+    data = tmp_path / "data"
+    with FaultServer() as server:
+        sources = healthy_and_poisoned(server)
         # a filesystem fault that hits the poisoned source only: its archive folder is a file, so its fetch
         # cannot archive anything
         (data / "archive").mkdir(parents=True)
@@ -75,13 +78,7 @@ def test_a_source_failing_in_reprocess_does_not_stop_the_other(tmp_path, airflow
     env = {**os.environ, "AIRFLOW_HOME": str(airflow_home), "NEWSFLOW_DATA_DIR": str(data),
            "NEWSFLOW_WAREHOUSE": str(data / "warehouse")}
     with FaultServer() as server:
-        sources = (
-            f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\n  min_host_interval_s: 0\n"
-            "  max_tries: 1\n"
-            "sources:\n"
-            f"  - {{name: healthy, kind: urls, urls: ['{server.url('/ok/h1')}', '{server.url('/ok/h2')}']}}\n"
-            f"  - {{name: poisoned, kind: urls, urls: ['{server.url('/ok/p1')}']}}\n"
-        )
+        sources = healthy_and_poisoned(server)
         result, _ = ingest(tmp_path, airflow_home, sources, data=data, warehouse=data / "warehouse")
         assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     ingested = set((data / "staging").iterdir())

@@ -122,7 +122,7 @@ def run_stage(stage: str, job_data: dict, work: Callable[[Job], Job]) -> dict:
 def clear_outputs(job: Job, stage: str) -> None:
     """Remove what `stage` and every later stage left in `job`'s staging folder, and a failure recorded there, before
     the stage runs again: a stage cleared and run again that was then killed or timed out (Airflow's
-    AirflowTaskTimeout is no Exception, so nothing records it) left the files of the run before in place, and
+    AirflowTaskTimeout is no Exception, so nothing records it) left the files of the try before in place, and
     validate, load and account took them for this try's result: the run `succeeded` with the task red. With
     nothing left, the source is logged failed in this stage ("the task ended without a result")."""
     for name in (name for later in (stage, *_LATER[stage]) for name in _OUTPUTS[later]):

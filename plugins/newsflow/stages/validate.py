@@ -116,17 +116,19 @@ def validate_run(jobs: list[dict]) -> list[dict]:
             todo.append(job)
     # every source's results of a try before go first: this task killed or timed out part way left them for the
     # sources it had not reached, and the load took them for this try's
-    for work in (lambda job: clear_outputs(job, "validate"), validate_source):
-        ready, todo = todo, []
-        for job in ready:
-            try:
-                done = work(job)
-            except Exception as exc:  # noqa: BLE001 - recorded for the load; the run's other sources go on
-                failed.append((job.name, *record_failure(job, "validate", exc)))
-                continue
-            todo.append(job)
-            if work is validate_source:
-                validated.append(done.to_xcom())
+    cleared = []
+    for job in todo:
+        try:
+            clear_outputs(job, "validate")
+        except Exception as exc:  # noqa: BLE001 - recorded for the load; the run's other sources go on
+            failed.append((job.name, *record_failure(job, "validate", exc)))
+        else:
+            cleared.append(job)
+    for job in cleared:
+        try:
+            validated.append(validate_source(job).to_xcom())
+        except Exception as exc:  # noqa: BLE001 - as above
+            failed.append((job.name, *record_failure(job, "validate", exc)))
     if failed:
         names = ", ".join(name for name, _, _ in failed)
         causes = "; ".join(f"{name}: {cause}" for name, _, cause in failed)
