@@ -24,13 +24,18 @@ ROOT = Path(__file__).resolve().parents[2]
 def ingest(tmp_path, airflow_home, sources_yaml: str, *, data: Path, warehouse: Path, timeout: float = 300,
            extra_args=(), env_extra=None) -> tuple[subprocess.CompletedProcess, float]:
     (tmp_path / "sources.yaml").write_text(sources_yaml, encoding="utf-8")
+    return newsflow(airflow_home, "ingest", "--sources", str(tmp_path / "sources.yaml"), *extra_args, data=data,
+                    warehouse=warehouse, timeout=timeout, env_extra=env_extra)
+
+
+def newsflow(airflow_home, *args: str, data: Path, warehouse: Path, timeout: float = 300,
+             env_extra=None) -> tuple[subprocess.CompletedProcess, float]:
+    """`newsflow ARGS` on the test's Airflow home, data folder and warehouse; its result and seconds."""
     env = {**os.environ, "AIRFLOW_HOME": str(airflow_home), "NEWSFLOW_DATA_DIR": str(data),
            "NEWSFLOW_WAREHOUSE": str(warehouse), **(env_extra or {})}
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "newsflow.cli", "ingest", "--sources", str(tmp_path / "sources.yaml"), *extra_args],
-        env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-    )
+    result = subprocess.run([sys.executable, "-m", "newsflow.cli", *args], env=env, capture_output=True, text=True,
+                            timeout=timeout, cwd=ROOT)
     return result, time.monotonic() - started
 
 
@@ -75,8 +80,6 @@ def test_a_source_failing_in_reprocess_does_not_stop_the_other(tmp_path, airflow
     import threading
 
     data = tmp_path / "data"
-    env = {**os.environ, "AIRFLOW_HOME": str(airflow_home), "NEWSFLOW_DATA_DIR": str(data),
-           "NEWSFLOW_WAREHOUSE": str(data / "warehouse")}
     with FaultServer() as server:
         sources = healthy_and_poisoned(server)
         result, _ = ingest(tmp_path, airflow_home, sources, data=data, warehouse=data / "warehouse")
@@ -96,9 +99,8 @@ def test_a_source_failing_in_reprocess_does_not_stop_the_other(tmp_path, airflow
     watcher = threading.Thread(target=poison, daemon=True)
     watcher.start()
     try:
-        result = subprocess.run([sys.executable, "-m", "newsflow.cli", "reprocess", "--sources",
-                                 str(tmp_path / "sources.yaml")], env=env, capture_output=True, text=True,
-                                timeout=300, cwd=ROOT)
+        result, _ = newsflow(airflow_home, "reprocess", "--sources", str(tmp_path / "sources.yaml"), data=data,
+                             warehouse=data / "warehouse")
     finally:
         stop.set()
         watcher.join(5)
