@@ -138,7 +138,7 @@ async def _check_source(job, robots, examples: int) -> SourceReport:
         # held the other sources' requests while their timeouts ran
         return await _in_daemon_thread(_check_warc, job, examples)
     await discover_source_async(job, robots)
-    rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
+    rows = staging.rows(job.staging / staging.DISCOVER_LEDGER_FILE, staging.LEDGER)
     # a run caps the listing first and refuses at the fetch, so a refused or disallowed URL takes its
     # share of max_articles: the cap on the listing as a run sees it, every refusal said all the same
     open_before = [row["outcome"] is None for row in rows]
@@ -160,7 +160,7 @@ def _check_warc(job, examples: int) -> SourceReport:
     from newsflow.stages.fetch_extract import cap_articles
 
     discover_source(job)
-    rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
+    rows = staging.rows(job.staging / staging.DISCOVER_LEDGER_FILE, staging.LEDGER)
     cap_articles(job, rows)
     return _report(job.source, rows, examples)
 

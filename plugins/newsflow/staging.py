@@ -16,6 +16,18 @@ from newsflow.config import data_dir
 
 _TS = pa.timestamp("us", tz="UTC")
 
+# A source's staging folder, file by file, in the order the stages write them: each stage reads those before its own,
+# and a stage cleared to run again first removes its own and the later stages' (newsflow.stages.failures, whose
+# table of what each stage writes must name a new file too, or a killed rerun leaves it for the load to take)
+DISCOVER_LEDGER_FILE = "ledger.discover.parquet"
+FETCH_LEDGER_FILE = "ledger.fetch.parquet"
+ARTICLES_FILE = "articles.parquet"
+EXTRACT_LEDGER_FILE = "ledger.extract.parquet"
+VALID_FILE = "valid.parquet"
+REJECTED_FILE = "rejected.parquet"
+VALIDATION_FILE = "validation.parquet"
+VALIDATE_LEDGER_FILE = "ledger.validate.parquet"
+
 # One row per URL the run touched; `outcome` stays null while the URL is still moving through the stages.
 LEDGER = pa.schema(
     [

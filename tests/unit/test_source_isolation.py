@@ -12,7 +12,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from newsflow.stages.account import check_accounting
 from newsflow.stages.discover import discover_source
-from newsflow.stages.failures import PermanentError, classify, run_stage
+from newsflow.stages.failures import PermanentError, classify, clear_outputs, run_stage
 from newsflow.stages.fetch_extract import fetch_extract_source
 from newsflow.stages.load import load_run
 from newsflow.stages.plan import plan_run
@@ -288,6 +288,18 @@ def test_validate_run_again_and_stopped_part_way_leaves_no_result_of_the_try_bef
     assert status == "failed"
     assert {(source, outcome, reason.split(":")[1]) for source, _kind, outcome, reason in rows} == {
         ("healthy", "failed", "validate"), ("poisoned", "failed", "validate")}
+
+
+def test_a_source_cleared_from_discover_keeps_no_file_any_stage_wrote(tmp_path, data_env):
+    """Every file the stages leave in a source's staging folder is one that clearing them removes: a file missing
+    from that table would outlive a rerun killed part way and be loaded as that try's result."""
+    with FaultServer() as server:
+        run_like_the_dag(tmp_path, server, "cleared_from_discover", lambda job: None)
+    for job in plan_run(str(tmp_path / "sources.yaml"), None, "cleared_from_discover"):
+        written = sorted(p.name for p in job.staging.rglob("*") if p.is_file())
+        assert "valid.parquet" in written and "ledger.validate.parquet" in written
+        clear_outputs(job, "discover")
+        assert sorted(p.name for p in job.staging.rglob("*") if p.is_file()) == [], written
 
 
 def test_every_source_failing_fails_the_run(tmp_path, data_env):

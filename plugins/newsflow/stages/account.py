@@ -63,7 +63,7 @@ def check_accounting(jobs: list[Job], *, run_id: str, dag_id: str | None = None)
             logged_by_source[source].append(tuple(row))
         for job in jobs:
             failed_keys = expected_keys(job)
-            discovered = staging.read(job.staging / "ledger.discover.parquet", staging.LEDGER)
+            discovered = staging.read(job.staging / staging.DISCOVER_LEDGER_FILE, staging.LEDGER)
             keys = list(zip(discovered.column("url_kind").to_pylist(), discovered.column("seq").to_pylist(),
                             strict=True))
             urls_by_key = dict(zip(keys, discovered.column("url").to_pylist(), strict=True))

@@ -319,7 +319,7 @@ async def discover_source_async(job: Job, robots=None) -> Job:
         else:
             seen[canonical] = seq
         rows.append(row)
-    staging.write(doc_rows + rows, staging.LEDGER, job.staging / "ledger.discover.parquet")
+    staging.write(doc_rows + rows, staging.LEDGER, job.staging / staging.DISCOVER_LEDGER_FILE)
     counts = Counter(r["outcome"] or "pending" for r in rows)
     log.info("%s: discovered %d URL(s) (%s); %d listing document(s)", source.name, len(rows), dict(counts),
              len(doc_rows))

@@ -22,14 +22,14 @@ FAILURE_FILE = "stage_failed.json"
 CONSOLE_MARK = "newsflow-error:"
 STAGES = ("discover", "fetch_extract", "extract", "validate")
 # ledgers in the order the stages leave them: the last one present is where a failed source got to
-_LEDGERS = ("ledger.discover.parquet", "ledger.fetch.parquet", "ledger.extract.parquet")
+_LEDGERS = (staging.DISCOVER_LEDGER_FILE, staging.FETCH_LEDGER_FILE, staging.EXTRACT_LEDGER_FILE)
 # what each stage leaves in a source's staging folder, and the stages after it (news_reprocess's plan writes the
 # discover and fetch ledgers from the warehouse, then runs extract)
 _OUTPUTS = {
-    "discover": ("ledger.discover.parquet",),
-    "fetch_extract": ("ledger.fetch.parquet", "articles.parquet", "ledger.extract.parquet"),
-    "extract": ("articles.parquet", "ledger.extract.parquet"),
-    "validate": ("valid.parquet", "rejected.parquet", "validation.parquet", "ledger.validate.parquet"),
+    "discover": (staging.DISCOVER_LEDGER_FILE,),
+    "fetch_extract": (staging.FETCH_LEDGER_FILE, staging.ARTICLES_FILE, staging.EXTRACT_LEDGER_FILE),
+    "extract": (staging.ARTICLES_FILE, staging.EXTRACT_LEDGER_FILE),
+    "validate": (staging.VALID_FILE, staging.REJECTED_FILE, staging.VALIDATION_FILE, staging.VALIDATE_LEDGER_FILE),
 }
 _LATER = {"discover": ("fetch_extract", "validate"), "fetch_extract": ("validate",), "extract": ("validate",),
           "validate": ()}
@@ -191,7 +191,7 @@ def source_failure(job: Job) -> dict | None:
     failure = recorded_failure(job)
     if failure is not None:
         return failure
-    if (job.staging / "ledger.validate.parquet").is_file():
+    if (job.staging / staging.VALIDATE_LEDGER_FILE).is_file():
         return None
     reached = [name.split(".")[1] for name in _LEDGERS if (job.staging / name).is_file()]
     after = {"discover": "fetch_extract", "fetch": "extract", "extract": "validate"}
@@ -215,9 +215,9 @@ def failure_ledger(job: Job, failure: dict) -> Path:
                or getattr(job.source, "urls_file", None) or job.name)
     rows.append(staging.ledger_row(0, "source", str(locator), outcome="failed",
                                    reason=one_line(f"{reason}: {failure['cause']}", 500)))
-    staging.write(rows, staging.LEDGER, folder / "ledger.validate.parquet")
-    for name, schema in (("valid.parquet", staging.ARTICLE), ("rejected.parquet", staging.REJECTED),
-                         ("validation.parquet", staging.VALIDATION)):
+    staging.write(rows, staging.LEDGER, folder / staging.VALIDATE_LEDGER_FILE)
+    for name, schema in ((staging.VALID_FILE, staging.ARTICLE), (staging.REJECTED_FILE, staging.REJECTED),
+                         (staging.VALIDATION_FILE, staging.VALIDATION)):
         staging.write([], schema, folder / name)
     return folder
 
@@ -229,7 +229,7 @@ def expected_keys(job: Job) -> set[tuple[str, int]] | None:
     if failure is None:
         return None
     keys = {("source", 0)}
-    path = job.staging / "ledger.discover.parquet"
+    path = job.staging / staging.DISCOVER_LEDGER_FILE
     if path.is_file():
         table = staging.read(path, staging.LEDGER)
         keys |= set(zip(table.column("url_kind").to_pylist(), table.column("seq").to_pylist(), strict=True))

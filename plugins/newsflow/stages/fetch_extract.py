@@ -176,11 +176,11 @@ def _fetch_counts(rows: list[dict]) -> Counter:
 
 def fetch_source(job: Job) -> Job:
     """Fetch only (the ledger for a separate extract_source); news_ingest uses fetch_extract_source."""
-    rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
+    rows = staging.rows(job.staging / staging.DISCOVER_LEDGER_FILE, staging.LEDGER)
     answered = _skip_not_due(job, rows)
     cap_articles(job, rows)
     _fetch_rows(job, rows, answered=answered)
-    staging.write(rows, staging.LEDGER, job.staging / "ledger.fetch.parquet")
+    staging.write(rows, staging.LEDGER, job.staging / staging.FETCH_LEDGER_FILE)
     counts = _fetch_counts(rows)
     log.info("%s: fetch outcomes %s (peak RSS %d MB)", job.name, dict(counts), peak_rss_mb())
     return job.with_summary(fetched=counts.get("fetched", 0), fetch_outcomes=dict(counts))
@@ -205,7 +205,7 @@ class ArticleSink:
 
     def __init__(self, folder: Path, rows: list[dict], source: str, expected: int):
         self._by_seq = {r["seq"]: r for r in rows if r["url_kind"] == "article"}
-        self._writer = staging.BatchWriter(folder / "articles.parquet", staging.ARTICLE)
+        self._writer = staging.BatchWriter(folder / staging.ARTICLES_FILE, staging.ARTICLE)
         self.source, self.expected = source, expected
         self.done = self.extracted = 0
         self.started = time.monotonic()
@@ -236,17 +236,17 @@ class ArticleSink:
 
 def extract_source(job: Job) -> Job:
     """Extract every fetched page of the ledger (news_reprocess, or after a separate fetch_source)."""
-    rows = staging.rows(job.staging / "ledger.fetch.parquet", staging.LEDGER)
+    rows = staging.rows(job.staging / staging.FETCH_LEDGER_FILE, staging.LEDGER)
     items = [extraction_item(r, job) for r in rows if r["url_kind"] == "article" and r["outcome"] is None]
     with ArticleSink(job.staging, rows, job.name, len(items)) as sink:
         sink.add_all(run_extraction(items, worker_count(job.settings)))
-    staging.write(rows, staging.LEDGER, job.staging / "ledger.extract.parquet")
+    staging.write(rows, staging.LEDGER, job.staging / staging.EXTRACT_LEDGER_FILE)
     return job.with_summary(**sink.summary())
 
 
 def fetch_extract_source(job: Job) -> Job:
     """Fetch and extract in one stage: each page goes to the extraction workers as soon as it is archived."""
-    rows = staging.rows(job.staging / "ledger.discover.parquet", staging.LEDGER)
+    rows = staging.rows(job.staging / staging.DISCOVER_LEDGER_FILE, staging.LEDGER)
     answered = _skip_not_due(job, rows)
     cap_articles(job, rows)
     pending = sum(1 for r in rows if r["url_kind"] == "article" and r["outcome"] is None)
@@ -257,5 +257,5 @@ def fetch_extract_source(job: Job) -> Job:
         counts = _fetch_counts(rows)
         log.info("%s: fetch outcomes %s (peak RSS %d MB)", job.name, dict(counts), peak_rss_mb())
         sink.add_all(stream.finish())
-    staging.write(rows, staging.LEDGER, job.staging / "ledger.extract.parquet")
+    staging.write(rows, staging.LEDGER, job.staging / staging.EXTRACT_LEDGER_FILE)
     return job.with_summary(fetched=counts.get("fetched", 0), fetch_outcomes=dict(counts), **sink.summary())

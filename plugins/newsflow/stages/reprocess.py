@@ -85,8 +85,8 @@ def plan_reprocess(sources_file: str, source_filter: list[str] | str | None, sta
     for job in jobs:
         rows_for_source = by_source.get(job.name, [])
         # the archive is the input: the ledger starts where fetch would have left it
-        staging.write(rows_for_source, staging.LEDGER, job.staging / "ledger.discover.parquet")
-        staging.write(rows_for_source, staging.LEDGER, job.staging / "ledger.fetch.parquet")
+        staging.write(rows_for_source, staging.LEDGER, job.staging / staging.DISCOVER_LEDGER_FILE)
+        staging.write(rows_for_source, staging.LEDGER, job.staging / staging.FETCH_LEDGER_FILE)
         planned.append(job.with_summary(discovered=len(rows_for_source)))
     log.info("reprocess %s: %d archived article(s) in %d source(s)", run_id, len(rows), len(planned))
     return planned

@@ -57,11 +57,11 @@ def validate_source(job: Job) -> Job:
     from newsflow.quality import ArticleValidator, merge_results
 
     folder = job.staging
-    rows = staging.rows(folder / "ledger.extract.parquet", staging.LEDGER)
+    rows = staging.rows(folder / staging.EXTRACT_LEDGER_FILE, staging.LEDGER)
     by_seq = {r["seq"]: r for r in rows if r["url_kind"] == "article"}
     results: list[dict] = []
-    site_affixes = source_title_affixes(folder / "articles.parquet")
-    copies = landed_twice(folder / "articles.parquet")
+    site_affixes = source_title_affixes(folder / staging.ARTICLES_FILE)
+    copies = landed_twice(folder / staging.ARTICLES_FILE)
     for seq in copies:
         by_seq[seq].update(outcome="skipped", reason="duplicate")
     validator = ArticleValidator(
@@ -70,9 +70,9 @@ def validate_source(job: Job) -> Job:
         min_body_chars=job.settings.min_body_chars,
         max_body_chars=job.settings.max_body_chars,
     )
-    with staging.BatchWriter(folder / "valid.parquet", staging.ARTICLE) as valid, \
-            staging.BatchWriter(folder / "rejected.parquet", staging.REJECTED) as rejected:
-        for records in staging.iter_rows(folder / "articles.parquet", staging.ARTICLE, VALIDATION_BATCH_ROWS):
+    with staging.BatchWriter(folder / staging.VALID_FILE, staging.ARTICLE) as valid, \
+            staging.BatchWriter(folder / staging.REJECTED_FILE, staging.REJECTED) as rejected:
+        for records in staging.iter_rows(folder / staging.ARTICLES_FILE, staging.ARTICLE, VALIDATION_BATCH_ROWS):
             if copies:
                 records = [r for r in records if r["seq"] not in copies]
             if site_affixes:
@@ -85,8 +85,8 @@ def validate_source(job: Job) -> Job:
                 rejected.add(record)
                 by_seq[record["seq"]].update(outcome="rejected", reason=";".join(record["reasons"]))
             results.append(outcome.results)
-    staging.write(merge_results(results), staging.VALIDATION, folder / "validation.parquet")
-    staging.write(rows, staging.LEDGER, folder / "ledger.validate.parquet")
+    staging.write(merge_results(results), staging.VALIDATION, folder / staging.VALIDATION_FILE)
+    staging.write(rows, staging.LEDGER, folder / staging.VALIDATE_LEDGER_FILE)
     log.info("%s: %d valid, %d rejected (peak RSS %d MB)", job.name, valid.count, rejected.count, peak_rss_mb())
     return job.with_summary(valid=valid.count, rejected=rejected.count)
 
@@ -110,7 +110,7 @@ def validate_run(jobs: list[dict]) -> list[dict]:
         # an earlier stage's failure stands; this stage's own, from a try before, is tried again
         if earlier is not None and earlier.get("stage") != "validate":
             log.info("%s: not validated (it failed in %s)", job.name, earlier.get("stage"))
-        elif not (job.staging / "ledger.extract.parquet").is_file():
+        elif not (job.staging / staging.EXTRACT_LEDGER_FILE).is_file():
             log.info("%s: not validated (its extraction left no result)", job.name)
         else:
             todo.append(job)
