@@ -104,7 +104,7 @@ def build_ingest_dag(dag_id: str, *, schedule: str | timedelta | None, sources_f
             context = get_current_context()
             try:
                 jobs = plan_run(params["sources_file"], params.get("sources"), context["run_id"],
-                                warehouse=params.get("warehouse") or None)
+                                warehouse=params.get("warehouse") or None, dag_id=context["dag"].dag_id)
             except Exception as exc:  # noqa: BLE001 - fail_task raises it again: a configuration error (missing
                 # file, bad YAML, unknown source) as AirflowFailException, since retrying cannot fix it
                 fail_task(exc, "plan")

@@ -27,6 +27,8 @@ VALID_FILE = "valid.parquet"
 REJECTED_FILE = "rejected.parquet"
 VALIDATION_FILE = "validation.parquet"
 VALIDATE_LEDGER_FILE = "ledger.validate.parquet"
+# the DAG whose run planned the source (claim): written by the plan, kept when a stage is cleared
+CLAIM_FILE = ".claimed_by"
 
 # One row per URL the run touched; `outcome` stays null while the URL is still moving through the stages.
 LEDGER = pa.schema(
@@ -123,6 +125,28 @@ def source_dir(run_id: str, source: str, base: Path | None = None) -> Path:
     path = (base or data_dir()) / "staging" / run_key(run_id) / source
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def claim(folder: Path, dag_id: str) -> str | None:
+    """Take a source's staging folder for `dag_id`'s run; returns the DAG that holds it when that is another one.
+
+    Airflow's run ids are unique per DAG only: a source moved to a new schedule while a run of its old one is in
+    flight is planned again under the same id by the new schedule's DAG (its first run is the slot just past), and
+    both runs shared this folder: each stage of one cleared what the other had staged, the run that loaded first
+    logged the source `source_failed` and failed its account, and the site was asked for every page twice. The
+    first to plan keeps the source; a run cleared and run again is the same DAG's, and keeps it too."""
+    path = folder / CLAIM_FILE
+    try:
+        # created only where the name is free (O_EXCL, atomic on NFS v3 and later too): two plans at one moment
+        # never both take the folder
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        holder = path.read_text(encoding="utf-8")
+        # empty: the other plan has made the file and not yet written its name
+        return None if holder == dag_id else holder or "another DAG's plan"
+    with os.fdopen(fd, "w", encoding="utf-8") as claimed:
+        claimed.write(dag_id)
+    return None
 
 
 def archive_path(run_id: str, source: str, base: Path | None = None) -> Path:

@@ -225,3 +225,62 @@ def test_a_source_two_schedules_ran_under_one_run_id_is_loaded_once_and_the_seco
     # the same DAG's own run loaded again (its load cleared and rerun) is no conflict
     load_run(every_minute, run_id=run_id, dag_id="news_ingest_every_minute")
     assert [row[:3] for row in ledger()] == [row[:3] for row in before]
+
+
+def test_a_source_moved_to_a_new_schedule_mid_run_is_left_to_the_run_that_planned_it_first(tmp_path, data_env):
+    """Seen on the service: novosti moved from `* * * * *` to `*/2 * * * *` while the every-minute run of 16:32 was
+    between its fetch and its load. The new schedule's DAG ran the slot just past, 16:32, at once: the same run id, so
+    the same staging folder. Its discover cleared what the first run had fetched, that run loaded every novosti URL
+    as `source_failed: the task ended without a result` and failed its account ('1 unexpected'), the second load
+    was refused, and the site was asked for every page twice. The second plan now leaves the source to the first."""
+    from newsflow.stages.account import check_accounting
+    from newsflow.stages.discover import discover_source
+    from newsflow.stages.failures import PermanentError, run_stage
+    from newsflow.stages.fetch_extract import fetch_extract_source
+    from newsflow.stages.load import load_run
+    from newsflow.stages.plan import plan_run
+    from newsflow.stages.validate import validate_run
+    from newsflow.warehouse import connect
+    from tests.support.faultserver import FaultServer
+
+    run_id = "scheduled__2026-12-07T16:32:00+00:00"
+    sources = tmp_path / "sources.yaml"
+    with FaultServer() as server:
+        sources.write_text(
+            f"settings: {{allow_private_hosts: ['127.0.0.1:{server.port}'], min_host_interval_s: 0, max_tries: 1, "
+            "extract_workers: 1}\nsources:\n"
+            f"  - {{name: alhadath, kind: urls, urls: ['{server.url('/ok/a1')}']}}\n"
+            f"  - {{name: novosti, kind: urls, urls: ['{server.url('/ok/n1')}', '{server.url('/ok/n2')}']}}\n"
+            f"  - {{name: khabar, kind: urls, urls: ['{server.url('/ok/k1')}']}}\n", encoding="utf-8")
+        first = [run_stage("fetch_extract", run_stage("discover", job.to_xcom(), discover_source),
+                           fetch_extract_source)
+                 for job in plan_run(str(sources), ["alhadath", "novosti"], run_id, dag_id="news_ingest_every_minute")]
+        asked = dict(server.hits)
+        # the new schedule's DAG plans the same slot while the first run has not loaded yet; on the service its
+        # discover ran before the first run's load, its fetch after it
+        refused = ""
+        try:
+            second = plan_run(str(sources), ["novosti"], run_id, dag_id="news_ingest_cron_x_2_x_x_x_x")
+        except PermanentError as exc:
+            refused, second = str(exc), []
+        discovered = [run_stage("discover", job.to_xcom(), discover_source) for job in second]
+        jobs = validate_run(first)
+        load_run(jobs, run_id=run_id, dag_id="news_ingest_every_minute")
+        for job in discovered:
+            run_stage("fetch_extract", job, fetch_extract_source)
+        assert check_accounting(jobs, run_id=run_id, dag_id="news_ingest_every_minute")["status"] == "succeeded"
+        con = connect(read_only=True)
+        try:
+            assert con.execute("select source, outcome, reason from fetch_log where url_kind = 'article' order by all"
+                               ).fetchall() == [("alhadath", "loaded", "new"), ("novosti", "loaded", "new"),
+                                                ("novosti", "loaded", "new")]
+        finally:
+            con.close()
+        assert "novosti by news_ingest_every_minute" in refused
+        assert server.hits == asked
+        # the new DAG's other sources, which no other run holds, are planned as ever
+        assert [job.name for job in plan_run(str(sources), ["novosti", "khabar"], run_id,
+                                             dag_id="news_ingest_cron_x_2_x_x_x_x")] == ["khabar"]
+        # the first DAG's own run planned again (its plan cleared and rerun) keeps its sources
+        assert [job.name for job in plan_run(str(sources), ["alhadath", "novosti"], run_id,
+                                             dag_id="news_ingest_every_minute")] == ["alhadath", "novosti"]
