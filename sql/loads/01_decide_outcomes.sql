@@ -22,7 +22,9 @@ with staged as (
         extractor_version,
         fetched_at,
         warc_file,
-        warc_offset
+        warc_offset,
+        published_at,
+        published_date
     from staged_articles
 ),
 
@@ -51,7 +53,9 @@ existing as (
         articles.duplicate_kind,
         articles.article_seq,
         articles.warc_file,
-        articles.warc_offset
+        articles.warc_offset,
+        articles.published_at,
+        articles.published_date
     from articles
     left join confirmed on articles.article_id = confirmed.article_id
     where articles.article_id in (select staged.article_id from staged)
@@ -114,17 +118,33 @@ numbering as (
 ),
 
 -- a staged text fetched before the stored one was last given. Not a staged row read from the stored text's own
--- archived response (news_reprocess): that is the stored text again, however often a revisit confirmed it since
-compared as (
+-- archived response (news_reprocess): that is the stored text again, however often a revisit confirmed it since.
+-- Such a row dated otherwise than the stored one (the source's timezone changed since, which a page's time
+-- without an offset is read in) is written, though its text is the same: a reprocess after the change said
+-- `unchanged: same_content` and every date stayed where the old zone had put it
+read_again as (
     select
         staged.source,
         staged.seq,
-        existing.fetched_at > staged.fetched_at
-        and not coalesce(
+        existing.fetched_at > staged.fetched_at as fetched_before,
+        coalesce(
             staged.warc_file = existing.warc_file and staged.warc_offset = existing.warc_offset, false
-        ) as is_older
+        ) as is_reread,
+        (
+            staged.published_at is distinct from existing.published_at
+            or staged.published_date is distinct from existing.published_date
+        ) as is_dated_otherwise
     from staged
     inner join existing on staged.article_id = existing.article_id
+),
+
+compared as (
+    select
+        source,
+        seq,
+        fetched_before and not is_reread as is_older,
+        is_reread and is_dated_otherwise as is_redated
+    from read_again
 ),
 
 decided as (
@@ -138,7 +158,8 @@ decided as (
             when retried.article_id is not null then 'loaded'
             when
                 existing.body_hash = staged.body_hash
-                and existing.extractor_version = staged.extractor_version then 'unchanged'
+                and existing.extractor_version = staged.extractor_version
+                and not coalesce(compared.is_redated, false) then 'unchanged'
             when compared.is_older then 'skipped'
             else 'loaded'
         end as outcome,
@@ -149,7 +170,8 @@ decided as (
             when retried.article_id is not null then 'changed'
             when
                 existing.body_hash = staged.body_hash
-                and existing.extractor_version = staged.extractor_version then 'same_content'
+                and existing.extractor_version = staged.extractor_version
+                and not coalesce(compared.is_redated, false) then 'same_content'
             when compared.is_older then 'superseded'
             when existing.body_hash = staged.body_hash then 'reextracted'
             else 'changed'

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -136,6 +136,39 @@ def test_a_reprocess_by_a_new_extractor_weighs_what_the_feed_said_as_the_ingest_
         assert con.execute(query).fetchall() == ingested
     finally:
         con.close()
+
+
+def test_a_reprocess_after_a_sources_timezone_changed_dates_its_articles_in_the_new_zone(tmp_path, data_env):
+    """A page's time without an offset is read in its source's `timezone`. The owner mends a wrong zone and runs
+    `newsflow reprocess`: the same bytes give the same text, and the load took the re-extraction for
+    `unchanged: same_content`, so every published_at stayed where the old zone had put it while `sources` said
+    the new one. A reprocess that changes nothing after that writes nothing."""
+    story = page("<title>Ferry line delayed</title>"
+                 "<meta property='article:published_time' content='2024-02-20T01:30:00'>",
+                 "The harbour authority said the new ferry line would start in spring, after a year of delays. " * 4)
+    with RawServer({}) as server:
+        server.responses.update({"/story": http(story, "text/html; charset=utf-8")})
+        stage_run.run(tmp_path, server, "r1",
+                      f"  - {{name: harbour, kind: urls, urls: ['{server.url('/story')}'], timezone: Asia/Tokyo}}\n")
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(sources.read_text().replace("timezone: Asia/Tokyo", "timezone: America/New_York"))
+
+    def reprocess(run_id: str) -> list:
+        jobs = [validate_source(extract_source(job)) for job in plan_reprocess(str(sources), None, None, None, run_id)]
+        load_run(jobs, run_id=run_id, dag_id="news_reprocess")
+        check_accounting(jobs, run_id=run_id)
+        con = connect(tmp_path / "data" / "warehouse", read_only=True)
+        try:
+            return con.execute("select f.outcome, f.reason, a.published_at, a.published_date, a.date_source "
+                               "from fetch_log as f, articles as a where f.run_id = ? and f.url_kind = 'article'",
+                               [run_id]).fetchall()
+        finally:
+            con.close()
+
+    # 01:30 in Tokyo was 16:30 UTC the day before; in New York it is 06:30 UTC, the page's own day still
+    dated = (datetime(2024, 2, 20, 6, 30, tzinfo=UTC), date(2024, 2, 20), "meta")
+    assert reprocess("rp1") == [("loaded", "reextracted", *dated)]
+    assert reprocess("rp2") == [("unchanged", "same_content", *dated)]
 
 
 # the plan alone, in a process of its own (the zone is read once per process): how many pages a reprocess of one day
