@@ -1,8 +1,8 @@
 -- Per configured source: when it last published, was last fetched (a request that was answered with a page:
 -- loaded, unchanged or rejected, as the freshness_fetched_hours check counts), last asked (any outcome: a dead
--- site is still asked), last listed by an ingest run (runs.sources: a source taken out of the sources file keeps
--- its row, and this date stops), how much it published in the last 1, 7 and 30 days (relative to now(), every
--- copy counted), and a status:
+-- site is still asked; a news_reprocess asks none), last listed by an ingest run (runs.sources: a source taken out
+-- of the sources file keeps its row, and this date stops), how much it published in the last 1, 7 and 30 days
+-- (relative to now(), every copy counted), and a status:
 -- fresh  = an article published within the last 2 days
 -- stale  = the latest article is 2 to 7 days old
 -- silent = nothing published for 7 days or more, or never
@@ -27,9 +27,10 @@ published as (
     group by source
 ),
 
-fetched as (
+fetched_by_run as (
     select
         source,
+        run_id,
         max(fetched_at) filter (where outcome in ('loaded', 'unchanged', 'rejected')) as last_fetched,
         -- a request made: a skipped URL, or a known one not due for a revisit, was not asked for (stages/job.py's
         -- REQUESTED, which the quality checks and the revisit wait use, says the same)
@@ -37,6 +38,23 @@ fetched as (
             where outcome != 'skipped' and not (outcome = 'unchanged' and coalesce(reason, '') = 'not_due')
         ) as last_attempted
     from fetch_log
+    group by source, run_id
+),
+
+fetched as (
+    select
+        source,
+        max(last_fetched) as last_fetched,
+        -- a news_reprocess asks no site: a source whose extract failed there has a `source` row without a fetch
+        -- time, stamped when the load logged it, which made a site not asked for days look asked and not answering
+        -- (tested on the grouped runs, as listing_turnover does, not on every fetch_log row)
+        max(last_attempted) filter (
+            where not exists (
+                select 1 from runs
+                where runs.run_id = fetched_by_run.run_id and runs.dag_id = 'news_reprocess'
+            )
+        ) as last_attempted
+    from fetched_by_run
     group by source
 ),
 

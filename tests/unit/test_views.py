@@ -462,6 +462,27 @@ def test_source_freshness_says_when_a_source_was_last_answered_asked_and_listed(
     assert got["renamed"] == (now - timedelta(days=200), now - timedelta(days=200), now - timedelta(days=200))
 
 
+def test_a_partial_reprocess_does_not_make_a_source_look_asked(con):
+    """A news_reprocess asks no site. A source whose extract failed there gets a `source` row without a fetch time,
+    logged when the load ran: `last_attempted` took it for a request, so a site last asked ten days ago looked asked
+    today and not answering (the README's "which sources have gone quiet" question)."""
+    now = con.execute("select now()").fetchone()[0]
+    asked = now - timedelta(days=10)
+    con.execute("insert into sources (name, kind, locator, updated_at) values ('quiet', 'feed', 'https://q.example/rss', ?)",
+                [NOW])
+    con.execute("insert into runs (run_id, dag_id, started_at, loaded_at, status, sources) values "
+                "('ingest', 'news_ingest', ?, ?, 'succeeded', ['quiet']), "
+                "('reprocess', 'news_reprocess', ?, ?, 'partial', ['quiet'])", [asked, asked, now, now])
+    fetch = ("insert into fetch_log (run_id, source, url_kind, seq, url, outcome, reason, fetched_at, logged_at) "
+             "values (?, 'quiet', ?, 0, ?, ?, ?, ?, ?)")
+    con.execute(fetch, ["ingest", "article", "https://q.example/a", "loaded", "new", asked, asked])
+    # the failed source's rows as failure_ledger writes them: its archived article keeps the fetch it was read from
+    con.execute(fetch, ["reprocess", "article", "https://q.example/a", "failed", "source_failed:extract", asked, now])
+    con.execute(fetch, ["reprocess", "source", "https://q.example/rss", "failed",
+                        "source_failed:extract: Is a directory", None, now])
+    assert rows(con, "select last_fetched, last_attempted from source_freshness") == [(asked, asked)]
+
+
 def test_source_freshness_counts_as_asked_what_the_quality_checks_and_the_revisit_wait_count(con):
     """`last_attempted` writes in SQL what stages/job.py's REQUESTED says for the rates and the 404/410 wait: one
     row per outcome and reason, each its own source, and the two agree on every one."""
