@@ -242,10 +242,21 @@ def _run_and_relay(cmd: list[str], env: dict[str, str], dag_id: str, log_file: P
         raise DagRunFailed(f"{run} ran no task, although Airflow calls it a success (it creates none for a logical "
                            f"date before the DAG's start_date); full log: {log_file}")
     if code != 0 or state != "success":
-        cause = f": {info['causes'][0]}" if info["causes"] else ""
+        cause = f": {run_cause(info['causes'])}" if info["causes"] else ""
         raise DagRunFailed(f"{dag_id} run ended with state {state or 'unknown'} (exit {code}){cause}; "
                            f"full log: {log_file}")
     return elapsed
+
+
+# the account step's verdict on a run where every source failed (stages/account.py): it names each source
+EVERY_SOURCE_FAILED = "account: every source failed: "
+
+
+def run_cause(causes: list[str]) -> str:
+    """The one-line cause of a failed run among those its tasks logged, in order: the first (a plan's error comes
+    before the account's that follows from it), but the account's verdict when every source failed, which names
+    them all: the first source's own error alone read as if that source had failed and the others had not."""
+    return next((cause for cause in causes if cause.startswith(EVERY_SOURCE_FAILED)), causes[0])
 
 
 def _relay(proc: subprocess.Popen, log_file: Path, started: float, echo, info: dict, on_success=None) -> str | None:

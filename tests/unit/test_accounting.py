@@ -104,11 +104,12 @@ def test_a_source_none_of_whose_listings_could_be_read_is_a_failed_source(tmp_pa
         alive = _run_sources(tmp_path, server, dead + others, "half")
         verdict = check_accounting(alive, run_id="half")
     message = str(failed.value)
-    assert message.startswith("every source failed: "), message
-    assert "gone_feed (discover: no listing could be read (feed http_404))" in message, message
-    assert "gone_archive (discover: no listing could be read (warc warc_not_found))" in message, message
+    # every name before the causes: the console line is cut at 300 characters
+    assert message.startswith("every source failed: gone_feed, gone_archive, closed_feed ("), message
+    assert "gone_feed: discover: no listing could be read (feed http_404)" in message, message
+    assert "gone_archive: discover: no listing could be read (warc warc_not_found)" in message, message
     # skipped, not failed: robots.txt closes the feed; the run was `succeeded` with nothing in it
-    assert "closed_feed (discover: no listing could be read (feed robots_disallowed))" in message, message
+    assert "closed_feed: discover: no listing could be read (feed robots_disallowed)" in message, message
     assert verdict["status"] == "partial" and verdict["counts"]["loaded"] == 1
     assert set(verdict["failed_sources"]) == {"gone_feed", "gone_archive", "closed_feed"}
     # what `newsflow ingest` names in its "N source(s) failed" line, its skipped feed in the table of problems
@@ -161,7 +162,7 @@ def test_a_web_page_that_led_to_a_listing_that_could_not_be_read_is_a_failed_sou
         jobs = _run_sources(tmp_path, server, source, "pointer")
         with pytest.raises(PermanentError) as failed:
             check_accounting(jobs, run_id="pointer")
-    assert "home_page (discover: no listing could be read (feed http_404))" in str(failed.value), failed.value
+    assert "home_page: discover: no listing could be read (feed http_404)" in str(failed.value), failed.value
     assert print_run_summary("pointer") == ["home_page"]
 
 

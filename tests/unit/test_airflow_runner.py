@@ -223,6 +223,31 @@ def test_a_bad_day_given_to_news_reprocess_fails_its_plan_at_once_with_the_cause
         "done  plan: failed", "done  validate", "done  load: failed", "done  account: failed"]
 
 
+def test_a_run_where_every_source_failed_names_every_source(tmp_path):
+    """`newsflow ingest` of two sources that both failed said `source healthy failed in fetch_extract: …` and
+    nothing of the other, the first cause a task logged; the account step's verdict names them all."""
+    import os
+    import sys
+
+    from newsflow.airflow_runner import _run_and_relay
+
+    def error(text: str) -> str:
+        return (f"2026-12-07T16:42:15.306788Z [error    ] newsflow-error: {text} [newsflow.stages.failures] "
+                "loc=failures.py:100\n")
+
+    verdict = ("account: every source failed: healthy, poisoned (healthy: fetch_extract: File exists: /d/archive/"
+               "healthy; poisoned: fetch_extract: File exists: /d/archive/poisoned)")
+    (tmp_path / "out.txt").write_text("".join([
+        error("source healthy failed in fetch_extract: File exists: /d/archive/healthy"),
+        error("source poisoned failed in fetch_extract: File exists: /d/archive/poisoned"),
+        error(verdict), _finished("failed")]), encoding="utf-8")
+    script = f"import sys; sys.stdout.write(open({str(tmp_path / 'out.txt')!r}).read()); sys.exit(1)"
+    with pytest.raises(DagRunFailed) as failed:
+        _run_and_relay([sys.executable, "-c", script], dict(os.environ), "news_ingest", tmp_path / "run.log", lambda _m: None,
+                       None, None)
+    assert f"state failed (exit 1): {verdict}; full log" in str(failed.value), failed.value
+
+
 def test_conf_the_params_refuse_is_the_cause_of_a_run_that_never_started(tmp_path):
     """`dags test` with a start_date the params' "format": "date" refuses creates no run: no task logs a cause, and
     the console said only "state unknown"."""

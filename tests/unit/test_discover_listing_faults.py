@@ -106,7 +106,7 @@ def test_a_listing_whose_conditional_304_has_no_archived_copy_is_asked_once_more
                         "warc_file = '/nonexistent.warc.gz', warc_offset = 0", [answering])
         finally:
             con.close()
-        with pytest.raises(PermanentError, match=r"wire \(discover: no listing could be read \(feed http_304\)\)"):
+        with pytest.raises(PermanentError, match=r"wire: discover: no listing could be read \(feed http_304\)"):
             # its only source failed: the run fails, once
             run(tmp_path, [server], "second", f"  - {{name: wire, kind: feed, url: '{answering}'}}\n")
         hits = server.hits.get("/status/304")
@@ -301,7 +301,7 @@ def test_a_page_whose_robots_txt_names_only_that_page_fails_its_robots_row(tmp_p
                                        .encode())
         # the page's `loaded sitemaps_from_robots` row only led to the robots.txt, which named no other sitemap:
         # no listing was read, and the only source failing fails the run
-        with pytest.raises(PermanentError, match=r"smpage \(discover: no listing could be read \(sitemap not_a_sitemap\)\)"):
+        with pytest.raises(PermanentError, match=r"smpage: discover: no listing could be read \(sitemap not_a_sitemap\)"):
             run(tmp_path, [server], "robots_loop",
                 f"  - {{name: smpage, kind: sitemap, url: '{server.url('/page-sm')}'}}\n")
     rows, status = logged(data_env, "robots_loop", server.base)

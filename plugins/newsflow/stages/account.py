@@ -108,6 +108,8 @@ def check_accounting(jobs: list[Job], *, run_id: str, dag_id: str | None = None)
     for name, why in failed.items():
         log.error("source %s failed in %s", name, why)
     if failed and len(failed) == len(jobs):
-        raise PermanentError("every source failed: " + "; ".join(f"{n} ({w})" for n, w in failed.items()))
+        # the names first: the console line is cut at 300 characters, and each cause may hold a long path
+        raise PermanentError(f"every source failed: {', '.join(failed)} ("
+                             + "; ".join(f"{n}: {w}" for n, w in failed.items()) + ")")
     return {"run_id": run_id, "status": status, "counts": {k: counts.get(k, 0) for k in OUTCOMES},
             "failed_sources": failed}
