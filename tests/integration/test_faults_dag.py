@@ -73,6 +73,33 @@ def test_a_poisoned_source_does_not_stop_the_other(tmp_path, airflow_home):
     assert output.count("done  fetch_extract[1]") == 1, output[-4000:]
 
 
+def test_a_run_whose_every_source_failed_shows_its_outcomes_and_is_judged_when_asked(tmp_path, airflow_home):
+    """`newsflow ingest --quality` of a run whose every source failed said the first source's error, showed no
+    outcome and ran no check: the dashboard kept the day before. Its load had logged every URL, and the service's
+    scheduler judges such a run (the load's Asset event starts news_quality); so does the command now."""
+    data = tmp_path / "data"
+    with FaultServer() as server:
+        (data / "archive").mkdir(parents=True)
+        for name in ("healthy", "poisoned"):  # neither source can archive a page: both fail in fetch_extract
+            (data / "archive" / name).write_text("not a folder")
+        result, _wall = ingest(tmp_path, airflow_home, healthy_and_poisoned(server), data=data,
+                               warehouse=data / "warehouse", extra_args=("--quality",), timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-4000:]
+    assert "news_ingest run ended with state failed" in result.stderr, output[-4000:]
+    assert "2 source(s) failed: healthy, poisoned" in result.stderr, output[-4000:]
+    assert "Outcomes per source (this run):" in result.stdout and "news_quality: checks" in result.stdout, output[-4000:]
+    con = connect(data / "warehouse", read_only=True)
+    try:
+        assert con.execute("select status from runs").fetchall() == [("failed",)]
+        failing = con.execute("select source from quality_checks where check_name = 'fetch_failure_rate' "
+                              "and status = 'fail' order by source").fetchall()
+    finally:
+        con.close()
+    assert failing == [("healthy",), ("poisoned",)]
+    assert (data / "reports" / "dashboard.html").is_file()
+
+
 def test_a_source_failing_in_reprocess_does_not_stop_the_other(tmp_path, airflow_home):
     """news_reprocess is wired as news_ingest: one source's extract failing stopped validate, load and account for
     every source (nothing reprocessed, no `runs` row). The other source is reprocessed, the failed one's URLs are
