@@ -929,33 +929,43 @@ def status(echo=print) -> int:
     if state.get("alerts"):
         echo(f"  alerts: {state['alerts']}")
     silent: dict[str, float] = {}
+    lake = None
     try:
-        client = Client.for_service(state)
-        runs = client.last_runs()
-        scheduled = client.scheduled_dags()
-        errors = client.get("/importErrors?limit=100")["import_errors"]
-        running = [name for name in state["pids"] if name not in stopped]
-        silent = silent_components(_get(f"{state['url']}/api/v2/monitor/health", timeout=5), running)
-    except (OSError, ValueError, ServiceError) as exc:
-        echo(f"  NOT ANSWERING: the REST API ({exc})")
-        errors = None
-    else:
-        for name, age in silent.items():
-            echo(f"  NOT WORKING: the {name} runs but has not beaten for {age / 60:.0f} min (hung, or stopped with "
-                 "SIGSTOP): `newsflow down`, then `newsflow up`")
-        _echo_schedules(state, scheduled, errors, echo)
-        _echo_last_runs(runs, scheduled, errors, echo)
-    # read from the lake and the folders, not the REST API: said when it does not answer too (a full disk)
-    _echo_quality(state["warehouse"], echo, alerts_on=state.get("alerts_on", True))
+        try:
+            client = Client.for_service(state)
+            runs = client.last_runs()
+            scheduled = client.scheduled_dags()
+            errors = client.get("/importErrors?limit=100")["import_errors"]
+            running = [name for name in state["pids"] if name not in stopped]
+            silent = silent_components(_get(f"{state['url']}/api/v2/monitor/health", timeout=5), running)
+        except (OSError, ValueError, ServiceError) as exc:
+            echo(f"  NOT ANSWERING: the REST API ({exc})")
+            errors = None
+        else:
+            for name, age in silent.items():
+                echo(f"  NOT WORKING: the {name} runs but has not beaten for {age / 60:.0f} min (hung, or stopped "
+                     "with SIGSTOP): `newsflow down`, then `newsflow up`")
+            _echo_schedules(state, scheduled, errors, echo)
+            # one connection for the runs' verdicts and the quality line: opening the lake is most of their cost
+            lake = lake_reader(state["warehouse"])
+            _echo_last_runs(runs, scheduled, errors, echo, verdicts=run_verdicts(lake, runs))
+        # read from the lake and the folders, not the REST API: said when it does not answer too (a full disk)
+        _echo_quality(state["warehouse"], echo, alerts_on=state.get("alerts_on", True), con=lake)
+    finally:
+        if lake is not None:
+            lake.close()
     low = _echo_footprint(echo, state)
     # a DAG file that does not import runs nothing (a broken sources file takes every schedule away)
     return 1 if stopped or silent or errors is None or errors or low else 0
 
 
-def _echo_last_runs(runs: dict[str, list[dict]], scheduled: list[dict], errors: list[dict], echo) -> None:
+def _echo_last_runs(runs: dict[str, list[dict]], scheduled: list[dict], errors: list[dict], echo,
+                    verdicts: dict[tuple[str, str], tuple[str, list[str]]] | None = None) -> None:
     """The last runs per DAG. A run in progress of a schedule the sources file no longer has can never finish
     (every start of its tasks ends in "Dag not found" and a reschedule), and would resume if the schedule came
-    back: said so, with what ends it, instead of a plain `running`."""
+    back: said so, with what ends it, instead of a plain `running`. A finished run the warehouse did not record
+    `succeeded` (`verdicts`, from run_verdicts) is said with its status there and its failed sources: a `partial`
+    run, a source lost, is a plain `success` to Airflow."""
     from newsflow.dead_runs import SCHEDULED_PREFIX
 
     defined = {dag["dag_id"] for dag in scheduled}
@@ -972,8 +982,45 @@ def _echo_last_runs(runs: dict[str, list[dict]], scheduled: list[dict], errors: 
             note = ("  (waits: the file that makes its DAG does not import)" if file_broken else
                     "  (its schedule is no longer in the sources file: it cannot finish; the housekeeper fails "
                     "it at its second look, two minutes by default)")
+        elif (verdict := (verdicts or {}).get((dag_id, run["dag_run_id"]))) and run["state"] not in ("running",
+                                                                                                    "queued"):
+            status, failed = verdict
+            note = f"  (warehouse: {status}" + (f"; failed: {', '.join(failed)})" if failed else ")")
         echo(f"  {dag_id:<{dag_w}} {run['state']:<{state_w}} {run['run_type']:<{type_w}} "
              f"{run.get('run_after') or '':<{after_w}}  {run['dag_run_id']}{note}")
+
+
+# `status` waits this long at most for a catalog a load holds: the verdicts are a note, the rest is what it is for
+VERDICTS_WAIT_S = 2.0
+
+
+def lake_reader(warehouse: str):
+    """A read-only connection to the lake for `status`, None when there is none yet or it cannot be opened now
+    (busy past VERDICTS_WAIT_S, being made or upgraded, damaged): the quality line then opens its own and says
+    why it could not."""
+    from newsflow.warehouse import connect, exists
+
+    try:
+        return connect(warehouse, read_only=True, wait_s=VERDICTS_WAIT_S) if exists(warehouse) else None
+    except Exception:  # noqa: BLE001 - a status line, never a failed status
+        return None
+
+
+def run_verdicts(con, runs: dict[str, list[dict]]) -> dict[tuple[str, str], tuple[str, list[str]]]:
+    """(dag_id, run_id) -> (status, failed sources) of the listed `runs` the lake `con` reads did not record
+    `succeeded` (sql/status/run_verdicts.sql); empty without a lake or when it cannot be read now: `status` then
+    lists Airflow's states alone."""
+    from newsflow.config import sql_dir
+
+    pairs = [(dag_id, run["dag_run_id"]) for dag_id, items in runs.items() for run in items]
+    if con is None or not pairs:
+        return {}
+    try:
+        rows = con.execute((sql_dir() / "status" / "run_verdicts.sql").read_text(encoding="utf-8"),
+                           {"dag_ids": [d for d, _ in pairs], "run_ids": [r for _, r in pairs]}).fetchall()
+    except Exception:  # noqa: BLE001 - a note on the list, never a failed status
+        return {}
+    return {(dag_id, run_id): (status, list(failed)) for dag_id, run_id, status, failed in rows}
 
 
 def stopped_components(state: dict) -> list[str]:
@@ -1010,16 +1057,18 @@ def silent_components(health: dict, running: list[str], now: float | None = None
     return out
 
 
-def _echo_quality(warehouse: str, echo, shown: int = 5, alerts_on: bool = True) -> None:
+def _echo_quality(warehouse: str, echo, shown: int = 5, alerts_on: bool = True, con=None) -> None:
     """What the latest quality run says of the warehouse and which alerts stand: a news_quality run is `success`
-    whatever its checks found, so without a webhook nothing an operator reads said that checks fail."""
+    whatever its checks found, so without a webhook nothing an operator reads said that checks fail. `con`: a
+    read-only connection to it the caller opened and closes (lake_reader), else one is opened here."""
     from newsflow.warehouse import connect, exists
 
-    if not exists(warehouse):
+    if con is None and not exists(warehouse):
         echo("quality: no quality run yet (no load has made the warehouse)")
         return
+    own = con is None
     try:
-        con = connect(warehouse, read_only=True)
+        con = connect(warehouse, read_only=True) if own else con
         try:
             latest = con.execute(
                 "select run_id, max(checked_at), count(*) filter (where status = 'fail'), "
@@ -1031,7 +1080,8 @@ def _echo_quality(warehouse: str, echo, shown: int = 5, alerts_on: bool = True) 
                 "order by 1", [latest[0]]).fetchall()]
             standing = con.execute("select count(*) from open_alerts()").fetchone()[0]
         finally:
-            con.close()
+            if own:
+                con.close()
     except Exception as exc:  # noqa: BLE001 - a status line, never a failed status: no lake yet, one being upgraded
         # whole words: a first load making the lake meanwhile gave DuckLake's error, which was cut mid-word
         echo(f"quality: not read ({textwrap.shorten(str(exc), 160, placeholder=' …')})")

@@ -672,3 +672,59 @@ def test_up_hands_its_components_the_lake_data_folder_its_shell_names(tmp_path, 
     monkeypatch.setenv("NEWSFLOW_LAKE_DATA", "s3://bucket/lake/")  # object storage: as given
     assert service_env(18303, str(tmp_path / "sources.yaml"), tmp_path / "data", catalog)[
         "NEWSFLOW_LAKE_DATA"] == "s3://bucket/lake/"
+
+
+def test_a_partial_run_is_said_with_the_warehouse_verdict_and_its_failed_source(tmp_path, data_env):
+    """A source whose listing answers 404 next to a healthy one: the run is `partial` in the warehouse and a
+    `success` to Airflow, and `status` listed it as a plain `success`. Its line now says the warehouse's verdict
+    and the source that failed; a warehouse absent or unreadable leaves Airflow's states alone."""
+    from newsflow.service import _echo_last_runs, _echo_quality, lake_reader, run_verdicts
+    from newsflow.stages.account import check_accounting
+    from newsflow.stages.discover import discover_source
+    from newsflow.stages.failures import run_stage
+    from newsflow.stages.fetch_extract import fetch_extract_source
+    from newsflow.stages.load import load_run
+    from newsflow.stages.plan import plan_run
+    from newsflow.stages.validate import validate_run
+    from tests.support.faultserver import FaultServer
+
+    dag_id, run_id = "news_ingest_every_minute", "scheduled__2026-12-07T17:10:00+00:00"
+    sources = tmp_path / "sources.yaml"
+    with FaultServer() as server:
+        sources.write_text(
+            f"settings: {{allow_private_hosts: ['127.0.0.1:{server.port}'], min_host_interval_s: 0, max_tries: 1, "
+            "extract_workers: 1}\nsources:\n"
+            f"  - {{name: alhadath, kind: urls, urls: ['{server.url('/ok/a1')}']}}\n"
+            f"  - {{name: gone, kind: feed, url: '{server.url('/status/404')}'}}\n", encoding="utf-8")
+        jobs = [run_stage("fetch_extract", run_stage("discover", job.to_xcom(), discover_source),
+                          fetch_extract_source) for job in plan_run(str(sources), None, run_id, dag_id=dag_id)]
+        jobs = validate_run(jobs)
+        load_run(jobs, run_id=run_id, dag_id=dag_id)
+        assert check_accounting(jobs, run_id=run_id, dag_id=dag_id)["status"] == "partial"
+
+    def run(state, at, run_id):
+        return {"state": state, "run_type": "scheduled", "run_after": at, "dag_run_id": run_id}
+
+    runs = {dag_id: [run("success", "2026-12-07T17:10:00Z", run_id),
+                     run("success", "2026-12-07T17:09:00Z", "scheduled__2026-12-07T17:09:00+00:00")]}
+    lake = lake_reader(str(data_env / "warehouse"))
+    try:
+        verdicts = run_verdicts(lake, runs)
+        said: list[str] = []
+        # the quality line reads the same connection, which stays open for its caller to close
+        _echo_quality(str(data_env / "warehouse"), said.append, con=lake)
+        assert said == ["quality: no quality run yet"]
+    finally:
+        lake.close()
+    assert verdicts == {(dag_id, run_id): ("partial", ["gone"])}
+    said.clear()
+    _echo_last_runs(runs, [{"dag_id": dag_id}], [], said.append, verdicts=verdicts)
+    [partial] = [line for line in said if run_id in line]
+    assert partial.split()[:2] == [dag_id, "success"] and partial.endswith(f"{run_id}  (warehouse: partial; failed: gone)")
+    # a run the warehouse does not know (its load never ran) stays as Airflow says it
+    assert said[-1].endswith("scheduled__2026-12-07T17:09:00+00:00")
+    # no warehouse, or one that cannot be read: Airflow's states alone, no error
+    assert lake_reader(str(tmp_path / "none")) is None and run_verdicts(None, runs) == {}
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "catalog.sqlite").write_bytes(b"not a database at all" * 100)
+    assert lake_reader(str(tmp_path / "broken")) is None
