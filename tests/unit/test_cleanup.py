@@ -10,7 +10,7 @@ import pytest
 
 from newsflow.cleanup import clean_dead_staging, finished_run_keys, footprint, log_retention_days, prune_logs
 from newsflow.staging import run_key, source_dir
-from tests.support.stage_run import run
+from tests.support.stage_run import run, write_sources
 
 
 def _age(folder, hours: float) -> None:
@@ -244,14 +244,11 @@ def test_a_source_moved_to_a_new_schedule_mid_run_is_left_to_the_run_that_planne
     from tests.support.faultserver import FaultServer
 
     run_id = "scheduled__2026-12-07T16:32:00+00:00"
-    sources = tmp_path / "sources.yaml"
     with FaultServer() as server:
-        sources.write_text(
-            f"settings: {{allow_private_hosts: ['127.0.0.1:{server.port}'], min_host_interval_s: 0, max_tries: 1, "
-            "extract_workers: 1}\nsources:\n"
+        sources = write_sources(tmp_path, server, (
             f"  - {{name: alhadath, kind: urls, urls: ['{server.url('/ok/a1')}']}}\n"
             f"  - {{name: novosti, kind: urls, urls: ['{server.url('/ok/n1')}', '{server.url('/ok/n2')}']}}\n"
-            f"  - {{name: khabar, kind: urls, urls: ['{server.url('/ok/k1')}']}}\n", encoding="utf-8")
+            f"  - {{name: khabar, kind: urls, urls: ['{server.url('/ok/k1')}']}}\n"))
         first = [run_stage("fetch_extract", run_stage("discover", job.to_xcom(), discover_source),
                            fetch_extract_source)
                  for job in plan_run(str(sources), ["alhadath", "novosti"], run_id, dag_id="news_ingest_every_minute")]

@@ -679,28 +679,15 @@ def test_a_partial_run_is_said_with_the_warehouse_verdict_and_its_failed_source(
     `success` to Airflow, and `status` listed it as a plain `success`. Its line now says the warehouse's verdict
     and the source that failed; a warehouse absent or unreadable leaves Airflow's states alone."""
     from newsflow.service import _echo_last_runs, _echo_quality, lake_reader, run_verdicts
-    from newsflow.stages.account import check_accounting
-    from newsflow.stages.discover import discover_source
-    from newsflow.stages.failures import run_stage
-    from newsflow.stages.fetch_extract import fetch_extract_source
-    from newsflow.stages.load import load_run
-    from newsflow.stages.plan import plan_run
-    from newsflow.stages.validate import validate_run
+    from tests.support import stage_run
     from tests.support.faultserver import FaultServer
 
     dag_id, run_id = "news_ingest_every_minute", "scheduled__2026-12-07T17:10:00+00:00"
-    sources = tmp_path / "sources.yaml"
     with FaultServer() as server:
-        sources.write_text(
-            f"settings: {{allow_private_hosts: ['127.0.0.1:{server.port}'], min_host_interval_s: 0, max_tries: 1, "
-            "extract_workers: 1}\nsources:\n"
-            f"  - {{name: alhadath, kind: urls, urls: ['{server.url('/ok/a1')}']}}\n"
-            f"  - {{name: gone, kind: feed, url: '{server.url('/status/404')}'}}\n", encoding="utf-8")
-        jobs = [run_stage("fetch_extract", run_stage("discover", job.to_xcom(), discover_source),
-                          fetch_extract_source) for job in plan_run(str(sources), None, run_id, dag_id=dag_id)]
-        jobs = validate_run(jobs)
-        load_run(jobs, run_id=run_id, dag_id=dag_id)
-        assert check_accounting(jobs, run_id=run_id, dag_id=dag_id)["status"] == "partial"
+        verdict = stage_run.run(tmp_path, server, run_id,
+                                f"  - {{name: alhadath, kind: urls, urls: ['{server.url('/ok/a1')}']}}\n"
+                                f"  - {{name: gone, kind: feed, url: '{server.url('/status/404')}'}}\n", dag_id=dag_id)
+    assert verdict["status"] == "partial"
 
     def run(state, at, run_id):
         return {"state": state, "run_type": "scheduled", "run_after": at, "dag_run_id": run_id}
