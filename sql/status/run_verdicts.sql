@@ -2,7 +2,7 @@
 -- did not record `succeeded`: Airflow calls a `partial` run (a source failed, the others loaded) a success. With
 -- the sources that failed in each, as the account step judged them (plugins/newsflow/stages/account.py): a
 -- source whose stage failed has a `source` row, and one none of whose listings could be read has only failed
--- or skipped listing rows (a page that only pointed to its listing counts as none read).
+-- or skipped rows, a listing's among them (a page that only pointed to its listing counts as none read).
 with listed as (
     select
         unnest($dag_ids) as dag_id,
@@ -27,13 +27,21 @@ failed as (
         f.source
     from fetch_log as f
     inner join verdicts as v on f.run_id = v.run_id and list_contains(v.sources, f.source)
-    where f.url_kind <> 'article'
     group by v.dag_id, v.run_id, f.source
     having
         bool_or(f.url_kind = 'source')
-        or bool_and(
-            f.outcome in ('failed', 'skipped')
-            or (f.outcome = 'loaded' and f.reason in ('feed_linked', 'sitemaps_from_robots'))
+        -- every row, the articles' too (account's listing_unread): a WARC cut short has a failed `warc` row, and
+        -- the pages read before the cut are loaded
+        or (
+            bool_or(f.url_kind <> 'article')
+            and bool_and(
+                f.outcome in ('failed', 'skipped')
+                or (
+                    f.url_kind <> 'article'
+                    and f.outcome = 'loaded'
+                    and f.reason in ('feed_linked', 'sitemaps_from_robots')
+                )
+            )
         )
 )
 

@@ -705,6 +705,30 @@ def test_a_partial_run_is_said_with_the_warehouse_verdict_and_its_failed_source(
         lake.close()
     assert verdicts == {(dag_id, run_id): ("partial", ["gone"])}
     said.clear()
+    # a WARC cut short: its `warc` row failed, the pages read before the cut loaded. The account step counts the
+    # articles' rows too (listing_unread), so the source did not fail; status judged its listing rows alone
+    from datetime import UTC, datetime
+
+    from newsflow.warehouse import connect
+
+    cut = "manual__2026-12-07T17:20:00+00:00"
+    now = datetime.now(UTC)
+    con = connect(data_env / "warehouse")
+    try:
+        con.execute("insert into runs (run_id, dag_id, started_at, loaded_at, status, sources) "
+                    "values (?, 'news_ingest', ?, ?, 'partial', ['crawl'])", [cut, now, now])
+        con.executemany("insert into fetch_log (run_id, source, url_kind, seq, url, outcome, reason, fetched_at, "
+                        "logged_at) values (?, 'crawl', ?, ?, ?, ?, ?, ?, ?)",
+                        [[cut, "warc", 0, "/crawls/c.warc.gz", "failed", "warc_truncated:at=4096", None, now],
+                         [cut, "article", 1, "https://c.example/a", "loaded", "new", now, now]])
+    finally:
+        con.close()
+    lake = lake_reader(str(data_env / "warehouse"))
+    try:
+        assert run_verdicts(lake, {"news_ingest": [run("success", "2026-12-07T17:20:00Z", cut)]}) == {
+            ("news_ingest", cut): ("partial", [])}
+    finally:
+        lake.close()
     _echo_last_runs(runs, [{"dag_id": dag_id}], [], said.append, verdicts=verdicts)
     [partial] = [line for line in said if run_id in line]
     assert partial.split()[:2] == [dag_id, "success"] and partial.endswith(f"{run_id}  (warehouse: partial; failed: gone)")
