@@ -201,20 +201,21 @@ def say_failed_sources(failed: list[str]) -> None:
 
 def print_run_summary(run_id: str | None = None) -> list[str]:
     """The outcomes of `run_id` (the latest run when None); returns the names of sources that failed in it."""
-    from newsflow.stages.account import POINTERS
     from newsflow.warehouse import connect
 
     def query(sql: str, params: list | None = None) -> tuple[list[str], list[tuple]]:
         cursor = con.execute(sql, params) if params else con.execute(sql)
         return [d[0] for d in cursor.description], cursor.fetchall()
 
-    where = "run_id = ?" if run_id else "run_id = (select run_id from runs order by loaded_at desc limit 1)"
-    params = [run_id] if run_id else None
-    # one read-only connection for the three queries: opening the warehouse costs ~25 ms each time
+    # one read-only connection for the queries: opening the warehouse costs ~25 ms each time
     con = connect(read_only=True)
     try:
+        if not run_id:
+            latest = con.execute("select run_id from runs order by loaded_at desc limit 1").fetchone()
+            run_id = latest[0] if latest else None
+        params = [run_id]
         columns, rows = query(
-            f"""
+            """
             select source,
                    count(*) filter (where outcome = 'loaded' and url_kind = 'article') as loaded,
                    count(*) filter (where outcome = 'unchanged' and url_kind = 'article') as unchanged,
@@ -222,7 +223,7 @@ def print_run_summary(run_id: str | None = None) -> list[str]:
                    count(*) filter (where outcome = 'failed' and url_kind = 'article') as failed,
                    count(*) filter (where outcome = 'skipped' and url_kind = 'article') as skipped,
                    string_agg(url_kind || ' ' || outcome, ', ') filter (where url_kind <> 'article') as listings
-            from fetch_log where {where}
+            from fetch_log where run_id = ?
             group by source order by source
             """,
             params,
@@ -231,26 +232,20 @@ def print_run_summary(run_id: str | None = None) -> list[str]:
         # a source's name may take 63 characters (config._NAME_RE): cut at the default 60, two long names that
         # differ at their end read as one
         _print_table(columns, rows, max_width=63)
-        # sources that failed in a stage, and listings or archives that could not be read (whole or in part)
-        # a source whose stage failed has a `source` row; one none of whose listings could be read (the account
-        # step's listing_unread) has only `failed` or `skipped` rows (a feed robots.txt closes), a listing's among
-        # them, besides a web page that led to a listing (POINTERS): its skipped listings are its problems too
-        unread_sql = (f"select source from fetch_log where {where} group by source having bool_and(outcome in "
-                      f"('failed', 'skipped') or url_kind <> 'article' and outcome = 'loaded' and reason in "
-                      f"{POINTERS!r}) and bool_or(url_kind <> 'article')")
+        # sources that failed in a stage, and listings or archives that could not be read (whole or in part); a
+        # source failed as the account step judged it (sql/macros/failed_sources.sql), and the skipped listings of
+        # one none of whose listings could be read (a feed robots.txt closes) are its problems too
         columns, problems = query(
-            f"""
-            with unread as ({unread_sql})
+            """
             select source, url_kind as what, url, reason
-            from fetch_log where {where} and url_kind <> 'article'
-              and (outcome = 'failed' or outcome = 'skipped' and source in (select source from unread))
+            from fetch_log where run_id = ? and url_kind <> 'article'
+              and (outcome = 'failed' or outcome = 'skipped' and source in (
+                   select source from failed_sources(?, null) where not stage_failed))
             order by source, url_kind, seq
             """,
-            params * 2 if params else None,
+            params * 2,
         )
-        unread = query(unread_sql, params)[1]
-        failed_sources = sorted({source for source, kind, _url, _reason in problems if kind == "source"}
-                                | {source for (source,) in unread})
+        failed_sources = [source for (source,) in query("select source from failed_sources(?, null)", params)[1]]
         if problems:
             print("\nFailed sources, listings and archives (this run):")
             _print_table(columns, problems, max_width=100)

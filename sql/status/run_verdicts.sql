@@ -1,8 +1,7 @@
 -- The warehouse's verdict on the runs `newsflow status` lists ($dag_ids and $run_ids, pairwise), for those it
 -- did not record `succeeded`: Airflow calls a `partial` run (a source failed, the others loaded) a success. With
--- the sources that failed in each, as the account step judged them (plugins/newsflow/stages/account.py): a
--- source whose stage failed has a `source` row, and one none of whose listings could be read has only failed
--- or skipped rows, a listing's among them (a page that only pointed to its listing counts as none read).
+-- the sources that failed in each, as the account step judged them (sql/macros/failed_sources.sql), among the
+-- run's own: another DAG's run may have the same id.
 with listed as (
     select
         unnest($dag_ids) as dag_id,
@@ -25,24 +24,8 @@ failed as (
         v.dag_id,
         v.run_id,
         f.source
-    from fetch_log as f
-    inner join verdicts as v on f.run_id = v.run_id and list_contains(v.sources, f.source)
-    group by v.dag_id, v.run_id, f.source
-    having
-        bool_or(f.url_kind = 'source')
-        -- every row, the articles' too (account's listing_unread): a WARC cut short has a failed `warc` row, and
-        -- the pages read before the cut are loaded
-        or (
-            bool_or(f.url_kind <> 'article')
-            and bool_and(
-                f.outcome in ('failed', 'skipped')
-                or (
-                    f.url_kind <> 'article'
-                    and f.outcome = 'loaded'
-                    and f.reason in ('feed_linked', 'sitemaps_from_robots')
-                )
-            )
-        )
+    from verdicts as v,
+        lateral failed_sources(v.run_id, v.sources) as f
 )
 
 select

@@ -501,3 +501,40 @@ def test_source_freshness_counts_as_asked_what_the_quality_checks_and_the_revisi
     assert asked == attempted
     assert {cases[s] for s in asked} >= {("failed", "http_404"), ("unchanged", "not_modified")}
     assert not {cases[s] for s in asked} & {("unchanged", "not_due"), ("skipped", "over_limit")}
+
+
+def test_failed_sources_is_the_one_rule_a_sources_failure_is_judged_by(con):
+    """Each case a source of one run: which failed, and why; the account step, the run summary and `newsflow status`
+    all read this macro."""
+    logged = {
+        # a stage failed for it: the load wrote its `source` row, whatever else it logged
+        "stage": [("source", "failed", "fetch_extract_failed"), ("feed", "loaded", None)],
+        # every listing refused, its robots.txt-closed one skipped
+        "unread": [("feed", "failed", "http_404"), ("sitemap", "skipped", "robots_disallowed"),
+                   ("feed", "failed", "http_404")],
+        # a page that only led to its feed, which then answered 404: nothing was read
+        "pointer": [("page", "loaded", "feed_linked"), ("feed", "failed", "http_404")],
+        # one listing of two read: the source did not fail
+        "half": [("feed", "failed", "http_404"), ("sitemap", "loaded", None), ("article", "loaded", None)],
+        # its listing read, every article gone: the URLs' outcome, not the source's
+        "gone": [("feed", "loaded", None), ("article", "failed", "http_404")],
+        # a WARC cut short after pages were read: its `warc` row failed, its pages loaded
+        "cut": [("warc", "failed", "warc_truncated"), ("article", "loaded", None)],
+        # a `urls` source: no listing at all, so none unread, whatever its pages did
+        "urls": [("article", "failed", "timeout")],
+    }
+    for source, rows_of in logged.items():
+        for seq, (kind, outcome, reason) in enumerate(rows_of):
+            con.execute("insert into fetch_log (run_id, source, url_kind, seq, url, outcome, reason, logged_at) "
+                        "values ('r1', ?, ?, ?, ?, ?, ?, ?)",
+                        [source, kind, seq, f"https://{source}.example/{seq}", outcome, reason, NOW])
+    # the same names in another run, all loaded: a run is judged on its own rows
+    con.execute("insert into fetch_log (run_id, source, url_kind, seq, url, outcome, logged_at) "
+                "values ('r2', 'unread', 'feed', 0, 'https://unread.example/0', 'loaded', ?)", [NOW])
+    assert rows(con, "select * from failed_sources('r1', null)") == [
+        ("pointer", False, ["feed http_404"]),
+        ("stage", True, None),
+        ("unread", False, ["feed http_404", "feed http_404", "sitemap robots_disallowed"]),
+    ]
+    assert rows(con, "select source from failed_sources('r1', ['unread', 'half'])") == [("unread",)]
+    assert rows(con, "select * from failed_sources('r2', null)") == []

@@ -15,27 +15,13 @@ from newsflow.stages.job import OUTCOMES, AccountingError, Job
 log = logging.getLogger(__name__)
 
 
-UNREAD = ("failed", "skipped")
-# a web page given as the source that led to its listing (the feed it announces, its site's robots.txt): read, but
-# no listing; when what it led to could not be read either, nothing was
-POINTERS = ("feed_linked", "sitemaps_from_robots")
-
-
-def listing_unread(logged: list[tuple]) -> dict | None:
-    """A source none of whose listings could be read ({stage, cause}), None otherwise: its stages ran, but a feed
-    that answers 404, one robots.txt closes or that redirects to a refused address, or an archive that is not
-    there gave nothing to load, and a run where that was every source was `succeeded` with nothing in it. Only
-    listings count: an article page that is gone, or every page of a `urls` source failing, is an outcome of its
-    URL (`articles_gone`, the fetch-failure rate), not of the source. `logged`: its fetch_log rows of the run
-    (url_kind, seq, outcome, url, reason)."""
-    listings = [row for row in logged if row[0] != "article"]
-    pointer = [kind != "article" and outcome == "loaded" and reason in POINTERS
-               for kind, _s, outcome, _u, reason in logged]
-    if not listings or any(outcome not in UNREAD and not led for (_k, _s, outcome, _u, _r), led
-                           in zip(logged, pointer, strict=True)):
-        return None
-    reasons = Counter(f"{kind} {reason}" for (kind, _s, _o, _u, reason), led in zip(logged, pointer, strict=True)
-                      if kind != "article" and not led)
+def listing_unread(listings: list[str]) -> dict:
+    """Why a source none of whose listings could be read failed ({stage, cause}): its stages ran, but a feed that
+    answers 404, one robots.txt closes or that redirects to a refused address, or an archive that is not there gave
+    nothing to load, and a run where that was every source was `succeeded` with nothing in it. Which sources those
+    are is sql/macros/failed_sources.sql's rule, the one the run summary and `newsflow status` read; `listings`:
+    its `url_kind reason` there."""
+    reasons = Counter(listings)
     said = ", ".join(f"{what} ×{n}" if n > 1 else what for what, n in reasons.most_common(3))
     more = f" and {len(reasons) - 3} more" if len(reasons) > 3 else ""
     return {"stage": "discover", "cause": f"no listing could be read ({said}{more})"}
@@ -61,6 +47,8 @@ def check_accounting(jobs: list[Job], *, run_id: str, dag_id: str | None = None)
                 "select source, url_kind, seq, outcome, url, reason from fetch_log where run_id = ? "
                 "and list_contains(?, source)", [run_id, [job.name for job in jobs]]).fetchall():
             logged_by_source[source].append(tuple(row))
+        unread = dict(con.execute("select source, unread_listings from failed_sources(?, ?) where not stage_failed",
+                                  [run_id, [job.name for job in jobs]]).fetchall())
         for job in jobs:
             failed_keys = expected_keys(job)
             discovered = staging.read(job.staging / staging.DISCOVER_LEDGER_FILE, staging.LEDGER)
@@ -71,8 +59,8 @@ def check_accounting(jobs: list[Job], *, run_id: str, dag_id: str | None = None)
                 failed_sources[job.name] = source_failure(job)
                 keys = sorted(failed_keys)
             logged = logged_by_source[job.name]
-            if failed_keys is None and (unread := listing_unread(logged)):
-                failed_sources[job.name] = unread
+            if failed_keys is None and job.name in unread:
+                failed_sources[job.name] = listing_unread(unread[job.name])
             got = Counter((k, s) for k, s, *_ in logged)
             missing = set(keys) - set(got)
             extra = set(got) - set(keys)
