@@ -4,6 +4,7 @@ garbage or directory warehouse) fail at once, without retries, with the cause on
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -225,3 +226,37 @@ def test_more_sources_than_airflow_maps_fails_the_plan_once_with_the_setting_nam
             and "AIRFLOW__CORE__MAX_MAP_LENGTH" in line), line
     assert result.stdout.count("done  plan") == 1, output  # no retry
     print(f"over the map limit: exit {result.returncode} after {wall:.1f} s: {line}")
+
+
+def test_a_run_whose_every_source_another_dags_run_holds_is_skipped_not_failed(tmp_path, airflow_home):
+    """A source moved to a new schedule while its old schedule's run of the same slot was in flight is left to that
+    run (the new DAG's first run has the same run id: staging.claim). When it was the new DAG's only source, its
+    plan failed: a red run and a failure alert for a run that had nothing to do. Now the plan and every stage after
+    it are skipped and the run succeeds, nothing fetched or written."""
+    from newsflow.airflow_runner import airflow_env
+    from newsflow.staging import CLAIM_FILE, source_dir
+
+    data = tmp_path / "data"
+    when = "2026-12-07T16:32:00+00:00"
+    run_id = f"manual__{when}"
+    held = source_dir(run_id, "healthy", base=data)  # made by it
+    (held / CLAIM_FILE).write_text("news_ingest_every_minute", encoding="utf-8")
+    with FaultServer() as server, Webhook() as hook:
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(f"settings:\n  allow_private_hosts: ['127.0.0.1:{server.port}']\nsources:\n"
+                           f"  - {{name: healthy, kind: urls, urls: ['{server.url('/ok/h1')}']}}\n", encoding="utf-8")
+        env = airflow_env({"AIRFLOW_HOME": str(airflow_home), "NEWSFLOW_DATA_DIR": str(data),
+                           "NEWSFLOW_WAREHOUSE": str(data / "warehouse"), "NEWSFLOW_ALERT_WEBHOOK": hook.url})
+        result = subprocess.run([sys.executable, "tests/support/run_at.py", "dags/news_ingest.py", "news_ingest", when,
+                                 str(sources)], env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+        assert server.arrivals == []  # nothing fetched
+        alerts = hook.posts
+    output = result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 0 and f"RUN {run_id} success" in result.stdout, output
+    states = subprocess.run([sys.executable, "-m", "airflow", "tasks", "states-for-dag-run", "news_ingest", run_id,
+                             "-o", "json"], env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert {task["task_id"]: task["state"] for task in json.loads(states.stdout)} == {
+        task: "skipped" for task in ("plan", "discover", "fetch_extract", "validate", "load", "index_terms",
+                                     "account")}
+    assert alerts == []
+    assert not (data / "warehouse").exists()  # nothing loaded: not even a `runs` row

@@ -235,10 +235,10 @@ def test_a_source_moved_to_a_new_schedule_mid_run_is_left_to_the_run_that_planne
     was refused, and the site was asked for every page twice. The second plan now leaves the source to the first."""
     from newsflow.stages.account import check_accounting
     from newsflow.stages.discover import discover_source
-    from newsflow.stages.failures import PermanentError, run_stage
+    from newsflow.stages.failures import run_stage
     from newsflow.stages.fetch_extract import fetch_extract_source
     from newsflow.stages.load import load_run
-    from newsflow.stages.plan import plan_run
+    from newsflow.stages.plan import EverySourceHeld, plan_run
     from newsflow.stages.validate import validate_run
     from newsflow.warehouse import connect
     from tests.support.faultserver import FaultServer
@@ -258,7 +258,7 @@ def test_a_source_moved_to_a_new_schedule_mid_run_is_left_to_the_run_that_planne
         refused = ""
         try:
             second = plan_run(str(sources), ["novosti"], run_id, dag_id="news_ingest_cron_x_2_x_x_x_x")
-        except PermanentError as exc:
+        except EverySourceHeld as exc:
             refused, second = str(exc), []
         discovered = [run_stage("discover", job.to_xcom(), discover_source) for job in second]
         jobs = validate_run(first)

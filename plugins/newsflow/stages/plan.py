@@ -9,11 +9,14 @@ from pathlib import Path
 
 from newsflow import staging
 from newsflow.config import ConfigError, load_sources, password_problem, project_root, warehouse_location
-from newsflow.stages.failures import PermanentError
 from newsflow.stages.job import Job
 from newsflow.warehouse import memory_limit
 
 log = logging.getLogger(__name__)
+
+
+class EverySourceHeld(Exception):  # noqa: N818 - a run with nothing to do, not an error: the plan task skips it
+    """Every source of the run is ingested under its run id by another DAG's run (staging.claim)."""
 
 
 def resolve_sources_file(sources_file: str) -> str:
@@ -66,8 +69,8 @@ def refuse_over_map_limit(jobs: list[Job]) -> None:
 def plan_run(sources_file: str, source_filter: list[str] | str | None, run_id: str,
              warehouse: str | None = None, dag_id: str | None = None) -> list[Job]:
     """The run's jobs. With `dag_id` (the DAG task's), a source whose staging another DAG's run of the same id holds
-    is left out (staging.claim), and a run left with none fails here, before a request: it would fetch every page
-    that run fetches and its load would be refused."""
+    is left out (staging.claim): it would fetch every page that run fetches and its load would be refused. A run
+    left with none has nothing to do (EverySourceHeld): the other run ingests them, and this DAG's next run."""
     jobs = make_jobs(sources_file, split_names(source_filter), run_id, warehouse)
     refuse_over_map_limit(jobs)
     if dag_id is not None:
@@ -75,10 +78,10 @@ def plan_run(sources_file: str, source_filter: list[str] | str | None, run_id: s
         if held:
             said = ", ".join(f"{name} by {holder}" for name, holder in held.items())
             if len(held) == len(jobs):
-                raise PermanentError(
+                raise EverySourceHeld(
                     f"run {run_id} of {dag_id}: every source is ingested under this run id by another DAG's run "
                     f"({said}: a source moved to another schedule while a run of its old one was in flight); "
-                    "nothing fetched, this DAG's next run takes them")
+                    "nothing to do, this DAG's next run takes them")
             log.warning("run %s: left out, ingested under this run id by another DAG's run: %s (a source moved to "
                         "another schedule while a run of its old one was in flight)", run_id, said)
             jobs = [job for job in jobs if job.name not in held]
