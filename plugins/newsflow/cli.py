@@ -457,16 +457,8 @@ def cmd_ingest(args) -> int:
         result = run_ingest(args.sources, args.source or None, logical_date=logical_date, run_info=run_info,
                             on_success=summary)
     except DagRunFailed as exc:
-        if not run_loaded(run_info.get("run_id")):
-            raise
-        # its load logged what became of every URL (a run whose every source failed is one): said here, and judged
-        # when asked, as the service's scheduler judges it (the load's Asset event starts news_quality, whatever
-        # the account step said after it); the dashboard showed the day before until the next quality run
-        say_failed_sources(print_run_summary(run_info["run_id"]))
-        print(f"newsflow: {exc}", file=sys.stderr)
-        if args.quality:
-            run_quality(logical_date)
-        return 1
+        return failed_but_loaded(exc, run_info.get("run_id"),
+                                 judge=(lambda: run_quality(logical_date)) if args.quality else None)
     from newsflow.config import warehouse_path
 
     print(f"\nrun {result['run_id']} took {result['elapsed_s']:.1f}s; warehouse: {shown_location(warehouse_path())}")
@@ -474,6 +466,21 @@ def cmd_ingest(args) -> int:
     if args.quality:
         run_quality(logical_date)
     return 0
+
+
+def failed_but_loaded(failure: Exception, run_id: str | None, judge=None) -> int:
+    """A run that failed after its load committed (every source failed, or the account step failed it): its load
+    logged what became of every URL, so its outcomes per source and its failed sources are said before its error,
+    and `judge()` runs its quality checks when asked, as the service's scheduler judges it (the load's Asset event
+    starts news_quality, whatever the account step said after it); exit 1. Any other failed run: `failure` again.
+    The one path for ingest and reprocess: each of its own said it otherwise."""
+    if not run_loaded(run_id):
+        raise failure
+    say_failed_sources(print_run_summary(run_id))
+    print(f"newsflow: {failure}", file=sys.stderr)
+    if judge:
+        judge()
+    return 1
 
 
 def run_loaded(run_id: str | None) -> bool:
@@ -634,7 +641,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_reprocess(args) -> int:
-    from newsflow.airflow_runner import dags_test
+    from newsflow.airflow_runner import DagRunFailed, dags_test
     from newsflow.config import load_sources, shown_location, warehouse_path
     from newsflow.stages.failures import PermanentError
     from newsflow.stages.reprocess import publication_days
@@ -662,8 +669,11 @@ def cmd_reprocess(args) -> int:
     print(f"news_reprocess: re-extracting archived articles into {shown_location(warehouse_path())}", flush=True)
     info: dict = {}
     failed: list[str] = []
-    elapsed = dags_test("news_reprocess", conf, env_extra=env, echo=lambda m: print(m, flush=True), run_info=info,
-                        on_success=lambda run_id: failed.extend(print_run_summary(run_id)))
+    try:
+        elapsed = dags_test("news_reprocess", conf, env_extra=env, echo=lambda m: print(m, flush=True),
+                            run_info=info, on_success=lambda run_id: failed.extend(print_run_summary(run_id)))
+    except DagRunFailed as exc:
+        return failed_but_loaded(exc, info.get("run_id"))
     print(f"\nrun took {elapsed:.1f}s")
     say_failed_sources(failed)
     return 0

@@ -16,6 +16,7 @@ import pytest
 
 from newsflow.warehouse import connect
 from tests.support.faultserver import FaultServer
+from tests.support.reprocess_faults import failing_reprocess_extract
 from tests.support.webhook import Webhook
 
 pytestmark = pytest.mark.integration
@@ -105,33 +106,14 @@ def test_a_source_failing_in_reprocess_does_not_stop_the_other(tmp_path, airflow
     """news_reprocess is wired as news_ingest: one source's extract failing stopped validate, load and account for
     every source (nothing reprocessed, no `runs` row). The other source is reprocessed, the failed one's URLs are
     logged `source_failed:extract`, the run is `partial` and `newsflow reprocess` names the source."""
-    import threading
-
     data = tmp_path / "data"
     with FaultServer() as server:
         sources = healthy_and_poisoned(server)
         result, _ = ingest(tmp_path, airflow_home, sources, data=data, warehouse=data / "warehouse")
         assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    ingested = set((data / "staging").iterdir())
-    stop = threading.Event()
-
-    def poison() -> None:
-        # the reprocess run's folder for the poisoned source, as soon as its plan makes it (its extract starts a
-        # task later): its ledger's path taken by a folder, so the stage cannot write it
-        while not stop.wait(0.005):
-            for folder in set((data / "staging").iterdir()) - ingested:
-                if (folder / "poisoned").is_dir():
-                    (folder / "poisoned" / "ledger.extract.parquet").mkdir(exist_ok=True)
-                    return
-
-    watcher = threading.Thread(target=poison, daemon=True)
-    watcher.start()
-    try:
+    with failing_reprocess_extract(data, {"poisoned"}):
         result, _ = newsflow(airflow_home, "reprocess", "--sources", str(tmp_path / "sources.yaml"), data=data,
                              warehouse=data / "warehouse")
-    finally:
-        stop.set()
-        watcher.join(5)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert "newsflow: 1 source(s) failed: poisoned" in result.stderr, output[-4000:]
@@ -146,6 +128,31 @@ def test_a_source_failing_in_reprocess_does_not_stop_the_other(tmp_path, airflow
     assert rows == [("healthy", "article", "unchanged", "same_content")] * 2 + [
         ("poisoned", "article", "failed", "source_failed:extract"),
         ("poisoned", "source", "failed", "source_failed:extract: Is a directory")]
+
+
+def test_a_reprocess_whose_every_source_failed_shows_its_outcomes(tmp_path, airflow_home):
+    """`newsflow reprocess` of a run whose every source failed in extract said only the account step's error: the
+    load had committed (a `runs` row, every URL logged), as an ingest's does, and the outcomes were not shown. They
+    are now, with the failed sources, as `newsflow ingest` shows such a run; the exit stays 1."""
+    data = tmp_path / "data"
+    with FaultServer() as server:
+        result, _ = ingest(tmp_path, airflow_home, healthy_and_poisoned(server), data=data,
+                           warehouse=data / "warehouse")
+        assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    with failing_reprocess_extract(data, {"healthy", "poisoned"}):
+        result, _ = newsflow(airflow_home, "reprocess", "--sources", str(tmp_path / "sources.yaml"), data=data,
+                             warehouse=data / "warehouse")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-4000:]
+    assert "news_reprocess run ended with state failed" in result.stderr, output[-4000:]
+    assert "newsflow: 2 source(s) failed: healthy, poisoned" in result.stderr, output[-4000:]
+    assert "Outcomes per source (this run):" in result.stdout, output[-4000:]
+    con = connect(data / "warehouse", read_only=True)
+    try:
+        assert con.execute("select status from runs where dag_id = 'news_reprocess' and loaded_at is not null"
+                           ).fetchall() == [("failed",)]
+    finally:
+        con.close()
 
 
 @pytest.mark.parametrize("fault", ["garbage", "directory"])
