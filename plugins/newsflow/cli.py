@@ -473,7 +473,8 @@ def failed_but_loaded(failure: Exception, run_id: str | None, judge=None) -> int
     logged what became of every URL, so its outcomes per source and its failed sources are said before its error,
     and `judge()` runs its quality checks when asked, as the service's scheduler judges it (the load's Asset event
     starts news_quality, whatever the account step said after it); exit 1. Any other failed run: `failure` again.
-    The one path for ingest and reprocess: each of its own said it otherwise."""
+    The one path for ingest and reprocess, with the service or without: each path of its own said it otherwise,
+    and the service's said only that the run failed."""
     if not run_loaded(run_id):
         raise failure
     say_failed_sources(print_run_summary(run_id))
@@ -525,41 +526,58 @@ def ingest_on_service(state: dict, args, logical_date: str | None = None) -> int
     conf = {"sources_file": str(Path(args.sources).resolve()), "sources": args.source or []}
     if args.warehouse:
         conf["warehouse"] = str(warehouse_path())
-    client, run_id = run_on_service(state, "news_ingest", conf, conf.get("warehouse") or state["warehouse"],
-                                    logical_date)
-    if run_id is None:
-        return 1
+    from newsflow.airflow_runner import DagRunFailed
+
+    client = service_client(state)
+    run_info: dict = {}
+
+    def judge() -> int:
+        if logical_date:
+            # the run the load's event starts is measured now; a backfill's quality run is for its date (README)
+            quality = client.trigger("news_quality", {"warehouse": conf.get("warehouse", "")}, logical_date)
+            print(f"\nnews_quality: triggered {quality['dag_run_id']} for {logical_date}", flush=True)
+            return follow_quality(client, state, quality["dag_run_id"], conf.get("warehouse"))
+        return wait_for_quality(client, state, run_info["run_id"], conf.get("warehouse"))
+
+    try:
+        run_id = run_on_service(client, state, "news_ingest", conf, conf.get("warehouse") or state["warehouse"],
+                                logical_date, run_info)
+    except DagRunFailed as exc:
+        return failed_but_loaded(exc, run_info.get("run_id"), judge=judge if args.quality else None)
     say_failed_sources(print_run_summary(run_id))
-    if args.quality and logical_date:
-        # the run the load's event starts is measured now; a backfill's quality run is for its date (README)
-        quality = client.trigger("news_quality", {"warehouse": conf.get("warehouse", "")}, logical_date)
-        print(f"\nnews_quality: triggered {quality['dag_run_id']} for {logical_date}", flush=True)
-        return follow_quality(client, state, quality["dag_run_id"], conf.get("warehouse"))
-    if args.quality:
-        return wait_for_quality(client, state, run_id, conf.get("warehouse"))
-    return 0
+    return judge() if args.quality else 0
 
 
-def run_on_service(state: dict, dag_id: str, conf: dict, warehouse: str, logical_date: str | None = None):
-    """Trigger `dag_id` on the running service through its REST API and follow it task by task: (the client, the
-    run id), the run id None when the run did not succeed (said on stderr). Its warehouse becomes this command's
-    (NEWSFLOW_WAREHOUSE) for the summary read after it."""
+def service_client(state: dict):
+    """A client of the running service, once runs a killed task process left `running` are marked failed."""
     from newsflow import service
-    from newsflow.config import shown_location
 
     if "scheduler" in service.stopped_components(state):
         raise service.ServiceError("the service's scheduler is not running: a triggered run would wait, queued, "
                                    "until it is; `newsflow down`, then `newsflow up`")
     client = service.Client.for_service(state)
     _fail_dead_runs(client)
+    return client
+
+
+def run_on_service(client, state: dict, dag_id: str, conf: dict, warehouse: str, logical_date: str | None = None,
+                   run_info: dict | None = None) -> str:
+    """Trigger `dag_id` on the running service through its REST API and follow it task by task; its run id. A run
+    that did not succeed raises DagRunFailed, as one under `airflow dags test` does; `run_info` receives the run's
+    `run_id` either way. Its warehouse becomes this command's (NEWSFLOW_WAREHOUSE) for the summary read after it,
+    a failed run's too: one that loaded shows its outcomes."""
+    from newsflow.airflow_runner import DagRunFailed
+    from newsflow.config import shown_location
+
     run = client.trigger(dag_id, conf, logical_date)
+    if run_info is not None:
+        run_info["run_id"] = run["dag_run_id"]
     print(f"{dag_id}: triggered {run['dag_run_id']} on {state['url']} -> {shown_location(warehouse)}", flush=True)
     final = follow_on_service(client, state, run["dag_run_id"], dag_id=dag_id)
-    if final != "success":
-        print(f"newsflow: {dag_id} run {run['dag_run_id']} {final}; see {state['url']}", file=sys.stderr)
-        return client, None
     os.environ["NEWSFLOW_WAREHOUSE"] = warehouse
-    return client, run["dag_run_id"]
+    if final != "success":
+        raise DagRunFailed(f"{dag_id} run {run['dag_run_id']} {final}; see {state['url']}")
+    return run["dag_run_id"]
 
 
 def follow_on_service(client, state: dict, run_id: str, dag_id: str = "news_ingest") -> str:
@@ -686,9 +704,7 @@ def reprocess_on_service(state: dict, args, conf: dict) -> int:
     if args.warehouse and str(warehouse_path()) != str(state["warehouse"]):
         raise UsageError(f"the service reprocesses its own warehouse ({shown_location(state['warehouse'])}): stop it "
                          f"(`newsflow down`) to reprocess {shown_location(warehouse_path())}")
-    _client, run_id = run_on_service(state, "news_reprocess", conf, str(state["warehouse"]))
-    if run_id is None:
-        return 1
+    run_id = run_on_service(service_client(state), state, "news_reprocess", conf, str(state["warehouse"]))
     say_failed_sources(print_run_summary(run_id))
     return 0
 

@@ -5,8 +5,9 @@ Unknown conf keys and wrong types are refused before a run exists (past the api-
 without retries), a missing sources file without retries; each component logs through a size-rotating writer
 and Great Expectations' import chatter stays out of the logs; the housekeeper's metadata clean deletes an old run's
 rows while the scheduler runs on; `newsflow ingest` goes through
-the REST API and news_quality follows the warehouse it loaded; `newsflow down` fails the run it cuts short, says so,
-leaves no process and frees the ports;
+the REST API and news_quality follows the warehouse it loaded; a failed run that loaded (every source failed)
+shows its outcomes, under `ingest --quality` then its quality run; `newsflow down`
+fails the run it cuts short, says so, leaves no process and frees the ports;
 a service then started on another sources file fails the unfinished runs of the schedule that file lacks.
 Timings are printed (pytest -s), not asserted.
 """
@@ -23,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.faultserver import FaultServer
+from tests.support.stage_run import write_sources
 from tests.support.webhook import Webhook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -244,6 +247,40 @@ def test_ingest_uses_the_service_and_quality_follows_its_warehouse(service, tmp_
     target = service["client"].get(f"/dags/news_quality/dagRuns/{quote(quality_run, safe='')}/taskInstances"
                                    "/targets/xcomEntries/return_value")
     assert str(other) in str(target.get("value")), target
+
+
+def test_a_failed_run_that_loaded_shows_its_outcomes_and_is_judged_on_the_service(service, tmp_path):
+    """A run whose every source failed fails, but its load committed (every URL logged) and its Asset event starts
+    news_quality. `newsflow ingest --quality` on the service said only that the run failed: no outcome, no failed
+    source, no wait for that quality run. It says them now, as without the service; the exit stays 1."""
+    from newsflow.warehouse import connect
+
+    archive = Path(service["state"]["data_dir"]) / "archive"
+    archive.mkdir(parents=True, exist_ok=True)
+    (archive / "doomed").write_text("not a folder")  # the source cannot archive a page: it fails in fetch_extract
+    other = tmp_path / "other" / "warehouse.duckdb"
+    try:
+        with FaultServer() as server:
+            sources = write_sources(tmp_path, server,
+                                    f"  - {{name: doomed, kind: urls, urls: ['{server.url('/ok/d1')}']}}\n")
+            done = _run("ingest", "--sources", str(sources), "--warehouse", str(other), "--quality",
+                        env=service["env"], timeout=1200)
+    finally:
+        (archive / "doomed").unlink()
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert re.search(r"^newsflow: news_ingest run \S+ failed; see ", done.stderr, re.M), output
+    assert "Outcomes per source (this run):" in done.stdout, output
+    assert "newsflow: 1 source(s) failed: doomed" in done.stderr, output
+    assert re.search(r"^news_quality: \S+ \(started by this run's load\)$", done.stdout, re.M), output
+    assert "Quality checks (this run): " in done.stdout, output
+    con = connect(other, read_only=True)
+    try:
+        assert con.execute("select status from runs where loaded_at is not null").fetchall() == [("failed",)]
+        assert con.execute("select source from quality_checks where check_name = 'fetch_failure_rate' "
+                           "and status = 'fail'").fetchall() == [("doomed",)]
+    finally:
+        con.close()
 
 
 def test_reprocess_runs_on_the_service(service):
