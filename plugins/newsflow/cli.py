@@ -704,7 +704,14 @@ def reprocess_on_service(state: dict, args, conf: dict) -> int:
     if args.warehouse and str(warehouse_path()) != str(state["warehouse"]):
         raise UsageError(f"the service reprocesses its own warehouse ({shown_location(state['warehouse'])}): stop it "
                          f"(`newsflow down`) to reprocess {shown_location(warehouse_path())}")
-    run_id = run_on_service(service_client(state), state, "news_reprocess", conf, str(state["warehouse"]))
+    from newsflow.airflow_runner import DagRunFailed
+
+    run_info: dict = {}
+    try:
+        run_id = run_on_service(service_client(state), state, "news_reprocess", conf, str(state["warehouse"]),
+                                run_info=run_info)
+    except DagRunFailed as exc:
+        return failed_but_loaded(exc, run_info.get("run_id"))
     say_failed_sources(print_run_summary(run_id))
     return 0
 

@@ -6,7 +6,7 @@ without retries), a missing sources file without retries; each component logs th
 and Great Expectations' import chatter stays out of the logs; the housekeeper's metadata clean deletes an old run's
 rows while the scheduler runs on; `newsflow ingest` goes through
 the REST API and news_quality follows the warehouse it loaded; a failed run that loaded (every source failed)
-shows its outcomes, under `ingest --quality` then its quality run; `newsflow down`
+shows its outcomes, under `ingest --quality` then its quality run, and under `reprocess` too; `newsflow down`
 fails the run it cuts short, says so, leaves no process and frees the ports;
 a service then started on another sources file fails the unfinished runs of the schedule that file lacks.
 Timings are printed (pytest -s), not asserted.
@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.faultserver import FaultServer
+from tests.support.reprocess_faults import failing_reprocess_extract
 from tests.support.stage_run import write_sources
 from tests.support.webhook import Webhook
 
@@ -296,6 +297,26 @@ def test_reprocess_runs_on_the_service(service):
     run = service["client"].get(f"/dags/news_reprocess/dagRuns/{quote(run_id, safe='')}")
     assert (run["state"], run["run_type"]) == ("success", "manual"), run
     assert "account: success" in done.stdout and "Outcomes per source (this run):" in done.stdout, done.stdout
+
+
+def test_a_failed_reprocess_that_loaded_shows_its_outcomes_on_the_service(service):
+    """A reprocess whose every source failed in extract fails, but its load committed: `newsflow reprocess` on the
+    service said only that the run failed. It shows the outcomes and the failed sources, as without the service."""
+    data = Path(service["state"]["data_dir"])
+    deadline = time.monotonic() + 600
+    # something to reprocess: a scheduled run of the newsroom's has loaded alhadath's articles
+    while _run("sql", "select count(*) as n from articles where source = 'alhadath'", "--format", "csv",
+               env=service["env"]).stdout.splitlines()[-1:] in ([], ["0"]):
+        assert time.monotonic() < deadline, "no scheduled run loaded alhadath's articles"
+        time.sleep(5)
+    with failing_reprocess_extract(data, {"alhadath"}):
+        done = _run("reprocess", "--sources", str(Path(service["state"]["sources_file"])), "--source", "alhadath",
+                    env=service["env"], timeout=1200)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert re.search(r"^newsflow: news_reprocess run \S+ failed; see ", done.stderr, re.M), output
+    assert "Outcomes per source (this run):" in done.stdout, output
+    assert "newsflow: 1 source(s) failed: alhadath" in done.stderr, output
 
 
 def test_demo_runs_on_the_service(service):
