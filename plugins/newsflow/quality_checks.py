@@ -503,16 +503,23 @@ KEY_CHECK_DAYS = 7
 def check_listing_turnover(con, *, retired: dict | None = None) -> list[dict]:
     """Per feed source, its latest run (the listing_turnover view): how many of the article pages its feed listed
     were already known. None, on a source read before, warns that articles between the two runs may be missing.
-    `retired` sources are left out: their last run's verdict would stand for ever."""
-    rows = con.execute("select source, run_id, runs, known, listed from listing_turnover order by source").fetchall()
+    `retired` sources are left out: their last run's verdict would stand for ever. A source the run before on its
+    schedule did not read (back in the sources file after a week out, or moved to another schedule) is not judged
+    at that first run back: its feed turned over while no run was meant to read it, and "read it more often" was
+    said of a schedule that had not read it once."""
+    rows = con.execute("select source, run_id, runs, known, listed, read_by_previous_run from listing_turnover "
+                       "order by source").fetchall()
     out = []
-    for source, run_id, runs, known, listed in rows:
+    for source, run_id, runs, known, listed, continued in rows:
         if source in (retired or {}):
             continue
-        turned_over = runs > 1 and listed >= TURNOVER_MIN_ITEMS and known == 0
+        turned_over = runs > 1 and continued and listed >= TURNOVER_MIN_ITEMS and known == 0
+        back = {} if continued or runs <= 1 else {
+            "note": "the run before it on this schedule did not read the source (taken out of the sources file, or "
+                    "moved from another schedule): no turnover to judge until its next run"}
         out.append(_row("listing_turnover", source, known,
                         "> 0 of the feed's items known from an earlier run (else: read it more often)",
-                        "warn" if turned_over else "pass", ingest_run_id=run_id, listed=listed, runs=runs))
+                        "warn" if turned_over else "pass", ingest_run_id=run_id, listed=listed, runs=runs, **back))
     return out
 
 

@@ -2,7 +2,9 @@
 -- checked since: unchanged, or loaded again as changed; or rejected by an earlier run) against how many were fetched
 -- and judged, and how many runs read the source. A feed lists its newest items only: none known on a re-read means it
 -- turned over completely since the last run, and what it listed in between was never seen (quality check
--- listing_turnover).
+-- listing_turnover). That says the schedule reads it too seldom only when the run before the latest one on its
+-- schedule (its DAG) read it too: a source taken out of the sources file for a week, or moved from a daily schedule
+-- to an hourly one, finds its feed turned over at its first run back, which no schedule could have prevented.
 -- noqa: disable=RF04
 create or replace view listing_turnover as
 with source_runs as (
@@ -31,6 +33,39 @@ latest as (
             where runs.run_id = source_runs.run_id and runs.dag_id = 'news_reprocess'
         )
     qualify row_number() over (partition by source order by logged_at desc, run_id desc) = 1
+),
+
+-- each ingest run with the sources of the run of its DAG before it (lag over the runs: one pass, however many)
+dag_runs as (
+    select
+        run_id,
+        dag_id,
+        sources,
+        lag(run_id) over by_dag as previous_run_id,
+        lag(sources) over by_dag as previous_sources
+    from runs
+    where dag_id != 'news_reprocess'
+    window by_dag as (partition by dag_id order by coalesce(loaded_at, started_at), run_id)
+),
+
+-- whether the latest run's DAG read the source at its run before; true where the runs cannot tell (a warehouse
+-- with fetch_log rows and no runs rows, a run loaded before runs.sources was kept), as before they could. A run id
+-- two DAGs share (scheduled__<time> on two schedules): the run that listed the source
+continued as (
+    select
+        latest.source,
+        case
+            when dag_runs.run_id is null or dag_runs.sources is null then true
+            when dag_runs.previous_run_id is null then false
+            when dag_runs.previous_sources is null then true
+            else list_contains(dag_runs.previous_sources, latest.source)
+        end as read_by_previous_run
+    from latest
+    left join dag_runs on latest.run_id = dag_runs.run_id
+    qualify row_number() over (
+        partition by latest.source
+        order by coalesce(list_contains(dag_runs.sources, latest.source), false) desc, dag_runs.dag_id
+    ) = 1
 ),
 
 -- the pages a run of the source rejected (a paywall shell that day), with the first and last such run: listed again,
@@ -65,8 +100,10 @@ select
         )
     ) as known,
     -- judged pages only: a URL that failed (the site down) says nothing of whether it was new
-    count(*) filter (where fetch_log.outcome in ('loaded', 'unchanged', 'rejected')) as listed
+    count(*) filter (where fetch_log.outcome in ('loaded', 'unchanged', 'rejected')) as listed,
+    any_value(continued.read_by_previous_run) as read_by_previous_run
 from latest
+inner join continued on latest.source = continued.source
 inner join fetch_log
     on latest.source = fetch_log.source and latest.run_id = fetch_log.run_id
 left join rejected
