@@ -125,6 +125,24 @@ def retired_sources(con) -> dict[str, datetime | None]:
     return dict(rows)
 
 
+def returned_sources(con, now: datetime) -> dict[str, datetime]:
+    """{source: the run that listed it again} for the sources retired for a while and back in the sources file: the
+    latest run (up to `now`) listing the source after another ingest run found it unlisted for RETIRED_AFTER_DAYS,
+    as retired_sources would have said then. A warehouse nobody loaded for a while retired no one."""
+    return dict(con.execute(
+        f"""
+        with stamped as (select sources, coalesce(loaded_at, started_at) as run_at from runs
+                         where {INGEST} and coalesce(loaded_at, started_at) <= ?::timestamptz),
+        spans as (select source, run_at, lag(run_at) over (partition by source order by run_at) as before
+                  from (select unnest(sources) as source, run_at from stamped where sources is not null))
+        select source, max(run_at) from spans
+        where run_at - before > to_days(?::integer)
+          and exists (select 1 from stamped where stamped.run_at > spans.before + to_days(?::integer)
+                                              and stamped.run_at < spans.run_at)
+        group by source
+        """, [now, RETIRED_AFTER_DAYS, RETIRED_AFTER_DAYS]).fetchall())
+
+
 def check_retired_sources(retired: dict[str, datetime | None]) -> list[dict]:
     return [_row("source_retired", source, None, f"listed by a run in the {RETIRED_AFTER_DAYS} days before the latest",
                  "pass", last_listed=last.isoformat() if last else None,
@@ -181,7 +199,9 @@ def check_volume(con, *, now: datetime | None = None, limits: Thresholds | None 
     day that has ended in the source's zone, or everywhere when it has none): a day still in progress is not
     judged, a Los Angeles outlet's evening included. robust z = (observed - median) / max(1.4826 * MAD, sqrt(median) / 2, 1). A
     drop below -z fails, and a source silent on the latest day while its baseline median is at least 1 is at least
-    a warning. `retired` sources are left out."""
+    a warning. `retired` sources are left out, and one back from retirement starts its baseline afresh on the day
+    it was listed again: the weeks it was out of the sources file, no run read it, and counted as silent days they
+    made its median 0 and its usual day back a "spike" for two weeks."""
     t = limits or Thresholds()
     now = _now(now)
     retired = retired or {}
@@ -203,15 +223,18 @@ def check_volume(con, *, now: datetime | None = None, limits: Thresholds | None 
         latest = con.execute("select coalesce(max(published_date) filter (where published_date <= ?), "
                              "max(published_date)) from articles", [cut]).fetchone()[0]
         by_day.setdefault(latest, []).extend(source for source, c in cuts if c == cut and source not in retired)
+    returned = {source: at.astimezone(UTC).date() for source, at in returned_sources(con, now).items()}
     out = []
     for latest, sources in sorted(by_day.items()):
         if sources:
-            out += _volume_rows(con, latest, sorted(sources), t)
+            out += _volume_rows(con, latest, sorted(sources), t, returned)
     return sorted(out, key=lambda row: row["source"])
 
 
-def _volume_rows(con, latest, sources: list[str], t: Thresholds) -> list[dict]:
-    """volume_latest_day of `sources`, whose latest complete day is `latest`."""
+def _volume_rows(con, latest, sources: list[str], t: Thresholds, returned: dict | None = None) -> list[dict]:
+    """volume_latest_day of `sources`, whose latest complete day is `latest`; the baseline of a source in
+    `returned` ({source: day}) starts that day."""
+    returned = {source: day for source, day in (returned or {}).items() if source in sources}
     window = t.volume_window_days
     rows = con.execute(
         """
@@ -220,7 +243,9 @@ def _volume_rows(con, latest, sources: list[str], t: Thresholds) -> list[dict]:
         counts as (select source, published_date as day, count(*) as n from articles
                    where published_date between ?::date - to_days(?::integer) and ?::date
                      and list_contains(?::varchar[], source) group by all),
-        firsts as (select source, min(published_date) as first_day from articles
+        back as (select unnest(?::varchar[]) as source, unnest(?::date[]) as since),
+        firsts as (select source, greatest(min(published_date), any_value(back.since)) as first_day from articles
+                   left join back using (source)
                    where list_contains(?::varchar[], source) group by source),
         grid as (select s.source, days.day, coalesce(counts.n, 0) as n
                  from s cross join days left join counts on counts.source = s.source and counts.day = days.day)
@@ -230,16 +255,18 @@ def _volume_rows(con, latest, sources: list[str], t: Thresholds) -> list[dict]:
         from grid g join firsts f using (source)
         group by g.source order by g.source
         """,
-        [sources, latest, window, latest, latest, window, latest, sources, sources, latest, latest],
+        [sources, latest, window, latest, latest, window, latest, sources, list(returned), list(returned.values()),
+         sources, latest, latest],
     ).fetchall()
     out = []
     low_warn, low_fail = t.volume_z
     for source, observed, history in rows:
         history = [int(x) for x in (history or [])]
         observed = int(observed or 0)
+        back = {"back_since": returned[source].isoformat()} if source in returned else {}
         if len(history) < t.volume_min_history_days:
             out.append(_row("volume_latest_day", source, observed, "baseline needs history", "pass", day=latest,
-                            history_days=len(history), note="insufficient history"))
+                            history_days=len(history), note="insufficient history", **back))
             continue
         median = _median(history)
         mad = _median([abs(x - median) for x in history])
@@ -255,7 +282,8 @@ def _volume_rows(con, latest, sources: list[str], t: Thresholds) -> list[dict]:
                          # every rule the status follows: a count that meets "z >= -3.5" was still amber at -2.7
                          f"robust z from -{low_warn:g} to {low_fail:g} (warn outside it or silent; fail below "
                          f"-{low_fail:g}; median {median:g}, scale {scale:.2f})", status,
-                         day=latest, median=median, mad=mad, robust_z=round(z, 2), history_days=len(history)))
+                         day=latest, median=median, mad=mad, robust_z=round(z, 2), history_days=len(history),
+                         **back))
     return out
 
 

@@ -551,6 +551,40 @@ def test_a_source_no_run_lists_any_more_is_retired_not_failed_for_ever(retiring)
     assert rows[("volume_latest_day", "beta")]["status"] == "fail"
 
 
+def test_a_source_back_from_retirement_starts_its_volume_baseline_afresh(retiring):
+    """gamma, five articles a day, was out of the sources file for three weeks (retired), then put back: its days
+    out, which no run read, counted as silent days, so its baseline median was 0 and its usual five a day a "spike"
+    (warn) at every quality run of its first two weeks back. A warehouse nobody loaded for as long retires no one,
+    and keeps its baselines."""
+    con = open_for_write(retiring)
+    # back half an hour ago, its feed listing its last two days
+    listed_runs(con, [("back", NOW - timedelta(minutes=30), ["alpha", "beta", "gamma"])])
+    for d in (2, 1):
+        for k in range(5):
+            add_article(con, 2000 + d * 10 + k, "gamma", NOW - timedelta(days=d, minutes=k))
+    row = by_key(qc.check_volume(con, now=NOW))[("volume_latest_day", "gamma")]
+    details = json.loads(row["details"])
+    assert (row["status"], row["observed"], details.get("note"), details.get("back_since")) == \
+        ("pass", 5, "insufficient history", (NOW - timedelta(minutes=30)).date().isoformat()), row
+    assert qc.returned_sources(con, NOW) == {"gamma": NOW - timedelta(minutes=30)}
+    # a week and more back, judged on its days since
+    for d in range(0, 9):
+        at = NOW + timedelta(days=d)
+        listed_runs(con, [(f"b{d}", at, ["alpha", "beta", "gamma"])])
+        for k in range(5):
+            add_article(con, 3000 + d * 10 + k, "gamma", at - timedelta(hours=1, minutes=k))
+    row = by_key(qc.check_volume(con, now=NOW + timedelta(days=9)))[("volume_latest_day", "gamma")]
+    details = json.loads(row["details"])
+    assert (row["status"], details["median"], details.get("note")) == ("pass", 5, None), row
+    assert details["history_days"] >= 7
+    con.close()
+    # alpha, listed by every run, never came back from anywhere: nor does a source of a warehouse idle for weeks
+    con = open_for_write(retiring)
+    listed_runs(con, [("idle", NOW + timedelta(days=30), ["alpha", "beta", "gamma"])])
+    assert qc.returned_sources(con, NOW + timedelta(days=30)) == {"gamma": NOW - timedelta(minutes=30)}
+    con.close()
+
+
 def test_retirement_is_measured_from_the_latest_run_and_needs_every_run_to_list_its_sources(retiring):
     # a warehouse nobody loads any more: forty days on, gamma is still retired (measured from the latest run) and
     # alpha and beta are judged, and fail
