@@ -50,12 +50,15 @@ dag_runs as (
 
 -- whether the latest run's DAG read the source at its run before; true where the runs cannot tell (a warehouse
 -- with fetch_log rows and no runs rows, a run loaded before runs.sources was kept), as before they could. A run id
--- two DAGs share (scheduled__<time> on two schedules): the run that listed the source
+-- two DAGs share (scheduled__<time> on two schedules): the run that listed the source. A news_ingest run is one by
+-- hand (`newsflow ingest --source`): that DAG has no schedule, and its run before may have been another source's
+-- alone, which said nothing of whether this one was taken out; judged as before, against whatever read it last
 continued as (
     select
         latest.source,
         case
             when dag_runs.run_id is null or dag_runs.sources is null then true
+            when dag_runs.dag_id = 'news_ingest' then true
             when dag_runs.previous_run_id is null then false
             when dag_runs.previous_sources is null then true
             else list_contains(dag_runs.previous_sources, latest.source)

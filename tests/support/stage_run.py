@@ -25,11 +25,13 @@ def write_sources(tmp_path, server, sources_yaml: str, settings: str = ""):
     return sources
 
 
-def run(tmp_path, server, run_id: str, sources_yaml: str, settings: str = "", dag_id: str | None = None) -> dict:
-    """Write a sources file (write_sources) and run plan -> ... -> account over it, as `dag_id`'s run if given."""
+def run(tmp_path, server, run_id: str, sources_yaml: str, settings: str = "", dag_id: str | None = None,
+        names: list[str] | None = None) -> dict:
+    """Write a sources file (write_sources) and run plan -> ... -> account over it, as `dag_id`'s run if given;
+    `names`: only those sources (the DAG's `sources` param, `newsflow ingest --source`)."""
     sources = write_sources(tmp_path, server, sources_yaml, settings)
     jobs = [fetch_extract_source(discover_source(j)).to_xcom()
-            for j in plan_run(str(sources), None, run_id, dag_id=dag_id)]
+            for j in plan_run(str(sources), names, run_id, dag_id=dag_id)]
     jobs = validate_run(jobs)
     load_run(jobs, run_id=run_id, dag_id=dag_id or "test")
     return check_accounting(jobs, run_id=run_id, dag_id=dag_id)

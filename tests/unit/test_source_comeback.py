@@ -61,3 +61,22 @@ def test_a_feed_back_in_the_sources_file_is_not_told_to_be_read_more_often(tmp_p
         stage_run.run(tmp_path, server, "h2", harbour.replace("}", ", schedule: 1h}"), dag_id=HOURLY)
         again = turnover(tmp_path)
         assert (again["status"], again["ingest_run_id"], again.get("note")) == ("warn", "h2", None), again
+
+
+def test_a_feed_read_by_hand_among_other_sources_runs_is_still_judged(tmp_path, data_env):
+    """`newsflow ingest --source harbour`, then `--source other`, then `--source harbour` (two jobs by hand, or
+    cron, on the one unscheduled news_ingest DAG): harbour's feed turned over completely between its two runs. The
+    run before its latest on news_ingest was other's, which did not list it, and the check took harbour for a
+    source back in the sources file and judged nothing, whichever run turned over: it warned before, and a feed
+    read by hand has no schedule a run of another source's could have kept it off."""
+    with FaultServer() as server:
+        both = (f"  - {{name: harbour, kind: feed, url: '{server.url('/harbour.xml')}'}}\n"
+                f"  - {{name: other, kind: feed, url: '{server.url('/other.xml')}'}}\n")
+        list_in_feed(server, "/other.xml", [f"o{i}" for i in range(6)])
+        list_in_feed(server, "/harbour.xml", [f"h{i}" for i in range(6)])
+        stage_run.run(tmp_path, server, "m1", both, dag_id="news_ingest", names=["harbour"])
+        stage_run.run(tmp_path, server, "m2", both, dag_id="news_ingest", names=["other"])
+        list_in_feed(server, "/harbour.xml", [f"h{i}" for i in range(20, 26)])  # turned over since m1
+        stage_run.run(tmp_path, server, "m3", both, dag_id="news_ingest", names=["harbour"])
+        row = turnover(tmp_path)
+        assert (row["status"], row["ingest_run_id"], row["listed"], row.get("note")) == ("warn", "m3", 6, None), row
