@@ -391,8 +391,8 @@ def run_message(dag_id: str, run_id: str, reason: str | None, failed: list[str] 
 def failed_tasks(context) -> list[str] | None:
     """The failed tasks of the run a DAG callback is for, in the DAG's order, a mapped task once; None where Airflow
     cannot say. Airflow hands the callback one task instance, the failed one that ended last: `account` (which runs
-    after a failed load, to log every URL) when the load failed, so the post named a task that only reported the
-    failure. That instance asks for the run's task states, which the dag-processor (the service)
+    whatever failed before it, to log every URL) when the plan or the load failed, so the post named a task that
+    only reported the failure. That instance asks for the run's task states, which the dag-processor (the service)
     answers; `airflow dags test` runs callbacks after its tasks, with no one to ask."""
     dag, run_id = context.get("dag"), str(context.get("run_id"))
     ti = context.get("ti") or context.get("task_instance")

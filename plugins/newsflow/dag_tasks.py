@@ -115,6 +115,16 @@ def extract(job: dict) -> dict:
     return run_stage("extract", job, extract_source)
 
 
+def skip_if_nothing_planned(jobs: list[dict] | None) -> None:
+    """A plan that succeeded with no job (every source ingested under this run id by another DAG's run: plan_run)
+    left nothing to validate, load or account for: the task skips, and the run succeeds without a write or an
+    alert. A plan that failed handed no list at all (None): those tasks still run, and say so."""
+    if jobs is not None and len(jobs) == 0:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException("the plan left this run no source (see its log): nothing to do")
+
+
 @newsflow_task()
 def validate(jobs: list[dict]) -> list[dict]:
     """Every source of the run in one task (one Great Expectations import a run); a source that fails is
@@ -122,6 +132,7 @@ def validate(jobs: list[dict]) -> list[dict]:
     from newsflow.stages.failures import fail_task
     from newsflow.stages.validate import validate_run
 
+    skip_if_nothing_planned(jobs)
     try:
         return validate_run(list(jobs or []))
     except Exception as exc:  # noqa: BLE001 - fail_task raises it again, as permanent or transient
@@ -134,6 +145,7 @@ def load(jobs: list[dict]) -> dict:
     from newsflow.stages.job import Job
     from newsflow.stages.load import load_run
 
+    skip_if_nothing_planned(jobs)
     context = get_current_context()
     jobs = list(jobs or [])
     try:
@@ -175,6 +187,7 @@ def account(jobs: list[dict], loaded: dict) -> dict:
     from newsflow.stages.account import check_accounting
     from newsflow.stages.failures import fail_task
 
+    skip_if_nothing_planned(jobs)
     context = get_current_context()
     try:
         return check_accounting(list(jobs or []), run_id=context["run_id"], dag_id=context["dag"].dag_id)

@@ -98,19 +98,13 @@ def build_ingest_dag(dag_id: str, *, schedule: str | timedelta | None, sources_f
         @newsflow_task()
         def plan(params: dict | None = None) -> list[dict]:
             from newsflow.stages.failures import fail_task
-            from newsflow.stages.plan import EverySourceHeld, plan_run
+            from newsflow.stages.plan import plan_run
 
             refuse_unknown_conf(INGEST_PARAMS)
             context = get_current_context()
             try:
                 jobs = plan_run(params["sources_file"], params.get("sources"), context["run_id"],
                                 warehouse=params.get("warehouse") or None, dag_id=context["dag"].dag_id)
-            except EverySourceHeld as exc:
-                # a source moved to this schedule while its old one's run of the same slot was in flight: that run
-                # ingests it. Nothing failed, nothing to alert on: the run is skipped, the stages after it too
-                from airflow.sdk.exceptions import AirflowSkipException
-
-                raise AirflowSkipException(str(exc)) from None
             except Exception as exc:  # noqa: BLE001 - fail_task raises it again: a configuration error (missing
                 # file, bad YAML, unknown source) as AirflowFailException, since retrying cannot fix it
                 fail_task(exc, "plan")
@@ -144,16 +138,14 @@ def build_ingest_dag(dag_id: str, *, schedule: str | timedelta | None, sources_f
         # a source whose stage failed must not stop the others: validate, load and account run once every source
         # is done, take the planned jobs (not the mapped results, which lack the failed ones) and read each
         # source's staging folder: validate skips a failed source, load and account log it. Validation is one
-        # task for all sources: Great Expectations is imported once a run, not once a source. Done with one
-        # success among what they wait for, the plan's at least: a plan that failed leaves them upstream_failed
-        # (they had no jobs to take), one that skipped (EverySourceHeld) leaves them skipped
-        after_all = TriggerRule.ALL_DONE_MIN_ONE_SUCCESS
-        validated = validate.override(trigger_rule=after_all)(jobs)
+        # task for all sources: Great Expectations is imported once a run, not once a source. A plan that left
+        # the run no job (every source held by another DAG's run: plan_run) makes them skip (skip_if_nothing_planned)
+        validated = validate.override(trigger_rule=TriggerRule.ALL_DONE)(jobs)
         fetched >> validated
-        loaded = load.override(trigger_rule=after_all)(jobs)
+        loaded = load.override(trigger_rule=TriggerRule.ALL_DONE)(jobs)
         validated >> loaded
         index_terms(loaded)
-        account.override(trigger_rule=after_all)(jobs, loaded)
+        account.override(trigger_rule=TriggerRule.ALL_DONE)(jobs, loaded)
 
     return ingest()
 

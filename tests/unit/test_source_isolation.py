@@ -49,7 +49,7 @@ def run_like_the_dag(tmp_path, server, run_id: str, poison, before: str = "disco
     try:
         validate_run([j.to_xcom() for j in planned])
     except PermanentError:
-        pass  # the task fails, naming the source; load and account still run (trigger rule all_done_min_one_success: the plan succeeded)
+        pass  # the task fails, naming the source; load and account still run (trigger rule all_done)
     load_run([j.to_xcom() for j in planned], run_id=run_id, dag_id="test")
     return check_accounting([j.to_xcom() for j in planned], run_id=run_id)
 

@@ -15,10 +15,6 @@ from newsflow.warehouse import memory_limit
 log = logging.getLogger(__name__)
 
 
-class EverySourceHeld(Exception):  # noqa: N818 - a run with nothing to do, not an error: the plan task skips it
-    """Every source of the run is ingested under its run id by another DAG's run (staging.claim)."""
-
-
 def resolve_sources_file(sources_file: str) -> str:
     """A relative path is looked up from the working directory, then from the project root (where the DAG's
     default `config/sources.yaml` lives), since workers do not all start in the same folder."""
@@ -70,7 +66,8 @@ def plan_run(sources_file: str, source_filter: list[str] | str | None, run_id: s
              warehouse: str | None = None, dag_id: str | None = None) -> list[Job]:
     """The run's jobs. With `dag_id` (the DAG task's), a source whose staging another DAG's run of the same id holds
     is left out (staging.claim): it would fetch every page that run fetches and its load would be refused. A run
-    left with none has nothing to do (EverySourceHeld): the other run ingests them, and this DAG's next run."""
+    left with none has nothing to do, no job: the other run ingests them, and this DAG's next run; the stages after
+    the plan skip (dag_tasks.skip_if_nothing_planned), so the run succeeds, writes nothing and alerts no one."""
     jobs = make_jobs(sources_file, split_names(source_filter), run_id, warehouse)
     refuse_over_map_limit(jobs)
     if dag_id is not None:
@@ -78,10 +75,10 @@ def plan_run(sources_file: str, source_filter: list[str] | str | None, run_id: s
         if held:
             said = ", ".join(f"{name} by {holder}" for name, holder in held.items())
             if len(held) == len(jobs):
-                raise EverySourceHeld(
-                    f"run {run_id} of {dag_id}: every source is ingested under this run id by another DAG's run "
-                    f"({said}: a source moved to another schedule while a run of its old one was in flight); "
-                    "nothing to do, this DAG's next run takes them")
+                log.warning("run %s of %s: every source is ingested under this run id by another DAG's run (%s: a "
+                            "source moved to another schedule while a run of its old one was in flight); nothing "
+                            "to do, this DAG's next run takes them", run_id, dag_id, said)
+                return []
             log.warning("run %s: left out, ingested under this run id by another DAG's run: %s (a source moved to "
                         "another schedule while a run of its old one was in flight)", run_id, said)
             jobs = [job for job in jobs if job.name not in held]
