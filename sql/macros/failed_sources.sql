@@ -3,8 +3,8 @@
 -- read: a source failed when a stage failed for it (its `source` row), or when none of its listings could be read,
 -- its rows being only failed or skipped ones, a listing's among them, besides a web page that led to its listing
 -- (a feed it announced, its robots.txt's sitemaps): read, but no listing. An article page that is gone is an
--- outcome of its URL, not of the source. unread_listings: the listings' `url_kind reason`, in log order, of a
--- source whose stages ran (null for one whose stage failed).
+-- outcome of its URL, not of the source. unread_listings: the listings' `url_kind reason`, by kind then log order,
+-- of a source whose stages ran (null for one whose stage failed).
 -- Usage: select * from failed_sources('scheduled__2026-12-07T06:00:00+00:00', null)
 -- noqa: disable=RF04
 create or replace macro failed_sources(of_run_id, of_sources) as table
