@@ -235,17 +235,17 @@ def print_run_summary(run_id: str | None = None) -> list[str]:
         # sources that failed in a stage, and listings or archives that could not be read (whole or in part); a
         # source failed as the account step judged it (sql/macros/failed_sources.sql), and the skipped listings of
         # one none of whose listings could be read (a feed robots.txt closes) are its problems too
+        failed = query("select source, stage_failed from failed_sources(?, null)", params)[1]
         columns, problems = query(
             """
             select source, url_kind as what, url, reason
             from fetch_log where run_id = ? and url_kind <> 'article'
-              and (outcome = 'failed' or outcome = 'skipped' and source in (
-                   select source from failed_sources(?, null) where not stage_failed))
+              and (outcome = 'failed' or outcome = 'skipped' and list_contains(?::varchar[], source))
             order by source, url_kind, seq
             """,
-            params * 2,
+            [run_id, [source for source, stage_failed in failed if not stage_failed]],
         )
-        failed_sources = [source for (source,) in query("select source from failed_sources(?, null)", params)[1]]
+        failed_sources = [source for source, _stage_failed in failed]
         if problems:
             print("\nFailed sources, listings and archives (this run):")
             _print_table(columns, problems, max_width=100)
